@@ -1,0 +1,185 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Kestrel build. `make help` lists the targets; `make V=1` shows commands.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PKG_CONFIG ?= pkg-config
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.SECONDARY:
+.DEFAULT_GOAL := all
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+# Libraries come from Debian packages; name the package when one is missing.
+define need_pkg
+$(if $(shell $(PKG_CONFIG) --exists $(1) && echo y),,$(error $(1) not found: run 'make deps' (Debian package $(2))))
+endef
+ifeq ($(filter deps help clean,$(MAKECMDGOALS)),)
+$(call need_pkg,libbpf,libbpf-dev)
+$(call need_pkg,yaml-0.1,libyaml-dev)
+$(call need_pkg,jansson,libjansson-dev)
+endif
+
+ARCH := x86
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+CPPFLAGS := -D_GNU_SOURCE -DKS_VERSION=\"$(VERSION)\" -Iinclude -I. -I$(BUILD) -Iselftests -MMD -MP
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	-Wno-unused-function -I$(BUILD) -I. -Ibpf -MMD -MP
+
+LIBS_CORE := $(shell $(PKG_CONFIG) --libs libbpf yaml-0.1 jansson 2>/dev/null)
+LIBS_KLOAD := $(LIBS_CORE) -lxdp -lmicrohttpd -lpcap -lm
+LIBS_STATIC := -Wl,-Bstatic -lbpf -lelf -lz -lzstd -lyaml -ljansson -Wl,-Bdynamic
+LIBS_STATIC_FULL := -static -lbpf -lelf -lz -lzstd -lyaml -ljansson -lm
+
+# ---- sources ----
+COMP_SRCS := $(sort $(wildcard rules-compiler/*.c))
+COMP_LIB_SRCS := $(filter-out rules-compiler/main.c,$(COMP_SRCS))
+LOADER_SRCS := $(sort $(wildcard loader/*.c))
+LOADER_LIB_SRCS := $(filter-out loader/main.c,$(LOADER_SRCS))
+TEST_SRCS := $(sort $(wildcard tests/test_*.c))
+SELFTEST_SRCS := selftests/test_progs.c $(sort $(wildcard selftests/prog_tests/*.c))
+BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+COMP_OBJS := $(call obj,$(COMP_LIB_SRCS))
+LOADER_OBJS := $(call obj,$(LOADER_LIB_SRCS))
+TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+SELFTEST_OBJS := $(call obj,$(SELFTEST_SRCS))
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+
+KLOAD := $(BUILD)/kload
+TEST_PROGS := $(BUILD)/selftests/test_progs
+TEST_PROGS_STATIC := $(BUILD)/selftests/test_progs-static
+
+.PHONY: all
+all: $(KLOAD) $(TEST_BINS) $(TEST_PROGS)
+
+# ---- BPF ----
+# vmlinux.h from the running kernel's BTF, rewritten only when it changes,
+# so a rebuild does not recompile every BPF object for nothing.
+$(BUILD)/vmlinux.h: FORCE | $(BUILD)
+	$(call msg,GEN,$@)
+	$(Q)if [ ! -r /sys/kernel/btf/vmlinux ]; then \
+		echo "error: /sys/kernel/btf/vmlinux missing: the kernel needs CONFIG_DEBUG_INFO_BTF=y" >&2; exit 3; fi
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+$(BUILD)/bpf/%.tmp.o: bpf/%.bpf.c $(BUILD)/vmlinux.h | $(BUILD)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bpf/%.bpf.o: $(BUILD)/bpf/%.tmp.o
+	$(call msg,BPFLINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+# ---- userspace ----
+$(BUILD)/obj/%.o: %.c | $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
+
+$(BUILD)/libkscomp.a: $(COMP_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libkload.a: $(LOADER_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+LIBS_KS := $(BUILD)/libkload.a $(BUILD)/libkscomp.a
+
+$(KLOAD): $(call obj,loader/main.c) $(LIBS_KS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_KLOAD)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBS_KS)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(LIBS_KLOAD)
+
+$(TEST_PROGS): $(SELFTEST_OBJS) $(LIBS_KS)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_KLOAD) -lpthread
+
+# Test list generated from prog_tests/*.c: one DEFINE_TEST per file.
+$(BUILD)/ks_tests.h: $(sort $(wildcard selftests/prog_tests/*.c)) | $(BUILD)
+	$(call msg,GEN,$@)
+	$(Q)for f in $^; do n=$$(basename $$f .c); echo "DEFINE_TEST($$n)"; done > $@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+$(call obj,selftests/test_progs.c): $(BUILD)/ks_tests.h
+
+# The VM has no shared libraries: everything, skeletons included, in one file.
+$(TEST_PROGS_STATIC): $(SELFTEST_OBJS) $(LIBS_KS)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_STATIC_FULL) -lpthread
+
+$(BUILD) $(BUILD)/bpf:
+	$(Q)mkdir -p $@
+
+# ---- top-level commands ----
+.PHONY: deps run test unit selftest vmtest bench install clean help FORCE
+deps:
+	$(Q)./scripts/deps.sh
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)./scripts/run.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all $(TEST_PROGS_STATIC)
+	$(Q)./scripts/run-tests.sh
+
+unit: $(TEST_BINS)
+	$(Q)./scripts/run-tests.sh --only unit
+
+selftest: $(TEST_PROGS)
+	$(Q)./scripts/run-tests.sh --only selftest
+
+vmtest: $(TEST_PROGS_STATIC)
+	$(Q)./scripts/run-tests.sh --only vm
+
+bench: all
+	$(Q)./bench/run.sh
+
+install: $(KLOAD)
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/kestrel/rules
+	install -m 0755 $(KLOAD) $(DESTDIR)$(PREFIX)/sbin/kload
+	install -m 0644 docs/kload.8 $(DESTDIR)$(PREFIX)/share/man/man8/kload.8
+	cp -r rules/. $(DESTDIR)$(PREFIX)/share/kestrel/rules/
+
+clean:
+	rm -rf $(BUILD)
+
+help:
+	@echo "make run      install deps, build, attach with rules/ (root)"
+	@echo "make test     install deps, build, unit + selftests + VM selftests"
+	@echo "make unit | selftest | vmtest | bench | install | clean  (V=1 verbose)"
+
+FORCE:
+
+-include $(shell find $(BUILD)/obj $(BUILD)/bpf -name '*.d' 2>/dev/null)

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Kestrel's kernel first stage. Each program turns one kernel event into
+ * a struct ks_event and hands it to ks_evaluate() (ks_eval.bpf.h):
+ *
+ *   hook (this file) -> ks_event in scratch -> DFA + step programs
+ *   -> sequence state (ks_entity) -> enforce -> ks_events ring buffer
+ *
+ * kload picks the enforcement mode at attach: `lsm` loads the lsm/
+ * programs (deny with -EPERM), `signal` loads the tp_btf/kprobe ones
+ * (SIGKILL before the new image runs), and disables the others' autoload.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "ks_task.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define EPERM 1
+
+static __always_inline int ks_is_self(void)
+{
+	return ks_cfg.self_tgid && (bpf_get_current_pid_tgid() >> 32) == ks_cfg.self_tgid;
+}
+
+/* ---- process exec ---- */
+
+static __always_inline void ks_fill_exe_from_bprm(struct ks_scratch *sc,
+						  struct linux_binprm *bprm)
+{
+	struct ks_event *ev = &sc->ev;
+	const char *fn = BPF_CORE_READ(bprm, filename);
+	char first = 0;
+	__u32 len;
+
+	/*
+	 * The name the caller executed when it is absolute (for a script,
+	 * the script, not its interpreter); otherwise the resolved file.
+	 */
+	bpf_probe_read_kernel(&first, 1, fn);
+	if (first == '/') {
+		len = ks_read_kstr(ev, ev->exe, KS_PATH_MAX, KS_F_PROCESS_EXECUTABLE, fn);
+		ks_set_str(ev, KS_F_PROCESS_EXECUTABLE, KS_SLOT_OFF(exe), len);
+	} else {
+		struct file *file = BPF_CORE_READ(bprm, file);
+
+		ks_fill_path(sc, ev->exe, KS_SLOT_OFF(exe), KS_F_PROCESS_EXECUTABLE,
+			     &file->f_path);
+	}
+	ks_derive_name(sc, KS_F_PROCESS_EXECUTABLE, KS_F_PROCESS_NAME);
+}
+
+static __always_inline int ks_on_exec(struct linux_binprm *bprm, __u32 caps, int from_regs)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct ks_scratch *sc;
+	int denied;
+
+	sc = ks_scratch_get(KS_CTX_TASK);
+	if (!sc) {
+		ks_count_drop(KS_CTX_TASK, KS_SRC_EXEC, KS_DROP_REENTRANT);
+		return 0;
+	}
+	ks_event_init(sc, KS_CAT_PROCESS, KS_ACT_EXEC, KS_SRC_EXEC);
+	ks_fill_task(sc, task);
+	ks_fill_exe_from_bprm(sc, bprm);
+	ks_fill_task_exe(sc, BPF_CORE_READ(task, real_parent), sc->ev.pexe,
+			 KS_SLOT_OFF(pexe), KS_F_PARENT_EXECUTABLE, KS_F_PARENT_NAME,
+			 sc->ev.pcomm, KS_SLOT_OFF(pcomm));
+	if (from_regs)
+		ks_fill_args_regs(sc, BPF_CORE_READ(bprm, argc));
+	else
+		ks_fill_args_mm(sc, task);
+	ks_evaluate(sc, KS_CTX_TASK, KS_SRC_EXEC, caps);
+	denied = sc->ev.verdict.flags & KS_V_DENIED;
+	ks_scratch_put(sc);
+	return denied ? -EPERM : 0;
+}
+
+/* lsm mode: decide before the new image is even loaded. */
+SEC("lsm/bprm_check_security")
+int BPF_PROG(ks_lsm_exec, struct linux_binprm *bprm, int ret)
+{
+	if (ret)
+		return ret;
+	/* binfmt_script calls the hook again for the interpreter: judge once */
+	if (BPF_CORE_READ(bprm, interp) != BPF_CORE_READ(bprm, filename))
+		return 0;
+	return ks_on_exec(bprm, KS_CAN_DENY | KS_CAN_SIGNAL, 1);
+}
+
+/*
+ * signal mode: the exec has replaced the image but the task has not
+ * returned to user space, so a SIGKILL sent now means no instruction of
+ * the new program ever runs.
+ */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(ks_tp_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	ks_on_exec(bprm, KS_CAN_SIGNAL, 0);
+	return 0;
+}
+
+/* ---- process exit and fork ---- */
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(ks_tp_exit, struct task_struct *p)
+{
+	struct ks_scratch *sc;
+	int code;
+
+	/* a process exits when its last thread does */
+	if (BPF_CORE_READ(p, signal, live.counter) != 0)
+		return 0;
+	sc = ks_scratch_get(KS_CTX_TASK);
+	if (!sc) {
+		ks_count_drop(KS_CTX_TASK, KS_SRC_EXIT, KS_DROP_REENTRANT);
+		return 0;
+	}
+	ks_event_init(sc, KS_CAT_PROCESS, KS_ACT_EXIT, KS_SRC_EXIT);
+	ks_fill_task(sc, p);
+	/* exit_mm() already ran: the executable is gone, keep the comm */
+	ks_fill_task_exe(sc, p, sc->ev.exe, KS_SLOT_OFF(exe), KS_F_PROCESS_EXECUTABLE,
+			 KS_F_PROCESS_NAME, sc->ev.comm, KS_SLOT_OFF(comm));
+	code = BPF_CORE_READ(p, signal, group_exit_code);
+	if (!code)
+		code = BPF_CORE_READ(p, exit_code);
+	/* shell convention: status for a normal exit, 128 + signal otherwise */
+	sc->ev.exit_code = (code & 0x7f) ? 128 + (code & 0x7f) : (code >> 8) & 0xff;
+	sc->ev.present |= KS_P_EXIT_CODE;
+	ks_evaluate(sc, KS_CTX_TASK, KS_SRC_EXIT, KS_CAN_SIGNAL);
+	ks_scratch_put(sc);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(ks_tp_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct ks_scratch *sc;
+
+	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+		return 0;	/* a new thread, not a new process */
+	sc = ks_scratch_get(KS_CTX_TASK);
+	if (!sc) {
+		ks_count_drop(KS_CTX_TASK, KS_SRC_FORK, KS_DROP_REENTRANT);
+		return 0;
+	}
+	ks_event_init(sc, KS_CAT_PROCESS, KS_ACT_FORK, KS_SRC_FORK);
+	ks_fill_task(sc, child);
+	ks_fill_task_exe(sc, child, sc->ev.exe, KS_SLOT_OFF(exe), KS_F_PROCESS_EXECUTABLE,
+			 KS_F_PROCESS_NAME, sc->ev.comm, KS_SLOT_OFF(comm));
+	ks_fill_task_exe(sc, parent, sc->ev.pexe, KS_SLOT_OFF(pexe), KS_F_PARENT_EXECUTABLE,
+			 KS_F_PARENT_NAME, sc->ev.pcomm, KS_SLOT_OFF(pcomm));
+	ks_fill_args_mm(sc, parent);
+	/* the child has no signal of its own yet: kill it through the parent's rules later */
+	ks_evaluate(sc, KS_CTX_TASK, KS_SRC_FORK, 0);
+	ks_scratch_put(sc);
+	return 0;
+}
+
+/* ---- replay: recorded events through the same evaluator ---- */
+
+/*
+ * BPF_PROG_TEST_RUN context: a batch of events. The context may be at
+ * most 64 KiB, so a batch holds KS_REPLAY_BATCH events.
+ */
+#define KS_REPLAY_BATCH	18
+
+struct ks_replay_ctx {
+	__u32 n;
+	__u32 pad;
+	struct ks_event ev[KS_REPLAY_BATCH];
+};
+
+/* One event per bpf_loop() iteration, so the evaluator is verified once. */
+struct ks_replay_loop {
+	struct ks_replay_ctx *ctx;	/* bpf_loop wants a stack pointer */
+};
+
+static long ks_replay_one(__u32 i, struct ks_replay_loop *l)
+{
+	struct ks_replay_ctx *ctx = l->ctx;
+	struct ks_scratch *sc;
+
+	if (i >= KS_REPLAY_BATCH)
+		return 1;
+	sc = ks_scratch_get(KS_CTX_TASK);
+	if (!sc) {
+		ks_count_drop(KS_CTX_TASK, KS_SRC_REPLAY, KS_DROP_REENTRANT);
+		return 0;
+	}
+	if (bpf_probe_read_kernel(&sc->ev, sizeof(sc->ev), &ctx->ev[i])) {
+		ks_scratch_put(sc);
+		ks_count_drop(KS_CTX_TASK, KS_SRC_REPLAY, KS_DROP_PARSE);
+		return 0;
+	}
+	__builtin_memset(&sc->ev.verdict, 0, sizeof(sc->ev.verdict));
+	sc->ev.source = KS_SRC_REPLAY;
+	ks_evaluate(sc, KS_CTX_TASK, KS_SRC_REPLAY, KS_SIMULATE);
+	ks_scratch_put(sc);
+	return 0;
+}
+
+SEC("syscall")
+int ks_replay(struct ks_replay_ctx *ctx)
+{
+	struct ks_replay_loop l = { .ctx = ctx };
+	__u32 n = ctx->n;
+
+	if (n > KS_REPLAY_BATCH)
+		n = KS_REPLAY_BATCH;
+	bpf_loop(n, ks_replay_one, &l, 0);
+	return 0;
+}

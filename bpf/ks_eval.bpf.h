@@ -1,0 +1,916 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The evaluator: one event in per-CPU scratch -> DFA scan of its string
+ * fields -> candidate steps from the trigger index -> step programs in
+ * three-valued logic -> sequence state -> verdict, counters, forwarding.
+ *
+ * Every hook, the XDP program and the replay program call ks_evaluate(),
+ * so `kload replay` runs the very bytecode that runs live.
+ *
+ * The heavy loops live in global (noinline, non-static) functions: the
+ * verifier checks each of them once instead of once per call site, which
+ * keeps every program far below the instruction limit on 6.1 and later.
+ * Values the loops carry (DFA state, program stack) go through map memory
+ * so the verifier sees one state per loop iteration, not one per path.
+ */
+#ifndef KS_EVAL_BPF_H
+#define KS_EVAL_BPF_H
+
+#include "ks_maps.bpf.h"
+
+#define KS_SCAN_MAX	(KS_PAYLOAD_MAX + 8)
+#define KS_HASH_MAX	KS_PATH_MAX
+#define FNV64_OFF	0xcbf29ce484222325ull
+#define FNV64_PRIME	0x100000001b3ull
+
+/* Written by kload between open and load; disabled code is removed. */
+const volatile struct ks_config ks_cfg = {
+	.enforce_mode = KS_MODE_OBSERVE,
+	.payload_depth = KS_PAYLOAD_DEFAULT,
+	.rb_wakeup_bytes = 256 << 10,
+};
+
+/* Map value ceilings the verifier needs as constants. */
+_Static_assert((KS_DFA_CELLS & (KS_DFA_CELLS - 1)) == 0, "cells pow2");
+_Static_assert((KS_MAX_ATOMS & (KS_MAX_ATOMS - 1)) == 0, "atoms pow2");
+_Static_assert((KS_MAX_STEPS & (KS_MAX_STEPS - 1)) == 0, "steps pow2");
+_Static_assert((KS_MAX_ACC_LIST & (KS_MAX_ACC_LIST - 1)) == 0, "acc pow2");
+_Static_assert((KS_MAX_TRIG_LIST & (KS_MAX_TRIG_LIST - 1)) == 0, "trig pow2");
+_Static_assert((KS_MAX_INSNS & (KS_MAX_INSNS - 1)) == 0, "insns pow2");
+_Static_assert((KS_MAX_RULES & (KS_MAX_RULES - 1)) == 0, "rules pow2");
+_Static_assert((KS_MAX_CIDRS & (KS_MAX_CIDRS - 1)) == 0, "cidrs pow2");
+
+/*
+ * Clamp an index the verifier must see bounded. The barrier stops clang
+ * from dropping the mask as redundant after a range check and then
+ * folding base + index into an unbounded pointer.
+ */
+static __always_inline __u32 ks_bound(__u32 v, __u32 mask)
+{
+	barrier_var(v);
+	return v & mask;
+}
+
+/* ---------------------------------------------------------------- */
+/* scratch and counters                                             */
+
+static __always_inline struct ks_stats *ks_stats_get(__u32 ctx)
+{
+	return bpf_map_lookup_elem(&ks_stats, &ctx);
+}
+
+/*
+ * Claim this CPU's scratch slot for the context. A nested program on the
+ * same CPU and context (preemption between two task-context hooks) finds
+ * it busy and is counted as dropped instead of corrupting the event.
+ */
+static __always_inline struct ks_scratch *ks_scratch_get(__u32 ctx)
+{
+	__u32 key = bpf_get_smp_processor_id() * KS_CTX_N + ctx;
+	struct ks_scratch *sc;
+
+	sc = bpf_map_lookup_elem(&ks_scratch, &key);
+	if (!sc)
+		return NULL;
+	if (__sync_lock_test_and_set(&sc->busy, 1))
+		return NULL;
+	sc->seq++;
+	if (!sc->seq)	/* 0 would match never-written stamps */
+		sc->seq = 1;
+	sc->n_cand = 0;
+	__builtin_memset(&sc->ev, 0, offsetof(struct ks_event, exe));
+	return sc;
+}
+
+static __always_inline void ks_scratch_put(struct ks_scratch *sc)
+{
+	/* xchg: BPF has no release store, and the slot must not look free early */
+	__sync_lock_test_and_set(&sc->busy, 0);
+}
+
+static __always_inline void ks_count(__u64 *c)
+{
+	__sync_fetch_and_add(c, 1);
+}
+
+/* Count an event that never reached evaluation. */
+static __always_inline void ks_count_drop(__u32 ctx, __u32 src, __u32 reason)
+{
+	struct ks_stats *st = ks_stats_get(ctx);
+
+	if (!st || src >= KS_SRC_N || reason >= KS_DROP_N)
+		return;
+	ks_count(&st->events[src]);
+	ks_count(&st->dropped[src][reason]);
+}
+
+/* ---------------------------------------------------------------- */
+/* field access                                                     */
+
+static __always_inline __u32 ks_str_present_bit(__u32 f)
+{
+	switch (f) {
+	case KS_F_PROCESS_EXECUTABLE:
+	case KS_F_PROCESS_NAME:
+	case KS_F_PROCESS_ARGS:
+	case KS_F_PROCESS_COMMAND_LINE:
+		return KS_P_PROCESS;
+	case KS_F_PARENT_EXECUTABLE:
+	case KS_F_PARENT_NAME:
+		return KS_P_PARENT;
+	case KS_F_FILE_PATH:
+	case KS_F_FILE_NAME:
+	case KS_F_FILE_EXTENSION:
+		return KS_P_FILE;
+	case KS_F_FILE_TARGET_PATH:
+		return KS_P_TARGET;
+	case KS_F_PAYLOAD:
+		return KS_P_PAYLOAD;
+	case KS_F_IFACE_NAME:
+		return KS_P_IFACE;
+	}
+	return 0;
+}
+
+static __always_inline int ks_num(const struct ks_event *ev, __u32 f, __s64 *v)
+{
+	switch (f) {
+	case KS_F_PROCESS_PID:
+		*v = ev->pid;
+		return ev->present & KS_P_PROCESS;
+	case KS_F_PARENT_PID:
+		*v = ev->ppid;
+		return ev->present & KS_P_PARENT;
+	case KS_F_USER_ID:
+		*v = ev->uid;
+		return ev->present & KS_P_USER;
+	case KS_F_GROUP_ID:
+		*v = ev->gid;
+		return ev->present & KS_P_USER;
+	case KS_F_EXIT_CODE:
+		*v = ev->exit_code;
+		return ev->present & KS_P_EXIT_CODE;
+	case KS_F_ARGS_COUNT:
+		*v = ev->args_count;
+		return ev->present & KS_P_PROCESS;
+	case KS_F_SOURCE_PORT:
+		*v = ev->sport;
+		return ev->present & KS_P_NET;
+	case KS_F_DEST_PORT:
+		*v = ev->dport;
+		return ev->present & KS_P_NET;
+	case KS_F_TRANSPORT:
+		*v = ev->transport;
+		return ev->present & KS_P_NET;
+	case KS_F_CATEGORY:
+		*v = ev->category;
+		return 1;
+	case KS_F_ACTION:
+		*v = ev->action;
+		return 1;
+	case KS_F_DIRECTION:
+		*v = ev->direction;
+		return ev->direction != 0;
+	}
+	return 0;
+}
+
+static __always_inline int ks_cmp(__s64 a, __u32 op, __s64 b)
+{
+	switch (op) {
+	case KS_CMP_EQ:
+		return a == b;
+	case KS_CMP_NE:
+		return a != b;
+	case KS_CMP_LT:
+		return a < b;
+	case KS_CMP_LE:
+		return a <= b;
+	case KS_CMP_GT:
+		return a > b;
+	case KS_CMP_GE:
+		return a >= b;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* DFA scan and trigger index                                       */
+
+static __always_inline void ks_cand_add(struct ks_scratch *sc, __u32 step)
+{
+	__u32 n;
+
+	step &= KS_MAX_STEPS - 1;
+	if (sc->cand_mark[step] == sc->seq)
+		return;
+	sc->cand_mark[step] = sc->seq;
+	n = sc->n_cand;
+	if (n >= KS_MAX_CANDS) {
+		sc->ev.verdict.flags |= KS_V_CAND_OVERFLOW;
+		return;
+	}
+	sc->cand[n] = step;
+	sc->n_cand = n + 1;
+}
+
+/* Atom `atom` is true for this event: stamp it, queue its steps. */
+__noinline int ks_atom_hit(struct ks_tables *t, struct ks_scratch *sc, __u32 atom)
+{
+	__u32 tr, first, cnt, j;
+
+	if (!t || !sc)
+		return 0;
+	atom &= KS_MAX_ATOMS - 1;
+	if (sc->hits[atom] == sc->seq)
+		return 0;
+	sc->hits[atom] = sc->seq;
+	tr = t->atom_trig[atom];
+	first = tr >> 8;
+	cnt = tr & 0xff;
+	for (j = 0; j < 255; j++) {
+		if (j >= cnt)
+			break;
+		ks_cand_add(sc, t->trig_list[(first + j) & (KS_MAX_TRIG_LIST - 1)]);
+	}
+	return 0;
+}
+
+/* Accepting state: every atom in its output list is true. */
+__noinline int ks_accept(struct ks_tables *t, struct ks_scratch *sc, __u32 state)
+{
+	__u32 a, first, cnt, j, idx;
+
+	if (!t || !sc)
+		return 0;
+	idx = state - t->hdr.acc_base;
+	if (idx > KS_MAX_STATES)
+		return 0;
+	a = t->acc[idx];
+	first = a >> 8;
+	cnt = a & 0xff;
+	for (j = 0; j < KS_MAX_ACC_PER_STATE; j++) {
+		if (j >= cnt)
+			break;
+		ks_atom_hit(t, sc, t->acc_list[(first + j) & (KS_MAX_ACC_LIST - 1)]);
+	}
+	return 0;
+}
+
+/* Scan modes: how NUL bytes inside a value are fed to the automaton. */
+#define KS_SCAN_PLAIN	0	/* one value */
+#define KS_SCAN_ELEMS	1	/* NUL ends an element: "\x02\x01" */
+#define KS_SCAN_JOIN	2	/* NUL joins elements: ' ' */
+
+static __always_inline __u32 ks_next(struct ks_tables *t, __u32 s, __u32 cls)
+{
+	return t->dfa[(s * t->hdr.n_classes + cls) & (KS_DFA_CELLS - 1)];
+}
+
+static __always_inline __u32 ks_scan_mode(__u32 f)
+{
+	if (f == KS_F_PROCESS_ARGS)
+		return KS_SCAN_ELEMS;
+	if (f == KS_F_PROCESS_COMMAND_LINE)
+		return KS_SCAN_JOIN;
+	return KS_SCAN_PLAIN;
+}
+
+/*
+ * A field is scanned in chunks of KS_SCAN_CHUNK bytes, one bpf_loop()
+ * callback per chunk: the verifier checks one chunk instead of every
+ * iteration of a 1.5 KiB loop (whose jump history it cannot hold), and
+ * the per-chunk call costs little next to the per-byte work.
+ */
+#define KS_SCAN_CHUNK	64
+
+struct ks_scan_ctx {
+	struct ks_tables *t;
+	struct ks_scratch *sc;
+	__u32 s;
+	__u32 pos;
+	__u32 end;
+	__u32 mode;
+	__u32 fold;
+	__u32 acc_base;
+};
+
+static __always_inline __u32 ks_feed(struct ks_scan_ctx *c, __u32 s, __u32 cls)
+{
+	s = ks_next(c->t, s, cls);
+	if (s >= c->acc_base)
+		ks_accept(c->t, c->sc, s);
+	return s;
+}
+
+static long ks_scan_chunk(__u32 idx, struct ks_scan_ctx *c)
+{
+	struct ks_tables *t = c->t;
+	__u8 *base = (__u8 *)&c->sc->ev;
+	__u8 *cmap = c->fold ? t->cls_fold : t->cls;
+	__u32 s = c->s, pos = c->pos, i;
+	long stop = 0;
+
+	for (i = 0; i < KS_SCAN_CHUNK; i++) {
+		__u8 ch;
+
+		if (pos >= c->end || !s || pos >= sizeof(struct ks_event)) {
+			stop = 1;
+			break;
+		}
+		/* the mask is a no-op after the check, but it survives the
+		 * compiler hoisting base + pos above it */
+		ch = base[ks_bound(pos, 0xfff)];
+		pos++;
+		if (!ch && c->mode == KS_SCAN_ELEMS) {
+			s = ks_feed(c, s, t->cls[KS_SENT_END]);
+			s = ks_feed(c, s, t->cls[KS_SENT_BEGIN]);
+			continue;
+		}
+		if (!ch && c->mode == KS_SCAN_JOIN)
+			ch = ' ';
+		s = ks_feed(c, s, cmap[ch]);
+	}
+	c->s = s;
+	c->pos = pos;
+	return stop;
+}
+
+/*
+ * Walk "\x01" value "\x02" of field `f` through its automaton for case
+ * mode `fold`. Returns the bytes scanned.
+ */
+__noinline int ks_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u32 fold)
+{
+	struct ks_scan_ctx c = {};
+	__u32 len;
+
+	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N)
+		return 0;
+	c.s = t->start[f][fold];
+	if (!c.s)
+		return 0;
+	c.t = t;
+	c.sc = sc;
+	c.fold = fold;
+	c.mode = ks_scan_mode(f);
+	c.acc_base = t->hdr.acc_base;
+	c.pos = sc->ev.str[f].off;
+	len = sc->ev.str[f].len;
+	if (len > KS_SCAN_MAX)
+		len = KS_SCAN_MAX;
+	c.end = c.pos + len;
+
+	c.s = ks_feed(&c, c.s, t->cls[KS_SENT_BEGIN]);
+	bpf_loop((len + KS_SCAN_CHUNK - 1) / KS_SCAN_CHUNK, ks_scan_chunk, &c, 0);
+	if (c.s)
+		ks_feed(&c, c.s, t->cls[KS_SENT_END]);
+	return len;
+}
+
+/* Scan every string field that has an automaton in either case mode. */
+static __always_inline __u64 ks_scan_fields(struct ks_tables *t, struct ks_scratch *sc)
+{
+	struct ks_event *ev = &sc->ev;
+	__u64 bytes = 0;
+	__u32 f, m;
+
+	for (f = 1; f < KS_F_STR_N; f++) {
+		if (!(ev->present & ks_str_present_bit(f)))
+			continue;
+		for (m = 0; m < KS_CASE_N; m++)
+			bytes += ks_scan(t, sc, f, m);
+	}
+	return bytes;
+}
+
+/* Steps with no string atom are candidates for every event of their category. */
+static __always_inline void ks_cat_cands(struct ks_tables *t, struct ks_scratch *sc,
+					 __u32 cat)
+{
+	__u32 c, first, cnt, j;
+
+	if (cat >= KS_CAT_N)
+		return;
+	c = t->cat_first[cat];
+	first = c >> 16;
+	cnt = c & 0xffff;
+	for (j = 0; j < KS_MAX_CANDS; j++) {
+		if (j >= cnt)
+			break;
+		ks_cand_add(sc, t->cat_list[(first + j) & (KS_MAX_STEPS - 1)]);
+	}
+}
+
+/* ---------------------------------------------------------------- */
+/* step programs: postfix, three-valued, stack as two bit vectors   */
+
+__noinline int ks_cidr_match(struct ks_tables *t, struct ks_scratch *sc, __u32 field,
+			     __u32 idx)
+{
+	const struct ks_cidr *c;
+	const __u8 *ip;
+	__u32 i, bits;
+
+	if (!t || !sc)
+		return 0;
+	c = &t->cidrs[idx & (KS_MAX_CIDRS - 1)];
+	ip = field == KS_F_SOURCE_IP ? sc->ev.saddr : sc->ev.daddr;
+	bits = c->prefix;
+
+	for (i = 0; i < 16; i++) {
+		__u8 mask;
+
+		if (bits >= 8)
+			mask = 0xff;
+		else if (bits)
+			mask = (__u8)(0xff << (8 - bits));
+		else
+			break;
+		if ((ip[i] ^ c->addr[i]) & mask)
+			return 0;
+		bits = bits >= 8 ? bits - 8 : 0;
+	}
+	return 1;
+}
+
+/* Value of one leaf instruction (not AND/OR/NOT). */
+__noinline int ks_insn_tv(struct ks_tables *t, struct ks_scratch *sc, __u32 idx)
+{
+	const struct ks_insn *in;
+	struct ks_event *ev;
+	__s64 v = 0;
+
+	if (!t || !sc)
+		return KS_TV_FALSE;
+	in = &t->insns[idx & (KS_MAX_INSNS - 1)];
+	ev = &sc->ev;
+
+	switch (in->op) {
+	case KS_OP_TRUE:
+		return KS_TV_TRUE;
+	case KS_OP_ATOM:
+		return sc->hits[in->arg & (KS_MAX_ATOMS - 1)] == sc->seq;
+	case KS_OP_CMP:
+		if (!ks_num(ev, in->field, &v))
+			return KS_TV_FALSE;
+		return ks_cmp(v, in->cmp, (__s64)in->imm);
+	case KS_OP_CIDR:
+		if (!(ev->present & KS_P_NET))
+			return KS_TV_FALSE;
+		return ks_cidr_match(t, sc, in->field, in->arg);
+	case KS_OP_PRESENT:
+		if (KS_F_IS_STR(in->field))
+			return !!(ev->present & ks_str_present_bit(in->field));
+		if (in->field == KS_F_SOURCE_IP || in->field == KS_F_DEST_IP)
+			return !!(ev->present & KS_P_NET);
+		return !!ks_num(ev, in->field, &v);
+	case KS_OP_STRLEN:
+		if (!KS_F_IS_STR(in->field) ||
+		    !(ev->present & ks_str_present_bit(in->field)))
+			return KS_TV_FALSE;
+		return ks_cmp(ev->str[in->field & 15].len, in->cmp, (__s64)in->imm);
+	case KS_OP_USER:
+		return KS_TV_UNKNOWN;
+	}
+	return KS_TV_FALSE;
+}
+
+/* Combine two three-valued operands (a on top of the stack, b below). */
+static __always_inline __u32 ks_tv_bin(__u32 op, __u32 a, __u32 b)
+{
+	if (op == KS_OP_AND) {
+		if (a == KS_TV_FALSE || b == KS_TV_FALSE)
+			return KS_TV_FALSE;
+		if (a == KS_TV_UNKNOWN || b == KS_TV_UNKNOWN)
+			return KS_TV_UNKNOWN;
+		return KS_TV_TRUE;
+	}
+	if (a == KS_TV_TRUE || b == KS_TV_TRUE)
+		return KS_TV_TRUE;
+	if (a == KS_TV_UNKNOWN || b == KS_TV_UNKNOWN)
+		return KS_TV_UNKNOWN;
+	return KS_TV_FALSE;
+}
+
+/* The stack: bit 0 of stk_val/stk_unk is the top (true / unknown). */
+static __always_inline __u32 ks_pop(struct ks_scratch *sc)
+{
+	__u32 tv = (sc->stk_unk & 1) ? KS_TV_UNKNOWN : (__u32)(sc->stk_val & 1);
+
+	sc->stk_val >>= 1;
+	sc->stk_unk >>= 1;
+	return tv;
+}
+
+static __always_inline void ks_push(struct ks_scratch *sc, __u32 tv)
+{
+	sc->stk_val = (sc->stk_val << 1) | (tv == KS_TV_TRUE);
+	sc->stk_unk = (sc->stk_unk << 1) | (tv == KS_TV_UNKNOWN);
+}
+
+struct ks_prog_ctx {
+	struct ks_tables *t;
+	struct ks_scratch *sc;
+	__u32 pc;
+	__u32 len;
+};
+
+/* One instruction per bpf_loop() iteration: verified once, whatever the length. */
+static long ks_prog_insn(__u32 i, struct ks_prog_ctx *c)
+{
+	struct ks_scratch *sc = c->sc;
+	__u32 idx, op, a, b;
+
+	if (i >= c->len)
+		return 1;
+	idx = (c->pc + i) & (KS_MAX_INSNS - 1);
+	op = c->t->insns[idx].op;
+	switch (op) {
+	case KS_OP_AND:
+	case KS_OP_OR:
+		a = ks_pop(sc);
+		b = ks_pop(sc);
+		ks_push(sc, ks_tv_bin(op, a, b));
+		break;
+	case KS_OP_NOT:
+		a = ks_pop(sc);
+		ks_push(sc, a == KS_TV_UNKNOWN ? a : !a);
+		break;
+	default:
+		ks_push(sc, ks_insn_tv(c->t, sc, idx));
+	}
+	return 0;
+}
+
+/* Run the program of `step`: KS_TV_FALSE, KS_TV_TRUE or KS_TV_UNKNOWN. */
+__noinline int ks_eval_step(struct ks_tables *t, struct ks_scratch *sc, __u32 step)
+{
+	struct ks_prog_ctx c = {};
+	const struct ks_step *s;
+
+	if (!t || !sc)
+		return KS_TV_FALSE;
+	s = &t->steps[step & (KS_MAX_STEPS - 1)];
+	if (s->category != KS_CAT_ANY && s->category != sc->ev.category)
+		return KS_TV_FALSE;
+	if (!s->prog_len)	/* "where true" */
+		return KS_TV_TRUE;
+	c.t = t;
+	c.sc = sc;
+	c.pc = s->prog;
+	c.len = s->prog_len < KS_MAX_PROG_LEN ? s->prog_len : KS_MAX_PROG_LEN;
+	sc->stk_val = 0;
+	sc->stk_unk = 0;
+	bpf_loop(c.len, ks_prog_insn, &c, 0);
+	return ks_pop(sc);
+}
+
+/* ---------------------------------------------------------------- */
+/* sequences                                                        */
+
+__noinline __u64 ks_hash_str(struct ks_scratch *sc, __u32 off, __u32 len, __u64 h)
+{
+	__u8 *base;
+	__u32 i;
+
+	if (!sc)
+		return h;
+	base = (__u8 *)&sc->ev;
+	for (i = 0; i < KS_HASH_MAX; i++) {
+		__u32 pos = off + i;
+
+		if (i >= len || pos >= sizeof(struct ks_event))
+			break;
+		h = (h ^ base[ks_bound(pos, 0xfff)]) * FNV64_PRIME;
+	}
+	return h;
+}
+
+static __always_inline __u64 ks_mix(__u64 h, __u64 v)
+{
+	h ^= v;
+	h *= FNV64_PRIME;
+	h ^= h >> 29;
+	return h;
+}
+
+/* Keyed hash of the step's join field values (0 fields: one global key). */
+static __always_inline __u64 ks_join_hash(struct ks_scratch *sc, const struct ks_step *s)
+{
+	struct ks_event *ev = &sc->ev;
+	__u64 h = ks_cfg.hash_key ^ FNV64_OFF;
+	__u32 j;
+
+	for (j = 0; j < KS_MAX_JOIN; j++) {
+		__u32 f;
+		__s64 v = 0;
+
+		if (j >= s->n_join)
+			break;
+		f = s->join[j];
+		if (f == KS_F_ENTITY_ID) {
+			h = ks_mix(h, ev->entity);
+		} else if (f == KS_F_PARENT_ENTITY_ID) {
+			h = ks_mix(h, ev->parent_entity);
+		} else if (f == KS_F_SOURCE_IP || f == KS_F_DEST_IP) {
+			__u64 *a = (__u64 *)(f == KS_F_SOURCE_IP ? ev->saddr : ev->daddr);
+
+			h = ks_mix(ks_mix(h, a[0]), a[1]);
+		} else if (KS_F_IS_STR(f)) {
+			h = ks_mix(h, ks_hash_str(sc, ev->str[f & 15].off,
+						  ev->str[f & 15].len, FNV64_OFF));
+		} else {
+			ks_num(ev, f, &v);
+			h = ks_mix(h, (__u64)v);
+		}
+	}
+	return h;
+}
+
+static __always_inline int ks_entity_empty(const struct ks_entity_val *v, __u32 n)
+{
+	__u32 k;
+
+	for (k = 0; k < KS_MAX_KSTEPS; k++)
+		if (k < n && v->start[k])
+			return 0;
+	return 1;
+}
+
+/*
+ * Advance the kernel-kept sequence state of a rule for a true step.
+ * Returns 1 when the event completes the rule.
+ */
+__noinline int ks_seq_step(struct ks_tables *t, struct ks_scratch *sc, __u32 step,
+			   struct ks_stats *st)
+{
+	struct ks_entity_key key = {};
+	struct ks_entity_val *v, zero = {};
+	const struct ks_step *s;
+	const struct ks_rule *r;
+	__u64 now, start;
+	__u32 k, n;
+
+	if (!t || !sc || !st)
+		return 0;
+	s = &t->steps[step & (KS_MAX_STEPS - 1)];
+	r = &t->rules[s->rule & (KS_MAX_RULES - 1)];
+	n = r->n_steps;
+	now = sc->ev.ts_ns;
+	key.rule_uid = r->uid;
+	key.join_hash = ks_join_hash(sc, s);
+	v = bpf_map_lookup_elem(&ks_entity, &key);
+
+	if (s->flags & KS_S_UNTIL) {
+		if (v && bpf_map_delete_elem(&ks_entity, &key) == 0)
+			ks_count(&st->entity_deletes);
+		return 0;
+	}
+	k = s->index;
+	if (k == 0) {
+		if (!v) {
+			if (bpf_map_update_elem(&ks_entity, &key, &zero, BPF_NOEXIST))
+				return -1;
+			ks_count(&st->entity_inserts);
+			v = bpf_map_lookup_elem(&ks_entity, &key);
+			if (!v)
+				return -1;
+		}
+		v->start[1] = now;	/* newest overwrites */
+		v->updated_ns = now;
+		ks_count(&st->seq_started);
+		return 0;
+	}
+	if (!v || k >= KS_MAX_KSTEPS)
+		return 0;
+	start = v->start[k];
+	if (!start)
+		return 0;
+	v->start[k] = 0;
+	if (r->maxspan_ns && now - start > r->maxspan_ns) {
+		ks_count(&st->expired);
+		goto out;
+	}
+	if (k + 1 >= n) {
+		ks_count(&st->seq_completed);
+		/* consumed: the completed sequence leaves no state */
+		if (ks_entity_empty(v, n) && bpf_map_delete_elem(&ks_entity, &key) == 0)
+			ks_count(&st->entity_deletes);
+		return 1;
+	}
+	v->start[(k + 1) & (KS_MAX_KSTEPS - 1)] = start;
+out:
+	v->updated_ns = now;
+	if (ks_entity_empty(v, n) && bpf_map_delete_elem(&ks_entity, &key) == 0)
+		ks_count(&st->entity_deletes);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* matches, enforcement, forwarding                                  */
+
+/* Keep matches sorted by descending step id: a rule's later steps first. */
+__noinline int ks_match_add(struct ks_scratch *sc, __u32 step, __u32 flags)
+{
+	struct ks_verdict *vd;
+	__u32 n, i;
+
+	if (!sc)
+		return 0;
+	vd = &sc->ev.verdict;
+	n = vd->n_match;
+	if (n >= KS_MAX_MATCH) {
+		vd->flags |= KS_V_MATCH_OVERFLOW;
+		return 0;
+	}
+	for (i = KS_MAX_MATCH - 1; i > 0; i--) {
+		if (i > n)
+			continue;
+		if (vd->match[i - 1].step >= step)
+			break;
+		vd->match[i] = vd->match[i - 1];
+	}
+	if (i >= KS_MAX_MATCH)
+		return 0;
+	vd->match[i].step = step;
+	vd->match[i].flags = flags;
+	vd->n_match = n + 1;
+	return 0;
+}
+
+static __always_inline void ks_rule_count(__u32 uid, __u32 completed, __u32 action)
+{
+	struct ks_rule_stats *rs, zero = {};
+
+	rs = bpf_map_lookup_elem(&ks_rule_stats, &uid);
+	if (!rs) {
+		bpf_map_update_elem(&ks_rule_stats, &uid, &zero, BPF_NOEXIST);
+		rs = bpf_map_lookup_elem(&ks_rule_stats, &uid);
+		if (!rs)
+			return;
+	}
+	rs->matches++;
+	if (!completed)
+		return;
+	rs->completions++;
+	if (action == KS_RA_BLOCK)
+		rs->blocks++;
+	else if (action == KS_RA_KILL)
+		rs->kills++;
+}
+
+/* Evaluate all candidates; returns the strongest completed action + 1, or 0. */
+__noinline int ks_decide(struct ks_tables *t, struct ks_scratch *sc, struct ks_stats *st)
+{
+	struct ks_verdict *vd;
+	__u32 i, best = 0;
+
+	if (!t || !sc || !st)
+		return 0;
+	vd = &sc->ev.verdict;
+	for (i = 0; i < KS_MAX_CANDS; i++) {
+		__u32 step, tv;
+
+		if (i >= sc->n_cand)
+			break;
+		step = sc->cand[i] & (KS_MAX_STEPS - 1);
+		tv = ks_eval_step(t, sc, step);
+		if (tv == KS_TV_FALSE)
+			continue;
+		ks_match_add(sc, step, tv == KS_TV_TRUE ? KS_M_EXACT : 0);
+	}
+	/* Descending step order: a sequence never advances twice on one event. */
+	for (i = 0; i < KS_MAX_MATCH; i++) {
+		struct ks_match *m;
+		const struct ks_step *s;
+		const struct ks_rule *r;
+		int done = 0;
+
+		if (i >= vd->n_match)
+			break;
+		m = &vd->match[i];
+		if (!(m->flags & KS_M_EXACT))
+			continue;
+		s = &t->steps[m->step & (KS_MAX_STEPS - 1)];
+		r = &t->rules[s->rule & (KS_MAX_RULES - 1)];
+		if (!(r->flags & KS_R_EXACT))
+			continue;
+		if (!(r->flags & KS_R_SEQUENCE))
+			done = 1;
+		else if (r->flags & KS_R_KSTATE)
+			done = ks_seq_step(t, sc, m->step, st) == 1;
+		if (done) {
+			m->flags |= KS_M_COMPLETED;
+			if (r->action + 1 > best) {
+				best = r->action + 1;
+				vd->enforced_rule = s->rule;
+			}
+		}
+		ks_rule_count(r->uid, done, r->action);
+	}
+	return best;
+}
+
+static __always_inline __u32 ks_log2(__u64 v)
+{
+	__u32 r = 0;
+
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8) { v >>= 8; r += 8; }
+	if (v >> 4) { v >>= 4; r += 4; }
+	if (v >> 2) { v >>= 2; r += 2; }
+	if (v >> 1) r += 1;
+	return r;
+}
+
+static __always_inline void ks_forward(struct ks_scratch *sc, struct ks_stats *st, __u32 src)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	/* Batch wakeups: kload polls with a timeout, so latency stays bounded. */
+	if (bpf_ringbuf_query(&ks_events, BPF_RB_AVAIL_DATA) >= ks_cfg.rb_wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	sc->ev.verdict.flags |= KS_V_FORWARD;
+	if (bpf_ringbuf_output(&ks_events, &sc->ev, sizeof(sc->ev), flags)) {
+		ks_count(&st->dropped[src][KS_DROP_RINGBUF_FULL]);
+		return;
+	}
+	ks_count(&st->forwarded[src]);
+}
+
+/* What the caller may do to enforce a block/kill verdict. */
+#define KS_CAN_DENY	(1u << 0)	/* LSM hook or XDP: refuse the operation */
+#define KS_CAN_SIGNAL	(1u << 1)	/* task context: bpf_send_signal() */
+#define KS_SIMULATE	(1u << 2)	/* replay: record what live would do */
+
+/*
+ * Evaluate the event in sc->ev (source `src`) and account for it exactly
+ * once: filtered, forwarded or dropped. Returns KS_RA_* of the enforced
+ * action, after setting KS_V_DENIED/KS_V_KILLED; the caller turns
+ * KS_V_DENIED into -EPERM or XDP_DROP.
+ */
+static __always_inline __u32 ks_evaluate(struct ks_scratch *sc, __u32 ctx, __u32 src,
+					 __u32 caps)
+{
+	struct ks_verdict *vd = &sc->ev.verdict;
+	struct ks_tables *t;
+	struct ks_stats *st;
+	__u32 zero = 0, action = KS_RA_ALERT;
+	__u64 t0 = bpf_ktime_get_ns(), dt;
+	struct ks_ctl *ctl;
+	void *inner;
+	int best;
+
+	st = ks_stats_get(ctx);
+	if (!st || src >= KS_SRC_N)
+		return KS_RA_ALERT;
+	ks_count(&st->events[src]);
+
+	inner = bpf_map_lookup_elem(&ks_gen, &zero);
+	t = inner ? bpf_map_lookup_elem(inner, &zero) : NULL;
+	if (!t || t->hdr.magic != KS_TABLES_MAGIC) {
+		ks_count(&st->dropped[src][KS_DROP_NO_TABLES]);
+		return KS_RA_ALERT;
+	}
+	ctl = bpf_map_lookup_elem(&ks_ctl, &zero);
+	vd->generation = t->hdr.generation;
+
+	st->dfa_bytes += ks_scan_fields(t, sc);
+	ks_cat_cands(t, sc, KS_CAT_ANY);
+	ks_cat_cands(t, sc, sc->ev.category);
+	best = ks_decide(t, sc, st);
+
+	if (best > KS_RA_ALERT + 1 && ks_cfg.enforce_mode != KS_MODE_OBSERVE &&
+	    !(ctl && ctl->observe_only)) {
+		action = best - 1;
+		vd->action = action;
+		if (caps & KS_SIMULATE) {
+			if (ks_cfg.enforce_mode == KS_MODE_LSM && action == KS_RA_BLOCK)
+				vd->flags |= KS_V_DENIED;
+			else
+				vd->flags |= KS_V_KILLED;
+		} else {
+			if ((caps & KS_CAN_DENY) && (action == KS_RA_BLOCK || !(caps & KS_CAN_SIGNAL)))
+				vd->flags |= KS_V_DENIED;
+			if ((caps & KS_CAN_SIGNAL) &&
+			    (action == KS_RA_KILL || !(caps & KS_CAN_DENY))) {
+				bpf_send_signal(9 /* SIGKILL */);
+				vd->flags |= KS_V_KILLED;
+			}
+		}
+	}
+
+	if (vd->n_match || (vd->flags & (KS_V_CAND_OVERFLOW | KS_V_MATCH_OVERFLOW)))
+		ks_forward(sc, st, src);
+	else
+		ks_count(&st->filtered[src]);
+
+	dt = bpf_ktime_get_ns() - t0;
+	st->eval_ns_sum += dt;
+	st->eval_ns_hist[ks_log2(dt) & (KS_HIST_BUCKETS - 1)]++;
+	return action;
+}
+
+#endif /* KS_EVAL_BPF_H */

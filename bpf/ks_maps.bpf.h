@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Map definitions (BPF side only). The layouts of keys and values are the
+ * ABI in maps/; the README lists every pinned map and what it holds.
+ */
+#ifndef KS_MAPS_BPF_H
+#define KS_MAPS_BPF_H
+
+#include "maps/ks_abi.h"
+#include "maps/ks_event.h"
+#include "maps/ks_tables.h"
+#include "maps/ks_state.h"
+
+/*
+ * Rule tables, one generation per inner map. Every event looks up the
+ * outer slot once and uses only that inner map, so a reload (kload creates
+ * a new inner map, fills it, then replaces the slot) can never mix two
+ * generations inside one evaluation.
+ */
+struct ks_tables_map {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ks_tables);
+} ks_tables SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct ks_tables_map);
+} ks_gen SEC(".maps") = {
+	.values = { &ks_tables },
+};
+
+/*
+ * Evaluation scratch: the event under construction, atom hit stamps and
+ * the candidate step list. Far larger than a per-CPU value may be (32 KiB),
+ * so it is a plain array with one slot per (CPU, context): softirq (XDP)
+ * can interrupt a task-context hook on the same CPU, and each needs its own.
+ */
+struct ks_scratch {
+	__u32 busy;		/* set while a program uses the slot */
+	__u32 seq;		/* event stamp for hits[] / cand_mark[] */
+	__u32 n_cand;
+	__u32 pad;
+	/*
+	 * Step program stack, kept in map memory on purpose: the verifier
+	 * does not track values stored here, so the program loop has one
+	 * state per iteration instead of one per combination of results.
+	 */
+	volatile __u64 stk_val;
+	volatile __u64 stk_unk;
+	struct ks_event ev;
+	__u16 cand[KS_MAX_CANDS];
+	__u32 hits[KS_MAX_ATOMS];
+	__u32 cand_mark[KS_MAX_STEPS];
+};
+
+#define KS_CTX_TASK	0
+#define KS_CTX_SOFTIRQ	1
+#define KS_CTX_N	2
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KS_MAX_CPUS * KS_CTX_N);	/* resized at load */
+	__type(key, __u32);
+	__type(value, struct ks_scratch);
+} ks_scratch SEC(".maps");
+
+/* Counters: per CPU, one struct per context (see ks_scratch). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KS_CTX_N);
+	__type(key, __u32);
+	__type(value, struct ks_stats);
+} ks_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, KS_MAX_RULES * 2);
+	__type(key, __u32);		/* ks_rule.uid */
+	__type(value, struct ks_rule_stats);
+} ks_rule_stats SEC(".maps");
+
+/* Pending sequences per (rule, join key): EQL state, LRU-evicted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);	/* kload --entities */
+	__type(key, struct ks_entity_key);
+	__type(value, struct ks_entity_val);
+} ks_entity SEC(".maps");
+
+/* Events for kload: matched or candidate events only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);	/* kload --ringbuf-size */
+} ks_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ks_ctl);
+} ks_ctl SEC(".maps");
+
+#endif /* KS_MAPS_BPF_H */

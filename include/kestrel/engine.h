@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The engine: the loaded BPF skeleton of bpf/kestrel.bpf.c with its maps,
+ * the enforcement mode picked by probing, the installed rule tables and
+ * the pins under the pin directory. Used by kload and by the selftests,
+ * so tests drive exactly the production objects.
+ */
+#ifndef KESTREL_ENGINE_H
+#define KESTREL_ENGINE_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+
+#include "../../maps/ks_abi.h"
+#include "../../maps/ks_event.h"
+#include "../../maps/ks_tables.h"
+#include "../../maps/ks_state.h"
+
+#define KS_PIN_DIR_DEFAULT	"/sys/fs/bpf/kestrel"
+#define KS_MODE_PROBE		(-1)
+#define KS_ENGINE_MAX_LINKS	16
+
+struct kestrel_bpf;
+struct ring_buffer;
+
+struct ks_engine_opts {
+	int mode;		/* enum ks_enforce_mode, or KS_MODE_PROBE */
+	bool replay;		/* load only the replay program */
+	__u32 payload_depth;	/* 0 = KS_PAYLOAD_DEFAULT */
+	__u32 ringbuf_bytes;	/* 0 = 4 MiB; a power of two */
+	__u32 entities;		/* ks_entity LRU size, 0 = 65536 */
+	__u64 hash_key;		/* join hash key; 0 = random */
+	bool judge_self;	/* evaluate kload's own events too (tests) */
+};
+
+struct ks_engine {
+	struct kestrel_bpf *skel;
+	enum ks_enforce_mode mode;
+	int tables_fd;		/* inner map of the current generation */
+	__u32 generation;
+	struct bpf_link *links[KS_ENGINE_MAX_LINKS];
+	int n_links;
+	char lsm_why[128];	/* why lsm mode was not used */
+};
+
+const char *ks_mode_name(enum ks_enforce_mode m);
+int ks_mode_parse(const char *s);
+
+/* Open, probe, load. Returns 0 or -errno with a message already printed. */
+int ks_engine_load(struct ks_engine *e, const struct ks_engine_opts *o);
+/* Attach every loaded host program. */
+int ks_engine_attach(struct ks_engine *e);
+/*
+ * Install `t` as the next generation: a new inner map is filled completely,
+ * then the single outer slot is switched, so an event sees either all of
+ * the old tables or all of the new ones.
+ */
+int ks_engine_install(struct ks_engine *e, struct ks_tables *t);
+void ks_engine_destroy(struct ks_engine *e);
+
+/* Pinning under dir: maps by name, links as link_<prog>. */
+int ks_engine_pin(struct ks_engine *e, const char *dir);
+int ks_pins_remove(const char *dir);
+
+/* Sum the per-CPU counters of a ks_stats map fd over CPUs and contexts. */
+int ks_stats_sum(int stats_fd, struct ks_stats *out);
+
+/* Kernel features: bpffs/tracefs mounted, BTF present; exit 3 text if not. */
+int ks_env_check(char *why, size_t len);
+/* The rb fd and the verdict program fds, for callers. */
+int ks_engine_events_fd(const struct ks_engine *e);
+int ks_engine_stats_fd(const struct ks_engine *e);
+
+#endif /* KESTREL_ENGINE_H */

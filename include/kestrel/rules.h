@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Rules: the parsed form of rule files (YAML/EQL and Sigma) and the API of
+ * the rules compiler library (rules-compiler/, libkscomp.a).
+ *
+ *   struct ks_ruleset *rs = ks_ruleset_new();
+ *   ks_ruleset_load_path(rs, "rules/");     // files or directories
+ *   ks_ruleset_add_query(rs, "process where ...", "<cmdline>");
+ *   if (ks_diags_errors(&rs->diags)) { ks_diags_print(&rs->diags, stderr); exit(2); }
+ *   ks_compile(rs, tables, &info);          // lowering into struct ks_tables
+ *
+ * The AST is evaluated directly by the reference interpreter (ks_interp_*)
+ * over struct ks_event, independent of the tables: it is the oracle the
+ * property tests compare the tables against, and kload uses it to finish
+ * steps the kernel marks KS_TV_UNKNOWN.
+ */
+#ifndef KESTREL_RULES_H
+#define KESTREL_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../../maps/ks_abi.h"
+#include "../../maps/ks_event.h"
+#include "../../maps/ks_tables.h"
+
+/* ---- diagnostics: FILE:LINE:COL: error: MESSAGE ---- */
+struct ks_loc {
+	const char *file;	/* interned, owned by the ruleset */
+	int line;		/* 1-based */
+	int col;		/* 1-based */
+};
+
+enum ks_diag_level { KS_DIAG_ERROR, KS_DIAG_WARNING, KS_DIAG_NOTE };
+
+struct ks_diag {
+	enum ks_diag_level level;
+	struct ks_loc loc;
+	char *msg;
+};
+
+struct ks_src_list;
+
+struct ks_diags {
+	struct ks_diag *v;
+	size_t n, cap;
+	/* private: source texts, so ks_diags_print can show the offending
+	 * line; set by the ruleset, NULL prints messages only */
+	const struct ks_src_list *src;
+};
+
+void ks_diag_add(struct ks_diags *d, enum ks_diag_level lvl, struct ks_loc loc,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+size_t ks_diags_errors(const struct ks_diags *d);
+void ks_diags_print(const struct ks_diags *d, FILE *out);
+void ks_diags_free(struct ks_diags *d);
+
+/* ---- field catalogue (ECS names -> enum ks_field and type) ---- */
+enum ks_ftype {
+	KS_T_STR,	/* DFA-scanned string */
+	KS_T_STR_ARRAY,	/* process.args */
+	KS_T_NUM,
+	KS_T_IP,
+	KS_T_ENUM,	/* event.category, event.action, network.transport/direction */
+	KS_T_ENTITY,	/* process.entity_id, process.parent.entity_id */
+	KS_T_USER_STR,	/* string known only in userspace (host.name) */
+};
+
+struct ks_field_info {
+	const char *name;	/* ECS dotted name */
+	enum ks_field id;	/* KS_F_NONE for userspace-only fields */
+	enum ks_ftype type;
+	unsigned int present;	/* KS_P_* bit that makes it non-null, 0 = always */
+};
+
+const struct ks_field_info *ks_field_lookup(const char *name);
+const struct ks_field_info *ks_field_by_id(enum ks_field id);
+
+/* ---- AST ---- */
+enum ks_node_kind {
+	KS_N_AND,	/* kids[0..n) */
+	KS_N_OR,
+	KS_N_NOT,	/* kids[0] */
+	KS_N_BOOL,	/* constant: num != 0 */
+	KS_N_STR,	/* string test: field, strop, pats (any of) */
+	KS_N_NUM,	/* numeric compare: field cmp nums[0], or IN nums[] */
+	KS_N_IP,	/* ip == / cidrMatch: field, cidrs[] (any of) */
+	KS_N_NULL,	/* field == null (negate with NOT for != null) */
+};
+
+enum ks_strop {
+	KS_SO_EQ,	/* whole value equals */
+	KS_SO_PREFIX,	/* startsWith */
+	KS_SO_SUFFIX,	/* endsWith */
+	KS_SO_CONTAINS,	/* stringContains */
+	KS_SO_WILDCARD,	/* ':' / like: '*' and '?'; '\\' escapes the next
+			 * byte ("a\\*b" is a literal star) */
+	KS_SO_REGEX,	/* Sigma |re: userspace only (POSIX ERE) */
+};
+
+struct ks_strpat {
+	char *s;		/* unescaped bytes, may contain NUL */
+	size_t len;
+	bool ci;		/* case-insensitive (ASCII) */
+};
+
+struct ks_ipnet {
+	uint8_t addr[16];	/* IPv4 mapped ::ffff:a.b.c.d */
+	uint8_t prefix;		/* on the mapped form: IPv4 /n -> 96 + n */
+};
+
+struct ks_node {
+	enum ks_node_kind kind;
+	struct ks_loc loc;
+	const struct ks_field_info *field;
+	enum ks_strop strop;
+	enum ks_cmp cmp;		/* KS_N_NUM: EQ/NE/LT/...; IN is EQ over nums[] */
+	struct ks_strpat *pats;
+	size_t n_pats;
+	int64_t *nums;
+	size_t n_nums;
+	struct ks_ipnet *nets;
+	size_t n_nets;
+	struct ks_node **kids;
+	size_t n_kids;
+	int64_t num;			/* KS_N_BOOL */
+	void *cache;			/* private: compiled KS_SO_REGEX (interp) */
+};
+
+struct ks_step_ast {
+	struct ks_loc loc;
+	enum ks_category category;	/* KS_CAT_ANY for "any where" */
+	struct ks_node *cond;		/* NULL = true ("process where true") */
+	const struct ks_field_info *join[KS_MAX_JOIN];	/* per-step `by` */
+	size_t n_join;
+	unsigned int runs;		/* `with runs=N`, 1 if absent */
+};
+
+struct ks_query {
+	bool sequence;
+	struct ks_loc loc;
+	const struct ks_field_info *join[KS_MAX_JOIN];	/* `sequence by` */
+	size_t n_join;
+	uint64_t maxspan_ns;		/* 0 = none */
+	struct ks_step_ast *steps;	/* 1 for an event query */
+	size_t n_steps;
+	struct ks_step_ast *until;	/* NULL if none */
+};
+
+enum ks_severity { KS_SEV_LOW, KS_SEV_MEDIUM, KS_SEV_HIGH, KS_SEV_CRITICAL };
+
+struct ks_rule_src {
+	char *id;			/* [a-z0-9_.-]+ */
+	char *name;
+	enum ks_severity severity;
+	enum ks_rule_action action;
+	char **tags;
+	size_t n_tags;
+	char *query_text;
+	struct ks_loc loc;		/* of the rule entry */
+	bool sigma;			/* imported from Sigma */
+	struct ks_query *q;		/* NULL if it did not parse */
+};
+
+struct ks_ruleset {
+	struct ks_rule_src *rules;
+	size_t n_rules, cap;
+	struct ks_diags diags;
+	/* private: interned strings and node arena */
+	void *priv;
+};
+
+struct ks_ruleset *ks_ruleset_new(void);
+void ks_ruleset_free(struct ks_ruleset *rs);
+/* File or directory (recursively: *.yml, *.yaml). Returns 0, or -1 with
+ * diagnostics added. Sigma files are recognised by top-level title: and
+ * detection: keys. */
+int ks_ruleset_load_path(struct ks_ruleset *rs, const char *path);
+/* YAML text (for tests): file names the origin for diagnostics. */
+int ks_ruleset_load_string(struct ks_ruleset *rs, const char *text, const char *file);
+/* One inline EQL query (kload compile -e): rule id "inline". */
+int ks_ruleset_add_query(struct ks_ruleset *rs, const char *query, const char *origin);
+/* Parse just a query (tests): NULL with diagnostics on error. */
+struct ks_query *ks_parse_query(struct ks_ruleset *rs, const char *text,
+				struct ks_loc at);
+
+/* ---- reference interpreter ---- */
+/* Three-valued only for unknown fields; otherwise true/false. */
+bool ks_interp_node(const struct ks_node *n, const struct ks_event *ev);
+bool ks_interp_step(const struct ks_step_ast *s, const struct ks_event *ev);
+
+/*
+ * Userspace-only string fields (KS_T_USER_STR: host.name,
+ * process.parent.command_line) are not in struct ks_event: kload knows them
+ * (the replayed record, its process table). user_str returns true and the
+ * value, or false for null. Without a callback host.name is gethostname()
+ * and the others are null.
+ */
+struct ks_interp_ctx {
+	bool (*user_str)(void *arg, const struct ks_field_info *f,
+			 const struct ks_event *ev, const char **s, size_t *len);
+	void *arg;
+};
+
+bool ks_interp_node_ctx(const struct ks_node *n, const struct ks_event *ev,
+			const struct ks_interp_ctx *ctx);
+bool ks_interp_step_ctx(const struct ks_step_ast *s, const struct ks_event *ev,
+			const struct ks_interp_ctx *ctx);
+
+/* EQL rendering of a parsed query or condition (malloc'd; for --explain,
+ * tests and the query_text of imported Sigma rules). It parses back to the
+ * same AST except for KS_SO_REGEX, printed as regex(field, "ERE"). */
+char *ks_query_format(const struct ks_query *q);
+char *ks_node_format(const struct ks_node *n);
+
+/* ---- compilation into kernel tables ---- */
+struct ks_rule_info {
+	bool exact;			/* kernel decides every step */
+	char why_not_exact[160];	/* first reason, for --explain */
+	unsigned int n_kernel_steps;
+	unsigned int n_atoms;
+};
+
+struct ks_compile_info {
+	struct ks_rule_info *rules;	/* one per ruleset rule, in order */
+	size_t n_rules;
+	uint32_t n_states, n_classes, n_atoms, n_steps, n_insns, n_patterns;
+	size_t dfa_bytes;		/* n_states * n_classes * 2 */
+	size_t table_bytes;		/* sizeof(struct ks_tables) */
+};
+
+/*
+ * Lower every parsed rule into *out (zeroed by the caller or not: it is
+ * overwritten whole). Rules are placed in ruleset order: tables rule i is
+ * ruleset rule i. Returns 0, or -1 with diagnostics (limits exceeded,
+ * block/kill on a rule that is not kernel-exact).
+ */
+int ks_compile(struct ks_ruleset *rs, struct ks_tables *out,
+	       struct ks_compile_info *info);
+void ks_compile_info_free(struct ks_compile_info *info);
+void ks_explain(const struct ks_ruleset *rs, const struct ks_tables *t,
+		const struct ks_compile_info *info, FILE *out);
+
+/* Stable 32-bit rule uid (FNV-1a of id and query text). */
+uint32_t ks_rule_uid(const struct ks_rule_src *r);
+
+#endif /* KESTREL_RULES_H */

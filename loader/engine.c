@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Engine: open the skeleton, pick the enforcement mode, load, attach,
+ * install rule tables generation by generation, pin.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <linux/magic.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "kestrel/engine.h"
+#include "kestrel/log.h"
+#include "kestrel.skel.h"
+
+const char *ks_mode_name(enum ks_enforce_mode m)
+{
+	switch (m) {
+	case KS_MODE_LSM:
+		return "lsm";
+	case KS_MODE_SIGNAL:
+		return "signal";
+	case KS_MODE_OBSERVE:
+		return "observe";
+	}
+	return "?";
+}
+
+int ks_mode_parse(const char *s)
+{
+	if (!strcmp(s, "lsm"))
+		return KS_MODE_LSM;
+	if (!strcmp(s, "signal"))
+		return KS_MODE_SIGNAL;
+	if (!strcmp(s, "observe"))
+		return KS_MODE_OBSERVE;
+	if (!strcmp(s, "auto"))
+		return KS_MODE_PROBE;
+	return -2;
+}
+
+static int is_fs(const char *path, long magic)
+{
+	struct statfs st;
+
+	return statfs(path, &st) == 0 && st.f_type == magic;
+}
+
+/* Mount bpffs, tracefs and securityfs where they belong but are missing. */
+static void ks_mount_fs(void)
+{
+	if (!is_fs("/sys/fs/bpf", BPF_FS_MAGIC))
+		mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL);
+	if (!is_fs("/sys/kernel/tracing", TRACEFS_MAGIC))
+		mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL);
+	if (!is_fs("/sys/kernel/security", SECURITYFS_MAGIC))
+		mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL);
+}
+
+int ks_env_check(char *why, size_t len)
+{
+	if (geteuid() != 0) {
+		snprintf(why, len, "kload needs root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN): run it with sudo");
+		return -EPERM;
+	}
+	ks_mount_fs();
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		snprintf(why, len, "this kernel has no BTF (/sys/kernel/btf/vmlinux): "
+			 "use a kernel built with CONFIG_DEBUG_INFO_BTF=y (Linux 6.1 or newer)");
+		return -ENOTSUP;
+	}
+	if (!is_fs("/sys/fs/bpf", BPF_FS_MAGIC)) {
+		snprintf(why, len, "bpffs is not mounted and could not be: "
+			 "run 'mount -t bpf bpf /sys/fs/bpf'");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* BPF LSM runs only when "bpf" is in the active LSM list (lsm= boot option). */
+static bool ks_lsm_listed(char *why, size_t len)
+{
+	char buf[512] = "";
+	FILE *f = fopen("/sys/kernel/security/lsm", "r");
+
+	if (!f) {
+		snprintf(why, len, "cannot read /sys/kernel/security/lsm");
+		return false;
+	}
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	if (!strstr(buf, "bpf")) {
+		snprintf(why, len, "\"bpf\" is not in the active LSMs (boot with lsm=...,bpf)");
+		return false;
+	}
+	return true;
+}
+
+struct ks_prog_role {
+	const char *name;
+	unsigned int modes;	/* bit (1 << enum ks_enforce_mode) */
+};
+
+#define M_LSM	(1u << KS_MODE_LSM)
+#define M_SIG	(1u << KS_MODE_SIGNAL)
+#define M_OBS	(1u << KS_MODE_OBSERVE)
+
+/* Which program runs in which mode; everything else is not loaded. */
+static const struct ks_prog_role ks_roles[] = {
+	{ "ks_lsm_exec", M_LSM },
+	{ "ks_tp_exec", M_SIG | M_OBS },
+	{ "ks_tp_exit", M_LSM | M_SIG | M_OBS },
+	{ "ks_tp_fork", M_LSM | M_SIG | M_OBS },
+};
+
+static unsigned int ks_prog_modes(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ks_roles) / sizeof(ks_roles[0]); i++)
+		if (!strcmp(ks_roles[i].name, name))
+			return ks_roles[i].modes;
+	return 0;
+}
+
+static void ks_select_progs(struct kestrel_bpf *skel, enum ks_enforce_mode mode, bool replay)
+{
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, skel->obj) {
+		const char *name = bpf_program__name(p);
+		bool on;
+
+		if (!strcmp(name, "ks_replay"))
+			on = replay;
+		else
+			on = !replay && (ks_prog_modes(name) & (1u << mode));
+		bpf_program__set_autoload(p, on);
+	}
+}
+
+static int ks_open_load(struct ks_engine *e, const struct ks_engine_opts *o,
+			enum ks_enforce_mode mode, bool quiet)
+{
+	struct kestrel_bpf *skel;
+	int ncpu = libbpf_num_possible_cpus();
+	int err;
+
+	skel = kestrel_bpf__open();
+	if (!skel)
+		return -errno;
+	if (ncpu <= 0)
+		ncpu = KS_MAX_CPUS;
+	bpf_map__set_max_entries(skel->maps.ks_scratch, ncpu * 2);
+	if (o->ringbuf_bytes)
+		bpf_map__set_max_entries(skel->maps.ks_events, o->ringbuf_bytes);
+	if (o->entities)
+		bpf_map__set_max_entries(skel->maps.ks_entity, o->entities);
+
+	skel->rodata->ks_cfg.enforce_mode = mode;
+	skel->rodata->ks_cfg.payload_depth = o->payload_depth ?: KS_PAYLOAD_DEFAULT;
+	skel->rodata->ks_cfg.hash_key = o->hash_key;
+	if (!o->hash_key && getrandom(&skel->rodata->ks_cfg.hash_key, 8, 0) != 8)
+		skel->rodata->ks_cfg.hash_key = (__u64)getpid() * 0x9e3779b97f4a7c15ull;
+	skel->rodata->ks_cfg.self_tgid = o->judge_self ? 0 : getpid();
+	skel->rodata->ks_cfg.rb_wakeup_bytes = (o->ringbuf_bytes ?: (4u << 20)) / 16;
+	ks_select_progs(skel, mode, o->replay);
+
+	ks_log_libbpf_quiet(quiet);
+	err = kestrel_bpf__load(skel);
+	ks_log_libbpf_quiet(0);
+	if (err) {
+		kestrel_bpf__destroy(skel);
+		return err;
+	}
+	e->skel = skel;
+	e->mode = mode;
+	return 0;
+}
+
+int ks_engine_load(struct ks_engine *e, const struct ks_engine_opts *o)
+{
+	int err;
+
+	memset(e, 0, sizeof(*e));
+	e->tables_fd = -1;
+	ks_mount_fs();
+
+	if (o->replay || o->mode == KS_MODE_SIGNAL || o->mode == KS_MODE_OBSERVE)
+		return ks_open_load(e, o, o->replay ? KS_MODE_SIGNAL : o->mode, false);
+
+	if (ks_lsm_listed(e->lsm_why, sizeof(e->lsm_why))) {
+		err = ks_open_load(e, o, KS_MODE_LSM, o->mode == KS_MODE_PROBE);
+		if (!err)
+			return 0;
+		snprintf(e->lsm_why, sizeof(e->lsm_why),
+			 "BPF LSM program failed to load: %s", strerror(-err));
+		if (o->mode == KS_MODE_LSM) {
+			pr_warn("lsm mode requested but %s\n", e->lsm_why);
+			return err;
+		}
+	} else if (o->mode == KS_MODE_LSM) {
+		pr_warn("lsm mode requested but %s\n", e->lsm_why);
+		return -EOPNOTSUPP;
+	}
+	pr_info("enforcement: signal mode (%s)\n", e->lsm_why);
+	return ks_open_load(e, o, KS_MODE_SIGNAL, false);
+}
+
+int ks_engine_attach(struct ks_engine *e)
+{
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, e->skel->obj) {
+		struct bpf_link *l;
+
+		if (!bpf_program__autoload(p))
+			continue;
+		if (e->n_links >= KS_ENGINE_MAX_LINKS)
+			return -E2BIG;
+		l = bpf_program__attach(p);
+		if (!l) {
+			int err = -errno;
+
+			pr_warn("cannot attach %s: %s\n", bpf_program__name(p), strerror(-err));
+			return err;
+		}
+		e->links[e->n_links++] = l;
+	}
+	return 0;
+}
+
+int ks_engine_install(struct ks_engine *e, struct ks_tables *t)
+{
+	__u32 zero = 0;
+	int fd, err;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ks_tables", sizeof(__u32),
+			    sizeof(struct ks_tables), 1, NULL);
+	if (fd < 0)
+		return -errno;
+	t->hdr.generation = e->generation + 1;
+	if (bpf_map_update_elem(fd, &zero, t, 0)) {
+		err = -errno;
+		goto fail;
+	}
+	/* the switch: one pointer store in the outer map */
+	if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.ks_gen), &zero, &fd, 0)) {
+		err = -errno;
+		goto fail;
+	}
+	if (e->tables_fd >= 0)
+		close(e->tables_fd);
+	e->tables_fd = fd;
+	e->generation = t->hdr.generation;
+	return 0;
+fail:
+	close(fd);
+	return err;
+}
+
+void ks_engine_destroy(struct ks_engine *e)
+{
+	int i;
+
+	for (i = 0; i < e->n_links; i++)
+		bpf_link__destroy(e->links[i]);
+	e->n_links = 0;
+	if (e->tables_fd >= 0)
+		close(e->tables_fd);
+	e->tables_fd = -1;
+	kestrel_bpf__destroy(e->skel);
+	e->skel = NULL;
+}
+
+static int ks_pin_fd(int fd, const char *dir, const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	unlink(path);
+	if (bpf_obj_pin(fd, path))
+		return -errno;
+	return 0;
+}
+
+int ks_engine_pin(struct ks_engine *e, const char *dir)
+{
+	static const char *const maps[] = {
+		"ks_gen", "ks_stats", "ks_rule_stats", "ks_entity", "ks_events", "ks_ctl",
+	};
+	char name[128];
+	size_t i;
+	int err;
+
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(e->skel->obj, maps[i]);
+
+		if (!m)
+			return -ENOENT;
+		err = ks_pin_fd(bpf_map__fd(m), dir, maps[i]);
+		if (err)
+			return err;
+	}
+	if (e->tables_fd >= 0) {
+		err = ks_pin_fd(e->tables_fd, dir, "ks_tables");
+		if (err)
+			return err;
+	}
+	for (i = 0; i < (size_t)e->n_links; i++) {
+		struct bpf_program *p;
+		int k = 0;
+
+		bpf_object__for_each_program(p, e->skel->obj) {
+			if (!bpf_program__autoload(p))
+				continue;
+			if (k++ != (int)i)
+				continue;
+			snprintf(name, sizeof(name), "link_%s", bpf_program__name(p));
+			err = ks_pin_fd(bpf_link__fd(e->links[i]), dir, name);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+int ks_pins_remove(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	char path[512];
+	int n = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (unlink(path) == 0)
+			n++;
+	}
+	closedir(d);
+	rmdir(dir);
+	return n;
+}
+
+int ks_stats_sum(int fd, struct ks_stats *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct ks_stats *v;
+	__u32 key;
+	int c;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu <= 0)
+		return -EINVAL;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (key = 0; key < 2; key++) {
+		if (bpf_map_lookup_elem(fd, &key, v)) {
+			free(v);
+			return -errno;
+		}
+		for (c = 0; c < ncpu; c++) {
+			__u64 *dst = (__u64 *)out, *src = (__u64 *)&v[c];
+			size_t i;
+
+			/* ks_stats is all __u64: sum it as an array */
+			for (i = 0; i < sizeof(*out) / sizeof(__u64); i++)
+				dst[i] += src[i];
+		}
+	}
+	free(v);
+	return 0;
+}
+
+int ks_engine_events_fd(const struct ks_engine *e)
+{
+	return bpf_map__fd(e->skel->maps.ks_events);
+}
+
+int ks_engine_stats_fd(const struct ks_engine *e)
+{
+	return bpf_map__fd(e->skel->maps.ks_stats);
+}

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * struct ks_event: one normalized event. The hooks and the XDP program
+ * build it in per-CPU scratch, the evaluator reads it, the ring buffer
+ * carries it (with the verdict filled in) to kload, and `kload replay`
+ * hands it to the test-run program as context. One layout for all four,
+ * so replay evaluates exactly what the live hooks evaluate.
+ */
+#ifndef KS_EVENT_H
+#define KS_EVENT_H
+
+#include "ks_abi.h"
+
+/* Bits of ks_event.present: which optional fields carry a value. */
+#define KS_P_PARENT		(1u << 0)	/* process.parent.* */
+#define KS_P_EXIT_CODE		(1u << 1)
+#define KS_P_FILE		(1u << 2)	/* file.path and derived */
+#define KS_P_TARGET		(1u << 3)	/* file.target_path */
+#define KS_P_NET		(1u << 4)	/* source/destination */
+#define KS_P_PAYLOAD		(1u << 5)
+#define KS_P_PROCESS		(1u << 6)	/* process.* */
+#define KS_P_IFACE		(1u << 7)
+#define KS_P_USER		(1u << 8)	/* user.id / group.id */
+
+/* Bits of ks_verdict.flags. */
+#define KS_V_FORWARD		(1u << 0)	/* event went to userspace */
+#define KS_V_DENIED		(1u << 1)	/* LSM returned -EPERM / XDP_DROP */
+#define KS_V_KILLED		(1u << 2)	/* SIGKILL sent */
+#define KS_V_MATCH_OVERFLOW	(1u << 3)	/* more than KS_MAX_MATCH matches */
+#define KS_V_CAND_OVERFLOW	(1u << 4)	/* candidate list overflowed */
+
+/* Bits of ks_match.flags. */
+#define KS_M_EXACT		(1u << 0)	/* step decided true in kernel */
+#define KS_M_COMPLETED		(1u << 1)	/* completed its rule in kernel */
+
+/*
+ * Process entity key: unique across PID reuse because the start time is
+ * part of it. ECS process.entity_id is printed as "<pid>-<start_ns>".
+ */
+#define KS_ENTITY_KEY(pid, start_ns) \
+	((__u64)(start_ns) * 0x9e3779b97f4a7c15ull ^ (__u64)(pid))
+
+struct ks_match {
+	__u16 step;		/* index into ks_tables.steps */
+	__u8 flags;		/* KS_M_* */
+	__u8 pad;
+};
+
+/* Filled by the evaluator; read by kload. */
+struct ks_verdict {
+	__u32 generation;	/* table generation that evaluated it */
+	__u16 flags;		/* KS_V_* */
+	__u8 n_match;
+	__u8 action;		/* enum ks_rule_action taken, if any */
+	__u32 enforced_rule;	/* rule index that enforced, if any */
+	__u32 pad;
+	struct ks_match match[KS_MAX_MATCH];
+};
+
+/*
+ * Where a string field's value is: off is the byte offset from the start
+ * of struct ks_event (inside one of the slots below), len its length.
+ * Derived fields (process.name, file.name, file.extension) are sub-ranges
+ * of another field's slot; a field with len 0 and its KS_P_* bit clear is
+ * null. Offsets are absolute so one scanner serves every field.
+ */
+struct ks_strref {
+	__u16 off;
+	__u16 len;
+};
+
+struct ks_event {
+	__u64 ts_ns;		/* CLOCK_BOOTTIME live; epoch ns in replay */
+	__u64 seq;		/* replay: input record number */
+	__u64 entity;		/* process entity key (pid, start time) */
+	__u64 parent_entity;
+	__u64 start_ns;		/* process start, boot ns */
+	__u64 parent_start_ns;
+	__u8 category;		/* enum ks_category */
+	__u8 action;		/* enum ks_action */
+	__u8 source;		/* enum ks_source */
+	__u8 transport;		/* IPPROTO_* */
+	__u8 direction;		/* 1 = ingress */
+	__u8 family;		/* 4 or 6 */
+	__u16 truncated;	/* bit (1 << ks_field) for string slots cut */
+	__u32 present;		/* KS_P_* */
+	__u32 pid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 gid;
+	__s32 exit_code;
+	__u32 args_count;
+	__u32 ifindex;
+	__u16 sport;
+	__u16 dport;
+	__u8 saddr[16];		/* IPv4 as ::ffff:a.b.c.d */
+	__u8 daddr[16];
+	/* lengths and sub-ranges of the string fields, indexed by ks_field */
+	struct ks_strref str[KS_F_STR_N];
+	__u16 pad;
+	__u32 pad2;
+	struct ks_verdict verdict;
+	/* string slots */
+	char exe[KS_PATH_MAX];
+	char pexe[KS_PATH_MAX];
+	char path[KS_PATH_MAX];
+	char target[KS_PATH_MAX];
+	char args[KS_ARGS_MAX];	/* NUL-separated elements */
+	char comm[KS_COMM_MAX];
+	char pcomm[KS_COMM_MAX];
+	char iface[KS_IFNAME_MAX];
+	char payload[KS_PAYLOAD_MAX];
+};
+
+#endif /* KS_EVENT_H */

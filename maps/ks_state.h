@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Kernel-side state shared with kload: sequence state per (rule, join
+ * key), per-CPU counters, and the rodata configuration.
+ */
+#ifndef KS_STATE_H
+#define KS_STATE_H
+
+#include "ks_abi.h"
+
+/*
+ * ks_entity: one entry per (rule, join key value) with a pending sequence.
+ * Following EQL, a sequence that has matched steps 0..k-1 waits in state k;
+ * there is at most one per state (the newest overwrites) and start[k]
+ * holds the time of its first event (maxspan is measured from it);
+ * start[k] == 0 means state k is empty.
+ */
+struct ks_entity_key {
+	__u32 rule_uid;
+	__u32 pad;
+	__u64 join_hash;	/* keyed hash of the join field values */
+};
+
+struct ks_entity_val {
+	__u64 start[KS_MAX_KSTEPS];
+	__u64 updated_ns;
+};
+
+/* Per-CPU counters, one struct per CPU in ks_stats (summed by kload). */
+#define KS_HIST_BUCKETS	32	/* log2(ns) buckets */
+
+struct ks_stats {
+	__u64 events[KS_SRC_N];
+	__u64 filtered[KS_SRC_N];
+	__u64 forwarded[KS_SRC_N];
+	__u64 dropped[KS_SRC_N][KS_DROP_N];
+	__u64 dfa_bytes;
+	__u64 truncations[KS_F_STR_N];
+	/*
+	 * An LRU map evicts silently, so the kernel counts what it inserts
+	 * and deletes; kload derives evictions = inserts - deletes - live.
+	 */
+	__u64 entity_inserts;
+	__u64 entity_deletes;
+	__u64 expired;		/* pending sequence past maxspan */
+	__u64 seq_started;
+	__u64 seq_completed;
+	__u64 eval_ns_hist[KS_HIST_BUCKETS];
+	__u64 eval_ns_sum;
+	__u64 packets_pass;
+	__u64 packets_drop;
+};
+
+/* Per-rule counters, PERCPU_HASH keyed by ks_rule.uid. */
+struct ks_rule_stats {
+	__u64 matches;		/* events that made a step true */
+	__u64 completions;	/* rule completed in the kernel */
+	__u64 blocks;
+	__u64 kills;
+};
+
+/* rodata, written by kload between skeleton open and load. */
+struct ks_config {
+	__u32 enforce_mode;	/* enum ks_enforce_mode */
+	__u32 payload_depth;	/* bytes of payload scanned, <= KS_PAYLOAD_MAX */
+	__u64 hash_key;		/* join hash key, random per attach */
+	__u32 self_tgid;	/* kload itself: never judged */
+	__u32 rb_wakeup_bytes;	/* force a wakeup when this much is queued */
+};
+
+/* ks_ctl array entry 0: run-time control, writable while attached. */
+struct ks_ctl {
+	__u32 enabled;		/* 0: count and pass everything */
+	__u32 observe_only;	/* 1: never enforce */
+	__u64 last_reload_ns;
+};
+
+#endif /* KS_STATE_H */

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * struct ks_tables: one compiled rule set, exactly as the kernel reads it.
+ * The compiler writes it (also into .kbin files), kload copies it into a
+ * fresh inner map of ks_gen and swaps the outer slot: every event reads the
+ * outer slot once, so it is evaluated by one generation only.
+ *
+ * DFA: one transition table holding several sub-automata, one per
+ * (string field, case mode) that rules test. Each has its start state in
+ * start[field][case]; 0 means the field has no patterns in that mode.
+ * A field value is scanned as KS_SENT_BEGIN value KS_SENT_END (array
+ * elements each framed the same way), so equality, prefix, suffix and
+ * substring tests are all plain Aho-Corasick patterns.
+ *
+ *   next state = dfa[state * n_classes + cls[byte]]        (KS_CASE_EXACT)
+ *   next state = dfa[state * n_classes + cls_fold[byte]]   (KS_CASE_FOLD)
+ *
+ * State 0 is dead (no pattern can match any more): the walk stops there.
+ * States are numbered so that state s accepts iff s >= acc_base, and
+ * acc[s - acc_base] = (first << 8) | count names its atoms in acc_list.
+ *
+ * An atom is one (field, case, pattern); atom_trig[atom] = (first << 8) |
+ * count names the steps it can make true (trigger index) in trig_list.
+ * Steps without any trigger atom are listed per category in cat_list.
+ */
+#ifndef KS_TABLES_H
+#define KS_TABLES_H
+
+#include "ks_abi.h"
+
+/* One step program instruction (postfix, see enum ks_op). */
+struct ks_insn {
+	__u8 op;		/* enum ks_op */
+	__u8 field;		/* enum ks_field */
+	__u8 cmp;		/* enum ks_cmp */
+	__u8 pad;
+	__u32 arg;		/* atom id, cidr index */
+	__u64 imm;		/* numeric constant */
+};
+
+struct ks_cidr {
+	__u8 addr[16];		/* network, IPv4 mapped */
+	__u8 prefix;		/* 0..128, counted on the mapped form */
+	__u8 pad[3];
+};
+
+/* Bits of ks_step.flags */
+#define KS_S_EXACT	(1u << 0)	/* program has no KS_OP_USER */
+#define KS_S_UNTIL	(1u << 1)	/* the rule's until step */
+#define KS_S_LAST	(1u << 2)	/* completes the rule */
+
+struct ks_step {
+	__u16 rule;		/* index into rules */
+	__u8 index;		/* position in the sequence, 0-based */
+	__u8 flags;		/* KS_S_* */
+	__u8 category;		/* enum ks_category, KS_CAT_ANY = all */
+	__u8 n_join;
+	__u8 join[KS_MAX_JOIN];	/* enum ks_field of the join key */
+	__u16 prog_len;
+	__u32 prog;		/* first insn */
+	__u32 pad;
+};
+
+/* Bits of ks_rule.flags */
+#define KS_R_EXACT	(1u << 0)	/* the kernel decides every step */
+#define KS_R_SEQUENCE	(1u << 1)
+#define KS_R_UNTIL	(1u << 2)
+#define KS_R_KSTATE	(1u << 3)	/* sequence state kept in the kernel */
+
+struct ks_rule {
+	__u32 uid;		/* stable id: hash of rule id and query */
+	__u8 n_steps;		/* steps, `until` not counted */
+	__u8 action;		/* enum ks_rule_action */
+	__u8 flags;		/* KS_R_* */
+	__u8 severity;
+	__u16 first_step;	/* steps[first_step .. + n_steps) */
+	__u16 until_step;	/* valid iff KS_R_UNTIL */
+	__u64 maxspan_ns;	/* 0 = unbounded */
+};
+
+struct ks_tables_hdr {
+	__u32 magic;		/* KS_TABLES_MAGIC */
+	__u32 abi_version;	/* KS_ABI_VERSION */
+	__u32 generation;	/* set by kload at load */
+	__u32 n_rules;
+	__u32 n_steps;
+	__u32 n_insns;
+	__u32 n_atoms;
+	__u32 n_states;
+	__u32 n_classes;
+	__u32 acc_base;
+	__u32 n_acc_list;
+	__u32 n_trig_list;
+	__u32 n_cidrs;
+	__u32 pad;
+	__u64 content_hash;	/* FNV-1a of everything after the header */
+};
+
+struct ks_tables {
+	struct ks_tables_hdr hdr;
+	__u8 cls[256];
+	__u8 cls_fold[256];
+	__u16 start[KS_F_STR_N][KS_CASE_N];
+	__u16 pad0[2 * (16 - KS_F_STR_N)];
+	__u32 cat_first[KS_CAT_N];	/* (first << 16) | count in cat_list */
+	__u16 cat_list[KS_MAX_STEPS];
+	__u32 acc[KS_MAX_STATES + 1];
+	__u16 acc_list[KS_MAX_ACC_LIST];
+	__u32 atom_trig[KS_MAX_ATOMS];
+	__u16 trig_list[KS_MAX_TRIG_LIST];
+	struct ks_rule rules[KS_MAX_RULES];
+	struct ks_step steps[KS_MAX_STEPS];
+	struct ks_insn insns[KS_MAX_INSNS];
+	struct ks_cidr cidrs[KS_MAX_CIDRS];
+	__u16 dfa[KS_DFA_CELLS];
+};
+
+#endif /* KS_TABLES_H */

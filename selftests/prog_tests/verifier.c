@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Every program of the production object passes the verifier on this
+ * kernel, in each mode the kernel supports; print how many instructions
+ * the verifier processed so growth is visible long before the limit.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "kestrel/engine.h"
+#include "kestrel.skel.h"
+#include "test_progs.h"
+
+/* BPF_COMPLEXITY_LIMIT_INSNS: a program may make the verifier walk 1M. */
+#define VERIFIER_LIMIT	1000000
+#define BUDGET		(VERIFIER_LIMIT / 4)
+
+static void check_mode(int mode, bool replay)
+{
+	struct ks_engine_opts o = { .mode = mode, .replay = replay };
+	struct ks_engine e;
+	struct bpf_program *p;
+	int err;
+
+	err = ks_engine_load(&e, &o);
+	if (mode == KS_MODE_LSM && err) {
+		test__skip("BPF LSM not available here: %s", e.lsm_why);
+		return;
+	}
+	if (!ASSERT_OK(err, "load"))
+		return;
+	ASSERT_EQ(e.mode, replay ? KS_MODE_SIGNAL : mode, "mode");
+	bpf_object__for_each_program(p, e.skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (!bpf_program__autoload(p))
+			continue;
+		if (!ASSERT_OK(bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len), "info"))
+			continue;
+		test__log("%-16s %7u verified insns (%u%% of the %u budget)\n",
+			  bpf_program__name(p), info.verified_insns,
+			  info.verified_insns * 100 / BUDGET, BUDGET);
+		ASSERT_LT(info.verified_insns, BUDGET, bpf_program__name(p));
+	}
+	ks_engine_destroy(&e);
+}
+
+void test_verifier(void)
+{
+	if (test__start_subtest("signal"))
+		check_mode(KS_MODE_SIGNAL, false);
+	if (test__start_subtest("lsm"))
+		check_mode(KS_MODE_LSM, false);
+	if (test__start_subtest("replay"))
+		check_mode(KS_MODE_SIGNAL, true);
+}
