@@ -6,9 +6,10 @@
  *   hook (this file) -> ks_event in scratch -> DFA + step programs
  *   -> sequence state (ks_entity) -> enforce -> ks_events ring buffer
  *
- * kload picks the enforcement mode at attach: `lsm` loads the lsm/
- * programs (deny with -EPERM), `signal` loads the tp_btf/kprobe ones
- * (SIGKILL before the new image runs), and disables the others' autoload.
+ * kload picks the enforcement mode at attach: `lsm` loads the ks_lsm_*
+ * programs (deny with -EPERM), `signal` the ks_sig_* tp_btf/kprobe twins
+ * (SIGKILL before the new image runs); ks_all_* run in both, ks_xdp_* per
+ * interface, ks_replay only for `kload replay` (see loader/engine.c).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -98,7 +99,7 @@ int BPF_PROG(ks_lsm_exec, struct linux_binprm *bprm, int ret)
  * the new program ever runs.
  */
 SEC("tp_btf/sched_process_exec")
-int BPF_PROG(ks_tp_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+int BPF_PROG(ks_sig_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	ks_on_exec(bprm, KS_CAN_SIGNAL, 0);
 	return 0;
@@ -107,7 +108,7 @@ int BPF_PROG(ks_tp_exec, struct task_struct *p, pid_t old_pid, struct linux_binp
 /* ---- process exit and fork ---- */
 
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(ks_tp_exit, struct task_struct *p)
+int BPF_PROG(ks_all_exit, struct task_struct *p)
 {
 	struct ks_scratch *sc;
 	int code;
@@ -137,7 +138,7 @@ int BPF_PROG(ks_tp_exit, struct task_struct *p)
 }
 
 SEC("tp_btf/sched_process_fork")
-int BPF_PROG(ks_tp_fork, struct task_struct *parent, struct task_struct *child)
+int BPF_PROG(ks_all_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct ks_scratch *sc;
 
@@ -161,20 +162,15 @@ int BPF_PROG(ks_tp_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
+/* ---- file and network hooks, packets ---- */
+
+#include "ks_file.bpf.h"
+#include "ks_net.bpf.h"
+#include "ks_xdp.bpf.h"
+
 /* ---- replay: recorded events through the same evaluator ---- */
 
-/*
- * BPF_PROG_TEST_RUN context: a batch of events. The context may be at
- * most 64 KiB, so a batch holds KS_REPLAY_BATCH events.
- */
-#define KS_REPLAY_BATCH	18
-
-struct ks_replay_ctx {
-	__u32 n;
-	__u32 pad;
-	struct ks_event ev[KS_REPLAY_BATCH];
-};
-
+/* The context is struct ks_replay_ctx (maps/ks_event.h): a batch of events. */
 /* One event per bpf_loop() iteration, so the evaluator is verified once. */
 struct ks_replay_loop {
 	struct ks_replay_ctx *ctx;	/* bpf_loop wants a stack pointer */

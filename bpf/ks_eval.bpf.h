@@ -867,6 +867,12 @@ static __always_inline __u32 ks_evaluate(struct ks_scratch *sc, __u32 ctx, __u32
 	if (!st || src >= KS_SRC_N)
 		return KS_RA_ALERT;
 	ks_count(&st->events[src]);
+	/* kload's own file and socket activity (alert files!) is never judged */
+	if (ks_cfg.self_tgid && ctx == KS_CTX_TASK && src != KS_SRC_REPLAY &&
+	    (bpf_get_current_pid_tgid() >> 32) == ks_cfg.self_tgid) {
+		ks_count(&st->filtered[src]);
+		return KS_RA_ALERT;
+	}
 
 	inner = bpf_map_lookup_elem(&ks_gen, &zero);
 	t = inner ? bpf_map_lookup_elem(inner, &zero) : NULL;

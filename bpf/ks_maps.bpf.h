@@ -104,4 +104,16 @@ struct {
 	__type(value, struct ks_ctl);
 } ks_ctl SEC(".maps");
 
+/*
+ * Rule index -> id, action and alert count. No program reads it: it lives
+ * in the object so it is created with BTF and `bpftool map dump` names
+ * the rules; kload fills it at every table swap.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KS_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct ks_rule_name);
+} ks_rules SEC(".maps");
+
 #endif /* KS_MAPS_BPF_H */

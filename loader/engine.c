@@ -107,45 +107,43 @@ static bool ks_lsm_listed(char *why, size_t len)
 	return true;
 }
 
-struct ks_prog_role {
-	const char *name;
-	unsigned int modes;	/* bit (1 << enum ks_enforce_mode) */
-};
-
-#define M_LSM	(1u << KS_MODE_LSM)
-#define M_SIG	(1u << KS_MODE_SIGNAL)
-#define M_OBS	(1u << KS_MODE_OBSERVE)
-
-/* Which program runs in which mode; everything else is not loaded. */
-static const struct ks_prog_role ks_roles[] = {
-	{ "ks_lsm_exec", M_LSM },
-	{ "ks_tp_exec", M_SIG | M_OBS },
-	{ "ks_tp_exit", M_LSM | M_SIG | M_OBS },
-	{ "ks_tp_fork", M_LSM | M_SIG | M_OBS },
-};
-
-static unsigned int ks_prog_modes(const char *name)
+/*
+ * A program's name says when it runs, so adding a hook needs no table here:
+ *   ks_lsm_*   lsm mode only (BPF LSM hooks that can deny)
+ *   ks_sig_*   signal and observe modes (tp_btf/kprobe twins of the above)
+ *   ks_all_*   every host mode (events no LSM hook needs to deny)
+ *   ks_xdp_*   loaded when an interface is given, attached per interface
+ *   ks_replay  replay only
+ */
+static bool ks_prog_wanted(const char *name, enum ks_enforce_mode mode, bool replay,
+			   bool xdp)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(ks_roles) / sizeof(ks_roles[0]); i++)
-		if (!strcmp(ks_roles[i].name, name))
-			return ks_roles[i].modes;
-	return 0;
+	if (!strcmp(name, "ks_replay"))
+		return replay;
+	if (!strncmp(name, "ks_xdp_", 7))
+		return xdp;	/* replay runs pcaps through it with test-run */
+	if (replay)
+		return false;
+	if (!strncmp(name, "ks_all_", 7))
+		return true;
+	if (!strncmp(name, "ks_lsm_", 7))
+		return mode == KS_MODE_LSM;
+	if (!strncmp(name, "ks_sig_", 7))
+		return mode != KS_MODE_LSM;
+	return false;
 }
 
-static void ks_select_progs(struct kestrel_bpf *skel, enum ks_enforce_mode mode, bool replay)
+static void ks_select_progs(struct kestrel_bpf *skel, enum ks_enforce_mode mode,
+			    const struct ks_engine_opts *o)
 {
 	struct bpf_program *p;
 
 	bpf_object__for_each_program(p, skel->obj) {
 		const char *name = bpf_program__name(p);
-		bool on;
+		bool on = ks_prog_wanted(name, mode, o->replay, o->xdp);
 
-		if (!strcmp(name, "ks_replay"))
-			on = replay;
-		else
-			on = !replay && (ks_prog_modes(name) & (1u << mode));
+		if (o->no_host && strncmp(name, "ks_xdp_", 7))
+			on = false;
 		bpf_program__set_autoload(p, on);
 	}
 }
@@ -175,7 +173,7 @@ static int ks_open_load(struct ks_engine *e, const struct ks_engine_opts *o,
 		skel->rodata->ks_cfg.hash_key = (__u64)getpid() * 0x9e3779b97f4a7c15ull;
 	skel->rodata->ks_cfg.self_tgid = o->judge_self ? 0 : getpid();
 	skel->rodata->ks_cfg.rb_wakeup_bytes = (o->ringbuf_bytes ?: (4u << 20)) / 16;
-	ks_select_progs(skel, mode, o->replay);
+	ks_select_progs(skel, mode, o);
 
 	ks_log_libbpf_quiet(quiet);
 	err = kestrel_bpf__load(skel);
@@ -186,6 +184,51 @@ static int ks_open_load(struct ks_engine *e, const struct ks_engine_opts *o,
 	}
 	e->skel = skel;
 	e->mode = mode;
+	e->gen_fd = bpf_map__fd(skel->maps.ks_gen);
+	e->events_fd = bpf_map__fd(skel->maps.ks_events);
+	e->stats_fd = bpf_map__fd(skel->maps.ks_stats);
+	e->ctl_fd = bpf_map__fd(skel->maps.ks_ctl);
+	e->rule_stats_fd = bpf_map__fd(skel->maps.ks_rule_stats);
+	e->entity_fd = bpf_map__fd(skel->maps.ks_entity);
+	e->rules_fd = bpf_map__fd(skel->maps.ks_rules);
+	return 0;
+}
+
+void ks_engine_init(struct ks_engine *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->tables_fd = e->gen_fd = e->events_fd = e->stats_fd = -1;
+	e->ctl_fd = e->rule_stats_fd = e->entity_fd = e->rules_fd = -1;
+}
+
+int ks_engine_adopt(struct ks_engine *e, const char *dir)
+{
+	static const char *const names[] = {
+		"ks_gen", "ks_events", "ks_stats", "ks_ctl", "ks_rule_stats", "ks_entity",
+		"ks_rules",
+	};
+	int *fds[] = { &e->gen_fd, &e->events_fd, &e->stats_fd, &e->ctl_fd,
+		       &e->rule_stats_fd, &e->entity_fd, &e->rules_fd };
+	struct ks_ctl ctl = {};
+	char path[512];
+	__u32 zero = 0;
+	size_t i;
+
+	ks_engine_init(e);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		*fds[i] = bpf_obj_get(path);
+		if (*fds[i] < 0) {
+			int err = errno == ENOENT ? -ENOENT : -errno;
+
+			ks_engine_destroy(e);
+			return err;
+		}
+	}
+	if (!bpf_map_lookup_elem(e->ctl_fd, &zero, &ctl)) {
+		e->mode = ctl.enforce_mode;
+		e->generation = ctl.generation;
+	}
 	return 0;
 }
 
@@ -193,12 +236,14 @@ int ks_engine_load(struct ks_engine *e, const struct ks_engine_opts *o)
 {
 	int err;
 
-	memset(e, 0, sizeof(*e));
-	e->tables_fd = -1;
+	ks_engine_init(e);
 	ks_mount_fs();
 
-	if (o->replay || o->mode == KS_MODE_SIGNAL || o->mode == KS_MODE_OBSERVE)
-		return ks_open_load(e, o, o->replay ? KS_MODE_SIGNAL : o->mode, false);
+	/* replay loads no hook: its mode only says which outcome to simulate */
+	if (o->replay)
+		return ks_open_load(e, o, o->mode >= 0 ? o->mode : KS_MODE_SIGNAL, false);
+	if (o->mode == KS_MODE_SIGNAL || o->mode == KS_MODE_OBSERVE)
+		return ks_open_load(e, o, o->mode, false);
 
 	if (ks_lsm_listed(e->lsm_why, sizeof(e->lsm_why))) {
 		err = ks_open_load(e, o, KS_MODE_LSM, o->mode == KS_MODE_PROBE);
@@ -225,7 +270,8 @@ int ks_engine_attach(struct ks_engine *e)
 	bpf_object__for_each_program(p, e->skel->obj) {
 		struct bpf_link *l;
 
-		if (!bpf_program__autoload(p))
+		/* XDP programs attach per interface (loader/xdp.c) */
+		if (!bpf_program__autoload(p) || !strncmp(bpf_program__name(p), "ks_xdp_", 7))
 			continue;
 		if (e->n_links >= KS_ENGINE_MAX_LINKS)
 			return -E2BIG;
@@ -256,7 +302,7 @@ int ks_engine_install(struct ks_engine *e, struct ks_tables *t)
 		goto fail;
 	}
 	/* the switch: one pointer store in the outer map */
-	if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.ks_gen), &zero, &fd, 0)) {
+	if (bpf_map_update_elem(e->gen_fd, &zero, &fd, 0)) {
 		err = -errno;
 		goto fail;
 	}
@@ -279,9 +325,17 @@ void ks_engine_destroy(struct ks_engine *e)
 	e->n_links = 0;
 	if (e->tables_fd >= 0)
 		close(e->tables_fd);
-	e->tables_fd = -1;
+	if (!e->skel) {
+		/* adopted: the fds are ours, not the skeleton's */
+		int *fds[] = { &e->gen_fd, &e->events_fd, &e->stats_fd, &e->ctl_fd,
+			       &e->rule_stats_fd, &e->entity_fd, &e->rules_fd };
+
+		for (i = 0; i < (int)(sizeof(fds) / sizeof(fds[0])); i++)
+			if (*fds[i] >= 0)
+				close(*fds[i]);
+	}
 	kestrel_bpf__destroy(e->skel);
-	e->skel = NULL;
+	ks_engine_init(e);
 }
 
 static int ks_pin_fd(int fd, const char *dir, const char *name)
@@ -299,6 +353,7 @@ int ks_engine_pin(struct ks_engine *e, const char *dir)
 {
 	static const char *const maps[] = {
 		"ks_gen", "ks_stats", "ks_rule_stats", "ks_entity", "ks_events", "ks_ctl",
+		"ks_rules", "ks_scratch",
 	};
 	char name[128];
 	size_t i;
@@ -392,10 +447,10 @@ int ks_stats_sum(int fd, struct ks_stats *out)
 
 int ks_engine_events_fd(const struct ks_engine *e)
 {
-	return bpf_map__fd(e->skel->maps.ks_events);
+	return e->events_fd;
 }
 
 int ks_engine_stats_fd(const struct ks_engine *e)
 {
-	return bpf_map__fd(e->skel->maps.ks_stats);
+	return e->stats_fd;
 }

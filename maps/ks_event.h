@@ -112,4 +112,16 @@ struct ks_event {
 	char payload[KS_PAYLOAD_MAX];
 };
 
+/*
+ * BPF_PROG_TEST_RUN context of the replay program: a batch of events.
+ * The context may be at most 64 KiB, hence the batch size.
+ */
+#define KS_REPLAY_BATCH	18
+
+struct ks_replay_ctx {
+	__u32 n;
+	__u32 pad;
+	struct ks_event ev[KS_REPLAY_BATCH];
+};
+
 #endif /* KS_EVENT_H */

@@ -68,11 +68,49 @@ struct ks_config {
 	__u32 rb_wakeup_bytes;	/* force a wakeup when this much is queued */
 };
 
-/* ks_ctl array entry 0: run-time control, writable while attached. */
+/*
+ * ks_ctl array entry 0: what `kload attach` set up and how it is doing.
+ * The kernel reads observe_only; kload writes the rest so that `kload
+ * status` and `kload stats` (other processes) can report it.
+ */
+#define KS_CTL_MAX_XDP	8
+
 struct ks_ctl {
-	__u32 enabled;		/* 0: count and pass everything */
-	__u32 observe_only;	/* 1: never enforce */
-	__u64 last_reload_ns;
+	__u32 enabled;		/* reserved */
+	__u32 observe_only;	/* 1: evaluate and alert, never enforce */
+	__u32 enforce_mode;	/* enum ks_enforce_mode in use */
+	__u32 kload_pid;	/* the attach process, 0 when none */
+	__u32 generation;	/* current table generation */
+	__u32 n_rules;
+	__u32 n_xdp;
+	__u32 host_hooks;	/* 1 if host hooks are attached */
+	__u32 xdp_ifindex[KS_CTL_MAX_XDP];
+	__u64 started_ns;	/* CLOCK_REALTIME of attach */
+	__u64 last_reload_ns;	/* CLOCK_REALTIME of the last table swap */
+	__u64 reloads;
+	__u64 tables_bytes;
+	/* userspace NFA, refreshed by the attach process every second */
+	__u64 user_pending;
+	__u64 user_evictions;
+	__u64 user_expired;
+	__u64 user_alerts;
+	__u64 user_events;	/* forwarded events consumed */
+};
+
+/*
+ * ks_rules (created and pinned by kload, not by the BPF object): rule
+ * index -> id and metadata, so bpftool and `kload stats` can name rules.
+ */
+#define KS_RULE_ID_MAX	64
+
+struct ks_rule_name {
+	__u32 uid;
+	__u8 action;		/* enum ks_rule_action */
+	__u8 severity;
+	__u8 exact;
+	__u8 pad;
+	__u64 alerts;		/* alerts written by kload */
+	char id[KS_RULE_ID_MAX];
 };
 
 #endif /* KS_STATE_H */

@@ -26,6 +26,8 @@ struct ring_buffer;
 struct ks_engine_opts {
 	int mode;		/* enum ks_enforce_mode, or KS_MODE_PROBE */
 	bool replay;		/* load only the replay program */
+	bool xdp;		/* load the ks_xdp_* programs too */
+	bool no_host;		/* --no-host: no host hooks */
 	__u32 payload_depth;	/* 0 = KS_PAYLOAD_DEFAULT */
 	__u32 ringbuf_bytes;	/* 0 = 4 MiB; a power of two */
 	__u32 entities;		/* ks_entity LRU size, 0 = 65536 */
@@ -34,8 +36,10 @@ struct ks_engine_opts {
 };
 
 struct ks_engine {
-	struct kestrel_bpf *skel;
+	struct kestrel_bpf *skel;	/* NULL when adopted from pins */
 	enum ks_enforce_mode mode;
+	/* map fds, from the skeleton or from the pins */
+	int gen_fd, events_fd, stats_fd, ctl_fd, rule_stats_fd, entity_fd, rules_fd;
 	int tables_fd;		/* inner map of the current generation */
 	__u32 generation;
 	struct bpf_link *links[KS_ENGINE_MAX_LINKS];
@@ -46,6 +50,8 @@ struct ks_engine {
 const char *ks_mode_name(enum ks_enforce_mode m);
 int ks_mode_parse(const char *s);
 
+/* An engine with nothing loaded (every fd -1), safe to destroy. */
+void ks_engine_init(struct ks_engine *e);
 /* Open, probe, load. Returns 0 or -errno with a message already printed. */
 int ks_engine_load(struct ks_engine *e, const struct ks_engine_opts *o);
 /* Attach every loaded host program. */
@@ -57,6 +63,13 @@ int ks_engine_attach(struct ks_engine *e);
  */
 int ks_engine_install(struct ks_engine *e, struct ks_tables *t);
 void ks_engine_destroy(struct ks_engine *e);
+
+/*
+ * Adopt what a previous `kload attach` left pinned in dir (its programs
+ * still run): open the pinned maps instead of loading and attaching again.
+ * Returns 0, -ENOENT when nothing is pinned there.
+ */
+int ks_engine_adopt(struct ks_engine *e, const char *dir);
 
 /* Pinning under dir: maps by name, links as link_<prog>. */
 int ks_engine_pin(struct ks_engine *e, const char *dir);

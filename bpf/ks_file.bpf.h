@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * File events: open, creation, modification, deletion, rename.
+ *
+ *   action        lsm mode (deny: -EPERM)   signal mode (kill: SIGKILL)
+ *   open          lsm/file_open             kprobe/security_file_open
+ *   creation      lsm/file_open             kprobe/security_file_open
+ *   modification  lsm/file_open             kprobe/security_file_open
+ *   deletion      lsm/path_unlink           kprobe/security_path_unlink
+ *   rename        lsm/path_rename           kprobe/security_path_rename
+ *
+ * One open hook classifies by f_mode, as Falco does:
+ *   - FMODE_CREATED: O_CREAT made the file in this open -> "creation".
+ *     lookup_open() sets it only when the inode was really created, which
+ *     security_path_mknod/inode_create cannot know (they also run for
+ *     O_CREAT of a file that exists but is not in the dentry cache).
+ *     A denied creation leaves the new, empty file behind; the caller gets
+ *     EPERM and no descriptor, so nothing is ever written into it.
+ *   - FMODE_WRITE on an existing file (O_WRONLY/O_RDWR, O_TRUNC) ->
+ *     "modification": intent to write, judged once per open. Hooking every
+ *     write (file_permission with MAY_WRITE) would cost on each write(2).
+ *     A denied open is refused before O_TRUNC truncates.
+ *   - otherwise "open" (reads, directories, exec of a binary).
+ * O_PATH opens never reach security_file_open, and mknod(2)/mkfifo(2)
+ * without an open, mkdir and rmdir are not reported.
+ *
+ * Both f_mode bits are the same on 6.1 and 6.18 (fs.h: FMODE_WRITE 1 << 1,
+ * FMODE_CREATED 1 << 20); macros are not in BTF, hence the constants.
+ *
+ * The signal twins are kprobes on the security_* functions the LSM hooks
+ * are called from (CONFIG_SECURITY_PATH=y for security_path_*, on the
+ * Debian 6.1 and the 6.18 kernels): same arguments, same moment, but they
+ * can only SIGKILL the caller, which dies before returning to user space
+ * (the operation itself completes).
+ */
+#ifndef KS_FILE_BPF_H
+#define KS_FILE_BPF_H
+
+#define KS_FMODE_WRITE		0x2u
+#define KS_FMODE_CREATED	0x100000u
+
+/*
+ * Cheap early filter for host hooks that fire for everyone: kload itself
+ * and kernel threads (no mm: kworkers, nfsd, ...) are counted as filtered
+ * before any field is read. Returns 1 when the event is skipped.
+ */
+static __always_inline int ks_host_skip(__u32 src)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct ks_stats *st;
+
+	if (!ks_is_self() && BPF_CORE_READ(task, mm))
+		return 0;
+	st = ks_stats_get(KS_CTX_TASK);
+	if (st) {
+		ks_count(&st->events[src]);
+		ks_count(&st->filtered[src]);
+	}
+	return 1;
+}
+
+/* process.*, user.* and process.parent.* of the current task. */
+static __always_inline void ks_fill_current(struct ks_scratch *sc)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	ks_fill_task(sc, task);
+	ks_fill_task_exe(sc, task, sc->ev.exe, KS_SLOT_OFF(exe), KS_F_PROCESS_EXECUTABLE,
+			 KS_F_PROCESS_NAME, sc->ev.comm, KS_SLOT_OFF(comm));
+	ks_fill_task_exe(sc, BPF_CORE_READ(task, real_parent), sc->ev.pexe,
+			 KS_SLOT_OFF(pexe), KS_F_PARENT_EXECUTABLE, KS_F_PARENT_NAME,
+			 sc->ev.pcomm, KS_SLOT_OFF(pcomm));
+}
+
+/*
+ * Build, evaluate and account one file event. `path` is file.path,
+ * `target` (may be NULL) file.target_path. Returns -EPERM when the
+ * verdict denies, 0 otherwise.
+ */
+static __always_inline int ks_on_file(__u32 act, const struct path *path,
+				      const struct path *target, __u32 caps)
+{
+	struct ks_scratch *sc;
+	int denied;
+
+	if (ks_host_skip(KS_SRC_FILE))
+		return 0;
+	sc = ks_scratch_get(KS_CTX_TASK);
+	if (!sc) {
+		ks_count_drop(KS_CTX_TASK, KS_SRC_FILE, KS_DROP_REENTRANT);
+		return 0;
+	}
+	ks_event_init(sc, KS_CAT_FILE, act, KS_SRC_FILE);
+	ks_fill_current(sc);
+	ks_fill_path(sc, sc->ev.path, KS_SLOT_OFF(path), KS_F_FILE_PATH, path);
+	ks_derive_file_fields(sc);
+	sc->ev.present |= KS_P_FILE;
+	if (target) {
+		ks_fill_path(sc, sc->ev.target, KS_SLOT_OFF(target), KS_F_FILE_TARGET_PATH,
+			     target);
+		sc->ev.present |= KS_P_TARGET;
+	}
+	ks_evaluate(sc, KS_CTX_TASK, KS_SRC_FILE, caps);
+	denied = sc->ev.verdict.flags & KS_V_DENIED;
+	ks_scratch_put(sc);
+	return denied ? -EPERM : 0;
+}
+
+static __always_inline __u32 ks_open_action(struct file *file)
+{
+	__u32 mode = BPF_CORE_READ(file, f_mode);
+
+	if (mode & KS_FMODE_CREATED)
+		return KS_ACT_CREATION;
+	if (mode & KS_FMODE_WRITE)
+		return KS_ACT_MODIFICATION;
+	return KS_ACT_OPEN;
+}
+
+static __always_inline int ks_file_open(struct file *file, __u32 caps)
+{
+	return ks_on_file(ks_open_action(file), &file->f_path, NULL, caps);
+}
+
+/*
+ * A directory entry below a directory path: the dentry is already linked
+ * to its parent (d_parent), so the walk only needs the directory's mount.
+ * struct path is { mnt, dentry } on every supported kernel.
+ */
+static __always_inline void ks_child_path(struct path *out, const struct path *dir,
+					  struct dentry *dentry)
+{
+	out->mnt = BPF_CORE_READ(dir, mnt);
+	out->dentry = dentry;
+}
+
+static __always_inline int ks_path_unlink(const struct path *dir, struct dentry *dentry,
+					  __u32 caps)
+{
+	struct path p;
+
+	ks_child_path(&p, dir, dentry);
+	return ks_on_file(KS_ACT_DELETION, &p, NULL, caps);
+}
+
+static __always_inline int ks_path_rename(const struct path *old_dir, struct dentry *old_dentry,
+					  const struct path *new_dir, struct dentry *new_dentry,
+					  __u32 caps)
+{
+	struct path from, to;
+
+	ks_child_path(&from, old_dir, old_dentry);
+	ks_child_path(&to, new_dir, new_dentry);
+	return ks_on_file(KS_ACT_RENAME, &from, &to, caps);
+}
+
+/* ---- lsm mode ---- */
+
+SEC("lsm/file_open")
+int BPF_PROG(ks_lsm_file_open, struct file *file, int ret)
+{
+	if (ret)
+		return ret;
+	return ks_file_open(file, KS_CAN_DENY | KS_CAN_SIGNAL);
+}
+
+SEC("lsm/path_unlink")
+int BPF_PROG(ks_lsm_unlink, const struct path *dir, struct dentry *dentry, int ret)
+{
+	if (ret)
+		return ret;
+	return ks_path_unlink(dir, dentry, KS_CAN_DENY | KS_CAN_SIGNAL);
+}
+
+SEC("lsm/path_rename")
+int BPF_PROG(ks_lsm_rename, const struct path *old_dir, struct dentry *old_dentry,
+	     const struct path *new_dir, struct dentry *new_dentry, unsigned int flags, int ret)
+{
+	if (ret)
+		return ret;
+	return ks_path_rename(old_dir, old_dentry, new_dir, new_dentry,
+			      KS_CAN_DENY | KS_CAN_SIGNAL);
+}
+
+/* ---- signal and observe modes ---- */
+
+SEC("kprobe/security_file_open")
+int BPF_KPROBE(ks_sig_file_open, struct file *file)
+{
+	ks_file_open(file, KS_CAN_SIGNAL);
+	return 0;
+}
+
+SEC("kprobe/security_path_unlink")
+int BPF_KPROBE(ks_sig_unlink, const struct path *dir, struct dentry *dentry)
+{
+	ks_path_unlink(dir, dentry, KS_CAN_SIGNAL);
+	return 0;
+}
+
+SEC("kprobe/security_path_rename")
+int BPF_KPROBE(ks_sig_rename, const struct path *old_dir, struct dentry *old_dentry,
+	       const struct path *new_dir, struct dentry *new_dentry)
+{
+	ks_path_rename(old_dir, old_dentry, new_dir, new_dentry, KS_CAN_SIGNAL);
+	return 0;
+}
+
+#endif /* KS_FILE_BPF_H */

@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * ks_xdp_main: network/packet events from XDP.
+ *
+ *   frame -> Ethernet [802.1Q|802.1AD]{0,2} -> IPv4 (options) | IPv6 (ext
+ *   headers) -> TCP | UDP | other -> struct ks_event in softirq scratch
+ *   -> ks_evaluate() -> XDP_DROP when a `block` rule completed, else XDP_PASS
+ *
+ * Parsing is a bounds-checked cursor over the linear part of the frame
+ * (headers); the payload is copied with bpf_xdp_load_bytes(), which also
+ * reads the fragments of a multi-buffer frame. A detector fails open on the
+ * data path: whatever cannot be parsed passes, and is counted.
+ *
+ * Accounting for source "xdp" (total = filtered + forwarded + dropped):
+ *   - IP packet:          evaluated; ks_evaluate() counts it exactly once
+ *   - not IP (ARP, LLDP, ...): events + filtered, never evaluated
+ *   - malformed/truncated: events + dropped{reason="parse"} (lost to
+ *                          detection; the packet passes)
+ *   - scratch busy:       events + dropped{reason="reentrant"}
+ * and per packet either ks_stats.packets_pass or ks_stats.packets_drop.
+ *
+ * Event fields (SPEC "Event schema", network/packet):
+ *   category network, action packet, source xdp, direction 1 (ingress),
+ *   family 4/6, saddr/daddr (IPv4 as ::ffff:a.b.c.d), transport = IP
+ *   protocol number (after IPv6 extension headers), sport/dport in host
+ *   byte order (0 for protocols without ports), ifindex = ingress ifindex.
+ *
+ *   payload: the transport's data (after the TCP/UDP header; for other
+ *   protocols everything after the IP header and its extension headers),
+ *   bounded by the IP length (Ethernet padding is not payload), its first
+ *   ks_cfg.payload_depth bytes (<= KS_PAYLOAD_MAX). Longer data sets the
+ *   KS_F_PAYLOAD truncation bit and counts truncations[KS_F_PAYLOAD].
+ *   An empty payload (pure ACK, empty datagram) is NULL: KS_P_PAYLOAD is set
+ *   only when at least one byte was copied, so `payload != null` means
+ *   "the packet carries data", and an empty value is never scanned.
+ *   Non-first fragments (IPv4 offset != 0, IPv6 fragment header offset != 0)
+ *   carry no transport header: ports 0, payload null.
+ *
+ *   observer.ingress.interface.name: XDP cannot read the net_device name,
+ *   so ks_xdp_attach() (loader/xdp.c) records ifindex -> name in the
+ *   ks_xdp_ifnames map for every interface it attaches to, and the program
+ *   copies it from there (one hash lookup), so interface-name conditions are
+ *   decided in the kernel. Without an entry (BPF_PROG_TEST_RUN, another
+ *   loader) the name stays null here and kload fills it from ifindex in
+ *   userspace (ks_xdp_fill_iface()).
+ */
+#ifndef KS_XDP_BPF_H
+#define KS_XDP_BPF_H
+
+#include <bpf/bpf_endian.h>
+
+#include "ks_eval.bpf.h"
+
+#define KS_ETH_P_IP		0x0800
+#define KS_ETH_P_IPV6		0x86DD
+#define KS_ETH_P_8021Q		0x8100
+#define KS_ETH_P_8021AD		0x88A8
+
+#define KS_IPPROTO_HOPOPTS	0
+#define KS_IPPROTO_TCP		6
+#define KS_IPPROTO_UDP		17
+#define KS_IPPROTO_ROUTING	43
+#define KS_IPPROTO_FRAGMENT	44
+#define KS_IPPROTO_AH		51
+#define KS_IPPROTO_NONE		59
+#define KS_IPPROTO_DSTOPTS	60
+
+#define KS_XDP_VLAN_MAX		2	/* 802.1Q, or 802.1AD + 802.1Q (QinQ) */
+#define KS_XDP_EXT_MAX		8	/* IPv6 extension headers walked */
+
+/* Outcome of parsing one frame. */
+#define KS_XDP_EVENT		0	/* IP packet: sc->ev is ready */
+#define KS_XDP_NOT_IP		1	/* not IP: filtered without evaluation */
+#define KS_XDP_MALFORMED	2	/* truncated or invalid: dropped[PARSE] */
+
+/* Wire layouts, spelled out so the parser does not depend on vmlinux.h. */
+struct ks_ethhdr {
+	__u8 dst[6];
+	__u8 src[6];
+	__be16 proto;
+};
+
+struct ks_vlanhdr {
+	__be16 tci;
+	__be16 proto;
+};
+
+struct ks_ipv4hdr {
+	__u8 ver_ihl;
+	__u8 tos;
+	__be16 tot_len;
+	__be16 id;
+	__be16 frag_off;
+	__u8 ttl;
+	__u8 protocol;
+	__be16 check;
+	__be32 saddr;
+	__be32 daddr;
+};
+
+struct ks_ipv6hdr {
+	__be32 ver_tc_flow;
+	__be16 payload_len;
+	__u8 nexthdr;
+	__u8 hop_limit;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+struct ks_ipv6_ext {
+	__u8 nexthdr;
+	__u8 hdrlen;		/* 8-octet units past the first 8 (AH: 4-octet - 2) */
+	__be16 frag_off;	/* fragment header only */
+	__be32 pad;
+};
+
+struct ks_tcphdr {
+	__be16 source;
+	__be16 dest;
+	__be32 seq;
+	__be32 ack_seq;
+	__u8 res_doff;		/* data offset in the high nibble */
+	__u8 flags;
+	__be16 window;
+	__be16 check;
+	__be16 urg_ptr;
+};
+
+struct ks_udphdr {
+	__be16 source;
+	__be16 dest;
+	__be16 len;
+	__be16 check;
+};
+
+/*
+ * ifindex -> interface name, written by ks_xdp_attach() for the interfaces
+ * kload attaches to (value: NUL-padded name, KS_IFNAME_MAX bytes).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, char[KS_IFNAME_MAX]);
+} ks_xdp_ifnames SEC(".maps");
+
+/* Count a frame that is not for the detector (non-IP): seen, filtered. */
+static __always_inline void ks_xdp_count_filtered(__u32 ctx, __u32 src)
+{
+	struct ks_stats *st = ks_stats_get(ctx);
+
+	if (!st || src >= KS_SRC_N)
+		return;
+	ks_count(&st->events[src]);
+	ks_count(&st->filtered[src]);
+}
+
+static __always_inline void ks_xdp_count_verdict(int drop)
+{
+	struct ks_stats *st = ks_stats_get(KS_CTX_SOFTIRQ);
+
+	if (!st)
+		return;
+	ks_count(drop ? &st->packets_drop : &st->packets_pass);
+}
+
+static __always_inline void ks_xdp_v4mapped(__u8 *dst, __be32 addr)
+{
+	dst[10] = 0xff;
+	dst[11] = 0xff;
+	__builtin_memcpy(dst + 12, &addr, 4);
+}
+
+/* observer.ingress.interface.name from ks_xdp_ifnames, when recorded. */
+static __always_inline void ks_xdp_fill_iface(struct ks_event *ev)
+{
+	__u32 ifindex = ev->ifindex, n;
+	const char *name;
+
+	name = bpf_map_lookup_elem(&ks_xdp_ifnames, &ifindex);
+	if (!name)
+		return;
+	__builtin_memcpy(ev->iface, name, KS_IFNAME_MAX);
+	for (n = 0; n < KS_IFNAME_MAX; n++)
+		if (!ev->iface[n])
+			break;
+	if (!n)
+		return;
+	ev->str[KS_F_IFACE_NAME].off = offsetof(struct ks_event, iface);
+	ev->str[KS_F_IFACE_NAME].len = n;
+	ev->present |= KS_P_IFACE;
+}
+
+/*
+ * Copy [off, off + len) of the frame (linear part and fragments) into the
+ * payload slot, cut at the configured depth.
+ */
+static __always_inline int ks_xdp_payload(struct xdp_md *ctx, struct ks_scratch *sc,
+					  __u32 off, __u32 len)
+{
+	struct ks_event *ev = &sc->ev;
+	__u32 depth = ks_cfg.payload_depth, n;
+
+	if (depth > KS_PAYLOAD_MAX)
+		depth = KS_PAYLOAD_MAX;
+	if (len > depth) {
+		len = depth;
+		ev->truncated |= 1u << KS_F_PAYLOAD;
+	}
+	if (!len)
+		return 0;
+	/*
+	 * The helper wants a size the verifier knows is 1..KS_PAYLOAD_MAX:
+	 * bound len - 1 on its own register, so clang cannot test one copy
+	 * of the value and pass another.
+	 */
+	n = len - 1;
+	barrier_var(n);
+	if (n >= KS_PAYLOAD_MAX)
+		return 0;
+	if (bpf_xdp_load_bytes(ctx, off, ev->payload, n + 1))
+		return -1;
+	ev->str[KS_F_PAYLOAD].off = offsetof(struct ks_event, payload);
+	ev->str[KS_F_PAYLOAD].len = n + 1;
+	ev->present |= KS_P_PAYLOAD;
+	return 0;
+}
+
+/*
+ * Parse the frame into sc->ev. A global function: verified once, and the
+ * packet cursor's states stay out of the evaluator's.
+ */
+__noinline int ks_xdp_parse(struct xdp_md *ctx, struct ks_scratch *sc)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ks_ethhdr *eth = data;
+	__u32 l4_off, ip_end, pay_off, frame_len, i;
+	struct ks_event *ev;
+	int has_l4 = 1;
+	__u8 l4proto;
+	__be16 proto;
+	void *pos;
+
+	if (!sc)
+		return KS_XDP_MALFORMED;
+	ev = &sc->ev;
+	frame_len = bpf_xdp_get_buff_len(ctx);
+
+	if ((void *)(eth + 1) > end)
+		return KS_XDP_MALFORMED;
+	proto = eth->proto;
+	pos = eth + 1;
+#pragma unroll
+	for (i = 0; i < KS_XDP_VLAN_MAX; i++) {
+		struct ks_vlanhdr *vh = pos;
+
+		if (proto != bpf_htons(KS_ETH_P_8021Q) && proto != bpf_htons(KS_ETH_P_8021AD))
+			break;
+		if ((void *)(vh + 1) > end)
+			return KS_XDP_MALFORMED;
+		proto = vh->proto;
+		pos = vh + 1;
+	}
+	/* a third tag: an encapsulation we do not inspect */
+	if (proto == bpf_htons(KS_ETH_P_8021Q) || proto == bpf_htons(KS_ETH_P_8021AD))
+		return KS_XDP_MALFORMED;
+
+	if (proto == bpf_htons(KS_ETH_P_IP)) {
+		struct ks_ipv4hdr *ip = pos;
+		__u32 hlen, tot;
+
+		if ((void *)(ip + 1) > end)
+			return KS_XDP_MALFORMED;
+		hlen = (ip->ver_ihl & 0xf) * 4;
+		tot = bpf_ntohs(ip->tot_len);
+		if ((ip->ver_ihl >> 4) != 4 || hlen < sizeof(*ip) || tot < hlen)
+			return KS_XDP_MALFORMED;
+		if (pos + hlen > end)
+			return KS_XDP_MALFORMED;
+		ev->family = 4;
+		ks_xdp_v4mapped(ev->saddr, ip->saddr);
+		ks_xdp_v4mapped(ev->daddr, ip->daddr);
+		l4proto = ip->protocol;
+		if (ip->frag_off & bpf_htons(0x1fff))
+			has_l4 = 0;	/* non-first fragment */
+		ip_end = (pos - data) + tot;
+		pos += hlen;
+	} else if (proto == bpf_htons(KS_ETH_P_IPV6)) {
+		struct ks_ipv6hdr *ip6 = pos;
+		__u32 plen;
+
+		if ((void *)(ip6 + 1) > end)
+			return KS_XDP_MALFORMED;
+		if ((bpf_ntohl(ip6->ver_tc_flow) >> 28) != 6)
+			return KS_XDP_MALFORMED;
+		ev->family = 6;
+		__builtin_memcpy(ev->saddr, ip6->saddr, 16);
+		__builtin_memcpy(ev->daddr, ip6->daddr, 16);
+		plen = bpf_ntohs(ip6->payload_len);
+		ip_end = (pos - data) + sizeof(*ip6) + plen;
+		if (!plen)	/* jumbogram: the frame is the limit */
+			ip_end = frame_len;
+		l4proto = ip6->nexthdr;
+		pos = ip6 + 1;
+
+		for (i = 0; i < KS_XDP_EXT_MAX; i++) {
+			struct ks_ipv6_ext *x = pos;
+			__u32 xlen;
+
+			if (l4proto != KS_IPPROTO_HOPOPTS && l4proto != KS_IPPROTO_ROUTING &&
+			    l4proto != KS_IPPROTO_DSTOPTS && l4proto != KS_IPPROTO_FRAGMENT &&
+			    l4proto != KS_IPPROTO_AH)
+				break;
+			if ((void *)(x + 1) > end)
+				return KS_XDP_MALFORMED;
+			if (l4proto == KS_IPPROTO_FRAGMENT) {
+				xlen = 8;
+				if (x->frag_off & bpf_htons(0xfff8))
+					has_l4 = 0;
+			} else if (l4proto == KS_IPPROTO_AH) {
+				xlen = ((__u32)x->hdrlen + 2) * 4;
+			} else {
+				xlen = ((__u32)x->hdrlen + 1) * 8;
+			}
+			l4proto = x->nexthdr;
+			pos += xlen;
+			if (!has_l4)
+				break;	/* the rest is fragment data */
+		}
+		if (has_l4 && i == KS_XDP_EXT_MAX)
+			return KS_XDP_MALFORMED;	/* chain too long to follow */
+	} else {
+		return KS_XDP_NOT_IP;
+	}
+
+	if (ip_end > frame_len)
+		return KS_XDP_MALFORMED;	/* IP length beyond the frame */
+	ev->category = KS_CAT_NETWORK;
+	ev->action = KS_ACT_PACKET;
+	ev->source = KS_SRC_XDP;
+	ev->direction = 1;
+	ev->transport = l4proto;
+	ev->ifindex = ctx->ingress_ifindex;
+	ev->present |= KS_P_NET;
+	ks_xdp_fill_iface(ev);
+
+	l4_off = pos - data;
+	if (!has_l4 || l4proto == KS_IPPROTO_NONE) {
+		if (l4_off > ip_end)
+			return KS_XDP_MALFORMED;
+		return KS_XDP_EVENT;
+	}
+	if (l4proto == KS_IPPROTO_TCP) {
+		struct ks_tcphdr *th = pos;
+		__u32 doff;
+
+		if ((void *)(th + 1) > end)
+			return KS_XDP_MALFORMED;
+		doff = (th->res_doff >> 4) * 4;
+		if (doff < sizeof(*th))
+			return KS_XDP_MALFORMED;
+		ev->sport = bpf_ntohs(th->source);
+		ev->dport = bpf_ntohs(th->dest);
+		pay_off = l4_off + doff;
+	} else if (l4proto == KS_IPPROTO_UDP) {
+		struct ks_udphdr *uh = pos;
+
+		if ((void *)(uh + 1) > end)
+			return KS_XDP_MALFORMED;
+		ev->sport = bpf_ntohs(uh->source);
+		ev->dport = bpf_ntohs(uh->dest);
+		pay_off = l4_off + sizeof(*uh);
+	} else {
+		pay_off = l4_off;
+	}
+	if (pay_off > ip_end)
+		return KS_XDP_MALFORMED;	/* headers beyond the IP length */
+	if (ks_xdp_payload(ctx, sc, pay_off, ip_end - pay_off))
+		return KS_XDP_MALFORMED;
+	return KS_XDP_EVENT;
+}
+
+SEC("xdp")
+int ks_xdp_main(struct xdp_md *ctx)
+{
+	struct ks_scratch *sc;
+	struct ks_stats *st;
+	int ret, drop;
+
+	sc = ks_scratch_get(KS_CTX_SOFTIRQ);
+	if (!sc) {
+		ks_count_drop(KS_CTX_SOFTIRQ, KS_SRC_XDP, KS_DROP_REENTRANT);
+		ks_xdp_count_verdict(0);
+		return XDP_PASS;
+	}
+	sc->ev.ts_ns = bpf_ktime_get_boot_ns();
+	ret = ks_xdp_parse(ctx, sc);
+	if (ret == KS_XDP_NOT_IP) {
+		ks_scratch_put(sc);
+		ks_xdp_count_filtered(KS_CTX_SOFTIRQ, KS_SRC_XDP);
+		ks_xdp_count_verdict(0);
+		return XDP_PASS;
+	}
+	if (ret != KS_XDP_EVENT) {
+		ks_scratch_put(sc);
+		ks_count_drop(KS_CTX_SOFTIRQ, KS_SRC_XDP, KS_DROP_PARSE);
+		ks_xdp_count_verdict(0);
+		return XDP_PASS;
+	}
+	if (sc->ev.truncated & (1u << KS_F_PAYLOAD)) {
+		st = ks_stats_get(KS_CTX_SOFTIRQ);
+		if (st)
+			ks_count(&st->truncations[KS_F_PAYLOAD]);
+	}
+	ks_evaluate(sc, KS_CTX_SOFTIRQ, KS_SRC_XDP, KS_CAN_DENY);
+	drop = !!(sc->ev.verdict.flags & KS_V_DENIED);
+	ks_scratch_put(sc);
+	ks_xdp_count_verdict(drop);
+	return drop ? XDP_DROP : XDP_PASS;
+}
+
+#endif /* KS_XDP_BPF_H */

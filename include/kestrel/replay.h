@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Replay: recorded events through the production BPF evaluator
+ * (BPF_PROG_TEST_RUN of ks_replay / ks_xdp_main) and the production
+ * pipeline. Used by `kload replay`, `kload test`, tests and benchmarks.
+ */
+#ifndef KESTREL_REPLAY_H
+#define KESTREL_REPLAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "kestrel/rules.h"
+
+struct ks_replay_opts {
+	const char *events;	/* Event JSONL path, "-" = stdin, or NULL */
+	const char *pcap;	/* pcap path or NULL */
+	int mode;		/* outcome to simulate: enum ks_enforce_mode, -1 = signal */
+	FILE *alerts;		/* Alert JSONL output */
+	FILE *errout;		/* malformed-line reports */
+};
+
+struct ks_replay_result {
+	uint64_t events;	/* events fed to the kernel */
+	uint64_t packets;
+	uint64_t forwarded;
+	uint64_t alerts;
+	unsigned long skipped;	/* malformed input lines */
+	uint64_t test_runs;	/* BPF_PROG_TEST_RUN calls */
+};
+
+/* Takes ownership of rs and t. Returns 0 or -errno (message printed). */
+int ks_replay_run(struct ks_ruleset *rs, struct ks_tables *t,
+		  const struct ks_replay_opts *o, struct ks_replay_result *res);
+
+#endif /* KESTREL_REPLAY_H */

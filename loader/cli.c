@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Helpers shared by kload's commands: rule loading, locking, environment. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kestrel/engine.h"
+#include "kestrel/kbin.h"
+#include "kestrel/log.h"
+#include "cli.h"
+
+static bool is_kbin(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n > 5 && !strcmp(path + n - 5, ".kbin");
+}
+
+int ks_cli_load_rules(int n, char **paths, struct ks_ruleset **rsp,
+		      struct ks_tables **tp, struct ks_compile_info *info)
+{
+	struct ks_ruleset *rs = ks_ruleset_new();
+	struct ks_tables *t = calloc(1, sizeof(*t));
+	char err[256];
+	int i, ret = KS_EXIT_FAIL;
+
+	memset(info, 0, sizeof(*info));
+	if (!rs || !t)
+		goto fail;
+	if (n == 0) {
+		fprintf(stderr, "kload: no rules given (files, directories or a .kbin)\n");
+		ret = KS_EXIT_USAGE;
+		goto fail;
+	}
+	if (n == 1 && is_kbin(paths[0])) {
+		if (ks_kbin_read(paths[0], rs, t, err, sizeof(err))) {
+			fprintf(stderr, "%s: error: %s\n", paths[0], err);
+			ret = KS_EXIT_USAGE;
+			goto fail;
+		}
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		struct stat st;
+
+		if (stat(paths[i], &st)) {
+			fprintf(stderr, "%s: error: %s\n", paths[i], strerror(errno));
+			ret = KS_EXIT_USAGE;
+			goto fail;
+		}
+		ks_ruleset_load_path(rs, paths[i]);
+	}
+	if (ks_diags_errors(&rs->diags))
+		goto invalid;
+	if (ks_compile(rs, t, info) || ks_diags_errors(&rs->diags))
+		goto invalid;
+done:
+	ks_diags_print(&rs->diags, stderr);	/* warnings */
+	*rsp = rs;
+	*tp = t;
+	return KS_EXIT_OK;
+invalid:
+	ks_diags_print(&rs->diags, stderr);
+	fprintf(stderr, "kload: %zu error(s); nothing was loaded\n", ks_diags_errors(&rs->diags));
+	ret = KS_EXIT_USAGE;
+fail:
+	ks_compile_info_free(info);
+	if (rs)
+		ks_ruleset_free(rs);
+	free(t);
+	return ret;
+}
+
+int ks_cli_lock(const char *pin_dir, bool create)
+{
+	int fd;
+
+	if (create && mkdir(pin_dir, 0700) && errno != EEXIST)
+		return -1;
+	fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		close(fd);
+		errno = EBUSY;
+		return -1;
+	}
+	return fd;
+}
+
+int ks_cli_env(void)
+{
+	char why[256];
+
+	if (ks_env_check(why, sizeof(why))) {
+		fprintf(stderr, "kload: %s\n", why);
+		return KS_EXIT_ENV;
+	}
+	return KS_EXIT_OK;
+}
+
+unsigned long long ks_boot_to_epoch_ns(void)
+{
+	struct timespec rt, bt;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	return (rt.tv_sec - bt.tv_sec) * 1000000000ull + rt.tv_nsec - bt.tv_nsec;
+}

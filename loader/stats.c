@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Metrics: read the pinned maps (per-CPU counters summed), and print them
+ * as a table, JSON or the Prometheus text format (SPEC "Metrics").
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <jansson.h>
+
+#include "kestrel/engine.h"
+#include "kestrel/rules.h"
+#include "kestrel/stats.h"
+
+static const char *const src_names[KS_SRC_N] = {
+	"exec", "exit", "fork", "file", "network", "xdp", "replay",
+};
+
+static const char *const drop_names[KS_DROP_N] = {
+	"ringbuf_full", "map_full", "no_tables", "reentrant", "parse",
+};
+
+const char *ks_source_name(unsigned int s)
+{
+	return s < KS_SRC_N ? src_names[s] : "?";
+}
+
+const char *ks_drop_name(unsigned int r)
+{
+	return r < KS_DROP_N ? drop_names[r] : "?";
+}
+
+static int pin_open(const char *dir, const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return bpf_obj_get(path);
+}
+
+/* Live entities and pending kernel sequences (non-empty state slots). */
+static void count_entities(int fd, struct ks_snapshot *s)
+{
+	struct ks_entity_key key, next;
+	struct ks_entity_val val;
+	void *prev = NULL;
+	int k;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &val))
+			continue;
+		s->entities_live++;
+		for (k = 0; k < (int)KS_MAX_KSTEPS; k++)
+			s->kernel_pending += val.start[k] != 0;
+	}
+}
+
+static void read_rules(int names_fd, int rstats_fd, struct ks_snapshot *s)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct ks_rule_stats *per = calloc(ncpu > 0 ? ncpu : 1, sizeof(*per));
+	__u32 i;
+
+	s->rules = calloc(s->ctl.n_rules ?: 1, sizeof(*s->rules));
+	if (!s->rules || !per)
+		goto out;
+	for (i = 0; i < s->ctl.n_rules && i < KS_MAX_RULES; i++) {
+		struct ks_snap_rule *r = &s->rules[s->n_rules];
+		struct ks_rule_name nm;
+		int c;
+
+		if (bpf_map_lookup_elem(names_fd, &i, &nm))
+			continue;
+		memcpy(r->id, nm.id, sizeof(r->id));
+		r->id[sizeof(r->id) - 1] = 0;
+		r->uid = nm.uid;
+		r->action = nm.action;
+		r->alerts = nm.alerts;
+		if (rstats_fd >= 0 && !bpf_map_lookup_elem(rstats_fd, &nm.uid, per)) {
+			for (c = 0; c < ncpu; c++) {
+				r->matches += per[c].matches;
+				r->completions += per[c].completions;
+				r->blocks += per[c].blocks;
+				r->kills += per[c].kills;
+			}
+		}
+		s->n_rules++;
+	}
+out:
+	free(per);
+}
+
+int ks_snapshot_read(const char *dir, struct ks_snapshot *s)
+{
+	int stats_fd, ctl_fd, names_fd, rstats_fd, ent_fd, err = 0;
+	__u32 zero = 0;
+
+	memset(s, 0, sizeof(*s));
+	stats_fd = pin_open(dir, "ks_stats");
+	if (stats_fd < 0)
+		return -ENOENT;
+	ctl_fd = pin_open(dir, "ks_ctl");
+	names_fd = pin_open(dir, "ks_rules");
+	rstats_fd = pin_open(dir, "ks_rule_stats");
+	ent_fd = pin_open(dir, "ks_entity");
+	err = ks_stats_sum(stats_fd, &s->k);
+	if (ctl_fd >= 0)
+		bpf_map_lookup_elem(ctl_fd, &zero, &s->ctl);
+	if (ent_fd >= 0)
+		count_entities(ent_fd, s);
+	if (names_fd >= 0)
+		read_rules(names_fd, rstats_fd, s);
+	/* an LRU map evicts silently: what was inserted and is neither
+	 * deleted nor present any more was evicted */
+	if (s->k.entity_inserts > s->k.entity_deletes + s->entities_live)
+		s->kernel_evictions = s->k.entity_inserts - s->k.entity_deletes - s->entities_live;
+	close(stats_fd);
+	if (ctl_fd >= 0)
+		close(ctl_fd);
+	if (names_fd >= 0)
+		close(names_fd);
+	if (rstats_fd >= 0)
+		close(rstats_fd);
+	if (ent_fd >= 0)
+		close(ent_fd);
+	return err;
+}
+
+void ks_snapshot_free(struct ks_snapshot *s)
+{
+	free(s->rules);
+	s->rules = NULL;
+}
+
+static uint64_t dropped_total(const struct ks_stats *k, int src)
+{
+	uint64_t n = 0;
+	int r;
+
+	for (r = 0; r < KS_DROP_N; r++)
+		n += k->dropped[src][r];
+	return n;
+}
+
+static uint64_t hist_count(const struct ks_stats *k)
+{
+	uint64_t n = 0;
+	int i;
+
+	for (i = 0; i < KS_HIST_BUCKETS; i++)
+		n += k->eval_ns_hist[i];
+	return n;
+}
+
+/* Median of the log2 histogram, as the upper bound of its bucket. */
+uint64_t ks_snapshot_eval_median_ns(const struct ks_snapshot *s)
+{
+	uint64_t n = hist_count(&s->k), acc = 0;
+	int i;
+
+	for (i = 0; i < KS_HIST_BUCKETS && n; i++) {
+		acc += s->k.eval_ns_hist[i];
+		if (acc * 2 >= n)
+			return 2ull << i;
+	}
+	return 0;
+}
+
+uint64_t ks_snapshot_pending(const struct ks_snapshot *s)
+{
+	return s->ctl.kload_pid ? s->ctl.user_pending : s->kernel_pending;
+}
+
+static void prom_head(FILE *o, const char *name, const char *type, const char *help)
+{
+	fprintf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Rule ids are [a-z0-9_.-]: no label escaping is needed, but be safe. */
+static void prom_label(FILE *o, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fputc('\\', o);
+		if (*v == '\n') {
+			fputs("\\n", o);
+			continue;
+		}
+		fputc(*v, o);
+	}
+}
+
+void ks_snapshot_prometheus(const struct ks_snapshot *s, FILE *o)
+{
+	static const char *const act_names[] = { "alert", "block", "kill" };
+	const struct ks_stats *k = &s->k;
+	uint64_t cum = 0;
+	size_t i;
+	int src, r;
+
+	prom_head(o, "kestrel_events_total", "counter", "Events seen by the kernel, per source.");
+	for (src = 0; src < KS_SRC_N; src++)
+		fprintf(o, "kestrel_events_total{source=\"%s\"} %llu\n", src_names[src],
+			(unsigned long long)k->events[src]);
+	prom_head(o, "kestrel_events_filtered_total", "counter",
+		  "Events decided irrelevant in the kernel.");
+	for (src = 0; src < KS_SRC_N; src++)
+		fprintf(o, "kestrel_events_filtered_total{source=\"%s\"} %llu\n", src_names[src],
+			(unsigned long long)k->filtered[src]);
+	prom_head(o, "kestrel_events_forwarded_total", "counter", "Events sent to userspace.");
+	for (src = 0; src < KS_SRC_N; src++)
+		fprintf(o, "kestrel_events_forwarded_total{source=\"%s\"} %llu\n", src_names[src],
+			(unsigned long long)k->forwarded[src]);
+	prom_head(o, "kestrel_events_dropped_total", "counter",
+		  "Events lost to detection, per source and reason.");
+	for (src = 0; src < KS_SRC_N; src++)
+		for (r = 0; r < KS_DROP_N; r++)
+			fprintf(o, "kestrel_events_dropped_total{source=\"%s\",reason=\"%s\"} %llu\n",
+				src_names[src], drop_names[r],
+				(unsigned long long)k->dropped[src][r]);
+	prom_head(o, "kestrel_dfa_bytes_scanned_total", "counter", "Bytes scanned by the DFA.");
+	fprintf(o, "kestrel_dfa_bytes_scanned_total %llu\n", (unsigned long long)k->dfa_bytes);
+	prom_head(o, "kestrel_field_truncations_total", "counter",
+		  "String values cut at their slot size, per field.");
+	for (r = 1; r < KS_F_STR_N; r++) {
+		const struct ks_field_info *fi = ks_field_by_id(r);
+
+		fprintf(o, "kestrel_field_truncations_total{field=\"%s\"} %llu\n",
+			fi ? fi->name : "?", (unsigned long long)k->truncations[r]);
+	}
+	prom_head(o, "kestrel_rule_matches_total", "counter", "Steps found true in the kernel.");
+	for (i = 0; i < s->n_rules; i++) {
+		fputs("kestrel_rule_matches_total{rule=\"", o);
+		prom_label(o, s->rules[i].id);
+		fprintf(o, "\"} %llu\n", (unsigned long long)s->rules[i].matches);
+	}
+	prom_head(o, "kestrel_alerts_total", "counter", "Alerts written.");
+	for (i = 0; i < s->n_rules; i++) {
+		fputs("kestrel_alerts_total{rule=\"", o);
+		prom_label(o, s->rules[i].id);
+		fprintf(o, "\"} %llu\n", (unsigned long long)s->rules[i].alerts);
+	}
+	prom_head(o, "kestrel_enforcements_total", "counter", "Operations blocked or killed.");
+	for (i = 0; i < s->n_rules; i++) {
+		if (s->rules[i].action == KS_RA_ALERT)
+			continue;
+		fputs("kestrel_enforcements_total{rule=\"", o);
+		prom_label(o, s->rules[i].id);
+		fprintf(o, "\",action=\"%s\"} %llu\n", act_names[s->rules[i].action % 3],
+			(unsigned long long)(s->rules[i].action == KS_RA_KILL ?
+					     s->rules[i].kills : s->rules[i].blocks));
+	}
+	prom_head(o, "kestrel_entity_state_evictions_total", "counter",
+		  "Pending sequence state evicted for room (kernel LRU and userspace NFA).");
+	fprintf(o, "kestrel_entity_state_evictions_total %llu\n",
+		(unsigned long long)(s->kernel_evictions + s->ctl.user_evictions));
+	prom_head(o, "kestrel_sequences_pending", "gauge", "Sequences waiting for their next step.");
+	fprintf(o, "kestrel_sequences_pending %llu\n", (unsigned long long)ks_snapshot_pending(s));
+	prom_head(o, "kestrel_sequences_expired_total", "counter",
+		  "Pending sequences that outlived their maxspan.");
+	fprintf(o, "kestrel_sequences_expired_total %llu\n",
+		(unsigned long long)(k->expired + s->ctl.user_expired));
+	prom_head(o, "kestrel_reloads_total", "counter", "Rule table swaps.");
+	fprintf(o, "kestrel_reloads_total %llu\n", (unsigned long long)s->ctl.reloads);
+	prom_head(o, "kestrel_table_generation", "gauge", "Generation of the active rule tables.");
+	fprintf(o, "kestrel_table_generation %u\n", s->ctl.generation);
+	prom_head(o, "kestrel_kernel_eval_ns", "histogram",
+		  "Nanoseconds spent per event in the kernel evaluator.");
+	for (r = 0; r < KS_HIST_BUCKETS; r++) {
+		cum += k->eval_ns_hist[r];
+		fprintf(o, "kestrel_kernel_eval_ns_bucket{le=\"%llu\"} %llu\n",
+			2ull << r, (unsigned long long)cum);
+	}
+	fprintf(o, "kestrel_kernel_eval_ns_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+	fprintf(o, "kestrel_kernel_eval_ns_sum %llu\n", (unsigned long long)k->eval_ns_sum);
+	fprintf(o, "kestrel_kernel_eval_ns_count %llu\n", (unsigned long long)cum);
+}
+
+void ks_snapshot_json(const struct ks_snapshot *s, FILE *o)
+{
+	const struct ks_stats *k = &s->k;
+	json_t *root = json_object(), *srcs = json_object(), *rules = json_array();
+	size_t i;
+	int src, r;
+
+	for (src = 0; src < KS_SRC_N; src++) {
+		json_t *so = json_object(), *dr = json_object();
+
+		json_object_set_new(so, "events", json_integer(k->events[src]));
+		json_object_set_new(so, "filtered", json_integer(k->filtered[src]));
+		json_object_set_new(so, "forwarded", json_integer(k->forwarded[src]));
+		for (r = 0; r < KS_DROP_N; r++)
+			json_object_set_new(dr, drop_names[r], json_integer(k->dropped[src][r]));
+		json_object_set_new(so, "dropped", dr);
+		json_object_set_new(srcs, src_names[src], so);
+	}
+	json_object_set_new(root, "sources", srcs);
+	for (i = 0; i < s->n_rules; i++) {
+		json_t *ro = json_object();
+
+		json_object_set_new(ro, "id", json_string(s->rules[i].id));
+		json_object_set_new(ro, "matches", json_integer(s->rules[i].matches));
+		json_object_set_new(ro, "completions", json_integer(s->rules[i].completions));
+		json_object_set_new(ro, "alerts", json_integer(s->rules[i].alerts));
+		json_object_set_new(ro, "blocks", json_integer(s->rules[i].blocks));
+		json_object_set_new(ro, "kills", json_integer(s->rules[i].kills));
+		json_array_append_new(rules, ro);
+	}
+	json_object_set_new(root, "rules", rules);
+	json_object_set_new(root, "dfa_bytes_scanned", json_integer(k->dfa_bytes));
+	json_object_set_new(root, "entity_state_evictions",
+			    json_integer(s->kernel_evictions + s->ctl.user_evictions));
+	json_object_set_new(root, "sequences_pending", json_integer(ks_snapshot_pending(s)));
+	json_object_set_new(root, "sequences_expired",
+			    json_integer(k->expired + s->ctl.user_expired));
+	json_object_set_new(root, "reloads", json_integer(s->ctl.reloads));
+	json_object_set_new(root, "table_generation", json_integer(s->ctl.generation));
+	json_object_set_new(root, "kernel_eval_ns_median",
+			    json_integer(ks_snapshot_eval_median_ns(s)));
+	json_object_set_new(root, "kernel_eval_ns_sum", json_integer(k->eval_ns_sum));
+	json_object_set_new(root, "kernel_eval_count", json_integer(hist_count(k)));
+	json_dumpf(root, o, JSON_INDENT(2) | JSON_SORT_KEYS);
+	fputc('\n', o);
+	json_decref(root);
+}
+
+void ks_snapshot_table(const struct ks_snapshot *s, FILE *o)
+{
+	const struct ks_stats *k = &s->k;
+	size_t i;
+	int src;
+
+	fprintf(o, "%-8s %12s %12s %12s %12s\n", "source", "events", "filtered", "forwarded",
+		"dropped");
+	for (src = 0; src < KS_SRC_N; src++)
+		fprintf(o, "%-8s %12llu %12llu %12llu %12llu\n", src_names[src],
+			(unsigned long long)k->events[src], (unsigned long long)k->filtered[src],
+			(unsigned long long)k->forwarded[src],
+			(unsigned long long)dropped_total(k, src));
+	fprintf(o, "\n%-40s %10s %10s %10s %10s\n", "rule", "matches", "alerts", "blocks", "kills");
+	for (i = 0; i < s->n_rules; i++)
+		fprintf(o, "%-40s %10llu %10llu %10llu %10llu\n", s->rules[i].id,
+			(unsigned long long)s->rules[i].matches,
+			(unsigned long long)s->rules[i].alerts,
+			(unsigned long long)s->rules[i].blocks,
+			(unsigned long long)s->rules[i].kills);
+	fprintf(o, "\nDFA bytes scanned %llu; kernel eval median <= %llu ns over %llu events\n",
+		(unsigned long long)k->dfa_bytes,
+		(unsigned long long)ks_snapshot_eval_median_ns(s),
+		(unsigned long long)hist_count(k));
+	fprintf(o, "sequences pending %llu, expired %llu, evicted %llu; generation %u, reloads %llu\n",
+		(unsigned long long)ks_snapshot_pending(s),
+		(unsigned long long)(k->expired + s->ctl.user_expired),
+		(unsigned long long)(s->kernel_evictions + s->ctl.user_evictions),
+		s->ctl.generation, (unsigned long long)s->ctl.reloads);
+}

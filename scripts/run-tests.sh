@@ -1,0 +1,80 @@
+#!/bin/sh
+# Run Kestrel's tests and print one closing line: "N passed, N failed, N skipped".
+#   unit      cmocka binaries in build/tests/
+#   selftest  build/selftests/test_progs on this kernel (real BPF, root)
+#   vm        the same selftests, statically linked, in Debian's 6.1 kernel
+#             under qemu with BPF LSM (selftests/vm/run-vm.sh)
+# Usage: run-tests.sh [--only unit|selftest|vm]
+set -u
+cd "$(dirname "$0")/.."
+B=${BUILD:-build}
+only=""
+[ "${1:-}" = "--only" ] && only=${2:-}
+
+pass=0 fail=0 skip=0 status=0
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+want() { [ -z "$only" ] || [ "$only" = "$1" ]; }
+
+add() { # passed failed skipped
+	pass=$((pass + $1)); fail=$((fail + $2)); skip=$((skip + $3))
+	[ "$2" -eq 0 ] || status=1
+}
+
+# Counts from a test_progs log: its closing "N passed, N failed, N skipped".
+progs_counts() {
+	sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped.*/\1 \2 \3/p' "$1" | tail -n 1
+}
+
+if want unit; then
+	echo "== unit tests (cmocka)"
+	for t in "$B"/tests/test_*; do
+		[ -x "$t" ] || continue
+		name=$(basename "$t")
+		"$t" >"$log/$name" 2>&1
+		rc=$?
+		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log/$name" | tail -n 1)
+		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log/$name" | tail -n 1)
+		s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$log/$name" | tail -n 1)
+		p=${p:-0} f=${f:-0} s=${s:-0}
+		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+			f=1	# crashed before its summary
+		fi
+		printf '  %-28s %3s passed, %s failed, %s skipped\n' "$name" "$p" "$f" "$s"
+		if [ "$f" -ne 0 ]; then
+			sed 's/^/    | /' "$log/$name" | grep -v '^    | \[       OK \]\|RUN  ' | tail -n 40
+		fi
+		add "$p" "$f" "$s"
+	done
+fi
+
+if want selftest; then
+	echo "== selftests on this kernel ($(uname -r))"
+	"$B"/selftests/test_progs >"$log/selftest" 2>&1
+	rc=$?
+	sed 's/^/  /' "$log/selftest"
+	set -- $(progs_counts "$log/selftest")
+	if [ $# -eq 3 ]; then add "$1" "$2" "$3"; else add 0 1 0; fi
+	[ "$rc" -eq 0 ] || status=1
+fi
+
+if want vm; then
+	echo "== selftests in the 6.1 VM (qemu, lsm=...,bpf)"
+	selftests/vm/run-vm.sh "$B"/selftests/test_progs-static >"$log/vm" 2>&1
+	rc=$?
+	sed 's/^/  /' "$log/vm" | grep -v '^  *$'
+	set -- $(progs_counts "$log/vm")
+	if [ $# -eq 3 ]; then
+		add "$1" "$2" "$3"
+		[ "$rc" -eq 0 ] || status=1
+	elif [ "$rc" -eq 3 ]; then
+		echo "  VM selftests skipped: the VM cannot run here (see above)"
+		add 0 0 1
+	else
+		add 0 1 0
+	fi
+fi
+
+echo "$pass passed, $fail failed, $skip skipped"
+exit $status

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kestrel/ecs.h"
+#include "kestrel/pipeline.h"
+#include "testutil.h"
+#include "test_progs.h"
+
+int ks_tenv_compile(struct ks_tenv *te, const char *yaml)
+{
+	struct ks_compile_info info = {};
+	int err;
+
+	te->rs = ks_ruleset_new();
+	te->t = calloc(1, sizeof(*te->t));
+	if (!te->rs || !te->t)
+		return -ENOMEM;
+	if (!yaml)
+		return 0;
+	if (ks_ruleset_load_string(te->rs, yaml, "<selftest>") ||
+	    ks_diags_errors(&te->rs->diags)) {
+		ks_diags_print(&te->rs->diags, stderr);
+		return -EINVAL;
+	}
+	err = ks_compile(te->rs, te->t, &info);
+	if (err || ks_diags_errors(&te->rs->diags)) {
+		ks_diags_print(&te->rs->diags, stderr);
+		ks_compile_info_free(&info);
+		return -EINVAL;
+	}
+	ks_compile_info_free(&info);
+	return 0;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct ks_tenv *te = ctx;
+
+	if (size < sizeof(struct ks_event))
+		return 0;
+	if (te->n == te->cap) {
+		size_t cap = te->cap ? te->cap * 2 : 64;
+		struct ks_event *n = realloc(te->evs, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		te->evs = n;
+		te->cap = cap;
+	}
+	memcpy(&te->evs[te->n++], data, sizeof(struct ks_event));
+	return 0;
+}
+
+int ks_tenv_load(struct ks_tenv *te, const struct ks_engine_opts *o)
+{
+	struct ks_engine_opts opts = *o;
+	int err;
+
+	opts.judge_self = true;
+	opts.hash_key = opts.hash_key ?: 1;
+	err = ks_engine_load(&te->e, &opts);
+	if (err)
+		return err;
+	te->loaded = true;
+	if (te->t && te->t->hdr.magic == KS_TABLES_MAGIC) {
+		err = ks_engine_install(&te->e, te->t);
+		if (err)
+			return err;
+	}
+	te->rb = ring_buffer__new(ks_engine_events_fd(&te->e), on_event, te, NULL);
+	return te->rb ? 0 : -errno;
+}
+
+int ks_tenv_attach(struct ks_tenv *te)
+{
+	return ks_engine_attach(&te->e);
+}
+
+int ks_tenv_drain(struct ks_tenv *te, int timeout_ms)
+{
+	size_t before = te->n;
+
+	ring_buffer__poll(te->rb, timeout_ms);
+	ring_buffer__consume(te->rb);
+	return te->n - before;
+}
+
+const char *ks_tenv_str(const struct ks_event *ev, int f, char *buf, size_t len)
+{
+	size_t n;
+
+	buf[0] = 0;
+	if (f <= 0 || f >= KS_F_STR_N)
+		return buf;
+	n = ev->str[f].len < len - 1 ? ev->str[f].len : len - 1;
+	if (ev->str[f].off + n <= sizeof(*ev))
+		memcpy(buf, (const char *)ev + ev->str[f].off, n);
+	buf[n] = 0;
+	return buf;
+}
+
+const struct ks_event *ks_tenv_find_exe(const struct ks_tenv *te, const char *suffix)
+{
+	char buf[KS_PATH_MAX + 1];
+	size_t i, sl = strlen(suffix);
+
+	for (i = 0; i < te->n; i++) {
+		const char *exe = ks_tenv_str(&te->evs[i], KS_F_PROCESS_EXECUTABLE, buf,
+					      sizeof(buf));
+		size_t el = strlen(exe);
+
+		if (el >= sl && !strcmp(exe + el - sl, suffix))
+			return &te->evs[i];
+	}
+	return NULL;
+}
+
+int ks_tenv_rule(const struct ks_tenv *te, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < te->rs->n_rules; i++)
+		if (!strcmp(te->rs->rules[i].id, id))
+			return i;
+	return -1;
+}
+
+bool ks_tenv_matched(const struct ks_tenv *te, const struct ks_event *ev, int rule,
+		     bool completed)
+{
+	unsigned int i;
+
+	for (i = 0; i < ev->verdict.n_match && i < KS_MAX_MATCH; i++) {
+		const struct ks_match *m = &ev->verdict.match[i];
+
+		if (m->step >= KS_MAX_STEPS || te->t->steps[m->step].rule != rule)
+			continue;
+		if (!(m->flags & KS_M_EXACT))
+			continue;
+		if (completed && !(m->flags & KS_M_COMPLETED))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+int ks_tenv_stats(const struct ks_tenv *te, struct ks_stats *st)
+{
+	return ks_stats_sum(ks_engine_stats_fd(&te->e), st);
+}
+
+void ks_tenv_close(struct ks_tenv *te)
+{
+	ring_buffer__free(te->rb);
+	if (te->loaded)
+		ks_engine_destroy(&te->e);
+	if (te->rs)
+		ks_ruleset_free(te->rs);
+	free(te->t);
+	free(te->evs);
+	memset(te, 0, sizeof(*te));
+}
+
+bool ks_tenv_mode_available(int mode)
+{
+	struct ks_engine_opts o = { .mode = mode };
+	struct ks_engine e;
+
+	if (ks_engine_load(&e, &o)) {
+		test__skip("%s mode unavailable on this kernel: %s", ks_mode_name(mode),
+			   e.lsm_why[0] ? e.lsm_why : "load failed");
+		return false;
+	}
+	ks_engine_destroy(&e);
+	return true;
+}
+
+char *ks_tenv_alerts(struct ks_tenv *te, const char *yaml)
+{
+	struct ks_pipeline_opts po = {};
+	struct ks_ruleset *rs = ks_ruleset_new();
+	struct ks_pipeline *p = NULL;
+	struct ks_ecs_ctx ecs;
+	unsigned long long off = 0;
+	char *text = NULL;
+	size_t len = 0, i;
+	struct timespec rt, bt;
+
+	ks_ecs_init(&ecs, NULL);
+	po.alerts = open_memstream(&text, &len);
+	if (!rs || !po.alerts || ks_ruleset_load_string(rs, yaml, "<selftest>"))
+		goto fail;
+	p = ks_pipeline_new(&po, &ecs);
+	if (!p || ks_pipeline_set_rules(p, rs, te->t))
+		goto fail;
+	rs = NULL;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	off = (rt.tv_sec - bt.tv_sec) * 1000000000ull + rt.tv_nsec - bt.tv_nsec;
+	for (i = 0; i < te->n; i++) {
+		struct ks_event ev = te->evs[i];
+
+		ev.ts_ns += off;
+		ks_pipeline_event(p, &ev);
+	}
+	ks_pipeline_free(p);
+	ks_ecs_free(&ecs);
+	fclose(po.alerts);
+	return text;
+fail:
+	ks_pipeline_free(p);
+	if (rs)
+		ks_ruleset_free(rs);
+	ks_ecs_free(&ecs);
+	if (po.alerts)
+		fclose(po.alerts);
+	free(text);
+	return NULL;
+}
+
+int ks_copy_exe(const char *src, const char *dst)
+{
+	char buf[65536];
+	FILE *in = fopen(src, "rb"), *out;
+	size_t n;
+
+	if (!in)
+		return -errno;
+	unlink(dst);
+	out = fopen(dst, "wb");
+	if (!out) {
+		fclose(in);
+		return -errno;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		fwrite(buf, 1, n, out);
+	fclose(in);
+	if (fclose(out))
+		return -errno;
+	return chmod(dst, 0755) ? -errno : 0;
+}

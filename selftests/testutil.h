@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Selftest helpers: compile rules from YAML text with the production
+ * compiler, load the production skeleton through the engine, install the
+ * tables, attach, and collect what the kernel forwards.
+ */
+#ifndef KS_TESTUTIL_H
+#define KS_TESTUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kestrel/engine.h"
+#include "kestrel/rules.h"
+
+struct ring_buffer;
+
+struct ks_tenv {
+	struct ks_engine e;
+	struct ks_ruleset *rs;
+	struct ks_tables *t;
+	struct ring_buffer *rb;
+	struct ks_event *evs;	/* forwarded events, in arrival order */
+	size_t n, cap;
+	bool loaded;
+};
+
+/* Compile YAML rule text (NULL: no tables). 0 or -errno. */
+int ks_tenv_compile(struct ks_tenv *te, const char *yaml);
+/* Load (mode/replay/... from o, judge_self forced on), install tables. */
+int ks_tenv_load(struct ks_tenv *te, const struct ks_engine_opts *o);
+int ks_tenv_attach(struct ks_tenv *te);
+/* Poll the ring buffer for up to timeout_ms; returns events collected. */
+int ks_tenv_drain(struct ks_tenv *te, int timeout_ms);
+/* First forwarded event whose exe ends with `suffix` (NULL if none). */
+const struct ks_event *ks_tenv_find_exe(const struct ks_tenv *te, const char *suffix);
+/* Rule index by id in te->rs, -1 if absent. */
+int ks_tenv_rule(const struct ks_tenv *te, const char *id);
+/* Does ev carry a match for rule `rule` (exact, optionally completed)? */
+bool ks_tenv_matched(const struct ks_tenv *te, const struct ks_event *ev, int rule,
+		     bool completed);
+int ks_tenv_stats(const struct ks_tenv *te, struct ks_stats *st);
+void ks_tenv_close(struct ks_tenv *te);
+
+/* The string value of field f of ev as a NUL-terminated copy in buf. */
+const char *ks_tenv_str(const struct ks_event *ev, int f, char *buf, size_t len);
+
+/* Skip (with the reason) unless the kernel can run mode; true = go on. */
+bool ks_tenv_mode_available(int mode);
+
+
+/*
+ * Run every collected event through a fresh production pipeline built
+ * from the same YAML (a second parse: the pipeline owns its ruleset) and
+ * return the Alert JSONL text (malloc'd), NULL on error.
+ */
+char *ks_tenv_alerts(struct ks_tenv *te, const char *yaml);
+
+/* Copy a file (following symlinks) to dst with mode 0755. */
+int ks_copy_exe(const char *src, const char *dst);
+
+#endif /* KS_TESTUTIL_H */
