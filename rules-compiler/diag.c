@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Diagnostics: FILE:LINE:COL: error: MESSAGE, then the offending source
+ * line and a caret under the column when the source text is known.
+ * Diagnostics are kept in the order they were added, which is the order
+ * the (sorted) inputs were read: output is deterministic.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+void *ks_xmalloc(size_t size)
+{
+	void *p = calloc(1, size ? size : 1);
+
+	if (!p) {
+		fputs("kestrel: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+void *ks_xrealloc(void *p, size_t size)
+{
+	p = realloc(p, size ? size : 1);
+	if (!p) {
+		fputs("kestrel: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+char *ks_xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	return memcpy(ks_xmalloc(n), s, n);
+}
+
+void ks_grow(void *vp, size_t *cap, size_t n, size_t sz)
+{
+	void **v = vp;
+
+	if (n < *cap)
+		return;
+	*cap = *cap ? *cap * 2 : 8;
+	*v = ks_xrealloc(*v, *cap * sz);
+}
+
+char *ks_xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0) {
+		fputs("kestrel: out of memory\n", stderr);
+		abort();
+	}
+	va_end(ap);
+	return s;
+}
+
+void ks_diag_add(struct ks_diags *d, enum ks_diag_level lvl, struct ks_loc loc,
+		 const char *fmt, ...)
+{
+	struct ks_diag *e;
+	va_list ap;
+
+	ks_grow(&d->v, &d->cap, d->n, sizeof(*d->v));
+	e = &d->v[d->n++];
+	e->level = lvl;
+	e->loc = loc;
+	va_start(ap, fmt);
+	if (vasprintf(&e->msg, fmt, ap) < 0) {
+		fputs("kestrel: out of memory\n", stderr);
+		abort();
+	}
+	va_end(ap);
+}
+
+size_t ks_diags_errors(const struct ks_diags *d)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < d->n; i++)
+		n += d->v[i].level == KS_DIAG_ERROR;
+	return n;
+}
+
+const struct ks_src *ks_src_find(const struct ks_src_list *l, const char *file)
+{
+	const struct ks_src *s;
+
+	if (!l || !file)
+		return NULL;
+	for (s = l->head; s; s = s->next)
+		if (s->file == file || !strcmp(s->file, file))
+			return s;
+	return NULL;
+}
+
+/* Print source line `line` and a caret under byte column `col`. Tabs are
+ * copied into the caret line so the caret lines up in any tab width. */
+static void print_source_line(const struct ks_src *src, int line, int col,
+			      FILE *out)
+{
+	const char *p = src->text, *end = src->text + src->len, *eol;
+	int i;
+
+	for (i = 1; i < line && p < end; i++) {
+		p = memchr(p, '\n', end - p);
+		if (!p)
+			return;
+		p++;
+	}
+	if (i != line || p >= end)
+		return;
+	eol = memchr(p, '\n', end - p);
+	if (!eol)
+		eol = end;
+	if (eol > p && eol[-1] == '\r')
+		eol--;
+	fprintf(out, "%.*s\n", (int)(eol - p), p);
+	for (i = 1; i < col && p + i - 1 < eol; i++)
+		fputc(p[i - 1] == '\t' ? '\t' : ' ', out);
+	fputs("^\n", out);
+}
+
+static const char *level_name(enum ks_diag_level lvl)
+{
+	switch (lvl) {
+	case KS_DIAG_ERROR:
+		return "error";
+	case KS_DIAG_WARNING:
+		return "warning";
+	default:
+		return "note";
+	}
+}
+
+void ks_diags_print(const struct ks_diags *d, FILE *out)
+{
+	const struct ks_diag *e;
+	const struct ks_src *src;
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		e = &d->v[i];
+		fprintf(out, "%s:%d:%d: %s: %s\n",
+			e->loc.file ? e->loc.file : "<unknown>",
+			e->loc.line, e->loc.col, level_name(e->level), e->msg);
+		src = ks_src_find(d->src, e->loc.file);
+		if (src && e->loc.line > 0)
+			print_source_line(src, e->loc.line, e->loc.col, out);
+	}
+}
+
+void ks_diags_free(struct ks_diags *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		free(d->v[i].msg);
+	free(d->v);
+	d->v = NULL;
+	d->n = d->cap = 0;
+}

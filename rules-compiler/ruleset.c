@@ -1,0 +1,813 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Rule sets: YAML rule files (libyaml document API), directory walking,
+ * the ks_ruleset_* API, and the per-ruleset arena that owns every parsed
+ * string and AST node (freed in one go by ks_ruleset_free).
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+/* ---- arena ---- */
+
+#define ARENA_BLK	(64 * 1024)
+#define ARENA_ALIGN	16
+
+struct ks_arena_blk {
+	struct ks_arena_blk *next;
+	size_t used, size;
+	_Alignas(ARENA_ALIGN) unsigned char data[];
+};
+
+void *ks_alloc(struct ks_ruleset *rs, size_t size)
+{
+	struct ks_priv *pv = ks_priv(rs);
+	struct ks_arena_blk *b = pv->blk;
+	void *p;
+
+	size = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	if (!b || b->size - b->used < size) {
+		size_t n = size > ARENA_BLK ? size : ARENA_BLK;
+
+		b = ks_xmalloc(sizeof(*b) + n);
+		b->size = n;
+		b->next = pv->blk;
+		pv->blk = b;
+	}
+	p = b->data + b->used;
+	b->used += size;
+	return p;
+}
+
+char *ks_strndup(struct ks_ruleset *rs, const char *s, size_t n)
+{
+	char *d = ks_alloc(rs, n + 1);
+
+	memcpy(d, s, n);
+	return d;
+}
+
+char *ks_strdup(struct ks_ruleset *rs, const char *s)
+{
+	return ks_strndup(rs, s, strlen(s));
+}
+
+const char *ks_intern(struct ks_ruleset *rs, const char *s)
+{
+	struct ks_priv *pv = ks_priv(rs);
+	size_t i;
+
+	for (i = 0; i < pv->n_interned; i++)
+		if (!strcmp(pv->interned[i], s))
+			return pv->interned[i];
+	ks_grow(&pv->interned, &pv->cap_interned, pv->n_interned,
+		sizeof(*pv->interned));
+	pv->interned[pv->n_interned] = ks_xstrdup(s);
+	return pv->interned[pv->n_interned++];
+}
+
+const struct ks_src *ks_src_add(struct ks_ruleset *rs, const char *file,
+				const char *text, size_t len)
+{
+	struct ks_priv *pv = ks_priv(rs);
+	struct ks_src *s = ks_xmalloc(sizeof(*s));
+
+	s->file = ks_intern(rs, file);
+	s->text = ks_xmalloc(len + 1);
+	memcpy(s->text, text, len);
+	s->len = len;
+	*pv->src_tail = s;
+	pv->src_tail = &s->next;
+	return s;
+}
+
+/* ---- position maps ---- */
+
+static void seg_add(struct ks_posmap *m, size_t off, int line, int col)
+{
+	ks_grow(&m->v, &m->cap, m->n, sizeof(*m->v));
+	m->v[m->n++] = (struct ks_seg){ .off = off, .line = line, .col = col };
+}
+
+struct ks_loc ks_posmap_loc(const struct ks_posmap *m, size_t off)
+{
+	struct ks_loc l = { .file = m->file, .line = 1, .col = 1 };
+	size_t lo = 0, hi = m->n, mid;
+
+	if (!m->n)
+		return l;
+	/* last segment with seg.off <= off */
+	while (hi - lo > 1) {
+		mid = (lo + hi) / 2;
+		if (m->v[mid].off <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	l.line = m->v[lo].line;
+	l.col = m->v[lo].col;
+	if (off > m->v[lo].off)
+		l.col += off - m->v[lo].off;
+	return l;
+}
+
+void ks_posmap_text(struct ks_posmap *m, const char *text, size_t len,
+		    struct ks_loc at)
+{
+	size_t off = 0;
+	const char *nl;
+	int line = at.line;
+
+	memset(m, 0, sizeof(*m));
+	m->file = at.file;
+	m->text = text;
+	m->len = len;
+	seg_add(m, 0, at.line, at.col);
+	while ((nl = memchr(text + off, '\n', len - off))) {
+		off = nl - text + 1;
+		seg_add(m, off, ++line, 1);
+	}
+}
+
+static size_t line_start(const struct ks_src *src, int line)
+{
+	const char *p = src->text, *end = src->text + src->len;
+	int i;
+
+	for (i = 0; i < line && p < end; i++) {
+		p = memchr(p, '\n', end - p);
+		if (!p)
+			return src->len;
+		p++;
+	}
+	return p - src->text;
+}
+
+size_t ks_yaml_offset(const struct ks_src *src, yaml_mark_t mark)
+{
+	size_t p = line_start(src, mark.line), c;
+
+	/* libyaml counts characters; walk as many UTF-8 characters */
+	for (c = 0; c < mark.column && p < src->len; c++) {
+		p++;
+		while (p < src->len && ((unsigned char)src->text[p] & 0xc0) == 0x80)
+			p++;
+	}
+	return p;
+}
+
+struct ks_loc ks_yaml_loc(const struct ks_src *src, yaml_mark_t mark)
+{
+	size_t off = ks_yaml_offset(src, mark);
+
+	return (struct ks_loc){
+		.file = src->file,
+		.line = mark.line + 1,
+		.col = off - line_start(src, mark.line) + 1,
+	};
+}
+
+/*
+ * Find where each source line of a scalar lands in its value. libyaml
+ * strips indentation (block scalars), folds lines and drops quotes; line
+ * contents survive verbatim and in order, so searching each stripped line
+ * from the previous match recovers the mapping. Lines that do not survive
+ * verbatim (escapes in quoted scalars) are mapped by the part before the
+ * first backslash, or skipped.
+ */
+void ks_posmap_yaml(struct ks_posmap *m, const struct ks_src *src,
+		    size_t start, size_t end, yaml_scalar_style_t style,
+		    const char *value, size_t len, struct ks_loc at)
+{
+	const char *t = src->text, *nl, *found, *bs;
+	size_t p = start, cur = 0, le, s, e, lstart;
+	int line = at.line;
+
+	memset(m, 0, sizeof(*m));
+	m->file = at.file;
+	m->text = value;
+	m->len = len;
+	if (end > src->len)
+		end = src->len;
+	if (style == YAML_LITERAL_SCALAR_STYLE ||
+	    style == YAML_FOLDED_SCALAR_STYLE) {
+		nl = memchr(t + p, '\n', end - p);
+		p = nl ? (size_t)(nl - t) + 1 : end;
+		line++;
+	} else if (style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+		   style == YAML_DOUBLE_QUOTED_SCALAR_STYLE) {
+		p++;
+	}
+	lstart = line_start(src, line - 1);
+	while (p < end) {
+		nl = memchr(t + p, '\n', end - p);
+		le = nl ? (size_t)(nl - t) : end;
+		for (s = p; s < le && (t[s] == ' ' || t[s] == '\t'); s++)
+			;
+		for (e = le; e > s && isspace((unsigned char)t[e - 1]); e--)
+			;
+		if (e == end && e > s &&
+		    (style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+		     style == YAML_DOUBLE_QUOTED_SCALAR_STYLE))
+			e--;
+		if (style == YAML_DOUBLE_QUOTED_SCALAR_STYLE &&
+		    (bs = memchr(t + s, '\\', e - s)))
+			e = bs - t;
+		if (e > s && cur <= len) {
+			found = memmem(value + cur, len - cur, t + s, e - s);
+			if (found) {
+				seg_add(m, found - value, line, s - lstart + 1);
+				cur = found - value + (e - s);
+			}
+		}
+		if (!nl)
+			break;
+		p = le + 1;
+		lstart = p;
+		line++;
+	}
+	if (!m->n)
+		seg_add(m, 0, at.line, at.col);
+}
+
+void ks_posmap_free(struct ks_posmap *m)
+{
+	free(m->v);
+	m->v = NULL;
+	m->n = m->cap = 0;
+}
+
+/* ---- YAML helpers ---- */
+
+const char *ks_yscalar(yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value
+						: NULL;
+}
+
+bool ks_yis_null(yaml_node_t *n)
+{
+	const char *v = ks_yscalar(n);
+
+	if (!n)
+		return true;
+	if (!v || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	return !*v || !strcmp(v, "~") || !strcmp(v, "null") ||
+	       !strcmp(v, "Null") || !strcmp(v, "NULL");
+}
+
+yaml_node_t *ks_ymap_get(yaml_document_t *doc, yaml_node_t *map,
+			 const char *key)
+{
+	yaml_node_pair_t *pr;
+	const char *k;
+
+	if (!map || map->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (pr = map->data.mapping.pairs.start;
+	     pr < map->data.mapping.pairs.top; pr++) {
+		k = ks_yscalar(yaml_document_get_node(doc, pr->key));
+		if (k && !strcmp(k, key))
+			return yaml_document_get_node(doc, pr->value);
+	}
+	return NULL;
+}
+
+/* ---- rules ---- */
+
+bool ks_rule_id_valid(const char *id)
+{
+	const char *p;
+
+	if (!*id)
+		return false;
+	for (p = id; *p; p++)
+		if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) ||
+		      *p == '_' || *p == '.' || *p == '-'))
+			return false;
+	return true;
+}
+
+struct ks_rule_src *ks_rule_append(struct ks_ruleset *rs, const char *id,
+				   struct ks_loc loc)
+{
+	struct ks_rule_src *r;
+	size_t i;
+
+	for (i = 0; i < rs->n_rules; i++) {
+		if (strcmp(rs->rules[i].id, id))
+			continue;
+		ks_diag_add(&rs->diags, KS_DIAG_ERROR, loc,
+			    "duplicate rule id \"%s\"", id);
+		ks_diag_add(&rs->diags, KS_DIAG_NOTE, rs->rules[i].loc,
+			    "\"%s\" first defined here", id);
+		return NULL;
+	}
+	ks_grow(&rs->rules, &rs->cap, rs->n_rules, sizeof(*rs->rules));
+	r = &rs->rules[rs->n_rules++];
+	memset(r, 0, sizeof(*r));
+	r->id = ks_strdup(rs, id);
+	r->loc = loc;
+	r->severity = KS_SEV_MEDIUM;
+	r->action = KS_RA_ALERT;
+	return r;
+}
+
+static const char *const severities[] = {
+	[KS_SEV_LOW] = "low",
+	[KS_SEV_MEDIUM] = "medium",
+	[KS_SEV_HIGH] = "high",
+	[KS_SEV_CRITICAL] = "critical",
+};
+
+static const char *const actions[] = {
+	[KS_RA_ALERT] = "alert",
+	[KS_RA_BLOCK] = "block",
+	[KS_RA_KILL] = "kill",
+};
+
+static int lookup_name(const char *const *names, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(names[i], s))
+			return i;
+	return -1;
+}
+
+/* One rule entry being read: the YAML nodes of its keys. */
+struct rule_entry {
+	const struct ks_src *src;
+	yaml_document_t *doc;
+	yaml_node_t *map;
+	yaml_node_t *id, *name, *severity, *action, *tags, *query;
+	int sev, act;
+	size_t errors;
+};
+
+static void entry_error(struct ks_ruleset *rs, struct rule_entry *e,
+			yaml_node_t *at, const char *fmt, const char *arg)
+{
+	ks_diag_add(&rs->diags, KS_DIAG_ERROR, ks_yaml_loc(e->src, at->start_mark),
+		    fmt, arg);
+	e->errors++;
+}
+
+/* A non-empty string value; reports and returns NULL otherwise. */
+static const char *entry_string(struct ks_ruleset *rs, struct rule_entry *e,
+				yaml_node_t *n, const char *key)
+{
+	const char *v = ks_yscalar(n);
+
+	if (!v || ks_yis_null(n)) {
+		entry_error(rs, e, n, "\"%s\" must be a string", key);
+		return NULL;
+	}
+	if (!*v) {
+		entry_error(rs, e, n, "\"%s\" must not be empty", key);
+		return NULL;
+	}
+	return v;
+}
+
+static yaml_node_t **entry_slot(struct rule_entry *e, const char *key)
+{
+	if (!strcmp(key, "rule"))
+		return &e->id;
+	if (!strcmp(key, "name"))
+		return &e->name;
+	if (!strcmp(key, "severity"))
+		return &e->severity;
+	if (!strcmp(key, "action"))
+		return &e->action;
+	if (!strcmp(key, "tags"))
+		return &e->tags;
+	if (!strcmp(key, "query"))
+		return &e->query;
+	return NULL;
+}
+
+static void entry_collect(struct ks_ruleset *rs, struct rule_entry *e)
+{
+	yaml_node_pair_t *pr;
+	yaml_node_t *k, **slot;
+	const char *key;
+
+	for (pr = e->map->data.mapping.pairs.start;
+	     pr < e->map->data.mapping.pairs.top; pr++) {
+		k = yaml_document_get_node(e->doc, pr->key);
+		key = ks_yscalar(k);
+		if (!key) {
+			entry_error(rs, e, k, "%s", "rule keys must be strings");
+			continue;
+		}
+		slot = entry_slot(e, key);
+		if (!slot) {
+			entry_error(rs, e, k, "unknown key \"%s\" in rule "
+				    "(expected rule, name, severity, action, "
+				    "tags, query)", key);
+			continue;
+		}
+		if (*slot) {
+			entry_error(rs, e, k, "duplicate key \"%s\"", key);
+			continue;
+		}
+		*slot = yaml_document_get_node(e->doc, pr->value);
+	}
+}
+
+static void entry_check(struct ks_ruleset *rs, struct rule_entry *e)
+{
+	static const char *const req[] = { "rule", "name", "query" };
+	yaml_node_t *need[] = { e->id, e->name, e->query };
+	const char *v;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(req); i++)
+		if (!need[i])
+			entry_error(rs, e, e->map, "rule is missing \"%s\"",
+				    req[i]);
+	if (e->id && (v = entry_string(rs, e, e->id, "rule")) &&
+	    !ks_rule_id_valid(v))
+		entry_error(rs, e, e->id, "invalid rule id \"%s\": use "
+			    "lowercase letters, digits, '_', '.' and '-'", v);
+	if (e->name)
+		entry_string(rs, e, e->name, "name");
+	if (e->query)
+		entry_string(rs, e, e->query, "query");
+	e->sev = KS_SEV_MEDIUM;
+	if (e->severity && (v = entry_string(rs, e, e->severity, "severity")) &&
+	    (e->sev = lookup_name(severities, ARRAY_SIZE(severities), v)) < 0)
+		entry_error(rs, e, e->severity, "unknown severity \"%s\" "
+			    "(expected low, medium, high or critical)", v);
+	e->act = KS_RA_ALERT;
+	if (e->action && (v = entry_string(rs, e, e->action, "action")) &&
+	    (e->act = lookup_name(actions, ARRAY_SIZE(actions), v)) < 0)
+		entry_error(rs, e, e->action, "unknown action \"%s\" "
+			    "(expected alert, block or kill)", v);
+	if (e->tags && e->tags->type != YAML_SEQUENCE_NODE)
+		entry_error(rs, e, e->tags, "%s", "\"tags\" must be a list of strings");
+}
+
+static void entry_tags(struct ks_ruleset *rs, struct rule_entry *e,
+		       struct ks_rule_src *r)
+{
+	yaml_node_item_t *it;
+	yaml_node_t *n;
+	size_t cnt;
+
+	if (!e->tags)
+		return;
+	cnt = e->tags->data.sequence.items.top - e->tags->data.sequence.items.start;
+	r->tags = ks_alloc(rs, (cnt ? cnt : 1) * sizeof(*r->tags));
+	for (it = e->tags->data.sequence.items.start;
+	     it < e->tags->data.sequence.items.top; it++) {
+		n = yaml_document_get_node(e->doc, *it);
+		if (!ks_yscalar(n) || ks_yis_null(n)) {
+			entry_error(rs, e, n, "%s", "\"tags\" must be a list of strings");
+			continue;
+		}
+		r->tags[r->n_tags++] = ks_strdup(rs, ks_yscalar(n));
+	}
+}
+
+static void parse_rule_query(struct ks_ruleset *rs, struct rule_entry *e,
+			     struct ks_rule_src *r)
+{
+	yaml_node_t *q = e->query;
+	struct ks_posmap pm;
+
+	r->query_text = ks_strndup(rs, (const char *)q->data.scalar.value,
+				   q->data.scalar.length);
+	ks_posmap_yaml(&pm, e->src, ks_yaml_offset(e->src, q->start_mark),
+		       ks_yaml_offset(e->src, q->end_mark), q->data.scalar.style,
+		       r->query_text, q->data.scalar.length,
+		       ks_yaml_loc(e->src, q->start_mark));
+	r->q = ks_parse_query_map(rs, &pm);
+	ks_posmap_free(&pm);
+}
+
+static void load_rule(struct ks_ruleset *rs, const struct ks_src *src,
+		      yaml_document_t *doc, yaml_node_t *map)
+{
+	struct rule_entry e = { .src = src, .doc = doc, .map = map };
+	struct ks_rule_src *r;
+
+	entry_collect(rs, &e);
+	entry_check(rs, &e);
+	if (e.errors)
+		return;
+	r = ks_rule_append(rs, ks_yscalar(e.id), ks_yaml_loc(src, map->start_mark));
+	if (!r)
+		return;
+	r->name = ks_strdup(rs, ks_yscalar(e.name));
+	r->severity = e.sev;
+	r->action = e.act;
+	entry_tags(rs, &e, r);
+	parse_rule_query(rs, &e, r);
+}
+
+static bool is_sigma(yaml_document_t *doc, yaml_node_t *root)
+{
+	return root->type == YAML_MAPPING_NODE &&
+	       ks_ymap_get(doc, root, "title") &&
+	       ks_ymap_get(doc, root, "detection");
+}
+
+static void load_document(struct ks_ruleset *rs, const struct ks_src *src,
+			  yaml_document_t *doc, yaml_node_t *root)
+{
+	yaml_node_item_t *it;
+	yaml_node_t *n;
+
+	if (is_sigma(doc, root)) {
+		ks_sigma_import(rs, src, doc, root);
+		return;
+	}
+	if (root->type != YAML_SEQUENCE_NODE) {
+		ks_diag_add(&rs->diags, KS_DIAG_ERROR,
+			    ks_yaml_loc(src, root->start_mark),
+			    "expected a list of rules (or a Sigma rule with "
+			    "title: and detection:)");
+		return;
+	}
+	for (it = root->data.sequence.items.start;
+	     it < root->data.sequence.items.top; it++) {
+		n = yaml_document_get_node(doc, *it);
+		if (n->type != YAML_MAPPING_NODE) {
+			ks_diag_add(&rs->diags, KS_DIAG_ERROR,
+				    ks_yaml_loc(src, n->start_mark),
+				    "expected a rule (a mapping with rule:, "
+				    "name: and query:)");
+			continue;
+		}
+		load_rule(rs, src, doc, n);
+	}
+}
+
+static void yaml_error(struct ks_ruleset *rs, const struct ks_src *src,
+		       yaml_parser_t *yp)
+{
+	struct ks_loc l = ks_yaml_loc(src, yp->problem_mark);
+
+	if (yp->context)
+		ks_diag_add(&rs->diags, KS_DIAG_ERROR, l,
+			    "invalid YAML: %s %s at line %zu",
+			    yp->problem ? yp->problem : "parse error",
+			    yp->context, yp->context_mark.line + 1);
+	else
+		ks_diag_add(&rs->diags, KS_DIAG_ERROR, l, "invalid YAML: %s",
+			    yp->problem ? yp->problem : "parse error");
+}
+
+static void load_src(struct ks_ruleset *rs, const struct ks_src *src)
+{
+	yaml_parser_t yp;
+	yaml_document_t doc;
+	yaml_node_t *root;
+
+	if (!yaml_parser_initialize(&yp)) {
+		fputs("kestrel: out of memory\n", stderr);
+		abort();
+	}
+	yaml_parser_set_input_string(&yp, (const unsigned char *)src->text,
+				     src->len);
+	for (;;) {
+		if (!yaml_parser_load(&yp, &doc)) {
+			yaml_error(rs, src, &yp);
+			break;
+		}
+		root = yaml_document_get_root_node(&doc);
+		if (!root) {
+			yaml_document_delete(&doc);
+			break;
+		}
+		load_document(rs, src, &doc, root);
+		yaml_document_delete(&doc);
+	}
+	yaml_parser_delete(&yp);
+}
+
+static int errors_since(struct ks_ruleset *rs, size_t before)
+{
+	return ks_diags_errors(&rs->diags) > before ? -1 : 0;
+}
+
+int ks_ruleset_load_string(struct ks_ruleset *rs, const char *text,
+			   const char *file)
+{
+	size_t before = ks_diags_errors(&rs->diags);
+
+	load_src(rs, ks_src_add(rs, file ? file : "<string>", text, strlen(text)));
+	return errors_since(rs, before);
+}
+
+static void file_error(struct ks_ruleset *rs, const char *path, int err)
+{
+	struct ks_loc l = { .file = ks_intern(rs, path), .line = 1, .col = 1 };
+
+	ks_diag_add(&rs->diags, KS_DIAG_ERROR, l, "cannot read: %s",
+		    strerror(err));
+}
+
+static void load_file(struct ks_ruleset *rs, const char *path)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f, *mem;
+	char chunk[8192];
+	size_t n;
+
+	f = fopen(path, "r");
+	if (!f) {
+		file_error(rs, path, errno);
+		return;
+	}
+	mem = open_memstream(&buf, &len);
+	if (!mem) {
+		fputs("kestrel: out of memory\n", stderr);
+		abort();
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fwrite(chunk, 1, n, mem);
+	if (ferror(f)) {
+		file_error(rs, path, errno ? errno : EIO);
+		goto out;
+	}
+	fclose(mem);
+	mem = NULL;
+	load_src(rs, ks_src_add(rs, path, buf, len));
+out:
+	if (mem)
+		fclose(mem);
+	free(buf);
+	fclose(f);
+}
+
+static bool has_yaml_ext(const char *name)
+{
+	size_t n = strlen(name);
+
+	return (n > 4 && !strcmp(name + n - 4, ".yml")) ||
+	       (n > 5 && !strcmp(name + n - 5, ".yaml"));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void load_any(struct ks_ruleset *rs, const char *path, bool top,
+		     int depth);
+
+/* Directory entries in sorted order, so the rule order (and everything
+ * compiled from it) does not depend on the file system. Hidden entries
+ * (.git, editor files) are skipped. */
+static void load_dir(struct ks_ruleset *rs, const char *path, int depth)
+{
+	char **names = NULL, *sub;
+	size_t n = 0, cap = 0, i;
+	struct dirent *de;
+	DIR *d;
+
+	if (depth > 32)
+		return;
+	d = opendir(path);
+	if (!d) {
+		file_error(rs, path, errno);
+		return;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		ks_grow(&names, &cap, n, sizeof(*names));
+		names[n++] = ks_xstrdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (i = 0; i < n; i++) {
+		sub = ks_xasprintf("%s%s%s", path,
+				   path[strlen(path) - 1] == '/' ? "" : "/",
+				   names[i]);
+		load_any(rs, sub, false, depth + 1);
+		free(sub);
+		free(names[i]);
+	}
+	free(names);
+}
+
+static void load_any(struct ks_ruleset *rs, const char *path, bool top,
+		     int depth)
+{
+	struct stat st;
+
+	if (stat(path, &st)) {
+		if (top)
+			file_error(rs, path, errno);
+		return;
+	}
+	if (S_ISDIR(st.st_mode))
+		load_dir(rs, path, depth);
+	else if (top || (S_ISREG(st.st_mode) && has_yaml_ext(path)))
+		load_file(rs, path);
+}
+
+int ks_ruleset_load_path(struct ks_ruleset *rs, const char *path)
+{
+	size_t before = ks_diags_errors(&rs->diags);
+
+	load_any(rs, path, true, 0);
+	return errors_since(rs, before);
+}
+
+int ks_ruleset_add_query(struct ks_ruleset *rs, const char *query,
+			 const char *origin)
+{
+	size_t before = ks_diags_errors(&rs->diags);
+	const struct ks_src *src;
+	struct ks_rule_src *r;
+	struct ks_posmap pm;
+	struct ks_loc at;
+
+	src = ks_src_add(rs, origin ? origin : "<inline>", query, strlen(query));
+	at = (struct ks_loc){ .file = src->file, .line = 1, .col = 1 };
+	r = ks_rule_append(rs, "inline", at);
+	if (!r)
+		return -1;
+	r->name = ks_strdup(rs, "inline query");
+	r->query_text = ks_strdup(rs, query);
+	ks_posmap_text(&pm, r->query_text, strlen(query), at);
+	r->q = ks_parse_query_map(rs, &pm);
+	ks_posmap_free(&pm);
+	return errors_since(rs, before);
+}
+
+struct ks_query *ks_parse_query(struct ks_ruleset *rs, const char *text,
+				struct ks_loc at)
+{
+	struct ks_posmap pm;
+	struct ks_query *q;
+	const char *copy;
+
+	at.file = ks_intern(rs, at.file ? at.file : "<query>");
+	if (at.line < 1)
+		at.line = 1;
+	if (at.col < 1)
+		at.col = 1;
+	if (!ks_src_find(&ks_priv(rs)->srcs, at.file) && at.line == 1)
+		ks_src_add(rs, at.file, text, strlen(text));
+	copy = ks_strdup(rs, text);
+	ks_posmap_text(&pm, copy, strlen(copy), at);
+	q = ks_parse_query_map(rs, &pm);
+	ks_posmap_free(&pm);
+	return q;
+}
+
+struct ks_ruleset *ks_ruleset_new(void)
+{
+	struct ks_ruleset *rs = ks_xmalloc(sizeof(*rs));
+	struct ks_priv *pv = ks_xmalloc(sizeof(*pv));
+
+	pv->src_tail = &pv->srcs.head;
+	rs->priv = pv;
+	rs->diags.src = &pv->srcs;
+	return rs;
+}
+
+void ks_ruleset_free(struct ks_ruleset *rs)
+{
+	struct ks_priv *pv;
+	struct ks_arena_blk *b;
+	struct ks_src *s;
+	size_t i;
+
+	if (!rs)
+		return;
+	pv = rs->priv;
+	for (i = 0; i < pv->n_regex; i++)
+		ks_regex_cache_free(pv->regex_nodes[i]->cache);
+	free(pv->regex_nodes);
+	while ((s = pv->srcs.head)) {
+		pv->srcs.head = s->next;
+		free(s->text);
+		free(s);
+	}
+	for (i = 0; i < pv->n_interned; i++)
+		free(pv->interned[i]);
+	free(pv->interned);
+	while ((b = pv->blk)) {
+		pv->blk = b->next;
+		free(b);
+	}
+	free(pv);
+	ks_diags_free(&rs->diags);
+	free(rs->rules);
+	free(rs);
+}

@@ -1,0 +1,493 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Reference interpreter: events built in C, checked against EQL queries for
+ * every operator, case folding, wildcards, array fields, null, CIDR and
+ * numbers.
+ */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <kestrel/rules.h>
+
+/* ---- event builder ---- */
+
+static void put(struct ks_event *ev, enum ks_field f, char *slot, size_t cap,
+		const char *s, size_t len)
+{
+	if (len > cap)
+		len = cap;
+	memcpy(slot, s, len);
+	ev->str[f].off = slot - (char *)ev;
+	ev->str[f].len = len;
+}
+
+/* A sub-range of an already placed field (process.name, file.name, ...). */
+static void sub(struct ks_event *ev, enum ks_field f, enum ks_field of,
+		size_t off, size_t len)
+{
+	ev->str[f].off = ev->str[of].off + off;
+	ev->str[f].len = len;
+}
+
+static const char *base(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s ? s + 1 : p;
+}
+
+/* process / exec: argv NULL-terminated */
+static void ev_exec(struct ks_event *ev, const char *exe, const char *const *argv)
+{
+	char args[KS_ARGS_MAX];
+	size_t n = 0, i;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->category = KS_CAT_PROCESS;
+	ev->action = KS_ACT_EXEC;
+	ev->present = KS_P_PROCESS | KS_P_USER;
+	ev->pid = 4242;
+	ev->start_ns = 1767323045;
+	ev->uid = 1000;
+	ev->gid = 1000;
+	put(ev, KS_F_PROCESS_EXECUTABLE, ev->exe, KS_PATH_MAX, exe, strlen(exe));
+	put(ev, KS_F_PROCESS_NAME, ev->comm, KS_COMM_MAX - 1, base(exe),
+	    strlen(base(exe)));
+	for (i = 0; argv && argv[i]; i++) {
+		memcpy(args + n, argv[i], strlen(argv[i]) + 1);
+		n += strlen(argv[i]) + 1;
+	}
+	ev->args_count = i;
+	put(ev, KS_F_PROCESS_ARGS, ev->args, KS_ARGS_MAX, args, n);
+	ev->str[KS_F_PROCESS_COMMAND_LINE] = ev->str[KS_F_PROCESS_ARGS];
+}
+
+static void ev_parent(struct ks_event *ev, const char *pexe)
+{
+	ev->present |= KS_P_PARENT;
+	ev->ppid = 1;
+	ev->parent_start_ns = 7;
+	put(ev, KS_F_PARENT_EXECUTABLE, ev->pexe, KS_PATH_MAX, pexe, strlen(pexe));
+	put(ev, KS_F_PARENT_NAME, ev->pcomm, KS_COMM_MAX - 1, base(pexe),
+	    strlen(base(pexe)));
+}
+
+static void ev_file(struct ks_event *ev, enum ks_action act, const char *path)
+{
+	const char *name = base(path), *dot = strrchr(name, '.');
+
+	ev_exec(ev, "/usr/bin/touch", NULL);
+	ev->category = KS_CAT_FILE;
+	ev->action = act;
+	ev->present |= KS_P_FILE;
+	put(ev, KS_F_FILE_PATH, ev->path, KS_PATH_MAX, path, strlen(path));
+	sub(ev, KS_F_FILE_NAME, KS_F_FILE_PATH, name - path, strlen(name));
+	sub(ev, KS_F_FILE_EXTENSION, KS_F_FILE_PATH,
+	    dot ? (size_t)(dot + 1 - path) : strlen(path),
+	    dot ? strlen(dot + 1) : 0);
+}
+
+static void ip(uint8_t *a, const char *s)
+{
+	memset(a, 0, 16);
+	if (inet_pton(AF_INET, s, a + 12) == 1)
+		a[10] = a[11] = 0xff;
+	else
+		assert_int_equal(inet_pton(AF_INET6, s, a), 1);
+}
+
+static void ev_net(struct ks_event *ev, enum ks_action act, const char *src,
+		   int sport, const char *dst, int dport, int proto)
+{
+	ev_exec(ev, "/usr/bin/curl", NULL);
+	ev->category = KS_CAT_NETWORK;
+	ev->action = act;
+	ev->present |= KS_P_NET;
+	ip(ev->saddr, src);
+	ip(ev->daddr, dst);
+	ev->sport = sport;
+	ev->dport = dport;
+	ev->transport = proto;
+}
+
+/* ---- checking ---- */
+
+static void check_ctx(const struct ks_event *ev, const char *query, bool want,
+		      const struct ks_interp_ctx *ctx)
+{
+	struct ks_ruleset *rs = ks_ruleset_new();
+	struct ks_query *q = ks_parse_query(rs, query, (struct ks_loc){ "q", 1, 1 });
+	bool got;
+
+	if (!q) {
+		ks_diags_print(&rs->diags, stderr);
+		fail_msg("does not parse: %s", query);
+	}
+	got = ks_interp_step_ctx(&q->steps[0], ev, ctx);
+	if (got != want)
+		fail_msg("%s: got %s, want %s", query, got ? "true" : "false",
+			 want ? "true" : "false");
+	ks_ruleset_free(rs);
+}
+
+static void check(const struct ks_event *ev, const char *query, bool want)
+{
+	check_ctx(ev, query, want, NULL);
+}
+
+#define T(q)	check(&ev, q, true)
+#define F(q)	check(&ev, q, false)
+
+static void test_strings(void **state)
+{
+	static const char *const argv[] = { "bash", "-c", "echo hi", NULL };
+	struct ks_event ev;
+
+	ev_exec(&ev, "/usr/bin/Bash", argv);
+	/* == and in are case-sensitive */
+	T("process where process.executable == \"/usr/bin/Bash\"");
+	F("process where process.executable == \"/usr/bin/bash\"");
+	T("process where process.name in (\"zsh\", \"Bash\")");
+	F("process where process.name in (\"zsh\", \"bash\")");
+	T("process where process.name in~ (\"zsh\", \"BASH\")");
+	/* != is true on a different present value */
+	T("process where process.name != \"bash\"");
+	F("process where process.name != \"Bash\"");
+	T("process where process.name not in (\"bash\", \"sh\")");
+	F("process where process.name not in~ (\"bash\", \"sh\")");
+	/* ':' is case-insensitive with wildcards */
+	T("process where process.name : \"bash\"");
+	T("process where process.executable : \"/USR/*\"");
+	T("process where process.executable : \"*/bash\"");
+	T("process where process.executable : \"*BIN*\"");
+	T("process where process.executable : \"/usr/*/b?sh\"");
+	F("process where process.executable : \"/usr/*/b?h\"");
+	T("process where process.executable : (\"/nope\", \"*sh\")");
+	T("process where process.executable : \"*\"");
+	/* like is case-sensitive, like~ not */
+	F("process where process.name like \"bash\"");
+	T("process where process.name like \"B*h\"");
+	F("process where process.name like \"b*h\"");
+	T("process where process.name like~ \"b*H\"");
+	/* functions */
+	T("process where startsWith(process.executable, \"/usr/\")");
+	F("process where startsWith(process.executable, \"/USR/\")");
+	T("process where startsWith~(process.executable, \"/USR/\")");
+	T("process where endsWith(process.executable, \"Bash\")");
+	F("process where endsWith(process.executable, \"bash\")");
+	T("process where endsWith~(process.executable, \"bash\")");
+	T("process where stringContains(process.executable, \"bin/B\")");
+	F("process where stringContains(process.executable, \"bin/b\")");
+	T("process where stringContains~(process.executable, \"BIN/b\")");
+	/* functions take their argument literally: no wildcards */
+	F("process where startsWith(process.executable, \"/usr*\")");
+	F("process where process.name == \"B*\"");
+}
+
+static void test_wildcard_escape(void **state)
+{
+	static const char *const argv[] = { "x", "a*b?c", NULL };
+	struct ks_event ev;
+
+	ev_exec(&ev, "/bin/x", argv);
+	T("process where process.args : \"a\\*b\\?c\"");
+	F("process where process.args : \"aX\\*b\\?c\"");
+	T("process where process.args : \"a\\**\"");
+	F("process where process.args : \"x\\*\"");
+	T("process where process.args : \"*\\?c\"");
+	T("process where process.args == \"a*b?c\"");
+	T("process where stringContains(process.args, \"*b?\")");
+}
+
+static void test_args(void **state)
+{
+	static const char *const argv[] = { "curl", "-o", "/tmp/x",
+					    "http://203.0.113.9/x", NULL };
+	struct ks_event ev;
+
+	ev_exec(&ev, "/usr/bin/curl", argv);
+	/* any element */
+	T("process where process.args == \"-o\"");
+	T("process where process.args : \"HTTP://*\"");
+	F("process where process.args == \"-o /tmp/x\"");
+	T("process where startsWith(process.args, \"/tmp\")");
+	F("process where process.args == \"curl -o\"");
+	T("process where process.args != \"-x\"");
+	F("process where process.args != \"-o\"");	/* some element is "-o" */
+	/* the command line joins them with spaces */
+	T("process where process.command_line == \"curl -o /tmp/x http://203.0.113.9/x\"");
+	T("process where process.command_line : \"*-o /tmp/*\"");
+	F("process where process.command_line : \"* \"");	/* no trailing space */
+	T("process where process.args_count == 4");
+	T("process where process.args_count > 3 and process.args_count < 5");
+	/* no arguments at all: present, no element matches */
+	ev_exec(&ev, "/bin/true", NULL);
+	F("process where process.args : \"*\"");
+	T("process where process.command_line == \"\"");
+	T("process where process.args_count == 0");
+}
+
+static void test_null(void **state)
+{
+	struct ks_event ev;
+
+	ev_exec(&ev, "/bin/sh", NULL);	/* no parent, no exit code, no file */
+	T("process where process.parent.name == null");
+	F("process where process.parent.name != null");
+	F("process where process.parent.name == \"init\"");
+	F("process where process.parent.name != \"init\"");	/* null: false */
+	T("process where not process.parent.name == \"init\"");
+	F("process where process.parent.name : \"*\"");
+	F("process where process.parent.name not in (\"a\")");
+	F("process where process.parent.pid != 5");
+	F("process where process.parent.pid not in (5, 6)");
+	T("process where process.exit_code == null");
+	F("process where process.exit_code == 0");
+	F("process where process.exit_code != 0");
+	T("process where file.path == null and source.ip == null");
+	F("process where cidrMatch(source.ip, \"0.0.0.0/0\")");
+	F("process where source.ip != \"1.2.3.4\"");
+	T("process where process.name != null");
+	ev_parent(&ev, "/sbin/init");
+	F("process where process.parent.name == null");
+	T("process where process.parent.name == \"init\"");
+	T("process where process.parent.executable : \"/SBIN/*\"");
+	T("process where process.parent.pid == 1");
+}
+
+static void test_numeric(void **state)
+{
+	struct ks_event ev;
+
+	ev_exec(&ev, "/bin/sh", NULL);
+	ev.action = KS_ACT_EXIT;
+	ev.present |= KS_P_EXIT_CODE;
+	ev.exit_code = -1;
+	T("process where process.exit_code == -1");
+	T("process where process.exit_code < 0");
+	T("process where process.exit_code <= -1");
+	F("process where process.exit_code > -1");
+	T("process where process.exit_code >= -1");
+	T("process where process.exit_code != 0");
+	T("process where process.pid == 4242 and user.id == 1000 and group.id == 1000");
+	T("process where user.id in (0, 1000)");
+	F("process where user.id not in (0, 1000)");
+	T("process where user.id not in (0, 1)");
+	T("process where process.pid != 1");
+	F("process where process.pid != 4242");
+	/* numbers against unsigned values */
+	ev.uid = 0xffffffffu;
+	T("process where user.id == 4294967295");
+	F("process where user.id == -1");
+}
+
+static void test_ip(void **state)
+{
+	struct ks_event ev;
+
+	ev_net(&ev, KS_ACT_CONNECT, "10.1.2.3", 40000, "203.0.113.9", 443, 6);
+	T("network where source.ip == \"10.1.2.3\"");
+	F("network where source.ip == \"10.1.2.4\"");
+	T("network where cidrMatch(source.ip, \"10.0.0.0/8\")");
+	T("network where cidrMatch(source.ip, \"192.168.0.0/16\", \"10.1.2.0/24\")");
+	F("network where cidrMatch(source.ip, \"10.1.3.0/24\")");
+	T("network where cidrMatch(source.ip, \"10.1.2.3/32\")");
+	T("network where cidrMatch(destination.ip, \"203.0.113.8/31\")");
+	F("network where cidrMatch(destination.ip, \"203.0.113.10/31\")");
+	T("network where cidrMatch(destination.ip, \"0.0.0.0/0\")");
+	F("network where cidrMatch(destination.ip, \"::/1\") and "
+	  "cidrMatch(destination.ip, \"fe80::/10\")");
+	T("network where destination.ip in (\"1.1.1.1\", \"203.0.113.9\")");
+	T("network where destination.ip != \"1.1.1.1\"");
+	T("network where destination.port == 443 and source.port > 1024");
+	T("network where destination.port in (80, 443)");
+	T("network where network.transport == \"tcp\"");
+	T("network where network.transport : \"TCP\"");
+	F("network where network.transport == \"udp\"");
+	T("network where network.transport == 6");
+	ev_net(&ev, KS_ACT_ACCEPT, "fe80::1", 22, "2001:db8::5", 5555, 17);
+	T("network where cidrMatch(source.ip, \"fe80::/10\")");
+	F("network where cidrMatch(source.ip, \"10.0.0.0/8\")");
+	T("network where destination.ip == \"2001:db8::5\"");
+	T("network where cidrMatch(destination.ip, \"2001:db8::/32\")");
+	T("network where network.transport in (\"udp\", \"icmp\")");
+	T("network where event.action == \"accept\"");
+}
+
+static void test_enum_category(void **state)
+{
+	struct ks_event ev;
+
+	ev_file(&ev, KS_ACT_CREATION, "/tmp/payload.tar.gz");
+	T("file where event.action == \"creation\"");
+	T("file where event.action : \"CREAT*\"");
+	F("file where event.action == \"deletion\"");
+	T("file where event.action != \"deletion\"");
+	T("file where event.action in (\"rename\", \"creation\")");
+	F("file where event.action not in (\"rename\", \"creation\")");
+	T("any where event.category == \"file\"");
+	T("file where startsWith(event.action, \"cre\")");
+	/* the step's category */
+	F("process where true");
+	T("file where true");
+	T("any where true");
+	F("network where true");
+	/* derived file fields */
+	T("file where file.name == \"payload.tar.gz\"");
+	T("file where file.extension == \"gz\"");
+	T("file where file.path : \"/tmp/*\" and not file.name : \"*.log\"");
+	F("file where file.target_path != null");
+	ev_file(&ev, KS_ACT_CREATION, "/tmp/noext");
+	T("file where file.extension == \"\"");
+	F("file where file.extension : \"?*\"");
+
+	memset(&ev, 0, sizeof(ev));
+	ev.category = KS_CAT_NETWORK;
+	ev.action = KS_ACT_PACKET;
+	ev.present = KS_P_NET | KS_P_IFACE | KS_P_PAYLOAD;
+	ev.direction = 1;
+	put(&ev, KS_F_IFACE_NAME, ev.iface, KS_IFNAME_MAX, "veth0", 5);
+	put(&ev, KS_F_PAYLOAD, ev.payload, KS_PAYLOAD_MAX,
+	    "GET /admin HTTP/1.1\r\n\0\x01zz", 25);
+	T("network where network.direction == \"ingress\"");
+	F("network where network.direction == \"egress\"");
+	T("network where observer.ingress.interface.name == \"veth0\"");
+	T("network where payload : \"get /ADMIN*\"");
+	T("network where stringContains(payload, \"\\r\\n\")");
+	T("network where endsWith(payload, \"zz\")");	/* past a NUL byte */
+	F("network where process.pid == 0");		/* no process: null */
+}
+
+static void test_entity_host(void **state)
+{
+	struct ks_event ev;
+	char host[256] = "", *q;
+
+	ev_exec(&ev, "/bin/sh", NULL);
+	T("process where process.entity_id == \"4242-1767323045\"");
+	F("process where process.entity_id == \"4242-1\"");
+	T("process where process.parent.entity_id == null");
+	ev_parent(&ev, "/sbin/init");
+	T("process where process.parent.entity_id == \"1-7\"");
+	gethostname(host, sizeof(host) - 1);
+	if (asprintf(&q, "any where host.name == \"%s\"", host) < 0)
+		fail();
+	T(q);
+	free(q);
+	F("any where host.name == \"\"");
+}
+
+static bool user_str(void *arg, const struct ks_field_info *f,
+		     const struct ks_event *ev, const char **s, size_t *len)
+{
+	if (!strcmp(f->name, "host.name")) {
+		*s = "replayed-host";
+	} else if (!strcmp(f->name, "process.parent.command_line")) {
+		if (!(ev->present & KS_P_PARENT))
+			return false;
+		*s = "bash -i";
+	} else {
+		return false;
+	}
+	*len = strlen(*s);
+	return true;
+}
+
+static void test_user_fields(void **state)
+{
+	struct ks_interp_ctx ctx = { .user_str = user_str };
+	struct ks_event ev;
+
+	ev_exec(&ev, "/bin/sh", NULL);
+	check_ctx(&ev, "any where host.name == \"replayed-host\"", true, &ctx);
+	check_ctx(&ev, "process where process.parent.command_line == null", true, &ctx);
+	/* without a callback kload's process table is absent: null */
+	ev_parent(&ev, "/bin/bash");
+	T("process where process.parent.command_line == null");
+	check_ctx(&ev, "process where process.parent.command_line : \"BASH -I\"",
+		  true, &ctx);
+	check_ctx(&ev, "process where process.parent.command_line != \"x\"",
+		  true, &ctx);
+}
+
+/* The matcher directly, on nodes built by hand: backtracking cases. */
+static bool wild(const char *pat, const char *val, bool ci)
+{
+	struct ks_strpat p = { (char *)pat, strlen(pat), ci };
+	struct ks_node n = {
+		.kind = KS_N_STR, .field = ks_field_lookup("process.executable"),
+		.strop = KS_SO_WILDCARD, .pats = &p, .n_pats = 1,
+	};
+	struct ks_event ev;
+
+	ev_exec(&ev, val, NULL);
+	return ks_interp_node(&n, &ev);
+}
+
+static void test_wildcard_matcher(void **state)
+{
+	assert_true(wild("*a*b*c", "xxaxxbxxbxxc", false));
+	assert_false(wild("*a*b*c", "xxaxxbxxbxxcx", false));
+	assert_true(wild("a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaab", false));
+	assert_false(wild("a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false));
+	assert_true(wild("?*?", "ab", false));
+	assert_false(wild("?*?", "a", false));
+	assert_true(wild("*", "", false) || true);	/* exe "" is valid */
+	assert_true(wild("A?C", "abc", true));
+	assert_false(wild("A?C", "abc", false));
+	assert_true(wild("a\\*c", "a*c", false));
+	assert_false(wild("a\\*c", "abc", false));
+	assert_true(wild("a\\\\c", "a\\c", false));
+	assert_true(wild("**x**", "x", false));
+	assert_true(wild("/usr/*/python?.*", "/usr/local/python3.11", false));
+}
+
+/* Sigma |re: POSIX ERE evaluated by the interpreter. */
+static void test_regex(void **state)
+{
+	static const char *const argv[] = { "wget", "-O", "/tmp/x", NULL };
+	struct ks_ruleset *rs = ks_ruleset_new();
+	struct ks_event ev;
+
+	assert_int_equal(ks_ruleset_load_string(rs,
+		"title: re\n"
+		"logsource: {product: linux, category: process_creation}\n"
+		"detection:\n"
+		"  sel:\n"
+		"    CommandLine|re: '(?:\\s-O\\s|--output-document)'\n"
+		"  ci:\n"
+		"    CommandLine|re|i: 'WGET'\n"
+		"  condition: sel and ci\n", "re.yml"), 0);
+	ev_exec(&ev, "/usr/bin/wget", argv);
+	assert_true(ks_interp_step(&rs->rules[0].q->steps[0], &ev));
+	ev.comm[0] = 'X';	/* not part of the command line */
+	ev.args[5] = 'o';	/* "-o": the regex is case-sensitive */
+	assert_false(ks_interp_step(&rs->rules[0].q->steps[0], &ev));
+	ks_ruleset_free(rs);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_strings),
+		cmocka_unit_test(test_wildcard_escape),
+		cmocka_unit_test(test_args),
+		cmocka_unit_test(test_null),
+		cmocka_unit_test(test_numeric),
+		cmocka_unit_test(test_ip),
+		cmocka_unit_test(test_enum_category),
+		cmocka_unit_test(test_entity_host),
+		cmocka_unit_test(test_user_fields),
+		cmocka_unit_test(test_wildcard_matcher),
+		cmocka_unit_test(test_regex),
+	};
+
+	return cmocka_run_group_tests_name("interp", tests, NULL, NULL);
+}

@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * EQL parser: an accept table (each query parses, prints back as the
+ * expected EQL, and the printed form parses to the same print), and a
+ * reject table with the exact diagnostics, FILE:LINE:COL included.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <kestrel/rules.h>
+
+/* All diagnostics as "file:line:col: level: msg" lines (no source). */
+static char *diag_text(const struct ks_diags *d)
+{
+	static const char *const lv[] = { "error", "warning", "note" };
+	char *buf = NULL;
+	size_t len, i;
+	FILE *o = open_memstream(&buf, &len);
+
+	for (i = 0; i < d->n; i++)
+		fprintf(o, "%s%s:%d:%d: %s: %s", i ? "\n" : "", d->v[i].loc.file,
+			d->v[i].loc.line, d->v[i].loc.col, lv[d->v[i].level],
+			d->v[i].msg);
+	fclose(o);
+	return buf;
+}
+
+static char *parse_fmt(const char *q, char **diags)
+{
+	struct ks_ruleset *rs = ks_ruleset_new();
+	struct ks_query *pq = ks_parse_query(rs, q, (struct ks_loc){ "q", 1, 1 });
+	char *out = pq ? ks_query_format(pq) : NULL;
+
+	*diags = diag_text(&rs->diags);
+	ks_ruleset_free(rs);
+	return out;
+}
+
+struct accept_case {
+	const char *q;
+	const char *fmt;	/* NULL: prints back as q */
+};
+
+static const struct accept_case accepts[] = {
+	{ "process where process.name == \"bash\"", NULL },
+	{ "process where process.name : \"BASH\"", NULL },
+	{ "process where process.name != \"bash\"",
+	  "process where process.name != null and not process.name == \"bash\"" },
+	{ "process where process.name : \"ba*\"", NULL },
+	{ "process where process.executable : \"*/sh\"", NULL },
+	{ "process where process.command_line : \"*curl*\"", NULL },
+	{ "process where process.name : \"b?sh\"", NULL },
+	{ "process where process.name : \"*a*b*\"", NULL },
+	{ "process where process.name : \"a**b\"", "process where process.name : \"a*b\"" },
+	{ "process where process.name : \"*\"", NULL },
+	{ "process where process.name : \"a\\*b*\"", NULL },
+	{ "process where process.name == \"a*b\"", NULL },
+	{ "process where process.name like \"Ba*\"", NULL },
+	{ "process where process.name like~ \"Ba*\"", "process where process.name : \"Ba*\"" },
+	{ "process where process.name like (\"a*\", \"b?c\")",
+	  "process where process.name like \"a*\" or process.name like \"b?c\"" },
+	{ "process where process.name in (\"a\", \"b\")", NULL },
+	{ "process where process.name in~ (\"A\", \"b\")",
+	  "process where process.name : (\"A\", \"b\")" },
+	{ "process where process.name not in (\"a\", \"b\")",
+	  "process where process.name != null and not process.name in (\"a\", \"b\")" },
+	{ "process where process.name : (\"bash\", \"*sh\", \"z*\")",
+	  "process where process.name : \"bash\" or process.name : \"z*\" or "
+	  "process.name : \"*sh\"" },
+	{ "process where startsWith(process.name, \"ba\")",
+	  "process where process.name like \"ba*\"" },
+	{ "process where startsWith~(process.name, \"BA\")",
+	  "process where process.name : \"BA*\"" },
+	{ "process where endsWith(process.executable, \"/sh\")",
+	  "process where process.executable like \"*/sh\"" },
+	{ "process where endsWith~(process.executable, \"/SH\")",
+	  "process where process.executable : \"*/SH\"" },
+	{ "process where stringContains(process.command_line, \"a*b\")",
+	  "process where process.command_line like \"*a\\*b*\"" },
+	{ "process where stringContains~(process.command_line, \"X\")",
+	  "process where process.command_line : \"*X*\"" },
+	{ "process where process.args : \"-c\"", NULL },
+	{ "process where process.args == \"-c\" and process.args_count >= 2", NULL },
+	{ "process where process.pid == 1 and process.parent.pid != 1", NULL },
+	{ "process where process.pid < 100 and process.pid <= 100 and "
+	  "process.pid > 1 and process.pid >= 2", NULL },
+	{ "process where process.exit_code == -1", NULL },
+	{ "process where user.id in (0, 1000)", NULL },
+	{ "process where user.id not in (0, 1000)",
+	  "process where user.id != null and not user.id in (0, 1000)" },
+	{ "process where process.parent.name == null", NULL },
+	{ "process where process.parent.name != null", NULL },
+	{ "process where not process.name == \"a\"", NULL },
+	{ "process where not (process.name == \"a\" or process.name == \"b\")", NULL },
+	{ "process where process.name == \"a\" or process.name == \"b\" and "
+	  "process.pid == 1", NULL },
+	{ "process where (process.name == \"a\" or process.name == \"b\") and "
+	  "process.pid == 1", NULL },
+	{ "process where true", NULL },
+	{ "process where false", NULL },
+	{ "any where true", NULL },
+	{ "file where file.path : \"/tmp/*\" and not file.name : \"*.log\"", NULL },
+	{ "file where file.extension in~ (\"SH\", \"py\")",
+	  "file where file.extension : (\"SH\", \"py\")" },
+	{ "file where file.target_path : \"/etc/*\"", NULL },
+	{ "network where destination.port in (22, 23) and "
+	  "network.transport == \"tcp\"", NULL },
+	{ "network where network.transport == 6", "network where network.transport == \"tcp\"" },
+	{ "network where network.transport : \"TCP\"", "network where network.transport == \"tcp\"" },
+	{ "network where network.direction == \"ingress\" and "
+	  "payload : \"*GET /admin*\" and observer.ingress.interface.name == \"veth0\"", NULL },
+	{ "network where cidrMatch(source.ip, \"192.168.0.0/16\", \"fe80::/10\")", NULL },
+	{ "network where cidrMatch(source.ip, \"10.1.2.3/8\")",
+	  "network where cidrMatch(source.ip, \"10.0.0.0/8\")" },
+	{ "network where destination.ip == \"1.2.3.4\"", NULL },
+	{ "network where destination.ip in (\"1.2.3.4\", \"::1\")", NULL },
+	{ "network where destination.ip != \"1.2.3.4\"",
+	  "network where destination.ip != null and not destination.ip == \"1.2.3.4\"" },
+	{ "any where event.action : \"cre*\"", "any where event.action == \"creation\"" },
+	{ "any where event.action in (\"exec\", \"exit\") and "
+	  "event.category == \"process\"", NULL },
+	{ "any where event.action != \"exec\"", NULL },
+	{ "any where startsWith(event.action, \"ex\")",
+	  "any where event.action in (\"exec\", \"exit\")" },
+	{ "any where host.name == \"h1\"", NULL },
+	{ "process where process.entity_id == \"42-100\"", NULL },
+	{ "process where process.parent.command_line : \"*java*\"", NULL },
+	{ "process where `process.name` == \"x\"", "process where process.name == \"x\"" },
+	{ "process where /* block */ process.name == \"x\" // to the end",
+	  "process where process.name == \"x\"" },
+	{ "process where process.command_line == \"a \\\"b\\\" \\\\ c\\n\\t\"", NULL },
+	{ "sequence by process.entity_id with maxspan=30s\n"
+	  "  [file where event.action == \"creation\" and file.path : \"/tmp/*\"]\n"
+	  "  [process where event.action == \"exec\" and process.executable : \"/tmp/*\"]",
+	  NULL },
+	{ "sequence with maxspan=100ms by user.id [process where true] [file where true]",
+	  "sequence by user.id with maxspan=100ms\n  [process where true]\n"
+	  "  [file where true]" },
+	{ "sequence with maxspan=5m [process where true] [file where true]",
+	  "sequence with maxspan=5m\n  [process where true]\n  [file where true]" },
+	{ "sequence with maxspan=2h [process where true] [file where true]",
+	  "sequence with maxspan=2h\n  [process where true]\n  [file where true]" },
+	{ "sequence with maxspan=120s [process where true] [file where true]",
+	  "sequence with maxspan=2m\n  [process where true]\n  [file where true]" },
+	{ "sequence\n  [process where process.name == \"a\"] by process.pid\n"
+	  "  [file where true] by process.pid\n"
+	  "until [process where event.action == \"exit\"] by process.pid", NULL },
+	{ "sequence by process.entity_id\n  [process where true] with runs=3\n"
+	  "  [network where true]", NULL },
+	{ "sequence [process where true] with runs=2",
+	  "sequence\n  [process where true] with runs=2" },
+};
+
+static void test_accept(void **state)
+{
+	size_t i;
+	char *out, *out2, *d;
+
+	for (i = 0; i < sizeof(accepts) / sizeof(accepts[0]); i++) {
+		const char *want = accepts[i].fmt ? accepts[i].fmt : accepts[i].q;
+
+		out = parse_fmt(accepts[i].q, &d);
+		if (!out || strcmp(out, want))
+			fprintf(stderr, "query: %s\n got: %s\nwant: %s\ndiag: %s\n",
+				accepts[i].q, out ? out : "(null)", want, d);
+		assert_non_null(out);
+		assert_string_equal(out, want);
+		assert_string_equal(d, "");
+		free(d);
+		/* the printed form is a fixed point */
+		out2 = parse_fmt(out, &d);
+		assert_non_null(out2);
+		assert_string_equal(out2, out);
+		free(d);
+		free(out);
+		free(out2);
+	}
+}
+
+struct reject_case {
+	const char *q;
+	const char *diag;
+};
+
+static const struct reject_case rejects[] = {
+	{ "process where process.nme == \"x\"",
+	  "q:1:15: error: unknown field \"process.nme\" (did you mean \"process.name\"?)" },
+	{ "process where foo.bar.baz.qux == 1",
+	  "q:1:15: error: unknown field \"foo.bar.baz.qux\"" },
+	{ "process where process.pid == \"x\"",
+	  "q:1:30: error: cannot compare numeric field process.pid with a string" },
+	{ "process where process.name == 1",
+	  "q:1:31: error: cannot compare string field process.name with a number" },
+	{ "process where process.name < \"a\"",
+	  "q:1:15: error: operator < is not supported on string field process.name" },
+	{ "process where process.pid like \"1*\"",
+	  "q:1:15: error: operator like is not supported on numeric field process.pid" },
+	{ "process where foo(process.name)",
+	  "q:1:15: error: unknown function \"foo\"" },
+	{ "process where length(process.name) == 3",
+	  "q:1:15: error: unknown function \"length\"" },
+	{ "process where cidrMatch~(source.ip, \"1.2.3.4\")",
+	  "q:1:15: error: unknown function \"cidrMatch~\"" },
+	{ "process where startsWith(process.name)",
+	  "q:1:15: error: startsWith expects 2 arguments, got 1" },
+	{ "process where endsWith(process.name, \"a\", \"b\")",
+	  "q:1:15: error: endsWith expects 2 arguments, got 3" },
+	{ "network where cidrMatch(source.ip)",
+	  "q:1:15: error: cidrMatch expects at least 2 arguments, got 1" },
+	{ "process where startsWith(\"a\", \"b\")",
+	  "q:1:26: error: the first argument of startsWith must be a field" },
+	{ "process where startsWith(process.pid, \"1\")",
+	  "q:1:26: error: startsWith needs a string field; process.pid is a number" },
+	{ "process where cidrMatch(process.name, \"10.0.0.0/8\")",
+	  "q:1:25: error: cidrMatch needs an IP field; process.name is a string" },
+	{ "network where cidrMatch(source.ip, \"10.0.0.0/33\")",
+	  "q:1:36: error: invalid CIDR \"10.0.0.0/33\"" },
+	{ "network where source.ip == \"1.2.3\"",
+	  "q:1:28: error: invalid IP address \"1.2.3\"" },
+	{ "network where source.ip > \"1.2.3.4\"",
+	  "q:1:15: error: operator > is not supported on IP field source.ip (use ==, in or cidrMatch)" },
+	{ "any where event.action == \"exce\"",
+	  "q:1:27: error: unknown value \"exce\" for event.action (expected one of: "
+	  "exec, exit, fork, open, creation, deletion, rename, modification, "
+	  "connect, accept, packet)" },
+	{ "any where event.action == \"EXEC\"",
+	  "q:1:27: error: unknown value \"EXEC\" for event.action (expected one of: "
+	  "exec, exit, fork, open, creation, deletion, rename, modification, "
+	  "connect, accept, packet)" },
+	{ "network where network.transport == \"sctp\"",
+	  "q:1:36: error: unknown value \"sctp\" for network.transport (expected one of: "
+	  "tcp, udp, icmp, ipv6-icmp)" },
+	{ "network where network.direction == 1",
+	  "q:1:36: error: cannot compare network.direction with a number (expected "
+	  "one of: ingress, egress)" },
+	{ "proc where true",
+	  "q:1:1: error: unknown event category \"proc\" (expected process, file, network or any)" },
+	{ "process process.name == \"x\"",
+	  "q:1:9: error: expected \"where\", got \"process.name\"" },
+	{ "where true",
+	  "q:1:1: error: expected an event category (process, file, network or any), got \"where\"" },
+	{ "process where",
+	  "q:1:14: error: expected a condition, got end of query" },
+	{ "process where true garbage",
+	  "q:1:20: error: unexpected \"garbage\" after the end of the query" },
+	{ "process where process.name == \"a\" )",
+	  "q:1:35: error: unexpected \")\" after the end of the query" },
+	{ "process where (process.name == \"a\"",
+	  "q:1:35: error: expected \")\", got end of query" },
+	{ "process where process.name \"a\"",
+	  "q:1:28: error: expected an operator after \"process.name\", got string \"a\"" },
+	{ "process where process.name == ",
+	  "q:1:30: error: expected a value, got end of query" },
+	{ "process where process.name in \"a\"",
+	  "q:1:31: error: expected \"(\" after \"in\", got string \"a\"" },
+	{ "process where process.name in (\"a\" \"b\")",
+	  "q:1:36: error: expected \",\" or \")\" in the list, got string \"b\"" },
+	{ "process where process.name == process.executable",
+	  "q:1:31: error: comparing a field with another field is not supported" },
+	{ "process where process.name in (\"a\", null)",
+	  "q:1:37: error: null can only be compared with == or !=" },
+	{ "process where process.name == true",
+	  "q:1:31: error: cannot compare process.name with a boolean" },
+	{ "process where process.pid == 1.5",
+	  "q:1:30: error: floating-point numbers are not supported" },
+	{ "process where process.pid == 99999999999999999999",
+	  "q:1:30: error: number out of range" },
+	{ "process where process.name == \"abc",
+	  "q:1:31: error: unterminated string" },
+	{ "process where process.name == \"abc\ndef\"",
+	  "q:1:31: error: unterminated string" },
+	{ "process where process.name == 'x'",
+	  "q:1:31: error: strings are written in double quotes" },
+	{ "process where process.name == \"a\\q\"",
+	  "q:1:33: error: unknown escape sequence \\q in string" },
+	{ "process where /* never closed",
+	  "q:1:15: error: unterminated comment" },
+	{ "process where process.name == \"a\" && true",
+	  "q:1:35: error: unexpected character '&'" },
+	{ "sequence [process where true] with runs=0 [file where true]",
+	  "q:1:41: error: runs must be between 1 and 100, got 0" },
+	{ "sequence [process where true] with runs=101 [file where true]",
+	  "q:1:41: error: runs must be between 1 and 100, got 101" },
+	{ "sequence [process where true] with maxspan=1s [file where true]",
+	  "q:1:36: error: expected \"runs\" after \"with\", got \"maxspan\"" },
+	{ "sequence with maxspan=30 [process where true] [file where true]",
+	  "q:1:23: error: maxspan needs a time unit (ms, s, m or h)" },
+	{ "sequence with maxspan=30 s [process where true] [file where true]",
+	  "q:1:23: error: maxspan needs a time unit (ms, s, m or h)\n"
+	  "q:1:26: error: expected \"[\" to start a sequence step, got \"s\"" },
+	{ "sequence with maxspan=5d [process where true] [file where true]",
+	  "q:1:24: error: unknown time unit \"d\" (expected ms, s, m or h)" },
+	{ "sequence with maxspan=0s [process where true] [file where true]",
+	  "q:1:23: error: maxspan must be positive" },
+	{ "sequence [process where true]",
+	  "q:1:1: error: a sequence needs at least two steps" },
+	{ "sequence [process where true] [file where true",
+	  "q:1:47: error: expected \"]\" to close the step, got end of query" },
+	{ "sequence by process.entity_id [process where true] by process.pid "
+	  "[file where true]",
+	  "q:1:67: error: inconsistent number of join keys: the first step has 1, this one 0" },
+	{ "sequence [process where true] [file where true] until [process where true] with runs=2",
+	  "q:1:86: error: runs is not allowed on until" },
+	{ "sequence by process.pid, user.id, group.id [process where true] by "
+	  "process.name, file.path [file where true] by process.name, file.path",
+	  "q:1:44: error: too many join fields (at most 4)\n"
+	  "q:1:92: error: too many join fields (at most 4)" },
+	/* several semantic errors in one query are all reported */
+	{ "process where process.name == \"a\" and process.pid == \"b\" and "
+	  "process.nam == 1",
+	  "q:1:54: error: cannot compare numeric field process.pid with a string\n"
+	  "q:1:62: error: unknown field \"process.nam\" (did you mean \"process.name\"?)" },
+};
+
+static void test_reject(void **state)
+{
+	size_t i;
+	char *out, *d;
+
+	for (i = 0; i < sizeof(rejects) / sizeof(rejects[0]); i++) {
+		out = parse_fmt(rejects[i].q, &d);
+		if (out || strcmp(d, rejects[i].diag))
+			fprintf(stderr, "query: %s\n got: %s\nwant: %s\n",
+				rejects[i].q, d, rejects[i].diag);
+		assert_null(out);
+		assert_string_equal(d, rejects[i].diag);
+		free(d);
+	}
+}
+
+/* Multi-line queries report the line and column inside the query. */
+static void test_positions(void **state)
+{
+	struct ks_ruleset *rs = ks_ruleset_new();
+	struct ks_query *q;
+	char *d;
+
+	q = ks_parse_query(rs, "process where\n  process.name == \"a\" and\n"
+			   "  process.pid == \"x\"", (struct ks_loc){ "f.eql", 3, 5 });
+	assert_null(q);
+	d = diag_text(&rs->diags);
+	assert_string_equal(d, "f.eql:5:18: error: cannot compare numeric field "
+			    "process.pid with a string");
+	free(d);
+	ks_ruleset_free(rs);
+}
+
+/* The printed diagnostic shows the source line and a caret. */
+static void test_print(void **state)
+{
+	struct ks_ruleset *rs = ks_ruleset_new();
+	char *buf = NULL;
+	size_t len;
+	FILE *o;
+
+	assert_int_equal(ks_ruleset_add_query(rs, "process where\tprocess.nme == 1",
+					      "<cmdline>"), -1);
+	o = open_memstream(&buf, &len);
+	ks_diags_print(&rs->diags, o);
+	fclose(o);
+	assert_string_equal(buf,
+		"<cmdline>:1:15: error: unknown field \"process.nme\" (did you mean "
+		"\"process.name\"?)\n"
+		"process where\tprocess.nme == 1\n"
+		"             \t^\n");
+	free(buf);
+	ks_ruleset_free(rs);
+}
+
+static void test_inline(void **state)
+{
+	struct ks_ruleset *rs = ks_ruleset_new();
+	const struct ks_rule_src *r;
+
+	assert_int_equal(ks_ruleset_add_query(rs, "process where process.pid == 1",
+					      NULL), 0);
+	assert_int_equal(rs->n_rules, 1);
+	r = &rs->rules[0];
+	assert_string_equal(r->id, "inline");
+	assert_string_equal(r->name, "inline query");
+	assert_int_equal(r->severity, KS_SEV_MEDIUM);
+	assert_int_equal(r->action, KS_RA_ALERT);
+	assert_non_null(r->q);
+	assert_false(r->q->sequence);
+	assert_int_equal(r->q->steps[0].category, KS_CAT_PROCESS);
+	assert_int_equal(r->q->steps[0].runs, 1);
+	assert_int_equal(r->q->steps[0].cond->kind, KS_N_NUM);
+	assert_ptr_equal(r->q->steps[0].cond->field, ks_field_by_id(KS_F_PROCESS_PID));
+	ks_ruleset_free(rs);
+}
+
+/* AST shapes the lowering relies on. */
+static void test_ast(void **state)
+{
+	struct ks_ruleset *rs = ks_ruleset_new();
+	struct ks_loc at = { "q", 1, 1 };
+	struct ks_query *q;
+	struct ks_node *n;
+
+	q = ks_parse_query(rs, "network where source.ip == \"10.1.2.3\"", at);
+	n = q->steps[0].cond;
+	assert_int_equal(n->kind, KS_N_IP);
+	assert_int_equal(n->n_nets, 1);
+	assert_int_equal(n->nets[0].prefix, 128);
+	assert_int_equal(n->nets[0].addr[10], 0xff);
+	assert_int_equal(n->nets[0].addr[12], 10);
+	assert_int_equal(n->nets[0].addr[15], 3);
+
+	q = ks_parse_query(rs, "network where cidrMatch(source.ip, \"10.0.0.0/8\")", at);
+	assert_int_equal(q->steps[0].cond->nets[0].prefix, 104);
+
+	q = ks_parse_query(rs, "process where process.name : \"*ab*\"", at);
+	n = q->steps[0].cond;
+	assert_int_equal(n->kind, KS_N_STR);
+	assert_int_equal(n->strop, KS_SO_CONTAINS);
+	assert_int_equal(n->pats[0].len, 2);
+	assert_memory_equal(n->pats[0].s, "ab", 2);
+	assert_true(n->pats[0].ci);
+
+	q = ks_parse_query(rs, "process where process.name like \"a*b\\*\"", at);
+	n = q->steps[0].cond;
+	assert_int_equal(n->strop, KS_SO_WILDCARD);
+	assert_string_equal(n->pats[0].s, "a*b\\*");
+	assert_false(n->pats[0].ci);
+
+	q = ks_parse_query(rs, "process where process.pid in (1, 2, 2, 3)", at);
+	n = q->steps[0].cond;
+	assert_int_equal(n->kind, KS_N_NUM);
+	assert_int_equal(n->cmp, KS_CMP_EQ);
+	assert_int_equal(n->n_nums, 3);
+
+	q = ks_parse_query(rs, "sequence by process.entity_id with maxspan=30s "
+			   "[process where true] by process.pid [file where true] by "
+			   "process.pid until [process where true] by process.pid", at);
+	assert_true(q->sequence);
+	assert_int_equal(q->maxspan_ns, 30000000000ull);
+	assert_int_equal(q->n_join, 1);
+	assert_int_equal(q->join[0]->id, KS_F_ENTITY_ID);
+	assert_int_equal(q->n_steps, 2);
+	assert_null(q->steps[0].cond);
+	assert_int_equal(q->steps[1].category, KS_CAT_FILE);
+	assert_int_equal(q->steps[1].n_join, 1);
+	assert_non_null(q->until);
+	assert_int_equal(q->until->n_join, 1);
+	assert_int_equal(ks_diags_errors(&rs->diags), 0);
+	ks_ruleset_free(rs);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_accept),
+		cmocka_unit_test(test_reject),
+		cmocka_unit_test(test_positions),
+		cmocka_unit_test(test_print),
+		cmocka_unit_test(test_inline),
+		cmocka_unit_test(test_ast),
+	};
+
+	return cmocka_run_group_tests_name("parser", tests, NULL, NULL);
+}
