@@ -11,6 +11,10 @@
 #include "kestrel/log.h"
 #include "kestrel/replay.h"
 #include "cli.h"
+#include "replay_int.h"
+
+/* A strong reference, so kload links the pcap reader (tests need not). */
+int (*const ks_replay_pcap_linked)(struct ks_replay *, const char *) = ks_replay_pcap;
 
 struct replay_args {
 	const char *events, *pcap, *expect;

@@ -229,6 +229,8 @@ int ks_engine_adopt(struct ks_engine *e, const char *dir)
 		e->mode = ctl.enforce_mode;
 		e->generation = ctl.generation;
 	}
+	snprintf(path, sizeof(path), "%s/ks_tables", dir);
+	e->tables_fd = bpf_obj_get(path);	/* template for the next generation */
 	return 0;
 }
 
@@ -287,23 +289,58 @@ int ks_engine_attach(struct ks_engine *e)
 	return 0;
 }
 
+/*
+ * Create a generation's inner map with the BTF of an existing one (the
+ * skeleton's template or the pinned current generation). The kernel only
+ * accepts inner maps "equal" to the template, and on 6.1 that includes
+ * the BTF-derived field offsets; the BTF also lets bpftool name fields.
+ */
+static int ks_tables_create(struct ks_engine *e)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts);
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int tmpl = e->tables_fd, btf_fd = -1, fd;
+
+	if (tmpl < 0 && e->skel)
+		tmpl = bpf_map__fd(e->skel->maps.ks_tables);
+	if (tmpl >= 0 && !bpf_obj_get_info_by_fd(tmpl, &info, &len) && info.btf_id) {
+		btf_fd = bpf_btf_get_fd_by_id(info.btf_id);
+		if (btf_fd >= 0) {
+			opts.btf_fd = btf_fd;
+			opts.btf_key_type_id = info.btf_key_type_id;
+			opts.btf_value_type_id = info.btf_value_type_id;
+		}
+	}
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ks_tables", sizeof(__u32),
+			    sizeof(struct ks_tables), 1, &opts);
+	if (fd < 0)
+		fd = -errno;
+	if (btf_fd >= 0)
+		close(btf_fd);
+	return fd;
+}
+
 int ks_engine_install(struct ks_engine *e, struct ks_tables *t)
 {
 	__u32 zero = 0;
 	int fd, err;
 
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ks_tables", sizeof(__u32),
-			    sizeof(struct ks_tables), 1, NULL);
-	if (fd < 0)
-		return -errno;
+	fd = ks_tables_create(e);
+	if (fd < 0) {
+		pr_debug("ks_engine_install: map create: %s\n", strerror(-fd));
+		return fd;
+	}
 	t->hdr.generation = e->generation + 1;
 	if (bpf_map_update_elem(fd, &zero, t, 0)) {
 		err = -errno;
+		pr_debug("ks_engine_install: filling the tables: %s\n", strerror(-err));
 		goto fail;
 	}
 	/* the switch: one pointer store in the outer map */
 	if (bpf_map_update_elem(e->gen_fd, &zero, &fd, 0)) {
 		err = -errno;
+		pr_debug("ks_engine_install: switching ks_gen: %s\n", strerror(-err));
 		goto fail;
 	}
 	if (e->tables_fd >= 0)

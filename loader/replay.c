@@ -11,8 +11,6 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#define PCAP_DONT_INCLUDE_PCAP_BPF_H
-#include <pcap/pcap.h>
 
 #include "kestrel/ecs.h"
 #include "kestrel/engine.h"
@@ -20,21 +18,18 @@
 #include "kestrel/pipeline.h"
 #include "kestrel/replay.h"
 #include "kestrel.skel.h"
+#include "replay_int.h"
 
 _Static_assert(sizeof(struct ks_replay_ctx) <= 65535, "test-run ctx is at most 64 KiB");
 
-struct ks_replay {
-	struct ks_engine e;
-	struct ks_ecs_ctx ecs;
-	struct ks_pipeline *p;
-	struct ring_buffer *rb;
-	struct ks_replay_ctx *batch;
-	struct ks_replay_result *res;
-	uint64_t pkt_ts;	/* pcap time of the packet under test */
-	bool pcap;
-};
+/*
+ * Defined in replay_pcap.c, which only kload links: libpcap has no
+ * static build here, and the statically linked VM selftests must not
+ * need it. A weak reference does not pull the object in by itself.
+ */
+extern int ks_replay_pcap(struct ks_replay *r, const char *path) __attribute__((weak));
 
-static int on_event(void *ctx, void *data, size_t size)
+int ks_replay_on_event(void *ctx, void *data, size_t size)
 {
 	struct ks_replay *r = ctx;
 	struct ks_event ev;
@@ -79,52 +74,6 @@ static int on_input(void *arg, struct ks_event *ev, json_t *obj, unsigned long l
 	return 0;
 }
 
-static int replay_pcap(struct ks_replay *r, const char *path)
-{
-	char errbuf[PCAP_ERRBUF_SIZE];
-	struct pcap_pkthdr *h;
-	const u_char *data;
-	struct bpf_program *xdp;
-	pcap_t *pc;
-	int rc, err = 0;
-
-	xdp = bpf_object__find_program_by_name(r->e.skel->obj, "ks_xdp_main");
-	if (!xdp) {
-		fprintf(stderr, "%s: error: this build has no XDP program\n", path);
-		return -ENOENT;
-	}
-
-	pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, errbuf);
-	if (!pc) {
-		fprintf(stderr, "%s: error: %s\n", path, errbuf);
-		return -EINVAL;
-	}
-	if (pcap_datalink(pc) != 1 /* DLT_EN10MB, from the pcap bpf.h we cannot include */) {
-		fprintf(stderr, "%s: error: only Ethernet captures are supported\n", path);
-		pcap_close(pc);
-		return -EINVAL;
-	}
-	r->pcap = true;
-	while ((rc = pcap_next_ex(pc, &h, &data)) == 1) {
-		LIBBPF_OPTS(bpf_test_run_opts, topts,
-			.data_in = data,
-			.data_size_in = h->caplen,
-		);
-
-		r->pkt_ts = h->ts.tv_sec * 1000000000ull + h->ts.tv_usec;
-		if (bpf_prog_test_run_opts(bpf_program__fd(xdp), &topts)) {
-			err = -errno;
-			break;
-		}
-		r->res->packets++;
-		r->res->test_runs++;
-		ring_buffer__consume(r->rb);
-	}
-	pcap_close(pc);
-	r->pcap = false;
-	return err;
-}
-
 int ks_replay_run(struct ks_ruleset *rs, struct ks_tables *t,
 		  const struct ks_replay_opts *o, struct ks_replay_result *res)
 {
@@ -154,7 +103,7 @@ int ks_replay_run(struct ks_ruleset *rs, struct ks_tables *t,
 	rs = NULL;	/* the pipeline owns it now */
 	if (err)
 		goto out;
-	r.rb = ring_buffer__new(r.e.events_fd, on_event, &r, NULL);
+	r.rb = ring_buffer__new(r.e.events_fd, ks_replay_on_event, &r, NULL);
 	if (!r.rb) {
 		err = -errno;
 		goto out;
@@ -176,8 +125,15 @@ int ks_replay_run(struct ks_ruleset *rs, struct ks_tables *t,
 		if (err)
 			goto out;
 	}
-	if (o->pcap)
-		err = replay_pcap(&r, o->pcap);
+	if (o->pcap) {
+		if (!ks_replay_pcap) {
+			fprintf(stderr, "%s: error: this program was built without pcap support\n",
+				o->pcap);
+			err = -ENOTSUP;
+			goto out;
+		}
+		err = ks_replay_pcap(&r, o->pcap);
+	}
 out:
 	ring_buffer__free(r.rb);
 	ks_engine_destroy(&r.e);

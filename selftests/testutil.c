@@ -72,11 +72,18 @@ int ks_tenv_load(struct ks_tenv *te, const struct ks_engine_opts *o)
 	te->loaded = true;
 	if (te->t && te->t->hdr.magic == KS_TABLES_MAGIC) {
 		err = ks_engine_install(&te->e, te->t);
-		if (err)
+		if (err) {
+			fprintf(stderr, "ks_tenv_load: installing tables: %s\n", strerror(-err));
 			return err;
+		}
 	}
 	te->rb = ring_buffer__new(ks_engine_events_fd(&te->e), on_event, te, NULL);
-	return te->rb ? 0 : -errno;
+	if (!te->rb) {
+		err = -errno;
+		fprintf(stderr, "ks_tenv_load: ring buffer: %s\n", strerror(-err));
+		return err;
+	}
+	return 0;
 }
 
 int ks_tenv_attach(struct ks_tenv *te)
