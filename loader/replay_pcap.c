@@ -12,8 +12,8 @@
 #define PCAP_DONT_INCLUDE_PCAP_BPF_H
 #include <pcap/pcap.h>
 
-#include "kestrel.skel.h"
 #include "replay_int.h"
+#include "kestrel.skel.h"
 
 int ks_replay_pcap(struct ks_replay *r, const char *path)
 {

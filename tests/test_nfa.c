@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Conformance of the userspace NFA (loader/pipeline.c) with EQL sequence
+ * semantics: ordering, maxspan boundaries, entity isolation, interleaving,
+ * newest-overwrites, until between and outside steps, runs, consumption,
+ * and many entities. Each event gets the verdict the kernel would give it
+ * from the userspace model of the kernel's table walk (tablewalk.c), so
+ * these tests exercise exactly what kload sees.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kestrel/ecs.h"
+#include "kestrel/pipeline.h"
+#include "kestrel/rules.h"
+#include "kestrel/tablewalk.h"
+
+struct nfa {
+	struct ks_tables *t;
+	struct ks_pipeline *p;
+	struct ks_ecs_ctx ecs;
+	struct ks_walk *w;
+	char *out;
+	size_t out_len;
+	FILE *f;
+};
+
+static void nfa_open(struct nfa *n, const char *query)
+{
+	struct ks_ruleset *rs = ks_ruleset_new();
+	struct ks_compile_info info = {};
+	struct ks_pipeline_opts po = {};
+	char yaml[2048];
+
+	snprintf(yaml, sizeof(yaml),
+		 "- rule: seq\n  name: seq\n  severity: low\n  query: |\n    %s\n", query);
+	assert_int_equal(ks_ruleset_load_string(rs, yaml, "<nfa>"), 0);
+	n->t = calloc(1, sizeof(*n->t));
+	n->w = calloc(1, sizeof(*n->w));
+	assert_non_null(n->t);
+	if (ks_diags_errors(&rs->diags))
+		ks_diags_print(&rs->diags, stderr);
+	assert_int_equal(ks_compile(rs, n->t, &info), 0);
+	ks_compile_info_free(&info);
+	n->t->hdr.generation = 1;
+	ks_walk_init(n->w);
+	ks_ecs_init(&n->ecs, "h1");
+	n->f = open_memstream(&n->out, &n->out_len);
+	po.alerts = n->f;
+	n->p = ks_pipeline_new(&po, &n->ecs);
+	assert_non_null(n->p);
+	assert_int_equal(ks_pipeline_set_rules(n->p, rs, n->t), 0);
+}
+
+static void nfa_close(struct nfa *n)
+{
+	ks_pipeline_free(n->p);
+	ks_ecs_free(&n->ecs);
+	fclose(n->f);
+	free(n->out);
+	free(n->t);
+	free(n->w);
+}
+
+/* The verdict the kernel would attach: matched steps, latest step first. */
+static void kernel_verdict(struct nfa *n, struct ks_event *ev)
+{
+	struct ks_verdict *vd = &ev->verdict;
+	uint32_t i, j;
+
+	memset(vd, 0, sizeof(*vd));
+	vd->generation = n->t->hdr.generation;
+	ks_walk_event(n->t, ev, n->w);
+	for (i = 0; i < n->w->n_cands && vd->n_match < KS_MAX_MATCH; i++) {
+		struct ks_match m = { .step = n->w->cands[i] };
+
+		if (n->w->tv[i] == KS_TV_FALSE)
+			continue;
+		m.flags = n->w->tv[i] == KS_TV_TRUE ? KS_M_EXACT : 0;
+		for (j = vd->n_match; j > 0 && vd->match[j - 1].step < m.step; j--)
+			vd->match[j] = vd->match[j - 1];
+		vd->match[j] = m;
+		vd->n_match++;
+	}
+}
+
+/* One process exec event: name, pid (entity "<pid>-1"), time in seconds. */
+static int feed(struct nfa *n, const char *name, int pid, double secs)
+{
+	char js[512], err[128];
+	struct ks_event ev;
+	json_t *j;
+	int alerts;
+
+	snprintf(js, sizeof(js),
+		 "{\"@timestamp\":\"2026-01-01T00:00:00Z\",\"event\":{\"category\":\"process\","
+		 "\"action\":\"exec\"},\"process\":{\"pid\":%d,\"entity_id\":\"%d-1\","
+		 "\"name\":\"%s\",\"executable\":\"/usr/bin/%s\"}}", pid, pid, name, name);
+	j = json_loads(js, 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(ks_ecs_from_json(&n->ecs, j, &ev, err, sizeof(err)), 0);
+	json_decref(j);
+	ev.ts_ns += (uint64_t)(secs * 1e9);
+	kernel_verdict(n, &ev);
+	alerts = ks_pipeline_event(n->p, &ev);
+	fflush(n->f);
+	return alerts;
+}
+
+static int run(const char *query, const char *script)
+{
+	struct nfa n = {};
+	char name[32];
+	int pid, total = 0, k;
+	double t;
+	const char *p = script;
+
+	nfa_open(&n, query);
+	/* script: "name pid secs; ..." */
+	while (sscanf(p, " %31[^ ] %d %lf%n", name, &pid, &t, &k) == 3) {
+		total += feed(&n, name, pid, t);
+		p += k;
+		while (*p == ' ' || *p == ';')
+			p++;
+	}
+	nfa_close(&n);
+	return total;
+}
+
+#define AB "sequence by process.entity_id with maxspan=10s " \
+	"[process where process.name == \"a\"] [process where process.name == \"b\"]"
+
+static void test_ordering(void **state)
+{
+	assert_int_equal(run(AB, "b 1 0; a 1 1"), 0);
+	assert_int_equal(run(AB, "a 1 0; b 1 1"), 1);
+	assert_int_equal(run(AB, "a 1 0; c 1 1; b 1 2"), 1);
+}
+
+static void test_maxspan_boundaries(void **state)
+{
+	assert_int_equal(run(AB, "a 1 0; b 1 10"), 1);		/* exactly maxspan */
+	assert_int_equal(run(AB, "a 1 0; b 1 10.000001"), 0);	/* just past it */
+	assert_int_equal(run(AB, "a 1 0; b 1 9.999"), 1);
+}
+
+static void test_entity_isolation(void **state)
+{
+	assert_int_equal(run(AB, "a 1 0; b 2 1"), 0);
+	assert_int_equal(run(AB, "a 1 0; a 2 0; b 2 1"), 1);
+}
+
+static void test_interleaved(void **state)
+{
+	assert_int_equal(run(AB, "a 1 0; a 2 1; b 2 2; b 1 3"), 2);
+	assert_int_equal(run(AB, "a 1 0; a 2 1; a 3 2; b 3 3; b 1 4; b 2 5"), 3);
+}
+
+static void test_newest_overwrites(void **state)
+{
+	struct nfa n = {};
+
+	/* the second a replaces the first: its start time counts for maxspan */
+	assert_int_equal(run(AB, "a 1 0; a 1 5; b 1 12"), 1);
+	/* and the alert carries the newest a */
+	nfa_open(&n, AB);
+	feed(&n, "a", 7, 0);
+	feed(&n, "a", 7, 5);
+	assert_int_equal(feed(&n, "b", 7, 6), 1);
+	assert_non_null(strstr(n.out, "\"@timestamp\":\"2026-01-01T00:00:05.000000000Z\""));
+	assert_null(strstr(n.out, "\"@timestamp\":\"2026-01-01T00:00:00.000000000Z\""));
+	nfa_close(&n);
+}
+
+#define UNTIL "sequence by process.entity_id " \
+	"[process where process.name == \"a\"] [process where process.name == \"b\"] " \
+	"until [process where process.name == \"c\"]"
+
+static void test_until(void **state)
+{
+	assert_int_equal(run(UNTIL, "a 1 0; c 1 1; b 1 2"), 0);	/* between steps */
+	assert_int_equal(run(UNTIL, "a 1 0; b 1 1; c 1 2"), 1);	/* after completion */
+	assert_int_equal(run(UNTIL, "c 1 0; a 1 1; b 1 2"), 1);	/* before the first */
+	assert_int_equal(run(UNTIL, "a 1 0; c 2 1; b 1 2"), 1);	/* other entity */
+}
+
+#define RUNS "sequence by process.entity_id " \
+	"[process where process.name == \"a\"] with runs=3 [process where process.name == \"b\"]"
+
+static void test_runs(void **state)
+{
+	assert_int_equal(run(RUNS, "a 1 0; a 1 1; b 1 2"), 0);
+	assert_int_equal(run(RUNS, "a 1 0; a 1 1; a 1 2; b 1 3"), 1);
+	assert_int_equal(run(RUNS, "a 1 0; a 1 1; a 2 2; b 1 3"), 0);
+}
+
+static void test_consumption(void **state)
+{
+	assert_int_equal(run(AB, "a 1 0; b 1 1; b 1 2"), 1);	/* A B B alerts once */
+	assert_int_equal(run(AB, "a 1 0; b 1 1; a 1 2; b 1 3"), 2);
+}
+
+static void test_many_entities(void **state)
+{
+	struct nfa n = {};
+	int i, alerts = 0;
+
+	nfa_open(&n, AB);
+	for (i = 1; i <= 5000; i++)
+		feed(&n, "a", i, 0);
+	for (i = 5000; i >= 1; i--)
+		alerts += feed(&n, "b", i, 1);
+	assert_int_equal(alerts, 5000);
+	nfa_close(&n);
+}
+
+static void test_single_event_query(void **state)
+{
+	assert_int_equal(run("process where process.name : \"A*\"", "a 1 0; b 1 1; abc 2 2"), 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ordering),
+		cmocka_unit_test(test_maxspan_boundaries),
+		cmocka_unit_test(test_entity_isolation),
+		cmocka_unit_test(test_interleaved),
+		cmocka_unit_test(test_newest_overwrites),
+		cmocka_unit_test(test_until),
+		cmocka_unit_test(test_runs),
+		cmocka_unit_test(test_consumption),
+		cmocka_unit_test(test_many_entities),
+		cmocka_unit_test(test_single_event_query),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
