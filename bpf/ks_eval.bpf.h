@@ -78,6 +78,7 @@ static __always_inline struct ks_scratch *ks_scratch_get(__u32 ctx)
 	if (!sc->seq)	/* 0 would match never-written stamps */
 		sc->seq = 1;
 	sc->n_cand = 0;
+	sc->relevant = 0;
 	__builtin_memset(&sc->ev, 0, offsetof(struct ks_event, exe));
 	return sc;
 }
@@ -226,9 +227,11 @@ __noinline int ks_atom_hit(struct ks_tables *t, struct ks_scratch *sc, __u32 ato
 		return 0;
 	sc->hits[atom] = sc->seq;
 	tr = t->atom_trig[atom];
-	first = tr >> 8;
-	cnt = tr & 0xff;
-	for (j = 0; j < 255; j++) {
+	first = tr >> 16;
+	cnt = tr & 0xffff;
+	if (cnt > KS_MAX_CANDS)		/* userspace judges every step */
+		sc->ev.verdict.flags |= KS_V_CAND_OVERFLOW;
+	for (j = 0; j < KS_MAX_CANDS; j++) {	/* more would overflow the list */
 		if (j >= cnt)
 			break;
 		ks_cand_add(sc, t->trig_list[(first + j) & (KS_MAX_TRIG_LIST - 1)]);
@@ -323,8 +326,8 @@ static long ks_scan_chunk(__u32 idx, struct ks_scan_ctx *c)
 		ch = base[ks_bound(pos, 0xfff)];
 		pos++;
 		if (!ch && c->mode == KS_SCAN_ELEMS) {
-			s = ks_feed(c, s, t->cls[KS_SENT_END]);
-			s = ks_feed(c, s, t->cls[KS_SENT_BEGIN]);
+			s = ks_feed(c, s, t->hdr.cls_end);
+			s = ks_feed(c, s, t->hdr.cls_begin);
 			continue;
 		}
 		if (!ch && c->mode == KS_SCAN_JOIN)
@@ -361,10 +364,10 @@ __noinline int ks_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u3
 		len = KS_SCAN_MAX;
 	c.end = c.pos + len;
 
-	c.s = ks_feed(&c, c.s, t->cls[KS_SENT_BEGIN]);
+	c.s = ks_feed(&c, c.s, t->hdr.cls_begin);
 	bpf_loop((len + KS_SCAN_CHUNK - 1) / KS_SCAN_CHUNK, ks_scan_chunk, &c, 0);
 	if (c.s)
-		ks_feed(&c, c.s, t->cls[KS_SENT_END]);
+		ks_feed(&c, c.s, t->hdr.cls_end);
 	return len;
 }
 
@@ -638,9 +641,16 @@ static __always_inline int ks_entity_empty(const struct ks_entity_val *v, __u32 
 	return 1;
 }
 
+/* ks_seq_step() results */
+#define KS_SEQ_NOOP	(-2)	/* nothing pending for this step: irrelevant */
+#define KS_SEQ_FAIL	(-1)	/* state could not be stored */
+#define KS_SEQ_MOVED	0	/* started, advanced, expired or cut by until */
+#define KS_SEQ_DONE	1	/* completed the rule */
+
 /*
  * Advance the kernel-kept sequence state of a rule for a true step.
- * Returns 1 when the event completes the rule.
+ * Returns KS_SEQ_*: an event that changes no state of a kernel-tracked
+ * sequence need not reach userspace, whose NFA sees the same stream.
  */
 __noinline int ks_seq_step(struct ks_tables *t, struct ks_scratch *sc, __u32 step,
 			   struct ks_stats *st)
@@ -663,30 +673,32 @@ __noinline int ks_seq_step(struct ks_tables *t, struct ks_scratch *sc, __u32 ste
 	v = bpf_map_lookup_elem(&ks_entity, &key);
 
 	if (s->flags & KS_S_UNTIL) {
-		if (v && bpf_map_delete_elem(&ks_entity, &key) == 0)
+		if (!v)
+			return KS_SEQ_NOOP;
+		if (bpf_map_delete_elem(&ks_entity, &key) == 0)
 			ks_count(&st->entity_deletes);
-		return 0;
+		return KS_SEQ_MOVED;
 	}
 	k = s->index;
 	if (k == 0) {
 		if (!v) {
 			if (bpf_map_update_elem(&ks_entity, &key, &zero, BPF_NOEXIST))
-				return -1;
+				return KS_SEQ_FAIL;
 			ks_count(&st->entity_inserts);
 			v = bpf_map_lookup_elem(&ks_entity, &key);
 			if (!v)
-				return -1;
+				return KS_SEQ_FAIL;
 		}
 		v->start[1] = now;	/* newest overwrites */
 		v->updated_ns = now;
 		ks_count(&st->seq_started);
-		return 0;
+		return KS_SEQ_MOVED;
 	}
 	if (!v || k >= KS_MAX_KSTEPS)
-		return 0;
+		return KS_SEQ_NOOP;
 	start = v->start[k];
 	if (!start)
-		return 0;
+		return KS_SEQ_NOOP;
 	v->start[k] = 0;
 	if (r->maxspan_ns && now - start > r->maxspan_ns) {
 		ks_count(&st->expired);
@@ -697,14 +709,14 @@ __noinline int ks_seq_step(struct ks_tables *t, struct ks_scratch *sc, __u32 ste
 		/* consumed: the completed sequence leaves no state */
 		if (ks_entity_empty(v, n) && bpf_map_delete_elem(&ks_entity, &key) == 0)
 			ks_count(&st->entity_deletes);
-		return 1;
+		return KS_SEQ_DONE;
 	}
 	v->start[(k + 1) & (KS_MAX_KSTEPS - 1)] = start;
 out:
 	v->updated_ns = now;
 	if (ks_entity_empty(v, n) && bpf_map_delete_elem(&ks_entity, &key) == 0)
 		ks_count(&st->entity_deletes);
-	return 0;
+	return KS_SEQ_MOVED;
 }
 
 /* ---------------------------------------------------------------- */
@@ -760,11 +772,14 @@ static __always_inline void ks_rule_count(__u32 uid, __u32 completed, __u32 acti
 		rs->kills++;
 }
 
-/* Evaluate all candidates; returns the strongest completed action + 1, or 0. */
+/*
+ * Evaluate all candidates; returns the strongest completed action + 1, or
+ * 0. Sets sc->relevant to the number of matches userspace must see.
+ */
 __noinline int ks_decide(struct ks_tables *t, struct ks_scratch *sc, struct ks_stats *st)
 {
 	struct ks_verdict *vd;
-	__u32 i, best = 0;
+	__u32 i, best = 0, relevant = 0;
 
 	if (!t || !sc || !st)
 		return 0;
@@ -790,16 +805,22 @@ __noinline int ks_decide(struct ks_tables *t, struct ks_scratch *sc, struct ks_s
 		if (i >= vd->n_match)
 			break;
 		m = &vd->match[i];
-		if (!(m->flags & KS_M_EXACT))
-			continue;
 		s = &t->steps[m->step & (KS_MAX_STEPS - 1)];
 		r = &t->rules[s->rule & (KS_MAX_RULES - 1)];
-		if (!(r->flags & KS_R_EXACT))
+		if (!(m->flags & KS_M_EXACT) || !(r->flags & KS_R_EXACT)) {
+			relevant++;
 			continue;
-		if (!(r->flags & KS_R_SEQUENCE))
+		}
+		if (!(r->flags & KS_R_SEQUENCE)) {
 			done = 1;
-		else if (r->flags & KS_R_KSTATE)
-			done = ks_seq_step(t, sc, m->step, st) == 1;
+		} else if (r->flags & KS_R_KSTATE) {
+			int res = ks_seq_step(t, sc, m->step, st);
+
+			if (res == KS_SEQ_NOOP)
+				continue;	/* changes nothing anywhere */
+			done = res == KS_SEQ_DONE;
+		}
+		relevant++;
 		if (done) {
 			m->flags |= KS_M_COMPLETED;
 			if (r->action + 1 > best) {
@@ -809,6 +830,7 @@ __noinline int ks_decide(struct ks_tables *t, struct ks_scratch *sc, struct ks_s
 		}
 		ks_rule_count(r->uid, done, r->action);
 	}
+	sc->relevant = relevant;
 	return best;
 }
 
@@ -908,7 +930,7 @@ static __always_inline __u32 ks_evaluate(struct ks_scratch *sc, __u32 ctx, __u32
 		}
 	}
 
-	if (vd->n_match || (vd->flags & (KS_V_CAND_OVERFLOW | KS_V_MATCH_OVERFLOW)))
+	if (sc->relevant || (vd->flags & (KS_V_CAND_OVERFLOW | KS_V_MATCH_OVERFLOW)))
 		ks_forward(sc, st, src);
 	else
 		ks_count(&st->filtered[src]);

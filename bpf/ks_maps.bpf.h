@@ -43,7 +43,7 @@ struct ks_scratch {
 	__u32 busy;		/* set while a program uses the slot */
 	__u32 seq;		/* event stamp for hits[] / cand_mark[] */
 	__u32 n_cand;
-	__u32 pad;
+	__u32 relevant;		/* matches userspace must see (ks_decide) */
 	/*
 	 * Step program stack, kept in map memory on purpose: the verifier
 	 * does not track values stored here, so the program loop has one

@@ -66,7 +66,15 @@ done:
 	return KS_EXIT_OK;
 invalid:
 	ks_diags_print(&rs->diags, stderr);
-	fprintf(stderr, "kload: %zu error(s); nothing was loaded\n", ks_diags_errors(&rs->diags));
+	{
+		size_t ok = 0, j;
+
+		for (j = 0; j < rs->n_rules; j++)
+			ok += rs->rules[j].q != NULL;
+		fprintf(stderr, "kload: %zu of %zu rule(s) compiled, %zu rejected (%zu error(s) above); "
+			"nothing was loaded\n", ok, rs->n_rules, rs->n_rules - ok,
+			ks_diags_errors(&rs->diags));
+	}
 	ret = KS_EXIT_USAGE;
 fail:
 	ks_compile_info_free(info);

@@ -12,6 +12,7 @@
  * elements each framed the same way), so equality, prefix, suffix and
  * substring tests are all plain Aho-Corasick patterns.
  *
+ *   sentinel   = dfa[state * n_classes + hdr.cls_begin / hdr.cls_end]
  *   next state = dfa[state * n_classes + cls[byte]]        (KS_CASE_EXACT)
  *   next state = dfa[state * n_classes + cls_fold[byte]]   (KS_CASE_FOLD)
  *
@@ -19,8 +20,10 @@
  * States are numbered so that state s accepts iff s >= acc_base, and
  * acc[s - acc_base] = (first << 8) | count names its atoms in acc_list.
  *
- * An atom is one (field, case, pattern); atom_trig[atom] = (first << 8) |
- * count names the steps it can make true (trigger index) in trig_list.
+ * An atom is one (field, case) set of patterns; atom_trig[atom] =
+ * (first << 16) | count names the steps it can make true (trigger index)
+ * in trig_list. The sentinels are fed as classes hdr.cls_begin and
+ * hdr.cls_end, never through cls[]: see struct ks_tables_hdr.
  * Steps without any trigger atom are listed per category in cat_list.
  */
 #ifndef KS_TABLES_H
@@ -92,7 +95,14 @@ struct ks_tables_hdr {
 	__u32 n_acc_list;
 	__u32 n_trig_list;
 	__u32 n_cidrs;
-	__u32 pad;
+	/*
+	 * The frame sentinels have classes of their own that no input byte
+	 * maps to (raw 0x01/0x02 inside a value map to the "other" class),
+	 * so a value cannot forge the end of a frame. Walkers feed these.
+	 */
+	__u8 cls_begin;
+	__u8 cls_end;
+	__u16 pad;
 	__u64 content_hash;	/* FNV-1a of everything after the header */
 };
 

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * .kbin: a compiled rule set (`kload compile -o FILE.kbin`), loadable
+ * without the rule sources.
+ *
+ *   struct ks_kbin_hdr       64 bytes, little-endian
+ *   struct ks_tables         tables_size bytes, exactly as the kernel reads
+ *                            them (host byte order: x86/arm64 little-endian)
+ *   rule metadata            meta_size bytes of YAML: the rule file format
+ *                            (rule, name, severity, action, tags, query) so
+ *                            kload re-parses the ASTs for the userspace part
+ *                            of the evaluation and for alert metadata
+ *
+ * The same rules give the same bytes (no timestamps, no paths). Reading
+ * checks the magic, the ABI version, the sizes, the hash of everything
+ * after the header, the tables' own content hash, and that the metadata
+ * re-parses into rules whose uids are those of the tables.
+ */
+#ifndef KESTREL_KBIN_H
+#define KESTREL_KBIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rules.h"
+
+#define KS_KBIN_MAGIC		"KSKBIN01"
+#define KS_KBIN_MAGIC_LEN	8
+
+struct ks_kbin_hdr {
+	char magic[KS_KBIN_MAGIC_LEN];	/* KS_KBIN_MAGIC, no NUL */
+	uint32_t abi_version;		/* KS_ABI_VERSION of the tables */
+	uint32_t hdr_size;		/* sizeof(struct ks_kbin_hdr) */
+	uint64_t tables_size;		/* sizeof(struct ks_tables) */
+	uint64_t meta_size;		/* YAML bytes after the tables */
+	uint64_t tables_hash;		/* ks_tables.hdr.content_hash */
+	uint64_t file_hash;		/* FNV-1a 64 of tables and metadata */
+	uint32_t n_rules;
+	uint32_t pad[3];
+};
+
+/* Write atomically (temporary file, then rename). 0, or -1 with err. */
+int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
+		  const struct ks_tables *t, char *err, size_t errlen);
+/*
+ * Read tables into *t and the rules into rs (a fresh ruleset: they are
+ * added through ks_ruleset_load_string, so rs->diags tells why metadata
+ * did not parse). 0, or -1 with a message in err.
+ */
+int ks_kbin_read(const char *path, struct ks_ruleset *rs, struct ks_tables *t,
+		 char *err, size_t errlen);
+/* Does the file start with the .kbin magic? (RULES... | FILE.kbin) */
+bool ks_kbin_probe(const char *path);
+
+#endif /* KESTREL_KBIN_H */

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Rules compiler internals shared by dfa.c, lower.c and explain.c:
+ *
+ *  - the multi-automaton Aho-Corasick DFA builder (ks_dfa_*), which turns
+ *    the patterns of every (field, case) sub-automaton into the byte
+ *    classes, transition table and accept lists of struct ks_tables;
+ *  - the lowering's side tables (ks_lowered), which ks_explain needs to
+ *    name atoms and userspace-only tests: the kernel tables only hold
+ *    atom ids, not the patterns behind them.
+ */
+#ifndef KS_COMP_DFA_H
+#define KS_COMP_DFA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <kestrel/rules.h>
+
+/* ---- DFA builder ---- */
+
+struct ks_dfa_pattern {
+	const uint8_t *bytes;
+	uint32_t len;		/* >= 1 */
+	uint32_t automaton;	/* index into the automata array */
+	uint32_t atom;		/* reported on match; < 65536 */
+};
+
+struct ks_dfa_automaton {
+	enum ks_case mode;	/* FOLD: patterns and input are ASCII-lowercased */
+	/*
+	 * The input holds KS_SENT_BEGIN only as its first byte: patterns
+	 * starting with it are anchored, a later 0x01 restarts nothing, and
+	 * states from which no pattern can match any more are dead (0), so
+	 * the walk stops early on fields that only have anchored patterns.
+	 * Patterns of such an automaton must not hold 0x01 after byte 0.
+	 */
+	bool single_start;
+};
+
+/* Limits; zero members take the ks_abi.h value. */
+struct ks_dfa_limits {
+	uint32_t max_states;		/* KS_MAX_STATES (at most 65535) */
+	uint32_t max_cells;		/* KS_DFA_CELLS */
+	uint32_t max_classes;		/* KS_MAX_CLASSES */
+	uint32_t max_acc_per_state;	/* KS_MAX_ACC_PER_STATE */
+	uint32_t max_acc_list;		/* KS_MAX_ACC_LIST */
+};
+
+struct ks_dfa {
+	uint8_t cls[256];
+	uint8_t cls_fold[256];		/* cls[tolower(b)] */
+	uint8_t cls_begin, cls_end;	/* the sentinels' own classes */
+	uint8_t other_class;		/* bytes no pattern uses */
+	uint32_t n_classes;
+	uint32_t n_states;		/* state 0 (dead) included */
+	uint16_t *next;			/* [state * n_classes + class] */
+	uint32_t *start;		/* per automaton; 0: no patterns */
+	uint32_t n_automata;
+	uint32_t acc_base;		/* s accepts iff s >= acc_base */
+	uint32_t *acc;			/* [s - acc_base] = first << 8 | count */
+	uint16_t *acc_list;		/* atom ids, sorted per state */
+	uint32_t n_acc_list;
+	uint32_t n_trie_nodes;		/* before dead-state removal */
+};
+
+/*
+ * Build the joint DFA of all automata. The result is a function of the
+ * inputs only (same patterns in the same order, same bytes). Returns 0,
+ * or -1 with a message in err naming the limit and the value reached.
+ */
+int ks_dfa_build(const struct ks_dfa_pattern *pats, size_t n_pats,
+		 const struct ks_dfa_automaton *autos, size_t n_autos,
+		 const struct ks_dfa_limits *lim, struct ks_dfa *out,
+		 char *err, size_t errlen);
+void ks_dfa_free(struct ks_dfa *d);
+
+/* ---- lowering side tables (lower.c) for ks_explain ---- */
+
+struct ks_atom_pat {
+	uint8_t *bytes;		/* incl. sentinels, lowercased if FOLD */
+	uint32_t len;
+};
+
+/*
+ * An atom is hit when any of its patterns occurs in its (field, case)
+ * walk: a disjunction of string tests on one field costs one atom, one
+ * ATOM insn and one trigger entry however long the list is.
+ */
+struct ks_atom_desc {
+	uint8_t field;		/* enum ks_field */
+	uint8_t mode;		/* enum ks_case */
+	uint32_t n_pats;
+	struct ks_atom_pat *pats;	/* sorted, unique */
+	uint32_t min_len;	/* shortest pattern */
+};
+
+struct ks_lowered {
+	struct ks_atom_desc *atoms;
+	uint32_t n_atoms;
+	uint32_t n_patterns;
+	/* user_note[i]: what insns[i] (a KS_OP_USER) leaves to userspace */
+	char **user_note;
+	uint32_t n_insns;
+};
+
+/*
+ * Lower rs into *out like ks_compile, keeping the side tables in *lw.
+ * With diags NULL no diagnostic is recorded (ks_explain on a ruleset it
+ * must not modify); errors still make it return -1.
+ */
+int ks_lower(const struct ks_ruleset *rs, struct ks_diags *diags,
+	     struct ks_tables *out, struct ks_compile_info *info,
+	     struct ks_lowered *lw);
+void ks_lowered_free(struct ks_lowered *lw);
+
+/* FNV-1a, as used for content hashes and rule uids. */
+uint64_t ks_fnv1a64(const void *p, size_t n, uint64_t h);
+#define KS_FNV64_INIT	0xcbf29ce484222325ull
+
+/* Print bytes as a C-like string body: printable ASCII as is, \\ \" and
+ * \xNN otherwise. Returns the characters written (like snprintf). */
+int ks_escape_bytes(char *buf, size_t size, const uint8_t *s, size_t len);
+
+#endif /* KS_COMP_DFA_H */

@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * `kload compile --explain`: per rule, what the kernel decides and what is
+ * left to userspace, then the sizes of the DFA, the tables and the maps.
+ * The tables hold atom ids only, so the rules are lowered once more here
+ * (deterministic: the same ids) to name atoms and userspace-only tests.
+ */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../maps/ks_state.h"
+#include "dfa.h"
+#include "internal.h"
+
+#define KS_ENTITY_ENTRIES	65536u	/* default ks_entity LRU size */
+
+int ks_escape_bytes(char *buf, size_t size, const uint8_t *s, size_t len)
+{
+	size_t i, n = 0, k;
+	bool full = false;
+	char tmp[8];
+
+	if (size)
+		buf[0] = 0;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '\\' || s[i] == '"')
+			snprintf(tmp, sizeof(tmp), "\\%c", s[i]);
+		else if (s[i] >= 0x20 && s[i] < 0x7f)
+			snprintf(tmp, sizeof(tmp), "%c", s[i]);
+		else
+			snprintf(tmp, sizeof(tmp), "\\x%02x", s[i]);
+		k = strlen(tmp);
+		/* never split an escape: stop at the first that does not fit */
+		if (!full && n + k < size)
+			memcpy(buf + n, tmp, k + 1);
+		else
+			full = true;
+		n += k;
+	}
+	return (int)n;
+}
+
+/* ---- growable strings for infix rendering ---- */
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
+static char *fmt(const char *f, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, f);
+	if (vasprintf(&s, f, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	if (!s) {
+		fputs("kestrel: out of memory\n", stderr);
+		abort();
+	}
+	return s;
+}
+
+static const char *fname(uint8_t id)
+{
+	const struct ks_field_info *f = ks_field_by_id(id);
+
+	return f ? f->name : "?";
+}
+
+static const char *cmp_text(uint8_t c)
+{
+	static const char *const t[] = { "==", "!=", "<", "<=", ">", ">=" };
+
+	return c < 6 ? t[c] : "?";
+}
+
+/* atom#3(process.name exact "\x01sh\x02" | "\x01bash\x02"), lists cut at 4. */
+static char *atom_text(const struct ks_lowered *lw, uint32_t a)
+{
+	const struct ks_atom_desc *d;
+	char esc[200], *r, *o;
+	uint32_t k;
+	size_t need;
+
+	if (a >= lw->n_atoms)
+		return fmt("atom#%u(?)", a);
+	d = &lw->atoms[a];
+	r = fmt("atom#%u(%s %s", a, fname(d->field),
+		d->mode == KS_CASE_FOLD ? "folded" : "exact");
+	for (k = 0; k < d->n_pats && k < 4; k++) {
+		need = ks_escape_bytes(esc, sizeof(esc), d->pats[k].bytes,
+				       d->pats[k].len);
+		o = r;
+		r = fmt("%s%s\"%s%s\"", o, k ? " | " : " ", esc,
+			need > strlen(esc) ? "..." : "");
+		free(o);
+	}
+	o = r;
+	if (d->n_pats > 4)
+		r = fmt("%s | ... %u patterns)", o, d->n_pats);
+	else
+		r = fmt("%s)", o);
+	free(o);
+	return r;
+}
+
+static char *num_text(const struct ks_insn *in)
+{
+	const struct ks_field_info *f = ks_field_by_id(in->field);
+	const struct ks_enum_val *ev;
+	size_t n = 0, i;
+
+	ev = f ? ks_field_enum(f, &n) : NULL;
+	for (i = 0; i < n; i++)
+		if (ev[i].value == (int64_t)in->imm)
+			return fmt("%s %s %s", fname(in->field),
+				   cmp_text(in->cmp), ev[i].name);
+	return fmt("%s %s %lld", fname(in->field), cmp_text(in->cmp),
+		   (long long)in->imm);
+}
+
+static char *cidr_text(const struct ks_tables *t, const struct ks_insn *in)
+{
+	static const uint8_t v4[12] = { [10] = 0xff, [11] = 0xff };
+	const struct ks_cidr *c;
+	char a[INET6_ADDRSTRLEN];
+
+	if (in->arg >= t->hdr.n_cidrs)
+		return fmt("%s in ?", fname(in->field));
+	c = &t->cidrs[in->arg];
+	if (!memcmp(c->addr, v4, 12) && c->prefix >= 96) {
+		inet_ntop(AF_INET, c->addr + 12, a, sizeof(a));
+		return fmt("%s in %s/%u", fname(in->field), a, c->prefix - 96);
+	}
+	inet_ntop(AF_INET6, c->addr, a, sizeof(a));
+	return fmt("%s in %s/%u", fname(in->field), a, c->prefix);
+}
+
+static char *operand_text(const struct ks_tables *t, const struct ks_lowered *lw,
+			  const struct ks_insn *in, unsigned int *n_user)
+{
+	switch (in->op) {
+	case KS_OP_TRUE:
+		return fmt("true");
+	case KS_OP_FALSE:
+		return fmt("false");
+	case KS_OP_ATOM:
+		return atom_text(lw, in->arg);
+	case KS_OP_CMP:
+		return num_text(in);
+	case KS_OP_CIDR:
+		return cidr_text(t, in);
+	case KS_OP_PRESENT:
+		return fmt("%s != null", fname(in->field));
+	case KS_OP_STRLEN:
+		return fmt("length(%s) %s %llu", fname(in->field),
+			   cmp_text(in->cmp), (unsigned long long)in->imm);
+	case KS_OP_USER:
+		return fmt("U%u", ++*n_user);
+	}
+	return fmt("<op %u>", in->op);
+}
+
+/* "(x)" without its parentheses when op is the one that built it. */
+static const char *inner(const char *s, uint8_t built_by, uint8_t op,
+			 int *len)
+{
+	*len = (int)strlen(s);
+	if (built_by != op)
+		return s;
+	*len -= 2;
+	return s + 1;
+}
+
+/*
+ * Postfix program to infix text, chains of one operator flattened:
+ * "(a and b and c)". NULL if the program is malformed.
+ */
+static char *prog_text(const struct ks_tables *t, const struct ks_lowered *lw,
+		       uint32_t first, uint32_t len)
+{
+	char *st[KS_MAX_STACK], *r = NULL;
+	uint8_t by[KS_MAX_STACK];
+	unsigned int sp = 0, n_user = 0;
+	const struct ks_insn *in;
+	const char *a, *b;
+	int la, lb;
+	uint32_t i;
+
+	for (i = 0; i < len; i++) {
+		in = &t->insns[first + i];
+		if (in->op == KS_OP_AND || in->op == KS_OP_OR) {
+			if (sp < 2)
+				goto out;
+			a = inner(st[sp - 2], by[sp - 2], in->op, &la);
+			b = inner(st[sp - 1], by[sp - 1], in->op, &lb);
+			r = fmt("(%.*s %s %.*s)", la, a,
+				in->op == KS_OP_AND ? "and" : "or", lb, b);
+			free(st[--sp]);
+			free(st[sp - 1]);
+			st[sp - 1] = r;
+			by[sp - 1] = in->op;
+		} else if (in->op == KS_OP_NOT) {
+			if (!sp)
+				goto out;
+			r = by[sp - 1] == KS_OP_AND || by[sp - 1] == KS_OP_OR ?
+				fmt("not %s", st[sp - 1]) :
+				fmt("not (%s)", st[sp - 1]);
+			free(st[sp - 1]);
+			st[sp - 1] = r;
+			by[sp - 1] = KS_OP_NOT;
+		} else {
+			if (sp == KS_MAX_STACK)
+				goto out;
+			by[sp] = in->op;
+			st[sp++] = operand_text(t, lw, in, &n_user);
+		}
+	}
+	if (sp == 1) {
+		a = inner(st[0], by[0], by[0] == KS_OP_AND ? KS_OP_AND : KS_OP_OR,
+			  &la);
+		r = fmt("%.*s", la, a);
+	}
+out:
+	while (sp)
+		free(st[--sp]);
+	return r;
+}
+
+static void explain_trigger(const struct ks_tables *t, uint32_t s, FILE *out)
+{
+	uint32_t a, i, v, n = 0;
+
+	for (a = 0; a < t->hdr.n_atoms; a++) {
+		v = t->atom_trig[a];
+		for (i = 0; i < (v & 0xff); i++)
+			if (t->trig_list[(v >> 8) + i] == s)
+				fprintf(out, "%s#%u", n++ ? ", " : "      trigger: atoms ", a);
+	}
+	if (n) {
+		fputc('\n', out);
+		return;
+	}
+	v = t->cat_first[t->steps[s].category];
+	for (i = 0; i < (v & 0xffff); i++)
+		if (t->cat_list[(v >> 16) + i] == s) {
+			fprintf(out, "      trigger: every %s event (no string atom is necessary)\n",
+				ks_category_name(t->steps[s].category));
+			return;
+		}
+	fprintf(out, "      trigger: never (the condition cannot be true)\n");
+}
+
+static void explain_step(const struct ks_tables *t, const struct ks_lowered *lw,
+			 uint32_t s, FILE *out)
+{
+	const struct ks_step *st = &t->steps[s];
+	unsigned int u = 0;
+	char *text;
+	uint32_t i;
+
+	fprintf(out, "    step %u [%s]%s%s%s:\n", st->index,
+		ks_category_name(st->category),
+		st->flags & KS_S_UNTIL ? " until" : "",
+		st->flags & KS_S_LAST ? " completes" : "",
+		st->flags & KS_S_EXACT ? " exact" : " partly userspace");
+	if (st->n_join) {
+		fprintf(out, "      join:");
+		for (i = 0; i < st->n_join; i++)
+			fprintf(out, " %s", st->join[i] ? fname(st->join[i]) : "(userspace field)");
+		fputc('\n', out);
+	}
+	text = prog_text(t, lw, st->prog, st->prog_len);
+	fprintf(out, "      kernel: %s\n", text ? text : "<malformed program>");
+	free(text);
+	for (i = 0; i < st->prog_len; i++) {
+		if (t->insns[st->prog + i].op != KS_OP_USER)
+			continue;
+		fprintf(out, "      userspace U%u: %s\n", ++u,
+			st->prog + i < lw->n_insns && lw->user_note[st->prog + i] ?
+			lw->user_note[st->prog + i] : "?");
+	}
+	explain_trigger(t, s, out);
+}
+
+static void explain_rule(const struct ks_ruleset *rs, const struct ks_tables *t,
+			 const struct ks_compile_info *info,
+			 const struct ks_lowered *lw, uint32_t r, FILE *out)
+{
+	const struct ks_rule *kr = &t->rules[r];
+	const struct ks_rule_src *src = &rs->rules[r];
+	uint32_t s, last = kr->first_step + kr->n_steps;
+	static const char *const act[] = { "alert", "block", "kill" };
+
+	fprintf(out, "rule %s (uid %08x, action %s)\n", src->id, kr->uid,
+		kr->action < 3 ? act[kr->action] : "?");
+	if (!src->q) {
+		fprintf(out, "  not compiled: the query has errors\n\n");
+		return;
+	}
+	fprintf(out, "  %s", kr->flags & KS_R_SEQUENCE ? "sequence" : "event query");
+	if (kr->flags & KS_R_SEQUENCE)
+		fprintf(out, " of %u steps%s", kr->n_steps,
+			kr->flags & KS_R_UNTIL ? " with until" : "");
+	if (kr->maxspan_ns)
+		fprintf(out, ", maxspan %llu ms",
+			(unsigned long long)(kr->maxspan_ns / 1000000));
+	fputc('\n', out);
+	if (kr->flags & KS_R_EXACT)
+		fprintf(out, "  kernel-exact: the kernel decides every step%s\n",
+			kr->flags & KS_R_KSTATE ? " and keeps the sequence state" : "");
+	else
+		fprintf(out, "  not kernel-exact: %s\n  (the kernel filters, userspace decides)\n",
+			info && r < info->n_rules ? info->rules[r].why_not_exact : "?");
+	for (s = kr->first_step; s < last && s < t->hdr.n_steps; s++)
+		explain_step(t, lw, s, out);
+	if (kr->flags & KS_R_UNTIL)
+		explain_step(t, lw, kr->until_step, out);
+	fputc('\n', out);
+}
+
+static void explain_totals(const struct ks_tables *t, uint32_t n_exact,
+			   uint32_t n_patterns, FILE *out)
+{
+	size_t dfa = (size_t)t->hdr.n_states * t->hdr.n_classes * sizeof(t->dfa[0]);
+	size_t ent = sizeof(struct ks_entity_key) + sizeof(struct ks_entity_val);
+
+	fprintf(out, "totals: %u rules (%u kernel-exact), %u steps, %u program insns, %u atoms (%u patterns), %u networks\n",
+		t->hdr.n_rules, n_exact, t->hdr.n_steps, t->hdr.n_insns,
+		t->hdr.n_atoms, n_patterns, t->hdr.n_cidrs);
+	fprintf(out, "DFA: %u states, %u byte classes, %zu bytes (%.1f%% of KS_DFA_CELLS), %u accept-list ids, %u trigger-list ids\n",
+		t->hdr.n_states, t->hdr.n_classes, dfa,
+		100.0 * t->hdr.n_states * t->hdr.n_classes / KS_DFA_CELLS,
+		t->hdr.n_acc_list, t->hdr.n_trig_list);
+	fprintf(out, "tables: struct ks_tables %zu bytes\n", sizeof(*t));
+	fprintf(out, "maps: ks_tables value %zu bytes; ks_entity LRU %zu x (%zu + %zu) bytes = %zu bytes\n",
+		sizeof(*t), (size_t)KS_ENTITY_ENTRIES,
+		sizeof(struct ks_entity_key), sizeof(struct ks_entity_val),
+		(size_t)KS_ENTITY_ENTRIES * ent);
+}
+
+void ks_explain(const struct ks_ruleset *rs, const struct ks_tables *t,
+		const struct ks_compile_info *info, FILE *out)
+{
+	struct ks_tables *mine = malloc(sizeof(*mine));
+	struct ks_compile_info mi;
+	struct ks_lowered lw = { 0 };
+	uint32_t r, n_exact = 0;
+
+	if (!mine) {
+		fprintf(out, "explain: out of memory\n");
+		return;
+	}
+	if (ks_lower(rs, NULL, mine, &mi, &lw)) {
+		fprintf(out, "explain: the rules do not compile\n");
+		goto out;
+	}
+	if (t && t->hdr.content_hash != mine->hdr.content_hash)
+		fprintf(out, "note: the given tables were not compiled from these rules; explaining a fresh compilation\n\n");
+	for (r = 0; r < rs->n_rules; r++) {
+		explain_rule(rs, mine, info ? info : &mi, &lw, r, out);
+		n_exact += !!(mine->rules[r].flags & KS_R_EXACT);
+	}
+	explain_totals(mine, n_exact, lw.n_patterns, out);
+out:
+	ks_lowered_free(&lw);
+	ks_compile_info_free(&mi);
+	free(mine);
+}

@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Userspace model of the kernel evaluator; the contract is in
+ * include/kestrel/tablewalk.h. Written the way the BPF code must be:
+ * bounded loops, every table index checked, no allocation.
+ */
+#include <string.h>
+
+#include <kestrel/tablewalk.h>
+
+void ks_walk_init(struct ks_walk *w)
+{
+	memset(w, 0, sizeof(*w));
+}
+
+void ks_walk_begin(struct ks_walk *w)
+{
+	/* epoch 0 is what a zeroed array holds: skip it on wrap-around */
+	if (++w->epoch == 0) {
+		memset(w->hit, 0, sizeof(w->hit));
+		memset(w->seen, 0, sizeof(w->seen));
+		w->epoch = 1;
+	}
+	w->n_hits = 0;
+	w->n_cands = 0;
+	w->cand_overflow = false;
+}
+
+void ks_walk_set_hit(struct ks_walk *w, uint32_t atom)
+{
+	if (atom >= KS_MAX_ATOMS || w->hit[atom] == w->epoch)
+		return;
+	w->hit[atom] = w->epoch;
+	w->hits[w->n_hits++] = atom;
+}
+
+bool ks_walk_is_hit(const struct ks_walk *w, uint32_t atom)
+{
+	return atom < KS_MAX_ATOMS && w->hit[atom] == w->epoch;
+}
+
+static void record_accept(const struct ks_tables *t, uint32_t s,
+			  struct ks_walk *w)
+{
+	uint32_t v = t->acc[s - t->hdr.acc_base];
+	uint32_t first = v >> 8, n = v & 0xff, i;
+
+	for (i = 0; i < n && first + i < KS_MAX_ACC_LIST; i++)
+		ks_walk_set_hit(w, t->acc_list[first + i]);
+}
+
+uint32_t ks_walk_bytes(const struct ks_tables *t, uint32_t state, bool fold,
+		       const uint8_t *p, size_t n, struct ks_walk *w)
+{
+	const uint8_t *cls = fold ? t->cls_fold : t->cls;
+	uint32_t nc = t->hdr.n_classes;
+	uint64_t cell;
+	size_t i;
+
+	for (i = 0; i < n && state; i++) {
+		cell = (uint64_t)state * nc + cls[p[i]];
+		if (cell >= KS_DFA_CELLS)
+			return 0;
+		state = t->dfa[cell];
+		w->bytes_scanned++;
+		if (state >= t->hdr.acc_base && state <= KS_MAX_STATES)
+			record_accept(t, state, w);
+	}
+	return state;
+}
+
+static uint32_t feed_byte(const struct ks_tables *t, uint32_t state, bool fold,
+			  uint8_t b, struct ks_walk *w)
+{
+	return ks_walk_bytes(t, state, fold, &b, 1, w);
+}
+
+/* A frame sentinel: fed by its class, which no input byte maps to. */
+static uint32_t feed_class(const struct ks_tables *t, uint32_t state, uint8_t c,
+			   struct ks_walk *w)
+{
+	uint64_t cell = (uint64_t)state * t->hdr.n_classes + c;
+
+	if (!state || cell >= KS_DFA_CELLS)
+		return 0;
+	state = t->dfa[cell];
+	w->bytes_scanned++;
+	if (state >= t->hdr.acc_base && state <= KS_MAX_STATES)
+		record_accept(t, state, w);
+	return state;
+}
+
+bool ks_ev_str(const struct ks_event *ev, enum ks_field f, const uint8_t **p,
+	       uint32_t *len)
+{
+	uint32_t off, n;
+
+	if (!KS_F_IS_STR(f))
+		return false;
+	off = ev->str[f].off;
+	n = ev->str[f].len;
+	if (off >= sizeof(*ev))
+		return false;
+	if (n > sizeof(*ev) - off)
+		n = sizeof(*ev) - off;
+	*p = (const uint8_t *)ev + off;
+	*len = n;
+	return n != 0;
+}
+
+/* Elements are NUL separated; a final NUL only terminates the last one. */
+static uint32_t args_len(const uint8_t *p, uint32_t n)
+{
+	return n && p[n - 1] == 0 ? n - 1 : n;
+}
+
+static uint32_t scan_args(const struct ks_tables *t, uint32_t s, bool fold,
+			  const uint8_t *p, uint32_t n, struct ks_walk *w)
+{
+	uint32_t i, elem = 0;
+
+	n = args_len(p, n);
+	s = feed_class(t, s, t->hdr.cls_begin, w);
+	for (i = 0; i < n && s; i++) {
+		if (p[i])
+			continue;
+		s = ks_walk_bytes(t, s, fold, p + elem, i - elem, w);
+		s = feed_class(t, s, t->hdr.cls_end, w);
+		s = feed_class(t, s, t->hdr.cls_begin, w);
+		elem = i + 1;
+	}
+	s = ks_walk_bytes(t, s, fold, p + elem, n - elem, w);
+	return feed_class(t, s, t->hdr.cls_end, w);
+}
+
+static uint32_t scan_cmdline(const struct ks_tables *t, uint32_t s, bool fold,
+			     const uint8_t *p, uint32_t n, struct ks_walk *w)
+{
+	uint32_t i;
+
+	while (n && !p[n - 1])
+		n--;	/* the joined line has no trailing separators */
+	s = feed_class(t, s, t->hdr.cls_begin, w);
+	for (i = 0; i < n && s; i++)
+		s = feed_byte(t, s, fold, p[i] ? p[i] : ' ', w);
+	return feed_class(t, s, t->hdr.cls_end, w);
+}
+
+static void scan_field(const struct ks_tables *t, const struct ks_event *ev,
+		       enum ks_field f, struct ks_walk *w)
+{
+	const uint8_t *p;
+	uint32_t n, s;
+	int m;
+
+	if (!ks_ev_str(ev, f, &p, &n))
+		return;
+	for (m = 0; m < KS_CASE_N; m++) {
+		s = t->start[f][m];
+		if (!s)
+			continue;
+		if (f == KS_F_PROCESS_ARGS) {
+			scan_args(t, s, m == KS_CASE_FOLD, p, n, w);
+		} else if (f == KS_F_PROCESS_COMMAND_LINE) {
+			scan_cmdline(t, s, m == KS_CASE_FOLD, p, n, w);
+		} else {
+			s = feed_class(t, s, t->hdr.cls_begin, w);
+			s = ks_walk_bytes(t, s, m == KS_CASE_FOLD, p, n, w);
+			feed_class(t, s, t->hdr.cls_end, w);
+		}
+	}
+}
+
+void ks_walk_scan(const struct ks_tables *t, const struct ks_event *ev,
+		  struct ks_walk *w)
+{
+	int f;
+
+	for (f = KS_F_NONE + 1; f < KS_F_STR_N; f++)
+		scan_field(t, ev, f, w);
+}
+
+static void add_cand(const struct ks_tables *t, const struct ks_event *ev,
+		     uint32_t step, struct ks_walk *w)
+{
+	uint8_t cat;
+
+	if (step >= KS_MAX_STEPS || step >= t->hdr.n_steps ||
+	    w->seen[step] == w->epoch)
+		return;
+	cat = t->steps[step].category;
+	if (cat != KS_CAT_ANY && cat != ev->category)
+		return;
+	w->seen[step] = w->epoch;
+	if (w->n_cands >= KS_MAX_CANDS) {
+		w->cand_overflow = true;
+		return;
+	}
+	w->cands[w->n_cands++] = step;
+}
+
+static void add_cat(const struct ks_tables *t, const struct ks_event *ev,
+		    uint32_t cat, struct ks_walk *w)
+{
+	uint32_t v, first, n, i;
+
+	if (cat >= KS_CAT_N)
+		return;
+	v = t->cat_first[cat];
+	first = v >> 16;
+	n = v & 0xffff;
+	for (i = 0; i < n && first + i < KS_MAX_STEPS; i++)
+		add_cand(t, ev, t->cat_list[first + i], w);
+}
+
+void ks_walk_candidates(const struct ks_tables *t, const struct ks_event *ev,
+			struct ks_walk *w)
+{
+	uint32_t h, a, v, first, n, i;
+
+	if (ev->category != KS_CAT_ANY)
+		add_cat(t, ev, ev->category, w);
+	add_cat(t, ev, KS_CAT_ANY, w);
+	for (h = 0; h < w->n_hits; h++) {
+		a = w->hits[h];
+		if (a >= t->hdr.n_atoms)
+			continue;
+		v = t->atom_trig[a];
+		first = v >> 16;
+		n = v & 0xffff;
+		for (i = 0; i < n && first + i < KS_MAX_TRIG_LIST; i++)
+			add_cand(t, ev, t->trig_list[first + i], w);
+	}
+}
+
+bool ks_ev_num(const struct ks_event *ev, enum ks_field f, int64_t *v)
+{
+	switch (f) {
+	case KS_F_PROCESS_PID:
+		*v = ev->pid;
+		break;
+	case KS_F_PARENT_PID:
+		*v = ev->ppid;
+		break;
+	case KS_F_USER_ID:
+		*v = ev->uid;
+		break;
+	case KS_F_GROUP_ID:
+		*v = ev->gid;
+		break;
+	case KS_F_EXIT_CODE:
+		*v = ev->exit_code;
+		break;
+	case KS_F_ARGS_COUNT:
+		*v = ev->args_count;
+		break;
+	case KS_F_SOURCE_PORT:
+		*v = ev->sport;
+		break;
+	case KS_F_DEST_PORT:
+		*v = ev->dport;
+		break;
+	case KS_F_TRANSPORT:
+		*v = ev->transport;
+		break;
+	case KS_F_CATEGORY:
+		*v = ev->category;
+		break;
+	case KS_F_ACTION:
+		*v = ev->action;
+		break;
+	case KS_F_DIRECTION:
+		*v = ev->direction;
+		break;
+	default:
+		return false;
+	}
+	return true;
+}
+
+const uint8_t *ks_ev_ip(const struct ks_event *ev, enum ks_field f)
+{
+	if (f == KS_F_SOURCE_IP)
+		return ev->saddr;
+	if (f == KS_F_DEST_IP)
+		return ev->daddr;
+	return NULL;
+}
+
+bool ks_ev_null(const struct ks_event *ev, enum ks_field f, uint32_t pbit)
+{
+	if (!pbit || (ev->present & pbit))
+		return false;
+	return !KS_F_IS_STR(f) || ev->str[f].len == 0;
+}
+
+static bool cmp_s64(int64_t a, uint8_t cmp, int64_t b, bool *ok)
+{
+	switch (cmp) {
+	case KS_CMP_EQ:
+		return a == b;
+	case KS_CMP_NE:
+		return a != b;
+	case KS_CMP_LT:
+		return a < b;
+	case KS_CMP_LE:
+		return a <= b;
+	case KS_CMP_GT:
+		return a > b;
+	case KS_CMP_GE:
+		return a >= b;
+	}
+	*ok = false;
+	return false;
+}
+
+static bool cidr_match(const uint8_t *ip, const struct ks_cidr *c)
+{
+	uint32_t full = c->prefix / 8, rest = c->prefix % 8;
+	uint8_t mask;
+
+	if (c->prefix > 128)
+		return false;
+	if (memcmp(ip, c->addr, full))
+		return false;
+	if (!rest)
+		return true;
+	mask = (uint8_t)(0xff << (8 - rest));
+	return (ip[full] & mask) == (c->addr[full] & mask);
+}
+
+/* One operand insn: the value it pushes, *ok = false if malformed. */
+static enum ks_tv operand(const struct ks_tables *t, const struct ks_insn *in,
+			  const struct ks_event *ev, const struct ks_walk *w,
+			  bool *ok)
+{
+	const uint8_t *ip;
+	int64_t v;
+
+	switch (in->op) {
+	case KS_OP_TRUE:
+		return KS_TV_TRUE;
+	case KS_OP_FALSE:
+		return KS_TV_FALSE;
+	case KS_OP_USER:
+		return KS_TV_UNKNOWN;
+	case KS_OP_ATOM:
+		return ks_walk_is_hit(w, in->arg) ? KS_TV_TRUE : KS_TV_FALSE;
+	case KS_OP_PRESENT:
+		return ks_ev_null(ev, in->field, in->arg) ? KS_TV_FALSE :
+							    KS_TV_TRUE;
+	case KS_OP_CMP:
+		if (!ks_ev_num(ev, in->field, &v))
+			break;
+		if (ks_ev_null(ev, in->field, in->arg))
+			return KS_TV_FALSE;
+		return cmp_s64(v, in->cmp, (int64_t)in->imm, ok) ?
+			KS_TV_TRUE : KS_TV_FALSE;
+	case KS_OP_STRLEN:
+		if (!KS_F_IS_STR(in->field))
+			break;
+		if (ks_ev_null(ev, in->field, in->arg))
+			return KS_TV_FALSE;
+		return cmp_s64(ev->str[in->field].len, in->cmp,
+			       (int64_t)in->imm, ok) ? KS_TV_TRUE : KS_TV_FALSE;
+	case KS_OP_CIDR:
+		ip = ks_ev_ip(ev, in->field);
+		if (!ip || in->arg >= t->hdr.n_cidrs || in->arg >= KS_MAX_CIDRS)
+			break;
+		if (ks_ev_null(ev, in->field, (uint32_t)in->imm))
+			return KS_TV_FALSE;
+		return cidr_match(ip, &t->cidrs[in->arg]) ? KS_TV_TRUE :
+							     KS_TV_FALSE;
+	}
+	*ok = false;
+	return KS_TV_UNKNOWN;
+}
+
+static enum ks_tv tv_and(enum ks_tv a, enum ks_tv b)
+{
+	if (a == KS_TV_FALSE || b == KS_TV_FALSE)
+		return KS_TV_FALSE;
+	if (a == KS_TV_UNKNOWN || b == KS_TV_UNKNOWN)
+		return KS_TV_UNKNOWN;
+	return KS_TV_TRUE;
+}
+
+static enum ks_tv tv_or(enum ks_tv a, enum ks_tv b)
+{
+	if (a == KS_TV_TRUE || b == KS_TV_TRUE)
+		return KS_TV_TRUE;
+	if (a == KS_TV_UNKNOWN || b == KS_TV_UNKNOWN)
+		return KS_TV_UNKNOWN;
+	return KS_TV_FALSE;
+}
+
+static enum ks_tv tv_not(enum ks_tv a)
+{
+	if (a == KS_TV_UNKNOWN)
+		return a;
+	return a == KS_TV_TRUE ? KS_TV_FALSE : KS_TV_TRUE;
+}
+
+enum ks_tv ks_walk_prog(const struct ks_tables *t, const struct ks_insn *prog,
+			uint32_t len, const struct ks_event *ev,
+			const struct ks_walk *w)
+{
+	uint8_t st[KS_MAX_STACK];
+	uint32_t sp = 0, i;
+	bool ok = true;
+
+	if (len > KS_MAX_PROG_LEN)
+		return KS_TV_UNKNOWN;
+	for (i = 0; i < len && ok; i++) {
+		switch (prog[i].op) {
+		case KS_OP_AND:
+		case KS_OP_OR:
+			if (sp < 2)
+				return KS_TV_UNKNOWN;
+			sp--;
+			st[sp - 1] = prog[i].op == KS_OP_AND ?
+				tv_and(st[sp - 1], st[sp]) :
+				tv_or(st[sp - 1], st[sp]);
+			break;
+		case KS_OP_NOT:
+			if (sp < 1)
+				return KS_TV_UNKNOWN;
+			st[sp - 1] = tv_not(st[sp - 1]);
+			break;
+		default:
+			if (sp >= KS_MAX_STACK)
+				return KS_TV_UNKNOWN;
+			st[sp++] = operand(t, &prog[i], ev, w, &ok);
+		}
+	}
+	if (!ok || sp != 1)
+		return KS_TV_UNKNOWN;
+	return st[0];
+}
+
+enum ks_tv ks_walk_step(const struct ks_tables *t, uint32_t step,
+			const struct ks_event *ev, const struct ks_walk *w)
+{
+	const struct ks_step *s;
+
+	if (step >= t->hdr.n_steps || step >= KS_MAX_STEPS)
+		return KS_TV_UNKNOWN;
+	s = &t->steps[step];
+	if (s->prog >= KS_MAX_INSNS || s->prog_len > KS_MAX_INSNS - s->prog ||
+	    s->prog + s->prog_len > t->hdr.n_insns)
+		return KS_TV_UNKNOWN;
+	return ks_walk_prog(t, &t->insns[s->prog], s->prog_len, ev, w);
+}
+
+void ks_walk_event(const struct ks_tables *t, const struct ks_event *ev,
+		   struct ks_walk *w)
+{
+	uint32_t i;
+
+	ks_walk_begin(w);
+	ks_walk_scan(t, ev, w);
+	ks_walk_candidates(t, ev, w);
+	for (i = 0; i < w->n_cands; i++)
+		w->tv[i] = ks_walk_step(t, w->cands[i], ev, w);
+}
+
+enum ks_tv ks_walk_verdict(const struct ks_walk *w, uint32_t step)
+{
+	uint32_t i;
+
+	if (step >= KS_MAX_STEPS || w->seen[step] != w->epoch)
+		return KS_TV_FALSE;
+	for (i = 0; i < w->n_cands; i++)
+		if (w->cands[i] == step)
+			return w->tv[i];
+	/* a candidate lost to overflow: the kernel forwards the event */
+	return KS_TV_UNKNOWN;
+}

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The kernel/userspace ABI in maps/ is shared by BPF objects, kload and
+ * .kbin files: pin its sizes and offsets, so a layout change that forgot
+ * to bump KS_ABI_VERSION fails here instead of in a running kernel.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "maps/ks_abi.h"
+#include "maps/ks_event.h"
+#include "maps/ks_state.h"
+#include "maps/ks_tables.h"
+
+static void test_version(void **state)
+{
+	/* bump both together when a layout below changes */
+	assert_int_equal(KS_ABI_VERSION, 2);
+}
+
+static void test_event_layout(void **state)
+{
+	assert_int_equal(sizeof(struct ks_event), 3384);
+	assert_int_equal(offsetof(struct ks_event, str), 124);
+	assert_int_equal(offsetof(struct ks_event, verdict), 184);
+	assert_int_equal(offsetof(struct ks_event, exe), 264);
+	assert_int_equal(offsetof(struct ks_event, payload), 1848);
+	assert_int_equal(sizeof(struct ks_verdict), 80);
+	assert_true(sizeof(struct ks_replay_ctx) <= 65535);	/* test-run ctx limit */
+	assert_int_equal(offsetof(struct ks_event, verdict) % 8, 0);
+}
+
+static void test_tables_layout(void **state)
+{
+	assert_int_equal(sizeof(struct ks_tables_hdr), 64);
+	assert_int_equal(offsetof(struct ks_tables_hdr, cls_begin), 52);
+	assert_int_equal(sizeof(struct ks_insn), 16);
+	assert_int_equal(sizeof(struct ks_step), 20);
+	assert_int_equal(sizeof(struct ks_rule), 24);
+	assert_int_equal(sizeof(struct ks_cidr), 20);
+	assert_int_equal(sizeof(struct ks_tables), 3502736);
+	/* an array map value may not exceed KMALLOC_MAX_SIZE (4 MiB) */
+	assert_true(sizeof(struct ks_tables) < (4u << 20));
+	/* the kernel masks indexes with size - 1 */
+	assert_int_equal(KS_DFA_CELLS & (KS_DFA_CELLS - 1), 0);
+	assert_int_equal(KS_MAX_ATOMS & (KS_MAX_ATOMS - 1), 0);
+}
+
+static void test_state_layout(void **state)
+{
+	assert_int_equal(sizeof(struct ks_entity_key), 16);
+	assert_int_equal(sizeof(struct ks_entity_val), 8 * (KS_MAX_KSTEPS + 1));
+	assert_int_equal(sizeof(struct ks_stats) % 8, 0);	/* summed as __u64[] */
+	/* per-CPU values are limited to 32 KiB */
+	assert_true(sizeof(struct ks_stats) <= 32768);
+	assert_int_equal(sizeof(struct ks_rule_stats), 32);
+	assert_int_equal(sizeof(struct ks_rule_name), 16 + KS_RULE_ID_MAX);
+	assert_int_equal(sizeof(struct ks_config), 24);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_version),
+		cmocka_unit_test(test_event_layout),
+		cmocka_unit_test(test_tables_layout),
+		cmocka_unit_test(test_state_layout),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,651 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Lowering: rules (parsed, or built by hand where the parser has no
+ * syntax) into programs, atoms, trigger sets and step tables; exactness
+ * decisions and their diagnostics; determinism.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <kestrel/rules.h>
+#include <kestrel/tablewalk.h>
+
+#include "rules-compiler/dfa.h"
+
+static struct ks_tables *T, *T2;
+
+static int setup(void **state)
+{
+	T = calloc(1, sizeof(*T));
+	T2 = calloc(1, sizeof(*T2));
+	return T && T2 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	free(T);
+	free(T2);
+	return 0;
+}
+
+/* ---- compact renderings to compare with ---- */
+
+/* "A0 C26==1 & U &": ATOM, CMP, CIDR (N), PRESENT (P), STRLEN (L),
+ * USER (U), TRUE/FALSE (T/F), AND (&), OR (|), NOT (!). */
+static void prog_str(const struct ks_tables *t, uint32_t step, char *buf,
+		     size_t size)
+{
+	static const char *const cmp[] = { "==", "!=", "<", "<=", ">", ">=" };
+	const struct ks_step *s = &t->steps[step];
+	const struct ks_insn *in;
+	size_t n = 0;
+	uint32_t i;
+
+	buf[0] = 0;
+	for (i = 0; i < s->prog_len && n < size; i++) {
+		in = &t->insns[s->prog + i];
+		if (i)
+			n += snprintf(buf + n, size - n, " ");
+		switch (in->op) {
+		case KS_OP_ATOM:
+			n += snprintf(buf + n, size - n, "A%u", in->arg);
+			break;
+		case KS_OP_CMP:
+			n += snprintf(buf + n, size - n, "C%u%s%lld", in->field,
+				      cmp[in->cmp], (long long)in->imm);
+			break;
+		case KS_OP_STRLEN:
+			n += snprintf(buf + n, size - n, "L%u%s%lld", in->field,
+				      cmp[in->cmp], (long long)in->imm);
+			break;
+		case KS_OP_CIDR:
+			n += snprintf(buf + n, size - n, "N%u", in->arg);
+			break;
+		case KS_OP_PRESENT:
+			n += snprintf(buf + n, size - n, "P%u", in->field);
+			break;
+		default:
+			n += snprintf(buf + n, size - n, "%c",
+				      "TFACNPU&|!L"[in->op]);
+		}
+	}
+}
+
+/* "3:E:\x01-c\x02" per atom, patterns joined by '|', atoms by ' '. */
+static void atoms_str(const struct ks_lowered *lw, char *buf, size_t size)
+{
+	char esc[256];
+	size_t n = 0;
+	uint32_t a, k;
+
+	buf[0] = 0;
+	for (a = 0; a < lw->n_atoms && n < size; a++) {
+		const struct ks_atom_desc *d = &lw->atoms[a];
+
+		n += snprintf(buf + n, size - n, "%s%u:%c:", a ? " " : "",
+			      d->field, d->mode ? 'F' : 'E');
+		for (k = 0; k < d->n_pats && n < size; k++) {
+			ks_escape_bytes(esc, sizeof(esc), d->pats[k].bytes,
+					d->pats[k].len);
+			n += snprintf(buf + n, size - n, "%s%s", k ? "|" : "", esc);
+		}
+	}
+}
+
+/* Trigger of a step: "A1,A2" or "cat1" or "never". */
+static void trig_str(const struct ks_tables *t, uint32_t step, char *buf,
+		     size_t size)
+{
+	uint32_t a, i, v, c;
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (a = 0; a < t->hdr.n_atoms; a++) {
+		v = t->atom_trig[a];
+		for (i = 0; i < (v & 0xffff); i++)
+			if (t->trig_list[(v >> 16) + i] == step)
+				n += snprintf(buf + n, size - n, "%sA%u",
+					      n ? "," : "", a);
+	}
+	if (n)
+		return;
+	for (c = 0; c < KS_CAT_N; c++) {
+		v = t->cat_first[c];
+		for (i = 0; i < (v & 0xffff); i++)
+			if (t->cat_list[(v >> 16) + i] == step) {
+				snprintf(buf, size, "cat%u", c);
+				return;
+			}
+	}
+	snprintf(buf, size, "never");
+}
+
+/* ---- table-driven single queries ---- */
+
+struct qcase {
+	const char *query;
+	const char *prog;	/* of step 0 */
+	const char *atoms;
+	bool exact;
+	const char *trig;
+};
+
+static const struct qcase qcases[] = {
+	{ "process where process.executable == \"/bin/sh\"",
+	  "A0", "1:E:\\x01/bin/sh\\x02", true, "A0" },
+	{ "file where startsWith(file.path, \"/tmp/\")",
+	  "A0", "7:E:\\x01/tmp/", true, "A0" },
+	{ "file where endsWith(file.name, \".so\")",
+	  "A0", "8:E:.so\\x02", true, "A0" },
+	{ "process where stringContains(process.command_line, \"curl \")",
+	  "A0", "4:E:curl ", true, "A0" },
+	{ "process where process.name : \"BASH\"",
+	  "A0", "2:F:\\x01bash\\x02", true, "A0" },
+	{ "file where file.path : \"/etc/*\"",
+	  "A0", "7:F:\\x01/etc/", true, "A0" },
+	{ "file where file.path : \"*.conf\"",
+	  "A0", "7:F:.conf\\x02", true, "A0" },
+	{ "file where file.path : \"*shadow*\"",
+	  "A0", "7:F:shadow", true, "A0" },
+	/* ordered wildcards: the segments are necessary, the rest is user */
+	{ "process where process.command_line : \"*wget*-O*\"",
+	  "A0 A1 & U &", "4:F:wget 4:F:-o", false, "A0" },
+	{ "process where process.name : \"a?c\"",
+	  "A0 A1 & U &", "2:F:\\x01a 2:F:c\\x02", false, "A0" },
+	{ "process where process.name like \"??\"",
+	  "U", "", false, "cat1" },
+	{ "process where process.args == \"-c\"",
+	  "A0", "3:E:\\x01-c\\x02", true, "A0" },
+	{ "process where process.args == \"\"",
+	  "A0", "3:E:\\x01\\x02", true, "A0" },
+	{ "process where process.args : \"*\"",
+	  "A0", "3:F:\\x01", true, "A0" },
+	/* one atom for a whole list on one field and case */
+	{ "process where process.name in (\"sh\", \"bash\", \"sh\")",
+	  "A0", "2:E:\\x01bash\\x02|\\x01sh\\x02", true, "A0" },
+	{ "process where process.name : (\"sh\", \"*bash\") or process.name == \"zsh\"",
+	  "A0 A1 |", "2:E:\\x01zsh\\x02 2:F:\\x01sh\\x02|bash\\x02", true,
+	  "A0,A1" },
+	{ "process where process.name == \"\"", "L2==0", "", true, "cat1" },
+	{ "process where process.pid == 1", "C16==1", "", true, "cat1" },
+	{ "process where process.pid >= 1000", "C16>=1000", "", true, "cat1" },
+	{ "process where user.id in (0, 1000)", "C18==0 C18==1000 |", "",
+	  true, "cat1" },
+	{ "process where user.id not in (0, 1000)", "P18 C18==0 C18==1000 | ! &", "",
+	  true, "cat1" },
+	{ "any where event.action == \"exec\"", "C26==1", "", true, "cat0" },
+	{ "network where network.transport == \"tcp\"", "C24==6", "", true,
+	  "cat3" },
+	{ "network where cidrMatch(destination.ip, \"10.0.0.0/8\", \"192.168.0.0/16\")",
+	  "N0 N1 |", "", true, "cat3" },
+	{ "process where process.parent.name == null", "P6 !", "", true,
+	  "cat1" },
+	{ "process where not process.parent.name == null", "P6", "", true,
+	  "cat1" },
+	{ "process where host.name == \"h1\"", "U", "", false, "cat1" },
+	{ "process where process.entity_id == \"1-2\"", "U", "", false,
+	  "cat1" },
+	/* != on a nullable field: present and not equal */
+	{ "process where process.name != \"bash\"", "P2 A0 ! &",
+	  "2:E:\\x01bash\\x02", true, "cat1" },
+	/* AND: the cheapest child's set; OR: the union, none if any none */
+	{ "process where process.name == \"a\" and process.executable in (\"/b\", \"/c\") and process.args == \"-x\"",
+	  "A0 A1 & A2 &",
+	  "2:E:\\x01a\\x02 1:E:\\x01/b\\x02|\\x01/c\\x02 3:E:\\x01-x\\x02",
+	  true, "A1" },
+	{ "process where process.name == \"ab\" or process.executable == \"/c\"",
+	  "A0 A1 |", "1:E:\\x01/c\\x02 2:E:\\x01ab\\x02", true, "A0,A1" },
+	{ "process where process.name == \"a\" or process.pid == 1",
+	  "C16==1 A0 |", "2:E:\\x01a\\x02", true, "cat1" },
+	{ "process where process.pid == 1 and false", "C16==1 F &", "", true,
+	  "never" },
+	{ "process where true", "T", "", true, "cat1" },
+};
+
+static void compile_one(const char *query, struct ks_ruleset **rsp,
+			struct ks_lowered *lw, int want)
+{
+	struct ks_ruleset *rs = ks_ruleset_new();
+	struct ks_compile_info info;
+	int ret;
+
+	assert_int_equal(ks_ruleset_add_query(rs, query, "<test>"), 0);
+	ret = ks_lower(rs, &rs->diags, T, &info, lw);
+	if (ret != want) {
+		ks_diags_print(&rs->diags, stderr);
+		fail_msg("%s: ks_lower returned %d", query, ret);
+	}
+	ks_compile_info_free(&info);
+	*rsp = rs;
+}
+
+static void test_queries(void **state)
+{
+	char prog[512], atoms[512], trig[128];
+	struct ks_ruleset *rs;
+	struct ks_lowered lw;
+	size_t i;
+
+	for (i = 0; i < sizeof(qcases) / sizeof(qcases[0]); i++) {
+		const struct qcase *c = &qcases[i];
+
+		compile_one(c->query, &rs, &lw, 0);
+		prog_str(T, 0, prog, sizeof(prog));
+		atoms_str(&lw, atoms, sizeof(atoms));
+		trig_str(T, 0, trig, sizeof(trig));
+		if (strcmp(prog, c->prog) || strcmp(atoms, c->atoms) ||
+		    strcmp(trig, c->trig) ||
+		    !!(T->steps[0].flags & KS_S_EXACT) != c->exact ||
+		    !!(T->rules[0].flags & KS_R_EXACT) != c->exact) {
+			print_error("%s\n  prog  %s (want %s)\n  atoms %s (want %s)\n  trig  %s (want %s)\n  exact %d (want %d)\n",
+				    c->query, prog, c->prog, atoms, c->atoms,
+				    trig, c->trig,
+				    !!(T->steps[0].flags & KS_S_EXACT), c->exact);
+			fail();
+		}
+		assert_int_equal(T->hdr.n_steps, 1);
+		assert_int_equal(T->steps[0].flags & KS_S_LAST, KS_S_LAST);
+		ks_lowered_free(&lw);
+		ks_ruleset_free(rs);
+	}
+}
+
+/* ---- hand-built ASTs: syntax the EQL parser does not have ---- */
+
+static const struct ks_field_info *field(const char *name)
+{
+	const struct ks_field_info *f = ks_field_lookup(name);
+
+	assert_non_null(f);
+	return f;
+}
+
+static struct ks_ruleset *hand_rule(struct ks_rule_src *r, struct ks_query *q,
+				    struct ks_step_ast *st, struct ks_node *cond)
+{
+	static struct ks_ruleset rs;
+
+	memset(&rs, 0, sizeof(rs));
+	memset(r, 0, sizeof(*r));
+	memset(q, 0, sizeof(*q));
+	memset(st, 0, sizeof(*st));
+	st->category = KS_CAT_PROCESS;
+	st->cond = cond;
+	st->runs = 1;
+	q->steps = st;
+	q->n_steps = 1;
+	r->id = "hand";
+	r->query_text = "";
+	r->q = q;
+	rs.rules = r;
+	rs.n_rules = 1;
+	return &rs;
+}
+
+static void check_hand(struct ks_node *cond, const char *want_prog,
+		       const char *want_atoms)
+{
+	char prog[256], atoms[256];
+	struct ks_rule_src r;
+	struct ks_query q;
+	struct ks_step_ast st;
+	struct ks_ruleset *rs = hand_rule(&r, &q, &st, cond);
+	struct ks_lowered lw;
+
+	assert_int_equal(ks_lower(rs, &rs->diags, T, NULL, &lw), 0);
+	prog_str(T, 0, prog, sizeof(prog));
+	atoms_str(&lw, atoms, sizeof(atoms));
+	assert_string_equal(prog, want_prog);
+	assert_string_equal(atoms, want_atoms);
+	ks_lowered_free(&lw);
+	ks_diags_free(&rs->diags);
+}
+
+static void test_regex_and_raw_wildcards(void **state)
+{
+	struct ks_strpat pat = { 0 };
+	struct ks_node n;
+
+	memset(&n, 0, sizeof(n));
+	n.kind = KS_N_STR;
+	n.field = field("process.command_line");
+	n.pats = &pat;
+	n.n_pats = 1;
+	n.strop = KS_SO_REGEX;
+	/* longest required literal: "bin/ab" ("b+" keeps one b) */
+	pat.s = "^/usr/(s)?bin/ab+c$";
+	pat.len = strlen(pat.s);
+	check_hand(&n, "A0 U &", "4:E:bin/ab");
+	/* alternation: no literal is required */
+	pat.s = "curl|wget";
+	pat.len = strlen(pat.s);
+	check_hand(&n, "U", "");
+	/* optional characters are not required */
+	pat.s = "ab?c*d{0,2}e";
+	pat.len = strlen(pat.s);
+	check_hand(&n, "A0 U &", "4:E:a");
+	pat.s = "x\\.sh";
+	pat.ci = true;
+	pat.len = strlen(pat.s);
+	check_hand(&n, "A0 U &", "4:F:x.sh");
+	/* an unreduced wildcard from a hand-built AST is reduced here */
+	n.strop = KS_SO_WILDCARD;
+	pat.s = "*evil*";
+	pat.len = strlen(pat.s);
+	pat.ci = false;
+	check_hand(&n, "A0", "4:E:evil");
+	/* a separator byte in a literal is left to userspace */
+	n.strop = KS_SO_EQ;
+	pat.s = "a\001b";
+	pat.len = 3;
+	check_hand(&n, "U", "");
+}
+
+/* ---- rules from YAML ---- */
+
+static struct ks_ruleset *load(const char *yaml, int want,
+			       struct ks_compile_info *info)
+{
+	struct ks_ruleset *rs = ks_ruleset_new();
+	int ret;
+
+	if (ks_ruleset_load_string(rs, yaml, "t.yml")) {
+		ks_diags_print(&rs->diags, stderr);
+		fail_msg("rules do not load");
+	}
+	ret = ks_compile(rs, T, info);
+	if (ret != want) {
+		ks_diags_print(&rs->diags, stderr);
+		fail_msg("ks_compile returned %d, want %d", ret, want);
+	}
+	return rs;
+}
+
+static const char *diag_text(const struct ks_ruleset *rs)
+{
+	static char buf[4096];
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+	ks_diags_print(&rs->diags, f);
+	fclose(f);
+	return buf;
+}
+
+static void test_sequence(void **state)
+{
+	const char *yaml =
+		"- rule: seq\n"
+		"  name: seq\n"
+		"  query: |\n"
+		"    sequence by process.entity_id with maxspan=30s\n"
+		"      [file where event.action == \"creation\" and file.path : \"/tmp/*\"]\n"
+		"      [process where process.executable : \"/tmp/*\"] with runs=3\n"
+		"    until [process where event.action == \"exit\"]\n";
+	struct ks_compile_info info;
+	struct ks_ruleset *rs = load(yaml, 0, &info);
+	const struct ks_rule *r = &T->rules[0];
+	uint32_t i;
+
+	assert_int_equal(r->n_steps, 4);
+	assert_int_equal(r->first_step, 0);
+	assert_int_equal(r->until_step, 4);
+	assert_int_equal(r->maxspan_ns, 30000000000ull);
+	assert_int_equal(r->flags, KS_R_EXACT | KS_R_SEQUENCE | KS_R_UNTIL |
+				   KS_R_KSTATE);
+	assert_int_equal(r->uid, ks_rule_uid(&rs->rules[0]));
+	assert_int_equal(T->hdr.n_steps, 5);
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(T->steps[i].rule, 0);
+		assert_int_equal(T->steps[i].index, i);
+		assert_int_equal(T->steps[i].n_join, 1);
+		assert_int_equal(T->steps[i].join[0], KS_F_ENTITY_ID);
+	}
+	/* the runs copies share one program */
+	assert_int_equal(T->steps[1].prog, T->steps[2].prog);
+	assert_int_equal(T->steps[2].prog, T->steps[3].prog);
+	assert_int_equal(T->steps[3].flags, KS_S_EXACT | KS_S_LAST);
+	assert_int_equal(T->steps[4].flags, KS_S_EXACT | KS_S_UNTIL);
+	assert_int_equal(T->steps[0].category, KS_CAT_FILE);
+	assert_true(info.rules[0].exact);
+	assert_int_equal(info.rules[0].n_kernel_steps, 5);
+	assert_int_equal(info.rules[0].n_atoms, 2);
+	assert_int_equal(info.n_steps, 5);
+	ks_compile_info_free(&info);
+	ks_ruleset_free(rs);
+}
+
+static void test_sequence_limits(void **state)
+{
+	const char *yaml =
+		"- rule: long\n"
+		"  name: long\n"
+		"  query: |\n"
+		"    sequence by process.entity_id\n"
+		"      [process where true] with runs=10\n"
+		"      [process where true] with runs=10\n"
+		"- rule: host\n"
+		"  name: host\n"
+		"  query: sequence by host.name [process where true] [file where true]\n";
+	struct ks_compile_info info;
+	struct ks_ruleset *rs = load(yaml, 0, &info);
+
+	/* beyond KS_MAX_KSTEPS: userspace keeps the state */
+	assert_int_equal(T->rules[0].n_steps, 20);
+	assert_int_equal(T->rules[0].flags & (KS_R_EXACT | KS_R_KSTATE), 0);
+	assert_non_null(strstr(info.rules[0].why_not_exact, "KS_MAX_KSTEPS"));
+	assert_int_equal(T->steps[0].flags & KS_S_EXACT, KS_S_EXACT);
+	/* a join field the kernel cannot see */
+	assert_int_equal(T->rules[1].flags & KS_R_EXACT, 0);
+	assert_non_null(strstr(info.rules[1].why_not_exact, "join"));
+	ks_compile_info_free(&info);
+	ks_ruleset_free(rs);
+}
+
+/* The parser rejects it too; the lowering must not trust hand-built ASTs. */
+static void test_join_mismatch(void **state)
+{
+	struct ks_step_ast st[2];
+	struct ks_rule_src r;
+	struct ks_query q;
+	struct ks_ruleset *rs = hand_rule(&r, &q, &st[0], NULL);
+
+	memset(&st[1], 0, sizeof(st[1]));
+	st[1].category = KS_CAT_FILE;
+	st[1].runs = 1;
+	st[0].join[0] = field("process.entity_id");
+	st[0].n_join = 1;
+	q.sequence = true;
+	q.steps = st;
+	q.n_steps = 2;
+	assert_int_equal(ks_lower(rs, &rs->diags, T, NULL, NULL), -1);
+	assert_non_null(strstr(diag_text(rs), "same number of join fields"));
+	ks_diags_free(&rs->diags);
+}
+
+static void test_block_needs_exact(void **state)
+{
+	const char *yaml =
+		"- rule: b\n"
+		"  name: b\n"
+		"  action: block\n"
+		"  query: |\n"
+		"    process where process.command_line : \"*a*b*\"\n"
+		"- rule: k\n"
+		"  name: k\n"
+		"  action: kill\n"
+		"  query: network where destination.port == 4444\n"
+		"- rule: ok\n"
+		"  name: ok\n"
+		"  action: kill\n"
+		"  query: network where event.action == \"connect\" and destination.port == 4444\n"
+		"- rule: ok2\n"
+		"  name: ok2\n"
+		"  action: block\n"
+		"  query: network where destination.port == 4444\n";
+	struct ks_ruleset *rs = load(yaml, -1, NULL);
+	const char *d = diag_text(rs);
+
+	print_message("%s", d);
+	assert_non_null(strstr(d, "t.yml:1:3: error: action block needs a kernel-exact rule: wildcard \"*a*b*\" on process.command_line is decided in userspace"));
+	assert_non_null(strstr(d, "t.yml:6:3: error: action kill needs a process"));
+	assert_int_equal(ks_diags_errors(&rs->diags), 2);
+	ks_ruleset_free(rs);
+}
+
+static void test_dedupe_and_index(void **state)
+{
+	const char *yaml =
+		"- rule: a\n"
+		"  name: a\n"
+		"  query: process where process.name == \"nc\" and user.id == 0\n"
+		"- rule: b\n"
+		"  name: b\n"
+		"  query: process where process.name == \"nc\"\n"
+		"- rule: c\n"
+		"  name: c\n"
+		"  query: file where file.path == \"/etc/shadow\" or process.name == \"nc\"\n";
+	struct ks_ruleset *rs = load(yaml, 0, NULL);
+	char trig[64];
+
+	/* rule c's "nc" is the same one-pattern atom as a's and b's */
+	assert_int_equal(T->hdr.n_atoms, 2);
+	trig_str(T, 0, trig, sizeof(trig));
+	assert_string_equal(trig, "A0");
+	trig_str(T, 1, trig, sizeof(trig));
+	assert_string_equal(trig, "A0");
+	trig_str(T, 2, trig, sizeof(trig));
+	assert_string_equal(trig, "A0,A1");
+	assert_int_equal(T->atom_trig[0], 0 << 16 | 3);
+	assert_int_equal(T->atom_trig[1], 3 << 16 | 1);
+	assert_int_equal(T->trig_list[0], 0);
+	assert_int_equal(T->trig_list[1], 1);
+	assert_int_equal(T->trig_list[2], 2);
+	assert_int_equal(T->hdr.n_trig_list, 4);
+	assert_int_equal(T->hdr.magic, KS_TABLES_MAGIC);
+	assert_int_equal(T->hdr.abi_version, KS_ABI_VERSION);
+	assert_int_equal(T->hdr.n_rules, 3);
+	ks_ruleset_free(rs);
+}
+
+static void test_deterministic(void **state)
+{
+	const char *yaml =
+		"- rule: a\n"
+		"  name: a\n"
+		"  query: |\n"
+		"    sequence by process.entity_id with maxspan=5m\n"
+		"      [process where process.name in (\"curl\", \"wget\") and process.args : \"http*\"]\n"
+		"      [network where cidrMatch(destination.ip, \"203.0.113.0/24\") and destination.port in (80, 443)]\n"
+		"- rule: b\n"
+		"  name: b\n"
+		"  query: |\n"
+		"    file where file.path : (\"/etc/*\", \"*.pem\", \"*id_rsa*\") and not process.name == \"sshd\"\n";
+	struct ks_ruleset *rs = load(yaml, 0, NULL);
+	uint64_t h;
+
+	memcpy(T2, T, sizeof(*T));
+	ks_ruleset_free(rs);
+	rs = load(yaml, 0, NULL);
+	assert_memory_equal(T, T2, sizeof(*T));
+	h = ks_fnv1a64((uint8_t *)T + sizeof(T->hdr), sizeof(*T) - sizeof(T->hdr),
+		       KS_FNV64_INIT);
+	assert_int_equal(h, T->hdr.content_hash);
+	ks_ruleset_free(rs);
+}
+
+static void test_rule_uid(void **state)
+{
+	struct ks_rule_src r = { .id = "x", .query_text = "q" };
+	const char bytes[] = "x\0q";
+	uint32_t h = 0x811c9dc5u;
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		h ^= (uint8_t)bytes[i];
+		h *= 0x01000193u;
+	}
+	assert_int_equal(ks_rule_uid(&r), h);
+	r.query_text = "q ";
+	assert_int_not_equal(ks_rule_uid(&r), h);
+}
+
+static void test_limits(void **state)
+{
+	size_t n = 300, i, len = 64 + n * 12;
+	char *q = malloc(len), *p = q;
+	struct ks_ruleset *rs;
+	struct ks_lowered lw;
+
+	p += sprintf(p, "process where user.id in (");
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "%s%zu", i ? ", " : "", i);
+	sprintf(p, ")");
+	compile_one(q, &rs, &lw, -1);
+	assert_non_null(strstr(diag_text(rs), "KS_MAX_PROG_LEN"));
+	ks_lowered_free(&lw);
+	ks_ruleset_free(rs);
+	/* a long list of names is one atom, not a long program */
+	p = q + sprintf(q, "process where process.name in (");
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "%s\"n%zu\"", i ? ", " : "", i);
+	sprintf(p, ")");
+	compile_one(q, &rs, &lw, 0);
+	assert_int_equal(T->steps[0].prog_len, 1);
+	assert_int_equal(lw.atoms[0].n_pats, n);
+	ks_lowered_free(&lw);
+	ks_ruleset_free(rs);
+	free(q);
+}
+
+static void test_explain(void **state)
+{
+	const char *yaml =
+		"- rule: w\n"
+		"  name: w\n"
+		"  query: |\n"
+		"    process where process.command_line : \"*a*b*\" and cidrMatch(source.ip, \"10.0.0.0/8\")\n";
+	struct ks_compile_info info;
+	struct ks_ruleset *rs = load(yaml, 0, &info);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	ks_explain(rs, T, &info, f);
+	fclose(f);
+	print_message("%s", buf);
+	assert_non_null(strstr(buf, "rule w"));
+	assert_non_null(strstr(buf, "not kernel-exact: wildcard \"*a*b*\""));
+	assert_non_null(strstr(buf, "atom#0(process.command_line folded \"a\")"));
+	assert_non_null(strstr(buf, "source.ip in 10.0.0.0/8"));
+	assert_non_null(strstr(buf, "userspace U1"));
+	assert_non_null(strstr(buf, "byte classes"));
+	assert_non_null(strstr(buf, "ks_entity LRU"));
+	free(buf);
+	ks_compile_info_free(&info);
+	ks_ruleset_free(rs);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_queries),
+		cmocka_unit_test(test_regex_and_raw_wildcards),
+		cmocka_unit_test(test_sequence),
+		cmocka_unit_test(test_sequence_limits),
+		cmocka_unit_test(test_join_mismatch),
+		cmocka_unit_test(test_block_needs_exact),
+		cmocka_unit_test(test_dedupe_and_index),
+		cmocka_unit_test(test_deterministic),
+		cmocka_unit_test(test_rule_uid),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_explain),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
