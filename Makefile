@@ -53,7 +53,7 @@ COMP_LIB_SRCS := $(filter-out rules-compiler/main.c,$(COMP_SRCS))
 LOADER_SRCS := $(sort $(wildcard loader/*.c))
 LOADER_LIB_SRCS := $(filter-out loader/main.c,$(LOADER_SRCS))
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
-SELFTEST_SRCS := selftests/test_progs.c selftests/testutil.c $(sort $(wildcard selftests/prog_tests/*.c))
+SELFTEST_SRCS := $(sort $(wildcard selftests/*.c)) $(sort $(wildcard selftests/prog_tests/*.c))
 BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))

@@ -630,6 +630,17 @@ void ks_pipeline_tick(struct ks_pipeline *p, uint64_t now_ns)
 	}
 }
 
+void ks_pipeline_reset(struct ks_pipeline *p)
+{
+	while (p->lru_head)
+		entry_free(p, p->lru_head);
+}
+
+void ks_pipeline_set_output(struct ks_pipeline *p, FILE *out)
+{
+	p->o.alerts = out;
+}
+
 void ks_pipeline_stats(const struct ks_pipeline *p, struct ks_pipeline_stats *st)
 {
 	*st = p->st;

@@ -74,74 +74,121 @@ static int on_input(void *arg, struct ks_event *ev, json_t *obj, unsigned long l
 	return 0;
 }
 
-int ks_replay_run(struct ks_ruleset *rs, struct ks_tables *t,
-		  const struct ks_replay_opts *o, struct ks_replay_result *res)
+struct ks_replay *ks_replay_open(struct ks_ruleset *rs, struct ks_tables *t,
+				 const struct ks_replay_opts *o)
 {
 	struct ks_engine_opts eo = { .replay = true, .xdp = !!o->pcap, .mode = o->mode,
 				     .hash_key = 0x6b657374726c3031ull, .judge_self = true };
 	struct ks_pipeline_opts po = { .alerts = o->alerts };
-	struct ks_replay r = { .res = res };
+	struct ks_replay *r = calloc(1, sizeof(*r));
+	int err = -ENOMEM;
+
+	if (!r)
+		goto fail_rules;
+	ks_engine_init(&r->e);
+	ks_ecs_init(&r->ecs, NULL);
+	r->errout = o->errout;
+	r->batch = calloc(1, sizeof(*r->batch));
+	r->p = ks_pipeline_new(&po, &r->ecs);
+	if (!r->batch || !r->p)
+		goto fail;
+	err = ks_engine_load(&r->e, &eo);
+	if (err) {
+		pr_warn("kload: cannot load the replay program: %s\n", strerror(-err));
+		goto fail;
+	}
+	err = ks_engine_install(&r->e, t);
+	if (!err)
+		err = ks_pipeline_set_rules(r->p, rs, t);
+	rs = NULL;	/* the pipeline owns it now */
+	if (err)
+		goto fail;
+	free(t);	/* the kernel and the pipeline have their copies */
+	t = NULL;
+	r->rb = ring_buffer__new(r->e.events_fd, ks_replay_on_event, r, NULL);
+	if (!r->rb) {
+		err = -errno;
+		goto fail;
+	}
+	return r;
+fail:
+	ks_replay_close(r);
+fail_rules:
+	if (rs)
+		ks_ruleset_free(rs);
+	free(t);
+	errno = -err;
+	return NULL;
+}
+
+void ks_replay_close(struct ks_replay *r)
+{
+	if (!r)
+		return;
+	ring_buffer__free(r->rb);
+	ks_engine_destroy(&r->e);
+	ks_pipeline_free(r->p);
+	ks_ecs_free(&r->ecs);
+	free(r->batch);
+	free(r);
+}
+
+void ks_replay_reset(struct ks_replay *r)
+{
+	struct ks_entity_key key, next;
+
+	while (!bpf_map_get_next_key(r->e.entity_fd, NULL, &next)) {
+		key = next;
+		if (bpf_map_delete_elem(r->e.entity_fd, &key))
+			break;
+	}
+	ks_pipeline_reset(r->p);
+}
+
+int ks_replay_events(struct ks_replay *r, const char *path, FILE *alerts,
+		     struct ks_replay_result *res)
+{
+	FILE *in;
 	int err;
 
 	memset(res, 0, sizeof(*res));
-	ks_engine_init(&r.e);
-	ks_ecs_init(&r.ecs, NULL);
-	r.batch = calloc(1, sizeof(*r.batch));
-	r.p = ks_pipeline_new(&po, &r.ecs);
-	if (!r.batch || !r.p) {
-		err = -ENOMEM;
-		goto out;
+	r->res = res;
+	ks_pipeline_set_output(r->p, alerts);
+	in = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	if (!in) {
+		fprintf(stderr, "%s: error: %s\n", path, strerror(errno));
+		return -errno;
 	}
-	err = ks_engine_load(&r.e, &eo);
-	if (err) {
-		pr_warn("kload: cannot load the replay program: %s\n", strerror(-err));
-		goto out;
-	}
-	err = ks_engine_install(&r.e, t);
+	err = ks_ecs_read_jsonl(in, path, on_input, r, &r->ecs, &res->skipped, r->errout);
 	if (!err)
-		err = ks_pipeline_set_rules(r.p, rs, t);
-	rs = NULL;	/* the pipeline owns it now */
-	if (err)
-		goto out;
-	r.rb = ring_buffer__new(r.e.events_fd, ks_replay_on_event, &r, NULL);
-	if (!r.rb) {
-		err = -errno;
-		goto out;
-	}
-	if (o->events) {
-		FILE *in = strcmp(o->events, "-") ? fopen(o->events, "r") : stdin;
+		err = flush(r);
+	if (in != stdin)
+		fclose(in);
+	return err;
+}
 
-		if (!in) {
-			err = -errno;
-			fprintf(stderr, "%s: error: %s\n", o->events, strerror(errno));
-			goto out;
-		}
-		err = ks_ecs_read_jsonl(in, o->events, on_input, &r, &r.ecs, &res->skipped,
-					o->errout);
-		if (!err)
-			err = flush(&r);
-		if (in != stdin)
-			fclose(in);
-		if (err)
-			goto out;
-	}
-	if (o->pcap) {
+int ks_replay_run(struct ks_ruleset *rs, struct ks_tables *t,
+		  const struct ks_replay_opts *o, struct ks_replay_result *res)
+{
+	struct ks_replay *r;
+	int err = 0;
+
+	memset(res, 0, sizeof(*res));
+	r = ks_replay_open(rs, t, o);
+	if (!r)
+		return -errno;
+	r->res = res;
+	if (o->events)
+		err = ks_replay_events(r, o->events, o->alerts, res);
+	if (!err && o->pcap) {
 		if (!ks_replay_pcap) {
 			fprintf(stderr, "%s: error: this program was built without pcap support\n",
 				o->pcap);
 			err = -ENOTSUP;
-			goto out;
+		} else {
+			err = ks_replay_pcap(r, o->pcap);
 		}
-		err = ks_replay_pcap(&r, o->pcap);
 	}
-out:
-	ring_buffer__free(r.rb);
-	ks_engine_destroy(&r.e);
-	ks_pipeline_free(r.p);
-	ks_ecs_free(&r.ecs);
-	free(r.batch);
-	if (rs)
-		ks_ruleset_free(rs);
-	free(t);
+	ks_replay_close(r);
 	return err;
 }

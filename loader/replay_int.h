@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "kestrel/ecs.h"
 #include "kestrel/engine.h"
@@ -20,6 +21,7 @@ struct ks_replay {
 	struct ks_replay_result *res;
 	uint64_t pkt_ts;	/* capture time of the packet under test */
 	bool pcap;
+	FILE *errout;
 };
 
 int ks_replay_on_event(void *ctx, void *data, size_t size);

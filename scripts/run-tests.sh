@@ -61,7 +61,7 @@ fi
 
 if want vm; then
 	echo "== selftests in the 6.1 VM (qemu, lsm=...,bpf)"
-	selftests/vm/run-vm.sh "$B"/selftests/test_progs-static >"$log/vm" 2>&1
+	selftests/vm/run-vm.sh --add rules:/rules "$B"/selftests/test_progs-static >"$log/vm" 2>&1
 	rc=$?
 	sed 's/^/  /' "$log/vm" | grep -v '^  *$'
 	set -- $(progs_counts "$log/vm")

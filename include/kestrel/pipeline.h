@@ -48,6 +48,10 @@ int ks_pipeline_set_rules(struct ks_pipeline *p, struct ks_ruleset *rs,
 int ks_pipeline_event(struct ks_pipeline *p, const struct ks_event *ev);
 /* Expire pending sequences older than their maxspan at `now_ns`. */
 void ks_pipeline_tick(struct ks_pipeline *p, uint64_t now_ns);
+/* Forget every pending sequence (counters stay). */
+void ks_pipeline_reset(struct ks_pipeline *p);
+/* Write alerts to `out` from now on. */
+void ks_pipeline_set_output(struct ks_pipeline *p, FILE *out);
 void ks_pipeline_stats(const struct ks_pipeline *p, struct ks_pipeline_stats *st);
 /* Alerts written per rule id (for kestrel_alerts_total{rule}). */
 uint64_t ks_pipeline_rule_alerts(const struct ks_pipeline *p, size_t rule_idx);

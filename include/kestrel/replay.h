@@ -30,6 +30,20 @@ struct ks_replay_result {
 	uint64_t test_runs;	/* BPF_PROG_TEST_RUN calls */
 };
 
+/*
+ * A replayer kept open across inputs (tests, benchmarks): rule tables
+ * are loaded once; ks_replay_reset() forgets all sequence state, in the
+ * kernel and in the pipeline, so inputs do not see each other.
+ */
+struct ks_replay;
+/* Takes ownership of rs and t. NULL with a message on error. */
+struct ks_replay *ks_replay_open(struct ks_ruleset *rs, struct ks_tables *t,
+				 const struct ks_replay_opts *o);
+int ks_replay_events(struct ks_replay *r, const char *path, FILE *alerts,
+		     struct ks_replay_result *res);
+void ks_replay_reset(struct ks_replay *r);
+void ks_replay_close(struct ks_replay *r);
+
 /* Takes ownership of rs and t. Returns 0 or -errno (message printed). */
 int ks_replay_run(struct ks_ruleset *rs, struct ks_tables *t,
 		  const struct ks_replay_opts *o, struct ks_replay_result *res);

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Replay through the production BPF evaluator (BPF_PROG_TEST_RUN of
+ * ks_replay) and pipeline:
+ *
+ *  fixtures       every shipped rule's positive fixture alerts for that
+ *                 rule, its negative fixture does not
+ *  deterministic  the same input gives byte-identical alerts twice
+ *  malformed      bad lines are counted and skipped, good ones still run
+ */
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kestrel/replay.h"
+#include "testutil.h"
+#include "test_progs.h"
+
+#define RULES_DIR "rules"
+
+static struct ks_replay *open_rules(void)
+{
+	struct ks_replay_opts o = { .mode = KS_MODE_SIGNAL, .errout = stderr };
+	struct ks_compile_info info = {};
+	struct ks_ruleset *rs = ks_ruleset_new();
+	struct ks_tables *t = calloc(1, sizeof(*t));
+
+	if (ks_ruleset_load_path(rs, RULES_DIR) || ks_diags_errors(&rs->diags) ||
+	    ks_compile(rs, t, &info)) {
+		ks_diags_print(&rs->diags, stderr);
+		ks_ruleset_free(rs);
+		free(t);
+		return NULL;
+	}
+	ks_compile_info_free(&info);
+	return ks_replay_open(rs, t, &o);
+}
+
+/* Alerts of replaying path, as text (malloc'd). */
+static char *replay(struct ks_replay *r, const char *path, struct ks_replay_result *res)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	ks_replay_reset(r);
+	if (ks_replay_events(r, path, f, res)) {
+		fclose(f);
+		free(text);
+		return NULL;
+	}
+	fclose(f);
+	return text;
+}
+
+static void fixtures(struct ks_replay *r)
+{
+	struct dirent **names;
+	int n, i, checked = 0;
+
+	n = scandir(RULES_DIR "/tests", &names, NULL, alphasort);
+	if (!ASSERT_GT(n, 0, "fixtures found"))
+		return;
+	for (i = 0; i < n; i++) {
+		const char *f = names[i]->d_name;
+		size_t l = strlen(f);
+		struct ks_replay_result res;
+		char path[512], id[256], needle[300], *alerts;
+		bool pos;
+
+		if (l < 10 || strcmp(f + l - 6, ".jsonl"))
+			goto next;
+		pos = l > 10 && !strcmp(f + l - 10, ".pos.jsonl");
+		if (!pos && (l < 10 || strcmp(f + l - 10, ".neg.jsonl")))
+			goto next;
+		snprintf(id, sizeof(id), "%.*s", (int)(l - 10), f);
+		snprintf(path, sizeof(path), RULES_DIR "/tests/%s", f);
+		snprintf(needle, sizeof(needle), "\"rule\":{\"id\":\"%s\"", id);
+		alerts = replay(r, path, &res);
+		if (!ASSERT_OK_PTR(alerts, path))
+			goto next;
+		if (pos && !strstr(alerts, needle)) {
+			test__fail();
+			fprintf(stderr, "%s: no alert for %s through the kernel evaluator\n", path, id);
+		} else if (!pos && strstr(alerts, needle)) {
+			test__fail();
+			fprintf(stderr, "%s: unexpected alert for %s\n", path, id);
+		}
+		ASSERT_EQ(res.skipped, 0, "no malformed line");
+		checked++;
+		free(alerts);
+next:
+		free(names[i]);
+	}
+	free(names);
+	test__log("%d fixture files replayed through ks_replay\n", checked);
+	ASSERT_GE(checked, 60, "fixtures checked");
+}
+
+static void deterministic(struct ks_replay *r)
+{
+	struct ks_replay_result a, b;
+	char *x, *y;
+
+	x = replay(r, RULES_DIR "/tests/tmp_download_then_exec.pos.jsonl", &a);
+	y = replay(r, RULES_DIR "/tests/tmp_download_then_exec.pos.jsonl", &b);
+	if (ASSERT_OK_PTR(x, "first") && ASSERT_OK_PTR(y, "second")) {
+		ASSERT_GT(strlen(x), 10, "alerts written");
+		ASSERT_STREQ(x, y, "byte-identical");
+		ASSERT_EQ(a.test_runs, b.test_runs, "same test runs");
+	}
+	free(x);
+	free(y);
+}
+
+static void malformed(struct ks_replay *r)
+{
+	char path[] = "/tmp/ks_st_replayXXXXXX";
+	struct ks_replay_result res;
+	FILE *f;
+	char *out;
+	int fd = mkstemp(path);
+
+	f = fdopen(fd, "w");
+	fputs("{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\","
+	      "\"action\":\"exec\"},\"process\":{\"pid\":1,\"executable\":\"/dev/shm/x\"}}\n"
+	      "{not json\n"
+	      "{\"event\":{\"category\":\"nope\"}}\n", f);
+	fclose(f);
+	out = replay(r, path, &res);
+	if (ASSERT_OK_PTR(out, "replay")) {
+		ASSERT_EQ(res.skipped, 2, "two malformed lines skipped");
+		ASSERT_EQ(res.events, 1, "the good line evaluated");
+		ASSERT_HAS_STR(out, "\"exec_from_dev_shm\"", "good line alerted");
+	}
+	free(out);
+	unlink(path);
+}
+
+void test_replay(void)
+{
+	struct ks_replay *r = open_rules();
+
+	if (!ASSERT_OK_PTR(r, "replayer with rules/"))
+		return;
+	if (test__start_subtest("fixtures"))
+		fixtures(r);
+	if (test__start_subtest("deterministic"))
+		deterministic(r);
+	if (test__start_subtest("malformed"))
+		malformed(r);
+	ks_replay_close(r);
+}
