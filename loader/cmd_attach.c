@@ -532,7 +532,13 @@ static int run_attach(int argc, char **argv, const char *cmd, bool record_only)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	while (!ks_stop) {
-		err = ring_buffer__poll(a.rb, 200);
+		/*
+		 * The kernel submits without wakeups until a batch is queued,
+		 * so the poll is only a timer: consume whatever is there.
+		 */
+		err = ring_buffer__poll(a.rb, 100);
+		if (err >= 0)
+			err = ring_buffer__consume(a.rb);
 		if (err < 0 && err != -EINTR) {
 			pr_warn("kload: ring buffer: %s\n", strerror(-err));
 			ret = KS_EXIT_FAIL;

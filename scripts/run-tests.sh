@@ -2,9 +2,10 @@
 # Run Kestrel's tests and print one closing line: "N passed, N failed, N skipped".
 #   unit      cmocka binaries in build/tests/
 #   selftest  build/selftests/test_progs on this kernel (real BPF, root)
+#   e2e       selftests/e2e.sh: the kload binary end to end (root)
 #   vm        the same selftests, statically linked, in Debian's 6.1 kernel
 #             under qemu with BPF LSM (selftests/vm/run-vm.sh)
-# Usage: run-tests.sh [--only unit|selftest|vm]
+# Usage: run-tests.sh [--only unit|selftest|e2e|vm]
 set -u
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
@@ -55,6 +56,16 @@ if want selftest; then
 	rc=$?
 	sed 's/^/  /' "$log/selftest"
 	set -- $(progs_counts "$log/selftest")
+	if [ $# -eq 3 ]; then add "$1" "$2" "$3"; else add 0 1 0; fi
+	[ "$rc" -eq 0 ] || status=1
+fi
+
+if want e2e; then
+	echo "== kload end to end on this kernel"
+	selftests/e2e.sh >"$log/e2e" 2>&1
+	rc=$?
+	sed 's/^/  /' "$log/e2e"
+	set -- $(progs_counts "$log/e2e")
 	if [ $# -eq 3 ]; then add "$1" "$2" "$3"; else add 0 1 0; fi
 	[ "$rc" -eq 0 ] || status=1
 fi

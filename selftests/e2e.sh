@@ -1,0 +1,183 @@
+#!/bin/bash
+# End-to-end tests of the kload binary on this kernel (root): attach with
+# --alerts and --record, a scripted attack, status/stats/metrics, record ->
+# replay giving the same alerts, reload under load, kill -9 and adoption,
+# detach, and the exit codes. Ends with "N passed, N failed, N skipped".
+set -u
+cd "$(dirname "$0")/.."
+KLOAD=${KLOAD:-build/kload}
+PIN=/sys/fs/bpf/kestrel-e2e
+W=$(mktemp -d /tmp/ks-e2e.XXXXXX)
+pass=0 fail=0 skip=0
+KPID=
+
+ok()   { pass=$((pass + 1)); echo "  ok   $1"; }
+bad()  { fail=$((fail + 1)); echo "  FAIL $1"; [ -n "${2:-}" ] && sed 's/^/       | /' "$2" | tail -n 20; }
+skp()  { skip=$((skip + 1)); echo "  skip $1"; }
+check() { if eval "$2"; then ok "$1"; else bad "$1" "${3:-}"; fi; }
+
+cleanup() {
+	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null
+	wait 2>/dev/null
+	"$KLOAD" detach --pin-dir "$PIN" >/dev/null 2>&1
+	rm -rf "$W" /tmp/ks_e2e_*
+}
+trap cleanup EXIT
+
+cat >"$W/rules.yml" <<'EOF'
+- rule: e2e_tmp_exec
+  name: program executed from /tmp/ks_e2e_
+  severity: medium
+  tags: [attack.t1204]
+  query: |
+    process where event.action == "exec" and process.executable : "/tmp/ks_e2e_*"
+- rule: e2e_dropper_chain
+  name: stage1 then stage2 from the same parent
+  severity: high
+  query: |
+    sequence by process.parent.entity_id with maxspan=30s
+      [process where event.action == "exec" and process.name == "ks_e2e_stage1"]
+      [process where event.action == "exec" and process.name == "ks_e2e_stage2"]
+- rule: e2e_connect
+  name: connect to the e2e port
+  severity: low
+  query: network where event.action == "connect" and destination.port == 47011
+EOF
+sed 's/e2e_connect/e2e_connect_v2/; s/47011/47012/' "$W/rules.yml" >"$W/rules2.yml"
+
+attach() { # extra args...
+	"$KLOAD" attach --pin-dir "$PIN" --alerts "$W/alerts.jsonl" "$@" >"$W/attach.log" 2>&1 &
+	KPID=$!
+	for _ in $(seq 1 100); do
+		grep -q "attached:" "$W/attach.log" 2>/dev/null && return 0
+		kill -0 "$KPID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+attack() {
+	cp /bin/true /tmp/ks_e2e_stage1
+	cp /bin/true /tmp/ks_e2e_stage2
+	/tmp/ks_e2e_stage1
+	/tmp/ks_e2e_stage2
+	# a connect: nothing needs to listen, the attempt is the event
+	(exec 3<>/dev/tcp/127.0.0.1/47011) 2>/dev/null
+	sleep 0.5
+}
+
+echo "== kload end to end ($($KLOAD --version))"
+"$KLOAD" detach --pin-dir "$PIN" >/dev/null 2>&1
+
+# ---- exit codes before anything is attached
+"$KLOAD" compile "$W/rules.yml" >/dev/null 2>&1
+check "compile valid rules: exit 0" "[ $? -eq 0 ]"
+printf -- '- rule: bad\n  name: bad\n  query: process where process.pid ==\n' >"$W/bad.yml"
+"$KLOAD" compile "$W/bad.yml" >"$W/out" 2>&1
+rc=$?
+check "invalid rules: exit 2" "[ $rc -eq 2 ]" "$W/out"
+check "invalid rules: FILE:LINE:COL diagnostic" "grep -q '^$W/bad.yml:3:[0-9]*: error: ' $W/out" "$W/out"
+"$KLOAD" status --pin-dir "$PIN" >/dev/null 2>&1
+check "status with nothing attached: exit 1" "[ $? -eq 1 ]"
+if command -v setpriv >/dev/null; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$KLOAD" attach "$W/rules.yml" >"$W/out" 2>&1
+	rc=$?
+	check "not root: exit 3 with what to do" "[ $rc -eq 3 ] && grep -q 'root' $W/out" "$W/out"
+else
+	skp "not root: setpriv missing"
+fi
+
+# ---- attach, attack, alerts
+if ! attach --record "$W/rec.jsonl" "$W/rules.yml"; then
+	bad "attach" "$W/attach.log"
+	echo "$pass passed, $fail failed, $skip skipped"
+	exit 1
+fi
+ok "attach ready"
+"$KLOAD" status --pin-dir "$PIN" >"$W/out" 2>&1
+check "status attached: exit 0" "[ $? -eq 0 ]" "$W/out"
+"$KLOAD" status --json --pin-dir "$PIN" >"$W/status.json" 2>&1
+check "status --json names the mode" "grep -Eq '\"mode\": *\"(signal|lsm)\"' $W/status.json" "$W/status.json"
+attack
+sleep 1.2
+check "alert: exec from /tmp" "grep -q '\"id\":\"e2e_tmp_exec\"' $W/alerts.jsonl" "$W/alerts.jsonl"
+check "alert: two-step sequence with both events" \
+	"grep '\"id\":\"e2e_dropper_chain\"' $W/alerts.jsonl | grep -q 'ks_e2e_stage1.*ks_e2e_stage2'" "$W/alerts.jsonl"
+check "alert: connect" "grep -q '\"id\":\"e2e_connect\"' $W/alerts.jsonl" "$W/alerts.jsonl"
+check "alerts are valid JSON lines" "python3 -c 'import json,sys; [json.loads(l) for l in open(\"$W/alerts.jsonl\")]' 2>/dev/null || jq -e . $W/alerts.jsonl >/dev/null"
+
+# ---- metrics
+"$KLOAD" stats --prometheus --pin-dir "$PIN" >"$W/prom.txt"
+check "stats --prometheus: exit 0" "[ $? -eq 0 ]"
+check "prometheus: accounting identity per source" "awk '
+	/^kestrel_events_total\{/ { match(\$0, /source=\"[a-z]+\"/); s = substr(\$0, RSTART, RLENGTH); t[s] = \$2 }
+	/^kestrel_events_filtered_total\{/ { match(\$0, /source=\"[a-z]+\"/); s = substr(\$0, RSTART, RLENGTH); f[s] = \$2 }
+	/^kestrel_events_forwarded_total\{/ { match(\$0, /source=\"[a-z]+\"/); s = substr(\$0, RSTART, RLENGTH); w[s] = \$2 }
+	/^kestrel_events_dropped_total\{/ { match(\$0, /source=\"[a-z]+\"/); s = substr(\$0, RSTART, RLENGTH); d[s] += \$2 }
+	END { for (s in t) if (t[s] != f[s] + w[s] + d[s]) exit 1; exit !(length(t) > 0) }' $W/prom.txt" "$W/prom.txt"
+check "prometheus: alerts counted per rule" "grep -q '^kestrel_alerts_total{rule=\"e2e_tmp_exec\"} [1-9]' $W/prom.txt" "$W/prom.txt"
+
+# ---- record -> replay: the same alerts
+sleep 1.2	# the recorder flushes every second
+"$KLOAD" replay --events "$W/rec.jsonl" "$W/rules.yml" >"$W/replayed.jsonl" 2>"$W/replay.err"
+check "replay of the recording: exit 0" "[ $? -eq 0 ]" "$W/replay.err"
+grep -v '"e2e_connect"' "$W/alerts.jsonl" | sort >"$W/a.sorted"
+grep -v '"e2e_connect"' "$W/replayed.jsonl" | sort >"$W/b.sorted"
+check "replay reproduces the live process alerts byte for byte" "cmp -s $W/a.sorted $W/b.sorted && [ -s $W/a.sorted ]" "$W/replayed.jsonl"
+"$KLOAD" test "$W/rules.yml" --events "$W/rec.jsonl" --expect "$W/replayed.jsonl" >"$W/out" 2>&1
+check "kload test against its own output: exit 0" "[ $? -eq 0 ]" "$W/out"
+echo '{}' >"$W/wrong.jsonl"
+"$KLOAD" test "$W/rules.yml" --events "$W/rec.jsonl" --expect "$W/wrong.jsonl" >"$W/out" 2>&1
+rc=$?
+check "kload test with a wrong expectation: exit 1 and a diff" "[ $rc -eq 1 ] && grep -q '^+' $W/out" "$W/out"
+
+# ---- reload under load
+( for _ in $(seq 1 150); do /tmp/ks_e2e_stage1; done ) &
+LOAD=$!
+"$KLOAD" reload --pin-dir "$PIN" "$W/rules2.yml" >"$W/out" 2>&1
+rc=$?
+wait $LOAD
+check "reload under load: exit 0" "[ $rc -eq 0 ]" "$W/out"
+"$KLOAD" stats --json --pin-dir "$PIN" >"$W/stats.json"
+check "reload: generation 2, one reload" "grep -q '\"table_generation\": 2' $W/stats.json && grep -q '\"reloads\": 1' $W/stats.json" "$W/stats.json"
+(exec 3<>/dev/tcp/127.0.0.1/47012) 2>/dev/null
+sleep 1.2
+check "reloaded rules alert" "grep -q '\"id\":\"e2e_connect_v2\"' $W/alerts.jsonl" "$W/attach.log"
+"$KLOAD" reload --pin-dir "$PIN" "$W/bad.yml" >"$W/out" 2>&1
+rc=$?
+"$KLOAD" stats --json --pin-dir "$PIN" >"$W/stats.json"
+check "failed reload: exit 2, nothing changed" "[ $rc -eq 2 ] && grep -q '\"table_generation\": 2' $W/stats.json" "$W/out"
+
+# ---- kill -9, then a restart adopts the pinned programs
+kill -9 "$KPID"
+wait "$KPID" 2>/dev/null
+KPID=
+"$KLOAD" status --pin-dir "$PIN" >"$W/out" 2>&1
+rc=$?
+check "after kill -9: programs still attached, status exit 1 (no consumer)" \
+	"[ $rc -eq 1 ] && grep -q 'attached, but no kload' $W/out" "$W/out"
+: >"$W/alerts.jsonl"
+attach "$W/rules.yml"
+check "restart adopts the pinned programs" "grep -q 'adopting' $W/attach.log" "$W/attach.log"
+"$KLOAD" status --pin-dir "$PIN" >"$W/out" 2>&1
+check "status after restart: exit 0" "[ $? -eq 0 ]" "$W/out"
+n=$(ls "$PIN" | grep -c '^link_')
+check "no second set of links" "[ $n -ge 1 ] && [ $(bpftool link show | grep -c 'ks_') -le $n ]"
+/tmp/ks_e2e_stage1
+sleep 1.2
+check "alerts flow after adoption" "grep -q '\"id\":\"e2e_tmp_exec\"' $W/alerts.jsonl" "$W/attach.log"
+
+# ---- clean stop and detach
+kill -TERM "$KPID"
+wait "$KPID"
+rc=$?
+KPID=
+check "SIGTERM: clean exit 0" "[ $rc -eq 0 ]" "$W/attach.log"
+"$KLOAD" detach --pin-dir "$PIN" >"$W/out" 2>&1
+check "detach: exit 0" "[ $? -eq 0 ]" "$W/out"
+"$KLOAD" status --pin-dir "$PIN" >/dev/null 2>&1
+check "after detach: status exit 1" "[ $? -eq 1 ]"
+check "after detach: no Kestrel links left" "! bpftool link show | grep -q 'ks_'"
+
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
