@@ -751,7 +751,7 @@ __noinline int ks_match_add(struct ks_scratch *sc, __u32 step, __u32 flags)
 	return 0;
 }
 
-static __always_inline void ks_rule_count(__u32 uid, __u32 completed, __u32 action)
+__noinline int ks_rule_count(__u32 uid, __u32 completed, __u32 action)
 {
 	struct ks_rule_stats *rs, zero = {};
 
@@ -760,16 +760,61 @@ static __always_inline void ks_rule_count(__u32 uid, __u32 completed, __u32 acti
 		bpf_map_update_elem(&ks_rule_stats, &uid, &zero, BPF_NOEXIST);
 		rs = bpf_map_lookup_elem(&ks_rule_stats, &uid);
 		if (!rs)
-			return;
+			return 0;
 	}
 	rs->matches++;
 	if (!completed)
-		return;
+		return 0;
 	rs->completions++;
 	if (action == KS_RA_BLOCK)
 		rs->blocks++;
 	else if (action == KS_RA_KILL)
 		rs->kills++;
+	return 0;
+}
+
+/*
+ * Act on match i: advance kernel-kept sequences, note completions and the
+ * strongest action, count. Results go to sc->relevant and sc->best in map
+ * memory, so the caller's loop carries no values the verifier must track
+ * per path (6.1's verifier cannot prune such loops within its budget).
+ */
+__noinline int ks_apply_match(struct ks_tables *t, struct ks_scratch *sc, struct ks_stats *st,
+			      __u32 i)
+{
+	const struct ks_step *s;
+	const struct ks_rule *r;
+	struct ks_match *m;
+	int done = 0;
+
+	if (!t || !sc || !st)
+		return 0;
+	m = &sc->ev.verdict.match[i & (KS_MAX_MATCH - 1)];
+	s = &t->steps[m->step & (KS_MAX_STEPS - 1)];
+	r = &t->rules[s->rule & (KS_MAX_RULES - 1)];
+	if (!(m->flags & KS_M_EXACT) || !(r->flags & KS_R_EXACT)) {
+		sc->relevant++;		/* userspace decides */
+		return 0;
+	}
+	if (!(r->flags & KS_R_SEQUENCE)) {
+		done = 1;
+	} else if (r->flags & KS_R_KSTATE) {
+		int res = ks_seq_step(t, sc, m->step, st);
+
+		if (res == KS_SEQ_NOOP)
+			return 0;	/* changes nothing anywhere */
+		done = res == KS_SEQ_DONE;
+	}
+	sc->relevant++;
+	if (done) {
+		m->flags |= KS_M_COMPLETED;
+		if (r->action + 1 > sc->best) {
+			sc->best = r->action + 1;
+			sc->ev.verdict.enforced_rule = s->rule;
+		}
+	}
+	ks_rule_count(r->uid, done, r->action);
+	return 0;
 }
 
 /*
@@ -778,12 +823,10 @@ static __always_inline void ks_rule_count(__u32 uid, __u32 completed, __u32 acti
  */
 __noinline int ks_decide(struct ks_tables *t, struct ks_scratch *sc, struct ks_stats *st)
 {
-	struct ks_verdict *vd;
-	__u32 i, best = 0, relevant = 0;
+	__u32 i;
 
 	if (!t || !sc || !st)
 		return 0;
-	vd = &sc->ev.verdict;
 	for (i = 0; i < KS_MAX_CANDS; i++) {
 		__u32 step, tv;
 
@@ -795,43 +838,15 @@ __noinline int ks_decide(struct ks_tables *t, struct ks_scratch *sc, struct ks_s
 			continue;
 		ks_match_add(sc, step, tv == KS_TV_TRUE ? KS_M_EXACT : 0);
 	}
-	/* Descending step order: a sequence never advances twice on one event. */
+	sc->relevant = 0;
+	sc->best = 0;
+	/* descending step order: a sequence never advances twice on one event */
 	for (i = 0; i < KS_MAX_MATCH; i++) {
-		struct ks_match *m;
-		const struct ks_step *s;
-		const struct ks_rule *r;
-		int done = 0;
-
-		if (i >= vd->n_match)
+		if (i >= sc->ev.verdict.n_match)
 			break;
-		m = &vd->match[i];
-		s = &t->steps[m->step & (KS_MAX_STEPS - 1)];
-		r = &t->rules[s->rule & (KS_MAX_RULES - 1)];
-		if (!(m->flags & KS_M_EXACT) || !(r->flags & KS_R_EXACT)) {
-			relevant++;
-			continue;
-		}
-		if (!(r->flags & KS_R_SEQUENCE)) {
-			done = 1;
-		} else if (r->flags & KS_R_KSTATE) {
-			int res = ks_seq_step(t, sc, m->step, st);
-
-			if (res == KS_SEQ_NOOP)
-				continue;	/* changes nothing anywhere */
-			done = res == KS_SEQ_DONE;
-		}
-		relevant++;
-		if (done) {
-			m->flags |= KS_M_COMPLETED;
-			if (r->action + 1 > best) {
-				best = r->action + 1;
-				vd->enforced_rule = s->rule;
-			}
-		}
-		ks_rule_count(r->uid, done, r->action);
+		ks_apply_match(t, sc, st, i);
 	}
-	sc->relevant = relevant;
-	return best;
+	return sc->best;
 }
 
 static __always_inline __u32 ks_log2(__u64 v)

@@ -3,11 +3,13 @@
  * File events: open, creation, modification, deletion, rename.
  *
  *   action        lsm mode (deny: -EPERM)   signal mode (kill: SIGKILL)
- *   open          lsm/file_open             kprobe/security_file_open
- *   creation      lsm/file_open             kprobe/security_file_open
- *   modification  lsm/file_open             kprobe/security_file_open
- *   deletion      lsm/path_unlink           kprobe/security_path_unlink
- *   rename        lsm/path_rename           kprobe/security_path_rename
+ *   open          ks_lsm_file_open          ks_ksig_open
+ *   creation        lsm/file_open             kprobe/security_file_open
+ *   modification
+ *   deletion      ks_lsm_unlink             ks_ksig_unlink
+ *                   lsm/path_unlink           kprobe/security_path_unlink
+ *   rename        ks_lsm_rename             ks_ksig_rename
+ *                   lsm/path_rename           kprobe/security_path_rename
  *
  * One open hook classifies by f_mode, as Falco does:
  *   - FMODE_CREATED: O_CREAT made the file in this open -> "creation".
@@ -182,24 +184,32 @@ int BPF_PROG(ks_lsm_rename, const struct path *old_dir, struct dentry *old_dentr
 			      KS_CAN_DENY | KS_CAN_SIGNAL);
 }
 
-/* ---- signal and observe modes ---- */
+/*
+ * ---- signal and observe modes: kprobes, optional ----
+ * Named ks_ksig_* (not ks_sig_*): a kernel without kprobes
+ * (CONFIG_KPROBES=n, like the 6.18 development host) loads them but cannot
+ * attach them, and no tracepoint or tp_btf hook on either kernel sees
+ * opens, unlinks or renames (only the per-syscall tracepoints, which tax
+ * every syscall). The engine treats ks_ksig_* as ks_sig_* whose attach
+ * may fail: file events are then unavailable in signal mode.
+ */
 
 SEC("kprobe/security_file_open")
-int BPF_KPROBE(ks_sig_file_open, struct file *file)
+int BPF_KPROBE(ks_ksig_open, struct file *file)
 {
 	ks_file_open(file, KS_CAN_SIGNAL);
 	return 0;
 }
 
 SEC("kprobe/security_path_unlink")
-int BPF_KPROBE(ks_sig_unlink, const struct path *dir, struct dentry *dentry)
+int BPF_KPROBE(ks_ksig_unlink, const struct path *dir, struct dentry *dentry)
 {
 	ks_path_unlink(dir, dentry, KS_CAN_SIGNAL);
 	return 0;
 }
 
 SEC("kprobe/security_path_rename")
-int BPF_KPROBE(ks_sig_rename, const struct path *old_dir, struct dentry *old_dentry,
+int BPF_KPROBE(ks_ksig_rename, const struct path *old_dir, struct dentry *old_dentry,
 	       const struct path *new_dir, struct dentry *new_dentry)
 {
 	ks_path_rename(old_dir, old_dentry, new_dir, new_dentry, KS_CAN_SIGNAL);

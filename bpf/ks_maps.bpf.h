@@ -44,6 +44,8 @@ struct ks_scratch {
 	__u32 seq;		/* event stamp for hits[] / cand_mark[] */
 	__u32 n_cand;
 	__u32 relevant;		/* matches userspace must see (ks_decide) */
+	__u32 best;		/* strongest completed action + 1 (ks_decide) */
+	__u32 pad2;
 	/*
 	 * Step program stack, kept in map memory on purpose: the verifier
 	 * does not track values stored here, so the program loop has one

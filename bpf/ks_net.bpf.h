@@ -2,27 +2,41 @@
 /*
  * Network events of processes: connect and accept, AF_INET/AF_INET6 only.
  *
- *   action   lsm mode                    signal / observe mode
- *   connect  lsm/socket_connect (-EPERM) kprobe/security_socket_connect (SIGKILL)
- *   accept   kprobe/security_sock_graft in every mode (SIGKILL only)
+ *   action   lsm mode                     signal / observe mode
+ *   connect  ks_lsm_connect               ks_sig_connect (TCP)
+ *              lsm/socket_connect (EPERM)   tp_btf/inet_sock_set_state
+ *                                         ks_ksig_connect (UDP, ...)
+ *                                           kprobe/security_socket_connect
+ *   accept   ks_kall_accept: kprobe/security_sock_graft, every mode
  *
- * connect: the LSM hook runs before the kernel sends anything, with the
+ * connect, lsm: the hook runs before the kernel sends anything, with the
  * destination the caller passed; the source is what the socket is bound
- * to at that moment (0.0.0.0:0 / :::0 until the kernel picks one during
- * the connect itself). A denied connect returns EPERM and sends no SYN.
+ * to at that moment (unbound: all-zero, port 0). A denied connect returns
+ * EPERM and sends no SYN.
+ *
+ * connect, signal: TCP moves CLOSE -> SYN_SENT inside tcp_v4/v6_connect(),
+ * in the caller's context, with the destination and source address set
+ * (the source port is picked right after). inet_sock_set_state is a
+ * tp_btf tracepoint on 6.1 and 6.18 and needs no kprobes. SIGKILL: the
+ * SYN still leaves, the caller dies before connect() returns and its
+ * socket is reset. Other transports (UDP) have no such tracepoint: the
+ * kprobe twin covers them where the kernel has kprobes (ks_ksig_*, see
+ * ks_file.bpf.h) and skips TCP so no connect is reported twice. A TCP
+ * connect that fails before SYN_SENT (EISCONN, EINVAL, no route) is
+ * reported in lsm mode only.
  *
  * accept: socket_accept runs before the peer is known, and
- * inet_sock_set_state(ESTABLISHED) fires in softirq on the server side,
+ * inet_sock_set_state(ESTABLISHED) of a passive socket fires in softirq,
  * not in the accepting process. sock_graft() is where accept() attaches
  * the new, established sock to the caller's socket, in the caller's
  * context, with both endpoints known: inet_accept (6.1) / __inet_accept
  * (6.18) -> sock_graft() -> security_sock_graft(). It is a void LSM hook,
  * so accept cannot be refused (the handshake is already complete):
  * `block` and `kill` SIGKILL the accepting process, which dies before
- * accept() returns the descriptor. A kprobe there (not kretprobe on
- * inet_csk_accept) also means no kretprobe instance is held by every
- * thread sleeping in accept(). For accept, source is the remote peer and
- * destination the local address (ECS: source = initiator).
+ * accept() returns the descriptor. A kprobe there, rather than a
+ * kretprobe on inet_csk_accept, holds no kretprobe instance per thread
+ * sleeping in accept(). Source is the remote peer (the initiator) and
+ * destination the local address. Kernels without kprobes: no accept.
  *
  * Addresses are 16 bytes, IPv4 mapped as ::ffff:a.b.c.d, an unbound
  * 0.0.0.0 left all-zero like ::; family is 4 for IPv4 sockets and for
@@ -38,6 +52,8 @@
 #define KS_AF_INET6	10
 #define KS_DIR_INGRESS	1
 #define KS_DIR_EGRESS	2
+#define KS_TCP_SYN_SENT	2
+#define KS_TCP_CLOSE	7
 
 static __always_inline void ks_count_filtered(__u32 src)
 {
@@ -78,7 +94,7 @@ static __always_inline void ks_sk_local(struct sock *sk, __u32 fam, __u8 *ip, __
 	if (fam == KS_AF_INET)
 		ks_ip4(ip, BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
 	else
-		BPF_CORE_READ_INTO(ip, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		bpf_core_read(ip, 16, &sk->__sk_common.skc_v6_rcv_saddr);
 	*port = BPF_CORE_READ(sk, __sk_common.skc_num);
 }
 
@@ -88,7 +104,7 @@ static __always_inline void ks_sk_remote(struct sock *sk, __u32 fam, __u8 *ip, _
 	if (fam == KS_AF_INET)
 		ks_ip4(ip, BPF_CORE_READ(sk, __sk_common.skc_daddr));
 	else
-		BPF_CORE_READ_INTO(ip, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		bpf_core_read(ip, 16, &sk->__sk_common.skc_v6_daddr);
 	*port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 }
 
@@ -125,17 +141,21 @@ static __always_inline int ks_net_finish(struct ks_scratch *sc, __u32 sfam, __u3
 	return denied ? -EPERM : 0;
 }
 
+/* connect through the LSM hook or its kprobe: destination from the caller */
 static __always_inline int ks_on_connect(struct socket *sock, struct sockaddr *addr,
-					 int addrlen, __u32 caps)
+					 int addrlen, __u32 caps, int skip_tcp)
 {
 	struct sock *sk;
 	struct ks_scratch *sc;
 	__u16 sfam, afam = 0, dport;
 	__u8 dip[16];
 
+	sk = BPF_CORE_READ(sock, sk);
+	/* the kprobe twin leaves TCP to ks_sig_connect: not an event here */
+	if (skip_tcp && BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP)
+		return 0;
 	if (ks_host_skip(KS_SRC_NET))
 		return 0;
-	sk = BPF_CORE_READ(sock, sk);
 	sfam = BPF_CORE_READ(sk, __sk_common.skc_family);
 	bpf_probe_read_kernel(&afam, sizeof(afam), &addr->sa_family);
 	/* the address family must match what the kernel will accept */
@@ -149,7 +169,7 @@ static __always_inline int ks_on_connect(struct socket *sock, struct sockaddr *a
 		   addrlen >= 24 /* SIN6_LEN_RFC2133 */) {
 		struct sockaddr_in6 *in6 = (void *)addr;
 
-		BPF_CORE_READ_INTO(dip, in6, sin6_addr.in6_u.u6_addr8);
+		bpf_core_read(dip, 16, &in6->sin6_addr);
 		dport = bpf_ntohs(BPF_CORE_READ(in6, sin6_port));
 	} else {
 		/* AF_UNIX, netlink, AF_UNSPEC (disconnect), bad lengths */
@@ -164,6 +184,28 @@ static __always_inline int ks_on_connect(struct socket *sock, struct sockaddr *a
 	ks_sk_local(sk, sfam, sc->ev.saddr, &sc->ev.sport);
 	sc->ev.direction = KS_DIR_EGRESS;
 	return ks_net_finish(sc, sfam, caps);
+}
+
+/* TCP connect seen at CLOSE -> SYN_SENT: destination already in the sock */
+static __always_inline void ks_on_tcp_connect(struct sock *sk)
+{
+	struct ks_scratch *sc;
+	__u16 fam;
+
+	if (ks_host_skip(KS_SRC_NET))
+		return;
+	fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (fam != KS_AF_INET && fam != KS_AF_INET6) {
+		ks_count_filtered(KS_SRC_NET);
+		return;
+	}
+	sc = ks_net_begin(sk, KS_ACT_CONNECT);
+	if (!sc)
+		return;
+	ks_sk_remote(sk, fam, sc->ev.daddr, &sc->ev.dport);
+	ks_sk_local(sk, fam, sc->ev.saddr, &sc->ev.sport);
+	sc->ev.direction = KS_DIR_EGRESS;
+	ks_net_finish(sc, fam, KS_CAN_SIGNAL);
 }
 
 static __always_inline int ks_on_accept(struct sock *sk)
@@ -193,18 +235,32 @@ int BPF_PROG(ks_lsm_connect, struct socket *sock, struct sockaddr *address, int 
 {
 	if (ret)
 		return ret;
-	return ks_on_connect(sock, address, addrlen, KS_CAN_DENY | KS_CAN_SIGNAL);
+	return ks_on_connect(sock, address, addrlen, KS_CAN_DENY | KS_CAN_SIGNAL, 0);
 }
 
-SEC("kprobe/security_socket_connect")
-int BPF_KPROBE(ks_sig_connect, struct socket *sock, struct sockaddr *address, int addrlen)
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(ks_sig_connect, struct sock *sk, int oldstate, int newstate)
 {
-	ks_on_connect(sock, address, addrlen, KS_CAN_SIGNAL);
+	/* every TCP state change of the host passes here: decide on two ints */
+	if (newstate != KS_TCP_SYN_SENT || oldstate != KS_TCP_CLOSE)
+		return 0;
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	ks_on_tcp_connect(sk);
+	return 0;
+}
+
+/* kprobe twins, optional (see ks_file.bpf.h) */
+
+SEC("kprobe/security_socket_connect")
+int BPF_KPROBE(ks_ksig_connect, struct socket *sock, struct sockaddr *address, int addrlen)
+{
+	ks_on_connect(sock, address, addrlen, KS_CAN_SIGNAL, 1);
 	return 0;
 }
 
 SEC("kprobe/security_sock_graft")
-int BPF_KPROBE(ks_all_accept, struct sock *sk, struct socket *parent)
+int BPF_KPROBE(ks_kall_accept, struct sock *sk, struct socket *parent)
 {
 	ks_on_accept(sk);
 	return 0;

@@ -66,7 +66,7 @@
 #define KS_IPPROTO_DSTOPTS	60
 
 #define KS_XDP_VLAN_MAX		2	/* 802.1Q, or 802.1AD + 802.1Q (QinQ) */
-#define KS_XDP_EXT_MAX		8	/* IPv6 extension headers walked */
+#define KS_XDP_EXT_MAX		8	/* IPv6 extension headers followed */
 
 /* Outcome of parsing one frame. */
 #define KS_XDP_EVENT		0	/* IP packet: sc->ev is ready */
@@ -172,7 +172,7 @@ static __always_inline void ks_xdp_v4mapped(__u8 *dst, __be32 addr)
 }
 
 /* observer.ingress.interface.name from ks_xdp_ifnames, when recorded. */
-static __always_inline void ks_xdp_fill_iface(struct ks_event *ev)
+static __always_inline void ks_xdp_iface_from_map(struct ks_event *ev)
 {
 	__u32 ifindex = ev->ifindex, n;
 	const char *name;
@@ -227,20 +227,110 @@ static __always_inline int ks_xdp_payload(struct xdp_md *ctx, struct ks_scratch 
 }
 
 /*
- * Parse the frame into sc->ev. A global function: verified once, and the
- * packet cursor's states stay out of the evaluator's.
+ * Transport header and payload, from offsets: a global function with scalar
+ * arguments, so the verifier checks it once whatever path the network
+ * layer took (IPv4 options, IPv6 extension chains). The headers are read
+ * with bpf_xdp_load_bytes(), which also reaches multi-buffer fragments.
+ */
+__noinline int ks_xdp_l4(struct xdp_md *ctx, struct ks_scratch *sc, __u32 l4_off,
+			 __u32 ip_end, __u32 has_l4)
+{
+	struct ks_event *ev;
+	__u32 pay_off;
+
+	if (!sc)
+		return KS_XDP_MALFORMED;
+	ev = &sc->ev;
+	if (l4_off > ip_end)
+		return KS_XDP_MALFORMED;	/* extension headers beyond the IP length */
+	if (!has_l4 || ev->transport == KS_IPPROTO_NONE)
+		return KS_XDP_EVENT;
+	if (ev->transport == KS_IPPROTO_TCP) {
+		struct ks_tcphdr th;
+		__u32 doff;
+
+		if (bpf_xdp_load_bytes(ctx, l4_off, &th, sizeof(th)))
+			return KS_XDP_MALFORMED;
+		doff = (th.res_doff >> 4) * 4;
+		if (doff < sizeof(th))
+			return KS_XDP_MALFORMED;
+		ev->sport = bpf_ntohs(th.source);
+		ev->dport = bpf_ntohs(th.dest);
+		pay_off = l4_off + doff;
+	} else if (ev->transport == KS_IPPROTO_UDP) {
+		struct ks_udphdr uh;
+
+		if (bpf_xdp_load_bytes(ctx, l4_off, &uh, sizeof(uh)))
+			return KS_XDP_MALFORMED;
+		ev->sport = bpf_ntohs(uh.source);
+		ev->dport = bpf_ntohs(uh.dest);
+		pay_off = l4_off + sizeof(uh);
+	} else {
+		pay_off = l4_off;
+	}
+	if (pay_off > ip_end)
+		return KS_XDP_MALFORMED;	/* headers beyond the IP length */
+	if (ks_xdp_payload(ctx, sc, pay_off, ip_end - pay_off))
+		return KS_XDP_MALFORMED;
+	return KS_XDP_EVENT;
+}
+
+static __always_inline int ks_ipv6_is_ext(__u32 nh)
+{
+	return nh == KS_IPPROTO_HOPOPTS || nh == KS_IPPROTO_ROUTING ||
+	       nh == KS_IPPROTO_DSTOPTS || nh == KS_IPPROTO_FRAGMENT || nh == KS_IPPROTO_AH;
+}
+
+/*
+ * Walk the IPv6 extension headers from *off; returns the upper-layer
+ * protocol, or -1 when the chain is malformed or longer than we follow.
+ * A scalar offset, not a packet pointer: the three header-length rules
+ * would otherwise multiply the verifier's states with every header.
+ */
+static __always_inline int ks_ipv6_walk(struct xdp_md *ctx, __u32 nh, __u32 *off,
+					__u32 *has_l4)
+{
+	__u32 i;
+
+	for (i = 0; i < KS_XDP_EXT_MAX; i++) {
+		struct ks_ipv6_ext x;
+
+		if (!ks_ipv6_is_ext(nh))
+			return nh;
+		if (bpf_xdp_load_bytes(ctx, *off, &x, sizeof(x)))
+			return -1;
+		if (nh == KS_IPPROTO_FRAGMENT) {
+			*off += 8;
+			/* non-first fragment: the rest is fragment data */
+			if (x.frag_off & bpf_htons(0xfff8)) {
+				*has_l4 = 0;
+				return x.nexthdr;
+			}
+		} else if (nh == KS_IPPROTO_AH) {
+			*off += ((__u32)x.hdrlen + 2) * 4;
+		} else {
+			*off += ((__u32)x.hdrlen + 1) * 8;
+		}
+		nh = x.nexthdr;
+	}
+	return ks_ipv6_is_ext(nh) ? -1 : (int)nh;
+}
+
+/*
+ * Parse the frame into sc->ev: link and network layers with a
+ * bounds-checked cursor, then ks_xdp_l4(). A global function: verified
+ * once, and the packet cursor's states stay out of the evaluator's.
  */
 __noinline int ks_xdp_parse(struct xdp_md *ctx, struct ks_scratch *sc)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
 	struct ks_ethhdr *eth = data;
-	__u32 l4_off, ip_end, pay_off, frame_len, i;
+	__u32 l4_off, ip_end, frame_len, has_l4 = 1, i;
 	struct ks_event *ev;
-	int has_l4 = 1;
-	__u8 l4proto;
 	__be16 proto;
 	void *pos;
+	int l4proto;
 
 	if (!sc)
 		return KS_XDP_MALFORMED;
@@ -277,7 +367,7 @@ __noinline int ks_xdp_parse(struct xdp_md *ctx, struct ks_scratch *sc)
 		if ((ip->ver_ihl >> 4) != 4 || hlen < sizeof(*ip) || tot < hlen)
 			return KS_XDP_MALFORMED;
 		if (pos + hlen > end)
-			return KS_XDP_MALFORMED;
+			return KS_XDP_MALFORMED;	/* options cut */
 		ev->family = 4;
 		ks_xdp_v4mapped(ev->saddr, ip->saddr);
 		ks_xdp_v4mapped(ev->daddr, ip->daddr);
@@ -285,7 +375,7 @@ __noinline int ks_xdp_parse(struct xdp_md *ctx, struct ks_scratch *sc)
 		if (ip->frag_off & bpf_htons(0x1fff))
 			has_l4 = 0;	/* non-first fragment */
 		ip_end = (pos - data) + tot;
-		pos += hlen;
+		l4_off = (pos - data) + hlen;
 	} else if (proto == bpf_htons(KS_ETH_P_IPV6)) {
 		struct ks_ipv6hdr *ip6 = pos;
 		__u32 plen;
@@ -301,35 +391,10 @@ __noinline int ks_xdp_parse(struct xdp_md *ctx, struct ks_scratch *sc)
 		ip_end = (pos - data) + sizeof(*ip6) + plen;
 		if (!plen)	/* jumbogram: the frame is the limit */
 			ip_end = frame_len;
-		l4proto = ip6->nexthdr;
-		pos = ip6 + 1;
-
-		for (i = 0; i < KS_XDP_EXT_MAX; i++) {
-			struct ks_ipv6_ext *x = pos;
-			__u32 xlen;
-
-			if (l4proto != KS_IPPROTO_HOPOPTS && l4proto != KS_IPPROTO_ROUTING &&
-			    l4proto != KS_IPPROTO_DSTOPTS && l4proto != KS_IPPROTO_FRAGMENT &&
-			    l4proto != KS_IPPROTO_AH)
-				break;
-			if ((void *)(x + 1) > end)
-				return KS_XDP_MALFORMED;
-			if (l4proto == KS_IPPROTO_FRAGMENT) {
-				xlen = 8;
-				if (x->frag_off & bpf_htons(0xfff8))
-					has_l4 = 0;
-			} else if (l4proto == KS_IPPROTO_AH) {
-				xlen = ((__u32)x->hdrlen + 2) * 4;
-			} else {
-				xlen = ((__u32)x->hdrlen + 1) * 8;
-			}
-			l4proto = x->nexthdr;
-			pos += xlen;
-			if (!has_l4)
-				break;	/* the rest is fragment data */
-		}
-		if (has_l4 && i == KS_XDP_EXT_MAX)
-			return KS_XDP_MALFORMED;	/* chain too long to follow */
+		l4_off = (pos - data) + sizeof(*ip6);
+		l4proto = ks_ipv6_walk(ctx, ip6->nexthdr, &l4_off, &has_l4);
+		if (l4proto < 0)
+			return KS_XDP_MALFORMED;
 	} else {
 		return KS_XDP_NOT_IP;
 	}
@@ -343,42 +408,8 @@ __noinline int ks_xdp_parse(struct xdp_md *ctx, struct ks_scratch *sc)
 	ev->transport = l4proto;
 	ev->ifindex = ctx->ingress_ifindex;
 	ev->present |= KS_P_NET;
-	ks_xdp_fill_iface(ev);
-
-	l4_off = pos - data;
-	if (!has_l4 || l4proto == KS_IPPROTO_NONE) {
-		if (l4_off > ip_end)
-			return KS_XDP_MALFORMED;
-		return KS_XDP_EVENT;
-	}
-	if (l4proto == KS_IPPROTO_TCP) {
-		struct ks_tcphdr *th = pos;
-		__u32 doff;
-
-		if ((void *)(th + 1) > end)
-			return KS_XDP_MALFORMED;
-		doff = (th->res_doff >> 4) * 4;
-		if (doff < sizeof(*th))
-			return KS_XDP_MALFORMED;
-		ev->sport = bpf_ntohs(th->source);
-		ev->dport = bpf_ntohs(th->dest);
-		pay_off = l4_off + doff;
-	} else if (l4proto == KS_IPPROTO_UDP) {
-		struct ks_udphdr *uh = pos;
-
-		if ((void *)(uh + 1) > end)
-			return KS_XDP_MALFORMED;
-		ev->sport = bpf_ntohs(uh->source);
-		ev->dport = bpf_ntohs(uh->dest);
-		pay_off = l4_off + sizeof(*uh);
-	} else {
-		pay_off = l4_off;
-	}
-	if (pay_off > ip_end)
-		return KS_XDP_MALFORMED;	/* headers beyond the IP length */
-	if (ks_xdp_payload(ctx, sc, pay_off, ip_end - pay_off))
-		return KS_XDP_MALFORMED;
-	return KS_XDP_EVENT;
+	ks_xdp_iface_from_map(ev);
+	return ks_xdp_l4(ctx, sc, l4_off, ip_end, has_l4);
 }
 
 SEC("xdp")

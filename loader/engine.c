@@ -112,9 +112,20 @@ static bool ks_lsm_listed(char *why, size_t len)
  *   ks_lsm_*   lsm mode only (BPF LSM hooks that can deny)
  *   ks_sig_*   signal and observe modes (tp_btf/kprobe twins of the above)
  *   ks_all_*   every host mode (events no LSM hook needs to deny)
+ *   ks_ksig_*  like ks_sig_*, ks_kall_* like ks_all_*, but kprobes: only
+ *              loaded when the kernel has kprobes (CONFIG_KPROBES); without
+ *              them those events are not reported, and status says so
  *   ks_xdp_*   loaded when an interface is given, attached per interface
  *   ks_replay  replay only
  */
+/* The kprobe PMU (or legacy kprobe_events) is how libbpf attaches kprobes. */
+static bool ks_kprobes_available(void)
+{
+	return !access("/sys/bus/event_source/devices/kprobe/type", F_OK) ||
+	       !access("/sys/kernel/tracing/kprobe_events", F_OK) ||
+	       !access("/sys/kernel/debug/tracing/kprobe_events", F_OK);
+}
+
 static bool ks_prog_wanted(const char *name, enum ks_enforce_mode mode, bool replay,
 			   bool xdp)
 {
@@ -130,7 +141,16 @@ static bool ks_prog_wanted(const char *name, enum ks_enforce_mode mode, bool rep
 		return mode == KS_MODE_LSM;
 	if (!strncmp(name, "ks_sig_", 7))
 		return mode != KS_MODE_LSM;
+	if (!strncmp(name, "ks_ksig_", 8))
+		return mode != KS_MODE_LSM && ks_kprobes_available();
+	if (!strncmp(name, "ks_kall_", 8))
+		return ks_kprobes_available();
 	return false;
+}
+
+static bool ks_prog_optional(const char *name)
+{
+	return !strncmp(name, "ks_ksig_", 8) || !strncmp(name, "ks_kall_", 8);
 }
 
 static void ks_select_progs(struct kestrel_bpf *skel, enum ks_enforce_mode mode,
@@ -278,12 +298,18 @@ int ks_engine_attach(struct ks_engine *e)
 		if (e->n_links >= KS_ENGINE_MAX_LINKS)
 			return -E2BIG;
 		l = bpf_program__attach(p);
+		if (!l && ks_prog_optional(bpf_program__name(p))) {
+			pr_warn("kload: %s not attached (%s): its events are not reported\n",
+				bpf_program__name(p), strerror(errno));
+			continue;
+		}
 		if (!l) {
 			int err = -errno;
 
 			pr_warn("cannot attach %s: %s\n", bpf_program__name(p), strerror(-err));
 			return err;
 		}
+		e->link_prog[e->n_links] = p;
 		e->links[e->n_links++] = l;
 	}
 	return 0;
@@ -413,19 +439,10 @@ int ks_engine_pin(struct ks_engine *e, const char *dir)
 			return err;
 	}
 	for (i = 0; i < (size_t)e->n_links; i++) {
-		struct bpf_program *p;
-		int k = 0;
-
-		bpf_object__for_each_program(p, e->skel->obj) {
-			if (!bpf_program__autoload(p))
-				continue;
-			if (k++ != (int)i)
-				continue;
-			snprintf(name, sizeof(name), "link_%s", bpf_program__name(p));
-			err = ks_pin_fd(bpf_link__fd(e->links[i]), dir, name);
-			if (err)
-				return err;
-		}
+		snprintf(name, sizeof(name), "link_%s", bpf_program__name(e->link_prog[i]));
+		err = ks_pin_fd(bpf_link__fd(e->links[i]), dir, name);
+		if (err)
+			return err;
 	}
 	return 0;
 }

@@ -176,18 +176,29 @@ void ks_tenv_close(struct ks_tenv *te)
 	memset(te, 0, sizeof(*te));
 }
 
+/*
+ * Only a missing kernel feature is a skip: lsm mode needs "bpf" in the
+ * active LSMs and a BPF LSM program the kernel accepts (EPERM where it
+ * refuses). Any other load failure is a test failure.
+ */
 bool ks_tenv_mode_available(int mode)
 {
 	struct ks_engine_opts o = { .mode = mode };
 	struct ks_engine e;
+	int err = ks_engine_load(&e, &o);
 
-	if (ks_engine_load(&e, &o)) {
-		test__skip("%s mode unavailable on this kernel: %s", ks_mode_name(mode),
-			   e.lsm_why[0] ? e.lsm_why : "load failed");
+	if (!err) {
+		ks_engine_destroy(&e);
+		return true;
+	}
+	if (mode == KS_MODE_LSM && (err == -EOPNOTSUPP || err == -EPERM)) {
+		test__skip("lsm mode unavailable on this kernel: %s", e.lsm_why);
 		return false;
 	}
-	ks_engine_destroy(&e);
-	return true;
+	test__fail();
+	fprintf(stderr, "%s mode: loading the BPF programs failed: %s\n", ks_mode_name(mode),
+		strerror(-err));
+	return false;
 }
 
 char *ks_tenv_alerts(struct ks_tenv *te, const char *yaml)

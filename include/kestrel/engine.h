@@ -22,6 +22,8 @@
 
 struct kestrel_bpf;
 struct ring_buffer;
+struct bpf_link;
+struct bpf_program;
 
 struct ks_engine_opts {
 	int mode;		/* enum ks_enforce_mode, or KS_MODE_PROBE */
@@ -43,6 +45,7 @@ struct ks_engine {
 	int tables_fd;		/* inner map of the current generation */
 	__u32 generation;
 	struct bpf_link *links[KS_ENGINE_MAX_LINKS];
+	struct bpf_program *link_prog[KS_ENGINE_MAX_LINKS];
 	int n_links;
 	char lsm_why[128];	/* why lsm mode was not used */
 };

@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "testutil.h"
+#include "kestrel.skel.h"
 #include "test_progs.h"
 
 #ifndef ARRAY_SIZE
@@ -41,6 +42,29 @@ static const struct file_expect expects[] = {
 	{ KS_ACT_RENAME, "a.txt", "txt", "b.log" },
 	{ KS_ACT_DELETION, "b.log", "log", NULL },
 };
+
+/* kprobe PMU (perf) or legacy kprobe_events: CONFIG_KPROBES=y */
+static bool kprobes_available(void)
+{
+	return !access("/sys/bus/event_source/devices/kprobe/type", F_OK) ||
+	       !access("/sys/kernel/tracing/kprobe_events", F_OK) ||
+	       !access("/sys/kernel/debug/tracing/kprobe_events", F_OK);
+}
+
+/*
+ * Signal mode sees files through kprobes only (ks_ksig_*): skip, with the
+ * reason, where the kernel has none or the engine does not load them.
+ */
+static bool file_hooks_available(const struct ks_tenv *te)
+{
+	if (te->e.mode == KS_MODE_LSM)
+		return true;
+	if (!bpf_program__autoload(te->e.skel->progs.ks_ksig_open)) {
+		test__skip("the engine does not load the ks_ksig_* kprobe programs");
+		return false;
+	}
+	return true;
+}
 
 /* The child: one operation per expected event, then a file elsewhere. */
 static int file_child(const char *dir, const char *other)
@@ -128,6 +152,11 @@ static void run_mode(int mode)
 	size_t i;
 	pid_t pid;
 
+	if (mode == KS_MODE_SIGNAL && !kprobes_available()) {
+		test__skip("signal mode file events need kprobes: this kernel has "
+			   "CONFIG_KPROBES=n (no kprobe PMU, no kprobe_events)");
+		return;
+	}
 	if (!ks_tenv_mode_available(mode))
 		return;
 	snprintf(dir, sizeof(dir), "/tmp/ks_st_file_%d.d", getpid());
@@ -150,6 +179,8 @@ static void run_mode(int mode)
 	    !ASSERT_OK(ks_tenv_attach(&te), "attach"))
 		goto out;
 	ASSERT_EQ(te.e.mode, mode, "mode");
+	if (!file_hooks_available(&te))
+		goto out;
 	rule = ks_tenv_rule(&te, "st_file");
 
 	pid = fork();

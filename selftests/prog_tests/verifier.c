@@ -17,7 +17,7 @@
 
 static void check_mode(int mode, bool replay)
 {
-	struct ks_engine_opts o = { .mode = mode, .replay = replay };
+	struct ks_engine_opts o = { .mode = mode, .replay = replay, .xdp = true };
 	struct ks_engine e;
 	struct bpf_program *p;
 	int err;
