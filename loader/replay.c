@@ -40,7 +40,7 @@ int ks_replay_on_event(void *ctx, void *data, size_t size)
 	if (r->pcap) {
 		ev.ts_ns = r->pkt_ts;	/* the kernel only knows test-run time */
 		ev.ifindex = 0;		/* test runs report lo; no interface here */
-	}	/* the kernel only knows test-run time */
+	}
 	r->res->forwarded++;
 	r->res->alerts += ks_pipeline_event(r->p, &ev);
 	return 0;

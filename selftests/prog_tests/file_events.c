@@ -144,7 +144,7 @@ static void check_accounting(struct ks_tenv *te, int src)
 
 static void run_mode(int mode)
 {
-	char dir[128], other[128], yaml[512], exe[KS_PATH_MAX], buf[KS_PATH_MAX + 1];
+	char dir[128], odir[128], other[160], yaml[512], exe[KS_PATH_MAX], buf[KS_PATH_MAX + 1];
 	struct ks_engine_opts o = { .mode = mode };
 	struct ks_tenv te = {};
 	ssize_t exe_len;
@@ -160,7 +160,10 @@ static void run_mode(int mode)
 	if (!ks_tenv_mode_available(mode))
 		return;
 	snprintf(dir, sizeof(dir), "/tmp/ks_st_file_%d.d", getpid());
-	snprintf(other, sizeof(other), "/tmp/ks_st_other_%d", getpid());
+	/* the unmatched file gets a directory of its own: /tmp itself may not be
+	 * writable by the unprivileged child (it is not in the VM's initramfs) */
+	snprintf(odir, sizeof(odir), "/tmp/ks_st_other_%d.d", getpid());
+	snprintf(other, sizeof(other), "%s/x", odir);
 	snprintf(yaml, sizeof(yaml),
 		 "- rule: st_file\n"
 		 "  name: selftest file events\n"
@@ -172,7 +175,9 @@ static void run_mode(int mode)
 	exe[exe_len] = 0;
 	mkdir("/tmp", 01777);
 	rmdir(dir);
-	if (!ASSERT_OK(mkdir(dir, 0755), "mkdir") || !ASSERT_OK(chown(dir, ST_UID, ST_UID), "chown"))
+	rmdir(odir);
+	if (!ASSERT_OK(mkdir(dir, 0755), "mkdir") || !ASSERT_OK(chown(dir, ST_UID, ST_UID), "chown") ||
+	    !ASSERT_OK(mkdir(odir, 0755), "mkdir") || !ASSERT_OK(chown(odir, ST_UID, ST_UID), "chown"))
 		goto out;
 	if (!ASSERT_OK(ks_tenv_compile(&te, yaml), "compile") ||
 	    !ASSERT_OK(ks_tenv_load(&te, &o), "load") ||
@@ -242,6 +247,7 @@ static void run_mode(int mode)
 out:
 	ks_tenv_close(&te);
 	rmdir(dir);
+	rmdir(odir);
 }
 
 void test_file_events(void)

@@ -17,7 +17,15 @@
 #include "testutil.h"
 #include "test_progs.h"
 
-#define RULES_DIR "rules"
+/* The shipped rules: ./rules from the repository, /rules in the VM image. */
+static const char *rules_dir(void)
+{
+	const char *d = getenv("KS_RULES_DIR");
+
+	if (d)
+		return d;
+	return access("rules/tests", F_OK) && !access("/rules/tests", F_OK) ? "/rules" : "rules";
+}
 
 static struct ks_replay *open_rules(void)
 {
@@ -26,7 +34,7 @@ static struct ks_replay *open_rules(void)
 	struct ks_ruleset *rs = ks_ruleset_new();
 	struct ks_tables *t = calloc(1, sizeof(*t));
 
-	if (ks_ruleset_load_path(rs, RULES_DIR) || ks_diags_errors(&rs->diags) ||
+	if (ks_ruleset_load_path(rs, rules_dir()) || ks_diags_errors(&rs->diags) ||
 	    ks_compile(rs, t, &info)) {
 		ks_diags_print(&rs->diags, stderr);
 		ks_ruleset_free(rs);
@@ -57,16 +65,18 @@ static char *replay(struct ks_replay *r, const char *path, struct ks_replay_resu
 static void fixtures(struct ks_replay *r)
 {
 	struct dirent **names;
+	char path[512];
 	int n, i, checked = 0;
 
-	n = scandir(RULES_DIR "/tests", &names, NULL, alphasort);
+	snprintf(path, sizeof(path), "%s/tests", rules_dir());
+	n = scandir(path, &names, NULL, alphasort);
 	if (!ASSERT_GT(n, 0, "fixtures found"))
 		return;
 	for (i = 0; i < n; i++) {
 		const char *f = names[i]->d_name;
 		size_t l = strlen(f);
 		struct ks_replay_result res;
-		char path[512], id[256], needle[300], *alerts;
+		char id[256], needle[300], *alerts;
 		bool pos;
 
 		if (l < 10 || strcmp(f + l - 6, ".jsonl"))
@@ -75,7 +85,7 @@ static void fixtures(struct ks_replay *r)
 		if (!pos && (l < 10 || strcmp(f + l - 10, ".neg.jsonl")))
 			goto next;
 		snprintf(id, sizeof(id), "%.*s", (int)(l - 10), f);
-		snprintf(path, sizeof(path), RULES_DIR "/tests/%s", f);
+		snprintf(path, sizeof(path), "%s/tests/%s", rules_dir(), f);
 		snprintf(needle, sizeof(needle), "\"rule\":{\"id\":\"%s\"", id);
 		alerts = replay(r, path, &res);
 		if (!ASSERT_OK_PTR(alerts, path))
@@ -103,8 +113,11 @@ static void deterministic(struct ks_replay *r)
 	struct ks_replay_result a, b;
 	char *x, *y;
 
-	x = replay(r, RULES_DIR "/tests/tmp_download_then_exec.pos.jsonl", &a);
-	y = replay(r, RULES_DIR "/tests/tmp_download_then_exec.pos.jsonl", &b);
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/tests/tmp_download_then_exec.pos.jsonl", rules_dir());
+	x = replay(r, path, &a);
+	y = replay(r, path, &b);
 	if (ASSERT_OK_PTR(x, "first") && ASSERT_OK_PTR(y, "second")) {
 		ASSERT_GT(strlen(x), 10, "alerts written");
 		ASSERT_STREQ(x, y, "byte-identical");
