@@ -1,0 +1,875 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * bench_dfa: the string DFA over packet payloads, three ways, same patterns,
+ * same payloads, same run:
+ *
+ *   kernel  ks_xdp_main (the production XDP program and evaluator) through
+ *           BPF_PROG_TEST_RUN; ns/packet from the kernel's own
+ *           topts.duration (it averages over `repeat`)
+ *   user    the same struct ks_tables walked in plain C (ks_walk_bytes(),
+ *           rules-compiler/tablewalk.c, the userspace model of the kernel walk)
+ *   hs      Hyperscan, the same literals (hs_compile_lit_multi, caseless,
+ *           HS_FLAG_SINGLEMATCH, block mode)
+ *
+ * Patterns: N random literals (seeded; 4..16 bytes of [a-z0-9._/:=-]) as
+ * rules `network where event.action == "packet" and payload : "*LIT*"`,
+ * compiled by the production compiler. KS_MAX_RULES is 2048, so above
+ * 1,000 literals a rule carries several: payload : ("*a*", "*b*", ...).
+ * Payloads: random bytes of the same alphabet (upper and lower case, space),
+ * checked not to match (the walk then scans every byte: the worst case).
+ *
+ * warm: one packet over and over (repeat); cold: distinct packets, each
+ * scanned once right after streaming 64 MiB through the caches.
+ *
+ * ns/byte = (ns/packet(L) - ns/packet(0)) / L: the marginal scan cost; the
+ * fixed per-packet cost (parse, evaluate, counters; 0-byte payload) is
+ * reported separately as ns/packet at payload 0.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <hs/hs.h>
+
+#include "bench_common.h"
+#include "kestrel/engine.h"
+#include "kestrel/log.h"
+#include "kestrel/tablewalk.h"
+#include "kestrel.skel.h"
+
+#define MAX_SIZES	8
+#define MAX_SETS	8
+#define ENG_KERNEL	0
+#define ENG_USER	1
+#define ENG_CMIN	2
+#define ENG_CPRE	3
+#define ENG_CPRE2	4
+#define ENG_HS		5
+#define N_ENG		6
+
+static const char *eng_name[N_ENG] = { "kernel", "user", "cmin", "cpre", "cpre2", "hs" };
+static const char *eng_label[N_ENG] = {
+	"kernel XDP (BPF_PROG_TEST_RUN)", "userspace C walk (tablewalk.c)",
+	"userspace minimal C loop", "userspace C loop, premultiplied u32 states",
+	"userspace C, premultiplied, two interleaved walks", "Hyperscan",
+};
+
+static const char pat_alpha[] = "abcdefghijklmnopqrstuvwxyz0123456789._/:=-";
+static const char pay_alpha[] =
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/:=- ";
+
+struct opts {
+	unsigned long sets[MAX_SETS];
+	size_t n_sets;
+	unsigned long sizes[MAX_SIZES];
+	size_t n_sizes;
+	int reps;		/* warm: medians of this many runs */
+	int cold;		/* cold: distinct packets */
+	double warm_ms;		/* target duration of one warm run */
+	uint64_t seed;
+	bool eng[N_ENG];
+	const char *prog;
+};
+
+/* ---- patterns and payloads ---- */
+
+static char **gen_literals(size_t n, uint64_t seed)
+{
+	char **v = calloc(n, sizeof(*v));
+	struct kb_rng r;
+	size_t i, j, k;
+
+	kb_rng_seed(&r, seed * 1000003 + n);
+	for (i = 0; i < n; i++) {
+		size_t len;
+again:
+		len = kb_rng_range(&r, 4, 16);
+		v[i] = malloc(len + 1);
+		for (j = 0; j < len; j++)
+			v[i][j] = pat_alpha[kb_rng_next(&r) % (sizeof(pat_alpha) - 1)];
+		v[i][len] = 0;
+		for (k = 0; k < i; k++)
+			if (!strcmp(v[k], v[i])) {
+				free(v[i]);
+				goto again;
+			}
+	}
+	return v;
+}
+
+static char *gen_yaml(char **lits, size_t n)
+{
+	size_t per = (n + 999) / 1000, i, j;
+	struct kb_buf b = {};
+
+	for (i = 0; i < n; i += per) {
+		kb_buf_printf(&b, "- rule: dfa_%zu\n  name: payload literal %zu\n  query: |\n"
+			      "    network where event.action == \"packet\" and payload : ",
+			      i / per, i / per);
+		if (per == 1) {
+			kb_buf_printf(&b, "\"*%s*\"\n", lits[i]);
+			continue;
+		}
+		kb_buf_printf(&b, "(");
+		for (j = i; j < i + per && j < n; j++)
+			kb_buf_printf(&b, "%s\"*%s*\"", j > i ? ", " : "", lits[j]);
+		kb_buf_printf(&b, ")\n");
+	}
+	return b.s;
+}
+
+/* The payload through the tables as the kernel scans it; atoms hit. */
+static uint32_t user_scan(const struct ks_tables *t, const uint8_t *p, size_t len,
+			  struct ks_walk *w)
+{
+	uint32_t s = t->start[KS_F_PAYLOAD][KS_CASE_FOLD];
+	uint8_t b;
+
+	ks_walk_begin(w);
+	if (!s || !len)
+		return 0;
+	b = KS_SENT_BEGIN;
+	s = ks_walk_bytes(t, s, true, &b, 1, w);
+	s = ks_walk_bytes(t, s, true, p, len, w);
+	b = KS_SENT_END;
+	if (s)
+		ks_walk_bytes(t, s, true, &b, 1, w);
+	return w->n_hits;
+}
+
+struct hs;
+static unsigned long hs_once(struct hs *h, const uint8_t *p, size_t len);
+
+/* Random payload that matches no pattern (checked with the DFA, or with
+ * Hyperscan when the set did not compile). */
+static void gen_payload(struct kb_rng *r, uint8_t *p, size_t len, const struct ks_tables *t,
+			struct ks_walk *w, struct hs *h)
+{
+	size_t i;
+	int tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		for (i = 0; i < len; i++)
+			p[i] = pay_alpha[kb_rng_next(r) % (sizeof(pay_alpha) - 1)];
+		if (t ? !user_scan(t, p, len, w) : !h || !hs_once(h, p, len))
+			return;
+		/* a literal occurs by chance: break it up and retry */
+	}
+}
+
+/* Ethernet + IPv4 + UDP + payload; returns the frame length. */
+static size_t build_frame(uint8_t *f, const uint8_t *pay, size_t len)
+{
+	size_t ip_len = 20 + 8 + len;
+
+	memset(f, 0, 42);
+	memcpy(f, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00", 14);
+	f[14] = 0x45;
+	f[16] = ip_len >> 8;
+	f[17] = ip_len & 0xff;
+	f[22] = 64;
+	f[23] = 17;
+	memcpy(f + 26, "\x0a\x00\x00\x01\x0a\x00\x00\x02", 8);
+	memcpy(f + 34, "\x04\xd2\x16\x2e", 4);	/* 1234 -> 5678 */
+	f[38] = (8 + len) >> 8;
+	f[39] = (8 + len) & 0xff;
+	memcpy(f + 42, pay, len);
+	return 42 + len;
+}
+
+/* ---- the kernel ---- */
+
+struct kern {
+	struct ks_engine e;
+	int prog_fd;
+	bool xdp;		/* false: ks_replay fallback */
+	bool loaded;
+	char why[256];
+	struct ks_replay_ctx *rctx;
+};
+
+static int kern_load(struct kern *k)
+{
+	struct ks_engine_opts o = {
+		.mode = KS_MODE_OBSERVE, .xdp = true, .no_host = true,
+		.payload_depth = 1500, .judge_self = true, .hash_key = 1,
+	};
+	struct bpf_program *p;
+	int err;
+
+	err = ks_engine_load(&k->e, &o);
+	if (!err) {
+		p = bpf_object__find_program_by_name(k->e.skel->obj, "ks_xdp_main");
+		if (p && bpf_program__fd(p) >= 0) {
+			k->prog_fd = bpf_program__fd(p);
+			k->xdp = true;
+			k->loaded = true;
+			return 0;
+		}
+		ks_engine_destroy(&k->e);
+	}
+	/* no XDP program in this build: the replay program runs the same evaluator */
+	memset(&o, 0, sizeof(o));
+	o.replay = true;
+	o.mode = KS_MODE_OBSERVE;
+	o.payload_depth = 1500;
+	o.judge_self = true;
+	o.hash_key = 1;
+	err = ks_engine_load(&k->e, &o);
+	if (err) {
+		snprintf(k->why, sizeof(k->why), "cannot load the BPF engine: %s", strerror(-err));
+		return err;
+	}
+	k->prog_fd = bpf_program__fd(k->e.skel->progs.ks_replay);
+	k->rctx = calloc(1, sizeof(*k->rctx));
+	k->loaded = true;
+	return 0;
+}
+
+/* One test-run: repeat times the same input; returns kernel ns per run. */
+static double kern_run(struct kern *k, const uint8_t *frame, size_t flen, const uint8_t *pay,
+		       size_t len, int repeat)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .repeat = repeat);
+	int err;
+
+	if (k->xdp) {
+		o.data_in = frame;
+		o.data_size_in = flen;
+	} else {
+		struct ks_event *ev = &k->rctx->ev[0];
+
+		memset(ev, 0, offsetof(struct ks_event, exe));
+		ev->category = KS_CAT_NETWORK;
+		ev->action = KS_ACT_PACKET;
+		ev->source = KS_SRC_XDP;
+		ev->present = KS_P_NET | (len ? KS_P_PAYLOAD : 0);
+		memcpy(ev->payload, pay, len);
+		ev->str[KS_F_PAYLOAD].off = offsetof(struct ks_event, payload);
+		ev->str[KS_F_PAYLOAD].len = len;
+		k->rctx->n = 1;
+		o.ctx_in = k->rctx;
+		o.ctx_size_in = sizeof(*k->rctx);
+	}
+	err = bpf_prog_test_run_opts(k->prog_fd, &o);
+	if (err)
+		return NAN;
+	return (double)o.duration;
+}
+
+/* ---- userspace walk and Hyperscan, timed the same way ---- */
+
+struct hs {
+	hs_database_t *db;
+	hs_scratch_t *scratch;
+	char why[256];
+};
+
+static int on_hs_match(unsigned int id, unsigned long long from, unsigned long long to,
+		       unsigned int flags, void *ctx)
+{
+	(*(unsigned long *)ctx)++;
+	return 0;
+}
+
+static int hs_build(struct hs *h, char **lits, size_t n)
+{
+	unsigned int *flags = calloc(n, sizeof(*flags)), *ids = calloc(n, sizeof(*ids));
+	size_t *lens = calloc(n, sizeof(*lens)), i;
+	hs_compile_error_t *cerr = NULL;
+	int ret = 0;
+
+	for (i = 0; i < n; i++) {
+		flags[i] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
+		ids[i] = i;
+		lens[i] = strlen(lits[i]);
+	}
+	if (hs_compile_lit_multi((const char *const *)lits, flags, ids, lens, n, HS_MODE_BLOCK,
+				 NULL, &h->db, &cerr) != HS_SUCCESS) {
+		snprintf(h->why, sizeof(h->why), "hs_compile_lit_multi: %s",
+			 cerr ? cerr->message : "failed");
+		hs_free_compile_error(cerr);
+		ret = -1;
+	} else if (hs_alloc_scratch(h->db, &h->scratch) != HS_SUCCESS) {
+		snprintf(h->why, sizeof(h->why), "hs_alloc_scratch failed");
+		ret = -1;
+	}
+	free(flags);
+	free(ids);
+	free(lens);
+	return ret;
+}
+
+static unsigned long hs_once(struct hs *h, const uint8_t *p, size_t len)
+{
+	unsigned long m = 0;
+
+	hs_scan(h->db, (const char *)p, len, 0, h->scratch, on_hs_match, &m);
+	return m;
+}
+
+/*
+ * The kernel's inner loop alone, in C: one dependent load per byte
+ * (state * n_classes + class), accept test by one comparison. What the
+ * hardware gives for this table layout, without the evaluator around it.
+ */
+static uint32_t cmin_scan(const struct ks_tables *t, const uint8_t *p, size_t len)
+{
+	const uint16_t *dfa = t->dfa;
+	const uint8_t *cls = t->cls_fold;
+	uint32_t nc = t->hdr.n_classes, acc = t->hdr.acc_base, hits = 0;
+	uint32_t s = t->start[KS_F_PAYLOAD][KS_CASE_FOLD];
+	size_t i;
+
+	if (!s || !len)
+		return 0;
+	s = dfa[s * nc + cls[KS_SENT_BEGIN]];
+	for (i = 0; i < len && s; i++) {
+		s = dfa[(s * nc + cls[p[i]]) & (KS_DFA_CELLS - 1)];
+		hits += s >= acc;
+	}
+	if (s)
+		hits += dfa[s * nc + cls[KS_SENT_END]] >= acc;
+	return hits;
+}
+
+/*
+ * The same automaton with every entry stored premultiplied (next * n_classes,
+ * u32): the per-byte dependency chain loses its multiply. A layout the
+ * compiler could emit; measured here to show what it would buy.
+ */
+static uint32_t *pre_dfa;
+static uint32_t pre_acc, pre_start;
+
+static void pre_build(const struct ks_tables *t)
+{
+	uint32_t nc = t->hdr.n_classes, n = t->hdr.n_states * nc, i;
+
+	free(pre_dfa);
+	pre_dfa = malloc((size_t)(n ? n : 1) * sizeof(*pre_dfa));
+	for (i = 0; i < n && i < KS_DFA_CELLS; i++)
+		pre_dfa[i] = (uint32_t)t->dfa[i] * nc;
+	pre_acc = t->hdr.acc_base * nc;
+	pre_start = t->start[KS_F_PAYLOAD][KS_CASE_FOLD] * nc;
+}
+
+static uint32_t cpre_scan(const struct ks_tables *t, const uint8_t *p, size_t len)
+{
+	const uint32_t *dfa = pre_dfa;
+	const uint8_t *cls = t->cls_fold;
+	uint32_t s = pre_start, acc = pre_acc, hits = 0;
+	size_t i;
+
+	if (!s || !len)
+		return 0;
+	s = dfa[s + cls[KS_SENT_BEGIN]];
+	for (i = 0; i < len && s; i++) {
+		s = dfa[s + cls[p[i]]];
+		hits += s >= acc;
+	}
+	if (s)
+		hits += dfa[s + cls[KS_SENT_END]] >= acc;
+	return hits;
+}
+
+/*
+ * Two independent walks in one loop (the halves of the payload, the first
+ * running on for the longest pattern - 1 bytes past the middle), so the
+ * CPU overlaps two load chains. Valid as is only for unanchored patterns
+ * (the second walk starts from the state after the begin sentinel), which
+ * is what this benchmark generates; measured to show what it would buy.
+ */
+static uint32_t pre_maxlen;
+
+static uint32_t cpre2_scan(const struct ks_tables *t, const uint8_t *p, size_t len)
+{
+	const uint32_t *dfa = pre_dfa;
+	const uint8_t *cls = t->cls_fold;
+	uint32_t a = pre_start, b, acc = pre_acc, hits = 0;
+	size_t mid = len / 2, ea = mid + pre_maxlen, i, j;
+
+	if (!a || !len)
+		return 0;
+	if (len < 64)
+		return cpre_scan(t, p, len);
+	if (ea > len)
+		ea = len;
+	a = dfa[a + cls[KS_SENT_BEGIN]];
+	b = a;
+	for (i = 0, j = mid; j < len; i++, j++) {
+		a = dfa[a + cls[p[i]]];
+		b = dfa[b + cls[p[j]]];
+		hits += (a >= acc) + (b >= acc);
+	}
+	for (; i < ea; i++) {
+		a = dfa[a + cls[p[i]]];
+		hits += a >= acc;
+	}
+	hits += dfa[b + cls[KS_SENT_END]] >= acc;
+	return hits;
+}
+
+/* ns per packet over `repeat` back-to-back scans (userspace engines). */
+static double user_run(int eng, const struct ks_tables *t, struct ks_walk *w, struct hs *h,
+		       const uint8_t *p, size_t len, int repeat)
+{
+	volatile uint32_t sink = 0;
+	uint64_t t0;
+	int i;
+
+	t0 = kb_now_ns();
+	for (i = 0; i < repeat; i++) {
+		if (eng == ENG_USER)
+			sink += user_scan(t, p, len, w);
+		else if (eng == ENG_CMIN)
+			sink += cmin_scan(t, p, len);
+		else if (eng == ENG_CPRE)
+			sink += cpre_scan(t, p, len);
+		else if (eng == ENG_CPRE2)
+			sink += cpre2_scan(t, p, len);
+		else
+			sink += hs_once(h, p, len);
+	}
+	(void)sink;
+	return (double)(kb_now_ns() - t0) / repeat;
+}
+
+/* ---- measurement of one (engine, pattern set, payload size) ---- */
+
+struct cell {
+	double warm_pkt, cold_pkt;	/* ns per packet, median */
+	bool ok;
+	const char *why;
+};
+
+static double run_any(int eng, struct kern *k, const struct ks_tables *t, struct ks_walk *w,
+		      struct hs *h, const uint8_t *frame, size_t flen, const uint8_t *p,
+		      size_t len, int repeat)
+{
+	if (eng == ENG_KERNEL)
+		return kern_run(k, frame, flen, p, len, repeat);
+	return user_run(eng, t, w, h, p, len, repeat);
+}
+
+static void measure(const struct opts *op, int eng, struct kern *k, const struct ks_tables *t,
+		    struct ks_walk *w, struct hs *h, uint8_t **pays, uint8_t **frames,
+		    size_t *flens, size_t len, struct cell *c)
+{
+	double v[64], est;
+	int i, repeat, n;
+
+	/* warm: pick repeat so a run lasts about warm_ms */
+	est = run_any(eng, k, t, w, h, frames[0], flens[0], pays[0], len, 200);
+	if (!isfinite(est)) {
+		c->why = "BPF_PROG_TEST_RUN failed";
+		return;
+	}
+	repeat = est > 0 ? (int)(op->warm_ms * 1e6 / est) : 100000;
+	if (repeat < 50)
+		repeat = 50;
+	if (repeat > 200000)
+		repeat = 200000;
+	n = op->reps < 64 ? op->reps : 64;
+	for (i = 0; i < n; i++)
+		v[i] = run_any(eng, k, t, w, h, frames[0], flens[0], pays[0], len, repeat);
+	c->warm_pkt = kb_median(v, n);
+
+	/* cold: distinct packets, caches flushed before each */
+	n = op->cold < 64 ? op->cold : 64;
+	for (i = 0; i < n; i++) {
+		kb_cache_flush();
+		v[i] = run_any(eng, k, t, w, h, frames[1 + i], flens[1 + i], pays[1 + i], len, 1);
+	}
+	c->cold_pkt = kb_median(v, n);
+	c->ok = isfinite(c->warm_pkt) && isfinite(c->cold_pkt);
+	if (!c->ok)
+		c->why = "BPF_PROG_TEST_RUN failed";
+}
+
+/* ---- output ---- */
+
+static const char *set_cmd(const struct opts *op, unsigned long n, unsigned long len)
+{
+	return kb_cmd(op->prog, "--patterns %lu --payloads 0,%lu --seed %llu", n, len,
+		      (unsigned long long)op->seed);
+}
+
+static void emit_cells(const struct opts *op, unsigned long n, size_t si, unsigned long len,
+		       struct cell c[N_ENG][MAX_SIZES], size_t zero_idx, const char *compile_err,
+		       const struct kern *k)
+{
+	int e, m;
+
+	for (e = 0; e < N_ENG; e++) {
+		if (!op->eng[e])
+			continue;
+		for (m = 0; m < 2; m++) {
+			const char *mode = m ? "cold" : "warm";
+			struct cell *cc = &c[e][si], *c0 = &c[e][zero_idx];
+			struct cell *hc = &c[ENG_HS][si], *h0 = &c[ENG_HS][zero_idx];
+			double pkt = m ? cc->cold_pkt : cc->warm_pkt;
+			double pk0 = m ? c0->cold_pkt : c0->warm_pkt;
+			double byte = (pkt - pk0) / len;
+			double hbyte = ((m ? hc->cold_pkt : hc->warm_pkt) -
+					(m ? h0->cold_pkt : h0->warm_pkt)) / len;
+			struct kb_result r = {
+				.name = kb_fmt("dfa.%s.%s.p%lu.b%lu.ns_per_byte", eng_name[e], mode, n, len),
+				.figure = kb_fmt("DFA %s, %s, %lu patterns, %lu B payload", eng_label[e],
+						 mode, n, len),
+				.unit = "ns/byte",
+				.command = set_cmd(op, n, len),
+				.group = "dfa",
+				.note = "(ns/packet(L) - ns/packet(0)) / L",
+			};
+
+			if (!len)
+				continue;
+			if ((compile_err && e != ENG_HS) || !cc->ok || !c0->ok) {
+				r.reason = compile_err && e != ENG_HS ? compile_err :
+					   cc->why ? cc->why : c0->why ? c0->why : "not measured";
+				kb_emit(&r);
+				continue;
+			}
+			r.value = byte;
+			r.has_value = true;
+			r.xk[0] = "ns_per_packet";
+			r.xv[0] = pkt;
+			r.xk[1] = "ns_per_packet_payload0";
+			r.xv[1] = pk0;
+			if (e == ENG_KERNEL && !k->xdp)
+				r.note = "kernel DFA through ks_replay (no ks_xdp_main in this build); "
+					 "(ns/packet(L) - ns/packet(0)) / L";
+			if (e != ENG_HS && op->eng[ENG_HS] && hc->ok && h0->ok && hbyte > 0) {
+				r.baseline = kb_fmt("dfa.hs.%s.p%lu.b%lu.ns_per_byte", mode, n, len);
+				r.ratio = byte / hbyte;
+				r.has_ratio = true;
+			}
+			if (n == 1000 && len == 1500 && m == 0 && e == ENG_KERNEL)
+				r.target = "<= 1.5";
+			r.headline = n == 1000 && len == 1500 &&
+				     (e == ENG_KERNEL || (m == 0 && e != ENG_CMIN));
+			kb_emit(&r);
+
+			/* ns per packet as its own figure */
+			r.name = kb_fmt("dfa.%s.%s.p%lu.b%lu.ns_per_packet", eng_name[e], mode, n, len);
+			r.figure = kb_fmt("DFA %s, %s, %lu patterns, %lu B payload, per packet",
+					  eng_label[e], mode, n, len);
+			r.unit = "ns/packet";
+			r.value = pkt;
+			r.target = NULL;
+			r.headline = false;
+			r.note = NULL;
+			r.xk[0] = NULL;
+			r.has_ratio = false;
+			r.baseline = NULL;
+			if (e != ENG_HS && op->eng[ENG_HS] && hc->ok) {
+				r.baseline = kb_fmt("dfa.hs.%s.p%lu.b%lu.ns_per_packet", mode, n, len);
+				r.ratio = pkt / (m ? hc->cold_pkt : hc->warm_pkt);
+				r.has_ratio = true;
+			}
+			kb_emit(&r);
+		}
+	}
+}
+
+static void emit_scale(const struct opts *op, struct cell (*cells)[N_ENG][MAX_SIZES], size_t lo,
+		       size_t hi, size_t big, size_t zero_idx, bool main_row)
+{
+	int e, m;
+
+	for (e = 0; e < N_ENG; e++) {
+		if (!op->eng[e])
+			continue;
+		for (m = 0; m < 2; m++) {
+			struct cell *a = &cells[lo][e][big], *b = &cells[hi][e][big];
+			struct cell *a0 = &cells[lo][e][zero_idx], *b0 = &cells[hi][e][zero_idx];
+			double va, vb;
+			struct kb_result r = {
+				.name = kb_fmt("dfa.%s.%s.scale_p%lu_vs_p%lu", eng_name[e],
+					       m ? "cold" : "warm", op->sets[hi], op->sets[lo]),
+				.figure = kb_fmt("DFA %s, %s: ns/byte at %lu patterns / at %lu (%lu B)",
+						 eng_label[e], m ? "cold" : "warm", op->sets[hi],
+						 op->sets[lo], op->sizes[big]),
+				.unit = "x",
+				.command = kb_cmd(op->prog, "--patterns %lu,%lu --payloads 0,%lu",
+						  op->sets[lo], op->sets[hi], op->sizes[big]),
+				.group = "dfa-scale",
+				.baseline = kb_fmt("dfa.%s.%s.p%lu.b%lu.ns_per_byte", eng_name[e],
+						   m ? "cold" : "warm", op->sets[lo], op->sizes[big]),
+			};
+
+			if (e == ENG_KERNEL && m == 0 && main_row)
+				r.target = "<= 2";
+			if (!main_row)
+				r.note = "the largest set of this run that fits the kernel tables "
+					 "(the largest requested does not)";
+			r.headline = m == 0 && (e == ENG_KERNEL || e == ENG_HS);
+			if (!a->ok || !b->ok || !a0->ok || !b0->ok) {
+				r.reason = b->why ? b->why : a->why ? a->why : "not measured";
+				kb_emit(&r);
+				continue;
+			}
+			va = (m ? a->cold_pkt : a->warm_pkt) - (m ? a0->cold_pkt : a0->warm_pkt);
+			vb = (m ? b->cold_pkt : b->warm_pkt) - (m ? b0->cold_pkt : b0->warm_pkt);
+			r.value = vb / va;
+			r.has_value = true;
+			r.ratio = r.value;
+			r.has_ratio = true;
+			kb_emit(&r);
+		}
+	}
+}
+
+/* Is word an element of the comma-separated list? */
+static bool in_list(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p = list;
+
+	while ((p = strstr(p, word))) {
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || !p[n]))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+static void usage(const char *p)
+{
+	fprintf(stderr,
+		"usage: %s [--patterns 10,100,1000,2000,10000] [--payloads 0,64,512,1500]\n"
+		"          [--engines kernel,user,cmin,cpre,cpre2,hs] [--reps N] [--cold N] [--warm-ms MS] [--seed S]\n"
+		"Prints one JSON result per line (see bench/bench_common.h).\n", p);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "patterns", 1, 0, 'p' }, { "payloads", 1, 0, 'b' }, { "engines", 1, 0, 'e' },
+		{ "reps", 1, 0, 'r' }, { "cold", 1, 0, 'c' }, { "warm-ms", 1, 0, 'w' },
+		{ "seed", 1, 0, 's' }, { "help", 0, 0, 'h' }, { 0 },
+	};
+	struct opts op = {
+		.sets = { 10, 100, 1000, 2000, 10000 }, .n_sets = 5,
+		.sizes = { 0, 64, 512, 1500 }, .n_sizes = 4,
+		.reps = 9, .cold = 31, .warm_ms = 10, .seed = 42,
+		.eng = { true, true, true, true, true, true }, .prog = "build/bench/bench_dfa",
+	};
+	struct cell (*cells)[N_ENG][MAX_SIZES] = calloc(MAX_SETS, sizeof(*cells));
+	struct kern k = {};
+	struct ks_walk *w = calloc(1, sizeof(*w));
+	size_t zero_idx = 0, si, ni;
+	int c, e;
+
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			op.n_sets = kb_parse_list(optarg, op.sets, MAX_SETS);
+			break;
+		case 'b':
+			op.n_sizes = kb_parse_list(optarg, op.sizes, MAX_SIZES);
+			break;
+		case 'e':
+			for (e = 0; e < N_ENG; e++)
+				op.eng[e] = in_list(optarg, eng_name[e]);
+			break;
+		case 'r':
+			op.reps = atoi(optarg);
+			break;
+		case 'c':
+			op.cold = atoi(optarg);
+			break;
+		case 'w':
+			op.warm_ms = atof(optarg);
+			break;
+		case 's':
+			op.seed = strtoull(optarg, NULL, 0);
+			break;
+		default:
+			usage(argv[0]);
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	if (op.reps < 1)
+		op.reps = 1;
+	if (op.cold < 1)
+		op.cold = 1;
+	if (op.cold > 63)
+		op.cold = 63;
+	/* payload 0 is the per-packet baseline of ns/byte: always measure it */
+	for (si = 0; si < op.n_sizes && op.sizes[si]; si++)
+		;
+	if (si == op.n_sizes) {
+		if (op.n_sizes == MAX_SIZES)
+			op.n_sizes--;
+		op.sizes[op.n_sizes++] = 0;
+	}
+	for (si = 0; si < op.n_sizes; si++) {
+		if (op.sizes[si] > 1500)
+			op.sizes[si] = 1500;
+		if (!op.sizes[si])
+			zero_idx = si;
+	}
+	ks_log_setup_libbpf();
+	ks_walk_init(w);
+
+	if (op.eng[ENG_KERNEL] && kern_load(&k)) {
+		fprintf(stderr, "bench_dfa: kernel: %s\n", k.why);
+	} else if (op.eng[ENG_KERNEL]) {
+		fprintf(stderr, "bench_dfa: kernel program: %s\n",
+			k.xdp ? "ks_xdp_main (XDP)" : "ks_replay (fallback: no ks_xdp_main)");
+	}
+
+	for (ni = 0; ni < op.n_sets; ni++) {
+		unsigned long n = op.sets[ni];
+		char **lits = gen_literals(n, op.seed);
+		char *yaml = gen_yaml(lits, n);
+		struct ks_compile_info info;
+		char err[512] = "";
+		const char *cerr = NULL;
+		struct ks_tables *t;
+		struct hs h = {};
+		uint64_t t0 = kb_now_ns();
+		double compile_ms;
+		struct kb_rng rng;
+
+		t = kb_compile(yaml, NULL, &info, err, sizeof(err));
+		compile_ms = (kb_now_ns() - t0) / 1e6;
+		if (!t) {
+			cerr = kb_fmt("compiler: %s", err);
+			fprintf(stderr, "bench_dfa: %lu patterns: %s\n", n, cerr);
+		} else {
+			fprintf(stderr, "bench_dfa: %lu patterns: %u states, %u classes, %zu KiB DFA, "
+				"compiled in %.0f ms\n", n, info.n_states, info.n_classes,
+				info.dfa_bytes >> 10, compile_ms);
+		}
+		{
+			struct kb_result r = {
+				.name = kb_fmt("dfa.compile.p%lu.ms", n),
+				.figure = kb_fmt("rules compiler: %lu payload literals", n),
+				.unit = "ms", .value = compile_ms, .has_value = t != NULL,
+				.reason = cerr, .group = "dfa-info",
+				.command = kb_cmd(op.prog, "--patterns %lu --payloads 0 --engines user", n),
+				.xk = { "dfa_states", "byte_classes", "dfa_bytes" },
+				.xv = { t ? info.n_states : NAN, t ? info.n_classes : NAN,
+					t ? info.dfa_bytes : NAN },
+			};
+			kb_emit(&r);
+		}
+		if (op.eng[ENG_HS] && hs_build(&h, lits, n))
+			fprintf(stderr, "bench_dfa: hyperscan: %s\n", h.why);
+		if (t)
+			pre_build(t);
+		pre_maxlen = 0;
+		for (si = 0; si < n; si++)
+			if (strlen(lits[si]) > pre_maxlen)
+				pre_maxlen = strlen(lits[si]);
+		if (t && k.loaded) {
+			int ierr = ks_engine_install(&k.e, t);
+
+			if (ierr) {
+				snprintf(k.why, sizeof(k.why), "ks_engine_install: %s", strerror(-ierr));
+				fprintf(stderr, "bench_dfa: %s\n", k.why);
+			}
+		}
+
+		for (si = 0; si < op.n_sizes; si++) {
+			size_t len = op.sizes[si], np = 1 + op.cold, i;
+			uint8_t **pays = calloc(np, sizeof(*pays)), **frames = calloc(np, sizeof(*frames));
+			size_t *flens = calloc(np, sizeof(*flens));
+			unsigned long hs_hits = 0;
+
+			kb_rng_seed(&rng, op.seed * 7919 + len);
+			for (i = 0; i < np; i++) {
+				pays[i] = malloc(len + 1);
+				frames[i] = malloc(len + 64);
+				gen_payload(&rng, pays[i], len, t, w, h.db ? &h : NULL);
+				flens[i] = build_frame(frames[i], pays[i], len);
+				if (h.db)
+					hs_hits += hs_once(&h, pays[i], len) != 0;
+			}
+			if (hs_hits)
+				fprintf(stderr, "bench_dfa: note: Hyperscan matched %lu of %zu payloads "
+					"the DFA did not\n", hs_hits, np);
+			for (e = 0; e < N_ENG; e++) {
+				struct cell *cc = &cells[ni][e][si];
+
+				if (!op.eng[e])
+					continue;
+				if (e == ENG_HS && !h.db) {
+					cc->why = kb_fmt("%s", h.why);
+					continue;
+				}
+				if (e != ENG_HS && !t) {
+					cc->why = cerr;
+					continue;
+				}
+				if (e == ENG_KERNEL && (!k.loaded || k.why[0])) {
+					cc->why = kb_fmt("%s", k.why);
+					continue;
+				}
+				measure(&op, e, &k, t, w, &h, pays, frames, flens, len, cc);
+				fprintf(stderr, "bench_dfa: %-6s p=%-5lu L=%-4zu warm %9.1f ns/pkt  "
+					"cold %9.1f ns/pkt\n", eng_name[e], n, len, cc->warm_pkt,
+					cc->cold_pkt);
+			}
+			for (i = 0; i < np; i++) {
+				free(pays[i]);
+				free(frames[i]);
+			}
+			free(pays);
+			free(frames);
+			free(flens);
+		}
+		for (si = 0; si < op.n_sizes; si++)
+			emit_cells(&op, n, si, op.sizes[si], cells[ni], zero_idx, cerr, &k);
+
+		if (h.scratch)
+			hs_free_scratch(h.scratch);
+		if (h.db)
+			hs_free_database(h.db);
+		free(t);
+		free(yaml);
+		for (si = 0; si < n; si++)
+			free(lits[si]);
+		free(lits);
+	}
+
+	/*
+	 * Scaling: ns/byte at the largest set over the smallest, at the largest
+	 * payload; when the largest set does not compile, also the largest
+	 * one that did (informational).
+	 */
+	{
+		size_t big = 0, lo = 0, hi = 0, fit = (size_t)-1;
+
+		for (si = 0; si < op.n_sizes; si++)
+			if (op.sizes[si] > op.sizes[big])
+				big = si;
+		for (ni = 0; ni < op.n_sets; ni++) {
+			if (op.sets[ni] < op.sets[lo])
+				lo = ni;
+			if (op.sets[ni] > op.sets[hi])
+				hi = ni;
+		}
+		for (ni = 0; ni < op.n_sets; ni++)
+			if (ni != lo && cells[ni][ENG_USER][big].ok &&
+			    (fit == (size_t)-1 || op.sets[ni] > op.sets[fit]))
+				fit = ni;
+		if (op.sizes[big] && lo != hi)
+			emit_scale(&op, cells, lo, hi, big, zero_idx, true);
+		if (op.sizes[big] && fit != (size_t)-1 && fit != hi)
+			emit_scale(&op, cells, lo, fit, big, zero_idx, false);
+	}
+	if (k.loaded)
+		ks_engine_destroy(&k.e);
+	free(k.rctx);
+	free(w);
+	free(cells);
+	return 0;
+}

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * bench_mem: memory and latency of a running `kload attach` with 1,000
+ * rules and the entity map sized for 64k entities (--entities 65536).
+ *
+ *   attach     fork of `kload attach ...` to its "kload: attached" line
+ *   rss        VmRSS of that kload once attached
+ *   maps       every BPF map kload holds (from /proc/PID/fdinfo, one per
+ *              map id): (key + value) x max_entries, value x CPUs for
+ *              per-CPU maps, the data size for the ring buffer; the
+ *              kernel's own memlock accounting alongside
+ *   reload     `kload reload` of another 1,000-rule set: from the start of
+ *              the command to the table swap (ks_ctl.last_reload_ns, which
+ *              the attach process stamps when it switched the generation),
+ *              and the command's wall time (it polls every 10 ms)
+ *   install    ks_engine_install() of 1,000-rule tables in this process
+ *              (new inner map, 1 update, outer-slot switch), and ks_compile()
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bench_common.h"
+#include "kestrel/engine.h"
+#include "kestrel/log.h"
+
+#define PIN_DIR "/sys/fs/bpf/kestrel-bench"
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+struct mapsum {
+	double bytes, memlock;
+	int n;
+	char biggest[256];
+};
+
+static int map_sum(int pid, struct mapsum *m)
+{
+	char path[128], link[128], line[256];
+	unsigned int ids[256];
+	int n_ids = 0, ncpu = libbpf_num_possible_cpus(), i;
+	struct dirent *de;
+	double big = 0;
+	DIR *d;
+
+	memset(m, 0, sizeof(*m));
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		unsigned long type = 0, ks = 0, vs = 0, me = 0, ml = 0, id = 0;
+		char name[64] = "";
+		ssize_t l;
+		FILE *f;
+		double b;
+
+		snprintf(path, sizeof(path), "/proc/%d/fd/%s", pid, de->d_name);
+		l = readlink(path, link, sizeof(link) - 1);
+		if (l <= 0)
+			continue;
+		link[l] = 0;
+		if (strcmp(link, "anon_inode:bpf-map"))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", pid, de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			sscanf(line, "map_type: %lu", &type);
+			sscanf(line, "key_size: %lu", &ks);
+			sscanf(line, "value_size: %lu", &vs);
+			sscanf(line, "max_entries: %lu", &me);
+			sscanf(line, "memlock: %lu", &ml);
+			sscanf(line, "map_id: %lu", &id);
+		}
+		fclose(f);
+		for (i = 0; i < n_ids; i++)
+			if (ids[i] == id)
+				break;
+		if (i < n_ids || n_ids == 256)
+			continue;
+		ids[n_ids++] = id;
+		{
+			struct bpf_map_info info = {};
+			__u32 len = sizeof(info);
+			int fd = bpf_map_get_fd_by_id(id);
+
+			if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+				snprintf(name, sizeof(name), "%s", info.name);
+			if (fd >= 0)
+				close(fd);
+		}
+		switch (type) {
+		case BPF_MAP_TYPE_PERCPU_HASH:
+		case BPF_MAP_TYPE_PERCPU_ARRAY:
+		case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+			b = (double)me * (ks + (double)vs * ncpu);
+			break;
+		case BPF_MAP_TYPE_RINGBUF:
+			b = me;
+			break;
+		default:
+			b = (double)me * (ks + vs);
+			break;
+		}
+		m->bytes += b;
+		m->memlock += ml;
+		m->n++;
+		if (b > big) {
+			big = b;
+			snprintf(m->biggest, sizeof(m->biggest), "%s %.1f MiB", name, b / 1048576);
+		}
+		fprintf(stderr, "bench_mem:   map %-16s type %2lu  %8.2f MiB (memlock %.2f MiB)\n",
+			name, type, b / 1048576, ml / 1048576.0);
+	}
+	closedir(d);
+	return 0;
+}
+
+static int ctl_read(struct ks_ctl *ctl)
+{
+	__u32 zero = 0;
+	int fd = bpf_obj_get(PIN_DIR "/ks_ctl"), err;
+
+	if (fd < 0)
+		return -errno;
+	err = bpf_map_lookup_elem(fd, &zero, ctl) ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+static void emit_v(const char *name, const char *figure, const char *unit, double v,
+		   const char *target, const char *cmd, const char *why, const char *note)
+{
+	struct kb_result r = {
+		.name = name, .figure = figure, .unit = unit, .value = v,
+		.has_value = !why && isfinite(v), .target = target, .command = cmd,
+		.reason = why ? why : "not measured", .note = note, .headline = target != NULL,
+	};
+
+	kb_emit(&r);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "rules", 1, 0, 'r' }, { "kload", 1, 0, 'k' }, { "dir", 1, 0, 'd' },
+		{ "reps", 1, 0, 'R' }, { "help", 0, 0, 'h' }, { 0 },
+	};
+	unsigned long n_rules = 1000;
+	const char *kload = "build/kload", *dir = "/tmp";
+	int reps = 3, o, i, j;
+	char ra[512], rb[512];
+	double att[8], rss[8], rel[16], relw[16], inst[16], comp[8];
+	int n_att = 0, n_rel = 0, n_inst = 0, n_comp = 0;
+	struct mapsum ms = {};
+	bool have_maps = false;
+	const char *why = NULL, *why_rel = NULL, *why_inst = NULL;
+	char *ya, *yb;
+	const char *attach_cmd;
+
+	while ((o = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (o) {
+		case 'r':
+			n_rules = strtoul(optarg, NULL, 10);
+			break;
+		case 'k':
+			kload = optarg;
+			break;
+		case 'd':
+			dir = optarg;
+			break;
+		case 'R':
+			reps = atoi(optarg);
+			break;
+		default:
+			fprintf(stderr, "usage: %s [--rules N] [--reps N] [--kload PATH] [--dir DIR]\n",
+				argv[0]);
+			return o == 'h' ? 0 : 2;
+		}
+	}
+	if (reps < 1)
+		reps = 1;
+	if (reps > 8)
+		reps = 8;
+	ks_log_setup_libbpf();
+	ya = kb_gen_host_rules(n_rules, 7);
+	yb = kb_gen_host_rules(n_rules, 8);
+	snprintf(ra, sizeof(ra), "%s/mem-rules-a-%lu.yml", dir, n_rules);
+	snprintf(rb, sizeof(rb), "%s/mem-rules-b-%lu.yml", dir, n_rules);
+	if (kb_write_file(ra, ya) || kb_write_file(rb, yb))
+		why = "cannot write the rule files";
+	else if (access(kload, X_OK))
+		why = kb_fmt("%s not built", kload);
+	attach_cmd = kb_fmt("%s attach --pin-dir %s --detach-on-exit --alerts /dev/null %s", kload,
+			    PIN_DIR, ra);
+
+	for (i = 0; i < reps && !why; i++) {
+		struct kb_kload k;
+
+		kb_kload_stop(&k, kload, PIN_DIR);	/* leftovers of an earlier run */
+		if (kb_kload_start(&k, kload, PIN_DIR, ra, "--entities 65536")) {
+			why = kb_fmt("%s", k.why);
+			kb_kload_stop(&k, kload, PIN_DIR);
+			break;
+		}
+		att[n_att] = k.attach_ms;
+		rss[n_att++] = kb_rss_kb(k.pid);
+		if (!have_maps && !map_sum(k.pid, &ms))
+			have_maps = true;
+		/* reloads: b, a, b, ... */
+		for (j = 0; j < 2 && !why_rel; j++) {
+			char cmd[1200];
+			struct ks_ctl before, after;
+			uint64_t t0r, t0;
+			int st;
+
+			if (ctl_read(&before)) {
+				why_rel = "cannot read the pinned ks_ctl";
+				break;
+			}
+			snprintf(cmd, sizeof(cmd), "%s reload --pin-dir %s %s >/dev/null 2>&1", kload,
+				 PIN_DIR, (n_rel & 1) ? ra : rb);
+			t0r = realtime_ns();
+			t0 = kb_now_ns();
+			st = system(cmd);
+			relw[n_rel] = (kb_now_ns() - t0) / 1e6;
+			if (!WIFEXITED(st) || WEXITSTATUS(st) || ctl_read(&after) ||
+			    after.reloads == before.reloads) {
+				why_rel = kb_fmt("kload reload failed (status %d)",
+						 WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+				break;
+			}
+			rel[n_rel++] = (after.last_reload_ns - t0r) / 1e6;
+		}
+		kb_kload_stop(&k, kload, PIN_DIR);
+		fprintf(stderr, "bench_mem: attach %.0f ms, RSS %.0f kB\n", att[n_att - 1],
+			rss[n_att - 1]);
+	}
+
+	/* in process: compile and install */
+	{
+		struct ks_engine_opts eo = { .replay = true, .mode = KS_MODE_OBSERVE,
+					     .judge_self = true, .hash_key = 1 };
+		struct ks_compile_info info;
+		struct ks_engine e;
+		struct ks_tables *t = NULL;
+		char err[512];
+		int r;
+
+		for (i = 0; i < 3; i++) {
+			uint64_t t0 = kb_now_ns();
+
+			free(t);
+			t = kb_compile(ya, NULL, &info, err, sizeof(err));
+			comp[n_comp++] = (kb_now_ns() - t0) / 1e6;
+			ks_compile_info_free(&info);
+			if (!t) {
+				why_inst = kb_fmt("compiler: %s", err);
+				n_comp = 0;
+				break;
+			}
+		}
+		r = why_inst ? -EINVAL : ks_engine_load(&e, &eo);
+		if (!why_inst && r)
+			why_inst = kb_fmt("cannot load the BPF engine: %s", strerror(-r));
+		for (i = 0; i < 9 && !why_inst; i++) {
+			uint64_t t0 = kb_now_ns();
+
+			r = ks_engine_install(&e, t);
+			inst[n_inst++] = (kb_now_ns() - t0) / 1e6;
+			if (r)
+				why_inst = kb_fmt("ks_engine_install: %s", strerror(-r));
+		}
+		if (!r)
+			ks_engine_destroy(&e);
+		free(t);
+	}
+
+	emit_v("mem.attach_ms", "kload attach: start to \"attached\" (1,000 rules)", "ms",
+	       n_att ? kb_median(att, n_att) : NAN, "<= 500", attach_cmd, why, NULL);
+	emit_v("mem.kload_rss_mib", "kload RSS after attach (1,000 rules, --entities 65536)", "MiB",
+	       n_att ? kb_median(rss, n_att) / 1024 : NAN, "<= 20", attach_cmd, why,
+	       "VmRSS from /proc/PID/status");
+	{
+		struct kb_result r = {
+			.name = "mem.maps_mib",
+			.figure = "BPF map memory of kload attach (1,000 rules, 64k entities)",
+			.unit = "MiB", .value = ms.bytes / 1048576, .has_value = have_maps,
+			.target = "<= 32", .headline = true, .command = attach_cmd,
+			.reason = why ? why : "could not read the maps",
+			.note = have_maps ? kb_fmt("(key + value) x max_entries over %d maps, "
+						   "per-CPU x CPUs; largest: %s", ms.n, ms.biggest) : NULL,
+			.xk = { "kernel_memlock_mib" }, .xv = { ms.memlock / 1048576 },
+		};
+
+		kb_emit(&r);
+	}
+	{
+		const char *rcmd = kb_fmt("%s reload --pin-dir %s %s (under %s)", kload, PIN_DIR, rb,
+					  attach_cmd);
+		const char *w = why ? why : why_rel;
+
+		emit_v("mem.reload_ms", "kload reload of 1,000 rules: command start to table swap",
+		       "ms", n_rel ? kb_median(rel, n_rel) : NAN, "<= 10", rcmd,
+		       n_rel ? NULL : w,
+		       "compile in `kload reload`, .kbin hand-over, SIGHUP, install by the attach "
+		       "process (ks_ctl.last_reload_ns)");
+		emit_v("mem.reload_cli_ms", "kload reload of 1,000 rules: command wall time", "ms",
+		       n_rel ? kb_median(relw, n_rel) : NAN, NULL, rcmd, n_rel ? NULL : w,
+		       "includes the command's 10 ms polling for the swap");
+	}
+	emit_v("mem.install_ms", "ks_engine_install() of 1,000-rule tables (in process)", "ms",
+	       n_inst ? kb_median(inst, n_inst) : NAN, NULL,
+	       kb_cmd("build/bench/bench_mem", "--rules %lu", n_rules), n_inst ? NULL : why_inst,
+	       kb_fmt("sizeof(struct ks_tables) = %zu bytes copied per install",
+		      sizeof(struct ks_tables)));
+	emit_v("mem.compile_ms", "ks_compile() of 1,000 host rules (in process)", "ms",
+	       n_comp ? kb_median(comp, n_comp) : NAN, NULL,
+	       kb_cmd("build/bench/bench_mem", "--rules %lu", n_rules), n_comp ? NULL : why_inst,
+	       NULL);
+	free(ya);
+	free(yb);
+	return 0;
+}

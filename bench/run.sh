@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# Kestrel benchmarks: build the bench programs, run every benchmark with a
+# bounded time, then write
+#   bench/results.json     one entry per figure: name, value, unit, target,
+#                          met, baseline, ratio, command (+ reason, note)
+#   bench/PERFORMANCE.md   the Markdown tables (the README's Performance
+#                          section), each row with the command behind it
+#   bench/profile/*.txt    where the time goes, for the figures with targets
+# and print the Markdown. `make bench` runs it after `make all`.
+#
+#   bench/run.sh [--quick] [--no-profile] [--only dfa,host,nfa,replay,mem]
+#
+# Needs root (BPF), libhyperscan-dev, linux-perf (profiles only). A
+# benchmark that cannot run records value null and the reason; the script
+# still writes results.json. Logs: build/bench/logs/.
+set -u
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+B=build/bench
+OUT=$B/out	# result lines, one file per benchmark
+DATA=$B/data	# generated inputs (rules, events)
+LOG=$B/logs
+PIN=/sys/fs/bpf/kestrel-bench
+QUICK=0
+PROFILE=1
+ONLY="dfa,host,nfa,replay,mem"
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--quick) QUICK=1 ;;
+	--no-profile) PROFILE=0 ;;
+	--only) shift; ONLY="$1" ;;
+	-h|--help) sed -n '3,20p' "$0"; exit 0 ;;
+	*) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+want() { case ",$ONLY," in *",$1,"*) return 0 ;; esac; return 1; }
+log() { printf 'bench: %s\n' "$*" >&2; }
+
+START=$(date +%s)
+mkdir -p "$OUT" "$DATA" "$LOG" bench/profile
+rm -f "$OUT"/*.results
+
+if [ "$(id -u)" != 0 ]; then
+	log "not root: the BPF benchmarks will record why they could not run"
+fi
+
+# A result line for something that could not even start.
+fail_line() { # name figure reason file
+	printf '{"name":"%s","figure":"%s","value":null,"unit":"","reason":"%s","command":"bench/run.sh"}\n' \
+		"$1" "$2" "$(printf '%s' "$3" | tr '"\n' "' " | cut -c1-300)" >> "$4"
+}
+
+# ---- build ----
+CC=${CC:-gcc}
+CFLAGS="-O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -D_GNU_SOURCE"
+INC="-Iinclude -I. -Ibuild -Ibench"
+LIBS="build/libkload.a build/libkscomp.a -lbpf -lelf -lz -lyaml -ljansson -lxdp -lmicrohttpd -lpcap -lm"
+
+if [ ! -f build/libkload.a ] || [ ! -f build/libkscomp.a ] || [ ! -f build/kestrel.skel.h ]; then
+	log "libraries missing: running make all"
+	make --no-print-directory all >"$LOG/make.log" 2>&1 || log "make all failed (see $LOG/make.log)"
+fi
+
+build() { # name extra-libs...
+	local n=$1; shift
+	if $CC $CFLAGS $INC -o "$B/$n" "bench/$n.c" bench/bench_common.c $LIBS "$@" \
+		>"$LOG/build-$n.log" 2>&1; then
+		return 0
+	fi
+	log "build of $n failed (see $LOG/build-$n.log)"
+	rm -f "$B/$n"
+	return 1
+}
+
+$CC $CFLAGS -o "$B/report" bench/report.c -ljansson >"$LOG/build-report.log" 2>&1 ||
+	{ log "cannot build bench/report.c: see $LOG/build-report.log"; exit 1; }
+for n in bench_dfa bench_host bench_nfa bench_replay bench_mem; do
+	if [ "$n" = bench_dfa ]; then build "$n" -lhs; else build "$n"; fi
+done
+
+# Leftovers of an interrupted run: our own pin directory and its kload.
+cleanup() {
+	local p
+	for p in $(pgrep -f -- "--pin-dir $PIN" 2>/dev/null); do
+		[ "$p" != $$ ] && kill -TERM "$p" 2>/dev/null
+	done
+	sleep 0.2
+	[ -x build/kload ] && build/kload detach --pin-dir "$PIN" >/dev/null 2>&1
+	rm -rf "$PIN" 2>/dev/null
+	return 0
+}
+cleanup
+trap cleanup EXIT
+
+# ---- run ----
+run() { # key timeout name args...
+	local key=$1 t=$2 n=$3; shift 3
+	local out="$OUT/$key.results" t0=$(date +%s)
+	if [ ! -x "$B/$n" ]; then
+		fail_line "$key.build" "$n" "$n did not build: $(tail -3 "$LOG/build-$n.log" 2>/dev/null)" "$out"
+		return
+	fi
+	log "$key: $B/$n $* (at most ${t}s)"
+	timeout --signal=TERM --kill-after=10 "$t" "$B/$n" "$@" >>"$out" 2>"$LOG/$key.log"
+	local rc=$?
+	if [ $rc -ne 0 ]; then
+		log "$key: exit $rc (see $LOG/$key.log)"
+		fail_line "$key.exit" "$n $*" "exited with status $rc$([ $rc = 124 ] && echo ' (time limit)'): $(tail -2 "$LOG/$key.log")" "$out"
+	fi
+	log "$key: done in $(( $(date +%s) - t0 ))s"
+}
+
+if [ $QUICK = 1 ]; then
+	DFA_ARGS="--patterns 10,1000,10000 --payloads 0,64,1500 --reps 5 --cold 15"
+	HOST_ARGS="--rules 10,1000 --execs 150 --opens 20000 --rounds 3 --ovh-opens 60000 --ovh-execs 100"
+	NFA_ARGS="--events 200000"
+	REPLAY_ARGS="--events 50000 --reps 2"
+	MEM_ARGS="--reps 2"
+else
+	DFA_ARGS=""
+	HOST_ARGS="--rounds 5"
+	NFA_ARGS=""
+	REPLAY_ARGS="--events 200000 --reps 3"
+	MEM_ARGS="--reps 3"
+fi
+
+want dfa && run dfa 150 bench_dfa $DFA_ARGS
+want host && run host 240 bench_host --kload build/kload --dir "$DATA" $HOST_ARGS
+want nfa && run nfa 90 bench_nfa $NFA_ARGS
+want replay && run replay 150 bench_replay --kload build/kload --dir "$DATA" $REPLAY_ARGS
+want mem && run mem 120 bench_mem --kload build/kload --dir "$DATA" $MEM_ARGS
+
+# ---- profiles: where the time goes for the figures with targets ----
+# No hardware PMU in these VMs: perf samples the cpu-clock software event;
+# BPF programs show up as bpf_prog_<tag>_<function>.
+profile() { # name seconds command...
+	local name=$1 t=$2; shift 2
+	local f="bench/profile/$name.txt" data="$B/perf-$name.data"
+	{
+		echo "# profile: $name"
+		echo "# command: $*"
+		echo "# perf record -e cpu-clock (no hardware counters here), $(date -u +%FT%TZ)"
+		echo
+	} >"$f"
+	if ! timeout --kill-after=10 "$t" perf record -q -e cpu-clock -F 4999 -g -o "$data" -- "$@" \
+		>/dev/null 2>>"$LOG/profile-$name.log"; then
+		echo "(perf record failed or timed out: see $LOG/profile-$name.log)" >>"$f"
+	fi
+	echo "## self time by symbol (top 30)" >>"$f"
+	perf report -i "$data" --no-children -g none --sort comm,dso,sym --stdio 2>/dev/null |
+		grep -E '^ +[0-9]' | head -30 >>"$f"
+	echo >>"$f"
+	echo "## BPF programs only (share of all samples)" >>"$f"
+	perf report -i "$data" --no-children -g none --sort sym --stdio 2>/dev/null |
+		grep -E '^ +[0-9].*bpf_prog_' | head -15 >>"$f"
+	rm -f "$data" "$data.old"
+}
+
+if [ $PROFILE = 1 ] && command -v perf >/dev/null 2>&1; then
+	log "profiles (perf, cpu-clock) -> bench/profile/"
+	want dfa && [ -x $B/bench_dfa ] && profile dfa-kernel-p1000-b1500 60 \
+		$B/bench_dfa --patterns 1000 --payloads 0,1500 --engines kernel --reps 25 --warm-ms 40 --cold 1
+	want host && [ -x $B/bench_host ] && profile host-exec-r1000 90 \
+		$B/bench_host --part hist --rules 1000 --execs 300 --opens 20000
+	want nfa && [ -x $B/bench_nfa ] && profile nfa-mixed 60 $B/bench_nfa --events 100000
+	want replay && [ -x build/kload ] && ls "$DATA"/replay-events-*0000.jsonl >/dev/null 2>&1 &&
+		profile replay-cli 60 build/kload replay --lenient \
+			--events "$(ls "$DATA"/replay-events-*0000.jsonl | head -1)" "$DATA/replay-rules-1000.yml"
+	want mem && [ -x build/kload ] && [ -f "$DATA/mem-rules-a-1000.yml" ] &&
+		profile kload-attach 60 sh -c "build/kload attach --pin-dir $PIN --detach-on-exit \
+--alerts /dev/null $DATA/mem-rules-a-1000.yml 2>$LOG/profile-attach.err & p=\$!; \
+for i in \$(seq 200); do grep -q attached $LOG/profile-attach.err && break; sleep 0.05; done; \
+sleep 0.5; kill -TERM \$p; wait \$p"
+fi
+
+# ---- report ----
+CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+MACHINE="Linux $(uname -r), $(nproc) CPUs ($CPU), $(date -u +%Y-%m-%d)$([ $QUICK = 1 ] && echo ', --quick')"
+"$B/report" bench/results.json bench/PERFORMANCE.md "$MACHINE" "$OUT"/*.results
+rc=$?
+log "wrote bench/results.json and bench/PERFORMANCE.md in $(( $(date +%s) - START ))s"
+exit $rc
