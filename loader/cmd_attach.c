@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <getopt.h>
 #include <net/if.h>
 #include <signal.h>
@@ -495,11 +496,17 @@ static int run_attach(int argc, char **argv, const char *cmd, bool record_only)
 			goto out;
 		}
 	}
+	/* before anything is attached: a signal from now on means a clean stop */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	po.alerts = record_only ? fopen("/dev/null", "w") : a.alerts;
 	a.p = ks_pipeline_new(&po, &a.ecs);
 	a.boot_off = ks_boot_to_epoch_ns();
 	err = a.p ? setup_engine(&a, rs, t) : -ENOMEM;
 	rs = NULL;	/* owned by the pipeline from here on */
+	free(t);	/* the kernel and the pipeline hold their own copies */
+	t = NULL;
 	if (err) {
 		ret = err == -EPERM || err == -EOPNOTSUPP ? KS_EXIT_ENV : KS_EXIT_FAIL;
 		goto out;
@@ -528,9 +535,8 @@ static int run_attach(int argc, char **argv, const char *cmd, bool record_only)
 			ks_mode_name(a.e.mode), ctl.n_rules, ctl.generation,
 			ctl.host_hooks ? ", host hooks" : "", a.n_xdp ? ", xdp" : "");
 	}
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	/* libbpf's CO-RE work freed megabytes: give them back to the system */
+	malloc_trim(0);
 	while (!ks_stop) {
 		/*
 		 * The kernel submits without wakeups until a batch is queued,
