@@ -60,6 +60,10 @@ static __always_inline int ks_on_exec(struct linux_binprm *bprm, __u32 caps, int
 	struct ks_scratch *sc;
 	int denied;
 
+	if (!ks_action_wanted(KS_ACT_EXEC)) {
+		ks_count_filtered(KS_CTX_TASK, KS_SRC_EXEC);
+		return 0;
+	}
 	sc = ks_scratch_get(KS_CTX_TASK);
 	if (!sc) {
 		ks_count_drop(KS_CTX_TASK, KS_SRC_EXEC, KS_DROP_REENTRANT);
@@ -116,6 +120,10 @@ int BPF_PROG(ks_all_exit, struct task_struct *p)
 	/* a process exits when its last thread does */
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
+	if (!ks_action_wanted(KS_ACT_EXIT)) {
+		ks_count_filtered(KS_CTX_TASK, KS_SRC_EXIT);
+		return 0;
+	}
 	sc = ks_scratch_get(KS_CTX_TASK);
 	if (!sc) {
 		ks_count_drop(KS_CTX_TASK, KS_SRC_EXIT, KS_DROP_REENTRANT);
@@ -144,6 +152,10 @@ int BPF_PROG(ks_all_fork, struct task_struct *parent, struct task_struct *child)
 
 	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
 		return 0;	/* a new thread, not a new process */
+	if (!ks_action_wanted(KS_ACT_FORK)) {
+		ks_count_filtered(KS_CTX_TASK, KS_SRC_FORK);
+		return 0;
+	}
 	sc = ks_scratch_get(KS_CTX_TASK);
 	if (!sc) {
 		ks_count_drop(KS_CTX_TASK, KS_SRC_FORK, KS_DROP_REENTRANT);

@@ -94,6 +94,34 @@ static __always_inline void ks_count(__u64 *c)
 	__sync_fetch_and_add(c, 1);
 }
 
+/*
+ * Whether some rule step can match an event of this action. When none
+ * can, the hook counts the event as filtered and builds nothing. (No
+ * tables: evaluate, which counts the event as dropped for that reason.)
+ */
+static __always_inline int ks_action_wanted(__u32 act)
+{
+	__u32 zero = 0;
+	struct ks_tables *t;
+	void *inner;
+
+	inner = bpf_map_lookup_elem(&ks_gen, &zero);
+	t = inner ? bpf_map_lookup_elem(inner, &zero) : NULL;
+	if (!t || t->hdr.magic != KS_TABLES_MAGIC)
+		return 1;
+	return !!(t->hdr.action_mask & (1u << (act & 15)));
+}
+
+static __always_inline void ks_count_filtered(__u32 ctx, __u32 src)
+{
+	struct ks_stats *st = ks_stats_get(ctx);
+
+	if (!st || src >= KS_SRC_N)
+		return;
+	ks_count(&st->events[src]);
+	ks_count(&st->filtered[src]);
+}
+
 /* Count an event that never reached evaluation. */
 static __always_inline void ks_count_drop(__u32 ctx, __u32 src, __u32 reason)
 {

@@ -87,6 +87,10 @@ static __always_inline int ks_on_file(__u32 act, const struct path *path,
 
 	if (ks_host_skip(KS_SRC_FILE))
 		return 0;
+	if (!ks_action_wanted(act)) {
+		ks_count_filtered(KS_CTX_TASK, KS_SRC_FILE);
+		return 0;
+	}
 	sc = ks_scratch_get(KS_CTX_TASK);
 	if (!sc) {
 		ks_count_drop(KS_CTX_TASK, KS_SRC_FILE, KS_DROP_REENTRANT);

@@ -55,16 +55,6 @@
 #define KS_TCP_SYN_SENT	2
 #define KS_TCP_CLOSE	7
 
-static __always_inline void ks_count_filtered(__u32 src)
-{
-	struct ks_stats *st = ks_stats_get(KS_CTX_TASK);
-
-	if (!st)
-		return;
-	ks_count(&st->events[src]);
-	ks_count(&st->filtered[src]);
-}
-
 /* IPv4 mapped; 0.0.0.0 (unbound) stays all-zero like :: */
 static __always_inline void ks_ip4(__u8 *dst, __u32 be_addr)
 {
@@ -117,6 +107,10 @@ static __always_inline struct ks_scratch *ks_net_begin(struct sock *sk, __u32 ac
 	struct ks_scratch *sc;
 	__u16 proto = BPF_CORE_READ(sk, sk_protocol);
 
+	if (!ks_action_wanted(act)) {
+		ks_count_filtered(KS_CTX_TASK, KS_SRC_NET);
+		return NULL;
+	}
 	sc = ks_scratch_get(KS_CTX_TASK);
 	if (!sc) {
 		ks_count_drop(KS_CTX_TASK, KS_SRC_NET, KS_DROP_REENTRANT);
@@ -173,7 +167,7 @@ static __always_inline int ks_on_connect(struct socket *sock, struct sockaddr *a
 		dport = bpf_ntohs(BPF_CORE_READ(in6, sin6_port));
 	} else {
 		/* AF_UNIX, netlink, AF_UNSPEC (disconnect), bad lengths */
-		ks_count_filtered(KS_SRC_NET);
+		ks_count_filtered(KS_CTX_TASK, KS_SRC_NET);
 		return 0;
 	}
 	sc = ks_net_begin(sk, KS_ACT_CONNECT);
@@ -196,7 +190,7 @@ static __always_inline void ks_on_tcp_connect(struct sock *sk)
 		return;
 	fam = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (fam != KS_AF_INET && fam != KS_AF_INET6) {
-		ks_count_filtered(KS_SRC_NET);
+		ks_count_filtered(KS_CTX_TASK, KS_SRC_NET);
 		return;
 	}
 	sc = ks_net_begin(sk, KS_ACT_CONNECT);
@@ -217,7 +211,7 @@ static __always_inline int ks_on_accept(struct sock *sk)
 		return 0;
 	fam = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (fam != KS_AF_INET && fam != KS_AF_INET6) {
-		ks_count_filtered(KS_SRC_NET);
+		ks_count_filtered(KS_CTX_TASK, KS_SRC_NET);
 		return 0;
 	}
 	sc = ks_net_begin(sk, KS_ACT_ACCEPT);

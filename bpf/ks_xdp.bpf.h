@@ -419,6 +419,12 @@ int ks_xdp_main(struct xdp_md *ctx)
 	struct ks_stats *st;
 	int ret, drop;
 
+	/* no packet rules: count and pass without parsing */
+	if (!ks_action_wanted(KS_ACT_PACKET)) {
+		ks_count_filtered(KS_CTX_SOFTIRQ, KS_SRC_XDP);
+		ks_xdp_count_verdict(0);
+		return XDP_PASS;
+	}
 	sc = ks_scratch_get(KS_CTX_SOFTIRQ);
 	if (!sc) {
 		ks_count_drop(KS_CTX_SOFTIRQ, KS_SRC_XDP, KS_DROP_REENTRANT);

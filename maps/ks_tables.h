@@ -102,7 +102,12 @@ struct ks_tables_hdr {
 	 */
 	__u8 cls_begin;
 	__u8 cls_end;
-	__u16 pad;
+	/*
+	 * Bit (1 << enum ks_action) for every action some step can match.
+	 * A hook whose action is not here counts the event as filtered
+	 * without building it (no path walks, no argument copies).
+	 */
+	__u16 action_mask;
 	__u64 content_hash;	/* FNV-1a of everything after the header */
 };
 

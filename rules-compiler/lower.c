@@ -1038,6 +1038,58 @@ static bool join_visible(const struct ks_field_info *f)
 }
 
 /* Emit one table step; copies of a `runs` step share the program. */
+#define ACT(a)		(1u << (a))
+#define ACT_ALL		((ACT(KS_ACT_N) - 1) & ~ACT(KS_ACT_NONE))
+
+static uint32_t category_actions(enum ks_category c)
+{
+	switch (c) {
+	case KS_CAT_PROCESS:
+		return ACT(KS_ACT_EXEC) | ACT(KS_ACT_EXIT) | ACT(KS_ACT_FORK);
+	case KS_CAT_FILE:
+		return ACT(KS_ACT_OPEN) | ACT(KS_ACT_CREATION) | ACT(KS_ACT_DELETION) |
+		       ACT(KS_ACT_RENAME) | ACT(KS_ACT_MODIFICATION);
+	case KS_CAT_NETWORK:
+		return ACT(KS_ACT_CONNECT) | ACT(KS_ACT_ACCEPT) | ACT(KS_ACT_PACKET);
+	default:
+		return ACT_ALL;
+	}
+}
+
+/*
+ * The event actions for which n can be true: a superset, read off
+ * `event.action == ...` / `in (...)` conjuncts; anything else allows all.
+ */
+static uint32_t node_actions(const struct ks_node *n)
+{
+	uint32_t m;
+	size_t i;
+
+	if (!n)
+		return ACT_ALL;
+	switch (n->kind) {
+	case KS_N_AND:
+		for (m = ACT_ALL, i = 0; i < n->n_kids; i++)
+			m &= node_actions(n->kids[i]);
+		return m;
+	case KS_N_OR:
+		for (m = 0, i = 0; i < n->n_kids; i++)
+			m |= node_actions(n->kids[i]);
+		return m;
+	case KS_N_BOOL:
+		return n->num ? ACT_ALL : 0;
+	case KS_N_NUM:
+		if (!n->field || n->field->id != KS_F_ACTION || n->cmp != KS_CMP_EQ)
+			return ACT_ALL;
+		for (m = 0, i = 0; i < n->n_nums; i++)
+			if (n->nums[i] > KS_ACT_NONE && n->nums[i] < KS_ACT_N)
+				m |= ACT(n->nums[i]);
+		return m;
+	default:
+		return ACT_ALL;
+	}
+}
+
 static int add_step(struct lower *L, uint32_t rule, uint32_t index,
 		    uint8_t flags, const struct ks_query *q,
 		    const struct ks_step_ast *s, const struct step_out *o)
@@ -1056,6 +1108,7 @@ static int add_step(struct lower *L, uint32_t rule, uint32_t index,
 	st->index = index;
 	st->flags = flags | (o->exact ? KS_S_EXACT : 0);
 	st->category = s->category;
+	t->hdr.action_mask |= node_actions(s->cond) & category_actions(s->category);
 	st->prog = o->prog;
 	st->prog_len = o->len;
 	for (j = 0; j < q->n_join; j++)
