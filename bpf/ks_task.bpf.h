@@ -21,11 +21,15 @@ static __always_inline void ks_set_str(struct ks_event *ev, __u32 f, __u32 off, 
 	ev->str[f].len = len;
 }
 
-/* process.name / file.name: the part of a path slot after the last '/'. */
-__noinline int ks_basename(struct ks_scratch *sc, __u32 off, __u32 len)
+/*
+ * Offset just past the last `ch` in a value (0 when there is none):
+ * process.name and file.name follow the last '/', file.extension the
+ * last '.' of the name.
+ */
+__noinline int ks_after_last(struct ks_scratch *sc, __u32 off, __u32 len, __u32 ch)
 {
 	__u8 *base;
-	__u32 i, start = 0;
+	__u32 i, after = 0;
 
 	if (!sc)
 		return 0;
@@ -35,30 +39,10 @@ __noinline int ks_basename(struct ks_scratch *sc, __u32 off, __u32 len)
 
 		if (i >= len || pos >= sizeof(struct ks_event))
 			break;
-		if (base[ks_bound(pos, 0xfff)] == '/')
-			start = i + 1;
+		if (base[ks_bound(pos, 0xfff)] == ch)
+			after = i + 1;
 	}
-	return start;
-}
-
-/* file.extension: after the last '.' of the name, if any ("" otherwise). */
-__noinline int ks_extension(struct ks_scratch *sc, __u32 off, __u32 len)
-{
-	__u8 *base;
-	__u32 i, dot = 0;
-
-	if (!sc)
-		return 0;
-	base = (__u8 *)&sc->ev;
-	for (i = 0; i < KS_PATH_MAX; i++) {
-		__u32 pos = off + i;
-
-		if (i >= len || pos >= sizeof(struct ks_event))
-			break;
-		if (base[ks_bound(pos, 0xfff)] == '.')
-			dot = i + 1;
-	}
-	return dot;
+	return after;
 }
 
 /* Derive the name field `nf` (basename) from path field `pf`. */
@@ -71,7 +55,7 @@ static __always_inline void ks_derive_name(struct ks_scratch *sc, __u32 pf, __u3
 		return;
 	off = ev->str[pf].off;
 	len = ev->str[pf].len;
-	b = ks_basename(sc, off, len);
+	b = ks_after_last(sc, off, len, '/');
 	if (b > len)
 		return;
 	ks_set_str(ev, nf, off + b, len - b);
@@ -85,7 +69,7 @@ static __always_inline void ks_derive_file_fields(struct ks_scratch *sc)
 	ks_derive_name(sc, KS_F_FILE_PATH, KS_F_FILE_NAME);
 	off = ev->str[KS_F_FILE_NAME].off;
 	len = ev->str[KS_F_FILE_NAME].len;
-	d = ks_extension(sc, off, len);
+	d = ks_after_last(sc, off, len, '.');
 	if (d && d <= len)
 		ks_set_str(ev, KS_F_FILE_EXTENSION, off + d, len - d);
 	else

@@ -323,12 +323,20 @@ static bool gen_has_uid(const struct ks_gen *g, uint32_t uid)
 int ks_pipeline_set_rules(struct ks_pipeline *p, struct ks_ruleset *rs,
 			  const struct ks_tables *t)
 {
-	struct ks_tables *copy = malloc(sizeof(*copy));
+	struct ks_tables *copy = calloc(1, sizeof(*copy));
 	struct ks_entry *e, *next;
 
 	if (!copy)
 		return -ENOMEM;
-	memcpy(copy, t, sizeof(*copy));
+	/*
+	 * The pipeline reads only the header, rules and steps: copy those.
+	 * The rest of the 3.4 MiB stays untouched zero pages, not resident.
+	 */
+	copy->hdr = t->hdr;
+	copy->hdr.n_rules = t->hdr.n_rules < KS_MAX_RULES ? t->hdr.n_rules : KS_MAX_RULES;
+	copy->hdr.n_steps = t->hdr.n_steps < KS_MAX_STEPS ? t->hdr.n_steps : KS_MAX_STEPS;
+	memcpy(copy->rules, t->rules, copy->hdr.n_rules * sizeof(t->rules[0]));
+	memcpy(copy->steps, t->steps, copy->hdr.n_steps * sizeof(t->steps[0]));
 	gen_free(&p->gen[1]);
 	p->gen[1] = p->gen[0];
 	p->gen[0].rs = rs;
