@@ -59,6 +59,7 @@ struct ks_attach {
 	bool detach_on_exit;
 	__u32 payload_depth;
 	__u32 entities;
+	size_t nfa_entries;
 
 	struct ks_engine e;
 	bool adopted;
@@ -352,6 +353,7 @@ static int parse_attach(struct ks_attach *a, int argc, char **argv, const char *
 		{ "events", required_argument, NULL, 'r' },
 		{ "payload-depth", required_argument, NULL, 'P' },
 		{ "entities", required_argument, NULL, 'E' },
+		{ "nfa-entries", required_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -408,6 +410,13 @@ static int parse_attach(struct ks_attach *a, int argc, char **argv, const char *
 			break;
 		case 'E':
 			a->entities = strtoul(optarg, NULL, 0);
+			break;
+		case 'n':
+			a->nfa_entries = strtoul(optarg, NULL, 0);
+			if (!a->nfa_entries) {
+				fprintf(stderr, "kload: --nfa-entries must be at least 1\n");
+				return KS_EXIT_USAGE;
+			}
 			break;
 		case 'v':
 			ks_log_level++;
@@ -501,6 +510,7 @@ static int run_attach(int argc, char **argv, const char *cmd, bool record_only)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	po.alerts = record_only ? fopen("/dev/null", "w") : a.alerts;
+	po.max_entries = a.nfa_entries;
 	a.p = ks_pipeline_new(&po, &a.ecs);
 	a.boot_off = ks_boot_to_epoch_ns();
 	err = a.p ? setup_engine(&a, rs, t) : -ENOMEM;

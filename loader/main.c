@@ -44,6 +44,8 @@ const struct ks_cmd ks_cmds[] = {
 	  "  --mode MODE          auto (default), lsm, signal or observe\n"
 	  "  --payload-depth N    payload bytes scanned per packet (default 256)\n"
 	  "  --entities N         kernel sequence state entries (default 65536)\n"
+	  "  --nfa-entries N      pending sequences kept in userspace (default 100000;\n"
+	  "                       the least recently used is evicted and counted)\n"
 	  "  --detach-on-exit     remove programs and pins when kload exits; by\n"
 	  "                       default they stay attached and pinned so detection\n"
 	  "                       and enforcement survive a kload restart, and a new\n"

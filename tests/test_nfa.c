@@ -31,6 +31,8 @@ struct nfa {
 	FILE *f;
 };
 
+static size_t nfa_max_entries;	/* 0: the pipeline's default */
+
 static void nfa_open(struct nfa *n, const char *query)
 {
 	struct ks_ruleset *rs = ks_ruleset_new();
@@ -53,6 +55,7 @@ static void nfa_open(struct nfa *n, const char *query)
 	ks_ecs_init(&n->ecs, "h1");
 	n->f = open_memstream(&n->out, &n->out_len);
 	po.alerts = n->f;
+	po.max_entries = nfa_max_entries;
 	n->p = ks_pipeline_new(&po, &n->ecs);
 	assert_non_null(n->p);
 	assert_int_equal(ks_pipeline_set_rules(n->p, rs, n->t), 0);
@@ -220,6 +223,44 @@ static void test_many_entities(void **state)
 	nfa_close(&n);
 }
 
+/* The NFA is bounded: the least recently used pending sequence goes, counted. */
+static void test_bounded_evictions(void **state)
+{
+	struct ks_pipeline_stats st;
+	struct nfa n = {};
+	int i, alerts = 0;
+
+	nfa_max_entries = 100;
+	nfa_open(&n, AB);
+	for (i = 1; i <= 150; i++)
+		feed(&n, "a", i, 0);
+	ks_pipeline_stats(n.p, &st);
+	assert_int_equal(st.pending, 100);
+	assert_int_equal(st.evictions, 50);
+	for (i = 1; i <= 150; i++)
+		alerts += feed(&n, "b", i, 1);
+	assert_int_equal(alerts, 100);		/* the 50 oldest were evicted */
+	nfa_close(&n);
+	nfa_max_entries = 0;
+}
+
+/* Expiry runs on a timer: pending sequences past maxspan go without new events. */
+static void test_tick_expiry(void **state)
+{
+	struct ks_pipeline_stats st;
+	struct nfa n = {};
+
+	nfa_open(&n, AB);
+	feed(&n, "a", 1, 0);
+	feed(&n, "a", 2, 8);
+	/* 1767225600 = 2026-01-01T00:00:00Z, the events' base time */
+	ks_pipeline_tick(n.p, 1767225600ull * 1000000000ull + 15000000000ull);
+	ks_pipeline_stats(n.p, &st);
+	assert_int_equal(st.expired, 1);	/* entity 1 started at 0 s, maxspan 10 s */
+	assert_int_equal(st.pending, 1);
+	nfa_close(&n);
+}
+
 static void test_single_event_query(void **state)
 {
 	assert_int_equal(run("process where process.name : \"A*\"", "a 1 0; b 1 1; abc 2 2"), 2);
@@ -238,6 +279,8 @@ int main(void)
 		cmocka_unit_test(test_consumption),
 		cmocka_unit_test(test_many_entities),
 		cmocka_unit_test(test_single_event_query),
+		cmocka_unit_test(test_bounded_evictions),
+		cmocka_unit_test(test_tick_expiry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
