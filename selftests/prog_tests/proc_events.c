@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Live process fork and exit events from test processes, with their
+ * fields asserted (exec has its own test): the fork event describes the
+ * new process and its parent, the exit event carries process.exit_code.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "test_progs.h"
+
+#define P_EXIT	"/tmp/ks_st_exit"
+
+/* The first forwarded event of `action` with pid (or, pid 0, parent ppid). */
+static const struct ks_event *find(const struct ks_tenv *te, __u32 action, __u32 pid,
+				   __u32 ppid)
+{
+	size_t i;
+
+	for (i = 0; i < te->n; i++)
+		if (te->evs[i].action == action && (pid ? te->evs[i].pid == pid :
+						     te->evs[i].ppid == ppid))
+			return &te->evs[i];
+	return NULL;
+}
+
+static void run_mode(int mode)
+{
+	struct ks_engine_opts o = { .mode = mode };
+	struct ks_tenv te = {};
+	const struct ks_event *ev;
+	char yaml[1024], buf[KS_PATH_MAX + 1], self[KS_PATH_MAX];
+	ssize_t n;
+	pid_t pid;
+	int status;
+
+	if (!ks_tenv_mode_available(mode))
+		return;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (!ASSERT_GT(n, 0, "readlink"))
+		return;
+	self[n] = 0;
+	snprintf(yaml, sizeof(yaml),
+		 "- rule: st_fork\n"
+		 "  name: fork by the test\n"
+		 "  severity: low\n"
+		 "  query: process where event.action == \"fork\" and process.parent.pid == %d\n"
+		 "- rule: st_exit\n"
+		 "  name: exit of the test program\n"
+		 "  severity: low\n"
+		 "  query: process where event.action == \"exit\" and process.name == \"ks_st_exit\"\n",
+		 getpid());
+	if (!ASSERT_OK(ks_tenv_compile(&te, yaml), "compile") ||
+	    !ASSERT_OK(ks_tenv_load(&te, &o), "load") || !ASSERT_OK(ks_tenv_attach(&te), "attach"))
+		goto out;
+
+	/* fork: a new process whose parent is this test */
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, &status, 0);
+	/* exit: a program that exits with status 1 */
+	pid = fork();
+	if (pid == 0) {
+		char *const argv[] = { "false", NULL };
+
+		execv(P_EXIT, argv);
+		_exit(100 + errno);
+	}
+	waitpid(pid, &status, 0);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1, "exit program ran");
+	ks_tenv_drain(&te, 100);
+
+	ev = find(&te, KS_ACT_FORK, 0, getpid());
+	if (ASSERT_OK_PTR(ev, "fork event")) {
+		ASSERT_EQ(ev->category, KS_CAT_PROCESS, "category");
+		ASSERT_EQ(ev->ppid, getpid(), "process.parent.pid");
+		ASSERT_NEQ(ev->pid, getpid(), "process.pid is the child");
+		ASSERT_NEQ(ev->entity, ev->parent_entity, "entity ids differ");
+		ASSERT_EQ(ev->uid, getuid(), "user.id");
+		ASSERT_STREQ(ks_tenv_str(ev, KS_F_PROCESS_EXECUTABLE, buf, sizeof(buf)), self,
+			     "process.executable (inherited image)");
+		ASSERT_STREQ(ks_tenv_str(ev, KS_F_PARENT_EXECUTABLE, buf, sizeof(buf)), self,
+			     "process.parent.executable");
+	}
+	ev = find(&te, KS_ACT_EXIT, pid, 0);
+	if (ASSERT_OK_PTR(ev, "exit event")) {
+		ASSERT_TRUE(ev->present & KS_P_EXIT_CODE, "exit_code present");
+		ASSERT_EQ(ev->exit_code, 1, "process.exit_code");
+		ASSERT_EQ(ev->ppid, getpid(), "process.parent.pid");
+		ASSERT_STREQ(ks_tenv_str(ev, KS_F_PROCESS_NAME, buf, sizeof(buf)), "ks_st_exit",
+			     "process.name");
+	}
+out:
+	ks_tenv_close(&te);
+}
+
+void test_proc_events(void)
+{
+	const char *src = access("/bin/false", X_OK) ? "/usr/bin/false" : "/bin/false";
+
+	if (!ASSERT_OK(ks_copy_exe(src, P_EXIT), "copy"))
+		return;
+	if (test__start_subtest("signal"))
+		run_mode(KS_MODE_SIGNAL);
+	if (test__start_subtest("lsm"))
+		run_mode(KS_MODE_LSM);
+	unlink(P_EXIT);
+}
