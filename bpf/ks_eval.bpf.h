@@ -877,6 +877,16 @@ __noinline int ks_decide(struct ks_tables *t, struct ks_scratch *sc, struct ks_s
 	return sc->best;
 }
 
+/* kestrel_field_truncations_total{field}: one count per cut string field. */
+static __always_inline void ks_count_truncations(struct ks_stats *st, __u32 bits)
+{
+	__u32 f;
+
+	for (f = 1; f < KS_F_STR_N; f++)
+		if (bits & (1u << f))
+			st->truncations[f]++;
+}
+
 static __always_inline __u32 ks_log2(__u64 v)
 {
 	__u32 r = 0;
@@ -947,6 +957,8 @@ static __always_inline __u32 ks_evaluate(struct ks_scratch *sc, __u32 ctx, __u32
 	}
 	ctl = bpf_map_lookup_elem(&ks_ctl, &zero);
 	vd->generation = t->hdr.generation;
+	if (sc->ev.truncated)
+		ks_count_truncations(st, sc->ev.truncated);
 
 	st->dfa_bytes += ks_scan_fields(t, sc);
 	ks_cat_cands(t, sc, KS_CAT_ANY);

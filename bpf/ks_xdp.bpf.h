@@ -29,7 +29,7 @@
  *   protocols everything after the IP header and its extension headers),
  *   bounded by the IP length (Ethernet padding is not payload), its first
  *   ks_cfg.payload_depth bytes (<= KS_PAYLOAD_MAX). Longer data sets the
- *   KS_F_PAYLOAD truncation bit and counts truncations[KS_F_PAYLOAD].
+ *   KS_F_PAYLOAD truncation bit (ks_evaluate counts truncations[KS_F_PAYLOAD]).
  *   An empty payload (pure ACK, empty datagram) is NULL: KS_P_PAYLOAD is set
  *   only when at least one byte was copied, so `payload != null` means
  *   "the packet carries data", and an empty value is never scanned.
@@ -416,7 +416,6 @@ SEC("xdp")
 int ks_xdp_main(struct xdp_md *ctx)
 {
 	struct ks_scratch *sc;
-	struct ks_stats *st;
 	int ret, drop;
 
 	/* no packet rules: count and pass without parsing */
@@ -445,11 +444,7 @@ int ks_xdp_main(struct xdp_md *ctx)
 		ks_xdp_count_verdict(0);
 		return XDP_PASS;
 	}
-	if (sc->ev.truncated & (1u << KS_F_PAYLOAD)) {
-		st = ks_stats_get(KS_CTX_SOFTIRQ);
-		if (st)
-			ks_count(&st->truncations[KS_F_PAYLOAD]);
-	}
+	/* a payload cut at the depth is counted by ks_evaluate, like every field */
 	ks_evaluate(sc, KS_CTX_SOFTIRQ, KS_SRC_XDP, KS_CAN_DENY);
 	drop = !!(sc->ev.verdict.flags & KS_V_DENIED);
 	ks_scratch_put(sc);

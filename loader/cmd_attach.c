@@ -460,14 +460,12 @@ static int run_attach(int argc, char **argv, const char *cmd, bool record_only)
 	if (ret)
 		return ret;
 	if (record_only && optind == argc) {
-		static char *dflt[] = { "kload-record-all" };
-
-		/* no rules: record every exec */
+		/* no rules: every event the hooks see is forwarded and recorded */
 		rs = ks_ruleset_new();
 		t = calloc(1, sizeof(*t));
 		if (!rs || !t)
 			return KS_EXIT_FAIL;
-		ks_ruleset_add_query(rs, "process where event.action == \"exec\"", dflt[0]);
+		ks_ruleset_add_query(rs, "any where true", "<record>");
 		if (ks_compile(rs, t, &info))
 			return KS_EXIT_FAIL;
 	} else {

@@ -93,7 +93,8 @@ const struct ks_cmd ks_cmds[] = {
 	  "                    [RULES...|FILE.kbin]\n"
 	  "\n"
 	  "Attach and write the events the kernel forwards as Event JSONL, for\n"
-	  "replay and rule tests. With no RULES every exec is recorded.\n" },
+	  "replay and rule tests. With RULES, the events that match some rule step\n"
+	  "are recorded; with none, every event the hooks see (busy hosts: many).\n" },
 	{ "test", cmd_test, "rule unit test: replay and compare",
 	  "usage: kload test RULES... --events FILE.jsonl --expect FILE.jsonl\n"
 	  "\n"

@@ -7,6 +7,7 @@
  * before the new image runs (signal: SIGKILL); other execs run normally.
  */
 #include <stdlib.h>
+#include <string.h>
 #include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -97,6 +98,25 @@ static void check_mode(int mode)
 			    "verdict flag");
 		ASSERT_EQ(ev->verdict.action, KS_RA_BLOCK, "verdict action");
 	}
+
+	/* arguments longer than the args slot are cut, and the cut is counted */
+	ks_tenv_stats(&te, &st0);
+	{
+		char big[700];
+		char *const argv[] = { "true", big, NULL };
+
+		memset(big, 'A', sizeof(big) - 1);
+		big[sizeof(big) - 1] = 0;
+		pid = fork();
+		if (pid == 0) {
+			execv(P_OK, argv);
+			_exit(100 + errno);
+		}
+		waitpid(pid, &status, 0);
+	}
+	ks_tenv_stats(&te, &st1);
+	ASSERT_GE(st1.truncations[KS_F_PROCESS_ARGS] - st0.truncations[KS_F_PROCESS_ARGS], 1,
+		  "process.args truncation counted");
 
 	/* a non-matching exec runs and is filtered in the kernel */
 	ks_tenv_stats(&te, &st0);
