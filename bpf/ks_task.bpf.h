@@ -259,7 +259,7 @@ static __always_inline void ks_fill_args_regs(struct ks_scratch *sc, __u32 argc)
 	struct ks_event *ev = &sc->ev;
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	const char *const *argv;
-	__u32 pos = 0, i;
+	__u32 pos = 0, i, room;
 	long nr;
 
 	nr = BPF_CORE_READ(regs, orig_ax);
@@ -282,10 +282,17 @@ static __always_inline void ks_fill_args_regs(struct ks_scratch *sc, __u32 argc)
 			ev->truncated |= 1u << KS_F_PROCESS_ARGS;
 			break;
 		}
-		n = bpf_probe_read_user_str(&ev->args[pos & (KS_ARGS_MAX - 1)],
-					    (KS_ARGS_MAX - pos) & (KS_ARGS_MAX - 1), p);
+		/* room is 2..KS_ARGS_MAX here; a mask would turn 512 into 0 */
+		room = KS_ARGS_MAX - pos;
+		barrier_var(room);
+		if (room > KS_ARGS_MAX)
+			break;
+		n = bpf_probe_read_user_str(&ev->args[pos & (KS_ARGS_MAX - 1)], room, p);
 		if (n <= 0)
 			break;
+		/* a string that filled what was left was (most likely) cut */
+		if (n >= room)
+			ev->truncated |= 1u << KS_F_PROCESS_ARGS;
 		pos += n;
 		ev->args_count++;
 	}

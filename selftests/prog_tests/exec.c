@@ -78,6 +78,9 @@ static void check_mode(int mode)
 		ASSERT_EQ(ev->action, KS_ACT_EXEC, "action");
 		ASSERT_STREQ(ks_tenv_str(ev, KS_F_PROCESS_NAME, buf, sizeof(buf)),
 			     "ks_st_exec_alert", "process.name");
+		ASSERT_EQ(ev->args_count, 1, "process.args_count");
+		ASSERT_STREQ(ks_tenv_str(ev, KS_F_PROCESS_ARGS, buf, sizeof(buf)), "true",
+			     "process.args");
 		ASSERT_TRUE(ks_tenv_matched(&te, ev, ks_tenv_rule(&te, "st_exec_alert"), true),
 			    "rule matched in kernel");
 		ASSERT_FALSE(ev->verdict.flags & (KS_V_DENIED | KS_V_KILLED), "not enforced");
