@@ -15,6 +15,15 @@ ok()   { pass=$((pass + 1)); echo "  ok   $1"; }
 bad()  { fail=$((fail + 1)); echo "  FAIL $1"; [ -n "${2:-}" ] && sed 's/^/       | /' "$2" | tail -n 20; }
 skp()  { skip=$((skip + 1)); echo "  skip $1"; }
 check() { if eval "$2"; then ok "$1"; else bad "$1" "${3:-}"; fi; }
+# Wait (at most 10 s) until FILE has a line matching the fixed string.
+# kload flushes alerts about every second; a loaded machine may be slower.
+wait_for() {
+	for _ in $(seq 1 100); do
+		grep -qF -- "$1" "$2" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
 
 cleanup() {
 	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null
@@ -118,7 +127,8 @@ check "status attached: exit 0" "[ $? -eq 0 ]" "$W/out"
 "$KLOAD" status --json --pin-dir "$PIN" >"$W/status.json" 2>&1
 check "status --json names the mode" "grep -Eq '\"mode\": *\"(signal|lsm)\"' $W/status.json" "$W/status.json"
 attack
-sleep 1.2
+wait_for '"id":"e2e_connect"' "$W/alerts.jsonl"
+wait_for '"id":"e2e_dropper_chain"' "$W/alerts.jsonl"
 check "alert: exec from /tmp" "grep -q '\"id\":\"e2e_tmp_exec\"' $W/alerts.jsonl" "$W/alerts.jsonl"
 check "alert: two-step sequence with both events" \
 	"grep '\"id\":\"e2e_dropper_chain\"' $W/alerts.jsonl | grep -q 'ks_e2e_stage1.*ks_e2e_stage2'" "$W/alerts.jsonl"
@@ -148,7 +158,8 @@ check "replay --pcap: a payload rule fires through ks_xdp_main" \
 	"[ $rc -eq 0 ] && grep -q '\"id\":\"packet_log4shell_jndi\"' $W/pcap.jsonl" "$W/out"
 
 # ---- record -> replay: the same alerts
-sleep 1.2	# the recorder flushes every second
+wait_for 'ks_e2e_stage2' "$W/rec.jsonl"	# the recorder flushes every second
+wait_for '47011' "$W/rec.jsonl"
 "$KLOAD" replay --events "$W/rec.jsonl" "$W/rules.yml" >"$W/replayed.jsonl" 2>"$W/replay.err"
 check "replay of the recording: exit 0" "[ $? -eq 0 ]" "$W/replay.err"
 grep -v '"e2e_connect"' "$W/alerts.jsonl" | sort >"$W/a.sorted"
@@ -171,7 +182,7 @@ check "reload under load: exit 0" "[ $rc -eq 0 ]" "$W/out"
 "$KLOAD" stats --json --pin-dir "$PIN" >"$W/stats.json"
 check "reload: generation 2, one reload" "grep -q '\"table_generation\": 2' $W/stats.json && grep -q '\"reloads\": 1' $W/stats.json" "$W/stats.json"
 (exec 3<>/dev/tcp/127.0.0.1/47012) 2>/dev/null
-sleep 1.2
+wait_for '"id":"e2e_connect_v2"' "$W/alerts.jsonl"
 check "reloaded rules alert" "grep -q '\"id\":\"e2e_connect_v2\"' $W/alerts.jsonl" "$W/attach.log"
 "$KLOAD" reload --pin-dir "$PIN" "$W/bad.yml" >"$W/out" 2>&1
 rc=$?
@@ -194,7 +205,7 @@ check "status after restart: exit 0" "[ $? -eq 0 ]" "$W/out"
 n=$(ls "$PIN" | grep -c '^link_')
 check "no second set of links" "[ $n -ge 1 ] && [ $(bpftool link show | grep -c 'ks_') -le $n ]"
 /tmp/ks_e2e_stage1
-sleep 1.2
+wait_for '"id":"e2e_tmp_exec"' "$W/alerts.jsonl"
 check "alerts flow after adoption" "grep -q '\"id\":\"e2e_tmp_exec\"' $W/alerts.jsonl" "$W/attach.log"
 
 # ---- clean stop and detach
