@@ -49,15 +49,10 @@
 static __always_inline int ks_host_skip(__u32 src)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct ks_stats *st;
 
 	if (!ks_is_self() && BPF_CORE_READ(task, mm))
 		return 0;
-	st = ks_stats_get(KS_CTX_TASK);
-	if (st) {
-		ks_count(&st->events[src]);
-		ks_count(&st->filtered[src]);
-	}
+	ks_count_filtered(KS_CTX_TASK, src);
 	return 1;
 }
 

@@ -144,17 +144,6 @@ struct {
 	__type(value, char[KS_IFNAME_MAX]);
 } ks_xdp_ifnames SEC(".maps");
 
-/* Count a frame that is not for the detector (non-IP): seen, filtered. */
-static __always_inline void ks_xdp_count_filtered(__u32 ctx, __u32 src)
-{
-	struct ks_stats *st = ks_stats_get(ctx);
-
-	if (!st || src >= KS_SRC_N)
-		return;
-	ks_count(&st->events[src]);
-	ks_count(&st->filtered[src]);
-}
-
 static __always_inline void ks_xdp_count_verdict(int drop)
 {
 	struct ks_stats *st = ks_stats_get(KS_CTX_SOFTIRQ);
@@ -434,7 +423,7 @@ int ks_xdp_main(struct xdp_md *ctx)
 	ret = ks_xdp_parse(ctx, sc);
 	if (ret == KS_XDP_NOT_IP) {
 		ks_scratch_put(sc);
-		ks_xdp_count_filtered(KS_CTX_SOFTIRQ, KS_SRC_XDP);
+		ks_count_filtered(KS_CTX_SOFTIRQ, KS_SRC_XDP);
 		ks_xdp_count_verdict(0);
 		return XDP_PASS;
 	}
