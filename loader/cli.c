@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "kestrel/engine.h"
@@ -110,13 +109,4 @@ int ks_cli_env(void)
 		return KS_EXIT_ENV;
 	}
 	return KS_EXIT_OK;
-}
-
-unsigned long long ks_boot_to_epoch_ns(void)
-{
-	struct timespec rt, bt;
-
-	clock_gettime(CLOCK_REALTIME, &rt);
-	clock_gettime(CLOCK_BOOTTIME, &bt);
-	return (rt.tv_sec - bt.tv_sec) * 1000000000ull + rt.tv_nsec - bt.tv_nsec;
 }

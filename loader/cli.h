@@ -42,7 +42,5 @@ int ks_cli_load_rules(int n, char **paths, struct ks_ruleset **rs,
 int ks_cli_lock(const char *pin_dir, bool create);
 /* Environment check with exit-3 message; returns KS_EXIT_OK or KS_EXIT_ENV. */
 int ks_cli_env(void);
-/* Wall-clock minus boot clock: add to kernel timestamps for @timestamp. */
-unsigned long long ks_boot_to_epoch_ns(void);
 
 #endif /* KS_CLI_H */

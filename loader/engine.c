@@ -12,6 +12,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 #include <dirent.h>
 #include <linux/magic.h>
@@ -507,4 +508,13 @@ int ks_engine_events_fd(const struct ks_engine *e)
 int ks_engine_stats_fd(const struct ks_engine *e)
 {
 	return e->stats_fd;
+}
+
+unsigned long long ks_boot_to_epoch_ns(void)
+{
+	struct timespec rt, bt;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	return (rt.tv_sec - bt.tv_sec) * 1000000000ull + rt.tv_nsec - bt.tv_nsec;
 }

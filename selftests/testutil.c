@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -210,7 +211,6 @@ char *ks_tenv_alerts(struct ks_tenv *te, const char *yaml)
 	unsigned long long off = 0;
 	char *text = NULL;
 	size_t len = 0, i;
-	struct timespec rt, bt;
 
 	ks_ecs_init(&ecs, NULL);
 	po.alerts = open_memstream(&text, &len);
@@ -220,9 +220,7 @@ char *ks_tenv_alerts(struct ks_tenv *te, const char *yaml)
 	if (!p || ks_pipeline_set_rules(p, rs, te->t))
 		goto fail;
 	rs = NULL;
-	clock_gettime(CLOCK_REALTIME, &rt);
-	clock_gettime(CLOCK_BOOTTIME, &bt);
-	off = (rt.tv_sec - bt.tv_sec) * 1000000000ull + rt.tv_nsec - bt.tv_nsec;
+	off = ks_boot_to_epoch_ns();
 	for (i = 0; i < te->n; i++) {
 		struct ks_event ev = te->evs[i];
 
@@ -242,6 +240,46 @@ fail:
 		fclose(po.alerts);
 	free(text);
 	return NULL;
+}
+
+int ks_run_exe(const char *path, const char *argv0, pid_t *pid)
+{
+	char *const argv[] = { (char *)argv0, NULL };
+	int status = -1;
+	pid_t child = fork();
+
+	if (child == 0) {
+		execv(path, argv);
+		_exit(100 + errno);
+	}
+	waitpid(child, &status, 0);
+	if (pid)
+		*pid = child;
+	return status;
+}
+
+const char *ks_bin(const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "/bin/%s", name);
+	if (access(buf, X_OK))
+		snprintf(buf, len, "/usr/bin/%s", name);
+	return buf;
+}
+
+__u64 ks_stats_dropped(const struct ks_stats *st, int src)
+{
+	__u64 n = 0;
+	int r;
+
+	for (r = 0; r < KS_DROP_N; r++)
+		n += st->dropped[src][r];
+	return n;
+}
+
+bool ks_stats_identity(const struct ks_stats *st, int src)
+{
+	return st->events[src] == st->filtered[src] + st->forwarded[src] +
+				   ks_stats_dropped(st, src);
 }
 
 int ks_copy_exe(const char *src, const char *dst)

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "kestrel/engine.h"
 #include "kestrel/rules.h"
@@ -55,6 +56,19 @@ bool ks_tenv_mode_available(int mode);
  * return the Alert JSONL text (malloc'd), NULL on error.
  */
 char *ks_tenv_alerts(struct ks_tenv *te, const char *yaml);
+
+/*
+ * Fork and exec path with argv { argv0 } (busybox, in the VM, picks its
+ * applet by argv[0]); the wait status, or 100 + errno from the child when
+ * the exec itself failed. *pid (may be NULL) gets the child.
+ */
+int ks_run_exe(const char *path, const char *argv0, pid_t *pid);
+/* /bin/NAME, or /usr/bin/NAME where /bin is not merged. */
+const char *ks_bin(const char *name, char *buf, size_t len);
+/* Events lost to detection for a source, summed over reasons. */
+__u64 ks_stats_dropped(const struct ks_stats *st, int src);
+/* The accounting identity: events == filtered + forwarded + dropped. */
+bool ks_stats_identity(const struct ks_stats *st, int src);
 
 /* Copy a file (following symlinks) to dst with mode 0755. */
 int ks_copy_exe(const char *src, const char *dst);

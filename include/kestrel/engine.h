@@ -81,6 +81,9 @@ int ks_pins_remove(const char *dir);
 /* Sum the per-CPU counters of a ks_stats map fd over CPUs and contexts. */
 int ks_stats_sum(int stats_fd, struct ks_stats *out);
 
+/* Wall-clock minus boot clock: add to kernel timestamps for @timestamp. */
+unsigned long long ks_boot_to_epoch_ns(void);
+
 /* Kernel features: bpffs/tracefs mounted, BTF present; exit 3 text if not. */
 int ks_env_check(char *why, size_t len);
 /* The rb fd and the verdict program fds, for callers. */

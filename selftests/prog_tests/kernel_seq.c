@@ -25,35 +25,6 @@
 #define P_BURST	"/tmp/ks_st_burst"
 #define P_SWAP	"/tmp/ks_st_swap"
 
-static int run(const char *path)
-{
-	char *const argv[] = { "true", NULL };
-	int status = -1;
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		execv(path, argv);
-		_exit(100 + errno);
-	}
-	waitpid(pid, &status, 0);
-	return status;
-}
-
-static __u64 drops(const struct ks_stats *st, int src)
-{
-	__u64 n = 0;
-	int r;
-
-	for (r = 0; r < KS_DROP_N; r++)
-		n += st->dropped[src][r];
-	return n;
-}
-
-static bool identity_holds(const struct ks_stats *st, int src)
-{
-	return st->events[src] == st->filtered[src] + st->forwarded[src] + drops(st, src);
-}
-
 static const char seq_rules[] =
 	"- rule: st_seq_block\n"
 	"  name: a then b from the same parent\n"
@@ -82,15 +53,15 @@ static void seq_block(int mode)
 		goto out;
 
 	/* b alone: no pending sequence, runs, and the kernel does not forward it */
-	status = run(P_B);
+	status = ks_run_exe(P_B, "true", NULL);
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0, "b alone runs");
 	/* a starts the sequence and runs */
-	status = run(P_A);
+	status = ks_run_exe(P_A, "true", NULL);
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0, "a runs");
 	ks_tenv_stats(&te, &st);
 	ASSERT_EQ(st.seq_started, 1, "sequence started in the kernel");
 	/* b completes it: enforced by the kernel on the completing exec */
-	status = run(P_B);
+	status = ks_run_exe(P_B, "true", NULL);
 	if (mode == KS_MODE_LSM)
 		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 100 + EPERM,
 			    "completing exec denied");
@@ -104,9 +75,9 @@ static void seq_block(int mode)
 	if (ASSERT_OK_PTR(ev, "completing event forwarded"))
 		ASSERT_TRUE(ks_tenv_matched(&te, ev, rule, true), "completion flagged");
 	/* consumed: a second b has nothing to complete */
-	status = run(P_B);
+	status = ks_run_exe(P_B, "true", NULL);
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0, "consumed: b runs again");
-	ASSERT_TRUE(identity_holds(&st, KS_SRC_EXEC), "exec accounting");
+	ASSERT_TRUE(ks_stats_identity(&st, KS_SRC_EXEC), "exec accounting");
 out:
 	ks_tenv_close(&te);
 }
@@ -129,7 +100,7 @@ static void overflow(void)
 	    !ASSERT_OK(ks_tenv_load(&te, &o), "load") || !ASSERT_OK(ks_tenv_attach(&te), "attach"))
 		goto out;
 	for (i = 0; i < 40; i++) {
-		int status = run(P_BURST);
+		int status = ks_run_exe(P_BURST, "true", NULL);
 
 		ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	}
@@ -137,13 +108,13 @@ static void overflow(void)
 	ks_tenv_stats(&te, &st);
 	test__log("exec: %llu events = %llu filtered + %llu forwarded + %llu dropped "
 		  "(%llu ring buffer full)\n", st.events[KS_SRC_EXEC], st.filtered[KS_SRC_EXEC],
-		  st.forwarded[KS_SRC_EXEC], drops(&st, KS_SRC_EXEC),
+		  st.forwarded[KS_SRC_EXEC], ks_stats_dropped(&st, KS_SRC_EXEC),
 		  st.dropped[KS_SRC_EXEC][KS_DROP_RINGBUF_FULL]);
 	ASSERT_GE(st.dropped[KS_SRC_EXEC][KS_DROP_RINGBUF_FULL], 30, "ring buffer full counted");
 	ASSERT_GE(st.forwarded[KS_SRC_EXEC], 1, "some forwarded");
-	ASSERT_TRUE(identity_holds(&st, KS_SRC_EXEC), "exec: total = filtered + forwarded + dropped");
-	ASSERT_TRUE(identity_holds(&st, KS_SRC_FORK), "fork accounting");
-	ASSERT_TRUE(identity_holds(&st, KS_SRC_EXIT), "exit accounting");
+	ASSERT_TRUE(ks_stats_identity(&st, KS_SRC_EXEC), "exec: total = filtered + forwarded + dropped");
+	ASSERT_TRUE(ks_stats_identity(&st, KS_SRC_FORK), "fork accounting");
+	ASSERT_TRUE(ks_stats_identity(&st, KS_SRC_EXIT), "exit accounting");
 	ks_tenv_drain(&te, 10);
 	ASSERT_EQ(te.n, st.forwarded[KS_SRC_EXEC] + st.forwarded[KS_SRC_EXIT] +
 		  st.forwarded[KS_SRC_FORK] + st.forwarded[KS_SRC_FILE] + st.forwarded[KS_SRC_NET],
@@ -180,7 +151,7 @@ static void *exec_loop(void *arg)
 	int *n = arg;
 
 	while (!swap_stop) {
-		run(P_SWAP);
+		ks_run_exe(P_SWAP, "true", NULL);
 		(*n)++;
 	}
 	return NULL;
@@ -232,7 +203,8 @@ out:
 
 void test_kernel_seq(void)
 {
-	const char *src = access("/bin/true", X_OK) ? "/usr/bin/true" : "/bin/true";
+	char buf[64];
+	const char *src = ks_bin("true", buf, sizeof(buf));
 
 	if (!ASSERT_OK(ks_copy_exe(src, P_A), "copy") || !ASSERT_OK(ks_copy_exe(src, P_B), "copy") ||
 	    !ASSERT_OK(ks_copy_exe(src, P_BURST), "copy") ||

@@ -63,14 +63,7 @@ static void run_mode(int mode)
 		_exit(0);
 	waitpid(pid, &status, 0);
 	/* exit: a program that exits with status 1 */
-	pid = fork();
-	if (pid == 0) {
-		char *const argv[] = { "false", NULL };
-
-		execv(P_EXIT, argv);
-		_exit(100 + errno);
-	}
-	waitpid(pid, &status, 0);
+	status = ks_run_exe(P_EXIT, "false", &pid);
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1, "exit program ran");
 	ks_tenv_drain(&te, 100);
 
@@ -100,7 +93,8 @@ out:
 
 void test_proc_events(void)
 {
-	const char *src = access("/bin/false", X_OK) ? "/usr/bin/false" : "/bin/false";
+	char buf[64];
+	const char *src = ks_bin("false", buf, sizeof(buf));
 
 	if (!ASSERT_OK(ks_copy_exe(src, P_EXIT), "copy"))
 		return;
