@@ -16,16 +16,13 @@
 #include <cmocka.h>
 
 #include "rules-compiler/dfa.h"
+#include "testlib.h"
 
 static uint64_t rng_state;
 
 static uint32_t rnd(void)
 {
-	/* xorshift64*: fixed seeds, identical runs everywhere */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (uint32_t)((rng_state * 0x2545f4914f6cdd1dull) >> 32);
+	return ks_test_xorshift(&rng_state);
 }
 
 static uint8_t lower(uint8_t c)

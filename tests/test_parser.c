@@ -14,21 +14,8 @@
 
 #include <kestrel/rules.h>
 
-/* All diagnostics as "file:line:col: level: msg" lines (no source). */
-static char *diag_text(const struct ks_diags *d)
-{
-	static const char *const lv[] = { "error", "warning", "note" };
-	char *buf = NULL;
-	size_t len, i;
-	FILE *o = open_memstream(&buf, &len);
+#include "testlib.h"
 
-	for (i = 0; i < d->n; i++)
-		fprintf(o, "%s%s:%d:%d: %s: %s", i ? "\n" : "", d->v[i].loc.file,
-			d->v[i].loc.line, d->v[i].loc.col, lv[d->v[i].level],
-			d->v[i].msg);
-	fclose(o);
-	return buf;
-}
 
 static char *parse_fmt(const char *q, char **diags)
 {
@@ -36,7 +23,7 @@ static char *parse_fmt(const char *q, char **diags)
 	struct ks_query *pq = ks_parse_query(rs, q, (struct ks_loc){ "q", 1, 1 });
 	char *out = pq ? ks_query_format(pq) : NULL;
 
-	*diags = diag_text(&rs->diags);
+	*diags = ks_test_diag_text(&rs->diags);
 	ks_ruleset_free(rs);
 	return out;
 }
@@ -343,7 +330,7 @@ static void test_positions(void **state)
 	q = ks_parse_query(rs, "process where\n  process.name == \"a\" and\n"
 			   "  process.pid == \"x\"", (struct ks_loc){ "f.eql", 3, 5 });
 	assert_null(q);
-	d = diag_text(&rs->diags);
+	d = ks_test_diag_text(&rs->diags);
 	assert_string_equal(d, "f.eql:5:18: error: cannot compare numeric field "
 			    "process.pid with a string");
 	free(d);

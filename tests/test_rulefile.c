@@ -14,20 +14,8 @@
 
 #include <kestrel/rules.h>
 
-static char *diag_text(const struct ks_diags *d)
-{
-	static const char *const lv[] = { "error", "warning", "note" };
-	char *buf = NULL;
-	size_t len, i;
-	FILE *o = open_memstream(&buf, &len);
+#include "testlib.h"
 
-	for (i = 0; i < d->n; i++)
-		fprintf(o, "%s%s:%d:%d: %s: %s", i ? "\n" : "", d->v[i].loc.file,
-			d->v[i].loc.line, d->v[i].loc.col, lv[d->v[i].level],
-			d->v[i].msg);
-	fclose(o);
-	return buf;
-}
 
 /* Load text as file "r.yml"; check the return code and the diagnostics. */
 static struct ks_ruleset *load(const char *text, int rc, const char *want)
@@ -36,7 +24,7 @@ static struct ks_ruleset *load(const char *text, int rc, const char *want)
 	char *d;
 
 	assert_int_equal(ks_ruleset_load_string(rs, text, "r.yml"), rc);
-	d = diag_text(&rs->diags);
+	d = ks_test_diag_text(&rs->diags);
 	if (strcmp(d, want))
 		fprintf(stderr, " got: %s\nwant: %s\n", d, want);
 	assert_string_equal(d, want);
@@ -144,7 +132,7 @@ static void test_duplicates(void **state)
 		"- rule: other\n  name: other\n  query: process where true\n"
 		"- rule: dup\n  name: second\n  query: process where true\n",
 		"two.yml"), -1);
-	d = diag_text(&rs->diags);
+	d = ks_test_diag_text(&rs->diags);
 	assert_string_equal(d,
 		"two.yml:5:3: error: duplicate rule id \"dup\"\n"
 		"one.yml:1:3: note: \"dup\" first defined here");
@@ -272,7 +260,7 @@ static void test_directory(void **state)
 	char *d;
 
 	assert_int_equal(ks_ruleset_load_path(rs, dir), 0);
-	d = diag_text(&rs->diags);
+	d = ks_test_diag_text(&rs->diags);
 	assert_string_equal(d, "");
 	free(d);
 	/* sorted walk: a_basic.yml, c_sigma.yml, sub/b.yaml; .hidden and
@@ -303,7 +291,7 @@ static void test_missing_path(void **state)
 	char *d;
 
 	assert_int_equal(ks_ruleset_load_path(rs, "/nonexistent/rules.yml"), -1);
-	d = diag_text(&rs->diags);
+	d = ks_test_diag_text(&rs->diags);
 	assert_string_equal(d, "/nonexistent/rules.yml:1:1: error: cannot read: "
 			    "No such file or directory");
 	free(d);

@@ -17,22 +17,10 @@
 
 #include <kestrel/rules.h>
 
+#include "testlib.h"
+
 #define CORPUS	"/work/shared/corpus/sigma-linux"
 
-static char *diag_text(const struct ks_diags *d)
-{
-	static const char *const lv[] = { "error", "warning", "note" };
-	char *buf = NULL;
-	size_t len, i;
-	FILE *o = open_memstream(&buf, &len);
-
-	for (i = 0; i < d->n; i++)
-		fprintf(o, "%s%s:%d:%d: %s: %s", i ? "\n" : "", d->v[i].loc.file,
-			d->v[i].loc.line, d->v[i].loc.col, lv[d->v[i].level],
-			d->v[i].msg);
-	fclose(o);
-	return buf;
-}
 
 /* ---- corpus ---- */
 
@@ -126,7 +114,7 @@ static void test_corpus(void **state)
 			check_roundtrip(&rs->rules[0]);
 			ok++;
 		} else {
-			d = diag_text(&rs->diags);
+			d = ks_test_diag_text(&rs->diags);
 			print_message("rejected %s\n%s\n", f.v[i], d);
 			free(d);
 		}
@@ -165,7 +153,7 @@ static void imports(const char *category, const char *detection,
 	char *text = rule(category, detection), *d;
 
 	ks_ruleset_load_string(rs, text, "s.yml");
-	d = diag_text(&rs->diags);
+	d = ks_test_diag_text(&rs->diags);
 	if (*d)
 		fail_msg("unexpected diagnostics:\n%s\nfor:\n%s", d, text);
 	assert_int_equal(rs->n_rules, 1);
@@ -185,7 +173,7 @@ static void rejects(const char *category, const char *detection,
 	char *text = rule(category, detection), *d;
 
 	assert_int_equal(ks_ruleset_load_string(rs, text, "s.yml"), -1);
-	d = diag_text(&rs->diags);
+	d = ks_test_diag_text(&rs->diags);
 	if (strcmp(d, want))
 		fprintf(stderr, " got: %s\nwant: %s\n", d, want);
 	assert_string_equal(d, want);
@@ -529,7 +517,7 @@ static void test_product(void **state)
 		"    selection:\n"
 		"        Image|endswith: '\\cmd.exe'\n"
 		"    condition: selection\n", "w.yml"), -1);
-	d = diag_text(&rs->diags);
+	d = ks_test_diag_text(&rs->diags);
 	assert_string_equal(d, "w.yml:3:14: error: unsupported Sigma logsource "
 			    "product \"windows\" (only linux)");
 	free(d);

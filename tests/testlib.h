@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Helpers shared by the cmocka unit tests. */
+#ifndef KS_TESTLIB_H
+#define KS_TESTLIB_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <kestrel/rules.h>
+
+/* All diagnostics as "file:line:col: level: msg" lines (no source); free() it. */
+static inline char *ks_test_diag_text(const struct ks_diags *d)
+{
+	static const char *const lv[] = { "error", "warning", "note" };
+	char *buf = NULL;
+	size_t len, i;
+	FILE *o = open_memstream(&buf, &len);
+
+	for (i = 0; i < d->n; i++)
+		fprintf(o, "%s%s:%d:%d: %s: %s", i ? "\n" : "", d->v[i].loc.file,
+			d->v[i].loc.line, d->v[i].loc.col, lv[d->v[i].level],
+			d->v[i].msg);
+	fclose(o);
+	return buf;
+}
+
+/* xorshift64*: fixed seeds give identical runs everywhere. */
+static inline uint32_t ks_test_xorshift(uint64_t *state)
+{
+	*state ^= *state >> 12;
+	*state ^= *state << 25;
+	*state ^= *state >> 27;
+	return (uint32_t)((*state * 0x2545f4914f6cdd1dull) >> 32);
+}
+
+#endif /* KS_TESTLIB_H */
