@@ -114,35 +114,48 @@ static void publish_rules(int rules_fd, const struct ks_ruleset *rs, const struc
 	}
 }
 
-/* Install a generation and tell everyone who reads the pins. */
-static int install(struct ks_attach *a, struct ks_ruleset *rs, struct ks_tables *t, bool reload)
+/*
+ * Install a generation and tell everyone who reads the pins: rule names,
+ * ks_ctl, and the pinned ks_tables. Shared by attach and by a reload
+ * that finds no kload running.
+ */
+static int publish_generation(struct ks_engine *e, const char *pin_dir,
+			      const struct ks_ruleset *rs, struct ks_tables *t, bool reload)
 {
 	struct ks_ctl ctl;
 	int err;
 
-	err = ks_engine_install(&a->e, t);
+	err = ks_engine_install(e, t);
 	if (err) {
 		pr_warn("kload: cannot install rule tables: %s\n", strerror(-err));
 		return err;
 	}
-	ctl_read(a->e.ctl_fd, &ctl);
-	publish_rules(a->e.rules_fd, rs, t);
-	ctl.generation = a->e.generation;
+	ctl_read(e->ctl_fd, &ctl);
+	publish_rules(e->rules_fd, rs, t);
+	ctl.generation = e->generation;
 	ctl.n_rules = t->hdr.n_rules;
 	ctl.tables_bytes = sizeof(*t);
 	if (reload) {
 		ctl.reloads++;
 		ctl.last_reload_ns = now_realtime_ns();
 	}
-	ctl_write(a->e.ctl_fd, &ctl);
-	if (a->pin_dir) {
+	ctl_write(e->ctl_fd, &ctl);
+	if (pin_dir) {
 		char path[512];
 
-		snprintf(path, sizeof(path), "%s/ks_tables", a->pin_dir);
+		snprintf(path, sizeof(path), "%s/ks_tables", pin_dir);
 		unlink(path);
-		bpf_obj_pin(a->e.tables_fd, path);
+		bpf_obj_pin(e->tables_fd, path);
 	}
-	return ks_pipeline_set_rules(a->p, rs, t);
+	return 0;
+}
+
+/* ... and hand the rules to the pipeline (which owns rs from here on). */
+static int install(struct ks_attach *a, struct ks_ruleset *rs, struct ks_tables *t, bool reload)
+{
+	int err = publish_generation(&a->e, a->pin_dir, rs, t, reload);
+
+	return err ? err : ks_pipeline_set_rules(a->p, rs, t);
 }
 
 /* Interface names for XDP events: the kernel only knows the ifindex. */
@@ -884,16 +897,7 @@ int cmd_reload(int argc, char **argv)
 		fprintf(stderr, "kload: %s is busy\n", dir);
 		goto close;
 	}
-	if (!ks_engine_install(&e, t)) {
-		publish_rules(e.rules_fd, rs, t);
-		ctl.generation = e.generation;
-		ctl.n_rules = t->hdr.n_rules;
-		ctl.reloads++;
-		ctl.last_reload_ns = now_realtime_ns();
-		ctl_write(e.ctl_fd, &ctl);
-		snprintf(path, sizeof(path), "%s/ks_tables", dir);
-		unlink(path);
-		bpf_obj_pin(e.tables_fd, path);
+	if (!publish_generation(&e, dir, rs, t, true)) {
 		printf("kload: reloaded %u rules (generation %u; no kload is consuming alerts)\n",
 		       t->hdr.n_rules, e.generation);
 		ret = KS_EXIT_OK;
