@@ -6,7 +6,7 @@
 set -u
 cd "$(dirname "$0")/.."
 KLOAD=${KLOAD:-build/kload}
-PIN=/sys/fs/bpf/kestrel-e2e
+PIN=${KS_E2E_PIN:-/sys/fs/bpf/kestrel-e2e}
 W=$(mktemp -d /tmp/ks-e2e.XXXXXX)
 pass=0 fail=0 skip=0
 KPID=

@@ -20,6 +20,7 @@
 #   KS_VM_MEM       guest RAM in MiB (default 1024)
 #   KS_VM_APPEND    extra kernel command line parameters
 #   KS_VM_FLAVOUR   cloud|generic, passed on to fetch-kernel.sh
+#   KS_VM_ACCEL     kvm|tcg|auto (default auto: KVM only if a probe boot works)
 # The raw console of the last run is kept in <cache>/last-console.log.
 #
 # Why a VM at all: the host kernel's LSM list is fixed at boot and does not
@@ -100,13 +101,34 @@ trap 'rm -rf "$WORK"' EXIT
     ${extra[@]+"${extra[@]}"} -- "$@"
 
 # --- qemu -------------------------------------------------------------------
-# KVM when the host offers it; otherwise multi-threaded TCG (works, a boot
-# takes seconds: the kernel is small and there is no userspace to start).
-if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
-    ACCEL=kvm
-else
-    ACCEL=tcg,thread=multi
-fi
+# KVM only once it has proven it can run a guest: /dev/kvm may exist and
+# still fail (nested virtualization: "failed to set MSR 0x10a" when qemu
+# creates the vCPU). The probe boots the guest kernel with no initramfs
+# and waits for its first console line; it panics at once, -no-reboot
+# ends qemu. Otherwise multi-threaded TCG (a boot takes a few seconds:
+# the kernel is small and there is no userspace to start).
+# KS_VM_ACCEL=kvm|tcg forces the choice.
+kvm_works() {
+    [ -r /dev/kvm ] && [ -w /dev/kvm ] || { WHY="/dev/kvm is missing or not accessible"; return 1; }
+    timeout -k 2 20 qemu-system-x86_64 -machine q35 -accel kvm -cpu host -m 256 -smp 1 \
+        -nographic -nic none -no-reboot -kernel "$CACHE/vmlinuz" \
+        -append "console=ttyS0 panic=-1 loglevel=4" </dev/null >"$WORK/kvm-probe.log" 2>&1
+    if grep -q 'Kernel panic\|Linux version\|VFS:' "$WORK/kvm-probe.log"; then
+        return 0
+    fi
+    WHY="KVM cannot start a guest here: $(grep -m1 -i 'error' "$WORK/kvm-probe.log" || echo 'no console output')"
+    return 1
+}
+WHY=
+case ${KS_VM_ACCEL:-auto} in
+    kvm) ACCEL=kvm; CPU=host; WHY="KS_VM_ACCEL=kvm" ;;
+    tcg) ACCEL=tcg,thread=multi; CPU=max; WHY="KS_VM_ACCEL=tcg" ;;
+    auto)
+        if kvm_works; then ACCEL=kvm; CPU=host; WHY="a probe guest booted under KVM"
+        else ACCEL=tcg,thread=multi; CPU=max; fi ;;
+    *) die "KS_VM_ACCEL must be kvm, tcg or auto, got '${KS_VM_ACCEL}'" ;;
+esac
+log "accelerator: ${ACCEL%%,*} ($WHY)"
 log "booting $KVER (accel ${ACCEL%%,*}, ${MEM} MiB, timeout ${TIMEOUT}s)"
 
 # lsm=: the Debian default list lacks "bpf"; this is what enables BPF LSM.
@@ -133,7 +155,7 @@ set +e
 # stdin from /dev/null: the serial console must not grab the caller's tty.
 # --foreground: keep qemu in our process group so Ctrl-C reaches it.
 timeout --foreground -k 10 "$TIMEOUT" \
-    qemu-system-x86_64 -machine q35 -accel "$ACCEL" -cpu max -m "$MEM" -smp 2 \
+    qemu-system-x86_64 -machine q35 -accel "$ACCEL" -cpu "$CPU" -m "$MEM" -smp 2 \
         -nographic -nic none -no-reboot \
         -kernel "$CACHE/vmlinuz" -initrd "$WORK/initramfs.cpio.gz" \
         -append "$APPEND" </dev/null 2>&1 |
