@@ -140,6 +140,41 @@ $(TEST_PROGS_STATIC): $(SELFTEST_OBJS) $(LIBS_KS)
 $(BUILD) $(BUILD)/bpf:
 	$(Q)mkdir -p $@
 
+# ---- sanitizers and fuzzing ----
+# A second build tree, $(SAN_BUILD), compiles every userspace source with
+# clang and ASan/UBSan plus libFuzzer's coverage hooks: `make test` runs the
+# unit tests and replays every fuzz corpus there; `make fuzz` fuzzes.
+# Fuzz targets are tests/fuzz/fuzz_NAME.c (LLVMFuzzerTestOneInput), seeds
+# in tests/fuzz/corpus/NAME/; new ones are picked up by the wildcard.
+SAN_BUILD := $(BUILD)/san
+SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -fsanitize=fuzzer-no-link
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
+FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
+FUZZ_SECONDS ?= 60
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(LIBS_KS)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_KLOAD)
+
+.PHONY: san-build fuzz-build fuzz fuzz-regress
+# Sanitized unit tests and fuzz targets, built in $(SAN_BUILD) by a sub-make.
+san-build:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) CC=$(CLANG) \
+		CFLAGS="$(SAN_CFLAGS)" san-targets
+
+.PHONY: san-targets
+san-targets: $(TEST_BINS) $(FUZZ_BINS)
+	@:
+
+fuzz: san-build
+	$(Q)./scripts/fuzz.sh --seconds $(FUZZ_SECONDS) $(SAN_BUILD)/fuzz
+
+fuzz-regress: san-build
+	$(Q)./scripts/fuzz.sh --regress $(SAN_BUILD)/fuzz
+
 # ---- top-level commands ----
 .PHONY: deps run test unit selftest vmtest bench install clean help FORCE
 deps:
@@ -150,7 +185,7 @@ run: deps
 	$(Q)./scripts/run.sh
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(TEST_PROGS_STATIC)
+	$(Q)$(MAKE) --no-print-directory all $(TEST_PROGS_STATIC) san-build
 	$(Q)./scripts/run-tests.sh
 
 unit: $(TEST_BINS)
@@ -179,6 +214,7 @@ help:
 	@echo "make run      install deps, build, attach with rules/ (root)"
 	@echo "make test     install deps, build, unit + selftests + VM selftests"
 	@echo "make unit | selftest | vmtest | bench | install | clean  (V=1 verbose)"
+	@echo "make fuzz FUZZ_SECONDS=N   run every libFuzzer target (ASan/UBSan) N seconds"
 
 FORCE:
 

@@ -1,11 +1,13 @@
 #!/bin/sh
 # Run Kestrel's tests and print one closing line: "N passed, N failed, N skipped".
 #   unit      cmocka binaries in build/tests/
+#   san       the same unit tests built with ASan/UBSan (build/san/tests/),
+#             and every fuzz target over its seed corpus (tests/fuzz/corpus/)
 #   selftest  build/selftests/test_progs on this kernel (real BPF, root)
 #   e2e       selftests/e2e.sh: the kload binary end to end (root)
 #   vm        the same selftests, statically linked, in Debian's 6.1 kernel
 #             under qemu with BPF LSM (selftests/vm/run-vm.sh)
-# Usage: run-tests.sh [--only unit|selftest|e2e|vm]
+# Usage: run-tests.sh [--only unit|san|selftest|e2e|vm]
 set -u
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
@@ -48,6 +50,30 @@ if want unit; then
 		fi
 		add "$p" "$f" "$s"
 	done
+fi
+
+if want san; then
+	echo "== unit tests under ASan/UBSan, fuzz corpora"
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+	sp=0 sf=0
+	for t in "$B"/san/tests/test_*; do
+		[ -x "$t" ] || continue
+		name=$(basename "$t")
+		if "$t" >"$log/san-$name" 2>&1; then
+			sp=$((sp + 1))
+		else
+			sf=$((sf + 1))
+			echo "  FAIL $name under ASan/UBSan"
+			grep -v '^\[       OK \]\|RUN  ' "$log/san-$name" | tail -n 40 | sed 's/^/    | /'
+		fi
+	done
+	echo "  $sp sanitized unit binaries passed, $sf failed"
+	add "$sp" "$sf" 0
+	scripts/fuzz.sh --regress "$B"/san/fuzz >"$log/fuzz" 2>&1
+	sed 's/^/  /' "$log/fuzz"
+	set -- $(progs_counts "$log/fuzz")
+	if [ $# -eq 3 ]; then add "$1" "$2" "$3"; else add 0 1 0; fi
 fi
 
 if want selftest; then
