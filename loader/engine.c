@@ -24,32 +24,6 @@
 #include "kestrel/log.h"
 #include "kestrel.skel.h"
 
-const char *ks_mode_name(enum ks_enforce_mode m)
-{
-	switch (m) {
-	case KS_MODE_LSM:
-		return "lsm";
-	case KS_MODE_SIGNAL:
-		return "signal";
-	case KS_MODE_OBSERVE:
-		return "observe";
-	}
-	return "?";
-}
-
-int ks_mode_parse(const char *s)
-{
-	if (!strcmp(s, "lsm"))
-		return KS_MODE_LSM;
-	if (!strcmp(s, "signal"))
-		return KS_MODE_SIGNAL;
-	if (!strcmp(s, "observe"))
-		return KS_MODE_OBSERVE;
-	if (!strcmp(s, "auto"))
-		return KS_MODE_PROBE;
-	return -2;
-}
-
 static int is_fs(const char *path, long magic)
 {
 	struct statfs st;

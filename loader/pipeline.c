@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kestrel/names.h"
 #include "kestrel/pipeline.h"
 
 #define KS_GENS		2
@@ -400,20 +401,6 @@ static void join_text(struct ks_pipeline *p, const struct ks_event *ev,
 	}
 }
 
-static const char *severity_name(enum ks_severity s)
-{
-	static const char *const n[] = { "low", "medium", "high", "critical" };
-
-	return (unsigned int)s < 4 ? n[s] : "medium";
-}
-
-static const char *action_name(enum ks_rule_action a)
-{
-	static const char *const n[] = { "alert", "block", "kill" };
-
-	return (unsigned int)a < 3 ? n[a] : "alert";
-}
-
 static int emit(struct ks_pipeline *p, struct ks_gen *g, uint32_t rule,
 		const struct ks_step *s, struct ks_packed *const *prev, uint32_t n_prev,
 		const struct ks_event *last)
@@ -424,8 +411,8 @@ static int emit(struct ks_pipeline *p, struct ks_gen *g, uint32_t rule,
 	char vbuf[KS_MAX_JOIN][KS_JOIN_TEXT];
 	struct ks_alert_meta meta = {
 		.id = r->id, .name = r->name,
-		.severity = severity_name(r->severity),
-		.action = action_name(r->action),
+		.severity = ks_severity_name(r->severity),
+		.action = ks_rule_action_name(r->action),
 		.tags = (const char *const *)r->tags, .n_tags = r->n_tags,
 	};
 	struct ks_event *tmp = NULL;

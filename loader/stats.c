@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "kestrel/engine.h"
+#include "kestrel/names.h"
 #include "kestrel/rules.h"
 #include "kestrel/stats.h"
 
@@ -198,7 +199,6 @@ static void prom_label(FILE *o, const char *v)
 
 void ks_snapshot_prometheus(const struct ks_snapshot *s, FILE *o)
 {
-	static const char *const act_names[] = { "alert", "block", "kill" };
 	const struct ks_stats *k = &s->k;
 	uint64_t cum = 0;
 	size_t i;
@@ -252,7 +252,7 @@ void ks_snapshot_prometheus(const struct ks_snapshot *s, FILE *o)
 			continue;
 		fputs("kestrel_enforcements_total{rule=\"", o);
 		prom_label(o, s->rules[i].id);
-		fprintf(o, "\",action=\"%s\"} %llu\n", act_names[s->rules[i].action % 3],
+		fprintf(o, "\",action=\"%s\"} %llu\n", ks_rule_action_name(s->rules[i].action),
 			(unsigned long long)(s->rules[i].action == KS_RA_KILL ?
 					     s->rules[i].kills : s->rules[i].blocks));
 	}

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <kestrel/names.h>
+
 #include "../maps/ks_state.h"
 #include "dfa.h"
 #include "internal.h"
@@ -292,10 +294,9 @@ static void explain_rule(const struct ks_ruleset *rs, const struct ks_tables *t,
 	const struct ks_rule *kr = &t->rules[r];
 	const struct ks_rule_src *src = &rs->rules[r];
 	uint32_t s, last = kr->first_step + kr->n_steps;
-	static const char *const act[] = { "alert", "block", "kill" };
 
 	fprintf(out, "rule %s (uid %08x, action %s)\n", src->id, kr->uid,
-		kr->action < 3 ? act[kr->action] : "?");
+		ks_rule_action_name(kr->action));
 	if (!src->q) {
 		fprintf(out, "  not compiled: the query has errors\n\n");
 		return;

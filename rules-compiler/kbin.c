@@ -17,6 +17,7 @@
 #include <yaml.h>
 
 #include <kestrel/kbin.h>
+#include <kestrel/names.h>
 
 #include "dfa.h"
 
@@ -36,9 +37,6 @@ static int kb_err(char *err, size_t errlen, const char *fmt, ...)
 }
 
 /* ---- metadata: YAML in the rule file format ---- */
-
-static const char *const sev_names[] = { "low", "medium", "high", "critical" };
-static const char *const act_names[] = { "alert", "block", "kill" };
 
 static int emit_event(yaml_emitter_t *em, yaml_event_t *ev)
 {
@@ -91,8 +89,8 @@ static int emit_rule(yaml_emitter_t *em, const struct ks_rule_src *r)
 		return -1;
 	if (emit_kv(em, "rule", r->id, false) ||
 	    emit_kv(em, "name", r->name ? r->name : r->id, false) ||
-	    emit_kv(em, "severity", sev_names[r->severity & 3], true) ||
-	    emit_kv(em, "action", act_names[r->action % 3], true) ||
+	    emit_kv(em, "severity", ks_severity_name(r->severity), true) ||
+	    emit_kv(em, "action", ks_rule_action_name(r->action), true) ||
 	    emit_tags(em, r) ||
 	    emit_kv(em, "query", r->query_text ? r->query_text : "", false))
 		return -1;

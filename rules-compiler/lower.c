@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <kestrel/names.h>
 #include <kestrel/tablewalk.h>
 
 #include "dfa.h"
@@ -1208,11 +1209,6 @@ static bool may_be_packet(const struct ks_step_ast *s)
 	return !excludes_packets(s->cond);
 }
 
-static const char *action_name(enum ks_rule_action a)
-{
-	return a == KS_RA_BLOCK ? "block" : a == KS_RA_KILL ? "kill" : "alert";
-}
-
 static void check_action(struct lower *L, const struct ks_rule_src *r,
 			 const struct ks_query *q, bool exact)
 {
@@ -1220,7 +1216,7 @@ static void check_action(struct lower *L, const struct ks_rule_src *r,
 		return;
 	if (!exact) {
 		lerror(L, r->loc, "action %s needs a kernel-exact rule: %s",
-		       action_name(r->action), L->why);
+		       ks_rule_action_name(r->action), L->why);
 		return;
 	}
 	if (r->action == KS_RA_KILL && may_be_packet(&q->steps[q->n_steps - 1]))

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <kestrel/names.h>
+
 #include "internal.h"
 
 /* ---- arena ---- */
@@ -319,29 +321,6 @@ struct ks_rule_src *ks_rule_append(struct ks_ruleset *rs, const char *id,
 	return r;
 }
 
-static const char *const severities[] = {
-	[KS_SEV_LOW] = "low",
-	[KS_SEV_MEDIUM] = "medium",
-	[KS_SEV_HIGH] = "high",
-	[KS_SEV_CRITICAL] = "critical",
-};
-
-static const char *const actions[] = {
-	[KS_RA_ALERT] = "alert",
-	[KS_RA_BLOCK] = "block",
-	[KS_RA_KILL] = "kill",
-};
-
-static int lookup_name(const char *const *names, size_t n, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!strcmp(names[i], s))
-			return i;
-	return -1;
-}
-
 /* One rule entry being read: the YAML nodes of its keys. */
 struct rule_entry {
 	const struct ks_src *src;
@@ -444,12 +423,12 @@ static void entry_check(struct ks_ruleset *rs, struct rule_entry *e)
 		entry_string(rs, e, e->query, "query");
 	e->sev = KS_SEV_MEDIUM;
 	if (e->severity && (v = entry_string(rs, e, e->severity, "severity")) &&
-	    (e->sev = lookup_name(severities, ARRAY_SIZE(severities), v)) < 0)
+	    (e->sev = ks_severity_parse(v)) < 0)
 		entry_error(rs, e, e->severity, "unknown severity \"%s\" "
 			    "(expected low, medium, high or critical)", v);
 	e->act = KS_RA_ALERT;
 	if (e->action && (v = entry_string(rs, e, e->action, "action")) &&
-	    (e->act = lookup_name(actions, ARRAY_SIZE(actions), v)) < 0)
+	    (e->act = ks_rule_action_parse(v)) < 0)
 		entry_error(rs, e, e->action, "unknown action \"%s\" "
 			    "(expected alert, block or kill)", v);
 	if (e->tags && e->tags->type != YAML_SEQUENCE_NODE)

@@ -15,9 +15,9 @@
 #include "../../maps/ks_event.h"
 #include "../../maps/ks_tables.h"
 #include "../../maps/ks_state.h"
+#include "kestrel/names.h"
 
 #define KS_PIN_DIR_DEFAULT	"/sys/fs/bpf/kestrel"
-#define KS_MODE_PROBE		(-1)
 #define KS_ENGINE_MAX_LINKS	16
 
 struct kestrel_bpf;
@@ -49,9 +49,6 @@ struct ks_engine {
 	int n_links;
 	char lsm_why[128];	/* why lsm mode was not used */
 };
-
-const char *ks_mode_name(enum ks_enforce_mode m);
-int ks_mode_parse(const char *s);
 
 /* An engine with nothing loaded (every fd -1), safe to destroy. */
 void ks_engine_init(struct ks_engine *e);
