@@ -226,7 +226,7 @@ int main(int argc, char **argv)
 	ks_compile_info_free(&info);
 	t->hdr.generation = 1;
 	ks_ecs_init(&ecs, "bench-host");
-	po.alerts = fopen("/dev/null", "w");
+	po.alerts = ks_output_open("/dev/null");
 	po.max_entries = n_ent;
 	c.p = ks_pipeline_new(&po, &ecs);
 	if (!c.p || ks_pipeline_set_rules(c.p, rs, t)) {
@@ -317,6 +317,6 @@ int main(int argc, char **argv)
 	ks_ecs_free(&ecs);
 	free(t);
 	free(pending);
-	fclose(po.alerts);
+	ks_output_close(po.alerts);
 	return 0;
 }

@@ -103,12 +103,13 @@ static double run_lib(const char *yaml, const char *events, struct ks_replay_res
 		*err = -EINVAL;
 		return NAN;
 	}
-	o.alerts = fopen("/dev/null", "w");
-	o.errout = o.alerts;
+	o.alerts = ks_output_open("/dev/null");
+	o.errout = fopen("/dev/null", "w");
 	t0 = kb_now_ns();
 	*err = ks_replay_run(rs, t, &o, res);
 	t0 = kb_now_ns() - t0;
-	fclose(o.alerts);
+	ks_output_close(o.alerts);
+	fclose(o.errout);
 	return t0 / 1e9;
 }
 

@@ -2,6 +2,7 @@
 /* Helpers shared by kload's commands: rule loading, locking, environment. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -100,13 +101,40 @@ int ks_cli_lock(const char *pin_dir, bool create)
 	return fd;
 }
 
-int ks_cli_env(void)
+int ks_cli_env(const char *pin_dir)
 {
-	char why[256];
+	char why[KS_PIN_PATH_MAX + 256];
 
-	if (ks_env_check(why, sizeof(why))) {
+	if (ks_env_check(why, sizeof(why)) ||
+	    (pin_dir && ks_pin_dir_check(pin_dir, why, sizeof(why)))) {
 		fprintf(stderr, "kload: %s\n", why);
 		return KS_EXIT_ENV;
 	}
 	return KS_EXIT_OK;
+}
+
+bool ks_cli_kload_alive(__u32 pid)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	if (!pid || kill(pid, 0))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = 0;
+	fclose(f);
+	return !strncmp(comm, "kload", 5);
+}
+
+unsigned int ks_cli_attach_pid(int ctl_fd)
+{
+	struct ks_ctl ctl;
+
+	if (ks_ctl_read(ctl_fd, &ctl))
+		return 0;
+	return ks_cli_kload_alive(ctl.kload_pid) ? ctl.kload_pid : 0;
 }

@@ -7,28 +7,17 @@
 #include <stdio.h>
 
 #include "kestrel/rules.h"
+#include "opts.h"
 
-struct ks_cmd {
-	const char *name;
-	int (*run)(int argc, char **argv);
-	const char *summary;
-	const char *usage;	/* full --help text */
-};
+/* Each command's table entry, defined next to its code. */
+extern const struct ks_cmd ks_cmd_compile, ks_cmd_attach, ks_cmd_detach, ks_cmd_status,
+	ks_cmd_stats, ks_cmd_reload, ks_cmd_replay, ks_cmd_record, ks_cmd_test;
+extern const struct ks_cmd *const ks_cmds[];
 
-int cmd_compile(int argc, char **argv);
-int cmd_attach(int argc, char **argv);
-int cmd_detach(int argc, char **argv);
-int cmd_status(int argc, char **argv);
-int cmd_stats(int argc, char **argv);
-int cmd_reload(int argc, char **argv);
-int cmd_replay(int argc, char **argv);
-int cmd_record(int argc, char **argv);
-int cmd_test(int argc, char **argv);
-
-extern const struct ks_cmd ks_cmds[];
-const struct ks_cmd *ks_cmd_find(const char *name);
-/* Print the command's --help to out. */
-void ks_cmd_help(const struct ks_cmd *c, FILE *out);
+/* --pin-dir, the same for every command that has it */
+#define KS_OPT_PIN_DIR(st, f) \
+	KS_OPT_PATH_(st, f, "pin-dir", "DIR", KS_PIN_DIR_MAX, \
+		     "where maps and links are pinned (default /sys/fs/bpf/kestrel)")
 
 /*
  * Rules from the command line: files/directories of rule files, or one
@@ -40,7 +29,15 @@ int ks_cli_load_rules(int n, char **paths, struct ks_ruleset **rs,
 
 /* flock() on the pin directory for state-changing commands; -1 if held. */
 int ks_cli_lock(const char *pin_dir, bool create);
-/* Environment check with exit-3 message; returns KS_EXIT_OK or KS_EXIT_ENV. */
-int ks_cli_env(void);
+/*
+ * Environment check with exit-3 message; with pin_dir, also that an
+ * existing pin directory is safe (ks_pin_dir_check()). KS_EXIT_OK or
+ * KS_EXIT_ENV.
+ */
+int ks_cli_env(const char *pin_dir);
+/* Is pid a running kload (and not a recycled pid of something else)? */
+bool ks_cli_kload_alive(__u32 pid);
+/* The `kload attach` consuming pin_dir's events, 0 if none is running. */
+unsigned int ks_cli_attach_pid(int ctl_fd);
 
 #endif /* KS_CLI_H */

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* kload compile: parse, compile, explain, write .kbin. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,54 +7,52 @@
 #include "kestrel/log.h"
 #include "cli.h"
 
-int cmd_compile(int argc, char **argv)
+struct compile_args {
+	const char *out, *query;
+	bool explain, quiet;
+};
+
+static const struct ks_opt compile_opts[] = {
+	{ .name = "output", .short_opt = 'o', .type = KS_OPT_STR,
+	  KS_OPT_AT(struct compile_args, out), .metavar = "FILE",
+	  .help = "write the compiled tables and rules to FILE.kbin" },
+	{ .name = "eql", .short_opt = 'e', .type = KS_OPT_STR,
+	  KS_OPT_AT(struct compile_args, query), .metavar = "QUERY",
+	  .help = "compile one inline EQL query" },
+	KS_OPT_FLAG_(struct compile_args, explain, "explain",
+		     "per rule: what runs in the kernel and what in\n"
+		     "userspace and why; DFA states, classes, map sizes"),
+	{ .name = "quiet", .short_opt = 'q', .type = KS_OPT_FLAG,
+	  KS_OPT_AT(struct compile_args, quiet), .help = "print only errors and the summary line" },
+	{ NULL },
+};
+
+static int cmd_compile(int argc, char **argv);
+
+const struct ks_cmd ks_cmd_compile = {
+	.name = "compile", .run = cmd_compile, .summary = "parse and compile rules",
+	.args = "RULES...", .usage_extra = "[OPTIONS] -e 'QUERY'",
+	.about = "Parse and compile rule files (YAML with EQL queries, or Sigma .yml) into\n"
+		 "kernel tables. Diagnostics are printed as FILE:LINE:COL: error: MESSAGE.\n",
+	.opts = compile_opts,
+	.footer = "Exit: 0 compiled, 2 invalid rules or usage.\n",
+};
+
+static int cmd_compile(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "eql", required_argument, NULL, 'e' },
-		{ "explain", no_argument, NULL, 'x' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	const char *out = NULL, *query = NULL;
+	struct compile_args ca = {};
 	struct ks_compile_info info = {};
 	struct ks_ruleset *rs = NULL;
 	struct ks_tables *t = NULL;
-	bool explain = false, quiet = false;
 	char err[256];
 	size_t i, exact = 0;
-	int c, ret;
+	int first, ret;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:e:qvh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			out = optarg;
-			break;
-		case 'e':
-			query = optarg;
-			break;
-		case 'x':
-			explain = true;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'v':
-			ks_log_level++;
-			break;
-		case 'h':
-			ks_cmd_help(ks_cmd_find("compile"), stdout);
-			return KS_EXIT_OK;
-		default:
-			ks_cmd_help(ks_cmd_find("compile"), stderr);
-			return KS_EXIT_USAGE;
-		}
-	}
-	if (query) {
-		if (optind < argc) {
+	first = ks_opts_parse(&ks_cmd_compile, argc, argv, &ca);
+	if (first < 0)
+		return ks_opts_exit(first);
+	if (ca.query) {
+		if (first < argc) {
 			fprintf(stderr, "kload compile: -e takes no RULES\n");
 			return KS_EXIT_USAGE;
 		}
@@ -63,7 +60,7 @@ int cmd_compile(int argc, char **argv)
 		t = calloc(1, sizeof(*t));
 		if (!rs || !t)
 			return KS_EXIT_FAIL;
-		ks_ruleset_add_query(rs, query, "<query>");
+		ks_ruleset_add_query(rs, ca.query, "<query>");
 		if (ks_diags_errors(&rs->diags) || ks_compile(rs, t, &info) ||
 		    ks_diags_errors(&rs->diags)) {
 			ks_diags_print(&rs->diags, stderr);
@@ -71,22 +68,22 @@ int cmd_compile(int argc, char **argv)
 			goto out;
 		}
 	} else {
-		ret = ks_cli_load_rules(argc - optind, argv + optind, &rs, &t, &info);
+		ret = ks_cli_load_rules(argc - first, argv + first, &rs, &t, &info);
 		if (ret)
 			return ret;
 	}
 	for (i = 0; i < info.n_rules; i++)
 		exact += info.rules[i].exact;
-	if (explain)
+	if (ca.explain)
 		ks_explain(rs, t, &info, stdout);
-	if (!quiet || explain)
+	if (!ca.quiet || ca.explain)
 		printf("compiled %zu rule(s): %zu decided in the kernel, %zu finished in userspace; "
 		       "%u DFA states, %u byte classes, %zu table bytes\n",
 		       rs->n_rules, exact, rs->n_rules - exact, info.n_states, info.n_classes,
 		       info.table_bytes);
 	ret = KS_EXIT_OK;
-	if (out && ks_kbin_write(out, rs, t, err, sizeof(err))) {
-		fprintf(stderr, "%s: error: %s\n", out, err);
+	if (ca.out && ks_kbin_write(ca.out, rs, t, err, sizeof(err))) {
+		fprintf(stderr, "%s: error: %s\n", ca.out, err);
 		ret = KS_EXIT_FAIL;
 	}
 out:

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* kload replay and kload test. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -11,10 +12,6 @@
 #include "kestrel/log.h"
 #include "kestrel/replay.h"
 #include "cli.h"
-#include "replay_int.h"
-
-/* A strong reference, so kload links the pcap reader (tests need not). */
-int (*const ks_replay_pcap_linked)(struct ks_replay *, const char *) = ks_replay_pcap;
 
 struct replay_args {
 	const char *events, *pcap, *expect;
@@ -22,63 +19,117 @@ struct replay_args {
 	int mode;
 };
 
-static int parse(int argc, char **argv, const char *cmd, struct replay_args *ra)
-{
-	static const struct option opts[] = {
-		{ "events", required_argument, NULL, 'e' },
-		{ "pcap", required_argument, NULL, 'p' },
-		{ "expect", required_argument, NULL, 'x' },
-		{ "lenient", no_argument, NULL, 'l' },
-		{ "mode", required_argument, NULL, 'M' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int c;
+#define REPLAY_OPTS(req)							\
+	{ .name = "events", .type = KS_OPT_STR, KS_OPT_AT(struct replay_args, events), \
+	  .metavar = "FILE.jsonl", .help = "Event JSONL (- for stdin)", .required = req }, \
+	KS_OPT_STR_(struct replay_args, pcap, "pcap", "FILE.pcap",		\
+		    "packets (pcap or pcapng), through the XDP program"),	\
+	KS_OPT_FLAG_(struct replay_args, lenient, "lenient",			\
+		     "malformed lines or a cut capture are reported\n"		\
+		     "and skipped (exit 0)"),					\
+	KS_OPT_ENUM_(struct replay_args, mode, "mode", "MODE", &ks_mode_names,	\
+		     "enforcement outcome to simulate (default signal)")
 
-	ra->mode = KS_MODE_PROBE;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'e':
-			ra->events = optarg;
-			break;
-		case 'p':
-			ra->pcap = optarg;
-			break;
-		case 'x':
-			ra->expect = optarg;
-			break;
-		case 'l':
-			ra->lenient = true;
-			break;
-		case 'M':
-			ra->mode = ks_mode_parse(optarg);
-			if (ra->mode < KS_MODE_PROBE) {
-				fprintf(stderr, "kload: --mode takes lsm, signal or observe\n");
-				return KS_EXIT_USAGE;
-			}
-			break;
-		case 'v':
-			ks_log_level++;
-			break;
-		case 'h':
-			ks_cmd_help(ks_cmd_find(cmd), stdout);
-			return -1;
-		default:
-			ks_cmd_help(ks_cmd_find(cmd), stderr);
-			return KS_EXIT_USAGE;
-		}
+static const struct ks_opt replay_opts[] = { REPLAY_OPTS(false), { NULL } };
+
+static const struct ks_opt test_opts[] = {
+	REPLAY_OPTS(true),
+	{ .name = "expect", .type = KS_OPT_STR, KS_OPT_AT(struct replay_args, expect),
+	  .metavar = "FILE.jsonl", .help = "the alerts expected, Alert JSONL", .required = true },
+	{ NULL },
+};
+
+static int cmd_replay(int argc, char **argv);
+static int cmd_test(int argc, char **argv);
+
+const struct ks_cmd ks_cmd_replay = {
+	.name = "replay", .run = cmd_replay, .summary = "evaluate recorded events offline",
+	.args = "RULES...|FILE.kbin",
+	.about = "Feed recorded events through the same BPF programs and tables\n"
+		 "(BPF_PROG_TEST_RUN) and the same userspace NFA; alerts go to stdout.\n"
+		 "Deterministic: the same input gives byte-identical alerts. Give\n"
+		 "--events and/or --pcap.\n",
+	.opts = replay_opts,
+	.footer = "Exit: 0 replayed, 1 malformed input (unless --lenient), an alert lost\n"
+		  "(a write error) or a runtime failure, 2 invalid rules, usage or an\n"
+		  "input file that cannot be read, 3 environment cannot run it.\n",
+};
+
+const struct ks_cmd ks_cmd_test = {
+	.name = "test", .run = cmd_test, .summary = "rule unit test: replay and compare",
+	.args = "RULES...",
+	.about = "Replay the events and compare the alerts with the expected ones.\n",
+	.opts = test_opts,
+	.footer = "Exit: 0 on a match, 1 with a readable diff.\n",
+};
+
+/* An input file that cannot be read is a usage error (exit 2). */
+static int check_input(const char *path)
+{
+	struct stat st;
+
+	if (!path || !strcmp(path, "-"))
+		return 0;
+	if (stat(path, &st) || access(path, R_OK)) {
+		fprintf(stderr, "%s: error: %s\n", path, strerror(errno));
+		return KS_EXIT_USAGE;
 	}
-	if (!ra->events && !ra->pcap) {
-		fprintf(stderr, "kload %s: give --events FILE.jsonl and/or --pcap FILE.pcap\n", cmd);
+	if (S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "%s: error: is a directory; give a file\n", path);
 		return KS_EXIT_USAGE;
 	}
 	return 0;
 }
 
-static int run(int argc, char **argv, const struct replay_args *ra, FILE *out,
-	       struct ks_replay_result *res)
+static int parse(const struct ks_cmd *c, int argc, char **argv, struct replay_args *ra)
+{
+	int first;
+
+	ra->mode = KS_MODE_PROBE;
+	first = ks_opts_parse(c, argc, argv, ra);
+	if (first < 0)
+		return first;
+	if (!ra->events && !ra->pcap) {
+		fprintf(stderr, "kload %s: give --events FILE.jsonl and/or --pcap FILE.pcap\n",
+			c->name);
+		return KS_OPTS_USAGE;
+	}
+	if (check_input(ra->events) || check_input(ra->pcap))
+		return KS_OPTS_USAGE;
+	return first;
+}
+
+/* Input problems: exit 1 unless --lenient; the summary says what was skipped. */
+static int input_verdict(const struct replay_args *ra, const struct ks_replay_result *res)
+{
+	if (res->skipped)
+		fprintf(stderr, "kload: %lu malformed line(s) skipped\n", res->skipped);
+	if (res->pcap_error)
+		fprintf(stderr, "kload: %s is cut or malformed: the packets after the error "
+			"were not replayed\n", ra->pcap);
+	return (res->skipped || res->pcap_error) && !ra->lenient ? KS_EXIT_FAIL : KS_EXIT_OK;
+}
+
+/* Every alert lost (a failed write) is an error of the run. */
+static int lost_verdict(struct ks_output *out)
+{
+	struct ks_output_stats st;
+	int err = ks_output_flush(out);
+
+	ks_output_stats(out, &st);
+	if (!st.lost[KS_LOST_WRITE] && !st.lost[KS_LOST_ENCODE])
+		return KS_EXIT_OK;
+	fprintf(stderr, "kload: %llu alert(s) lost: %llu could not be written (%s), "
+		"%llu could not be encoded\n",
+		(unsigned long long)(st.lost[KS_LOST_WRITE] + st.lost[KS_LOST_ENCODE]),
+		(unsigned long long)st.lost[KS_LOST_WRITE],
+		strerror(st.last_err ?: (err ? -err : EIO)),
+		(unsigned long long)st.lost[KS_LOST_ENCODE]);
+	return KS_EXIT_FAIL;
+}
+
+static int run(int argc, char **argv, int first, const struct replay_args *ra,
+	       struct ks_output *out, struct ks_replay_result *res)
 {
 	struct ks_compile_info info = {};
 	struct ks_replay_opts o = {
@@ -87,40 +138,42 @@ static int run(int argc, char **argv, const struct replay_args *ra, FILE *out,
 	};
 	struct ks_ruleset *rs;
 	struct ks_tables *t;
-	int ret, err;
+	int ret, err, lost;
 
-	ret = ks_cli_load_rules(argc - optind, argv + optind, &rs, &t, &info);
+	memset(res, 0, sizeof(*res));
+	ret = ks_cli_load_rules(argc - first, argv + first, &rs, &t, &info);
 	ks_compile_info_free(&info);
 	if (ret)
 		return ret;
-	ret = ks_cli_env();
+	ret = ks_cli_env(NULL);
 	if (ret) {
 		ks_ruleset_free(rs);
 		free(t);
 		return ret;
 	}
 	err = ks_replay_run(rs, t, &o, res);
-	fflush(out);
+	lost = lost_verdict(out);
 	if (err)
-		return err == -EPERM ? KS_EXIT_ENV : KS_EXIT_FAIL;
-	if (res->skipped) {
-		fprintf(stderr, "kload: %lu malformed line(s) skipped\n", res->skipped);
-		if (!ra->lenient)
-			return KS_EXIT_FAIL;
-	}
-	return KS_EXIT_OK;
+		return err == -EPERM || err == -EOPNOTSUPP ? KS_EXIT_ENV : KS_EXIT_FAIL;
+	ret = input_verdict(ra, res);
+	return ret ?: lost;
 }
 
-int cmd_replay(int argc, char **argv)
+static int cmd_replay(int argc, char **argv)
 {
 	struct ks_replay_result res;
 	struct replay_args ra = {};
-	int ret;
+	struct ks_output *out;
+	int first, ret;
 
-	ret = parse(argc, argv, "replay", &ra);
-	if (ret)
-		return ret < 0 ? KS_EXIT_OK : ret;
-	ret = run(argc, argv, &ra, stdout, &res);
+	first = parse(&ks_cmd_replay, argc, argv, &ra);
+	if (first < 0)
+		return ks_opts_exit(first);
+	out = ks_output_fd(STDOUT_FILENO, "stdout", false);
+	if (!out)
+		return KS_EXIT_FAIL;
+	ret = run(argc, argv, first, &ra, out, &res);
+	ks_output_close(out);
 	if (ks_log_level >= KS_LOG_INFO)
 		fprintf(stderr, "kload: replayed %llu events and %llu packets in %llu test runs: "
 			"%llu forwarded, %llu alerts\n", (unsigned long long)res.events,
@@ -132,7 +185,7 @@ int cmd_replay(int argc, char **argv)
 /* Lines of a JSONL text, each re-dumped canonically (sorted keys). */
 static char **canon_lines(const char *text, size_t len, size_t *n, const char *name)
 {
-	char **v = NULL;
+	char **v = NULL, **nv;
 	size_t cap = 0, line = 0;
 	const char *p = text, *end = text + len;
 
@@ -148,7 +201,10 @@ static char **canon_lines(const char *text, size_t len, size_t *n, const char *n
 			j = json_loadb(p, l, 0, &jerr);
 			if (*n == cap) {
 				cap = cap ? cap * 2 : 16;
-				v = realloc(v, cap * sizeof(*v));
+				nv = realloc(v, cap * sizeof(*v));
+				if (!nv)
+					break;
+				v = nv;
 			}
 			if (j) {
 				v[(*n)++] = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
@@ -166,7 +222,7 @@ static char **canon_lines(const char *text, size_t len, size_t *n, const char *n
 static char *slurp(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "r");
-	char *buf = NULL;
+	char *buf = NULL, *nb;
 	size_t cap = 0, n;
 
 	*len = 0;
@@ -175,7 +231,10 @@ static char *slurp(const char *path, size_t *len)
 	do {
 		if (*len + 4096 > cap) {
 			cap = cap ? cap * 2 : 65536;
-			buf = realloc(buf, cap);
+			nb = realloc(buf, cap);
+			if (!nb)
+				break;
+			buf = nb;
 		}
 		n = fread(buf + *len, 1, cap - *len, f);
 		*len += n;
@@ -184,45 +243,30 @@ static char *slurp(const char *path, size_t *len)
 	return buf;
 }
 
-int cmd_test(int argc, char **argv)
+static void free_lines(char **v, size_t n)
 {
-	struct ks_replay_result res;
-	struct replay_args ra = {};
-	char *got = NULL, *want;
-	size_t got_len = 0, want_len, n_got, n_want, i, diffs = 0;
-	char **g, **w;
-	FILE *mem;
-	int ret;
+	size_t i;
 
-	ret = parse(argc, argv, "test", &ra);
-	if (ret)
-		return ret < 0 ? KS_EXIT_OK : ret;
-	if (!ra.expect) {
-		fprintf(stderr, "kload test: --expect FILE.jsonl is required\n");
-		return KS_EXIT_USAGE;
-	}
-	want = slurp(ra.expect, &want_len);
-	if (!want && errno) {
-		fprintf(stderr, "%s: error: %s\n", ra.expect, strerror(errno));
-		return KS_EXIT_USAGE;
-	}
-	mem = open_memstream(&got, &got_len);
-	ret = run(argc, argv, &ra, mem, &res);
-	fclose(mem);
-	if (ret) {
-		free(got);
-		free(want);
-		return ret;
-	}
-	g = canon_lines(got, got_len, &n_got, "<alerts>");
-	w = canon_lines(want ?: "", want_len, &n_want, ra.expect);
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* A readable diff of expected and produced alerts; the count of differences. */
+static size_t diff_alerts(const char *expect, const char *want, size_t want_len,
+			  const char *got, size_t got_len, uint64_t events)
+{
+	size_t n_got, n_want, i, diffs = 0;
+	char **g = canon_lines(got, got_len, &n_got, "<alerts>");
+	char **w = canon_lines(want, want_len, &n_want, expect);
+
 	for (i = 0; i < n_got || i < n_want; i++) {
 		const char *a = i < n_want ? w[i] : NULL, *b = i < n_got ? g[i] : NULL;
 
 		if (a && b && !strcmp(a, b))
 			continue;
 		if (!diffs++)
-			printf("--- expected (%s)\n+++ actual (replay)\n", ra.expect);
+			printf("--- expected (%s)\n+++ actual (replay)\n", expect);
 		printf("@@ alert %zu @@\n", i + 1);
 		if (a)
 			printf("-%s\n", a);
@@ -233,14 +277,40 @@ int cmd_test(int argc, char **argv)
 		printf("%zu of %zu expected alert(s) differ (%zu produced)\n", diffs, n_want, n_got);
 	else
 		printf("ok: %zu alert(s) as expected from %llu events\n", n_got,
-		       (unsigned long long)res.events);
-	for (i = 0; i < n_got; i++)
-		free(g[i]);
-	for (i = 0; i < n_want; i++)
-		free(w[i]);
-	free(g);
-	free(w);
-	free(got);
+		       (unsigned long long)events);
+	free_lines(g, n_got);
+	free_lines(w, n_want);
+	return diffs;
+}
+
+static int cmd_test(int argc, char **argv)
+{
+	struct ks_replay_result res;
+	struct replay_args ra = {};
+	struct ks_output *mem;
+	const char *got;
+	size_t got_len, want_len;
+	char *want;
+	int first, ret;
+
+	first = parse(&ks_cmd_test, argc, argv, &ra);
+	if (first < 0)
+		return ks_opts_exit(first);
+	if (check_input(ra.expect))
+		return KS_EXIT_USAGE;
+	want = slurp(ra.expect, &want_len);
+	mem = ks_output_memory();
+	if (!mem) {
+		free(want);
+		return KS_EXIT_FAIL;
+	}
+	ret = run(argc, argv, first, &ra, mem, &res);
+	if (!ret) {
+		got = ks_output_text(mem, &got_len);
+		ret = diff_alerts(ra.expect, want ?: "", want ? want_len : 0, got, got_len,
+				  res.events) ? KS_EXIT_FAIL : KS_EXIT_OK;
+	}
+	ks_output_close(mem);
 	free(want);
-	return diffs ? KS_EXIT_FAIL : KS_EXIT_OK;
+	return ret;
 }

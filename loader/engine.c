@@ -192,7 +192,7 @@ static int ks_open_load(struct ks_engine *e, const struct ks_engine_opts *o,
 void ks_engine_init(struct ks_engine *e)
 {
 	memset(e, 0, sizeof(*e));
-	e->tables_fd = e->gen_fd = e->events_fd = e->stats_fd = -1;
+	e->tables_fd = e->prev_tables_fd = e->gen_fd = e->events_fd = e->stats_fd = -1;
 	e->ctl_fd = e->rule_stats_fd = e->entity_fd = e->rules_fd = -1;
 }
 
@@ -205,13 +205,13 @@ int ks_engine_adopt(struct ks_engine *e, const char *dir)
 	int *fds[] = { &e->gen_fd, &e->events_fd, &e->stats_fd, &e->ctl_fd,
 		       &e->rule_stats_fd, &e->entity_fd, &e->rules_fd };
 	struct ks_ctl ctl = {};
-	char path[512];
-	__u32 zero = 0;
+	char path[KS_PIN_PATH_MAX];
 	size_t i;
 
 	ks_engine_init(e);
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (ks_pin_path(path, sizeof(path), dir, names[i]))
+			return -ENAMETOOLONG;
 		*fds[i] = bpf_obj_get(path);
 		if (*fds[i] < 0) {
 			int err = errno == ENOENT ? -ENOENT : -errno;
@@ -220,12 +220,12 @@ int ks_engine_adopt(struct ks_engine *e, const char *dir)
 			return err;
 		}
 	}
-	if (!bpf_map_lookup_elem(e->ctl_fd, &zero, &ctl)) {
+	if (!ks_ctl_read(e->ctl_fd, &ctl)) {
 		e->mode = ctl.enforce_mode;
 		e->generation = ctl.generation;
 	}
-	snprintf(path, sizeof(path), "%s/ks_tables", dir);
-	e->tables_fd = bpf_obj_get(path);	/* template for the next generation */
+	if (!ks_pin_path(path, sizeof(path), dir, "ks_tables"))
+		e->tables_fd = bpf_obj_get(path);	/* template for the next generation */
 	return 0;
 }
 
@@ -344,14 +344,93 @@ int ks_engine_install(struct ks_engine *e, struct ks_tables *t)
 		pr_debug("ks_engine_install: switching ks_gen: %s\n", strerror(-err));
 		goto fail;
 	}
-	if (e->tables_fd >= 0)
-		close(e->tables_fd);
+	if (e->prev_tables_fd >= 0)
+		close(e->prev_tables_fd);
+	e->prev_tables_fd = e->tables_fd;
 	e->tables_fd = fd;
 	e->generation = t->hdr.generation;
 	return 0;
 fail:
 	close(fd);
 	return err;
+}
+
+int ks_engine_rollback(struct ks_engine *e)
+{
+	__u32 zero = 0;
+
+	if (e->prev_tables_fd < 0)
+		return -ENOENT;
+	if (bpf_map_update_elem(e->gen_fd, &zero, &e->prev_tables_fd, 0))
+		return -errno;
+	close(e->tables_fd);
+	e->tables_fd = e->prev_tables_fd;
+	e->prev_tables_fd = -1;
+	e->generation--;
+	return 0;
+}
+
+int ks_ctl_read(int fd, struct ks_ctl *c)
+{
+	__u32 zero = 0;
+
+	memset(c, 0, sizeof(*c));
+	return bpf_map_lookup_elem(fd, &zero, c) ? -errno : 0;
+}
+
+int ks_ctl_write(int fd, const struct ks_ctl *c)
+{
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(fd, &zero, c, 0) ? -errno : 0;
+}
+
+static uint64_t now_realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* ks_rules: index -> id, so stats and bpftool can name rules. */
+static void publish_rules(int rules_fd, const struct ks_ruleset *rs, const struct ks_tables *t)
+{
+	__u32 i;
+
+	for (i = 0; i < t->hdr.n_rules && i < rs->n_rules && i < KS_MAX_RULES; i++) {
+		struct ks_rule_name nm = {};
+
+		nm.uid = t->rules[i].uid;
+		nm.action = t->rules[i].action;
+		nm.severity = t->rules[i].severity;
+		nm.exact = !!(t->rules[i].flags & KS_R_EXACT);
+		snprintf(nm.id, sizeof(nm.id), "%s", rs->rules[i].id);
+		bpf_map_update_elem(rules_fd, &i, &nm, 0);
+	}
+}
+
+void ks_engine_publish(struct ks_engine *e, const char *pin_dir,
+		       const struct ks_ruleset *rs, const struct ks_tables *t, bool reload)
+{
+	char path[KS_PIN_PATH_MAX];
+	struct ks_ctl ctl;
+
+	ks_ctl_read(e->ctl_fd, &ctl);
+	publish_rules(e->rules_fd, rs, t);
+	ctl.generation = e->generation;
+	ctl.n_rules = t->hdr.n_rules;
+	ctl.tables_bytes = sizeof(*t);
+	if (reload) {
+		ctl.reloads++;
+		ctl.last_reload_ns = now_realtime_ns();
+	}
+	ks_ctl_write(e->ctl_fd, &ctl);
+	if (pin_dir && !ks_pin_path(path, sizeof(path), pin_dir, "ks_tables")) {
+		unlink(path);
+		if (bpf_obj_pin(e->tables_fd, path))
+			pr_warn("kload: cannot pin %s: %s\n", path, strerror(errno));
+	}
 }
 
 void ks_engine_destroy(struct ks_engine *e)
@@ -363,6 +442,8 @@ void ks_engine_destroy(struct ks_engine *e)
 	e->n_links = 0;
 	if (e->tables_fd >= 0)
 		close(e->tables_fd);
+	if (e->prev_tables_fd >= 0)
+		close(e->prev_tables_fd);
 	if (!e->skel) {
 		/* adopted: the fds are ours, not the skeleton's */
 		int *fds[] = { &e->gen_fd, &e->events_fd, &e->stats_fd, &e->ctl_fd,
@@ -376,11 +457,24 @@ void ks_engine_destroy(struct ks_engine *e)
 	ks_engine_init(e);
 }
 
+const char *const ks_pin_maps[KS_PIN_MAPS_N] = {
+	"ks_gen", "ks_tables", "ks_stats", "ks_rule_stats", "ks_entity", "ks_events",
+	"ks_ctl", "ks_rules", "ks_scratch",
+};
+
+int ks_pin_path(char *buf, size_t len, const char *dir, const char *name)
+{
+	int n = snprintf(buf, len, "%s/%s", dir, name);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
 static int ks_pin_fd(int fd, const char *dir, const char *name)
 {
-	char path[512];
+	char path[KS_PIN_PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (ks_pin_path(path, sizeof(path), dir, name))
+		return -ENAMETOOLONG;
 	unlink(path);
 	if (bpf_obj_pin(fd, path))
 		return -errno;
@@ -389,22 +483,21 @@ static int ks_pin_fd(int fd, const char *dir, const char *name)
 
 int ks_engine_pin(struct ks_engine *e, const char *dir)
 {
-	static const char *const maps[] = {
-		"ks_gen", "ks_stats", "ks_rule_stats", "ks_entity", "ks_events", "ks_ctl",
-		"ks_rules", "ks_scratch",
-	};
 	char name[128];
 	size_t i;
 	int err;
 
 	if (mkdir(dir, 0700) && errno != EEXIST)
 		return -errno;
-	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		struct bpf_map *m = bpf_object__find_map_by_name(e->skel->obj, maps[i]);
+	for (i = 0; i < KS_PIN_MAPS_N; i++) {
+		struct bpf_map *m;
 
+		if (!strcmp(ks_pin_maps[i], "ks_tables"))
+			continue;	/* the current generation, pinned below */
+		m = bpf_object__find_map_by_name(e->skel->obj, ks_pin_maps[i]);
 		if (!m)
 			return -ENOENT;
-		err = ks_pin_fd(bpf_map__fd(m), dir, maps[i]);
+		err = ks_pin_fd(bpf_map__fd(m), dir, ks_pin_maps[i]);
 		if (err)
 			return err;
 	}
@@ -422,25 +515,62 @@ int ks_engine_pin(struct ks_engine *e, const char *dir)
 	return 0;
 }
 
+/* Is name one of the objects kload pins? */
+static bool ks_pin_ours(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < KS_PIN_MAPS_N; i++)
+		if (!strcmp(name, ks_pin_maps[i]))
+			return true;
+	if (!strncmp(name, "link_ks_", 8))
+		return true;
+	if (strncmp(name, "xdp_if", 6) || !name[6])
+		return false;
+	return strspn(name + 6, "0123456789") == strlen(name + 6);
+}
+
 int ks_pins_remove(const char *dir)
 {
+	char path[KS_PIN_PATH_MAX];
 	struct dirent *de;
 	DIR *d = opendir(dir);
-	char path[512];
 	int n = 0;
 
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
 	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
+		if (!ks_pin_ours(de->d_name) ||
+		    ks_pin_path(path, sizeof(path), dir, de->d_name))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (unlink(path) == 0)
 			n++;
 	}
 	closedir(d);
-	rmdir(dir);
+	if (rmdir(dir) && errno == ENOTEMPTY)
+		pr_warn("kload: %s holds objects that are not Kestrel's: left in place\n", dir);
 	return n;
+}
+
+int ks_pin_dir_check(const char *dir, char *why, size_t len)
+{
+	struct stat st;
+
+	if (lstat(dir, &st))
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode))
+		snprintf(why, len, "%s is not a directory: remove it or give --pin-dir "
+			 "another path", dir);
+	else if (st.st_uid != 0)
+		snprintf(why, len, "%s is owned by uid %u, not root: anyone who owns it can "
+			 "plant maps there; remove it or `chown root %s`", dir,
+			 (unsigned int)st.st_uid, dir);
+	else if ((st.st_mode & 07777) != 0700)
+		snprintf(why, len, "%s has mode %04o, not 0700: others could plant maps "
+			 "there; `chmod 0700 %s`", dir, (unsigned int)(st.st_mode & 07777), dir);
+	else
+		return 0;
+	return -EPERM;
 }
 
 int ks_stats_sum(int fd, struct ks_stats *out)

@@ -325,10 +325,15 @@ int ks_pipeline_set_rules(struct ks_pipeline *p, struct ks_ruleset *rs,
 			  const struct ks_tables *t)
 {
 	struct ks_tables *copy = calloc(1, sizeof(*copy));
+	uint64_t *alerts = calloc(t->hdr.n_rules ?: 1, sizeof(uint64_t));
 	struct ks_entry *e, *next;
 
-	if (!copy)
-		return -ENOMEM;
+	/* nothing changes unless everything is in hand */
+	if (!copy || !alerts || t->hdr.n_rules > rs->n_rules) {
+		free(copy);
+		free(alerts);
+		return !copy || !alerts ? -ENOMEM : -EINVAL;
+	}
 	/*
 	 * The pipeline reads only the header, rules and steps: copy those.
 	 * The rest of the 3.4 MiB stays untouched zero pages, not resident.
@@ -342,9 +347,7 @@ int ks_pipeline_set_rules(struct ks_pipeline *p, struct ks_ruleset *rs,
 	p->gen[1] = p->gen[0];
 	p->gen[0].rs = rs;
 	p->gen[0].t = copy;
-	p->gen[0].alerts = calloc(t->hdr.n_rules ?: 1, sizeof(uint64_t));
-	if (!p->gen[0].alerts)
-		return -ENOMEM;
+	p->gen[0].alerts = alerts;
 	/* a changed rule has a new uid: its old pending sequences go */
 	for (e = p->lru_head; e; e = next) {
 		next = e->next;
@@ -424,8 +427,10 @@ static int emit(struct ks_pipeline *p, struct ks_gen *g, uint32_t rule,
 	evs = calloc(n_prev + 1, sizeof(*evs));
 	if (n_prev)
 		tmp = calloc(n_prev, sizeof(*tmp));
-	if (!evs || (n_prev && !tmp))
+	if (!evs || (n_prev && !tmp)) {
+		ks_output_lost(p->o.alerts, KS_LOST_ENCODE);
 		goto out;
+	}
 	for (i = 0; i < n_prev; i++) {
 		ks_unpack(prev[i], &tmp[i]);
 		evs[i] = &tmp[i];
@@ -442,9 +447,12 @@ static int emit(struct ks_pipeline *p, struct ks_gen *g, uint32_t rule,
 		n_join++;
 	}
 	a = ks_ecs_alert(p->ecs, &meta, evs, n_prev + 1, names, values, n_join);
-	if (!a)
+	if (!a) {
+		ks_output_lost(p->o.alerts, KS_LOST_ENCODE);
 		goto out;
-	err = ks_ecs_dump_line(a, p->o.alerts) ? -EIO : 0;
+	}
+	/* a failed write is counted (and logged) by the output */
+	err = ks_output_json(p->o.alerts, a) == -ENOMEM ? -ENOMEM : 0;
 	json_decref(a);
 	if (!err) {
 		p->st.alerts++;
@@ -591,6 +599,8 @@ int ks_pipeline_event(struct ks_pipeline *p, const struct ks_event *ev)
 		if (r->flags & KS_R_SEQUENCE) {
 			int a = seq_step(p, g, s, ev);
 
+			if (a == -ENOMEM)
+				p->st.nomem++;	/* the step is lost to the NFA */
 			alerts += a > 0 ? a : 0;
 		} else if (emit(p, g, s->rule, s, NULL, 0, ev) == 0) {
 			alerts++;
@@ -631,7 +641,7 @@ void ks_pipeline_reset(struct ks_pipeline *p)
 		entry_free(p, p->lru_head);
 }
 
-void ks_pipeline_set_output(struct ks_pipeline *p, FILE *out)
+void ks_pipeline_set_output(struct ks_pipeline *p, struct ks_output *out)
 {
 	p->o.alerts = out;
 }

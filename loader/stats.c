@@ -14,6 +14,7 @@
 
 #include "kestrel/engine.h"
 #include "kestrel/names.h"
+#include "kestrel/output.h"
 #include "kestrel/rules.h"
 #include "kestrel/stats.h"
 
@@ -37,9 +38,10 @@ const char *ks_drop_name(unsigned int r)
 
 static int pin_open(const char *dir, const char *name)
 {
-	char path[512];
+	char path[KS_PIN_PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (ks_pin_path(path, sizeof(path), dir, name))
+		return -ENAMETOOLONG;
 	return bpf_obj_get(path);
 }
 
@@ -197,11 +199,8 @@ static void prom_label(FILE *o, const char *v)
 	}
 }
 
-void ks_snapshot_prometheus(const struct ks_snapshot *s, FILE *o)
+static void prom_sources(const struct ks_stats *k, FILE *o)
 {
-	const struct ks_stats *k = &s->k;
-	uint64_t cum = 0;
-	size_t i;
 	int src, r;
 
 	prom_head(o, "kestrel_events_total", "counter", "Events seen by the kernel, per source.");
@@ -234,28 +233,65 @@ void ks_snapshot_prometheus(const struct ks_snapshot *s, FILE *o)
 		fprintf(o, "kestrel_field_truncations_total{field=\"%s\"} %llu\n",
 			fi ? fi->name : "?", (unsigned long long)k->truncations[r]);
 	}
-	prom_head(o, "kestrel_rule_matches_total", "counter", "Steps found true in the kernel.");
+}
+
+enum rule_counter { RC_MATCHES, RC_ALERTS, RC_ENFORCEMENTS };
+
+static uint64_t rule_counter(const struct ks_snap_rule *r, enum rule_counter c)
+{
+	if (c == RC_MATCHES)
+		return r->matches;
+	if (c == RC_ALERTS)
+		return r->alerts;
+	return r->action == KS_RA_KILL ? r->kills : r->blocks;
+}
+
+/* One per-rule counter family; enforcements: enforcing rules only, by action. */
+static void prom_rules(const struct ks_snapshot *s, FILE *o, const char *name,
+		       const char *help, enum rule_counter c)
+{
+	bool action = c == RC_ENFORCEMENTS;
+	size_t i;
+
+	prom_head(o, name, "counter", help);
 	for (i = 0; i < s->n_rules; i++) {
-		fputs("kestrel_rule_matches_total{rule=\"", o);
-		prom_label(o, s->rules[i].id);
-		fprintf(o, "\"} %llu\n", (unsigned long long)s->rules[i].matches);
-	}
-	prom_head(o, "kestrel_alerts_total", "counter", "Alerts written.");
-	for (i = 0; i < s->n_rules; i++) {
-		fputs("kestrel_alerts_total{rule=\"", o);
-		prom_label(o, s->rules[i].id);
-		fprintf(o, "\"} %llu\n", (unsigned long long)s->rules[i].alerts);
-	}
-	prom_head(o, "kestrel_enforcements_total", "counter", "Operations blocked or killed.");
-	for (i = 0; i < s->n_rules; i++) {
-		if (s->rules[i].action == KS_RA_ALERT)
+		const struct ks_snap_rule *r = &s->rules[i];
+		uint64_t v = rule_counter(r, c);
+
+		if (action && r->action == KS_RA_ALERT)
 			continue;
-		fputs("kestrel_enforcements_total{rule=\"", o);
-		prom_label(o, s->rules[i].id);
-		fprintf(o, "\",action=\"%s\"} %llu\n", ks_rule_action_name(s->rules[i].action),
-			(unsigned long long)(s->rules[i].action == KS_RA_KILL ?
-					     s->rules[i].kills : s->rules[i].blocks));
+		fprintf(o, "%s{rule=\"", name);
+		prom_label(o, r->id);
+		if (action)
+			fprintf(o, "\",action=\"%s", ks_rule_action_name(r->action));
+		fprintf(o, "\"} %llu\n", (unsigned long long)v);
 	}
+}
+
+/* What userspace lost: alerts it could not write, events it could not use. */
+static void prom_userspace(const struct ks_snapshot *s, FILE *o)
+{
+	int r;
+
+	prom_head(o, "kestrel_alerts_lost_total", "counter",
+		  "Alerts produced but not delivered, per reason.");
+	for (r = 0; r < KS_LOST_N; r++)
+		fprintf(o, "kestrel_alerts_lost_total{reason=\"%s\"} %llu\n",
+			ks_lost_reason_name(r), (unsigned long long)s->ctl.user_alerts_lost[r]);
+	prom_head(o, "kestrel_userspace_events_lost_total", "counter",
+		  "Forwarded events or sequence steps kload could not use, per reason.");
+	fprintf(o, "kestrel_userspace_events_lost_total{reason=\"short_record\"} %llu\n",
+		(unsigned long long)s->ctl.user_short_records);
+	fprintf(o, "kestrel_userspace_events_lost_total{reason=\"nfa_memory\"} %llu\n",
+		(unsigned long long)s->ctl.user_nfa_nomem);
+}
+
+static void prom_state(const struct ks_snapshot *s, FILE *o)
+{
+	const struct ks_stats *k = &s->k;
+	uint64_t cum = 0;
+	int r;
+
 	prom_head(o, "kestrel_entity_state_evictions_total", "counter",
 		  "Pending sequence state evicted for room (kernel LRU and userspace NFA).");
 	fprintf(o, "kestrel_entity_state_evictions_total %llu\n",
@@ -280,6 +316,18 @@ void ks_snapshot_prometheus(const struct ks_snapshot *s, FILE *o)
 	fprintf(o, "kestrel_kernel_eval_ns_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
 	fprintf(o, "kestrel_kernel_eval_ns_sum %llu\n", (unsigned long long)k->eval_ns_sum);
 	fprintf(o, "kestrel_kernel_eval_ns_count %llu\n", (unsigned long long)cum);
+}
+
+void ks_snapshot_prometheus(const struct ks_snapshot *s, FILE *o)
+{
+	prom_sources(&s->k, o);
+	prom_rules(s, o, "kestrel_rule_matches_total", "Steps found true in the kernel.",
+		   RC_MATCHES);
+	prom_rules(s, o, "kestrel_alerts_total", "Alerts produced.", RC_ALERTS);
+	prom_rules(s, o, "kestrel_enforcements_total", "Operations blocked or killed.",
+		   RC_ENFORCEMENTS);
+	prom_userspace(s, o);
+	prom_state(s, o);
 }
 
 void ks_snapshot_json(const struct ks_snapshot *s, FILE *o)
@@ -320,6 +368,10 @@ void ks_snapshot_json(const struct ks_snapshot *s, FILE *o)
 	json_object_set_new(root, "sequences_expired",
 			    json_integer(k->expired + s->ctl.user_expired));
 	json_object_set_new(root, "reloads", json_integer(s->ctl.reloads));
+	json_object_set_new(root, "alerts_lost", json_integer(s->ctl.user_alerts_lost[KS_LOST_WRITE] +
+							      s->ctl.user_alerts_lost[KS_LOST_ENCODE]));
+	json_object_set_new(root, "userspace_events_lost",
+			    json_integer(s->ctl.user_short_records + s->ctl.user_nfa_nomem));
 	json_object_set_new(root, "table_generation", json_integer(s->ctl.generation));
 	json_object_set_new(root, "kernel_eval_ns_median",
 			    json_integer(ks_snapshot_eval_median_ns(s)));

@@ -225,11 +225,13 @@ void ks_xdp_release(struct ks_xdp_att *att)
 
 int ks_xdp_pin_one(const struct ks_xdp_att *att, const char *dir)
 {
-	char path[512];
+	char path[KS_PIN_PATH_MAX], name[32];
 
 	if (!att->prog)
 		return -EINVAL;
-	snprintf(path, sizeof(path), "%s/%s%d", dir, KS_XDP_PIN_PREFIX, att->ifindex);
+	snprintf(name, sizeof(name), "%s%d", KS_XDP_PIN_PREFIX, att->ifindex);
+	if (ks_pin_path(path, sizeof(path), dir, name))
+		return -ENAMETOOLONG;
 	unlink(path);
 	if (bpf_obj_pin(xdp_program__fd(att->prog), path))
 		return -errno;
@@ -339,7 +341,7 @@ int ks_xdp_detach_pinned(const char *dir)
 {
 	const size_t plen = strlen(KS_XDP_PIN_PREFIX);
 	struct dirent *de;
-	char path[512];
+	char path[KS_PIN_PATH_MAX];
 	int n = 0, err = 0;
 	DIR *d;
 
@@ -357,7 +359,8 @@ int ks_xdp_detach_pinned(const char *dir)
 		ifindex = strtol(de->d_name + plen, &endp, 10);
 		if (*endp || ifindex <= 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (ks_pin_path(path, sizeof(path), dir, de->d_name))
+			continue;
 		r = ks_xdp_detach_pin(path, ifindex);
 		/* -ENOENT: interface gone or another program there now */
 		if (r && r != -ENOENT) {

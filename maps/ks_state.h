@@ -74,6 +74,7 @@ struct ks_config {
  * status` and `kload stats` (other processes) can report it.
  */
 #define KS_CTL_MAX_XDP	8
+#define KS_CTL_LOST_N	4	/* alert loss reasons (kload's enum ks_lost_reason) */
 
 struct ks_ctl {
 	__u32 enabled;		/* reserved */
@@ -95,6 +96,10 @@ struct ks_ctl {
 	__u64 user_expired;
 	__u64 user_alerts;
 	__u64 user_events;	/* forwarded events consumed */
+	/* what userspace lost, by reason: kestrel_alerts_lost_total{reason} */
+	__u64 user_alerts_lost[KS_CTL_LOST_N];
+	__u64 user_short_records;	/* ring buffer records too short to be events */
+	__u64 user_nfa_nomem;		/* sequence steps lost: NFA out of memory */
 };
 
 /*

@@ -3,15 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <bpf/libbpf.h>
-
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "kestrel/ecs.h"
-#include "kestrel/pipeline.h"
 #include "testutil.h"
 #include "test_progs.h"
 
@@ -41,12 +38,10 @@ int ks_tenv_compile(struct ks_tenv *te, const char *yaml)
 	return 0;
 }
 
-static int on_event(void *ctx, void *data, size_t size)
+static int on_event(void *ctx, const struct ks_event *ev)
 {
 	struct ks_tenv *te = ctx;
 
-	if (size < sizeof(struct ks_event))
-		return 0;
 	if (te->n == te->cap) {
 		size_t cap = te->cap ? te->cap * 2 : 64;
 		struct ks_event *n = realloc(te->evs, cap * sizeof(*n));
@@ -56,12 +51,14 @@ static int on_event(void *ctx, void *data, size_t size)
 		te->evs = n;
 		te->cap = cap;
 	}
-	memcpy(&te->evs[te->n++], data, sizeof(struct ks_event));
+	te->evs[te->n++] = *ev;
 	return 0;
 }
 
 int ks_tenv_load(struct ks_tenv *te, const struct ks_engine_opts *o)
 {
+	struct ks_session_opts so = { .clock = KS_CLOCK_BOOT, .events_only = true,
+				      .on_event = on_event, .arg = te };
 	struct ks_engine_opts opts = *o;
 	int err;
 
@@ -78,13 +75,12 @@ int ks_tenv_load(struct ks_tenv *te, const struct ks_engine_opts *o)
 			return err;
 		}
 	}
-	te->rb = ring_buffer__new(ks_engine_events_fd(&te->e), on_event, te, NULL);
-	if (!te->rb) {
-		err = -errno;
+	err = ks_session_init(&te->s, &so);
+	if (!err)
+		err = ks_session_open_rb(&te->s, ks_engine_events_fd(&te->e));
+	if (err)
 		fprintf(stderr, "ks_tenv_load: ring buffer: %s\n", strerror(-err));
-		return err;
-	}
-	return 0;
+	return err;
 }
 
 int ks_tenv_attach(struct ks_tenv *te)
@@ -96,8 +92,7 @@ int ks_tenv_drain(struct ks_tenv *te, int timeout_ms)
 {
 	size_t before = te->n;
 
-	ring_buffer__poll(te->rb, timeout_ms);
-	ring_buffer__consume(te->rb);
+	ks_session_poll(&te->s, timeout_ms);
 	return te->n - before;
 }
 
@@ -167,7 +162,7 @@ int ks_tenv_stats(const struct ks_tenv *te, struct ks_stats *st)
 
 void ks_tenv_close(struct ks_tenv *te)
 {
-	ring_buffer__free(te->rb);
+	ks_session_fini(&te->s);
 	if (te->loaded)
 		ks_engine_destroy(&te->e);
 	if (te->rs)
@@ -204,42 +199,29 @@ bool ks_tenv_mode_available(int mode)
 
 char *ks_tenv_alerts(struct ks_tenv *te, const char *yaml)
 {
-	struct ks_pipeline_opts po = {};
+	struct ks_session_opts so = { .clock = KS_CLOCK_INPUT };
 	struct ks_ruleset *rs = ks_ruleset_new();
-	struct ks_pipeline *p = NULL;
-	struct ks_ecs_ctx ecs;
-	unsigned long long off = 0;
+	struct ks_session s = {};
 	char *text = NULL;
-	size_t len = 0, i;
+	size_t i;
 
-	ks_ecs_init(&ecs, NULL);
-	po.alerts = open_memstream(&text, &len);
-	if (!rs || !po.alerts || ks_ruleset_load_string(rs, yaml, "<selftest>"))
-		goto fail;
-	p = ks_pipeline_new(&po, &ecs);
-	if (!p || ks_pipeline_set_rules(p, rs, te->t))
-		goto fail;
-	rs = NULL;
-	off = ks_boot_to_epoch_ns();
+	so.alerts = ks_output_memory();
+	if (!rs || !so.alerts || ks_ruleset_load_string(rs, yaml, "<selftest>") ||
+	    ks_session_init(&s, &so) || ks_pipeline_set_rules(s.p, rs, te->t))
+		goto out;
+	rs = NULL;	/* the pipeline's */
 	for (i = 0; i < te->n; i++) {
-		struct ks_event ev = te->evs[i];
+		struct ks_event ev = te->evs[i];	/* normalized when it arrived */
 
-		ev.ts_ns += off;
-		ks_pipeline_event(p, &ev);
+		ks_session_event(&s, &ev);
 	}
-	ks_pipeline_free(p);
-	ks_ecs_free(&ecs);
-	fclose(po.alerts);
-	return text;
-fail:
-	ks_pipeline_free(p);
+	text = strdup(ks_output_text(so.alerts, NULL));
+out:
+	ks_session_fini(&s);
 	if (rs)
 		ks_ruleset_free(rs);
-	ks_ecs_free(&ecs);
-	if (po.alerts)
-		fclose(po.alerts);
-	free(text);
-	return NULL;
+	ks_output_close(so.alerts);
+	return text;
 }
 
 int ks_run_exe(const char *path, const char *argv0, pid_t *pid)

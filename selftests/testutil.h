@@ -13,15 +13,14 @@
 
 #include "kestrel/engine.h"
 #include "kestrel/rules.h"
-
-struct ring_buffer;
+#include "kestrel/session.h"
 
 struct ks_tenv {
 	struct ks_engine e;
 	struct ks_ruleset *rs;
 	struct ks_tables *t;
-	struct ring_buffer *rb;
-	struct ks_event *evs;	/* forwarded events, in arrival order */
+	struct ks_session s;	/* attach's consumer, without a pipeline */
+	struct ks_event *evs;	/* forwarded events as attach sees them, in order */
 	size_t n, cap;
 	bool loaded;
 };
@@ -51,9 +50,9 @@ bool ks_tenv_mode_available(int mode);
 
 
 /*
- * Run every collected event through a fresh production pipeline built
- * from the same YAML (a second parse: the pipeline owns its ruleset) and
- * return the Alert JSONL text (malloc'd), NULL on error.
+ * Run every collected event through a fresh session with a pipeline
+ * built from the same YAML (a second parse: the pipeline owns its
+ * ruleset) and return the Alert JSONL text (malloc'd), NULL on error.
  */
 char *ks_tenv_alerts(struct ks_tenv *te, const char *yaml);
 

@@ -19,7 +19,7 @@
 static void test_version(void **state)
 {
 	/* bump both together when a layout below changes */
-	assert_int_equal(KS_ABI_VERSION, 3);
+	assert_int_equal(KS_ABI_VERSION, 4);
 }
 
 static void test_event_layout(void **state)
@@ -60,6 +60,8 @@ static void test_state_layout(void **state)
 	assert_int_equal(sizeof(struct ks_rule_stats), 32);
 	assert_int_equal(sizeof(struct ks_rule_name), 16 + KS_RULE_ID_MAX);
 	assert_int_equal(sizeof(struct ks_config), 24);
+	assert_int_equal(sizeof(struct ks_ctl), 184);
+	assert_int_equal(offsetof(struct ks_ctl, user_alerts_lost), 136);
 }
 
 int main(void)

@@ -26,9 +26,7 @@ struct nfa {
 	struct ks_pipeline *p;
 	struct ks_ecs_ctx ecs;
 	struct ks_walk *w;
-	char *out;
-	size_t out_len;
-	FILE *f;
+	struct ks_output *out;
 };
 
 static size_t nfa_max_entries;	/* 0: the pipeline's default */
@@ -53,8 +51,8 @@ static void nfa_open(struct nfa *n, const char *query)
 	n->t->hdr.generation = 1;
 	ks_walk_init(n->w);
 	ks_ecs_init(&n->ecs, "h1");
-	n->f = open_memstream(&n->out, &n->out_len);
-	po.alerts = n->f;
+	n->out = ks_output_memory();
+	po.alerts = n->out;
 	po.max_entries = nfa_max_entries;
 	n->p = ks_pipeline_new(&po, &n->ecs);
 	assert_non_null(n->p);
@@ -65,8 +63,7 @@ static void nfa_close(struct nfa *n)
 {
 	ks_pipeline_free(n->p);
 	ks_ecs_free(&n->ecs);
-	fclose(n->f);
-	free(n->out);
+	ks_output_close(n->out);
 	free(n->t);
 	free(n->w);
 }
@@ -112,7 +109,6 @@ static int feed(struct nfa *n, const char *name, int pid, double secs)
 	ev.ts_ns += (uint64_t)(secs * 1e9);
 	kernel_verdict(n, &ev);
 	alerts = ks_pipeline_event(n->p, &ev);
-	fflush(n->f);
 	return alerts;
 }
 
@@ -176,8 +172,10 @@ static void test_newest_overwrites(void **state)
 	feed(&n, "a", 7, 0);
 	feed(&n, "a", 7, 5);
 	assert_int_equal(feed(&n, "b", 7, 6), 1);
-	assert_non_null(strstr(n.out, "\"@timestamp\":\"2026-01-01T00:00:05.000000000Z\""));
-	assert_null(strstr(n.out, "\"@timestamp\":\"2026-01-01T00:00:00.000000000Z\""));
+	assert_non_null(strstr(ks_output_text(n.out, NULL),
+			       "\"@timestamp\":\"2026-01-01T00:00:05.000000000Z\""));
+	assert_null(strstr(ks_output_text(n.out, NULL),
+			   "\"@timestamp\":\"2026-01-01T00:00:00.000000000Z\""));
 	nfa_close(&n);
 }
 

@@ -16,8 +16,12 @@
 #include "../../maps/ks_tables.h"
 #include "../../maps/ks_state.h"
 #include "kestrel/names.h"
+#include "kestrel/rules.h"
 
 #define KS_PIN_DIR_DEFAULT	"/sys/fs/bpf/kestrel"
+/* --pin-dir length: every "<dir>/<object>" then fits KS_PIN_PATH_MAX */
+#define KS_PIN_DIR_MAX		256
+#define KS_PIN_PATH_MAX		512
 #define KS_ENGINE_MAX_LINKS	16
 
 struct kestrel_bpf;
@@ -43,6 +47,7 @@ struct ks_engine {
 	/* map fds, from the skeleton or from the pins */
 	int gen_fd, events_fd, stats_fd, ctl_fd, rule_stats_fd, entity_fd, rules_fd;
 	int tables_fd;		/* inner map of the current generation */
+	int prev_tables_fd;	/* the one before, for ks_engine_rollback() */
 	__u32 generation;
 	struct bpf_link *links[KS_ENGINE_MAX_LINKS];
 	struct bpf_program *link_prog[KS_ENGINE_MAX_LINKS];
@@ -62,6 +67,18 @@ int ks_engine_attach(struct ks_engine *e);
  * the old tables or all of the new ones.
  */
 int ks_engine_install(struct ks_engine *e, struct ks_tables *t);
+/*
+ * Switch back to the generation before the last ks_engine_install(), when
+ * userspace cannot follow it: both sides then run the same generation.
+ */
+int ks_engine_rollback(struct ks_engine *e);
+/*
+ * After an install both sides took: rule names (ks_rules), ks_ctl's
+ * generation fields (and reload count when reload), and the ks_tables
+ * pin under pin_dir (NULL: not pinned).
+ */
+void ks_engine_publish(struct ks_engine *e, const char *pin_dir,
+		       const struct ks_ruleset *rs, const struct ks_tables *t, bool reload);
 void ks_engine_destroy(struct ks_engine *e);
 
 /*
@@ -71,9 +88,29 @@ void ks_engine_destroy(struct ks_engine *e);
  */
 int ks_engine_adopt(struct ks_engine *e, const char *dir);
 
+/* The maps kload pins by name (ks_tables: the current generation's). */
+#define KS_PIN_MAPS_N	9
+extern const char *const ks_pin_maps[KS_PIN_MAPS_N];
+
 /* Pinning under dir: maps by name, links as link_<prog>. */
 int ks_engine_pin(struct ks_engine *e, const char *dir);
+/*
+ * Remove Kestrel's pins from dir (maps, link_ks_*, xdp_if*), then dir if
+ * it is empty; anything else stays. Returns how many were removed.
+ */
 int ks_pins_remove(const char *dir);
+/* "<dir>/<name>" into buf; -ENAMETOOLONG when it does not fit. */
+int ks_pin_path(char *buf, size_t len, const char *dir, const char *name);
+/*
+ * An existing pin directory must be a directory owned by root with mode
+ * 0700 (nobody else may plant maps kload would trust). 0 when it is or
+ * does not exist; otherwise -EPERM with the reason in why.
+ */
+int ks_pin_dir_check(const char *dir, char *why, size_t len);
+
+/* ks_ctl entry 0. */
+int ks_ctl_read(int ctl_fd, struct ks_ctl *c);
+int ks_ctl_write(int ctl_fd, const struct ks_ctl *c);
 
 /* Sum the per-CPU counters of a ks_stats map fd over CPUs and contexts. */
 int ks_stats_sum(int stats_fd, struct ks_stats *out);

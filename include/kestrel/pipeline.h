@@ -14,12 +14,13 @@
 #include <stdio.h>
 
 #include "kestrel/ecs.h"
+#include "kestrel/output.h"
 #include "kestrel/rules.h"
 
 struct ks_pipeline;
 
 struct ks_pipeline_opts {
-	FILE *alerts;		/* Alert JSONL goes here */
+	struct ks_output *alerts;	/* Alert JSONL goes here */
 	size_t max_entries;	/* pending sequences kept, 0 = 100000 */
 };
 
@@ -32,6 +33,7 @@ struct ks_pipeline_stats {
 	uint64_t expired;	/* pending sequences past maxspan */
 	uint64_t pending;	/* pending sequences now */
 	uint64_t stale;		/* events of a generation no longer known */
+	uint64_t nomem;		/* steps lost to the NFA: out of memory */
 };
 
 /* rs and t must outlive their generation in the pipeline. */
@@ -40,7 +42,9 @@ void ks_pipeline_free(struct ks_pipeline *p);
 /*
  * Make (rs, t) the current generation; the previous one stays known so
  * events evaluated before the switch still resolve. Pending sequences of
- * rules whose uid is unchanged survive.
+ * rules whose uid is unchanged survive. On error (-ENOMEM, or -EINVAL
+ * when t has more rules than rs) nothing changed and rs is still the
+ * caller's.
  */
 int ks_pipeline_set_rules(struct ks_pipeline *p, struct ks_ruleset *rs,
 			  const struct ks_tables *t);
@@ -51,7 +55,7 @@ void ks_pipeline_tick(struct ks_pipeline *p, uint64_t now_ns);
 /* Forget every pending sequence (counters stay). */
 void ks_pipeline_reset(struct ks_pipeline *p);
 /* Write alerts to `out` from now on. */
-void ks_pipeline_set_output(struct ks_pipeline *p, FILE *out);
+void ks_pipeline_set_output(struct ks_pipeline *p, struct ks_output *out);
 void ks_pipeline_stats(const struct ks_pipeline *p, struct ks_pipeline_stats *st);
 /* Alerts written per rule id (for kestrel_alerts_total{rule}). */
 uint64_t ks_pipeline_rule_alerts(const struct ks_pipeline *p, size_t rule_idx);

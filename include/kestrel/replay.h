@@ -11,23 +11,27 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "kestrel/output.h"
 #include "kestrel/rules.h"
 
 struct ks_replay_opts {
 	const char *events;	/* Event JSONL path, "-" = stdin, or NULL */
-	const char *pcap;	/* pcap path or NULL */
+	const char *pcap;	/* pcap or pcapng path or NULL */
 	int mode;		/* outcome to simulate: enum ks_enforce_mode, -1 = signal */
-	FILE *alerts;		/* Alert JSONL output */
-	FILE *errout;		/* malformed-line reports */
+	struct ks_output *alerts;	/* Alert JSONL output */
+	FILE *errout;		/* malformed-input reports */
 };
 
 struct ks_replay_result {
 	uint64_t events;	/* events fed to the kernel */
 	uint64_t packets;
 	uint64_t forwarded;
-	uint64_t alerts;
+	uint64_t alerts;	/* alerts produced */
 	unsigned long skipped;	/* malformed input lines */
 	uint64_t test_runs;	/* BPF_PROG_TEST_RUN calls */
+	uint64_t short_frames;	/* packets too short for Ethernet: skipped */
+	uint64_t other_links;	/* packets of non-Ethernet interfaces: skipped */
+	bool pcap_error;	/* the capture is cut or malformed (reported) */
 };
 
 /*
@@ -39,12 +43,15 @@ struct ks_replay;
 /* Takes ownership of rs and t. NULL with a message on error. */
 struct ks_replay *ks_replay_open(struct ks_ruleset *rs, struct ks_tables *t,
 				 const struct ks_replay_opts *o);
-int ks_replay_events(struct ks_replay *r, const char *path, FILE *alerts,
+int ks_replay_events(struct ks_replay *r, const char *path, struct ks_output *alerts,
 		     struct ks_replay_result *res);
 void ks_replay_reset(struct ks_replay *r);
 void ks_replay_close(struct ks_replay *r);
 
-/* Takes ownership of rs and t. Returns 0 or -errno (message printed). */
+/*
+ * Takes ownership of rs and t. Returns 0 or -errno (message printed);
+ * -ENOENT/-EISDIR/-EACCES/-EINVAL mean an input file cannot be used.
+ */
 int ks_replay_run(struct ks_ruleset *rs, struct ks_tables *t,
 		  const struct ks_replay_opts *o, struct ks_replay_result *res);
 

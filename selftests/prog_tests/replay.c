@@ -48,17 +48,13 @@ static struct ks_replay *open_rules(void)
 /* Alerts of replaying path, as text (malloc'd). */
 static char *replay(struct ks_replay *r, const char *path, struct ks_replay_result *res)
 {
+	struct ks_output *out = ks_output_memory();
 	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
 
 	ks_replay_reset(r);
-	if (ks_replay_events(r, path, f, res)) {
-		fclose(f);
-		free(text);
-		return NULL;
-	}
-	fclose(f);
+	if (out && !ks_replay_events(r, path, out, res))
+		text = strdup(ks_output_text(out, NULL));
+	ks_output_close(out);
 	return text;
 }
 

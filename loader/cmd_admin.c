@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * kload detach, status and stats: the commands that look at (or remove)
+ * what `kload attach` left under the pin directory.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <jansson.h>
+
+#include "kestrel/engine.h"
+#include "kestrel/log.h"
+#include "kestrel/stats.h"
+#include "kestrel/xdp.h"
+#include "cli.h"
+
+struct admin_args {
+	const char *pin_dir;
+	bool json, prom;
+};
+
+static const struct ks_opt detach_opts[] = {
+	KS_OPT_PIN_DIR(struct admin_args, pin_dir),
+	{ NULL },
+};
+
+static const struct ks_opt status_opts[] = {
+	KS_OPT_FLAG_(struct admin_args, json, "json", "one JSON object"),
+	KS_OPT_PIN_DIR(struct admin_args, pin_dir),
+	{ NULL },
+};
+
+static const struct ks_opt stats_opts[] = {
+	KS_OPT_FLAG_(struct admin_args, json, "json", "JSON"),
+	KS_OPT_FLAG_(struct admin_args, prom, "prometheus", "the Prometheus text format"),
+	KS_OPT_PIN_DIR(struct admin_args, pin_dir),
+	{ NULL },
+};
+
+static int cmd_detach(int argc, char **argv);
+static int cmd_status(int argc, char **argv);
+static int cmd_stats(int argc, char **argv);
+
+const struct ks_cmd ks_cmd_detach = {
+	.name = "detach", .run = cmd_detach, .summary = "remove everything attach created",
+	.about = "Remove Kestrel's programs, links, XDP attachments and pins; other\n"
+		 "objects in the pin directory stay.\n",
+	.opts = detach_opts,
+};
+
+const struct ks_cmd ks_cmd_status = {
+	.name = "status", .run = cmd_status, .summary = "what is attached, mode, rules, maps",
+	.about = "Print what is attached where, the enforcement mode (lsm, signal,\n"
+		 "observe), rule count, table generation and map memory.\n",
+	.opts = status_opts,
+	.footer = "Exit: 0 when everything attach set up is attached and its kload is\n"
+		  "consuming alerts, 1 when nothing (or only part) is attached.\n",
+};
+
+const struct ks_cmd ks_cmd_stats = {
+	.name = "stats", .run = cmd_stats, .summary = "counters summed over CPUs",
+	.about = "Print Kestrel's counters (per-CPU kernel counters summed, plus the\n"
+		 "userspace NFA's) as a table, JSON, or Prometheus text format.\n",
+	.opts = stats_opts,
+};
+
+/* Options, no positional arguments, and the environment. */
+static int parse(const struct ks_cmd *c, int argc, char **argv, struct admin_args *aa)
+{
+	int first;
+
+	aa->pin_dir = KS_PIN_DIR_DEFAULT;
+	first = ks_opts_parse(c, argc, argv, aa);
+	if (first < 0)
+		return ks_opts_exit(first);
+	if (first != argc) {
+		fprintf(stderr, "kload %s: takes no arguments (\"%s\")\n", c->name, argv[first]);
+		return KS_EXIT_USAGE;
+	}
+	return ks_cli_env(aa->pin_dir);
+}
+
+static int cmd_detach(int argc, char **argv)
+{
+	struct admin_args aa = {};
+	int ret, lock, n;
+
+	ret = parse(&ks_cmd_detach, argc, argv, &aa);
+	if (ret)
+		return ret;
+	lock = ks_cli_lock(aa.pin_dir, false);
+	if (lock < 0 && errno == ENOENT) {
+		printf("kload: nothing attached under %s\n", aa.pin_dir);
+		return KS_EXIT_OK;
+	}
+	if (lock < 0) {
+		fprintf(stderr, "kload: %s is held by a running `kload attach`: stop it "
+			"(SIGTERM) first; it detaches with --detach-on-exit\n", aa.pin_dir);
+		return KS_EXIT_FAIL;
+	}
+	ks_xdp_detach_pinned(aa.pin_dir);
+	n = ks_pins_remove(aa.pin_dir);
+	close(lock);
+	if (n < 0) {
+		fprintf(stderr, "kload: cannot remove %s: %s\n", aa.pin_dir, strerror(-n));
+		return KS_EXIT_FAIL;
+	}
+	printf("kload: detached (%d pins removed from %s)\n", n, aa.pin_dir);
+	return KS_EXIT_OK;
+}
+/* Sum of key+value sizes times entries of every pinned map. */
+static unsigned long long pinned_map_bytes(const char *dir, int *n_links)
+{
+	unsigned long long total = 0;
+	char path[KS_PIN_PATH_MAX];
+	size_t i;
+	int ncpu = libbpf_num_possible_cpus();
+
+	for (i = 0; i < KS_PIN_MAPS_N; i++) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		int fd;
+
+		if (ks_pin_path(path, sizeof(path), dir, ks_pin_maps[i]))
+			continue;
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+			unsigned long long per = (unsigned long long)info.key_size + info.value_size;
+
+			if (info.type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+			    info.type == BPF_MAP_TYPE_PERCPU_HASH)
+				per = info.key_size + (unsigned long long)info.value_size * ncpu;
+			if (info.type == BPF_MAP_TYPE_RINGBUF)
+				per = 1;
+			total += per * info.max_entries;
+		}
+		close(fd);
+	}
+	*n_links = 0;
+	{
+		DIR *d = opendir(dir);
+		struct dirent *de;
+
+		while (d && (de = readdir(d)))
+			*n_links += !strncmp(de->d_name, "link_", 5);
+		if (d)
+			closedir(d);
+	}
+	return total;
+}
+
+static void status_json(const char *dir, const struct ks_snapshot *s, int n_links,
+			unsigned long long bytes, bool alive)
+{
+	json_t *o = json_object(), *x = json_array();
+	char ifname[IF_NAMESIZE];
+	__u32 i;
+
+	json_object_set_new(o, "attached", json_boolean(n_links > 0 || s->ctl.n_xdp));
+	json_object_set_new(o, "pin_dir", json_string(dir));
+	json_object_set_new(o, "mode", json_string(ks_mode_name(s->ctl.enforce_mode)));
+	json_object_set_new(o, "host_hooks", json_integer(n_links));
+	for (i = 0; i < s->ctl.n_xdp && i < KS_CTL_MAX_XDP; i++)
+		json_array_append_new(x, json_string(if_indextoname(s->ctl.xdp_ifindex[i],
+								    ifname) ?: "?"));
+	json_object_set_new(o, "xdp", x);
+	json_object_set_new(o, "rules", json_integer(s->ctl.n_rules));
+	json_object_set_new(o, "generation", json_integer(s->ctl.generation));
+	json_object_set_new(o, "map_bytes", json_integer(bytes));
+	json_object_set_new(o, "kload_pid", json_integer(alive ? s->ctl.kload_pid : 0));
+	json_object_set_new(o, "alerts_flowing", json_boolean(alive));
+	json_dumpf(o, stdout, JSON_SORT_KEYS);
+	putchar('\n');
+	json_decref(o);
+}
+
+static void status_text(const char *dir, const struct ks_snapshot *s, int n_links,
+			unsigned long long bytes, bool alive)
+{
+	char ifname[IF_NAMESIZE];
+	__u32 i;
+
+	printf("kestrel: %s\n", alive ? "attached, kload consuming alerts" :
+	       n_links ? "attached, but no kload is consuming alerts" : "not attached");
+	printf("  mode:        %s\n", ks_mode_name(s->ctl.enforce_mode));
+	printf("  host hooks:  %d link(s) pinned in %s\n", n_links, dir);
+	for (i = 0; i < s->ctl.n_xdp && i < KS_CTL_MAX_XDP; i++)
+		printf("  xdp:         %s\n",
+		       if_indextoname(s->ctl.xdp_ifindex[i], ifname) ?: "(gone)");
+	printf("  rules:       %u (table generation %u, %llu reloads)\n", s->ctl.n_rules,
+	       s->ctl.generation, (unsigned long long)s->ctl.reloads);
+	printf("  map memory:  %.1f MiB\n", bytes / 1048576.0);
+	if (alive)
+		printf("  kload pid:   %u\n", s->ctl.kload_pid);
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	struct admin_args aa = {};
+	struct ks_snapshot s;
+	unsigned long long bytes;
+	bool alive;
+	int ret, n_links;
+
+	ret = parse(&ks_cmd_status, argc, argv, &aa);
+	if (ret)
+		return ret;
+	if (ks_snapshot_read(aa.pin_dir, &s)) {
+		if (aa.json)
+			printf("{\"attached\":false,\"pin_dir\":\"%s\"}\n", aa.pin_dir);
+		else
+			printf("kestrel: not attached (nothing pinned in %s)\n", aa.pin_dir);
+		return KS_EXIT_FAIL;
+	}
+	bytes = pinned_map_bytes(aa.pin_dir, &n_links);
+	alive = ks_cli_kload_alive(s.ctl.kload_pid);
+	if (aa.json)
+		status_json(aa.pin_dir, &s, n_links, bytes, alive);
+	else
+		status_text(aa.pin_dir, &s, n_links, bytes, alive);
+	ks_snapshot_free(&s);
+	return (n_links > 0 || s.ctl.n_xdp) && alive ? KS_EXIT_OK : KS_EXIT_FAIL;
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+	struct admin_args aa = {};
+	struct ks_snapshot s;
+	int ret;
+
+	ret = parse(&ks_cmd_stats, argc, argv, &aa);
+	if (ret)
+		return ret;
+	if (ks_snapshot_read(aa.pin_dir, &s)) {
+		fprintf(stderr, "kload: nothing attached (no maps pinned in %s)\n", aa.pin_dir);
+		return KS_EXIT_FAIL;
+	}
+	if (aa.prom)
+		ks_snapshot_prometheus(&s, stdout);
+	else if (aa.json)
+		ks_snapshot_json(&s, stdout);
+	else
+		ks_snapshot_table(&s, stdout);
+	ks_snapshot_free(&s);
+	return KS_EXIT_OK;
+}

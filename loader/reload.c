@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The reload hand-over (see reload.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kestrel/engine.h"
+#include "kestrel/kbin.h"
+#include "reload.h"
+
+static void run_path(char *buf, size_t len, pid_t pid, const char *what)
+{
+	snprintf(buf, len, KS_RUN_DIR "/reload-%d.%s", (int)pid, what);
+}
+
+/* KS_RUN_DIR, created root-only, or refused when someone else could write it. */
+static int run_dir(char *why, size_t len)
+{
+	if (mkdir(KS_RUN_DIR, 0700) && errno != EEXIST) {
+		snprintf(why, len, "cannot create " KS_RUN_DIR ": %s", strerror(errno));
+		return -errno;
+	}
+	return ks_pin_dir_check(KS_RUN_DIR, why, len);
+}
+
+/* Write the request under a name of our own, then rename it into place. */
+static int put_request(pid_t pid, const struct ks_ruleset *rs, const struct ks_tables *t,
+		       char *why, size_t len)
+{
+	char tmp[128], path[128];
+
+	snprintf(tmp, sizeof(tmp), KS_RUN_DIR "/reload-%d.kbin.%d", (int)pid, (int)getpid());
+	run_path(path, sizeof(path), pid, "kbin");
+	if (ks_kbin_write(tmp, rs, t, why, len))
+		return -EIO;
+	if (rename(tmp, path)) {
+		snprintf(why, len, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -errno;
+	}
+	return 0;
+}
+
+static int read_answer(const char *path, struct ks_reload_answer *ans)
+{
+	FILE *f = fopen(path, "r");
+	char line[320] = "";
+	int err, pos = 0;
+
+	if (!f)
+		return -errno;
+	memset(ans, 0, sizeof(*ans));
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
+	fclose(f);
+	line[strcspn(line, "\n")] = 0;
+	if (sscanf(line, "%d %n", &err, &pos) != 1)
+		err = -EPROTO;
+	else if (!err && sscanf(line + pos, "%u %u", &ans->generation, &ans->n_rules) != 2)
+		err = -EPROTO;
+	else if (err)
+		snprintf(ans->why, sizeof(ans->why), "%s", line + pos);
+	if (err == -EPROTO)
+		snprintf(ans->why, sizeof(ans->why), "unreadable answer \"%s\"", line);
+	ans->err = err;
+	return 0;
+}
+
+static int wait_answer(pid_t pid, struct ks_reload_answer *ans)
+{
+	char path[128];
+	int i;
+
+	run_path(path, sizeof(path), pid, "answer");
+	for (i = 0; i < KS_RELOAD_WAIT_MS / 10; i++) {
+		usleep(10000);
+		if (!read_answer(path, ans)) {
+			unlink(path);
+			return 0;
+		}
+		if (kill(pid, 0))
+			break;
+	}
+	snprintf(ans->why, sizeof(ans->why), "kload pid %d %s", (int)pid,
+		 kill(pid, 0) ? "exited before it answered" :
+		 "did not answer within 10 s");
+	return ans->err = -ETIMEDOUT;
+}
+
+int ks_reload_request(pid_t pid, const struct ks_ruleset *rs, const struct ks_tables *t,
+		      struct ks_reload_answer *ans)
+{
+	char path[128];
+	int lock, err;
+
+	memset(ans, 0, sizeof(*ans));
+	err = run_dir(ans->why, sizeof(ans->why));
+	if (err)
+		return ans->err = err;
+	run_path(path, sizeof(path), pid, "lock");
+	lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock < 0 || flock(lock, LOCK_EX)) {
+		snprintf(ans->why, sizeof(ans->why), "%s: %s", path, strerror(errno));
+		err = -errno;
+		goto out;
+	}
+	run_path(path, sizeof(path), pid, "answer");
+	unlink(path);	/* a stale one from a reloader that died */
+	err = put_request(pid, rs, t, ans->why, sizeof(ans->why));
+	if (err)
+		goto out;
+	if (kill(pid, SIGHUP)) {
+		snprintf(ans->why, sizeof(ans->why), "kload pid %d: %s", (int)pid,
+			 strerror(errno));
+		err = -errno;
+		goto out;
+	}
+	err = wait_answer(pid, ans) ?: ans->err;
+out:
+	if (lock >= 0)
+		close(lock);
+	return ans->err = err;
+}
+
+int ks_reload_take(struct ks_ruleset **rsp, struct ks_tables **tp, char *why, size_t len)
+{
+	struct ks_ruleset *rs = ks_ruleset_new();
+	struct ks_tables *t = calloc(1, sizeof(*t));
+	char path[128], err[200];
+
+	run_path(path, sizeof(path), getpid(), "kbin");
+	if (!rs || !t || ks_kbin_read(path, rs, t, err, sizeof(err))) {
+		snprintf(why, len, "cannot read %s: %s", path, rs && t ? err : "no memory");
+		unlink(path);
+		if (rs)
+			ks_ruleset_free(rs);
+		free(t);
+		return -EINVAL;
+	}
+	unlink(path);
+	*rsp = rs;
+	*tp = t;
+	return 0;
+}
+
+void ks_reload_reply(const struct ks_reload_answer *ans)
+{
+	char tmp[128], path[128];
+	FILE *f;
+
+	run_path(path, sizeof(path), getpid(), "answer");
+	run_path(tmp, sizeof(tmp), getpid(), "answer.tmp");
+	f = fopen(tmp, "w");
+	if (!f)
+		return;
+	if (ans->err)
+		fprintf(f, "%d %s\n", ans->err, ans->why);
+	else
+		fprintf(f, "0 %u %u\n", ans->generation, ans->n_rules);
+	if (fclose(f) || rename(tmp, path))
+		unlink(tmp);
+}
+
+void ks_reload_cleanup(void)
+{
+	static const char *const what[] = { "kbin", "answer", "answer.tmp", "lock" };
+	char path[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(what) / sizeof(what[0]); i++) {
+		run_path(path, sizeof(path), getpid(), what[i]);
+		unlink(path);
+	}
+}

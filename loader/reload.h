@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The reload hand-over between `kload reload` and the `kload attach`
+ * that owns the pipeline, through files in KS_RUN_DIR (root, 0700):
+ *
+ *   reload-<pid>.lock    flock()ed by a reloader for the whole exchange,
+ *                        so two reloads at once are serialized
+ *   reload-<pid>.kbin    the compiled rules (written to a name of the
+ *                        reloader's own, then renamed into place)
+ *   reload-<pid>.answer  the attach process's answer: "0 GEN N_RULES" or
+ *                        "ERRNO REASON"
+ *
+ * <pid> is the attach process; SIGHUP tells it a request is there.
+ */
+#ifndef KS_RELOAD_H
+#define KS_RELOAD_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "kestrel/rules.h"
+
+#define KS_RUN_DIR		"/run/kestrel"
+#define KS_RELOAD_WAIT_MS	10000
+
+struct ks_reload_answer {
+	int err;			/* 0 or -errno */
+	unsigned int generation, n_rules;
+	char why[256];			/* the reason, when err */
+};
+
+/* Reloader: hand (rs, t) to pid and wait for its answer. 0 or -errno (why set). */
+int ks_reload_request(pid_t pid, const struct ks_ruleset *rs, const struct ks_tables *t,
+		      struct ks_reload_answer *ans);
+/* Attach process: the request (rs, t allocated) or -errno with why. */
+int ks_reload_take(struct ks_ruleset **rs, struct ks_tables **t, char *why, size_t len);
+void ks_reload_reply(const struct ks_reload_answer *ans);
+/* Attach process at start and exit: remove what a dead exchange left. */
+void ks_reload_cleanup(void);
+
+#endif /* KS_RELOAD_H */

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The one consumer of forwarded events and its normalizer (see
+ * include/kestrel/session.h). attach, record, replay, test and the
+ * selftests all read the ring buffer through here.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "kestrel/log.h"
+#include "kestrel/session.h"
+#include "kestrel/xdp.h"
+
+_Static_assert(KS_LOST_N <= KS_CTL_LOST_N, "ks_ctl holds every alert loss reason");
+
+int ks_session_init(struct ks_session *s, const struct ks_session_opts *o)
+{
+	struct ks_pipeline_opts po = { .alerts = o->alerts, .max_entries = o->nfa_entries };
+
+	memset(s, 0, sizeof(*s));
+	s->o = *o;
+	ks_ecs_init(&s->ecs, NULL);
+	if (o->clock == KS_CLOCK_BOOT)
+		s->boot_off = ks_boot_to_epoch_ns();
+	if (o->events_only)
+		return 0;
+	s->p = ks_pipeline_new(&po, &s->ecs);
+	return s->p ? 0 : -ENOMEM;
+}
+
+void ks_session_fini(struct ks_session *s)
+{
+	ring_buffer__free(s->rb);
+	ks_pipeline_free(s->p);
+	ks_ecs_free(&s->ecs);
+	memset(s, 0, sizeof(*s));
+}
+
+/*
+ * The one fix-up of forwarded events. Live: the kernel stamps
+ * CLOCK_BOOTTIME, alerts want epoch time, and XDP knows only the
+ * ifindex of interfaces it was not told the name of. A replayed packet
+ * went through a test run: the kernel's time and interface (lo) are the
+ * test run's, the packet's capture time is the truth.
+ */
+void ks_session_normalize(const struct ks_session *s, struct ks_event *ev)
+{
+	if (s->pcap) {
+		ev->ts_ns = s->pkt_ts;
+		ev->ifindex = 0;
+		return;
+	}
+	if (s->o.clock != KS_CLOCK_BOOT)
+		return;
+	ev->ts_ns += s->boot_off;
+	ks_xdp_fill_iface(ev);
+}
+
+static void record(struct ks_session *s, const struct ks_event *ev)
+{
+	json_t *j = ks_ecs_to_json(&s->ecs, ev);
+
+	if (!j) {
+		ks_output_lost(s->o.record, KS_LOST_ENCODE);
+		return;
+	}
+	ks_output_json(s->o.record, j);
+	json_decref(j);
+}
+
+int ks_session_event(struct ks_session *s, struct ks_event *ev)
+{
+	int err;
+
+	s->st.events++;
+	if (s->o.record)
+		record(s, ev);
+	if (s->o.on_event) {
+		err = s->o.on_event(s->o.arg, ev);
+		if (err)
+			return err;
+	}
+	if (s->p)
+		s->st.alerts += ks_pipeline_event(s->p, ev);
+	return 0;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct ks_session *s = ctx;
+
+	if (size < sizeof(s->ev)) {
+		s->st.short_records++;
+		return 0;
+	}
+	memcpy(&s->ev, data, sizeof(s->ev));
+	ks_session_normalize(s, &s->ev);
+	return ks_session_event(s, &s->ev);
+}
+
+int ks_session_open_rb(struct ks_session *s, int events_fd)
+{
+	s->rb = ring_buffer__new(events_fd, on_record, s, NULL);
+	return s->rb ? 0 : -errno;
+}
+
+int ks_session_poll(struct ks_session *s, int timeout_ms)
+{
+	/*
+	 * The kernel submits without wakeups until a batch is queued, so the
+	 * poll is only a timer: consume whatever is there.
+	 */
+	int err = ring_buffer__poll(s->rb, timeout_ms);
+
+	return err < 0 ? err : ring_buffer__consume(s->rb);
+}
+
+int ks_session_consume(struct ks_session *s)
+{
+	return ring_buffer__consume(s->rb);
+}
+
+int ks_session_install(struct ks_session *s, struct ks_engine *e, const char *pin_dir,
+		       struct ks_ruleset *rs, struct ks_tables *t, bool reload)
+{
+	int err = ks_engine_install(e, t), rb;
+
+	s->why[0] = 0;
+	if (err) {
+		snprintf(s->why, sizeof(s->why), "cannot install rule tables in the kernel: %s",
+			 strerror(-err));
+		pr_warn("kload: %s\n", s->why);
+		ks_ruleset_free(rs);
+		return err;
+	}
+	err = s->p ? ks_pipeline_set_rules(s->p, rs, t) : 0;
+	if (err) {
+		rb = ks_engine_rollback(e);
+		snprintf(s->why, sizeof(s->why), "userspace cannot take generation %u (%s): "
+			 "the kernel %s", t->hdr.generation, strerror(-err),
+			 rb ? "could not be rolled back either" : "went back to the previous one");
+		pr_warn("kload: %s\n", s->why);
+		ks_ruleset_free(rs);
+		return err;
+	}
+	ks_engine_publish(e, pin_dir, rs, t, reload);
+	if (!s->p)
+		ks_ruleset_free(rs);
+	return 0;
+}
+
+void ks_session_flush(struct ks_session *s)
+{
+	ks_output_flush(s->o.alerts);
+	ks_output_flush(s->o.record);
+}
+
+void ks_session_tick(struct ks_session *s, uint64_t now_ns)
+{
+	if (s->p)
+		ks_pipeline_tick(s->p, now_ns);
+	ks_session_flush(s);
+}
+
+uint64_t ks_session_alerts_lost(const struct ks_session *s)
+{
+	return s->o.alerts ? ks_output_lost_total(s->o.alerts) : 0;
+}
+
+static void publish_rule_alerts(struct ks_session *s, const struct ks_engine *e, __u32 n)
+{
+	__u32 i;
+
+	for (i = 0; i < n && i < KS_MAX_RULES; i++) {
+		struct ks_rule_name nm;
+
+		if (bpf_map_lookup_elem(e->rules_fd, &i, &nm))
+			continue;
+		nm.alerts = ks_pipeline_rule_alerts(s->p, i);
+		bpf_map_update_elem(e->rules_fd, &i, &nm, 0);
+	}
+}
+
+void ks_session_publish_stats(struct ks_session *s, const struct ks_engine *e)
+{
+	struct ks_pipeline_stats ps = {};
+	struct ks_output_stats os = {};
+	struct ks_ctl ctl;
+	int r;
+
+	if (s->p)
+		ks_pipeline_stats(s->p, &ps);
+	if (s->o.alerts)
+		ks_output_stats(s->o.alerts, &os);
+	if (ks_ctl_read(e->ctl_fd, &ctl))
+		return;
+	ctl.user_pending = ps.pending;
+	ctl.user_evictions = ps.evictions;
+	ctl.user_expired = ps.expired;
+	ctl.user_alerts = ps.alerts;
+	ctl.user_events = s->st.events;
+	for (r = 0; r < KS_LOST_N; r++)
+		ctl.user_alerts_lost[r] = os.lost[r];
+	ctl.user_short_records = s->st.short_records;
+	ctl.user_nfa_nomem = ps.nomem;
+	ks_ctl_write(e->ctl_fd, &ctl);
+	if (s->p)
+		publish_rule_alerts(s, e, ctl.n_rules);
+}
