@@ -263,29 +263,29 @@ int ks_ecs_parse_time(const char *s, size_t len, uint64_t *ns)
 	    (s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &h) ||
 	    s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
 	    digits(s + 17, 2, &sec))
-		return -1;
+		return -EINVAL;
 	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) ||
 	    h > 23 || mi > 59 || sec > 60)	/* 60: leap second */
-		return -1;
+		return -EINVAL;
 
 	if (s[i] == '.') {
 		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, nd++) {
 			if (nd == 9)
-				return -1;
+				return -EINVAL;
 			frac = frac * 10 + (uint64_t)(s[i] - '0');
 		}
 		if (nd == 0)
-			return -1;
+			return -EINVAL;
 		for (; nd < 9; nd++)
 			frac *= 10;
 	}
 	if (parse_offset(s + i, len - i, &off))
-		return -1;
+		return -EINVAL;
 
 	secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
 	       off;
 	if (secs < 0 || (uint64_t)secs > (UINT64_MAX - frac) / NS_PER_SEC)
-		return -1;
+		return -ERANGE;	/* well-formed, but not a u64 of epoch ns */
 	*ns = (uint64_t)secs * NS_PER_SEC + frac;
 	return 0;
 }
@@ -323,6 +323,13 @@ void ks_ecs_free(struct ks_ecs_ctx *ctx)
 	for (i = 0; i < ctx->cap_ents; i++)
 		free(ctx->ents[i].s);
 	free(ctx->ents);
+	for (i = 0; i < ctx->n_hosts; i++)
+		free(ctx->hosts[i]);
+	free(ctx->hosts);
+	free(ctx->runs);
+	ctx->hosts = NULL;
+	ctx->runs = NULL;
+	ctx->n_hosts = ctx->n_runs = ctx->cap_runs = 0;
 	ctx->ents = NULL;
 	ctx->n_ents = ctx->cap_ents = 0;
 }
@@ -420,6 +427,7 @@ struct dec {
 	struct ks_event *ev;
 	char *err;
 	size_t errlen;
+	uint32_t host;		/* ks_ecs_ctx.hosts index + 1 of host.name, 0 if none */
 };
 
 static int __attribute__((format(printf, 2, 3)))
@@ -1096,7 +1104,11 @@ static int dec_event(struct dec *d)
 
 	if ((r = get_str(d, "@timestamp", &s, &len)) <= 0)
 		return r ? -1 : fail(d, "@timestamp: missing");
-	if (ks_ecs_parse_time(s, len, &ts))
+	r = ks_ecs_parse_time(s, len, &ts);
+	if (r == -ERANGE)
+		return fail(d, "@timestamp: \"%s\" is out of range (1970-01-01T00:00:00Z to "
+			    "2554-07-21T23:34:33.709551615Z)", s);
+	if (r)
 		return fail(d, "@timestamp: \"%s\" is not RFC 3339 "
 			    "(2026-01-02T03:04:05.123456789Z)", s);
 	d->ev->ts_ns = ts;
@@ -1116,6 +1128,23 @@ static int dec_event(struct dec *d)
 	return 0;
 }
 
+/* host.name of an input event: interned, index + 1 (0: none). */
+static uint32_t host_intern(struct ks_ecs_ctx *ctx, const char *s)
+{
+	char **v;
+	size_t i;
+
+	for (i = ctx->n_hosts; i-- > 0;)	/* the recent ones first */
+		if (!strcmp(ctx->hosts[i], s))
+			return (uint32_t)i + 1;
+	v = realloc(ctx->hosts, (ctx->n_hosts + 1) * sizeof(*v));
+	if (!v)
+		return 0;
+	ctx->hosts = v;
+	v[ctx->n_hosts] = strndup(s, KS_ECS_HOST_MAX - 1);
+	return v[ctx->n_hosts] ? (uint32_t)++ctx->n_hosts : 0;
+}
+
 static int dec_host(struct dec *d)
 {
 	const char *s;
@@ -1126,13 +1155,57 @@ static int dec_host(struct dec *d)
 		snprintf(d->ctx->host, sizeof(d->ctx->host), "%s", s);
 		d->ctx->host_set = true;
 	}
+	if (r > 0)
+		d->host = host_intern(d->ctx, s);
 	return r < 0 ? -1 : 0;
 }
 
-int ks_ecs_from_json(struct ks_ecs_ctx *ctx, const json_t *obj,
-		     struct ks_event *ev, char *err, size_t errlen)
+/*
+ * Replayed events name their host through their record number (ev->seq):
+ * runs of records with the same host.name, appended in input order.
+ */
+static void host_note(struct ks_ecs_ctx *ctx, uint64_t seq, uint32_t host)
 {
-	struct dec d = { ctx, obj, ev, err, errlen };
+	struct ks_ecs_host_run *v;
+
+	if (ctx->n_runs && ctx->runs[ctx->n_runs - 1].host == host)
+		return;
+	if (ctx->n_runs == ctx->cap_runs) {
+		size_t cap = ctx->cap_runs ? ctx->cap_runs * 2 : 16;
+
+		v = realloc(ctx->runs, cap * sizeof(*v));
+		if (!v)
+			return;
+		ctx->runs = v;
+		ctx->cap_runs = cap;
+	}
+	ctx->runs[ctx->n_runs].seq = seq;
+	ctx->runs[ctx->n_runs++].host = host;
+}
+
+/* host.name to print for ev: its own when it was replayed with one. */
+static const char *event_host(struct ks_ecs_ctx *ctx, const struct ks_event *ev)
+{
+	size_t lo = 0, hi = ctx->n_runs, mid;
+
+	if (ev->source != KS_SRC_REPLAY || !ev->seq || !hi || ctx->runs[0].seq > ev->seq)
+		return ks_ecs_host(ctx);
+	while (hi - lo > 1) {	/* the last run starting at or before seq */
+		mid = (lo + hi) / 2;
+		if (ctx->runs[mid].seq <= ev->seq)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (!ctx->runs[lo].host || ctx->runs[lo].host > ctx->n_hosts)
+		return ks_ecs_host(ctx);
+	return ctx->hosts[ctx->runs[lo].host - 1];
+}
+
+static int decode(struct ks_ecs_ctx *ctx, const json_t *obj, struct ks_event *ev,
+		  char *err, size_t errlen, uint32_t *host)
+{
+	struct dec d = { ctx, obj, ev, err, errlen, 0 };
 
 	memset(ev, 0, sizeof(*ev));
 	ev->source = KS_SRC_REPLAY;
@@ -1145,10 +1218,18 @@ int ks_ecs_from_json(struct ks_ecs_ctx *ctx, const json_t *obj,
 	    dec_observer(&d) || dec_payload(&d) || dec_host(&d))
 		goto bad;
 	ctx->stats.events++;
+	if (host)
+		*host = d.host;
 	return 0;
 bad:
 	ctx->stats.errors++;
 	return -1;
+}
+
+int ks_ecs_from_json(struct ks_ecs_ctx *ctx, const json_t *obj,
+		     struct ks_event *ev, char *err, size_t errlen)
+{
+	return decode(ctx, obj, ev, err, errlen, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1444,7 +1525,7 @@ json_t *ks_ecs_to_json(struct ks_ecs_ctx *ctx, const struct ks_event *ev)
 		put(&e, o, "category", json_string(cat));
 	if (act)
 		put(&e, o, "action", json_string(act));
-	put(&e, child(&e, root, "host"), "name", jtext(ks_ecs_host(ctx)));
+	put(&e, child(&e, root, "host"), "name", jtext(event_host(ctx, ev)));
 	enc_process(&e, root);
 	if (ev->present & KS_P_USER) {
 		put(&e, child(&e, root, "user"), "id", json_integer(ev->uid));
@@ -1597,7 +1678,7 @@ static bool blank(const char *s, size_t len)
 /* Parse and decode one line; the message names what was wrong. */
 static json_t *read_line(struct ks_ecs_ctx *ctx, const char *line,
 			 size_t len, struct ks_event *ev, char *err,
-			 size_t errlen)
+			 size_t errlen, uint32_t *host)
 {
 	json_error_t jerr;
 	json_t *obj;
@@ -1609,7 +1690,7 @@ static json_t *read_line(struct ks_ecs_ctx *ctx, const char *line,
 			 jerr.column, jerr.text);
 		return NULL;
 	}
-	if (ks_ecs_from_json(ctx, obj, ev, err, errlen)) {
+	if (decode(ctx, obj, ev, err, errlen, host)) {
 		json_decref(obj);
 		return NULL;
 	}
@@ -1625,11 +1706,13 @@ int ks_ecs_read_jsonl(FILE *in, const char *name, ks_ecs_event_cb cb,
 	char *line = NULL, err[512];
 	size_t cap = 0, len;
 	ssize_t n;
+	uint32_t host;
 	json_t *obj;
 	int ret = 0;
 
 	if (!ev)
-		return -1;
+		return -ENOMEM;
+	ctx->n_runs = 0;	/* record numbers start over */
 	while ((n = getline(&line, &cap, in)) >= 0) {
 		lineno++;
 		len = (size_t)n;
@@ -1637,7 +1720,7 @@ int ks_ecs_read_jsonl(FILE *in, const char *name, ks_ecs_event_cb cb,
 			len--;
 		if (blank(line, len))
 			continue;
-		obj = read_line(ctx, line, len, ev, err, sizeof(err));
+		obj = read_line(ctx, line, len, ev, err, sizeof(err), &host);
 		if (!obj) {
 			if (errout)
 				fprintf(errout, "%s:%lu: error: %s\n", name,
@@ -1646,16 +1729,17 @@ int ks_ecs_read_jsonl(FILE *in, const char *name, ks_ecs_event_cb cb,
 			continue;
 		}
 		ev->seq = lineno;
+		host_note(ctx, lineno, host);
 		ret = cb(arg, ev, obj, lineno);
 		json_decref(obj);
 		if (ret)
 			goto out;
 	}
 	if (ferror(in)) {
+		ret = -(errno ?: EIO);
 		if (errout)
 			fprintf(errout, "%s:%lu: error: read failed: %s\n",
-				name, lineno + 1, strerror(errno));
-		ret = -1;
+				name, lineno + 1, strerror(-ret));
 	}
 out:
 	if (skipped)
@@ -1716,7 +1800,7 @@ json_t *ks_ecs_alert(struct ks_ecs_ctx *ctx, const struct ks_alert_meta *meta,
 	put(&e, o, "action", jtext(meta->action ? meta->action : "alert"));
 	put(&e, o, "outcome", json_string(outcome(last)));
 	put_rule(&e, root, meta);
-	put(&e, child(&e, root, "host"), "name", jtext(ks_ecs_host(ctx)));
+	put(&e, child(&e, root, "host"), "name", jtext(event_host(ctx, last)));
 
 	k = child(&e, root, "kestrel");
 	o = child(&e, k, "join");

@@ -754,6 +754,78 @@ static void test_alert_shape(void **state)
 	assert_null(ks_ecs_alert(&f->ctx, &meta, evs, 0, NULL, NULL, 0));
 }
 
+/* Every replayed event keeps its own host.name, in its alert too. */
+struct hosts {
+	struct ks_event ev[3];
+	int n;
+};
+
+static int hosts_cb(void *arg, struct ks_event *ev, json_t *obj, unsigned long line)
+{
+	struct hosts *h = arg;
+
+	h->ev[h->n++] = *ev;
+	return 0;
+}
+
+#define HOST_LINE(h) "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":" \
+	"\"process\",\"action\":\"exec\"},\"process\":{\"pid\":1}" h "}\n"
+
+static void test_multi_host(void **state)
+{
+	struct fx *f = *state;
+	const char *in = HOST_LINE(",\"host\":{\"name\":\"h1\"}")
+			 HOST_LINE(",\"host\":{\"name\":\"h2\"}") HOST_LINE("");
+	const struct ks_alert_meta meta = { .id = "r", .name = "r" };
+	const struct ks_event *evs[2];
+	struct hosts h = {};
+	FILE *fin = fmemopen((void *)in, strlen(in), "r");
+	char *s;
+	json_t *j;
+	int i;
+
+	assert_int_equal(ks_ecs_read_jsonl(fin, "h.jsonl", hosts_cb, &h, &f->ctx, NULL, NULL), 0);
+	fclose(fin);
+	assert_int_equal(h.n, 3);
+	for (i = 0; i < 3; i++) {
+		j = ks_ecs_to_json(&f->ctx, &h.ev[i]);
+		s = dump(j);
+		/* without a host.name of its own: the first one's, as before */
+		assert_non_null(strstr(s, i == 1 ? "\"host\":{\"name\":\"h2\"}" :
+					       "\"host\":{\"name\":\"h1\"}"));
+		free(s);
+		json_decref(j);
+	}
+	evs[0] = &h.ev[0];
+	evs[1] = &h.ev[1];
+	j = ks_ecs_alert(&f->ctx, &meta, evs, 2, NULL, NULL, 0);
+	s = dump(j);
+	assert_non_null(strstr(s, "\"host\":{\"name\":\"h2\"},\"kestrel\""));
+	assert_non_null(strstr(s, "\"host\":{\"name\":\"h1\"},\"process\""));
+	free(s);
+	json_decref(j);
+}
+
+/* A well-formed time outside what the event can hold says so. */
+static void test_time_out_of_range(void **state)
+{
+	static const char *const range[] = { "1969-12-31T23:59:59Z", "9999-01-01T00:00:00Z" };
+	struct fx *f = *state;
+	char text[256];
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(text, sizeof(text), "{\"@timestamp\":\"%s\",\"event\":{\"category\":"
+			 "\"process\",\"action\":\"exec\"}}", range[i]);
+		assert_int_not_equal(decode(f, text, &f->ev), 0);
+		if (!strstr(f->err, "is out of range"))
+			fail_msg("%s: %s", range[i], f->err);
+	}
+	assert_int_not_equal(decode(f, "{\"@timestamp\":\"2026-13-01T00:00:00Z\",\"event\":"
+				    "{\"category\":\"process\",\"action\":\"exec\"}}", &f->ev), 0);
+	assert_non_null(strstr(f->err, "is not RFC 3339"));
+}
+
 static void test_host(void **state)
 {
 	struct ks_ecs_ctx ctx;
@@ -786,6 +858,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_jsonl_long_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alert_shape, setup, teardown),
 		cmocka_unit_test(test_host),
+		cmocka_unit_test_setup_teardown(test_multi_host, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_time_out_of_range, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("ecs", tests, NULL, NULL);

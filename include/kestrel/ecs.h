@@ -53,19 +53,30 @@ struct ks_ecs_stats {
 
 struct ks_ecs_ent;
 
+struct ks_ecs_host_run {
+	uint64_t seq;		/* first record number of the run */
+	uint32_t host;		/* hosts[] index + 1; 0: the event had none */
+};
+
 struct ks_ecs_ctx {
-	char host[KS_ECS_HOST_MAX];	/* host.name of every output object */
+	char host[KS_ECS_HOST_MAX];	/* host.name of live output objects */
 	bool host_set;			/* given, adopted or looked up */
 	struct ks_ecs_stats stats;
 	/* private: entity key -> original entity_id string */
 	struct ks_ecs_ent *ents;
 	size_t n_ents, cap_ents;
+	/* private: host.name of replayed events, by record number */
+	char **hosts;
+	size_t n_hosts;
+	struct ks_ecs_host_run *runs;
+	size_t n_runs, cap_runs;
 };
 
 /*
- * host NULL: adopt host.name from the first input event that carries one
- * (replayed alerts then name the recorded host), falling back to
- * gethostname() when something must be printed before any input.
+ * host NULL: adopt host.name from the first input event that carries one,
+ * falling back to gethostname() when something must be printed before
+ * any input. An event read by ks_ecs_read_jsonl() keeps its own
+ * host.name through replay, in its alerts too; one without takes ctx's.
  */
 int ks_ecs_init(struct ks_ecs_ctx *ctx, const char *host);
 void ks_ecs_free(struct ks_ecs_ctx *ctx);
@@ -84,7 +95,7 @@ json_t *ks_ecs_to_json(struct ks_ecs_ctx *ctx, const struct ks_event *ev);
  * "NAME:LINE: error: MESSAGE", counted in *skipped and skipped; blank lines
  * are ignored. cb gets every good event with ev->seq = line number; ev and
  * obj are borrowed for the call. A non-zero return of cb stops reading and
- * is returned. Otherwise returns 0, or -1 on a read error.
+ * is returned. Otherwise returns 0, or -errno on a read error.
  */
 typedef int (*ks_ecs_event_cb)(void *arg, struct ks_event *ev, json_t *obj,
 			       unsigned long line);
