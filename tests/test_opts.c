@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Command options from their tables (loader/opts.c): every value is
+ * checked before a command sees it, numbers against their range.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kestrel/engine.h"
+#include "loader/cli.h"
+
+struct args {
+	const char *dir, *s;
+	const char *multi[2];
+	int n_multi;
+	uint32_t u32;
+	uint64_t u64;
+	int mode;
+	bool flag;
+};
+
+static const struct ks_opt opts[] = {
+	KS_OPT_PATH_(struct args, dir, "dir", "DIR", 8, "a path"),
+	{ .name = "str", .short_opt = 's', .type = KS_OPT_STR, KS_OPT_AT(struct args, s),
+	  .metavar = "S", .help = "a string\nover two lines" },
+	{ .name = "multi", .type = KS_OPT_STR_MULTI, KS_OPT_AT(struct args, multi),
+	  .count_off = offsetof(struct args, n_multi), .max = 2, .metavar = "M", .help = "m" },
+	KS_OPT_UINT_(struct args, u32, "u32", "N", 1, 100, "small"),
+	KS_OPT_UINT_(struct args, u64, "u64", "N", 0, UINT64_MAX, "any"),
+	KS_OPT_ENUM_(struct args, mode, "mode", "MODE", &ks_mode_names, "a mode"),
+	KS_OPT_FLAG_(struct args, flag, "flag", "a flag"),
+	{ NULL },
+};
+
+static const struct ks_cmd cmd = { .name = "t", .args = "ARGS...", .opts = opts };
+
+/* Parse a NULL-terminated argv after the command name. */
+static int parse_v(const struct ks_cmd *c, struct args *a, const char *first, ...)
+{
+	char *argv[16] = { (char *)c->name };
+	int argc = 1;
+	va_list ap;
+
+	va_start(ap, first);
+	for (; first && argc < 15; first = va_arg(ap, const char *))
+		argv[argc++] = (char *)first;
+	va_end(ap);
+	memset(a, 0, sizeof(*a));
+	return ks_opts_parse(c, argc, argv, a);
+}
+
+static void test_numbers(void **state)
+{
+	static const char *const bad[] = { "-1", "abc", "0", "101", "+5", " 5", "5x", "" };
+	struct args a;
+	size_t i;
+
+	assert_int_equal(parse_v(&cmd, &a, "--u32", "42", "x", NULL), 3);
+	assert_int_equal(a.u32, 42);
+	assert_int_equal(parse_v(&cmd, &a, "--u64", "18446744073709551615", NULL), 3);
+	assert_true(a.u64 == UINT64_MAX);
+	assert_int_equal(parse_v(&cmd, &a, "--u64", "18446744073709551616", NULL), KS_OPTS_USAGE);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (parse_v(&cmd, &a, "--u32", bad[i], NULL) != KS_OPTS_USAGE)
+			fail_msg("--u32 \"%s\" accepted", bad[i]);
+}
+
+static void test_kinds(void **state)
+{
+	struct args a;
+
+	assert_int_equal(parse_v(&cmd, &a, "--mode", "observe", "-s", "v", "--flag", NULL), 6);
+	assert_int_equal(a.mode, KS_MODE_OBSERVE);
+	assert_string_equal(a.s, "v");
+	assert_true(a.flag);
+	assert_int_equal(parse_v(&cmd, &a, "--mode", "auto", NULL), 3);
+	assert_int_equal(a.mode, KS_MODE_PROBE);
+	assert_int_equal(parse_v(&cmd, &a, "--mode", "lsmx", NULL), KS_OPTS_USAGE);
+	assert_int_equal(parse_v(&cmd, &a, "--dir", "12345678", NULL), 3);
+	assert_int_equal(parse_v(&cmd, &a, "--dir", "123456789", NULL), KS_OPTS_USAGE);
+	assert_int_equal(parse_v(&cmd, &a, "--multi", "a", "--multi", "b", NULL), 5);
+	assert_int_equal(a.n_multi, 2);
+	assert_int_equal(parse_v(&cmd, &a, "--multi", "a", "--multi", "b", "--multi", "c", NULL),
+			 KS_OPTS_USAGE);
+	assert_int_equal(parse_v(&cmd, &a, "--nope", NULL), KS_OPTS_USAGE);
+	assert_int_equal(parse_v(&cmd, &a, "--help", NULL), KS_OPTS_HELP);
+}
+
+/* The real commands: what issue 16 found looping or accepted. */
+static void test_commands(void **state)
+{
+	char buf[sizeof(struct args) * 8];
+	char *v1[] = { "attach", "--nfa-entries", "-1", "r.yml" };
+	char *v2[] = { "attach", "--entities", "abc", "r.yml" };
+	char *v3[] = { "attach", "--payload-depth", "100000", "r.yml" };
+	char *v4[] = { "record", "--xdp", "lo" };	/* --events is required */
+	char *v5[] = { "status", "--pin-dir", "/sys/fs/bpf/" \
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+
+	assert_int_equal(ks_opts_parse(&ks_cmd_attach, 4, v1, memset(buf, 0, sizeof(buf))),
+			 KS_OPTS_USAGE);
+	assert_int_equal(ks_opts_parse(&ks_cmd_attach, 4, v2, memset(buf, 0, sizeof(buf))),
+			 KS_OPTS_USAGE);
+	assert_int_equal(ks_opts_parse(&ks_cmd_attach, 4, v3, memset(buf, 0, sizeof(buf))),
+			 KS_OPTS_USAGE);
+	assert_int_equal(ks_opts_parse(&ks_cmd_record, 3, v4, memset(buf, 0, sizeof(buf))),
+			 KS_OPTS_USAGE);
+	assert_int_equal(ks_opts_parse(&ks_cmd_status, 3, v5, memset(buf, 0, sizeof(buf))),
+			 KS_OPTS_USAGE);
+}
+
+/* --help lists every option of the table, from the table. */
+static void test_help(void **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	ks_opts_help(&cmd, f);
+	fclose(f);
+	assert_non_null(strstr(text, "usage: kload t [OPTIONS] ARGS...\n"));
+	assert_non_null(strstr(text, "  -s, --str S           a string\n"
+				     "                        over two lines\n"));
+	assert_non_null(strstr(text, "      --u32 N           small\n"));
+	assert_non_null(strstr(text, "  -h, --help            this text\n"));
+	free(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_kinds),
+		cmocka_unit_test(test_commands),
+		cmocka_unit_test(test_help),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
