@@ -332,7 +332,10 @@ int ks_engine_install(struct ks_engine *e, struct ks_tables *t)
 		pr_debug("ks_engine_install: map create: %s\n", strerror(-fd));
 		return fd;
 	}
-	t->hdr.generation = e->generation + 1;
+	/* a number never used before, even after a rollback */
+	if (e->last_generation < e->generation)
+		e->last_generation = e->generation;
+	t->hdr.generation = e->last_generation + 1;
 	if (bpf_map_update_elem(fd, &zero, t, 0)) {
 		err = -errno;
 		pr_debug("ks_engine_install: filling the tables: %s\n", strerror(-err));
@@ -347,8 +350,9 @@ int ks_engine_install(struct ks_engine *e, struct ks_tables *t)
 	if (e->prev_tables_fd >= 0)
 		close(e->prev_tables_fd);
 	e->prev_tables_fd = e->tables_fd;
+	e->prev_generation = e->generation;
 	e->tables_fd = fd;
-	e->generation = t->hdr.generation;
+	e->generation = e->last_generation = t->hdr.generation;
 	return 0;
 fail:
 	close(fd);
@@ -366,7 +370,7 @@ int ks_engine_rollback(struct ks_engine *e)
 	close(e->tables_fd);
 	e->tables_fd = e->prev_tables_fd;
 	e->prev_tables_fd = -1;
-	e->generation--;
+	e->generation = e->prev_generation;
 	return 0;
 }
 

@@ -96,6 +96,40 @@ else
 	skp "not root: setpriv missing"
 fi
 
+# ---- hostile input (issue 16): bad flags, bad files, lost output
+"$KLOAD" attach --pin-dir "$PIN" --nfa-entries -1 "$W/rules.yml" >"$W/out" 2>&1
+rc=$?
+check "attach --nfa-entries -1: exit 2 naming the range" \
+	"[ $rc -eq 2 ] && grep -q 'nfa-entries takes a whole number from 1' $W/out" "$W/out"
+"$KLOAD" attach --pin-dir "$PIN" --entities abc "$W/rules.yml" >"$W/out" 2>&1
+check "attach --entities abc: exit 2" "[ $? -eq 2 ]" "$W/out"
+"$KLOAD" replay --events "$W" "$W/rules.yml" >"$W/out" 2>&1
+rc=$?
+check "replay --events DIR: exit 2 with a message" "[ $rc -eq 2 ] && grep -q 'is a directory' $W/out" "$W/out"
+ev() { # host timestamp
+	printf '{"@timestamp":"%s","event":{"category":"process","action":"exec"},"host":{"name":"%s"},"process":{"pid":7,"executable":"/tmp/ks_e2e_x"}}\n' "$2" "$1"
+}
+{ ev h1 2026-01-02T03:04:05Z; ev h2 2026-01-02T03:04:06Z; } >"$W/hosts.jsonl"
+"$KLOAD" replay --events "$W/hosts.jsonl" "$W/rules.yml" >"$W/out" 2>"$W/err"
+check "multi-host events: each alert keeps its event's host.name" \
+	"[ \$(grep -c '^{.*\"host\":{\"name\":\"h1\"},\"kestrel\"' $W/out) -eq 1 ] && [ \$(grep -c '\"host\":{\"name\":\"h2\"},\"kestrel\"' $W/out) -eq 1 ]" "$W/out"
+"$KLOAD" replay --events "$W/hosts.jsonl" "$W/rules.yml" >/dev/full 2>"$W/out"
+rc=$?
+check "replay > /dev/full: exit 1 naming the write error" \
+	"[ $rc -eq 1 ] && grep -q 'No space left on device' $W/out && grep -q '2 alert(s) lost' $W/out" "$W/out"
+{ ev h1 1969-12-31T23:59:59Z; ev h1 9999-01-01T00:00:00Z; } >"$W/times.jsonl"
+"$KLOAD" replay --events "$W/times.jsonl" "$W/rules.yml" >/dev/null 2>"$W/out"
+rc=$?
+check "timestamps before 1970 / in 9999: out of range, exit 1" \
+	"[ $rc -eq 1 ] && [ \$(grep -c 'is out of range' $W/out) -eq 2 ]" "$W/out"
+mkdir -p "$PIN-unsafe" && chmod 0755 "$PIN-unsafe"
+"$KLOAD" attach --pin-dir "$PIN-unsafe" "$W/rules.yml" >"$W/out" 2>&1
+rc=$?
+rmdir "$PIN-unsafe"
+check "pin dir not 0700: exit 3 saying why" "[ $rc -eq 3 ] && grep -q 'has mode 0755, not 0700' $W/out" "$W/out"
+"$KLOAD" status --pin-dir "/sys/fs/bpf/$(printf 'a%.0s' $(seq 300))" >"$W/out" 2>&1
+check "overlong --pin-dir: exit 2" "[ $? -eq 2 ] && grep -q 'at most 256 bytes' $W/out" "$W/out"
+
 # A pcap with one Ethernet/IPv4/UDP frame carrying a Log4Shell lookup.
 le32() { printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 & 255)) $((($1 >> 8) & 255)) $((($1 >> 16) & 255)) $((($1 >> 24) & 255)); }
 be16() { printf '\\x%02x\\x%02x' $((($1 >> 8) & 255)) $(($1 & 255)); }
@@ -157,6 +191,23 @@ rc=$?
 check "replay --pcap: a payload rule fires through ks_xdp_main" \
 	"[ $rc -eq 0 ] && grep -q '\"id\":\"packet_log4shell_jndi\"' $W/pcap.jsonl" "$W/out"
 
+# a runt frame first, then the same capture cut in its last record
+write_runt_pcap() { # in out
+	{ head -c 24 "$1"; printf "$(le32 1767323044)$(le32 0)$(le32 10)$(le32 10)0123456789"; tail -c +25 "$1"; } >"$2"
+}
+write_runt_pcap "$W/log4shell.pcap" "$W/runt.pcap"
+"$KLOAD" replay --pcap "$W/runt.pcap" rules/ >"$W/pcap.jsonl" 2>"$W/out"
+rc=$?
+check "pcap with a runt frame: skipped, reported, the rest replayed" \
+	"[ $rc -eq 0 ] && grep -q '1 frame(s) shorter than an Ethernet header' $W/out && grep -q packet_log4shell_jndi $W/pcap.jsonl" "$W/out"
+head -c -10 "$W/runt.pcap" >"$W/cut.pcap"
+"$KLOAD" replay --pcap "$W/cut.pcap" rules/ >/dev/null 2>"$W/out"
+rc=$?
+check "pcap cut mid-record: packet number named, exit 1" \
+	"[ $rc -eq 1 ] && grep -q 'packet 2: caplen [0-9]* runs past the end of the file' $W/out" "$W/out"
+"$KLOAD" replay --lenient --pcap "$W/cut.pcap" rules/ >/dev/null 2>"$W/out"
+check "pcap cut mid-record with --lenient: reported, exit 0" "[ $? -eq 0 ] && grep -q 'packet 2' $W/out" "$W/out"
+
 # ---- record -> replay: the same alerts
 wait_for 'ks_e2e_stage2' "$W/rec.jsonl"	# the recorder flushes every second
 wait_for '47011' "$W/rec.jsonl"
@@ -189,6 +240,17 @@ rc=$?
 "$KLOAD" stats --json --pin-dir "$PIN" >"$W/stats.json"
 check "failed reload: exit 2, nothing changed" "[ $rc -eq 2 ] && grep -q '\"table_generation\": 2' $W/stats.json" "$W/out"
 
+# two reloads at once are taken one after the other, both reported
+"$KLOAD" reload --pin-dir "$PIN" "$W/rules.yml" >"$W/r1" 2>&1 &
+R1=$!
+"$KLOAD" reload --pin-dir "$PIN" "$W/rules2.yml" >"$W/r2" 2>&1
+rc2=$?
+wait $R1
+rc1=$?
+"$KLOAD" stats --json --pin-dir "$PIN" >"$W/stats.json"
+check "two reloads at once: both exit 0, generation 4, three reloads" \
+	"[ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && grep -q '\"table_generation\": 4' $W/stats.json && grep -q '\"reloads\": 3' $W/stats.json" "$W/r1"
+
 # ---- kill -9, then a restart adopts the pinned programs
 kill -9 "$KPID"
 wait "$KPID" 2>/dev/null
@@ -219,6 +281,45 @@ check "detach: exit 0" "[ $? -eq 0 ]" "$W/out"
 "$KLOAD" status --pin-dir "$PIN" >/dev/null 2>&1
 check "after detach: status exit 1" "[ $? -eq 1 ]"
 check "after detach: no Kestrel links left" "! bpftool link show | grep -q 'ks_'"
+
+# ---- detach removes only Kestrel's objects
+mkdir -p "$PIN" && chmod 0700 "$PIN"
+if bpftool map create "$PIN/foreign" type array key 4 value 4 entries 1 name foreign 2>"$W/out"; then
+	"$KLOAD" detach --pin-dir "$PIN" >"$W/out" 2>&1
+	check "detach leaves a foreign pin in place" "[ -e $PIN/foreign ]" "$W/out"
+	rm -f "$PIN/foreign"
+	rmdir "$PIN" 2>/dev/null
+else
+	skp "detach leaves a foreign pin: bpftool cannot create a map"
+fi
+
+# ---- a recording removes what it attached
+"$KLOAD" record --events "$W/rec2.jsonl" "$W/rules.yml" >"$W/record.log" 2>&1 &
+RPID=$!
+for _ in $(seq 1 100); do grep -q "recording:" "$W/record.log" && break; sleep 0.1; done
+kill -INT "$RPID"
+wait "$RPID"
+rc=$?
+check "record stopped with SIGINT: exit 0, no Kestrel link left" \
+	"[ $rc -eq 0 ] && ! bpftool link show | grep -q 'ks_'" "$W/record.log"
+
+# ---- attach keeps running and counting when alerts cannot be written
+"$KLOAD" attach --pin-dir "$PIN" --alerts /dev/full --detach-on-exit "$W/rules.yml" >"$W/attach.log" 2>&1 &
+KPID=$!
+for _ in $(seq 1 100); do grep -q "attached:" "$W/attach.log" && break; sleep 0.1; done
+lost=0
+for _ in $(seq 1 50); do
+	/tmp/ks_e2e_stage1
+	lost=$("$KLOAD" stats --prometheus --pin-dir "$PIN" 2>/dev/null |
+		sed -n 's/^kestrel_alerts_lost_total{reason="write"} //p')
+	[ "${lost:-0}" -gt 0 ] && break
+	sleep 0.2
+done
+check "alerts to /dev/full: counted as lost{write}, logged, attach still running" \
+	"[ ${lost:-0} -gt 0 ] && kill -0 $KPID && grep -q 'No space left on device' $W/attach.log" "$W/attach.log"
+kill -TERM "$KPID"
+wait "$KPID"
+KPID=
 
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

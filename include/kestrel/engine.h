@@ -48,7 +48,9 @@ struct ks_engine {
 	int gen_fd, events_fd, stats_fd, ctl_fd, rule_stats_fd, entity_fd, rules_fd;
 	int tables_fd;		/* inner map of the current generation */
 	int prev_tables_fd;	/* the one before, for ks_engine_rollback() */
-	__u32 generation;
+	__u32 generation;	/* the current one */
+	__u32 prev_generation;	/* of prev_tables_fd */
+	__u32 last_generation;	/* the highest installed: never used twice */
 	struct bpf_link *links[KS_ENGINE_MAX_LINKS];
 	struct bpf_program *link_prog[KS_ENGINE_MAX_LINKS];
 	int n_links;
