@@ -1241,8 +1241,8 @@ struct enc {
 	bool oom;
 };
 
-/* Any bytes -> JSON string: invalid UTF-8 becomes U+FFFD, NUL \u0000. */
-static json_t *jbytes(const void *p, size_t len)
+/* Ill-formed UTF-8 repaired into a copy (the rare case, out of line). */
+static __attribute__((noinline)) json_t *jbytes_repair(const void *p, size_t len)
 {
 	char stackbuf[KS_UTF8_SANITIZED_MAX(KS_PAYLOAD_MAX)], *buf = stackbuf;
 	json_t *v;
@@ -1258,6 +1258,14 @@ static json_t *jbytes(const void *p, size_t len)
 	if (buf != stackbuf)
 		free(buf);
 	return v;
+}
+
+/* Any bytes -> JSON string: invalid UTF-8 becomes U+FFFD, NUL \u0000. */
+static json_t *jbytes(const void *p, size_t len)
+{
+	if (ks_utf8_valid(p, len))
+		return json_stringn_nocheck(p, len);
+	return jbytes_repair(p, len);
 }
 
 static json_t *jtext(const char *s)
