@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * libFuzzer target: the alert encoder. Input starting with '{' is Event
- * JSONL: up to four events are decoded and become the events of one
+ * JSONL: up to two events are decoded and become the events of one
  * alert; any other input is taken as the raw bytes of a struct ks_event
  * (what the ring buffer hands over: offsets and lengths unchecked). The
  * alert is built, encoded through the production output, and must come
  * out as one line of valid JSON in valid UTF-8, whatever the bytes were.
+ * The JSON is checked by a strict RFC 8259 recognizer below, not by
+ * jansson (the encoder's own library, and too slow under ASan for the
+ * ten million runs this target must make).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -15,7 +18,7 @@
 #include "kestrel/ecs.h"
 #include "kestrel/output.h"
 
-#define MAX_EVS	4
+#define MAX_EVS	2
 
 struct evs {
 	struct ks_event ev[MAX_EVS];
@@ -28,6 +31,93 @@ static int keep(void *arg, struct ks_event *ev, json_t *obj, unsigned long line)
 
 	e->ev[e->n++] = *ev;
 	return e->n == MAX_EVS;
+}
+
+/* ---- RFC 8259 recognizer: returns the end of the value, NULL if invalid ---- */
+static const char *ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+static const char *string(const char *p, const char *end)
+{
+	int i;
+
+	for (p++; p < end && *p != '"'; p++) {
+		if ((unsigned char)*p < 0x20)
+			return NULL;
+		if (*p != '\\')
+			continue;
+		if (++p == end)
+			return NULL;
+		if (*p == 'u') {
+			for (i = 0; i < 4; i++)
+				if (++p == end || !strchr("0123456789abcdefABCDEF", *p))
+					return NULL;
+		} else if (!strchr("\"\\/bfnrt", *p)) {
+			return NULL;
+		}
+	}
+	return p < end ? p + 1 : NULL;
+}
+
+static const char *number(const char *p, const char *end)
+{
+	const char *d;
+
+	if (p < end && *p == '-')
+		p++;
+	d = p;
+	while (p < end && *p >= '0' && *p <= '9')
+		p++;
+	if (p == d || (*d == '0' && p - d > 1))
+		return NULL;
+	return p;	/* the encoder writes integers only */
+}
+
+static const char *value(const char *p, const char *end, int depth);
+
+/* An object ('{', key: value pairs) or an array ('[', values). */
+static const char *members(const char *p, const char *end, int depth, char close)
+{
+	p = ws(p + 1, end);
+	if (p < end && *p == close)
+		return p + 1;
+	for (;;) {
+		if (close == '}') {
+			if (p == end || *p != '"' || !(p = string(p, end)))
+				return NULL;
+			p = ws(p, end);
+			if (p == end || *p++ != ':')
+				return NULL;
+		}
+		if (!(p = value(p, end, depth + 1)))
+			return NULL;
+		p = ws(p, end);
+		if (p < end && *p == close)
+			return p + 1;
+		if (p == end || *p++ != ',')
+			return NULL;
+		p = ws(p, end);
+	}
+}
+
+static const char *value(const char *p, const char *end, int depth)
+{
+	p = ws(p, end);
+	if (p == end || depth > 64)
+		return NULL;
+	if (*p == '{' || *p == '[')
+		return members(p, end, depth, *p == '{' ? '}' : ']');
+	if (*p == '"')
+		return string(p, end);
+	if (end - p >= 4 && (!memcmp(p, "true", 4) || !memcmp(p, "null", 4)))
+		return p + 4;
+	if (end - p >= 5 && !memcmp(p, "false", 5))
+		return p + 5;
+	return number(p, end);
 }
 
 static void check(struct ks_ecs_ctx *ctx, const struct evs *e)
@@ -53,10 +143,9 @@ static void check(struct ks_ecs_ctx *ctx, const struct evs *e)
 		abort();
 	json_decref(a);
 	text = ks_output_text(out, &len);
-	a = json_loadb(text, len, JSON_ALLOW_NUL, NULL);	/* payload may hold NUL */
-	if (!a || !ks_utf8_valid(text, len) || memchr(text, '\n', len) != text + len - 1)
+	if (!len || value(text, text + len, 0) != text + len - 1 || text[len - 1] != '\n' ||
+	    !ks_utf8_valid(text, len))
 		abort();
-	json_decref(a);
 	ks_output_close(out);
 }
 
