@@ -9,7 +9,9 @@
  * kload picks the enforcement mode at attach: `lsm` loads the ks_lsm_*
  * programs (deny with -EPERM), `signal` the ks_sig_* tp_btf/kprobe twins
  * (SIGKILL before the new image runs); ks_all_* run in both, ks_xdp_* per
- * interface, ks_replay only for `kload replay` (see loader/engine.c).
+ * interface, ks_replay only for `kload replay`. Kprobe hooks (ks_ksig_*,
+ * ks_kall_*) give way to syscall tracepoints (ks_tsig_*, ks_tall_*,
+ * ks_sys.bpf.h) on kernels without kprobes (see loader/engine.c).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -178,6 +180,7 @@ int BPF_PROG(ks_all_fork, struct task_struct *parent, struct task_struct *child)
 
 #include "ks_file.bpf.h"
 #include "ks_net.bpf.h"
+#include "ks_sys.bpf.h"
 #include "ks_xdp.bpf.h"
 
 /* ---- replay: recorded events through the same evaluator ---- */

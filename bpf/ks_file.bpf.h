@@ -70,6 +70,47 @@ static __always_inline void ks_fill_current(struct ks_scratch *sc)
 }
 
 /*
+ * Start a file event of action `act`: the early filters (counted), the
+ * scratch slot, the process fields. NULL when the event is not built.
+ */
+static __always_inline struct ks_scratch *ks_file_begin(__u32 act)
+{
+	struct ks_scratch *sc;
+
+	if (ks_host_skip(KS_SRC_FILE))
+		return NULL;
+	if (!ks_action_wanted(act)) {
+		ks_count_filtered(KS_CTX_TASK, KS_SRC_FILE);
+		return NULL;
+	}
+	sc = ks_scratch_get(KS_CTX_TASK);
+	if (!sc) {
+		ks_count_drop(KS_CTX_TASK, KS_SRC_FILE, KS_DROP_REENTRANT);
+		return NULL;
+	}
+	ks_event_init(sc, KS_CAT_FILE, act, KS_SRC_FILE);
+	ks_fill_current(sc);
+	return sc;
+}
+
+/*
+ * Finish a file event whose file.path (and file.target_path, when
+ * KS_P_TARGET is set) is filled: derive name and extension, evaluate,
+ * release the slot. Returns -EPERM when the verdict denies, 0 otherwise.
+ */
+static __always_inline int ks_file_finish(struct ks_scratch *sc, __u32 caps)
+{
+	int denied;
+
+	ks_derive_file_fields(sc);
+	sc->ev.present |= KS_P_FILE;
+	ks_evaluate(sc, KS_CTX_TASK, KS_SRC_FILE, caps);
+	denied = sc->ev.verdict.flags & KS_V_DENIED;
+	ks_scratch_put(sc);
+	return denied ? -EPERM : 0;
+}
+
+/*
  * Build, evaluate and account one file event. `path` is file.path,
  * `target` (may be NULL) file.target_path. Returns -EPERM when the
  * verdict denies, 0 otherwise.
@@ -77,34 +118,17 @@ static __always_inline void ks_fill_current(struct ks_scratch *sc)
 static __always_inline int ks_on_file(__u32 act, const struct path *path,
 				      const struct path *target, __u32 caps)
 {
-	struct ks_scratch *sc;
-	int denied;
+	struct ks_scratch *sc = ks_file_begin(act);
 
-	if (ks_host_skip(KS_SRC_FILE))
+	if (!sc)
 		return 0;
-	if (!ks_action_wanted(act)) {
-		ks_count_filtered(KS_CTX_TASK, KS_SRC_FILE);
-		return 0;
-	}
-	sc = ks_scratch_get(KS_CTX_TASK);
-	if (!sc) {
-		ks_count_drop(KS_CTX_TASK, KS_SRC_FILE, KS_DROP_REENTRANT);
-		return 0;
-	}
-	ks_event_init(sc, KS_CAT_FILE, act, KS_SRC_FILE);
-	ks_fill_current(sc);
 	ks_fill_path(sc, sc->ev.path, KS_SLOT_OFF(path), KS_F_FILE_PATH, path);
-	ks_derive_file_fields(sc);
-	sc->ev.present |= KS_P_FILE;
 	if (target) {
 		ks_fill_path(sc, sc->ev.target, KS_SLOT_OFF(target), KS_F_FILE_TARGET_PATH,
 			     target);
 		sc->ev.present |= KS_P_TARGET;
 	}
-	ks_evaluate(sc, KS_CTX_TASK, KS_SRC_FILE, caps);
-	denied = sc->ev.verdict.flags & KS_V_DENIED;
-	ks_scratch_put(sc);
-	return denied ? -EPERM : 0;
+	return ks_file_finish(sc, caps);
 }
 
 static __always_inline __u32 ks_open_action(struct file *file)

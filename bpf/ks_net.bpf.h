@@ -180,8 +180,11 @@ static __always_inline int ks_on_connect(struct socket *sock, struct sockaddr *a
 	return ks_net_finish(sc, sfam, caps);
 }
 
-/* TCP connect seen at CLOSE -> SYN_SENT: destination already in the sock */
-static __always_inline void ks_on_tcp_connect(struct sock *sk)
+/*
+ * connect of a sock that already holds its destination: TCP at CLOSE ->
+ * SYN_SENT, or a connected UDP sock at connect()'s exit (ks_sys.bpf.h).
+ */
+static __always_inline void ks_on_sk_connect(struct sock *sk)
 {
 	struct ks_scratch *sc;
 	__u16 fam;
@@ -240,7 +243,7 @@ int BPF_PROG(ks_sig_connect, struct sock *sk, int oldstate, int newstate)
 		return 0;
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
-	ks_on_tcp_connect(sk);
+	ks_on_sk_connect(sk);
 	return 0;
 }
 

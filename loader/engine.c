@@ -88,8 +88,11 @@ static bool ks_lsm_listed(char *why, size_t len)
  *   ks_sig_*   signal and observe modes (tp_btf/kprobe twins of the above)
  *   ks_all_*   every host mode (events no LSM hook needs to deny)
  *   ks_ksig_*  like ks_sig_*, ks_kall_* like ks_all_*, but kprobes: only
- *              loaded when the kernel has kprobes (CONFIG_KPROBES); without
- *              them those events are not reported, and status says so
+ *              loaded when the kernel has kprobes (CONFIG_KPROBES)
+ *   ks_tsig_*  like ks_ksig_*, ks_tall_* like ks_kall_*, but syscall
+ *              tracepoints (bpf/ks_sys.bpf.h): loaded instead of the
+ *              kprobes when the kernel has none, so every event kind
+ *              exists on every kernel; ks_hook_info() says what each is
  *   ks_xdp_*   loaded when an interface is given, attached per interface
  *   ks_replay  replay only
  */
@@ -101,14 +104,16 @@ static bool ks_kprobes_available(void)
 	       !access("/sys/kernel/debug/tracing/kprobe_events", F_OK);
 }
 
-static bool ks_prog_wanted(const char *name, enum ks_enforce_mode mode, bool replay,
-			   bool xdp)
+static bool ks_prog_wanted(const char *name, enum ks_enforce_mode mode,
+			   const struct ks_engine_opts *o)
 {
+	bool kprobes = !o->sys_tracepoints && ks_kprobes_available();
+
 	if (!strcmp(name, "ks_replay"))
-		return replay;
+		return o->replay;
 	if (!strncmp(name, "ks_xdp_", 7))
-		return xdp;	/* replay runs pcaps through it with test-run */
-	if (replay)
+		return o->xdp;	/* replay runs pcaps through it with test-run */
+	if (o->replay)
 		return false;
 	if (!strncmp(name, "ks_all_", 7))
 		return true;
@@ -117,15 +122,138 @@ static bool ks_prog_wanted(const char *name, enum ks_enforce_mode mode, bool rep
 	if (!strncmp(name, "ks_sig_", 7))
 		return mode != KS_MODE_LSM;
 	if (!strncmp(name, "ks_ksig_", 8))
-		return mode != KS_MODE_LSM && ks_kprobes_available();
+		return mode != KS_MODE_LSM && kprobes;
 	if (!strncmp(name, "ks_kall_", 8))
-		return ks_kprobes_available();
+		return kprobes;
+	if (!strncmp(name, "ks_tsig_", 8))
+		return mode != KS_MODE_LSM && !kprobes;
+	if (!strncmp(name, "ks_tall_", 8))
+		return !kprobes;
 	return false;
 }
 
+/* Kprobes and syscall tracepoints: a kernel may lack one; warn, go on. */
 static bool ks_prog_optional(const char *name)
 {
-	return !strncmp(name, "ks_ksig_", 8) || !strncmp(name, "ks_kall_", 8);
+	return !strncmp(name, "ks_ksig_", 8) || !strncmp(name, "ks_kall_", 8) ||
+	       !strncmp(name, "ks_tsig_", 8) || !strncmp(name, "ks_tall_", 8);
+}
+
+/*
+ * What each host hook sees and what block/kill do there; matched by
+ * program name prefix, first match wins. The README's "Event sources"
+ * table and docs/kload.8 say the same in more words.
+ */
+#define KS_BLK_LSM_FILE	"EPERM from the LSM hook: the open, unlink or rename does not " \
+			"happen (a denied O_CREAT open leaves the new, empty file)"
+#define KS_BLK_KP_FILE	"SIGKILL in security_*(): the operation still completes (the file " \
+			"is opened, created, deleted, renamed); the caller dies before " \
+			"the syscall returns"
+#define KS_BLK_TP_FILE	"SIGKILL at the syscall's exit: the operation has happened; the " \
+			"caller dies before the syscall returns. Deletion and rename paths " \
+			"come from the syscall's arguments: not kernel-exact"
+#define KS_BLK_TP_ACC	"SIGKILL at accept()'s exit: the connection is accepted, the " \
+			"caller dies before it gets the descriptor"
+
+static const struct {
+	const char *prefix;
+	struct ks_hook_info info;
+} ks_hooks[] = {
+	{ "ks_lsm_exec", { "exec", "lsm", "all",
+	  "the exec fails with EPERM: the program is never loaded" } },
+	{ "ks_sig_exec", { "exec", "tp_btf", "all",
+	  "SIGKILL after the new image is loaded, before its first instruction" } },
+	{ "ks_all_exit", { "exit", "tp_btf", "all", "none: the process is exiting" } },
+	{ "ks_all_fork", { "fork", "tp_btf", "all",
+	  "none: the parent's and the child's later events are judged" } },
+	{ "ks_lsm_file_open", { "file", "lsm", "open, creation, modification",
+	  KS_BLK_LSM_FILE } },
+	{ "ks_lsm_unlink", { "file", "lsm", "deletion", KS_BLK_LSM_FILE } },
+	{ "ks_lsm_rename", { "file", "lsm", "rename", KS_BLK_LSM_FILE } },
+	{ "ks_ksig_open", { "file", "kprobe", "open, creation, modification",
+	  KS_BLK_KP_FILE } },
+	{ "ks_ksig_unlink", { "file", "kprobe", "deletion", KS_BLK_KP_FILE } },
+	{ "ks_ksig_rename", { "file", "kprobe", "rename", KS_BLK_KP_FILE } },
+	{ "ks_tsig_open", { "file", "tracepoint",
+	  "open, creation, modification (64-bit syscalls; not io_uring)", KS_BLK_TP_FILE } },
+	{ "ks_tsig_creat", { "file", "tracepoint", "creation", KS_BLK_TP_FILE } },
+	{ "ks_tsig_unlink", { "file", "tracepoint",
+	  "deletion (64-bit syscalls; not io_uring)", KS_BLK_TP_FILE } },
+	{ "ks_tsig_rename", { "file", "tracepoint",
+	  "rename (64-bit syscalls; not io_uring)", KS_BLK_TP_FILE } },
+	{ "ks_lsm_connect", { "connect", "lsm", "all",
+	  "connect() fails with EPERM: nothing is sent" } },
+	{ "ks_sig_connect", { "connect", "tp_btf", "TCP",
+	  "SIGKILL at SYN_SENT: the SYN leaves, the caller dies before connect() "
+	  "returns and its socket is reset" } },
+	{ "ks_ksig_connect", { "connect", "kprobe", "UDP and other non-TCP",
+	  "SIGKILL in security_socket_connect(): the connect completes, the caller "
+	  "dies before it returns" } },
+	{ "ks_tsig_connect", { "connect", "tracepoint",
+	  "UDP and other non-TCP, successful (64-bit syscalls; not io_uring)",
+	  "SIGKILL at connect()'s exit: the socket is connected, the caller dies "
+	  "before connect() returns" } },
+	{ "ks_kall_accept", { "accept", "kprobe", "all",
+	  "SIGKILL in security_sock_graft(): the caller dies before accept() "
+	  "returns the descriptor" } },
+	{ "ks_tall_accept", { "accept", "tracepoint",
+	  "successful (64-bit syscalls; not io_uring)", KS_BLK_TP_ACC } },
+};
+
+static const char *const ks_kinds[KS_KIND_N] = {
+	"exec", "exit", "fork", "file", "connect", "accept",
+};
+
+const struct ks_hook_info *ks_hook_info(const char *prog)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ks_hooks) / sizeof(ks_hooks[0]); i++)
+		if (!strncmp(prog, ks_hooks[i].prefix, strlen(ks_hooks[i].prefix)))
+			return &ks_hooks[i].info;
+	return NULL;
+}
+
+/* Add hook h to its kind once (several syscalls share one entry). */
+static void ks_kind_add(struct ks_kind_sources *out, const struct ks_hook_info *h)
+{
+	int k, j;
+
+	for (k = 0; k < KS_KIND_N; k++) {
+		if (strcmp(out[k].kind, h->kind))
+			continue;
+		for (j = 0; j < out[k].n; j++)
+			if (out[k].hook[j] == h)
+				return;
+		if (out[k].n < KS_KIND_HOOKS)
+			out[k].hook[out[k].n++] = h;
+		return;
+	}
+}
+
+int ks_pinned_sources(const char *dir, struct ks_kind_sources out[KS_KIND_N])
+{
+	struct dirent *de;
+	DIR *d;
+	int k;
+
+	memset(out, 0, sizeof(*out) * KS_KIND_N);
+	for (k = 0; k < KS_KIND_N; k++)
+		out[k].kind = ks_kinds[k];
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		const struct ks_hook_info *h;
+
+		if (strncmp(de->d_name, "link_", 5))
+			continue;
+		h = ks_hook_info(de->d_name + 5);
+		if (h)
+			ks_kind_add(out, h);
+	}
+	closedir(d);
+	return 0;
 }
 
 static void ks_select_progs(struct kestrel_bpf *skel, enum ks_enforce_mode mode,
@@ -135,7 +263,7 @@ static void ks_select_progs(struct kestrel_bpf *skel, enum ks_enforce_mode mode,
 
 	bpf_object__for_each_program(p, skel->obj) {
 		const char *name = bpf_program__name(p);
-		bool on = ks_prog_wanted(name, mode, o->replay, o->xdp);
+		bool on = ks_prog_wanted(name, mode, o);
 
 		if (o->no_host && strncmp(name, "ks_xdp_", 7))
 			on = false;

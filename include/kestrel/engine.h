@@ -22,7 +22,7 @@
 /* --pin-dir length: every "<dir>/<object>" then fits KS_PIN_PATH_MAX */
 #define KS_PIN_DIR_MAX		256
 #define KS_PIN_PATH_MAX		512
-#define KS_ENGINE_MAX_LINKS	16
+#define KS_ENGINE_MAX_LINKS	32
 
 struct kestrel_bpf;
 struct ring_buffer;
@@ -39,6 +39,7 @@ struct ks_engine_opts {
 	__u32 entities;		/* ks_entity LRU size, 0 = 65536 */
 	__u64 hash_key;		/* join hash key; 0 = random */
 	bool judge_self;	/* evaluate kload's own events too (tests) */
+	bool sys_tracepoints;	/* syscall tracepoints even where kprobes work (tests) */
 };
 
 struct ks_engine {
@@ -56,6 +57,32 @@ struct ks_engine {
 	int n_links;
 	char lsm_why[128];	/* why lsm mode was not used */
 };
+
+/*
+ * Event sources: which hook serves each event kind and what `block` and
+ * `kill` mean there (`kload status` reads the pinned links' names).
+ */
+struct ks_hook_info {
+	const char *kind;	/* exec, exit, fork, file, connect, accept */
+	const char *source;	/* lsm, tp_btf, kprobe, tracepoint */
+	const char *scope;	/* what of the kind it sees ("all", "TCP", ...) */
+	const char *block;	/* what block/kill do to such an event */
+};
+
+#define KS_KIND_N	6
+#define KS_KIND_HOOKS	4
+
+/* The hooks of one event kind whose links are pinned. */
+struct ks_kind_sources {
+	const char *kind;
+	const struct ks_hook_info *hook[KS_KIND_HOOKS];
+	int n;
+};
+
+/* The kind and source of a host program by name; NULL for other programs. */
+const struct ks_hook_info *ks_hook_info(const char *prog);
+/* Per event kind (exec, exit, fork, file, connect, accept), the pinned hooks. */
+int ks_pinned_sources(const char *dir, struct ks_kind_sources out[KS_KIND_N]);
 
 /* An engine with nothing loaded (every fd -1), safe to destroy. */
 void ks_engine_init(struct ks_engine *e);

@@ -6,8 +6,15 @@
  * exactly those events, and each is checked field by field. A file
  * elsewhere is filtered in the kernel: counted, never forwarded.
  *
- * Subtests per enforcement mode: signal (kprobes on security_*) runs
- * everywhere, lsm (BPF LSM hooks) where the kernel has BPF LSM (the VM).
+ * The rename and the deletion name their files relative to the cwd and to
+ * an O_PATH directory descriptor, through "./", "//" and "..": every
+ * source must report the same resolved paths (the syscall tracepoints
+ * rebuild them from the arguments, bpf/ks_sys.bpf.h).
+ *
+ * Subtests per source: signal (kprobes on security_*, or the syscall
+ * tracepoints on kernels without kprobes) runs everywhere, tracepoint
+ * (signal mode, syscall tracepoints forced) too, lsm (BPF LSM hooks) where
+ * the kernel has BPF LSM (the VM).
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -43,39 +50,34 @@ static const struct file_expect expects[] = {
 	{ KS_ACT_DELETION, "b.log", "log", NULL },
 };
 
-/* kprobe PMU (perf) or legacy kprobe_events: CONFIG_KPROBES=y */
-static bool kprobes_available(void)
-{
-	return !access("/sys/bus/event_source/devices/kprobe/type", F_OK) ||
-	       !access("/sys/kernel/tracing/kprobe_events", F_OK) ||
-	       !access("/sys/kernel/debug/tracing/kprobe_events", F_OK);
-}
-
-/*
- * Signal mode sees files through kprobes only (ks_ksig_*): skip, with the
- * reason, where the kernel has none or the engine does not load them.
- */
-static bool file_hooks_available(const struct ks_tenv *te)
+/* Which source serves file events, from the programs the engine loaded. */
+static const char *file_source(const struct ks_tenv *te)
 {
 	if (te->e.mode == KS_MODE_LSM)
-		return true;
-	if (!bpf_program__autoload(te->e.skel->progs.ks_ksig_open)) {
-		test__skip("the engine does not load the ks_ksig_* kprobe programs");
-		return false;
-	}
-	return true;
+		return "lsm";
+	if (bpf_program__autoload(te->e.skel->progs.ks_ksig_open))
+		return "kprobe";
+	if (bpf_program__autoload(te->e.skel->progs.ks_tsig_openat))
+		return "tracepoint";
+	return NULL;
 }
 
 /* The child: one operation per expected event, then a file elsewhere. */
 static int file_child(const char *dir, const char *other)
 {
-	char a[256], b[256];
-	int fd;
+	char a[256], sub[256];
+	int fd, dfd;
 
 	snprintf(a, sizeof(a), "%s/a.txt", dir);
-	snprintf(b, sizeof(b), "%s/b.log", dir);
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
 	if (setresgid(ST_UID, ST_UID, ST_UID) || setresuid(ST_UID, ST_UID, ST_UID))
 		return 10;
+	/* O_PATH: no open event of its own in any source */
+	if (mkdir(sub, 0755) || chdir(dir))
+		return 18;
+	dfd = open(sub, O_PATH | O_DIRECTORY);
+	if (dfd < 0)
+		return 19;
 	fd = open(a, O_CREAT | O_EXCL | O_WRONLY, 0644);		/* creation */
 	if (fd < 0)
 		return 11;
@@ -88,10 +90,13 @@ static int file_child(const char *dir, const char *other)
 	if (fd < 0 || write(fd, "x", 1) != 1)
 		return 13;
 	close(fd);
-	if (rename(a, b))						/* rename */
+	if (rename("./a.txt", ".//sub/../b.log"))			/* rename */
 		return 14;
-	if (unlink(b))							/* deletion */
+	if (unlinkat(dfd, "../sub/./../b.log", 0))			/* deletion */
 		return 15;
+	close(dfd);
+	if (rmdir(sub))
+		return 20;
 	fd = open(other, O_CREAT | O_WRONLY, 0644);			/* not matched */
 	if (fd < 0)
 		return 16;
@@ -140,21 +145,17 @@ static void check_accounting(struct ks_tenv *te, int src)
 	ASSERT_TRUE(ks_stats_identity(&st, src), "events == filtered + forwarded + dropped");
 }
 
-static void run_mode(int mode)
+static void run_mode(int mode, bool sys_tp)
 {
 	char dir[128], odir[128], other[160], yaml[512], exe[KS_PATH_MAX], buf[KS_PATH_MAX + 1];
-	struct ks_engine_opts o = { .mode = mode };
+	struct ks_engine_opts o = { .mode = mode, .sys_tracepoints = sys_tp };
 	struct ks_tenv te = {};
+	const char *source;
 	ssize_t exe_len;
 	int status, rule;
 	size_t i;
 	pid_t pid;
 
-	if (mode == KS_MODE_SIGNAL && !kprobes_available()) {
-		test__skip("signal mode file events need kprobes: this kernel has "
-			   "CONFIG_KPROBES=n (no kprobe PMU, no kprobe_events)");
-		return;
-	}
 	if (!ks_tenv_mode_available(mode))
 		return;
 	snprintf(dir, sizeof(dir), "/tmp/ks_st_file_%d.d", getpid());
@@ -182,8 +183,12 @@ static void run_mode(int mode)
 	    !ASSERT_OK(ks_tenv_attach(&te), "attach"))
 		goto out;
 	ASSERT_EQ(te.e.mode, mode, "mode");
-	if (!file_hooks_available(&te))
+	source = file_source(&te);
+	if (!ASSERT_TRUE(source, "a file event source is loaded"))
 		goto out;
+	test__log("file events from: %s\n", source);
+	if (sys_tp)
+		ASSERT_STREQ(source, "tracepoint", "forced tracepoint source");
 	rule = ks_tenv_rule(&te, "st_file");
 
 	pid = fork();
@@ -251,7 +256,9 @@ out:
 void test_file_events(void)
 {
 	if (test__start_subtest("signal"))
-		run_mode(KS_MODE_SIGNAL);
+		run_mode(KS_MODE_SIGNAL, false);
+	if (test__start_subtest("tracepoint"))
+		run_mode(KS_MODE_SIGNAL, true);
 	if (test__start_subtest("lsm"))
-		run_mode(KS_MODE_LSM);
+		run_mode(KS_MODE_LSM, false);
 }

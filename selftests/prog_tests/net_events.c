@@ -8,8 +8,11 @@
  *
  * Subtests per mode and action: signal_connect (tp_btf inet_sock_set_state),
  * lsm_connect (BPF LSM socket_connect) where the kernel has BPF LSM, and
- * *_accept (kprobe on security_sock_graft in both modes), skipped with the
- * reason on kernels without kprobes.
+ * *_accept (kprobe on security_sock_graft in both modes, or the accept
+ * syscall tracepoints where the kernel has no kprobes). The tracepoint_*
+ * subtests force the syscall tracepoints (bpf/ks_sys.bpf.h) even where
+ * kprobes work, so the VM runs them too: accept, and UDP connect (TCP
+ * stays with inet_sock_set_state).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,13 +28,6 @@
 #include "test_progs.h"
 
 #define ST_DRAIN_MS	200
-
-static bool kprobes_available(void)
-{
-	return !access("/sys/bus/event_source/devices/kprobe/type", F_OK) ||
-	       !access("/sys/kernel/tracing/kprobe_events", F_OK) ||
-	       !access("/sys/kernel/debug/tracing/kprobe_events", F_OK);
-}
 
 /* A TCP listener on loopback (fam AF_INET or AF_INET6); -1 if unavailable. */
 static int listen_lo(int fam, int *port)
@@ -64,13 +60,13 @@ static int listen_lo(int fam, int *port)
 	return fd;
 }
 
-static int connect_lo(int fam, int port)
+static int connect_lo(int fam, int type, int port)
 {
 	struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct sockaddr_in6 in6 = { .sin6_family = AF_INET6, .sin6_port = htons(port),
 				    .sin6_addr = IN6ADDR_LOOPBACK_INIT };
-	int fd = socket(fam, SOCK_STREAM, 0), err;
+	int fd = socket(fam, type, 0), err;
 
 	if (fd < 0)
 		return -errno;
@@ -117,7 +113,7 @@ static const struct ks_event *find_net(const struct ks_tenv *te, int action, pid
 }
 
 static void check_common(const struct ks_tenv *te, const struct ks_event *ev, int fam,
-			 int rule)
+			 int proto, int rule)
 {
 	char exe[KS_PATH_MAX] = "", buf[KS_PATH_MAX + 1];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -127,7 +123,7 @@ static void check_common(const struct ks_tenv *te, const struct ks_event *ev, in
 	ASSERT_EQ(ev->source, KS_SRC_NET, "source");
 	ASSERT_TRUE((ev->present & (KS_P_NET | KS_P_PROCESS | KS_P_USER)) ==
 		    (KS_P_NET | KS_P_PROCESS | KS_P_USER), "present bits");
-	ASSERT_EQ(ev->transport, IPPROTO_TCP, "network.transport");
+	ASSERT_EQ(ev->transport, proto, "network.transport");
 	ASSERT_EQ(ev->family, fam == AF_INET ? 4 : 6, "family");
 	ASSERT_EQ(ev->uid, getuid(), "user.id");
 	ASSERT_STREQ(ks_tenv_str(ev, KS_F_PROCESS_EXECUTABLE, buf, sizeof(buf)), exe,
@@ -147,7 +143,7 @@ static void run_family(struct ks_tenv *te, int fam, int lfd, int port, bool do_a
 	lo_addr(fam, lo);
 	pid = fork();
 	if (pid == 0)
-		_exit(connect_lo(fam, port) ? 1 : 0);
+		_exit(connect_lo(fam, SOCK_STREAM, port) ? 1 : 0);
 	if (!ASSERT_GT(pid, 0, "fork"))
 		return;
 	waitpid(pid, &status, 0);
@@ -164,7 +160,7 @@ static void run_family(struct ks_tenv *te, int fam, int lfd, int port, bool do_a
 		goto accept;
 	ev = find_net(te, KS_ACT_CONNECT, pid, port, &n);
 	if (ASSERT_EQ(n, 1, "one connect event") && ev) {
-		check_common(te, ev, fam, rule);
+		check_common(te, ev, fam, IPPROTO_TCP, rule);
 		ASSERT_OK(memcmp(ev->daddr, lo, 16), "destination.ip");
 		ASSERT_EQ(ev->dport, port, "destination.port");
 		ASSERT_EQ(ev->direction, 2, "network.direction egress");
@@ -177,7 +173,7 @@ static void run_family(struct ks_tenv *te, int fam, int lfd, int port, bool do_a
 accept:
 	ev = find_net(te, KS_ACT_ACCEPT, getpid(), port, &n);
 	if (ASSERT_EQ(n, 1, "one accept event") && ev) {
-		check_common(te, ev, fam, rule);
+		check_common(te, ev, fam, IPPROTO_TCP, rule);
 		ASSERT_OK(memcmp(ev->saddr, lo, 16), "source.ip (peer)");
 		ASSERT_EQ(ev->sport, peer_port, "source.port (peer)");
 		ASSERT_OK(memcmp(ev->daddr, lo, 16), "destination.ip (local)");
@@ -186,19 +182,46 @@ accept:
 	}
 }
 
-/* do_accept: check the accept events (kprobe), else the connect events */
-static void run_mode(int mode, bool do_accept)
+/*
+ * UDP connect (tracepoint source): a connected datagram socket, then
+ * connect(AF_UNSPEC), which dissolves the association and is no event.
+ */
+static void run_udp(struct ks_tenv *te, int port)
 {
-	struct ks_engine_opts o = { .mode = mode };
+	int status, n, rule = ks_tenv_rule(te, "st_net");
+	const struct ks_event *ev;
+	__u8 lo[16];
+	pid_t pid;
+
+	lo_addr(AF_INET, lo);
+	pid = fork();
+	if (pid == 0)
+		_exit(connect_lo(AF_INET, SOCK_DGRAM, port) ? 1 : 0);
+	if (!ASSERT_GT(pid, 0, "fork"))
+		return;
+	waitpid(pid, &status, 0);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child connected (UDP)");
+	ks_tenv_drain(te, ST_DRAIN_MS);
+	ev = find_net(te, KS_ACT_CONNECT, pid, port, &n);
+	if (ASSERT_EQ(n, 1, "one UDP connect event") && ev) {
+		check_common(te, ev, AF_INET, IPPROTO_UDP, rule);
+		ASSERT_OK(memcmp(ev->daddr, lo, 16), "destination.ip");
+		/* at the exit the sock is bound: the source port is known */
+		ASSERT_NEQ(ev->sport, 0, "source.port");
+	}
+}
+
+/*
+ * do_accept: check the accept events, else the connect events; sys_tp:
+ * force the syscall tracepoint sources (and check UDP connect too).
+ */
+static void run_mode(int mode, bool do_accept, bool sys_tp)
+{
+	struct ks_engine_opts o = { .mode = mode, .sys_tracepoints = sys_tp };
 	struct ks_tenv te = {};
 	int l4, l6, p4 = 0, p6 = 0;
 	char yaml[512];
 
-	if (do_accept && !kprobes_available()) {
-		test__skip("accept events need kprobes: this kernel has CONFIG_KPROBES=n "
-			   "(no kprobe PMU, no kprobe_events)");
-		return;
-	}
 	if (!ks_tenv_mode_available(mode))
 		return;
 	l4 = listen_lo(AF_INET, &p4);
@@ -216,13 +239,14 @@ static void run_mode(int mode, bool do_accept)
 	    !ASSERT_OK(ks_tenv_load(&te, &o), "load") ||
 	    !ASSERT_OK(ks_tenv_attach(&te), "attach"))
 		goto out;
-	if (do_accept && !bpf_program__autoload(te.e.skel->progs.ks_kall_accept)) {
-		test__skip("the engine does not load the ks_kall_* kprobe programs");
+	if (sys_tp && !ASSERT_TRUE(bpf_program__autoload(te.e.skel->progs.ks_tall_accept4),
+				   "tracepoint accept loaded"))
 		goto out;
-	}
 	run_family(&te, AF_INET, l4, p4, do_accept);
 	if (l6 >= 0)
 		run_family(&te, AF_INET6, l6, p6, do_accept);
+	if (sys_tp)
+		run_udp(&te, p4);
 out:
 	ks_tenv_close(&te);
 	if (l4 >= 0)
@@ -234,11 +258,13 @@ out:
 void test_net_events(void)
 {
 	if (test__start_subtest("signal_connect"))
-		run_mode(KS_MODE_SIGNAL, false);
+		run_mode(KS_MODE_SIGNAL, false, false);
 	if (test__start_subtest("signal_accept"))
-		run_mode(KS_MODE_SIGNAL, true);
+		run_mode(KS_MODE_SIGNAL, true, false);
 	if (test__start_subtest("lsm_connect"))
-		run_mode(KS_MODE_LSM, false);
+		run_mode(KS_MODE_LSM, false, false);
 	if (test__start_subtest("lsm_accept"))
-		run_mode(KS_MODE_LSM, true);
+		run_mode(KS_MODE_LSM, true, false);
+	if (test__start_subtest("tracepoint_accept"))
+		run_mode(KS_MODE_SIGNAL, true, true);
 }
