@@ -8,6 +8,11 @@
  * The blocked file is created before the hooks are attached and removed
  * after they are gone: in signal mode the test process itself would be
  * killed for touching it.
+ *
+ * tracepoint_*: what `block` means with the syscall tracepoint source
+ * (bpf/ks_sys.bpf.h; forced, so the VM runs it too): SIGKILL at the
+ * syscall's exit, after the operation. A blocked O_CREAT open leaves the
+ * file created, a blocked unlink leaves it deleted, and the caller dies.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -31,13 +36,6 @@
 #define CH_OK		0	/* the operation succeeded */
 #define CH_EPERM	3	/* it failed with EPERM */
 #define CH_OTHER	4	/* it failed otherwise */
-
-static bool kprobes_available(void)
-{
-	return !access("/sys/bus/event_source/devices/kprobe/type", F_OK) ||
-	       !access("/sys/kernel/tracing/kprobe_events", F_OK) ||
-	       !access("/sys/kernel/debug/tracing/kprobe_events", F_OK);
-}
 
 static int listen_lo(int *port)
 {
@@ -99,6 +97,23 @@ static int op_open(const void *arg)
 	return child_open(arg);
 }
 
+static int op_create(const void *arg)
+{
+	int fd = open(arg, O_CREAT | O_EXCL | O_WRONLY, 0644);
+
+	if (fd < 0)
+		return errno == EPERM ? CH_EPERM : CH_OTHER;
+	close(fd);
+	return CH_OK;
+}
+
+static int op_unlink(const void *arg)
+{
+	if (unlink(arg))
+		return errno == EPERM ? CH_EPERM : CH_OTHER;
+	return CH_OK;
+}
+
 static int op_connect(const void *arg)
 {
 	return child_connect(*(const int *)arg);
@@ -157,17 +172,24 @@ static bool setup(struct ks_tenv *te, int mode, const char *yaml)
 	       ASSERT_EQ(te->e.mode, mode, "mode");
 }
 
+/* signal mode with the syscall tracepoint sources forced */
+static bool setup_tp(struct ks_tenv *te, const char *yaml)
+{
+	struct ks_engine_opts o = { .mode = KS_MODE_SIGNAL, .sys_tracepoints = true };
+
+	return ASSERT_OK(ks_tenv_compile(te, yaml), "compile") &&
+	       ASSERT_OK(ks_tenv_load(te, &o), "load") &&
+	       ASSERT_OK(ks_tenv_attach(te), "attach") &&
+	       ASSERT_TRUE(bpf_program__autoload(te->e.skel->progs.ks_tsig_openat),
+			   "tracepoint source loaded");
+}
+
 static void run_open(int mode)
 {
 	char blk[128], ok[128], yaml[512];
 	struct ks_tenv te = {};
 	int fd;
 
-	if (mode == KS_MODE_SIGNAL && !kprobes_available()) {
-		test__skip("signal mode file enforcement needs kprobes: this kernel has "
-			   "CONFIG_KPROBES=n (no kprobe PMU, no kprobe_events)");
-		return;
-	}
 	if (!ks_tenv_mode_available(mode))
 		return;
 	mkdir("/tmp", 01777);
@@ -189,10 +211,6 @@ static void run_open(int mode)
 	close(fd);
 	if (!setup(&te, mode, yaml))
 		goto out;
-	if (mode == KS_MODE_SIGNAL && !bpf_program__autoload(te.e.skel->progs.ks_ksig_open)) {
-		test__skip("the engine does not load the ks_ksig_* kprobe programs");
-		goto out;
-	}
 	expect_blocked(mode, in_child(op_open, blk), "open");
 	expect_allowed(in_child(op_open, ok), "open");
 	ks_tenv_drain(&te, ST_DRAIN_MS);
@@ -236,6 +254,44 @@ out:
 		close(la);
 }
 
+/*
+ * Tracepoint source, action `act` on a fresh path: the child is killed,
+ * and the operation has happened (exists_after: the file is there).
+ */
+static void run_tp_file(const char *act, int (*op)(const void *), bool exists_after)
+{
+	char path[128], yaml[512];
+	struct ks_tenv te = {};
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/ks_st_enf_%d_%s", getpid(), act);
+	snprintf(yaml, sizeof(yaml),
+		 "- rule: st_block\n"
+		 "  name: selftest block %s\n"
+		 "  severity: high\n"
+		 "  action: block\n"
+		 "  query: 'file where event.action == \"%s\" and file.path == \"%s\"'\n",
+		 act, act, path);
+	mkdir("/tmp", 01777);
+	unlink(path);
+	if (!exists_after) {	/* deleting: the file must be there first */
+		fd = open(path, O_CREAT | O_WRONLY, 0644);
+		if (!ASSERT_GE(fd, 0, "create the file to delete"))
+			return;
+		close(fd);
+	}
+	if (!setup_tp(&te, yaml))
+		goto out;
+	expect_blocked(KS_MODE_SIGNAL, in_child(op, path), act);
+	ASSERT_EQ(access(path, F_OK) == 0, exists_after,
+		  exists_after ? "the file was created all the same" : "the file is deleted");
+	ks_tenv_drain(&te, ST_DRAIN_MS);
+	expect_verdict(&te, KS_MODE_SIGNAL, KS_CAT_FILE);
+out:
+	ks_tenv_close(&te);
+	unlink(path);
+}
+
 void test_enforce(void)
 {
 	if (test__start_subtest("signal_open"))
@@ -246,4 +302,8 @@ void test_enforce(void)
 		run_open(KS_MODE_LSM);
 	if (test__start_subtest("lsm_connect"))
 		run_connect(KS_MODE_LSM);
+	if (test__start_subtest("tracepoint_creation"))
+		run_tp_file("creation", op_create, true);
+	if (test__start_subtest("tracepoint_deletion"))
+		run_tp_file("deletion", op_unlink, false);
 }
