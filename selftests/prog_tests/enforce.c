@@ -162,26 +162,17 @@ static void expect_verdict(const struct ks_tenv *te, int mode, int category)
 	ASSERT_TRUE(false, "blocked event forwarded");
 }
 
-static bool setup(struct ks_tenv *te, int mode, const char *yaml)
+/* sys_tp: signal mode with the syscall tracepoint sources forced */
+static bool setup(struct ks_tenv *te, int mode, bool sys_tp, const char *yaml)
 {
-	struct ks_engine_opts o = { .mode = mode };
+	struct ks_engine_opts o = { .mode = mode, .sys_tracepoints = sys_tp };
 
 	return ASSERT_OK(ks_tenv_compile(te, yaml), "compile") &&
 	       ASSERT_OK(ks_tenv_load(te, &o), "load") &&
 	       ASSERT_OK(ks_tenv_attach(te), "attach") &&
-	       ASSERT_EQ(te->e.mode, mode, "mode");
-}
-
-/* signal mode with the syscall tracepoint sources forced */
-static bool setup_tp(struct ks_tenv *te, const char *yaml)
-{
-	struct ks_engine_opts o = { .mode = KS_MODE_SIGNAL, .sys_tracepoints = true };
-
-	return ASSERT_OK(ks_tenv_compile(te, yaml), "compile") &&
-	       ASSERT_OK(ks_tenv_load(te, &o), "load") &&
-	       ASSERT_OK(ks_tenv_attach(te), "attach") &&
-	       ASSERT_TRUE(bpf_program__autoload(te->e.skel->progs.ks_tsig_openat),
-			   "tracepoint source loaded");
+	       ASSERT_EQ(te->e.mode, mode, "mode") &&
+	       (!sys_tp || ASSERT_TRUE(bpf_program__autoload(te->e.skel->progs.ks_tsig_openat),
+				       "tracepoint source loaded"));
 }
 
 static void run_open(int mode)
@@ -209,7 +200,7 @@ static void run_open(int mode)
 	if (!ASSERT_GE(fd, 0, "create allowed file"))
 		goto out;
 	close(fd);
-	if (!setup(&te, mode, yaml))
+	if (!setup(&te, mode, false, yaml))
 		goto out;
 	expect_blocked(mode, in_child(op_open, blk), "open");
 	expect_allowed(in_child(op_open, ok), "open");
@@ -240,7 +231,7 @@ static void run_connect(int mode)
 		 "  action: block\n"
 		 "  query: 'network where event.action == \"connect\" and "
 		 "destination.port == %d'\n", pb);
-	if (!setup(&te, mode, yaml))
+	if (!setup(&te, mode, false, yaml))
 		goto out;
 	expect_blocked(mode, in_child(op_connect, &pb), "connect");
 	expect_allowed(in_child(op_connect, &pa), "connect");
@@ -280,7 +271,7 @@ static void run_tp_file(const char *act, int (*op)(const void *), bool exists_af
 			return;
 		close(fd);
 	}
-	if (!setup_tp(&te, yaml))
+	if (!setup(&te, KS_MODE_SIGNAL, true, yaml))
 		goto out;
 	expect_blocked(KS_MODE_SIGNAL, in_child(op, path), act);
 	ASSERT_EQ(access(path, F_OK) == 0, exists_after,
