@@ -24,12 +24,16 @@ endif
 .DEFAULT_GOAL := all
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+# `make run` and `make test` build with every CPU
+NPROC := $(shell nproc 2>/dev/null || echo 2)
 
 # Libraries come from Debian packages; name the package when one is missing.
+# `run` and `test` install them first (deps) and build in a sub-make, which
+# checks; so does every other goal, at once.
 define need_pkg
 $(if $(shell $(PKG_CONFIG) --exists $(1) && echo y),,$(error $(1) not found: run 'make deps' (Debian package $(2))))
 endef
-ifeq ($(filter deps help clean,$(MAKECMDGOALS)),)
+ifeq ($(filter deps help clean run test,$(MAKECMDGOALS)),)
 $(call need_pkg,libbpf,libbpf-dev)
 $(call need_pkg,yaml-0.1,libyaml-dev)
 $(call need_pkg,jansson,libjansson-dev)
@@ -181,11 +185,11 @@ deps:
 	$(Q)./scripts/deps.sh
 
 run: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory -j$(NPROC) all
 	$(Q)./scripts/run.sh
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(TEST_PROGS_STATIC) san-build
+	$(Q)$(MAKE) --no-print-directory -j$(NPROC) all $(TEST_PROGS_STATIC) san-build
 	$(Q)./scripts/run-tests.sh
 
 unit: $(TEST_BINS)
@@ -211,8 +215,8 @@ clean:
 	rm -rf $(BUILD)
 
 help:
-	@echo "make run      install deps, build, attach with rules/ (root)"
-	@echo "make test     install deps, build, unit + selftests + VM selftests"
+	@echo "make run      install deps, build, attach with rules/ (root); = ./kestrel.sh run"
+	@echo "make test     install deps, build, unit + selftests + VM selftests; = ./kestrel.sh test"
 	@echo "make unit | selftest | vmtest | bench | install | clean  (V=1 verbose)"
 	@echo "make fuzz FUZZ_SECONDS=N   run every libFuzzer target (ASan/UBSan) N seconds"
 

@@ -1,12 +1,29 @@
 #!/bin/sh
-# Install every Debian 12 package Kestrel needs to build, run and test.
-# Idempotent: only missing packages are installed. Run as root.
+# Install every Debian 12 package Kestrel needs to build, run and test:
+# this list is the one place that names them. Idempotent: only missing
+# packages are installed (apt-get update runs only then). Run as root.
+#   scripts/deps.sh          install what is missing
+#   scripts/deps.sh --list   print the packages, one per line
 set -eu
 
-PKGS="make gcc clang llvm libbpf-dev bpftool libxdp-dev libelf-dev zlib1g-dev
-libzstd-dev libyaml-dev libcmocka-dev libmicrohttpd-dev libjansson-dev
-libpcap-dev libhyperscan-dev pkg-config iproute2 busybox-static cpio
-qemu-system-x86 kmod xz-utils"
+# build: compilers, BPF toolchain, libraries (pkg-config finds them)
+BUILD="make gcc clang llvm bpftool pkg-config libbpf-dev libxdp-dev libelf-dev
+zlib1g-dev libzstd-dev libyaml-dev libjansson-dev libmicrohttpd-dev libpcap-dev"
+# tests: cmocka; libFuzzer and the sanitizer runtimes of clang 14 (make
+# fuzz, make test's sanitized tree); the e2e's tools (jq, python3 for the
+# JSON checks, curl and python3 as the downloaders of the shipped
+# sequence rule, iproute2 for network namespaces)
+TEST="libcmocka-dev libclang-rt-14-dev jq python3 curl iproute2"
+# VM tests: qemu, the guest's busybox and initramfs, the kernel's modules
+VM="qemu-system-x86 busybox-static cpio kmod xz-utils"
+# benchmarks
+BENCH="libhyperscan-dev"
+PKGS="$BUILD $TEST $VM $BENCH"
+
+if [ "${1:-}" = "--list" ]; then
+	printf '%s\n' $PKGS
+	exit 0
+fi
 
 missing=""
 for p in $PKGS; do
@@ -21,7 +38,7 @@ fi
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps: missing packages:$missing" >&2
-	echo "deps: run 'make deps' as root (or: apt-get install$missing)" >&2
+	echo "deps: run 'scripts/deps.sh' as root (or: apt-get install$missing)" >&2
 	exit 3
 fi
 

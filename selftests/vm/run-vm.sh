@@ -103,14 +103,17 @@ trap 'rm -rf "$WORK"' EXIT
 # --- qemu -------------------------------------------------------------------
 # KVM only once it has proven it can run a guest: /dev/kvm may exist and
 # still fail (nested virtualization: "failed to set MSR 0x10a" when qemu
-# creates the vCPU). The probe boots the guest kernel with no initramfs
-# and waits for its first console line; it panics at once, -no-reboot
-# ends qemu. Otherwise multi-threaded TCG (a boot takes a few seconds:
-# the kernel is small and there is no userspace to start).
-# KS_VM_ACCEL=kvm|tcg forces the choice.
+# creates the vCPUs). The probe boots the guest kernel with the vCPU count
+# of the real run and no initramfs, and waits for its first console line;
+# it panics at once, -no-reboot ends qemu. Otherwise multi-threaded TCG
+# (a boot takes a few seconds: the kernel is small and there is no
+# userspace to start). Should KVM pass the probe and still fail the real
+# run before the guest says anything, that run is repeated under TCG.
+# KS_VM_ACCEL=kvm|tcg forces the choice (and disables the fallback).
+SMP=2
 kvm_works() {
     [ -r /dev/kvm ] && [ -w /dev/kvm ] || { WHY="/dev/kvm is missing or not accessible"; return 1; }
-    timeout -k 2 20 qemu-system-x86_64 -machine q35 -accel kvm -cpu host -m 256 -smp 1 \
+    timeout -k 2 20 qemu-system-x86_64 -machine q35 -accel kvm -cpu host -m 256 -smp "$SMP" \
         -nographic -nic none -no-reboot -kernel "$CACHE/vmlinuz" \
         -append "console=ttyS0 panic=-1 loglevel=4" </dev/null >"$WORK/kvm-probe.log" 2>&1
     if grep -q 'Kernel panic\|Linux version\|VFS:' "$WORK/kvm-probe.log"; then
@@ -120,11 +123,12 @@ kvm_works() {
     return 1
 }
 WHY=
+FALLBACK=0
 case ${KS_VM_ACCEL:-auto} in
     kvm) ACCEL=kvm; CPU=host; WHY="KS_VM_ACCEL=kvm" ;;
     tcg) ACCEL=tcg,thread=multi; CPU=max; WHY="KS_VM_ACCEL=tcg" ;;
     auto)
-        if kvm_works; then ACCEL=kvm; CPU=host; WHY="a probe guest booted under KVM"
+        if kvm_works; then ACCEL=kvm; CPU=host; FALLBACK=1; WHY="a probe guest booted under KVM"
         else ACCEL=tcg,thread=multi; CPU=max; fi ;;
     *) die "KS_VM_ACCEL must be kvm, tcg or auto, got '${KS_VM_ACCEL}'" ;;
 esac
@@ -149,21 +153,32 @@ filter() {
         -e '/^\[ *[0-9.]*\] reboot: Power down$/d'
 }
 
-start=$(date +%s.%N)
-set +e
 # -nic none: no NIC (tests build veth pairs in netns) and no iPXE option ROM.
 # stdin from /dev/null: the serial console must not grab the caller's tty.
 # --foreground: keep qemu in our process group so Ctrl-C reaches it.
-timeout --foreground -k 10 "$TIMEOUT" \
-    qemu-system-x86_64 -machine q35 -accel "$ACCEL" -cpu "$CPU" -m "$MEM" -smp 2 \
-        -nographic -nic none -no-reboot \
-        -kernel "$CACHE/vmlinuz" -initrd "$WORK/initramfs.cpio.gz" \
-        -append "$APPEND" </dev/null 2>&1 |
-    tee "$WORK/console.log" | filter
-st=("${PIPESTATUS[@]}")
-set -e
+run_qemu() {
+    set +e
+    timeout --foreground -k 10 "$TIMEOUT" \
+        qemu-system-x86_64 -machine q35 -accel "$ACCEL" -cpu "$CPU" -m "$MEM" -smp "$SMP" \
+            -nographic -nic none -no-reboot \
+            -kernel "$CACHE/vmlinuz" -initrd "$WORK/initramfs.cpio.gz" \
+            -append "$APPEND" </dev/null 2>&1 |
+        tee "$WORK/console.log" | filter
+    st=("${PIPESTATUS[@]}")
+    set -e
+    qrc=${st[0]}
+}
+
+start=$(date +%s.%N)
+run_qemu
+if [ "$FALLBACK" = 1 ] && ! grep -q 'KESTREL_VM_EXIT=' "$WORK/console.log" &&
+   grep -q '^qemu-system-x86_64: ' "$WORK/console.log"; then
+    WHY="KVM passed the probe but failed the run: $(grep -m1 '^qemu-system-x86_64: ' "$WORK/console.log")"
+    ACCEL=tcg,thread=multi; CPU=max
+    log "accelerator: tcg ($WHY)"
+    run_qemu
+fi
 end=$(date +%s.%N)
-qrc=${st[0]}
 cp "$WORK/console.log" "$CACHE/last-console.log" 2>/dev/null || true
 secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
 
@@ -178,5 +193,5 @@ if [ -z "$rc" ]; then
     fi
     exit 1
 fi
-log "guest exit status $rc (boot+run ${secs}s)"
+log "guest exit status $rc (boot+run ${secs}s, accelerator ${ACCEL%%,*})"
 exit "$rc"
