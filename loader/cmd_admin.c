@@ -57,7 +57,9 @@ const struct ks_cmd ks_cmd_detach = {
 const struct ks_cmd ks_cmd_status = {
 	.name = "status", .run = cmd_status, .summary = "what is attached, mode, rules, maps",
 	.about = "Print what is attached where, the enforcement mode (lsm, signal,\n"
-		 "observe), rule count, table generation and map memory.\n",
+		 "observe), rule count, table generation and map memory, and for each\n"
+		 "event kind the source serving it (lsm, tp_btf, kprobe, tracepoint)\n"
+		 "and what block and kill do there (--json: \"events\").\n",
 	.opts = status_opts,
 	.footer = "Exit: 0 when everything attach set up is attached and its kload is\n"
 		  "consuming alerts, 1 when nothing (or only part) is attached.\n",
@@ -157,6 +159,42 @@ static unsigned long long pinned_map_bytes(const char *dir, int *n_links)
 	return total;
 }
 
+/*
+ * The source of each event kind and what block/kill mean there, from the
+ * pinned links (ks_hook_info() in engine.c): into o (JSON) or printed.
+ */
+static void status_sources(const char *dir, __u32 mode, json_t *o)
+{
+	struct ks_kind_sources ks[KS_KIND_N];
+	json_t *all = json_object();
+	int k, j;
+
+	ks_pinned_sources(dir, ks);
+	for (k = 0; k < KS_KIND_N; k++) {
+		json_t *arr = json_array();
+		char name[16];
+
+		snprintf(name, sizeof(name), "%s:", ks[k].kind);
+		if (!o && !ks[k].n)
+			printf("  %-12s none\n", name);
+		for (j = 0; j < ks[k].n; j++) {
+			const struct ks_hook_info *h = ks[k].hook[j];
+			const char *blk = mode == KS_MODE_OBSERVE ? "never (observe mode)" : h->block;
+
+			json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "source", h->source,
+							     "scope", h->scope, "block", blk));
+			if (!o)
+				printf("  %-12s %s (%s)\n  %-12s   block: %s\n", j ? "" : name,
+				       h->source, h->scope, "", blk);
+		}
+		json_object_set_new(all, ks[k].kind, arr);
+	}
+	if (o)
+		json_object_set_new(o, "events", all);
+	else
+		json_decref(all);
+}
+
 static void status_json(const char *dir, const struct ks_snapshot *s, int n_links,
 			unsigned long long bytes, bool alive)
 {
@@ -177,6 +215,7 @@ static void status_json(const char *dir, const struct ks_snapshot *s, int n_link
 	json_object_set_new(o, "map_bytes", json_integer(bytes));
 	json_object_set_new(o, "kload_pid", json_integer(alive ? s->ctl.kload_pid : 0));
 	json_object_set_new(o, "alerts_flowing", json_boolean(alive));
+	status_sources(dir, s->ctl.enforce_mode, o);
 	json_dumpf(o, stdout, JSON_SORT_KEYS);
 	putchar('\n');
 	json_decref(o);
@@ -200,6 +239,7 @@ static void status_text(const char *dir, const struct ks_snapshot *s, int n_link
 	printf("  map memory:  %.1f MiB\n", bytes / 1048576.0);
 	if (alive)
 		printf("  kload pid:   %u\n", s->ctl.kload_pid);
+	status_sources(dir, s->ctl.enforce_mode, NULL);
 }
 
 static int cmd_status(int argc, char **argv)

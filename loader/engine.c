@@ -144,17 +144,6 @@ static bool ks_prog_optional(const char *name)
  * program name prefix, first match wins. The README's "Event sources"
  * table and docs/kload.8 say the same in more words.
  */
-#define KS_BLK_LSM_FILE	"EPERM from the LSM hook: the open, unlink or rename does not " \
-			"happen (a denied O_CREAT open leaves the new, empty file)"
-#define KS_BLK_KP_FILE	"SIGKILL in security_*(): the operation still completes (the file " \
-			"is opened, created, deleted, renamed); the caller dies before " \
-			"the syscall returns"
-#define KS_BLK_TP_FILE	"SIGKILL at the syscall's exit: the operation has happened; the " \
-			"caller dies before the syscall returns. Deletion and rename paths " \
-			"come from the syscall's arguments: not kernel-exact"
-#define KS_BLK_TP_ACC	"SIGKILL at accept()'s exit: the connection is accepted, the " \
-			"caller dies before it gets the descriptor"
-
 static const struct {
 	const char *prefix;
 	struct ks_hook_info info;
@@ -166,21 +155,6 @@ static const struct {
 	{ "ks_all_exit", { "exit", "tp_btf", "all", "none: the process is exiting" } },
 	{ "ks_all_fork", { "fork", "tp_btf", "all",
 	  "none: the parent's and the child's later events are judged" } },
-	{ "ks_lsm_file_open", { "file", "lsm", "open, creation, modification",
-	  KS_BLK_LSM_FILE } },
-	{ "ks_lsm_unlink", { "file", "lsm", "deletion", KS_BLK_LSM_FILE } },
-	{ "ks_lsm_rename", { "file", "lsm", "rename", KS_BLK_LSM_FILE } },
-	{ "ks_ksig_open", { "file", "kprobe", "open, creation, modification",
-	  KS_BLK_KP_FILE } },
-	{ "ks_ksig_unlink", { "file", "kprobe", "deletion", KS_BLK_KP_FILE } },
-	{ "ks_ksig_rename", { "file", "kprobe", "rename", KS_BLK_KP_FILE } },
-	{ "ks_tsig_open", { "file", "tracepoint",
-	  "open, creation, modification (64-bit syscalls; not io_uring)", KS_BLK_TP_FILE } },
-	{ "ks_tsig_creat", { "file", "tracepoint", "creation", KS_BLK_TP_FILE } },
-	{ "ks_tsig_unlink", { "file", "tracepoint",
-	  "deletion (64-bit syscalls; not io_uring)", KS_BLK_TP_FILE } },
-	{ "ks_tsig_rename", { "file", "tracepoint",
-	  "rename (64-bit syscalls; not io_uring)", KS_BLK_TP_FILE } },
 	{ "ks_lsm_connect", { "connect", "lsm", "all",
 	  "connect() fails with EPERM: nothing is sent" } },
 	{ "ks_sig_connect", { "connect", "tp_btf", "TCP",
@@ -190,14 +164,29 @@ static const struct {
 	  "SIGKILL in security_socket_connect(): the connect completes, the caller "
 	  "dies before it returns" } },
 	{ "ks_tsig_connect", { "connect", "tracepoint",
-	  "UDP and other non-TCP, successful (64-bit syscalls; not io_uring)",
+	  "UDP and other non-TCP; successful 64-bit syscalls; not io_uring",
 	  "SIGKILL at connect()'s exit: the socket is connected, the caller dies "
 	  "before connect() returns" } },
 	{ "ks_kall_accept", { "accept", "kprobe", "all",
 	  "SIGKILL in security_sock_graft(): the caller dies before accept() "
 	  "returns the descriptor" } },
 	{ "ks_tall_accept", { "accept", "tracepoint",
-	  "successful (64-bit syscalls; not io_uring)", KS_BLK_TP_ACC } },
+	  "successful 64-bit syscalls; not io_uring",
+	  "SIGKILL at accept()'s exit: the connection is accepted, the caller "
+	  "dies before it gets the descriptor" } },
+	/* file: open, creation, modification (one hook), deletion, rename */
+	{ "ks_lsm_", { "file", "lsm", "all",
+	  "EPERM from the LSM hook: the open, unlink or rename does not happen "
+	  "(a denied O_CREAT open leaves the new, empty file)" } },
+	{ "ks_ksig_", { "file", "kprobe", "all",
+	  "SIGKILL in security_*(): the operation still completes (opened, "
+	  "created, deleted, renamed), the caller dies before the syscall returns" } },
+	{ "ks_tsig_", { "file", "tracepoint",
+	  "successful 64-bit syscalls; not io_uring",
+	  "SIGKILL at the syscall's exit: the operation has happened (opened, "
+	  "created, truncated, deleted, renamed), the caller dies before the "
+	  "syscall returns; deletion and rename paths come from the syscall's "
+	  "arguments, lexically (not kernel-exact)" } },
 };
 
 static const char *const ks_kinds[KS_KIND_N] = {

@@ -70,7 +70,7 @@ struct ks_hook_info {
 };
 
 #define KS_KIND_N	6
-#define KS_KIND_HOOKS	4
+#define KS_KIND_HOOKS	2
 
 /* The hooks of one event kind whose links are pinned. */
 struct ks_kind_sources {
