@@ -10,6 +10,7 @@ PIN=${KS_E2E_PIN:-/sys/fs/bpf/kestrel-e2e}
 W=$(mktemp -d /tmp/ks-e2e.XXXXXX)
 pass=0 fail=0 skip=0
 KPID=
+HPID=
 
 ok()   { pass=$((pass + 1)); echo "  ok   $1"; }
 bad()  { fail=$((fail + 1)); echo "  FAIL $1"; [ -n "${2:-}" ] && sed 's/^/       | /' "$2" | tail -n 20; }
@@ -27,9 +28,10 @@ wait_for() {
 
 cleanup() {
 	[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null
+	[ -n "$HPID" ] && kill "$HPID" 2>/dev/null
 	wait 2>/dev/null
 	"$KLOAD" detach --pin-dir "$PIN" >/dev/null 2>&1
-	rm -rf "$W" /tmp/ks_e2e_*
+	rm -rf "$W" /tmp/ks_e2e_* /tmp/ks-e2e-dl.*
 }
 trap cleanup EXIT
 
@@ -53,6 +55,16 @@ cat >"$W/rules.yml" <<'EOF'
   query: network where event.action == "connect" and destination.port == 47011
 EOF
 sed 's/e2e_connect/e2e_connect_v2/; s/47011/47012/' "$W/rules.yml" >"$W/rules2.yml"
+
+# For every source in a Prometheus text file: total = filtered + forwarded + dropped.
+identity_ok() {
+	awk '
+	/^kestrel_events_total\{/ { match($0, /source="[a-z]+"/); s = substr($0, RSTART, RLENGTH); t[s] = $2 }
+	/^kestrel_events_filtered_total\{/ { match($0, /source="[a-z]+"/); s = substr($0, RSTART, RLENGTH); f[s] = $2 }
+	/^kestrel_events_forwarded_total\{/ { match($0, /source="[a-z]+"/); s = substr($0, RSTART, RLENGTH); w[s] = $2 }
+	/^kestrel_events_dropped_total\{/ { match($0, /source="[a-z]+"/); s = substr($0, RSTART, RLENGTH); d[s] += $2 }
+	END { for (s in t) if (t[s] != f[s] + w[s] + d[s]) exit 1; exit !(length(t) > 0) }' "$1"
+}
 
 attach() { # extra args...
 	"$KLOAD" attach --pin-dir "$PIN" --alerts "$W/alerts.jsonl" "$@" >"$W/attach.log" 2>&1 &
@@ -172,12 +184,7 @@ check "alerts are valid JSON lines" "python3 -c 'import json,sys; [json.loads(l)
 # ---- metrics
 "$KLOAD" stats --prometheus --pin-dir "$PIN" >"$W/prom.txt"
 check "stats --prometheus: exit 0" "[ $? -eq 0 ]"
-check "prometheus: accounting identity per source" "awk '
-	/^kestrel_events_total\{/ { match(\$0, /source=\"[a-z]+\"/); s = substr(\$0, RSTART, RLENGTH); t[s] = \$2 }
-	/^kestrel_events_filtered_total\{/ { match(\$0, /source=\"[a-z]+\"/); s = substr(\$0, RSTART, RLENGTH); f[s] = \$2 }
-	/^kestrel_events_forwarded_total\{/ { match(\$0, /source=\"[a-z]+\"/); s = substr(\$0, RSTART, RLENGTH); w[s] = \$2 }
-	/^kestrel_events_dropped_total\{/ { match(\$0, /source=\"[a-z]+\"/); s = substr(\$0, RSTART, RLENGTH); d[s] += \$2 }
-	END { for (s in t) if (t[s] != f[s] + w[s] + d[s]) exit 1; exit !(length(t) > 0) }' $W/prom.txt" "$W/prom.txt"
+check "prometheus: accounting identity per source" "identity_ok $W/prom.txt" "$W/prom.txt"
 check "prometheus: alerts counted per rule" "grep -q '^kestrel_alerts_total{rule=\"e2e_tmp_exec\"} [1-9]' $W/prom.txt" "$W/prom.txt"
 
 exec 5<>/dev/tcp/127.0.0.1/47990 && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&5 && cat <&5 >"$W/http.txt"
@@ -327,6 +334,46 @@ check "alerts to /dev/full: counted as lost{write}, logged, attach still running
 kill -TERM "$KPID"
 wait "$KPID"
 KPID=
+
+# ---- the shipped rules, live: file events in whatever mode this kernel has
+# (signal mode from syscall tracepoints where there is neither BPF LSM nor
+# kprobes). A credential file read, and a download to /tmp then run.
+if attach rules/; then
+	ok "attach with the shipped rules"
+	"$KLOAD" status --json --pin-dir "$PIN" >"$W/status.json" 2>&1
+	check "status --json names the file event source" \
+		"jq -e '.events.file[0].source | test(\"^(lsm|kprobe|tracepoint)\$\")' $W/status.json >/dev/null" "$W/status.json"
+	"$KLOAD" status --pin-dir "$PIN" >"$W/out" 2>&1
+	check "status names each event kind's source and what block means" \
+		"grep -Eq '^  file: +(lsm|kprobe|tracepoint)' $W/out && grep -q 'block: ' $W/out" "$W/out"
+	cat /etc/shadow >/dev/null
+	mkdir -p "$W/www" && cp /bin/true "$W/www/payload"
+	python3 -m http.server 47013 --bind 127.0.0.1 --directory "$W/www" >/dev/null 2>&1 &
+	HPID=$!
+	dl=/tmp/ks-e2e-dl.$$
+	for _ in $(seq 1 50); do
+		curl -sf -o "$dl" http://127.0.0.1:47013/payload && break
+		sleep 0.1
+	done
+	chmod +x "$dl" && "$dl"
+	wait_for '"id":"shadow_file_read"' "$W/alerts.jsonl"
+	wait_for '"id":"tmp_download_then_exec"' "$W/alerts.jsonl"
+	check "shadow_file_read alerts on cat /etc/shadow" \
+		"grep '\"id\":\"shadow_file_read\"' $W/alerts.jsonl | grep -q '\"path\":\"/etc/shadow\"'" "$W/alerts.jsonl"
+	check "tmp_download_then_exec: curl's file under /tmp, then run" \
+		"grep '\"id\":\"tmp_download_then_exec\"' $W/alerts.jsonl | grep -q '\"name\":\"curl\".*$dl'" "$W/alerts.jsonl"
+	"$KLOAD" stats --prometheus --pin-dir "$PIN" >"$W/prom.txt"
+	check "file events counted" "grep -Eq '^kestrel_events_total\{source=\"file\"\} [1-9]' $W/prom.txt" "$W/prom.txt"
+	check "prometheus: accounting identity per source, file included" "identity_ok $W/prom.txt" "$W/prom.txt"
+	kill "$HPID" 2>/dev/null
+	HPID=
+	kill -TERM "$KPID"
+	wait "$KPID"
+	KPID=
+	"$KLOAD" detach --pin-dir "$PIN" >/dev/null 2>&1
+else
+	bad "attach with the shipped rules" "$W/attach.log"
+fi
 
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
