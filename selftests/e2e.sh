@@ -356,12 +356,17 @@ if attach rules/; then
 		sleep 0.1
 	done
 	chmod +x "$dl" && "$dl"
+	python3 -c 'import sys, urllib.request as u; u.urlretrieve(sys.argv[1], sys.argv[2])' \
+		http://127.0.0.1:47013/payload "$dl.py"
+	chmod +x "$dl.py" && "$dl.py"
 	wait_for '"id":"shadow_file_read"' "$W/alerts.jsonl"
-	wait_for '"id":"tmp_download_then_exec"' "$W/alerts.jsonl"
+	wait_for "$dl.py" "$W/alerts.jsonl"
 	check "shadow_file_read alerts on cat /etc/shadow" \
 		"grep '\"id\":\"shadow_file_read\"' $W/alerts.jsonl | grep -q '\"path\":\"/etc/shadow\"'" "$W/alerts.jsonl"
 	check "tmp_download_then_exec: curl's file under /tmp, then run" \
-		"grep '\"id\":\"tmp_download_then_exec\"' $W/alerts.jsonl | grep -q '\"name\":\"curl\".*$dl'" "$W/alerts.jsonl"
+		"grep '\"id\":\"tmp_download_then_exec\"' $W/alerts.jsonl | grep -q '\"name\":\"curl\".*$dl\"'" "$W/alerts.jsonl"
+	check "tmp_download_then_exec: python3's file under /tmp, then run" \
+		"grep '\"id\":\"tmp_download_then_exec\"' $W/alerts.jsonl | grep -q '\"name\":\"python3[.0-9]*\".*$dl.py\"'" "$W/alerts.jsonl"
 	"$KLOAD" stats --prometheus --pin-dir "$PIN" >"$W/prom.txt"
 	check "file events counted" "grep -Eq '^kestrel_events_total\{source=\"file\"\} [1-9]' $W/prom.txt" "$W/prom.txt"
 	check "prometheus: accounting identity per source, file included" "identity_ok $W/prom.txt" "$W/prom.txt"
