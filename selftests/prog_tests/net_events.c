@@ -75,8 +75,29 @@ static int connect_lo(int fam, int type, int port)
 	else
 		err = connect(fd, (void *)&in6, sizeof(in6));
 	err = err ? -errno : 0;
+	if (!err && type == SOCK_DGRAM) {
+		/* dissolve the association: a connect, but no connection */
+		struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+
+		err = connect(fd, &unspec, sizeof(unspec)) ? -errno : 0;
+	}
 	close(fd);
 	return err;
+}
+
+/* A child that connects (connect_lo) and exits; its pid, or -1. */
+static pid_t connected_child(int fam, int type, int port)
+{
+	int status = -1;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(connect_lo(fam, type, port) ? 1 : 0);
+	if (!ASSERT_GT(pid, 0, "fork"))
+		return -1;
+	waitpid(pid, &status, 0);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child connected");
+	return pid;
 }
 
 /* 16-byte event address of loopback in family fam */
@@ -136,18 +157,14 @@ static void run_family(struct ks_tenv *te, int fam, int lfd, int port, bool do_a
 	struct sockaddr_storage peer = {};
 	socklen_t plen = sizeof(peer);
 	const struct ks_event *ev;
-	int status, cfd, n, peer_port, rule = ks_tenv_rule(te, "st_net");
+	int cfd, n, peer_port, rule = ks_tenv_rule(te, "st_net");
 	__u8 lo[16];
 	pid_t pid;
 
 	lo_addr(fam, lo);
-	pid = fork();
-	if (pid == 0)
-		_exit(connect_lo(fam, SOCK_STREAM, port) ? 1 : 0);
-	if (!ASSERT_GT(pid, 0, "fork"))
+	pid = connected_child(fam, SOCK_STREAM, port);
+	if (pid < 0)
 		return;
-	waitpid(pid, &status, 0);
-	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child connected");
 	cfd = accept(lfd, (void *)&peer, &plen);
 	if (!ASSERT_GE(cfd, 0, "accept"))
 		return;
@@ -188,19 +205,15 @@ accept:
  */
 static void run_udp(struct ks_tenv *te, int port)
 {
-	int status, n, rule = ks_tenv_rule(te, "st_net");
+	int n, rule = ks_tenv_rule(te, "st_net");
 	const struct ks_event *ev;
 	__u8 lo[16];
 	pid_t pid;
 
 	lo_addr(AF_INET, lo);
-	pid = fork();
-	if (pid == 0)
-		_exit(connect_lo(AF_INET, SOCK_DGRAM, port) ? 1 : 0);
-	if (!ASSERT_GT(pid, 0, "fork"))
+	pid = connected_child(AF_INET, SOCK_DGRAM, port);
+	if (pid < 0)
 		return;
-	waitpid(pid, &status, 0);
-	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child connected (UDP)");
 	ks_tenv_drain(te, ST_DRAIN_MS);
 	ev = find_net(te, KS_ACT_CONNECT, pid, port, &n);
 	if (ASSERT_EQ(n, 1, "one UDP connect event") && ev) {
@@ -209,6 +222,9 @@ static void run_udp(struct ks_tenv *te, int port)
 		/* at the exit the sock is bound: the source port is known */
 		ASSERT_NEQ(ev->sport, 0, "source.port");
 	}
+	/* the rule takes port 0 too: connect(AF_UNSPEC) would show there */
+	find_net(te, KS_ACT_CONNECT, pid, 0, &n);
+	ASSERT_EQ(n, 0, "no event for connect(AF_UNSPEC)");
 }
 
 /*
@@ -234,7 +250,7 @@ static void run_mode(int mode, bool do_accept, bool sys_tp)
 		 "- rule: st_net\n"
 		 "  name: selftest network events\n"
 		 "  severity: low\n"
-		 "  query: 'network where destination.port in (%d, %d)'\n", p4, p6 ? p6 : p4);
+		 "  query: 'network where destination.port in (%d, %d, 0)'\n", p4, p6 ? p6 : p4);
 	if (!ASSERT_OK(ks_tenv_compile(&te, yaml), "compile") ||
 	    !ASSERT_OK(ks_tenv_load(&te, &o), "load") ||
 	    !ASSERT_OK(ks_tenv_attach(&te), "attach"))
