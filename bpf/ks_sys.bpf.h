@@ -128,19 +128,38 @@ struct ks_norm_ctx {
 	__u32 in;	/* event offset of the input */
 	__u32 len;	/* input bytes; one virtual '/' follows them */
 	__u32 out;	/* event offset of the output slot */
+};
+
+/*
+ * What the loop changes lives in map memory (the payload slot, after the
+ * work area), not in the context on the stack: before 6.7 the verifier
+ * checks a bpf_loop() callback once, with the values the caller's stack
+ * held at the call, and would prune the branches those values rule out.
+ */
+struct ks_norm_state {
 	__u32 olen;
 	__u32 cstart;	/* output offset of the current component's '/' */
 	__u32 in_comp;
 	__u32 trunc;
 };
 
+#define KS_NORM_STATE	(2 * KS_PATH_MAX + 8)	/* offset in the payload slot */
+_Static_assert(KS_NORM_STATE + sizeof(struct ks_norm_state) <= KS_PAYLOAD_MAX,
+	       "work area and state fit the payload slot");
+
+static __always_inline struct ks_norm_state *ks_norm_state(struct ks_scratch *sc)
+{
+	return (struct ks_norm_state *)(sc->ev.payload + KS_NORM_STATE);
+}
+
 /* Output offset of the last '/' before olen (0 when there is none). */
-static __always_inline __u32 ks_norm_parent(struct ks_norm_ctx *c, __u8 *ev)
+static __always_inline __u32 ks_norm_parent(const struct ks_norm_ctx *c,
+					    const struct ks_norm_state *st, __u8 *ev)
 {
 	__u32 i, pos = 0;
 
 	for (i = 0; i < KS_PATH_MAX; i++) {
-		if (i >= c->olen)
+		if (i >= st->olen)
 			break;
 		if (ev[ks_bound(c->out + i, 0xfff)] == '/')
 			pos = i;
@@ -149,48 +168,50 @@ static __always_inline __u32 ks_norm_parent(struct ks_norm_ctx *c, __u8 *ev)
 }
 
 /* A component just ended at olen: drop "." and pop for "..". */
-static __always_inline void ks_norm_end(struct ks_norm_ctx *c, __u8 *ev)
+static __always_inline void ks_norm_end(const struct ks_norm_ctx *c, struct ks_norm_state *st,
+					__u8 *ev)
 {
-	__u32 clen = c->olen - c->cstart - 1;
-	__u8 a = ev[ks_bound(c->out + c->cstart + 1, 0xfff)];
-	__u8 b = ev[ks_bound(c->out + c->cstart + 2, 0xfff)];
+	__u32 clen = st->olen - st->cstart - 1;
+	__u8 a = ev[ks_bound(c->out + st->cstart + 1, 0xfff)];
+	__u8 b = ev[ks_bound(c->out + st->cstart + 2, 0xfff)];
 
-	c->in_comp = 0;
+	st->in_comp = 0;
 	if (clen == 1 && a == '.') {
-		c->olen = c->cstart;
+		st->olen = st->cstart;
 	} else if (clen == 2 && a == '.' && b == '.') {
-		c->olen = c->cstart;
-		c->olen = ks_norm_parent(c, ev);
+		st->olen = st->cstart;
+		st->olen = ks_norm_parent(c, st, ev);
 	}
 }
 
 static long ks_norm_byte(__u32 i, struct ks_norm_ctx *c)
 {
+	struct ks_norm_state *st = ks_norm_state(c->sc);
 	__u8 *ev = (__u8 *)&c->sc->ev;
 	__u8 ch = '/';
 
 	if (i < c->len)
 		ch = ev[ks_bound(c->in + i, 0xfff)];
 	if (ch == '/') {
-		if (c->in_comp)
-			ks_norm_end(c, ev);
+		if (st->in_comp)
+			ks_norm_end(c, st, ev);
 		return 0;
 	}
-	if (!c->in_comp) {
-		if (c->olen + 1 >= KS_PATH_MAX) {
-			c->trunc = 1;
+	if (!st->in_comp) {
+		if (st->olen + 1 >= KS_PATH_MAX) {
+			st->trunc = 1;
 			return 1;
 		}
-		ev[ks_bound(c->out + c->olen, 0xfff)] = '/';
-		c->cstart = c->olen++;
-		c->in_comp = 1;
+		ev[ks_bound(c->out + st->olen, 0xfff)] = '/';
+		st->cstart = st->olen++;
+		st->in_comp = 1;
 	}
-	if (c->olen >= KS_PATH_MAX) {
-		c->trunc = 1;
+	if (st->olen >= KS_PATH_MAX) {
+		st->trunc = 1;
 		return 1;
 	}
-	ev[ks_bound(c->out + c->olen, 0xfff)] = ch;
-	c->olen++;
+	ev[ks_bound(c->out + st->olen, 0xfff)] = ch;
+	st->olen++;
 	return 0;
 }
 
@@ -198,7 +219,8 @@ static long ks_norm_byte(__u32 i, struct ks_norm_ctx *c)
  * Path field `field` (slot at event offset `out`) from the syscall
  * arguments (dfd, upath): see the top of this file. The payload slot,
  * unused by file events, is the work area: the directory right-aligned
- * in its first KS_PATH_MAX bytes, then '/', then the string. Returns 0,
+ * in its first KS_PATH_MAX bytes, then '/', then the string, then the
+ * loop's state (KS_NORM_STATE). Returns 0,
  * or -1 when the string or the directory cannot be read.
  */
 __noinline int ks_sys_user_path(struct ks_scratch *sc, __u32 field, __u32 out, int dfd,
@@ -206,6 +228,7 @@ __noinline int ks_sys_user_path(struct ks_scratch *sc, __u32 field, __u32 out, i
 {
 	const __u32 str = KS_SLOT_OFF(payload) + KS_PATH_MAX + 1;
 	struct ks_norm_ctx c = {};
+	struct ks_norm_state *st;
 	struct ks_event *ev;
 	__u32 in;
 	long n;
@@ -246,12 +269,14 @@ __noinline int ks_sys_user_path(struct ks_scratch *sc, __u32 field, __u32 out, i
 	c.in = in;
 	c.len = str + n - 1 - in;
 	c.out = out;
+	st = ks_norm_state(sc);
+	__builtin_memset(st, 0, sizeof(*st));
 	bpf_loop(c.len + 1, ks_norm_byte, &c, 0);
-	if (c.trunc)
+	if (st->trunc)
 		ev->truncated |= 1u << field;
-	if (!c.olen)
+	if (!st->olen)
 		((__u8 *)ev)[ks_bound(out, 0xfff)] = '/';
-	ks_set_str(ev, field, out, c.olen ?: 1);
+	ks_set_str(ev, field, out, st->olen ?: 1);
 	return 0;
 }
 
