@@ -10,7 +10,7 @@
 #   bench/profile/*.txt    where the time goes, for the figures with targets
 # and print the Markdown. `make bench` runs it after `make all`.
 #
-#   bench/run.sh [--quick] [--no-profile] [--only dfa,host,nfa,replay,mem]
+#   bench/run.sh [--quick] [--no-profile] [--only dfa,host,nfa,replay,mem,systp]
 #
 # Needs root (BPF), libhyperscan-dev, linux-perf (profiles only). A
 # benchmark that cannot run records value null and the reason; the script
@@ -26,7 +26,7 @@ LOG=$B/logs
 PIN=/sys/fs/bpf/kestrel-bench
 QUICK=0
 PROFILE=1
-ONLY="dfa,host,nfa,replay,mem"
+ONLY="dfa,host,nfa,replay,mem,systp"
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -80,7 +80,7 @@ build() { # name extra-libs...
 
 $CC $CFLAGS -o "$B/report" bench/report.c -ljansson >"$LOG/build-report.log" 2>&1 ||
 	{ log "cannot build bench/report.c: see $LOG/build-report.log"; exit 1; }
-for n in bench_dfa bench_host bench_nfa bench_replay bench_mem; do
+for n in bench_dfa bench_host bench_nfa bench_replay bench_mem bench_systp; do
 	if [ "$n" = bench_dfa ]; then build "$n" -lhs; else build "$n"; fi
 done
 
@@ -135,6 +135,7 @@ want host && run host 240 bench_host --kload build/kload --dir "$DATA" $HOST_ARG
 want nfa && run nfa 90 bench_nfa $NFA_ARGS
 want replay && run replay 150 bench_replay --kload build/kload --dir "$DATA" $REPLAY_ARGS
 want mem && run mem 120 bench_mem --kload build/kload --dir "$DATA" $MEM_ARGS
+want systp && run systp 60 bench_systp
 
 # ---- profiles: where the time goes for the figures with targets ----
 # No hardware PMU in these VMs: perf samples the cpu-clock software event;

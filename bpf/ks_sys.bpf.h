@@ -22,9 +22,10 @@
  * (as Falco's modern probe does): any syscall tracepoint sends every
  * syscall through the traced slow path, but a per-syscall tracepoint runs
  * its program only for that syscall, while sys_exit runs one for all of
- * them. Measured here (getppid, not hooked, min of 15 rounds): +25..34 ns
- * per syscall with these 13 tracepoints attached, +67..77 ns with an
- * empty program on raw_tp/sys_exit. TCP connect stays on
+ * them. Measured here by build/bench/bench_systp (getppid, hooked by
+ * nothing, min of 15 rounds, five runs): +22..52 ns per syscall with
+ * these 13 tracepoints attached, +67..112 ns with one empty program on
+ * raw_tp/sys_exit, about 2.5 times as much in each run. TCP connect stays on
  * tp_btf/inet_sock_set_state (ks_net.bpf.h), which costs nothing per
  * syscall.
  *
