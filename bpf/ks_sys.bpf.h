@@ -23,9 +23,9 @@
  * syscall through the traced slow path, but a per-syscall tracepoint runs
  * its program only for that syscall, while sys_exit runs one for all of
  * them. Measured here by build/bench/bench_systp (getppid, hooked by
- * nothing, min of 15 rounds, five runs): +22..52 ns per syscall with
- * these 13 tracepoints attached, +67..112 ns with one empty program on
- * raw_tp/sys_exit, about 2.5 times as much in each run. TCP connect stays on
+ * nothing, min of 15 rounds, three runs): +22..52 ns per syscall with
+ * these 13 tracepoints attached, +77..112 ns with one empty program on
+ * raw_tp/sys_exit, 2 to 3.5 times as much in each run. TCP connect stays on
  * tp_btf/inet_sock_set_state (ks_net.bpf.h), which costs nothing per
  * syscall.
  *
