@@ -113,9 +113,10 @@ trap 'rm -rf "$WORK"' EXIT
 SMP=2
 kvm_works() {
     [ -r /dev/kvm ] && [ -w /dev/kvm ] || { WHY="/dev/kvm is missing or not accessible"; return 1; }
-    timeout -k 2 20 qemu-system-x86_64 -machine q35 -accel kvm -cpu host -m 256 -smp "$SMP" \
+    # braces: bash's "Aborted" note about a qemu that asserted goes to the log too
+    { timeout -k 2 20 qemu-system-x86_64 -machine q35 -accel kvm -cpu host -m 256 -smp "$SMP" \
         -nographic -nic none -no-reboot -kernel "$CACHE/vmlinuz" \
-        -append "console=ttyS0 panic=-1 loglevel=4" </dev/null >"$WORK/kvm-probe.log" 2>&1
+        -append "console=ttyS0 panic=-1 loglevel=4" </dev/null; } >"$WORK/kvm-probe.log" 2>&1
     if grep -q 'Kernel panic\|Linux version\|VFS:' "$WORK/kvm-probe.log"; then
         return 0
     fi
