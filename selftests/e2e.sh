@@ -19,8 +19,12 @@ check() { if eval "$2"; then ok "$1"; else bad "$1" "${3:-}"; fi; }
 # Wait (at most 10 s) until FILE has a line matching the fixed string.
 # kload flushes alerts about every second; a loaded machine may be slower.
 wait_for() {
+	wait_grep -F "$1" "$2"
+}
+# The same with grep options: wait_grep -E REGEX FILE.
+wait_grep() {
 	for _ in $(seq 1 100); do
-		grep -qF -- "$1" "$2" 2>/dev/null && return 0
+		grep -q "$1" -- "$2" "$3" 2>/dev/null && return 0
 		sleep 0.1
 	done
 	return 1
@@ -360,7 +364,9 @@ if attach rules/; then
 		http://127.0.0.1:47013/payload "$dl.py"
 	chmod +x "$dl.py" && "$dl.py"
 	wait_for '"id":"shadow_file_read"' "$W/alerts.jsonl"
-	wait_for "$dl.py" "$W/alerts.jsonl"
+	# the exec_from_tmp alert of the same exec may come first
+	wait_grep -E "$dl\".*\"id\":\"tmp_download_then_exec\"" "$W/alerts.jsonl"
+	wait_grep -E "$dl\.py\".*\"id\":\"tmp_download_then_exec\"" "$W/alerts.jsonl"
 	check "shadow_file_read alerts on cat /etc/shadow" \
 		"grep '\"id\":\"shadow_file_read\"' $W/alerts.jsonl | grep -q '\"path\":\"/etc/shadow\"'" "$W/alerts.jsonl"
 	check "tmp_download_then_exec: curl's file under /tmp, then run" \
