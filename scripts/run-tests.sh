@@ -98,7 +98,11 @@ fi
 
 if want vm; then
 	echo "== selftests in the 6.1 VM (qemu, lsm=...,bpf)"
-	selftests/vm/run-vm.sh --add rules:/rules "$B"/selftests/test_progs-static >"$log/vm" 2>&1
+	# Under TCG on a loaded 2-CPU machine, verifying every engine load of the
+	# suite (lsm, signal, forced tracepoint sources) takes 5-10 minutes, more
+	# than run-vm.sh's default 600 s at worst; CI's budget is 90 minutes.
+	selftests/vm/run-vm.sh --timeout "${KS_VM_TIMEOUT:-1800}" --add rules:/rules \
+		"$B"/selftests/test_progs-static >"$log/vm" 2>&1
 	rc=$?
 	sed 's/^/  /' "$log/vm" | grep -v '^  *$'
 	set -- $(progs_counts "$log/vm")
