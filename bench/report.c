@@ -8,6 +8,11 @@
  *   stdout            the same Markdown
  *
  * usage: report OUT.json OUT.md "MACHINE LINE" IN.jsonl...
+ *
+ * Entries of OUT.json that this run did not produce (another benchmark
+ * skipped with --only, or figures written by other tools, such as the
+ * fuzzers' fuzz.* entries) are kept, marked "earlier_run": true, after
+ * the new ones; an entry this run produced replaces its old version.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -129,6 +134,8 @@ static void row(FILE *f, json_t *o)
 		fputs(" ", f);
 		md_escape(f, sget(o, "note"));
 	}
+	if (json_is_true(json_object_get(o, "earlier_run")))
+		fputs(" (from an earlier run)", f);
 	fputs(" |\n", f);
 }
 
@@ -147,6 +154,30 @@ static json_t *find(json_t *all, const char *name)
 		if (sget(o, "name") && !strcmp(sget(o, "name"), name))
 			return o;
 	return NULL;
+}
+
+/*
+ * Append the entries of the previous results file whose names this run
+ * did not produce, marked as such, so a partial run loses nothing.
+ */
+static void keep_earlier(json_t *all, const char *path)
+{
+	json_t *old = json_load_file(path, 0, NULL), *o;
+	size_t i;
+
+	if (!json_is_array(old)) {
+		json_decref(old);
+		return;
+	}
+	json_array_foreach(old, i, o) {
+		const char *n = sget(o, "name");
+
+		if (!json_is_object(o) || !n || find(all, n))
+			continue;
+		json_object_set_new(o, "earlier_run", json_true());
+		json_array_append(all, o);
+	}
+	json_decref(old);
 }
 
 static void dfa_cell(FILE *f, json_t *all, const char *eng, const char *mode, long p, long b,
@@ -309,6 +340,7 @@ int main(int argc, char **argv)
 		}
 		fclose(in);
 	}
+	keep_earlier(all, argv[1]);
 	if (json_dump_file(all, argv[1], JSON_INDENT(1) | JSON_REAL_PRECISION(6))) {
 		fprintf(stderr, "report: cannot write %s\n", argv[1]);
 		return 1;

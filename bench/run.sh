@@ -4,7 +4,9 @@
 # Kestrel benchmarks: build the bench programs, run every benchmark with a
 # bounded time, then write
 #   bench/results.json     one entry per figure: name, value, unit, target,
-#                          met, baseline, ratio, command (+ reason, note)
+#                          met, baseline, ratio, command (+ reason, note);
+#                          entries this run did not produce (--only, the
+#                          fuzzers' fuzz.*) are kept, marked earlier_run
 #   bench/PERFORMANCE.md   the Markdown tables (the README's Performance
 #                          section), each row with the command behind it
 #   bench/profile/*.txt    where the time goes, for the figures with targets
