@@ -125,8 +125,10 @@ static void set_limits(struct ks_dfa_limits *l, const struct ks_dfa_limits *in)
 	memset(l, 0, sizeof(*l));
 	if (in)
 		*l = *in;
-	if (!l->max_states || l->max_states > KS_MAX_STATES)
+	if (!l->max_states)
 		l->max_states = KS_MAX_STATES;
+	if (l->max_states > KS_DFA_MAX_STATES)
+		l->max_states = KS_DFA_MAX_STATES;
 	if (!l->max_cells)
 		l->max_cells = KS_DFA_CELLS;
 	if (!l->max_classes || l->max_classes > KS_MAX_CLASSES)
@@ -511,7 +513,7 @@ static void build_rows(struct dfa_build *b)
 	struct ks_dfa *d = b->out;
 	uint32_t nc = d->n_classes, i, t, r, lo = 0, c, k;
 	uint8_t c01 = d->cls[KS_SENT_BEGIN];
-	uint16_t *scratch, *row, *src;
+	uint32_t *scratch, *row, *src;
 	size_t a;
 
 	d->next = xcalloc((size_t)d->n_states * nc, sizeof(*d->next));
@@ -646,6 +648,11 @@ int ks_dfa_build(const struct ks_dfa_pattern *pats, size_t n_pats,
 		goto out;
 	out->n_automata = n_autos;
 	out->start = xcalloc(n_autos, sizeof(*out->start));
+	out->mid = xcalloc(n_autos, sizeof(*out->mid));
+	out->max_len = xcalloc(n_autos, sizeof(*out->max_len));
+	for (a = 0; a < n_pats; a++)
+		if (pats[a].len > out->max_len[pats[a].automaton])
+			out->max_len[pats[a].automaton] = pats[a].len;
 	b.root = xcalloc(n_autos, sizeof(*b.root));
 	b.sroot = xcalloc(n_autos, sizeof(*b.sroot));
 	b.root_dead = xcalloc(n_autos, sizeof(*b.root_dead));
@@ -668,9 +675,11 @@ int ks_dfa_build(const struct ks_dfa_pattern *pats, size_t n_pats,
 	build_rows(&b);
 	if (build_acc(&b))
 		goto out;
-	for (a = 0; a < n_autos; a++)
+	for (a = 0; a < n_autos; a++) {
 		out->start[a] = b.sroot[a] ? b.id[b.sroot[a]] :
 			       b.root[a] ? b.id[b.root[a]] : 0;
+		out->mid[a] = b.root[a] ? b.id[b.root[a]] : 0;
+	}
 	seal_sentinels(out);
 	ret = 0;
 out:
@@ -686,10 +695,14 @@ void ks_dfa_free(struct ks_dfa *d)
 		return;
 	free(d->next);
 	free(d->start);
+	free(d->mid);
+	free(d->max_len);
 	free(d->acc);
 	free(d->acc_list);
 	d->next = NULL;
 	d->start = NULL;
+	d->mid = NULL;
+	d->max_len = NULL;
 	d->acc = NULL;
 	d->acc_list = NULL;
 }

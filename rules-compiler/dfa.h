@@ -18,6 +18,8 @@
 
 #include <kestrel/rules.h>
 
+#include "maps/ks_dfa.h"
+
 /* ---- DFA builder ---- */
 
 struct ks_dfa_pattern {
@@ -41,7 +43,7 @@ struct ks_dfa_automaton {
 
 /* Limits; zero members take the ks_abi.h value. */
 struct ks_dfa_limits {
-	uint32_t max_states;		/* KS_MAX_STATES (at most 65535) */
+	uint32_t max_states;		/* KS_MAX_STATES; at most KS_DFA_MAX_STATES */
 	uint32_t max_cells;		/* KS_DFA_CELLS */
 	uint32_t max_classes;		/* KS_MAX_CLASSES */
 	uint32_t max_acc_per_state;	/* KS_MAX_ACC_PER_STATE */
@@ -55,8 +57,16 @@ struct ks_dfa {
 	uint8_t other_class;		/* bytes no pattern uses */
 	uint32_t n_classes;
 	uint32_t n_states;		/* state 0 (dead) included */
-	uint16_t *next;			/* [state * n_classes + class] */
+	uint32_t *next;			/* [state * n_classes + class] */
 	uint32_t *start;		/* per automaton; 0: no patterns */
+	/*
+	 * Per automaton: the root, where a walk restarted in the middle of a
+	 * value begins (0: dead, every pattern is anchored), and the length
+	 * of its longest pattern: a walk restarted at mid[a] max_len[a] - 1
+	 * bytes before position p sees every match ending at p or later.
+	 */
+	uint32_t *mid;
+	uint32_t *max_len;
 	uint32_t n_automata;
 	uint32_t acc_base;		/* s accepts iff s >= acc_base */
 	uint32_t *acc;			/* [s - acc_base] = first << 8 | count */
@@ -75,6 +85,21 @@ int ks_dfa_build(const struct ks_dfa_pattern *pats, size_t n_pats,
 		 const struct ks_dfa_limits *lim, struct ks_dfa *out,
 		 char *err, size_t errlen);
 void ks_dfa_free(struct ks_dfa *d);
+
+/* The DFA image of maps/ks_dfa.h (dfa_image.c); automaton a of d is
+ * (field a / KS_CASE_N, case a % KS_CASE_N). */
+struct ks_dfa_image {
+	struct ks_dfa_hdr hdr;
+	uint32_t *tab;		/* hdr.tab_bytes / 4 cells */
+	uint16_t *acc_list;	/* hdr.n_acc_list atom ids */
+};
+
+int ks_dfa_image_build(const struct ks_dfa *d, struct ks_dfa_image *img,
+		       char *err, size_t errlen);
+void ks_dfa_image_free(struct ks_dfa_image *img);
+int ks_dfa_image_literals(const uint8_t *const *lits, const uint32_t *lens, size_t n,
+			  uint32_t field, uint32_t mode, struct ks_dfa_image *img,
+			  char *err, size_t errlen);
 
 /* ---- lowering side tables (lower.c) for ks_explain ---- */
 

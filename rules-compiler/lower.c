@@ -1361,7 +1361,8 @@ static int build_dfa(struct lower *L)
 	for (f = 0; f < KS_F_STR_N; f++)
 		for (m = 0; m < KS_CASE_N; m++)
 			t->start[f][m] = d.start[f * KS_CASE_N + m];
-	memcpy(t->dfa, d.next, (size_t)d.n_states * d.n_classes * sizeof(*t->dfa));
+	for (i = 0; i < d.n_states * d.n_classes; i++)
+		t->dfa[i] = d.next[i];	/* n_states <= KS_MAX_STATES: fits u16 */
 	memcpy(t->acc, d.acc, (d.n_states - d.acc_base) * sizeof(*t->acc));
 	memcpy(t->acc_list, d.acc_list, d.n_acc_list * sizeof(*t->acc_list));
 	t->hdr.n_states = d.n_states;

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The walk over the DFA image (maps/ks_dfa.h), with its C model in
+ * rules-compiler/dfawalk.c: same plan, same order of hits.
+ *
+ * Per byte and walk: a byte load, a column load, an add, a mask and the
+ * cell load; the accept flag of 1..4 walks is tested by one branch, and
+ * accepting cells go to a queue in map memory that is drained once per
+ * chunk. No multiply, no mode test, no dead-state test per byte (the dead
+ * row maps to itself; walks check for it once per chunk).
+ *
+ * 1, 2 or 4 walks step together over overlapping segments, so the CPU
+ * runs independent load chains side by side (the walk is bound by the
+ * latency of the cell load, not by the instructions).
+ *
+ * The including file defines, before including this header:
+ *   KS_DFA_TAB_MASK   the table mask (a const volatile rodata value, so
+ *                     the verifier knows it and the map value size fits)
+ *   KS_DFA_BUF_MASK   bytes are read as buf[pos & KS_DFA_BUF_MASK], buf a
+ *                     map value of at least KS_DFA_BUF_MASK + 1 bytes
+ *   ks_dfa_drain(cb)  a function that records the atoms of every cell
+ *                     queued in cb->sc->q[0 .. nq) and sets nq to 0
+ */
+#ifndef KS_DFA_BPF_H
+#define KS_DFA_BPF_H
+
+#include "maps/ks_dfa.h"
+
+#define KS_DFA_CHUNK	64
+_Static_assert(KS_DFA_Q >= KS_DFA_CHUNK * KS_DFA_MAX_WALKS, "one chunk fits the queue");
+
+/* What a chunk callback needs; on the caller's stack. */
+struct ks_dfa_cb {
+	const __u8 *buf;
+	const __u8 *tab;
+	const __u16 *col;
+	struct ks_dfa_scan *sc;
+	void *h;
+};
+
+static __always_inline __u32 ks_dfa_next(const __u8 *tab, __u32 s, __u32 col)
+{
+	return *(const __u32 *)(tab + ((s + col) & KS_DFA_TAB_MASK));
+}
+
+/*
+ * Whether any of the cells accepts, as a value the verifier does not link
+ * to the cells: a branch on the cells themselves would split every step
+ * into two states it cannot prune (the accept bit of each cell known 0 on
+ * one path, 1 on the other).
+ */
+static __always_inline __u32 ks_dfa_any_acc(__u32 any)
+{
+	any >>= 31;
+	barrier_var(any);
+	return any;
+}
+
+static __always_inline void ks_dfa_push(struct ks_dfa_scan *sc, __u32 s)
+{
+	__u32 n = sc->nq;
+
+	sc->q[n & (KS_DFA_Q - 1)] = s;
+	sc->nq = n + (s >> 31);
+}
+
+/* One step of every walk at lockstep index i of the chunk. */
+#define KS_DFA_STEP(k)							\
+	s##k = ks_dfa_next(tab, s##k, col[buf[(p##k + i) & KS_DFA_BUF_MASK]])
+
+static long ks_dfa_chunk1(__u32 idx, struct ks_dfa_cb *c)
+{
+	const __u8 *buf = c->buf, *tab = c->tab;
+	const __u16 *col = c->col;
+	struct ks_dfa_scan *sc = c->sc;
+	__u32 s0 = sc->s[0], p0 = sc->pos[0], n = sc->steps, i;
+
+	for (i = 0; i < KS_DFA_CHUNK; i++) {
+		if (i >= n)
+			break;
+		KS_DFA_STEP(0);
+		if (ks_dfa_any_acc(s0))
+			ks_dfa_push(sc, s0);
+	}
+	sc->s[0] = s0;
+	sc->pos[0] = p0 + i;
+	sc->steps = n - i;
+	if (sc->nq)
+		ks_dfa_drain(c);
+	return !s0 || n <= KS_DFA_CHUNK;
+}
+
+static long ks_dfa_chunk2(__u32 idx, struct ks_dfa_cb *c)
+{
+	const __u8 *buf = c->buf, *tab = c->tab;
+	const __u16 *col = c->col;
+	struct ks_dfa_scan *sc = c->sc;
+	__u32 s0 = sc->s[0], s1 = sc->s[1], p0 = sc->pos[0], p1 = sc->pos[1];
+	__u32 n = sc->steps, i;
+
+	for (i = 0; i < KS_DFA_CHUNK; i++) {
+		if (i >= n)
+			break;
+		KS_DFA_STEP(0);
+		KS_DFA_STEP(1);
+		if (ks_dfa_any_acc(s0 | s1)) {
+			ks_dfa_push(sc, s0);
+			ks_dfa_push(sc, s1);
+		}
+	}
+	sc->s[0] = s0;
+	sc->s[1] = s1;
+	sc->pos[0] = p0 + i;
+	sc->pos[1] = p1 + i;
+	sc->steps = n - i;
+	if (sc->nq)
+		ks_dfa_drain(c);
+	return !(s0 | s1) || n <= KS_DFA_CHUNK;
+}
+
+static long ks_dfa_chunk4(__u32 idx, struct ks_dfa_cb *c)
+{
+	const __u8 *buf = c->buf, *tab = c->tab;
+	const __u16 *col = c->col;
+	struct ks_dfa_scan *sc = c->sc;
+	__u32 s0 = sc->s[0], s1 = sc->s[1], s2 = sc->s[2], s3 = sc->s[3];
+	__u32 p0 = sc->pos[0], p1 = sc->pos[1], p2 = sc->pos[2], p3 = sc->pos[3];
+	__u32 n = sc->steps, i;
+
+	for (i = 0; i < KS_DFA_CHUNK; i++) {
+		if (i >= n)
+			break;
+		KS_DFA_STEP(0);
+		KS_DFA_STEP(1);
+		KS_DFA_STEP(2);
+		KS_DFA_STEP(3);
+		if (ks_dfa_any_acc(s0 | s1 | s2 | s3)) {
+			ks_dfa_push(sc, s0);
+			ks_dfa_push(sc, s1);
+			ks_dfa_push(sc, s2);
+			ks_dfa_push(sc, s3);
+		}
+	}
+	sc->s[0] = s0;
+	sc->s[1] = s1;
+	sc->s[2] = s2;
+	sc->s[3] = s3;
+	sc->pos[0] = p0 + i;
+	sc->pos[1] = p1 + i;
+	sc->pos[2] = p2 + i;
+	sc->pos[3] = p3 + i;
+	sc->steps = n - i;
+	if (sc->nq)
+		ks_dfa_drain(c);
+	return !(s0 | s1 | s2 | s3) || n <= KS_DFA_CHUNK;
+}
+
+/* Run the lockstep part: one callback per chunk, accepts drained in it. */
+static __always_inline void ks_dfa_run(struct ks_dfa_cb *cb, __u32 walks)
+{
+	__u32 chunks = (cb->sc->steps + KS_DFA_CHUNK - 1) / KS_DFA_CHUNK;
+
+	if (!chunks)
+		return;
+	if (walks == 4)
+		bpf_loop(chunks, ks_dfa_chunk4, cb, 0);
+	else if (walks == 2)
+		bpf_loop(chunks, ks_dfa_chunk2, cb, 0);
+	else
+		bpf_loop(chunks, ks_dfa_chunk1, cb, 0);
+}
+
+/* The last (at most KS_DFA_MAX_WALKS - 1) bytes of walk 0, one by one. */
+static __always_inline void ks_dfa_rest(struct ks_dfa_cb *cb, __u32 rest)
+{
+	struct ks_dfa_scan *sc = cb->sc;
+	const __u8 *buf = cb->buf, *tab = cb->tab;
+	const __u16 *col = cb->col;
+	__u32 s0 = sc->s[0], p0 = sc->pos[0], i;
+
+	for (i = 0; i < KS_DFA_MAX_WALKS - 1; i++) {
+		if (i >= rest)
+			break;
+		KS_DFA_STEP(0);
+		ks_dfa_push(sc, s0);
+	}
+	sc->s[0] = s0;
+	if (sc->nq)
+		ks_dfa_drain(cb);
+}
+
+/* One sentinel (column col) into walk k. */
+static __always_inline void ks_dfa_feed(struct ks_dfa_cb *cb, __u32 k, __u32 col)
+{
+	struct ks_dfa_scan *sc = cb->sc;
+	__u32 s = ks_dfa_next(cb->tab, sc->s[k & 3], col);
+
+	sc->s[k & 3] = s;
+	ks_dfa_push(sc, s);
+	if (sc->nq)
+		ks_dfa_drain(cb);
+}
+
+/*
+ * Walk "\x01" buf[off, off + n) "\x02" through automaton au with up to
+ * `walks` walks, by the plan of maps/ks_dfa.h. Returns the bytes scanned.
+ */
+static __always_inline __u32 ks_dfa_scan_value(struct ks_dfa_cb *cb, const struct ks_dfa_hdr *hdr,
+					       const struct ks_dfa_auto *au, __u32 off, __u32 n,
+					       __u32 walks)
+{
+	struct ks_dfa_scan *sc = cb->sc;
+	__u32 ov = au->overlap, seg, k, last, lock;
+
+	if (!au->start || !n)
+		return 0;
+	if (walks != 4 && walks != 2)
+		walks = 1;
+	if (!au->mid || n < walks * (ov + KS_DFA_MIN_SEG))
+		walks = 1;
+	seg = (n + (walks - 1) * ov + walks - 1) / walks;
+	last = walks - 1;
+	for (k = 0; k < KS_DFA_MAX_WALKS; k++) {
+		sc->s[k] = k && k < walks ? au->mid : 0;
+		sc->pos[k] = off + k * (seg - ov);
+	}
+	sc->nq = 0;
+	sc->s[0] = au->start;
+	ks_dfa_feed(cb, 0, hdr->col_begin);
+	lock = n - last * (seg - ov);
+	sc->steps = lock;
+	ks_dfa_run(cb, walks);
+	/* walks 0 .. last - 1 finish their segments one by one, then the
+	 * last walk takes the end sentinel */
+	for (k = 0; k < KS_DFA_MAX_WALKS; k++) {
+		sc->fin[k] = sc->s[k];
+		sc->fpos[k] = sc->pos[k];
+	}
+	for (k = 0; k < KS_DFA_MAX_WALKS - 1; k++) {
+		if (k >= last)
+			break;
+		sc->s[0] = sc->fin[k];
+		sc->pos[0] = sc->fpos[k];
+		ks_dfa_rest(cb, seg - lock);
+		sc->fin[k] = sc->s[0];
+	}
+	sc->s[0] = sc->fin[last & 3];
+	if (sc->s[0])
+		ks_dfa_feed(cb, 0, hdr->col_end);
+	return n;
+}
+
+#endif /* KS_DFA_BPF_H */

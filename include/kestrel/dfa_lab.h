@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The DFA image walk alone in the kernel (bpf/ks_dfa_lab.bpf.c): load it
+ * with one image, run packets through it with BPF_PROG_TEST_RUN, read the
+ * atoms the last packet hit. For bench_dfa and the dfa_walk selftest.
+ */
+#ifndef KESTREL_DFA_LAB_H
+#define KESTREL_DFA_LAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dfawalk.h"
+
+struct ks_dfa_lab_bpf;
+
+struct ks_dfa_lab_run {
+	struct ks_dfa_lab_bpf *skel;
+	int prog_fd;
+	double load_ms;			/* open to loaded, verifier included */
+	uint32_t verified_insns;	/* 0 where the kernel does not say */
+};
+
+/* Load with `walks` walks over automaton (field, mode), column map col. */
+int ks_dfa_lab_open(struct ks_dfa_lab_run *l, const struct ks_dfa_view *v, uint32_t walks,
+		    uint32_t field, uint32_t mode, uint32_t col, char *err, size_t errlen);
+/* Atoms hit by the last packet, in hit order; returns how many (<= max kept). */
+int ks_dfa_lab_hits(const struct ks_dfa_lab_run *l, uint16_t *hits, uint32_t max,
+		    uint32_t *bytes);
+void ks_dfa_lab_close(struct ks_dfa_lab_run *l);
+
+#endif /* KESTREL_DFA_LAB_H */

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Loader of the DFA lab program; see include/kestrel/dfa_lab.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "kestrel/dfa_lab.h"
+#include "ks_dfa_lab.skel.h"
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int fill(struct ks_dfa_lab_run *l, const struct ks_dfa_view *v, uint32_t walks)
+{
+	struct ks_dfa_meta *m = calloc(1, sizeof(*m));
+	uint32_t zero = 0;
+	int err;
+
+	if (!m)
+		return -ENOMEM;
+	m->hdr = *v->hdr;
+	m->walks = walks;
+	memcpy(m->acc_list, v->acc_list, v->hdr->n_acc_list * sizeof(m->acc_list[0]));
+	err = bpf_map_update_elem(bpf_map__fd(l->skel->maps.ks_dfa_meta), &zero, m, 0);
+	if (!err)
+		err = bpf_map_update_elem(bpf_map__fd(l->skel->maps.ks_dfa_tab), &zero, v->tab, 0);
+	free(m);
+	return err ? -errno : 0;
+}
+
+int ks_dfa_lab_open(struct ks_dfa_lab_run *l, const struct ks_dfa_view *v, uint32_t walks,
+		    uint32_t field, uint32_t mode, uint32_t col, char *err, size_t errlen)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+	double t0 = now_ms();
+	int ret;
+
+	memset(l, 0, sizeof(*l));
+	if (v->hdr->n_acc_list > KS_MAX_ACC_LIST) {
+		snprintf(err, errlen, "accept lists of %u ids, at most %u", v->hdr->n_acc_list,
+			 KS_MAX_ACC_LIST);
+		return -E2BIG;
+	}
+	l->skel = ks_dfa_lab_bpf__open();
+	if (!l->skel) {
+		snprintf(err, errlen, "cannot open the DFA lab object: %s", strerror(errno));
+		return -errno;
+	}
+	l->skel->rodata->ks_dfa_tab_mask = v->hdr->tab_bytes - 4;
+	l->skel->rodata->ks_dfa_field = field;
+	l->skel->rodata->ks_dfa_mode = mode;
+	l->skel->rodata->ks_dfa_colmap = col;
+	ret = bpf_map__set_value_size(l->skel->maps.ks_dfa_tab, v->hdr->tab_bytes);
+	if (!ret)
+		ret = ks_dfa_lab_bpf__load(l->skel);
+	if (ret) {
+		snprintf(err, errlen, "cannot load the DFA lab program (%u walks): %s", walks,
+			 strerror(-ret));
+		goto fail;
+	}
+	l->load_ms = now_ms() - t0;
+	l->prog_fd = bpf_program__fd(l->skel->progs.ks_dfa_lab_xdp);
+	if (!bpf_obj_get_info_by_fd(l->prog_fd, &info, &len))
+		l->verified_insns = info.verified_insns;
+	ret = fill(l, v, walks);
+	if (ret) {
+		snprintf(err, errlen, "cannot fill the DFA lab maps: %s", strerror(-ret));
+		goto fail;
+	}
+	return 0;
+fail:
+	ks_dfa_lab_bpf__destroy(l->skel);
+	l->skel = NULL;
+	return ret;
+}
+
+int ks_dfa_lab_hits(const struct ks_dfa_lab_run *l, uint16_t *hits, uint32_t max,
+		    uint32_t *bytes)
+{
+	struct ks_dfa_lab *lab;
+	uint32_t zero = 0, n, i;
+	int ret;
+
+	lab = malloc(sizeof(*lab));
+	if (!lab)
+		return -ENOMEM;
+	ret = bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.ks_dfa_lab), &zero, lab);
+	if (ret) {
+		ret = -errno;
+		goto out;
+	}
+	n = lab->n_hits;
+	for (i = 0; i < n && i < max && i < KS_MAX_ATOMS; i++)
+		hits[i] = lab->hits[i];
+	if (bytes)
+		*bytes = lab->bytes;
+	ret = (int)n;
+out:
+	free(lab);
+	return ret;
+}
+
+void ks_dfa_lab_close(struct ks_dfa_lab_run *l)
+{
+	ks_dfa_lab_bpf__destroy(l->skel);
+	l->skel = NULL;
+}

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * struct ks_dfa -> the DFA image of maps/ks_dfa.h: premultiplied 32-bit
+ * cells with the accept flag, one spare cell per row for the atom list,
+ * column maps per case mode (and the command line's NUL-as-space), the
+ * start, mid and overlap of every (field, case) automaton.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dfa.h"
+
+static uint32_t tab_size(uint64_t need)
+{
+	uint64_t sz = KS_DFA_MIN_TAB_BYTES;
+
+	while (sz < need)
+		sz <<= 1;
+	return sz > KS_DFA_MAX_TAB_BYTES ? 0 : (uint32_t)sz;
+}
+
+/* The cell naming state s: its row's offset, flagged if it accepts. */
+static uint32_t cell_of(const struct ks_dfa *d, uint32_t row_bytes, uint32_t s)
+{
+	if (!s)
+		return 0;
+	return s * row_bytes | (s >= d->acc_base ? KS_DFA_ACC : 0);
+}
+
+static void fill_cols(const struct ks_dfa *d, struct ks_dfa_hdr *h)
+{
+	int b;
+
+	for (b = 0; b < 256; b++) {
+		h->col[KS_DFA_COL_EXACT][b] = d->cls[b] * 4;
+		h->col[KS_DFA_COL_FOLD][b] = d->cls_fold[b] * 4;
+	}
+	memcpy(h->col[KS_DFA_COL_EXACT_JOIN], h->col[KS_DFA_COL_EXACT], 512);
+	memcpy(h->col[KS_DFA_COL_FOLD_JOIN], h->col[KS_DFA_COL_FOLD], 512);
+	h->col[KS_DFA_COL_EXACT_JOIN][0] = h->col[KS_DFA_COL_EXACT][' '];
+	h->col[KS_DFA_COL_FOLD_JOIN][0] = h->col[KS_DFA_COL_FOLD][' '];
+	h->col_begin = d->cls_begin * 4;
+	h->col_end = d->cls_end * 4;
+}
+
+int ks_dfa_image_build(const struct ks_dfa *d, struct ks_dfa_image *img,
+		       char *err, size_t errlen)
+{
+	struct ks_dfa_hdr *h = &img->hdr;
+	uint32_t nc = d->n_classes, rb = (nc + 1) * 4, s, c, a, *row;
+	uint64_t need = (uint64_t)d->n_states * rb;
+
+	memset(img, 0, sizeof(*img));
+	h->tab_bytes = tab_size(need);
+	if (!h->tab_bytes) {
+		snprintf(err, errlen, "DFA image needs %llu bytes (%u states x %u byte classes), limit KS_DFA_MAX_TAB_BYTES is %u",
+			 (unsigned long long)need, d->n_states, nc, KS_DFA_MAX_TAB_BYTES);
+		return -1;
+	}
+	if (d->n_automata > KS_F_STR_N * KS_CASE_N) {
+		snprintf(err, errlen, "DFA image: %u automata, at most %u", d->n_automata,
+			 KS_F_STR_N * KS_CASE_N);
+		return -1;
+	}
+	img->tab = calloc(h->tab_bytes / 4, sizeof(*img->tab));
+	img->acc_list = calloc(d->n_acc_list + 1, sizeof(*img->acc_list));
+	if (!img->tab || !img->acc_list) {
+		ks_dfa_image_free(img);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	h->n_states = d->n_states;
+	h->n_classes = nc;
+	h->row_bytes = rb;
+	h->n_acc_list = d->n_acc_list;
+	fill_cols(d, h);
+	for (s = 1; s < d->n_states; s++) {
+		row = img->tab + (size_t)s * (nc + 1);
+		for (c = 0; c < nc; c++)
+			row[c] = cell_of(d, rb, d->next[(size_t)s * nc + c]);
+		row[nc] = s >= d->acc_base ? d->acc[s - d->acc_base] : 0;
+	}
+	memcpy(img->acc_list, d->acc_list, d->n_acc_list * sizeof(*img->acc_list));
+	for (a = 0; a < d->n_automata; a++) {
+		struct ks_dfa_auto *au = &h->autos[a / KS_CASE_N][a % KS_CASE_N];
+
+		au->start = cell_of(d, rb, d->start[a]);
+		au->mid = cell_of(d, rb, d->mid[a]);
+		au->overlap = d->max_len[a] ? d->max_len[a] - 1 : 0;
+	}
+	return 0;
+}
+
+void ks_dfa_image_free(struct ks_dfa_image *img)
+{
+	free(img->tab);
+	free(img->acc_list);
+	img->tab = NULL;
+	img->acc_list = NULL;
+}
+
+/*
+ * The image of one automaton (field, mode) over literals (contains tests:
+ * unanchored), literal i reported as atom i. For benchmarks and tests that
+ * measure the walk on pattern sets of any size, without rules around them.
+ */
+int ks_dfa_image_literals(const uint8_t *const *lits, const uint32_t *lens, size_t n,
+			  uint32_t field, uint32_t mode, struct ks_dfa_image *img,
+			  char *err, size_t errlen)
+{
+	struct ks_dfa_automaton au[KS_F_STR_N * KS_CASE_N];
+	struct ks_dfa_limits lim = { .max_states = KS_DFA_MAX_STATES,
+				     .max_cells = 0xffffffffu };
+	struct ks_dfa_pattern *pats;
+	struct ks_dfa d;
+	size_t i;
+	int ret;
+
+	if (n > KS_MAX_ATOMS || field >= KS_F_STR_N || mode >= KS_CASE_N) {
+		snprintf(err, errlen, "%zu literals: at most %u, one automaton", n, KS_MAX_ATOMS);
+		return -1;
+	}
+	for (i = 0; i < KS_F_STR_N * KS_CASE_N; i++) {
+		au[i].mode = i % KS_CASE_N;
+		au[i].single_start = i / KS_CASE_N != KS_F_PROCESS_ARGS;
+	}
+	pats = calloc(n + 1, sizeof(*pats));
+	if (!pats) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		pats[i].bytes = lits[i];
+		pats[i].len = lens[i];
+		pats[i].automaton = field * KS_CASE_N + mode;
+		pats[i].atom = i;
+	}
+	ret = ks_dfa_build(pats, n, au, KS_F_STR_N * KS_CASE_N, &lim, &d, err, errlen);
+	free(pats);
+	if (ret)
+		return -1;
+	ret = ks_dfa_image_build(&d, img, err, errlen);
+	ks_dfa_free(&d);
+	return ret;
+}

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The kernel walk over the DFA image (bpf/ks_dfa.bpf.h, through the lab
+ * program) against its C model (rules-compiler/dfawalk.c, same hits in
+ * the same order) and against a brute-force oracle (every literal that
+ * occurs in the payload, case-folded or exact, and no other), with 1, 2
+ * and 4 interleaved walks, on payloads of 0..1500 bytes with literals
+ * planted anywhere (across segment boundaries too) and binary bytes.
+ * Prints the verifier's instruction count and the load time per program.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "kestrel/dfa_lab.h"
+#include "rules-compiler/dfa.h"
+#include "test_progs.h"
+
+#define N_LITS		400
+#define N_PACKETS	60
+#define MAX_PAY		1500
+
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+
+static uint32_t rnd(uint32_t n)
+{
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return (uint32_t)((rng * 0x2545f4914f6cdd1dull) >> 33) % n;
+}
+
+/* Few distinct bytes, so literals overlap and share prefixes and suffixes. */
+static uint8_t rbyte(void)
+{
+	static const uint8_t a[] = "abcABC./\x00\xff\x03\x7f ";
+
+	return a[rnd(sizeof(a) - 1)];
+}
+
+static uint8_t fold(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+static bool occurs(const uint8_t *p, uint32_t n, const uint8_t *lit, uint32_t len, bool fl)
+{
+	uint32_t i, j;
+
+	for (i = 0; i + len <= n; i++) {
+		for (j = 0; j < len; j++)
+			if (fl ? fold(p[i + j]) != fold(lit[j]) : p[i + j] != lit[j])
+				break;
+		if (j == len)
+			return true;
+	}
+	return false;
+}
+
+static size_t frame(uint8_t *f, const uint8_t *pay, size_t len)
+{
+	size_t ip_len = 20 + 8 + len;
+
+	memset(f, 0, 42);
+	memcpy(f, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00", 14);
+	f[14] = 0x45;
+	f[16] = ip_len >> 8;
+	f[17] = ip_len & 0xff;
+	f[22] = 64;
+	f[23] = 17;
+	f[38] = (8 + len) >> 8;
+	f[39] = (8 + len) & 0xff;
+	memcpy(f + 42, pay, len);
+	return 42 + len;
+}
+
+struct lits {
+	uint8_t *v[N_LITS];
+	uint32_t len[N_LITS];
+};
+
+static void make_lits(struct lits *l)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < N_LITS; i++) {
+		l->len[i] = 2 + rnd(i % 7 ? 8 : 40);	/* a few long ones: big overlap */
+		l->v[i] = malloc(l->len[i]);
+		for (j = 0; j < l->len[i]; j++)
+			l->v[i][j] = rbyte();
+	}
+}
+
+static uint32_t make_payload(const struct lits *l, uint8_t *p)
+{
+	uint32_t n = rnd(4) ? rnd(MAX_PAY + 1) : MAX_PAY - rnd(8), i, k, at, li;
+
+	for (i = 0; i < n; i++)
+		p[i] = "qrstuvwxyz0123456789"[rnd(20)];
+	for (k = rnd(6); k && n; k--) {
+		li = rnd(N_LITS);
+		if (l->len[li] > n)
+			continue;
+		at = rnd(n - l->len[li] + 1);
+		memcpy(p + at, l->v[li], l->len[li]);
+	}
+	return n;
+}
+
+static int cmp_u16(const void *a, const void *b)
+{
+	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+/* One packet: kernel hits == model hits (in order) == oracle set. */
+static bool check_packet(struct ks_dfa_lab_run *lab, const struct ks_dfa_view *v,
+			 const struct lits *l, uint32_t mode, uint32_t walks, struct ks_walk *w,
+			 uint8_t *pay, uint8_t *fr)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+	uint16_t kh[N_LITS], oracle[N_LITS];
+	uint32_t n = make_payload(l, pay), i, no = 0, bytes = 0;
+	int nk;
+
+	o.data_in = fr;
+	o.data_size_in = frame(fr, pay, n);
+	if (!ASSERT_OK(bpf_prog_test_run_opts(lab->prog_fd, &o), "test_run"))
+		return false;
+	nk = ks_dfa_lab_hits(lab, kh, N_LITS, &bytes);
+	if (!ASSERT_GE(nk, 0, "read hits"))
+		return false;
+	ks_walk_begin(w);
+	ks_dfa_walk_plain(v, KS_F_PAYLOAD, mode, mode, pay, n, walks, w);
+	if (!ASSERT_EQ(nk, w->n_hits, "kernel hits == model hits"))
+		return false;
+	if (!ASSERT_EQ(bytes, n, "bytes scanned"))
+		return false;
+	for (i = 0; i < (uint32_t)nk; i++)
+		if (!ASSERT_EQ(kh[i], w->hits[i], "same hit, same order"))
+			return false;
+	for (i = 0; i < N_LITS; i++)
+		if (n && occurs(pay, n, l->v[i], l->len[i], mode == KS_CASE_FOLD))
+			oracle[no++] = i;
+	qsort(kh, nk, sizeof(kh[0]), cmp_u16);
+	if (!ASSERT_EQ(nk, no, "hits == literals that occur"))
+		return false;
+	return ASSERT_OK(memcmp(kh, oracle, no * sizeof(kh[0])), "hit set == oracle set");
+}
+
+static void check_walks(const struct lits *l, uint32_t mode, uint32_t walks)
+{
+	struct ks_dfa_image img;
+	struct ks_dfa_lab_run lab;
+	struct ks_dfa_view v;
+	struct ks_walk *w = calloc(1, sizeof(*w));
+	uint8_t *pay = malloc(MAX_PAY), *fr = malloc(MAX_PAY + 64);
+	char err[256];
+	uint32_t k;
+
+	ks_walk_init(w);
+	if (!ASSERT_OK(ks_dfa_image_literals((const uint8_t *const *)l->v, l->len, N_LITS,
+					     KS_F_PAYLOAD, mode, &img, err, sizeof(err)), err))
+		goto out;
+	v.hdr = &img.hdr;
+	v.tab = img.tab;
+	v.acc_list = img.acc_list;
+	if (!ASSERT_OK(ks_dfa_lab_open(&lab, &v, walks, KS_F_PAYLOAD, mode, mode, err,
+				       sizeof(err)), err))
+		goto img;
+	test__log("%u walk(s), %s: %u verified insns, loaded in %.1f ms (%u states, %u classes)\n",
+		  walks, mode == KS_CASE_FOLD ? "fold" : "exact", lab.verified_insns,
+		  lab.load_ms, img.hdr.n_states, img.hdr.n_classes);
+	for (k = 0; k < N_PACKETS; k++)
+		if (!check_packet(&lab, &v, l, mode, walks, w, pay, fr))
+			break;
+	ks_dfa_lab_close(&lab);
+img:
+	ks_dfa_image_free(&img);
+out:
+	free(w);
+	free(pay);
+	free(fr);
+}
+
+void test_dfa_walk(void)
+{
+	static const uint32_t walks[] = { 1, 2, 4 };
+	struct lits l;
+	char name[32];
+	uint32_t i, m;
+
+	make_lits(&l);
+	for (m = 0; m < KS_CASE_N; m++)
+		for (i = 0; i < 3; i++) {
+			snprintf(name, sizeof(name), "%s_walks%u", m ? "fold" : "exact", walks[i]);
+			if (test__start_subtest(name))
+				check_walks(&l, m, walks[i]);
+		}
+	for (i = 0; i < N_LITS; i++)
+		free(l.v[i]);
+}
