@@ -25,11 +25,13 @@
  * fixed per-packet cost (parse, evaluate, counters; 0-byte payload) is
  * reported separately as ns/packet at payload 0.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -40,6 +42,8 @@
 #include "kestrel/engine.h"
 #include "kestrel/log.h"
 #include "kestrel/tablewalk.h"
+#include "kestrel/dfa_lab.h"
+#include "rules-compiler/dfa.h"
 #include "kestrel.skel.h"
 
 #define MAX_SIZES	8
@@ -50,14 +54,24 @@
 #define ENG_CPRE	3
 #define ENG_CPRE2	4
 #define ENG_HS		5
-#define N_ENG		6
+#define ENG_LAB1	6
+#define ENG_LAB2	7
+#define ENG_LAB4	8
+#define ENG_IMG4	9
+#define N_ENG		10
+#define IS_LAB(e)	((e) >= ENG_LAB1 && (e) <= ENG_LAB4)
 
-static const char *eng_name[N_ENG] = { "kernel", "user", "cmin", "cpre", "cpre2", "hs" };
+static const char *eng_name[N_ENG] = {
+	"kernel", "user", "cmin", "cpre", "cpre2", "hs", "lab1", "lab2", "lab4", "img4",
+};
 static const char *eng_label[N_ENG] = {
 	"kernel XDP (BPF_PROG_TEST_RUN)", "userspace C walk (tablewalk.c)",
 	"userspace minimal C loop", "userspace C loop, premultiplied u32 states",
 	"userspace C, premultiplied, two interleaved walks", "Hyperscan",
+	"kernel XDP, DFA image walk, 1 walk (lab)", "kernel XDP, DFA image walk, 2 walks (lab)",
+	"kernel XDP, DFA image walk, 4 walks (lab)", "userspace C model of the image walk, 4 walks",
 };
+static const uint32_t lab_walks[N_ENG] = { [ENG_LAB1] = 1, [ENG_LAB2] = 2, [ENG_LAB4] = 4 };
 
 static const char pat_alpha[] = "abcdefghijklmnopqrstuvwxyz0123456789._/:=-";
 static const char pay_alpha[] =
@@ -74,14 +88,44 @@ struct opts {
 	uint64_t seed;
 	bool eng[N_ENG];
 	const char *prog;
+	const char *patterns_file;	/* literals, one a line, \\xHH escapes */
+	const char *set_name;		/* names the file's set in figure names */
+};
+
+/* A pattern set: literal bytes (NUL allowed) and lengths. */
+struct litset {
+	uint8_t **v;
+	uint32_t *len;
+	size_t n;
 };
 
 /* ---- patterns and payloads ---- */
 
-static char **gen_literals(size_t n, uint64_t seed)
+static void litset_add(struct litset *ls, const uint8_t *p, uint32_t len)
 {
-	char **v = calloc(n, sizeof(*v));
+	ls->v = realloc(ls->v, (ls->n + 1) * sizeof(*ls->v));
+	ls->len = realloc(ls->len, (ls->n + 1) * sizeof(*ls->len));
+	ls->v[ls->n] = malloc(len + 1);
+	memcpy(ls->v[ls->n], p, len);
+	ls->v[ls->n][len] = 0;
+	ls->len[ls->n++] = len;
+}
+
+static void litset_free(struct litset *ls)
+{
+	size_t i;
+
+	for (i = 0; i < ls->n; i++)
+		free(ls->v[i]);
+	free(ls->v);
+	free(ls->len);
+	memset(ls, 0, sizeof(*ls));
+}
+
+static void gen_literals(struct litset *ls, size_t n, uint64_t seed)
+{
 	struct kb_rng r;
+	uint8_t buf[16];
 	size_t i, j, k;
 
 	kb_rng_seed(&r, seed * 1000003 + n);
@@ -89,38 +133,107 @@ static char **gen_literals(size_t n, uint64_t seed)
 		size_t len;
 again:
 		len = kb_rng_range(&r, 4, 16);
-		v[i] = malloc(len + 1);
 		for (j = 0; j < len; j++)
-			v[i][j] = pat_alpha[kb_rng_next(&r) % (sizeof(pat_alpha) - 1)];
-		v[i][len] = 0;
+			buf[j] = pat_alpha[kb_rng_next(&r) % (sizeof(pat_alpha) - 1)];
 		for (k = 0; k < i; k++)
-			if (!strcmp(v[k], v[i])) {
-				free(v[i]);
+			if (ls->len[k] == len && !memcmp(ls->v[k], buf, len))
 				goto again;
-			}
+		litset_add(ls, buf, len);
 	}
-	return v;
 }
 
-static char *gen_yaml(char **lits, size_t n)
+/*
+ * --patterns-file: one literal a line, \xHH for any byte and \\ for a
+ * backslash; empty lines and lines starting with '#' are skipped, and so
+ * are repeats (case-folded: every set is matched caseless).
+ */
+static int read_patterns(const char *path, struct litset *ls)
 {
-	size_t per = (n + 999) / 1000, i, j;
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	uint8_t buf[4096];
+	size_t i, k;
+	uint32_t n;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		for (i = 0, n = 0; line[i] && line[i] != '\n'; i++) {
+			unsigned int x;
+
+			if (line[i] == '\\' && line[i + 1] == 'x' &&
+			    sscanf(line + i + 2, "%2x", &x) == 1 && isxdigit(line[i + 3])) {
+				buf[n++] = x;
+				i += 3;
+			} else if (line[i] == '\\' && line[i + 1] == '\\') {
+				buf[n++] = '\\';
+				i++;
+			} else {
+				buf[n++] = line[i];
+			}
+		}
+		if (!n || line[0] == '#')
+			continue;
+		for (k = 0; k < ls->n; k++)
+			if (ls->len[k] == n && !strncasecmp((char *)ls->v[k], (char *)buf, n))
+				break;
+		if (k == ls->n)
+			litset_add(ls, buf, n);
+	}
+	fclose(f);
+	return 0;
+}
+
+/* A literal the EQL string syntax and a `:` pattern can carry as is. */
+static bool eql_ok(const uint8_t *p, uint32_t len)
+{
+	uint32_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] < 0x20 || p[i] >= 0x7f || p[i] == '*' || p[i] == '?')
+			return false;
+	return true;
+}
+
+static void eql_lit(struct kb_buf *b, const uint8_t *p, uint32_t len)
+{
+	uint32_t i;
+
+	kb_buf_printf(b, "\"*");
+	for (i = 0; i < len; i++)
+		kb_buf_printf(b, "%s%c", p[i] == '"' || p[i] == '\\' ? "\\" : "", p[i]);
+	kb_buf_printf(b, "*\"");
+}
+
+/*
+ * Rules for the production compiler: `payload : "*LIT*"`, several literals
+ * a rule above 1,000 (KS_MAX_RULES is 2048). Literals EQL cannot carry
+ * (control or non-ASCII bytes, wildcards) are left out: *skipped counts them.
+ */
+static char *gen_yaml(const struct litset *ls, size_t *skipped)
+{
+	size_t n = ls->n, per = (n + 999) / 1000, i, j, r = 0, in;
 	struct kb_buf b = {};
 
+	*skipped = 0;
 	for (i = 0; i < n; i += per) {
-		kb_buf_printf(&b, "- rule: dfa_%zu\n  name: payload literal %zu\n  query: |\n"
-			      "    network where event.action == \"packet\" and payload : ",
-			      i / per, i / per);
-		if (per == 1) {
-			kb_buf_printf(&b, "\"*%s*\"\n", lits[i]);
+		for (j = i, in = 0; j < i + per && j < n; j++)
+			in += eql_ok(ls->v[j], ls->len[j]);
+		*skipped += (j - i) - in;
+		if (!in)
 			continue;
+		kb_buf_printf(&b, "- rule: dfa_%zu\n  name: payload literal %zu\n  query: |\n"
+			      "    network where event.action == \"packet\" and payload : (", r, r);
+		for (j = i, in = 0; j < i + per && j < n; j++) {
+			if (!eql_ok(ls->v[j], ls->len[j]))
+				continue;
+			kb_buf_printf(&b, "%s", in++ ? ", " : "");
+			eql_lit(&b, ls->v[j], ls->len[j]);
 		}
-		kb_buf_printf(&b, "(");
-		for (j = i; j < i + per && j < n; j++)
-			kb_buf_printf(&b, "%s\"*%s*\"", j > i ? ", " : "", lits[j]);
 		kb_buf_printf(&b, ")\n");
+		r++;
 	}
-	return b.s;
+	return b.s ? b.s : strdup("");
 }
 
 /* The payload through the tables as the kernel scans it; atoms hit. */
@@ -145,6 +258,26 @@ static uint32_t user_scan(const struct ks_tables *t, const uint8_t *p, size_t le
 struct hs;
 static unsigned long hs_once(struct hs *h, const uint8_t *p, size_t len);
 
+/*
+ * The DFA image (maps/ks_dfa.h) of the set's literals, built by the
+ * compiler's builder without rules (any set size), and the lab program
+ * (bpf/ks_dfa_lab.bpf.c) loaded with it for 1, 2 and 4 walks.
+ */
+static struct {
+	struct ks_dfa_image img;
+	struct ks_dfa_view v;
+	struct ks_dfa_lab_run run[N_ENG];
+	bool ok;
+	char why[300];
+} lab;
+
+static uint32_t img_scan(const uint8_t *p, size_t len, uint32_t walks, struct ks_walk *w)
+{
+	ks_walk_begin(w);
+	ks_dfa_walk_plain(&lab.v, KS_F_PAYLOAD, KS_CASE_FOLD, KS_DFA_COL_FOLD, p, len, walks, w);
+	return w->n_hits;
+}
+
 /* Random payload that matches no pattern (checked with the DFA, or with
  * Hyperscan when the set did not compile). */
 static void gen_payload(struct kb_rng *r, uint8_t *p, size_t len, const struct ks_tables *t,
@@ -156,7 +289,8 @@ static void gen_payload(struct kb_rng *r, uint8_t *p, size_t len, const struct k
 	for (tries = 0; tries < 100; tries++) {
 		for (i = 0; i < len; i++)
 			p[i] = pay_alpha[kb_rng_next(r) % (sizeof(pay_alpha) - 1)];
-		if (t ? !user_scan(t, p, len, w) : !h || !hs_once(h, p, len))
+		if ((!t || !user_scan(t, p, len, w)) && (!h || !hs_once(h, p, len)) &&
+		    (!lab.ok || !img_scan(p, len, 1, w)))
 			return;
 		/* a literal occurs by chance: break it up and retry */
 	}
@@ -277,8 +411,9 @@ static int on_hs_match(unsigned int id, unsigned long long from, unsigned long l
 	return 0;
 }
 
-static int hs_build(struct hs *h, char **lits, size_t n)
+static int hs_build(struct hs *h, const struct litset *ls)
 {
+	size_t n = ls->n;
 	unsigned int *flags = calloc(n, sizeof(*flags)), *ids = calloc(n, sizeof(*ids));
 	size_t *lens = calloc(n, sizeof(*lens)), i;
 	hs_compile_error_t *cerr = NULL;
@@ -287,9 +422,9 @@ static int hs_build(struct hs *h, char **lits, size_t n)
 	for (i = 0; i < n; i++) {
 		flags[i] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
 		ids[i] = i;
-		lens[i] = strlen(lits[i]);
+		lens[i] = ls->len[i];
 	}
-	if (hs_compile_lit_multi((const char *const *)lits, flags, ids, lens, n, HS_MODE_BLOCK,
+	if (hs_compile_lit_multi((const char *const *)ls->v, flags, ids, lens, n, HS_MODE_BLOCK,
 				 NULL, &h->db, &cerr) != HS_SUCCESS) {
 		snprintf(h->why, sizeof(h->why), "hs_compile_lit_multi: %s",
 			 cerr ? cerr->message : "failed");
@@ -432,11 +567,85 @@ static double user_run(int eng, const struct ks_tables *t, struct ks_walk *w, st
 			sink += cpre_scan(t, p, len);
 		else if (eng == ENG_CPRE2)
 			sink += cpre2_scan(t, p, len);
+		else if (eng == ENG_IMG4)
+			sink += img_scan(p, len, 4, w);
 		else
 			sink += hs_once(h, p, len);
 	}
 	(void)sink;
 	return (double)(kb_now_ns() - t0) / repeat;
+}
+
+/* The lab program on one frame, `repeat` times: kernel ns per run. */
+static double lab_run(int eng, const uint8_t *frame, size_t flen, int repeat)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .repeat = repeat, .data_in = frame,
+		    .data_size_in = flen);
+
+	if (bpf_prog_test_run_opts(lab.run[eng].prog_fd, &o))
+		return NAN;
+	return (double)o.duration;
+}
+
+static void lab_close(void)
+{
+	int e;
+
+	for (e = 0; e < N_ENG; e++)
+		if (lab.run[e].skel)
+			ks_dfa_lab_close(&lab.run[e]);
+	ks_dfa_image_free(&lab.img);
+	lab.ok = false;
+}
+
+/* Image and lab programs for a set; one figure per program (load, verifier). */
+static void lab_open(const struct opts *op, const struct litset *ls, const char *set)
+{
+	char err[300];
+	int e;
+
+	lab.why[0] = 0;
+	if (ks_dfa_image_literals((const uint8_t *const *)ls->v, ls->len, ls->n, KS_F_PAYLOAD,
+				  KS_CASE_FOLD, &lab.img, err, sizeof(err))) {
+		snprintf(lab.why, sizeof(lab.why), "DFA image: %s", err);
+		fprintf(stderr, "bench_dfa: %s: %s\n", set, lab.why);
+		return;
+	}
+	lab.v.hdr = &lab.img.hdr;
+	lab.v.tab = lab.img.tab;
+	lab.v.acc_list = lab.img.acc_list;
+	lab.ok = true;
+	fprintf(stderr, "bench_dfa: %s: image %u states, %u classes, %u KiB\n", set,
+		lab.img.hdr.n_states, lab.img.hdr.n_classes, lab.img.hdr.tab_bytes >> 10);
+	for (e = ENG_LAB1; e <= ENG_LAB4; e++) {
+		struct ks_dfa_lab_run *r = &lab.run[e];
+		struct kb_result res = {
+			.name = kb_fmt("dfa.%s.load.%s.ms", eng_name[e], set),
+			.figure = kb_fmt("%s: load (verifier included), %s", eng_label[e], set),
+			.unit = "ms", .group = "dfa-info",
+			.command = kb_cmd(op->prog, "--engines %s %s", eng_name[e],
+					  op->patterns_file ? kb_fmt("--patterns-file %s",
+								     op->patterns_file) :
+					  kb_fmt("--patterns %s", set + 1)),
+			.xk = { "verified_insns", "states", "byte_classes", "table_bytes" },
+		};
+
+		if (!op->eng[e])
+			continue;
+		if (ks_dfa_lab_open(r, &lab.v, lab_walks[e], KS_F_PAYLOAD, KS_CASE_FOLD,
+				    KS_DFA_COL_FOLD, err, sizeof(err))) {
+			res.reason = kb_fmt("%s", err);
+			kb_emit(&res);
+			continue;
+		}
+		res.value = r->load_ms;
+		res.has_value = true;
+		res.xv[0] = r->verified_insns;
+		res.xv[1] = lab.img.hdr.n_states;
+		res.xv[2] = lab.img.hdr.n_classes;
+		res.xv[3] = lab.img.hdr.tab_bytes;
+		kb_emit(&res);
+	}
 }
 
 /* ---- measurement of one (engine, pattern set, payload size) ---- */
@@ -453,6 +662,8 @@ static double run_any(int eng, struct kern *k, const struct ks_tables *t, struct
 {
 	if (eng == ENG_KERNEL)
 		return kern_run(k, frame, flen, p, len, repeat);
+	if (IS_LAB(eng))
+		return lab_run(eng, frame, flen, repeat);
 	return user_run(eng, t, w, h, p, len, repeat);
 }
 
@@ -493,8 +704,14 @@ static void measure(const struct opts *op, int eng, struct kern *k, const struct
 
 /* ---- output ---- */
 
+/* "" for the random sets; "NAME." for --patterns-file (--set-name NAME) */
+static const char *set_tag = "";
+
 static const char *set_cmd(const struct opts *op, unsigned long n, unsigned long len)
 {
+	if (op->patterns_file)
+		return kb_cmd(op->prog, "--patterns-file %s --set-name %s --payloads 0,%lu",
+			      op->patterns_file, op->set_name ? op->set_name : "file", len);
 	return kb_cmd(op->prog, "--patterns %lu --payloads 0,%lu --seed %llu", n, len,
 		      (unsigned long long)op->seed);
 }
@@ -518,19 +735,22 @@ static void emit_cells(const struct opts *op, unsigned long n, size_t si, unsign
 			double hbyte = ((m ? hc->cold_pkt : hc->warm_pkt) -
 					(m ? h0->cold_pkt : h0->warm_pkt)) / len;
 			struct kb_result r = {
-				.name = kb_fmt("dfa.%s.%s.p%lu.b%lu.ns_per_byte", eng_name[e], mode, n, len),
+				.name = kb_fmt("dfa.%s.%s.%sp%lu.b%lu.ns_per_byte", eng_name[e], mode,
+					       set_tag, n, len),
 				.figure = kb_fmt("DFA %s, %s, %lu patterns, %lu B payload", eng_label[e],
 						 mode, n, len),
 				.unit = "ns/byte",
 				.command = set_cmd(op, n, len),
-				.group = "dfa",
+				.group = set_tag[0] ? "dfa-file" : "dfa",
 				.note = "(ns/packet(L) - ns/packet(0)) / L",
 			};
 
 			if (!len)
 				continue;
-			if ((compile_err && e != ENG_HS) || !cc->ok || !c0->ok) {
-				r.reason = compile_err && e != ENG_HS ? compile_err :
+			bool needs_t = e != ENG_HS && !IS_LAB(e) && e != ENG_IMG4;
+
+			if ((compile_err && needs_t) || !cc->ok || !c0->ok) {
+				r.reason = compile_err && needs_t ? compile_err :
 					   cc->why ? cc->why : c0->why ? c0->why : "not measured";
 				kb_emit(&r);
 				continue;
@@ -545,7 +765,8 @@ static void emit_cells(const struct opts *op, unsigned long n, size_t si, unsign
 				r.note = "kernel DFA through ks_replay (no ks_xdp_main in this build); "
 					 "(ns/packet(L) - ns/packet(0)) / L";
 			if (e != ENG_HS && op->eng[ENG_HS] && hc->ok && h0->ok && hbyte > 0) {
-				r.baseline = kb_fmt("dfa.hs.%s.p%lu.b%lu.ns_per_byte", mode, n, len);
+				r.baseline = kb_fmt("dfa.hs.%s.%sp%lu.b%lu.ns_per_byte", mode, set_tag,
+						    n, len);
 				r.ratio = byte / hbyte;
 				r.has_ratio = true;
 			}
@@ -556,7 +777,8 @@ static void emit_cells(const struct opts *op, unsigned long n, size_t si, unsign
 			kb_emit(&r);
 
 			/* ns per packet as its own figure */
-			r.name = kb_fmt("dfa.%s.%s.p%lu.b%lu.ns_per_packet", eng_name[e], mode, n, len);
+			r.name = kb_fmt("dfa.%s.%s.%sp%lu.b%lu.ns_per_packet", eng_name[e], mode,
+					set_tag, n, len);
 			r.figure = kb_fmt("DFA %s, %s, %lu patterns, %lu B payload, per packet",
 					  eng_label[e], mode, n, len);
 			r.unit = "ns/packet";
@@ -568,7 +790,8 @@ static void emit_cells(const struct opts *op, unsigned long n, size_t si, unsign
 			r.has_ratio = false;
 			r.baseline = NULL;
 			if (e != ENG_HS && op->eng[ENG_HS] && hc->ok) {
-				r.baseline = kb_fmt("dfa.hs.%s.p%lu.b%lu.ns_per_packet", mode, n, len);
+				r.baseline = kb_fmt("dfa.hs.%s.%sp%lu.b%lu.ns_per_packet", mode, set_tag,
+						    n, len);
 				r.ratio = pkt / (m ? hc->cold_pkt : hc->warm_pkt);
 				r.has_ratio = true;
 			}
@@ -642,8 +865,10 @@ static bool in_list(const char *list, const char *word)
 static void usage(const char *p)
 {
 	fprintf(stderr,
-		"usage: %s [--patterns 10,100,1000,2000,10000] [--payloads 0,64,512,1500]\n"
-		"          [--engines kernel,user,cmin,cpre,cpre2,hs] [--reps N] [--cold N] [--warm-ms MS] [--seed S]\n"
+		"usage: %s [--patterns 10,100,1000,2000,10000 | --patterns-file FILE [--set-name NAME]]\n"
+		"          [--payloads 0,64,512,1500] [--engines kernel,user,cmin,cpre,cpre2,hs,lab1,lab2,lab4,img4]\n"
+		"          [--reps N] [--cold N] [--warm-ms MS] [--seed S]\n"
+		"FILE: one literal a line, \\xHH for any byte, \\\\ for a backslash.\n"
 		"Prints one JSON result per line (see bench/bench_common.h).\n", p);
 }
 
@@ -652,13 +877,15 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "patterns", 1, 0, 'p' }, { "payloads", 1, 0, 'b' }, { "engines", 1, 0, 'e' },
 		{ "reps", 1, 0, 'r' }, { "cold", 1, 0, 'c' }, { "warm-ms", 1, 0, 'w' },
-		{ "seed", 1, 0, 's' }, { "help", 0, 0, 'h' }, { 0 },
+		{ "seed", 1, 0, 's' }, { "patterns-file", 1, 0, 'f' }, { "set-name", 1, 0, 'n' },
+		{ "help", 0, 0, 'h' }, { 0 },
 	};
 	struct opts op = {
 		.sets = { 10, 100, 1000, 2000, 10000 }, .n_sets = 5,
 		.sizes = { 0, 64, 512, 1500 }, .n_sizes = 4,
 		.reps = 9, .cold = 31, .warm_ms = 10, .seed = 42,
-		.eng = { true, true, true, true, true, true }, .prog = "build/bench/bench_dfa",
+		.eng = { true, true, true, true, true, true, true, true, true, true },
+		.prog = "build/bench/bench_dfa",
 	};
 	struct cell (*cells)[N_ENG][MAX_SIZES] = calloc(MAX_SETS, sizeof(*cells));
 	struct kern k = {};
@@ -689,6 +916,12 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			op.seed = strtoull(optarg, NULL, 0);
+			break;
+		case 'f':
+			op.patterns_file = optarg;
+			break;
+		case 'n':
+			op.set_name = optarg;
 			break;
 		default:
 			usage(argv[0]);
@@ -725,10 +958,15 @@ int main(int argc, char **argv)
 			k.xdp ? "ks_xdp_main (XDP)" : "ks_replay (fallback: no ks_xdp_main)");
 	}
 
+	if (op.patterns_file) {
+		op.n_sets = 1;
+		set_tag = kb_fmt("%s.", op.set_name ? op.set_name : "file");
+	}
 	for (ni = 0; ni < op.n_sets; ni++) {
-		unsigned long n = op.sets[ni];
-		char **lits = gen_literals(n, op.seed);
-		char *yaml = gen_yaml(lits, n);
+		struct litset ls = {};
+		unsigned long n;
+		char *yaml;
+		size_t skipped;
 		struct ks_compile_info info;
 		char err[512] = "";
 		const char *cerr = NULL;
@@ -738,6 +976,23 @@ int main(int argc, char **argv)
 		double compile_ms;
 		struct kb_rng rng;
 
+		if (op.patterns_file) {
+			int rerr = read_patterns(op.patterns_file, &ls);
+
+			if (rerr || !ls.n) {
+				fprintf(stderr, "bench_dfa: %s: %s\n", op.patterns_file,
+					rerr ? strerror(-rerr) : "no patterns");
+				return 1;
+			}
+			op.sets[ni] = ls.n;
+		} else {
+			gen_literals(&ls, op.sets[ni], op.seed);
+		}
+		n = op.sets[ni];
+		yaml = gen_yaml(&ls, &skipped);
+		if (skipped)
+			fprintf(stderr, "bench_dfa: %zu of %lu literals have bytes EQL cannot carry: "
+				"not in the rules of the kernel/user/c* engines\n", skipped, n);
 		t = kb_compile(yaml, NULL, &info, err, sizeof(err));
 		compile_ms = (kb_now_ns() - t0) / 1e6;
 		if (!t) {
@@ -750,8 +1005,10 @@ int main(int argc, char **argv)
 		}
 		{
 			struct kb_result r = {
-				.name = kb_fmt("dfa.compile.p%lu.ms", n),
-				.figure = kb_fmt("rules compiler: %lu payload literals", n),
+				.name = kb_fmt("dfa.compile.%sp%lu.ms", set_tag, n),
+				.figure = kb_fmt("rules compiler: %lu payload literals%s%s", n,
+						 op.patterns_file ? " from " : "",
+						 op.patterns_file ? op.patterns_file : ""),
 				.unit = "ms", .value = compile_ms, .has_value = t != NULL,
 				.reason = cerr, .group = "dfa-info",
 				.command = kb_cmd(op.prog, "--patterns %lu --payloads 0 --engines user", n),
@@ -761,14 +1018,16 @@ int main(int argc, char **argv)
 			};
 			kb_emit(&r);
 		}
-		if (op.eng[ENG_HS] && hs_build(&h, lits, n))
+		if (op.eng[ENG_HS] && hs_build(&h, &ls))
 			fprintf(stderr, "bench_dfa: hyperscan: %s\n", h.why);
 		if (t)
 			pre_build(t);
 		pre_maxlen = 0;
 		for (si = 0; si < n; si++)
-			if (strlen(lits[si]) > pre_maxlen)
-				pre_maxlen = strlen(lits[si]);
+			if (ls.len[si] > pre_maxlen)
+				pre_maxlen = ls.len[si];
+		if (op.eng[ENG_LAB1] || op.eng[ENG_LAB2] || op.eng[ENG_LAB4] || op.eng[ENG_IMG4])
+			lab_open(&op, &ls, kb_fmt("%sp%lu", set_tag, n));
 		if (t && k.loaded) {
 			int ierr = ks_engine_install(&k.e, t);
 
@@ -805,7 +1064,15 @@ int main(int argc, char **argv)
 					cc->why = kb_fmt("%s", h.why);
 					continue;
 				}
-				if (e != ENG_HS && !t) {
+				if ((IS_LAB(e) || e == ENG_IMG4) && !lab.ok) {
+					cc->why = kb_fmt("%s", lab.why);
+					continue;
+				}
+				if (IS_LAB(e) && !lab.run[e].skel) {
+					cc->why = "the lab program did not load";
+					continue;
+				}
+				if (e != ENG_HS && !IS_LAB(e) && e != ENG_IMG4 && !t) {
 					cc->why = cerr;
 					continue;
 				}
@@ -835,9 +1102,8 @@ int main(int argc, char **argv)
 			hs_free_database(h.db);
 		free(t);
 		free(yaml);
-		for (si = 0; si < n; si++)
-			free(lits[si]);
-		free(lits);
+		lab_close();
+		litset_free(&ls);
 	}
 
 	/*

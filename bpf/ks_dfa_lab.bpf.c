@@ -33,15 +33,11 @@ int ks_dfa_lab_drain(struct ks_dfa_lab *lab);
 
 #include "ks_dfa.bpf.h"
 
-struct ks_dfa_tab {
-	__u32 cell[KS_DFA_MIN_TAB_BYTES / 4];	/* value size set at load */
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct ks_dfa_tab);
+	__uint(key_size, 4);
+	__uint(value_size, KS_DFA_MIN_TAB_BYTES);	/* tab_bytes, set at load */
 } ks_dfa_tab SEC(".maps");
 
 struct {
