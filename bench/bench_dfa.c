@@ -601,7 +601,7 @@ static void lab_close(void)
 /* Image and lab programs for a set; one figure per program (load, verifier). */
 static void lab_open(const struct opts *op, const struct litset *ls, const char *set)
 {
-	char err[300];
+	char err[256];
 	int e;
 
 	lab.why[0] = 0;
@@ -623,10 +623,10 @@ static void lab_open(const struct opts *op, const struct litset *ls, const char 
 			.name = kb_fmt("dfa.%s.load.%s.ms", eng_name[e], set),
 			.figure = kb_fmt("%s: load (verifier included), %s", eng_label[e], set),
 			.unit = "ms", .group = "dfa-info",
-			.command = kb_cmd(op->prog, "--engines %s %s", eng_name[e],
+			.command = kb_cmd(op->prog, "--engines %s %s --payloads 0", eng_name[e],
 					  op->patterns_file ? kb_fmt("--patterns-file %s",
 								     op->patterns_file) :
-					  kb_fmt("--patterns %s", set + 1)),
+					  kb_fmt("--patterns %lu", (unsigned long)ls->n)),
 			.xk = { "verified_insns", "states", "byte_classes", "table_bytes" },
 		};
 
@@ -1011,7 +1011,10 @@ int main(int argc, char **argv)
 						 op.patterns_file ? op.patterns_file : ""),
 				.unit = "ms", .value = compile_ms, .has_value = t != NULL,
 				.reason = cerr, .group = "dfa-info",
-				.command = kb_cmd(op.prog, "--patterns %lu --payloads 0 --engines user", n),
+				.command = op.patterns_file ?
+					   kb_cmd(op.prog, "--patterns-file %s --payloads 0 --engines user",
+						  op.patterns_file) :
+					   kb_cmd(op.prog, "--patterns %lu --payloads 0 --engines user", n),
 				.xk = { "dfa_states", "byte_classes", "dfa_bytes" },
 				.xv = { t ? info.n_states : NAN, t ? info.n_classes : NAN,
 					t ? info.dfa_bytes : NAN },

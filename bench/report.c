@@ -227,8 +227,9 @@ static void dfa_matrix(FILE *f, json_t *all)
 	      "distinct packets after a 64 MiB cache sweep)\n\n"
 	      "| patterns | payload B | kernel XDP warm | kernel XDP cold | kernel ns/pkt warm | "
 	      "C walk (tablewalk.c) warm | minimal C warm | premultiplied C warm | "
-	      "premultiplied C, 2 walks, warm | Hyperscan warm | Hyperscan cold |\n"
-	      "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n", f);
+	      "premultiplied C, 2 walks, warm | Hyperscan warm | Hyperscan cold | "
+	      "image walk XDP 2 walks warm | image walk XDP 4 walks warm | image walk XDP 4 walks cold |\n"
+	      "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n", f);
 	for (i = 0; i < ns; i++)
 		for (j = 0; j < nz; j++) {
 			fprintf(f, "| %ld | %ld |", sets[i], sizes[j]);
@@ -241,6 +242,9 @@ static void dfa_matrix(FILE *f, json_t *all)
 			dfa_cell(f, all, "cpre2", "warm", sets[i], sizes[j], "ns_per_byte");
 			dfa_cell(f, all, "hs", "warm", sets[i], sizes[j], "ns_per_byte");
 			dfa_cell(f, all, "hs", "cold", sets[i], sizes[j], "ns_per_byte");
+			dfa_cell(f, all, "lab2", "warm", sets[i], sizes[j], "ns_per_byte");
+			dfa_cell(f, all, "lab4", "warm", sets[i], sizes[j], "ns_per_byte");
+			dfa_cell(f, all, "lab4", "cold", sets[i], sizes[j], "ns_per_byte");
 			fputs("\n", f);
 		}
 	json_array_foreach(all, idx, o) {
@@ -292,6 +296,8 @@ static void markdown(FILE *f, json_t *all, const char *machine)
 
 		if (g && !strcmp(g, "dfa"))
 			continue;	/* in the matrix; all of them are in results.json */
+		if (g && !strcmp(g, "dfa-file") && strstr(sget(o, "name"), "ns_per_packet"))
+			continue;	/* the per-byte rows say it */
 		row(f, o);
 	}
 	fputs("\nThe per-size DFA rows (ns/byte and ns/packet for every engine, warm and cold) "

@@ -14,7 +14,8 @@
 #
 #   bench/run.sh [--quick] [--no-profile] [--only dfa,host,nfa,replay,mem,systp]
 #
-# Needs root (BPF), libhyperscan-dev, linux-perf (profiles only). A
+# Needs root (BPF), libhyperscan-dev, sagan-rules (the IDS pattern set),
+# linux-perf (profiles only). A
 # benchmark that cannot run records value null and the reason; the script
 # still writes results.json. Logs: build/bench/logs/.
 set -u
@@ -120,19 +121,30 @@ run() { # key timeout name args...
 
 if [ $QUICK = 1 ]; then
 	DFA_ARGS="--patterns 10,1000,10000 --payloads 0,64,1500 --reps 5 --cold 15"
+	DFA_IDS_ARGS="--reps 5 --cold 15"
 	HOST_ARGS="--rules 10,1000 --execs 150 --opens 20000 --rounds 3 --ovh-opens 60000 --ovh-execs 100"
 	NFA_ARGS="--events 200000"
 	REPLAY_ARGS="--events 50000 --reps 2"
 	MEM_ARGS="--reps 2"
 else
 	DFA_ARGS=""
+	DFA_IDS_ARGS=""
 	HOST_ARGS="--rounds 5"
 	NFA_ARGS=""
 	REPLAY_ARGS="--events 200000 --reps 3"
 	MEM_ARGS="--reps 3"
 fi
 
-want dfa && run dfa 150 bench_dfa $DFA_ARGS
+want dfa && run dfa 400 bench_dfa $DFA_ARGS
+# realistic IDS content strings: Debian's sagan-rules (bench/ids-patterns.py)
+if want dfa; then
+	if bench/ids-patterns.py >"$DATA/ids-patterns.txt" 2>"$LOG/ids-patterns.log"; then
+		run dfa-ids 300 bench_dfa --patterns-file "$DATA/ids-patterns.txt" --set-name ids \
+			--payloads 0,1500 $DFA_IDS_ARGS
+	else
+		fail_line dfa.ids.patterns "IDS content strings" "$(tail -1 "$LOG/ids-patterns.log")" "$OUT/dfa-ids.results"
+	fi
+fi
 want host && run host 240 bench_host --kload build/kload --dir "$DATA" $HOST_ARGS
 want nfa && run nfa 90 bench_nfa $NFA_ARGS
 want replay && run replay 150 bench_replay --kload build/kload --dir "$DATA" $REPLAY_ARGS

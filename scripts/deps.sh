@@ -16,8 +16,9 @@ zlib1g-dev libzstd-dev libyaml-dev libjansson-dev libmicrohttpd-dev libpcap-dev"
 TEST="libcmocka-dev libclang-rt-14-dev jq python3 curl iproute2"
 # VM tests: qemu, the guest's busybox and initramfs, the kernel's modules
 VM="qemu-system-x86 busybox-static cpio kmod xz-utils"
-# benchmarks
-BENCH="libhyperscan-dev"
+# benchmarks: Hyperscan, and sagan-rules for its Snort-syntax content
+# strings (bench/ids-patterns.py: the realistic IDS pattern set)
+BENCH="libhyperscan-dev sagan-rules"
 PKGS="$BUILD $TEST $VM $BENCH"
 
 if [ "${1:-}" = "--list" ]; then
