@@ -299,21 +299,7 @@ static void gen_payload(struct kb_rng *r, uint8_t *p, size_t len, const struct k
 /* Ethernet + IPv4 + UDP + payload; returns the frame length. */
 static size_t build_frame(uint8_t *f, const uint8_t *pay, size_t len)
 {
-	size_t ip_len = 20 + 8 + len;
-
-	memset(f, 0, 42);
-	memcpy(f, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00", 14);
-	f[14] = 0x45;
-	f[16] = ip_len >> 8;
-	f[17] = ip_len & 0xff;
-	f[22] = 64;
-	f[23] = 17;
-	memcpy(f + 26, "\x0a\x00\x00\x01\x0a\x00\x00\x02", 8);
-	memcpy(f + 34, "\x04\xd2\x16\x2e", 4);	/* 1234 -> 5678 */
-	f[38] = (8 + len) >> 8;
-	f[39] = (8 + len) & 0xff;
-	memcpy(f + 42, pay, len);
-	return 42 + len;
+	return ks_dfa_lab_frame(f, pay, len);
 }
 
 /* ---- the kernel ---- */

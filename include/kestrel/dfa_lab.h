@@ -28,5 +28,8 @@ int ks_dfa_lab_open(struct ks_dfa_lab_run *l, const struct ks_dfa_view *v, uint3
 int ks_dfa_lab_hits(const struct ks_dfa_lab_run *l, uint16_t *hits, uint32_t max,
 		    uint32_t *bytes);
 void ks_dfa_lab_close(struct ks_dfa_lab_run *l);
+/* Ethernet + IPv4 + UDP (10.0.0.1:1234 -> 10.0.0.2:5678) + payload into f
+ * (len + 42 bytes); returns the frame length. */
+size_t ks_dfa_lab_frame(uint8_t *f, const uint8_t *pay, size_t len);
 
 #endif /* KESTREL_DFA_LAB_H */

@@ -61,19 +61,7 @@ static bool occurs(const uint8_t *p, uint32_t n, const uint8_t *lit, uint32_t le
 
 static size_t frame(uint8_t *f, const uint8_t *pay, size_t len)
 {
-	size_t ip_len = 20 + 8 + len;
-
-	memset(f, 0, 42);
-	memcpy(f, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00", 14);
-	f[14] = 0x45;
-	f[16] = ip_len >> 8;
-	f[17] = ip_len & 0xff;
-	f[22] = 64;
-	f[23] = 17;
-	f[38] = (8 + len) >> 8;
-	f[39] = (8 + len) & 0xff;
-	memcpy(f + 42, pay, len);
-	return 42 + len;
+	return ks_dfa_lab_frame(f, pay, len);
 }
 
 struct lits {
