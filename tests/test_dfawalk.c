@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The DFA image (dfa_image.c) and its walk model (dfawalk.c) against a
+ * naive matcher: every literal that occurs in the input is hit and no
+ * other, with 1, 2 and 4 interleaved walks (the plan of maps/ks_dfa.h),
+ * case-folded and exact, literals planted across segment boundaries;
+ * the interleaving plan itself covers every byte exactly once past the
+ * overlaps; and a set too large for the image is refused with a message.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "kestrel/dfawalk.h"
+#include "rules-compiler/dfa.h"
+#include "testlib.h"
+
+#define N_LITS	300
+#define MAX_IN	1600
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint32_t rnd(uint32_t n)
+{
+	return ks_test_xorshift(&rng_state) % n;
+}
+
+static uint8_t fold(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+static bool occurs(const uint8_t *p, uint32_t n, const uint8_t *l, uint32_t len, bool fl)
+{
+	uint32_t i, j;
+
+	for (i = 0; i + len <= n; i++) {
+		for (j = 0; j < len; j++)
+			if (fl ? fold(p[i + j]) != fold(l[j]) : p[i + j] != l[j])
+				break;
+		if (j == len)
+			return true;
+	}
+	return false;
+}
+
+static void check_mode(uint32_t mode)
+{
+	static const uint8_t alpha[] = "abAB/.\x00\xfe\x7f ";
+	uint8_t *lits[N_LITS], in[MAX_IN];
+	uint32_t lens[N_LITS], i, j, k, r, n, walks;
+	struct ks_dfa_image img;
+	struct ks_dfa_view v;
+	struct ks_walk *w = calloc(1, sizeof(*w));
+	char err[256];
+
+	for (i = 0; i < N_LITS; i++) {
+		lens[i] = 2 + rnd(i % 9 ? 7 : 50);
+		lits[i] = malloc(lens[i]);
+		for (j = 0; j < lens[i]; j++)
+			lits[i][j] = alpha[rnd(sizeof(alpha) - 1)];
+	}
+	assert_int_equal(ks_dfa_image_literals((const uint8_t *const *)lits, lens, N_LITS,
+					       KS_F_PAYLOAD, mode, &img, err, sizeof(err)), 0);
+	v.hdr = &img.hdr;
+	v.tab = img.tab;
+	v.acc_list = img.acc_list;
+	ks_walk_init(w);
+	for (r = 0; r < 200; r++) {
+		n = rnd(MAX_IN + 1);
+		for (j = 0; j < n; j++)
+			in[j] = "xyz0123"[rnd(7)];
+		for (k = rnd(8); k && n; k--) {
+			i = rnd(N_LITS);
+			if (lens[i] <= n)
+				memcpy(in + rnd(n - lens[i] + 1), lits[i], lens[i]);
+		}
+		for (walks = 1; walks <= 4; walks *= 2) {
+			ks_walk_begin(w);
+			ks_dfa_walk_plain(&v, KS_F_PAYLOAD, mode, mode, in, n, walks, w);
+			for (i = 0; i < N_LITS; i++)
+				assert_int_equal(ks_walk_is_hit(w, i),
+						 n && occurs(in, n, lits[i], lens[i], mode));
+		}
+	}
+	ks_dfa_image_free(&img);
+	for (i = 0; i < N_LITS; i++)
+		free(lits[i]);
+	free(w);
+}
+
+static void test_exact(void **state)
+{
+	check_mode(KS_CASE_EXACT);
+}
+
+static void test_fold(void **state)
+{
+	check_mode(KS_CASE_FOLD);
+}
+
+/* Walk k's segment ends where walk k + 1's own bytes begin, past its overlap. */
+static void test_plan(void **state)
+{
+	struct ks_dfa_plan pl;
+	uint32_t n, ov, w, k;
+
+	for (n = 0; n < 2000; n += 7)
+		for (ov = 0; ov < 80; ov += 13)
+			for (w = 1; w <= 4; w *= 2) {
+				ks_dfa_plan(n, ov, 1, w, &pl);
+				assert_true(pl.walks == w || pl.walks == 1);
+				assert_true(pl.lock <= pl.seg);
+				assert_true(pl.seg - pl.lock < pl.walks);
+				for (k = 0; k + 1 < pl.walks; k++)
+					assert_int_equal(pl.start[k] + pl.seg, pl.start[k + 1] + ov);
+				assert_int_equal(pl.start[pl.walks - 1] + pl.lock, n);
+			}
+	ks_dfa_plan(5000, 10, 0, 4, &pl);
+	assert_int_equal(pl.walks, 1);	/* dead root: only the first walk can match */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exact),
+		cmocka_unit_test(test_fold),
+		cmocka_unit_test(test_plan),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
