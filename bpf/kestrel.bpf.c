@@ -31,28 +31,20 @@ static __always_inline int ks_is_self(void)
 
 /* ---- process exec ---- */
 
+/*
+ * process.executable of an exec: the file the kernel is executing
+ * (bprm->file), resolved from its dentry, never bprm->filename (the string
+ * the caller passed: "..", symlink and relative names). process.args[0]
+ * keeps the name the caller used.
+ */
 static __always_inline void ks_fill_exe_from_bprm(struct ks_scratch *sc,
-						  struct linux_binprm *bprm)
+						  struct linux_binprm *bprm,
+						  struct task_struct *task)
 {
-	struct ks_event *ev = &sc->ev;
-	const char *fn = BPF_CORE_READ(bprm, filename);
-	char first = 0;
-	__u32 len;
+	struct file *file = BPF_CORE_READ(bprm, file);
 
-	/*
-	 * The name the caller executed when it is absolute (for a script,
-	 * the script, not its interpreter); otherwise the resolved file.
-	 */
-	bpf_probe_read_kernel(&first, 1, fn);
-	if (first == '/') {
-		len = ks_read_kstr(ev, ev->exe, KS_PATH_MAX, KS_F_PROCESS_EXECUTABLE, fn);
-		ks_set_str(ev, KS_F_PROCESS_EXECUTABLE, KS_SLOT_OFF(exe), len);
-	} else {
-		struct file *file = BPF_CORE_READ(bprm, file);
-
-		ks_fill_path(sc, ev->exe, KS_SLOT_OFF(exe), KS_F_PROCESS_EXECUTABLE,
-			     &file->f_path);
-	}
+	ks_fill_path(sc, sc->ev.exe, KS_SLOT_OFF(exe), KS_F_PROCESS_EXECUTABLE, &file->f_path,
+		     task);
 	ks_derive_name(sc, KS_F_PROCESS_EXECUTABLE, KS_F_PROCESS_NAME);
 }
 
@@ -73,12 +65,12 @@ static __always_inline int ks_on_exec(struct linux_binprm *bprm, __u32 caps, int
 	}
 	ks_event_init(sc, KS_CAT_PROCESS, KS_ACT_EXEC, KS_SRC_EXEC);
 	ks_fill_task(sc, task);
-	ks_fill_exe_from_bprm(sc, bprm);
+	ks_fill_exe_from_bprm(sc, bprm, task);
 	ks_fill_task_exe(sc, BPF_CORE_READ(task, real_parent), sc->ev.pexe,
 			 KS_SLOT_OFF(pexe), KS_F_PARENT_EXECUTABLE, KS_F_PARENT_NAME,
 			 sc->ev.pcomm, KS_SLOT_OFF(pcomm));
 	if (from_regs)
-		ks_fill_args_regs(sc, BPF_CORE_READ(bprm, argc));
+		ks_fill_args_regs(sc, bprm);
 	else
 		ks_fill_args_mm(sc, task);
 	ks_evaluate(sc, KS_CTX_TASK, KS_SRC_EXEC, caps);
@@ -87,14 +79,34 @@ static __always_inline int ks_on_exec(struct linux_binprm *bprm, __u32 caps, int
 	return denied ? -EPERM : 0;
 }
 
-/* lsm mode: decide before the new image is even loaded. */
+/*
+ * A "#!" file: binfmt_script will open the interpreter and call
+ * bprm_check_security again with it (prepare_binprm() has just read the
+ * file's first bytes into bprm->buf).
+ */
+static __always_inline int ks_bprm_is_script(struct linux_binprm *bprm)
+{
+	char magic[2] = {};
+
+	bpf_core_read(magic, sizeof(magic), &bprm->buf);
+	return magic[0] == '#' && magic[1] == '!';
+}
+
+/*
+ * lsm mode: decide before the new image is even loaded. The hook runs
+ * once per binary-format level; judge the level whose file really runs:
+ * a "#!" script is skipped and its interpreter judged on the next call,
+ * as Elastic Defend reports it (process.executable the interpreter, the
+ * script in process.args), so a rule on the interpreter cannot be
+ * sidestepped through a script. binfmt_misc formats have no such mark:
+ * both the registered file and its interpreter are judged.
+ */
 SEC("lsm/bprm_check_security")
 int BPF_PROG(ks_lsm_exec, struct linux_binprm *bprm, int ret)
 {
 	if (ret)
 		return ret;
-	/* binfmt_script calls the hook again for the interpreter: judge once */
-	if (BPF_CORE_READ(bprm, interp) != BPF_CORE_READ(bprm, filename))
+	if (ks_bprm_is_script(bprm))
 		return 0;
 	return ks_on_exec(bprm, KS_CAN_DENY | KS_CAN_SIGNAL, 1);
 }
@@ -102,7 +114,8 @@ int BPF_PROG(ks_lsm_exec, struct linux_binprm *bprm, int ret)
 /*
  * signal mode: the exec has replaced the image but the task has not
  * returned to user space, so a SIGKILL sent now means no instruction of
- * the new program ever runs.
+ * the new program ever runs. bprm->file is the final binary here (the
+ * interpreter of a script), the same file as mm->exe_file.
  */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(ks_sig_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)

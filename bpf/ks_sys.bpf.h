@@ -260,7 +260,7 @@ __noinline int ks_sys_user_path(struct ks_scratch *sc, __u32 field, __u32 out, i
 			dir = &f->f_path;
 		}
 		ks_set_str(ev, field, 0, 0);
-		ks_fill_path(sc, ev->payload, KS_SLOT_OFF(payload), field, dir);
+		ks_fill_path(sc, ev->payload, KS_SLOT_OFF(payload), field, dir, task);
 		if (!ev->str[field].len)
 			return -1;
 		ev->payload[KS_PATH_MAX] = '/';

@@ -8,7 +8,6 @@
 
 #include "ks_eval.bpf.h"
 
-#define KS_PATH_DEPTH	32
 #define KS_ARGV_MAX	32
 
 #define KS_SLOT_OFF(member)	((__u16)offsetof(struct ks_event, member))
@@ -77,55 +76,99 @@ static __always_inline void ks_derive_file_fields(struct ks_scratch *sc)
 }
 
 /*
- * Absolute path of `path` written right-aligned into `slot` (KS_PATH_MAX
- * bytes); returns the start offset inside the slot. Walks dentries up to
- * the global root, crossing mounts; stops (and flags truncation) when the
- * slot is full or the tree is deeper than KS_PATH_DEPTH.
+ * Paths. One convention for every path field of every event: the path of
+ * the object as the process sees it from its own root (chroot, container),
+ * built from the dentry and mount the kernel holds, never from a string a
+ * caller passed. ev->mnt_ns says which mount namespace it is relative to.
+ *
+ * The walk goes from the dentry up, crossing mounts to their mountpoints,
+ * and stops at the first of:
+ *   - the task's root {fs->root.mnt, fs->root.dentry}: the normal end;
+ *   - the top of the mount tree (a mount that is its own parent): the
+ *     object lies outside the task's root (a file opened or an executable
+ *     mapped before chroot(), a descriptor passed in from outside). The
+ *     path is then the one from the root of the mount namespace, as
+ *     d_path() reports it, so a rule on the host path still applies;
+ *   - a dentry that is its own parent but not a mount root: a pseudo file
+ *     (memfd, anonymous inode) or a disconnected dentry. Its name is the
+ *     last component: a memfd executes as "/memfd:NAME" (d_path() adds
+ *     " (deleted)"; Kestrel never adds it, to any path).
+ * Every component takes at least 2 bytes ("/x"), so KS_PATH_DEPTH steps
+ * cover a full slot plus nested mount crossings: a path is cut only when
+ * it does not fit the slot. The cut keeps the right-most whole components
+ * (the value still starts with '/') and sets the field's truncated bit;
+ * the evaluator then treats the value as a suffix (see ks_scan()).
+ */
+#define KS_PATH_DEPTH	(KS_PATH_MAX / 2 + 32)
+
+static __always_inline struct vfsmount *ks_vfsmount(struct mount *m)
+{
+	return (void *)m + bpf_core_field_offset(struct mount, mnt);
+}
+
+/*
+ * Write "/" + name of dentry d in front of slot[pos..]; returns the new
+ * start, or KS_PATH_MAX + 1 when it does not fit.
+ */
+static __always_inline __u32 ks_path_prepend(char *slot, __u32 pos, struct dentry *d)
+{
+	struct qstr q = BPF_CORE_READ(d, d_name);
+	__u32 len = q.len;
+
+	if (len >= KS_PATH_MAX || len + 1 > pos)
+		return KS_PATH_MAX + 1;
+	pos -= len;
+	/* separate masks clang cannot fold into one unbounded check */
+	barrier_var(len);
+	len &= KS_PATH_MAX - 1;
+	barrier_var(pos);
+	pos &= KS_PATH_MAX - 1;
+	bpf_probe_read_kernel(slot + pos, len, q.name);
+	pos--;
+	barrier_var(pos);
+	pos &= KS_PATH_MAX - 1;
+	slot[pos] = '/';
+	return pos;
+}
+
+/*
+ * The path of `path` relative to the root of `task`, written right-aligned
+ * into `slot` (KS_PATH_MAX bytes); returns its start offset in the slot.
  */
 static __noinline int ks_path_walk(struct ks_event *ev, char *slot, __u32 field,
-				   const struct path *path)
+				   const struct path *path, struct task_struct *task)
 {
 	struct dentry *d = BPF_CORE_READ(path, dentry);
 	struct vfsmount *vm = BPF_CORE_READ(path, mnt);
 	struct mount *mnt = (void *)vm - bpf_core_field_offset(struct mount, mnt);
-	__u32 pos = KS_PATH_MAX, i;
+	struct dentry *root_d = BPF_CORE_READ(task, fs, root.dentry);
+	struct vfsmount *root_m = BPF_CORE_READ(task, fs, root.mnt);
+	__u32 pos = KS_PATH_MAX, next, i;
 
 	for (i = 0; i < KS_PATH_DEPTH; i++) {
-		struct dentry *parent = BPF_CORE_READ(d, d_parent);
-		struct dentry *mroot = BPF_CORE_READ(mnt, mnt.mnt_root);
-		struct qstr q;
-		__u32 len;
+		struct dentry *parent;
 
-		if (!d)
+		if (!d || (d == root_d && vm == root_m))
 			break;
-		if (d == mroot) {
+		if (d == BPF_CORE_READ(mnt, mnt.mnt_root)) {
 			struct mount *mp = BPF_CORE_READ(mnt, mnt_parent);
 
 			if (mp == mnt)
-				break;
+				break;	/* top of the tree: outside the root */
 			d = BPF_CORE_READ(mnt, mnt_mountpoint);
 			mnt = mp;
+			vm = ks_vfsmount(mp);
 			continue;
 		}
-		if (d == parent)
-			break;
-		q = BPF_CORE_READ(d, d_name);
-		len = q.len;
-		if (len >= KS_PATH_MAX || len + 1 > pos) {
+		next = ks_path_prepend(slot, pos, d);
+		if (next > KS_PATH_MAX) {
 			ev->truncated |= 1u << field;
 			break;
 		}
-		pos -= len;
-		/* separate masks clang cannot fold into one unbounded check */
-		barrier_var(len);
-		len &= KS_PATH_MAX - 1;
-		barrier_var(pos);
-		pos &= KS_PATH_MAX - 1;
-		bpf_probe_read_kernel(slot + pos, len, q.name);
-		pos--;
-		barrier_var(pos);
-		pos &= KS_PATH_MAX - 1;
-		slot[pos] = '/';
+		pos = next;
+		parent = BPF_CORE_READ(d, d_parent);
+		if (d == parent)
+			break;	/* pseudo or disconnected: its name ends the walk */
 		d = parent;
 	}
 	if (i == KS_PATH_DEPTH)
@@ -137,28 +180,20 @@ static __noinline int ks_path_walk(struct ks_event *ev, char *slot, __u32 field,
 	return pos;
 }
 
-/* Fill a path field from a struct path (slot chosen by the caller). */
+/*
+ * Fill path field `field` (in `slot`, at offset slot_off in the event)
+ * from a struct path, relative to the root of `task` (the process the
+ * event describes; current for file and network events).
+ */
 static __always_inline void ks_fill_path(struct ks_scratch *sc, char *slot, __u32 slot_off,
-					 __u32 field, const struct path *path)
+					 __u32 field, const struct path *path,
+					 struct task_struct *task)
 {
-	__u32 pos = ks_path_walk(&sc->ev, slot, field, path);
+	__u32 pos = ks_path_walk(&sc->ev, slot, field, path, task);
 
 	if (pos >= KS_PATH_MAX)
 		return;
 	ks_set_str(&sc->ev, field, slot_off + pos, KS_PATH_MAX - pos);
-}
-
-/* A kernel string (char *) into a slot; returns its length. */
-static __always_inline __u32 ks_read_kstr(struct ks_event *ev, char *slot, __u32 size,
-					  __u32 field, const char *src)
-{
-	long n = bpf_probe_read_kernel_str(slot, size, src);
-
-	if (n <= 0)
-		return 0;
-	if (n == size && slot[(size - 1) & (KS_PATH_MAX - 1)] == 0)
-		ev->truncated |= 1u << field;	/* may have been cut */
-	return n - 1;
 }
 
 /* process.* and user.* of `task`; parent fields from its real parent. */
@@ -177,6 +212,7 @@ static __always_inline void ks_fill_task(struct ks_scratch *sc, struct task_stru
 	ev->parent_entity = KS_ENTITY_KEY(ev->ppid, ev->parent_start_ns);
 	ev->uid = BPF_CORE_READ(task, cred, uid.val);
 	ev->gid = BPF_CORE_READ(task, cred, gid.val);
+	ev->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
 	ev->present |= KS_P_PROCESS | KS_P_PARENT | KS_P_USER;
 	bpf_probe_read_kernel_str(ev->comm, sizeof(ev->comm), BPF_CORE_READ(leader, comm));
 	bpf_probe_read_kernel_str(ev->pcomm, sizeof(ev->pcomm), BPF_CORE_READ(pleader, comm));
@@ -200,7 +236,7 @@ static __always_inline void ks_fill_task_exe(struct ks_scratch *sc, struct task_
 	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
 
 	if (exe) {
-		ks_fill_path(sc, slot, slot_off, exe_f, &exe->f_path);
+		ks_fill_path(sc, slot, slot_off, exe_f, &exe->f_path, task);
 		ks_derive_name(sc, exe_f, name_f);
 		return;
 	}
@@ -250,16 +286,58 @@ static __always_inline void ks_fill_args_mm(struct ks_scratch *sc, struct task_s
 }
 
 /*
+ * Append one string to process.args at *pos, from user memory (user != 0)
+ * or kernel memory. Returns 1 when nothing more fits or it is unreadable.
+ */
+static __always_inline int ks_args_append(struct ks_event *ev, __u32 *pos, const char *p,
+					  int user)
+{
+	__u32 room;
+	long n;
+
+	if (*pos >= KS_ARGS_MAX - 1) {
+		ev->truncated |= 1u << KS_F_PROCESS_ARGS;
+		return 1;
+	}
+	/* room is 2..KS_ARGS_MAX here; a mask would turn 512 into 0 */
+	room = KS_ARGS_MAX - *pos;
+	barrier_var(room);
+	if (room > KS_ARGS_MAX)
+		return 1;
+	if (user)
+		n = bpf_probe_read_user_str(&ev->args[*pos & (KS_ARGS_MAX - 1)], room, p);
+	else
+		n = bpf_probe_read_kernel_str(&ev->args[*pos & (KS_ARGS_MAX - 1)], room, p);
+	if (n <= 0)
+		return 1;
+	/* a string that filled what was left was (most likely) cut */
+	if (n >= room)
+		ev->truncated |= 1u << KS_F_PROCESS_ARGS;
+	*pos += n;
+	ev->args_count++;
+	return 0;
+}
+
+/*
  * process.args from the execve() arguments still in the caller's memory:
  * in bprm_check_security the old mm is current, the new stack is not
  * reachable yet. The argv pointer comes from the syscall's registers.
+ *
+ * At an interpreter's level (binfmt_script or binfmt_misc ran first,
+ * bprm->interp no longer the file name) the kernel has rewritten argv to
+ * { interpreter, file as given, argv[1..] }: build the same, which is
+ * what signal mode reads from the new image. (The optional argument of a
+ * "#!" line is between the two there; it is gone from bprm by now.)
  */
-static __always_inline void ks_fill_args_regs(struct ks_scratch *sc, __u32 argc)
+static __always_inline void ks_fill_args_regs(struct ks_scratch *sc, struct linux_binprm *bprm)
 {
 	struct ks_event *ev = &sc->ev;
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	const char *interp = BPF_CORE_READ(bprm, interp);
+	const char *fn = BPF_CORE_READ(bprm, filename);
+	__u32 argc = BPF_CORE_READ(bprm, argc);
 	const char *const *argv;
-	__u32 pos = 0, i, room;
+	__u32 pos = 0, i = 0;
 	long nr;
 
 	nr = BPF_CORE_READ(regs, orig_ax);
@@ -270,31 +348,20 @@ static __always_inline void ks_fill_args_regs(struct ks_scratch *sc, __u32 argc)
 	else
 		argv = NULL;	/* exec from the kernel: no user argv */
 
-	for (i = 0; argv && i < KS_ARGV_MAX; i++) {
+	if (interp != fn) {
+		ks_args_append(ev, &pos, interp, 0);
+		ks_args_append(ev, &pos, fn, 0);
+		i = 1;
+	}
+	for (; argv && i < KS_ARGV_MAX; i++) {
 		const char *p = NULL;
-		long n;
 
 		if (i >= argc)
 			break;
 		if (bpf_probe_read_user(&p, sizeof(p), &argv[i]) || !p)
 			break;
-		if (pos >= KS_ARGS_MAX - 1) {
-			ev->truncated |= 1u << KS_F_PROCESS_ARGS;
+		if (ks_args_append(ev, &pos, p, 1))
 			break;
-		}
-		/* room is 2..KS_ARGS_MAX here; a mask would turn 512 into 0 */
-		room = KS_ARGS_MAX - pos;
-		barrier_var(room);
-		if (room > KS_ARGS_MAX)
-			break;
-		n = bpf_probe_read_user_str(&ev->args[pos & (KS_ARGS_MAX - 1)], room, p);
-		if (n <= 0)
-			break;
-		/* a string that filled what was left was (most likely) cut */
-		if (n >= room)
-			ev->truncated |= 1u << KS_F_PROCESS_ARGS;
-		pos += n;
-		ev->args_count++;
 	}
 	if (i < argc && i == KS_ARGV_MAX)
 		ev->truncated |= 1u << KS_F_PROCESS_ARGS;

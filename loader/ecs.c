@@ -50,6 +50,10 @@
  *  observer.ingress.interface.name/.id  -> iface, ifindex.
  *  payload           JSON string (its UTF-8 bytes, \u0000 allowed) or
  *                    {"base64": "..."} for arbitrary bytes.
+ *  kestrel.process.mnt_ns  mount namespace id (the nsfs inode number of
+ *                    /proc/PID/ns/mnt) of the process: every path of the
+ *                    event is as that process sees it from its root in
+ *                    that namespace. ECS has no such field. 0: absent.
  *
  * Text values must not contain NUL (the kernel cannot produce one there);
  * payload may. Unknown fields are ignored; JSON null counts as absent.
@@ -1145,6 +1149,16 @@ static uint32_t host_intern(struct ks_ecs_ctx *ctx, const char *s)
 	return v[ctx->n_hosts] ? (uint32_t)++ctx->n_hosts : 0;
 }
 
+static int dec_kestrel(struct dec *d)
+{
+	int64_t v;
+	int r = get_int(d, "kestrel.process.mnt_ns", 0, UINT32_MAX, &v);
+
+	if (r > 0)
+		d->ev->mnt_ns = (uint32_t)v;
+	return r < 0 ? -1 : 0;
+}
+
 static int dec_host(struct dec *d)
 {
 	const char *s;
@@ -1215,7 +1229,7 @@ static int decode(struct ks_ecs_ctx *ctx, const json_t *obj, struct ks_event *ev
 	}
 	if (dec_event(&d) || dec_process(&d) || dec_parent(&d) ||
 	    dec_user(&d) || dec_file(&d) || dec_net(&d) ||
-	    dec_observer(&d) || dec_payload(&d) || dec_host(&d))
+	    dec_observer(&d) || dec_payload(&d) || dec_host(&d) || dec_kestrel(&d))
 		goto bad;
 	ctx->stats.events++;
 	if (host)
@@ -1518,6 +1532,16 @@ static void enc_observer(struct enc *e, json_t *root)
 		put(e, i, "id", json_integer(ev->ifindex));
 }
 
+/* What ECS has no field for, under kestrel.* */
+static void enc_kestrel(struct enc *e, json_t *root)
+{
+	const struct ks_event *ev = e->ev;
+
+	if (ev->mnt_ns)
+		put(e, child(e, child(e, root, "kestrel"), "process"), "mnt_ns",
+		    json_integer(ev->mnt_ns));
+}
+
 json_t *ks_ecs_to_json(struct ks_ecs_ctx *ctx, const struct ks_event *ev)
 {
 	struct enc e = { ctx, ev, false };
@@ -1544,6 +1568,7 @@ json_t *ks_ecs_to_json(struct ks_ecs_ctx *ctx, const struct ks_event *ev)
 	enc_observer(&e, root);
 	if (ev->present & KS_P_PAYLOAD)
 		put_ref(&e, root, "payload", KS_F_PAYLOAD);
+	enc_kestrel(&e, root);
 	if (e.oom) {
 		json_decref(root);
 		return NULL;

@@ -98,7 +98,12 @@ struct ks_event {
 	/* lengths and sub-ranges of the string fields, indexed by ks_field */
 	struct ks_strref str[KS_F_STR_N];
 	__u16 pad;
-	__u32 pad2;
+	/*
+	 * Mount namespace (its nsfs inode number, as in /proc/PID/ns/mnt) of
+	 * the process: every path field is relative to that process's root
+	 * in this namespace. 0 = unknown (packets, old recordings).
+	 */
+	__u32 mnt_ns;
 	struct ks_verdict verdict;
 	/* string slots */
 	char exe[KS_PATH_MAX];

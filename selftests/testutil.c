@@ -285,3 +285,11 @@ int ks_copy_exe(const char *src, const char *dst)
 		return -errno;
 	return chmod(dst, 0755) ? -errno : 0;
 }
+
+/* kprobe PMU (perf) or legacy kprobe_events: CONFIG_KPROBES=y */
+bool ks_kprobes_available(void)
+{
+	return !access("/sys/bus/event_source/devices/kprobe/type", F_OK) ||
+	       !access("/sys/kernel/tracing/kprobe_events", F_OK) ||
+	       !access("/sys/kernel/debug/tracing/kprobe_events", F_OK);
+}

@@ -69,6 +69,8 @@ __u64 ks_stats_dropped(const struct ks_stats *st, int src);
 /* The accounting identity: events == filtered + forwarded + dropped. */
 bool ks_stats_identity(const struct ks_stats *st, int src);
 
+/* Whether the kernel has kprobes (CONFIG_KPROBES=y). */
+bool ks_kprobes_available(void);
 /* Copy a file (following symlinks) to dst with mode 0755. */
 int ks_copy_exe(const char *src, const char *dst);
 

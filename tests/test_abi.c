@@ -26,6 +26,7 @@ static void test_event_layout(void **state)
 {
 	assert_int_equal(sizeof(struct ks_event), 3384);
 	assert_int_equal(offsetof(struct ks_event, str), 124);
+	assert_int_equal(offsetof(struct ks_event, mnt_ns), 180);
 	assert_int_equal(offsetof(struct ks_event, verdict), 184);
 	assert_int_equal(offsetof(struct ks_event, exe), 264);
 	assert_int_equal(offsetof(struct ks_event, payload), 1848);

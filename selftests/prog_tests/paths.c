@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Paths an attacker cannot choose. A block rule names the path of a file;
+ * the attacker reaches the same file by another name: ".." components, a
+ * directory symlink (like Debian's /bin -> usr/bin), a symlink to the
+ * file, a relative path, a descriptor opened before chroot(). Every one
+ * must still be blocked, for exec, connect and open, and the events must
+ * carry the resolved path (process.args[0] keeps the name used). A hard
+ * link is a path of its own: its events show it, and the rule on the
+ * other name does not apply. Inside a chroot, paths are as the jailed
+ * process sees them, qualified by its mount namespace.
+ *
+ * The tree, under D = /tmp/ks_st_paths (copies of the static busybox, so
+ * they run inside the jail too):
+ *   D/usr/bin/ks_tool, ks_ntool   exec-blocked, connect-blocked
+ *   D/bin -> usr/bin, D/innocent -> usr/bin/ks_tool, D/hard (hard link)
+ *   D/data/secret (open-blocked), D/dlink -> data, D/ssym -> data/secret,
+ *   D/shard (hard link)
+ *   D/jail/usr/bin/ks_jtool, ks_jnc, D/jail/bin -> usr/bin,
+ *   D/jail/etc/ks_secret: rules name them as "/usr/bin/ks_jtool", ...
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "test_progs.h"
+
+#define D	"/tmp/ks_st_paths"
+#define TOOL	D "/usr/bin/ks_tool"
+#define NTOOL	D "/usr/bin/ks_ntool"
+#define SECRET	D "/data/secret"
+#define ST_DRAIN_MS	150
+
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH	0x1000
+#endif
+
+static const char rules[] =
+	"- rule: st_paths_exec\n"
+	"  name: exec of one file\n"
+	"  severity: high\n"
+	"  action: block\n"
+	"  query: process where event.action == \"exec\" and process.executable == \"" TOOL "\"\n"
+	"- rule: st_paths_jail\n"
+	"  name: exec of a file as the jail sees it\n"
+	"  severity: high\n"
+	"  action: block\n"
+	"  query: process where event.action == \"exec\" and process.executable == \"/usr/bin/ks_jtool\"\n"
+	"- rule: st_paths_hard\n"
+	"  name: exec of a hard link\n"
+	"  severity: low\n"
+	"  query: process where event.action == \"exec\" and process.executable == \"" D "/hard\"\n"
+	"- rule: st_paths_conn\n"
+	"  name: connect by one program\n"
+	"  severity: high\n"
+	"  action: block\n"
+	"  query: network where event.action == \"connect\" and\n"
+	"    process.executable in (\"" NTOOL "\", \"/usr/bin/ks_jnc\")\n"
+	"- rule: st_paths_open\n"
+	"  name: open of one file\n"
+	"  severity: high\n"
+	"  action: block\n"
+	"  query: file where event.action == \"open\" and\n"
+	"    file.path in (\"" SECRET "\", \"/etc/ks_secret\")\n"
+	"- rule: st_paths_open_hard\n"
+	"  name: open of a hard link\n"
+	"  severity: low\n"
+	"  query: file where event.action == \"open\" and file.path == \"" D "/shard\"\n";
+
+enum kind { K_EXEC, K_FEXEC, K_CONNECT, K_OPEN };
+
+struct attempt {
+	const char *what;
+	enum kind kind;
+	const char *root;	/* chroot() here first (NULL: no) */
+	const char *dir;	/* then chdir() here (NULL: no) */
+	const char *path;	/* the name the attacker uses */
+	const char *expect;	/* the path the event must show */
+	bool blocked;
+};
+
+static const struct attempt attempts[] = {
+	{ "exec ..", K_EXEC, NULL, NULL, D "/usr/bin/../bin/ks_tool", TOOL, true },
+	{ "exec dir symlink", K_EXEC, NULL, NULL, D "/bin/ks_tool", TOOL, true },
+	{ "exec symlink", K_EXEC, NULL, NULL, D "/innocent", TOOL, true },
+	{ "exec relative", K_EXEC, NULL, D "/usr", "bin/ks_tool", TOOL, true },
+	{ "exec ./", K_EXEC, NULL, D "/bin", "./ks_tool", TOOL, true },
+	/* opened before chroot(): outside the root, the namespace's path */
+	{ "fexecve from outside the root", K_FEXEC, D "/jail", NULL, D "/bin/ks_tool", TOOL,
+	  true },
+	{ "exec in chroot", K_EXEC, D "/jail", NULL, "/usr/bin/ks_jtool", "/usr/bin/ks_jtool",
+	  true },
+	{ "exec in chroot, dir symlink and ..", K_EXEC, D "/jail", "/bin", "../bin/ks_jtool",
+	  "/usr/bin/ks_jtool", true },
+	{ "exec hard link", K_EXEC, NULL, NULL, D "/hard", D "/hard", false },
+	{ "connect ..", K_CONNECT, NULL, NULL, D "/usr/bin/../bin/ks_ntool", NTOOL, true },
+	{ "connect symlink dir", K_CONNECT, NULL, NULL, D "/bin/ks_ntool", NTOOL, true },
+	{ "connect relative", K_CONNECT, NULL, D "/usr", "bin/ks_ntool", NTOOL, true },
+	{ "connect in chroot", K_CONNECT, D "/jail", NULL, "/bin/ks_jnc", "/usr/bin/ks_jnc",
+	  true },
+	{ "open ..", K_OPEN, NULL, NULL, D "/data/../data/secret", SECRET, true },
+	{ "open dir symlink", K_OPEN, NULL, NULL, D "/dlink/secret", SECRET, true },
+	{ "open symlink", K_OPEN, NULL, NULL, D "/ssym", SECRET, true },
+	{ "open relative", K_OPEN, NULL, D "/data", "./secret", SECRET, true },
+	{ "open in chroot", K_OPEN, D "/jail", "/etc", "../etc/ks_secret", "/etc/ks_secret",
+	  true },
+	{ "open hard link", K_OPEN, NULL, NULL, D "/shard", D "/shard", false },
+};
+
+static int mk_tree(void)
+{
+	static const char *const dirs[] = {
+		D, D "/usr", D "/usr/bin", D "/data", D "/jail", D "/jail/usr",
+		D "/jail/usr/bin", D "/jail/etc",
+	};
+	static const char *const links[][2] = {
+		{ "usr/bin", D "/bin" }, { "usr/bin/ks_tool", D "/innocent" },
+		{ "data", D "/dlink" }, { "data/secret", D "/ssym" },
+		{ "usr/bin", D "/jail/bin" },
+	};
+	static const char *const copies[] = {
+		TOOL, NTOOL, D "/jail/usr/bin/ks_jtool", D "/jail/usr/bin/ks_jnc",
+	};
+	char bb[64];
+	size_t i;
+	int fd;
+
+	if (system("rm -rf " D))
+		return -1;
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (mkdir(dirs[i], 0755))
+			return -errno;
+	ks_bin("busybox", bb, sizeof(bb));
+	for (i = 0; i < sizeof(copies) / sizeof(copies[0]); i++)
+		if (ks_copy_exe(bb, copies[i]))
+			return -1;
+	for (i = 0; i < sizeof(links) / sizeof(links[0]); i++)
+		if (symlink(links[i][0], links[i][1]))
+			return -errno;
+	fd = open(SECRET, O_CREAT | O_WRONLY, 0644);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	fd = open(D "/jail/etc/ks_secret", O_CREAT | O_WRONLY, 0644);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	if (link(TOOL, D "/hard") || link(SECRET, D "/shard"))
+		return -errno;
+	return 0;
+}
+
+/* The attacker: the operation from its own root and directory. */
+static void attempt_child(const struct attempt *a)
+{
+	char *const argv[] = { (char *)a->path, NULL };
+	char *const nc[] = { "nc", "127.0.0.1", "9", NULL };
+	char *const env[] = { NULL };
+	int fd = -1;
+
+	if (a->kind == K_FEXEC)
+		fd = open(a->path, O_PATH);
+	if (a->root && (chroot(a->root) || chdir("/")))
+		_exit(90);
+	if (a->dir && chdir(a->dir))
+		_exit(91);
+	switch (a->kind) {
+	case K_EXEC:
+		execv(a->path, argv);
+		break;
+	case K_FEXEC:
+		syscall(SYS_execveat, fd, "", argv, env, AT_EMPTY_PATH);
+		break;
+	case K_CONNECT:
+		execv(a->path, nc);
+		break;
+	case K_OPEN:
+		fd = open(a->path, O_RDONLY);
+		_exit(fd >= 0 ? 0 : 100 + errno);
+	}
+	_exit(100 + errno);
+}
+
+static const struct ks_event *find(const struct ks_tenv *te, pid_t pid, int action)
+{
+	size_t i;
+
+	for (i = 0; i < te->n; i++)
+		if (te->evs[i].pid == (__u32)pid && te->evs[i].action == action)
+			return &te->evs[i];
+	return NULL;
+}
+
+static int action_of(enum kind k)
+{
+	return k == K_OPEN ? KS_ACT_OPEN : k == K_CONNECT ? KS_ACT_CONNECT : KS_ACT_EXEC;
+}
+
+/* Blocked: lsm refuses with EPERM (nc reports a failed connect), signal kills. */
+static bool status_blocked(int mode, enum kind k, int status)
+{
+	if (mode == KS_MODE_SIGNAL)
+		return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+	if (k == K_CONNECT)
+		return WIFEXITED(status) && WEXITSTATUS(status) != 0;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 100 + EPERM;
+}
+
+static void check_event(const struct ks_tenv *te, const struct attempt *a, const struct ks_event *ev,
+			int mode, __u32 mnt_ns)
+{
+	char buf[KS_PATH_MAX + 1], name[64];
+	const char *slash = strrchr(a->expect, '/');
+	int f = a->kind == K_OPEN ? KS_F_FILE_PATH : KS_F_PROCESS_EXECUTABLE;
+
+	ASSERT_STREQ(ks_tenv_str(ev, f, buf, sizeof(buf)), a->expect, a->what);
+	snprintf(name, sizeof(name), "%s", slash + 1);
+	ASSERT_STREQ(ks_tenv_str(ev, f == KS_F_FILE_PATH ? KS_F_FILE_NAME : KS_F_PROCESS_NAME,
+				 buf, sizeof(buf)), name, "name is the basename");
+	ASSERT_EQ(ev->mnt_ns, mnt_ns, "kestrel.process.mnt_ns");
+	if (a->kind == K_EXEC)
+		ASSERT_STREQ(ks_tenv_str(ev, KS_F_PROCESS_ARGS, buf, sizeof(buf)), a->path,
+			     "process.args[0] is the name used");
+	if (a->blocked)
+		ASSERT_TRUE(ev->verdict.flags & (mode == KS_MODE_LSM ? KS_V_DENIED : KS_V_KILLED),
+			    "verdict enforced");
+	else
+		ASSERT_FALSE(ev->verdict.flags & (KS_V_DENIED | KS_V_KILLED), "not enforced");
+}
+
+static void run_one(struct ks_tenv *te, const struct attempt *a, int mode, __u32 mnt_ns)
+{
+	const struct ks_event *ev;
+	int status = -1;
+	pid_t pid;
+
+	test__log("%s: %s%s%s\n", a->what, a->root ? a->root : "", a->root ? " | " : "",
+		  a->path);
+	pid = fork();
+	if (pid == 0)
+		attempt_child(a);
+	waitpid(pid, &status, 0);
+	if (a->blocked)
+		ASSERT_TRUE(status_blocked(mode, a->kind, status), a->what);
+	else	/* busybox ran, found no applet of that name: 127 */
+		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) ==
+			    (a->kind == K_OPEN ? 0 : 127), a->what);
+	ks_tenv_drain(te, ST_DRAIN_MS);
+	ev = find(te, pid, action_of(a->kind));
+	if (ASSERT_OK_PTR(ev, "event forwarded"))
+		check_event(te, a, ev, mode, mnt_ns);
+}
+
+/* open attempts (opens != 0) or exec and connect attempts */
+static void run_mode(int mode, bool opens)
+{
+	struct ks_engine_opts o = { .mode = mode };
+	struct ks_tenv te = {};
+	struct stat ns;
+	size_t i;
+
+	/* signal mode sees opens through kprobes only */
+	if (opens && mode == KS_MODE_SIGNAL && !ks_kprobes_available()) {
+		test__skip("signal mode file events need kprobes: this kernel has "
+			   "CONFIG_KPROBES=n (no kprobe PMU, no kprobe_events)");
+		return;
+	}
+	if (!ks_tenv_mode_available(mode))
+		return;
+	if (!ASSERT_OK(stat("/proc/self/ns/mnt", &ns), "own mount namespace"))
+		return;
+	if (!ASSERT_OK(ks_tenv_compile(&te, rules), "compile") ||
+	    !ASSERT_OK(ks_tenv_load(&te, &o), "load") || !ASSERT_OK(ks_tenv_attach(&te), "attach"))
+		goto out;
+	for (i = 0; i < sizeof(attempts) / sizeof(attempts[0]); i++)
+		if ((attempts[i].kind == K_OPEN) == opens)
+			run_one(&te, &attempts[i], mode, (__u32)ns.st_ino);
+out:
+	ks_tenv_close(&te);
+}
+
+void test_paths(void)
+{
+	if (!ASSERT_OK(mk_tree(), "build " D))
+		return;
+	if (test__start_subtest("signal"))
+		run_mode(KS_MODE_SIGNAL, false);
+	if (test__start_subtest("signal_open"))
+		run_mode(KS_MODE_SIGNAL, true);
+	if (test__start_subtest("lsm"))
+		run_mode(KS_MODE_LSM, false);
+	if (test__start_subtest("lsm_open"))
+		run_mode(KS_MODE_LSM, true);
+	if (system("rm -rf " D))
+		test__log("could not remove " D "\n");
+}
