@@ -43,8 +43,7 @@ static __always_inline void ks_fill_exe_from_bprm(struct ks_scratch *sc,
 {
 	struct file *file = BPF_CORE_READ(bprm, file);
 
-	ks_fill_path(sc, sc->ev.exe, KS_SLOT_OFF(exe), KS_F_PROCESS_EXECUTABLE, &file->f_path,
-		     task);
+	ks_fill_path(sc, KS_SLOT_OFF(exe), KS_F_PROCESS_EXECUTABLE, &file->f_path, task);
 	ks_derive_name(sc, KS_F_PROCESS_EXECUTABLE, KS_F_PROCESS_NAME);
 }
 

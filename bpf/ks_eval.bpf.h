@@ -367,14 +367,22 @@ static long ks_scan_chunk(__u32 idx, struct ks_scan_ctx *c)
 	return stop;
 }
 
+/* Which frame sentinels a scanned range gets. */
+#define KS_FR_BEGIN	1
+#define KS_FR_END	2
+/* ks_scan_range()'s `how`: field, case mode and frame in one argument */
+#define KS_SCAN_HOW(f, fold, frame)	((f) | (fold) << 8 | (frame) << 16)
+
 /*
- * Walk "\x01" value "\x02" of field `f` through its automaton for case
- * mode `fold`. Returns the bytes scanned.
+ * Walk event bytes [off, off + len) of a field through its automaton,
+ * `how` saying which field, case mode and frame sentinels. Returns the
+ * bytes scanned. Global, so the verifier checks the chunk loop once.
  */
-__noinline int ks_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u32 fold)
+__noinline int ks_scan_range(struct ks_tables *t, struct ks_scratch *sc, __u32 how, __u32 off,
+			     __u32 len)
 {
 	struct ks_scan_ctx c = {};
-	__u32 len;
+	__u32 f = how & 0xff, fold = (how >> 8) & 0xff, frame = how >> 16;
 
 	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N)
 		return 0;
@@ -386,17 +394,40 @@ __noinline int ks_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u3
 	c.fold = fold;
 	c.mode = ks_scan_mode(f);
 	c.acc_base = t->hdr.acc_base;
-	c.pos = sc->ev.str[f].off;
-	len = sc->ev.str[f].len;
+	c.pos = off;
 	if (len > KS_SCAN_MAX)
 		len = KS_SCAN_MAX;
 	c.end = c.pos + len;
 
-	c.s = ks_feed(&c, c.s, t->hdr.cls_begin);
+	if (frame & KS_FR_BEGIN)
+		c.s = ks_feed(&c, c.s, t->hdr.cls_begin);
 	bpf_loop((len + KS_SCAN_CHUNK - 1) / KS_SCAN_CHUNK, ks_scan_chunk, &c, 0);
-	if (c.s)
+	if (c.s && (frame & KS_FR_END))
 		ks_feed(&c, c.s, t->hdr.cls_end);
 	return len;
+}
+
+/*
+ * Scan field `f` as "\x01" value "\x02". A cut path (ks_task.bpf.h) is
+ * two walks that nothing joins: "\x01" head, then tail "\x02" (the
+ * tail is right-aligned in its slot, the head at the slot's start), so a
+ * hit is always true of the real path; ks_insn_tv() decides the misses.
+ */
+__noinline int ks_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u32 fold)
+{
+	__u32 off, len, slot;
+
+	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N)
+		return 0;
+	off = sc->ev.str[f].off;
+	len = sc->ev.str[f].len;
+	if (!(sc->ev.truncated & KS_F_PATH_MASK & (1u << f)))
+		return ks_scan_range(t, sc, KS_SCAN_HOW(f, fold, KS_FR_BEGIN | KS_FR_END), off,
+				     len);
+	slot = off + len - KS_PATH_MAX;
+	return ks_scan_range(t, sc, KS_SCAN_HOW(f, fold, KS_FR_END), off, len) +
+	       ks_scan_range(t, sc, KS_SCAN_HOW(f, fold, KS_FR_BEGIN), slot,
+			     sc->ev.cut_head[KS_PATH_IDX(f) & (KS_PATH_SLOTS - 1)]);
 }
 
 /* Scan every string field that has an automaton in either case mode. */
@@ -465,6 +496,24 @@ __noinline int ks_cidr_match(struct ks_tables *t, struct ks_scratch *sc, __u32 f
 	return 1;
 }
 
+/*
+ * A miss of an atom on a cut path is decided only when every pattern of
+ * it fits what was scanned: a prefix within the head, a suffix within the
+ * tail. An equality cannot hold (the real path is longer than any pattern
+ * that fits a slot) unless the walk never reached the root (no head), and
+ * a substring could lie in the cut middle (KS_ATOM_MIDDLE).
+ */
+static __always_inline int ks_cut_undecided(const struct ks_event *ev, const struct ks_insn *in)
+{
+	__u32 f = in->field & 15, head;
+
+	if (!(ev->truncated & KS_F_PATH_MASK & (1u << f)))
+		return 0;
+	head = ev->cut_head[KS_PATH_IDX(f) & (KS_PATH_SLOTS - 1)];
+	return !head || (in->imm & KS_ATOM_MIDDLE) || KS_ATOM_PREFIX(in->imm) > head ||
+	       KS_ATOM_SUFFIX(in->imm) > ev->str[f].len;
+}
+
 /* Value of one leaf instruction (not AND/OR/NOT). */
 __noinline int ks_insn_tv(struct ks_tables *t, struct ks_scratch *sc, __u32 idx)
 {
@@ -481,7 +530,9 @@ __noinline int ks_insn_tv(struct ks_tables *t, struct ks_scratch *sc, __u32 idx)
 	case KS_OP_TRUE:
 		return KS_TV_TRUE;
 	case KS_OP_ATOM:
-		return sc->hits[in->arg & (KS_MAX_ATOMS - 1)] == sc->seq;
+		if (sc->hits[in->arg & (KS_MAX_ATOMS - 1)] == sc->seq)
+			return KS_TV_TRUE;
+		return ks_cut_undecided(ev, in) ? KS_TV_UNKNOWN : KS_TV_FALSE;
 	case KS_OP_CMP:
 		if (!ks_num(ev, in->field, &v))
 			return KS_TV_FALSE;
@@ -846,6 +897,22 @@ __noinline int ks_apply_match(struct ks_tables *t, struct ks_scratch *sc, struct
 }
 
 /*
+ * Match flags for a step that is not false. A step whose program the
+ * kernel decides entirely (KS_S_EXACT) is unknown only where a cut path
+ * left an atom undecided: it is taken as true (KS_M_CUT), so a block or
+ * kill rule fails closed, and an alert rule alerts, on a path too long
+ * to see whole; kestrel_field_truncations_total counts every cut.
+ */
+static __always_inline __u32 ks_match_flags(struct ks_tables *t, __u32 step, __u32 tv)
+{
+	if (tv == KS_TV_TRUE)
+		return KS_M_EXACT;
+	if (t->steps[step & (KS_MAX_STEPS - 1)].flags & KS_S_EXACT)
+		return KS_M_EXACT | KS_M_CUT;
+	return 0;
+}
+
+/*
  * Evaluate all candidates; returns the strongest completed action + 1, or
  * 0. Sets sc->relevant to the number of matches userspace must see.
  */
@@ -864,7 +931,7 @@ __noinline int ks_decide(struct ks_tables *t, struct ks_scratch *sc, struct ks_s
 		tv = ks_eval_step(t, sc, step);
 		if (tv == KS_TV_FALSE)
 			continue;
-		ks_match_add(sc, step, tv == KS_TV_TRUE ? KS_M_EXACT : 0);
+		ks_match_add(sc, step, ks_match_flags(t, step, tv));
 	}
 	sc->relevant = 0;
 	sc->best = 0;

@@ -123,11 +123,10 @@ static __always_inline int ks_on_file(__u32 act, const struct path *path,
 	if (!sc)
 		return 0;
 	/* file.path from the dentry, relative to the caller's root */
-	ks_fill_path(sc, sc->ev.path, KS_SLOT_OFF(path), KS_F_FILE_PATH, path,
-		     bpf_get_current_task_btf());
+	ks_fill_path(sc, KS_SLOT_OFF(path), KS_F_FILE_PATH, path, bpf_get_current_task_btf());
 	if (target) {
-		ks_fill_path(sc, sc->ev.target, KS_SLOT_OFF(target), KS_F_FILE_TARGET_PATH,
-			     target, bpf_get_current_task_btf());
+		ks_fill_path(sc, KS_SLOT_OFF(target), KS_F_FILE_TARGET_PATH, target,
+			     bpf_get_current_task_btf());
 		sc->ev.present |= KS_P_TARGET;
 	}
 	return ks_file_finish(sc, caps);

@@ -39,6 +39,8 @@ struct {
  * so it is a plain array with one slot per (CPU, context): softirq (XDP)
  * can interrupt a task-context hook on the same CPU, and each needs its own.
  */
+#define KS_PATH_TOP	8	/* top-most path components kept for a cut path's head */
+
 struct ks_scratch {
 	__u32 busy;		/* set while a program uses the slot */
 	__u32 seq;		/* event stamp for hits[] / cand_mark[] */
@@ -54,6 +56,8 @@ struct ks_scratch {
 	volatile __u64 stk_val;
 	volatile __u64 stk_unk;
 	struct ks_event ev;
+	/* the top-most dentries a path walk met (ks_task.bpf.h) */
+	__u64 walk_top[KS_PATH_TOP];
 	__u16 cand[KS_MAX_CANDS];
 	__u32 hits[KS_MAX_ATOMS];
 	__u32 cand_mark[KS_MAX_STEPS];

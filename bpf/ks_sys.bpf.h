@@ -217,6 +217,20 @@ static long ks_norm_byte(__u32 i, struct ks_norm_ctx *c)
 }
 
 /*
+ * A path the arguments do not give whole (the string, its directory or
+ * the result longer than a slot): truncated, with no head (cut_head 0),
+ * so the evaluator decides no atom on it and a block or kill rule that
+ * needs it fails closed, as for any path cut without a head (ks_task.bpf.h).
+ */
+static __always_inline int ks_sys_path_cut(struct ks_event *ev, __u32 field, __u32 out)
+{
+	ev->truncated |= 1u << field;
+	ev->cut_head[KS_PATH_IDX(field) & (KS_PATH_SLOTS - 1)] = 0;
+	ks_set_str(ev, field, out + KS_PATH_MAX, 0);
+	return 0;
+}
+
+/*
  * Path field `field` (slot at event offset `out`) from the syscall
  * arguments (dfd, upath): see the top of this file. The payload slot,
  * unused by file events, is the work area: the directory right-aligned
@@ -241,8 +255,8 @@ __noinline int ks_sys_user_path(struct ks_scratch *sc, __u32 field, __u32 out, i
 				    (const void *)upath);
 	if (n <= 1)
 		return -1;
-	if (n == KS_PATH_MAX)
-		ev->truncated |= 1u << field;	/* may have been cut */
+	if (n == KS_PATH_MAX)		/* may have been cut */
+		return ks_sys_path_cut(ev, field, out);
 	in = str;
 	if (ev->payload[KS_PATH_MAX + 1] != '/') {
 		struct task_struct *task = bpf_get_current_task_btf();
@@ -260,7 +274,9 @@ __noinline int ks_sys_user_path(struct ks_scratch *sc, __u32 field, __u32 out, i
 			dir = &f->f_path;
 		}
 		ks_set_str(ev, field, 0, 0);
-		ks_fill_path(sc, ev->payload, KS_SLOT_OFF(payload), field, dir, task);
+		ks_fill_path(sc, KS_SLOT_OFF(payload), field, dir, task);
+		if (ev->truncated & (1u << field))
+			return ks_sys_path_cut(ev, field, out);
 		if (!ev->str[field].len)
 			return -1;
 		ev->payload[KS_PATH_MAX] = '/';
@@ -274,7 +290,7 @@ __noinline int ks_sys_user_path(struct ks_scratch *sc, __u32 field, __u32 out, i
 	__builtin_memset(st, 0, sizeof(*st));
 	bpf_loop(c.len + 1, ks_norm_byte, &c, 0);
 	if (st->trunc)
-		ev->truncated |= 1u << field;
+		return ks_sys_path_cut(ev, field, out);
 	if (!st->olen)
 		((__u8 *)ev)[ks_bound(out, 0xfff)] = '/';
 	ks_set_str(ev, field, out, st->olen ?: 1);

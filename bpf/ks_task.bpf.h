@@ -94,105 +94,184 @@ static __always_inline void ks_derive_file_fields(struct ks_scratch *sc)
  *     last component: a memfd executes as "/memfd:NAME" (d_path() adds
  *     " (deleted)"; Kestrel never adds it, to any path).
  * Every component takes at least 2 bytes ("/x"), so KS_PATH_DEPTH steps
- * cover a full slot plus nested mount crossings: a path is cut only when
- * it does not fit the slot. The cut keeps the right-most whole components
- * (the value still starts with '/') and sets the field's truncated bit;
- * the evaluator then treats the value as a suffix (see ks_scan()).
+ * cover a full slot plus nested mount crossings. A path that does not fit
+ * is cut on the left (KS_F_PATH_MASK in maps/ks_abi.h): the value is the
+ * right-most whole components (it still starts with '/'), the truncated
+ * bit is set, the walk goes on to the root without writing, and the first
+ * bytes of the real path are written at the start of the slot from the
+ * top-most components it met (ev->cut_head). A walk that cannot reach the
+ * root within KS_PATH_DEPTH steps has no head (cut_head 0).
  */
 #define KS_PATH_DEPTH	(KS_PATH_MAX / 2 + 32)
 
-static __always_inline struct vfsmount *ks_vfsmount(struct mount *m)
+static __always_inline __u64 ks_vfsmount(__u64 m)
 {
-	return (void *)m + bpf_core_field_offset(struct mount, mnt);
+	return m + bpf_core_field_offset(struct mount, mnt);
 }
 
 /*
- * Write "/" + name of dentry d in front of slot[pos..]; returns the new
- * start, or KS_PATH_MAX + 1 when it does not fit.
+ * Write "/" + name of dentry d in front of the slot at `slot` (an event
+ * offset), whose value starts at pos; returns the new start, or
+ * KS_PATH_MAX + 1 when it does not fit.
  */
-static __always_inline __u32 ks_path_prepend(char *slot, __u32 pos, struct dentry *d)
+static __always_inline __u32 ks_path_prepend(struct ks_scratch *sc, __u32 slot, __u32 pos,
+					     struct dentry *d)
 {
 	struct qstr q = BPF_CORE_READ(d, d_name);
+	__u8 *base = (__u8 *)&sc->ev;
 	__u32 len = q.len;
 
-	if (len >= KS_PATH_MAX || len + 1 > pos)
+	if (len >= KS_PATH_MAX || len + 1 > pos || pos > KS_PATH_MAX)
 		return KS_PATH_MAX + 1;
-	pos -= len;
-	/* separate masks clang cannot fold into one unbounded check */
-	barrier_var(len);
-	len &= KS_PATH_MAX - 1;
-	barrier_var(pos);
-	pos &= KS_PATH_MAX - 1;
-	bpf_probe_read_kernel(slot + pos, len, q.name);
-	pos--;
-	barrier_var(pos);
-	pos &= KS_PATH_MAX - 1;
-	slot[pos] = '/';
+	pos -= len + 1;
+	bpf_probe_read_kernel(base + ks_bound(slot + pos + 1, 0xfff),
+			      ks_bound(len, KS_PATH_MAX - 1), q.name);
+	base[ks_bound(slot + pos, 0xfff)] = '/';
 	return pos;
+}
+
+/* State of one path walk, carried across bpf_loop() steps. */
+struct ks_walk {
+	struct ks_scratch *sc;
+	__u64 d, mnt, vm;	/* the dentry and its mount (struct mount, vfsmount) */
+	__u64 root_d, root_m;	/* the task's root */
+	__u32 slot;		/* event offset of the slot */
+	__u32 pos;		/* start of the value in the slot */
+	__u32 keep;		/* last component start >= KS_PATH_HEAD */
+	__u32 n;		/* components met (sc->walk_top ring) */
+	__u32 cut, done;
+};
+
+/* One step up: a mount crossing or one component. 1 ends the walk. */
+static long ks_walk_step(__u32 i, struct ks_walk *w)
+{
+	struct dentry *d = (void *)w->d, *parent;
+	struct mount *mnt = (void *)w->mnt;
+	struct ks_scratch *sc = w->sc;
+	__u32 next;
+
+	if (!d || (w->d == w->root_d && w->vm == w->root_m)) {
+		w->done = 1;
+		return 1;
+	}
+	if (d == BPF_CORE_READ(mnt, mnt.mnt_root)) {
+		struct mount *mp = BPF_CORE_READ(mnt, mnt_parent);
+
+		if (mp == mnt) {
+			w->done = 1;	/* top of the tree: outside the root */
+			return 1;
+		}
+		w->d = (__u64)BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = (__u64)mp;
+		w->vm = ks_vfsmount((__u64)mp);
+		return 0;
+	}
+	sc->walk_top[w->n & (KS_PATH_TOP - 1)] = w->d;
+	w->n++;
+	if (!w->cut) {
+		next = ks_path_prepend(sc, w->slot, w->pos, d);
+		if (next > KS_PATH_MAX) {
+			w->cut = 1;
+		} else {
+			w->pos = next;
+			if (next >= KS_PATH_HEAD)
+				w->keep = next;
+		}
+	}
+	parent = BPF_CORE_READ(d, d_parent);
+	if (d == parent) {
+		w->done = 1;	/* pseudo or disconnected: its name ends the walk */
+		return 1;
+	}
+	w->d = (__u64)parent;
+	return 0;
+}
+
+/*
+ * The head of a cut path: "/" + name of each of the n top-most dentries
+ * (sc->walk_top, a ring whose newest entry is nearest the root) into the
+ * slot's first `end` bytes, the last one cut where the tail begins.
+ * Returns the head's length.
+ */
+static __always_inline __u32 ks_path_head(struct ks_scratch *sc, __u32 slot, __u32 end,
+					  __u32 n)
+{
+	__u8 *base = (__u8 *)&sc->ev;
+	__u32 hp = 0, j;
+
+	for (j = 0; j < KS_PATH_TOP; j++) {
+		struct dentry *d;
+		struct qstr q;
+		__u32 len;
+
+		if (j >= n || hp >= end || end > KS_PATH_MAX)
+			break;
+		d = (void *)sc->walk_top[(n - 1 - j) & (KS_PATH_TOP - 1)];
+		q = BPF_CORE_READ(d, d_name);
+		base[ks_bound(slot + hp, 0xfff)] = '/';
+		hp++;
+		len = q.len < end - hp ? q.len : end - hp;
+		bpf_probe_read_kernel(base + ks_bound(slot + hp, 0xfff),
+				      ks_bound(len, KS_PATH_MAX - 1), q.name);
+		hp += len;
+	}
+	return hp;
 }
 
 /*
  * The path of `path` relative to the root of `task`, written right-aligned
- * into `slot` (KS_PATH_MAX bytes); returns its start offset in the slot.
+ * into the slot at event offset `slot` (KS_PATH_MAX bytes); returns its
+ * start offset in the slot. One bpf_loop() step per component: verified
+ * once, whatever the depth.
  */
-static __noinline int ks_path_walk(struct ks_event *ev, char *slot, __u32 field,
-				   const struct path *path, struct task_struct *task)
+static __always_inline __u32 ks_path_walk(struct ks_scratch *sc, __u32 field, __u32 slot,
+					  const struct path *path, struct task_struct *task)
 {
-	struct dentry *d = BPF_CORE_READ(path, dentry);
-	struct vfsmount *vm = BPF_CORE_READ(path, mnt);
-	struct mount *mnt = (void *)vm - bpf_core_field_offset(struct mount, mnt);
-	struct dentry *root_d = BPF_CORE_READ(task, fs, root.dentry);
-	struct vfsmount *root_m = BPF_CORE_READ(task, fs, root.mnt);
-	__u32 pos = KS_PATH_MAX, next, i;
+	struct ks_walk w = {
+		.sc = sc,
+		.d = (__u64)BPF_CORE_READ(path, dentry),
+		.vm = (__u64)BPF_CORE_READ(path, mnt),
+		.root_d = (__u64)BPF_CORE_READ(task, fs, root.dentry),
+		.root_m = (__u64)BPF_CORE_READ(task, fs, root.mnt),
+		.slot = slot,
+		.pos = KS_PATH_MAX,
+		.keep = KS_PATH_MAX,
+	};
+	__u32 pos;
 
-	for (i = 0; i < KS_PATH_DEPTH; i++) {
-		struct dentry *parent;
+	w.mnt = w.vm - bpf_core_field_offset(struct mount, mnt);
+	bpf_loop(KS_PATH_DEPTH, ks_walk_step, &w, 0);
+	pos = w.pos;
+	if (w.cut || !w.done) {
+		__u32 hd = 0;
 
-		if (!d || (d == root_d && vm == root_m))
-			break;
-		if (d == BPF_CORE_READ(mnt, mnt.mnt_root)) {
-			struct mount *mp = BPF_CORE_READ(mnt, mnt_parent);
-
-			if (mp == mnt)
-				break;	/* top of the tree: outside the root */
-			d = BPF_CORE_READ(mnt, mnt_mountpoint);
-			mnt = mp;
-			vm = ks_vfsmount(mp);
-			continue;
+		sc->ev.truncated |= 1u << field;
+		if (w.done) {
+			/* drop tail components that reach into the head's room */
+			if (pos < KS_PATH_HEAD && w.keep < KS_PATH_MAX)
+				pos = w.keep;
+			hd = ks_path_head(sc, slot, pos, w.n);
 		}
-		next = ks_path_prepend(slot, pos, d);
-		if (next > KS_PATH_MAX) {
-			ev->truncated |= 1u << field;
-			break;
-		}
-		pos = next;
-		parent = BPF_CORE_READ(d, d_parent);
-		if (d == parent)
-			break;	/* pseudo or disconnected: its name ends the walk */
-		d = parent;
+		sc->ev.cut_head[KS_PATH_IDX(field) & (KS_PATH_SLOTS - 1)] = hd;
 	}
-	if (i == KS_PATH_DEPTH)
-		ev->truncated |= 1u << field;
-	if (pos == KS_PATH_MAX) {	/* the root itself */
-		pos--;
-		slot[pos & (KS_PATH_MAX - 1)] = '/';
+	if (pos >= KS_PATH_MAX) {	/* the root itself */
+		pos = KS_PATH_MAX - 1;
+		((__u8 *)&sc->ev)[ks_bound(slot + pos, 0xfff)] = '/';
 	}
 	return pos;
 }
 
 /*
- * Fill path field `field` (in `slot`, at offset slot_off in the event)
- * from a struct path, relative to the root of `task` (the process the
- * event describes; current for file and network events).
+ * Fill path field `field` (slot at event offset slot_off) from a struct
+ * path, relative to the root of `task`: the process the event describes
+ * (current for file and network events). Sets the field's truncated bit
+ * and ev->cut_head when the path does not fit.
  */
-static __always_inline void ks_fill_path(struct ks_scratch *sc, char *slot, __u32 slot_off,
-					 __u32 field, const struct path *path,
-					 struct task_struct *task)
+static __always_inline void ks_fill_path(struct ks_scratch *sc, __u32 slot_off, __u32 field,
+					 const struct path *path, struct task_struct *task)
 {
-	__u32 pos = ks_path_walk(&sc->ev, slot, field, path, task);
+	__u32 pos = ks_path_walk(sc, field, slot_off, path, task);
 
-	if (pos >= KS_PATH_MAX)
-		return;
 	ks_set_str(&sc->ev, field, slot_off + pos, KS_PATH_MAX - pos);
 }
 
@@ -236,7 +315,7 @@ static __always_inline void ks_fill_task_exe(struct ks_scratch *sc, struct task_
 	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
 
 	if (exe) {
-		ks_fill_path(sc, slot, slot_off, exe_f, &exe->f_path, task);
+		ks_fill_path(sc, slot_off, exe_f, &exe->f_path, task);
 		ks_derive_name(sc, exe_f, name_f);
 		return;
 	}

@@ -50,6 +50,13 @@
  *  observer.ingress.interface.name/.id  -> iface, ifindex.
  *  payload           JSON string (its UTF-8 bytes, \u0000 allowed) or
  *                    {"base64": "..."} for arbitrary bytes.
+ *  paths             executable, parent executable, file.path and
+ *                    file.target_path too long for their slot are cut on
+ *                    the left as the kernel does (maps/ks_abi.h): printed
+ *                    as head "..." tail, kestrel.cut_head.<field> giving
+ *                    the head's length; kestrel.truncated lists every cut
+ *                    field. A longer value given in JSON is laid out the
+ *                    same way (head KS_PATH_HEAD bytes).
  *  kestrel.process.mnt_ns  mount namespace id (the nsfs inode number of
  *                    /proc/PID/ns/mnt) of the process: every path of the
  *                    event is as that process sees it from its root in
@@ -68,6 +75,7 @@
 #include <unistd.h>
 
 #include "kestrel/ecs.h"
+#include "kestrel/rules.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define NS_PER_SEC	1000000000ull
@@ -541,10 +549,39 @@ static void mark_trunc(struct dec *d, unsigned int field)
 	d->ctx->stats.truncations[field]++;
 }
 
+static bool is_path(unsigned int field)
+{
+	return field < KS_F_STR_N && (KS_F_PATH_MASK & (1u << field));
+}
+
+/*
+ * A cut path as the kernel lays it out: head (h bytes) at the start of
+ * the slot, tail right-aligned at its end; the tail is the field's value.
+ */
+static void put_cut_path(struct dec *d, unsigned int field, char *slot, const char *head,
+			 size_t h, const char *tail, size_t tl)
+{
+	if (h > KS_PATH_HEAD)
+		h = KS_PATH_HEAD;
+	if (tl > KS_PATH_MAX - h) {
+		tail += tl - (KS_PATH_MAX - h);
+		tl = KS_PATH_MAX - h;
+	}
+	memcpy(slot, head, h);
+	memcpy(slot + KS_PATH_MAX - tl, tail, tl);
+	set_ref(d->ev, field, slot + KS_PATH_MAX - tl, tl);
+	d->ev->cut_head[KS_PATH_IDX(field)] = (__u8)h;
+	mark_trunc(d, field);
+}
+
 /* Copy into a slot of cap usable bytes, cutting and counting if longer. */
 static void put_str(struct dec *d, unsigned int field, char *slot, size_t cap,
 		    const char *s, size_t len)
 {
+	if (len > cap && is_path(field)) {
+		put_cut_path(d, field, slot, s, KS_PATH_HEAD, s, len);
+		return;
+	}
 	if (len > cap) {
 		len = cap;
 		mark_trunc(d, field);
@@ -553,15 +590,38 @@ static void put_str(struct dec *d, unsigned int field, char *slot, size_t cap,
 	set_ref(d->ev, field, slot, len);
 }
 
+/* A path printed cut: head "..." tail, with kestrel.cut_head.<path>. */
+static int dec_cut(struct dec *d, const char *path, unsigned int field, char *slot,
+		   const char *s, size_t len)
+{
+	char key[80];
+	int64_t h;
+	int r;
+
+	snprintf(key, sizeof(key), "kestrel.cut_head.%s", path);
+	r = get_int(d, key, 0, KS_PATH_HEAD, &h);
+	if (r <= 0)
+		return r;
+	if ((size_t)h + 3 > len || memcmp(s + h, "...", 3))
+		return fail(d, "%s: a cut path is head \"...\" tail, with %s bytes of head",
+			    path, key);
+	put_cut_path(d, field, slot, s, (size_t)h, s + h + 3, len - (size_t)h - 3);
+	return 1;
+}
+
 /* Text field into its slot (keeping a NUL after it): 0/1/-1 as get_str. */
 static int dec_text(struct dec *d, const char *path, unsigned int field,
 		    char *slot, size_t size)
 {
 	const char *s;
 	size_t len;
-	int r = get_str(d, path, &s, &len);
+	int r = get_str(d, path, &s, &len), cut = 0;
 
-	if (r > 0)
+	if (r > 0 && is_path(field))
+		cut = dec_cut(d, path, field, slot, s, len);
+	if (cut < 0)
+		return -1;
+	if (r > 0 && !cut)
 		put_str(d, field, slot, size - 1, s, len);
 	return r;
 }
@@ -1151,12 +1211,23 @@ static uint32_t host_intern(struct ks_ecs_ctx *ctx, const char *s)
 
 static int dec_kestrel(struct dec *d)
 {
-	int64_t v;
-	int r = get_int(d, "kestrel.process.mnt_ns", 0, UINT32_MAX, &v);
+	const json_t *a = jget(d->root, "kestrel.truncated"), *v;
+	const struct ks_field_info *fi;
+	int64_t ns;
+	size_t i;
+	int r = get_int(d, "kestrel.process.mnt_ns", 0, UINT32_MAX, &ns);
 
+	if (r < 0)
+		return -1;
 	if (r > 0)
-		d->ev->mnt_ns = (uint32_t)v;
-	return r < 0 ? -1 : 0;
+		d->ev->mnt_ns = (uint32_t)ns;
+	/* what the kernel cut stays marked (counted once, at the cut) */
+	json_array_foreach(a, i, v) {
+		fi = json_is_string(v) ? ks_field_lookup(json_string_value(v)) : NULL;
+		if (fi && KS_F_IS_STR(fi->id))
+			d->ev->truncated |= (__u16)(1u << fi->id);
+	}
+	return 0;
 }
 
 static int dec_host(struct dec *d)
@@ -1324,11 +1395,24 @@ static const char *ref_bytes(const struct ks_event *ev, unsigned int field,
 static void put_ref(struct enc *e, json_t *o, const char *key,
 		    unsigned int field)
 {
-	size_t len;
+	char buf[KS_PATH_MAX + 4];
+	size_t len, h;
 	const char *p = ref_bytes(e->ev, field, &len);
 
-	if (p)
+	if (!p)
+		return;
+	if (!is_path(field) || !(e->ev->truncated & (1u << field)) || len > KS_PATH_MAX) {
 		put(e, o, key, jbytes(p, len));
+		return;
+	}
+	/* a cut path: head "..." tail (the head starts the slot the tail ends) */
+	h = e->ev->cut_head[KS_PATH_IDX(field)];
+	if (h > KS_PATH_MAX - len)
+		h = KS_PATH_MAX - len;
+	memcpy(buf, p + len - KS_PATH_MAX, h);
+	memcpy(buf + h, "...", 3);
+	memcpy(buf + h + 3, p, len);
+	put(e, o, key, jbytes(buf, h + 3 + len));
 }
 
 static void entity_text(struct ks_ecs_ctx *ctx, uint64_t key, uint32_t pid,
@@ -1536,10 +1620,27 @@ static void enc_observer(struct enc *e, json_t *root)
 static void enc_kestrel(struct enc *e, json_t *root)
 {
 	const struct ks_event *ev = e->ev;
+	const struct ks_field_info *fi;
+	json_t *k, *cut = NULL;
+	unsigned int f;
 
 	if (ev->mnt_ns)
 		put(e, child(e, child(e, root, "kestrel"), "process"), "mnt_ns",
 		    json_integer(ev->mnt_ns));
+	if (!ev->truncated)
+		return;
+	k = child(e, root, "kestrel");
+	for (f = KS_F_NONE + 1; f < KS_F_STR_N; f++) {
+		if (!(ev->truncated & (1u << f)) || !(fi = ks_field_by_id(f)))
+			continue;
+		if (!cut)
+			put(e, k, "truncated", cut = json_array());
+		if (cut && json_array_append_new(cut, json_string(fi->name)))
+			e->oom = true;
+		if (is_path(f))
+			put(e, child(e, k, "cut_head"), fi->name,
+			    json_integer(ev->cut_head[KS_PATH_IDX(f)]));
+	}
 }
 
 json_t *ks_ecs_to_json(struct ks_ecs_ctx *ctx, const struct ks_event *ev)

@@ -154,6 +154,21 @@ enum ks_field {
 
 #define KS_F_IS_STR(f)	((f) > KS_F_NONE && (f) < KS_F_STR_N)
 
+/*
+ * Path fields. One too long for its slot is cut on the left: the slot
+ * keeps the right-most whole components (the tail: the field's value)
+ * and, before them, the first bytes of the real path (the head, up to
+ * KS_PATH_HEAD bytes; ks_event.cut_head gives its length). The evaluator
+ * matches prefixes against the head and suffixes against the tail, and
+ * leaves undecided what neither can tell (see bpf/ks_eval.bpf.h).
+ */
+#define KS_F_PATH_MASK	((1u << KS_F_PROCESS_EXECUTABLE) | (1u << KS_F_PARENT_EXECUTABLE) | \
+			 (1u << KS_F_FILE_PATH) | (1u << KS_F_FILE_TARGET_PATH))
+#define KS_PATH_SLOTS	4
+#define KS_PATH_IDX(f)	((f) == KS_F_PROCESS_EXECUTABLE ? 0 : (f) == KS_F_PARENT_EXECUTABLE ? 1 : \
+			 (f) == KS_F_FILE_PATH ? 2 : 3)
+#define KS_PATH_HEAD	64u
+
 /* Case mode of a DFA sub-automaton. */
 enum ks_case {
 	KS_CASE_EXACT = 0,	/* raw bytes through cls[] */

@@ -32,6 +32,7 @@
 /* Bits of ks_match.flags. */
 #define KS_M_EXACT		(1u << 0)	/* step decided true in kernel */
 #define KS_M_COMPLETED		(1u << 1)	/* completed its rule in kernel */
+#define KS_M_CUT		(1u << 2)	/* undecided by a cut path: taken as true */
 
 /*
  * Process entity key: unique across PID reuse because the start time is
@@ -104,6 +105,13 @@ struct ks_event {
 	 * in this namespace. 0 = unknown (packets, old recordings).
 	 */
 	__u32 mnt_ns;
+	/*
+	 * Cut path fields (truncated bit set, KS_F_PATH_MASK): the length of
+	 * the head kept at the start of the slot, indexed by KS_PATH_IDX(f);
+	 * 0 when the walk could not reach the root (no head known).
+	 */
+	__u8 cut_head[KS_PATH_SLOTS];
+	__u32 pad2;
 	struct ks_verdict verdict;
 	/* string slots */
 	char exe[KS_PATH_MAX];

@@ -41,6 +41,18 @@ struct ks_insn {
 	__u64 imm;		/* numeric constant */
 };
 
+/*
+ * KS_OP_ATOM: arg is the atom, field the atom's field, and imm what a
+ * miss of the atom on a cut path (KS_F_PATH_MASK, maps/ks_abi.h) leaves
+ * undecided: the longest prefix pattern (matched against the head), the
+ * longest suffix pattern (against the tail), KS_ATOM_MIDDLE when some
+ * pattern may lie anywhere (a substring, an equality longer than a slot).
+ * Pattern lengths are counted without the frame sentinels.
+ */
+#define KS_ATOM_PREFIX(imm)	((__u32)(imm) & 0xffffu)
+#define KS_ATOM_SUFFIX(imm)	((__u32)((imm) >> 16) & 0xffffu)
+#define KS_ATOM_MIDDLE		(1ull << 32)
+
 struct ks_cidr {
 	__u8 addr[16];		/* network, IPv4 mapped */
 	__u8 prefix;		/* 0..128, counted on the mapped form */

@@ -469,6 +469,39 @@ static int atom_framed(struct lower *L, const struct ks_field_info *f, bool ci,
 	return atom_get(L, f->id, ci ? KS_CASE_FOLD : KS_CASE_EXACT, &ps);
 }
 
+/*
+ * ATOM a, with the atom's field and what a miss leaves undecided on a
+ * path cut on the left (KS_ATOM_* in maps/ks_tables.h).
+ */
+static void emit_atom(struct lower *L, struct prog *p, uint32_t a)
+{
+	const struct ks_atom_desc *d = &L->atoms[a];
+	struct ks_insn *in = emit(p, KS_OP_ATOM);
+	uint64_t pre = 0, suf = 0, mid = 0;
+	uint32_t i;
+
+	in->arg = a;
+	in->field = d->field;
+	for (i = 0; i < d->n_pats; i++) {
+		const struct ks_atom_pat *pt = &d->pats[i];
+		bool b = pt->len && pt->bytes[0] == KS_SENT_BEGIN;
+		bool e = pt->len && pt->bytes[pt->len - 1] == KS_SENT_END;
+		uint64_t core = pt->len - b - e;
+
+		if (b && e)
+			mid |= core >= KS_PATH_MAX;
+		else if (b)
+			pre = core > pre ? core : pre;
+		else if (e)
+			suf = core > suf ? core : suf;
+		else
+			mid = 1;
+	}
+	if (pre > 0xffff || suf > 0xffff)
+		mid = 1;
+	in->imm = (pre & 0xffff) | (suf & 0xffff) << 16 | (mid ? KS_ATOM_MIDDLE : 0);
+}
+
 /* Emit an ATOM per pattern set of the OR, as further OR operands. */
 static struct trig orset_flush(struct lower *L, struct prog *p,
 			       struct orset *os, uint32_t *emitted)
@@ -483,7 +516,7 @@ static struct trig orset_flush(struct lower *L, struct prog *p,
 		a = atom_get(L, k / KS_CASE_N, k % KS_CASE_N, &os->s[k]);
 		if (a < 0)
 			continue;
-		emit(p, KS_OP_ATOM)->arg = a;
+		emit_atom(L, p, a);
 		if (++*emitted > 1)
 			emit(p, KS_OP_OR);
 		tr = trig_union(tr, trig_atom(a));
@@ -607,7 +640,7 @@ static struct trig lower_wild(struct lower *L, struct prog *p,
 		a = atom_framed(L, f, ci, begin, seg, n, i == wlen);
 		if (a < 0)
 			break;
-		emit(p, KS_OP_ATOM)->arg = a;
+		emit_atom(L, p, a);
 		if (!first)
 			emit(p, KS_OP_AND);
 		first = false;
@@ -700,7 +733,7 @@ static struct trig lower_regex(struct lower *L, struct prog *p,
 	if (n && !has_ctl(lit, n))
 		a = atom_framed(L, f, pat->ci, false, lit, n, false);
 	if (a >= 0) {
-		emit(p, KS_OP_ATOM)->arg = a;
+		emit_atom(L, p, a);
 		tr = trig_atom(a);
 	}
 	free(lit);

@@ -163,6 +163,13 @@ static void scan_field(const struct ks_tables *t, const struct ks_event *ev,
 			scan_args(t, s, m == KS_CASE_FOLD, p, n, w);
 		} else if (f == KS_F_PROCESS_COMMAND_LINE) {
 			scan_cmdline(t, s, m == KS_CASE_FOLD, p, n, w);
+		} else if (ev->truncated & KS_F_PATH_MASK & (1u << f)) {
+			/* a cut path: tail "\x02", then "\x01" head, apart */
+			s = ks_walk_bytes(t, s, m == KS_CASE_FOLD, p, n, w);
+			feed_class(t, s, t->hdr.cls_end, w);
+			s = feed_class(t, t->start[f][m], t->hdr.cls_begin, w);
+			ks_walk_bytes(t, s, m == KS_CASE_FOLD, p + n - KS_PATH_MAX,
+				      ev->cut_head[KS_PATH_IDX(f)], w);
 		} else {
 			s = feed_class(t, s, t->hdr.cls_begin, w);
 			s = ks_walk_bytes(t, s, m == KS_CASE_FOLD, p, n, w);
@@ -329,6 +336,19 @@ static bool cidr_match(const uint8_t *ip, const struct ks_cidr *c)
 	return (ip[full] & mask) == (c->addr[full] & mask);
 }
 
+/* A miss of an atom on a cut path that the scanned parts cannot decide. */
+static bool cut_undecided(const struct ks_event *ev, const struct ks_insn *in)
+{
+	uint32_t head;
+
+	if (in->field >= KS_F_STR_N ||
+	    !(ev->truncated & KS_F_PATH_MASK & (1u << in->field)))
+		return false;
+	head = ev->cut_head[KS_PATH_IDX(in->field)];
+	return !head || (in->imm & KS_ATOM_MIDDLE) || KS_ATOM_PREFIX(in->imm) > head ||
+	       KS_ATOM_SUFFIX(in->imm) > ev->str[in->field].len;
+}
+
 /* One operand insn: the value it pushes, *ok = false if malformed. */
 static enum ks_tv operand(const struct ks_tables *t, const struct ks_insn *in,
 			  const struct ks_event *ev, const struct ks_walk *w,
@@ -345,7 +365,9 @@ static enum ks_tv operand(const struct ks_tables *t, const struct ks_insn *in,
 	case KS_OP_USER:
 		return KS_TV_UNKNOWN;
 	case KS_OP_ATOM:
-		return ks_walk_is_hit(w, in->arg) ? KS_TV_TRUE : KS_TV_FALSE;
+		if (ks_walk_is_hit(w, in->arg))
+			return KS_TV_TRUE;
+		return cut_undecided(ev, in) ? KS_TV_UNKNOWN : KS_TV_FALSE;
 	case KS_OP_PRESENT:
 		return ks_ev_null(ev, in->field, in->arg) ? KS_TV_FALSE :
 							    KS_TV_TRUE;

@@ -24,12 +24,13 @@ static void test_version(void **state)
 
 static void test_event_layout(void **state)
 {
-	assert_int_equal(sizeof(struct ks_event), 3384);
+	assert_int_equal(sizeof(struct ks_event), 3392);
 	assert_int_equal(offsetof(struct ks_event, str), 124);
 	assert_int_equal(offsetof(struct ks_event, mnt_ns), 180);
-	assert_int_equal(offsetof(struct ks_event, verdict), 184);
-	assert_int_equal(offsetof(struct ks_event, exe), 264);
-	assert_int_equal(offsetof(struct ks_event, payload), 1848);
+	assert_int_equal(offsetof(struct ks_event, cut_head), 184);
+	assert_int_equal(offsetof(struct ks_event, verdict), 192);
+	assert_int_equal(offsetof(struct ks_event, exe), 272);
+	assert_int_equal(offsetof(struct ks_event, payload), 1856);
 	assert_int_equal(sizeof(struct ks_verdict), 80);
 	assert_true(sizeof(struct ks_replay_ctx) <= 65535);	/* test-run ctx limit */
 	assert_int_equal(offsetof(struct ks_event, verdict) % 8, 0);

@@ -461,9 +461,13 @@ static void test_truncation(void **state)
 	decode_ok(f, text, ev);
 	free(text);
 
-	assert_int_equal(ev->str[KS_F_PROCESS_EXECUTABLE].len, KS_PATH_MAX - 1);
-	assert_int_equal(ev->exe[KS_PATH_MAX - 1], '\0');
-	assert_int_equal(ev->str[KS_F_FILE_PATH].len, KS_PATH_MAX - 1);
+	/* paths are cut as the kernel cuts them: head first, tail right-aligned */
+	assert_int_equal(ev->str[KS_F_PROCESS_EXECUTABLE].len, KS_PATH_MAX - KS_PATH_HEAD);
+	assert_int_equal(ev->str[KS_F_PROCESS_EXECUTABLE].off,
+			 offsetof(struct ks_event, exe) + KS_PATH_HEAD);
+	assert_int_equal(ev->cut_head[KS_PATH_IDX(KS_F_PROCESS_EXECUTABLE)], KS_PATH_HEAD);
+	assert_int_equal(ev->exe[0], '/');
+	assert_int_equal(ev->str[KS_F_FILE_PATH].len, KS_PATH_MAX - KS_PATH_HEAD);
 	assert_int_equal(ev->str[KS_F_PROCESS_ARGS].len, KS_ARGS_MAX - 1);
 	assert_int_equal(ev->args_count, 100);
 	assert_int_equal(ev->str[KS_F_IFACE_NAME].len, KS_IFNAME_MAX - 1);
@@ -478,6 +482,51 @@ static void test_truncation(void **state)
 	assert_int_equal(ks_ecs_truncations_total(&f->ctx), 5);
 	/* the cut never leaves a trailing separator */
 	assert_int_not_equal(ev->args[KS_ARGS_MAX - 2], '\0');
+}
+
+/* A cut path prints as head "..." tail and decodes back to the same layout. */
+static void test_cut_path_roundtrip(void **state)
+{
+	struct fx *f = *state;
+	struct ks_event *ev = &f->ev, back;
+	char *text, *s, path[400], want[KS_PATH_MAX + 8];
+	size_t i;
+	json_t *j;
+
+	for (i = 0; i < sizeof(path) - 1; i++)
+		path[i] = i % 10 ? 'a' + i % 26 : '/';
+	path[sizeof(path) - 1] = '\0';
+	assert_true(asprintf(&text,
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},"
+		"\"process\":{\"pid\":1,\"executable\":\"%s\"},\"kestrel\":{\"process\":{\"mnt_ns\":4026531841}}}",
+		path) > 0);
+	decode_ok(f, text, ev);
+	free(text);
+	assert_int_equal(ev->mnt_ns, 4026531841u);
+	j = ks_ecs_to_json(&f->ctx, ev);
+	assert_non_null(j);
+	s = dump(j);
+	snprintf(want, sizeof(want), "\"executable\":\"%.*s...%s\"", (int)KS_PATH_HEAD, path,
+		 path + strlen(path) - (KS_PATH_MAX - KS_PATH_HEAD));
+	assert_non_null(strstr(s, want));
+	assert_non_null(strstr(s, "\"cut_head\":{\"process.executable\":64}"));
+	assert_non_null(strstr(s, "\"truncated\":[\"process.executable\"]"));
+	assert_non_null(strstr(s, "\"mnt_ns\":4026531841"));
+	/* process.name comes from the tail, whole */
+	snprintf(want, sizeof(want), "\"name\":\"%s\"", strrchr(path, '/') + 1);
+	assert_non_null(strstr(s, want));
+	decode_ok(f, s, &back);
+	free(s);
+	json_decref(j);
+	assert_int_equal(back.truncated, ev->truncated);
+	assert_int_equal(back.cut_head[0], ev->cut_head[0]);
+	assert_int_equal(back.str[KS_F_PROCESS_EXECUTABLE].off, ev->str[KS_F_PROCESS_EXECUTABLE].off);
+	assert_int_equal(back.str[KS_F_PROCESS_EXECUTABLE].len, ev->str[KS_F_PROCESS_EXECUTABLE].len);
+	assert_memory_equal(back.exe, ev->exe, KS_PATH_MAX);
+	/* a cut that does not say where its head ends is malformed */
+	assert_int_not_equal(decode(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":"
+				 "\"process\",\"action\":\"exec\"},\"process\":{\"executable\":\"/a/b\"},"
+				 "\"kestrel\":{\"cut_head\":{\"process.executable\":3}}}", &back), 0);
 }
 
 static void test_args_cut_at_separator(void **state)
@@ -851,6 +900,7 @@ int main(void)
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test_setup_teardown(test_json_from_bad_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cut_path_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_args_cut_at_separator, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rejects, setup, teardown),

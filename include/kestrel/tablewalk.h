@@ -20,6 +20,9 @@
  *    The walk stops on state 0. In a state s >= acc_base every atom of
  *    acc_list[acc[s - acc_base] >> 8 ..][.. & 0xff] is hit (once per event:
  *    hit[atom] = event epoch).
+ *    A path cut on the left (truncated bit in KS_F_PATH_MASK) is two
+ *    walks: tail 0x02, then 0x01 head (ks_event.cut_head bytes at the
+ *    start of the slot whose end the tail reaches).
  *    Empty and null values are not scanned: no pattern can match the empty
  *    frame of a plain field (equality with "" is KS_OP_STRLEN).
  * 2. Candidates. cat_list of the event's category, then cat_list of
@@ -30,7 +33,8 @@
  *    (Kleene logic: AND is F if any F, else U if any U; OR dually; NOT U
  *    is U). Operands:
  *      TRUE, FALSE, USER (unknown: userspace decides)
- *      ATOM    arg = atom id: hit or not
+ *      ATOM    arg = atom id: hit or not; a miss on a cut path is U when
+ *              the head/tail cannot decide it (KS_ATOM_* of imm)
  *      CMP     field cmp imm: (s64)value <cmp> (s64)imm; F if null
  *      STRLEN  field cmp imm: value length <cmp> imm; F if null
  *      CIDR    field arg = index into cidrs: the address is in the network;

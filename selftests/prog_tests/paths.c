@@ -18,6 +18,14 @@
  *   D/shard (hard link)
  *   D/jail/usr/bin/ks_jtool, ks_jnc, D/jail/bin -> usr/bin,
  *   D/jail/etc/ks_secret: rules name them as "/usr/bin/ks_jtool", ...
+ *
+ * Truncation is not a bypass (the *_cut subtests): a path longer than its
+ * slot keeps its head and tail; a prefix rule is decided on the head, and
+ * a rule the cut leaves undecided (a substring in the cut middle) fails
+ * closed. Under C = /tmp/ks_st_cut, three binaries at paths of ~400 bytes:
+ *   C/p/<dirs>/ks_ptool   blocked by a prefix rule on C/p/ (head)
+ *   C/q/<dirs>/ks_mid/<dirs>/ks_mtool  a substring rule, undecided: blocked
+ *   C/r/<dirs>/ks_ctool   matches nothing: runs (no rule fails closed on it)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +46,12 @@
 #define NTOOL	D "/usr/bin/ks_ntool"
 #define SECRET	D "/data/secret"
 #define ST_DRAIN_MS	150
+#define C	"/tmp/ks_st_cut"
+#define CUT_DIR	"/dddddddddddddddddddddddddddddddddddddddddddddddddd"	/* 51 bytes */
+#define CUT_DIRS	CUT_DIR CUT_DIR CUT_DIR
+#define CUT_P	C "/p" CUT_DIRS CUT_DIRS "/ks_ptool"
+#define CUT_M	C "/q" CUT_DIRS "/ks_mid" CUT_DIRS CUT_DIR "/ks_mtool"
+#define CUT_R	C "/r" CUT_DIRS CUT_DIRS "/ks_ctool"
 
 #ifndef AT_EMPTY_PATH
 #define AT_EMPTY_PATH	0x1000
@@ -74,6 +88,25 @@ static const char rules[] =
 	"  name: open of a hard link\n"
 	"  severity: low\n"
 	"  query: file where event.action == \"open\" and file.path == \"" D "/shard\"\n";
+
+static const char cut_rules[] =
+	"- rule: st_cut_prefix\n"
+	"  name: exec under a prefix\n"
+	"  severity: high\n"
+	"  action: block\n"
+	"  query: process where event.action == \"exec\" and startsWith(process.executable, \"" C "/p/\")\n"
+	"- rule: st_cut_mid\n"
+	"  name: exec below a directory anywhere\n"
+	"  severity: high\n"
+	"  action: block\n"
+	"  query: |\n"
+	"    process where event.action == \"exec\" and process.executable : \"*/ks_mid/*\" and\n"
+	"      process.name == \"ks_mtool\"\n"
+	"- rule: st_cut_eq\n"
+	"  name: exec of one file\n"
+	"  severity: high\n"
+	"  action: block\n"
+	"  query: process where event.action == \"exec\" and process.executable == \"/usr/bin/ks_never\"\n";
 
 enum kind { K_EXEC, K_FEXEC, K_CONNECT, K_OPEN };
 
@@ -287,6 +320,96 @@ out:
 	ks_tenv_close(&te);
 }
 
+/* mkdir -p for the directories of `path` */
+static int mkdirs(const char *path)
+{
+	char buf[KS_PATH_MAX * 2];
+	char *p;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (p = buf + 1; (p = strchr(p, '/')); p++) {
+		*p = 0;
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return 0;
+}
+
+/* Exec a cut path; check the verdict, the event's cut and the count. */
+static void cut_one(struct ks_tenv *te, const char *path, int mode, int rule, bool undecided)
+{
+	struct ks_stats st0, st1;
+	const struct ks_event *ev;
+	char buf[KS_PATH_MAX + 1];
+	const char *tail;
+	int status;
+	pid_t pid;
+	size_t i;
+
+	test__log("cut: %s\n", path);
+	ks_tenv_stats(te, &st0);
+	status = ks_run_exe(path, "ks_cut", &pid);
+	ks_tenv_drain(te, ST_DRAIN_MS);
+	ks_tenv_stats(te, &st1);
+	ASSERT_GE(st1.truncations[KS_F_PROCESS_EXECUTABLE] - st0.truncations[KS_F_PROCESS_EXECUTABLE],
+		  1, "kestrel_field_truncations_total{field=process.executable}");
+	ev = find(te, pid, KS_ACT_EXEC);
+	if (rule < 0) {
+		/* busybox ran (no applet "ks_cut"): nothing failed closed on it */
+		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 127, "not blocked");
+		ASSERT_TRUE(ev == NULL || !(ev->verdict.flags & (KS_V_DENIED | KS_V_KILLED)),
+			    "not enforced");
+		return;
+	}
+	ASSERT_TRUE(status_blocked(mode, K_EXEC, status), "blocked");
+	if (!ASSERT_OK_PTR(ev, "event forwarded"))
+		return;
+	ASSERT_TRUE(ev->truncated & (1u << KS_F_PROCESS_EXECUTABLE), "process.executable cut");
+	ASSERT_GE(ev->cut_head[KS_PATH_IDX(KS_F_PROCESS_EXECUTABLE)], strlen(C "/p/"), "head kept");
+	tail = ks_tenv_str(ev, KS_F_PROCESS_EXECUTABLE, buf, sizeof(buf));
+	ASSERT_STREQ(tail, path + strlen(path) - strlen(tail), "tail is the path's end");
+	ASSERT_STREQ(ks_tenv_str(ev, KS_F_PROCESS_NAME, buf, sizeof(buf)), strrchr(path, '/') + 1,
+		     "process.name whole");
+	for (i = 0; i < ev->verdict.n_match; i++)
+		if (te->t->steps[ev->verdict.match[i].step].rule == rule)
+			ASSERT_EQ(!!(ev->verdict.match[i].flags & KS_M_CUT), undecided,
+				  "undecided by the cut (KS_M_CUT)");
+	ASSERT_TRUE(ks_tenv_matched(te, ev, rule, true), "rule completed in the kernel");
+}
+
+static void run_cut(int mode)
+{
+	struct ks_engine_opts o = { .mode = mode };
+	struct ks_tenv te = {};
+
+	if (!ks_tenv_mode_available(mode))
+		return;
+	if (!ASSERT_OK(ks_tenv_compile(&te, cut_rules), "compile") ||
+	    !ASSERT_OK(ks_tenv_load(&te, &o), "load") || !ASSERT_OK(ks_tenv_attach(&te), "attach"))
+		goto out;
+	cut_one(&te, CUT_P, mode, ks_tenv_rule(&te, "st_cut_prefix"), false);
+	cut_one(&te, CUT_M, mode, ks_tenv_rule(&te, "st_cut_mid"), true);
+	cut_one(&te, CUT_R, mode, -1, false);
+out:
+	ks_tenv_close(&te);
+}
+
+static int mk_cut_tree(void)
+{
+	static const char *const bins[] = { CUT_P, CUT_M, CUT_R };
+	char bb[64];
+	size_t i;
+
+	if (system("rm -rf " C))
+		return -1;
+	ks_bin("busybox", bb, sizeof(bb));
+	for (i = 0; i < sizeof(bins) / sizeof(bins[0]); i++)
+		if (strlen(bins[i]) <= KS_PATH_MAX || mkdirs(bins[i]) || ks_copy_exe(bb, bins[i]))
+			return -1;
+	return 0;
+}
+
 void test_paths(void)
 {
 	if (!ASSERT_OK(mk_tree(), "build " D))
@@ -299,6 +422,12 @@ void test_paths(void)
 		run_mode(KS_MODE_LSM, false);
 	if (test__start_subtest("lsm_open"))
 		run_mode(KS_MODE_LSM, true);
-	if (system("rm -rf " D))
-		test__log("could not remove " D "\n");
+	if (ASSERT_OK(mk_cut_tree(), "build " C)) {
+		if (test__start_subtest("signal_cut"))
+			run_cut(KS_MODE_SIGNAL);
+		if (test__start_subtest("lsm_cut"))
+			run_cut(KS_MODE_LSM);
+	}
+	if (system("rm -rf " D " " C))
+		test__log("could not remove " D " and " C "\n");
 }
