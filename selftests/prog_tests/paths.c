@@ -13,6 +13,7 @@
  * The tree, under D = /tmp/ks_st_paths (copies of the static busybox, so
  * they run inside the jail too):
  *   D/usr/bin/ks_tool, ks_ntool   exec-blocked, connect-blocked
+ *   D/usr/bin/ks_script          "#!" D/usr/bin/ks_tool
  *   D/bin -> usr/bin, D/innocent -> usr/bin/ks_tool, D/hard (hard link)
  *   D/data/secret (open-blocked), D/dlink -> data, D/ssym -> data/secret,
  *   D/shard (hard link)
@@ -108,7 +109,7 @@ static const char cut_rules[] =
 	"  action: block\n"
 	"  query: process where event.action == \"exec\" and process.executable == \"/usr/bin/ks_never\"\n";
 
-enum kind { K_EXEC, K_FEXEC, K_CONNECT, K_OPEN };
+enum kind { K_EXEC, K_SCRIPT, K_FEXEC, K_CONNECT, K_OPEN };
 
 struct attempt {
 	const char *what;
@@ -134,6 +135,8 @@ static const struct attempt attempts[] = {
 	{ "exec in chroot, dir symlink and ..", K_EXEC, D "/jail", "/bin", "../bin/ks_jtool",
 	  "/usr/bin/ks_jtool", true },
 	{ "exec hard link", K_EXEC, NULL, NULL, D "/hard", D "/hard", false },
+	/* the interpreter runs: it is judged, the script is in args */
+	{ "exec a #! script it runs", K_SCRIPT, NULL, D "/bin", "./ks_script", TOOL, true },
 	{ "connect ..", K_CONNECT, NULL, NULL, D "/usr/bin/../bin/ks_ntool", NTOOL, true },
 	{ "connect symlink dir", K_CONNECT, NULL, NULL, D "/bin/ks_ntool", NTOOL, true },
 	{ "connect relative", K_CONNECT, NULL, D "/usr", "bin/ks_ntool", NTOOL, true },
@@ -188,6 +191,12 @@ static int mk_tree(void)
 	close(fd);
 	if (link(TOOL, D "/hard") || link(SECRET, D "/shard"))
 		return -errno;
+	fd = open(D "/usr/bin/ks_script", O_CREAT | O_WRONLY, 0755);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, "#!" TOOL "\n", strlen(TOOL) + 3) < 0)
+		return -errno;
+	close(fd);
 	return 0;
 }
 
@@ -207,6 +216,7 @@ static void attempt_child(const struct attempt *a)
 		_exit(91);
 	switch (a->kind) {
 	case K_EXEC:
+	case K_SCRIPT:
 		execv(a->path, argv);
 		break;
 	case K_FEXEC:
@@ -262,6 +272,13 @@ static void check_event(const struct ks_tenv *te, const struct attempt *a, const
 	if (a->kind == K_EXEC)
 		ASSERT_STREQ(ks_tenv_str(ev, KS_F_PROCESS_ARGS, buf, sizeof(buf)), a->path,
 			     "process.args[0] is the name used");
+	if (a->kind == K_SCRIPT) {
+		/* as the kernel rewrites argv: { interpreter, script as given } */
+		ASSERT_STREQ(ks_tenv_str(ev, KS_F_PROCESS_ARGS, buf, sizeof(buf)), TOOL,
+			     "process.args[0] is the interpreter");
+		ASSERT_EQ(ev->args_count, 2, "process.args_count");
+		ASSERT_STREQ(buf + strlen(TOOL) + 1, a->path, "process.args[1] is the script");
+	}
 	if (a->blocked)
 		ASSERT_TRUE(ev->verdict.flags & (mode == KS_MODE_LSM ? KS_V_DENIED : KS_V_KILLED),
 			    "verdict enforced");
