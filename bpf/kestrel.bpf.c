@@ -65,9 +65,7 @@ static __always_inline int ks_on_exec(struct linux_binprm *bprm, __u32 caps, int
 	ks_event_init(sc, KS_CAT_PROCESS, KS_ACT_EXEC, KS_SRC_EXEC);
 	ks_fill_task(sc, task);
 	ks_fill_exe_from_bprm(sc, bprm, task);
-	ks_fill_task_exe(sc, BPF_CORE_READ(task, real_parent), sc->ev.pexe,
-			 KS_SLOT_OFF(pexe), KS_F_PARENT_EXECUTABLE, KS_F_PARENT_NAME,
-			 sc->ev.pcomm, KS_SLOT_OFF(pcomm));
+	ks_fill_task_exe(sc, BPF_CORE_READ(task, real_parent), 1);
 	if (from_regs)
 		ks_fill_args_regs(sc, bprm);
 	else
@@ -145,9 +143,11 @@ int BPF_PROG(ks_all_exit, struct task_struct *p)
 	}
 	ks_event_init(sc, KS_CAT_PROCESS, KS_ACT_EXIT, KS_SRC_EXIT);
 	ks_fill_task(sc, p);
-	/* exit_mm() already ran: the executable is gone, keep the comm */
-	ks_fill_task_exe(sc, p, sc->ev.exe, KS_SLOT_OFF(exe), KS_F_PROCESS_EXECUTABLE,
-			 KS_F_PROCESS_NAME, sc->ev.comm, KS_SLOT_OFF(comm));
+	/*
+	 * 6.18 fires this before exit_mm(): the executable is still there.
+	 * 6.1 fires it after: the mm is gone, process.name is the comm.
+	 */
+	ks_fill_task_exe(sc, p, 0);
 	code = BPF_CORE_READ(p, signal, group_exit_code);
 	if (!code)
 		code = BPF_CORE_READ(p, exit_code);
@@ -177,10 +177,8 @@ int BPF_PROG(ks_all_fork, struct task_struct *parent, struct task_struct *child)
 	}
 	ks_event_init(sc, KS_CAT_PROCESS, KS_ACT_FORK, KS_SRC_FORK);
 	ks_fill_task(sc, child);
-	ks_fill_task_exe(sc, child, sc->ev.exe, KS_SLOT_OFF(exe), KS_F_PROCESS_EXECUTABLE,
-			 KS_F_PROCESS_NAME, sc->ev.comm, KS_SLOT_OFF(comm));
-	ks_fill_task_exe(sc, parent, sc->ev.pexe, KS_SLOT_OFF(pexe), KS_F_PARENT_EXECUTABLE,
-			 KS_F_PARENT_NAME, sc->ev.pcomm, KS_SLOT_OFF(pcomm));
+	ks_fill_task_exe(sc, child, 0);
+	ks_fill_task_exe(sc, parent, 1);
 	ks_fill_args_mm(sc, parent);
 	/* the child has no signal of its own yet: kill it through the parent's rules later */
 	ks_evaluate(sc, KS_CTX_TASK, KS_SRC_FORK, 0);

@@ -62,11 +62,8 @@ static __always_inline void ks_fill_current(struct ks_scratch *sc)
 	struct task_struct *task = bpf_get_current_task_btf();
 
 	ks_fill_task(sc, task);
-	ks_fill_task_exe(sc, task, sc->ev.exe, KS_SLOT_OFF(exe), KS_F_PROCESS_EXECUTABLE,
-			 KS_F_PROCESS_NAME, sc->ev.comm, KS_SLOT_OFF(comm));
-	ks_fill_task_exe(sc, BPF_CORE_READ(task, real_parent), sc->ev.pexe,
-			 KS_SLOT_OFF(pexe), KS_F_PARENT_EXECUTABLE, KS_F_PARENT_NAME,
-			 sc->ev.pcomm, KS_SLOT_OFF(pcomm));
+	ks_fill_task_exe(sc, task, 0);
+	ks_fill_task_exe(sc, BPF_CORE_READ(task, real_parent), 1);
 }
 
 /*

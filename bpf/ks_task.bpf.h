@@ -307,21 +307,29 @@ static __always_inline __u32 ks_strnlen_comm(const char *comm)
 	return i;
 }
 
-/* Executable of a task from its mm (exe_file), or its comm when it has none. */
+/*
+ * process.executable and process.name of `task` (parent 0), or the
+ * process.parent.* pair (parent 1): its mm's exe_file relative to the
+ * task's own root, so a child's process.parent.executable is what its
+ * parent's own events say; the comm for tasks without an mm.
+ */
 static __always_inline void ks_fill_task_exe(struct ks_scratch *sc, struct task_struct *task,
-					     char *slot, __u32 slot_off, __u32 exe_f,
-					     __u32 name_f, char *comm, __u32 comm_off)
+					     int parent)
 {
 	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+	__u32 exe_f = parent ? KS_F_PARENT_EXECUTABLE : KS_F_PROCESS_EXECUTABLE;
+	__u32 name_f = parent ? KS_F_PARENT_NAME : KS_F_PROCESS_NAME;
 
 	if (exe) {
-		ks_fill_path(sc, slot_off, exe_f, &exe->f_path, task);
+		ks_fill_path(sc, parent ? KS_SLOT_OFF(pexe) : KS_SLOT_OFF(exe), exe_f,
+			     &exe->f_path, task);
 		ks_derive_name(sc, exe_f, name_f);
 		return;
 	}
 	/* kernel threads: no executable, the name is the comm */
-	ks_set_str(&sc->ev, exe_f, slot_off, 0);
-	ks_set_str(&sc->ev, name_f, comm_off, ks_strnlen_comm(comm));
+	ks_set_str(&sc->ev, exe_f, parent ? KS_SLOT_OFF(pexe) : KS_SLOT_OFF(exe), 0);
+	ks_set_str(&sc->ev, name_f, parent ? KS_SLOT_OFF(pcomm) : KS_SLOT_OFF(comm),
+		   ks_strnlen_comm(parent ? sc->ev.pcomm : sc->ev.comm));
 }
 
 /* Count NUL-separated elements; the count also fixes a missing terminator. */

@@ -1224,7 +1224,7 @@ static int dec_kestrel(struct dec *d)
 	/* what the kernel cut stays marked (counted once, at the cut) */
 	json_array_foreach(a, i, v) {
 		fi = json_is_string(v) ? ks_field_lookup(json_string_value(v)) : NULL;
-		if (fi && KS_F_IS_STR(fi->id))
+		if (fi && KS_F_IS_STR(fi->id) && !is_path(fi->id))	/* paths: cut_head */
 			d->ev->truncated |= (__u16)(1u << fi->id);
 	}
 	return 0;
