@@ -464,6 +464,29 @@ static __always_inline void ks_cat_cands(struct ks_tables *t, struct ks_scratch 
 	}
 }
 
+/*
+ * A cut path may hide the trigger atom of a step (an undecided miss):
+ * its cut_list steps are candidates too, block/kill rules first.
+ */
+static __always_inline void ks_cut_cands(struct ks_tables *t, struct ks_scratch *sc)
+{
+	__u32 k, c, first, cnt, j, cut = sc->ev.truncated & KS_F_PATH_MASK;
+
+	for (k = 0; k < KS_PATH_SLOTS; k++) {
+		if (!(cut & (1u << KS_PATH_FIELD(k))))
+			continue;
+		c = t->cut_first[k];
+		first = c >> 16;
+		cnt = c & 0xffff;
+		for (j = 0; j < KS_MAX_CANDS; j++) {
+			if (j >= cnt)
+				break;
+			ks_cand_add(sc, t->cut_list[(first + j) &
+						    (KS_PATH_SLOTS * KS_MAX_STEPS - 1)]);
+		}
+	}
+}
+
 /* ---------------------------------------------------------------- */
 /* step programs: postfix, three-valued, stack as two bit vectors   */
 
@@ -1030,6 +1053,8 @@ static __always_inline __u32 ks_evaluate(struct ks_scratch *sc, __u32 ctx, __u32
 	st->dfa_bytes += ks_scan_fields(t, sc);
 	ks_cat_cands(t, sc, KS_CAT_ANY);
 	ks_cat_cands(t, sc, sc->ev.category);
+	if (sc->ev.truncated & KS_F_PATH_MASK)
+		ks_cut_cands(t, sc);
 	best = ks_decide(t, sc, st);
 
 	if (best > KS_RA_ALERT + 1 && ks_cfg.enforce_mode != KS_MODE_OBSERVE &&

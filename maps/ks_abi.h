@@ -167,6 +167,8 @@ enum ks_field {
 #define KS_PATH_SLOTS	4
 #define KS_PATH_IDX(f)	((f) == KS_F_PROCESS_EXECUTABLE ? 0 : (f) == KS_F_PARENT_EXECUTABLE ? 1 : \
 			 (f) == KS_F_FILE_PATH ? 2 : 3)
+#define KS_PATH_FIELD(k)	((k) == 0 ? KS_F_PROCESS_EXECUTABLE : (k) == 1 ? KS_F_PARENT_EXECUTABLE : \
+			 (k) == 2 ? KS_F_FILE_PATH : KS_F_FILE_TARGET_PATH)
 #define KS_PATH_HEAD	64u
 
 /* Case mode of a DFA sub-automaton. */

@@ -25,6 +25,8 @@
  * in trig_list. The sentinels are fed as classes hdr.cls_begin and
  * hdr.cls_end, never through cls[]: see struct ks_tables_hdr.
  * Steps without any trigger atom are listed per category in cat_list.
+ * Steps with a trigger atom on a path field are listed per path slot in
+ * cut_list too (see maps/ks_abi.h, KS_F_PATH_MASK).
  */
 #ifndef KS_TABLES_H
 #define KS_TABLES_H
@@ -131,6 +133,14 @@ struct ks_tables {
 	__u16 pad0[2 * (16 - KS_F_STR_N)];
 	__u32 cat_first[KS_CAT_N];	/* (first << 16) | count in cat_list */
 	__u16 cat_list[KS_MAX_STEPS];
+	/*
+	 * Per path slot (KS_PATH_IDX): the steps with a trigger atom on that
+	 * field, block/kill rules first. An event whose path was cut adds
+	 * them as candidates: a trigger the cut left undecided must not keep
+	 * a step from being judged.
+	 */
+	__u32 cut_first[KS_PATH_SLOTS];	/* (first << 16) | count in cut_list */
+	__u16 cut_list[KS_PATH_SLOTS * KS_MAX_STEPS];
 	__u32 acc[KS_MAX_STATES + 1];
 	__u16 acc_list[KS_MAX_ACC_LIST];
 	__u32 atom_trig[KS_MAX_ATOMS];

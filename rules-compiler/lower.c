@@ -1408,6 +1408,43 @@ static int build_dfa(struct lower *L)
 	return 0;
 }
 
+static bool step_enforces(const struct ks_tables *t, uint32_t s)
+{
+	return t->rules[t->steps[s].rule].action != KS_RA_ALERT;
+}
+
+/* Does step s have a trigger atom on `field`? */
+static bool trig_on(const struct lower *L, uint32_t s, uint32_t field)
+{
+	const struct trig *tr = &L->strig[s];
+	uint32_t i;
+
+	for (i = 0; i < tr->n; i++)
+		if (L->atoms[tr->v[i]].field == field)
+			return true;
+	return false;
+}
+
+/*
+ * cut_list: per path field, the steps indexed by a trigger atom on it
+ * (not by category), block/kill rules first.
+ */
+static void build_cut_index(struct lower *L, const bool *by_cat)
+{
+	struct ks_tables *t = L->t;
+	uint32_t k, s, n = 0, first, pass;
+
+	for (k = 0; k < KS_PATH_SLOTS; k++) {
+		first = n;
+		for (pass = 0; pass < 2; pass++)
+			for (s = 0; s < t->hdr.n_steps; s++)
+				if (!by_cat[s] && step_enforces(t, s) == !pass &&
+				    trig_on(L, s, KS_PATH_FIELD(k)))
+					t->cut_list[n++] = s;
+		t->cut_first[k] = first << 16 | (n - first);
+	}
+}
+
 /*
  * Steps by trigger atom, the rest by category. An atom names at most 255
  * steps (acc count is 8 bits); a step that would overflow one of its
@@ -1457,6 +1494,7 @@ static int build_index(struct lower *L)
 				t->cat_list[n++] = s;
 		t->cat_first[c] = total << 16 | (n - total);
 	}
+	build_cut_index(L, by_cat);
 	ret = 0;
 out:
 	free(cnt);

@@ -238,6 +238,16 @@ void ks_walk_candidates(const struct ks_tables *t, const struct ks_event *ev,
 		for (i = 0; i < n && first + i < KS_MAX_TRIG_LIST; i++)
 			add_cand(t, ev, t->trig_list[first + i], w);
 	}
+	/* a cut path: the steps it may hide the trigger of (after the hits, as bpf/) */
+	for (i = 0; i < KS_PATH_SLOTS; i++) {
+		if (!(ev->truncated & KS_F_PATH_MASK & (1u << KS_PATH_FIELD(i))))
+			continue;
+		v = t->cut_first[i];
+		first = v >> 16;
+		n = v & 0xffff;
+		for (h = 0; h < n && first + h < KS_PATH_SLOTS * KS_MAX_STEPS; h++)
+			add_cand(t, ev, t->cut_list[first + h], w);
+	}
 }
 
 bool ks_ev_num(const struct ks_event *ev, enum ks_field f, int64_t *v)

@@ -27,7 +27,8 @@
  *    frame of a plain field (equality with "" is KS_OP_STRLEN).
  * 2. Candidates. cat_list of the event's category, then cat_list of
  *    KS_CAT_ANY, then, per hit atom in hit order, its trig_list steps whose
- *    category is KS_CAT_ANY or the event's. Each step once; beyond
+ *    category is KS_CAT_ANY or the event's, then, per cut path field,
+ *    its cut_list steps. Each step once; beyond
  *    KS_MAX_CANDS the event is marked overflowed (the kernel forwards it).
  * 3. Programs. Each candidate's program runs on a stack of ks_tv values
  *    (Kleene logic: AND is F if any F, else U if any U; OR dually; NOT U

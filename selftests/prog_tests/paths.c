@@ -27,6 +27,8 @@
  *   C/p/<dirs>/ks_ptool   blocked by a prefix rule on C/p/ (head)
  *   C/q/<dirs>/ks_mid/<dirs>/ks_mtool  a substring rule, undecided: blocked
  *   C/r/<dirs>/ks_ctool   matches nothing: runs (no rule fails closed on it)
+ *   C/s/<dirs>/ks_mid2/<dirs>/ks_m2tool  the substring is the rule's only
+ *                         trigger: still judged (cut_list), killed
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -53,6 +55,7 @@
 #define CUT_P	C "/p" CUT_DIRS CUT_DIRS "/ks_ptool"
 #define CUT_M	C "/q" CUT_DIRS "/ks_mid" CUT_DIRS CUT_DIR "/ks_mtool"
 #define CUT_R	C "/r" CUT_DIRS CUT_DIRS "/ks_ctool"
+#define CUT_M2	C "/s" CUT_DIRS "/ks_mid2" CUT_DIRS CUT_DIR "/ks_m2tool"
 
 #ifndef AT_EMPTY_PATH
 #define AT_EMPTY_PATH	0x1000
@@ -108,6 +111,14 @@ static const char cut_rules[] =
 	"  severity: high\n"
 	"  action: block\n"
 	"  query: process where event.action == \"exec\" and process.executable == \"/usr/bin/ks_never\"\n";
+
+/* a rule whose only trigger is the substring the cut hides */
+static const char cut_rules_hidden[] =
+	"- rule: st_cut_hidden\n"
+	"  name: exec below a directory anywhere\n"
+	"  severity: high\n"
+	"  action: kill\n"
+	"  query: process where event.action == \"exec\" and process.executable like \"*/ks_mid2/*\"\n";
 
 enum kind { K_EXEC, K_SCRIPT, K_FEXEC, K_CONNECT, K_OPEN };
 
@@ -395,16 +406,21 @@ static void cut_one(struct ks_tenv *te, const char *path, int mode, int rule, bo
 	ASSERT_TRUE(ks_tenv_matched(te, ev, rule, true), "rule completed in the kernel");
 }
 
-static void run_cut(int mode)
+/* rules (YAML), hidden: the st_cut_hidden set, else the three cases */
+static void run_cut(int mode, bool hidden)
 {
 	struct ks_engine_opts o = { .mode = mode };
 	struct ks_tenv te = {};
 
 	if (!ks_tenv_mode_available(mode))
 		return;
-	if (!ASSERT_OK(ks_tenv_compile(&te, cut_rules), "compile") ||
+	if (!ASSERT_OK(ks_tenv_compile(&te, hidden ? cut_rules_hidden : cut_rules), "compile") ||
 	    !ASSERT_OK(ks_tenv_load(&te, &o), "load") || !ASSERT_OK(ks_tenv_attach(&te), "attach"))
 		goto out;
+	if (hidden) {
+		cut_one(&te, CUT_M2, KS_MODE_SIGNAL, ks_tenv_rule(&te, "st_cut_hidden"), true);
+		goto out;
+	}
 	cut_one(&te, CUT_P, mode, ks_tenv_rule(&te, "st_cut_prefix"), false);
 	cut_one(&te, CUT_M, mode, ks_tenv_rule(&te, "st_cut_mid"), true);
 	cut_one(&te, CUT_R, mode, -1, false);
@@ -414,7 +430,7 @@ out:
 
 static int mk_cut_tree(void)
 {
-	static const char *const bins[] = { CUT_P, CUT_M, CUT_R };
+	static const char *const bins[] = { CUT_P, CUT_M, CUT_R, CUT_M2 };
 	char bb[64];
 	size_t i;
 
@@ -441,9 +457,13 @@ void test_paths(void)
 		run_mode(KS_MODE_LSM, true);
 	if (ASSERT_OK(mk_cut_tree(), "build " C)) {
 		if (test__start_subtest("signal_cut"))
-			run_cut(KS_MODE_SIGNAL);
+			run_cut(KS_MODE_SIGNAL, false);
+		if (test__start_subtest("signal_cut_hidden"))
+			run_cut(KS_MODE_SIGNAL, true);
 		if (test__start_subtest("lsm_cut"))
-			run_cut(KS_MODE_LSM);
+			run_cut(KS_MODE_LSM, false);
+		if (test__start_subtest("lsm_cut_hidden"))
+			run_cut(KS_MODE_LSM, true);
 	}
 	if (system("rm -rf " D " " C))
 		test__log("could not remove " D " and " C "\n");
