@@ -464,27 +464,40 @@ static __always_inline void ks_cat_cands(struct ks_tables *t, struct ks_scratch 
 	}
 }
 
+struct ks_cut_ctx {
+	struct ks_tables *t;
+	struct ks_scratch *sc;
+	__u32 cut;	/* truncated path field bits */
+	__u32 k, j;	/* path slot, index in its cut_list range */
+};
+
+/* One bpf_loop() step: the next cut_list entry, or on to the next slot. */
+static long ks_cut_cand(__u32 i, struct ks_cut_ctx *c)
+{
+	__u32 k = c->k, j = c->j, v;
+
+	if (k >= KS_PATH_SLOTS)
+		return 1;
+	v = c->t->cut_first[k];
+	if (!(c->cut & (1u << KS_PATH_FIELD(k))) || j >= (v & 0xffff)) {
+		c->k = k + 1;
+		c->j = 0;
+		return 0;
+	}
+	ks_cand_add(c->sc, c->t->cut_list[((v >> 16) + j) & (KS_PATH_SLOTS * KS_MAX_STEPS - 1)]);
+	c->j = j + 1;
+	return 0;
+}
+
 /*
  * A cut path may hide the trigger atom of a step (an undecided miss):
  * its cut_list steps are candidates too, block/kill rules first.
  */
 static __always_inline void ks_cut_cands(struct ks_tables *t, struct ks_scratch *sc)
 {
-	__u32 k, c, first, cnt, j, cut = sc->ev.truncated & KS_F_PATH_MASK;
+	struct ks_cut_ctx c = { .t = t, .sc = sc, .cut = sc->ev.truncated & KS_F_PATH_MASK };
 
-	for (k = 0; k < KS_PATH_SLOTS; k++) {
-		if (!(cut & (1u << KS_PATH_FIELD(k))))
-			continue;
-		c = t->cut_first[k];
-		first = c >> 16;
-		cnt = c & 0xffff;
-		for (j = 0; j < KS_MAX_CANDS; j++) {
-			if (j >= cnt)
-				break;
-			ks_cand_add(sc, t->cut_list[(first + j) &
-						    (KS_PATH_SLOTS * KS_MAX_STEPS - 1)]);
-		}
-	}
+	bpf_loop(KS_MAX_CANDS + KS_PATH_SLOTS, ks_cut_cand, &c, 0);
 }
 
 /* ---------------------------------------------------------------- */

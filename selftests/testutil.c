@@ -83,6 +83,19 @@ int ks_tenv_load(struct ks_tenv *te, const struct ks_engine_opts *o)
 	return err;
 }
 
+int ks_tenv_swap(struct ks_tenv *te, const char *yaml)
+{
+	int err;
+
+	if (te->rs)
+		ks_ruleset_free(te->rs);
+	free(te->t);
+	te->rs = NULL;
+	te->t = NULL;
+	err = ks_tenv_compile(te, yaml);
+	return err ? err : ks_engine_install(&te->e, te->t);
+}
+
 int ks_tenv_attach(struct ks_tenv *te)
 {
 	return ks_engine_attach(&te->e);

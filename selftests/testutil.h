@@ -30,6 +30,8 @@ int ks_tenv_compile(struct ks_tenv *te, const char *yaml);
 /* Load (mode/replay/... from o, judge_self forced on), install tables. */
 int ks_tenv_load(struct ks_tenv *te, const struct ks_engine_opts *o);
 int ks_tenv_attach(struct ks_tenv *te);
+/* Replace the rules of a loaded environment (a new table generation). */
+int ks_tenv_swap(struct ks_tenv *te, const char *yaml);
 /* Poll the ring buffer for up to timeout_ms; returns events collected. */
 int ks_tenv_drain(struct ks_tenv *te, int timeout_ms);
 /* First forwarded event whose exe ends with `suffix` (NULL if none). */

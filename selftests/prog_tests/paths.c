@@ -20,7 +20,7 @@
  *   D/jail/usr/bin/ks_jtool, ks_jnc, D/jail/bin -> usr/bin,
  *   D/jail/etc/ks_secret: rules name them as "/usr/bin/ks_jtool", ...
  *
- * Truncation is not a bypass (the *_cut subtests): a path longer than its
+ * Truncation is not a bypass (after the attempts): a path longer than its
  * slot keeps its head and tail; a prefix rule is decided on the head, and
  * a rule the cut leaves undecided (a substring in the cut middle) fails
  * closed. Under C = /tmp/ks_st_cut, three binaries at paths of ~400 bytes:
@@ -320,8 +320,17 @@ static void run_one(struct ks_tenv *te, const struct attempt *a, int mode, __u32
 		check_event(te, a, ev, mode, mnt_ns);
 }
 
-/* open attempts (opens != 0) or exec and connect attempts */
-static void run_mode(int mode, bool opens)
+/* Which attempts a subtest makes. */
+#define RUN_EXEC_NET	1	/* exec and connect attempts, then the cut paths */
+#define RUN_OPEN	2	/* open attempts */
+
+static void run_cuts(struct ks_tenv *te, int mode);
+
+/*
+ * One engine load per subtest (loads are slow in the VM): the attempts
+ * under `rules`, then the cut paths under their own rule sets.
+ */
+static void run_mode(int mode, int what)
 {
 	struct ks_engine_opts o = { .mode = mode };
 	struct ks_tenv te = {};
@@ -329,7 +338,7 @@ static void run_mode(int mode, bool opens)
 	size_t i;
 
 	/* signal mode sees opens through kprobes only */
-	if (opens && mode == KS_MODE_SIGNAL && !ks_kprobes_available()) {
+	if (what == RUN_OPEN && mode == KS_MODE_SIGNAL && !ks_kprobes_available()) {
 		test__skip("signal mode file events need kprobes: this kernel has "
 			   "CONFIG_KPROBES=n (no kprobe PMU, no kprobe_events)");
 		return;
@@ -342,8 +351,10 @@ static void run_mode(int mode, bool opens)
 	    !ASSERT_OK(ks_tenv_load(&te, &o), "load") || !ASSERT_OK(ks_tenv_attach(&te), "attach"))
 		goto out;
 	for (i = 0; i < sizeof(attempts) / sizeof(attempts[0]); i++)
-		if ((attempts[i].kind == K_OPEN) == opens)
+		if (what & (attempts[i].kind == K_OPEN ? RUN_OPEN : RUN_EXEC_NET))
 			run_one(&te, &attempts[i], mode, (__u32)ns.st_ino);
+	if (what & RUN_EXEC_NET)
+		run_cuts(&te, mode);
 out:
 	ks_tenv_close(&te);
 }
@@ -406,26 +417,18 @@ static void cut_one(struct ks_tenv *te, const char *path, int mode, int rule, bo
 	ASSERT_TRUE(ks_tenv_matched(te, ev, rule, true), "rule completed in the kernel");
 }
 
-/* rules (YAML), hidden: the st_cut_hidden set, else the three cases */
-static void run_cut(int mode, bool hidden)
+/* The cut paths, each rule set installed in turn into the loaded engine. */
+static void run_cuts(struct ks_tenv *te, int mode)
 {
-	struct ks_engine_opts o = { .mode = mode };
-	struct ks_tenv te = {};
-
-	if (!ks_tenv_mode_available(mode))
+	if (!ASSERT_OK(ks_tenv_swap(te, cut_rules), "install the cut rules"))
 		return;
-	if (!ASSERT_OK(ks_tenv_compile(&te, hidden ? cut_rules_hidden : cut_rules), "compile") ||
-	    !ASSERT_OK(ks_tenv_load(&te, &o), "load") || !ASSERT_OK(ks_tenv_attach(&te), "attach"))
-		goto out;
-	if (hidden) {
-		cut_one(&te, CUT_M2, KS_MODE_SIGNAL, ks_tenv_rule(&te, "st_cut_hidden"), true);
-		goto out;
-	}
-	cut_one(&te, CUT_P, mode, ks_tenv_rule(&te, "st_cut_prefix"), false);
-	cut_one(&te, CUT_M, mode, ks_tenv_rule(&te, "st_cut_mid"), true);
-	cut_one(&te, CUT_R, mode, -1, false);
-out:
-	ks_tenv_close(&te);
+	cut_one(te, CUT_P, mode, ks_tenv_rule(te, "st_cut_prefix"), false);
+	cut_one(te, CUT_M, mode, ks_tenv_rule(te, "st_cut_mid"), true);
+	cut_one(te, CUT_R, mode, -1, false);
+	if (!ASSERT_OK(ks_tenv_swap(te, cut_rules_hidden), "install the hidden-trigger rule"))
+		return;
+	/* kill: SIGKILL in both modes */
+	cut_one(te, CUT_M2, KS_MODE_SIGNAL, ks_tenv_rule(te, "st_cut_hidden"), true);
 }
 
 static int mk_cut_tree(void)
@@ -445,26 +448,14 @@ static int mk_cut_tree(void)
 
 void test_paths(void)
 {
-	if (!ASSERT_OK(mk_tree(), "build " D))
+	if (!ASSERT_OK(mk_tree(), "build " D) || !ASSERT_OK(mk_cut_tree(), "build " C))
 		return;
 	if (test__start_subtest("signal"))
-		run_mode(KS_MODE_SIGNAL, false);
+		run_mode(KS_MODE_SIGNAL, RUN_EXEC_NET);
 	if (test__start_subtest("signal_open"))
-		run_mode(KS_MODE_SIGNAL, true);
+		run_mode(KS_MODE_SIGNAL, RUN_OPEN);
 	if (test__start_subtest("lsm"))
-		run_mode(KS_MODE_LSM, false);
-	if (test__start_subtest("lsm_open"))
-		run_mode(KS_MODE_LSM, true);
-	if (ASSERT_OK(mk_cut_tree(), "build " C)) {
-		if (test__start_subtest("signal_cut"))
-			run_cut(KS_MODE_SIGNAL, false);
-		if (test__start_subtest("signal_cut_hidden"))
-			run_cut(KS_MODE_SIGNAL, true);
-		if (test__start_subtest("lsm_cut"))
-			run_cut(KS_MODE_LSM, false);
-		if (test__start_subtest("lsm_cut_hidden"))
-			run_cut(KS_MODE_LSM, true);
-	}
+		run_mode(KS_MODE_LSM, RUN_EXEC_NET | RUN_OPEN);
 	if (system("rm -rf " D " " C))
 		test__log("could not remove " D " and " C "\n");
 }
