@@ -417,7 +417,7 @@ __noinline int ks_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u3
 {
 	__u32 off, len, slot;
 
-	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N)
+	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N || !t->start[f][fold])
 		return 0;
 	off = sc->ev.str[f].off;
 	len = sc->ev.str[f].len;

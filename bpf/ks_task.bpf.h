@@ -134,6 +134,7 @@ static __always_inline __u32 ks_path_prepend(struct ks_scratch *sc, __u32 slot, 
 struct ks_walk {
 	struct ks_scratch *sc;
 	__u64 d, mnt, vm;	/* the dentry and its mount (struct mount, vfsmount) */
+	__u64 mroot;		/* the mount's root dentry */
 	__u64 root_d, root_m;	/* the task's root */
 	__u32 slot;		/* event offset of the slot */
 	__u32 pos;		/* start of the value in the slot */
@@ -154,7 +155,7 @@ static long ks_walk_step(__u32 i, struct ks_walk *w)
 		w->done = 1;
 		return 1;
 	}
-	if (d == BPF_CORE_READ(mnt, mnt.mnt_root)) {
+	if (w->d == w->mroot) {
 		struct mount *mp = BPF_CORE_READ(mnt, mnt_parent);
 
 		if (mp == mnt) {
@@ -164,6 +165,7 @@ static long ks_walk_step(__u32 i, struct ks_walk *w)
 		w->d = (__u64)BPF_CORE_READ(mnt, mnt_mountpoint);
 		w->mnt = (__u64)mp;
 		w->vm = ks_vfsmount((__u64)mp);
+		w->mroot = (__u64)BPF_CORE_READ(mp, mnt.mnt_root);
 		return 0;
 	}
 	sc->walk_top[w->n & (KS_PATH_TOP - 1)] = w->d;
@@ -240,6 +242,7 @@ static __always_inline __u32 ks_path_walk(struct ks_scratch *sc, __u32 field, __
 	__u32 pos;
 
 	w.mnt = w.vm - bpf_core_field_offset(struct mount, mnt);
+	w.mroot = (__u64)BPF_CORE_READ(path, mnt, mnt_root);
 	bpf_loop(KS_PATH_DEPTH, ks_walk_step, &w, 0);
 	pos = w.pos;
 	if (w.cut || !w.done) {
