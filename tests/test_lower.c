@@ -533,6 +533,111 @@ static void test_dedupe_and_index(void **state)
 	ks_ruleset_free(rs);
 }
 
+/*
+ * What a miss on a path cut on the left leaves undecided, per ATOM insn
+ * (KS_ATOM_* in maps/ks_tables.h), and the per-field cut lists.
+ */
+static void test_cut_atoms(void **state)
+{
+	const char *yaml =
+		"- rule: a\n"
+		"  name: a\n"
+		"  action: block\n"
+		"  query: process where startsWith(process.executable, \"/dev/shm/\")\n"
+		"- rule: b\n"
+		"  name: b\n"
+		"  query: file where endsWith(file.path, \".so\") or file.path == \"/etc/x\"\n"
+		"- rule: c\n"
+		"  name: c\n"
+		"  query: process where process.executable like \"*/.cache/*\"\n"
+		"- rule: d\n"
+		"  name: d\n"
+		"  action: kill\n"
+		"  query: process where process.executable == \"/usr/bin/nc\" and process.name == \"nc\"\n";
+	struct ks_ruleset *rs = load(yaml, 0, NULL);
+	const struct ks_insn *in;
+	uint32_t v;
+
+	in = &T->insns[T->steps[0].prog];
+	assert_int_equal(in->op, KS_OP_ATOM);
+	assert_int_equal(in->field, KS_F_PROCESS_EXECUTABLE);
+	assert_int_equal(KS_ATOM_PREFIX(in->imm), 9);
+	assert_int_equal(KS_ATOM_SUFFIX(in->imm), 0);
+	assert_false(in->imm & KS_ATOM_MIDDLE);
+	/* one atom for the OR: a suffix and an equality (never true when cut) */
+	in = &T->insns[T->steps[1].prog];
+	assert_int_equal(in->field, KS_F_FILE_PATH);
+	assert_int_equal(KS_ATOM_SUFFIX(in->imm), 3);
+	assert_int_equal(KS_ATOM_PREFIX(in->imm), 0);
+	assert_false(in->imm & KS_ATOM_MIDDLE);
+	in = &T->insns[T->steps[2].prog];
+	assert_true(in->imm & KS_ATOM_MIDDLE);
+	/* executable: block/kill steps first (a, d), then c; file.path: b */
+	v = T->cut_first[KS_PATH_IDX(KS_F_PROCESS_EXECUTABLE)];
+	assert_int_equal(v & 0xffff, 3);
+	assert_int_equal(T->cut_list[(v >> 16) + 0], 0);
+	assert_int_equal(T->cut_list[(v >> 16) + 1], 3);
+	assert_int_equal(T->cut_list[(v >> 16) + 2], 2);
+	v = T->cut_first[KS_PATH_IDX(KS_F_FILE_PATH)];
+	assert_int_equal(v & 0xffff, 1);
+	assert_int_equal(T->cut_list[v >> 16], 1);
+	assert_int_equal(T->cut_first[KS_PATH_IDX(KS_F_PARENT_EXECUTABLE)] & 0xffff, 0);
+	ks_ruleset_free(rs);
+}
+
+/* The table walk on a cut path: hits true, misses decided where they can be. */
+static void test_cut_walk(void **state)
+{
+	const char *yaml =
+		"- rule: a\n"
+		"  name: a\n"
+		"  query: process where startsWith(process.executable, \"/home/u/\")\n"
+		"- rule: b\n"
+		"  name: b\n"
+		"  query: process where startsWith(process.executable, \"/dev/shm/\")\n"
+		"- rule: c\n"
+		"  name: c\n"
+		"  query: process where process.executable like \"*/.cache/*\"\n"
+		"- rule: d\n"
+		"  name: d\n"
+		"  query: process where process.executable == \"/usr/bin/nc\"\n"
+		"- rule: e\n"
+		"  name: e\n"
+		"  query: process where endsWith(process.executable, \"/tool\")\n"
+		"- rule: f\n"
+		"  name: f\n"
+		"  query: process where startsWith(process.executable, \"/tool\")\n";
+	struct ks_ruleset *rs = load(yaml, 0, NULL);
+	static const char head[] = "/home/u/src", tail[] = "/deep/bin/tool";
+	static struct ks_walk w;
+	struct ks_event ev = { .category = KS_CAT_PROCESS, .action = KS_ACT_EXEC,
+			       .present = KS_P_PROCESS };
+	uint32_t off = offsetof(struct ks_event, exe);
+
+	memcpy(ev.exe, head, strlen(head));
+	memcpy(ev.exe + KS_PATH_MAX - strlen(tail), tail, strlen(tail));
+	ev.str[KS_F_PROCESS_EXECUTABLE].off = off + KS_PATH_MAX - strlen(tail);
+	ev.str[KS_F_PROCESS_EXECUTABLE].len = strlen(tail);
+	ev.truncated = 1u << KS_F_PROCESS_EXECUTABLE;
+	ev.cut_head[KS_PATH_IDX(KS_F_PROCESS_EXECUTABLE)] = strlen(head);
+	ks_walk_init(&w);
+	ks_walk_event(T, &ev, &w);
+	assert_int_equal(ks_walk_verdict(&w, 0), KS_TV_TRUE);	/* the head has it */
+	assert_int_equal(ks_walk_verdict(&w, 1), KS_TV_FALSE);	/* the head denies it */
+	assert_int_equal(ks_walk_verdict(&w, 2), KS_TV_UNKNOWN);	/* the middle is gone */
+	assert_int_equal(ks_walk_verdict(&w, 3), KS_TV_FALSE);	/* longer than a slot */
+	assert_int_equal(ks_walk_verdict(&w, 4), KS_TV_TRUE);	/* the tail has it */
+	/* the tail starts with '/' but is not the start of the path */
+	assert_int_equal(ks_walk_verdict(&w, 5), KS_TV_FALSE);
+	/* no head: the walk never reached the root, nothing is decided */
+	ev.cut_head[KS_PATH_IDX(KS_F_PROCESS_EXECUTABLE)] = 0;
+	ks_walk_event(T, &ev, &w);
+	assert_int_equal(ks_walk_verdict(&w, 0), KS_TV_UNKNOWN);
+	assert_int_equal(ks_walk_verdict(&w, 3), KS_TV_UNKNOWN);
+	assert_int_equal(ks_walk_verdict(&w, 4), KS_TV_TRUE);
+	ks_ruleset_free(rs);
+}
+
 static void test_deterministic(void **state)
 {
 	const char *yaml =
@@ -641,6 +746,8 @@ int main(void)
 		cmocka_unit_test(test_join_mismatch),
 		cmocka_unit_test(test_block_needs_exact),
 		cmocka_unit_test(test_dedupe_and_index),
+		cmocka_unit_test(test_cut_atoms),
+		cmocka_unit_test(test_cut_walk),
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_rule_uid),
 		cmocka_unit_test(test_limits),
