@@ -224,10 +224,11 @@ static __always_inline __u32 ks_path_head(struct ks_scratch *sc, __u32 slot, __u
  * The path of `path` relative to the root of `task`, written right-aligned
  * into the slot at event offset `slot` (KS_PATH_MAX bytes); returns its
  * start offset in the slot. One bpf_loop() step per component: verified
- * once, whatever the depth.
+ * once, whatever the depth. Not inlined: its state stays off the stack of
+ * the hook, whose deepest call chain (the evaluator) must fit 512 bytes.
  */
-static __always_inline __u32 ks_path_walk(struct ks_scratch *sc, __u32 field, __u32 slot,
-					  const struct path *path, struct task_struct *task)
+static __noinline __u32 ks_path_walk(struct ks_scratch *sc, __u32 field, __u32 slot,
+				     const struct path *path, struct task_struct *task)
 {
 	struct ks_walk w = {
 		.sc = sc,

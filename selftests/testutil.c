@@ -210,6 +210,17 @@ bool ks_tenv_mode_available(int mode)
 	return false;
 }
 
+int ks_tenv_load_mode(struct ks_tenv *te, const struct ks_engine_opts *o)
+{
+	int err = ks_tenv_load(te, o);
+
+	if (err && o->mode == KS_MODE_LSM && (err == -EOPNOTSUPP || err == -EPERM)) {
+		test__skip("lsm mode unavailable on this kernel: %s", te->e.lsm_why);
+		return 1;
+	}
+	return err;
+}
+
 char *ks_tenv_alerts(struct ks_tenv *te, const char *yaml)
 {
 	struct ks_session_opts so = { .clock = KS_CLOCK_INPUT };

@@ -49,6 +49,12 @@ const char *ks_tenv_str(const struct ks_event *ev, int f, char *buf, size_t len)
 
 /* Skip (with the reason) unless the kernel can run mode; true = go on. */
 bool ks_tenv_mode_available(int mode);
+/*
+ * ks_tenv_load() where the mode may be missing: 1 when lsm mode cannot
+ * load here (skipped, reason printed), 0 loaded, -errno on failure. One
+ * load instead of two (loads are the slow part of the VM run).
+ */
+int ks_tenv_load_mode(struct ks_tenv *te, const struct ks_engine_opts *o);
 
 
 /*
