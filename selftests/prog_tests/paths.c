@@ -14,6 +14,7 @@
  * they run inside the jail too):
  *   D/usr/bin/ks_tool, ks_ntool   exec-blocked, connect-blocked
  *   D/usr/bin/ks_script          "#!" D/usr/bin/ks_tool
+ * and a memfd "ks_st_memfd" holding a copy, run with execveat().
  *   D/bin -> usr/bin, D/innocent -> usr/bin/ks_tool, D/hard (hard link)
  *   D/data/secret (open-blocked), D/dlink -> data, D/ssym -> data/secret,
  *   D/shard (hard link)
@@ -36,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -72,6 +74,11 @@ static const char rules[] =
 	"  severity: high\n"
 	"  action: block\n"
 	"  query: process where event.action == \"exec\" and process.executable == \"/usr/bin/ks_jtool\"\n"
+	"- rule: st_paths_memfd\n"
+	"  name: exec of a memfd\n"
+	"  severity: high\n"
+	"  action: block\n"
+	"  query: process where event.action == \"exec\" and process.executable == \"/memfd:ks_st_memfd\"\n"
 	"- rule: st_paths_hard\n"
 	"  name: exec of a hard link\n"
 	"  severity: low\n"
@@ -120,7 +127,7 @@ static const char cut_rules_hidden[] =
 	"  action: kill\n"
 	"  query: process where event.action == \"exec\" and process.executable like \"*/ks_mid2/*\"\n";
 
-enum kind { K_EXEC, K_SCRIPT, K_FEXEC, K_CONNECT, K_OPEN };
+enum kind { K_EXEC, K_SCRIPT, K_FEXEC, K_MEMFD, K_CONNECT, K_OPEN };
 
 struct attempt {
 	const char *what;
@@ -146,6 +153,8 @@ static const struct attempt attempts[] = {
 	{ "exec in chroot, dir symlink and ..", K_EXEC, D "/jail", "/bin", "../bin/ks_jtool",
 	  "/usr/bin/ks_jtool", true },
 	{ "exec hard link", K_EXEC, NULL, NULL, D "/hard", D "/hard", false },
+	/* a memfd's dentry is its own parent: "/" + its name, as d_path() */
+	{ "fexecve of a memfd", K_MEMFD, NULL, NULL, "ks_st_memfd", "/memfd:ks_st_memfd", true },
 	/* the interpreter runs: it is judged, the script is in args */
 	{ "exec a #! script it runs", K_SCRIPT, NULL, D "/bin", "./ks_script", TOOL, true },
 	{ "connect ..", K_CONNECT, NULL, NULL, D "/usr/bin/../bin/ks_ntool", NTOOL, true },
@@ -211,6 +220,21 @@ static int mk_tree(void)
 	return 0;
 }
 
+/* A memfd named `name` holding a copy of file `src`; -1 on error. */
+static int memfd_copy(const char *name, const char *src)
+{
+	char buf[65536];
+	int fd = memfd_create(name, 0), in = open(src, O_RDONLY);
+	ssize_t n;
+
+	while (fd >= 0 && in >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(fd, buf, n) != n)
+			break;
+	if (in >= 0)
+		close(in);
+	return fd;
+}
+
 /* The attacker: the operation from its own root and directory. */
 static void attempt_child(const struct attempt *a)
 {
@@ -221,6 +245,8 @@ static void attempt_child(const struct attempt *a)
 
 	if (a->kind == K_FEXEC)
 		fd = open(a->path, O_PATH);
+	if (a->kind == K_MEMFD)
+		fd = memfd_copy(a->path, TOOL);
 	if (a->root && (chroot(a->root) || chdir("/")))
 		_exit(90);
 	if (a->dir && chdir(a->dir))
@@ -231,6 +257,7 @@ static void attempt_child(const struct attempt *a)
 		execv(a->path, argv);
 		break;
 	case K_FEXEC:
+	case K_MEMFD:
 		syscall(SYS_execveat, fd, "", argv, env, AT_EMPTY_PATH);
 		break;
 	case K_CONNECT:
