@@ -48,15 +48,24 @@
  * arguments: an absolute string is taken from the process's root; a
  * relative one is appended to its directory, the dirfd's struct file or
  * the cwd (AT_FDCWD), resolved by the same dentry walk as every other
- * path. Then "//", "." and ".." are resolved lexically (".." at the root
- * stays there, as in the kernel). NOT resolved: symlinks among the
- * string's directory components, which the kernel follows, so
- * "/tmp/l/../x" is reported as "/tmp/x" whatever /tmp/l points to. NOT
- * kernel-exact: the string, the cwd and the dirfd are read at exit, and a
- * process can change them from another thread while the syscall runs.
- * A block/kill rule on these paths therefore acts on what the arguments
- * say, and a process that races its own threads can evade it (README,
- * "Event sources").
+ * path (relative to the process's root: ks_task.bpf.h). Then "//", "."
+ * and ".." are resolved lexically (".." at the root stays there, as in
+ * the kernel). NOT resolved: symlinks among the string's directory
+ * components, which the kernel follows, so "/tmp/l/../x" is reported as
+ * "/tmp/x" whatever /tmp/l points to. NOT kernel-exact: the string, the
+ * cwd and the dirfd are read at exit, and a process can change them from
+ * another thread while the syscall runs. A block/kill rule on these
+ * paths therefore acts on what the arguments say, and a process that
+ * races its own threads can evade it (README, "Event sources").
+ *
+ * A rebuilt path longer than its slot is cut like any path (maps/ks_abi.h,
+ * KS_F_PATH_MASK): the right-most whole components as the value, the
+ * path's first bytes as the head, so the evaluator decides prefixes and
+ * suffixes and fails closed on the rest. The head is the directory's own
+ * head when the directory was cut, and there is none (every atom on the
+ * field undecided) when a ".." climbs above the part of a cut directory
+ * that was seen, or when the string does not fit the work area
+ * (KS_SYS_STR_MAX bytes; the kernel takes up to PATH_MAX).
  *
  * block/kill: bpf_send_signal(SIGKILL) at the syscall's exit. The
  * operation has happened (the file is opened, created or truncated,
@@ -124,11 +133,19 @@ static __always_inline struct pt_regs *ks_sys_regs(void)
 
 /* ---- lexical path normalization, one byte per bpf_loop() iteration ---- */
 
+/*
+ * The work area, in the payload slot (unused by file events): the
+ * directory right-aligned in its first KS_PATH_MAX bytes (a cut
+ * directory's head at its start), then '/', then the string (up to
+ * KS_SYS_STR_MAX bytes with its NUL), then the loop's state.
+ */
+#define KS_SYS_STR_MAX	1024u
+#define KS_SYS_WORK	(KS_PATH_MAX + 1 + KS_SYS_STR_MAX)
+
 struct ks_norm_ctx {
 	struct ks_scratch *sc;
-	__u32 in;	/* event offset of the input */
+	__u32 in;	/* event offset of the input; the output overwrites it */
 	__u32 len;	/* input bytes; one virtual '/' follows them */
-	__u32 out;	/* event offset of the output slot */
 };
 
 /*
@@ -142,9 +159,10 @@ struct ks_norm_state {
 	__u32 cstart;	/* output offset of the current component's '/' */
 	__u32 in_comp;
 	__u32 trunc;
+	__u32 above;	/* a ".." went above the input's first directory */
 };
 
-#define KS_NORM_STATE	(2 * KS_PATH_MAX + 8)	/* offset in the payload slot */
+#define KS_NORM_STATE	((KS_SYS_WORK + 7) & ~7u)	/* offset in the payload slot */
 _Static_assert(KS_NORM_STATE + sizeof(struct ks_norm_state) <= KS_PAYLOAD_MAX,
 	       "work area and state fit the payload slot");
 
@@ -154,37 +172,45 @@ static __always_inline struct ks_norm_state *ks_norm_state(struct ks_scratch *sc
 }
 
 /* Output offset of the last '/' before olen (0 when there is none). */
-static __always_inline __u32 ks_norm_parent(const struct ks_norm_ctx *c,
-					    const struct ks_norm_state *st, __u8 *ev)
+static __always_inline __u32 ks_norm_parent(const struct ks_norm_ctx *c, __u32 olen, __u8 *ev)
 {
-	__u32 i, pos = 0;
+	__u32 i;
 
-	for (i = 0; i < KS_PATH_MAX; i++) {
-		if (i >= st->olen)
+	for (i = 1; i <= KS_SYS_WORK; i++) {
+		if (i > olen)
 			break;
-		if (ev[ks_bound(c->out + i, 0xfff)] == '/')
-			pos = i;
+		if (ev[ks_bound(c->in + olen - i, 0xfff)] == '/')
+			return olen - i;
 	}
-	return pos;
+	return 0;
 }
 
-/* A component just ended at olen: drop "." and pop for "..". */
+/*
+ * A component just ended at olen: drop "." and pop for "..". A ".." with
+ * nothing before it stays at the top (the root, as in the kernel), and
+ * is noted: above a cut directory's tail, the head no longer holds.
+ */
 static __always_inline void ks_norm_end(const struct ks_norm_ctx *c, struct ks_norm_state *st,
 					__u8 *ev)
 {
 	__u32 clen = st->olen - st->cstart - 1;
-	__u8 a = ev[ks_bound(c->out + st->cstart + 1, 0xfff)];
-	__u8 b = ev[ks_bound(c->out + st->cstart + 2, 0xfff)];
+	__u8 a = ev[ks_bound(c->in + st->cstart + 1, 0xfff)];
+	__u8 b = ev[ks_bound(c->in + st->cstart + 2, 0xfff)];
 
 	st->in_comp = 0;
 	if (clen == 1 && a == '.') {
 		st->olen = st->cstart;
 	} else if (clen == 2 && a == '.' && b == '.') {
-		st->olen = st->cstart;
-		st->olen = ks_norm_parent(c, st, ev);
+		if (!st->cstart)
+			st->above = 1;
+		st->olen = ks_norm_parent(c, st->cstart, ev);
 	}
 }
 
+/*
+ * One input byte. The output is written over the input, never ahead of
+ * it: every component's '/' comes from at least one input '/'.
+ */
 static long ks_norm_byte(__u32 i, struct ks_norm_ctx *c)
 {
 	struct ks_norm_state *st = ks_norm_state(c->sc);
@@ -198,29 +224,25 @@ static long ks_norm_byte(__u32 i, struct ks_norm_ctx *c)
 			ks_norm_end(c, st, ev);
 		return 0;
 	}
+	if (st->olen + !st->in_comp > i) {
+		st->trunc = 1;	/* would overtake the input: cannot happen */
+		return 1;
+	}
 	if (!st->in_comp) {
-		if (st->olen + 1 >= KS_PATH_MAX) {
-			st->trunc = 1;
-			return 1;
-		}
-		ev[ks_bound(c->out + st->olen, 0xfff)] = '/';
+		ev[ks_bound(c->in + st->olen, 0xfff)] = '/';
 		st->cstart = st->olen++;
 		st->in_comp = 1;
 	}
-	if (st->olen >= KS_PATH_MAX) {
-		st->trunc = 1;
-		return 1;
-	}
-	ev[ks_bound(c->out + st->olen, 0xfff)] = ch;
+	ev[ks_bound(c->in + st->olen, 0xfff)] = ch;
 	st->olen++;
 	return 0;
 }
 
 /*
- * A path the arguments do not give whole (the string, its directory or
- * the result longer than a slot): truncated, with no head (cut_head 0),
- * so the evaluator decides no atom on it and a block or kill rule that
- * needs it fails closed, as for any path cut without a head (ks_task.bpf.h).
+ * A path the arguments do not give whole (a string longer than the work
+ * area): truncated, with no head (cut_head 0) and an empty tail, so the
+ * evaluator decides no atom on it and a block or kill rule that needs it
+ * fails closed, as for any path cut without a head (ks_task.bpf.h).
  */
 static __always_inline int ks_sys_path_cut(struct ks_event *ev, __u32 field, __u32 out)
 {
@@ -230,13 +252,110 @@ static __always_inline int ks_sys_path_cut(struct ks_event *ev, __u32 field, __u
 	return 0;
 }
 
+/* Offset of the first '/' at or after `from` in olen bytes at w; olen if none. */
+static __always_inline __u32 ks_sys_slash(struct ks_scratch *sc, __u32 w, __u32 from, __u32 olen)
+{
+	__u8 *base = (__u8 *)&sc->ev;
+	__u32 i, at;
+
+	for (i = 0; i < KS_PATH_MAX; i++) {
+		at = from + i;
+		if (at >= olen)
+			break;
+		if (base[ks_bound(w + at, 0xfff)] == '/')
+			return at;
+	}
+	return olen;
+}
+
+/*
+ * Where the tail of a normalized path of olen bytes at event offset w
+ * starts, as ks_path_walk() cuts: the first '/' that leaves KS_PATH_HEAD
+ * bytes of the slot to the head, else the first '/' that fits the slot.
+ * Global, so its caller is verified once, not once per possible result.
+ */
+__noinline int ks_sys_tail(struct ks_scratch *sc, __u32 w, __u32 olen)
+{
+	const __u32 room = KS_PATH_MAX - KS_PATH_HEAD;
+	__u32 t;
+
+	if (!sc)
+		return olen;
+	t = ks_sys_slash(sc, w, olen > room ? olen - room : 0, olen);
+
+	if (t < olen)
+		return t;
+	return ks_sys_slash(sc, w, olen > KS_PATH_MAX ? olen - KS_PATH_MAX : 0, olen);
+}
+
+/*
+ * The normalized path (olen bytes at event offset w) into the slot at
+ * `out`: whole when it fits and its directory was whole; otherwise cut
+ * like every path (maps/ks_abi.h, KS_F_PATH_MASK): the tail right-aligned
+ * as the value, and in front of it the head, the path's first bytes, or
+ * for a cut directory that directory's head (dhead bytes at the start of
+ * the work area), which a ".." above the directory's tail voids.
+ */
+static __always_inline void ks_sys_place(struct ks_scratch *sc, __u32 field, __u32 out, __u32 w,
+					 __u32 olen, int dcut, __u32 dhead)
+{
+	__u8 *base = (__u8 *)&sc->ev;
+	__u32 t, pos, hd;
+
+	if (!dcut && olen <= KS_PATH_MAX) {
+		if (!olen)
+			base[ks_bound(out, 0xfff)] = '/';
+		else
+			bpf_probe_read_kernel(base + ks_bound(out, 0xfff), ks_bound(olen, 0x1ff),
+					      base + ks_bound(w, 0xfff));
+		ks_set_str(&sc->ev, field, out, olen ?: 1);
+		return;
+	}
+	t = ks_sys_tail(sc, w, olen);
+	pos = KS_PATH_MAX - (olen - t);
+	hd = dcut ? (dhead < pos ? dhead : pos) : pos;
+	bpf_probe_read_kernel(base + ks_bound(out + pos, 0xfff), ks_bound(olen - t, 0x1ff),
+			      base + ks_bound(w + t, 0xfff));
+	bpf_probe_read_kernel(base + ks_bound(out, 0xfff), ks_bound(hd, 0xff),
+			      base + ks_bound(dcut ? KS_SLOT_OFF(payload) : w, 0xfff));
+	sc->ev.truncated |= 1u << field;
+	sc->ev.cut_head[KS_PATH_IDX(field) & (KS_PATH_SLOTS - 1)] = hd;
+	ks_set_str(&sc->ev, field, out + pos, olen - t);
+}
+
+/*
+ * The directory a relative name is resolved in (dirfd, or the cwd for
+ * AT_FDCWD), walked into the work area like every path: relative to the
+ * process's root, cut with a head when it does not fit. -1: none.
+ */
+static __always_inline int ks_sys_dir(struct ks_scratch *sc, __u32 field, int dfd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	const struct path *dir;
+
+	if (dfd == KS_AT_FDCWD) {
+		struct fs_struct *fs = BPF_CORE_READ(task, fs);
+
+		dir = &fs->pwd;
+	} else {
+		struct file *f = ks_fd_file(dfd);
+
+		if (!f)
+			return -1;
+		dir = &f->f_path;
+	}
+	ks_set_str(&sc->ev, field, 0, 0);
+	ks_fill_path(sc, KS_SLOT_OFF(payload), field, dir, task);
+	if (!sc->ev.str[field].len)
+		return -1;
+	sc->ev.payload[KS_PATH_MAX] = '/';
+	return 0;
+}
+
 /*
  * Path field `field` (slot at event offset `out`) from the syscall
- * arguments (dfd, upath): see the top of this file. The payload slot,
- * unused by file events, is the work area: the directory right-aligned
- * in its first KS_PATH_MAX bytes, then '/', then the string, then the
- * loop's state (KS_NORM_STATE). Returns 0,
- * or -1 when the string or the directory cannot be read.
+ * arguments (dfd, upath): see the top of this file. Returns 0, or -1
+ * when the string or the directory cannot be read.
  */
 __noinline int ks_sys_user_path(struct ks_scratch *sc, __u32 field, __u32 out, int dfd,
 				__u64 upath)
@@ -245,55 +364,35 @@ __noinline int ks_sys_user_path(struct ks_scratch *sc, __u32 field, __u32 out, i
 	struct ks_norm_ctx c = {};
 	struct ks_norm_state *st;
 	struct ks_event *ev;
-	__u32 in;
+	__u32 in = str, dhead = 0;
+	int dcut = 0;
 	long n;
 
 	if (!sc || field >= KS_F_STR_N || out + KS_PATH_MAX > sizeof(struct ks_event))
 		return -1;
 	ev = &sc->ev;
-	n = bpf_probe_read_user_str(ev->payload + KS_PATH_MAX + 1, KS_PATH_MAX,
+	n = bpf_probe_read_user_str(ev->payload + KS_PATH_MAX + 1, KS_SYS_STR_MAX,
 				    (const void *)upath);
 	if (n <= 1)
 		return -1;
-	if (n == KS_PATH_MAX)		/* may have been cut */
+	if (n == KS_SYS_STR_MAX)	/* may have been cut */
 		return ks_sys_path_cut(ev, field, out);
-	in = str;
 	if (ev->payload[KS_PATH_MAX + 1] != '/') {
-		struct task_struct *task = bpf_get_current_task_btf();
-		struct file *f = NULL;
-		const struct path *dir;
-
-		if (dfd == KS_AT_FDCWD) {
-			struct fs_struct *fs = BPF_CORE_READ(task, fs);
-
-			dir = &fs->pwd;
-		} else {
-			f = ks_fd_file(dfd);
-			if (!f)
-				return -1;
-			dir = &f->f_path;
-		}
-		ks_set_str(ev, field, 0, 0);
-		ks_fill_path(sc, KS_SLOT_OFF(payload), field, dir, task);
-		if (ev->truncated & (1u << field))
-			return ks_sys_path_cut(ev, field, out);
-		if (!ev->str[field].len)
+		if (ks_sys_dir(sc, field, dfd))
 			return -1;
-		ev->payload[KS_PATH_MAX] = '/';
+		dcut = !!(ev->truncated & (1u << field));
+		dhead = ev->cut_head[KS_PATH_IDX(field) & (KS_PATH_SLOTS - 1)];
 		in = ev->str[field].off;
 	}
 	c.sc = sc;
 	c.in = in;
 	c.len = str + n - 1 - in;
-	c.out = out;
 	st = ks_norm_state(sc);
 	__builtin_memset(st, 0, sizeof(*st));
 	bpf_loop(c.len + 1, ks_norm_byte, &c, 0);
 	if (st->trunc)
 		return ks_sys_path_cut(ev, field, out);
-	if (!st->olen)
-		((__u8 *)ev)[ks_bound(out, 0xfff)] = '/';
-	ks_set_str(ev, field, out, st->olen ?: 1);
+	ks_sys_place(sc, field, out, in, st->olen, dcut, st->above ? 0 : dhead);
 	return 0;
 }
 
