@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/libbpf.h>
+
 #include "kestrel/ecs.h"
 #include "testutil.h"
 #include "test_progs.h"
@@ -310,10 +312,15 @@ int ks_copy_exe(const char *src, const char *dst)
 	return chmod(dst, 0755) ? -errno : 0;
 }
 
-/* kprobe PMU (perf) or legacy kprobe_events: CONFIG_KPROBES=y */
-bool ks_kprobes_available(void)
+const char *ks_tenv_source(const struct ks_tenv *te, const char *kind)
 {
-	return !access("/sys/bus/event_source/devices/kprobe/type", F_OK) ||
-	       !access("/sys/kernel/tracing/kprobe_events", F_OK) ||
-	       !access("/sys/kernel/debug/tracing/kprobe_events", F_OK);
+	const struct ks_hook_info *h;
+	int i;
+
+	for (i = 0; i < te->e.n_links; i++) {
+		h = ks_hook_info(bpf_program__name(te->e.link_prog[i]));
+		if (h && !strcmp(h->kind, kind))
+			return h->source;
+	}
+	return NULL;
 }

@@ -56,7 +56,6 @@ bool ks_tenv_mode_available(int mode);
  */
 int ks_tenv_load_mode(struct ks_tenv *te, const struct ks_engine_opts *o);
 
-
 /*
  * Run every collected event through a fresh session with a pipeline
  * built from the same YAML (a second parse: the pipeline owns its
@@ -77,8 +76,11 @@ __u64 ks_stats_dropped(const struct ks_stats *st, int src);
 /* The accounting identity: events == filtered + forwarded + dropped. */
 bool ks_stats_identity(const struct ks_stats *st, int src);
 
-/* Whether the kernel has kprobes (CONFIG_KPROBES=y). */
-bool ks_kprobes_available(void);
+/*
+ * The source (lsm, tp_btf, kprobe, tracepoint: ks_hook_info()) of the
+ * first attached hook of event kind `kind` (exec, file, connect, ...).
+ */
+const char *ks_tenv_source(const struct ks_tenv *te, const char *kind);
 /* Copy a file (following symlinks) to dst with mode 0755. */
 int ks_copy_exe(const char *src, const char *dst);
 

@@ -50,18 +50,6 @@ static const struct file_expect expects[] = {
 	{ KS_ACT_DELETION, "b.log", "log", NULL },
 };
 
-/* Which source serves file events, from the programs the engine loaded. */
-static const char *file_source(const struct ks_tenv *te)
-{
-	if (te->e.mode == KS_MODE_LSM)
-		return "lsm";
-	if (bpf_program__autoload(te->e.skel->progs.ks_ksig_open))
-		return "kprobe";
-	if (bpf_program__autoload(te->e.skel->progs.ks_tsig_openat))
-		return "tracepoint";
-	return NULL;
-}
-
 /* The child: one operation per expected event, then a file elsewhere. */
 static int file_child(const char *dir, const char *other)
 {
@@ -183,7 +171,7 @@ static void run_mode(int mode, bool sys_tp)
 	    !ASSERT_OK(ks_tenv_attach(&te), "attach"))
 		goto out;
 	ASSERT_EQ(te.e.mode, mode, "mode");
-	source = file_source(&te);
+	source = ks_tenv_source(&te, "file");
 	if (!ASSERT_TRUE(source, "a file event source is loaded"))
 		goto out;
 	test__log("file events from: %s\n", source);

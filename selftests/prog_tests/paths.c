@@ -4,8 +4,9 @@
  * the attacker reaches the same file by another name: ".." components, a
  * directory symlink (like Debian's /bin -> usr/bin), a symlink to the
  * file, a relative path, a descriptor opened before chroot(). Every one
- * must still be blocked, for exec, connect and open, and the events must
- * carry the resolved path (process.args[0] keeps the name used). A hard
+ * must still be blocked, for exec, connect, open, deletion and rename, and
+ * the events must carry the resolved path (process.args[0] keeps the name
+ * used). A hard
  * link is a path of its own: its events show it, and the rule on the
  * other name does not apply. Inside a chroot, paths are as the jailed
  * process sees them, qualified by its mount namespace.
@@ -18,8 +19,18 @@
  *   D/bin -> usr/bin, D/innocent -> usr/bin/ks_tool, D/hard (hard link)
  *   D/data/secret (open-blocked), D/dlink -> data, D/ssym -> data/secret,
  *   D/shard (hard link)
+ *   D/data/victim (deletion-blocked, remade before each attempt), D/vhard
+ *   (hard link), D/data/src renamed to D/data/renamed (rename-blocked)
  *   D/jail/usr/bin/ks_jtool, ks_jnc, D/jail/bin -> usr/bin,
- *   D/jail/etc/ks_secret: rules name them as "/usr/bin/ks_jtool", ...
+ *   D/jail/etc/ks_secret, ks_victim: rules name them as "/usr/bin/ks_jtool", ...
+ *
+ * The syscall tracepoint source (kernels without kprobes: this host's
+ * signal mode; the "tracepoint" subtest forces it elsewhere) rebuilds
+ * deletion and rename paths from the syscall's arguments: the directory
+ * by its dentries, the string lexically. It resolves "..", "." and
+ * relative names like the others but not a symlink among the string's
+ * directories (README, "Event sources"): the rows marked `dentry` run
+ * only where the source resolves dentries.
  *
  * Truncation is not a bypass (after the attempts): a path longer than its
  * slot keeps its head and tail; a prefix rule is decided on the head, and
@@ -30,6 +41,11 @@
  *   C/r/<dirs>/ks_ctool   matches nothing: runs (no rule fails closed on it)
  *   C/s/<dirs>/ks_mid2/<dirs>/ks_m2tool  the substring is the rule's only
  *                         trigger: still judged (cut_list), killed
+ * and deletions and renames of such paths (fcuts[]), named absolutely,
+ * relative to a directory whose own path fits or is cut, with ".." above
+ * a cut directory's tail, and longer than the tracepoint source's work
+ * area: a prefix rule decides on the head, an equality with a path the
+ * cut hides fails closed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,14 +66,21 @@
 #define TOOL	D "/usr/bin/ks_tool"
 #define NTOOL	D "/usr/bin/ks_ntool"
 #define SECRET	D "/data/secret"
+#define VICTIM	D "/data/victim"
+#define RENAMED	D "/data/renamed"
 #define ST_DRAIN_MS	150
 #define C	"/tmp/ks_st_cut"
-#define CUT_DIR	"/dddddddddddddddddddddddddddddddddddddddddddddddddd"	/* 51 bytes */
+#define CUT_NAME	"dddddddddddddddddddddddddddddddddddddddddddddddddd"	/* 50 bytes */
+#define CUT_DIR	"/" CUT_NAME
 #define CUT_DIRS	CUT_DIR CUT_DIR CUT_DIR
 #define CUT_P	C "/p" CUT_DIRS CUT_DIRS "/ks_ptool"
 #define CUT_M	C "/q" CUT_DIRS "/ks_mid" CUT_DIRS CUT_DIR "/ks_mtool"
 #define CUT_R	C "/r" CUT_DIRS CUT_DIRS "/ks_ctool"
 #define CUT_M2	C "/s" CUT_DIRS "/ks_mid2" CUT_DIRS CUT_DIR "/ks_m2tool"
+#define FC_F	C "/f" CUT_DIRS CUT_DIRS	/* 322 bytes: cut */
+#define FC_G	C "/g" CUT_DIRS CUT_DIRS
+#define FC_H	C "/h" CUT_DIRS CUT_DIRS
+#define FC_LONG	FC_F CUT_DIRS CUT_DIRS CUT_DIRS CUT_DIRS CUT_DIR CUT_DIR CUT_DIR	/* 1087 */
 
 #ifndef AT_EMPTY_PATH
 #define AT_EMPTY_PATH	0x1000
@@ -103,7 +126,19 @@ static const char rules[] =
 	"- rule: st_paths_open_hard\n"
 	"  name: open of a hard link\n"
 	"  severity: low\n"
-	"  query: file where event.action == \"open\" and file.path == \"" D "/shard\"\n";
+	"  query: file where event.action == \"open\" and file.path == \"" D "/shard\"\n"
+	"- rule: st_paths_delete\n"
+	"  name: deletion of one file, or a rename onto another\n"
+	"  severity: high\n"
+	"  action: block\n"
+	"  query: |\n"
+	"    file where event.action in (\"deletion\", \"rename\") and\n"
+	"      (file.path in (\"" VICTIM "\", \"/etc/ks_victim\") or\n"
+	"       file.target_path == \"" RENAMED "\")\n"
+	"- rule: st_paths_delete_hard\n"
+	"  name: deletion of a hard link\n"
+	"  severity: low\n"
+	"  query: file where event.action == \"deletion\" and file.path == \"" D "/vhard\"\n";
 
 static const char cut_rules[] =
 	"- rule: st_cut_prefix\n"
@@ -132,7 +167,26 @@ static const char cut_rules_hidden[] =
 	"  action: kill\n"
 	"  query: process where event.action == \"exec\" and process.executable like \"*/ks_mid2/*\"\n";
 
-enum kind { K_EXEC, K_SCRIPT, K_FEXEC, K_MEMFD, K_CONNECT, K_OPEN };
+/* file events of deep paths: a prefix rule, an equality with a short path */
+static const char fcut_rules[] =
+	"- rule: st_fcut_prefix\n"
+	"  name: deletion or rename under a prefix\n"
+	"  severity: high\n"
+	"  action: block\n"
+	"  query: |\n"
+	"    file where event.action in (\"deletion\", \"rename\") and\n"
+	"      (startsWith(file.path, \"" C "/f/\") or startsWith(file.target_path, \"" C "/f/\"))\n"
+	"- rule: st_fcut_eq\n"
+	"  name: deletion of one file\n"
+	"  severity: high\n"
+	"  action: block\n"
+	"  query: file where event.action == \"deletion\" and file.path == \"" C "/h/x\"\n"
+	"- rule: st_fcut_seen\n"
+	"  name: the deletions no rule blocks, forwarded to be looked at\n"
+	"  severity: low\n"
+	"  query: file where event.action == \"deletion\" and file.name in (\"v2\", \"v5\")\n";
+
+enum kind { K_EXEC, K_SCRIPT, K_FEXEC, K_MEMFD, K_CONNECT, K_OPEN, K_UNLINK, K_RENAME };
 
 struct attempt {
 	const char *what;
@@ -142,6 +196,7 @@ struct attempt {
 	const char *path;	/* the name the attacker uses */
 	const char *expect;	/* the path the event must show */
 	bool blocked;
+	bool dentry;		/* a symlink in the name: not for the tracepoint source */
 };
 
 static const struct attempt attempts[] = {
@@ -178,7 +233,43 @@ static const struct attempt attempts[] = {
 	{ "open in chroot", K_OPEN, D "/jail", "/etc", "../etc/ks_secret", "/etc/ks_secret",
 	  true },
 	{ "open hard link", K_OPEN, NULL, NULL, D "/shard", D "/shard", false },
+	{ "unlink ..", K_UNLINK, NULL, NULL, D "/data/../data/victim", VICTIM, true },
+	{ "unlink relative", K_UNLINK, NULL, D "/usr", "../data/./victim", VICTIM, true },
+	{ "unlink dir symlink", K_UNLINK, NULL, NULL, D "/dlink/victim", VICTIM, true, true },
+	{ "unlink in chroot", K_UNLINK, D "/jail", "/etc", "../etc//ks_victim", "/etc/ks_victim",
+	  true },
+	{ "unlink hard link", K_UNLINK, NULL, NULL, D "/vhard", D "/vhard", false },
+	/* renames move D/data/src: the name is file.target_path */
+	{ "rename to ..", K_RENAME, NULL, NULL, D "/usr/../data/renamed", RENAMED, true },
+	{ "rename relative", K_RENAME, NULL, D "/data", "renamed", RENAMED, true },
+	{ "rename into a dir symlink", K_RENAME, NULL, NULL, D "/dlink/renamed", RENAMED, true,
+	  true },
 };
+
+/*
+ * An empty file at path; 0 or -errno. Never by unlinking first: the test
+ * itself is judged, and a deletion some rule blocks would kill it.
+ */
+static int touch(const char *path)
+{
+	int fd;
+
+	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/* What the deletion and rename attempts consume, made again before each. */
+static int mk_victims(void)
+{
+	if (touch(VICTIM) || touch(D "/jail/etc/ks_victim") || touch(D "/data/src"))
+		return -1;
+	if (unlink(D "/vhard") && errno != ENOENT)
+		return -errno;
+	return link(VICTIM, D "/vhard") ? -errno : 0;
+}
 
 static int mk_tree(void)
 {
@@ -210,14 +301,8 @@ static int mk_tree(void)
 	for (i = 0; i < sizeof(links) / sizeof(links[0]); i++)
 		if (symlink(links[i][0], links[i][1]))
 			return -errno;
-	fd = open(SECRET, O_CREAT | O_WRONLY, 0644);
-	if (fd < 0)
-		return -errno;
-	close(fd);
-	fd = open(D "/jail/etc/ks_secret", O_CREAT | O_WRONLY, 0644);
-	if (fd < 0)
-		return -errno;
-	close(fd);
+	if (touch(SECRET) || touch(D "/jail/etc/ks_secret"))
+		return -1;
 	if (link(TOOL, D "/hard") || link(SECRET, D "/shard"))
 		return -errno;
 	fd = open(D "/usr/bin/ks_script", O_CREAT | O_WRONLY, 0755);
@@ -275,6 +360,10 @@ static void attempt_child(const struct attempt *a)
 	case K_OPEN:
 		fd = open(a->path, O_RDONLY);
 		_exit(fd >= 0 ? 0 : 100 + errno);
+	case K_UNLINK:
+		_exit(unlink(a->path) ? 100 + errno : 0);
+	case K_RENAME:
+		_exit(rename(D "/data/src", a->path) ? 100 + errno : 0);
 	}
 	_exit(100 + errno);
 }
@@ -291,7 +380,24 @@ static const struct ks_event *find(const struct ks_tenv *te, pid_t pid, int acti
 
 static int action_of(enum kind k)
 {
-	return k == K_OPEN ? KS_ACT_OPEN : k == K_CONNECT ? KS_ACT_CONNECT : KS_ACT_EXEC;
+	static const int act[] = {
+		[K_CONNECT] = KS_ACT_CONNECT, [K_OPEN] = KS_ACT_OPEN,
+		[K_UNLINK] = KS_ACT_DELETION, [K_RENAME] = KS_ACT_RENAME,
+	};
+
+	return act[k] ? act[k] : KS_ACT_EXEC;
+}
+
+static bool is_file(enum kind k)
+{
+	return k == K_OPEN || k == K_UNLINK || k == K_RENAME;
+}
+
+/* The path field an attempt is judged on. */
+static int field_of(enum kind k)
+{
+	return k == K_RENAME ? KS_F_FILE_TARGET_PATH :
+	       is_file(k) ? KS_F_FILE_PATH : KS_F_PROCESS_EXECUTABLE;
 }
 
 /* Blocked: lsm refuses with EPERM (nc reports a failed connect), signal kills. */
@@ -309,7 +415,7 @@ static void check_event(const struct ks_tenv *te, const struct attempt *a, const
 {
 	char buf[KS_PATH_MAX + 1], name[64];
 	const char *slash = strrchr(a->expect, '/');
-	int f = a->kind == K_OPEN ? KS_F_FILE_PATH : KS_F_PROCESS_EXECUTABLE;
+	int f = field_of(a->kind);
 
 	ks_tenv_str(ev, f, buf, sizeof(buf));
 	if (a->kind == K_FEXEC) {
@@ -319,8 +425,8 @@ static void check_event(const struct ks_tenv *te, const struct attempt *a, const
 	} else {
 		ASSERT_STREQ(buf, a->expect, a->what);
 	}
-	snprintf(name, sizeof(name), "%s", slash + 1);
-	ASSERT_STREQ(ks_tenv_str(ev, f == KS_F_FILE_PATH ? KS_F_FILE_NAME : KS_F_PROCESS_NAME,
+	snprintf(name, sizeof(name), "%s", f == KS_F_FILE_TARGET_PATH ? "src" : slash + 1);
+	ASSERT_STREQ(ks_tenv_str(ev, is_file(a->kind) ? KS_F_FILE_NAME : KS_F_PROCESS_NAME,
 				 buf, sizeof(buf)), name, "name is the basename");
 	ASSERT_EQ(ev->mnt_ns, mnt_ns, "kestrel.process.mnt_ns");
 	if (a->kind == K_EXEC)
@@ -348,6 +454,8 @@ static void run_one(struct ks_tenv *te, const struct attempt *a, int mode, __u32
 
 	test__log("%s: %s%s%s\n", a->what, a->root ? a->root : "", a->root ? " | " : "",
 		  a->path);
+	if ((a->kind == K_UNLINK || a->kind == K_RENAME) && !ASSERT_OK(mk_victims(), "victims"))
+		return;
 	pid = fork();
 	if (pid == 0)
 		attempt_child(a);
@@ -356,7 +464,7 @@ static void run_one(struct ks_tenv *te, const struct attempt *a, int mode, __u32
 		ASSERT_TRUE(status_blocked(mode, a->kind, status), a->what);
 	else	/* busybox ran, found no applet of that name: 127 */
 		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) ==
-			    (a->kind == K_OPEN ? 0 : 127), a->what);
+			    (is_file(a->kind) ? 0 : 127), a->what);
 	ks_tenv_drain(te, ST_DRAIN_MS);
 	ev = find(te, pid, action_of(a->kind));
 	if (ASSERT_OK_PTR(ev, "event forwarded"))
@@ -364,18 +472,39 @@ static void run_one(struct ks_tenv *te, const struct attempt *a, int mode, __u32
 }
 
 static void run_cuts(struct ks_tenv *te, int mode);
+static void run_file_cuts(struct ks_tenv *te, int mode, const char *fsrc);
+
+/* The attempts a mode runs: sys_tp, the file kinds only (the others have no such source). */
+static void run_attempts(struct ks_tenv *te, int mode, bool sys_tp, const char *fsrc,
+			 __u32 mnt_ns)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(attempts) / sizeof(attempts[0]); i++) {
+		const struct attempt *a = &attempts[i];
+
+		if (sys_tp && !is_file(a->kind))
+			continue;
+		if (a->dentry && !strcmp(fsrc, "tracepoint")) {
+			test__log("%s: not with the tracepoint source (lexical paths)\n", a->what);
+			continue;
+		}
+		run_one(te, a, mode, mnt_ns);
+	}
+}
 
 /*
  * One engine load per mode (loads are the slow part of the VM run): the
- * attempts under `rules` (opens where the mode sees them), then the cut
- * paths under their own rule sets.
+ * attempts under `rules`, then the cut paths under their own rule sets.
+ * sys_tp: signal mode with the syscall tracepoint source forced (it is
+ * the one the engine picks on kernels without kprobes anyway).
  */
-static void run_mode(int mode, bool opens)
+static void run_mode(int mode, bool sys_tp)
 {
-	struct ks_engine_opts o = { .mode = mode };
+	struct ks_engine_opts o = { .mode = mode, .sys_tracepoints = sys_tp };
 	struct ks_tenv te = {};
+	const char *fsrc;
 	struct stat ns;
-	size_t i;
 	int err;
 
 	if (!ASSERT_OK(stat("/proc/self/ns/mnt", &ns), "own mount namespace") ||
@@ -384,10 +513,15 @@ static void run_mode(int mode, bool opens)
 	err = ks_tenv_load_mode(&te, &o);
 	if (err > 0 || !ASSERT_OK(err, "load") || !ASSERT_OK(ks_tenv_attach(&te), "attach"))
 		goto out;
-	for (i = 0; i < sizeof(attempts) / sizeof(attempts[0]); i++)
-		if (attempts[i].kind != K_OPEN || opens)
-			run_one(&te, &attempts[i], mode, (__u32)ns.st_ino);
-	run_cuts(&te, mode);
+	fsrc = ks_tenv_source(&te, "file");
+	if (!ASSERT_OK_PTR(fsrc, "a file event source") ||
+	    (sys_tp && !ASSERT_STREQ(fsrc, "tracepoint", "forced tracepoint source")))
+		goto out;
+	test__log("file events from: %s\n", fsrc);
+	run_attempts(&te, mode, sys_tp, fsrc, (__u32)ns.st_ino);
+	if (!sys_tp)
+		run_cuts(&te, mode);
+	run_file_cuts(&te, mode, fsrc);
 out:
 	ks_tenv_close(&te);
 }
@@ -395,7 +529,7 @@ out:
 /* mkdir -p for the directories of `path` */
 static int mkdirs(const char *path)
 {
-	char buf[KS_PATH_MAX * 2];
+	char buf[2048];
 	char *p;
 
 	snprintf(buf, sizeof(buf), "%s", path);
@@ -408,16 +542,44 @@ static int mkdirs(const char *path)
 	return 0;
 }
 
+/* KS_M_CUT on the match of `rule` in ev: -1 when it has none. */
+static int cut_flag(const struct ks_tenv *te, const struct ks_event *ev, int rule)
+{
+	size_t i;
+
+	for (i = 0; i < ev->verdict.n_match; i++)
+		if (te->t->steps[ev->verdict.match[i].step].rule == rule)
+			return !!(ev->verdict.match[i].flags & KS_M_CUT);
+	return -1;
+}
+
+/*
+ * Path field f of ev is `real` cut: its value (the tail) ends it, the
+ * head (cut_head bytes at the slot's start) begins it. Returns the head's
+ * length.
+ */
+static size_t check_cut(const struct ks_event *ev, int f, const char *real)
+{
+	const struct ks_strref *r = &ev->str[f];
+	const char *slot = (const char *)ev + r->off + r->len - KS_PATH_MAX;
+	size_t n = strlen(real), hd = ev->cut_head[KS_PATH_IDX(f)], tl;
+	char buf[KS_PATH_MAX + 1];
+
+	ASSERT_TRUE(ev->truncated & (1u << f), "path cut");
+	tl = strlen(ks_tenv_str(ev, f, buf, sizeof(buf)));
+	ASSERT_TRUE(tl < n && !strcmp(real + n - tl, buf), "tail is the path's end");
+	ASSERT_TRUE(hd < n && !memcmp(slot, real, hd), "head is the path's start");
+	return hd;
+}
+
 /* Exec a cut path; check the verdict, the event's cut and the count. */
 static void cut_one(struct ks_tenv *te, const char *path, int mode, int rule, bool undecided)
 {
 	struct ks_stats st0, st1;
 	const struct ks_event *ev;
 	char buf[KS_PATH_MAX + 1];
-	const char *tail;
 	int status;
 	pid_t pid;
-	size_t i;
 
 	test__log("cut: %s\n", path);
 	ks_tenv_stats(te, &st0);
@@ -437,16 +599,10 @@ static void cut_one(struct ks_tenv *te, const char *path, int mode, int rule, bo
 	ASSERT_TRUE(status_blocked(mode, K_EXEC, status), "blocked");
 	if (!ASSERT_OK_PTR(ev, "event forwarded"))
 		return;
-	ASSERT_TRUE(ev->truncated & (1u << KS_F_PROCESS_EXECUTABLE), "process.executable cut");
-	ASSERT_GE(ev->cut_head[KS_PATH_IDX(KS_F_PROCESS_EXECUTABLE)], strlen(C "/p/"), "head kept");
-	tail = ks_tenv_str(ev, KS_F_PROCESS_EXECUTABLE, buf, sizeof(buf));
-	ASSERT_STREQ(tail, path + strlen(path) - strlen(tail), "tail is the path's end");
+	ASSERT_GE(check_cut(ev, KS_F_PROCESS_EXECUTABLE, path), strlen(C "/p/"), "head kept");
 	ASSERT_STREQ(ks_tenv_str(ev, KS_F_PROCESS_NAME, buf, sizeof(buf)), strrchr(path, '/') + 1,
 		     "process.name whole");
-	for (i = 0; i < ev->verdict.n_match; i++)
-		if (te->t->steps[ev->verdict.match[i].step].rule == rule)
-			ASSERT_EQ(!!(ev->verdict.match[i].flags & KS_M_CUT), undecided,
-				  "undecided by the cut (KS_M_CUT)");
+	ASSERT_EQ(cut_flag(te, ev, rule), undecided, "undecided by the cut (KS_M_CUT)");
 	ASSERT_TRUE(ks_tenv_matched(te, ev, rule, true), "rule completed in the kernel");
 }
 
@@ -464,9 +620,118 @@ static void run_cuts(struct ks_tenv *te, int mode)
 	cut_one(te, CUT_M2, KS_MODE_SIGNAL, ks_tenv_rule(te, "st_cut_hidden"), true);
 }
 
+/* A deletion, or a rename of FC_G "/src", of a deep path. */
+struct fcut {
+	const char *what;
+	const char *dir;	/* chdir() here first (NULL: no) */
+	const char *name;	/* the name deleted, or renamed to */
+	const char *real;	/* the real path: file.path, or file.target_path */
+	const char *rule;	/* the rule that blocks it (NULL: none) */
+	bool rename;
+	bool tp_nohead;		/* the tracepoint source cannot know its head */
+};
+
+#define FC_PREFIX	"st_fcut_prefix"
+
+static const struct fcut fcuts[] = {
+	{ "prefix on the head", NULL, FC_F "/v1", FC_F "/v1", FC_PREFIX },
+	{ "no rule on it", NULL, FC_G "/v2", FC_G "/v2", NULL },
+	{ "relative, cut after its directory", C "/f" CUT_DIRS, CUT_NAME CUT_DIR CUT_DIR "/v3",
+	  FC_F "/v3", FC_PREFIX },
+	{ "relative to a cut directory", FC_F, "v4", FC_F "/v4", FC_PREFIX },
+	{ ".. within a cut directory's tail", FC_H, "../v5", C "/h" CUT_DIRS CUT_DIR CUT_DIR "/v5",
+	  NULL },
+	/* a short path the cut directory hides: C/h/x, equal to st_fcut_eq */
+	{ ".. above a cut directory's tail", FC_H, "../../../../../../x", C "/h/x", "st_fcut_eq",
+	  false, true },
+	{ "longer than the tracepoint's work area", NULL, FC_LONG "/v6", FC_LONG "/v6", FC_PREFIX,
+	  false, true },
+	{ "rename onto a deep path", NULL, FC_F "/r1", FC_F "/r1", FC_PREFIX, true },
+	{ "rename relative to a cut directory", FC_F, "r2", FC_F "/r2", FC_PREFIX, true },
+};
+
+static void fcut_child(const struct fcut *fc)
+{
+	if (fc->dir && chdir(fc->dir))
+		_exit(91);
+	if (fc->rename)
+		_exit(rename(FC_G "/src", fc->name) ? 100 + errno : 0);
+	_exit(unlink(fc->name) ? 100 + errno : 0);
+}
+
+/* The event's path: whole, or cut with a true head and tail. */
+static void fcut_check(const struct ks_tenv *te, const struct fcut *fc, const struct ks_event *ev,
+		       bool tp)
+{
+	int f = fc->rename ? KS_F_FILE_TARGET_PATH : KS_F_FILE_PATH;
+	int rule = fc->rule ? ks_tenv_rule(te, fc->rule) : -1;
+	char buf[KS_PATH_MAX + 1];
+	size_t hd;
+
+	if (rule >= 0)
+		ASSERT_TRUE(ks_tenv_matched(te, ev, rule, true), "rule completed in the kernel");
+	else
+		ASSERT_FALSE(ev->verdict.flags & (KS_V_DENIED | KS_V_KILLED), "not enforced");
+	if (strlen(fc->real) <= KS_PATH_MAX && !(tp && fc->tp_nohead)) {
+		ASSERT_STREQ(ks_tenv_str(ev, f, buf, sizeof(buf)), fc->real, "whole path");
+		return;
+	}
+	hd = check_cut(ev, f, fc->real);
+	if (tp && fc->tp_nohead) {
+		ASSERT_EQ(hd, 0, "no head: the arguments do not give it");
+		ASSERT_EQ(cut_flag(te, ev, rule), 1, "undecided by the cut (KS_M_CUT)");
+	} else {
+		ASSERT_GE(hd, strlen(C "/f/"), "head kept");
+	}
+}
+
+static void fcut_one(struct ks_tenv *te, const struct fcut *fc, int mode, bool tp)
+{
+	const struct ks_event *ev;
+	int status = -1;
+	pid_t pid;
+
+	test__log("file cut: %s\n", fc->what);
+	if (!ASSERT_OK(fc->rename ? touch(FC_G "/src") : touch(fc->real), "make the file"))
+		return;
+	pid = fork();
+	if (pid == 0)
+		fcut_child(fc);
+	waitpid(pid, &status, 0);
+	if (fc->rule)
+		ASSERT_TRUE(status_blocked(mode, K_UNLINK, status), "blocked");
+	else
+		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0, "not blocked");
+	ks_tenv_drain(te, ST_DRAIN_MS);
+	ev = find(te, pid, fc->rename ? KS_ACT_RENAME : KS_ACT_DELETION);
+	if (ASSERT_OK_PTR(ev, "event forwarded"))
+		fcut_check(te, fc, ev, tp);
+}
+
+/* Deletions and renames of deep paths, in whichever source the mode has. */
+static void run_file_cuts(struct ks_tenv *te, int mode, const char *fsrc)
+{
+	struct ks_stats st0, st1;
+	size_t i;
+
+	if (!ASSERT_OK(ks_tenv_swap(te, fcut_rules), "install the file cut rules"))
+		return;
+	ks_tenv_stats(te, &st0);
+	for (i = 0; i < sizeof(fcuts) / sizeof(fcuts[0]); i++)
+		fcut_one(te, &fcuts[i], mode, !strcmp(fsrc, "tracepoint"));
+	ks_tenv_stats(te, &st1);
+	ASSERT_GE(st1.truncations[KS_F_FILE_PATH] - st0.truncations[KS_F_FILE_PATH], 5,
+		  "kestrel_field_truncations_total{field=file.path}");
+	ASSERT_GE(st1.truncations[KS_F_FILE_TARGET_PATH] - st0.truncations[KS_F_FILE_TARGET_PATH],
+		  2, "kestrel_field_truncations_total{field=file.target_path}");
+}
+
 static int mk_cut_tree(void)
 {
 	static const char *const bins[] = { CUT_P, CUT_M, CUT_R, CUT_M2 };
+	static const char *const files[] = {
+		FC_F "/x", FC_G "/x", FC_H "/x", C "/h" CUT_DIRS CUT_DIR CUT_DIR "/x", FC_LONG "/x",
+	};
 	char bb[64];
 	size_t i;
 
@@ -476,23 +741,22 @@ static int mk_cut_tree(void)
 	for (i = 0; i < sizeof(bins) / sizeof(bins[0]); i++)
 		if (strlen(bins[i]) <= KS_PATH_MAX || mkdirs(bins[i]) || ks_copy_exe(bb, bins[i]))
 			return -1;
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (mkdirs(files[i]))
+			return -1;
 	return 0;
 }
 
 void test_paths(void)
 {
-	/* signal mode sees opens through kprobes only */
-	bool sig_opens = ks_kprobes_available();
-
 	if (!ASSERT_OK(mk_tree(), "build " D) || !ASSERT_OK(mk_cut_tree(), "build " C))
 		return;
 	if (test__start_subtest("signal"))
-		run_mode(KS_MODE_SIGNAL, sig_opens);
-	if (!sig_opens && test__start_subtest("signal_open"))
-		test__skip("signal mode file events need kprobes: this kernel has "
-			   "CONFIG_KPROBES=n (no kprobe PMU, no kprobe_events)");
+		run_mode(KS_MODE_SIGNAL, false);
+	if (test__start_subtest("tracepoint"))
+		run_mode(KS_MODE_SIGNAL, true);
 	if (test__start_subtest("lsm"))
-		run_mode(KS_MODE_LSM, true);
+		run_mode(KS_MODE_LSM, false);
 	if (system("rm -rf " D " " C))
 		test__log("could not remove " D " and " C "\n");
 }
