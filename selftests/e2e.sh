@@ -373,6 +373,19 @@ if attach rules/; then
 		"grep '\"id\":\"tmp_download_then_exec\"' $W/alerts.jsonl | grep -q '\"name\":\"curl\".*$dl\"'" "$W/alerts.jsonl"
 	check "tmp_download_then_exec: python3's file under /tmp, then run" \
 		"grep '\"id\":\"tmp_download_then_exec\"' $W/alerts.jsonl | grep -q '\"name\":\"python3[.0-9]*\".*$dl.py\"'" "$W/alerts.jsonl"
+	# a "#!" script in /dev/shm: its interpreter is process.executable,
+	# the script is in its args, and script_from_dev_shm blocks it
+	shm=/dev/shm/ks-e2e-script.$$
+	if [ -d /dev/shm ] && ! awk '$2 == "/dev/shm" && $4 ~ /(^|,)noexec(,|$)/ { f = 1 } END { exit !f }' /proc/mounts &&
+	   printf '#!/bin/sh\nexit 0\n' >"$shm" && chmod +x "$shm"; then
+		"$shm" && rc=0 || rc=$?
+		wait_grep -E "$shm\".*\"id\":\"script_from_dev_shm\"" "$W/alerts.jsonl"
+		check "script_from_dev_shm: a #! script in /dev/shm is blocked (exit $rc), its interpreter judged" \
+			"[ $rc -ne 0 ] && grep '\"id\":\"script_from_dev_shm\"' $W/alerts.jsonl | grep -q '\"args\":\[\"/bin/sh\",\"$shm\"\].*\"executable\":\"/usr/bin/dash\"'" "$W/alerts.jsonl"
+		rm -f "$shm"
+	else
+		skp "script_from_dev_shm: /dev/shm missing, noexec or not writable here"
+	fi
 	"$KLOAD" stats --prometheus --pin-dir "$PIN" >"$W/prom.txt"
 	check "file events counted" "grep -Eq '^kestrel_events_total\{source=\"file\"\} [1-9]' $W/prom.txt" "$W/prom.txt"
 	check "prometheus: accounting identity per source, file included" "identity_ok $W/prom.txt" "$W/prom.txt"
