@@ -561,8 +561,8 @@ static bool is_path(unsigned int field)
 static void put_cut_path(struct dec *d, unsigned int field, char *slot, const char *head,
 			 size_t h, const char *tail, size_t tl)
 {
-	if (h > KS_PATH_HEAD)
-		h = KS_PATH_HEAD;
+	if (h > KS_PATH_MAX - 1)	/* cut_head is a __u8 */
+		h = KS_PATH_MAX - 1;
 	if (tl > KS_PATH_MAX - h) {
 		tail += tl - (KS_PATH_MAX - h);
 		tl = KS_PATH_MAX - h;
@@ -599,7 +599,8 @@ static int dec_cut(struct dec *d, const char *path, unsigned int field, char *sl
 	int r;
 
 	snprintf(key, sizeof(key), "kestrel.cut_head.%s", path);
-	r = get_int(d, key, 0, KS_PATH_HEAD, &h);
+	/* the kernel's head fills what the tail leaves: KS_PATH_HEAD or more */
+	r = get_int(d, key, 0, KS_PATH_MAX - 1, &h);
 	if (r <= 0)
 		return r;
 	if ((size_t)h + 3 > len || memcmp(s + h, "...", 3))

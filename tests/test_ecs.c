@@ -529,6 +529,45 @@ static void test_cut_path_roundtrip(void **state)
 				 "\"kestrel\":{\"cut_head\":{\"process.executable\":3}}}", &back), 0);
 }
 
+/*
+ * The kernel's head fills the room its tail leaves, often more than
+ * KS_PATH_HEAD bytes (ks_path_walk(), ks_sys_place()): a recording of
+ * such a cut replays with the same head, so replay decides what the
+ * kernel decided.
+ */
+static void test_cut_long_head(void **state)
+{
+	struct fx *f = *state;
+	struct ks_event *ev = &f->ev, back;
+	const size_t h = 150, tl = 40;
+	char *s;
+	json_t *j;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->category = KS_CAT_FILE;
+	ev->action = KS_ACT_DELETION;
+	ev->present = KS_P_FILE;
+	memset(ev->path, 'h', KS_PATH_MAX);
+	ev->path[0] = '/';
+	memset(ev->path + KS_PATH_MAX - tl, 't', tl);
+	ev->path[KS_PATH_MAX - tl] = '/';
+	ev->str[KS_F_FILE_PATH].off = offsetof(struct ks_event, path) + KS_PATH_MAX - tl;
+	ev->str[KS_F_FILE_PATH].len = tl;
+	ev->truncated = 1u << KS_F_FILE_PATH;
+	ev->cut_head[KS_PATH_IDX(KS_F_FILE_PATH)] = h;
+	j = ks_ecs_to_json(&f->ctx, ev);
+	assert_non_null(j);
+	s = dump(j);
+	json_decref(j);
+	assert_non_null(strstr(s, "\"cut_head\":{\"file.path\":150}"));
+	decode_ok(f, s, &back);
+	free(s);
+	assert_int_equal(back.cut_head[KS_PATH_IDX(KS_F_FILE_PATH)], h);
+	assert_int_equal(back.str[KS_F_FILE_PATH].len, tl);
+	assert_memory_equal(back.path, ev->path, h);
+	assert_memory_equal(back.path + KS_PATH_MAX - tl, ev->path + KS_PATH_MAX - tl, tl);
+}
+
 static void test_args_cut_at_separator(void **state)
 {
 	struct fx *f = *state;
@@ -901,6 +940,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_json_from_bad_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_path_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cut_long_head, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_args_cut_at_separator, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rejects, setup, teardown),
