@@ -317,7 +317,7 @@ static int kern_load(struct kern *k)
 {
 	struct ks_engine_opts o = {
 		.mode = KS_MODE_OBSERVE, .xdp = true, .no_host = true,
-		.payload_depth = 1500, .judge_self = true, .hash_key = 1,
+		.payload_depth = 1500, .judge_self = true,
 	};
 	struct bpf_program *p;
 	int err;
@@ -339,7 +339,6 @@ static int kern_load(struct kern *k)
 	o.mode = KS_MODE_OBSERVE;
 	o.payload_depth = 1500;
 	o.judge_self = true;
-	o.hash_key = 1;
 	err = ks_engine_load(&k->e, &o);
 	if (err) {
 		snprintf(k->why, sizeof(k->why), "cannot load the BPF engine: %s", strerror(-err));

@@ -299,11 +299,10 @@ out:
 
 static void part_hist(const struct opts *op)
 {
-	struct ks_engine_opts ro = { .replay = true, .mode = KS_MODE_SIGNAL, .judge_self = true,
-				     .hash_key = 1 };
+	struct ks_engine_opts ro = { .replay = true, .mode = KS_MODE_SIGNAL, .judge_self = true };
 	struct ks_engine re;
 	int rerr;
-	struct ks_engine_opts eo = { .mode = KS_MODE_SIGNAL, .judge_self = true, .hash_key = 1 };
+	struct ks_engine_opts eo = { .mode = KS_MODE_SIGNAL, .judge_self = true };
 	struct ks_engine e;
 	int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	size_t i;

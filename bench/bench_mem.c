@@ -257,7 +257,7 @@ int main(int argc, char **argv)
 	/* in process: compile and install */
 	{
 		struct ks_engine_opts eo = { .replay = true, .mode = KS_MODE_OBSERVE,
-					     .judge_self = true, .hash_key = 1 };
+					     .judge_self = true };
 		struct ks_compile_info info;
 		struct ks_engine e;
 		struct ks_tables *t = NULL;

@@ -12,7 +12,7 @@
 #   bench/profile/*.txt    where the time goes, for the figures with targets
 # and print the Markdown. `make bench` runs it after `make all`.
 #
-#   bench/run.sh [--quick] [--no-profile] [--only dfa,host,nfa,replay,mem,systp]
+#   bench/run.sh [--quick] [--no-profile] [--only dfa,host,nfa,replay,mem,systp,hash]
 #
 # Needs root (BPF), libhyperscan-dev, sagan-rules (the IDS pattern set),
 # linux-perf (profiles only). A
@@ -29,7 +29,7 @@ LOG=$B/logs
 PIN=/sys/fs/bpf/kestrel-bench
 QUICK=0
 PROFILE=1
-ONLY="dfa,host,nfa,replay,mem,systp"
+ONLY="dfa,host,nfa,replay,mem,systp,hash"
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -83,7 +83,7 @@ build() { # name extra-libs...
 
 $CC $CFLAGS -o "$B/report" bench/report.c -ljansson >"$LOG/build-report.log" 2>&1 ||
 	{ log "cannot build bench/report.c: see $LOG/build-report.log"; exit 1; }
-for n in bench_dfa bench_host bench_nfa bench_replay bench_mem bench_systp; do
+for n in bench_dfa bench_host bench_nfa bench_replay bench_mem bench_systp bench_hash; do
 	if [ "$n" = bench_dfa ]; then build "$n" -lhs; else build "$n"; fi
 done
 
@@ -126,6 +126,7 @@ if [ $QUICK = 1 ]; then
 	NFA_ARGS="--events 200000"
 	REPLAY_ARGS="--events 50000 --reps 2"
 	MEM_ARGS="--reps 2"
+	HASH_ARGS="--reps 3 --repeat 5000"
 else
 	DFA_ARGS=""
 	DFA_IDS_ARGS=""
@@ -133,6 +134,7 @@ else
 	NFA_ARGS=""
 	REPLAY_ARGS="--events 200000 --reps 3"
 	MEM_ARGS="--reps 3"
+	HASH_ARGS=""
 fi
 
 want dfa && run dfa 400 bench_dfa $DFA_ARGS
@@ -150,6 +152,7 @@ want nfa && run nfa 90 bench_nfa $NFA_ARGS
 want replay && run replay 150 bench_replay --kload build/kload --dir "$DATA" $REPLAY_ARGS
 want mem && run mem 120 bench_mem --kload build/kload --dir "$DATA" $MEM_ARGS
 want systp && run systp 60 bench_systp
+want hash && run hash 90 bench_hash $HASH_ARGS
 
 # ---- profiles: where the time goes for the figures with targets ----
 # No hardware PMU in these VMs: perf samples the cpu-clock software event;

@@ -19,9 +19,13 @@
 #include "ks_maps.bpf.h"
 
 #define KS_SCAN_MAX	(KS_PAYLOAD_MAX + 8)
-#define KS_HASH_MAX	KS_PATH_MAX
-#define FNV64_OFF	0xcbf29ce484222325ull
-#define FNV64_PRIME	0x100000001b3ull
+
+/*
+ * The value of a new ks_entity entry: 136 bytes the call chain's stack
+ * cannot spare on 6.1, which also wants a map value (not a function
+ * argument's memory) for bpf_map_update_elem().
+ */
+const volatile struct ks_entity_val ks_entity_zero;
 
 /* Written by kload between open and load; disabled code is removed. */
 const volatile struct ks_config ks_cfg = {
@@ -687,63 +691,116 @@ __noinline int ks_eval_step(struct ks_tables *t, struct ks_scratch *sc, __u32 st
 /* ---------------------------------------------------------------- */
 /* sequences                                                        */
 
-__noinline __u64 ks_hash_str(struct ks_scratch *sc, __u32 off, __u32 len, __u64 h)
+/*
+ * Join keys: SipHash-2-4 under ks_cfg.hash_key (random per load) over the
+ * word encoding described at struct ks_entity_key, whole values only. The
+ * state lives in sc->hash; string bytes go in eight words per bpf_loop()
+ * callback.
+ */
+#define KS_HASH_CHUNK	8
+
+struct ks_hash_ctx {
+	struct ks_scratch *sc;
+};
+
+static long ks_hash_chunk(__u32 idx, struct ks_hash_ctx *c)
 {
-	__u8 *base;
-	__u32 i;
+	struct ks_scratch *sc = c->sc;
+	__u8 *base = (__u8 *)&sc->ev;
+	struct ks_sip h = sc->hash;	/* in registers for the chunk */
+	__u32 i, pos = sc->hash_pos, end = sc->hash_end;
+	long stop = 0;
+
+	for (i = 0; i < KS_HASH_CHUNK; i++) {
+		__u64 m;
+
+		if (pos >= end || pos >= sizeof(struct ks_event)) {
+			stop = 1;
+			break;
+		}
+		/* a whole word, bytes past the value masked off below */
+		m = *(__u64 *)(base + ks_bound(pos, 0xfff));
+		if (sc->hash_spaces)
+			m = ks_sip_nul_to_space(m);
+		ks_sip_word(&h, ks_sip_keep(m, end - pos));
+		pos += 8;
+	}
+	sc->hash = h;
+	sc->hash_pos = pos;
+	return stop;
+}
+
+/* One join field into sc->hash: its header word, then its value. */
+__noinline int ks_hash_field(struct ks_scratch *sc, __u32 f)
+{
+	struct ks_hash_ctx c = { .sc = sc };
+	struct ks_event *ev;
+	__u64 w0 = 0, w1 = 0;
+	__u32 present, len;
+	__s64 v = 0;
 
 	if (!sc)
-		return h;
-	base = (__u8 *)&sc->ev;
-	for (i = 0; i < KS_HASH_MAX; i++) {
-		__u32 pos = off + i;
+		return 0;
+	ev = &sc->ev;
+	if (KS_F_IS_STR(f)) {
+		struct ks_strref r = ev->str[ks_bound(f, 15)];
 
-		if (i >= len || pos >= sizeof(struct ks_event))
-			break;
-		h = (h ^ base[ks_bound(pos, 0xfff)]) * FNV64_PRIME;
+		present = !!(ev->present & ks_str_present_bit(f));
+		/* a value reaching past the event (a malformed replay) reads as empty */
+		len = present && r.off + r.len <= sizeof(struct ks_event) ? r.len : 0;
+		ks_sip_word(&sc->hash, KS_JOIN_HDR(present, len));
+		sc->hash_pos = r.off;
+		sc->hash_end = r.off + len;
+		sc->hash_spaces = f == KS_F_PROCESS_COMMAND_LINE;
+		bpf_loop((len + 8 * KS_HASH_CHUNK - 1) / (8 * KS_HASH_CHUNK), ks_hash_chunk, &c, 0);
+		return 0;
 	}
-	return h;
+	len = 8;
+	if (f == KS_F_ENTITY_ID || f == KS_F_PARENT_ENTITY_ID) {
+		w0 = f == KS_F_ENTITY_ID ? ev->entity : ev->parent_entity;
+		present = w0 != 0;
+	} else if (f == KS_F_SOURCE_IP || f == KS_F_DEST_IP) {
+		__u64 *a = (__u64 *)(f == KS_F_SOURCE_IP ? ev->saddr : ev->daddr);
+
+		w0 = a[0];
+		w1 = a[1];
+		present = (w0 | w1) != 0;
+		len = 16;
+	} else {
+		present = !!ks_num(ev, f, &v);
+		w0 = v;
+	}
+	ks_sip_word(&sc->hash, KS_JOIN_HDR(present, len));
+	ks_sip_word(&sc->hash, w0);
+	if (len == 16)
+		ks_sip_word(&sc->hash, w1);
+	return 0;
 }
 
-static __always_inline __u64 ks_mix(__u64 h, __u64 v)
-{
-	h ^= v;
-	h *= FNV64_PRIME;
-	h ^= h >> 29;
-	return h;
-}
-
-/* Keyed hash of the step's join field values (0 fields: one global key). */
 static __always_inline __u64 ks_join_hash(struct ks_scratch *sc, const struct ks_step *s)
 {
-	struct ks_event *ev = &sc->ev;
-	__u64 h = ks_cfg.hash_key ^ FNV64_OFF;
 	__u32 j;
 
+	ks_sip_init(&sc->hash, ks_cfg.hash_key[0], ks_cfg.hash_key[1]);
 	for (j = 0; j < KS_MAX_JOIN; j++) {
-		__u32 f;
-		__s64 v = 0;
-
 		if (j >= s->n_join)
 			break;
-		f = s->join[j];
-		if (f == KS_F_ENTITY_ID) {
-			h = ks_mix(h, ev->entity);
-		} else if (f == KS_F_PARENT_ENTITY_ID) {
-			h = ks_mix(h, ev->parent_entity);
-		} else if (f == KS_F_SOURCE_IP || f == KS_F_DEST_IP) {
-			__u64 *a = (__u64 *)(f == KS_F_SOURCE_IP ? ev->saddr : ev->daddr);
-
-			h = ks_mix(ks_mix(h, a[0]), a[1]);
-		} else if (KS_F_IS_STR(f)) {
-			h = ks_mix(h, ks_hash_str(sc, ev->str[f & 15].off,
-						  ev->str[f & 15].len, FNV64_OFF));
-		} else {
-			ks_num(ev, f, &v);
-			h = ks_mix(h, (__u64)v);
-		}
+		ks_hash_field(sc, s->join[j]);
 	}
-	return h;
+	return ks_sip_final(&sc->hash);
+}
+
+/* Does the event hold only part of some join value of step s? */
+static __always_inline int ks_join_cut(const struct ks_event *ev, const struct ks_step *s)
+{
+	__u32 j, bits = 0;
+
+	for (j = 0; j < KS_MAX_JOIN; j++) {
+		if (j >= s->n_join)
+			break;
+		bits |= ks_field_cut_bits(s->join[j]);
+	}
+	return !!(ev->truncated & bits);
 }
 
 static __always_inline int ks_entity_empty(const struct ks_entity_val *v, __u32 n)
@@ -763,15 +820,39 @@ static __always_inline int ks_entity_empty(const struct ks_entity_val *v, __u32 
 #define KS_SEQ_DONE	1	/* completed the rule */
 
 /*
+ * A new entry for key. NULL when the LRU map cannot take one (counted:
+ * the event goes to kload all the same, whose NFA then holds the
+ * sequence, so nothing is lost but the kernel's enforcement of it).
+ */
+static __always_inline struct ks_entity_val *ks_entity_new(struct ks_entity_key *key,
+							   struct ks_stats *st)
+{
+	struct ks_entity_val *v;
+
+	/* -EEXIST: another CPU inserted the key since our lookup */
+	if (!bpf_map_update_elem(&ks_entity, key, (void *)&ks_entity_zero, BPF_NOEXIST))
+		ks_count(&st->entity_inserts);
+	v = bpf_map_lookup_elem(&ks_entity, key);
+	if (!v)
+		ks_count(&st->entity_insert_failures);
+	return v;
+}
+
+/*
  * Advance the kernel-kept sequence state of a rule for a true step.
  * Returns KS_SEQ_*: an event that changes no state of a kernel-tracked
  * sequence need not reach userspace, whose NFA sees the same stream.
+ *
+ * The state is found by a 64-bit keyed hash, not by the whole join value:
+ * two values share an entry only if SipHash collides under a key nobody
+ * outside the kernel and kload knows, about 2^-64 per pair of values. If
+ * it happened, one value's sequence could finish on the other's event.
  */
 __noinline int ks_seq_step(struct ks_tables *t, struct ks_scratch *sc, __u32 step,
 			   struct ks_stats *st)
 {
 	struct ks_entity_key key = {};
-	struct ks_entity_val *v, zero = {};
+	struct ks_entity_val *v;
 	const struct ks_step *s;
 	const struct ks_rule *r;
 	__u64 now, start;
@@ -796,14 +877,10 @@ __noinline int ks_seq_step(struct ks_tables *t, struct ks_scratch *sc, __u32 ste
 	}
 	k = s->index;
 	if (k == 0) {
-		if (!v) {
-			if (bpf_map_update_elem(&ks_entity, &key, &zero, BPF_NOEXIST))
-				return KS_SEQ_FAIL;
-			ks_count(&st->entity_inserts);
-			v = bpf_map_lookup_elem(&ks_entity, &key);
-			if (!v)
-				return KS_SEQ_FAIL;
-		}
+		if (!v)
+			v = ks_entity_new(&key, st);
+		if (!v)
+			return KS_SEQ_FAIL;
 		v->start[1] = now;	/* newest overwrites */
 		v->updated_ns = now;
 		ks_count(&st->seq_started);
@@ -866,25 +943,60 @@ __noinline int ks_match_add(struct ks_scratch *sc, __u32 step, __u32 flags)
 	return 0;
 }
 
-__noinline int ks_rule_count(__u32 uid, __u32 completed, __u32 action)
+static __always_inline struct ks_rule_stats *ks_rule_stats_get(__u32 uid)
 {
 	struct ks_rule_stats *rs, zero = {};
 
 	rs = bpf_map_lookup_elem(&ks_rule_stats, &uid);
-	if (!rs) {
-		bpf_map_update_elem(&ks_rule_stats, &uid, &zero, BPF_NOEXIST);
-		rs = bpf_map_lookup_elem(&ks_rule_stats, &uid);
-		if (!rs)
-			return 0;
-	}
-	rs->matches++;
-	if (!completed)
+	if (rs)
+		return rs;
+	bpf_map_update_elem(&ks_rule_stats, &uid, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&ks_rule_stats, &uid);
+}
+
+__noinline int ks_rule_count(__u32 uid, __u32 completed)
+{
+	struct ks_rule_stats *rs = ks_rule_stats_get(uid);
+
+	if (!rs)
 		return 0;
-	rs->completions++;
-	if (action == KS_RA_BLOCK)
-		rs->blocks++;
-	else if (action == KS_RA_KILL)
+	rs->matches++;
+	if (completed)
+		rs->completions++;
+	return 0;
+}
+
+/*
+ * The verdict's rule blocked or killed. When its event could not be
+ * forwarded (lost), keep it in ks_lost for kload, or count it there too.
+ */
+__noinline int ks_rule_enforced(struct ks_tables *t, struct ks_scratch *sc, struct ks_stats *st,
+				__u32 lost)
+{
+	struct ks_verdict *vd;
+	struct ks_rule_stats *rs;
+	const struct ks_rule *r;
+
+	if (!t || !sc || !st)
+		return 0;
+	vd = &sc->ev.verdict;
+	r = &t->rules[vd->enforced_rule & (KS_MAX_RULES - 1)];
+	rs = ks_rule_stats_get(r->uid);
+	if (!rs)
+		return 0;
+	if (r->action == KS_RA_KILL)
 		rs->kills++;
+	else
+		rs->blocks++;
+	if (!lost)
+		return 0;
+	rs->unreported++;
+	ks_count(&st->enforce_lost);
+	vd->flags = (vd->flags & ~KS_V_FORWARD) | KS_V_LOST;
+	if (bpf_ringbuf_output(&ks_lost, &sc->ev, sizeof(sc->ev), BPF_RB_NO_WAKEUP)) {
+		rs->unqueued++;
+		ks_count(&st->enforce_unqueued);
+	}
 	return 0;
 }
 
@@ -913,6 +1025,10 @@ __noinline int ks_apply_match(struct ks_tables *t, struct ks_scratch *sc, struct
 	}
 	if (!(r->flags & KS_R_SEQUENCE)) {
 		done = 1;
+	} else if ((r->flags & KS_R_KSTATE) && ks_join_cut(&sc->ev, s)) {
+		/* a cut value cannot be joined exactly: kload's NFA does it */
+		m->flags &= ~KS_M_EXACT;
+		ks_count(&st->join_cut);
 	} else if (r->flags & KS_R_KSTATE) {
 		int res = ks_seq_step(t, sc, m->step, st);
 
@@ -926,9 +1042,10 @@ __noinline int ks_apply_match(struct ks_tables *t, struct ks_scratch *sc, struct
 		if (r->action + 1 > sc->best) {
 			sc->best = r->action + 1;
 			sc->ev.verdict.enforced_rule = s->rule;
+			sc->ev.verdict.enforced_uid = r->uid;
 		}
 	}
-	ks_rule_count(r->uid, done, r->action);
+	ks_rule_count(r->uid, done);
 	return 0;
 }
 
@@ -1003,7 +1120,8 @@ static __always_inline __u32 ks_log2(__u64 v)
 	return r;
 }
 
-static __always_inline void ks_forward(struct ks_scratch *sc, struct ks_stats *st, __u32 src)
+/* Returns 0, or 1 when the ring buffer had no room (counted as dropped). */
+static __always_inline int ks_forward(struct ks_scratch *sc, struct ks_stats *st, __u32 src)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
@@ -1013,9 +1131,10 @@ static __always_inline void ks_forward(struct ks_scratch *sc, struct ks_stats *s
 	sc->ev.verdict.flags |= KS_V_FORWARD;
 	if (bpf_ringbuf_output(&ks_events, &sc->ev, sizeof(sc->ev), flags)) {
 		ks_count(&st->dropped[src][KS_DROP_RINGBUF_FULL]);
-		return;
+		return 1;
 	}
 	ks_count(&st->forwarded[src]);
+	return 0;
 }
 
 /* What the caller may do to enforce a block/kill verdict. */
@@ -1039,7 +1158,7 @@ static __always_inline __u32 ks_evaluate(struct ks_scratch *sc, __u32 ctx, __u32
 	__u64 t0 = bpf_ktime_get_ns(), dt;
 	struct ks_ctl *ctl;
 	void *inner;
-	int best;
+	int best, lost = 0;
 
 	st = ks_stats_get(ctx);
 	if (!st || src >= KS_SRC_N)
@@ -1091,9 +1210,11 @@ static __always_inline __u32 ks_evaluate(struct ks_scratch *sc, __u32 ctx, __u32
 	}
 
 	if (sc->relevant || (vd->flags & (KS_V_CAND_OVERFLOW | KS_V_MATCH_OVERFLOW)))
-		ks_forward(sc, st, src);
+		lost = ks_forward(sc, st, src);
 	else
 		ks_count(&st->filtered[src]);
+	if (vd->flags & (KS_V_DENIED | KS_V_KILLED))
+		ks_rule_enforced(t, sc, st, lost);
 
 	dt = bpf_ktime_get_ns() - t0;
 	st->eval_ns_sum += dt;

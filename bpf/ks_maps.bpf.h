@@ -10,6 +10,7 @@
 #include "maps/ks_event.h"
 #include "maps/ks_tables.h"
 #include "maps/ks_state.h"
+#include "maps/ks_siphash.h"
 
 /*
  * Rule tables, one generation per inner map. Every event looks up the
@@ -55,6 +56,15 @@ struct ks_scratch {
 	 */
 	volatile __u64 stk_val;
 	volatile __u64 stk_unk;
+	/*
+	 * The join key being hashed (ks_join_hash): in map memory for the
+	 * same reason, and to keep the call chain's stack small on 6.1.
+	 */
+	struct ks_sip hash;
+	__u32 hash_pos;		/* next byte of the string value being hashed */
+	__u32 hash_end;
+	__u32 hash_spaces;	/* read NUL as ' ' (process.command_line) */
+	__u32 pad3;
 	struct ks_event ev;
 	/* the top-most dentries a path walk met (ks_task.bpf.h) */
 	__u64 walk_top[KS_PATH_TOP];
@@ -102,6 +112,18 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20);	/* kload --ringbuf-size */
 } ks_events SEC(".maps");
+
+/*
+ * Enforced events ks_events had no room for (KS_V_LOST set): kload drains
+ * them and writes "enforced, event lost" alerts. A ring buffer of its own
+ * (77 events): the one map type every program type here may use, the
+ * sleepable replay program included. When it is full too,
+ * ks_rule_stats.unqueued counts what did not fit.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 << 10);
+} ks_lost SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -278,13 +278,18 @@ static int ks_open_load(struct ks_engine *e, const struct ks_engine_opts *o,
 	if (o->entities)
 		bpf_map__set_max_entries(skel->maps.ks_entity, o->entities);
 
+	/* a key nobody can predict, or no load: a known key lets anyone collide */
+	if (getrandom(e->hash_key, sizeof(e->hash_key), 0) != sizeof(e->hash_key)) {
+		err = -errno;
+		pr_warn("kload: no random bytes for the join-key hash: %s\n", strerror(-err));
+		kestrel_bpf__destroy(skel);
+		return err;
+	}
 	skel->rodata->ks_cfg.enforce_mode = mode;
 	skel->rodata->ks_cfg.payload_depth = o->payload_depth ?: KS_PAYLOAD_DEFAULT;
-	skel->rodata->ks_cfg.hash_key = o->hash_key;
-	if (!o->hash_key && getrandom(&skel->rodata->ks_cfg.hash_key, 8, 0) != 8)
-		skel->rodata->ks_cfg.hash_key = (__u64)getpid() * 0x9e3779b97f4a7c15ull;
+	memcpy(skel->rodata->ks_cfg.hash_key, e->hash_key, sizeof(e->hash_key));
 	skel->rodata->ks_cfg.self_tgid = o->judge_self ? 0 : getpid();
-	skel->rodata->ks_cfg.rb_wakeup_bytes = (o->ringbuf_bytes ?: (4u << 20)) / 16;
+	skel->rodata->ks_cfg.rb_wakeup_bytes = (o->ringbuf_bytes ?: KS_RINGBUF_DEFAULT) / 16;
 	ks_select_progs(skel, mode, o);
 
 	ks_log_libbpf_quiet(quiet);
@@ -303,6 +308,7 @@ static int ks_open_load(struct ks_engine *e, const struct ks_engine_opts *o,
 	e->rule_stats_fd = bpf_map__fd(skel->maps.ks_rule_stats);
 	e->entity_fd = bpf_map__fd(skel->maps.ks_entity);
 	e->rules_fd = bpf_map__fd(skel->maps.ks_rules);
+	e->lost_fd = bpf_map__fd(skel->maps.ks_lost);
 	return 0;
 }
 
@@ -310,17 +316,17 @@ void ks_engine_init(struct ks_engine *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->tables_fd = e->prev_tables_fd = e->gen_fd = e->events_fd = e->stats_fd = -1;
-	e->ctl_fd = e->rule_stats_fd = e->entity_fd = e->rules_fd = -1;
+	e->ctl_fd = e->rule_stats_fd = e->entity_fd = e->rules_fd = e->lost_fd = -1;
 }
 
 int ks_engine_adopt(struct ks_engine *e, const char *dir)
 {
 	static const char *const names[] = {
 		"ks_gen", "ks_events", "ks_stats", "ks_ctl", "ks_rule_stats", "ks_entity",
-		"ks_rules",
+		"ks_rules", "ks_lost",
 	};
 	int *fds[] = { &e->gen_fd, &e->events_fd, &e->stats_fd, &e->ctl_fd,
-		       &e->rule_stats_fd, &e->entity_fd, &e->rules_fd };
+		       &e->rule_stats_fd, &e->entity_fd, &e->rules_fd, &e->lost_fd };
 	struct ks_ctl ctl = {};
 	char path[KS_PIN_PATH_MAX];
 	size_t i;
@@ -568,7 +574,7 @@ void ks_engine_destroy(struct ks_engine *e)
 	if (!e->skel) {
 		/* adopted: the fds are ours, not the skeleton's */
 		int *fds[] = { &e->gen_fd, &e->events_fd, &e->stats_fd, &e->ctl_fd,
-			       &e->rule_stats_fd, &e->entity_fd, &e->rules_fd };
+			       &e->rule_stats_fd, &e->entity_fd, &e->rules_fd, &e->lost_fd };
 
 		for (i = 0; i < (int)(sizeof(fds) / sizeof(fds[0])); i++)
 			if (*fds[i] >= 0)
@@ -580,7 +586,7 @@ void ks_engine_destroy(struct ks_engine *e)
 
 const char *const ks_pin_maps[KS_PIN_MAPS_N] = {
 	"ks_gen", "ks_tables", "ks_stats", "ks_rule_stats", "ks_entity", "ks_events",
-	"ks_ctl", "ks_rules", "ks_scratch",
+	"ks_ctl", "ks_rules", "ks_scratch", "ks_lost",
 };
 
 int ks_pin_path(char *buf, size_t len, const char *dir, const char *name)
@@ -694,35 +700,64 @@ int ks_pin_dir_check(const char *dir, char *why, size_t len)
 	return -EPERM;
 }
 
-int ks_stats_sum(int fd, struct ks_stats *out)
+/* Add a per-CPU map value (all __u64 fields) summed over CPUs to out. */
+static int ks_percpu_add(int fd, const void *key, void *out, size_t size)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct ks_stats *v;
-	__u32 key;
-	int c;
+	int ncpu = libbpf_num_possible_cpus(), c;
+	size_t words = size / sizeof(__u64), i;
+	__u64 *v, *dst = out;
 
-	memset(out, 0, sizeof(*out));
 	if (ncpu <= 0)
 		return -EINVAL;
-	v = calloc(ncpu, sizeof(*v));
+	v = calloc(ncpu, size);
 	if (!v)
 		return -ENOMEM;
-	for (key = 0; key < 2; key++) {
-		if (bpf_map_lookup_elem(fd, &key, v)) {
-			free(v);
-			return -errno;
-		}
-		for (c = 0; c < ncpu; c++) {
-			__u64 *dst = (__u64 *)out, *src = (__u64 *)&v[c];
-			size_t i;
-
-			/* ks_stats is all __u64: sum it as an array */
-			for (i = 0; i < sizeof(*out) / sizeof(__u64); i++)
-				dst[i] += src[i];
-		}
+	if (bpf_map_lookup_elem(fd, key, v)) {
+		free(v);
+		return -errno;
 	}
+	for (c = 0; c < ncpu; c++)
+		for (i = 0; i < words; i++)
+			dst[i] += v[c * words + i];
 	free(v);
 	return 0;
+}
+
+int ks_stats_sum(int fd, struct ks_stats *out)
+{
+	__u32 key;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	for (key = 0; key < 2; key++) {
+		err = ks_percpu_add(fd, &key, out, sizeof(*out));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int ks_rule_stats_sum(int fd, __u32 uid, struct ks_rule_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	return ks_percpu_add(fd, &uid, out, sizeof(*out));
+}
+
+int ks_ringbuf_size_check(unsigned long long bytes, char *why, size_t len)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (page <= 0)
+		page = 4096;
+	if (bytes < KS_RINGBUF_MIN || bytes > KS_RINGBUF_MAX)
+		snprintf(why, len, "must be %u..%u bytes", KS_RINGBUF_MIN, KS_RINGBUF_MAX);
+	else if (bytes & (bytes - 1))
+		snprintf(why, len, "must be a power of two (the kernel's ring buffer is)");
+	else if (bytes % page)
+		snprintf(why, len, "must be a multiple of the page size (%ld bytes)", page);
+	else
+		return 0;
+	return -1;
 }
 
 int ks_engine_events_fd(const struct ks_engine *e)

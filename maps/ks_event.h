@@ -28,6 +28,7 @@
 #define KS_V_KILLED		(1u << 2)	/* SIGKILL sent */
 #define KS_V_MATCH_OVERFLOW	(1u << 3)	/* more than KS_MAX_MATCH matches */
 #define KS_V_CAND_OVERFLOW	(1u << 4)	/* candidate list overflowed */
+#define KS_V_LOST		(1u << 5)	/* enforced, ring buffer full: in ks_lost */
 
 /* Bits of ks_match.flags. */
 #define KS_M_EXACT		(1u << 0)	/* step decided true in kernel */
@@ -54,7 +55,7 @@ struct ks_verdict {
 	__u8 n_match;
 	__u8 action;		/* enum ks_rule_action taken, if any */
 	__u32 enforced_rule;	/* rule index that enforced, if any */
-	__u32 pad;
+	__u32 enforced_uid;	/* ... and its ks_rule.uid */
 	struct ks_match match[KS_MAX_MATCH];
 };
 
@@ -124,6 +125,26 @@ struct ks_event {
 	char iface[KS_IFNAME_MAX];
 	char payload[KS_PAYLOAD_MAX];
 };
+
+/*
+ * The ks_event.truncated bits that say field f holds only part of its
+ * value: its own, or that of the field it is derived from.
+ */
+static inline __u32 ks_field_cut_bits(__u32 f)
+{
+	switch (f) {
+	case KS_F_PROCESS_NAME:
+		return 1u << f | 1u << KS_F_PROCESS_EXECUTABLE;
+	case KS_F_PARENT_NAME:
+		return 1u << f | 1u << KS_F_PARENT_EXECUTABLE;
+	case KS_F_FILE_NAME:
+	case KS_F_FILE_EXTENSION:
+		return 1u << f | 1u << KS_F_FILE_PATH;
+	case KS_F_PROCESS_COMMAND_LINE:
+		return 1u << f | 1u << KS_F_PROCESS_ARGS;
+	}
+	return KS_F_IS_STR(f) ? 1u << f : 0;
+}
 
 /*
  * BPF_PROG_TEST_RUN context of the replay program: a batch of events.

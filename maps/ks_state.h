@@ -21,6 +21,17 @@ struct ks_entity_key {
 	__u64 join_hash;	/* keyed hash of the join field values */
 };
 
+/*
+ * join_hash is SipHash-2-4 (maps/ks_siphash.h) under ks_config.hash_key of
+ * 64-bit words, per join field in step order: KS_JOIN_HDR(present, bytes)
+ * then the value: entity keys and numbers one word, addresses two, strings
+ * their bytes zero-padded to whole words (process.command_line with each
+ * NUL as ' ', as the field reads). No value is cut short: a field the
+ * event holds only in part (ks_event.truncated) makes the step not
+ * kernel-exact for that event instead (see bpf/ks_eval.bpf.h).
+ */
+#define KS_JOIN_HDR(present, bytes)	((__u64)!!(present) | (__u64)(bytes) << 8)
+
 struct ks_entity_val {
 	__u64 start[KS_MAX_KSTEPS];
 	__u64 updated_ns;
@@ -45,6 +56,17 @@ struct ks_stats {
 	__u64 expired;		/* pending sequence past maxspan */
 	__u64 seq_started;
 	__u64 seq_completed;
+	/*
+	 * A new sequence whose state could not be stored (LRU insert failed):
+	 * the event still goes to kload, whose NFA tracks it (alert only).
+	 * Not a drop: the event itself is counted once, as forwarded.
+	 */
+	__u64 entity_insert_failures;
+	/* steps of kernel-tracked sequences left to kload: a join value was cut */
+	__u64 join_cut;
+	/* enforcements whose event was lost, and of those not kept in ks_lost */
+	__u64 enforce_lost;
+	__u64 enforce_unqueued;
 	__u64 eval_ns_hist[KS_HIST_BUCKETS];
 	__u64 eval_ns_sum;
 	__u64 packets_pass;
@@ -55,15 +77,22 @@ struct ks_stats {
 struct ks_rule_stats {
 	__u64 matches;		/* events that made a step true */
 	__u64 completions;	/* rule completed in the kernel */
-	__u64 blocks;
-	__u64 kills;
+	__u64 blocks;		/* enforced: the rule's action was block ... */
+	__u64 kills;		/* ... or kill */
+	/*
+	 * Enforcements whose event was lost (ring buffer full). Each also
+	 * went to ks_lost for kload's "enforced, event lost" alert, except
+	 * `unqueued` of them (ks_lost full): kload reports those by count.
+	 */
+	__u64 unreported;
+	__u64 unqueued;
 };
 
 /* rodata, written by kload between skeleton open and load. */
 struct ks_config {
 	__u32 enforce_mode;	/* enum ks_enforce_mode */
 	__u32 payload_depth;	/* bytes of payload scanned, <= KS_PAYLOAD_MAX */
-	__u64 hash_key;		/* join hash key, random per attach */
+	__u64 hash_key[2];	/* SipHash key of join keys, random per load */
 	__u32 self_tgid;	/* kload itself: never judged */
 	__u32 rb_wakeup_bytes;	/* force a wakeup when this much is queued */
 };
@@ -92,7 +121,9 @@ struct ks_ctl {
 	__u64 tables_bytes;
 	/* userspace NFA, refreshed by the attach process every second */
 	__u64 user_pending;
-	__u64 user_evictions;
+	__u64 user_evictions;	/* pending sequences evicted: --nfa-entries */
+	__u64 user_evict_memory;	/* ... and --nfa-memory */
+	__u64 user_bytes;	/* bytes the NFA holds */
 	__u64 user_expired;
 	__u64 user_alerts;
 	__u64 user_events;	/* forwarded events consumed */

@@ -8,6 +8,10 @@
 
 #include <kestrel/tablewalk.h>
 
+#include "../maps/ks_siphash.h"
+#include "../maps/ks_state.h"
+#include "internal.h"
+
 void ks_walk_init(struct ks_walk *w)
 {
 	memset(w, 0, sizeof(*w));
@@ -507,4 +511,60 @@ enum ks_tv ks_walk_verdict(const struct ks_walk *w, uint32_t step)
 			return w->tv[i];
 	/* a candidate lost to overflow: the kernel forwards the event */
 	return KS_TV_UNKNOWN;
+}
+
+/* The kernel's ks_hash_field(): header word, then the value's words. */
+static void join_field(struct ks_sip *h, const struct ks_event *ev, uint32_t f)
+{
+	const struct ks_field_info *fi = ks_field_by_id(f);
+	uint64_t w[2] = { 0, 0 };
+	uint32_t len = 8, i, present;
+	int64_t v = 0;
+
+	if (KS_F_IS_STR(f)) {
+		const uint8_t *p = (const uint8_t *)ev + ev->str[f].off;
+
+		present = fi && (ev->present & fi->present);
+		len = present ? ev->str[f].len : 0;
+		if (ev->str[f].off + (size_t)len > sizeof(*ev))
+			len = 0;	/* past the event: empty, as in the kernel */
+		ks_sip_word(h, KS_JOIN_HDR(present, len));
+		for (i = 0; i < len; i += 8) {
+			uint64_t m = ks_sip_load(p + i, len - i < 8 ? len - i : 8);
+
+			if (f == KS_F_PROCESS_COMMAND_LINE)
+				m = ks_sip_nul_to_space(m);
+			ks_sip_word(h, ks_sip_keep(m, len - i));
+		}
+		return;
+	}
+	if (f == KS_F_ENTITY_ID || f == KS_F_PARENT_ENTITY_ID) {
+		w[0] = f == KS_F_ENTITY_ID ? ev->entity : ev->parent_entity;
+		present = w[0] != 0;
+	} else if (ks_ev_ip(ev, f)) {
+		memcpy(w, ks_ev_ip(ev, f), 16);
+		present = (w[0] | w[1]) != 0;
+		len = 16;
+	} else {
+		present = ks_ev_num(ev, f, &v) &&
+			  (f == KS_F_DIRECTION ? ev->direction != 0 :
+			   !fi || !fi->present || (ev->present & fi->present));
+		w[0] = v;
+	}
+	ks_sip_word(h, KS_JOIN_HDR(present, len));
+	ks_sip_word(h, w[0]);
+	if (len == 16)
+		ks_sip_word(h, w[1]);
+}
+
+uint64_t ks_walk_join_hash(const struct ks_event *ev, const struct ks_step *s, uint64_t k0,
+			   uint64_t k1)
+{
+	struct ks_sip h;
+	uint32_t j;
+
+	ks_sip_init(&h, k0, k1);
+	for (j = 0; j < s->n_join && j < KS_MAX_JOIN; j++)
+		join_field(&h, ev, s->join[j]);
+	return ks_sip_final(&h);
 }

@@ -59,11 +59,14 @@ static void test_state_layout(void **state)
 	assert_int_equal(sizeof(struct ks_stats) % 8, 0);	/* summed as __u64[] */
 	/* per-CPU values are limited to 32 KiB */
 	assert_true(sizeof(struct ks_stats) <= 32768);
-	assert_int_equal(sizeof(struct ks_rule_stats), 32);
+	assert_int_equal(sizeof(struct ks_rule_stats), 48);
 	assert_int_equal(sizeof(struct ks_rule_name), 16 + KS_RULE_ID_MAX);
-	assert_int_equal(sizeof(struct ks_config), 24);
-	assert_int_equal(sizeof(struct ks_ctl), 184);
-	assert_int_equal(offsetof(struct ks_ctl, user_alerts_lost), 136);
+	assert_int_equal(sizeof(struct ks_config), 32);
+	assert_int_equal(offsetof(struct ks_config, hash_key), 8);
+	assert_int_equal(offsetof(struct ks_verdict, enforced_uid), 12);
+	assert_int_equal(offsetof(struct ks_stats, entity_insert_failures) % 8, 0);
+	assert_int_equal(sizeof(struct ks_ctl), 200);
+	assert_int_equal(offsetof(struct ks_ctl, user_alerts_lost), 152);
 }
 
 int main(void)

@@ -35,9 +35,8 @@ struct ks_engine_opts {
 	bool xdp;		/* load the ks_xdp_* programs too */
 	bool no_host;		/* --no-host: no host hooks */
 	__u32 payload_depth;	/* 0 = KS_PAYLOAD_DEFAULT */
-	__u32 ringbuf_bytes;	/* 0 = 4 MiB; a power of two */
+	__u32 ringbuf_bytes;	/* 0 = KS_RINGBUF_DEFAULT; see ks_ringbuf_size_check() */
 	__u32 entities;		/* ks_entity LRU size, 0 = 65536 */
-	__u64 hash_key;		/* join hash key; 0 = random */
 	bool judge_self;	/* evaluate kload's own events too (tests) */
 	bool sys_tracepoints;	/* syscall tracepoints even where kprobes work (tests) */
 };
@@ -46,7 +45,7 @@ struct ks_engine {
 	struct kestrel_bpf *skel;	/* NULL when adopted from pins */
 	enum ks_enforce_mode mode;
 	/* map fds, from the skeleton or from the pins */
-	int gen_fd, events_fd, stats_fd, ctl_fd, rule_stats_fd, entity_fd, rules_fd;
+	int gen_fd, events_fd, stats_fd, ctl_fd, rule_stats_fd, entity_fd, rules_fd, lost_fd;
 	int tables_fd;		/* inner map of the current generation */
 	int prev_tables_fd;	/* the one before, for ks_engine_rollback() */
 	__u32 generation;	/* the current one */
@@ -56,6 +55,7 @@ struct ks_engine {
 	struct bpf_program *link_prog[KS_ENGINE_MAX_LINKS];
 	int n_links;
 	char lsm_why[128];	/* why lsm mode was not used */
+	__u64 hash_key[2];	/* the join-key SipHash key drawn at load */
 };
 
 /*
@@ -83,6 +83,11 @@ struct ks_kind_sources {
 const struct ks_hook_info *ks_hook_info(const char *prog);
 /* Per event kind (exec, exit, fork, file, connect, accept), the pinned hooks. */
 int ks_pinned_sources(const char *dir, struct ks_kind_sources out[KS_KIND_N]);
+
+/* Ring buffer sizes `kload attach --ringbuf-size` accepts. */
+#define KS_RINGBUF_DEFAULT	(4u << 20)
+#define KS_RINGBUF_MIN		4096u		/* one page: one event */
+#define KS_RINGBUF_MAX		(1u << 30)
 
 /* An engine with nothing loaded (every fd -1), safe to destroy. */
 void ks_engine_init(struct ks_engine *e);
@@ -118,7 +123,7 @@ void ks_engine_destroy(struct ks_engine *e);
 int ks_engine_adopt(struct ks_engine *e, const char *dir);
 
 /* The maps kload pins by name (ks_tables: the current generation's). */
-#define KS_PIN_MAPS_N	9
+#define KS_PIN_MAPS_N	10
 extern const char *const ks_pin_maps[KS_PIN_MAPS_N];
 
 /* Pinning under dir: maps by name, links as link_<prog>. */
@@ -141,8 +146,16 @@ int ks_pin_dir_check(const char *dir, char *why, size_t len);
 int ks_ctl_read(int ctl_fd, struct ks_ctl *c);
 int ks_ctl_write(int ctl_fd, const struct ks_ctl *c);
 
+/*
+ * A ring buffer size the kernel takes: a power of two, a multiple of the
+ * page size, KS_RINGBUF_MIN..KS_RINGBUF_MAX. 0, or -1 with why set.
+ */
+int ks_ringbuf_size_check(unsigned long long bytes, char *why, size_t len);
+
 /* Sum the per-CPU counters of a ks_stats map fd over CPUs and contexts. */
 int ks_stats_sum(int stats_fd, struct ks_stats *out);
+/* A rule's counters in a ks_rule_stats map fd, summed over CPUs. 0 or -errno. */
+int ks_rule_stats_sum(int rule_stats_fd, __u32 uid, struct ks_rule_stats *out);
 
 /* Wall-clock minus boot clock: add to kernel timestamps for @timestamp. */
 unsigned long long ks_boot_to_epoch_ns(void);

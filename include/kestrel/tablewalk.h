@@ -116,4 +116,11 @@ const uint8_t *ks_ev_ip(const struct ks_event *ev, enum ks_field f);
 /* Null test with the KS_P_* bit of the field (see above). */
 bool ks_ev_null(const struct ks_event *ev, enum ks_field f, uint32_t pbit);
 
+/*
+ * ks_entity_key.join_hash the kernel computes for ev at step s under the
+ * SipHash key (k0, k1): the encoding at struct ks_entity_key (maps/).
+ */
+uint64_t ks_walk_join_hash(const struct ks_event *ev, const struct ks_step *s, uint64_t k0,
+			   uint64_t k1);
+
 #endif /* KESTREL_TABLEWALK_H */
