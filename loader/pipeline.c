@@ -3,8 +3,12 @@
  * Userspace half of detection: decide what the kernel left unknown, run
  * sequences through the NFA, write alerts. See include/kestrel/pipeline.h.
  *
- * Pending sequences live in a hash table keyed by (rule uid, join key
- * text) and on an LRU list; the table is bounded (evictions counted) and
+ * Pending sequences live in a hash table keyed by (rule uid, join key)
+ * and on an LRU list. The join key is the whole of every join value
+ * (never cut to a buffer) and is compared byte for byte; its bucket comes
+ * from SipHash-2-4 under a key drawn at random when the pipeline starts,
+ * so events cannot be chosen to pile into one bucket. The table is
+ * bounded in entries and in bytes (evictions counted by reason), and
  * ks_pipeline_tick() expires sequences past their maxspan even when no
  * new event arrives. Matched events are kept packed (header plus the used
  * bytes of each string slot) because a full struct ks_event is 3.4 KiB.
@@ -12,12 +16,22 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "kestrel/names.h"
 #include "kestrel/pipeline.h"
+#include "kestrel/tablewalk.h"
+#include "../maps/ks_siphash.h"
 
 #define KS_GENS		2
-#define KS_JOIN_TEXT	512
+#define KS_JOIN_TEXT	512	/* a join value as kestrel.join prints it */
+/*
+ * The longest join key: per field a presence byte, a length and every
+ * byte a value can have (a string slot cannot reach past the event).
+ */
+#define KS_JOIN_KEY_MAX	(KS_MAX_JOIN * (1 + 4 + sizeof(struct ks_event)))
+/* What malloc adds to each allocation, counted against max_bytes. */
+#define KS_MALLOC_OVERHEAD	16
 
 struct ks_gen {
 	struct ks_ruleset *rs;
@@ -41,7 +55,8 @@ struct ks_entry {
 	uint32_t n_states;
 	uint64_t hash;
 	uint64_t maxspan;
-	char *key;
+	uint8_t *key;
+	uint32_t key_len;
 	struct ks_pend *st;	/* [n_states] */
 	struct ks_entry *hnext;
 	struct ks_entry *prev, *next;	/* LRU: head = most recent */
@@ -55,6 +70,11 @@ struct ks_pipeline {
 	size_t n_buckets;
 	struct ks_entry *lru_head, *lru_tail;
 	struct ks_pipeline_stats st;
+	uint64_t sip_key[2];	/* bucket hash key, random per pipeline */
+	/* the join key seq_find() built last */
+	uint8_t join_key[KS_JOIN_KEY_MAX];
+	uint32_t join_len;
+	uint64_t join_hash;
 };
 
 /* ---- packed events ---- */
@@ -140,22 +160,27 @@ static void ks_unpack(const struct ks_packed *p, struct ks_event *ev)
 
 /* ---- entries ---- */
 
-static uint64_t fnv64(const void *data, size_t len, uint64_t h)
+/* Bytes an allocation of n bytes costs against max_bytes. */
+static uint64_t cost(size_t n)
 {
-	const uint8_t *b = data;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
-	return h;
+	return n + KS_MALLOC_OVERHEAD;
 }
 
-static void pend_clear(struct ks_pend *pd)
+static uint64_t packed_cost(const struct ks_packed *pk)
+{
+	return cost(sizeof(*pk) + pk->len);
+}
+
+static void pend_clear(struct ks_pipeline *p, struct ks_pend *pd)
 {
 	uint32_t i;
 
-	for (i = 0; i < pd->n; i++)
+	for (i = 0; i < pd->n; i++) {
+		p->st.bytes -= packed_cost(pd->evs[i]);
 		free(pd->evs[i]);
+	}
+	if (pd->evs)
+		p->st.bytes -= cost(pd->n * sizeof(*pd->evs));
 	free(pd->evs);
 	memset(pd, 0, sizeof(*pd));
 }
@@ -194,6 +219,12 @@ static void lru_push(struct ks_pipeline *p, struct ks_entry *e)
 		p->lru_tail = e;
 }
 
+static uint64_t entry_cost(uint32_t key_len, uint32_t n_states)
+{
+	return cost(sizeof(struct ks_entry)) + cost(key_len) +
+	       cost(n_states * sizeof(struct ks_pend));
+}
+
 static void entry_free(struct ks_pipeline *p, struct ks_entry *e)
 {
 	struct ks_entry **pp = &p->buckets[e->hash & (p->n_buckets - 1)];
@@ -205,26 +236,38 @@ static void entry_free(struct ks_pipeline *p, struct ks_entry *e)
 		*pp = e->hnext;
 	lru_unlink(p, e);
 	for (k = 0; k < e->n_states; k++)
-		pend_clear(&e->st[k]);
+		pend_clear(p, &e->st[k]);
+	p->st.bytes -= entry_cost(e->key_len, e->n_states);
 	free(e->st);
 	free(e->key);
 	free(e);
 	p->st.pending--;
 }
 
+/* Evict least recently used sequences until the NFA is within max_bytes. */
+static void trim_memory(struct ks_pipeline *p)
+{
+	while (p->st.bytes > p->o.max_bytes && p->lru_tail) {
+		entry_free(p, p->lru_tail);
+		p->st.evict_memory++;
+	}
+}
+
 static struct ks_entry *entry_find(struct ks_pipeline *p, uint32_t uid, uint64_t h,
-				   const char *key)
+				   const uint8_t *key, uint32_t len)
 {
 	struct ks_entry *e;
 
 	for (e = p->buckets[h & (p->n_buckets - 1)]; e; e = e->hnext)
-		if (e->hash == h && e->rule_uid == uid && !strcmp(e->key, key))
+		if (e->hash == h && e->rule_uid == uid && e->key_len == len &&
+		    !memcmp(e->key, key, len))
 			return e;
 	return NULL;
 }
 
 static struct ks_entry *entry_new(struct ks_pipeline *p, uint32_t uid, uint64_t h,
-				  const char *key, uint32_t n_states, uint64_t maxspan)
+				  const uint8_t *key, uint32_t len, uint32_t n_states,
+				  uint64_t maxspan)
 {
 	struct ks_entry *e;
 
@@ -236,13 +279,15 @@ static struct ks_entry *entry_new(struct ks_pipeline *p, uint32_t uid, uint64_t 
 	if (!e)
 		return NULL;
 	e->st = calloc(n_states, sizeof(*e->st));
-	e->key = strdup(key);
+	e->key = malloc(len ?: 1);
 	if (!e->st || !e->key) {
 		free(e->st);
 		free(e->key);
 		free(e);
 		return NULL;
 	}
+	memcpy(e->key, key, len);
+	e->key_len = len;
 	e->rule_uid = uid;
 	e->hash = h;
 	e->n_states = n_states;
@@ -251,6 +296,7 @@ static struct ks_entry *entry_new(struct ks_pipeline *p, uint32_t uid, uint64_t 
 	p->buckets[h & (p->n_buckets - 1)] = e;
 	lru_push(p, e);
 	p->st.pending++;
+	p->st.bytes += entry_cost(len, n_states);
 	return e;
 }
 
@@ -284,11 +330,15 @@ struct ks_pipeline *ks_pipeline_new(const struct ks_pipeline_opts *o, struct ks_
 		return NULL;
 	p->o = *o;
 	if (!p->o.max_entries)
-		p->o.max_entries = 100000;
-	while (nb < p->o.max_entries)
+		p->o.max_entries = KS_NFA_ENTRIES_DEFAULT;
+	if (!p->o.max_bytes)
+		p->o.max_bytes = KS_NFA_MEMORY_DEFAULT;
+	while (nb < p->o.max_entries && nb < (SIZE_MAX >> 1) / sizeof(*p->buckets))
 		nb <<= 1;
 	p->buckets = calloc(nb, sizeof(*p->buckets));
-	if (!p->buckets) {
+	if (!p->buckets ||
+	    getrandom(p->sip_key, sizeof(p->sip_key), 0) != sizeof(p->sip_key)) {
+		free(p->buckets);
 		free(p);
 		return NULL;
 	}
@@ -383,47 +433,123 @@ static const struct ks_step_ast *ast_step(const struct ks_gen *g, const struct k
 	return NULL;
 }
 
-/* Join key text of ev for step s: field values joined by 0x1f. */
-static void join_text(struct ks_pipeline *p, const struct ks_event *ev,
-		      const struct ks_step *s, char *buf, size_t len)
+/*
+ * One join value of ev: bytes at *v (or in num) and their length.
+ * Returns 1 if the field has a value, 0 if it is null.
+ */
+static int join_value(const struct ks_event *ev, uint32_t f, const uint8_t **v, uint32_t *len,
+		      uint8_t num[16])
 {
-	size_t pos = 0;
-	unsigned int j;
+	const struct ks_field_info *fi = ks_field_by_id(f);
+	const uint8_t *ip = ks_ev_ip(ev, f);
+	int64_t n;
 
-	buf[0] = 0;
-	for (j = 0; j < s->n_join && j < KS_MAX_JOIN; j++) {
-		int n;
-
-		if (pos + 2 >= len)
-			break;
-		if (j)
-			buf[pos++] = 0x1f;
-		n = ks_ecs_field_text(p->ecs, ev, s->join[j], buf + pos, len - pos);
-		pos += n > 0 ? (size_t)n : 0;
-		buf[pos] = 0;
+	*v = num;
+	*len = 0;
+	if (KS_F_IS_STR(f)) {
+		if (!ev->str[f].off)
+			return 0;
+		ks_ev_str(ev, f, v, len);
+		return 1;
 	}
+	if (ip) {
+		*v = ip;
+		*len = 16;
+		return memcmp(ip, (const uint8_t[16]){ 0 }, 16) != 0;
+	}
+	if (f == KS_F_ENTITY_ID || f == KS_F_PARENT_ENTITY_ID) {
+		uint64_t key = f == KS_F_ENTITY_ID ? ev->entity : ev->parent_entity;
+
+		memcpy(num, &key, 8);
+		*len = 8;
+		return key != 0;
+	}
+	if (!ks_ev_num(ev, f, &n))
+		return 0;
+	memcpy(num, &n, 8);
+	*len = 8;
+	return !fi || !fi->present || (ev->present & fi->present);
+}
+
+/*
+ * The join key of ev for step s into p->join_key: per join field a
+ * presence byte (bit 1: the event holds only part of the value), the
+ * value's length and the value itself, whole: a string's bytes (NULs of
+ * process.command_line as spaces, as the field reads), numbers, entity
+ * keys and addresses in binary. Two keys are equal exactly when every
+ * value is. Returns the key's length.
+ */
+static uint32_t join_key(struct ks_pipeline *p, const struct ks_event *ev,
+			 const struct ks_step *s)
+{
+	uint8_t *b = p->join_key, num[16];
+	uint32_t pos = 0, j, i;
+
+	for (j = 0; j < s->n_join && j < KS_MAX_JOIN; j++) {
+		uint32_t f = s->join[j], len;
+		const uint8_t *v;
+
+		b[pos] = join_value(ev, f, &v, &len, num);
+		if (ev->truncated & ks_field_cut_bits(f))
+			b[pos] |= 2;
+		memcpy(b + pos + 1, &len, 4);
+		pos += 5;
+		for (i = 0; i < len; i++)
+			b[pos + i] = !v[i] && f == KS_F_PROCESS_COMMAND_LINE ? ' ' : v[i];
+		pos += len;
+	}
+	return pos;
+}
+
+static void rule_meta(const struct ks_gen *g, uint32_t rule, struct ks_alert_meta *meta)
+{
+	const struct ks_rule_src *r = &g->rs->rules[rule];
+
+	memset(meta, 0, sizeof(*meta));
+	meta->id = r->id;
+	meta->name = r->name;
+	meta->severity = ks_severity_name(r->severity);
+	meta->action = ks_rule_action_name(r->action);
+	meta->tags = (const char *const *)r->tags;
+	meta->n_tags = r->n_tags;
+}
+
+/* Write an alert object (or count it lost); count it for the rule. */
+static int write_alert(struct ks_pipeline *p, struct ks_gen *g, uint32_t rule, json_t *a,
+		       bool lost)
+{
+	int err;
+
+	if (!a) {
+		ks_output_lost(p->o.alerts, KS_LOST_ENCODE);
+		return -ENOMEM;
+	}
+	/* a failed write is counted (and logged) by the output */
+	err = ks_output_json(p->o.alerts, a) == -ENOMEM ? -ENOMEM : 0;
+	json_decref(a);
+	if (err)
+		return err;
+	p->st.alerts++;
+	p->st.lost_alerts += lost;
+	g->alerts[rule]++;
+	return 0;
 }
 
 static int emit(struct ks_pipeline *p, struct ks_gen *g, uint32_t rule,
 		const struct ks_step *s, struct ks_packed *const *prev, uint32_t n_prev,
-		const struct ks_event *last)
+		const struct ks_event *last, bool lost)
 {
-	const struct ks_rule_src *r = &g->rs->rules[rule];
 	const struct ks_event **evs;
 	const char *names[KS_MAX_JOIN], *values[KS_MAX_JOIN];
 	char vbuf[KS_MAX_JOIN][KS_JOIN_TEXT];
-	struct ks_alert_meta meta = {
-		.id = r->id, .name = r->name,
-		.severity = ks_severity_name(r->severity),
-		.action = ks_rule_action_name(r->action),
-		.tags = (const char *const *)r->tags, .n_tags = r->n_tags,
-	};
+	struct ks_alert_meta meta;
 	struct ks_event *tmp = NULL;
 	size_t n_join = 0;
 	uint32_t i;
-	json_t *a;
 	int err = -ENOMEM;
 
+	rule_meta(g, rule, &meta);
+	meta.event_lost = lost;
 	evs = calloc(n_prev + 1, sizeof(*evs));
 	if (n_prev)
 		tmp = calloc(n_prev, sizeof(*tmp));
@@ -446,100 +572,142 @@ static int emit(struct ks_pipeline *p, struct ks_gen *g, uint32_t rule,
 		values[n_join] = vbuf[n_join];
 		n_join++;
 	}
-	a = ks_ecs_alert(p->ecs, &meta, evs, n_prev + 1, names, values, n_join);
-	if (!a) {
-		ks_output_lost(p->o.alerts, KS_LOST_ENCODE);
-		goto out;
-	}
-	/* a failed write is counted (and logged) by the output */
-	err = ks_output_json(p->o.alerts, a) == -ENOMEM ? -ENOMEM : 0;
-	json_decref(a);
-	if (!err) {
-		p->st.alerts++;
-		g->alerts[rule]++;
-	}
+	err = write_alert(p, g, rule,
+			  ks_ecs_alert(p->ecs, &meta, evs, n_prev + 1, names, values, n_join),
+			  lost);
 out:
 	free(tmp);
 	free(evs);
 	return err;
 }
 
-/* Advance the NFA of a sequence rule for a true step. Returns alerts written. */
+/* seq_step() flags */
+#define KS_SEQ_KERNEL_DONE	(1u << 0)	/* the kernel completed the rule on ev */
+#define KS_SEQ_LOST		(1u << 1)	/* ... and ev was lost to the ring buffer */
+
+/* The pending entry of ev's join key for step s; the key stays in p. */
+static struct ks_entry *seq_find(struct ks_pipeline *p, const struct ks_rule *r,
+				 const struct ks_step *s, const struct ks_event *ev)
+{
+	p->join_len = join_key(p, ev, s);
+	p->join_hash = ks_siphash(p->sip_key[0] ^ r->uid, p->sip_key[1], p->join_key,
+				  p->join_len);
+	return entry_find(p, r->uid, p->join_hash, p->join_key, p->join_len);
+}
+
+/* Step 0: ev becomes the newest pending sequence of its key (state 1). */
+static int seq_start(struct ks_pipeline *p, const struct ks_rule *r, struct ks_entry *e,
+		     const struct ks_event *ev)
+{
+	struct ks_packed *pk = NULL, **evs = NULL;
+	struct ks_pend *pd;
+
+	if (!e)
+		e = entry_new(p, r->uid, p->join_hash, p->join_key, p->join_len, r->n_steps,
+			      r->maxspan_ns);
+	if (e) {
+		pk = ks_pack(ev);
+		evs = malloc(sizeof(*evs));
+	}
+	if (!pk || !evs) {
+		free(pk);
+		free(evs);
+		if (e && entry_empty(e))
+			entry_free(p, e);
+		return -ENOMEM;
+	}
+	pd = &e->st[1 % e->n_states];
+	pend_clear(p, pd);	/* newest overwrites */
+	evs[0] = pk;
+	pd->evs = evs;
+	pd->n = 1;
+	pd->start = ev->ts_ns ?: 1;
+	p->st.bytes += packed_cost(pk) + cost(sizeof(*evs));
+	lru_unlink(p, e);
+	lru_push(p, e);
+	trim_memory(p);
+	return 0;
+}
+
+/* Detach state k's pending sequence into *pend unless ev is past its maxspan. */
+static void seq_take(struct ks_pipeline *p, struct ks_entry *e, uint32_t k,
+		     const struct ks_event *ev, struct ks_pend *pend)
+{
+	if (!e || k >= e->n_states || !e->st[k].start)
+		return;
+	*pend = e->st[k];
+	memset(&e->st[k], 0, sizeof(e->st[k]));
+	if (e->maxspan && ev->ts_ns - pend->start > e->maxspan) {
+		p->st.expired++;
+		pend_clear(p, pend);
+	}
+}
+
+/* The detached *pend plus ev become state next's pending sequence. */
+static int seq_advance(struct ks_pipeline *p, struct ks_pend *next, struct ks_pend *pend,
+		       const struct ks_event *ev)
+{
+	struct ks_packed *pk = ks_pack(ev), **evs;
+
+	if (!pk)
+		return -ENOMEM;
+	evs = realloc(pend->evs, (pend->n + 1) * sizeof(*evs));
+	if (!evs) {
+		free(pk);
+		return -ENOMEM;
+	}
+	evs[pend->n] = pk;
+	p->st.bytes += packed_cost(pk) + sizeof(*evs);
+	pend_clear(p, next);
+	next->evs = evs;
+	next->n = pend->n + 1;
+	next->start = pend->start;
+	memset(pend, 0, sizeof(*pend));
+	return 0;
+}
+
+/*
+ * Advance the NFA of a sequence rule for a true step. Returns alerts
+ * written. When the kernel says it completed the rule on ev (it keeps
+ * the rule's state and may have enforced), the alert is written even if
+ * the NFA lost the earlier steps' events: then with ev alone.
+ */
 static int seq_step(struct ks_pipeline *p, struct ks_gen *g, const struct ks_step *s,
-		    const struct ks_event *ev)
+		    const struct ks_event *ev, unsigned int flags)
 {
 	const struct ks_rule *r = &g->t->rules[s->rule];
-	char key[KS_JOIN_TEXT];
-	struct ks_entry *e;
-	struct ks_pend pend, *next;
-	struct ks_packed *pk;
-	uint64_t h;
 	uint32_t k = s->index, n = r->n_steps;
-	int alerts = 0;
-
-	join_text(p, ev, s, key, sizeof(key));
-	h = fnv64(key, strlen(key), 0xcbf29ce484222325ull ^ r->uid);
-	e = entry_find(p, r->uid, h, key);
+	struct ks_entry *e = seq_find(p, r, s, ev);
+	struct ks_pend pend = {};
+	int ret = 0;
 
 	if (s->flags & KS_S_UNTIL) {
 		if (e)
 			entry_free(p, e);
 		return 0;
 	}
-	if (k == 0) {
-		if (!e)
-			e = entry_new(p, r->uid, h, key, n, r->maxspan_ns);
-		pk = e ? ks_pack(ev) : NULL;
-		if (!pk)
-			return -ENOMEM;
-		pend_clear(&e->st[1 % n]);	/* newest overwrites */
-		e->st[1 % n].evs = malloc(sizeof(pk));
-		if (!e->st[1 % n].evs) {
-			free(pk);
-			return -ENOMEM;
-		}
-		e->st[1 % n].evs[0] = pk;
-		e->st[1 % n].n = 1;
-		e->st[1 % n].start = ev->ts_ns ?: 1;
+	if (k == 0)
+		return seq_start(p, r, e, ev);
+	seq_take(p, e, k, ev, &pend);
+	if (k + 1 == n && (pend.start || (flags & KS_SEQ_KERNEL_DONE)))
+		ret = emit(p, g, s->rule, s, pend.evs, pend.n, ev, flags & KS_SEQ_LOST) == 0;
+	else if (pend.start && k + 1 < n)
+		ret = seq_advance(p, &e->st[k + 1], &pend, ev);
+	pend_clear(p, &pend);	/* a completed sequence is consumed */
+	if (e && entry_empty(e)) {
+		entry_free(p, e);
+	} else if (e) {
 		lru_unlink(p, e);
 		lru_push(p, e);
-		return 0;
 	}
-	if (!e || k >= n || !e->st[k].start)
-		return 0;
-	pend = e->st[k];
-	memset(&e->st[k], 0, sizeof(e->st[k]));
-	if (r->maxspan_ns && ev->ts_ns - pend.start > r->maxspan_ns) {
-		p->st.expired++;
-		pend_clear(&pend);
-	} else if (k + 1 == n) {
-		alerts = emit(p, g, s->rule, s, pend.evs, pend.n, ev) == 0;
-		pend_clear(&pend);	/* a completed sequence is consumed */
-	} else {
-		struct ks_packed **evs = realloc(pend.evs, (pend.n + 1) * sizeof(*evs));
-
-		pk = ks_pack(ev);
-		if (!evs || !pk) {
-			free(pk);
-			pend.evs = evs ?: pend.evs;
-			pend_clear(&pend);
-			return -ENOMEM;
-		}
-		evs[pend.n] = pk;
-		next = &e->st[k + 1];
-		pend_clear(next);
-		next->evs = evs;
-		next->n = pend.n + 1;
-		next->start = pend.start;
-	}
-	if (entry_empty(e))
-		entry_free(p, e);
-	return alerts;
+	trim_memory(p);
+	return ret;
 }
 
 struct ks_hit {
 	uint16_t step;
 	uint8_t exact;
+	uint8_t done;		/* the kernel completed the rule on this event */
 };
 
 /* Kernel candidates overflowed: judge every step here, latest first. */
@@ -550,9 +718,35 @@ static uint32_t all_steps(const struct ks_gen *g, struct ks_hit *hits, uint32_t 
 	while (i-- > 0 && n < max) {
 		hits[n].step = i;
 		hits[n].exact = 0;
+		hits[n].done = 0;
 		n++;
 	}
 	return n;
+}
+
+/* One true step of ev; returns alerts written. */
+static int on_step(struct ks_pipeline *p, struct ks_gen *g, const struct ks_hit *h,
+		   const struct ks_event *ev)
+{
+	const struct ks_step *s = &g->t->steps[h->step];
+	const struct ks_step_ast *ast;
+	int a;
+
+	if (!h->exact) {
+		ast = ast_step(g, s);
+		if (!ast)
+			return 0;
+		p->st.user_decided++;
+		if (!ks_interp_step(ast, ev))
+			return 0;
+	}
+	p->st.step_matches++;
+	if (!(g->t->rules[s->rule].flags & KS_R_SEQUENCE))
+		return emit(p, g, s->rule, s, NULL, 0, ev, false) == 0;
+	a = seq_step(p, g, s, ev, h->done ? KS_SEQ_KERNEL_DONE : 0);
+	if (a == -ENOMEM)
+		p->st.nomem++;	/* the step is lost to the NFA */
+	return a > 0 ? a : 0;
 }
 
 int ks_pipeline_event(struct ks_pipeline *p, const struct ks_event *ev)
@@ -575,38 +769,83 @@ int ks_pipeline_event(struct ks_pipeline *p, const struct ks_event *ev)
 		for (i = 0; i < vd->n_match && i < KS_MAX_MATCH; i++) {
 			hits[n].step = vd->match[i].step;
 			hits[n].exact = !!(vd->match[i].flags & KS_M_EXACT);
+			hits[n].done = !!(vd->match[i].flags & KS_M_COMPLETED);
 			n++;
 		}
 	}
-	for (i = 0; i < n; i++) {
-		const struct ks_step *s;
-		const struct ks_step_ast *ast;
-		const struct ks_rule *r;
-
-		if (hits[i].step >= g->t->hdr.n_steps)
-			continue;
-		s = &g->t->steps[hits[i].step];
-		r = &g->t->rules[s->rule];
-		if (!hits[i].exact) {
-			ast = ast_step(g, s);
-			if (!ast)
-				continue;
-			p->st.user_decided++;
-			if (!ks_interp_step(ast, ev))
-				continue;
-		}
-		p->st.step_matches++;
-		if (r->flags & KS_R_SEQUENCE) {
-			int a = seq_step(p, g, s, ev);
-
-			if (a == -ENOMEM)
-				p->st.nomem++;	/* the step is lost to the NFA */
-			alerts += a > 0 ? a : 0;
-		} else if (emit(p, g, s->rule, s, NULL, 0, ev) == 0) {
-			alerts++;
-		}
-	}
+	for (i = 0; i < n; i++)
+		if (hits[i].step < g->t->hdr.n_steps)
+			alerts += on_step(p, g, &hits[i], ev);
 	return alerts;
+}
+
+/* Index of the rule with this uid in g, -1 if none. */
+static int rule_by_uid(const struct ks_gen *g, uint32_t uid)
+{
+	uint32_t i;
+
+	for (i = 0; g->t && i < g->t->hdr.n_rules; i++)
+		if (g->t->rules[i].uid == uid)
+			return i;
+	return -1;
+}
+
+/* The generation and rule index of a rule uid: ev's generation first. */
+static struct ks_gen *gen_of_rule(struct ks_pipeline *p, uint32_t generation, uint32_t uid,
+				  int *rule)
+{
+	struct ks_gen *g = gen_find(p, generation);
+	int i;
+
+	if (g && (*rule = rule_by_uid(g, uid)) >= 0)
+		return g;
+	for (i = 0; i < KS_GENS; i++)
+		if ((*rule = rule_by_uid(&p->gen[i], uid)) >= 0)
+			return &p->gen[i];
+	p->st.stale++;
+	return NULL;
+}
+
+int ks_pipeline_lost_event(struct ks_pipeline *p, const struct ks_event *ev)
+{
+	const struct ks_rule *r;
+	const struct ks_step *s;
+	struct ks_gen *g;
+	int rule, a;
+
+	g = gen_of_rule(p, ev->verdict.generation, ev->verdict.enforced_uid, &rule);
+	if (!g)
+		return 0;
+	r = &g->t->rules[rule];
+	if (!r->n_steps || r->first_step + r->n_steps > g->t->hdr.n_steps)
+		return 0;
+	/* a rule completes on its last step only */
+	s = &g->t->steps[r->first_step + r->n_steps - 1];
+	if (!(r->flags & KS_R_SEQUENCE))
+		return emit(p, g, rule, s, NULL, 0, ev, true) == 0;
+	a = seq_step(p, g, s, ev, KS_SEQ_KERNEL_DONE | KS_SEQ_LOST);
+	return a > 0 ? a : 0;
+}
+
+int ks_pipeline_lost_count(struct ks_pipeline *p, uint32_t rule_uid, uint64_t n,
+			   uint64_t now_ns, int enforce_mode)
+{
+	struct ks_alert_meta meta;
+	struct ks_gen *g;
+	int rule;
+
+	g = gen_of_rule(p, 0, rule_uid, &rule);
+	if (!g || !n)
+		return 0;
+	rule_meta(g, rule, &meta);
+	meta.event_lost = true;
+	meta.lost_events = n;
+	meta.ts_ns = now_ns;
+	/* signal mode enforces a block by SIGKILL, like a kill */
+	meta.outcome = enforce_mode == KS_MODE_LSM && g->t->rules[rule].action == KS_RA_BLOCK ?
+		       "blocked" : "killed";
+	return write_alert(p, g, rule, ks_ecs_alert(p->ecs, &meta, NULL, 0, NULL, NULL, 0),
+			   true) == 0;
 }
 
 void ks_pipeline_tick(struct ks_pipeline *p, uint64_t now_ns)
@@ -624,7 +863,7 @@ void ks_pipeline_tick(struct ks_pipeline *p, uint64_t now_ns)
 			if (!e->st[k].start)
 				continue;
 			if (now_ns > e->st[k].start && now_ns - e->st[k].start > e->maxspan) {
-				pend_clear(&e->st[k]);
+				pend_clear(p, &e->st[k]);
 				p->st.expired++;
 			} else {
 				live = true;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -19,7 +20,8 @@ _Static_assert(KS_LOST_N <= KS_CTL_LOST_N, "ks_ctl holds every alert loss reason
 
 int ks_session_init(struct ks_session *s, const struct ks_session_opts *o)
 {
-	struct ks_pipeline_opts po = { .alerts = o->alerts, .max_entries = o->nfa_entries };
+	struct ks_pipeline_opts po = { .alerts = o->alerts, .max_entries = o->nfa_entries,
+				       .max_bytes = o->nfa_memory };
 
 	memset(s, 0, sizeof(*s));
 	s->o = *o;
@@ -35,6 +37,7 @@ int ks_session_init(struct ks_session *s, const struct ks_session_opts *o)
 void ks_session_fini(struct ks_session *s)
 {
 	ring_buffer__free(s->rb);
+	free(s->uq);
 	ks_pipeline_free(s->p);
 	ks_ecs_free(&s->ecs);
 	memset(s, 0, sizeof(*s));
@@ -108,6 +111,99 @@ int ks_session_open_rb(struct ks_session *s, int events_fd)
 	return s->rb ? 0 : -errno;
 }
 
+/* ---- enforcements whose events were lost ---- */
+
+static int on_lost(void *ctx, void *data, size_t size)
+{
+	struct ks_session *s = ctx;
+
+	if (size < sizeof(s->ev)) {
+		s->st.short_records++;
+		return 0;
+	}
+	memcpy(&s->ev, data, sizeof(s->ev));
+	ks_session_normalize(s, &s->ev);
+	if (s->p)
+		s->st.alerts += ks_pipeline_lost_event(s->p, &s->ev);
+	return 0;
+}
+
+static struct ks_session_unqueued *unqueued_slot(struct ks_session *s, uint32_t uid)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_uq; i++)
+		if (s->uq[i].uid == uid)
+			return &s->uq[i];
+	if (s->n_uq == s->cap_uq) {
+		size_t cap = s->cap_uq ? s->cap_uq * 2 : 16;
+		struct ks_session_unqueued *n = realloc(s->uq, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		s->uq = n;
+		s->cap_uq = cap;
+	}
+	s->uq[s->n_uq] = (struct ks_session_unqueued){ .uid = uid };
+	return &s->uq[s->n_uq++];
+}
+
+/*
+ * Every rule's unqueued enforcements (summed over CPUs): those no alert
+ * covers yet get one (with a pipeline), or are taken as the baseline.
+ */
+static void alert_unqueued(struct ks_session *s, bool alert)
+{
+	const struct ks_engine *e = s->lost_e;
+	__u32 key, next, *prev = NULL;
+	struct ks_session_unqueued *u;
+	struct ks_rule_stats rs;
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	while (!bpf_map_get_next_key(e->rule_stats_fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (ks_rule_stats_sum(e->rule_stats_fd, key, &rs) || !rs.unqueued)
+			continue;
+		u = unqueued_slot(s, key);
+		if (!u || rs.unqueued <= u->alerted)
+			continue;	/* (no memory for a slot: the next scan tries again) */
+		if (alert && s->p)
+			s->st.alerts += ks_pipeline_lost_count(s->p, key, rs.unqueued - u->alerted,
+							       now.tv_sec * 1000000000ull +
+							       now.tv_nsec, e->mode);
+		u->alerted = rs.unqueued;
+	}
+}
+
+/* The per-rule scan only when the kernel counted something new. */
+static void check_unqueued(struct ks_session *s, bool alert)
+{
+	struct ks_stats st;
+
+	if (!s->lost_e || ks_stats_sum(s->lost_e->stats_fd, &st) ||
+	    st.enforce_unqueued == s->unqueued)
+		return;
+	s->unqueued = st.enforce_unqueued;
+	alert_unqueued(s, alert);
+}
+
+int ks_session_open_lost(struct ks_session *s, const struct ks_engine *e, bool adopted)
+{
+	int err = 0;
+
+	if (s->rb)
+		err = ring_buffer__add(s->rb, e->lost_fd, on_lost, s);
+	else if (!(s->rb = ring_buffer__new(e->lost_fd, on_lost, s, NULL)))
+		err = -errno;
+	if (err)
+		return err;
+	s->lost_e = e;
+	check_unqueued(s, !adopted);
+	return 0;
+}
+
 int ks_session_poll(struct ks_session *s, int timeout_ms)
 {
 	/*
@@ -116,12 +212,16 @@ int ks_session_poll(struct ks_session *s, int timeout_ms)
 	 */
 	int err = ring_buffer__poll(s->rb, timeout_ms);
 
-	return err < 0 ? err : ring_buffer__consume(s->rb);
+	return err < 0 ? err : ks_session_consume(s);
 }
 
 int ks_session_consume(struct ks_session *s)
 {
-	return ring_buffer__consume(s->rb);
+	int n = ring_buffer__consume(s->rb);
+
+	/* ks_events has room again: report what ks_lost could not keep */
+	check_unqueued(s, true);
+	return n;
 }
 
 int ks_session_install(struct ks_session *s, struct ks_engine *e, const char *pin_dir,
@@ -200,6 +300,8 @@ void ks_session_publish_stats(struct ks_session *s, const struct ks_engine *e)
 		return;
 	ctl.user_pending = ps.pending;
 	ctl.user_evictions = ps.evictions;
+	ctl.user_evict_memory = ps.evict_memory;
+	ctl.user_bytes = ps.bytes;
 	ctl.user_expired = ps.expired;
 	ctl.user_alerts = ps.alerts;
 	ctl.user_events = s->st.events;

@@ -30,6 +30,7 @@ struct nfa {
 };
 
 static size_t nfa_max_entries;	/* 0: the pipeline's default */
+static uint64_t nfa_max_bytes;	/* 0: the pipeline's default */
 
 static void nfa_open(struct nfa *n, const char *query)
 {
@@ -54,6 +55,7 @@ static void nfa_open(struct nfa *n, const char *query)
 	n->out = ks_output_memory();
 	po.alerts = n->out;
 	po.max_entries = nfa_max_entries;
+	po.max_bytes = nfa_max_bytes;
 	n->p = ks_pipeline_new(&po, &n->ecs);
 	assert_non_null(n->p);
 	assert_int_equal(ks_pipeline_set_rules(n->p, rs, n->t), 0);
@@ -90,26 +92,39 @@ static void kernel_verdict(struct nfa *n, struct ks_event *ev)
 	}
 }
 
+/* An event from JSON at base time + secs, with the kernel's verdict. */
+static void decode(struct nfa *n, const char *js, double secs, struct ks_event *ev)
+{
+	char err[128];
+	json_t *j = json_loads(js, 0, NULL);
+
+	assert_non_null(j);
+	assert_int_equal(ks_ecs_from_json(&n->ecs, j, ev, err, sizeof(err)), 0);
+	json_decref(j);
+	ev->ts_ns += (uint64_t)(secs * 1e9);
+	kernel_verdict(n, ev);
+}
+
+static int feed_json(struct nfa *n, const char *js, double secs)
+{
+	struct ks_event ev;
+	int alerts;
+
+	decode(n, js, secs, &ev);
+	alerts = ks_pipeline_event(n->p, &ev);
+	return alerts;
+}
+
 /* One process exec event: name, pid (entity "<pid>-1"), time in seconds. */
 static int feed(struct nfa *n, const char *name, int pid, double secs)
 {
-	char js[512], err[128];
-	struct ks_event ev;
-	json_t *j;
-	int alerts;
+	char js[512];
 
 	snprintf(js, sizeof(js),
 		 "{\"@timestamp\":\"2026-01-01T00:00:00Z\",\"event\":{\"category\":\"process\","
 		 "\"action\":\"exec\"},\"process\":{\"pid\":%d,\"entity_id\":\"%d-1\","
 		 "\"name\":\"%s\",\"executable\":\"/usr/bin/%s\"}}", pid, pid, name, name);
-	j = json_loads(js, 0, NULL);
-	assert_non_null(j);
-	assert_int_equal(ks_ecs_from_json(&n->ecs, j, &ev, err, sizeof(err)), 0);
-	json_decref(j);
-	ev.ts_ns += (uint64_t)(secs * 1e9);
-	kernel_verdict(n, &ev);
-	alerts = ks_pipeline_event(n->p, &ev);
-	return alerts;
+	return feed_json(n, js, secs);
 }
 
 static int run(const char *query, const char *script)
@@ -264,6 +279,139 @@ static void test_single_event_query(void **state)
 	assert_int_equal(run("process where process.name : \"A*\"", "a 1 0; b 1 1; abc 2 2"), 2);
 }
 
+/*
+ * Join keys are whole values compared whole. Here the values together are
+ * longer than a 512-byte key buffer and differ only at their end; and
+ * values that a separator byte could shift from one field into the next.
+ */
+#define BY3 "sequence by process.executable, process.parent.executable, " \
+	"process.command_line with maxspan=10s " \
+	"[process where user.id == 1] [process where user.id == 2]"
+
+static int feed_exe(struct nfa *n, int uid, const char *exe, const char *pexe,
+		    const char *args, double secs)
+{
+	char js[2048];
+
+	snprintf(js, sizeof(js),
+		 "{\"@timestamp\":\"2026-01-01T00:00:00Z\",\"event\":{\"category\":\"process\","
+		 "\"action\":\"exec\"},\"user\":{\"id\":%d},\"process\":{\"pid\":9,"
+		 "\"executable\":\"%s\",\"args\":[%s],\"parent\":{\"pid\":1,"
+		 "\"executable\":\"%s\"}}}", uid, exe, args, pexe);
+	return feed_json(n, js, secs);
+}
+
+static void test_whole_join_keys(void **state)
+{
+	char exe[256], pexe[256], a1[300], a2[300];
+	struct nfa n = {};
+
+	memset(exe, 'e', sizeof(exe));
+	memset(pexe, 'p', sizeof(pexe));
+	exe[0] = pexe[0] = '/';
+	exe[250] = pexe[250] = 0;
+	snprintf(a1, sizeof(a1), "\"%0200d1\"", 0);
+	snprintf(a2, sizeof(a2), "\"%0200d2\"", 0);
+	nfa_open(&n, BY3);
+	feed_exe(&n, 1, exe, pexe, a1, 0);
+	assert_int_equal(feed_exe(&n, 2, exe, pexe, a2, 1), 0);	/* the last byte differs */
+	assert_int_equal(feed_exe(&n, 2, exe, pexe, a1, 2), 1);
+	nfa_close(&n);
+
+	/* "/x\x1f/y" + "/z" is not "/x" + "/y\x1f/z" */
+	nfa_open(&n, "sequence by process.parent.executable, process.executable with maxspan=10s "
+		 "[process where user.id == 1] [process where user.id == 2]");
+	feed_exe(&n, 1, "/z", "/x\\u001f/y", "\"z\"", 0);
+	assert_int_equal(feed_exe(&n, 2, "/y\\u001f/z", "/x", "\"z\"", 1), 0);
+	nfa_close(&n);
+
+	/* the command line reads arguments joined by spaces: ["a b"] is ["a", "b"] */
+	nfa_open(&n, "sequence by process.command_line with maxspan=10s "
+		 "[process where user.id == 1] [process where user.id == 2]");
+	feed_exe(&n, 1, "/a", "/p", "\"a b\"", 0);
+	assert_int_equal(feed_exe(&n, 2, "/b", "/p", "\"a\",\"b\"", 1), 1);
+	nfa_close(&n);
+}
+
+/* --nfa-memory: the NFA stays within its bytes, evicting the oldest, counted. */
+static void test_memory_bound(void **state)
+{
+	struct ks_pipeline_stats st;
+	struct nfa n = {};
+	int i, alerts = 0;
+
+	nfa_max_bytes = 64 << 10;
+	nfa_open(&n, AB);
+	for (i = 1; i <= 1000; i++) {
+		feed(&n, "a", i, 0);
+		ks_pipeline_stats(n.p, &st);
+		assert_true(st.bytes <= nfa_max_bytes);
+	}
+	assert_true(st.evict_memory > 0);
+	assert_int_equal(st.evictions, 0);
+	assert_int_equal(st.pending + st.evict_memory, 1000);
+	/* the newest survived and complete */
+	for (i = 1000; i > 1000 - (int)st.pending; i--)
+		alerts += feed(&n, "b", i, 1);
+	assert_int_equal(alerts, st.pending);
+	ks_pipeline_stats(n.p, &st);
+	assert_int_equal(st.pending, 0);
+	assert_int_equal(st.bytes, 0);		/* every byte counted in is counted out */
+	nfa_close(&n);
+	nfa_max_bytes = 0;
+}
+
+/* The kernel says it completed the rule (and may have enforced): alert, even alone. */
+static void test_kernel_completed(void **state)
+{
+	struct ks_event ev;
+	struct nfa n = {};
+	uint32_t i;
+
+	nfa_open(&n, AB);
+	decode(&n, "{\"@timestamp\":\"2026-01-01T00:00:00Z\",\"event\":{\"category\":"
+		   "\"process\",\"action\":\"exec\"},\"process\":{\"pid\":3,\"entity_id\":"
+		   "\"3-1\",\"name\":\"b\",\"executable\":\"/usr/bin/b\"}}", 1, &ev);
+	assert_int_equal(ks_pipeline_event(n.p, &ev), 0);	/* no a: nothing */
+	for (i = 0; i < ev.verdict.n_match; i++)
+		ev.verdict.match[i].flags |= KS_M_COMPLETED;
+	ev.verdict.flags |= KS_V_KILLED;
+	assert_int_equal(ks_pipeline_event(n.p, &ev), 1);
+	assert_non_null(strstr(ks_output_text(n.out, NULL), "\"outcome\":\"killed\""));
+	nfa_close(&n);
+}
+
+/* Events the ring buffer lost, with the kernel's verdict: alerts that say so. */
+static void test_lost_enforcement(void **state)
+{
+	struct ks_pipeline_stats st;
+	struct ks_event ev;
+	struct nfa n = {};
+
+	nfa_open(&n, AB);
+	feed(&n, "a", 4, 0);
+	decode(&n, "{\"@timestamp\":\"2026-01-01T00:00:00Z\",\"event\":{\"category\":"
+		   "\"process\",\"action\":\"exec\"},\"process\":{\"pid\":4,\"entity_id\":"
+		   "\"4-1\",\"name\":\"b\",\"executable\":\"/usr/bin/b\"}}", 1, &ev);
+	ev.verdict.flags |= KS_V_LOST | KS_V_KILLED;
+	ev.verdict.enforced_uid = n.t->rules[0].uid;
+	assert_int_equal(ks_pipeline_lost_event(n.p, &ev), 1);
+	/* both steps' events: the NFA had the first */
+	assert_non_null(strstr(ks_output_text(n.out, NULL), "\"message\":\"enforced, event lost\""));
+	assert_non_null(strstr(ks_output_text(n.out, NULL), "\"name\":\"a\""));
+	assert_non_null(strstr(ks_output_text(n.out, NULL), "\"event_lost\":true"));
+	ks_pipeline_stats(n.p, &st);
+	assert_int_equal(st.pending, 0);	/* consumed, as in the kernel */
+	/* a count of them, when not even the event was kept */
+	assert_int_equal(ks_pipeline_lost_count(n.p, n.t->rules[0].uid, 3, ev.ts_ns,
+						KS_MODE_SIGNAL), 1);
+	assert_non_null(strstr(ks_output_text(n.out, NULL), "\"lost_events\":3"));
+	ks_pipeline_stats(n.p, &st);
+	assert_int_equal(st.lost_alerts, 2);
+	assert_int_equal(ks_pipeline_lost_count(n.p, 12345, 1, ev.ts_ns, KS_MODE_SIGNAL), 0);
+	nfa_close(&n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +427,10 @@ int main(void)
 		cmocka_unit_test(test_single_event_query),
 		cmocka_unit_test(test_bounded_evictions),
 		cmocka_unit_test(test_tick_expiry),
+		cmocka_unit_test(test_whole_join_keys),
+		cmocka_unit_test(test_memory_bound),
+		cmocka_unit_test(test_kernel_completed),
+		cmocka_unit_test(test_lost_enforcement),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

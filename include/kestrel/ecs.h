@@ -111,13 +111,26 @@ struct ks_alert_meta {
 	const char *action;		/* alert | block | kill */
 	const char *const *tags;
 	size_t n_tags;
+	/*
+	 * Enforcements whose events the ring buffer had no room for: the
+	 * alert says "message": KS_ECS_LOST_MESSAGE and kestrel.event_lost.
+	 * With no events, lost_events of them (kestrel.lost_events) at
+	 * ts_ns, with this outcome ("blocked" or "killed").
+	 */
+	bool event_lost;
+	uint64_t lost_events;
+	uint64_t ts_ns;
+	const char *outcome;
 };
+
+#define KS_ECS_LOST_MESSAGE	"enforced, event lost"
 
 /*
  * One Alert JSONL object. events[] in step order; the last one completed
  * the rule and gives @timestamp and event.outcome: "killed" if its verdict
  * has KS_V_KILLED, "blocked" if KS_V_DENIED, otherwise "success" (the
- * operation went ahead; it is also what an `alert` rule reports).
+ * operation went ahead; it is also what an `alert` rule reports). No
+ * events: only for meta->event_lost (see there).
  */
 json_t *ks_ecs_alert(struct ks_ecs_ctx *ctx, const struct ks_alert_meta *meta,
 		     const struct ks_event *const *events, size_t n_events,

@@ -19,9 +19,21 @@
 
 struct ks_pipeline;
 
+#define KS_NFA_ENTRIES_DEFAULT	100000
+#define KS_NFA_MEMORY_DEFAULT	(64ull << 20)
+#define KS_NFA_MEMORY_MIN	(64ull << 10)	/* room for a few full events */
+#define KS_NFA_MEMORY_MAX	(1ull << 40)
+
 struct ks_pipeline_opts {
 	struct ks_output *alerts;	/* Alert JSONL goes here */
-	size_t max_entries;	/* pending sequences kept, 0 = 100000 */
+	size_t max_entries;	/* pending sequences kept, 0 = KS_NFA_ENTRIES_DEFAULT */
+	/*
+	 * Bytes the pending sequences may hold (entries, join keys, the
+	 * matched events; each allocation counted with malloc's overhead),
+	 * 0 = KS_NFA_MEMORY_DEFAULT. Past it the least recently used
+	 * sequences are evicted; one event can overshoot it until then.
+	 */
+	uint64_t max_bytes;
 };
 
 struct ks_pipeline_stats {
@@ -29,11 +41,14 @@ struct ks_pipeline_stats {
 	uint64_t alerts;
 	uint64_t step_matches;	/* steps found true (kernel or userspace) */
 	uint64_t user_decided;	/* steps the interpreter decided */
-	uint64_t evictions;	/* pending sequences dropped for room */
+	uint64_t evictions;	/* pending sequences dropped: max_entries */
+	uint64_t evict_memory;	/* ... and max_bytes */
 	uint64_t expired;	/* pending sequences past maxspan */
 	uint64_t pending;	/* pending sequences now */
+	uint64_t bytes;		/* what they hold now (see max_bytes) */
 	uint64_t stale;		/* events of a generation no longer known */
 	uint64_t nomem;		/* steps lost to the NFA: out of memory */
+	uint64_t lost_alerts;	/* "enforced, event lost" alerts written */
 };
 
 /* rs and t must outlive their generation in the pipeline. */
@@ -48,8 +63,27 @@ void ks_pipeline_free(struct ks_pipeline *p);
  */
 int ks_pipeline_set_rules(struct ks_pipeline *p, struct ks_ruleset *rs,
 			  const struct ks_tables *t);
-/* One forwarded event (ts_ns in epoch ns). Returns alerts written. */
+/*
+ * One forwarded event (ts_ns in epoch ns). Returns alerts written. A
+ * sequence the kernel says it completed (KS_M_COMPLETED) is alerted even
+ * when the NFA missed its earlier events (lost to a full ring buffer).
+ */
 int ks_pipeline_event(struct ks_pipeline *p, const struct ks_event *ev);
+/*
+ * An event the kernel enforced on but could not forward (KS_V_LOST, from
+ * ks_lost; ts_ns in epoch ns): write the enforcing rule's alert with
+ * "message": "enforced, event lost", with the earlier steps' events when
+ * the NFA holds them. Returns 1 when written, 0 if the rule is unknown.
+ */
+int ks_pipeline_lost_event(struct ks_pipeline *p, const struct ks_event *ev);
+/*
+ * n enforcements of the rule with this uid whose events did not fit in
+ * ks_lost either: one alert with "message": "enforced, event lost" and
+ * kestrel.lost_events n, no event, at now_ns; its outcome follows from
+ * the enforcement mode. Returns 1 when written.
+ */
+int ks_pipeline_lost_count(struct ks_pipeline *p, uint32_t rule_uid, uint64_t n,
+			   uint64_t now_ns, int enforce_mode);
 /* Expire pending sequences older than their maxspan at `now_ns`. */
 void ks_pipeline_tick(struct ks_pipeline *p, uint64_t now_ns);
 /* Forget every pending sequence (counters stay). */

@@ -11,6 +11,14 @@
  * packet time of a replayed pcap). Records shorter than struct ks_event
  * are counted and dropped. ks_session_install() puts a rule generation
  * in the kernel and in the pipeline together, or in neither.
+ *
+ * Enforcements whose events ks_events had no room for: the kernel knows
+ * its verdict all the same. It counts the enforcement on its rule
+ * (ks_rule_stats.unreported) and keeps the event in the ks_lost ring
+ * buffer, or, when that is full too, only counts it (.unqueued). A
+ * session opened on ks_lost (ks_session_open_lost()) turns each kept
+ * event into the rule's alert and each counted one into a per-rule alert
+ * with a count, both saying "enforced, event lost", as it consumes.
  */
 #ifndef KESTREL_SESSION_H
 #define KESTREL_SESSION_H
@@ -36,9 +44,16 @@ struct ks_session_opts {
 	struct ks_output *alerts;	/* Alert JSONL (may be set later) */
 	struct ks_output *record;	/* Event JSONL of every event, or NULL */
 	size_t nfa_entries;		/* ks_pipeline_opts.max_entries */
+	uint64_t nfa_memory;		/* ks_pipeline_opts.max_bytes */
 	/* every event after normalization, before the pipeline; non-zero stops */
 	int (*on_event)(void *arg, const struct ks_event *ev);
 	void *arg;
+};
+
+/* Per rule: unqueued enforcements already alerted (ks_session_open_lost). */
+struct ks_session_unqueued {
+	uint32_t uid;
+	uint64_t alerted;
 };
 
 struct ks_session_stats {
@@ -58,6 +73,11 @@ struct ks_session {
 	uint64_t pkt_ts;
 	char why[200];			/* why the last ks_session_install() failed */
 	struct ks_event ev;		/* the record being consumed */
+	/* enforcements whose events were lost (ks_session_open_lost) */
+	const struct ks_engine *lost_e;
+	uint64_t unqueued;		/* ks_stats.enforce_unqueued last seen */
+	struct ks_session_unqueued *uq;
+	size_t n_uq, cap_uq;
 };
 
 /* 0 or -errno. host: host.name of output, NULL to adopt it from input. */
@@ -65,6 +85,13 @@ int ks_session_init(struct ks_session *s, const struct ks_session_opts *o);
 void ks_session_fini(struct ks_session *s);
 /* Consume the engine's ring buffer from now on. */
 int ks_session_open_rb(struct ks_session *s, int events_fd);
+/*
+ * Consume ks_lost too (after ks_session_open_rb(), or alone), and alert
+ * enforcements the kernel could only count. adopted: the programs were
+ * pinned by an earlier kload, which may have alerted some counts already:
+ * start from what the maps hold now. 0 or -errno.
+ */
+int ks_session_open_lost(struct ks_session *s, const struct ks_engine *e, bool adopted);
 /* Wait up to timeout_ms, then consume everything queued. >= 0 or -errno. */
 int ks_session_poll(struct ks_session *s, int timeout_ms);
 int ks_session_consume(struct ks_session *s);
