@@ -52,7 +52,9 @@ struct attach_args {
 	bool detach_on_exit;
 	__u32 payload_depth;
 	__u32 entities;
+	__u32 ringbuf_bytes;
 	__u64 nfa_entries;
+	__u64 nfa_memory;
 };
 
 struct ks_attach {
@@ -77,7 +79,13 @@ struct ks_attach {
 	KS_OPT_UINT_(struct attach_args, payload_depth, "payload-depth", "N", 1,	\
 		     KS_PAYLOAD_MAX, "payload bytes scanned per packet (default 256)"), \
 	KS_OPT_UINT_(struct attach_args, entities, "entities", "N", 1, 1u << 24,	\
-		     "kernel sequence state entries (default 65536)")
+		     "kernel sequence state entries (default 65536)"),		\
+	KS_OPT_SIZE_(struct attach_args, ringbuf_bytes, "ringbuf-size", KS_RINGBUF_MIN, \
+		     KS_RINGBUF_MAX, ks_ringbuf_size_check,				\
+		     "kernel-to-kload ring buffer (default 4M): a power of\n"	\
+		     "two, a multiple of the page size, 4K..1G. Events it\n"	\
+		     "has no room for are counted as dropped; enforcements\n"	\
+		     "among them still get an \"enforced, event lost\" alert")
 
 static const struct ks_opt attach_opts[] = {
 	ATTACH_OPT_XDP,
@@ -93,6 +101,11 @@ static const struct ks_opt attach_opts[] = {
 	KS_OPT_UINT_(struct attach_args, nfa_entries, "nfa-entries", "N", 1, 1u << 26,
 		     "pending sequences kept in userspace (default 100000;\n"
 		     "the least recently used is evicted and counted)"),
+	KS_OPT_SIZE_(struct attach_args, nfa_memory, "nfa-memory", KS_NFA_MEMORY_MIN,
+		     KS_NFA_MEMORY_MAX, NULL,
+		     "memory those may hold, with their events and join\n"
+		     "keys (default 64M; K, M, G suffixes; 64K..1024G);\n"
+		     "past it the least recently used are evicted, counted"),
 	KS_OPT_FLAG_(struct attach_args, detach_on_exit, "detach-on-exit",
 		     "remove programs and pins when kload exits; by\n"
 		     "default they stay attached and pinned so detection\n"
@@ -175,9 +188,9 @@ static int adopt(struct ks_attach *a, struct ks_ruleset *rs, struct ks_tables *t
 	a->adopted = true;
 	pr_warn("kload: adopting the programs pinned in %s (mode %s)\n", a->o.pin_dir,
 		ks_mode_name(a->e.mode));
-	if (a->o.n_xdp)
-		pr_warn("kload: --xdp ignored: adopted programs keep their interfaces; "
-			"run `kload detach` first to change them\n");
+	if (a->o.n_xdp || a->o.ringbuf_bytes)
+		pr_warn("kload: --xdp and --ringbuf-size ignored: adopted programs keep their "
+			"interfaces and maps; run `kload detach` first to change them\n");
 	return ks_session_install(&a->s, &a->e, a->o.pin_dir, rs, t, false);
 }
 
@@ -186,6 +199,7 @@ static int setup_engine(struct ks_attach *a, struct ks_ruleset *rs, struct ks_ta
 	struct ks_engine_opts eo = {
 		.mode = a->o.mode, .xdp = a->o.n_xdp > 0, .no_host = a->o.no_host,
 		.payload_depth = a->o.payload_depth, .entities = a->o.entities,
+		.ringbuf_bytes = a->o.ringbuf_bytes,
 	};
 	struct ks_ctl ctl = {};
 	int err;
@@ -370,7 +384,7 @@ static int start(struct ks_attach *a, struct ks_ruleset *rs, struct ks_tables *t
 {
 	struct ks_session_opts so = {
 		.clock = KS_CLOCK_BOOT, .alerts = a->alerts, .record = a->record,
-		.nfa_entries = a->o.nfa_entries,
+		.nfa_entries = a->o.nfa_entries, .nfa_memory = a->o.nfa_memory,
 	};
 	int err;
 
@@ -381,6 +395,9 @@ static int start(struct ks_attach *a, struct ks_ruleset *rs, struct ks_tables *t
 		ks_ruleset_free(rs);
 	if (!err)
 		err = ks_session_open_rb(&a->s, a->e.events_fd);
+	/* alerts for enforcements whose events the ring buffer had no room for */
+	if (!err && !a->record_only)
+		err = ks_session_open_lost(&a->s, &a->e, a->adopted);
 	if (err)
 		return err == -EPERM || err == -EOPNOTSUPP ? KS_EXIT_ENV : KS_EXIT_FAIL;
 	if (a->o.metrics) {

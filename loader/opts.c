@@ -37,6 +37,29 @@ int ks_opts_uint(const char *s, unsigned long long min, unsigned long long max,
 	return 0;
 }
 
+int ks_opts_size(const char *s, unsigned long long min, unsigned long long max,
+		 unsigned long long *v)
+{
+	static const char units[] = "KMG";
+	size_t n = strlen(s);
+	const char *u = n ? strchr(units, s[n - 1] & ~0x20) : NULL;
+	unsigned long long mult = 1;
+	char digits[32];
+
+	if (u && *u) {
+		if (n - 1 >= sizeof(digits))
+			return -1;
+		memcpy(digits, s, n - 1);
+		digits[n - 1] = 0;
+		mult = 1ull << (10 * (u - units + 1));
+		s = digits;
+	}
+	if (ks_opts_uint(s, 0, ~0ull / mult, v))
+		return -1;
+	*v *= mult;
+	return *v < min || *v > max ? -1 : 0;
+}
+
 static int bad(const struct ks_cmd *c, const struct ks_opt *o, const char *fmt,
 	       const char *arg, unsigned long long a, unsigned long long b)
 {
@@ -46,13 +69,9 @@ static int bad(const struct ks_cmd *c, const struct ks_opt *o, const char *fmt,
 	return KS_OPTS_USAGE;
 }
 
-static int store_uint(const struct ks_cmd *c, const struct ks_opt *o, const char *arg,
-		      void *field)
+/* v into the field's width (the range checks kept it representable). */
+static int store_bits(const struct ks_opt *o, unsigned long long v, void *field)
 {
-	unsigned long long v;
-
-	if (ks_opts_uint(arg, o->min, o->max, &v))
-		return bad(c, o, "takes a whole number from %llu to %llu", arg, o->min, o->max);
 	switch (o->size) {
 	case sizeof(uint8_t):
 		*(uint8_t *)field = v;
@@ -68,6 +87,32 @@ static int store_uint(const struct ks_cmd *c, const struct ks_opt *o, const char
 		break;
 	}
 	return 0;
+}
+
+static int store_uint(const struct ks_cmd *c, const struct ks_opt *o, const char *arg,
+		      void *field)
+{
+	unsigned long long v;
+
+	if (ks_opts_uint(arg, o->min, o->max, &v))
+		return bad(c, o, "takes a whole number from %llu to %llu", arg, o->min, o->max);
+	return store_bits(o, v, field);
+}
+
+static int store_size(const struct ks_cmd *c, const struct ks_opt *o, const char *arg,
+		      void *field)
+{
+	unsigned long long v;
+	char why[128];
+
+	if (ks_opts_size(arg, o->min, o->max, &v))
+		return bad(c, o, "takes a size in bytes (K, M or G suffixes) from %llu to %llu",
+			   arg, o->min, o->max);
+	if (o->check && o->check(v, why, sizeof(why))) {
+		fprintf(stderr, "kload %s: --%s %s: %s\n", c->name, o->name, arg, why);
+		return KS_OPTS_USAGE;
+	}
+	return store_bits(o, v, field);
 }
 
 static int store(const struct ks_cmd *c, const struct ks_opt *o, const char *arg, void *args)
@@ -96,6 +141,8 @@ static int store(const struct ks_cmd *c, const struct ks_opt *o, const char *arg
 		return 0;
 	case KS_OPT_UINT:
 		return store_uint(c, o, arg, field);
+	case KS_OPT_SIZE:
+		return store_size(c, o, arg, field);
 	case KS_OPT_ENUM:
 		v = ks_names_parse(o->names, arg);
 		if (v == KS_NAME_UNKNOWN) {

@@ -32,6 +32,7 @@ enum ks_opt_type {
 	KS_OPT_STR_MULTI,	/* const char *[.max], count (int) at .count_off */
 	KS_OPT_UINT,		/* unsigned integer of .size bytes in [.min, .max] */
 	KS_OPT_ENUM,		/* int, a name of .names */
+	KS_OPT_SIZE,		/* bytes (K, M, G suffixes) as KS_OPT_UINT, then .check */
 };
 
 struct ks_opt {
@@ -45,6 +46,8 @@ struct ks_opt {
 	const char *metavar;		/* NULL for flags */
 	const char *help;		/* '\n' starts another help line */
 	bool required;			/* shown in the synopsis, checked */
+	/* KS_OPT_SIZE: 0, or -1 with why the value cannot be used */
+	int (*check)(unsigned long long v, char *why, size_t len);
 };
 
 #define KS_OPT_AT(st, f)	.off = offsetof(st, f), .size = sizeof(((st *)0)->f)
@@ -59,6 +62,9 @@ struct ks_opt {
 #define KS_OPT_UINT_(st, f, nm, mv, lo, hi, hlp) \
 	{ .name = nm, .type = KS_OPT_UINT, KS_OPT_AT(st, f), .min = lo, .max = hi, \
 	  .metavar = mv, .help = hlp }
+#define KS_OPT_SIZE_(st, f, nm, lo, hi, chk, hlp) \
+	{ .name = nm, .type = KS_OPT_SIZE, KS_OPT_AT(st, f), .min = lo, .max = hi, \
+	  .check = chk, .metavar = "BYTES", .help = hlp }
 #define KS_OPT_ENUM_(st, f, nm, mv, tbl, hlp) \
 	{ .name = nm, .type = KS_OPT_ENUM, KS_OPT_AT(st, f), .names = tbl, \
 	  .metavar = mv, .help = hlp }
@@ -89,6 +95,9 @@ int ks_opts_exit(int r);
 void ks_opts_help(const struct ks_cmd *c, FILE *out);
 /* "12" -> 12 in [min, max]; anything else (sign, junk, range) is -1. */
 int ks_opts_uint(const char *s, unsigned long long min, unsigned long long max,
+		 unsigned long long *v);
+/* The same with an optional K, M or G (KiB, MiB, GiB; either case). */
+int ks_opts_size(const char *s, unsigned long long min, unsigned long long max,
 		 unsigned long long *v);
 
 #endif /* KS_OPTS_H */

@@ -66,17 +66,15 @@ static void count_entities(int fd, struct ks_snapshot *s)
 
 static void read_rules(int names_fd, int rstats_fd, struct ks_snapshot *s)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct ks_rule_stats *per = calloc(ncpu > 0 ? ncpu : 1, sizeof(*per));
 	__u32 i;
 
 	s->rules = calloc(s->ctl.n_rules ?: 1, sizeof(*s->rules));
-	if (!s->rules || !per)
-		goto out;
+	if (!s->rules)
+		return;
 	for (i = 0; i < s->ctl.n_rules && i < KS_MAX_RULES; i++) {
 		struct ks_snap_rule *r = &s->rules[s->n_rules];
+		struct ks_rule_stats rs;
 		struct ks_rule_name nm;
-		int c;
 
 		if (bpf_map_lookup_elem(names_fd, &i, &nm))
 			continue;
@@ -85,18 +83,15 @@ static void read_rules(int names_fd, int rstats_fd, struct ks_snapshot *s)
 		r->uid = nm.uid;
 		r->action = nm.action;
 		r->alerts = nm.alerts;
-		if (rstats_fd >= 0 && !bpf_map_lookup_elem(rstats_fd, &nm.uid, per)) {
-			for (c = 0; c < ncpu; c++) {
-				r->matches += per[c].matches;
-				r->completions += per[c].completions;
-				r->blocks += per[c].blocks;
-				r->kills += per[c].kills;
-			}
+		if (rstats_fd >= 0 && !ks_rule_stats_sum(rstats_fd, nm.uid, &rs)) {
+			r->matches = rs.matches;
+			r->completions = rs.completions;
+			r->blocks = rs.blocks;
+			r->kills = rs.kills;
+			r->unreported = rs.unreported;
 		}
 		s->n_rules++;
 	}
-out:
-	free(per);
 }
 
 int ks_snapshot_read(const char *dir, struct ks_snapshot *s)
@@ -175,6 +170,11 @@ uint64_t ks_snapshot_eval_median_ns(const struct ks_snapshot *s)
 	return 0;
 }
 
+uint64_t ks_snapshot_evictions(const struct ks_snapshot *s)
+{
+	return s->kernel_evictions + s->ctl.user_evictions + s->ctl.user_evict_memory;
+}
+
 uint64_t ks_snapshot_pending(const struct ks_snapshot *s)
 {
 	return s->ctl.kload_pid ? s->ctl.user_pending : s->kernel_pending;
@@ -235,7 +235,7 @@ static void prom_sources(const struct ks_stats *k, FILE *o)
 	}
 }
 
-enum rule_counter { RC_MATCHES, RC_ALERTS, RC_ENFORCEMENTS };
+enum rule_counter { RC_MATCHES, RC_ALERTS, RC_ENFORCEMENTS, RC_UNREPORTED };
 
 static uint64_t rule_counter(const struct ks_snap_rule *r, enum rule_counter c)
 {
@@ -243,6 +243,8 @@ static uint64_t rule_counter(const struct ks_snap_rule *r, enum rule_counter c)
 		return r->matches;
 	if (c == RC_ALERTS)
 		return r->alerts;
+	if (c == RC_UNREPORTED)
+		return r->unreported;
 	return r->action == KS_RA_KILL ? r->kills : r->blocks;
 }
 
@@ -250,7 +252,7 @@ static uint64_t rule_counter(const struct ks_snap_rule *r, enum rule_counter c)
 static void prom_rules(const struct ks_snapshot *s, FILE *o, const char *name,
 		       const char *help, enum rule_counter c)
 {
-	bool action = c == RC_ENFORCEMENTS;
+	bool action = c == RC_ENFORCEMENTS || c == RC_UNREPORTED;
 	size_t i;
 
 	prom_head(o, name, "counter", help);
@@ -286,26 +288,54 @@ static void prom_userspace(const struct ks_snapshot *s, FILE *o)
 		(unsigned long long)s->ctl.user_nfa_nomem);
 }
 
+/* A family of one sample without labels. */
+static void prom_scalar(FILE *o, const char *name, const char *type, const char *help,
+			uint64_t v)
+{
+	prom_head(o, name, type, help);
+	fprintf(o, "%s %llu\n", name, (unsigned long long)v);
+}
+
+/* Sequence state in the kernel and in the NFA. */
+static void prom_sequences(const struct ks_snapshot *s, FILE *o)
+{
+	const struct ks_stats *k = &s->k;
+
+	prom_scalar(o, "kestrel_entity_state_evictions_total", "counter",
+		    "Pending sequence state evicted for room (kernel LRU and userspace NFA).",
+		    ks_snapshot_evictions(s));
+	prom_scalar(o, "kestrel_entity_state_insert_failures_total", "counter",
+		    "New kernel sequence states the LRU map could not store (left to the NFA).",
+		    k->entity_insert_failures);
+	prom_scalar(o, "kestrel_join_value_cuts_total", "counter",
+		    "Steps of kernel-tracked sequences left to the NFA: a join value was cut.",
+		    k->join_cut);
+	prom_head(o, "kestrel_nfa_evictions_total", "counter",
+		  "Pending sequences the userspace NFA evicted, per bound reached.");
+	fprintf(o, "kestrel_nfa_evictions_total{reason=\"entries\"} %llu\n",
+		(unsigned long long)s->ctl.user_evictions);
+	fprintf(o, "kestrel_nfa_evictions_total{reason=\"memory\"} %llu\n",
+		(unsigned long long)s->ctl.user_evict_memory);
+	prom_scalar(o, "kestrel_nfa_memory_bytes", "gauge",
+		    "Bytes the userspace NFA's pending sequences hold (see --nfa-memory).",
+		    s->ctl.user_bytes);
+	prom_scalar(o, "kestrel_sequences_pending", "gauge",
+		    "Sequences waiting for their next step.", ks_snapshot_pending(s));
+	prom_scalar(o, "kestrel_sequences_expired_total", "counter",
+		    "Pending sequences that outlived their maxspan.",
+		    k->expired + s->ctl.user_expired);
+}
+
 static void prom_state(const struct ks_snapshot *s, FILE *o)
 {
 	const struct ks_stats *k = &s->k;
 	uint64_t cum = 0;
 	int r;
 
-	prom_head(o, "kestrel_entity_state_evictions_total", "counter",
-		  "Pending sequence state evicted for room (kernel LRU and userspace NFA).");
-	fprintf(o, "kestrel_entity_state_evictions_total %llu\n",
-		(unsigned long long)(s->kernel_evictions + s->ctl.user_evictions));
-	prom_head(o, "kestrel_sequences_pending", "gauge", "Sequences waiting for their next step.");
-	fprintf(o, "kestrel_sequences_pending %llu\n", (unsigned long long)ks_snapshot_pending(s));
-	prom_head(o, "kestrel_sequences_expired_total", "counter",
-		  "Pending sequences that outlived their maxspan.");
-	fprintf(o, "kestrel_sequences_expired_total %llu\n",
-		(unsigned long long)(k->expired + s->ctl.user_expired));
-	prom_head(o, "kestrel_reloads_total", "counter", "Rule table swaps.");
-	fprintf(o, "kestrel_reloads_total %llu\n", (unsigned long long)s->ctl.reloads);
-	prom_head(o, "kestrel_table_generation", "gauge", "Generation of the active rule tables.");
-	fprintf(o, "kestrel_table_generation %u\n", s->ctl.generation);
+	prom_sequences(s, o);
+	prom_scalar(o, "kestrel_reloads_total", "counter", "Rule table swaps.", s->ctl.reloads);
+	prom_scalar(o, "kestrel_table_generation", "gauge",
+		    "Generation of the active rule tables.", s->ctl.generation);
 	prom_head(o, "kestrel_kernel_eval_ns", "histogram",
 		  "Nanoseconds spent per event in the kernel evaluator.");
 	for (r = 0; r < KS_HIST_BUCKETS; r++) {
@@ -326,6 +356,9 @@ void ks_snapshot_prometheus(const struct ks_snapshot *s, FILE *o)
 	prom_rules(s, o, "kestrel_alerts_total", "Alerts produced.", RC_ALERTS);
 	prom_rules(s, o, "kestrel_enforcements_total", "Operations blocked or killed.",
 		   RC_ENFORCEMENTS);
+	prom_rules(s, o, "kestrel_enforcements_unreported_total",
+		   "Enforcements whose event the ring buffer had no room for, each "
+		   "reported by an alert saying: enforced, event lost.", RC_UNREPORTED);
 	prom_userspace(s, o);
 	prom_state(s, o);
 }
@@ -358,12 +391,20 @@ void ks_snapshot_json(const struct ks_snapshot *s, FILE *o)
 		json_object_set_new(ro, "alerts", json_integer(s->rules[i].alerts));
 		json_object_set_new(ro, "blocks", json_integer(s->rules[i].blocks));
 		json_object_set_new(ro, "kills", json_integer(s->rules[i].kills));
+		json_object_set_new(ro, "enforcements_unreported",
+				    json_integer(s->rules[i].unreported));
 		json_array_append_new(rules, ro);
 	}
 	json_object_set_new(root, "rules", rules);
 	json_object_set_new(root, "dfa_bytes_scanned", json_integer(k->dfa_bytes));
 	json_object_set_new(root, "entity_state_evictions",
-			    json_integer(s->kernel_evictions + s->ctl.user_evictions));
+			    json_integer(ks_snapshot_evictions(s)));
+	json_object_set_new(root, "entity_state_insert_failures",
+			    json_integer(k->entity_insert_failures));
+	json_object_set_new(root, "join_value_cuts", json_integer(k->join_cut));
+	json_object_set_new(root, "nfa_evictions_entries", json_integer(s->ctl.user_evictions));
+	json_object_set_new(root, "nfa_evictions_memory", json_integer(s->ctl.user_evict_memory));
+	json_object_set_new(root, "nfa_memory_bytes", json_integer(s->ctl.user_bytes));
 	json_object_set_new(root, "sequences_pending", json_integer(ks_snapshot_pending(s)));
 	json_object_set_new(root, "sequences_expired",
 			    json_integer(k->expired + s->ctl.user_expired));
@@ -395,13 +436,15 @@ void ks_snapshot_table(const struct ks_snapshot *s, FILE *o)
 			(unsigned long long)k->events[src], (unsigned long long)k->filtered[src],
 			(unsigned long long)k->forwarded[src],
 			(unsigned long long)dropped_total(k, src));
-	fprintf(o, "\n%-40s %10s %10s %10s %10s\n", "rule", "matches", "alerts", "blocks", "kills");
+	fprintf(o, "\n%-40s %10s %10s %10s %10s %10s\n", "rule", "matches", "alerts", "blocks",
+		"kills", "unreported");
 	for (i = 0; i < s->n_rules; i++)
-		fprintf(o, "%-40s %10llu %10llu %10llu %10llu\n", s->rules[i].id,
+		fprintf(o, "%-40s %10llu %10llu %10llu %10llu %10llu\n", s->rules[i].id,
 			(unsigned long long)s->rules[i].matches,
 			(unsigned long long)s->rules[i].alerts,
 			(unsigned long long)s->rules[i].blocks,
-			(unsigned long long)s->rules[i].kills);
+			(unsigned long long)s->rules[i].kills,
+			(unsigned long long)s->rules[i].unreported);
 	fprintf(o, "\nDFA bytes scanned %llu; kernel eval median <= %llu ns over %llu events\n",
 		(unsigned long long)k->dfa_bytes,
 		(unsigned long long)ks_snapshot_eval_median_ns(s),
@@ -409,6 +452,9 @@ void ks_snapshot_table(const struct ks_snapshot *s, FILE *o)
 	fprintf(o, "sequences pending %llu, expired %llu, evicted %llu; generation %u, reloads %llu\n",
 		(unsigned long long)ks_snapshot_pending(s),
 		(unsigned long long)(k->expired + s->ctl.user_expired),
-		(unsigned long long)(s->kernel_evictions + s->ctl.user_evictions),
+		(unsigned long long)ks_snapshot_evictions(s),
 		s->ctl.generation, (unsigned long long)s->ctl.reloads);
+	fprintf(o, "kernel state insert failures %llu, join values cut %llu; "
+		"NFA %llu bytes\n", (unsigned long long)k->entity_insert_failures,
+		(unsigned long long)k->join_cut, (unsigned long long)s->ctl.user_bytes);
 }

@@ -22,9 +22,19 @@ struct args {
 	int n_multi;
 	uint32_t u32;
 	uint64_t u64;
+	uint64_t bytes;
 	int mode;
 	bool flag;
 };
+
+/* A size check beyond the range: even sizes only. */
+static int even(unsigned long long v, char *why, size_t len)
+{
+	if (!(v & 1))
+		return 0;
+	snprintf(why, len, "must be even");
+	return -1;
+}
 
 static const struct ks_opt opts[] = {
 	KS_OPT_PATH_(struct args, dir, "dir", "DIR", 8, "a path"),
@@ -34,6 +44,7 @@ static const struct ks_opt opts[] = {
 	  .count_off = offsetof(struct args, n_multi), .max = 2, .metavar = "M", .help = "m" },
 	KS_OPT_UINT_(struct args, u32, "u32", "N", 1, 100, "small"),
 	KS_OPT_UINT_(struct args, u64, "u64", "N", 0, UINT64_MAX, "any"),
+	KS_OPT_SIZE_(struct args, bytes, "bytes", 2, 3ull << 30, even, "a size"),
 	KS_OPT_ENUM_(struct args, mode, "mode", "MODE", &ks_mode_names, "a mode"),
 	KS_OPT_FLAG_(struct args, flag, "flag", "a flag"),
 	{ NULL },
@@ -72,6 +83,30 @@ static void test_numbers(void **state)
 			fail_msg("--u32 \"%s\" accepted", bad[i]);
 }
 
+static void test_sizes(void **state)
+{
+	static const struct {
+		const char *arg;
+		unsigned long long v;	/* 0: refused */
+	} rows[] = {
+		{ "4096", 4096 }, { "64K", 64 << 10 }, { "64k", 64 << 10 }, { "8M", 8 << 20 },
+		{ "3G", 3ull << 30 }, { "4G", 0 }, { "1", 0 }, { "3", 0 }, { "K", 0 },
+		{ "-2", 0 }, { "2KB", 0 }, { "2T", 0 }, { "", 0 }, { "18014398509481984K", 0 },
+	};
+	struct args a;
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		int r = parse_v(&cmd, &a, "--bytes", rows[i].arg, NULL);
+
+		if (rows[i].v && (r != 3 || a.bytes != rows[i].v))
+			fail_msg("--bytes %s: %d, %llu", rows[i].arg, r,
+				 (unsigned long long)a.bytes);
+		if (!rows[i].v && r != KS_OPTS_USAGE)
+			fail_msg("--bytes %s accepted", rows[i].arg);
+	}
+}
+
 static void test_kinds(void **state)
 {
 	struct args a;
@@ -101,6 +136,10 @@ static void test_commands(void **state)
 	char *v2[] = { "attach", "--entities", "abc", "r.yml" };
 	char *v3[] = { "attach", "--payload-depth", "100000", "r.yml" };
 	char *v4[] = { "record", "--xdp", "lo" };	/* --events is required */
+	char *v6[] = { "attach", "--ringbuf-size", "12288", "r.yml" };	/* not 2^n */
+	char *v7[] = { "attach", "--ringbuf-size", "2G", "r.yml" };
+	char *v8[] = { "attach", "--nfa-memory", "1K", "r.yml" };
+	char *v9[] = { "attach", "--ringbuf-size", "64K", "--nfa-memory", "8M", "r.yml" };
 	char *v5[] = { "status", "--pin-dir", "/sys/fs/bpf/" \
 		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -116,6 +155,13 @@ static void test_commands(void **state)
 			 KS_OPTS_USAGE);
 	assert_int_equal(ks_opts_parse(&ks_cmd_status, 3, v5, memset(buf, 0, sizeof(buf))),
 			 KS_OPTS_USAGE);
+	assert_int_equal(ks_opts_parse(&ks_cmd_attach, 4, v6, memset(buf, 0, sizeof(buf))),
+			 KS_OPTS_USAGE);
+	assert_int_equal(ks_opts_parse(&ks_cmd_attach, 4, v7, memset(buf, 0, sizeof(buf))),
+			 KS_OPTS_USAGE);
+	assert_int_equal(ks_opts_parse(&ks_cmd_attach, 4, v8, memset(buf, 0, sizeof(buf))),
+			 KS_OPTS_USAGE);
+	assert_int_equal(ks_opts_parse(&ks_cmd_attach, 6, v9, memset(buf, 0, sizeof(buf))), 5);
 }
 
 /* --help lists every option of the table, from the table. */
@@ -139,6 +185,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_kinds),
 		cmocka_unit_test(test_commands),
 		cmocka_unit_test(test_help),

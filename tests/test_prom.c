@@ -186,7 +186,8 @@ static void fill(struct ks_snapshot *snap)
 {
 	static struct ks_snap_rule rules[2] = {
 		{ .id = "exec_from_tmp", .action = KS_RA_ALERT, .matches = 5, .alerts = 4 },
-		{ .id = "odd\"id\\x", .action = KS_RA_BLOCK, .matches = 2, .alerts = 2, .blocks = 2 },
+		{ .id = "odd\"id\\x", .action = KS_RA_BLOCK, .matches = 2, .alerts = 2, .blocks = 2,
+		  .unreported = 1 },
 	};
 	int s;
 
@@ -204,20 +205,38 @@ static void fill(struct ks_snapshot *snap)
 	snap->rules = rules;
 	snap->n_rules = 2;
 	snap->ctl.generation = 3;
+	snap->ctl.user_evictions = 4;
+	snap->ctl.user_evict_memory = 5;
+	snap->ctl.user_bytes = 4096;
+	snap->k.entity_insert_failures = 6;
+	snap->k.join_cut = 7;
+	snap->kernel_evictions = 1;
 }
 
 static void test_prometheus_strict(void **state)
 {
+	static const char *const want[] = {
+		"kestrel_table_generation 3\n",
+		"kestrel_enforcements_total{rule=\"odd\\\"id\\\\x\",action=\"block\"} 2\n",
+		"kestrel_enforcements_unreported_total{rule=\"odd\\\"id\\\\x\",action=\"block\"} 1\n",
+		"kestrel_nfa_evictions_total{reason=\"entries\"} 4\n",
+		"kestrel_nfa_evictions_total{reason=\"memory\"} 5\n",
+		"kestrel_nfa_memory_bytes 4096\n",
+		"kestrel_entity_state_insert_failures_total 6\n",
+		"kestrel_join_value_cuts_total 7\n",
+		"kestrel_entity_state_evictions_total 10\n",
+	};
 	struct ks_snapshot snap;
 	char *text = NULL;
-	size_t len = 0;
+	size_t len = 0, i;
 	FILE *f = open_memstream(&text, &len);
 
 	fill(&snap);
 	ks_snapshot_prometheus(&snap, f);
 	fclose(f);
-	assert_non_null(strstr(text, "kestrel_table_generation 3\n"));
-	assert_non_null(strstr(text, "kestrel_enforcements_total{rule=\"odd\\\"id\\\\x\",action=\"block\"} 2\n"));
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (!strstr(text, want[i]))
+			fail_msg("missing: %s", want[i]);
 	check_text(text, &snap);
 	free(text);
 }

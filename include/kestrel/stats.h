@@ -13,6 +13,7 @@ struct ks_snap_rule {
 	uint32_t uid;
 	uint8_t action;
 	uint64_t matches, completions, blocks, kills, alerts;
+	uint64_t unreported;	/* enforcements whose events were lost */
 };
 
 struct ks_snapshot {
@@ -32,6 +33,8 @@ void ks_snapshot_json(const struct ks_snapshot *s, FILE *out);
 void ks_snapshot_table(const struct ks_snapshot *s, FILE *out);
 uint64_t ks_snapshot_eval_median_ns(const struct ks_snapshot *s);
 uint64_t ks_snapshot_pending(const struct ks_snapshot *s);
+/* Pending sequences evicted for room: kernel LRU and the NFA's two bounds. */
+uint64_t ks_snapshot_evictions(const struct ks_snapshot *s);
 const char *ks_source_name(unsigned int s);
 const char *ks_drop_name(unsigned int r);
 
