@@ -104,6 +104,13 @@ check "invalid rules: exit 2" "[ $rc -eq 2 ]" "$W/out"
 check "invalid rules: FILE:LINE:COL diagnostic" "grep -q '^$W/bad.yml:3:[0-9]*: error: ' $W/out" "$W/out"
 "$KLOAD" status --pin-dir "$PIN" >/dev/null 2>&1
 check "status with nothing attached: exit 1" "[ $? -eq 1 ]"
+"$KLOAD" attach --pin-dir "$PIN" --ringbuf-size 12288 "$W/rules.yml" >"$W/out" 2>&1
+rc=$?
+check "--ringbuf-size not a power of two: exit 2, said so" \
+	"[ $rc -eq 2 ] && grep -q 'power of two' $W/out" "$W/out"
+"$KLOAD" attach --pin-dir "$PIN" --nfa-memory 1x "$W/rules.yml" >"$W/out" 2>&1
+rc=$?
+check "--nfa-memory not a size: exit 2" "[ $rc -eq 2 ] && grep -q 'nfa-memory' $W/out" "$W/out"
 if command -v setpriv >/dev/null; then
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$KLOAD" attach "$W/rules.yml" >"$W/out" 2>&1
 	rc=$?
@@ -166,12 +173,15 @@ write_pcap() {
 }
 
 # ---- attach, attack, alerts
-if ! attach --record "$W/rec.jsonl" --metrics 127.0.0.1:47990 "$W/rules.yml"; then
+if ! attach --record "$W/rec.jsonl" --metrics 127.0.0.1:47990 --ringbuf-size 1M \
+	--nfa-memory 8M "$W/rules.yml"; then
 	bad "attach" "$W/attach.log"
 	echo "$pass passed, $fail failed, $skip skipped"
 	exit 1
 fi
 ok "attach ready"
+check "--ringbuf-size sizes the kernel's ring buffer" \
+	"bpftool map show pinned $PIN/ks_events | grep -q 'max_entries 1048576'"
 "$KLOAD" status --pin-dir "$PIN" >"$W/out" 2>&1
 check "status attached: exit 0" "[ $? -eq 0 ]" "$W/out"
 "$KLOAD" status --json --pin-dir "$PIN" >"$W/status.json" 2>&1

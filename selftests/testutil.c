@@ -8,10 +8,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "kestrel/ecs.h"
 #include "testutil.h"
+#include "kestrel.skel.h"
 #include "test_progs.h"
 
 int ks_tenv_compile(struct ks_tenv *te, const char *yaml)
@@ -65,7 +67,6 @@ int ks_tenv_load(struct ks_tenv *te, const struct ks_engine_opts *o)
 	int err;
 
 	opts.judge_self = true;
-	opts.hash_key = opts.hash_key ?: 1;
 	err = ks_engine_load(&te->e, &opts);
 	if (err)
 		return err;
@@ -101,6 +102,45 @@ int ks_tenv_swap(struct ks_tenv *te, const char *yaml)
 int ks_tenv_attach(struct ks_tenv *te)
 {
 	return ks_engine_attach(&te->e);
+}
+
+int ks_tenv_replay(struct ks_tenv *te, const struct ks_event *evs, size_t n)
+{
+	struct ks_replay_ctx *ctx = calloc(1, sizeof(*ctx));
+	size_t i, k;
+	int err = 0;
+
+	if (!ctx)
+		return -ENOMEM;
+	for (i = 0; i < n && !err; i += k) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = ctx, .ctx_size_in = sizeof(*ctx));
+
+		k = n - i < KS_REPLAY_BATCH ? n - i : KS_REPLAY_BATCH;
+		memcpy(ctx->ev, evs + i, k * sizeof(*evs));
+		ctx->n = k;
+		if (bpf_prog_test_run_opts(bpf_program__fd(te->e.skel->progs.ks_replay), &o))
+			err = -errno;
+		ks_tenv_drain(te, 0);
+	}
+	free(ctx);
+	return err;
+}
+
+int ks_tenv_event(const char *json, struct ks_event *ev)
+{
+	struct ks_ecs_ctx ecs;
+	json_t *j = json_loads(json, 0, NULL);
+	char err[256];
+	int ret = -EINVAL;
+
+	ks_ecs_init(&ecs, "selftest");
+	if (j && !ks_ecs_from_json(&ecs, j, ev, err, sizeof(err)))
+		ret = 0;
+	else
+		fprintf(stderr, "ks_tenv_event: %s\n", j ? err : "invalid JSON");
+	json_decref(j);
+	ks_ecs_free(&ecs);
+	return ret;
 }
 
 int ks_tenv_drain(struct ks_tenv *te, int timeout_ms)
@@ -175,6 +215,26 @@ int ks_tenv_stats(const struct ks_tenv *te, struct ks_stats *st)
 	return ks_stats_sum(ks_engine_stats_fd(&te->e), st);
 }
 
+int ks_tenv_rule_stats(const struct ks_tenv *te, const char *id, struct ks_rule_stats *rs)
+{
+	int r = ks_tenv_rule(te, id);
+
+	memset(rs, 0, sizeof(*rs));
+	if (r < 0)
+		return -EINVAL;
+	return ks_rule_stats_sum(te->e.rule_stats_fd, te->t->rules[r].uid, rs);
+}
+
+void ks_tenv_detach(struct ks_tenv *te)
+{
+	int i;
+
+	for (i = 0; i < te->e.n_links; i++)
+		bpf_link__destroy(te->e.links[i]);
+	te->e.n_links = 0;
+	usleep(50000);	/* programs already running finish */
+}
+
 void ks_tenv_close(struct ks_tenv *te)
 {
 	ks_session_fini(&te->s);
@@ -225,7 +285,8 @@ int ks_tenv_load_mode(struct ks_tenv *te, const struct ks_engine_opts *o)
 
 char *ks_tenv_alerts(struct ks_tenv *te, const char *yaml)
 {
-	struct ks_session_opts so = { .clock = KS_CLOCK_INPUT };
+	/* the boot clock for ks_lost's events, as te->s had for the others */
+	struct ks_session_opts so = { .clock = KS_CLOCK_BOOT };
 	struct ks_ruleset *rs = ks_ruleset_new();
 	struct ks_session s = {};
 	char *text = NULL;
@@ -241,6 +302,8 @@ char *ks_tenv_alerts(struct ks_tenv *te, const char *yaml)
 
 		ks_session_event(&s, &ev);
 	}
+	if (te->loaded && !ks_session_open_lost(&s, &te->e, false))
+		ks_session_consume(&s);
 	text = strdup(ks_output_text(so.alerts, NULL));
 out:
 	ks_session_fini(&s);

@@ -32,6 +32,14 @@ int ks_tenv_load(struct ks_tenv *te, const struct ks_engine_opts *o);
 int ks_tenv_attach(struct ks_tenv *te);
 /* Replace the rules of a loaded environment (a new table generation). */
 int ks_tenv_swap(struct ks_tenv *te, const char *yaml);
+/*
+ * Events through the replay program (BPF_PROG_TEST_RUN of ks_replay, te
+ * loaded with o.replay), batch by batch, collecting what it forwards.
+ * 0 or -errno.
+ */
+int ks_tenv_replay(struct ks_tenv *te, const struct ks_event *evs, size_t n);
+/* An event from one Event JSONL object (the production decoder). 0 or -EINVAL. */
+int ks_tenv_event(const char *json, struct ks_event *ev);
 /* Poll the ring buffer for up to timeout_ms; returns events collected. */
 int ks_tenv_drain(struct ks_tenv *te, int timeout_ms);
 /* First forwarded event whose exe ends with `suffix` (NULL if none). */
@@ -42,6 +50,10 @@ int ks_tenv_rule(const struct ks_tenv *te, const char *id);
 bool ks_tenv_matched(const struct ks_tenv *te, const struct ks_event *ev, int rule,
 		     bool completed);
 int ks_tenv_stats(const struct ks_tenv *te, struct ks_stats *st);
+/* A rule's counters (by id in te->rs) summed over CPUs. 0 or -errno. */
+int ks_tenv_rule_stats(const struct ks_tenv *te, const char *id, struct ks_rule_stats *rs);
+/* Detach the host hooks (maps stay): counters stop moving. */
+void ks_tenv_detach(struct ks_tenv *te);
 void ks_tenv_close(struct ks_tenv *te);
 
 /* The string value of field f of ev as a NUL-terminated copy in buf. */
@@ -59,7 +71,9 @@ int ks_tenv_load_mode(struct ks_tenv *te, const struct ks_engine_opts *o);
 /*
  * Run every collected event through a fresh session with a pipeline
  * built from the same YAML (a second parse: the pipeline owns its
- * ruleset) and return the Alert JSONL text (malloc'd), NULL on error.
+ * ruleset), then, as kload does once the ring buffer has room, the
+ * enforcements whose events it lost (ks_lost and the kernel's counts);
+ * return the Alert JSONL text (malloc'd), NULL on error.
  */
 char *ks_tenv_alerts(struct ks_tenv *te, const char *yaml);
 
