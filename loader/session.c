@@ -92,17 +92,24 @@ int ks_session_event(struct ks_session *s, struct ks_event *ev)
 	return 0;
 }
 
-static int on_record(void *ctx, void *data, size_t size)
+/* A ring buffer record as a normalized event in s->ev; NULL if too short. */
+static struct ks_event *take_record(struct ks_session *s, const void *data, size_t size)
 {
-	struct ks_session *s = ctx;
-
 	if (size < sizeof(s->ev)) {
 		s->st.short_records++;
-		return 0;
+		return NULL;
 	}
 	memcpy(&s->ev, data, sizeof(s->ev));
 	ks_session_normalize(s, &s->ev);
-	return ks_session_event(s, &s->ev);
+	return &s->ev;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct ks_session *s = ctx;
+	struct ks_event *ev = take_record(s, data, size);
+
+	return ev ? ks_session_event(s, ev) : 0;
 }
 
 int ks_session_open_rb(struct ks_session *s, int events_fd)
@@ -116,15 +123,10 @@ int ks_session_open_rb(struct ks_session *s, int events_fd)
 static int on_lost(void *ctx, void *data, size_t size)
 {
 	struct ks_session *s = ctx;
+	struct ks_event *ev = take_record(s, data, size);
 
-	if (size < sizeof(s->ev)) {
-		s->st.short_records++;
-		return 0;
-	}
-	memcpy(&s->ev, data, sizeof(s->ev));
-	ks_session_normalize(s, &s->ev);
-	if (s->p)
-		s->st.alerts += ks_pipeline_lost_event(s->p, &s->ev);
+	if (ev && s->p)
+		s->st.alerts += ks_pipeline_lost_event(s->p, ev);
 	return 0;
 }
 
