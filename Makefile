@@ -37,6 +37,8 @@ ifeq ($(filter deps help clean run test,$(MAKECMDGOALS)),)
 $(call need_pkg,libbpf,libbpf-dev)
 $(call need_pkg,yaml-0.1,libyaml-dev)
 $(call need_pkg,jansson,libjansson-dev)
+$(call need_pkg,libnats,libnats-dev)
+$(call need_pkg,libsystemd,libsystemd-dev)
 endif
 
 ARCH := x86
@@ -47,7 +49,8 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror 
 	-Wno-unused-function -I$(BUILD) -I. -Ibpf -MMD -MP
 
 LIBS_CORE := $(shell $(PKG_CONFIG) --libs libbpf yaml-0.1 jansson 2>/dev/null)
-LIBS_KLOAD := $(LIBS_CORE) -lxdp -lmicrohttpd -lm
+LIBS_KLOAD := $(LIBS_CORE) -lxdp -lmicrohttpd -lm \
+	$(shell $(PKG_CONFIG) --libs libnats libsystemd 2>/dev/null) -lpthread
 LIBS_STATIC := -Wl,-Bstatic -lbpf -lelf -lz -lzstd -lyaml -ljansson -Wl,-Bdynamic
 LIBS_STATIC_FULL := -static -lxdp -lbpf -lelf -lz -lzstd -lyaml -ljansson -lm
 

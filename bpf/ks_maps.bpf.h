@@ -144,4 +144,12 @@ struct {
 	__type(value, struct ks_rule_name);
 } ks_rules SEC(".maps");
 
+/* Per alert output counters, written by kload (like ks_rules). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KS_MAX_OUTPUTS);
+	__type(key, __u32);
+	__type(value, struct ks_output_stat);
+} ks_outputs SEC(".maps");
+
 #endif /* KS_MAPS_BPF_H */

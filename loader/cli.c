@@ -12,6 +12,7 @@
 #include "kestrel/engine.h"
 #include "kestrel/kbin.h"
 #include "kestrel/log.h"
+#include "kestrel/sink.h"
 #include "cli.h"
 
 static bool is_kbin(const char *path)
@@ -137,4 +138,40 @@ unsigned int ks_cli_attach_pid(int ctl_fd)
 	if (ks_ctl_read(ctl_fd, &ctl))
 		return 0;
 	return ks_cli_kload_alive(ctl.kload_pid) ? ctl.kload_pid : 0;
+}
+
+static int add_output(struct ks_sinks *set, const char *uri)
+{
+	char why[256] = "";
+	int err = ks_sinks_add(set, uri, why, sizeof(why));
+
+	if (!err)
+		return KS_EXIT_OK;
+	fprintf(stderr, "kload: output %s: %s\n", uri, why[0] ? why : strerror(-err));
+	return err == -EINVAL || err == -EEXIST || err == -E2BIG ? KS_EXIT_USAGE : KS_EXIT_FAIL;
+}
+
+int ks_cli_outputs(const char *alerts_path, const char *const *uris, int n,
+		   struct ks_sinks **setp)
+{
+	struct ks_sinks *set = ks_sinks_new();
+	char *uri = NULL;
+	int i, ret = set ? KS_EXIT_OK : KS_EXIT_FAIL;
+
+	if (!ret && (alerts_path || !n)) {
+		alerts_path = alerts_path ?: "-";
+		if (asprintf(&uri, "%s%s", strcmp(alerts_path, "-") ? "file:" : "",
+			     alerts_path) < 0)
+			uri = NULL;
+		ret = uri ? add_output(set, uri) : KS_EXIT_FAIL;
+		free(uri);
+	}
+	for (i = 0; !ret && i < n; i++)
+		ret = add_output(set, uris[i]);
+	if (ret) {
+		ks_sinks_free(set);
+		set = NULL;
+	}
+	*setp = set;
+	return ret;
 }

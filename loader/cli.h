@@ -27,6 +27,16 @@ extern const struct ks_cmd *const ks_cmds[];
 int ks_cli_load_rules(int n, char **paths, struct ks_ruleset **rs,
 		      struct ks_tables **t, struct ks_compile_info *info);
 
+struct ks_sinks;
+/*
+ * The alert outputs of attach and replay: --alerts PATH (file:PATH, or
+ * "-"), each --output URI, stdout when neither is given. A malformed URI
+ * is KS_EXIT_USAGE, a file that cannot be opened KS_EXIT_FAIL (message
+ * printed); *set is NULL then.
+ */
+int ks_cli_outputs(const char *alerts_path, const char *const *uris, int n,
+		   struct ks_sinks **set);
+
 /* flock() on the pin directory for state-changing commands; -1 if held. */
 int ks_cli_lock(const char *pin_dir, bool create);
 /*

@@ -24,18 +24,24 @@
 #include "kestrel/http.h"
 #include "kestrel/log.h"
 #include "kestrel/session.h"
+#include "kestrel/sink.h"
 #include "kestrel/xdp.h"
 #include "cli.h"
 #include "reload.h"
 
 #define KS_MAX_XDP	KS_CTL_MAX_XDP
 
-static volatile sig_atomic_t ks_stop, ks_reload;
+/* what is still queued for an output gets this long when kload stops */
+#define KS_DRAIN_MS	5000
+
+static volatile sig_atomic_t ks_stop, ks_reload, ks_reopen;
 
 static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
 		ks_reload = 1;
+	else if (sig == SIGUSR1)
+		ks_reopen = 1;
 	else
 		ks_stop = 1;
 }
@@ -47,6 +53,8 @@ struct attach_args {
 	const char *record_path;
 	const char *xdp[KS_MAX_XDP];
 	int n_xdp;
+	const char *outputs[KS_MAX_OUTPUTS];
+	int n_outputs;
 	int mode;
 	bool no_host;
 	bool detach_on_exit;
@@ -64,6 +72,7 @@ struct ks_attach {
 	bool adopted;
 	struct ks_session s;
 	struct ks_output *alerts, *record;
+	struct ks_sinks *sinks;		/* attach: the alert outputs behind alerts */
 	struct ks_http *http;
 	int lock_fd;
 	struct ks_xdp_set *xs;
@@ -92,7 +101,15 @@ static const struct ks_opt attach_opts[] = {
 	KS_OPT_FLAG_(struct attach_args, no_host, "no-host",
 		     "no process/file/network hooks (XDP only)"),
 	KS_OPT_STR_(struct attach_args, alerts_path, "alerts", "PATH|-",
-		    "where alerts go (default: - = stdout)"),
+		    "alerts to the file PATH (= --output file:PATH)\n"
+		    "or - (stdout, the default when no --output)"),
+	{ .name = "output", .type = KS_OPT_STR_MULTI, KS_OPT_AT(struct attach_args, outputs),
+	  .count_off = offsetof(struct attach_args, n_outputs), .max = KS_MAX_OUTPUTS,
+	  .metavar = "URI", .help = "also send alerts there (repeatable): -, file:PATH,\n"
+	  "syslog:[SOCKET], syslog+udp://HOST:PORT,\n"
+	  "syslog+tcp://HOST:PORT, journald:,\n"
+	  "nats://HOST:PORT[,HOST:PORT...]/SUBJECT;\n"
+	  "?queue=N bounds its queue (default 10000)" },
 	KS_OPT_STR_(struct attach_args, metrics, "metrics", "ADDR:PORT",
 		    "serve Prometheus metrics at http://ADDR:PORT/metrics\n"
 		    "(ADDR defaults to 127.0.0.1 when only :PORT is given)"),
@@ -303,11 +320,18 @@ static int load_rules(struct ks_attach *a, int n, char **paths, struct ks_rulese
 
 static int open_outputs(struct ks_attach *a)
 {
-	const char *path = a->o.alerts_path ?: "-";
+	int ret;
 
-	a->alerts = a->record_only ? ks_output_open("/dev/null") : ks_output_open(path);
+	if (a->record_only) {
+		a->alerts = ks_output_open("/dev/null");
+	} else {
+		ret = ks_cli_outputs(a->o.alerts_path, a->o.outputs, a->o.n_outputs, &a->sinks);
+		if (ret)
+			return ret;
+		a->alerts = ks_sinks_output(a->sinks);
+	}
 	if (!a->alerts) {
-		fprintf(stderr, "kload: cannot open %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "kload: cannot open /dev/null: %s\n", strerror(errno));
 		return KS_EXIT_FAIL;
 	}
 	if (!a->o.record_path)
@@ -334,6 +358,13 @@ static void announce(struct ks_attach *a)
 		ctl.generation, ctl.host_hooks ? ", host hooks" : "", a->o.n_xdp ? ", xdp" : "");
 }
 
+static void publish_stats(struct ks_attach *a)
+{
+	ks_session_publish_stats(&a->s, &a->e);
+	if (a->sinks)
+		ks_sinks_publish(a->sinks, a->e.outputs_fd);
+}
+
 /* Consume until SIGINT/SIGTERM; once a second expire, flush and publish. */
 static int run_loop(struct ks_attach *a)
 {
@@ -351,16 +382,22 @@ static int run_loop(struct ks_attach *a)
 			ks_reload = 0;
 			do_reload(a);
 		}
+		if (ks_reopen) {
+			ks_reopen = 0;
+			ks_sinks_reopen(a->sinks);
+		}
 		if (time(NULL) != last) {
 			last = time(NULL);
 			clock_gettime(CLOCK_REALTIME, &now);
 			ks_session_tick(&a->s, now.tv_sec * 1000000000ull + now.tv_nsec);
-			ks_session_publish_stats(&a->s, &a->e);
+			publish_stats(a);
 		}
 	}
 	ks_session_consume(&a->s);	/* what is already queued still counts */
 	ks_session_flush(&a->s);
-	ks_session_publish_stats(&a->s, &a->e);
+	/* the outputs deliver what they hold, or count it lost (shutdown) */
+	ks_sinks_stop(a->sinks, KS_DRAIN_MS);
+	publish_stats(a);
 	return KS_EXIT_OK;
 }
 
@@ -416,7 +453,14 @@ static int close_outputs(struct ks_attach *a, int ret)
 {
 	uint64_t lost = a->record ? ks_output_lost_total(a->record) : 0;
 
-	ks_output_close(a->alerts);
+	if (a->sinks) {
+		ks_sinks_stop(a->sinks, 0);
+		if (ks_log_level >= KS_LOG_INFO)
+			ks_sinks_summary(a->sinks, stderr);
+		ks_sinks_free(a->sinks);	/* a->alerts is the set's */
+	} else {
+		ks_output_close(a->alerts);
+	}
 	ks_output_close(a->record);
 	if (lost) {
 		fprintf(stderr, "kload: %llu event(s) could not be written to %s\n",
@@ -473,6 +517,7 @@ static int run_attach(struct ks_attach *a, int argc, char **argv, const struct k
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	ret = start(a, rs, t);	/* rs is the pipeline's or freed */
 	free(t);	/* the kernel and the pipeline hold their own copies */
 	if (!ret) {

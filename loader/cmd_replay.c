@@ -11,13 +11,20 @@
 #include "kestrel/engine.h"
 #include "kestrel/log.h"
 #include "kestrel/replay.h"
+#include "kestrel/sink.h"
 #include "cli.h"
 
 struct replay_args {
 	const char *events, *pcap, *expect;
+	const char *outputs[KS_MAX_OUTPUTS];
+	int n_outputs;
 	bool lenient;
 	int mode;
+	struct ks_sinks *sinks;		/* --output: where the alerts go */
 };
+
+/* what is still queued for an output gets this long once replayed */
+#define KS_REPLAY_DRAIN_MS	10000
 
 #define REPLAY_OPTS(req)							\
 	{ .name = "events", .type = KS_OPT_STR, KS_OPT_AT(struct replay_args, events), \
@@ -30,7 +37,14 @@ struct replay_args {
 	KS_OPT_ENUM_(struct replay_args, mode, "mode", "MODE", &ks_mode_names,	\
 		     "enforcement outcome to simulate (default signal)")
 
-static const struct ks_opt replay_opts[] = { REPLAY_OPTS(false), { NULL } };
+static const struct ks_opt replay_opts[] = {
+	REPLAY_OPTS(false),
+	{ .name = "output", .type = KS_OPT_STR_MULTI, KS_OPT_AT(struct replay_args, outputs),
+	  .count_off = offsetof(struct replay_args, n_outputs), .max = KS_MAX_OUTPUTS,
+	  .metavar = "URI", .help = "send the alerts there instead of stdout\n"
+	  "(repeatable; the URIs of `kload attach --output`)" },
+	{ NULL },
+};
 
 static const struct ks_opt test_opts[] = {
 	REPLAY_OPTS(true),
@@ -110,21 +124,26 @@ static int input_verdict(const struct replay_args *ra, const struct ks_replay_re
 	return (res->skipped || res->pcap_error) && !ra->lenient ? KS_EXIT_FAIL : KS_EXIT_OK;
 }
 
-/* Every alert lost (a failed write) is an error of the run. */
+/* Every alert lost (a failed write, a full queue, ...) is an error of the run. */
 static int lost_verdict(struct ks_output *out)
 {
 	struct ks_output_stats st;
-	int err = ks_output_flush(out);
+	unsigned long long n = 0;
+	int err = ks_output_flush(out), r;
 
 	ks_output_stats(out, &st);
-	if (!st.lost[KS_LOST_WRITE] && !st.lost[KS_LOST_ENCODE])
+	for (r = 0; r < KS_LOST_N; r++)
+		n += st.lost[r];
+	if (!n)
 		return KS_EXIT_OK;
-	fprintf(stderr, "kload: %llu alert(s) lost: %llu could not be written (%s), "
-		"%llu could not be encoded\n",
-		(unsigned long long)(st.lost[KS_LOST_WRITE] + st.lost[KS_LOST_ENCODE]),
-		(unsigned long long)st.lost[KS_LOST_WRITE],
-		strerror(st.last_err ?: (err ? -err : EIO)),
-		(unsigned long long)st.lost[KS_LOST_ENCODE]);
+	fprintf(stderr, "kload: %llu alert(s) lost:", n);
+	for (r = 0; r < KS_LOST_N; r++)
+		if (st.lost[r])
+			fprintf(stderr, " %llu %s%s%s%s", (unsigned long long)st.lost[r],
+				ks_lost_reason_name(r), r == KS_LOST_WRITE ? " (" : "",
+				r == KS_LOST_WRITE ? strerror(st.last_err ?: (err ? -err : EIO)) : "",
+				r == KS_LOST_WRITE ? ")" : "");
+	fputc('\n', stderr);
 	return KS_EXIT_FAIL;
 }
 
@@ -152,6 +171,10 @@ static int run(int argc, char **argv, int first, const struct replay_args *ra,
 		return ret;
 	}
 	err = ks_replay_run(rs, t, &o, res);
+	if (ra->sinks) {
+		ks_sinks_stop(ra->sinks, KS_REPLAY_DRAIN_MS);
+		ks_sinks_summary(ra->sinks, stderr);
+	}
 	lost = lost_verdict(out);
 	if (err)
 		return err == -EPERM || err == -EOPNOTSUPP ? KS_EXIT_ENV : KS_EXIT_FAIL;
@@ -169,11 +192,21 @@ static int cmd_replay(int argc, char **argv)
 	first = parse(&ks_cmd_replay, argc, argv, &ra);
 	if (first < 0)
 		return ks_opts_exit(first);
-	out = ks_output_fd(STDOUT_FILENO, "stdout", false);
-	if (!out)
-		return KS_EXIT_FAIL;
+	if (ra.n_outputs) {
+		ret = ks_cli_outputs(NULL, ra.outputs, ra.n_outputs, &ra.sinks);
+		if (ret)
+			return ret;
+		out = ks_sinks_output(ra.sinks);
+	} else {
+		out = ks_output_fd(STDOUT_FILENO, "stdout", false);
+		if (!out)
+			return KS_EXIT_FAIL;
+	}
 	ret = run(argc, argv, first, &ra, out, &res);
-	ks_output_close(out);
+	if (ra.sinks)
+		ks_sinks_free(ra.sinks);	/* out is the set's */
+	else
+		ks_output_close(out);
 	if (ks_log_level >= KS_LOG_INFO)
 		fprintf(stderr, "kload: replayed %llu events and %llu packets in %llu test runs: "
 			"%llu forwarded, %llu alerts\n", (unsigned long long)res.events,

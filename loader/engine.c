@@ -309,6 +309,7 @@ static int ks_open_load(struct ks_engine *e, const struct ks_engine_opts *o,
 	e->entity_fd = bpf_map__fd(skel->maps.ks_entity);
 	e->rules_fd = bpf_map__fd(skel->maps.ks_rules);
 	e->lost_fd = bpf_map__fd(skel->maps.ks_lost);
+	e->outputs_fd = bpf_map__fd(skel->maps.ks_outputs);
 	return 0;
 }
 
@@ -316,17 +317,18 @@ void ks_engine_init(struct ks_engine *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->tables_fd = e->prev_tables_fd = e->gen_fd = e->events_fd = e->stats_fd = -1;
-	e->ctl_fd = e->rule_stats_fd = e->entity_fd = e->rules_fd = e->lost_fd = -1;
+	e->ctl_fd = e->rule_stats_fd = e->entity_fd = e->rules_fd = e->lost_fd = e->outputs_fd = -1;
 }
 
 int ks_engine_adopt(struct ks_engine *e, const char *dir)
 {
 	static const char *const names[] = {
 		"ks_gen", "ks_events", "ks_stats", "ks_ctl", "ks_rule_stats", "ks_entity",
-		"ks_rules", "ks_lost",
+		"ks_rules", "ks_lost", "ks_outputs",
 	};
 	int *fds[] = { &e->gen_fd, &e->events_fd, &e->stats_fd, &e->ctl_fd,
-		       &e->rule_stats_fd, &e->entity_fd, &e->rules_fd, &e->lost_fd };
+		       &e->rule_stats_fd, &e->entity_fd, &e->rules_fd, &e->lost_fd,
+		       &e->outputs_fd };
 	struct ks_ctl ctl = {};
 	char path[KS_PIN_PATH_MAX];
 	size_t i;
@@ -574,7 +576,8 @@ void ks_engine_destroy(struct ks_engine *e)
 	if (!e->skel) {
 		/* adopted: the fds are ours, not the skeleton's */
 		int *fds[] = { &e->gen_fd, &e->events_fd, &e->stats_fd, &e->ctl_fd,
-			       &e->rule_stats_fd, &e->entity_fd, &e->rules_fd, &e->lost_fd };
+			       &e->rule_stats_fd, &e->entity_fd, &e->rules_fd, &e->lost_fd,
+			       &e->outputs_fd };
 
 		for (i = 0; i < (int)(sizeof(fds) / sizeof(fds[0])); i++)
 			if (*fds[i] >= 0)
@@ -586,7 +589,7 @@ void ks_engine_destroy(struct ks_engine *e)
 
 const char *const ks_pin_maps[KS_PIN_MAPS_N] = {
 	"ks_gen", "ks_tables", "ks_stats", "ks_rule_stats", "ks_entity", "ks_events",
-	"ks_ctl", "ks_rules", "ks_scratch", "ks_lost",
+	"ks_ctl", "ks_rules", "ks_scratch", "ks_lost", "ks_outputs",
 };
 
 int ks_pin_path(char *buf, size_t len, const char *dir, const char *name)

@@ -20,9 +20,13 @@ struct ks_output {
 	char name[64];
 	struct ks_output_stats st;
 	int err;		/* first failure, for ks_output_close() */
+	const struct ks_output_ops *ops;	/* lines go there, not to fd */
+	void *ops_arg;
 };
 
-static const char *const lost_names[KS_LOST_N] = { "write", "encode" };
+static const char *const lost_names[KS_LOST_N] = {
+	"write", "encode", "queue_full", "shutdown",
+};
 
 const char *ks_lost_reason_name(unsigned int r)
 {
@@ -60,6 +64,17 @@ struct ks_output *ks_output_open(const char *path)
 struct ks_output *ks_output_memory(void)
 {
 	return ks_output_fd(-1, "memory", false);
+}
+
+struct ks_output *ks_output_ops(const struct ks_output_ops *ops, void *arg, const char *name)
+{
+	struct ks_output *o = ks_output_fd(-1, name, false);
+
+	if (o) {
+		o->ops = ops;
+		o->ops_arg = arg;
+	}
+	return o;
 }
 
 int ks_output_flush(struct ks_output *o)
@@ -112,6 +127,18 @@ static int reserve(struct ks_output *o, size_t need)
 	return 0;
 }
 
+/* Room for a line of about need bytes, after the '\n' a cut line needs. */
+static int start_line(struct ks_output *o, size_t need)
+{
+	if (reserve(o, need + 2))
+		return -ENOMEM;
+	if (o->torn) {
+		o->buf[o->len++] = '\n';
+		o->torn = false;
+	}
+	return 0;
+}
+
 /* Encode j at the end of the buffer, growing it until it fits. */
 static int encode(struct ks_output *o, json_t *j)
 {
@@ -139,13 +166,9 @@ int ks_output_json(struct ks_output *o, json_t *j)
 
 	if (!o)
 		return 0;	/* nowhere to go (events only) */
-	if (reserve(o, 2 + 512)) {
+	if (start_line(o, 512)) {
 		ks_output_lost(o, KS_LOST_ENCODE);
 		return -ENOMEM;
-	}
-	if (o->torn) {
-		o->buf[o->len++] = '\n';
-		o->torn = false;
 	}
 	err = encode(o, j);
 	if (err) {
@@ -153,8 +176,24 @@ int ks_output_json(struct ks_output *o, json_t *j)
 		return err;
 	}
 	o->st.lines++;
+	if (o->ops) {
+		err = o->ops->line(o->ops_arg, o->buf, o->len, j);
+		o->len = 0;
+		return err;
+	}
 	if (o->fd >= 0 && o->len >= KS_OUT_FLUSH)
 		return ks_output_flush(o);
+	return 0;
+}
+
+int ks_output_line(struct ks_output *o, const char *text, size_t len)
+{
+	if (start_line(o, len))
+		return -ENOMEM;
+	memcpy(o->buf + o->len, text, len);
+	o->len += len;
+	o->buf[o->len] = 0;
+	o->st.lines++;
 	return 0;
 }
 
@@ -172,15 +211,19 @@ void ks_output_lost(struct ks_output *o, enum ks_lost_reason why)
 void ks_output_stats(const struct ks_output *o, struct ks_output_stats *st)
 {
 	*st = o->st;
+	if (o->ops && o->ops->stats)
+		o->ops->stats(o->ops_arg, st);
 }
 
 uint64_t ks_output_lost_total(const struct ks_output *o)
 {
+	struct ks_output_stats st;
 	uint64_t n = 0;
 	int r;
 
+	ks_output_stats(o, &st);
 	for (r = 0; r < KS_LOST_N; r++)
-		n += o->st.lost[r];
+		n += st.lost[r];
 	return n;
 }
 

@@ -104,6 +104,9 @@ struct ks_config {
  */
 #define KS_CTL_MAX_XDP	8
 #define KS_CTL_LOST_N	4	/* alert loss reasons (kload's enum ks_lost_reason) */
+#define KS_MAX_OUTPUTS	16	/* kload attach --output, --alerts included */
+#define KS_OUTPUT_NAME_MAX	96
+#define KS_OUT_ERR_N	4	/* output error reasons (kload's enum ks_sink_err) */
 
 struct ks_ctl {
 	__u32 enabled;		/* reserved */
@@ -147,6 +150,20 @@ struct ks_rule_name {
 	__u8 pad;
 	__u64 alerts;		/* alerts written by kload */
 	char id[KS_RULE_ID_MAX];
+};
+
+/*
+ * ks_outputs (no program reads it; in the object for BTF): one entry per
+ * alert output of the running attach, refreshed every second. For each
+ * output sent = delivered + lost + queued, exactly.
+ */
+struct ks_output_stat {
+	char name[KS_OUTPUT_NAME_MAX];	/* the URI without credentials; "" = unused */
+	__u64 sent;			/* alerts handed to the output */
+	__u64 delivered;		/* written, or acknowledged by the server */
+	__u64 queued;			/* waiting in the output's queue now */
+	__u64 lost[KS_CTL_LOST_N];	/* never to be delivered, by reason */
+	__u64 errors[KS_OUT_ERR_N];	/* failed operations (retried), by reason */
 };
 
 #endif /* KS_STATE_H */

@@ -19,7 +19,7 @@
 static void test_version(void **state)
 {
 	/* bump both together when a layout below changes */
-	assert_int_equal(KS_ABI_VERSION, 6);
+	assert_int_equal(KS_ABI_VERSION, 7);
 }
 
 static void test_event_layout(void **state)

@@ -46,6 +46,7 @@ struct ks_engine {
 	enum ks_enforce_mode mode;
 	/* map fds, from the skeleton or from the pins */
 	int gen_fd, events_fd, stats_fd, ctl_fd, rule_stats_fd, entity_fd, rules_fd, lost_fd;
+	int outputs_fd;		/* ks_outputs: per alert output counters */
 	int tables_fd;		/* inner map of the current generation */
 	int prev_tables_fd;	/* the one before, for ks_engine_rollback() */
 	__u32 generation;	/* the current one */
@@ -123,7 +124,7 @@ void ks_engine_destroy(struct ks_engine *e);
 int ks_engine_adopt(struct ks_engine *e, const char *dir);
 
 /* The maps kload pins by name (ks_tables: the current generation's). */
-#define KS_PIN_MAPS_N	10
+#define KS_PIN_MAPS_N	11
 extern const char *const ks_pin_maps[KS_PIN_MAPS_N];
 
 /* Pinning under dir: maps by name, links as link_<prog>. */

@@ -20,9 +20,11 @@
 
 /* kestrel_alerts_lost_total{reason} */
 enum ks_lost_reason {
-	KS_LOST_WRITE = 0,	/* the write failed */
+	KS_LOST_WRITE = 0,	/* the write failed, or the receiver refused it */
 	KS_LOST_ENCODE = 1,	/* could not be built or encoded (out of memory) */
-	KS_LOST_N = 2,
+	KS_LOST_QUEUE_FULL = 2,	/* an output's queue was full (output slow or away) */
+	KS_LOST_SHUTDOWN = 3,	/* still queued when kload stopped */
+	KS_LOST_N = 4,
 };
 
 struct ks_output_stats {
@@ -32,6 +34,23 @@ struct ks_output_stats {
 };
 
 struct ks_output;
+
+/*
+ * An output whose complete lines go elsewhere (kload's alert outputs,
+ * loader/sink.c): line() gets each encoded line ('\n' included) with the
+ * JSON it came from and returns 0 or -errno (the callee counts its own
+ * losses); stats() adds the callee's losses to what ks_output_stats()
+ * reports.
+ */
+struct ks_output_ops {
+	int (*line)(void *arg, const char *text, size_t len, json_t *j);
+	void (*stats)(void *arg, struct ks_output_stats *st);
+};
+
+struct ks_output *ks_output_ops(const struct ks_output_ops *ops, void *arg,
+				const char *name);
+/* Append one already encoded line (text holds its '\n'). 0 or -errno. */
+int ks_output_line(struct ks_output *o, const char *text, size_t len);
 
 /* PATH ("-" = stdout), appended to; NULL with errno on error. */
 struct ks_output *ks_output_open(const char *path);
