@@ -72,11 +72,13 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 
 KLOAD := $(BUILD)/kload
+TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
+TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 TEST_PROGS := $(BUILD)/selftests/test_progs
 TEST_PROGS_STATIC := $(BUILD)/selftests/test_progs-static
 
 .PHONY: all
-all: $(KLOAD) $(TEST_BINS) $(TEST_PROGS)
+all: $(KLOAD) $(TEST_BINS) $(TEST_PROGS) $(TOOLS)
 
 # ---- BPF ----
 # vmlinux.h from the running kernel's BTF, rewritten only when it changes,
@@ -124,6 +126,12 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBS_KS)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(LIBS_KLOAD)
+
+# the tests' own clients of the servers kload's outputs talk to
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_KLOAD)
 
 $(TEST_PROGS): $(SELFTEST_OBJS) $(LIBS_KS)
 	$(call msg,LINK,$@)

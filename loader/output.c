@@ -28,9 +28,16 @@ static const char *const lost_names[KS_LOST_N] = {
 	"write", "encode", "queue_full", "shutdown",
 };
 
+static const char *const err_names[] = { "connect", "write", "ack", "closed" };
+
 const char *ks_lost_reason_name(unsigned int r)
 {
 	return r < KS_LOST_N ? lost_names[r] : "?";
+}
+
+const char *ks_output_err_name(unsigned int e)
+{
+	return e < sizeof(err_names) / sizeof(err_names[0]) ? err_names[e] : "?";
 }
 
 struct ks_output *ks_output_fd(int fd, const char *name, bool own)

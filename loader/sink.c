@@ -36,13 +36,6 @@ static const struct ks_sink_ops *const kinds[] = {
 	&ks_sink_nats_ops,
 };
 
-static const char *const err_names[KS_SERR_N] = { "connect", "write", "ack", "closed" };
-
-const char *ks_sink_err_name(unsigned int e)
-{
-	return e < KS_SERR_N ? err_names[e] : "?";
-}
-
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -178,7 +171,7 @@ static void failed(struct ks_sink *s, enum ks_sink_err why, int err, unsigned in
 	pthread_mutex_unlock(&s->mu);
 	if (*backoff == 0)
 		pr_warn("kload: output %s: %s failed: %s; alerts wait in its queue "
-			"(%zu at most) and it retries\n", s->name, ks_sink_err_name(why),
+			"(%zu at most) and it retries\n", s->name, ks_output_err_name(why),
 			s->err_text[0] ? s->err_text : strerror(-err), s->cap);
 	s->err_text[0] = 0;
 	*backoff = *backoff ? *backoff * 2 : KS_BACKOFF_MIN_MS;
@@ -547,7 +540,7 @@ void ks_sinks_summary(struct ks_sinks *set, FILE *out)
 				(unsigned long long)st.lost[r]);
 		fprintf(out, ", errors");
 		for (r = 0; r < KS_SERR_N; r++)
-			fprintf(out, " %s=%llu", ks_sink_err_name(r),
+			fprintf(out, " %s=%llu", ks_output_err_name(r),
 				(unsigned long long)st.errors[r]);
 		fputc('\n', out);
 	}

@@ -94,6 +94,24 @@ static void read_rules(int names_fd, int rstats_fd, struct ks_snapshot *s)
 	}
 }
 
+/* ks_outputs: the alert outputs of the running (or last) attach. */
+static void read_outputs(const char *dir, struct ks_snapshot *s)
+{
+	int fd = pin_open(dir, "ks_outputs");
+	__u32 i;
+
+	for (i = 0; fd >= 0 && i < KS_MAX_OUTPUTS; i++) {
+		struct ks_output_stat *o = &s->outputs[s->n_outputs];
+
+		if (!bpf_map_lookup_elem(fd, &i, o) && o->name[0]) {
+			o->name[sizeof(o->name) - 1] = 0;
+			s->n_outputs++;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
 int ks_snapshot_read(const char *dir, struct ks_snapshot *s)
 {
 	int stats_fd, ctl_fd, names_fd, rstats_fd, ent_fd, err = 0;
@@ -108,6 +126,7 @@ int ks_snapshot_read(const char *dir, struct ks_snapshot *s)
 	rstats_fd = pin_open(dir, "ks_rule_stats");
 	ent_fd = pin_open(dir, "ks_entity");
 	err = ks_stats_sum(stats_fd, &s->k);
+	read_outputs(dir, s);
 	if (ctl_fd >= 0)
 		bpf_map_lookup_elem(ctl_fd, &zero, &s->ctl);
 	if (ent_fd >= 0)
@@ -326,6 +345,59 @@ static void prom_sequences(const struct ks_snapshot *s, FILE *o)
 		    k->expired + s->ctl.user_expired);
 }
 
+enum out_counter { OC_SENT, OC_DELIVERED, OC_QUEUED };
+
+static void prom_output_family(const struct ks_snapshot *s, FILE *o, const char *name,
+			       const char *type, const char *help, enum out_counter c)
+{
+	size_t i;
+
+	prom_head(o, name, type, help);
+	for (i = 0; i < s->n_outputs; i++) {
+		const struct ks_output_stat *os = &s->outputs[i];
+
+		fprintf(o, "%s{output=\"", name);
+		prom_label(o, os->name);
+		fprintf(o, "\"} %llu\n", (unsigned long long)(c == OC_SENT ? os->sent :
+			c == OC_DELIVERED ? os->delivered : os->queued));
+	}
+}
+
+/* Alert outputs: for each, sent = alerts + lost + queue depth, exactly. */
+static void prom_outputs(const struct ks_snapshot *s, FILE *o)
+{
+	size_t i;
+	int r;
+
+	prom_output_family(s, o, "kestrel_output_alerts_total", "counter",
+			   "Alerts delivered by each output (written, or acknowledged).",
+			   OC_DELIVERED);
+	prom_output_family(s, o, "kestrel_output_sent_total", "counter",
+			   "Alerts handed to each output.", OC_SENT);
+	prom_output_family(s, o, "kestrel_output_queue_depth", "gauge",
+			   "Alerts waiting in each output's queue.", OC_QUEUED);
+	prom_head(o, "kestrel_output_lost_total", "counter",
+		  "Alerts an output will never deliver, per reason.");
+	for (i = 0; i < s->n_outputs; i++) {
+		for (r = 0; r < KS_LOST_N; r++) {
+			fputs("kestrel_output_lost_total{output=\"", o);
+			prom_label(o, s->outputs[i].name);
+			fprintf(o, "\",reason=\"%s\"} %llu\n", ks_lost_reason_name(r),
+				(unsigned long long)s->outputs[i].lost[r]);
+		}
+	}
+	prom_head(o, "kestrel_output_errors_total", "counter",
+		  "Failed output operations (retried), per reason.");
+	for (i = 0; i < s->n_outputs; i++) {
+		for (r = 0; r < KS_OUT_ERR_N; r++) {
+			fputs("kestrel_output_errors_total{output=\"", o);
+			prom_label(o, s->outputs[i].name);
+			fprintf(o, "\",reason=\"%s\"} %llu\n", ks_output_err_name(r),
+				(unsigned long long)s->outputs[i].errors[r]);
+		}
+	}
+}
+
 static void prom_state(const struct ks_snapshot *s, FILE *o)
 {
 	const struct ks_stats *k = &s->k;
@@ -360,7 +432,43 @@ void ks_snapshot_prometheus(const struct ks_snapshot *s, FILE *o)
 		   "Enforcements whose event the ring buffer had no room for, each "
 		   "reported by an alert saying: enforced, event lost.", RC_UNREPORTED);
 	prom_userspace(s, o);
+	prom_outputs(s, o);
 	prom_state(s, o);
+}
+
+static uint64_t alerts_lost(const struct ks_snapshot *s)
+{
+	uint64_t n = 0;
+	int r;
+
+	for (r = 0; r < KS_LOST_N; r++)
+		n += s->ctl.user_alerts_lost[r];
+	return n;
+}
+
+static json_t *outputs_json(const struct ks_snapshot *s)
+{
+	json_t *a = json_array();
+	size_t i;
+	int r;
+
+	for (i = 0; i < s->n_outputs; i++) {
+		const struct ks_output_stat *os = &s->outputs[i];
+		json_t *o = json_object(), *lost = json_object(), *err = json_object();
+
+		json_object_set_new(o, "output", json_string(os->name));
+		json_object_set_new(o, "sent", json_integer(os->sent));
+		json_object_set_new(o, "delivered", json_integer(os->delivered));
+		json_object_set_new(o, "queued", json_integer(os->queued));
+		for (r = 0; r < KS_LOST_N; r++)
+			json_object_set_new(lost, ks_lost_reason_name(r), json_integer(os->lost[r]));
+		for (r = 0; r < KS_OUT_ERR_N; r++)
+			json_object_set_new(err, ks_output_err_name(r), json_integer(os->errors[r]));
+		json_object_set_new(o, "lost", lost);
+		json_object_set_new(o, "errors", err);
+		json_array_append_new(a, o);
+	}
+	return a;
 }
 
 void ks_snapshot_json(const struct ks_snapshot *s, FILE *o)
@@ -409,8 +517,8 @@ void ks_snapshot_json(const struct ks_snapshot *s, FILE *o)
 	json_object_set_new(root, "sequences_expired",
 			    json_integer(k->expired + s->ctl.user_expired));
 	json_object_set_new(root, "reloads", json_integer(s->ctl.reloads));
-	json_object_set_new(root, "alerts_lost", json_integer(s->ctl.user_alerts_lost[KS_LOST_WRITE] +
-							      s->ctl.user_alerts_lost[KS_LOST_ENCODE]));
+	json_object_set_new(root, "alerts_lost", json_integer(alerts_lost(s)));
+	json_object_set_new(root, "outputs", outputs_json(s));
 	json_object_set_new(root, "userspace_events_lost",
 			    json_integer(s->ctl.user_short_records + s->ctl.user_nfa_nomem));
 	json_object_set_new(root, "table_generation", json_integer(s->ctl.generation));
@@ -457,4 +565,11 @@ void ks_snapshot_table(const struct ks_snapshot *s, FILE *o)
 	fprintf(o, "kernel state insert failures %llu, join values cut %llu; "
 		"NFA %llu bytes\n", (unsigned long long)k->entity_insert_failures,
 		(unsigned long long)k->join_cut, (unsigned long long)s->ctl.user_bytes);
+	for (i = 0; i < s->n_outputs; i++)
+		fprintf(o, "output %s: sent %llu, delivered %llu, queued %llu, lost %llu\n",
+			s->outputs[i].name, (unsigned long long)s->outputs[i].sent,
+			(unsigned long long)s->outputs[i].delivered,
+			(unsigned long long)s->outputs[i].queued,
+			(unsigned long long)(s->outputs[i].sent - s->outputs[i].delivered -
+					     s->outputs[i].queued));
 }

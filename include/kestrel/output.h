@@ -70,5 +70,7 @@ uint64_t ks_output_lost_total(const struct ks_output *o);
 /* Text of a memory output (NUL-terminated, owned by o). */
 const char *ks_output_text(const struct ks_output *o, size_t *len);
 const char *ks_lost_reason_name(unsigned int r);
+/* an alert output's error reason (enum ks_sink_err in kestrel/sink.h) */
+const char *ks_output_err_name(unsigned int e);
 
 #endif /* KESTREL_OUTPUT_H */

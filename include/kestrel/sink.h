@@ -27,7 +27,8 @@
 #include "kestrel/output.h"
 #include "../../maps/ks_state.h"
 
-/* kestrel_output_errors_total{output,reason}: failed operations, retried */
+/* kestrel_output_errors_total{output,reason}: failed operations, retried
+ * (named by ks_output_err_name()) */
 enum ks_sink_err {
 	KS_SERR_CONNECT = 0,	/* open/connect failed, or the server is away */
 	KS_SERR_WRITE = 1,	/* write/send failed */
@@ -71,6 +72,5 @@ void ks_sinks_stop(struct ks_sinks *set, unsigned int drain_ms);
 /* One line per output: "NAME: sent N, delivered N, lost N (...)". */
 void ks_sinks_summary(struct ks_sinks *set, FILE *out);
 void ks_sinks_free(struct ks_sinks *set);
-const char *ks_sink_err_name(unsigned int e);
 
 #endif /* KESTREL_SINK_H */

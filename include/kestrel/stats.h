@@ -24,6 +24,8 @@ struct ks_snapshot {
 	uint64_t entities_live;
 	uint64_t kernel_pending;
 	uint64_t kernel_evictions;
+	struct ks_output_stat outputs[KS_MAX_OUTPUTS];	/* ks_outputs, in use */
+	size_t n_outputs;
 };
 
 int ks_snapshot_read(const char *pin_dir, struct ks_snapshot *s);
