@@ -3,7 +3,7 @@
  * bench_host: what the host hooks cost.
  *
  * 1. Kernel ns per event, from the evaluator's own per-CPU log2 histogram
- *    (ks_stats.eval_ns_hist, the source of kestrel_kernel_eval_ns), with
+ *    (ks_stats.eval_ns_hist, the source of kestrel_kernel_eval_seconds), with
  *    10/100/1,000 generated rules that match nothing the loops do. The
  *    engine is loaded in signal mode and only the program under test is
  *    attached (ks_sig_exec for an exec loop, ks_sig_file_open for an

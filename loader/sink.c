@@ -21,7 +21,7 @@
 #include "sink_int.h"
 
 #define KS_BACKOFF_MIN_MS	100
-#define KS_BACKOFF_MAX_MS	5000
+#define KS_BACKOFF_MAX_MS	2000
 
 struct ks_sinks {
 	struct ks_sink *s[KS_MAX_OUTPUTS];

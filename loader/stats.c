@@ -408,16 +408,18 @@ static void prom_state(const struct ks_snapshot *s, FILE *o)
 	prom_scalar(o, "kestrel_reloads_total", "counter", "Rule table swaps.", s->ctl.reloads);
 	prom_scalar(o, "kestrel_table_generation", "gauge",
 		    "Generation of the active rule tables.", s->ctl.generation);
-	prom_head(o, "kestrel_kernel_eval_ns", "histogram",
-		  "Nanoseconds spent per event in the kernel evaluator.");
+	/* Prometheus wants base units: the log2(ns) buckets, in seconds */
+	prom_head(o, "kestrel_kernel_eval_seconds", "histogram",
+		  "Seconds spent per event in the kernel evaluator.");
 	for (r = 0; r < KS_HIST_BUCKETS; r++) {
 		cum += k->eval_ns_hist[r];
-		fprintf(o, "kestrel_kernel_eval_ns_bucket{le=\"%llu\"} %llu\n",
-			2ull << r, (unsigned long long)cum);
+		fprintf(o, "kestrel_kernel_eval_seconds_bucket{le=\"%.9g\"} %llu\n",
+			(double)(2ull << r) / 1e9, (unsigned long long)cum);
 	}
-	fprintf(o, "kestrel_kernel_eval_ns_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
-	fprintf(o, "kestrel_kernel_eval_ns_sum %llu\n", (unsigned long long)k->eval_ns_sum);
-	fprintf(o, "kestrel_kernel_eval_ns_count %llu\n", (unsigned long long)cum);
+	fprintf(o, "kestrel_kernel_eval_seconds_bucket{le=\"+Inf\"} %llu\n",
+		(unsigned long long)cum);
+	fprintf(o, "kestrel_kernel_eval_seconds_sum %.9f\n", (double)k->eval_ns_sum / 1e9);
+	fprintf(o, "kestrel_kernel_eval_seconds_count %llu\n", (unsigned long long)cum);
 }
 
 void ks_snapshot_prometheus(const struct ks_snapshot *s, FILE *o)

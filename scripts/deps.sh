@@ -8,18 +8,25 @@ set -eu
 
 # build: compilers, BPF toolchain, libraries (pkg-config finds them)
 BUILD="make gcc clang llvm bpftool pkg-config libbpf-dev libxdp-dev libelf-dev
-zlib1g-dev libzstd-dev libyaml-dev libjansson-dev libmicrohttpd-dev libpcap-dev"
+zlib1g-dev libzstd-dev libyaml-dev libjansson-dev libmicrohttpd-dev libpcap-dev
+libnats-dev libsystemd-dev"
 # tests: cmocka; libFuzzer and the sanitizer runtimes of clang 14 (make
 # fuzz, make test's sanitized tree); the e2e's tools (jq, python3 for the
 # JSON checks, curl and python3 as the downloaders of the shipped
 # sequence rule, iproute2 for network namespaces)
 TEST="libcmocka-dev libclang-rt-14-dev jq python3 curl iproute2"
+# alert outputs and packaging tests: the servers the outputs talk to
+# (rsyslog, with the Kafka and Elasticsearch modules of the README's
+# configuration; nats-server), promtool (prometheus), bash-completion,
+# dpkg-shlibdeps (dpkg-dev) for make deb
+OUTPUTS="nats-server rsyslog rsyslog-kafka rsyslog-elasticsearch prometheus bash-completion
+dpkg-dev"
 # VM tests: qemu, the guest's busybox and initramfs, the kernel's modules
 VM="qemu-system-x86 busybox-static cpio kmod xz-utils"
 # benchmarks: Hyperscan, and sagan-rules for its Snort-syntax content
 # strings (bench/ids-patterns.py: the realistic IDS pattern set)
 BENCH="libhyperscan-dev sagan-rules"
-PKGS="$BUILD $TEST $VM $BENCH"
+PKGS="$BUILD $TEST $OUTPUTS $VM $BENCH"
 
 if [ "${1:-}" = "--list" ]; then
 	printf '%s\n' $PKGS

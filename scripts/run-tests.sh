@@ -5,9 +5,11 @@
 #             and every fuzz target over its seed corpus (tests/fuzz/corpus/)
 #   selftest  build/selftests/test_progs on this kernel (real BPF, root)
 #   e2e       selftests/e2e.sh: the kload binary end to end (root)
+#   outputs   selftests/outputs.sh: alert outputs against real rsyslogd,
+#             nats-server (JetStream) and systemd-journald, started there
 #   vm        the same selftests, statically linked, in Debian's 6.1 kernel
 #             under qemu with BPF LSM (selftests/vm/run-vm.sh)
-# Usage: run-tests.sh [--only unit|san|selftest|e2e|vm]
+# Usage: run-tests.sh [--only unit|san|selftest|e2e|outputs|vm]
 set -u
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
@@ -92,6 +94,16 @@ if want e2e; then
 	rc=$?
 	sed 's/^/  /' "$log/e2e"
 	set -- $(progs_counts "$log/e2e")
+	if [ $# -eq 3 ]; then add "$1" "$2" "$3"; else add 0 1 0; fi
+	[ "$rc" -eq 0 ] || status=1
+fi
+
+if want outputs; then
+	echo "== alert outputs against real servers"
+	selftests/outputs.sh >"$log/outputs" 2>&1
+	rc=$?
+	sed 's/^/  /' "$log/outputs"
+	set -- $(progs_counts "$log/outputs")
 	if [ $# -eq 3 ]; then add "$1" "$2" "$3"; else add 0 1 0; fi
 	[ "$rc" -eq 0 ] || status=1
 fi

@@ -204,6 +204,8 @@ check "prometheus: alerts counted per rule" "grep -q '^kestrel_alerts_total{rule
 exec 5<>/dev/tcp/127.0.0.1/47990 && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&5 && cat <&5 >"$W/http.txt"
 exec 5<&-
 check "GET /metrics over HTTP (--metrics)" "grep -q '^HTTP/1.[01] 200' $W/http.txt && grep -q '^kestrel_events_total{source=\"exec\"}' $W/http.txt" "$W/http.txt"
+sed '1,/^\r*$/d' "$W/http.txt" | promtool check metrics >"$W/out" 2>&1
+check "promtool check metrics accepts GET /metrics" "[ $? -eq 0 ]" "$W/out"
 
 # ---- pcap replay through the XDP program
 write_pcap "$W/log4shell.pcap"

@@ -67,6 +67,8 @@ static void test_state_layout(void **state)
 	assert_int_equal(offsetof(struct ks_stats, entity_insert_failures) % 8, 0);
 	assert_int_equal(sizeof(struct ks_ctl), 200);
 	assert_int_equal(offsetof(struct ks_ctl, user_alerts_lost), 152);
+	assert_int_equal(sizeof(struct ks_output_stat), KS_OUTPUT_NAME_MAX + 8 * (3 + 4 + 4));
+	assert_int_equal(offsetof(struct ks_output_stat, lost), KS_OUTPUT_NAME_MAX + 24);
 }
 
 int main(void)

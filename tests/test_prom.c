@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "kestrel/sink.h"
 #include "kestrel/stats.h"
 
 #define MAXL 4096
@@ -154,13 +155,13 @@ static void check_text(char *text, struct ks_snapshot *snap)
 		assert_non_null(f);	/* TYPE before samples */
 		if (!strcmp(f->type, "counter"))
 			assert_true(v >= 0);
-		if (!strcmp(metric, "kestrel_kernel_eval_ns_bucket")) {
+		if (!strcmp(metric, "kestrel_kernel_eval_seconds_bucket")) {
 			assert_true(v >= bucket_prev);	/* cumulative */
 			bucket_prev = v;
 			if (strstr(line, "le=\"+Inf\""))
 				inf = v;
 		}
-		if (!strcmp(metric, "kestrel_kernel_eval_ns_count"))
+		if (!strcmp(metric, "kestrel_kernel_eval_seconds_count"))
 			count = v;
 		for (i = 0; i < KS_SRC_N; i++) {
 			char lab[64];
@@ -211,6 +212,14 @@ static void fill(struct ks_snapshot *snap)
 	snap->k.entity_insert_failures = 6;
 	snap->k.join_cut = 7;
 	snap->kernel_evictions = 1;
+	snprintf(snap->outputs[0].name, KS_OUTPUT_NAME_MAX, "nats://127.0.0.1:4222/kestrel.alerts");
+	snap->outputs[0].sent = 10;
+	snap->outputs[0].delivered = 6;
+	snap->outputs[0].queued = 1;
+	snap->outputs[0].lost[KS_LOST_QUEUE_FULL] = 3;
+	snap->outputs[0].errors[KS_SERR_ACK] = 2;
+	snprintf(snap->outputs[1].name, KS_OUTPUT_NAME_MAX, "file:/var/log/a\"b");
+	snap->n_outputs = 2;
 }
 
 static void test_prometheus_strict(void **state)
@@ -237,6 +246,13 @@ static void test_prometheus_strict(void **state)
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		if (!strstr(text, want[i]))
 			fail_msg("missing: %s", want[i]);
+	assert_non_null(strstr(text, "kestrel_table_generation 3\n"));
+	assert_non_null(strstr(text, "kestrel_enforcements_total{rule=\"odd\\\"id\\\\x\",action=\"block\"} 2\n"));
+	/* per output: sent 10 = delivered 6 + lost 3 + queued 1 */
+	assert_non_null(strstr(text, "kestrel_output_alerts_total{output=\"nats://127.0.0.1:4222/kestrel.alerts\"} 6\n"));
+	assert_non_null(strstr(text, "kestrel_output_lost_total{output=\"nats://127.0.0.1:4222/kestrel.alerts\",reason=\"queue_full\"} 3\n"));
+	assert_non_null(strstr(text, "kestrel_output_errors_total{output=\"nats://127.0.0.1:4222/kestrel.alerts\",reason=\"ack\"} 2\n"));
+	assert_non_null(strstr(text, "kestrel_output_queue_depth{output=\"file:/var/log/a\\\"b\"} 0\n"));
 	check_text(text, &snap);
 	free(text);
 }
