@@ -27,6 +27,7 @@
 #include "kestrel/sink.h"
 #include "kestrel/xdp.h"
 #include "cli.h"
+#include "cfgfile.h"
 #include "reload.h"
 
 #define KS_MAX_XDP	KS_CTL_MAX_XDP
@@ -47,6 +48,7 @@ static void on_signal(int sig)
 }
 
 struct attach_args {
+	const char *config;
 	const char *pin_dir;
 	const char *alerts_path;
 	const char *metrics;
@@ -73,6 +75,7 @@ struct ks_attach {
 	struct ks_session s;
 	struct ks_output *alerts, *record;
 	struct ks_sinks *sinks;		/* attach: the alert outputs behind alerts */
+	struct ks_cfgfile cfg;		/* attach: the configuration file's values */
 	struct ks_http *http;
 	int lock_fd;
 	struct ks_xdp_set *xs;
@@ -130,6 +133,10 @@ static const struct ks_opt attach_opts[] = {
 		     "`kload attach` adopts them (use `kload detach`)"),
 	KS_OPT_STR_(struct attach_args, record_path, "record", "FILE.jsonl",
 		    "also write every forwarded event (as `record`)"),
+	KS_OPT_PATH_(struct attach_args, config, "config", "FILE", KS_CONFIG_PATH_MAX - 1,
+		     "options, outputs and rules from FILE (YAML; default\n"
+		     "/etc/kestrel/kestrel.yml when it exists); flags\n"
+		     "given here override it"),
 	{ NULL },
 };
 
@@ -146,9 +153,13 @@ static int cmd_record(int argc, char **argv);
 
 const struct ks_cmd ks_cmd_attach = {
 	.name = "attach", .run = cmd_attach, .summary = "load, attach and stream alerts",
-	.args = "RULES...|FILE.kbin",
-	.about = "Load the rule tables and BPF programs, attach them, and write alerts as\n"
-		 "JSON lines until SIGINT or SIGTERM. SIGHUP takes a `kload reload`.\n",
+	.args = "[RULES...|FILE.kbin]",
+	.about = "Load the rule tables and BPF programs, attach them, and send alerts as\n"
+		 "JSON lines to every output until SIGINT or SIGTERM. SIGHUP takes a\n"
+		 "`kload reload`; SIGUSR1 reopens file: outputs (logrotate). Each output\n"
+		 "has its own bounded queue and thread: a slow or dead one never stalls\n"
+		 "detection, and what it cannot take is counted lost. Without RULES, the\n"
+		 "configuration's rules: paths are loaded.\n",
 	.opts = attach_opts,
 	.footer = "Exit: 0 on a clean stop, 1 runtime failure, 2 invalid rules or usage,\n"
 		  "3 environment cannot run it (not root, no BTF, no bpffs, an unsafe\n"
@@ -489,6 +500,19 @@ static int check_xdp(const struct attach_args *o)
 	return KS_EXIT_OK;
 }
 
+/* attach: the configuration file first, then the command line over it. */
+static int parse_args(struct ks_attach *a, int argc, char **argv, const struct ks_cmd *c)
+{
+	const char *path;
+
+	if (!a->record_only) {
+		path = ks_cfgfile_path(argc, argv, KS_CONFIG_DEFAULT);
+		if (ks_cfgfile_load(c, path, &a->o, &a->cfg))
+			return KS_OPTS_USAGE;
+	}
+	return ks_opts_parse(c, argc, argv, &a->o);
+}
+
 static int run_attach(struct ks_attach *a, int argc, char **argv, const struct ks_cmd *c)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -497,13 +521,15 @@ static int run_attach(struct ks_attach *a, int argc, char **argv, const struct k
 	int first, ret;
 
 	ks_engine_init(&a->e);
-	first = ks_opts_parse(c, argc, argv, &a->o);
+	first = parse_args(a, argc, argv, c);
 	if (first < 0)
 		return ks_opts_exit(first);
 	ret = check_xdp(&a->o);
 	if (!ret)
 		ret = ks_cli_env(a->o.pin_dir);
-	if (!ret)
+	if (!ret && first == argc && a->cfg.n_rule_paths)	/* rules from the file */
+		ret = load_rules(a, a->cfg.n_rule_paths, (char **)a->cfg.rule_paths, &rs, &t);
+	else if (!ret)
 		ret = load_rules(a, argc - first, argv + first, &rs, &t);
 	if (!ret)
 		ret = prepare(a);
@@ -537,7 +563,10 @@ static int cmd_attach(int argc, char **argv)
 		.lock_fd = -1,
 	};
 
-	return run_attach(&a, argc, argv, &ks_cmd_attach);
+	int ret = run_attach(&a, argc, argv, &ks_cmd_attach);
+
+	ks_cfgfile_free(&a.cfg);
+	return ret;
 }
 
 static int cmd_record(int argc, char **argv)

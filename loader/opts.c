@@ -60,10 +60,19 @@ int ks_opts_size(const char *s, unsigned long long min, unsigned long long max,
 	return *v < min || *v > max ? -1 : 0;
 }
 
-static int bad(const struct ks_cmd *c, const struct ks_opt *o, const char *fmt,
-	       const char *arg, unsigned long long a, unsigned long long b)
+/* "kload CMD: --NAME" for the command line, "FILE:LINE:COL: error: NAME" for a file */
+static void bad_head(const struct ks_cmd *c, const struct ks_opt *o, const char *where)
 {
-	fprintf(stderr, "kload %s: --%s ", c->name, o->name);
+	if (where)
+		fprintf(stderr, "%s: error: %s ", where, o->name);
+	else
+		fprintf(stderr, "kload %s: --%s ", c->name, o->name);
+}
+
+static int bad(const struct ks_cmd *c, const struct ks_opt *o, const char *where,
+	       const char *fmt, const char *arg, unsigned long long a, unsigned long long b)
+{
+	bad_head(c, o, where);
 	fprintf(stderr, fmt, a, b);
 	fprintf(stderr, ", not \"%s\"\n", arg);
 	return KS_OPTS_USAGE;
@@ -90,32 +99,35 @@ static int store_bits(const struct ks_opt *o, unsigned long long v, void *field)
 }
 
 static int store_uint(const struct ks_cmd *c, const struct ks_opt *o, const char *arg,
-		      void *field)
+		      void *field, const char *where)
 {
 	unsigned long long v;
 
 	if (ks_opts_uint(arg, o->min, o->max, &v))
-		return bad(c, o, "takes a whole number from %llu to %llu", arg, o->min, o->max);
+		return bad(c, o, where, "takes a whole number from %llu to %llu", arg, o->min,
+			   o->max);
 	return store_bits(o, v, field);
 }
 
 static int store_size(const struct ks_cmd *c, const struct ks_opt *o, const char *arg,
-		      void *field)
+		      void *field, const char *where)
 {
 	unsigned long long v;
 	char why[128];
 
 	if (ks_opts_size(arg, o->min, o->max, &v))
-		return bad(c, o, "takes a size in bytes (K, M or G suffixes) from %llu to %llu",
+		return bad(c, o, where, "takes a size in bytes (K, M or G suffixes) from %llu to %llu",
 			   arg, o->min, o->max);
 	if (o->check && o->check(v, why, sizeof(why))) {
-		fprintf(stderr, "kload %s: --%s %s: %s\n", c->name, o->name, arg, why);
+		bad_head(c, o, where);
+		fprintf(stderr, "%s: %s\n", arg, why);
 		return KS_OPTS_USAGE;
 	}
 	return store_bits(o, v, field);
 }
 
-static int store(const struct ks_cmd *c, const struct ks_opt *o, const char *arg, void *args)
+int ks_opts_store(const struct ks_cmd *c, const struct ks_opt *o, const char *arg, void *args,
+		  const char *where)
 {
 	void *field = (char *)args + o->off;
 	char list[128];
@@ -127,8 +139,8 @@ static int store(const struct ks_cmd *c, const struct ks_opt *o, const char *arg
 		return 0;
 	case KS_OPT_PATH:
 		if (strlen(arg) > o->max)
-			return bad(c, o, "takes a path of at most %llu bytes (%llu given)", arg,
-				   o->max, strlen(arg));
+			return bad(c, o, where, "takes a path of at most %llu bytes (%llu given)",
+				   arg, o->max, strlen(arg));
 		/* fall through */
 	case KS_OPT_STR:
 		*(const char **)field = arg;
@@ -136,17 +148,19 @@ static int store(const struct ks_cmd *c, const struct ks_opt *o, const char *arg
 	case KS_OPT_STR_MULTI:
 		n = (int *)((char *)args + o->count_off);
 		if ((unsigned long long)*n >= o->max)
-			return bad(c, o, "may be given at most %llu times%.0llu", arg, o->max, 0);
+			return bad(c, o, where, "may be given at most %llu times%.0llu", arg,
+				   o->max, 0);
 		((const char **)field)[(*n)++] = arg;
 		return 0;
 	case KS_OPT_UINT:
-		return store_uint(c, o, arg, field);
+		return store_uint(c, o, arg, field, where);
 	case KS_OPT_SIZE:
-		return store_size(c, o, arg, field);
+		return store_size(c, o, arg, field, where);
 	case KS_OPT_ENUM:
 		v = ks_names_parse(o->names, arg);
 		if (v == KS_NAME_UNKNOWN) {
-			fprintf(stderr, "kload %s: --%s takes %s, not \"%s\"\n", c->name, o->name,
+			bad_head(c, o, where);
+			fprintf(stderr, "takes %s, not \"%s\"\n",
 				ks_names_list(o->names, list, sizeof(list)), arg);
 			return KS_OPTS_USAGE;
 		}
@@ -154,6 +168,16 @@ static int store(const struct ks_cmd *c, const struct ks_opt *o, const char *arg
 		return 0;
 	}
 	return KS_OPTS_USAGE;
+}
+
+const struct ks_opt *ks_opts_find(const struct ks_cmd *c, const char *name)
+{
+	size_t i, n = opts_count(c);
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(c->opts[i].name, name))
+			return &c->opts[i];
+	return NULL;
 }
 
 /* getopt_long's tables for c, plus -v/--verbose and -h/--help. */
@@ -211,6 +235,7 @@ int ks_opts_parse(const struct ks_cmd *c, int argc, char **argv, void *args)
 {
 	struct option lo[KS_OPTS_MAX + 3];
 	char so[2 * KS_OPTS_MAX + 3];
+	bool multi_seen[KS_OPTS_MAX] = {};
 	const struct ks_opt *o;
 	int val, err;
 
@@ -232,7 +257,12 @@ int ks_opts_parse(const struct ks_cmd *c, int argc, char **argv, void *args)
 			ks_opts_help(c, stderr);
 			return KS_OPTS_USAGE;
 		}
-		err = store(c, o, optarg, args);
+		/* a list on the command line replaces one from a configuration file */
+		if (o->type == KS_OPT_STR_MULTI && !multi_seen[o - c->opts]) {
+			multi_seen[o - c->opts] = true;
+			*(int *)((char *)args + o->count_off) = 0;
+		}
+		err = ks_opts_store(c, o, optarg, args, NULL);
 		if (err)
 			return err;
 	}

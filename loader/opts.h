@@ -90,6 +90,15 @@ struct ks_cmd {
  * KS_OPTS_USAGE (message printed).
  */
 int ks_opts_parse(const struct ks_cmd *c, int argc, char **argv, void *args);
+/*
+ * Check and store one value of option o into args; where is NULL for the
+ * command line, "FILE:LINE:COL" for a configuration file (the message
+ * then says so). 0 or KS_OPTS_USAGE (message printed).
+ */
+int ks_opts_store(const struct ks_cmd *c, const struct ks_opt *o, const char *arg, void *args,
+		  const char *where);
+/* The option of c with that long name, or NULL. */
+const struct ks_opt *ks_opts_find(const struct ks_cmd *c, const char *name);
 /* The exit code for a negative ks_opts_parse() result. */
 int ks_opts_exit(int r);
 void ks_opts_help(const struct ks_cmd *c, FILE *out);

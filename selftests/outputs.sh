@@ -166,16 +166,29 @@ cat >"$W/live.yml" <<EOF
   query: |
     process where event.action == "exec" and process.executable == "$TRIG"
 EOF
-"$KLOAD" attach --pin-dir "$PIN" --detach-on-exit --metrics "127.0.0.1:$((BASE + 3))" \
-	--output "file:$W/live.jsonl" --output "syslog+tcp://127.0.0.1:$TCP" \
-	--output "syslog+udp://127.0.0.1:$UDP" --output "syslog:$W/log.sock" \
-	--output "nats://127.0.0.1:$NATS/kestrel.alerts" "$W/live.yml" >"$W/attach.log" 2>&1 &
+# outputs, rules and options from a configuration file; the command line
+# overrides its pin-dir and metrics (a wrong pin-dir would fail the attach)
+cat >"$W/kestrel.yml" <<EOF
+pin_dir: /nonexistent/must-be-overridden
+metrics: 127.0.0.1:1
+detach-on-exit: true
+output:
+  - file:$W/live.jsonl
+  - syslog+tcp://127.0.0.1:$TCP
+  - syslog+udp://127.0.0.1:$UDP
+  - syslog:$W/log.sock
+  - nats://127.0.0.1:$NATS/kestrel.alerts
+rules:
+  paths: [$W/live.yml]
+EOF
+"$KLOAD" attach --config "$W/kestrel.yml" --pin-dir "$PIN" --metrics "127.0.0.1:$((BASE + 3))" \
+	>"$W/attach.log" 2>&1 &
 KPID=$!
 if until_ok "grep -q 'attached:' $W/attach.log"; then
 	cp /bin/true "$TRIG" && "$TRIG"
 	live() { grep -c "^$1 authpriv.crit kestrel [-a-z]*  *{.*\"id\":\"out_live_exec\"" "$W/syslog.out"; }
 	until_ok "[ \$(live imtcp) -ge 1 ] && [ \$(live imudp) -ge 1 ] && [ \$(live imuxsock) -ge 1 ] && grep -q out_live_exec $W/live.jsonl"
-	check "attach --output: the live alert reached rsyslogd over TCP, UDP and the local socket" \
+	check "attach --config (outputs, rules; flags override): the live alert reached rsyslogd over TCP, UDP and the local socket" \
 		"[ \$(live imtcp) -eq 1 ] && [ \$(live imudp) -eq 1 ] && [ \$(live imuxsock) -eq 1 ]" "$W/attach.log"
 	"$JS" "nats://127.0.0.1:$NATS" read KESTREL kestrel.alerts >"$W/stream.jsonl" 2>"$W/js.log"
 	check "attach --output: the live alert is in the JetStream stream" \
@@ -196,7 +209,7 @@ if until_ok "grep -q 'attached:' $W/attach.log"; then
 	check "file: reopened on SIGUSR1 (logrotate): the next alert is in the new file" \
 		"[ \$(grep -c out_live_exec $W/live.jsonl) -eq 1 ] && [ \$(grep -c out_live_exec $W/live.1.jsonl) -eq 1 ]" "$W/attach.log"
 else
-	bad "attach with five outputs" "$W/attach.log"
+	bad "attach --config with five outputs" "$W/attach.log"
 fi
 kill -TERM "$KPID" 2>/dev/null
 wait "$KPID" 2>/dev/null

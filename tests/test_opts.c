@@ -10,10 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "kestrel/engine.h"
+#include "kestrel/log.h"
+#include "loader/cfgfile.h"
 #include "loader/cli.h"
 
 struct args {
@@ -181,6 +184,96 @@ static void test_help(void **state)
 	free(text);
 }
 
+/* Write text to a temporary file; the path is static. */
+static const char *cfg_file(const char *text)
+{
+	static char path[] = "/tmp/ks-test-cfg.XXXXXX";
+	int fd;
+
+	strcpy(path, "/tmp/ks-test-cfg.XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+static int cfg_load(const char *text, struct args *a, struct ks_cfgfile *cf)
+{
+	const char *path = cfg_file(text);
+	int ret;
+
+	memset(a, 0, sizeof(*a));
+	ret = ks_cfgfile_load(&cmd, path, a, cf);
+	unlink(path);
+	return ret;
+}
+
+/* Keys are the option table's names, values checked as on the command line. */
+static void test_config_file(void **state)
+{
+	struct ks_cfgfile cf;
+	struct args a;
+
+	assert_int_equal(cfg_load("dir: /a\nstr: x\nmulti: [m1, m2]\nu32: 7\nmode: observe\n"
+				  "flag: yes\nrules: {paths: [r1, r2]}\n", &a, &cf), KS_EXIT_OK);
+	assert_string_equal(a.dir, "/a");
+	assert_string_equal(a.s, "x");
+	assert_int_equal(a.n_multi, 2);
+	assert_string_equal(a.multi[1], "m2");
+	assert_int_equal(a.u32, 7);
+	assert_int_equal(a.mode, KS_MODE_OBSERVE);
+	assert_true(a.flag);
+	assert_int_equal(cf.n_rule_paths, 2);
+	assert_string_equal(cf.rule_paths[1], "r2");
+	ks_cfgfile_free(&cf);
+
+	/* the _ spelling, a scalar for a list, rules as a plain list */
+	assert_int_equal(cfg_load("multi: one\nu64: 0\nrules: [r]\n", &a, &cf), KS_EXIT_OK);
+	assert_int_equal(a.n_multi, 1);
+	assert_int_equal(cf.n_rule_paths, 1);
+	ks_cfgfile_free(&cf);
+
+	/* errors: exit 2 (each prints FILE:LINE:COL: error: ...) */
+	assert_int_equal(cfg_load("dir: /a\nunknown: 1\n", &a, &cf), KS_EXIT_USAGE);
+	ks_cfgfile_free(&cf);
+	assert_int_equal(cfg_load("u32: 101\n", &a, &cf), KS_EXIT_USAGE);
+	ks_cfgfile_free(&cf);
+	assert_int_equal(cfg_load("u32: -1\n", &a, &cf), KS_EXIT_USAGE);
+	ks_cfgfile_free(&cf);
+	assert_int_equal(cfg_load("dir: /a-path-too-long\n", &a, &cf), KS_EXIT_USAGE);
+	ks_cfgfile_free(&cf);
+	assert_int_equal(cfg_load("flag: maybe\n", &a, &cf), KS_EXIT_USAGE);
+	ks_cfgfile_free(&cf);
+	assert_int_equal(cfg_load("multi: [a, b, c]\n", &a, &cf), KS_EXIT_USAGE);
+	ks_cfgfile_free(&cf);
+	assert_int_equal(cfg_load("rules: {paths: [a], what: 1}\n", &a, &cf), KS_EXIT_USAGE);
+	ks_cfgfile_free(&cf);
+	assert_int_equal(cfg_load("- a list\n", &a, &cf), KS_EXIT_USAGE);
+	ks_cfgfile_free(&cf);
+	assert_int_equal(cfg_load("str: [\n", &a, &cf), KS_EXIT_USAGE);
+	ks_cfgfile_free(&cf);
+	assert_int_equal(cfg_load("", &a, &cf), KS_EXIT_OK);	/* empty: nothing set */
+	ks_cfgfile_free(&cf);
+}
+
+/* The command line overrides the file; a list given there replaces the file's. */
+static void test_config_override(void **state)
+{
+	char *argv[] = { "t", "--u32", "9", "--multi", "cli", "pos", NULL };
+	struct ks_cfgfile cf;
+	struct args a;
+
+	assert_int_equal(cfg_load("u32: 7\nstr: file\nmulti: [m1, m2]\n", &a, &cf), KS_EXIT_OK);
+	assert_int_equal(ks_opts_parse(&cmd, 6, argv, &a), 5);
+	assert_int_equal(a.u32, 9);
+	assert_string_equal(a.s, "file");
+	assert_int_equal(a.n_multi, 1);
+	assert_string_equal(a.multi[0], "cli");
+	ks_cfgfile_free(&cf);
+	assert_string_equal(ks_cfgfile_path(6, argv, "/nonexistent/kestrel.yml") ?: "", "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +282,8 @@ int main(void)
 		cmocka_unit_test(test_kinds),
 		cmocka_unit_test(test_commands),
 		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_config_file),
+		cmocka_unit_test(test_config_override),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

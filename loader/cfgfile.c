@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The configuration file of `kload attach` (see config.h): a YAML mapping
+ * whose keys are the command's own long options, checked by the same
+ * option table and the same code as the command line, plus `rules:`.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "kestrel/log.h"
+#include "cfgfile.h"
+
+struct cfg_ctx {
+	const struct ks_cmd *c;
+	const char *path;
+	yaml_document_t *doc;
+	void *args;
+	struct ks_cfgfile *cfg;
+};
+
+static const char *scalar(yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static int err_at(const struct cfg_ctx *x, yaml_node_t *n, const char *fmt, const char *a,
+		  const char *b)
+{
+	fprintf(stderr, "%s:%zu:%zu: error: ", x->path, n->start_mark.line + 1,
+		n->start_mark.column + 1);
+	fprintf(stderr, fmt, a, b);
+	fputc('\n', stderr);
+	return KS_EXIT_USAGE;
+}
+
+/* A copy that lives as long as the configuration (args point into it). */
+static const char *keep(struct ks_cfgfile *cfg, const char *s)
+{
+	char **v, *d = strdup(s);
+
+	if (!d)
+		return NULL;
+	v = realloc(cfg->strs, (cfg->n_strs + 1) * sizeof(*v));
+	if (!v) {
+		free(d);
+		return NULL;
+	}
+	cfg->strs = v;
+	cfg->strs[cfg->n_strs++] = d;
+	return d;
+}
+
+static int parse_bool(const char *v)
+{
+	static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "on", "On" };
+	static const char *const no[] = { "false", "False", "FALSE", "no", "No", "off", "Off" };
+	size_t i;
+
+	for (i = 0; v && i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!strcmp(v, yes[i]))
+			return 1;
+		if (!strcmp(v, no[i]))
+			return 0;
+	}
+	return -1;
+}
+
+/* One scalar value of option o at node n. */
+static int store_one(const struct cfg_ctx *x, const struct ks_opt *o, yaml_node_t *n)
+{
+	const char *v = scalar(n), *copy;
+	char where[KS_CONFIG_PATH_MAX + 48];
+	int b;
+
+	if (!v)
+		return err_at(x, n, "%s takes a single value here%s", o->name, "");
+	if (o->type == KS_OPT_FLAG) {
+		b = parse_bool(v);
+		if (b < 0)
+			return err_at(x, n, "%s takes true or false, not \"%s\"", o->name, v);
+		*(bool *)((char *)x->args + o->off) = b;
+		return 0;
+	}
+	copy = keep(x->cfg, v);
+	if (!copy)
+		return KS_EXIT_FAIL;
+	snprintf(where, sizeof(where), "%s:%zu:%zu", x->path, n->start_mark.line + 1,
+		 n->start_mark.column + 1);
+	return ks_opts_store(x->c, o, copy, x->args, where) ? KS_EXIT_USAGE : 0;
+}
+
+static int store_opt(const struct cfg_ctx *x, const struct ks_opt *o, yaml_node_t *n)
+{
+	yaml_node_item_t *it;
+	int err;
+
+	if (o->type != KS_OPT_STR_MULTI || n->type != YAML_SEQUENCE_NODE)
+		return store_one(x, o, n);
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		err = store_one(x, o, yaml_document_get_node(x->doc, *it));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* A scalar or a list of scalars into v[] (at most max). */
+static int store_list(const struct cfg_ctx *x, const char *key, yaml_node_t *n,
+		      const char **v, int *count, int max)
+{
+	yaml_node_item_t *it = NULL, *end = NULL;
+	yaml_node_t *e = n;
+	char room[16];
+
+	if (n->type == YAML_SEQUENCE_NODE) {
+		it = n->data.sequence.items.start;
+		end = n->data.sequence.items.top;
+	}
+	do {
+		if (it)
+			e = yaml_document_get_node(x->doc, *it);
+		if (!scalar(e))
+			return err_at(x, e, "%s takes a name or a list of names%s", key, "");
+		if (*count == max) {
+			snprintf(room, sizeof(room), "%d", max);
+			return err_at(x, e, "%s takes at most %s entries", key, room);
+		}
+		v[*count] = keep(x->cfg, scalar(e));
+		if (!v[(*count)++])
+			return KS_EXIT_FAIL;
+	} while (it && ++it < end);
+	return 0;
+}
+
+/* rules: PATHS (a list), or a mapping {paths: [...]} */
+static int store_rules(const struct cfg_ctx *x, yaml_node_t *n)
+{
+	struct ks_cfgfile *cfg = x->cfg;
+	yaml_node_pair_t *p;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return store_list(x, "rules", n, cfg->rule_paths, &cfg->n_rule_paths,
+				  KS_CONFIG_RULES_MAX);
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(x->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
+		const char *key = scalar(k);
+		int err;
+
+		if (key && !strcmp(key, "paths"))
+			err = store_list(x, "paths", v, cfg->rule_paths, &cfg->n_rule_paths,
+					 KS_CONFIG_RULES_MAX);
+		else
+			err = err_at(x, k, "unknown key \"%s\" under rules: (accepted: %s)",
+				     key ?: "?", "paths");
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* "pin_dir" and "pin-dir" both name --pin-dir. */
+static const struct ks_opt *find_key(const struct ks_cmd *c, const char *key)
+{
+	char name[64];
+	size_t i;
+
+	if (strlen(key) >= sizeof(name))
+		return NULL;
+	for (i = 0; key[i]; i++)
+		name[i] = key[i] == '_' ? '-' : key[i];
+	name[i] = 0;
+	if (!strcmp(name, "config"))
+		return NULL;	/* a file does not name another */
+	return ks_opts_find(c, name);
+}
+
+static int unknown_key(const struct cfg_ctx *x, yaml_node_t *k)
+{
+	char list[1024] = "rules";
+	const struct ks_opt *o;
+
+	for (o = x->c->opts; o->name; o++) {
+		if (strcmp(o->name, "config") && strlen(list) + strlen(o->name) + 3 < sizeof(list)) {
+			strcat(list, ", ");
+			strcat(list, o->name);
+		}
+	}
+	return err_at(x, k, "unknown key \"%s\" (accepted: %s)", scalar(k) ?: "?", list);
+}
+
+static int walk(const struct cfg_ctx *x, yaml_node_t *root)
+{
+	yaml_node_pair_t *p;
+	int err = 0;
+
+	if (!root)
+		return 0;	/* an empty file: nothing configured */
+	if (root->type != YAML_MAPPING_NODE)
+		return err_at(x, root, "the configuration is a mapping of option: value%s%s", "",
+			      "");
+	for (p = root->data.mapping.pairs.start; !err && p < root->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(x->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
+		const struct ks_opt *o = scalar(k) ? find_key(x->c, scalar(k)) : NULL;
+
+		if (scalar(k) && !strcmp(scalar(k), "rules"))
+			err = store_rules(x, v);
+		else if (!o)
+			err = unknown_key(x, k);
+		else
+			err = store_opt(x, o, v);
+	}
+	return err;
+}
+
+static int load(const struct ks_cmd *c, FILE *f, void *args, struct ks_cfgfile *cfg)
+{
+	struct cfg_ctx x = { .c = c, .path = cfg->path, .args = args, .cfg = cfg };
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	int ret;
+
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &doc)) {
+		fprintf(stderr, "%s:%zu:%zu: error: invalid YAML: %s\n", cfg->path,
+			parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+			parser.problem ?: "?");
+		yaml_parser_delete(&parser);
+		return KS_EXIT_USAGE;
+	}
+	x.doc = &doc;
+	ret = walk(&x, yaml_document_get_root_node(&doc));
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	return ret;
+}
+
+const char *ks_cfgfile_path(int argc, char **argv, const char *dflt)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			return argv[i + 1];
+		if (!strncmp(argv[i], "--config=", 9))
+			return argv[i] + 9;
+	}
+	return dflt && !access(dflt, F_OK) ? dflt : NULL;
+}
+
+int ks_cfgfile_load(const struct ks_cmd *c, const char *path, void *args, struct ks_cfgfile *cfg)
+{
+	FILE *f;
+	int ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (!path)
+		return KS_EXIT_OK;
+	cfg->path = path;
+	if (strlen(path) >= KS_CONFIG_PATH_MAX) {
+		fprintf(stderr, "kload %s: --config: the path is too long\n", c->name);
+		return KS_EXIT_USAGE;
+	}
+	f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "%s: error: cannot read the configuration: %s\n", path,
+			strerror(errno));
+		return KS_EXIT_USAGE;
+	}
+	ret = load(c, f, args, cfg);
+	fclose(f);
+	return ret;
+}
+
+void ks_cfgfile_free(struct ks_cfgfile *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_strs; i++)
+		free(cfg->strs[i]);
+	free(cfg->strs);
+	memset(cfg, 0, sizeof(*cfg));
+}
