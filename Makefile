@@ -3,6 +3,8 @@
 
 PREFIX ?= /usr/local
 DESTDIR ?=
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 BUILD ?= build
 
 CC ?= gcc
@@ -215,12 +217,50 @@ vmtest: $(TEST_PROGS_STATIC)
 bench: all
 	$(Q)./bench/run.sh
 
+# Files with the install paths substituted (the unit's ExecStart, the
+# configuration's rules path).
+ks_subst = sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' -e 's|@DATADIR@|$(PREFIX)/share|g' \
+	-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $(1) > $(2)
+
+# The configuration is the administrator's: an existing one is kept.
 install: $(KLOAD)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
-		$(DESTDIR)$(PREFIX)/share/kestrel/rules
+		$(DESTDIR)$(PREFIX)/share/kestrel/rules $(DESTDIR)$(SYSTEMDUNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/kestrel $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -d -m 0750 $(DESTDIR)/var/log/kestrel
 	install -m 0755 $(KLOAD) $(DESTDIR)$(PREFIX)/sbin/kload
 	install -m 0644 docs/kload.8 $(DESTDIR)$(PREFIX)/share/man/man8/kload.8
 	cp -r rules/. $(DESTDIR)$(PREFIX)/share/kestrel/rules/
+	rm -rf $(DESTDIR)$(PREFIX)/share/kestrel/rules/tests
+	$(call ks_subst,packaging/kestrel.service.in,$(DESTDIR)$(SYSTEMDUNITDIR)/kestrel.service)
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/kestrel.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/kestrel/kestrel.yml ] || \
+		$(call ks_subst,packaging/kestrel.yml.in,$(DESTDIR)$(SYSCONFDIR)/kestrel/kestrel.yml)
+	install -m 0644 packaging/kestrel.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/kestrel
+	install -m 0644 packaging/kload.bash-completion \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/kload
+
+# A .deb of this tree (scripts/mkdeb.sh): build/kestrel_VERSION-REV_ARCH.deb
+DEB_REVISION ?= 1
+.PHONY: deb deb-test verify-unit
+deb: $(KLOAD)
+	$(Q)./scripts/mkdeb.sh $(BUILD) $(VERSION)-$(DEB_REVISION)
+
+# install, upgrade, run and purge the .deb in a bare Debian 12 root
+deb-test: $(KLOAD)
+	$(Q)./scripts/deb-test.sh $(BUILD) $(VERSION)
+
+# systemd-analyze verify on the unit, its ExecStart pointing at this build
+verify-unit: $(KLOAD)
+	$(Q)mkdir -p $(BUILD)/unit
+	$(Q)sed -e 's|@SBINDIR@|$(abspath $(BUILD))|g' -e 's|@SYSCONFDIR@|/etc|g' \
+		packaging/kestrel.service.in > $(BUILD)/unit/kestrel.service
+	@# it exits 0 on mere warnings ("Failed to parse ..."): any output fails;
+	@# Documentation= names man:kload(8), installed by make install only
+	$(Q)systemd-analyze verify --man=no $(BUILD)/unit/kestrel.service > $(BUILD)/unit/verify.log 2>&1; \
+		rc=$$?; cat $(BUILD)/unit/verify.log; [ $$rc -eq 0 ] && [ ! -s $(BUILD)/unit/verify.log ] && \
+		echo "systemd-analyze verify: kestrel.service ok"
 
 clean:
 	rm -rf $(BUILD)
@@ -229,6 +269,8 @@ help:
 	@echo "make run      install deps, build, attach with rules/ (root); = ./kestrel.sh run"
 	@echo "make test     install deps, build, unit + selftests + VM selftests; = ./kestrel.sh test"
 	@echo "make unit | selftest | vmtest | bench | install | clean  (V=1 verbose)"
+	@echo "make deb      build/kestrel_VERSION-1_ARCH.deb; make deb-test installs,"
+	@echo "              upgrades and purges it in a bare Debian 12 root"
 	@echo "make fuzz FUZZ_SECONDS=N   run every libFuzzer target (ASan/UBSan) N seconds"
 
 FORCE:

@@ -15,7 +15,8 @@
 #include "cfgfile.h"
 
 struct cfg_ctx {
-	const struct ks_cmd *c;
+	const struct ks_cmd *schema;	/* whose keys are valid (attach) */
+	const struct ks_cmd *c;		/* whose options are stored */
 	const char *path;
 	yaml_document_t *doc;
 	void *args;
@@ -184,7 +185,7 @@ static int unknown_key(const struct cfg_ctx *x, yaml_node_t *k)
 	char list[1024] = "rules";
 	const struct ks_opt *o;
 
-	for (o = x->c->opts; o->name; o++) {
+	for (o = x->schema->opts; o->name; o++) {
 		if (strcmp(o->name, "config") && strlen(list) + strlen(o->name) + 3 < sizeof(list)) {
 			strcat(list, ", ");
 			strcat(list, o->name);
@@ -206,21 +207,25 @@ static int walk(const struct cfg_ctx *x, yaml_node_t *root)
 	for (p = root->data.mapping.pairs.start; !err && p < root->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(x->doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
-		const struct ks_opt *o = scalar(k) ? find_key(x->c, scalar(k)) : NULL;
+		const struct ks_opt *o = scalar(k) ? find_key(x->schema, scalar(k)) : NULL;
 
 		if (scalar(k) && !strcmp(scalar(k), "rules"))
 			err = store_rules(x, v);
 		else if (!o)
 			err = unknown_key(x, k);
+		else if (x->c != x->schema)	/* another command takes what it has */
+			err = (o = ks_opts_find(x->c, o->name)) ? store_opt(x, o, v) : 0;
 		else
 			err = store_opt(x, o, v);
 	}
 	return err;
 }
 
-static int load(const struct ks_cmd *c, FILE *f, void *args, struct ks_cfgfile *cfg)
+static int load(const struct ks_cmd *schema, const struct ks_cmd *c, FILE *f, void *args,
+		struct ks_cfgfile *cfg)
 {
-	struct cfg_ctx x = { .c = c, .path = cfg->path, .args = args, .cfg = cfg };
+	struct cfg_ctx x = { .schema = schema, .c = c, .path = cfg->path, .args = args,
+			     .cfg = cfg };
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	int ret;
@@ -256,7 +261,8 @@ const char *ks_cfgfile_path(int argc, char **argv, const char *dflt)
 	return dflt && !access(dflt, F_OK) ? dflt : NULL;
 }
 
-int ks_cfgfile_load(const struct ks_cmd *c, const char *path, void *args, struct ks_cfgfile *cfg)
+int ks_cfgfile_load(const struct ks_cmd *schema, const struct ks_cmd *c, const char *path,
+		    void *args, struct ks_cfgfile *cfg)
 {
 	FILE *f;
 	int ret;
@@ -275,7 +281,7 @@ int ks_cfgfile_load(const struct ks_cmd *c, const char *path, void *args, struct
 			strerror(errno));
 		return KS_EXIT_USAGE;
 	}
-	ret = load(c, f, args, cfg);
+	ret = load(schema, c, f, args, cfg);
 	fclose(f);
 	return ret;
 }
@@ -288,4 +294,26 @@ void ks_cfgfile_free(struct ks_cfgfile *cfg)
 		free(cfg->strs[i]);
 	free(cfg->strs);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+int ks_cfgfile_parse(const struct ks_cmd *schema, const struct ks_cmd *c, int argc, char **argv,
+		     void *args, struct ks_cfgfile *cfg)
+{
+	const char *path = ks_cfgfile_path(argc, argv, KS_CONFIG_DEFAULT);
+
+	if (ks_cfgfile_load(schema, c, path, args, cfg))
+		return KS_OPTS_USAGE;
+	return ks_opts_parse(c, argc, argv, args);
+}
+
+void ks_cfgfile_rules(const struct ks_cfgfile *cfg, int argc, char **argv, int first, int *n,
+		      char ***paths)
+{
+	if (first == argc && cfg->n_rule_paths) {
+		*n = cfg->n_rule_paths;
+		*paths = (char **)cfg->rule_paths;
+	} else {
+		*n = argc - first;
+		*paths = argv + first;
+	}
 }

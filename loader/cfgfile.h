@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * kload attach's configuration file (/etc/kestrel/kestrel.yml when it
+ * kload attach's (and reload's) configuration file (/etc/kestrel/kestrel.yml when it
  * exists, or --config FILE): a YAML mapping of the command's long options
  * (pin-dir or pin_dir; a list for the repeatable ones) and `rules:` (a
  * list of rule paths, or {paths: [...]}). Values are checked by the
@@ -32,8 +32,19 @@ struct ks_cfgfile {
 
 /* --config FILE from argv, else dflt when that file exists, else NULL. */
 const char *ks_cfgfile_path(int argc, char **argv, const char *dflt);
-/* Load path (NULL: nothing) into args and cfg: KS_EXIT_OK or KS_EXIT_USAGE. */
-int ks_cfgfile_load(const struct ks_cmd *c, const char *path, void *args, struct ks_cfgfile *cfg);
+/*
+ * Load path (NULL: nothing) into args and cfg: KS_EXIT_OK or KS_EXIT_USAGE.
+ * Keys are checked against schema's options (attach's); those c also has
+ * are stored (reload takes pin-dir and rules from attach's file).
+ */
+int ks_cfgfile_load(const struct ks_cmd *schema, const struct ks_cmd *c, const char *path,
+		    void *args, struct ks_cfgfile *cfg);
+/* The file (--config or the default), then argv over it: ks_opts_parse()'s result. */
+int ks_cfgfile_parse(const struct ks_cmd *schema, const struct ks_cmd *c, int argc, char **argv,
+		     void *args, struct ks_cfgfile *cfg);
+/* The rules to load: those after argv[first], else the file's rules: paths. */
+void ks_cfgfile_rules(const struct ks_cfgfile *cfg, int argc, char **argv, int first, int *n,
+		      char ***paths);
 void ks_cfgfile_free(struct ks_cfgfile *cfg);
 
 #endif /* KS_CFGFILE_H */

@@ -14,11 +14,15 @@
 #include <errno.h>
 #include <malloc.h>
 #include <net/if.h>
+#include <linux/capability.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "kestrel/engine.h"
 #include "kestrel/http.h"
@@ -266,6 +270,7 @@ static void do_reload(struct ks_attach *a)
 	struct ks_ruleset *rs;
 	struct ks_tables *t;
 
+	sd_notify(0, "RELOADING=1");
 	ans.err = ks_reload_take(&rs, &t, ans.why, sizeof(ans.why));
 	if (!ans.err) {
 		/* on failure the old generation stays, on both sides */
@@ -280,12 +285,17 @@ static void do_reload(struct ks_attach *a)
 	else
 		pr_info("kload: reloaded %u rules, generation %u\n", ans.n_rules, ans.generation);
 	ks_reload_reply(&ans);
+	sd_notifyf(0, "READY=1\nSTATUS=attached: mode %s, generation %u%s", ks_mode_name(a->e.mode),
+		   ans.generation, ans.err ? " (the last reload failed)" : "");
 }
 
 static void teardown(struct ks_attach *a)
 {
 	struct ks_ctl ctl;
 	bool detach = a->o.detach_on_exit;
+
+	if (!a->record_only)
+		sd_notify(0, "STOPPING=1");
 
 	if (a->e.ctl_fd >= 0 && !ks_ctl_read(a->e.ctl_fd, &ctl)) {
 		ctl.kload_pid = 0;
@@ -367,6 +377,10 @@ static void announce(struct ks_attach *a)
 	fprintf(stderr, "kload: %s: mode %s, %u rules, generation %u%s%s\n",
 		a->record_only ? "recording" : "attached", ks_mode_name(a->e.mode), ctl.n_rules,
 		ctl.generation, ctl.host_hooks ? ", host hooks" : "", a->o.n_xdp ? ", xdp" : "");
+	/* systemd (Type=notify): started once everything is attached */
+	if (!a->record_only)
+		sd_notifyf(0, "READY=1\nSTATUS=attached: mode %s, %u rules, generation %u",
+			   ks_mode_name(a->e.mode), ctl.n_rules, ctl.generation);
 }
 
 static void publish_stats(struct ks_attach *a)
@@ -482,10 +496,29 @@ static int close_outputs(struct ks_attach *a, int ret)
 	return ret;
 }
 
+/* Is cap in the effective set? (a service may run with a reduced one) */
+static bool has_cap(int cap)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = {};
+
+	if (syscall(SYS_capget, &h, d))
+		return true;	/* cannot tell: let the kernel say */
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
 static int check_xdp(const struct attach_args *o)
 {
 	int i;
 
+	/* libxdp reads other XDP programs by id, which takes CAP_SYS_ADMIN;
+	 * without it Debian 12's libxdp (1.3) crashes instead of failing */
+	if (o->n_xdp && (!has_cap(CAP_SYS_ADMIN) || !has_cap(CAP_NET_ADMIN))) {
+		fprintf(stderr, "kload: --xdp needs CAP_NET_ADMIN and CAP_SYS_ADMIN besides "
+			"CAP_BPF and CAP_PERFMON; for kestrel.service add them to "
+			"CapabilityBoundingSet= in a drop-in (systemctl edit kestrel)\n");
+		return KS_EXIT_ENV;
+	}
 	if (o->no_host && !o->n_xdp) {
 		fprintf(stderr, "kload: --no-host needs at least one --xdp IFACE\n");
 		return KS_EXIT_USAGE;
@@ -503,14 +536,9 @@ static int check_xdp(const struct attach_args *o)
 /* attach: the configuration file first, then the command line over it. */
 static int parse_args(struct ks_attach *a, int argc, char **argv, const struct ks_cmd *c)
 {
-	const char *path;
-
-	if (!a->record_only) {
-		path = ks_cfgfile_path(argc, argv, KS_CONFIG_DEFAULT);
-		if (ks_cfgfile_load(c, path, &a->o, &a->cfg))
-			return KS_OPTS_USAGE;
-	}
-	return ks_opts_parse(c, argc, argv, &a->o);
+	if (a->record_only)
+		return ks_opts_parse(c, argc, argv, &a->o);
+	return ks_cfgfile_parse(c, c, argc, argv, &a->o, &a->cfg);
 }
 
 static int run_attach(struct ks_attach *a, int argc, char **argv, const struct ks_cmd *c)
@@ -518,7 +546,8 @@ static int run_attach(struct ks_attach *a, int argc, char **argv, const struct k
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct ks_ruleset *rs = NULL;
 	struct ks_tables *t = NULL;
-	int first, ret;
+	int first, ret, n;
+	char **paths;
 
 	ks_engine_init(&a->e);
 	first = parse_args(a, argc, argv, c);
@@ -527,10 +556,9 @@ static int run_attach(struct ks_attach *a, int argc, char **argv, const struct k
 	ret = check_xdp(&a->o);
 	if (!ret)
 		ret = ks_cli_env(a->o.pin_dir);
-	if (!ret && first == argc && a->cfg.n_rule_paths)	/* rules from the file */
-		ret = load_rules(a, a->cfg.n_rule_paths, (char **)a->cfg.rule_paths, &rs, &t);
-	else if (!ret)
-		ret = load_rules(a, argc - first, argv + first, &rs, &t);
+	ks_cfgfile_rules(&a->cfg, argc, argv, first, &n, &paths);
+	if (!ret)
+		ret = load_rules(a, n, paths, &rs, &t);
 	if (!ret)
 		ret = prepare(a);
 	if (ret) {

@@ -12,15 +12,20 @@
 #include "kestrel/engine.h"
 #include "kestrel/log.h"
 #include "kestrel/session.h"
+#include "cfgfile.h"
 #include "cli.h"
 #include "reload.h"
 
 struct reload_args {
+	const char *config;
 	const char *pin_dir;
 };
 
 static const struct ks_opt reload_opts[] = {
 	KS_OPT_PIN_DIR(struct reload_args, pin_dir),
+	KS_OPT_PATH_(struct reload_args, config, "config", "FILE", KS_CONFIG_PATH_MAX - 1,
+		     "pin-dir and rules from attach's configuration\n"
+		     "(default /etc/kestrel/kestrel.yml when it exists)"),
 	{ NULL },
 };
 
@@ -28,8 +33,10 @@ static int cmd_reload(int argc, char **argv);
 
 const struct ks_cmd ks_cmd_reload = {
 	.name = "reload", .run = cmd_reload, .summary = "swap rule tables atomically",
-	.args = "RULES...|FILE.kbin",
-	.about = "Compile RULES and ask the running `kload attach` to swap its tables.\n"
+	.args = "[RULES...|FILE.kbin]",
+	.about = "Compile RULES (default: the configuration's rules: paths, so that\n"
+		 "`systemctl reload kestrel` re-reads them) and ask the running\n"
+		 "`kload attach` to swap its tables.\n"
 		 "No event is evaluated against a mix of old and new tables, and the\n"
 		 "kernel and the attach process always run the same generation. A\n"
 		 "failed compile changes nothing (exit 2); when the attach process\n"
@@ -76,27 +83,17 @@ static int direct(struct ks_engine *e, const char *dir, struct ks_ruleset *rs,
 	return ret;
 }
 
-static int cmd_reload(int argc, char **argv)
+/* Hand (rs, t) to the running attach, or swap the pinned tables. */
+static int reload_rules(const struct reload_args *ra, struct ks_ruleset *rs, struct ks_tables *t)
 {
-	struct reload_args ra = { .pin_dir = KS_PIN_DIR_DEFAULT };
-	struct ks_compile_info info = {};
-	struct ks_ruleset *rs = NULL;
-	struct ks_tables *t = NULL;
 	struct ks_engine e;
 	unsigned int pid;
-	int first, ret;
+	int ret;
 
-	first = ks_opts_parse(&ks_cmd_reload, argc, argv, &ra);
-	if (first < 0)
-		return ks_opts_exit(first);
-	ret = ks_cli_load_rules(argc - first, argv + first, &rs, &t, &info);
-	ks_compile_info_free(&info);
-	if (ret)
-		return ret;
-	ret = ks_cli_env(ra.pin_dir);
-	if (!ret && ks_engine_adopt(&e, ra.pin_dir)) {
+	ret = ks_cli_env(ra->pin_dir);
+	if (!ret && ks_engine_adopt(&e, ra->pin_dir)) {
 		fprintf(stderr, "kload: nothing attached under %s: use `kload attach`\n",
-			ra.pin_dir);
+			ra->pin_dir);
 		ret = KS_EXIT_FAIL;
 	}
 	if (ret) {
@@ -109,9 +106,32 @@ static int cmd_reload(int argc, char **argv)
 		ret = via_attach(pid, rs, t);
 		ks_ruleset_free(rs);
 	} else {
-		ret = direct(&e, ra.pin_dir, rs, t);
+		ret = direct(&e, ra->pin_dir, rs, t);
 	}
 	ks_engine_destroy(&e);
 	free(t);
+	return ret;
+}
+
+static int cmd_reload(int argc, char **argv)
+{
+	struct reload_args ra = { .pin_dir = KS_PIN_DIR_DEFAULT };
+	struct ks_compile_info info = {};
+	struct ks_cfgfile cfg;
+	struct ks_ruleset *rs = NULL;
+	struct ks_tables *t = NULL;
+	char **paths;
+	int first, ret, n;
+
+	first = ks_cfgfile_parse(&ks_cmd_attach, &ks_cmd_reload, argc, argv, &ra, &cfg);
+	if (first < 0) {
+		ks_cfgfile_free(&cfg);
+		return ks_opts_exit(first);
+	}
+	ks_cfgfile_rules(&cfg, argc, argv, first, &n, &paths);
+	ret = ks_cli_load_rules(n, paths, &rs, &t, &info);
+	ks_compile_info_free(&info);
+	ret = ret ?: reload_rules(&ra, rs, t);
+	ks_cfgfile_free(&cfg);
 	return ret;
 }

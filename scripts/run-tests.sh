@@ -7,9 +7,11 @@
 #   e2e       selftests/e2e.sh: the kload binary end to end (root)
 #   outputs   selftests/outputs.sh: alert outputs against real rsyslogd,
 #             nats-server (JetStream) and systemd-journald, started there
+#   package   selftests/package.sh: systemd-analyze verify on the unit, bash
+#             completion, the .deb in a bare Debian 12 root
 #   vm        the same selftests, statically linked, in Debian's 6.1 kernel
 #             under qemu with BPF LSM (selftests/vm/run-vm.sh)
-# Usage: run-tests.sh [--only unit|san|selftest|e2e|outputs|vm]
+# Usage: run-tests.sh [--only unit|san|selftest|e2e|outputs|package|vm]
 set -u
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
@@ -104,6 +106,16 @@ if want outputs; then
 	rc=$?
 	sed 's/^/  /' "$log/outputs"
 	set -- $(progs_counts "$log/outputs")
+	if [ $# -eq 3 ]; then add "$1" "$2" "$3"; else add 0 1 0; fi
+	[ "$rc" -eq 0 ] || status=1
+fi
+
+if want package; then
+	echo "== service and package"
+	selftests/package.sh >"$log/package" 2>&1
+	rc=$?
+	sed 's/^/  /' "$log/package"
+	set -- $(progs_counts "$log/package")
 	if [ $# -eq 3 ]; then add "$1" "$2" "$3"; else add 0 1 0; fi
 	[ "$rc" -eq 0 ] || status=1
 fi

@@ -204,7 +204,7 @@ static int cfg_load(const char *text, struct args *a, struct ks_cfgfile *cf)
 	int ret;
 
 	memset(a, 0, sizeof(*a));
-	ret = ks_cfgfile_load(&cmd, path, a, cf);
+	ret = ks_cfgfile_load(&cmd, &cmd, path, a, cf);
 	unlink(path);
 	return ret;
 }
