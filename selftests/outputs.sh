@@ -181,8 +181,19 @@ output:
 rules:
   paths: [$W/live.yml]
 EOF
-"$KLOAD" attach --config "$W/kestrel.yml" --pin-dir "$PIN" --metrics "127.0.0.1:$((BASE + 3))" \
-	>"$W/attach.log" 2>&1 &
+# systemd's side of Type=notify: a datagram socket that records what it gets
+NOTIFY=
+if command -v python3 >/dev/null; then
+	python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])
+f = open(sys.argv[2], "w")
+while True:
+	f.write(s.recv(4096).decode() + "\n"); f.flush()' "$W/notify.sock" "$W/notify.log" &
+	NOTIFY=$!
+	until_ok "[ -S $W/notify.sock ]"
+fi
+NOTIFY_SOCKET="$W/notify.sock" "$KLOAD" attach --config "$W/kestrel.yml" --pin-dir "$PIN" \
+	--metrics "127.0.0.1:$((BASE + 3))" >"$W/attach.log" 2>&1 &
 KPID=$!
 if until_ok "grep -q 'attached:' $W/attach.log"; then
 	cp /bin/true "$TRIG" && "$TRIG"
@@ -208,12 +219,23 @@ if until_ok "grep -q 'attached:' $W/attach.log"; then
 	until_ok "grep -q out_live_exec $W/live.jsonl 2>/dev/null"
 	check "file: reopened on SIGUSR1 (logrotate): the next alert is in the new file" \
 		"[ \$(grep -c out_live_exec $W/live.jsonl) -eq 1 ] && [ \$(grep -c out_live_exec $W/live.1.jsonl) -eq 1 ]" "$W/attach.log"
+	# systemctl reload: the rules named by the configuration, read again
+	"$KLOAD" reload --config "$W/kestrel.yml" --pin-dir "$PIN" >"$W/out" 2>&1
+	check "reload --config: the configuration's rules, handed to the running attach" \
+		"[ $? -eq 0 ] && grep -q 'reloaded 1 rules (generation 2)' $W/out" "$W/out"
+	if [ -n "$NOTIFY" ]; then
+		check "sd_notify: READY=1 once attached, RELOADING=1 then READY=1 on reload" \
+			"grep -q '^READY=1' $W/notify.log && grep -q '^RELOADING=1' $W/notify.log && [ \$(grep -c '^READY=1' $W/notify.log) -eq 2 ]" "$W/notify.log"
+	else
+		skp "sd_notify: no python3 to play systemd's notify socket"
+	fi
 else
 	bad "attach --config with five outputs" "$W/attach.log"
 fi
 kill -TERM "$KPID" 2>/dev/null
 wait "$KPID" 2>/dev/null
 KPID=
+[ -n "$NOTIFY" ] && kill "$NOTIFY" 2>/dev/null
 rm -f "$TRIG"
 
 # ---- journald: a private systemd-journald in its own mount namespace
