@@ -36,6 +36,16 @@ else
 	bad "bash-completion is not installed (scripts/deps.sh installs it)"
 fi
 
+# the README's rsyslog configuration for Kafka and Elasticsearch
+sed -n '/^# \/etc\/rsyslog.d\/kestrel.conf/,/^```/p' README.md | sed '$d' >"$W/rsyslog.conf"
+if [ -e /usr/lib/x86_64-linux-gnu/rsyslog/omkafka.so ] || ls /usr/lib/*/rsyslog/omkafka.so >/dev/null 2>&1; then
+	(cd "$W" && rsyslogd -N1 -f "$W/rsyslog.conf") >"$W/out" 2>&1
+	check "README: the rsyslog configuration for Kafka and Elasticsearch passes rsyslogd -N1" \
+		"[ $? -eq 0 ] && grep -q omkafka $W/rsyslog.conf && ! grep -qi error $W/out" "$W/out"
+else
+	bad "rsyslog-kafka is not installed (scripts/deps.sh installs it)"
+fi
+
 if [ -x "${FRESH_DEBIAN:-/work/shared/tools/fresh-debian.sh}" ] || [ -x ../shared/tools/fresh-debian.sh ]; then
 	make --no-print-directory deb-test >"$W/deb" 2>&1
 	check "make deb: installs, upgrades (keeping a changed conffile) and purges in a bare Debian 12 root" \
