@@ -77,7 +77,8 @@ static int nats_parse(struct ks_sink *s, const char *rest, char *why, size_t len
 		err = add_server(n, p, l);
 		p += l + 1;
 	}
-	if (err) {
+	if (err || !n->n_servers) {
+		err = err ?: -EINVAL;
 		snprintf(why, len, "nats:// takes 1 to %d servers, HOST:PORT each",
 			 KS_NATS_SERVERS_MAX);
 		return err;
