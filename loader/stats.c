@@ -363,12 +363,29 @@ static void prom_output_family(const struct ks_snapshot *s, FILE *o, const char 
 	}
 }
 
+/* kestrel_output_lost_total or (errors) kestrel_output_errors_total */
+static void prom_output_reasons(const struct ks_snapshot *s, FILE *o, const char *name,
+				const char *help, bool errors)
+{
+	int r, n = errors ? KS_OUT_ERR_N : KS_LOST_N;
+	size_t i;
+
+	prom_head(o, name, "counter", help);
+	for (i = 0; i < s->n_outputs; i++) {
+		for (r = 0; r < n; r++) {
+			fprintf(o, "%s{output=\"", name);
+			prom_label(o, s->outputs[i].name);
+			fprintf(o, "\",reason=\"%s\"} %llu\n",
+				errors ? ks_output_err_name(r) : ks_lost_reason_name(r),
+				(unsigned long long)(errors ? s->outputs[i].errors[r] :
+							      s->outputs[i].lost[r]));
+		}
+	}
+}
+
 /* Alert outputs: for each, sent = alerts + lost + queue depth, exactly. */
 static void prom_outputs(const struct ks_snapshot *s, FILE *o)
 {
-	size_t i;
-	int r;
-
 	prom_output_family(s, o, "kestrel_output_alerts_total", "counter",
 			   "Alerts delivered by each output (written, or acknowledged).",
 			   OC_DELIVERED);
@@ -376,26 +393,10 @@ static void prom_outputs(const struct ks_snapshot *s, FILE *o)
 			   "Alerts handed to each output.", OC_SENT);
 	prom_output_family(s, o, "kestrel_output_queue_depth", "gauge",
 			   "Alerts waiting in each output's queue.", OC_QUEUED);
-	prom_head(o, "kestrel_output_lost_total", "counter",
-		  "Alerts an output will never deliver, per reason.");
-	for (i = 0; i < s->n_outputs; i++) {
-		for (r = 0; r < KS_LOST_N; r++) {
-			fputs("kestrel_output_lost_total{output=\"", o);
-			prom_label(o, s->outputs[i].name);
-			fprintf(o, "\",reason=\"%s\"} %llu\n", ks_lost_reason_name(r),
-				(unsigned long long)s->outputs[i].lost[r]);
-		}
-	}
-	prom_head(o, "kestrel_output_errors_total", "counter",
-		  "Failed output operations (retried), per reason.");
-	for (i = 0; i < s->n_outputs; i++) {
-		for (r = 0; r < KS_OUT_ERR_N; r++) {
-			fputs("kestrel_output_errors_total{output=\"", o);
-			prom_label(o, s->outputs[i].name);
-			fprintf(o, "\",reason=\"%s\"} %llu\n", ks_output_err_name(r),
-				(unsigned long long)s->outputs[i].errors[r]);
-		}
-	}
+	prom_output_reasons(s, o, "kestrel_output_lost_total",
+			    "Alerts an output will never deliver, per reason.", false);
+	prom_output_reasons(s, o, "kestrel_output_errors_total",
+			    "Failed output operations (retried), per reason.", true);
 }
 
 static void prom_state(const struct ks_snapshot *s, FILE *o)

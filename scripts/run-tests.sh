@@ -80,45 +80,23 @@ if want san; then
 	if [ $# -eq 3 ]; then add "$1" "$2" "$3"; else add 0 1 0; fi
 fi
 
-if want selftest; then
-	echo "== selftests on this kernel ($(uname -r))"
-	"$B"/selftests/test_progs >"$log/selftest" 2>&1
+# A test program or script that closes with "N passed, N failed, N skipped".
+run_counted() { # name title command...
+	name=$1 title=$2
+	shift 2
+	echo "== $title"
+	"$@" >"$log/$name" 2>&1
 	rc=$?
-	sed 's/^/  /' "$log/selftest"
-	set -- $(progs_counts "$log/selftest")
+	sed 's/^/  /' "$log/$name"
+	set -- $(progs_counts "$log/$name")
 	if [ $# -eq 3 ]; then add "$1" "$2" "$3"; else add 0 1 0; fi
 	[ "$rc" -eq 0 ] || status=1
-fi
+}
 
-if want e2e; then
-	echo "== kload end to end on this kernel"
-	selftests/e2e.sh >"$log/e2e" 2>&1
-	rc=$?
-	sed 's/^/  /' "$log/e2e"
-	set -- $(progs_counts "$log/e2e")
-	if [ $# -eq 3 ]; then add "$1" "$2" "$3"; else add 0 1 0; fi
-	[ "$rc" -eq 0 ] || status=1
-fi
-
-if want outputs; then
-	echo "== alert outputs against real servers"
-	selftests/outputs.sh >"$log/outputs" 2>&1
-	rc=$?
-	sed 's/^/  /' "$log/outputs"
-	set -- $(progs_counts "$log/outputs")
-	if [ $# -eq 3 ]; then add "$1" "$2" "$3"; else add 0 1 0; fi
-	[ "$rc" -eq 0 ] || status=1
-fi
-
-if want package; then
-	echo "== service and package"
-	selftests/package.sh >"$log/package" 2>&1
-	rc=$?
-	sed 's/^/  /' "$log/package"
-	set -- $(progs_counts "$log/package")
-	if [ $# -eq 3 ]; then add "$1" "$2" "$3"; else add 0 1 0; fi
-	[ "$rc" -eq 0 ] || status=1
-fi
+want selftest && run_counted selftest "selftests on this kernel ($(uname -r))" "$B"/selftests/test_progs
+want e2e && run_counted e2e "kload end to end on this kernel" selftests/e2e.sh
+want outputs && run_counted outputs "alert outputs against real servers" selftests/outputs.sh
+want package && run_counted package "service and package" selftests/package.sh
 
 if want vm; then
 	echo "== selftests in the 6.1 VM (qemu, lsm=...,bpf)"
