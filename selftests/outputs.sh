@@ -71,7 +71,7 @@ summary() { # file output-name
 # A stream of 2 x HALF events on stdin with RESTART run between the halves
 # (while the output is mid-stream), then "replay --output URI" summary in $W/out.
 stream_restart() { # uri restart-command
-	{ events $HALF; sleep 1; eval "$2"; events $HALF $HALF; } |
+	{ events $HALF; sleep 0.2; eval "$2"; events $HALF $HALF; } |
 		"$KLOAD" replay --events - --output "$1" "$W/rules.yml" >"$W/out" 2>&1
 	rc=$?
 }
@@ -144,7 +144,7 @@ if until_ok "listening $NATS" && "$JS" "nats://127.0.0.1:$NATS" add KESTREL kest
 	# lost; with a queue too small to wait the server out, what could not
 	# wait is counted, and the stream holds exactly what was acknowledged
 	for q in 10000 300; do
-		stream_restart "$URL?queue=$q" "restart_nats 1"
+		stream_restart "$URL?queue=$q" "restart_nats 0.5"
 		summary "$W/out" "$URL"
 		"$JS" "nats://127.0.0.1:$NATS" read KESTREL kestrel.alerts >"$W/stream.jsonl" 2>"$W/js.log"
 		stored=$(sed -n 's/^messages \([0-9]*\),.*/\1/p' "$W/js.log")

@@ -72,7 +72,7 @@ static int read_all(jsCtx *js, const char *stream, const char *subject)
 	for (;;) {
 		natsMsgList list = { 0 };
 
-		st = natsSubscription_Fetch(&list, sub, 512, 1000, &jerr);
+		st = natsSubscription_Fetch(&list, sub, 512, 300, &jerr);
 		if (st == NATS_TIMEOUT)
 			break;
 		if (st != NATS_OK)
