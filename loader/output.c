@@ -15,6 +15,7 @@ struct ks_output {
 	int fd;			/* -1: memory */
 	bool own;
 	bool torn;		/* a failed write cut a line: start on a new one */
+	bool failing;		/* the last write failed: said once, not per line */
 	char *buf;
 	size_t len, cap;
 	char name[64];
@@ -100,6 +101,9 @@ int ks_output_flush(struct ks_output *o)
 		done += n;
 	}
 	if (done == o->len) {
+		if (o->failing && o->len)
+			pr_warn("kload: writing to %s works again\n", o->name);
+		o->failing = o->failing && !o->len;
 		o->len = 0;
 		return 0;
 	}
@@ -111,8 +115,11 @@ int ks_output_flush(struct ks_output *o)
 	o->st.lines -= lost;
 	o->torn = done > 0 && o->buf[done - 1] != '\n';
 	o->err = o->err ?: -o->st.last_err;
-	pr_warn("kload: writing to %s failed: %s (%zu line(s) lost)\n", o->name,
-		strerror(o->st.last_err), lost);
+	if (!o->failing)
+		pr_warn("kload: writing to %s failed: %s (%zu line(s) lost; further losses "
+			"are counted, not logged, until a write succeeds)\n", o->name,
+			strerror(o->st.last_err), lost);
+	o->failing = true;
 	o->len = 0;
 	return -o->st.last_err;
 }
