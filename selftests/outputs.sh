@@ -248,16 +248,32 @@ mount --make-rprivate /
 mount -t tmpfs tmpfs /run
 mkdir -p /run/systemd/journal /run/log/journal
 $JD >"$W/journald.log" 2>&1 &
+JP=\$!
 for _ in \$(seq 1 100); do [ -S /run/systemd/journal/socket ] && break; sleep 0.1; done
 "$KLOAD" replay --events "$W/events.jsonl" --output journald: "$W/rules.yml" >"$W/out" 2>&1
 echo "rc \$?" >>"$W/out"
 sleep 0.5
 journalctl -D /run/log/journal -t kestrel KESTREL_RULE_ID=out_tmp_exec PRIORITY=3 -o cat --no-pager >"$W/journal.out"
-kill \$!
+# and one live alert of kload attach
+"$KLOAD" attach --pin-dir "$PIN-journald" --detach-on-exit --output journald: "$W/live.yml" >"$W/jattach.log" 2>&1 &
+AP=\$!
+for _ in \$(seq 1 100); do grep -q attached: "$W/jattach.log" && break; sleep 0.1; done
+cp /bin/true "$TRIG" && "$TRIG"
+for _ in \$(seq 1 50); do
+	journalctl -D /run/log/journal KESTREL_RULE_ID=out_live_exec -o cat --no-pager | grep -q out_live_exec && break
+	sleep 0.1
+done
+journalctl -D /run/log/journal -t kestrel KESTREL_RULE_ID=out_live_exec PRIORITY=2 -o cat --no-pager >"$W/journal-live.out"
+kill -TERM \$AP
+wait \$AP
+rm -f "$TRIG"
+kill \$JP
 EOF
 	unshare -m sh "$W/journald.sh"
 	check "journald: every alert delivered, PRIORITY=3 (high), KESTREL_RULE_ID, MESSAGE the JSON" \
 		"grep -q 'rc 0' $W/out && grep -q 'sent $N, delivered $N' $W/out && [ \$(grep -c '^{\"@timestamp\".*\"id\":\"out_tmp_exec\"' $W/journal.out) -eq $N ]" "$W/out"
+	check "journald: the live alert of attach --output journald: (PRIORITY=2, critical)" \
+		"[ \$(grep -c '\"id\":\"out_live_exec\"' $W/journal-live.out) -eq 1 ]" "$W/jattach.log"
 fi
 
 # ---- file: reopened on SIGUSR1 (logrotate), malformed URIs are usage errors
