@@ -73,7 +73,7 @@ identity_ok() {
 attach() { # extra args...
 	"$KLOAD" attach --pin-dir "$PIN" --alerts "$W/alerts.jsonl" "$@" >"$W/attach.log" 2>&1 &
 	KPID=$!
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 600); do	# 60 s: a loaded 2-core host verifies slowly
 		grep -q "attached:" "$W/attach.log" 2>/dev/null && return 0
 		kill -0 "$KPID" 2>/dev/null || return 1
 		sleep 0.1
@@ -336,7 +336,7 @@ fi
 # ---- attach keeps running and counting when alerts cannot be written
 "$KLOAD" attach --pin-dir "$PIN" --alerts /dev/full --detach-on-exit "$W/rules.yml" >"$W/attach.log" 2>&1 &
 KPID=$!
-for _ in $(seq 1 100); do grep -q "attached:" "$W/attach.log" && break; sleep 0.1; done
+for _ in $(seq 1 600); do grep -q "attached:" "$W/attach.log" && break; sleep 0.1; done
 lost=0
 for _ in $(seq 1 50); do
 	/tmp/ks_e2e_stage1

@@ -36,8 +36,8 @@ cleanup() {
 trap cleanup EXIT
 
 # until: a command succeeds (at most 10 s)
-until_ok() {
-	for _ in $(seq 1 100); do
+until_ok() { # command [tenths of a second, default 100]
+	for _ in $(seq 1 "${2:-100}"); do
 		eval "$1" && return 0
 		sleep 0.1
 	done
@@ -195,7 +195,7 @@ fi
 NOTIFY_SOCKET="$W/notify.sock" "$KLOAD" attach --config "$W/kestrel.yml" --pin-dir "$PIN" \
 	--metrics "127.0.0.1:$((BASE + 3))" >"$W/attach.log" 2>&1 &
 KPID=$!
-if until_ok "grep -q 'attached:' $W/attach.log"; then
+if until_ok "grep -q 'attached:' $W/attach.log" 600; then	# a loaded host verifies slowly
 	cp /bin/true "$TRIG" && "$TRIG"
 	live() { grep -c "^$1 authpriv.crit kestrel [-a-z]*  *{.*\"id\":\"out_live_exec\"" "$W/syslog.out"; }
 	until_ok "[ \$(live imtcp) -ge 1 ] && [ \$(live imudp) -ge 1 ] && [ \$(live imuxsock) -ge 1 ] && grep -q out_live_exec $W/live.jsonl"
@@ -257,7 +257,7 @@ journalctl -D /run/log/journal -t kestrel KESTREL_RULE_ID=out_tmp_exec PRIORITY=
 # and one live alert of kload attach
 "$KLOAD" attach --pin-dir "$PIN-journald" --detach-on-exit --output journald: "$W/live.yml" >"$W/jattach.log" 2>&1 &
 AP=\$!
-for _ in \$(seq 1 100); do grep -q attached: "$W/jattach.log" && break; sleep 0.1; done
+for _ in \$(seq 1 600); do grep -q attached: "$W/jattach.log" && break; sleep 0.1; done
 cp /bin/true "$TRIG" && "$TRIG"
 for _ in \$(seq 1 50); do
 	journalctl -D /run/log/journal KESTREL_RULE_ID=out_live_exec -o cat --no-pager | grep -q out_live_exec && break
