@@ -1,13 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Rules compiler internals shared by dfa.c, lower.c and explain.c:
- *
- *  - the multi-automaton Aho-Corasick DFA builder (ks_dfa_*), which turns
- *    the patterns of every (field, case) sub-automaton into the byte
- *    classes, transition table and accept lists of struct ks_tables;
- *  - the lowering's side tables (ks_lowered), which ks_explain needs to
- *    name atoms and userspace-only tests: the kernel tables only hold
- *    atom ids, not the patterns behind them.
+ * The multi-automaton Aho-Corasick DFA builder (dfa.c): it turns the
+ * patterns of every (field, case) sub-automaton into the byte classes,
+ * transition table and accept lists of struct ks_tables. The bottom of
+ * the back end: it knows patterns and automata, nothing of rules.
  */
 #ifndef KS_COMP_DFA_H
 #define KS_COMP_DFA_H
@@ -100,52 +96,5 @@ void ks_dfa_image_free(struct ks_dfa_image *img);
 int ks_dfa_image_literals(const uint8_t *const *lits, const uint32_t *lens, size_t n,
 			  uint32_t field, uint32_t mode, struct ks_dfa_image *img,
 			  char *err, size_t errlen);
-
-/* ---- lowering side tables (lower.c) for ks_explain ---- */
-
-struct ks_atom_pat {
-	uint8_t *bytes;		/* incl. sentinels, lowercased if FOLD */
-	uint32_t len;
-};
-
-/*
- * An atom is hit when any of its patterns occurs in its (field, case)
- * walk: a disjunction of string tests on one field costs one atom, one
- * ATOM insn and one trigger entry however long the list is.
- */
-struct ks_atom_desc {
-	uint8_t field;		/* enum ks_field */
-	uint8_t mode;		/* enum ks_case */
-	uint32_t n_pats;
-	struct ks_atom_pat *pats;	/* sorted, unique */
-	uint32_t min_len;	/* shortest pattern */
-};
-
-struct ks_lowered {
-	struct ks_atom_desc *atoms;
-	uint32_t n_atoms;
-	uint32_t n_patterns;
-	/* user_note[i]: what insns[i] (a KS_OP_USER) leaves to userspace */
-	char **user_note;
-	uint32_t n_insns;
-};
-
-/*
- * Lower rs into *out like ks_compile, keeping the side tables in *lw.
- * With diags NULL no diagnostic is recorded (ks_explain on a ruleset it
- * must not modify); errors still make it return -1.
- */
-int ks_lower(const struct ks_ruleset *rs, struct ks_diags *diags,
-	     struct ks_tables *out, struct ks_compile_info *info,
-	     struct ks_lowered *lw);
-void ks_lowered_free(struct ks_lowered *lw);
-
-/* FNV-1a, as used for content hashes and rule uids. */
-uint64_t ks_fnv1a64(const void *p, size_t n, uint64_t h);
-#define KS_FNV64_INIT	0xcbf29ce484222325ull
-
-/* Print bytes as a C-like string body: printable ASCII as is, \\ \" and
- * \xNN otherwise. Returns the characters written (like snprintf). */
-int ks_escape_bytes(char *buf, size_t size, const uint8_t *s, size_t len);
 
 #endif /* KS_COMP_DFA_H */

@@ -3,13 +3,14 @@
  * Diagnostics: FILE:LINE:COL: error: MESSAGE, then the offending source
  * line and a caret under the column when the source text is known.
  * Diagnostics are kept in the order they were added, which is the order
- * the (sorted) inputs were read: output is deterministic.
+ * the (sorted) inputs were read: output is deterministic. Also here: the
+ * allocation helpers (abort on OOM) and bytes escaped for messages.
  */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "source.h"
 
 void *ks_xmalloc(size_t size)
 {
@@ -167,4 +168,30 @@ void ks_diags_free(struct ks_diags *d)
 	free(d->v);
 	d->v = NULL;
 	d->n = d->cap = 0;
+}
+
+int ks_escape_bytes(char *buf, size_t size, const uint8_t *s, size_t len)
+{
+	size_t i, n = 0, k;
+	bool full = false;
+	char tmp[8];
+
+	if (size)
+		buf[0] = 0;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '\\' || s[i] == '"')
+			snprintf(tmp, sizeof(tmp), "\\%c", s[i]);
+		else if (s[i] >= 0x20 && s[i] < 0x7f)
+			snprintf(tmp, sizeof(tmp), "%c", s[i]);
+		else
+			snprintf(tmp, sizeof(tmp), "\\x%02x", s[i]);
+		k = strlen(tmp);
+		/* never split an escape: stop at the first that does not fit */
+		if (!full && n + k < size)
+			memcpy(buf + n, tmp, k + 1);
+		else
+			full = true;
+		n += k;
+	}
+	return (int)n;
 }

@@ -13,36 +13,10 @@
 #include <kestrel/names.h>
 
 #include "../maps/ks_state.h"
-#include "dfa.h"
-#include "internal.h"
+#include "ast.h"
+#include "lower.h"
 
 #define KS_ENTITY_ENTRIES	65536u	/* default ks_entity LRU size */
-
-int ks_escape_bytes(char *buf, size_t size, const uint8_t *s, size_t len)
-{
-	size_t i, n = 0, k;
-	bool full = false;
-	char tmp[8];
-
-	if (size)
-		buf[0] = 0;
-	for (i = 0; i < len; i++) {
-		if (s[i] == '\\' || s[i] == '"')
-			snprintf(tmp, sizeof(tmp), "\\%c", s[i]);
-		else if (s[i] >= 0x20 && s[i] < 0x7f)
-			snprintf(tmp, sizeof(tmp), "%c", s[i]);
-		else
-			snprintf(tmp, sizeof(tmp), "\\x%02x", s[i]);
-		k = strlen(tmp);
-		/* never split an escape: stop at the first that does not fit */
-		if (!full && n + k < size)
-			memcpy(buf + n, tmp, k + 1);
-		else
-			full = true;
-		n += k;
-	}
-	return (int)n;
-}
 
 /* ---- growable strings for infix rendering ---- */
 

@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "internal.h"
+#include "ast.h"
 
 #define F(n, i, t, p) { .name = n, .id = i, .type = t, .present = p }
 

@@ -19,7 +19,7 @@
 #include <kestrel/kbin.h>
 #include <kestrel/names.h>
 
-#include "dfa.h"
+#include "lower.h"
 
 static int kb_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

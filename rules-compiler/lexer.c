@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "source.h"
 #include "lexer.h"
 
 struct lexer {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Rule sets: YAML rule files (libyaml document API), directory walking,
- * the ks_ruleset_* API, and the per-ruleset arena that owns every parsed
- * string and AST node (freed in one go by ks_ruleset_free).
+ * Rule sets: YAML rule files (libyaml document API), directory walking
+ * and the ks_ruleset_* API. The top of the front end: a document is a list
+ * of EQL rules (parser.h) or a Sigma rule (sigma.h).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -13,313 +13,8 @@
 
 #include <kestrel/names.h>
 
-#include "internal.h"
-
-/* ---- arena ---- */
-
-#define ARENA_BLK	(64 * 1024)
-#define ARENA_ALIGN	16
-
-struct ks_arena_blk {
-	struct ks_arena_blk *next;
-	size_t used, size;
-	_Alignas(ARENA_ALIGN) unsigned char data[];
-};
-
-void *ks_alloc(struct ks_ruleset *rs, size_t size)
-{
-	struct ks_priv *pv = ks_priv(rs);
-	struct ks_arena_blk *b = pv->blk;
-	void *p;
-
-	size = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
-	if (!b || b->size - b->used < size) {
-		size_t n = size > ARENA_BLK ? size : ARENA_BLK;
-
-		b = ks_xmalloc(sizeof(*b) + n);
-		b->size = n;
-		b->next = pv->blk;
-		pv->blk = b;
-	}
-	p = b->data + b->used;
-	b->used += size;
-	return p;
-}
-
-char *ks_strndup(struct ks_ruleset *rs, const char *s, size_t n)
-{
-	char *d = ks_alloc(rs, n + 1);
-
-	memcpy(d, s, n);
-	return d;
-}
-
-char *ks_strdup(struct ks_ruleset *rs, const char *s)
-{
-	return ks_strndup(rs, s, strlen(s));
-}
-
-const char *ks_intern(struct ks_ruleset *rs, const char *s)
-{
-	struct ks_priv *pv = ks_priv(rs);
-	size_t i;
-
-	for (i = 0; i < pv->n_interned; i++)
-		if (!strcmp(pv->interned[i], s))
-			return pv->interned[i];
-	ks_grow(&pv->interned, &pv->cap_interned, pv->n_interned,
-		sizeof(*pv->interned));
-	pv->interned[pv->n_interned] = ks_xstrdup(s);
-	return pv->interned[pv->n_interned++];
-}
-
-const struct ks_src *ks_src_add(struct ks_ruleset *rs, const char *file,
-				const char *text, size_t len)
-{
-	struct ks_priv *pv = ks_priv(rs);
-	struct ks_src *s = ks_xmalloc(sizeof(*s));
-
-	s->file = ks_intern(rs, file);
-	s->text = ks_xmalloc(len + 1);
-	memcpy(s->text, text, len);
-	s->len = len;
-	*pv->src_tail = s;
-	pv->src_tail = &s->next;
-	return s;
-}
-
-/* ---- position maps ---- */
-
-static void seg_add(struct ks_posmap *m, size_t off, int line, int col)
-{
-	ks_grow(&m->v, &m->cap, m->n, sizeof(*m->v));
-	m->v[m->n++] = (struct ks_seg){ .off = off, .line = line, .col = col };
-}
-
-struct ks_loc ks_posmap_loc(const struct ks_posmap *m, size_t off)
-{
-	struct ks_loc l = { .file = m->file, .line = 1, .col = 1 };
-	size_t lo = 0, hi = m->n, mid;
-
-	if (!m->n)
-		return l;
-	/* last segment with seg.off <= off */
-	while (hi - lo > 1) {
-		mid = (lo + hi) / 2;
-		if (m->v[mid].off <= off)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	l.line = m->v[lo].line;
-	l.col = m->v[lo].col;
-	if (off > m->v[lo].off)
-		l.col += off - m->v[lo].off;
-	return l;
-}
-
-void ks_posmap_text(struct ks_posmap *m, const char *text, size_t len,
-		    struct ks_loc at)
-{
-	size_t off = 0;
-	const char *nl;
-	int line = at.line;
-
-	memset(m, 0, sizeof(*m));
-	m->file = at.file;
-	m->text = text;
-	m->len = len;
-	seg_add(m, 0, at.line, at.col);
-	while ((nl = memchr(text + off, '\n', len - off))) {
-		off = nl - text + 1;
-		seg_add(m, off, ++line, 1);
-	}
-}
-
-static size_t line_start(const struct ks_src *src, int line)
-{
-	const char *p = src->text, *end = src->text + src->len;
-	int i;
-
-	for (i = 0; i < line && p < end; i++) {
-		p = memchr(p, '\n', end - p);
-		if (!p)
-			return src->len;
-		p++;
-	}
-	return p - src->text;
-}
-
-size_t ks_yaml_offset(const struct ks_src *src, yaml_mark_t mark)
-{
-	size_t p = line_start(src, mark.line), c;
-
-	/* libyaml counts characters; walk as many UTF-8 characters */
-	for (c = 0; c < mark.column && p < src->len; c++) {
-		p++;
-		while (p < src->len && ((unsigned char)src->text[p] & 0xc0) == 0x80)
-			p++;
-	}
-	return p;
-}
-
-struct ks_loc ks_yaml_loc(const struct ks_src *src, yaml_mark_t mark)
-{
-	size_t off = ks_yaml_offset(src, mark);
-
-	return (struct ks_loc){
-		.file = src->file,
-		.line = mark.line + 1,
-		.col = off - line_start(src, mark.line) + 1,
-	};
-}
-
-/*
- * Find where each source line of a scalar lands in its value. libyaml
- * strips indentation (block scalars), folds lines and drops quotes; line
- * contents survive verbatim and in order, so searching each stripped line
- * from the previous match recovers the mapping. Lines that do not survive
- * verbatim (escapes in quoted scalars) are mapped by the part before the
- * first backslash, or skipped.
- */
-void ks_posmap_yaml(struct ks_posmap *m, const struct ks_src *src,
-		    size_t start, size_t end, yaml_scalar_style_t style,
-		    const char *value, size_t len, struct ks_loc at)
-{
-	const char *t = src->text, *nl, *found, *bs;
-	size_t p = start, cur = 0, le, s, e, lstart;
-	int line = at.line;
-
-	memset(m, 0, sizeof(*m));
-	m->file = at.file;
-	m->text = value;
-	m->len = len;
-	if (end > src->len)
-		end = src->len;
-	if (style == YAML_LITERAL_SCALAR_STYLE ||
-	    style == YAML_FOLDED_SCALAR_STYLE) {
-		nl = memchr(t + p, '\n', end - p);
-		p = nl ? (size_t)(nl - t) + 1 : end;
-		line++;
-	} else if (style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
-		   style == YAML_DOUBLE_QUOTED_SCALAR_STYLE) {
-		p++;
-	}
-	lstart = line_start(src, line - 1);
-	while (p < end) {
-		nl = memchr(t + p, '\n', end - p);
-		le = nl ? (size_t)(nl - t) : end;
-		for (s = p; s < le && (t[s] == ' ' || t[s] == '\t'); s++)
-			;
-		for (e = le; e > s && isspace((unsigned char)t[e - 1]); e--)
-			;
-		if (e == end && e > s &&
-		    (style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
-		     style == YAML_DOUBLE_QUOTED_SCALAR_STYLE))
-			e--;
-		if (style == YAML_DOUBLE_QUOTED_SCALAR_STYLE &&
-		    (bs = memchr(t + s, '\\', e - s)))
-			e = bs - t;
-		if (e > s && cur <= len) {
-			found = memmem(value + cur, len - cur, t + s, e - s);
-			if (found) {
-				seg_add(m, found - value, line, s - lstart + 1);
-				cur = found - value + (e - s);
-			}
-		}
-		if (!nl)
-			break;
-		p = le + 1;
-		lstart = p;
-		line++;
-	}
-	if (!m->n)
-		seg_add(m, 0, at.line, at.col);
-}
-
-void ks_posmap_free(struct ks_posmap *m)
-{
-	free(m->v);
-	m->v = NULL;
-	m->n = m->cap = 0;
-}
-
-/* ---- YAML helpers ---- */
-
-const char *ks_yscalar(yaml_node_t *n)
-{
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value
-						: NULL;
-}
-
-bool ks_yis_null(yaml_node_t *n)
-{
-	const char *v = ks_yscalar(n);
-
-	if (!n)
-		return true;
-	if (!v || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	return !*v || !strcmp(v, "~") || !strcmp(v, "null") ||
-	       !strcmp(v, "Null") || !strcmp(v, "NULL");
-}
-
-yaml_node_t *ks_ymap_get(yaml_document_t *doc, yaml_node_t *map,
-			 const char *key)
-{
-	yaml_node_pair_t *pr;
-	const char *k;
-
-	if (!map || map->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (pr = map->data.mapping.pairs.start;
-	     pr < map->data.mapping.pairs.top; pr++) {
-		k = ks_yscalar(yaml_document_get_node(doc, pr->key));
-		if (k && !strcmp(k, key))
-			return yaml_document_get_node(doc, pr->value);
-	}
-	return NULL;
-}
-
-/* ---- rules ---- */
-
-bool ks_rule_id_valid(const char *id)
-{
-	const char *p;
-
-	if (!*id)
-		return false;
-	for (p = id; *p; p++)
-		if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) ||
-		      *p == '_' || *p == '.' || *p == '-'))
-			return false;
-	return true;
-}
-
-struct ks_rule_src *ks_rule_append(struct ks_ruleset *rs, const char *id,
-				   struct ks_loc loc)
-{
-	struct ks_rule_src *r;
-	size_t i;
-
-	for (i = 0; i < rs->n_rules; i++) {
-		if (strcmp(rs->rules[i].id, id))
-			continue;
-		ks_diag_add(&rs->diags, KS_DIAG_ERROR, loc,
-			    "duplicate rule id \"%s\"", id);
-		ks_diag_add(&rs->diags, KS_DIAG_NOTE, rs->rules[i].loc,
-			    "\"%s\" first defined here", id);
-		return NULL;
-	}
-	ks_grow(&rs->rules, &rs->cap, rs->n_rules, sizeof(*rs->rules));
-	r = &rs->rules[rs->n_rules++];
-	memset(r, 0, sizeof(*r));
-	r->id = ks_strdup(rs, id);
-	r->loc = loc;
-	r->severity = KS_SEV_MEDIUM;
-	r->action = KS_RA_ALERT;
-	return r;
-}
+#include "parser.h"
+#include "sigma.h"
 
 /* One rule entry being read: the YAML nodes of its keys. */
 struct rule_entry {
@@ -752,9 +447,8 @@ struct ks_query *ks_parse_query(struct ks_ruleset *rs, const char *text,
 struct ks_ruleset *ks_ruleset_new(void)
 {
 	struct ks_ruleset *rs = ks_xmalloc(sizeof(*rs));
-	struct ks_priv *pv = ks_xmalloc(sizeof(*pv));
+	struct ks_priv *pv = ks_priv_new();
 
-	pv->src_tail = &pv->srcs.head;
 	rs->priv = pv;
 	rs->diags.src = &pv->srcs;
 	return rs;
@@ -763,8 +457,6 @@ struct ks_ruleset *ks_ruleset_new(void)
 void ks_ruleset_free(struct ks_ruleset *rs)
 {
 	struct ks_priv *pv;
-	struct ks_arena_blk *b;
-	struct ks_src *s;
 	size_t i;
 
 	if (!rs)
@@ -772,20 +464,7 @@ void ks_ruleset_free(struct ks_ruleset *rs)
 	pv = rs->priv;
 	for (i = 0; i < pv->n_regex; i++)
 		ks_regex_cache_free(pv->regex_nodes[i]->cache);
-	free(pv->regex_nodes);
-	while ((s = pv->srcs.head)) {
-		pv->srcs.head = s->next;
-		free(s->text);
-		free(s);
-	}
-	for (i = 0; i < pv->n_interned; i++)
-		free(pv->interned[i]);
-	free(pv->interned);
-	while ((b = pv->blk)) {
-		pv->blk = b->next;
-		free(b);
-	}
-	free(pv);
+	ks_priv_free(pv);
 	ks_diags_free(&rs->diags);
 	free(rs->rules);
 	free(rs);

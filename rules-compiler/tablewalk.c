@@ -6,11 +6,11 @@
  */
 #include <string.h>
 
+#include <kestrel/rules.h>
 #include <kestrel/tablewalk.h>
 
-#include "../maps/ks_siphash.h"
-#include "../maps/ks_state.h"
-#include "internal.h"
+#include "maps/ks_siphash.h"
+#include "maps/ks_state.h"
 
 void ks_walk_init(struct ks_walk *w)
 {

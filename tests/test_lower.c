@@ -16,7 +16,8 @@
 #include <kestrel/rules.h>
 #include <kestrel/tablewalk.h>
 
-#include "rules-compiler/dfa.h"
+#include "rules-compiler/lower.h"
+#include "rules-compiler/source.h"
 
 static struct ks_tables *T, *T2;
 

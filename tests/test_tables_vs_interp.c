@@ -28,7 +28,7 @@
 #include <kestrel/rules.h>
 #include <kestrel/tablewalk.h>
 
-#include "rules-compiler/dfa.h"
+#include "rules-compiler/lower.h"
 #include "testlib.h"
 
 static uint64_t rng_state;

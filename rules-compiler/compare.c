@@ -1,0 +1,621 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * EQL comparisons and functions, typed against the field catalogue: the
+ * operator and the right-hand values decide the node (string patterns,
+ * numbers, enum values, addresses), and a mismatch is a semantic error
+ * that names the field. The semantics are described in parser.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "parser.h"
+
+enum op_kind { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_COLON, OP_IN,
+	       OP_LIKE };
+
+struct cmp_op {
+	enum op_kind kind;
+	bool ci, negate;
+	const char *text;	/* as written, for messages */
+};
+
+/* ---- comparisons ---- */
+
+static bool nullable(const struct ks_field_info *f)
+{
+	return f->present != 0;
+}
+
+/* The negated comparisons are false on null too (see parser.c). */
+static struct ks_node *negate(struct ks_ruleset *rs, const struct ks_field_info *f,
+			      struct ks_node *n)
+{
+	struct ks_nodevec vec = { 0 };
+
+	if (n->kind == KS_N_NUM && n->n_nums == 1 && n->cmp == KS_CMP_EQ) {
+		n->cmp = KS_CMP_NE;
+		return n;
+	}
+	if (!nullable(f))
+		return ks_node_not(rs, n);
+	ks_nodevec_push(&vec, ks_node_not(rs, ks_node_null(rs, n->loc, f)));
+	ks_nodevec_push(&vec, ks_node_not(rs, n));
+	return ks_node_join(rs, KS_N_AND, n->loc, &vec);
+}
+
+/* Token bytes in the wildcard encoding: unescaped '*' and '?' are
+ * wildcards, '\*' '\?' (token.lit) and backslashes are escaped. */
+static char *tok_wild(const struct ks_token *t, size_t *olen)
+{
+	char *o = ks_xmalloc(2 * t->len + 1);
+	size_t i, n = 0;
+
+	for (i = 0; i < t->len; i++) {
+		char c = t->s[i];
+
+		if (c == '\\' || ((c == '*' || c == '?') && t->lit[i]))
+			o[n++] = '\\';
+		o[n++] = c;
+	}
+	*olen = n;
+	return o;
+}
+
+static const char *op_name(const struct cmp_op *op)
+{
+	return op->text;
+}
+
+static struct ks_node *cmp_str(struct parser *p, const struct ks_token *ft,
+			       const struct ks_field_info *f,
+			       const struct cmp_op *op,
+			       struct ks_token **vals, size_t n)
+{
+	struct ks_pat_in *pats = ks_xmalloc(n * sizeof(*pats));
+	bool wild = op->kind == OP_COLON || op->kind == OP_LIKE;
+	bool ci = op->kind == OP_COLON || op->ci;
+	struct ks_node *node = NULL;
+	size_t i, len;
+
+	if (op->kind >= OP_LT && op->kind <= OP_GE) {
+		eql_serr(p, ft, "operator %s is not supported on string field %s",
+		     op_name(op), f->name);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (vals[i]->kind != KS_TOK_STRING) {
+			eql_serr(p, vals[i], "cannot compare string field %s with a "
+			     "number", f->name);
+			goto out;
+		}
+		if (wild) {
+			pats[i].s = tok_wild(vals[i], &len);
+			pats[i].len = len;
+		} else {
+			pats[i].s = vals[i]->s;
+			pats[i].len = vals[i]->len;
+		}
+	}
+	node = ks_node_str(p->rs, eql_tok_loc(p, ft), f, KS_SO_EQ, wild, ci, pats, n);
+	if (op->negate)
+		node = negate(p->rs, f, node);
+out:
+	for (i = 0; wild && i < n; i++)
+		free((char *)pats[i].s);
+	free(pats);
+	return node;
+}
+
+static enum ks_cmp op_cmp(enum op_kind k)
+{
+	switch (k) {
+	case OP_LT: return KS_CMP_LT;
+	case OP_LE: return KS_CMP_LE;
+	case OP_GT: return KS_CMP_GT;
+	case OP_GE: return KS_CMP_GE;
+	default: return KS_CMP_EQ;
+	}
+}
+
+static struct ks_node *cmp_num(struct parser *p, const struct ks_token *ft,
+			       const struct ks_field_info *f,
+			       const struct cmp_op *op,
+			       struct ks_token **vals, size_t n)
+{
+	int64_t *nums;
+	struct ks_node *node;
+	size_t i;
+
+	if (op->kind == OP_LIKE) {
+		eql_serr(p, ft, "operator %s is not supported on numeric field %s",
+		     op_name(op), f->name);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		if (vals[i]->kind != KS_TOK_NUMBER) {
+			eql_serr(p, vals[i], "cannot compare numeric field %s with "
+			     "a string", f->name);
+			return NULL;
+		}
+	}
+	nums = ks_xmalloc(n * sizeof(*nums));
+	for (i = 0; i < n; i++)
+		nums[i] = vals[i]->num;
+	node = ks_node_num(p->rs, eql_tok_loc(p, ft), f, op_cmp(op->kind), nums, n);
+	free(nums);
+	if (op->negate)
+		node = negate(p->rs, f, node);
+	return node;
+}
+
+/* Enum values a string matches, with the semantics of the operator. */
+static size_t enum_matches(const struct ks_field_info *f,
+			   const struct cmp_op *op, const struct ks_token *v,
+			   int64_t *out)
+{
+	const struct ks_enum_val *ev;
+	struct ks_strpat pat;
+	enum ks_strop so = KS_SO_EQ;
+	size_t i, k = 0, cnt, len;
+	char *s = NULL, *w;
+
+	ev = ks_field_enum(f, &cnt);
+	pat.ci = op->kind == OP_COLON || op->ci;
+	if (op->kind == OP_COLON || op->kind == OP_LIKE) {
+		w = tok_wild(v, &len);
+		so = ks_wild_reduce(w, len, &s, &pat.len);
+		free(w);
+		pat.s = s;
+	} else {
+		pat.s = v->s;
+		pat.len = v->len;
+	}
+	for (i = 0; i < cnt; i++)
+		if (ks_str_match(so, &pat, ev[i].name, strlen(ev[i].name)))
+			out[k++] = ev[i].value;
+	free(s);
+	return k;
+}
+
+static struct ks_node *cmp_enum(struct parser *p, const struct ks_token *ft,
+				const struct ks_field_info *f,
+				const struct cmp_op *op,
+				struct ks_token **vals, size_t n)
+{
+	struct ks_node *node = NULL;
+	size_t i, k = 0, cnt, m;
+	int64_t *nums;
+
+	if ((op->kind >= OP_LT && op->kind <= OP_GE)) {
+		eql_serr(p, ft, "operator %s is not supported on %s", op_name(op),
+		     f->name);
+		return NULL;
+	}
+	ks_field_enum(f, &cnt);
+	nums = ks_xmalloc((n * cnt + n) * sizeof(*nums));
+	for (i = 0; i < n; i++) {
+		if (vals[i]->kind == KS_TOK_NUMBER && f->id == KS_F_TRANSPORT) {
+			nums[k++] = vals[i]->num;	/* IP protocol number */
+			continue;
+		}
+		if (vals[i]->kind != KS_TOK_STRING) {
+			eql_serr(p, vals[i], "cannot compare %s with a number "
+			     "(expected one of: %s)", f->name,
+			     ks_field_enum_list(f));
+			goto out;
+		}
+		m = enum_matches(f, op, vals[i], nums + k);
+		if (!m) {
+			eql_serr(p, vals[i], "unknown value \"%s\" for %s (expected "
+			     "one of: %s)", vals[i]->s, f->name,
+			     ks_field_enum_list(f));
+			goto out;
+		}
+		k += m;
+	}
+	node = ks_node_num(p->rs, eql_tok_loc(p, ft), f, KS_CMP_EQ, nums, k);
+	if (op->negate)
+		node = negate(p->rs, f, node);
+out:
+	free(nums);
+	return node;
+}
+
+static struct ks_node *cmp_ip(struct parser *p, const struct ks_token *ft,
+			      const struct ks_field_info *f,
+			      const struct cmp_op *op,
+			      struct ks_token **vals, size_t n)
+{
+	struct ks_ipnet *nets;
+	struct ks_node *node = NULL;
+	size_t i;
+
+	if (op->kind != OP_EQ && op->kind != OP_NE && op->kind != OP_IN &&
+	    op->kind != OP_COLON) {
+		eql_serr(p, ft, "operator %s is not supported on IP field %s "
+		     "(use ==, in or cidrMatch)", op_name(op), f->name);
+		return NULL;
+	}
+	nets = ks_xmalloc(n * sizeof(*nets));
+	for (i = 0; i < n; i++) {
+		if (vals[i]->kind != KS_TOK_STRING) {
+			eql_serr(p, vals[i], "cannot compare IP field %s with a "
+			     "number", f->name);
+			goto out;
+		}
+		if (ks_parse_ipnet(vals[i]->s, &nets[i], false)) {
+			eql_serr(p, vals[i], "invalid IP address \"%s\"", vals[i]->s);
+			goto out;
+		}
+	}
+	node = ks_node_ip(p->rs, eql_tok_loc(p, ft), f, nets, n);
+	if (op->negate)
+		node = negate(p->rs, f, node);
+out:
+	free(nets);
+	return node;
+}
+
+/* Check the right-hand values, then dispatch on the field's type. */
+static struct ks_node *build_cmp(struct parser *p, const struct ks_token *ft,
+				 const struct ks_field_info *f,
+				 const struct cmp_op *op,
+				 struct ks_token **vals, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct ks_token *v = vals[i];
+
+		if (is_kw(v, "null")) {
+			if (n == 1 && (op->kind == OP_EQ || op->kind == OP_NE)) {
+				struct ks_node *nn = ks_node_null(p->rs, eql_tok_loc(p, ft), f);
+
+				return op->negate ? ks_node_not(p->rs, nn) : nn;
+			}
+			eql_serr(p, v, "null can only be compared with == or !=");
+			return NULL;
+		}
+		if (is_kw(v, "true") || is_kw(v, "false")) {
+			eql_serr(p, v, "cannot compare %s with a boolean", f->name);
+			return NULL;
+		}
+		if (v->kind == KS_TOK_IDENT) {
+			eql_serr(p, v, "comparing a field with another field is not "
+			     "supported");
+			return NULL;
+		}
+	}
+	switch (f->type) {
+	case KS_T_NUM:
+		return cmp_num(p, ft, f, op, vals, n);
+	case KS_T_ENUM:
+		return cmp_enum(p, ft, f, op, vals, n);
+	case KS_T_IP:
+		return cmp_ip(p, ft, f, op, vals, n);
+	default:
+		return cmp_str(p, ft, f, op, vals, n);
+	}
+}
+
+/* A literal (or, to report it properly, a field name) on the right. */
+static struct ks_token *parse_value(struct parser *p)
+{
+	struct ks_token *t = cur(p);
+
+	if (t->kind == KS_TOK_STRING || t->kind == KS_TOK_NUMBER ||
+	    is_kw(t, "null") || is_kw(t, "true") || is_kw(t, "false") ||
+	    eql_is_field_tok(t))
+		return advance(p);
+	return eql_syn(p, t, "expected a value, got %s", DESC(t));
+}
+
+/* "(" value {"," value} ")" into a malloc'd vector. */
+static struct ks_token **parse_list(struct parser *p, size_t *n)
+{
+	struct ks_token **v = NULL, *t;
+	size_t cap = 0;
+
+	*n = 0;
+	advance(p);	/* ( */
+	for (;;) {
+		t = parse_value(p);
+		if (!t)
+			goto fail;
+		ks_grow(&v, &cap, *n, sizeof(*v));
+		v[(*n)++] = t;
+		t = cur(p);
+		if (t->kind == KS_TOK_RPAREN) {
+			advance(p);
+			return v;
+		}
+		if (t->kind != KS_TOK_COMMA) {
+			eql_syn(p, t, "expected \",\" or \")\" in the list, got %s",
+			    DESC(t));
+			goto fail;
+		}
+		advance(p);
+	}
+fail:
+	free(v);
+	return NULL;
+}
+
+static bool parse_op(struct parser *p, const struct ks_token *ft,
+		     struct cmp_op *op)
+{
+	static const struct { enum ks_tok_kind tk; enum op_kind k; bool neg;
+			      const char *text; } sym[] = {
+		{ KS_TOK_EQ, OP_EQ, false, "==" }, { KS_TOK_NE, OP_EQ, true, "!=" },
+		{ KS_TOK_LT, OP_LT, false, "<" }, { KS_TOK_LE, OP_LE, false, "<=" },
+		{ KS_TOK_GT, OP_GT, false, ">" }, { KS_TOK_GE, OP_GE, false, ">=" },
+		{ KS_TOK_COLON, OP_COLON, false, ":" },
+	};
+	struct ks_token *t = cur(p);
+	size_t i;
+
+	memset(op, 0, sizeof(*op));
+	for (i = 0; i < ARRAY_SIZE(sym); i++) {
+		if (t->kind == sym[i].tk) {
+			op->kind = sym[i].k;
+			op->negate = sym[i].neg;
+			op->text = sym[i].text;
+			advance(p);
+			return true;
+		}
+	}
+	if (is_kw(t, "not") && (is_kw(ahead(p, 1), "in") || is_kw(ahead(p, 1), "in~"))) {
+		op->negate = true;
+		advance(p);
+		t = cur(p);
+	}
+	op->text = t->kind == KS_TOK_IDENT ? t->s : "";
+	if (is_kw(t, "in") || is_kw(t, "in~")) {
+		op->kind = OP_IN;
+		op->ci = t->s[2] == '~';
+	} else if (is_kw(t, "like") || is_kw(t, "like~")) {
+		op->kind = OP_LIKE;
+		op->ci = t->s[4] == '~';
+	} else {
+		eql_syn(p, t, "expected an operator after \"%s\", got %s", ft->s,
+		    DESC(t));
+		return false;
+	}
+	advance(p);
+	return true;
+}
+
+struct ks_node *eql_parse_comparison(struct parser *p)
+{
+	struct ks_token *ft = advance(p), *t, **vals, *one;
+	const struct ks_field_info *f = eql_field_of(p, ft);
+	struct ks_node *n = NULL;
+	struct cmp_op op;
+	size_t nv = 1;
+
+	if (!parse_op(p, ft, &op))
+		return NULL;
+	t = cur(p);
+	if (op.kind == OP_IN && t->kind != KS_TOK_LPAREN)
+		return eql_syn(p, t, "expected \"(\" after \"%s\", got %s", op.text,
+			   DESC(t));
+	if (t->kind == KS_TOK_LPAREN &&
+	    (op.kind == OP_IN || op.kind == OP_COLON || op.kind == OP_LIKE)) {
+		vals = parse_list(p, &nv);
+		if (!vals)
+			return NULL;
+	} else {
+		one = parse_value(p);
+		if (!one)
+			return NULL;
+		vals = ks_xmalloc(sizeof(*vals));
+		vals[0] = one;
+	}
+	if (f)
+		n = build_cmp(p, ft, f, &op, vals, nv);
+	free(vals);
+	return n ? n : eql_placeholder(p, ft);
+}
+
+/* ---- functions ---- */
+
+enum fn_kind { FN_STARTS, FN_ENDS, FN_CONTAINS, FN_CIDR };
+
+static const struct {
+	const char *name;
+	enum fn_kind kind;
+	enum ks_strop op;
+} functions[] = {
+	{ "startsWith", FN_STARTS, KS_SO_PREFIX },
+	{ "endsWith", FN_ENDS, KS_SO_SUFFIX },
+	{ "stringContains", FN_CONTAINS, KS_SO_CONTAINS },
+	{ "cidrMatch", FN_CIDR, KS_SO_EQ },
+};
+
+static struct ks_token **parse_args(struct parser *p, const struct ks_token *nt,
+				    size_t *n)
+{
+	struct ks_token **v = NULL, *t;
+	size_t cap = 0;
+
+	*n = 0;
+	advance(p);	/* ( */
+	if (cur(p)->kind == KS_TOK_RPAREN) {
+		advance(p);
+		return ks_xmalloc(sizeof(*v));
+	}
+	for (;;) {
+		t = parse_value(p);
+		if (!t)
+			goto fail;
+		ks_grow(&v, &cap, *n, sizeof(*v));
+		v[(*n)++] = t;
+		t = cur(p);
+		if (t->kind == KS_TOK_RPAREN) {
+			advance(p);
+			return v;
+		}
+		if (t->kind != KS_TOK_COMMA) {
+			eql_syn(p, t, "expected \",\" or \")\" in the arguments of "
+			    "%s, got %s", nt->s, DESC(t));
+			goto fail;
+		}
+		advance(p);
+	}
+fail:
+	free(v);
+	return NULL;
+}
+
+static struct ks_node *fn_cidr(struct parser *p, const struct ks_token *nt,
+			       const struct ks_token *ft,
+			       const struct ks_field_info *f,
+			       struct ks_token **args, size_t n)
+{
+	struct ks_ipnet *nets;
+	struct ks_node *node = NULL;
+	size_t i;
+
+	if (f->type != KS_T_IP) {
+		eql_serr(p, ft, "%s needs an IP field; %s is a %s", nt->s, f->name,
+		     ks_ftype_name(f->type));
+		return NULL;
+	}
+	nets = ks_xmalloc(n * sizeof(*nets));
+	for (i = 1; i < n; i++) {
+		if (ks_parse_ipnet(args[i]->s, &nets[i - 1], true)) {
+			eql_serr(p, args[i], "invalid CIDR \"%s\"", args[i]->s);
+			goto out;
+		}
+	}
+	node = ks_node_ip(p->rs, eql_tok_loc(p, nt), f, nets, n - 1);
+out:
+	free(nets);
+	return node;
+}
+
+static struct ks_node *fn_string(struct parser *p, const struct ks_token *nt,
+				 const struct ks_token *ft,
+				 const struct ks_field_info *f, enum ks_strop so,
+				 bool ci, struct ks_token **args)
+{
+	struct ks_pat_in pat = { args[1]->s, args[1]->len };
+	struct cmp_op op = { .kind = OP_LIKE, .ci = ci, .text = nt->s };
+	struct ks_token tmp = *args[1], *vals[] = { &tmp };
+	bool lead = so != KS_SO_PREFIX, trail = so != KS_SO_SUFFIX;
+	struct ks_node *n;
+
+	if (f->type == KS_T_NUM || f->type == KS_T_IP) {
+		eql_serr(p, ft, "%s needs a string field; %s is a %s", nt->s,
+		     f->name, ks_ftype_name(f->type));
+		return NULL;
+	}
+	if (f->type != KS_T_ENUM)
+		return ks_node_str(p->rs, eql_tok_loc(p, nt), f, so, false, ci, &pat, 1);
+	/*
+	 * Keyword fields: the same test as a wildcard over the enum names.
+	 * The argument's own bytes are literal (lit set), the added stars not.
+	 */
+	tmp.len = args[1]->len + lead + trail;
+	tmp.s = ks_xmalloc(tmp.len + 1);
+	tmp.lit = ks_xmalloc(tmp.len + 1);
+	memset(tmp.lit, 1, tmp.len);
+	memcpy(tmp.s + lead, args[1]->s, args[1]->len);
+	if (lead) {
+		tmp.s[0] = '*';
+		tmp.lit[0] = 0;
+	}
+	if (trail) {
+		tmp.s[tmp.len - 1] = '*';
+		tmp.lit[tmp.len - 1] = 0;
+	}
+	n = cmp_enum(p, nt, f, &op, vals, 1);
+	free(tmp.s);
+	free(tmp.lit);
+	return n;
+}
+
+static bool is_known_fn(const struct ks_token *nt)
+{
+	size_t i, base = strlen(nt->s);
+	bool ci = base && nt->s[base - 1] == '~';
+
+	base -= ci;
+	for (i = 0; i < ARRAY_SIZE(functions); i++)
+		if (strlen(functions[i].name) == base &&
+		    !strncasecmp(functions[i].name, nt->s, base) &&
+		    !(ci && functions[i].kind == FN_CIDR))
+			return true;
+	return false;
+}
+
+struct ks_node *eql_parse_function(struct parser *p)
+{
+	struct ks_token *nt = advance(p), **args;
+	const struct ks_field_info *f = NULL;
+	struct ks_node *n = NULL;
+	size_t na, i, fi;
+	bool ci, known = false;
+	size_t base;
+
+	args = parse_args(p, nt, &na);
+	if (!args)
+		return NULL;
+	/* length(x) == 3 and friends: report the function, not the "==" */
+	if (cur(p)->kind >= KS_TOK_EQ && cur(p)->kind <= KS_TOK_GE) {
+		advance(p);
+		if (!parse_value(p)) {
+			free(args);
+			return NULL;
+		}
+		if (!is_known_fn(nt)) {
+			eql_serr(p, nt, "unknown function \"%s\"", nt->s);
+			goto out;
+		}
+		eql_serr(p, nt, "comparing the result of %s is not supported", nt->s);
+		goto out;
+	}
+	base = strlen(nt->s);
+	ci = base && nt->s[base - 1] == '~';
+	base -= ci;
+	for (fi = 0; fi < ARRAY_SIZE(functions); fi++) {
+		if (strlen(functions[fi].name) == base &&
+		    !strncasecmp(functions[fi].name, nt->s, base) &&
+		    !(ci && functions[fi].kind == FN_CIDR)) {
+			known = true;
+			break;
+		}
+	}
+	if (!known) {
+		eql_serr(p, nt, "unknown function \"%s\"", nt->s);
+		goto out;
+	}
+	if (functions[fi].kind == FN_CIDR ? na < 2 : na != 2) {
+		eql_serr(p, nt, "%s expects %s2 arguments, got %zu", nt->s,
+		     functions[fi].kind == FN_CIDR ? "at least " : "", na);
+		goto out;
+	}
+	if (!eql_is_field_tok(args[0])) {
+		eql_serr(p, args[0], "the first argument of %s must be a field",
+		     nt->s);
+		goto out;
+	}
+	f = eql_field_of(p, args[0]);
+	for (i = 1; i < na; i++) {
+		if (args[i]->kind != KS_TOK_STRING) {
+			eql_serr(p, args[i], "the arguments of %s after the field "
+			     "must be strings", nt->s);
+			goto out;
+		}
+	}
+	if (!f)
+		goto out;
+	if (functions[fi].kind == FN_CIDR)
+		n = fn_cidr(p, nt, args[0], f, args, na);
+	else
+		n = fn_string(p, nt, args[0], f, functions[fi].op, ci, args);
+out:
+	free(args);
+	return n ? n : eql_placeholder(p, nt);
+}

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * String tests with the AST's semantics: equality, prefix, suffix,
+ * substring and wildcard (ASCII case folding, '?' one byte), and Sigma's
+ * |re as POSIX EREs compiled once per node. The interpreter evaluates
+ * with these; the EQL parser matches enum names and the Sigma importer
+ * selection names with them.
+ */
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ast.h"
+
+/* ---- string matching ---- */
+
+static inline unsigned char fold(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+static inline bool ch_eq(unsigned char a, unsigned char b, bool ci)
+{
+	return ci ? fold(a) == fold(b) : a == b;
+}
+
+static bool mem_eq(const char *a, const char *b, size_t n, bool ci)
+{
+	size_t i;
+
+	if (!ci)
+		return !memcmp(a, b, n);
+	for (i = 0; i < n; i++)
+		if (fold(a[i]) != fold(b[i]))
+			return false;
+	return true;
+}
+
+static bool mem_contains(const char *h, size_t hl, const char *n, size_t nl,
+			 bool ci)
+{
+	size_t i;
+
+	if (!ci)
+		return nl <= hl && memmem(h, hl, n, nl);
+	for (i = 0; i + nl <= hl; i++)
+		if (mem_eq(h + i, n, nl, ci))
+			return true;
+	return false;
+}
+
+/*
+ * Glob match, iterative: on a mismatch go back to just after the last '*'
+ * and let it swallow one more byte. O(len(p) * len(v)) worst case, no
+ * recursion, no allocation.
+ */
+bool ks_wild_match(const char *p, size_t plen, const char *v, size_t vlen,
+		   bool ci)
+{
+	size_t pi = 0, vi = 0, star_p = (size_t)-1, star_v = 0, adv;
+	unsigned char c;
+
+	while (vi < vlen) {
+		if (pi < plen) {
+			c = p[pi];
+			if (c == '*') {
+				star_p = ++pi;
+				star_v = vi;
+				continue;
+			}
+			if (c == '?') {
+				pi++;
+				vi++;
+				continue;
+			}
+			adv = 1;
+			if (c == '\\' && pi + 1 < plen) {
+				c = p[pi + 1];
+				adv = 2;
+			}
+			if (ch_eq(c, v[vi], ci)) {
+				pi += adv;
+				vi++;
+				continue;
+			}
+		}
+		if (star_p == (size_t)-1)
+			return false;
+		pi = star_p;
+		vi = ++star_v;
+	}
+	while (pi < plen && p[pi] == '*')
+		pi++;
+	return pi == plen;
+}
+
+bool ks_str_match(enum ks_strop op, const struct ks_strpat *pt,
+		  const char *v, size_t vlen)
+{
+	switch (op) {
+	case KS_SO_EQ:
+		return vlen == pt->len && mem_eq(v, pt->s, vlen, pt->ci);
+	case KS_SO_PREFIX:
+		return vlen >= pt->len && mem_eq(v, pt->s, pt->len, pt->ci);
+	case KS_SO_SUFFIX:
+		return vlen >= pt->len &&
+		       mem_eq(v + vlen - pt->len, pt->s, pt->len, pt->ci);
+	case KS_SO_CONTAINS:
+		return mem_contains(v, vlen, pt->s, pt->len, pt->ci);
+	case KS_SO_WILDCARD:
+		return ks_wild_match(pt->s, pt->len, v, vlen, pt->ci);
+	default:
+		return false;	/* regex: needs the compiled cache */
+	}
+}
+
+/* ---- regex (Sigma |re), compiled once per node ---- */
+
+struct regex_cache {
+	size_t n;
+	bool bad;		/* did not compile: never matches */
+	regex_t re[];
+};
+
+void ks_regex_cache_free(void *cache)
+{
+	struct regex_cache *c = cache;
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->n; i++)
+		regfree(&c->re[i]);
+	free(c);
+}
+
+static struct regex_cache *regex_build(const struct ks_node *n, char *err,
+				       size_t errlen)
+{
+	struct regex_cache *c;
+	size_t i;
+	int rc;
+
+	c = ks_xmalloc(sizeof(*c) + n->n_pats * sizeof(regex_t));
+	for (i = 0; i < n->n_pats; i++) {
+		rc = regcomp(&c->re[i], n->pats[i].s, REG_EXTENDED | REG_NOSUB |
+			     (n->pats[i].ci ? REG_ICASE : 0));
+		if (rc) {
+			if (err)
+				regerror(rc, &c->re[i], err, errlen);
+			c->bad = true;
+			break;
+		}
+		c->n++;
+	}
+	return c;
+}
+
+int ks_regex_compile(struct ks_ruleset *rs, struct ks_node *n, char *err,
+		     size_t errlen)
+{
+	struct regex_cache *c = regex_build(n, err, errlen);
+
+	ks_regex_cache_free(n->cache);
+	n->cache = c;
+	return c->bad ? -1 : 0;
+}
+
+static const struct regex_cache *regex_get(const struct ks_node *n)
+{
+	struct regex_cache *c = __atomic_load_n((struct regex_cache **)&n->cache,
+						__ATOMIC_ACQUIRE), *exp = NULL;
+
+	if (c)
+		return c;
+	/* a node built outside the importer: compile it now, first one wins */
+	c = regex_build(n, NULL, 0);
+	if (!__atomic_compare_exchange_n((void **)&n->cache, (void **)&exp, c,
+					 false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		ks_regex_cache_free(c);
+		c = exp;
+	}
+	return c;
+}
+
+bool ks_regex_match(const struct ks_node *n, const char *v, size_t len)
+{
+	const struct regex_cache *c = regex_get(n);
+	regmatch_t m[1];
+	size_t i;
+
+	if (c->bad)
+		return false;
+	for (i = 0; i < c->n; i++) {
+		m[0].rm_so = 0;
+		m[0].rm_eo = len;
+		if (!regexec(&c->re[i], v, 1, m, REG_STARTEND))
+			return true;
+	}
+	return false;
+}

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The bottom layer of the rules compiler: memory (allocation that aborts,
+ * the per-ruleset arena and interned names), source texts and position
+ * maps (FILE:LINE:COL of any byte of a query, wherever YAML put it), YAML
+ * node helpers, and the diagnostics behind include/kestrel/rules.h.
+ *
+ *   diag.c    allocation, diagnostics, bytes escaped for messages
+ *   source.c  arena, interning, source texts, position maps, YAML marks
+ *
+ * The layers above (ast.h, the front ends, lowering) build on this one;
+ * it knows nothing of them.
+ */
+#ifndef KS_COMP_SOURCE_H
+#define KS_COMP_SOURCE_H
+
+#include <kestrel/rules.h>
+#include <yaml.h>
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* ---- allocation: the library aborts on OOM (a compiler has no way on) ---- */
+void *ks_xmalloc(size_t size);
+void *ks_xrealloc(void *p, size_t size);
+char *ks_xstrdup(const char *s);
+/* Grow *v (of *cap elements of size sz) so it holds at least n + 1. */
+void ks_grow(void *v, size_t *cap, size_t n, size_t sz);
+char *ks_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- source texts (for diagnostics with the offending line) ---- */
+struct ks_src {
+	const char *file;	/* interned */
+	char *text;
+	size_t len;
+	struct ks_src *next;
+};
+
+struct ks_src_list {
+	struct ks_src *head;
+};
+
+/* ---- per-ruleset private data: arena, interned names, sources ---- */
+struct ks_arena_blk;
+
+struct ks_priv {
+	struct ks_arena_blk *blk;
+	char **interned;
+	size_t n_interned, cap_interned;
+	struct ks_src_list srcs;
+	struct ks_src **src_tail;
+	struct ks_node **regex_nodes;	/* KS_SO_REGEX nodes: cache to free */
+	size_t n_regex, cap_regex;
+};
+
+static inline struct ks_priv *ks_priv(struct ks_ruleset *rs)
+{
+	return rs->priv;
+}
+
+/* Zeroed memory that lives as long as the ruleset. */
+void *ks_alloc(struct ks_ruleset *rs, size_t size);
+char *ks_strndup(struct ks_ruleset *rs, const char *s, size_t n);
+char *ks_strdup(struct ks_ruleset *rs, const char *s);
+const char *ks_intern(struct ks_ruleset *rs, const char *s);
+/* Keep a copy of a source text under its (interned) file name. */
+const struct ks_src *ks_src_add(struct ks_ruleset *rs, const char *file,
+				const char *text, size_t len);
+const struct ks_src *ks_src_find(const struct ks_src_list *l, const char *file);
+
+/*
+ * ---- position maps ----
+ * A query sits somewhere inside a YAML file, possibly as a block scalar
+ * whose indentation libyaml stripped. A position map sends a byte offset of
+ * the query text back to FILE:LINE:COL: each segment says that value bytes
+ * from off on start at line:col (until the next segment).
+ */
+struct ks_seg {
+	size_t off;
+	int line, col;
+};
+
+struct ks_posmap {
+	const char *file;
+	struct ks_seg *v;
+	size_t n, cap;
+	const char *text;	/* the mapped value */
+	size_t len;
+};
+
+struct ks_loc ks_posmap_loc(const struct ks_posmap *m, size_t off);
+/* Map plain text starting at `at` (line by line, later lines at column 1). */
+void ks_posmap_text(struct ks_posmap *m, const char *text, size_t len,
+		    struct ks_loc at);
+/* Map a YAML scalar from its source bytes [start, end) and its style. */
+void ks_posmap_yaml(struct ks_posmap *m, const struct ks_src *src,
+		    size_t start, size_t end, yaml_scalar_style_t style,
+		    const char *value, size_t len, struct ks_loc at);
+void ks_posmap_free(struct ks_posmap *m);
+
+/* 1-based byte line:col of a libyaml mark (whose column counts characters). */
+struct ks_loc ks_yaml_loc(const struct ks_src *src, yaml_mark_t mark);
+size_t ks_yaml_offset(const struct ks_src *src, yaml_mark_t mark);
+
+/* ---- YAML nodes ---- */
+yaml_node_t *ks_ymap_get(yaml_document_t *doc, yaml_node_t *map,
+			 const char *key);
+const char *ks_yscalar(yaml_node_t *n);
+bool ks_yis_null(yaml_node_t *n);
+
+/* Print bytes as a C-like string body: printable ASCII as is, \\ \" and
+ * \xNN otherwise. Returns the characters written (like snprintf). */
+int ks_escape_bytes(char *buf, size_t size, const uint8_t *s, size_t len);
+
+/* A new ruleset's private data, and its release: arena, interned names
+ * and source texts (the regex caches of its nodes are freed above). */
+struct ks_priv *ks_priv_new(void);
+void ks_priv_free(struct ks_priv *pv);
+
+#endif /* KS_COMP_SOURCE_H */
