@@ -14,6 +14,72 @@
 
 /* ---- AST construction ---- */
 
+/*
+ * Drop repeated values, keeping the first of each in its place: sorting
+ * (value, position) pairs costs O(n log n), so a list of 60,000 values
+ * is no quadratic trap. cmp orders two values; ties keep the position.
+ */
+struct dedupe_ref {
+	const void *v;
+	size_t i;
+};
+
+static int dedupe_ref_cmp(const void *x, const void *y, void *arg)
+{
+	int (*cmp)(const void *, const void *) = arg;
+	const struct dedupe_ref *a = x, *b = y;
+	int c = cmp(a->v, b->v);
+
+	if (c)
+		return c;
+	return a->i < b->i ? -1 : a->i > b->i;
+}
+
+static size_t dedupe(void *base, size_t n, size_t size,
+		     int (*cmp)(const void *, const void *))
+{
+	struct dedupe_ref *r;
+	bool *drop;
+	size_t i, k;
+
+	if (n < 2)
+		return n;
+	r = ks_xmalloc(n * sizeof(*r));
+	drop = ks_xmalloc(n);
+	for (i = 0; i < n; i++)
+		r[i] = (struct dedupe_ref){ (char *)base + i * size, i };
+	qsort_r(r, n, sizeof(*r), dedupe_ref_cmp, cmp);
+	for (i = 1; i < n; i++)
+		drop[r[i].i] = !cmp(r[i - 1].v, r[i].v);
+	for (i = k = 0; i < n; i++)
+		if (!drop[i])
+			memmove((char *)base + k++ * size,
+				(char *)base + i * size, size);
+	free(r);
+	free(drop);
+	return k;
+}
+
+static int strpat_cmp(const void *x, const void *y)
+{
+	const struct ks_strpat *a = x, *b = y;
+	int c;
+
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
+	if (a->ci != b->ci)
+		return a->ci ? 1 : -1;
+	c = memcmp(a->s, b->s, a->len);
+	return c;
+}
+
+static int int64_cmp(const void *x, const void *y)
+{
+	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
 struct ks_node *ks_node_new(struct ks_ruleset *rs, enum ks_node_kind kind,
 			    struct ks_loc loc)
 {
@@ -98,17 +164,12 @@ struct ks_node *ks_node_num(struct ks_ruleset *rs, struct ks_loc loc,
 			    const int64_t *nums, size_t cnt)
 {
 	struct ks_node *n = ks_node_new(rs, KS_N_NUM, loc);
-	size_t i, j;
 
 	n->field = f;
 	n->cmp = cmp;
 	n->nums = ks_alloc(rs, (cnt ? cnt : 1) * sizeof(*n->nums));
-	for (i = 0; i < cnt; i++) {
-		for (j = 0; j < n->n_nums && n->nums[j] != nums[i]; j++)
-			;
-		if (j == n->n_nums)
-			n->nums[n->n_nums++] = nums[i];
-	}
+	memcpy(n->nums, nums, cnt * sizeof(*nums));
+	n->n_nums = dedupe(n->nums, cnt, sizeof(*n->nums), int64_cmp);
 	return n;
 }
 
@@ -223,12 +284,6 @@ static struct ks_node *str_group(struct ks_ruleset *rs, struct ks_loc loc,
 static void str_group_add(struct ks_ruleset *rs, struct ks_node *n,
 			  const char *s, size_t len, bool ci)
 {
-	size_t i;
-
-	for (i = 0; i < n->n_pats; i++)
-		if (n->pats[i].len == len && n->pats[i].ci == ci &&
-		    !memcmp(n->pats[i].s, s, len))
-			return;
 	n->pats[n->n_pats].s = ks_strndup(rs, s, len);
 	n->pats[n->n_pats].len = len;
 	n->pats[n->n_pats].ci = ci;
@@ -261,9 +316,13 @@ struct ks_node *ks_node_str(struct ks_ruleset *rs, struct ks_loc loc,
 			free(s);
 	}
 	/* fixed order, most specific first: deterministic output */
-	for (i = 0; i < ARRAY_SIZE(groups); i++)
-		if (groups[i])
-			ks_nodevec_push(&vec, groups[i]);
+	for (i = 0; i < ARRAY_SIZE(groups); i++) {
+		if (!groups[i])
+			continue;
+		groups[i]->n_pats = dedupe(groups[i]->pats, groups[i]->n_pats,
+					   sizeof(*groups[i]->pats), strpat_cmp);
+		ks_nodevec_push(&vec, groups[i]);
+	}
 	return ks_node_join(rs, KS_N_OR, loc, &vec);
 }
 
@@ -332,24 +391,33 @@ bool ks_rule_id_valid(const char *id)
 struct ks_rule_src *ks_rule_append(struct ks_ruleset *rs, const char *id,
 				   struct ks_loc loc)
 {
+	struct ks_strmap *ids = &ks_priv(rs)->rule_ids;
+	struct ks_strmap_slot *first = ks_strmap_find(ids, id);
 	struct ks_rule_src *r;
-	size_t i;
 
-	for (i = 0; i < rs->n_rules; i++) {
-		if (strcmp(rs->rules[i].id, id))
-			continue;
+	if (first) {
 		ks_diag_add(&rs->diags, KS_DIAG_ERROR, loc,
 			    "duplicate rule id \"%s\"", id);
-		ks_diag_add(&rs->diags, KS_DIAG_NOTE, rs->rules[i].loc,
+		ks_diag_add(&rs->diags, KS_DIAG_NOTE, rs->rules[first->val].loc,
 			    "\"%s\" first defined here", id);
 		return NULL;
 	}
+	if (rs->n_rules >= KS_MAX_LOADED_RULES) {
+		/* said once; the rules after it are not read */
+		if (!ks_priv(rs)->rules_capped)
+			ks_diag_add(&rs->diags, KS_DIAG_ERROR, loc, "more than %u "
+				    "rules (limit KS_MAX_LOADED_RULES)",
+				    KS_MAX_LOADED_RULES);
+		ks_priv(rs)->rules_capped = true;
+		return NULL;
+	}
 	ks_grow(&rs->rules, &rs->cap, rs->n_rules, sizeof(*rs->rules));
-	r = &rs->rules[rs->n_rules++];
+	r = &rs->rules[rs->n_rules];
 	memset(r, 0, sizeof(*r));
 	r->id = ks_strdup(rs, id);
 	r->loc = loc;
 	r->severity = KS_SEV_MEDIUM;
 	r->action = KS_RA_ALERT;
+	ks_strmap_add(ids, r->id, rs->n_rules++);
 	return r;
 }

@@ -11,18 +11,6 @@
 
 #include "lower_priv.h"
 
-uint64_t ks_fnv1a64(const void *p, size_t n, uint64_t h)
-{
-	const uint8_t *b = p;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
 void lower_error(struct lower *L, struct ks_loc loc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -118,6 +118,18 @@ static enum ks_cmp op_cmp(enum op_kind k)
 	}
 }
 
+/* A number the field cannot hold would make the comparison constant. */
+static bool num_in_range(struct parser *p, const struct ks_field_info *f,
+			 const struct ks_token *v)
+{
+	if (ks_field_in_range(f, v->num))
+		return true;
+	eql_serr(p, v, "%lld is out of range for %s (%lld..%lld)",
+		 (long long)v->num, f->name, (long long)f->min,
+		 (long long)f->max);
+	return false;
+}
+
 static struct ks_node *cmp_num(struct parser *p, const struct ks_token *ft,
 			       const struct ks_field_info *f,
 			       const struct cmp_op *op,
@@ -138,6 +150,8 @@ static struct ks_node *cmp_num(struct parser *p, const struct ks_token *ft,
 			     "a string", f->name);
 			return NULL;
 		}
+		if (!num_in_range(p, f, vals[i]))
+			return NULL;
 	}
 	nums = ks_xmalloc(n * sizeof(*nums));
 	for (i = 0; i < n; i++)
@@ -196,6 +210,8 @@ static struct ks_node *cmp_enum(struct parser *p, const struct ks_token *ft,
 	nums = ks_xmalloc((n * cnt + n) * sizeof(*nums));
 	for (i = 0; i < n; i++) {
 		if (vals[i]->kind == KS_TOK_NUMBER && f->id == KS_F_TRANSPORT) {
+			if (!num_in_range(p, f, vals[i]))
+				goto out;
 			nums[k++] = vals[i]->num;	/* IP protocol number */
 			continue;
 		}
@@ -311,18 +327,32 @@ static struct ks_token *parse_value(struct parser *p)
 	return eql_syn(p, t, "expected a value, got %s", DESC(t));
 }
 
-/* "(" value {"," value} ")" into a malloc'd vector. */
-static struct ks_token **parse_list(struct parser *p, size_t *n)
+/*
+ * "(" value {"," value} ")" into a malloc'd vector: the values of a list
+ * (fn NULL) or the arguments of function fn (which may be none). At most
+ * KS_MAX_LIST of them.
+ */
+static struct ks_token **parse_values(struct parser *p,
+				      const struct ks_token *fn, size_t *n)
 {
 	struct ks_token **v = NULL, *t;
 	size_t cap = 0;
 
 	*n = 0;
 	advance(p);	/* ( */
+	if (fn && cur(p)->kind == KS_TOK_RPAREN) {
+		advance(p);
+		return ks_xmalloc(sizeof(*v));
+	}
 	for (;;) {
 		t = parse_value(p);
 		if (!t)
 			goto fail;
+		if (*n == KS_MAX_LIST) {
+			eql_syn(p, t, "list has more than %u values (limit "
+				"KS_MAX_LIST)", KS_MAX_LIST);
+			goto fail;
+		}
 		ks_grow(&v, &cap, *n, sizeof(*v));
 		v[(*n)++] = t;
 		t = cur(p);
@@ -331,8 +361,9 @@ static struct ks_token **parse_list(struct parser *p, size_t *n)
 			return v;
 		}
 		if (t->kind != KS_TOK_COMMA) {
-			eql_syn(p, t, "expected \",\" or \")\" in the list, got %s",
-			    DESC(t));
+			eql_syn(p, t, "expected \",\" or \")\" in %s%s, got %s",
+				fn ? "the arguments of " : "the list",
+				fn ? fn->s : "", DESC(t));
 			goto fail;
 		}
 		advance(p);
@@ -402,7 +433,7 @@ struct ks_node *eql_parse_comparison(struct parser *p)
 			   DESC(t));
 	if (t->kind == KS_TOK_LPAREN &&
 	    (op.kind == OP_IN || op.kind == OP_COLON || op.kind == OP_LIKE)) {
-		vals = parse_list(p, &nv);
+		vals = parse_values(p, NULL, &nv);
 		if (!vals)
 			return NULL;
 	} else {
@@ -420,7 +451,7 @@ struct ks_node *eql_parse_comparison(struct parser *p)
 
 /* ---- functions ---- */
 
-enum fn_kind { FN_STARTS, FN_ENDS, FN_CONTAINS, FN_CIDR };
+enum fn_kind { FN_STARTS, FN_ENDS, FN_CONTAINS, FN_CIDR, FN_REGEX };
 
 static const struct {
 	const char *name;
@@ -431,42 +462,9 @@ static const struct {
 	{ "endsWith", FN_ENDS, KS_SO_SUFFIX },
 	{ "stringContains", FN_CONTAINS, KS_SO_CONTAINS },
 	{ "cidrMatch", FN_CIDR, KS_SO_EQ },
+	/* Kestrel's: what Sigma's |re prints as (see parser.c) */
+	{ "regex", FN_REGEX, KS_SO_REGEX },
 };
-
-static struct ks_token **parse_args(struct parser *p, const struct ks_token *nt,
-				    size_t *n)
-{
-	struct ks_token **v = NULL, *t;
-	size_t cap = 0;
-
-	*n = 0;
-	advance(p);	/* ( */
-	if (cur(p)->kind == KS_TOK_RPAREN) {
-		advance(p);
-		return ks_xmalloc(sizeof(*v));
-	}
-	for (;;) {
-		t = parse_value(p);
-		if (!t)
-			goto fail;
-		ks_grow(&v, &cap, *n, sizeof(*v));
-		v[(*n)++] = t;
-		t = cur(p);
-		if (t->kind == KS_TOK_RPAREN) {
-			advance(p);
-			return v;
-		}
-		if (t->kind != KS_TOK_COMMA) {
-			eql_syn(p, t, "expected \",\" or \")\" in the arguments of "
-			    "%s, got %s", nt->s, DESC(t));
-			goto fail;
-		}
-		advance(p);
-	}
-fail:
-	free(v);
-	return NULL;
-}
 
 static struct ks_node *fn_cidr(struct parser *p, const struct ks_token *nt,
 			       const struct ks_token *ft,
@@ -536,83 +534,127 @@ static struct ks_node *fn_string(struct parser *p, const struct ks_token *nt,
 	return n;
 }
 
-static bool is_known_fn(const struct ks_token *nt)
+static struct ks_node *fn_regex(struct parser *p, const struct ks_token *nt,
+				const struct ks_token *ft,
+				const struct ks_field_info *f, bool ci,
+				struct ks_token **args)
+{
+	struct ks_pat_in pat = { args[1]->s, args[1]->len };
+	struct ks_node *n;
+	char err[128];
+
+	if (f->type == KS_T_NUM || f->type == KS_T_IP || f->type == KS_T_ENUM) {
+		eql_serr(p, ft, "%s needs a string field; %s is a %s", nt->s,
+			 f->name, ks_ftype_name(f->type));
+		return NULL;
+	}
+	if (memchr(pat.s, 0, pat.len)) {
+		eql_serr(p, args[1], "a regular expression cannot hold a NUL "
+			 "byte");
+		return NULL;
+	}
+	n = ks_node_str(p->rs, eql_tok_loc(p, nt), f, KS_SO_REGEX, false, ci,
+			&pat, 1);
+	if (ks_regex_compile(p->rs, n, err, sizeof(err))) {
+		eql_serr(p, args[1], "invalid regular expression \"%s\": %s",
+			 args[1]->s, err);
+		return NULL;
+	}
+	return n;
+}
+
+/* Index of the function nt names (a trailing '~' sets *ci), or -1. */
+static int fn_find(const struct ks_token *nt, bool *ci)
 {
 	size_t i, base = strlen(nt->s);
-	bool ci = base && nt->s[base - 1] == '~';
 
-	base -= ci;
+	*ci = base && nt->s[base - 1] == '~';
+	base -= *ci;
 	for (i = 0; i < ARRAY_SIZE(functions); i++)
 		if (strlen(functions[i].name) == base &&
 		    !strncasecmp(functions[i].name, nt->s, base) &&
-		    !(ci && functions[i].kind == FN_CIDR))
-			return true;
-	return false;
+		    !(*ci && functions[i].kind == FN_CIDR))
+			return i;
+	return -1;
+}
+
+/* "f(...) == x": report the function, not the "=="; false after a
+ * syntax error. */
+static bool fn_compared(struct parser *p, const struct ks_token *nt)
+{
+	bool ci;
+
+	advance(p);
+	if (!parse_value(p))
+		return false;
+	if (fn_find(nt, &ci) < 0)
+		eql_serr(p, nt, "unknown function \"%s\"", nt->s);
+	else
+		eql_serr(p, nt, "comparing the result of %s is not supported",
+			 nt->s);
+	return true;
+}
+
+/* The arguments of function fi: a field, then strings. */
+static const struct ks_field_info *fn_check_args(struct parser *p, int fi,
+						 const struct ks_token *nt,
+						 struct ks_token **args,
+						 size_t na)
+{
+	size_t i;
+
+	if (functions[fi].kind == FN_CIDR ? na < 2 : na != 2) {
+		eql_serr(p, nt, "%s expects %s2 arguments, got %zu", nt->s,
+			 functions[fi].kind == FN_CIDR ? "at least " : "", na);
+		return NULL;
+	}
+	if (!eql_is_field_tok(args[0])) {
+		eql_serr(p, args[0], "the first argument of %s must be a field",
+			 nt->s);
+		return NULL;
+	}
+	for (i = 1; i < na; i++) {
+		if (args[i]->kind != KS_TOK_STRING) {
+			eql_field_of(p, args[0]);
+			eql_serr(p, args[i], "the arguments of %s after the field "
+				 "must be strings", nt->s);
+			return NULL;
+		}
+	}
+	return eql_field_of(p, args[0]);
 }
 
 struct ks_node *eql_parse_function(struct parser *p)
 {
 	struct ks_token *nt = advance(p), **args;
-	const struct ks_field_info *f = NULL;
+	const struct ks_field_info *f;
 	struct ks_node *n = NULL;
-	size_t na, i, fi;
-	bool ci, known = false;
-	size_t base;
+	size_t na;
+	bool ci;
+	int fi;
 
-	args = parse_args(p, nt, &na);
+	args = parse_values(p, nt, &na);
 	if (!args)
 		return NULL;
-	/* length(x) == 3 and friends: report the function, not the "==" */
 	if (cur(p)->kind >= KS_TOK_EQ && cur(p)->kind <= KS_TOK_GE) {
-		advance(p);
-		if (!parse_value(p)) {
+		if (!fn_compared(p, nt)) {
 			free(args);
 			return NULL;
 		}
-		if (!is_known_fn(nt)) {
-			eql_serr(p, nt, "unknown function \"%s\"", nt->s);
-			goto out;
-		}
-		eql_serr(p, nt, "comparing the result of %s is not supported", nt->s);
 		goto out;
 	}
-	base = strlen(nt->s);
-	ci = base && nt->s[base - 1] == '~';
-	base -= ci;
-	for (fi = 0; fi < ARRAY_SIZE(functions); fi++) {
-		if (strlen(functions[fi].name) == base &&
-		    !strncasecmp(functions[fi].name, nt->s, base) &&
-		    !(ci && functions[fi].kind == FN_CIDR)) {
-			known = true;
-			break;
-		}
-	}
-	if (!known) {
+	fi = fn_find(nt, &ci);
+	if (fi < 0) {
 		eql_serr(p, nt, "unknown function \"%s\"", nt->s);
 		goto out;
 	}
-	if (functions[fi].kind == FN_CIDR ? na < 2 : na != 2) {
-		eql_serr(p, nt, "%s expects %s2 arguments, got %zu", nt->s,
-		     functions[fi].kind == FN_CIDR ? "at least " : "", na);
-		goto out;
-	}
-	if (!eql_is_field_tok(args[0])) {
-		eql_serr(p, args[0], "the first argument of %s must be a field",
-		     nt->s);
-		goto out;
-	}
-	f = eql_field_of(p, args[0]);
-	for (i = 1; i < na; i++) {
-		if (args[i]->kind != KS_TOK_STRING) {
-			eql_serr(p, args[i], "the arguments of %s after the field "
-			     "must be strings", nt->s);
-			goto out;
-		}
-	}
+	f = fn_check_args(p, fi, nt, args, na);
 	if (!f)
 		goto out;
 	if (functions[fi].kind == FN_CIDR)
 		n = fn_cidr(p, nt, args[0], f, args, na);
+	else if (functions[fi].kind == FN_REGEX)
+		n = fn_regex(p, nt, args[0], f, ci, args);
 	else
 		n = fn_string(p, nt, args[0], f, functions[fi].op, ci, args);
 out:

@@ -103,29 +103,41 @@ const struct ks_src *ks_src_find(const struct ks_src_list *l, const char *file)
 	return NULL;
 }
 
-/* Print source line `line` and a caret under byte column `col`. Tabs are
- * copied into the caret line so the caret lines up in any tab width. */
+/*
+ * Print source line `line` and a caret under byte column `col`. Tabs are
+ * copied into the caret line so the caret lines up in any tab width. A
+ * long line is cut to a window around the column (marked "..."), so one
+ * diagnostic never prints a megabyte of rule file.
+ */
+#define SRC_WINDOW	120
+
 static void print_source_line(const struct ks_src *src, int line, int col,
 			      FILE *out)
 {
-	const char *p = src->text, *end = src->text + src->len, *eol;
+	const char *p, *end = src->text + src->len, *eol, *from, *to;
 	int i;
 
-	for (i = 1; i < line && p < end; i++) {
-		p = memchr(p, '\n', end - p);
-		if (!p)
-			return;
-		p++;
-	}
-	if (i != line || p >= end)
+	if (line < 1 || (size_t)line > src->n_lines)
+		return;
+	p = src->text + ks_src_line_start(src, line - 1);
+	if (p >= end)
 		return;
 	eol = memchr(p, '\n', end - p);
 	if (!eol)
 		eol = end;
 	if (eol > p && eol[-1] == '\r')
 		eol--;
-	fprintf(out, "%.*s\n", (int)(eol - p), p);
-	for (i = 1; i < col && p + i - 1 < eol; i++)
+	from = p;
+	if (col > SRC_WINDOW / 2 && eol - p > SRC_WINDOW)
+		from = p + col - 1 - SRC_WINDOW / 2;
+	if (from > eol)
+		from = eol;
+	to = eol - from > SRC_WINDOW ? from + SRC_WINDOW : eol;
+	fprintf(out, "%s%.*s%s\n", from > p ? "..." : "", (int)(to - from), from,
+		to < eol ? "..." : "");
+	if (from > p)
+		fputs("   ", out);
+	for (i = from - p + 1; i < col && p + i - 1 < to; i++)
 		fputc(p[i - 1] == '\t' ? '\t' : ' ', out);
 	fputs("^\n", out);
 }

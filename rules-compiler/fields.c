@@ -1,24 +1,28 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Field catalogue: the ECS names of SPEC "Event schema", their enum
- * ks_field ids, types and the KS_P_* bit that makes them non-null.
+ * ks_field ids, types, the KS_P_* bit that makes them non-null and, for
+ * numbers, the values the event's member can hold.
  */
 #include <string.h>
 
 #include "ast.h"
 
 #define F(n, i, t, p) { .name = n, .id = i, .type = t, .present = p }
+/* numeric fields, with the range of their struct ks_event member */
+#define N(n, i, p, lo, hi) \
+	{ .name = n, .id = i, .type = KS_T_NUM, .present = p, .min = lo, .max = hi }
 
 static const struct ks_field_info fields[] = {
-	F("process.pid", KS_F_PROCESS_PID, KS_T_NUM, KS_P_PROCESS),
+	N("process.pid", KS_F_PROCESS_PID, KS_P_PROCESS, 0, UINT32_MAX),
 	F("process.entity_id", KS_F_ENTITY_ID, KS_T_ENTITY, KS_P_PROCESS),
 	F("process.name", KS_F_PROCESS_NAME, KS_T_STR, KS_P_PROCESS),
 	F("process.executable", KS_F_PROCESS_EXECUTABLE, KS_T_STR, KS_P_PROCESS),
 	F("process.args", KS_F_PROCESS_ARGS, KS_T_STR_ARRAY, KS_P_PROCESS),
-	F("process.args_count", KS_F_ARGS_COUNT, KS_T_NUM, KS_P_PROCESS),
+	N("process.args_count", KS_F_ARGS_COUNT, KS_P_PROCESS, 0, UINT32_MAX),
 	F("process.command_line", KS_F_PROCESS_COMMAND_LINE, KS_T_STR,
 	  KS_P_PROCESS),
-	F("process.parent.pid", KS_F_PARENT_PID, KS_T_NUM, KS_P_PARENT),
+	N("process.parent.pid", KS_F_PARENT_PID, KS_P_PARENT, 0, UINT32_MAX),
 	F("process.parent.entity_id", KS_F_PARENT_ENTITY_ID, KS_T_ENTITY,
 	  KS_P_PARENT),
 	F("process.parent.name", KS_F_PARENT_NAME, KS_T_STR, KS_P_PARENT),
@@ -31,18 +35,20 @@ static const struct ks_field_info fields[] = {
 	 * instead of being dropped.
 	 */
 	F("process.parent.command_line", KS_F_NONE, KS_T_USER_STR, KS_P_PARENT),
-	F("user.id", KS_F_USER_ID, KS_T_NUM, KS_P_USER),
-	F("group.id", KS_F_GROUP_ID, KS_T_NUM, KS_P_USER),
-	F("process.exit_code", KS_F_EXIT_CODE, KS_T_NUM, KS_P_EXIT_CODE),
+	N("user.id", KS_F_USER_ID, KS_P_USER, 0, UINT32_MAX),
+	N("group.id", KS_F_GROUP_ID, KS_P_USER, 0, UINT32_MAX),
+	N("process.exit_code", KS_F_EXIT_CODE, KS_P_EXIT_CODE, INT32_MIN,
+	  INT32_MAX),
 	F("file.path", KS_F_FILE_PATH, KS_T_STR, KS_P_FILE),
 	F("file.name", KS_F_FILE_NAME, KS_T_STR, KS_P_FILE),
 	F("file.extension", KS_F_FILE_EXTENSION, KS_T_STR, KS_P_FILE),
 	F("file.target_path", KS_F_FILE_TARGET_PATH, KS_T_STR, KS_P_TARGET),
 	F("source.ip", KS_F_SOURCE_IP, KS_T_IP, KS_P_NET),
-	F("source.port", KS_F_SOURCE_PORT, KS_T_NUM, KS_P_NET),
+	N("source.port", KS_F_SOURCE_PORT, KS_P_NET, 0, UINT16_MAX),
 	F("destination.ip", KS_F_DEST_IP, KS_T_IP, KS_P_NET),
-	F("destination.port", KS_F_DEST_PORT, KS_T_NUM, KS_P_NET),
-	F("network.transport", KS_F_TRANSPORT, KS_T_ENUM, KS_P_NET),
+	N("destination.port", KS_F_DEST_PORT, KS_P_NET, 0, UINT16_MAX),
+	{ .name = "network.transport", .id = KS_F_TRANSPORT, .type = KS_T_ENUM,
+	  .present = KS_P_NET, .min = 0, .max = UINT8_MAX },
 	F("network.direction", KS_F_DIRECTION, KS_T_ENUM, KS_P_NET),
 	F("observer.ingress.interface.name", KS_F_IFACE_NAME, KS_T_STR,
 	  KS_P_IFACE),
@@ -92,6 +98,11 @@ const struct ks_field_info *ks_field_lookup(const char *name)
 		if (!strcmp(fields[i].name, name))
 			return &fields[i];
 	return NULL;
+}
+
+bool ks_field_in_range(const struct ks_field_info *f, int64_t v)
+{
+	return v >= f->min && v <= f->max;
 }
 
 const struct ks_field_info *ks_field_by_id(enum ks_field id)

@@ -154,11 +154,27 @@ static void lex_number(struct lexer *lx)
 	tk->num = v;
 }
 
+/* Bytes up to the closing quote (or the end of the line or query): a
+ * string's unescaped length is at most this, so its buffers are sized by
+ * the string, never by the rest of the query. */
+static size_t string_extent(const struct lexer *lx)
+{
+	size_t i;
+
+	for (i = lx->pos + 1; i < lx->len; i++) {
+		if (lx->t[i] == '"' || lx->t[i] == '\n')
+			break;
+		if (lx->t[i] == '\\' && i + 1 < lx->len && lx->t[i + 1] != '\n')
+			i++;
+	}
+	return i - lx->pos;
+}
+
 static void lex_string(struct lexer *lx)
 {
-	size_t off = lx->pos, n = 0;
-	char *s = ks_xmalloc(lx->len - off + 1);
-	unsigned char *lit = ks_xmalloc(lx->len - off + 1);
+	size_t off = lx->pos, n = 0, max = string_extent(lx);
+	char *s = ks_xmalloc(max + 1);
+	unsigned char *lit = ks_xmalloc(max + 1);
 	struct ks_token *tk;
 	char msg[64];
 	int c;

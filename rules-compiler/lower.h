@@ -18,6 +18,8 @@
 
 #include <kestrel/rules.h>
 
+#include "source.h"
+
 struct ks_atom_pat {
 	uint8_t *bytes;		/* incl. sentinels, lowercased if FOLD */
 	uint32_t len;
@@ -55,8 +57,5 @@ int ks_lower(const struct ks_ruleset *rs, struct ks_diags *diags,
 	     struct ks_lowered *lw);
 void ks_lowered_free(struct ks_lowered *lw);
 
-/* FNV-1a, as used for content hashes and rule uids. */
-uint64_t ks_fnv1a64(const void *p, size_t n, uint64_t h);
-#define KS_FNV64_INIT	0xcbf29ce484222325ull
 
 #endif /* KS_COMP_LOWER_H */

@@ -20,6 +20,13 @@
  * wildcard match, `like` a case-sensitive one and `like~` insensitive. In
  * wildcard patterns `*` is any run and `?` one byte; write `\*` and `\?`
  * for a literal star and question mark.
+ *
+ * Kestrel adds regex(field, "ERE") and regex~: a POSIX extended regular
+ * expression found anywhere in the value (case-insensitive with ~),
+ * decided in userspace. Imported Sigma |re conditions print as it.
+ *
+ * Limits: ( and not nest at most KS_MAX_NESTING deep, a list holds at
+ * most KS_MAX_LIST values, and a number must be one the field can hold.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,22 +37,45 @@
 
 static struct ks_node *parse_or(struct parser *p);
 
-static struct ks_node *parse_primary(struct parser *p)
+/*
+ * Parentheses and `not` are the only recursion of the grammar (and the
+ * AST's depth, which every later pass walks recursively): bounded, so a
+ * hostile query is an error, not a stack overflow.
+ */
+static bool nest_enter(struct parser *p, const struct ks_token *t)
+{
+	if (++p->depth <= KS_MAX_NESTING)
+		return true;
+	eql_syn(p, t, "condition nested more than %u levels deep (limit "
+		"KS_MAX_NESTING)", KS_MAX_NESTING);
+	return false;
+}
+
+static struct ks_node *parse_paren(struct parser *p)
 {
 	struct ks_token *t = cur(p);
 	struct ks_node *n;
 
-	if (t->kind == KS_TOK_LPAREN) {
-		advance(p);
-		n = parse_or(p);
-		if (!n)
-			return NULL;
-		t = cur(p);
-		if (t->kind != KS_TOK_RPAREN)
-			return eql_syn(p, t, "expected \")\", got %s", DESC(t));
-		advance(p);
-		return n;
-	}
+	if (!nest_enter(p, t))
+		return NULL;
+	advance(p);
+	n = parse_or(p);
+	p->depth--;
+	if (!n)
+		return NULL;
+	t = cur(p);
+	if (t->kind != KS_TOK_RPAREN)
+		return eql_syn(p, t, "expected \")\", got %s", DESC(t));
+	advance(p);
+	return n;
+}
+
+static struct ks_node *parse_primary(struct parser *p)
+{
+	struct ks_token *t = cur(p);
+
+	if (t->kind == KS_TOK_LPAREN)
+		return parse_paren(p);
 	if (is_kw(t, "true") || is_kw(t, "false")) {
 		advance(p);
 		return ks_node_bool(p->rs, eql_tok_loc(p, t), t->s[0] == 't');
@@ -59,12 +89,16 @@ static struct ks_node *parse_primary(struct parser *p)
 
 static struct ks_node *parse_not(struct parser *p)
 {
+	struct ks_token *t = cur(p);
 	struct ks_node *n;
 
-	if (!is_kw(cur(p), "not"))
+	if (!is_kw(t, "not"))
 		return parse_primary(p);
+	if (!nest_enter(p, t))
+		return NULL;
 	advance(p);
 	n = parse_not(p);
+	p->depth--;
 	return n ? ks_node_not(p->rs, n) : NULL;
 }
 

@@ -24,6 +24,7 @@ struct parser {
 	struct ks_tokens tk;
 	size_t i;
 	size_t errors;
+	unsigned int depth;	/* of ( and not, at most KS_MAX_NESTING */
 };
 
 static inline struct ks_token *cur(struct parser *p)

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * EQL printer: the text of a query or condition back from the AST, for
- * --explain, the tests and the query_text of imported Sigma rules. The
- * output parses back to the same AST (KS_SO_REGEX prints as
- * regex(field, "ERE"), which has no EQL form).
+ * --explain, the tests and the query_text of imported Sigma rules (which
+ * a .kbin stores and parses again). The output parses back to the same
+ * AST; KS_SO_REGEX prints as Kestrel's regex(field, "ERE") function.
  */
 #include <arpa/inet.h>
 #include <stdlib.h>

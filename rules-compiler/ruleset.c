@@ -48,6 +48,11 @@ static const char *entry_string(struct ks_ruleset *rs, struct rule_entry *e,
 		entry_error(rs, e, n, "\"%s\" must not be empty", key);
 		return NULL;
 	}
+	if (strlen(v) != n->data.scalar.length) {
+		/* it would be cut short here, or in a .kbin */
+		entry_error(rs, e, n, "\"%s\" holds a NUL byte", key);
+		return NULL;
+	}
 	return v;
 }
 
@@ -144,7 +149,8 @@ static void entry_tags(struct ks_ruleset *rs, struct rule_entry *e,
 	for (it = e->tags->data.sequence.items.start;
 	     it < e->tags->data.sequence.items.top; it++) {
 		n = yaml_document_get_node(e->doc, *it);
-		if (!ks_yscalar(n) || ks_yis_null(n)) {
+		if (!ks_yscalar(n) || ks_yis_null(n) ||
+		    strlen(ks_yscalar(n)) != n->data.scalar.length) {
 			entry_error(rs, e, n, "%s", "\"tags\" must be a list of strings");
 			continue;
 		}
@@ -241,12 +247,74 @@ static void yaml_error(struct ks_ruleset *rs, const struct ks_src *src,
 			    yp->problem ? yp->problem : "parse error");
 }
 
+/*
+ * libyaml's scanner costs O(nesting) per token and its loader resolves
+ * aliases into shared nodes (a few bytes can name a million values): so
+ * the event stream is checked first, and a file that nests deeper than
+ * KS_MAX_YAML_DEPTH or uses an alias is reported and not loaded. Syntax
+ * errors are left to the loader, which reports them.
+ */
+static int yaml_precheck(struct ks_ruleset *rs, const struct ks_src *src)
+{
+	unsigned int depth = 0;
+	yaml_parser_t yp;
+	yaml_event_t ev;
+	int ret = 0;
+	bool end = false;
+
+	if (!yaml_parser_initialize(&yp)) {
+		fputs("kestrel: out of memory\n", stderr);
+		abort();
+	}
+	yaml_parser_set_input_string(&yp, (const unsigned char *)src->text,
+				     src->len);
+	while (!end && !ret && yaml_parser_parse(&yp, &ev)) {
+		if (ev.type == YAML_SEQUENCE_START_EVENT ||
+		    ev.type == YAML_MAPPING_START_EVENT)
+			depth++;
+		else if (ev.type == YAML_SEQUENCE_END_EVENT ||
+			 ev.type == YAML_MAPPING_END_EVENT)
+			depth--;
+		end = ev.type == YAML_STREAM_END_EVENT;
+		if (depth > KS_MAX_YAML_DEPTH) {
+			ks_diag_add(&rs->diags, KS_DIAG_ERROR,
+				    ks_yaml_loc(src, ev.start_mark),
+				    "YAML nested more than %u levels deep "
+				    "(limit KS_MAX_YAML_DEPTH)", KS_MAX_YAML_DEPTH);
+			ret = -1;
+		} else if (ev.type == YAML_ALIAS_EVENT) {
+			ks_diag_add(&rs->diags, KS_DIAG_ERROR,
+				    ks_yaml_loc(src, ev.start_mark),
+				    "YAML aliases (*%s) are not supported in rule "
+				    "files", (const char *)ev.data.alias.anchor);
+			ret = -1;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&yp);
+	return ret;
+}
+
+static void too_big(struct ks_ruleset *rs, const char *file)
+{
+	struct ks_loc l = { .file = ks_intern(rs, file), .line = 1, .col = 1 };
+
+	ks_diag_add(&rs->diags, KS_DIAG_ERROR, l, "rule file is larger than %u "
+		    "bytes (limit KS_MAX_FILE_BYTES)", KS_MAX_FILE_BYTES);
+}
+
 static void load_src(struct ks_ruleset *rs, const struct ks_src *src)
 {
 	yaml_parser_t yp;
 	yaml_document_t doc;
 	yaml_node_t *root;
 
+	if (src->len > KS_MAX_FILE_BYTES) {
+		too_big(rs, src->file);
+		return;
+	}
+	if (yaml_precheck(rs, src))
+		return;
 	if (!yaml_parser_initialize(&yp)) {
 		fputs("kestrel: out of memory\n", stderr);
 		abort();
@@ -309,15 +377,22 @@ static void load_file(struct ks_ruleset *rs, const char *path)
 		fputs("kestrel: out of memory\n", stderr);
 		abort();
 	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+	/* never more than the limit in memory, whatever the file is */
+	while (len <= KS_MAX_FILE_BYTES &&
+	       (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
 		fwrite(chunk, 1, n, mem);
+		fflush(mem);
+	}
 	if (ferror(f)) {
 		file_error(rs, path, errno ? errno : EIO);
 		goto out;
 	}
 	fclose(mem);
 	mem = NULL;
-	load_src(rs, ks_src_add(rs, path, buf, len));
+	if (len > KS_MAX_FILE_BYTES)
+		too_big(rs, path);
+	else
+		load_src(rs, ks_src_add(rs, path, buf, len));
 out:
 	if (mem)
 		fclose(mem);
@@ -338,39 +413,85 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void load_any(struct ks_ruleset *rs, const char *path, bool top,
-		     int depth);
+/* The directories being read, innermost first: a directory that is its
+ * own ancestor (a symbolic link loop) would be read forever. */
+struct dir_chain {
+	dev_t dev;
+	ino_t ino;
+	const struct dir_chain *up;
+	unsigned int depth;
+};
 
-/* Directory entries in sorted order, so the rule order (and everything
- * compiled from it) does not depend on the file system. Hidden entries
- * (.git, editor files) are skipped. */
-static void load_dir(struct ks_ruleset *rs, const char *path, int depth)
+static void load_any(struct ks_ruleset *rs, const char *path, bool top,
+		     const struct dir_chain *up);
+
+/* Sorted entry names of a directory, hidden ones (.git, editor files)
+ * skipped; NULL (reported) if it cannot be read. */
+static char **dir_names(struct ks_ruleset *rs, const char *path, size_t *n)
 {
-	char **names = NULL, *sub;
-	size_t n = 0, cap = 0, i;
+	char **names = NULL;
+	size_t cap = 0;
 	struct dirent *de;
 	DIR *d;
 
-	if (depth > 32)
-		return;
+	*n = 0;
 	d = opendir(path);
 	if (!d) {
 		file_error(rs, path, errno);
-		return;
+		return NULL;
 	}
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		ks_grow(&names, &cap, n, sizeof(*names));
-		names[n++] = ks_xstrdup(de->d_name);
+		ks_grow(&names, &cap, *n, sizeof(*names));
+		names[(*n)++] = ks_xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (*n)
+		qsort(names, *n, sizeof(*names), cmp_str);
+	return names;
+}
+
+static bool dir_enter(struct ks_ruleset *rs, const char *path,
+		      const struct stat *st, const struct dir_chain *up)
+{
+	struct ks_loc l = { .file = ks_intern(rs, path), .line = 1, .col = 1 };
+	const struct dir_chain *a;
+
+	for (a = up; a; a = a->up) {
+		if (a->dev == st->st_dev && a->ino == st->st_ino) {
+			ks_diag_add(&rs->diags, KS_DIAG_ERROR, l, "directory is "
+				    "its own ancestor (a symbolic link loop)");
+			return false;
+		}
+	}
+	if (up && up->depth >= KS_MAX_DIR_DEPTH) {
+		ks_diag_add(&rs->diags, KS_DIAG_ERROR, l, "directories nested "
+			    "more than %u levels deep (limit KS_MAX_DIR_DEPTH)",
+			    KS_MAX_DIR_DEPTH);
+		return false;
+	}
+	return true;
+}
+
+/* Directory entries in sorted order, so the rule order (and everything
+ * compiled from it) does not depend on the file system. */
+static void load_dir(struct ks_ruleset *rs, const char *path,
+		     const struct stat *st, const struct dir_chain *up)
+{
+	struct dir_chain me = { st->st_dev, st->st_ino, up,
+				up ? up->depth + 1 : 0 };
+	char **names, *sub;
+	size_t n, i;
+
+	if (!dir_enter(rs, path, st, up))
+		return;
+	names = dir_names(rs, path, &n);
 	for (i = 0; i < n; i++) {
 		sub = ks_xasprintf("%s%s%s", path,
 				   path[strlen(path) - 1] == '/' ? "" : "/",
 				   names[i]);
-		load_any(rs, sub, false, depth + 1);
+		load_any(rs, sub, false, &me);
 		free(sub);
 		free(names[i]);
 	}
@@ -378,17 +499,19 @@ static void load_dir(struct ks_ruleset *rs, const char *path, int depth)
 }
 
 static void load_any(struct ks_ruleset *rs, const char *path, bool top,
-		     int depth)
+		     const struct dir_chain *up)
 {
 	struct stat st;
 
 	if (stat(path, &st)) {
-		if (top)
+		/* a rule file that cannot be read (a dangling link, a link
+		 * loop) is an error; other names are not rule files */
+		if (top || has_yaml_ext(path))
 			file_error(rs, path, errno);
 		return;
 	}
 	if (S_ISDIR(st.st_mode))
-		load_dir(rs, path, depth);
+		load_dir(rs, path, &st, up);
 	else if (top || (S_ISREG(st.st_mode) && has_yaml_ext(path)))
 		load_file(rs, path);
 }
@@ -397,7 +520,7 @@ int ks_ruleset_load_path(struct ks_ruleset *rs, const char *path)
 {
 	size_t before = ks_diags_errors(&rs->diags);
 
-	load_any(rs, path, true, 0);
+	load_any(rs, path, true, NULL);
 	return errors_since(rs, before);
 }
 

@@ -51,6 +51,8 @@ struct cond {
 	const char *t;
 	size_t len, pos;
 	size_t tok_off, tok_len;
+	unsigned int depth;	/* of ( and not, at most KS_MAX_NESTING */
+	size_t size;		/* tests referred to, at most KS_MAX_EXPANSION */
 	bool failed;
 };
 
@@ -117,13 +119,48 @@ static void *cerr(struct cond *c, const char *fmt, ...)
 
 static struct ks_node *cexpr(struct cond *c);
 
+/* Tests in an AST (nodes and their values), to bound what a condition
+ * that refers to a selection many times expands to. */
+static size_t ast_size(const struct ks_node *n)
+{
+	size_t i, k = 1 + n->n_pats + n->n_nums + n->n_nets;
+
+	for (i = 0; i < n->n_kids; i++)
+		k += ast_size(n->kids[i]);
+	return k;
+}
+
+/* Account for `k` more tests; false (reported) past KS_MAX_EXPANSION. */
+static bool grow(struct cond *c, size_t k)
+{
+	c->size += k;
+	if (c->size <= KS_MAX_EXPANSION)
+		return true;
+	cerr(c, "the condition expands to more than %u tests (limit "
+	     "KS_MAX_EXPANSION)", KS_MAX_EXPANSION);
+	return false;
+}
+
 static struct ks_node *sel_ref(struct cond *c, struct sel *s)
 {
 	struct ks_node *n = sg_sel_get(c->sg, s);
 
-	if (!n)
+	if (!n) {
 		c->failed = true;	/* reported where the selection is */
-	return n;
+		return NULL;
+	}
+	if (!s->size)
+		s->size = ast_size(n);
+	return grow(c, s->size) ? n : NULL;
+}
+
+static bool nest_enter(struct cond *c)
+{
+	if (++c->depth <= KS_MAX_NESTING)
+		return true;
+	cerr(c, "condition nested more than %u levels deep (limit "
+	     "KS_MAX_NESTING)", KS_MAX_NESTING);
+	return false;
 }
 
 /* "1 of X" / "all of X": X is them, a name or a name pattern. */
@@ -140,6 +177,8 @@ static struct ks_node *cquant(struct cond *c, bool all)
 		return cerr(c, "expected \"of\" in the condition");
 	if (cnext(c) != 'a')
 		return cerr(c, "expected a selection name or \"them\" after \"of\"");
+	if (!grow(c, c->sg->n_sels))
+		return NULL;	/* the scan below costs as much */
 	pat = ks_xasprintf("%.*s", (int)c->tok_len, c->t + c->tok_off);
 	them = !strcmp(pat, "them");
 	for (i = 0; i < c->sg->n_sels; i++) {
@@ -169,12 +208,15 @@ static struct ks_node *cquant(struct cond *c, bool all)
 
 static struct ks_node *catom(struct cond *c)
 {
-	char k = cnext(c);
+	char k = cnext(c), *name;
+	struct ks_strmap_slot *sl;
 	struct ks_node *n;
-	size_t i;
 
 	if (k == '(') {
+		if (!nest_enter(c))
+			return NULL;
 		n = cexpr(c);
+		c->depth--;
 		if (!n)
 			return NULL;
 		if (cnext(c) != ')')
@@ -196,13 +238,11 @@ static struct ks_node *catom(struct cond *c)
 	if (cword(c, "and") || cword(c, "or") || cword(c, "of") || cword(c, "them"))
 		return cerr(c, "unexpected \"%.*s\" in the condition",
 			    (int)c->tok_len, c->t + c->tok_off);
-	for (i = 0; i < c->sg->n_sels; i++) {
-		const char *name = c->sg->sels[i].name;
-
-		if (strlen(name) == c->tok_len &&
-		    !strncmp(name, c->t + c->tok_off, c->tok_len))
-			return sel_ref(c, &c->sg->sels[i]);
-	}
+	name = ks_xasprintf("%.*s", (int)c->tok_len, c->t + c->tok_off);
+	sl = ks_strmap_find(&c->sg->sel_names, name);
+	free(name);
+	if (sl)
+		return sel_ref(c, &c->sg->sels[sl->val]);
 	return cerr(c, "unknown selection \"%.*s\"", (int)c->tok_len,
 		    c->t + c->tok_off);
 }
@@ -213,7 +253,10 @@ static struct ks_node *cnot(struct cond *c)
 	size_t pos = c->pos;
 
 	if (cnext(c) == 'a' && cword(c, "not")) {
+		if (!nest_enter(c))
+			return NULL;
 		n = cnot(c);
+		c->depth--;
 		return n ? ks_node_not(c->sg->rs, n) : NULL;
 	}
 	c->pos = pos;
@@ -345,14 +388,19 @@ static struct ks_node *detection(struct sigma *sg, yaml_node_t *det,
 	     pr < det->data.mapping.pairs.top; pr++) {
 		k = yaml_document_get_node(sg->doc, pr->key);
 		name = ks_yscalar(k);
-		if (!name)
-			continue;
-		if (!strcmp(name, "condition")) {
+		if (!name) {
+			sg_err(sg, k, "selection names must be strings");
+		} else if (!strcmp(name, "condition")) {
+			if (cond)
+				sg_err(sg, k, "duplicate key \"condition\"");
 			cond = yaml_document_get_node(sg->doc, pr->value);
 		} else if (!strcmp(name, "timeframe")) {
 			sg_err(sg, k, "unsupported Sigma timeframe (correlation)");
 			return NULL;
+		} else if (ks_strmap_find(&sg->sel_names, name)) {
+			sg_err(sg, k, "duplicate selection \"%s\"", name);
 		} else {
+			ks_strmap_add(&sg->sel_names, name, sg->n_sels);
 			sg->sels[sg->n_sels++] = (struct sel){
 				.name = name, .key = k,
 				.val = yaml_document_get_node(sg->doc, pr->value),
@@ -420,7 +468,8 @@ static int logsource(struct sigma *sg, yaml_node_t *ls)
 /* "sigma." + the id (or title) reduced to [a-z0-9_.-] */
 static char *slug(const char *s)
 {
-	char *o = ks_xmalloc(strlen(s) + 7);
+	/* "sigma." + s or, when nothing of s is left, "sigma.unnamed" */
+	char *o = ks_xmalloc(strlen(s) + sizeof("sigma.unnamed"));
 	size_t n;
 
 	strcpy(o, "sigma.");
@@ -523,11 +572,14 @@ int ks_sigma_import(struct ks_ruleset *rs, const struct ks_src *src,
 		sg_err(&sg, title, "Sigma title must be a string");
 		return -1;
 	}
+	sg_check_dups(&sg, root);
+	sg_check_dups(&sg, ls);
 	severity(&sg, ks_ymap_get(doc, root, "level"), &sev);
 	if (!logsource(&sg, ls))
 		det = detection(&sg, ks_ymap_get(doc, root, "detection"),
 				map_key(doc, root, "detection"));
 	free(sg.sels);
+	ks_strmap_free(&sg.sel_names);
 	id = slug(ks_yscalar(idn) && !ks_yis_null(idn) ? ks_yscalar(idn)
 						     : ks_yscalar(title));
 	r = ks_rule_append(rs, id, sg_loc(&sg, root));

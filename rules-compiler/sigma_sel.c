@@ -7,6 +7,7 @@
  * The importer's error helper lives here, below sigma.c, which uses it.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,33 @@ void sg_err_loc(struct sigma *sg, struct ks_loc l, const char *fmt, ...)
 	ks_diag_add(&sg->rs->diags, KS_DIAG_ERROR, l, "%s", msg);
 	free(msg);
 	sg->errors++;
+}
+
+/* Duplicate scalar keys of a mapping are errors: YAML readers disagree
+ * on which one wins, so any reading would be a guess. */
+int sg_check_dups(struct sigma *sg, yaml_node_t *map)
+{
+	struct ks_strmap seen = { 0 };
+	yaml_node_pair_t *pr;
+	yaml_node_t *k;
+	int dups = 0;
+
+	if (!map || map->type != YAML_MAPPING_NODE)
+		return 0;
+	for (pr = map->data.mapping.pairs.start;
+	     pr < map->data.mapping.pairs.top; pr++) {
+		k = yaml_document_get_node(sg->doc, pr->key);
+		if (!ks_yscalar(k))
+			continue;
+		if (ks_strmap_find(&seen, ks_yscalar(k))) {
+			sg_err(sg, k, "duplicate key \"%s\"", ks_yscalar(k));
+			dups++;
+			continue;
+		}
+		ks_strmap_add(&seen, ks_yscalar(k), 0);
+	}
+	ks_strmap_free(&seen);
+	return dups;
 }
 
 /* ---- field mapping ---- */
@@ -88,6 +116,15 @@ static const struct {
 	{ "cased", M_CASED }, { "i", M_RE_I }, { "s", M_RE_S },
 };
 
+/* Values are C strings from here on: a NUL byte would cut one short. */
+static bool scalar_ok(struct sigma *sg, yaml_node_t *v)
+{
+	if (strlen(ks_yscalar(v)) == v->data.scalar.length)
+		return true;
+	sg_err(sg, v, "value holds a NUL byte");
+	return false;
+}
+
 /* The scalar values of a value node (a scalar or a list of scalars). */
 static yaml_node_t **values_of(struct sigma *sg, yaml_node_t *v, size_t *n)
 {
@@ -96,6 +133,8 @@ static yaml_node_t **values_of(struct sigma *sg, yaml_node_t *v, size_t *n)
 
 	*n = 0;
 	if (v->type == YAML_SCALAR_NODE) {
+		if (!scalar_ok(sg, v))
+			return NULL;
 		out = ks_xmalloc(sizeof(*out));
 		out[(*n)++] = v;
 		return out;
@@ -103,6 +142,12 @@ static yaml_node_t **values_of(struct sigma *sg, yaml_node_t *v, size_t *n)
 	if (v->type != YAML_SEQUENCE_NODE ||
 	    v->data.sequence.items.top == v->data.sequence.items.start) {
 		sg_err(sg, v, "expected a value or a non-empty list of values");
+		return NULL;
+	}
+	if (v->data.sequence.items.top - v->data.sequence.items.start >
+	    KS_MAX_LIST) {
+		sg_err(sg, v, "list has more than %u values (limit KS_MAX_LIST)",
+		       KS_MAX_LIST);
 		return NULL;
 	}
 	out = ks_xmalloc((v->data.sequence.items.top -
@@ -117,201 +162,13 @@ static yaml_node_t **values_of(struct sigma *sg, yaml_node_t *v, size_t *n)
 			free(out);
 			return NULL;
 		}
+		if (!scalar_ok(sg, e)) {
+			free(out);
+			return NULL;
+		}
 		out[(*n)++] = e;
 	}
 	return out;
-}
-
-/* Sigma value -> wildcard encoding: '*' '?' wildcards; '\*' '\?' '\\'
- * escapes; any other backslash is a literal backslash. */
-static char *sigma_wild(const char *s, size_t len, size_t *olen)
-{
-	char *o = ks_xmalloc(2 * len + 1);
-	size_t i, n = 0;
-
-	for (i = 0; i < len; i++) {
-		if (s[i] == '\\' && i + 1 < len &&
-		    (s[i + 1] == '*' || s[i + 1] == '?' || s[i + 1] == '\\')) {
-			o[n++] = '\\';
-			o[n++] = s[++i];
-		} else if (s[i] == '\\') {
-			o[n++] = '\\';
-			o[n++] = '\\';
-		} else {
-			o[n++] = s[i];
-		}
-	}
-	*olen = n;
-	return o;
-}
-
-static bool is_word(unsigned char c)
-{
-	return isalnum(c) || c == '_';
-}
-
-/*
- * |windash: every '-' or '/' that starts a word after a non-word byte
- * (regex \B[-/]\b, as pySigma) in all combinations of '-', '/', en dash,
- * em dash and horizontal bar.
- */
-#define WINDASH_MAX	3
-
-static size_t windash(const char *s, char ***out)
-{
-	static const char *const dashes[] = { "-", "/", "\xe2\x80\x93",
-					      "\xe2\x80\x94", "\xe2\x80\x95" };
-	size_t pos[WINDASH_MAX], np = 0, len = strlen(s), i, k, nv = 1, v, c;
-	char **res, *o;
-
-	for (i = 0; i < len; i++) {
-		if ((s[i] == '-' || s[i] == '/') &&
-		    (i == 0 || !is_word(s[i - 1])) &&
-		    i + 1 < len && is_word(s[i + 1])) {
-			if (np == WINDASH_MAX)
-				return 0;
-			pos[np++] = i;
-		}
-	}
-	for (k = 0; k < np; k++)
-		nv *= ARRAY_SIZE(dashes);
-	res = ks_xmalloc(nv * sizeof(*res));
-	for (v = 0; v < nv; v++) {
-		o = ks_xmalloc(len + 3 * np + 1);
-		c = v;
-		for (i = 0, k = 0; i < len; i++) {
-			if (k < np && pos[k] == i) {
-				strcat(o, dashes[c % ARRAY_SIZE(dashes)]);
-				c /= ARRAY_SIZE(dashes);
-				k++;
-			} else {
-				o[strlen(o)] = s[i];
-			}
-		}
-		res[v] = o;
-	}
-	*out = res;
-	return nv;
-}
-
-/*
- * PCRE (as Sigma writes it) to POSIX ERE. Only what keeps the meaning is
- * translated; anything else is refused with the reason.
- */
-static const char *re_class(char c, bool in_bracket)
-{
-	switch (c) {
-	case 's': return in_bracket ? "[:space:]" : "[[:space:]]";
-	case 'd': return in_bracket ? "0-9" : "[0-9]";
-	case 'w': return in_bracket ? "[:alnum:]_" : "[[:alnum:]_]";
-	case 'S': return in_bracket ? NULL : "[^[:space:]]";
-	case 'D': return in_bracket ? NULL : "[^0-9]";
-	case 'W': return in_bracket ? NULL : "[^[:alnum:]_]";
-	default: return NULL;
-	}
-}
-
-/* One byte c inside [...] (n the next); why it cannot be translated. */
-static const char *re_in_bracket(FILE *o, char c, char n, size_t *i)
-{
-	const char *cls;
-
-	if (c != '\\') {
-		fputc(c, o);
-		return NULL;
-	}
-	(*i)++;
-	if ((cls = re_class(n, true)))
-		fputs(cls, o);
-	else if (n == ']' || n == '^' || n == '-')
-		return "escaped ] ^ - inside [...]";
-	else
-		fputc(n, o);
-	return NULL;
-}
-
-/* The escape "\\n" outside brackets; why it cannot be translated. */
-static const char *re_escape(FILE *o, char n)
-{
-	const char *cls = re_class(n, false);
-
-	if (cls)
-		fputs(cls, o);
-	else if (n == 'n')
-		fputc('\n', o);
-	else if (n == 't')
-		fputc('\t', o);
-	else if (n == 'r')
-		fputc('\r', o);
-	else if (isdigit((unsigned char)n) || isalpha((unsigned char)n))
-		return "backreferences and escapes like \\b, \\x";
-	else if (strchr(".[]()*+?{}|^$\\", n))
-		fprintf(o, "\\%c", n);
-	else
-		fputc(n, o);	/* \/ \- \" : the byte itself */
-	return NULL;
-}
-
-static char *re_translate(const char *s, bool *ci, const char **why)
-{
-	size_t len = strlen(s), i;
-	char *buf = NULL;
-	size_t blen;
-	FILE *o = open_memstream(&buf, &blen);
-	size_t bstart = 0;
-	bool br = false;
-
-	if (!o)
-		abort();
-	*why = NULL;
-	if (!strncmp(s, "(?i)", 4)) {
-		*ci = true;
-		s += 4;
-		len -= 4;
-	}
-	for (i = 0; i < len && !*why; i++) {
-		char c = s[i], n = i + 1 < len ? s[i + 1] : 0;
-
-		if (br) {
-			/* a ']' right after '[' or '[^' is a member */
-			if (c == ']' && i != bstart)
-				br = false;
-			*why = re_in_bracket(o, c, n, &i);
-			continue;
-		}
-		if (c == '[') {
-			br = true;
-			bstart = i + 1 + (n == '^');
-			fputc(c, o);
-			continue;
-		}
-		if (c == '(' && n == '?') {
-			if (i + 2 < len && s[i + 2] == ':') {
-				fputc('(', o);
-				i += 2;
-				continue;
-			}
-			*why = "(?...) groups other than (?:...) and a leading (?i)";
-			continue;
-		}
-		if ((c == '*' || c == '+' || c == '?' || c == '}') && n == '?') {
-			fputc(c, o);	/* lazy: same matches, drop the '?' */
-			i++;
-			continue;
-		}
-		if (c != '\\') {
-			fputc(c, o);
-			continue;
-		}
-		i++;
-		*why = re_escape(o, n);
-	}
-	fclose(o);
-	if (*why) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
 }
 
 /* ---- field entries ---- */
@@ -325,18 +182,57 @@ struct entry {
 	size_t n_vals;
 };
 
+/* Modifiers that cannot be combined, and why. */
+static const struct {
+	unsigned int a, b;
+	const char *why;
+} mod_conflicts[] = {
+	{ M_WINDASH, M_RE, "|windash and |re" },
+	{ M_CASED, M_RE_I, "|cased and |i" },
+	{ M_EXISTS, ~M_EXISTS, "|exists and another modifier" },
+};
+
+static int check_mods(struct sigma *sg, struct entry *e, const char *key)
+{
+	size_t i;
+
+	i = __builtin_popcount(e->mods & (M_CONTAINS | M_STARTSWITH | M_ENDSWITH |
+					  M_RE | M_CIDR | M_EXISTS));
+	if (i > 1) {
+		sg_err(sg, e->key, "conflicting Sigma modifiers in \"%s\"", key);
+		return -1;
+	}
+	for (i = 0; i < ARRAY_SIZE(mod_conflicts); i++) {
+		if ((e->mods & mod_conflicts[i].a) && (e->mods & mod_conflicts[i].b)) {
+			sg_err(sg, e->key, "conflicting Sigma modifiers in \"%s\": "
+			       "%s", key, mod_conflicts[i].why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* "Field|mod|mod": every part must be there ("A||b" is an error). */
 static int parse_key(struct sigma *sg, struct entry *e, const char *key)
 {
-	char *k = ks_xstrdup(key), *tok, *save = NULL;
+	char *k = ks_xstrdup(key), *rest = k, *tok;
 	int rc = -1;
 	size_t i;
 
-	tok = strtok_r(k, "|", &save);
-	e->fname = ks_strdup(sg->rs, tok ? tok : "");
-	while ((tok = strtok_r(NULL, "|", &save))) {
+	tok = strsep(&rest, "|");
+	if (!*tok) {
+		sg_err(sg, e->key, "empty field name in \"%s\"", key);
+		goto out;
+	}
+	e->fname = ks_strdup(sg->rs, tok);
+	while ((tok = strsep(&rest, "|"))) {
 		for (i = 0; i < ARRAY_SIZE(mods); i++)
 			if (!strcmp(mods[i].name, tok))
 				break;
+		if (!*tok) {
+			sg_err(sg, e->key, "empty Sigma modifier in \"%s\"", key);
+			goto out;
+		}
 		if (i == ARRAY_SIZE(mods) ||
 		    ((mods[i].bit & (M_RE_I | M_RE_S)) && !(e->mods & M_RE))) {
 			sg_err(sg, e->key, "unsupported Sigma modifier \"%s\" in "
@@ -345,13 +241,7 @@ static int parse_key(struct sigma *sg, struct entry *e, const char *key)
 		}
 		e->mods |= mods[i].bit;
 	}
-	i = __builtin_popcount(e->mods & (M_CONTAINS | M_STARTSWITH | M_ENDSWITH |
-					  M_RE | M_CIDR | M_EXISTS));
-	if (i > 1) {
-		sg_err(sg, e->key, "conflicting Sigma modifiers in \"%s\"", key);
-		goto out;
-	}
-	rc = 0;
+	rc = check_mods(sg, e, key);
 out:
 	free(k);
 	return rc;
@@ -383,18 +273,48 @@ static int map_field(struct sigma *sg, struct entry *e)
 	return 0;
 }
 
-static bool parse_int(const char *s, int64_t *v)
+/* A decimal integer that fits int64_t; -1 if it is not one, -2 if it
+ * does not fit. */
+static int parse_int(const char *s, int64_t *v)
 {
 	char *end;
 	long long x;
 
-	if (!*s)
-		return false;
+	if (!*s || isspace((unsigned char)*s))
+		return -1;
+	errno = 0;
 	x = strtoll(s, &end, 10);
 	if (*end)
-		return false;
+		return -1;
+	if (errno == ERANGE)
+		return -2;
 	*v = x;
-	return true;
+	return 0;
+}
+
+/* The values of a numeric field: numbers the field can hold. */
+static int entry_nums(struct sigma *sg, struct entry *e, int64_t *nums)
+{
+	const char *v;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < e->n_vals; i++) {
+		v = ks_yscalar(e->vals[i]);
+		rc = parse_int(v, &nums[i]);
+		if (rc == -1) {
+			sg_err(sg, e->vals[i], "\"%s\" is numeric: \"%s\" is not "
+			       "a number", e->fname, v);
+			return -1;
+		}
+		if (rc == -2 || !ks_field_in_range(e->f, nums[i])) {
+			sg_err(sg, e->vals[i], "%s is out of range for \"%s\" "
+			       "(%s: %lld..%lld)", v, e->fname, e->f->name,
+			       (long long)e->f->min, (long long)e->f->max);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static struct ks_node *entry_exists(struct sigma *sg, struct entry *e)
@@ -440,13 +360,8 @@ static struct ks_node *entry_num(struct sigma *sg, struct entry *e)
 		       "\"%s\"", e->fname);
 		goto out;
 	}
-	for (i = 0; i < e->n_vals; i++) {
-		if (!parse_int(ks_yscalar(e->vals[i]), &nums[i])) {
-			sg_err(sg, e->vals[i], "\"%s\" is numeric: \"%s\" is not "
-			       "a number", e->fname, ks_yscalar(e->vals[i]));
-			goto out;
-		}
-	}
+	if (entry_nums(sg, e, nums))
+		goto out;
 	if (!(e->mods & M_ALL)) {
 		n = ks_node_num(sg->rs, sg_loc(sg, e->key), e->f, KS_CMP_EQ,
 				nums, e->n_vals);
@@ -524,7 +439,7 @@ static struct ks_node *str_regex(struct sigma *sg, struct entry *e,
 	const char *why;
 	char err[128];
 	bool ci = e->mods & M_RE_I;
-	char *ere = re_translate(ks_yscalar(vn), &ci, &why);
+	char *ere = sg_re_translate(ks_yscalar(vn), &ci, e->mods & M_RE_S, &why);
 
 	if (!ere) {
 		sg_err(sg, vn, "unsupported regular expression: %s", why);
@@ -544,24 +459,28 @@ static struct ks_node *str_regex(struct sigma *sg, struct entry *e,
 }
 
 /* Patterns of one value: the windash variants, with the wildcards of
- * contains/startswith/endswith around them. Appends to *pats. */
-static void value_patterns(struct entry *e, const char *v,
-			   struct ks_pat_in **pats, size_t *n, size_t *cap)
+ * contains/startswith/endswith around them. Appends to *pats; -1
+ * (reported) when the value has more dashes than |windash expands. */
+static int value_patterns(struct sigma *sg, struct entry *e, yaml_node_t *vn,
+			  struct ks_pat_in **pats, size_t *n, size_t *cap)
 {
+	const char *v = ks_yscalar(vn);
 	char *one[1] = { (char *)v }, **vars = one, *w, *p;
 	size_t nv = 1, i, len;
 	bool own = false;
 
 	if (e->mods & M_WINDASH) {
-		nv = windash(v, &vars);
-		own = nv > 0;
-	}
-	if (!own) {
-		vars = one;
-		nv = 1;
+		nv = sg_windash(v, &vars);
+		if (!nv) {
+			sg_err(sg, vn, "|windash expands at most %u dashes that "
+			       "start an option (5 variants each); \"%s\" has "
+			       "more", WINDASH_MAX, v);
+			return -1;
+		}
+		own = true;
 	}
 	for (i = 0; i < nv; i++) {
-		w = sigma_wild(vars[i], strlen(vars[i]), &len);
+		w = sg_wild(vars[i], strlen(vars[i]), &len);
 		p = ks_xasprintf("%s%.*s%s",
 				 e->mods & (M_CONTAINS | M_ENDSWITH) ? "*" : "",
 				 (int)len, w,
@@ -574,6 +493,7 @@ static void value_patterns(struct entry *e, const char *v,
 	}
 	if (own)
 		free(vars);
+	return 0;
 }
 
 static struct ks_node *entry_str(struct sigma *sg, struct entry *e)
@@ -598,7 +518,8 @@ static struct ks_node *entry_str(struct sigma *sg, struct entry *e)
 			continue;
 		}
 		first = n;
-		value_patterns(e, ks_yscalar(e->vals[i]), &pats, &n, &cap);
+		if (value_patterns(sg, e, e->vals[i], &pats, &n, &cap))
+			goto fail;
 		/* |all: each value (with its variants) must match */
 		if (e->mods & M_ALL)
 			ks_nodevec_push(&vec, ks_node_str(sg->rs,
@@ -629,12 +550,19 @@ static struct ks_node *entry_nulls(struct sigma *sg, struct entry *e,
 	size_t i, k = 0;
 
 	for (i = 0; i < e->n_vals; i++) {
-		if (ks_yis_null(e->vals[i])) {
-			ks_nodevec_push(&vec, ks_node_null(sg->rs,
-				sg_loc(sg, e->vals[i]), e->f));
+		if (!ks_yis_null(e->vals[i])) {
+			e->vals[k++] = e->vals[i];
 			continue;
 		}
-		e->vals[k++] = e->vals[i];
+		if (e->mods) {
+			/* "contains null", "all of (null, x)": no meaning */
+			sg_err(sg, e->vals[i], "a null value cannot take Sigma "
+			       "modifiers (\"%s\")", ks_yscalar(e->key));
+			free(vec.v);
+			return NULL;
+		}
+		ks_nodevec_push(&vec, ks_node_null(sg->rs,
+			sg_loc(sg, e->vals[i]), e->f));
 	}
 	e->n_vals = k;
 	if (rest)
@@ -661,6 +589,8 @@ static struct ks_node *entry_build(struct sigma *sg, struct entry *e)
 		return entry_exists(sg, e);
 	total = e->n_vals;
 	nulls = entry_nulls(sg, e, NULL);
+	if (!nulls)
+		return NULL;
 	if (!e->n_vals)
 		return nulls;
 	switch (e->f->type) {
@@ -693,6 +623,12 @@ static struct ks_node *sel_map(struct sigma *sg, yaml_node_t *map)
 	struct ks_node *n;
 	bool bad = false;
 
+	if (map->data.mapping.pairs.top == map->data.mapping.pairs.start) {
+		sg_err(sg, map, "empty selection (it would match every event)");
+		return NULL;
+	}
+	if (sg_check_dups(sg, map))
+		return NULL;
 	for (pr = map->data.mapping.pairs.start;
 	     pr < map->data.mapping.pairs.top; pr++) {
 		memset(&e, 0, sizeof(e));

@@ -2,14 +2,82 @@
 /*
  * A ruleset's private memory and its sources: the arena that owns every
  * parsed string and AST node (freed in one go), interned file names, the
- * source texts diagnostics quote, position maps from query bytes back to
- * FILE:LINE:COL, and the YAML helpers every rule loader uses.
+ * source texts diagnostics quote (indexed, so locating a byte costs the
+ * same in a file of ten rules or of ten thousand), position maps from
+ * query bytes back to FILE:LINE:COL, and the YAML helpers every rule
+ * loader uses. Also the string hash map the front end uses.
  */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "source.h"
+
+/* ---- hashing ---- */
+
+uint64_t ks_fnv1a64(const void *p, size_t n, uint64_t h)
+{
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static size_t strmap_home(const struct ks_strmap *m, const char *key)
+{
+	return ks_fnv1a64(key, strlen(key), KS_FNV64_INIT) & (m->cap - 1);
+}
+
+struct ks_strmap_slot *ks_strmap_find(const struct ks_strmap *m,
+				      const char *key)
+{
+	size_t i;
+
+	if (!m->cap)
+		return NULL;
+	for (i = strmap_home(m, key); m->slot[i].key; i = (i + 1) & (m->cap - 1))
+		if (!strcmp(m->slot[i].key, key))
+			return &m->slot[i];
+	return NULL;
+}
+
+static void strmap_put(struct ks_strmap *m, const char *key, size_t val)
+{
+	size_t i = strmap_home(m, key);
+
+	while (m->slot[i].key)
+		i = (i + 1) & (m->cap - 1);
+	m->slot[i] = (struct ks_strmap_slot){ .key = key, .val = val };
+	m->n++;
+}
+
+void ks_strmap_add(struct ks_strmap *m, const char *key, size_t val)
+{
+	struct ks_strmap old = *m;
+	size_t i;
+
+	if (2 * (m->n + 1) > m->cap) {
+		/* at most half full: probes stay short */
+		m->cap = m->cap ? 2 * m->cap : 16;
+		m->slot = ks_xmalloc(m->cap * sizeof(*m->slot));
+		m->n = 0;
+		for (i = 0; i < old.cap; i++)
+			if (old.slot[i].key)
+				strmap_put(m, old.slot[i].key, old.slot[i].val);
+		free(old.slot);
+	}
+	strmap_put(m, key, val);
+}
+
+void ks_strmap_free(struct ks_strmap *m)
+{
+	free(m->slot);
+	memset(m, 0, sizeof(*m));
+}
 
 /* ---- arena ---- */
 
@@ -58,15 +126,56 @@ char *ks_strdup(struct ks_ruleset *rs, const char *s)
 const char *ks_intern(struct ks_ruleset *rs, const char *s)
 {
 	struct ks_priv *pv = ks_priv(rs);
-	size_t i;
+	struct ks_strmap_slot *sl = ks_strmap_find(&pv->intern_map, s);
+	char *d;
 
-	for (i = 0; i < pv->n_interned; i++)
-		if (!strcmp(pv->interned[i], s))
-			return pv->interned[i];
+	if (sl)
+		return sl->key;
 	ks_grow(&pv->interned, &pv->cap_interned, pv->n_interned,
 		sizeof(*pv->interned));
-	pv->interned[pv->n_interned] = ks_xstrdup(s);
-	return pv->interned[pv->n_interned++];
+	d = ks_xstrdup(s);
+	pv->interned[pv->n_interned] = d;
+	ks_strmap_add(&pv->intern_map, d, pv->n_interned++);
+	return d;
+}
+
+/* ---- source texts ---- */
+
+#define CHK_SHIFT	6	/* a checkpoint every 64 characters */
+
+static bool is_utf8_cont(unsigned char c)
+{
+	return (c & 0xc0) == 0x80;
+}
+
+/* Line starts, and for non-ASCII text the byte of every 64th character
+ * (libyaml's marks count characters, a UTF-8 byte order mark excluded). */
+static void src_index(struct ks_src *s)
+{
+	size_t i, n = 1, c = 0;
+	bool ascii = true;
+
+	for (i = 0; i < s->len; i++) {
+		n += s->text[i] == '\n';
+		ascii &= !((unsigned char)s->text[i] & 0x80);
+	}
+	s->lines = ks_xmalloc(n * sizeof(*s->lines));
+	for (i = 0, n = 1; i < s->len; i++)
+		if (s->text[i] == '\n')
+			s->lines[n++] = i + 1;
+	s->n_lines = n;
+	if (s->len >= 3 && !memcmp(s->text, "\xef\xbb\xbf", 3))
+		s->bom = 3;
+	if (ascii)
+		return;
+	s->chk = ks_xmalloc(((s->len >> CHK_SHIFT) + 1) * sizeof(*s->chk));
+	for (i = s->bom; i < s->len; i++) {
+		if (is_utf8_cont(s->text[i]))
+			continue;
+		if (!(c & ((1u << CHK_SHIFT) - 1)))
+			s->chk[s->n_chk++] = i;
+		c++;
+	}
 }
 
 const struct ks_src *ks_src_add(struct ks_ruleset *rs, const char *file,
@@ -79,9 +188,44 @@ const struct ks_src *ks_src_add(struct ks_ruleset *rs, const char *file,
 	s->text = ks_xmalloc(len + 1);
 	memcpy(s->text, text, len);
 	s->len = len;
+	src_index(s);
 	*pv->src_tail = s;
 	pv->src_tail = &s->next;
 	return s;
+}
+
+size_t ks_src_line_of(const struct ks_src *src, size_t off)
+{
+	size_t lo = 0, hi = src->n_lines, mid;
+
+	/* last line starting at or before off */
+	while (hi - lo > 1) {
+		mid = (lo + hi) / 2;
+		if (src->lines[mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Byte offset of libyaml's character index ch. */
+static size_t src_char_byte(const struct ks_src *src, size_t ch)
+{
+	size_t p, k;
+
+	if (!src->n_chk)
+		return src->bom + ch < src->len ? src->bom + ch : src->len;
+	k = ch >> CHK_SHIFT;
+	if (k >= src->n_chk)
+		return src->len;
+	p = src->chk[k];
+	for (ch &= (1u << CHK_SHIFT) - 1; ch && p < src->len; ch--) {
+		p++;
+		while (p < src->len && is_utf8_cont(src->text[p]))
+			p++;
+	}
+	return p;
 }
 
 /* ---- position maps ---- */
@@ -132,41 +276,20 @@ void ks_posmap_text(struct ks_posmap *m, const char *text, size_t len,
 	}
 }
 
-static size_t line_start(const struct ks_src *src, int line)
-{
-	const char *p = src->text, *end = src->text + src->len;
-	int i;
-
-	for (i = 0; i < line && p < end; i++) {
-		p = memchr(p, '\n', end - p);
-		if (!p)
-			return src->len;
-		p++;
-	}
-	return p - src->text;
-}
-
 size_t ks_yaml_offset(const struct ks_src *src, yaml_mark_t mark)
 {
-	size_t p = line_start(src, mark.line), c;
-
-	/* libyaml counts characters; walk as many UTF-8 characters */
-	for (c = 0; c < mark.column && p < src->len; c++) {
-		p++;
-		while (p < src->len && ((unsigned char)src->text[p] & 0xc0) == 0x80)
-			p++;
-	}
-	return p;
+	return src_char_byte(src, mark.index);
 }
 
 struct ks_loc ks_yaml_loc(const struct ks_src *src, yaml_mark_t mark)
 {
 	size_t off = ks_yaml_offset(src, mark);
+	size_t line = ks_src_line_of(src, off);
 
 	return (struct ks_loc){
 		.file = src->file,
-		.line = mark.line + 1,
-		.col = off - line_start(src, mark.line) + 1,
+		.line = line + 1,
+		.col = off - src->lines[line] + 1,
 	};
 }
 
@@ -201,7 +324,7 @@ void ks_posmap_yaml(struct ks_posmap *m, const struct ks_src *src,
 		   style == YAML_DOUBLE_QUOTED_SCALAR_STYLE) {
 		p++;
 	}
-	lstart = line_start(src, line - 1);
+	lstart = ks_src_line_start(src, line - 1);
 	while (p < end) {
 		nl = memchr(t + p, '\n', end - p);
 		le = nl ? (size_t)(nl - t) : end;
@@ -297,11 +420,15 @@ void ks_priv_free(struct ks_priv *pv)
 	while ((s = pv->srcs.head)) {
 		pv->srcs.head = s->next;
 		free(s->text);
+		free(s->lines);
+		free(s->chk);
 		free(s);
 	}
 	for (i = 0; i < pv->n_interned; i++)
 		free(pv->interned[i]);
 	free(pv->interned);
+	ks_strmap_free(&pv->intern_map);
+	ks_strmap_free(&pv->rule_ids);
 	while ((b = pv->blk)) {
 		pv->blk = b->next;
 		free(b);

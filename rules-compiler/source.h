@@ -27,17 +27,58 @@ char *ks_xstrdup(const char *s);
 void ks_grow(void *v, size_t *cap, size_t n, size_t sz);
 char *ks_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* ---- source texts (for diagnostics with the offending line) ---- */
+/* ---- a hash map from strings to indexes (keys are not copied) ---- */
+struct ks_strmap_slot {
+	const char *key;	/* NULL: empty */
+	size_t val;
+};
+
+struct ks_strmap {
+	struct ks_strmap_slot *slot;
+	size_t cap, n;		/* cap: 0 or a power of two */
+};
+
+/* The slot of key, or NULL. */
+struct ks_strmap_slot *ks_strmap_find(const struct ks_strmap *m,
+				      const char *key);
+/* Add key -> val (key must not be in the map); the map keeps the pointer. */
+void ks_strmap_add(struct ks_strmap *m, const char *key, size_t val);
+void ks_strmap_free(struct ks_strmap *m);
+
+/* FNV-1a, as used for content hashes, rule uids and the maps above. */
+uint64_t ks_fnv1a64(const void *p, size_t n, uint64_t h);
+#define KS_FNV64_INIT	0xcbf29ce484222325ull
+
+/*
+ * ---- source texts (for diagnostics with the offending line) ----
+ * Each text is indexed once when added, so that finding the line of a
+ * byte, the byte of a line and the byte of libyaml's character index
+ * cost O(log n) or O(1) however many lookups a large file needs.
+ */
 struct ks_src {
 	const char *file;	/* interned */
 	char *text;
 	size_t len;
 	struct ks_src *next;
+	size_t *lines;		/* byte offset where each '\n' line starts */
+	size_t n_lines;		/* >= 1 */
+	size_t bom;		/* 3 after a UTF-8 byte order mark, else 0 */
+	size_t *chk;		/* non-ASCII text: byte of character 64 * i */
+	size_t n_chk;		/* 0 for ASCII text (character = byte) */
 };
 
 struct ks_src_list {
 	struct ks_src *head;
 };
+
+/* Byte offset where 0-based line `line` starts (len past the last). */
+static inline size_t ks_src_line_start(const struct ks_src *src, size_t line)
+{
+	return line < src->n_lines ? src->lines[line] : src->len;
+}
+
+/* 0-based line of byte offset off. */
+size_t ks_src_line_of(const struct ks_src *src, size_t off);
 
 /* ---- per-ruleset private data: arena, interned names, sources ---- */
 struct ks_arena_blk;
@@ -46,6 +87,9 @@ struct ks_priv {
 	struct ks_arena_blk *blk;
 	char **interned;
 	size_t n_interned, cap_interned;
+	struct ks_strmap intern_map;	/* name -> index in interned */
+	struct ks_strmap rule_ids;	/* rule id -> index in rs->rules */
+	bool rules_capped;		/* KS_MAX_LOADED_RULES reported */
 	struct ks_src_list srcs;
 	struct ks_src **src_tail;
 	struct ks_node **regex_nodes;	/* KS_SO_REGEX nodes: cache to free */

@@ -75,8 +75,6 @@ static void check_roundtrip(const struct ks_rule_src *r)
 	struct ks_query *q;
 	char *again;
 
-	if (strstr(r->query_text, "regex("))
-		return;		/* no EQL syntax for a regex */
 	rs = ks_ruleset_new();
 	q = ks_parse_query(rs, r->query_text, (struct ks_loc){ r->id, 1, 1 });
 	if (!q) {
@@ -248,6 +246,17 @@ static void test_modifiers(void **state)
 		"        CommandLine|re|i: '(?:a|b)+?c'\n"
 		"    condition: selection\n",
 		EXEC "regex~(process.command_line, \"(a|b)+c\")");
+	/* PCRE's '.' stops at a newline, '$' may precede a final one */
+	imports("process_creation",
+		"    selection:\n"
+		"        CommandLine|re: 'a.b$'\n"
+		"    condition: selection\n",
+		EXEC "regex(process.command_line, \"a[^\\n]b\\n?$\")");
+	imports("process_creation",
+		"    selection:\n"
+		"        CommandLine|re|s: 'a.b'\n"
+		"    condition: selection\n",
+		EXEC "regex(process.command_line, \"a.b\")");
 	imports("process_creation",
 		"    selection:\n"
 		"        ParentImage|exists: true\n"

@@ -26,6 +26,22 @@
 #include "../../maps/ks_event.h"
 #include "../../maps/ks_tables.h"
 
+/*
+ * ---- limits on rule input ----
+ * Rule files are untrusted input: past these the compiler stops with a
+ * diagnostic naming the limit instead of exhausting the stack, memory or
+ * time. The tables have their own limits (maps/ks_abi.h).
+ */
+#define KS_MAX_FILE_BYTES	(16u << 20)	/* one rule file */
+#define KS_MAX_LOADED_RULES	65536u		/* rules a ruleset holds */
+#define KS_MAX_LIST		65536u		/* values of one list */
+#define KS_MAX_NESTING		128u		/* ( and not in a condition */
+#define KS_MAX_YAML_DEPTH	32u		/* nested YAML collections */
+#define KS_MAX_DIR_DEPTH	32u		/* nested rule directories */
+#define KS_MAX_EXPANSION	262144u		/* tests a Sigma condition refers
+						 * to, selections counted at each
+						 * reference */
+
 /* ---- diagnostics: FILE:LINE:COL: error: MESSAGE ---- */
 struct ks_loc {
 	const char *file;	/* interned, owned by the ruleset */
@@ -73,7 +89,13 @@ struct ks_field_info {
 	enum ks_field id;	/* KS_F_NONE for userspace-only fields */
 	enum ks_ftype type;
 	unsigned int present;	/* KS_P_* bit that makes it non-null, 0 = always */
+	int64_t min, max;	/* numeric values the event can hold (KS_T_NUM,
+				 * and network.transport's protocol numbers) */
 };
+
+/* Is v a value field f can hold? Comparing with any other number is an
+ * error: the compiler never turns it into "always" or "never". */
+bool ks_field_in_range(const struct ks_field_info *f, int64_t v);
 
 const struct ks_field_info *ks_field_lookup(const char *name);
 const struct ks_field_info *ks_field_by_id(enum ks_field id);
@@ -211,7 +233,7 @@ bool ks_interp_step_ctx(const struct ks_step_ast *s, const struct ks_event *ev,
 
 /* EQL rendering of a parsed query or condition (malloc'd; for --explain,
  * tests and the query_text of imported Sigma rules). It parses back to the
- * same AST except for KS_SO_REGEX, printed as regex(field, "ERE"). */
+ * same AST; KS_SO_REGEX prints as Kestrel's regex(field, "ERE"). */
 char *ks_query_format(const struct ks_query *q);
 char *ks_node_format(const struct ks_node *n);
 
