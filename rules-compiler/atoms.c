@@ -191,18 +191,40 @@ static void pset_canon(struct pset *ps)
 	ps->n = w;
 }
 
-static uint32_t pset_hash(uint8_t field, uint8_t mode, const struct pset *ps)
+static uint32_t pset_hash(uint8_t field, uint8_t mode,
+			  const struct ks_atom_pat *v, uint32_t n)
 {
 	uint64_t h = KS_FNV64_INIT;
 	uint32_t i;
 
 	h = ks_fnv1a64(&field, 1, h);
 	h = ks_fnv1a64(&mode, 1, h);
-	for (i = 0; i < ps->n; i++) {
-		h = ks_fnv1a64(&ps->v[i].len, sizeof(ps->v[i].len), h);
-		h = ks_fnv1a64(ps->v[i].bytes, ps->v[i].len, h);
+	for (i = 0; i < n; i++) {
+		h = ks_fnv1a64(&v[i].len, sizeof(v[i].len), h);
+		h = ks_fnv1a64(v[i].bytes, v[i].len, h);
 	}
-	return (uint32_t)(h ^ h >> 32) & (ATOM_HASH - 1);
+	return (uint32_t)(h ^ h >> 32);
+}
+
+/* Keep the atom hash at most half full: double it and put every atom
+ * back (a compile of ten rules does not pay for 16,384 atoms). */
+static void ahash_reserve(struct lower *L)
+{
+	struct ks_atom_desc *a;
+	uint32_t id, i;
+
+	if (2 * (L->n_atoms + 1) <= L->ahash_cap)
+		return;
+	free(L->ahash);
+	L->ahash_cap = L->ahash_cap ? 2 * L->ahash_cap : 64;
+	L->ahash = ks_xmalloc(L->ahash_cap * sizeof(*L->ahash));
+	for (id = 0; id < L->n_atoms; id++) {
+		a = &L->atoms[id];
+		for (i = pset_hash(a->field, a->mode, a->pats, a->n_pats);
+		     L->ahash[i & (L->ahash_cap - 1)]; i++)
+			;
+		L->ahash[i & (L->ahash_cap - 1)] = id + 1;
+	}
 }
 
 static bool pset_equal(const struct ks_atom_desc *a, uint8_t field,
@@ -234,8 +256,9 @@ int atom_get(struct lower *L, uint8_t field, uint8_t mode,
 	uint32_t i, id, k;
 
 	pset_canon(ps);
-	for (i = pset_hash(field, mode, ps); L->ahash[i];
-	     i = (i + 1) & (ATOM_HASH - 1)) {
+	ahash_reserve(L);
+	for (i = pset_hash(field, mode, ps->v, ps->n) & (L->ahash_cap - 1);
+	     L->ahash[i]; i = (i + 1) & (L->ahash_cap - 1)) {
 		id = L->ahash[i] - 1;
 		if (pset_equal(&L->atoms[id], field, mode, ps)) {
 			pset_free(ps);

@@ -136,6 +136,7 @@ static int add_step(struct lower *L, uint32_t rule, uint32_t index,
 		st->join[st->n_join++] = q->join[j] ? q->join[j]->id : 0;
 	for (j = 0; j < s->n_join; j++)
 		st->join[st->n_join++] = s->join[j] ? s->join[j]->id : 0;
+	ks_grow(&L->strig, &L->cap_strig, t->hdr.n_steps, sizeof(*L->strig));
 	L->strig[t->hdr.n_steps++] = trig_dup(&o->trig);
 	return 0;
 }
@@ -536,7 +537,7 @@ static void lower_free(struct lower *L, bool keep)
 {
 	uint32_t i;
 
-	for (i = 0; i < KS_MAX_STEPS; i++)
+	for (i = 0; i < L->t->hdr.n_steps; i++)
 		trig_free(&L->strig[i]);
 	free(L->strig);
 	free(L->ahash);
@@ -544,7 +545,7 @@ static void lower_free(struct lower *L, bool keep)
 	if (keep)
 		return;
 	atoms_free(L->atoms, L->n_atoms);
-	for (i = 0; i < KS_MAX_INSNS; i++)
+	for (i = 0; i < L->t->hdr.n_insns; i++)
 		free(L->notes[i]);
 	free(L->notes);
 }
@@ -564,11 +565,6 @@ int ks_lower(const struct ks_ruleset *rs, struct ks_diags *diags,
 		info->n_rules = rs->n_rules;
 		info->rules = ks_xmalloc((rs->n_rules + 1) * sizeof(*info->rules));
 	}
-	L.ahash = ks_xmalloc(ATOM_HASH * sizeof(*L.ahash));
-	L.strig = ks_xmalloc(KS_MAX_STEPS * sizeof(*L.strig));
-	L.notes = ks_xmalloc(KS_MAX_INSNS * sizeof(*L.notes));
-	for (i = 0; i < KS_MAX_STEPS; i++)
-		L.strig[i] = trig_none();
 	if (rs->n_rules > KS_MAX_RULES) {
 		lower_error(&L, rs->rules[KS_MAX_RULES].loc, "rule set has %zu rules, limit KS_MAX_RULES is %u",
 		       rs->n_rules, KS_MAX_RULES);
@@ -601,7 +597,7 @@ void ks_lowered_free(struct ks_lowered *lw)
 		return;
 	atoms_free(lw->atoms, lw->n_atoms);
 	if (lw->user_note)
-		for (i = 0; i < KS_MAX_INSNS; i++)
+		for (i = 0; i < lw->n_insns; i++)
 			free(lw->user_note[i]);
 	free(lw->user_note);
 	memset(lw, 0, sizeof(*lw));

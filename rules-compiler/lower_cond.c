@@ -633,6 +633,8 @@ static int place_prog(struct lower *L, struct prog *p, struct ks_loc loc,
 		return -1;
 	}
 	*first = t->hdr.n_insns;
+	while (L->cap_notes < t->hdr.n_insns + p->n)
+		ks_grow(&L->notes, &L->cap_notes, L->cap_notes, sizeof(*L->notes));
 	memcpy(&t->insns[*first], p->v, p->n * sizeof(*p->v));
 	memcpy(&L->notes[*first], p->note, p->n * sizeof(*p->note));
 	memset(p->note, 0, p->n * sizeof(*p->note));	/* moved */

@@ -10,7 +10,6 @@
 #include "ast.h"
 #include "lower.h"
 
-#define ATOM_HASH	(2 * KS_MAX_ATOMS)	/* power of two */
 #define NOTE_MAX	160
 
 /* A trigger set: none (no atom is necessary) or sorted atom ids. */
@@ -37,11 +36,14 @@ struct lower {
 	struct ks_atom_desc *atoms;
 	uint32_t n_atoms, cap_atoms, n_patterns;
 	uint32_t *ahash;	/* atom id + 1, open addressing */
+	uint32_t ahash_cap;	/* a power of two, at least 2 * n_atoms */
 	uint32_t rule_atoms;	/* atoms of the current rule (info) */
 	uint8_t *atom_rule;	/* atom seen in the current rule */
 
 	struct trig *strig;	/* per table step */
+	size_t cap_strig;
 	char **notes;		/* per table insn */
+	size_t cap_notes;
 
 	const struct ks_rule_src *rule;	/* being lowered */
 	struct ks_loc loc;		/* for limit errors */
