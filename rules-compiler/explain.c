@@ -210,9 +210,9 @@ static void explain_trigger(const struct ks_tables *t, uint32_t s, FILE *out)
 	uint32_t a, i, v, n = 0;
 
 	for (a = 0; a < t->hdr.n_atoms; a++) {
-		v = t->atom_trig[a];
-		for (i = 0; i < (v & 0xff); i++)
-			if (t->trig_list[(v >> 8) + i] == s)
+		v = t->atom_trig[a];	/* first << 16 | count */
+		for (i = 0; i < (v & 0xffff); i++)
+			if (t->trig_list[(v >> 16) + i] == s)
 				fprintf(out, "%s#%u", n++ ? ", " : "      trigger: atoms ", a);
 	}
 	if (n) {

@@ -737,6 +737,36 @@ static void test_explain(void **state)
 	ks_ruleset_free(rs);
 }
 
+/* Trigger lists past the first 256 entries: atom_trig is first << 16 |
+ * count (explain read it as first << 8 | count). */
+static void test_explain_triggers(void **state)
+{
+	struct ks_ruleset *rs = ks_ruleset_new();
+	struct ks_compile_info info;
+	char *yaml = NULL, *buf = NULL;
+	size_t ylen = 0, len = 0;
+	FILE *f = open_memstream(&yaml, &ylen);
+	int i;
+
+	for (i = 0; i < 300; i++)
+		fprintf(f, "- {rule: r%d, name: r, query: 'process where "
+			"process.name == \"n%d\"'}\n", i, i);
+	fclose(f);
+	assert_int_equal(ks_ruleset_load_string(rs, yaml, "r.yml"), 0);
+	assert_int_equal(ks_compile(rs, T, &info), 0);
+	f = open_memstream(&buf, &len);
+	ks_explain(rs, T, &info, f);
+	fclose(f);
+	assert_non_null(strstr(buf, "rule r0 "));
+	assert_non_null(strstr(buf, "      trigger: atoms #0\n"));
+	assert_non_null(strstr(buf, "      trigger: atoms #299\n"));
+	assert_null(strstr(buf, "trigger: never"));
+	free(buf);
+	free(yaml);
+	ks_compile_info_free(&info);
+	ks_ruleset_free(rs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -753,6 +783,7 @@ int main(void)
 		cmocka_unit_test(test_rule_uid),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_explain),
+		cmocka_unit_test(test_explain_triggers),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
