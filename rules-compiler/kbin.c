@@ -8,6 +8,7 @@
  * ordinary rule file loader: one parser for rules, whatever their origin.
  */
 #include <endian.h>
+#include <stddef.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +19,8 @@
 
 #include <kestrel/kbin.h>
 #include <kestrel/names.h>
+
+#include "source.h"
 
 #include "lower.h"
 
@@ -292,13 +295,18 @@ static int check_hdr(const char *path, const struct ks_kbin_hdr *h,
 			      path, h->hdr_size,
 			      (unsigned long long)h->tables_size, sizeof(*h),
 			      sizeof(struct ks_tables));
-	if (fsize != sizeof(*h) + h->tables_size + h->meta_size)
-		return kb_err(err, errlen, "%s: truncated or padded: %llu bytes, header says %llu",
+	/* no sum of the sizes: a huge meta_size would wrap around */
+	if (fsize < sizeof(*h) + h->tables_size ||
+	    h->meta_size != fsize - sizeof(*h) - h->tables_size)
+		return kb_err(err, errlen, "%s: truncated or padded: %llu bytes, header says %llu of tables and %llu of metadata",
 			      path, (unsigned long long)fsize,
-			      (unsigned long long)(sizeof(*h) + h->tables_size +
-						   h->meta_size));
+			      (unsigned long long)h->tables_size,
+			      (unsigned long long)h->meta_size);
 	return 0;
 }
+
+#define KBIN_MAX_BYTES	(sizeof(struct ks_kbin_hdr) + sizeof(struct ks_tables) + \
+			 KS_MAX_FILE_BYTES)
 
 /* Whole file into memory, NUL-terminated. */
 static char *slurp(const char *path, uint64_t *size, char *err, size_t errlen)
@@ -314,6 +322,12 @@ static char *slurp(const char *path, uint64_t *size, char *err, size_t errlen)
 	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 ||
 	    fseek(f, 0, SEEK_SET)) {
 		kb_err(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if ((unsigned long)n > KBIN_MAX_BYTES) {
+		kb_err(err, errlen, "%s: larger than a .kbin can be (%ld bytes; "
+		       "the metadata is a rule file, at most KS_MAX_FILE_BYTES)",
+		       path, n);
 		goto out;
 	}
 	buf = malloc(n + 1);
@@ -355,32 +369,201 @@ static int check_rules(const char *path, const struct ks_ruleset *rs,
 	return 0;
 }
 
-int ks_kbin_read(const char *path, struct ks_ruleset *rs, struct ks_tables *t,
-		 char *err, size_t errlen)
+/* ---- tables from outside: every count within its limit, every index
+ * within its count, before anything walks them ---- */
+
+#define TC_FAIL(...)	kb_err(err, errlen, "the tables are inconsistent: " \
+			       __VA_ARGS__)
+
+static int tc_counts(const struct ks_tables_hdr *h, char *err, size_t errlen)
 {
+	static const struct { size_t off; uint32_t max; const char *name; } c[] = {
+		{ offsetof(struct ks_tables_hdr, n_rules), KS_MAX_RULES, "n_rules" },
+		{ offsetof(struct ks_tables_hdr, n_steps), KS_MAX_STEPS, "n_steps" },
+		{ offsetof(struct ks_tables_hdr, n_insns), KS_MAX_INSNS, "n_insns" },
+		{ offsetof(struct ks_tables_hdr, n_atoms), KS_MAX_ATOMS, "n_atoms" },
+		{ offsetof(struct ks_tables_hdr, n_cidrs), KS_MAX_CIDRS, "n_cidrs" },
+		{ offsetof(struct ks_tables_hdr, n_states), KS_MAX_STATES, "n_states" },
+		{ offsetof(struct ks_tables_hdr, n_classes), KS_MAX_CLASSES, "n_classes" },
+		{ offsetof(struct ks_tables_hdr, n_acc_list), KS_MAX_ACC_LIST, "n_acc_list" },
+		{ offsetof(struct ks_tables_hdr, n_trig_list), KS_MAX_TRIG_LIST, "n_trig_list" },
+	};
+	uint32_t v;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		memcpy(&v, (const char *)h + c[i].off, sizeof(v));
+		if (v > c[i].max)
+			return TC_FAIL("%s is %u, at most %u", c[i].name, v,
+				       c[i].max);
+	}
+	if ((uint64_t)h->n_states * h->n_classes > KS_DFA_CELLS)
+		return TC_FAIL("%u states x %u classes exceed KS_DFA_CELLS",
+			       h->n_states, h->n_classes);
+	if (h->acc_base > h->n_states)
+		return TC_FAIL("acc_base %u past %u states", h->acc_base,
+			       h->n_states);
+	if (h->n_states && (h->cls_begin >= h->n_classes ||
+			    h->cls_end >= h->n_classes))
+		return TC_FAIL("a sentinel class is past %u classes",
+			       h->n_classes);
+	return 0;
+}
+
+/* A (first << shift) | count slice of a list of n entries. */
+static bool tc_slice(uint32_t v, unsigned int shift, uint32_t n)
+{
+	uint32_t first = v >> shift, cnt = v & ((1u << shift) - 1);
+
+	return first <= n && cnt <= n - first;
+}
+
+static int tc_dfa(const struct ks_tables *t, char *err, size_t errlen)
+{
+	const struct ks_tables_hdr *h = &t->hdr;
+	uint32_t i, f, m, cells = h->n_states * h->n_classes;
+
+	for (i = 0; i < 256 && h->n_states; i++)
+		if (t->cls[i] >= h->n_classes || t->cls_fold[i] >= h->n_classes)
+			return TC_FAIL("byte %u maps past %u classes", i,
+				       h->n_classes);
+	for (f = 0; f < KS_F_STR_N; f++)
+		for (m = 0; m < KS_CASE_N; m++)
+			if (t->start[f][m] && t->start[f][m] >= h->n_states)
+				return TC_FAIL("a start state is past %u states",
+					       h->n_states);
+	for (i = 0; i < cells; i++)
+		if (t->dfa[i] >= h->n_states)
+			return TC_FAIL("DFA cell %u goes to state %u of %u", i,
+				       t->dfa[i], h->n_states);
+	for (i = 0; i < h->n_states - h->acc_base; i++)
+		if (!tc_slice(t->acc[i], 8, h->n_acc_list))
+			return TC_FAIL("state %u accepts past the accept list",
+				       h->acc_base + i);
+	for (i = 0; i < h->n_acc_list; i++)
+		if (t->acc_list[i] >= h->n_atoms)
+			return TC_FAIL("accept list entry %u names atom %u of %u",
+				       i, t->acc_list[i], h->n_atoms);
+	return 0;
+}
+
+static int tc_index(const struct ks_tables *t, char *err, size_t errlen)
+{
+	const struct ks_tables_hdr *h = &t->hdr;
+	uint32_t i, c;
+
+	for (i = 0; i < h->n_atoms; i++)
+		if (!tc_slice(t->atom_trig[i], 16, h->n_trig_list))
+			return TC_FAIL("atom %u triggers past the trigger list", i);
+	for (i = 0; i < h->n_trig_list; i++)
+		if (t->trig_list[i] >= h->n_steps)
+			return TC_FAIL("trigger list entry %u names step %u of %u",
+				       i, t->trig_list[i], h->n_steps);
+	for (c = 0; c < KS_CAT_N; c++) {
+		if (!tc_slice(t->cat_first[c], 16, KS_MAX_STEPS))
+			return TC_FAIL("category %u lists past cat_list", c);
+		for (i = 0; i < (t->cat_first[c] & 0xffff); i++)
+			if (t->cat_list[(t->cat_first[c] >> 16) + i] >= h->n_steps)
+				return TC_FAIL("category %u names a step past %u",
+					       c, h->n_steps);
+	}
+	return 0;
+}
+
+static int tc_rules(const struct ks_tables *t, char *err, size_t errlen)
+{
+	const struct ks_tables_hdr *h = &t->hdr;
+	const struct ks_rule *r;
+	const struct ks_step *s;
+	uint32_t i, j;
+
+	for (i = 0; i < h->n_rules; i++) {
+		r = &t->rules[i];
+		if (r->first_step + r->n_steps > h->n_steps ||
+		    ((r->flags & KS_R_UNTIL) && r->until_step >= h->n_steps) ||
+		    r->action > KS_RA_KILL || r->severity > KS_SEV_CRITICAL)
+			return TC_FAIL("rule %u: steps, action or severity out of "
+				       "range", i);
+	}
+	for (i = 0; i < h->n_steps; i++) {
+		s = &t->steps[i];
+		if (s->rule >= h->n_rules || s->category >= KS_CAT_N ||
+		    s->n_join > KS_MAX_JOIN || s->prog_len > KS_MAX_PROG_LEN ||
+		    s->prog > h->n_insns || s->prog_len > h->n_insns - s->prog)
+			return TC_FAIL("step %u: rule, category, joins or "
+				       "program out of range", i);
+		for (j = 0; j < s->n_join; j++)
+			if (s->join[j] >= KS_F_N)
+				return TC_FAIL("step %u joins on field %u", i,
+					       s->join[j]);
+	}
+	return 0;
+}
+
+static int tc_insns(const struct ks_tables *t, char *err, size_t errlen)
+{
+	const struct ks_tables_hdr *h = &t->hdr;
+	const struct ks_insn *in;
+	uint32_t i;
+
+	for (i = 0; i < h->n_insns; i++) {
+		in = &t->insns[i];
+		if (in->op >= KS_OP_N || in->field >= KS_F_N ||
+		    in->cmp > KS_CMP_GE ||
+		    (in->op == KS_OP_ATOM && in->arg >= h->n_atoms) ||
+		    (in->op == KS_OP_CIDR && in->arg >= h->n_cidrs))
+			return TC_FAIL("instruction %u: op, field, comparison or "
+				       "operand out of range", i);
+	}
+	for (i = 0; i < h->n_cidrs; i++)
+		if (t->cidrs[i].prefix > 128)
+			return TC_FAIL("network %u has prefix /%u", i,
+				       t->cidrs[i].prefix);
+	return 0;
+}
+
+/* "NAME: " before the message already in err. */
+static void prefix_err(const char *name, char *err, size_t errlen)
+{
+	char *msg;
+
+	if (!err || !errlen || asprintf(&msg, "%s: %s", name, err) < 0)
+		return;
+	snprintf(err, errlen, "%s", msg);
+	free(msg);
+}
+
+int ks_tables_check(const struct ks_tables *t, char *err, size_t errlen)
+{
+	if (tc_counts(&t->hdr, err, errlen) || tc_dfa(t, err, errlen) ||
+	    tc_index(t, err, errlen) || tc_rules(t, err, errlen) ||
+	    tc_insns(t, err, errlen))
+		return -1;
+	return 0;
+}
+
+int ks_kbin_read_mem(const void *data, size_t size, const char *name,
+		     struct ks_ruleset *rs, struct ks_tables *t, char *err,
+		     size_t errlen)
+{
+	const char *buf = data;
 	struct ks_kbin_hdr h;
-	const char *meta;
-	uint64_t size = 0;
 	size_t first = rs->n_rules;
-	char *buf;
+	char *meta = NULL;
 	int ret = -1;
 
-	buf = slurp(path, &size, err, errlen);
-	if (!buf)
-		return -1;
 	if (size < sizeof(h)) {
-		kb_err(err, errlen, "%s: not a .kbin file (%llu bytes)", path,
-		       (unsigned long long)size);
+		kb_err(err, errlen, "%s: not a .kbin file (%zu bytes)", name, size);
 		goto out;
 	}
 	memcpy(&h, buf, sizeof(h));
 	hdr_from_le(&h);
-	if (check_hdr(path, &h, size, err, errlen))
+	if (check_hdr(name, &h, size, err, errlen))
 		goto out;
 	memcpy(t, buf + sizeof(h), sizeof(*t));
-	meta = buf + sizeof(h) + sizeof(*t);
-	if (file_hash(t, meta, h.meta_size) != h.file_hash) {
-		kb_err(err, errlen, "%s: corrupted (content hash mismatch)", path);
+	if (file_hash(t, buf + sizeof(h) + sizeof(*t), h.meta_size) !=
+	    h.file_hash) {
+		kb_err(err, errlen, "%s: corrupted (content hash mismatch)", name);
 		goto out;
 	}
 	if (t->hdr.magic != KS_TABLES_MAGIC ||
@@ -390,17 +573,41 @@ int ks_kbin_read(const char *path, struct ks_ruleset *rs, struct ks_tables *t,
 		       sizeof(*t) - sizeof(t->hdr), KS_FNV64_INIT) !=
 		    t->hdr.content_hash) {
 		kb_err(err, errlen, "%s: the tables are inconsistent (magic, version or hash)",
-		       path);
+		       name);
 		goto out;
 	}
-	if (ks_ruleset_load_string(rs, meta, path) && !ks_diags_errors(&rs->diags)) {
-		kb_err(err, errlen, "%s: cannot load the rule metadata", path);
+	if (ks_tables_check(t, err, errlen)) {
+		prefix_err(name, err, errlen);
 		goto out;
 	}
-	ret = check_rules(path, rs, first, t, err, errlen);
+	/* the rule file loader reads a C string */
+	meta = malloc(h.meta_size + 1);
+	if (!meta) {
+		kb_err(err, errlen, "%s: out of memory", name);
+		goto out;
+	}
+	memcpy(meta, buf + sizeof(h) + sizeof(*t), h.meta_size);
+	meta[h.meta_size] = 0;
+	ks_ruleset_load_string(rs, meta, name);
+	ret = check_rules(name, rs, first, t, err, errlen);
 out:
 	if (ret)
 		memset(&t->hdr, 0, sizeof(t->hdr));
+	free(meta);
+	return ret;
+}
+
+int ks_kbin_read(const char *path, struct ks_ruleset *rs, struct ks_tables *t,
+		 char *err, size_t errlen)
+{
+	uint64_t size = 0;
+	char *buf;
+	int ret;
+
+	buf = slurp(path, &size, err, errlen);
+	if (!buf)
+		return -1;
+	ret = ks_kbin_read_mem(buf, size, path, rs, t, err, errlen);
 	free(buf);
 	return ret;
 }

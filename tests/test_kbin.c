@@ -4,6 +4,7 @@
  * field, and the reloaded rules compile to the same tables), identical
  * bytes for identical input, and clear errors for damaged files.
  */
+#include <endian.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,6 +17,14 @@
 
 #include <kestrel/kbin.h>
 #include <kestrel/rules.h>
+
+#include "rules-compiler/source.h"
+
+static uint64_t ks_fnv1a64_tables(const struct ks_tables *t)
+{
+	return ks_fnv1a64((const uint8_t *)t + sizeof(t->hdr),
+			  sizeof(*t) - sizeof(t->hdr), KS_FNV64_INIT);
+}
 
 static char dir[64];
 static struct ks_tables *T, *T2;
@@ -183,6 +192,65 @@ static void expect_damage(const char *good, size_t len, size_t off,
 	ks_ruleset_free(rs);
 }
 
+/* Tables whose hashes are right but whose contents are not: refused
+ * before anything walks them. */
+static void expect_inconsistent(struct ks_ruleset *rs, const char *what,
+				const char *want)
+{
+	struct ks_ruleset *back = ks_ruleset_new();
+	char err[256];
+
+	T->hdr.content_hash = ks_fnv1a64_tables(T);
+	assert_int_equal(ks_kbin_write(path("i.kbin"), rs, T, err, sizeof(err)), 0);
+	assert_int_equal(ks_kbin_read(path("i.kbin"), back, T2, err,
+				      sizeof(err)), -1);
+	print_message("  %s: %s\n", what, err);
+	assert_non_null(strstr(err, want));
+	ks_ruleset_free(back);
+}
+
+static void test_inconsistent(void **state)
+{
+	struct ks_ruleset *rs = compile(rules_yaml, T);
+	struct ks_kbin_hdr h;
+	char err[256];
+	FILE *f;
+
+	T->steps[0].rule = 999;
+	expect_inconsistent(rs, "step's rule", "the tables are inconsistent: "
+			    "step 0: rule, category, joins or program out of range");
+	ks_ruleset_free(compile(rules_yaml, T));
+	T->steps[1].prog_len = 200;
+	T->steps[1].prog = T->hdr.n_insns - 10;
+	expect_inconsistent(rs, "program", "step 1:");
+	ks_ruleset_free(compile(rules_yaml, T));
+	T->dfa[T->hdr.n_classes] = T->hdr.n_states;
+	expect_inconsistent(rs, "DFA cell", "goes to state");
+	ks_ruleset_free(compile(rules_yaml, T));
+	T->insns[0].op = KS_OP_N;
+	expect_inconsistent(rs, "op", "instruction 0:");
+	ks_ruleset_free(compile(rules_yaml, T));
+	T->trig_list[0] = T->hdr.n_steps;
+	expect_inconsistent(rs, "trigger", "trigger list entry 0");
+	ks_ruleset_free(compile(rules_yaml, T));
+	T->hdr.n_insns = KS_MAX_INSNS + 1;
+	expect_inconsistent(rs, "count", "n_insns is 32769, at most 32768");
+	/* a metadata size that wraps the file size around */
+	ks_ruleset_free(compile(rules_yaml, T));
+	assert_int_equal(ks_kbin_write(path("w.kbin"), rs, T, err, sizeof(err)), 0);
+	f = fopen(path("w.kbin"), "r+b");
+	assert_non_null(f);
+	assert_int_equal(fread(&h, sizeof(h), 1, f), 1);
+	h.meta_size = htole64(UINT64_MAX - sizeof(h) - sizeof(*T) + 1 +
+			      le64toh(h.meta_size));
+	rewind(f);
+	assert_int_equal(fwrite(&h, sizeof(h), 1, f), 1);
+	fclose(f);
+	assert_int_equal(ks_kbin_read(path("w.kbin"), rs, T2, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "truncated or padded"));
+	ks_ruleset_free(rs);
+}
+
 static void test_damaged(void **state)
 {
 	struct ks_ruleset *rs = compile(rules_yaml, T), *other;
@@ -275,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_identical_bytes),
 		cmocka_unit_test(test_damaged),
+		cmocka_unit_test(test_inconsistent),
 		cmocka_unit_test(test_sigma_round_trip),
 	};
 

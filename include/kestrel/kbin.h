@@ -13,8 +13,9 @@
  *
  * The same rules give the same bytes (no timestamps, no paths). Reading
  * checks the magic, the ABI version, the sizes, the hash of everything
- * after the header, the tables' own content hash, and that the metadata
- * re-parses into rules whose uids are those of the tables.
+ * after the header, the tables' own content hash, that the tables are
+ * consistent (ks_tables_check), and that the metadata re-parses into
+ * rules whose uids are those of the tables.
  */
 #ifndef KESTREL_KBIN_H
 #define KESTREL_KBIN_H
@@ -50,6 +51,17 @@ int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
  */
 int ks_kbin_read(const char *path, struct ks_ruleset *rs, struct ks_tables *t,
 		 char *err, size_t errlen);
+/* The same from memory; name is for messages and diagnostics. */
+int ks_kbin_read_mem(const void *data, size_t size, const char *name,
+		     struct ks_ruleset *rs, struct ks_tables *t, char *err,
+		     size_t errlen);
+/*
+ * Tables from outside (a .kbin is input like any other) must hold: every
+ * count within its limit, every index within its count (DFA states,
+ * accept and trigger lists, steps, programs, atoms, networks), every op,
+ * field and comparison known. 0, or -1 with the first violation in err.
+ */
+int ks_tables_check(const struct ks_tables *t, char *err, size_t errlen);
 /* Does the file start with the .kbin magic? (RULES... | FILE.kbin) */
 bool ks_kbin_probe(const char *path);
 
