@@ -569,9 +569,7 @@ int ks_kbin_read_mem(const void *data, size_t size, const char *name,
 	if (t->hdr.magic != KS_TABLES_MAGIC ||
 	    t->hdr.abi_version != KS_ABI_VERSION ||
 	    t->hdr.content_hash != h.tables_hash ||
-	    ks_fnv1a64((const uint8_t *)t + sizeof(t->hdr),
-		       sizeof(*t) - sizeof(t->hdr), KS_FNV64_INIT) !=
-		    t->hdr.content_hash) {
+	    ks_tables_hash(t) != t->hdr.content_hash) {
 		kb_err(err, errlen, "%s: the tables are inconsistent (magic, version or hash)",
 		       name);
 		goto out;

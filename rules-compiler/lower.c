@@ -500,9 +500,13 @@ static void fill_header(struct lower *L)
 	t->hdr.abi_version = KS_ABI_VERSION;
 	t->hdr.n_rules = L->rs->n_rules;
 	t->hdr.n_atoms = L->n_atoms;
-	t->hdr.content_hash = ks_fnv1a64((const uint8_t *)t + sizeof(t->hdr),
-					 sizeof(*t) - sizeof(t->hdr),
-					 KS_FNV64_INIT);
+	t->hdr.content_hash = ks_tables_hash(t);
+}
+
+uint64_t ks_tables_hash(const struct ks_tables *t)
+{
+	return ks_fnv1a64((const uint8_t *)t + sizeof(t->hdr),
+			  sizeof(*t) - sizeof(t->hdr), KS_FNV64_INIT);
 }
 
 static void fill_info(struct lower *L)

@@ -134,15 +134,149 @@ void ks_regex_cache_free(void *cache)
 	free(c);
 }
 
+/*
+ * glibc's regcomp copies a repeated expression once per repetition, and
+ * repeats a repetition of a repetition on top: ((a{255}){255}){255} takes
+ * 3.4 GB, twenty stacked '+' 700 MB, and ten stacked '*' corrupt its heap.
+ * So an ERE is measured first: its positions (characters, classes) with
+ * every {m,n} multiplying what it repeats must stay under
+ * REGEX_MAX_POSITIONS, bounds under RE_DUP_MAX, and a quantifier must not
+ * follow another. The measure is structural, so it is the same before
+ * and after translation from PCRE.
+ */
+#define REGEX_MAX_POSITIONS	32768u
+#define REGEX_MAX_BOUND		255u
+#define REGEX_MAX_GROUPS	32u
+
+struct ere_group {
+	uint64_t size;		/* positions so far */
+	uint64_t last;		/* of the last atom, which a quantifier repeats */
+};
+
+/* "{m}", "{m,}" or "{m,n}" at p: the factor it repeats by, 0 if bad. */
+static uint64_t ere_bound(const char *p, size_t *used)
+{
+	const char *q = p + 1;
+	unsigned long m, n;
+	char *end;
+
+	m = strtoul(q, &end, 10);
+	if (end == q)
+		return 0;
+	q = end;
+	n = m;
+	if (*q == ',' && q[1] == '}') {
+		q++;
+		n = m + 1;	/* open: counted as one more */
+	} else if (*q == ',') {
+		n = strtoul(q + 1, &end, 10);
+		if (end == q + 1)
+			return 0;
+		q = end;
+	}
+	if (*q != '}' || m > REGEX_MAX_BOUND || n > REGEX_MAX_BOUND + 1 || n < m)
+		return 0;
+	*used = q + 1 - p;
+	return n ? n : 1;
+}
+
+/* Bytes of the bracket expression at p: "[...]", "[]...]", "[^]...]",
+ * with [:class:], [.coll.] and [=equiv=] inside. */
+static size_t ere_bracket(const char *p, size_t len)
+{
+	size_t i = 1, j;
+	char x;
+
+	if (i < len && p[i] == '^')
+		i++;
+	if (i < len && p[i] == ']')
+		i++;
+	while (i < len && p[i] != ']') {
+		x = i + 1 < len ? p[i + 1] : 0;
+		if (p[i] != '[' || (x != ':' && x != '.' && x != '=')) {
+			i++;
+			continue;
+		}
+		for (j = i + 2; j + 1 < len && !(p[j] == x && p[j + 1] == ']'); j++)
+			;
+		i = j + 2;
+	}
+	return i < len ? i + 1 : len;
+}
+
+static const char *ere_quantifier(struct ere_group *g, const char *p,
+				  size_t *used, bool *after_quant)
+{
+	uint64_t f = 2;
+
+	*used = 1;
+	if (*after_quant)
+		return "stacked quantifiers (like a++ or a*{2})";
+	if (*p == '{' && !(f = ere_bound(p, used)))
+		return "a repetition bound above 255 (or malformed)";
+	g->size += g->last * (f - 1);
+	g->last *= f;
+	*after_quant = true;
+	return NULL;
+}
+
+static const char *ere_check(const char *p)
+{
+	struct ere_group g[REGEX_MAX_GROUPS + 1] = { { 0, 0 } };
+	size_t len = strlen(p), i, k, d = 0;
+	bool after_quant = false;
+	const char *why;
+
+	for (i = 0; i < len; i += k) {
+		k = 1;
+		if (strchr("*+?{", p[i])) {
+			why = ere_quantifier(&g[d], p + i, &k, &after_quant);
+			if (why)
+				return why;
+		} else if (p[i] == '(') {
+			if (++d > REGEX_MAX_GROUPS)
+				return "groups nested more than 32 deep";
+			g[d].size = g[d].last = 0;
+			after_quant = false;
+		} else if (p[i] == ')' && d) {
+			g[d - 1].last = g[d].size ? g[d].size : 1;
+			g[d - 1].size += g[d - 1].last;
+			d--;
+			after_quant = false;
+		} else {
+			if (p[i] == '[')
+				k = ere_bracket(p + i, len - i);
+			else if (p[i] == '\\' && i + 1 < len)
+				k = 2;
+			g[d].last = p[i] == '|' || p[i] == '^' || p[i] == '$' ? 0 : 1;
+			g[d].size += g[d].last;
+			after_quant = false;
+		}
+		if (g[d].size > REGEX_MAX_POSITIONS)
+			return "it expands to more than 32768 positions (nested "
+			       "repetitions)";
+	}
+	return NULL;
+}
+
 static struct regex_cache *regex_build(const struct ks_node *n, char *err,
 				       size_t errlen)
 {
 	struct regex_cache *c;
+	const char *why;
 	size_t i;
 	int rc;
 
 	c = ks_xmalloc(sizeof(*c) + n->n_pats * sizeof(regex_t));
 	for (i = 0; i < n->n_pats; i++) {
+		why = strlen(n->pats[i].s) != n->pats[i].len ?
+			"it holds a NUL byte" : ere_check(n->pats[i].s);
+		if (why) {
+			if (err)
+				snprintf(err, errlen, "%s", why);
+			c->bad = true;
+			break;
+		}
 		rc = regcomp(&c->re[i], n->pats[i].s, REG_EXTENDED | REG_NOSUB |
 			     (n->pats[i].ci ? REG_ICASE : 0));
 		if (rc) {

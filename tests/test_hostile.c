@@ -524,6 +524,38 @@ static void test_eql_meaning(void **state)
 		 "process.name == \\\"a\\0b\\\"\"\n", "\"query\" holds a NUL byte");
 }
 
+/* ---- regular expressions: glibc's regcomp is not linear ---- */
+
+static void test_regex_blowup(void **state)
+{
+	char *plus = repeat("+", 20), *q;
+
+	/* 20 stacked '+': 700 MB in regcomp; 10 stacked '*' corrupt its heap */
+	if (asprintf(&q, "    sel:\n        CommandLine|re: 'a%s'\n"
+		     "    condition: sel\n", plus) < 0)
+		fail();
+	sigma_rejected(q, "stacked quantifiers");
+	free(q);
+	free(plus);
+	query_rejected("process where regex(process.name, \"(a*)**********\")",
+		       "stacked quantifiers");
+	/* 3.4 GB in regcomp */
+	query_rejected("process where regex(process.name, "
+		       "\"((a{255}){255}){255}\")",
+		       "it expands to more than 32768 positions");
+	query_rejected("process where regex(process.name, \"a{1000}\")",
+		       "a repetition bound above 255");
+	/* what real rules write still compiles */
+	{
+		struct ks_ruleset *rs = ks_ruleset_new();
+
+		assert_int_equal(ks_ruleset_add_query(rs, "process where regex("
+			"process.command_line, \"(.){200,}|[[:alnum:]]{2,8}"
+			"(x|y)?[]a-]+\")", "q"), 0);
+		ks_ruleset_free(rs);
+	}
+}
+
 /* ---- memory safety ---- */
 
 static void test_sigma_slug(void **state)
@@ -554,6 +586,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_symlink_loop),
 		cmocka_unit_test(test_sigma_meaning),
 		cmocka_unit_test(test_eql_meaning),
+		cmocka_unit_test(test_regex_blowup),
 		cmocka_unit_test(test_sigma_slug),
 	};
 

@@ -262,6 +262,8 @@ struct ks_compile_info {
 int ks_compile(struct ks_ruleset *rs, struct ks_tables *out,
 	       struct ks_compile_info *info);
 void ks_compile_info_free(struct ks_compile_info *info);
+/* The tables' content_hash: FNV-1a 64 of everything after the header. */
+uint64_t ks_tables_hash(const struct ks_tables *t);
 void ks_explain(const struct ks_ruleset *rs, const struct ks_tables *t,
 		const struct ks_compile_info *info, FILE *out);
 
