@@ -19,14 +19,51 @@
 #define FNV_BLOCK	4096
 
 /* FNV-1a of n zero bytes is n multiplications by the prime: prime^n. */
-static uint64_t fnv_prime_pow(size_t n)
+uint64_t ks_fnv1a64_zeros(uint64_t h, size_t n)
 {
 	uint64_t r = 1, p = FNV_PRIME;
 
 	for (; n; n >>= 1, p *= p)
 		if (n & 1)
 			r *= p;
-	return r;
+	return h * r;
+}
+
+#define FNV_CHUNK	64
+
+/* Is the chunk at p (FNV_CHUNK bytes) all zero? */
+static bool fnv_chunk_zero(const uint8_t *p)
+{
+	uint64_t w[FNV_CHUNK / 8], acc = 0;
+	size_t i;
+
+	memcpy(w, p, sizeof(w));
+	for (i = 0; i < FNV_CHUNK / 8; i++)
+		acc |= w[i];
+	return !acc;
+}
+
+static uint64_t fnv_bytes(const uint8_t *b, size_t n, uint64_t h)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= FNV_PRIME;
+	}
+	return h;
+}
+
+/* A block that is not all zero: its zero chunks still cost one
+ * multiplication each. */
+static uint64_t fnv_block(const uint8_t *b, uint64_t h, uint64_t zero_chunk)
+{
+	size_t i;
+
+	for (i = 0; i < FNV_BLOCK; i += FNV_CHUNK)
+		h = fnv_chunk_zero(b + i) ? h * zero_chunk :
+			fnv_bytes(b + i, FNV_CHUNK, h);
+	return h;
 }
 
 /*
@@ -37,22 +74,17 @@ static uint64_t fnv_prime_pow(size_t n)
 uint64_t ks_fnv1a64(const void *p, size_t n, uint64_t h)
 {
 	static const uint8_t zero[FNV_BLOCK];
-	uint64_t zero_block = n >= FNV_BLOCK ? fnv_prime_pow(FNV_BLOCK) : 0;
+	uint64_t zero_block, zero_chunk;
 	const uint8_t *b = p;
-	size_t i, k;
 
-	for (; n; b += k, n -= k) {
-		k = n < FNV_BLOCK ? n : FNV_BLOCK;
-		if (k == FNV_BLOCK && !memcmp(b, zero, FNV_BLOCK)) {
-			h *= zero_block;
-			continue;
-		}
-		for (i = 0; i < k; i++) {
-			h ^= b[i];
-			h *= FNV_PRIME;
-		}
-	}
-	return h;
+	if (n < FNV_BLOCK)
+		return fnv_bytes(b, n, h);
+	zero_block = ks_fnv1a64_zeros(1, FNV_BLOCK);
+	zero_chunk = ks_fnv1a64_zeros(1, FNV_CHUNK);
+	for (; n >= FNV_BLOCK; b += FNV_BLOCK, n -= FNV_BLOCK)
+		h = memcmp(b, zero, FNV_BLOCK) ? fnv_block(b, h, zero_chunk) :
+			h * zero_block;
+	return fnv_bytes(b, n, h);
 }
 
 static size_t strmap_home(const struct ks_strmap *m, const char *key)

@@ -47,6 +47,8 @@ void ks_strmap_free(struct ks_strmap *m);
 
 /* FNV-1a, as used for content hashes, rule uids and the maps above. */
 uint64_t ks_fnv1a64(const void *p, size_t n, uint64_t h);
+/* The same over n zero bytes, in O(log n). */
+uint64_t ks_fnv1a64_zeros(uint64_t h, size_t n);
 #define KS_FNV64_INIT	0xcbf29ce484222325ull
 
 /*
