@@ -80,6 +80,24 @@ static inline void fz_put(struct ks_event *ev, enum ks_field f, char *slot,
 	ev->str[f].len = n;
 }
 
+/*
+ * Events as the kernel and the decoder make them: a string field whose
+ * KS_P_* bit is clear is empty. (The evaluator and the interpreter read
+ * "null" differently otherwise: the bit and the length, or the bit alone;
+ * one presence rule for all is issue 10's field catalogue.)
+ */
+static inline void fz_absent(struct ks_event *ev)
+{
+	const struct ks_field_info *fi;
+	int f;
+
+	for (f = KS_F_NONE + 1; f < KS_F_STR_N; f++) {
+		fi = ks_field_by_id(f);
+		if (fi && fi->present && !(ev->present & fi->present))
+			ev->str[f].len = 0;
+	}
+}
+
 /* Event k: every field set (k = 0) or some (k = 1), strings and numbers
  * from the input; or an exec of /bin/sh (k = 2). */
 static inline void fz_event(struct ks_event *ev, const uint8_t *d, size_t n, int k)
@@ -112,6 +130,7 @@ static inline void fz_event(struct ks_event *ev, const uint8_t *d, size_t n, int
 	fz_put(ev, KS_F_FILE_TARGET_PATH, ev->target, KS_PATH_MAX, d, n);
 	fz_put(ev, KS_F_IFACE_NAME, ev->iface, KS_IFNAME_MAX, d, n);
 	fz_put(ev, KS_F_PAYLOAD, ev->payload, KS_PAYLOAD_MAX, d, n);
+	fz_absent(ev);
 }
 
 /* The AST step behind table step s (runs=N steps appear N times). */
