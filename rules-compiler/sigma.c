@@ -154,12 +154,22 @@ static struct ks_node *sel_ref(struct cond *c, struct sel *s)
 	return grow(c, s->size) ? n : NULL;
 }
 
+/*
+ * The imported rule is printed as EQL (a .kbin stores that text and
+ * parses it again), where selections add up to SIGMA_NEST_MARGIN levels
+ * (entry, values, list of maps, |all, 1 of, the log source's action):
+ * so the condition itself may nest that much less than EQL may.
+ */
+#define SIGMA_NEST_MARGIN	8u
+#define SIGMA_MAX_NESTING	(KS_MAX_NESTING - SIGMA_NEST_MARGIN)
+
 static bool nest_enter(struct cond *c)
 {
-	if (++c->depth <= KS_MAX_NESTING)
+	if (++c->depth <= SIGMA_MAX_NESTING)
 		return true;
 	cerr(c, "condition nested more than %u levels deep (limit "
-	     "KS_MAX_NESTING)", KS_MAX_NESTING);
+	     "KS_MAX_NESTING, less %u for what selections add)",
+	     SIGMA_MAX_NESTING, SIGMA_NEST_MARGIN);
 	return false;
 }
 

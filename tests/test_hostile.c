@@ -244,6 +244,57 @@ static void test_eql_nesting(void **state)
 	free(close);
 }
 
+/*
+ * Whatever condition Sigma takes still prints as EQL that parses (what a
+ * .kbin stores), though selections add levels: "not (a or not (a or ...
+ * not b))" nests 2k + 1 deep, and prints with two levels more (b is an OR
+ * of ANDs, one of them with an OR of null and a value). Each depth up to
+ * the EQL limit is either imported and printable, or refused.
+ */
+static bool sigma_nested_prints(int k)
+{
+	struct ks_ruleset *rs = ks_ruleset_new(), *back = ks_ruleset_new();
+	struct text t;
+	char *det;
+	bool ok;
+	int i;
+
+	text_open(&t);
+	for (i = 0; i < k; i++)
+		fputs("not (a or ", t.f);
+	fputs("not b", t.f);
+	for (i = 0; i < k; i++)
+		fputc(')', t.f);
+	text_close(&t);
+	if (asprintf(&det, "%s    a:\n        Image: x\n"
+		     "    b:\n        - Image: z\n          CommandLine: [null, q]\n"
+		     "        - CommandLine|contains|all: [u, v]\n"
+		     "    condition: %s\n", sigma_head, t.s) < 0)
+		fail();
+	if (ks_ruleset_load_string(rs, det, "h.yml"))
+		ok = false;
+	else if (!ks_parse_query(back, rs->rules[0].query_text,
+				 (struct ks_loc){ "printed", 1, 1 }))
+		fail_msg("depth %d: imported, but its EQL does not parse",
+			 2 * k + 1);
+	else
+		ok = true;
+	free(det);
+	free(t.s);
+	ks_ruleset_free(back);
+	ks_ruleset_free(rs);
+	return ok;
+}
+
+static void sigma_deepest_prints(void)
+{
+	int k;
+
+	assert_true(sigma_nested_prints((KS_MAX_NESTING - 8 - 1) / 2));
+	for (k = (KS_MAX_NESTING - 8) / 2; 2 * k + 1 <= (int)KS_MAX_NESTING; k++)
+		sigma_nested_prints(k);
+}
+
 static void test_sigma_condition_nesting(void **state)
 {
 	char *open = repeat("(", 100000), *close = repeat(")", 100000), *det;
@@ -263,6 +314,7 @@ static void test_sigma_condition_nesting(void **state)
 	sigma_rejected(det, "limit KS_MAX_NESTING");
 	free(det);
 	free(open);
+	sigma_deepest_prints();
 }
 
 static void test_yaml_nesting(void **state)
