@@ -280,3 +280,19 @@ bool ks_interp_step(const struct ks_step_ast *s, const struct ks_event *ev)
 {
 	return ks_interp_step_ctx(s, ev, NULL);
 }
+
+const struct ks_step_ast *ks_query_step(const struct ks_query *q,
+					const struct ks_step *s)
+{
+	unsigned int k = s->index, j, runs;
+
+	if (s->flags & KS_S_UNTIL)
+		return q->until;
+	for (j = 0; j < q->n_steps; j++) {
+		runs = q->steps[j].runs ? q->steps[j].runs : 1;
+		if (k < runs)
+			return &q->steps[j];
+		k -= runs;
+	}
+	return NULL;
+}

@@ -271,14 +271,11 @@ static bool sigma_nested_prints(int k)
 		     "        - CommandLine|contains|all: [u, v]\n"
 		     "    condition: %s\n", sigma_head, t.s) < 0)
 		fail();
-	if (ks_ruleset_load_string(rs, det, "h.yml"))
-		ok = false;
-	else if (!ks_parse_query(back, rs->rules[0].query_text,
-				 (struct ks_loc){ "printed", 1, 1 }))
+	ok = !ks_ruleset_load_string(rs, det, "h.yml");
+	if (ok && !ks_parse_query(back, rs->rules[0].query_text,
+				  (struct ks_loc){ "printed", 1, 1 }))
 		fail_msg("depth %d: imported, but its EQL does not parse",
 			 2 * k + 1);
-	else
-		ok = true;
 	free(det);
 	free(t.s);
 	ks_ruleset_free(back);

@@ -368,22 +368,6 @@ struct stats {
 };
 
 /* AST step of table step s of rule r (runs expanded, until last). */
-static const struct ks_step_ast *ast_step(const struct ks_query *q,
-					  const struct ks_step *st)
-{
-	unsigned int idx = st->index, k, runs;
-
-	if (st->flags & KS_S_UNTIL)
-		return q->until;
-	for (k = 0; k < q->n_steps; k++) {
-		runs = q->steps[k].runs ? q->steps[k].runs : 1;
-		if (idx < runs)
-			return &q->steps[k];
-		idx -= runs;
-	}
-	return NULL;
-}
-
 static void dump_event(const struct ks_event *ev)
 {
 	int f;
@@ -413,7 +397,7 @@ static void check_event(const struct ks_tables *t, const struct ks_ruleset *rs,
 	st->overflow += w->cand_overflow;
 	for (i = 0; i < t->hdr.n_steps; i++) {
 		s = &t->steps[i];
-		as = ast_step(rs->rules[s->rule].q, s);
+		as = ks_query_step(rs->rules[s->rule].q, s);
 		assert_non_null(as);
 		want = ks_interp_step(as, ev);
 		tv = ks_walk_verdict(w, i);
@@ -421,10 +405,7 @@ static void check_event(const struct ks_tables *t, const struct ks_ruleset *rs,
 		st->t += tv == KS_TV_TRUE;
 		st->f += tv == KS_TV_FALSE;
 		st->u += tv == KS_TV_UNKNOWN;
-		if (tv == KS_TV_UNKNOWN &&
-		    (!(s->flags & KS_S_EXACT) || w->cand_overflow))
-			continue;
-		if ((tv == KS_TV_TRUE) == want && tv != KS_TV_UNKNOWN)
+		if (ks_test_agree(s, tv, want, w->cand_overflow))
 			continue;
 		dump_event(ev);
 		print_error("rule %s step %u: tables say %d, interpreter %d\n  query: %s\n",

@@ -3,6 +3,7 @@
 #ifndef KS_TESTLIB_H
 #define KS_TESTLIB_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -31,6 +32,19 @@ static inline uint32_t ks_test_xorshift(uint64_t *state)
 	*state ^= *state << 25;
 	*state ^= *state >> 27;
 	return (uint32_t)((*state * 0x2545f4914f6cdd1dull) >> 32);
+}
+
+/*
+ * The tables (walked: tv) and the interpreter (want) agree on a step: the
+ * same answer, or UNKNOWN from a step that is not kernel-exact or from an
+ * event whose candidates overflowed (the kernel forwards those).
+ */
+static inline bool ks_test_agree(const struct ks_step *s, enum ks_tv tv,
+				 bool want, bool overflow)
+{
+	if (tv == KS_TV_UNKNOWN)
+		return !(s->flags & KS_S_EXACT) || overflow;
+	return (tv == KS_TV_TRUE) == want;
 }
 
 #endif /* KS_TESTLIB_H */

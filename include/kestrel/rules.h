@@ -212,6 +212,10 @@ struct ks_query *ks_parse_query(struct ks_ruleset *rs, const char *text,
 /* Three-valued only for unknown fields; otherwise true/false. */
 bool ks_interp_node(const struct ks_node *n, const struct ks_event *ev);
 bool ks_interp_step(const struct ks_step_ast *s, const struct ks_event *ev);
+/* The query step behind table step s (a `runs=N` step is N table steps,
+ * `until` is flagged); NULL if q has no such step. */
+const struct ks_step_ast *ks_query_step(const struct ks_query *q,
+					const struct ks_step *s);
 
 /*
  * Userspace-only string fields (KS_T_USER_STR: host.name,

@@ -25,6 +25,8 @@
 #include <kestrel/rules.h>
 #include <kestrel/tablewalk.h>
 
+#include "../testlib.h"
+
 /* 3.4 MiB of tables and the walker's scratch: allocated once */
 static struct ks_tables *fz_t;
 static struct ks_walk *fz_w;
@@ -133,23 +135,6 @@ static inline void fz_event(struct ks_event *ev, const uint8_t *d, size_t n, int
 	fz_absent(ev);
 }
 
-/* The AST step behind table step s (runs=N steps appear N times). */
-static inline const struct ks_step_ast *fz_ast_step(const struct ks_query *q,
-					     const struct ks_step *s)
-{
-	unsigned int k = s->index, j, runs;
-
-	if (s->flags & KS_S_UNTIL)
-		return q->until;
-	for (j = 0; j < q->n_steps; j++) {
-		runs = q->steps[j].runs ? q->steps[j].runs : 1;
-		if (k < runs)
-			return &q->steps[j];
-		k -= runs;
-	}
-	return NULL;
-}
-
 static inline void fz_agree(const struct ks_ruleset *rs, const struct ks_event *ev)
 {
 	const struct ks_step_ast *as;
@@ -161,16 +146,13 @@ static inline void fz_agree(const struct ks_ruleset *rs, const struct ks_event *
 	ks_walk_event(fz_t, ev, fz_w);
 	for (i = 0; i < fz_t->hdr.n_steps; i++) {
 		s = &fz_t->steps[i];
-		as = fz_ast_step(rs->rules[s->rule].q, s);
+		as = ks_query_step(rs->rules[s->rule].q, s);
 		if (!as)
 			fz_fail("a table step has no query step", &rs->rules[s->rule],
 				NULL);
 		want = ks_interp_step(as, ev);
 		tv = ks_walk_verdict(fz_w, i);
-		if (tv == KS_TV_UNKNOWN &&
-		    (!(s->flags & KS_S_EXACT) || fz_w->cand_overflow))
-			continue;
-		if (tv != KS_TV_UNKNOWN && (tv == KS_TV_TRUE) == want)
+		if (ks_test_agree(s, tv, want, fz_w->cand_overflow))
 			continue;
 		fprintf(stderr, "step %u: tables %d, interpreter %d\n", s->index,
 			tv, want);
