@@ -409,6 +409,26 @@ static void test_many_rules(void **state)
 
 /* ---- caps ---- */
 
+/* In a child: a sparse 1 GiB .yml is refused without reading it all. */
+static int load_big_file(void *arg)
+{
+	char path[] = "/tmp/ks-hostile-XXXXXX.yml";
+	struct ks_ruleset *rs = ks_ruleset_new();
+	int fd = mkstemps(path, 4), bad;
+	char *d;
+
+	if (fd < 0 || ftruncate(fd, 1ul << 30))
+		return 1;
+	close(fd);
+	bad = ks_ruleset_load_path(rs, path) != -1;
+	d = ks_test_diag_text(&rs->diags);
+	bad |= !strstr(d, "larger than 16777216 bytes (limit KS_MAX_FILE_BYTES)");
+	free(d);
+	unlink(path);
+	ks_ruleset_free(rs);
+	return bad;
+}
+
 static void test_caps(void **state)
 {
 	struct text t;
@@ -422,6 +442,7 @@ static void test_caps(void **state)
 	rejected(big, "rule file is larger than 16777216 bytes (limit "
 		 "KS_MAX_FILE_BYTES)");
 	free(big);
+	bounded("a 1 GiB rule file", load_big_file, NULL, 1, 100);
 
 	text_open(&t);
 	for (i = 0; i <= KS_MAX_LOADED_RULES; i++)
