@@ -18,6 +18,10 @@
  *
  * The output is a function of the rules alone: tables are zeroed first,
  * atoms, cidrs and steps are numbered in rule order.
+ *
+ * This file places rules and steps and builds the DFA and the trigger
+ * index; a step's condition becomes its program in lower_cond.c, atoms
+ * and trigger sets live in atoms.c.
  */
 #include <stdlib.h>
 #include <string.h>
