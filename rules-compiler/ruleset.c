@@ -303,6 +303,23 @@ static void too_big(struct ks_ruleset *rs, const char *file)
 		    "bytes (limit KS_MAX_FILE_BYTES)", KS_MAX_FILE_BYTES);
 }
 
+/* Parsed rules take several times their text in memory: what one
+ * ruleset reads is bounded as well as each file. */
+static bool ruleset_room(struct ks_ruleset *rs, const struct ks_src *src)
+{
+	struct ks_priv *pv = ks_priv(rs);
+	struct ks_loc l = { .file = src->file, .line = 1, .col = 1 };
+
+	if (pv->src_bytes + src->len <= KS_MAX_RULESET_BYTES) {
+		pv->src_bytes += src->len;
+		return true;
+	}
+	ks_diag_add(&rs->diags, KS_DIAG_ERROR, l, "the rule files add up to "
+		    "more than %u bytes (limit KS_MAX_RULESET_BYTES)",
+		    KS_MAX_RULESET_BYTES);
+	return false;
+}
+
 static void load_src(struct ks_ruleset *rs, const struct ks_src *src)
 {
 	yaml_parser_t yp;
@@ -313,6 +330,8 @@ static void load_src(struct ks_ruleset *rs, const struct ks_src *src)
 		too_big(rs, src->file);
 		return;
 	}
+	if (!ruleset_room(rs, src))
+		return;
 	if (yaml_precheck(rs, src))
 		return;
 	if (!yaml_parser_initialize(&yp)) {

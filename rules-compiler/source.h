@@ -92,6 +92,7 @@ struct ks_priv {
 	struct ks_strmap intern_map;	/* name -> index in interned */
 	struct ks_strmap rule_ids;	/* rule id -> index in rs->rules */
 	bool rules_capped;		/* KS_MAX_LOADED_RULES reported */
+	size_t src_bytes;		/* of the sources loaded (rule files) */
 	struct ks_src_list srcs;
 	struct ks_src **src_tail;
 	struct ks_node **regex_nodes;	/* KS_SO_REGEX nodes: cache to free */

@@ -429,6 +429,37 @@ static int load_big_file(void *arg)
 	return bad;
 }
 
+/* In a child: what a ruleset reads is bounded too (its AST is several
+ * times its text): the fifth 15 MiB file is refused. */
+static int load_five_files(void *arg)
+{
+	struct ks_ruleset *rs = ks_ruleset_new();
+	size_t n = (15u << 20) - 100, i;
+	char *text = malloc(n + 1);
+	int bad = 0;
+	char *d;
+
+	if (!text)
+		return 1;
+	memset(text, '#', n);
+	memcpy(text + n - 60, "\n- {rule: r, name: r, query: process where true}\n",
+	       50);
+	text[n] = 0;
+	for (i = 0; i < 5; i++) {
+		text[n - 60 + 10] = '0' + i;	/* rule 0 .. 4 */
+		bad |= ks_ruleset_load_string(rs, text, "big.yml") != (i < 4 ? 0 : -1);
+	}
+	d = ks_test_diag_text(&rs->diags);
+	bad |= rs->n_rules != 4 ||
+	       !strstr(d, "more than 67108864 bytes (limit KS_MAX_RULESET_BYTES)");
+	if (bad)
+		fprintf(stderr, "%zu rules: %.300s\n", rs->n_rules, d);
+	free(d);
+	free(text);
+	ks_ruleset_free(rs);
+	return bad;
+}
+
 static void test_caps(void **state)
 {
 	struct text t;
@@ -443,6 +474,7 @@ static void test_caps(void **state)
 		 "KS_MAX_FILE_BYTES)");
 	free(big);
 	bounded("a 1 GiB rule file", load_big_file, NULL, 1, 100);
+	bounded("five 15 MiB rule files", load_five_files, NULL, 5, 300);
 
 	text_open(&t);
 	for (i = 0; i <= KS_MAX_LOADED_RULES; i++)

@@ -33,6 +33,7 @@
  * time. The tables have their own limits (maps/ks_abi.h).
  */
 #define KS_MAX_FILE_BYTES	(16u << 20)	/* one rule file */
+#define KS_MAX_RULESET_BYTES	(64u << 20)	/* all rule files of a ruleset */
 #define KS_MAX_LOADED_RULES	65536u		/* rules a ruleset holds */
 #define KS_MAX_LIST		65536u		/* values of one list */
 #define KS_MAX_NESTING		128u		/* ( and not in a condition */
