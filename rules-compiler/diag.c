@@ -73,6 +73,7 @@ void ks_diag_add(struct ks_diags *d, enum ks_diag_level lvl, struct ks_loc loc,
 	ks_grow(&d->v, &d->cap, d->n, sizeof(*d->v));
 	e = &d->v[d->n++];
 	e->level = lvl;
+	d->n_errors += lvl == KS_DIAG_ERROR;
 	e->loc = loc;
 	va_start(ap, fmt);
 	if (vasprintf(&e->msg, fmt, ap) < 0) {
@@ -82,13 +83,10 @@ void ks_diag_add(struct ks_diags *d, enum ks_diag_level lvl, struct ks_loc loc,
 	va_end(ap);
 }
 
+/* Counted as they are added: callers ask after every file and rule. */
 size_t ks_diags_errors(const struct ks_diags *d)
 {
-	size_t i, n = 0;
-
-	for (i = 0; i < d->n; i++)
-		n += d->v[i].level == KS_DIAG_ERROR;
-	return n;
+	return d->n_errors;
 }
 
 const struct ks_src *ks_src_find(const struct ks_src_list *l, const char *file)
@@ -179,7 +177,7 @@ void ks_diags_free(struct ks_diags *d)
 		free(d->v[i].msg);
 	free(d->v);
 	d->v = NULL;
-	d->n = d->cap = 0;
+	d->n = d->cap = d->n_errors = 0;
 }
 
 int ks_escape_bytes(char *buf, size_t size, const uint8_t *s, size_t len)

@@ -63,6 +63,7 @@ struct ks_src_list;
 struct ks_diags {
 	struct ks_diag *v;
 	size_t n, cap;
+	size_t n_errors;	/* private: KS_DIAG_ERROR among v */
 	/* private: source texts, so ks_diags_print can show the offending
 	 * line; set by the ruleset, NULL prints messages only */
 	const struct ks_src_list *src;
