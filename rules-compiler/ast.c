@@ -308,6 +308,11 @@ struct ks_node *ks_node_str(struct ks_ruleset *rs, struct ks_loc loc,
 			o = op;
 			s = (char *)pats[i].s;
 			len = pats[i].len;
+			/* ending with or containing "" is having a value, as
+			 * "*" says: one form, so the printed query parses
+			 * back to the same node */
+			if (!len && (o == KS_SO_SUFFIX || o == KS_SO_CONTAINS))
+				o = KS_SO_PREFIX;
 		}
 		if (!groups[o])
 			groups[o] = str_group(rs, loc, f, o, cnt);

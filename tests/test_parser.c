@@ -71,6 +71,11 @@ static const struct accept_case accepts[] = {
 	  "process where process.command_line like \"*a\\*b*\"" },
 	{ "process where stringContains~(process.command_line, \"X\")",
 	  "process where process.command_line : \"*X*\"" },
+	/* containing or ending with "" is having a value: one form */
+	{ "process where stringContains(process.command_line, \"\")",
+	  "process where process.command_line like \"*\"" },
+	{ "process where endsWith~(process.name, \"\")",
+	  "process where process.name : \"*\"" },
 	{ "process where process.args : \"-c\"", NULL },
 	{ "process where process.args == \"-c\" and process.args_count >= 2", NULL },
 	{ "process where process.pid == 1 and process.parent.pid != 1", NULL },
