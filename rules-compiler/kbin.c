@@ -447,10 +447,28 @@ static int tc_dfa(const struct ks_tables *t, char *err, size_t errlen)
 	return 0;
 }
 
+/* Slices of a step list (category or cut path), each step < n_steps. */
+static int tc_step_lists(const uint32_t *firsts, uint32_t n, const uint16_t *list,
+			 uint32_t list_len, uint32_t n_steps, const char *what,
+			 char *err, size_t errlen)
+{
+	uint32_t c, i;
+
+	for (c = 0; c < n; c++) {
+		if (!tc_slice(firsts[c], 16, list_len))
+			return TC_FAIL("%s %u lists past its step list", what, c);
+		for (i = 0; i < (firsts[c] & 0xffff); i++)
+			if (list[(firsts[c] >> 16) + i] >= n_steps)
+				return TC_FAIL("%s %u names a step past %u",
+					       what, c, n_steps);
+	}
+	return 0;
+}
+
 static int tc_index(const struct ks_tables *t, char *err, size_t errlen)
 {
 	const struct ks_tables_hdr *h = &t->hdr;
-	uint32_t i, c;
+	uint32_t i;
 
 	for (i = 0; i < h->n_atoms; i++)
 		if (!tc_slice(t->atom_trig[i], 16, h->n_trig_list))
@@ -459,15 +477,13 @@ static int tc_index(const struct ks_tables *t, char *err, size_t errlen)
 		if (t->trig_list[i] >= h->n_steps)
 			return TC_FAIL("trigger list entry %u names step %u of %u",
 				       i, t->trig_list[i], h->n_steps);
-	for (c = 0; c < KS_CAT_N; c++) {
-		if (!tc_slice(t->cat_first[c], 16, KS_MAX_STEPS))
-			return TC_FAIL("category %u lists past cat_list", c);
-		for (i = 0; i < (t->cat_first[c] & 0xffff); i++)
-			if (t->cat_list[(t->cat_first[c] >> 16) + i] >= h->n_steps)
-				return TC_FAIL("category %u names a step past %u",
-					       c, h->n_steps);
-	}
-	return 0;
+	if (tc_step_lists(t->cat_first, KS_CAT_N, t->cat_list,
+			  ARRAY_SIZE(t->cat_list), h->n_steps, "category",
+			  err, errlen))
+		return -1;
+	return tc_step_lists(t->cut_first, KS_PATH_SLOTS, t->cut_list,
+			     ARRAY_SIZE(t->cut_list), h->n_steps, "cut path slot",
+			     err, errlen);
 }
 
 static int tc_rules(const struct ks_tables *t, char *err, size_t errlen)

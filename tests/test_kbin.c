@@ -227,6 +227,17 @@ static void test_inconsistent(void **state)
 	ks_ruleset_free(compile(rules_yaml, T));
 	T->hdr.n_insns = KS_MAX_INSNS + 1;
 	expect_inconsistent(rs, "count", "n_insns is 32769, at most 32768");
+	/* the cut lists (ABI 5) are checked like the category lists */
+	ks_ruleset_free(compile(rules_yaml, T));
+	T->cut_first[0] = (uint32_t)(KS_PATH_SLOTS * KS_MAX_STEPS) << 16 | 1;
+	expect_inconsistent(rs, "cut slice", "cut path slot 0 lists past");
+	ks_ruleset_free(compile(rules_yaml, T));
+	T->cut_first[1] = 0 << 16 | 1;
+	T->cut_list[0] = T->hdr.n_steps;
+	expect_inconsistent(rs, "cut step", "names a step past");
+	ks_ruleset_free(compile(rules_yaml, T));
+	T->cat_first[0] = (uint32_t)KS_MAX_STEPS << 16 | 1;
+	expect_inconsistent(rs, "category slice", "category 0 lists past");
 	/* a metadata size that wraps the file size around */
 	ks_ruleset_free(compile(rules_yaml, T));
 	assert_int_equal(ks_kbin_write(path("w.kbin"), rs, T, err, sizeof(err)), 0);
