@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "dfa.h"
+#include "source.h"
 
 struct dfa_build {
 	const struct ks_dfa_pattern *pats;
@@ -553,14 +554,7 @@ struct list_slot {
 
 static uint64_t list_hash(const uint16_t *v, uint32_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-	uint32_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= v[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
+	return ks_fnv1a64(v, (size_t)n * sizeof(*v), KS_FNV64_INIT);
 }
 
 /* Accept lists, identical lists shared (common with failure chains). */
