@@ -449,22 +449,38 @@ static void test_wildcard_matcher(void **state)
 	assert_true(wild("/usr/*/python?.*", "/usr/local/python3.11", false));
 }
 
+/* A ruleset of one process_creation Sigma rule per detection given. */
+static struct ks_ruleset *sigma_rules(const char *const *detections, size_t n)
+{
+	struct ks_ruleset *rs = ks_ruleset_new();
+	char *text;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (asprintf(&text, "title: t%zu\n"
+			     "logsource: {product: linux, category: process_creation}\n"
+			     "detection:\n%s", i, detections[i]) < 0)
+			fail();
+		assert_int_equal(ks_ruleset_load_string(rs, text, "re.yml"), 0);
+		free(text);
+	}
+	return rs;
+}
+
 /* Sigma |re: POSIX ERE evaluated by the interpreter. */
 static void test_regex(void **state)
 {
 	static const char *const argv[] = { "wget", "-O", "/tmp/x", NULL };
-	struct ks_ruleset *rs = ks_ruleset_new();
-	struct ks_event ev;
-
-	assert_int_equal(ks_ruleset_load_string(rs,
-		"title: re\n"
-		"logsource: {product: linux, category: process_creation}\n"
-		"detection:\n"
+	static const char *const det[] = {
 		"  sel:\n"
 		"    CommandLine|re: '(?:\\s-O\\s|--output-document)'\n"
 		"  ci:\n"
 		"    CommandLine|re|i: 'WGET'\n"
-		"  condition: sel and ci\n", "re.yml"), 0);
+		"  condition: sel and ci\n",
+	};
+	struct ks_ruleset *rs = sigma_rules(det, 1);
+	struct ks_event ev;
+
 	ev_exec(&ev, "/usr/bin/wget", argv);
 	assert_true(ks_interp_step(&rs->rules[0].q->steps[0], &ev));
 	ev.comm[0] = 'X';	/* not part of the command line */
@@ -477,23 +493,13 @@ static void test_regex(void **state)
 static void test_regex_newline(void **state)
 {
 	static const char *const argv[] = { "sh", "-c", "a\nb", NULL };
-	struct ks_ruleset *rs = ks_ruleset_new();
+	static const char *const det[] = {
+		"  sel:\n    CommandLine|re: 'c a.b$'\n  condition: sel\n",
+		"  sel:\n    CommandLine|re|s: 'c a.b$'\n  condition: sel\n",
+	};
+	struct ks_ruleset *rs = sigma_rules(det, 2);
 	struct ks_event ev;
 
-	assert_int_equal(ks_ruleset_load_string(rs,
-		"title: dot\n"
-		"logsource: {product: linux, category: process_creation}\n"
-		"detection:\n"
-		"  sel:\n"
-		"    CommandLine|re: 'c a.b$'\n"
-		"  condition: sel\n"
-		"---\n"
-		"title: dotall\n"
-		"logsource: {product: linux, category: process_creation}\n"
-		"detection:\n"
-		"  sel:\n"
-		"    CommandLine|re|s: 'c a.b$'\n"
-		"  condition: sel\n", "re.yml"), 0);
 	ev_exec(&ev, "/bin/sh", argv);
 	assert_false(ks_interp_step(&rs->rules[0].q->steps[0], &ev));
 	assert_true(ks_interp_step(&rs->rules[1].q->steps[0], &ev));

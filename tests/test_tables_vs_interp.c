@@ -364,7 +364,8 @@ static void random_event(struct ks_event *ev, const struct corpus *c)
 /* ---- the comparison ---- */
 
 struct stats {
-	uint64_t cmp, t, f, u, overflow;
+	struct ks_test_tally tally;
+	uint64_t overflow;
 };
 
 /* AST step of table step s of rule r (runs expanded, until last). */
@@ -387,32 +388,22 @@ static void check_event(const struct ks_tables *t, const struct ks_ruleset *rs,
 			const struct ks_event *ev, struct ks_walk *w,
 			struct stats *st)
 {
-	const struct ks_step_ast *as;
 	const struct ks_step *s;
-	enum ks_tv tv;
-	uint32_t i;
-	bool want;
+	bool want = false;
+	long i;
+	int tv;
 
-	ks_walk_event(t, ev, w);
+	i = ks_test_walk_agree(t, rs, ev, w, &st->tally, &tv, &want);
 	st->overflow += w->cand_overflow;
-	for (i = 0; i < t->hdr.n_steps; i++) {
-		s = &t->steps[i];
-		as = ks_query_step(rs->rules[s->rule].q, s);
-		assert_non_null(as);
-		want = ks_interp_step(as, ev);
-		tv = ks_walk_verdict(w, i);
-		st->cmp++;
-		st->t += tv == KS_TV_TRUE;
-		st->f += tv == KS_TV_FALSE;
-		st->u += tv == KS_TV_UNKNOWN;
-		if (ks_test_agree(s, tv, want, w->cand_overflow))
-			continue;
-		dump_event(ev);
-		print_error("rule %s step %u: tables say %d, interpreter %d\n  query: %s\n",
-			    rs->rules[s->rule].id, s->index, tv, want,
-			    rs->rules[s->rule].query_text);
-		fail();
-	}
+	if (i < 0)
+		return;
+	s = &t->steps[i];
+	assert_true(tv >= 0);	/* every table step has its query step */
+	dump_event(ev);
+	print_error("rule %s step %u: tables say %d, interpreter %d\n  query: %s\n",
+		    rs->rules[s->rule].id, s->index, tv, want,
+		    rs->rules[s->rule].query_text);
+	fail();
 }
 
 static void run_property(const struct ks_ruleset *rs, uint32_t n_events,
@@ -441,10 +432,10 @@ static void run_property(const struct ks_ruleset *rs, uint32_t n_events,
 	}
 	print_message("%s: %zu rules, %u steps, %u events: %llu step verdicts (%llu true, %llu false, %llu unknown), %llu overflowed events\n",
 		      what, rs->n_rules, t->hdr.n_steps, n_events,
-		      (unsigned long long)st.cmp, (unsigned long long)st.t,
-		      (unsigned long long)st.f, (unsigned long long)st.u,
+		      (unsigned long long)st.tally.cmp, (unsigned long long)st.tally.t,
+		      (unsigned long long)st.tally.f, (unsigned long long)st.tally.u,
 		      (unsigned long long)st.overflow);
-	assert_true(st.t > 0);
+	assert_true(st.tally.t > 0);
 	corpus_free(&c);
 	ks_compile_info_free(&info);
 	free(t);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include <kestrel/rules.h>
+#include <kestrel/tablewalk.h>
 
 /* All diagnostics as "file:line:col: level: msg" lines (no source); free() it. */
 static inline char *ks_test_diag_text(const struct ks_diags *d)
@@ -45,6 +46,47 @@ static inline bool ks_test_agree(const struct ks_step *s, enum ks_tv tv,
 	if (tv == KS_TV_UNKNOWN)
 		return !(s->flags & KS_S_EXACT) || overflow;
 	return (tv == KS_TV_TRUE) == want;
+}
+
+/* Verdicts counted by ks_test_walk_agree. */
+struct ks_test_tally {
+	uint64_t cmp, t, f, u;
+};
+
+/*
+ * Walk ev through t and ask the interpreter about every table step.
+ * Returns the first step on which the two disagree, or on which the
+ * table step has no query step (*tv is then -1), or -1 when all agree;
+ * *tv and *want hold the step's answers. tally (or NULL) counts verdicts.
+ */
+static inline long ks_test_walk_agree(const struct ks_tables *t,
+				      const struct ks_ruleset *rs,
+				      const struct ks_event *ev, struct ks_walk *w,
+				      struct ks_test_tally *tally, int *tv, bool *want)
+{
+	const struct ks_step_ast *as;
+	const struct ks_step *s;
+	uint32_t i;
+
+	ks_walk_event(t, ev, w);
+	for (i = 0; i < t->hdr.n_steps; i++) {
+		s = &t->steps[i];
+		as = ks_query_step(rs->rules[s->rule].q, s);
+		*tv = -1;
+		if (!as)
+			return i;
+		*want = ks_interp_step(as, ev);
+		*tv = ks_walk_verdict(w, i);
+		if (tally) {
+			tally->cmp++;
+			tally->t += *tv == KS_TV_TRUE;
+			tally->f += *tv == KS_TV_FALSE;
+			tally->u += *tv == KS_TV_UNKNOWN;
+		}
+		if (!ks_test_agree(s, *tv, *want, w->cand_overflow))
+			return i;
+	}
+	return -1;
 }
 
 #endif /* KS_TESTLIB_H */

@@ -137,28 +137,19 @@ static inline void fz_event(struct ks_event *ev, const uint8_t *d, size_t n, int
 
 static inline void fz_agree(const struct ks_ruleset *rs, const struct ks_event *ev)
 {
-	const struct ks_step_ast *as;
 	const struct ks_step *s;
-	enum ks_tv tv;
-	uint32_t i;
-	bool want;
+	bool want = false;
+	long i;
+	int tv;
 
-	ks_walk_event(fz_t, ev, fz_w);
-	for (i = 0; i < fz_t->hdr.n_steps; i++) {
-		s = &fz_t->steps[i];
-		as = ks_query_step(rs->rules[s->rule].q, s);
-		if (!as)
-			fz_fail("a table step has no query step", &rs->rules[s->rule],
-				NULL);
-		want = ks_interp_step(as, ev);
-		tv = ks_walk_verdict(fz_w, i);
-		if (ks_test_agree(s, tv, want, fz_w->cand_overflow))
-			continue;
-		fprintf(stderr, "step %u: tables %d, interpreter %d\n", s->index,
-			tv, want);
-		fz_fail("the tables and the interpreter disagree",
-			&rs->rules[s->rule], NULL);
-	}
+	i = ks_test_walk_agree(fz_t, rs, ev, fz_w, NULL, &tv, &want);
+	if (i < 0)
+		return;
+	s = &fz_t->steps[i];
+	if (tv < 0)
+		fz_fail("a table step has no query step", &rs->rules[s->rule], NULL);
+	fprintf(stderr, "step %u: tables %d, interpreter %d\n", s->index, tv, want);
+	fz_fail("the tables and the interpreter disagree", &rs->rules[s->rule], NULL);
 }
 
 /* Everything a rule set that loaded goes through. */
