@@ -6,6 +6,7 @@
  * node helpers, and the diagnostics behind include/kestrel/rules.h.
  *
  *   diag.c    allocation, diagnostics, bytes escaped for messages
+ *   hash.c    FNV-1a (the one hash) and the string hash map
  *   source.c  arena, interning, source texts, position maps, YAML marks
  *
  * The layers above (ast.h, the front ends, lowering) build on this one;
