@@ -12,7 +12,7 @@
 
 #include <kestrel/names.h>
 
-#include "../maps/ks_state.h"
+#include "maps/ks_state.h"
 #include "ast.h"
 #include "lower.h"
 
