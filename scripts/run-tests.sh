@@ -1,6 +1,7 @@
 #!/bin/sh
 # Run Kestrel's tests and print one closing line: "N passed, N failed, N skipped".
-#   unit      cmocka binaries in build/tests/
+#   unit      cmocka binaries in build/tests/, and scripts/layers.py (the
+#             compiler's files call and include in layers, without circles)
 #   san       the same unit tests built with ASan/UBSan (build/san/tests/),
 #             and every fuzz target over its seed corpus (tests/fuzz/corpus/)
 #   selftest  build/selftests/test_progs on this kernel (real BPF, root)
@@ -54,6 +55,13 @@ if want unit; then
 		fi
 		add "$p" "$f" "$s"
 	done
+	# the compiler's layers: no circle of calls or includes (issue 10)
+	if scripts/layers.py "$B" >"$log/layers" 2>&1; then
+		add 1 0 0
+	else
+		add 0 1 0
+	fi
+	sed 's/^/  /' "$log/layers"
 fi
 
 if want san; then
