@@ -462,7 +462,7 @@ static const struct {
 	{ "endsWith", FN_ENDS, KS_SO_SUFFIX },
 	{ "stringContains", FN_CONTAINS, KS_SO_CONTAINS },
 	{ "cidrMatch", FN_CIDR, KS_SO_EQ },
-	/* Kestrel's: what Sigma's |re prints as (see parser.c) */
+	/* Kestrel's: what Sigma's |re prints as (see printer.c) */
 	{ "regex", FN_REGEX, KS_SO_REGEX },
 };
 

@@ -28,7 +28,7 @@ char *ks_xstrdup(const char *s);
 void ks_grow(void *v, size_t *cap, size_t n, size_t sz);
 char *ks_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* ---- a hash map from strings to indexes (keys are not copied) ---- */
+/* ---- hash.c: a hash map from strings to indexes (keys are not copied) ---- */
 struct ks_strmap_slot {
 	const char *key;	/* NULL: empty */
 	size_t val;
