@@ -2,10 +2,12 @@
 /* JSON lines out with exact loss accounting (see include/kestrel/output.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "kestrel/json.h"
 #include "kestrel/log.h"
 #include "kestrel/output.h"
 
@@ -16,8 +18,8 @@ struct ks_output {
 	bool own;
 	bool torn;		/* a failed write cut a line: start on a new one */
 	bool failing;		/* the last write failed: said once, not per line */
-	char *buf;
-	size_t len, cap;
+	struct ks_jw w;		/* the buffer: lines are encoded straight into it */
+	size_t mark;		/* where the line begun by ks_output_begin() starts */
 	char name[64];
 	struct ks_output_stats st;
 	int err;		/* first failure, for ks_output_close() */
@@ -92,110 +94,82 @@ int ks_output_flush(struct ks_output *o)
 
 	if (!o || o->fd < 0)
 		return 0;
-	while (done < o->len) {
-		n = write(o->fd, o->buf + done, o->len - done);
+	while (done < o->w.len) {
+		n = write(o->fd, o->w.p + done, o->w.len - done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		done += n;
 	}
-	if (done == o->len) {
-		if (o->failing && o->len)
+	if (done == o->w.len) {
+		if (o->failing && o->w.len)
 			pr_warn("kload: writing to %s works again\n", o->name);
-		o->failing = o->failing && !o->len;
-		o->len = 0;
+		o->failing = o->failing && !o->w.len;
+		o->w.len = 0;
 		return 0;
 	}
 	/* every line not completely written is lost, the cut one included */
-	for (i = done; i < o->len; i++)
-		lost += o->buf[i] == '\n';
+	for (i = done; i < o->w.len; i++)
+		lost += o->w.p[i] == '\n';
 	o->st.last_err = errno ?: EIO;
 	o->st.lost[KS_LOST_WRITE] += lost;
 	o->st.lines -= lost;
-	o->torn = done > 0 && o->buf[done - 1] != '\n';
+	o->torn = done > 0 && o->w.p[done - 1] != '\n';
 	o->err = o->err ?: -o->st.last_err;
 	if (!o->failing)
 		pr_warn("kload: writing to %s failed: %s (%zu line(s) lost; further losses "
 			"are counted, not logged, until a write succeeds)\n", o->name,
 			strerror(o->st.last_err), lost);
 	o->failing = true;
-	o->len = 0;
+	o->w.len = 0;
 	return -o->st.last_err;
-}
-
-static int reserve(struct ks_output *o, size_t need)
-{
-	size_t cap = o->cap ?: 4096;
-	char *b;
-
-	if (o->len + need <= o->cap)
-		return 0;
-	while (cap < o->len + need)
-		cap *= 2;
-	b = realloc(o->buf, cap);
-	if (!b)
-		return -ENOMEM;
-	o->buf = b;
-	o->cap = cap;
-	return 0;
 }
 
 /* Room for a line of about need bytes, after the '\n' a cut line needs. */
 static int start_line(struct ks_output *o, size_t need)
 {
-	if (reserve(o, need + 2))
+	if (!ks_jw_reserve(&o->w, need + 2))
 		return -ENOMEM;
 	if (o->torn) {
-		o->buf[o->len++] = '\n';
+		o->w.p[o->w.len++] = '\n';
 		o->torn = false;
 	}
 	return 0;
 }
 
-/* Encode j at the end of the buffer, growing it until it fits. */
-static int encode(struct ks_output *o, json_t *j)
+struct ks_jw *ks_output_begin(struct ks_output *o)
 {
-	size_t room = o->cap - o->len, n;
-
-	n = json_dumpb(j, o->buf + o->len, room, JSON_COMPACT | JSON_SORT_KEYS);
-	if (!n)
-		return -EINVAL;
-	if (n + 2 > room) {
-		if (reserve(o, n + 2))
-			return -ENOMEM;
-		if (json_dumpb(j, o->buf + o->len, o->cap - o->len,
-			       JSON_COMPACT | JSON_SORT_KEYS) != n)
-			return -EINVAL;
-	}
-	o->len += n;
-	o->buf[o->len++] = '\n';
-	o->buf[o->len] = 0;
-	return 0;
+	if (!o)
+		return NULL;	/* nowhere to go (events only) */
+	o->w.oom = false;
+	o->w.depth = 0;
+	o->mark = o->w.len;
+	if (!start_line(o, 512))
+		o->mark = o->w.len;
+	return &o->w;
 }
 
-int ks_output_json(struct ks_output *o, json_t *j)
+int ks_output_end(struct ks_output *o, bool ok, const struct ks_line_info *info)
 {
 	int err;
 
 	if (!o)
-		return 0;	/* nowhere to go (events only) */
-	if (start_line(o, 512)) {
+		return 0;
+	if (!ok || o->w.oom || !ks_jw_reserve(&o->w, 2)) {
+		o->w.len = o->mark;
 		ks_output_lost(o, KS_LOST_ENCODE);
-		return -ENOMEM;
+		return o->w.oom ? -ENOMEM : -EINVAL;
 	}
-	err = encode(o, j);
-	if (err) {
-		ks_output_lost(o, KS_LOST_ENCODE);
-		return err;
-	}
+	o->w.p[o->w.len++] = '\n';
+	o->w.p[o->w.len] = 0;
 	o->st.lines++;
 	if (o->ops) {
-		err = o->ops->line(o->ops_arg, o->buf, o->len, j);
-		o->len = 0;
+		err = o->ops->line(o->ops_arg, o->w.p + o->mark, o->w.len - o->mark, info);
+		o->w.len = o->mark;
 		return err;
 	}
-	if (o->fd >= 0 && o->len >= KS_OUT_FLUSH)
+	if (o->fd >= 0 && o->w.len >= KS_OUT_FLUSH)
 		return ks_output_flush(o);
 	return 0;
 }
@@ -204,9 +178,9 @@ int ks_output_line(struct ks_output *o, const char *text, size_t len)
 {
 	if (start_line(o, len))
 		return -ENOMEM;
-	memcpy(o->buf + o->len, text, len);
-	o->len += len;
-	o->buf[o->len] = 0;
+	memcpy(o->w.p + o->w.len, text, len);
+	o->w.len += len;
+	o->w.p[o->w.len] = 0;
 	o->st.lines++;
 	return 0;
 }
@@ -244,8 +218,8 @@ uint64_t ks_output_lost_total(const struct ks_output *o)
 const char *ks_output_text(const struct ks_output *o, size_t *len)
 {
 	if (len)
-		*len = o->len;
-	return o->buf ?: "";
+		*len = o->w.len;
+	return o->w.p ?: "";
 }
 
 int ks_output_close(struct ks_output *o)
@@ -258,7 +232,7 @@ int ks_output_close(struct ks_output *o)
 	err = o->err;
 	if (o->own && o->fd >= 0 && close(o->fd) && !err)
 		err = -errno;
-	free(o->buf);
+	ks_jw_free(&o->w);
 	free(o);
 	return err;
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "kestrel/json.h"
 #include "kestrel/names.h"
 #include "kestrel/pipeline.h"
 #include "kestrel/tablewalk.h"
@@ -514,23 +515,22 @@ static void rule_meta(const struct ks_gen *g, uint32_t rule, struct ks_alert_met
 	meta->n_tags = r->n_tags;
 }
 
-/* Write an alert object (or count it lost); count it for the rule. */
-static int write_alert(struct ks_pipeline *p, struct ks_gen *g, uint32_t rule, json_t *a,
-		       bool lost)
+/*
+ * Write an alert, encoded straight into the output's buffer (or count it
+ * lost); count it for the rule.
+ */
+static int write_alert(struct ks_pipeline *p, struct ks_gen *g, uint32_t rule,
+		       const struct ks_alert_meta *meta, const struct ks_event *const *evs,
+		       size_t n, const char *names[], const char *values[], size_t n_join)
 {
-	int err;
+	struct ks_jw *w = ks_output_begin(p->o.alerts);
+	bool ok = !w || !ks_ecs_alert_json(p->ecs, w, meta, evs, n, names, values, n_join);
 
-	if (!a) {
-		ks_output_lost(p->o.alerts, KS_LOST_ENCODE);
+	/* one that could not be encoded or written is counted (and logged) by the output */
+	if (ks_output_end(p->o.alerts, ok) == -ENOMEM || !ok)
 		return -ENOMEM;
-	}
-	/* a failed write is counted (and logged) by the output */
-	err = ks_output_json(p->o.alerts, a) == -ENOMEM ? -ENOMEM : 0;
-	json_decref(a);
-	if (err)
-		return err;
 	p->st.alerts++;
-	p->st.lost_alerts += lost;
+	p->st.lost_alerts += meta->event_lost;
 	g->alerts[rule]++;
 	return 0;
 }
@@ -565,16 +565,14 @@ static int emit(struct ks_pipeline *p, struct ks_gen *g, uint32_t rule,
 	for (i = 0; i < s->n_join && i < KS_MAX_JOIN; i++) {
 		const struct ks_field_info *fi = ks_field_by_id(s->join[i]);
 
-		if (!fi || ks_ecs_field_text(p->ecs, last, s->join[i], vbuf[n_join],
-					     KS_JOIN_TEXT) < 0)
+		if (!fi || ks_field_text(p->ecs, last, s->join[i], vbuf[n_join],
+					 KS_JOIN_TEXT) < 0)
 			continue;
 		names[n_join] = fi->name;
 		values[n_join] = vbuf[n_join];
 		n_join++;
 	}
-	err = write_alert(p, g, rule,
-			  ks_ecs_alert(p->ecs, &meta, evs, n_prev + 1, names, values, n_join),
-			  lost);
+	err = write_alert(p, g, rule, &meta, evs, n_prev + 1, names, values, n_join);
 out:
 	free(tmp);
 	free(evs);
@@ -844,8 +842,7 @@ int ks_pipeline_lost_count(struct ks_pipeline *p, uint32_t rule_uid, uint64_t n,
 	/* signal mode enforces a block by SIGKILL, like a kill */
 	meta.outcome = enforce_mode == KS_MODE_LSM && g->t->rules[rule].action == KS_RA_BLOCK ?
 		       "blocked" : "killed";
-	return write_alert(p, g, rule, ks_ecs_alert(p->ecs, &meta, NULL, 0, NULL, NULL, 0),
-			   true) == 0;
+	return write_alert(p, g, rule, &meta, NULL, 0, NULL, NULL, 0) == 0;
 }
 
 void ks_pipeline_tick(struct ks_pipeline *p, uint64_t now_ns)

@@ -48,7 +48,7 @@ static int flush(struct ks_replay *r)
 	return 0;
 }
 
-static int on_input(void *arg, struct ks_event *ev, json_t *obj, unsigned long line)
+static int on_input(void *arg, struct ks_event *ev, unsigned long line)
 {
 	struct ks_replay *r = arg;
 

@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "kestrel/json.h"
 #include "kestrel/log.h"
 #include "kestrel/session.h"
 #include "kestrel/xdp.h"
@@ -65,14 +66,11 @@ void ks_session_normalize(const struct ks_session *s, struct ks_event *ev)
 
 static void record(struct ks_session *s, const struct ks_event *ev)
 {
-	json_t *j = ks_ecs_to_json(&s->ecs, ev);
+	struct ks_jw *w = ks_output_begin(s->o.record);
 
-	if (!j) {
-		ks_output_lost(s->o.record, KS_LOST_ENCODE);
-		return;
-	}
-	ks_output_json(s->o.record, j);
-	json_decref(j);
+	if (w)
+		ks_ecs_event_json(&s->ecs, w, ev);
+	ks_output_end(s->o.record, true);
 }
 
 int ks_session_event(struct ks_session *s, struct ks_event *ev)

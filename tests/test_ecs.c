@@ -13,7 +13,10 @@
 
 #include <cmocka.h>
 
+#include <jansson.h>
+
 #include "kestrel/ecs.h"
+#include "kestrel/json.h"
 
 #define SPEC_LINE \
 	"{\"@timestamp\":\"2026-01-02T03:04:05.000000001Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"process\":{\"pid\":4242,\"entity_id\":\"4242-1767323045\",\"name\":\"curl\",\"executable\":\"/usr/bin/curl\",\"args\":[\"curl\",\"-o\",\"/tmp/x\",\"http://203.0.113.9/x\"],\"parent\":{\"pid\":1,\"name\":\"bash\",\"executable\":\"/bin/bash\",\"entity_id\":\"1-1\"}},\"user\":{\"id\":0},\"host\":{\"name\":\"h1\"}}"
@@ -47,18 +50,58 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Decode one JSON text; returns ks_ecs_from_json's result. */
+/* Decode one JSON text; returns ks_ecs_decode_line's result. */
 static int decode(struct fx *f, const char *text, struct ks_event *ev)
 {
-	json_error_t jerr;
-	json_t *o = json_loads(text, JSON_ALLOW_NUL, &jerr);
+	return ks_ecs_decode_line(&f->ctx, text, strlen(text), ev, f->err, sizeof(f->err));
+}
+
+/* Decode a jansson object (dumped as kload would print it). */
+static int from_json(struct ks_ecs_ctx *ctx, json_t *j, struct ks_event *ev, char *err,
+		     size_t errlen)
+{
+	char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	int r;
 
-	if (!o)
-		fail_msg("test JSON does not parse: %s: %s", jerr.text, text);
-	r = ks_ecs_from_json(&f->ctx, o, ev, f->err, sizeof(f->err));
-	json_decref(o);
+	assert_non_null(text);
+	r = ks_ecs_decode_line(ctx, text, strlen(text), ev, err, errlen);
+	free(text);
 	return r;
+}
+
+/* The streaming encoder's text, parsed back for inspection. */
+static json_t *parse_jw(struct ks_jw *w)
+{
+	json_error_t jerr;
+	json_t *j;
+
+	assert_false(w->oom);
+	j = json_loadb(w->p, w->len, JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &jerr);
+	if (!j)
+		fail_msg("encoder output is not JSON: %s: %.*s", jerr.text, (int)w->len, w->p);
+	ks_jw_free(w);
+	return j;
+}
+
+static json_t *to_json(struct ks_ecs_ctx *ctx, const struct ks_event *ev)
+{
+	struct ks_jw w = {};
+
+	ks_ecs_event_json(ctx, &w, ev);
+	return parse_jw(&w);
+}
+
+static json_t *alert(struct ks_ecs_ctx *ctx, const struct ks_alert_meta *meta,
+		     const struct ks_event *const *evs, size_t n, const char *names[],
+		     const char *values[], size_t n_join)
+{
+	struct ks_jw w = {};
+
+	if (ks_ecs_alert_json(ctx, &w, meta, evs, n, names, values, n_join)) {
+		ks_jw_free(&w);
+		return NULL;
+	}
+	return parse_jw(&w);
 }
 
 static void decode_ok(struct fx *f, const char *text, struct ks_event *ev)
@@ -235,15 +278,15 @@ static void roundtrip(struct fx *f, const char *text)
 	json_t *j;
 
 	decode_ok(f, text, &f->ev);
-	j = ks_ecs_to_json(&f->ctx, &f->ev);
+	j = to_json(&f->ctx, &f->ev);
 	assert_non_null(j);
 	s1 = dump(j);
-	if (ks_ecs_from_json(&f->ctx, j, &f->ev2, f->err, sizeof(f->err)))
+	if (from_json(&f->ctx, j, &f->ev2, f->err, sizeof(f->err)))
 		fail_msg("re-decode failed: %s\n  %s", f->err, s1);
 	json_decref(j);
 	if (memcmp(&f->ev, &f->ev2, sizeof(f->ev)))
 		fail_msg("round trip differs:\n  in:  %s\n  out: %s", text, s1);
-	j = ks_ecs_to_json(&f->ctx, &f->ev2);
+	j = to_json(&f->ctx, &f->ev2);
 	s2 = dump(j);
 	assert_string_equal(s1, s2);
 	json_decref(j);
@@ -296,7 +339,7 @@ static void entity_out(struct fx *f, const char *text, const char *want,
 	json_t *j, *p;
 
 	decode_ok(f, text, &f->ev);
-	j = ks_ecs_to_json(&f->ctx, &f->ev);
+	j = to_json(&f->ctx, &f->ev);
 	p = json_object_get(j, "process");
 	assert_string_equal(json_string_value(json_object_get(p, "entity_id")),
 			    want);
@@ -336,18 +379,18 @@ static void test_entity_ids(void **state)
 	assert_int_not_equal(f->ev.entity, 0);
 	/* "0005-10", "9-9" (pid 1), "Y2Fmw6k=", "4294967296-1" (pid > u32) */
 	assert_int_equal(f->ctx.n_ents, 4);
-	assert_true(ks_ecs_field_text(&f->ctx, &f->ev, KS_F_ENTITY_ID, buf,
+	assert_true(ks_field_text(&f->ctx, &f->ev, KS_F_ENTITY_ID, buf,
 				      sizeof(buf)) == 8);
 	assert_string_equal(buf, "Y2Fmw6k=");
 	/* a short buffer gets the cut text and its real length */
-	assert_int_equal(ks_ecs_field_text(&f->ctx, &f->ev, KS_F_ENTITY_ID, buf,
+	assert_int_equal(ks_field_text(&f->ctx, &f->ev, KS_F_ENTITY_ID, buf,
 					   4), 3);
 	assert_string_equal(buf, "Y2F");
-	assert_int_equal(ks_ecs_field_text(&f->ctx, &f->ev, KS_F_PROCESS_PID,
+	assert_int_equal(ks_field_text(&f->ctx, &f->ev, KS_F_PROCESS_PID,
 					   buf, 2), 1);
-	assert_int_equal(ks_ecs_field_text(&f->ctx, &f->ev, KS_F_PROCESS_PID,
+	assert_int_equal(ks_field_text(&f->ctx, &f->ev, KS_F_PROCESS_PID,
 					   buf, 0), -1);
-	assert_int_equal(ks_ecs_field_text(&f->ctx, &f->ev, KS_F_PARENT_ENTITY_ID,
+	assert_int_equal(ks_field_text(&f->ctx, &f->ev, KS_F_PARENT_ENTITY_ID,
 					   buf, sizeof(buf)), 12);
 	assert_string_equal(buf, "4294967296-1");
 
@@ -431,7 +474,7 @@ static void test_json_from_bad_bytes(void **state)
 		  "\"payload\":\"abcdef\",\"process\":{\"pid\":1,\"executable\":\"/tmp/abc\"}}", ev);
 	memcpy(ev->payload, "a\0\xff\xc0\xaf" "f", 6);
 	memcpy(ev->exe + 5, "\xed\xa0\x80", 3);
-	j = ks_ecs_to_json(&f->ctx, ev);
+	j = to_json(&f->ctx, ev);
 	assert_non_null(j);
 	s = dump(j);
 	assert_non_null(strstr(s, "\"payload\":\"a\\u0000" R R R "f\""));
@@ -503,7 +546,7 @@ static void test_cut_path_roundtrip(void **state)
 	decode_ok(f, text, ev);
 	free(text);
 	assert_int_equal(ev->mnt_ns, 4026531841u);
-	j = ks_ecs_to_json(&f->ctx, ev);
+	j = to_json(&f->ctx, ev);
 	assert_non_null(j);
 	s = dump(j);
 	snprintf(want, sizeof(want), "\"executable\":\"%.*s...%s\"", (int)KS_PATH_HEAD, path,
@@ -555,7 +598,7 @@ static void test_cut_long_head(void **state)
 	ev->str[KS_F_FILE_PATH].len = tl;
 	ev->truncated = 1u << KS_F_FILE_PATH;
 	ev->cut_head[KS_PATH_IDX(KS_F_FILE_PATH)] = h;
-	j = ks_ecs_to_json(&f->ctx, ev);
+	j = to_json(&f->ctx, ev);
 	assert_non_null(j);
 	s = dump(j);
 	json_decref(j);
@@ -586,7 +629,7 @@ static void test_args_cut_at_separator(void **state)
 	assert_int_equal(ev->str[KS_F_PROCESS_ARGS].len, KS_ARGS_MAX - 2);
 	assert_int_equal(ev->args_count, 2);
 	assert_true(ev->truncated & (1u << KS_F_PROCESS_ARGS));
-	j = ks_ecs_to_json(&f->ctx, ev);
+	j = to_json(&f->ctx, ev);
 	arr = json_object_get(json_object_get(j, "process"), "args");
 	assert_int_equal(json_array_size(arr), 1);
 	json_decref(j);
@@ -611,16 +654,16 @@ static void test_fields(void **state)
 	assert_int_equal(ev->direction, 2);
 	assert_int_equal(ev->uid, 1000);
 	assert_int_equal(ev->present, KS_P_NET | KS_P_USER | KS_P_PROCESS);
-	assert_int_equal(ks_ecs_field_text(&f->ctx, ev, KS_F_DEST_IP, buf,
+	assert_int_equal(ks_field_text(&f->ctx, ev, KS_F_DEST_IP, buf,
 					   sizeof(buf)), 11);
 	assert_string_equal(buf, "203.0.113.9");
-	ks_ecs_field_text(&f->ctx, ev, KS_F_DEST_PORT, buf, sizeof(buf));
+	ks_field_text(&f->ctx, ev, KS_F_DEST_PORT, buf, sizeof(buf));
 	assert_string_equal(buf, "4444");
-	ks_ecs_field_text(&f->ctx, ev, KS_F_PROCESS_NAME, buf, sizeof(buf));
+	ks_field_text(&f->ctx, ev, KS_F_PROCESS_NAME, buf, sizeof(buf));
 	assert_string_equal(buf, "nc");
-	assert_int_equal(ks_ecs_field_text(&f->ctx, ev, KS_F_FILE_PATH, buf,
+	assert_int_equal(ks_field_text(&f->ctx, ev, KS_F_FILE_PATH, buf,
 					   sizeof(buf)), -1);
-	assert_int_equal(ks_ecs_field_text(&f->ctx, ev, KS_F_EXIT_CODE, buf,
+	assert_int_equal(ks_field_text(&f->ctx, ev, KS_F_EXIT_CODE, buf,
 					   sizeof(buf)), -1);
 
 	/* file.name always the path's basename; extension given or derived */
@@ -690,13 +733,11 @@ struct collect {
 	int stop_at;
 };
 
-static int collect_cb(void *arg, struct ks_event *ev, json_t *obj,
-		      unsigned long line)
+static int collect_cb(void *arg, struct ks_event *ev, unsigned long line)
 {
 	struct collect *c = arg;
 
 	assert_int_equal(ev->seq, line);
-	assert_true(json_is_object(obj));
 	c->lines[c->n++] = line;
 	return c->n == c->stop_at ? 42 : 0;
 }
@@ -796,9 +837,8 @@ static void test_alert_shape(void **state)
 	const char *names[] = { "file.path" }, *values[] = { "/tmp/x" };
 	const struct ks_event *evs[] = { &f->ev, &f->ev2 };
 	char *s, *line = NULL;
-	size_t linelen = 0;
+	struct ks_jw w = {};
 	json_t *a;
-	FILE *out;
 
 	decode_ok(f, "{\"@timestamp\":\"2026-01-02T03:04:05.000000001Z\",\"event\":{\"category\":\"file\",\"action\":\"creation\"},"
 		  "\"file\":{\"path\":\"/tmp/x\"},\"process\":{\"pid\":4242,\"entity_id\":\"4242-1767323045\",\"executable\":\"/usr/bin/curl\"},"
@@ -809,37 +849,34 @@ static void test_alert_shape(void **state)
 		  "\"user\":{\"id\":0},\"group\":{\"id\":0},\"host\":{\"name\":\"h1\"}}", &f->ev2);
 	f->ev2.verdict.flags = KS_V_FORWARD | KS_V_DENIED;
 
-	a = ks_ecs_alert(&f->ctx, &meta, evs, 2, names, values, 1);
-	assert_non_null(a);
-	out = open_memstream(&line, &linelen);
-	assert_int_equal(ks_ecs_dump_line(a, out), 0);
-	fclose(out);
-	json_decref(a);
+	assert_int_equal(ks_ecs_alert_json(&f->ctx, &w, &meta, evs, 2, names, values, 1), 0);
+	line = strndup(w.p, w.len);
+	ks_jw_free(&w);
 	assert_string_equal(line,
 		"{\"@timestamp\":\"2026-01-02T03:04:06.500000000Z\","
 		"\"event\":{\"action\":\"block\",\"kind\":\"alert\",\"outcome\":\"blocked\"},"
 		"\"host\":{\"name\":\"h1\"},"
 		"\"kestrel\":{\"events\":[" ALERT_E1 "," ALERT_E2 "],\"join\":{\"file.path\":\"/tmp/x\"}},"
 		"\"rule\":{\"id\":\"tmp_payload_executed\",\"name\":\"Downloaded file executed from /tmp\","
-		"\"severity\":\"high\",\"tags\":[\"attack.t1105\",\"attack.execution\"]}}\n");
+		"\"severity\":\"high\",\"tags\":[\"attack.t1105\",\"attack.execution\"]}}");
 	free(line);
 
 	/* outcome follows the completing event's verdict */
 	f->ev2.verdict.flags = KS_V_KILLED | KS_V_DENIED;
-	a = ks_ecs_alert(&f->ctx, &meta, evs, 2, NULL, NULL, 0);
+	a = alert(&f->ctx, &meta, evs, 2, NULL, NULL, 0);
 	s = dump(a);
 	assert_non_null(strstr(s, "\"outcome\":\"killed\""));
 	assert_non_null(strstr(s, "\"join\":{}"));
 	free(s);
 	json_decref(a);
 	f->ev2.verdict.flags = 0;
-	a = ks_ecs_alert(&f->ctx, &meta, evs, 1, NULL, NULL, 0);
+	a = alert(&f->ctx, &meta, evs, 1, NULL, NULL, 0);
 	s = dump(a);
 	assert_non_null(strstr(s, "\"outcome\":\"success\""));
 	assert_non_null(strstr(s, "\"@timestamp\":\"2026-01-02T03:04:05.000000001Z\""));
 	free(s);
 	json_decref(a);
-	assert_null(ks_ecs_alert(&f->ctx, &meta, evs, 0, NULL, NULL, 0));
+	assert_null(alert(&f->ctx, &meta, evs, 0, NULL, NULL, 0));
 }
 
 /* Every replayed event keeps its own host.name, in its alert too. */
@@ -848,7 +885,7 @@ struct hosts {
 	int n;
 };
 
-static int hosts_cb(void *arg, struct ks_event *ev, json_t *obj, unsigned long line)
+static int hosts_cb(void *arg, struct ks_event *ev, unsigned long line)
 {
 	struct hosts *h = arg;
 
@@ -876,7 +913,7 @@ static void test_multi_host(void **state)
 	fclose(fin);
 	assert_int_equal(h.n, 3);
 	for (i = 0; i < 3; i++) {
-		j = ks_ecs_to_json(&f->ctx, &h.ev[i]);
+		j = to_json(&f->ctx, &h.ev[i]);
 		s = dump(j);
 		/* without a host.name of its own: the first one's, as before */
 		assert_non_null(strstr(s, i == 1 ? "\"host\":{\"name\":\"h2\"}" :
@@ -886,7 +923,7 @@ static void test_multi_host(void **state)
 	}
 	evs[0] = &h.ev[0];
 	evs[1] = &h.ev[1];
-	j = ks_ecs_alert(&f->ctx, &meta, evs, 2, NULL, NULL, 0);
+	j = alert(&f->ctx, &meta, evs, 2, NULL, NULL, 0);
 	s = dump(j);
 	assert_non_null(strstr(s, "\"host\":{\"name\":\"h2\"},\"kestrel\""));
 	assert_non_null(strstr(s, "\"host\":{\"name\":\"h1\"},\"process\""));

@@ -16,23 +16,46 @@
 
 #include <cmocka.h>
 
+#include "kestrel/json.h"
 #include "kestrel/output.h"
-
-static json_t *line(int i)
-{
-	return json_pack("{s:i,s:s}", "n", i, "pad", "0123456789");
-}
 
 static void put_lines(struct ks_output *o, int n)
 {
+	struct ks_jw *w;
 	int i;
 
 	for (i = 0; i < n; i++) {
-		json_t *j = line(i);
-
-		ks_output_json(o, j);
-		json_decref(j);
+		w = ks_output_begin(o);
+		ks_jw_obj(w, NULL);
+		ks_jw_int(w, "n", i);
+		ks_jw_cstr(w, "pad", "0123456789");
+		ks_jw_end(w, '}');
+		ks_output_end(o, true);
 	}
+}
+
+/* A line given up half-written is taken back whole and counted. */
+static void test_taken_back(void **state)
+{
+	struct ks_output *o = ks_output_memory();
+	struct ks_output_stats st;
+	struct ks_jw *w;
+
+	put_lines(o, 1);
+	w = ks_output_begin(o);
+	ks_jw_obj(w, NULL);
+	ks_jw_int(w, "half", 1);
+	assert_int_equal(ks_output_end(o, false), -EINVAL);
+	put_lines(o, 1);
+	ks_output_stats(o, &st);
+	assert_int_equal(st.lines, 2);
+	assert_int_equal(st.lost[KS_LOST_ENCODE], 1);
+	assert_string_equal(ks_output_text(o, NULL),
+			    "{\"n\":0,\"pad\":\"0123456789\"}\n{\"n\":0,\"pad\":\"0123456789\"}\n");
+	assert_int_equal(ks_output_line(o, "x", 1), 0);
+	assert_null(ks_output_begin(NULL));
+	assert_int_equal(ks_output_end(NULL, true), 0);
+	assert_int_equal(ks_output_close(o), 0);
 }
 
 static void test_memory(void **state)
@@ -119,6 +142,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_memory),
+		cmocka_unit_test(test_taken_back),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_closed_pipe),
 		cmocka_unit_test(test_partial),

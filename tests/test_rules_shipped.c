@@ -53,8 +53,7 @@ struct pendvec {
 static struct ks_ruleset *rs;
 static const char *rules_dir;
 
-static int collect(void *arg, struct ks_event *ev, json_t *obj,
-		   unsigned long line)
+static int collect(void *arg, struct ks_event *ev, unsigned long line)
 {
 	struct evvec *vec = arg;
 
@@ -104,8 +103,8 @@ static int join_key(struct ks_ecs_ctx *ctx, const struct ks_query *q,
 	for (i = 0; i < n; i++) {
 		f = i < q->n_join ? q->join[i] : s->join[i - q->n_join];
 		if (f->id != KS_F_NONE) {
-			r = ks_ecs_field_text(ctx, ev, f->id, key + len,
-					      KEY_MAX - len - 1);
+			r = ks_field_text(ctx, ev, f->id, key + len,
+				  KEY_MAX - len - 1);
 			if (r < 0)
 				return -1;
 			len += (size_t)r;

@@ -6,13 +6,15 @@
  *   ks_ecs_init(&ctx, NULL);                 // host.name adopted from input
  *   ks_ecs_read_jsonl(stdin, "-", cb, arg, &ctx, &skipped, stderr);
  *   ...
- *   json_t *a = ks_ecs_alert(&ctx, &meta, evs, n, names, values, n_join);
- *   ks_ecs_dump_line(a, stdout);             // sorted keys, one line
- *   json_decref(a);
+ *   struct ks_jw w = {};                     // kestrel/json.h
+ *   ks_ecs_alert_json(&ctx, &w, &meta, evs, n, names, values, n_join);
+ *   fwrite(w.p, 1, w.len, stdout);           // sorted keys, one object
+ *   ks_jw_free(&w);
  *   ks_ecs_free(&ctx);
  *
  * Mapping rules (what is stored where, and what is derived) are described
- * at the top of loader/ecs.c. In short:
+ * at the top of loader/ecs.c; the decoder is loader/ecs_decode.c, the
+ * encoder loader/ecs_encode.c. In short:
  *
  *  - Text slots (exe, pexe, path, target, comm, pcomm, iface) hold at most
  *    slot size - 1 bytes and stay NUL-terminated; process.args holds at most
@@ -36,8 +38,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include <jansson.h>
-
 #include "../../maps/ks_abi.h"
 #include "../../maps/ks_event.h"
 
@@ -52,6 +52,8 @@ struct ks_ecs_stats {
 };
 
 struct ks_ecs_ent;
+struct ks_jr;
+struct ks_jw;
 
 struct ks_ecs_host_run {
 	uint64_t seq;		/* first record number of the run */
@@ -70,6 +72,8 @@ struct ks_ecs_ctx {
 	size_t n_hosts;
 	struct ks_ecs_host_run *runs;
 	size_t n_runs, cap_runs;
+	/* private: the JSON reader's buffers, reused line after line */
+	struct ks_jr *jr;
 };
 
 /*
@@ -83,22 +87,24 @@ void ks_ecs_free(struct ks_ecs_ctx *ctx);
 const char *ks_ecs_host(struct ks_ecs_ctx *ctx);
 unsigned long ks_ecs_truncations_total(const struct ks_ecs_ctx *ctx);
 
-/* Decode one ECS object. Returns 0, or -1 with a message in err. */
-int ks_ecs_from_json(struct ks_ecs_ctx *ctx, const json_t *obj,
-		     struct ks_event *ev, char *err, size_t errlen);
+/* Decode one ECS object, the JSON text line[0..len). 0, or -1 with a message in err. */
+int ks_ecs_decode_line(struct ks_ecs_ctx *ctx, const char *line, size_t len,
+		       struct ks_event *ev, char *err, size_t errlen);
 
-/* Encode one event (only present fields). NULL on allocation failure. */
-json_t *ks_ecs_to_json(struct ks_ecs_ctx *ctx, const struct ks_event *ev);
+/*
+ * Append one event (only present fields) to w as compact JSON, keys
+ * sorted, no newline. w->oom says whether it did not fit.
+ */
+void ks_ecs_event_json(struct ks_ecs_ctx *ctx, struct ks_jw *w, const struct ks_event *ev);
 
 /*
  * Read Event JSONL. Malformed lines are reported to errout (may be NULL) as
  * "NAME:LINE: error: MESSAGE", counted in *skipped and skipped; blank lines
- * are ignored. cb gets every good event with ev->seq = line number; ev and
- * obj are borrowed for the call. A non-zero return of cb stops reading and
+ * are ignored. cb gets every good event with ev->seq = line number; ev is
+ * borrowed for the call. A non-zero return of cb stops reading and
  * is returned. Otherwise returns 0, or -errno on a read error.
  */
-typedef int (*ks_ecs_event_cb)(void *arg, struct ks_event *ev, json_t *obj,
-			       unsigned long line);
+typedef int (*ks_ecs_event_cb)(void *arg, struct ks_event *ev, unsigned long line);
 int ks_ecs_read_jsonl(FILE *in, const char *name, ks_ecs_event_cb cb,
 		      void *arg, struct ks_ecs_ctx *ctx,
 		      unsigned long *skipped, FILE *errout);
@@ -126,19 +132,20 @@ struct ks_alert_meta {
 #define KS_ECS_LOST_MESSAGE	"enforced, event lost"
 
 /*
- * One Alert JSONL object. events[] in step order; the last one completed
+ * One Alert JSONL object appended to w (compact, keys sorted, UTF-8
+ * kept, no newline). events[] in step order; the last one completed
  * the rule and gives @timestamp and event.outcome: "killed" if its verdict
  * has KS_V_KILLED, "blocked" if KS_V_DENIED, otherwise "success" (the
  * operation went ahead; it is also what an `alert` rule reports). No
- * events: only for meta->event_lost (see there).
+ * events: only for meta->event_lost (see there). kestrel.join has
+ * join_field_names[i]: join_values[i]. Returns 0, or -1 if there is
+ * nothing to write or w ran out of memory (the text is incomplete).
  */
-json_t *ks_ecs_alert(struct ks_ecs_ctx *ctx, const struct ks_alert_meta *meta,
-		     const struct ks_event *const *events, size_t n_events,
-		     const char *join_field_names[], const char *join_values[],
-		     size_t n_join);
-
-/* Compact JSON, keys sorted, UTF-8 kept, then '\n'. Returns 0 or -1. */
-int ks_ecs_dump_line(json_t *obj, FILE *out);
+int ks_ecs_alert_json(struct ks_ecs_ctx *ctx, struct ks_jw *w,
+		      const struct ks_alert_meta *meta,
+		      const struct ks_event *const *events, size_t n_events,
+		      const char *join_field_names[], const char *join_values[],
+		      size_t n_join);
 
 /* ---- helpers shared with kload ---- */
 int ks_ecs_parse_time(const char *s, size_t len, uint64_t *ns);
@@ -153,14 +160,15 @@ int ks_ecs_action_parse(const char *s);
 bool ks_ecs_action_valid(unsigned int cat, unsigned int act);
 
 /*
- * Text of one field of ev as the alert's kestrel.join prints it: strings
- * raw (command_line with ' ' separators), numbers in decimal, addresses in
- * text form, entity ids as in process.entity_id. Returns the length (the
- * output is cut at buflen - 1 and NUL-terminated), or -1 if the field is
- * null or not printable.
+ * Text of one field of ev (loader/field.c), the value kestrel.join
+ * prints and the NFA joins on: strings raw (command_line with ' '
+ * separators), numbers in decimal, addresses in text form, entity ids
+ * as in process.entity_id (names is where the original entity_id
+ * strings are kept). Returns the length (the output is cut at buflen - 1
+ * and NUL-terminated), or -1 if the field is null or not printable.
  */
-int ks_ecs_field_text(struct ks_ecs_ctx *ctx, const struct ks_event *ev,
-		      unsigned int field, char *buf, size_t buflen);
+int ks_field_text(const struct ks_ecs_ctx *names, const struct ks_event *ev,
+		  unsigned int field, char *buf, size_t buflen);
 
 /* ---- UTF-8 (loader/utf8.c) ---- */
 /* Worst case output of ks_utf8_sanitize: every byte becomes U+FFFD. */

@@ -16,8 +16,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
-
 /* kestrel_alerts_lost_total{reason} */
 enum ks_lost_reason {
 	KS_LOST_WRITE = 0,	/* the write failed, or the receiver refused it */
@@ -35,15 +33,21 @@ struct ks_output_stats {
 
 struct ks_output;
 
+/* What an alert output wants of a line besides its text (NULL: not an alert). */
+struct ks_line_info {
+	const char *rule_id;
+	const char *severity;	/* low | medium | high | critical */
+};
+
 /*
  * An output whose complete lines go elsewhere (kload's alert outputs,
- * loader/sink.c): line() gets each encoded line ('\n' included) with the
- * JSON it came from and returns 0 or -errno (the callee counts its own
+ * loader/sink.c): line() gets each encoded line ('\n' included) with what
+ * its writer said of it and returns 0 or -errno (the callee counts its own
  * losses); stats() adds the callee's losses to what ks_output_stats()
  * reports.
  */
 struct ks_output_ops {
-	int (*line)(void *arg, const char *text, size_t len, json_t *j);
+	int (*line)(void *arg, const char *text, size_t len, const struct ks_line_info *info);
 	void (*stats)(void *arg, struct ks_output_stats *st);
 };
 
@@ -60,8 +64,16 @@ struct ks_output *ks_output_memory(void);
 /* Flush, close, free; returns 0 or the -errno of a failed write ever. */
 int ks_output_close(struct ks_output *o);
 
-/* One line: j compact with sorted keys, then '\n'. 0 or -errno (counted). */
-int ks_output_json(struct ks_output *o, json_t *j);
+/*
+ * One line, encoded straight into the output's buffer: append the text to
+ * the writer ks_output_begin() returns (NULL if o is NULL: nowhere to
+ * go), then ks_output_end() adds the '\n' (info: for alert outputs, may
+ * be NULL). A line not ok, or that ran out of memory, is taken back and
+ * counted as lost (KS_LOST_ENCODE). Returns 0 or -errno (-ENOMEM,
+ * -EINVAL, or a failed write: counted).
+ */
+struct ks_jw *ks_output_begin(struct ks_output *o);
+int ks_output_end(struct ks_output *o, bool ok, const struct ks_line_info *info);
 /* Count a line that could not be produced. */
 void ks_output_lost(struct ks_output *o, enum ks_lost_reason why);
 int ks_output_flush(struct ks_output *o);

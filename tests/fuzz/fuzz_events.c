@@ -3,14 +3,89 @@
  * libFuzzer target: Event JSONL, as `kload replay --events` reads it,
  * through the decoder (ks_ecs_read_jsonl). Any crash, leak or sanitizer
  * report is a bug: a recording is untrusted input.
+ *
+ * Every line also goes through the hand-written JSON reader
+ * (loader/json_read.c) and through jansson with the flags the decoder
+ * used to give it: both must accept or both reject, and what both accept
+ * must be the same values (types, numbers, string bytes, member names
+ * and order). A disagreement aborts.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
 
 #include "kestrel/ecs.h"
+#include "kestrel/json.h"
 
-static int on_event(void *arg, struct ks_event *ev, json_t *obj, unsigned long line)
+static bool same(const struct ks_jr *r, const struct ks_jn *n, const json_t *j)
+{
+	const struct ks_jn *m;
+	size_t i = 0;
+
+	switch (n->type) {
+	case KS_JT_NULL: return json_is_null(j);
+	case KS_JT_TRUE: return json_is_true(j);
+	case KS_JT_FALSE: return json_is_false(j);
+	case KS_JT_INT: return json_is_integer(j) && json_integer_value(j) == n->i;
+	case KS_JT_REAL: return json_is_real(j);
+	case KS_JT_STR:
+		return json_is_string(j) && json_string_length(j) == n->len &&
+		       !memcmp(json_string_value(j), n->s, n->len) && !n->s[n->len];
+	case KS_JT_ARR:
+		if (!json_is_array(j) || json_array_size(j) != n->len)
+			return false;
+		for (m = ks_jr_first(r, n); m; m = ks_jr_next(r, m))
+			if (!same(r, m, json_array_get(j, i++)))
+				return false;
+		return i == n->len;
+	default:
+		if (!json_is_object(j) || json_object_size(j) != n->len)
+			return false;
+		for (m = ks_jr_first(r, n); m; m = ks_jr_next(r, m), i++) {
+			const json_t *v = json_object_getn(j, m->key, m->klen);
+
+			if (!v || !same(r, m, v) || ks_jr_getn(r, n, m->key, m->klen) != m)
+				return false;
+		}
+		return i == n->len;
+	}
+}
+
+static void differential(struct ks_jr *r, const char *line, size_t len)
+{
+	json_t *j = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
+	int mine = ks_jr_parse(r, line, len);
+
+	if ((mine == 0) != (j != NULL))
+		abort();
+	if (j && !same(r, ks_jr_root(r), j))
+		abort();
+	json_decref(j);
+}
+
+static void each_line(const uint8_t *data, size_t size)
+{
+	struct ks_jr r = {};
+	const char *p = (const char *)data, *end = p + size, *nl;
+	size_t len, i;
+
+	for (; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			nl = end;
+		len = (size_t)(nl - p);
+		for (i = 0; i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r'); i++)
+			;
+		if (i < len)	/* blank lines are skipped before parsing */
+			differential(&r, p, len);
+	}
+	ks_jr_free(&r);
+}
+
+static int on_event(void *arg, struct ks_event *ev, unsigned long line)
 {
 	unsigned long *n = arg;
 
@@ -29,6 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!size)
 		return 0;
+	each_line(data, size);
 	f = fmemopen((void *)data, size, "r");
 	if (!f)
 		abort();

@@ -1,0 +1,955 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * ECS decoder: Event JSONL -> struct ks_event, field by field as the
+ * mapping at the top of loader/ecs.c says. A line is parsed into the
+ * reader's flat node array (loader/json_read.c), not a jansson tree; a
+ * line that is not JSON gets jansson's own message (the cold path).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "kestrel/json.h"
+#include "kestrel/rules.h"
+#include "ecs_int.h"
+
+struct dec {
+	struct ks_ecs_ctx *ctx;
+	const struct ks_jr *r;
+	const struct ks_jn *root;
+	struct ks_event *ev;
+	char *err;
+	size_t errlen;
+	uint32_t host;		/* ks_ecs_ctx.hosts index + 1 of host.name, 0 if none */
+};
+
+static int __attribute__((format(printf, 2, 3)))
+fail(struct dec *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (d->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(d->err, d->errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/*
+ * Value at a dotted ECS path, through nested objects or a literal dotted
+ * key at any level (some shippers flatten). JSON null counts as absent.
+ */
+static const struct ks_jn *jget(const struct dec *d, const char *path)
+{
+	const struct ks_jn *obj = d->root, *v;
+	const char *dot;
+
+	while (obj && obj->type == KS_JT_OBJ) {
+		v = ks_jr_getn(d->r, obj, path, strlen(path));
+		if (v)
+			return v->type == KS_JT_NULL ? NULL : v;
+		dot = strchr(path, '.');
+		if (!dot)
+			return NULL;
+		obj = ks_jr_getn(d->r, obj, path, (size_t)(dot - path));
+		path = dot + 1;
+	}
+	return NULL;
+}
+
+/* Text value at path: 0 absent, 1 found, -1 error. */
+static int get_str(struct dec *d, const char *path, const char **s,
+		   size_t *len)
+{
+	const struct ks_jn *v = jget(d, path);
+
+	if (!v)
+		return 0;
+	if (v->type != KS_JT_STR)
+		return fail(d, "%s: expected a string", path);
+	*s = v->s;
+	*len = v->len;
+	if (memchr(*s, '\0', *len))
+		return fail(d, "%s: NUL byte in string", path);
+	return 1;
+}
+
+/* Strict decimal: optional '-', 1..19 digits, nothing else. */
+static int parse_dec(const char *s, int64_t *out)
+{
+	const char *p = s + (*s == '-');
+	long long v;
+	char *end;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Integer in [min, max], or a decimal string: 0 absent, 1 found, -1 error. */
+static int get_int(struct dec *d, const char *path, int64_t min, int64_t max,
+		   int64_t *out)
+{
+	const struct ks_jn *v = jget(d, path);
+	int64_t x;
+
+	if (!v)
+		return 0;
+	if (v->type == KS_JT_INT)
+		x = v->i;
+	else if (v->type != KS_JT_STR || parse_dec(v->s, &x))
+		return fail(d, "%s: expected an integer", path);
+	if (x < min || x > max)
+		return fail(d, "%s: %" PRId64 " out of range %" PRId64 "..%"
+			    PRId64, path, x, min, max);
+	*out = x;
+	return 1;
+}
+
+static void set_ref(struct ks_event *ev, unsigned int field, const char *p,
+		    size_t len)
+{
+	ev->str[field].off = (__u16)(p - (const char *)ev);
+	ev->str[field].len = (__u16)len;
+}
+
+static bool ref_set(const struct ks_event *ev, unsigned int field)
+{
+	return ev->str[field].off != 0;
+}
+
+static void mark_trunc(struct dec *d, unsigned int field)
+{
+	d->ev->truncated |= (__u16)(1u << field);
+	d->ctx->stats.truncations[field]++;
+}
+
+/*
+ * A cut path as the kernel lays it out: head (h bytes) at the start of
+ * the slot, tail right-aligned at its end; the tail is the field's value.
+ */
+static void put_cut_path(struct dec *d, unsigned int field, char *slot, const char *head,
+			 size_t h, const char *tail, size_t tl)
+{
+	if (h > KS_PATH_MAX - 1)	/* cut_head is a __u8 */
+		h = KS_PATH_MAX - 1;
+	if (tl > KS_PATH_MAX - h) {
+		tail += tl - (KS_PATH_MAX - h);
+		tl = KS_PATH_MAX - h;
+	}
+	memcpy(slot, head, h);
+	memcpy(slot + KS_PATH_MAX - tl, tail, tl);
+	set_ref(d->ev, field, slot + KS_PATH_MAX - tl, tl);
+	d->ev->cut_head[KS_PATH_IDX(field)] = (__u8)h;
+	mark_trunc(d, field);
+}
+
+/* Copy into a slot of cap usable bytes, cutting and counting if longer. */
+static void put_str(struct dec *d, unsigned int field, char *slot, size_t cap,
+		    const char *s, size_t len)
+{
+	if (len > cap && ks_ecs_is_path(field)) {
+		put_cut_path(d, field, slot, s, KS_PATH_HEAD, s, len);
+		return;
+	}
+	if (len > cap) {
+		len = cap;
+		mark_trunc(d, field);
+	}
+	memcpy(slot, s, len);
+	set_ref(d->ev, field, slot, len);
+}
+
+/* A path printed cut: head "..." tail, with kestrel.cut_head.<path>. */
+static int dec_cut(struct dec *d, const char *path, unsigned int field, char *slot,
+		   const char *s, size_t len)
+{
+	char key[80];
+	int64_t h;
+	int r;
+
+	snprintf(key, sizeof(key), "kestrel.cut_head.%s", path);
+	/* the kernel's head fills what the tail leaves: KS_PATH_HEAD or more */
+	r = get_int(d, key, 0, KS_PATH_MAX - 1, &h);
+	if (r <= 0)
+		return r;
+	if ((size_t)h + 3 > len || memcmp(s + h, "...", 3))
+		return fail(d, "%s: a cut path is head \"...\" tail, with %s bytes of head",
+			    path, key);
+	put_cut_path(d, field, slot, s, (size_t)h, s + h + 3, len - (size_t)h - 3);
+	return 1;
+}
+
+/* Text field into its slot (keeping a NUL after it): 0/1/-1 as get_str. */
+static int dec_text(struct dec *d, const char *path, unsigned int field,
+		    char *slot, size_t size)
+{
+	const char *s;
+	size_t len;
+	int r = get_str(d, path, &s, &len), cut = 0;
+
+	if (r > 0 && ks_ecs_is_path(field))
+		cut = dec_cut(d, path, field, slot, s, len);
+	if (cut < 0)
+		return -1;
+	if (r > 0 && !cut)
+		put_str(d, field, slot, size - 1, s, len);
+	return r;
+}
+
+/* Sub-range of field `from` after its last '/'. */
+static void basename_ref(struct ks_event *ev, unsigned int from,
+			 unsigned int to)
+{
+	const char *p = (const char *)ev + ev->str[from].off;
+	size_t i = ev->str[from].len;
+
+	while (i > 0 && p[i - 1] != '/')
+		i--;
+	set_ref(ev, to, p + i, ev->str[from].len - i);
+}
+
+/*
+ * process.name / process.parent.name: a view of the executable's basename
+ * when equal to it, else a comm copy (15 bytes, like task->comm).
+ */
+static int dec_name(struct dec *d, const char *path, unsigned int field,
+		    unsigned int exe_field, char *comm)
+{
+	struct ks_event *ev = d->ev;
+	const char *s, *base;
+	size_t len;
+	int r = get_str(d, path, &s, &len);
+
+	if (r < 0)
+		return -1;
+	if (ref_set(ev, exe_field)) {
+		basename_ref(ev, exe_field, field);
+		base = (const char *)ev + ev->str[field].off;
+		if (!r || (len == ev->str[field].len && !memcmp(s, base, len)))
+			return r;
+	}
+	if (r)
+		put_str(d, field, comm, KS_COMM_MAX - 1, s, len);
+	else
+		ev->str[field] = (struct ks_strref){ 0, 0 };
+	return r;
+}
+
+struct argbuf {
+	char *p;
+	size_t len, cap;
+	unsigned int n;		/* elements given, stored or not */
+	bool cut;
+};
+
+/*
+ * Append one element. A separator is only written when something of the
+ * element fits too, so a cut never leaves a phantom empty last element.
+ */
+static void arg_add(struct argbuf *b, const char *s, size_t len)
+{
+	size_t room;
+
+	b->n++;
+	if (b->cut)
+		return;
+	if (b->n > 1) {
+		if (b->len == b->cap || (len && b->len + 1 == b->cap)) {
+			b->cut = true;
+			return;
+		}
+		b->p[b->len++] = '\0';
+	}
+	room = b->cap - b->len;
+	if (len > room) {
+		len = room;
+		b->cut = true;
+	}
+	memcpy(b->p + b->len, s, len);
+	b->len += len;
+}
+
+static int args_from_array(struct dec *d, const struct ks_jn *a, struct argbuf *b)
+{
+	const struct ks_jn *v;
+	size_t i = 0;
+
+	if (a->type != KS_JT_ARR)
+		return fail(d, "process.args: expected an array of strings");
+	for (v = ks_jr_first(d->r, a); v; v = ks_jr_next(d->r, v), i++) {
+		if (v->type != KS_JT_STR)
+			return fail(d, "process.args[%zu]: expected a string",
+				    i);
+		if (memchr(v->s, '\0', v->len))
+			return fail(d, "process.args[%zu]: NUL byte in string",
+				    i);
+		arg_add(b, v->s, v->len);
+	}
+	return 0;
+}
+
+/* Exact inverse of joining with ' ': every space separates two elements. */
+static void args_from_cmdline(struct argbuf *b, const char *s, size_t len)
+{
+	const char *sp;
+
+	while ((sp = memchr(s, ' ', len))) {
+		arg_add(b, s, (size_t)(sp - s));
+		len -= (size_t)(sp - s) + 1;
+		s = sp + 1;
+	}
+	arg_add(b, s, len);
+}
+
+static int dec_args(struct dec *d)
+{
+	struct ks_event *ev = d->ev;
+	struct argbuf b = { .p = ev->args, .cap = KS_ARGS_MAX - 1 };
+	const struct ks_jn *a = jget(d, "process.args");
+	const char *s;
+	size_t len;
+	int r;
+
+	if (a) {
+		if (args_from_array(d, a, &b))
+			return -1;
+	} else {
+		r = get_str(d, "process.command_line", &s, &len);
+		if (r <= 0)
+			return r;
+		args_from_cmdline(&b, s, len);
+	}
+	set_ref(ev, KS_F_PROCESS_ARGS, ev->args, b.len);
+	ev->str[KS_F_PROCESS_COMMAND_LINE] = ev->str[KS_F_PROCESS_ARGS];
+	ev->args_count = b.n;
+	if (b.cut) {
+		/* One cut, one count; command_line shows the same cut. */
+		mark_trunc(d, KS_F_PROCESS_ARGS);
+		ev->truncated |= 1u << KS_F_PROCESS_COMMAND_LINE;
+	}
+	return 1;
+}
+
+static uint64_t fnv1a64(const char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* "<pid>-<start_ns>" in decimal, each part fitting its type. */
+static bool parse_pid_start(const char *s, uint32_t *pid, uint64_t *start)
+{
+	unsigned long long p, st;
+	const char *dash = strchr(s, '-');
+	char *end;
+
+	if (!dash || dash == s || s[0] < '0' || s[0] > '9' ||
+	    dash[1] < '0' || dash[1] > '9')
+		return false;
+	errno = 0;
+	p = strtoull(s, &end, 10);
+	if (errno || end != dash || p > UINT32_MAX)
+		return false;
+	st = strtoull(dash + 1, &end, 10);
+	if (errno || *end)
+		return false;
+	*pid = (uint32_t)p;
+	*start = st;
+	return true;
+}
+
+/*
+ * process.entity_id / process.parent.entity_id. *pid is the event's pid
+ * for that process; filled from the id when the JSON did not give it.
+ */
+static int dec_entity(struct dec *d, const char *path, uint32_t *pid,
+		      bool pid_found, __u64 *key, __u64 *start)
+{
+	char canon[32];
+	const char *s;
+	size_t len;
+	uint32_t p;
+	uint64_t st;
+	int r = get_str(d, path, &s, &len);
+
+	if (r <= 0)
+		return r;
+	if (parse_pid_start(s, &p, &st)) {
+		*key = KS_ENTITY_KEY(p, st);
+		*start = st;
+		if (!pid_found)
+			*pid = p;
+		snprintf(canon, sizeof(canon), "%" PRIu32 "-%" PRIu64, p, st);
+		if (*pid == p && !strcmp(canon, s))
+			return 1;
+	} else {
+		*key = fnv1a64(s, len);
+	}
+	r = ks_ecs_intern_put(d->ctx, *key, s);
+	if (r == -EEXIST)
+		return fail(d, "%s: \"%s\" collides with another entity_id",
+			    path, s);
+	if (r)
+		return fail(d, "%s: out of memory", path);
+	return 1;
+}
+
+static int dec_process(struct dec *d)
+{
+	struct ks_event *ev = d->ev;
+	int64_t v;
+	int r, any, pid_found;
+
+	pid_found = any = get_int(d, "process.pid", 0, UINT32_MAX, &v);
+	if (any < 0)
+		return -1;
+	if (pid_found)
+		ev->pid = (uint32_t)v;
+	r = dec_text(d, "process.executable", KS_F_PROCESS_EXECUTABLE,
+		     ev->exe, sizeof(ev->exe));
+	if (r < 0)
+		return -1;
+	any |= r;
+	if ((r = dec_name(d, "process.name", KS_F_PROCESS_NAME,
+			  KS_F_PROCESS_EXECUTABLE, ev->comm)) < 0)
+		return -1;
+	any |= r | ref_set(ev, KS_F_PROCESS_NAME);
+	if ((r = dec_args(d)) < 0)
+		return -1;
+	any |= r;
+	if ((r = get_int(d, "process.args_count", 0, UINT32_MAX, &v)) < 0)
+		return -1;
+	if (r)
+		ev->args_count = (uint32_t)v;
+	any |= r;
+	r = dec_entity(d, "process.entity_id", &ev->pid, pid_found,
+		       &ev->entity, &ev->start_ns);
+	if (r < 0)
+		return -1;
+	if (any | r)
+		ev->present |= KS_P_PROCESS;
+
+	if ((r = get_int(d, "process.exit_code", INT32_MIN, INT32_MAX, &v)) < 0)
+		return -1;
+	if (r) {
+		ev->exit_code = (int32_t)v;
+		ev->present |= KS_P_EXIT_CODE;
+	}
+	return 0;
+}
+
+static int dec_parent(struct dec *d)
+{
+	struct ks_event *ev = d->ev;
+	int64_t v;
+	int r, any, pid_found;
+
+	pid_found = any = get_int(d, "process.parent.pid", 0, UINT32_MAX, &v);
+	if (any < 0)
+		return -1;
+	if (pid_found)
+		ev->ppid = (uint32_t)v;
+	r = dec_text(d, "process.parent.executable", KS_F_PARENT_EXECUTABLE,
+		     ev->pexe, sizeof(ev->pexe));
+	if (r < 0)
+		return -1;
+	any |= r;
+	if ((r = dec_name(d, "process.parent.name", KS_F_PARENT_NAME,
+			  KS_F_PARENT_EXECUTABLE, ev->pcomm)) < 0)
+		return -1;
+	any |= r | ref_set(ev, KS_F_PARENT_NAME);
+	r = dec_entity(d, "process.parent.entity_id", &ev->ppid, pid_found,
+		       &ev->parent_entity, &ev->parent_start_ns);
+	if (r < 0)
+		return -1;
+	if (any | r)
+		ev->present |= KS_P_PARENT;
+	return 0;
+}
+
+static int dec_user(struct dec *d)
+{
+	int64_t v;
+	int r, any;
+
+	if ((any = get_int(d, "user.id", 0, UINT32_MAX, &v)) < 0)
+		return -1;
+	if (any)
+		d->ev->uid = (uint32_t)v;
+	if ((r = get_int(d, "group.id", 0, UINT32_MAX, &v)) < 0)
+		return -1;
+	if (r)
+		d->ev->gid = (uint32_t)v;
+	if (any | r)
+		d->ev->present |= KS_P_USER;
+	return 0;
+}
+
+/* file.extension: the given one if name ends in "." ext, else derived. */
+static void file_ext(struct dec *d)
+{
+	struct ks_event *ev = d->ev;
+	const char *name = (const char *)ev + ev->str[KS_F_FILE_NAME].off;
+	size_t nlen = ev->str[KS_F_FILE_NAME].len, i;
+	const char *s;
+	size_t len;
+
+	if (get_str(d, "file.extension", &s, &len) > 0 && len &&
+	    len + 1 < nlen && name[nlen - len - 1] == '.' &&
+	    !memcmp(name + nlen - len, s, len)) {
+		set_ref(ev, KS_F_FILE_EXTENSION, name + nlen - len, len);
+		return;
+	}
+	for (i = nlen; i > 0 && name[i - 1] != '.'; i--)
+		;
+	if (i > 1 && i < nlen)
+		set_ref(ev, KS_F_FILE_EXTENSION, name + i, nlen - i);
+}
+
+static int dec_file(struct dec *d)
+{
+	struct ks_event *ev = d->ev;
+	const char *s;
+	size_t len;
+	int r;
+
+	r = dec_text(d, "file.path", KS_F_FILE_PATH, ev->path,
+		     sizeof(ev->path));
+	if (r < 0)
+		return -1;
+	if (r) {
+		ev->present |= KS_P_FILE;
+		/* The JSON's file.name can only differ by being wrong. */
+		if (get_str(d, "file.name", &s, &len) < 0)
+			return -1;
+		basename_ref(ev, KS_F_FILE_PATH, KS_F_FILE_NAME);
+		if (get_str(d, "file.extension", &s, &len) < 0)
+			return -1;
+		file_ext(d);
+	} else if (jget(d, "file.name") || jget(d, "file.extension")) {
+		return fail(d, "file.name/file.extension without file.path");
+	}
+
+	r = dec_text(d, "file.target_path", KS_F_FILE_TARGET_PATH,
+		     ev->target, sizeof(ev->target));
+	if (r < 0)
+		return -1;
+	if (r)
+		ev->present |= KS_P_TARGET;
+	return 0;
+}
+
+/* Text address -> 16 bytes (v4 mapped); family 4 or 6. */
+static int dec_ip(struct dec *d, const char *path, uint8_t *addr, int *fam)
+{
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+	const char *s;
+	size_t len;
+	int r = get_str(d, path, &s, &len);
+
+	if (r <= 0)
+		return r;
+	if (inet_pton(AF_INET, s, addr + 12) == 1) {
+		memcpy(addr, mapped, sizeof(mapped));
+		r = 4;
+	} else if (inet_pton(AF_INET6, s, addr) == 1) {
+		r = 6;
+	} else {
+		return fail(d, "%s: \"%s\" is not an IPv4 or IPv6 address",
+			    path, s);
+	}
+	if (*fam && *fam != r)
+		return fail(d, "%s: address family differs from the other "
+			    "address", path);
+	*fam = r;
+	return 1;
+}
+
+static int dec_port(struct dec *d, const char *path, __u16 *port)
+{
+	int64_t v;
+	int r = get_int(d, path, 0, 65535, &v);
+
+	if (r > 0)
+		*port = (__u16)v;
+	return r;
+}
+
+/* network.transport: a name or an IP protocol number (number or string). */
+static int dec_transport(struct dec *d)
+{
+	const struct ks_jn *v = jget(d, "network.transport");
+	int64_t x;
+	int p;
+
+	if (!v)
+		return 0;
+	if (v->type == KS_JT_STR && (p = ks_ecs_transport_parse(v->s)) >= 0) {
+		d->ev->transport = (__u8)p;
+		return 1;
+	}
+	if (get_int(d, "network.transport", 0, 255, &x) < 0)
+		return fail(d, "network.transport: unknown protocol");
+	d->ev->transport = (__u8)x;
+	return 1;
+}
+
+static int dec_direction(struct dec *d)
+{
+	const char *s;
+	size_t len;
+	int r = get_str(d, "network.direction", &s, &len);
+
+	if (r <= 0)
+		return r;
+	r = ks_ecs_direction_parse(s);
+	if (r < 0)
+		return fail(d, "network.direction: unknown value \"%s\"", s);
+	d->ev->direction = (__u8)r;
+	return 1;
+}
+
+static int dec_net(struct dec *d)
+{
+	struct ks_event *ev = d->ev;
+	int fam = 0, r, any = 0;
+
+	if ((r = dec_ip(d, "source.ip", ev->saddr, &fam)) < 0)
+		return -1;
+	any |= r;
+	if ((r = dec_ip(d, "destination.ip", ev->daddr, &fam)) < 0)
+		return -1;
+	any |= r;
+	ev->family = (__u8)fam;
+	if ((r = dec_port(d, "source.port", &ev->sport)) < 0)
+		return -1;
+	any |= r;
+	if ((r = dec_port(d, "destination.port", &ev->dport)) < 0)
+		return -1;
+	any |= r;
+	if ((r = dec_transport(d)) < 0)
+		return -1;
+	any |= r;
+	if ((r = dec_direction(d)) < 0)
+		return -1;
+	if (any | r)
+		ev->present |= KS_P_NET;
+	return 0;
+}
+
+static int b64val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+' || c == '-')
+		return 62;
+	if (c == '/' || c == '_')
+		return 63;
+	return -1;
+}
+
+/* Standard or URL-safe base64, padding optional; decoded bytes past cap
+ * are counted in *total but not stored. */
+static int b64_decode(const char *s, size_t len, uint8_t *out, size_t cap,
+		      size_t *total)
+{
+	uint32_t acc = 0;
+	size_t i, n = 0, bits = 0;
+	int v;
+
+	while (len && s[len - 1] == '=')
+		len--;
+	for (i = 0; i < len; i++) {
+		v = b64val((unsigned char)s[i]);
+		if (v < 0)
+			return -1;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n < cap)
+				out[n] = (uint8_t)(acc >> bits);
+			n++;
+		}
+	}
+	*total = n;
+	return 0;
+}
+
+static int dec_payload(struct dec *d)
+{
+	struct ks_event *ev = d->ev;
+	const struct ks_jn *v = jget(d, "payload"), *b;
+	size_t len;
+
+	if (!v)
+		return 0;
+	if (v->type == KS_JT_STR) {
+		put_str(d, KS_F_PAYLOAD, ev->payload, sizeof(ev->payload), v->s, v->len);
+	} else if ((b = ks_jr_getn(d->r, v, "base64", 6)) && b->type == KS_JT_STR) {
+		if (b64_decode(b->s, b->len,
+			       (uint8_t *)ev->payload, sizeof(ev->payload),
+			       &len))
+			return fail(d, "payload.base64: invalid base64");
+		if (len > sizeof(ev->payload)) {
+			len = sizeof(ev->payload);
+			mark_trunc(d, KS_F_PAYLOAD);
+		}
+		set_ref(ev, KS_F_PAYLOAD, ev->payload, len);
+	} else {
+		return fail(d, "payload: expected a string or "
+			    "{\"base64\": ...}");
+	}
+	ev->present |= KS_P_PAYLOAD;
+	return 0;
+}
+
+static int dec_observer(struct dec *d)
+{
+	struct ks_event *ev = d->ev;
+	int64_t v;
+	int r;
+
+	r = dec_text(d, "observer.ingress.interface.name", KS_F_IFACE_NAME,
+		     ev->iface, sizeof(ev->iface));
+	if (r < 0)
+		return -1;
+	if (r)
+		ev->present |= KS_P_IFACE;
+	r = get_int(d, "observer.ingress.interface.id", 0, UINT32_MAX, &v);
+	if (r < 0)
+		return -1;
+	if (r)
+		ev->ifindex = (uint32_t)v;
+	return 0;
+}
+
+static int dec_event(struct dec *d)
+{
+	const char *s, *cs, *as;
+	uint64_t ts;
+	size_t len;
+	int c, a, r;
+
+	if ((r = get_str(d, "@timestamp", &s, &len)) <= 0)
+		return r ? -1 : fail(d, "@timestamp: missing");
+	r = ks_ecs_parse_time(s, len, &ts);
+	if (r == -ERANGE)
+		return fail(d, "@timestamp: \"%s\" is out of range (1970-01-01T00:00:00Z to "
+			    "2554-07-21T23:34:33.709551615Z)", s);
+	if (r)
+		return fail(d, "@timestamp: \"%s\" is not RFC 3339 "
+			    "(2026-01-02T03:04:05.123456789Z)", s);
+	d->ev->ts_ns = ts;
+	if ((r = get_str(d, "event.category", &cs, &len)) <= 0)
+		return r ? -1 : fail(d, "event.category: missing");
+	if ((r = get_str(d, "event.action", &as, &len)) <= 0)
+		return r ? -1 : fail(d, "event.action: missing");
+	if ((c = ks_ecs_category_parse(cs)) <= 0)
+		return fail(d, "event.category: unknown value \"%s\"", cs);
+	if ((a = ks_ecs_action_parse(as)) <= 0)
+		return fail(d, "event.action: unknown value \"%s\"", as);
+	if (!ks_ecs_action_valid((unsigned int)c, (unsigned int)a))
+		return fail(d, "event.action: \"%s\" is not a %s action", as,
+			    cs);
+	d->ev->category = (__u8)c;
+	d->ev->action = (__u8)a;
+	return 0;
+}
+
+/* host.name of an input event: interned, index + 1 (0: none). */
+static uint32_t host_intern(struct ks_ecs_ctx *ctx, const char *s)
+{
+	char **v;
+	size_t i;
+
+	for (i = ctx->n_hosts; i-- > 0;)	/* the recent ones first */
+		if (!strcmp(ctx->hosts[i], s))
+			return (uint32_t)i + 1;
+	v = realloc(ctx->hosts, (ctx->n_hosts + 1) * sizeof(*v));
+	if (!v)
+		return 0;
+	ctx->hosts = v;
+	v[ctx->n_hosts] = strndup(s, KS_ECS_HOST_MAX - 1);
+	return v[ctx->n_hosts] ? (uint32_t)++ctx->n_hosts : 0;
+}
+
+static int dec_kestrel(struct dec *d)
+{
+	const struct ks_jn *a = jget(d, "kestrel.truncated"), *v;
+	const struct ks_field_info *fi;
+	int64_t ns;
+	int r = get_int(d, "kestrel.process.mnt_ns", 0, UINT32_MAX, &ns);
+
+	if (r < 0)
+		return -1;
+	if (r > 0)
+		d->ev->mnt_ns = (uint32_t)ns;
+	/* what the kernel cut stays marked (counted once, at the cut) */
+	for (v = a && a->type == KS_JT_ARR ? ks_jr_first(d->r, a) : NULL; v;
+	     v = ks_jr_next(d->r, v)) {
+		fi = v->type == KS_JT_STR ? ks_field_lookup(v->s) : NULL;
+		if (fi && KS_F_IS_STR(fi->id) && !ks_ecs_is_path(fi->id))	/* paths: cut_head */
+			d->ev->truncated |= (__u16)(1u << fi->id);
+	}
+	return 0;
+}
+
+static int dec_host(struct dec *d)
+{
+	const char *s;
+	size_t len;
+	int r = get_str(d, "host.name", &s, &len);
+
+	if (r > 0 && !d->ctx->host_set) {
+		snprintf(d->ctx->host, sizeof(d->ctx->host), "%s", s);
+		d->ctx->host_set = true;
+	}
+	if (r > 0)
+		d->host = host_intern(d->ctx, s);
+	return r < 0 ? -1 : 0;
+}
+
+static int decode(struct ks_ecs_ctx *ctx, struct ks_event *ev, char *err, size_t errlen,
+		  uint32_t *host)
+{
+	struct dec d = { ctx, ctx->jr, ks_jr_root(ctx->jr), ev, err, errlen, 0 };
+
+	memset(ev, 0, sizeof(*ev));
+	ev->source = KS_SRC_REPLAY;
+	if (d.root->type != KS_JT_OBJ) {
+		fail(&d, "expected a JSON object");
+		goto bad;
+	}
+	if (dec_event(&d) || dec_process(&d) || dec_parent(&d) ||
+	    dec_user(&d) || dec_file(&d) || dec_net(&d) ||
+	    dec_observer(&d) || dec_payload(&d) || dec_host(&d) || dec_kestrel(&d))
+		goto bad;
+	ctx->stats.events++;
+	if (host)
+		*host = d.host;
+	return 0;
+bad:
+	ctx->stats.errors++;
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Event JSONL                                                        */
+
+static bool blank(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return false;
+	return true;
+}
+
+/* What jansson says about a line the reader rejected (the cold path). */
+static __attribute__((noinline)) void json_message(const char *line, size_t len, char *err,
+						   size_t errlen)
+{
+	json_error_t jerr;
+	json_t *obj;
+
+	obj = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+	if (obj) {	/* the reader and jansson disagree: fuzz_events looks for this */
+		json_decref(obj);
+		snprintf(err, errlen, "invalid JSON");
+		return;
+	}
+	snprintf(err, errlen, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+}
+
+static int read_line(struct ks_ecs_ctx *ctx, const char *line, size_t len,
+		     struct ks_event *ev, char *err, size_t errlen, uint32_t *host)
+{
+	if (!ctx->jr && !(ctx->jr = calloc(1, sizeof(*ctx->jr)))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (ks_jr_parse(ctx->jr, line, len)) {
+		json_message(line, len, err, errlen);
+		return -1;
+	}
+	return decode(ctx, ev, err, errlen, host);
+}
+
+int ks_ecs_decode_line(struct ks_ecs_ctx *ctx, const char *line, size_t len,
+		       struct ks_event *ev, char *err, size_t errlen)
+{
+	return read_line(ctx, line, len, ev, err, errlen, NULL);
+}
+
+int ks_ecs_read_jsonl(FILE *in, const char *name, ks_ecs_event_cb cb,
+		      void *arg, struct ks_ecs_ctx *ctx,
+		      unsigned long *skipped, FILE *errout)
+{
+	struct ks_event *ev = malloc(sizeof(*ev));
+	unsigned long lineno = 0, nskip = 0;
+	char *line = NULL, err[512];
+	size_t cap = 0, len;
+	ssize_t n;
+	uint32_t host;
+	int ret = 0;
+
+	if (!ev)
+		return -ENOMEM;
+	ctx->n_runs = 0;	/* record numbers start over */
+	while ((n = getline(&line, &cap, in)) >= 0) {
+		lineno++;
+		len = (size_t)n;
+		if (len && line[len - 1] == '\n')
+			len--;
+		if (blank(line, len))
+			continue;
+		if (read_line(ctx, line, len, ev, err, sizeof(err), &host)) {
+			if (errout)
+				fprintf(errout, "%s:%lu: error: %s\n", name,
+					lineno, err);
+			nskip++;
+			continue;
+		}
+		ev->seq = lineno;
+		ks_ecs_host_note(ctx, lineno, host);
+		ret = cb(arg, ev, lineno);
+		if (ret)
+			goto out;
+	}
+	if (ferror(in)) {
+		ret = -(errno ?: EIO);
+		if (errout)
+			fprintf(errout, "%s:%lu: error: read failed: %s\n",
+				name, lineno + 1, strerror(-ret));
+	}
+out:
+	if (skipped)
+		*skipped += nskip;
+	free(line);
+	free(ev);
+	return ret;
+}

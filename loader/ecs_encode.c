@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * ECS encoder: struct ks_event -> an Event JSON object, and the Alert
+ * JSONL object, written straight into a reused buffer (struct ks_jw).
+ *
+ * The output is byte for byte what the jansson encoder before it printed
+ * with JSON_COMPACT | JSON_SORT_KEYS (tests/test_ecs_golden.c compares
+ * the two on every fixture, tests/fuzz/fuzz_alert.c on anything): so
+ * every object's members are written here in strcmp order of their
+ * names, and a member that was only created on the way (an empty
+ * object) is still written.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kestrel/json.h"
+#include "kestrel/rules.h"
+#include "ecs_int.h"
+
+struct enc {
+	struct ks_ecs_ctx *ctx;
+	struct ks_jw *w;
+	const struct ks_event *ev;
+};
+
+/* A string field, a cut path as head "..." tail; nothing if out of the event. */
+static void put_ref(struct enc *e, const char *key, unsigned int field)
+{
+	const struct ks_event *ev = e->ev;
+	char buf[KS_PATH_MAX + 4];
+	size_t len, h;
+	const char *p = ks_ecs_ref_bytes(ev, field, &len);
+
+	if (!p)
+		return;
+	if (!ks_ecs_is_path(field) || !(ev->truncated & (1u << field)) || len > KS_PATH_MAX) {
+		ks_jw_str(e->w, key, p, len);
+		return;
+	}
+	/* the head starts the slot the tail ends (none if that is not in the event) */
+	h = ev->cut_head[KS_PATH_IDX(field)];
+	if (h > KS_PATH_MAX - len)
+		h = KS_PATH_MAX - len;
+	if (p + len < (const char *)ev + KS_PATH_MAX)
+		h = 0;
+	memcpy(buf, p + len - KS_PATH_MAX, h);
+	memcpy(buf + h, "...", 3);
+	memcpy(buf + h + 3, p, len);
+	ks_jw_str(e->w, key, buf, h + 3 + len);
+}
+
+static void put_entity(struct enc *e, uint64_t key, uint32_t pid, uint64_t start)
+{
+	const char *s = ks_ecs_intern_get(e->ctx, key);
+	char buf[64];
+
+	if (!key)
+		return;
+	if (!s) {
+		ks_ecs_entity_text(e->ctx, key, pid, start, buf, sizeof(buf));
+		s = buf;
+	}
+	ks_jw_cstr(e->w, "entity_id", s);
+}
+
+/*
+ * process.args: the stored elements (NULs + 1), or [""] for an empty
+ * slot when argc says there was one element; args_count, and
+ * command_line: the args with each separator shown as ' '.
+ */
+static void put_args(struct enc *e)
+{
+	const struct ks_event *ev = e->ev;
+	size_t len, i, start = 0;
+	const char *a = ks_ecs_ref_bytes(ev, KS_F_PROCESS_ARGS, &len);
+	char buf[KS_ARGS_MAX];
+
+	if (!a || (!len && !ev->args_count)) {
+		if (ev->args_count)
+			ks_jw_int(e->w, "args_count", ev->args_count);
+		return;
+	}
+	ks_jw_arr(e->w, "args");
+	for (i = 0; i <= len; i++) {
+		if (i < len && a[i])
+			continue;
+		ks_jw_str(e->w, NULL, a + start, i - start);
+		start = i + 1;
+	}
+	ks_jw_end(e->w, ']');
+	ks_jw_int(e->w, "args_count", ev->args_count);
+	if (len > sizeof(buf))
+		len = sizeof(buf);
+	for (i = 0; i < len; i++)
+		buf[i] = a[i] ? a[i] : ' ';
+	ks_jw_str(e->w, "command_line", buf, len);
+}
+
+static void enc_parent(struct enc *e)
+{
+	const struct ks_event *ev = e->ev;
+
+	ks_jw_obj(e->w, "parent");
+	put_entity(e, ev->parent_entity, ev->ppid, ev->parent_start_ns);
+	put_ref(e, "executable", KS_F_PARENT_EXECUTABLE);
+	put_ref(e, "name", KS_F_PARENT_NAME);
+	ks_jw_int(e->w, "pid", ev->ppid);
+	ks_jw_end(e->w, '}');
+}
+
+static void enc_process(struct enc *e)
+{
+	const struct ks_event *ev = e->ev;
+	bool proc = ev->present & KS_P_PROCESS;
+
+	if (!(ev->present & (KS_P_PROCESS | KS_P_PARENT | KS_P_EXIT_CODE)))
+		return;
+	ks_jw_obj(e->w, "process");
+	if (proc) {
+		put_args(e);
+		put_entity(e, ev->entity, ev->pid, ev->start_ns);
+		put_ref(e, "executable", KS_F_PROCESS_EXECUTABLE);
+	}
+	if (ev->present & KS_P_EXIT_CODE)
+		ks_jw_int(e->w, "exit_code", ev->exit_code);
+	if (proc)
+		put_ref(e, "name", KS_F_PROCESS_NAME);
+	if (ev->present & KS_P_PARENT)
+		enc_parent(e);
+	if (proc)
+		ks_jw_int(e->w, "pid", ev->pid);
+	ks_jw_end(e->w, '}');
+}
+
+static void enc_file(struct enc *e)
+{
+	const struct ks_event *ev = e->ev;
+	bool file = ev->present & KS_P_FILE;
+
+	if (!(ev->present & (KS_P_FILE | KS_P_TARGET)))
+		return;
+	ks_jw_obj(e->w, "file");
+	if (file && ev->str[KS_F_FILE_EXTENSION].len)
+		put_ref(e, "extension", KS_F_FILE_EXTENSION);
+	if (file) {
+		put_ref(e, "name", KS_F_FILE_NAME);
+		put_ref(e, "path", KS_F_FILE_PATH);
+	}
+	if (ev->present & KS_P_TARGET)
+		put_ref(e, "target_path", KS_F_FILE_TARGET_PATH);
+	ks_jw_end(e->w, '}');
+}
+
+static void put_endpoint(struct enc *e, const char *key, const uint8_t *addr,
+			 unsigned int port)
+{
+	char buf[INET6_ADDRSTRLEN];
+	bool zero = ks_ecs_ip_is_zero(addr);
+
+	if (!(e->ev->present & KS_P_NET) || (zero && !port))
+		return;
+	ks_jw_obj(e->w, key);
+	if (!zero) {
+		ks_ecs_ip_text(e->ev, addr, buf, sizeof(buf));
+		ks_jw_cstr(e->w, "ip", buf);
+	}
+	if (port)
+		ks_jw_int(e->w, "port", port);
+	ks_jw_end(e->w, '}');
+}
+
+static void enc_network(struct enc *e)
+{
+	const struct ks_event *ev = e->ev;
+	const char *dir = ks_ecs_direction_name(ev->direction), *t;
+	char buf[4];
+
+	if (!(ev->present & KS_P_NET) || (!ev->transport && !dir))
+		return;
+	ks_jw_obj(e->w, "network");
+	if (dir)
+		ks_jw_cstr(e->w, "direction", dir);
+	if (ev->transport) {
+		t = ks_ecs_transport_name(ev->transport);
+		if (!t) {
+			snprintf(buf, sizeof(buf), "%u", ev->transport & 0xff);
+			t = buf;
+		}
+		ks_jw_cstr(e->w, "transport", t);
+	}
+	ks_jw_end(e->w, '}');
+}
+
+static void enc_observer(struct enc *e)
+{
+	const struct ks_event *ev = e->ev;
+
+	if (!(ev->present & KS_P_IFACE) && !ev->ifindex)
+		return;
+	ks_jw_obj(e->w, "observer");
+	ks_jw_obj(e->w, "ingress");
+	ks_jw_obj(e->w, "interface");
+	if (ev->ifindex)
+		ks_jw_int(e->w, "id", ev->ifindex);
+	if (ev->present & KS_P_IFACE)
+		put_ref(e, "name", KS_F_IFACE_NAME);
+	ks_jw_end(e->w, '}');
+	ks_jw_end(e->w, '}');
+	ks_jw_end(e->w, '}');
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const struct ks_field_info *const *)a)->name,
+		      (*(const struct ks_field_info *const *)b)->name);
+}
+
+/* What ECS has no field for, under kestrel.* (keys sorted). */
+static void enc_kestrel(struct enc *e)
+{
+	const struct ks_event *ev = e->ev;
+	const struct ks_field_info *fi, *trunc[KS_F_STR_N], *cut[KS_F_STR_N];
+	size_t n_trunc = 0, n_cut = 0, i;
+	unsigned int f;
+
+	if (!ev->mnt_ns && !ev->truncated)
+		return;
+	for (f = KS_F_NONE + 1; f < KS_F_STR_N; f++) {
+		if (!(ev->truncated & (1u << f)) || !(fi = ks_field_by_id(f)))
+			continue;
+		trunc[n_trunc++] = fi;
+		if (ks_ecs_is_path(f))
+			cut[n_cut++] = fi;
+	}
+	qsort(cut, n_cut, sizeof(cut[0]), name_cmp);
+	ks_jw_obj(e->w, "kestrel");
+	if (n_cut) {
+		ks_jw_obj(e->w, "cut_head");
+		for (i = 0; i < n_cut; i++)
+			ks_jw_int(e->w, cut[i]->name, ev->cut_head[KS_PATH_IDX(cut[i]->id)]);
+		ks_jw_end(e->w, '}');
+	}
+	if (ev->mnt_ns) {
+		ks_jw_obj(e->w, "process");
+		ks_jw_int(e->w, "mnt_ns", ev->mnt_ns);
+		ks_jw_end(e->w, '}');
+	}
+	if (n_trunc) {
+		ks_jw_arr(e->w, "truncated");
+		for (i = 0; i < n_trunc; i++)
+			ks_jw_cstr(e->w, NULL, trunc[i]->name);
+		ks_jw_end(e->w, ']');
+	}
+	ks_jw_end(e->w, '}');
+}
+
+static void enc_head(struct enc *e, uint64_t ts_ns)
+{
+	char ts[KS_ECS_TIME_LEN];
+
+	ks_ecs_format_time(ts_ns, ts);
+	ks_jw_cstr(e->w, "@timestamp", ts);
+}
+
+static void enc_host(struct enc *e, const struct ks_event *ev)
+{
+	ks_jw_obj(e->w, "host");
+	ks_jw_cstr(e->w, "name", ks_ecs_event_host(e->ctx, ev));
+	ks_jw_end(e->w, '}');
+}
+
+static void put_id(struct ks_jw *w, const char *key, uint32_t id)
+{
+	ks_jw_obj(w, key);
+	ks_jw_int(w, "id", id);
+	ks_jw_end(w, '}');
+}
+
+void ks_ecs_event_json(struct ks_ecs_ctx *ctx, struct ks_jw *w, const struct ks_event *ev)
+{
+	struct enc e = { ctx, w, ev };
+	const char *cat = ks_ecs_category_name(ev->category);
+	const char *act = ks_ecs_action_name(ev->action);
+	bool user = ev->present & KS_P_USER;
+
+	ks_jw_obj(w, NULL);
+	enc_head(&e, ev->ts_ns);
+	put_endpoint(&e, "destination", ev->daddr, ev->dport);
+	ks_jw_obj(w, "event");
+	if (act)
+		ks_jw_cstr(w, "action", act);
+	if (cat)
+		ks_jw_cstr(w, "category", cat);
+	ks_jw_end(w, '}');
+	enc_file(&e);
+	if (user)
+		put_id(w, "group", ev->gid);
+	enc_host(&e, ev);
+	enc_kestrel(&e);
+	enc_network(&e);
+	enc_observer(&e);
+	if (ev->present & KS_P_PAYLOAD)
+		put_ref(&e, "payload", KS_F_PAYLOAD);
+	enc_process(&e);
+	put_endpoint(&e, "source", ev->saddr, ev->sport);
+	if (user)
+		put_id(w, "user", ev->uid);
+	ks_jw_end(w, '}');
+}
+
+/* ------------------------------------------------------------------ */
+/* alerts                                                             */
+
+static const char *outcome(const struct ks_event *ev)
+{
+	/* A killed process may also have had its operation denied. */
+	if (ev->verdict.flags & KS_V_KILLED)
+		return "killed";
+	if (ev->verdict.flags & KS_V_DENIED)
+		return "blocked";
+	return "success";
+}
+
+static void put_rule(struct ks_jw *w, const struct ks_alert_meta *meta)
+{
+	size_t i;
+
+	ks_jw_obj(w, "rule");
+	ks_jw_cstr(w, "id", meta->id ? meta->id : "");
+	ks_jw_cstr(w, "name", meta->name ? meta->name : "");
+	ks_jw_cstr(w, "severity", meta->severity ? meta->severity : "medium");
+	ks_jw_arr(w, "tags");
+	for (i = 0; i < meta->n_tags; i++)
+		ks_jw_cstr(w, NULL, meta->tags[i]);
+	ks_jw_end(w, ']');
+	ks_jw_end(w, '}');
+}
+
+/* kestrel.join: names sorted; a name given twice keeps its last value. */
+static void put_join(struct ks_jw *w, const char *names[], const char *values[], size_t n)
+{
+	size_t order[KS_MAX_JOIN], i, j, k, m = 0;
+
+	for (i = 0; i < n && m < KS_MAX_JOIN; i++) {
+		for (j = 0; j < m && strcmp(names[order[j]], names[i]); j++)
+			;
+		if (j < m) {
+			order[j] = i;	/* the later value replaces */
+			continue;
+		}
+		for (k = m++; k > 0 && strcmp(names[order[k - 1]], names[i]) > 0; k--)
+			order[k] = order[k - 1];
+		order[k] = i;
+	}
+	ks_jw_obj(w, "join");
+	for (i = 0; i < m; i++)
+		ks_jw_cstr(w, names[order[i]], values[order[i]]);
+	ks_jw_end(w, '}');
+}
+
+int ks_ecs_alert_json(struct ks_ecs_ctx *ctx, struct ks_jw *w,
+		      const struct ks_alert_meta *meta,
+		      const struct ks_event *const *events, size_t n_events,
+		      const char *join_field_names[], const char *join_values[],
+		      size_t n_join)
+{
+	const struct ks_event *last;
+	struct enc e = { ctx, w, NULL };
+	size_t i;
+
+	if (!n_events)
+		return -1;
+	last = events[n_events - 1];
+	ks_jw_obj(w, NULL);
+	enc_head(&e, last->ts_ns);
+	ks_jw_obj(w, "event");
+	ks_jw_cstr(w, "action", meta->action ? meta->action : "alert");
+	ks_jw_cstr(w, "kind", "alert");
+	ks_jw_cstr(w, "outcome", outcome(last));
+	ks_jw_end(w, '}');
+	enc_host(&e, last);
+	ks_jw_obj(w, "kestrel");
+	ks_jw_arr(w, "events");
+	for (i = 0; i < n_events; i++)
+		ks_ecs_event_json(ctx, w, events[i]);
+	ks_jw_end(w, ']');
+	put_join(w, join_field_names, join_values, n_join);
+	ks_jw_end(w, '}');
+	put_rule(w, meta);
+	ks_jw_end(w, '}');
+	return w->oom ? -1 : 0;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * ECS codec internals shared by loader/ecs.c (names, time, context),
+ * loader/ecs_decode.c (Event JSONL in), loader/ecs_encode.c (events and
+ * alerts out) and loader/field.c (field values as text).
+ */
+#ifndef KS_ECS_INT_H
+#define KS_ECS_INT_H
+
+#include "kestrel/ecs.h"
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* Original entity_id string of an entity key, NULL if it prints as pid-start. */
+const char *ks_ecs_intern_get(const struct ks_ecs_ctx *ctx, uint64_t key);
+/* Returns 0, -ENOMEM, or -EEXIST if key names another string already. */
+int ks_ecs_intern_put(struct ks_ecs_ctx *ctx, uint64_t key, const char *s);
+/* Replayed record seq had host.name number host (0: none). */
+void ks_ecs_host_note(struct ks_ecs_ctx *ctx, uint64_t seq, uint32_t host);
+/* host.name to print for ev: its own when it was replayed with one. */
+const char *ks_ecs_event_host(struct ks_ecs_ctx *ctx, const struct ks_event *ev);
+
+bool ks_ecs_is_path(unsigned int field);
+/* A string field's bytes, or NULL (with length 0) if out of the event. */
+const char *ks_ecs_ref_bytes(const struct ks_event *ev, unsigned int field, size_t *len);
+void ks_ecs_entity_text(const struct ks_ecs_ctx *ctx, uint64_t key, uint32_t pid,
+			uint64_t start, char *buf, size_t len);
+bool ks_ecs_ip_is_zero(const uint8_t *a);
+void ks_ecs_ip_text(const struct ks_event *ev, const uint8_t *a, char *buf, size_t len);
+
+/* network.transport / network.direction names: NULL or -1 if unknown. */
+const char *ks_ecs_transport_name(unsigned int proto);
+const char *ks_ecs_direction_name(unsigned int dir);
+int ks_ecs_transport_parse(const char *s);
+int ks_ecs_direction_parse(const char *s);
+
+#endif /* KS_ECS_INT_H */

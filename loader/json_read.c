@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * JSON reader for Event JSONL lines: one pass over the line into a flat
+ * array of nodes in buffers reused from line to line (see
+ * include/kestrel/json.h). No allocation per line once they have grown.
+ *
+ * It accepts exactly the texts jansson 2.14's json_loadb() accepts with
+ * JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL (tests/fuzz/fuzz_events.c
+ * checks the two agree): an object or array at the top, nothing but
+ * white space after it, well-formed UTF-8, no control characters in
+ * strings, escapes \" \\ \/ \b \f \n \r \t \uXXXX with surrogates in
+ * pairs, \u0000 in values but not in member names, no duplicate member
+ * names, integers that fit int64_t, reals that do not overflow a double,
+ * at most 2048 nested values. What it rejects goes to jansson for the
+ * message, so diagnostics stay jansson's.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kestrel/ecs.h"
+#include "kestrel/json.h"
+
+#define KS_JR_MAX_DEPTH	2048	/* jansson's JSON_PARSER_MAX_DEPTH */
+#define KS_JR_LINEAR	16	/* members checked pairwise for duplicates */
+
+struct pstate {
+	struct ks_jr *r;
+	const char *p, *end;
+	char *w;		/* next free byte of r->str */
+	unsigned int depth;
+};
+
+static void ws(struct pstate *ps)
+{
+	while (ps->p < ps->end &&
+	       (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r'))
+		ps->p++;
+}
+
+static int node_new(struct pstate *ps, uint8_t type, uint32_t *idx)
+{
+	struct ks_jr *r = ps->r;
+
+	if (r->n_nodes == r->cap_nodes) {
+		size_t cap = r->cap_nodes ? r->cap_nodes * 2 : 64;
+		struct ks_jn *n = realloc(r->n, cap * sizeof(*n));
+
+		if (!n)
+			return -1;
+		r->n = n;
+		r->cap_nodes = cap;
+	}
+	*idx = (uint32_t)r->n_nodes++;
+	memset(&r->n[*idx], 0, sizeof(r->n[0]));
+	r->n[*idx].type = type;
+	return 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int hex4(const char *p, const char *end, unsigned int *v)
+{
+	int i, h;
+
+	if (end - p < 4)
+		return -1;
+	*v = 0;
+	for (i = 0; i < 4; i++) {
+		h = hexval(p[i]);
+		if (h < 0)
+			return -1;
+		*v = *v << 4 | (unsigned int)h;
+	}
+	return 0;
+}
+
+static char *put_utf8(char *w, unsigned int cp)
+{
+	if (cp < 0x80) {
+		*w++ = (char)cp;
+	} else if (cp < 0x800) {
+		*w++ = (char)(0xc0 | cp >> 6);
+		*w++ = (char)(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		*w++ = (char)(0xe0 | cp >> 12);
+		*w++ = (char)(0x80 | (cp >> 6 & 0x3f));
+		*w++ = (char)(0x80 | (cp & 0x3f));
+	} else {
+		*w++ = (char)(0xf0 | cp >> 18);
+		*w++ = (char)(0x80 | (cp >> 12 & 0x3f));
+		*w++ = (char)(0x80 | (cp >> 6 & 0x3f));
+		*w++ = (char)(0x80 | (cp & 0x3f));
+	}
+	return w;
+}
+
+/* \uXXXX at p (after the backslash and 'u'), surrogate pairs joined. */
+static const char *unicode_escape(const char *p, const char *end, unsigned int *cp)
+{
+	unsigned int lo;
+
+	if (hex4(p, end, cp))
+		return NULL;
+	p += 4;
+	if (*cp >= 0xdc00 && *cp <= 0xdfff)
+		return NULL;		/* a low surrogate alone */
+	if (*cp < 0xd800 || *cp > 0xdbff)
+		return p;
+	if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, end, &lo) ||
+	    lo < 0xdc00 || lo > 0xdfff)
+		return NULL;
+	*cp = 0x10000 + ((*cp - 0xd800) << 10) + (lo - 0xdc00);
+	return p + 6;
+}
+
+/* Escapes of a raw string body [p, end) into w; returns the new w or NULL. */
+static char *unescape(const char *p, const char *end, char *w)
+{
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	const char *c;
+	unsigned int cp;
+
+	while (p < end) {
+		if (*p != '\\') {
+			*w++ = *p++;
+			continue;
+		}
+		p++;
+		if (*p == 'u') {
+			p = unicode_escape(p + 1, end, &cp);
+			if (!p)
+				return NULL;
+			w = put_utf8(w, cp);
+			continue;
+		}
+		c = strchr(from, *p);
+		if (!c || !*p)
+			return NULL;
+		*w++ = to[c - from];
+		p++;
+	}
+	return w;
+}
+
+/* A string at ps->p (on the opening quote): its unescaped text in r->str. */
+static int string(struct pstate *ps, const char **s, uint32_t *len)
+{
+	const char *b = ps->p + 1, *q = b;
+	bool esc = false, high = false;
+	char *w;
+
+	while (q < ps->end && *q != '"') {
+		unsigned char c = (unsigned char)*q;
+
+		if (c < 0x20)
+			return -1;
+		high |= c >= 0x80;
+		if (c == '\\') {
+			esc = true;
+			if (++q == ps->end)
+				return -1;
+		}
+		q++;
+	}
+	if (q == ps->end || (high && !ks_utf8_valid(b, (size_t)(q - b))))
+		return -1;
+	w = ps->w;
+	if (!esc) {
+		memcpy(w, b, (size_t)(q - b));
+		w += q - b;
+	} else if (!(w = unescape(b, q, w))) {
+		return -1;
+	}
+	*w = '\0';
+	*s = ps->w;
+	*len = (uint32_t)(w - ps->w);
+	ps->w = w + 1;
+	ps->p = q + 1;
+	return 0;
+}
+
+static bool digit(const char *p, const char *end)
+{
+	return p < end && *p >= '0' && *p <= '9';
+}
+
+/* Decimal integer text that strtoll takes without ERANGE. */
+static int int_value(const char *p, const char *q, int64_t *out)
+{
+	bool neg = *p == '-';
+	uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+
+	for (p += neg; p < q; p++) {
+		unsigned int d = (unsigned int)(*p - '0');
+
+		if (v > (lim - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
+	return 0;
+}
+
+/* A real overflows jansson when strtod says ERANGE with a huge value. */
+static int real_ok(struct pstate *ps, const char *p, size_t n)
+{
+	double d;
+
+	memcpy(ps->w, p, n);	/* scratch: r->str has room, nothing kept */
+	ps->w[n] = '\0';
+	errno = 0;
+	d = strtod(ps->w, NULL);
+	return (d == HUGE_VAL || d == -HUGE_VAL) && errno == ERANGE ? -1 : 0;
+}
+
+static int number(struct pstate *ps, struct ks_jn *n)
+{
+	const char *p = ps->p, *q = p + (*p == '-');
+	bool real = false;
+
+	if (!digit(q, ps->end))
+		return -1;
+	if (*q == '0') {
+		if (digit(++q, ps->end))
+			return -1;
+	} else {
+		while (digit(q, ps->end))
+			q++;
+	}
+	if (q < ps->end && *q == '.') {
+		real = true;
+		if (!digit(++q, ps->end))
+			return -1;
+		while (digit(q, ps->end))
+			q++;
+	}
+	if (q < ps->end && (*q == 'e' || *q == 'E')) {
+		real = true;
+		q++;
+		if (q < ps->end && (*q == '+' || *q == '-'))
+			q++;
+		if (!digit(q, ps->end))
+			return -1;
+		while (digit(q, ps->end))
+			q++;
+	}
+	ps->p = q;
+	if (real) {
+		n->type = KS_JT_REAL;
+		return real_ok(ps, p, (size_t)(q - p));
+	}
+	return int_value(p, q, &n->i);
+}
+
+/* true / false / null: jansson reads a run of letters as one word. */
+static int literal(struct pstate *ps, struct ks_jn *n)
+{
+	const char *p = ps->p, *q = p;
+
+	while (q < ps->end && ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z')))
+		q++;
+	ps->p = q;
+	if (q - p == 4 && !memcmp(p, "true", 4))
+		n->type = KS_JT_TRUE;
+	else if (q - p == 5 && !memcmp(p, "false", 5))
+		n->type = KS_JT_FALSE;
+	else if (q - p == 4 && !memcmp(p, "null", 4))
+		n->type = KS_JT_NULL;
+	else
+		return -1;
+	return 0;
+}
+
+static int key_cmp(const void *a, const void *b, void *arg)
+{
+	const struct ks_jn *n = arg;
+	const struct ks_jn *x = &n[*(const uint32_t *)a], *y = &n[*(const uint32_t *)b];
+
+	if (x->klen != y->klen)
+		return x->klen < y->klen ? -1 : 1;
+	return memcmp(x->key, y->key, x->klen);
+}
+
+/* Whether two members of object o have the same name. */
+static bool duplicates(struct ks_jr *r, const struct ks_jn *o)
+{
+	const struct ks_jn *a, *b;
+	uint32_t i, k = 0;
+
+	if (o->len <= KS_JR_LINEAR) {
+		for (a = ks_jr_first(r, o); a; a = ks_jr_next(r, a))
+			for (b = ks_jr_next(r, a); b; b = ks_jr_next(r, b))
+				if (a->klen == b->klen && !memcmp(a->key, b->key, a->klen))
+					return true;
+		return false;
+	}
+	if (r->cap_set < o->len) {
+		uint32_t *s = realloc(r->set, o->len * sizeof(*s));
+
+		if (!s)
+			return true;	/* the line fails; jansson gives the message */
+		r->set = s;
+		r->cap_set = o->len;
+	}
+	for (i = o->first; i; i = r->n[i].next)
+		r->set[k++] = i;
+	qsort_r(r->set, k, sizeof(*r->set), key_cmp, r->n);
+	for (i = 1; i < k; i++)
+		if (!key_cmp(&r->set[i - 1], &r->set[i], r->n))
+			return true;
+	return false;
+}
+
+static int value(struct pstate *ps, uint32_t *idx);
+
+/* Members of the container at node c, ps->p just past its '{' or '['. */
+static int members(struct pstate *ps, uint32_t c, char close)
+{
+	uint32_t prev = 0, m, klen = 0;
+	const char *key = NULL;
+
+	ws(ps);
+	if (ps->p < ps->end && *ps->p == close) {
+		ps->p++;
+		return 0;
+	}
+	for (;;) {
+		if (close == '}') {
+			if (ps->p == ps->end || *ps->p != '"' || string(ps, &key, &klen) ||
+			    memchr(key, '\0', klen))
+				return -1;
+			ws(ps);
+			if (ps->p == ps->end || *ps->p++ != ':')
+				return -1;
+			ws(ps);
+		}
+		if (value(ps, &m))
+			return -1;
+		ps->r->n[m].key = key;
+		ps->r->n[m].klen = klen;
+		if (prev)
+			ps->r->n[prev].next = m;
+		else
+			ps->r->n[c].first = m;
+		prev = m;
+		ps->r->n[c].len++;
+		ws(ps);
+		if (ps->p < ps->end && *ps->p == close) {
+			ps->p++;
+			return close == '}' && duplicates(ps->r, &ps->r->n[c]) ? -1 : 0;
+		}
+		if (ps->p == ps->end || *ps->p++ != ',')
+			return -1;
+		ws(ps);
+	}
+}
+
+static int value(struct pstate *ps, uint32_t *idx)
+{
+	char c;
+	int err;
+
+	if (ps->p == ps->end || ++ps->depth > KS_JR_MAX_DEPTH || node_new(ps, KS_JT_INT, idx))
+		return -1;
+	c = *ps->p;
+	if (c == '{' || c == '[') {
+		ps->r->n[*idx].type = c == '{' ? KS_JT_OBJ : KS_JT_ARR;
+		ps->p++;
+		err = members(ps, *idx, c == '{' ? '}' : ']');
+	} else if (c == '"') {
+		ps->r->n[*idx].type = KS_JT_STR;
+		err = string(ps, &ps->r->n[*idx].s, &ps->r->n[*idx].len);
+	} else if (c == '-' || (c >= '0' && c <= '9')) {
+		err = number(ps, &ps->r->n[*idx]);
+	} else {
+		err = literal(ps, &ps->r->n[*idx]);
+	}
+	ps->depth--;
+	return err;
+}
+
+int ks_jr_parse(struct ks_jr *r, const char *line, size_t len)
+{
+	struct pstate ps = { r, line, line + len, NULL, 0 };
+	uint32_t root;
+
+	r->n_nodes = 0;
+	if (r->cap_str < len + 1) {
+		char *s = realloc(r->str, len + 1);
+
+		if (!s)
+			return -1;
+		r->str = s;
+		r->cap_str = len + 1;
+	}
+	ps.w = r->str;
+	ws(&ps);
+	if (ps.p == ps.end || (*ps.p != '{' && *ps.p != '['))
+		return -1;
+	if (value(&ps, &root))
+		goto bad;
+	ws(&ps);
+	if (ps.p != ps.end)
+		goto bad;
+	return 0;
+bad:
+	r->n_nodes = 0;
+	return -1;
+}
+
+void ks_jr_free(struct ks_jr *r)
+{
+	free(r->n);
+	free(r->str);
+	free(r->set);
+	memset(r, 0, sizeof(*r));
+}
+
+const struct ks_jn *ks_jr_getn(const struct ks_jr *r, const struct ks_jn *obj,
+			       const char *key, size_t klen)
+{
+	const struct ks_jn *m;
+
+	if (!obj || obj->type != KS_JT_OBJ)
+		return NULL;
+	for (m = ks_jr_first(r, obj); m; m = ks_jr_next(r, m))
+		if (m->klen == klen && !memcmp(m->key, key, klen))
+			return m;
+	return NULL;
+}

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Streaming JSON writer: compact JSON appended to a reused buffer, for
+ * alert and event lines (see include/kestrel/json.h). No tree, no
+ * allocation once the buffer has grown to the longest line.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kestrel/ecs.h"
+#include "kestrel/json.h"
+
+bool ks_jw_reserve(struct ks_jw *w, size_t n)
+{
+	size_t cap = w->cap ?: 1024;
+	char *p;
+
+	if (w->len + n <= w->cap)
+		return true;
+	while (cap < w->len + n)
+		cap *= 2;
+	p = realloc(w->p, cap);
+	if (!p) {
+		w->oom = true;
+		return false;
+	}
+	w->p = p;
+	w->cap = cap;
+	return true;
+}
+
+void ks_jw_free(struct ks_jw *w)
+{
+	free(w->p);
+	memset(w, 0, sizeof(*w));
+}
+
+/* The comma before a member, and its escaped name with ':'. */
+static bool member(struct ks_jw *w, const char *key, size_t need)
+{
+	size_t klen = key ? strlen(key) : 0;
+
+	/* keys are ours (field and member names): no escaping needed */
+	if (!ks_jw_reserve(w, need + klen + 4))
+		return false;
+	if (w->depth && w->more[w->depth - 1])
+		w->p[w->len++] = ',';
+	if (w->depth)
+		w->more[w->depth - 1] = true;
+	if (key) {
+		w->p[w->len++] = '"';
+		memcpy(w->p + w->len, key, klen);
+		w->len += klen;
+		w->p[w->len++] = '"';
+		w->p[w->len++] = ':';
+	}
+	return true;
+}
+
+static void open_(struct ks_jw *w, const char *key, char c)
+{
+	if (w->depth >= KS_JW_DEPTH) {
+		w->oom = true;
+		return;
+	}
+	if (!member(w, key, 2))
+		return;
+	w->p[w->len++] = c;
+	w->more[w->depth++] = false;
+}
+
+void ks_jw_obj(struct ks_jw *w, const char *key)
+{
+	open_(w, key, '{');
+}
+
+void ks_jw_arr(struct ks_jw *w, const char *key)
+{
+	open_(w, key, '[');
+}
+
+void ks_jw_end(struct ks_jw *w, char close)
+{
+	if (!w->depth || !ks_jw_reserve(w, 1)) {
+		w->oom = true;
+		return;
+	}
+	w->depth--;
+	w->p[w->len++] = close;
+}
+
+/* jansson's dump_string escapes (JSON_COMPACT, no ENSURE_ASCII). */
+static size_t escape(char *out, const unsigned char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *o = out;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = s[i];
+
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			*o++ = (char)c;
+			continue;
+		}
+		*o++ = '\\';
+		switch (c) {
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\b': *o++ = 'b'; break;
+		case '\f': *o++ = 'f'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
+		default:
+			memcpy(o, "u00", 3);
+			o[3] = hex[c >> 4];
+			o[4] = hex[c & 15];
+			o += 5;
+		}
+	}
+	return (size_t)(o - out);
+}
+
+static void put_valid(struct ks_jw *w, const char *key, const void *s, size_t len)
+{
+	if (!member(w, key, len * 6 + 2))
+		return;
+	w->p[w->len++] = '"';
+	w->len += escape(w->p + w->len, s, len);
+	w->p[w->len++] = '"';
+}
+
+/* Ill-formed UTF-8 repaired into a copy (the rare case, out of line). */
+static __attribute__((noinline)) void put_repaired(struct ks_jw *w, const char *key,
+						   const void *s, size_t len)
+{
+	char stackbuf[KS_UTF8_SANITIZED_MAX(KS_PAYLOAD_MAX)], *buf = stackbuf;
+
+	if (KS_UTF8_SANITIZED_MAX(len) > sizeof(stackbuf)) {
+		buf = malloc(KS_UTF8_SANITIZED_MAX(len));
+		if (!buf) {
+			w->oom = true;
+			return;
+		}
+	}
+	put_valid(w, key, buf, ks_utf8_sanitize(s, len, buf));
+	if (buf != stackbuf)
+		free(buf);
+}
+
+void ks_jw_str(struct ks_jw *w, const char *key, const void *s, size_t len)
+{
+	if (ks_utf8_valid(s, len))
+		put_valid(w, key, s, len);
+	else
+		put_repaired(w, key, s, len);
+}
+
+void ks_jw_cstr(struct ks_jw *w, const char *key, const char *s)
+{
+	ks_jw_str(w, key, s, strlen(s));
+}
+
+void ks_jw_int(struct ks_jw *w, const char *key, int64_t v)
+{
+	char buf[24];
+	int n = snprintf(buf, sizeof(buf), "%" PRId64, v);
+
+	if (!member(w, key, (size_t)n))
+		return;
+	memcpy(w->p + w->len, buf, (size_t)n);
+	w->len += (size_t)n;
+}

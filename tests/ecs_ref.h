@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The jansson ECS encoder kestrel used before the streaming one
+ * (loader/ecs_encode.c), kept here, and only here, as the oracle the new
+ * encoder must match byte for byte: tests/test_ecs_golden.c on every
+ * fixture, tests/fuzz/fuzz_alert.c on whatever the fuzzer makes. One
+ * change: a cut path whose slot would start before the event prints no
+ * head (the old code read before the event there), as the new one does.
+ *
+ *   json_t *j = ref_event(ctx, ev);   char *s = ref_dump(j);
+ */
+#ifndef KS_TESTS_ECS_REF_H
+#define KS_TESTS_ECS_REF_H
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "kestrel/ecs.h"
+#include "kestrel/rules.h"
+#include "loader/ecs_int.h"
+
+
+struct enc {
+	struct ks_ecs_ctx *ctx;
+	const struct ks_event *ev;
+	bool oom;
+};
+
+/* Ill-formed UTF-8 repaired into a copy (the rare case, out of line). */
+static json_t *jbytes_repair(const void *p, size_t len)
+{
+	char stackbuf[KS_UTF8_SANITIZED_MAX(KS_PAYLOAD_MAX)], *buf = stackbuf;
+	json_t *v;
+	size_t n;
+
+	if (KS_UTF8_SANITIZED_MAX(len) > sizeof(stackbuf)) {
+		buf = malloc(KS_UTF8_SANITIZED_MAX(len));
+		if (!buf)
+			return NULL;
+	}
+	n = ks_utf8_sanitize(p, len, buf);
+	v = json_stringn_nocheck(buf, n);
+	if (buf != stackbuf)
+		free(buf);
+	return v;
+}
+
+/* Any bytes -> JSON string: invalid UTF-8 becomes U+FFFD, NUL \u0000. */
+static json_t *jbytes(const void *p, size_t len)
+{
+	if (ks_utf8_valid(p, len))
+		return json_stringn_nocheck(p, len);
+	return jbytes_repair(p, len);
+}
+
+static json_t *jtext(const char *s)
+{
+	return jbytes(s, strlen(s));
+}
+
+static void put(struct enc *e, json_t *o, const char *key, json_t *v)
+{
+	if (!o || !v || json_object_set_new(o, key, v))
+		e->oom = true;
+}
+
+/* The child object key of o, created on first use. */
+static json_t *child(struct enc *e, json_t *o, const char *key)
+{
+	json_t *c;
+
+	if (!o)
+		return NULL;
+	c = json_object_get(o, key);
+	if (c)
+		return c;
+	c = json_object();
+	put(e, o, key, c);
+	return c;
+}
+
+static void put_ref(struct enc *e, json_t *o, const char *key,
+		    unsigned int field)
+{
+	char buf[KS_PATH_MAX + 4];
+	size_t len, h;
+	const char *p = ks_ecs_ref_bytes(e->ev, field, &len);
+
+	if (!p)
+		return;
+	if (!ks_ecs_is_path(field) || !(e->ev->truncated & (1u << field)) || len > KS_PATH_MAX) {
+		put(e, o, key, jbytes(p, len));
+		return;
+	}
+	/* a cut path: head "..." tail (the head starts the slot the tail ends) */
+	h = e->ev->cut_head[KS_PATH_IDX(field)];
+	if (h > KS_PATH_MAX - len)
+		h = KS_PATH_MAX - len;
+	if (p + len < (const char *)e->ev + KS_PATH_MAX)
+		h = 0;
+	memcpy(buf, p + len - KS_PATH_MAX, h);
+	memcpy(buf + h, "...", 3);
+	memcpy(buf + h + 3, p, len);
+	put(e, o, key, jbytes(buf, h + 3 + len));
+}
+
+static void put_entity(struct enc *e, json_t *o, uint64_t key, uint32_t pid,
+		       uint64_t start)
+{
+	char buf[64];
+	const char *s = ks_ecs_intern_get(e->ctx, key);
+
+	if (!key)
+		return;
+	if (s) {
+		put(e, o, "entity_id", jtext(s));
+		return;
+	}
+	ks_ecs_entity_text(e->ctx, key, pid, start, buf, sizeof(buf));
+	put(e, o, "entity_id", json_string(buf));
+}
+
+/* process.command_line: the args with each separator shown as ' '. */
+static void put_cmdline(struct enc *e, json_t *p, const char *a, size_t len)
+{
+	char buf[KS_ARGS_MAX];
+	size_t i;
+
+	if (len > sizeof(buf))
+		len = sizeof(buf);
+	for (i = 0; i < len; i++)
+		buf[i] = a[i] ? a[i] : ' ';
+	put(e, p, "command_line", jbytes(buf, len));
+}
+
+/*
+ * process.args: the stored elements (NULs + 1), or [""] for an empty
+ * slot when argc says there was one element.
+ */
+static void put_args(struct enc *e, json_t *p)
+{
+	const struct ks_event *ev = e->ev;
+	size_t len, i, start = 0;
+	const char *a = ks_ecs_ref_bytes(ev, KS_F_PROCESS_ARGS, &len);
+	json_t *arr;
+
+	if (ev->args_count)
+		put(e, p, "args_count", json_integer(ev->args_count));
+	if (!a || (!len && !ev->args_count))
+		return;
+	arr = json_array();
+	for (i = 0; arr && i <= len; i++) {
+		if (i < len && a[i])
+			continue;
+		if (json_array_append_new(arr, jbytes(a + start, i - start)))
+			e->oom = true;
+		start = i + 1;
+	}
+	put(e, p, "args", arr);
+	put(e, p, "args_count", json_integer(ev->args_count));
+	put_cmdline(e, p, a, len);
+}
+
+static void enc_process(struct enc *e, json_t *root)
+{
+	const struct ks_event *ev = e->ev;
+	json_t *p, *pp;
+
+	if (!(ev->present & (KS_P_PROCESS | KS_P_PARENT | KS_P_EXIT_CODE)))
+		return;
+	p = child(e, root, "process");
+	if (ev->present & KS_P_PROCESS) {
+		put(e, p, "pid", json_integer(ev->pid));
+		put_entity(e, p, ev->entity, ev->pid, ev->start_ns);
+		put_ref(e, p, "name", KS_F_PROCESS_NAME);
+		put_ref(e, p, "executable", KS_F_PROCESS_EXECUTABLE);
+		put_args(e, p);
+	}
+	if (ev->present & KS_P_EXIT_CODE)
+		put(e, p, "exit_code", json_integer(ev->exit_code));
+	if (ev->present & KS_P_PARENT) {
+		pp = child(e, p, "parent");
+		put(e, pp, "pid", json_integer(ev->ppid));
+		put_entity(e, pp, ev->parent_entity, ev->ppid,
+			   ev->parent_start_ns);
+		put_ref(e, pp, "name", KS_F_PARENT_NAME);
+		put_ref(e, pp, "executable", KS_F_PARENT_EXECUTABLE);
+	}
+}
+
+static void enc_file(struct enc *e, json_t *root)
+{
+	const struct ks_event *ev = e->ev;
+	json_t *f;
+
+	if (!(ev->present & (KS_P_FILE | KS_P_TARGET)))
+		return;
+	f = child(e, root, "file");
+	if (ev->present & KS_P_FILE) {
+		put_ref(e, f, "path", KS_F_FILE_PATH);
+		put_ref(e, f, "name", KS_F_FILE_NAME);
+		if (ev->str[KS_F_FILE_EXTENSION].len)
+			put_ref(e, f, "extension", KS_F_FILE_EXTENSION);
+	}
+	if (ev->present & KS_P_TARGET)
+		put_ref(e, f, "target_path", KS_F_FILE_TARGET_PATH);
+}
+
+static void put_endpoint(struct enc *e, json_t *root, const char *key,
+			 const uint8_t *addr, unsigned int port)
+{
+	char buf[INET6_ADDRSTRLEN];
+	json_t *o;
+
+	if (ks_ecs_ip_is_zero(addr) && !port)
+		return;
+	o = child(e, root, key);
+	if (!ks_ecs_ip_is_zero(addr)) {
+		ks_ecs_ip_text(e->ev, addr, buf, sizeof(buf));
+		put(e, o, "ip", json_string(buf));
+	}
+	if (port)
+		put(e, o, "port", json_integer(port));
+}
+
+static json_t *transport_json(unsigned int proto)
+{
+	const char *s = ks_ecs_transport_name(proto);
+	char buf[4];
+
+	if (s)
+		return json_string(s);
+	snprintf(buf, sizeof(buf), "%u", proto & 0xff);
+	return json_string(buf);
+}
+
+static void enc_net(struct enc *e, json_t *root)
+{
+	const struct ks_event *ev = e->ev;
+	const char *dir;
+	json_t *n;
+
+	if (!(ev->present & KS_P_NET))
+		return;
+	put_endpoint(e, root, "source", ev->saddr, ev->sport);
+	put_endpoint(e, root, "destination", ev->daddr, ev->dport);
+	dir = ks_ecs_direction_name(ev->direction);
+	if (!ev->transport && !dir)
+		return;
+	n = child(e, root, "network");
+	if (ev->transport)
+		put(e, n, "transport", transport_json(ev->transport));
+	if (dir)
+		put(e, n, "direction", json_string(dir));
+}
+
+static void enc_observer(struct enc *e, json_t *root)
+{
+	const struct ks_event *ev = e->ev;
+	json_t *i;
+
+	if (!(ev->present & KS_P_IFACE) && !ev->ifindex)
+		return;
+	i = child(e, child(e, child(e, root, "observer"), "ingress"),
+		  "interface");
+	if (ev->present & KS_P_IFACE)
+		put_ref(e, i, "name", KS_F_IFACE_NAME);
+	if (ev->ifindex)
+		put(e, i, "id", json_integer(ev->ifindex));
+}
+
+/* What ECS has no field for, under kestrel.* */
+static void enc_kestrel(struct enc *e, json_t *root)
+{
+	const struct ks_event *ev = e->ev;
+	const struct ks_field_info *fi;
+	json_t *k, *cut = NULL;
+	unsigned int f;
+
+	if (ev->mnt_ns)
+		put(e, child(e, child(e, root, "kestrel"), "process"), "mnt_ns",
+		    json_integer(ev->mnt_ns));
+	if (!ev->truncated)
+		return;
+	k = child(e, root, "kestrel");
+	for (f = KS_F_NONE + 1; f < KS_F_STR_N; f++) {
+		if (!(ev->truncated & (1u << f)) || !(fi = ks_field_by_id(f)))
+			continue;
+		if (!cut)
+			put(e, k, "truncated", cut = json_array());
+		if (cut && json_array_append_new(cut, json_string(fi->name)))
+			e->oom = true;
+		if (ks_ecs_is_path(f))
+			put(e, child(e, k, "cut_head"), fi->name,
+			    json_integer(ev->cut_head[KS_PATH_IDX(f)]));
+	}
+}
+
+static json_t *ref_event(struct ks_ecs_ctx *ctx, const struct ks_event *ev)
+{
+	struct enc e = { ctx, ev, false };
+	char ts[KS_ECS_TIME_LEN];
+	const char *cat = ks_ecs_category_name(ev->category);
+	const char *act = ks_ecs_action_name(ev->action);
+	json_t *root = json_object(), *o;
+
+	ks_ecs_format_time(ev->ts_ns, ts);
+	put(&e, root, "@timestamp", json_string(ts));
+	o = child(&e, root, "event");
+	if (cat)
+		put(&e, o, "category", json_string(cat));
+	if (act)
+		put(&e, o, "action", json_string(act));
+	put(&e, child(&e, root, "host"), "name", jtext(ks_ecs_event_host(ctx, ev)));
+	enc_process(&e, root);
+	if (ev->present & KS_P_USER) {
+		put(&e, child(&e, root, "user"), "id", json_integer(ev->uid));
+		put(&e, child(&e, root, "group"), "id", json_integer(ev->gid));
+	}
+	enc_file(&e, root);
+	enc_net(&e, root);
+	enc_observer(&e, root);
+	if (ev->present & KS_P_PAYLOAD)
+		put_ref(&e, root, "payload", KS_F_PAYLOAD);
+	enc_kestrel(&e, root);
+	if (e.oom) {
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+/* ------------------------------------------------------------------ */
+/* alerts                                                             */
+
+static const char *outcome(const struct ks_event *ev)
+{
+	/* A killed process may also have had its operation denied. */
+	if (ev->verdict.flags & KS_V_KILLED)
+		return "killed";
+	if (ev->verdict.flags & KS_V_DENIED)
+		return "blocked";
+	return "success";
+}
+
+static void put_rule(struct enc *e, json_t *root,
+		     const struct ks_alert_meta *meta)
+{
+	json_t *r = child(e, root, "rule"), *tags = json_array();
+	size_t i;
+
+	put(e, r, "id", jtext(meta->id ? meta->id : ""));
+	put(e, r, "name", jtext(meta->name ? meta->name : ""));
+	put(e, r, "severity",
+	    jtext(meta->severity ? meta->severity : "medium"));
+	for (i = 0; tags && i < meta->n_tags; i++)
+		if (json_array_append_new(tags, jtext(meta->tags[i])))
+			e->oom = true;
+	put(e, r, "tags", tags);
+}
+
+static json_t *ref_alert(struct ks_ecs_ctx *ctx, const struct ks_alert_meta *meta,
+		     const struct ks_event *const *events, size_t n_events,
+		     const char *join_field_names[], const char *join_values[],
+		     size_t n_join)
+{
+	const struct ks_event *last;
+	struct enc e = { ctx, NULL, false };
+	char ts[KS_ECS_TIME_LEN];
+	json_t *root, *o, *k, *arr;
+	size_t i;
+
+	if (!n_events)
+		return NULL;
+	last = events[n_events - 1];
+	root = json_object();
+	ks_ecs_format_time(last->ts_ns, ts);
+	put(&e, root, "@timestamp", json_string(ts));
+	o = child(&e, root, "event");
+	put(&e, o, "kind", json_string("alert"));
+	put(&e, o, "action", jtext(meta->action ? meta->action : "alert"));
+	put(&e, o, "outcome", json_string(outcome(last)));
+	put_rule(&e, root, meta);
+	put(&e, child(&e, root, "host"), "name", jtext(ks_ecs_event_host(ctx, last)));
+
+	k = child(&e, root, "kestrel");
+	o = child(&e, k, "join");
+	for (i = 0; i < n_join; i++)
+		put(&e, o, join_field_names[i], jtext(join_values[i]));
+	arr = json_array();
+	for (i = 0; arr && i < n_events; i++)
+		if (json_array_append_new(arr, ref_event(ctx, events[i])))
+			e.oom = true;
+	put(&e, k, "events", arr);
+
+	if (e.oom) {
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+/* Compact, keys sorted, as kload printed lines; malloc'd, NULL if j is. */
+static char *ref_dump(json_t *j)
+{
+	return j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+}
+
+#endif /* KS_TESTS_ECS_REF_H */

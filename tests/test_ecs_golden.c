@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The streaming encoder (loader/ecs_encode.c) against the jansson encoder
+ * it replaced (tests/ecs_ref.h, the oracle): byte-identical events and
+ * alerts
+ *   - for every event of every fixture: rules/tests/NAME.jsonl and the fuzz
+ *     seed corpora tests/fuzz/corpus/{events,alert} (odd events: cut
+ *     paths, ill-formed UTF-8, payloads, addresses);
+ *   - for alerts made of each two consecutive events of a fixture, with
+ *     join values from ks_field_text();
+ *   - for 20,000 events derived from the fixtures with random bytes
+ *     changed (flags, truncation bits, offsets, lengths, slot bytes), as
+ *     the ring buffer could hand them over.
+ * KS_SRC_DIR names the source tree (default: the current directory).
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kestrel/json.h"
+#include "ecs_ref.h"
+
+struct evvec {
+	struct ks_event *v;
+	size_t n, cap;
+};
+
+static struct ks_ecs_ctx ctx;
+static struct evvec all;
+static size_t n_files;
+
+static int collect(void *arg, struct ks_event *ev, unsigned long line)
+{
+	struct evvec *vec = arg;
+
+	if (vec->n == vec->cap) {
+		vec->cap = vec->cap ? vec->cap * 2 : 256;
+		vec->v = realloc(vec->v, vec->cap * sizeof(*vec->v));
+		if (!vec->v)
+			return -1;
+	}
+	vec->v[vec->n++] = *ev;
+	return 0;
+}
+
+/* Outside of any test: failures are printed, and main fails. */
+static int load_dir(const char *src, const char *sub, const char *suffix)
+{
+	char path[1024];
+	struct dirent *de;
+	DIR *d;
+	FILE *f;
+	size_t sl = strlen(suffix);
+
+	snprintf(path, sizeof(path), "%s/%s", src, sub);
+	d = opendir(path);
+	if (!d) {
+		fprintf(stderr, "%s: cannot open (set KS_SRC_DIR to the source tree)\n", path);
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || l < sl || strcmp(de->d_name + l - sl, suffix))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/%s", src, sub, de->d_name);
+		f = fopen(path, "r");
+		if (!f || ks_ecs_read_jsonl(f, path, collect, &all, &ctx, NULL, NULL)) {
+			fprintf(stderr, "%s: cannot read\n", path);
+			return -1;
+		}
+		fclose(f);
+		n_files++;
+	}
+	closedir(d);
+	return 0;
+}
+
+static void same_event(struct ks_jw *w, const struct ks_event *ev)
+{
+	char *want = ref_dump(ref_event(&ctx, ev));
+
+	w->len = 0;
+	w->oom = false;
+	ks_ecs_event_json(&ctx, w, ev);
+	assert_false(w->oom);
+	assert_non_null(want);
+	if (w->len != strlen(want) || memcmp(w->p, want, w->len))
+		fail_msg("event differs:\n  jansson:   %s\n  streaming: %.*s", want, (int)w->len,
+			 w->p);
+	free(want);
+}
+
+static void same_alert(struct ks_jw *w, const struct ks_event *const *evs, size_t n)
+{
+	static const char *const tags[] = { "attack.t1059", "attack.execution", "x\"\\\n" };
+	const struct ks_alert_meta meta = { .id = "golden", .name = "Golden \xe2\x80\x94 rule",
+					    .severity = "high", .action = "block",
+					    .tags = tags, .n_tags = 3 };
+	static const unsigned int fields[] = { KS_F_ENTITY_ID, KS_F_PROCESS_COMMAND_LINE,
+					       KS_F_FILE_PATH, KS_F_DEST_IP, KS_F_USER_ID,
+					       KS_F_ENTITY_ID };
+	const char *names[6], *values[6];
+	char vbuf[6][512];
+	size_t k, n_join = 0;
+	json_t *j;
+	char *want;
+
+	for (k = 0; k < 6; k++) {
+		if (ks_field_text(&ctx, evs[n - 1], fields[k], vbuf[n_join], 512) < 0)
+			continue;
+		names[n_join] = ks_field_by_id(fields[k])->name;
+		values[n_join] = vbuf[n_join];
+		n_join++;
+	}
+	j = ref_alert(&ctx, &meta, evs, n, names, values, n_join);
+	want = ref_dump(j);
+	json_decref(j);
+	w->len = 0;
+	w->oom = false;
+	assert_int_equal(ks_ecs_alert_json(&ctx, w, &meta, evs, n, names, values, n_join), 0);
+	assert_non_null(want);
+	if (w->len != strlen(want) || memcmp(w->p, want, w->len))
+		fail_msg("alert differs:\n  jansson:   %s\n  streaming: %.*s", want, (int)w->len,
+			 w->p);
+	free(want);
+}
+
+static void test_fixture_events(void **state)
+{
+	struct ks_jw w = {};
+	size_t i;
+
+	assert_true(n_files >= 90);
+	for (i = 0; i < all.n; i++)
+		same_event(&w, &all.v[i]);
+	ks_jw_free(&w);
+	print_message("%zu events of %zu files\n", all.n, n_files);
+}
+
+static void test_fixture_alerts(void **state)
+{
+	const struct ks_event *evs[2];
+	struct ks_jw w = {};
+	size_t i;
+
+	for (i = 0; i < all.n; i++) {
+		evs[0] = &all.v[i ? i - 1 : 0];
+		evs[1] = &all.v[i];
+		same_alert(&w, evs + 1, 1);
+		same_alert(&w, evs, 2);
+	}
+	ks_jw_free(&w);
+}
+
+static uint64_t rng(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545f4914f6cdd1dull;
+}
+
+/* Fixture events with bytes changed where the encoder looks. */
+static void test_mutated(void **state)
+{
+	static const size_t hot[] = {
+		offsetof(struct ks_event, present), offsetof(struct ks_event, truncated),
+		offsetof(struct ks_event, cut_head), offsetof(struct ks_event, str),
+		offsetof(struct ks_event, family), offsetof(struct ks_event, transport),
+		offsetof(struct ks_event, direction), offsetof(struct ks_event, verdict),
+	};
+	struct ks_event ev;
+	struct ks_jw w = {};
+	uint64_t s = 0x6b657374726c;
+	size_t i, k, n;
+
+	for (i = 0; i < 20000; i++) {
+		ev = all.v[rng(&s) % all.n];
+		n = 1 + rng(&s) % 6;
+		for (k = 0; k < n; k++) {
+			size_t off = rng(&s) % 3 ? hot[rng(&s) % 8] + rng(&s) % 48
+						 : rng(&s) % sizeof(ev);
+
+			((uint8_t *)&ev)[off % sizeof(ev)] = (uint8_t)rng(&s);
+		}
+		same_event(&w, &ev);
+	}
+	ks_jw_free(&w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fixture_events),
+		cmocka_unit_test(test_fixture_alerts),
+		cmocka_unit_test(test_mutated),
+	};
+	const char *src = getenv("KS_SRC_DIR");
+	int ret;
+
+	ks_ecs_init(&ctx, "golden-host");
+	src = src ? src : ".";
+	if (load_dir(src, "rules/tests", ".jsonl") ||
+	    load_dir(src, "tests/fuzz/corpus/events", "") ||
+	    load_dir(src, "tests/fuzz/corpus/alert", "") || !all.n)
+		return 1;
+	ret = cmocka_run_group_tests(tests, NULL, NULL);
+	ks_ecs_free(&ctx);
+	free(all.v);
+	return ret;
+}
