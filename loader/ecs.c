@@ -323,6 +323,15 @@ int ks_ecs_parse_time(const char *s, size_t len, uint64_t *ns)
 	return 0;
 }
 
+/* v in exactly n digits, zero-padded (v < 10^n). */
+static void put_dec(char *p, int n, unsigned int v)
+{
+	while (n-- > 0) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 void ks_ecs_format_time(uint64_t ns, char *buf)
 {
 	uint64_t secs = ns / NS_PER_SEC, sod = secs % 86400;
@@ -330,10 +339,22 @@ void ks_ecs_format_time(uint64_t ns, char *buf)
 	int64_t y;
 
 	civil_from_days((int64_t)(secs / 86400), &y, &m, &d);
-	snprintf(buf, KS_ECS_TIME_LEN, "%04u-%02u-%02uT%02u:%02u:%02u.%09uZ",
-		 (unsigned int)y % 10000, m % 100, d % 100,
-		 (unsigned int)(sod / 3600), (unsigned int)(sod / 60 % 60),
-		 (unsigned int)(sod % 60), (unsigned int)(ns % NS_PER_SEC));
+	/* "%04u-%02u-%02uT%02u:%02u:%02u.%09uZ" by hand: one per event printed */
+	put_dec(buf, 4, (unsigned int)y % 10000);
+	buf[4] = '-';
+	put_dec(buf + 5, 2, m % 100);
+	buf[7] = '-';
+	put_dec(buf + 8, 2, d % 100);
+	buf[10] = 'T';
+	put_dec(buf + 11, 2, (unsigned int)(sod / 3600));
+	buf[13] = ':';
+	put_dec(buf + 14, 2, (unsigned int)(sod / 60 % 60));
+	buf[16] = ':';
+	put_dec(buf + 17, 2, (unsigned int)(sod % 60));
+	buf[19] = '.';
+	put_dec(buf + 20, 9, (unsigned int)(ns % NS_PER_SEC));
+	buf[29] = 'Z';
+	buf[30] = '\0';
 }
 
 /* ------------------------------------------------------------------ */

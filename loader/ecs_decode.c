@@ -26,6 +26,9 @@ struct dec {
 	char *err;
 	size_t errlen;
 	uint32_t host;		/* ks_ecs_ctx.hosts index + 1 of host.name, 0 if none */
+	const struct ks_jn *memo_obj, *memo;	/* prefix(): the last lookup */
+	const char *memo_name;
+	size_t memo_len;
 };
 
 static int __attribute__((format(printf, 2, 3)))
@@ -41,23 +44,37 @@ fail(struct dec *d, const char *fmt, ...)
 	return -1;
 }
 
+/* Member name[0..len) of obj; the last one asked is remembered (process.*). */
+static const struct ks_jn *prefix(struct dec *d, const struct ks_jn *obj, const char *name,
+				  size_t len)
+{
+	if (d->memo_obj != obj || d->memo_len != len || memcmp(d->memo_name, name, len)) {
+		d->memo_obj = obj;
+		d->memo_name = name;
+		d->memo_len = len;
+		d->memo = ks_jr_getn(d->r, obj, name, len);
+	}
+	return d->memo;
+}
+
 /*
  * Value at a dotted ECS path, through nested objects or a literal dotted
  * key at any level (some shippers flatten). JSON null counts as absent.
  */
-static const struct ks_jn *jget(const struct dec *d, const char *path)
+static const struct ks_jn *jget(struct dec *d, const char *path)
 {
 	const struct ks_jn *obj = d->root, *v;
 	const char *dot;
 
 	while (obj && obj->type == KS_JT_OBJ) {
-		v = ks_jr_getn(d->r, obj, path, strlen(path));
+		dot = strchr(path, '.');
+		/* a member name with a dot is rare: without one, only the last part can match */
+		v = d->r->dotted || !dot ? ks_jr_getn(d->r, obj, path, strlen(path)) : NULL;
 		if (v)
 			return v->type == KS_JT_NULL ? NULL : v;
-		dot = strchr(path, '.');
 		if (!dot)
 			return NULL;
-		obj = ks_jr_getn(d->r, obj, path, (size_t)(dot - path));
+		obj = prefix(d, obj, path, (size_t)(dot - path));
 		path = dot + 1;
 	}
 	return NULL;
@@ -354,8 +371,11 @@ static uint64_t fnv1a64(const char *s, size_t len)
 	return h;
 }
 
-/* "<pid>-<start_ns>" in decimal, each part fitting its type. */
-static bool parse_pid_start(const char *s, uint32_t *pid, uint64_t *start)
+/*
+ * "<pid>-<start_ns>" in decimal, each part fitting its type; *canon: it
+ * prints back the same (no leading zeros).
+ */
+static bool parse_pid_start(const char *s, uint32_t *pid, uint64_t *start, bool *canon)
 {
 	unsigned long long p, st;
 	const char *dash = strchr(s, '-');
@@ -373,6 +393,7 @@ static bool parse_pid_start(const char *s, uint32_t *pid, uint64_t *start)
 		return false;
 	*pid = (uint32_t)p;
 	*start = st;
+	*canon = (s[0] != '0' || dash == s + 1) && (dash[1] != '0' || !dash[2]);
 	return true;
 }
 
@@ -383,7 +404,7 @@ static bool parse_pid_start(const char *s, uint32_t *pid, uint64_t *start)
 static int dec_entity(struct dec *d, const char *path, uint32_t *pid,
 		      bool pid_found, __u64 *key, __u64 *start)
 {
-	char canon[32];
+	bool canon;
 	const char *s;
 	size_t len;
 	uint32_t p;
@@ -392,13 +413,12 @@ static int dec_entity(struct dec *d, const char *path, uint32_t *pid,
 
 	if (r <= 0)
 		return r;
-	if (parse_pid_start(s, &p, &st)) {
+	if (parse_pid_start(s, &p, &st, &canon)) {
 		*key = KS_ENTITY_KEY(p, st);
 		*start = st;
 		if (!pid_found)
 			*pid = p;
-		snprintf(canon, sizeof(canon), "%" PRIu32 "-%" PRIu64, p, st);
-		if (*pid == p && !strcmp(canon, s))
+		if (*pid == p && canon)
 			return 1;
 	} else {
 		*key = fnv1a64(s, len);
@@ -835,7 +855,8 @@ static int dec_host(struct dec *d)
 static int decode(struct ks_ecs_ctx *ctx, struct ks_event *ev, char *err, size_t errlen,
 		  uint32_t *host)
 {
-	struct dec d = { ctx, ctx->jr, ks_jr_root(ctx->jr), ev, err, errlen, 0 };
+	struct dec d = { .ctx = ctx, .r = ctx->jr, .root = ks_jr_root(ctx->jr), .ev = ev,
+			 .err = err, .errlen = errlen };
 
 	memset(ev, 0, sizeof(*ev));
 	ev->source = KS_SRC_REPLAY;

@@ -340,6 +340,7 @@ static int members(struct pstate *ps, uint32_t c, char close)
 			if (ps->p == ps->end || *ps->p != '"' || string(ps, &key, &klen) ||
 			    memchr(key, '\0', klen))
 				return -1;
+			ps->r->dotted |= memchr(key, '.', klen) != NULL;
 			ws(ps);
 			if (ps->p == ps->end || *ps->p++ != ':')
 				return -1;
@@ -396,6 +397,7 @@ int ks_jr_parse(struct ks_jr *r, const char *line, size_t len)
 	uint32_t root;
 
 	r->n_nodes = 0;
+	r->dotted = false;
 	if (r->cap_str < len + 1) {
 		char *s = realloc(r->str, len + 1);
 

@@ -77,6 +77,7 @@ struct ks_jr {
 	size_t cap_str;
 	uint32_t *set;		/* duplicate-key check of big objects */
 	size_t cap_set;
+	bool dotted;		/* some member name has a '.' in it */
 };
 
 /* Parse line[0..len). 0, or -1 if jansson would reject it too. */
