@@ -790,6 +790,51 @@ static void test_jsonl_errors(void **state)
 	free(in);
 }
 
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *text = NULL;
+	size_t len = 0;
+
+	if (!f)
+		fail_msg("%s: missing (tests run from the source tree)", path);
+	assert_true(getdelim(&text, &len, '\0', f) > 0);
+	fclose(f);
+	return text;
+}
+
+/*
+ * Every diagnostic of a bad line, word for word: bad-lines.err is what
+ * kload printed for bad-lines.jsonl when a jansson tree decoded each
+ * line (f95da99), before the reader of loader/json_read.c. Not JSON at
+ * all, jansson's own messages (the reader hands such lines to it); JSON,
+ * the decoder's, field by field.
+ */
+static void test_diagnostics(void **state)
+{
+	struct fx *f = *state;
+	const char *dir = "tests/fixtures/ecs";
+	char *want = slurp("tests/fixtures/ecs/bad-lines.err"), *errs = NULL, path[256];
+	struct collect c = { .stop_at = -1 };
+	unsigned long skipped = 0;
+	size_t errlen = 0;
+	FILE *fin, *ferr;
+
+	snprintf(path, sizeof(path), "%s/bad-lines.jsonl", dir);
+	fin = fopen(path, "r");
+	assert_non_null(fin);
+	ferr = open_memstream(&errs, &errlen);
+	assert_int_equal(ks_ecs_read_jsonl(fin, "bad-lines.jsonl", collect_cb, &c, &f->ctx,
+					   &skipped, ferr), 0);
+	fclose(ferr);
+	fclose(fin);
+	assert_string_equal(errs, want);
+	assert_int_equal(skipped, 45);
+	assert_int_equal(c.n, 1);	/* line 11: an entity_id that is no pid-start is fine */
+	free(errs);
+	free(want);
+}
+
 static void test_jsonl_long_line(void **state)
 {
 	struct fx *f = *state;
@@ -983,6 +1028,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rejects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_jsonl_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_jsonl_long_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_diagnostics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alert_shape, setup, teardown),
 		cmocka_unit_test(test_host),
 		cmocka_unit_test_setup_teardown(test_multi_host, setup, teardown),
