@@ -196,6 +196,9 @@ static int dec_cut(struct dec *d, const char *path, unsigned int field, char *sl
 	int64_t h;
 	int r;
 
+	/* no kestrel member, none with a dot in its name: no cut_head (the usual line) */
+	if (!d->r->dotted && !ks_jr_getn(d->r, d->root, "kestrel", 7))
+		return 0;
 	snprintf(key, sizeof(key), "kestrel.cut_head.%s", path);
 	/* the kernel's head fills what the tail leaves: KS_PATH_HEAD or more */
 	r = get_int(d, key, 0, KS_PATH_MAX - 1, &h);

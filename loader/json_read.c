@@ -153,21 +153,26 @@ static char *unescape(const char *p, const char *end, char *w)
 	return w;
 }
 
-/* A string at ps->p (on the opening quote): its unescaped text in r->str. */
-static int string(struct pstate *ps, const char **s, uint32_t *len)
+/*
+ * A string at ps->p (on the opening quote): its unescaped text in r->str.
+ * *esc: it had escapes (only then can it hold a NUL); *dot: a '.' in it.
+ */
+static int string(struct pstate *ps, const char **s, uint32_t *len, bool *esc, bool *dot)
 {
 	const char *b = ps->p + 1, *q = b;
-	bool esc = false, high = false;
+	bool high = false;
 	char *w;
 
+	*esc = *dot = false;
 	while (q < ps->end && *q != '"') {
 		unsigned char c = (unsigned char)*q;
 
 		if (c < 0x20)
 			return -1;
 		high |= c >= 0x80;
+		*dot |= c == '.';
 		if (c == '\\') {
-			esc = true;
+			*esc = true;
 			if (++q == ps->end)
 				return -1;
 		}
@@ -176,7 +181,7 @@ static int string(struct pstate *ps, const char **s, uint32_t *len)
 	if (q == ps->end || (high && !ks_utf8_valid(b, (size_t)(q - b))))
 		return -1;
 	w = ps->w;
-	if (!esc) {
+	if (!*esc) {
 		memcpy(w, b, (size_t)(q - b));
 		w += q - b;
 	} else if (!(w = unescape(b, q, w))) {
@@ -329,6 +334,7 @@ static int members(struct pstate *ps, uint32_t c, char close)
 {
 	uint32_t prev = 0, m, klen = 0;
 	const char *key = NULL;
+	bool esc, dot;
 
 	ws(ps);
 	if (ps->p < ps->end && *ps->p == close) {
@@ -337,10 +343,10 @@ static int members(struct pstate *ps, uint32_t c, char close)
 	}
 	for (;;) {
 		if (close == '}') {
-			if (ps->p == ps->end || *ps->p != '"' || string(ps, &key, &klen) ||
-			    memchr(key, '\0', klen))
+			if (ps->p == ps->end || *ps->p != '"' ||
+			    string(ps, &key, &klen, &esc, &dot) || (esc && memchr(key, '\0', klen)))
 				return -1;
-			ps->r->dotted |= memchr(key, '.', klen) != NULL;
+			ps->r->dotted |= dot;
 			ws(ps);
 			if (ps->p == ps->end || *ps->p++ != ':')
 				return -1;
@@ -369,6 +375,7 @@ static int members(struct pstate *ps, uint32_t c, char close)
 
 static int value(struct pstate *ps, uint32_t *idx)
 {
+	bool esc, dot;
 	char c;
 	int err;
 
@@ -381,7 +388,7 @@ static int value(struct pstate *ps, uint32_t *idx)
 		err = members(ps, *idx, c == '{' ? '}' : ']');
 	} else if (c == '"') {
 		ps->r->n[*idx].type = KS_JT_STR;
-		err = string(ps, &ps->r->n[*idx].s, &ps->r->n[*idx].len);
+		err = string(ps, &ps->r->n[*idx].s, &ps->r->n[*idx].len, &esc, &dot);
 	} else if (c == '-' || (c >= '0' && c <= '9')) {
 		err = number(ps, &ps->r->n[*idx]);
 	} else {
@@ -437,7 +444,7 @@ const struct ks_jn *ks_jr_getn(const struct ks_jr *r, const struct ks_jn *obj,
 	if (!obj || obj->type != KS_JT_OBJ)
 		return NULL;
 	for (m = ks_jr_first(r, obj); m; m = ks_jr_next(r, m))
-		if (m->klen == klen && !memcmp(m->key, key, klen))
+		if (m->klen == klen && (!klen || m->key[0] == key[0]) && !memcmp(m->key, key, klen))
 			return m;
 	return NULL;
 }
