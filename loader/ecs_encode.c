@@ -312,7 +312,7 @@ void ks_ecs_event_json(struct ks_ecs_ctx *ctx, struct ks_jw *w, const struct ks_
 /* ------------------------------------------------------------------ */
 /* alerts                                                             */
 
-static const char *outcome(const struct ks_event *ev)
+const char *ks_ecs_outcome(const struct ks_event *ev)
 {
 	/* A killed process may also have had its operation denied. */
 	if (ev->verdict.flags & KS_V_KILLED)
@@ -377,7 +377,7 @@ int ks_ecs_alert_json(struct ks_ecs_ctx *ctx, struct ks_jw *w,
 	ks_jw_obj(w, "event");
 	ks_jw_cstr(w, "action", meta->action ? meta->action : "alert");
 	ks_jw_cstr(w, "kind", "alert");
-	ks_jw_cstr(w, "outcome", outcome(last));
+	ks_jw_cstr(w, "outcome", ks_ecs_outcome(last));
 	ks_jw_end(w, '}');
 	enc_host(&e, last);
 	ks_jw_obj(w, "kestrel");

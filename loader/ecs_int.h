@@ -28,6 +28,9 @@ void ks_ecs_entity_text(const struct ks_ecs_ctx *ctx, uint64_t key, uint32_t pid
 bool ks_ecs_ip_is_zero(const uint8_t *a);
 void ks_ecs_ip_text(const struct ks_event *ev, const uint8_t *a, char *buf, size_t len);
 
+/* event.outcome of an alert completed by ev: killed, blocked or success. */
+const char *ks_ecs_outcome(const struct ks_event *ev);
+
 /* network.transport / network.direction names: NULL or -1 if unknown. */
 const char *ks_ecs_transport_name(unsigned int proto);
 const char *ks_ecs_direction_name(unsigned int dir);

@@ -336,16 +336,6 @@ static json_t *ref_event(struct ks_ecs_ctx *ctx, const struct ks_event *ev)
 /* ------------------------------------------------------------------ */
 /* alerts                                                             */
 
-static const char *outcome(const struct ks_event *ev)
-{
-	/* A killed process may also have had its operation denied. */
-	if (ev->verdict.flags & KS_V_KILLED)
-		return "killed";
-	if (ev->verdict.flags & KS_V_DENIED)
-		return "blocked";
-	return "success";
-}
-
 static void put_rule(struct enc *e, json_t *root,
 		     const struct ks_alert_meta *meta)
 {
@@ -382,7 +372,7 @@ static json_t *ref_alert(struct ks_ecs_ctx *ctx, const struct ks_alert_meta *met
 	o = child(&e, root, "event");
 	put(&e, o, "kind", json_string("alert"));
 	put(&e, o, "action", jtext(meta->action ? meta->action : "alert"));
-	put(&e, o, "outcome", json_string(outcome(last)));
+	put(&e, o, "outcome", json_string(ks_ecs_outcome(last)));
 	put_rule(&e, root, meta);
 	put(&e, child(&e, root, "host"), "name", jtext(ks_ecs_event_host(ctx, last)));
 
