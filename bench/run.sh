@@ -13,6 +13,12 @@
 # and print the Markdown. `make bench` runs it after `make all`.
 #
 #   bench/run.sh [--quick] [--no-profile] [--only dfa,host,nfa,replay,mem,systp,hash]
+#                [--before DIR]
+#
+# --before DIR: DIR is an earlier source tree after `make all`; its
+# bench_nfa and bench_replay (with its kload) run right after this tree's,
+# and every nfa.* / replay.* figure gets NAME.before and a ratio
+# (bench/before-after.py), measured in the same run.
 #
 # Needs root (BPF), libhyperscan-dev, sagan-rules (the IDS pattern set),
 # linux-perf (profiles only). A
@@ -30,13 +36,15 @@ PIN=/sys/fs/bpf/kestrel-bench
 QUICK=0
 PROFILE=1
 ONLY="dfa,host,nfa,replay,mem,systp,hash"
+BEFORE=""
 
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) QUICK=1 ;;
 	--no-profile) PROFILE=0 ;;
 	--only) shift; ONLY="$1" ;;
-	-h|--help) sed -n '3,20p' "$0"; exit 0 ;;
+	--before) shift; BEFORE=$(cd "$1" && pwd) || exit 2 ;;
+	-h|--help) sed -n '3,27p' "$0"; exit 0 ;;
 	*) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -86,6 +94,14 @@ $CC $CFLAGS -o "$B/report" bench/report.c -ljansson >"$LOG/build-report.log" 2>&
 for n in bench_dfa bench_host bench_nfa bench_replay bench_mem bench_systp bench_hash; do
 	if [ "$n" = bench_dfa ]; then build "$n" -lhs; else build "$n"; fi
 done
+# the earlier tree's: its sources against its libraries, as bench_NAME-before
+if [ -n "$BEFORE" ]; then
+	for n in bench_nfa bench_replay; do
+		(cd "$BEFORE" && $CC $CFLAGS $INC -o "$ROOT/$B/$n-before" "bench/$n.c" \
+			bench/bench_common.c $LIBS) >"$LOG/build-$n-before.log" 2>&1 ||
+			log "build of $n from $BEFORE failed (see $LOG/build-$n-before.log)"
+	done
+fi
 
 # Leftovers of an interrupted run: our own pin directory and its kload.
 cleanup() {
@@ -148,8 +164,20 @@ if want dfa; then
 	fi
 fi
 want host && run host 240 bench_host --kload build/kload --dir "$DATA" $HOST_ARGS
+# The earlier tree right after this one's, then the ratios.
+before() { # key timeout name args...
+	local key=$1; shift
+	[ -n "$BEFORE" ] || return 0
+	run "$key-before" "$@"
+	[ -s "$OUT/$key-before.results" ] &&
+		bench/before-after.py "$OUT/$key.results" "$OUT/$key-before.results" "$BEFORE"
+	rm -f "$OUT/$key-before.results"
+}
 want nfa && run nfa 90 bench_nfa $NFA_ARGS
+want nfa && before nfa 90 bench_nfa-before $NFA_ARGS
 want replay && run replay 150 bench_replay --kload build/kload --dir "$DATA" $REPLAY_ARGS
+want replay && before replay 150 bench_replay-before --kload "$BEFORE/build/kload" --dir "$DATA" \
+	$REPLAY_ARGS
 want mem && run mem 120 bench_mem --kload build/kload --dir "$DATA" $MEM_ARGS
 want systp && run systp 60 bench_systp
 want hash && run hash 90 bench_hash $HASH_ARGS
@@ -189,6 +217,13 @@ if [ $PROFILE = 1 ] && command -v perf >/dev/null 2>&1; then
 	want nfa && [ -x $B/bench_nfa ] && profile nfa-mixed 60 $B/bench_nfa --events 100000
 	want replay && [ -x build/kload ] && ls "$DATA"/replay-events-*0000.jsonl >/dev/null 2>&1 &&
 		profile replay-cli 60 build/kload replay --lenient \
+			--events "$(ls "$DATA"/replay-events-*0000.jsonl | head -1)" "$DATA/replay-rules-1000.yml"
+	# the same two from the --before tree, to see what moved
+	want nfa && [ -x $B/bench_nfa-before ] &&
+		profile nfa-mixed-before 60 $B/bench_nfa-before --events 100000
+	want replay && [ -n "$BEFORE" ] && [ -x "$BEFORE/build/kload" ] &&
+		ls "$DATA"/replay-events-*0000.jsonl >/dev/null 2>&1 &&
+		profile replay-cli-before 60 "$BEFORE/build/kload" replay --lenient \
 			--events "$(ls "$DATA"/replay-events-*0000.jsonl | head -1)" "$DATA/replay-rules-1000.yml"
 	want mem && [ -x build/kload ] && [ -f "$DATA/mem-rules-a-1000.yml" ] &&
 		profile kload-attach 60 sh -c "build/kload attach --pin-dir $PIN --detach-on-exit \
