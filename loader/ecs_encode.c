@@ -365,28 +365,35 @@ int ks_ecs_alert_json(struct ks_ecs_ctx *ctx, struct ks_jw *w,
 		      const char *join_field_names[], const char *join_values[],
 		      size_t n_join)
 {
-	const struct ks_event *last;
+	const struct ks_event *last = n_events ? events[n_events - 1] : NULL;
 	struct enc e = { ctx, w, NULL };
 	size_t i;
 
-	if (!n_events)
+	if (!last && !meta->event_lost)
 		return -1;
-	last = events[n_events - 1];
 	ks_jw_obj(w, NULL);
-	enc_head(&e, last->ts_ns);
+	enc_head(&e, last ? last->ts_ns : meta->ts_ns);
 	ks_jw_obj(w, "event");
 	ks_jw_cstr(w, "action", meta->action ? meta->action : "alert");
 	ks_jw_cstr(w, "kind", "alert");
-	ks_jw_cstr(w, "outcome", ks_ecs_outcome(last));
+	ks_jw_cstr(w, "outcome", last ? ks_ecs_outcome(last) : meta->outcome ?: "unknown");
 	ks_jw_end(w, '}');
-	enc_host(&e, last);
+	ks_jw_obj(w, "host");
+	ks_jw_cstr(w, "name", last ? ks_ecs_event_host(ctx, last) : ks_ecs_host(ctx));
+	ks_jw_end(w, '}');
 	ks_jw_obj(w, "kestrel");
+	if (meta->event_lost)
+		ks_jw_raw(w, "event_lost", "true");
 	ks_jw_arr(w, "events");
 	for (i = 0; i < n_events; i++)
 		ks_ecs_event_json(ctx, w, events[i]);
 	ks_jw_end(w, ']');
 	put_join(w, join_field_names, join_values, n_join);
+	if (meta->lost_events)
+		ks_jw_int(w, "lost_events", (int64_t)meta->lost_events);
 	ks_jw_end(w, '}');
+	if (meta->event_lost)
+		ks_jw_cstr(w, "message", KS_ECS_LOST_MESSAGE);
 	put_rule(w, meta);
 	ks_jw_end(w, '}');
 	return w->oom ? -1 : 0;

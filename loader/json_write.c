@@ -163,6 +163,16 @@ void ks_jw_cstr(struct ks_jw *w, const char *key, const char *s)
 	ks_jw_str(w, key, s, strlen(s));
 }
 
+void ks_jw_raw(struct ks_jw *w, const char *key, const char *json)
+{
+	size_t n = strlen(json);
+
+	if (!member(w, key, n))
+		return;
+	memcpy(w->p + w->len, json, n);
+	w->len += n;
+}
+
 void ks_jw_int(struct ks_jw *w, const char *key, int64_t v)
 {
 	char buf[24], *p = buf + sizeof(buf);

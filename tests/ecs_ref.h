@@ -353,30 +353,36 @@ static void put_rule(struct enc *e, json_t *root,
 }
 
 static json_t *ref_alert(struct ks_ecs_ctx *ctx, const struct ks_alert_meta *meta,
-		     const struct ks_event *const *events, size_t n_events,
-		     const char *join_field_names[], const char *join_values[],
-		     size_t n_join)
+			 const struct ks_event *const *events, size_t n_events,
+			 const char *join_field_names[], const char *join_values[],
+			 size_t n_join)
 {
-	const struct ks_event *last;
+	const struct ks_event *last = n_events ? events[n_events - 1] : NULL;
 	struct enc e = { ctx, NULL, false };
 	char ts[KS_ECS_TIME_LEN];
 	json_t *root, *o, *k, *arr;
 	size_t i;
 
-	if (!n_events)
+	if (!last && !meta->event_lost)
 		return NULL;
-	last = events[n_events - 1];
 	root = json_object();
-	ks_ecs_format_time(last->ts_ns, ts);
+	ks_ecs_format_time(last ? last->ts_ns : meta->ts_ns, ts);
 	put(&e, root, "@timestamp", json_string(ts));
 	o = child(&e, root, "event");
 	put(&e, o, "kind", json_string("alert"));
 	put(&e, o, "action", jtext(meta->action ? meta->action : "alert"));
-	put(&e, o, "outcome", json_string(ks_ecs_outcome(last)));
+	put(&e, o, "outcome", jtext(last ? ks_ecs_outcome(last) : meta->outcome ?: "unknown"));
 	put_rule(&e, root, meta);
-	put(&e, child(&e, root, "host"), "name", jtext(ks_ecs_event_host(ctx, last)));
+	put(&e, child(&e, root, "host"), "name",
+	    jtext(last ? ks_ecs_event_host(ctx, last) : ks_ecs_host(ctx)));
+	if (meta->event_lost)
+		put(&e, root, "message", json_string(KS_ECS_LOST_MESSAGE));
 
 	k = child(&e, root, "kestrel");
+	if (meta->event_lost)
+		put(&e, k, "event_lost", json_true());
+	if (meta->lost_events)
+		put(&e, k, "lost_events", json_integer(meta->lost_events));
 	o = child(&e, k, "join");
 	for (i = 0; i < n_join; i++)
 		put(&e, o, join_field_names[i], jtext(join_values[i]));

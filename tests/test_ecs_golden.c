@@ -7,7 +7,8 @@
  *     seed corpora tests/fuzz/corpus/{events,alert} (odd events: cut
  *     paths, ill-formed UTF-8, payloads, addresses);
  *   - for alerts made of each two consecutive events of a fixture, with
- *     join values from ks_field_text();
+ *     join values from ks_field_text(), and alerts of enforcements whose
+ *     events were lost (kestrel.event_lost, kestrel.lost_events);
  *   - for 20,000 events derived from the fixtures with random bytes
  *     changed (flags, truncation bits, offsets, lengths, slot bytes), as
  *     the ring buffer could hand them over.
@@ -98,12 +99,16 @@ static void same_event(struct ks_jw *w, const struct ks_event *ev)
 	free(want);
 }
 
-static void same_alert(struct ks_jw *w, const struct ks_event *const *evs, size_t n)
+/* lost: 0, or an enforcement whose event was lost (1), n of them (2). */
+static void same_alert(struct ks_jw *w, const struct ks_event *const *evs, size_t n, int lost)
 {
 	static const char *const tags[] = { "attack.t1059", "attack.execution", "x\"\\\n" };
 	const struct ks_alert_meta meta = { .id = "golden", .name = "Golden \xe2\x80\x94 rule",
 					    .severity = "high", .action = "block",
-					    .tags = tags, .n_tags = 3 };
+					    .tags = tags, .n_tags = 3, .event_lost = lost > 0,
+					    .lost_events = lost == 2 ? 7 : 0,
+					    .ts_ns = 1767323045123456789ull,
+					    .outcome = lost == 2 ? "killed" : NULL };
 	static const unsigned int fields[] = { KS_F_ENTITY_ID, KS_F_PROCESS_COMMAND_LINE,
 					       KS_F_FILE_PATH, KS_F_DEST_IP, KS_F_USER_ID,
 					       KS_F_ENTITY_ID };
@@ -113,7 +118,7 @@ static void same_alert(struct ks_jw *w, const struct ks_event *const *evs, size_
 	json_t *j;
 	char *want;
 
-	for (k = 0; k < 6; k++) {
+	for (k = 0; k < 6 && n; k++) {
 		if (ks_field_text(&ctx, evs[n - 1], fields[k], vbuf[n_join], 512) < 0)
 			continue;
 		names[n_join] = ks_field_by_id(fields[k])->name;
@@ -154,9 +159,11 @@ static void test_fixture_alerts(void **state)
 	for (i = 0; i < all.n; i++) {
 		evs[0] = &all.v[i ? i - 1 : 0];
 		evs[1] = &all.v[i];
-		same_alert(&w, evs + 1, 1);
-		same_alert(&w, evs, 2);
+		same_alert(&w, evs + 1, 1, 0);
+		same_alert(&w, evs, 2, 0);
+		same_alert(&w, evs + 1, 1, 1);	/* a kernel completion whose event was lost */
 	}
+	same_alert(&w, NULL, 0, 2);		/* enforcements counted, no event at all */
 	ks_jw_free(&w);
 }
 

@@ -51,6 +51,8 @@ void ks_jw_end(struct ks_jw *w, char close);	/* '}' or ']' */
 void ks_jw_str(struct ks_jw *w, const char *key, const void *s, size_t len);
 void ks_jw_cstr(struct ks_jw *w, const char *key, const char *s);
 void ks_jw_int(struct ks_jw *w, const char *key, int64_t v);
+/* A JSON literal or number written as is ("true", "null"). */
+void ks_jw_raw(struct ks_jw *w, const char *key, const char *json);
 
 /* ---- reader ---- */
 enum ks_jt {
