@@ -12,6 +12,11 @@
  * ks_pipeline_tick() expires sequences past their maxspan even when no
  * new event arrives. Matched events are kept packed (header plus the used
  * bytes of each string slot) because a full struct ks_event is 3.4 KiB.
+ *
+ * Nothing is allocated per event once the NFA has grown to its peak:
+ * entries, keys, packed events and event lists come from free lists by
+ * size class (struct ks_pool) and go back to them; an alert's events are
+ * unpacked into a scratch array kept in the pipeline.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -33,6 +38,8 @@
 #define KS_JOIN_KEY_MAX	(KS_MAX_JOIN * (1 + 4 + sizeof(struct ks_event)))
 /* What malloc adds to each allocation, counted against max_bytes. */
 #define KS_MALLOC_OVERHEAD	16
+/* Events of one alert: a sequence has at most 255 steps (ks_rule.n_steps). */
+#define KS_MAX_SEQ_EVENTS	256
 
 struct ks_gen {
 	struct ks_ruleset *rs;
@@ -63,8 +70,20 @@ struct ks_entry {
 	struct ks_entry *prev, *next;	/* LRU: head = most recent */
 };
 
+/* Free lists by size class: KS_POOL_GRAIN-byte steps up to KS_POOL_MAX. */
+#define KS_POOL_GRAIN	16
+#define KS_POOL_MAX	8192
+#define KS_POOL_CLASSES	(KS_POOL_MAX / KS_POOL_GRAIN)
+
+struct ks_pool {
+	void *free[KS_POOL_CLASSES + 1];	/* [c]: blocks of c grains */
+};
+
 struct ks_pipeline {
 	struct ks_pipeline_opts o;
+	struct ks_pool pool;
+	struct ks_event *scratch;	/* an alert's earlier events, unpacked */
+	uint32_t n_scratch;
 	struct ks_ecs_ctx *ecs;
 	struct ks_gen gen[KS_GENS];	/* [0] current, [1] previous */
 	struct ks_entry **buckets;
@@ -77,6 +96,56 @@ struct ks_pipeline {
 	uint32_t join_len;
 	uint64_t join_hash;
 };
+
+/* ---- free lists ---- */
+
+static size_t pool_class(size_t n)
+{
+	return (n + KS_POOL_GRAIN - 1) / KS_POOL_GRAIN;
+}
+
+/* A block of at least n bytes; what pool_put(n) gave back first. */
+static void *pool_get(struct ks_pool *pl, size_t n)
+{
+	size_t c = pool_class(n ?: 1);
+	void *b;
+
+	if (c > KS_POOL_CLASSES)
+		return malloc(n);
+	b = pl->free[c];
+	if (!b)
+		return malloc(c * KS_POOL_GRAIN);
+	pl->free[c] = *(void **)b;
+	return b;
+}
+
+/* Back to its list; n is the size it was taken with. */
+static void pool_put(struct ks_pool *pl, void *b, size_t n)
+{
+	size_t c = pool_class(n ?: 1);
+
+	if (!b)
+		return;
+	if (c > KS_POOL_CLASSES) {
+		free(b);
+		return;
+	}
+	*(void **)b = pl->free[c];
+	pl->free[c] = b;
+}
+
+static void pool_drain(struct ks_pool *pl)
+{
+	size_t c;
+	void *b;
+
+	for (c = 0; c <= KS_POOL_CLASSES; c++) {
+		while ((b = pl->free[c])) {
+			pl->free[c] = *(void **)b;
+			free(b);
+		}
+	}
+}
 
 /* ---- packed events ---- */
 
@@ -114,7 +183,7 @@ static uint32_t slot_used(const struct ks_event *ev, size_t i)
 	return used;
 }
 
-static struct ks_packed *ks_pack(const struct ks_event *ev)
+static struct ks_packed *ks_pack(struct ks_pool *pl, const struct ks_event *ev)
 {
 	uint16_t used[KS_N_SLOTS];
 	uint32_t len = KS_HDR_BYTES + sizeof(used);
@@ -126,7 +195,7 @@ static struct ks_packed *ks_pack(const struct ks_event *ev)
 		used[i] = slot_used(ev, i);
 		len += used[i];
 	}
-	p = malloc(sizeof(*p) + len);
+	p = pool_get(pl, sizeof(*p) + len);
 	if (!p)
 		return NULL;
 	p->len = len;
@@ -178,11 +247,11 @@ static void pend_clear(struct ks_pipeline *p, struct ks_pend *pd)
 
 	for (i = 0; i < pd->n; i++) {
 		p->st.bytes -= packed_cost(pd->evs[i]);
-		free(pd->evs[i]);
+		pool_put(&p->pool, pd->evs[i], sizeof(*pd->evs[i]) + pd->evs[i]->len);
 	}
 	if (pd->evs)
 		p->st.bytes -= cost(pd->n * sizeof(*pd->evs));
-	free(pd->evs);
+	pool_put(&p->pool, pd->evs, pd->n * sizeof(*pd->evs));
 	memset(pd, 0, sizeof(*pd));
 }
 
@@ -220,6 +289,12 @@ static void lru_push(struct ks_pipeline *p, struct ks_entry *e)
 		p->lru_tail = e;
 }
 
+/* An entry, its states and its key are one block: one cache miss less on a lookup. */
+static size_t entry_size(uint32_t key_len, uint32_t n_states)
+{
+	return sizeof(struct ks_entry) + n_states * sizeof(struct ks_pend) + key_len;
+}
+
 static uint64_t entry_cost(uint32_t key_len, uint32_t n_states)
 {
 	return cost(sizeof(struct ks_entry)) + cost(key_len) +
@@ -239,9 +314,7 @@ static void entry_free(struct ks_pipeline *p, struct ks_entry *e)
 	for (k = 0; k < e->n_states; k++)
 		pend_clear(p, &e->st[k]);
 	p->st.bytes -= entry_cost(e->key_len, e->n_states);
-	free(e->st);
-	free(e->key);
-	free(e);
+	pool_put(&p->pool, e, entry_size(e->key_len, e->n_states));
 	p->st.pending--;
 }
 
@@ -276,17 +349,12 @@ static struct ks_entry *entry_new(struct ks_pipeline *p, uint32_t uid, uint64_t 
 		entry_free(p, p->lru_tail);	/* the least recently used */
 		p->st.evictions++;
 	}
-	e = calloc(1, sizeof(*e));
+	e = pool_get(&p->pool, entry_size(len, n_states));
 	if (!e)
 		return NULL;
-	e->st = calloc(n_states, sizeof(*e->st));
-	e->key = malloc(len ?: 1);
-	if (!e->st || !e->key) {
-		free(e->st);
-		free(e->key);
-		free(e);
-		return NULL;
-	}
+	memset(e, 0, sizeof(*e) + n_states * sizeof(*e->st));
+	e->st = (struct ks_pend *)(e + 1);
+	e->key = (uint8_t *)(e->st + n_states);
 	memcpy(e->key, key, len);
 	e->key_len = len;
 	e->rule_uid = uid;
@@ -358,6 +426,8 @@ void ks_pipeline_free(struct ks_pipeline *p)
 		entry_free(p, p->lru_head);
 	for (i = 0; i < KS_GENS; i++)
 		gen_free(&p->gen[i]);
+	pool_drain(&p->pool);
+	free(p->scratch);
 	free(p->buckets);
 	free(p);
 }
@@ -535,27 +605,38 @@ static int write_alert(struct ks_pipeline *p, struct ks_gen *g, uint32_t rule,
 	return 0;
 }
 
+/* Room for n unpacked events in p->scratch (grown once, kept). */
+static struct ks_event *scratch(struct ks_pipeline *p, uint32_t n)
+{
+	struct ks_event *v;
+
+	if (n <= p->n_scratch)
+		return p->scratch;
+	v = realloc(p->scratch, n * sizeof(*v));
+	if (!v)
+		return NULL;
+	p->scratch = v;
+	p->n_scratch = n;
+	return v;
+}
+
 static int emit(struct ks_pipeline *p, struct ks_gen *g, uint32_t rule,
 		const struct ks_step *s, struct ks_packed *const *prev, uint32_t n_prev,
 		const struct ks_event *last, bool lost)
 {
-	const struct ks_event **evs;
+	const struct ks_event *evs[KS_MAX_SEQ_EVENTS];
 	const char *names[KS_MAX_JOIN], *values[KS_MAX_JOIN];
 	char vbuf[KS_MAX_JOIN][KS_JOIN_TEXT];
 	struct ks_alert_meta meta;
-	struct ks_event *tmp = NULL;
+	struct ks_event *tmp = scratch(p, n_prev);
 	size_t n_join = 0;
 	uint32_t i;
-	int err = -ENOMEM;
 
 	rule_meta(g, rule, &meta);
 	meta.event_lost = lost;
-	evs = calloc(n_prev + 1, sizeof(*evs));
-	if (n_prev)
-		tmp = calloc(n_prev, sizeof(*tmp));
-	if (!evs || (n_prev && !tmp)) {
+	if (n_prev >= KS_MAX_SEQ_EVENTS || (n_prev && !tmp)) {
 		ks_output_lost(p->o.alerts, KS_LOST_ENCODE);
-		goto out;
+		return -ENOMEM;
 	}
 	for (i = 0; i < n_prev; i++) {
 		ks_unpack(prev[i], &tmp[i]);
@@ -572,11 +653,7 @@ static int emit(struct ks_pipeline *p, struct ks_gen *g, uint32_t rule,
 		values[n_join] = vbuf[n_join];
 		n_join++;
 	}
-	err = write_alert(p, g, rule, &meta, evs, n_prev + 1, names, values, n_join);
-out:
-	free(tmp);
-	free(evs);
-	return err;
+	return write_alert(p, g, rule, &meta, evs, n_prev + 1, names, values, n_join);
 }
 
 /* seq_step() flags */
@@ -604,12 +681,13 @@ static int seq_start(struct ks_pipeline *p, const struct ks_rule *r, struct ks_e
 		e = entry_new(p, r->uid, p->join_hash, p->join_key, p->join_len, r->n_steps,
 			      r->maxspan_ns);
 	if (e) {
-		pk = ks_pack(ev);
-		evs = malloc(sizeof(*evs));
+		pk = ks_pack(&p->pool, ev);
+		evs = pool_get(&p->pool, sizeof(*evs));
 	}
 	if (!pk || !evs) {
-		free(pk);
-		free(evs);
+		if (pk)
+			pool_put(&p->pool, pk, sizeof(*pk) + pk->len);
+		pool_put(&p->pool, evs, sizeof(*evs));
 		if (e && entry_empty(e))
 			entry_free(p, e);
 		return -ENOMEM;
@@ -645,15 +723,17 @@ static void seq_take(struct ks_pipeline *p, struct ks_entry *e, uint32_t k,
 static int seq_advance(struct ks_pipeline *p, struct ks_pend *next, struct ks_pend *pend,
 		       const struct ks_event *ev)
 {
-	struct ks_packed *pk = ks_pack(ev), **evs;
+	struct ks_packed *pk = ks_pack(&p->pool, ev), **evs;
 
 	if (!pk)
 		return -ENOMEM;
-	evs = realloc(pend->evs, (pend->n + 1) * sizeof(*evs));
+	evs = pool_get(&p->pool, (pend->n + 1) * sizeof(*evs));
 	if (!evs) {
-		free(pk);
+		pool_put(&p->pool, pk, sizeof(*pk) + pk->len);
 		return -ENOMEM;
 	}
+	memcpy(evs, pend->evs, pend->n * sizeof(*evs));
+	pool_put(&p->pool, pend->evs, pend->n * sizeof(*evs));
 	evs[pend->n] = pk;
 	p->st.bytes += packed_cost(pk) + sizeof(*evs);
 	pend_clear(p, next);
