@@ -44,7 +44,7 @@ while [ $# -gt 0 ]; do
 	--no-profile) PROFILE=0 ;;
 	--only) shift; ONLY="$1" ;;
 	--before) shift; BEFORE=$(cd "$1" && pwd) || exit 2 ;;
-	-h|--help) sed -n '3,27p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,26p' "$0"; exit 0 ;;
 	*) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
