@@ -86,7 +86,8 @@ static int load_dir(const char *src, const char *sub, const char *suffix)
 
 static void same_event(struct ks_jw *w, const struct ks_event *ev)
 {
-	char *want = ref_dump(ref_event(&ctx, ev));
+	json_t *j = ref_event(&ctx, ev);
+	char *want = ref_dump(j);
 
 	w->len = 0;
 	w->oom = false;
@@ -97,6 +98,7 @@ static void same_event(struct ks_jw *w, const struct ks_event *ev)
 		fail_msg("event differs:\n  jansson:   %s\n  streaming: %.*s", want, (int)w->len,
 			 w->p);
 	free(want);
+	json_decref(j);
 }
 
 /* lost: 0, or an enforcement whose event was lost (1), n of them (2). */
