@@ -327,6 +327,18 @@ static bool duplicates(struct ks_jr *r, const struct ks_jn *o)
 	return false;
 }
 
+/*
+ * jansson skips one NUL byte right after a number or a word (true,
+ * false, null): its unget of that byte leaves its look-ahead buffer
+ * looking empty, so the next read takes the byte after. Lines that
+ * decoded before must decode the same, so this reader does it too.
+ */
+static void jansson_nul(struct pstate *ps)
+{
+	if (ps->p < ps->end && *ps->p == '\0')
+		ps->p++;
+}
+
 static int value(struct pstate *ps, uint32_t *idx);
 
 /* Members of the container at node c, ps->p just past its '{' or '['. */
@@ -391,8 +403,10 @@ static int value(struct pstate *ps, uint32_t *idx)
 		err = string(ps, &ps->r->n[*idx].s, &ps->r->n[*idx].len, &esc, &dot);
 	} else if (c == '-' || (c >= '0' && c <= '9')) {
 		err = number(ps, &ps->r->n[*idx]);
+		jansson_nul(ps);
 	} else {
 		err = literal(ps, &ps->r->n[*idx]);
+		jansson_nul(ps);
 	}
 	ps->depth--;
 	return err;

@@ -835,6 +835,22 @@ static void test_diagnostics(void **state)
 	free(want);
 }
 
+/* jansson skipped one NUL byte after a number or a word; lines decode as before. */
+static void test_nul_after_number(void **state)
+{
+	static const char line[] = "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":"
+		"\"process\",\"action\":\"exec\"},\"process\":{\"pid\":42\0,\"name\":\"sh\"}}";
+	struct fx *f = *state;
+
+	assert_int_equal(ks_ecs_decode_line(&f->ctx, line, sizeof(line) - 1, &f->ev, f->err,
+					    sizeof(f->err)), 0);
+	assert_int_equal(f->ev.pid, 42);
+	/* two are not skipped */
+	assert_int_not_equal(ks_ecs_decode_line(&f->ctx, "[1\0\0]", 5, &f->ev, f->err,
+						sizeof(f->err)), 0);
+	assert_string_equal(f->err, "invalid JSON at column 3: ']' expected near end of file");
+}
+
 static void test_jsonl_long_line(void **state)
 {
 	struct fx *f = *state;
@@ -1029,6 +1045,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_jsonl_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_jsonl_long_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_diagnostics, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nul_after_number, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alert_shape, setup, teardown),
 		cmocka_unit_test(test_host),
 		cmocka_unit_test_setup_teardown(test_multi_host, setup, teardown),
