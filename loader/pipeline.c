@@ -593,11 +593,12 @@ static int write_alert(struct ks_pipeline *p, struct ks_gen *g, uint32_t rule,
 		       const struct ks_alert_meta *meta, const struct ks_event *const *evs,
 		       size_t n, const char *names[], const char *values[], size_t n_join)
 {
+	const struct ks_line_info info = { .rule_id = meta->id, .severity = meta->severity };
 	struct ks_jw *w = ks_output_begin(p->o.alerts);
 	bool ok = !w || !ks_ecs_alert_json(p->ecs, w, meta, evs, n, names, values, n_join);
 
 	/* one that could not be encoded or written is counted (and logged) by the output */
-	if (ks_output_end(p->o.alerts, ok) == -ENOMEM || !ok)
+	if (ks_output_end(p->o.alerts, ok, &info) == -ENOMEM || !ok)
 		return -ENOMEM;
 	p->st.alerts++;
 	p->st.lost_alerts += meta->event_lost;

@@ -70,7 +70,7 @@ static void record(struct ks_session *s, const struct ks_event *ev)
 
 	if (w)
 		ks_ecs_event_json(&s->ecs, w, ev);
-	ks_output_end(s->o.record, true);
+	ks_output_end(s->o.record, true, NULL);
 }
 
 int ks_session_event(struct ks_session *s, struct ks_event *ev)

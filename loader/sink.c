@@ -90,10 +90,10 @@ static int severity_level(const char *sev)
 	return v >= 0 && v < (int)(sizeof(level) / sizeof(level[0])) ? level[v] : 4;
 }
 
-static struct ks_line *line_new(struct ks_sinks *set, const char *text, size_t len, json_t *j)
+static struct ks_line *line_new(struct ks_sinks *set, const char *text, size_t len,
+				const struct ks_line_info *info)
 {
-	json_t *rule = json_object_get(j, "rule");
-	const char *id = json_string_value(json_object_get(rule, "id"));
+	const char *id = info ? info->rule_id : NULL;
 	struct ks_line *l = malloc(sizeof(*l) + len + 1);
 
 	if (!l)
@@ -101,17 +101,17 @@ static struct ks_line *line_new(struct ks_sinks *set, const char *text, size_t l
 	atomic_init(&l->refs, set->n);
 	l->len = len;
 	l->seq = ++set->seq;
-	l->level = severity_level(json_string_value(json_object_get(rule, "severity")));
+	l->level = severity_level(info ? info->severity : NULL);
 	snprintf(l->rule, sizeof(l->rule), "%s", id ?: "");
 	memcpy(l->text, text, len);
 	l->text[len] = 0;
 	return l;
 }
 
-static int fan_out(void *arg, const char *text, size_t len, json_t *j)
+static int fan_out(void *arg, const char *text, size_t len, const struct ks_line_info *info)
 {
 	struct ks_sinks *set = arg;
-	struct ks_line *l = set->n ? line_new(set, text, len, j) : NULL;
+	struct ks_line *l = set->n ? line_new(set, text, len, info) : NULL;
 	size_t i;
 
 	/* no memory for the copy: each output counts it lost (encode), so

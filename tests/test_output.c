@@ -30,7 +30,7 @@ static void put_lines(struct ks_output *o, int n)
 		ks_jw_int(w, "n", i);
 		ks_jw_cstr(w, "pad", "0123456789");
 		ks_jw_end(w, '}');
-		ks_output_end(o, true);
+		ks_output_end(o, true, NULL);
 	}
 }
 
@@ -45,16 +45,16 @@ static void test_taken_back(void **state)
 	w = ks_output_begin(o);
 	ks_jw_obj(w, NULL);
 	ks_jw_int(w, "half", 1);
-	assert_int_equal(ks_output_end(o, false), -EINVAL);
+	assert_int_equal(ks_output_end(o, false, NULL), -EINVAL);
 	put_lines(o, 1);
 	ks_output_stats(o, &st);
 	assert_int_equal(st.lines, 2);
 	assert_int_equal(st.lost[KS_LOST_ENCODE], 1);
 	assert_string_equal(ks_output_text(o, NULL),
 			    "{\"n\":0,\"pad\":\"0123456789\"}\n{\"n\":0,\"pad\":\"0123456789\"}\n");
-	assert_int_equal(ks_output_line(o, "x", 1), 0);
+	assert_int_equal(ks_output_line(o, "x\n", 2), 0);
 	assert_null(ks_output_begin(NULL));
-	assert_int_equal(ks_output_end(NULL, true), 0);
+	assert_int_equal(ks_output_end(NULL, true, NULL), 0);
 	assert_int_equal(ks_output_close(o), 0);
 }
 

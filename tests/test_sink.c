@@ -18,19 +18,26 @@
 
 #include <cmocka.h>
 
+#include "kestrel/json.h"
 #include "kestrel/sink.h"
 
 static void send_alerts(struct ks_sinks *set, int n)
 {
+	static const struct ks_line_info info = { .rule_id = "r1", .severity = "critical" };
 	struct ks_output *o = ks_sinks_output(set);
+	struct ks_jw *w;
 	int i;
 
 	for (i = 0; i < n; i++) {
-		json_t *j = json_pack("{s:{s:s,s:s},s:i}", "rule", "id", "r1", "severity",
-				      "critical", "n", i);
-
-		assert_int_equal(ks_output_json(o, j), 0);
-		json_decref(j);
+		w = ks_output_begin(o);
+		ks_jw_obj(w, NULL);
+		ks_jw_int(w, "n", i);
+		ks_jw_obj(w, "rule");
+		ks_jw_cstr(w, "id", info.rule_id);
+		ks_jw_cstr(w, "severity", info.severity);
+		ks_jw_end(w, '}');
+		ks_jw_end(w, '}');
+		assert_int_equal(ks_output_end(o, true, &info), 0);
 	}
 }
 

@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "kestrel/output.h"
 #include "../../maps/ks_state.h"

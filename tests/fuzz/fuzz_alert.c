@@ -144,7 +144,7 @@ static void check(struct ks_ecs_ctx *ctx, const struct evs *e)
 				  sizeof(val)) < 0 ? "" : val;
 	w = ks_output_begin(out);
 	if (ks_ecs_alert_json(ctx, w, &meta, evs, e->n, names, values, 1) ||
-	    ks_output_end(out, true))
+	    ks_output_end(out, true, NULL))
 		abort();
 	text = ks_output_text(out, &len);
 	if (!len || value(text, text + len, 0) != text + len - 1 || text[len - 1] != '\n' ||
