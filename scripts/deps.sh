@@ -18,9 +18,11 @@ TEST="libcmocka-dev libclang-rt-14-dev jq python3 curl iproute2"
 # alert outputs and packaging tests: the servers the outputs talk to
 # (rsyslog, with the Kafka and Elasticsearch modules of the README's
 # configuration; nats-server), promtool (prometheus), bash-completion,
-# dpkg-shlibdeps (dpkg-dev) for make deb
+# dpkg-shlibdeps (dpkg-dev) for make deb, systemd for systemd-analyze
+# (the unit's checks) and systemd-journald (the private journal of the
+# journald output's test): a minimal Debian root has neither
 OUTPUTS="nats-server rsyslog rsyslog-kafka rsyslog-elasticsearch prometheus bash-completion
-dpkg-dev"
+dpkg-dev systemd"
 # VM tests: qemu, the guest's busybox and initramfs, the kernel's modules
 VM="qemu-system-x86 busybox-static cpio kmod xz-utils"
 # benchmarks: Hyperscan, and sagan-rules for its Snort-syntax content
