@@ -196,8 +196,15 @@ check "alert: connect" "grep -q '\"id\":\"e2e_connect\"' $W/alerts.jsonl" "$W/al
 check "alerts are valid JSON lines" "python3 -c 'import json,sys; [json.loads(l) for l in open(\"$W/alerts.jsonl\")]' 2>/dev/null || jq -e . $W/alerts.jsonl >/dev/null"
 
 # ---- metrics
-"$KLOAD" stats --prometheus --pin-dir "$PIN" >"$W/prom.txt"
-check "stats --prometheus: exit 0" "[ $? -eq 0 ]"
+# attach publishes its counters once a second, while an output's thread
+# writes the alert at once: wait (at most 10 s) for the count to follow
+for _ in $(seq 1 100); do
+	"$KLOAD" stats --prometheus --pin-dir "$PIN" >"$W/prom.txt"
+	rc=$?
+	grep -q '^kestrel_alerts_total{rule="e2e_tmp_exec"} [1-9]' "$W/prom.txt" && break
+	sleep 0.1
+done
+check "stats --prometheus: exit 0" "[ $rc -eq 0 ]"
 check "prometheus: accounting identity per source" "identity_ok $W/prom.txt" "$W/prom.txt"
 check "prometheus: alerts counted per rule" "grep -q '^kestrel_alerts_total{rule=\"e2e_tmp_exec\"} [1-9]' $W/prom.txt" "$W/prom.txt"
 
