@@ -290,6 +290,12 @@ static void prom_rules(const struct ks_snapshot *s, FILE *o, const char *name,
 }
 
 /* What userspace lost: alerts it could not write, events it could not use. */
+/* One sample of a family labelled by reason. */
+static void prom_reason(FILE *o, const char *name, const char *reason, uint64_t v)
+{
+	fprintf(o, "%s{reason=\"%s\"} %llu\n", name, reason, (unsigned long long)v);
+}
+
 static void prom_userspace(const struct ks_snapshot *s, FILE *o)
 {
 	int r;
@@ -297,14 +303,13 @@ static void prom_userspace(const struct ks_snapshot *s, FILE *o)
 	prom_head(o, "kestrel_alerts_lost_total", "counter",
 		  "Alerts produced but not delivered, per reason.");
 	for (r = 0; r < KS_LOST_N; r++)
-		fprintf(o, "kestrel_alerts_lost_total{reason=\"%s\"} %llu\n",
-			ks_lost_reason_name(r), (unsigned long long)s->ctl.user_alerts_lost[r]);
+		prom_reason(o, "kestrel_alerts_lost_total", ks_lost_reason_name(r),
+			    s->ctl.user_alerts_lost[r]);
 	prom_head(o, "kestrel_userspace_events_lost_total", "counter",
 		  "Forwarded events or sequence steps kload could not use, per reason.");
-	fprintf(o, "kestrel_userspace_events_lost_total{reason=\"short_record\"} %llu\n",
-		(unsigned long long)s->ctl.user_short_records);
-	fprintf(o, "kestrel_userspace_events_lost_total{reason=\"nfa_memory\"} %llu\n",
-		(unsigned long long)s->ctl.user_nfa_nomem);
+	prom_reason(o, "kestrel_userspace_events_lost_total", "short_record",
+		    s->ctl.user_short_records);
+	prom_reason(o, "kestrel_userspace_events_lost_total", "nfa_memory", s->ctl.user_nfa_nomem);
 }
 
 /* A family of one sample without labels. */
@@ -331,10 +336,8 @@ static void prom_sequences(const struct ks_snapshot *s, FILE *o)
 		    k->join_cut);
 	prom_head(o, "kestrel_nfa_evictions_total", "counter",
 		  "Pending sequences the userspace NFA evicted, per bound reached.");
-	fprintf(o, "kestrel_nfa_evictions_total{reason=\"entries\"} %llu\n",
-		(unsigned long long)s->ctl.user_evictions);
-	fprintf(o, "kestrel_nfa_evictions_total{reason=\"memory\"} %llu\n",
-		(unsigned long long)s->ctl.user_evict_memory);
+	prom_reason(o, "kestrel_nfa_evictions_total", "entries", s->ctl.user_evictions);
+	prom_reason(o, "kestrel_nfa_evictions_total", "memory", s->ctl.user_evict_memory);
 	prom_scalar(o, "kestrel_nfa_memory_bytes", "gauge",
 		    "Bytes the userspace NFA's pending sequences hold (see --nfa-memory).",
 		    s->ctl.user_bytes);
