@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 
 #include <kestrel/rules.h>
 #include <kestrel/tablewalk.h>
@@ -87,6 +89,31 @@ static inline long ks_test_walk_agree(const struct ks_tables *t,
 			return i;
 	}
 	return -1;
+}
+
+/*
+ * A test corpus (../shared/corpus/NAME): $env when set, else the
+ * repository's sibling shared/corpus as in CI (tests run from the
+ * repository root), else /work/shared/corpus (a worktree elsewhere).
+ * NULL when none is a directory: the caller skips, saying why.
+ */
+static inline const char *ks_test_corpus(const char *name, const char *env)
+{
+	static char path[4096];
+	const char *bases[] = { "../shared/corpus", "/work/shared/corpus" };
+	struct stat st;
+	size_t i;
+
+	if (env && getenv(env)) {
+		snprintf(path, sizeof(path), "%s", getenv(env));
+		return stat(path, &st) || !S_ISDIR(st.st_mode) ? NULL : path;
+	}
+	for (i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", bases[i], name);
+		if (!stat(path, &st) && S_ISDIR(st.st_mode))
+			return path;
+	}
+	return NULL;
 }
 
 #endif /* KS_TESTLIB_H */
