@@ -349,7 +349,8 @@ static char *buf_take(struct tp *p, size_t *len)
 {
 	char *s = ks_xmalloc(p->blen + 1);
 
-	memcpy(s, p->buf, p->blen);
+	if (p->blen)	/* p->buf is NULL until the first byte */
+		memcpy(s, p->buf, p->blen);
 	*len = p->blen;
 	return s;
 }
