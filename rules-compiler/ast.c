@@ -423,6 +423,7 @@ struct ks_rule_src *ks_rule_append(struct ks_ruleset *rs, const char *id,
 	r->loc = loc;
 	r->severity = KS_SEV_MEDIUM;
 	r->action = KS_RA_ALERT;
+	r->risk_score = -1;
 	ks_strmap_add(ids, r->id, rs->n_rules++);
 	return r;
 }

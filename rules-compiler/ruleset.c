@@ -2,7 +2,8 @@
 /*
  * Rule sets: YAML rule files (libyaml document API), directory walking
  * and the ks_ruleset_* API. The top of the front end: a document is a list
- * of EQL rules (parser.h) or a Sigma rule (sigma.h).
+ * of EQL rules (parser.h) or a Sigma rule (sigma.h); a .toml file is an
+ * Elastic detection rule (elastic.h).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -13,6 +14,7 @@
 
 #include <kestrel/names.h>
 
+#include "elastic.h"
 #include "parser.h"
 #include "sigma.h"
 
@@ -320,18 +322,19 @@ static bool ruleset_room(struct ks_ruleset *rs, const struct ks_src *src)
 	return false;
 }
 
-static void load_src(struct ks_ruleset *rs, const struct ks_src *src)
+static bool has_ext(const char *name, const char *ext)
+{
+	size_t n = strlen(name), e = strlen(ext);
+
+	return n > e && !strcmp(name + n - e, ext);
+}
+
+static void load_yaml(struct ks_ruleset *rs, const struct ks_src *src)
 {
 	yaml_parser_t yp;
 	yaml_document_t doc;
 	yaml_node_t *root;
 
-	if (src->len > KS_MAX_FILE_BYTES) {
-		too_big(rs, src->file);
-		return;
-	}
-	if (!ruleset_room(rs, src))
-		return;
 	if (yaml_precheck(rs, src))
 		return;
 	if (!yaml_parser_initialize(&yp)) {
@@ -356,18 +359,37 @@ static void load_src(struct ks_ruleset *rs, const struct ks_src *src)
 	yaml_parser_delete(&yp);
 }
 
-static int errors_since(struct ks_ruleset *rs, size_t before)
+/* A source within the limits: an Elastic TOML rule by its name, or a
+ * YAML rule file. */
+static void load_src(struct ks_ruleset *rs, const struct ks_src *src)
 {
+	if (src->len > KS_MAX_FILE_BYTES) {
+		too_big(rs, src->file);
+		return;
+	}
+	if (!ruleset_room(rs, src))
+		return;
+	if (has_ext(src->file, ".toml"))
+		ks_elastic_import(rs, src);
+	else
+		load_yaml(rs, src);
+}
+
+/* Rules [from, n_rules) were added: what they did not say is derived. */
+static int finish_load(struct ks_ruleset *rs, size_t before, size_t from)
+{
+	for (; from < rs->n_rules; from++)
+		ks_attack_from_tags(rs, &rs->rules[from]);
 	return ks_diags_errors(&rs->diags) > before ? -1 : 0;
 }
 
 int ks_ruleset_load_string(struct ks_ruleset *rs, const char *text,
 			   const char *file)
 {
-	size_t before = ks_diags_errors(&rs->diags);
+	size_t before = ks_diags_errors(&rs->diags), from = rs->n_rules;
 
 	load_src(rs, ks_src_add(rs, file ? file : "<string>", text, strlen(text)));
-	return errors_since(rs, before);
+	return finish_load(rs, before, from);
 }
 
 static void file_error(struct ks_ruleset *rs, const char *path, int err)
@@ -419,12 +441,10 @@ out:
 	fclose(f);
 }
 
-static bool has_yaml_ext(const char *name)
+static bool has_rule_ext(const char *name)
 {
-	size_t n = strlen(name);
-
-	return (n > 4 && !strcmp(name + n - 4, ".yml")) ||
-	       (n > 5 && !strcmp(name + n - 5, ".yaml"));
+	return has_ext(name, ".yml") || has_ext(name, ".yaml") ||
+	       has_ext(name, ".toml");
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -525,28 +545,28 @@ static void load_any(struct ks_ruleset *rs, const char *path, bool top,
 	if (stat(path, &st)) {
 		/* a rule file that cannot be read (a dangling link, a link
 		 * loop) is an error; other names are not rule files */
-		if (top || has_yaml_ext(path))
+		if (top || has_rule_ext(path))
 			file_error(rs, path, errno);
 		return;
 	}
 	if (S_ISDIR(st.st_mode))
 		load_dir(rs, path, &st, up);
-	else if (top || (S_ISREG(st.st_mode) && has_yaml_ext(path)))
+	else if (top || (S_ISREG(st.st_mode) && has_rule_ext(path)))
 		load_file(rs, path);
 }
 
 int ks_ruleset_load_path(struct ks_ruleset *rs, const char *path)
 {
-	size_t before = ks_diags_errors(&rs->diags);
+	size_t before = ks_diags_errors(&rs->diags), from = rs->n_rules;
 
 	load_any(rs, path, true, NULL);
-	return errors_since(rs, before);
+	return finish_load(rs, before, from);
 }
 
 int ks_ruleset_add_query(struct ks_ruleset *rs, const char *query,
 			 const char *origin)
 {
-	size_t before = ks_diags_errors(&rs->diags);
+	size_t before = ks_diags_errors(&rs->diags), from = rs->n_rules;
 	const struct ks_src *src;
 	struct ks_rule_src *r;
 	struct ks_posmap pm;
@@ -562,7 +582,7 @@ int ks_ruleset_add_query(struct ks_ruleset *rs, const char *query,
 	ks_posmap_text(&pm, r->query_text, strlen(query), at);
 	r->q = ks_parse_query_map(rs, &pm);
 	ks_posmap_free(&pm);
-	return errors_since(rs, before);
+	return finish_load(rs, before, from);
 }
 
 struct ks_query *ks_parse_query(struct ks_ruleset *rs, const char *text,

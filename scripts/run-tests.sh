@@ -1,7 +1,9 @@
 #!/bin/sh
 # Run Kestrel's tests and print one closing line: "N passed, N failed, N skipped".
-#   unit      cmocka binaries in build/tests/, and scripts/layers.py (the
+#   unit      cmocka binaries in build/tests/, scripts/layers.py (the
 #             compiler's files call and include in layers, without circles)
+#             and the share of each public rule corpus that compiles
+#             against its floor (corpus-rate.sh)
 #   san       the same unit tests built with ASan/UBSan (build/san/tests/),
 #             and every fuzz target over its seed corpus (tests/fuzz/corpus/)
 #   selftest  build/selftests/test_progs on this kernel (real BPF, root)
@@ -62,6 +64,15 @@ if want unit; then
 		add 0 1 0
 	fi
 	sed 's/^/  /' "$log/layers"
+	echo "== rule corpus rates (scripts/corpus-rate.sh --check, tests/corpus-floors)"
+	scripts/corpus-rate.sh --check >"$log/corpus" 2>&1
+	rc=$?
+	sed 's/^/  /' "$log/corpus"
+	case $rc in
+	0) add 1 0 0 ;;
+	3) add 0 0 1 ;;
+	*) add 0 1 0 ;;
+	esac
 fi
 
 if want san; then

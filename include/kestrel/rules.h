@@ -175,6 +175,27 @@ struct ks_query {
 
 enum ks_severity { KS_SEV_LOW, KS_SEV_MEDIUM, KS_SEV_HIGH, KS_SEV_CRITICAL };
 
+/* A MITRE ATT&CK tactic, technique or subtechnique; NULL = not known. */
+struct ks_attack_ref {
+	char *id;			/* TA0002, T1059, T1059.004 */
+	char *name;
+	char *reference;		/* https://attack.mitre.org/... */
+};
+
+struct ks_technique {
+	struct ks_attack_ref ref;
+	struct ks_attack_ref *subs;	/* subtechniques */
+	size_t n_subs;
+};
+
+/* One [[rule.threat]] entry: alerts carry them as ECS threat.* */
+struct ks_threat {
+	char *framework;		/* "MITRE ATT&CK" */
+	struct ks_attack_ref tactic;
+	struct ks_technique *techniques;
+	size_t n_techniques;
+};
+
 struct ks_rule_src {
 	char *id;			/* [a-z0-9_.-]+ */
 	char *name;
@@ -185,6 +206,15 @@ struct ks_rule_src {
 	char *query_text;
 	struct ks_loc loc;		/* of the rule entry */
 	bool sigma;			/* imported from Sigma */
+	bool elastic;			/* imported from Elastic TOML */
+	/* alert metadata (ECS rule.*, threat.*, event.risk_score) */
+	char *uuid;			/* Elastic rule_id; NULL if none */
+	char *description;		/* NULL if none */
+	int risk_score;			/* 0..100, -1: from the severity */
+	char **references;
+	size_t n_references;
+	struct ks_threat *threats;	/* given, or from attack.* tags */
+	size_t n_threats;
 	struct ks_query *q;		/* NULL if it did not parse */
 };
 
@@ -198,9 +228,9 @@ struct ks_ruleset {
 
 struct ks_ruleset *ks_ruleset_new(void);
 void ks_ruleset_free(struct ks_ruleset *rs);
-/* File or directory (recursively: *.yml, *.yaml). Returns 0, or -1 with
- * diagnostics added. Sigma files are recognised by top-level title: and
- * detection: keys. */
+/* File or directory (recursively: *.yml, *.yaml, *.toml). Returns 0, or
+ * -1 with diagnostics added. Sigma files are recognised by top-level
+ * title: and detection: keys; *.toml files are Elastic detection rules. */
 int ks_ruleset_load_path(struct ks_ruleset *rs, const char *path);
 /* YAML text (for tests): file names the origin for diagnostics. */
 int ks_ruleset_load_string(struct ks_ruleset *rs, const char *text, const char *file);
@@ -272,6 +302,10 @@ void ks_compile_info_free(struct ks_compile_info *info);
 uint64_t ks_tables_hash(const struct ks_tables *t);
 void ks_explain(const struct ks_ruleset *rs, const struct ks_tables *t,
 		const struct ks_compile_info *info, FILE *out);
+
+/* The rule's risk score: its own, or Elastic's default for its severity
+ * (low 21, medium 47, high 73, critical 99). */
+int ks_rule_risk_score(const struct ks_rule_src *r);
 
 /* Stable 32-bit rule uid (FNV-1a of id and query text). */
 uint32_t ks_rule_uid(const struct ks_rule_src *r);
