@@ -322,19 +322,145 @@ const char *ks_ecs_outcome(const struct ks_event *ev)
 	return "success";
 }
 
-static void put_rule(struct ks_jw *w, const struct ks_alert_meta *meta)
+static void put_strings(struct ks_jw *w, const char *key, const char *const *v, size_t n)
 {
 	size_t i;
 
+	ks_jw_arr(w, key);
+	for (i = 0; i < n; i++)
+		ks_jw_cstr(w, NULL, v[i]);
+	ks_jw_end(w, ']');
+}
+
+/*
+ * rule.*: id, name, severity and tags always; description, reference
+ * (an array) and uuid (an Elastic rule's rule_id) when the rule has them.
+ */
+static void put_rule(struct ks_jw *w, const struct ks_alert_meta *meta)
+{
 	ks_jw_obj(w, "rule");
+	if (meta->description)
+		ks_jw_cstr(w, "description", meta->description);
 	ks_jw_cstr(w, "id", meta->id ? meta->id : "");
 	ks_jw_cstr(w, "name", meta->name ? meta->name : "");
+	if (meta->n_references)
+		put_strings(w, "reference", meta->references, meta->n_references);
 	ks_jw_cstr(w, "severity", meta->severity ? meta->severity : "medium");
-	ks_jw_arr(w, "tags");
-	for (i = 0; i < meta->n_tags; i++)
-		ks_jw_cstr(w, NULL, meta->tags[i]);
-	ks_jw_end(w, ']');
+	put_strings(w, "tags", meta->tags, meta->n_tags);
+	if (meta->uuid)
+		ks_jw_cstr(w, "uuid", meta->uuid);
 	ks_jw_end(w, '}');
+}
+
+/* The distinct (by id) tactics, techniques or subtechniques of a rule's threats. */
+struct refset {
+	const struct ks_attack_ref **v;
+	size_t n;
+};
+
+static void refset_add(struct refset *s, const struct ks_attack_ref *r)
+{
+	size_t i;
+
+	if (!r->id)
+		return;
+	for (i = 0; i < s->n; i++)
+		if (!strcmp(s->v[i]->id, r->id))
+			return;
+	s->v[s->n++] = r;
+}
+
+enum { REF_ID, REF_NAME, REF_URL };
+
+static const char *ref_part(const struct ks_attack_ref *r, int part)
+{
+	return part == REF_ID ? r->id : part == REF_NAME ? r->name : r->reference;
+}
+
+/* One part of every entry, as an array; none if an entry lacks it (they would not line up). */
+static void put_parts(struct ks_jw *w, const char *key, const struct refset *s, int part)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (!ref_part(s->v[i], part))
+			return;
+	ks_jw_arr(w, key);
+	for (i = 0; i < s->n; i++)
+		ks_jw_cstr(w, NULL, ref_part(s->v[i], part));
+	ks_jw_end(w, ']');
+}
+
+/* ECS puts the id, name and reference of the entries in parallel arrays. */
+static void put_refs(struct ks_jw *w, const char *key, const struct refset *s,
+		     const struct refset *subs)
+{
+	if (!s->n)
+		return;
+	ks_jw_obj(w, key);
+	put_parts(w, "id", s, REF_ID);
+	put_parts(w, "name", s, REF_NAME);
+	put_parts(w, "reference", s, REF_URL);
+	if (subs)
+		put_refs(w, "subtechnique", subs, NULL);
+	ks_jw_end(w, '}');
+}
+
+/* Every tactic (set[0]), technique (set[1]) and subtechnique (set[2]) once. */
+static void collect_refs(const struct ks_alert_meta *meta, struct refset set[3])
+{
+	const struct ks_threat *t;
+	size_t i, k, m;
+
+	for (i = 0; i < meta->n_threats; i++) {
+		t = &meta->threats[i];
+		refset_add(&set[0], &t->tactic);
+		for (k = 0; k < t->n_techniques; k++) {
+			refset_add(&set[1], &t->techniques[k].ref);
+			for (m = 0; m < t->techniques[k].n_subs; m++)
+				refset_add(&set[2], &t->techniques[k].subs[m]);
+		}
+	}
+}
+
+/*
+ * threat.*: the first framework named, and the rule's ATT&CK entries
+ * (subtechniques under threat.technique). The sets point into one array
+ * with room for every entry: on the stack unless the rule has many.
+ */
+static void put_threat(struct ks_jw *w, const struct ks_alert_meta *meta)
+{
+	const struct ks_attack_ref *stack[64], **v = stack;
+	const char *framework = NULL;
+	struct refset set[3] = {};
+	size_t n[3] = {}, i, k;
+
+	for (i = 0; i < meta->n_threats; i++) {
+		framework = framework ?: meta->threats[i].framework;
+		n[0]++;
+		n[1] += meta->threats[i].n_techniques;
+		for (k = 0; k < meta->threats[i].n_techniques; k++)
+			n[2] += meta->threats[i].techniques[k].n_subs;
+	}
+	if (n[0] + n[1] + n[2] > ARRAY_SIZE(stack) &&
+	    !(v = calloc(n[0] + n[1] + n[2], sizeof(*v)))) {
+		w->oom = true;
+		return;
+	}
+	set[0].v = v;
+	set[1].v = v + n[0];
+	set[2].v = v + n[0] + n[1];
+	collect_refs(meta, set);
+	if (framework || set[0].n || set[1].n) {
+		ks_jw_obj(w, "threat");
+		if (framework)
+			ks_jw_cstr(w, "framework", framework);
+		put_refs(w, "tactic", &set[0], NULL);
+		put_refs(w, "technique", &set[1], &set[2]);
+		ks_jw_end(w, '}');
+	}
+	if (v != stack)
+		free(v);
 }
 
 /* kestrel.join: names sorted; a name given twice keeps its last value. */
@@ -373,10 +499,15 @@ int ks_ecs_alert_json(struct ks_ecs_ctx *ctx, struct ks_jw *w,
 		return -1;
 	ks_jw_obj(w, NULL);
 	enc_head(&e, last ? last->ts_ns : meta->ts_ns);
+	ks_jw_obj(w, "ecs");
+	ks_jw_cstr(w, "version", KS_ECS_VERSION);
+	ks_jw_end(w, '}');
 	ks_jw_obj(w, "event");
 	ks_jw_cstr(w, "action", meta->action ? meta->action : "alert");
 	ks_jw_cstr(w, "kind", "alert");
 	ks_jw_cstr(w, "outcome", last ? ks_ecs_outcome(last) : meta->outcome ?: "unknown");
+	if (meta->risk_score >= 0)
+		ks_jw_int(w, "risk_score", meta->risk_score);
 	ks_jw_end(w, '}');
 	ks_jw_obj(w, "host");
 	ks_jw_cstr(w, "name", last ? ks_ecs_event_host(ctx, last) : ks_ecs_host(ctx));
@@ -395,6 +526,7 @@ int ks_ecs_alert_json(struct ks_ecs_ctx *ctx, struct ks_jw *w,
 	if (meta->event_lost)
 		ks_jw_cstr(w, "message", KS_ECS_LOST_MESSAGE);
 	put_rule(w, meta);
+	put_threat(w, meta);
 	ks_jw_end(w, '}');
 	return w->oom ? -1 : 0;
 }

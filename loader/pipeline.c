@@ -583,6 +583,13 @@ static void rule_meta(const struct ks_gen *g, uint32_t rule, struct ks_alert_met
 	meta->action = ks_rule_action_name(r->action);
 	meta->tags = (const char *const *)r->tags;
 	meta->n_tags = r->n_tags;
+	meta->uuid = r->uuid;
+	meta->description = r->description;
+	meta->references = (const char *const *)r->references;
+	meta->n_references = r->n_references;
+	meta->threats = r->threats;
+	meta->n_threats = r->n_threats;
+	meta->risk_score = ks_rule_risk_score(r);
 }
 
 /*

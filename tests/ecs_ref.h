@@ -6,6 +6,11 @@
  * fixture, tests/fuzz/fuzz_alert.c on whatever the fuzzer makes. One
  * change: a cut path whose slot would start before the event prints no
  * head (the old code read before the event there), as the new one does.
+ * What alerts gained after the streaming encoder (ecs.version,
+ * event.risk_score, rule.description/reference/uuid, threat.*) is built
+ * here the jansson way, not as the encoder does it: ATT&CK entries are
+ * told apart by looking into the arrays built so far, and a name or
+ * reference array with a hole is dropped at the end.
  *
  *   json_t *j = ref_event(ctx, ev);   char *s = ref_dump(j);
  */
@@ -336,20 +341,105 @@ static json_t *ref_event(struct ks_ecs_ctx *ctx, const struct ks_event *ev)
 /* ------------------------------------------------------------------ */
 /* alerts                                                             */
 
+static json_t *ref_strings(struct enc *e, const char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a && i < n; i++)
+		if (json_array_append_new(a, jtext(v[i])))
+			e->oom = true;
+	return a;
+}
+
 static void put_rule(struct enc *e, json_t *root,
 		     const struct ks_alert_meta *meta)
 {
-	json_t *r = child(e, root, "rule"), *tags = json_array();
-	size_t i;
+	json_t *r = child(e, root, "rule");
 
 	put(e, r, "id", jtext(meta->id ? meta->id : ""));
 	put(e, r, "name", jtext(meta->name ? meta->name : ""));
 	put(e, r, "severity",
 	    jtext(meta->severity ? meta->severity : "medium"));
-	for (i = 0; tags && i < meta->n_tags; i++)
-		if (json_array_append_new(tags, jtext(meta->tags[i])))
-			e->oom = true;
-	put(e, r, "tags", tags);
+	put(e, r, "tags", ref_strings(e, meta->tags, meta->n_tags));
+	if (meta->uuid)
+		put(e, r, "uuid", jtext(meta->uuid));
+	if (meta->description)
+		put(e, r, "description", jtext(meta->description));
+	if (meta->n_references)
+		put(e, r, "reference", ref_strings(e, meta->references, meta->n_references));
+}
+
+static void ref_append(struct enc *e, json_t *o, const char *key, const char *s)
+{
+	json_t *a = json_object_get(o, key);
+
+	if (!a)
+		put(e, o, key, a = json_array());
+	if (!a || json_array_append_new(a, s ? jtext(s) : json_null()))
+		e->oom = true;
+}
+
+/* An ATT&CK entry into o.key.{id,name,reference} unless its id is there already. */
+static void ref_attack(struct enc *e, json_t *o, const char *key, const struct ks_attack_ref *r)
+{
+	json_t *ids, *v;
+	size_t i;
+
+	if (!r->id)
+		return;
+	ids = json_object_get(json_object_get(o, key), "id");
+	json_array_foreach(ids, i, v)
+		if (!strcmp(json_string_value(v), r->id))
+			return;
+	o = child(e, o, key);
+	ref_append(e, o, "id", r->id);
+	ref_append(e, o, "name", r->name);
+	ref_append(e, o, "reference", r->reference);
+}
+
+/* A name or reference array with a hole (null) in it is left out. */
+static void ref_holes(json_t *o)
+{
+	static const char *const keys[] = { "name", "reference" };
+	json_t *v;
+	size_t i, k;
+
+	for (k = 0; o && k < 2; k++)
+		json_array_foreach(json_object_get(o, keys[k]), i, v)
+			if (json_is_null(v)) {
+				json_object_del(o, keys[k]);
+				break;
+			}
+}
+
+/* threat.*: subtechniques go under threat.technique if that is there. */
+static void put_threat(struct enc *e, json_t *root, const struct ks_alert_meta *meta)
+{
+	json_t *th = json_object(), *subs = json_object(), *tech;
+	const struct ks_threat *t;
+	size_t i, k, m;
+
+	for (i = 0; th && subs && i < meta->n_threats; i++) {
+		t = &meta->threats[i];
+		if (t->framework && !json_object_get(th, "framework"))
+			put(e, th, "framework", jtext(t->framework));
+		ref_attack(e, th, "tactic", &t->tactic);
+		for (k = 0; k < t->n_techniques; k++) {
+			ref_attack(e, th, "technique", &t->techniques[k].ref);
+			for (m = 0; m < t->techniques[k].n_subs; m++)
+				ref_attack(e, subs, "subtechnique", &t->techniques[k].subs[m]);
+		}
+	}
+	ref_holes(json_object_get(th, "tactic"));
+	ref_holes(tech = json_object_get(th, "technique"));
+	ref_holes(json_object_get(subs, "subtechnique"));
+	if (tech && json_object_get(subs, "subtechnique"))
+		put(e, tech, "subtechnique", json_incref(json_object_get(subs, "subtechnique")));
+	if (json_object_size(th))
+		put(e, root, "threat", json_incref(th));
+	json_decref(th);
+	json_decref(subs);
 }
 
 static json_t *ref_alert(struct ks_ecs_ctx *ctx, const struct ks_alert_meta *meta,
@@ -372,7 +462,11 @@ static json_t *ref_alert(struct ks_ecs_ctx *ctx, const struct ks_alert_meta *met
 	put(&e, o, "kind", json_string("alert"));
 	put(&e, o, "action", jtext(meta->action ? meta->action : "alert"));
 	put(&e, o, "outcome", jtext(last ? ks_ecs_outcome(last) : meta->outcome ?: "unknown"));
+	if (meta->risk_score >= 0)
+		put(&e, o, "risk_score", json_integer(meta->risk_score));
 	put_rule(&e, root, meta);
+	put_threat(&e, root, meta);
+	put(&e, child(&e, root, "ecs"), "version", json_string(KS_ECS_VERSION));
 	put(&e, child(&e, root, "host"), "name",
 	    jtext(last ? ks_ecs_event_host(ctx, last) : ks_ecs_host(ctx)));
 	if (meta->event_lost)

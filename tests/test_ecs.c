@@ -889,12 +889,34 @@ static void test_alert_shape(void **state)
 {
 	struct fx *f = *state;
 	static const char *const tags[] = { "attack.t1105", "attack.execution" };
+	static const char *const refs[] = { "https://example.org/a", "https://example.org/b" };
+	static struct ks_attack_ref subs[] = {
+		{ "T1105.001", "Sub", "https://attack.mitre.org/techniques/T1105/001/" },
+	};
+	static struct ks_technique techs[] = {
+		{ { "T1105", "Ingress Tool Transfer", "https://attack.mitre.org/techniques/T1105/" },
+		  subs, 1 },
+		{ { "T1059", NULL, "https://attack.mitre.org/techniques/T1059/" }, NULL, 0 },
+	};
+	/* the same tactic twice: listed once; a technique without a name:
+	 * no technique.name array (they would not line up) */
+	static const struct ks_threat threats[] = {
+		{ "MITRE ATT&CK", { "TA0011", "Command and Control",
+				    "https://attack.mitre.org/tactics/TA0011/" }, techs, 1 },
+		{ "MITRE ATT&CK", { "TA0011", "Command and Control",
+				    "https://attack.mitre.org/tactics/TA0011/" }, techs + 1, 1 },
+	};
 	const struct ks_alert_meta meta = {
 		.id = "tmp_payload_executed",
 		.name = "Downloaded file executed from /tmp",
 		.severity = "high", .action = "block",
 		.tags = tags, .n_tags = 2,
-	};
+		.uuid = "afd04601-12fc-4149-9b78-9c3f8fe45d39",
+		.description = "A file downloaded to /tmp is run.",
+		.references = refs, .n_references = 2,
+		.threats = threats, .n_threats = 2,
+		.risk_score = 73,
+	}, plain = { .id = "r", .name = "r", .risk_score = -1 };
 	const char *names[] = { "file.path" }, *values[] = { "/tmp/x" };
 	const struct ks_event *evs[] = { &f->ev, &f->ev2 };
 	char *s, *line = NULL;
@@ -915,12 +937,35 @@ static void test_alert_shape(void **state)
 	ks_jw_free(&w);
 	assert_string_equal(line,
 		"{\"@timestamp\":\"2026-01-02T03:04:06.500000000Z\","
-		"\"event\":{\"action\":\"block\",\"kind\":\"alert\",\"outcome\":\"blocked\"},"
+		"\"ecs\":{\"version\":\"" KS_ECS_VERSION "\"},"
+		"\"event\":{\"action\":\"block\",\"kind\":\"alert\",\"outcome\":\"blocked\",\"risk_score\":73},"
 		"\"host\":{\"name\":\"h1\"},"
 		"\"kestrel\":{\"events\":[" ALERT_E1 "," ALERT_E2 "],\"join\":{\"file.path\":\"/tmp/x\"}},"
-		"\"rule\":{\"id\":\"tmp_payload_executed\",\"name\":\"Downloaded file executed from /tmp\","
-		"\"severity\":\"high\",\"tags\":[\"attack.t1105\",\"attack.execution\"]}}");
+		"\"rule\":{\"description\":\"A file downloaded to /tmp is run.\","
+		"\"id\":\"tmp_payload_executed\",\"name\":\"Downloaded file executed from /tmp\","
+		"\"reference\":[\"https://example.org/a\",\"https://example.org/b\"],"
+		"\"severity\":\"high\",\"tags\":[\"attack.t1105\",\"attack.execution\"],"
+		"\"uuid\":\"afd04601-12fc-4149-9b78-9c3f8fe45d39\"},"
+		"\"threat\":{\"framework\":\"MITRE ATT&CK\","
+		"\"tactic\":{\"id\":[\"TA0011\"],\"name\":[\"Command and Control\"],"
+		"\"reference\":[\"https://attack.mitre.org/tactics/TA0011/\"]},"
+		"\"technique\":{\"id\":[\"T1105\",\"T1059\"],"
+		"\"reference\":[\"https://attack.mitre.org/techniques/T1105/\","
+		"\"https://attack.mitre.org/techniques/T1059/\"],"
+		"\"subtechnique\":{\"id\":[\"T1105.001\"],\"name\":[\"Sub\"],"
+		"\"reference\":[\"https://attack.mitre.org/techniques/T1105/001/\"]}}}}");
 	free(line);
+
+	/* a rule that says nothing more: no uuid, description, reference,
+	 * threat or risk score; ecs.version always */
+	a = alert(&f->ctx, &plain, evs, 2, NULL, NULL, 0);
+	s = dump(a);
+	assert_non_null(strstr(s, "\"rule\":{\"id\":\"r\",\"name\":\"r\",\"severity\":\"medium\",\"tags\":[]}"));
+	assert_non_null(strstr(s, "\"ecs\":{\"version\":\"" KS_ECS_VERSION "\"}"));
+	assert_null(strstr(s, "\"threat\""));
+	assert_null(strstr(s, "risk_score"));
+	free(s);
+	json_decref(a);
 
 	/* outcome follows the completing event's verdict */
 	f->ev2.verdict.flags = KS_V_KILLED | KS_V_DENIED;

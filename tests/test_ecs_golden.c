@@ -7,8 +7,10 @@
  *     seed corpora tests/fuzz/corpus/{events,alert} (odd events: cut
  *     paths, ill-formed UTF-8, payloads, addresses);
  *   - for alerts made of each two consecutive events of a fixture, with
- *     join values from ks_field_text(), and alerts of enforcements whose
- *     events were lost (kestrel.event_lost, kestrel.lost_events);
+ *     join values from ks_field_text() and all a rule can say (rule.uuid,
+ *     description, reference, threat.*, event.risk_score), and alerts of
+ *     enforcements whose events were lost (kestrel.event_lost,
+ *     kestrel.lost_events) of a rule that says no more than its name;
  *   - for 20,000 events derived from the fixtures with random bytes
  *     changed (flags, truncation bits, offsets, lengths, slot bytes), as
  *     the ring buffer could hand them over.
@@ -101,8 +103,33 @@ static void same_event(struct ks_jw *w, const struct ks_event *ev)
 	json_decref(j);
 }
 
-/* lost: 0, or an enforcement whose event was lost (1), n of them (2). */
-static void same_alert(struct ks_jw *w, const struct ks_event *const *evs, size_t n, int lost)
+/*
+ * What a rule may say beyond id, name, severity and tags: a tactic named
+ * twice (listed once), a technique without a name (no technique.name),
+ * a subtechnique, strings to escape and repair.
+ */
+static struct ks_attack_ref subs[] = {
+	{ "T1059.004", "Unix Shell", "https://attack.mitre.org/techniques/T1059/004/" },
+	{ "T1059.004", "again", NULL },
+};
+static struct ks_technique techs[] = {
+	{ { "T1059", "Command and Scripting Interpreter",
+	    "https://attack.mitre.org/techniques/T1059/" }, subs, 2 },
+	{ { "T1105", NULL, "https://attack.mitre.org/techniques/T1105/" }, NULL, 0 },
+	{ { NULL, "no id", NULL }, subs, 1 },
+};
+static const struct ks_threat threats[] = {
+	{ NULL, { "TA0002", "Execution", "https://attack.mitre.org/tactics/TA0002/" }, techs, 1 },
+	{ "MITRE ATT&CK", { "TA0011", "Command \"and\" Control", NULL }, techs + 1, 2 },
+	{ "other", { "TA0002", NULL, NULL }, NULL, 0 },
+};
+static const char *const refs[] = { "https://example.org/a?b=\"c\"", "bad \xff utf-8" };
+
+/* lost: 0, or an enforcement whose event was lost (1), n of them (2);
+ * the first kind with all a rule can say (threats th), the others with
+ * none of it. */
+static void same_alert(struct ks_jw *w, const struct ks_event *const *evs, size_t n, int lost,
+		       const struct ks_threat *th, size_t n_th)
 {
 	static const char *const tags[] = { "attack.t1059", "attack.execution", "x\"\\\n" };
 	const struct ks_alert_meta meta = { .id = "golden", .name = "Golden \xe2\x80\x94 rule",
@@ -110,7 +137,12 @@ static void same_alert(struct ks_jw *w, const struct ks_event *const *evs, size_
 					    .tags = tags, .n_tags = 3, .event_lost = lost > 0,
 					    .lost_events = lost == 2 ? 7 : 0,
 					    .ts_ns = 1767323045123456789ull,
-					    .outcome = lost == 2 ? "killed" : NULL };
+					    .outcome = lost == 2 ? "killed" : NULL,
+					    .uuid = lost ? NULL : "0b1d6a2e-37a5-4c3b-bd0b-4f5a3ce5a1f0",
+					    .description = lost ? NULL : "Runs \"sh\"\n\xc3\xa9\xc3",
+					    .references = refs, .n_references = lost ? 0 : 2,
+					    .threats = th, .n_threats = lost ? 0 : n_th,
+					    .risk_score = lost ? -1 : 73 };
 	static const unsigned int fields[] = { KS_F_ENTITY_ID, KS_F_PROCESS_COMMAND_LINE,
 					       KS_F_FILE_PATH, KS_F_DEST_IP, KS_F_USER_ID,
 					       KS_F_ENTITY_ID };
@@ -161,11 +193,43 @@ static void test_fixture_alerts(void **state)
 	for (i = 0; i < all.n; i++) {
 		evs[0] = &all.v[i ? i - 1 : 0];
 		evs[1] = &all.v[i];
-		same_alert(&w, evs + 1, 1, 0);
-		same_alert(&w, evs, 2, 0);
-		same_alert(&w, evs + 1, 1, 1);	/* a kernel completion whose event was lost */
+		same_alert(&w, evs + 1, 1, 0, threats, ARRAY_SIZE(threats));
+		same_alert(&w, evs, 2, 0, threats, ARRAY_SIZE(threats));
+		/* a kernel completion whose event was lost */
+		same_alert(&w, evs + 1, 1, 1, NULL, 0);
 	}
-	same_alert(&w, NULL, 0, 2);		/* enforcements counted, no event at all */
+	same_alert(&w, NULL, 0, 2, NULL, 0);	/* enforcements counted, no event at all */
+	ks_jw_free(&w);
+}
+
+/*
+ * More ATT&CK entries than the encoder has room for on its stack (it
+ * allocates then), every second technique and subtechnique a repeat.
+ */
+static void test_many_threats(void **state)
+{
+	static char ids[3][200][16];
+	static struct ks_attack_ref sub[200];
+	static struct ks_technique tech[200];
+	static struct ks_threat th[20];
+	const struct ks_event *evs[] = { &all.v[0] };
+	struct ks_jw w = {};
+	size_t i;
+
+	for (i = 0; i < 200; i++) {
+		snprintf(ids[0][i], 16, "TA%04zu", i % 7);
+		snprintf(ids[1][i], 16, "T%04zu", i / 2);
+		snprintf(ids[2][i], 16, "T%04zu.%03zu", i / 4, i % 2);
+		sub[i] = (struct ks_attack_ref){ ids[2][i], ids[2][i], NULL };
+		tech[i] = (struct ks_technique){ { ids[1][i], "t", ids[1][i] }, sub + i, 1 };
+	}
+	for (i = 0; i < 20; i++)
+		th[i] = (struct ks_threat){ "MITRE ATT&CK", { ids[0][i], NULL, ids[0][i] },
+					    tech + i * 10, 10 };
+	same_alert(&w, evs, 1, 0, th, 20);
+	/* the last technique is there, once */
+	assert_non_null(memmem(w.p, w.len, "\"T0099\"]", 8));
+	assert_null(memmem(w.p, w.len, "\"T0099\",", 8));
 	ks_jw_free(&w);
 }
 
@@ -210,6 +274,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixture_events),
 		cmocka_unit_test(test_fixture_alerts),
+		cmocka_unit_test(test_many_threats),
 		cmocka_unit_test(test_mutated),
 	};
 	const char *src = getenv("KS_SRC_DIR");

@@ -263,24 +263,28 @@ static void test_directory(void **state)
 	d = ks_test_diag_text(&rs->diags);
 	assert_string_equal(d, "");
 	free(d);
-	/* sorted walk: a_basic.yml, c_sigma.yml, sub/b.yaml; .hidden and
-	 * notes.txt skipped */
-	assert_int_equal(rs->n_rules, 4);
+	/* sorted walk: a_basic.yml, b_elastic.toml, c_sigma.yml, sub/b.yaml;
+	 * .hidden and notes.txt skipped */
+	assert_int_equal(rs->n_rules, 5);
 	assert_string_equal(rs->rules[0].id, "tmp_payload_executed");
 	assert_string_equal(rs->rules[1].id, "curl_exec");
-	assert_string_equal(rs->rules[2].id,
+	assert_string_equal(rs->rules[2].id, "b_elastic");
+	assert_true(rs->rules[2].elastic);
+	assert_string_equal(rs->rules[2].uuid, "5d1c9a52-7a0e-4c1b-9f4e-2b6f3c8d1e07");
+	assert_int_equal(rs->rules[2].severity, KS_SEV_HIGH);
+	assert_string_equal(rs->rules[3].id,
 			    "sigma.11111111-2222-3333-4444-555555555555");
-	assert_true(rs->rules[2].sigma);
-	assert_int_equal(rs->rules[2].severity, KS_SEV_LOW);
-	assert_string_equal(rs->rules[3].id, "sub.rule-1");
-	assert_int_equal(rs->rules[3].action, KS_RA_KILL);
+	assert_true(rs->rules[3].sigma);
+	assert_int_equal(rs->rules[3].severity, KS_SEV_LOW);
+	assert_string_equal(rs->rules[4].id, "sub.rule-1");
+	assert_int_equal(rs->rules[4].action, KS_RA_KILL);
 	assert_true(rs->rules[0].q->sequence);
 	assert_int_equal(rs->rules[0].q->maxspan_ns, 30000000000ull);
 	assert_int_equal(rs->rules[0].action, KS_RA_BLOCK);
 	/* loading the same directory again: every id is a duplicate */
 	assert_int_equal(ks_ruleset_load_path(rs, dir), -1);
-	assert_int_equal(ks_diags_errors(&rs->diags), 4);
-	assert_int_equal(rs->n_rules, 4);
+	assert_int_equal(ks_diags_errors(&rs->diags), 5);
+	assert_int_equal(rs->n_rules, 5);
 	free(dir);
 	ks_ruleset_free(rs);
 }

@@ -40,6 +40,7 @@
 
 #include "../../maps/ks_abi.h"
 #include "../../maps/ks_event.h"
+#include "rules.h"
 
 #define KS_ECS_HOST_MAX		256u
 /* "2026-01-02T03:04:05.123456789Z" + NUL */
@@ -110,6 +111,9 @@ int ks_ecs_read_jsonl(FILE *in, const char *name, ks_ecs_event_cb cb,
 		      unsigned long *skipped, FILE *errout);
 
 /* ---- alerts ---- */
+/* The ECS version whose field names alerts use (ecs.version). */
+#define KS_ECS_VERSION	"8.11.0"
+
 struct ks_alert_meta {
 	const char *id;
 	const char *name;
@@ -127,14 +131,23 @@ struct ks_alert_meta {
 	uint64_t lost_events;
 	uint64_t ts_ns;
 	const char *outcome;
+	/* what a SIEM reads of the rule; NULL / 0 / < 0 leave a field out */
+	const char *uuid;		/* rule.uuid: an Elastic rule's rule_id */
+	const char *description;	/* rule.description */
+	const char *const *references;	/* rule.reference (an array) */
+	size_t n_references;
+	const struct ks_threat *threats; /* threat.* (ATT&CK) */
+	size_t n_threats;
+	int risk_score;			/* event.risk_score, 0..100 */
 };
 
 #define KS_ECS_LOST_MESSAGE	"enforced, event lost"
 
 /*
  * One Alert JSONL object appended to w (compact, keys sorted, UTF-8
- * kept, no newline). events[] in step order; the last one completed
- * the rule and gives @timestamp and event.outcome: "killed" if its verdict
+ * kept, no newline), with ecs.version and what meta says of the rule.
+ * events[] in step order; the last one completed the rule and gives
+ * @timestamp and event.outcome: "killed" if its verdict
  * has KS_V_KILLED, "blocked" if KS_V_DENIED, otherwise "success" (the
  * operation went ahead; it is also what an `alert` rule reports). No
  * events: only for meta->event_lost (see there). kestrel.join has

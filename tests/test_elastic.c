@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Elastic detection-rules TOML files as Kestrel rules (rules-compiler/
+ * elastic.c): the [rule] metadata and [[rule.threat]] read, the query
+ * parsed with positions in the .toml file, every rejection (language,
+ * type, unknown key, types, ranges, TOML syntax) at its FILE:LINE:COL,
+ * and ATT&CK threats derived from attack.* tags for YAML rules
+ * (rules-compiler/attack.c).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <kestrel/rules.h>
+
+#include "testlib.h"
+
+/* An Elastic rule whose [rule] table is `head` then `tail` (after the
+ * query), followed by one threat. Line numbers: head starts at line 7. */
+static char *elastic(const char *head, const char *query, const char *tail)
+{
+	char *s;
+
+	if (asprintf(&s,
+		     "[metadata]\n"				/* 1 */
+		     "creation_date = \"2026/01/02\"\n"	/* 2 */
+		     "maturity = \"production\"\n"		/* 3 */
+		     "\n"					/* 4 */
+		     "[rule]\n"					/* 5 */
+		     "author = [\"Kestrel\"]\n"			/* 6 */
+		     "%s"
+		     "query = '''\n%s'''\n"
+		     "%s", head, query, tail) < 0)
+		fail();
+	return s;
+}
+
+#define HEAD_OK \
+	"description = \"\"\"\nA curl.\"\"\"\n"	/* 7, 8 */ \
+	"language = \"eql\"\n"				/* 9 */ \
+	"name = \"Curl Run\"\n"				/* 10 */ \
+	"references = [\"https://example.org/1\"]\n"	/* 11 */ \
+	"risk_score = 21\n"				/* 12 */ \
+	"rule_id = \"0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9\"\n"	/* 13 */ \
+	"severity = \"low\"\n"				/* 14 */ \
+	"tags = [\"OS: Linux\", \"Tactic: Execution\"]\n"	/* 15 */ \
+	"type = \"eql\"\n"				/* 16 */
+
+#define THREAT \
+	"\n[[rule.threat]]\nframework = \"MITRE ATT&CK\"\n" \
+	"[[rule.threat.technique]]\nid = \"T1059\"\nname = \"Command and Scripting Interpreter\"\n" \
+	"reference = \"https://attack.mitre.org/techniques/T1059/\"\n" \
+	"[[rule.threat.technique.subtechnique]]\nid = \"T1059.004\"\nname = \"Unix Shell\"\n" \
+	"reference = \"https://attack.mitre.org/techniques/T1059/004/\"\n" \
+	"[rule.threat.tactic]\nid = \"TA0002\"\nname = \"Execution\"\n" \
+	"reference = \"https://attack.mitre.org/tactics/TA0002/\"\n"
+
+/* Load text as `file`; check the return code and all diagnostics. */
+static struct ks_ruleset *load(const char *text, const char *file, int rc,
+			       const char *want)
+{
+	struct ks_ruleset *rs = ks_ruleset_new();
+	char *d;
+
+	assert_int_equal(ks_ruleset_load_string(rs, text, file), rc);
+	d = ks_test_diag_text(&rs->diags);
+	if (strcmp(d, want))
+		fail_msg(" got: %s\nwant: %s", d, want);
+	free(d);
+	return rs;
+}
+
+static void rejects(const char *head, const char *query, const char *tail,
+		    const char *want)
+{
+	char *text = elastic(head, query, tail);
+	struct ks_ruleset *rs = load(text, "r.toml", -1, want);
+
+	assert_int_equal(rs->n_rules, 0);
+	ks_ruleset_free(rs);
+	free(text);
+}
+
+static void test_metadata(void **state)
+{
+	char *text = elastic(HEAD_OK, "process where process.name == \"curl\"\n", THREAT);
+	struct ks_ruleset *rs = load(text, "dir/curl_run.toml", 0, "");
+	const struct ks_rule_src *r = &rs->rules[0];
+	const struct ks_threat *t;
+
+	assert_int_equal(rs->n_rules, 1);
+	assert_true(r->elastic);
+	assert_string_equal(r->id, "curl_run");
+	assert_string_equal(r->uuid, "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9");
+	assert_string_equal(r->name, "Curl Run");
+	assert_string_equal(r->description, "A curl.");
+	assert_int_equal(r->severity, KS_SEV_LOW);
+	assert_int_equal(r->risk_score, 21);
+	assert_int_equal(ks_rule_risk_score(r), 21);
+	assert_int_equal(r->action, KS_RA_ALERT);
+	assert_int_equal(r->n_tags, 2);
+	assert_string_equal(r->tags[1], "Tactic: Execution");
+	assert_int_equal(r->n_references, 1);
+	assert_string_equal(r->references[0], "https://example.org/1");
+	assert_string_equal(r->query_text, "process where process.name == \"curl\"\n");
+	assert_non_null(r->q);
+	assert_int_equal(r->loc.line, 5);
+	assert_int_equal(r->n_threats, 1);
+	t = &r->threats[0];
+	assert_string_equal(t->framework, "MITRE ATT&CK");
+	assert_string_equal(t->tactic.id, "TA0002");
+	assert_string_equal(t->tactic.name, "Execution");
+	assert_string_equal(t->tactic.reference, "https://attack.mitre.org/tactics/TA0002/");
+	assert_int_equal(t->n_techniques, 1);
+	assert_string_equal(t->techniques[0].ref.id, "T1059");
+	assert_int_equal(t->techniques[0].n_subs, 1);
+	assert_string_equal(t->techniques[0].subs[0].name, "Unix Shell");
+	ks_ruleset_free(rs);
+	free(text);
+}
+
+/* The id is the file name, or the rule_id when the name is no id. */
+static void test_ids(void **state)
+{
+	char *text = elastic(HEAD_OK, "process where true\n", "");
+	struct ks_ruleset *rs = load(text, "Curl Run.toml", 0, "");
+
+	assert_string_equal(rs->rules[0].id, "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9");
+	ks_ruleset_free(rs);
+	/* two files, one rule_id: two rules (the ids are the file names) */
+	rs = load(text, "a.toml", 0, "");
+	assert_int_equal(ks_ruleset_load_string(rs, text, "b.toml"), 0);
+	assert_int_equal(rs->n_rules, 2);
+	/* the same name twice is a duplicate id */
+	assert_int_equal(ks_ruleset_load_string(rs, text, "x/a.toml"), -1);
+	free(text);
+	ks_ruleset_free(rs);
+}
+
+/* A query error is reported where it is in the .toml file. */
+static void test_query_position(void **state)
+{
+	char *text = elastic(HEAD_OK, "sequence by process.entity_id\n"
+			     "  [process where process.nam == \"x\"]\n"
+			     "  [process where true]\n", "");
+	struct ks_ruleset *rs = load(text, "r.toml", -1,
+		"r.toml:19:18: error: unknown field \"process.nam\" "
+		"(did you mean \"process.name\"?)");
+
+	assert_int_equal(rs->n_rules, 1);
+	assert_null(rs->rules[0].q);
+	ks_ruleset_free(rs);
+	free(text);
+}
+
+static void test_language(void **state)
+{
+	rejects("language = \"kuery\"\nname = \"n\"\nrule_id = \"x\"\ntype = \"query\"\n",
+		"process.name : curl\n", "",
+		"r.toml:7:12: error: rule language \"kuery\" is not supported: "
+		"Kestrel runs EQL rules (language = \"eql\")");
+	rejects("language = \"eql\"\nname = \"n\"\nrule_id = \"x\"\ntype = \"threshold\"\n",
+		"process where true\n", "",
+		"r.toml:10:8: error: rule type \"threshold\" is not supported: "
+		"Kestrel runs EQL rules (type = \"eql\")");
+	rejects("name = \"n\"\nrule_id = \"x\"\n", "process where true\n", "",
+		"r.toml:5:1: error: [rule] has no language\n"
+		"r.toml:5:1: error: [rule] has no type");
+}
+
+static void test_rejections(void **state)
+{
+	rejects(HEAD_OK "filters = [\"x\"]\n", "process where true\n", "",
+		"r.toml:17:1: error: unsupported key \"rule.filters\": Kestrel "
+		"cannot apply it, and ignoring it could change what the rule "
+		"alerts on");
+	rejects("language = \"eql\"\nrisk_score = \"high\"\nrule_id = \"x\"\n"
+		"type = \"eql\"\nname = 1\nseverity = \"severe\"\n"
+		"tags = \"a\"\n", "process where true\n", "",
+		"r.toml:11:8: error: name must be a string, not an integer\n"
+		"r.toml:12:12: error: unknown severity \"severe\" (expected low, medium, high or critical)\n"
+		"r.toml:8:14: error: risk_score must be an integer, not a string\n"
+		"r.toml:13:8: error: tags must be an array, not a string");
+	rejects("language = \"eql\"\nrisk_score = 101\nrule_id = \"x\"\n"
+		"type = \"eql\"\nname = \"n\"\nreferences = [\"a\", 2]\n",
+		"process where true\n", "",
+		"r.toml:8:14: error: risk_score 101 is not within 0..100\n"
+		"r.toml:12:20: error: references must be a list of strings");
+	rejects(HEAD_OK, "process where true\n",
+		"[[rule.threat]]\n[[rule.threat.technique]]\nname = \"x\"\n",
+		"r.toml:20:1: error: [[rule.threat]] has no framework\n"
+		"r.toml:20:1: error: [[rule.threat]] has no tactic\n"
+		"r.toml:21:1: error: [[rule.threat.technique]] has no id");
+	rejects(HEAD_OK, "process where true\n", "threat = [1]\n",
+		"r.toml:20:11: error: threat must be a list of tables");
+	rejects("language = \"eql\"\ntype = \"eql\"\nname = \"n\"\n",
+		"process where true\n", "",
+		"r.toml:5:1: error: [rule] has no rule_id");
+}
+
+static void test_not_a_rule(void **state)
+{
+	struct ks_ruleset *rs;
+
+	rs = load("[metadata]\nmaturity = \"production\"\n", "m.toml", -1,
+		  "m.toml:1:1: error: no [rule] table: not an Elastic detection rule");
+	ks_ruleset_free(rs);
+	rs = load("rule = 1\n", "m.toml", -1,
+		  "m.toml:1:1: error: no [rule] table: not an Elastic detection rule");
+	ks_ruleset_free(rs);
+	rs = load("[rule\nname = 1\n", "m.toml", -1,
+		  "m.toml:1:6: error: expected ']' to close the header, found end of line");
+	ks_ruleset_free(rs);
+}
+
+/* YAML rules: threats from attack.* tags. */
+static void test_attack_tags(void **state)
+{
+	struct ks_ruleset *rs = load(
+		"- rule: t\n  name: t\n"
+		"  tags: [attack.t1059.004, attack.execution, attack.T1105, "
+		"attack.defense-evasion, attack.t1059, other, attack.g0032]\n"
+		"  query: process where true\n"
+		"- rule: u\n  name: u\n  severity: critical\n  tags: [attack.t1105]\n"
+		"  query: process where true\n", "r.yml", 0, "");
+	const struct ks_rule_src *r = &rs->rules[0];
+	const struct ks_threat *t = r->threats;
+
+	assert_int_equal(r->n_threats, 2);
+	assert_string_equal(t[0].framework, "MITRE ATT&CK");
+	assert_string_equal(t[0].tactic.id, "TA0002");
+	assert_string_equal(t[0].tactic.reference, "https://attack.mitre.org/tactics/TA0002/");
+	assert_string_equal(t[1].tactic.id, "TA0005");
+	assert_string_equal(t[1].tactic.name, "Defense Evasion");
+	assert_int_equal(t[0].n_techniques, 2);
+	assert_string_equal(t[0].techniques[0].ref.id, "T1059");
+	assert_null(t[0].techniques[0].ref.name);
+	assert_int_equal(t[0].techniques[0].n_subs, 1);
+	assert_string_equal(t[0].techniques[0].subs[0].id, "T1059.004");
+	assert_string_equal(t[0].techniques[0].subs[0].reference,
+			    "https://attack.mitre.org/techniques/T1059/004/");
+	assert_string_equal(t[0].techniques[1].ref.id, "T1105");
+	assert_int_equal(t[1].n_techniques, 0);
+	assert_int_equal(ks_rule_risk_score(r), 47);	/* medium */
+	/* techniques only: one threat without a tactic */
+	r = &rs->rules[1];
+	assert_int_equal(r->n_threats, 1);
+	assert_null(r->threats[0].tactic.id);
+	assert_string_equal(r->threats[0].techniques[0].ref.id, "T1105");
+	assert_int_equal(ks_rule_risk_score(r), 99);	/* critical */
+	ks_ruleset_free(rs);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_metadata),
+		cmocka_unit_test(test_ids),
+		cmocka_unit_test(test_query_position),
+		cmocka_unit_test(test_language),
+		cmocka_unit_test(test_rejections),
+		cmocka_unit_test(test_not_a_rule),
+		cmocka_unit_test(test_attack_tags),
+	};
+
+	return cmocka_run_group_tests_name("elastic", tests, NULL, NULL);
+}
