@@ -7,6 +7,9 @@
  *                 rule, its negative fixture does not
  *  deterministic  the same input gives byte-identical alerts twice
  *  malformed      bad lines are counted and skipped, good ones still run
+ *  elastic_toml   an Elastic detection-rules .toml rule alerts with what a
+ *                 SIEM reads: rule.uuid, description, reference, threat.*,
+ *                 event.risk_score, ecs.version
  */
 #include <dirent.h>
 #include <stdlib.h>
@@ -27,15 +30,14 @@ static const char *rules_dir(void)
 	return access("rules/tests", F_OK) && !access("/rules/tests", F_OK) ? "/rules" : "rules";
 }
 
-static struct ks_replay *open_rules(void)
+/* A replayer over rs, which it takes over (freed here on failure). */
+static struct ks_replay *open_ruleset(struct ks_ruleset *rs)
 {
 	struct ks_replay_opts o = { .mode = KS_MODE_SIGNAL, .errout = stderr };
 	struct ks_compile_info info = {};
-	struct ks_ruleset *rs = ks_ruleset_new();
 	struct ks_tables *t = calloc(1, sizeof(*t));
 
-	if (ks_ruleset_load_path(rs, rules_dir()) || ks_diags_errors(&rs->diags) ||
-	    ks_compile(rs, t, &info)) {
+	if (ks_diags_errors(&rs->diags) || ks_compile(rs, t, &info)) {
 		ks_diags_print(&rs->diags, stderr);
 		ks_ruleset_free(rs);
 		free(t);
@@ -43,6 +45,14 @@ static struct ks_replay *open_rules(void)
 	}
 	ks_compile_info_free(&info);
 	return ks_replay_open(rs, t, &o);
+}
+
+static struct ks_replay *open_rules(void)
+{
+	struct ks_ruleset *rs = ks_ruleset_new();
+
+	ks_ruleset_load_path(rs, rules_dir());
+	return open_ruleset(rs);
 }
 
 /* Alerts of replaying path, as text (malloc'd). */
@@ -147,6 +157,64 @@ static void malformed(struct ks_replay *r)
 	unlink(path);
 }
 
+#define WEB_SHELL_TOML \
+	"[rule]\n" \
+	"description = \"A shell started by a web server.\"\n" \
+	"language = \"eql\"\n" \
+	"name = \"Web Server Spawned a Shell\"\n" \
+	"references = [\"https://example.org/web-shells\"]\n" \
+	"risk_score = 73\n" \
+	"rule_id = \"5d1c9a52-7a0e-4c1b-9f4e-2b6f3c8d1e07\"\n" \
+	"severity = \"high\"\n" \
+	"type = \"eql\"\n" \
+	"query = '''\nprocess where event.action == \"exec\" and\n" \
+	"  process.parent.name == \"nginx\" and process.name == \"sh\"\n'''\n" \
+	"[[rule.threat]]\nframework = \"MITRE ATT&CK\"\n" \
+	"[[rule.threat.technique]]\nid = \"T1505\"\nname = \"Server Software Component\"\n" \
+	"reference = \"https://attack.mitre.org/techniques/T1505/\"\n" \
+	"[rule.threat.tactic]\nid = \"TA0003\"\nname = \"Persistence\"\n" \
+	"reference = \"https://attack.mitre.org/tactics/TA0003/\"\n"
+
+static void elastic_toml(void)
+{
+	char path[] = "/tmp/ks_st_tomlXXXXXX";
+	struct ks_ruleset *rs = ks_ruleset_new();
+	struct ks_replay_result res;
+	struct ks_replay *r;
+	char *out = NULL;
+	FILE *f;
+	int fd;
+
+	ks_ruleset_load_string(rs, WEB_SHELL_TOML, "web_shell.toml");
+	r = open_ruleset(rs);
+	if (!ASSERT_OK_PTR(r, "replayer with a .toml rule"))
+		return;
+	fd = mkstemp(path);
+	f = fdopen(fd, "w");
+	fputs("{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\","
+	      "\"action\":\"exec\"},\"process\":{\"pid\":7,\"executable\":\"/bin/sh\","
+	      "\"parent\":{\"pid\":1,\"executable\":\"/usr/sbin/nginx\"}}}\n", f);
+	fclose(f);
+	out = replay(r, path, &res);
+	if (ASSERT_OK_PTR(out, "replay")) {
+		ASSERT_HAS_STR(out, "\"id\":\"web_shell\"", "rule.id: the file name");
+		ASSERT_HAS_STR(out, "\"uuid\":\"5d1c9a52-7a0e-4c1b-9f4e-2b6f3c8d1e07\"",
+			       "rule.uuid: the rule_id");
+		ASSERT_HAS_STR(out, "\"description\":\"A shell started by a web server.\"",
+			       "rule.description");
+		ASSERT_HAS_STR(out, "\"reference\":[\"https://example.org/web-shells\"]",
+			       "rule.reference");
+		ASSERT_HAS_STR(out, "\"tactic\":{\"id\":[\"TA0003\"],\"name\":[\"Persistence\"]",
+			       "threat.tactic");
+		ASSERT_HAS_STR(out, "\"technique\":{\"id\":[\"T1505\"]", "threat.technique");
+		ASSERT_HAS_STR(out, "\"risk_score\":73", "event.risk_score");
+		ASSERT_HAS_STR(out, "\"ecs\":{\"version\":", "ecs.version");
+	}
+	free(out);
+	unlink(path);
+	ks_replay_close(r);
+}
+
 void test_replay(void)
 {
 	struct ks_replay *r = open_rules();
@@ -160,4 +228,6 @@ void test_replay(void)
 	if (test__start_subtest("malformed"))
 		malformed(r);
 	ks_replay_close(r);
+	if (test__start_subtest("elastic_toml"))
+		elastic_toml();
 }
