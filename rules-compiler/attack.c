@@ -220,3 +220,104 @@ void ks_attack_from_tags(struct ks_ruleset *rs, struct ks_rule_src *r)
 		}
 	}
 }
+
+/* ---- threat: in YAML rules (and the metadata of .kbin files) ---- */
+
+struct yctx {
+	struct ks_ruleset *rs;
+	const struct ks_src *src;
+	yaml_document_t *doc;
+	int errors;
+};
+
+static void yerr(struct yctx *y, yaml_node_t *at, const char *msg)
+{
+	ks_diag_add(&y->rs->diags, KS_DIAG_ERROR, ks_yaml_loc(y->src, at->start_mark),
+		    "%s", msg);
+	y->errors++;
+}
+
+/* String `key` of mapping m into the arena; NULL if absent (an error when
+ * required) or not a string. */
+static char *ystr(struct yctx *y, yaml_node_t *m, const char *key, bool required)
+{
+	yaml_node_t *n = ks_ymap_get(y->doc, m, key);
+	char *msg;
+
+	if (n && ks_yscalar(n) && !ks_yis_null(n))
+		return ks_strdup(y->rs, ks_yscalar(n));
+	if (n || required) {
+		msg = ks_xasprintf("threat: \"%s\" must be a string", key);
+		yerr(y, n ? n : m, msg);
+		free(msg);
+	}
+	return NULL;
+}
+
+static void yref(struct yctx *y, yaml_node_t *m, struct ks_attack_ref *ref)
+{
+	if (m->type != YAML_MAPPING_NODE) {
+		yerr(y, m, "threat: expected a mapping with id, name, reference");
+		return;
+	}
+	ref->id = ystr(y, m, "id", true);
+	ref->name = ystr(y, m, "name", false);
+	ref->reference = ystr(y, m, "reference", false);
+}
+
+/* Each item of sequence `key` of m (absent: none), through fn. */
+static void yeach(struct yctx *y, yaml_node_t *m, const char *key,
+		  void (*fn)(struct yctx *, yaml_node_t *, void *), void *arg)
+{
+	yaml_node_t *s = ks_ymap_get(y->doc, m, key);
+	yaml_node_item_t *it;
+
+	if (!s)
+		return;
+	if (s->type != YAML_SEQUENCE_NODE) {
+		yerr(y, s, "threat: expected a list");
+		return;
+	}
+	for (it = s->data.sequence.items.start; it < s->data.sequence.items.top; it++)
+		fn(y, yaml_document_get_node(y->doc, *it), arg);
+}
+
+static void ysub(struct yctx *y, yaml_node_t *m, void *te)
+{
+	yref(y, m, ks_subtechnique_add(y->rs, te));
+}
+
+static void ytechnique(struct yctx *y, yaml_node_t *m, void *th)
+{
+	struct ks_technique *te = ks_technique_add(y->rs, th);
+
+	yref(y, m, &te->ref);
+	if (m->type == YAML_MAPPING_NODE)
+		yeach(y, m, "subtechnique", ysub, te);
+}
+
+static void ythreat(struct yctx *y, yaml_node_t *m, void *r)
+{
+	struct ks_threat *th = ks_threat_add(y->rs, r);
+	yaml_node_t *tac;
+
+	if (m->type != YAML_MAPPING_NODE) {
+		yerr(y, m, "threat: expected a mapping with framework, tactic, technique");
+		return;
+	}
+	th->framework = ystr(y, m, "framework", true);
+	tac = ks_ymap_get(y->doc, m, "tactic");
+	if (tac)
+		yref(y, tac, &th->tactic);
+	yeach(y, m, "technique", ytechnique, th);
+}
+
+int ks_attack_from_yaml(struct ks_ruleset *rs, const struct ks_src *src,
+			yaml_document_t *doc, yaml_node_t *rule,
+			struct ks_rule_src *r)
+{
+	struct yctx y = { rs, src, doc, 0 };
+
+	yeach(&y, rule, "threat", ythreat, r);
+	return y.errors;
+}

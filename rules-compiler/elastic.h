@@ -21,5 +21,10 @@ struct ks_attack_ref *ks_subtechnique_add(struct ks_ruleset *rs,
 					  struct ks_technique *t);
 /* Threats from r's attack.* tags, when r gives none. */
 void ks_attack_from_tags(struct ks_ruleset *rs, struct ks_rule_src *r);
+/* The threat: list of a YAML rule mapping (Elastic's [[rule.threat]]
+ * shape) into r; returns the number of errors reported. */
+int ks_attack_from_yaml(struct ks_ruleset *rs, const struct ks_src *src,
+			yaml_document_t *doc, yaml_node_t *rule,
+			struct ks_rule_src *r);
 
 #endif /* KS_COMP_ELASTIC_H */

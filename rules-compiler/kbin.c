@@ -63,23 +63,108 @@ static int emit_kv(yaml_emitter_t *em, const char *k, const char *v, bool plain)
 	return emit_str(em, k, true) || emit_str(em, v, plain) ? -1 : 0;
 }
 
-static int emit_tags(yaml_emitter_t *em, const struct ks_rule_src *r)
+static int emit_start(yaml_emitter_t *em, bool seq, bool flow)
 {
 	yaml_event_t ev;
-	size_t i;
 
-	if (emit_str(em, "tags", true))
-		return -1;
-	if (!yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
-						  YAML_FLOW_SEQUENCE_STYLE) ||
-	    emit_event(em, &ev))
-		return -1;
-	for (i = 0; i < r->n_tags; i++)
-		if (emit_str(em, r->tags[i], false))
-			return -1;
-	if (!yaml_sequence_end_event_initialize(&ev))
+	if (seq ? !yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+			flow ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE) :
+		  !yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+			flow ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE))
 		return -1;
 	return emit_event(em, &ev);
+}
+
+static int emit_end(yaml_emitter_t *em, bool seq)
+{
+	yaml_event_t ev;
+
+	if (seq ? !yaml_sequence_end_event_initialize(&ev) :
+		  !yaml_mapping_end_event_initialize(&ev))
+		return -1;
+	return emit_event(em, &ev);
+}
+
+/* key: [s, s, ...] */
+static int emit_strs(yaml_emitter_t *em, const char *key, char *const *v,
+		     size_t n)
+{
+	size_t i;
+
+	if (emit_str(em, key, true) || emit_start(em, true, true))
+		return -1;
+	for (i = 0; i < n; i++)
+		if (emit_str(em, v[i], false))
+			return -1;
+	return emit_end(em, true);
+}
+
+/* {id: ..., name: ..., reference: ...}, the parts that are set */
+static int emit_ref(yaml_emitter_t *em, const struct ks_attack_ref *r)
+{
+	if (emit_start(em, false, true) ||
+	    (r->id && emit_kv(em, "id", r->id, false)) ||
+	    (r->name && emit_kv(em, "name", r->name, false)) ||
+	    (r->reference && emit_kv(em, "reference", r->reference, false)))
+		return -1;
+	return emit_end(em, false);
+}
+
+static int emit_technique(yaml_emitter_t *em, const struct ks_technique *t)
+{
+	size_t i;
+
+	if (emit_start(em, false, false) ||
+	    (t->ref.id && emit_kv(em, "id", t->ref.id, false)) ||
+	    (t->ref.name && emit_kv(em, "name", t->ref.name, false)) ||
+	    (t->ref.reference && emit_kv(em, "reference", t->ref.reference, false)) ||
+	    emit_str(em, "subtechnique", true) || emit_start(em, true, false))
+		return -1;
+	for (i = 0; i < t->n_subs; i++)
+		if (emit_ref(em, &t->subs[i]))
+			return -1;
+	return emit_end(em, true) || emit_end(em, false) ? -1 : 0;
+}
+
+/* threat: in the rule file format (what ks_attack_from_yaml reads) */
+static int emit_threats(yaml_emitter_t *em, const struct ks_rule_src *r)
+{
+	const struct ks_threat *t;
+	size_t i, k;
+
+	if (emit_str(em, "threat", true) || emit_start(em, true, false))
+		return -1;
+	for (i = 0; i < r->n_threats; i++) {
+		t = &r->threats[i];
+		if (emit_start(em, false, false) ||
+		    (t->framework && emit_kv(em, "framework", t->framework, false)) ||
+		    (t->tactic.id && (emit_str(em, "tactic", true) ||
+				      emit_ref(em, &t->tactic))) ||
+		    emit_str(em, "technique", true) || emit_start(em, true, false))
+			return -1;
+		for (k = 0; k < t->n_techniques; k++)
+			if (emit_technique(em, &t->techniques[k]))
+				return -1;
+		if (emit_end(em, true) || emit_end(em, false))
+			return -1;
+	}
+	return emit_end(em, true);
+}
+
+/* uuid, description, risk_score, references, threat: those that are set */
+static int emit_meta(yaml_emitter_t *em, const struct ks_rule_src *r)
+{
+	char risk[16];
+
+	snprintf(risk, sizeof(risk), "%d", r->risk_score);
+	if ((r->uuid && emit_kv(em, "uuid", r->uuid, false)) ||
+	    (r->description && emit_kv(em, "description", r->description, false)) ||
+	    (r->risk_score >= 0 && emit_kv(em, "risk_score", risk, true)) ||
+	    (r->n_references && emit_strs(em, "references", r->references,
+					  r->n_references)) ||
+	    (r->n_threats && emit_threats(em, r)))
+		return -1;
+	return 0;
 }
 
 static int emit_rule(yaml_emitter_t *em, const struct ks_rule_src *r)
@@ -94,7 +179,7 @@ static int emit_rule(yaml_emitter_t *em, const struct ks_rule_src *r)
 	    emit_kv(em, "name", r->name ? r->name : r->id, false) ||
 	    emit_kv(em, "severity", ks_severity_name(r->severity), true) ||
 	    emit_kv(em, "action", ks_rule_action_name(r->action), true) ||
-	    emit_tags(em, r) ||
+	    emit_strs(em, "tags", r->tags, r->n_tags) || emit_meta(em, r) ||
 	    emit_kv(em, "query", r->query_text ? r->query_text : "", false))
 		return -1;
 	if (!yaml_mapping_end_event_initialize(&ev))

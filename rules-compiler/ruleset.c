@@ -24,7 +24,8 @@ struct rule_entry {
 	yaml_document_t *doc;
 	yaml_node_t *map;
 	yaml_node_t *id, *name, *severity, *action, *tags, *query;
-	int sev, act;
+	yaml_node_t *uuid, *description, *risk_score, *references, *threat;
+	int sev, act, risk;
 	size_t errors;
 };
 
@@ -58,20 +59,25 @@ static const char *entry_string(struct ks_ruleset *rs, struct rule_entry *e,
 	return v;
 }
 
+#define ENTRY_KEYS	"rule, name, severity, action, tags, query, uuid, " \
+			"description, risk_score, references, threat"
+
 static yaml_node_t **entry_slot(struct rule_entry *e, const char *key)
 {
-	if (!strcmp(key, "rule"))
-		return &e->id;
-	if (!strcmp(key, "name"))
-		return &e->name;
-	if (!strcmp(key, "severity"))
-		return &e->severity;
-	if (!strcmp(key, "action"))
-		return &e->action;
-	if (!strcmp(key, "tags"))
-		return &e->tags;
-	if (!strcmp(key, "query"))
-		return &e->query;
+	static const char *const keys[] = {
+		"rule", "name", "severity", "action", "tags", "query", "uuid",
+		"description", "risk_score", "references", "threat",
+	};
+	yaml_node_t **slots[] = {
+		&e->id, &e->name, &e->severity, &e->action, &e->tags, &e->query,
+		&e->uuid, &e->description, &e->risk_score, &e->references,
+		&e->threat,
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(keys); i++)
+		if (!strcmp(key, keys[i]))
+			return slots[i];
 	return NULL;
 }
 
@@ -92,8 +98,7 @@ static void entry_collect(struct ks_ruleset *rs, struct rule_entry *e)
 		slot = entry_slot(e, key);
 		if (!slot) {
 			entry_error(rs, e, k, "unknown key \"%s\" in rule "
-				    "(expected rule, name, severity, action, "
-				    "tags, query)", key);
+				    "(expected " ENTRY_KEYS ")", key);
 			continue;
 		}
 		if (*slot) {
@@ -102,6 +107,34 @@ static void entry_collect(struct ks_ruleset *rs, struct rule_entry *e)
 		}
 		*slot = yaml_document_get_node(e->doc, pr->value);
 	}
+}
+
+/* The keys alerts carry for a SIEM (and .kbin files keep). */
+static void entry_check_meta(struct ks_ruleset *rs, struct rule_entry *e)
+{
+	const char *v;
+	char *end;
+	long n;
+
+	e->risk = -1;
+	if (e->risk_score && (v = entry_string(rs, e, e->risk_score, "risk_score"))) {
+		n = strtol(v, &end, 10);
+		if (*end || end == v || n < 0 || n > 100)
+			entry_error(rs, e, e->risk_score, "risk_score \"%s\" is "
+				    "not an integer within 0..100", v);
+		else
+			e->risk = n;
+	}
+	if (e->uuid)
+		entry_string(rs, e, e->uuid, "uuid");
+	if (e->description)
+		entry_string(rs, e, e->description, "description");
+	if (e->references && e->references->type != YAML_SEQUENCE_NODE)
+		entry_error(rs, e, e->references, "%s",
+			    "\"references\" must be a list of strings");
+	/* the entries of threat: are read with the rule, once it is valid */
+	if (e->threat && e->threat->type != YAML_SEQUENCE_NODE)
+		entry_error(rs, e, e->threat, "%s", "\"threat\" must be a list");
 }
 
 static void entry_check(struct ks_ruleset *rs, struct rule_entry *e)
@@ -135,29 +168,47 @@ static void entry_check(struct ks_ruleset *rs, struct rule_entry *e)
 			    "(expected alert, block or kill)", v);
 	if (e->tags && e->tags->type != YAML_SEQUENCE_NODE)
 		entry_error(rs, e, e->tags, "%s", "\"tags\" must be a list of strings");
+	entry_check_meta(rs, e);
 }
 
-static void entry_tags(struct ks_ruleset *rs, struct rule_entry *e,
-		       struct ks_rule_src *r)
+/* A list of strings (tags, references) into *out. */
+static void entry_strs(struct ks_ruleset *rs, struct rule_entry *e,
+		       yaml_node_t *seq, const char *key, char ***out,
+		       size_t *n_out)
 {
 	yaml_node_item_t *it;
 	yaml_node_t *n;
 	size_t cnt;
 
-	if (!e->tags)
+	if (!seq)
 		return;
-	cnt = e->tags->data.sequence.items.top - e->tags->data.sequence.items.start;
-	r->tags = ks_alloc(rs, (cnt ? cnt : 1) * sizeof(*r->tags));
-	for (it = e->tags->data.sequence.items.start;
-	     it < e->tags->data.sequence.items.top; it++) {
+	cnt = seq->data.sequence.items.top - seq->data.sequence.items.start;
+	*out = ks_alloc(rs, (cnt ? cnt : 1) * sizeof(**out));
+	for (it = seq->data.sequence.items.start;
+	     it < seq->data.sequence.items.top; it++) {
 		n = yaml_document_get_node(e->doc, *it);
 		if (!ks_yscalar(n) || ks_yis_null(n) ||
 		    strlen(ks_yscalar(n)) != n->data.scalar.length) {
-			entry_error(rs, e, n, "%s", "\"tags\" must be a list of strings");
+			entry_error(rs, e, n, "\"%s\" must be a list of strings", key);
 			continue;
 		}
-		r->tags[r->n_tags++] = ks_strdup(rs, ks_yscalar(n));
+		(*out)[(*n_out)++] = ks_strdup(rs, ks_yscalar(n));
 	}
+}
+
+static void entry_meta(struct ks_ruleset *rs, struct rule_entry *e,
+		       struct ks_rule_src *r)
+{
+	entry_strs(rs, e, e->tags, "tags", &r->tags, &r->n_tags);
+	entry_strs(rs, e, e->references, "references", &r->references,
+		   &r->n_references);
+	if (e->uuid)
+		r->uuid = ks_strdup(rs, ks_yscalar(e->uuid));
+	if (e->description)
+		r->description = ks_strdup(rs, ks_yscalar(e->description));
+	r->risk_score = e->risk;
+	if (e->threat)
+		e->errors += ks_attack_from_yaml(rs, e->src, e->doc, e->map, r);
 }
 
 static void parse_rule_query(struct ks_ruleset *rs, struct rule_entry *e,
@@ -192,7 +243,7 @@ static void load_rule(struct ks_ruleset *rs, const struct ks_src *src,
 	r->name = ks_strdup(rs, ks_yscalar(e.name));
 	r->severity = e.sev;
 	r->action = e.act;
-	entry_tags(rs, &e, r);
+	entry_meta(rs, &e, r);
 	parse_rule_query(rs, &e, r);
 }
 

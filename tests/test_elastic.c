@@ -255,6 +255,49 @@ static void test_attack_tags(void **state)
 	ks_ruleset_free(rs);
 }
 
+/* YAML rules may say what Elastic rules say (and .kbin files do). */
+static void test_yaml_metadata(void **state)
+{
+	struct ks_ruleset *rs = load(
+		"- rule: m\n  name: m\n  uuid: 0f1e2d3c\n  description: d\n"
+		"  risk_score: 5\n  references: [https://example.org/x]\n"
+		"  tags: [attack.impact]\n"
+		"  threat:\n"
+		"    - framework: MITRE ATT&CK\n"
+		"      tactic: {id: TA0002, name: Execution}\n"
+		"      technique:\n"
+		"        - id: T1059\n"
+		"          subtechnique: [{id: T1059.004, name: Unix Shell}]\n"
+		"  query: process where true\n", "r.yml", 0, "");
+	const struct ks_rule_src *r = &rs->rules[0];
+
+	assert_string_equal(r->uuid, "0f1e2d3c");
+	assert_string_equal(r->description, "d");
+	assert_int_equal(r->risk_score, 5);
+	assert_string_equal(r->references[0], "https://example.org/x");
+	/* given threats win over attack.* tags */
+	assert_int_equal(r->n_threats, 1);
+	assert_string_equal(r->threats[0].tactic.id, "TA0002");
+	assert_null(r->threats[0].tactic.reference);
+	assert_string_equal(r->threats[0].techniques[0].subs[0].name, "Unix Shell");
+	ks_ruleset_free(rs);
+	rs = load("- rule: m\n  name: m\n  risk_score: 101\n  references: x\n"
+		  "  threat: y\n  query: process where true\n", "r.yml", -1,
+		  "r.yml:3:15: error: risk_score \"101\" is not an integer within 0..100\n"
+		  "r.yml:4:15: error: \"references\" must be a list of strings\n"
+		  "r.yml:5:11: error: \"threat\" must be a list");
+	assert_int_equal(rs->n_rules, 0);
+	ks_ruleset_free(rs);
+	rs = load("- rule: m\n  name: m\n  risk_score: 100\n  references: []\n"
+		  "  threat:\n    - tactic: {name: x}\n      technique: 1\n"
+		  "    - 2\n  query: process where true\n", "r.yml", -1,
+		  "r.yml:6:7: error: threat: \"framework\" must be a string\n"
+		  "r.yml:6:15: error: threat: \"id\" must be a string\n"
+		  "r.yml:7:18: error: threat: expected a list\n"
+		  "r.yml:8:7: error: threat: expected a mapping with framework, tactic, technique");
+	ks_ruleset_free(rs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -265,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_rejections),
 		cmocka_unit_test(test_not_a_rule),
 		cmocka_unit_test(test_attack_tags),
+		cmocka_unit_test(test_yaml_metadata),
 	};
 
 	return cmocka_run_group_tests_name("elastic", tests, NULL, NULL);

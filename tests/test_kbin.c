@@ -340,6 +340,96 @@ static void test_sigma_round_trip(void **state)
 	ks_ruleset_free(rs);
 }
 
+static void ref_equal(const struct ks_attack_ref *a, const struct ks_attack_ref *b)
+{
+	const char *const x[] = { a->id, a->name, a->reference };
+	const char *const y[] = { b->id, b->name, b->reference };
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		if (!x[i])
+			assert_null(y[i]);
+		else
+			assert_string_equal(x[i], y[i]);
+	}
+}
+
+static void threats_equal(const struct ks_rule_src *a, const struct ks_rule_src *b)
+{
+	size_t i, k, m;
+
+	assert_int_equal(a->n_threats, b->n_threats);
+	for (i = 0; i < a->n_threats; i++) {
+		const struct ks_threat *x = &a->threats[i], *y = &b->threats[i];
+
+		assert_string_equal(x->framework, y->framework);
+		ref_equal(&x->tactic, &y->tactic);
+		assert_int_equal(x->n_techniques, y->n_techniques);
+		for (k = 0; k < x->n_techniques; k++) {
+			ref_equal(&x->techniques[k].ref, &y->techniques[k].ref);
+			assert_int_equal(x->techniques[k].n_subs, y->techniques[k].n_subs);
+			for (m = 0; m < x->techniques[k].n_subs; m++)
+				ref_equal(&x->techniques[k].subs[m], &y->techniques[k].subs[m]);
+		}
+	}
+}
+
+/* What alerts carry for a SIEM survives a .kbin: an Elastic rule's uuid,
+ * description, risk score, references and threats, and the threats a
+ * YAML rule's attack.* tags gave. */
+static void test_alert_metadata(void **state)
+{
+	static const char *toml =
+		"[rule]\nname = \"E\"\nrule_id = \"5d1c9a52-7a0e-4c1b-9f4e-2b6f3c8d1e07\"\n"
+		"description = \"\"\"\nTwo\n\\\"lines\\\".\"\"\"\nrisk_score = 0\n"
+		"references = [\"https://example.org/a\", \"https://example.org/b\"]\n"
+		"language = \"eql\"\ntype = \"eql\"\nquery = 'process where process.name == \"sh\"'\n"
+		"[[rule.threat]]\nframework = \"MITRE ATT&CK\"\n"
+		"[[rule.threat.technique]]\nid = \"T1059\"\nname = \"Interpreter\"\n"
+		"[[rule.threat.technique.subtechnique]]\nid = \"T1059.004\"\n"
+		"reference = \"https://attack.mitre.org/techniques/T1059/004/\"\n"
+		"[rule.threat.tactic]\nid = \"TA0002\"\nname = \"Execution\"\n"
+		"[[rule.threat]]\nframework = \"MITRE ATT&CK\"\n"
+		"[rule.threat.tactic]\nid = \"TA0005\"\n";
+	struct ks_ruleset *rs = ks_ruleset_new(), *back = ks_ruleset_new();
+	char err[256];
+	size_t i, k;
+
+	if (ks_ruleset_load_string(rs, toml, "e.toml") ||
+	    ks_ruleset_load_string(rs, rules_yaml, "r.yml") || ks_compile(rs, T, NULL)) {
+		ks_diags_print(&rs->diags, stderr);
+		fail_msg("rules do not compile");
+	}
+	assert_true(rs->rules[1].n_threats > 0);	/* from its attack.* tags */
+	assert_int_equal(ks_kbin_write(path("meta.kbin"), rs, T, err, sizeof(err)), 0);
+	if (ks_kbin_read(path("meta.kbin"), back, T2, err, sizeof(err))) {
+		ks_diags_print(&back->diags, stderr);
+		fail_msg("%s", err);
+	}
+	assert_int_equal(back->n_rules, rs->n_rules);
+	for (i = 0; i < rs->n_rules; i++) {
+		const struct ks_rule_src *a = &rs->rules[i], *b = &back->rules[i];
+
+		if (a->uuid)
+			assert_string_equal(a->uuid, b->uuid);
+		else
+			assert_null(b->uuid);
+		if (a->description)
+			assert_string_equal(a->description, b->description);
+		else
+			assert_null(b->description);
+		assert_int_equal(a->risk_score, b->risk_score);
+		assert_int_equal(a->n_references, b->n_references);
+		for (k = 0; k < a->n_references; k++)
+			assert_string_equal(a->references[k], b->references[k]);
+		threats_equal(a, b);
+	}
+	assert_string_equal(back->rules[0].description, "Two\n\"lines\".");
+	assert_int_equal(back->rules[0].risk_score, 0);
+	ks_ruleset_free(back);
+	ks_ruleset_free(rs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -348,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_damaged),
 		cmocka_unit_test(test_inconsistent),
 		cmocka_unit_test(test_sigma_round_trip),
+		cmocka_unit_test(test_alert_metadata),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
