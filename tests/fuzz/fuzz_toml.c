@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * libFuzzer target: a TOML document through the reader (rules-compiler/
- * toml.c). Any crash, leak, sanitizer report or broken promise is a bug:
- * a rule file is untrusted input. The promises checked on what it reads:
+ * toml.c), then as an Elastic rule file through the importer (elastic.c)
+ * and the EQL parser. Any crash, leak, sanitizer report or broken promise
+ * is a bug: a rule file is untrusted input. The promises checked on what
+ * the reader reads:
  * exactly one error when it fails, every error inside the text; every key
  * found again by ks_toml_get (when it holds no NUL); strings NUL-terminated
  * with segments inside the text.
@@ -48,6 +50,23 @@ static void check(const struct ks_toml *t, unsigned int depth)
 	}
 }
 
+/* The importer fails exactly when it says so. */
+static void import(const uint8_t *data, size_t size)
+{
+	struct ks_ruleset *rs = ks_ruleset_new();
+	char *text = malloc(size + 1);
+
+	if (!rs || !text)
+		abort();
+	memcpy(text, data, size);
+	text[size] = 0;
+	if ((ks_ruleset_load_string(rs, text, "fuzz.toml") == 0) !=
+	    (ks_diags_errors(&rs->diags) == 0))
+		abort();
+	free(text);
+	ks_ruleset_free(rs);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ks_diags d = { 0 };
@@ -66,5 +85,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_loc(d.v[i].loc);
 	ks_toml_free(t);
 	ks_diags_free(&d);
+	import(data, size);
 	return 0;
 }
