@@ -32,8 +32,9 @@ static int cmd_compile(int argc, char **argv);
 const struct ks_cmd ks_cmd_compile = {
 	.name = "compile", .run = cmd_compile, .summary = "parse and compile rules",
 	.args = "RULES...", .usage_extra = "[OPTIONS] -e 'QUERY'",
-	.about = "Parse and compile rule files (YAML with EQL queries, or Sigma .yml) into\n"
-		 "kernel tables. Diagnostics are printed as FILE:LINE:COL: error: MESSAGE.\n",
+	.about = "Parse and compile rule files (YAML with EQL queries, Sigma .yml, or\n"
+		 "Elastic detection-rules .toml with language = \"eql\") into kernel\n"
+		 "tables. Diagnostics are printed as FILE:LINE:COL: error: MESSAGE.\n",
 	.opts = compile_opts,
 	.footer = "Exit: 0 compiled, 2 invalid rules or usage.\n",
 };

@@ -36,6 +36,8 @@ static void usage(FILE *out)
 		"Kestrel: behaviour detection in the kernel.\n\nCommands:\n");
 	for (i = 0; ks_cmds[i]; i++)
 		fprintf(out, "  %-8s %s\n", ks_cmds[i]->name, ks_cmds[i]->summary);
+	fprintf(out, "\nRULES are rule files or directories of them: .yml/.yaml (EQL rules\n"
+		"or Sigma), .toml (Elastic detection rules, language = \"eql\").\n");
 	fprintf(out, "\n`kload COMMAND --help` for a command's options; man kload(8).\n"
 		"Exit codes: 0 ok, 1 runtime failure, 2 usage or invalid rules,\n"
 		"3 environment cannot run it.\n");
