@@ -64,15 +64,6 @@ if want unit; then
 		add 0 1 0
 	fi
 	sed 's/^/  /' "$log/layers"
-	echo "== rule corpus rates (scripts/corpus-rate.sh --check, tests/corpus-floors)"
-	scripts/corpus-rate.sh --check >"$log/corpus" 2>&1
-	rc=$?
-	sed 's/^/  /' "$log/corpus"
-	case $rc in
-	0) add 1 0 0 ;;
-	3) add 0 0 1 ;;
-	*) add 0 1 0 ;;
-	esac
 fi
 
 if want san; then
@@ -112,6 +103,8 @@ run_counted() { # name title command...
 	[ "$rc" -eq 0 ] || status=1
 }
 
+want unit && run_counted corpus "rule corpus rates (scripts/corpus-rate.sh --check, tests/corpus-floors)" \
+	scripts/corpus-rate.sh --check
 want selftest && run_counted selftest "selftests on this kernel ($(uname -r))" "$B"/selftests/test_progs
 want e2e && run_counted e2e "kload end to end on this kernel" selftests/e2e.sh
 want outputs && run_counted outputs "alert outputs against real servers" selftests/outputs.sh
