@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
 	--top) top=$2; shift 2 ;;
 	--check) check=1; shift ;;
 	--floors) floors=$2; shift 2 ;;
-	-h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) break ;;
 	esac
 done
