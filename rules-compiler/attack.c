@@ -7,7 +7,7 @@
  * attack.t1059, attack.t1059.004, attack.ta0002) when a rule gives none.
  */
 #include <ctype.h>
-#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -84,24 +84,19 @@ struct ks_attack_ref *ks_subtechnique_add(struct ks_ruleset *rs,
 
 /* ---- attack.* tags ---- */
 
-static char *aprintf(struct ks_ruleset *rs, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-/* Formatted into the ruleset's arena. */
-static char *aprintf(struct ks_ruleset *rs, const char *fmt, ...)
+/* "T1059", "T1059.004" or ATTACK_URL "techniques/T1059/004/", in the
+ * arena: tid is four digits, sub three or "" (tags are checked first). */
+static char *technique_text(struct ks_ruleset *rs, const char *tid,
+			    const char *sub, bool url)
 {
-	va_list ap;
-	char *tmp, *s;
+	char buf[64];
 
-	va_start(ap, fmt);
-	if (vasprintf(&tmp, fmt, ap) < 0) {
-		fputs("kestrel: out of memory\n", stderr);
-		abort();
-	}
-	va_end(ap);
-	s = ks_strdup(rs, tmp);
-	free(tmp);
-	return s;
+	if (url)
+		snprintf(buf, sizeof(buf), ATTACK_URL "techniques/T%s/%s%s", tid,
+			 sub, *sub ? "/" : "");
+	else
+		snprintf(buf, sizeof(buf), "T%s%s%s", tid, *sub ? "." : "", sub);
+	return ks_strdup(rs, buf);
 }
 
 static const struct tactic *tactic_of(const char *s)
@@ -152,8 +147,8 @@ static struct ks_technique *technique_find(struct ks_ruleset *rs,
 		if (!strcmp(t->techniques[i].ref.id + 1, tid))
 			return &t->techniques[i];
 	te = ks_technique_add(rs, t);
-	te->ref.id = aprintf(rs, "T%s", tid);
-	te->ref.reference = aprintf(rs, ATTACK_URL "techniques/T%s/", tid);
+	te->ref.id = technique_text(rs, tid, "", false);
+	te->ref.reference = technique_text(rs, tid, "", true);
 	return te;
 }
 
@@ -170,15 +165,15 @@ static void tag_technique(struct ks_ruleset *rs, struct ks_threat *t,
 		if (!strcmp(te->subs[i].id + 6, sub))
 			return;
 	s = ks_subtechnique_add(rs, te);
-	s->id = aprintf(rs, "T%s.%s", tid, sub);
-	s->reference = aprintf(rs, ATTACK_URL "techniques/T%s/%s/",
-					  tid, sub);
+	s->id = technique_text(rs, tid, sub, false);
+	s->reference = technique_text(rs, tid, sub, true);
 }
 
 static void tag_tactic(struct ks_ruleset *rs, struct ks_rule_src *r,
 		       const struct tactic *ta)
 {
 	struct ks_threat *t;
+	char url[64];
 	size_t i;
 
 	for (i = 0; i < r->n_threats; i++)
@@ -190,7 +185,8 @@ static void tag_tactic(struct ks_ruleset *rs, struct ks_rule_src *r,
 	t->framework = ks_strdup(rs, "MITRE ATT&CK");
 	t->tactic.id = ks_strdup(rs, ta->id);
 	t->tactic.name = ks_strdup(rs, ta->name);
-	t->tactic.reference = aprintf(rs, ATTACK_URL "tactics/%s/", ta->id);
+	snprintf(url, sizeof(url), ATTACK_URL "tactics/%s/", ta->id);
+	t->tactic.reference = ks_strdup(rs, url);
 }
 
 /*
@@ -244,7 +240,8 @@ static char *ystr(struct yctx *y, yaml_node_t *m, const char *key, bool required
 	yaml_node_t *n = ks_ymap_get(y->doc, m, key);
 	char *msg;
 
-	if (n && ks_yscalar(n) && !ks_yis_null(n))
+	if (n && ks_yscalar(n) && !ks_yis_null(n) &&
+	    strlen(ks_yscalar(n)) == n->data.scalar.length)
 		return ks_strdup(y->rs, ks_yscalar(n));
 	if (n || required) {
 		msg = ks_xasprintf("threat: \"%s\" must be a string", key);

@@ -64,22 +64,29 @@ char *ks_xasprintf(const char *fmt, ...)
 	return s;
 }
 
-void ks_diag_add(struct ks_diags *d, enum ks_diag_level lvl, struct ks_loc loc,
-		 const char *fmt, ...)
+void ks_diag_vadd(struct ks_diags *d, enum ks_diag_level lvl,
+		  struct ks_loc loc, const char *fmt, va_list ap)
 {
 	struct ks_diag *e;
-	va_list ap;
 
 	ks_grow(&d->v, &d->cap, d->n, sizeof(*d->v));
 	e = &d->v[d->n++];
 	e->level = lvl;
 	d->n_errors += lvl == KS_DIAG_ERROR;
 	e->loc = loc;
-	va_start(ap, fmt);
 	if (vasprintf(&e->msg, fmt, ap) < 0) {
 		fputs("kestrel: out of memory\n", stderr);
 		abort();
 	}
+}
+
+void ks_diag_add(struct ks_diags *d, enum ks_diag_level lvl, struct ks_loc loc,
+		 const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ks_diag_vadd(d, lvl, loc, fmt, ap);
 	va_end(ap);
 }
 

@@ -47,16 +47,10 @@ static void imp_error(struct imp *im, struct ks_loc at, const char *fmt, ...)
 static void imp_error(struct imp *im, struct ks_loc at, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0) {
-		fputs("kestrel: out of memory\n", stderr);
-		abort();
-	}
+	ks_diag_vadd(&im->rs->diags, KS_DIAG_ERROR, at, fmt, ap);
 	va_end(ap);
-	ks_diag_add(&im->rs->diags, KS_DIAG_ERROR, at, "%s", msg);
-	free(msg);
 	im->errors++;
 }
 

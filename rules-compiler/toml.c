@@ -90,17 +90,13 @@ static int fail(struct tp *p, struct ks_loc at, const char *fmt, ...)
 static int fail(struct tp *p, struct ks_loc at, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
 	if (p->failed)
 		return -1;
 	p->failed = true;
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	ks_diag_vadd(p->d, KS_DIAG_ERROR, at, fmt, ap);
 	va_end(ap);
-	ks_diag_add(p->d, KS_DIAG_ERROR, at, "%s", msg ? msg : fmt);
-	free(msg);
 	return -1;
 }
 
@@ -209,13 +205,9 @@ static int eol(struct tp *p, const char *after)
 
 static uint64_t khash(const struct ks_toml *parent, const char *k, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)(uintptr_t)parent;
-	size_t i;
+	uint64_t h = ks_fnv1a64(&parent, sizeof(parent), KS_FNV64_INIT);
 
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)k[i];
-		h *= 0x100000001b3ull;
-	}
+	h = ks_fnv1a64(k, n, h);
 	return h ^ (h >> 31);
 }
 

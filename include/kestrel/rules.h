@@ -17,6 +17,7 @@
 #ifndef KESTREL_RULES_H
 #define KESTREL_RULES_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -71,6 +72,9 @@ struct ks_diags {
 
 void ks_diag_add(struct ks_diags *d, enum ks_diag_level lvl, struct ks_loc loc,
 		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void ks_diag_vadd(struct ks_diags *d, enum ks_diag_level lvl,
+		  struct ks_loc loc, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
 size_t ks_diags_errors(const struct ks_diags *d);
 void ks_diags_print(const struct ks_diags *d, FILE *out);
 void ks_diags_free(struct ks_diags *d);

@@ -3,11 +3,11 @@
  * libFuzzer target: a TOML document through the reader (rules-compiler/
  * toml.c), then as an Elastic rule file through the importer (elastic.c)
  * and the EQL parser. Any crash, leak, sanitizer report or broken promise
- * is a bug: a rule file is untrusted input. The promises checked on what
- * the reader reads:
- * exactly one error when it fails, every error inside the text; every key
- * found again by ks_toml_get (when it holds no NUL); strings NUL-terminated
- * with segments inside the text.
+ * is a bug: a rule file is untrusted input. The reader's promises: exactly
+ * one error when it fails, every position inside the text; every key
+ * found again by ks_toml_get (when it holds no NUL); strings
+ * NUL-terminated, with segments in order inside them. The importer's: it
+ * fails exactly when it reports an error.
  */
 #include <stdint.h>
 #include <stdlib.h>
