@@ -25,7 +25,7 @@
 
 #include "rules.h"
 
-#define KS_TOML_MAX_SIZE	(16u << 20)
+#define KS_TOML_MAX_SIZE	KS_MAX_FILE_BYTES	/* 16 MiB, like any rule file */
 #define KS_TOML_MAX_DEPTH	32
 
 enum ks_toml_type {

@@ -1,19 +1,17 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * libFuzzer target: a TOML document through the reader (rules-compiler/
- * toml.c), then as an Elastic rule file through the importer (elastic.c)
- * and the EQL parser. Any crash, leak, sanitizer report or broken promise
- * is a bug: a rule file is untrusted input. The reader's promises: exactly
- * one error when it fails, every position inside the text; every key
- * found again by ks_toml_get (when it holds no NUL); strings
- * NUL-terminated, with segments in order inside them. The importer's: it
- * fails exactly when it reports an error.
+ * toml.c), then as an Elastic rule file through the importer (elastic.c),
+ * the EQL parser and everything fuzz_common.h checks on what loads. Any
+ * crash, leak, sanitizer report or broken promise is a bug: a rule file is
+ * untrusted input. The reader's promises: exactly one error when it
+ * fails, every position inside the text; every key found again by
+ * ks_toml_get (when it holds no NUL); strings NUL-terminated, with
+ * segments in order inside them.
  */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include <kestrel/toml.h>
+
+#include "fuzz_common.h"
 
 static int lines;	/* of the input, for position checks */
 
@@ -50,19 +48,17 @@ static void check(const struct ks_toml *t, unsigned int depth)
 	}
 }
 
-/* The importer fails exactly when it says so. */
+/* The importer fails exactly when it says so; what it loads goes
+ * through everything fuzz_common.h checks. */
 static void import(const uint8_t *data, size_t size)
 {
 	struct ks_ruleset *rs = ks_ruleset_new();
-	char *text = malloc(size + 1);
+	char *text = fz_text(data, size);
 
-	if (!rs || !text)
-		abort();
-	memcpy(text, data, size);
-	text[size] = 0;
 	if ((ks_ruleset_load_string(rs, text, "fuzz.toml") == 0) !=
 	    (ks_diags_errors(&rs->diags) == 0))
 		abort();
+	fz_rules(rs, data, size);
 	free(text);
 	ks_ruleset_free(rs);
 }
