@@ -21,6 +21,7 @@
 
 #include "kestrel/ecs.h"
 #include "kestrel/json.h"
+#include "kestrel/text.h"
 
 #define KS_JR_MAX_DEPTH	2048	/* jansson's JSON_PARSER_MAX_DEPTH */
 #define KS_JR_LINEAR	16	/* members checked pairwise for duplicates */
@@ -58,17 +59,6 @@ static int node_new(struct pstate *ps, uint8_t type, uint32_t *idx)
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int hex4(const char *p, const char *end, unsigned int *v)
 {
 	int i, h;
@@ -77,32 +67,12 @@ static int hex4(const char *p, const char *end, unsigned int *v)
 		return -1;
 	*v = 0;
 	for (i = 0; i < 4; i++) {
-		h = hexval(p[i]);
+		h = ks_hexval((unsigned char)p[i]);
 		if (h < 0)
 			return -1;
 		*v = *v << 4 | (unsigned int)h;
 	}
 	return 0;
-}
-
-static char *put_utf8(char *w, unsigned int cp)
-{
-	if (cp < 0x80) {
-		*w++ = (char)cp;
-	} else if (cp < 0x800) {
-		*w++ = (char)(0xc0 | cp >> 6);
-		*w++ = (char)(0x80 | (cp & 0x3f));
-	} else if (cp < 0x10000) {
-		*w++ = (char)(0xe0 | cp >> 12);
-		*w++ = (char)(0x80 | (cp >> 6 & 0x3f));
-		*w++ = (char)(0x80 | (cp & 0x3f));
-	} else {
-		*w++ = (char)(0xf0 | cp >> 18);
-		*w++ = (char)(0x80 | (cp >> 12 & 0x3f));
-		*w++ = (char)(0x80 | (cp >> 6 & 0x3f));
-		*w++ = (char)(0x80 | (cp & 0x3f));
-	}
-	return w;
 }
 
 /* \uXXXX at p (after the backslash and 'u'), surrogate pairs joined. */
@@ -141,7 +111,7 @@ static char *unescape(const char *p, const char *end, char *w)
 			p = unicode_escape(p + 1, end, &cp);
 			if (!p)
 				return NULL;
-			w = put_utf8(w, cp);
+			w += ks_utf8_put(w, cp);
 			continue;
 		}
 		c = strchr(from, *p);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <kestrel/text.h>
 #include <kestrel/toml.h>
 
 #include "source.h"
@@ -347,41 +348,6 @@ static char *buf_take(struct tp *p, size_t *len)
 	return s;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static size_t utf8_put(char *o, uint32_t cp)
-{
-	if (cp < 0x80) {
-		o[0] = cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = 0xc0 | cp >> 6;
-		o[1] = 0x80 | (cp & 0x3f);
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = 0xe0 | cp >> 12;
-		o[1] = 0x80 | ((cp >> 6) & 0x3f);
-		o[2] = 0x80 | (cp & 0x3f);
-		return 3;
-	}
-	o[0] = 0xf0 | cp >> 18;
-	o[1] = 0x80 | ((cp >> 12) & 0x3f);
-	o[2] = 0x80 | ((cp >> 6) & 0x3f);
-	o[3] = 0x80 | (cp & 0x3f);
-	return 4;
-}
-
 /* \uXXXX or \UXXXXXXXX at pos (the backslash). */
 static int escape_unicode(struct tp *p, struct ks_loc at, int u)
 {
@@ -390,7 +356,7 @@ static int escape_unicode(struct tp *p, struct ks_loc at, int u)
 	char o[4];
 
 	for (i = 0; i < n; i++) {
-		h = hexval(peek(p, 2 + i));
+		h = ks_hexval(peek(p, 2 + i));
 		if (h < 0)
 			return fail(p, at, "\\%c needs %d hex digits", u, n);
 		cp = cp << 4 | h;
@@ -398,7 +364,7 @@ static int escape_unicode(struct tp *p, struct ks_loc at, int u)
 	if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return fail(p, at, "\\%c%.*s is not a Unicode scalar value", u, n,
 			    p->s + p->pos + 2);
-	buf_put(p, o, utf8_put(o, cp));
+	buf_put(p, o, ks_utf8_put(o, cp));
 	p->pos += 2 + n;
 	return 0;
 }
@@ -647,13 +613,13 @@ static long scan_digits(const char *q, const char *end, int base, size_t *used)
 
 	while (q + i < end) {
 		if (q[i] == '_') {
-			dv = q + i + 1 < end ? hexval(q[i + 1]) : -1;
+			dv = q + i + 1 < end ? ks_hexval(q[i + 1]) : -1;
 			if (!nd || dv < 0 || dv >= base)
 				return -1;
 			i++;
 			continue;
 		}
-		dv = hexval(q[i]);
+		dv = ks_hexval(q[i]);
 		if (dv < 0 || dv >= base)
 			break;
 		nd++;
@@ -673,7 +639,7 @@ static bool accumulate(const char *q, const char *end, int base, uint64_t lim,
 	for (*v = 0; q < end; q++) {
 		if (*q == '_')
 			continue;
-		d = hexval(*q);
+		d = ks_hexval(*q);
 		if (*v > (lim - d) / base)
 			return false;
 		*v = *v * base + d;
