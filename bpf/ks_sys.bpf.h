@@ -454,71 +454,67 @@ __noinline int ks_sys_accept(long fd)
 	return 0;
 }
 
-/* ---- programs: one per syscall, all at exit ---- */
+/*
+ * ---- programs: one per event family, attached at the exit of each of
+ * its syscalls (loader/engine.c, ks_sys_tps[]) ----
+ *
+ * Every sys_exit_* tracepoint has the same record (struct
+ * ks_sys_exit_args), so one program serves all the syscalls of a family
+ * and the verifier checks the evaluator once per family instead of once
+ * per syscall. Where the syscalls' arguments differ, the program
+ * dispatches on ctx->nr: only native x86-64 syscalls reach these
+ * tracepoints (compat syscalls are not traced), so these are their numbers.
+ */
+#define KS_NR_RENAME		82
+#define KS_NR_UNLINK		87
+#define KS_NR_UNLINKAT		263
+#define KS_NR_RENAMEAT		264
+#define KS_NR_RENAMEAT2		316
 
-#define KS_SYS_OPEN(name)						\
-SEC("tracepoint/syscalls/sys_exit_" #name)				\
-int ks_tsig_##name(struct ks_sys_exit_args *ctx)			\
-{									\
-	if (ctx->ret >= 0)						\
-		ks_sys_open(ctx->ret);					\
-	return 0;							\
-}
-
-KS_SYS_OPEN(open)
-KS_SYS_OPEN(openat)
-KS_SYS_OPEN(openat2)
-KS_SYS_OPEN(creat)
-KS_SYS_OPEN(open_by_handle_at)
-
-SEC("tracepoint/syscalls/sys_exit_unlink")
-int ks_tsig_unlink(struct ks_sys_exit_args *ctx)
+/* open, openat, openat2, creat, open_by_handle_at: the new descriptor */
+SEC("tracepoint")
+int ks_tsig_open(struct ks_sys_exit_args *ctx)
 {
-	if (!ctx->ret)
-		ks_sys_unlink_rename(KS_AT_FDCWD, BPF_CORE_READ(ks_sys_regs(), di), 0, 0);
+	if (ctx->ret >= 0)
+		ks_sys_open(ctx->ret);
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_unlinkat")
-int ks_tsig_unlinkat(struct ks_sys_exit_args *ctx)
+/* unlink(path), unlinkat(dfd, path, flags) */
+SEC("tracepoint")
+int ks_tsig_unlink(struct ks_sys_exit_args *ctx)
 {
-	struct pt_regs *regs = ks_sys_regs();
+	struct pt_regs *regs;
 
-	if (!ctx->ret && !(BPF_CORE_READ(regs, dx) & KS_AT_REMOVEDIR))
+	if (ctx->ret)
+		return 0;
+	regs = ks_sys_regs();
+	if (ctx->nr == KS_NR_UNLINK)
+		ks_sys_unlink_rename(KS_AT_FDCWD, BPF_CORE_READ(regs, di), 0, 0);
+	else if (ctx->nr == KS_NR_UNLINKAT && !(BPF_CORE_READ(regs, dx) & KS_AT_REMOVEDIR))
 		ks_sys_unlink_rename(BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si), 0, 0);
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_rename")
+/* rename(old, new), renameat(olddfd, old, newdfd, new), renameat2(..., flags) */
+SEC("tracepoint")
 int ks_tsig_rename(struct ks_sys_exit_args *ctx)
 {
-	struct pt_regs *regs = ks_sys_regs();
+	struct pt_regs *regs;
 
-	if (!ctx->ret)
+	if (ctx->ret)
+		return 0;
+	regs = ks_sys_regs();
+	if (ctx->nr == KS_NR_RENAME)
 		ks_sys_unlink_rename(KS_AT_FDCWD, BPF_CORE_READ(regs, di), KS_AT_FDCWD,
 				     BPF_CORE_READ(regs, si));
+	else if (ctx->nr == KS_NR_RENAMEAT || ctx->nr == KS_NR_RENAMEAT2)
+		ks_sys_unlink_rename(BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si),
+				     BPF_CORE_READ(regs, dx), BPF_CORE_READ(regs, r10));
 	return 0;
 }
 
-/* renameat(olddfd, old, newdfd, new) and renameat2(..., flags) */
-#define KS_SYS_RENAMEAT(name)						\
-SEC("tracepoint/syscalls/sys_exit_" #name)				\
-int ks_tsig_##name(struct ks_sys_exit_args *ctx)			\
-{									\
-	struct pt_regs *regs = ks_sys_regs();				\
-									\
-	if (!ctx->ret)							\
-		ks_sys_unlink_rename(BPF_CORE_READ(regs, di),		\
-				     BPF_CORE_READ(regs, si),		\
-				     BPF_CORE_READ(regs, dx),		\
-				     BPF_CORE_READ(regs, r10));		\
-	return 0;							\
-}
-
-KS_SYS_RENAMEAT(renameat)
-KS_SYS_RENAMEAT(renameat2)
-
-SEC("tracepoint/syscalls/sys_exit_connect")
+SEC("tracepoint")
 int ks_tsig_connect(struct ks_sys_exit_args *ctx)
 {
 	if (!ctx->ret)
@@ -526,16 +522,13 @@ int ks_tsig_connect(struct ks_sys_exit_args *ctx)
 	return 0;
 }
 
-#define KS_SYS_ACCEPT(name)						\
-SEC("tracepoint/syscalls/sys_exit_" #name)				\
-int ks_tall_##name(struct ks_sys_exit_args *ctx)			\
-{									\
-	if (ctx->ret >= 0)						\
-		ks_sys_accept(ctx->ret);				\
-	return 0;							\
+/* accept, accept4: the new descriptor */
+SEC("tracepoint")
+int ks_tall_accept(struct ks_sys_exit_args *ctx)
+{
+	if (ctx->ret >= 0)
+		ks_sys_accept(ctx->ret);
+	return 0;
 }
-
-KS_SYS_ACCEPT(accept)
-KS_SYS_ACCEPT(accept4)
 
 #endif /* KS_SYS_BPF_H */

@@ -232,6 +232,8 @@ static int setup_engine(struct ks_attach *a, struct ks_ruleset *rs, struct ks_ta
 		.mode = a->o.mode, .xdp = a->o.n_xdp > 0, .no_host = a->o.no_host,
 		.payload_depth = a->o.payload_depth, .entities = a->o.entities,
 		.ringbuf_bytes = a->o.ringbuf_bytes,
+		.need = KS_NEED_SET | t->hdr.action_mask,
+		.prog_stats = ks_log_level >= KS_LOG_INFO,
 	};
 	struct ks_ctl ctl = {};
 	int err;
@@ -248,7 +250,7 @@ static int setup_engine(struct ks_attach *a, struct ks_ruleset *rs, struct ks_ta
 	err = ks_session_install(&a->s, &a->e, a->o.pin_dir, rs, t, false);
 	if (!err && !a->o.no_host) {
 		err = ks_engine_attach(&a->e);
-		ctl.host_hooks = 1;
+		ctl.host_hooks = KS_HOOKS_ON | a->e.loaded;
 	}
 	if (!err && a->o.n_xdp)
 		err = attach_xdp(a, &ctl);

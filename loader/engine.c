@@ -23,6 +23,7 @@
 #include "kestrel/engine.h"
 #include "kestrel/log.h"
 #include "kestrel.skel.h"
+#include "engine_int.h"
 
 static int is_fs(const char *path, long magic)
 {
@@ -95,6 +96,8 @@ static bool ks_lsm_listed(char *why, size_t len)
  *              exists on every kernel; ks_hook_info() says what each is
  *   ks_xdp_*   loaded when an interface is given, attached per interface
  *   ks_replay  replay only
+ * and of host programs, only those serving an action the rules need
+ * (engine_load.c).
  */
 /* The kprobe PMU (or legacy kprobe_events) is how libbpf attaches kprobes. */
 static bool ks_kprobes_available(void)
@@ -104,8 +107,8 @@ static bool ks_kprobes_available(void)
 	       !access("/sys/kernel/debug/tracing/kprobe_events", F_OK);
 }
 
-static bool ks_prog_wanted(const char *name, enum ks_enforce_mode mode,
-			   const struct ks_engine_opts *o)
+bool ks_prog_wanted(const char *name, enum ks_enforce_mode mode,
+		    const struct ks_engine_opts *o)
 {
 	bool kprobes = !o->sys_tracepoints && ks_kprobes_available();
 
@@ -113,7 +116,7 @@ static bool ks_prog_wanted(const char *name, enum ks_enforce_mode mode,
 		return o->replay;
 	if (!strncmp(name, "ks_xdp_", 7))
 		return o->xdp;	/* replay runs pcaps through it with test-run */
-	if (o->replay)
+	if (o->replay || o->no_host)
 		return false;
 	if (!strncmp(name, "ks_all_", 7))
 		return true;
@@ -220,6 +223,20 @@ static void ks_kind_add(struct ks_kind_sources *out, const struct ks_hook_info *
 	}
 }
 
+__u32 ks_pinned_actions(const char *dir)
+{
+	struct dirent *de;
+	__u32 a = 0;
+	DIR *d = opendir(dir);
+
+	while (d && (de = readdir(d)))
+		if (!strncmp(de->d_name, "link_", 5))
+			a |= ks_prog_actions(de->d_name + 5);
+	if (d)
+		closedir(d);
+	return a;
+}
+
 int ks_pinned_sources(const char *dir, struct ks_kind_sources out[KS_KIND_N])
 {
 	struct dirent *de;
@@ -245,19 +262,29 @@ int ks_pinned_sources(const char *dir, struct ks_kind_sources out[KS_KIND_N])
 	return 0;
 }
 
+/*
+ * The maps' object: replay's programs (never attached: one object is
+ * enough), otherwise none; the host and XDP programs load in objects of
+ * their own (ks_load_progs()).
+ */
 static void ks_select_progs(struct kestrel_bpf *skel, enum ks_enforce_mode mode,
 			    const struct ks_engine_opts *o)
 {
 	struct bpf_program *p;
 
-	bpf_object__for_each_program(p, skel->obj) {
-		const char *name = bpf_program__name(p);
-		bool on = ks_prog_wanted(name, mode, o);
+	bpf_object__for_each_program(p, skel->obj)
+		bpf_program__set_autoload(p, o->replay &&
+					  ks_prog_wanted(bpf_program__name(p), mode, o));
+}
 
-		if (o->no_host && strncmp(name, "ks_xdp_", 7))
-			on = false;
-		bpf_program__set_autoload(p, on);
-	}
+/* The actions whose programs an engine with options o loads first. */
+static __u32 ks_first_actions(const struct ks_engine_opts *o)
+{
+	__u32 a = o->need & KS_NEED_SET ? o->need & ~KS_NEED_SET : ~KS_NEED_SET;
+
+	if (o->no_host)
+		a = 0;
+	return o->xdp ? a | 1u << KS_ACT_PACKET : a & ~(1u << KS_ACT_PACKET);
 }
 
 static int ks_open_load(struct ks_engine *e, const struct ks_engine_opts *o,
@@ -294,13 +321,22 @@ static int ks_open_load(struct ks_engine *e, const struct ks_engine_opts *o,
 
 	ks_log_libbpf_quiet(quiet);
 	err = kestrel_bpf__load(skel);
+	if (!err) {
+		e->skel = skel;
+		e->mode = mode;
+		e->opts = *o;
+		err = o->replay ? 0 : ks_load_progs(e, ks_first_actions(o));
+	}
 	ks_log_libbpf_quiet(0);
 	if (err) {
+		while (e->n_objs)
+			kestrel_bpf__destroy(e->objs[--e->n_objs]);
+		e->n_stat = 0;
+		e->skel = NULL;
 		kestrel_bpf__destroy(skel);
 		return err;
 	}
-	e->skel = skel;
-	e->mode = mode;
+	e->loaded = o->replay ? 0 : ks_first_actions(o);
 	e->gen_fd = bpf_map__fd(skel->maps.ks_gen);
 	e->events_fd = bpf_map__fd(skel->maps.ks_events);
 	e->stats_fd = bpf_map__fd(skel->maps.ks_stats);
@@ -351,6 +387,12 @@ int ks_engine_adopt(struct ks_engine *e, const char *dir)
 	}
 	if (!ks_pin_path(path, sizeof(path), dir, "ks_tables"))
 		e->tables_fd = bpf_obj_get(path);	/* template for the next generation */
+	/* what runs: programs added for later rules share the pinned maps */
+	snprintf(e->pin_dir, sizeof(e->pin_dir), "%s", dir);
+	e->attached = true;
+	e->opts.mode = e->mode;
+	e->opts.no_host = !(ctl.host_hooks & KS_HOOKS_ON);
+	e->loaded = ks_pinned_actions(dir) | (ctl.host_hooks & ~KS_HOOKS_ON);
 	return 0;
 }
 
@@ -385,34 +427,82 @@ int ks_engine_load(struct ks_engine *e, const struct ks_engine_opts *o)
 	return ks_open_load(e, o, KS_MODE_SIGNAL, false);
 }
 
-int ks_engine_attach(struct ks_engine *e)
+/* Attach p, once per syscall for a syscall tracepoint program. */
+static int ks_attach_prog(struct ks_engine *e, struct bpf_program *p)
 {
-	struct bpf_program *p;
+	const char *name = bpf_program__name(p);
+	const char *const *sys = ks_sys_tp_names(name);
+	char tp[64];
+	int i;
 
-	bpf_object__for_each_program(p, e->skel->obj) {
+	for (i = 0; !sys || (i < 6 && sys[i]); i++) {
 		struct bpf_link *l;
 
-		/* XDP programs attach per interface (loader/xdp.c) */
-		if (!bpf_program__autoload(p) || !strncmp(bpf_program__name(p), "ks_xdp_", 7))
-			continue;
 		if (e->n_links >= KS_ENGINE_MAX_LINKS)
 			return -E2BIG;
-		l = bpf_program__attach(p);
-		if (!l && ks_prog_optional(bpf_program__name(p))) {
-			pr_warn("kload: %s not attached (%s): its events are not reported\n",
-				bpf_program__name(p), strerror(errno));
-			continue;
-		}
-		if (!l) {
+		if (sys)
+			snprintf(tp, sizeof(tp), "sys_exit_%s", sys[i]);
+		l = sys ? bpf_program__attach_tracepoint(p, "syscalls", tp) : bpf_program__attach(p);
+		if (!l && ks_prog_optional(name)) {
+			pr_warn("kload: %s%s%s not attached (%s): its events are not reported\n",
+				name, sys ? " to " : "", sys ? tp : "", strerror(errno));
+		} else if (!l) {
 			int err = -errno;
 
-			pr_warn("cannot attach %s: %s\n", bpf_program__name(p), strerror(-err));
+			pr_warn("cannot attach %s: %s\n", name, strerror(-err));
 			return err;
+		} else {
+			snprintf(e->link_name[e->n_links], sizeof(e->link_name[0]), "link_%s%s%s",
+				 name, sys ? "_" : "", sys ? sys[i] : "");
+			e->link_prog[e->n_links] = p;
+			e->links[e->n_links++] = l;
 		}
-		e->link_prog[e->n_links] = p;
-		e->links[e->n_links++] = l;
+		if (!sys)
+			break;
 	}
 	return 0;
+}
+
+int ks_attach_from(struct ks_engine *e, int from)
+{
+	struct bpf_program *p;
+	int i, err;
+
+	for (i = from; i < e->n_objs; i++) {
+		bpf_object__for_each_program(p, e->objs[i]->obj) {
+			/* XDP programs attach per interface (loader/xdp.c) */
+			if (!bpf_program__autoload(p) ||
+			    !strncmp(bpf_program__name(p), "ks_xdp_", 7))
+				continue;
+			err = ks_attach_prog(e, p);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+int ks_engine_attach(struct ks_engine *e)
+{
+	e->attached = true;
+	return ks_attach_from(e, 0);
+}
+
+struct bpf_program *ks_obj_prog(struct kestrel_bpf *s, const char *name)
+{
+	struct bpf_program *p = bpf_object__find_program_by_name(s->obj, name);
+
+	return p && bpf_program__autoload(p) && bpf_program__fd(p) >= 0 ? p : NULL;
+}
+
+struct bpf_program *ks_engine_prog(const struct ks_engine *e, const char *name)
+{
+	struct bpf_program *p = e->skel ? ks_obj_prog(e->skel, name) : NULL;
+	int i;
+
+	for (i = 0; !p && i < e->n_objs; i++)
+		p = ks_obj_prog(e->objs[i], name);
+	return p;
 }
 
 /*
@@ -569,6 +659,9 @@ void ks_engine_destroy(struct ks_engine *e)
 	for (i = 0; i < e->n_links; i++)
 		bpf_link__destroy(e->links[i]);
 	e->n_links = 0;
+	for (i = 0; i < e->n_objs; i++)
+		kestrel_bpf__destroy(e->objs[i]);
+	e->n_objs = 0;
 	if (e->tables_fd >= 0)
 		close(e->tables_fd);
 	if (e->prev_tables_fd >= 0)
@@ -589,7 +682,7 @@ void ks_engine_destroy(struct ks_engine *e)
 
 const char *const ks_pin_maps[KS_PIN_MAPS_N] = {
 	"ks_gen", "ks_tables", "ks_stats", "ks_rule_stats", "ks_entity", "ks_events",
-	"ks_ctl", "ks_rules", "ks_scratch", "ks_lost", "ks_outputs",
+	"ks_ctl", "ks_rules", "ks_scratch", "ks_lost", "ks_outputs", "ks_rodata",
 };
 
 int ks_pin_path(char *buf, size_t len, const char *dir, const char *name)
@@ -611,9 +704,20 @@ static int ks_pin_fd(int fd, const char *dir, const char *name)
 	return 0;
 }
 
+int ks_pin_links_from(struct ks_engine *e, int from)
+{
+	int i, err;
+
+	for (i = from; i < e->n_links; i++) {
+		err = ks_pin_fd(bpf_link__fd(e->links[i]), e->pin_dir, e->link_name[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 int ks_engine_pin(struct ks_engine *e, const char *dir)
 {
-	char name[128];
 	size_t i;
 	int err;
 
@@ -624,7 +728,10 @@ int ks_engine_pin(struct ks_engine *e, const char *dir)
 
 		if (!strcmp(ks_pin_maps[i], "ks_tables"))
 			continue;	/* the current generation, pinned below */
-		m = bpf_object__find_map_by_name(e->skel->obj, ks_pin_maps[i]);
+		if (!strcmp(ks_pin_maps[i], "ks_rodata"))
+			m = e->skel->maps.rodata;
+		else
+			m = bpf_object__find_map_by_name(e->skel->obj, ks_pin_maps[i]);
 		if (!m)
 			return -ENOENT;
 		err = ks_pin_fd(bpf_map__fd(m), dir, ks_pin_maps[i]);
@@ -636,13 +743,9 @@ int ks_engine_pin(struct ks_engine *e, const char *dir)
 		if (err)
 			return err;
 	}
-	for (i = 0; i < (size_t)e->n_links; i++) {
-		snprintf(name, sizeof(name), "link_%s", bpf_program__name(e->link_prog[i]));
-		err = ks_pin_fd(bpf_link__fd(e->links[i]), dir, name);
-		if (err)
-			return err;
-	}
-	return 0;
+	if (snprintf(e->pin_dir, sizeof(e->pin_dir), "%s", dir) >= (int)sizeof(e->pin_dir))
+		return -ENAMETOOLONG;
+	return ks_pin_links_from(e, 0);
 }
 
 /* Is name one of the objects kload pins? */

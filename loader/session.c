@@ -227,9 +227,19 @@ int ks_session_consume(struct ks_session *s)
 int ks_session_install(struct ks_session *s, struct ks_engine *e, const char *pin_dir,
 		       struct ks_ruleset *rs, struct ks_tables *t, bool reload)
 {
-	int err = ks_engine_install(e, t), rb;
+	int err, rb;
 
 	s->why[0] = 0;
+	/* hooks the new rules need are loaded and attached before the switch */
+	err = ks_engine_need(e, t->hdr.action_mask);
+	if (err) {
+		snprintf(s->why, sizeof(s->why), "cannot load the programs these rules need: %s",
+			 strerror(-err));
+		pr_warn("kload: %s\n", s->why);
+		ks_ruleset_free(rs);
+		return err;
+	}
+	err = ks_engine_install(e, t);
 	if (err) {
 		snprintf(s->why, sizeof(s->why), "cannot install rule tables in the kernel: %s",
 			 strerror(-err));

@@ -75,14 +75,9 @@ static void ks_libxdp_log_setup(void)
 
 int ks_xdp_prog_fd(const struct ks_engine *e)
 {
-	struct bpf_program *p;
+	struct bpf_program *p = ks_engine_prog(e, "ks_xdp_main");
 
-	if (!e->skel)
-		return -ENOENT;
-	p = e->skel->progs.ks_xdp_main;
-	if (!bpf_program__autoload(p) || bpf_program__fd(p) < 0)
-		return -ENOENT;
-	return bpf_program__fd(p);
+	return p ? bpf_program__fd(p) : -ENOENT;
 }
 
 int ks_xdp_set_ifname(const struct ks_engine *e, __u32 ifindex, const char *name)

@@ -116,7 +116,7 @@ struct ks_ctl {
 	__u32 generation;	/* current table generation */
 	__u32 n_rules;
 	__u32 n_xdp;
-	__u32 host_hooks;	/* 1 if host hooks are attached */
+	__u32 host_hooks;	/* KS_HOOKS_ON | loaded actions (engine.h), 0: none */
 	__u32 xdp_ifindex[KS_CTL_MAX_XDP];
 	__u64 started_ns;	/* CLOCK_REALTIME of attach */
 	__u64 last_reload_ns;	/* CLOCK_REALTIME of the last table swap */

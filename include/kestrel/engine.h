@@ -23,6 +23,9 @@
 #define KS_PIN_DIR_MAX		256
 #define KS_PIN_PATH_MAX		512
 #define KS_ENGINE_MAX_LINKS	32
+#define KS_ENGINE_MAX_OBJS	24	/* one per loaded host program */
+/* ks_engine_opts.need: the set is given (else every host program loads) */
+#define KS_NEED_SET		(1u << 31)
 
 struct kestrel_bpf;
 struct ring_buffer;
@@ -39,10 +42,34 @@ struct ks_engine_opts {
 	__u32 entities;		/* ks_entity LRU size, 0 = 65536 */
 	bool judge_self;	/* evaluate kload's own events too (tests) */
 	bool sys_tracepoints;	/* syscall tracepoints even where kprobes work (tests) */
+	/*
+	 * KS_NEED_SET | the actions (1 << enum ks_action) the rules can
+	 * match (ks_tables_hdr.action_mask): only their host programs load.
+	 * 0: every host program (tests, record).
+	 */
+	__u32 need;
+	bool prog_stats;	/* ask the verifier for its time per program */
+};
+
+/* What loading one program cost (`kload -v attach` prints it). */
+struct ks_prog_stat {
+	char name[48];
+	__u32 verified_insns;	/* bpf_prog_info.verified_insns */
+	__u32 verify_us;	/* the verifier's own time (prog_stats), else 0 */
+	__u32 load_us;		/* open + load of its object, wall time */
 };
 
 struct ks_engine {
-	struct kestrel_bpf *skel;	/* NULL when adopted from pins */
+	struct kestrel_bpf *skel;	/* the maps; NULL when adopted from pins */
+	/* one object per loaded host program, sharing skel's maps */
+	struct kestrel_bpf *objs[KS_ENGINE_MAX_OBJS];
+	int n_objs;
+	struct ks_engine_opts opts;	/* as loaded: later loads use the same */
+	__u32 loaded;		/* actions whose host programs are loaded */
+	bool attached;		/* host programs attach as they load */
+	char pin_dir[KS_PIN_DIR_MAX];	/* links pinned here as they attach */
+	struct ks_prog_stat stat[KS_ENGINE_MAX_OBJS];
+	int n_stat;
 	enum ks_enforce_mode mode;
 	/* map fds, from the skeleton or from the pins */
 	int gen_fd, events_fd, stats_fd, ctl_fd, rule_stats_fd, entity_fd, rules_fd, lost_fd;
@@ -54,6 +81,7 @@ struct ks_engine {
 	__u32 last_generation;	/* the highest installed: never used twice */
 	struct bpf_link *links[KS_ENGINE_MAX_LINKS];
 	struct bpf_program *link_prog[KS_ENGINE_MAX_LINKS];
+	char link_name[KS_ENGINE_MAX_LINKS][64];	/* pin name: link_<prog>[_<syscall>] */
 	int n_links;
 	char lsm_why[128];	/* why lsm mode was not used */
 	__u64 hash_key[2];	/* the join-key SipHash key drawn at load */
@@ -82,6 +110,14 @@ struct ks_kind_sources {
 
 /* The kind and source of a host program by name; NULL for other programs. */
 const struct ks_hook_info *ks_hook_info(const char *prog);
+/* The actions (1 << enum ks_action) the links pinned in dir serve. */
+__u32 ks_pinned_actions(const char *dir);
+/*
+ * ks_ctl.host_hooks: KS_HOOKS_ON (the bit of KS_ACT_NONE, which no event
+ * has) when host programs may run, with the bit of every action whose
+ * host programs are loaded.
+ */
+#define KS_HOOKS_ON	(1u << KS_ACT_NONE)
 /* Per event kind (exec, exit, fork, file, connect, accept), the pinned hooks. */
 int ks_pinned_sources(const char *dir, struct ks_kind_sources out[KS_KIND_N]);
 
@@ -96,6 +132,14 @@ void ks_engine_init(struct ks_engine *e);
 int ks_engine_load(struct ks_engine *e, const struct ks_engine_opts *o);
 /* Attach every loaded host program. */
 int ks_engine_attach(struct ks_engine *e);
+/*
+ * Load (and attach and pin, when the engine is) the host programs that
+ * serve `actions` and are not loaded yet: before tables that want more
+ * than the current ones are installed. 0 or -errno (nothing changed).
+ */
+int ks_engine_need(struct ks_engine *e, __u32 actions);
+/* A loaded program by name, in whichever object holds it; NULL if none. */
+struct bpf_program *ks_engine_prog(const struct ks_engine *e, const char *name);
 /*
  * Install `t` as the next generation: a new inner map is filled completely,
  * then the single outer slot is switched, so an event sees either all of
@@ -124,10 +168,14 @@ void ks_engine_destroy(struct ks_engine *e);
 int ks_engine_adopt(struct ks_engine *e, const char *dir);
 
 /* The maps kload pins by name (ks_tables: the current generation's). */
-#define KS_PIN_MAPS_N	11
+#define KS_PIN_MAPS_N	12
 extern const char *const ks_pin_maps[KS_PIN_MAPS_N];
 
-/* Pinning under dir: maps by name, links as link_<prog>. */
+/*
+ * Pinning under dir: maps by name (.rodata as ks_rodata, so programs
+ * loaded later by an adopting kload share its configuration), links as
+ * link_<prog>, or link_<prog>_<syscall> for syscall tracepoints.
+ */
 int ks_engine_pin(struct ks_engine *e, const char *dir);
 /*
  * Remove Kestrel's pins from dir (maps, link_ks_*, xdp_if*), then dir if

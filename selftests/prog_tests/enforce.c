@@ -171,7 +171,7 @@ static bool setup(struct ks_tenv *te, int mode, bool sys_tp, const char *yaml)
 	       ASSERT_OK(ks_tenv_load(te, &o), "load") &&
 	       ASSERT_OK(ks_tenv_attach(te), "attach") &&
 	       ASSERT_EQ(te->e.mode, mode, "mode") &&
-	       (!sys_tp || ASSERT_TRUE(bpf_program__autoload(te->e.skel->progs.ks_tsig_openat),
+	       (!sys_tp || ASSERT_TRUE(ks_engine_prog(&te->e, "ks_tsig_open") != NULL,
 				       "tracepoint source loaded"));
 }
 

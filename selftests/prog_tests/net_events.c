@@ -255,7 +255,7 @@ static void run_mode(int mode, bool do_accept, bool sys_tp)
 	    !ASSERT_OK(ks_tenv_load(&te, &o), "load") ||
 	    !ASSERT_OK(ks_tenv_attach(&te), "attach"))
 		goto out;
-	if (sys_tp && !ASSERT_TRUE(bpf_program__autoload(te.e.skel->progs.ks_tall_accept4),
+	if (sys_tp && !ASSERT_TRUE(ks_engine_prog(&te.e, "ks_tall_accept") != NULL,
 				   "tracepoint accept loaded"))
 		goto out;
 	run_family(&te, AF_INET, l4, p4, do_accept);

@@ -15,12 +15,25 @@
 #define VERIFIER_LIMIT	1000000
 #define BUDGET		(VERIFIER_LIMIT / 4)
 
+static void check_prog(struct bpf_program *p)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (!ASSERT_OK(bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len), "info"))
+		return;
+	test__log("%-16s %7u verified insns (%u%% of the %u budget)\n",
+		  bpf_program__name(p), info.verified_insns,
+		  info.verified_insns * 100 / BUDGET, BUDGET);
+	ASSERT_LT(info.verified_insns, BUDGET, bpf_program__name(p));
+}
+
 static void check_mode(int mode, bool replay)
 {
 	struct ks_engine_opts o = { .mode = mode, .replay = replay, .xdp = true };
 	struct ks_engine e;
 	struct bpf_program *p;
-	int err;
+	int err, i;
 
 	err = ks_engine_load(&e, &o);
 	if (mode == KS_MODE_LSM && err) {
@@ -30,18 +43,12 @@ static void check_mode(int mode, bool replay)
 	if (!ASSERT_OK(err, "load"))
 		return;
 	ASSERT_EQ(e.mode, replay ? KS_MODE_SIGNAL : mode, "mode");
-	bpf_object__for_each_program(p, e.skel->obj) {
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-
-		if (!bpf_program__autoload(p))
-			continue;
-		if (!ASSERT_OK(bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len), "info"))
-			continue;
-		test__log("%-16s %7u verified insns (%u%% of the %u budget)\n",
-			  bpf_program__name(p), info.verified_insns,
-			  info.verified_insns * 100 / BUDGET, BUDGET);
-		ASSERT_LT(info.verified_insns, BUDGET, bpf_program__name(p));
+	/* the maps' object holds replay's programs, one object each the others */
+	for (i = -1; i < e.n_objs; i++) {
+		bpf_object__for_each_program(p, (i < 0 ? e.skel : e.objs[i])->obj) {
+			if (bpf_program__autoload(p))
+				check_prog(p);
+		}
 	}
 	ks_engine_destroy(&e);
 }

@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Loading the host programs: only those the rules need, each in an object
+ * of its own, several at a time.
+ *
+ * The verifier runs in the thread that loads a program and libbpf loads
+ * an object's programs one after another, and every hook program carries
+ * the whole evaluator, so attach time is the sum of the programs'
+ * verification. The skeleton is therefore opened once for the maps (no
+ * program: engine.c) and once more per host program, each of those
+ * reusing every map fd of the first (bpf_map__reuse_fd(), .rodata
+ * included, so all programs see one configuration and one hash key); the
+ * per-program objects are loaded on up to one thread per CPU. Sharing
+ * maps this way is what one object does internally: a program refers to
+ * maps by fd, and which object created the fd does not matter.
+ *
+ * Which programs: those serving an action some rule step can match
+ * (ks_tables_hdr.action_mask), which is exactly what each hook tests with
+ * ks_action_wanted() before building an event; an unloaded hook and a
+ * loaded one that filters every event decide the same. A reload whose
+ * rules want more loads, attaches and pins the missing programs before
+ * the tables switch (ks_engine_need()).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "kestrel/engine.h"
+#include "kestrel/log.h"
+#include "kestrel.skel.h"
+#include "engine_int.h"
+
+#define ACT(a)	(1u << KS_ACT_##a)
+
+/* What a host program serves, by the part of its name after ks_<mode>_. */
+static const struct {
+	const char *stem;
+	__u32 actions;
+} ks_prog_acts[] = {
+	{ "exec", ACT(EXEC) },
+	{ "exit", ACT(EXIT) },
+	{ "fork", ACT(FORK) },
+	{ "open", ACT(OPEN) | ACT(CREATION) | ACT(MODIFICATION) },
+	{ "file_open", ACT(OPEN) | ACT(CREATION) | ACT(MODIFICATION) },
+	{ "unlink", ACT(DELETION) },
+	{ "rename", ACT(RENAME) },
+	{ "connect", ACT(CONNECT) },
+	{ "accept", ACT(ACCEPT) },
+	{ "main", ACT(PACKET) },	/* ks_xdp_main */
+};
+
+__u32 ks_prog_actions(const char *name)
+{
+	const char *stem;
+	size_t i;
+
+	if (strncmp(name, "ks_", 3) || !(stem = strchr(name + 3, '_')))
+		return 0;
+	/* a pinned link's name may go on with _<syscall> */
+	for (i = 0; i < sizeof(ks_prog_acts) / sizeof(ks_prog_acts[0]); i++) {
+		size_t n = strlen(ks_prog_acts[i].stem);
+
+		if (!strncmp(stem + 1, ks_prog_acts[i].stem, n) &&
+		    (!stem[1 + n] || stem[1 + n] == '_'))
+			return ks_prog_acts[i].actions;
+	}
+	return 0;
+}
+
+/*
+ * The syscalls whose exit each syscall tracepoint program serves
+ * (bpf/ks_sys.bpf.h): one program, one link per syscall.
+ */
+static const struct {
+	const char *prog;
+	const char *const sys[6];
+} ks_sys_tps[] = {
+	{ "ks_tsig_open", { "open", "openat", "openat2", "creat", "open_by_handle_at" } },
+	{ "ks_tsig_unlink", { "unlink", "unlinkat" } },
+	{ "ks_tsig_rename", { "rename", "renameat", "renameat2" } },
+	{ "ks_tsig_connect", { "connect" } },
+	{ "ks_tall_accept", { "accept", "accept4" } },
+};
+
+const char *const *ks_sys_tp_names(const char *prog)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ks_sys_tps) / sizeof(ks_sys_tps[0]); i++)
+		if (!strcmp(prog, ks_sys_tps[i].prog))
+			return ks_sys_tps[i].sys;
+	return NULL;
+}
+
+static uint64_t ks_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000ull + ts.tv_nsec / 1000;
+}
+
+/*
+ * The fd a new object reuses for map m: the first object's, or (adopted
+ * engine) the pinned one. *owned says whether the caller closes it.
+ */
+static int ks_map_src_fd(const struct ks_engine *e, const struct bpf_map *m, bool *owned)
+{
+	const char *name = bpf_map__name(m);
+	char path[KS_PIN_PATH_MAX];
+	struct bpf_map *src;
+	int fd;
+
+	*owned = false;
+	if (e->skel) {
+		src = bpf_object__find_map_by_name(e->skel->obj, name);
+		return src ? bpf_map__fd(src) : -ENOENT;
+	}
+	if (bpf_map__is_internal(m))
+		name = "ks_rodata";
+	if (ks_pin_path(path, sizeof(path), e->pin_dir, name))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	*owned = fd >= 0;
+	return fd < 0 ? -errno : fd;
+}
+
+static int ks_reuse_maps(const struct ks_engine *e, struct kestrel_bpf *s)
+{
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, s->obj) {
+		bool owned;
+		int fd = ks_map_src_fd(e, m, &owned), err;
+
+		if (fd < 0) {
+			/* a map only XDP uses is not pinned: a new one serves */
+			if (!strcmp(bpf_map__name(m), "ks_xdp_ifnames"))
+				continue;
+			pr_warn("kload: no map %s to share with a new program%s\n",
+				bpf_map__name(m), e->skel ? "" :
+				" (pins of an older kload: run `kload detach` and attach again)");
+			return fd;
+		}
+		err = bpf_map__reuse_fd(m, fd);
+		if (owned)
+			close(fd);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* One program to load: its object, and what loading it cost. */
+struct ks_unit {
+	char name[48];
+	struct kestrel_bpf *obj;
+	int err;
+	struct ks_prog_stat st;
+};
+
+/* BPF_LOG_STATS prints three short lines; room to spare */
+#define KS_STATS_LOG	65536
+
+/* "verification time N usec" of a BPF_LOG_STATS log, 0 when absent */
+static __u32 ks_log_verify_us(const char *log)
+{
+	const char *p = strstr(log, "verification time ");
+	unsigned int us = 0;
+
+	if (p)
+		sscanf(p, "verification time %u usec", &us);
+	return us;
+}
+
+static int ks_unit_open(const struct ks_engine *e, struct ks_unit *u, char *log, size_t log_sz)
+{
+	struct bpf_program *p;
+	int err;
+
+	u->obj = kestrel_bpf__open();
+	if (!u->obj)
+		return -errno;
+	bpf_object__for_each_program(p, u->obj->obj) {
+		bool on = !strcmp(bpf_program__name(p), u->name);
+
+		bpf_program__set_autoload(p, on);
+		if (on && log) {
+			bpf_program__set_log_level(p, 4);	/* BPF_LOG_STATS */
+			bpf_program__set_log_buf(p, log, log_sz);
+		}
+	}
+	err = ks_reuse_maps(e, u->obj);
+	if (err) {
+		kestrel_bpf__destroy(u->obj);
+		u->obj = NULL;
+	}
+	return err;
+}
+
+static void ks_unit_load(const struct ks_engine *e, struct ks_unit *u)
+{
+	char *log = e->opts.prog_stats ? calloc(1, KS_STATS_LOG) : NULL;
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	uint64_t t0 = ks_mono_us();
+
+	snprintf(u->st.name, sizeof(u->st.name), "%s", u->name);
+	u->err = ks_unit_open(e, u, log, KS_STATS_LOG);
+	if (!u->err)
+		u->err = kestrel_bpf__load(u->obj);
+	if (u->err && u->obj && log) {
+		pr_debug("kload: %s: %s, verifier log: %s\n", u->name, strerror(-u->err), log);
+		/* again without our log buffer, so libbpf reports the verifier's */
+		kestrel_bpf__destroy(u->obj);
+		u->err = ks_unit_open(e, u, NULL, 0);
+		if (!u->err)
+			u->err = kestrel_bpf__load(u->obj);
+	}
+	u->st.load_us = ks_mono_us() - t0;
+	if (!u->err) {
+		u->st.verify_us = log ? ks_log_verify_us(log) : 0;
+		if (!bpf_obj_get_info_by_fd(bpf_program__fd(ks_obj_prog(u->obj, u->name)), &info,
+					    &len))
+			u->st.verified_insns = info.verified_insns;
+	}
+	free(log);
+}
+
+struct ks_pool {
+	const struct ks_engine *e;
+	struct ks_unit *u;
+	int n;
+	int next;
+};
+
+static void *ks_pool_worker(void *arg)
+{
+	struct ks_pool *pl = arg;
+	int i;
+
+	while ((i = __atomic_fetch_add(&pl->next, 1, __ATOMIC_RELAXED)) < pl->n)
+		ks_unit_load(pl->e, &pl->u[i]);
+	return NULL;
+}
+
+/* Load units on up to one thread per online CPU (this one included). */
+static void ks_pool_run(const struct ks_engine *e, struct ks_unit *u, int n)
+{
+	struct ks_pool pl = { .e = e, .u = u, .n = n };
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	pthread_t tid[8];
+	int nt = 0, i;
+
+	if (ncpu < 1)
+		ncpu = 1;
+	while (nt < (int)(sizeof(tid) / sizeof(tid[0])) && nt + 1 < ncpu && nt + 1 < n &&
+	       !pthread_create(&tid[nt], NULL, ks_pool_worker, &pl))
+		nt++;
+	ks_pool_worker(&pl);
+	for (i = 0; i < nt; i++)
+		pthread_join(tid[i], NULL);
+}
+
+/* The host programs this mode runs for `actions`, not loaded yet. */
+static int ks_units_pick(const struct ks_engine *e, __u32 actions, struct ks_unit *u, int max)
+{
+	struct kestrel_bpf *cat = kestrel_bpf__open();	/* the catalogue of names */
+	struct bpf_program *p;
+	int n = 0;
+
+	if (!cat)
+		return -errno;
+	bpf_object__for_each_program(p, cat->obj) {
+		const char *name = bpf_program__name(p);
+
+		if (!(ks_prog_actions(name) & actions) || ks_engine_prog(e, name) ||
+		    !ks_prog_wanted(name, e->mode, &e->opts))
+			continue;
+		if (n == max) {
+			n = -E2BIG;
+			break;
+		}
+		snprintf(u[n++].name, sizeof(u->name), "%s", name);
+	}
+	kestrel_bpf__destroy(cat);
+	return n;
+}
+
+static void ks_stat_report(struct ks_engine *e, const struct ks_unit *u)
+{
+	if (e->n_stat < KS_ENGINE_MAX_OBJS)
+		e->stat[e->n_stat++] = u->st;
+	if (u->st.verify_us)
+		pr_info("kload: %s: %u instructions verified in %u ms (loaded in %u ms)\n",
+			u->name, u->st.verified_insns, u->st.verify_us / 1000,
+			u->st.load_us / 1000);
+	else
+		pr_info("kload: %s: %u instructions verified, loaded in %u ms\n", u->name,
+			u->st.verified_insns, u->st.load_us / 1000);
+}
+
+int ks_load_progs(struct ks_engine *e, __u32 actions)
+{
+	struct ks_unit u[KS_ENGINE_MAX_OBJS] = {};
+	uint64_t t0 = ks_mono_us();
+	int n, i, err = 0;
+
+	n = ks_units_pick(e, actions, u, KS_ENGINE_MAX_OBJS - e->n_objs);
+	if (n <= 0)
+		return n;
+	ks_pool_run(e, u, n);
+	for (i = 0; i < n; i++) {
+		if (u[i].err && !err) {
+			err = u[i].err;
+			pr_debug("kload: %s: %s\n", u[i].name, strerror(-err));
+		}
+		if (u[i].err) {
+			kestrel_bpf__destroy(u[i].obj);
+			continue;
+		}
+		e->objs[e->n_objs++] = u[i].obj;
+		ks_stat_report(e, &u[i]);
+	}
+	pr_info("kload: %d program(s) loaded in %llu ms\n", n,
+		(unsigned long long)(ks_mono_us() - t0) / 1000);
+	return err;
+}
+
+/* Drop what was loaded, attached and pinned since (n_objs, n_links). */
+static void ks_engine_trim(struct ks_engine *e, int n_objs, int n_links)
+{
+	char path[KS_PIN_PATH_MAX];
+
+	while (e->n_links > n_links) {
+		e->n_links--;
+		if (e->pin_dir[0] &&
+		    !ks_pin_path(path, sizeof(path), e->pin_dir, e->link_name[e->n_links]))
+			unlink(path);
+		bpf_link__destroy(e->links[e->n_links]);
+	}
+	while (e->n_objs > n_objs)
+		kestrel_bpf__destroy(e->objs[--e->n_objs]);
+}
+
+int ks_engine_need(struct ks_engine *e, __u32 actions)
+{
+	int n_objs = e->n_objs, n_links = e->n_links, err;
+	struct ks_ctl ctl;
+
+	actions &= ~e->loaded;
+	if (!actions || e->opts.replay || e->opts.no_host)
+		return 0;
+	err = ks_load_progs(e, actions);
+	if (!err && e->attached)
+		err = ks_attach_from(e, n_objs);
+	if (!err && e->pin_dir[0])
+		err = ks_pin_links_from(e, n_links);
+	if (err) {
+		ks_engine_trim(e, n_objs, n_links);
+		return err;
+	}
+	e->loaded |= actions;
+	if (e->attached && !ks_ctl_read(e->ctl_fd, &ctl)) {
+		ctl.host_hooks = KS_HOOKS_ON | e->loaded;
+		ks_ctl_write(e->ctl_fd, &ctl);
+	}
+	return 0;
+}
