@@ -22,6 +22,7 @@
  * the tables switch (ks_engine_need()).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -331,6 +332,11 @@ int ks_load_progs(struct ks_engine *e, __u32 actions)
 	}
 	pr_info("kload: %d program(s) loaded in %llu ms\n", n,
 		(unsigned long long)(ks_mono_us() - t0) / 1000);
+	/*
+	 * Each load parsed the kernel's BTF (megabytes) in its thread's
+	 * malloc arena; give the freed pages back.
+	 */
+	malloc_trim(0);
 	return err;
 }
 

@@ -5,6 +5,7 @@
  * declares its options next to its code (loader/opts.h) and returns an
  * exit code from enum ks_exit.
  */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,13 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return KS_EXIT_USAGE;
 	}
+	/*
+	 * A fixed mmap threshold: glibc otherwise raises it to the largest
+	 * block freed (the kernel BTF libbpf parses, megabytes), and later
+	 * blocks that size stay in a heap or, in a loader thread's arena,
+	 * resident after their free (malloc_trim() does not shrink those).
+	 */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	/* a closed reader is a write error to report and count, not a death */
 	signal(SIGPIPE, SIG_IGN);
 	ks_log_setup_libbpf();
