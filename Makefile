@@ -51,7 +51,7 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror 
 	-Wno-unused-function -I$(BUILD) -I. -Ibpf -MMD -MP
 
 LIBS_CORE := $(shell $(PKG_CONFIG) --libs libbpf yaml-0.1 jansson 2>/dev/null)
-LIBS_KLOAD := $(LIBS_CORE) -lxdp -lmicrohttpd -lm \
+LIBS_KLOAD := $(LIBS_CORE) -lxdp -lm \
 	$(shell $(PKG_CONFIG) --libs libnats libsystemd 2>/dev/null) -lpthread
 LIBS_STATIC := -Wl,-Bstatic -lbpf -lelf -lz -lzstd -lyaml -ljansson -Wl,-Bdynamic
 LIBS_STATIC_FULL := -static -lxdp -lbpf -lelf -lz -lzstd -lyaml -ljansson -lm

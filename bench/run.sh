@@ -71,7 +71,7 @@ fail_line() { # name figure reason file
 CC=${CC:-gcc}
 CFLAGS="-O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -D_GNU_SOURCE"
 INC="-Iinclude -I. -Ibuild -Ibench"
-LIBS="build/libkload.a build/libkscomp.a -lbpf -lelf -lz -lyaml -ljansson -lxdp -lmicrohttpd -lpcap -lm"
+LIBS="build/libkload.a build/libkscomp.a -lbpf -lelf -lz -lyaml -ljansson -lxdp -lpcap -lm"
 
 if [ ! -f build/libkload.a ] || [ ! -f build/libkscomp.a ] || [ ! -f build/kestrel.skel.h ]; then
 	log "libraries missing: running make all"

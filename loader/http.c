@@ -1,65 +1,168 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Metrics endpoint on libmicrohttpd; loopback unless told otherwise. */
+/*
+ * Metrics endpoint: GET /metrics over HTTP/1.x, loopback unless told
+ * otherwise. One thread answers one connection at a time and closes it
+ * (a scraper asks every few seconds); a client gets KS_HTTP_TIMEOUT_MS
+ * to send its request head. Hand-written rather than libmicrohttpd,
+ * which brings gnutls and its dependencies (about 2.3 MiB of resident
+ * shared libraries) for the one plain-text page kload serves.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <microhttpd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "kestrel/http.h"
 #include "kestrel/stats.h"
 
+#define KS_HTTP_HEAD_MAX	8192
+#define KS_HTTP_TIMEOUT_MS	5000
+
 struct ks_http {
-	struct MHD_Daemon *d;
+	int lfd;
+	int stop[2];		/* a byte on stop[1] ends the thread */
+	pthread_t tid;
 	char pin_dir[256];
 };
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned int code,
-			     char *body, size_t len, const char *type)
+static void send_all(int fd, const char *p, size_t len)
 {
-	struct MHD_Response *r;
-	enum MHD_Result ret;
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
 
-	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(body);
-		return MHD_NO;
+		if (n <= 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		p += n;
+		len -= n;
 	}
-	MHD_add_response_header(r, "Content-Type", type);
-	ret = MHD_queue_response(c, code, r);
-	MHD_destroy_response(r);
-	return ret;
 }
 
-static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
-			      const char *method, const char *version, const char *data,
-			      size_t *data_len, void **con_cls)
+static void reply(int fd, const char *status, const char *type, const char *body, size_t len,
+		  int head_only)
 {
-	struct ks_http *h = cls;
+	char hdr[256];
+	int n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 %s\r\nContent-Type: %s\r\n"
+			 "Content-Length: %zu\r\nConnection: close\r\n\r\n", status, type, len);
+
+	send_all(fd, hdr, n);
+	if (!head_only)
+		send_all(fd, body, len);
+}
+
+static void reply_text(int fd, const char *status, const char *text, int head_only)
+{
+	reply(fd, status, "text/plain", text, strlen(text), head_only);
+}
+
+static void serve_metrics(struct ks_http *h, int fd, int head_only)
+{
 	struct ks_snapshot s;
 	char *body = NULL;
 	size_t len = 0;
 	FILE *f;
 
-	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, strdup("GET only\n"), 9,
-			     "text/plain");
-	if (strcmp(url, "/metrics"))
-		return reply(c, MHD_HTTP_NOT_FOUND, strdup("see /metrics\n"), 13, "text/plain");
-	if (ks_snapshot_read(h->pin_dir, &s))
-		return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, strdup("kestrel not attached\n"),
-			     21, "text/plain");
-	f = open_memstream(&body, &len);
-	if (!f) {
-		ks_snapshot_free(&s);
-		return MHD_NO;
+	if (ks_snapshot_read(h->pin_dir, &s)) {
+		reply_text(fd, "503 Service Unavailable", "kestrel not attached\n", head_only);
+		return;
 	}
-	ks_snapshot_prometheus(&s, f);
-	fclose(f);
+	f = open_memstream(&body, &len);
+	if (f) {
+		ks_snapshot_prometheus(&s, f);
+		fclose(f);
+		reply(fd, "200 OK", "text/plain; version=0.0.4; charset=utf-8", body, len,
+		      head_only);
+	}
+	free(body);
 	ks_snapshot_free(&s);
-	return reply(c, MHD_HTTP_OK, body, len, "text/plain; version=0.0.4; charset=utf-8");
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The request head ("...\r\n\r\n") into buf; its length, or -1. */
+static int read_head(int fd, char *buf, size_t size)
+{
+	long deadline = now_ms() + KS_HTTP_TIMEOUT_MS;
+	size_t len = 0;
+
+	while (len + 1 < size) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long left = deadline - now_ms();
+		ssize_t n;
+
+		if (left <= 0 || poll(&p, 1, left) <= 0)
+			return -1;
+		n = recv(fd, buf + len, size - 1 - len, 0);
+		if (n <= 0)
+			return -1;
+		len += n;
+		buf[len] = 0;
+		if (strstr(buf, "\r\n\r\n") || strstr(buf, "\n\n"))
+			return len;
+	}
+	return -1;
+}
+
+/* "METHOD /path[?query] HTTP/1.x": answer it. */
+static void handle(struct ks_http *h, int fd)
+{
+	char buf[KS_HTTP_HEAD_MAX], method[16], url[1024];
+	int head_only;
+
+	if (read_head(fd, buf, sizeof(buf)) < 0)
+		return;
+	if (sscanf(buf, "%15s %1023s HTTP/1.%*c", method, url) != 2) {
+		reply_text(fd, "400 Bad Request", "bad request\n", 0);
+		return;
+	}
+	head_only = !strcmp(method, "HEAD");
+	url[strcspn(url, "?")] = 0;
+	if (strcmp(method, "GET") && !head_only)
+		reply_text(fd, "405 Method Not Allowed", "GET only\n", 0);
+	else if (strcmp(url, "/metrics"))
+		reply_text(fd, "404 Not Found", "see /metrics\n", head_only);
+	else
+		serve_metrics(h, fd, head_only);
+}
+
+static void *serve(void *arg)
+{
+	struct ks_http *h = arg;
+	struct pollfd p[2] = {
+		{ .fd = h->lfd, .events = POLLIN }, { .fd = h->stop[0], .events = POLLIN },
+	};
+
+	for (;;) {
+		int fd;
+
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents)
+			break;
+		if (!(p[0].revents & POLLIN))
+			continue;
+		fd = accept4(h->lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		handle(h, fd);
+		close(fd);
+	}
+	return NULL;
 }
 
 static int parse_addr(const char *spec, struct sockaddr_storage *ss)
@@ -111,7 +214,7 @@ struct ks_http *ks_http_start(const char *addr, const char *pin_dir)
 {
 	struct sockaddr_storage ss;
 	struct ks_http *h;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD;
+	int one = 1, err;
 
 	if (parse_addr(addr, &ss)) {
 		errno = EINVAL;
@@ -121,24 +224,40 @@ struct ks_http *ks_http_start(const char *addr, const char *pin_dir)
 	if (!h)
 		return NULL;
 	snprintf(h->pin_dir, sizeof(h->pin_dir), "%s", pin_dir);
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	h->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
-				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				MHD_OPTION_CONNECTION_LIMIT, 16u,
-				MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
-	if (!h->d) {
-		free(h);
-		errno = EADDRINUSE;
-		return NULL;
+	h->stop[0] = h->stop[1] = -1;
+	h->lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (h->lfd < 0)
+		goto fail;
+	setsockopt(h->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(h->lfd, (struct sockaddr *)&ss, ss.ss_family == AF_INET6 ?
+		 sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) ||
+	    listen(h->lfd, 16) || pipe2(h->stop, O_CLOEXEC))
+		goto fail;
+	err = pthread_create(&h->tid, NULL, serve, h);
+	if (!err)
+		return h;
+	errno = err;
+fail:
+	err = errno;
+	if (h->lfd >= 0)
+		close(h->lfd);
+	if (h->stop[0] >= 0) {
+		close(h->stop[0]);
+		close(h->stop[1]);
 	}
-	return h;
+	free(h);
+	errno = err;
+	return NULL;
 }
 
 void ks_http_stop(struct ks_http *h)
 {
 	if (!h)
 		return;
-	MHD_stop_daemon(h->d);
+	if (write(h->stop[1], "", 1) == 1)
+		pthread_join(h->tid, NULL);
+	close(h->lfd);
+	close(h->stop[0]);
+	close(h->stop[1]);
 	free(h);
 }
