@@ -319,6 +319,10 @@ int kb_kload_start(struct kb_kload *k, const char *kload, const char *pin_dir,
 		}
 		line[ll] = 0;
 		ll = 0;
+		if (strlen(k->log) + strlen(line) + 2 < sizeof(k->log)) {
+			strcat(k->log, line);
+			strcat(k->log, "\n");
+		}
 		if (strstr(line, "kload: attached")) {
 			k->attach_ms = (kb_now_ns() - t0) / 1e6;
 			/* kload installs its signal handlers right after this line */

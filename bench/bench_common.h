@@ -99,6 +99,7 @@ struct kb_kload {
 	int err_fd;		/* kload's stderr, still open */
 	double attach_ms;
 	char why[512];
+	char log[4096];		/* kload's stderr lines up to "attached" */
 };
 int kb_kload_start(struct kb_kload *k, const char *kload, const char *pin_dir,
 		   const char *rules, const char *extra_args);
