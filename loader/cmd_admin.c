@@ -163,7 +163,43 @@ static unsigned long long pinned_map_bytes(const char *dir, int *n_links)
  * The source of each event kind and what block/kill mean there, from the
  * pinned links (ks_hook_info() in engine.c): into o (JSON) or printed.
  */
-static void status_sources(const char *dir, __u32 mode, json_t *o)
+static const char *const status_actions[KS_ACT_N] = {
+	[KS_ACT_EXEC] = "exec", [KS_ACT_EXIT] = "exit", [KS_ACT_FORK] = "fork",
+	[KS_ACT_OPEN] = "open", [KS_ACT_CREATION] = "creation",
+	[KS_ACT_DELETION] = "deletion", [KS_ACT_RENAME] = "rename",
+	[KS_ACT_MODIFICATION] = "modification", [KS_ACT_CONNECT] = "connect",
+	[KS_ACT_ACCEPT] = "accept",
+};
+
+/*
+ * Host event actions whose programs kload did not load because no rule
+ * can match them (ks_ctl.host_hooks); an old kload's value 1 says nothing.
+ */
+static void status_unloaded(__u32 hooks, json_t *o)
+{
+	json_t *arr = json_array();
+	char line[256] = "";
+	int a;
+
+	for (a = KS_ACT_EXEC; a < KS_ACT_N && hooks & KS_HOOKS_ON && hooks != KS_HOOKS_ON;
+	     a++) {
+		if (!status_actions[a] || hooks & 1u << a)
+			continue;
+		json_array_append_new(arr, json_string(status_actions[a]));
+		snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s%s",
+			 line[0] ? ", " : "", status_actions[a]);
+	}
+	if (o)
+		json_object_set_new(o, "not_loaded", arr);
+	else
+		json_decref(arr);
+	if (!o && line[0])
+		printf("  not loaded:  %s\n"
+		       "               (no rule matches these events; a reload that brings one\n"
+		       "               loads their hooks)\n", line);
+}
+
+static void status_sources(const char *dir, __u32 mode, __u32 hooks, json_t *o)
 {
 	struct ks_kind_sources ks[KS_KIND_N];
 	json_t *all = json_object();
@@ -193,6 +229,7 @@ static void status_sources(const char *dir, __u32 mode, json_t *o)
 		json_object_set_new(o, "events", all);
 	else
 		json_decref(all);
+	status_unloaded(hooks, o);
 }
 
 static void status_json(const char *dir, const struct ks_snapshot *s, int n_links,
@@ -215,7 +252,7 @@ static void status_json(const char *dir, const struct ks_snapshot *s, int n_link
 	json_object_set_new(o, "map_bytes", json_integer(bytes));
 	json_object_set_new(o, "kload_pid", json_integer(alive ? s->ctl.kload_pid : 0));
 	json_object_set_new(o, "alerts_flowing", json_boolean(alive));
-	status_sources(dir, s->ctl.enforce_mode, o);
+	status_sources(dir, s->ctl.enforce_mode, s->ctl.host_hooks, o);
 	json_dumpf(o, stdout, JSON_SORT_KEYS);
 	putchar('\n');
 	json_decref(o);
@@ -239,7 +276,7 @@ static void status_text(const char *dir, const struct ks_snapshot *s, int n_link
 	printf("  map memory:  %.1f MiB\n", bytes / 1048576.0);
 	if (alive)
 		printf("  kload pid:   %u\n", s->ctl.kload_pid);
-	status_sources(dir, s->ctl.enforce_mode, NULL);
+	status_sources(dir, s->ctl.enforce_mode, s->ctl.host_hooks, NULL);
 }
 
 static int cmd_status(int argc, char **argv)

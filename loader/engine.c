@@ -332,11 +332,13 @@ static int ks_open_load(struct ks_engine *e, const struct ks_engine_opts *o,
 		while (e->n_objs)
 			kestrel_bpf__destroy(e->objs[--e->n_objs]);
 		e->n_stat = 0;
+		e->loaded = 0;
 		e->skel = NULL;
 		kestrel_bpf__destroy(skel);
 		return err;
 	}
-	e->loaded = o->replay ? 0 : ks_first_actions(o);
+	/* asked for, and what the loaded programs serve (ks_load_progs()) */
+	e->loaded |= o->replay ? 0 : ks_first_actions(o);
 	e->gen_fd = bpf_map__fd(skel->maps.ks_gen);
 	e->events_fd = bpf_map__fd(skel->maps.ks_events);
 	e->stats_fd = bpf_map__fd(skel->maps.ks_stats);

@@ -328,6 +328,7 @@ int ks_load_progs(struct ks_engine *e, __u32 actions)
 			continue;
 		}
 		e->objs[e->n_objs++] = u[i].obj;
+		e->loaded |= ks_prog_actions(u[i].name);
 		ks_stat_report(e, &u[i]);
 	}
 	pr_info("kload: %d program(s) loaded in %llu ms\n", n,

@@ -96,6 +96,9 @@ int ks_tenv_swap(struct ks_tenv *te, const char *yaml)
 	te->rs = NULL;
 	te->t = NULL;
 	err = ks_tenv_compile(te, yaml);
+	/* as kload's reload: hooks the new rules need first, then the switch */
+	if (!err)
+		err = ks_engine_need(&te->e, te->t->hdr.action_mask);
 	return err ? err : ks_engine_install(&te->e, te->t);
 }
 
