@@ -12,7 +12,7 @@
  *   reload     `kload reload` of another 1,000-rule set: from the start of
  *              the command to the table swap (ks_ctl.last_reload_ns, which
  *              the attach process stamps when it switched the generation),
- *              and the command's wall time (it polls every 10 ms)
+ *              and the command's wall time (it polls every millisecond)
  *   install    ks_engine_install() of 1,000-rule tables in this process
  *              (new inner map, 1 update, outer-slot switch), and ks_compile()
  */
@@ -412,7 +412,7 @@ int main(int argc, char **argv)
 		       "process (ks_ctl.last_reload_ns)");
 		emit_v("mem.reload_cli_ms", "kload reload of 1,000 rules: command wall time", "ms",
 		       n_rel ? kb_median(relw, n_rel) : NAN, NULL, rcmd, n_rel ? NULL : w,
-		       "includes the command's 10 ms polling for the swap");
+		       "includes the command's polling (every millisecond) for the answer");
 	}
 	emit_v("mem.install_ms", "ks_engine_install() of 1,000-rule tables (in process)", "ms",
 	       n_inst ? kb_median(inst, n_inst) : NAN, NULL,

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kestrel/engine.h"
@@ -72,14 +73,26 @@ static int read_answer(const char *path, struct ks_reload_answer *ans)
 	return 0;
 }
 
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Look for the answer every millisecond: a swap takes a few, and the
+ * poll is what `kload reload` adds to it.
+ */
 static int wait_answer(pid_t pid, struct ks_reload_answer *ans)
 {
+	long deadline = mono_ms() + KS_RELOAD_WAIT_MS;
 	char path[128];
-	int i;
 
 	run_path(path, sizeof(path), pid, "answer");
-	for (i = 0; i < KS_RELOAD_WAIT_MS / 10; i++) {
-		usleep(10000);
+	while (mono_ms() < deadline) {
+		usleep(1000);
 		if (!read_answer(path, ans)) {
 			unlink(path);
 			return 0;
