@@ -18,6 +18,7 @@
 #include <linux/magic.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "kestrel/engine.h"
@@ -80,6 +81,40 @@ static bool ks_lsm_listed(char *why, size_t len)
 		snprintf(why, len, "\"bpf\" is not in the active LSMs (boot with lsm=...,bpf)");
 		return false;
 	}
+	return true;
+}
+
+/*
+ * Can BPF LSM programs load at all? "bpf" in the LSM list is not enough
+ * (lockdown, for one, refuses them with EPERM), and finding out by
+ * loading kload's LSM programs costs their maps and a verification: a
+ * two-instruction program on the exec hook answers in milliseconds.
+ */
+static bool ks_lsm_loads(char *why, size_t len)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_LSM_MAC);
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	int id = -ENOENT, fd;
+
+	if (vmlinux)
+		id = btf__find_by_name_kind(vmlinux, "bpf_lsm_bprm_check_security",
+					    BTF_KIND_FUNC);
+	btf__free(vmlinux);
+	if (id < 0) {
+		snprintf(why, len, "the kernel has no BPF LSM hook bprm_check_security");
+		return false;
+	}
+	opts.attach_btf_id = id;
+	fd = bpf_prog_load(BPF_PROG_TYPE_LSM, "ks_lsm_probe", "GPL", insns, 2, &opts);
+	if (fd < 0) {
+		snprintf(why, len, "BPF LSM programs cannot load here: %s", strerror(errno));
+		return false;
+	}
+	close(fd);
 	return true;
 }
 
@@ -411,7 +446,8 @@ int ks_engine_load(struct ks_engine *e, const struct ks_engine_opts *o)
 	if (o->mode == KS_MODE_SIGNAL || o->mode == KS_MODE_OBSERVE)
 		return ks_open_load(e, o, o->mode, false);
 
-	if (ks_lsm_listed(e->lsm_why, sizeof(e->lsm_why))) {
+	if (ks_lsm_listed(e->lsm_why, sizeof(e->lsm_why)) &&
+	    ks_lsm_loads(e->lsm_why, sizeof(e->lsm_why))) {
 		err = ks_open_load(e, o, KS_MODE_LSM, o->mode == KS_MODE_PROBE);
 		if (!err)
 			return 0;
