@@ -163,7 +163,9 @@ const struct ks_cmd ks_cmd_attach = {
 		 "`kload reload`; SIGUSR1 reopens file: outputs (logrotate). Each output\n"
 		 "has its own bounded queue and thread: a slow or dead one never stalls\n"
 		 "detection, and what it cannot take is counted lost. Without RULES, the\n"
-		 "configuration's rules: paths are loaded.\n",
+		 "configuration's rules: paths are loaded.\n"
+		 "Only the hooks of events some rule can match are loaded, verified in\n"
+		 "parallel; `kload -v attach` prints each program's verification.\n",
 	.opts = attach_opts,
 	.footer = "Exit: 0 on a clean stop, 1 runtime failure, 2 invalid rules or usage,\n"
 		  "3 environment cannot run it (not root, no BTF, no bpffs, an unsafe\n"
