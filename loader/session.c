@@ -227,22 +227,18 @@ int ks_session_consume(struct ks_session *s)
 int ks_session_install(struct ks_session *s, struct ks_engine *e, const char *pin_dir,
 		       struct ks_ruleset *rs, struct ks_tables *t, bool reload)
 {
+	const char *what = "load the programs these rules need";
 	int err, rb;
 
 	s->why[0] = 0;
 	/* hooks the new rules need are loaded and attached before the switch */
 	err = ks_engine_need(e, t->hdr.action_mask);
-	if (err) {
-		snprintf(s->why, sizeof(s->why), "cannot load the programs these rules need: %s",
-			 strerror(-err));
-		pr_warn("kload: %s\n", s->why);
-		ks_ruleset_free(rs);
-		return err;
+	if (!err) {
+		what = "install rule tables in the kernel";
+		err = ks_engine_install(e, t);
 	}
-	err = ks_engine_install(e, t);
 	if (err) {
-		snprintf(s->why, sizeof(s->why), "cannot install rule tables in the kernel: %s",
-			 strerror(-err));
+		snprintf(s->why, sizeof(s->why), "cannot %s: %s", what, strerror(-err));
 		pr_warn("kload: %s\n", s->why);
 		ks_ruleset_free(rs);
 		return err;
