@@ -52,7 +52,7 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror 
 
 LIBS_CORE := $(shell $(PKG_CONFIG) --libs libbpf yaml-0.1 jansson 2>/dev/null)
 LIBS_KLOAD := $(LIBS_CORE) -lxdp -lm \
-	$(shell $(PKG_CONFIG) --libs libnats libsystemd 2>/dev/null) -lpthread
+	$(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null) -lpthread
 LIBS_STATIC := -Wl,-Bstatic -lbpf -lelf -lz -lzstd -lyaml -ljansson -Wl,-Bdynamic
 LIBS_STATIC_FULL := -static -lxdp -lbpf -lelf -lz -lzstd -lyaml -ljansson -lm
 
@@ -129,11 +129,12 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBS_KS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(LIBS_KLOAD)
 
-# the tests' own clients of the servers kload's outputs talk to
+# the tests' own clients of the servers kload's outputs talk to (kload
+# itself dlopens libnats, loader/sink_nats.c)
 $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_KLOAD)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_KLOAD) $(shell $(PKG_CONFIG) --libs libnats 2>/dev/null)
 
 $(TEST_PROGS): $(SELFTEST_OBJS) $(LIBS_KS)
 	$(call msg,LINK,$@)

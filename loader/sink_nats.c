@@ -15,6 +15,7 @@
  * (sink.c) instead of in libnats' reconnect buffer, so what cannot wait is
  * counted as lost (queue_full), never dropped unseen.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,66 @@
 #define KS_NATS_SERVERS_MAX	8
 #define KS_NATS_ACK_WAIT_MS	2000
 #define KS_NATS_TIMEOUT_MS	2000
+
+/*
+ * libnats, and OpenSSL through it (1.9 MiB resident in every kload), is
+ * loaded when a nats:// output is configured, not linked into kload.
+ */
+#define KS_NATS_LIB	"libnats.so.3.4"
+
+#define KS_NATS_FNS(X)							\
+	X(jsCtx_Destroy)	\
+	X(jsPubAck_Destroy)	\
+	X(jsPubOptions_Init)	\
+	X(js_PublishMsg)	\
+	X(natsConnection_Connect)	\
+	X(natsConnection_Destroy)	\
+	X(natsConnection_IsClosed)	\
+	X(natsConnection_JetStream)	\
+	X(natsConnection_Status)	\
+	X(natsMsgHeader_Set)	\
+	X(natsMsg_Create)	\
+	X(natsMsg_Destroy)	\
+	X(natsOptions_Create)	\
+	X(natsOptions_Destroy)	\
+	X(natsOptions_SetMaxReconnect)	\
+	X(natsOptions_SetName)	\
+	X(natsOptions_SetReconnectWait)	\
+	X(natsOptions_SetServers)	\
+	X(natsOptions_SetTimeout)	\
+	X(natsStatus_GetText)
+
+static struct {
+#define X(f) __typeof__(f) *f;
+	KS_NATS_FNS(X)
+#undef X
+} ks_nats;
+
+static int ks_nats_load(char *why, size_t len)
+{
+	static void *lib;
+	void *h;
+
+	if (lib)
+		return 0;
+	h = dlopen(KS_NATS_LIB, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		snprintf(why, len, "nats:// needs %s (Debian package libnats3.4): %s",
+			 KS_NATS_LIB, dlerror());
+		return -ENOENT;
+	}
+#define X(f)								\
+	ks_nats.f = (__typeof__(f) *)dlsym(h, #f);			\
+	if (!ks_nats.f) {						\
+		snprintf(why, len, "%s has no %s", KS_NATS_LIB, #f);	\
+		dlclose(h);						\
+		return -ENOENT;						\
+	}
+	KS_NATS_FNS(X)
+#undef X
+	lib = h;
+	return 0;
+}
 
 struct nats_sink {
 	char *servers[KS_NATS_SERVERS_MAX];
@@ -83,6 +144,9 @@ static int nats_parse(struct ks_sink *s, const char *rest, char *why, size_t len
 			 KS_NATS_SERVERS_MAX);
 		return err;
 	}
+	err = ks_nats_load(why, len);
+	if (err)
+		return err;
 	n->subject = strdup(slash + 1);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	n->start_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
@@ -116,24 +180,24 @@ static int nats_open(struct ks_sink *s)
 
 	if (n->nc)
 		return 0;	/* libnats is reconnecting it */
-	st = natsOptions_Create(&o);
+	st = ks_nats.natsOptions_Create(&o);
 	if (st == NATS_OK)
-		st = natsOptions_SetServers(o, (const char **)n->servers, n->n_servers);
+		st = ks_nats.natsOptions_SetServers(o, (const char **)n->servers, n->n_servers);
 	if (st == NATS_OK)
-		st = natsOptions_SetName(o, "kestrel");
+		st = ks_nats.natsOptions_SetName(o, "kestrel");
 	if (st == NATS_OK)
-		st = natsOptions_SetTimeout(o, KS_NATS_TIMEOUT_MS);
+		st = ks_nats.natsOptions_SetTimeout(o, KS_NATS_TIMEOUT_MS);
 	if (st == NATS_OK)
-		st = natsOptions_SetMaxReconnect(o, -1);
+		st = ks_nats.natsOptions_SetMaxReconnect(o, -1);
 	if (st == NATS_OK)
-		st = natsOptions_SetReconnectWait(o, 250);
+		st = ks_nats.natsOptions_SetReconnectWait(o, 250);
 	if (st == NATS_OK)
-		st = natsConnection_Connect(&n->nc, o);
+		st = ks_nats.natsConnection_Connect(&n->nc, o);
 	if (st == NATS_OK)
-		st = natsConnection_JetStream(&n->js, n->nc, NULL);
-	natsOptions_Destroy(o);
+		st = ks_nats.natsConnection_JetStream(&n->js, n->nc, NULL);
+	ks_nats.natsOptions_Destroy(o);
 	if (st != NATS_OK) {
-		snprintf(s->err_text, sizeof(s->err_text), "%s", natsStatus_GetText(st));
+		snprintf(s->err_text, sizeof(s->err_text), "%s", ks_nats.natsStatus_GetText(st));
 		nats_close(s);
 		n->nc = NULL;
 		return nats_errno(st);
@@ -146,10 +210,10 @@ static void nats_close(struct ks_sink *s)
 	struct nats_sink *n = s->priv;
 
 	/* a connection libnats still reconnects is kept; a closed one goes */
-	if (n->nc && !natsConnection_IsClosed(n->nc) && !ks_sink_stopping(s))
+	if (n->nc && !ks_nats.natsConnection_IsClosed(n->nc) && !ks_sink_stopping(s))
 		return;
-	jsCtx_Destroy(n->js);
-	natsConnection_Destroy(n->nc);
+	ks_nats.jsCtx_Destroy(n->js);
+	ks_nats.natsConnection_Destroy(n->nc);
 	n->js = NULL;
 	n->nc = NULL;
 }
@@ -165,16 +229,16 @@ static natsStatus publish(struct ks_sink *s, const struct ks_line *l, jsErrCode 
 
 	snprintf(id, sizeof(id), "%s-%d-%llu-%llu", ks_sink_hostname(), (int)getpid(),
 		 n->start_ns, (unsigned long long)l->seq);
-	jsPubOptions_Init(&po);
+	ks_nats.jsPubOptions_Init(&po);
 	po.MaxWait = KS_NATS_ACK_WAIT_MS;
 	po.MsgId = id;
-	st = natsMsg_Create(&m, n->subject, NULL, l->text, l->len - 1);
+	st = ks_nats.natsMsg_Create(&m, n->subject, NULL, l->text, l->len - 1);
 	if (st == NATS_OK && l->rule[0])
-		st = natsMsgHeader_Set(m, "Kestrel-Rule-Id", l->rule);
+		st = ks_nats.natsMsgHeader_Set(m, "Kestrel-Rule-Id", l->rule);
 	if (st == NATS_OK)
-		st = js_PublishMsg(&pa, n->js, m, &po, jerr);
-	jsPubAck_Destroy(pa);
-	natsMsg_Destroy(m);
+		st = ks_nats.js_PublishMsg(&pa, n->js, m, &po, jerr);
+	ks_nats.jsPubAck_Destroy(pa);
+	ks_nats.natsMsg_Destroy(m);
 	return st;
 }
 
@@ -184,7 +248,7 @@ static int nats_send(struct ks_sink *s, const struct ks_line *l, enum ks_sink_er
 	jsErrCode jerr = 0;
 	natsStatus st;
 
-	if (natsConnection_Status(n->nc) != NATS_CONN_STATUS_CONNECTED) {
+	if (ks_nats.natsConnection_Status(n->nc) != NATS_CONN_STATUS_CONNECTED) {
 		snprintf(s->err_text, sizeof(s->err_text), "not connected to any server");
 		*why = KS_SERR_CONNECT;
 		return -ENOTCONN;
@@ -197,7 +261,7 @@ static int nats_send(struct ks_sink *s, const struct ks_line *l, enum ks_sink_er
 			s->name, (int)jerr);
 		return KS_SINK_LOST;
 	}
-	snprintf(s->err_text, sizeof(s->err_text), "%s%s", natsStatus_GetText(st),
+	snprintf(s->err_text, sizeof(s->err_text), "%s%s", ks_nats.natsStatus_GetText(st),
 		 st == NATS_NO_RESPONDERS ? " (no JetStream stream takes this subject: "
 					    "create one, e.g. `nats stream add`)" : "");
 	*why = st == NATS_TIMEOUT || st == NATS_NO_RESPONDERS ? KS_SERR_ACK : KS_SERR_WRITE;
@@ -211,8 +275,8 @@ static void nats_free(struct ks_sink *s)
 
 	if (!n)
 		return;
-	jsCtx_Destroy(n->js);
-	natsConnection_Destroy(n->nc);
+	ks_nats.jsCtx_Destroy(n->js);
+	ks_nats.natsConnection_Destroy(n->nc);
 	for (i = 0; i < n->n_servers; i++)
 		free(n->servers[i]);
 	free(n->subject);
