@@ -116,34 +116,46 @@ static int cmd_detach(int argc, char **argv)
 	printf("kload: detached (%d pins removed from %s)\n", n, aa.pin_dir);
 	return KS_EXIT_OK;
 }
-/* Sum of key+value sizes times entries of every pinned map. */
-static unsigned long long pinned_map_bytes(const char *dir, int *n_links)
+/* What the kernel charges for map fd (fdinfo's memlock), 0 if unknown. */
+static unsigned long long map_memlock(int fd)
+{
+	unsigned long long v = 0;
+	char path[64], line[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &v) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/*
+ * Kernel memory of every pinned map (the kernel's memlock accounting:
+ * elements with their overhead, per-CPU copies, ring pages), each into
+ * each[] (ks_pin_maps order) and summed.
+ */
+static unsigned long long pinned_map_bytes(const char *dir, int *n_links,
+					   unsigned long long each[KS_PIN_MAPS_N])
 {
 	unsigned long long total = 0;
 	char path[KS_PIN_PATH_MAX];
 	size_t i;
-	int ncpu = libbpf_num_possible_cpus();
 
 	for (i = 0; i < KS_PIN_MAPS_N; i++) {
-		struct bpf_map_info info = {};
-		__u32 len = sizeof(info);
 		int fd;
 
+		each[i] = 0;
 		if (ks_pin_path(path, sizeof(path), dir, ks_pin_maps[i]))
 			continue;
 		fd = bpf_obj_get(path);
 		if (fd < 0)
 			continue;
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
-			unsigned long long per = (unsigned long long)info.key_size + info.value_size;
-
-			if (info.type == BPF_MAP_TYPE_PERCPU_ARRAY ||
-			    info.type == BPF_MAP_TYPE_PERCPU_HASH)
-				per = info.key_size + (unsigned long long)info.value_size * ncpu;
-			if (info.type == BPF_MAP_TYPE_RINGBUF)
-				per = 1;
-			total += per * info.max_entries;
-		}
+		each[i] = map_memlock(fd);
+		total += each[i];
 		close(fd);
 	}
 	*n_links = 0;
@@ -233,8 +245,11 @@ static void status_sources(const char *dir, __u32 mode, __u32 hooks, json_t *o)
 }
 
 static void status_json(const char *dir, const struct ks_snapshot *s, int n_links,
-			unsigned long long bytes, bool alive)
+			const unsigned long long *each, unsigned long long bytes, bool alive)
 {
+	json_t *maps = json_object();
+	size_t m;
+
 	json_t *o = json_object(), *x = json_array();
 	char ifname[IF_NAMESIZE];
 	__u32 i;
@@ -250,6 +265,10 @@ static void status_json(const char *dir, const struct ks_snapshot *s, int n_link
 	json_object_set_new(o, "rules", json_integer(s->ctl.n_rules));
 	json_object_set_new(o, "generation", json_integer(s->ctl.generation));
 	json_object_set_new(o, "map_bytes", json_integer(bytes));
+	for (m = 0; m < KS_PIN_MAPS_N; m++)
+		if (each[m])
+			json_object_set_new(maps, ks_pin_maps[m], json_integer(each[m]));
+	json_object_set_new(o, "maps", maps);
 	json_object_set_new(o, "kload_pid", json_integer(alive ? s->ctl.kload_pid : 0));
 	json_object_set_new(o, "alerts_flowing", json_boolean(alive));
 	status_sources(dir, s->ctl.enforce_mode, s->ctl.host_hooks, o);
@@ -259,9 +278,10 @@ static void status_json(const char *dir, const struct ks_snapshot *s, int n_link
 }
 
 static void status_text(const char *dir, const struct ks_snapshot *s, int n_links,
-			unsigned long long bytes, bool alive)
+			const unsigned long long *each, unsigned long long bytes, bool alive)
 {
 	char ifname[IF_NAMESIZE];
+	size_t m, col = 0;
 	__u32 i;
 
 	printf("kestrel: %s\n", alive ? "attached, kload consuming alerts" :
@@ -273,7 +293,15 @@ static void status_text(const char *dir, const struct ks_snapshot *s, int n_link
 		       if_indextoname(s->ctl.xdp_ifindex[i], ifname) ?: "(gone)");
 	printf("  rules:       %u (table generation %u, %llu reloads)\n", s->ctl.n_rules,
 	       s->ctl.generation, (unsigned long long)s->ctl.reloads);
-	printf("  map memory:  %.1f MiB\n", bytes / 1048576.0);
+	printf("  map memory:  %.1f MiB (kernel accounting; MiB per map:", bytes / 1048576.0);
+	for (m = 0; m < KS_PIN_MAPS_N; m++) {
+		if (!each[m])
+			continue;
+		if (col++ % 4 == 0)
+			printf("\n              ");
+		printf(" %s %.2f", ks_pin_maps[m], each[m] / 1048576.0);
+	}
+	printf(")\n");
 	if (alive)
 		printf("  kload pid:   %u\n", s->ctl.kload_pid);
 	status_sources(dir, s->ctl.enforce_mode, s->ctl.host_hooks, NULL);
@@ -283,7 +311,7 @@ static int cmd_status(int argc, char **argv)
 {
 	struct admin_args aa = {};
 	struct ks_snapshot s;
-	unsigned long long bytes;
+	unsigned long long bytes, each[KS_PIN_MAPS_N];
 	bool alive;
 	int ret, n_links;
 
@@ -297,12 +325,12 @@ static int cmd_status(int argc, char **argv)
 			printf("kestrel: not attached (nothing pinned in %s)\n", aa.pin_dir);
 		return KS_EXIT_FAIL;
 	}
-	bytes = pinned_map_bytes(aa.pin_dir, &n_links);
+	bytes = pinned_map_bytes(aa.pin_dir, &n_links, each);
 	alive = ks_cli_kload_alive(s.ctl.kload_pid);
 	if (aa.json)
-		status_json(aa.pin_dir, &s, n_links, bytes, alive);
+		status_json(aa.pin_dir, &s, n_links, each, bytes, alive);
 	else
-		status_text(aa.pin_dir, &s, n_links, bytes, alive);
+		status_text(aa.pin_dir, &s, n_links, each, bytes, alive);
 	ks_snapshot_free(&s);
 	return (n_links > 0 || s.ctl.n_xdp) && alive ? KS_EXIT_OK : KS_EXIT_FAIL;
 }
