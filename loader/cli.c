@@ -15,7 +15,7 @@
 #include "kestrel/sink.h"
 #include "cli.h"
 
-static bool is_kbin(const char *path)
+bool ks_cli_is_kbin(const char *path)
 {
 	size_t n = strlen(path);
 
@@ -38,7 +38,7 @@ int ks_cli_load_rules(int n, char **paths, struct ks_ruleset **rsp,
 		ret = KS_EXIT_USAGE;
 		goto fail;
 	}
-	if (n == 1 && is_kbin(paths[0])) {
+	if (n == 1 && ks_cli_is_kbin(paths[0])) {
 		if (ks_kbin_read(paths[0], rs, t, err, sizeof(err))) {
 			fprintf(stderr, "%s: error: %s\n", paths[0], err);
 			ret = KS_EXIT_USAGE;

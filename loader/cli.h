@@ -24,6 +24,8 @@ extern const struct ks_cmd *const ks_cmds[];
  * FILE.kbin. Diagnostics are printed; returns KS_EXIT_OK, KS_EXIT_USAGE
  * (invalid rules) or KS_EXIT_FAIL. On success *rs and *t are allocated.
  */
+/* A rules argument naming a compiled .kbin (by its suffix)? */
+bool ks_cli_is_kbin(const char *path);
 int ks_cli_load_rules(int n, char **paths, struct ks_ruleset **rs,
 		      struct ks_tables **t, struct ks_compile_info *info);
 

@@ -45,12 +45,19 @@ const struct ks_cmd ks_cmd_reload = {
 	.opts = reload_opts,
 };
 
-/* The attach process owns the pipeline: hand it the rules. */
-static int via_attach(pid_t pid, struct ks_ruleset *rs, struct ks_tables *t)
+/*
+ * The attach process owns the pipeline: hand it the rules, or the .kbin
+ * file as it is (it checks the file as any .kbin: one parse, not two).
+ */
+static int via_attach(pid_t pid, struct ks_ruleset *rs, struct ks_tables *t, const char *kbin)
 {
 	struct ks_reload_answer ans;
 
-	if (ks_reload_request(pid, rs, t, &ans)) {
+	if (ks_reload_request(pid, rs, t, kbin, &ans)) {
+		if (kbin && ans.err == -EINVAL) {
+			fprintf(stderr, "%s: error: %s\n", kbin, ans.why);
+			return KS_EXIT_USAGE;
+		}
 		fprintf(stderr, "kload: reload failed in kload pid %d: %s\n", (int)pid, ans.why);
 		return KS_EXIT_FAIL;
 	}
@@ -83,6 +90,19 @@ static int direct(struct ks_engine *e, const char *dir, struct ks_ruleset *rs,
 	return ret;
 }
 
+/* The pinned maps of the running attach (the rules' target). */
+static int open_attached(const struct reload_args *ra, struct ks_engine *e)
+{
+	int ret = ks_cli_env(ra->pin_dir);
+
+	if (!ret && ks_engine_adopt(e, ra->pin_dir)) {
+		fprintf(stderr, "kload: nothing attached under %s: use `kload attach`\n",
+			ra->pin_dir);
+		ret = KS_EXIT_FAIL;
+	}
+	return ret;
+}
+
 /* Hand (rs, t) to the running attach, or swap the pinned tables. */
 static int reload_rules(const struct reload_args *ra, struct ks_ruleset *rs, struct ks_tables *t)
 {
@@ -90,12 +110,7 @@ static int reload_rules(const struct reload_args *ra, struct ks_ruleset *rs, str
 	unsigned int pid;
 	int ret;
 
-	ret = ks_cli_env(ra->pin_dir);
-	if (!ret && ks_engine_adopt(&e, ra->pin_dir)) {
-		fprintf(stderr, "kload: nothing attached under %s: use `kload attach`\n",
-			ra->pin_dir);
-		ret = KS_EXIT_FAIL;
-	}
+	ret = open_attached(ra, &e);
 	if (ret) {
 		ks_ruleset_free(rs);
 		free(t);
@@ -103,7 +118,7 @@ static int reload_rules(const struct reload_args *ra, struct ks_ruleset *rs, str
 	}
 	pid = ks_cli_attach_pid(e.ctl_fd);
 	if (pid) {
-		ret = via_attach(pid, rs, t);
+		ret = via_attach(pid, rs, t, NULL);
 		ks_ruleset_free(rs);
 	} else {
 		ret = direct(&e, ra->pin_dir, rs, t);
@@ -111,6 +126,35 @@ static int reload_rules(const struct reload_args *ra, struct ks_ruleset *rs, str
 	ks_engine_destroy(&e);
 	free(t);
 	return ret;
+}
+
+/*
+ * A .kbin goes to the running attach as it is; with no kload running it
+ * is read here and the pinned tables swapped.
+ */
+static int reload_kbin(const struct reload_args *ra, int n, char **paths)
+{
+	struct ks_compile_info info = {};
+	struct ks_ruleset *rs = NULL;
+	struct ks_tables *t = NULL;
+	struct ks_engine e;
+	unsigned int pid;
+	int ret;
+
+	if (access(paths[0], R_OK)) {
+		fprintf(stderr, "%s: error: %s\n", paths[0], strerror(errno));
+		return KS_EXIT_USAGE;
+	}
+	ret = open_attached(ra, &e);
+	if (ret)
+		return ret;
+	pid = ks_cli_attach_pid(e.ctl_fd);
+	ks_engine_destroy(&e);
+	if (pid)
+		return via_attach(pid, NULL, NULL, paths[0]);
+	ret = ks_cli_load_rules(n, paths, &rs, &t, &info);
+	ks_compile_info_free(&info);
+	return ret ?: reload_rules(ra, rs, t);
 }
 
 static int cmd_reload(int argc, char **argv)
@@ -129,9 +173,13 @@ static int cmd_reload(int argc, char **argv)
 		return ks_opts_exit(first);
 	}
 	ks_cfgfile_rules(&cfg, argc, argv, first, &n, &paths);
-	ret = ks_cli_load_rules(n, paths, &rs, &t, &info);
-	ks_compile_info_free(&info);
-	ret = ret ?: reload_rules(&ra, rs, t);
+	if (n == 1 && ks_cli_is_kbin(paths[0])) {
+		ret = reload_kbin(&ra, n, paths);
+	} else {
+		ret = ks_cli_load_rules(n, paths, &rs, &t, &info);
+		ks_compile_info_free(&info);
+		ret = ret ?: reload_rules(&ra, rs, t);
+	}
 	ks_cfgfile_free(&cfg);
 	return ret;
 }

@@ -30,16 +30,48 @@ static int run_dir(char *why, size_t len)
 	return ks_pin_dir_check(KS_RUN_DIR, why, len);
 }
 
-/* Write the request under a name of our own, then rename it into place. */
+/* Copy file src to dst (a new file); 0, or -errno with why. */
+static int copy_file(const char *src, const char *dst, char *why, size_t len)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, err = 0;
+	char buf[65536];
+	ssize_t n;
+
+	if (in >= 0)
+		out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	while (out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, n) != n)
+			break;
+	if (in < 0 || out < 0 || n != 0 || close(out)) {
+		err = -errno;
+		snprintf(why, len, "%s: %s", in < 0 ? src : dst, strerror(errno));
+		if (out >= 0)
+			unlink(dst);
+	}
+	if (in >= 0)
+		close(in);
+	return err;
+}
+
+/*
+ * Write the request under a name of our own, then rename it into place:
+ * (rs, t) as a .kbin, or the bytes of the .kbin file `kbin` as they are
+ * (the attach process checks them as it would any .kbin).
+ */
 static int put_request(pid_t pid, const struct ks_ruleset *rs, const struct ks_tables *t,
-		       char *why, size_t len)
+		       const char *kbin, char *why, size_t len)
 {
 	char tmp[128], path[128];
+	int err;
 
 	snprintf(tmp, sizeof(tmp), KS_RUN_DIR "/reload-%d.kbin.%d", (int)pid, (int)getpid());
 	run_path(path, sizeof(path), pid, "kbin");
-	if (ks_kbin_write(tmp, rs, t, why, len))
-		return -EIO;
+	if (kbin)
+		err = copy_file(kbin, tmp, why, len);
+	else
+		err = ks_kbin_write(tmp, rs, t, why, len) ? -EIO : 0;
+	if (err)
+		return err;
 	if (rename(tmp, path)) {
 		snprintf(why, len, "%s: %s", path, strerror(errno));
 		unlink(tmp);
@@ -107,7 +139,7 @@ static int wait_answer(pid_t pid, struct ks_reload_answer *ans)
 }
 
 int ks_reload_request(pid_t pid, const struct ks_ruleset *rs, const struct ks_tables *t,
-		      struct ks_reload_answer *ans)
+		      const char *kbin, struct ks_reload_answer *ans)
 {
 	char path[128];
 	int lock, err;
@@ -125,7 +157,7 @@ int ks_reload_request(pid_t pid, const struct ks_ruleset *rs, const struct ks_ta
 	}
 	run_path(path, sizeof(path), pid, "answer");
 	unlink(path);	/* a stale one from a reloader that died */
-	err = put_request(pid, rs, t, ans->why, sizeof(ans->why));
+	err = put_request(pid, rs, t, kbin, ans->why, sizeof(ans->why));
 	if (err)
 		goto out;
 	if (kill(pid, SIGHUP)) {

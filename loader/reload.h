@@ -29,9 +29,13 @@ struct ks_reload_answer {
 	char why[256];			/* the reason, when err */
 };
 
-/* Reloader: hand (rs, t) to pid and wait for its answer. 0 or -errno (why set). */
+/*
+ * Reloader: hand (rs, t), or the .kbin file kbin unparsed, to pid and
+ * wait for its answer. 0 or -errno (why set); -EINVAL: pid could not
+ * read the rules.
+ */
 int ks_reload_request(pid_t pid, const struct ks_ruleset *rs, const struct ks_tables *t,
-		      struct ks_reload_answer *ans);
+		      const char *kbin, struct ks_reload_answer *ans);
 /* Attach process: the request (rs, t allocated) or -errno with why. */
 int ks_reload_take(struct ks_ruleset **rs, struct ks_tables **t, char *why, size_t len);
 void ks_reload_reply(const struct ks_reload_answer *ans);
