@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <net/if.h>
 #include <linux/capability.h>
 #include <signal.h>
@@ -83,6 +84,9 @@ struct ks_attach {
 	struct ks_http *http;
 	int lock_fd;
 	struct ks_xdp_set *xs;
+	pthread_t open_tid;	/* ks_engine_open() while the rules compile */
+	bool opening;
+	int open_err;
 };
 
 #define ATTACH_OPT_XDP								\
@@ -228,21 +232,75 @@ static int adopt(struct ks_attach *a, struct ks_ruleset *rs, struct ks_tables *t
 	return ks_session_install(&a->s, &a->e, a->o.pin_dir, rs, t, false);
 }
 
-static int setup_engine(struct ks_attach *a, struct ks_ruleset *rs, struct ks_tables *t)
+static void engine_opts(const struct ks_attach *a, struct ks_engine_opts *eo)
 {
-	struct ks_engine_opts eo = {
+	*eo = (struct ks_engine_opts){
 		.mode = a->o.mode, .xdp = a->o.n_xdp > 0, .no_host = a->o.no_host,
 		.payload_depth = a->o.payload_depth, .entities = a->o.entities,
 		.ringbuf_bytes = a->o.ringbuf_bytes,
-		.need = KS_NEED_SET | t->hdr.action_mask,
 		.prog_stats = ks_log_level >= KS_LOG_INFO,
 	};
-	struct ks_ctl ctl = {};
-	int err;
+}
 
-	if (a->o.pin_dir && !ks_engine_adopt(&a->e, a->o.pin_dir))
+static void *open_thread(void *arg)
+{
+	struct ks_attach *a = arg;
+	struct ks_engine_opts eo;
+
+	engine_opts(a, &eo);
+	a->open_err = ks_engine_open(&a->e, &eo);
+	return NULL;
+}
+
+/*
+ * The mode and the maps do not depend on the rules: set them up on a
+ * thread of their own while the rules compile. Not when there are pins
+ * to adopt (setup_engine() takes those over).
+ */
+static void open_early(struct ks_attach *a)
+{
+	char path[KS_PIN_PATH_MAX];
+
+	if (a->o.pin_dir && (ks_pin_path(path, sizeof(path), a->o.pin_dir, "ks_ctl") ||
+			     !access(path, F_OK)))
+		return;
+	a->opening = !pthread_create(&a->open_tid, NULL, open_thread, a);
+}
+
+/* The early open's outcome: 0 (a->e is open), -errno, -EAGAIN if none ran. */
+static int open_wait(struct ks_attach *a)
+{
+	if (!a->opening)
+		return -EAGAIN;
+	pthread_join(a->open_tid, NULL);
+	a->opening = false;
+	return a->open_err;
+}
+
+/* A previous attach's pins, when there are: they are taken over. */
+static bool adoptable(struct ks_attach *a, int early)
+{
+	struct ks_engine pinned;
+
+	if (!a->o.pin_dir || ks_engine_adopt(&pinned, a->o.pin_dir))
+		return false;
+	if (!early)
+		ks_engine_destroy(&a->e);	/* pinned since open_early() looked */
+	a->e = pinned;
+	return true;
+}
+
+static int setup_engine(struct ks_attach *a, struct ks_ruleset *rs, struct ks_tables *t)
+{
+	struct ks_engine_opts eo;
+	struct ks_ctl ctl = {};
+	int err, early = open_wait(a);
+
+	if (adoptable(a, early))
 		return adopt(a, rs, t);
-	err = ks_engine_load(&a->e, &eo);
+	engine_opts(a, &eo);
+	err = early == -EAGAIN ? ks_engine_open(&a->e, &eo) : early;
+	err = err ?: ks_engine_load_progs(&a->e, KS_NEED_SET | t->hdr.action_mask);
 	if (err) {
 		pr_warn("kload: cannot load BPF programs: %s%s\n", strerror(-err),
 			err == -EPERM ? " (run as root with CAP_BPF and CAP_PERFMON)" : "");
@@ -306,6 +364,7 @@ static void teardown(struct ks_attach *a)
 		ks_ctl_write(a->e.ctl_fd, &ctl);
 	}
 	ks_http_stop(a->http);
+	open_wait(a);
 	ks_session_fini(&a->s);
 	/* pinned links keep the programs attached after we exit */
 	ks_xdp_set_free(a->xs, detach);
@@ -560,12 +619,16 @@ static int run_attach(struct ks_attach *a, int argc, char **argv, const struct k
 	ret = check_xdp(&a->o);
 	if (!ret)
 		ret = ks_cli_env(a->o.pin_dir);
+	if (!ret)
+		open_early(a);
 	ks_cfgfile_rules(&a->cfg, argc, argv, first, &n, &paths);
 	if (!ret)
 		ret = load_rules(a, n, paths, &rs, &t);
 	if (!ret)
 		ret = prepare(a);
 	if (ret) {
+		open_wait(a);
+		ks_engine_destroy(&a->e);
 		if (rs)
 			ks_ruleset_free(rs);
 		free(t);

@@ -322,8 +322,9 @@ static __u32 ks_first_actions(const struct ks_engine_opts *o)
 	return o->xdp ? a | 1u << KS_ACT_PACKET : a & ~(1u << KS_ACT_PACKET);
 }
 
-static int ks_open_load(struct ks_engine *e, const struct ks_engine_opts *o,
-			enum ks_enforce_mode mode, bool quiet)
+/* The maps' object for mode (and replay's programs): no host program yet. */
+static int ks_open_maps(struct ks_engine *e, const struct ks_engine_opts *o,
+			enum ks_enforce_mode mode)
 {
 	struct kestrel_bpf *skel;
 	int ncpu = libbpf_num_possible_cpus();
@@ -354,26 +355,14 @@ static int ks_open_load(struct ks_engine *e, const struct ks_engine_opts *o,
 	skel->rodata->ks_cfg.rb_wakeup_bytes = (o->ringbuf_bytes ?: KS_RINGBUF_DEFAULT) / 16;
 	ks_select_progs(skel, mode, o);
 
-	ks_log_libbpf_quiet(quiet);
 	err = kestrel_bpf__load(skel);
-	if (!err) {
-		e->skel = skel;
-		e->mode = mode;
-		e->opts = *o;
-		err = o->replay ? 0 : ks_load_progs(e, ks_first_actions(o));
-	}
-	ks_log_libbpf_quiet(0);
 	if (err) {
-		while (e->n_objs)
-			kestrel_bpf__destroy(e->objs[--e->n_objs]);
-		e->n_stat = 0;
-		e->loaded = 0;
-		e->skel = NULL;
 		kestrel_bpf__destroy(skel);
 		return err;
 	}
-	/* asked for, and what the loaded programs serve (ks_load_progs()) */
-	e->loaded |= o->replay ? 0 : ks_first_actions(o);
+	e->skel = skel;
+	e->mode = mode;
+	e->opts = *o;
 	e->gen_fd = bpf_map__fd(skel->maps.ks_gen);
 	e->events_fd = bpf_map__fd(skel->maps.ks_events);
 	e->stats_fd = bpf_map__fd(skel->maps.ks_stats);
@@ -433,36 +422,89 @@ int ks_engine_adopt(struct ks_engine *e, const char *dir)
 	return 0;
 }
 
-int ks_engine_load(struct ks_engine *e, const struct ks_engine_opts *o)
+int ks_engine_open(struct ks_engine *e, const struct ks_engine_opts *o)
 {
-	int err;
-
 	ks_engine_init(e);
 	ks_mount_fs();
 
 	/* replay loads no hook: its mode only says which outcome to simulate */
 	if (o->replay)
-		return ks_open_load(e, o, o->mode >= 0 ? o->mode : KS_MODE_SIGNAL, false);
+		return ks_open_maps(e, o, o->mode >= 0 ? o->mode : KS_MODE_SIGNAL);
 	if (o->mode == KS_MODE_SIGNAL || o->mode == KS_MODE_OBSERVE)
-		return ks_open_load(e, o, o->mode, false);
-
+		return ks_open_maps(e, o, o->mode);
 	if (ks_lsm_listed(e->lsm_why, sizeof(e->lsm_why)) &&
-	    ks_lsm_loads(e->lsm_why, sizeof(e->lsm_why))) {
-		err = ks_open_load(e, o, KS_MODE_LSM, o->mode == KS_MODE_PROBE);
-		if (!err)
-			return 0;
-		snprintf(e->lsm_why, sizeof(e->lsm_why),
-			 "BPF LSM program failed to load: %s", strerror(-err));
-		if (o->mode == KS_MODE_LSM) {
-			pr_warn("lsm mode requested but %s\n", e->lsm_why);
-			return err;
-		}
-	} else if (o->mode == KS_MODE_LSM) {
+	    ks_lsm_loads(e->lsm_why, sizeof(e->lsm_why)))
+		return ks_open_maps(e, o, KS_MODE_LSM);
+	if (o->mode == KS_MODE_LSM) {
 		pr_warn("lsm mode requested but %s\n", e->lsm_why);
 		return -EOPNOTSUPP;
 	}
 	pr_info("enforcement: signal mode (%s)\n", e->lsm_why);
-	return ks_open_load(e, o, KS_MODE_SIGNAL, false);
+	return ks_open_maps(e, o, KS_MODE_SIGNAL);
+}
+
+/* Everything undone, but the reason lsm mode was not used. */
+static void ks_engine_reset(struct ks_engine *e)
+{
+	char why[sizeof(e->lsm_why)];
+
+	memcpy(why, e->lsm_why, sizeof(why));
+	ks_engine_destroy(e);
+	memcpy(e->lsm_why, why, sizeof(why));
+}
+
+static int ks_load_first(struct ks_engine *e, bool quiet)
+{
+	__u32 actions = ks_first_actions(&e->opts);
+	int err;
+
+	ks_log_libbpf_quiet(quiet);
+	err = ks_load_progs(e, actions);
+	ks_log_libbpf_quiet(0);
+	/* asked for, and what the loaded programs serve (ks_load_progs()) */
+	if (!err)
+		e->loaded |= actions;
+	return err;
+}
+
+int ks_engine_load_progs(struct ks_engine *e, __u32 need)
+{
+	struct ks_engine_opts o = e->opts;
+	bool probe = o.mode == KS_MODE_PROBE, lsm = e->mode == KS_MODE_LSM;
+	int err;
+
+	o.need = e->opts.need = need;
+	if (o.replay)
+		return 0;	/* its programs are in the maps' object */
+	err = ks_load_first(e, lsm && probe);
+	if (!err)
+		return 0;
+	ks_engine_reset(e);
+	if (!lsm)
+		return err;
+	snprintf(e->lsm_why, sizeof(e->lsm_why), "BPF LSM program failed to load: %s",
+		 strerror(-err));
+	if (!probe) {
+		pr_warn("lsm mode requested but %s\n", e->lsm_why);
+		return err;
+	}
+	pr_info("enforcement: signal mode (%s)\n", e->lsm_why);
+	err = ks_open_maps(e, &o, KS_MODE_SIGNAL);
+	err = err ?: ks_load_first(e, false);
+	if (err)
+		ks_engine_reset(e);
+	return err;
+}
+
+int ks_engine_load(struct ks_engine *e, const struct ks_engine_opts *o)
+{
+	int err = ks_engine_open(e, o);
+
+	if (err) {
+		ks_engine_reset(e);
+		return err;
+	}
+	return ks_engine_load_progs(e, o->need);
 }
 
 /* Attach p, once per syscall for a syscall tracepoint program. */

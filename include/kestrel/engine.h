@@ -130,6 +130,16 @@ int ks_pinned_sources(const char *dir, struct ks_kind_sources out[KS_KIND_N]);
 void ks_engine_init(struct ks_engine *e);
 /* Open, probe, load. Returns 0 or -errno with a message already printed. */
 int ks_engine_load(struct ks_engine *e, const struct ks_engine_opts *o);
+/*
+ * ks_engine_load() in two steps, so that what does not depend on the
+ * rules (the mode, the maps) can be set up while they compile:
+ * ks_engine_open() picks the mode and creates the maps (o->need unused),
+ * ks_engine_load_progs() loads the host programs `need` asks for (falling
+ * back to signal mode, maps and all, when lsm programs fail in auto mode).
+ * On failure either leaves nothing loaded.
+ */
+int ks_engine_open(struct ks_engine *e, const struct ks_engine_opts *o);
+int ks_engine_load_progs(struct ks_engine *e, __u32 need);
 /* Attach every loaded host program. */
 int ks_engine_attach(struct ks_engine *e);
 /*
