@@ -226,8 +226,8 @@ if [ $PROFILE = 1 ] && command -v perf >/dev/null 2>&1; then
 		profile replay-cli-before 60 "$BEFORE/build/kload" replay --lenient \
 			--events "$(ls "$DATA"/replay-events-*0000.jsonl | head -1)" "$DATA/replay-rules-1000.yml"
 	want mem && [ -x build/kload ] && [ -f "$DATA/mem-rules-a-1000.yml" ] &&
-		profile kload-attach 60 sh -c "build/kload attach --pin-dir $PIN --detach-on-exit \
---alerts /dev/null $DATA/mem-rules-a-1000.yml 2>$LOG/profile-attach.err & p=\$!; \
+		profile kload-attach 60 sh -c "build/kload -v attach --pin-dir $PIN --detach-on-exit \
+--alerts /dev/null --entities 65536 $DATA/mem-rules-a-1000.yml 2>$LOG/profile-attach.err & p=\$!; \
 for i in \$(seq 200); do grep -q attached $LOG/profile-attach.err && break; sleep 0.05; done; \
 sleep 0.5; kill -TERM \$p; wait \$p"
 fi
