@@ -205,6 +205,18 @@ static int nats_open(struct ks_sink *s)
 	return 0;
 }
 
+/* A URI refused by parse is freed before open loaded libnats: then there
+ * are no handles, and no function pointers to call. */
+static void nats_drop(struct nats_sink *n)
+{
+	if (n->js)
+		ks_nats.jsCtx_Destroy(n->js);
+	if (n->nc)
+		ks_nats.natsConnection_Destroy(n->nc);
+	n->js = NULL;
+	n->nc = NULL;
+}
+
 static void nats_close(struct ks_sink *s)
 {
 	struct nats_sink *n = s->priv;
@@ -212,10 +224,7 @@ static void nats_close(struct ks_sink *s)
 	/* a connection libnats still reconnects is kept; a closed one goes */
 	if (n->nc && !ks_nats.natsConnection_IsClosed(n->nc) && !ks_sink_stopping(s))
 		return;
-	ks_nats.jsCtx_Destroy(n->js);
-	ks_nats.natsConnection_Destroy(n->nc);
-	n->js = NULL;
-	n->nc = NULL;
+	nats_drop(n);
 }
 
 static natsStatus publish(struct ks_sink *s, const struct ks_line *l, jsErrCode *jerr)
@@ -275,8 +284,7 @@ static void nats_free(struct ks_sink *s)
 
 	if (!n)
 		return;
-	ks_nats.jsCtx_Destroy(n->js);
-	ks_nats.natsConnection_Destroy(n->nc);
+	nats_drop(n);
 	for (i = 0; i < n->n_servers; i++)
 		free(n->servers[i]);
 	free(n->subject);
