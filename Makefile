@@ -43,22 +43,24 @@ $(call need_pkg,libnats,libnats-dev)
 $(call need_pkg,libsystemd,libsystemd-dev)
 endif
 
-ARCH := x86
+# The kernel's name for this machine's architecture (bpf_tracing.h's
+# __TARGET_ARCH_*, which PT_REGS and the syscall wrappers depend on).
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/i.86/x86/' \
+	-e 's/aarch64.*/arm64/' -e 's/arm.*/arm/' -e 's/ppc64.*/powerpc/' \
+	-e 's/s390x/s390/' -e 's/riscv64/riscv/' -e 's/loongarch64/loongarch/')
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
-CPPFLAGS := -D_GNU_SOURCE -DKS_VERSION=\"$(VERSION)\" -Iinclude -I. -I$(BUILD) -Iselftests -MMD -MP
+CPPFLAGS := -D_GNU_SOURCE -DKS_VERSION=\"$(VERSION)\" -Iinclude -I. -I$(BUILD) -MMD -MP
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Wno-unused-function -I$(BUILD) -I. -Ibpf -MMD -MP
 
 LIBS_CORE := $(shell $(PKG_CONFIG) --libs libbpf yaml-0.1 jansson 2>/dev/null)
 LIBS_KLOAD := $(LIBS_CORE) -lxdp -lm \
 	$(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null) -lpthread
-LIBS_STATIC := -Wl,-Bstatic -lbpf -lelf -lz -lzstd -lyaml -ljansson -Wl,-Bdynamic
 LIBS_STATIC_FULL := -static -lxdp -lbpf -lelf -lz -lzstd -lyaml -ljansson -lm
 
 # ---- sources ----
 COMP_SRCS := $(sort $(wildcard rules-compiler/*.c))
-COMP_LIB_SRCS := $(filter-out rules-compiler/main.c,$(COMP_SRCS))
 LOADER_SRCS := $(sort $(wildcard loader/*.c))
 LOADER_LIB_SRCS := $(filter-out loader/main.c,$(LOADER_SRCS))
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
@@ -66,7 +68,7 @@ SELFTEST_SRCS := $(sort $(wildcard selftests/*.c)) $(sort $(wildcard selftests/p
 BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
-COMP_OBJS := $(call obj,$(COMP_LIB_SRCS))
+COMP_OBJS := $(call obj,$(COMP_SRCS))
 LOADER_OBJS := $(call obj,$(LOADER_LIB_SRCS))
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 SELFTEST_OBJS := $(call obj,$(SELFTEST_SRCS))
@@ -148,12 +150,32 @@ $(BUILD)/ks_tests.h: $(sort $(wildcard selftests/prog_tests/*.c)) | $(BUILD)
 	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 
 $(call obj,selftests/test_progs.c): $(BUILD)/ks_tests.h
+# prog_tests/*.c include "test_progs.h"; only the selftests see that folder
+$(SELFTEST_OBJS): CPPFLAGS += -Iselftests
 
 # The VM has no shared libraries: everything, skeletons included, in one file.
 $(TEST_PROGS_STATIC): $(SELFTEST_OBJS) $(LIBS_KS)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_STATIC_FULL) -lpthread
+
+# ---- benchmarks ----
+# Built with the project's flags (-Werror included); `make bench` runs them
+# through bench/run.sh, which records every figure in bench/results.json.
+BENCH_NAMES := bench_dfa bench_host bench_nfa bench_replay bench_mem bench_systp bench_hash
+BENCH_BINS := $(patsubst %,$(BUILD)/bench/%,$(BENCH_NAMES)) $(BUILD)/bench/report
+BENCH_OBJS := $(call obj,$(patsubst %,bench/%.c,$(BENCH_NAMES) bench_common report))
+$(BENCH_OBJS): CPPFLAGS += -Ibench
+
+$(BUILD)/bench/bench_%: $(BUILD)/obj/bench/bench_%.o $(call obj,bench/bench_common.c) $(LIBS_KS)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_KLOAD) -lpcap $(if $(filter dfa,$*),-lhs)
+
+$(BUILD)/bench/report: $(call obj,bench/report.c)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -ljansson
 
 $(BUILD) $(BUILD)/bpf:
 	$(Q)mkdir -p $@
@@ -194,7 +216,7 @@ fuzz-regress: san-build
 	$(Q)./scripts/fuzz.sh --regress $(SAN_BUILD)/fuzz
 
 # ---- top-level commands ----
-.PHONY: deps run test unit selftest vmtest bench install clean help FORCE
+.PHONY: deps run test unit selftest vmtest bench bench-build install clean help FORCE
 deps:
 	$(Q)./scripts/deps.sh
 
@@ -214,6 +236,8 @@ selftest: $(TEST_PROGS)
 
 vmtest: $(TEST_PROGS_STATIC)
 	$(Q)./scripts/run-tests.sh --only vm
+
+bench-build: $(BENCH_BINS)
 
 bench: all
 	$(Q)./bench/run.sh

@@ -53,7 +53,7 @@ struct mapsum {
 
 static int map_sum(int pid, struct mapsum *m)
 {
-	char path[128], link[128], line[256];
+	char path[320], link[128], line[256];
 	unsigned int ids[256];
 	int n_ids = 0, ncpu = libbpf_num_possible_cpus(), i;
 	struct dirent *de;
@@ -346,7 +346,7 @@ int main(int argc, char **argv)
 			bool kbin = j >= 2;
 			int *nr = kbin ? &n_relk : &n_rel;
 			const char *f = kbin ? ((*nr & 1) ? ka : kb) : ((*nr & 1) ? ra : rb);
-			double ms, wall;
+			double ms = 0, wall = 0;
 
 			why_rel = reload_once(kload, f, &ms, &wall);
 			if (why_rel)

@@ -68,37 +68,35 @@ fail_line() { # name figure reason file
 }
 
 # ---- build ----
-CC=${CC:-gcc}
-CFLAGS="-O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -D_GNU_SOURCE"
-INC="-Iinclude -I. -Ibuild -Ibench"
-LIBS="build/libkload.a build/libkscomp.a -lbpf -lelf -lz -lyaml -ljansson -lxdp -lpcap -lm"
+# The Makefile builds the benchmarks with the project's flags (make
+# bench-build); one target at a time here, so that one which does not
+# build is recorded as such and the others still run.
+make --no-print-directory all >"$LOG/make.log" 2>&1 || log "make all failed (see $LOG/make.log)"
 
-if [ ! -f build/libkload.a ] || [ ! -f build/libkscomp.a ] || [ ! -f build/kestrel.skel.h ]; then
-	log "libraries missing: running make all"
-	make --no-print-directory all >"$LOG/make.log" 2>&1 || log "make all failed (see $LOG/make.log)"
-fi
-
-build() { # name extra-libs...
-	local n=$1; shift
-	if $CC $CFLAGS $INC -o "$B/$n" "bench/$n.c" bench/bench_common.c $LIBS "$@" \
-		>"$LOG/build-$n.log" 2>&1; then
-		return 0
-	fi
-	log "build of $n failed (see $LOG/build-$n.log)"
-	rm -f "$B/$n"
+build() { # name
+	make --no-print-directory "$B/$1" >"$LOG/build-$1.log" 2>&1 && return 0
+	log "build of $1 failed (see $LOG/build-$1.log)"
+	rm -f "$B/$1"
 	return 1
 }
 
-$CC $CFLAGS -o "$B/report" bench/report.c -ljansson >"$LOG/build-report.log" 2>&1 ||
-	{ log "cannot build bench/report.c: see $LOG/build-report.log"; exit 1; }
+build report || { log "cannot build bench/report.c: see $LOG/build-report.log"; exit 1; }
 for n in bench_dfa bench_host bench_nfa bench_replay bench_mem bench_systp bench_hash; do
-	if [ "$n" = bench_dfa ]; then build "$n" -lhs; else build "$n"; fi
+	build "$n"
 done
 # the earlier tree's: its sources against its libraries, as bench_NAME-before
+# (a tree older than the Makefile's bench targets: the flags they had then)
 if [ -n "$BEFORE" ]; then
 	for n in bench_nfa bench_replay; do
-		(cd "$BEFORE" && $CC $CFLAGS $INC -o "$ROOT/$B/$n-before" "bench/$n.c" \
-			bench/bench_common.c $LIBS) >"$LOG/build-$n-before.log" 2>&1 ||
+		if grep -q '^bench-build:' "$BEFORE/Makefile"; then
+			make --no-print-directory -C "$BEFORE" all "$B/$n" &&
+				cp "$BEFORE/$B/$n" "$B/$n-before"
+		else
+			(cd "$BEFORE" && ${CC:-gcc} -O2 -g -D_GNU_SOURCE -Iinclude -I. -Ibuild -Ibench \
+				-o "$ROOT/$B/$n-before" "bench/$n.c" bench/bench_common.c \
+				build/libkload.a build/libkscomp.a -lbpf -lelf -lz -lyaml -ljansson \
+				-lxdp -lpcap -lm)
+		fi >"$LOG/build-$n-before.log" 2>&1 ||
 			log "build of $n from $BEFORE failed (see $LOG/build-$n-before.log)"
 	done
 fi

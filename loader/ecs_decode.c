@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "kestrel/hash.h"
 #include "kestrel/json.h"
 #include "kestrel/rules.h"
 #include "ecs_int.h"
@@ -365,18 +366,6 @@ static int dec_args(struct dec *d)
 	return 1;
 }
 
-static uint64_t fnv1a64(const char *s, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
 /*
  * "<pid>-<start_ns>" in decimal, each part fitting its type; *canon: it
  * prints back the same (no leading zeros).
@@ -427,7 +416,7 @@ static int dec_entity(struct dec *d, const char *path, uint32_t *pid,
 		if (*pid == p && canon)
 			return 1;
 	} else {
-		*key = fnv1a64(s, len);
+		*key = ks_fnv1a64(s, len, KS_FNV64_INIT);
 	}
 	r = ks_ecs_intern_put(d->ctx, *key, s);
 	if (r == -EEXIST)

@@ -15,6 +15,7 @@
 #ifndef KS_COMP_SOURCE_H
 #define KS_COMP_SOURCE_H
 
+#include <kestrel/hash.h>
 #include <kestrel/rules.h>
 #include <yaml.h>
 
@@ -46,11 +47,7 @@ struct ks_strmap_slot *ks_strmap_find(const struct ks_strmap *m,
 void ks_strmap_add(struct ks_strmap *m, const char *key, size_t val);
 void ks_strmap_free(struct ks_strmap *m);
 
-/* FNV-1a, as used for content hashes, rule uids and the maps above. */
-uint64_t ks_fnv1a64(const void *p, size_t n, uint64_t h);
-/* The same over n zero bytes, in O(log n). */
-uint64_t ks_fnv1a64_zeros(uint64_t h, size_t n);
-#define KS_FNV64_INIT	0xcbf29ce484222325ull
+/* FNV-1a (content hashes, rule uids, the maps above): kestrel/hash.h */
 
 /*
  * ---- source texts (for diagnostics with the offending line) ----

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * A small test_progs: each prog_tests/<name>.c defines test_<name>(),
- * registered in selftests/tests.h. ASSERT_* print what differed and return
+ * registered in build/ks_tests.h, which the Makefile generates from the
+ * file names. ASSERT_* print what differed and return
  * a bool so a test can stop early; test__skip() records a skip with its
  * reason (a kernel feature missing), never silently.
  */

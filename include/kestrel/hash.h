@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The project's one FNV-1a (rules-compiler/hash.c): content hashes of
+ * tables, rule uids, the compiler's string map, and the event decoder's
+ * numeric stand-in for string entity ids. Not for keys an attacker chooses
+ * to collide: those take the keyed SipHash (maps/ks_siphash.h).
+ */
+#ifndef KESTREL_HASH_H
+#define KESTREL_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KS_FNV64_INIT	0xcbf29ce484222325ull
+
+/* FNV-1a of n bytes at p, continuing from h (KS_FNV64_INIT to start). */
+uint64_t ks_fnv1a64(const void *p, size_t n, uint64_t h);
+/* The same over n zero bytes, in O(log n). */
+uint64_t ks_fnv1a64_zeros(uint64_t h, size_t n);
+
+#endif
