@@ -137,7 +137,35 @@ static int store_list(const struct cfg_ctx *x, const char *key, yaml_node_t *n,
 	return 0;
 }
 
-/* rules: PATHS (a list), or a mapping {paths: [...]} */
+/* The keys under rules: that are options of their own on the command line. */
+static const struct {
+	const char *key, *opt;
+} rules_keys[] = {
+	{ "include_tags", "include-tag" }, { "include_ids", "include-id" },
+	{ "exclude_tags", "exclude-tag" }, { "exclude_ids", "exclude-id" },
+	{ "exceptions", "exceptions" },
+};
+
+#define RULES_KEYS	"paths, include_tags, include_ids, exclude_tags, exclude_ids, " \
+			"exceptions"
+
+/* A selection key under rules: as its option (if c takes it, as reload does). */
+static int store_rules_opt(const struct cfg_ctx *x, yaml_node_t *k, yaml_node_t *v)
+{
+	const struct ks_opt *o;
+	size_t i;
+
+	for (i = 0; i < sizeof(rules_keys) / sizeof(rules_keys[0]); i++)
+		if (scalar(k) && !strcmp(scalar(k), rules_keys[i].key))
+			break;
+	if (i == sizeof(rules_keys) / sizeof(rules_keys[0]))
+		return err_at(x, k, "unknown key \"%s\" under rules: (accepted: %s)",
+			      scalar(k) ?: "?", RULES_KEYS);
+	o = ks_opts_find(x->c, rules_keys[i].opt);
+	return o ? store_opt(x, o, v) : 0;
+}
+
+/* rules: PATHS (a list), or a mapping {paths: [...], include_tags: [...], ...} */
 static int store_rules(const struct cfg_ctx *x, yaml_node_t *n)
 {
 	struct ks_cfgfile *cfg = x->cfg;
@@ -156,12 +184,22 @@ static int store_rules(const struct cfg_ctx *x, yaml_node_t *n)
 			err = store_list(x, "paths", v, cfg->rule_paths, &cfg->n_rule_paths,
 					 KS_CONFIG_RULES_MAX);
 		else
-			err = err_at(x, k, "unknown key \"%s\" under rules: (accepted: %s)",
-				     key ?: "?", "paths");
+			err = store_rules_opt(x, k, v);
 		if (err)
 			return err;
 	}
 	return 0;
+}
+
+/* Options the file gives under rules: only. */
+static bool is_rules_opt(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(rules_keys) / sizeof(rules_keys[0]); i++)
+		if (!strcmp(name, rules_keys[i].opt))
+			return true;
+	return false;
 }
 
 /* "pin_dir" and "pin-dir" both name --pin-dir. */
@@ -175,8 +213,8 @@ static const struct ks_opt *find_key(const struct ks_cmd *c, const char *key)
 	for (i = 0; key[i]; i++)
 		name[i] = key[i] == '_' ? '-' : key[i];
 	name[i] = 0;
-	if (!strcmp(name, "config"))
-		return NULL;	/* a file does not name another */
+	if (!strcmp(name, "config") || is_rules_opt(name))
+		return NULL;	/* a file does not name another; rules: has those */
 	return ks_opts_find(c, name);
 }
 
@@ -186,7 +224,8 @@ static int unknown_key(const struct cfg_ctx *x, yaml_node_t *k)
 	const struct ks_opt *o;
 
 	for (o = x->schema->opts; o->name; o++) {
-		if (strcmp(o->name, "config") && strlen(list) + strlen(o->name) + 3 < sizeof(list)) {
+		if (strcmp(o->name, "config") && !is_rules_opt(o->name) &&
+		    strlen(list) + strlen(o->name) + 3 < sizeof(list)) {
 			strcat(list, ", ");
 			strcat(list, o->name);
 		}

@@ -3,7 +3,9 @@
  * kload attach's (and reload's) configuration file (/etc/kestrel/kestrel.yml when it
  * exists, or --config FILE): a YAML mapping of the command's long options
  * (pin-dir or pin_dir; a list for the repeatable ones) and `rules:` (a
- * list of rule paths, or {paths: [...]}). Values are checked by the
+ * list of rule paths, or {paths: [...]} with the selection and exceptions
+ * files: include_tags, include_ids, exclude_tags, exclude_ids and
+ * exceptions, stored as --include-tag ... --exceptions). Values are checked by the
  * option table exactly as on the command line; the command line, parsed
  * after, overrides them (a list given there replaces the file's). Errors
  * are FILE:LINE:COL: error: MESSAGE, exit 2.
@@ -12,6 +14,8 @@
  *   metrics: 127.0.0.1:9464
  *   rules:
  *     paths: [/usr/share/kestrel/rules, /etc/kestrel/rules.d]
+ *     exclude_ids: [sigma_*]
+ *     exceptions: [/etc/kestrel/exceptions.yml]
  */
 #ifndef KS_CFGFILE_H
 #define KS_CFGFILE_H

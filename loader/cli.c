@@ -22,13 +22,74 @@ bool ks_cli_is_kbin(const char *path)
 	return n > 5 && !strcmp(path + n - 5, ".kbin");
 }
 
-int ks_cli_load_rules(int n, char **paths, struct ks_ruleset **rsp,
-		      struct ks_tables **tp, struct ks_compile_info *info)
+bool ks_cli_select_any(const struct ks_cli_select *sel)
+{
+	int k;
+
+	for (k = 0; sel && k < KS_SEL_N; k++)
+		if (sel->n[k])
+			return true;
+	return sel && sel->n_exceptions;
+}
+
+/* The selection into rs; a pattern that matched no rule is warned about. */
+static void select_rules(struct ks_ruleset *rs, const struct ks_cli_select *cs)
+{
+	size_t hits[KS_SEL_N][KS_CLI_SEL_MAX] = {};
+	struct ks_rule_select sel = {
+		.exceptions = cs->exceptions, .n_exceptions = cs->n_exceptions,
+	};
+	int k, i;
+
+	for (k = 0; k < KS_SEL_N; k++) {
+		sel.pat[k] = cs->pat[k];
+		sel.n[k] = cs->n[k];
+		sel.hits[k] = hits[k];
+	}
+	ks_ruleset_select(rs, &sel);
+	for (k = 0; k < KS_SEL_N; k++)
+		for (i = 0; i < cs->n[k]; i++)
+			if (!hits[k][i])
+				fprintf(stderr, "kload: warning: %s \"%s\" matches no rule\n",
+					ks_sel_list_name(k), cs->pat[k][i]);
+}
+
+/* Rule files and directories into rs. */
+static int load_paths(int n, char **paths, struct ks_ruleset *rs)
+{
+	struct stat st;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (stat(paths[i], &st)) {
+			fprintf(stderr, "%s: error: %s\n", paths[i], strerror(errno));
+			return KS_EXIT_USAGE;
+		}
+		ks_ruleset_load_path(rs, paths[i]);
+	}
+	return KS_EXIT_OK;
+}
+
+static void print_invalid(const struct ks_ruleset *rs)
+{
+	size_t ok = 0, j;
+
+	ks_diags_print(&rs->diags, stderr);
+	for (j = 0; j < rs->n_rules; j++)
+		ok += rs->rules[j].q != NULL;
+	fprintf(stderr, "kload: %zu of %zu rule(s) compiled, %zu rejected (%zu error(s) above); "
+		"nothing was loaded\n", ok, rs->n_rules, rs->n_rules - ok,
+		ks_diags_errors(&rs->diags));
+}
+
+int ks_cli_load_rules(int n, char **paths, const struct ks_cli_select *sel,
+		      struct ks_ruleset **rsp, struct ks_tables **tp,
+		      struct ks_compile_info *info)
 {
 	struct ks_ruleset *rs = ks_ruleset_new();
 	struct ks_tables *t = calloc(1, sizeof(*t));
 	char err[256];
-	int i, ret = KS_EXIT_FAIL;
+	int ret = KS_EXIT_FAIL;
 
 	memset(info, 0, sizeof(*info));
 	if (!rs || !t)
@@ -44,18 +105,17 @@ int ks_cli_load_rules(int n, char **paths, struct ks_ruleset **rsp,
 			ret = KS_EXIT_USAGE;
 			goto fail;
 		}
-		goto done;
-	}
-	for (i = 0; i < n; i++) {
-		struct stat st;
-
-		if (stat(paths[i], &st)) {
-			fprintf(stderr, "%s: error: %s\n", paths[i], strerror(errno));
-			ret = KS_EXIT_USAGE;
+		/* its rules are the rule set as compiled: a selection
+		 * compiles them again */
+		if (!ks_cli_select_any(sel))
+			goto done;
+	} else {
+		ret = load_paths(n, paths, rs);
+		if (ret)
 			goto fail;
-		}
-		ks_ruleset_load_path(rs, paths[i]);
 	}
+	if (!ks_diags_errors(&rs->diags) && ks_cli_select_any(sel))
+		select_rules(rs, sel);
 	if (ks_diags_errors(&rs->diags))
 		goto invalid;
 	if (ks_compile(rs, t, info) || ks_diags_errors(&rs->diags))
@@ -66,16 +126,7 @@ done:
 	*tp = t;
 	return KS_EXIT_OK;
 invalid:
-	ks_diags_print(&rs->diags, stderr);
-	{
-		size_t ok = 0, j;
-
-		for (j = 0; j < rs->n_rules; j++)
-			ok += rs->rules[j].q != NULL;
-		fprintf(stderr, "kload: %zu of %zu rule(s) compiled, %zu rejected (%zu error(s) above); "
-			"nothing was loaded\n", ok, rs->n_rules, rs->n_rules - ok,
-			ks_diags_errors(&rs->diags));
-	}
+	print_invalid(rs);
 	ret = KS_EXIT_USAGE;
 fail:
 	ks_compile_info_free(info);

@@ -20,14 +20,53 @@ extern const struct ks_cmd *const ks_cmds[];
 		     "where maps and links are pinned (default /sys/fs/bpf/kestrel)")
 
 /*
+ * Rule selection and exceptions files, the same options for every command
+ * that loads rules (and, under rules:, in the configuration file): each
+ * list its patterns and count, as the option table stores them.
+ */
+#define KS_CLI_SEL_MAX	64
+
+struct ks_cli_select {
+	const char *pat[KS_SEL_N][KS_CLI_SEL_MAX];
+	int n[KS_SEL_N];
+	const char *exceptions[KS_CLI_SEL_MAX];
+	int n_exceptions;
+};
+
+#define KS_OPT_SEL_(st, f, k, nm, mv, hlp) \
+	{ .name = nm, .type = KS_OPT_STR_MULTI, KS_OPT_AT(st, f.pat[k]), \
+	  .count_off = offsetof(st, f.n[k]), .max = KS_CLI_SEL_MAX, .metavar = mv, \
+	  .help = hlp }
+#define KS_OPTS_SELECT(st, f) \
+	KS_OPT_SEL_(st, f, KS_SEL_INCLUDE_TAGS, "include-tag", "TAG", \
+		    "compile only rules with a tag matching TAG\n" \
+		    "(a glob; repeatable; also --include-id)"), \
+	KS_OPT_SEL_(st, f, KS_SEL_INCLUDE_IDS, "include-id", "ID", \
+		    "compile only rules whose id matches ID (a glob)"), \
+	KS_OPT_SEL_(st, f, KS_SEL_EXCLUDE_TAGS, "exclude-tag", "TAG", \
+		    "leave out rules with a tag matching TAG"), \
+	KS_OPT_SEL_(st, f, KS_SEL_EXCLUDE_IDS, "exclude-id", "ID", \
+		    "leave out rules whose id matches ID"), \
+	{ .name = "exceptions", .type = KS_OPT_STR_MULTI, KS_OPT_AT(st, f.exceptions), \
+	  .count_off = offsetof(st, f.n_exceptions), .max = KS_CLI_SEL_MAX, \
+	  .metavar = "FILE", .help = "add the exceptions of FILE to the rules it\n" \
+	  "names by id or tag (repeatable)" }
+
+/* Is anything selected or excepted (a .kbin must then be recompiled)? */
+bool ks_cli_select_any(const struct ks_cli_select *sel);
+
+/*
  * Rules from the command line: files/directories of rule files, or one
- * FILE.kbin. Diagnostics are printed; returns KS_EXIT_OK, KS_EXIT_USAGE
- * (invalid rules) or KS_EXIT_FAIL. On success *rs and *t are allocated.
+ * FILE.kbin, then the selection (sel may be NULL). Diagnostics are
+ * printed, and a pattern that matches no rule is warned about; returns
+ * KS_EXIT_OK, KS_EXIT_USAGE (invalid rules) or KS_EXIT_FAIL. On success
+ * *rs and *t are allocated.
  */
 /* A rules argument naming a compiled .kbin (by its suffix)? */
 bool ks_cli_is_kbin(const char *path);
-int ks_cli_load_rules(int n, char **paths, struct ks_ruleset **rs,
-		      struct ks_tables **t, struct ks_compile_info *info);
+int ks_cli_load_rules(int n, char **paths, const struct ks_cli_select *sel,
+		      struct ks_ruleset **rs, struct ks_tables **t,
+		      struct ks_compile_info *info);
 
 struct ks_sinks;
 /*

@@ -70,6 +70,7 @@ struct attach_args {
 	__u32 ringbuf_bytes;
 	__u64 nfa_entries;
 	__u64 nfa_memory;
+	struct ks_cli_select sel;
 };
 
 struct ks_attach {
@@ -145,6 +146,7 @@ static const struct ks_opt attach_opts[] = {
 		     "options, outputs and rules from FILE (YAML; default\n"
 		     "/etc/kestrel/kestrel.yml when it exists); flags\n"
 		     "given here override it"),
+	KS_OPTS_SELECT(struct attach_args, sel),
 	{ NULL },
 };
 
@@ -153,6 +155,7 @@ static const struct ks_opt record_opts[] = {
 	  .metavar = "FILE.jsonl", .help = "where the events go (- = stdout)", .required = true },
 	ATTACH_OPT_XDP,
 	ATTACH_OPTS_KERNEL,
+	KS_OPTS_SELECT(struct attach_args, sel),
 	{ NULL },
 };
 
@@ -396,7 +399,7 @@ static int load_rules(struct ks_attach *a, int n, char **paths, struct ks_rulese
 		if (ks_compile(*rs, *t, &info))
 			ret = KS_EXIT_FAIL;
 	} else {
-		ret = ks_cli_load_rules(n, paths, rs, t, &info);
+		ret = ks_cli_load_rules(n, paths, &a->o.sel, rs, t, &info);
 	}
 	ks_compile_info_free(&info);
 	return ret;

@@ -10,6 +10,7 @@
 struct compile_args {
 	const char *out, *query;
 	bool explain, quiet;
+	struct ks_cli_select sel;
 };
 
 static const struct ks_opt compile_opts[] = {
@@ -24,6 +25,7 @@ static const struct ks_opt compile_opts[] = {
 		     "userspace and why; DFA states, classes, map sizes"),
 	{ .name = "quiet", .short_opt = 'q', .type = KS_OPT_FLAG,
 	  KS_OPT_AT(struct compile_args, quiet), .help = "print only errors and the summary line" },
+	KS_OPTS_SELECT(struct compile_args, sel),
 	{ NULL },
 };
 
@@ -39,8 +41,17 @@ const struct ks_cmd ks_cmd_compile = {
 	.footer = "Exit: 0 compiled, 2 invalid rules or usage.\n",
 };
 
+/* "; N not compiled (enabled: false or the selection)" */
+static const char *skipped_text(const struct ks_ruleset *rs, char *buf, size_t len)
+{
+	snprintf(buf, len, "; %zu not compiled (enabled: false or not selected)",
+		 rs->n_skipped);
+	return buf;
+}
+
 static int cmd_compile(int argc, char **argv)
 {
+	char sk[80];
 	struct compile_args ca = {};
 	struct ks_compile_info info = {};
 	struct ks_ruleset *rs = NULL;
@@ -69,7 +80,7 @@ static int cmd_compile(int argc, char **argv)
 			goto out;
 		}
 	} else {
-		ret = ks_cli_load_rules(argc - first, argv + first, &rs, &t, &info);
+		ret = ks_cli_load_rules(argc - first, argv + first, &ca.sel, &rs, &t, &info);
 		if (ret)
 			return ret;
 	}
@@ -79,9 +90,9 @@ static int cmd_compile(int argc, char **argv)
 		ks_explain(rs, t, &info, stdout);
 	if (!ca.quiet || ca.explain)
 		printf("compiled %zu rule(s): %zu decided in the kernel, %zu finished in userspace; "
-		       "%u DFA states, %u byte classes, %zu table bytes\n",
+		       "%u DFA states, %u byte classes, %zu table bytes%s\n",
 		       rs->n_rules, exact, rs->n_rules - exact, info.n_states, info.n_classes,
-		       info.table_bytes);
+		       info.table_bytes, rs->n_skipped ? skipped_text(rs, sk, sizeof(sk)) : "");
 	ret = KS_EXIT_OK;
 	if (ca.out && ks_kbin_write(ca.out, rs, t, err, sizeof(err))) {
 		fprintf(stderr, "%s: error: %s\n", ca.out, err);

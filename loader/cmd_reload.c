@@ -19,6 +19,7 @@
 struct reload_args {
 	const char *config;
 	const char *pin_dir;
+	struct ks_cli_select sel;
 };
 
 static const struct ks_opt reload_opts[] = {
@@ -26,6 +27,7 @@ static const struct ks_opt reload_opts[] = {
 	KS_OPT_PATH_(struct reload_args, config, "config", "FILE", KS_CONFIG_PATH_MAX - 1,
 		     "pin-dir and rules from attach's configuration\n"
 		     "(default /etc/kestrel/kestrel.yml when it exists)"),
+	KS_OPTS_SELECT(struct reload_args, sel),
 	{ NULL },
 };
 
@@ -152,7 +154,7 @@ static int reload_kbin(const struct reload_args *ra, int n, char **paths)
 	ks_engine_destroy(&e);
 	if (pid)
 		return via_attach(pid, NULL, NULL, paths[0]);
-	ret = ks_cli_load_rules(n, paths, &rs, &t, &info);
+	ret = ks_cli_load_rules(n, paths, &ra->sel, &rs, &t, &info);
 	ks_compile_info_free(&info);
 	return ret ?: reload_rules(ra, rs, t);
 }
@@ -173,10 +175,11 @@ static int cmd_reload(int argc, char **argv)
 		return ks_opts_exit(first);
 	}
 	ks_cfgfile_rules(&cfg, argc, argv, first, &n, &paths);
-	if (n == 1 && ks_cli_is_kbin(paths[0])) {
+	/* a .kbin goes as it is, unless a selection compiles it again */
+	if (n == 1 && ks_cli_is_kbin(paths[0]) && !ks_cli_select_any(&ra.sel)) {
 		ret = reload_kbin(&ra, n, paths);
 	} else {
-		ret = ks_cli_load_rules(n, paths, &rs, &t, &info);
+		ret = ks_cli_load_rules(n, paths, &ra.sel, &rs, &t, &info);
 		ks_compile_info_free(&info);
 		ret = ret ?: reload_rules(&ra, rs, t);
 	}

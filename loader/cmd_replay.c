@@ -21,6 +21,7 @@ struct replay_args {
 	bool lenient;
 	int mode;
 	struct ks_sinks *sinks;		/* --output: where the alerts go */
+	struct ks_cli_select sel;
 };
 
 /* what is still queued for an output gets this long once replayed */
@@ -35,7 +36,8 @@ struct replay_args {
 		     "malformed lines or a cut capture are reported\n"		\
 		     "and skipped (exit 0)"),					\
 	KS_OPT_ENUM_(struct replay_args, mode, "mode", "MODE", &ks_mode_names,	\
-		     "enforcement outcome to simulate (default signal)")
+		     "enforcement outcome to simulate (default signal)"),	\
+	KS_OPTS_SELECT(struct replay_args, sel)
 
 static const struct ks_opt replay_opts[] = {
 	REPLAY_OPTS(false),
@@ -160,7 +162,7 @@ static int run(int argc, char **argv, int first, const struct replay_args *ra,
 	int ret, err, lost;
 
 	memset(res, 0, sizeof(*res));
-	ret = ks_cli_load_rules(argc - first, argv + first, &rs, &t, &info);
+	ret = ks_cli_load_rules(argc - first, argv + first, &ra->sel, &rs, &t, &info);
 	ks_compile_info_free(&info);
 	if (ret)
 		return ret;

@@ -403,7 +403,9 @@ struct ks_rule_src *ks_rule_append(struct ks_ruleset *rs, const char *id,
 	if (first) {
 		ks_diag_add(&rs->diags, KS_DIAG_ERROR, loc,
 			    "duplicate rule id \"%s\"", id);
-		ks_diag_add(&rs->diags, KS_DIAG_NOTE, rs->rules[first->val].loc,
+		ks_diag_add(&rs->diags, KS_DIAG_NOTE, first->val >= KS_SKIPPED_BASE ?
+			    rs->skipped[first->val - KS_SKIPPED_BASE].loc :
+			    rs->rules[first->val].loc,
 			    "\"%s\" first defined here", id);
 		return NULL;
 	}
@@ -426,4 +428,31 @@ struct ks_rule_src *ks_rule_append(struct ks_ruleset *rs, const char *id,
 	r->risk_score = -1;
 	ks_strmap_add(ids, r->id, rs->n_rules++);
 	return r;
+}
+
+void ks_rules_drop(struct ks_ruleset *rs, const bool *keep,
+		   const char *const *why)
+{
+	struct ks_strmap *ids = &ks_priv(rs)->rule_ids;
+	size_t i, n = 0;
+
+	for (i = 0; i < rs->n_rules; i++) {
+		if (keep[i]) {
+			rs->rules[n++] = rs->rules[i];
+			continue;
+		}
+		ks_grow(&rs->skipped, &rs->cap_skipped, rs->n_skipped,
+			sizeof(*rs->skipped));
+		rs->skipped[rs->n_skipped++] = (struct ks_rule_skipped){
+			.id = rs->rules[i].id, .loc = rs->rules[i].loc,
+			.why = ks_strdup(rs, why[i]),
+		};
+	}
+	rs->n_rules = n;
+	/* the ids stay taken, now naming their new places */
+	ks_strmap_free(ids);
+	for (i = 0; i < rs->n_rules; i++)
+		ks_strmap_add(ids, rs->rules[i].id, i);
+	for (i = 0; i < rs->n_skipped; i++)
+		ks_strmap_add(ids, rs->skipped[i].id, KS_SKIPPED_BASE + i);
 }

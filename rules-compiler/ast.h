@@ -92,6 +92,15 @@ bool ks_regex_match(const struct ks_node *n, const char *v, size_t len);
  * NULL if the id was a duplicate. */
 struct ks_rule_src *ks_rule_append(struct ks_ruleset *rs, const char *id,
 				   struct ks_loc loc);
+/*
+ * Move the rules with keep[i] false to rs->skipped (why[i] says why) and
+ * close the gaps. Their ids stay taken (the id map names skipped rules
+ * from KS_SKIPPED_BASE on): a later rule with the same id is a duplicate
+ * whatever order the files were read in.
+ */
+#define KS_SKIPPED_BASE	((size_t)1 << 32)
+void ks_rules_drop(struct ks_ruleset *rs, const bool *keep,
+		   const char *const *why);
 bool ks_rule_id_valid(const char *id);
 
 #endif /* KS_COMP_AST_H */

@@ -31,7 +31,6 @@ static const char *const ignored_keys[] = {
 	"timestamp_override", "false_positives", "max_signals", "version",
 	"building_block_type", "related_integrations", "required_fields",
 	"investigation_fields", "rule_name_override", "output_index", "meta",
-	"enabled",
 };
 
 struct imp {
@@ -128,6 +127,7 @@ static void check_keys(struct imp *im)
 	static const char *const used[] = {
 		"rule_id", "name", "description", "severity", "risk_score",
 		"tags", "references", "language", "type", "query", "threat",
+		"enabled",
 	};
 	const struct ks_toml *e;
 	size_t i, k;
@@ -293,6 +293,8 @@ static int risk_score(struct imp *im)
 /* Everything of [rule] into r, once it is known to be an EQL rule. */
 static void read_rule(struct imp *im, struct ks_rule_src *r)
 {
+	const struct ks_toml *e;
+
 	r->elastic = true;
 	r->name = want_str(im, im->rule, "[rule]", "name", true);
 	r->description = want_str(im, im->rule, "[rule]", "description", false);
@@ -302,6 +304,9 @@ static void read_rule(struct imp *im, struct ks_rule_src *r)
 	want_strs(im, "references", &r->references, &r->n_references);
 	read_threats(im, r);
 	r->query_text = want_str(im, im->rule, "[rule]", "query", true);
+	/* enabled = false: read, not compiled (ruleset.c drops it) */
+	e = want(im, im->rule, "[rule]", "enabled", KS_TOML_BOOL, false);
+	r->disabled = e && !e->b;
 }
 
 static void import_rule(struct imp *im)
@@ -327,7 +332,8 @@ static void import_rule(struct imp *im)
 	tmp.action = r->action;
 	tmp.uuid = uuid;
 	*r = tmp;
-	parse_query(im, r);
+	if (!r->disabled)
+		parse_query(im, r);
 }
 
 int ks_elastic_import(struct ks_ruleset *rs, const struct ks_src *src)

@@ -237,7 +237,7 @@ static void explain_step(const struct ks_tables *t, const struct ks_lowered *lw,
 	char *text;
 	uint32_t i;
 
-	fprintf(out, "    step %u [%s]%s%s%s:\n", st->index,
+	fprintf(out, "    step %u [%s]%s%s%s:\n", st->index + 1,
 		ks_category_name(st->category),
 		st->flags & KS_S_UNTIL ? " until" : "",
 		st->flags & KS_S_LAST ? " completes" : "",
@@ -259,6 +259,21 @@ static void explain_step(const struct ks_tables *t, const struct ks_lowered *lw,
 			lw->user_note[st->prog + i] : "?");
 	}
 	explain_trigger(t, s, out);
+}
+
+/* The rule's exceptions: where each comes from and the steps it silences. */
+static void explain_exceptions(const struct ks_rule_src *src, FILE *out)
+{
+	const struct ks_exception *e;
+	size_t i;
+
+	for (i = 0; i < src->n_exceptions; i++) {
+		e = &src->exceptions[i];
+		fprintf(out, "  exception %zu (%s%.0u%s) %s:%d:%d: not (%s)\n", i + 1,
+			e->step ? "step " : "every step", e->step,
+			e->from_file ? ", exceptions file" : "",
+			e->loc.file ? e->loc.file : "?", e->loc.line, e->loc.col, e->text);
+	}
 }
 
 static void explain_rule(const struct ks_ruleset *rs, const struct ks_tables *t,
@@ -289,6 +304,7 @@ static void explain_rule(const struct ks_ruleset *rs, const struct ks_tables *t,
 	else
 		fprintf(out, "  not kernel-exact: %s\n  (the kernel filters, userspace decides)\n",
 			info && r < info->n_rules ? info->rules[r].why_not_exact : "?");
+	explain_exceptions(src, out);
 	for (s = kr->first_step; s < last && s < t->hdr.n_steps; s++)
 		explain_step(t, lw, s, out);
 	if (kr->flags & KS_R_UNTIL)
@@ -338,6 +354,12 @@ void ks_explain(const struct ks_ruleset *rs, const struct ks_tables *t,
 		explain_rule(rs, mine, info ? info : &mi, &lw, r, out);
 		n_exact += !!(mine->rules[r].flags & KS_R_EXACT);
 	}
+	for (r = 0; r < rs->n_skipped; r++)
+		fprintf(out, "rule %s (%s:%d:%d): not compiled: %s\n", rs->skipped[r].id,
+			rs->skipped[r].loc.file ? rs->skipped[r].loc.file : "?",
+			rs->skipped[r].loc.line, rs->skipped[r].loc.col, rs->skipped[r].why);
+	if (rs->n_skipped)
+		fputc('\n', out);
 	explain_totals(mine, n_exact, lw.n_patterns, out);
 out:
 	ks_lowered_free(&lw);

@@ -273,7 +273,9 @@ bool ks_interp_step_ctx(const struct ks_step_ast *s, const struct ks_event *ev,
 {
 	if (s->category != KS_CAT_ANY && s->category != ev->category)
 		return false;
-	return ks_interp_node_ctx(s->cond, ev, ctx);
+	/* the step's exceptions: cond and not exc, as lowered */
+	return ks_interp_node_ctx(s->cond, ev, ctx) &&
+	       !(s->exc && ks_interp_node_ctx(s->exc, ev, ctx));
 }
 
 bool ks_interp_step(const struct ks_step_ast *s, const struct ks_event *ev)

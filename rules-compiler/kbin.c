@@ -167,6 +167,31 @@ static int emit_meta(yaml_emitter_t *em, const struct ks_rule_src *r)
 	return 0;
 }
 
+/* exceptions: [{condition: ..., step: N, description: ...}, ...]: those
+ * of exceptions files too, so the .kbin is the rule set as compiled */
+static int emit_exceptions(yaml_emitter_t *em, const struct ks_rule_src *r)
+{
+	const struct ks_exception *e;
+	char step[16];
+	size_t i;
+
+	if (!r->n_exceptions)
+		return 0;
+	if (emit_str(em, "exceptions", true) || emit_start(em, true, false))
+		return -1;
+	for (i = 0; i < r->n_exceptions; i++) {
+		e = &r->exceptions[i];
+		snprintf(step, sizeof(step), "%u", e->step);
+		if (emit_start(em, false, false) ||
+		    emit_kv(em, "condition", e->text, false) ||
+		    (e->step && emit_kv(em, "step", step, true)) ||
+		    (e->description && emit_kv(em, "description", e->description, false)) ||
+		    emit_end(em, false))
+			return -1;
+	}
+	return emit_end(em, true);
+}
+
 static int emit_rule(yaml_emitter_t *em, const struct ks_rule_src *r)
 {
 	yaml_event_t ev;
@@ -180,7 +205,8 @@ static int emit_rule(yaml_emitter_t *em, const struct ks_rule_src *r)
 	    emit_kv(em, "severity", ks_severity_name(r->severity), true) ||
 	    emit_kv(em, "action", ks_rule_action_name(r->action), true) ||
 	    emit_strs(em, "tags", r->tags, r->n_tags) || emit_meta(em, r) ||
-	    emit_kv(em, "query", r->query_text ? r->query_text : "", false))
+	    emit_kv(em, "query", r->query_text ? r->query_text : "", false) ||
+	    emit_exceptions(em, r))
 		return -1;
 	if (!yaml_mapping_end_event_initialize(&ev))
 		return -1;

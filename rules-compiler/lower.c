@@ -50,9 +50,20 @@ uint32_t ks_rule_uid(const struct ks_rule_src *r)
 	uint32_t h = 0x811c9dc5u;
 	const char *id = r->id ? r->id : "";
 	const char *q = r->query_text ? r->query_text : "";
+	const struct ks_exception *e;
+	char step[16];
+	size_t i;
 
 	h = fnv1a32(id, strlen(id) + 1, h);	/* with its '\0' */
-	return fnv1a32(q, strlen(q), h);
+	h = fnv1a32(q, strlen(q), h);
+	/* a rule with exceptions is another rule (none: the same uid) */
+	for (i = 0; i < r->n_exceptions; i++) {
+		e = &r->exceptions[i];
+		snprintf(step, sizeof(step), "\n%u\n", e->step);
+		h = fnv1a32(step, strlen(step), h);
+		h = fnv1a32(e->text, strlen(e->text), h);
+	}
+	return h;
 }
 
 /* ---- steps and rules ---- */

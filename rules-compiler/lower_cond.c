@@ -56,9 +56,12 @@ static void emit_user(struct lower *L, struct prog *p, const char *fmt, ...)
 {
 	char note[NOTE_MAX];
 	va_list ap;
+	int n;
 
+	/* what an exception leaves to userspace says so */
+	n = L->in_exc ? snprintf(note, sizeof(note), "exception: ") : 0;
 	va_start(ap, fmt);
-	vsnprintf(note, sizeof(note), fmt, ap);
+	vsnprintf(note + n, sizeof(note) - n, fmt, ap);
 	va_end(ap);
 	emit(p, KS_OP_USER);
 	p->note[p->n - 1] = ks_xstrdup(note);
@@ -646,6 +649,7 @@ int lower_step_prog(struct lower *L, const struct ks_step_ast *s,
 			   struct step_out *o)
 {
 	struct prog p = { 0 };
+	struct trig exc;
 	int ret;
 
 	L->loc = s->loc;
@@ -654,6 +658,16 @@ int lower_step_prog(struct lower *L, const struct ks_step_ast *s,
 	} else {
 		emit(&p, KS_OP_TRUE);
 		o->trig = trig_none();
+	}
+	if (s->exc) {
+		/* cond and not (exc1 or ...): the trigger set stays cond's,
+		 * an exception only ever removes events */
+		L->in_exc = true;
+		exc = lower_node(L, &p, s->exc);
+		L->in_exc = false;
+		trig_free(&exc);
+		emit_not(&p);
+		emit(&p, KS_OP_AND);
 	}
 	o->exact = prog_exact(&p);
 	o->len = p.n;

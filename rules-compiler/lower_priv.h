@@ -46,6 +46,7 @@ struct lower {
 	size_t cap_notes;
 
 	const struct ks_rule_src *rule;	/* being lowered */
+	bool in_exc;			/* lowering a step's exceptions */
 	struct ks_loc loc;		/* for limit errors */
 	char why[NOTE_MAX];		/* first reason it is not exact */
 };

@@ -439,22 +439,54 @@ static bool parse_toplevel(struct parser *p, struct ks_query *q)
 	return true;
 }
 
-struct ks_query *ks_parse_query_map(struct ks_ruleset *rs,
-				    const struct ks_posmap *pm)
+/* A bare condition (an exception): no category, no `where`. */
+static bool parse_bare(struct parser *p, struct ks_node **n)
+{
+	struct ks_token *t;
+
+	*n = parse_or(p);
+	if (!*n)
+		return false;
+	t = cur(p);
+	if (t->kind != KS_TOK_EOF) {
+		eql_syn(p, t, "unexpected %s after the end of the condition", DESC(t));
+		return false;
+	}
+	return true;
+}
+
+/* Lex pm's text and run the grammar from `top` (a query or a condition). */
+static bool parse_map(struct ks_ruleset *rs, const struct ks_posmap *pm,
+		      struct ks_query *q, struct ks_node **n)
 {
 	struct parser p = { .rs = rs, .pm = pm };
-	struct ks_query *q = ks_alloc(rs, sizeof(*q));
 	bool ok;
 
 	ks_lex(pm->text, pm->len, &p.tk);
-	ok = parse_toplevel(&p, q);
+	ok = q ? parse_toplevel(&p, q) : parse_bare(&p, n);
 	if (ok && p.errors)
 		ok = false;
 	if (!ok && !p.errors) {
 		/* a syntax error always reports; this is a safety net */
 		ks_diag_add(&rs->diags, KS_DIAG_ERROR, ks_posmap_loc(pm, 0),
-			    "invalid query");
+			    q ? "invalid query" : "invalid condition");
 	}
 	ks_tokens_free(&p.tk);
-	return ok ? q : NULL;
+	return ok;
+}
+
+struct ks_query *ks_parse_query_map(struct ks_ruleset *rs,
+				    const struct ks_posmap *pm)
+{
+	struct ks_query *q = ks_alloc(rs, sizeof(*q));
+
+	return parse_map(rs, pm, q, NULL) ? q : NULL;
+}
+
+struct ks_node *ks_parse_cond_map(struct ks_ruleset *rs,
+				  const struct ks_posmap *pm)
+{
+	struct ks_node *n = NULL;
+
+	return parse_map(rs, pm, NULL, &n) ? n : NULL;
 }

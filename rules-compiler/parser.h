@@ -15,6 +15,10 @@
 /* Parse the query pm maps; NULL with diagnostics on error. */
 struct ks_query *ks_parse_query_map(struct ks_ruleset *rs,
 				    const struct ks_posmap *pm);
+/* A bare condition (an exception, "process.name == \"apt\""); NULL with
+ * diagnostics on error. */
+struct ks_node *ks_parse_cond_map(struct ks_ruleset *rs,
+				  const struct ks_posmap *pm);
 
 /* ---- shared by the EQL parser's files ---- */
 

@@ -15,6 +15,7 @@
 #include <kestrel/names.h>
 
 #include "elastic.h"
+#include "exceptions.h"
 #include "parser.h"
 #include "sigma.h"
 
@@ -25,7 +26,9 @@ struct rule_entry {
 	yaml_node_t *map;
 	yaml_node_t *id, *name, *severity, *action, *tags, *query;
 	yaml_node_t *uuid, *description, *risk_score, *references, *threat;
+	yaml_node_t *enabled, *exceptions;
 	int sev, act, risk;
+	bool disabled;
 	size_t errors;
 };
 
@@ -60,18 +63,20 @@ static const char *entry_string(struct ks_ruleset *rs, struct rule_entry *e,
 }
 
 #define ENTRY_KEYS	"rule, name, severity, action, tags, query, uuid, " \
-			"description, risk_score, references, threat"
+			"description, risk_score, references, threat, " \
+			"enabled, exceptions"
 
 static yaml_node_t **entry_slot(struct rule_entry *e, const char *key)
 {
 	static const char *const keys[] = {
 		"rule", "name", "severity", "action", "tags", "query", "uuid",
 		"description", "risk_score", "references", "threat",
+		"enabled", "exceptions",
 	};
 	yaml_node_t **slots[] = {
 		&e->id, &e->name, &e->severity, &e->action, &e->tags, &e->query,
 		&e->uuid, &e->description, &e->risk_score, &e->references,
-		&e->threat,
+		&e->threat, &e->enabled, &e->exceptions,
 	};
 	size_t i;
 
@@ -137,6 +142,25 @@ static void entry_check_meta(struct ks_ruleset *rs, struct rule_entry *e)
 		entry_error(rs, e, e->threat, "%s", "\"threat\" must be a list");
 }
 
+/* enabled: true | false; exceptions: a list (read with the rule). */
+static void entry_check_lifecycle(struct ks_ruleset *rs, struct rule_entry *e)
+{
+	const char *v = e->enabled ? ks_yscalar(e->enabled) : NULL;
+
+	if (e->enabled) {
+		if (v && (!strcmp(v, "false") || !strcmp(v, "False") ||
+			  !strcmp(v, "FALSE")))
+			e->disabled = true;
+		else if (!v || (strcmp(v, "true") && strcmp(v, "True") &&
+				strcmp(v, "TRUE")))
+			entry_error(rs, e, e->enabled, "%s",
+				    "\"enabled\" must be true or false");
+	}
+	if (e->exceptions && e->exceptions->type != YAML_SEQUENCE_NODE)
+		entry_error(rs, e, e->exceptions, "%s", "\"exceptions\" must be a "
+			    "list of EQL conditions");
+}
+
 static void entry_check(struct ks_ruleset *rs, struct rule_entry *e)
 {
 	static const char *const req[] = { "rule", "name", "query" };
@@ -169,6 +193,7 @@ static void entry_check(struct ks_ruleset *rs, struct rule_entry *e)
 	if (e->tags && e->tags->type != YAML_SEQUENCE_NODE)
 		entry_error(rs, e, e->tags, "%s", "\"tags\" must be a list of strings");
 	entry_check_meta(rs, e);
+	entry_check_lifecycle(rs, e);
 }
 
 /* A list of strings (tags, references) into *out. */
@@ -227,6 +252,29 @@ static void parse_rule_query(struct ks_ruleset *rs, struct rule_entry *e,
 	ks_posmap_free(&pm);
 }
 
+/* The rule's own exceptions: each an EQL condition (or {condition, step}). */
+static void entry_exceptions(struct ks_ruleset *rs, struct rule_entry *e,
+			     struct ks_rule_src *r)
+{
+	struct ks_exc_nodes x;
+	struct ks_exception exc;
+	yaml_node_item_t *it;
+
+	if (!e->exceptions)
+		return;
+	for (it = e->exceptions->data.sequence.items.start;
+	     it < e->exceptions->data.sequence.items.top; it++)
+		if (ks_exc_read(rs, e->src, e->doc, yaml_document_get_node(e->doc, *it),
+				false, &exc, &x) ||
+		    ks_rule_add_exception(rs, r, &exc))
+			e->errors++;
+}
+
+/*
+ * A disabled rule is checked like any other but its query and exceptions
+ * are not compiled (a rule that does not compile here can be disabled);
+ * finish_load() moves it to rs->skipped, its id staying taken.
+ */
 static void load_rule(struct ks_ruleset *rs, const struct ks_src *src,
 		      yaml_document_t *doc, yaml_node_t *map)
 {
@@ -243,8 +291,15 @@ static void load_rule(struct ks_ruleset *rs, const struct ks_src *src,
 	r->name = ks_strdup(rs, ks_yscalar(e.name));
 	r->severity = e.sev;
 	r->action = e.act;
+	r->disabled = e.disabled;
 	entry_meta(rs, &e, r);
+	if (r->disabled) {
+		r->query_text = ks_strndup(rs, (const char *)e.query->data.scalar.value,
+					   e.query->data.scalar.length);
+		return;
+	}
 	parse_rule_query(rs, &e, r);
+	entry_exceptions(rs, &e, r);
 }
 
 static bool is_sigma(yaml_document_t *doc, yaml_node_t *root)
@@ -380,7 +435,11 @@ static bool has_ext(const char *name, const char *ext)
 	return n > e && !strcmp(name + n - e, ext);
 }
 
-static void load_yaml(struct ks_ruleset *rs, const struct ks_src *src)
+typedef void (*doc_fn)(struct ks_ruleset *rs, const struct ks_src *src,
+		       yaml_document_t *doc, yaml_node_t *root);
+
+/* Each document of a YAML source through fn. */
+static void load_yaml(struct ks_ruleset *rs, const struct ks_src *src, doc_fn fn)
 {
 	yaml_parser_t yp;
 	yaml_document_t doc;
@@ -404,7 +463,7 @@ static void load_yaml(struct ks_ruleset *rs, const struct ks_src *src)
 			yaml_document_delete(&doc);
 			break;
 		}
-		load_document(rs, src, &doc, root);
+		fn(rs, src, &doc, root);
 		yaml_document_delete(&doc);
 	}
 	yaml_parser_delete(&yp);
@@ -423,14 +482,41 @@ static void load_src(struct ks_ruleset *rs, const struct ks_src *src)
 	if (has_ext(src->file, ".toml"))
 		ks_elastic_import(rs, src);
 	else
-		load_yaml(rs, src);
+		load_yaml(rs, src, load_document);
+}
+
+/* Drop the disabled rules among [from, n_rules) (see load_rule()). */
+static void drop_disabled(struct ks_ruleset *rs, size_t from)
+{
+	const char **why;
+	bool *keep, any = false;
+	size_t i;
+
+	for (i = from; i < rs->n_rules; i++)
+		any |= rs->rules[i].disabled;
+	if (!any)
+		return;
+	keep = ks_xmalloc(rs->n_rules * sizeof(*keep));
+	why = ks_xmalloc(rs->n_rules * sizeof(*why));
+	for (i = 0; i < rs->n_rules; i++) {
+		keep[i] = i < from || !rs->rules[i].disabled;
+		why[i] = "enabled: false";
+	}
+	ks_rules_drop(rs, keep, why);
+	free(keep);
+	free(why);
 }
 
 /* Rules [from, n_rules) were added: what they did not say is derived. */
 static int finish_load(struct ks_ruleset *rs, size_t before, size_t from)
 {
-	for (; from < rs->n_rules; from++)
-		ks_attack_from_tags(rs, &rs->rules[from]);
+	size_t i;
+
+	drop_disabled(rs, from);
+	for (i = from; i < rs->n_rules; i++) {
+		ks_attack_from_tags(rs, &rs->rules[i]);
+		ks_rule_apply_exceptions(rs, &rs->rules[i]);
+	}
 	return ks_diags_errors(&rs->diags) > before ? -1 : 0;
 }
 
@@ -451,18 +537,22 @@ static void file_error(struct ks_ruleset *rs, const char *path, int err)
 		    strerror(err));
 }
 
-static void load_file(struct ks_ruleset *rs, const char *path)
+/* The text of file path (malloc'd) in *buf, within KS_MAX_FILE_BYTES;
+ * -1 (reported) if it cannot be read or is too big. */
+static int read_file(struct ks_ruleset *rs, const char *path, char **bufp,
+		     size_t *lenp)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f, *mem;
 	char chunk[8192];
 	size_t n;
+	int ret = -1;
 
 	f = fopen(path, "r");
 	if (!f) {
 		file_error(rs, path, errno);
-		return;
+		return -1;
 	}
 	mem = open_memstream(&buf, &len);
 	if (!mem) {
@@ -481,15 +571,31 @@ static void load_file(struct ks_ruleset *rs, const char *path)
 	}
 	fclose(mem);
 	mem = NULL;
-	if (len > KS_MAX_FILE_BYTES)
+	if (len > KS_MAX_FILE_BYTES) {
 		too_big(rs, path);
-	else
-		load_src(rs, ks_src_add(rs, path, buf, len));
+		goto out;
+	}
+	*bufp = buf;
+	*lenp = len;
+	buf = NULL;
+	ret = 0;
 out:
 	if (mem)
 		fclose(mem);
 	free(buf);
 	fclose(f);
+	return ret;
+}
+
+static void load_file(struct ks_ruleset *rs, const char *path)
+{
+	char *buf;
+	size_t len;
+
+	if (read_file(rs, path, &buf, &len))
+		return;
+	load_src(rs, ks_src_add(rs, path, buf, len));
+	free(buf);
 }
 
 static bool has_rule_ext(const char *name)
@@ -614,6 +720,136 @@ int ks_ruleset_load_path(struct ks_ruleset *rs, const char *path)
 	return finish_load(rs, before, from);
 }
 
+/* ---- exceptions files ---- */
+
+/* A string or a list of strings (an exception's rules: or tags:). */
+static const char **exc_names(struct ks_ruleset *rs, const struct ks_src *src,
+			      yaml_document_t *doc, yaml_node_t *n,
+			      const char *key, size_t *cnt)
+{
+	yaml_node_item_t *it = NULL, *end = NULL;
+	const char **v;
+	yaml_node_t *e = n;
+
+	*cnt = 0;
+	if (n->type == YAML_SEQUENCE_NODE) {
+		it = n->data.sequence.items.start;
+		end = n->data.sequence.items.top;
+		if (it == end)
+			goto bad;
+	}
+	v = ks_alloc(rs, (it ? (size_t)(end - it) : 1) * sizeof(*v));
+	do {
+		if (it)
+			e = yaml_document_get_node(doc, *it);
+		if (!ks_yscalar(e) || ks_yis_null(e) || !*ks_yscalar(e))
+			goto bad;
+		v[(*cnt)++] = ks_yscalar(e);
+	} while (it && ++it < end);
+	return v;
+bad:
+	ks_diag_add(&rs->diags, KS_DIAG_ERROR, ks_yaml_loc(src, e->start_mark),
+		    "exception \"%s\" must be a name or a non-empty list of names "
+		    "(fnmatch patterns)", key);
+	*cnt = 0;
+	return NULL;
+}
+
+static bool exc_names_rule(const struct ks_rule_src *r, const char **ids, size_t n_ids,
+			   const char **tags, size_t n_tags)
+{
+	size_t i;
+
+	for (i = 0; i < n_ids; i++)
+		if (ks_rule_match_id(r, ids[i]))
+			return true;
+	for (i = 0; i < n_tags; i++)
+		if (ks_rule_match_tag(r, tags[i]))
+			return true;
+	return false;
+}
+
+/* One entry of an exceptions file, added to every rule it names. */
+static void load_exc_entry(struct ks_ruleset *rs, const struct ks_src *src,
+			   yaml_document_t *doc, yaml_node_t *n)
+{
+	const char **ids = NULL, **tags = NULL;
+	size_t n_ids = 0, n_tags = 0, i, hits = 0;
+	struct ks_exc_nodes x;
+	struct ks_exception e;
+
+	if (ks_exc_read(rs, src, doc, n, true, &e, &x))
+		return;
+	if (!x.rules && !x.tags) {
+		ks_diag_add(&rs->diags, KS_DIAG_ERROR, e.loc, "exception names no "
+			    "rule: give rules: (rule ids) or tags: (rule tags)");
+		return;
+	}
+	if ((x.rules && !(ids = exc_names(rs, src, doc, x.rules, "rules", &n_ids))) ||
+	    (x.tags && !(tags = exc_names(rs, src, doc, x.tags, "tags", &n_tags))))
+		return;
+	for (i = 0; i < rs->n_rules; i++) {
+		if (!exc_names_rule(&rs->rules[i], ids, n_ids, tags, n_tags))
+			continue;
+		hits++;
+		ks_rule_add_exception(rs, &rs->rules[i], &e);
+	}
+	if (!hits)
+		ks_diag_add(&rs->diags, KS_DIAG_WARNING, e.loc, "exception applies "
+			    "to no rule that is loaded");
+}
+
+static void load_exc_document(struct ks_ruleset *rs, const struct ks_src *src,
+			      yaml_document_t *doc, yaml_node_t *root)
+{
+	yaml_node_item_t *it;
+
+	if (root->type != YAML_SEQUENCE_NODE) {
+		ks_diag_add(&rs->diags, KS_DIAG_ERROR, ks_yaml_loc(src, root->start_mark),
+			    "expected a list of exceptions (mappings with "
+			    "condition: and rules: or tags:)");
+		return;
+	}
+	for (it = root->data.sequence.items.start;
+	     it < root->data.sequence.items.top; it++)
+		load_exc_entry(rs, src, doc, yaml_document_get_node(doc, *it));
+}
+
+static int load_exc_src(struct ks_ruleset *rs, const struct ks_src *src)
+{
+	size_t before = ks_diags_errors(&rs->diags), i;
+
+	if (ruleset_room(rs, src))
+		load_yaml(rs, src, load_exc_document);
+	for (i = 0; i < rs->n_rules; i++)
+		ks_rule_apply_exceptions(rs, &rs->rules[i]);
+	return ks_diags_errors(&rs->diags) > before ? -1 : 0;
+}
+
+int ks_ruleset_load_exceptions_string(struct ks_ruleset *rs, const char *text,
+				      const char *file)
+{
+	if (strlen(text) > KS_MAX_FILE_BYTES) {
+		too_big(rs, file ? file : "<string>");
+		return -1;
+	}
+	return load_exc_src(rs, ks_src_add(rs, file ? file : "<string>", text,
+					   strlen(text)));
+}
+
+int ks_ruleset_load_exceptions(struct ks_ruleset *rs, const char *path)
+{
+	char *buf;
+	size_t len;
+	int ret;
+
+	if (read_file(rs, path, &buf, &len))
+		return -1;
+	ret = load_exc_src(rs, ks_src_add(rs, path, buf, len));
+	free(buf);
+	return ret;
+}
+
 int ks_ruleset_add_query(struct ks_ruleset *rs, const char *query,
 			 const char *origin)
 {
@@ -680,5 +916,6 @@ void ks_ruleset_free(struct ks_ruleset *rs)
 	ks_priv_free(pv);
 	ks_diags_free(&rs->diags);
 	free(rs->rules);
+	free(rs->skipped);
 	free(rs);
 }

@@ -110,7 +110,7 @@ static void test_metadata_errors(void **state)
 		"r.yml:11:3: error: rule is missing \"query\"\n"
 		"r.yml:15:3: error: unknown key \"colour\" in rule (expected rule, name, "
 		"severity, action, tags, query, uuid, description, risk_score, "
-		"references, threat)\n"
+		"references, threat, enabled, exceptions)\n"
 		"r.yml:19:9: error: \"tags\" must be a list of strings\n"
 		"r.yml:22:9: error: \"name\" must not be empty\n"
 		"r.yml:26:3: error: duplicate key \"name\"\n"

@@ -164,6 +164,12 @@ struct ks_step_ast {
 	const struct ks_field_info *join[KS_MAX_JOIN];	/* per-step `by` */
 	size_t n_join;
 	unsigned int runs;		/* `with runs=N`, 1 if absent */
+	/*
+	 * The OR of the rule's exceptions that apply to this step, NULL if
+	 * none: the step is `cond and not exc`, in the tables and in the
+	 * interpreter alike (ks_rule_add_exception() builds it).
+	 */
+	struct ks_node *exc;
 };
 
 struct ks_query {
@@ -200,6 +206,24 @@ struct ks_threat {
 	size_t n_techniques;
 };
 
+/*
+ * An exception: an EQL condition whose events the rule does not see, as
+ * Elastic applies a rule's exception list to every event an EQL query
+ * searches. step 0: every step of a sequence, `until` included (a
+ * matching event neither advances nor ends a sequence); step k: the k-th
+ * bracketed step only. Compiled into the step's program (`cond and not
+ * (exc1 or exc2 ...)`), so it is decided in the kernel wherever its
+ * condition is.
+ */
+struct ks_exception {
+	struct ks_node *cond;
+	char *text;			/* as written */
+	char *description;		/* NULL if none */
+	unsigned int step;		/* 0: every step; 1..n_steps */
+	struct ks_loc loc;
+	bool from_file;			/* an exceptions file's, not the rule's own */
+};
+
 struct ks_rule_src {
 	char *id;			/* [a-z0-9_.-]+ */
 	char *name;
@@ -219,12 +243,25 @@ struct ks_rule_src {
 	size_t n_references;
 	struct ks_threat *threats;	/* given, or from attack.* tags */
 	size_t n_threats;
+	struct ks_exception *exceptions;	/* the rule's, then the files' */
+	size_t n_exceptions, cap_exceptions;
+	bool disabled;			/* enabled: false (dropped at load) */
 	struct ks_query *q;		/* NULL if it did not parse */
+};
+
+/* A rule that was read but is not compiled, and why. */
+struct ks_rule_skipped {
+	const char *id;
+	struct ks_loc loc;
+	const char *why;		/* "enabled: false", "exclude_ids foo*", ... */
 };
 
 struct ks_ruleset {
 	struct ks_rule_src *rules;
 	size_t n_rules, cap;
+	/* rules left out: enabled: false, or not selected (ks_ruleset_select) */
+	struct ks_rule_skipped *skipped;
+	size_t n_skipped, cap_skipped;
 	struct ks_diags diags;
 	/* private: interned strings and node arena */
 	void *priv;
@@ -240,6 +277,43 @@ int ks_ruleset_load_path(struct ks_ruleset *rs, const char *path);
 int ks_ruleset_load_string(struct ks_ruleset *rs, const char *text, const char *file);
 /* One inline EQL query (kload compile -e): rule id "inline". */
 int ks_ruleset_add_query(struct ks_ruleset *rs, const char *query, const char *origin);
+/*
+ * ---- rule selection and exceptions files ----
+ * A rule is compiled when it is enabled, matches include_ids or
+ * include_tags (when either list is given) and matches neither
+ * exclude_ids nor exclude_tags. Patterns are fnmatch(3) globs. The others
+ * move to rs->skipped. Then each exceptions file (a YAML list of
+ * {rules, tags, condition, step, description}) adds its exceptions to
+ * the rules it names by id or tag. hits[k], when given (n[k] entries,
+ * zeroed by the caller), counts the rules pattern k matched, so the
+ * caller can warn about one that matched nothing.
+ */
+enum ks_sel_list {
+	KS_SEL_INCLUDE_IDS,
+	KS_SEL_INCLUDE_TAGS,
+	KS_SEL_EXCLUDE_IDS,
+	KS_SEL_EXCLUDE_TAGS,
+	KS_SEL_N,
+};
+
+struct ks_rule_select {
+	const char *const *pat[KS_SEL_N];
+	size_t n[KS_SEL_N];
+	size_t *hits[KS_SEL_N];
+	const char *const *exceptions;	/* exceptions files */
+	size_t n_exceptions;
+};
+
+/* The name of list k as the configuration spells it ("include_tags"). */
+const char *ks_sel_list_name(enum ks_sel_list k);
+/* Returns 0, or -1 with diagnostics (a bad exceptions file). */
+int ks_ruleset_select(struct ks_ruleset *rs, const struct ks_rule_select *sel);
+/* An exceptions file, added to the rules loaded so far (ks_ruleset_select
+ * reads sel->exceptions with it); its text (tests, fuzzing). 0 or -1. */
+int ks_ruleset_load_exceptions(struct ks_ruleset *rs, const char *path);
+int ks_ruleset_load_exceptions_string(struct ks_ruleset *rs, const char *text,
+				      const char *file);
+
 /* Parse just a query (tests): NULL with diagnostics on error. */
 struct ks_query *ks_parse_query(struct ks_ruleset *rs, const char *text,
 				struct ks_loc at);
@@ -311,7 +385,7 @@ void ks_explain(const struct ks_ruleset *rs, const struct ks_tables *t,
  * (low 21, medium 47, high 73, critical 99). */
 int ks_rule_risk_score(const struct ks_rule_src *r);
 
-/* Stable 32-bit rule uid (FNV-1a of id and query text). */
+/* Stable 32-bit rule uid (FNV-1a of id, query text and exceptions). */
 uint32_t ks_rule_uid(const struct ks_rule_src *r);
 
 #endif /* KESTREL_RULES_H */
