@@ -204,6 +204,18 @@ static __always_inline int ks_num(const struct ks_event *ev, __u32 f, __s64 *v)
 	case KS_F_DIRECTION:
 		*v = ev->direction;
 		return ev->direction != 0;
+	case KS_F_PID_NS:
+		*v = ev->pid_ns;
+		return ev->present & KS_P_PROCESS;
+	case KS_F_MNT_NS:
+		*v = ev->mnt_ns;
+		return ev->present & KS_P_PROCESS;
+	case KS_F_NET_NS:
+		*v = ev->net_ns;
+		return ev->present & KS_P_PROCESS;
+	case KS_F_USER_NS:
+		*v = ev->user_ns;
+		return ev->present & KS_P_PROCESS;
 	}
 	return 0;
 }

@@ -116,7 +116,7 @@ struct {
 /*
  * Enforced events ks_events had no room for (KS_V_LOST set): kload drains
  * them and writes "enforced, event lost" alerts. A ring buffer of its own
- * (77 events): the one map type every program type here may use, the
+ * (76 events): the one map type every program type here may use, the
  * sleepable replay program included. When it is full too,
  * ks_rule_stats.unqueued counts what did not fit.
  */

@@ -279,6 +279,27 @@ static __always_inline void ks_fill_path(struct ks_scratch *sc, __u32 slot_off, 
 	ks_set_str(&sc->ev, field, slot_off + pos, KS_PATH_MAX - pos);
 }
 
+/*
+ * The namespaces /proc/PID/ns/{pid,mnt,net,user} name (their nsfs inode
+ * numbers) and the task's cgroup v2 id, the one bpf_get_current_cgroup_id()
+ * returns for current (the task may be a new child here). pid is the
+ * namespace the task's pid lives in, task_active_pid_ns(): the upid at
+ * the pid's own level. A task past exit_task_namespaces() has none (0).
+ */
+static __always_inline void ks_fill_task_ns(struct ks_event *ev, struct task_struct *task)
+{
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	struct upid up = {};
+
+	bpf_probe_read_kernel(&up, sizeof(up), &pid->numbers[level & 31]);
+	ev->pid_ns = BPF_CORE_READ(up.ns, ns.inum);
+	ev->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	ev->net_ns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+	ev->user_ns = BPF_CORE_READ(task, cred, user_ns, ns.inum);
+	ev->cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+}
+
 /* process.* and user.* of `task`; parent fields from its real parent. */
 static __always_inline void ks_fill_task(struct ks_scratch *sc, struct task_struct *task)
 {
@@ -295,7 +316,7 @@ static __always_inline void ks_fill_task(struct ks_scratch *sc, struct task_stru
 	ev->parent_entity = KS_ENTITY_KEY(ev->ppid, ev->parent_start_ns);
 	ev->uid = BPF_CORE_READ(task, cred, uid.val);
 	ev->gid = BPF_CORE_READ(task, cred, gid.val);
-	ev->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	ks_fill_task_ns(ev, task);
 	ev->present |= KS_P_PROCESS | KS_P_PARENT | KS_P_USER;
 	bpf_probe_read_kernel_str(ev->comm, sizeof(ev->comm), BPF_CORE_READ(leader, comm));
 	bpf_probe_read_kernel_str(ev->pcomm, sizeof(ev->pcomm), BPF_CORE_READ(pleader, comm));

@@ -76,6 +76,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kestrel/container.h"
 #include "kestrel/json.h"
 #include "ecs_int.h"
 
@@ -370,13 +371,12 @@ int ks_ecs_init(struct ks_ecs_ctx *ctx, const char *host)
 	return 0;
 }
 
+static void tab_free(struct ks_ecs_strtab *t);
+
 void ks_ecs_free(struct ks_ecs_ctx *ctx)
 {
 	size_t i;
 
-	for (i = 0; i < ctx->cap_ents; i++)
-		free(ctx->ents[i].s);
-	free(ctx->ents);
 	for (i = 0; i < ctx->n_hosts; i++)
 		free(ctx->hosts[i]);
 	free(ctx->hosts);
@@ -384,8 +384,9 @@ void ks_ecs_free(struct ks_ecs_ctx *ctx)
 	ctx->hosts = NULL;
 	ctx->runs = NULL;
 	ctx->n_hosts = ctx->n_runs = ctx->cap_runs = 0;
-	ctx->ents = NULL;
-	ctx->n_ents = ctx->cap_ents = 0;
+	tab_free(&ctx->ents);
+	tab_free(&ctx->cgroups);
+	ctx->n_cgroups_live = ctx->n_cgroups_replay = 0;
 	if (ctx->jr)
 		ks_jr_free(ctx->jr);
 	free(ctx->jr);
@@ -413,56 +414,145 @@ unsigned long ks_ecs_truncations_total(const struct ks_ecs_ctx *ctx)
 }
 
 
-/* Open addressing, linear probing; cap is a power of two, load <= 1/2. */
-static struct ks_ecs_ent *ent_find(struct ks_ecs_ent *tab, size_t cap,
-				   uint64_t key)
+/*
+ * Tables from 64-bit keys to strings (entity ids, container ids): open
+ * addressing, linear probing; cap is a power of two, load <= 1/2.
+ */
+static struct ks_ecs_ent *tab_find(struct ks_ecs_ent *v, size_t cap, uint64_t key)
 {
 	size_t i = (size_t)(key ^ (key >> 29)) & (cap - 1);
 
-	while (tab[i].s && tab[i].key != key)
+	while (v[i].s && v[i].key != key)
 		i = (i + 1) & (cap - 1);
-	return &tab[i];
+	return &v[i];
 }
 
-static int ent_grow(struct ks_ecs_ctx *ctx)
+/* Rebuilt at cap (>= 64), without the entries drop() says to forget. */
+static int tab_rebuild(struct ks_ecs_strtab *t, size_t cap, bool (*drop)(uint64_t key))
 {
-	size_t cap = ctx->cap_ents ? ctx->cap_ents * 2 : 64, i;
-	struct ks_ecs_ent *tab = calloc(cap, sizeof(*tab));
+	struct ks_ecs_ent *v = calloc(cap, sizeof(*v));
+	size_t i;
 
-	if (!tab)
+	if (!v)
 		return -1;
-	for (i = 0; i < ctx->cap_ents; i++)
-		if (ctx->ents[i].s)
-			*ent_find(tab, cap, ctx->ents[i].key) = ctx->ents[i];
-	free(ctx->ents);
-	ctx->ents = tab;
-	ctx->cap_ents = cap;
+	t->n = 0;
+	for (i = 0; i < t->cap; i++) {
+		if (!t->v[i].s)
+			continue;
+		if (drop && drop(t->v[i].key)) {
+			free(t->v[i].s);
+			continue;
+		}
+		*tab_find(v, cap, t->v[i].key) = t->v[i];
+		t->n++;
+	}
+	free(t->v);
+	t->v = v;
+	t->cap = cap;
 	return 0;
 }
 
-const char *ks_ecs_intern_get(const struct ks_ecs_ctx *ctx, uint64_t key)
+static const char *tab_get(const struct ks_ecs_strtab *t, uint64_t key)
 {
-	if (!ctx->cap_ents)
-		return NULL;
-	return ent_find(ctx->ents, ctx->cap_ents, key)->s;
+	return t->cap ? tab_find(t->v, t->cap, key)->s : NULL;
 }
 
 /* Returns 0, -ENOMEM, or -EEXIST if key names another string already. */
-int ks_ecs_intern_put(struct ks_ecs_ctx *ctx, uint64_t key, const char *s)
+static int tab_put(struct ks_ecs_strtab *t, uint64_t key, const char *s)
 {
 	struct ks_ecs_ent *e;
 
-	if ((ctx->n_ents + 1) * 2 > ctx->cap_ents && ent_grow(ctx))
+	if ((t->n + 1) * 2 > t->cap && tab_rebuild(t, t->cap ? t->cap * 2 : 64, NULL))
 		return -ENOMEM;
-	e = ent_find(ctx->ents, ctx->cap_ents, key);
+	e = tab_find(t->v, t->cap, key);
 	if (e->s)
 		return strcmp(e->s, s) ? -EEXIST : 0;
 	e->s = strdup(s);
 	if (!e->s)
 		return -ENOMEM;
 	e->key = key;
-	ctx->n_ents++;
+	t->n++;
 	return 0;
+}
+
+static void tab_free(struct ks_ecs_strtab *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->cap; i++)
+		free(t->v[i].s);
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+const char *ks_ecs_intern_get(const struct ks_ecs_ctx *ctx, uint64_t key)
+{
+	return tab_get(&ctx->ents, key);
+}
+
+int ks_ecs_intern_put(struct ks_ecs_ctx *ctx, uint64_t key, const char *s)
+{
+	return tab_put(&ctx->ents, key, s);
+}
+
+/* ---- container.id (ks_event.cgroup_id -> id) ---- */
+
+static bool live_key(uint64_t key)
+{
+	return !(key & KS_CGROUP_REPLAY);
+}
+
+/*
+ * Look up a live cgroup once: its path, then the container it names.
+ * Bounded: past KS_ECS_CGROUPS_LIVE cgroups the live ones are forgotten
+ * (looked up again on their next event); replayed ids are kept.
+ */
+static const char *cgroup_lookup(struct ks_ecs_ctx *ctx, const struct ks_event *ev)
+{
+	char path[4096], id[KS_CONTAINER_ID_MAX] = "";
+	enum ks_cgroup_result r = KS_CGROUP_FAILED;
+
+	if (ctx->n_cgroups_live >= KS_ECS_CGROUPS_LIVE) {
+		if (tab_rebuild(&ctx->cgroups, ctx->cgroups.cap, live_key))
+			return NULL;
+		ctx->n_cgroups_live = 0;
+	}
+	if (!ks_cgroup_path(ev->cgroup_id, ev->pid, path, sizeof(path)))
+		r = ks_container_from_cgroup(path, id, sizeof(id)) ? KS_CGROUP_CONTAINER :
+								    KS_CGROUP_HOST;
+	ctx->cgroup_lookups[r]++;
+	if (tab_put(&ctx->cgroups, ev->cgroup_id, id))
+		return NULL;
+	ctx->n_cgroups_live++;
+	return tab_get(&ctx->cgroups, ev->cgroup_id);
+}
+
+const char *ks_ecs_container(struct ks_ecs_ctx *ctx, const struct ks_event *ev)
+{
+	const char *id;
+
+	if (!ev->cgroup_id)
+		return NULL;
+	id = tab_get(&ctx->cgroups, ev->cgroup_id);
+	if (!id && live_key(ev->cgroup_id))
+		id = cgroup_lookup(ctx, ev);
+	return id && *id ? id : NULL;
+}
+
+const char *ks_ecs_cgroup_get(const struct ks_ecs_ctx *ctx, uint64_t key)
+{
+	return tab_get(&ctx->cgroups, key);
+}
+
+int ks_ecs_cgroup_put(struct ks_ecs_ctx *ctx, uint64_t key, const char *id)
+{
+	int err;
+
+	if (ctx->n_cgroups_replay >= KS_ECS_CGROUPS_REPLAY)
+		return -E2BIG;
+	err = tab_put(&ctx->cgroups, key, id);
+	ctx->n_cgroups_replay += !err;
+	return err;
 }
 
 void ks_ecs_host_note(struct ks_ecs_ctx *ctx, uint64_t seq, uint32_t host)

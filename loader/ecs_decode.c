@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "kestrel/container.h"
 #include "kestrel/hash.h"
 #include "kestrel/json.h"
 #include "kestrel/rules.h"
@@ -811,17 +812,68 @@ static uint32_t host_intern(struct ks_ecs_ctx *ctx, const char *s)
 	return v[ctx->n_hosts] ? (uint32_t)++ctx->n_hosts : 0;
 }
 
+/* kestrel.process.{pid,mnt,net,user}_ns */
+static int dec_ns(struct dec *d)
+{
+	static const char *const keys[] = {
+		"kestrel.process.pid_ns", "kestrel.process.mnt_ns",
+		"kestrel.process.net_ns", "kestrel.process.user_ns",
+	};
+	__u32 *to[] = { &d->ev->pid_ns, &d->ev->mnt_ns, &d->ev->net_ns, &d->ev->user_ns };
+	int64_t ns;
+	size_t i;
+	int r;
+
+	for (i = 0; i < ARRAY_SIZE(keys); i++) {
+		r = get_int(d, keys[i], 0, UINT32_MAX, &ns);
+		if (r < 0)
+			return -1;
+		if (r > 0)
+			*to[i] = (uint32_t)ns;
+	}
+	return 0;
+}
+
+/*
+ * container.id: the event is given the id's key (KS_CGROUP_REPLAY set, a
+ * hash of the id, probed past another id's), as a live event its cgroup.
+ */
+static int dec_container(struct dec *d)
+{
+	uint64_t key;
+	const char *s, *have;
+	size_t len;
+	int r = get_str(d, "container.id", &s, &len);
+
+	if (r <= 0)
+		return r;
+	if (!len || len >= KS_CONTAINER_ID_MAX)
+		return fail(d, "container.id: must be 1 to %u bytes",
+			    KS_CONTAINER_ID_MAX - 1);
+	key = ks_fnv1a64(s, len, KS_FNV64_INIT);
+	for (;; key++) {
+		key = KS_CGROUP_REPLAY | (key & (KS_CGROUP_REPLAY - 1));
+		have = ks_ecs_cgroup_get(d->ctx, key);
+		if (!have || !strcmp(have, s))
+			break;
+	}
+	r = have ? 0 : ks_ecs_cgroup_put(d->ctx, key, s);
+	if (r == -E2BIG)
+		return fail(d, "container.id: more than %u distinct values",
+			    KS_ECS_CGROUPS_REPLAY);
+	if (r)
+		return fail(d, "container.id: out of memory");
+	d->ev->cgroup_id = key;
+	return 0;
+}
+
 static int dec_kestrel(struct dec *d)
 {
 	const struct ks_jn *a = jget(d, "kestrel.truncated"), *v;
 	const struct ks_field_info *fi;
-	int64_t ns;
-	int r = get_int(d, "kestrel.process.mnt_ns", 0, UINT32_MAX, &ns);
 
-	if (r < 0)
+	if (dec_ns(d) || dec_container(d))
 		return -1;
-	if (r > 0)
-		d->ev->mnt_ns = (uint32_t)ns;
 	/* what the kernel cut stays marked (counted once, at the cut) */
 	for (v = a && a->type == KS_JT_ARR ? ks_jr_first(d->r, a) : NULL; v;
 	     v = ks_jr_next(d->r, v)) {

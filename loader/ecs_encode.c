@@ -216,6 +216,33 @@ static int name_cmp(const void *a, const void *b)
 		      (*(const struct ks_field_info *const *)b)->name);
 }
 
+/* kestrel.process.*_ns: the namespaces the kernel read (0: unknown). */
+static void enc_ns(struct enc *e)
+{
+	static const char *const keys[] = { "mnt_ns", "net_ns", "pid_ns", "user_ns" };
+	const struct ks_event *ev = e->ev;
+	const __u32 v[] = { ev->mnt_ns, ev->net_ns, ev->pid_ns, ev->user_ns };
+	size_t i;
+
+	ks_jw_obj(e->w, "process");
+	for (i = 0; i < ARRAY_SIZE(keys); i++)
+		if (v[i])
+			ks_jw_int(e->w, keys[i], v[i]);
+	ks_jw_end(e->w, '}');
+}
+
+/* container.id, when the event's cgroup is a container's. */
+static void enc_container(struct ks_ecs_ctx *ctx, struct ks_jw *w, const struct ks_event *ev)
+{
+	const char *id = ks_ecs_container(ctx, ev);
+
+	if (!id)
+		return;
+	ks_jw_obj(w, "container");
+	ks_jw_cstr(w, "id", id);
+	ks_jw_end(w, '}');
+}
+
 /* What ECS has no field for, under kestrel.* (keys sorted). */
 static void enc_kestrel(struct enc *e)
 {
@@ -224,7 +251,7 @@ static void enc_kestrel(struct enc *e)
 	size_t n_trunc = 0, n_cut = 0, i;
 	unsigned int f;
 
-	if (!ev->mnt_ns && !ev->truncated)
+	if (!ev->pid_ns && !ev->mnt_ns && !ev->net_ns && !ev->user_ns && !ev->truncated)
 		return;
 	for (f = KS_F_NONE + 1; f < KS_F_STR_N; f++) {
 		if (!(ev->truncated & (1u << f)) || !(fi = ks_field_by_id(f)))
@@ -241,11 +268,8 @@ static void enc_kestrel(struct enc *e)
 			ks_jw_int(e->w, cut[i]->name, ev->cut_head[KS_PATH_IDX(cut[i]->id)]);
 		ks_jw_end(e->w, '}');
 	}
-	if (ev->mnt_ns) {
-		ks_jw_obj(e->w, "process");
-		ks_jw_int(e->w, "mnt_ns", ev->mnt_ns);
-		ks_jw_end(e->w, '}');
-	}
+	if (ev->pid_ns || ev->mnt_ns || ev->net_ns || ev->user_ns)
+		enc_ns(e);
 	if (n_trunc) {
 		ks_jw_arr(e->w, "truncated");
 		for (i = 0; i < n_trunc; i++)
@@ -286,6 +310,7 @@ void ks_ecs_event_json(struct ks_ecs_ctx *ctx, struct ks_jw *w, const struct ks_
 
 	ks_jw_obj(w, NULL);
 	enc_head(&e, ev->ts_ns);
+	enc_container(ctx, w, ev);
 	put_endpoint(&e, "destination", ev->daddr, ev->dport);
 	ks_jw_obj(w, "event");
 	if (act)
@@ -499,6 +524,8 @@ int ks_ecs_alert_json(struct ks_ecs_ctx *ctx, struct ks_jw *w,
 		return -1;
 	ks_jw_obj(w, NULL);
 	enc_head(&e, last ? last->ts_ns : meta->ts_ns);
+	if (last)	/* the completing event's, as host.name */
+		enc_container(ctx, w, last);
 	ks_jw_obj(w, "ecs");
 	ks_jw_cstr(w, "version", KS_ECS_VERSION);
 	ks_jw_end(w, '}');

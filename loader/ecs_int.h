@@ -15,6 +15,10 @@
 const char *ks_ecs_intern_get(const struct ks_ecs_ctx *ctx, uint64_t key);
 /* Returns 0, -ENOMEM, or -EEXIST if key names another string already. */
 int ks_ecs_intern_put(struct ks_ecs_ctx *ctx, uint64_t key, const char *s);
+/* A replayed event's container.id under its key (KS_CGROUP_REPLAY set):
+ * 0, -E2BIG past KS_ECS_CGROUPS_REPLAY, -ENOMEM, -EEXIST (another id). */
+const char *ks_ecs_cgroup_get(const struct ks_ecs_ctx *ctx, uint64_t key);
+int ks_ecs_cgroup_put(struct ks_ecs_ctx *ctx, uint64_t key, const char *id);
 /* Replayed record seq had host.name number host (0: none). */
 void ks_ecs_host_note(struct ks_ecs_ctx *ctx, uint64_t seq, uint32_t host);
 /* host.name to print for ev: its own when it was replayed with one. */

@@ -85,6 +85,7 @@ struct ks_pipeline {
 	struct ks_event *scratch;	/* an alert's earlier events, unpacked */
 	uint32_t n_scratch;
 	struct ks_ecs_ctx *ecs;
+	struct ks_interp_ctx ictx;	/* container.id for the interpreter */
 	struct ks_gen gen[KS_GENS];	/* [0] current, [1] previous */
 	struct ks_entry **buckets;
 	size_t n_buckets;
@@ -390,6 +391,19 @@ static struct ks_gen *gen_find(struct ks_pipeline *p, uint32_t generation)
 	return NULL;
 }
 
+/* The interpreter's userspace-only fields: container.id from the ECS context's cgroups. */
+static bool user_str(void *arg, const struct ks_field_info *f, const struct ks_event *ev,
+		     const char **s, size_t *len)
+{
+	struct ks_pipeline *p = arg;
+
+	if (strcmp(f->name, "container.id"))
+		return ks_interp_user_default(f, s, len);
+	*s = p->ecs ? ks_ecs_container(p->ecs, ev) : NULL;
+	*len = *s ? strlen(*s) : 0;
+	return *s != NULL;
+}
+
 struct ks_pipeline *ks_pipeline_new(const struct ks_pipeline_opts *o, struct ks_ecs_ctx *ecs)
 {
 	struct ks_pipeline *p = calloc(1, sizeof(*p));
@@ -413,6 +427,7 @@ struct ks_pipeline *ks_pipeline_new(const struct ks_pipeline_opts *o, struct ks_
 	}
 	p->n_buckets = nb;
 	p->ecs = ecs;
+	p->ictx = (struct ks_interp_ctx){ .user_str = user_str, .arg = p };
 	return p;
 }
 
@@ -823,7 +838,7 @@ static int on_step(struct ks_pipeline *p, struct ks_gen *g, const struct ks_hit 
 		if (!ast)
 			return 0;
 		p->st.user_decided++;
-		if (!ks_interp_step(ast, ev))
+		if (!ks_interp_step_ctx(ast, ev, &p->ictx))
 			return 0;
 	}
 	p->st.step_matches++;

@@ -18,6 +18,7 @@
 #include "kestrel/xdp.h"
 
 _Static_assert(KS_LOST_N <= KS_CTL_LOST_N, "ks_ctl holds every alert loss reason");
+_Static_assert(KS_CGROUP_N == KS_CTL_CGROUP_N, "ks_ctl holds every cgroup lookup result");
 
 int ks_session_init(struct ks_session *s, const struct ks_session_opts *o)
 {
@@ -47,11 +48,14 @@ void ks_session_fini(struct ks_session *s)
 /*
  * The one fix-up of forwarded events. Live: the kernel stamps
  * CLOCK_BOOTTIME, alerts want epoch time, and XDP knows only the
- * ifindex of interfaces it was not told the name of. A replayed packet
- * went through a test run: the kernel's time and interface (lo) are the
- * test run's, the packet's capture time is the truth.
+ * ifindex of interfaces it was not told the name of; the event's cgroup
+ * is looked up now, while its process most likely still runs, so that
+ * container.id is known to the rules and the alert (loader/container.c).
+ * A replayed packet went through a test run: the kernel's time and
+ * interface (lo) are the test run's, the packet's capture time is the
+ * truth.
  */
-void ks_session_normalize(const struct ks_session *s, struct ks_event *ev)
+void ks_session_normalize(struct ks_session *s, struct ks_event *ev)
 {
 	if (s->pcap) {
 		ev->ts_ns = s->pkt_ts;
@@ -62,6 +66,7 @@ void ks_session_normalize(const struct ks_session *s, struct ks_event *ev)
 		return;
 	ev->ts_ns += s->boot_off;
 	ks_xdp_fill_iface(ev);
+	ks_ecs_container(&s->ecs, ev);
 }
 
 static void record(struct ks_session *s, const struct ks_event *ev)
@@ -315,6 +320,8 @@ void ks_session_publish_stats(struct ks_session *s, const struct ks_engine *e)
 		ctl.user_alerts_lost[r] = os.lost[r];
 	ctl.user_short_records = s->st.short_records;
 	ctl.user_nfa_nomem = ps.nomem;
+	for (r = 0; r < KS_CGROUP_N; r++)
+		ctl.user_cgroup_lookups[r] = s->ecs.cgroup_lookups[r];
 	ks_ctl_write(e->ctl_fd, &ctl);
 	if (s->p)
 		publish_rule_alerts(s, e, ctl.n_rules);

@@ -289,6 +289,21 @@ static void prom_rules(const struct ks_snapshot *s, FILE *o, const char *name,
 	}
 }
 
+static const char *const cgroup_results[KS_CTL_CGROUP_N] = { "container", "host", "failed" };
+
+/* Cgroups looked up for container.id; "failed": gone before kload looked. */
+static void prom_containers(const struct ks_snapshot *s, FILE *o)
+{
+	int r;
+
+	prom_head(o, "kestrel_container_lookups_total", "counter",
+		  "Cgroups kload looked up for container.id, by result (failed: its "
+		  "events have no container.id).");
+	for (r = 0; r < KS_CTL_CGROUP_N; r++)
+		fprintf(o, "kestrel_container_lookups_total{result=\"%s\"} %llu\n",
+			cgroup_results[r], (unsigned long long)s->ctl.user_cgroup_lookups[r]);
+}
+
 /* What userspace lost: alerts it could not write, events it could not use. */
 /* One sample of a family labelled by reason. */
 static void prom_reason(FILE *o, const char *name, const char *reason, uint64_t v)
@@ -310,6 +325,7 @@ static void prom_userspace(const struct ks_snapshot *s, FILE *o)
 	prom_reason(o, "kestrel_userspace_events_lost_total", "short_record",
 		    s->ctl.user_short_records);
 	prom_reason(o, "kestrel_userspace_events_lost_total", "nfa_memory", s->ctl.user_nfa_nomem);
+	prom_containers(s, o);
 }
 
 /* A family of one sample without labels. */
@@ -477,6 +493,17 @@ static json_t *outputs_json(const struct ks_snapshot *s)
 	return a;
 }
 
+static json_t *containers_json(const struct ks_snapshot *s)
+{
+	json_t *o = json_object();
+	int r;
+
+	for (r = 0; r < KS_CTL_CGROUP_N; r++)
+		json_object_set_new(o, cgroup_results[r],
+				    json_integer(s->ctl.user_cgroup_lookups[r]));
+	return o;
+}
+
 void ks_snapshot_json(const struct ks_snapshot *s, FILE *o)
 {
 	const struct ks_stats *k = &s->k;
@@ -527,6 +554,7 @@ void ks_snapshot_json(const struct ks_snapshot *s, FILE *o)
 	json_object_set_new(root, "outputs", outputs_json(s));
 	json_object_set_new(root, "userspace_events_lost",
 			    json_integer(s->ctl.user_short_records + s->ctl.user_nfa_nomem));
+	json_object_set_new(root, "container_lookups", containers_json(s));
 	json_object_set_new(root, "table_generation", json_integer(s->ctl.generation));
 	json_object_set_new(root, "kernel_eval_ns_median",
 			    json_integer(ks_snapshot_eval_median_ns(s)));

@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define KS_ABI_VERSION		7
+#define KS_ABI_VERSION		8
 #define KS_TABLES_MAGIC		0x4b535442u	/* "KSTB" */
 
 /* ---- limits (the compiler enforces them and names the limit) ---- */
@@ -143,6 +143,10 @@ enum ks_field {
 	KS_F_CATEGORY = 25,		/* enum ks_category */
 	KS_F_ACTION = 26,		/* enum ks_action */
 	KS_F_DIRECTION = 27,		/* 1 = ingress */
+	KS_F_PID_NS = 28,		/* kestrel.process.pid_ns ... */
+	KS_F_MNT_NS = 29,
+	KS_F_NET_NS = 30,
+	KS_F_USER_NS = 31,
 	/* addresses (16 bytes, IPv4 mapped ::ffff:a.b.c.d) */
 	KS_F_SOURCE_IP = 32,
 	KS_F_DEST_IP = 33,

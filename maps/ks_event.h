@@ -112,7 +112,19 @@ struct ks_event {
 	 * 0 when the walk could not reach the root (no head known).
 	 */
 	__u8 cut_head[KS_PATH_SLOTS];
-	__u32 pad2;
+	/*
+	 * The process's other namespaces (nsfs inode numbers, as in
+	 * /proc/PID/ns/{pid,net,user}; pid is the namespace its pid lives
+	 * in) and its cgroup v2 id (the kernfs id, the inode number of its
+	 * directory under /sys/fs/cgroup): kload turns the cgroup into
+	 * container.id. 0 = unknown (packets, old recordings). In replay,
+	 * cgroup_id is a key kload gave the event's container.id
+	 * (KS_CGROUP_REPLAY set), not a cgroup.
+	 */
+	__u32 pid_ns;
+	__u32 net_ns;
+	__u32 user_ns;
+	__u64 cgroup_id;
 	struct ks_verdict verdict;
 	/* string slots */
 	char exe[KS_PATH_MAX];
@@ -145,6 +157,9 @@ static inline __u32 ks_field_cut_bits(__u32 f)
 	}
 	return KS_F_IS_STR(f) ? 1u << f : 0;
 }
+
+/* ks_event.cgroup_id of a replayed event: its container.id's key. */
+#define KS_CGROUP_REPLAY	(1ull << 63)
 
 /*
  * BPF_PROG_TEST_RUN context of the replay program: a batch of events.

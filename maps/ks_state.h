@@ -107,6 +107,7 @@ struct ks_config {
 #define KS_MAX_OUTPUTS	16	/* kload attach --output, --alerts included */
 #define KS_OUTPUT_NAME_MAX	96
 #define KS_OUT_ERR_N	4	/* output error reasons (kload's enum ks_sink_err) */
+#define KS_CTL_CGROUP_N	3	/* cgroup lookup results (kload's enum ks_cgroup_result) */
 
 struct ks_ctl {
 	__u32 enabled;		/* reserved */
@@ -134,6 +135,8 @@ struct ks_ctl {
 	__u64 user_alerts_lost[KS_CTL_LOST_N];
 	__u64 user_short_records;	/* ring buffer records too short to be events */
 	__u64 user_nfa_nomem;		/* sequence steps lost: NFA out of memory */
+	/* cgroups looked up for container.id: a container's, none, gone */
+	__u64 user_cgroup_lookups[KS_CTL_CGROUP_N];
 };
 
 /*

@@ -56,6 +56,17 @@ static const struct ks_field_info fields[] = {
 	F("event.category", KS_F_CATEGORY, KS_T_ENUM, 0),
 	F("event.action", KS_F_ACTION, KS_T_ENUM, 0),
 	F("host.name", KS_F_NONE, KS_T_USER_STR, 0),
+	/*
+	 * kload derives it from the cgroup the kernel names (loader/
+	 * container.c): a test on it is finished in userspace, never
+	 * kernel-exact. Null outside a container.
+	 */
+	F("container.id", KS_F_NONE, KS_T_USER_STR, 0),
+	/* namespace ids (nsfs inode numbers; ECS has no field for them) */
+	N("kestrel.process.pid_ns", KS_F_PID_NS, KS_P_PROCESS, 0, UINT32_MAX),
+	N("kestrel.process.mnt_ns", KS_F_MNT_NS, KS_P_PROCESS, 0, UINT32_MAX),
+	N("kestrel.process.net_ns", KS_F_NET_NS, KS_P_PROCESS, 0, UINT32_MAX),
+	N("kestrel.process.user_ns", KS_F_USER_NS, KS_P_PROCESS, 0, UINT32_MAX),
 };
 
 static const struct ks_enum_val categories[] = {

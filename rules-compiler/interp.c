@@ -29,6 +29,17 @@ static void hostname_init(void)
 		hostname[0] = 0;
 }
 
+bool ks_interp_user_default(const struct ks_field_info *f, const char **s,
+			    size_t *len)
+{
+	if (strcmp(f->name, "host.name"))
+		return false;
+	pthread_once(&hostname_once, hostname_init);
+	*s = hostname;
+	*len = strlen(hostname);
+	return true;
+}
+
 static bool present(const struct ks_field_info *f, const struct ks_event *ev)
 {
 	return !f->present || (ev->present & f->present);
@@ -50,16 +61,9 @@ static bool str_value(const struct ks_field_info *f, const struct ks_event *ev,
 
 	if (!present(f, ev))
 		return false;
-	if (f->type == KS_T_USER_STR) {
-		if (ctx && ctx->user_str)
-			return ctx->user_str(ctx->arg, f, ev, s, len);
-		if (strcmp(f->name, "host.name"))
-			return false;
-		pthread_once(&hostname_once, hostname_init);
-		*s = hostname;
-		*len = strlen(hostname);
-		return true;
-	}
+	if (f->type == KS_T_USER_STR)
+		return ctx && ctx->user_str ? ctx->user_str(ctx->arg, f, ev, s, len) :
+					      ks_interp_user_default(f, s, len);
 	if (f->type == KS_T_ENTITY) {
 		bool parent = f->id == KS_F_PARENT_ENTITY_ID;
 
@@ -139,6 +143,10 @@ static bool num_value(const struct ks_field_info *f, const struct ks_event *ev,
 	case KS_F_CATEGORY: *v = ev->category; break;
 	case KS_F_ACTION: *v = ev->action; break;
 	case KS_F_DIRECTION: *v = ev->direction; break;
+	case KS_F_PID_NS: *v = ev->pid_ns; break;
+	case KS_F_MNT_NS: *v = ev->mnt_ns; break;
+	case KS_F_NET_NS: *v = ev->net_ns; break;
+	case KS_F_USER_NS: *v = ev->user_ns; break;
 	default: return false;
 	}
 	return true;

@@ -203,6 +203,12 @@ static bool parse_fields(struct parser *p, const struct ks_field_info **join,
 		}
 		advance(p);
 		f = eql_field_of(p, t);
+		if (f && f->type == KS_T_USER_STR && strcmp(f->name, "host.name")) {
+			/* neither the kernel nor kload's NFA keys on its value */
+			eql_serr(p, t, "cannot join on %s: only fields the kernel "
+				 "fills (and host.name) can be join keys", f->name);
+			f = NULL;
+		}
 		if (*n >= KS_MAX_JOIN) {
 			if (!over)
 				eql_serr(p, t, "too many join fields (at most %u)",

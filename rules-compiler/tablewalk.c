@@ -293,6 +293,18 @@ bool ks_ev_num(const struct ks_event *ev, enum ks_field f, int64_t *v)
 	case KS_F_DIRECTION:
 		*v = ev->direction;
 		break;
+	case KS_F_PID_NS:
+		*v = ev->pid_ns;
+		break;
+	case KS_F_MNT_NS:
+		*v = ev->mnt_ns;
+		break;
+	case KS_F_NET_NS:
+		*v = ev->net_ns;
+		break;
+	case KS_F_USER_NS:
+		*v = ev->user_ns;
+		break;
 	default:
 		return false;
 	}

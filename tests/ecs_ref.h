@@ -282,12 +282,17 @@ static void enc_kestrel(struct enc *e, json_t *root)
 {
 	const struct ks_event *ev = e->ev;
 	const struct ks_field_info *fi;
+	const struct { const char *key; __u32 v; } ns[] = {
+		{ "pid_ns", ev->pid_ns }, { "mnt_ns", ev->mnt_ns },
+		{ "net_ns", ev->net_ns }, { "user_ns", ev->user_ns },
+	};
 	json_t *k, *cut = NULL;
 	unsigned int f;
 
-	if (ev->mnt_ns)
-		put(e, child(e, child(e, root, "kestrel"), "process"), "mnt_ns",
-		    json_integer(ev->mnt_ns));
+	for (f = 0; f < sizeof(ns) / sizeof(ns[0]); f++)
+		if (ns[f].v)
+			put(e, child(e, child(e, root, "kestrel"), "process"), ns[f].key,
+			    json_integer(ns[f].v));
 	if (!ev->truncated)
 		return;
 	k = child(e, root, "kestrel");
@@ -302,6 +307,15 @@ static void enc_kestrel(struct enc *e, json_t *root)
 			put(e, child(e, k, "cut_head"), fi->name,
 			    json_integer(ev->cut_head[KS_PATH_IDX(f)]));
 	}
+}
+
+/* container.id, what the context knows of the event's cgroup. */
+static void enc_container(struct enc *e, json_t *root, const struct ks_event *ev)
+{
+	const char *id = ks_ecs_container(e->ctx, ev);
+
+	if (id)
+		put(e, child(e, root, "container"), "id", jtext(id));
 }
 
 static json_t *ref_event(struct ks_ecs_ctx *ctx, const struct ks_event *ev)
@@ -331,6 +345,7 @@ static json_t *ref_event(struct ks_ecs_ctx *ctx, const struct ks_event *ev)
 	if (ev->present & KS_P_PAYLOAD)
 		put_ref(&e, root, "payload", KS_F_PAYLOAD);
 	enc_kestrel(&e, root);
+	enc_container(&e, root, ev);
 	if (e.oom) {
 		json_decref(root);
 		return NULL;
@@ -469,6 +484,8 @@ static json_t *ref_alert(struct ks_ecs_ctx *ctx, const struct ks_alert_meta *met
 	put(&e, child(&e, root, "ecs"), "version", json_string(KS_ECS_VERSION));
 	put(&e, child(&e, root, "host"), "name",
 	    jtext(last ? ks_ecs_event_host(ctx, last) : ks_ecs_host(ctx)));
+	if (last)
+		enc_container(&e, root, last);
 	if (meta->event_lost)
 		put(&e, root, "message", json_string(KS_ECS_LOST_MESSAGE));
 

@@ -19,18 +19,21 @@
 static void test_version(void **state)
 {
 	/* bump both together when a layout below changes */
-	assert_int_equal(KS_ABI_VERSION, 7);
+	assert_int_equal(KS_ABI_VERSION, 8);
 }
 
 static void test_event_layout(void **state)
 {
-	assert_int_equal(sizeof(struct ks_event), 3392);
+	assert_int_equal(sizeof(struct ks_event), 3408);
 	assert_int_equal(offsetof(struct ks_event, str), 124);
 	assert_int_equal(offsetof(struct ks_event, mnt_ns), 180);
 	assert_int_equal(offsetof(struct ks_event, cut_head), 184);
-	assert_int_equal(offsetof(struct ks_event, verdict), 192);
-	assert_int_equal(offsetof(struct ks_event, exe), 272);
-	assert_int_equal(offsetof(struct ks_event, payload), 1856);
+	assert_int_equal(offsetof(struct ks_event, pid_ns), 188);
+	assert_int_equal(offsetof(struct ks_event, user_ns), 196);
+	assert_int_equal(offsetof(struct ks_event, cgroup_id), 200);
+	assert_int_equal(offsetof(struct ks_event, verdict), 208);
+	assert_int_equal(offsetof(struct ks_event, exe), 288);
+	assert_int_equal(offsetof(struct ks_event, payload), 1872);
 	assert_int_equal(sizeof(struct ks_verdict), 80);
 	assert_true(sizeof(struct ks_replay_ctx) <= 65535);	/* test-run ctx limit */
 	assert_int_equal(offsetof(struct ks_event, verdict) % 8, 0);
@@ -65,7 +68,7 @@ static void test_state_layout(void **state)
 	assert_int_equal(offsetof(struct ks_config, hash_key), 8);
 	assert_int_equal(offsetof(struct ks_verdict, enforced_uid), 12);
 	assert_int_equal(offsetof(struct ks_stats, entity_insert_failures) % 8, 0);
-	assert_int_equal(sizeof(struct ks_ctl), 200);
+	assert_int_equal(sizeof(struct ks_ctl), 224);
 	assert_int_equal(offsetof(struct ks_ctl, user_alerts_lost), 152);
 	assert_int_equal(sizeof(struct ks_output_stat), KS_OUTPUT_NAME_MAX + 8 * (3 + 4 + 4));
 	assert_int_equal(offsetof(struct ks_output_stat, lost), KS_OUTPUT_NAME_MAX + 24);

@@ -359,13 +359,13 @@ static void test_entity_ids(void **state)
 		   "\"process\":{\"pid\":5,\"entity_id\":\"5-18446744073709551615\",\"parent\":{\"pid\":1,\"entity_id\":\"1-1\"}}}",
 		   "5-18446744073709551615", "1-1");
 	assert_int_equal(f->ev.start_ns, 18446744073709551615ull);
-	assert_int_equal(f->ctx.n_ents, 0);
+	assert_int_equal(f->ctx.ents.n, 0);
 
 	/* pid taken from the id when absent */
 	entity_out(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},"
 		   "\"process\":{\"entity_id\":\"77-1000\"}}", "77-1000", NULL);
 	assert_int_equal(f->ev.pid, 77);
-	assert_int_equal(f->ctx.n_ents, 0);
+	assert_int_equal(f->ctx.ents.n, 0);
 
 	/* opaque strings and non-canonical digit forms print back as given */
 	entity_out(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},"
@@ -378,7 +378,7 @@ static void test_entity_ids(void **state)
 	assert_int_equal(f->ev.start_ns, 0);
 	assert_int_not_equal(f->ev.entity, 0);
 	/* "0005-10", "9-9" (pid 1), "Y2Fmw6k=", "4294967296-1" (pid > u32) */
-	assert_int_equal(f->ctx.n_ents, 4);
+	assert_int_equal(f->ctx.ents.n, 4);
 	assert_true(ks_field_text(&f->ctx, &f->ev, KS_F_ENTITY_ID, buf,
 				      sizeof(buf)) == 8);
 	assert_string_equal(buf, "Y2Fmw6k=");

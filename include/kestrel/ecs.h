@@ -56,6 +56,24 @@ struct ks_ecs_ent;
 struct ks_jr;
 struct ks_jw;
 
+/* private: a table from 64-bit keys to strings */
+struct ks_ecs_strtab {
+	struct ks_ecs_ent *v;
+	size_t n, cap;
+};
+
+/* What the cgroup of a live event turned out to be (kestrel_container_lookups_total). */
+enum ks_cgroup_result {
+	KS_CGROUP_CONTAINER,	/* a container's: container.id */
+	KS_CGROUP_HOST,		/* no container's */
+	KS_CGROUP_FAILED,	/* gone before kload looked: container.id unknown */
+	KS_CGROUP_N,
+};
+
+/* Bounds of the container.id table. */
+#define KS_ECS_CGROUPS_LIVE	4096u	/* cgroups remembered (then forgotten, looked up again) */
+#define KS_ECS_CGROUPS_REPLAY	65536u	/* distinct container.id values of replayed input */
+
 struct ks_ecs_host_run {
 	uint64_t seq;		/* first record number of the run */
 	uint32_t host;		/* hosts[] index + 1; 0: the event had none */
@@ -66,8 +84,15 @@ struct ks_ecs_ctx {
 	bool host_set;			/* given, adopted or looked up */
 	struct ks_ecs_stats stats;
 	/* private: entity key -> original entity_id string */
-	struct ks_ecs_ent *ents;
-	size_t n_ents, cap_ents;
+	struct ks_ecs_strtab ents;
+	/*
+	 * private: ks_event.cgroup_id -> container.id ("": none): a live
+	 * cgroup's, looked up on its first event; a replayed event's
+	 * (KS_CGROUP_REPLAY keys, given by the decoder)
+	 */
+	struct ks_ecs_strtab cgroups;
+	size_t n_cgroups_live, n_cgroups_replay;
+	uint64_t cgroup_lookups[KS_CGROUP_N];
 	/* private: host.name of replayed events, by record number */
 	char **hosts;
 	size_t n_hosts;
@@ -87,6 +112,13 @@ int ks_ecs_init(struct ks_ecs_ctx *ctx, const char *host);
 void ks_ecs_free(struct ks_ecs_ctx *ctx);
 const char *ks_ecs_host(struct ks_ecs_ctx *ctx);
 unsigned long ks_ecs_truncations_total(const struct ks_ecs_ctx *ctx);
+
+/*
+ * container.id of ev, or NULL: for a live event its cgroup is looked up
+ * (loader/container.c) on first sight, so call it while the process may
+ * still be running (the session does, as it takes each event in).
+ */
+const char *ks_ecs_container(struct ks_ecs_ctx *ctx, const struct ks_event *ev);
 
 /* Decode one ECS object, the JSON text line[0..len). 0, or -1 with a message in err. */
 int ks_ecs_decode_line(struct ks_ecs_ctx *ctx, const char *line, size_t len,

@@ -328,11 +328,11 @@ const struct ks_step_ast *ks_query_step(const struct ks_query *q,
 					const struct ks_step *s);
 
 /*
- * Userspace-only string fields (KS_T_USER_STR: host.name,
+ * Userspace-only string fields (KS_T_USER_STR: host.name, container.id,
  * process.parent.command_line) are not in struct ks_event: kload knows them
- * (the replayed record, its process table). user_str returns true and the
- * value, or false for null. Without a callback host.name is gethostname()
- * and the others are null.
+ * (the replayed record, its cgroup table, its process table). user_str
+ * returns true and the value, or false for null. Without a callback
+ * host.name is gethostname() and the others are null.
  */
 struct ks_interp_ctx {
 	bool (*user_str)(void *arg, const struct ks_field_info *f,
@@ -342,6 +342,9 @@ struct ks_interp_ctx {
 
 bool ks_interp_node_ctx(const struct ks_node *n, const struct ks_event *ev,
 			const struct ks_interp_ctx *ctx);
+/* What a userspace-only field reads without a callback (one may defer to it). */
+bool ks_interp_user_default(const struct ks_field_info *f, const char **s,
+			    size_t *len);
 bool ks_interp_step_ctx(const struct ks_step_ast *s, const struct ks_event *ev,
 			const struct ks_interp_ctx *ctx);
 

@@ -8,7 +8,8 @@
  *
  * ks_session_normalize() is the only place a forwarded event is changed
  * before anyone reads it (boot clock to epoch, interface names, the
- * packet time of a replayed pcap). Records shorter than struct ks_event
+ * packet time of a replayed pcap); it also looks up the container of a
+ * live event's cgroup. Records shorter than struct ks_event
  * are counted and dropped. ks_session_install() puts a rule generation
  * in the kernel and in the pipeline together, or in neither.
  *
@@ -96,7 +97,7 @@ int ks_session_open_lost(struct ks_session *s, const struct ks_engine *e, bool a
 int ks_session_poll(struct ks_session *s, int timeout_ms);
 int ks_session_consume(struct ks_session *s);
 
-void ks_session_normalize(const struct ks_session *s, struct ks_event *ev);
+void ks_session_normalize(struct ks_session *s, struct ks_event *ev);
 /* One normalized event through record, hook and pipeline. */
 int ks_session_event(struct ks_session *s, struct ks_event *ev);
 
