@@ -145,6 +145,7 @@ int ks_exc_read(struct ks_ruleset *rs, const struct ks_src *src,
 	}
 	if (x->step && exc_step(rs, src, x->step, &e->step))
 		return -1;
+	e->step_loc = x->step ? ks_yaml_loc(src, x->step->start_mark) : e->loc;
 	if (x->description &&
 	    !(e->description = (char *)exc_string(rs, src, x->description,
 						  "description")))
@@ -176,7 +177,7 @@ int ks_rule_add_exception(struct ks_ruleset *rs, struct ks_rule_src *r,
 	struct ks_exception *v;
 
 	if (r->q && e->step > r->q->n_steps) {
-		ks_diag_add(&rs->diags, KS_DIAG_ERROR, e->loc,
+		ks_diag_add(&rs->diags, KS_DIAG_ERROR, e->step_loc,
 			    "exception applies to step %u, but rule %s has %zu step%s",
 			    e->step, r->id, r->q->n_steps, r->q->n_steps == 1 ? "" : "s");
 		return -1;

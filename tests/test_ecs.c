@@ -1070,6 +1070,67 @@ static void test_host(void **state)
 	ks_ecs_free(&ctx);
 }
 
+/*
+ * container.id and the namespace ids: decoded, printed back the same, in
+ * the alert's top level too; one key per distinct id; bad values rejected.
+ */
+static void test_container_ns(void **state)
+{
+	static const char *const id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	struct fx *f = *state;
+	struct ks_event ev, other, back;
+	struct ks_alert_meta meta = { .id = "r", .name = "r", .severity = "low" };
+	const struct ks_event *evs[1] = { &ev };
+	char *text, *s;
+	json_t *j;
+
+	assert_true(asprintf(&text,
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\","
+		"\"action\":\"exec\"},\"process\":{\"pid\":7},\"container\":{\"id\":\"%s\"},"
+		"\"kestrel\":{\"process\":{\"pid_ns\":4026531836,\"mnt_ns\":4026531841,"
+		"\"net_ns\":4026531840,\"user_ns\":4026531837}}}", id) > 0);
+	decode_ok(f, text, &ev);
+	assert_int_equal(ev.pid_ns, 4026531836u);
+	assert_int_equal(ev.net_ns, 4026531840u);
+	assert_int_equal(ev.user_ns, 4026531837u);
+	assert_true(ev.cgroup_id & KS_CGROUP_REPLAY);
+	assert_string_equal(ks_ecs_container(&f->ctx, &ev), id);
+	decode_ok(f, text, &other);
+	assert_int_equal(other.cgroup_id, ev.cgroup_id);	/* the same id, the same key */
+	free(text);
+	decode_ok(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":"
+		  "\"process\",\"action\":\"exec\"},\"container\":{\"id\":\"box\"}}", &other);
+	assert_int_not_equal(other.cgroup_id, ev.cgroup_id);
+	assert_string_equal(ks_ecs_container(&f->ctx, &other), "box");
+	j = to_json(&f->ctx, &ev);
+	s = dump(j);
+	json_decref(j);
+	assert_non_null(strstr(s, "\"container\":{\"id\":\"0123456789abcdef"));
+	assert_non_null(strstr(s, "\"process\":{\"mnt_ns\":4026531841,\"net_ns\":4026531840,"
+				  "\"pid_ns\":4026531836,\"user_ns\":4026531837}"));
+	decode_ok(f, s, &back);
+	free(s);
+	assert_int_equal(back.cgroup_id, ev.cgroup_id);
+	assert_int_equal(back.pid_ns, ev.pid_ns);
+	j = alert(&f->ctx, &meta, evs, 1, NULL, NULL, 0);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "container"), "id")),
+			    id);
+	json_decref(j);
+	/* none: no container object at all */
+	decode_ok(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":"
+		  "\"process\",\"action\":\"exec\"}}", &other);
+	assert_int_equal(other.cgroup_id, 0);
+	assert_null(ks_ecs_container(&f->ctx, &other));
+	assert_int_not_equal(decode(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":"
+				    "{\"category\":\"process\",\"action\":\"exec\"},"
+				    "\"container\":{\"id\":\"\"}}", &other), 0);
+	assert_non_null(strstr(f->err, "container.id"));
+	assert_int_not_equal(decode(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":"
+				    "{\"category\":\"process\",\"action\":\"exec\"},"
+				    "\"kestrel\":{\"process\":{\"pid_ns\":-1}}}", &other), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1095,6 +1156,7 @@ int main(void)
 		cmocka_unit_test(test_host),
 		cmocka_unit_test_setup_teardown(test_multi_host, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_time_out_of_range, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_container_ns, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("ecs", tests, NULL, NULL);

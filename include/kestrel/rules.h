@@ -220,7 +220,7 @@ struct ks_exception {
 	char *text;			/* as written */
 	char *description;		/* NULL if none */
 	unsigned int step;		/* 0: every step; 1..n_steps */
-	struct ks_loc loc;
+	struct ks_loc loc, step_loc;
 	bool from_file;			/* an exceptions file's, not the rule's own */
 };
 
