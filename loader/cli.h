@@ -39,14 +39,15 @@ struct ks_cli_select {
 	  .help = hlp }
 #define KS_OPTS_SELECT(st, f) \
 	KS_OPT_SEL_(st, f, KS_SEL_INCLUDE_TAGS, "include-tag", "TAG", \
-		    "compile only rules with a tag matching TAG\n" \
-		    "(a glob; repeatable; also --include-id)"), \
+		    "only the rules with a tag matching TAG (a glob;\n" \
+		    "repeatable, as the three below; with --include-id:\n" \
+		    "the rules either selects)"), \
 	KS_OPT_SEL_(st, f, KS_SEL_INCLUDE_IDS, "include-id", "ID", \
-		    "compile only rules whose id matches ID (a glob)"), \
+		    "only the rules whose id matches ID"), \
 	KS_OPT_SEL_(st, f, KS_SEL_EXCLUDE_TAGS, "exclude-tag", "TAG", \
-		    "leave out rules with a tag matching TAG"), \
+		    "not the rules with a tag matching TAG"), \
 	KS_OPT_SEL_(st, f, KS_SEL_EXCLUDE_IDS, "exclude-id", "ID", \
-		    "leave out rules whose id matches ID"), \
+		    "not the rules whose id matches ID"), \
 	{ .name = "exceptions", .type = KS_OPT_STR_MULTI, KS_OPT_AT(st, f.exceptions), \
 	  .count_off = offsetof(st, f.n_exceptions), .max = KS_CLI_SEL_MAX, \
 	  .metavar = "FILE", .help = "add the exceptions of FILE to the rules it\n" \

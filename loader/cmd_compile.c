@@ -22,7 +22,8 @@ static const struct ks_opt compile_opts[] = {
 	  .help = "compile one inline EQL query" },
 	KS_OPT_FLAG_(struct compile_args, explain, "explain",
 		     "per rule: what runs in the kernel and what in\n"
-		     "userspace and why; DFA states, classes, map sizes"),
+		     "userspace and why, its exceptions; the rules not\n"
+		     "compiled and why; DFA states, classes, map sizes"),
 	{ .name = "quiet", .short_opt = 'q', .type = KS_OPT_FLAG,
 	  KS_OPT_AT(struct compile_args, quiet), .help = "print only errors and the summary line" },
 	KS_OPTS_SELECT(struct compile_args, sel),

@@ -358,6 +358,56 @@ kill -TERM "$KPID"
 wait "$KPID"
 KPID=
 
+# ---- rule lifecycle: a disabled rule, one left out by tag and two with an
+# exception (its own, an exceptions file's) stay silent on an exec that the
+# control rule, and the same rules without the lifecycle keys, alert on.
+life_rule() { # id extra-yaml
+	printf -- '- rule: %s\n  name: %s\n%s  query: process where event.action == "exec" and process.name == "ks_e2e_life"\n' \
+		"$1" "$1" "$2"
+}
+{
+	life_rule e2e_life_control ''
+	life_rule e2e_life_disabled '  enabled: false\n'
+	life_rule e2e_life_noisy '  tags: [e2e.noisy]\n'
+	life_rule e2e_life_excepted "  exceptions: ['process.args == \"--benign\"']\n"
+	life_rule e2e_life_file '  tags: [e2e.file]\n'
+} | sed 's/\\n/\n/g' >"$W/life.yml"
+printf -- '- tags: [e2e.file]\n  condition: process.args == "--benign"\n' >"$W/life-exc.yml"
+printf 'rules:\n  paths: [%s]\n  exclude_tags: [e2e.noisy]\n  exceptions: [%s]\n' \
+	"$W/life.yml" "$W/life-exc.yml" >"$W/life.conf"
+: >"$W/alerts.jsonl"
+if attach --config "$W/life.conf" --record "$W/life-rec.jsonl" --detach-on-exit; then
+	cp /bin/true /tmp/ks_e2e_life
+	/tmp/ks_e2e_life --benign
+	wait_for '"id":"e2e_life_control"' "$W/alerts.jsonl"
+	wait_for 'ks_e2e_life' "$W/life-rec.jsonl"
+	kill -TERM "$KPID"
+	wait "$KPID"
+	KPID=
+	check "lifecycle: the control rule alerts on the exec" \
+		"grep -q '\"id\":\"e2e_life_control\"' $W/alerts.jsonl" "$W/alerts.jsonl"
+	check "lifecycle: enabled: false, exclude_tags, an exception and an exceptions file: silent" \
+		"[ \$(grep -c '\"id\":\"e2e_life_' $W/alerts.jsonl) -eq 1 ]" "$W/alerts.jsonl"
+	check "lifecycle: attach said how many rules it loaded" \
+		"grep -q 'attached: mode [a-z]*, 3 rules' $W/attach.log" "$W/attach.log"
+	# the same exec, the same rules without enabled: false and exceptions: all five fire
+	sed '/enabled: false/d; /exceptions:/d' "$W/life.yml" >"$W/life-all.yml"
+	"$KLOAD" replay --events "$W/life-rec.jsonl" "$W/life-all.yml" >"$W/life-all.jsonl" 2>"$W/out"
+	check "lifecycle: without it the recorded exec alerts all five rules" \
+		"[ \$(grep -o '\"id\":\"e2e_life_[a-z]*\"' $W/life-all.jsonl | sort -u | wc -l) -eq 5 ]" "$W/life-all.jsonl"
+	"$KLOAD" replay --events "$W/life-rec.jsonl" --exclude-tag e2e.noisy \
+		--exceptions "$W/life-exc.yml" "$W/life.yml" >"$W/life-rep.jsonl" 2>"$W/out"
+	check "lifecycle: replayed with --exclude-tag and --exceptions, the control alone" \
+		"[ \$(grep -c '\"id\":\"e2e_life_' $W/life-rep.jsonl) -eq 1 ] && grep -q e2e_life_control $W/life-rep.jsonl" "$W/life-rep.jsonl"
+	"$KLOAD" compile --explain --exclude-tag e2e.noisy --exceptions "$W/life-exc.yml" \
+		"$W/life.yml" >"$W/explain.txt" 2>&1
+	check "lifecycle: --explain names what is not compiled and the exceptions" \
+		"grep -q 'e2e_life_disabled .*not compiled: enabled: false' $W/explain.txt && grep -q 'e2e_life_noisy .*not compiled: exclude_tags e2e.noisy' $W/explain.txt && [ \$(grep -c 'exception 1 (every step' $W/explain.txt) -eq 2 ]" "$W/explain.txt"
+else
+	bad "attach --config with a rule selection and exceptions" "$W/attach.log"
+fi
+"$KLOAD" detach --pin-dir "$PIN" >/dev/null 2>&1
+
 # ---- the shipped rules, live: file events in whatever mode this kernel has
 # (signal mode from syscall tracepoints where there is neither BPF LSM nor
 # kprobes). A credential file read, and a download to /tmp then run.
