@@ -39,6 +39,7 @@
 #include <linux/magic.h>
 
 #include "kestrel/container.h"
+#include "kestrel/text.h"
 
 #define HEX_ID_LEN	64
 #define WALK_DEPTH	32
@@ -68,17 +69,6 @@ static const char *prefixed_hex(const char *c, size_t len, const char *prefix,
 	return c + p;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* machine-<name>.scope: the name with systemd's \xNN escapes undone. */
 static size_t machine_name(const char *c, size_t len, char *id, size_t idlen)
 {
@@ -91,7 +81,7 @@ static size_t machine_name(const char *c, size_t len, char *id, size_t idlen)
 		return 0;
 	for (i = sizeof(pre) - 1; i < len - (sizeof(suf) - 1) && n + 1 < idlen; i++) {
 		if (c[i] == '\\' && i + 3 < len && c[i + 1] == 'x' &&
-		    (hi = hexval(c[i + 2])) >= 0 && (lo = hexval(c[i + 3])) >= 0) {
+		    (hi = ks_hexval(c[i + 2])) >= 0 && (lo = ks_hexval(c[i + 3])) >= 0) {
 			id[n++] = (char)(hi << 4 | lo);
 			i += 3;
 		} else {

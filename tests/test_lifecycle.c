@@ -21,6 +21,7 @@
 #include "kestrel/kbin.h"
 #include "kestrel/rules.h"
 #include "kestrel/tablewalk.h"
+#include "testlib.h"
 
 static struct ks_tables *T, *T2;
 static struct ks_walk *W;
@@ -44,14 +45,14 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* The diagnostics as text, valid until the next call. */
 static const char *diag_text(const struct ks_ruleset *rs)
 {
-	static char buf[8192];
-	FILE *f = fmemopen(buf, sizeof(buf), "w");
+	static char *last;
 
-	ks_diags_print(&rs->diags, f);
-	fclose(f);
-	return buf;
+	free(last);
+	last = ks_test_diag_text(&rs->diags);
+	return last;
 }
 
 static struct ks_ruleset *load(const char *yaml, const char *exceptions)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Small text helpers shared by the readers of escaped strings: the JSON
- * reader (loader/json_read.c) and the TOML reader (rules-compiler/toml.c).
+ * reader (loader/json_read.c), the TOML reader (rules-compiler/toml.c) and
+ * systemd's unit name escapes in cgroup paths (loader/container.c).
  */
 #ifndef KESTREL_TEXT_H
 #define KESTREL_TEXT_H
