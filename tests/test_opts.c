@@ -274,6 +274,61 @@ static void test_config_override(void **state)
 	assert_string_equal(ks_cfgfile_path(6, argv, "/nonexistent/kestrel.yml") ?: "", "");
 }
 
+/* rules: {include_tags, exclude_ids, exceptions, ...}: the selection options, there only. */
+struct sel_args {
+	struct ks_cli_select sel;
+};
+
+static const struct ks_opt sel_opts[] = {
+	KS_OPTS_SELECT(struct sel_args, sel),
+	{ NULL },
+};
+
+static const struct ks_cmd sel_cmd = { .name = "s", .args = "RULES...", .opts = sel_opts };
+
+static int sel_load(const char *text, struct sel_args *a, struct ks_cfgfile *cf)
+{
+	const char *path = cfg_file(text);
+	int ret;
+
+	memset(a, 0, sizeof(*a));
+	ret = ks_cfgfile_load(&sel_cmd, &sel_cmd, path, a, cf);
+	unlink(path);
+	return ret;
+}
+
+static void test_config_selection(void **state)
+{
+	char *argv[] = { "s", "--exclude-id", "cli*", "r", NULL };
+	struct ks_cfgfile cf;
+	struct sel_args a;
+
+	assert_int_equal(sel_load("rules:\n  paths: [r]\n  include_tags: [\"attack.*\", linux]\n"
+				  "  exclude_ids: one\n  exclude_tags: [noisy]\n  include_ids: [a]\n"
+				  "  exceptions: [/etc/x.yml]\n", &a, &cf), KS_EXIT_OK);
+	assert_int_equal(a.sel.n[KS_SEL_INCLUDE_TAGS], 2);
+	assert_string_equal(a.sel.pat[KS_SEL_INCLUDE_TAGS][0], "attack.*");
+	assert_int_equal(a.sel.n[KS_SEL_EXCLUDE_IDS], 1);
+	assert_string_equal(a.sel.pat[KS_SEL_EXCLUDE_IDS][0], "one");
+	assert_string_equal(a.sel.pat[KS_SEL_EXCLUDE_TAGS][0], "noisy");
+	assert_string_equal(a.sel.pat[KS_SEL_INCLUDE_IDS][0], "a");
+	assert_int_equal(a.sel.n_exceptions, 1);
+	assert_true(ks_cli_select_any(&a.sel));
+	/* the command line's list replaces the file's */
+	assert_int_equal(ks_opts_parse(&sel_cmd, 4, argv, &a), 3);
+	assert_int_equal(a.sel.n[KS_SEL_EXCLUDE_IDS], 1);
+	assert_string_equal(a.sel.pat[KS_SEL_EXCLUDE_IDS][0], "cli*");
+	ks_cfgfile_free(&cf);
+	/* under rules: only */
+	assert_int_equal(sel_load("exclude_id: [x]\n", &a, &cf), KS_EXIT_USAGE);
+	ks_cfgfile_free(&cf);
+	assert_int_equal(sel_load("rules: {exclude_idz: [x]}\n", &a, &cf), KS_EXIT_USAGE);
+	ks_cfgfile_free(&cf);
+	assert_int_equal(sel_load("rules: {}\n", &a, &cf), KS_EXIT_OK);
+	assert_false(ks_cli_select_any(&a.sel));
+	ks_cfgfile_free(&cf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_config_file),
 		cmocka_unit_test(test_config_override),
+		cmocka_unit_test(test_config_selection),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
