@@ -29,9 +29,10 @@ comp() { # words... -> the completions, one line
 		_kload 2>/dev/null; echo "${COMPREPLY[*]}"' sh "$@"
 }
 if [ -r /usr/share/bash-completion/bash_completion ]; then
-	check "bash completion: commands, options from --help, output schemes, modes" \
+	check "bash completion: commands, options from --help, output schemes, modes, rule ids" \
 		"[ \"\$(comp kload rel)\" = reload ] && [ \"\$(comp kload attach --conf)\" = --config ] &&
-		 [ \"\$(comp kload attach --output nat)\" = nats:// ] && [ \"\$(comp kload attach --mode ob)\" = observe ]"
+		 [ \"\$(comp kload attach --output nat)\" = nats:// ] && [ \"\$(comp kload attach --mode ob)\" = observe ] &&
+		 [ \"\$(comp kload compile rules/ --exclude-id exec_from_t)\" = exec_from_tmp ]"
 else
 	bad "bash-completion is not installed (scripts/deps.sh installs it)"
 fi
