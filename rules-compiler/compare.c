@@ -417,6 +417,24 @@ static bool parse_op(struct parser *p, const struct ks_token *ft,
 	return true;
 }
 
+/*
+ * A comparison of an optional field the schema does not know: the field
+ * is null, so "== null" is true and every other comparison false, "!="
+ * and "not in" included (the null semantics above).
+ */
+static struct ks_node *absent_cmp(struct parser *p, const struct ks_token *ft,
+				  const struct cmp_op *op,
+				  struct ks_token **vals, size_t n)
+{
+	bool is_null = n == 1 && is_kw(vals[0], "null");
+
+	if (is_null && op->kind != OP_EQ) {
+		eql_serr(p, vals[0], "null can only be compared with == or !=");
+		return NULL;
+	}
+	return ks_node_bool(p->rs, eql_tok_loc(p, ft), is_null && !op->negate);
+}
+
 struct ks_node *eql_parse_comparison(struct parser *p)
 {
 	struct ks_token *ft = advance(p), *t, **vals, *one;
@@ -445,6 +463,8 @@ struct ks_node *eql_parse_comparison(struct parser *p)
 	}
 	if (f)
 		n = build_cmp(p, ft, f, &op, vals, nv);
+	else if (eql_field_absent(ft))
+		n = absent_cmp(p, ft, &op, vals, nv);
 	free(vals);
 	return n ? n : eql_placeholder(p, ft);
 }

@@ -123,6 +123,26 @@ static void lex_quoted_ident(struct lexer *lx)
 	memcpy(tk->s, lx->t + off + 1, tk->len);
 }
 
+/*
+ * "?name" (or "?`name`"): Elastic's optional field, which reads as null
+ * when the schema does not know it. The token spans the '?'.
+ */
+static void lex_optional(struct lexer *lx)
+{
+	size_t off = lx->pos++;
+	struct ks_token *tk;
+
+	if (peek(lx, 0) == '`')
+		lex_quoted_ident(lx);
+	else
+		lex_ident(lx);
+	tk = &lx->out->v[lx->out->n - 1];
+	if (tk->kind != KS_TOK_IDENT)
+		return;
+	tk->off = off;
+	tk->optional = true;
+}
+
 static void lex_number(struct lexer *lx)
 {
 	size_t off = lx->pos;
@@ -263,6 +283,8 @@ static bool lex_one(struct lexer *lx)
 		lex_string(lx);
 	else if (c == '`')
 		lex_quoted_ident(lx);
+	else if (c == '?' && (is_ident_start(peek(lx, 1)) || peek(lx, 1) == '`'))
+		lex_optional(lx);
 	else if (c == '\'')
 		lex_error(lx, lx->pos, "strings are written in double quotes");
 	else if (!lex_punct(lx)) {

@@ -46,6 +46,7 @@ struct ks_token {
 	unsigned char *lit;
 	int64_t num;		/* NUMBER */
 	bool quoted;		/* IDENT written as `name` */
+	bool optional;		/* IDENT written as ?name (an optional field) */
 	size_t err_off;		/* ERROR: where it is (may differ from off) */
 };
 

@@ -203,6 +203,9 @@ static bool parse_fields(struct parser *p, const struct ks_field_info **join,
 		}
 		advance(p);
 		f = eql_field_of(p, t);
+		if (!f && eql_field_absent(t))
+			eql_serr(p, t, "unknown field \"%s\" cannot be a join key "
+				 "(optional or not)", t->s);
 		if (f && f->type == KS_T_USER_STR && strcmp(f->name, "host.name")) {
 			/* neither the kernel nor kload's NFA keys on its value */
 			eql_serr(p, t, "cannot join on %s: only fields the kernel "

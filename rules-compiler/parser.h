@@ -68,7 +68,10 @@ void *eql_syn(struct parser *p, const struct ks_token *t, const char *fmt, ...)
 const char *eql_desc(const struct ks_token *t, char *buf, size_t n);
 #define DESC(t)	eql_desc((t), (char[64]){ 0 }, 64)
 bool eql_is_field_tok(const struct ks_token *t);
-/* Look a field up; unknown fields are reported (with a suggestion). */
+/* An optional field (?name) the schema does not know: it reads as null. */
+bool eql_field_absent(const struct ks_token *t);
+/* Look a field up; unknown fields are reported (with a suggestion), but
+ * not an absent optional one (NULL, silently). */
 const struct ks_field_info *eql_field_of(struct parser *p,
 					 const struct ks_token *t);
 /* A false node standing for a condition that had a semantic error. */

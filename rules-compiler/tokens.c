@@ -98,13 +98,18 @@ bool eql_is_field_tok(const struct ks_token *t)
 	return t->kind == KS_TOK_IDENT && !is_keyword(t);
 }
 
+bool eql_field_absent(const struct ks_token *t)
+{
+	return t->optional && !ks_field_lookup(t->s);
+}
+
 const struct ks_field_info *eql_field_of(struct parser *p,
 					 const struct ks_token *t)
 {
 	const struct ks_field_info *f = ks_field_lookup(t->s);
 	const char *sug;
 
-	if (f)
+	if (f || eql_field_absent(t))
 		return f;
 	sug = ks_field_suggest(t->s);
 	if (sug)

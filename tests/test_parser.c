@@ -77,6 +77,25 @@ static const struct accept_case accepts[] = {
 	{ "process where endsWith~(process.name, \"\")",
 	  "process where process.name : \"*\"" },
 	{ "process where process.args : \"-c\"", NULL },
+	/* optional fields: a known one is the field, an unknown one is null */
+	{ "process where ?process.name == \"a\"",
+	  "process where process.name == \"a\"" },
+	{ "process where ?`process.name` : \"a*\"",
+	  "process where process.name : \"a*\"" },
+	{ "process where process.name == \"a\" and ?no.such.field == \"b\"",
+	  "process where process.name == \"a\" and false" },
+	{ "process where process.name == \"a\" and ?no.such != \"b\"",
+	  "process where process.name == \"a\" and false" },
+	{ "process where process.name == \"a\" and ?no.such not in (\"b\")",
+	  "process where process.name == \"a\" and false" },
+	{ "process where process.name == \"a\" and not ?no.such : \"b*\"",
+	  "process where process.name == \"a\" and not false" },
+	{ "process where process.name == \"a\" and ?no.such == null",
+	  "process where process.name == \"a\" and true" },
+	{ "process where process.name == \"a\" and ?no.such != null",
+	  "process where process.name == \"a\" and false" },
+	{ "process where process.name == \"a\" or startsWith(?no.such, \"x\")",
+	  "process where process.name == \"a\" or false" },
 	{ "process where process.args == \"-c\" and process.args_count >= 2", NULL },
 	{ "process where process.pid == 1 and process.parent.pid != 1", NULL },
 	{ "process where process.pid < 100 and process.pid <= 100 and "
@@ -302,6 +321,15 @@ static const struct reject_case rejects[] = {
 	  "process.name, file.path [file where true] by process.name, file.path",
 	  "q:1:44: error: too many join fields (at most 4)\n"
 	  "q:1:92: error: too many join fields (at most 4)" },
+	{ "process where ?process.nme == \"x\" and process.nme == \"x\"",
+	  "q:1:39: error: unknown field \"process.nme\" (did you mean \"process.name\"?)" },
+	{ "process where ?no.such > null",
+	  "q:1:26: error: null can only be compared with == or !=" },
+	{ "process where ? process.name == \"a\"",
+	  "q:1:15: error: unexpected character '?'" },
+	{ "sequence by ?no.such [process where true] [file where true]",
+	  "q:1:13: error: unknown field \"no.such\" cannot be a join key "
+	  "(optional or not)" },
 	/* several semantic errors in one query are all reported */
 	{ "process where process.name == \"a\" and process.pid == \"b\" and "
 	  "process.nam == 1",
