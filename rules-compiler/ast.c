@@ -271,7 +271,7 @@ static struct ks_node *str_group(struct ks_ruleset *rs, struct ks_loc loc,
 	n->field = f;
 	n->strop = op;
 	n->pats = ks_alloc(rs, cap * sizeof(*n->pats));
-	if (op == KS_SO_REGEX) {
+	if (op == KS_SO_REGEX || op == KS_SO_EQLRE) {
 		struct ks_priv *pv = ks_priv(rs);
 
 		ks_grow(&pv->regex_nodes, &pv->cap_regex, pv->n_regex,
@@ -295,7 +295,7 @@ struct ks_node *ks_node_str(struct ks_ruleset *rs, struct ks_loc loc,
 			    bool wild, bool ci, const struct ks_pat_in *pats,
 			    size_t cnt)
 {
-	struct ks_node *groups[KS_SO_REGEX + 1] = { 0 };
+	struct ks_node *groups[KS_SO_EQLRE + 1] = { 0 };
 	struct ks_nodevec vec = { 0 };
 	enum ks_strop o;
 	size_t i, len;

@@ -12,7 +12,7 @@
 #include "parser.h"
 
 enum op_kind { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_COLON, OP_IN,
-	       OP_LIKE };
+	       OP_LIKE, OP_REGEX };
 
 struct cmp_op {
 	enum op_kind kind;
@@ -273,6 +273,60 @@ out:
 	return node;
 }
 
+/*
+ * A regex test of string field f with the patterns vals[0, n): Kestrel's
+ * regex() function (so KS_SO_REGEX, a POSIX ERE found anywhere) or EQL's
+ * regex operator (KS_SO_EQLRE, Elastic's whole-value match). Each pattern
+ * is compiled here, so a bad one is reported at its own string.
+ */
+static struct ks_node *regex_node(struct parser *p, const struct ks_token *at,
+				  const struct ks_token *ft,
+				  const struct ks_field_info *f, enum ks_strop so,
+				  bool ci, struct ks_token **vals, size_t n)
+{
+	struct ks_pat_in *pats = ks_xmalloc(n * sizeof(*pats));
+	struct ks_strpat sp = { .ci = ci };
+	struct ks_node one = { .kind = KS_N_STR, .strop = so, .pats = &sp,
+			       .n_pats = 1 }, *node = NULL;
+	const char *what = so != KS_SO_EQLRE ? at->s : ci ? "regex~" : "regex";
+	char err[192];
+	size_t i;
+
+	if (f->type == KS_T_NUM || f->type == KS_T_IP || f->type == KS_T_ENUM) {
+		eql_serr(p, ft, "%s needs a string field; %s is a %s", what,
+			 f->name, ks_ftype_name(f->type));
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (vals[i]->kind != KS_TOK_STRING) {
+			eql_serr(p, vals[i], "%s takes strings", what);
+			goto out;
+		}
+		if (memchr(vals[i]->s, 0, vals[i]->len)) {
+			eql_serr(p, vals[i], "a regular expression cannot hold a "
+				 "NUL byte");
+			goto out;
+		}
+		sp.s = vals[i]->s;
+		sp.len = pats[i].len = vals[i]->len;
+		pats[i].s = vals[i]->s;
+		one.cache = NULL;
+		if (ks_regex_compile(p->rs, &one, err, sizeof(err))) {
+			eql_serr(p, vals[i], "invalid regular expression \"%s\": "
+				 "%s", vals[i]->s, err);
+			ks_regex_cache_free(one.cache);
+			goto out;
+		}
+		ks_regex_cache_free(one.cache);
+	}
+	node = ks_node_str(p->rs, eql_tok_loc(p, at), f, so, false, ci, pats, n);
+	if (ks_regex_compile(p->rs, node, err, sizeof(err)))
+		node = NULL;	/* compiled above: cannot happen */
+out:
+	free(pats);
+	return node;
+}
+
 /* Check the right-hand values, then dispatch on the field's type. */
 static struct ks_node *build_cmp(struct parser *p, const struct ks_token *ft,
 				 const struct ks_field_info *f,
@@ -303,6 +357,8 @@ static struct ks_node *build_cmp(struct parser *p, const struct ks_token *ft,
 			return NULL;
 		}
 	}
+	if (op->kind == OP_REGEX)
+		return regex_node(p, ft, ft, f, KS_SO_EQLRE, op->ci, vals, n);
 	switch (f->type) {
 	case KS_T_NUM:
 		return cmp_num(p, ft, f, op, vals, n);
@@ -408,6 +464,9 @@ static bool parse_op(struct parser *p, const struct ks_token *ft,
 	} else if (is_kw(t, "like") || is_kw(t, "like~")) {
 		op->kind = OP_LIKE;
 		op->ci = t->s[4] == '~';
+	} else if (is_kw(t, "regex") || is_kw(t, "regex~")) {
+		op->kind = OP_REGEX;
+		op->ci = t->s[5] == '~';
 	} else {
 		eql_syn(p, t, "expected an operator after \"%s\", got %s", ft->s,
 		    DESC(t));
@@ -450,7 +509,8 @@ struct ks_node *eql_parse_comparison(struct parser *p)
 		return eql_syn(p, t, "expected \"(\" after \"%s\", got %s", op.text,
 			   DESC(t));
 	if (t->kind == KS_TOK_LPAREN &&
-	    (op.kind == OP_IN || op.kind == OP_COLON || op.kind == OP_LIKE)) {
+	    (op.kind == OP_IN || op.kind == OP_COLON || op.kind == OP_LIKE ||
+	     op.kind == OP_REGEX)) {
 		vals = parse_values(p, NULL, &nv);
 		if (!vals)
 			return NULL;
@@ -554,35 +614,6 @@ static struct ks_node *fn_string(struct parser *p, const struct ks_token *nt,
 	return n;
 }
 
-static struct ks_node *fn_regex(struct parser *p, const struct ks_token *nt,
-				const struct ks_token *ft,
-				const struct ks_field_info *f, bool ci,
-				struct ks_token **args)
-{
-	struct ks_pat_in pat = { args[1]->s, args[1]->len };
-	struct ks_node *n;
-	char err[128];
-
-	if (f->type == KS_T_NUM || f->type == KS_T_IP || f->type == KS_T_ENUM) {
-		eql_serr(p, ft, "%s needs a string field; %s is a %s", nt->s,
-			 f->name, ks_ftype_name(f->type));
-		return NULL;
-	}
-	if (memchr(pat.s, 0, pat.len)) {
-		eql_serr(p, args[1], "a regular expression cannot hold a NUL "
-			 "byte");
-		return NULL;
-	}
-	n = ks_node_str(p->rs, eql_tok_loc(p, nt), f, KS_SO_REGEX, false, ci,
-			&pat, 1);
-	if (ks_regex_compile(p->rs, n, err, sizeof(err))) {
-		eql_serr(p, args[1], "invalid regular expression \"%s\": %s",
-			 args[1]->s, err);
-		return NULL;
-	}
-	return n;
-}
-
 /* Index of the function nt names (a trailing '~' sets *ci), or -1. */
 static int fn_find(const struct ks_token *nt, bool *ci)
 {
@@ -674,7 +705,7 @@ struct ks_node *eql_parse_function(struct parser *p)
 	if (functions[fi].kind == FN_CIDR)
 		n = fn_cidr(p, nt, args[0], f, args, na);
 	else if (functions[fi].kind == FN_REGEX)
-		n = fn_regex(p, nt, args[0], f, ci, args);
+		n = regex_node(p, nt, args[0], f, KS_SO_REGEX, ci, args + 1, 1);
 	else
 		n = fn_string(p, nt, args[0], f, functions[fi].op, ci, args);
 out:

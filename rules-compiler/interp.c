@@ -95,7 +95,7 @@ static bool str_test(const struct ks_node *n, const char *v, size_t len)
 {
 	size_t i;
 
-	if (n->strop == KS_SO_REGEX)
+	if (n->strop == KS_SO_REGEX || n->strop == KS_SO_EQLRE)
 		return ks_regex_match(n, v, len);
 	for (i = 0; i < n->n_pats; i++)
 		if (ks_str_match(n->strop, &n->pats[i], v, len))

@@ -190,6 +190,30 @@ static size_t string_extent(const struct lexer *lx)
 	return i - lx->pos;
 }
 
+/*
+ * """raw""": Elastic's raw string, the bytes as written (escapes are not
+ * processed, so a regex's backslashes need no doubling); it may span
+ * lines and ends at the first """ after the opening one.
+ */
+static void lex_raw_string(struct lexer *lx)
+{
+	size_t off = lx->pos, n;
+	const char *e = memmem(lx->t + off + 3, lx->len - off - 3, "\"\"\"", 3);
+	struct ks_token *tk;
+
+	if (!e) {
+		lex_error(lx, off, "unterminated \"\"\"raw string\"\"\"");
+		return;
+	}
+	n = e - lx->t - off - 3;
+	lx->pos = e - lx->t + 3;
+	tk = push(lx, KS_TOK_STRING, off);
+	tk->s = ks_xmalloc(n + 1);
+	tk->lit = ks_xmalloc(n + 1);
+	memcpy(tk->s, lx->t + off + 3, n);
+	tk->len = n;
+}
+
 static void lex_string(struct lexer *lx)
 {
 	size_t off = lx->pos, n = 0, max = string_extent(lx);
@@ -279,6 +303,8 @@ static bool lex_one(struct lexer *lx)
 		lex_ident(lx);
 	else if (isdigit(c) || (c == '-' && isdigit(peek(lx, 1))))
 		lex_number(lx);
+	else if (c == '"' && peek(lx, 1) == '"' && peek(lx, 2) == '"')
+		lex_raw_string(lx);
 	else if (c == '"')
 		lex_string(lx);
 	else if (c == '`')

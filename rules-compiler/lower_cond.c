@@ -25,10 +25,10 @@ static const char *strop_name(enum ks_strop op)
 	static const char *const names[] = {
 		[KS_SO_EQ] = "equality", [KS_SO_PREFIX] = "prefix",
 		[KS_SO_SUFFIX] = "suffix", [KS_SO_CONTAINS] = "substring",
-		[KS_SO_WILDCARD] = "wildcard", [KS_SO_REGEX] = "regex",
+		[KS_SO_WILDCARD] = "wildcard", [KS_SO_REGEX] = "regex", [KS_SO_EQLRE] = "regex",
 	};
 
-	return op <= KS_SO_REGEX ? names[op] : "string test";
+	return op <= KS_SO_EQLRE ? names[op] : "string test";
 }
 
 /* ---- programs ---- */
@@ -261,19 +261,17 @@ static struct trig lower_wild(struct lower *L, struct prog *p,
 }
 
 /*
- * A literal every match of a POSIX ERE must contain: the longest run of
- * plain characters at the top level. Conservative: no alternation at all,
- * bracket expressions and groups are skipped, and a character followed by
- * a quantifier that allows zero repetitions is dropped.
+ * A literal every match of a POSIX ERE (or, pcre, of an EQL regex) must
+ * contain: the longest run of plain characters at the top level.
+ * Conservative: no top-level alternation, bracket expressions and groups
+ * are skipped, and a character followed by a quantifier that allows zero
+ * repetitions is dropped. In PCRE a backslash escapes inside brackets too.
  */
-static size_t regex_literal(const char *re, size_t len, char *out)
+static size_t regex_literal(const char *re, size_t len, bool pcre, char *out)
 {
 	size_t i, n = 0, best = 0, depth = 0;
 	char *cur = out + len + 1;	/* scratch after the result area */
 
-	for (i = 0; i < len; i++)
-		if (re[i] == '|')
-			return 0;
 	for (i = 0; i < len; i++) {
 		char c = re[i];
 		bool lit = false;
@@ -289,10 +287,12 @@ static size_t regex_literal(const char *re, size_t len, char *out)
 			if (i < len && re[i] == ']')
 				i++;
 			while (i < len && re[i] != ']')
-				i++;
+				i += pcre && re[i] == '\\' ? 2 : 1;
 		} else if (c == '{') {
 			while (i < len && re[i] != '}')
 				i++;	/* a bound: "{0,2}" is no literal */
+		} else if (c == '|' && !depth) {
+			return 0;	/* a top-level alternative */
 		} else if (c == '(') {
 			depth++;
 		} else if (c == ')') {
@@ -325,12 +325,12 @@ static size_t regex_literal(const char *re, size_t len, char *out)
 }
 
 static struct trig lower_regex(struct lower *L, struct prog *p,
-			       const struct ks_field_info *f,
+			       const struct ks_field_info *f, enum ks_strop op,
 			       const struct ks_strpat *pat)
 {
-	char *lit = ks_xmalloc(2 * pat->len + 2), q[80];
+	char *lit = ks_xmalloc(2 * pat->len + 3), q[80];
 	struct trig tr = trig_none();
-	size_t n = regex_literal(pat->s, pat->len, lit);
+	size_t n = regex_literal(pat->s, pat->len, op == KS_SO_EQLRE, lit);
 	int a = -1;
 
 	if (n && !has_ctl(lit, n))
@@ -363,8 +363,8 @@ static struct trig lower_pat(struct lower *L, struct prog *p, struct orset *os,
 	size_t rlen;
 	char *r, q[80];
 
-	if (op == KS_SO_REGEX) {
-		tr = lower_regex(L, p, f, pat);
+	if (op == KS_SO_REGEX || op == KS_SO_EQLRE) {
+		tr = lower_regex(L, p, f, op, pat);
 		or_operand(p, emitted);
 		return tr;
 	}

@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * String tests with the AST's semantics: equality, prefix, suffix,
- * substring and wildcard (ASCII case folding, '?' one byte), and Sigma's
- * |re as POSIX EREs compiled once per node. The interpreter evaluates
+ * substring and wildcard (ASCII case folding, '?' one byte), Sigma's |re
+ * as POSIX EREs and EQL's `regex` with PCRE2, compiled once per node. The
+ * interpreter evaluates
  * with these; the EQL parser matches enum names and the Sigma importer
  * selection names with them.
  */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <ctype.h>
+#include <pcre2.h>
 #include <regex.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,11 +119,13 @@ bool ks_str_match(enum ks_strop op, const struct ks_strpat *pt,
 	}
 }
 
-/* ---- regex (Sigma |re), compiled once per node ---- */
+/* ---- regexes (Sigma |re, EQL regex), compiled once per node ---- */
 
 struct regex_cache {
 	size_t n;
 	bool bad;		/* did not compile: never matches */
+	bool pcre;		/* KS_SO_EQLRE: pc[], else re[] */
+	pcre2_code **pc;
 	regex_t re[];
 };
 
@@ -129,8 +136,13 @@ void ks_regex_cache_free(void *cache)
 
 	if (!c)
 		return;
-	for (i = 0; i < c->n; i++)
-		regfree(&c->re[i]);
+	for (i = 0; i < c->n; i++) {
+		if (c->pcre)
+			pcre2_code_free(c->pc[i]);
+		else
+			regfree(&c->re[i]);
+	}
+	free(c->pc);
 	free(c);
 }
 
@@ -259,6 +271,91 @@ static const char *ere_check(const char *p)
 	return NULL;
 }
 
+/*
+ * Elastic's EQL regex is Lucene's: it matches the whole value, '.' is any
+ * character and a backslash makes any other character literal. PCRE2
+ * compiled ANCHORED | ENDANCHORED | DOTALL runs it; what the two read
+ * differently is refused here, so a rule never means something else than
+ * in Elastic: PCRE's anchors, group syntax, escapes such as \b or \x
+ * (literal letters in Lucene), possessive quantifiers, POSIX classes, and
+ * Lucene's own operators (" @ & ~ < > #) that PCRE reads as literals.
+ */
+static const char *eqlre_check(const char *p, size_t len, size_t *at)
+{
+	static char why[96];
+	bool br = false;	/* inside [...] */
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		char c = p[i], x = i + 1 < len ? p[i + 1] : 0;
+
+		*at = i;
+		if (c == '\\') {
+			if (isalnum((unsigned char)x) && !strchr("dDwWsS", x)) {
+				snprintf(why, sizeof(why), "\\%c is not in "
+					 "Elastic's regex (there, a literal "
+					 "'%c')", x, x);
+				return why;
+			}
+			i++;
+		} else if (br) {
+			if (c == '[' && (x == ':' || x == '=' || x == '.'))
+				return "POSIX classes like [:alpha:] are not in "
+				       "Elastic's regex";
+			br = c != ']' || (i && p[i - 1] == '[') ||
+			     (i > 1 && p[i - 1] == '^' && p[i - 2] == '[');
+		} else if (c == '[') {
+			br = true;
+		} else if (c == '^' || c == '$') {
+			return "anchors ^ and $ are literals in Elastic's regex, "
+			       "which always matches the whole value (escape "
+			       "them)";
+		} else if (c == '(' && x == '?') {
+			return "(?...) groups are not in Elastic's regex";
+		} else if (strchr("*+?}", c) && x == '+') {
+			return "possessive quantifiers (a*+) are not in Elastic's "
+			       "regex";
+		} else if (strchr("\"@&~<>#", c)) {
+			snprintf(why, sizeof(why), "Lucene's operator '%c' is "
+				 "not supported (escape it for the literal)", c);
+			return why;
+		}
+	}
+	return NULL;
+}
+
+static const char *pcre_build(struct regex_cache *c, const struct ks_strpat *pt,
+			      char *err, size_t errlen)
+{
+	uint32_t opt = PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_DOTALL |
+		       (pt->ci ? PCRE2_CASELESS : 0);
+	PCRE2_UCHAR msg[96];
+	const char *why;
+	PCRE2_SIZE off;
+	size_t at;
+	int rc;
+
+	why = eqlre_check(pt->s, pt->len, &at);
+	if (why) {
+		if (err)
+			snprintf(err, errlen, "%s (at offset %zu)", why, at);
+		return why;
+	}
+	c->pc[c->n] = pcre2_compile((PCRE2_SPTR)pt->s, pt->len, opt, &rc, &off,
+				    NULL);
+	if (!c->pc[c->n]) {
+		pcre2_get_error_message(rc, msg, sizeof(msg));
+		if (err)
+			snprintf(err, errlen, "%s (at offset %zu)", (char *)msg,
+				 (size_t)off);
+		return "invalid";
+	}
+	/* no JIT (no executable memory, say) leaves PCRE2's interpreter */
+	pcre2_jit_compile(c->pc[c->n], PCRE2_JIT_COMPLETE);
+	c->n++;
+	return NULL;
+}
+
 static struct regex_cache *regex_build(const struct ks_node *n, char *err,
 				       size_t errlen)
 {
@@ -268,6 +365,13 @@ static struct regex_cache *regex_build(const struct ks_node *n, char *err,
 	int rc;
 
 	c = ks_xmalloc(sizeof(*c) + n->n_pats * sizeof(regex_t));
+	if (n->strop == KS_SO_EQLRE) {
+		c->pcre = true;
+		c->pc = ks_xmalloc((n->n_pats + 1) * sizeof(*c->pc));
+		for (i = 0; i < n->n_pats && !c->bad; i++)
+			c->bad = pcre_build(c, &n->pats[i], err, errlen) != NULL;
+		return c;
+	}
 	for (i = 0; i < n->n_pats; i++) {
 		why = strlen(n->pats[i].s) != n->pats[i].len ?
 			"it holds a NUL byte" : ere_check(n->pats[i].s);
@@ -318,6 +422,29 @@ static const struct regex_cache *regex_get(const struct ks_node *n)
 	return c;
 }
 
+/*
+ * One match data per thread (the interpreter runs on several); one
+ * ovector pair is enough to learn whether the whole value matched. A match
+ * that PCRE2 gives up on (its match limit) counts as no match.
+ */
+static bool pcre_match(const struct regex_cache *c, const char *v, size_t len)
+{
+	static __thread pcre2_match_data *md;
+	size_t i;
+
+	if (!md)
+		md = pcre2_match_data_create(1, NULL);
+	if (!md) {
+		fputs("kestrel: out of memory\n", stderr);
+		abort();
+	}
+	for (i = 0; i < c->n; i++)
+		if (pcre2_match(c->pc[i], (PCRE2_SPTR)v, len, 0, 0, md,
+				NULL) >= 0)
+			return true;
+	return false;
+}
+
 bool ks_regex_match(const struct ks_node *n, const char *v, size_t len)
 {
 	const struct regex_cache *c = regex_get(n);
@@ -326,6 +453,8 @@ bool ks_regex_match(const struct ks_node *n, const char *v, size_t len)
 
 	if (c->bad)
 		return false;
+	if (c->pcre)
+		return pcre_match(c, v, len);
 	for (i = 0; i < c->n; i++) {
 		m[0].rm_so = 0;
 		m[0].rm_eo = len;

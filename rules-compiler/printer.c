@@ -3,7 +3,8 @@
  * EQL printer: the text of a query or condition back from the AST, for
  * --explain, the tests and the query_text of imported Sigma rules (which
  * a .kbin stores and parses again). The output parses back to the same
- * AST; KS_SO_REGEX prints as Kestrel's regex(field, "ERE") function.
+ * AST; KS_SO_REGEX prints as Kestrel's regex(field, "ERE") function,
+ * KS_SO_EQLRE as EQL's `field regex "..."`.
  */
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -131,7 +132,9 @@ static void fmt_str_node(FILE *o, const struct ks_node *n)
 		}
 		return;
 	}
-	if (n->strop == KS_SO_EQ && !ci) {
+	if (n->strop == KS_SO_EQLRE) {
+		fprintf(o, "%s regex%s ", f, ci ? "~" : "");
+	} else if (n->strop == KS_SO_EQ && !ci) {
 		fprintf(o, "%s %s ", f, n->n_pats == 1 ? "==" : "in");
 	} else {
 		fprintf(o, "%s %s ", f, ci ? ":" : "like");
@@ -140,7 +143,7 @@ static void fmt_str_node(FILE *o, const struct ks_node *n)
 		fputc('(', o);
 	for (i = 0; i < n->n_pats; i++) {
 		fputs(i ? ", " : "", o);
-		if (n->strop == KS_SO_EQ && !ci)
+		if ((n->strop == KS_SO_EQ && !ci) || n->strop == KS_SO_EQLRE)
 			put_str(o, n->pats[i].s, n->pats[i].len, false);
 		else
 			put_pattern(o, n->strop, &n->pats[i]);

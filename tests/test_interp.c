@@ -506,6 +506,38 @@ static void test_regex_newline(void **state)
 	ks_ruleset_free(rs);
 }
 
+/*
+ * EQL's regex operator (Elastic's): PCRE2 over the whole value, '.' any
+ * byte (a newline too), regex~ case-insensitive, a list any-of, and a
+ * raw """string""" keeps its backslashes.
+ */
+static void test_eql_regex(void **state)
+{
+	static const char *const argv[] = { "nc", "-lvp", "4444\nx", NULL };
+	struct ks_event ev;
+
+	ev_exec(&ev, "/var/run/Evil.pid", argv);
+	T("process where process.executable regex \"/var/run/\\\\w+\\\\.(pid|lock)\"");
+	T("process where process.executable regex \"\"\"/var/run/\\w+\\.(pid|lock)\"\"\"");
+	/* the whole value: a match inside it is not enough */
+	F("process where process.executable regex \"run/\\\\w+\"");
+	F("process where process.executable regex \"/var/run\"");
+	T("process where process.executable regex \".*run.*\"");
+	/* case */
+	F("process where process.executable regex \"/var/run/evil.pid\"");
+	T("process where process.executable regex~ \"/VAR/run/evil.pid\"");
+	/* any of a list; arrays match on any element */
+	T("process where process.executable regex (\"x\", \"/var/.*\")");
+	T("process where process.args regex \"-[a-z]*p\"");
+	F("process where process.args regex \"-[a-z]*q\"");
+	/* '.' matches a newline (Lucene's any character) */
+	T("process where process.args regex \"4444.x\"");
+	/* null: false, negated too */
+	F("process where process.parent.name regex \".*\"");
+	ev_parent(&ev, "/bin/bash");
+	T("process where process.parent.name regex \"ba.h\"");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -521,6 +553,7 @@ int main(void)
 		cmocka_unit_test(test_wildcard_matcher),
 		cmocka_unit_test(test_regex),
 		cmocka_unit_test(test_regex_newline),
+		cmocka_unit_test(test_eql_regex),
 	};
 
 	return cmocka_run_group_tests_name("interp", tests, NULL, NULL);

@@ -335,6 +335,20 @@ static void test_regex_and_raw_wildcards(void **state)
 	pat.ci = true;
 	pat.len = strlen(pat.s);
 	check_hand(&n, "A0 U &", "4:F:x.sh");
+	/* a top-level alternative only: a group's is skipped with it */
+	pat.ci = false;
+	pat.s = "/run/(a|b)x";
+	pat.len = strlen(pat.s);
+	check_hand(&n, "A0 U &", "4:E:/run/");
+	/* EQL regex (PCRE): "\\]" does not close a bracket expression */
+	n.strop = KS_SO_EQLRE;
+	pat.s = "[\\]x]yz";
+	pat.len = strlen(pat.s);
+	check_hand(&n, "A0 U &", "4:E:yz");
+	n.strop = KS_SO_REGEX;
+	/* in an ERE it does: "x]yz" is the literal */
+	check_hand(&n, "A0 U &", "4:E:x]yz");
+	pat.ci = true;
 	/* an unreduced wildcard from a hand-built AST is reduced here */
 	n.strop = KS_SO_WILDCARD;
 	pat.s = "*evil*";
@@ -485,6 +499,10 @@ static void test_block_needs_exact(void **state)
 		"  name: ok\n"
 		"  action: kill\n"
 		"  query: network where event.action == \"connect\" and destination.port == 4444\n"
+		"- rule: re\n"
+		"  name: re\n"
+		"  action: kill\n"
+		"  query: process where process.name regex \"ba.h\"\n"
 		"- rule: ok2\n"
 		"  name: ok2\n"
 		"  action: block\n"
@@ -495,7 +513,8 @@ static void test_block_needs_exact(void **state)
 	print_message("%s", d);
 	assert_non_null(strstr(d, "t.yml:1:3: error: action block needs a kernel-exact rule: wildcard \"*a*b*\" on process.command_line is decided in userspace"));
 	assert_non_null(strstr(d, "t.yml:6:3: error: action kill needs a process"));
-	assert_int_equal(ks_diags_errors(&rs->diags), 2);
+	assert_non_null(strstr(d, "t.yml:14:3: error: action kill needs a kernel-exact rule: regex \"ba.h\" on process.name is decided in userspace"));
+	assert_int_equal(ks_diags_errors(&rs->diags), 3);
 	ks_ruleset_free(rs);
 }
 

@@ -77,6 +77,14 @@ static const struct accept_case accepts[] = {
 	{ "process where endsWith~(process.name, \"\")",
 	  "process where process.name : \"*\"" },
 	{ "process where process.args : \"-c\"", NULL },
+	/* EQL regex: Elastic's whole-value match; raw strings */
+	{ "process where process.name regex \"ba.h\"", NULL },
+	{ "process where process.name regex~ (\"BA.h\", \"[a-z]+sh\")", NULL },
+	{ "process where process.name regex \"\"\"a\\.b\"\"\"",
+	  "process where process.name regex \"a\\\\.b\"" },
+	{ "process where process.name == \"\"\"a\\b\n\"\"\"",
+	  "process where process.name == \"a\\\\b\\n\"" },
+	{ "process where regex(process.name, \"^ba\")", NULL },
 	/* optional fields: a known one is the field, an unknown one is null */
 	{ "process where ?process.name == \"a\"",
 	  "process where process.name == \"a\"" },
@@ -330,6 +338,34 @@ static const struct reject_case rejects[] = {
 	{ "sequence by ?no.such [process where true] [file where true]",
 	  "q:1:13: error: unknown field \"no.such\" cannot be a join key "
 	  "(optional or not)" },
+	{ "process where process.name regex \"a(b\"",
+	  "q:1:34: error: invalid regular expression \"a(b\": missing closing "
+	  "parenthesis (at offset 3)" },
+	{ "process where process.name regex (\"a\", \"^b\")",
+	  "q:1:40: error: invalid regular expression \"^b\": anchors ^ and $ are "
+	  "literals in Elastic's regex, which always matches the whole value "
+	  "(escape them) (at offset 0)" },
+	{ "process where process.name regex \"a\\\\bc\"",
+	  "q:1:34: error: invalid regular expression \"a\\bc\": \\b is not in "
+	  "Elastic's regex (there, a literal 'b') (at offset 1)" },
+	{ "process where process.name regex \"(?i)a\"",
+	  "q:1:34: error: invalid regular expression \"(?i)a\": (?...) groups are "
+	  "not in Elastic's regex (at offset 0)" },
+	{ "process where process.name regex \"a*+\"",
+	  "q:1:34: error: invalid regular expression \"a*+\": possessive "
+	  "quantifiers (a*+) are not in Elastic's regex (at offset 1)" },
+	{ "process where process.name regex \"a@\"",
+	  "q:1:34: error: invalid regular expression \"a@\": Lucene's operator "
+	  "'@' is not supported (escape it for the literal) (at offset 1)" },
+	{ "process where process.name regex \"[[:alpha:]]\"",
+	  "q:1:34: error: invalid regular expression \"[[:alpha:]]\": POSIX "
+	  "classes like [:alpha:] are not in Elastic's regex (at offset 1)" },
+	{ "process where process.pid regex \"1.*\"",
+	  "q:1:15: error: regex needs a string field; process.pid is a number" },
+	{ "process where process.name regex 1",
+	  "q:1:34: error: regex takes strings" },
+	{ "process where process.name == \"\"\"abc\"",
+	  "q:1:31: error: unterminated \"\"\"raw string\"\"\"" },
 	/* several semantic errors in one query are all reported */
 	{ "process where process.name == \"a\" and process.pid == \"b\" and "
 	  "process.nam == 1",

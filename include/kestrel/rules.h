@@ -126,6 +126,8 @@ enum ks_strop {
 	KS_SO_WILDCARD,	/* ':' / like: '*' and '?'; '\\' escapes the next
 			 * byte ("a\\*b" is a literal star) */
 	KS_SO_REGEX,	/* Sigma |re: userspace only (POSIX ERE) */
+	KS_SO_EQLRE,	/* EQL `regex`: userspace only (PCRE2 matching the
+			 * whole value, Elastic's dialect checked) */
 };
 
 struct ks_strpat {
