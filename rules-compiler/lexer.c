@@ -313,6 +313,9 @@ static bool lex_one(struct lexer *lx)
 		lex_optional(lx);
 	else if (c == '\'')
 		lex_error(lx, lx->pos, "strings are written in double quotes");
+	else if (c == '|')
+		lex_error(lx, lx->pos, "pipes (| head, | tail, | unique, "
+			  "| filter, ...) are not supported");
 	else if (!lex_punct(lx)) {
 		if (isprint(c))
 			snprintf(msg, sizeof(msg), "unexpected character '%c'", c);

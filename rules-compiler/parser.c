@@ -80,6 +80,10 @@ static struct ks_node *parse_primary(struct parser *p)
 		advance(p);
 		return ks_node_bool(p->rs, eql_tok_loc(p, t), t->s[0] == 't');
 	}
+	if ((is_kw(t, "descendant") || is_kw(t, "child")) &&
+	    is_kw(ahead(p, 1), "of"))
+		return eql_syn(p, t, "%s of (a test on the process's ancestry) "
+			       "is not supported", t->s);
 	if (eql_is_field_tok(t) && ahead(p, 1)->kind == KS_TOK_LPAREN)
 		return eql_parse_function(p);
 	if (eql_is_field_tok(t))
@@ -431,6 +435,12 @@ static bool parse_toplevel(struct parser *p, struct ks_query *q)
 	struct ks_token *t = cur(p);
 
 	q->loc = eql_tok_loc(p, t);
+	if (is_kw(t, "sample") && is_kw(ahead(p, 1), "by")) {
+		eql_syn(p, t, "sample is not supported: Elastic's sample matches "
+			"its filters in any order, which Kestrel's sequences do "
+			"not track");
+		return false;
+	}
 	if (is_kw(t, "sequence")) {
 		if (!parse_sequence(p, q))
 			return false;

@@ -366,6 +366,19 @@ static const struct reject_case rejects[] = {
 	  "q:1:34: error: regex takes strings" },
 	{ "process where process.name == \"\"\"abc\"",
 	  "q:1:31: error: unterminated \"\"\"raw string\"\"\"" },
+	{ "sample by process.pid [process where true] [file where true]",
+	  "q:1:1: error: sample is not supported: Elastic's sample matches its "
+	  "filters in any order, which Kestrel's sequences do not track" },
+	{ "process where process.name == \"sh\" and descendant of "
+	  "[process where process.name == \"sshd\"]",
+	  "q:1:40: error: descendant of (a test on the process's ancestry) is "
+	  "not supported" },
+	{ "process where child of [process where true]",
+	  "q:1:15: error: child of (a test on the process's ancestry) is not "
+	  "supported" },
+	{ "process where true | head 5",
+	  "q:1:20: error: pipes (| head, | tail, | unique, | filter, ...) are not "
+	  "supported" },
 	/* several semantic errors in one query are all reported */
 	{ "process where process.name == \"a\" and process.pid == \"b\" and "
 	  "process.nam == 1",
