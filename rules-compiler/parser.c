@@ -21,9 +21,15 @@
  * wildcard patterns `*` is any run and `?` one byte; write `\*` and `\?`
  * for a literal star and question mark.
  *
- * Kestrel adds regex(field, "ERE") and regex~: a POSIX extended regular
- * expression found anywhere in the value (case-insensitive with ~),
- * decided in userspace. Imported Sigma |re conditions print as it.
+ * `field regex "p"` and regex~ are Elastic's: p matches the whole value
+ * (match.c says which dialect, with PCRE2), decided in userspace. Kestrel
+ * adds the function regex(field, "ERE") and regex~: a POSIX extended
+ * regular expression found anywhere in the value (case-insensitive with
+ * ~), decided in userspace. Imported Sigma |re conditions print as it.
+ *
+ * Optional fields (?name, Elastic's): a field the schema knows is that
+ * field; an unknown one is null, so its comparisons fold to constants.
+ * Not supported, rejected by name: sample, descendant of, child of, pipes.
  *
  * Limits: ( and not nest at most KS_MAX_NESTING deep, a list holds at
  * most KS_MAX_LIST values, and a number must be one the field can hold.
