@@ -10,6 +10,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <ctype.h>
 #include <pcre2.h>
+#include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -423,21 +424,46 @@ static const struct regex_cache *regex_get(const struct ks_node *n)
 }
 
 /*
- * One match data per thread (the interpreter runs on several); one
- * ovector pair is enough to learn whether the whole value matched. A match
- * that PCRE2 gives up on (its match limit) counts as no match.
+ * One match data per thread (the interpreter runs on several), freed when
+ * the thread ends; one ovector pair is enough to learn whether the whole
+ * value matched. A match that PCRE2 gives up on (its match limit) counts
+ * as no match.
  */
-static bool pcre_match(const struct regex_cache *c, const char *v, size_t len)
-{
-	static __thread pcre2_match_data *md;
-	size_t i;
+static pthread_key_t md_key;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
 
-	if (!md)
-		md = pcre2_match_data_create(1, NULL);
-	if (!md) {
+static void md_free(void *md)
+{
+	pcre2_match_data_free(md);
+}
+
+static void md_key_init(void)
+{
+	if (pthread_key_create(&md_key, md_free))
+		abort();
+}
+
+static pcre2_match_data *md_get(void)
+{
+	pcre2_match_data *md;
+
+	pthread_once(&md_once, md_key_init);
+	md = pthread_getspecific(md_key);
+	if (md)
+		return md;
+	md = pcre2_match_data_create(1, NULL);
+	if (!md || pthread_setspecific(md_key, md)) {
 		fputs("kestrel: out of memory\n", stderr);
 		abort();
 	}
+	return md;
+}
+
+static bool pcre_match(const struct regex_cache *c, const char *v, size_t len)
+{
+	pcre2_match_data *md = md_get();
+	size_t i;
+
 	for (i = 0; i < c->n; i++)
 		if (pcre2_match(c->pc[i], (PCRE2_SPTR)v, len, 0, 0, md,
 				NULL) >= 0)
