@@ -266,15 +266,24 @@ static struct trig lower_wild(struct lower *L, struct prog *p,
  * Conservative: no top-level alternation, bracket expressions and groups
  * are skipped, and a character followed by a quantifier that allows zero
  * repetitions is dropped. In PCRE a backslash escapes inside brackets too.
+ * fr->begin: the literal is the pattern's first tokens; fr->end: its last.
  */
-static size_t regex_literal(const char *re, size_t len, bool pcre, char *out)
+struct frame {
+	bool begin, end;
+};
+
+static size_t regex_literal(const char *re, size_t len, bool pcre, char *out,
+			    struct frame *fr)
 {
-	size_t i, n = 0, best = 0, depth = 0;
+	size_t i, n = 0, best = 0, depth = 0, tok;
 	char *cur = out + len + 1;	/* scratch after the result area */
+	bool first = false;	/* the current run starts the pattern */
 
 	for (i = 0; i < len; i++) {
 		char c = re[i];
 		bool lit = false;
+
+		tok = i;
 
 		if (c == '\\' && i + 1 < len) {
 			c = re[++i];
@@ -305,6 +314,8 @@ static size_t regex_literal(const char *re, size_t len, bool pcre, char *out)
 		    strchr("*?{", re[i + 1]))
 			lit = false;	/* may occur zero times */
 		if (lit && !depth) {
+			if (!n)
+				first = tok == 0;
 			cur[n++] = c;
 			if (i + 1 < len && re[i + 1] == '+')
 				lit = false;	/* ends the run after c */
@@ -313,6 +324,7 @@ static size_t regex_literal(const char *re, size_t len, bool pcre, char *out)
 			if (n > best) {
 				best = n;
 				memcpy(out, cur, n);
+				*fr = (struct frame){ first, false };
 			}
 			n = 0;
 		}
@@ -320,6 +332,7 @@ static size_t regex_literal(const char *re, size_t len, bool pcre, char *out)
 	if (n > best) {
 		best = n;
 		memcpy(out, cur, n);
+		*fr = (struct frame){ first, true };
 	}
 	return best;
 }
@@ -329,12 +342,16 @@ static struct trig lower_regex(struct lower *L, struct prog *p,
 			       const struct ks_strpat *pat)
 {
 	char *lit = ks_xmalloc(2 * pat->len + 3), q[80];
+	bool whole = op == KS_SO_EQLRE;
 	struct trig tr = trig_none();
-	size_t n = regex_literal(pat->s, pat->len, op == KS_SO_EQLRE, lit);
+	struct frame fr = { false, false };
+	size_t n = regex_literal(pat->s, pat->len, whole, lit, &fr);
 	int a = -1;
 
+	/* EQL's regex matches the whole value: its ends frame the literal */
 	if (n && !has_ctl(lit, n))
-		a = atom_framed(L, f, pat->ci, false, lit, n, false);
+		a = atom_framed(L, f, pat->ci, whole && fr.begin, lit, n,
+				whole && fr.end);
 	if (a >= 0) {
 		emit_atom(L, p, a);
 		tr = trig_atom(a);

@@ -340,13 +340,30 @@ static void test_regex_and_raw_wildcards(void **state)
 	pat.s = "/run/(a|b)x";
 	pat.len = strlen(pat.s);
 	check_hand(&n, "A0 U &", "4:E:/run/");
-	/* EQL regex (PCRE): "\\]" does not close a bracket expression */
+	/* EQL regex (PCRE): "\\]" does not close a bracket expression, and
+	 * the literal ends the pattern, so it ends the value (\\x02) */
 	n.strop = KS_SO_EQLRE;
 	pat.s = "[\\]x]yz";
 	pat.len = strlen(pat.s);
-	check_hand(&n, "A0 U &", "4:E:yz");
+	check_hand(&n, "A0 U &", "4:E:yz\\x02");
+	/* EQL regex matches the whole value: a literal at an end is framed */
+	pat.s = "/var/run/\\w+x";
+	pat.len = strlen(pat.s);
+	check_hand(&n, "A0 U &", "4:E:\\x01/var/run/");
+	pat.s = ".*a+bc";
+	pat.len = strlen(pat.s);
+	check_hand(&n, "A0 U &", "4:E:bc\\x02");
+	pat.s = "\\.bashrc";
+	pat.len = strlen(pat.s);
+	check_hand(&n, "A0 U &", "4:E:\\x01.bashrc\\x02");
+	pat.s = "[a-z]abc+";
+	pat.len = strlen(pat.s);
+	check_hand(&n, "A0 U &", "4:E:abc");
+	/* in an ERE (found anywhere) nothing is framed, and "\\]" closes a
+	 * bracket expression: "x]yz" is the literal */
 	n.strop = KS_SO_REGEX;
-	/* in an ERE it does: "x]yz" is the literal */
+	pat.s = "[\\]x]yz";
+	pat.len = strlen(pat.s);
 	check_hand(&n, "A0 U &", "4:E:x]yz");
 	pat.ci = true;
 	/* an unreduced wildcard from a hand-built AST is reduced here */
