@@ -52,6 +52,11 @@ static const char *const queries[] = {
 	"process where process.parent.name != \"sshd\" and process.name == \"sudo\"",
 	"process where process.args : \"-?\" and process.args_count >= 3",
 	"process where process.name like \"py*on?\"",
+	/* EQL regex: whole value, the literal at an end framed */
+	"process where process.executable regex \"/tmp/.*\\\\.sh\"",
+	"process where process.args regex~ \"-.*C\" and process.name regex \"ba.h\"",
+	"process where process.command_line regex (\".*wget.*-O.*\", \"curl.*\")",
+	"file where file.path regex \"/etc/(passwd|shadow)\" or file.name regex \"id_.*\"",
 	"process where process.name == \"\" or process.executable : \"*\"",
 	"process where process.pid < 100 and process.parent.pid != 1",
 	"process where event.action == \"exit\" and process.exit_code != 0",
