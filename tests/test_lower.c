@@ -308,6 +308,35 @@ static void check_hand(struct ks_node *cond, const char *want_prog,
 	ks_diags_free(&rs->diags);
 }
 
+/*
+ * The prefilter literal of a regex: EQL's (PCRE, the whole value, so a
+ * literal at an end of the pattern is framed) and an ERE (found anywhere).
+ */
+static void check_regex_literals(struct ks_node *n)
+{
+	static const struct {
+		enum ks_strop op;
+		const char *re, *atoms;
+	} cases[] = {
+		/* "\\]" does not close a PCRE bracket expression */
+		{ KS_SO_EQLRE, "[\\]x]yz", "4:E:yz\\x02" },
+		{ KS_SO_EQLRE, "/var/run/\\w+x", "4:E:\\x01/var/run/" },
+		{ KS_SO_EQLRE, ".*a+bc", "4:E:bc\\x02" },
+		{ KS_SO_EQLRE, "\\.bashrc", "4:E:\\x01.bashrc\\x02" },
+		{ KS_SO_EQLRE, "[a-z]abc+", "4:E:abc" },
+		/* it closes an ERE's: "x]yz" is the literal, not framed */
+		{ KS_SO_REGEX, "[\\]x]yz", "4:E:x]yz" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n->strop = cases[i].op;
+		n->pats[0].s = (char *)cases[i].re;
+		n->pats[0].len = strlen(cases[i].re);
+		check_hand(n, "A0 U &", cases[i].atoms);
+	}
+}
+
 static void test_regex_and_raw_wildcards(void **state)
 {
 	struct ks_strpat pat = { 0 };
@@ -340,31 +369,7 @@ static void test_regex_and_raw_wildcards(void **state)
 	pat.s = "/run/(a|b)x";
 	pat.len = strlen(pat.s);
 	check_hand(&n, "A0 U &", "4:E:/run/");
-	/* EQL regex (PCRE): "\\]" does not close a bracket expression, and
-	 * the literal ends the pattern, so it ends the value (\\x02) */
-	n.strop = KS_SO_EQLRE;
-	pat.s = "[\\]x]yz";
-	pat.len = strlen(pat.s);
-	check_hand(&n, "A0 U &", "4:E:yz\\x02");
-	/* EQL regex matches the whole value: a literal at an end is framed */
-	pat.s = "/var/run/\\w+x";
-	pat.len = strlen(pat.s);
-	check_hand(&n, "A0 U &", "4:E:\\x01/var/run/");
-	pat.s = ".*a+bc";
-	pat.len = strlen(pat.s);
-	check_hand(&n, "A0 U &", "4:E:bc\\x02");
-	pat.s = "\\.bashrc";
-	pat.len = strlen(pat.s);
-	check_hand(&n, "A0 U &", "4:E:\\x01.bashrc\\x02");
-	pat.s = "[a-z]abc+";
-	pat.len = strlen(pat.s);
-	check_hand(&n, "A0 U &", "4:E:abc");
-	/* in an ERE (found anywhere) nothing is framed, and "\\]" closes a
-	 * bracket expression: "x]yz" is the literal */
-	n.strop = KS_SO_REGEX;
-	pat.s = "[\\]x]yz";
-	pat.len = strlen(pat.s);
-	check_hand(&n, "A0 U &", "4:E:x]yz");
+	check_regex_literals(&n);
 	pat.ci = true;
 	/* an unreduced wildcard from a hand-built AST is reduced here */
 	n.strop = KS_SO_WILDCARD;
