@@ -273,57 +273,80 @@ out:
 	return node;
 }
 
+/* Each regex pattern of vals[0, n) compiles (else it is reported at its
+ * own string): so a bad one is an error even where it is never run. */
+static bool regex_check(struct parser *p, const char *what, enum ks_strop so,
+			bool ci, struct ks_token **vals, size_t n)
+{
+	struct ks_strpat sp = { .ci = ci };
+	struct ks_node one = { .kind = KS_N_STR, .strop = so, .pats = &sp,
+			       .n_pats = 1 };
+	char err[192];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		if (vals[i]->kind != KS_TOK_STRING) {
+			eql_serr(p, vals[i], "%s takes strings", what);
+			return false;
+		}
+		if (memchr(vals[i]->s, 0, vals[i]->len)) {
+			eql_serr(p, vals[i], "a regular expression cannot hold a "
+				 "NUL byte");
+			return false;
+		}
+		sp.s = vals[i]->s;
+		sp.len = vals[i]->len;
+		one.cache = NULL;
+		rc = ks_regex_compile(p->rs, &one, err, sizeof(err));
+		ks_regex_cache_free(one.cache);
+		if (rc) {
+			eql_serr(p, vals[i], "invalid regular expression \"%s\": "
+				 "%s", vals[i]->s, err);
+			return false;
+		}
+	}
+	return true;
+}
+
+static const char *regex_what(const struct ks_token *at, enum ks_strop so,
+			      bool ci)
+{
+	return so != KS_SO_EQLRE ? at->s : ci ? "regex~" : "regex";
+}
+
 /*
  * A regex test of string field f with the patterns vals[0, n): Kestrel's
  * regex() function (so KS_SO_REGEX, a POSIX ERE found anywhere) or EQL's
- * regex operator (KS_SO_EQLRE, Elastic's whole-value match). Each pattern
- * is compiled here, so a bad one is reported at its own string.
+ * regex operator (KS_SO_EQLRE, Elastic's whole-value match).
  */
 static struct ks_node *regex_node(struct parser *p, const struct ks_token *at,
 				  const struct ks_token *ft,
 				  const struct ks_field_info *f, enum ks_strop so,
 				  bool ci, struct ks_token **vals, size_t n)
 {
-	struct ks_pat_in *pats = ks_xmalloc(n * sizeof(*pats));
-	struct ks_strpat sp = { .ci = ci };
-	struct ks_node one = { .kind = KS_N_STR, .strop = so, .pats = &sp,
-			       .n_pats = 1 }, *node = NULL;
-	const char *what = so != KS_SO_EQLRE ? at->s : ci ? "regex~" : "regex";
+	const char *what = regex_what(at, so, ci);
+	struct ks_pat_in *pats;
+	struct ks_node *node;
 	char err[192];
 	size_t i;
 
 	if (f->type == KS_T_NUM || f->type == KS_T_IP || f->type == KS_T_ENUM) {
 		eql_serr(p, ft, "%s needs a string field; %s is a %s", what,
 			 f->name, ks_ftype_name(f->type));
-		goto out;
+		return NULL;
 	}
+	if (!regex_check(p, what, so, ci, vals, n))
+		return NULL;
+	pats = ks_xmalloc(n * sizeof(*pats));
 	for (i = 0; i < n; i++) {
-		if (vals[i]->kind != KS_TOK_STRING) {
-			eql_serr(p, vals[i], "%s takes strings", what);
-			goto out;
-		}
-		if (memchr(vals[i]->s, 0, vals[i]->len)) {
-			eql_serr(p, vals[i], "a regular expression cannot hold a "
-				 "NUL byte");
-			goto out;
-		}
-		sp.s = vals[i]->s;
-		sp.len = pats[i].len = vals[i]->len;
 		pats[i].s = vals[i]->s;
-		one.cache = NULL;
-		if (ks_regex_compile(p->rs, &one, err, sizeof(err))) {
-			eql_serr(p, vals[i], "invalid regular expression \"%s\": "
-				 "%s", vals[i]->s, err);
-			ks_regex_cache_free(one.cache);
-			goto out;
-		}
-		ks_regex_cache_free(one.cache);
+		pats[i].len = vals[i]->len;
 	}
 	node = ks_node_str(p->rs, eql_tok_loc(p, at), f, so, false, ci, pats, n);
-	if (ks_regex_compile(p->rs, node, err, sizeof(err)))
-		node = NULL;	/* compiled above: cannot happen */
-out:
 	free(pats);
+	if (ks_regex_compile(p->rs, node, err, sizeof(err)))
+		return NULL;	/* compiled above: cannot happen */
 	return node;
 }
 
@@ -491,6 +514,10 @@ static struct ks_node *absent_cmp(struct parser *p, const struct ks_token *ft,
 		eql_serr(p, vals[0], "null can only be compared with == or !=");
 		return NULL;
 	}
+	if (op->kind == OP_REGEX &&
+	    !regex_check(p, regex_what(ft, KS_SO_EQLRE, op->ci), KS_SO_EQLRE,
+			 op->ci, vals, n))
+		return NULL;
 	return ks_node_bool(p->rs, eql_tok_loc(p, ft), is_null && !op->negate);
 }
 

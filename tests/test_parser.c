@@ -360,6 +360,9 @@ static const struct reject_case rejects[] = {
 	{ "process where process.name regex \"[[:alpha:]]\"",
 	  "q:1:34: error: invalid regular expression \"[[:alpha:]]\": POSIX "
 	  "classes like [:alpha:] are not in Elastic's regex (at offset 1)" },
+	{ "process where ?no.such regex \"a(b\"",
+	  "q:1:30: error: invalid regular expression \"a(b\": missing closing "
+	  "parenthesis (at offset 3)" },
 	{ "process where process.pid regex \"1.*\"",
 	  "q:1:15: error: regex needs a string field; process.pid is a number" },
 	{ "process where process.name regex 1",
