@@ -60,6 +60,8 @@ struct trig trig_dup(const struct trig *t)
 {
 	struct trig d = *t;
 
+	/* an empty set may still own a buffer (a union's): never share it */
+	d.v = NULL;
 	if (t->n) {
 		d.v = ks_xmalloc(t->n * sizeof(*d.v));
 		memcpy(d.v, t->v, t->n * sizeof(*d.v));

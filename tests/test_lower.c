@@ -414,6 +414,24 @@ static const char *diag_text(const struct ks_ruleset *rs)
 	return buf;
 }
 
+/*
+ * Constants where an unknown optional field was: "(a and false) or false"
+ * lowers (its empty trigger set was once freed twice: the fuzz crash).
+ */
+static void test_constants(void **state)
+{
+	const char *yaml =
+		"- rule: c\n"
+		"  name: c\n"
+		"  query: >-\n"
+		"    process where process.parent.executable : \"/usr/?\" and\n"
+		"    ?x != null and not process.name in (\"a\", \"b\") or ?x == \"y\"\n";
+	struct ks_ruleset *rs = load(yaml, 0, NULL);
+
+	assert_int_equal(ks_diags_errors(&rs->diags), 0);
+	ks_ruleset_free(rs);
+}
+
 static void test_sequence(void **state)
 {
 	const char *yaml =
@@ -813,6 +831,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_queries),
 		cmocka_unit_test(test_regex_and_raw_wildcards),
+		cmocka_unit_test(test_constants),
 		cmocka_unit_test(test_sequence),
 		cmocka_unit_test(test_sequence_limits),
 		cmocka_unit_test(test_join_mismatch),
