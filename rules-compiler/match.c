@@ -281,11 +281,11 @@ static const char *ere_check(const char *p)
  * (literal letters in Lucene), possessive quantifiers, POSIX classes, and
  * Lucene's own operators (" @ & ~ < > #) that PCRE reads as literals.
  */
-static const char *eqlre_check(const char *p, size_t len, size_t *at)
+static const char *eqlre_check(const char *p, size_t len, size_t *at,
+			       char *why, size_t wlen)
 {
-	static char why[96];
-	bool br = false;	/* inside [...] */
-	size_t i;
+	size_t i, first = 0;	/* in [...]: its first member's index */
+	bool br = false;
 
 	for (i = 0; i < len; i++) {
 		char c = p[i], x = i + 1 < len ? p[i + 1] : 0;
@@ -293,9 +293,8 @@ static const char *eqlre_check(const char *p, size_t len, size_t *at)
 		*at = i;
 		if (c == '\\') {
 			if (isalnum((unsigned char)x) && !strchr("dDwWsS", x)) {
-				snprintf(why, sizeof(why), "\\%c is not in "
-					 "Elastic's regex (there, a literal "
-					 "'%c')", x, x);
+				snprintf(why, wlen, "\\%c is not in Elastic's "
+					 "regex (there, a literal '%c')", x, x);
 				return why;
 			}
 			i++;
@@ -303,10 +302,10 @@ static const char *eqlre_check(const char *p, size_t len, size_t *at)
 			if (c == '[' && (x == ':' || x == '=' || x == '.'))
 				return "POSIX classes like [:alpha:] are not in "
 				       "Elastic's regex";
-			br = c != ']' || (i && p[i - 1] == '[') ||
-			     (i > 1 && p[i - 1] == '^' && p[i - 2] == '[');
+			br = c != ']' || i == first;	/* "[]a]": a member */
 		} else if (c == '[') {
 			br = true;
+			first = i + 1 + (x == '^');
 		} else if (c == '^' || c == '$') {
 			return "anchors ^ and $ are literals in Elastic's regex, "
 			       "which always matches the whole value (escape "
@@ -317,30 +316,32 @@ static const char *eqlre_check(const char *p, size_t len, size_t *at)
 			return "possessive quantifiers (a*+) are not in Elastic's "
 			       "regex";
 		} else if (strchr("\"@&~<>#", c)) {
-			snprintf(why, sizeof(why), "Lucene's operator '%c' is "
-				 "not supported (escape it for the literal)", c);
+			snprintf(why, wlen, "Lucene's operator '%c' is not "
+				 "supported (escape it for the literal)", c);
 			return why;
 		}
 	}
 	return NULL;
 }
 
-static const char *pcre_build(struct regex_cache *c, const struct ks_strpat *pt,
-			      char *err, size_t errlen)
+/* Compile pt into c->pc[c->n++]; false with the reason in err. */
+static bool pcre_build(struct regex_cache *c, const struct ks_strpat *pt,
+		       char *err, size_t errlen)
 {
 	uint32_t opt = PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_DOTALL |
 		       (pt->ci ? PCRE2_CASELESS : 0);
 	PCRE2_UCHAR msg[96];
+	char buf[96];
 	const char *why;
 	PCRE2_SIZE off;
 	size_t at;
 	int rc;
 
-	why = eqlre_check(pt->s, pt->len, &at);
+	why = eqlre_check(pt->s, pt->len, &at, buf, sizeof(buf));
 	if (why) {
 		if (err)
 			snprintf(err, errlen, "%s (at offset %zu)", why, at);
-		return why;
+		return false;
 	}
 	c->pc[c->n] = pcre2_compile((PCRE2_SPTR)pt->s, pt->len, opt, &rc, &off,
 				    NULL);
@@ -349,12 +350,12 @@ static const char *pcre_build(struct regex_cache *c, const struct ks_strpat *pt,
 		if (err)
 			snprintf(err, errlen, "%s (at offset %zu)", (char *)msg,
 				 (size_t)off);
-		return "invalid";
+		return false;
 	}
 	/* no JIT (no executable memory, say) leaves PCRE2's interpreter */
 	pcre2_jit_compile(c->pc[c->n], PCRE2_JIT_COMPLETE);
 	c->n++;
-	return NULL;
+	return true;
 }
 
 static struct regex_cache *regex_build(const struct ks_node *n, char *err,
@@ -370,7 +371,7 @@ static struct regex_cache *regex_build(const struct ks_node *n, char *err,
 		c->pcre = true;
 		c->pc = ks_xmalloc((n->n_pats + 1) * sizeof(*c->pc));
 		for (i = 0; i < n->n_pats && !c->bad; i++)
-			c->bad = pcre_build(c, &n->pats[i], err, errlen) != NULL;
+			c->bad = !pcre_build(c, &n->pats[i], err, errlen);
 		return c;
 	}
 	for (i = 0; i < n->n_pats; i++) {

@@ -80,6 +80,7 @@ static const struct accept_case accepts[] = {
 	/* EQL regex: Elastic's whole-value match; raw strings */
 	{ "process where process.name regex \"ba.h\"", NULL },
 	{ "process where process.name regex~ (\"BA.h\", \"[a-z]+sh\")", NULL },
+	{ "process where process.name regex (\"[]^$]x\", \"[^]a]\")", NULL },
 	{ "process where process.name regex \"\"\"a\\.b\"\"\"",
 	  "process where process.name regex \"a\\\\.b\"" },
 	{ "process where process.name == \"\"\"a\\b\n\"\"\"",
@@ -363,6 +364,11 @@ static const struct reject_case rejects[] = {
 	{ "process where ?no.such regex \"a(b\"",
 	  "q:1:30: error: invalid regular expression \"a(b\": missing closing "
 	  "parenthesis (at offset 3)" },
+	/* "\\[" inside brackets does not start a member: the ^ after is seen */
+	{ "process where process.name regex \"[\\\\[]^a\"",
+	  "q:1:34: error: invalid regular expression \"[\\[]^a\": anchors ^ and $ "
+	  "are literals in Elastic's regex, which always matches the whole value "
+	  "(escape them) (at offset 4)" },
 	{ "process where process.pid regex \"1.*\"",
 	  "q:1:15: error: regex needs a string field; process.pid is a number" },
 	{ "process where process.name regex 1",
