@@ -75,9 +75,14 @@ stream_restart() { # uri restart-command
 		"$KLOAD" replay --events - --output "$1" "$W/rules.yml" >"$W/out" 2>&1
 	rc=$?
 }
+# The old rsyslogd must be gone, not only its listener: one that is still
+# shutting down keeps the accepted connection open (kload's writes land in
+# it unread) and its pid file (the new one refuses to start).
 restart_rsyslog() {
-	kill "$(cat "$W/rsyslog.pid")"
-	until_ok "! listening $TCP"
+	local pid
+	pid=$(cat "$W/rsyslog.pid")
+	kill "$pid"
+	until_ok "! kill -0 $pid 2>/dev/null" 300
 	rsyslogd -n -f "$W/rsyslog.conf" -i "$W/rsyslog.pid" >>"$W/rsyslog.log" 2>&1 &
 }
 restart_nats() { # seconds away
