@@ -17,6 +17,7 @@
 #define KS_EVAL_BPF_H
 
 #include "ks_maps.bpf.h"
+#include "maps/ks_fields.h"
 
 #define KS_SCAN_MAX	(KS_PAYLOAD_MAX + 8)
 
@@ -140,85 +141,12 @@ static __always_inline void ks_count_drop(__u32 ctx, __u32 src, __u32 reason)
 /* ---------------------------------------------------------------- */
 /* field access                                                     */
 
-static __always_inline __u32 ks_str_present_bit(__u32 f)
-{
-	switch (f) {
-	case KS_F_PROCESS_EXECUTABLE:
-	case KS_F_PROCESS_NAME:
-	case KS_F_PROCESS_ARGS:
-	case KS_F_PROCESS_COMMAND_LINE:
-		return KS_P_PROCESS;
-	case KS_F_PARENT_EXECUTABLE:
-	case KS_F_PARENT_NAME:
-		return KS_P_PARENT;
-	case KS_F_FILE_PATH:
-	case KS_F_FILE_NAME:
-	case KS_F_FILE_EXTENSION:
-		return KS_P_FILE;
-	case KS_F_FILE_TARGET_PATH:
-		return KS_P_TARGET;
-	case KS_F_PAYLOAD:
-		return KS_P_PAYLOAD;
-	case KS_F_IFACE_NAME:
-		return KS_P_IFACE;
-	}
-	return 0;
-}
-
-static __always_inline int ks_num(const struct ks_event *ev, __u32 f, __s64 *v)
-{
-	switch (f) {
-	case KS_F_PROCESS_PID:
-		*v = ev->pid;
-		return ev->present & KS_P_PROCESS;
-	case KS_F_PARENT_PID:
-		*v = ev->ppid;
-		return ev->present & KS_P_PARENT;
-	case KS_F_USER_ID:
-		*v = ev->uid;
-		return ev->present & KS_P_USER;
-	case KS_F_GROUP_ID:
-		*v = ev->gid;
-		return ev->present & KS_P_USER;
-	case KS_F_EXIT_CODE:
-		*v = ev->exit_code;
-		return ev->present & KS_P_EXIT_CODE;
-	case KS_F_ARGS_COUNT:
-		*v = ev->args_count;
-		return ev->present & KS_P_PROCESS;
-	case KS_F_SOURCE_PORT:
-		*v = ev->sport;
-		return ev->present & KS_P_NET;
-	case KS_F_DEST_PORT:
-		*v = ev->dport;
-		return ev->present & KS_P_NET;
-	case KS_F_TRANSPORT:
-		*v = ev->transport;
-		return ev->present & KS_P_NET;
-	case KS_F_CATEGORY:
-		*v = ev->category;
-		return 1;
-	case KS_F_ACTION:
-		*v = ev->action;
-		return 1;
-	case KS_F_DIRECTION:
-		*v = ev->direction;
-		return ev->direction != 0;
-	case KS_F_PID_NS:
-		*v = ev->pid_ns;
-		return ev->present & KS_P_PROCESS;
-	case KS_F_MNT_NS:
-		*v = ev->mnt_ns;
-		return ev->present & KS_P_PROCESS;
-	case KS_F_NET_NS:
-		*v = ev->net_ns;
-		return ev->present & KS_P_PROCESS;
-	case KS_F_USER_NS:
-		*v = ev->user_ns;
-		return ev->present & KS_P_PROCESS;
-	}
-	return 0;
-}
+/*
+ * Numeric fields and the presence of string fields are read through the
+ * one list of kernel-filled fields (maps/ks_fields.h: ks_event_num,
+ * ks_str_present_bit), which the compiler, its interpreter and kload use
+ * too.
+ */
 
 static __always_inline int ks_cmp(__s64 a, __u32 op, __s64 b)
 {
@@ -586,7 +514,7 @@ __noinline int ks_insn_tv(struct ks_tables *t, struct ks_scratch *sc, __u32 idx)
 			return KS_TV_TRUE;
 		return ks_cut_undecided(ev, in) ? KS_TV_UNKNOWN : KS_TV_FALSE;
 	case KS_OP_CMP:
-		if (!ks_num(ev, in->field, &v))
+		if (!ks_event_num(ev, in->field, &v))
 			return KS_TV_FALSE;
 		return ks_cmp(v, in->cmp, (__s64)in->imm);
 	case KS_OP_CIDR:
@@ -598,7 +526,7 @@ __noinline int ks_insn_tv(struct ks_tables *t, struct ks_scratch *sc, __u32 idx)
 			return !!(ev->present & ks_str_present_bit(in->field));
 		if (in->field == KS_F_SOURCE_IP || in->field == KS_F_DEST_IP)
 			return !!(ev->present & KS_P_NET);
-		return !!ks_num(ev, in->field, &v);
+		return !!ks_event_num(ev, in->field, &v);
 	case KS_OP_STRLEN:
 		if (!KS_F_IS_STR(in->field) ||
 		    !(ev->present & ks_str_present_bit(in->field)))
@@ -779,7 +707,7 @@ __noinline int ks_hash_field(struct ks_scratch *sc, __u32 f)
 		present = (w0 | w1) != 0;
 		len = 16;
 	} else {
-		present = !!ks_num(ev, f, &v);
+		present = !!ks_event_num(ev, f, &v);
 		w0 = v;
 	}
 	ks_sip_word(&sc->hash, KS_JOIN_HDR(present, len));

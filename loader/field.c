@@ -10,41 +10,6 @@
 
 #include "ecs_int.h"
 
-static bool num_field(const struct ks_event *ev, unsigned int field,
-		      int64_t *v)
-{
-	const struct {
-		unsigned int field, present;
-	} gates[] = {
-		{ KS_F_PROCESS_PID, KS_P_PROCESS },
-		{ KS_F_ARGS_COUNT, KS_P_PROCESS },
-		{ KS_F_PARENT_PID, KS_P_PARENT },
-		{ KS_F_USER_ID, KS_P_USER },
-		{ KS_F_GROUP_ID, KS_P_USER },
-		{ KS_F_EXIT_CODE, KS_P_EXIT_CODE },
-		{ KS_F_SOURCE_PORT, KS_P_NET },
-		{ KS_F_DEST_PORT, KS_P_NET },
-	};
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(gates); i++)
-		if (gates[i].field == field)
-			break;
-	if (i == ARRAY_SIZE(gates) || !(ev->present & gates[i].present))
-		return false;
-	switch (field) {
-	case KS_F_PROCESS_PID:	*v = ev->pid; break;
-	case KS_F_ARGS_COUNT:	*v = ev->args_count; break;
-	case KS_F_PARENT_PID:	*v = ev->ppid; break;
-	case KS_F_USER_ID:	*v = ev->uid; break;
-	case KS_F_GROUP_ID:	*v = ev->gid; break;
-	case KS_F_EXIT_CODE:	*v = ev->exit_code; break;
-	case KS_F_SOURCE_PORT:	*v = ev->sport; break;
-	default:		*v = ev->dport; break;
-	}
-	return true;
-}
-
 static int str_field_text(const struct ks_event *ev, unsigned int field,
 			  char *buf, size_t buflen)
 {
@@ -66,12 +31,17 @@ static int field_text(const struct ks_ecs_ctx *ctx, const struct ks_event *ev,
 		      unsigned int field, char *buf, size_t buflen)
 {
 	const char *s = NULL;
-	int64_t v;
+	__s64 v;
 
 	if (KS_F_IS_STR(field))
 		return str_field_text(ev, field, buf, buflen);
-	if (num_field(ev, field, &v))
-		return snprintf(buf, buflen, "%" PRId64, v);
+	/* numbers and enums: null exactly when the kernel says so */
+	if (ks_field_is_num(field)) {
+		if (!ks_event_num(ev, field, &v))
+			return -1;
+		if (ks_field_by_id(field)->type == KS_T_NUM)
+			return snprintf(buf, buflen, "%lld", v);
+	}
 
 	switch (field) {
 	case KS_F_ENTITY_ID:
@@ -104,8 +74,6 @@ static int field_text(const struct ks_ecs_ctx *ctx, const struct ks_event *ev,
 		s = ks_ecs_action_name(ev->action);
 		break;
 	case KS_F_TRANSPORT:
-		if (!ev->transport)
-			return -1;
 		s = ks_ecs_transport_name(ev->transport);
 		if (!s)
 			return snprintf(buf, buflen, "%u", ev->transport);

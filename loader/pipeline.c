@@ -526,9 +526,9 @@ static const struct ks_step_ast *ast_step(const struct ks_gen *g, const struct k
 static int join_value(const struct ks_event *ev, uint32_t f, const uint8_t **v, uint32_t *len,
 		      uint8_t num[16])
 {
-	const struct ks_field_info *fi = ks_field_by_id(f);
 	const uint8_t *ip = ks_ev_ip(ev, f);
-	int64_t n;
+	__s64 n;
+	int present;
 
 	*v = num;
 	*len = 0;
@@ -550,11 +550,12 @@ static int join_value(const struct ks_event *ev, uint32_t f, const uint8_t **v, 
 		*len = 8;
 		return key != 0;
 	}
-	if (!ks_ev_num(ev, f, &n))
+	if (!ks_field_is_num(f))
 		return 0;
+	present = !!ks_event_num(ev, f, &n);
 	memcpy(num, &n, 8);
 	*len = 8;
-	return !fi || !fi->present || (ev->present & fi->present);
+	return present;
 }
 
 /*

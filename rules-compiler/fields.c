@@ -1,33 +1,32 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Field catalogue: the ECS names of SPEC "Event schema", their enum
- * ks_field ids, types, the KS_P_* bit that makes them non-null and, for
- * numbers, the values the event's member can hold.
+ * Field catalogue: every ECS field a rule may test, its enum ks_field id,
+ * type, the KS_P_* bit that makes it non-null and, for numbers, the
+ * values the event's member can hold. The kernel-filled fields come from
+ * their one list in maps/ks_fields.h; the entries written here are those
+ * kload fills (KS_F_NONE) or that have no scalar member (entity ids,
+ * addresses).
  */
 #include <string.h>
 
 #include "ast.h"
 
 #define F(n, i, t, p) { .name = n, .id = i, .type = t, .present = p }
-/* numeric fields, with the range of their struct ks_event member */
-#define N(n, i, p, lo, hi) \
-	{ .name = n, .id = i, .type = KS_T_NUM, .present = p, .min = lo, .max = hi }
+/* the kernel-filled fields, from their one list (maps/ks_fields.h) */
+#define NUM_FIELD(id_, name_, type_, member, pbit, nonzero, lo, hi)	\
+	{ .name = name_, .id = id_, .type = KS_T_##type_, .present = pbit, \
+	  .min = lo, .max = hi },
+#define STR_FIELD(id_, name_, type_, pbit)				\
+	F(name_, id_, KS_T_##type_, pbit),
 
 static const struct ks_field_info fields[] = {
-	N("process.pid", KS_F_PROCESS_PID, KS_P_PROCESS, 0, UINT32_MAX),
+	KS_NUM_FIELDS(NUM_FIELD)
+	KS_STR_FIELDS(STR_FIELD)
 	F("process.entity_id", KS_F_ENTITY_ID, KS_T_ENTITY, KS_P_PROCESS),
-	F("process.name", KS_F_PROCESS_NAME, KS_T_STR, KS_P_PROCESS),
-	F("process.executable", KS_F_PROCESS_EXECUTABLE, KS_T_STR, KS_P_PROCESS),
-	F("process.args", KS_F_PROCESS_ARGS, KS_T_STR_ARRAY, KS_P_PROCESS),
-	N("process.args_count", KS_F_ARGS_COUNT, KS_P_PROCESS, 0, UINT32_MAX),
-	F("process.command_line", KS_F_PROCESS_COMMAND_LINE, KS_T_STR,
-	  KS_P_PROCESS),
-	N("process.parent.pid", KS_F_PARENT_PID, KS_P_PARENT, 0, UINT32_MAX),
 	F("process.parent.entity_id", KS_F_PARENT_ENTITY_ID, KS_T_ENTITY,
 	  KS_P_PARENT),
-	F("process.parent.name", KS_F_PARENT_NAME, KS_T_STR, KS_P_PARENT),
-	F("process.parent.executable", KS_F_PARENT_EXECUTABLE, KS_T_STR,
-	  KS_P_PARENT),
+	F("source.ip", KS_F_SOURCE_IP, KS_T_IP, KS_P_NET),
+	F("destination.ip", KS_F_DEST_IP, KS_T_IP, KS_P_NET),
 	/*
 	 * Not filled by the kernel: kload knows it from the parent's exec
 	 * event in its process table (null when it did not see that exec).
@@ -35,26 +34,6 @@ static const struct ks_field_info fields[] = {
 	 * instead of being dropped.
 	 */
 	F("process.parent.command_line", KS_F_NONE, KS_T_USER_STR, KS_P_PARENT),
-	N("user.id", KS_F_USER_ID, KS_P_USER, 0, UINT32_MAX),
-	N("group.id", KS_F_GROUP_ID, KS_P_USER, 0, UINT32_MAX),
-	N("process.exit_code", KS_F_EXIT_CODE, KS_P_EXIT_CODE, INT32_MIN,
-	  INT32_MAX),
-	F("file.path", KS_F_FILE_PATH, KS_T_STR, KS_P_FILE),
-	F("file.name", KS_F_FILE_NAME, KS_T_STR, KS_P_FILE),
-	F("file.extension", KS_F_FILE_EXTENSION, KS_T_STR, KS_P_FILE),
-	F("file.target_path", KS_F_FILE_TARGET_PATH, KS_T_STR, KS_P_TARGET),
-	F("source.ip", KS_F_SOURCE_IP, KS_T_IP, KS_P_NET),
-	N("source.port", KS_F_SOURCE_PORT, KS_P_NET, 0, UINT16_MAX),
-	F("destination.ip", KS_F_DEST_IP, KS_T_IP, KS_P_NET),
-	N("destination.port", KS_F_DEST_PORT, KS_P_NET, 0, UINT16_MAX),
-	{ .name = "network.transport", .id = KS_F_TRANSPORT, .type = KS_T_ENUM,
-	  .present = KS_P_NET, .min = 0, .max = UINT8_MAX },
-	F("network.direction", KS_F_DIRECTION, KS_T_ENUM, KS_P_NET),
-	F("observer.ingress.interface.name", KS_F_IFACE_NAME, KS_T_STR,
-	  KS_P_IFACE),
-	F("payload", KS_F_PAYLOAD, KS_T_STR, KS_P_PAYLOAD),
-	F("event.category", KS_F_CATEGORY, KS_T_ENUM, 0),
-	F("event.action", KS_F_ACTION, KS_T_ENUM, 0),
 	F("host.name", KS_F_NONE, KS_T_USER_STR, 0),
 	/*
 	 * kload derives it from the cgroup the kernel names (loader/
@@ -62,11 +41,6 @@ static const struct ks_field_info fields[] = {
 	 * kernel-exact. Null outside a container.
 	 */
 	F("container.id", KS_F_NONE, KS_T_USER_STR, 0),
-	/* namespace ids (nsfs inode numbers; ECS has no field for them) */
-	N("kestrel.process.pid_ns", KS_F_PID_NS, KS_P_PROCESS, 0, UINT32_MAX),
-	N("kestrel.process.mnt_ns", KS_F_MNT_NS, KS_P_PROCESS, 0, UINT32_MAX),
-	N("kestrel.process.net_ns", KS_F_NET_NS, KS_P_PROCESS, 0, UINT32_MAX),
-	N("kestrel.process.user_ns", KS_F_USER_NS, KS_P_PROCESS, 0, UINT32_MAX),
 };
 
 static const struct ks_enum_val categories[] = {

@@ -125,30 +125,15 @@ static bool eval_str(const struct ks_node *n, const struct ks_event *ev,
 	return false;
 }
 
+/* The kernel's own reading of the field (maps/ks_fields.h). */
 static bool num_value(const struct ks_field_info *f, const struct ks_event *ev,
 		      int64_t *v)
 {
-	if (!present(f, ev))
+	__s64 x;
+
+	if (!ks_event_num(ev, f->id, &x))
 		return false;
-	switch (f->id) {
-	case KS_F_PROCESS_PID: *v = ev->pid; break;
-	case KS_F_PARENT_PID: *v = ev->ppid; break;
-	case KS_F_USER_ID: *v = ev->uid; break;
-	case KS_F_GROUP_ID: *v = ev->gid; break;
-	case KS_F_EXIT_CODE: *v = ev->exit_code; break;
-	case KS_F_ARGS_COUNT: *v = ev->args_count; break;
-	case KS_F_SOURCE_PORT: *v = ev->sport; break;
-	case KS_F_DEST_PORT: *v = ev->dport; break;
-	case KS_F_TRANSPORT: *v = ev->transport; break;
-	case KS_F_CATEGORY: *v = ev->category; break;
-	case KS_F_ACTION: *v = ev->action; break;
-	case KS_F_DIRECTION: *v = ev->direction; break;
-	case KS_F_PID_NS: *v = ev->pid_ns; break;
-	case KS_F_MNT_NS: *v = ev->mnt_ns; break;
-	case KS_F_NET_NS: *v = ev->net_ns; break;
-	case KS_F_USER_NS: *v = ev->user_ns; break;
-	default: return false;
-	}
+	*v = x;
 	return true;
 }
 

@@ -471,10 +471,7 @@ static struct trig lower_or(struct lower *L, struct prog *p,
 /* Numeric and enum fields the kernel reads from struct ks_event. */
 static bool kernel_num(const struct ks_field_info *f)
 {
-	static const struct ks_event ev;
-	int64_t v;
-
-	return f && f->id != KS_F_NONE && ks_ev_num(&ev, f->id, &v);
+	return f && ks_field_is_num(f->id);
 }
 
 static struct trig lower_num(struct lower *L, struct prog *p,

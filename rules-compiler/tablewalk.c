@@ -254,63 +254,6 @@ void ks_walk_candidates(const struct ks_tables *t, const struct ks_event *ev,
 	}
 }
 
-bool ks_ev_num(const struct ks_event *ev, enum ks_field f, int64_t *v)
-{
-	switch (f) {
-	case KS_F_PROCESS_PID:
-		*v = ev->pid;
-		break;
-	case KS_F_PARENT_PID:
-		*v = ev->ppid;
-		break;
-	case KS_F_USER_ID:
-		*v = ev->uid;
-		break;
-	case KS_F_GROUP_ID:
-		*v = ev->gid;
-		break;
-	case KS_F_EXIT_CODE:
-		*v = ev->exit_code;
-		break;
-	case KS_F_ARGS_COUNT:
-		*v = ev->args_count;
-		break;
-	case KS_F_SOURCE_PORT:
-		*v = ev->sport;
-		break;
-	case KS_F_DEST_PORT:
-		*v = ev->dport;
-		break;
-	case KS_F_TRANSPORT:
-		*v = ev->transport;
-		break;
-	case KS_F_CATEGORY:
-		*v = ev->category;
-		break;
-	case KS_F_ACTION:
-		*v = ev->action;
-		break;
-	case KS_F_DIRECTION:
-		*v = ev->direction;
-		break;
-	case KS_F_PID_NS:
-		*v = ev->pid_ns;
-		break;
-	case KS_F_MNT_NS:
-		*v = ev->mnt_ns;
-		break;
-	case KS_F_NET_NS:
-		*v = ev->net_ns;
-		break;
-	case KS_F_USER_NS:
-		*v = ev->user_ns;
-		break;
-	default:
-		return false;
-	}
-	return true;
-}
-
 const uint8_t *ks_ev_ip(const struct ks_event *ev, enum ks_field f)
 {
 	if (f == KS_F_SOURCE_IP)
@@ -381,7 +324,7 @@ static enum ks_tv operand(const struct ks_tables *t, const struct ks_insn *in,
 			  bool *ok)
 {
 	const uint8_t *ip;
-	int64_t v;
+	__s64 v;
 
 	switch (in->op) {
 	case KS_OP_TRUE:
@@ -398,9 +341,9 @@ static enum ks_tv operand(const struct ks_tables *t, const struct ks_insn *in,
 		return ks_ev_null(ev, in->field, in->arg) ? KS_TV_FALSE :
 							    KS_TV_TRUE;
 	case KS_OP_CMP:
-		if (!ks_ev_num(ev, in->field, &v))
+		if (!ks_field_is_num(in->field))
 			break;
-		if (ks_ev_null(ev, in->field, in->arg))
+		if (!ks_event_num(ev, in->field, &v))
 			return KS_TV_FALSE;
 		return cmp_s64(v, in->cmp, (int64_t)in->imm, ok) ?
 			KS_TV_TRUE : KS_TV_FALSE;
@@ -528,15 +471,14 @@ enum ks_tv ks_walk_verdict(const struct ks_walk *w, uint32_t step)
 /* The kernel's ks_hash_field(): header word, then the value's words. */
 static void join_field(struct ks_sip *h, const struct ks_event *ev, uint32_t f)
 {
-	const struct ks_field_info *fi = ks_field_by_id(f);
 	uint64_t w[2] = { 0, 0 };
 	uint32_t len = 8, i, present;
-	int64_t v = 0;
+	__s64 v = 0;
 
 	if (KS_F_IS_STR(f)) {
 		const uint8_t *p = (const uint8_t *)ev + ev->str[f].off;
 
-		present = fi && (ev->present & fi->present);
+		present = !!(ev->present & ks_str_present_bit(f));
 		len = present ? ev->str[f].len : 0;
 		if (ev->str[f].off + (size_t)len > sizeof(*ev))
 			len = 0;	/* past the event: empty, as in the kernel */
@@ -558,9 +500,7 @@ static void join_field(struct ks_sip *h, const struct ks_event *ev, uint32_t f)
 		present = (w[0] | w[1]) != 0;
 		len = 16;
 	} else {
-		present = ks_ev_num(ev, f, &v) &&
-			  (f == KS_F_DIRECTION ? ev->direction != 0 :
-			   !fi || !fi->present || (ev->present & fi->present));
+		present = !!ks_event_num(ev, f, &v);
 		w[0] = v;
 	}
 	ks_sip_word(h, KS_JOIN_HDR(present, len));

@@ -262,6 +262,27 @@ static void test_null(void **state)
 	T("process where process.parent.pid == 1");
 }
 
+/*
+ * network.direction is null until a hook knows it (0), as the kernel reads
+ * it (maps/ks_fields.h): a negated test on it is false, not true.
+ */
+static void test_direction_null(void **state)
+{
+	struct ks_event ev;
+
+	ev_net(&ev, KS_ACT_CONNECT, "10.0.0.1", 4000, "10.0.0.2", 80, 6);
+	T("network where network.direction == null");
+	F("network where network.direction != \"ingress\"");
+	F("network where network.direction == \"egress\"");
+	T("network where network.transport == \"tcp\"");
+	ev.direction = 2;
+	F("network where network.direction == null");
+	T("network where network.direction != \"ingress\"");
+	T("network where network.direction == \"egress\"");
+	ev.present &= ~KS_P_NET;	/* no address, port or protocol known */
+	T("network where network.transport == null");
+}
+
 static void test_numeric(void **state)
 {
 	struct ks_event ev;
@@ -545,6 +566,7 @@ int main(void)
 		cmocka_unit_test(test_wildcard_escape),
 		cmocka_unit_test(test_args),
 		cmocka_unit_test(test_null),
+		cmocka_unit_test(test_direction_null),
 		cmocka_unit_test(test_numeric),
 		cmocka_unit_test(test_ip),
 		cmocka_unit_test(test_enum_category),

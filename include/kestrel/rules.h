@@ -25,6 +25,7 @@
 
 #include "../../maps/ks_abi.h"
 #include "../../maps/ks_event.h"
+#include "../../maps/ks_fields.h"
 #include "../../maps/ks_tables.h"
 
 /*

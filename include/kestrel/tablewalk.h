@@ -109,8 +109,7 @@ enum ks_tv ks_walk_verdict(const struct ks_walk *w, uint32_t step);
 /* String value (bounds-clamped to the event); false if its length is 0. */
 bool ks_ev_str(const struct ks_event *ev, enum ks_field f, const uint8_t **p,
 	       uint32_t *len);
-/* Numeric value as s64; false for fields that are not numeric. */
-bool ks_ev_num(const struct ks_event *ev, enum ks_field f, int64_t *v);
+/* Numeric values: ks_event_num() and ks_field_is_num() (maps/ks_fields.h). */
 /* 16-byte address of an IP field, NULL for other fields. */
 const uint8_t *ks_ev_ip(const struct ks_event *ev, enum ks_field f);
 /* Null test with the KS_P_* bit of the field (see above). */
