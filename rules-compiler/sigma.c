@@ -25,7 +25,9 @@
  *   ECS names of the catalogue are accepted as they are.
  *   User, LogonId, CurrentDirectory, DestinationHostname and the Windows
  *   PE/hash fields are not in the event schema: the rule is rejected with
- *   a diagnostic naming the field (never silently dropped).
+ *   a diagnostic naming the field (never silently dropped). Sysmon for
+ *   Linux fills LogonId with the uid & 0xffff and the host names by a
+ *   reverse DNS lookup: neither is user.id nor anything kload knows.
  *
  * Matching: case-insensitive for every string test (Sigma semantics) unless
  * |cased; '*' and '?' are wildcards, '\*' '\?' '\\' literal. Values of a list

@@ -81,15 +81,21 @@ static const struct {
 	{ "Protocol", FM_ECS, "network.transport" },
 	{ "Initiated", FM_INITIATED, NULL },
 	{ "User", FM_REJECT, "user names are not in the event schema (only user.id)" },
-	{ "LogonId", FM_REJECT, "logon sessions are not in the event schema" },
+	/* SysmonCommon's LogonIdToString prints the uid & 0xffff on Linux */
+	{ "LogonId", FM_REJECT,
+	  "Sysmon for Linux's LogonId is the uid modulo 65536, which no "
+	  "condition on user.id can express exactly" },
 	{ "CurrentDirectory", FM_REJECT,
 	  "the working directory is not in the event schema" },
+	/* Sysmon fills both by a reverse DNS lookup of the address */
 	{ "DestinationHostname", FM_REJECT,
 	  "host names are not in the event schema (connect events carry IP "
-	  "addresses only)" },
+	  "addresses only; Sysmon's is a reverse DNS lookup, which kload does "
+	  "not make)" },
 	{ "SourceHostname", FM_REJECT,
 	  "host names are not in the event schema (connect events carry IP "
-	  "addresses only)" },
+	  "addresses only; Sysmon's is a reverse DNS lookup, which kload does "
+	  "not make)" },
 	{ "OriginalFileName", FM_REJECT, "PE metadata does not exist on Linux" },
 	{ "Product", FM_REJECT, "PE metadata does not exist on Linux" },
 	{ "Company", FM_REJECT, "PE metadata does not exist on Linux" },

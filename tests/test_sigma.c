@@ -421,7 +421,15 @@ static void test_rejections(void **state)
 		"    condition: selection\n",
 		"s.yml:8:9: error: unsupported Sigma field \"DestinationHostname\": "
 		"host names are not in the event schema (connect events carry IP "
-		"addresses only)");
+		"addresses only; Sysmon's is a reverse DNS lookup, which kload does "
+		"not make)");
+	rejects("process_creation",
+		"    selection:\n"
+		"        LogonId: 0\n"
+		"    condition: selection\n",
+		"s.yml:8:9: error: unsupported Sigma field \"LogonId\": Sysmon for "
+		"Linux's LogonId is the uid modulo 65536, which no condition on "
+		"user.id can express exactly");
 	rejects("process_creation",
 		"    selection:\n"
 		"        Foo: bar\n"
