@@ -14,45 +14,7 @@
 #include <string.h>
 
 #include "kestrel/ecs.h"
-
-/*
- * Length of the well-formed sequence at p (1..4), or 0 if there is none;
- * *n is then the length of the maximal subpart to replace (at least 1).
- * Second-byte ranges follow Unicode Table 3-7: E0 A0..BF excludes
- * overlongs, ED 80..9F excludes surrogates, F0 90..BF overlongs and
- * F4 80..8F code points above U+10FFFF.
- */
-static size_t utf8_seq(const uint8_t *p, size_t avail, size_t *n)
-{
-	uint8_t c = p[0], lo = 0x80, hi = 0xbf;
-	size_t need, i;
-
-	*n = 1;
-	if (c < 0x80)
-		return 1;
-	if (c < 0xc2 || c > 0xf4)
-		return 0;
-	need = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-
-	for (i = 1; i < need; i++) {
-		if (i >= avail || p[i] < lo || p[i] > hi) {
-			*n = i;
-			return 0;
-		}
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	*n = need;
-	return need;
-}
+#include "kestrel/text.h"
 
 size_t ks_utf8_sanitize(const void *in, size_t len, char *out)
 {
@@ -61,7 +23,7 @@ size_t ks_utf8_sanitize(const void *in, size_t len, char *out)
 	size_t i = 0, o = 0, n;
 
 	while (i < len) {
-		if (utf8_seq(p + i, len - i, &n)) {
+		if (ks_utf8_seq(p + i, len - i, &n)) {
 			memcpy(out + o, p + i, n);
 			o += n;
 		} else {
@@ -79,7 +41,7 @@ bool ks_utf8_valid(const void *in, size_t len)
 	size_t i = 0, n;
 
 	while (i < len) {
-		if (!utf8_seq(p + i, len - i, &n))
+		if (!ks_utf8_seq(p + i, len - i, &n))
 			return false;
 		i += n;
 	}

@@ -558,7 +558,7 @@ struct ks_node *eql_parse_comparison(struct parser *p)
 
 /* ---- functions ---- */
 
-enum fn_kind { FN_STARTS, FN_ENDS, FN_CONTAINS, FN_CIDR, FN_REGEX };
+enum fn_kind { FN_STARTS, FN_ENDS, FN_CONTAINS, FN_CIDR, FN_REGEX, FN_LENGTH };
 
 static const struct {
 	const char *name;
@@ -571,6 +571,7 @@ static const struct {
 	{ "cidrMatch", FN_CIDR, KS_SO_EQ },
 	/* Kestrel's: what Sigma's |re prints as (see printer.c) */
 	{ "regex", FN_REGEX, KS_SO_REGEX },
+	{ "length", FN_LENGTH, KS_SO_EQ },
 };
 
 static struct ks_node *fn_cidr(struct parser *p, const struct ks_token *nt,
@@ -651,9 +652,84 @@ static int fn_find(const struct ks_token *nt, bool *ci)
 	for (i = 0; i < ARRAY_SIZE(functions); i++)
 		if (strlen(functions[i].name) == base &&
 		    !strncasecmp(functions[i].name, nt->s, base) &&
-		    !(*ci && functions[i].kind == FN_CIDR))
+		    !(*ci && (functions[i].kind == FN_CIDR ||
+			      functions[i].kind == FN_LENGTH)))
 			return i;
 	return -1;
+}
+
+/*
+ * Fields whose value is one string, as the interpreter reads it: what a
+ * function comparing two values or counting characters can take.
+ */
+static bool fn_one_string(struct parser *p, const struct ks_token *nt,
+			  const struct ks_token *ft, const struct ks_field_info *f)
+{
+	if (f->type == KS_T_STR || f->type == KS_T_USER_STR ||
+	    f->type == KS_T_ENTITY)
+		return true;
+	eql_serr(p, ft, "%s needs a string field here; %s is a%s %s", nt->s,
+		 f->name, f->type == KS_T_IP ? "n" : "", ks_ftype_name(f->type));
+	return false;
+}
+
+/*
+ * startsWith/endsWith/stringContains(field, field): Elastic tests one
+ * value of the event by another. No kernel table holds two values, so
+ * the test is finished in userspace (lower_cond.c says so). An absent
+ * optional field reads as null: the test is false, as on a null value.
+ */
+static struct ks_node *fn_fields(struct parser *p, const struct ks_token *nt,
+				 enum ks_strop so, bool ci, struct ks_token **args)
+{
+	const struct ks_field_info *f = eql_field_of(p, args[0]);
+	const struct ks_field_info *g = eql_field_of(p, args[1]);
+	struct ks_node *n;
+
+	if ((f && !fn_one_string(p, nt, args[0], f)) ||
+	    (g && !fn_one_string(p, nt, args[1], g)))
+		return NULL;
+	if (!f || !g)
+		return NULL;
+	n = ks_node_new(p->rs, KS_N_FIELDS, eql_tok_loc(p, nt));
+	n->field = f;
+	n->field2 = g;
+	n->strop = so;
+	n->ci = ci;
+	return n;
+}
+
+/* length(field) OP number; the comparison's tokens are next. NULL after
+ * an error, with *syntax set when it was a syntax error. */
+static struct ks_node *fn_length(struct parser *p, const struct ks_token *nt,
+				 struct ks_token **args, size_t na, bool *syntax)
+{
+	const struct ks_token *ot = advance(p), *vt = parse_value(p);
+	const struct ks_field_info *f;
+	struct ks_node *n;
+
+	*syntax = !vt;
+	if (!vt)
+		return NULL;
+	if (na != 1 || !eql_is_field_tok(args[0])) {
+		eql_serr(p, nt, "length expects 1 argument, a field");
+		return NULL;
+	}
+	f = eql_field_of(p, args[0]);
+	if (f && !fn_one_string(p, nt, args[0], f))
+		return NULL;
+	if (vt->kind != KS_TOK_NUMBER) {
+		eql_serr(p, vt, "length(...) is compared with a number, got %s",
+			 DESC(vt));
+		return NULL;
+	}
+	if (!f)
+		return NULL;
+	/* KS_TOK_EQ..GE are in enum ks_cmp's order */
+	n = ks_node_num(p->rs, eql_tok_loc(p, nt), f,
+			(enum ks_cmp)(ot->kind - KS_TOK_EQ), &vt->num, 1);
+	n->kind = KS_N_LEN;
+	return n;
 }
 
 /* "f(...) == x": report the function, not the "=="; false after a
@@ -707,23 +783,37 @@ struct ks_node *eql_parse_function(struct parser *p)
 	struct ks_token *nt = advance(p), **args;
 	const struct ks_field_info *f;
 	struct ks_node *n = NULL;
+	bool ci, syntax = false;
 	size_t na;
-	bool ci;
 	int fi;
 
 	args = parse_values(p, nt, &na);
 	if (!args)
 		return NULL;
+	fi = fn_find(nt, &ci);
 	if (cur(p)->kind >= KS_TOK_EQ && cur(p)->kind <= KS_TOK_GE) {
-		if (!fn_compared(p, nt)) {
+		if (fi >= 0 && functions[fi].kind == FN_LENGTH)
+			n = fn_length(p, nt, args, na, &syntax);
+		else
+			syntax = !fn_compared(p, nt);
+		if (syntax) {
 			free(args);
 			return NULL;
 		}
 		goto out;
 	}
-	fi = fn_find(nt, &ci);
 	if (fi < 0) {
 		eql_serr(p, nt, "unknown function \"%s\"", nt->s);
+		goto out;
+	}
+	if (functions[fi].kind == FN_LENGTH) {
+		eql_serr(p, nt, "length(...) is a number: compare it, as in "
+			 "length(field) > 10");
+		goto out;
+	}
+	if (functions[fi].kind <= FN_CONTAINS && na == 2 &&
+	    eql_is_field_tok(args[0]) && eql_is_field_tok(args[1])) {
+		n = fn_fields(p, nt, functions[fi].op, ci, args);
 		goto out;
 	}
 	f = fn_check_args(p, fi, nt, args, na);

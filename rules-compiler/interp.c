@@ -9,12 +9,17 @@
  * element matches; process.command_line is the same region with NUL read
  * as a space (trailing NULs dropped). A field whose KS_P_* bit is clear is
  * null, and every test on a null field is false except KS_N_NULL.
- * '?' matches one byte; case folding is ASCII only.
+ * '?' matches one byte; case folding is ASCII only. The EQL functions
+ * of whole values (two fields, length) also read ev->truncated: a value
+ * the event holds only in part decides them only where its known bytes
+ * do.
  */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <kestrel/text.h>
 
 #include "ast.h"
 
@@ -203,6 +208,131 @@ static bool eval_ip(const struct ks_node *n, const struct ks_event *ev)
 	return false;
 }
 
+/* ---- EQL functions of whole values: two fields, length ---- */
+
+/*
+ * What is known of a string value: bytes known to start it (head) and to
+ * end it (tail). Both are the whole value unless the event holds only
+ * part of it: a cut path keeps a head and its last components, a cut
+ * command line its start, other cut fields nothing certain.
+ */
+struct known {
+	const char *head, *tail;
+	size_t head_len, tail_len;
+	bool whole;
+};
+
+static void known_cut_path(const struct ks_field_info *f,
+			   const struct ks_event *ev, struct known *k)
+{
+	size_t end = (size_t)(k->tail - (const char *)ev) + k->tail_len;
+	size_t h = ev->cut_head[KS_PATH_IDX(f->id)];
+
+	/* the tail ends the slot, the head starts it (maps/ks_abi.h) */
+	k->head_len = 0;
+	if (end >= KS_PATH_MAX && h <= KS_PATH_HEAD &&
+	    h + k->tail_len <= KS_PATH_MAX) {
+		k->head = (const char *)ev + end - KS_PATH_MAX;
+		k->head_len = h;
+	}
+}
+
+static bool known_value(const struct ks_field_info *f, const struct ks_event *ev,
+			const struct ks_interp_ctx *ctx, char *buf,
+			struct known *k)
+{
+	const char *s;
+	size_t len;
+
+	if (!str_value(f, ev, ctx, buf, &s, &len))
+		return false;
+	*k = (struct known){ s, s, len, len, true };
+	if (!KS_F_IS_STR(f->id) || !(ev->truncated & ks_field_cut_bits(f->id)))
+		return true;
+	k->whole = false;
+	if (f->id == KS_F_PROCESS_COMMAND_LINE)
+		k->tail_len = 0;
+	else if (ev->truncated & KS_F_PATH_MASK & (1u << f->id))
+		known_cut_path(f, ev, k);
+	else
+		k->head_len = k->tail_len = 0;
+	return true;
+}
+
+/*
+ * startsWith/endsWith/stringContains(a, b): true when the known bytes of
+ * a decide it; a value held only in part decides only what its known
+ * bytes show, and is otherwise false (like a null one).
+ */
+static bool eval_fields(const struct ks_node *n, const struct ks_event *ev,
+			const struct ks_interp_ctx *ctx)
+{
+	char abuf[VALBUF], bbuf[VALBUF];
+	struct known a, b;
+	struct ks_strpat pat;
+
+	if (!known_value(n->field, ev, ctx, abuf, &a) ||
+	    !known_value(n->field2, ev, ctx, bbuf, &b) || !b.whole)
+		return false;
+	pat = (struct ks_strpat){ (char *)b.head, b.head_len, n->ci };
+	switch (n->strop) {
+	case KS_SO_PREFIX:
+		return ks_str_match(KS_SO_PREFIX, &pat, a.head, a.head_len);
+	case KS_SO_SUFFIX:
+		return ks_str_match(KS_SO_SUFFIX, &pat, a.tail, a.tail_len);
+	default:
+		return ks_str_match(KS_SO_CONTAINS, &pat, a.head, a.head_len) ||
+		       ks_str_match(KS_SO_CONTAINS, &pat, a.tail, a.tail_len);
+	}
+}
+
+/*
+ * UTF-16 code units of s as kload writes it (raw bytes repaired to UTF-8,
+ * each broken sequence one U+FFFD): what Elastic's length() counts.
+ */
+static int64_t utf16_units(const char *s, size_t len)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	size_t i = 0, n;
+	int64_t units = 0;
+
+	while (i < len) {
+		units += ks_utf8_seq(p + i, len - i, &n) == 4 ? 2 : 1;
+		i += n;
+	}
+	return units;
+}
+
+/*
+ * length(f) cmp N. A value held only in part is at least as long as the
+ * longer of its known parts: that decides "longer than" and "not equal"
+ * when it exceeds N; anything else about it is false (undecided).
+ */
+static bool eval_len(const struct ks_node *n, const struct ks_event *ev,
+		     const struct ks_interp_ctx *ctx)
+{
+	char buf[VALBUF];
+	struct known k;
+	int64_t lo, t;
+
+	if (!n->n_nums || !known_value(n->field, ev, ctx, buf, &k))
+		return false;
+	lo = utf16_units(k.head, k.head_len);
+	if (k.whole)
+		return cmp(lo, n->cmp, n->nums[0]);
+	t = utf16_units(k.tail, k.tail_len);
+	lo = t > lo ? t : lo;
+	switch (n->cmp) {
+	case KS_CMP_GT:
+	case KS_CMP_GE:
+		return cmp(lo, n->cmp, n->nums[0]);
+	case KS_CMP_NE:
+		return lo > n->nums[0];
+	default:
+		return false;
+	}
+}
+
 static bool is_null(const struct ks_field_info *f, const struct ks_event *ev,
 		    const struct ks_interp_ctx *ctx)
 {
@@ -252,6 +382,10 @@ bool ks_interp_node_ctx(const struct ks_node *n, const struct ks_event *ev,
 		return eval_ip(n, ev);
 	case KS_N_NULL:
 		return is_null(n->field, ev, ctx);
+	case KS_N_FIELDS:
+		return eval_fields(n, ev, ctx);
+	case KS_N_LEN:
+		return eval_len(n, ev, ctx);
 	}
 	return false;
 }

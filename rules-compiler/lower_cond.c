@@ -560,6 +560,19 @@ static struct trig lower_and(struct lower *L, struct prog *p,
 	return tr;
 }
 
+/* EQL functions of whole values: no kernel table holds what they need */
+static struct trig lower_fn(struct lower *L, struct prog *p,
+			    const struct ks_node *n)
+{
+	char *text = ks_node_format(n);
+
+	emit_user(L, p, "%s %s: decided in userspace", text,
+		  n->kind == KS_N_LEN ? "counts characters"
+				      : "compares two values of the event");
+	free(text);
+	return trig_none();
+}
+
 static struct trig lower_node(struct lower *L, struct prog *p,
 			      const struct ks_node *n)
 {
@@ -590,6 +603,9 @@ static struct trig lower_node(struct lower *L, struct prog *p,
 		return lower_ip(L, p, n);
 	case KS_N_NULL:
 		return lower_null(L, p, n);
+	case KS_N_FIELDS:
+	case KS_N_LEN:
+		return lower_fn(L, p, n);
 	}
 	emit_user(L, p, "an unsupported condition is decided in userspace");
 	return trig_none();

@@ -27,6 +27,11 @@
  * regular expression found anywhere in the value (case-insensitive with
  * ~), decided in userspace. Imported Sigma |re conditions print as it.
  *
+ * startsWith/endsWith/stringContains(field, field) test one value of the
+ * event by another, and length(field) OP number counts characters
+ * (UTF-16 units, as Elastic): both decided in userspace (interp.c says
+ * how a value the event holds only in part decides them).
+ *
  * Optional fields (?name, Elastic's): a field the schema knows is that
  * field; an unknown one is null, so its comparisons fold to constants.
  * Not supported, rejected by name: sample, descendant of, child of, pipes.

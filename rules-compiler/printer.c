@@ -167,12 +167,28 @@ static void fmt_num_value(FILE *o, const struct ks_field_info *f, int64_t v)
 	fprintf(o, "%lld", (long long)v);
 }
 
+static const char *const cmp_ops[] = {
+	[KS_CMP_EQ] = "==", [KS_CMP_NE] = "!=", [KS_CMP_LT] = "<",
+	[KS_CMP_LE] = "<=", [KS_CMP_GT] = ">", [KS_CMP_GE] = ">=",
+};
+
+/* startsWith/endsWith/stringContains(field, field2), length(f) cmp N */
+static void fmt_fn_node(FILE *o, const struct ks_node *n)
+{
+	const char *fn = n->strop == KS_SO_PREFIX ? "startsWith" :
+			 n->strop == KS_SO_SUFFIX ? "endsWith" : "stringContains";
+
+	if (n->kind == KS_N_LEN)
+		fprintf(o, "length(%s) %s %lld", n->field->name, cmp_ops[n->cmp],
+			(long long)n->nums[0]);
+	else
+		fprintf(o, "%s%s(%s, %s)", fn, n->ci ? "~" : "", n->field->name,
+			n->field2->name);
+}
+
 static void fmt_num_node(FILE *o, const struct ks_node *n)
 {
-	static const char *const ops[] = {
-		[KS_CMP_EQ] = "==", [KS_CMP_NE] = "!=", [KS_CMP_LT] = "<",
-		[KS_CMP_LE] = "<=", [KS_CMP_GT] = ">", [KS_CMP_GE] = ">=",
-	};
+	const char *const *ops = cmp_ops;
 	size_t i;
 
 	if (n->n_nums == 1) {
@@ -281,6 +297,10 @@ static void fmt_node(FILE *o, const struct ks_node *n, int min_prec)
 		break;
 	case KS_N_NULL:
 		fprintf(o, "%s == null", n->field->name);
+		break;
+	case KS_N_FIELDS:
+	case KS_N_LEN:
+		fmt_fn_node(o, n);
 		break;
 	}
 	if (paren)

@@ -559,6 +559,122 @@ static void test_eql_regex(void **state)
 	T("process where process.parent.name regex \"ba.h\"");
 }
 
+/* startsWith/endsWith/stringContains of one field by another (Elastic's) */
+static void test_two_fields(void **state)
+{
+	static const char *const alone[] = { "/usr/bin/id", NULL };
+	static const char *const with[] = { "/usr/bin/id", "-u", NULL };
+	static const char *const cased[] = { "tool", NULL };
+	struct ks_event ev;
+
+	ev_exec(&ev, "/usr/bin/id", alone);
+	T("process where startsWith(process.executable, process.command_line)");
+	T("process where endsWith(process.executable, process.name)");
+	T("process where stringContains(process.executable, process.name)");
+	ev_exec(&ev, "/usr/bin/id", with);
+	F("process where startsWith(process.executable, process.command_line)");
+	T("process where startsWith(process.command_line, process.executable)");
+	F("process where endsWith(process.command_line, process.name)");
+	T("process where stringContains(process.command_line, process.name)");
+	/* case: exact unless ~ */
+	ev_exec(&ev, "/opt/Tool", cased);
+	F("process where startsWith(process.name, process.command_line)");
+	T("process where startsWith~(process.name, process.command_line)");
+	F("process where stringContains(process.executable, process.command_line)");
+	T("process where stringContains~(process.executable, process.command_line)");
+	/* null: false; only an explicit not inverts it */
+	F("process where stringContains(process.command_line, process.parent.name)");
+	T("process where not stringContains(process.command_line, process.parent.name)");
+	F("process where startsWith(process.parent.name, process.name)");
+	ev_parent(&ev, "/usr/bin/tool-runner");
+	T("process where startsWith~(process.parent.name, process.name)");
+}
+
+/* An executable cut on the left: head "/very/long", tail "/bin/tool". */
+static void cut_exe(struct ks_event *ev)
+{
+	static const char head[] = "/very/long", tail[] = "/bin/tool";
+	size_t tl = strlen(tail);
+
+	memcpy(ev->exe, head, strlen(head));
+	memcpy(ev->exe + KS_PATH_MAX - tl, tail, tl);
+	ev->str[KS_F_PROCESS_EXECUTABLE].off = ev->exe + KS_PATH_MAX - tl - (char *)ev;
+	ev->str[KS_F_PROCESS_EXECUTABLE].len = tl;
+	ev->cut_head[KS_PATH_IDX(KS_F_PROCESS_EXECUTABLE)] = strlen(head);
+	ev->truncated |= 1u << KS_F_PROCESS_EXECUTABLE;
+}
+
+/* Values the event holds only in part decide only what they show. */
+static void test_two_fields_cut(void **state)
+{
+	static const char *const argv[] = { "/usr/bin/id", NULL };
+	static const char *const very[] = { "/very", NULL };
+	static const char *const longer[] = { "/very/long/path", NULL };
+	struct ks_event ev;
+
+	/* a cut command line keeps its start */
+	ev_exec(&ev, "/usr/bin/id", argv);
+	ev.truncated |= 1u << KS_F_PROCESS_ARGS;
+	T("process where startsWith(process.command_line, process.executable)");
+	T("process where stringContains(process.command_line, process.name)");
+	F("process where endsWith(process.command_line, process.name)");
+	/* the whole of a cut operand is unknown: never certain */
+	F("process where startsWith(process.executable, process.command_line)");
+	F("process where stringContains(process.executable, process.command_line)");
+	/* a cut path: prefixes against its head, suffixes against its tail */
+	ev_exec(&ev, "/x", very);
+	cut_exe(&ev);
+	T("process where startsWith(process.executable, process.command_line)");
+	T("process where stringContains(process.executable, process.command_line)");
+	ev_exec(&ev, "/x", longer);
+	cut_exe(&ev);
+	F("process where startsWith(process.executable, process.command_line)");
+	ev_parent(&ev, "/usr/bin/tool");
+	T("process where endsWith(process.executable, process.parent.name)");
+	T("process where stringContains(process.executable, process.parent.name)");
+	/* process.name comes from the cut executable: not whole either */
+	F("process where endsWith(process.executable, process.name)");
+}
+
+/* length(): UTF-16 code units of the value as kload writes it. */
+static void test_length(void **state)
+{
+	static const char *const ascii[] = { "echo", "hi", NULL };
+	static const char *const accent[] = { "echo", "h\xc3\xa9", NULL };
+	static const char *const astral[] = { "\xf0\x9f\x98\x80", NULL };
+	static const char *const broken[] = { "\xff\xe2\x82", NULL };
+	struct ks_event ev;
+
+	ev_exec(&ev, "/bin/echo", ascii);
+	T("process where length(process.command_line) == 7");
+	T("process where length(process.name) < 5 and length(process.name) >= 4");
+	ev_exec(&ev, "/bin/echo", accent);
+	T("process where length(process.command_line) == 7");
+	/* a code point above U+FFFF is two UTF-16 units */
+	ev_exec(&ev, "/bin/x", astral);
+	T("process where length(process.command_line) == 2");
+	/* a byte that starts nothing, then a cut sequence: two U+FFFD */
+	ev_exec(&ev, "/bin/x", broken);
+	T("process where length(process.command_line) == 2");
+	/* null */
+	F("process where length(process.parent.name) > -1");
+	T("process where not length(process.parent.name) > -1");
+	/* cut: at least as long as what is kept (7), nothing else known */
+	ev_exec(&ev, "/bin/echo", ascii);
+	ev.truncated |= 1u << KS_F_PROCESS_ARGS;
+	T("process where length(process.command_line) > 6");
+	T("process where length(process.command_line) >= 7");
+	T("process where length(process.command_line) != 6");
+	F("process where length(process.command_line) > 7");
+	F("process where length(process.command_line) != 7");
+	F("process where length(process.command_line) < 100");
+	F("process where length(process.command_line) == 7");
+	/* a cut path: its head (10) or its tail (9), whichever is longer */
+	cut_exe(&ev);
+	T("process where length(process.executable) > 9");
+	F("process where length(process.executable) > 10");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -576,6 +692,9 @@ int main(void)
 		cmocka_unit_test(test_regex),
 		cmocka_unit_test(test_regex_newline),
 		cmocka_unit_test(test_eql_regex),
+		cmocka_unit_test(test_two_fields),
+		cmocka_unit_test(test_two_fields_cut),
+		cmocka_unit_test(test_length),
 	};
 
 	return cmocka_run_group_tests_name("interp", tests, NULL, NULL);

@@ -44,6 +44,16 @@ static const struct accept_case accepts[] = {
 	{ "process where process.name : \"b?sh\"", NULL },
 	{ "process where process.name : \"*a*b*\"", NULL },
 	{ "process where process.name : \"a**b\"", "process where process.name : \"a*b\"" },
+	/* EQL functions of whole values, decided in userspace */
+	{ "process where startsWith(process.executable, process.command_line)", NULL },
+	{ "process where endsWith~(process.executable, process.name)", NULL },
+	{ "process where stringContains(process.command_line, process.parent.name)",
+	  NULL },
+	{ "process where not startsWith(process.name, host.name) and "
+	  "length(container.id) <= 64", NULL },
+	{ "process where length(process.command_line) > 50", NULL },
+	{ "process where length(process.name) != -1", NULL },
+	{ "process where length(process.entity_id) == 0", NULL },
 	{ "process where process.name : \"*\"", NULL },
 	{ "process where process.name : \"a\\*b*\"", NULL },
 	{ "process where process.name == \"a*b\"", NULL },
@@ -222,8 +232,32 @@ static const struct reject_case rejects[] = {
 	  "q:1:15: error: operator like is not supported on numeric field process.pid" },
 	{ "process where foo(process.name)",
 	  "q:1:15: error: unknown function \"foo\"" },
-	{ "process where length(process.name) == 3",
-	  "q:1:15: error: unknown function \"length\"" },
+	{ "process where length(process.name)",
+	  "q:1:15: error: length(...) is a number: compare it, as in "
+	  "length(field) > 10" },
+	{ "process where length(process.args) > 1",
+	  "q:1:22: error: length needs a string field here; process.args is a "
+	  "string array" },
+	{ "process where length(process.name) > \"3\"",
+	  "q:1:38: error: length(...) is compared with a number, got string \"3\"" },
+	{ "process where length(process.name, process.executable) > 3",
+	  "q:1:15: error: length expects 1 argument, a field" },
+	{ "process where length~(process.name) > 3",
+	  "q:1:15: error: unknown function \"length~\"" },
+	{ "process where foo(process.name) == 3",
+	  "q:1:15: error: unknown function \"foo\"" },
+	{ "network where startsWith(process.name, source.ip)",
+	  "q:1:40: error: startsWith needs a string field here; source.ip is an "
+	  "IP address" },
+	{ "process where endsWith(process.name, event.action)",
+	  "q:1:38: error: endsWith needs a string field here; event.action is a "
+	  "keyword" },
+	{ "process where stringContains(process.args, process.name)",
+	  "q:1:30: error: stringContains needs a string field here; process.args "
+	  "is a string array" },
+	{ "process where startsWith(process.name, process.nam)",
+	  "q:1:40: error: unknown field \"process.nam\" (did you mean "
+	  "\"process.name\"?)" },
 	{ "process where cidrMatch~(source.ip, \"1.2.3.4\")",
 	  "q:1:15: error: unknown function \"cidrMatch~\"" },
 	{ "process where startsWith(process.name)",

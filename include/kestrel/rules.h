@@ -117,6 +117,15 @@ enum ks_node_kind {
 	KS_N_NUM,	/* numeric compare: field cmp nums[0], or IN nums[] */
 	KS_N_IP,	/* ip == / cidrMatch: field, cidrs[] (any of) */
 	KS_N_NULL,	/* field == null (negate with NOT for != null) */
+	/*
+	 * EQL startsWith/endsWith/stringContains(field, field2): strop
+	 * (PREFIX, SUFFIX, CONTAINS) of field's value by field2's, ci for
+	 * the `~` form. Userspace only: no kernel table holds two values.
+	 */
+	KS_N_FIELDS,
+	/* EQL length(field) cmp nums[0]: UTF-16 code units, as Elastic
+	 * counts a string's characters. Userspace only. */
+	KS_N_LEN,
 };
 
 enum ks_strop {
@@ -156,6 +165,8 @@ struct ks_node {
 	size_t n_nets;
 	struct ks_node **kids;
 	size_t n_kids;
+	const struct ks_field_info *field2;	/* KS_N_FIELDS */
+	bool ci;			/* KS_N_FIELDS */
 	int64_t num;			/* KS_N_BOOL */
 	void *cache;			/* private: compiled KS_SO_REGEX (interp) */
 };
