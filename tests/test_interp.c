@@ -559,12 +559,39 @@ static void test_eql_regex(void **state)
 	T("process where process.parent.name regex \"ba.h\"");
 }
 
-/* startsWith/endsWith/stringContains of one field by another (Elastic's) */
+/* An executable cut on the left: head "/very/long", tail "/bin/tool". */
+static void cut_exe(struct ks_event *ev)
+{
+	static const char head[] = "/very/long", tail[] = "/bin/tool";
+	size_t tl = strlen(tail);
+
+	memcpy(ev->exe, head, strlen(head));
+	memcpy(ev->exe + KS_PATH_MAX - tl, tail, tl);
+	ev->str[KS_F_PROCESS_EXECUTABLE].off = ev->exe + KS_PATH_MAX - tl - (char *)ev;
+	ev->str[KS_F_PROCESS_EXECUTABLE].len = tl;
+	ev->cut_head[KS_PATH_IDX(KS_F_PROCESS_EXECUTABLE)] = strlen(head);
+	ev->truncated |= 1u << KS_F_PROCESS_EXECUTABLE;
+}
+
+/* An exec whose argument vector (and so command line) was cut. */
+static void ev_exec_cut(struct ks_event *ev, const char *exe,
+			const char *const *argv)
+{
+	ev_exec(ev, exe, argv);
+	ev->truncated |= 1u << KS_F_PROCESS_ARGS;
+}
+
+/*
+ * startsWith/endsWith/stringContains of one field by another (Elastic's);
+ * values the event holds only in part decide only what they show.
+ */
 static void test_two_fields(void **state)
 {
 	static const char *const alone[] = { "/usr/bin/id", NULL };
 	static const char *const with[] = { "/usr/bin/id", "-u", NULL };
 	static const char *const cased[] = { "tool", NULL };
+	static const char *const very[] = { "/very", NULL };
+	static const char *const longer[] = { "/very/long/path", NULL };
 	struct ks_event ev;
 
 	ev_exec(&ev, "/usr/bin/id", alone);
@@ -588,33 +615,8 @@ static void test_two_fields(void **state)
 	F("process where startsWith(process.parent.name, process.name)");
 	ev_parent(&ev, "/usr/bin/tool-runner");
 	T("process where startsWith~(process.parent.name, process.name)");
-}
-
-/* An executable cut on the left: head "/very/long", tail "/bin/tool". */
-static void cut_exe(struct ks_event *ev)
-{
-	static const char head[] = "/very/long", tail[] = "/bin/tool";
-	size_t tl = strlen(tail);
-
-	memcpy(ev->exe, head, strlen(head));
-	memcpy(ev->exe + KS_PATH_MAX - tl, tail, tl);
-	ev->str[KS_F_PROCESS_EXECUTABLE].off = ev->exe + KS_PATH_MAX - tl - (char *)ev;
-	ev->str[KS_F_PROCESS_EXECUTABLE].len = tl;
-	ev->cut_head[KS_PATH_IDX(KS_F_PROCESS_EXECUTABLE)] = strlen(head);
-	ev->truncated |= 1u << KS_F_PROCESS_EXECUTABLE;
-}
-
-/* Values the event holds only in part decide only what they show. */
-static void test_two_fields_cut(void **state)
-{
-	static const char *const argv[] = { "/usr/bin/id", NULL };
-	static const char *const very[] = { "/very", NULL };
-	static const char *const longer[] = { "/very/long/path", NULL };
-	struct ks_event ev;
-
 	/* a cut command line keeps its start */
-	ev_exec(&ev, "/usr/bin/id", argv);
-	ev.truncated |= 1u << KS_F_PROCESS_ARGS;
+	ev_exec_cut(&ev, "/usr/bin/id", alone);
 	T("process where startsWith(process.command_line, process.executable)");
 	T("process where stringContains(process.command_line, process.name)");
 	F("process where endsWith(process.command_line, process.name)");
@@ -637,38 +639,50 @@ static void test_two_fields_cut(void **state)
 }
 
 /* length(): UTF-16 code units of the value as kload writes it. */
+static const char *const len_ascii[] = { "echo", "hi", NULL };
+static const char *const len_accent[] = { "echo", "h\xc3\xa9", NULL };
+/* a code point above U+FFFF is two UTF-16 units */
+static const char *const len_astral[] = { "\xf0\x9f\x98\x80", NULL };
+/* a byte that starts nothing, then a cut sequence: two U+FFFD */
+static const char *const len_broken[] = { "\xff\xe2\x82", NULL };
+
+static const struct {
+	const char *const *argv;
+	bool cut;	/* the command line held only in part */
+	const char *q;
+	bool want;
+} len_cases[] = {
+	{ len_ascii, false, "length(process.command_line) == 7", true },
+	{ len_ascii, false, "length(process.name) < 5 and length(process.name) >= 4", true },
+	{ len_accent, false, "length(process.command_line) == 7", true },
+	{ len_astral, false, "length(process.command_line) == 2", true },
+	{ len_broken, false, "length(process.command_line) == 2", true },
+	/* null; only an explicit not inverts it */
+	{ len_ascii, false, "length(process.parent.name) > -1", false },
+	{ len_ascii, false, "not length(process.parent.name) > -1", true },
+	/* cut: at least as long as what is kept (7), nothing else known */
+	{ len_ascii, true, "length(process.command_line) > 6", true },
+	{ len_ascii, true, "length(process.command_line) >= 7", true },
+	{ len_ascii, true, "length(process.command_line) != 6", true },
+	{ len_ascii, true, "length(process.command_line) > 7", false },
+	{ len_ascii, true, "length(process.command_line) != 7", false },
+	{ len_ascii, true, "length(process.command_line) < 100", false },
+	{ len_ascii, true, "length(process.command_line) == 7", false },
+};
+
 static void test_length(void **state)
 {
-	static const char *const ascii[] = { "echo", "hi", NULL };
-	static const char *const accent[] = { "echo", "h\xc3\xa9", NULL };
-	static const char *const astral[] = { "\xf0\x9f\x98\x80", NULL };
-	static const char *const broken[] = { "\xff\xe2\x82", NULL };
 	struct ks_event ev;
+	char q[160];
+	size_t i;
 
-	ev_exec(&ev, "/bin/echo", ascii);
-	T("process where length(process.command_line) == 7");
-	T("process where length(process.name) < 5 and length(process.name) >= 4");
-	ev_exec(&ev, "/bin/echo", accent);
-	T("process where length(process.command_line) == 7");
-	/* a code point above U+FFFF is two UTF-16 units */
-	ev_exec(&ev, "/bin/x", astral);
-	T("process where length(process.command_line) == 2");
-	/* a byte that starts nothing, then a cut sequence: two U+FFFD */
-	ev_exec(&ev, "/bin/x", broken);
-	T("process where length(process.command_line) == 2");
-	/* null */
-	F("process where length(process.parent.name) > -1");
-	T("process where not length(process.parent.name) > -1");
-	/* cut: at least as long as what is kept (7), nothing else known */
-	ev_exec(&ev, "/bin/echo", ascii);
-	ev.truncated |= 1u << KS_F_PROCESS_ARGS;
-	T("process where length(process.command_line) > 6");
-	T("process where length(process.command_line) >= 7");
-	T("process where length(process.command_line) != 6");
-	F("process where length(process.command_line) > 7");
-	F("process where length(process.command_line) != 7");
-	F("process where length(process.command_line) < 100");
-	F("process where length(process.command_line) == 7");
+	for (i = 0; i < sizeof(len_cases) / sizeof(len_cases[0]); i++) {
+		ev_exec(&ev, "/bin/echo", len_cases[i].argv);
+		if (len_cases[i].cut)
+			ev.truncated |= 1u << KS_F_PROCESS_ARGS;
+		snprintf(q, sizeof(q), "process where %s", len_cases[i].q);
+		check(&ev, q, len_cases[i].want);
+	}
 	/* a cut path: its head (10) or its tail (9), whichever is longer */
 	cut_exe(&ev);
 	T("process where length(process.executable) > 9");
@@ -693,7 +707,6 @@ int main(void)
 		cmocka_unit_test(test_regex_newline),
 		cmocka_unit_test(test_eql_regex),
 		cmocka_unit_test(test_two_fields),
-		cmocka_unit_test(test_two_fields_cut),
 		cmocka_unit_test(test_length),
 	};
 
