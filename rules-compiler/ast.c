@@ -173,6 +173,19 @@ struct ks_node *ks_node_num(struct ks_ruleset *rs, struct ks_loc loc,
 	return n;
 }
 
+struct ks_node *ks_node_numfn(struct ks_ruleset *rs, struct ks_loc loc,
+			      enum ks_node_kind kind,
+			      const struct ks_field_info *f, enum ks_cmp cmp,
+			      int64_t v, int64_t div)
+{
+	struct ks_node *n = ks_node_num(rs, loc, f, cmp, &v, 1);
+
+	n->kind = kind;
+	if (kind == KS_N_MOD)
+		n->num = div;
+	return n;
+}
+
 struct ks_node *ks_node_ip(struct ks_ruleset *rs, struct ks_loc loc,
 			   const struct ks_field_info *f,
 			   const struct ks_ipnet *nets, size_t cnt)

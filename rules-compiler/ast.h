@@ -43,6 +43,12 @@ struct ks_node *ks_node_null(struct ks_ruleset *rs, struct ks_loc loc,
 struct ks_node *ks_node_num(struct ks_ruleset *rs, struct ks_loc loc,
 			    const struct ks_field_info *f, enum ks_cmp cmp,
 			    const int64_t *nums, size_t n);
+/* A function of a field compared with v: KS_N_LEN (div unused) or
+ * KS_N_MOD (modulo by div, not 0). */
+struct ks_node *ks_node_numfn(struct ks_ruleset *rs, struct ks_loc loc,
+			      enum ks_node_kind kind,
+			      const struct ks_field_info *f, enum ks_cmp cmp,
+			      int64_t v, int64_t div);
 struct ks_node *ks_node_ip(struct ks_ruleset *rs, struct ks_loc loc,
 			   const struct ks_field_info *f,
 			   const struct ks_ipnet *nets, size_t n);

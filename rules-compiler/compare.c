@@ -558,7 +558,8 @@ struct ks_node *eql_parse_comparison(struct parser *p)
 
 /* ---- functions ---- */
 
-enum fn_kind { FN_STARTS, FN_ENDS, FN_CONTAINS, FN_CIDR, FN_REGEX, FN_LENGTH };
+enum fn_kind { FN_STARTS, FN_ENDS, FN_CONTAINS, FN_CIDR, FN_REGEX, FN_LENGTH,
+	       FN_MODULO };
 
 static const struct {
 	const char *name;
@@ -572,6 +573,7 @@ static const struct {
 	/* Kestrel's: what Sigma's |re prints as (see printer.c) */
 	{ "regex", FN_REGEX, KS_SO_REGEX },
 	{ "length", FN_LENGTH, KS_SO_EQ },
+	{ "modulo", FN_MODULO, KS_SO_EQ },
 };
 
 static struct ks_node *fn_cidr(struct parser *p, const struct ks_token *nt,
@@ -653,7 +655,7 @@ static int fn_find(const struct ks_token *nt, bool *ci)
 		if (strlen(functions[i].name) == base &&
 		    !strncasecmp(functions[i].name, nt->s, base) &&
 		    !(*ci && (functions[i].kind == FN_CIDR ||
-			      functions[i].kind == FN_LENGTH)))
+			      functions[i].kind >= FN_LENGTH)))
 			return i;
 	return -1;
 }
@@ -699,37 +701,73 @@ static struct ks_node *fn_fields(struct parser *p, const struct ks_token *nt,
 	return n;
 }
 
-/* length(field) OP number; the comparison's tokens are next. NULL after
- * an error, with *syntax set when it was a syntax error. */
-static struct ks_node *fn_length(struct parser *p, const struct ks_token *nt,
-				 struct ks_token **args, size_t na, bool *syntax)
+/* modulo's arguments: a numeric field and a divisor other than 0 */
+static const struct ks_field_info *mod_args(struct parser *p,
+					    const struct ks_token *nt,
+					    struct ks_token **args, size_t na)
 {
-	const struct ks_token *ot = advance(p), *vt = parse_value(p);
 	const struct ks_field_info *f;
-	struct ks_node *n;
 
-	*syntax = !vt;
-	if (!vt)
+	if (na != 2 || !eql_is_field_tok(args[0]) ||
+	    args[1]->kind != KS_TOK_NUMBER) {
+		eql_serr(p, nt, "modulo expects 2 arguments, a field and a number");
 		return NULL;
+	}
+	if (!args[1]->num) {
+		eql_serr(p, args[1], "modulo by 0");
+		return NULL;
+	}
+	f = eql_field_of(p, args[0]);
+	if (f && f->type != KS_T_NUM) {
+		eql_serr(p, args[0], "modulo needs a numeric field; %s is a%s %s",
+			 f->name, f->type == KS_T_IP ? "n" : "",
+			 ks_ftype_name(f->type));
+		return NULL;
+	}
+	return f;
+}
+
+static const struct ks_field_info *len_args(struct parser *p,
+					    const struct ks_token *nt,
+					    struct ks_token **args, size_t na)
+{
+	const struct ks_field_info *f;
+
 	if (na != 1 || !eql_is_field_tok(args[0])) {
 		eql_serr(p, nt, "length expects 1 argument, a field");
 		return NULL;
 	}
 	f = eql_field_of(p, args[0]);
-	if (f && !fn_one_string(p, nt, args[0], f))
+	return f && fn_one_string(p, nt, args[0], f) ? f : NULL;
+}
+
+/*
+ * length(field) or modulo(field, n), OP number: the comparison's tokens
+ * are next. NULL after an error, with *syntax set for a syntax error.
+ */
+static struct ks_node *fn_number(struct parser *p, const struct ks_token *nt,
+				 enum fn_kind kind, struct ks_token **args,
+				 size_t na, bool *syntax)
+{
+	const struct ks_token *ot = advance(p), *vt = parse_value(p);
+	const struct ks_field_info *f;
+
+	*syntax = !vt;
+	if (!vt)
 		return NULL;
+	f = kind == FN_LENGTH ? len_args(p, nt, args, na) : mod_args(p, nt, args, na);
 	if (vt->kind != KS_TOK_NUMBER) {
-		eql_serr(p, vt, "length(...) is compared with a number, got %s",
-			 DESC(vt));
+		eql_serr(p, vt, "%s(...) is compared with a number, got %s",
+			 nt->s, DESC(vt));
 		return NULL;
 	}
 	if (!f)
 		return NULL;
 	/* KS_TOK_EQ..GE are in enum ks_cmp's order */
-	n = ks_node_num(p->rs, eql_tok_loc(p, nt), f,
-			(enum ks_cmp)(ot->kind - KS_TOK_EQ), &vt->num, 1);
-	n->kind = KS_N_LEN;
-	return n;
+	return ks_node_numfn(p->rs, eql_tok_loc(p, nt),
+			     kind == FN_LENGTH ? KS_N_LEN : KS_N_MOD, f,
+			     (enum ks_cmp)(ot->kind - KS_TOK_EQ), vt->num,
+			     kind == FN_MODULO ? args[1]->num : 0);
 }
 
 /* "f(...) == x": report the function, not the "=="; false after a
@@ -792,8 +830,9 @@ struct ks_node *eql_parse_function(struct parser *p)
 		return NULL;
 	fi = fn_find(nt, &ci);
 	if (cur(p)->kind >= KS_TOK_EQ && cur(p)->kind <= KS_TOK_GE) {
-		if (fi >= 0 && functions[fi].kind == FN_LENGTH)
-			n = fn_length(p, nt, args, na, &syntax);
+		if (fi >= 0 && functions[fi].kind >= FN_LENGTH)
+			n = fn_number(p, nt, functions[fi].kind, args, na,
+				      &syntax);
 		else
 			syntax = !fn_compared(p, nt);
 		if (syntax) {
@@ -806,9 +845,9 @@ struct ks_node *eql_parse_function(struct parser *p)
 		eql_serr(p, nt, "unknown function \"%s\"", nt->s);
 		goto out;
 	}
-	if (functions[fi].kind == FN_LENGTH) {
-		eql_serr(p, nt, "length(...) is a number: compare it, as in "
-			 "length(field) > 10");
+	if (functions[fi].kind >= FN_LENGTH) {
+		eql_serr(p, nt, "%s(...) is a number: compare it with one",
+			 nt->s);
 		goto out;
 	}
 	if (functions[fi].kind <= FN_CONTAINS && na == 2 &&

@@ -333,6 +333,20 @@ static bool eval_len(const struct ks_node *n, const struct ks_event *ev,
 	}
 }
 
+/* modulo(f, d) cmp N: C's % truncates toward zero, like Java's */
+static bool eval_mod(const struct ks_node *n, const struct ks_event *ev)
+{
+	int64_t v;
+
+	if (!n->n_nums || !n->num || !num_value(n->field, ev, &v))
+		return false;
+	if (n->num == -1)
+		v = 0;	/* INT64_MIN % -1 traps; every remainder by -1 is 0 */
+	else
+		v %= n->num;
+	return cmp(v, n->cmp, n->nums[0]);
+}
+
 static bool is_null(const struct ks_field_info *f, const struct ks_event *ev,
 		    const struct ks_interp_ctx *ctx)
 {
@@ -386,6 +400,8 @@ bool ks_interp_node_ctx(const struct ks_node *n, const struct ks_event *ev,
 		return eval_fields(n, ev, ctx);
 	case KS_N_LEN:
 		return eval_len(n, ev, ctx);
+	case KS_N_MOD:
+		return eval_mod(n, ev);
 	}
 	return false;
 }

@@ -567,8 +567,9 @@ static struct trig lower_fn(struct lower *L, struct prog *p,
 	char *text = ks_node_format(n);
 
 	emit_user(L, p, "%s %s: decided in userspace", text,
-		  n->kind == KS_N_LEN ? "counts characters"
-				      : "compares two values of the event");
+		  n->kind == KS_N_LEN ? "counts characters" :
+		  n->kind == KS_N_MOD ? "computes a remainder" :
+					"compares two values of the event");
 	free(text);
 	return trig_none();
 }
@@ -605,6 +606,7 @@ static struct trig lower_node(struct lower *L, struct prog *p,
 		return lower_null(L, p, n);
 	case KS_N_FIELDS:
 	case KS_N_LEN:
+	case KS_N_MOD:
 		return lower_fn(L, p, n);
 	}
 	emit_user(L, p, "an unsupported condition is decided in userspace");

@@ -172,7 +172,8 @@ static const char *const cmp_ops[] = {
 	[KS_CMP_LE] = "<=", [KS_CMP_GT] = ">", [KS_CMP_GE] = ">=",
 };
 
-/* startsWith/endsWith/stringContains(field, field2), length(f) cmp N */
+/* startsWith/endsWith/stringContains(field, field2), length(f) cmp N,
+ * modulo(f, d) cmp N */
 static void fmt_fn_node(FILE *o, const struct ks_node *n)
 {
 	const char *fn = n->strop == KS_SO_PREFIX ? "startsWith" :
@@ -181,6 +182,9 @@ static void fmt_fn_node(FILE *o, const struct ks_node *n)
 	if (n->kind == KS_N_LEN)
 		fprintf(o, "length(%s) %s %lld", n->field->name, cmp_ops[n->cmp],
 			(long long)n->nums[0]);
+	else if (n->kind == KS_N_MOD)
+		fprintf(o, "modulo(%s, %lld) %s %lld", n->field->name,
+			(long long)n->num, cmp_ops[n->cmp], (long long)n->nums[0]);
 	else
 		fprintf(o, "%s%s(%s, %s)", fn, n->ci ? "~" : "", n->field->name,
 			n->field2->name);
@@ -300,6 +304,7 @@ static void fmt_node(FILE *o, const struct ks_node *n, int min_prec)
 		break;
 	case KS_N_FIELDS:
 	case KS_N_LEN:
+	case KS_N_MOD:
 		fmt_fn_node(o, n);
 		break;
 	}

@@ -22,12 +22,13 @@
  *   Protocol -> network.transport
  *   Initiated: 'true' -> event.action == "connect" (what connect events are);
  *       'false' (inbound) is rejected: network_connection maps to connect only
+ *   LogonId: N -> modulo(user.id, 65536) == N (Sysmon for Linux prints
+ *       the uid & 0xffff; decided in userspace)
  *   ECS names of the catalogue are accepted as they are.
- *   User, LogonId, CurrentDirectory, DestinationHostname and the Windows
- *   PE/hash fields are not in the event schema: the rule is rejected with
- *   a diagnostic naming the field (never silently dropped). Sysmon for
- *   Linux fills LogonId with the uid & 0xffff and the host names by a
- *   reverse DNS lookup: neither is user.id nor anything kload knows.
+ *   User, CurrentDirectory, DestinationHostname and the Windows PE/hash
+ *   fields are not in the event schema: the rule is rejected with a
+ *   diagnostic naming the field (never silently dropped). Sysmon fills
+ *   the host names by a reverse DNS lookup, which kload does not make.
  *
  * Matching: case-insensitive for every string test (Sigma semantics) unless
  * |cased; '*' and '?' are wildcards, '\*' '\?' '\\' literal. Values of a list

@@ -60,7 +60,7 @@ int sg_check_dups(struct sigma *sg, yaml_node_t *map)
 
 /* ---- field mapping ---- */
 
-enum fmap_kind { FM_ECS, FM_REJECT, FM_INITIATED };
+enum fmap_kind { FM_ECS, FM_REJECT, FM_INITIATED, FM_LOGONID };
 
 static const struct {
 	const char *sigma;
@@ -82,9 +82,7 @@ static const struct {
 	{ "Initiated", FM_INITIATED, NULL },
 	{ "User", FM_REJECT, "user names are not in the event schema (only user.id)" },
 	/* SysmonCommon's LogonIdToString prints the uid & 0xffff on Linux */
-	{ "LogonId", FM_REJECT,
-	  "Sysmon for Linux's LogonId is the uid modulo 65536, which no "
-	  "condition on user.id can express exactly" },
+	{ "LogonId", FM_LOGONID, "user.id" },
 	{ "CurrentDirectory", FM_REJECT,
 	  "the working directory is not in the event schema" },
 	/* Sysmon fills both by a reverse DNS lookup of the address */
@@ -186,6 +184,7 @@ struct entry {
 	unsigned int mods;
 	yaml_node_t **vals;
 	size_t n_vals;
+	bool logon;			/* LogonId (of user.id) */
 };
 
 /* Modifiers that cannot be combined, and why. */
@@ -268,6 +267,7 @@ static int map_field(struct sigma *sg, struct entry *e)
 		if (fmap[i].kind == FM_INITIATED)
 			return 1;
 		e->f = ks_field_lookup(fmap[i].arg);
+		e->logon = fmap[i].kind == FM_LOGONID;
 		return 0;
 	}
 	e->f = ks_field_lookup(e->fname);
@@ -380,6 +380,39 @@ static struct ks_node *entry_num(struct sigma *sg, struct entry *e)
 out:
 	free(nums);
 	return n;
+}
+
+/*
+ * LogonId: Sysmon for Linux prints the uid & 0xffff (SysmonCommon's
+ * LogonIdToString), so LogonId: N is modulo(user.id, 65536) == N, which
+ * is decided in userspace; user.id == N would miss uid N + 65536.
+ */
+static struct ks_node *entry_logon(struct sigma *sg, struct entry *e)
+{
+	struct ks_nodevec vec = { 0 };
+	const char *v;
+	int64_t id;
+	size_t i;
+
+	if (e->mods & ~M_ALL) {
+		sg_err(sg, e->key, "modifiers cannot be used on numeric field "
+		       "\"%s\"", e->fname);
+		return NULL;
+	}
+	for (i = 0; i < e->n_vals; i++) {
+		v = ks_yscalar(e->vals[i]);
+		if (parse_int(v, &id) || id < 0 || id > 0xffff) {
+			sg_err(sg, e->vals[i], "LogonId is the uid & 0xffff on "
+			       "Linux (0 to 65535): \"%s\" is not one", v);
+			free(vec.v);
+			return NULL;
+		}
+		ks_nodevec_push(&vec, ks_node_numfn(sg->rs, sg_loc(sg, e->vals[i]),
+						    KS_N_MOD, e->f, KS_CMP_EQ,
+						    id, 65536));
+	}
+	return ks_node_join(sg->rs, e->mods & M_ALL ? KS_N_AND : KS_N_OR,
+			    sg_loc(sg, e->key), &vec);
 }
 
 static struct ks_node *entry_ip(struct sigma *sg, struct entry *e)
@@ -601,7 +634,7 @@ static struct ks_node *entry_build(struct sigma *sg, struct entry *e)
 		return nulls;
 	switch (e->f->type) {
 	case KS_T_NUM:
-		n = entry_num(sg, e);
+		n = e->logon ? entry_logon(sg, e) : entry_num(sg, e);
 		break;
 	case KS_T_IP:
 		n = entry_ip(sg, e);

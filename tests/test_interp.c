@@ -689,6 +689,28 @@ static void test_length(void **state)
 	F("process where length(process.executable) > 10");
 }
 
+/* modulo(): Elastic's remainder (the sign of the dividend) */
+static void test_modulo(void **state)
+{
+	struct ks_event ev;
+
+	ev_exec(&ev, "/bin/id", NULL);
+	ev.uid = 65536;		/* Sysmon for Linux's LogonId 0 */
+	T("process where modulo(user.id, 65536) == 0");
+	F("process where modulo(user.id, 65536) != 0");
+	ev.uid = 65537;
+	T("process where modulo(user.id, 65536) == 1");
+	T("process where modulo(user.id, -65536) == 1");
+	T("process where modulo(user.id, 2) > 0 and modulo(user.id, 10) == 7");
+	ev.exit_code = -7;
+	ev.present |= KS_P_EXIT_CODE;
+	T("process where modulo(process.exit_code, 5) == -2");
+	T("process where modulo(process.exit_code, -1) == 0");
+	/* null: false */
+	F("process where modulo(process.parent.pid, 2) >= 0");
+	T("process where not modulo(process.parent.pid, 2) >= 0");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -708,6 +730,7 @@ int main(void)
 		cmocka_unit_test(test_eql_regex),
 		cmocka_unit_test(test_two_fields),
 		cmocka_unit_test(test_length),
+		cmocka_unit_test(test_modulo),
 	};
 
 	return cmocka_run_group_tests_name("interp", tests, NULL, NULL);

@@ -183,6 +183,24 @@ static void rejects(const char *category, const char *detection,
 
 #define EXEC	"process where event.action == \"exec\" and "
 
+/* LogonId: Sysmon for Linux prints the uid & 0xffff */
+static void test_logon_id(void **state)
+{
+	imports("process_creation",
+		"    selection:\n"
+		"        LogonId: 0\n"
+		"        CommandLine|contains: x\n"
+		"    condition: selection\n",
+		EXEC "modulo(user.id, 65536) == 0 and process.command_line : \"*x*\"");
+	imports("process_creation",
+		"    selection:\n"
+		"        LogonId:\n"
+		"            - 0\n"
+		"            - 1000\n"
+		"    condition: selection\n",
+		EXEC "(modulo(user.id, 65536) == 0 or modulo(user.id, 65536) == 1000)");
+}
+
 static void test_modifiers(void **state)
 {
 	imports("process_creation",
@@ -425,11 +443,16 @@ static void test_rejections(void **state)
 		"not make)");
 	rejects("process_creation",
 		"    selection:\n"
-		"        LogonId: 0\n"
+		"        LogonId: 65536\n"
 		"    condition: selection\n",
-		"s.yml:8:9: error: unsupported Sigma field \"LogonId\": Sysmon for "
-		"Linux's LogonId is the uid modulo 65536, which no condition on "
-		"user.id can express exactly");
+		"s.yml:8:18: error: LogonId is the uid & 0xffff on Linux (0 to "
+		"65535): \"65536\" is not one");
+	rejects("process_creation",
+		"    selection:\n"
+		"        LogonId|contains: 1\n"
+		"    condition: selection\n",
+		"s.yml:8:9: error: modifiers cannot be used on numeric field "
+		"\"LogonId\"");
 	rejects("process_creation",
 		"    selection:\n"
 		"        Foo: bar\n"
@@ -546,6 +569,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_corpus),
 		cmocka_unit_test(test_modifiers),
+		cmocka_unit_test(test_logon_id),
 		cmocka_unit_test(test_selections),
 		cmocka_unit_test(test_metadata),
 		cmocka_unit_test(test_rejections),

@@ -126,6 +126,9 @@ enum ks_node_kind {
 	/* EQL length(field) cmp nums[0]: UTF-16 code units, as Elastic
 	 * counts a string's characters. Userspace only. */
 	KS_N_LEN,
+	/* EQL modulo(field, num) cmp nums[0] (num != 0, the remainder
+	 * has the sign of the field's value, as Elastic's). Userspace only. */
+	KS_N_MOD,
 };
 
 enum ks_strop {
@@ -167,7 +170,7 @@ struct ks_node {
 	size_t n_kids;
 	const struct ks_field_info *field2;	/* KS_N_FIELDS */
 	bool ci;			/* KS_N_FIELDS */
-	int64_t num;			/* KS_N_BOOL */
+	int64_t num;			/* KS_N_BOOL; KS_N_MOD: the divisor */
 	void *cache;			/* private: compiled KS_SO_REGEX (interp) */
 };
 
