@@ -24,9 +24,12 @@
  *       'false' (inbound) is rejected: network_connection maps to connect only
  *   LogonId: N -> modulo(user.id, 65536) == N (Sysmon for Linux prints
  *       the uid & 0xffff; decided in userspace)
+ *   User -> user.name, CurrentDirectory -> process.working_directory
+ *       (userspace-enriched), when the catalogue has them
  *   ECS names of the catalogue are accepted as they are.
- *   User, CurrentDirectory, DestinationHostname and the Windows PE/hash
- *   fields are not in the event schema: the rule is rejected with a
+ *   DestinationHostname, SourceHostname and the Windows PE/hash fields
+ *   are not in the event schema (nor User and CurrentDirectory while the
+ *   catalogue lacks their fields): the rule is rejected with a
  *   diagnostic naming the field (never silently dropped). Sysmon fills
  *   the host names by a reverse DNS lookup, which kload does not make.
  *

@@ -66,6 +66,7 @@ static const struct {
 	const char *sigma;
 	enum fmap_kind kind;
 	const char *arg;	/* ECS name, or why it is rejected */
+	const char *absent;	/* FM_ECS: why, while the catalogue lacks arg */
 } fmap[] = {
 	{ "Image", FM_ECS, "process.executable" },
 	{ "CommandLine", FM_ECS, "process.command_line" },
@@ -80,11 +81,17 @@ static const struct {
 	{ "DestinationPort", FM_ECS, "destination.port" },
 	{ "Protocol", FM_ECS, "network.transport" },
 	{ "Initiated", FM_INITIATED, NULL },
-	{ "User", FM_REJECT, "user names are not in the event schema (only user.id)" },
+	/*
+	 * Sysmon for Linux: the name of the uid (user.id's), the working
+	 * directory. Userspace-enriched ECS fields of the Elastic Defend
+	 * model; rejected by name while the catalogue does not have them.
+	 */
+	{ "User", FM_ECS, "user.name",
+	  "user names are not in the event schema (only user.id)" },
+	{ "CurrentDirectory", FM_ECS, "process.working_directory",
+	  "the working directory is not in the event schema" },
 	/* SysmonCommon's LogonIdToString prints the uid & 0xffff on Linux */
 	{ "LogonId", FM_LOGONID, "user.id" },
-	{ "CurrentDirectory", FM_REJECT,
-	  "the working directory is not in the event schema" },
 	/* Sysmon fills both by a reverse DNS lookup of the address */
 	{ "DestinationHostname", FM_REJECT,
 	  "host names are not in the event schema (connect events carry IP "
@@ -259,14 +266,15 @@ static int map_field(struct sigma *sg, struct entry *e)
 	for (i = 0; i < ARRAY_SIZE(fmap); i++) {
 		if (strcmp(fmap[i].sigma, e->fname))
 			continue;
-		if (fmap[i].kind == FM_REJECT) {
-			sg_err(sg, e->key, "unsupported Sigma field \"%s\": %s",
-			       e->fname, fmap[i].arg);
-			return -1;
-		}
 		if (fmap[i].kind == FM_INITIATED)
 			return 1;
-		e->f = ks_field_lookup(fmap[i].arg);
+		e->f = fmap[i].kind == FM_REJECT ? NULL : ks_field_lookup(fmap[i].arg);
+		if (!e->f) {
+			sg_err(sg, e->key, "unsupported Sigma field \"%s\": %s",
+			       e->fname, fmap[i].kind == FM_REJECT ? fmap[i].arg
+								  : fmap[i].absent);
+			return -1;
+		}
 		e->logon = fmap[i].kind == FM_LOGONID;
 		return 0;
 	}

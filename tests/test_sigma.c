@@ -183,6 +183,33 @@ static void rejects(const char *category, const char *detection,
 
 #define EXEC	"process where event.action == \"exec\" and "
 
+/*
+ * User and CurrentDirectory map to the userspace-enriched user.name and
+ * process.working_directory of the Elastic Defend model: imported when
+ * the catalogue has both, each rejected by name while it has neither.
+ */
+static void test_user_cwd(void **state)
+{
+	static const char det[] =
+		"    selection:\n"
+		"        User: root\n"
+		"        CurrentDirectory: /var/opt/x\n"
+		"    condition: selection\n";
+
+	if (ks_field_lookup("user.name") &&
+	    ks_field_lookup("process.working_directory")) {
+		imports("process_creation", det,
+			EXEC "user.name : \"root\" and "
+			"process.working_directory : \"/var/opt/x\"");
+		return;
+	}
+	rejects("process_creation", det,
+		"s.yml:8:9: error: unsupported Sigma field \"User\": user names are "
+		"not in the event schema (only user.id)\n"
+		"s.yml:9:9: error: unsupported Sigma field \"CurrentDirectory\": the "
+		"working directory is not in the event schema");
+}
+
 /* LogonId: Sysmon for Linux prints the uid & 0xffff */
 static void test_logon_id(void **state)
 {
@@ -426,13 +453,6 @@ static void test_metadata(void **state)
 
 static void test_rejections(void **state)
 {
-	rejects("process_creation",
-		"    selection:\n"
-		"        User: root\n"
-		"        CommandLine|contains: x\n"
-		"    condition: selection\n",
-		"s.yml:8:9: error: unsupported Sigma field \"User\": user names are "
-		"not in the event schema (only user.id)");
 	rejects("network_connection",
 		"    selection:\n"
 		"        DestinationHostname|endswith: '.ngrok.io'\n"
@@ -570,6 +590,7 @@ int main(void)
 		cmocka_unit_test(test_corpus),
 		cmocka_unit_test(test_modifiers),
 		cmocka_unit_test(test_logon_id),
+		cmocka_unit_test(test_user_cwd),
 		cmocka_unit_test(test_selections),
 		cmocka_unit_test(test_metadata),
 		cmocka_unit_test(test_rejections),
