@@ -267,23 +267,33 @@ static bool known_value(const struct ks_field_info *f, const struct ks_event *ev
 static bool eval_fields(const struct ks_node *n, const struct ks_event *ev,
 			const struct ks_interp_ctx *ctx)
 {
-	char abuf[VALBUF], bbuf[VALBUF];
+	char abuf[VALBUF], bbuf[VALBUF], *keep = NULL;
 	struct known a, b;
 	struct ks_strpat pat;
+	bool r;
 
-	if (!known_value(n->field, ev, ctx, abuf, &a) ||
-	    !known_value(n->field2, ev, ctx, bbuf, &b) || !b.whole)
+	if (!known_value(n->field, ev, ctx, abuf, &a))
 		return false;
-	pat = (struct ks_strpat){ (char *)b.head, b.head_len, n->ci };
-	switch (n->strop) {
-	case KS_SO_PREFIX:
-		return ks_str_match(KS_SO_PREFIX, &pat, a.head, a.head_len);
-	case KS_SO_SUFFIX:
-		return ks_str_match(KS_SO_SUFFIX, &pat, a.tail, a.tail_len);
-	default:
-		return ks_str_match(KS_SO_CONTAINS, &pat, a.head, a.head_len) ||
-		       ks_str_match(KS_SO_CONTAINS, &pat, a.tail, a.tail_len);
+	if (n->field->type == KS_T_USER_STR && n->field2->type == KS_T_USER_STR) {
+		/* the callback's value lasts until its next call: keep a's */
+		keep = ks_xmalloc(a.head_len + 1);
+		memcpy(keep, a.head, a.head_len);
+		a.head = a.tail = keep;
 	}
+	if (!known_value(n->field2, ev, ctx, bbuf, &b) || !b.whole) {
+		free(keep);
+		return false;
+	}
+	pat = (struct ks_strpat){ (char *)b.head, b.head_len, n->ci };
+	if (n->strop == KS_SO_PREFIX)
+		r = ks_str_match(KS_SO_PREFIX, &pat, a.head, a.head_len);
+	else if (n->strop == KS_SO_SUFFIX)
+		r = ks_str_match(KS_SO_SUFFIX, &pat, a.tail, a.tail_len);
+	else
+		r = ks_str_match(KS_SO_CONTAINS, &pat, a.head, a.head_len) ||
+		    ks_str_match(KS_SO_CONTAINS, &pat, a.tail, a.tail_len);
+	free(keep);
+	return r;
 }
 
 /*

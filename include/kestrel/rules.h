@@ -348,8 +348,9 @@ const struct ks_step_ast *ks_query_step(const struct ks_query *q,
  * Userspace-only string fields (KS_T_USER_STR: host.name, container.id,
  * process.parent.command_line) are not in struct ks_event: kload knows them
  * (the replayed record, its cgroup table, its process table). user_str
- * returns true and the value, or false for null. Without a callback
- * host.name is gethostname() and the others are null.
+ * returns true and the value, or false for null; the value needs to last
+ * only until user_str's next call. Without a callback host.name is
+ * gethostname() and the others are null.
  */
 struct ks_interp_ctx {
 	bool (*user_str)(void *arg, const struct ks_field_info *f,
