@@ -1047,19 +1047,6 @@ static __always_inline void ks_count_truncations(struct ks_stats *st, __u32 bits
 			st->truncations[f]++;
 }
 
-static __always_inline __u32 ks_log2(__u64 v)
-{
-	__u32 r = 0;
-
-	if (v >> 32) { v >>= 32; r += 32; }
-	if (v >> 16) { v >>= 16; r += 16; }
-	if (v >> 8) { v >>= 8; r += 8; }
-	if (v >> 4) { v >>= 4; r += 4; }
-	if (v >> 2) { v >>= 2; r += 2; }
-	if (v >> 1) r += 1;
-	return r;
-}
-
 /* Returns 0, or 1 when the ring buffer had no room (counted as dropped). */
 static __always_inline int ks_forward(struct ks_scratch *sc, struct ks_stats *st, __u32 src)
 {
@@ -1158,7 +1145,7 @@ static __always_inline __u32 ks_evaluate(struct ks_scratch *sc, __u32 ctx, __u32
 
 	dt = bpf_ktime_get_ns() - t0;
 	st->eval_ns_sum += dt;
-	st->eval_ns_hist[ks_log2(dt) & (KS_HIST_BUCKETS - 1)]++;
+	st->eval_ns_hist[ks_hist_bucket(dt) & (KS_HIST_BUCKETS - 1)]++;
 	return action;
 }
 

@@ -4,6 +4,7 @@
  * as a table, JSON or the Prometheus text format (SPEC "Metrics").
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -168,25 +169,51 @@ static uint64_t dropped_total(const struct ks_stats *k, int src)
 static uint64_t hist_count(const struct ks_stats *k)
 {
 	uint64_t n = 0;
-	int i;
+	unsigned int i;
 
 	for (i = 0; i < KS_HIST_BUCKETS; i++)
 		n += k->eval_ns_hist[i];
 	return n;
 }
 
-/* Median of the log2 histogram, as the upper bound of its bucket. */
+double ks_hist_quantile(const __u64 *h, double q)
+{
+	double n = 0, cum = 0, rank, f;
+	unsigned int b;
+
+	for (b = 0; b < KS_HIST_BUCKETS; b++)
+		n += (double)h[b];
+	if (!n)
+		return NAN;
+	rank = q * n;
+	for (b = 0; b < KS_HIST_BUCKETS; b++) {
+		if (h[b] && cum + (double)h[b] >= rank) {
+			/* evenly spread inside the bucket: within 1/KS_HIST_SUB octave */
+			f = (rank - cum) / (double)h[b];
+			f = f < 0 ? 0 : f > 1 ? 1 : f;
+			return (double)ks_hist_lo(b) +
+			       (double)(ks_hist_lo(b + 1) - ks_hist_lo(b)) * f;
+		}
+		cum += (double)h[b];
+	}
+	return NAN;
+}
+
+static uint64_t eval_quantile_ns(const struct ks_snapshot *s, double q)
+{
+	double v = ks_hist_quantile(s->k.eval_ns_hist, q);
+
+	return isnan(v) ? 0 : (uint64_t)llround(v);
+}
+
 uint64_t ks_snapshot_eval_median_ns(const struct ks_snapshot *s)
 {
-	uint64_t n = hist_count(&s->k), acc = 0;
-	int i;
+	return eval_quantile_ns(s, 0.5);
+}
 
-	for (i = 0; i < KS_HIST_BUCKETS && n; i++) {
-		acc += s->k.eval_ns_hist[i];
-		if (acc * 2 >= n)
-			return 2ull << i;
-	}
-	return 0;
+uint64_t ks_snapshot_eval_p99_ns(const struct ks_snapshot *s)
+{
+	return eval_quantile_ns(s, 0.99);
 }
 
 uint64_t ks_snapshot_evictions(const struct ks_snapshot *s)
@@ -422,20 +449,26 @@ static void prom_state(const struct ks_snapshot *s, FILE *o)
 {
 	const struct ks_stats *k = &s->k;
 	uint64_t cum = 0;
-	int r;
+	unsigned int r, b;
 
 	prom_sequences(s, o);
 	prom_scalar(o, "kestrel_reloads_total", "counter", "Rule table swaps.", s->ctl.reloads);
 	prom_scalar(o, "kestrel_table_generation", "gauge",
 		    "Generation of the active rule tables.", s->ctl.generation);
-	/* Prometheus wants base units: the log2(ns) buckets, in seconds */
+	/*
+	 * Prometheus wants base units, and a bucket a power of two: the
+	 * kernel's KS_HIST_SUB buckets per octave are summed into each.
+	 */
 	prom_head(o, "kestrel_kernel_eval_seconds", "histogram",
 		  "Seconds spent per event in the kernel evaluator.");
-	for (r = 0; r < KS_HIST_BUCKETS; r++) {
-		cum += k->eval_ns_hist[r];
+	for (r = 0, b = 0; r < KS_HIST_OCTAVES; r++) {
+		for (; b < KS_HIST_BUCKETS && ks_hist_lo(b + 1) <= 2ull << r; b++)
+			cum += k->eval_ns_hist[b];
 		fprintf(o, "kestrel_kernel_eval_seconds_bucket{le=\"%.9g\"} %llu\n",
 			(double)(2ull << r) / 1e9, (unsigned long long)cum);
 	}
+	for (; b < KS_HIST_BUCKETS; b++)
+		cum += k->eval_ns_hist[b];
 	fprintf(o, "kestrel_kernel_eval_seconds_bucket{le=\"+Inf\"} %llu\n",
 		(unsigned long long)cum);
 	fprintf(o, "kestrel_kernel_eval_seconds_sum %.9f\n", (double)k->eval_ns_sum / 1e9);
@@ -558,6 +591,8 @@ void ks_snapshot_json(const struct ks_snapshot *s, FILE *o)
 	json_object_set_new(root, "table_generation", json_integer(s->ctl.generation));
 	json_object_set_new(root, "kernel_eval_ns_median",
 			    json_integer(ks_snapshot_eval_median_ns(s)));
+	json_object_set_new(root, "kernel_eval_ns_p99",
+			    json_integer(ks_snapshot_eval_p99_ns(s)));
 	json_object_set_new(root, "kernel_eval_ns_sum", json_integer(k->eval_ns_sum));
 	json_object_set_new(root, "kernel_eval_count", json_integer(hist_count(k)));
 	json_dumpf(root, o, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -587,9 +622,10 @@ void ks_snapshot_table(const struct ks_snapshot *s, FILE *o)
 			(unsigned long long)s->rules[i].blocks,
 			(unsigned long long)s->rules[i].kills,
 			(unsigned long long)s->rules[i].unreported);
-	fprintf(o, "\nDFA bytes scanned %llu; kernel eval median <= %llu ns over %llu events\n",
-		(unsigned long long)k->dfa_bytes,
+	fprintf(o, "\nDFA bytes scanned %llu; kernel eval median %llu ns, p99 %llu ns "
+		"over %llu events\n", (unsigned long long)k->dfa_bytes,
 		(unsigned long long)ks_snapshot_eval_median_ns(s),
+		(unsigned long long)ks_snapshot_eval_p99_ns(s),
 		(unsigned long long)hist_count(k));
 	fprintf(o, "sequences pending %llu, expired %llu, evicted %llu; generation %u, reloads %llu\n",
 		(unsigned long long)ks_snapshot_pending(s),

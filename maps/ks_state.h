@@ -37,8 +37,52 @@ struct ks_entity_val {
 	__u64 updated_ns;
 };
 
+/*
+ * The evaluator's time per event, a log-linear histogram of ns: each
+ * power of two split in KS_HIST_SUB buckets of equal width, so a quantile
+ * read off it is within 1/KS_HIST_SUB of an octave (25%: a median of 700
+ * ns is told from one of 900, which log2 buckets could not). Bucket b
+ * holds [ks_hist_lo(b), ks_hist_lo(b + 1)); values 0..3 have a bucket
+ * each; the last bucket also holds everything from 2^33 ns (8.6 s) on.
+ * The kernel fills it (bpf/ks_eval.bpf.h), kload and the bench read it.
+ */
+#define KS_HIST_SUB_BITS	2
+#define KS_HIST_SUB		(1 << KS_HIST_SUB_BITS)
+#define KS_HIST_OCTAVES		32
+#define KS_HIST_BUCKETS		(KS_HIST_OCTAVES * KS_HIST_SUB)
+
+static inline __attribute__((always_inline)) __u32 ks_hist_bucket(__u64 v)
+{
+	__u32 e = 0, b;
+	__u64 x = v;
+
+	if (v < KS_HIST_SUB)
+		return (__u32)v;
+	/* e = floor(log2(v)), branch-light for the verifier */
+	if (x >> 32) { x >>= 32; e += 32; }
+	if (x >> 16) { x >>= 16; e += 16; }
+	if (x >> 8) { x >>= 8; e += 8; }
+	if (x >> 4) { x >>= 4; e += 4; }
+	if (x >> 2) { x >>= 2; e += 2; }
+	if (x >> 1) e += 1;
+	b = (e - KS_HIST_SUB_BITS + 1) * KS_HIST_SUB +
+	    (__u32)((v >> (e - KS_HIST_SUB_BITS)) & (KS_HIST_SUB - 1));
+	return b < KS_HIST_BUCKETS ? b : KS_HIST_BUCKETS - 1;
+}
+
+/* The smallest value of bucket b (b <= KS_HIST_BUCKETS: the end of the last). */
+static inline __attribute__((always_inline)) __u64 ks_hist_lo(__u32 b)
+{
+	__u32 e, sub;
+
+	if (b < KS_HIST_SUB)
+		return b;
+	e = b / KS_HIST_SUB + KS_HIST_SUB_BITS - 1;
+	sub = b % KS_HIST_SUB;
+	return (__u64)(KS_HIST_SUB + sub) << (e - KS_HIST_SUB_BITS);
+}
+
 /* Per-CPU counters, one struct per CPU in ks_stats (summed by kload). */
-#define KS_HIST_BUCKETS	32	/* log2(ns) buckets */
 
 struct ks_stats {
 	__u64 events[KS_SRC_N];

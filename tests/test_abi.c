@@ -19,7 +19,7 @@
 static void test_version(void **state)
 {
 	/* bump both together when a layout below changes */
-	assert_int_equal(KS_ABI_VERSION, 8);
+	assert_int_equal(KS_ABI_VERSION, 9);
 }
 
 static void test_event_layout(void **state)
@@ -63,6 +63,8 @@ static void test_state_layout(void **state)
 	/* per-CPU values are limited to 32 KiB */
 	assert_true(sizeof(struct ks_stats) <= 32768);
 	assert_int_equal(sizeof(struct ks_rule_stats), 48);
+	assert_int_equal(KS_HIST_BUCKETS, 128);	/* a power of two: the kernel masks */
+
 	assert_int_equal(sizeof(struct ks_rule_name), 16 + KS_RULE_ID_MAX);
 	assert_int_equal(sizeof(struct ks_config), 32);
 	assert_int_equal(offsetof(struct ks_config, hash_key), 8);

@@ -200,8 +200,8 @@ static void fill(struct ks_snapshot *snap)
 		snap->k.dropped[s][KS_DROP_PARSE] = 1;
 		snap->k.events[s] = 100 + s + 10 + s + s + 1;
 	}
-	snap->k.eval_ns_hist[3] = 7;
-	snap->k.eval_ns_hist[9] = 2;
+	snap->k.eval_ns_hist[ks_hist_bucket(10)] = 7;	/* [10, 12) */
+	snap->k.eval_ns_hist[ks_hist_bucket(600)] = 2;	/* [512, 640) */
 	snap->k.eval_ns_sum = 1234;
 	snap->rules = rules;
 	snap->n_rules = 2;
@@ -262,8 +262,50 @@ static void test_median(void **state)
 	struct ks_snapshot snap;
 
 	fill(&snap);
-	/* 7 events in [8,16), 2 in [512,1024): the median bucket ends at 16 */
-	assert_int_equal(ks_snapshot_eval_median_ns(&snap), 16);
+	/*
+	 * 7 events in [10,12), 2 in [512,640), spread evenly in each: the
+	 * median is 10 + 2 * 4.5/7 = 11.3, the 99th percentile 512 + 128 *
+	 * (8.91 - 7)/2 = 634.2.
+	 */
+	assert_int_equal(ks_snapshot_eval_median_ns(&snap), 11);
+	assert_int_equal(ks_snapshot_eval_p99_ns(&snap), 634);
+}
+
+/* Every value lands in the bucket whose bounds hold it. */
+static void test_hist_buckets(void **state)
+{
+	__u64 v, lo, hi;
+	__u32 b;
+
+	for (v = 0; v < (1u << 20); v += 1 + v / 64) {
+		b = ks_hist_bucket(v);
+		lo = ks_hist_lo(b);
+		hi = ks_hist_lo(b + 1);
+		assert_true(lo <= v && v < hi);
+		/* no wider than a quarter of an octave */
+		assert_true(v < KS_HIST_SUB || (hi - lo) * KS_HIST_SUB <= lo);
+	}
+	assert_int_equal(ks_hist_bucket(~0ull), KS_HIST_BUCKETS - 1);
+	assert_int_equal(ks_hist_lo(KS_HIST_BUCKETS), 1ull << 33);
+}
+
+/* Prometheus keeps power-of-two buckets: the sub-buckets are summed. */
+static void test_prom_octaves(void **state)
+{
+	struct ks_snapshot snap;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	fill(&snap);
+	ks_snapshot_prometheus(&snap, f);
+	fclose(f);
+	assert_non_null(strstr(text, "kestrel_kernel_eval_seconds_bucket{le=\"8e-09\"} 0\n"));
+	assert_non_null(strstr(text, "kestrel_kernel_eval_seconds_bucket{le=\"1.6e-08\"} 7\n"));
+	assert_non_null(strstr(text, "kestrel_kernel_eval_seconds_bucket{le=\"5.12e-07\"} 7\n"));
+	assert_non_null(strstr(text, "kestrel_kernel_eval_seconds_bucket{le=\"1.024e-06\"} 9\n"));
+	assert_non_null(strstr(text, "kestrel_kernel_eval_seconds_count 9\n"));
+	free(text);
 }
 
 int main(void)
@@ -271,6 +313,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_prometheus_strict),
 		cmocka_unit_test(test_median),
+		cmocka_unit_test(test_hist_buckets),
+		cmocka_unit_test(test_prom_octaves),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -33,7 +33,14 @@ void ks_snapshot_free(struct ks_snapshot *s);
 void ks_snapshot_prometheus(const struct ks_snapshot *s, FILE *out);
 void ks_snapshot_json(const struct ks_snapshot *s, FILE *out);
 void ks_snapshot_table(const struct ks_snapshot *s, FILE *out);
+/*
+ * Quantile q (0..1) of a KS_HIST_BUCKETS histogram (ks_stats.eval_ns_hist),
+ * interpolated inside its bucket; NAN when empty.
+ */
+double ks_hist_quantile(const __u64 *h, double q);
+/* The kernel evaluator's median and 99th percentile ns per event (0: none). */
 uint64_t ks_snapshot_eval_median_ns(const struct ks_snapshot *s);
+uint64_t ks_snapshot_eval_p99_ns(const struct ks_snapshot *s);
 uint64_t ks_snapshot_pending(const struct ks_snapshot *s);
 /* Pending sequences evicted for room: kernel LRU and the NFA's two bounds. */
 uint64_t ks_snapshot_evictions(const struct ks_snapshot *s);
