@@ -3,20 +3,28 @@
  * Userspace half of detection: decide what the kernel left unknown, run
  * sequences through the NFA, write alerts. See include/kestrel/pipeline.h.
  *
- * Pending sequences live in a hash table keyed by (rule uid, join key)
- * and on an LRU list. The join key is the whole of every join value
- * (never cut to a buffer) and is compared byte for byte; its bucket comes
- * from SipHash-2-4 under a key drawn at random when the pipeline starts,
- * so events cannot be chosen to pile into one bucket. The table is
+ * Pending sequences live in an open-addressing hash table keyed by (rule
+ * uid, join key) and on an LRU list. The join key is the whole of every
+ * join value (never cut to a buffer) and is compared byte for byte; its
+ * slot comes from SipHash-2-4 under a key drawn at random when the
+ * pipeline starts, so events cannot be chosen to pile into one probe run.
+ * A slot holds the hash beside the entry pointer: a probe reads one
+ * contiguous run of slots and dereferences only an entry whose hash is
+ * equal (bench/profile/nfa-hotpath-before.txt: walking chained buckets,
+ * a cache miss per entry, was a quarter of the time). The table is
  * bounded in entries and in bytes (evictions counted by reason), and
  * ks_pipeline_tick() expires sequences past their maxspan even when no
  * new event arrives. Matched events are kept packed (header plus the used
- * bytes of each string slot) because a full struct ks_event is 3.4 KiB.
+ * bytes of each string slot) because a full struct ks_event is 3.4 KiB;
+ * a state's events are a chain from the newest back, and each link knows
+ * the size of the one it points to, so dropping a pending sequence of one
+ * event reads nothing but its entry.
  *
  * Nothing is allocated per event once the NFA has grown to its peak:
- * entries, keys, packed events and event lists come from free lists by
- * size class (struct ks_pool) and go back to them; an alert's events are
- * unpacked into a scratch array kept in the pipeline.
+ * entries, keys and packed events come from free lists by size class
+ * (struct ks_pool) and go back to them; the slot array doubles while the
+ * entries grow; an alert's events are unpacked into a scratch array kept
+ * in the pipeline.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -47,28 +55,39 @@ struct ks_gen {
 	uint64_t *alerts;	/* per rule */
 };
 
+/* One matched event, packed; a link in its state's chain. */
 struct ks_packed {
-	uint32_t len;
+	struct ks_packed *prev;	/* the sequence's event before this one */
+	uint32_t prev_len;	/* prev->len: freed without reading prev */
+	uint32_t len;		/* bytes of data */
 	uint8_t data[];
 };
 
 struct ks_pend {
 	uint64_t start;		/* first event's time; 0 = empty */
-	struct ks_packed **evs;	/* the k matched events of state k */
+	struct ks_packed *last;	/* the newest of the k matched events of state k */
+	uint32_t last_len;	/* last->len */
 	uint32_t n;
 };
 
+/* The fields a probe compares come first; then the key, then the states. */
 struct ks_entry {
-	uint32_t rule_uid;
-	uint32_t n_states;
 	uint64_t hash;
-	uint64_t maxspan;
-	uint8_t *key;
+	uint32_t rule_uid;
 	uint32_t key_len;
-	struct ks_pend *st;	/* [n_states] */
-	struct ks_entry *hnext;
+	uint32_t n_states;
+	uint64_t maxspan;
 	struct ks_entry *prev, *next;	/* LRU: head = most recent */
+	uint8_t key[];		/* key_len bytes, then the states (entry_states()) */
 };
+
+/* A table slot: hash 0 = empty (entry hashes are never 0, see slot_hash()). */
+struct ks_slot {
+	uint64_t hash;
+	struct ks_entry *e;
+};
+
+#define KS_SLOTS_MIN	1024
 
 /* Free lists by size class: KS_POOL_GRAIN-byte steps up to KS_POOL_MAX. */
 #define KS_POOL_GRAIN	16
@@ -87,8 +106,9 @@ struct ks_pipeline {
 	struct ks_ecs_ctx *ecs;
 	struct ks_interp_ctx ictx;	/* container.id for the interpreter */
 	struct ks_gen gen[KS_GENS];	/* [0] current, [1] previous */
-	struct ks_entry **buckets;
-	size_t n_buckets;
+	struct ks_slot *slots;	/* a power of two, at most 3/4 full */
+	size_t n_slots;
+	size_t max_slots;	/* what max_entries needs: the table grows no further */
 	struct ks_entry *lru_head, *lru_tail;
 	struct ks_pipeline_stats st;
 	uint64_t sip_key[2];	/* bucket hash key, random per pipeline */
@@ -167,21 +187,37 @@ static const struct {
 #define KS_N_SLOTS (sizeof(ks_slots) / sizeof(ks_slots[0]))
 #define KS_HDR_BYTES offsetof(struct ks_event, exe)
 
-/* Bytes of slot i that some field refers to (small slots: all of them). */
-static uint32_t slot_used(const struct ks_event *ev, size_t i)
+/*
+ * Bytes of each slot that some field refers to (small slots: all of
+ * them), in one pass over the fields: a field lies in at most one slot.
+ */
+static void slots_used(const struct ks_event *ev, uint16_t used[KS_N_SLOTS])
 {
-	uint32_t lo = ks_slots[i].off, hi = lo + ks_slots[i].size, used = 0;
+	size_t i;
 	int f;
 
-	if (ks_slots[i].size <= KS_COMM_MAX)
-		return ks_slots[i].size;
+	for (i = 0; i < KS_N_SLOTS; i++)
+		used[i] = ks_slots[i].size <= KS_COMM_MAX ? ks_slots[i].size : 0;
 	for (f = 1; f < KS_F_STR_N; f++) {
 		uint32_t o = ev->str[f].off, end = o + ev->str[f].len;
 
-		if (o >= lo && o < hi && end <= hi && end - lo > used)
-			used = end - lo;
+		if (o < KS_HDR_BYTES)	/* unset (0), or nowhere in a slot */
+			continue;
+		for (i = 0; i < KS_N_SLOTS; i++) {
+			uint32_t lo = ks_slots[i].off, hi = lo + ks_slots[i].size;
+
+			if (o < lo || o >= hi)
+				continue;
+			if (ks_slots[i].size > KS_COMM_MAX && end <= hi && end - lo > used[i])
+				used[i] = end - lo;
+			break;
+		}
 	}
-	return used;
+}
+
+static size_t packed_size(uint32_t len)
+{
+	return sizeof(struct ks_packed) + len;
 }
 
 static struct ks_packed *ks_pack(struct ks_pool *pl, const struct ks_event *ev)
@@ -192,13 +228,14 @@ static struct ks_packed *ks_pack(struct ks_pool *pl, const struct ks_event *ev)
 	uint8_t *w;
 	size_t i;
 
-	for (i = 0; i < KS_N_SLOTS; i++) {
-		used[i] = slot_used(ev, i);
+	slots_used(ev, used);
+	for (i = 0; i < KS_N_SLOTS; i++)
 		len += used[i];
-	}
-	p = pool_get(pl, sizeof(*p) + len);
+	p = pool_get(pl, packed_size(len));
 	if (!p)
 		return NULL;
+	p->prev = NULL;
+	p->prev_len = 0;
 	p->len = len;
 	w = p->data;
 	memcpy(w, ev, KS_HDR_BYTES);
@@ -237,31 +274,53 @@ static uint64_t cost(size_t n)
 	return n + KS_MALLOC_OVERHEAD;
 }
 
-static uint64_t packed_cost(const struct ks_packed *pk)
-{
-	return cost(sizeof(*pk) + pk->len);
-}
-
+/* Drop a state's events: the links say each one's size, the newest's is in pd. */
 static void pend_clear(struct ks_pipeline *p, struct ks_pend *pd)
 {
-	uint32_t i;
+	struct ks_packed *pk = pd->last, *prev = NULL;
+	uint32_t len = pd->last_len, prev_len = 0, i;
 
 	for (i = 0; i < pd->n; i++) {
-		p->st.bytes -= packed_cost(pd->evs[i]);
-		pool_put(&p->pool, pd->evs[i], sizeof(*pd->evs[i]) + pd->evs[i]->len);
+		if (i + 1 < pd->n) {
+			prev = pk->prev;
+			prev_len = pk->prev_len;
+		}
+		p->st.bytes -= cost(packed_size(len));
+		pool_put(&p->pool, pk, packed_size(len));
+		pk = prev;
+		len = prev_len;
 	}
-	if (pd->evs)
-		p->st.bytes -= cost(pd->n * sizeof(*pd->evs));
-	pool_put(&p->pool, pd->evs, pd->n * sizeof(*pd->evs));
 	memset(pd, 0, sizeof(*pd));
+}
+
+/* pk becomes the newest event of pd (which owns it from now on). */
+static void pend_push(struct ks_pipeline *p, struct ks_pend *pd, struct ks_packed *pk)
+{
+	pk->prev = pd->last;
+	pk->prev_len = pd->last_len;
+	pd->last = pk;
+	pd->last_len = pk->len;
+	pd->n++;
+	p->st.bytes += cost(packed_size(pk->len));
+}
+
+static size_t key_room(uint32_t key_len)
+{
+	return (key_len + 7) & ~(size_t)7;
+}
+
+static struct ks_pend *entry_states(const struct ks_entry *e)
+{
+	return (struct ks_pend *)(e->key + key_room(e->key_len));
 }
 
 static bool entry_empty(const struct ks_entry *e)
 {
+	const struct ks_pend *st = entry_states(e);
 	uint32_t k;
 
 	for (k = 0; k < e->n_states; k++)
-		if (e->st[k].start)
+		if (st[k].start)
 			return false;
 	return true;
 }
@@ -290,10 +349,19 @@ static void lru_push(struct ks_pipeline *p, struct ks_entry *e)
 		p->lru_tail = e;
 }
 
-/* An entry, its states and its key are one block: one cache miss less on a lookup. */
+/* e is the most recently used (already at the head: nothing to write). */
+static void lru_touch(struct ks_pipeline *p, struct ks_entry *e)
+{
+	if (p->lru_head == e)
+		return;
+	lru_unlink(p, e);
+	lru_push(p, e);
+}
+
+/* An entry, its key and its states are one block: one cache miss on a lookup. */
 static size_t entry_size(uint32_t key_len, uint32_t n_states)
 {
-	return sizeof(struct ks_entry) + n_states * sizeof(struct ks_pend) + key_len;
+	return sizeof(struct ks_entry) + key_room(key_len) + n_states * sizeof(struct ks_pend);
 }
 
 static uint64_t entry_cost(uint32_t key_len, uint32_t n_states)
@@ -302,18 +370,78 @@ static uint64_t entry_cost(uint32_t key_len, uint32_t n_states)
 	       cost(n_states * sizeof(struct ks_pend));
 }
 
+/* ---- the slot table (linear probing, no tombstones) ---- */
+
+/* The slot holding e. */
+static size_t slot_of(const struct ks_pipeline *p, const struct ks_entry *e)
+{
+	size_t m = p->n_slots - 1, i = e->hash & m;
+
+	while (p->slots[i].e != e)
+		i = (i + 1) & m;
+	return i;
+}
+
+/*
+ * Empty slot i and close the gap: an entry further along the run moves
+ * back into it unless its home slot lies between the gap and itself, so
+ * every entry stays reachable by probing from its home without tombstones.
+ */
+static void slot_remove(struct ks_pipeline *p, size_t i)
+{
+	size_t m = p->n_slots - 1, j = i;
+
+	for (;;) {
+		j = (j + 1) & m;
+		if (!p->slots[j].hash)
+			break;
+		if (((j - p->slots[j].hash) & m) >= ((j - i) & m)) {
+			p->slots[i] = p->slots[j];
+			i = j;
+		}
+	}
+	p->slots[i] = (struct ks_slot){ 0 };
+}
+
+/* The first empty slot from h's home in s[n] (never full: at most 3/4 used). */
+static struct ks_slot *slot_empty(struct ks_slot *s, size_t n, uint64_t h)
+{
+	size_t i = h & (n - 1);
+
+	while (s[i].hash)
+		i = (i + 1) & (n - 1);
+	return &s[i];
+}
+
+/* Double the table (up to what max_entries needs). */
+static int slots_grow(struct ks_pipeline *p)
+{
+	size_t n = p->n_slots * 2, i;
+	struct ks_slot *s;
+
+	if (p->n_slots >= p->max_slots)
+		return -ENOSPC;
+	s = calloc(n, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	for (i = 0; i < p->n_slots; i++)
+		if (p->slots[i].hash)
+			*slot_empty(s, n, p->slots[i].hash) = p->slots[i];
+	free(p->slots);
+	p->slots = s;
+	p->n_slots = n;
+	return 0;
+}
+
 static void entry_free(struct ks_pipeline *p, struct ks_entry *e)
 {
-	struct ks_entry **pp = &p->buckets[e->hash & (p->n_buckets - 1)];
+	struct ks_pend *st = entry_states(e);
 	uint32_t k;
 
-	while (*pp && *pp != e)
-		pp = &(*pp)->hnext;
-	if (*pp)
-		*pp = e->hnext;
+	slot_remove(p, slot_of(p, e));
 	lru_unlink(p, e);
 	for (k = 0; k < e->n_states; k++)
-		pend_clear(p, &e->st[k]);
+		pend_clear(p, &st[k]);
 	p->st.bytes -= entry_cost(e->key_len, e->n_states);
 	pool_put(&p->pool, e, entry_size(e->key_len, e->n_states));
 	p->st.pending--;
@@ -328,15 +456,20 @@ static void trim_memory(struct ks_pipeline *p)
 	}
 }
 
+/* h is never 0 (seq_key()): an empty slot ends the probe. */
 static struct ks_entry *entry_find(struct ks_pipeline *p, uint32_t uid, uint64_t h,
 				   const uint8_t *key, uint32_t len)
 {
-	struct ks_entry *e;
+	size_t m = p->n_slots - 1, i = h & m;
+	const struct ks_slot *s;
 
-	for (e = p->buckets[h & (p->n_buckets - 1)]; e; e = e->hnext)
-		if (e->hash == h && e->rule_uid == uid && e->key_len == len &&
+	for (s = &p->slots[i]; s->hash; i = (i + 1) & m, s = &p->slots[i]) {
+		const struct ks_entry *e = s->e;
+
+		if (s->hash == h && e->rule_uid == uid && e->key_len == len &&
 		    !memcmp(e->key, key, len))
-			return e;
+			return s->e;
+	}
 	return NULL;
 }
 
@@ -350,20 +483,20 @@ static struct ks_entry *entry_new(struct ks_pipeline *p, uint32_t uid, uint64_t 
 		entry_free(p, p->lru_tail);	/* the least recently used */
 		p->st.evictions++;
 	}
+	/* at most 3/4 of the slots used: probe runs stay short */
+	if ((p->st.pending + 1) * 4 > p->n_slots * 3 && slots_grow(p))
+		return NULL;
 	e = pool_get(&p->pool, entry_size(len, n_states));
 	if (!e)
 		return NULL;
-	memset(e, 0, sizeof(*e) + n_states * sizeof(*e->st));
-	e->st = (struct ks_pend *)(e + 1);
-	e->key = (uint8_t *)(e->st + n_states);
+	memset(e, 0, entry_size(len, n_states));
 	memcpy(e->key, key, len);
 	e->key_len = len;
 	e->rule_uid = uid;
 	e->hash = h;
 	e->n_states = n_states;
 	e->maxspan = maxspan;
-	e->hnext = p->buckets[h & (p->n_buckets - 1)];
-	p->buckets[h & (p->n_buckets - 1)] = e;
+	*slot_empty(p->slots, p->n_slots, h) = (struct ks_slot){ .hash = h, .e = e };
 	lru_push(p, e);
 	p->st.pending++;
 	p->st.bytes += entry_cost(len, n_states);
@@ -404,10 +537,25 @@ static bool user_str(void *arg, const struct ks_field_info *f, const struct ks_e
 	return *s != NULL;
 }
 
+/*
+ * The table starts small and doubles as entries come, up to the size
+ * where max_entries fill 3/4 of it; max_entries is cut to what an
+ * addressable table can hold.
+ */
+static void slots_limit(struct ks_pipeline *p)
+{
+	size_t n = KS_SLOTS_MIN;
+
+	while (n / 4 * 3 < p->o.max_entries && n < (SIZE_MAX >> 2) / sizeof(struct ks_slot))
+		n <<= 1;
+	if (p->o.max_entries > n / 4 * 3)
+		p->o.max_entries = n / 4 * 3;
+	p->max_slots = n;
+}
+
 struct ks_pipeline *ks_pipeline_new(const struct ks_pipeline_opts *o, struct ks_ecs_ctx *ecs)
 {
 	struct ks_pipeline *p = calloc(1, sizeof(*p));
-	size_t nb = 1024;
 
 	if (!p)
 		return NULL;
@@ -416,16 +564,15 @@ struct ks_pipeline *ks_pipeline_new(const struct ks_pipeline_opts *o, struct ks_
 		p->o.max_entries = KS_NFA_ENTRIES_DEFAULT;
 	if (!p->o.max_bytes)
 		p->o.max_bytes = KS_NFA_MEMORY_DEFAULT;
-	while (nb < p->o.max_entries && nb < (SIZE_MAX >> 1) / sizeof(*p->buckets))
-		nb <<= 1;
-	p->buckets = calloc(nb, sizeof(*p->buckets));
-	if (!p->buckets ||
+	slots_limit(p);
+	p->n_slots = KS_SLOTS_MIN;
+	p->slots = calloc(p->n_slots, sizeof(*p->slots));
+	if (!p->slots ||
 	    getrandom(p->sip_key, sizeof(p->sip_key), 0) != sizeof(p->sip_key)) {
-		free(p->buckets);
+		free(p->slots);
 		free(p);
 		return NULL;
 	}
-	p->n_buckets = nb;
 	p->ecs = ecs;
 	p->ictx = (struct ks_interp_ctx){ .user_str = user_str, .arg = p };
 	return p;
@@ -443,7 +590,7 @@ void ks_pipeline_free(struct ks_pipeline *p)
 		gen_free(&p->gen[i]);
 	pool_drain(&p->pool);
 	free(p->scratch);
-	free(p->buckets);
+	free(p->slots);
 	free(p);
 }
 
@@ -644,29 +791,48 @@ static struct ks_event *scratch(struct ks_pipeline *p, uint32_t n)
 	return v;
 }
 
+/*
+ * Unpack the n events of pend into the scratch array, oldest first, and
+ * point evs at them. Returns false when there is no room.
+ */
+static bool unpack_chain(struct ks_pipeline *p, const struct ks_pend *pend,
+			 const struct ks_event **evs)
+{
+	const struct ks_packed *pk = pend->last;
+	struct ks_event *tmp = scratch(p, pend->n);
+	uint32_t i;
+
+	if (pend->n && !tmp)
+		return false;
+	for (i = pend->n; i-- > 0; pk = pk->prev) {
+		ks_unpack(pk, &tmp[i]);
+		evs[i] = &tmp[i];
+	}
+	return true;
+}
+
+/* An alert for rule on last, after the events of prev (NULL: none). */
 static int emit(struct ks_pipeline *p, struct ks_gen *g, uint32_t rule,
-		const struct ks_step *s, struct ks_packed *const *prev, uint32_t n_prev,
+		const struct ks_step *s, const struct ks_pend *prev,
 		const struct ks_event *last, bool lost)
 {
+	static const struct ks_pend none;
 	const struct ks_event *evs[KS_MAX_SEQ_EVENTS];
 	const char *names[KS_MAX_JOIN], *values[KS_MAX_JOIN];
 	char vbuf[KS_MAX_JOIN][KS_JOIN_TEXT];
 	struct ks_alert_meta meta;
-	struct ks_event *tmp = scratch(p, n_prev);
 	size_t n_join = 0;
 	uint32_t i;
 
+	if (!prev)
+		prev = &none;
 	rule_meta(g, rule, &meta);
 	meta.event_lost = lost;
-	if (n_prev >= KS_MAX_SEQ_EVENTS || (n_prev && !tmp)) {
+	if (prev->n >= KS_MAX_SEQ_EVENTS || !unpack_chain(p, prev, evs)) {
 		ks_output_lost(p->o.alerts, KS_LOST_ENCODE);
 		return -ENOMEM;
 	}
-	for (i = 0; i < n_prev; i++) {
-		ks_unpack(prev[i], &tmp[i]);
-		evs[i] = &tmp[i];
-	}
-	evs[n_prev] = last;
+	evs[prev->n] = last;
 	for (i = 0; i < s->n_join && i < KS_MAX_JOIN; i++) {
 		const struct ks_field_info *fi = ks_field_by_id(s->join[i]);
 
@@ -677,54 +843,46 @@ static int emit(struct ks_pipeline *p, struct ks_gen *g, uint32_t rule,
 		values[n_join] = vbuf[n_join];
 		n_join++;
 	}
-	return write_alert(p, g, rule, &meta, evs, n_prev + 1, names, values, n_join);
+	return write_alert(p, g, rule, &meta, evs, prev->n + 1, names, values, n_join);
 }
 
 /* seq_step() flags */
 #define KS_SEQ_KERNEL_DONE	(1u << 0)	/* the kernel completed the rule on ev */
 #define KS_SEQ_LOST		(1u << 1)	/* ... and ev was lost to the ring buffer */
 
-/* The pending entry of ev's join key for step s; the key stays in p. */
-static struct ks_entry *seq_find(struct ks_pipeline *p, const struct ks_rule *r,
-				 const struct ks_step *s, const struct ks_event *ev)
+/*
+ * ev's join key for step s into p, and its hash (never 0: 0 marks an
+ * empty slot); the key's home slot is fetched into the cache meanwhile.
+ */
+static void seq_key(struct ks_pipeline *p, const struct ks_rule *r, const struct ks_step *s,
+		    const struct ks_event *ev)
 {
 	p->join_len = join_key(p, ev, s);
 	p->join_hash = ks_siphash(p->sip_key[0] ^ r->uid, p->sip_key[1], p->join_key,
-				  p->join_len);
-	return entry_find(p, r->uid, p->join_hash, p->join_key, p->join_len);
+				  p->join_len) ?: 1;
+	__builtin_prefetch(&p->slots[p->join_hash & (p->n_slots - 1)]);
 }
 
-/* Step 0: ev becomes the newest pending sequence of its key (state 1). */
+/* Step 0: ev, packed in pk, becomes the newest pending sequence of its key (state 1). */
 static int seq_start(struct ks_pipeline *p, const struct ks_rule *r, struct ks_entry *e,
-		     const struct ks_event *ev)
+		     struct ks_packed *pk, const struct ks_event *ev)
 {
-	struct ks_packed *pk = NULL, **evs = NULL;
 	struct ks_pend *pd;
 
+	if (!pk)
+		return -ENOMEM;
 	if (!e)
 		e = entry_new(p, r->uid, p->join_hash, p->join_key, p->join_len, r->n_steps,
 			      r->maxspan_ns);
-	if (e) {
-		pk = ks_pack(&p->pool, ev);
-		evs = pool_get(&p->pool, sizeof(*evs));
-	}
-	if (!pk || !evs) {
-		if (pk)
-			pool_put(&p->pool, pk, sizeof(*pk) + pk->len);
-		pool_put(&p->pool, evs, sizeof(*evs));
-		if (e && entry_empty(e))
-			entry_free(p, e);
+	if (!e) {
+		pool_put(&p->pool, pk, packed_size(pk->len));
 		return -ENOMEM;
 	}
-	pd = &e->st[1 % e->n_states];
+	pd = &entry_states(e)[1 % e->n_states];
 	pend_clear(p, pd);	/* newest overwrites */
-	evs[0] = pk;
-	pd->evs = evs;
-	pd->n = 1;
+	pend_push(p, pd, pk);
 	pd->start = ev->ts_ns ?: 1;
-	p->st.bytes += packed_cost(pk) + cost(sizeof(*evs));
-	lru_unlink(p, e);
-	lru_push(p, e);
+	lru_touch(p, e);
 	trim_memory(p);
 	return 0;
 }
@@ -733,10 +891,13 @@ static int seq_start(struct ks_pipeline *p, const struct ks_rule *r, struct ks_e
 static void seq_take(struct ks_pipeline *p, struct ks_entry *e, uint32_t k,
 		     const struct ks_event *ev, struct ks_pend *pend)
 {
-	if (!e || k >= e->n_states || !e->st[k].start)
+	struct ks_pend *st;
+
+	if (!e || k >= e->n_states || !entry_states(e)[k].start)
 		return;
-	*pend = e->st[k];
-	memset(&e->st[k], 0, sizeof(e->st[k]));
+	st = entry_states(e);
+	*pend = st[k];
+	memset(&st[k], 0, sizeof(st[k]));
 	if (e->maxspan && ev->ts_ns - pend->start > e->maxspan) {
 		p->st.expired++;
 		pend_clear(p, pend);
@@ -747,23 +908,13 @@ static void seq_take(struct ks_pipeline *p, struct ks_entry *e, uint32_t k,
 static int seq_advance(struct ks_pipeline *p, struct ks_pend *next, struct ks_pend *pend,
 		       const struct ks_event *ev)
 {
-	struct ks_packed *pk = ks_pack(&p->pool, ev), **evs;
+	struct ks_packed *pk = ks_pack(&p->pool, ev);
 
 	if (!pk)
 		return -ENOMEM;
-	evs = pool_get(&p->pool, (pend->n + 1) * sizeof(*evs));
-	if (!evs) {
-		pool_put(&p->pool, pk, sizeof(*pk) + pk->len);
-		return -ENOMEM;
-	}
-	memcpy(evs, pend->evs, pend->n * sizeof(*evs));
-	pool_put(&p->pool, pend->evs, pend->n * sizeof(*evs));
-	evs[pend->n] = pk;
-	p->st.bytes += packed_cost(pk) + sizeof(*evs);
 	pend_clear(p, next);
-	next->evs = evs;
-	next->n = pend->n + 1;
-	next->start = pend->start;
+	*next = *pend;
+	pend_push(p, next, pk);
 	memset(pend, 0, sizeof(*pend));
 	return 0;
 }
@@ -779,29 +930,33 @@ static int seq_step(struct ks_pipeline *p, struct ks_gen *g, const struct ks_ste
 {
 	const struct ks_rule *r = &g->t->rules[s->rule];
 	uint32_t k = s->index, n = r->n_steps;
-	struct ks_entry *e = seq_find(p, r, s, ev);
+	struct ks_packed *pk = NULL;
 	struct ks_pend pend = {};
+	struct ks_entry *e;
 	int ret = 0;
 
+	seq_key(p, r, s, ev);
+	/* a first step packs its event while the slot is on its way */
+	if (k == 0 && !(s->flags & KS_S_UNTIL))
+		pk = ks_pack(&p->pool, ev);
+	e = entry_find(p, r->uid, p->join_hash, p->join_key, p->join_len);
 	if (s->flags & KS_S_UNTIL) {
 		if (e)
 			entry_free(p, e);
 		return 0;
 	}
 	if (k == 0)
-		return seq_start(p, r, e, ev);
+		return seq_start(p, r, e, pk, ev);
 	seq_take(p, e, k, ev, &pend);
 	if (k + 1 == n && (pend.start || (flags & KS_SEQ_KERNEL_DONE)))
-		ret = emit(p, g, s->rule, s, pend.evs, pend.n, ev, flags & KS_SEQ_LOST) == 0;
+		ret = emit(p, g, s->rule, s, &pend, ev, flags & KS_SEQ_LOST) == 0;
 	else if (pend.start && k + 1 < n)
-		ret = seq_advance(p, &e->st[k + 1], &pend, ev);
+		ret = seq_advance(p, &entry_states(e)[k + 1], &pend, ev);
 	pend_clear(p, &pend);	/* a completed sequence is consumed */
-	if (e && entry_empty(e)) {
+	if (e && entry_empty(e))
 		entry_free(p, e);
-	} else if (e) {
-		lru_unlink(p, e);
-		lru_push(p, e);
-	}
+	else if (e)
+		lru_touch(p, e);
 	trim_memory(p);
 	return ret;
 }
@@ -844,7 +999,7 @@ static int on_step(struct ks_pipeline *p, struct ks_gen *g, const struct ks_hit 
 	}
 	p->st.step_matches++;
 	if (!(g->t->rules[s->rule].flags & KS_R_SEQUENCE))
-		return emit(p, g, s->rule, s, NULL, 0, ev, false) == 0;
+		return emit(p, g, s->rule, s, NULL, ev, false) == 0;
 	a = seq_step(p, g, s, ev, h->done ? KS_SEQ_KERNEL_DONE : 0);
 	if (a == -ENOMEM)
 		p->st.nomem++;	/* the step is lost to the NFA */
@@ -924,7 +1079,7 @@ int ks_pipeline_lost_event(struct ks_pipeline *p, const struct ks_event *ev)
 	/* a rule completes on its last step only */
 	s = &g->t->steps[r->first_step + r->n_steps - 1];
 	if (!(r->flags & KS_R_SEQUENCE))
-		return emit(p, g, rule, s, NULL, 0, ev, true) == 0;
+		return emit(p, g, rule, s, NULL, ev, true) == 0;
 	a = seq_step(p, g, s, ev, KS_SEQ_KERNEL_DONE | KS_SEQ_LOST);
 	return a > 0 ? a : 0;
 }
@@ -955,16 +1110,17 @@ void ks_pipeline_tick(struct ks_pipeline *p, uint64_t now_ns)
 	uint32_t k;
 
 	for (e = p->lru_head; e; e = next) {
+		struct ks_pend *st = entry_states(e);
 		bool live = false;
 
 		next = e->next;
 		if (!e->maxspan)
 			continue;
 		for (k = 0; k < e->n_states; k++) {
-			if (!e->st[k].start)
+			if (!st[k].start)
 				continue;
-			if (now_ns > e->st[k].start && now_ns - e->st[k].start > e->maxspan) {
-				pend_clear(p, &e->st[k]);
+			if (now_ns > st[k].start && now_ns - st[k].start > e->maxspan) {
+				pend_clear(p, &st[k]);
 				p->st.expired++;
 			} else {
 				live = true;
