@@ -103,6 +103,22 @@ struct ks_slot {
 #define KS_CHUNK_MIN	(64u << 10)
 #define KS_CHUNK_HUGE	(2u << 20)
 
+/*
+ * Under AddressSanitizer every block is its own malloc, freed when put
+ * back: blocks carved from a chunk and reused from a list would hide an
+ * overflow into the next block or a use after release.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define KS_POOL_ASAN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KS_POOL_ASAN	1
+#endif
+#endif
+#ifndef KS_POOL_ASAN
+#define KS_POOL_ASAN	0
+#endif
+
 struct ks_chunk {
 	struct ks_chunk *next;
 	size_t size;
@@ -172,7 +188,7 @@ static void *pool_get(struct ks_pool *pl, size_t n)
 	size_t c = pool_class(n ?: 1);
 	void *b;
 
-	if (c > KS_POOL_CLASSES)
+	if (c > KS_POOL_CLASSES || KS_POOL_ASAN)
 		return malloc(n);
 	b = pl->free[c];
 	if (b) {
@@ -193,7 +209,7 @@ static void pool_put(struct ks_pool *pl, void *b, size_t n)
 
 	if (!b)
 		return;
-	if (c > KS_POOL_CLASSES) {
+	if (c > KS_POOL_CLASSES || KS_POOL_ASAN) {
 		free(b);
 		return;
 	}
