@@ -53,16 +53,9 @@ static __always_inline int ks_on_exec(struct linux_binprm *bprm, __u32 caps, int
 	struct ks_scratch *sc;
 	int denied;
 
-	if (!ks_action_wanted(KS_ACT_EXEC)) {
-		ks_count_filtered(KS_CTX_TASK, KS_SRC_EXEC);
+	sc = ks_event_begin(KS_CAT_PROCESS, KS_ACT_EXEC, KS_SRC_EXEC);
+	if (!sc)
 		return 0;
-	}
-	sc = ks_scratch_get(KS_CTX_TASK);
-	if (!sc) {
-		ks_count_drop(KS_CTX_TASK, KS_SRC_EXEC, KS_DROP_REENTRANT);
-		return 0;
-	}
-	ks_event_init(sc, KS_CAT_PROCESS, KS_ACT_EXEC, KS_SRC_EXEC);
 	ks_fill_task(sc, task);
 	ks_fill_exe_from_bprm(sc, bprm, task);
 	ks_fill_task_exe(sc, BPF_CORE_READ(task, real_parent), 1);
@@ -132,16 +125,9 @@ int BPF_PROG(ks_all_exit, struct task_struct *p)
 	/* a process exits when its last thread does */
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
-	if (!ks_action_wanted(KS_ACT_EXIT)) {
-		ks_count_filtered(KS_CTX_TASK, KS_SRC_EXIT);
+	sc = ks_event_begin(KS_CAT_PROCESS, KS_ACT_EXIT, KS_SRC_EXIT);
+	if (!sc)
 		return 0;
-	}
-	sc = ks_scratch_get(KS_CTX_TASK);
-	if (!sc) {
-		ks_count_drop(KS_CTX_TASK, KS_SRC_EXIT, KS_DROP_REENTRANT);
-		return 0;
-	}
-	ks_event_init(sc, KS_CAT_PROCESS, KS_ACT_EXIT, KS_SRC_EXIT);
 	ks_fill_task(sc, p);
 	/*
 	 * 6.18 fires this before exit_mm(): the executable is still there.
@@ -166,16 +152,9 @@ int BPF_PROG(ks_all_fork, struct task_struct *parent, struct task_struct *child)
 
 	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
 		return 0;	/* a new thread, not a new process */
-	if (!ks_action_wanted(KS_ACT_FORK)) {
-		ks_count_filtered(KS_CTX_TASK, KS_SRC_FORK);
+	sc = ks_event_begin(KS_CAT_PROCESS, KS_ACT_FORK, KS_SRC_FORK);
+	if (!sc)
 		return 0;
-	}
-	sc = ks_scratch_get(KS_CTX_TASK);
-	if (!sc) {
-		ks_count_drop(KS_CTX_TASK, KS_SRC_FORK, KS_DROP_REENTRANT);
-		return 0;
-	}
-	ks_event_init(sc, KS_CAT_PROCESS, KS_ACT_FORK, KS_SRC_FORK);
 	ks_fill_task(sc, child);
 	ks_fill_task_exe(sc, child, 0);
 	ks_fill_task_exe(sc, parent, 1);

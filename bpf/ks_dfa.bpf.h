@@ -68,6 +68,29 @@ static __always_inline void ks_dfa_push(struct ks_dfa_scan *sc, __u32 s)
 #define KS_DFA_STEP(k)							\
 	s##k = ks_dfa_next(tab, s##k, col[buf[(p##k + i) & KS_DFA_BUF_MASK]])
 
+/* Walk k's state and position back to the scan after i lockstep steps. */
+#define KS_DFA_SAVE(k)							\
+	do {								\
+		sc->s[k] = s##k;					\
+		sc->pos[k] = p##k + i;					\
+	} while (0)
+
+/*
+ * The end of every chunk callback (1, 2 or 4 walks): the steps left, the
+ * queued accepts drained; stop when every walk is dead (`live` 0) or the
+ * segment is done.
+ */
+static __always_inline long ks_dfa_chunk_end(struct ks_dfa_cb *c, __u32 n, __u32 i, __u32 live)
+{
+	struct ks_dfa_scan *sc = c->sc;
+
+	sc->steps = n - i;
+	if (sc->nq)
+		ks_dfa_drain(c);
+	return !live || n <= KS_DFA_CHUNK;
+}
+
+/* Twin of ks_dfa_chunk2 with one walk (see there why they are written out). */
 static long ks_dfa_chunk1(__u32 idx, struct ks_dfa_cb *c)
 {
 	const __u8 *buf = c->buf, *tab = c->tab;
@@ -82,14 +105,17 @@ static long ks_dfa_chunk1(__u32 idx, struct ks_dfa_cb *c)
 		if (ks_dfa_any_acc(s0))
 			ks_dfa_push(sc, s0);
 	}
-	sc->s[0] = s0;
-	sc->pos[0] = p0 + i;
-	sc->steps = n - i;
-	if (sc->nq)
-		ks_dfa_drain(c);
-	return !s0 || n <= KS_DFA_CHUNK;
+	KS_DFA_SAVE(0);
+	return ks_dfa_chunk_end(c, n, i, s0);
 }
 
+/*
+ * Deliberate twins: ks_dfa_chunk1, ks_dfa_chunk2 and ks_dfa_chunk4 are one
+ * loop written out for 1, 2 and 4 walks. Each walk's state and position
+ * stay in their own registers (an array indexed by walk would be stack
+ * loads and stores on the critical path); what they share is in
+ * KS_DFA_STEP, KS_DFA_SAVE and ks_dfa_chunk_end.
+ */
 static long ks_dfa_chunk2(__u32 idx, struct ks_dfa_cb *c)
 {
 	const __u8 *buf = c->buf, *tab = c->tab;
@@ -108,16 +134,12 @@ static long ks_dfa_chunk2(__u32 idx, struct ks_dfa_cb *c)
 			ks_dfa_push(sc, s1);
 		}
 	}
-	sc->s[0] = s0;
-	sc->s[1] = s1;
-	sc->pos[0] = p0 + i;
-	sc->pos[1] = p1 + i;
-	sc->steps = n - i;
-	if (sc->nq)
-		ks_dfa_drain(c);
-	return !(s0 | s1) || n <= KS_DFA_CHUNK;
+	KS_DFA_SAVE(0);
+	KS_DFA_SAVE(1);
+	return ks_dfa_chunk_end(c, n, i, s0 | s1);
 }
 
+/* Twin of ks_dfa_chunk2 with four walks (see there why they are written out). */
 static long ks_dfa_chunk4(__u32 idx, struct ks_dfa_cb *c)
 {
 	const __u8 *buf = c->buf, *tab = c->tab;
@@ -141,18 +163,11 @@ static long ks_dfa_chunk4(__u32 idx, struct ks_dfa_cb *c)
 			ks_dfa_push(sc, s3);
 		}
 	}
-	sc->s[0] = s0;
-	sc->s[1] = s1;
-	sc->s[2] = s2;
-	sc->s[3] = s3;
-	sc->pos[0] = p0 + i;
-	sc->pos[1] = p1 + i;
-	sc->pos[2] = p2 + i;
-	sc->pos[3] = p3 + i;
-	sc->steps = n - i;
-	if (sc->nq)
-		ks_dfa_drain(c);
-	return !(s0 | s1 | s2 | s3) || n <= KS_DFA_CHUNK;
+	KS_DFA_SAVE(0);
+	KS_DFA_SAVE(1);
+	KS_DFA_SAVE(2);
+	KS_DFA_SAVE(3);
+	return ks_dfa_chunk_end(c, n, i, s0 | s1 | s2 | s3);
 }
 
 /* Run the lockstep part: one callback per chunk, accepts drained in it. */

@@ -76,16 +76,9 @@ static __always_inline struct ks_scratch *ks_file_begin(__u32 act)
 
 	if (ks_host_skip(KS_SRC_FILE))
 		return NULL;
-	if (!ks_action_wanted(act)) {
-		ks_count_filtered(KS_CTX_TASK, KS_SRC_FILE);
+	sc = ks_event_begin(KS_CAT_FILE, act, KS_SRC_FILE);
+	if (!sc)
 		return NULL;
-	}
-	sc = ks_scratch_get(KS_CTX_TASK);
-	if (!sc) {
-		ks_count_drop(KS_CTX_TASK, KS_SRC_FILE, KS_DROP_REENTRANT);
-		return NULL;
-	}
-	ks_event_init(sc, KS_CAT_FILE, act, KS_SRC_FILE);
 	ks_fill_current(sc);
 	return sc;
 }

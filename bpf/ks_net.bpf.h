@@ -107,16 +107,9 @@ static __always_inline struct ks_scratch *ks_net_begin(struct sock *sk, __u32 ac
 	struct ks_scratch *sc;
 	__u16 proto = BPF_CORE_READ(sk, sk_protocol);
 
-	if (!ks_action_wanted(act)) {
-		ks_count_filtered(KS_CTX_TASK, KS_SRC_NET);
+	sc = ks_event_begin(KS_CAT_NETWORK, act, KS_SRC_NET);
+	if (!sc)
 		return NULL;
-	}
-	sc = ks_scratch_get(KS_CTX_TASK);
-	if (!sc) {
-		ks_count_drop(KS_CTX_TASK, KS_SRC_NET, KS_DROP_REENTRANT);
-		return NULL;
-	}
-	ks_event_init(sc, KS_CAT_NETWORK, act, KS_SRC_NET);
 	ks_fill_current(sc);
 	sc->ev.transport = proto > 255 ? 0 : proto;
 	sc->ev.present |= KS_P_NET;

@@ -480,37 +480,58 @@ int ks_tsig_open(struct ks_sys_exit_args *ctx)
 	return 0;
 }
 
-/* unlink(path), unlinkat(dfd, path, flags) */
+/*
+ * The path arguments of a successful unlink(path), unlinkat(dfd, path,
+ * flags), rename(old, new), renameat(olddfd, old, newdfd, new) or
+ * renameat2(..., flags), told apart by the syscall number. `renames`
+ * (a constant) picks the calls of the tracepoint: the other half is
+ * compiled out of its program.
+ */
+static __always_inline void ks_sys_path_op(struct ks_sys_exit_args *ctx, int renames)
+{
+	int odfd = KS_AT_FDCWD, ndfd = 0;
+	__u64 old, new = 0;
+	struct pt_regs *regs;
+	long nr = ctx->nr;
+
+	if (ctx->ret)
+		return;
+	regs = ks_sys_regs();
+	if (!renames && nr == KS_NR_UNLINK) {
+		old = BPF_CORE_READ(regs, di);
+	} else if (!renames && nr == KS_NR_UNLINKAT) {
+		if (BPF_CORE_READ(regs, dx) & KS_AT_REMOVEDIR)
+			return;
+		odfd = BPF_CORE_READ(regs, di);
+		old = BPF_CORE_READ(regs, si);
+	} else if (renames && nr == KS_NR_RENAME) {
+		old = BPF_CORE_READ(regs, di);
+		ndfd = KS_AT_FDCWD;
+		new = BPF_CORE_READ(regs, si);
+	} else if (renames && (nr == KS_NR_RENAMEAT || nr == KS_NR_RENAMEAT2)) {
+		odfd = BPF_CORE_READ(regs, di);
+		old = BPF_CORE_READ(regs, si);
+		ndfd = BPF_CORE_READ(regs, dx);
+		new = BPF_CORE_READ(regs, r10);
+	} else {
+		return;
+	}
+	ks_sys_unlink_rename(odfd, old, ndfd, new);
+}
+
+/* unlink, unlinkat */
 SEC("tracepoint")
 int ks_tsig_unlink(struct ks_sys_exit_args *ctx)
 {
-	struct pt_regs *regs;
-
-	if (ctx->ret)
-		return 0;
-	regs = ks_sys_regs();
-	if (ctx->nr == KS_NR_UNLINK)
-		ks_sys_unlink_rename(KS_AT_FDCWD, BPF_CORE_READ(regs, di), 0, 0);
-	else if (ctx->nr == KS_NR_UNLINKAT && !(BPF_CORE_READ(regs, dx) & KS_AT_REMOVEDIR))
-		ks_sys_unlink_rename(BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si), 0, 0);
+	ks_sys_path_op(ctx, 0);
 	return 0;
 }
 
-/* rename(old, new), renameat(olddfd, old, newdfd, new), renameat2(..., flags) */
+/* rename, renameat, renameat2 */
 SEC("tracepoint")
 int ks_tsig_rename(struct ks_sys_exit_args *ctx)
 {
-	struct pt_regs *regs;
-
-	if (ctx->ret)
-		return 0;
-	regs = ks_sys_regs();
-	if (ctx->nr == KS_NR_RENAME)
-		ks_sys_unlink_rename(KS_AT_FDCWD, BPF_CORE_READ(regs, di), KS_AT_FDCWD,
-				     BPF_CORE_READ(regs, si));
-	else if (ctx->nr == KS_NR_RENAMEAT || ctx->nr == KS_NR_RENAMEAT2)
-		ks_sys_unlink_rename(BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si),
-				     BPF_CORE_READ(regs, dx), BPF_CORE_READ(regs, r10));
+	ks_sys_path_op(ctx, 1);
 	return 0;
 }
 

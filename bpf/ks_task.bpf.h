@@ -492,4 +492,26 @@ static __always_inline void ks_event_init(struct ks_scratch *sc, __u32 cat, __u3
 	sc->ev.source = src;
 }
 
+/*
+ * Start a task-context event: count it filtered when no rule wants the
+ * action, claim the scratch slot (counted dropped when busy), stamp it.
+ * NULL when the event is not built (already counted).
+ */
+static __always_inline struct ks_scratch *ks_event_begin(__u32 cat, __u32 act, __u32 src)
+{
+	struct ks_scratch *sc;
+
+	if (!ks_action_wanted(act)) {
+		ks_count_filtered(KS_CTX_TASK, src);
+		return NULL;
+	}
+	sc = ks_scratch_get(KS_CTX_TASK);
+	if (!sc) {
+		ks_count_drop(KS_CTX_TASK, src, KS_DROP_REENTRANT);
+		return NULL;
+	}
+	ks_event_init(sc, cat, act, src);
+	return sc;
+}
+
 #endif /* KS_TASK_BPF_H */

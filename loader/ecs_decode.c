@@ -233,6 +233,17 @@ static int dec_text(struct dec *d, const char *path, unsigned int field,
 	return r;
 }
 
+/* dec_text, and the presence bit `bit` set when the field is given. */
+static int dec_text_bit(struct dec *d, const char *path, unsigned int field,
+			char *slot, size_t size, uint32_t bit)
+{
+	int r = dec_text(d, path, field, slot, size);
+
+	if (r > 0)
+		d->ev->present |= bit;
+	return r;
+}
+
 /* Sub-range of field `from` after its last '/'. */
 static void basename_ref(struct ks_event *ev, unsigned int from,
 			 unsigned int to)
@@ -428,26 +439,62 @@ static int dec_entity(struct dec *d, const char *path, uint32_t *pid,
 	return 1;
 }
 
+/* Where the ECS fields of one process (the event's or its parent) go. */
+struct dec_proc {
+	const char *pid, *exe, *name, *entity;	/* ECS names */
+	unsigned int f_exe, f_name;		/* string field ids */
+	size_t pid_at, exe_at, comm_at, entity_at, start_at; /* in struct ks_event */
+};
+
+#define DEC_PROC(pfx, fpfx, pid_, exe_, comm_, ent_, start_)				\
+	{ pfx ".pid", pfx ".executable", pfx ".name", pfx ".entity_id",			\
+	  KS_F_##fpfx##_EXECUTABLE, KS_F_##fpfx##_NAME,					\
+	  offsetof(struct ks_event, pid_), offsetof(struct ks_event, exe_),		\
+	  offsetof(struct ks_event, comm_), offsetof(struct ks_event, ent_),		\
+	  offsetof(struct ks_event, start_) }
+
+static const struct dec_proc dec_self =
+	DEC_PROC("process", PROCESS, pid, exe, comm, entity, start_ns);
+static const struct dec_proc dec_parent_proc =
+	DEC_PROC("process.parent", PARENT, ppid, pexe, pcomm, parent_entity, parent_start_ns);
+_Static_assert(sizeof(((struct ks_event *)0)->exe) == KS_PATH_MAX &&
+	       sizeof(((struct ks_event *)0)->pexe) == KS_PATH_MAX, "exe slots are KS_PATH_MAX");
+
+/* pid, executable, name and entity_id of one process: 1 if any is given, 0 if none, -1. */
+static int dec_proc_ids(struct dec *d, const struct dec_proc *k)
+{
+	char *ev = (char *)d->ev;
+	uint32_t *pid = (uint32_t *)(ev + k->pid_at);
+	int64_t v;
+	int r, any, pid_found;
+
+	pid_found = any = get_int(d, k->pid, 0, UINT32_MAX, &v);
+	if (any < 0)
+		return -1;
+	if (pid_found)
+		*pid = (uint32_t)v;
+	r = dec_text(d, k->exe, k->f_exe, ev + k->exe_at, KS_PATH_MAX);
+	if (r < 0)
+		return -1;
+	any |= r;
+	if ((r = dec_name(d, k->name, k->f_name, k->f_exe, ev + k->comm_at)) < 0)
+		return -1;
+	any |= r | ref_set(d->ev, k->f_name);
+	r = dec_entity(d, k->entity, pid, pid_found, (__u64 *)(ev + k->entity_at),
+		       (__u64 *)(ev + k->start_at));
+	if (r < 0)
+		return -1;
+	return any | r;
+}
+
 static int dec_process(struct dec *d)
 {
 	struct ks_event *ev = d->ev;
 	int64_t v;
-	int r, any, pid_found;
+	int r, any;
 
-	pid_found = any = get_int(d, "process.pid", 0, UINT32_MAX, &v);
-	if (any < 0)
+	if ((any = dec_proc_ids(d, &dec_self)) < 0)
 		return -1;
-	if (pid_found)
-		ev->pid = (uint32_t)v;
-	r = dec_text(d, "process.executable", KS_F_PROCESS_EXECUTABLE,
-		     ev->exe, sizeof(ev->exe));
-	if (r < 0)
-		return -1;
-	any |= r;
-	if ((r = dec_name(d, "process.name", KS_F_PROCESS_NAME,
-			  KS_F_PROCESS_EXECUTABLE, ev->comm)) < 0)
-		return -1;
-	any |= r | ref_set(ev, KS_F_PROCESS_NAME);
 	if ((r = dec_args(d)) < 0)
 		return -1;
 	any |= r;
@@ -455,11 +502,6 @@ static int dec_process(struct dec *d)
 		return -1;
 	if (r)
 		ev->args_count = (uint32_t)v;
-	any |= r;
-	r = dec_entity(d, "process.entity_id", &ev->pid, pid_found,
-		       &ev->entity, &ev->start_ns);
-	if (r < 0)
-		return -1;
 	if (any | r)
 		ev->present |= KS_P_PROCESS;
 
@@ -474,30 +516,12 @@ static int dec_process(struct dec *d)
 
 static int dec_parent(struct dec *d)
 {
-	struct ks_event *ev = d->ev;
-	int64_t v;
-	int r, any, pid_found;
+	int any = dec_proc_ids(d, &dec_parent_proc);
 
-	pid_found = any = get_int(d, "process.parent.pid", 0, UINT32_MAX, &v);
 	if (any < 0)
 		return -1;
-	if (pid_found)
-		ev->ppid = (uint32_t)v;
-	r = dec_text(d, "process.parent.executable", KS_F_PARENT_EXECUTABLE,
-		     ev->pexe, sizeof(ev->pexe));
-	if (r < 0)
-		return -1;
-	any |= r;
-	if ((r = dec_name(d, "process.parent.name", KS_F_PARENT_NAME,
-			  KS_F_PARENT_EXECUTABLE, ev->pcomm)) < 0)
-		return -1;
-	any |= r | ref_set(ev, KS_F_PARENT_NAME);
-	r = dec_entity(d, "process.parent.entity_id", &ev->ppid, pid_found,
-		       &ev->parent_entity, &ev->parent_start_ns);
-	if (r < 0)
-		return -1;
-	if (any | r)
-		ev->present |= KS_P_PARENT;
+	if (any)
+		d->ev->present |= KS_P_PARENT;
 	return 0;
 }
 
@@ -564,12 +588,9 @@ static int dec_file(struct dec *d)
 		return fail(d, "file.name/file.extension without file.path");
 	}
 
-	r = dec_text(d, "file.target_path", KS_F_FILE_TARGET_PATH,
-		     ev->target, sizeof(ev->target));
-	if (r < 0)
+	if (dec_text_bit(d, "file.target_path", KS_F_FILE_TARGET_PATH, ev->target,
+			 sizeof(ev->target), KS_P_TARGET) < 0)
 		return -1;
-	if (r)
-		ev->present |= KS_P_TARGET;
 	return 0;
 }
 
@@ -748,12 +769,9 @@ static int dec_observer(struct dec *d)
 	int64_t v;
 	int r;
 
-	r = dec_text(d, "observer.ingress.interface.name", KS_F_IFACE_NAME,
-		     ev->iface, sizeof(ev->iface));
-	if (r < 0)
+	if (dec_text_bit(d, "observer.ingress.interface.name", KS_F_IFACE_NAME, ev->iface,
+			 sizeof(ev->iface), KS_P_IFACE) < 0)
 		return -1;
-	if (r)
-		ev->present |= KS_P_IFACE;
 	r = get_int(d, "observer.ingress.interface.id", 0, UINT32_MAX, &v);
 	if (r < 0)
 		return -1;

@@ -69,7 +69,12 @@ struct ks_opt {
 	{ .name = nm, .type = KS_OPT_ENUM, KS_OPT_AT(st, f), .names = tbl, \
 	  .metavar = mv, .help = hlp }
 
-/* A kload command: its options and the text around them in --help. */
+/*
+ * A kload command: its options and the text around them in --help. Each
+ * cmd_*.c declares its commands' ks_cmd and ks_opt tables beside the code
+ * they configure: those declarations are rows of one table spread over the
+ * command files, alike in shape by design (duplicates pairs them).
+ */
 struct ks_cmd {
 	const char *name;
 	int (*run)(int argc, char **argv);

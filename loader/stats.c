@@ -245,23 +245,27 @@ static void prom_label(FILE *o, const char *v)
 	}
 }
 
+/* One counter family with a value per event source. */
+static void prom_per_source(FILE *o, const char *name, const char *help, const __u64 *v)
+{
+	int src;
+
+	prom_head(o, name, "counter", help);
+	for (src = 0; src < KS_SRC_N; src++)
+		fprintf(o, "%s{source=\"%s\"} %llu\n", name, src_names[src],
+			(unsigned long long)v[src]);
+}
+
 static void prom_sources(const struct ks_stats *k, FILE *o)
 {
 	int src, r;
 
-	prom_head(o, "kestrel_events_total", "counter", "Events seen by the kernel, per source.");
-	for (src = 0; src < KS_SRC_N; src++)
-		fprintf(o, "kestrel_events_total{source=\"%s\"} %llu\n", src_names[src],
-			(unsigned long long)k->events[src]);
-	prom_head(o, "kestrel_events_filtered_total", "counter",
-		  "Events decided irrelevant in the kernel.");
-	for (src = 0; src < KS_SRC_N; src++)
-		fprintf(o, "kestrel_events_filtered_total{source=\"%s\"} %llu\n", src_names[src],
-			(unsigned long long)k->filtered[src]);
-	prom_head(o, "kestrel_events_forwarded_total", "counter", "Events sent to userspace.");
-	for (src = 0; src < KS_SRC_N; src++)
-		fprintf(o, "kestrel_events_forwarded_total{source=\"%s\"} %llu\n", src_names[src],
-			(unsigned long long)k->forwarded[src]);
+	prom_per_source(o, "kestrel_events_total", "Events seen by the kernel, per source.",
+			k->events);
+	prom_per_source(o, "kestrel_events_filtered_total",
+			"Events decided irrelevant in the kernel.", k->filtered);
+	prom_per_source(o, "kestrel_events_forwarded_total", "Events sent to userspace.",
+			k->forwarded);
 	prom_head(o, "kestrel_events_dropped_total", "counter",
 		  "Events lost to detection, per source and reason.");
 	for (src = 0; src < KS_SRC_N; src++)

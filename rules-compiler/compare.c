@@ -67,28 +67,56 @@ static const char *op_name(const struct cmp_op *op)
 	return op->text;
 }
 
+/* An error at the operator unless ok: it does not apply to field f of `kind`. */
+static bool op_check(struct parser *p, const struct ks_token *ft, const struct ks_field_info *f,
+		     const struct cmp_op *op, bool ok, const char *kind, const char *hint)
+{
+	if (!ok)
+		eql_serr(p, ft, "operator %s is not supported on %s field %s%s", op_name(op), kind,
+			 f->name, hint);
+	return ok;
+}
+
+/*
+ * The operand checks of a comparison on a field of `kind` ("string",
+ * "numeric", "IP"): the operator applies (op_ok) and every value is a
+ * `want` token; else an error at the operator or the first bad value.
+ */
+static bool cmp_operands(struct parser *p, const struct ks_token *ft,
+			 const struct ks_field_info *f, const struct cmp_op *op,
+			 bool op_ok, const char *kind, struct ks_token **vals,
+			 size_t n, enum ks_tok_kind want)
+{
+	size_t i;
+
+	if (!op_check(p, ft, f, op, op_ok, kind, ""))
+		return false;
+	for (i = 0; i < n; i++) {
+		if (vals[i]->kind != want) {
+			eql_serr(p, vals[i], "cannot compare %s field %s with a %s", kind,
+				 f->name, want == KS_TOK_STRING ? "number" : "string");
+			return false;
+		}
+	}
+	return true;
+}
+
 static struct ks_node *cmp_str(struct parser *p, const struct ks_token *ft,
 			       const struct ks_field_info *f,
 			       const struct cmp_op *op,
 			       struct ks_token **vals, size_t n)
 {
-	struct ks_pat_in *pats = ks_xmalloc(n * sizeof(*pats));
 	bool wild = op->kind == OP_COLON || op->kind == OP_LIKE;
 	bool ci = op->kind == OP_COLON || op->ci;
-	struct ks_node *node = NULL;
+	struct ks_pat_in *pats;
+	struct ks_node *node;
 	size_t i, len;
 
-	if (op->kind >= OP_LT && op->kind <= OP_GE) {
-		eql_serr(p, ft, "operator %s is not supported on string field %s",
-		     op_name(op), f->name);
-		goto out;
-	}
+	if (!cmp_operands(p, ft, f, op, op->kind < OP_LT || op->kind > OP_GE, "string",
+			  vals, n, KS_TOK_STRING))
+		return NULL;
+	pats = ks_xmalloc(n * sizeof(*pats));
 	for (i = 0; i < n; i++) {
-		if (vals[i]->kind != KS_TOK_STRING) {
-			eql_serr(p, vals[i], "cannot compare string field %s with a "
-			     "number", f->name);
-			goto out;
-		}
 		if (wild) {
 			pats[i].s = tok_wild(vals[i], &len);
 			pats[i].len = len;
@@ -100,7 +128,6 @@ static struct ks_node *cmp_str(struct parser *p, const struct ks_token *ft,
 	node = ks_node_str(p->rs, eql_tok_loc(p, ft), f, KS_SO_EQ, wild, ci, pats, n);
 	if (op->negate)
 		node = negate(p->rs, f, node);
-out:
 	for (i = 0; wild && i < n; i++)
 		free((char *)pats[i].s);
 	free(pats);
@@ -139,20 +166,12 @@ static struct ks_node *cmp_num(struct parser *p, const struct ks_token *ft,
 	struct ks_node *node;
 	size_t i;
 
-	if (op->kind == OP_LIKE) {
-		eql_serr(p, ft, "operator %s is not supported on numeric field %s",
-		     op_name(op), f->name);
+	if (!cmp_operands(p, ft, f, op, op->kind != OP_LIKE, "numeric", vals, n,
+			  KS_TOK_NUMBER))
 		return NULL;
-	}
-	for (i = 0; i < n; i++) {
-		if (vals[i]->kind != KS_TOK_NUMBER) {
-			eql_serr(p, vals[i], "cannot compare numeric field %s with "
-			     "a string", f->name);
-			return NULL;
-		}
+	for (i = 0; i < n; i++)
 		if (!num_in_range(p, f, vals[i]))
 			return NULL;
-	}
 	nums = ks_xmalloc(n * sizeof(*nums));
 	for (i = 0; i < n; i++)
 		nums[i] = vals[i]->num;
@@ -201,11 +220,8 @@ static struct ks_node *cmp_enum(struct parser *p, const struct ks_token *ft,
 	size_t i, k = 0, cnt, m;
 	int64_t *nums;
 
-	if ((op->kind >= OP_LT && op->kind <= OP_GE)) {
-		eql_serr(p, ft, "operator %s is not supported on %s", op_name(op),
-		     f->name);
+	if (!op_check(p, ft, f, op, op->kind < OP_LT || op->kind > OP_GE, "enum", ""))
 		return NULL;
-	}
 	ks_field_enum(f, &cnt);
 	nums = ks_xmalloc((n * cnt + n) * sizeof(*nums));
 	for (i = 0; i < n; i++) {
@@ -246,20 +262,14 @@ static struct ks_node *cmp_ip(struct parser *p, const struct ks_token *ft,
 	struct ks_ipnet *nets;
 	struct ks_node *node = NULL;
 	size_t i;
+	bool op_ok = op->kind == OP_EQ || op->kind == OP_NE || op->kind == OP_IN ||
+		     op->kind == OP_COLON;
 
-	if (op->kind != OP_EQ && op->kind != OP_NE && op->kind != OP_IN &&
-	    op->kind != OP_COLON) {
-		eql_serr(p, ft, "operator %s is not supported on IP field %s "
-		     "(use ==, in or cidrMatch)", op_name(op), f->name);
+	if (!op_check(p, ft, f, op, op_ok, "IP", " (use ==, in or cidrMatch)") ||
+	    !cmp_operands(p, ft, f, op, true, "IP", vals, n, KS_TOK_STRING))
 		return NULL;
-	}
 	nets = ks_xmalloc(n * sizeof(*nets));
 	for (i = 0; i < n; i++) {
-		if (vals[i]->kind != KS_TOK_STRING) {
-			eql_serr(p, vals[i], "cannot compare IP field %s with a "
-			     "number", f->name);
-			goto out;
-		}
 		if (ks_parse_ipnet(vals[i]->s, &nets[i], false)) {
 			eql_serr(p, vals[i], "invalid IP address \"%s\"", vals[i]->s);
 			goto out;

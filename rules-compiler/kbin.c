@@ -278,7 +278,12 @@ static char *meta_yaml(const struct ks_ruleset *rs, size_t *len, char *err,
 
 /* ---- header ---- */
 
-static void hdr_to_le(struct ks_kbin_hdr *h)
+/*
+ * The header between host order and the file's little-endian order, both
+ * ways: the conversion is a byte swap (big-endian hosts) or nothing, and
+ * either is its own inverse, so le32toh(x) == htole32(x).
+ */
+static void hdr_swap_le(struct ks_kbin_hdr *h)
 {
 	h->abi_version = htole32(h->abi_version);
 	h->hdr_size = htole32(h->hdr_size);
@@ -287,17 +292,6 @@ static void hdr_to_le(struct ks_kbin_hdr *h)
 	h->tables_hash = htole64(h->tables_hash);
 	h->file_hash = htole64(h->file_hash);
 	h->n_rules = htole32(h->n_rules);
-}
-
-static void hdr_from_le(struct ks_kbin_hdr *h)
-{
-	h->abi_version = le32toh(h->abi_version);
-	h->hdr_size = le32toh(h->hdr_size);
-	h->tables_size = le64toh(h->tables_size);
-	h->meta_size = le64toh(h->meta_size);
-	h->tables_hash = le64toh(h->tables_hash);
-	h->file_hash = le64toh(h->file_hash);
-	h->n_rules = le32toh(h->n_rules);
 }
 
 static uint64_t file_hash(const struct ks_tables *t, const char *meta,
@@ -339,7 +333,7 @@ int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
 	h.tables_hash = t->hdr.content_hash;
 	h.file_hash = file_hash(t, meta, meta_len);
 	h.n_rules = rs->n_rules;
-	hdr_to_le(&h);
+	hdr_swap_le(&h);
 	if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0) {
 		tmp = NULL;
 		kb_err(err, errlen, "out of memory");
@@ -684,7 +678,7 @@ int ks_kbin_read_mem(const void *data, size_t size, const char *name,
 		goto out;
 	}
 	memcpy(&h, buf, sizeof(h));
-	hdr_from_le(&h);
+	hdr_swap_le(&h);
 	if (check_hdr(name, &h, size, err, errlen))
 		goto out;
 	memcpy(t, buf + sizeof(h), sizeof(*t));

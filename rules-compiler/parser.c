@@ -320,6 +320,19 @@ static bool parse_runs(struct parser *p, struct ks_step_ast *s, bool until)
 	return true;
 }
 
+/*
+ * Step and sequence clauses (by, with) come in any order, each at most
+ * once: take keyword kw when it is next and not yet seen.
+ */
+static bool take_clause(struct parser *p, const char *kw, bool *seen)
+{
+	if (*seen || !is_kw(cur(p), kw))
+		return false;
+	advance(p);
+	*seen = true;
+	return true;
+}
+
 static bool parse_step(struct parser *p, struct ks_step_ast *s, bool until)
 {
 	struct ks_token *t = cur(p);
@@ -341,15 +354,10 @@ static bool parse_step(struct parser *p, struct ks_step_ast *s, bool until)
 	}
 	advance(p);
 	for (;;) {
-		t = cur(p);
-		if (is_kw(t, "by") && !by) {
-			advance(p);
-			by = true;
+		if (take_clause(p, "by", &by)) {
 			if (!parse_fields(p, s->join, &s->n_join))
 				return false;
-		} else if (is_kw(t, "with") && !runs) {
-			advance(p);
-			runs = true;
+		} else if (take_clause(p, "with", &runs)) {
 			if (!parse_runs(p, s, until))
 				return false;
 		} else {
@@ -393,15 +401,10 @@ static bool parse_sequence(struct parser *p, struct ks_query *q)
 	advance(p);	/* sequence */
 	q->sequence = true;
 	for (;;) {
-		t = cur(p);
-		if (is_kw(t, "by") && !by) {
-			advance(p);
-			by = true;
+		if (take_clause(p, "by", &by)) {
 			if (!parse_fields(p, q->join, &q->n_join))
 				return false;
-		} else if (is_kw(t, "with") && !span) {
-			advance(p);
-			span = true;
+		} else if (take_clause(p, "with", &span)) {
 			t = cur(p);
 			if (!(t->kind == KS_TOK_IDENT && !strcmp(t->s, "maxspan")))
 				return eql_syn(p, t, "expected \"maxspan\" after "
@@ -441,6 +444,17 @@ out:
 	return ok;
 }
 
+/* Nothing may follow the query or the condition (`what`). */
+static bool expect_end(struct parser *p, const char *what)
+{
+	struct ks_token *t = cur(p);
+
+	if (t->kind == KS_TOK_EOF)
+		return true;
+	eql_syn(p, t, "unexpected %s after the end of the %s", DESC(t), what);
+	return false;
+}
+
 static bool parse_toplevel(struct parser *p, struct ks_query *q)
 {
 	struct ks_token *t = cur(p);
@@ -461,28 +475,16 @@ static bool parse_toplevel(struct parser *p, struct ks_query *q)
 		if (!parse_event(p, q->steps))
 			return false;
 	}
-	t = cur(p);
-	if (t->kind != KS_TOK_EOF) {
-		eql_syn(p, t, "unexpected %s after the end of the query", DESC(t));
-		return false;
-	}
-	return true;
+	return expect_end(p, "query");
 }
 
 /* A bare condition (an exception): no category, no `where`. */
 static bool parse_bare(struct parser *p, struct ks_node **n)
 {
-	struct ks_token *t;
-
 	*n = parse_or(p);
 	if (!*n)
 		return false;
-	t = cur(p);
-	if (t->kind != KS_TOK_EOF) {
-		eql_syn(p, t, "unexpected %s after the end of the condition", DESC(t));
-		return false;
-	}
-	return true;
+	return expect_end(p, "condition");
 }
 
 /* Lex pm's text and run the grammar from `top` (a query or a condition). */

@@ -309,6 +309,16 @@ static bool is_sigma(yaml_document_t *doc, yaml_node_t *root)
 	       ks_ymap_get(doc, root, "detection");
 }
 
+/* Whether node n is of YAML type `want`; if not, the error `what` at n. */
+static bool yaml_expect(struct ks_ruleset *rs, const struct ks_src *src, const yaml_node_t *n,
+			yaml_node_type_t want, const char *what)
+{
+	if (n->type == want)
+		return true;
+	ks_diag_add(&rs->diags, KS_DIAG_ERROR, ks_yaml_loc(src, n->start_mark), "%s", what);
+	return false;
+}
+
 static void load_document(struct ks_ruleset *rs, const struct ks_src *src,
 			  yaml_document_t *doc, yaml_node_t *root)
 {
@@ -319,24 +329,15 @@ static void load_document(struct ks_ruleset *rs, const struct ks_src *src,
 		ks_sigma_import(rs, src, doc, root);
 		return;
 	}
-	if (root->type != YAML_SEQUENCE_NODE) {
-		ks_diag_add(&rs->diags, KS_DIAG_ERROR,
-			    ks_yaml_loc(src, root->start_mark),
-			    "expected a list of rules (or a Sigma rule with "
-			    "title: and detection:)");
+	if (!yaml_expect(rs, src, root, YAML_SEQUENCE_NODE,
+			 "expected a list of rules (or a Sigma rule with title: and detection:)"))
 		return;
-	}
 	for (it = root->data.sequence.items.start;
 	     it < root->data.sequence.items.top; it++) {
 		n = yaml_document_get_node(doc, *it);
-		if (n->type != YAML_MAPPING_NODE) {
-			ks_diag_add(&rs->diags, KS_DIAG_ERROR,
-				    ks_yaml_loc(src, n->start_mark),
-				    "expected a rule (a mapping with rule:, "
-				    "name: and query:)");
-			continue;
-		}
-		load_rule(rs, src, doc, n);
+		if (yaml_expect(rs, src, n, YAML_MAPPING_NODE,
+				"expected a rule (a mapping with rule:, name: and query:)"))
+			load_rule(rs, src, doc, n);
 	}
 }
 
@@ -804,12 +805,10 @@ static void load_exc_document(struct ks_ruleset *rs, const struct ks_src *src,
 {
 	yaml_node_item_t *it;
 
-	if (root->type != YAML_SEQUENCE_NODE) {
-		ks_diag_add(&rs->diags, KS_DIAG_ERROR, ks_yaml_loc(src, root->start_mark),
-			    "expected a list of exceptions (mappings with "
-			    "condition: and rules: or tags:)");
+	if (!yaml_expect(rs, src, root, YAML_SEQUENCE_NODE,
+			 "expected a list of exceptions (mappings with condition: and rules: or "
+			 "tags:)"))
 		return;
-	}
 	for (it = root->data.sequence.items.start;
 	     it < root->data.sequence.items.top; it++)
 		load_exc_entry(rs, src, doc, yaml_document_get_node(doc, *it));

@@ -170,21 +170,29 @@ static void seg_add(struct ks_posmap *m, size_t off, int line, int col)
 	m->v[m->n++] = (struct ks_seg){ .off = off, .line = line, .col = col };
 }
 
-struct ks_loc ks_posmap_loc(const struct ks_posmap *m, size_t off)
+size_t ks_seg_last(const void *segs, size_t n, size_t size, size_t off)
 {
-	struct ks_loc l = { .file = m->file, .line = 1, .col = 1 };
-	size_t lo = 0, hi = m->n, mid;
+	const char *base = segs;
+	size_t lo = 0, hi = n, mid;
 
-	if (!m->n)
-		return l;
-	/* last segment with seg.off <= off */
 	while (hi - lo > 1) {
 		mid = (lo + hi) / 2;
-		if (m->v[mid].off <= off)
+		if (*(const size_t *)(base + mid * size) <= off)
 			lo = mid;
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+struct ks_loc ks_posmap_loc(const struct ks_posmap *m, size_t off)
+{
+	struct ks_loc l = { .file = m->file, .line = 1, .col = 1 };
+	size_t lo;
+
+	if (!m->n)
+		return l;
+	lo = ks_seg_last(m->v, m->n, sizeof(*m->v), off);
 	l.line = m->v[lo].line;
 	l.col = m->v[lo].col;
 	if (off > m->v[lo].off)

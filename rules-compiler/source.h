@@ -133,6 +133,12 @@ struct ks_posmap {
 };
 
 struct ks_loc ks_posmap_loc(const struct ks_posmap *m, size_t off);
+/*
+ * Index of the last of n segments that starts at or before off (0 when
+ * none does): segs is an array of `size`-byte structs whose first member
+ * is their size_t offset, ascending (struct ks_seg, struct ks_toml_seg).
+ */
+size_t ks_seg_last(const void *segs, size_t n, size_t size, size_t off);
 /* Map plain text starting at `at` (line by line, later lines at column 1). */
 void ks_posmap_text(struct ks_posmap *m, const char *text, size_t len,
 		    struct ks_loc at);

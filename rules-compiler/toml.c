@@ -991,6 +991,19 @@ static struct ks_toml *parse_value(struct tp *p, unsigned int depth)
 
 /* ---- statements ---- */
 
+/* A new, empty table under t for key part i of k, with flags: how it came. */
+static struct ks_toml *table_add(struct tp *p, struct ks_toml *t, struct key *k,
+				 size_t i, unsigned int flags)
+{
+	struct ks_toml *c = node_new(p, KS_TOML_TABLE, k->v[i].loc, t->depth + 1);
+
+	if (!c)
+		return NULL;
+	c->flags = flags;
+	attach(p, t, &k->v[i], c);
+	return c;
+}
+
 /* Follow the dotted parts of k but the last from table t: tables they name
  * must have been made by dotted keys too, or are made now. */
 static struct ks_toml *dotted_walk(struct tp *p, struct ks_toml *t,
@@ -1002,11 +1015,9 @@ static struct ks_toml *dotted_walk(struct tp *p, struct ks_toml *t,
 	for (i = 0; i + 1 < k->n; i++) {
 		c = lookup(p, t, &k->v[i]);
 		if (!c) {
-			c = node_new(p, KS_TOML_TABLE, k->v[i].loc, t->depth + 1);
+			c = table_add(p, t, k, i, TF_DOTTED);
 			if (!c)
 				return NULL;
-			c->flags = TF_DOTTED;
-			attach(p, t, &k->v[i], c);
 		} else if (c->type != KS_TOML_TABLE || !(c->flags & TF_DOTTED)) {
 			conflict(p, k, i, c, "add keys to");
 			return NULL;
@@ -1058,14 +1069,8 @@ static struct ks_toml *header_step(struct tp *p, struct ks_toml *t,
 {
 	struct ks_toml *c = lookup(p, t, &k->v[i]);
 
-	if (!c) {
-		c = node_new(p, KS_TOML_TABLE, k->v[i].loc, t->depth + 1);
-		if (!c)
-			return NULL;
-		c->flags = TF_IMPLICIT;
-		attach(p, t, &k->v[i], c);
-		return c;
-	}
+	if (!c)
+		return table_add(p, t, k, i, TF_IMPLICIT);
 	if (c->type == KS_TOML_TABLE && !(c->flags & TF_INLINE))
 		return c;
 	if (c->type == KS_TOML_ARRAY && (c->flags & TF_AOT))
@@ -1278,17 +1283,12 @@ const char *ks_toml_type_name(enum ks_toml_type type)
 struct ks_loc ks_toml_str_loc(const struct ks_toml *s, size_t off)
 {
 	struct ks_loc l = s->loc;
-	size_t lo = 0, hi = s->n_segs, mid;
+	size_t lo;
 
 	if (!s->n_segs)
 		return l;
-	while (hi - lo > 1) {	/* the last segment starting at or before off */
-		mid = (lo + hi) / 2;
-		if (s->segs[mid].off <= off)
-			lo = mid;
-		else
-			hi = mid;
-	}
+	_Static_assert(offsetof(struct ks_toml_seg, off) == 0, "ks_seg_last reads off first");
+	lo = ks_seg_last(s->segs, s->n_segs, sizeof(*s->segs), off);
 	l.line = s->segs[lo].line;
 	l.col = s->segs[lo].col + (int)(off - s->segs[lo].off);
 	return l;
