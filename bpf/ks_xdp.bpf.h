@@ -305,6 +305,96 @@ static __always_inline int ks_ipv6_walk(struct xdp_md *ctx, __u32 nh, __u32 *off
 	return ks_ipv6_is_ext(nh) ? -1 : (int)nh;
 }
 
+/* Where the network layer leaves the transport layer (offsets from data). */
+struct ks_xdp_l3 {
+	__u32 l4_off;		/* the transport header */
+	__u32 ip_end;		/* the end of the IP packet */
+	__u32 has_l4;		/* 0: a non-first fragment */
+	int l4proto;
+};
+
+/*
+ * The link layer: Ethernet and up to KS_XDP_VLAN_MAX tags. The network
+ * header, its EtherType in *proto, or NULL for a malformed frame.
+ */
+static __always_inline void *ks_xdp_l2(void *data, void *end, __be16 *proto)
+{
+	struct ks_ethhdr *eth = data;
+	void *pos;
+	__u32 i;
+
+	if ((void *)(eth + 1) > end)
+		return NULL;
+	*proto = eth->proto;
+	pos = eth + 1;
+#pragma unroll
+	for (i = 0; i < KS_XDP_VLAN_MAX; i++) {
+		struct ks_vlanhdr *vh = pos;
+
+		if (*proto != bpf_htons(KS_ETH_P_8021Q) && *proto != bpf_htons(KS_ETH_P_8021AD))
+			break;
+		if ((void *)(vh + 1) > end)
+			return NULL;
+		*proto = vh->proto;
+		pos = vh + 1;
+	}
+	/* a third tag: an encapsulation we do not inspect */
+	if (*proto == bpf_htons(KS_ETH_P_8021Q) || *proto == bpf_htons(KS_ETH_P_8021AD))
+		return NULL;
+	return pos;
+}
+
+/* IPv4 header at pos: addresses into ev, the rest into l3. */
+static __always_inline int ks_xdp_ipv4(void *data, void *pos, void *end, struct ks_event *ev,
+				       struct ks_xdp_l3 *l3)
+{
+	struct ks_ipv4hdr *ip = pos;
+	__u32 hlen, tot;
+
+	if ((void *)(ip + 1) > end)
+		return KS_XDP_MALFORMED;
+	hlen = (ip->ver_ihl & 0xf) * 4;
+	tot = bpf_ntohs(ip->tot_len);
+	if ((ip->ver_ihl >> 4) != 4 || hlen < sizeof(*ip) || tot < hlen)
+		return KS_XDP_MALFORMED;
+	if (pos + hlen > end)
+		return KS_XDP_MALFORMED;	/* options cut */
+	ev->family = 4;
+	ks_xdp_v4mapped(ev->saddr, ip->saddr);
+	ks_xdp_v4mapped(ev->daddr, ip->daddr);
+	l3->l4proto = ip->protocol;
+	if (ip->frag_off & bpf_htons(0x1fff))
+		l3->has_l4 = 0;	/* non-first fragment */
+	l3->ip_end = (pos - data) + tot;
+	l3->l4_off = (pos - data) + hlen;
+	return KS_XDP_EVENT;
+}
+
+/* IPv6 header at pos and its extension headers: addresses into ev, the rest into l3. */
+static __always_inline int ks_xdp_ipv6(struct xdp_md *ctx, void *data, void *pos, void *end,
+				       struct ks_event *ev, struct ks_xdp_l3 *l3, __u32 frame_len)
+{
+	struct ks_ipv6hdr *ip6 = pos;
+	__u32 plen;
+
+	if ((void *)(ip6 + 1) > end)
+		return KS_XDP_MALFORMED;
+	if ((bpf_ntohl(ip6->ver_tc_flow) >> 28) != 6)
+		return KS_XDP_MALFORMED;
+	ev->family = 6;
+	__builtin_memcpy(ev->saddr, ip6->saddr, 16);
+	__builtin_memcpy(ev->daddr, ip6->daddr, 16);
+	plen = bpf_ntohs(ip6->payload_len);
+	l3->ip_end = (pos - data) + sizeof(*ip6) + plen;
+	if (!plen)	/* jumbogram: the frame is the limit */
+		l3->ip_end = frame_len;
+	l3->l4_off = (pos - data) + sizeof(*ip6);
+	l3->l4proto = ks_ipv6_walk(ctx, ip6->nexthdr, &l3->l4_off, &l3->has_l4);
+	if (l3->l4proto < 0)
+		return KS_XDP_MALFORMED;
+	return KS_XDP_EVENT;
+}
+
 /*
  * Parse the frame into sc->ev: link and network layers with a
  * bounds-checked cursor, then ks_xdp_l4(). A global function: verified
@@ -314,91 +404,39 @@ __noinline int ks_xdp_parse(struct xdp_md *ctx, struct ks_scratch *sc)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
-	struct ks_ethhdr *eth = data;
-	__u32 l4_off, ip_end, frame_len, has_l4 = 1, i;
+	struct ks_xdp_l3 l3 = { .has_l4 = 1 };
+	__u32 frame_len;
 	struct ks_event *ev;
 	__be16 proto;
 	void *pos;
-	int l4proto;
+	int ret;
 
 	if (!sc)
 		return KS_XDP_MALFORMED;
 	ev = &sc->ev;
 	frame_len = bpf_xdp_get_buff_len(ctx);
-
-	if ((void *)(eth + 1) > end)
+	pos = ks_xdp_l2(data, end, &proto);
+	if (!pos)
 		return KS_XDP_MALFORMED;
-	proto = eth->proto;
-	pos = eth + 1;
-#pragma unroll
-	for (i = 0; i < KS_XDP_VLAN_MAX; i++) {
-		struct ks_vlanhdr *vh = pos;
-
-		if (proto != bpf_htons(KS_ETH_P_8021Q) && proto != bpf_htons(KS_ETH_P_8021AD))
-			break;
-		if ((void *)(vh + 1) > end)
-			return KS_XDP_MALFORMED;
-		proto = vh->proto;
-		pos = vh + 1;
-	}
-	/* a third tag: an encapsulation we do not inspect */
-	if (proto == bpf_htons(KS_ETH_P_8021Q) || proto == bpf_htons(KS_ETH_P_8021AD))
-		return KS_XDP_MALFORMED;
-
-	if (proto == bpf_htons(KS_ETH_P_IP)) {
-		struct ks_ipv4hdr *ip = pos;
-		__u32 hlen, tot;
-
-		if ((void *)(ip + 1) > end)
-			return KS_XDP_MALFORMED;
-		hlen = (ip->ver_ihl & 0xf) * 4;
-		tot = bpf_ntohs(ip->tot_len);
-		if ((ip->ver_ihl >> 4) != 4 || hlen < sizeof(*ip) || tot < hlen)
-			return KS_XDP_MALFORMED;
-		if (pos + hlen > end)
-			return KS_XDP_MALFORMED;	/* options cut */
-		ev->family = 4;
-		ks_xdp_v4mapped(ev->saddr, ip->saddr);
-		ks_xdp_v4mapped(ev->daddr, ip->daddr);
-		l4proto = ip->protocol;
-		if (ip->frag_off & bpf_htons(0x1fff))
-			has_l4 = 0;	/* non-first fragment */
-		ip_end = (pos - data) + tot;
-		l4_off = (pos - data) + hlen;
-	} else if (proto == bpf_htons(KS_ETH_P_IPV6)) {
-		struct ks_ipv6hdr *ip6 = pos;
-		__u32 plen;
-
-		if ((void *)(ip6 + 1) > end)
-			return KS_XDP_MALFORMED;
-		if ((bpf_ntohl(ip6->ver_tc_flow) >> 28) != 6)
-			return KS_XDP_MALFORMED;
-		ev->family = 6;
-		__builtin_memcpy(ev->saddr, ip6->saddr, 16);
-		__builtin_memcpy(ev->daddr, ip6->daddr, 16);
-		plen = bpf_ntohs(ip6->payload_len);
-		ip_end = (pos - data) + sizeof(*ip6) + plen;
-		if (!plen)	/* jumbogram: the frame is the limit */
-			ip_end = frame_len;
-		l4_off = (pos - data) + sizeof(*ip6);
-		l4proto = ks_ipv6_walk(ctx, ip6->nexthdr, &l4_off, &has_l4);
-		if (l4proto < 0)
-			return KS_XDP_MALFORMED;
-	} else {
+	if (proto == bpf_htons(KS_ETH_P_IP))
+		ret = ks_xdp_ipv4(data, pos, end, ev, &l3);
+	else if (proto == bpf_htons(KS_ETH_P_IPV6))
+		ret = ks_xdp_ipv6(ctx, data, pos, end, ev, &l3, frame_len);
+	else
 		return KS_XDP_NOT_IP;
-	}
-
-	if (ip_end > frame_len)
+	if (ret != KS_XDP_EVENT)
+		return ret;
+	if (l3.ip_end > frame_len)
 		return KS_XDP_MALFORMED;	/* IP length beyond the frame */
 	ev->category = KS_CAT_NETWORK;
 	ev->action = KS_ACT_PACKET;
 	ev->source = KS_SRC_XDP;
 	ev->direction = 1;
-	ev->transport = l4proto;
+	ev->transport = l3.l4proto;
 	ev->ifindex = ctx->ingress_ifindex;
 	ev->present |= KS_P_NET;
 	ks_xdp_iface_from_map(ev);
-	return ks_xdp_l4(ctx, sc, l4_off, ip_end, has_l4);
+	return ks_xdp_l4(ctx, sc, l3.l4_off, l3.ip_end, l3.has_l4);
 }
 
 SEC("xdp")
