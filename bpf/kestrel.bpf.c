@@ -19,15 +19,12 @@
 #include <bpf/bpf_core_read.h>
 
 #include "ks_task.bpf.h"
+#include "ks_file.bpf.h"
+#include "ks_net.bpf.h"
+#include "ks_sys.bpf.h"
+#include "ks_xdp.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-#define EPERM 1
-
-static __always_inline int ks_is_self(void)
-{
-	return ks_cfg.self_tgid && (bpf_get_current_pid_tgid() >> 32) == ks_cfg.self_tgid;
-}
 
 /* ---- process exec ---- */
 
@@ -164,13 +161,6 @@ int BPF_PROG(ks_all_fork, struct task_struct *parent, struct task_struct *child)
 	ks_scratch_put(sc);
 	return 0;
 }
-
-/* ---- file and network hooks, packets ---- */
-
-#include "ks_file.bpf.h"
-#include "ks_net.bpf.h"
-#include "ks_sys.bpf.h"
-#include "ks_xdp.bpf.h"
 
 /* ---- replay: recorded events through the same evaluator ---- */
 

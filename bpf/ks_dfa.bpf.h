@@ -24,6 +24,9 @@
 #ifndef KS_DFA_BPF_H
 #define KS_DFA_BPF_H
 
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
 #include "maps/ks_dfa.h"
 
 #define KS_DFA_CHUNK	64

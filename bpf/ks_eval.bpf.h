@@ -16,8 +16,16 @@
 #ifndef KS_EVAL_BPF_H
 #define KS_EVAL_BPF_H
 
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
 #include "ks_maps.bpf.h"
 #include "maps/ks_fields.h"
+
+/* vmlinux.h has no errno values: the one a denying LSM hook returns */
+#ifndef EPERM
+#define EPERM 1
+#endif
 
 #define KS_SCAN_MAX	(KS_PAYLOAD_MAX + 8)
 

@@ -38,33 +38,15 @@
 #ifndef KS_FILE_BPF_H
 #define KS_FILE_BPF_H
 
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "ks_task.bpf.h"
+
 #define KS_FMODE_WRITE		0x2u
 #define KS_FMODE_CREATED	0x100000u
-
-/*
- * Cheap early filter for host hooks that fire for everyone: kload itself
- * and kernel threads (no mm: kworkers, nfsd, ...) are counted as filtered
- * before any field is read. Returns 1 when the event is skipped.
- */
-static __always_inline int ks_host_skip(__u32 src)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-
-	if (!ks_is_self() && BPF_CORE_READ(task, mm))
-		return 0;
-	ks_count_filtered(KS_CTX_TASK, src);
-	return 1;
-}
-
-/* process.*, user.* and process.parent.* of the current task. */
-static __always_inline void ks_fill_current(struct ks_scratch *sc)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-
-	ks_fill_task(sc, task);
-	ks_fill_task_exe(sc, task, 0);
-	ks_fill_task_exe(sc, BPF_CORE_READ(task, real_parent), 1);
-}
 
 /*
  * Start a file event of action `act`: the early filters (counted), the

@@ -6,6 +6,9 @@
 #ifndef KS_MAPS_BPF_H
 #define KS_MAPS_BPF_H
 
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
 #include "maps/ks_abi.h"
 #include "maps/ks_event.h"
 #include "maps/ks_tables.h"

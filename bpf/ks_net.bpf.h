@@ -46,7 +46,13 @@
 #ifndef KS_NET_BPF_H
 #define KS_NET_BPF_H
 
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
+
+#include "ks_task.bpf.h"
 
 #define KS_AF_INET	2
 #define KS_AF_INET6	10

@@ -80,6 +80,13 @@
 #ifndef KS_SYS_BPF_H
 #define KS_SYS_BPF_H
 
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+#include "ks_file.bpf.h"
+#include "ks_net.bpf.h"
+
 #define KS_FMODE_PATH		0x4000u		/* fs.h: 1 << 14 on 6.1 and 6.18 */
 #define KS_AT_FDCWD		(-100)
 #define KS_AT_REMOVEDIR		0x200

@@ -6,6 +6,10 @@
 #ifndef KS_TASK_BPF_H
 #define KS_TASK_BPF_H
 
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
 #include "ks_eval.bpf.h"
 
 #define KS_ARGV_MAX	32
@@ -512,6 +516,37 @@ static __always_inline struct ks_scratch *ks_event_begin(__u32 cat, __u32 act, _
 	}
 	ks_event_init(sc, cat, act, src);
 	return sc;
+}
+
+/* Whether the current task is kload itself (its own file and socket work). */
+static __always_inline int ks_is_self(void)
+{
+	return ks_cfg.self_tgid && (bpf_get_current_pid_tgid() >> 32) == ks_cfg.self_tgid;
+}
+
+/*
+ * Cheap early filter for host hooks that fire for everyone: kload itself
+ * and kernel threads (no mm: kworkers, nfsd, ...) are counted as filtered
+ * before any field is read. Returns 1 when the event is skipped.
+ */
+static __always_inline int ks_host_skip(__u32 src)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if (!ks_is_self() && BPF_CORE_READ(task, mm))
+		return 0;
+	ks_count_filtered(KS_CTX_TASK, src);
+	return 1;
+}
+
+/* process.*, user.* and process.parent.* of the current task. */
+static __always_inline void ks_fill_current(struct ks_scratch *sc)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	ks_fill_task(sc, task);
+	ks_fill_task_exe(sc, task, 0);
+	ks_fill_task_exe(sc, BPF_CORE_READ(task, real_parent), 1);
 }
 
 #endif /* KS_TASK_BPF_H */

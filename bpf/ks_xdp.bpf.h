@@ -47,6 +47,8 @@
 #ifndef KS_XDP_BPF_H
 #define KS_XDP_BPF_H
 
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
 #include "ks_eval.bpf.h"

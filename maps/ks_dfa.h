@@ -35,7 +35,7 @@
 #ifndef KS_DFA_H
 #define KS_DFA_H
 
-#include "ks_abi.h"
+#include "maps/ks_abi.h"
 
 #define KS_DFA_ACC		(1u << 31)
 #define KS_DFA_MAX_STATES	(1u << 24)

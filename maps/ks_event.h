@@ -9,7 +9,7 @@
 #ifndef KS_EVENT_H
 #define KS_EVENT_H
 
-#include "ks_abi.h"
+#include "maps/ks_abi.h"
 
 /* Bits of ks_event.present: which optional fields carry a value. */
 #define KS_P_PARENT		(1u << 0)	/* process.parent.* */

@@ -26,7 +26,7 @@
 #ifndef KS_FIELDS_H
 #define KS_FIELDS_H
 
-#include "ks_event.h"
+#include "maps/ks_event.h"
 
 #define KS_FIELD_INLINE	static inline __attribute__((always_inline))
 

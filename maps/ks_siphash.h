@@ -15,7 +15,7 @@
 #ifndef KS_SIPHASH_H
 #define KS_SIPHASH_H
 
-#include "ks_abi.h"
+#include "maps/ks_abi.h"
 
 #define KS_SIP_INLINE	static inline __attribute__((always_inline))
 

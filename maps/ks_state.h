@@ -6,7 +6,7 @@
 #ifndef KS_STATE_H
 #define KS_STATE_H
 
-#include "ks_abi.h"
+#include "maps/ks_abi.h"
 
 /*
  * ks_entity: one entry per (rule, join key value) with a pending sequence.

@@ -31,7 +31,7 @@
 #ifndef KS_TABLES_H
 #define KS_TABLES_H
 
-#include "ks_abi.h"
+#include "maps/ks_abi.h"
 
 /* One step program instruction (postfix, see enum ks_op). */
 struct ks_insn {

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "../../maps/ks_dfa.h"
+#include "maps/ks_dfa.h"
 #include "tablewalk.h"
 
 struct ks_dfa_view {

@@ -38,8 +38,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../../maps/ks_abi.h"
-#include "../../maps/ks_event.h"
+#include "maps/ks_abi.h"
+#include "maps/ks_event.h"
 #include "rules.h"
 
 #define KS_ECS_HOST_MAX		256u

@@ -11,10 +11,10 @@
 #include <stdbool.h>
 #include <linux/types.h>
 
-#include "../../maps/ks_abi.h"
-#include "../../maps/ks_event.h"
-#include "../../maps/ks_tables.h"
-#include "../../maps/ks_state.h"
+#include "maps/ks_abi.h"
+#include "maps/ks_event.h"
+#include "maps/ks_tables.h"
+#include "maps/ks_state.h"
 #include "kestrel/names.h"
 #include "kestrel/rules.h"
 

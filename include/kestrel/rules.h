@@ -23,10 +23,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../../maps/ks_abi.h"
-#include "../../maps/ks_event.h"
-#include "../../maps/ks_fields.h"
-#include "../../maps/ks_tables.h"
+#include "maps/ks_abi.h"
+#include "maps/ks_event.h"
+#include "maps/ks_fields.h"
+#include "maps/ks_tables.h"
 
 /*
  * ---- limits on rule input ----

@@ -26,7 +26,7 @@
 #include <stdio.h>
 
 #include "kestrel/output.h"
-#include "../../maps/ks_state.h"
+#include "maps/ks_state.h"
 
 /* kestrel_output_errors_total{output,reason}: failed operations, retried
  * (named by ks_output_err_name()) */

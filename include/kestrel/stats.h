@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../../maps/ks_state.h"
+#include "maps/ks_state.h"
 
 struct ks_snap_rule {
 	char id[KS_RULE_ID_MAX];

@@ -55,9 +55,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../maps/ks_abi.h"
-#include "../../maps/ks_event.h"
-#include "../../maps/ks_tables.h"
+#include "maps/ks_abi.h"
+#include "maps/ks_event.h"
+#include "maps/ks_tables.h"
 
 /* Per-CPU scratch of the kernel evaluator. Zero it once (ks_walk_init);
  * every event bumps the epoch instead of clearing the arrays. */
