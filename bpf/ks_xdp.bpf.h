@@ -19,7 +19,7 @@
  *   - scratch busy:       events + dropped{reason="reentrant"}
  * and per packet either ks_stats.packets_pass or ks_stats.packets_drop.
  *
- * Event fields (SPEC "Event schema", network/packet):
+ * Event fields (struct ks_event, maps/ks_event.h):
  *   category network, action packet, source xdp, direction 1 (ingress),
  *   family 4/6, saddr/daddr (IPv4 as ::ffff:a.b.c.d), transport = IP
  *   protocol number (after IPv6 extension headers), sport/dport in host

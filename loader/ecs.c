@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * ECS codec: nested ECS JSON (SPEC "Event JSONL") <-> struct ks_event,
+ * ECS codec: nested ECS JSON (Event JSONL, one event object a line, as
+ * `kload record` writes and `kload replay --events` reads) <-> struct ks_event,
  * and the Alert JSONL object. This file: names, time, the context with
  * its entity_id and host.name tables; the decoder is ecs_decode.c, the
  * encoder ecs_encode.c, field values as text field.c.
@@ -12,8 +13,10 @@
  *  @timestamp        RFC 3339 ("T"/"t", "Z"/"z" or +hh:mm/-hh:mm, 0..9
  *                    fraction digits) -> ts_ns, epoch ns. Output always
  *                    has 9 digits and "Z".
- *  event.category/action  -> enums; both required, the pair must be one
- *                    of SPEC "Event schema".
+ *  event.category/action  -> enums; both required, the pair one that
+ *                    ks_ecs_action_valid() admits (process: exec, exit,
+ *                    fork; file: open, creation, deletion, rename,
+ *                    modification; network: connect, accept, packet).
  *  process.*         KS_P_PROCESS if pid, entity_id, name, executable,
  *                    args, command_line or args_count is given.
  *  process.name      a sub-range of exe when it equals the executable's

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Metrics: read the pinned maps (per-CPU counters summed), and print them
- * as a table, JSON or the Prometheus text format (SPEC "Metrics").
+ * as a table, JSON or the Prometheus text format (README "Metrics" lists
+ * the families).
  */
 #include <errno.h>
 #include <math.h>

@@ -201,7 +201,10 @@ const char *ks_ecs_category_name(unsigned int cat);	/* NULL if unknown */
 const char *ks_ecs_action_name(unsigned int act);
 int ks_ecs_category_parse(const char *s);		/* -1 if unknown */
 int ks_ecs_action_parse(const char *s);
-/* Whether action belongs to category per SPEC "Event schema". */
+/*
+ * Whether action belongs to category: process exec/exit/fork; file
+ * open/creation/deletion/rename/modification; network connect/accept/packet.
+ */
 bool ks_ecs_action_valid(unsigned int cat, unsigned int act);
 
 /*

@@ -18,7 +18,7 @@ void ks_log_libbpf_quiet(int quiet);
 #define pr_info(...)	ks_log(KS_LOG_INFO, __VA_ARGS__)
 #define pr_debug(...)	ks_log(KS_LOG_DEBUG, __VA_ARGS__)
 
-/* Exit codes (SPEC "Commands"): main() returns only these. */
+/* Exit codes (docs/kload.8, EXIT STATUS): main() returns only these. */
 enum ks_exit {
 	KS_EXIT_OK = 0,
 	KS_EXIT_FAIL = 1,	/* runtime failure / test mismatch */
