@@ -32,15 +32,101 @@ static const char rules[] =
 	"  action: block\n"
 	"  query: process where event.action == \"exec\" and process.executable == \"" P_BLOCK "\"\n";
 
+/* A matching exec runs, and is forwarded with an exact completed match. */
+static void check_alert_exec(struct ks_tenv *te)
+{
+	const struct ks_event *ev;
+	char buf[KS_PATH_MAX + 1];
+	pid_t pid;
+	int status;
+
+	status = ks_run_exe(P_ALERT, "true", &pid);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0, "alert exec ran");
+	ks_tenv_drain(te, 100);
+	ev = ks_tenv_find_exe(te, P_ALERT);
+	if (!ASSERT_OK_PTR(ev, "alert event forwarded"))
+		return;
+	ASSERT_EQ(ev->pid, pid, "process.pid");
+	ASSERT_EQ(ev->category, KS_CAT_PROCESS, "category");
+	ASSERT_EQ(ev->action, KS_ACT_EXEC, "action");
+	ASSERT_STREQ(ks_tenv_str(ev, KS_F_PROCESS_NAME, buf, sizeof(buf)),
+		     "ks_st_exec_alert", "process.name");
+	ASSERT_EQ(ev->args_count, 1, "process.args_count");
+	ASSERT_STREQ(ks_tenv_str(ev, KS_F_PROCESS_ARGS, buf, sizeof(buf)), "true",
+		     "process.args");
+	ASSERT_TRUE(ks_tenv_matched(te, ev, ks_tenv_rule(te, "st_exec_alert"), true),
+		    "rule matched in kernel");
+	ASSERT_FALSE(ev->verdict.flags & (KS_V_DENIED | KS_V_KILLED), "not enforced");
+}
+
+/* A block rule: lsm denies the exec, signal kills the new image. */
+static void check_block_exec(struct ks_tenv *te, int mode)
+{
+	const struct ks_event *ev;
+	pid_t pid;
+	int status;
+
+	status = ks_run_exe(P_BLOCK, "true", &pid);
+	if (mode == KS_MODE_LSM)
+		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 100 + EPERM,
+			    "execve denied with EPERM");
+	else
+		ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+			    "killed by SIGKILL");
+	ks_tenv_drain(te, 100);
+	ev = ks_tenv_find_exe(te, P_BLOCK);
+	if (ASSERT_OK_PTR(ev, "block event forwarded")) {
+		ASSERT_TRUE(ev->verdict.flags & (mode == KS_MODE_LSM ? KS_V_DENIED : KS_V_KILLED),
+			    "verdict flag");
+		ASSERT_EQ(ev->verdict.action, KS_RA_BLOCK, "verdict action");
+	}
+}
+
+/* Arguments longer than the args slot are cut, and the cut is counted. */
+static void check_args_cut(struct ks_tenv *te)
+{
+	char big[700];
+	char *const argv[] = { "true", big, NULL };
+	struct ks_stats st0, st1;
+	pid_t pid;
+	int status;
+
+	ks_tenv_stats(te, &st0);
+	memset(big, 'A', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	pid = fork();
+	if (pid == 0) {
+		execv(P_OK, argv);
+		_exit(100 + errno);
+	}
+	waitpid(pid, &status, 0);
+	ks_tenv_stats(te, &st1);
+	ASSERT_GE(st1.truncations[KS_F_PROCESS_ARGS] - st0.truncations[KS_F_PROCESS_ARGS], 1,
+		  "process.args truncation counted");
+}
+
+/* A non-matching exec runs and is filtered in the kernel. */
+static void check_filtered_exec(struct ks_tenv *te)
+{
+	struct ks_stats st0, st1;
+	pid_t pid;
+	int status;
+
+	ks_tenv_stats(te, &st0);
+	status = ks_run_exe(P_OK, "true", &pid);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0, "other exec ran");
+	ks_tenv_drain(te, 50);
+	ks_tenv_stats(te, &st1);
+	ASSERT_TRUE(ks_tenv_find_exe(te, P_OK) == NULL, "other exec not forwarded");
+	ASSERT_GE(st1.filtered[KS_SRC_EXEC] - st0.filtered[KS_SRC_EXEC], 1, "filtered count");
+	ASSERT_TRUE(ks_stats_identity(&st1, KS_SRC_EXEC), "total = filtered + forwarded + dropped");
+}
+
 static void check_mode(int mode)
 {
 	struct ks_engine_opts o = { .mode = mode };
-	struct ks_stats st0, st1;
 	struct ks_tenv te = {};
-	const struct ks_event *ev;
-	char buf[KS_PATH_MAX + 1], *alerts;
-	pid_t pid;
-	int status;
+	char *alerts;
 
 	if (!ks_tenv_mode_available(mode))
 		return;
@@ -49,72 +135,12 @@ static void check_mode(int mode)
 	if (!ASSERT_OK(ks_tenv_load(&te, &o), "load") || !ASSERT_OK(ks_tenv_attach(&te), "attach"))
 		goto out;
 	ASSERT_EQ(te.e.mode, mode, "mode");
+	check_alert_exec(&te);
+	check_block_exec(&te, mode);
+	check_args_cut(&te);
+	check_filtered_exec(&te);
 
-	/* a matching exec: runs, and is forwarded with an exact completed match */
-	status = ks_run_exe(P_ALERT, "true", &pid);
-	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0, "alert exec ran");
-	ks_tenv_drain(&te, 100);
-	ev = ks_tenv_find_exe(&te, P_ALERT);
-	if (ASSERT_OK_PTR(ev, "alert event forwarded")) {
-		ASSERT_EQ(ev->pid, pid, "process.pid");
-		ASSERT_EQ(ev->category, KS_CAT_PROCESS, "category");
-		ASSERT_EQ(ev->action, KS_ACT_EXEC, "action");
-		ASSERT_STREQ(ks_tenv_str(ev, KS_F_PROCESS_NAME, buf, sizeof(buf)),
-			     "ks_st_exec_alert", "process.name");
-		ASSERT_EQ(ev->args_count, 1, "process.args_count");
-		ASSERT_STREQ(ks_tenv_str(ev, KS_F_PROCESS_ARGS, buf, sizeof(buf)), "true",
-			     "process.args");
-		ASSERT_TRUE(ks_tenv_matched(&te, ev, ks_tenv_rule(&te, "st_exec_alert"), true),
-			    "rule matched in kernel");
-		ASSERT_FALSE(ev->verdict.flags & (KS_V_DENIED | KS_V_KILLED), "not enforced");
-	}
-
-	/* a block rule: lsm denies the exec, signal kills the new image */
-	status = ks_run_exe(P_BLOCK, "true", &pid);
-	if (mode == KS_MODE_LSM)
-		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 100 + EPERM,
-			    "execve denied with EPERM");
-	else
-		ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
-			    "killed by SIGKILL");
-	ks_tenv_drain(&te, 100);
-	ev = ks_tenv_find_exe(&te, P_BLOCK);
-	if (ASSERT_OK_PTR(ev, "block event forwarded")) {
-		ASSERT_TRUE(ev->verdict.flags & (mode == KS_MODE_LSM ? KS_V_DENIED : KS_V_KILLED),
-			    "verdict flag");
-		ASSERT_EQ(ev->verdict.action, KS_RA_BLOCK, "verdict action");
-	}
-
-	/* arguments longer than the args slot are cut, and the cut is counted */
-	ks_tenv_stats(&te, &st0);
-	{
-		char big[700];
-		char *const argv[] = { "true", big, NULL };
-
-		memset(big, 'A', sizeof(big) - 1);
-		big[sizeof(big) - 1] = 0;
-		pid = fork();
-		if (pid == 0) {
-			execv(P_OK, argv);
-			_exit(100 + errno);
-		}
-		waitpid(pid, &status, 0);
-	}
-	ks_tenv_stats(&te, &st1);
-	ASSERT_GE(st1.truncations[KS_F_PROCESS_ARGS] - st0.truncations[KS_F_PROCESS_ARGS], 1,
-		  "process.args truncation counted");
-
-	/* a non-matching exec runs and is filtered in the kernel */
-	ks_tenv_stats(&te, &st0);
-	status = ks_run_exe(P_OK, "true", &pid);
-	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0, "other exec ran");
-	ks_tenv_drain(&te, 50);
-	ks_tenv_stats(&te, &st1);
-	ASSERT_TRUE(ks_tenv_find_exe(&te, P_OK) == NULL, "other exec not forwarded");
-	ASSERT_GE(st1.filtered[KS_SRC_EXEC] - st0.filtered[KS_SRC_EXEC], 1, "filtered count");
-	ASSERT_TRUE(ks_stats_identity(&st1, KS_SRC_EXEC), "total = filtered + forwarded + dropped");
-
-	/* the userspace half writes the SPEC's alerts */
+	/* the userspace half writes the alerts (ECS JSON, README's example) */
 	alerts = ks_tenv_alerts(&te, rules);
 	if (ASSERT_OK_PTR(alerts, "alerts")) {
 		ASSERT_HAS_STR(alerts, "\"rule\":{\"id\":\"st_exec_alert\"", "alert rule id");

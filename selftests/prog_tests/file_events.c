@@ -133,6 +133,47 @@ static void check_accounting(struct ks_tenv *te, int src)
 	ASSERT_TRUE(ks_stats_identity(&st, src), "events == filtered + forwarded + dropped");
 }
 
+/* The one event of expectation x: its file and process fields and its match. */
+static void check_expect(struct ks_tenv *te, const struct file_expect *x, const char *dir,
+			 const char *exe, pid_t pid, int rule)
+{
+	const struct ks_event *ev;
+	char want[256], buf[KS_PATH_MAX + 1];
+	int n;
+
+	ev = find_file_event(te, pid, x->action, &n);
+	if (!ASSERT_EQ(n, 1, x->name) || !ev) {
+		test__log("no single %s event (action %d)\n", x->name, x->action);
+		return;
+	}
+	snprintf(want, sizeof(want), "%s/%s", dir, x->name);
+	ASSERT_STREQ(ks_tenv_str(ev, KS_F_FILE_PATH, buf, sizeof(buf)), want, "file.path");
+	ASSERT_STREQ(ks_tenv_str(ev, KS_F_FILE_NAME, buf, sizeof(buf)), x->name, "file.name");
+	ASSERT_STREQ(ks_tenv_str(ev, KS_F_FILE_EXTENSION, buf, sizeof(buf)), x->ext,
+		     "file.extension");
+	if (x->target) {
+		snprintf(want, sizeof(want), "%s/%s", dir, x->target);
+		ASSERT_TRUE(ev->present & KS_P_TARGET, "target present");
+		ASSERT_STREQ(ks_tenv_str(ev, KS_F_FILE_TARGET_PATH, buf, sizeof(buf)), want,
+			     "file.target_path");
+	} else {
+		ASSERT_FALSE(ev->present & KS_P_TARGET, "no target");
+	}
+	ASSERT_EQ(ev->source, KS_SRC_FILE, "source");
+	ASSERT_TRUE((ev->present & (KS_P_FILE | KS_P_PROCESS | KS_P_USER)) ==
+		    (KS_P_FILE | KS_P_PROCESS | KS_P_USER), "present bits");
+	ASSERT_EQ(ev->pid, pid, "process.pid");
+	ASSERT_EQ(ev->ppid, getpid(), "process.parent.pid");
+	ASSERT_EQ(ev->uid, ST_UID, "user.id");
+	ASSERT_STREQ(ks_tenv_str(ev, KS_F_PROCESS_EXECUTABLE, buf, sizeof(buf)), exe,
+		     "process.executable");
+	ASSERT_STREQ(ks_tenv_str(ev, KS_F_PARENT_EXECUTABLE, buf, sizeof(buf)), exe,
+		     "process.parent.executable");
+	ASSERT_NEQ(ev->entity, 0, "entity");
+	ASSERT_TRUE(ks_tenv_matched(te, ev, rule, true), "rule matched");
+	ASSERT_FALSE(ev->verdict.flags & (KS_V_DENIED | KS_V_KILLED), "not enforced");
+}
+
 static void run_mode(int mode, bool sys_tp)
 {
 	char dir[128], odir[128], other[160], yaml[512], exe[KS_PATH_MAX], buf[KS_PATH_MAX + 1];
@@ -189,45 +230,8 @@ static void run_mode(int mode, bool sys_tp)
 		test__log("child status 0x%x\n", status);
 	ks_tenv_drain(&te, ST_DRAIN_MS);
 
-	for (i = 0; i < ARRAY_SIZE(expects); i++) {
-		const struct file_expect *x = &expects[i];
-		const struct ks_event *ev;
-		char want[256];
-		int n;
-
-		ev = find_file_event(&te, pid, x->action, &n);
-		if (!ASSERT_EQ(n, 1, x->name) || !ev) {
-			test__log("no single %s event (action %d)\n", x->name, x->action);
-			continue;
-		}
-		snprintf(want, sizeof(want), "%s/%s", dir, x->name);
-		ASSERT_STREQ(ks_tenv_str(ev, KS_F_FILE_PATH, buf, sizeof(buf)), want, "file.path");
-		ASSERT_STREQ(ks_tenv_str(ev, KS_F_FILE_NAME, buf, sizeof(buf)), x->name,
-			     "file.name");
-		ASSERT_STREQ(ks_tenv_str(ev, KS_F_FILE_EXTENSION, buf, sizeof(buf)), x->ext,
-			     "file.extension");
-		if (x->target) {
-			snprintf(want, sizeof(want), "%s/%s", dir, x->target);
-			ASSERT_TRUE(ev->present & KS_P_TARGET, "target present");
-			ASSERT_STREQ(ks_tenv_str(ev, KS_F_FILE_TARGET_PATH, buf, sizeof(buf)),
-				     want, "file.target_path");
-		} else {
-			ASSERT_FALSE(ev->present & KS_P_TARGET, "no target");
-		}
-		ASSERT_EQ(ev->source, KS_SRC_FILE, "source");
-		ASSERT_TRUE((ev->present & (KS_P_FILE | KS_P_PROCESS | KS_P_USER)) ==
-			    (KS_P_FILE | KS_P_PROCESS | KS_P_USER), "present bits");
-		ASSERT_EQ(ev->pid, pid, "process.pid");
-		ASSERT_EQ(ev->ppid, getpid(), "process.parent.pid");
-		ASSERT_EQ(ev->uid, ST_UID, "user.id");
-		ASSERT_STREQ(ks_tenv_str(ev, KS_F_PROCESS_EXECUTABLE, buf, sizeof(buf)), exe,
-			     "process.executable");
-		ASSERT_STREQ(ks_tenv_str(ev, KS_F_PARENT_EXECUTABLE, buf, sizeof(buf)), exe,
-			     "process.parent.executable");
-		ASSERT_NEQ(ev->entity, 0, "entity");
-		ASSERT_TRUE(ks_tenv_matched(&te, ev, rule, true), "rule matched");
-		ASSERT_FALSE(ev->verdict.flags & (KS_V_DENIED | KS_V_KILLED), "not enforced");
-	}
+	for (i = 0; i < ARRAY_SIZE(expects); i++)
+		check_expect(&te, &expects[i], dir, exe, pid, rule);
 	for (i = 0; i < te.n; i++) {
 		const char *p = ks_tenv_str(&te.evs[i], KS_F_FILE_PATH, buf, sizeof(buf));
 

@@ -83,6 +83,59 @@ static void put16(uint8_t *p, uint16_t v)
 	p[1] = v & 0xff;
 }
 
+/* The IPv4 header of f (options included) at p; returns its length. */
+static size_t build_ipv4(const struct frame *f, uint8_t *p, size_t l4_bytes)
+{
+	size_t hlen = 20 + f->ip_opts, i;
+
+	p[0] = 0x40 | (hlen / 4);
+	put16(p + 2, hlen + l4_bytes);
+	put16(p + 6, f->frag ? 0x00b9 : 0x4000);	/* offset 185*8 or DF */
+	p[8] = 64;
+	p[9] = f->proto;
+	inet_pton(AF_INET, f->saddr, p + 12);
+	inet_pton(AF_INET, f->daddr, p + 16);
+	for (i = 0; i < (size_t)f->ip_opts; i++)	/* NOPs, then EOL */
+		p[20 + i] = i + 1 < (size_t)f->ip_opts ? 1 : 0;
+	return hlen;
+}
+
+/* The IPv6 header of f and its extension headers at buf + ip_off; returns the L4 offset. */
+static size_t build_ipv6(const struct frame *f, uint8_t *buf, size_t ip_off, size_t l4_bytes)
+{
+	size_t ext = f->ext ? 16 : 0, l4_off = ip_off + 40;
+	uint8_t nh = f->proto, *p = buf + ip_off;
+
+	if (f->frag)
+		ext += 8;
+	p[0] = 0x60;
+	put16(p + 4, ext + l4_bytes);
+	p[7] = 64;
+	inet_pton(AF_INET6, f->saddr, p + 8);
+	inet_pton(AF_INET6, f->daddr, p + 24);
+	/* chain: [hop-by-hop] [dest-opts] [fragment] L4 */
+	if (f->ext) {
+		p[6] = 0;			/* hop-by-hop */
+		buf[l4_off] = 60;		/* -> dest opts */
+		buf[l4_off + 1] = 0;
+		buf[l4_off + 2] = 1;		/* PadN */
+		buf[l4_off + 3] = 4;
+		buf[l4_off + 8] = f->frag ? 44 : nh;
+		buf[l4_off + 9] = 0;
+		buf[l4_off + 10] = 1;
+		buf[l4_off + 11] = 4;
+		l4_off += 16;
+	} else {
+		p[6] = f->frag ? 44 : nh;
+	}
+	if (f->frag) {
+		buf[l4_off] = nh;
+		put16(buf + l4_off + 2, 185 << 3);
+		l4_off += 8;
+	}
+	return l4_off;
+}
+
 /* Build f into buf; returns the frame length. */
 static size_t build(const struct frame *f, uint8_t *buf, size_t cap)
 {
@@ -110,54 +163,10 @@ static size_t build(const struct frame *f, uint8_t *buf, size_t cap)
 
 	pay_len = f->fill ? (size_t)f->fill : (f->text ? strlen(f->text) : 0);
 	l4_len = f->proto == IPPROTO_TCP ? 20 : f->proto == IPPROTO_UDP ? 8 : 0;
-	if (f->family == 4) {
-		size_t hlen = 20 + f->ip_opts;
-
-		p = buf + ip_off;
-		p[0] = 0x40 | (hlen / 4);
-		put16(p + 2, hlen + l4_len + pay_len);
-		put16(p + 6, f->frag ? 0x00b9 : 0x4000);	/* offset 185*8 or DF */
-		p[8] = 64;
-		p[9] = f->proto;
-		inet_pton(AF_INET, f->saddr, p + 12);
-		inet_pton(AF_INET, f->daddr, p + 16);
-		for (i = 0; i < (size_t)f->ip_opts; i++)	/* NOPs, then EOL */
-			p[20 + i] = i + 1 < (size_t)f->ip_opts ? 1 : 0;
-		l4_off = ip_off + hlen;
-	} else {
-		size_t ext = f->ext ? 16 : 0;
-		uint8_t nh = f->proto;
-
-		if (f->frag)
-			ext += 8;
-		p = buf + ip_off;
-		p[0] = 0x60;
-		put16(p + 4, ext + l4_len + pay_len);
-		p[7] = 64;
-		inet_pton(AF_INET6, f->saddr, p + 8);
-		inet_pton(AF_INET6, f->daddr, p + 24);
-		l4_off = ip_off + 40;
-		/* chain: [hop-by-hop] [dest-opts] [fragment] L4 */
-		if (f->ext) {
-			p[6] = 0;			/* hop-by-hop */
-			buf[l4_off] = 60;		/* -> dest opts */
-			buf[l4_off + 1] = 0;
-			buf[l4_off + 2] = 1;		/* PadN */
-			buf[l4_off + 3] = 4;
-			buf[l4_off + 8] = f->frag ? 44 : nh;
-			buf[l4_off + 9] = 0;
-			buf[l4_off + 10] = 1;
-			buf[l4_off + 11] = 4;
-			l4_off += 16;
-		} else {
-			p[6] = f->frag ? 44 : nh;
-		}
-		if (f->frag) {
-			buf[l4_off] = nh;
-			put16(buf + l4_off + 2, 185 << 3);
-			l4_off += 8;
-		}
-	}
+	if (f->family == 4)
+		l4_off = build_ipv4(f, buf + ip_off, l4_len + pay_len) + ip_off;
+	else
+		l4_off = build_ipv6(f, buf, ip_off, l4_len + pay_len);
 	if (f->cut_layer == L_IP)
 		return ip_off + f->cut_bytes;
 

@@ -121,16 +121,60 @@ static int matched(struct ks_tenv *te, int rule, int transport, int dport,
 	return n;
 }
 
+/* UDP: clean, malicious, clean; only the malicious datagram is dropped. */
+static void check_udp(int utx, int urx)
+{
+	char buf[512];
+
+	ASSERT_OK(udp_send(utx, "hello kestrel"), "send clean");
+	ASSERT_GT(recv_wait(urx, buf, sizeof(buf), 2000), 0, "clean datagram arrives");
+	ASSERT_STREQ(buf, "hello kestrel", "clean datagram");
+	ASSERT_OK(udp_send(utx, EVIL), "send evil");
+	ASSERT_EQ(recv_wait(urx, buf, sizeof(buf), WAIT_MS), 0, "evil datagram is dropped");
+	ASSERT_OK(udp_send(utx, "after"), "send clean 2");
+	ASSERT_GT(recv_wait(urx, buf, sizeof(buf), 2000), 0, "clean datagram after");
+	ASSERT_STREQ(buf, "after", "only the clean datagram");
+}
+
+/* The XDP counters since s0: drops forwarded, clean packets filtered, the identity. */
+static void check_counts(struct ks_tenv *te, const struct ks_stats *s0)
+{
+	struct ks_stats s1;
+	__u64 drops;
+
+	if (!ASSERT_OK(ks_tenv_stats(te, &s1), "stats"))
+		return;
+	drops = s1.packets_drop - s0->packets_drop;
+	test__log("xdp: events %llu filtered %llu forwarded %llu packets pass %llu drop %llu\n",
+		  (unsigned long long)(s1.events[KS_SRC_XDP] - s0->events[KS_SRC_XDP]),
+		  (unsigned long long)(s1.filtered[KS_SRC_XDP] - s0->filtered[KS_SRC_XDP]),
+		  (unsigned long long)(s1.forwarded[KS_SRC_XDP] - s0->forwarded[KS_SRC_XDP]),
+		  (unsigned long long)(s1.packets_pass - s0->packets_pass),
+		  (unsigned long long)drops);
+	ASSERT_GE(drops, 2, "packets_drop (udp + tcp)");
+	ASSERT_GE(s1.forwarded[KS_SRC_XDP] - s0->forwarded[KS_SRC_XDP], drops,
+		  "every drop forwarded");
+	/* clean datagrams, handshake, clean segment, ARP */
+	ASSERT_GE(s1.filtered[KS_SRC_XDP] - s0->filtered[KS_SRC_XDP], 5, "filtered");
+	ASSERT_GE(s1.packets_pass - s0->packets_pass, 5, "packets_pass");
+	ASSERT_EQ(s1.events[KS_SRC_XDP],
+		  s1.filtered[KS_SRC_XDP] + s1.forwarded[KS_SRC_XDP] +
+		  s1.dropped[KS_SRC_XDP][KS_DROP_RINGBUF_FULL] +
+		  s1.dropped[KS_SRC_XDP][KS_DROP_MAP_FULL] +
+		  s1.dropped[KS_SRC_XDP][KS_DROP_NO_TABLES] +
+		  s1.dropped[KS_SRC_XDP][KS_DROP_REENTRANT] +
+		  s1.dropped[KS_SRC_XDP][KS_DROP_PARSE], "accounting identity");
+}
+
 static void test_traffic(struct ks_veth *v)
 {
 	struct ks_engine_opts o = { .mode = KS_MODE_SIGNAL, .xdp = true, .no_host = true };
 	int urx = -1, utx = -1, lst = -1, ctx_fd = -1, acc = -1, rule;
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(TCP_PORT) };
 	struct ks_xdp_att att = {};
-	struct ks_stats s0, s1;
+	struct ks_stats s0;
 	struct ks_tenv te = {};
 	char buf[512];
-	__u64 drops;
 
 	if (!ASSERT_OK(ks_tenv_compile(&te, veth_rules), "compile") ||
 	    !ASSERT_OK(ks_tenv_load(&te, &o), "load"))
@@ -158,15 +202,7 @@ static void test_traffic(struct ks_veth *v)
 	if (!ASSERT_OK(ks_tenv_stats(&te, &s0), "stats"))
 		goto out;
 
-	/* UDP: clean, malicious, clean */
-	ASSERT_OK(udp_send(utx, "hello kestrel"), "send clean");
-	ASSERT_GT(recv_wait(urx, buf, sizeof(buf), 2000), 0, "clean datagram arrives");
-	ASSERT_STREQ(buf, "hello kestrel", "clean datagram");
-	ASSERT_OK(udp_send(utx, EVIL), "send evil");
-	ASSERT_EQ(recv_wait(urx, buf, sizeof(buf), WAIT_MS), 0, "evil datagram is dropped");
-	ASSERT_OK(udp_send(utx, "after"), "send clean 2");
-	ASSERT_GT(recv_wait(urx, buf, sizeof(buf), 2000), 0, "clean datagram after");
-	ASSERT_STREQ(buf, "after", "only the clean datagram");
+	check_udp(utx, urx);
 
 	/* TCP: the handshake and clean data pass, the malicious segment never arrives */
 	inet_pton(AF_INET, ADDR_A, &sa.sin_addr);
@@ -187,28 +223,7 @@ static void test_traffic(struct ks_veth *v)
 	ASSERT_EQ(recv_wait(acc, buf, sizeof(buf), WAIT_MS * 2), 0, "evil segment is dropped");
 
 	ks_tenv_drain(&te, 100);
-	if (ASSERT_OK(ks_tenv_stats(&te, &s1), "stats")) {
-		drops = s1.packets_drop - s0.packets_drop;
-		test__log("xdp: events %llu filtered %llu forwarded %llu packets pass %llu drop %llu\n",
-			  (unsigned long long)(s1.events[KS_SRC_XDP] - s0.events[KS_SRC_XDP]),
-			  (unsigned long long)(s1.filtered[KS_SRC_XDP] - s0.filtered[KS_SRC_XDP]),
-			  (unsigned long long)(s1.forwarded[KS_SRC_XDP] - s0.forwarded[KS_SRC_XDP]),
-			  (unsigned long long)(s1.packets_pass - s0.packets_pass),
-			  (unsigned long long)drops);
-		ASSERT_GE(drops, 2, "packets_drop (udp + tcp)");
-		ASSERT_GE(s1.forwarded[KS_SRC_XDP] - s0.forwarded[KS_SRC_XDP], drops,
-			  "every drop forwarded");
-		/* clean datagrams, handshake, clean segment, ARP */
-		ASSERT_GE(s1.filtered[KS_SRC_XDP] - s0.filtered[KS_SRC_XDP], 5, "filtered");
-		ASSERT_GE(s1.packets_pass - s0.packets_pass, 5, "packets_pass");
-		ASSERT_EQ(s1.events[KS_SRC_XDP],
-			  s1.filtered[KS_SRC_XDP] + s1.forwarded[KS_SRC_XDP] +
-			  s1.dropped[KS_SRC_XDP][KS_DROP_RINGBUF_FULL] +
-			  s1.dropped[KS_SRC_XDP][KS_DROP_MAP_FULL] +
-			  s1.dropped[KS_SRC_XDP][KS_DROP_NO_TABLES] +
-			  s1.dropped[KS_SRC_XDP][KS_DROP_REENTRANT] +
-			  s1.dropped[KS_SRC_XDP][KS_DROP_PARSE], "accounting identity");
-	}
+	check_counts(&te, &s0);
 	ASSERT_EQ(matched(&te, rule, IPPROTO_UDP, UDP_PORT, v, true), 1, "udp block event");
 	ASSERT_GE(matched(&te, rule, IPPROTO_TCP, TCP_PORT, v, true), 1, "tcp block events");
 
