@@ -367,6 +367,13 @@ static enum ks_tv operand(const struct ks_tables *t, const struct ks_insn *in,
 	return KS_TV_UNKNOWN;
 }
 
+static enum ks_tv tv_not(enum ks_tv a)
+{
+	if (a == KS_TV_UNKNOWN)
+		return a;
+	return a == KS_TV_TRUE ? KS_TV_FALSE : KS_TV_TRUE;
+}
+
 static enum ks_tv tv_and(enum ks_tv a, enum ks_tv b)
 {
 	if (a == KS_TV_FALSE || b == KS_TV_FALSE)
@@ -376,21 +383,12 @@ static enum ks_tv tv_and(enum ks_tv a, enum ks_tv b)
 	return KS_TV_TRUE;
 }
 
+/* De Morgan: or is the and of the negations, negated (three-valued too). */
 static enum ks_tv tv_or(enum ks_tv a, enum ks_tv b)
 {
-	if (a == KS_TV_TRUE || b == KS_TV_TRUE)
-		return KS_TV_TRUE;
-	if (a == KS_TV_UNKNOWN || b == KS_TV_UNKNOWN)
-		return KS_TV_UNKNOWN;
-	return KS_TV_FALSE;
+	return tv_not(tv_and(tv_not(a), tv_not(b)));
 }
 
-static enum ks_tv tv_not(enum ks_tv a)
-{
-	if (a == KS_TV_UNKNOWN)
-		return a;
-	return a == KS_TV_TRUE ? KS_TV_FALSE : KS_TV_TRUE;
-}
 
 enum ks_tv ks_walk_prog(const struct ks_tables *t, const struct ks_insn *prog,
 			uint32_t len, const struct ks_event *ev,
