@@ -2,6 +2,11 @@
 /*
  * Engine: open the skeleton, pick the enforcement mode, load, attach,
  * install rule tables generation by generation, pin.
+ *
+ * About 970 lines: what loads programs is in engine_load.c already; what
+ * stays here shares struct ks_engine's map fds and the generation switch
+ * (install, roll back, publish, adopt from pins, detach), whose ordering
+ * is easier to check read in one place than across files.
  */
 #include <errno.h>
 #include <fcntl.h>

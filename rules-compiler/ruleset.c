@@ -4,6 +4,10 @@
  * and the ks_ruleset_* API. The top of the front end: a document is a list
  * of EQL rules (parser.h) or a Sigma rule (sigma.h); a .toml file is an
  * Elastic detection rule (elastic.h).
+ *
+ * About 920 lines: rule entries, their YAML keys and the directory walk
+ * (with its loop and size limits) all build the one struct ks_ruleset and
+ * report through its diagnostics.
  */
 #include <ctype.h>
 #include <dirent.h>

@@ -10,6 +10,12 @@
  * decides whether a later header or dotted key may add to it. The first
  * error ends the parse; its position is the byte line:col of the offending
  * token.
+ *
+ * About 1,300 lines, kept in one file on purpose: every part (strings,
+ * keys, scalars, the table index, statements) reads and advances the one
+ * private cursor struct tp and reports through its fail(); splitting the
+ * file would publish that state to make a header of it, for a reader
+ * whose only entry point is ks_toml_parse().
  */
 #include <ctype.h>
 #include <math.h>
