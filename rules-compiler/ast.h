@@ -11,9 +11,14 @@
 #include "source.h"
 
 /* ---- fields ---- */
+/* The value of an enum name no Kestrel event holds (event.action
+ * "exec_event", event.type "info"): no event's field equals it. */
+#define KS_ENUM_NEVER	255
+
 struct ks_enum_val {
 	const char *name;
 	int64_t value;
+	bool alias;	/* matched by equality only: not the name events carry */
 };
 
 const struct ks_enum_val *ks_field_enum(const struct ks_field_info *f, size_t *n);

@@ -205,9 +205,25 @@ static size_t enum_matches(const struct ks_field_info *f,
 		pat.len = v->len;
 	}
 	for (i = 0; i < cnt; i++)
-		if (ks_str_match(so, &pat, ev[i].name, strlen(ev[i].name)))
+		if ((so == KS_SO_EQ || !ev[i].alias) &&
+		    ks_str_match(so, &pat, ev[i].name, strlen(ev[i].name)))
 			out[k++] = ev[i].value;
 	free(s);
+	return k;
+}
+
+/* Drop repeated values (event.type "start" is several actions, several
+ * names are KS_ENUM_NEVER), keeping the first's order; the new count. */
+static size_t enum_dedup(int64_t *v, size_t n)
+{
+	size_t i, j, k = 0;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < k && v[j] != v[i]; j++)
+			;
+		if (j == k)
+			v[k++] = v[i];
+	}
 	return k;
 }
 
@@ -246,6 +262,15 @@ static struct ks_node *cmp_enum(struct parser *p, const struct ks_token *ft,
 		}
 		k += m;
 	}
+	k = enum_dedup(nums, k);
+	if (!op->negate && k == 1 && nums[0] == KS_ENUM_NEVER) {
+		eql_serr(p, ft, "no Kestrel event has %s %s (Kestrel does not "
+			 "emit it), so this test could never be true", f->name,
+			 n == 1 ? vals[0]->s : "of any value listed");
+		goto out;
+	}
+	/* event.type is a function of the action: the test is on that */
+	f = ks_field_by_id(f->id);
 	node = ks_node_num(p->rs, eql_tok_loc(p, ft), f, KS_CMP_EQ, nums, k);
 	if (op->negate)
 		node = negate(p->rs, f, node);
@@ -531,6 +556,20 @@ static struct ks_node *absent_cmp(struct parser *p, const struct ks_token *ft,
 	return ks_node_bool(p->rs, eql_tok_loc(p, ft), is_null && !op->negate);
 }
 
+/*
+ * A comparison with host.os.type, decided now: the test's own semantics
+ * (interpreted, the field reading KS_HOST_OS_TYPE as it does in kload)
+ * become a constant, so a rule's `host.os.type == "linux"` costs the
+ * kernel nothing. The query is marked for --explain.
+ */
+static struct ks_node *host_os_fold(struct parser *p, struct ks_node *n)
+{
+	static const struct ks_event none;
+
+	p->host_os = true;
+	return ks_node_bool(p->rs, n->loc, ks_interp_node(n, &none));
+}
+
 struct ks_node *eql_parse_comparison(struct parser *p)
 {
 	struct ks_token *ft = advance(p), *t, **vals, *one;
@@ -560,7 +599,9 @@ struct ks_node *eql_parse_comparison(struct parser *p)
 	}
 	if (f)
 		n = build_cmp(p, ft, f, &op, vals, nv);
-	else if (eql_field_absent(ft))
+	if (n && !strcmp(f->name, "host.os.type"))
+		n = host_os_fold(p, n);
+	else if (!f && eql_field_absent(ft))
 		n = absent_cmp(p, ft, &op, vals, nv);
 	free(vals);
 	return n ? n : eql_placeholder(p, ft);

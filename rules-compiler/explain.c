@@ -89,6 +89,9 @@ static char *num_text(const struct ks_insn *in)
 	size_t n = 0, i;
 
 	ev = f ? ks_field_enum(f, &n) : NULL;
+	if (ev && in->imm == KS_ENUM_NEVER)	/* several names, none emitted */
+		return fmt("%s %s (a value of another source)", fname(in->field),
+			   cmp_text(in->cmp));
 	for (i = 0; i < n; i++)
 		if (ev[i].value == (int64_t)in->imm)
 			return fmt("%s %s %s", fname(in->field),
@@ -304,6 +307,9 @@ static void explain_rule(const struct ks_ruleset *rs, const struct ks_tables *t,
 	else
 		fprintf(out, "  not kernel-exact: %s\n  (the kernel filters, userspace decides)\n",
 			info && r < info->n_rules ? info->rules[r].why_not_exact : "?");
+	if (src->q->host_os)
+		fprintf(out, "  host.os.type is \"%s\" on every host Kestrel runs on: "
+			"its comparisons were decided when compiling\n", KS_HOST_OS_TYPE);
 	explain_exceptions(src, out);
 	for (s = kr->first_step; s < last && s < t->hdr.n_steps; s++)
 		explain_step(t, lw, s, out);

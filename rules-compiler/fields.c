@@ -34,7 +34,19 @@ static const struct ks_field_info fields[] = {
 	 * instead of being dropped.
 	 */
 	F("process.parent.command_line", KS_F_NONE, KS_T_USER_STR, KS_P_PARENT),
+	/*
+	 * Elastic Defend's event.type array is a function of the action
+	 * (types[] below): a test on it is a test on event.action, which the
+	 * kernel decides. After event.action, so ks_field_by_id finds that.
+	 */
+	F("event.type", KS_F_ACTION, KS_T_ENUM, 0),
 	F("host.name", KS_F_NONE, KS_T_USER_STR, 0),
+	/*
+	 * "linux" on every host Kestrel runs on (a Linux detector): the
+	 * parser decides a comparison with it when compiling (--explain says
+	 * so); any other test reads that constant in userspace.
+	 */
+	F("host.os.type", KS_F_NONE, KS_T_USER_STR, 0),
 	/*
 	 * kload derives it from the cgroup the kernel names (loader/
 	 * container.c): a test on it is finished in userspace, never
@@ -49,6 +61,17 @@ static const struct ks_enum_val categories[] = {
 	{ "network", KS_CAT_NETWORK },
 };
 
+#define ALIAS(n, v)	{ .name = n, .value = v, .alias = true }
+
+/*
+ * Kestrel's action names first (the printer and --explain use the first
+ * name of a value), then Elastic Defend's names of the same events, then
+ * values other ECS sources (Elastic Defend's events Kestrel does not
+ * emit, Endgame, Auditbeat, auditd_manager, CrowdStrike, SentinelOne)
+ * put in event.action: Elastic's rules list them beside Defend's, and no
+ * Kestrel event holds one, so they are KS_ENUM_NEVER. Both are aliases:
+ * events carry Kestrel's names, which wildcards and functions match.
+ */
 static const struct ks_enum_val actions[] = {
 	{ "exec", KS_ACT_EXEC },
 	{ "exit", KS_ACT_EXIT },
@@ -61,6 +84,76 @@ static const struct ks_enum_val actions[] = {
 	{ "connect", KS_ACT_CONNECT },
 	{ "accept", KS_ACT_ACCEPT },
 	{ "packet", KS_ACT_PACKET },
+	ALIAS("end", KS_ACT_EXIT),
+	ALIAS("connection_attempted", KS_ACT_CONNECT),
+	ALIAS("connection_accepted", KS_ACT_ACCEPT),
+	/* Elastic Defend's, not emitted by Kestrel */
+	ALIAS("disconnect_received", KS_ENUM_NEVER),
+	ALIAS("uid_change", KS_ENUM_NEVER),
+	ALIAS("gid_change", KS_ENUM_NEVER),
+	ALIAS("session_id_change", KS_ENUM_NEVER),
+	ALIAS("already_running", KS_ENUM_NEVER),
+	ALIAS("load_module", KS_ENUM_NEVER),
+	ALIAS("ptrace", KS_ENUM_NEVER),
+	ALIAS("memfd_create", KS_ENUM_NEVER),
+	ALIAS("shmget", KS_ENUM_NEVER),
+	/* Endgame */
+	ALIAS("exec_event", KS_ENUM_NEVER),
+	ALIAS("fork_event", KS_ENUM_NEVER),
+	ALIAS("file_create_event", KS_ENUM_NEVER),
+	ALIAS("file_rename_event", KS_ENUM_NEVER),
+	ALIAS("file_delete_event", KS_ENUM_NEVER),
+	/* Auditbeat, auditd_manager */
+	ALIAS("executed", KS_ENUM_NEVER),
+	ALIAS("process_started", KS_ENUM_NEVER),
+	ALIAS("start", KS_ENUM_NEVER),
+	ALIAS("guid_change", KS_ENUM_NEVER),
+	ALIAS("deleted", KS_ENUM_NEVER),
+	ALIAS("opened-file", KS_ENUM_NEVER),
+	ALIAS("wrote-to-file", KS_ENUM_NEVER),
+	ALIAS("connected-to", KS_ENUM_NEVER),
+	ALIAS("bound-socket", KS_ENUM_NEVER),
+	ALIAS("killed-pid", KS_ENUM_NEVER),
+	ALIAS("loaded-kernel-module", KS_ENUM_NEVER),
+	ALIAS("changed-password", KS_ENUM_NEVER),
+	ALIAS("changed-file-ownership-of", KS_ENUM_NEVER),
+	ALIAS("violated-apparmor-policy", KS_ENUM_NEVER),
+	ALIAS("user_login", KS_ENUM_NEVER),
+	ALIAS("ssh_login", KS_ENUM_NEVER),
+	/* CrowdStrike FDR */
+	ALIAS("ProcessRollup2", KS_ENUM_NEVER),
+};
+
+/*
+ * event.type as Elastic Defend sets it on Linux for each action Kestrel
+ * emits (a one-element array: process exec/fork "start", end "end";
+ * file creation "creation", deletion "deletion", rename and
+ * modification "change"; network connection_attempted/accepted
+ * "start"). Kestrel's own open is ECS "access", its XDP packet
+ * "connection". The other ECS event.type values are no Kestrel event's.
+ */
+static const struct ks_enum_val types[] = {
+	{ "start", KS_ACT_EXEC },
+	{ "start", KS_ACT_FORK },
+	{ "start", KS_ACT_CONNECT },
+	{ "start", KS_ACT_ACCEPT },
+	{ "end", KS_ACT_EXIT },
+	{ "access", KS_ACT_OPEN },
+	{ "creation", KS_ACT_CREATION },
+	{ "deletion", KS_ACT_DELETION },
+	{ "change", KS_ACT_RENAME },
+	{ "change", KS_ACT_MODIFICATION },
+	{ "connection", KS_ACT_PACKET },
+	{ "admin", KS_ENUM_NEVER },
+	{ "allowed", KS_ENUM_NEVER },
+	{ "denied", KS_ENUM_NEVER },
+	{ "error", KS_ENUM_NEVER },
+	{ "group", KS_ENUM_NEVER },
+	{ "indicator", KS_ENUM_NEVER },
+	{ "info", KS_ENUM_NEVER },
+	{ "installation", KS_ENUM_NEVER },
+	{ "protocol", KS_ENUM_NEVER },
+	{ "user", KS_ENUM_NEVER },
 };
 
 static const struct ks_enum_val transports[] = {
@@ -109,6 +202,10 @@ const struct ks_enum_val *ks_field_enum(const struct ks_field_info *f, size_t *n
 		*n = ARRAY_SIZE(categories);
 		return categories;
 	case KS_F_ACTION:
+		if (!strcmp(f->name, "event.type")) {
+			*n = ARRAY_SIZE(types);
+			return types;
+		}
 		*n = ARRAY_SIZE(actions);
 		return actions;
 	case KS_F_TRANSPORT:
@@ -129,8 +226,13 @@ const char *ks_field_enum_list(const struct ks_field_info *f)
 	case KS_F_CATEGORY:
 		return "process, file, network";
 	case KS_F_ACTION:
+		if (!strcmp(f->name, "event.type"))
+			return "start, end, access, creation, deletion, change, "
+			       "connection, or another ECS event.type";
 		return "exec, exit, fork, open, creation, deletion, rename, "
-		       "modification, connect, accept, packet";
+		       "modification, connect, accept, packet, Elastic Defend's "
+		       "end, connection_attempted, connection_accepted, or a "
+		       "value another ECS source emits";
 	case KS_F_TRANSPORT:
 		return "tcp, udp, icmp, ipv6-icmp";
 	case KS_F_DIRECTION:

@@ -37,6 +37,11 @@ static void hostname_init(void)
 bool ks_interp_user_default(const struct ks_field_info *f, const char **s,
 			    size_t *len)
 {
+	if (!strcmp(f->name, "host.os.type")) {
+		*s = KS_HOST_OS_TYPE;
+		*len = strlen(KS_HOST_OS_TYPE);
+		return true;
+	}
 	if (strcmp(f->name, "host.name"))
 		return false;
 	pthread_once(&hostname_once, hostname_init);

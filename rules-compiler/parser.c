@@ -496,6 +496,8 @@ static bool parse_map(struct ks_ruleset *rs, const struct ks_posmap *pm,
 
 	ks_lex(pm->text, pm->len, &p.tk);
 	ok = q ? parse_toplevel(&p, q) : parse_bare(&p, n);
+	if (q)
+		q->host_os = p.host_os;
 	if (ok && p.errors)
 		ok = false;
 	if (!ok && !p.errors) {

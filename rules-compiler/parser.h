@@ -29,6 +29,7 @@ struct parser {
 	size_t i;
 	size_t errors;
 	unsigned int depth;	/* of ( and not, at most KS_MAX_NESTING */
+	bool host_os;		/* a host.os.type comparison was decided */
 };
 
 static inline struct ks_token *cur(struct parser *p)

@@ -160,6 +160,33 @@ static const struct accept_case accepts[] = {
 	{ "any where event.action != \"exec\"", NULL },
 	{ "any where startsWith(event.action, \"ex\")",
 	  "any where event.action in (\"exec\", \"exit\")" },
+	/* Elastic Defend's names of Kestrel's actions; event.type as Defend
+	 * derives it from the action; values no Kestrel event holds */
+	{ "any where event.action in (\"end\", \"connection_attempted\", "
+	  "\"connection_accepted\")",
+	  "any where event.action in (\"exit\", \"connect\", \"accept\")" },
+	{ "any where event.action : \"con*\"", "any where event.action == \"connect\"" },
+	{ "any where event.type == \"start\"",
+	  "any where event.action in (\"exec\", \"fork\", \"connect\", \"accept\")" },
+	{ "file where event.type in (\"creation\", \"change\")",
+	  "file where event.action in (\"creation\", \"rename\", \"modification\")" },
+	{ "file where event.type != \"deletion\"", "file where event.action != \"deletion\"" },
+	{ "process where event.type == \"end\"", "process where event.action == \"exit\"" },
+	{ "process where event.action in (\"exec\", \"exec_event\", \"ProcessRollup2\", "
+	  "\"executed\")",
+	  "process where event.action in (\"exec\", \"disconnect_received\")" },
+	{ "process where event.action != \"uid_change\"",
+	  "process where event.action != \"disconnect_received\"" },
+	{ "process where event.type in (\"info\", \"start\")",
+	  "process where event.action in (\"disconnect_received\", \"exec\", \"fork\", "
+	  "\"connect\", \"accept\")" },
+	/* host.os.type is "linux": decided when compiling */
+	{ "process where host.os.type == \"linux\" and process.name == \"x\"",
+	  "process where true and process.name == \"x\"" },
+	{ "process where host.os.type : \"WIN*\" or process.name == \"x\"",
+	  "process where false or process.name == \"x\"" },
+	{ "process where host.os.type != \"linux\" or host.os.type in (\"macos\", \"linux\")",
+	  "process where false or true" },
 	{ "any where host.name == \"h1\"", NULL },
 	{ "process where process.entity_id == \"42-100\"", NULL },
 	{ "process where process.parent.command_line : \"*java*\"", NULL },
@@ -298,12 +325,29 @@ static const struct reject_case rejects[] = {
 	  "q:1:15: error: operator > is not supported on IP field source.ip (use ==, in or cidrMatch)" },
 	{ "any where event.action == \"exce\"",
 	  "q:1:27: error: unknown value \"exce\" for event.action (expected one of: "
-	  "exec, exit, fork, open, creation, deletion, rename, modification, "
-	  "connect, accept, packet)" },
+	  "exec, exit, fork, open, creation, deletion, rename, modification, connect, "
+	  "accept, packet, Elastic Defend's end, connection_attempted, "
+	  "connection_accepted, or a value another ECS source emits)" },
+	{ "process where event.action == \"uid_change\"",
+	  "q:1:15: error: no Kestrel event has event.action uid_change (Kestrel does "
+	  "not emit it), so this test could never be true" },
+	{ "process where event.type in (\"info\", \"user\")",
+	  "q:1:15: error: no Kestrel event has event.type of any value listed "
+	  "(Kestrel does not emit it), so this test could never be true" },
+	{ "any where event.type == \"begin\"",
+	  "q:1:25: error: unknown value \"begin\" for event.type (expected one of: "
+	  "start, end, access, creation, deletion, change, connection, or another "
+	  "ECS event.type)" },
+	{ "any where event.action : \"exec_ev*\"",
+	  "q:1:26: error: unknown value \"exec_ev*\" for event.action (expected one of: "
+	  "exec, exit, fork, open, creation, deletion, rename, modification, connect, "
+	  "accept, packet, Elastic Defend's end, connection_attempted, "
+	  "connection_accepted, or a value another ECS source emits)" },
 	{ "any where event.action == \"EXEC\"",
 	  "q:1:27: error: unknown value \"EXEC\" for event.action (expected one of: "
-	  "exec, exit, fork, open, creation, deletion, rename, modification, "
-	  "connect, accept, packet)" },
+	  "exec, exit, fork, open, creation, deletion, rename, modification, connect, "
+	  "accept, packet, Elastic Defend's end, connection_attempted, "
+	  "connection_accepted, or a value another ECS source emits)" },
 	{ "network where network.transport == \"sctp\"",
 	  "q:1:36: error: unknown value \"sctp\" for network.transport (expected one of: "
 	  "tcp, udp, icmp, ipv6-icmp)" },

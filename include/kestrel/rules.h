@@ -198,6 +198,8 @@ struct ks_query {
 	struct ks_step_ast *steps;	/* 1 for an event query */
 	size_t n_steps;
 	struct ks_step_ast *until;	/* NULL if none */
+	bool host_os;			/* compared host.os.type: decided when
+					 * compiling (KS_HOST_OS_TYPE) */
 };
 
 enum ks_severity { KS_SEV_LOW, KS_SEV_MEDIUM, KS_SEV_HIGH, KS_SEV_CRITICAL };
@@ -346,12 +348,16 @@ const struct ks_step_ast *ks_query_step(const struct ks_query *q,
 
 /*
  * Userspace-only string fields (KS_T_USER_STR: host.name, container.id,
- * process.parent.command_line) are not in struct ks_event: kload knows them
- * (the replayed record, its cgroup table, its process table). user_str
- * returns true and the value, or false for null; the value needs to last
- * only until user_str's next call. Without a callback host.name is
- * gethostname() and the others are null.
+ * process.parent.command_line, host.os.type) are not in struct ks_event:
+ * kload knows them (the replayed record, its cgroup table, its process
+ * table). user_str returns true and the value, or false for null; the
+ * value needs to last only until user_str's next call. Without a callback
+ * host.name is gethostname(), host.os.type KS_HOST_OS_TYPE and the others
+ * are null.
  */
+/* host.os.type: the same on every host Kestrel runs on */
+#define KS_HOST_OS_TYPE	"linux"
+
 struct ks_interp_ctx {
 	bool (*user_str)(void *arg, const struct ks_field_info *f,
 			 const struct ks_event *ev, const char **s, size_t *len);
