@@ -154,9 +154,12 @@ int ks_ecs_category_parse(const char *s)
 	return lookup_name(cat_names, KS_CAT_N, s);
 }
 
+/* Kestrel's names, and Elastic Defend's of the same events (the catalogue's) */
 int ks_ecs_action_parse(const char *s)
 {
-	return lookup_name(act_names, KS_ACT_N, s);
+	int a = lookup_name(act_names, KS_ACT_N, s);
+
+	return a > 0 ? a : ks_action_parse(s);
 }
 
 bool ks_ecs_action_valid(unsigned int cat, unsigned int act)

@@ -102,6 +102,25 @@ static int get_str(struct dec *d, const char *path, const char **s,
 	return 1;
 }
 
+/*
+ * A keyword Elastic Defend writes as a one-element array (event.category)
+ * and Kestrel as a string: either, as get_str.
+ */
+static int get_str1(struct dec *d, const char *path, const char **s,
+		    size_t *len)
+{
+	const struct ks_jn *v = jget(d, path);
+
+	if (!v || v->type != KS_JT_ARR)
+		return get_str(d, path, s, len);
+	v = v->len == 1 ? ks_jr_first(d->r, v) : NULL;
+	if (!v || v->type != KS_JT_STR || memchr(v->s, '\0', v->len))
+		return fail(d, "%s: expected a string or an array of one string", path);
+	*s = v->s;
+	*len = v->len;
+	return 1;
+}
+
 /* Strict decimal: optional '-', 1..19 digits, nothing else. */
 static int parse_dec(const char *s, int64_t *out)
 {
@@ -780,6 +799,28 @@ static int dec_observer(struct dec *d)
 	return 0;
 }
 
+/*
+ * event.type, a string or Elastic Defend's array: Kestrel derives it from
+ * the action (ks_event_type_name), so any other value is an error, not a
+ * value the rules would silently never see.
+ */
+static int dec_event_type(struct dec *d, unsigned int act)
+{
+	const struct ks_jn *t = jget(d, "event.type"), *v;
+	const char *want = ks_event_type_name(act);
+	bool arr = t && t->type == KS_JT_ARR;
+
+	if (!t)
+		return 0;
+	if (!arr && t->type != KS_JT_STR)
+		return fail(d, "event.type: expected a string or an array of strings");
+	for (v = arr ? ks_jr_first(d->r, t) : t; v; v = arr ? ks_jr_next(d->r, v) : NULL)
+		if (v->type != KS_JT_STR || strcmp(v->s, want))
+			return fail(d, "event.type: a %s event is \"%s\" (Elastic Defend's "
+				    "type of the action)", ks_ecs_action_name(act), want);
+	return 0;
+}
+
 static int dec_event(struct dec *d)
 {
 	const char *s, *cs, *as;
@@ -797,7 +838,7 @@ static int dec_event(struct dec *d)
 		return fail(d, "@timestamp: \"%s\" is not RFC 3339 "
 			    "(2026-01-02T03:04:05.123456789Z)", s);
 	d->ev->ts_ns = ts;
-	if ((r = get_str(d, "event.category", &cs, &len)) <= 0)
+	if ((r = get_str1(d, "event.category", &cs, &len)) <= 0)
 		return r ? -1 : fail(d, "event.category: missing");
 	if ((r = get_str(d, "event.action", &as, &len)) <= 0)
 		return r ? -1 : fail(d, "event.action: missing");
@@ -810,7 +851,7 @@ static int dec_event(struct dec *d)
 			    cs);
 	d->ev->category = (__u8)c;
 	d->ev->action = (__u8)a;
-	return 0;
+	return dec_event_type(d, (unsigned int)a);
 }
 
 /* host.name of an input event: interned, index + 1 (0: none). */
@@ -906,8 +947,15 @@ static int dec_host(struct dec *d)
 {
 	const char *s;
 	size_t len;
-	int r = get_str(d, "host.name", &s, &len);
+	int r = get_str(d, "host.os.type", &s, &len);
 
+	/* a constant the compiler decides rules with: another is an error */
+	if (r > 0 && strcmp(s, KS_HOST_OS_TYPE))
+		return fail(d, "host.os.type: Kestrel's events are \"%s\", not \"%s\"",
+			    KS_HOST_OS_TYPE, s);
+	if (r < 0)
+		return -1;
+	r = get_str(d, "host.name", &s, &len);
 	if (r > 0 && !d->ctx->host_set) {
 		snprintf(d->ctx->host, sizeof(d->ctx->host), "%s", s);
 		d->ctx->host_set = true;

@@ -291,6 +291,9 @@ static void enc_host(struct enc *e, const struct ks_event *ev)
 {
 	ks_jw_obj(e->w, "host");
 	ks_jw_cstr(e->w, "name", ks_ecs_event_host(e->ctx, ev));
+	ks_jw_obj(e->w, "os");
+	ks_jw_cstr(e->w, "type", KS_HOST_OS_TYPE);
+	ks_jw_end(e->w, '}');
 	ks_jw_end(e->w, '}');
 }
 
@@ -317,6 +320,11 @@ void ks_ecs_event_json(struct ks_ecs_ctx *ctx, struct ks_jw *w, const struct ks_
 		ks_jw_cstr(w, "action", act);
 	if (cat)
 		ks_jw_cstr(w, "category", cat);
+	if (ks_event_type_name(ev->action)) {	/* Elastic Defend's array */
+		ks_jw_arr(w, "type");
+		ks_jw_cstr(w, NULL, ks_event_type_name(ev->action));
+		ks_jw_end(w, ']');
+	}
 	ks_jw_end(w, '}');
 	enc_file(&e);
 	if (user)

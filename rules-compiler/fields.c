@@ -220,6 +220,26 @@ const struct ks_enum_val *ks_field_enum(const struct ks_field_info *f, size_t *n
 	}
 }
 
+int ks_action_parse(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(actions); i++)
+		if (actions[i].value != KS_ENUM_NEVER && !strcmp(actions[i].name, name))
+			return (int)actions[i].value;
+	return -1;
+}
+
+const char *ks_event_type_name(unsigned int act)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(types); i++)
+		if (types[i].value == act)
+			return types[i].name;
+	return NULL;
+}
+
 const char *ks_field_enum_list(const struct ks_field_info *f)
 {
 	switch (f->id) {

@@ -318,6 +318,29 @@ static void enc_container(struct enc *e, json_t *root, const struct ks_event *ev
 		put(e, child(e, root, "container"), "id", jtext(id));
 }
 
+/* Elastic Defend's event.type of each action, written out again here. */
+static const char *ref_event_type(unsigned int act)
+{
+	switch (act) {
+	case KS_ACT_EXEC: case KS_ACT_FORK: case KS_ACT_CONNECT: case KS_ACT_ACCEPT:
+		return "start";
+	case KS_ACT_EXIT:
+		return "end";
+	case KS_ACT_OPEN:
+		return "access";
+	case KS_ACT_CREATION:
+		return "creation";
+	case KS_ACT_DELETION:
+		return "deletion";
+	case KS_ACT_RENAME: case KS_ACT_MODIFICATION:
+		return "change";
+	case KS_ACT_PACKET:
+		return "connection";
+	default:
+		return NULL;
+	}
+}
+
 static json_t *ref_event(struct ks_ecs_ctx *ctx, const struct ks_event *ev)
 {
 	struct enc e = { ctx, ev, false };
@@ -333,7 +356,10 @@ static json_t *ref_event(struct ks_ecs_ctx *ctx, const struct ks_event *ev)
 		put(&e, o, "category", json_string(cat));
 	if (act)
 		put(&e, o, "action", json_string(act));
+	if (ref_event_type(ev->action))
+		put(&e, o, "type", json_pack("[s]", ref_event_type(ev->action)));
 	put(&e, child(&e, root, "host"), "name", jtext(ks_ecs_event_host(ctx, ev)));
+	put(&e, child(&e, child(&e, root, "host"), "os"), "type", json_string("linux"));
 	enc_process(&e, root);
 	if (ev->present & KS_P_USER) {
 		put(&e, child(&e, root, "user"), "id", json_integer(ev->uid));

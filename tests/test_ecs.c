@@ -692,6 +692,30 @@ static void test_fields(void **state)
 	assert_int_equal(ev->present, KS_P_PAYLOAD);
 }
 
+/* Elastic Defend's shape of the same events: its action names, the
+ * category as an array, event.type and host.os.type. */
+static void test_defend_shape(void **state)
+{
+	static const struct { const char *ev; unsigned int act; } ok[] = {
+		{ "\"category\":[\"process\"],\"action\":\"end\",\"type\":[\"end\"]", KS_ACT_EXIT },
+		{ "\"category\":\"process\",\"action\":\"exec\",\"type\":\"start\"", KS_ACT_EXEC },
+		{ "\"category\":[\"network\"],\"action\":\"connection_attempted\",\"type\":[\"start\"]",
+		  KS_ACT_CONNECT },
+		{ "\"category\":[\"network\"],\"action\":\"connection_accepted\",\"type\":[]", KS_ACT_ACCEPT },
+		{ "\"category\":\"file\",\"action\":\"rename\",\"type\":[\"change\"]", KS_ACT_RENAME },
+	};
+	struct fx *f = *state;
+	char text[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{%s},"
+			 "\"host\":{\"os\":{\"type\":\"linux\"}}}", ok[i].ev);
+		decode_ok(f, text, &f->ev);
+		assert_int_equal(f->ev.action, ok[i].act);
+	}
+}
+
 static void test_rejects(void **state)
 {
 	static const char *const bad[] = {
@@ -712,6 +736,13 @@ static void test_rejects(void **state)
 		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"network\",\"action\":\"packet\"},\"payload\":{\"base64\":\"!!\"}}",
 		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"file\",\"action\":\"open\"},\"file\":{\"name\":\"x\"}}",
 		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"process\":{\"exit_code\":2147483648}}",
+		/* event.type is the action's, host.os.type Kestrel's constant */
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\",\"type\":[\"end\"]}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\",\"type\":[\"start\",\"info\"]}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\",\"type\":1}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":[\"process\",\"file\"],\"action\":\"exec\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec_event\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"host\":{\"os\":{\"type\":\"windows\"}}}",
 	};
 	struct fx *f = *state;
 	size_t i;
@@ -875,12 +906,12 @@ static void test_jsonl_long_line(void **state)
 }
 
 #define ALERT_E1 \
-	"{\"@timestamp\":\"2026-01-02T03:04:05.000000001Z\",\"event\":{\"action\":\"creation\",\"category\":\"file\"}," \
-	"\"file\":{\"name\":\"x\",\"path\":\"/tmp/x\"},\"group\":{\"id\":0},\"host\":{\"name\":\"h1\"}," \
+	"{\"@timestamp\":\"2026-01-02T03:04:05.000000001Z\",\"event\":{\"action\":\"creation\",\"category\":\"file\",\"type\":[\"creation\"]}," \
+	"\"file\":{\"name\":\"x\",\"path\":\"/tmp/x\"},\"group\":{\"id\":0},\"host\":{\"name\":\"h1\",\"os\":{\"type\":\"linux\"}}," \
 	"\"process\":{\"entity_id\":\"4242-1767323045\",\"executable\":\"/usr/bin/curl\",\"name\":\"curl\",\"pid\":4242},\"user\":{\"id\":0}}"
 #define ALERT_E2 \
-	"{\"@timestamp\":\"2026-01-02T03:04:06.500000000Z\",\"event\":{\"action\":\"exec\",\"category\":\"process\"}," \
-	"\"group\":{\"id\":0},\"host\":{\"name\":\"h1\"}," \
+	"{\"@timestamp\":\"2026-01-02T03:04:06.500000000Z\",\"event\":{\"action\":\"exec\",\"category\":\"process\",\"type\":[\"start\"]}," \
+	"\"group\":{\"id\":0},\"host\":{\"name\":\"h1\",\"os\":{\"type\":\"linux\"}}," \
 	"\"process\":{\"args\":[\"/tmp/x\"],\"args_count\":1,\"command_line\":\"/tmp/x\",\"entity_id\":\"4243-1767323046\"," \
 	"\"executable\":\"/tmp/x\",\"name\":\"x\",\"parent\":{\"entity_id\":\"4000-1\",\"executable\":\"/bin/bash\",\"name\":\"bash\",\"pid\":4000}," \
 	"\"pid\":4243},\"user\":{\"id\":0}}"
@@ -1022,8 +1053,8 @@ static void test_multi_host(void **state)
 		j = to_json(&f->ctx, &h.ev[i]);
 		s = dump(j);
 		/* without a host.name of its own: the first one's, as before */
-		assert_non_null(strstr(s, i == 1 ? "\"host\":{\"name\":\"h2\"}" :
-					       "\"host\":{\"name\":\"h1\"}"));
+		assert_non_null(strstr(s, i == 1 ? "\"host\":{\"name\":\"h2\"," :
+					       "\"host\":{\"name\":\"h1\","));
 		free(s);
 		json_decref(j);
 	}
@@ -1032,7 +1063,7 @@ static void test_multi_host(void **state)
 	j = alert(&f->ctx, &meta, evs, 2, NULL, NULL, 0);
 	s = dump(j);
 	assert_non_null(strstr(s, "\"host\":{\"name\":\"h2\"},\"kestrel\""));
-	assert_non_null(strstr(s, "\"host\":{\"name\":\"h1\"},\"process\""));
+	assert_non_null(strstr(s, "\"host\":{\"name\":\"h1\",\"os\":{\"type\":\"linux\"}},\"process\""));
 	free(s);
 	json_decref(j);
 }
@@ -1153,6 +1184,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_diagnostics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nul_after_number, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alert_shape, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_defend_shape, setup, teardown),
 		cmocka_unit_test(test_host),
 		cmocka_unit_test_setup_teardown(test_multi_host, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_time_out_of_range, setup, teardown),

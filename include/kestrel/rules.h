@@ -104,6 +104,12 @@ struct ks_field_info {
  * error: the compiler never turns it into "always" or "never". */
 bool ks_field_in_range(const struct ks_field_info *f, int64_t v);
 
+/* enum ks_action of a name events carry or of Elastic Defend's name of
+ * the same event ("end", "connection_attempted"), -1 if none. */
+int ks_action_parse(const char *name);
+/* Elastic Defend's event.type of action act ("start"), NULL if none. */
+const char *ks_event_type_name(unsigned int act);
+
 const struct ks_field_info *ks_field_lookup(const char *name);
 const struct ks_field_info *ks_field_by_id(enum ks_field id);
 
