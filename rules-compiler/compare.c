@@ -157,6 +157,39 @@ static bool num_in_range(struct parser *p, const struct ks_field_info *f,
 	return false;
 }
 
+/*
+ * ECS makes the ids (user.id, group.id, ...) keywords and Elastic's rules
+ * compare them with strings. "0" equals uid 0 exactly when it is the
+ * number's decimal text, so a string of canonical decimal digits is that
+ * number for equality; ordering is text order in Elastic, so not here.
+ */
+static bool id_text(struct parser *p, const struct ks_field_info *f,
+		    const struct cmp_op *op, const struct ks_token *v, int64_t *num)
+{
+	size_t len = strlen(f->name), i;
+	bool id = len > 3 && !strcmp(f->name + len - 3, ".id");
+	int64_t x = 0;
+
+	if (!id || v->kind != KS_TOK_STRING) {
+		eql_serr(p, v, "cannot compare numeric field %s with a string", f->name);
+		return false;
+	}
+	if (op->kind >= OP_LT && op->kind <= OP_GE) {
+		eql_serr(p, v, "operator %s on the keyword %s orders text: compare "
+			 "with a number", op_name(op), f->name);
+		return false;
+	}
+	for (i = 0; i < v->len && v->s[i] >= '0' && v->s[i] <= '9' && x <= f->max; i++)
+		x = x * 10 + (v->s[i] - '0');
+	if (!v->len || i < v->len || (v->s[0] == '0' && v->len > 1) || x > f->max) {
+		eql_serr(p, v, "\"%s\" is not the decimal text of a %s (0..%lld)",
+			 v->s, f->name, (long long)f->max);
+		return false;
+	}
+	*num = x;
+	return true;
+}
+
 static struct ks_node *cmp_num(struct parser *p, const struct ks_token *ft,
 			       const struct ks_field_info *f,
 			       const struct cmp_op *op,
@@ -166,20 +199,28 @@ static struct ks_node *cmp_num(struct parser *p, const struct ks_token *ft,
 	struct ks_node *node;
 	size_t i;
 
-	if (!cmp_operands(p, ft, f, op, op->kind != OP_LIKE, "numeric", vals, n,
-			  KS_TOK_NUMBER))
+	/* the operands' kinds here: an ECS id takes its decimal text too */
+	if (!op_check(p, ft, f, op, op->kind != OP_LIKE, "numeric", ""))
 		return NULL;
-	for (i = 0; i < n; i++)
-		if (!num_in_range(p, f, vals[i]))
-			return NULL;
 	nums = ks_xmalloc(n * sizeof(*nums));
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (vals[i]->kind != KS_TOK_NUMBER) {
+			if (!id_text(p, f, op, vals[i], &nums[i]))
+				goto bad;
+			continue;
+		}
+		if (!num_in_range(p, f, vals[i]))
+			goto bad;
 		nums[i] = vals[i]->num;
+	}
 	node = ks_node_num(p->rs, eql_tok_loc(p, ft), f, op_cmp(op->kind), nums, n);
 	free(nums);
 	if (op->negate)
 		node = negate(p->rs, f, node);
 	return node;
+bad:
+	free(nums);
+	return NULL;
 }
 
 /* Enum values a string matches, with the semantics of the operator. */

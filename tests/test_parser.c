@@ -180,6 +180,10 @@ static const struct accept_case accepts[] = {
 	{ "process where event.type in (\"info\", \"start\")",
 	  "process where event.action in (\"disconnect_received\", \"exec\", \"fork\", "
 	  "\"connect\", \"accept\")" },
+	/* ECS ids are keywords: their decimal text is the number */
+	{ "process where user.id == \"0\" and group.id in (\"0\", \"4294967295\")",
+	  "process where user.id == 0 and group.id in (0, 4294967295)" },
+	{ "process where user.id != \"1000\"", "process where user.id != 1000" },
 	/* host.os.type is "linux": decided when compiling */
 	{ "process where host.os.type == \"linux\" and process.name == \"x\"",
 	  "process where true and process.name == \"x\"" },
@@ -328,6 +332,14 @@ static const struct reject_case rejects[] = {
 	  "exec, exit, fork, open, creation, deletion, rename, modification, connect, "
 	  "accept, packet, Elastic Defend's end, connection_attempted, "
 	  "connection_accepted, or a value another ECS source emits)" },
+	{ "process where user.id == \"007\"",
+	  "q:1:26: error: \"007\" is not the decimal text of a user.id (0..4294967295)" },
+	{ "process where user.id : \"1*\"",
+	  "q:1:25: error: \"1*\" is not the decimal text of a user.id (0..4294967295)" },
+	{ "process where group.id >= \"5\"",
+	  "q:1:27: error: operator >= on the keyword group.id orders text: compare with a number" },
+	{ "process where process.pid == \"5\"",
+	  "q:1:30: error: cannot compare numeric field process.pid with a string" },
 	{ "process where event.action == \"uid_change\"",
 	  "q:1:15: error: no Kestrel event has event.action uid_change (Kestrel does "
 	  "not emit it), so this test could never be true" },
