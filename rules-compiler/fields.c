@@ -48,6 +48,20 @@ static const struct ks_field_info fields[] = {
 	 */
 	F("host.os.type", KS_F_NONE, KS_T_USER_STR, 0),
 	/*
+	 * Userspace-enriched, so alert-only (the kernel never decides a test
+	 * on them; --explain says a step is finished in userspace): the
+	 * replayed record's value, or what kload reads when it evaluates a
+	 * live event (loader/ecs.c ks_ecs_user_str): host.id /etc/machine-id,
+	 * process.working_directory /proc/PID/cwd, process.parent.args
+	 * /proc/PPID/cmdline, user.name the passwd entry of user.id. Null
+	 * when the process is gone or the entry unknown.
+	 */
+	F("host.id", KS_F_NONE, KS_T_USER_STR, 0),
+	F("process.working_directory", KS_F_NONE, KS_T_USER_STR, KS_P_PROCESS),
+	{ .name = "process.parent.args", .id = KS_F_NONE, .type = KS_T_USER_STR,
+	  .present = KS_P_PARENT, .array = true },
+	F("user.name", KS_F_NONE, KS_T_USER_STR, KS_P_USER),
+	/*
 	 * kload derives it from the cgroup the kernel names (loader/
 	 * container.c): a test on it is finished in userspace, never
 	 * kernel-exact. Null outside a container.
@@ -176,6 +190,11 @@ const struct ks_field_info *ks_field_lookup(const char *name)
 		if (!strcmp(fields[i].name, name))
 			return &fields[i];
 	return NULL;
+}
+
+bool ks_field_host_const(const struct ks_field_info *f)
+{
+	return f->id == KS_F_NONE && !strncmp(f->name, "host.", 5);
 }
 
 bool ks_field_in_range(const struct ks_field_info *f, int64_t v)

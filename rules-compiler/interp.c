@@ -15,6 +15,7 @@
  * do.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,6 +35,22 @@ static void hostname_init(void)
 		hostname[0] = 0;
 }
 
+static char machine_id[64];
+static pthread_once_t machine_id_once = PTHREAD_ONCE_INIT;
+
+/* host.id as Elastic's agents set it on Linux: /etc/machine-id, "" if none */
+static void machine_id_init(void)
+{
+	FILE *f = fopen("/etc/machine-id", "re");
+
+	if (!f)
+		return;
+	if (!fgets(machine_id, sizeof(machine_id), f))
+		machine_id[0] = 0;
+	machine_id[strcspn(machine_id, "\n")] = 0;
+	fclose(f);
+}
+
 bool ks_interp_user_default(const struct ks_field_info *f, const char **s,
 			    size_t *len)
 {
@@ -41,6 +58,12 @@ bool ks_interp_user_default(const struct ks_field_info *f, const char **s,
 		*s = KS_HOST_OS_TYPE;
 		*len = strlen(KS_HOST_OS_TYPE);
 		return true;
+	}
+	if (!strcmp(f->name, "host.id")) {
+		pthread_once(&machine_id_once, machine_id_init);
+		*s = machine_id;
+		*len = strlen(machine_id);
+		return *len > 0;
 	}
 	if (strcmp(f->name, "host.name"))
 		return false;
@@ -122,7 +145,7 @@ static bool eval_str(const struct ks_node *n, const struct ks_event *ev,
 
 	if (!str_value(n->field, ev, ctx, buf, &s, &len))
 		return false;
-	if (n->field->type != KS_T_STR_ARRAY)
+	if (n->field->type != KS_T_STR_ARRAY && !n->field->array)
 		return str_test(n, s, len);
 	/* any element; a trailing NUL ends the last one */
 	for (end = s + len; s < end; s = e + 1) {

@@ -414,6 +414,12 @@ static bool user_str(void *arg, const struct ks_field_info *f,
 		if (!(ev->present & KS_P_PARENT))
 			return false;
 		*s = "bash -i";
+	} else if (!strcmp(f->name, "process.parent.args")) {
+		*s = "bash\0-i";	/* elements NUL-separated */
+		*len = 7;
+		return true;
+	} else if (!strcmp(f->name, "process.working_directory")) {
+		*s = "/tmp/w";
 	} else {
 		return false;
 	}
@@ -451,11 +457,47 @@ static void test_user_fields(void **state)
 		  true, &ctx);
 	check_ctx(&ev, "process where process.parent.command_line != \"x\"",
 		  true, &ctx);
+	/* an array: any element; the whole value is no element */
+	check_ctx(&ev, "process where process.parent.args == \"-i\"", true, &ctx);
+	check_ctx(&ev, "process where process.parent.args : \"BASH\"", true, &ctx);
+	check_ctx(&ev, "process where process.parent.args == \"bash -i\"", false, &ctx);
+	check_ctx(&ev, "process where process.working_directory like \"/tmp/*\"", true, &ctx);
+	/* null without kload (no record, no /proc read) */
+	T("process where process.parent.args == null and "
+	  "process.working_directory == null and user.name == null");
+	ev.present &= ~KS_P_PARENT;	/* no parent: null even with a value */
+	check_ctx(&ev, "process where process.parent.args == null", true, &ctx);
 	/* two of them in one test: the first outlives the second read */
 	ctx.user_str = shared_buf_str;
 	check_ctx(&ev, "any where startsWith(container.id, host.name)", false, &ctx);
 	check_ctx(&ev, "any where endsWith(container.id, host.name)", false, &ctx);
 	check_ctx(&ev, "any where stringContains(host.name, host.name)", true, &ctx);
+}
+
+/* host.id is /etc/machine-id without a callback; host.os.type "linux". */
+static void test_host_fields(void **state)
+{
+	struct ks_event ev;
+	char id[64] = "", *q;
+	FILE *f = fopen("/etc/machine-id", "r");
+
+	ev_exec(&ev, "/bin/sh", NULL);
+	if (f) {
+		if (!fgets(id, sizeof(id), f))
+			id[0] = 0;
+		fclose(f);
+	}
+	id[strcspn(id, "\n")] = 0;
+	if (asprintf(&q, "any where host.id == \"%s\"", id) < 0)
+		fail();
+	if (id[0])
+		T(q);
+	else
+		T("any where host.id == null");
+	free(q);
+	F("any where host.id == \"not-a-machine-id\"");
+	T("any where host.os.type == \"linux\"");
+	T("any where startsWith(host.os.type, \"lin\")");
 }
 
 /* The matcher directly, on nodes built by hand: backtracking cases. */
@@ -744,6 +786,7 @@ int main(void)
 		cmocka_unit_test(test_enum_category),
 		cmocka_unit_test(test_entity_host),
 		cmocka_unit_test(test_user_fields),
+		cmocka_unit_test(test_host_fields),
 		cmocka_unit_test(test_wildcard_matcher),
 		cmocka_unit_test(test_regex),
 		cmocka_unit_test(test_regex_newline),

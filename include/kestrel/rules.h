@@ -98,6 +98,8 @@ struct ks_field_info {
 	unsigned int present;	/* KS_P_* bit that makes it non-null, 0 = always */
 	int64_t min, max;	/* numeric values the event can hold (KS_T_NUM,
 				 * and network.transport's protocol numbers) */
+	bool array;		/* KS_T_USER_STR: NUL-separated elements, a
+				 * test is true if any element matches */
 };
 
 /* Is v a value field f can hold? Comparing with any other number is an
@@ -358,8 +360,8 @@ const struct ks_step_ast *ks_query_step(const struct ks_query *q,
  * kload knows them (the replayed record, its cgroup table, its process
  * table). user_str returns true and the value, or false for null; the
  * value needs to last only until user_str's next call. Without a callback
- * host.name is gethostname(), host.os.type KS_HOST_OS_TYPE and the others
- * are null.
+ * host.name is gethostname(), host.os.type KS_HOST_OS_TYPE, host.id
+ * /etc/machine-id, and the others are null.
  */
 /* host.os.type: the same on every host Kestrel runs on */
 #define KS_HOST_OS_TYPE	"linux"
