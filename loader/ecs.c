@@ -390,6 +390,7 @@ void ks_ecs_free(struct ks_ecs_ctx *ctx)
 	ctx->hosts = NULL;
 	ctx->runs = NULL;
 	ctx->n_hosts = ctx->n_runs = ctx->cap_runs = 0;
+	ks_ecs_user_free(ctx);
 	tab_free(&ctx->ents);
 	tab_free(&ctx->cgroups);
 	ctx->n_cgroups_live = ctx->n_cgroups_replay = 0;

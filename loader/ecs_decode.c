@@ -31,6 +31,7 @@ struct dec {
 	char *err;
 	size_t errlen;
 	uint32_t host;		/* ks_ecs_ctx.hosts index + 1 of host.name, 0 if none */
+	uint64_t seq;		/* record number, 0: note no enriched value */
 	const struct ks_jn *memo_obj, *memo;	/* prefix(): the last lookup */
 	const char *memo_name;
 	size_t memo_len;
@@ -965,11 +966,61 @@ static int dec_host(struct dec *d)
 	return r < 0 ? -1 : 0;
 }
 
+/* One enriched value of the record: a string, or an array's elements
+ * NUL-separated (at most KS_ECS_UBUF bytes, as a live read). */
+static int dec_user_one(struct dec *d, unsigned int field)
+{
+	const char *path = ks_ecs_user_name(field);
+	const struct ks_jn *a = jget(d, path), *v;
+	char buf[KS_ECS_UBUF];
+	size_t len = 0;
+
+	if (!a)
+		return 0;
+	if (a->type == KS_JT_STR && field != KS_ECS_U_PARENT_ARGS) {
+		if (memchr(a->s, 0, a->len))
+			return fail(d, "%s: NUL byte in string", path);
+		return d->seq ? ks_ecs_user_note(d->ctx, d->seq, field, a->s, a->len) : 0;
+	}
+	if (a->type != KS_JT_ARR || field != KS_ECS_U_PARENT_ARGS)
+		return fail(d, "%s: expected %s", path, field == KS_ECS_U_PARENT_ARGS ?
+			    "an array of strings" : "a string");
+	for (v = ks_jr_first(d->r, a); v; v = ks_jr_next(d->r, v)) {
+		if (v->type != KS_JT_STR || memchr(v->s, 0, v->len))
+			return fail(d, "%s: expected an array of strings", path);
+		if (len + v->len + 1 > sizeof(buf))
+			return fail(d, "%s: more than %u bytes", path, KS_ECS_UBUF);
+		memcpy(buf + len, v->s, v->len);
+		len += v->len;
+		buf[len++] = 0;
+	}
+	if (!len)
+		return 0;	/* [] is null, as in Elastic */
+	len--;		/* the last element's NUL */
+	return d->seq ? ks_ecs_user_note(d->ctx, d->seq, field, buf, len) : 0;
+}
+
+/* host.id, process.working_directory, process.parent.args, user.name */
+static int dec_user_fields(struct dec *d)
+{
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < KS_ECS_USER_N; i++) {
+		r = dec_user_one(d, i);
+		if (r == -ENOMEM)
+			return fail(d, "%s: out of memory", ks_ecs_user_name(i));
+		if (r)
+			return -1;
+	}
+	return 0;
+}
+
 static int decode(struct ks_ecs_ctx *ctx, struct ks_event *ev, char *err, size_t errlen,
-		  uint32_t *host)
+		  uint32_t *host, uint64_t seq)
 {
 	struct dec d = { .ctx = ctx, .r = ctx->jr, .root = ks_jr_root(ctx->jr), .ev = ev,
-			 .err = err, .errlen = errlen };
+			 .err = err, .errlen = errlen, .seq = seq };
 
 	memset(ev, 0, sizeof(*ev));
 	ev->source = KS_SRC_REPLAY;
@@ -979,13 +1030,16 @@ static int decode(struct ks_ecs_ctx *ctx, struct ks_event *ev, char *err, size_t
 	}
 	if (dec_event(&d) || dec_process(&d) || dec_parent(&d) ||
 	    dec_user(&d) || dec_file(&d) || dec_net(&d) ||
-	    dec_observer(&d) || dec_payload(&d) || dec_host(&d) || dec_kestrel(&d))
+	    dec_observer(&d) || dec_payload(&d) || dec_host(&d) || dec_kestrel(&d) ||
+	    dec_user_fields(&d))
 		goto bad;
 	ctx->stats.events++;
 	if (host)
 		*host = d.host;
 	return 0;
 bad:
+	if (seq)
+		ks_ecs_user_drop(ctx, seq);
 	ctx->stats.errors++;
 	return -1;
 }
@@ -1020,7 +1074,8 @@ static __attribute__((noinline)) void json_message(const char *line, size_t len,
 }
 
 static int read_line(struct ks_ecs_ctx *ctx, const char *line, size_t len,
-		     struct ks_event *ev, char *err, size_t errlen, uint32_t *host)
+		     struct ks_event *ev, char *err, size_t errlen, uint32_t *host,
+		     uint64_t seq)
 {
 	if (!ctx->jr && !(ctx->jr = calloc(1, sizeof(*ctx->jr)))) {
 		snprintf(err, errlen, "out of memory");
@@ -1030,13 +1085,13 @@ static int read_line(struct ks_ecs_ctx *ctx, const char *line, size_t len,
 		json_message(line, len, err, errlen);
 		return -1;
 	}
-	return decode(ctx, ev, err, errlen, host);
+	return decode(ctx, ev, err, errlen, host, seq);
 }
 
 int ks_ecs_decode_line(struct ks_ecs_ctx *ctx, const char *line, size_t len,
 		       struct ks_event *ev, char *err, size_t errlen)
 {
-	return read_line(ctx, line, len, ev, err, errlen, NULL);
+	return read_line(ctx, line, len, ev, err, errlen, NULL, 0);
 }
 
 int ks_ecs_read_jsonl(FILE *in, const char *name, ks_ecs_event_cb cb,
@@ -1054,6 +1109,7 @@ int ks_ecs_read_jsonl(FILE *in, const char *name, ks_ecs_event_cb cb,
 	if (!ev)
 		return -ENOMEM;
 	ctx->n_runs = 0;	/* record numbers start over */
+	ks_ecs_user_reset(ctx);
 	while ((n = getline(&line, &cap, in)) >= 0) {
 		lineno++;
 		len = (size_t)n;
@@ -1061,7 +1117,7 @@ int ks_ecs_read_jsonl(FILE *in, const char *name, ks_ecs_event_cb cb,
 			len--;
 		if (blank(line, len))
 			continue;
-		if (read_line(ctx, line, len, ev, err, sizeof(err), &host)) {
+		if (read_line(ctx, line, len, ev, err, sizeof(err), &host, lineno)) {
 			if (errout)
 				fprintf(errout, "%s:%lu: error: %s\n", name,
 					lineno, err);

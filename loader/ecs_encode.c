@@ -97,11 +97,40 @@ static void put_args(struct enc *e)
 	ks_jw_str(e->w, "command_line", buf, len);
 }
 
+/*
+ * An enriched field (loader/ecs_user.c) under key: a replayed record's
+ * own value, and host.id (read once) for a live event. Other live values
+ * are read from /proc when a rule tests them, not for every event printed.
+ */
+static void put_user(struct enc *e, const char *key, unsigned int field)
+{
+	const struct ks_field_info *f = ks_field_lookup(ks_ecs_user_name(field));
+	const char *s, *end, *z;
+	size_t len;
+
+	if (e->ev->source != KS_SRC_REPLAY && field != KS_ECS_U_HOST_ID)
+		return;
+	if (!f || !ks_ecs_user_str(e->ctx, f, e->ev, &s, &len))
+		return;
+	if (!f->array) {
+		ks_jw_str(e->w, key, s, len);
+		return;
+	}
+	ks_jw_arr(e->w, key);	/* elements NUL-separated; none if empty */
+	for (end = s + len; len && s <= end; s = z + 1) {
+		z = memchr(s, 0, (size_t)(end - s));
+		z = z ? z : end;
+		ks_jw_str(e->w, NULL, s, (size_t)(z - s));
+	}
+	ks_jw_end(e->w, ']');
+}
+
 static void enc_parent(struct enc *e)
 {
 	const struct ks_event *ev = e->ev;
 
 	ks_jw_obj(e->w, "parent");
+	put_user(e, "args", KS_ECS_U_PARENT_ARGS);
 	put_entity(e, ev->parent_entity, ev->ppid, ev->parent_start_ns);
 	put_ref(e, "executable", KS_F_PARENT_EXECUTABLE);
 	put_ref(e, "name", KS_F_PARENT_NAME);
@@ -128,8 +157,10 @@ static void enc_process(struct enc *e)
 		put_ref(e, "name", KS_F_PROCESS_NAME);
 	if (ev->present & KS_P_PARENT)
 		enc_parent(e);
-	if (proc)
+	if (proc) {
 		ks_jw_int(e->w, "pid", ev->pid);
+		put_user(e, "working_directory", KS_ECS_U_CWD);
+	}
 	ks_jw_end(e->w, '}');
 }
 
@@ -290,6 +321,7 @@ static void enc_head(struct enc *e, uint64_t ts_ns)
 static void enc_host(struct enc *e, const struct ks_event *ev)
 {
 	ks_jw_obj(e->w, "host");
+	put_user(e, "id", KS_ECS_U_HOST_ID);
 	ks_jw_cstr(e->w, "name", ks_ecs_event_host(e->ctx, ev));
 	ks_jw_obj(e->w, "os");
 	ks_jw_cstr(e->w, "type", KS_HOST_OS_TYPE);
@@ -337,8 +369,12 @@ void ks_ecs_event_json(struct ks_ecs_ctx *ctx, struct ks_jw *w, const struct ks_
 		put_ref(&e, "payload", KS_F_PAYLOAD);
 	enc_process(&e);
 	put_endpoint(&e, "source", ev->saddr, ev->sport);
-	if (user)
-		put_id(w, "user", ev->uid);
+	if (user) {
+		ks_jw_obj(w, "user");
+		ks_jw_int(w, "id", ev->uid);
+		put_user(&e, "name", KS_ECS_U_USER_NAME);
+		ks_jw_end(w, '}');
+	}
 	ks_jw_end(w, '}');
 }
 

@@ -19,6 +19,16 @@ int ks_ecs_intern_put(struct ks_ecs_ctx *ctx, uint64_t key, const char *s);
  * 0, -E2BIG past KS_ECS_CGROUPS_REPLAY, -ENOMEM, -EEXIST (another id). */
 const char *ks_ecs_cgroup_get(const struct ks_ecs_ctx *ctx, uint64_t key);
 int ks_ecs_cgroup_put(struct ks_ecs_ctx *ctx, uint64_t key, const char *id);
+/* KS_ECS_U_* of a userspace-enriched field, -1 if f is none; its name. */
+int ks_ecs_user_index(const struct ks_field_info *f);
+const char *ks_ecs_user_name(unsigned int i);
+/* Replayed record seq (in record order) holds s for field: 0 or -ENOMEM. */
+int ks_ecs_user_note(struct ks_ecs_ctx *ctx, uint64_t seq, unsigned int field,
+		     const char *s, size_t len);
+void ks_ecs_user_drop(struct ks_ecs_ctx *ctx, uint64_t seq);
+void ks_ecs_user_reset(struct ks_ecs_ctx *ctx);
+void ks_ecs_user_free(struct ks_ecs_ctx *ctx);
+
 /* Replayed record seq had host.name number host (0: none). */
 void ks_ecs_host_note(struct ks_ecs_ctx *ctx, uint64_t seq, uint32_t host);
 /* host.name to print for ev: its own when it was replayed with one. */

@@ -603,14 +603,18 @@ static struct ks_gen *gen_find(struct ks_pipeline *p, uint32_t generation)
 	return NULL;
 }
 
-/* The interpreter's userspace-only fields: container.id from the ECS context's cgroups. */
+/*
+ * The interpreter's userspace-only fields: container.id from the ECS
+ * context's cgroups, the enriched ones from its records or /proc.
+ */
 static bool user_str(void *arg, const struct ks_field_info *f, const struct ks_event *ev,
 		     const char **s, size_t *len)
 {
 	struct ks_pipeline *p = arg;
 
 	if (strcmp(f->name, "container.id"))
-		return ks_interp_user_default(f, s, len);
+		return p->ecs ? ks_ecs_user_str(p->ecs, f, ev, s, len) :
+				ks_interp_user_default(f, s, len);
 	*s = p->ecs ? ks_ecs_container(p->ecs, ev) : NULL;
 	*len = *s ? strlen(*s) : 0;
 	return *s != NULL;

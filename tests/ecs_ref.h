@@ -341,6 +341,21 @@ static const char *ref_event_type(unsigned int act)
 	}
 }
 
+/* A live event's host.id: this machine's /etc/machine-id, read here again. */
+static json_t *ref_machine_id(void)
+{
+	char id[64] = "";
+	FILE *f = fopen("/etc/machine-id", "r");
+
+	if (f) {
+		if (!fgets(id, sizeof(id), f))
+			id[0] = 0;
+		fclose(f);
+	}
+	id[strcspn(id, "\n")] = 0;
+	return id[0] ? json_string(id) : NULL;
+}
+
 static json_t *ref_event(struct ks_ecs_ctx *ctx, const struct ks_event *ev)
 {
 	struct enc e = { ctx, ev, false };
@@ -359,6 +374,8 @@ static json_t *ref_event(struct ks_ecs_ctx *ctx, const struct ks_event *ev)
 	if (ref_event_type(ev->action))
 		put(&e, o, "type", json_pack("[s]", ref_event_type(ev->action)));
 	put(&e, child(&e, root, "host"), "name", jtext(ks_ecs_event_host(ctx, ev)));
+	if (ev->source != KS_SRC_REPLAY && (o = ref_machine_id()))
+		put(&e, child(&e, root, "host"), "id", o);
 	put(&e, child(&e, child(&e, root, "host"), "os"), "type", json_string("linux"));
 	enc_process(&e, root);
 	if (ev->present & KS_P_USER) {

@@ -743,6 +743,10 @@ static void test_rejects(void **state)
 		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":[\"process\",\"file\"],\"action\":\"exec\"}}",
 		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec_event\"}}",
 		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"host\":{\"os\":{\"type\":\"windows\"}}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"host\":{\"id\":7}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"process\":{\"parent\":{\"args\":\"bash\"}}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"process\":{\"parent\":{\"args\":[\"a\",1]}}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"user\":{\"name\":[\"root\"]}}",
 	};
 	struct fx *f = *state;
 	size_t i;
@@ -1030,6 +1034,54 @@ static int hosts_cb(void *arg, struct ks_event *ev, unsigned long line)
 	return 0;
 }
 
+/* Userspace-enriched fields of replayed records: in, evaluated, out. */
+static void test_enriched_fields(void **state)
+{
+	static const char *const want[] = {
+		"\"host\":{\"id\":\"0f3a9c\",\"name\":\"h1\",\"os\":{\"type\":\"linux\"}}",
+		"\"parent\":{\"args\":[\"bash\",\"-c\",\"curl -x a\"],",
+		"\"pid\":10,\"working_directory\":\"/tmp/w\"}",
+		"\"user\":{\"id\":1000,\"name\":\"alice\"}",
+	};
+	struct fx *f = *state;
+	FILE *in = fopen("tests/fixtures/ecs/defend.jsonl", "r");
+	const struct ks_field_info *args = ks_field_lookup("process.parent.args");
+	const struct ks_field_info *id = ks_field_lookup("host.id");
+	struct hosts h = {};
+	const char *s;
+	size_t len, i;
+	char *out;
+	json_t *j;
+
+	assert_non_null(in);
+	assert_int_equal(ks_ecs_read_jsonl(in, "defend.jsonl", hosts_cb, &h, &f->ctx, NULL,
+					   stderr), 0);
+	fclose(in);
+	assert_int_equal(h.n, 3);
+	assert_int_equal(h.ev[1].action, KS_ACT_CONNECT);
+	assert_int_equal(h.ev[2].action, KS_ACT_EXIT);
+	assert_true(ks_ecs_user_str(&f->ctx, args, &h.ev[0], &s, &len));
+	assert_int_equal(len, strlen("bash") + 1 + strlen("-c") + 1 + strlen("curl -x a"));
+	assert_memory_equal(s, "bash\0-c\0curl -x a", len);
+	/* [] is null; each record its own value, none when it has none */
+	assert_false(ks_ecs_user_str(&f->ctx, args, &h.ev[1], &s, &len));
+	assert_false(ks_ecs_user_str(&f->ctx, id, &h.ev[1], &s, &len));
+	assert_true(ks_ecs_user_str(&f->ctx, id, &h.ev[2], &s, &len));
+	j = to_json(&f->ctx, &h.ev[0]);
+	out = dump(j);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (!strstr(out, want[i]))
+			fail_msg("%s\nhas no %s", out, want[i]);
+	free(out);
+	json_decref(j);
+	j = to_json(&f->ctx, &h.ev[1]);
+	out = dump(j);
+	assert_null(strstr(out, "\"args\":[]"));
+	assert_non_null(strstr(out, "\"type\":[\"start\"]"));
+	free(out);
+	json_decref(j);
+}
+
 #define HOST_LINE(h) "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":" \
 	"\"process\",\"action\":\"exec\"},\"process\":{\"pid\":1}" h "}\n"
 
@@ -1187,6 +1239,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_defend_shape, setup, teardown),
 		cmocka_unit_test(test_host),
 		cmocka_unit_test_setup_teardown(test_multi_host, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enriched_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_time_out_of_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_container_ns, setup, teardown),
 	};

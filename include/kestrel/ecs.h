@@ -79,6 +79,23 @@ struct ks_ecs_host_run {
 	uint32_t host;		/* hosts[] index + 1; 0: the event had none */
 };
 
+/* Userspace-enriched fields (loader/ecs_user.c) */
+enum {
+	KS_ECS_U_HOST_ID,
+	KS_ECS_U_CWD,
+	KS_ECS_U_PARENT_ARGS,
+	KS_ECS_U_USER_NAME,
+	KS_ECS_USER_N,
+};
+#define KS_ECS_UBUF	8192	/* a live value read: a path, cmdline, passwd */
+
+struct ks_ecs_user_val {
+	uint64_t seq;		/* record number */
+	unsigned int field;	/* KS_ECS_U_* */
+	char *s;		/* array elements NUL-separated */
+	size_t len;
+};
+
 struct ks_ecs_ctx {
 	char host[KS_ECS_HOST_MAX];	/* host.name of live output objects */
 	bool host_set;			/* given, adopted or looked up */
@@ -98,6 +115,11 @@ struct ks_ecs_ctx {
 	size_t n_hosts;
 	struct ks_ecs_host_run *runs;
 	size_t n_runs, cap_runs;
+	/* private: userspace-enriched values of replayed records, in record
+	 * order; ubuf holds the last one read live */
+	struct ks_ecs_user_val *uvals;
+	size_t n_uvals, cap_uvals;
+	char *ubuf;
 	/* private: the JSON reader's buffers, reused line after line */
 	struct ks_jr *jr;
 };
@@ -119,6 +141,13 @@ unsigned long ks_ecs_truncations_total(const struct ks_ecs_ctx *ctx);
  * still be running (the session does, as it takes each event in).
  */
 const char *ks_ecs_container(struct ks_ecs_ctx *ctx, const struct ks_event *ev);
+/*
+ * A userspace-only field's value for ev (the interpreter's user_str):
+ * a replayed record's own, or read now for a live event; false for null.
+ * *s stays valid until the next call.
+ */
+bool ks_ecs_user_str(struct ks_ecs_ctx *ctx, const struct ks_field_info *f,
+		     const struct ks_event *ev, const char **s, size_t *len);
 
 /* Decode one ECS object, the JSON text line[0..len). 0, or -1 with a message in err. */
 int ks_ecs_decode_line(struct ks_ecs_ctx *ctx, const char *line, size_t len,

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Userspace-enriched fields (rules-compiler/fields.c: host.id,
+ * process.working_directory, process.parent.args, user.name): the kernel
+ * does not fill them, so kload gives their value when a rule step
+ * finished in userspace tests one, and when an event is printed.
+ *
+ *  replayed events   the record's own value, noted by the decoder under
+ *                    the record number (entries in record order, so a
+ *                    binary search finds them); null if it had none
+ *  live events       read at that moment: /etc/machine-id (through the
+ *                    compiler's default), /proc/PID/cwd, /proc/PPID/cmdline,
+ *                    the passwd entry of user.id; null when the process
+ *                    has gone or the entry is unknown
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ecs_int.h"
+
+static const char *const user_fields[KS_ECS_USER_N] = {
+	[KS_ECS_U_HOST_ID] = "host.id",
+	[KS_ECS_U_CWD] = "process.working_directory",
+	[KS_ECS_U_PARENT_ARGS] = "process.parent.args",
+	[KS_ECS_U_USER_NAME] = "user.name",
+};
+
+int ks_ecs_user_index(const struct ks_field_info *f)
+{
+	size_t i;
+
+	for (i = 0; f && i < ARRAY_SIZE(user_fields); i++)
+		if (!strcmp(user_fields[i], f->name))
+			return (int)i;
+	return -1;
+}
+
+const char *ks_ecs_user_name(unsigned int i)
+{
+	return i < KS_ECS_USER_N ? user_fields[i] : NULL;
+}
+
+int ks_ecs_user_note(struct ks_ecs_ctx *ctx, uint64_t seq, unsigned int field,
+		     const char *s, size_t len)
+{
+	struct ks_ecs_user_val *v;
+	char *copy;
+
+	if (ctx->n_uvals == ctx->cap_uvals) {
+		size_t cap = ctx->cap_uvals ? ctx->cap_uvals * 2 : 16;
+
+		v = realloc(ctx->uvals, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		ctx->uvals = v;
+		ctx->cap_uvals = cap;
+	}
+	copy = malloc(len + 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, s, len);
+	copy[len] = 0;
+	ctx->uvals[ctx->n_uvals++] = (struct ks_ecs_user_val){
+		.seq = seq, .field = field, .s = copy, .len = len };
+	return 0;
+}
+
+/* Drop the values noted under seq (a record the decoder then rejected). */
+void ks_ecs_user_drop(struct ks_ecs_ctx *ctx, uint64_t seq)
+{
+	while (ctx->n_uvals && ctx->uvals[ctx->n_uvals - 1].seq == seq)
+		free(ctx->uvals[--ctx->n_uvals].s);
+}
+
+void ks_ecs_user_reset(struct ks_ecs_ctx *ctx)
+{
+	while (ctx->n_uvals)
+		free(ctx->uvals[--ctx->n_uvals].s);
+}
+
+void ks_ecs_user_free(struct ks_ecs_ctx *ctx)
+{
+	ks_ecs_user_reset(ctx);
+	free(ctx->uvals);
+	free(ctx->ubuf);
+	ctx->uvals = NULL;
+	ctx->ubuf = NULL;
+	ctx->cap_uvals = 0;
+}
+
+static bool replayed_value(const struct ks_ecs_ctx *ctx, uint64_t seq,
+			   unsigned int field, const char **s, size_t *len)
+{
+	size_t lo = 0, hi = ctx->n_uvals, mid;
+
+	while (lo < hi) {	/* the first entry of seq */
+		mid = (lo + hi) / 2;
+		if (ctx->uvals[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < ctx->n_uvals && ctx->uvals[lo].seq == seq; lo++) {
+		if (ctx->uvals[lo].field == field) {
+			*s = ctx->uvals[lo].s;
+			*len = ctx->uvals[lo].len;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* /proc/PID/cmdline: the arguments, NUL-separated, the last NUL dropped. */
+static bool read_cmdline(uint32_t pid, char *buf, size_t cap, size_t *len)
+{
+	char path[32];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, cap);
+	close(fd);
+	if (n <= 0)
+		return false;	/* gone, or a kernel thread */
+	*len = (size_t)n - (buf[n - 1] == 0);
+	return true;
+}
+
+static bool live_value(struct ks_ecs_ctx *ctx, const struct ks_field_info *f,
+		       unsigned int field, const struct ks_event *ev,
+		       const char **s, size_t *len)
+{
+	char path[32], *buf;
+	struct passwd pw, *res = NULL;
+	ssize_t n;
+
+	if (field == KS_ECS_U_HOST_ID)
+		return ks_interp_user_default(f, s, len);
+	if (!ctx->ubuf && !(ctx->ubuf = malloc(KS_ECS_UBUF)))
+		return false;
+	buf = ctx->ubuf;
+	switch (field) {
+	case KS_ECS_U_CWD:
+		snprintf(path, sizeof(path), "/proc/%u/cwd", ev->pid);
+		n = readlink(path, buf, KS_ECS_UBUF);
+		if (n <= 0 || n >= KS_ECS_UBUF)
+			return false;
+		*len = (size_t)n;
+		break;
+	case KS_ECS_U_PARENT_ARGS:
+		if (!read_cmdline(ev->ppid, buf, KS_ECS_UBUF, len))
+			return false;
+		break;
+	default:	/* KS_ECS_U_USER_NAME */
+		if (getpwuid_r(ev->uid, &pw, buf + PATH_MAX, KS_ECS_UBUF - PATH_MAX,
+			       &res) || !res)
+			return false;
+		*len = strlen(res->pw_name);
+		memmove(buf, res->pw_name, *len);
+		break;
+	}
+	*s = buf;
+	return true;
+}
+
+bool ks_ecs_user_str(struct ks_ecs_ctx *ctx, const struct ks_field_info *f,
+		     const struct ks_event *ev, const char **s, size_t *len)
+{
+	int i = ks_ecs_user_index(f);
+
+	if (i < 0)
+		return ks_interp_user_default(f, s, len);
+	if (f->present && !(ev->present & f->present))
+		return false;
+	if (ev->source == KS_SRC_REPLAY)
+		return ev->seq && replayed_value(ctx, ev->seq, (unsigned int)i, s, len);
+	return live_value(ctx, f, (unsigned int)i, ev, s, len);
+}
