@@ -103,15 +103,15 @@ static const char *const cat_names[KS_CAT_N] = {
 
 static const char *const act_names[KS_ACT_N] = {
 	[KS_ACT_EXEC] = "exec",
-	[KS_ACT_EXIT] = "exit",
+	[KS_ACT_EXIT] = "end",
 	[KS_ACT_FORK] = "fork",
 	[KS_ACT_OPEN] = "open",
 	[KS_ACT_CREATION] = "creation",
 	[KS_ACT_DELETION] = "deletion",
 	[KS_ACT_RENAME] = "rename",
 	[KS_ACT_MODIFICATION] = "modification",
-	[KS_ACT_CONNECT] = "connect",
-	[KS_ACT_ACCEPT] = "accept",
+	[KS_ACT_CONNECT] = "connection_attempted",
+	[KS_ACT_ACCEPT] = "connection_accepted",
 	[KS_ACT_PACKET] = "packet",
 };
 
@@ -154,7 +154,7 @@ int ks_ecs_category_parse(const char *s)
 	return lookup_name(cat_names, KS_CAT_N, s);
 }
 
-/* Kestrel's names, and Elastic Defend's of the same events (the catalogue's) */
+/* Elastic Defend's names events carry, and the former exit, connect, accept */
 int ks_ecs_action_parse(const char *s)
 {
 	int a = lookup_name(act_names, KS_ACT_N, s);

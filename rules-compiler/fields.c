@@ -78,29 +78,32 @@ static const struct ks_enum_val categories[] = {
 #define ALIAS(n, v)	{ .name = n, .value = v, .alias = true }
 
 /*
- * Kestrel's action names first (the printer and --explain use the first
- * name of a value), then Elastic Defend's names of the same events, then
+ * The names events carry first, Elastic Defend's (the printer and
+ * --explain use the first name of a value), then Kestrel's first names of
+ * the same events (exit, connect, accept), then
  * values other ECS sources (Elastic Defend's events Kestrel does not
  * emit, Endgame, Auditbeat, auditd_manager, CrowdStrike, SentinelOne)
  * put in event.action: Elastic's rules list them beside Defend's, and no
  * Kestrel event holds one, so they are KS_ENUM_NEVER. Both are aliases:
- * events carry Kestrel's names, which wildcards and functions match.
+ * equality finds them; wildcards and functions match the names events
+ * carry.
  */
 static const struct ks_enum_val actions[] = {
 	{ "exec", KS_ACT_EXEC },
-	{ "exit", KS_ACT_EXIT },
+	{ "end", KS_ACT_EXIT },
 	{ "fork", KS_ACT_FORK },
 	{ "open", KS_ACT_OPEN },
 	{ "creation", KS_ACT_CREATION },
 	{ "deletion", KS_ACT_DELETION },
 	{ "rename", KS_ACT_RENAME },
 	{ "modification", KS_ACT_MODIFICATION },
-	{ "connect", KS_ACT_CONNECT },
-	{ "accept", KS_ACT_ACCEPT },
+	{ "connection_attempted", KS_ACT_CONNECT },
+	{ "connection_accepted", KS_ACT_ACCEPT },
 	{ "packet", KS_ACT_PACKET },
-	ALIAS("end", KS_ACT_EXIT),
-	ALIAS("connection_attempted", KS_ACT_CONNECT),
-	ALIAS("connection_accepted", KS_ACT_ACCEPT),
+	/* Kestrel's first names of the same events */
+	ALIAS("exit", KS_ACT_EXIT),
+	ALIAS("connect", KS_ACT_CONNECT),
+	ALIAS("accept", KS_ACT_ACCEPT),
 	/* Elastic Defend's, not emitted by Kestrel */
 	ALIAS("disconnect_received", KS_ENUM_NEVER),
 	ALIAS("uid_change", KS_ENUM_NEVER),
@@ -268,10 +271,10 @@ const char *ks_field_enum_list(const struct ks_field_info *f)
 		if (!strcmp(f->name, "event.type"))
 			return "start, end, access, creation, deletion, change, "
 			       "connection, or another ECS event.type";
-		return "exec, exit, fork, open, creation, deletion, rename, "
-		       "modification, connect, accept, packet, Elastic Defend's "
-		       "end, connection_attempted, connection_accepted, or a "
-		       "value another ECS source emits";
+		return "exec, end, fork, open, creation, deletion, rename, "
+		       "modification, connection_attempted, connection_accepted, "
+		       "packet, the former exit, connect, accept, or a value "
+		       "another ECS source emits";
 	case KS_F_TRANSPORT:
 		return "tcp, udp, icmp, ipv6-icmp";
 	case KS_F_DIRECTION:

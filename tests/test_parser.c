@@ -156,22 +156,27 @@ static const struct accept_case accepts[] = {
 	  "network where destination.ip != null and not destination.ip == \"1.2.3.4\"" },
 	{ "any where event.action : \"cre*\"", "any where event.action == \"creation\"" },
 	{ "any where event.action in (\"exec\", \"exit\") and "
-	  "event.category == \"process\"", NULL },
+	  "event.category == \"process\"",
+	  "any where event.action in (\"exec\", \"end\") and "
+	  "event.category == \"process\"" },
 	{ "any where event.action != \"exec\"", NULL },
-	{ "any where startsWith(event.action, \"ex\")",
-	  "any where event.action in (\"exec\", \"exit\")" },
+	{ "any where startsWith(event.action, \"e\")",
+	  "any where event.action in (\"exec\", \"end\")" },
 	/* Elastic Defend's names of Kestrel's actions; event.type as Defend
 	 * derives it from the action; values no Kestrel event holds */
 	{ "any where event.action in (\"end\", \"connection_attempted\", "
-	  "\"connection_accepted\")",
-	  "any where event.action in (\"exit\", \"connect\", \"accept\")" },
-	{ "any where event.action : \"con*\"", "any where event.action == \"connect\"" },
+	  "\"connection_accepted\")", NULL },
+	{ "any where event.action : \"con*\"",
+	  "any where event.action in (\"connection_attempted\", \"connection_accepted\")" },
+	{ "any where event.action in (\"exit\", \"connect\", \"accept\")",
+	  "any where event.action in (\"end\", \"connection_attempted\", \"connection_accepted\")" },
 	{ "any where event.type == \"start\"",
-	  "any where event.action in (\"exec\", \"fork\", \"connect\", \"accept\")" },
+	  "any where event.action in (\"exec\", \"fork\", \"connection_attempted\", "
+	  "\"connection_accepted\")" },
 	{ "file where event.type in (\"creation\", \"change\")",
 	  "file where event.action in (\"creation\", \"rename\", \"modification\")" },
 	{ "file where event.type != \"deletion\"", "file where event.action != \"deletion\"" },
-	{ "process where event.type == \"end\"", "process where event.action == \"exit\"" },
+	{ "process where event.type == \"end\"", "process where event.action == \"end\"" },
 	{ "process where event.action in (\"exec\", \"exec_event\", \"ProcessRollup2\", "
 	  "\"executed\")",
 	  "process where event.action in (\"exec\", \"disconnect_received\")" },
@@ -179,7 +184,7 @@ static const struct accept_case accepts[] = {
 	  "process where event.action != \"disconnect_received\"" },
 	{ "process where event.type in (\"info\", \"start\")",
 	  "process where event.action in (\"disconnect_received\", \"exec\", \"fork\", "
-	  "\"connect\", \"accept\")" },
+	  "\"connection_attempted\", \"connection_accepted\")" },
 	/* ECS ids are keywords: their decimal text is the number */
 	{ "process where user.id == \"0\" and group.id in (\"0\", \"4294967295\")",
 	  "process where user.id == 0 and group.id in (0, 4294967295)" },
@@ -213,7 +218,7 @@ static const struct accept_case accepts[] = {
 	  "sequence with maxspan=2m\n  [process where true]\n  [file where true]" },
 	{ "sequence\n  [process where process.name == \"a\"] by process.pid\n"
 	  "  [file where true] by process.pid\n"
-	  "until [process where event.action == \"exit\"] by process.pid", NULL },
+	  "until [process where event.action == \"end\"] by process.pid", NULL },
 	{ "sequence by process.entity_id\n  [process where true] with runs=3\n"
 	  "  [network where true]", NULL },
 	{ "sequence [process where true] with runs=2",
@@ -329,9 +334,9 @@ static const struct reject_case rejects[] = {
 	  "q:1:15: error: operator > is not supported on IP field source.ip (use ==, in or cidrMatch)" },
 	{ "any where event.action == \"exce\"",
 	  "q:1:27: error: unknown value \"exce\" for event.action (expected one of: "
-	  "exec, exit, fork, open, creation, deletion, rename, modification, connect, "
-	  "accept, packet, Elastic Defend's end, connection_attempted, "
-	  "connection_accepted, or a value another ECS source emits)" },
+	  "exec, end, fork, open, creation, deletion, rename, modification, "
+	  "connection_attempted, connection_accepted, packet, the former exit, "
+	  "connect, accept, or a value another ECS source emits)" },
 	{ "process where user.id == \"007\"",
 	  "q:1:26: error: \"007\" is not the decimal text of a user.id (0..4294967295)" },
 	{ "process where user.id : \"1*\"",
@@ -352,14 +357,14 @@ static const struct reject_case rejects[] = {
 	  "ECS event.type)" },
 	{ "any where event.action : \"exec_ev*\"",
 	  "q:1:26: error: unknown value \"exec_ev*\" for event.action (expected one of: "
-	  "exec, exit, fork, open, creation, deletion, rename, modification, connect, "
-	  "accept, packet, Elastic Defend's end, connection_attempted, "
-	  "connection_accepted, or a value another ECS source emits)" },
+	  "exec, end, fork, open, creation, deletion, rename, modification, "
+	  "connection_attempted, connection_accepted, packet, the former exit, "
+	  "connect, accept, or a value another ECS source emits)" },
 	{ "any where event.action == \"EXEC\"",
 	  "q:1:27: error: unknown value \"EXEC\" for event.action (expected one of: "
-	  "exec, exit, fork, open, creation, deletion, rename, modification, connect, "
-	  "accept, packet, Elastic Defend's end, connection_attempted, "
-	  "connection_accepted, or a value another ECS source emits)" },
+	  "exec, end, fork, open, creation, deletion, rename, modification, "
+	  "connection_attempted, connection_accepted, packet, the former exit, "
+	  "connect, accept, or a value another ECS source emits)" },
 	{ "network where network.transport == \"sctp\"",
 	  "q:1:36: error: unknown value \"sctp\" for network.transport (expected one of: "
 	  "tcp, udp, icmp, ipv6-icmp)" },

@@ -331,8 +331,8 @@ static void test_modifiers(void **state)
 		"    local:\n"
 		"        DestinationIp: '127.0.0.1'\n"
 		"    condition: selection and not filter and not local\n",
-		"network where event.action == \"connect\" and event.action == "
-		"\"connect\" and destination.port in (4444, 8080) and not "
+		"network where event.action == \"connection_attempted\" and "
+		"event.action == \"connection_attempted\" and destination.port in (4444, 8080) and not "
 		"cidrMatch(destination.ip, \"10.0.0.0/8\", \"fc00::/7\") and not "
 		"destination.ip == \"127.0.0.1\"");
 	imports("file_event",

@@ -106,8 +106,8 @@ struct ks_field_info {
  * error: the compiler never turns it into "always" or "never". */
 bool ks_field_in_range(const struct ks_field_info *f, int64_t v);
 
-/* enum ks_action of a name events carry or of Elastic Defend's name of
- * the same event ("end", "connection_attempted"), -1 if none. */
+/* enum ks_action of a name events carry (Elastic Defend's) or of its
+ * former name ("exit", "connect", "accept"), -1 if none. */
 int ks_action_parse(const char *name);
 /* Elastic Defend's event.type of action act ("start"), NULL if none. */
 const char *ks_event_type_name(unsigned int act);
