@@ -51,7 +51,7 @@ static const struct ks_field_info fields[] = {
 	 * Userspace-enriched, so alert-only (the kernel never decides a test
 	 * on them; --explain says a step is finished in userspace): the
 	 * replayed record's value, or what kload reads when it evaluates a
-	 * live event (loader/ecs.c ks_ecs_user_str): host.id /etc/machine-id,
+	 * live event (loader/ecs_user.c): host.id /etc/machine-id,
 	 * process.working_directory /proc/PID/cwd, process.parent.args
 	 * /proc/PPID/cmdline, user.name the passwd entry of user.id. Null
 	 * when the process is gone or the entry unknown.
