@@ -320,8 +320,13 @@ static __always_inline void ks_fill_task(struct ks_scratch *sc, struct task_stru
 	ev->parent_entity = KS_ENTITY_KEY(ev->ppid, ev->parent_start_ns);
 	ev->uid = BPF_CORE_READ(task, cred, uid.val);
 	ev->gid = BPF_CORE_READ(task, cred, gid.val);
+	ev->euid = BPF_CORE_READ(task, cred, euid.val);
+	ev->egid = BPF_CORE_READ(task, cred, egid.val);
+	ev->peuid = BPF_CORE_READ(parent, cred, euid.val);
+	ev->pegid = BPF_CORE_READ(parent, cred, egid.val);
 	ks_fill_task_ns(ev, task);
-	ev->present |= KS_P_PROCESS | KS_P_PARENT | KS_P_USER;
+	ev->present |= KS_P_PROCESS | KS_P_PARENT | KS_P_USER | KS_P_EUID | KS_P_EGID |
+		       KS_P_PEUID | KS_P_PEGID;
 	bpf_probe_read_kernel_str(ev->comm, sizeof(ev->comm), BPF_CORE_READ(leader, comm));
 	bpf_probe_read_kernel_str(ev->pcomm, sizeof(ev->pcomm), BPF_CORE_READ(pleader, comm));
 }

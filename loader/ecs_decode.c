@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -545,6 +546,32 @@ static int dec_parent(struct dec *d)
 	return 0;
 }
 
+/* The effective ids of the process and its parent, each with its own bit. */
+static int dec_euids(struct dec *d)
+{
+	static const struct { const char *path; size_t off; uint32_t bit; } ids[] = {
+		{ "process.user.id", offsetof(struct ks_event, euid), KS_P_EUID },
+		{ "process.group.id", offsetof(struct ks_event, egid), KS_P_EGID },
+		{ "process.parent.user.id", offsetof(struct ks_event, peuid), KS_P_PEUID },
+		{ "process.parent.group.id", offsetof(struct ks_event, pegid), KS_P_PEGID },
+	};
+	uint32_t u;
+	int64_t v;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		if ((r = get_int(d, ids[i].path, 0, UINT32_MAX, &v)) < 0)
+			return -1;
+		if (!r)
+			continue;
+		u = (uint32_t)v;
+		memcpy((char *)d->ev + ids[i].off, &u, sizeof(u));
+		d->ev->present |= ids[i].bit;
+	}
+	return 0;
+}
+
 static int dec_user(struct dec *d)
 {
 	int64_t v;
@@ -560,7 +587,7 @@ static int dec_user(struct dec *d)
 		d->ev->gid = (uint32_t)v;
 	if (any | r)
 		d->ev->present |= KS_P_USER;
-	return 0;
+	return dec_euids(d);
 }
 
 /* file.extension: the given one if name ends in "." ext, else derived. */

@@ -125,6 +125,16 @@ static void put_user(struct enc *e, const char *key, unsigned int field)
 	ks_jw_end(e->w, ']');
 }
 
+/* process.{user,group}.id and the parent's: {"id": N} if bit is present */
+static void put_cred(struct enc *e, const char *key, uint32_t bit, uint32_t id)
+{
+	if (!(e->ev->present & bit))
+		return;
+	ks_jw_obj(e->w, key);
+	ks_jw_int(e->w, "id", id);
+	ks_jw_end(e->w, '}');
+}
+
 static void enc_parent(struct enc *e)
 {
 	const struct ks_event *ev = e->ev;
@@ -133,8 +143,10 @@ static void enc_parent(struct enc *e)
 	put_user(e, "args", KS_ECS_U_PARENT_ARGS);
 	put_entity(e, ev->parent_entity, ev->ppid, ev->parent_start_ns);
 	put_ref(e, "executable", KS_F_PARENT_EXECUTABLE);
+	put_cred(e, "group", KS_P_PEGID, ev->pegid);
 	put_ref(e, "name", KS_F_PARENT_NAME);
 	ks_jw_int(e->w, "pid", ev->ppid);
+	put_cred(e, "user", KS_P_PEUID, ev->peuid);
 	ks_jw_end(e->w, '}');
 }
 
@@ -143,7 +155,8 @@ static void enc_process(struct enc *e)
 	const struct ks_event *ev = e->ev;
 	bool proc = ev->present & KS_P_PROCESS;
 
-	if (!(ev->present & (KS_P_PROCESS | KS_P_PARENT | KS_P_EXIT_CODE)))
+	if (!(ev->present & (KS_P_PROCESS | KS_P_PARENT | KS_P_EXIT_CODE | KS_P_EUID |
+			     KS_P_EGID)))
 		return;
 	ks_jw_obj(e->w, "process");
 	if (proc) {
@@ -153,14 +166,16 @@ static void enc_process(struct enc *e)
 	}
 	if (ev->present & KS_P_EXIT_CODE)
 		ks_jw_int(e->w, "exit_code", ev->exit_code);
+	put_cred(e, "group", KS_P_EGID, ev->egid);
 	if (proc)
 		put_ref(e, "name", KS_F_PROCESS_NAME);
 	if (ev->present & KS_P_PARENT)
 		enc_parent(e);
-	if (proc) {
+	if (proc)
 		ks_jw_int(e->w, "pid", ev->pid);
+	put_cred(e, "user", KS_P_EUID, ev->euid);
+	if (proc)
 		put_user(e, "working_directory", KS_ECS_U_CWD);
-	}
 	ks_jw_end(e->w, '}');
 }
 

@@ -757,7 +757,7 @@ static int join_value(const struct ks_event *ev, uint32_t f, const uint8_t **v, 
 		      uint8_t num[16])
 {
 	const uint8_t *ip = ks_ev_ip(ev, f);
-	__s64 n;
+	__s64 n = 0;	/* set by ks_event_num; gcc cannot see it through the switch */
 	int present;
 
 	*v = num;

@@ -150,6 +150,10 @@ enum ks_field {
 	/* addresses (16 bytes, IPv4 mapped ::ffff:a.b.c.d) */
 	KS_F_SOURCE_IP = 32,
 	KS_F_DEST_IP = 33,
+	KS_F_EUID = 34,			/* process.user.id (effective) */
+	KS_F_EGID = 35,
+	KS_F_PARENT_EUID = 36,		/* process.parent.user.id */
+	KS_F_PARENT_EGID = 37,
 	/* 64-bit entity keys, only for joins */
 	KS_F_ENTITY_ID = 40,
 	KS_F_PARENT_ENTITY_ID = 41,

@@ -21,6 +21,10 @@
 #define KS_P_PROCESS		(1u << 6)	/* process.* */
 #define KS_P_IFACE		(1u << 7)
 #define KS_P_USER		(1u << 8)	/* user.id / group.id */
+#define KS_P_EUID		(1u << 9)	/* process.user.id (effective) */
+#define KS_P_EGID		(1u << 10)	/* process.group.id (effective) */
+#define KS_P_PEUID		(1u << 11)	/* process.parent.user.id */
+#define KS_P_PEGID		(1u << 12)	/* process.parent.group.id */
 
 /* Bits of ks_verdict.flags. */
 #define KS_V_FORWARD		(1u << 0)	/* event went to userspace */
@@ -124,6 +128,15 @@ struct ks_event {
 	__u32 pid_ns;
 	__u32 net_ns;
 	__u32 user_ns;
+	/*
+	 * Effective user and group ids of the process and of its parent
+	 * (Elastic Defend's process.user.id, process.parent.user.id, ...);
+	 * uid and gid above are the real ones (process.real_user.id).
+	 */
+	__u32 euid;
+	__u32 egid;
+	__u32 peuid;
+	__u32 pegid;
 	__u64 cgroup_id;
 	struct ks_verdict verdict;
 	/* string slots */

@@ -39,6 +39,15 @@
 	  0, 0xffffffffll)						      \
 	X(KS_F_USER_ID, "user.id", NUM, uid, KS_P_USER, 0, 0, 0xffffffffll)   \
 	X(KS_F_GROUP_ID, "group.id", NUM, gid, KS_P_USER, 0, 0, 0xffffffffll) \
+	/* effective ids (user.id and group.id are the real ones) */	      \
+	X(KS_F_EUID, "process.user.id", NUM, euid, KS_P_EUID, 0, 0,	      \
+	  0xffffffffll)							      \
+	X(KS_F_EGID, "process.group.id", NUM, egid, KS_P_EGID, 0, 0,	      \
+	  0xffffffffll)							      \
+	X(KS_F_PARENT_EUID, "process.parent.user.id", NUM, peuid,	      \
+	  KS_P_PEUID, 0, 0, 0xffffffffll)				      \
+	X(KS_F_PARENT_EGID, "process.parent.group.id", NUM, pegid,	      \
+	  KS_P_PEGID, 0, 0, 0xffffffffll)				      \
 	X(KS_F_EXIT_CODE, "process.exit_code", NUM, exit_code,		      \
 	  KS_P_EXIT_CODE, 0, -0x80000000ll, 0x7fffffffll)		      \
 	X(KS_F_SOURCE_PORT, "source.port", NUM, sport, KS_P_NET, 0, 0, 0xffff) \

@@ -16,6 +16,9 @@
 #define NUM_FIELD(id_, name_, type_, member, pbit, nonzero, lo, hi)	\
 	{ .name = name_, .id = id_, .type = KS_T_##type_, .present = pbit, \
 	  .min = lo, .max = hi },
+/* another name of a 32-bit id the kernel fills */
+#define N(n, i, p)	{ .name = n, .id = i, .type = KS_T_NUM, .present = p, \
+			  .min = 0, .max = UINT32_MAX }
 #define STR_FIELD(id_, name_, type_, pbit)				\
 	F(name_, id_, KS_T_##type_, pbit),
 
@@ -34,6 +37,19 @@ static const struct ks_field_info fields[] = {
 	 * instead of being dropped.
 	 */
 	F("process.parent.command_line", KS_F_NONE, KS_T_USER_STR, KS_P_PARENT),
+	/*
+	 * Other names of kernel-filled ids, after theirs (ks_field_by_id and
+	 * the printer use the first): user.id and group.id are the task's
+	 * real ids (Elastic Defend's process.real_user.id, Endgame's
+	 * user.Ext.real.id); process.user.id the effective one, which ECS
+	 * also calls user.effective.id.
+	 */
+	N("process.real_user.id", KS_F_USER_ID, KS_P_USER),
+	N("process.real_group.id", KS_F_GROUP_ID, KS_P_USER),
+	N("user.Ext.real.id", KS_F_USER_ID, KS_P_USER),
+	N("group.Ext.real.id", KS_F_GROUP_ID, KS_P_USER),
+	N("user.effective.id", KS_F_EUID, KS_P_EUID),
+	N("group.effective.id", KS_F_EGID, KS_P_EGID),
 	/*
 	 * Elastic Defend's event.type array is a function of the action
 	 * (types[] below): a test on it is a test on event.action, which the

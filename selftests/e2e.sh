@@ -57,6 +57,13 @@ cat >"$W/rules.yml" <<'EOF'
   name: connect to the e2e port
   severity: low
   query: network where event.action == "connect" and destination.port == 47011
+- rule: e2e_suid_exec
+  name: effective root with a real non-root user (Elastic Defend fields)
+  severity: high
+  query: |
+    process where host.os.type == "linux" and event.type == "start" and
+      event.action == "exec" and process.name == "ks_e2e_suid" and
+      process.user.id == "0" and process.real_user.id != "0"
 EOF
 sed 's/e2e_connect/e2e_connect_v2/; s/47011/47012/' "$W/rules.yml" >"$W/rules2.yml"
 
@@ -88,6 +95,10 @@ attack() {
 	/tmp/ks_e2e_stage2
 	# a connect: nothing needs to listen, the attempt is the event
 	(exec 3<>/dev/tcp/127.0.0.1/47011) 2>/dev/null
+	# what a setuid-root binary run by nobody looks like; and a plain one
+	cp /bin/true /tmp/ks_e2e_suid
+	setpriv --ruid=65534 --euid=0 /tmp/ks_e2e_suid
+	/tmp/ks_e2e_suid
 	sleep 0.5
 }
 
@@ -193,6 +204,11 @@ check "alert: exec from /tmp" "grep -q '\"id\":\"e2e_tmp_exec\"' $W/alerts.jsonl
 check "alert: two-step sequence with both events" \
 	"grep '\"id\":\"e2e_dropper_chain\"' $W/alerts.jsonl | grep -q 'ks_e2e_stage1.*ks_e2e_stage2'" "$W/alerts.jsonl"
 check "alert: connect" "grep -q '\"id\":\"e2e_connect\"' $W/alerts.jsonl" "$W/alerts.jsonl"
+check "alert: the connect event is Elastic Defend's connection_attempted, type start" \
+	"grep '\"id\":\"e2e_connect\"' $W/alerts.jsonl | grep -q '\"action\":\"connection_attempted\",\"category\":\"network\",\"type\":\[\"start\"\]'" "$W/alerts.jsonl"
+wait_for '"id":"e2e_suid_exec"' "$W/alerts.jsonl"
+check "alert: effective root, real uid 65534 (kernel-filled process.user.id), once" \
+	"[ \$(grep -c '\"id\":\"e2e_suid_exec\"' $W/alerts.jsonl) -eq 1 ] && grep '\"id\":\"e2e_suid_exec\"' $W/alerts.jsonl | grep -q '\"pid\":[0-9]*,\"user\":{\"id\":0}.*\"user\":{\"id\":65534}'" "$W/alerts.jsonl"
 check "alerts are valid JSON lines" "python3 -c 'import json,sys; [json.loads(l) for l in open(\"$W/alerts.jsonl\")]' 2>/dev/null || jq -e . $W/alerts.jsonl >/dev/null"
 
 # ---- metrics

@@ -174,9 +174,14 @@ static void enc_process(struct enc *e, json_t *root)
 	const struct ks_event *ev = e->ev;
 	json_t *p, *pp;
 
-	if (!(ev->present & (KS_P_PROCESS | KS_P_PARENT | KS_P_EXIT_CODE)))
+	if (!(ev->present & (KS_P_PROCESS | KS_P_PARENT | KS_P_EXIT_CODE | KS_P_EUID |
+			     KS_P_EGID)))
 		return;
 	p = child(e, root, "process");
+	if (ev->present & KS_P_EUID)
+		put(e, child(e, p, "user"), "id", json_integer(ev->euid));
+	if (ev->present & KS_P_EGID)
+		put(e, child(e, p, "group"), "id", json_integer(ev->egid));
 	if (ev->present & KS_P_PROCESS) {
 		put(e, p, "pid", json_integer(ev->pid));
 		put_entity(e, p, ev->entity, ev->pid, ev->start_ns);
@@ -193,6 +198,10 @@ static void enc_process(struct enc *e, json_t *root)
 			   ev->parent_start_ns);
 		put_ref(e, pp, "name", KS_F_PARENT_NAME);
 		put_ref(e, pp, "executable", KS_F_PARENT_EXECUTABLE);
+		if (ev->present & KS_P_PEUID)
+			put(e, child(e, pp, "user"), "id", json_integer(ev->peuid));
+		if (ev->present & KS_P_PEGID)
+			put(e, child(e, pp, "group"), "id", json_integer(ev->pegid));
 	}
 }
 

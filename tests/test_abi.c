@@ -24,16 +24,18 @@ static void test_version(void **state)
 
 static void test_event_layout(void **state)
 {
-	assert_int_equal(sizeof(struct ks_event), 3408);
+	assert_int_equal(sizeof(struct ks_event), 3424);
 	assert_int_equal(offsetof(struct ks_event, str), 124);
 	assert_int_equal(offsetof(struct ks_event, mnt_ns), 180);
 	assert_int_equal(offsetof(struct ks_event, cut_head), 184);
 	assert_int_equal(offsetof(struct ks_event, pid_ns), 188);
 	assert_int_equal(offsetof(struct ks_event, user_ns), 196);
-	assert_int_equal(offsetof(struct ks_event, cgroup_id), 200);
-	assert_int_equal(offsetof(struct ks_event, verdict), 208);
-	assert_int_equal(offsetof(struct ks_event, exe), 288);
-	assert_int_equal(offsetof(struct ks_event, payload), 1872);
+	assert_int_equal(offsetof(struct ks_event, euid), 200);
+	assert_int_equal(offsetof(struct ks_event, pegid), 212);
+	assert_int_equal(offsetof(struct ks_event, cgroup_id), 216);
+	assert_int_equal(offsetof(struct ks_event, verdict), 224);
+	assert_int_equal(offsetof(struct ks_event, exe), 304);
+	assert_int_equal(offsetof(struct ks_event, payload), 1888);
 	assert_int_equal(sizeof(struct ks_verdict), 80);
 	assert_true(sizeof(struct ks_replay_ctx) <= 65535);	/* test-run ctx limit */
 	assert_int_equal(offsetof(struct ks_event, verdict) % 8, 0);

@@ -1040,7 +1040,9 @@ static void test_enriched_fields(void **state)
 	static const char *const want[] = {
 		"\"host\":{\"id\":\"0f3a9c\",\"name\":\"h1\",\"os\":{\"type\":\"linux\"}}",
 		"\"parent\":{\"args\":[\"bash\",\"-c\",\"curl -x a\"],",
-		"\"pid\":10,\"working_directory\":\"/tmp/w\"}",
+		"\"pid\":10,\"user\":{\"id\":0},\"working_directory\":\"/tmp/w\"}",
+		"\"executable\":\"/usr/bin/curl\",\"group\":{\"id\":1000},\"name\":\"curl\",",
+		"\"group\":{\"id\":1000},\"name\":\"bash\",\"pid\":9,\"user\":{\"id\":1000}}",
 		"\"user\":{\"id\":1000,\"name\":\"alice\"}",
 	};
 	struct fx *f = *state;
@@ -1058,6 +1060,11 @@ static void test_enriched_fields(void **state)
 					   stderr), 0);
 	fclose(in);
 	assert_int_equal(h.n, 3);
+	assert_int_equal(h.ev[0].euid, 0);
+	assert_int_equal(h.ev[0].uid, 1000);
+	assert_int_equal(h.ev[0].present & (KS_P_EUID | KS_P_EGID | KS_P_PEUID | KS_P_PEGID),
+			 KS_P_EUID | KS_P_EGID | KS_P_PEUID | KS_P_PEGID);
+	assert_false(h.ev[1].present & (KS_P_EUID | KS_P_PEUID));
 	assert_int_equal(h.ev[1].action, KS_ACT_CONNECT);
 	assert_int_equal(h.ev[2].action, KS_ACT_EXIT);
 	assert_true(ks_ecs_user_str(&f->ctx, args, &h.ev[0], &s, &len));

@@ -474,6 +474,29 @@ static void test_user_fields(void **state)
 	check_ctx(&ev, "any where stringContains(host.name, host.name)", true, &ctx);
 }
 
+/* Effective and real ids: a setuid-root exec by uid 1000 under a uid 1000 shell. */
+static void test_cred_fields(void **state)
+{
+	struct ks_event ev;
+
+	ev_exec(&ev, "/usr/bin/passwd", NULL);
+	ev.euid = 0;
+	ev.egid = 1000;
+	ev.peuid = 1000;
+	ev.pegid = 1000;
+	ev.present |= KS_P_EUID | KS_P_EGID | KS_P_PEUID | KS_P_PEGID;
+	T("process where process.user.id == \"0\" and process.real_user.id != \"0\" and "
+	  "process.parent.user.id != \"0\"");
+	T("process where user.effective.id == 0 and user.Ext.real.id == 1000 and "
+	  "group.Ext.real.id == 1000 and process.real_group.id == 1000");
+	F("process where process.group.id == 0 or process.parent.group.id == 0");
+	/* each with its own presence: not known is null */
+	ev.present &= ~(KS_P_EUID | KS_P_PEGID);
+	T("process where process.user.id == null and process.parent.group.id == null and "
+	  "process.group.id == 1000 and process.parent.user.id == 1000");
+	F("process where process.user.id != 5");
+}
+
 /* host.id is /etc/machine-id without a callback; host.os.type "linux". */
 static void test_host_fields(void **state)
 {
@@ -787,6 +810,7 @@ int main(void)
 		cmocka_unit_test(test_entity_host),
 		cmocka_unit_test(test_user_fields),
 		cmocka_unit_test(test_host_fields),
+		cmocka_unit_test(test_cred_fields),
 		cmocka_unit_test(test_wildcard_matcher),
 		cmocka_unit_test(test_regex),
 		cmocka_unit_test(test_regex_newline),
