@@ -759,11 +759,13 @@ static int fn_find(const struct ks_token *nt, bool *ci)
 static bool fn_one_string(struct parser *p, const struct ks_token *nt,
 			  const struct ks_token *ft, const struct ks_field_info *f)
 {
-	if (f->type == KS_T_STR || f->type == KS_T_USER_STR ||
-	    f->type == KS_T_ENTITY)
+	if ((f->type == KS_T_STR || f->type == KS_T_USER_STR ||
+	     f->type == KS_T_ENTITY) && !f->array)
 		return true;
+	/* a userspace array (process.parent.args) is a string array too */
 	eql_serr(p, ft, "%s needs a string field here; %s is a%s %s", nt->s,
-		 f->name, f->type == KS_T_IP ? "n" : "", ks_ftype_name(f->type));
+		 f->name, f->type == KS_T_IP ? "n" : "",
+		 f->array ? "string array" : ks_ftype_name(f->type));
 	return false;
 }
 

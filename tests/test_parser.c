@@ -309,6 +309,13 @@ static const struct reject_case rejects[] = {
 	{ "process where stringContains(process.args, process.name)",
 	  "q:1:30: error: stringContains needs a string field here; process.args "
 	  "is a string array" },
+	/* the userspace-enriched array too (it once passed as a string) */
+	{ "process where length(process.parent.args) > 1",
+	  "q:1:22: error: length needs a string field here; "
+	  "process.parent.args is a string array" },
+	{ "process where startsWith(process.name, process.parent.args)",
+	  "q:1:40: error: startsWith needs a string field here; "
+	  "process.parent.args is a string array" },
 	{ "process where startsWith(process.name, process.nam)",
 	  "q:1:40: error: unknown field \"process.nam\" (did you mean "
 	  "\"process.name\"?)" },
