@@ -1027,7 +1027,8 @@ static int dec_user_one(struct dec *d, unsigned int field)
 	return d->seq ? ks_ecs_user_note(d->ctx, d->seq, field, buf, len) : 0;
 }
 
-/* host.id, process.working_directory, process.parent.args, user.name */
+/* host.id, process.working_directory, process.parent.args, user.name,
+ * process.parent.command_line */
 static int dec_user_fields(struct dec *d)
 {
 	unsigned int i;

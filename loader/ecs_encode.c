@@ -141,6 +141,7 @@ static void enc_parent(struct enc *e)
 
 	ks_jw_obj(e->w, "parent");
 	put_user(e, "args", KS_ECS_U_PARENT_ARGS);
+	put_user(e, "command_line", KS_ECS_U_PARENT_CMDLINE);
 	put_entity(e, ev->parent_entity, ev->ppid, ev->parent_start_ns);
 	put_ref(e, "executable", KS_F_PARENT_EXECUTABLE);
 	put_cred(e, "group", KS_P_PEGID, ev->pegid);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Userspace-enriched fields (rules-compiler/fields.c: host.id,
- * process.working_directory, process.parent.args, user.name): the kernel
+ * process.working_directory, process.parent.args, user.name,
+ * process.parent.command_line): the kernel
  * does not fill them, so kload gives their value when a rule step
  * finished in userspace tests one, and when an event is printed.
  *
@@ -9,9 +10,10 @@
  *                    the record number (entries in record order, so a
  *                    binary search finds them); null if it had none
  *  live events       read at that moment: /etc/machine-id (through the
- *                    compiler's default), /proc/PID/cwd, /proc/PPID/cmdline,
- *                    the passwd entry of user.id; null when the process
- *                    has gone or the entry is unknown
+ *                    compiler's default), /proc/PID/cwd, /proc/PPID/cmdline
+ *                    (its NULs as spaces for the command line), the passwd
+ *                    entry of user.id; null when the process has gone or
+ *                    the entry is unknown
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +31,7 @@ static const char *const user_fields[KS_ECS_USER_N] = {
 	[KS_ECS_U_CWD] = "process.working_directory",
 	[KS_ECS_U_PARENT_ARGS] = "process.parent.args",
 	[KS_ECS_U_USER_NAME] = "user.name",
+	[KS_ECS_U_PARENT_CMDLINE] = "process.parent.command_line",
 };
 
 int ks_ecs_user_index(const struct ks_field_info *f)
@@ -159,6 +162,12 @@ static bool live_value(struct ks_ecs_ctx *ctx, const struct ks_field_info *f,
 	case KS_ECS_U_PARENT_ARGS:
 		if (!read_cmdline(ev->ppid, buf, KS_ECS_UBUF, len))
 			return false;
+		break;
+	case KS_ECS_U_PARENT_CMDLINE:	/* the args joined by ' ', as the kernel's */
+		if (!read_cmdline(ev->ppid, buf, KS_ECS_UBUF, len))
+			return false;
+		for (n = 0; n < (ssize_t)*len; n++)
+			buf[n] = buf[n] ? buf[n] : ' ';
 		break;
 	default:	/* KS_ECS_U_USER_NAME */
 		if (getpwuid_r(ev->uid, &pw, buf + PATH_MAX, KS_ECS_UBUF - PATH_MAX,

@@ -31,10 +31,9 @@ static const struct ks_field_info fields[] = {
 	F("source.ip", KS_F_SOURCE_IP, KS_T_IP, KS_P_NET),
 	F("destination.ip", KS_F_DEST_IP, KS_T_IP, KS_P_NET),
 	/*
-	 * Not filled by the kernel: kload knows it from the parent's exec
-	 * event in its process table (null when it did not see that exec).
-	 * It exists so Sigma's ParentCommandLine can be imported faithfully
-	 * instead of being dropped.
+	 * Not filled by the kernel: kload reads it from /proc/PPID/cmdline
+	 * live and takes the record's value in replay (loader/ecs_user.c);
+	 * null when the parent is gone. Sigma's ParentCommandLine maps here.
 	 */
 	F("process.parent.command_line", KS_F_NONE, KS_T_USER_STR, KS_P_PARENT),
 	/*

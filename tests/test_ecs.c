@@ -1039,7 +1039,8 @@ static void test_enriched_fields(void **state)
 {
 	static const char *const want[] = {
 		"\"host\":{\"id\":\"0f3a9c\",\"name\":\"h1\",\"os\":{\"type\":\"linux\"}}",
-		"\"parent\":{\"args\":[\"bash\",\"-c\",\"curl -x a\"],",
+		"\"parent\":{\"args\":[\"bash\",\"-c\",\"curl -x a\"],"
+		"\"command_line\":\"bash -c curl -x a\",",
 		"\"pid\":10,\"user\":{\"id\":0},\"working_directory\":\"/tmp/w\"}",
 		"\"executable\":\"/usr/bin/curl\",\"group\":{\"id\":1000},\"name\":\"curl\",",
 		"\"group\":{\"id\":1000},\"name\":\"bash\",\"pid\":9,\"user\":{\"id\":1000}}",
@@ -1070,6 +1071,11 @@ static void test_enriched_fields(void **state)
 	assert_true(ks_ecs_user_str(&f->ctx, args, &h.ev[0], &s, &len));
 	assert_int_equal(len, strlen("bash") + 1 + strlen("-c") + 1 + strlen("curl -x a"));
 	assert_memory_equal(s, "bash\0-c\0curl -x a", len);
+	/* the parent's command line: Sigma's ParentCommandLine reads it */
+	assert_true(ks_ecs_user_str(&f->ctx, ks_field_lookup("process.parent.command_line"),
+				    &h.ev[0], &s, &len));
+	assert_int_equal(len, strlen("bash -c curl -x a"));
+	assert_memory_equal(s, "bash -c curl -x a", len);
 	/* [] is null; each record its own value, none when it has none */
 	assert_false(ks_ecs_user_str(&f->ctx, args, &h.ev[1], &s, &len));
 	assert_false(ks_ecs_user_str(&f->ctx, id, &h.ev[1], &s, &len));

@@ -85,6 +85,7 @@ enum {
 	KS_ECS_U_CWD,
 	KS_ECS_U_PARENT_ARGS,
 	KS_ECS_U_USER_NAME,
+	KS_ECS_U_PARENT_CMDLINE,	/* process.parent.command_line */
 	KS_ECS_USER_N,
 };
 #define KS_ECS_UBUF	8192	/* a live value read: a path, cmdline, passwd */
