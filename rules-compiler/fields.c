@@ -301,16 +301,12 @@ const char *ks_field_enum_list(const struct ks_field_info *f)
 
 const char *ks_category_name(enum ks_category c)
 {
-	switch (c) {
-	case KS_CAT_PROCESS:
-		return "process";
-	case KS_CAT_FILE:
-		return "file";
-	case KS_CAT_NETWORK:
-		return "network";
-	default:
-		return "any";
-	}
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(categories); i++)
+		if (categories[i].value == c)
+			return categories[i].name;
+	return "any";
 }
 
 const char *ks_ftype_name(enum ks_ftype t)

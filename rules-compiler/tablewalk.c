@@ -53,23 +53,29 @@ static void record_accept(const struct ks_tables *t, uint32_t s,
 		ks_walk_set_hit(w, t->acc_list[first + i]);
 }
 
+/* One DFA transition by byte class c; 0 (dead) past the table. */
+static uint32_t dfa_step(const struct ks_tables *t, uint32_t state, uint8_t c,
+			 struct ks_walk *w)
+{
+	uint64_t cell = (uint64_t)state * t->hdr.n_classes + c;
+
+	if (cell >= KS_DFA_CELLS)
+		return 0;
+	state = t->dfa[cell];
+	w->bytes_scanned++;
+	if (state >= t->hdr.acc_base && state <= KS_MAX_STATES)
+		record_accept(t, state, w);
+	return state;
+}
+
 uint32_t ks_walk_bytes(const struct ks_tables *t, uint32_t state, bool fold,
 		       const uint8_t *p, size_t n, struct ks_walk *w)
 {
 	const uint8_t *cls = fold ? t->cls_fold : t->cls;
-	uint32_t nc = t->hdr.n_classes;
-	uint64_t cell;
 	size_t i;
 
-	for (i = 0; i < n && state; i++) {
-		cell = (uint64_t)state * nc + cls[p[i]];
-		if (cell >= KS_DFA_CELLS)
-			return 0;
-		state = t->dfa[cell];
-		w->bytes_scanned++;
-		if (state >= t->hdr.acc_base && state <= KS_MAX_STATES)
-			record_accept(t, state, w);
-	}
+	for (i = 0; i < n && state; i++)
+		state = dfa_step(t, state, cls[p[i]], w);
 	return state;
 }
 
@@ -83,15 +89,7 @@ static uint32_t feed_byte(const struct ks_tables *t, uint32_t state, bool fold,
 static uint32_t feed_class(const struct ks_tables *t, uint32_t state, uint8_t c,
 			   struct ks_walk *w)
 {
-	uint64_t cell = (uint64_t)state * t->hdr.n_classes + c;
-
-	if (!state || cell >= KS_DFA_CELLS)
-		return 0;
-	state = t->dfa[cell];
-	w->bytes_scanned++;
-	if (state >= t->hdr.acc_base && state <= KS_MAX_STATES)
-		record_accept(t, state, w);
-	return state;
+	return state ? dfa_step(t, state, c, w) : 0;
 }
 
 bool ks_ev_str(const struct ks_event *ev, enum ks_field f, const uint8_t **p,
@@ -210,24 +208,28 @@ static void add_cand(const struct ks_tables *t, const struct ks_event *ev,
 	w->cands[w->n_cands++] = step;
 }
 
+/* The steps of one (first << 16 | count) range of a step list of cap ids. */
+static void add_range(const struct ks_tables *t, const struct ks_event *ev,
+		      uint32_t v, const __u16 *list, uint32_t cap,
+		      struct ks_walk *w)
+{
+	uint32_t first = v >> 16, n = v & 0xffff, i;
+
+	for (i = 0; i < n && first + i < cap; i++)
+		add_cand(t, ev, list[first + i], w);
+}
+
 static void add_cat(const struct ks_tables *t, const struct ks_event *ev,
 		    uint32_t cat, struct ks_walk *w)
 {
-	uint32_t v, first, n, i;
-
-	if (cat >= KS_CAT_N)
-		return;
-	v = t->cat_first[cat];
-	first = v >> 16;
-	n = v & 0xffff;
-	for (i = 0; i < n && first + i < KS_MAX_STEPS; i++)
-		add_cand(t, ev, t->cat_list[first + i], w);
+	if (cat < KS_CAT_N)
+		add_range(t, ev, t->cat_first[cat], t->cat_list, KS_MAX_STEPS, w);
 }
 
 void ks_walk_candidates(const struct ks_tables *t, const struct ks_event *ev,
 			struct ks_walk *w)
 {
-	uint32_t h, a, v, first, n, i;
+	uint32_t h, a, i;
 
 	if (ev->category != KS_CAT_ANY)
 		add_cat(t, ev, ev->category, w);
@@ -236,21 +238,14 @@ void ks_walk_candidates(const struct ks_tables *t, const struct ks_event *ev,
 		a = w->hits[h];
 		if (a >= t->hdr.n_atoms)
 			continue;
-		v = t->atom_trig[a];
-		first = v >> 16;
-		n = v & 0xffff;
-		for (i = 0; i < n && first + i < KS_MAX_TRIG_LIST; i++)
-			add_cand(t, ev, t->trig_list[first + i], w);
+		add_range(t, ev, t->atom_trig[a], t->trig_list, KS_MAX_TRIG_LIST, w);
 	}
 	/* a cut path: the steps it may hide the trigger of (after the hits, as bpf/) */
 	for (i = 0; i < KS_PATH_SLOTS; i++) {
 		if (!(ev->truncated & KS_F_PATH_MASK & (1u << KS_PATH_FIELD(i))))
 			continue;
-		v = t->cut_first[i];
-		first = v >> 16;
-		n = v & 0xffff;
-		for (h = 0; h < n && first + h < KS_PATH_SLOTS * KS_MAX_STEPS; h++)
-			add_cand(t, ev, t->cut_list[first + h], w);
+		add_range(t, ev, t->cut_first[i], t->cut_list,
+			  KS_PATH_SLOTS * KS_MAX_STEPS, w);
 	}
 }
 
