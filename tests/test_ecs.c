@@ -1039,8 +1039,8 @@ static void test_enriched_fields(void **state)
 {
 	static const char *const want[] = {
 		"\"host\":{\"id\":\"0f3a9c\",\"name\":\"h1\",\"os\":{\"type\":\"linux\"}}",
-		"\"parent\":{\"args\":[\"bash\",\"-c\",\"curl -x a\"],"
-		"\"command_line\":\"bash -c curl -x a\",",
+		("\"parent\":{\"args\":[\"bash\",\"-c\",\"curl -x a\"],"
+		 "\"command_line\":\"bash -c curl -x a\","),
 		"\"pid\":10,\"user\":{\"id\":0},\"working_directory\":\"/tmp/w\"}",
 		"\"executable\":\"/usr/bin/curl\",\"group\":{\"id\":1000},\"name\":\"curl\",",
 		"\"group\":{\"id\":1000},\"name\":\"bash\",\"pid\":9,\"user\":{\"id\":1000}}",
