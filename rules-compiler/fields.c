@@ -267,12 +267,17 @@ int ks_action_parse(const char *name)
 	return -1;
 }
 
+/*
+ * The type of action act, NULL for none. The KS_ENUM_NEVER entries are
+ * names only: an event whose action byte happens to be that value (the
+ * ring buffer's bytes are not trusted) has no type, not "admin".
+ */
 const char *ks_event_type_name(unsigned int act)
 {
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(types); i++)
-		if (types[i].value == act)
+		if (types[i].value == act && act != KS_ENUM_NEVER)
 			return types[i].name;
 	return NULL;
 }

@@ -17,6 +17,7 @@
 
 #include "kestrel/ecs.h"
 #include "kestrel/json.h"
+#include "rules-compiler/ast.h"
 
 #define SPEC_LINE \
 	"{\"@timestamp\":\"2026-01-02T03:04:05.000000001Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"process\":{\"pid\":4242,\"entity_id\":\"4242-1767323045\",\"name\":\"curl\",\"executable\":\"/usr/bin/curl\",\"args\":[\"curl\",\"-o\",\"/tmp/x\",\"http://203.0.113.9/x\"],\"parent\":{\"pid\":1,\"name\":\"bash\",\"executable\":\"/bin/bash\",\"entity_id\":\"1-1\"}},\"user\":{\"id\":0},\"host\":{\"name\":\"h1\"}}"
@@ -479,6 +480,32 @@ static void test_json_from_bad_bytes(void **state)
 	s = dump(j);
 	assert_non_null(strstr(s, "\"payload\":\"a\\u0000" R R R "f\""));
 	assert_non_null(strstr(s, "\"executable\":\"/tmp/" R R R "\""));
+	free(s);
+	json_decref(j);
+}
+
+/*
+ * An action byte no event carries, as a bad ring-buffer record has it,
+ * gets no event.type: not the name of a type no Kestrel event has (the
+ * value 255 also marks those in the name table; fuzz_alert found it).
+ */
+static void test_type_of_unknown_action(void **state)
+{
+	struct fx *f = *state;
+	unsigned int act;
+	char *s;
+	json_t *j;
+
+	assert_null(ks_event_type_name(KS_ENUM_NEVER));
+	for (act = KS_ACT_N; act < 256; act++)
+		assert_null(ks_event_type_name(act));
+	decode_ok(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"}}",
+		  &f->ev);
+	f->ev.action = KS_ENUM_NEVER;
+	j = to_json(&f->ctx, &f->ev);
+	assert_non_null(j);
+	s = dump(j);
+	assert_null(strstr(s, "\"type\":["));
 	free(s);
 	json_decref(j);
 }
@@ -1238,6 +1265,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_entity_ids, setup, teardown),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test_setup_teardown(test_json_from_bad_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_type_of_unknown_action, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_path_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_long_head, setup, teardown),
