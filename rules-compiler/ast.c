@@ -104,6 +104,25 @@ struct ks_node *ks_node_bool(struct ks_ruleset *rs, struct ks_loc loc, bool v)
 	return n;
 }
 
+/*
+ * n, a comparison of field f, or the constant it always is. host.os.type
+ * is decided when compiling: the comparison's own semantics (interpreted,
+ * the field reading KS_HOST_OS_TYPE as it does in kload) become a
+ * constant, so a rule's `host.os.type == "linux"` costs the kernel
+ * nothing. Both front ends fold it here, so a Sigma rule prints as EQL
+ * that parses back to the same query. *decided is set when it folds.
+ */
+struct ks_node *ks_node_fold_host(struct ks_ruleset *rs, struct ks_node *n,
+				  const struct ks_field_info *f, bool *decided)
+{
+	static const struct ks_event none;
+
+	if (!n || !f || strcmp(f->name, "host.os.type"))
+		return n;
+	*decided = true;
+	return ks_node_bool(rs, n->loc, ks_interp_node(n, &none));
+}
+
 /* AND/OR of the vector; nested nodes of the same kind are flattened so
  * "a and b and c" is one node of three kids. */
 struct ks_node *ks_node_join(struct ks_ruleset *rs, enum ks_node_kind kind,

@@ -46,6 +46,10 @@ struct ks_node *ks_node_join(struct ks_ruleset *rs, enum ks_node_kind kind,
 			     struct ks_loc loc, struct ks_nodevec *vec);
 struct ks_node *ks_node_not(struct ks_ruleset *rs, struct ks_node *kid);
 struct ks_node *ks_node_bool(struct ks_ruleset *rs, struct ks_loc loc, bool v);
+/* n, or the constant it is when f is decided at compile time
+ * (host.os.type); sets *decided then. */
+struct ks_node *ks_node_fold_host(struct ks_ruleset *rs, struct ks_node *n,
+				  const struct ks_field_info *f, bool *decided);
 struct ks_node *ks_node_null(struct ks_ruleset *rs, struct ks_loc loc,
 			     const struct ks_field_info *f);
 struct ks_node *ks_node_num(struct ks_ruleset *rs, struct ks_loc loc,

@@ -597,20 +597,6 @@ static struct ks_node *absent_cmp(struct parser *p, const struct ks_token *ft,
 	return ks_node_bool(p->rs, eql_tok_loc(p, ft), is_null && !op->negate);
 }
 
-/*
- * A comparison with host.os.type, decided now: the test's own semantics
- * (interpreted, the field reading KS_HOST_OS_TYPE as it does in kload)
- * become a constant, so a rule's `host.os.type == "linux"` costs the
- * kernel nothing. The query is marked for --explain.
- */
-static struct ks_node *host_os_fold(struct parser *p, struct ks_node *n)
-{
-	static const struct ks_event none;
-
-	p->host_os = true;
-	return ks_node_bool(p->rs, n->loc, ks_interp_node(n, &none));
-}
-
 struct ks_node *eql_parse_comparison(struct parser *p)
 {
 	struct ks_token *ft = advance(p), *t, **vals, *one;
@@ -638,11 +624,10 @@ struct ks_node *eql_parse_comparison(struct parser *p)
 		vals = ks_xmalloc(sizeof(*vals));
 		vals[0] = one;
 	}
-	if (f)
-		n = build_cmp(p, ft, f, &op, vals, nv);
-	if (n && !strcmp(f->name, "host.os.type"))
-		n = host_os_fold(p, n);
-	else if (!f && eql_field_absent(ft))
+	if (f)	/* host.os.type decided now; the query marked for --explain */
+		n = ks_node_fold_host(p->rs, build_cmp(p, ft, f, &op, vals, nv), f,
+				      &p->host_os);
+	else if (eql_field_absent(ft))
 		n = absent_cmp(p, ft, &op, vals, nv);
 	free(vals);
 	return n ? n : eql_placeholder(p, ft);

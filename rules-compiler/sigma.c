@@ -569,6 +569,7 @@ static struct ks_query *make_query(struct sigma *sg, struct ks_node *det,
 					  KS_CMP_EQ, &act, 1));
 	ks_nodevec_push(&vec, det);
 	q->steps[0].cond = ks_node_join(sg->rs, KS_N_AND, loc, &vec);
+	q->host_os = sg->host_os;
 	return q;
 }
 

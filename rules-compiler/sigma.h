@@ -47,6 +47,7 @@ struct sigma {
 	size_t n_sels;
 	struct ks_strmap sel_names;	/* name -> index in sels */
 	size_t errors;
+	bool host_os;			/* a host.os.type test was decided */
 };
 
 void sg_err_loc(struct sigma *sg, struct ks_loc l, const char *fmt, ...)

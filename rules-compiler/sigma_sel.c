@@ -688,7 +688,8 @@ static struct ks_node *sel_map(struct sigma *sg, yaml_node_t *map)
 		}
 		n = NULL;
 		if (!parse_key(sg, &e, ks_yscalar(e.key)))
-			n = entry_build(sg, &e);
+			n = entry_build(sg, &e);	/* sets e.f */
+		n = ks_node_fold_host(sg->rs, n, e.f, &sg->host_os);
 		free(e.vals);
 		if (!n) {
 			bad = true;

@@ -210,6 +210,36 @@ static void test_user_cwd(void **state)
 		"working directory is not in the event schema");
 }
 
+/*
+ * host.os.type is decided when compiling, in Sigma as in EQL, so the
+ * imported query prints as EQL that parses back to itself (fuzz_sigma:
+ * a Sigma endswith on it printed a test the EQL parser then folded).
+ */
+static void test_host_os_decided(void **state)
+{
+	static const struct { const char *det, *want; } t[] = {
+		{ "        host.os.type|endswith: '/ -x'\n", EXEC "false" },
+		{ "        host.os.type: linux\n", EXEC "true" },
+		{ "        host.os.type: null\n", EXEC "false" },
+	};
+	struct ks_ruleset *rs;
+	char *text, det[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(det, sizeof(det), "    selection:\n%s    condition: selection\n",
+			 t[i].det);
+		imports("process_creation", det, t[i].want);
+		rs = ks_ruleset_new();
+		text = rule("process_creation", det);
+		assert_int_equal(ks_ruleset_load_string(rs, text, "s.yml"), 0);
+		assert_true(rs->rules[0].q->host_os);
+		check_roundtrip(&rs->rules[0]);
+		free(text);
+		ks_ruleset_free(rs);
+	}
+}
+
 /* LogonId: Sysmon for Linux prints the uid & 0xffff */
 static void test_logon_id(void **state)
 {
@@ -591,6 +621,7 @@ int main(void)
 		cmocka_unit_test(test_modifiers),
 		cmocka_unit_test(test_logon_id),
 		cmocka_unit_test(test_user_cwd),
+		cmocka_unit_test(test_host_os_decided),
 		cmocka_unit_test(test_selections),
 		cmocka_unit_test(test_metadata),
 		cmocka_unit_test(test_rejections),
