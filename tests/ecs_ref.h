@@ -169,6 +169,41 @@ static void put_args(struct enc *e, json_t *p)
 	put_cmdline(e, p, a, len);
 }
 
+/*
+ * An enriched field of a replayed record, as its line gave it (the
+ * decoder keeps them in ctx->uvals by record number, scanned here
+ * rather than searched): a string, or for an array field an array of
+ * its NUL-separated elements (none when empty).
+ */
+static void ref_user(struct enc *e, json_t *o, const char *key, unsigned int field)
+{
+	const struct ks_ecs_user_val *v = NULL;
+	const struct ks_field_info *f = ks_field_lookup(ks_ecs_user_name(field));
+	size_t i, start = 0;
+	json_t *arr;
+
+	if (e->ev->source != KS_SRC_REPLAY || !e->ev->seq || !f)
+		return;
+	for (i = 0; i < e->ctx->n_uvals && !v; i++)
+		if (e->ctx->uvals[i].seq == e->ev->seq && e->ctx->uvals[i].field == field)
+			v = &e->ctx->uvals[i];
+	if (!v)
+		return;
+	if (!f->array) {
+		put(e, o, key, jbytes(v->s, v->len));
+		return;
+	}
+	arr = json_array();
+	for (i = 0; arr && v->len && i <= v->len; i++) {
+		if (i < v->len && v->s[i])
+			continue;
+		if (json_array_append_new(arr, jbytes(v->s + start, i - start)))
+			e->oom = true;
+		start = i + 1;
+	}
+	put(e, o, key, arr);
+}
+
 static void enc_process(struct enc *e, json_t *root)
 {
 	const struct ks_event *ev = e->ev;
@@ -188,6 +223,7 @@ static void enc_process(struct enc *e, json_t *root)
 		put_ref(e, p, "name", KS_F_PROCESS_NAME);
 		put_ref(e, p, "executable", KS_F_PROCESS_EXECUTABLE);
 		put_args(e, p);
+		ref_user(e, p, "working_directory", KS_ECS_U_CWD);
 	}
 	if (ev->present & KS_P_EXIT_CODE)
 		put(e, p, "exit_code", json_integer(ev->exit_code));
@@ -198,6 +234,8 @@ static void enc_process(struct enc *e, json_t *root)
 			   ev->parent_start_ns);
 		put_ref(e, pp, "name", KS_F_PARENT_NAME);
 		put_ref(e, pp, "executable", KS_F_PARENT_EXECUTABLE);
+		ref_user(e, pp, "args", KS_ECS_U_PARENT_ARGS);
+		ref_user(e, pp, "command_line", KS_ECS_U_PARENT_CMDLINE);
 		if (ev->present & KS_P_PEUID)
 			put(e, child(e, pp, "user"), "id", json_integer(ev->peuid));
 		if (ev->present & KS_P_PEGID)
@@ -385,11 +423,13 @@ static json_t *ref_event(struct ks_ecs_ctx *ctx, const struct ks_event *ev)
 	put(&e, child(&e, root, "host"), "name", jtext(ks_ecs_event_host(ctx, ev)));
 	if (ev->source != KS_SRC_REPLAY && (o = ref_machine_id()))
 		put(&e, child(&e, root, "host"), "id", o);
+	ref_user(&e, child(&e, root, "host"), "id", KS_ECS_U_HOST_ID);
 	put(&e, child(&e, child(&e, root, "host"), "os"), "type", json_string("linux"));
 	enc_process(&e, root);
 	if (ev->present & KS_P_USER) {
 		put(&e, child(&e, root, "user"), "id", json_integer(ev->uid));
 		put(&e, child(&e, root, "group"), "id", json_integer(ev->gid));
+		ref_user(&e, child(&e, root, "user"), "name", KS_ECS_U_USER_NAME);
 	}
 	enc_file(&e, root);
 	enc_net(&e, root);
