@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * .kbin files: header, struct ks_tables, rule metadata as YAML. The format
- * is described in include/kestrel/kbin.h.
+ * .kbin files: header, the nonzero extents of struct ks_tables, rule
+ * metadata as YAML. The format is described in include/kestrel/kbin.h.
  *
  * The metadata is emitted with libyaml (double-quoted scalars, so any
  * query text survives) in the rule file format, and read back with the
@@ -292,14 +292,98 @@ static void hdr_swap_le(struct ks_kbin_hdr *h)
 	h->tables_hash = htole64(h->tables_hash);
 	h->file_hash = htole64(h->file_hash);
 	h->n_rules = htole32(h->n_rules);
+	h->n_extents = htole32(h->n_extents);
+	h->extents_size = htole32(h->extents_size);
 }
 
-static uint64_t file_hash(const struct ks_tables *t, const char *meta,
-			  size_t meta_len)
-{
-	uint64_t h = ks_fnv1a64(t, sizeof(*t), KS_FNV64_INIT);
+/* ---- the tables as extents ---- */
 
-	return ks_fnv1a64(meta, meta_len, h);
+#define KB_CHUNK	64	/* extents start and end on these boundaries */
+#define KB_EXT_HDR	8	/* u32 offset, u32 length */
+#define KB_EXTENTS_MAX	(sizeof(struct ks_tables) + \
+			 KB_EXT_HDR * (sizeof(struct ks_tables) / KB_CHUNK + 1))
+
+static size_t chunk_len(size_t off)
+{
+	return sizeof(struct ks_tables) - off < KB_CHUNK ?
+	       sizeof(struct ks_tables) - off : KB_CHUNK;
+}
+
+static bool chunk_zero(const uint8_t *p, size_t n)
+{
+	static const uint8_t zero[KB_CHUNK];
+
+	return !memcmp(p, zero, n);
+}
+
+/*
+ * The nonzero chunks of t, runs of them as one extent, into buf (at least
+ * KB_EXTENTS_MAX bytes). The bytes written; *n the extents. A zero chunk
+ * ends an extent: its 8-byte header costs less than 64 zeros.
+ */
+static size_t tables_to_extents(const struct ks_tables *t, uint8_t *buf, uint32_t *n)
+{
+	const uint8_t *b = (const uint8_t *)t;
+	size_t off = 0, end, w = 0;
+	uint32_t x;
+
+	for (*n = 0; off < sizeof(*t); off = end) {
+		end = off + chunk_len(off);
+		if (chunk_zero(b + off, end - off))
+			continue;
+		while (end < sizeof(*t) && !chunk_zero(b + end, chunk_len(end)))
+			end += chunk_len(end);
+		x = htole32((uint32_t)off);
+		memcpy(buf + w, &x, sizeof(x));
+		x = htole32((uint32_t)(end - off));
+		memcpy(buf + w + 4, &x, sizeof(x));
+		memcpy(buf + w + KB_EXT_HDR, b + off, end - off);
+		w += KB_EXT_HDR + end - off;
+		(*n)++;
+	}
+	return w;
+}
+
+/*
+ * size bytes of n extents at p into t, zeroed first; each must follow the
+ * one before and lie inside the tables and the file. *hash is
+ * ks_tables_hash(t), computed on the way: between extents the tables are
+ * zeros, one multiplication per gap, so the cost is what the file holds.
+ */
+static int extents_to_tables(const char *name, const uint8_t *p, size_t size,
+			     uint32_t n, struct ks_tables *t, uint64_t *hash,
+			     char *err, size_t errlen)
+{
+	uint64_t h = KS_FNV64_INIT, hpos = sizeof(t->hdr), end = 0, off, len, a;
+	uint8_t *b = (uint8_t *)t;
+	size_t at = 0;
+	uint32_t i, x;
+
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < n; i++, at += len) {
+		if (size - at < KB_EXT_HDR)
+			return kb_err(err, errlen, "%s: extent %u of %u is cut short", name, i, n);
+		memcpy(&x, p + at, sizeof(x));
+		off = le32toh(x);
+		memcpy(&x, p + at + 4, sizeof(x));
+		len = le32toh(x);
+		at += KB_EXT_HDR;
+		if (!len || off < end || off > sizeof(*t) || len > sizeof(*t) - off ||
+		    len > size - at)
+			return kb_err(err, errlen, "%s: extent %u (offset %llu, %llu bytes) is empty, overlaps the one before, or ends past the tables or the file",
+				      name, i, (unsigned long long)off, (unsigned long long)len);
+		memcpy(b + off, p + at, len);
+		end = off + len;
+		a = off > hpos ? off : hpos;
+		if (end > a) {
+			h = ks_fnv1a64(b + a, end - a, ks_fnv1a64_zeros(h, a - hpos));
+			hpos = end;
+		}
+	}
+	if (at != size)
+		return kb_err(err, errlen, "%s: %zu bytes after the last extent", name, size - at);
+	*hash = ks_fnv1a64_zeros(h, sizeof(*t) - hpos);
+	return 0;
 }
 
 /* ---- write ---- */
@@ -314,6 +398,7 @@ int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
 {
 	struct ks_kbin_hdr h;
 	char *meta, *tmp = NULL;
+	uint8_t *ext;
 	size_t meta_len;
 	FILE *f = NULL;
 	int ret = -1;
@@ -322,16 +407,21 @@ int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
 		return kb_err(err, errlen, "%s: the tables are not compiled from these rules",
 			      path);
 	meta = meta_yaml(rs, &meta_len, err, errlen);
-	if (!meta)
-		return -1;
+	ext = meta ? malloc(KB_EXTENTS_MAX) : NULL;
+	if (!ext) {
+		free(meta);
+		return meta ? kb_err(err, errlen, "out of memory") : -1;
+	}
 	memset(&h, 0, sizeof(h));
+	h.extents_size = (uint32_t)tables_to_extents(t, ext, &h.n_extents);
 	memcpy(h.magic, KS_KBIN_MAGIC, KS_KBIN_MAGIC_LEN);
 	h.abi_version = KS_ABI_VERSION;
 	h.hdr_size = sizeof(h);
 	h.tables_size = sizeof(*t);
 	h.meta_size = meta_len;
 	h.tables_hash = t->hdr.content_hash;
-	h.file_hash = file_hash(t, meta, meta_len);
+	h.file_hash = ks_fnv1a64(meta, meta_len,
+				 ks_fnv1a64(ext, h.extents_size, KS_FNV64_INIT));
 	h.n_rules = rs->n_rules;
 	hdr_swap_le(&h);
 	if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0) {
@@ -344,7 +434,7 @@ int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
 		kb_err(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (write_all(f, &h, sizeof(h)) || write_all(f, t, sizeof(*t)) ||
+	if (write_all(f, &h, sizeof(h)) || write_all(f, ext, le32toh(h.extents_size)) ||
 	    write_all(f, meta, meta_len) || fflush(f) || fsync(fileno(f))) {
 		kb_err(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
@@ -367,6 +457,7 @@ out:
 		unlink(tmp);
 	free(tmp);
 	free(meta);
+	free(ext);
 	return ret;
 }
 
@@ -389,6 +480,9 @@ bool ks_kbin_probe(const char *path)
 static int check_hdr(const char *path, const struct ks_kbin_hdr *h,
 		     uint64_t fsize, char *err, size_t errlen)
 {
+	if (!memcmp(h->magic, KS_KBIN_MAGIC_V1, KS_KBIN_MAGIC_LEN))
+		return kb_err(err, errlen, "%s: a .kbin of an older format (%s, whole tables): recompile the rules",
+			      path, KS_KBIN_MAGIC_V1);
 	if (memcmp(h->magic, KS_KBIN_MAGIC, KS_KBIN_MAGIC_LEN))
 		return kb_err(err, errlen, "%s: not a .kbin file (bad magic)", path);
 	if (h->abi_version != KS_ABI_VERSION)
@@ -401,17 +495,15 @@ static int check_hdr(const char *path, const struct ks_kbin_hdr *h,
 			      (unsigned long long)h->tables_size, sizeof(*h),
 			      sizeof(struct ks_tables));
 	/* no sum of the sizes: a huge meta_size would wrap around */
-	if (fsize < sizeof(*h) + h->tables_size ||
-	    h->meta_size != fsize - sizeof(*h) - h->tables_size)
-		return kb_err(err, errlen, "%s: truncated or padded: %llu bytes, header says %llu of tables and %llu of metadata",
-			      path, (unsigned long long)fsize,
-			      (unsigned long long)h->tables_size,
+	if (fsize < sizeof(*h) || h->extents_size > fsize - sizeof(*h) ||
+	    h->meta_size != fsize - sizeof(*h) - h->extents_size)
+		return kb_err(err, errlen, "%s: truncated or padded: %llu bytes, header says %u of table extents and %llu of metadata",
+			      path, (unsigned long long)fsize, h->extents_size,
 			      (unsigned long long)h->meta_size);
 	return 0;
 }
 
-#define KBIN_MAX_BYTES	(sizeof(struct ks_kbin_hdr) + sizeof(struct ks_tables) + \
-			 KS_MAX_FILE_BYTES)
+#define KBIN_MAX_BYTES	(sizeof(struct ks_kbin_hdr) + KB_EXTENTS_MAX + KS_MAX_FILE_BYTES)
 
 /* Whole file into memory, NUL-terminated. */
 static char *slurp(const char *path, uint64_t *size, char *err, size_t errlen)
@@ -667,9 +759,10 @@ int ks_kbin_read_mem(const void *data, size_t size, const char *name,
 		     struct ks_ruleset *rs, struct ks_tables *t, char *err,
 		     size_t errlen)
 {
-	const char *buf = data;
+	const char *buf = data, *body = buf + sizeof(struct ks_kbin_hdr);
 	struct ks_kbin_hdr h;
 	size_t first = rs->n_rules;
+	uint64_t tables_hash = 0;
 	char *meta = NULL;
 	int ret = -1;
 
@@ -681,16 +774,17 @@ int ks_kbin_read_mem(const void *data, size_t size, const char *name,
 	hdr_swap_le(&h);
 	if (check_hdr(name, &h, size, err, errlen))
 		goto out;
-	memcpy(t, buf + sizeof(h), sizeof(*t));
-	if (file_hash(t, buf + sizeof(h) + sizeof(*t), h.meta_size) !=
-	    h.file_hash) {
+	if (ks_fnv1a64(body, size - sizeof(h), KS_FNV64_INIT) != h.file_hash) {
 		kb_err(err, errlen, "%s: corrupted (content hash mismatch)", name);
 		goto out;
 	}
+	if (extents_to_tables(name, (const uint8_t *)body, h.extents_size, h.n_extents,
+			      t, &tables_hash, err, errlen))
+		goto out;
 	if (t->hdr.magic != KS_TABLES_MAGIC ||
 	    t->hdr.abi_version != KS_ABI_VERSION ||
 	    t->hdr.content_hash != h.tables_hash ||
-	    ks_tables_hash(t) != t->hdr.content_hash) {
+	    tables_hash != t->hdr.content_hash) {
 		kb_err(err, errlen, "%s: the tables are inconsistent (magic, version or hash)",
 		       name);
 		goto out;
@@ -705,7 +799,7 @@ int ks_kbin_read_mem(const void *data, size_t size, const char *name,
 		kb_err(err, errlen, "%s: out of memory", name);
 		goto out;
 	}
-	memcpy(meta, buf + sizeof(h) + sizeof(*t), h.meta_size);
+	memcpy(meta, body + h.extents_size, h.meta_size);
 	meta[h.meta_size] = 0;
 	ks_ruleset_load_string(rs, meta, name);
 	ret = check_rules(name, rs, first, t, err, errlen);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <kestrel/hash.h>
 #include <kestrel/kbin.h>
 #include <kestrel/rules.h>
 
@@ -156,9 +157,9 @@ static void test_identical_bytes(void **state)
 	b = read_file(path("2.kbin"), &lb);
 	assert_int_equal(la, lb);
 	assert_memory_equal(a, b, la);
-	print_message("kbin: %zu bytes (%zu header + %zu tables + %zu metadata)\n",
-		      la, sizeof(struct ks_kbin_hdr), sizeof(struct ks_tables),
-		      la - sizeof(struct ks_kbin_hdr) - sizeof(struct ks_tables));
+	/* the tables' nonzero extents only: kilobytes, not 3.4 MiB */
+	print_message("kbin: %zu bytes for %zu bytes of tables\n", la, sizeof(struct ks_tables));
+	assert_true(la < 16384);
 	free(a);
 	free(b);
 	ks_ruleset_free(rs);
@@ -244,7 +245,7 @@ static void test_inconsistent(void **state)
 	f = fopen(path("w.kbin"), "r+b");
 	assert_non_null(f);
 	assert_int_equal(fread(&h, sizeof(h), 1, f), 1);
-	h.meta_size = htole64(UINT64_MAX - sizeof(h) - sizeof(*T) + 1 +
+	h.meta_size = htole64(UINT64_MAX - sizeof(h) - le32toh(h.extents_size) + 1 +
 			      le64toh(h.meta_size));
 	rewind(f);
 	assert_int_equal(fwrite(&h, sizeof(h), 1, f), 1);
@@ -280,6 +281,72 @@ static void test_damaged(void **state)
 	assert_false(ks_kbin_probe(path("missing.kbin")));
 	free(good);
 	ks_ruleset_free(other);
+	ks_ruleset_free(rs);
+}
+
+/* Rewrite the header's file hash after an edit of the body. */
+static void rehash(char *buf, size_t len)
+{
+	struct ks_kbin_hdr h;
+
+	memcpy(&h, buf, sizeof(h));
+	h.file_hash = htole64(ks_fnv1a64(buf + sizeof(h), len - sizeof(h), KS_FNV64_INIT));
+	memcpy(buf, &h, sizeof(h));
+}
+
+/*
+ * Extents the hashes vouch for but which do not describe tables: each is
+ * refused by what is wrong with it, and a .kbin of the first format
+ * (whole tables) is named as such.
+ */
+static void test_bad_extents(void **state)
+{
+	struct ks_ruleset *rs = compile(rules_yaml, T), *back;
+	size_t len, hdr = sizeof(struct ks_kbin_hdr), i;
+	uint32_t v[2];
+	char err[256], *good, *buf;
+	static const struct { uint32_t off, len; const char *want; } bad[] = {
+		{ 0, 1, "ends past the tables" },	/* off: the tables' size */
+		{ 0, 0, "extent 0 (offset 0, 0 bytes) is empty" },
+		{ 0xffffffff, 0xffffffff, "ends past the tables or the file" },
+	};
+
+	assert_int_equal(ks_kbin_write(path("e.kbin"), rs, T, err, sizeof(err)), 0);
+	good = read_file(path("e.kbin"), &len);
+	buf = malloc(len);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memcpy(buf, good, len);
+		v[0] = htole32(bad[i].len == 1 ? (uint32_t)sizeof(*T) : bad[i].off);
+		v[1] = htole32(bad[i].len);
+		memcpy(buf + hdr, v, sizeof(v));
+		rehash(buf, len);
+		write_file(path("bad.kbin"), buf, len);
+		back = ks_ruleset_new();
+		assert_int_equal(ks_kbin_read(path("bad.kbin"), back, T2, err, sizeof(err)), -1);
+		print_message("  %s\n", err);
+		assert_non_null(strstr(err, bad[i].want));
+		ks_ruleset_free(back);
+	}
+	/* the second extent moved before the end of the first */
+	memcpy(buf, good, len);
+	memcpy(v, buf + hdr, sizeof(v));
+	memcpy(buf + hdr + 8 + le32toh(v[1]), v, sizeof(v[0]));
+	rehash(buf, len);
+	write_file(path("bad.kbin"), buf, len);
+	back = ks_ruleset_new();
+	assert_int_equal(ks_kbin_read(path("bad.kbin"), back, T2, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "overlaps the one before"));
+	ks_ruleset_free(back);
+	/* the first format's magic */
+	memcpy(buf, good, len);
+	memcpy(buf, KS_KBIN_MAGIC_V1, KS_KBIN_MAGIC_LEN);
+	write_file(path("bad.kbin"), buf, len);
+	back = ks_ruleset_new();
+	assert_int_equal(ks_kbin_read(path("bad.kbin"), back, T2, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "older format (KSKBIN01, whole tables): recompile"));
+	ks_ruleset_free(back);
+	free(buf);
+	free(good);
 	ks_ruleset_free(rs);
 }
 
@@ -437,6 +504,7 @@ int main(void)
 		cmocka_unit_test(test_identical_bytes),
 		cmocka_unit_test(test_damaged),
 		cmocka_unit_test(test_inconsistent),
+		cmocka_unit_test(test_bad_extents),
 		cmocka_unit_test(test_sigma_round_trip),
 		cmocka_unit_test(test_alert_metadata),
 	};

@@ -4,8 +4,15 @@
  * without the rule sources.
  *
  *   struct ks_kbin_hdr       64 bytes, little-endian
- *   struct ks_tables         tables_size bytes, exactly as the kernel reads
- *                            them (host byte order: x86/arm64 little-endian)
+ *   n_extents extents        extents_size bytes: the nonzero parts of
+ *                            struct ks_tables (tables_size bytes, exactly
+ *                            as the kernel reads them, host byte order:
+ *                            x86/arm64 little-endian), each a u32 offset,
+ *                            a u32 length (little-endian) and the bytes;
+ *                            in offset order, not overlapping. The tables
+ *                            are 3.4 MiB and mostly zeros: a file of 1,000
+ *                            rules is kilobytes, and reading it costs what
+ *                            it holds, not the tables' size
  *   rule metadata            meta_size bytes of YAML: the rule file format
  *                            (rule, name, severity, action, tags, query) so
  *                            kload re-parses the ASTs for the userspace part
@@ -26,7 +33,8 @@
 
 #include "rules.h"
 
-#define KS_KBIN_MAGIC		"KSKBIN01"
+#define KS_KBIN_MAGIC		"KSKBIN02"
+#define KS_KBIN_MAGIC_V1	"KSKBIN01"	/* whole tables: refused, named */
 #define KS_KBIN_MAGIC_LEN	8
 
 struct ks_kbin_hdr {
@@ -36,9 +44,11 @@ struct ks_kbin_hdr {
 	uint64_t tables_size;		/* sizeof(struct ks_tables) */
 	uint64_t meta_size;		/* YAML bytes after the tables */
 	uint64_t tables_hash;		/* ks_tables.hdr.content_hash */
-	uint64_t file_hash;		/* FNV-1a 64 of tables and metadata */
+	uint64_t file_hash;		/* FNV-1a 64 of all after the header */
 	uint32_t n_rules;
-	uint32_t pad[3];
+	uint32_t n_extents;
+	uint32_t extents_size;		/* bytes of extents after the header */
+	uint32_t pad;
 };
 
 /* Write atomically (temporary file, then rename). 0, or -1 with err. */

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * libFuzzer target: the .kbin loader (ks_kbin_read_mem) and what it lets
- * through. A .kbin is 3.4 MiB of tables, mostly zeros, with hashes that
- * random bytes never match; so the input is a compact form the target
- * expands into a .kbin before every load:
+ * through. A .kbin carries hashes that random bytes never match, so the
+ * input is a compact form the target turns into a .kbin before every
+ * load:
  *
  *   u8  flags     bit 0: write the hashes the file needs (else zero)
  *                 bit 1: leave the tables' magic and ABI version as
@@ -13,10 +13,12 @@
  *                                           (offset modulo their size)
  *   ...           the rule metadata (YAML), to the end
  *
- * An input starting with the .kbin magic is loaded as it is. The seeds
- * are kload compile -o output converted by tests/fuzz/kbin_seed.py.
- * A load that succeeds must give consistent tables the walker can run
- * events through, and rules that print back to the same EQL.
+ * The file's extents are the tables' header and the patched ranges,
+ * merged. An input starting with the .kbin magic is loaded as it is (the
+ * extent parser's own checks). The seeds are kload compile -o output
+ * converted by tests/fuzz/kbin_seed.py. A load that succeeds must give
+ * consistent tables the walker can run events through, and rules that
+ * print back to the same EQL.
  */
 #include <endian.h>
 
@@ -25,37 +27,40 @@
 
 #define HDR	sizeof(struct ks_kbin_hdr)
 #define TAB	sizeof(struct ks_tables)
+#define THDR	sizeof(struct ks_tables_hdr)
 #define MAX_PATCHES	4096
+#define EXT_HDR	8
 
-static uint8_t *file;		/* header, tables, metadata */
+static uint8_t *tab;		/* the tables the patches are written into */
+static uint8_t *file;		/* header, extents, metadata */
 static size_t file_cap;
-static struct { uint32_t off, len; } dirty[MAX_PATCHES];
+static struct range { uint32_t off, len; } dirty[MAX_PATCHES + 1];
 static size_t n_dirty;
 
-static uint8_t *file_reserve(size_t meta)
+static void reserve(size_t n)
 {
-	if (HDR + TAB + meta > file_cap) {
-		file = realloc(file, HDR + TAB + meta);
+	if (!tab && !(tab = calloc(1, TAB)))
+		abort();
+	if (n > file_cap) {
+		file = realloc(file, n);
 		if (!file)
 			abort();
-		if (!file_cap)
-			memset(file, 0, HDR + TAB);
-		file_cap = HDR + TAB + meta;
+		file_cap = n;
 	}
-	return file;
 }
 
 /* Zero what the last input wrote into the tables, write this one's. */
-static size_t apply_patches(const uint8_t *d, size_t n, uint8_t *tab)
+static size_t apply_patches(const uint8_t *d, size_t n)
 {
 	size_t i, p = 3, np = n >= 3 ? d[1] | d[2] << 8 : 0;
 	uint32_t off, len;
 
-	/* the header too: what expand() set there must not carry over */
-	memset(tab, 0, sizeof(struct ks_tables_hdr));
 	for (i = 0; i < n_dirty; i++)
 		memset(tab + dirty[i].off, 0, dirty[i].len);
-	n_dirty = 0;
+	/* the header is always an extent: expand() sets magic and version */
+	dirty[0].off = 0;
+	dirty[0].len = THDR;
+	n_dirty = 1;
 	for (i = 0; i < np && i < MAX_PATCHES && p + 4 <= n; i++) {
 		off = (d[p] | d[p + 1] << 8 | d[p + 2] << 16) % TAB;
 		len = d[p + 3];
@@ -72,67 +77,103 @@ static size_t apply_patches(const uint8_t *d, size_t n, uint8_t *tab)
 	return p < n ? p : n;
 }
 
-static int dirty_cmp(const void *x, const void *y)
+static int range_cmp(const void *x, const void *y)
 {
-	const uint32_t *a = x, *b = y;
+	const struct range *a = x, *b = y;
 
-	return *a < *b ? -1 : *a > *b;
+	return a->off < b->off ? -1 : a->off > b->off;
+}
+
+/* The dirty ranges sorted, overlapping or touching ones merged, empty
+ * ones dropped: the extents, in the order the format wants. */
+static void merge_dirty(void)
+{
+	size_t i, k = 0;
+
+	qsort(dirty, n_dirty, sizeof(dirty[0]), range_cmp);
+	for (i = 0; i < n_dirty; i++) {
+		if (!dirty[i].len)
+			continue;
+		if (k && dirty[i].off <= dirty[k - 1].off + dirty[k - 1].len) {
+			if (dirty[i].off + dirty[i].len > dirty[k - 1].off + dirty[k - 1].len)
+				dirty[k - 1].len = dirty[i].off + dirty[i].len - dirty[k - 1].off;
+			continue;
+		}
+		dirty[k++] = dirty[i];
+	}
+	n_dirty = k;
 }
 
 /*
- * FNV-1a of tab[lo, hi), knowing that only the dirty ranges and the
- * tables' header can be nonzero: the rest costs a multiplication per gap
- * (hashing 3.4 MiB per input would make this target ten times slower).
+ * FNV-1a of the tables after their header, knowing that only the merged
+ * dirty ranges can be nonzero: the rest costs a multiplication per gap.
  */
-static uint64_t sparse_hash(const uint8_t *tab, uint32_t lo, uint32_t hi,
-			    uint64_t h)
+static uint64_t sparse_hash(void)
 {
-	uint32_t pos = lo, i, a, b;
+	uint64_t h = KS_FNV64_INIT;
+	uint32_t pos = THDR, i, a, b;
 
-	qsort(dirty, n_dirty, sizeof(dirty[0]), dirty_cmp);
-	if (lo < sizeof(struct ks_tables_hdr)) {
-		h = ks_fnv1a64(tab + lo, sizeof(struct ks_tables_hdr) - lo, h);
-		pos = sizeof(struct ks_tables_hdr);
-	}
 	for (i = 0; i < n_dirty; i++) {
 		a = dirty[i].off > pos ? dirty[i].off : pos;
 		b = dirty[i].off + dirty[i].len;
 		if (b <= pos)
 			continue;
-		h = ks_fnv1a64_zeros(h, a - pos);
-		h = ks_fnv1a64(tab + a, b - a, h);
+		h = ks_fnv1a64(tab + a, b - a, ks_fnv1a64_zeros(h, a - pos));
 		pos = b;
 	}
-	return ks_fnv1a64_zeros(h, hi - pos);
+	return ks_fnv1a64_zeros(h, TAB - pos);
+}
+
+/* The extents of the merged dirty ranges at file + HDR; their size. */
+static size_t write_extents(void)
+{
+	size_t w = HDR, i;
+	uint32_t x;
+
+	for (i = 0; i < n_dirty; i++) {
+		x = htole32(dirty[i].off);
+		memcpy(file + w, &x, 4);
+		x = htole32(dirty[i].len);
+		memcpy(file + w + 4, &x, 4);
+		memcpy(file + w + EXT_HDR, tab + dirty[i].off, dirty[i].len);
+		w += EXT_HDR + dirty[i].len;
+	}
+	return w - HDR;
 }
 
 static size_t expand(const uint8_t *d, size_t n)
 {
-	size_t p = apply_patches(d, n, file_reserve(n) + HDR), meta = n - p;
-	struct ks_tables *t = (struct ks_tables *)(file + HDR);
+	struct ks_tables *t;
 	struct ks_kbin_hdr h = { .abi_version = htole32(KS_ABI_VERSION) };
-	uint64_t fh;
+	size_t p, meta, ext;
 
+	/* at most every patch's bytes plus one extent header each */
+	reserve(HDR + THDR + n + (MAX_PATCHES + 1) * EXT_HDR);
+	t = (struct ks_tables *)tab;
+	p = apply_patches(d, n);
+	meta = n - p;
 	if (!(d[0] & 2)) {
 		t->hdr.magic = KS_TABLES_MAGIC;
 		t->hdr.abi_version = KS_ABI_VERSION;
 	}
-	memcpy(file + HDR + TAB, d + p, meta);
+	merge_dirty();
+	if (d[0] & 1)
+		t->hdr.content_hash = sparse_hash();
+	ext = write_extents();
+	memcpy(file + HDR + ext, d + p, meta);
 	memcpy(h.magic, KS_KBIN_MAGIC, KS_KBIN_MAGIC_LEN);
 	h.hdr_size = htole32(HDR);
 	h.tables_size = htole64(TAB);
 	h.meta_size = htole64(meta);
 	h.n_rules = htole32(t->hdr.n_rules);
+	h.n_extents = htole32((uint32_t)n_dirty);
+	h.extents_size = htole32((uint32_t)ext);
 	if (d[0] & 1) {
-		t->hdr.content_hash = sparse_hash(file + HDR,
-						  sizeof(struct ks_tables_hdr),
-						  TAB, KS_FNV64_INIT);
-		fh = sparse_hash(file + HDR, 0, TAB, KS_FNV64_INIT);
 		h.tables_hash = htole64(t->hdr.content_hash);
-		h.file_hash = htole64(ks_fnv1a64(d + p, meta, fh));
+		h.file_hash = htole64(ks_fnv1a64(file + HDR, ext + meta, KS_FNV64_INIT));
 	}
 	memcpy(file, &h, HDR);
-	return HDR + TAB + meta;
+	return HDR + ext + meta;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -35,11 +35,22 @@ def runs(tab):
         i = j
 
 
+def tables(data):
+    """The tables a .kbin's extents describe (zeros between them)."""
+    tables_size, meta_size = struct.unpack_from('<QQ', data, 16)
+    n_ext, ext_size = struct.unpack_from('<II', data, 52)
+    tab = bytearray(tables_size)
+    at = HDR
+    for _ in range(n_ext):
+        off, n = struct.unpack_from('<II', data, at)
+        tab[off:off + n] = data[at + 8:at + 8 + n]
+        at += 8 + n
+    return bytes(tab), data[HDR + ext_size:HDR + ext_size + meta_size]
+
+
 def main():
     data = open(sys.argv[1], 'rb').read()
-    tables_size, meta_size = struct.unpack_from('<QQ', data, 16)
-    tab = data[HDR:HDR + tables_size]
-    meta = data[HDR + tables_size:HDR + tables_size + meta_size]
+    tab, meta = tables(data)
     patches = []
     for off, run in runs(tab):
         for k in range(0, len(run), 255):
