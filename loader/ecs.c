@@ -90,76 +90,29 @@ struct ks_ecs_ent {
 	char *s;		/* NULL: empty slot */
 };
 
-struct name_val {
-	const char *name;
-	unsigned int val;
-};
-
-static const char *const cat_names[KS_CAT_N] = {
-	[KS_CAT_PROCESS] = "process",
-	[KS_CAT_FILE] = "file",
-	[KS_CAT_NETWORK] = "network",
-};
-
-static const char *const act_names[KS_ACT_N] = {
-	[KS_ACT_EXEC] = "exec",
-	[KS_ACT_EXIT] = "end",
-	[KS_ACT_FORK] = "fork",
-	[KS_ACT_OPEN] = "open",
-	[KS_ACT_CREATION] = "creation",
-	[KS_ACT_DELETION] = "deletion",
-	[KS_ACT_RENAME] = "rename",
-	[KS_ACT_MODIFICATION] = "modification",
-	[KS_ACT_CONNECT] = "connection_attempted",
-	[KS_ACT_ACCEPT] = "connection_accepted",
-	[KS_ACT_PACKET] = "packet",
-};
-
-/* Output uses the first name of a value. */
-static const struct name_val transports[] = {
-	{ "icmp", 1 }, { "igmp", 2 }, { "tcp", 6 }, { "udp", 17 },
-	{ "gre", 47 }, { "ipv6-icmp", 58 }, { "icmpv6", 58 }, { "sctp", 132 },
-};
-
-/* ECS also allows inbound/outbound for the same two directions. */
-static const struct name_val directions[] = {
-	{ "ingress", 1 }, { "egress", 2 }, { "inbound", 1 }, { "outbound", 2 },
-};
-
 /* ------------------------------------------------------------------ */
 /* names                                                              */
 
+/* The names are the compiler's (rules-compiler/fields.c), one table each. */
 const char *ks_ecs_category_name(unsigned int cat)
 {
-	return cat < KS_CAT_N ? cat_names[cat] : NULL;
+	return ks_enum_name(KS_F_CATEGORY, cat);
 }
 
 const char *ks_ecs_action_name(unsigned int act)
 {
-	return act < KS_ACT_N ? act_names[act] : NULL;
-}
-
-static int lookup_name(const char *const *names, size_t n, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (names[i] && !strcmp(names[i], s))
-			return (int)i;
-	return -1;
+	return ks_enum_name(KS_F_ACTION, act);
 }
 
 int ks_ecs_category_parse(const char *s)
 {
-	return lookup_name(cat_names, KS_CAT_N, s);
+	return ks_enum_parse(KS_F_CATEGORY, s, false);
 }
 
 /* Elastic Defend's names events carry, and the former exit, connect, accept */
 int ks_ecs_action_parse(const char *s)
 {
-	int a = lookup_name(act_names, KS_ACT_N, s);
-
-	return a > 0 ? a : ks_action_parse(s);
+	return ks_enum_parse(KS_F_ACTION, s, false);
 }
 
 bool ks_ecs_action_valid(unsigned int cat, unsigned int act)
@@ -176,44 +129,24 @@ bool ks_ecs_action_valid(unsigned int cat, unsigned int act)
 	}
 }
 
-static const char *nv_name(const struct name_val *t, size_t n, unsigned int v)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (t[i].val == v)
-			return t[i].name;
-	return NULL;
-}
-
-static int nv_parse(const struct name_val *t, size_t n, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!strcasecmp(t[i].name, s))
-			return (int)t[i].val;
-	return -1;
-}
-
 const char *ks_ecs_transport_name(unsigned int proto)
 {
-	return nv_name(transports, ARRAY_SIZE(transports), proto);
+	return ks_enum_name(KS_F_TRANSPORT, proto);
 }
 
 const char *ks_ecs_direction_name(unsigned int dir)
 {
-	return nv_name(directions, ARRAY_SIZE(directions), dir);
+	return ks_enum_name(KS_F_DIRECTION, dir);
 }
 
 int ks_ecs_transport_parse(const char *s)
 {
-	return nv_parse(transports, ARRAY_SIZE(transports), s);
+	return ks_enum_parse(KS_F_TRANSPORT, s, true);
 }
 
 int ks_ecs_direction_parse(const char *s)
 {
-	return nv_parse(directions, ARRAY_SIZE(directions), s);
+	return ks_enum_parse(KS_F_DIRECTION, s, true);
 }
 
 /* ------------------------------------------------------------------ */

@@ -8,6 +8,7 @@
  * addresses).
  */
 #include <string.h>
+#include <strings.h>
 
 #include "ast.h"
 
@@ -188,16 +189,27 @@ static const struct ks_enum_val types[] = {
 	{ "user", KS_ENUM_NEVER },
 };
 
+/*
+ * IANA's protocol keywords, which ECS uses, for the common IP protocols;
+ * output (kload's codec too) names a number by its first entry.
+ */
 static const struct ks_enum_val transports[] = {
 	{ "tcp", 6 },
 	{ "udp", 17 },
 	{ "icmp", 1 },
 	{ "ipv6-icmp", 58 },
+	{ "igmp", 2 },
+	{ "gre", 47 },
+	{ "sctp", 132 },
+	ALIAS("icmpv6", 58),
 };
 
+/* ECS also names the two directions inbound and outbound. */
 static const struct ks_enum_val directions[] = {
 	{ "ingress", 1 },
 	{ "egress", 2 },
+	ALIAS("inbound", 1),
+	ALIAS("outbound", 2),
 };
 
 const struct ks_field_info *ks_field_lookup(const char *name)
@@ -232,17 +244,18 @@ const struct ks_field_info *ks_field_by_id(enum ks_field id)
 	return NULL;
 }
 
-const struct ks_enum_val *ks_field_enum(const struct ks_field_info *f, size_t *n)
+/*
+ * The name tables of the enum fields, one per field id: the compiler reads
+ * them through ks_field_enum, kload's event codec through ks_enum_name and
+ * ks_enum_parse (per event, so a switch, not a field lookup).
+ */
+static const struct ks_enum_val *enum_table(enum ks_field id, size_t *n)
 {
-	switch (f->id) {
+	switch (id) {
 	case KS_F_CATEGORY:
 		*n = ARRAY_SIZE(categories);
 		return categories;
 	case KS_F_ACTION:
-		if (!strcmp(f->name, "event.type")) {
-			*n = ARRAY_SIZE(types);
-			return types;
-		}
 		*n = ARRAY_SIZE(actions);
 		return actions;
 	case KS_F_TRANSPORT:
@@ -257,14 +270,45 @@ const struct ks_enum_val *ks_field_enum(const struct ks_field_info *f, size_t *n
 	}
 }
 
+const struct ks_enum_val *ks_field_enum(const struct ks_field_info *f, size_t *n)
+{
+	if (f->id == KS_F_ACTION && !strcmp(f->name, "event.type")) {
+		*n = ARRAY_SIZE(types);
+		return types;
+	}
+	return enum_table(f->id, n);
+}
+
+const char *ks_enum_name(enum ks_field id, unsigned int v)
+{
+	const struct ks_enum_val *ev;
+	size_t i, n;
+
+	if (v == KS_ENUM_NEVER)	/* names of what no event holds */
+		return NULL;
+	ev = enum_table(id, &n);
+	for (i = 0; i < n; i++)
+		if (ev[i].value == v && !ev[i].alias)
+			return ev[i].name;
+	return NULL;
+}
+
+int ks_enum_parse(enum ks_field id, const char *name, bool nocase)
+{
+	const struct ks_enum_val *ev;
+	size_t i, n;
+
+	ev = enum_table(id, &n);
+	for (i = 0; i < n; i++)
+		if (ev[i].value != KS_ENUM_NEVER &&
+		    !(nocase ? strcasecmp : strcmp)(ev[i].name, name))
+			return (int)ev[i].value;
+	return -1;
+}
+
 int ks_action_parse(const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(actions); i++)
-		if (actions[i].value != KS_ENUM_NEVER && !strcmp(actions[i].name, name))
-			return (int)actions[i].value;
-	return -1;
+	return ks_enum_parse(KS_F_ACTION, name, false);
 }
 
 /*
@@ -296,9 +340,9 @@ const char *ks_field_enum_list(const struct ks_field_info *f)
 		       "packet, the former exit, connect, accept, or a value "
 		       "another ECS source emits";
 	case KS_F_TRANSPORT:
-		return "tcp, udp, icmp, ipv6-icmp";
+		return "tcp, udp, icmp, ipv6-icmp, igmp, gre, sctp (icmpv6)";
 	case KS_F_DIRECTION:
-		return "ingress, egress";
+		return "ingress, egress (inbound, outbound)";
 	default:
 		return "";
 	}
@@ -306,12 +350,9 @@ const char *ks_field_enum_list(const struct ks_field_info *f)
 
 const char *ks_category_name(enum ks_category c)
 {
-	size_t i;
+	const char *s = ks_enum_name(KS_F_CATEGORY, c);
 
-	for (i = 0; i < ARRAY_SIZE(categories); i++)
-		if (categories[i].value == c)
-			return categories[i].name;
-	return "any";
+	return s ? s : "any";
 }
 
 const char *ks_ftype_name(enum ks_ftype t)

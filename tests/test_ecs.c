@@ -18,6 +18,7 @@
 #include "kestrel/ecs.h"
 #include "kestrel/json.h"
 #include "rules-compiler/ast.h"
+#include "loader/ecs_int.h"
 
 #define SPEC_LINE \
 	"{\"@timestamp\":\"2026-01-02T03:04:05.000000001Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"process\":{\"pid\":4242,\"entity_id\":\"4242-1767323045\",\"name\":\"curl\",\"executable\":\"/usr/bin/curl\",\"args\":[\"curl\",\"-o\",\"/tmp/x\",\"http://203.0.113.9/x\"],\"parent\":{\"pid\":1,\"name\":\"bash\",\"executable\":\"/bin/bash\",\"entity_id\":\"1-1\"}},\"user\":{\"id\":0},\"host\":{\"name\":\"h1\"}}"
@@ -508,6 +509,33 @@ static void test_type_of_unknown_action(void **state)
 	assert_null(strstr(s, "\"type\":["));
 	free(s);
 	json_decref(j);
+}
+
+/*
+ * The codec names enum values from the compiler's tables (fields.c): a
+ * name the compiler accepts in a query is one the decoder accepts in an
+ * event, and the value prints as the first name.
+ */
+static void test_enum_names(void **state)
+{
+	static const struct { enum ks_field f; const char *name, *first; int v; } t[] = {
+		{ KS_F_TRANSPORT, "gre", "gre", 47 },
+		{ KS_F_TRANSPORT, "ICMPv6", "ipv6-icmp", 58 },
+		{ KS_F_DIRECTION, "inbound", "ingress", 1 },
+		{ KS_F_ACTION, "exit", "end", KS_ACT_EXIT },
+		{ KS_F_CATEGORY, "file", "file", KS_CAT_FILE },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		assert_int_equal(ks_enum_parse(t[i].f, t[i].name, true), t[i].v);
+		assert_string_equal(ks_enum_name(t[i].f, (unsigned int)t[i].v), t[i].first);
+	}
+	assert_int_equal(ks_ecs_transport_parse("GRE"), 47);
+	assert_string_equal(ks_ecs_direction_name(2), "egress");
+	assert_int_equal(ks_ecs_action_parse("uid_change"), -1);	/* no event's */
+	assert_null(ks_ecs_action_name(KS_ACT_NONE));
+	assert_null(ks_ecs_transport_name(250));
 }
 
 static void test_truncation(void **state)
@@ -1266,6 +1294,7 @@ int main(void)
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test_setup_teardown(test_json_from_bad_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_type_of_unknown_action, setup, teardown),
+		cmocka_unit_test(test_enum_names),
 		cmocka_unit_test_setup_teardown(test_truncation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_path_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_long_head, setup, teardown),

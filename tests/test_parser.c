@@ -372,12 +372,12 @@ static const struct reject_case rejects[] = {
 	  "exec, end, fork, open, creation, deletion, rename, modification, "
 	  "connection_attempted, connection_accepted, packet, the former exit, "
 	  "connect, accept, or a value another ECS source emits)" },
-	{ "network where network.transport == \"sctp\"",
-	  "q:1:36: error: unknown value \"sctp\" for network.transport (expected one of: "
-	  "tcp, udp, icmp, ipv6-icmp)" },
+	{ "network where network.transport == \"quic\"",
+	  "q:1:36: error: unknown value \"quic\" for network.transport (expected one of: "
+	  "tcp, udp, icmp, ipv6-icmp, igmp, gre, sctp (icmpv6))" },
 	{ "network where network.direction == 1",
 	  "q:1:36: error: cannot compare network.direction with a number (expected "
-	  "one of: ingress, egress)" },
+	  "one of: ingress, egress (inbound, outbound))" },
 	{ "proc where true",
 	  "q:1:1: error: unknown event category \"proc\" (expected process, file, network or any)" },
 	{ "process process.name == \"x\"",

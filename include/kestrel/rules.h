@@ -106,6 +106,13 @@ struct ks_field_info {
  * error: the compiler never turns it into "always" or "never". */
 bool ks_field_in_range(const struct ks_field_info *f, int64_t v);
 
+/*
+ * The enum fields' names (event.category, event.action, network.transport,
+ * network.direction), one table each in fields.c: the name output gives
+ * value v, NULL if none; the value of a name (aliases too), -1 if none.
+ */
+const char *ks_enum_name(enum ks_field id, unsigned int v);
+int ks_enum_parse(enum ks_field id, const char *name, bool nocase);
 /* enum ks_action of a name events carry (Elastic Defend's) or of its
  * former name ("exit", "connect", "accept"), -1 if none. */
 int ks_action_parse(const char *name);
