@@ -160,6 +160,8 @@ static __always_inline void ks_count_drop(__u32 ctx, __u32 src, __u32 reason)
  * too.
  */
 
+/* Deliberate twin of cmp_s64 in rules-compiler/tablewalk.c, the C model
+ * of this evaluator that the tests hold it to. */
 static __always_inline int ks_cmp(__s64 a, __u32 op, __s64 b)
 {
 	switch (op) {

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,12 +35,30 @@ static const char *const user_fields[KS_ECS_USER_N] = {
 	[KS_ECS_U_PARENT_CMDLINE] = "process.parent.command_line",
 };
 
+/*
+ * The catalogue's entry of each enriched field, looked up once. Fields are
+ * always the catalogue's own entries (ks_field_lookup hands out pointers
+ * into it), so finding f is a pointer comparison per enriched field, not
+ * a strcmp each time a rule reads one.
+ */
+static const struct ks_field_info *user_info[ARRAY_SIZE(user_fields)];
+static pthread_once_t user_info_once = PTHREAD_ONCE_INIT;
+
+static void user_info_init(void)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(user_fields); i++)
+		user_info[i] = ks_field_lookup(user_fields[i]);
+}
+
 int ks_ecs_user_index(const struct ks_field_info *f)
 {
 	size_t i;
 
+	pthread_once(&user_info_once, user_info_init);
 	for (i = 0; f && i < ARRAY_SIZE(user_fields); i++)
-		if (!strcmp(user_fields[i], f->name))
+		if (user_info[i] == f)
 			return (int)i;
 	return -1;
 }

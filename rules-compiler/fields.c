@@ -7,6 +7,7 @@
  * kload fills (KS_F_NONE) or that have no scalar member (entity ids,
  * addresses).
  */
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
@@ -232,16 +233,24 @@ bool ks_field_in_range(const struct ks_field_info *f, int64_t v)
 	return v >= f->min && v <= f->max;
 }
 
-const struct ks_field_info *ks_field_by_id(enum ks_field id)
+/* The first entry of each kernel field id: kload asks per alert and join
+ * key, so an index built once rather than a scan of the catalogue. */
+static const struct ks_field_info *by_id[KS_F_N];
+static pthread_once_t by_id_once = PTHREAD_ONCE_INIT;
+
+static void by_id_init(void)
 {
 	size_t i;
 
-	if (id == KS_F_NONE)
-		return NULL;
-	for (i = 0; i < ARRAY_SIZE(fields); i++)
-		if (fields[i].id == id)
-			return &fields[i];
-	return NULL;
+	for (i = ARRAY_SIZE(fields); i-- > 0;)
+		if (fields[i].id != KS_F_NONE && fields[i].id < KS_F_N)
+			by_id[fields[i].id] = &fields[i];
+}
+
+const struct ks_field_info *ks_field_by_id(enum ks_field id)
+{
+	pthread_once(&by_id_once, by_id_init);
+	return id > KS_F_NONE && id < KS_F_N ? by_id[id] : NULL;
 }
 
 /*

@@ -265,6 +265,8 @@ bool ks_ev_null(const struct ks_event *ev, enum ks_field f, uint32_t pbit)
 	return !KS_F_IS_STR(f) || ev->str[f].len == 0;
 }
 
+/* Deliberate twin of ks_cmp in bpf/ks_eval.bpf.h, which this walk models;
+ * here an unknown op also says the tables are bad (*ok). */
 static bool cmp_s64(int64_t a, uint8_t cmp, int64_t b, bool *ok)
 {
 	switch (cmp) {
