@@ -25,6 +25,12 @@
  * (struct ks_pool) and go back to them; the slot array doubles while the
  * entries grow; an alert's events are unpacked into a scratch array kept
  * in the pipeline.
+ *
+ * Why one file of some 1,200 lines: the free lists, packed events, slot
+ * table and sequence steps are all on the per-event path of
+ * ks_pipeline_event() and share struct ks_pipeline; kept static in one
+ * translation unit, the compiler inlines them into that path (the build
+ * has no LTO). Each part has its own section below.
  */
 #include <errno.h>
 #include <stdlib.h>
