@@ -4,6 +4,12 @@
  * operator and the right-hand values decide the node (string patterns,
  * numbers, enum values, addresses), and a mismatch is a semantic error
  * that names the field. The semantics are described in parser.c.
+ *
+ * About 950 lines: the functions (startsWith, cidrMatch, length, ...) type
+ * their arguments and what they are compared with through the
+ * comparisons' own operator, value, pattern and range code (struct cmp_op,
+ * parse_op, parse_values, cmp_str, regex_node, num_in_range), which would
+ * otherwise have to be exported from here for one other file.
  */
 #include <stdlib.h>
 #include <string.h>
