@@ -7,9 +7,9 @@
  *
  * About 950 lines: the functions (startsWith, cidrMatch, length, ...) type
  * their arguments and what they are compared with through the
- * comparisons' own operator, value, pattern and range code (struct cmp_op,
- * parse_op, parse_values, cmp_str, regex_node, num_in_range), which would
- * otherwise have to be exported from here for one other file.
+ * comparisons' own operator, value-list and regex code (struct cmp_op,
+ * parse_values, regex_node), which would otherwise have to be exported
+ * from here for one other file.
  */
 #include <stdlib.h>
 #include <string.h>
