@@ -324,7 +324,7 @@ static int kern_load(struct kern *k)
 
 	err = ks_engine_load(&k->e, &o);
 	if (!err) {
-		p = bpf_object__find_program_by_name(k->e.skel->obj, "ks_xdp_main");
+		p = ks_engine_prog(&k->e, "ks_xdp_main");	/* in its own object */
 		if (p && bpf_program__fd(p) >= 0) {
 			k->prog_fd = bpf_program__fd(p);
 			k->xdp = true;

@@ -144,7 +144,7 @@ static int load(struct ks_engine *e, int *prog_fd)
 
 	if (err)
 		return err;
-	p = bpf_object__find_program_by_name(e->skel->obj, "ks_xdp_main");
+	p = ks_engine_prog(e, "ks_xdp_main");	/* in its own object */
 	if (!p || bpf_program__fd(p) < 0)
 		return -ENOENT;
 	*prog_fd = bpf_program__fd(p);
