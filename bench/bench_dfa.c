@@ -41,6 +41,7 @@
 #include "bench_common.h"
 #include "kestrel/engine.h"
 #include "kestrel/log.h"
+#include "kestrel/replay.h"
 #include "kestrel/tablewalk.h"
 #include "kestrel/dfa_lab.h"
 #include "rules-compiler/dfa.h"
@@ -311,6 +312,7 @@ struct kern {
 	bool loaded;
 	char why[256];
 	struct ks_replay_ctx *rctx;
+	struct ks_event *ev;	/* packed into rctx */
 };
 
 static int kern_load(struct kern *k)
@@ -346,7 +348,12 @@ static int kern_load(struct kern *k)
 	}
 	k->prog_fd = bpf_program__fd(k->e.skel->progs.ks_replay);
 	k->rctx = calloc(1, sizeof(*k->rctx));
+	k->ev = calloc(1, sizeof(*k->ev));
 	k->loaded = true;
+	if (!k->rctx || !k->ev) {
+		snprintf(k->why, sizeof(k->why), "out of memory");
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -361,7 +368,7 @@ static double kern_run(struct kern *k, const uint8_t *frame, size_t flen, const 
 		o.data_in = frame;
 		o.data_size_in = flen;
 	} else {
-		struct ks_event *ev = &k->rctx->ev[0];
+		struct ks_event *ev = k->ev;
 
 		memset(ev, 0, offsetof(struct ks_event, exe));
 		ev->category = KS_CAT_NETWORK;
@@ -371,9 +378,10 @@ static double kern_run(struct kern *k, const uint8_t *frame, size_t flen, const 
 		memcpy(ev->payload, pay, len);
 		ev->str[KS_F_PAYLOAD].off = offsetof(struct ks_event, payload);
 		ev->str[KS_F_PAYLOAD].len = len;
-		k->rctx->n = 1;
+		k->rctx->n = k->rctx->len = 0;
+		ks_replay_pack(k->rctx, ev, 1);
 		o.ctx_in = k->rctx;
-		o.ctx_size_in = sizeof(*k->rctx);
+		o.ctx_size_in = ks_replay_ctx_size(k->rctx);
 	}
 	err = bpf_prog_test_run_opts(k->prog_fd, &o);
 	if (err)
@@ -1123,6 +1131,7 @@ int main(int argc, char **argv)
 	if (k.loaded)
 		ks_engine_destroy(&k.e);
 	free(k.rctx);
+	free(k.ev);
 	free(w);
 	free(cells);
 	return 0;

@@ -36,6 +36,7 @@
 #include "bench_common.h"
 #include "kestrel/engine.h"
 #include "kestrel/log.h"
+#include "kestrel/replay.h"
 #include "kestrel/stats.h"
 #include "kestrel.skel.h"
 
@@ -266,19 +267,20 @@ static void synth_event(struct ks_event *ev, bool exec)
 static double warm_eval(struct ks_engine *r, bool exec, double *mean)
 {
 	struct ks_replay_ctx *c = calloc(1, sizeof(*c));
+	struct ks_event *ev = calloc(1, sizeof(*ev));
 	__u64 h[KS_HIST_BUCKETS], tot;
 	struct ks_stats a, b;
 	double med = NAN;
 	int i;
 
 	*mean = NAN;
-	if (!c)
-		return NAN;
-	c->n = 1;
-	synth_event(&c->ev[0], exec);
+	if (!c || !ev)
+		goto out;
+	synth_event(ev, exec);
+	ks_replay_pack(c, ev, 1);
 	ks_stats_sum(r->stats_fd, &a);
 	for (i = 0; i < 2000; i++) {
-		LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = c, .ctx_size_in = sizeof(*c));
+		LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = c, .ctx_size_in = ks_replay_ctx_size(c));
 
 		if (bpf_prog_test_run_opts(bpf_program__fd(r->skel->progs.ks_replay), &o))
 			goto out;
@@ -290,6 +292,7 @@ static double warm_eval(struct ks_engine *r, bool exec, double *mean)
 	if (tot)
 		*mean = (double)(b.eval_ns_sum - a.eval_ns_sum) / tot;
 out:
+	free(ev);
 	free(c);
 	return med;
 }

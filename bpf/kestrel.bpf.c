@@ -164,29 +164,79 @@ int BPF_PROG(ks_all_fork, struct task_struct *parent, struct task_struct *child)
 
 /* ---- replay: recorded events through the same evaluator ---- */
 
-/* The context is struct ks_replay_ctx (maps/ks_event.h): a batch of events. */
-/* One event per bpf_loop() iteration, so the evaluator is verified once. */
+/*
+ * The context is struct ks_replay_ctx (maps/ks_event.h): a batch of
+ * packed events. One event per bpf_loop() iteration, so the evaluator is
+ * verified once. The kernel checks only that the context holds ctx->n
+ * and ctx->len; records are read with bpf_probe_read_kernel(), bounded
+ * by ctx->len, so a short or malformed batch is counted, not followed.
+ */
 struct ks_replay_loop {
-	struct ks_replay_ctx *ctx;	/* bpf_loop wants a stack pointer */
+	const __u8 *data;	/* ctx->data; bpf_loop wants a stack pointer */
+	__u32 pos;		/* next record's offset in data */
+	__u32 len;		/* bytes of data */
 };
+
+/* The bytes of the record at l->pos after its header, or 0 if it does not fit. */
+static __always_inline __u32 ks_replay_rec_size(const struct ks_replay_loop *l,
+						const struct ks_replay_rec *rec)
+{
+	__u32 need = KS_REPLAY_HEAD, s, size;
+
+#pragma unroll
+	for (s = 0; s < KS_REPLAY_SLOTS; s++) {
+		ks_replay_slot(s, &size);
+		if (rec->slot_len[s] > size)
+			return 0;
+		need += rec->slot_len[s];
+	}
+	return l->len - l->pos - sizeof(*rec) >= need ? need : 0;
+}
+
+/* Unpack one record (src: after its header) into sc->ev; 0 or -1. */
+static __always_inline int ks_replay_unpack(struct ks_scratch *sc, const struct ks_replay_rec *rec,
+					    const __u8 *src)
+{
+	__u32 s, off, size, n;
+
+	if (bpf_probe_read_kernel(&sc->ev, KS_REPLAY_HEAD, src))
+		return -1;
+	src += KS_REPLAY_HEAD;
+#pragma unroll
+	for (s = 0; s < KS_REPLAY_SLOTS; s++) {
+		off = ks_replay_slot(s, &size);
+		n = rec->slot_len[s];
+		if (n > size || (n && bpf_probe_read_kernel((char *)&sc->ev + off, n, src)))
+			return -1;
+		src += n;
+	}
+	return 0;
+}
 
 static long ks_replay_one(__u32 i, struct ks_replay_loop *l)
 {
-	struct ks_replay_ctx *ctx = l->ctx;
+	struct ks_replay_rec rec;
 	struct ks_scratch *sc;
+	__u32 size;
 
-	if (i >= KS_REPLAY_BATCH)
-		return 1;
+	if (l->pos > l->len || l->len - l->pos < sizeof(rec) ||
+	    bpf_probe_read_kernel(&rec, sizeof(rec), l->data + l->pos) ||
+	    !(size = ks_replay_rec_size(l, &rec))) {
+		ks_count_drop(KS_CTX_TASK, KS_SRC_REPLAY, KS_DROP_PARSE);
+		return 1;	/* the rest of the batch cannot be found */
+	}
 	sc = ks_scratch_get(KS_CTX_TASK);
 	if (!sc) {
 		ks_count_drop(KS_CTX_TASK, KS_SRC_REPLAY, KS_DROP_REENTRANT);
+		l->pos += sizeof(rec) + size;
 		return 0;
 	}
-	if (bpf_probe_read_kernel(&sc->ev, sizeof(sc->ev), &ctx->ev[i])) {
+	if (ks_replay_unpack(sc, &rec, l->data + l->pos + sizeof(rec))) {
 		ks_scratch_put(sc);
 		ks_count_drop(KS_CTX_TASK, KS_SRC_REPLAY, KS_DROP_PARSE);
-		return 0;
+		return 1;
 	}
+	l->pos += sizeof(rec) + size;
 	__builtin_memset(&sc->ev.verdict, 0, sizeof(sc->ev.verdict));
 	sc->ev.source = KS_SRC_REPLAY;
 	ks_evaluate(sc, KS_CTX_TASK, KS_SRC_REPLAY, KS_SIMULATE);
@@ -197,11 +247,13 @@ static long ks_replay_one(__u32 i, struct ks_replay_loop *l)
 SEC("syscall")
 int ks_replay(struct ks_replay_ctx *ctx)
 {
-	struct ks_replay_loop l = { .ctx = ctx };
+	struct ks_replay_loop l = { .data = ctx->data, .len = ctx->len };
 	__u32 n = ctx->n;
 
 	if (n > KS_REPLAY_BATCH)
 		n = KS_REPLAY_BATCH;
+	if (l.len > sizeof(ctx->data))
+		l.len = sizeof(ctx->data);
 	bpf_loop(n, ks_replay_one, &l, 0);
 	return 0;
 }

@@ -19,7 +19,64 @@
 #include "replay_int.h"
 #include "kestrel.skel.h"
 
-_Static_assert(sizeof(struct ks_replay_ctx) <= 65535, "test-run ctx is at most 64 KiB");
+_Static_assert(sizeof(struct ks_replay_ctx) <= KS_REPLAY_CTX_MAX, "test-run ctx is at most 64 KiB");
+_Static_assert(KS_REPLAY_HEAD == offsetof(struct ks_event, exe) &&
+	       offsetof(struct ks_event, payload) + KS_PAYLOAD_MAX == sizeof(struct ks_event),
+	       "the slots are the event's bytes from exe to its end");
+_Static_assert(KS_REPLAY_BATCH * (sizeof(struct ks_event) + 8) <= KS_RINGBUF_DEFAULT,
+	       "a batch's forwarded events fit replay's ring buffer");
+
+/*
+ * Used bytes of each string slot: up to the end of the last value in it
+ * and the NUL after that (a cut path's tail ends the slot, so its head is
+ * kept too).
+ */
+static void slot_used(const struct ks_event *ev, __u16 used[KS_REPLAY_SLOTS])
+{
+	__u32 off[KS_REPLAY_SLOTS + 1], size, end;
+	unsigned int f, s;
+
+	for (s = 0; s < KS_REPLAY_SLOTS; s++) {
+		off[s] = ks_replay_slot(s, &size);
+		used[s] = 0;
+	}
+	off[KS_REPLAY_SLOTS] = sizeof(*ev);
+	for (f = 0; f < KS_F_STR_N; f++) {
+		if (ev->str[f].off < KS_REPLAY_HEAD || ev->str[f].off >= sizeof(*ev))
+			continue;
+		for (s = 0; ev->str[f].off >= off[s + 1]; s++)
+			;
+		end = ev->str[f].off + ev->str[f].len + 1u;
+		end = (end < off[s + 1] ? end : off[s + 1]) - off[s];
+		if (end > used[s])
+			used[s] = (__u16)end;
+	}
+}
+
+bool ks_replay_pack(struct ks_replay_ctx *ctx, const struct ks_event *ev, unsigned int max)
+{
+	struct ks_replay_rec rec = {};
+	__u8 *w = ctx->data + ctx->len;
+	size_t need = sizeof(rec) + KS_REPLAY_HEAD;
+	__u32 size;
+	unsigned int s;
+
+	slot_used(ev, rec.slot_len);
+	for (s = 0; s < KS_REPLAY_SLOTS; s++)
+		need += rec.slot_len[s];
+	if (ctx->n >= max || ctx->n >= KS_REPLAY_BATCH || need > sizeof(ctx->data) - ctx->len)
+		return false;
+	memcpy(w, &rec, sizeof(rec));
+	memcpy(w + sizeof(rec), ev, KS_REPLAY_HEAD);
+	w += sizeof(rec) + KS_REPLAY_HEAD;
+	for (s = 0; s < KS_REPLAY_SLOTS; s++) {
+		memcpy(w, (const char *)ev + ks_replay_slot(s, &size), rec.slot_len[s]);
+		w += rec.slot_len[s];
+	}
+	ctx->n++;
+	ctx->len += (__u32)need;
+	return true;
+}
 
 static void account(struct ks_replay *r)
 {
@@ -31,7 +88,7 @@ static int flush(struct ks_replay *r)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, topts,
 		.ctx_in = r->batch,
-		.ctx_size_in = sizeof(*r->batch),
+		.ctx_size_in = ks_replay_ctx_size(r->batch),
 	);
 	int err;
 
@@ -40,7 +97,7 @@ static int flush(struct ks_replay *r)
 	err = bpf_prog_test_run_opts(bpf_program__fd(r->e.skel->progs.ks_replay), &topts);
 	r->res->test_runs++;
 	r->res->events += r->batch->n;
-	r->batch->n = 0;
+	r->batch->n = r->batch->len = 0;
 	if (err)
 		return -errno;
 	ks_session_consume(&r->s);
@@ -52,10 +109,14 @@ static int on_input(void *arg, struct ks_event *ev, unsigned long line)
 {
 	struct ks_replay *r = arg;
 
-	r->batch->ev[r->batch->n++] = *ev;
-	if (r->batch->n == KS_REPLAY_BATCH)
-		return flush(r);
-	return 0;
+	int err;
+
+	if (ks_replay_pack(r->batch, ev, KS_REPLAY_BATCH))
+		return 0;
+	err = flush(r);
+	if (!err && !ks_replay_pack(r->batch, ev, KS_REPLAY_BATCH))
+		err = -E2BIG;	/* cannot be: one event always fits (test_abi) */
+	return err;
 }
 
 struct ks_replay *ks_replay_open(struct ks_ruleset *rs, struct ks_tables *t,

@@ -175,15 +175,48 @@ static inline __u32 ks_field_cut_bits(__u32 f)
 #define KS_CGROUP_REPLAY	(1ull << 63)
 
 /*
- * BPF_PROG_TEST_RUN context of the replay program: a batch of events.
- * The context may be at most 64 KiB, hence the batch size.
+ * BPF_PROG_TEST_RUN context of the replay program: a batch of events,
+ * packed. Most of a struct ks_event is string slot space a value rarely
+ * fills (3,120 of its 3,424 bytes), so each event is sent as a struct
+ * ks_replay_rec, the event's bytes before its first slot
+ * (KS_REPLAY_HEAD), then the used bytes of each slot in struct order
+ * (slot_len[s] of them; the rest of a slot is never read: every reader
+ * goes by ks_strref, as with the slots the live hooks fill). That copies
+ * about a tenth of the bytes into the context and from it into scratch,
+ * and puts many more events into the 64 KiB a test-run context may have.
+ * At most KS_REPLAY_BATCH events per run, so that every event a batch
+ * forwards fits the ring buffer (ks_events, 4 MiB for replay) before
+ * kload drains it: a batch's output is what one event per run gives.
  */
-#define KS_REPLAY_BATCH	18
+#define KS_REPLAY_SLOTS		9	/* exe .. payload */
+#define KS_REPLAY_BATCH		128
+#define KS_REPLAY_CTX_MAX	65535u	/* the kernel's limit (U16_MAX) */
+#define KS_REPLAY_HEAD		304u	/* offsetof(struct ks_event, exe) */
+
+struct ks_replay_rec {
+	__u16 slot_len[KS_REPLAY_SLOTS];
+	__u16 pad;
+};
 
 struct ks_replay_ctx {
-	__u32 n;
-	__u32 pad;
-	struct ks_event ev[KS_REPLAY_BATCH];
+	__u32 n;		/* events packed */
+	__u32 len;		/* bytes of data[] used */
+	__u8 data[KS_REPLAY_CTX_MAX - 11];	/* the struct is a multiple of 4 bytes */
 };
+
+/* Offset and size of string slot s (0 = exe ... 8 = payload) in struct ks_event. */
+static inline __u32 ks_replay_slot(__u32 s, __u32 *size)
+{
+	static const __u16 sz[KS_REPLAY_SLOTS] = {
+		KS_PATH_MAX, KS_PATH_MAX, KS_PATH_MAX, KS_PATH_MAX, KS_ARGS_MAX,
+		KS_COMM_MAX, KS_COMM_MAX, KS_IFNAME_MAX, KS_PAYLOAD_MAX,
+	};
+	__u32 off = KS_REPLAY_HEAD, i;
+
+	for (i = 0; i < s && i < KS_REPLAY_SLOTS; i++)
+		off += sz[i];
+	*size = s < KS_REPLAY_SLOTS ? sz[s] : 0;
+	return off;
+}
 
 #endif /* KS_EVENT_H */

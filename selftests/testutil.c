@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "kestrel/ecs.h"
+#include "kestrel/replay.h"
 #include "testutil.h"
 #include "kestrel.skel.h"
 #include "test_progs.h"
@@ -107,26 +108,46 @@ int ks_tenv_attach(struct ks_tenv *te)
 	return ks_engine_attach(&te->e);
 }
 
-int ks_tenv_replay(struct ks_tenv *te, const struct ks_event *evs, size_t n)
+/* One test run of the events packed in ctx, then what they forwarded. */
+static int replay_run(struct ks_tenv *te, struct ks_replay_ctx *ctx)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = ctx, .ctx_size_in = ks_replay_ctx_size(ctx));
+	int err = 0;
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(te->e.skel->progs.ks_replay), &o))
+		err = -errno;
+	ctx->n = ctx->len = 0;
+	ks_tenv_drain(te, 0);
+	te->test_runs++;
+	return err;
+}
+
+int ks_tenv_replay_n(struct ks_tenv *te, const struct ks_event *evs, size_t n,
+		     unsigned int per_run)
 {
 	struct ks_replay_ctx *ctx = calloc(1, sizeof(*ctx));
-	size_t i, k;
+	size_t i;
 	int err = 0;
 
 	if (!ctx)
 		return -ENOMEM;
-	for (i = 0; i < n && !err; i += k) {
-		LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = ctx, .ctx_size_in = sizeof(*ctx));
-
-		k = n - i < KS_REPLAY_BATCH ? n - i : KS_REPLAY_BATCH;
-		memcpy(ctx->ev, evs + i, k * sizeof(*evs));
-		ctx->n = k;
-		if (bpf_prog_test_run_opts(bpf_program__fd(te->e.skel->progs.ks_replay), &o))
-			err = -errno;
-		ks_tenv_drain(te, 0);
+	for (i = 0; i < n && !err; i++) {
+		if (ks_replay_pack(ctx, &evs[i], per_run))
+			continue;
+		te->bytes_full += ctx->n < per_run && ctx->n < KS_REPLAY_BATCH;
+		err = replay_run(te, ctx);
+		if (!err && !ks_replay_pack(ctx, &evs[i], per_run))
+			err = -E2BIG;
 	}
+	if (!err && ctx->n)
+		err = replay_run(te, ctx);
 	free(ctx);
 	return err;
+}
+
+int ks_tenv_replay(struct ks_tenv *te, const struct ks_event *evs, size_t n)
+{
+	return ks_tenv_replay_n(te, evs, n, KS_REPLAY_BATCH);
 }
 
 int ks_tenv_event(const char *json, struct ks_event *ev)

@@ -22,6 +22,8 @@ struct ks_tenv {
 	struct ks_session s;	/* attach's consumer, without a pipeline */
 	struct ks_event *evs;	/* forwarded events as attach sees them, in order */
 	size_t n, cap;
+	unsigned long test_runs;	/* BPF_PROG_TEST_RUN calls of ks_tenv_replay*() */
+	unsigned long bytes_full;	/* ... of those, batches the context's size ended */
 	bool loaded;
 };
 
@@ -38,6 +40,9 @@ int ks_tenv_swap(struct ks_tenv *te, const char *yaml);
  * 0 or -errno.
  */
 int ks_tenv_replay(struct ks_tenv *te, const struct ks_event *evs, size_t n);
+/* The same, at most per_run events per test run (te->test_runs counts the runs). */
+int ks_tenv_replay_n(struct ks_tenv *te, const struct ks_event *evs, size_t n,
+		     unsigned int per_run);
 /* An event from one Event JSONL object (the production decoder). 0 or -EINVAL. */
 int ks_tenv_event(const char *json, struct ks_event *ev);
 /* Poll the ring buffer for up to timeout_ms; returns events collected. */

@@ -19,7 +19,7 @@
 static void test_version(void **state)
 {
 	/* bump both together when a layout below changes */
-	assert_int_equal(KS_ABI_VERSION, 9);
+	assert_int_equal(KS_ABI_VERSION, 10);
 }
 
 static void test_event_layout(void **state)
@@ -37,7 +37,10 @@ static void test_event_layout(void **state)
 	assert_int_equal(offsetof(struct ks_event, exe), 304);
 	assert_int_equal(offsetof(struct ks_event, payload), 1888);
 	assert_int_equal(sizeof(struct ks_verdict), 80);
-	assert_true(sizeof(struct ks_replay_ctx) <= 65535);	/* test-run ctx limit */
+	assert_int_equal(sizeof(struct ks_replay_ctx), 65532);	/* test-run ctx limit: 65535 */
+	assert_int_equal(sizeof(struct ks_replay_rec), 20);
+	/* one event always fits a batch, whatever its strings */
+	assert_true(sizeof(struct ks_replay_rec) + sizeof(struct ks_event) <= 65535 - 8);
 	assert_int_equal(offsetof(struct ks_event, verdict) % 8, 0);
 }
 

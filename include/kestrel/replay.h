@@ -8,9 +8,11 @@
 #define KESTREL_REPLAY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
+#include "maps/ks_event.h"
 #include "kestrel/output.h"
 #include "kestrel/rules.h"
 
@@ -54,5 +56,19 @@ void ks_replay_close(struct ks_replay *r);
  */
 int ks_replay_run(struct ks_ruleset *rs, struct ks_tables *t,
 		  const struct ks_replay_opts *o, struct ks_replay_result *res);
+
+/*
+ * The replay program's test-run context (struct ks_replay_ctx): append ev
+ * packed, unless the context holds max (or KS_REPLAY_BATCH) events or ev
+ * does not fit: then false, and the caller runs the batch, empties it
+ * (n = len = 0) and packs ev again.
+ */
+bool ks_replay_pack(struct ks_replay_ctx *ctx, const struct ks_event *ev, unsigned int max);
+
+/* The bytes of ctx a test run must be given. */
+static inline uint32_t ks_replay_ctx_size(const struct ks_replay_ctx *ctx)
+{
+	return (uint32_t)offsetof(struct ks_replay_ctx, data) + ctx->len;
+}
 
 #endif /* KESTREL_REPLAY_H */
