@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -24,6 +25,125 @@
 #include "kestrel/rules.h"
 #include "ecs_int.h"
 
+/*
+ * Every ECS path the decoder reads, by id: a line is indexed once
+ * (index_line) and each field is then one array read, instead of a walk
+ * through the members per field. The enriched fields (ks_ecs_user_name)
+ * follow as P_USER + KS_ECS_U_*; the kestrel.cut_head.* ones are in
+ * KS_PATH_IDX order.
+ */
+#define DEC_PATHS(X)								\
+	X(TIMESTAMP, "@timestamp") \
+	X(EV_CATEGORY, "event.category") \
+	X(EV_ACTION, "event.action") \
+	X(EV_TYPE, "event.type") \
+	X(PROC_PID, "process.pid") \
+	X(PROC_EXE, "process.executable") \
+	X(PROC_NAME, "process.name") \
+	X(PROC_ENTITY, "process.entity_id") \
+	X(PAR_PID, "process.parent.pid") \
+	X(PAR_EXE, "process.parent.executable") \
+	X(PAR_NAME, "process.parent.name") \
+	X(PAR_ENTITY, "process.parent.entity_id") \
+	X(PROC_ARGS, "process.args") \
+	X(PROC_CMDLINE, "process.command_line") \
+	X(PROC_ARGS_COUNT, "process.args_count") \
+	X(PROC_EXIT_CODE, "process.exit_code") \
+	X(PROC_EUID, "process.user.id") \
+	X(PROC_EGID, "process.group.id") \
+	X(PAR_EUID, "process.parent.user.id") \
+	X(PAR_EGID, "process.parent.group.id") \
+	X(USER_ID, "user.id") \
+	X(GROUP_ID, "group.id") \
+	X(FILE_PATH, "file.path") \
+	X(FILE_NAME, "file.name") \
+	X(FILE_EXT, "file.extension") \
+	X(FILE_TARGET, "file.target_path") \
+	X(SRC_IP, "source.ip") \
+	X(DST_IP, "destination.ip") \
+	X(SRC_PORT, "source.port") \
+	X(DST_PORT, "destination.port") \
+	X(TRANSPORT, "network.transport") \
+	X(DIRECTION, "network.direction") \
+	X(PAYLOAD, "payload") \
+	X(IFACE_NAME, "observer.ingress.interface.name") \
+	X(IFACE_ID, "observer.ingress.interface.id") \
+	X(PID_NS, "kestrel.process.pid_ns") \
+	X(MNT_NS, "kestrel.process.mnt_ns") \
+	X(NET_NS, "kestrel.process.net_ns") \
+	X(USER_NS, "kestrel.process.user_ns") \
+	X(CONTAINER_ID, "container.id") \
+	X(TRUNCATED, "kestrel.truncated") \
+	X(HOST_OS_TYPE, "host.os.type") \
+	X(HOST_NAME, "host.name") \
+	X(CUT_EXE, "kestrel.cut_head.process.executable") \
+	X(CUT_PEXE, "kestrel.cut_head.process.parent.executable") \
+	X(CUT_PATH, "kestrel.cut_head.file.path") \
+	X(CUT_TARGET, "kestrel.cut_head.file.target_path")
+
+#define DEC_ENUM(id, name) P_##id,
+enum dec_path { DEC_PATHS(DEC_ENUM) P_USER, P_N = P_USER + KS_ECS_USER_N };
+#define P_CUT(field)	((enum dec_path)(P_CUT_EXE + KS_PATH_IDX(field)))
+
+/* The paths as a tree of member names: what index_line matches a line's members against. */
+struct dec_tnode {
+	const char *seg;
+	uint32_t len;
+	int id;			/* enum dec_path, or -1: only a prefix of some */
+	uint16_t child, next;	/* indices in dec_tree; 0: none (0 is the root) */
+};
+
+static const char *dec_names[P_N];
+static struct dec_tnode dec_tree[2 * P_N + 1];
+static unsigned int dec_tree_n = 1;
+static pthread_once_t dec_tree_once = PTHREAD_ONCE_INIT;
+
+static unsigned int tree_child(unsigned int t, const char *seg, size_t len)
+{
+	unsigned int c;
+
+	for (c = dec_tree[t].child; c; c = dec_tree[c].next)
+		if (dec_tree[c].len == len && !memcmp(dec_tree[c].seg, seg, len))
+			return c;
+	return 0;
+}
+
+static void tree_add(int id, const char *path)
+{
+	unsigned int t = 0, c;
+	const char *dot;
+	size_t len;
+
+	for (;;) {
+		dot = strchr(path, '.');
+		len = dot ? (size_t)(dot - path) : strlen(path);
+		c = tree_child(t, path, len);
+		if (!c) {
+			c = dec_tree_n++;
+			dec_tree[c] = (struct dec_tnode){ path, (uint32_t)len, -1, 0,
+							  dec_tree[t].child };
+			dec_tree[t].child = (uint16_t)c;
+		}
+		t = c;
+		if (!dot)
+			break;
+		path = dot + 1;
+	}
+	dec_tree[t].id = id;
+}
+
+static void tree_build(void)
+{
+#define DEC_NAME(id, name) [P_##id] = name,
+	static const char *const names[P_USER] = { DEC_PATHS(DEC_NAME) };
+	unsigned int i;
+
+	for (i = 0; i < P_N; i++) {
+		dec_names[i] = i < P_USER ? names[i] : ks_ecs_user_name(i - P_USER);
+		tree_add((int)i, dec_names[i]);
+	}
+}
+
 struct dec {
 	struct ks_ecs_ctx *ctx;
 	const struct ks_jr *r;
@@ -33,9 +153,8 @@ struct dec {
 	size_t errlen;
 	uint32_t host;		/* ks_ecs_ctx.hosts index + 1 of host.name, 0 if none */
 	uint64_t seq;		/* record number, 0: note no enriched value */
-	const struct ks_jn *memo_obj, *memo;	/* prefix(): the last lookup */
-	const char *memo_name;
-	size_t memo_len;
+	const struct ks_jn *at[P_N];	/* the value of each path, NULL if absent */
+	uint8_t depth[P_N];		/* ... and the object depth it was found at */
 };
 
 static int __attribute__((format(printf, 2, 3)))
@@ -51,47 +170,62 @@ fail(struct dec *d, const char *fmt, ...)
 	return -1;
 }
 
-/* Member name[0..len) of obj; the last one asked is remembered (process.*). */
-static const struct ks_jn *prefix(struct dec *d, const struct ks_jn *obj, const char *name,
-				  size_t len)
+static void index_set(struct dec *d, int id, const struct ks_jn *m, unsigned int depth)
 {
-	if (d->memo_obj != obj || d->memo_len != len || memcmp(d->memo_name, name, len)) {
-		d->memo_obj = obj;
-		d->memo_name = name;
-		d->memo_len = len;
-		d->memo = ks_jr_getn(d->r, obj, name, len);
+	if (id >= 0 && (!d->at[id] || depth < d->depth[id])) {
+		d->at[id] = m;
+		d->depth[id] = (uint8_t)depth;
 	}
-	return d->memo;
 }
 
 /*
- * Value at a dotted ECS path, through nested objects or a literal dotted
- * key at any level (some shippers flatten). JSON null counts as absent.
+ * The members of obj (tree node t, at object depth `depth`) that some
+ * path names. A path is read through nested objects or a literal dotted
+ * member name at any level (some shippers flatten); where both exist the
+ * shallower wins, as a lookup trying the literal rest of the path before
+ * descending would find it. Members with a dot are never descended into.
  */
-static const struct ks_jn *jget(struct dec *d, const char *path)
+static void index_obj(struct dec *d, const struct ks_jn *obj, unsigned int t, unsigned int depth)
 {
-	const struct ks_jn *obj = d->root, *v;
-	const char *dot;
+	const struct ks_jn *m;
+	const char *seg, *dot;
+	unsigned int c;
 
-	while (obj && obj->type == KS_JT_OBJ) {
-		dot = strchr(path, '.');
-		/* a member name with a dot is rare: without one, only the last part can match */
-		v = d->r->dotted || !dot ? ks_jr_getn(d->r, obj, path, strlen(path)) : NULL;
-		if (v)
-			return v->type == KS_JT_NULL ? NULL : v;
-		if (!dot)
-			return NULL;
-		obj = prefix(d, obj, path, (size_t)(dot - path));
-		path = dot + 1;
+	for (m = ks_jr_first(d->r, obj); m; m = ks_jr_next(d->r, m)) {
+		if (!d->r->dotted || !memchr(m->key, '.', m->klen)) {
+			c = tree_child(t, m->key, m->klen);
+			if (!c)
+				continue;
+			index_set(d, dec_tree[c].id, m, depth);
+			if (m->type == KS_JT_OBJ && dec_tree[c].child)
+				index_obj(d, m, c, depth + 1);
+			continue;
+		}
+		for (c = t, seg = m->key;; seg = dot + 1) {	/* t may be the root, 0 */
+			dot = memchr(seg, '.', m->klen - (size_t)(seg - m->key));
+			c = tree_child(c, seg, dot ? (size_t)(dot - seg) : m->klen - (size_t)(seg - m->key));
+			if (!c || !dot)
+				break;
+		}
+		if (c)
+			index_set(d, dec_tree[c].id, m, depth);
 	}
-	return NULL;
+}
+
+/* The value at a path; JSON null counts as absent. */
+static const struct ks_jn *jget(struct dec *d, enum dec_path p)
+{
+	const struct ks_jn *v = d->at[p];
+
+	return v && v->type != KS_JT_NULL ? v : NULL;
 }
 
 /* Text value at path: 0 absent, 1 found, -1 error. */
-static int get_str(struct dec *d, const char *path, const char **s,
+static int get_str(struct dec *d, enum dec_path p, const char **s,
 		   size_t *len)
 {
-	const struct ks_jn *v = jget(d, path);
+	const char *path = dec_names[p];
+	const struct ks_jn *v = jget(d, p);
 
 	if (!v)
 		return 0;
@@ -108,13 +242,14 @@ static int get_str(struct dec *d, const char *path, const char **s,
  * A keyword Elastic Defend writes as a one-element array (event.category)
  * and Kestrel as a string: either, as get_str.
  */
-static int get_str1(struct dec *d, const char *path, const char **s,
+static int get_str1(struct dec *d, enum dec_path p, const char **s,
 		    size_t *len)
 {
-	const struct ks_jn *v = jget(d, path);
+	const char *path = dec_names[p];
+	const struct ks_jn *v = jget(d, p);
 
 	if (!v || v->type != KS_JT_ARR)
-		return get_str(d, path, s, len);
+		return get_str(d, p, s, len);
 	v = v->len == 1 ? ks_jr_first(d->r, v) : NULL;
 	if (!v || v->type != KS_JT_STR || memchr(v->s, '\0', v->len))
 		return fail(d, "%s: expected a string or an array of one string", path);
@@ -141,10 +276,11 @@ static int parse_dec(const char *s, int64_t *out)
 }
 
 /* Integer in [min, max], or a decimal string: 0 absent, 1 found, -1 error. */
-static int get_int(struct dec *d, const char *path, int64_t min, int64_t max,
+static int get_int(struct dec *d, enum dec_path p, int64_t min, int64_t max,
 		   int64_t *out)
 {
-	const struct ks_jn *v = jget(d, path);
+	const char *path = dec_names[p];
+	const struct ks_jn *v = jget(d, p);
 	int64_t x;
 
 	if (!v)
@@ -215,38 +351,33 @@ static void put_str(struct dec *d, unsigned int field, char *slot, size_t cap,
 }
 
 /* A path printed cut: head "..." tail, with kestrel.cut_head.<path>. */
-static int dec_cut(struct dec *d, const char *path, unsigned int field, char *slot,
+static int dec_cut(struct dec *d, enum dec_path p, unsigned int field, char *slot,
 		   const char *s, size_t len)
 {
-	char key[80];
+	const char *path = dec_names[p];
 	int64_t h;
-	int r;
+	int r = get_int(d, P_CUT(field), 0, KS_PATH_MAX - 1, &h);
 
-	/* no kestrel member, none with a dot in its name: no cut_head (the usual line) */
-	if (!d->r->dotted && !ks_jr_getn(d->r, d->root, "kestrel", 7))
-		return 0;
-	snprintf(key, sizeof(key), "kestrel.cut_head.%s", path);
 	/* the kernel's head fills what the tail leaves: KS_PATH_HEAD or more */
-	r = get_int(d, key, 0, KS_PATH_MAX - 1, &h);
 	if (r <= 0)
 		return r;
 	if ((size_t)h + 3 > len || memcmp(s + h, "...", 3))
 		return fail(d, "%s: a cut path is head \"...\" tail, with %s bytes of head",
-			    path, key);
+			    path, dec_names[P_CUT(field)]);
 	put_cut_path(d, field, slot, s, (size_t)h, s + h + 3, len - (size_t)h - 3);
 	return 1;
 }
 
 /* Text field into its slot (keeping a NUL after it): 0/1/-1 as get_str. */
-static int dec_text(struct dec *d, const char *path, unsigned int field,
+static int dec_text(struct dec *d, enum dec_path p, unsigned int field,
 		    char *slot, size_t size)
 {
 	const char *s;
 	size_t len;
-	int r = get_str(d, path, &s, &len), cut = 0;
+	int r = get_str(d, p, &s, &len), cut = 0;
 
 	if (r > 0 && ks_ecs_is_path(field))
-		cut = dec_cut(d, path, field, slot, s, len);
+		cut = dec_cut(d, p, field, slot, s, len);
 	if (cut < 0)
 		return -1;
 	if (r > 0 && !cut)
@@ -255,10 +386,10 @@ static int dec_text(struct dec *d, const char *path, unsigned int field,
 }
 
 /* dec_text, and the presence bit `bit` set when the field is given. */
-static int dec_text_bit(struct dec *d, const char *path, unsigned int field,
+static int dec_text_bit(struct dec *d, enum dec_path p, unsigned int field,
 			char *slot, size_t size, uint32_t bit)
 {
-	int r = dec_text(d, path, field, slot, size);
+	int r = dec_text(d, p, field, slot, size);
 
 	if (r > 0)
 		d->ev->present |= bit;
@@ -281,13 +412,13 @@ static void basename_ref(struct ks_event *ev, unsigned int from,
  * process.name / process.parent.name: a view of the executable's basename
  * when equal to it, else a comm copy (15 bytes, like task->comm).
  */
-static int dec_name(struct dec *d, const char *path, unsigned int field,
+static int dec_name(struct dec *d, enum dec_path p, unsigned int field,
 		    unsigned int exe_field, char *comm)
 {
 	struct ks_event *ev = d->ev;
 	const char *s, *base;
 	size_t len;
-	int r = get_str(d, path, &s, &len);
+	int r = get_str(d, p, &s, &len);
 
 	if (r < 0)
 		return -1;
@@ -374,7 +505,7 @@ static int dec_args(struct dec *d)
 {
 	struct ks_event *ev = d->ev;
 	struct argbuf b = { .p = ev->args, .cap = KS_ARGS_MAX - 1 };
-	const struct ks_jn *a = jget(d, "process.args");
+	const struct ks_jn *a = jget(d, P_PROC_ARGS);
 	const char *s;
 	size_t len;
 	int r;
@@ -383,7 +514,7 @@ static int dec_args(struct dec *d)
 		if (args_from_array(d, a, &b))
 			return -1;
 	} else {
-		r = get_str(d, "process.command_line", &s, &len);
+		r = get_str(d, P_PROC_CMDLINE, &s, &len);
 		if (r <= 0)
 			return r;
 		args_from_cmdline(&b, s, len);
@@ -429,15 +560,16 @@ static bool parse_pid_start(const char *s, uint32_t *pid, uint64_t *start, bool 
  * process.entity_id / process.parent.entity_id. *pid is the event's pid
  * for that process; filled from the id when the JSON did not give it.
  */
-static int dec_entity(struct dec *d, const char *path, uint32_t *pid,
+static int dec_entity(struct dec *d, enum dec_path ep, uint32_t *pid,
 		      bool pid_found, __u64 *key, __u64 *start)
 {
+	const char *path = dec_names[ep];
 	bool canon;
 	const char *s;
 	size_t len;
 	uint32_t p;
 	uint64_t st;
-	int r = get_str(d, path, &s, &len);
+	int r = get_str(d, ep, &s, &len);
 
 	if (r <= 0)
 		return r;
@@ -462,22 +594,22 @@ static int dec_entity(struct dec *d, const char *path, uint32_t *pid,
 
 /* Where the ECS fields of one process (the event's or its parent) go. */
 struct dec_proc {
-	const char *pid, *exe, *name, *entity;	/* ECS names */
+	enum dec_path pid, exe, name, entity;	/* ECS paths */
 	unsigned int f_exe, f_name;		/* string field ids */
 	size_t pid_at, exe_at, comm_at, entity_at, start_at; /* in struct ks_event */
 };
 
 #define DEC_PROC(pfx, fpfx, pid_, exe_, comm_, ent_, start_)				\
-	{ pfx ".pid", pfx ".executable", pfx ".name", pfx ".entity_id",			\
+	{ P_##pfx##_PID, P_##pfx##_EXE, P_##pfx##_NAME, P_##pfx##_ENTITY,		\
 	  KS_F_##fpfx##_EXECUTABLE, KS_F_##fpfx##_NAME,					\
 	  offsetof(struct ks_event, pid_), offsetof(struct ks_event, exe_),		\
 	  offsetof(struct ks_event, comm_), offsetof(struct ks_event, ent_),		\
 	  offsetof(struct ks_event, start_) }
 
 static const struct dec_proc dec_self =
-	DEC_PROC("process", PROCESS, pid, exe, comm, entity, start_ns);
+	DEC_PROC(PROC, PROCESS, pid, exe, comm, entity, start_ns);
 static const struct dec_proc dec_parent_proc =
-	DEC_PROC("process.parent", PARENT, ppid, pexe, pcomm, parent_entity, parent_start_ns);
+	DEC_PROC(PAR, PARENT, ppid, pexe, pcomm, parent_entity, parent_start_ns);
 _Static_assert(sizeof(((struct ks_event *)0)->exe) == KS_PATH_MAX &&
 	       sizeof(((struct ks_event *)0)->pexe) == KS_PATH_MAX, "exe slots are KS_PATH_MAX");
 
@@ -519,14 +651,14 @@ static int dec_process(struct dec *d)
 	if ((r = dec_args(d)) < 0)
 		return -1;
 	any |= r;
-	if ((r = get_int(d, "process.args_count", 0, UINT32_MAX, &v)) < 0)
+	if ((r = get_int(d, P_PROC_ARGS_COUNT, 0, UINT32_MAX, &v)) < 0)
 		return -1;
 	if (r)
 		ev->args_count = (uint32_t)v;
 	if (any | r)
 		ev->present |= KS_P_PROCESS;
 
-	if ((r = get_int(d, "process.exit_code", INT32_MIN, INT32_MAX, &v)) < 0)
+	if ((r = get_int(d, P_PROC_EXIT_CODE, INT32_MIN, INT32_MAX, &v)) < 0)
 		return -1;
 	if (r) {
 		ev->exit_code = (int32_t)v;
@@ -549,11 +681,11 @@ static int dec_parent(struct dec *d)
 /* The effective ids of the process and its parent, each with its own bit. */
 static int dec_euids(struct dec *d)
 {
-	static const struct { const char *path; size_t off; uint32_t bit; } ids[] = {
-		{ "process.user.id", offsetof(struct ks_event, euid), KS_P_EUID },
-		{ "process.group.id", offsetof(struct ks_event, egid), KS_P_EGID },
-		{ "process.parent.user.id", offsetof(struct ks_event, peuid), KS_P_PEUID },
-		{ "process.parent.group.id", offsetof(struct ks_event, pegid), KS_P_PEGID },
+	static const struct { enum dec_path path; size_t off; uint32_t bit; } ids[] = {
+		{ P_PROC_EUID, offsetof(struct ks_event, euid), KS_P_EUID },
+		{ P_PROC_EGID, offsetof(struct ks_event, egid), KS_P_EGID },
+		{ P_PAR_EUID, offsetof(struct ks_event, peuid), KS_P_PEUID },
+		{ P_PAR_EGID, offsetof(struct ks_event, pegid), KS_P_PEGID },
 	};
 	uint32_t u;
 	int64_t v;
@@ -577,11 +709,11 @@ static int dec_user(struct dec *d)
 	int64_t v;
 	int r, any;
 
-	if ((any = get_int(d, "user.id", 0, UINT32_MAX, &v)) < 0)
+	if ((any = get_int(d, P_USER_ID, 0, UINT32_MAX, &v)) < 0)
 		return -1;
 	if (any)
 		d->ev->uid = (uint32_t)v;
-	if ((r = get_int(d, "group.id", 0, UINT32_MAX, &v)) < 0)
+	if ((r = get_int(d, P_GROUP_ID, 0, UINT32_MAX, &v)) < 0)
 		return -1;
 	if (r)
 		d->ev->gid = (uint32_t)v;
@@ -599,7 +731,7 @@ static void file_ext(struct dec *d)
 	const char *s;
 	size_t len;
 
-	if (get_str(d, "file.extension", &s, &len) > 0 && len &&
+	if (get_str(d, P_FILE_EXT, &s, &len) > 0 && len &&
 	    len + 1 < nlen && name[nlen - len - 1] == '.' &&
 	    !memcmp(name + nlen - len, s, len)) {
 		set_ref(ev, KS_F_FILE_EXTENSION, name + nlen - len, len);
@@ -618,36 +750,37 @@ static int dec_file(struct dec *d)
 	size_t len;
 	int r;
 
-	r = dec_text(d, "file.path", KS_F_FILE_PATH, ev->path,
+	r = dec_text(d, P_FILE_PATH, KS_F_FILE_PATH, ev->path,
 		     sizeof(ev->path));
 	if (r < 0)
 		return -1;
 	if (r) {
 		ev->present |= KS_P_FILE;
 		/* The JSON's file.name can only differ by being wrong. */
-		if (get_str(d, "file.name", &s, &len) < 0)
+		if (get_str(d, P_FILE_NAME, &s, &len) < 0)
 			return -1;
 		basename_ref(ev, KS_F_FILE_PATH, KS_F_FILE_NAME);
-		if (get_str(d, "file.extension", &s, &len) < 0)
+		if (get_str(d, P_FILE_EXT, &s, &len) < 0)
 			return -1;
 		file_ext(d);
-	} else if (jget(d, "file.name") || jget(d, "file.extension")) {
+	} else if (jget(d, P_FILE_NAME) || jget(d, P_FILE_EXT)) {
 		return fail(d, "file.name/file.extension without file.path");
 	}
 
-	if (dec_text_bit(d, "file.target_path", KS_F_FILE_TARGET_PATH, ev->target,
+	if (dec_text_bit(d, P_FILE_TARGET, KS_F_FILE_TARGET_PATH, ev->target,
 			 sizeof(ev->target), KS_P_TARGET) < 0)
 		return -1;
 	return 0;
 }
 
 /* Text address -> 16 bytes (v4 mapped); family 4 or 6. */
-static int dec_ip(struct dec *d, const char *path, uint8_t *addr, int *fam)
+static int dec_ip(struct dec *d, enum dec_path p, uint8_t *addr, int *fam)
 {
+	const char *path = dec_names[p];
 	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
 	const char *s;
 	size_t len;
-	int r = get_str(d, path, &s, &len);
+	int r = get_str(d, p, &s, &len);
 
 	if (r <= 0)
 		return r;
@@ -667,10 +800,10 @@ static int dec_ip(struct dec *d, const char *path, uint8_t *addr, int *fam)
 	return 1;
 }
 
-static int dec_port(struct dec *d, const char *path, __u16 *port)
+static int dec_port(struct dec *d, enum dec_path p, __u16 *port)
 {
 	int64_t v;
-	int r = get_int(d, path, 0, 65535, &v);
+	int r = get_int(d, p, 0, 65535, &v);
 
 	if (r > 0)
 		*port = (__u16)v;
@@ -680,7 +813,7 @@ static int dec_port(struct dec *d, const char *path, __u16 *port)
 /* network.transport: a name or an IP protocol number (number or string). */
 static int dec_transport(struct dec *d)
 {
-	const struct ks_jn *v = jget(d, "network.transport");
+	const struct ks_jn *v = jget(d, P_TRANSPORT);
 	int64_t x;
 	int p;
 
@@ -690,7 +823,7 @@ static int dec_transport(struct dec *d)
 		d->ev->transport = (__u8)p;
 		return 1;
 	}
-	if (get_int(d, "network.transport", 0, 255, &x) < 0)
+	if (get_int(d, P_TRANSPORT, 0, 255, &x) < 0)
 		return fail(d, "network.transport: unknown protocol");
 	d->ev->transport = (__u8)x;
 	return 1;
@@ -700,7 +833,7 @@ static int dec_direction(struct dec *d)
 {
 	const char *s;
 	size_t len;
-	int r = get_str(d, "network.direction", &s, &len);
+	int r = get_str(d, P_DIRECTION, &s, &len);
 
 	if (r <= 0)
 		return r;
@@ -716,17 +849,17 @@ static int dec_net(struct dec *d)
 	struct ks_event *ev = d->ev;
 	int fam = 0, r, any = 0;
 
-	if ((r = dec_ip(d, "source.ip", ev->saddr, &fam)) < 0)
+	if ((r = dec_ip(d, P_SRC_IP, ev->saddr, &fam)) < 0)
 		return -1;
 	any |= r;
-	if ((r = dec_ip(d, "destination.ip", ev->daddr, &fam)) < 0)
+	if ((r = dec_ip(d, P_DST_IP, ev->daddr, &fam)) < 0)
 		return -1;
 	any |= r;
 	ev->family = (__u8)fam;
-	if ((r = dec_port(d, "source.port", &ev->sport)) < 0)
+	if ((r = dec_port(d, P_SRC_PORT, &ev->sport)) < 0)
 		return -1;
 	any |= r;
-	if ((r = dec_port(d, "destination.port", &ev->dport)) < 0)
+	if ((r = dec_port(d, P_DST_PORT, &ev->dport)) < 0)
 		return -1;
 	any |= r;
 	if ((r = dec_transport(d)) < 0)
@@ -785,7 +918,7 @@ static int b64_decode(const char *s, size_t len, uint8_t *out, size_t cap,
 static int dec_payload(struct dec *d)
 {
 	struct ks_event *ev = d->ev;
-	const struct ks_jn *v = jget(d, "payload"), *b;
+	const struct ks_jn *v = jget(d, P_PAYLOAD), *b;
 	size_t len;
 
 	if (!v)
@@ -816,10 +949,10 @@ static int dec_observer(struct dec *d)
 	int64_t v;
 	int r;
 
-	if (dec_text_bit(d, "observer.ingress.interface.name", KS_F_IFACE_NAME, ev->iface,
+	if (dec_text_bit(d, P_IFACE_NAME, KS_F_IFACE_NAME, ev->iface,
 			 sizeof(ev->iface), KS_P_IFACE) < 0)
 		return -1;
-	r = get_int(d, "observer.ingress.interface.id", 0, UINT32_MAX, &v);
+	r = get_int(d, P_IFACE_ID, 0, UINT32_MAX, &v);
 	if (r < 0)
 		return -1;
 	if (r)
@@ -834,7 +967,7 @@ static int dec_observer(struct dec *d)
  */
 static int dec_event_type(struct dec *d, unsigned int act)
 {
-	const struct ks_jn *t = jget(d, "event.type"), *v;
+	const struct ks_jn *t = jget(d, P_EV_TYPE), *v;
 	const char *want = ks_event_type_name(act);
 	bool arr = t && t->type == KS_JT_ARR;
 
@@ -856,7 +989,7 @@ static int dec_event(struct dec *d)
 	size_t len;
 	int c, a, r;
 
-	if ((r = get_str(d, "@timestamp", &s, &len)) <= 0)
+	if ((r = get_str(d, P_TIMESTAMP, &s, &len)) <= 0)
 		return r ? -1 : fail(d, "@timestamp: missing");
 	r = ks_ecs_parse_time(s, len, &ts);
 	if (r == -ERANGE)
@@ -866,9 +999,9 @@ static int dec_event(struct dec *d)
 		return fail(d, "@timestamp: \"%s\" is not RFC 3339 "
 			    "(2026-01-02T03:04:05.123456789Z)", s);
 	d->ev->ts_ns = ts;
-	if ((r = get_str1(d, "event.category", &cs, &len)) <= 0)
+	if ((r = get_str1(d, P_EV_CATEGORY, &cs, &len)) <= 0)
 		return r ? -1 : fail(d, "event.category: missing");
-	if ((r = get_str(d, "event.action", &as, &len)) <= 0)
+	if ((r = get_str(d, P_EV_ACTION, &as, &len)) <= 0)
 		return r ? -1 : fail(d, "event.action: missing");
 	if ((c = ks_ecs_category_parse(cs)) <= 0)
 		return fail(d, "event.category: unknown value \"%s\"", cs);
@@ -902,10 +1035,7 @@ static uint32_t host_intern(struct ks_ecs_ctx *ctx, const char *s)
 /* kestrel.process.{pid,mnt,net,user}_ns */
 static int dec_ns(struct dec *d)
 {
-	static const char *const keys[] = {
-		"kestrel.process.pid_ns", "kestrel.process.mnt_ns",
-		"kestrel.process.net_ns", "kestrel.process.user_ns",
-	};
+	static const enum dec_path keys[] = { P_PID_NS, P_MNT_NS, P_NET_NS, P_USER_NS };
 	__u32 *to[] = { &d->ev->pid_ns, &d->ev->mnt_ns, &d->ev->net_ns, &d->ev->user_ns };
 	int64_t ns;
 	size_t i;
@@ -930,7 +1060,7 @@ static int dec_container(struct dec *d)
 	uint64_t key;
 	const char *s, *have;
 	size_t len;
-	int r = get_str(d, "container.id", &s, &len);
+	int r = get_str(d, P_CONTAINER_ID, &s, &len);
 
 	if (r <= 0)
 		return r;
@@ -956,7 +1086,7 @@ static int dec_container(struct dec *d)
 
 static int dec_kestrel(struct dec *d)
 {
-	const struct ks_jn *a = jget(d, "kestrel.truncated"), *v;
+	const struct ks_jn *a = jget(d, P_TRUNCATED), *v;
 	const struct ks_field_info *fi;
 
 	if (dec_ns(d) || dec_container(d))
@@ -975,7 +1105,7 @@ static int dec_host(struct dec *d)
 {
 	const char *s;
 	size_t len;
-	int r = get_str(d, "host.os.type", &s, &len);
+	int r = get_str(d, P_HOST_OS_TYPE, &s, &len);
 
 	/* a constant the compiler decides rules with: another is an error */
 	if (r > 0 && strcmp(s, KS_HOST_OS_TYPE))
@@ -983,7 +1113,7 @@ static int dec_host(struct dec *d)
 			    KS_HOST_OS_TYPE, s);
 	if (r < 0)
 		return -1;
-	r = get_str(d, "host.name", &s, &len);
+	r = get_str(d, P_HOST_NAME, &s, &len);
 	if (r > 0 && !d->ctx->host_set) {
 		snprintf(d->ctx->host, sizeof(d->ctx->host), "%s", s);
 		d->ctx->host_set = true;
@@ -997,8 +1127,8 @@ static int dec_host(struct dec *d)
  * NUL-separated (at most KS_ECS_UBUF bytes, as a live read). */
 static int dec_user_one(struct dec *d, unsigned int field)
 {
-	const char *path = ks_ecs_user_name(field);
-	const struct ks_jn *a = jget(d, path), *v;
+	const char *path = dec_names[P_USER + field];
+	const struct ks_jn *a = jget(d, (enum dec_path)(P_USER + field)), *v;
 	char buf[KS_ECS_UBUF];
 	size_t len = 0;
 
@@ -1056,6 +1186,8 @@ static int decode(struct ks_ecs_ctx *ctx, struct ks_event *ev, char *err, size_t
 		fail(&d, "expected a JSON object");
 		goto bad;
 	}
+	pthread_once(&dec_tree_once, tree_build);
+	index_obj(&d, d.root, 0, 0);
 	if (dec_event(&d) || dec_process(&d) || dec_parent(&d) ||
 	    dec_user(&d) || dec_file(&d) || dec_net(&d) ||
 	    dec_observer(&d) || dec_payload(&d) || dec_host(&d) || dec_kestrel(&d) ||

@@ -771,6 +771,40 @@ static void test_defend_shape(void **state)
 	}
 }
 
+/*
+ * A path through nested objects or a literal dotted member at any level:
+ * the shallower wins, a null there hides a deeper value, a dotted member
+ * is never descended into, and a non-object on the way ends the path.
+ */
+static void test_dotted_precedence(void **state)
+{
+	static const struct { const char *members; uint32_t pid, ppid; } cases[] = {
+		{ "\"process.pid\":5,\"process\":{\"pid\":6}", 5, 0 },
+		{ "\"process\":{\"pid\":6},\"process.pid\":5", 5, 0 },
+		{ "\"process\":{\"parent.pid\":3,\"parent\":{\"pid\":4}}", 0, 3 },
+		{ "\"process.parent\":{\"pid\":4}", 0, 0 },
+		{ "\"process.pid\":null,\"process\":{\"pid\":6}", 0, 0 },
+		{ "\"process\":{\"parent\":{\"pid\":\"7\"},\"parent.pid\":null}", 0, 0 },
+		{ "\"process\":7,\"process.pid\":2", 2, 0 },
+		{ "\"process\":{\"parent\":{\"pid\":8}}", 0, 8 },
+	};
+	struct fx *f = *state;
+	struct ks_event ev;
+	char line[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(line, sizeof(line), "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":"
+			 "{\"category\":\"process\",\"action\":\"exec\"},%s}", cases[i].members);
+		decode_ok(f, line, &ev);
+		assert_int_equal(ev.pid, cases[i].pid);
+		assert_int_equal(ev.ppid, cases[i].ppid);
+	}
+	decode_ok(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event.category\":\"process\","
+		  "\"event.action\":\"exec\",\"event\":{\"category\":\"file\"}}", &ev);
+	assert_int_equal(ev.category, KS_CAT_PROCESS);
+}
+
 static void test_rejects(void **state)
 {
 	static const char *const bad[] = {
@@ -1300,6 +1334,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cut_long_head, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_args_cut_at_separator, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dotted_precedence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rejects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_jsonl_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_jsonl_long_line, setup, teardown),
