@@ -123,6 +123,60 @@ static char *unescape(const char *p, const char *end, char *w)
 	return w;
 }
 
+#define ONES	0x0101010101010101ull
+#define LOWS	0x7f7f7f7f7f7f7f7full
+#define HIGHS	0x8080808080808080ull
+
+/* 0x80 in each byte of x that is zero, 0 elsewhere (exact, no borrow between bytes). */
+static inline uint64_t zero_bytes(uint64_t x)
+{
+	return ~(((x & LOWS) + LOWS) | x | LOWS);
+}
+
+/* 0x80 in each byte of w that ends a plain run: '"', '\\' or a control character. */
+static inline uint64_t special_bytes(uint64_t w)
+{
+	return zero_bytes(w ^ (ONES * '"')) | zero_bytes(w ^ (ONES * '\\')) |
+	       (~(((w & LOWS) + ONES * 0x60) | w) & HIGHS);
+}
+
+struct run {
+	uint64_t high, dots;	/* 0x80 bits: bytes >= 0x80, dots, seen */
+};
+
+/*
+ * The plain bytes of a string body from q: eight at a time, then one by
+ * one near the end of the line. Returns the first byte that is not plain
+ * (or end).
+ */
+static const char *plain_run(const char *q, const char *end, struct run *r)
+{
+	uint64_t w, sp, keep;
+
+	while (end - q >= 8) {
+		memcpy(&w, q, sizeof(w));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+		w = __builtin_bswap64(w);	/* the first byte in the low bits */
+#endif
+		sp = special_bytes(w);
+		keep = sp ? (sp & (0 - sp)) - 1 : ~0ull;	/* the bytes before the first */
+		r->high |= w & keep & HIGHS;
+		r->dots |= zero_bytes(w ^ (ONES * '.')) & keep;
+		if (sp)
+			return q + __builtin_ctzll(sp) / 8;
+		q += 8;
+	}
+	for (; q < end; q++) {
+		unsigned char c = (unsigned char)*q;
+
+		if (c == '"' || c == '\\' || c < 0x20)
+			break;
+		r->high |= c & 0x80;
+		r->dots |= c == '.';
+	}
+	return q;
+}
+
 /*
  * A string at ps->p (on the opening quote): its unescaped text in r->str.
  * *esc: it had escapes (only then can it hold a NUL); *dot: a '.' in it.
@@ -130,25 +184,25 @@ static char *unescape(const char *p, const char *end, char *w)
 static int string(struct pstate *ps, const char **s, uint32_t *len, bool *esc, bool *dot)
 {
 	const char *b = ps->p + 1, *q = b;
-	bool high = false;
+	struct run r = { 0, 0 };
 	char *w;
 
-	*esc = *dot = false;
-	while (q < ps->end && *q != '"') {
-		unsigned char c = (unsigned char)*q;
-
-		if (c < 0x20)
+	*esc = false;
+	for (;;) {
+		q = plain_run(q, ps->end, &r);
+		if (q == ps->end || (unsigned char)*q < 0x20)
 			return -1;
-		high |= c >= 0x80;
-		*dot |= c == '.';
-		if (c == '\\') {
-			*esc = true;
-			if (++q == ps->end)
-				return -1;
-		}
+		if (*q == '"')
+			break;
+		*esc = true;	/* a backslash: the escaped byte is unescape()'s to check */
+		if (++q == ps->end)
+			return -1;
+		r.high |= (unsigned char)*q & 0x80;
+		r.dots |= *q == '.';
 		q++;
 	}
-	if (q == ps->end || (high && !ks_utf8_valid(b, (size_t)(q - b))))
+	*dot = r.dots != 0;
+	if (r.high && !ks_utf8_valid(b, (size_t)(q - b)))
 		return -1;
 	w = ps->w;
 	if (!*esc) {
