@@ -103,7 +103,8 @@ static unsigned int tree_child(unsigned int t, const char *seg, size_t len)
 	unsigned int c;
 
 	for (c = dec_tree[t].child; c; c = dec_tree[c].next)
-		if (dec_tree[c].len == len && !memcmp(dec_tree[c].seg, seg, len))
+		if (dec_tree[c].len == len && dec_tree[c].seg[0] == seg[0] &&
+		    !memcmp(dec_tree[c].seg, seg, len))
 			return c;
 	return 0;
 }
@@ -233,7 +234,7 @@ static int get_str(struct dec *d, enum dec_path p, const char **s,
 		return fail(d, "%s: expected a string", path);
 	*s = v->s;
 	*len = v->len;
-	if (memchr(*s, '\0', *len))
+	if (ks_jn_has_nul(v))
 		return fail(d, "%s: NUL byte in string", path);
 	return 1;
 }
@@ -251,7 +252,7 @@ static int get_str1(struct dec *d, enum dec_path p, const char **s,
 	if (!v || v->type != KS_JT_ARR)
 		return get_str(d, p, s, len);
 	v = v->len == 1 ? ks_jr_first(d->r, v) : NULL;
-	if (!v || v->type != KS_JT_STR || memchr(v->s, '\0', v->len))
+	if (!v || v->type != KS_JT_STR || ks_jn_has_nul(v))
 		return fail(d, "%s: expected a string or an array of one string", path);
 	*s = v->s;
 	*len = v->len;
@@ -480,7 +481,7 @@ static int args_from_array(struct dec *d, const struct ks_jn *a, struct argbuf *
 		if (v->type != KS_JT_STR)
 			return fail(d, "process.args[%zu]: expected a string",
 				    i);
-		if (memchr(v->s, '\0', v->len))
+		if (ks_jn_has_nul(v))
 			return fail(d, "process.args[%zu]: NUL byte in string",
 				    i);
 		arg_add(b, v->s, v->len);
@@ -1135,7 +1136,7 @@ static int dec_user_one(struct dec *d, unsigned int field)
 	if (!a)
 		return 0;
 	if (a->type == KS_JT_STR && field != KS_ECS_U_PARENT_ARGS) {
-		if (memchr(a->s, 0, a->len))
+		if (ks_jn_has_nul(a))
 			return fail(d, "%s: NUL byte in string", path);
 		return d->seq ? ks_ecs_user_note(d->ctx, d->seq, field, a->s, a->len) : 0;
 	}
@@ -1143,7 +1144,7 @@ static int dec_user_one(struct dec *d, unsigned int field)
 		return fail(d, "%s: expected %s", path, field == KS_ECS_U_PARENT_ARGS ?
 			    "an array of strings" : "a string");
 	for (v = ks_jr_first(d->r, a); v; v = ks_jr_next(d->r, v)) {
-		if (v->type != KS_JT_STR || memchr(v->s, 0, v->len))
+		if (v->type != KS_JT_STR || ks_jn_has_nul(v))
 			return fail(d, "%s: expected an array of strings", path);
 		if (len + v->len + 1 > sizeof(buf))
 			return fail(d, "%s: more than %u bytes", path, KS_ECS_UBUF);

@@ -425,6 +425,7 @@ static int value(struct pstate *ps, uint32_t *idx)
 	} else if (c == '"') {
 		ps->r->n[*idx].type = KS_JT_STR;
 		err = string(ps, &ps->r->n[*idx].s, &ps->r->n[*idx].len, &esc, &dot);
+		ps->r->n[*idx].esc = esc;
 	} else if (c == '-' || (c >= '0' && c <= '9')) {
 		err = number(ps, &ps->r->n[*idx]);
 		jansson_nul(ps);

@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define KS_JW_DEPTH	16
 
@@ -63,6 +64,7 @@ enum ks_jt {
 /* One value. Links are node indices; 0 means none (node 0 is the root). */
 struct ks_jn {
 	uint8_t type;		/* enum ks_jt */
+	bool esc;		/* KS_JT_STR: had escapes (only then can it hold a NUL) */
 	uint32_t klen;		/* member name (in an object) */
 	const char *key;
 	const char *s;		/* KS_JT_STR: NUL-terminated, may hold NULs */
@@ -104,6 +106,12 @@ static inline const struct ks_jn *ks_jr_first(const struct ks_jr *r, const struc
 {
 	return c && (c->type == KS_JT_ARR || c->type == KS_JT_OBJ) && c->first ?
 		&r->n[c->first] : NULL;
+}
+
+/* Whether string node v holds a NUL byte (only an escape can put one there). */
+static inline bool ks_jn_has_nul(const struct ks_jn *v)
+{
+	return v->esc && memchr(v->s, '\0', v->len);
 }
 
 #endif /* KESTREL_JSON_H */
