@@ -91,6 +91,7 @@ struct dec_tnode {
 	uint32_t len;
 	int id;			/* enum dec_path, or -1: only a prefix of some */
 	uint16_t child, next;	/* indices in dec_tree; 0: none (0 is the root) */
+	uint16_t last;		/* the last child */
 };
 
 static const char *dec_names[P_N];
@@ -119,11 +120,14 @@ static void tree_add(int id, const char *path)
 		dot = strchr(path, '.');
 		len = dot ? (size_t)(dot - path) : strlen(path);
 		c = tree_child(t, path, len);
-		if (!c) {
+		if (!c) {	/* appended: children stay in enum order, the common first */
 			c = dec_tree_n++;
-			dec_tree[c] = (struct dec_tnode){ path, (uint32_t)len, -1, 0,
-							  dec_tree[t].child };
-			dec_tree[t].child = (uint16_t)c;
+			dec_tree[c] = (struct dec_tnode){ path, (uint32_t)len, -1, 0, 0 };
+			if (dec_tree[t].child)
+				dec_tree[dec_tree[t].last].next = (uint16_t)c;
+			else
+				dec_tree[t].child = (uint16_t)c;
+			dec_tree[t].last = (uint16_t)c;
 		}
 		t = c;
 		if (!dot)
