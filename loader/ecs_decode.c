@@ -195,6 +195,7 @@ static void index_obj(struct dec *d, const struct ks_jn *obj, unsigned int t, un
 	const struct ks_jn *m;
 	const char *seg, *dot;
 	unsigned int c;
+	size_t rest;
 
 	for (m = ks_jr_first(d->r, obj); m; m = ks_jr_next(d->r, m)) {
 		if (!d->r->dotted || !memchr(m->key, '.', m->klen)) {
@@ -207,8 +208,9 @@ static void index_obj(struct dec *d, const struct ks_jn *obj, unsigned int t, un
 			continue;
 		}
 		for (c = t, seg = m->key;; seg = dot + 1) {	/* t may be the root, 0 */
-			dot = memchr(seg, '.', m->klen - (size_t)(seg - m->key));
-			c = tree_child(c, seg, dot ? (size_t)(dot - seg) : m->klen - (size_t)(seg - m->key));
+			rest = m->klen - (size_t)(seg - m->key);
+			dot = memchr(seg, '.', rest);
+			c = tree_child(c, seg, dot ? (size_t)(dot - seg) : rest);
 			if (!c || !dot)
 				break;
 		}

@@ -59,8 +59,9 @@ events() { # count [first]
 		printf "{\"@timestamp\":\"2026-01-02T03:04:05.%09dZ\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"host\":{\"name\":\"h1\"},\"process\":{\"pid\":%d,\"entity_id\":\"%d-1\",\"name\":\"x\",\"executable\":\"/tmp/x%d\",\"args\":[\"/tmp/x\"],\"args_count\":1},\"user\":{\"id\":0}}\n", i, 1000 + i, 1000 + i, i }'
 }
 events "$N" >"$W/events.jsonl"
-# replay evaluates 18 events per test run: halves of 56 runs go out whole
-HALF=1008
+# replay evaluates up to KS_REPLAY_BATCH (128) of these small events per test
+# run: halves of 8 runs go out whole
+HALF=1024
 
 # "sent S, delivered D, queued Q, lost write=.. ..." -> sent, delivered, lost
 summary() { # file output-name

@@ -218,7 +218,7 @@ static void burst_replay(void)
 	for (i = 0; i < 7 * ROUNDS; i++)
 		if (!ASSERT_OK(replay_event(exes[i % 7], &evs[i]), "event"))
 			goto out;
-	/* one test run per batch of 18, each over four times what the ring holds */
+	/* test runs of up to KS_REPLAY_BATCH events, each over 4x what the ring holds */
 	if (!ASSERT_OK(ks_tenv_replay(&te, evs, 7 * ROUNDS), "replay"))
 		goto out;
 	ASSERT_GE(KS_REPLAY_BATCH, 4 * ring_capacity(), "each batch overflows");
