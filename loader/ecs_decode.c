@@ -537,25 +537,31 @@ static int dec_args(struct dec *d)
 	return 1;
 }
 
+/* Digits only from s up to stop (not empty), as a u64 without overflow; the end in *end. */
+static bool dec_u64(const char *s, char stop, uint64_t *v, const char **end)
+{
+	uint64_t x = 0;
+	unsigned int dig;
+
+	for (*end = s; (dig = (unsigned int)(**end - '0')) <= 9; (*end)++) {
+		if (x > (UINT64_MAX - dig) / 10)
+			return false;
+		x = x * 10 + dig;
+	}
+	*v = x;
+	return *end != s && **end == stop;
+}
+
 /*
  * "<pid>-<start_ns>" in decimal, each part fitting its type; *canon: it
  * prints back the same (no leading zeros).
  */
 static bool parse_pid_start(const char *s, uint32_t *pid, uint64_t *start, bool *canon)
 {
-	unsigned long long p, st;
-	const char *dash = strchr(s, '-');
-	char *end;
+	const char *dash, *end;
+	uint64_t p, st;
 
-	if (!dash || dash == s || s[0] < '0' || s[0] > '9' ||
-	    dash[1] < '0' || dash[1] > '9')
-		return false;
-	errno = 0;
-	p = strtoull(s, &end, 10);
-	if (errno || end != dash || p > UINT32_MAX)
-		return false;
-	st = strtoull(dash + 1, &end, 10);
-	if (errno || *end)
+	if (!dec_u64(s, '-', &p, &dash) || p > UINT32_MAX || !dec_u64(dash + 1, '\0', &st, &end))
 		return false;
 	*pid = (uint32_t)p;
 	*start = st;
