@@ -778,15 +778,15 @@ static void test_defend_shape(void **state)
  */
 static void test_dotted_precedence(void **state)
 {
-	static const struct { const char *members; uint32_t pid, ppid; } cases[] = {
-		{ "\"process.pid\":5,\"process\":{\"pid\":6}", 5, 0 },
-		{ "\"process\":{\"pid\":6},\"process.pid\":5", 5, 0 },
-		{ "\"process\":{\"parent.pid\":3,\"parent\":{\"pid\":4}}", 0, 3 },
-		{ "\"process.parent\":{\"pid\":4}", 0, 0 },
-		{ "\"process.pid\":null,\"process\":{\"pid\":6}", 0, 0 },
-		{ "\"process\":{\"parent\":{\"pid\":\"7\"},\"parent.pid\":null}", 0, 0 },
-		{ "\"process\":7,\"process.pid\":2", 2, 0 },
-		{ "\"process\":{\"parent\":{\"pid\":8}}", 0, 8 },
+	static const struct { uint32_t pid, ppid; const char *members; } cases[] = {
+		{ 5, 0, "\"process.pid\":5,\"process\":{\"pid\":6}" },
+		{ 5, 0, "\"process\":{\"pid\":6},\"process.pid\":5" },
+		{ 0, 3, "\"process\":{\"parent.pid\":3,\"parent\":{\"pid\":4}}" },
+		{ 0, 0, "\"process.parent\":{\"pid\":4}" },
+		{ 0, 0, "\"process.pid\":null,\"process\":{\"pid\":6}" },
+		{ 0, 0, "\"process\":{\"parent\":{\"pid\":\"7\"},\"parent.pid\":null}" },
+		{ 2, 0, "\"process\":7,\"process.pid\":2" },
+		{ 0, 8, "\"process\":{\"parent\":{\"pid\":8}}" },
 	};
 	struct fx *f = *state;
 	struct ks_event ev;
