@@ -272,6 +272,34 @@ struct frame {
 	bool begin, end;
 };
 
+/*
+ * The index of the ']' closing the bracket expression opened at re[i]:
+ * "[]...]" and "[^]...]" hold a literal ']', and "[:space:]", "[=a=]" and
+ * "[.-.]" inside hold their own ']' (fuzz_sigma: "[[:space:]]+" once left
+ * its outer ']' to be taken for a required literal). len if unclosed.
+ */
+static size_t bracket_end(const char *re, size_t len, size_t i, bool pcre)
+{
+	const char *close;
+
+	i++;
+	if (i < len && re[i] == '^')
+		i++;
+	if (i < len && re[i] == ']')
+		i++;
+	while (i < len && re[i] != ']') {
+		if (re[i] == '[' && i + 1 < len && strchr(":=.", re[i + 1])) {
+			close = i + 2 < len ? memchr(re + i + 2, ']', len - i - 2) : NULL;
+			if (close && close[-1] == re[i + 1] && close - re > (ptrdiff_t)i + 2) {
+				i = (size_t)(close - re) + 1;
+				continue;
+			}
+		}
+		i += pcre && re[i] == '\\' ? 2 : 1;
+	}
+	return i < len ? i : len;
+}
+
 static size_t regex_literal(const char *re, size_t len, bool pcre, char *out,
 			    struct frame *fr)
 {
@@ -289,14 +317,7 @@ static size_t regex_literal(const char *re, size_t len, bool pcre, char *out,
 			c = re[++i];
 			lit = !strchr("dDwWsSbBnrtfv0123456789", c);
 		} else if (c == '[') {
-			/* skip the bracket expression, "[]...]" included */
-			i++;
-			if (i < len && re[i] == '^')
-				i++;
-			if (i < len && re[i] == ']')
-				i++;
-			while (i < len && re[i] != ']')
-				i += pcre && re[i] == '\\' ? 2 : 1;
+			i = bracket_end(re, len, i, pcre);	/* no literal */
 		} else if (c == '{') {
 			while (i < len && re[i] != '}')
 				i++;	/* a bound: "{0,2}" is no literal */

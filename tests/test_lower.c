@@ -326,6 +326,11 @@ static void check_regex_literals(struct ks_node *n)
 		{ KS_SO_EQLRE, "[a-z]abc+", "4:E:abc" },
 		/* it closes an ERE's: "x]yz" is the literal, not framed */
 		{ KS_SO_REGEX, "[\\]x]yz", "4:E:x]yz" },
+		/* a class's own ']' does not close the bracket (fuzz_sigma:
+		 * "]" was taken for a required literal) */
+		{ KS_SO_REGEX, "(a|)[[:space:]]+x", "4:E:x" },
+		{ KS_SO_EQLRE, "[^[:alpha:][=e=][.-.]]+ab", "4:E:ab\\x02" },
+		{ KS_SO_REGEX, "[[:]x", "4:E:x" },
 	};
 	size_t i;
 
