@@ -225,17 +225,26 @@ __noinline int ks_atom_hit(struct ks_tables *t, struct ks_scratch *sc, __u32 ato
 	return 0;
 }
 
-/* Accepting state: every atom in its output list is true. */
-__noinline int ks_accept(struct ks_tables *t, struct ks_scratch *sc, __u32 state)
+/* Cell offsets are masked with the table's size - 4 (maps/ks_abi.h). */
+#define KS_TAB_MASK	(KS_DFA_CELLS * 4 - 4)
+
+/* The cell at byte offset s + col of the table: the next state. */
+static __always_inline __u32 ks_next(struct ks_tables *t, __u32 s, __u32 col)
 {
-	__u32 a, first, cnt, j, idx;
+	return *(__u32 *)((__u8 *)t->dfa + ((s + col) & KS_TAB_MASK));
+}
+
+/*
+ * Accepting cell: every atom in its output list is true. The list is
+ * named by the spare cell of the state's row (maps/ks_dfa.h).
+ */
+__noinline int ks_accept(struct ks_tables *t, struct ks_scratch *sc, __u32 cell)
+{
+	__u32 a, first, cnt, j;
 
 	if (!t || !sc)
 		return 0;
-	idx = state - t->hdr.acc_base;
-	if (idx > KS_MAX_STATES)
-		return 0;
-	a = t->acc[idx];
+	a = ks_next(t, cell & ~KS_DFA_ACC, t->dfa_hdr.row_bytes - 4);
 	first = a >> 8;
 	cnt = a & 0xff;
 	for (j = 0; j < KS_MAX_ACC_PER_STATE; j++) {
@@ -249,12 +258,7 @@ __noinline int ks_accept(struct ks_tables *t, struct ks_scratch *sc, __u32 state
 /* Scan modes: how NUL bytes inside a value are fed to the automaton. */
 #define KS_SCAN_PLAIN	0	/* one value */
 #define KS_SCAN_ELEMS	1	/* NUL ends an element: "\x02\x01" */
-#define KS_SCAN_JOIN	2	/* NUL joins elements: ' ' */
-
-static __always_inline __u32 ks_next(struct ks_tables *t, __u32 s, __u32 cls)
-{
-	return t->dfa[(s * t->hdr.n_classes + cls) & (KS_DFA_CELLS - 1)];
-}
+#define KS_SCAN_JOIN	2	/* NUL joins elements: ' ' (a column map) */
 
 static __always_inline __u32 ks_scan_mode(__u32 f)
 {
@@ -276,18 +280,17 @@ static __always_inline __u32 ks_scan_mode(__u32 f)
 struct ks_scan_ctx {
 	struct ks_tables *t;
 	struct ks_scratch *sc;
+	const __u16 *col;	/* byte -> column offset */
 	__u32 s;
 	__u32 pos;
 	__u32 end;
 	__u32 mode;
-	__u32 fold;
-	__u32 acc_base;
 };
 
-static __always_inline __u32 ks_feed(struct ks_scan_ctx *c, __u32 s, __u32 cls)
+static __always_inline __u32 ks_feed(struct ks_scan_ctx *c, __u32 s, __u32 col)
 {
-	s = ks_next(c->t, s, cls);
-	if (s >= c->acc_base)
+	s = ks_next(c->t, s, col);
+	if (s & KS_DFA_ACC)
 		ks_accept(c->t, c->sc, s);
 	return s;
 }
@@ -296,7 +299,7 @@ static long ks_scan_chunk(__u32 idx, struct ks_scan_ctx *c)
 {
 	struct ks_tables *t = c->t;
 	__u8 *base = (__u8 *)&c->sc->ev;
-	__u8 *cmap = c->fold ? t->cls_fold : t->cls;
+	const __u16 *col = c->col;
 	__u32 s = c->s, pos = c->pos, i;
 	long stop = 0;
 
@@ -312,13 +315,11 @@ static long ks_scan_chunk(__u32 idx, struct ks_scan_ctx *c)
 		ch = base[ks_bound(pos, 0xfff)];
 		pos++;
 		if (!ch && c->mode == KS_SCAN_ELEMS) {
-			s = ks_feed(c, s, t->hdr.cls_end);
-			s = ks_feed(c, s, t->hdr.cls_begin);
+			s = ks_feed(c, s, t->dfa_hdr.col_end);
+			s = ks_feed(c, s, t->dfa_hdr.col_begin);
 			continue;
 		}
-		if (!ch && c->mode == KS_SCAN_JOIN)
-			ch = ' ';
-		s = ks_feed(c, s, cmap[ch]);
+		s = ks_feed(c, s, col[ch]);
 	}
 	c->s = s;
 	c->pos = pos;
@@ -344,24 +345,24 @@ __noinline int ks_scan_range(struct ks_tables *t, struct ks_scratch *sc, __u32 h
 
 	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N)
 		return 0;
-	c.s = t->start[f][fold];
+	c.s = t->dfa_hdr.autos[f][fold].start;
 	if (!c.s)
 		return 0;
 	c.t = t;
 	c.sc = sc;
-	c.fold = fold;
 	c.mode = ks_scan_mode(f);
-	c.acc_base = t->hdr.acc_base;
+	/* the command line reads NUL as ' ' through its own column map */
+	c.col = t->dfa_hdr.col[(fold | (c.mode == KS_SCAN_JOIN ? 2 : 0)) & 3];
 	c.pos = off;
 	if (len > KS_SCAN_MAX)
 		len = KS_SCAN_MAX;
 	c.end = c.pos + len;
 
 	if (frame & KS_FR_BEGIN)
-		c.s = ks_feed(&c, c.s, t->hdr.cls_begin);
+		c.s = ks_feed(&c, c.s, t->dfa_hdr.col_begin);
 	bpf_loop((len + KS_SCAN_CHUNK - 1) / KS_SCAN_CHUNK, ks_scan_chunk, &c, 0);
 	if (c.s && (frame & KS_FR_END))
-		ks_feed(&c, c.s, t->hdr.cls_end);
+		ks_feed(&c, c.s, t->dfa_hdr.col_end);
 	return len;
 }
 
@@ -375,7 +376,8 @@ __noinline int ks_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u3
 {
 	__u32 off, len, slot;
 
-	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N || !t->start[f][fold])
+	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N ||
+	    !t->dfa_hdr.autos[f][fold].start)
 		return 0;
 	off = sc->ev.str[f].off;
 	len = sc->ev.str[f].len;
