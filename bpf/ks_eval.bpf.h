@@ -287,10 +287,19 @@ struct ks_scan_ctx {
 	__u32 mode;
 };
 
+/*
+ * One step, the accept flag tested through a value the verifier does not
+ * link to the cell (see ks_dfa_any_acc in ks_dfa.bpf.h): a branch on the
+ * cell itself splits every step into states it cannot prune.
+ */
 static __always_inline __u32 ks_feed(struct ks_scan_ctx *c, __u32 s, __u32 col)
 {
+	__u32 acc;
+
 	s = ks_next(c->t, s, col);
-	if (s & KS_DFA_ACC)
+	acc = s >> 31;
+	barrier_var(acc);
+	if (acc)
 		ks_accept(c->t, c->sc, s);
 	return s;
 }
@@ -326,9 +335,58 @@ static long ks_scan_chunk(__u32 idx, struct ks_scan_ctx *c)
 	return stop;
 }
 
+/* Every accepting cell the walks queued in sc->dscan: verified once. */
+__noinline int ks_dfa_drain_q(struct ks_tables *t, struct ks_scratch *sc)
+{
+	__u32 i, n;
+
+	if (!t || !sc)
+		return 0;
+	n = sc->dscan.nq;
+	for (i = 0; i < KS_DFA_Q; i++) {
+		if (i >= n)
+			break;
+		ks_accept(t, sc, sc->dscan.q[i]);
+	}
+	sc->dscan.nq = 0;
+	return 0;
+}
+
+/*
+ * Plain frames (every field but process.args) go through the walk of
+ * ks_dfa.bpf.h: KS_DFA_SCAN_WALKS interleaved walks, no per-byte test but
+ * the accept flag. The bytes are read as event bytes [pos & 0xfff]: the
+ * scratch value runs on for more than 4 KiB after the event.
+ */
+#define KS_DFA_TAB_MASK		KS_TAB_MASK
+#define KS_DFA_BUF_MASK		0xfff
+#define ks_dfa_drain(cb)						\
+	ks_dfa_drain_q((struct ks_tables *)(cb)->h,			\
+		       container_of((cb)->sc, struct ks_scratch, dscan))
+#include "ks_dfa.bpf.h"
+
+_Static_assert(sizeof(struct ks_scratch) - __builtin_offsetof(struct ks_scratch, ev) > KS_DFA_BUF_MASK,
+	       "event bytes read under the mask stay in the scratch value");
+
+static __always_inline __u32 ks_scan_frame(struct ks_tables *t, struct ks_scratch *sc, __u32 f,
+					   __u32 fold, __u32 frame, __u32 off, __u32 len)
+{
+	struct ks_dfa_cb cb = {
+		.buf = (const __u8 *)&sc->ev,
+		.tab = (const __u8 *)t->dfa,
+		/* the command line reads NUL as ' ' through its own column map */
+		.col = t->dfa_hdr.col[ks_bound(fold + (f == KS_F_PROCESS_COMMAND_LINE ? 2 : 0), 3)],
+		.sc = &sc->dscan,
+		.h = t,
+	};
+
+	return ks_dfa_scan_value(&cb, &t->dfa_hdr, &t->dfa_hdr.autos[f][fold], off, len,
+				 KS_DFA_SCAN_WALKS, frame);
+}
+
 /* Which frame sentinels a scanned range gets. */
-#define KS_FR_BEGIN	1
-#define KS_FR_END	2
+#define KS_FR_BEGIN	KS_DFA_FR_BEGIN
+#define KS_FR_END	KS_DFA_FR_END
 /* ks_scan_range()'s `how`: field, case mode and frame in one argument */
 #define KS_SCAN_HOW(f, fold, frame)	((f) | (fold) << 8 | (frame) << 16)
 
@@ -348,11 +406,16 @@ __noinline int ks_scan_range(struct ks_tables *t, struct ks_scratch *sc, __u32 h
 	c.s = t->dfa_hdr.autos[f][fold].start;
 	if (!c.s)
 		return 0;
+	if (off >= sizeof(struct ks_event))
+		return 0;
+	if (len > sizeof(struct ks_event) - off)
+		len = sizeof(struct ks_event) - off;
+	if (ks_scan_mode(f) != KS_SCAN_ELEMS)
+		return ks_scan_frame(t, sc, f, fold, frame, off, len);
 	c.t = t;
 	c.sc = sc;
-	c.mode = ks_scan_mode(f);
-	/* the command line reads NUL as ' ' through its own column map */
-	c.col = t->dfa_hdr.col[(fold | (c.mode == KS_SCAN_JOIN ? 2 : 0)) & 3];
+	c.mode = KS_SCAN_ELEMS;
+	c.col = t->dfa_hdr.col[ks_bound(fold, 1)];
 	c.pos = off;
 	if (len > KS_SCAN_MAX)
 		len = KS_SCAN_MAX;

@@ -53,6 +53,19 @@
  */
 #define KS_DFA_MIN_SEG		64
 
+/* The frame sentinels a walk feeds: a path cut in two (maps/ks_abi.h,
+ * KS_F_PATH_MASK) is a head with the begin sentinel only and a tail with
+ * the end sentinel only. */
+#define KS_DFA_FR_BEGIN		1
+#define KS_DFA_FR_END		2
+
+/*
+ * Walks of the production scan (bpf/ks_eval.bpf.h) and of its C model
+ * (tablewalk.c) over a value scanned as one frame; measured in
+ * bench/profile/dfa-kernel-walks.txt.
+ */
+#define KS_DFA_SCAN_WALKS	2
+
 /* Column maps: byte -> column offset, per case mode and NUL handling. */
 enum ks_dfa_col {
 	KS_DFA_COL_EXACT = 0,		/* cls[] */

@@ -6,42 +6,12 @@
  */
 #include <string.h>
 
+#include <kestrel/dfawalk.h>
 #include <kestrel/rules.h>
 #include <kestrel/tablewalk.h>
 
 #include "maps/ks_siphash.h"
 #include "maps/ks_state.h"
-
-void ks_walk_init(struct ks_walk *w)
-{
-	memset(w, 0, sizeof(*w));
-}
-
-void ks_walk_begin(struct ks_walk *w)
-{
-	/* epoch 0 is what a zeroed array holds: skip it on wrap-around */
-	if (++w->epoch == 0) {
-		memset(w->hit, 0, sizeof(w->hit));
-		memset(w->seen, 0, sizeof(w->seen));
-		w->epoch = 1;
-	}
-	w->n_hits = 0;
-	w->n_cands = 0;
-	w->cand_overflow = false;
-}
-
-void ks_walk_set_hit(struct ks_walk *w, uint32_t atom)
-{
-	if (atom >= KS_MAX_ATOMS || w->hit[atom] == w->epoch)
-		return;
-	w->hit[atom] = w->epoch;
-	w->hits[w->n_hits++] = atom;
-}
-
-bool ks_walk_is_hit(const struct ks_walk *w, uint32_t atom)
-{
-	return atom < KS_MAX_ATOMS && w->hit[atom] == w->epoch;
-}
 
 /* The atoms of accepting cell s: its row's spare cell names them. */
 static void record_accept(const struct ks_tables *t, uint32_t s,
@@ -81,12 +51,6 @@ uint32_t ks_walk_bytes(const struct ks_tables *t, uint32_t state, bool fold,
 	for (i = 0; i < n && state; i++)
 		state = dfa_step(t, state, col[p[i]], w);
 	return state;
-}
-
-static uint32_t feed_byte(const struct ks_tables *t, uint32_t state, bool fold,
-			  uint8_t b, struct ks_walk *w)
-{
-	return ks_walk_bytes(t, state, fold, &b, 1, w);
 }
 
 /* A frame sentinel: fed by its column, which no input byte maps to. */
@@ -139,22 +103,31 @@ static uint32_t scan_args(const struct ks_tables *t, uint32_t s, bool fold,
 	return feed_class(t, s, t->dfa_hdr.col_end, w);
 }
 
-static uint32_t scan_cmdline(const struct ks_tables *t, uint32_t s, bool fold,
-			     const uint8_t *p, uint32_t n, struct ks_walk *w)
+/* Without trailing NULs: the joined line has no trailing separators. */
+static uint32_t cmdline_len(const uint8_t *p, uint32_t n)
 {
-	uint32_t i;
-
 	while (n && !p[n - 1])
-		n--;	/* the joined line has no trailing separators */
-	s = feed_class(t, s, t->dfa_hdr.col_begin, w);
-	for (i = 0; i < n && s; i++)
-		s = feed_byte(t, s, fold, p[i] ? p[i] : ' ', w);
-	return feed_class(t, s, t->dfa_hdr.col_end, w);
+		n--;
+	return n;
+}
+
+/*
+ * One frame through automaton (f, m) as the kernel walks it: with
+ * KS_DFA_SCAN_WALKS interleaved walks by the plan of maps/ks_dfa.h, so
+ * the hits come in the kernel's order.
+ */
+static void scan_frame(const struct ks_tables *t, enum ks_field f, int m, uint32_t col,
+		       const uint8_t *p, uint32_t n, uint32_t frame, struct ks_walk *w)
+{
+	const struct ks_dfa_view v = { &t->dfa_hdr, t->dfa, t->acc_list };
+
+	ks_dfa_walk_frame(&v, f, m, col, p, n, KS_DFA_SCAN_WALKS, frame, w);
 }
 
 static void scan_field(const struct ks_tables *t, const struct ks_event *ev,
 		       enum ks_field f, struct ks_walk *w)
 {
+	const uint32_t both = KS_DFA_FR_BEGIN | KS_DFA_FR_END;
 	const uint8_t *p;
 	uint32_t n, s;
 	int m;
@@ -168,18 +141,16 @@ static void scan_field(const struct ks_tables *t, const struct ks_event *ev,
 		if (f == KS_F_PROCESS_ARGS) {
 			scan_args(t, s, m == KS_CASE_FOLD, p, n, w);
 		} else if (f == KS_F_PROCESS_COMMAND_LINE) {
-			scan_cmdline(t, s, m == KS_CASE_FOLD, p, n, w);
+			/* the column maps with NUL read as ' ' */
+			scan_frame(t, f, m, m | KS_DFA_COL_EXACT_JOIN, p, cmdline_len(p, n), both,
+				   w);
 		} else if (ev->truncated & KS_F_PATH_MASK & (1u << f)) {
 			/* a cut path: tail "\x02", then "\x01" head, apart */
-			s = ks_walk_bytes(t, s, m == KS_CASE_FOLD, p, n, w);
-			feed_class(t, s, t->dfa_hdr.col_end, w);
-			s = feed_class(t, t->dfa_hdr.autos[f][m].start, t->dfa_hdr.col_begin, w);
-			ks_walk_bytes(t, s, m == KS_CASE_FOLD, p + n - KS_PATH_MAX,
-				      ev->cut_head[KS_PATH_IDX(f)], w);
+			scan_frame(t, f, m, m, p, n, KS_DFA_FR_END, w);
+			scan_frame(t, f, m, m, p + n - KS_PATH_MAX, ev->cut_head[KS_PATH_IDX(f)],
+				   KS_DFA_FR_BEGIN, w);
 		} else {
-			s = feed_class(t, s, t->dfa_hdr.col_begin, w);
-			s = ks_walk_bytes(t, s, m == KS_CASE_FOLD, p, n, w);
-			feed_class(t, s, t->dfa_hdr.col_end, w);
+			scan_frame(t, f, m, m, p, n, both, w);
 		}
 	}
 }
