@@ -64,7 +64,7 @@
  * (tablewalk.c) over a value scanned as one frame; measured in
  * bench/profile/dfa-kernel-walks.txt.
  */
-#define KS_DFA_SCAN_WALKS	2
+#define KS_DFA_SCAN_WALKS	4
 
 /* Column maps: byte -> column offset, per case mode and NUL handling. */
 enum ks_dfa_col {

@@ -3,10 +3,12 @@
  * The production DFA past the old 16-bit limit (issue 11): 1,000 rules of
  * 10 random literals each (10,000 literals of 4..16 bytes, more than
  * 65,535 DFA states), compiled by the production compiler, installed in
- * the production object, and file events replayed through ks_replay
- * (BPF_PROG_TEST_RUN). Every event's rule matches in the kernel must be
- * the C model's (tablewalk.c over the same struct ks_tables), and every
- * literal planted in an event must have made its rule match.
+ * the production object, and packet events of 100..1,500 payload bytes
+ * (1 to 4 interleaved walks, literals across segment boundaries too)
+ * replayed through ks_replay (BPF_PROG_TEST_RUN). Every event's rule
+ * matches in the kernel must be the C model's (tablewalk.c over the same
+ * struct ks_tables), and every literal planted in an event must have made
+ * its rule match.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +21,7 @@
 #define N_RULES		1000
 #define LITS_PER_RULE	10
 #define N_EVENTS	48
-#define PATH_BYTES	200
+#define PAY_MAX		1500
 #define PID_BASE	4000
 
 static const char alpha[] = "abcdefghijklmnopqrstuvwxyz0123456789._:=-";
@@ -43,7 +45,7 @@ static void rand_text(char *p, size_t n)
 	p[n] = 0;
 }
 
-/* Rule r: file.path contains any of its LITS_PER_RULE literals. */
+/* Rule r: the payload contains any of its LITS_PER_RULE literals. */
 static char *scale_rules(void)
 {
 	size_t cap = N_RULES * (LITS_PER_RULE * 24 + 160), len = 0;
@@ -53,7 +55,7 @@ static char *scale_rules(void)
 	for (r = 0; r < N_RULES; r++) {
 		len += snprintf(y + len, cap - len,
 				"- rule: sc%04d\n  name: scale %d\n  severity: low\n  query: |\n"
-				"    file where event.action == \"open\" and file.path : (", r, r);
+				"    network where event.action == \"packet\" and payload : (", r, r);
 		for (k = 0; k < LITS_PER_RULE; k++) {
 			char *l = lits[r * LITS_PER_RULE + k];
 
@@ -65,28 +67,29 @@ static char *scale_rules(void)
 	return y;
 }
 
-/* A file open whose path is random text with `plant` rules' literals in it
- * (recorded in planted[]). */
-static int path_event(int i, int plant, int *planted, struct ks_event *ev)
+/* A packet whose payload is random text of 100..PAY_MAX bytes with `plant`
+ * rules' literals in it (recorded in planted[]); its source port is
+ * PID_BASE + i. */
+static int pay_event(int i, int plant, int *planted, struct ks_event *ev)
 {
-	char path[PATH_BYTES + 2], *js = NULL;
+	char pay[PAY_MAX + 1], *js = NULL;
+	size_t n = 100 + rnd(PAY_MAX - 99), at;
 	const char *l;
 	int k, ret;
-	size_t at;
 
-	path[0] = '/';
-	rand_text(path + 1, PATH_BYTES);
+	rand_text(pay, n);
 	for (k = 0; k < plant; k++) {
 		planted[k] = rnd(N_RULES);
 		l = lits[planted[k] * LITS_PER_RULE + rnd(LITS_PER_RULE)];
-		/* each in its own third of the path: none overwrites another */
-		at = 1 + k * (PATH_BYTES / 3) + rnd(PATH_BYTES / 3 - strlen(l));
-		memcpy(path + at, l, strlen(l));
+		/* each in its own third of the payload: none overwrites another */
+		at = k * (n / 3) + rnd(n / 3 - strlen(l));
+		memcpy(pay + at, l, strlen(l));
 	}
 	if (asprintf(&js, "{\"@timestamp\":\"2026-01-01T00:00:01Z\",\"event\":{\"category\":"
-		     "\"file\",\"action\":\"open\"},\"file\":{\"path\":\"%s\"},\"process\":"
-		     "{\"pid\":%d,\"entity_id\":\"%d-1\",\"executable\":\"/bin/x\"}}",
-		     path, PID_BASE + i, PID_BASE + i) < 0)
+		     "\"network\",\"action\":\"packet\"},\"source\":{\"ip\":\"10.0.0.1\","
+		     "\"port\":%d},\"destination\":{\"ip\":\"10.0.0.2\",\"port\":80},"
+		     "\"network\":{\"transport\":\"tcp\",\"direction\":\"ingress\"},"
+		     "\"payload\":\"%s\"}", PID_BASE + i, pay) < 0)
 		return -1;
 	ret = ks_tenv_event(js, ev);
 	free(js);
@@ -98,7 +101,7 @@ static const struct ks_event *forwarded(const struct ks_tenv *te, int i)
 	size_t k;
 
 	for (k = 0; k < te->n; k++)
-		if (te->evs[k].pid == (__u32)(PID_BASE + i))
+		if (te->evs[k].sport == PID_BASE + i)
 			return &te->evs[k];
 	return NULL;
 }
@@ -143,7 +146,7 @@ void test_dfa_scale(void)
 	if (!ASSERT_OK(ks_tenv_load(&te, &o), "load and install"))
 		goto out;
 	for (i = 0; i < N_EVENTS; i++)
-		if (!ASSERT_OK(path_event(i, i % 4, planted[i], &ev[i]), "event"))
+		if (!ASSERT_OK(pay_event(i, i % 4, planted[i], &ev[i]), "event"))
 			goto out;
 	if (!ASSERT_OK(ks_tenv_replay(&te, ev, N_EVENTS), "replay"))
 		goto out;
