@@ -255,20 +255,6 @@ __noinline int ks_accept(struct ks_tables *t, struct ks_scratch *sc, __u32 cell)
 	return 0;
 }
 
-/* Scan modes: how NUL bytes inside a value are fed to the automaton. */
-#define KS_SCAN_PLAIN	0	/* one value */
-#define KS_SCAN_ELEMS	1	/* NUL ends an element: "\x02\x01" */
-#define KS_SCAN_JOIN	2	/* NUL joins elements: ' ' (a column map) */
-
-static __always_inline __u32 ks_scan_mode(__u32 f)
-{
-	if (f == KS_F_PROCESS_ARGS)
-		return KS_SCAN_ELEMS;
-	if (f == KS_F_PROCESS_COMMAND_LINE)
-		return KS_SCAN_JOIN;
-	return KS_SCAN_PLAIN;
-}
-
 /*
  * A field is scanned in chunks of KS_SCAN_CHUNK bytes, one bpf_loop()
  * callback per chunk: the verifier checks one chunk instead of every
@@ -284,7 +270,6 @@ struct ks_scan_ctx {
 	__u32 s;
 	__u32 pos;
 	__u32 end;
-	__u32 mode;
 };
 
 /*
@@ -323,7 +308,7 @@ static long ks_scan_chunk(__u32 idx, struct ks_scan_ctx *c)
 		 * compiler hoisting base + pos above it */
 		ch = base[ks_bound(pos, 0xfff)];
 		pos++;
-		if (!ch && c->mode == KS_SCAN_ELEMS) {
+		if (!ch) {	/* process.args: NUL ends an element */
 			s = ks_feed(c, s, t->dfa_hdr.col_end);
 			s = ks_feed(c, s, t->dfa_hdr.col_begin);
 			continue;
@@ -368,22 +353,6 @@ __noinline int ks_dfa_drain_q(struct ks_tables *t, struct ks_scratch *sc)
 _Static_assert(sizeof(struct ks_scratch) - __builtin_offsetof(struct ks_scratch, ev) > KS_DFA_BUF_MASK,
 	       "event bytes read under the mask stay in the scratch value");
 
-static __always_inline __u32 ks_scan_frame(struct ks_tables *t, struct ks_scratch *sc, __u32 f,
-					   __u32 fold, __u32 frame, __u32 off, __u32 len)
-{
-	struct ks_dfa_cb cb = {
-		.buf = (const __u8 *)&sc->ev,
-		.tab = (const __u8 *)t->dfa,
-		/* the command line reads NUL as ' ' through its own column map */
-		.col = t->dfa_hdr.col[ks_bound(fold + (f == KS_F_PROCESS_COMMAND_LINE ? 2 : 0), 3)],
-		.sc = &sc->dscan,
-		.h = t,
-	};
-
-	return ks_dfa_scan_value(&cb, &t->dfa_hdr, &t->dfa_hdr.autos[f][fold], off, len,
-				 KS_DFA_SCAN_WALKS, frame);
-}
-
 /* Which frame sentinels a scanned range gets. */
 #define KS_FR_BEGIN	KS_DFA_FR_BEGIN
 #define KS_FR_END	KS_DFA_FR_END
@@ -391,11 +360,34 @@ static __always_inline __u32 ks_scan_frame(struct ks_tables *t, struct ks_scratc
 #define KS_SCAN_HOW(f, fold, frame)	((f) | (fold) << 8 | (frame) << 16)
 
 /*
- * Walk event bytes [off, off + len) of a field through its automaton,
- * `how` saying which field, case mode and frame sentinels. Returns the
- * bytes scanned. Global, so the verifier checks the chunk loop once.
+ * One frame of a plain field (not process.args) through the walk of
+ * ks_dfa.bpf.h. Global: verified once, and a frame of its own in the
+ * call chain, apart from ks_scan_elems' (6.1 allows 512 bytes of stack
+ * over the whole chain, each frame rounded up to 32).
  */
-__noinline int ks_scan_range(struct ks_tables *t, struct ks_scratch *sc, __u32 how, __u32 off,
+__noinline int ks_scan_frame(struct ks_tables *t, struct ks_scratch *sc, __u32 how, __u32 off,
+			     __u32 len)
+{
+	__u32 f = how & 0xff, fold = (how >> 8) & 0xff, frame = how >> 16;
+	struct ks_dfa_cb cb = {};
+
+	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N)
+		return 0;
+	cb.buf = (const __u8 *)&sc->ev;
+	cb.tab = (const __u8 *)t->dfa;
+	/* the command line reads NUL as ' ' through its own column map */
+	cb.col = t->dfa_hdr.col[ks_bound(fold + (f == KS_F_PROCESS_COMMAND_LINE ? 2 : 0), 3)];
+	cb.sc = &sc->dscan;
+	cb.h = t;
+	return ks_dfa_scan_value(&cb, &t->dfa_hdr, &t->dfa_hdr.autos[f][fold], off, len,
+				 KS_DFA_SCAN_WALKS, frame);
+}
+
+/*
+ * process.args: NUL-separated elements, each framed, in one walk with a
+ * test per byte. Global, so the verifier checks the chunk loop once.
+ */
+__noinline int ks_scan_elems(struct ks_tables *t, struct ks_scratch *sc, __u32 how, __u32 off,
 			     __u32 len)
 {
 	struct ks_scan_ctx c = {};
@@ -406,15 +398,8 @@ __noinline int ks_scan_range(struct ks_tables *t, struct ks_scratch *sc, __u32 h
 	c.s = t->dfa_hdr.autos[f][fold].start;
 	if (!c.s)
 		return 0;
-	if (off >= sizeof(struct ks_event))
-		return 0;
-	if (len > sizeof(struct ks_event) - off)
-		len = sizeof(struct ks_event) - off;
-	if (ks_scan_mode(f) != KS_SCAN_ELEMS)
-		return ks_scan_frame(t, sc, f, fold, frame, off, len);
 	c.t = t;
 	c.sc = sc;
-	c.mode = KS_SCAN_ELEMS;
 	c.col = t->dfa_hdr.col[ks_bound(fold, 1)];
 	c.pos = off;
 	if (len > KS_SCAN_MAX)
@@ -427,6 +412,23 @@ __noinline int ks_scan_range(struct ks_tables *t, struct ks_scratch *sc, __u32 h
 	if (c.s && (frame & KS_FR_END))
 		ks_feed(&c, c.s, t->dfa_hdr.col_end);
 	return len;
+}
+
+/*
+ * Walk event bytes [off, off + len) of a field through its automaton,
+ * `how` saying which field, case mode and frame sentinels. Returns the
+ * bytes scanned.
+ */
+static __always_inline int ks_scan_range(struct ks_tables *t, struct ks_scratch *sc, __u32 how,
+					 __u32 off, __u32 len)
+{
+	if (off >= sizeof(struct ks_event))
+		return 0;
+	if (len > sizeof(struct ks_event) - off)
+		len = sizeof(struct ks_event) - off;
+	if ((how & 0xff) == KS_F_PROCESS_ARGS)
+		return ks_scan_elems(t, sc, how, off, len);
+	return ks_scan_frame(t, sc, how, off, len);
 }
 
 /*
