@@ -5,9 +5,11 @@
  * (rules-compiler/dfa_image.c), its C model (ks_dfa_img_walk) and the BPF
  * walk (bpf/ks_dfa.bpf.h).
  *
- * Cells. The table is an array of __u32 cells in one map value of
- * tab_bytes (a power of two, set at load; 6.1 and later accept array
- * values of 64 MiB). A state is named by its cell value:
+ * Cells. The table is an array of __u32 cells: struct ks_tables.dfa in
+ * production (KS_DFA_CELLS cells, masked with their size - 4; tab_bytes,
+ * a power of two, bounds the rows in use), one map value of tab_bytes
+ * in the lab (set at load; 6.1 and later accept array values of 64 MiB).
+ * A state is named by its cell value:
  *
  *   cell = KS_DFA_ACC (the state accepts) | byte offset of its row
  *

@@ -635,9 +635,12 @@ static int tc_dfa_hdr(const struct ks_tables *t, char *err, size_t errlen)
 	const struct ks_dfa_hdr *d = &t->dfa_hdr;
 	uint32_t i, f, m;
 
+	/* tab_bytes: the C model masks with it, the kernel with sizeof(dfa);
+	 * both masks keep every row of a valid table whole */
 	if (d->n_states != t->hdr.n_states || d->n_classes != t->hdr.n_classes ||
 	    d->n_acc_list != t->hdr.n_acc_list || d->row_bytes != (d->n_classes + 1) * 4 ||
-	    d->tab_bytes > sizeof(t->dfa))
+	    d->tab_bytes > sizeof(t->dfa) || (d->tab_bytes & (d->tab_bytes - 1)) ||
+	    (uint64_t)d->n_states * d->row_bytes > d->tab_bytes)
 		return TC_FAIL("the DFA image header does not match the tables");
 	if (!d->n_states)
 		return 0;

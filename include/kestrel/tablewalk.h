@@ -17,6 +17,10 @@
  *        walk;
  *      - process.command_line: the same bytes without trailing NULs,
  *        every other NUL fed as ' ', all in one frame.
+ *    A frame of any field but process.args is walked as the kernel walks
+ *    it: KS_DFA_SCAN_WALKS interleaved walks over overlapping segments by
+ *    the plan of maps/ks_dfa.h (ks_dfa_walk_frame, dfawalk.h), so hits
+ *    come in the kernel's order; process.args is one walk per value.
  *    Bytes go through column map col[KS_DFA_COL_EXACT] or
  *    col[KS_DFA_COL_FOLD]; the next cell is the one at byte offset
  *    (s + col) & (sizeof(dfa) - 4). The walk stops on cell 0. In a cell
