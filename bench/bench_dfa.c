@@ -67,8 +67,9 @@ static const char *eng_name[N_ENG] = {
 };
 static const char *eng_label[N_ENG] = {
 	"kernel XDP (BPF_PROG_TEST_RUN)", "userspace C walk (tablewalk.c)",
-	"userspace minimal C loop", "userspace C loop, premultiplied u32 states",
-	"userspace C, premultiplied, two interleaved walks", "Hyperscan",
+	"userspace minimal C loop over the production image",
+	"userspace C loop over the production image, no mask",
+	"userspace C over the production image, two interleaved walks", "Hyperscan",
 	"kernel XDP, DFA image walk, 1 walk (lab)", "kernel XDP, DFA image walk, 2 walks (lab)",
 	"kernel XDP, DFA image walk, 4 walks (lab)", "userspace C model of the image walk, 4 walks",
 };
@@ -241,7 +242,7 @@ static char *gen_yaml(const struct litset *ls, size_t *skipped)
 static uint32_t user_scan(const struct ks_tables *t, const uint8_t *p, size_t len,
 			  struct ks_walk *w)
 {
-	uint32_t s = t->start[KS_F_PAYLOAD][KS_CASE_FOLD];
+	uint32_t s = t->dfa_hdr.autos[KS_F_PAYLOAD][KS_CASE_FOLD].start;
 	uint8_t b;
 
 	ks_walk_begin(w);
@@ -442,67 +443,51 @@ static unsigned long hs_once(struct hs *h, const uint8_t *p, size_t len)
 }
 
 /*
- * The kernel's inner loop alone, in C: one dependent load per byte
- * (state * n_classes + class), accept test by one comparison. What the
- * hardware gives for this table layout, without the evaluator around it.
+ * The kernel's inner loop alone, in C, over the production table (the
+ * premultiplied image of maps/ks_dfa.h in struct ks_tables): one
+ * dependent load per byte at (s + col[byte]) masked as the kernel masks
+ * it, the accept flag counted. What the hardware gives for this layout,
+ * without the evaluator around it.
  */
+#define CELL(tab, s, c)	(*(const uint32_t *)((tab) + (((s) + (c)) & (KS_DFA_CELLS * 4 - 4))))
+#define CELL_NOMASK(tab, s, c)	(*(const uint32_t *)((tab) + (s) + (c)))
+
 static uint32_t cmin_scan(const struct ks_tables *t, const uint8_t *p, size_t len)
 {
-	const uint16_t *dfa = t->dfa;
-	const uint8_t *cls = t->cls_fold;
-	uint32_t nc = t->hdr.n_classes, acc = t->hdr.acc_base, hits = 0;
-	uint32_t s = t->start[KS_F_PAYLOAD][KS_CASE_FOLD];
+	const uint8_t *tab = (const uint8_t *)t->dfa;
+	const uint16_t *col = t->dfa_hdr.col[KS_DFA_COL_FOLD];
+	uint32_t s = t->dfa_hdr.autos[KS_F_PAYLOAD][KS_CASE_FOLD].start, hits = 0;
 	size_t i;
 
 	if (!s || !len)
 		return 0;
-	s = dfa[s * nc + cls[KS_SENT_BEGIN]];
+	s = CELL(tab, s, t->dfa_hdr.col_begin);
 	for (i = 0; i < len && s; i++) {
-		s = dfa[(s * nc + cls[p[i]]) & (KS_DFA_CELLS - 1)];
-		hits += s >= acc;
+		s = CELL(tab, s, col[p[i]]);
+		hits += s >> 31;
 	}
 	if (s)
-		hits += dfa[s * nc + cls[KS_SENT_END]] >= acc;
+		hits += CELL(tab, s, t->dfa_hdr.col_end) >> 31;
 	return hits;
 }
 
-/*
- * The same automaton with every entry stored premultiplied (next * n_classes,
- * u32): the per-byte dependency chain loses its multiply. A layout the
- * compiler could emit; measured here to show what it would buy.
- */
-static uint32_t *pre_dfa;
-static uint32_t pre_acc, pre_start;
-
-static void pre_build(const struct ks_tables *t)
-{
-	uint32_t nc = t->hdr.n_classes, n = t->hdr.n_states * nc, i;
-
-	free(pre_dfa);
-	pre_dfa = malloc((size_t)(n ? n : 1) * sizeof(*pre_dfa));
-	for (i = 0; i < n && i < KS_DFA_CELLS; i++)
-		pre_dfa[i] = (uint32_t)t->dfa[i] * nc;
-	pre_acc = t->hdr.acc_base * nc;
-	pre_start = t->start[KS_F_PAYLOAD][KS_CASE_FOLD] * nc;
-}
-
+/* The same loop without the mask (what userspace may skip, the kernel
+ * may not) and without the dead-state test. */
 static uint32_t cpre_scan(const struct ks_tables *t, const uint8_t *p, size_t len)
 {
-	const uint32_t *dfa = pre_dfa;
-	const uint8_t *cls = t->cls_fold;
-	uint32_t s = pre_start, acc = pre_acc, hits = 0;
+	const uint8_t *tab = (const uint8_t *)t->dfa;
+	const uint16_t *col = t->dfa_hdr.col[KS_DFA_COL_FOLD];
+	uint32_t s = t->dfa_hdr.autos[KS_F_PAYLOAD][KS_CASE_FOLD].start, hits = 0;
 	size_t i;
 
 	if (!s || !len)
 		return 0;
-	s = dfa[s + cls[KS_SENT_BEGIN]];
-	for (i = 0; i < len && s; i++) {
-		s = dfa[s + cls[p[i]]];
-		hits += s >= acc;
+	s = CELL_NOMASK(tab, s & ~KS_DFA_ACC, t->dfa_hdr.col_begin);
+	for (i = 0; i < len; i++) {
+		s = CELL_NOMASK(tab, s & ~KS_DFA_ACC, col[p[i]]);
+		hits += s >> 31;
 	}
-	if (s)
-		hits += dfa[s + cls[KS_SENT_END]] >= acc;
-	return hits;
+	return hits + (CELL_NOMASK(tab, s & ~KS_DFA_ACC, t->dfa_hdr.col_end) >> 31);
 }
 
 /*
@@ -510,15 +495,15 @@ static uint32_t cpre_scan(const struct ks_tables *t, const uint8_t *p, size_t le
  * running on for the longest pattern - 1 bytes past the middle), so the
  * CPU overlaps two load chains. Valid as is only for unanchored patterns
  * (the second walk starts from the state after the begin sentinel), which
- * is what this benchmark generates; measured to show what it would buy.
+ * is what this benchmark generates.
  */
 static uint32_t pre_maxlen;
 
 static uint32_t cpre2_scan(const struct ks_tables *t, const uint8_t *p, size_t len)
 {
-	const uint32_t *dfa = pre_dfa;
-	const uint8_t *cls = t->cls_fold;
-	uint32_t a = pre_start, b, acc = pre_acc, hits = 0;
+	const uint8_t *tab = (const uint8_t *)t->dfa;
+	const uint16_t *col = t->dfa_hdr.col[KS_DFA_COL_FOLD];
+	uint32_t a = t->dfa_hdr.autos[KS_F_PAYLOAD][KS_CASE_FOLD].start, b, hits = 0;
 	size_t mid = len / 2, ea = mid + pre_maxlen, i, j;
 
 	if (!a || !len)
@@ -527,19 +512,18 @@ static uint32_t cpre2_scan(const struct ks_tables *t, const uint8_t *p, size_t l
 		return cpre_scan(t, p, len);
 	if (ea > len)
 		ea = len;
-	a = dfa[a + cls[KS_SENT_BEGIN]];
+	a = CELL(tab, a, t->dfa_hdr.col_begin);
 	b = a;
 	for (i = 0, j = mid; j < len; i++, j++) {
-		a = dfa[a + cls[p[i]]];
-		b = dfa[b + cls[p[j]]];
-		hits += (a >= acc) + (b >= acc);
+		a = CELL(tab, a, col[p[i]]);
+		b = CELL(tab, b, col[p[j]]);
+		hits += (a >> 31) + (b >> 31);
 	}
 	for (; i < ea; i++) {
-		a = dfa[a + cls[p[i]]];
-		hits += a >= acc;
+		a = CELL(tab, a, col[p[i]]);
+		hits += a >> 31;
 	}
-	hits += dfa[b + cls[KS_SENT_END]] >= acc;
-	return hits;
+	return hits + (CELL(tab, b, t->dfa_hdr.col_end) >> 31);
 }
 
 /* ns per packet over `repeat` back-to-back scans (userspace engines). */
@@ -1016,8 +1000,6 @@ int main(int argc, char **argv)
 		}
 		if (op.eng[ENG_HS] && hs_build(&h, &ls))
 			fprintf(stderr, "bench_dfa: hyperscan: %s\n", h.why);
-		if (t)
-			pre_build(t);
 		pre_maxlen = 0;
 		for (si = 0; si < n; si++)
 			if (ls.len[si] > pre_maxlen)

@@ -232,11 +232,12 @@ static __always_inline void ks_dfa_feed(struct ks_dfa_cb *cb, __u32 k, __u32 col
 
 /*
  * Walk "\x01" buf[off, off + n) "\x02" through automaton au with up to
- * `walks` walks, by the plan of maps/ks_dfa.h. Returns the bytes scanned.
+ * `walks` walks, by the plan of maps/ks_dfa.h; `frame` (KS_DFA_FR_*) says
+ * which sentinels are fed. Returns the bytes scanned.
  */
 static __always_inline __u32 ks_dfa_scan_value(struct ks_dfa_cb *cb, const struct ks_dfa_hdr *hdr,
 					       const struct ks_dfa_auto *au, __u32 off, __u32 n,
-					       __u32 walks)
+					       __u32 walks, __u32 frame)
 {
 	struct ks_dfa_scan *sc = cb->sc;
 	__u32 ov = au->overlap, seg, k, last, lock;
@@ -255,7 +256,8 @@ static __always_inline __u32 ks_dfa_scan_value(struct ks_dfa_cb *cb, const struc
 	}
 	sc->nq = 0;
 	sc->s[0] = au->start;
-	ks_dfa_feed(cb, 0, hdr->col_begin);
+	if (frame & KS_DFA_FR_BEGIN)
+		ks_dfa_feed(cb, 0, hdr->col_begin);
 	lock = n - last * (seg - ov);
 	sc->steps = lock;
 	ks_dfa_run(cb, walks);
@@ -273,7 +275,7 @@ static __always_inline __u32 ks_dfa_scan_value(struct ks_dfa_cb *cb, const struc
 	if (last > 2)
 		ks_dfa_finish(cb, 2, seg - lock);
 	sc->s[0] = sc->fin[last & 3];
-	if (sc->s[0])
+	if (sc->s[0] && (frame & KS_DFA_FR_END))
 		ks_dfa_feed(cb, 0, hdr->col_end);
 	return n;
 }

@@ -161,6 +161,6 @@ int ks_dfa_lab_xdp(struct xdp_md *ctx)
 	if (f >= KS_F_STR_N)
 		return XDP_PASS;
 	lab->bytes = ks_dfa_scan_value(&cb, &m->hdr, &m->hdr.autos[f][ks_dfa_mode & 1],
-				       0, n + 1, m->walks);
+				       0, n + 1, m->walks, KS_DFA_FR_BEGIN | KS_DFA_FR_END);
 	return XDP_PASS;
 }

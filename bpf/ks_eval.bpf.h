@@ -225,17 +225,26 @@ __noinline int ks_atom_hit(struct ks_tables *t, struct ks_scratch *sc, __u32 ato
 	return 0;
 }
 
-/* Accepting state: every atom in its output list is true. */
-__noinline int ks_accept(struct ks_tables *t, struct ks_scratch *sc, __u32 state)
+/* Cell offsets are masked with the table's size - 4 (maps/ks_abi.h). */
+#define KS_TAB_MASK	(KS_DFA_CELLS * 4 - 4)
+
+/* The cell at byte offset s + col of the table: the next state. */
+static __always_inline __u32 ks_next(struct ks_tables *t, __u32 s, __u32 col)
 {
-	__u32 a, first, cnt, j, idx;
+	return *(__u32 *)((__u8 *)t->dfa + ((s + col) & KS_TAB_MASK));
+}
+
+/*
+ * Accepting cell: every atom in its output list is true. The list is
+ * named by the spare cell of the state's row (maps/ks_dfa.h).
+ */
+__noinline int ks_accept(struct ks_tables *t, struct ks_scratch *sc, __u32 cell)
+{
+	__u32 a, first, cnt, j;
 
 	if (!t || !sc)
 		return 0;
-	idx = state - t->hdr.acc_base;
-	if (idx > KS_MAX_STATES)
-		return 0;
-	a = t->acc[idx];
+	a = ks_next(t, cell & ~KS_DFA_ACC, t->dfa_hdr.row_bytes - 4);
 	first = a >> 8;
 	cnt = a & 0xff;
 	for (j = 0; j < KS_MAX_ACC_PER_STATE; j++) {
@@ -244,25 +253,6 @@ __noinline int ks_accept(struct ks_tables *t, struct ks_scratch *sc, __u32 state
 		ks_atom_hit(t, sc, t->acc_list[(first + j) & (KS_MAX_ACC_LIST - 1)]);
 	}
 	return 0;
-}
-
-/* Scan modes: how NUL bytes inside a value are fed to the automaton. */
-#define KS_SCAN_PLAIN	0	/* one value */
-#define KS_SCAN_ELEMS	1	/* NUL ends an element: "\x02\x01" */
-#define KS_SCAN_JOIN	2	/* NUL joins elements: ' ' */
-
-static __always_inline __u32 ks_next(struct ks_tables *t, __u32 s, __u32 cls)
-{
-	return t->dfa[(s * t->hdr.n_classes + cls) & (KS_DFA_CELLS - 1)];
-}
-
-static __always_inline __u32 ks_scan_mode(__u32 f)
-{
-	if (f == KS_F_PROCESS_ARGS)
-		return KS_SCAN_ELEMS;
-	if (f == KS_F_PROCESS_COMMAND_LINE)
-		return KS_SCAN_JOIN;
-	return KS_SCAN_PLAIN;
 }
 
 /*
@@ -276,18 +266,25 @@ static __always_inline __u32 ks_scan_mode(__u32 f)
 struct ks_scan_ctx {
 	struct ks_tables *t;
 	struct ks_scratch *sc;
+	const __u16 *col;	/* byte -> column offset */
 	__u32 s;
 	__u32 pos;
 	__u32 end;
-	__u32 mode;
-	__u32 fold;
-	__u32 acc_base;
 };
 
-static __always_inline __u32 ks_feed(struct ks_scan_ctx *c, __u32 s, __u32 cls)
+/*
+ * One step, the accept flag tested through a value the verifier does not
+ * link to the cell (see ks_dfa_any_acc in ks_dfa.bpf.h): a branch on the
+ * cell itself splits every step into states it cannot prune.
+ */
+static __always_inline __u32 ks_feed(struct ks_scan_ctx *c, __u32 s, __u32 col)
 {
-	s = ks_next(c->t, s, cls);
-	if (s >= c->acc_base)
+	__u32 acc;
+
+	s = ks_next(c->t, s, col);
+	acc = s >> 31;
+	barrier_var(acc);
+	if (acc)
 		ks_accept(c->t, c->sc, s);
 	return s;
 }
@@ -296,7 +293,7 @@ static long ks_scan_chunk(__u32 idx, struct ks_scan_ctx *c)
 {
 	struct ks_tables *t = c->t;
 	__u8 *base = (__u8 *)&c->sc->ev;
-	__u8 *cmap = c->fold ? t->cls_fold : t->cls;
+	const __u16 *col = c->col;
 	__u32 s = c->s, pos = c->pos, i;
 	long stop = 0;
 
@@ -311,32 +308,86 @@ static long ks_scan_chunk(__u32 idx, struct ks_scan_ctx *c)
 		 * compiler hoisting base + pos above it */
 		ch = base[ks_bound(pos, 0xfff)];
 		pos++;
-		if (!ch && c->mode == KS_SCAN_ELEMS) {
-			s = ks_feed(c, s, t->hdr.cls_end);
-			s = ks_feed(c, s, t->hdr.cls_begin);
+		if (!ch) {	/* process.args: NUL ends an element */
+			s = ks_feed(c, s, t->dfa_hdr.col_end);
+			s = ks_feed(c, s, t->dfa_hdr.col_begin);
 			continue;
 		}
-		if (!ch && c->mode == KS_SCAN_JOIN)
-			ch = ' ';
-		s = ks_feed(c, s, cmap[ch]);
+		s = ks_feed(c, s, col[ch]);
 	}
 	c->s = s;
 	c->pos = pos;
 	return stop;
 }
 
+/* Every accepting cell the walks queued in sc->dscan: verified once. */
+__noinline int ks_dfa_drain_q(struct ks_tables *t, struct ks_scratch *sc)
+{
+	__u32 i, n;
+
+	if (!t || !sc)
+		return 0;
+	n = sc->dscan.nq;
+	for (i = 0; i < KS_DFA_Q; i++) {
+		if (i >= n)
+			break;
+		ks_accept(t, sc, sc->dscan.q[i]);
+	}
+	sc->dscan.nq = 0;
+	return 0;
+}
+
+/*
+ * Plain frames (every field but process.args) go through the walk of
+ * ks_dfa.bpf.h: KS_DFA_SCAN_WALKS interleaved walks, no per-byte test but
+ * the accept flag. The bytes are read as event bytes [pos & 0xfff]: the
+ * scratch value runs on for more than 4 KiB after the event.
+ */
+#define KS_DFA_TAB_MASK		KS_TAB_MASK
+#define KS_DFA_BUF_MASK		0xfff
+#define ks_dfa_drain(cb)						\
+	ks_dfa_drain_q((struct ks_tables *)(cb)->h,			\
+		       container_of((cb)->sc, struct ks_scratch, dscan))
+#include "ks_dfa.bpf.h"
+
+_Static_assert(sizeof(struct ks_scratch) - __builtin_offsetof(struct ks_scratch, ev) > KS_DFA_BUF_MASK,
+	       "event bytes read under the mask stay in the scratch value");
+
 /* Which frame sentinels a scanned range gets. */
-#define KS_FR_BEGIN	1
-#define KS_FR_END	2
+#define KS_FR_BEGIN	KS_DFA_FR_BEGIN
+#define KS_FR_END	KS_DFA_FR_END
 /* ks_scan_range()'s `how`: field, case mode and frame in one argument */
 #define KS_SCAN_HOW(f, fold, frame)	((f) | (fold) << 8 | (frame) << 16)
 
 /*
- * Walk event bytes [off, off + len) of a field through its automaton,
- * `how` saying which field, case mode and frame sentinels. Returns the
- * bytes scanned. Global, so the verifier checks the chunk loop once.
+ * One frame of a plain field (not process.args) through the walk of
+ * ks_dfa.bpf.h. Global: verified once, and a frame of its own in the
+ * call chain, apart from ks_scan_elems' (6.1 allows 512 bytes of stack
+ * over the whole chain, each frame rounded up to 32).
  */
-__noinline int ks_scan_range(struct ks_tables *t, struct ks_scratch *sc, __u32 how, __u32 off,
+__noinline int ks_scan_frame(struct ks_tables *t, struct ks_scratch *sc, __u32 how, __u32 off,
+			     __u32 len)
+{
+	__u32 f = how & 0xff, fold = (how >> 8) & 0xff, frame = how >> 16;
+	struct ks_dfa_cb cb = {};
+
+	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N)
+		return 0;
+	cb.buf = (const __u8 *)&sc->ev;
+	cb.tab = (const __u8 *)t->dfa;
+	/* the command line reads NUL as ' ' through its own column map */
+	cb.col = t->dfa_hdr.col[ks_bound(fold + (f == KS_F_PROCESS_COMMAND_LINE ? 2 : 0), 3)];
+	cb.sc = &sc->dscan;
+	cb.h = t;
+	return ks_dfa_scan_value(&cb, &t->dfa_hdr, &t->dfa_hdr.autos[f][fold], off, len,
+				 KS_DFA_SCAN_WALKS, frame);
+}
+
+/*
+ * process.args: NUL-separated elements, each framed, in one walk with a
+ * test per byte. Global, so the verifier checks the chunk loop once.
+ */
+__noinline int ks_scan_elems(struct ks_tables *t, struct ks_scratch *sc, __u32 how, __u32 off,
 			     __u32 len)
 {
 	struct ks_scan_ctx c = {};
@@ -344,25 +395,40 @@ __noinline int ks_scan_range(struct ks_tables *t, struct ks_scratch *sc, __u32 h
 
 	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N)
 		return 0;
-	c.s = t->start[f][fold];
+	c.s = t->dfa_hdr.autos[f][fold].start;
 	if (!c.s)
 		return 0;
 	c.t = t;
 	c.sc = sc;
-	c.fold = fold;
-	c.mode = ks_scan_mode(f);
-	c.acc_base = t->hdr.acc_base;
+	c.col = t->dfa_hdr.col[ks_bound(fold, 1)];
 	c.pos = off;
 	if (len > KS_SCAN_MAX)
 		len = KS_SCAN_MAX;
 	c.end = c.pos + len;
 
 	if (frame & KS_FR_BEGIN)
-		c.s = ks_feed(&c, c.s, t->hdr.cls_begin);
+		c.s = ks_feed(&c, c.s, t->dfa_hdr.col_begin);
 	bpf_loop((len + KS_SCAN_CHUNK - 1) / KS_SCAN_CHUNK, ks_scan_chunk, &c, 0);
 	if (c.s && (frame & KS_FR_END))
-		ks_feed(&c, c.s, t->hdr.cls_end);
+		ks_feed(&c, c.s, t->dfa_hdr.col_end);
 	return len;
+}
+
+/*
+ * Walk event bytes [off, off + len) of a field through its automaton,
+ * `how` saying which field, case mode and frame sentinels. Returns the
+ * bytes scanned.
+ */
+static __always_inline int ks_scan_range(struct ks_tables *t, struct ks_scratch *sc, __u32 how,
+					 __u32 off, __u32 len)
+{
+	if (off >= sizeof(struct ks_event))
+		return 0;
+	if (len > sizeof(struct ks_event) - off)
+		len = sizeof(struct ks_event) - off;
+	if ((how & 0xff) == KS_F_PROCESS_ARGS)
+		return ks_scan_elems(t, sc, how, off, len);
+	return ks_scan_frame(t, sc, how, off, len);
 }
 
 /*
@@ -375,7 +441,8 @@ __noinline int ks_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u3
 {
 	__u32 off, len, slot;
 
-	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N || !t->start[f][fold])
+	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N ||
+	    !t->dfa_hdr.autos[f][fold].start)
 		return 0;
 	off = sc->ev.str[f].off;
 	len = sc->ev.str[f].len;

@@ -74,6 +74,8 @@ struct ks_scratch {
 	__u16 cand[KS_MAX_CANDS];
 	__u32 hits[KS_MAX_ATOMS];
 	__u32 cand_mark[KS_MAX_STEPS];
+	/* the interleaved DFA walks' state and accept queue (ks_dfa.bpf.h) */
+	struct ks_dfa_scan dscan;
 };
 
 #define KS_CTX_TASK	0

@@ -5,9 +5,11 @@
  * (rules-compiler/dfa_image.c), its C model (ks_dfa_img_walk) and the BPF
  * walk (bpf/ks_dfa.bpf.h).
  *
- * Cells. The table is an array of __u32 cells in one map value of
- * tab_bytes (a power of two, set at load; 6.1 and later accept array
- * values of 64 MiB). A state is named by its cell value:
+ * Cells. The table is an array of __u32 cells: struct ks_tables.dfa in
+ * production (KS_DFA_CELLS cells, masked with their size - 4; tab_bytes,
+ * a power of two, bounds the rows in use), one map value of tab_bytes
+ * in the lab (set at load; 6.1 and later accept array values of 64 MiB).
+ * A state is named by its cell value:
  *
  *   cell = KS_DFA_ACC (the state accepts) | byte offset of its row
  *
@@ -52,6 +54,19 @@
  * walk takes the end sentinel. Walk 0 alone takes the begin sentinel.
  */
 #define KS_DFA_MIN_SEG		64
+
+/* The frame sentinels a walk feeds: a path cut in two (maps/ks_abi.h,
+ * KS_F_PATH_MASK) is a head with the begin sentinel only and a tail with
+ * the end sentinel only. */
+#define KS_DFA_FR_BEGIN		1
+#define KS_DFA_FR_END		2
+
+/*
+ * Walks of the production scan (bpf/ks_eval.bpf.h) and of its C model
+ * (tablewalk.c) over a value scanned as one frame; measured in
+ * bench/profile/dfa-kernel-walks.txt.
+ */
+#define KS_DFA_SCAN_WALKS	4
 
 /* Column maps: byte -> column offset, per case mode and NUL handling. */
 enum ks_dfa_col {

@@ -5,25 +5,28 @@
  * fresh inner map of ks_gen and swaps the outer slot: every event reads the
  * outer slot once, so it is evaluated by one generation only.
  *
- * DFA: one transition table holding several sub-automata, one per
- * (string field, case mode) that rules test. Each has its start state in
- * start[field][case]; 0 means the field has no patterns in that mode.
- * A field value is scanned as KS_SENT_BEGIN value KS_SENT_END (array
- * elements each framed the same way), so equality, prefix, suffix and
- * substring tests are all plain Aho-Corasick patterns.
+ * DFA: one table of premultiplied 32-bit cells (the image of
+ * maps/ks_dfa.h, in dfa[] with its header dfa_hdr) holding several
+ * sub-automata, one per (string field, case mode) that rules test. Each
+ * starts at the cell dfa_hdr.autos[field][case].start; 0 means the field
+ * has no patterns in that mode. A field value is scanned as KS_SENT_BEGIN
+ * value KS_SENT_END (array elements each framed the same way), so
+ * equality, prefix, suffix and substring tests are all plain Aho-Corasick
+ * patterns.
  *
- *   sentinel   = dfa[state * n_classes + hdr.cls_begin / hdr.cls_end]
- *   next state = dfa[state * n_classes + cls[byte]]        (KS_CASE_EXACT)
- *   next state = dfa[state * n_classes + cls_fold[byte]]   (KS_CASE_FOLD)
+ *   sentinel  = cell at byte (s & ~KS_DFA_ACC) + dfa_hdr.col_begin / col_end
+ *   next cell = cell at byte (s & ~KS_DFA_ACC) + dfa_hdr.col[colmap][byte]
  *
- * State 0 is dead (no pattern can match any more): the walk stops there.
- * States are numbered so that state s accepts iff s >= acc_base, and
- * acc[s - acc_base] = (first << 8) | count names its atoms in acc_list.
+ * Cell 0 is the dead state (no pattern can match any more). A cell with
+ * KS_DFA_ACC accepts: the spare cell of its row, (first << 8) | count,
+ * names its atoms in acc_list. hdr.n_states, n_classes, acc_base,
+ * cls_begin and cls_end describe the automaton the image was made from.
  *
  * An atom is one (field, case) set of patterns; atom_trig[atom] =
  * (first << 16) | count names the steps it can make true (trigger index)
  * in trig_list. The sentinels are fed as classes hdr.cls_begin and
- * hdr.cls_end, never through cls[]: see struct ks_tables_hdr.
+ * hdr.cls_end (columns col_begin, col_end), never through a column
+ * map: see struct ks_tables_hdr.
  * Steps without any trigger atom are listed per category in cat_list.
  * Steps with a trigger atom on a path field are listed per path slot in
  * cut_list too (see maps/ks_abi.h, KS_F_PATH_MASK).
@@ -32,6 +35,7 @@
 #define KS_TABLES_H
 
 #include "maps/ks_abi.h"
+#include "maps/ks_dfa.h"
 
 /* One step program instruction (postfix, see enum ks_op). */
 struct ks_insn {
@@ -127,10 +131,7 @@ struct ks_tables_hdr {
 
 struct ks_tables {
 	struct ks_tables_hdr hdr;
-	__u8 cls[256];
-	__u8 cls_fold[256];
-	__u16 start[KS_F_STR_N][KS_CASE_N];
-	__u16 pad0[2 * (16 - KS_F_STR_N)];
+	struct ks_dfa_hdr dfa_hdr;	/* column maps, automata, sizes */
 	__u32 cat_first[KS_CAT_N];	/* (first << 16) | count in cat_list */
 	__u16 cat_list[KS_MAX_STEPS];
 	/*
@@ -141,7 +142,6 @@ struct ks_tables {
 	 */
 	__u32 cut_first[KS_PATH_SLOTS];	/* (first << 16) | count in cut_list */
 	__u16 cut_list[KS_PATH_SLOTS * KS_MAX_STEPS];
-	__u32 acc[KS_MAX_STATES + 1];
 	__u16 acc_list[KS_MAX_ACC_LIST];
 	__u32 atom_trig[KS_MAX_ATOMS];
 	__u16 trig_list[KS_MAX_TRIG_LIST];
@@ -149,7 +149,8 @@ struct ks_tables {
 	struct ks_step steps[KS_MAX_STEPS];
 	struct ks_insn insns[KS_MAX_INSNS];
 	struct ks_cidr cidrs[KS_MAX_CIDRS];
-	__u16 dfa[KS_DFA_CELLS];
+	/* the cells of maps/ks_dfa.h; dfa_hdr.tab_bytes <= sizeof(dfa) */
+	__u32 dfa[KS_DFA_CELLS];
 };
 
 #endif /* KS_TABLES_H */

@@ -500,9 +500,10 @@ static int number_states(struct dfa_build *b)
 	if (next > b->lim.max_states)
 		return fail_msg(b, "DFA needs %u states, limit KS_MAX_STATES is %u",
 				next, b->lim.max_states);
-	cells = (uint64_t)next * d->n_classes;
+	/* the image's rows have one spare cell each (maps/ks_dfa.h) */
+	cells = (uint64_t)next * (d->n_classes + 1);
 	if (cells > b->lim.max_cells)
-		return fail_msg(b, "DFA needs %llu cells (%u states x %u byte classes), limit KS_DFA_CELLS is %u",
+		return fail_msg(b, "DFA needs %llu cells (%u states x (%u byte classes + 1)), limit KS_DFA_CELLS is %u",
 				(unsigned long long)cells, next, d->n_classes,
 				b->lim.max_cells);
 	return 0;

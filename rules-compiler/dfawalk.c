@@ -3,7 +3,41 @@
  * The C model of the kernel's DFA image walk; the contract is in
  * include/kestrel/dfawalk.h and maps/ks_dfa.h.
  */
+#include <string.h>
+
 #include <kestrel/dfawalk.h>
+
+/* The hit record both walks write (contract in tablewalk.h). */
+void ks_walk_init(struct ks_walk *w)
+{
+	memset(w, 0, sizeof(*w));
+}
+
+void ks_walk_begin(struct ks_walk *w)
+{
+	/* epoch 0 is what a zeroed array holds: skip it on wrap-around */
+	if (++w->epoch == 0) {
+		memset(w->hit, 0, sizeof(w->hit));
+		memset(w->seen, 0, sizeof(w->seen));
+		w->epoch = 1;
+	}
+	w->n_hits = 0;
+	w->n_cands = 0;
+	w->cand_overflow = false;
+}
+
+void ks_walk_set_hit(struct ks_walk *w, uint32_t atom)
+{
+	if (atom >= KS_MAX_ATOMS || w->hit[atom] == w->epoch)
+		return;
+	w->hit[atom] = w->epoch;
+	w->hits[w->n_hits++] = atom;
+}
+
+bool ks_walk_is_hit(const struct ks_walk *w, uint32_t atom)
+{
+	return atom < KS_MAX_ATOMS && w->hit[atom] == w->epoch;
+}
 
 void ks_dfa_plan(uint32_t n, uint32_t overlap, uint32_t mid, uint32_t walks,
 		 struct ks_dfa_plan *pl)
@@ -36,9 +70,9 @@ static uint32_t step(const struct ks_dfa_view *v, uint32_t s, uint32_t col,
 	return s;
 }
 
-uint32_t ks_dfa_walk_plain(const struct ks_dfa_view *v, uint32_t field, uint32_t mode,
+uint32_t ks_dfa_walk_frame(const struct ks_dfa_view *v, uint32_t field, uint32_t mode,
 			   uint32_t col, const uint8_t *p, uint32_t n, uint32_t walks,
-			   struct ks_walk *w)
+			   uint32_t frame, struct ks_walk *w)
 {
 	const struct ks_dfa_auto *au;
 	const uint16_t *cm;
@@ -52,7 +86,7 @@ uint32_t ks_dfa_walk_plain(const struct ks_dfa_view *v, uint32_t field, uint32_t
 		return 0;
 	cm = v->hdr->col[col];
 	ks_dfa_plan(n, au->overlap, au->mid, walks, &pl);
-	s[0] = step(v, au->start, v->hdr->col_begin, w);
+	s[0] = frame & KS_DFA_FR_BEGIN ? step(v, au->start, v->hdr->col_begin, w) : au->start;
 	for (k = 1; k < pl.walks; k++)
 		s[k] = au->mid;
 	for (i = 0; i < pl.lock; i++)
@@ -61,6 +95,15 @@ uint32_t ks_dfa_walk_plain(const struct ks_dfa_view *v, uint32_t field, uint32_t
 	for (k = 0; k + 1 < pl.walks; k++)
 		for (i = pl.lock; i < pl.seg; i++)
 			s[k] = step(v, s[k], cm[p[pl.start[k] + i]], w);
-	step(v, s[pl.walks - 1], v->hdr->col_end, w);
+	if (s[pl.walks - 1] && (frame & KS_DFA_FR_END))
+		step(v, s[pl.walks - 1], v->hdr->col_end, w);
 	return n;
+}
+
+uint32_t ks_dfa_walk_plain(const struct ks_dfa_view *v, uint32_t field, uint32_t mode,
+			   uint32_t col, const uint8_t *p, uint32_t n, uint32_t walks,
+			   struct ks_walk *w)
+{
+	return ks_dfa_walk_frame(v, field, mode, col, p, n, walks,
+				 KS_DFA_FR_BEGIN | KS_DFA_FR_END, w);
 }

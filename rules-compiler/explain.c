@@ -321,7 +321,7 @@ static void explain_rule(const struct ks_ruleset *rs, const struct ks_tables *t,
 static void explain_totals(const struct ks_tables *t, uint32_t n_exact,
 			   uint32_t n_patterns, FILE *out)
 {
-	size_t dfa = (size_t)t->hdr.n_states * t->hdr.n_classes * sizeof(t->dfa[0]);
+	size_t dfa = (size_t)t->hdr.n_states * t->dfa_hdr.row_bytes;
 	size_t ent = sizeof(struct ks_entity_key) + sizeof(struct ks_entity_val);
 
 	fprintf(out, "totals: %u rules (%u kernel-exact), %u steps, %u program insns, %u atoms (%u patterns), %u networks\n",
@@ -329,7 +329,7 @@ static void explain_totals(const struct ks_tables *t, uint32_t n_exact,
 		t->hdr.n_atoms, n_patterns, t->hdr.n_cidrs);
 	fprintf(out, "DFA: %u states, %u byte classes, %zu bytes (%.1f%% of KS_DFA_CELLS), %u accept-list ids, %u trigger-list ids\n",
 		t->hdr.n_states, t->hdr.n_classes, dfa,
-		100.0 * t->hdr.n_states * t->hdr.n_classes / KS_DFA_CELLS,
+		100.0 * dfa / sizeof(t->dfa),
 		t->hdr.n_acc_list, t->hdr.n_trig_list);
 	fprintf(out, "tables: struct ks_tables %zu bytes\n", sizeof(*t));
 	fprintf(out, "maps: ks_tables value %zu bytes; ks_entity LRU %zu x (%zu + %zu) bytes = %zu bytes\n",

@@ -594,8 +594,8 @@ static int tc_counts(const struct ks_tables_hdr *h, char *err, size_t errlen)
 			return TC_FAIL("%s is %u, at most %u", c[i].name, v,
 				       c[i].max);
 	}
-	if ((uint64_t)h->n_states * h->n_classes > KS_DFA_CELLS)
-		return TC_FAIL("%u states x %u classes exceed KS_DFA_CELLS",
+	if ((uint64_t)h->n_states * (h->n_classes + 1) > KS_DFA_CELLS)
+		return TC_FAIL("%u states x (%u classes + 1) exceed KS_DFA_CELLS",
 			       h->n_states, h->n_classes);
 	if (h->acc_base > h->n_states)
 		return TC_FAIL("acc_base %u past %u states", h->acc_base,
@@ -615,28 +615,65 @@ static bool tc_slice(uint32_t v, unsigned int shift, uint32_t n)
 	return first <= n && cnt <= n - first;
 }
 
+/* A cell names state 0 (dead) or the row of a state, flagged or not. */
+static bool tc_cell(const struct ks_dfa_hdr *d, uint32_t v)
+{
+	v &= ~KS_DFA_ACC;
+	return v % d->row_bytes == 0 && v / d->row_bytes < d->n_states;
+}
+
+/* The column offsets: in a row, on a cell boundary, not the spare cell. */
+static bool tc_col(const struct ks_dfa_hdr *d, uint32_t col)
+{
+	return col % 4 == 0 && col / 4 < d->n_classes;
+}
+
+/* The image's header: agrees with the tables' header, every map and
+ * start in range. */
+static int tc_dfa_hdr(const struct ks_tables *t, char *err, size_t errlen)
+{
+	const struct ks_dfa_hdr *d = &t->dfa_hdr;
+	uint32_t i, f, m;
+
+	/* tab_bytes: the C model masks with it, the kernel with sizeof(dfa);
+	 * both masks keep every row of a valid table whole */
+	if (d->n_states != t->hdr.n_states || d->n_classes != t->hdr.n_classes ||
+	    d->n_acc_list != t->hdr.n_acc_list || d->row_bytes != (d->n_classes + 1) * 4 ||
+	    d->tab_bytes > sizeof(t->dfa) || (d->tab_bytes & (d->tab_bytes - 1)) ||
+	    (uint64_t)d->n_states * d->row_bytes > d->tab_bytes)
+		return TC_FAIL("the DFA image header does not match the tables");
+	if (!d->n_states)
+		return 0;
+	for (i = 0; i < 256 * KS_DFA_COL_N; i++)
+		if (!tc_col(d, d->col[i / 256][i % 256]))
+			return TC_FAIL("byte %u maps past %u classes", i % 256, d->n_classes);
+	if (!tc_col(d, d->col_begin) || !tc_col(d, d->col_end))
+		return TC_FAIL("a sentinel class is past %u classes", d->n_classes);
+	for (f = 0; f < KS_F_STR_N; f++)
+		for (m = 0; m < KS_CASE_N; m++)
+			if (!tc_cell(d, d->autos[f][m].start) || !tc_cell(d, d->autos[f][m].mid))
+				return TC_FAIL("a start state is past %u states", d->n_states);
+	return 0;
+}
+
 static int tc_dfa(const struct ks_tables *t, char *err, size_t errlen)
 {
 	const struct ks_tables_hdr *h = &t->hdr;
-	uint32_t i, f, m, cells = h->n_states * h->n_classes;
+	const struct ks_dfa_hdr *d = &t->dfa_hdr;
+	uint32_t i, nc = h->n_classes, cells = h->n_states * (nc + 1);
 
-	for (i = 0; i < 256 && h->n_states; i++)
-		if (t->cls[i] >= h->n_classes || t->cls_fold[i] >= h->n_classes)
-			return TC_FAIL("byte %u maps past %u classes", i,
-				       h->n_classes);
-	for (f = 0; f < KS_F_STR_N; f++)
-		for (m = 0; m < KS_CASE_N; m++)
-			if (t->start[f][m] && t->start[f][m] >= h->n_states)
-				return TC_FAIL("a start state is past %u states",
-					       h->n_states);
-	for (i = 0; i < cells; i++)
-		if (t->dfa[i] >= h->n_states)
-			return TC_FAIL("DFA cell %u goes to state %u of %u", i,
+	if (tc_dfa_hdr(t, err, errlen))
+		return -1;
+	for (i = 0; i < cells; i++) {
+		if (i % (nc + 1) == nc) {	/* the row's accept slice */
+			if (!tc_slice(t->dfa[i], 8, h->n_acc_list))
+				return TC_FAIL("state %u accepts past the accept list",
+					       i / (nc + 1));
+		} else if (i < nc + 1 ? t->dfa[i] != 0 : !tc_cell(d, t->dfa[i])) {
+			return TC_FAIL("DFA cell %u goes to %#x, not a state of %u", i,
 				       t->dfa[i], h->n_states);
-	for (i = 0; i < h->n_states - h->acc_base; i++)
-		if (!tc_slice(t->acc[i], 8, h->n_acc_list))
-			return TC_FAIL("state %u accepts past the accept list",
-				       h->acc_base + i);
+		}
+	}
 	for (i = 0; i < h->n_acc_list; i++)
 		if (t->acc_list[i] >= h->n_atoms)
 			return TC_FAIL("accept list entry %u names atom %u of %u",

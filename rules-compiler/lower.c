@@ -363,6 +363,7 @@ static int build_dfa(struct lower *L)
 	struct ks_tables *t = L->t;
 	struct ks_dfa_pattern *pats;
 	struct ks_loc none = { 0 };
+	struct ks_dfa_image img;
 	struct ks_dfa d;
 	char err[200];
 	uint32_t i, k, n, f, m;
@@ -392,15 +393,20 @@ static int build_dfa(struct lower *L)
 			    "rule set does not fit the kernel tables: %s", err);
 		return -1;
 	}
-	memcpy(t->cls, d.cls, sizeof(t->cls));
-	memcpy(t->cls_fold, d.cls_fold, sizeof(t->cls_fold));
-	for (f = 0; f < KS_F_STR_N; f++)
-		for (m = 0; m < KS_CASE_N; m++)
-			t->start[f][m] = d.start[f * KS_CASE_N + m];
-	for (i = 0; i < d.n_states * d.n_classes; i++)
-		t->dfa[i] = d.next[i];	/* n_states <= KS_MAX_STATES: fits u16 */
-	memcpy(t->acc, d.acc, (d.n_states - d.acc_base) * sizeof(*t->acc));
+	if (ks_dfa_image_build(&d, &img, err, sizeof(err)) ||
+	    img.hdr.n_states * img.hdr.row_bytes > sizeof(t->dfa)) {
+		if (!img.tab)	/* the build said why; else it fit no table */
+			snprintf(err, sizeof(err), "DFA image too large");
+		lower_error(L, L->rs->n_rules ? L->rs->rules[0].loc : none,
+			    "rule set does not fit the kernel tables: %s", err);
+		ks_dfa_image_free(&img);
+		ks_dfa_free(&d);
+		return -1;
+	}
+	t->dfa_hdr = img.hdr;
+	memcpy(t->dfa, img.tab, (size_t)img.hdr.n_states * img.hdr.row_bytes);
 	memcpy(t->acc_list, d.acc_list, d.n_acc_list * sizeof(*t->acc_list));
+	ks_dfa_image_free(&img);
 	t->hdr.n_states = d.n_states;
 	t->hdr.n_classes = d.n_classes;
 	t->hdr.acc_base = d.acc_base;
@@ -535,8 +541,7 @@ static void fill_info(struct lower *L)
 	info->n_steps = t->hdr.n_steps;
 	info->n_insns = t->hdr.n_insns;
 	info->n_patterns = L->n_patterns;
-	info->dfa_bytes = (size_t)t->hdr.n_states * t->hdr.n_classes *
-			  sizeof(t->dfa[0]);
+	info->dfa_bytes = (size_t)t->hdr.n_states * t->dfa_hdr.row_bytes;
 	info->table_bytes = sizeof(*t);
 }
 

@@ -6,90 +6,58 @@
  */
 #include <string.h>
 
+#include <kestrel/dfawalk.h>
 #include <kestrel/rules.h>
 #include <kestrel/tablewalk.h>
 
 #include "maps/ks_siphash.h"
 #include "maps/ks_state.h"
 
-void ks_walk_init(struct ks_walk *w)
-{
-	memset(w, 0, sizeof(*w));
-}
-
-void ks_walk_begin(struct ks_walk *w)
-{
-	/* epoch 0 is what a zeroed array holds: skip it on wrap-around */
-	if (++w->epoch == 0) {
-		memset(w->hit, 0, sizeof(w->hit));
-		memset(w->seen, 0, sizeof(w->seen));
-		w->epoch = 1;
-	}
-	w->n_hits = 0;
-	w->n_cands = 0;
-	w->cand_overflow = false;
-}
-
-void ks_walk_set_hit(struct ks_walk *w, uint32_t atom)
-{
-	if (atom >= KS_MAX_ATOMS || w->hit[atom] == w->epoch)
-		return;
-	w->hit[atom] = w->epoch;
-	w->hits[w->n_hits++] = atom;
-}
-
-bool ks_walk_is_hit(const struct ks_walk *w, uint32_t atom)
-{
-	return atom < KS_MAX_ATOMS && w->hit[atom] == w->epoch;
-}
-
+/* The atoms of accepting cell s: its row's spare cell names them. */
 static void record_accept(const struct ks_tables *t, uint32_t s,
 			  struct ks_walk *w)
 {
-	uint32_t v = t->acc[s - t->hdr.acc_base];
-	uint32_t first = v >> 8, n = v & 0xff, i;
+	uint32_t at = (s & ~KS_DFA_ACC) / 4 + t->dfa_hdr.n_classes, v, first, n, i;
 
+	if (at >= KS_DFA_CELLS)
+		return;
+	v = t->dfa[at];
+	first = v >> 8;
+	n = v & 0xff;
 	for (i = 0; i < n && first + i < KS_MAX_ACC_LIST; i++)
 		ks_walk_set_hit(w, t->acc_list[first + i]);
 }
 
-/* One DFA transition by byte class c; 0 (dead) past the table. */
-static uint32_t dfa_step(const struct ks_tables *t, uint32_t state, uint8_t c,
+/*
+ * One DFA transition from cell s by column offset col, masked as the
+ * kernel masks it (bpf/ks_eval.bpf.h): the cell after s's row offset.
+ */
+static uint32_t dfa_step(const struct ks_tables *t, uint32_t s, uint32_t col,
 			 struct ks_walk *w)
 {
-	uint64_t cell = (uint64_t)state * t->hdr.n_classes + c;
-
-	if (cell >= KS_DFA_CELLS)
-		return 0;
-	state = t->dfa[cell];
+	s = t->dfa[((s + col) & (KS_DFA_CELLS * 4 - 4)) / 4];
 	w->bytes_scanned++;
-	if (state >= t->hdr.acc_base && state <= KS_MAX_STATES)
-		record_accept(t, state, w);
-	return state;
+	if (s & KS_DFA_ACC)
+		record_accept(t, s, w);
+	return s;
 }
 
 uint32_t ks_walk_bytes(const struct ks_tables *t, uint32_t state, bool fold,
 		       const uint8_t *p, size_t n, struct ks_walk *w)
 {
-	const uint8_t *cls = fold ? t->cls_fold : t->cls;
+	const uint16_t *col = t->dfa_hdr.col[fold ? KS_DFA_COL_FOLD : KS_DFA_COL_EXACT];
 	size_t i;
 
 	for (i = 0; i < n && state; i++)
-		state = dfa_step(t, state, cls[p[i]], w);
+		state = dfa_step(t, state, col[p[i]], w);
 	return state;
 }
 
-static uint32_t feed_byte(const struct ks_tables *t, uint32_t state, bool fold,
-			  uint8_t b, struct ks_walk *w)
-{
-	return ks_walk_bytes(t, state, fold, &b, 1, w);
-}
-
-/* A frame sentinel: fed by its class, which no input byte maps to. */
-static uint32_t feed_class(const struct ks_tables *t, uint32_t state, uint8_t c,
+/* A frame sentinel: fed by its column, which no input byte maps to. */
+static uint32_t feed_class(const struct ks_tables *t, uint32_t state, uint32_t col,
 			   struct ks_walk *w)
 {
-	return state ? dfa_step(t, state, c, w) : 0;
+	return state ? dfa_step(t, state, col, w) : 0;
 }
 
 bool ks_ev_str(const struct ks_event *ev, enum ks_field f, const uint8_t **p,
@@ -122,35 +90,44 @@ static uint32_t scan_args(const struct ks_tables *t, uint32_t s, bool fold,
 	uint32_t i, elem = 0;
 
 	n = args_len(p, n);
-	s = feed_class(t, s, t->hdr.cls_begin, w);
+	s = feed_class(t, s, t->dfa_hdr.col_begin, w);
 	for (i = 0; i < n && s; i++) {
 		if (p[i])
 			continue;
 		s = ks_walk_bytes(t, s, fold, p + elem, i - elem, w);
-		s = feed_class(t, s, t->hdr.cls_end, w);
-		s = feed_class(t, s, t->hdr.cls_begin, w);
+		s = feed_class(t, s, t->dfa_hdr.col_end, w);
+		s = feed_class(t, s, t->dfa_hdr.col_begin, w);
 		elem = i + 1;
 	}
 	s = ks_walk_bytes(t, s, fold, p + elem, n - elem, w);
-	return feed_class(t, s, t->hdr.cls_end, w);
+	return feed_class(t, s, t->dfa_hdr.col_end, w);
 }
 
-static uint32_t scan_cmdline(const struct ks_tables *t, uint32_t s, bool fold,
-			     const uint8_t *p, uint32_t n, struct ks_walk *w)
+/* Without trailing NULs: the joined line has no trailing separators. */
+static uint32_t cmdline_len(const uint8_t *p, uint32_t n)
 {
-	uint32_t i;
-
 	while (n && !p[n - 1])
-		n--;	/* the joined line has no trailing separators */
-	s = feed_class(t, s, t->hdr.cls_begin, w);
-	for (i = 0; i < n && s; i++)
-		s = feed_byte(t, s, fold, p[i] ? p[i] : ' ', w);
-	return feed_class(t, s, t->hdr.cls_end, w);
+		n--;
+	return n;
+}
+
+/*
+ * One frame through automaton (f, m) as the kernel walks it: with
+ * KS_DFA_SCAN_WALKS interleaved walks by the plan of maps/ks_dfa.h, so
+ * the hits come in the kernel's order.
+ */
+static void scan_frame(const struct ks_tables *t, enum ks_field f, int m, uint32_t col,
+		       const uint8_t *p, uint32_t n, uint32_t frame, struct ks_walk *w)
+{
+	const struct ks_dfa_view v = { &t->dfa_hdr, t->dfa, t->acc_list };
+
+	ks_dfa_walk_frame(&v, f, m, col, p, n, KS_DFA_SCAN_WALKS, frame, w);
 }
 
 static void scan_field(const struct ks_tables *t, const struct ks_event *ev,
 		       enum ks_field f, struct ks_walk *w)
 {
+	const uint32_t both = KS_DFA_FR_BEGIN | KS_DFA_FR_END;
 	const uint8_t *p;
 	uint32_t n, s;
 	int m;
@@ -158,24 +135,22 @@ static void scan_field(const struct ks_tables *t, const struct ks_event *ev,
 	if (!ks_ev_str(ev, f, &p, &n))
 		return;
 	for (m = 0; m < KS_CASE_N; m++) {
-		s = t->start[f][m];
+		s = t->dfa_hdr.autos[f][m].start;
 		if (!s)
 			continue;
 		if (f == KS_F_PROCESS_ARGS) {
 			scan_args(t, s, m == KS_CASE_FOLD, p, n, w);
 		} else if (f == KS_F_PROCESS_COMMAND_LINE) {
-			scan_cmdline(t, s, m == KS_CASE_FOLD, p, n, w);
+			/* the column maps with NUL read as ' ' */
+			scan_frame(t, f, m, m | KS_DFA_COL_EXACT_JOIN, p, cmdline_len(p, n), both,
+				   w);
 		} else if (ev->truncated & KS_F_PATH_MASK & (1u << f)) {
 			/* a cut path: tail "\x02", then "\x01" head, apart */
-			s = ks_walk_bytes(t, s, m == KS_CASE_FOLD, p, n, w);
-			feed_class(t, s, t->hdr.cls_end, w);
-			s = feed_class(t, t->start[f][m], t->hdr.cls_begin, w);
-			ks_walk_bytes(t, s, m == KS_CASE_FOLD, p + n - KS_PATH_MAX,
-				      ev->cut_head[KS_PATH_IDX(f)], w);
+			scan_frame(t, f, m, m, p, n, KS_DFA_FR_END, w);
+			scan_frame(t, f, m, m, p + n - KS_PATH_MAX, ev->cut_head[KS_PATH_IDX(f)],
+				   KS_DFA_FR_BEGIN, w);
 		} else {
-			s = feed_class(t, s, t->hdr.cls_begin, w);
-			s = ks_walk_bytes(t, s, m == KS_CASE_FOLD, p, n, w);
-			feed_class(t, s, t->hdr.cls_end, w);
+			scan_frame(t, f, m, m, p, n, both, w);
 		}
 	}
 }

@@ -19,7 +19,7 @@
 static void test_version(void **state)
 {
 	/* bump both together when a layout below changes */
-	assert_int_equal(KS_ABI_VERSION, 10);
+	assert_int_equal(KS_ABI_VERSION, 11);
 }
 
 static void test_event_layout(void **state)
@@ -52,11 +52,18 @@ static void test_tables_layout(void **state)
 	assert_int_equal(sizeof(struct ks_step), 20);
 	assert_int_equal(sizeof(struct ks_rule), 24);
 	assert_int_equal(sizeof(struct ks_cidr), 20);
-	assert_int_equal(sizeof(struct ks_tables), 3535520);
-	/* an array map value may not exceed KMALLOC_MAX_SIZE (4 MiB) */
-	assert_true(sizeof(struct ks_tables) < (4u << 20));
-	/* the kernel masks indexes with size - 1 */
+	assert_int_equal(sizeof(struct ks_dfa_hdr), 2488);
+	assert_int_equal(offsetof(struct ks_tables, dfa_hdr), 64);
+	assert_int_equal(sizeof(struct ks_tables), 17955352);
+	/* the DFA is last and 8-aligned: the kernel reads its cells at
+	 * (s + col) & (sizeof(dfa) - 4) from its start */
+	assert_int_equal(offsetof(struct ks_tables, dfa) % 8, 0);
+	assert_int_equal(offsetof(struct ks_tables, dfa) + sizeof(((struct ks_tables *)0)->dfa),
+			 sizeof(struct ks_tables));
+	/* the kernel masks cell offsets with size - 4 */
 	assert_int_equal(KS_DFA_CELLS & (KS_DFA_CELLS - 1), 0);
+	/* every cell value (a row offset) keeps clear of KS_DFA_ACC */
+	assert_true((uint64_t)KS_DFA_CELLS * 4 <= KS_DFA_ACC);
 	assert_int_equal(KS_MAX_ATOMS & (KS_MAX_ATOMS - 1), 0);
 }
 

@@ -5,7 +5,9 @@
  * other, with 1, 2 and 4 interleaved walks (the plan of maps/ks_dfa.h),
  * case-folded and exact, literals planted across segment boundaries;
  * the interleaving plan itself covers every byte exactly once past the
- * overlaps; and a set too large for the image is refused with a message.
+ * overlaps; frames without a sentinel match no anchored pattern on that
+ * side (cut paths); and a set too large for the image is refused with a
+ * message.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -124,12 +126,62 @@ static void test_plan(void **state)
 	assert_int_equal(pl.walks, 1);	/* dead root: only the first walk can match */
 }
 
+/*
+ * Frames (a cut path's head and tail, maps/ks_dfa.h KS_DFA_FR_*): a walk
+ * without the begin sentinel matches no prefix or equality, one without
+ * the end sentinel no suffix or equality; with 1 walk and with 4.
+ */
+static void check_frame(const struct ks_dfa_view *v, const uint8_t *in, uint32_t n,
+			uint32_t frame, bool prefix, bool suffix, bool equal)
+{
+	struct ks_walk *w = calloc(1, sizeof(*w));
+
+	ks_walk_init(w);
+	ks_walk_begin(w);
+	ks_dfa_walk_frame(v, KS_F_FILE_PATH, KS_CASE_EXACT, KS_DFA_COL_EXACT, in, n, 4, frame, w);
+	assert_int_equal(ks_walk_is_hit(w, 0), prefix);
+	assert_int_equal(ks_walk_is_hit(w, 1), suffix);
+	assert_int_equal(ks_walk_is_hit(w, 2), equal);
+	assert_true(ks_walk_is_hit(w, 3));	/* "zz" is anywhere */
+	free(w);
+}
+
+static void test_frames(void **state)
+{
+	static const uint8_t *const lits[] = {
+		(const uint8_t *)"\x01/tmp/", (const uint8_t *)".so\x02",
+		(const uint8_t *)"\x01/tmp/zz.so\x02", (const uint8_t *)"zz",
+	};
+	const uint32_t lens[] = { 6, 4, 12, 2 }, all = KS_DFA_FR_BEGIN | KS_DFA_FR_END;
+	uint8_t in[600];
+	struct ks_dfa_image img;
+	struct ks_dfa_view v;
+	char err[256];
+
+	assert_int_equal(ks_dfa_image_literals(lits, lens, 4, KS_F_FILE_PATH, KS_CASE_EXACT,
+					       &img, err, sizeof(err)), 0);
+	v = (struct ks_dfa_view){ &img.hdr, img.tab, img.acc_list };
+	memcpy(in, "/tmp/zz.so", 10);
+	check_frame(&v, in, 10, all, true, true, true);
+	check_frame(&v, in, 10, KS_DFA_FR_BEGIN, true, false, false);
+	check_frame(&v, in, 10, KS_DFA_FR_END, false, true, false);
+	/* 600 bytes: 4 walks, the prefix in the first, the suffix in the last */
+	memcpy(in, "/tmp/", 5);
+	memset(in + 5, 'z', sizeof(in) - 8);
+	memcpy(in + sizeof(in) - 3, ".so", 3);
+	check_frame(&v, in, sizeof(in), all, true, true, false);
+	check_frame(&v, in, sizeof(in), KS_DFA_FR_BEGIN, true, false, false);
+	check_frame(&v, in, sizeof(in), KS_DFA_FR_END, false, true, false);
+	ks_dfa_image_free(&img);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exact),
 		cmocka_unit_test(test_fold),
 		cmocka_unit_test(test_plan),
+		cmocka_unit_test(test_frames),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

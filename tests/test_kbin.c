@@ -217,8 +217,15 @@ static void test_inconsistent(void **state)
 	T->steps[1].prog = T->hdr.n_insns - 10;
 	expect_inconsistent(rs, "program", "step 1:");
 	ks_ruleset_free(compile(rules_yaml, T));
-	T->dfa[T->hdr.n_classes] = T->hdr.n_states;
-	expect_inconsistent(rs, "DFA cell", "goes to state");
+	/* row 1's first cell names the row after the last one */
+	T->dfa[T->hdr.n_classes + 1] = T->hdr.n_states * T->dfa_hdr.row_bytes;
+	expect_inconsistent(rs, "DFA cell", "not a state of");
+	ks_ruleset_free(compile(rules_yaml, T));
+	T->dfa[T->hdr.n_classes + 1] = T->dfa_hdr.row_bytes + 4;	/* mid-row */
+	expect_inconsistent(rs, "DFA cell mid-row", "not a state of");
+	ks_ruleset_free(compile(rules_yaml, T));
+	T->dfa_hdr.col[KS_DFA_COL_FOLD]['a'] = T->hdr.n_classes * 4;	/* the spare cell */
+	expect_inconsistent(rs, "column", "byte 97 maps past");
 	ks_ruleset_free(compile(rules_yaml, T));
 	T->insns[0].op = KS_OP_N;
 	expect_inconsistent(rs, "op", "instruction 0:");

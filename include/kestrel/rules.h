@@ -405,7 +405,7 @@ struct ks_compile_info {
 	struct ks_rule_info *rules;	/* one per ruleset rule, in order */
 	size_t n_rules;
 	uint32_t n_states, n_classes, n_atoms, n_steps, n_insns, n_patterns;
-	size_t dfa_bytes;		/* n_states * n_classes * 2 */
+	size_t dfa_bytes;		/* n_states * (n_classes + 1) * 4 */
 	size_t table_bytes;		/* sizeof(struct ks_tables) */
 };
 

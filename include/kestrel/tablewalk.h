@@ -7,8 +7,9 @@
  * these functions; a change of semantics here is a change of the ABI.
  *
  * 1. Scan. For every string field f (KS_F_PROCESS_EXECUTABLE ..
- *    KS_F_IFACE_NAME) and case mode m with start[f][m] != 0 and a non-empty
- *    value, walk the DFA from start[f][m]:
+ *    KS_F_IFACE_NAME) and case mode m with dfa_hdr.autos[f][m].start != 0
+ *    and a non-empty value, walk the DFA image (maps/ks_dfa.h) from that
+ *    cell:
  *      - a plain field is fed as 0x01 value 0x02;
  *      - process.args: the value holds NUL-separated elements (a final NUL
  *        terminates the last element, it does not start an empty one);
@@ -16,10 +17,16 @@
  *        walk;
  *      - process.command_line: the same bytes without trailing NULs,
  *        every other NUL fed as ' ', all in one frame.
- *    Bytes go through cls[] (KS_CASE_EXACT) or cls_fold[] (KS_CASE_FOLD).
- *    The walk stops on state 0. In a state s >= acc_base every atom of
- *    acc_list[acc[s - acc_base] >> 8 ..][.. & 0xff] is hit (once per event:
- *    hit[atom] = event epoch).
+ *    A frame of any field but process.args is walked as the kernel walks
+ *    it: KS_DFA_SCAN_WALKS interleaved walks over overlapping segments by
+ *    the plan of maps/ks_dfa.h (ks_dfa_walk_frame, dfawalk.h), so hits
+ *    come in the kernel's order; process.args is one walk per value.
+ *    Bytes go through column map col[KS_DFA_COL_EXACT] or
+ *    col[KS_DFA_COL_FOLD]; the next cell is the one at byte offset
+ *    (s + col) & (sizeof(dfa) - 4). The walk stops on cell 0. In a cell
+ *    with KS_DFA_ACC every atom of acc_list[v >> 8 ..][.. & 0xff] is hit,
+ *    v the spare cell of its row (once per event: hit[atom] = event
+ *    epoch).
  *    A path cut on the left (truncated bit in KS_F_PATH_MASK) is two
  *    walks: tail 0x02, then 0x01 head (ks_event.cut_head bytes at the
  *    start of the slot whose end the tail reaches).
@@ -81,8 +88,8 @@ void ks_walk_set_hit(struct ks_walk *w, uint32_t atom);
 bool ks_walk_is_hit(const struct ks_walk *w, uint32_t atom);
 
 /*
- * Feed n bytes to the DFA from state, recording hits. Returns the state
- * reached (0 if the walk died). fold selects cls_fold[].
+ * Feed n bytes to the DFA from cell state, recording hits. Returns the
+ * cell reached (0 if the walk died). fold selects col[KS_DFA_COL_FOLD].
  */
 uint32_t ks_walk_bytes(const struct ks_tables *t, uint32_t state, bool fold,
 		       const uint8_t *p, size_t n, struct ks_walk *w);
