@@ -735,6 +735,15 @@ void ks_engine_publish(struct ks_engine *e, const char *pin_dir,
 		if (bpf_obj_pin(e->tables_fd, path))
 			pr_warn("kload: cannot pin %s: %s\n", path, strerror(errno));
 	}
+	/*
+	 * Both sides run this generation: the one before is no longer a
+	 * rollback target, and its tables (an 18 MB map value) are freed
+	 * once no running program holds them, not kept until the next reload.
+	 */
+	if (e->prev_tables_fd >= 0) {
+		close(e->prev_tables_fd);
+		e->prev_tables_fd = -1;
+	}
 }
 
 void ks_engine_destroy(struct ks_engine *e)

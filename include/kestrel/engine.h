@@ -164,7 +164,8 @@ int ks_engine_rollback(struct ks_engine *e);
 /*
  * After an install both sides took: rule names (ks_rules), ks_ctl's
  * generation fields (and reload count when reload), and the ks_tables
- * pin under pin_dir (NULL: not pinned).
+ * pin under pin_dir (NULL: not pinned). The generation before is released
+ * (no rollback past this point).
  */
 void ks_engine_publish(struct ks_engine *e, const char *pin_dir,
 		       const struct ks_ruleset *rs, const struct ks_tables *t, bool reload);
