@@ -78,6 +78,34 @@ struct ks_scratch {
 	struct ks_dfa_scan dscan;
 };
 
+/*
+ * What one cached executable path is valid for (ks_exe_cached): the task
+ * it belongs to, that task's exec and executable file, and the root its
+ * path is relative to. All zero: nothing cached.
+ */
+struct ks_exe_tag {
+	__u64 task;		/* task_struct of the process (or its parent) */
+	__u64 start;		/* its start_time: a new task at a reused address differs */
+	__u64 exec_id;		/* its self_exec_id: +1 on every exec */
+	__u64 exe_file;		/* its mm->exe_file (exec, PR_SET_MM_EXE_FILE) */
+	__u64 root_d, root_m;	/* its fs->root (chroot, pivot_root, setns) */
+};
+
+/* One cached executable path: its slot, as the path walk left it. */
+struct ks_exe_entry {
+	struct ks_exe_tag tag;
+	struct ks_strref exe, name;	/* process.executable / .name (or parent's) */
+	__u16 truncated;		/* the two fields' ks_event.truncated bits */
+	__u8 cut_head;
+	__u8 pad[5];
+	char slot[KS_PATH_MAX];
+};
+
+/* [0] the task itself, [1] its real parent */
+struct ks_task_cache {
+	struct ks_exe_entry e[2];
+};
+
 #define KS_CTX_TASK	0
 #define KS_CTX_SOFTIRQ	1
 #define KS_CTX_N	2
@@ -111,6 +139,19 @@ struct {
 	__type(key, struct ks_entity_key);
 	__type(value, struct ks_entity_val);
 } ks_entity SEC(".maps");
+
+/*
+ * Per-task cache of the executable paths of a task and of its parent
+ * (ks_task.bpf.h, ks_exe_cached): task storage, so an entry lives and dies
+ * with its task_struct and only that task, running, ever reads or writes
+ * it. Not pinned: a program set loaded later has its own, equally valid.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct ks_task_cache);
+} ks_task_cache SEC(".maps");
 
 /* Events for kload: matched or candidate events only. */
 struct {

@@ -284,51 +284,93 @@ static __always_inline void ks_fill_path(struct ks_scratch *sc, __u32 slot_off, 
 }
 
 /*
+ * Task fields are read with direct loads through BTF pointers (the task
+ * comes from bpf_get_current_task_btf() or a tp_btf argument): the
+ * verifier turns them into faulting-safe loads (PROBE_MEM) that cost a
+ * load each, where a BPF_CORE_READ() is a bpf_probe_read_kernel() call per
+ * pointer hop (copy_from_kernel_nofault: 30% of an open/close loop under
+ * 1,000 rules, bench/profile/host-open-before.txt). Every pointer loaded
+ * is tested before it is followed: 6.18 marks __rcu fields (cred,
+ * exe_file) maybe-NULL and refuses the load without the test.
+ */
+
+/*
  * The namespaces /proc/PID/ns/{pid,mnt,net,user} name (their nsfs inode
  * numbers) and the task's cgroup v2 id, the one bpf_get_current_cgroup_id()
  * returns for current (the task may be a new child here). pid is the
  * namespace the task's pid lives in, task_active_pid_ns(): the upid at
- * the pid's own level. A task past exit_task_namespaces() has none (0).
+ * the pid's own level (a variable index: read by helper, a direct load
+ * must have a constant offset). A task past exit_task_namespaces() has
+ * none (0).
  */
 static __always_inline void ks_fill_task_ns(struct ks_event *ev, struct task_struct *task)
 {
-	struct pid *pid = BPF_CORE_READ(task, thread_pid);
-	unsigned int level = BPF_CORE_READ(pid, level);
+	struct pid *pid = task->thread_pid;
+	struct nsproxy *nsp = task->nsproxy;
+	const struct cred *cred = task->cred;
+	struct css_set *cgs = task->cgroups;
 	struct upid up = {};
 
-	bpf_probe_read_kernel(&up, sizeof(up), &pid->numbers[level & 31]);
-	ev->pid_ns = BPF_CORE_READ(up.ns, ns.inum);
-	ev->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
-	ev->net_ns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
-	ev->user_ns = BPF_CORE_READ(task, cred, user_ns, ns.inum);
-	ev->cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+	if (pid) {
+		bpf_probe_read_kernel(&up, sizeof(up), &pid->numbers[pid->level & 31]);
+		ev->pid_ns = BPF_CORE_READ(up.ns, ns.inum);
+	}
+	if (nsp) {
+		ev->mnt_ns = nsp->mnt_ns ? nsp->mnt_ns->ns.inum : 0;
+		ev->net_ns = nsp->net_ns ? nsp->net_ns->ns.inum : 0;
+	}
+	if (cred && cred->user_ns)
+		ev->user_ns = cred->user_ns->ns.inum;
+	if (cgs && cgs->dfl_cgrp && cgs->dfl_cgrp->kn)
+		ev->cgroup_id = cgs->dfl_cgrp->kn->id;
 }
 
-/* process.* and user.* of `task`; parent fields from its real parent. */
+/* start_boottime of the thread group of `t` (its leader's) */
+static __always_inline __u64 ks_group_start(struct task_struct *t)
+{
+	struct task_struct *leader = t ? t->group_leader : NULL;
+
+	return leader ? leader->start_boottime : 0;
+}
+
+/*
+ * process.*, user.* and the parent's ids of `task` (a BTF pointer);
+ * parent fields from its real parent. Read fresh for every event: each
+ * is a few loads, and none may be stale (uids after setuid, namespaces
+ * after setns, the cgroup after a move, the comm after PR_SET_NAME).
+ */
 static __always_inline void ks_fill_task(struct ks_scratch *sc, struct task_struct *task)
 {
 	struct ks_event *ev = &sc->ev;
-	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
-	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
-	struct task_struct *pleader = BPF_CORE_READ(parent, group_leader);
+	struct task_struct *leader = task->group_leader;
+	struct task_struct *parent = task->real_parent;
+	struct task_struct *pleader = parent ? parent->group_leader : NULL;
+	const struct cred *cred = task->cred;
+	const struct cred *pcred = parent ? parent->cred : NULL;
 
-	ev->pid = BPF_CORE_READ(task, tgid);
-	ev->start_ns = BPF_CORE_READ(leader, start_boottime);
+	ev->pid = task->tgid;
+	ev->start_ns = ks_group_start(task);
 	ev->entity = KS_ENTITY_KEY(ev->pid, ev->start_ns);
-	ev->ppid = BPF_CORE_READ(parent, tgid);
-	ev->parent_start_ns = BPF_CORE_READ(pleader, start_boottime);
+	ev->ppid = parent ? parent->tgid : 0;
+	ev->parent_start_ns = ks_group_start(parent);
 	ev->parent_entity = KS_ENTITY_KEY(ev->ppid, ev->parent_start_ns);
-	ev->uid = BPF_CORE_READ(task, cred, uid.val);
-	ev->gid = BPF_CORE_READ(task, cred, gid.val);
-	ev->euid = BPF_CORE_READ(task, cred, euid.val);
-	ev->egid = BPF_CORE_READ(task, cred, egid.val);
-	ev->peuid = BPF_CORE_READ(parent, cred, euid.val);
-	ev->pegid = BPF_CORE_READ(parent, cred, egid.val);
+	if (cred) {
+		ev->uid = cred->uid.val;
+		ev->gid = cred->gid.val;
+		ev->euid = cred->euid.val;
+		ev->egid = cred->egid.val;
+	}
+	if (pcred) {
+		ev->peuid = pcred->euid.val;
+		ev->pegid = pcred->egid.val;
+	}
 	ks_fill_task_ns(ev, task);
 	ev->present |= KS_P_PROCESS | KS_P_PARENT | KS_P_USER | KS_P_EUID | KS_P_EGID |
 		       KS_P_PEUID | KS_P_PEGID;
-	bpf_probe_read_kernel_str(ev->comm, sizeof(ev->comm), BPF_CORE_READ(leader, comm));
-	bpf_probe_read_kernel_str(ev->pcomm, sizeof(ev->pcomm), BPF_CORE_READ(pleader, comm));
+	if (leader)
+		bpf_probe_read_kernel_str(ev->comm, sizeof(ev->comm), leader->comm);
+	if (pleader)
+		bpf_probe_read_kernel_str(ev->pcomm, sizeof(ev->pcomm), pleader->comm);
 }
 
 static __always_inline __u32 ks_strnlen_comm(const char *comm)
