@@ -101,9 +101,10 @@ struct ks_exe_entry {
 	char slot[KS_PATH_MAX];
 };
 
-/* [0] the task itself, [1] its real parent */
+/* e[0] the task itself, e[1] its real parent; now: the tag being checked */
 struct ks_task_cache {
 	struct ks_exe_entry e[2];
+	struct ks_exe_tag now;
 };
 
 #define KS_CTX_TASK	0

@@ -586,14 +586,145 @@ static __always_inline int ks_host_skip(__u32 src)
 	return 1;
 }
 
+/*
+ * ---- the executable-path cache ----
+ *
+ * process.executable and process.parent.executable are path walks (one
+ * bpf_probe_read_kernel() per component and mount), the dearest part of
+ * every task-context event, and they change only at exec. Each task
+ * keeps the two walks' results in its task storage (ks_task_cache), each
+ * with a tag of what it depends on: the process it describes (task_struct
+ * address and start_time, so a new task at a reused address differs),
+ * that process's self_exec_id, its mm->exe_file and its fs->root.
+ *
+ * Invariant: a cached path is used only when the tag read now equals the
+ * tag stored with it, and the tag is read before the walk whose result
+ * is stored, so a change racing the walk leaves an entry that never
+ * matches again. The tagged values are what the walk's result is a
+ * function of:
+ *   - exec (also from another thread, also setuid binaries) increments
+ *     self_exec_id, a 64-bit counter that never repeats for a task;
+ *   - PR_SET_MM_EXE_FILE replaces exe_file (the new file is opened before
+ *     the old one is released: a new address);
+ *   - chroot, pivot_root and setns(CLONE_NEWNS) replace fs->root;
+ *   - a new parent (reparenting to a reaper) is a new task_struct address
+ *     or start_time; the parent's exec and chroot are in its own tag.
+ * Everything else of the event (ids, uids, namespaces, cgroup, comm) is
+ * read fresh every time (ks_fill_task), so a setuid or setns is never
+ * hidden by the cache; capabilities and other cred fields belong there.
+ * Not followed, as by no tag: a rename of the executable or of a
+ * directory above it after the task's first event since its exec: the
+ * cached path stays the one the file had then (a rename needs no new
+ * exec, so the name a process was run as is what its events keep).
+ * Only the task itself reads or writes its storage (ks_fill_current runs
+ * in its context, with this CPU's scratch slot claimed), so an entry is
+ * never read half-written.
+ */
+
+#define KS_EXE_SELF	0
+#define KS_EXE_PARENT	1
+
+/*
+ * The tag of task `who` now, into map memory (c->now): the pointers stored
+ * there read back as plain numbers, which the verifier lets us compare
+ * (it forbids arithmetic on the pointer registers themselves).
+ */
+static __always_inline void ks_exe_tag_now(struct ks_task_cache *c, struct task_struct *who)
+{
+	struct mm_struct *mm = who->mm;
+	struct fs_struct *fs = who->fs;
+
+	c->now.task = (__u64)who;
+	c->now.start = who->start_time;
+	c->now.exec_id = who->self_exec_id;
+	c->now.exe_file = mm ? (__u64)mm->exe_file : 0;
+	c->now.root_d = fs ? (__u64)fs->root.dentry : 0;
+	c->now.root_m = fs ? (__u64)fs->root.mnt : 0;
+	barrier();	/* compare what memory holds, not the registers */
+}
+
+static __always_inline int ks_exe_tag_eq(const struct ks_exe_tag *a, const struct ks_exe_tag *b)
+{
+	return a->exe_file && a->exe_file == b->exe_file && a->exec_id == b->exec_id &&
+	       a->task == b->task && a->start == b->start && a->root_d == b->root_d &&
+	       a->root_m == b->root_m;
+}
+
+/* Copy a cached entry into the event: the slot, both refs, their cut state. */
+static __always_inline void ks_exe_load(struct ks_scratch *sc, const struct ks_exe_entry *e,
+					__u32 who)
+{
+	__u32 exe_f = who ? KS_F_PARENT_EXECUTABLE : KS_F_PROCESS_EXECUTABLE;
+	__u32 name_f = who ? KS_F_PARENT_NAME : KS_F_PROCESS_NAME;
+
+	if (who)
+		__builtin_memcpy(sc->ev.pexe, e->slot, KS_PATH_MAX);
+	else
+		__builtin_memcpy(sc->ev.exe, e->slot, KS_PATH_MAX);
+	sc->ev.str[exe_f] = e->exe;
+	sc->ev.str[name_f] = e->name;
+	sc->ev.truncated |= e->truncated;
+	sc->ev.cut_head[KS_PATH_IDX(exe_f) & (KS_PATH_SLOTS - 1)] = e->cut_head;
+}
+
+/* Store what ks_fill_task_exe() just wrote, under the tag in c->now. */
+static __always_inline void ks_exe_store(struct ks_scratch *sc, struct ks_exe_entry *e,
+					 const struct ks_exe_tag *now, __u32 who)
+{
+	__u32 exe_f = who ? KS_F_PARENT_EXECUTABLE : KS_F_PROCESS_EXECUTABLE;
+	__u32 name_f = who ? KS_F_PARENT_NAME : KS_F_PROCESS_NAME;
+
+	if (who)
+		__builtin_memcpy(e->slot, sc->ev.pexe, KS_PATH_MAX);
+	else
+		__builtin_memcpy(e->slot, sc->ev.exe, KS_PATH_MAX);
+	e->exe = sc->ev.str[exe_f];
+	e->name = sc->ev.str[name_f];
+	e->truncated = sc->ev.truncated & (1u << exe_f | 1u << name_f);
+	e->cut_head = sc->ev.cut_head[KS_PATH_IDX(exe_f) & (KS_PATH_SLOTS - 1)];
+	e->tag = *now;
+}
+
+/*
+ * process.executable/.name (who KS_EXE_SELF, of `task`) or the parent's
+ * pair (KS_EXE_PARENT, `task` being the parent) from the cache of the
+ * current task `cur`, or walked and cached. Tasks without an executable
+ * (kernel threads: the name is the comm) are not cached.
+ */
+static __always_inline void ks_exe_cached(struct ks_scratch *sc, struct task_struct *cur,
+					  struct task_struct *task, __u32 who)
+{
+	struct ks_task_cache *c;
+	struct ks_exe_entry *e;
+
+	c = bpf_task_storage_get(&ks_task_cache, cur, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!c) {
+		ks_fill_task_exe(sc, task, who);
+		return;
+	}
+	e = &c->e[who & 1];
+	ks_exe_tag_now(c, task);
+	if (ks_exe_tag_eq(&c->now, &e->tag)) {
+		ks_exe_load(sc, e, who);
+		return;
+	}
+	ks_fill_task_exe(sc, task, who);
+	if (c->now.exe_file)
+		ks_exe_store(sc, e, &c->now, who);
+}
+
 /* process.*, user.* and process.parent.* of the current task. */
 static __always_inline void ks_fill_current(struct ks_scratch *sc)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *parent = task->real_parent;
 
 	ks_fill_task(sc, task);
-	ks_fill_task_exe(sc, task, 0);
-	ks_fill_task_exe(sc, BPF_CORE_READ(task, real_parent), 1);
+	ks_exe_cached(sc, task, task, KS_EXE_SELF);
+	if (parent)
+		ks_exe_cached(sc, task, parent, KS_EXE_PARENT);
+	else
+		ks_fill_task_exe(sc, parent, 1);
 }
 
 #endif /* KS_TASK_BPF_H */
