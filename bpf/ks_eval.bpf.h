@@ -96,6 +96,7 @@ static __always_inline struct ks_scratch *ks_scratch_get(__u32 ctx)
 		sc->seq = 1;
 	sc->n_cand = 0;
 	sc->relevant = 0;
+	sc->scanned = 0;
 	__builtin_memset(&sc->ev, 0, offsetof(struct ks_event, exe));
 	return sc;
 }
@@ -455,20 +456,60 @@ __noinline int ks_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u3
 			     sc->ev.cut_head[KS_PATH_IDX(f) & (KS_PATH_SLOTS - 1)]);
 }
 
-/* Scan every string field that has an automaton in either case mode. */
-static __always_inline __u64 ks_scan_fields(struct ks_tables *t, struct ks_scratch *sc)
+/*
+ * Scan every string field that has an automaton in either case mode,
+ * but those in `skip` (scanned already).
+ */
+static __always_inline __u64 ks_scan_fields(struct ks_tables *t, struct ks_scratch *sc,
+					    __u32 skip)
 {
 	struct ks_event *ev = &sc->ev;
 	__u64 bytes = 0;
 	__u32 f, m;
 
 	for (f = 1; f < KS_F_STR_N; f++) {
-		if (!(ev->present & ks_str_present_bit(f)))
+		if (!(ev->present & ks_str_present_bit(f)) || (skip & (1u << f)))
 			continue;
 		for (m = 0; m < KS_CASE_N; m++)
 			bytes += ks_scan(t, sc, f, m);
 	}
 	return bytes;
+}
+
+/*
+ * The early decision of a file event whose process is not filled yet
+ * (maps/ks_tables.h, hdr.trig_fields; modelled by ks_walk_early() in
+ * rules-compiler/tablewalk.c). When every trigger of every step that can
+ * match the action lies in the file fields and the path is whole, scan
+ * those fields: no candidate means no step can be true, and the event is
+ * counted filtered here, exactly once. Otherwise the hits and candidates
+ * stay for ks_evaluate(), which scans only the other fields. Returns 1
+ * when the event was counted.
+ */
+static __always_inline int ks_early_filtered(struct ks_scratch *sc, __u32 src)
+{
+	struct ks_event *ev = &sc->ev;
+	struct ks_tables *t;
+	struct ks_stats *st;
+	__u32 zero = 0;
+	void *inner;
+
+	inner = bpf_map_lookup_elem(&ks_gen, &zero);
+	t = inner ? bpf_map_lookup_elem(inner, &zero) : NULL;
+	if (!t || t->hdr.magic != KS_TABLES_MAGIC ||
+	    (t->hdr.trig_fields[ev->action & 15] & ~KS_EARLY_FIELDS) ||
+	    (ev->truncated & KS_F_PATH_MASK))
+		return 0;
+	st = ks_stats_get(KS_CTX_TASK);
+	if (!st || src >= KS_SRC_N)
+		return 0;
+	sc->scanned = KS_EARLY_FIELDS;
+	st->dfa_bytes += ks_scan_fields(t, sc, ~KS_EARLY_FIELDS);
+	if (sc->n_cand || (ev->verdict.flags & KS_V_CAND_OVERFLOW))
+		return 0;
+	ks_count(&st->events[src]);
+	ks_count(&st->filtered[src]);
+	return 1;
 }
 
 /* Steps with no string atom are candidates for every event of their category. */
@@ -1190,7 +1231,7 @@ static __always_inline __u32 ks_evaluate(struct ks_scratch *sc, __u32 ctx, __u32
 	if (sc->ev.truncated)
 		ks_count_truncations(st, sc->ev.truncated);
 
-	st->dfa_bytes += ks_scan_fields(t, sc);
+	st->dfa_bytes += ks_scan_fields(t, sc, sc->scanned);
 	ks_cat_cands(t, sc, KS_CAT_ANY);
 	ks_cat_cands(t, sc, sc->ev.category);
 	if (sc->ev.truncated & KS_F_PATH_MASK)

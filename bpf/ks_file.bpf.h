@@ -50,24 +50,21 @@
 
 /*
  * Start a file event of action `act`: the early filters (counted), the
- * scratch slot, the process fields. NULL when the event is not built.
+ * scratch slot. NULL when the event is not built. The process fields come
+ * in ks_file_finish(), once the file fields are known.
  */
 static __always_inline struct ks_scratch *ks_file_begin(__u32 act)
 {
-	struct ks_scratch *sc;
-
 	if (ks_host_skip(KS_SRC_FILE))
 		return NULL;
-	sc = ks_event_begin(KS_CAT_FILE, act, KS_SRC_FILE);
-	if (!sc)
-		return NULL;
-	ks_fill_current(sc);
-	return sc;
+	return ks_event_begin(KS_CAT_FILE, act, KS_SRC_FILE);
 }
 
 /*
  * Finish a file event whose file.path (and file.target_path, when
- * KS_P_TARGET is set) is filled: derive name and extension, evaluate,
+ * KS_P_TARGET is set) is filled: derive name and extension, stop there
+ * when the file fields decide that no rule can match (ks_early_filtered:
+ * no process field is read), else fill the process fields and evaluate;
  * release the slot. Returns -EPERM when the verdict denies, 0 otherwise.
  */
 static __always_inline int ks_file_finish(struct ks_scratch *sc, __u32 caps)
@@ -76,6 +73,11 @@ static __always_inline int ks_file_finish(struct ks_scratch *sc, __u32 caps)
 
 	ks_derive_file_fields(sc);
 	sc->ev.present |= KS_P_FILE;
+	if (ks_early_filtered(sc, KS_SRC_FILE)) {
+		ks_scratch_put(sc);
+		return 0;
+	}
+	ks_fill_current(sc);
 	ks_evaluate(sc, KS_CTX_TASK, KS_SRC_FILE, caps);
 	denied = sc->ev.verdict.flags & KS_V_DENIED;
 	ks_scratch_put(sc);

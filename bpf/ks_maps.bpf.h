@@ -51,7 +51,7 @@ struct ks_scratch {
 	__u32 n_cand;
 	__u32 relevant;		/* matches userspace must see (ks_decide) */
 	__u32 best;		/* strongest completed action + 1 (ks_decide) */
-	__u32 pad2;
+	__u32 scanned;		/* string fields already scanned (ks_early_filtered) */
 	/*
 	 * Step program stack, kept in map memory on purpose: the verifier
 	 * does not track values stored here, so the program loop has one

@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define KS_ABI_VERSION		11
+#define KS_ABI_VERSION		12
 #define KS_TABLES_MAGIC		0x4b535442u	/* "KSTB" */
 
 /* ---- limits (the compiler enforces them and names the limit) ---- */

@@ -126,8 +126,22 @@ struct ks_tables_hdr {
 	 * without building it (no path walks, no argument copies).
 	 */
 	__u16 action_mask;
+	/*
+	 * Per action: bit (1 << ks_field) for every string field holding a
+	 * trigger atom of some step that can match an event of that action,
+	 * and bit KS_F_NONE when such a step has no trigger (a candidate of
+	 * every event of its category). When an action's bits are all in
+	 * KS_EARLY_FIELDS, an event whose early fields raise no candidate can
+	 * match no step: the file hooks scan those fields first and count it
+	 * filtered before filling the process (bpf/ks_file.bpf.h).
+	 */
+	__u16 trig_fields[16];
 	__u64 content_hash;	/* FNV-1a of everything after the header */
 };
+
+/* The fields a file event has before its process is filled. */
+#define KS_EARLY_FIELDS	(1u << KS_F_FILE_PATH | 1u << KS_F_FILE_NAME | \
+			 1u << KS_F_FILE_EXTENSION | 1u << KS_F_FILE_TARGET_PATH)
 
 struct ks_tables {
 	struct ks_tables_hdr hdr;

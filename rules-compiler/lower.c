@@ -144,7 +144,9 @@ static int add_step(struct lower *L, uint32_t rule, uint32_t index,
 	st->index = index;
 	st->flags = flags | (o->exact ? KS_S_EXACT : 0);
 	st->category = s->category;
-	t->hdr.action_mask |= node_actions(s->cond) & category_actions(s->category);
+	ks_grow(&L->sact, &L->cap_sact, t->hdr.n_steps, sizeof(*L->sact));
+	L->sact[t->hdr.n_steps] = node_actions(s->cond) & category_actions(s->category);
+	t->hdr.action_mask |= L->sact[t->hdr.n_steps];
 	st->prog = o->prog;
 	st->prog_len = o->len;
 	for (j = 0; j < q->n_join; j++)
@@ -455,6 +457,29 @@ static void build_cut_index(struct lower *L, const bool *by_cat)
 }
 
 /*
+ * hdr.trig_fields: per action, the fields of the trigger atoms of the
+ * steps that can match it, KS_F_NONE for one indexed by category. A step
+ * whose condition cannot hold for an action (node_actions: false, never
+ * unknown, there) adds nothing to it.
+ */
+static void build_trig_fields(struct lower *L, const bool *by_cat)
+{
+	struct ks_tables *t = L->t;
+	uint32_t s, i, a, fields;
+
+	for (s = 0; s < t->hdr.n_steps; s++) {
+		const struct trig *tr = &L->strig[s];
+
+		fields = by_cat[s] ? 1u << KS_F_NONE : 0;
+		for (i = 0; i < tr->n && !by_cat[s]; i++)
+			fields |= 1u << (L->atoms[tr->v[i]].field & 15);
+		for (a = 0; a < KS_ACT_N && a < 16; a++)
+			if (L->sact[s] & ACT(a))
+				t->hdr.trig_fields[a] |= fields;
+	}
+}
+
+/*
  * Steps by trigger atom, the rest by category. An atom names at most 255
  * steps (acc count is 8 bits); a step that would overflow one of its
  * atoms is indexed by category instead, which is slower but still exact.
@@ -505,6 +530,7 @@ static int build_index(struct lower *L)
 		t->cat_first[c] = total << 16 | (n - total);
 	}
 	build_cut_index(L, by_cat);
+	build_trig_fields(L, by_cat);
 	ret = 0;
 out:
 	free(cnt);
@@ -564,6 +590,7 @@ static void lower_free(struct lower *L, bool keep)
 	for (i = 0; i < L->t->hdr.n_steps; i++)
 		trig_free(&L->strig[i]);
 	free(L->strig);
+	free(L->sact);
 	free(L->ahash);
 	free(L->atom_rule);
 	if (keep)

@@ -42,6 +42,8 @@ struct lower {
 
 	struct trig *strig;	/* per table step */
 	size_t cap_strig;
+	uint32_t *sact;		/* per table step: the actions it can match */
+	size_t cap_sact;
 	char **notes;		/* per table insn */
 	size_t cap_notes;
 

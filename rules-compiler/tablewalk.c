@@ -413,11 +413,32 @@ enum ks_tv ks_walk_step(const struct ks_tables *t, uint32_t step,
 	return ks_walk_prog(t, &t->insns[s->prog], s->prog_len, ev, w);
 }
 
+bool ks_walk_early(const struct ks_tables *t, const struct ks_event *ev, struct ks_walk *w)
+{
+	uint32_t f, h;
+
+	ks_walk_begin(w);
+	if (ev->category != KS_CAT_FILE || ev->action >= 16 ||
+	    (t->hdr.trig_fields[ev->action] & ~KS_EARLY_FIELDS) ||
+	    (ev->truncated & KS_F_PATH_MASK))
+		return false;
+	for (f = KS_F_NONE + 1; f < KS_F_STR_N; f++)
+		if (KS_EARLY_FIELDS & (1u << f))
+			scan_field(t, ev, f, w);
+	/* the kernel queues every step of a hit atom, whatever its category */
+	for (h = 0; h < w->n_hits; h++)
+		if (w->hits[h] < t->hdr.n_atoms && (t->atom_trig[w->hits[h]] & 0xffff))
+			return false;
+	return true;
+}
+
 void ks_walk_event(const struct ks_tables *t, const struct ks_event *ev,
 		   struct ks_walk *w)
 {
 	uint32_t i;
 
+	if (ks_walk_early(t, ev, w))
+		return;		/* no candidate: every step false */
 	ks_walk_begin(w);
 	ks_walk_scan(t, ev, w);
 	ks_walk_candidates(t, ev, w);

@@ -19,7 +19,7 @@
 static void test_version(void **state)
 {
 	/* bump both together when a layout below changes */
-	assert_int_equal(KS_ABI_VERSION, 11);
+	assert_int_equal(KS_ABI_VERSION, 12);
 }
 
 static void test_event_layout(void **state)
@@ -46,15 +46,16 @@ static void test_event_layout(void **state)
 
 static void test_tables_layout(void **state)
 {
-	assert_int_equal(sizeof(struct ks_tables_hdr), 64);
+	assert_int_equal(sizeof(struct ks_tables_hdr), 96);
+	assert_int_equal(offsetof(struct ks_tables_hdr, trig_fields), 56);
 	assert_int_equal(offsetof(struct ks_tables_hdr, cls_begin), 52);
 	assert_int_equal(sizeof(struct ks_insn), 16);
 	assert_int_equal(sizeof(struct ks_step), 20);
 	assert_int_equal(sizeof(struct ks_rule), 24);
 	assert_int_equal(sizeof(struct ks_cidr), 20);
 	assert_int_equal(sizeof(struct ks_dfa_hdr), 2488);
-	assert_int_equal(offsetof(struct ks_tables, dfa_hdr), 64);
-	assert_int_equal(sizeof(struct ks_tables), 17955352);
+	assert_int_equal(offsetof(struct ks_tables, dfa_hdr), 96);
+	assert_int_equal(sizeof(struct ks_tables), 17955384);
 	/* the DFA is last and 8-aligned: the kernel reads its cells at
 	 * (s + col) & (sizeof(dfa) - 4) from its start */
 	assert_int_equal(offsetof(struct ks_tables, dfa) % 8, 0);

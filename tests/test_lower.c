@@ -650,6 +650,73 @@ static void test_cut_atoms(void **state)
 	ks_ruleset_free(rs);
 }
 
+/* A file event with file.path (name and extension derived) = path. */
+static void file_event(struct ks_event *ev, uint32_t action, const char *path)
+{
+	uint32_t off = offsetof(struct ks_event, path), n = strlen(path);
+	const char *name = strrchr(path, '/') + 1, *dot = strrchr(name, '.');
+
+	memset(ev, 0, sizeof(*ev));
+	ev->category = KS_CAT_FILE;
+	ev->action = action;
+	ev->present = KS_P_FILE | KS_P_PROCESS;
+	memcpy(ev->path, path, n);
+	ev->str[KS_F_FILE_PATH] = (struct ks_strref){ off, n };
+	ev->str[KS_F_FILE_NAME] = (struct ks_strref){ off + (name - path), strlen(name) };
+	ev->str[KS_F_FILE_EXTENSION] = (struct ks_strref){
+		dot ? off + (dot + 1 - path) : off + n, dot ? strlen(dot + 1) : 0 };
+}
+
+/*
+ * hdr.trig_fields and the early decision it allows: per action, the
+ * fields of the triggers of the steps that can match it; an open whose
+ * file fields raise no candidate stops before its process, a creation
+ * cannot (a step of it has no trigger), nor can a rename once a step on
+ * it has a trigger on process.name. The stopped event is one no step
+ * matches, which the interpreter confirms.
+ */
+static void test_trig_fields(void **state)
+{
+	const char *yaml =
+		"- rule: a\n"
+		"  name: a\n"
+		"  query: file where event.action == \"open\" and file.name == \"x.conf\"\n"
+		"- rule: b\n"
+		"  name: b\n"
+		"  query: file where event.action == \"creation\" and user.id == 0\n"
+		"- rule: c\n"
+		"  name: c\n"
+		"  query: file where event.action == \"rename\" and process.name == \"mv\"\n"
+		"- rule: d\n"
+		"  name: d\n"
+		"  query: process where process.name == \"sh\"\n";
+	struct ks_ruleset *rs = load(yaml, 0, NULL);
+	static struct ks_walk w;
+	struct ks_event ev;
+
+	assert_int_equal(T->hdr.trig_fields[KS_ACT_OPEN], 1u << KS_F_FILE_NAME);
+	assert_int_equal(T->hdr.trig_fields[KS_ACT_CREATION], 1u << KS_F_NONE);
+	assert_int_equal(T->hdr.trig_fields[KS_ACT_RENAME], 1u << KS_F_PROCESS_NAME);
+	assert_int_equal(T->hdr.trig_fields[KS_ACT_EXEC], 1u << KS_F_PROCESS_NAME);
+	ks_walk_init(&w);
+	file_event(&ev, KS_ACT_OPEN, "/etc/y.conf");
+	assert_true(ks_walk_early(T, &ev, &w));
+	assert_false(ks_interp_step(&rs->rules[0].q->steps[0], &ev));
+	file_event(&ev, KS_ACT_OPEN, "/etc/x.conf");
+	assert_false(ks_walk_early(T, &ev, &w));
+	ks_walk_event(T, &ev, &w);
+	assert_int_equal(ks_walk_verdict(&w, 0), KS_TV_TRUE);
+	/* a cut path may hide the trigger: never decided early */
+	file_event(&ev, KS_ACT_OPEN, "/etc/y.conf");
+	ev.truncated = 1u << KS_F_FILE_PATH;
+	assert_false(ks_walk_early(T, &ev, &w));
+	file_event(&ev, KS_ACT_CREATION, "/etc/y.conf");
+	assert_false(ks_walk_early(T, &ev, &w));
+	file_event(&ev, KS_ACT_RENAME, "/etc/y.conf");
+	assert_false(ks_walk_early(T, &ev, &w));
+	ks_ruleset_free(rs);
+}
+
 /* The table walk on a cut path: hits true, misses decided where they can be. */
 static void test_cut_walk(void **state)
 {
@@ -849,6 +916,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_explain),
 		cmocka_unit_test(test_explain_triggers),
+		cmocka_unit_test(test_trig_fields),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -106,7 +106,15 @@ enum ks_tv ks_walk_prog(const struct ks_tables *t, const struct ks_insn *prog,
 			const struct ks_walk *w);
 enum ks_tv ks_walk_step(const struct ks_tables *t, uint32_t step,
 			const struct ks_event *ev, const struct ks_walk *w);
-/* Steps 1-3: begin, scan, candidates, evaluate every candidate. */
+/*
+ * The file hooks' early decision (bpf/ks_file.bpf.h, ks_early_filtered):
+ * a file event whose action's trigger fields (hdr.trig_fields) are all
+ * file fields, whose path is whole, and whose file fields hit no atom
+ * that indexes a step, is counted filtered before its process is filled.
+ * Begins the walk; true when the event stops there.
+ */
+bool ks_walk_early(const struct ks_tables *t, const struct ks_event *ev, struct ks_walk *w);
+/* Steps 1-3: begin, (the early decision,) scan, candidates, evaluate every candidate. */
 void ks_walk_event(const struct ks_tables *t, const struct ks_event *ev,
 		   struct ks_walk *w);
 /* After ks_walk_event: the step's verdict, FALSE if it was no candidate. */
