@@ -34,9 +34,10 @@ static void check_prog(struct bpf_program *p)
 	ASSERT_LT(info.verified_insns, BUDGET, bpf_program__name(p));
 }
 
-static void check_mode(int mode, bool replay)
+static void check_mode(int mode, bool replay, bool sys_tp)
 {
-	struct ks_engine_opts o = { .mode = mode, .replay = replay, .xdp = true };
+	struct ks_engine_opts o = { .mode = mode, .replay = replay, .xdp = true,
+				    .sys_tracepoints = sys_tp };
 	struct ks_engine e;
 	struct bpf_program *p;
 	int err, i;
@@ -62,9 +63,12 @@ static void check_mode(int mode, bool replay)
 void test_verifier(void)
 {
 	if (test__start_subtest("signal"))
-		check_mode(KS_MODE_SIGNAL, false);
+		check_mode(KS_MODE_SIGNAL, false, false);
+	/* the syscall tracepoints, which a kernel with kprobes does not pick */
+	if (test__start_subtest("tracepoint"))
+		check_mode(KS_MODE_SIGNAL, false, true);
 	if (test__start_subtest("lsm"))
-		check_mode(KS_MODE_LSM, false);
+		check_mode(KS_MODE_LSM, false, false);
 	if (test__start_subtest("replay"))
-		check_mode(KS_MODE_SIGNAL, true);
+		check_mode(KS_MODE_SIGNAL, true, false);
 }
