@@ -142,8 +142,13 @@ static int ks_reuse_maps(const struct ks_engine *e, struct kestrel_bpf *s)
 		int fd = ks_map_src_fd(e, m, &owned), err;
 
 		if (fd < 0) {
-			/* a map only XDP uses is not pinned: a new one serves */
-			if (!strcmp(bpf_map__name(m), "ks_xdp_ifnames"))
+			/*
+			 * Maps that are not pinned: one only XDP uses, and the
+			 * per-task cache (bpf/ks_maps.bpf.h), which each set of
+			 * programs may keep for itself. A new one serves.
+			 */
+			if (!strcmp(bpf_map__name(m), "ks_xdp_ifnames") ||
+			    !strcmp(bpf_map__name(m), "ks_task_cache"))
 				continue;
 			pr_warn("kload: no map %s to share with a new program%s\n",
 				bpf_map__name(m), e->skel ? "" :
