@@ -106,21 +106,16 @@ struct ks_sys_exit_args {
 	__s64 ret;
 };
 
-/*
- * The struct file behind descriptor fd of the current task, or NULL.
- * Direct loads down to the descriptor array (ks_task.bpf.h says why);
- * its entry at a variable index is a helper read.
- */
+/* The struct file behind descriptor fd of the current task, or NULL. */
 static __always_inline struct file *ks_fd_file(long fd)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct files_struct *files = task->files;
-	struct fdtable *fdt = files ? files->fdt : NULL;
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 	struct file **fds, *f = NULL;
 
-	if (fd < 0 || !fdt || fd >= fdt->max_fds)
+	if (fd < 0 || !fdt || fd >= BPF_CORE_READ(fdt, max_fds))
 		return NULL;
-	fds = fdt->fd;
+	fds = BPF_CORE_READ(fdt, fd);
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	return f;
 }
