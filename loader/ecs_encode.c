@@ -104,7 +104,7 @@ static void put_args(struct enc *e)
  */
 static void put_user(struct enc *e, const char *key, unsigned int field)
 {
-	const struct ks_field_info *f = ks_field_lookup(ks_ecs_user_name(field));
+	const struct ks_field_info *f = ks_ecs_user_info(field);
 	const char *s, *end, *z;
 	size_t len;
 
@@ -112,6 +112,10 @@ static void put_user(struct enc *e, const char *key, unsigned int field)
 		return;
 	if (!f || !ks_ecs_user_str(e->ctx, f, e->ev, &s, &len))
 		return;
+	if (f->type == KS_T_NUM) {	/* decimal text, as the decoder noted it */
+		ks_jw_int(e->w, key, strtoll(s, NULL, 10));
+		return;
+	}
 	if (!f->array) {
 		ks_jw_str(e->w, key, s, len);
 		return;
@@ -141,6 +145,7 @@ static void enc_parent(struct enc *e)
 
 	ks_jw_obj(e->w, "parent");
 	put_user(e, "args", KS_ECS_U_PARENT_ARGS);
+	put_user(e, "args_count", KS_ECS_U_PARENT_ARGC);
 	put_user(e, "command_line", KS_ECS_U_PARENT_CMDLINE);
 	put_entity(e, ev->parent_entity, ev->ppid, ev->parent_start_ns);
 	put_ref(e, "executable", KS_F_PARENT_EXECUTABLE);
@@ -163,6 +168,7 @@ static void enc_process(struct enc *e)
 	if (proc) {
 		put_args(e);
 		put_entity(e, ev->entity, ev->pid, ev->start_ns);
+		put_user(e, "env_vars", KS_ECS_U_ENV_VARS);
 		put_ref(e, "executable", KS_F_PROCESS_EXECUTABLE);
 	}
 	if (ev->present & KS_P_EXIT_CODE)

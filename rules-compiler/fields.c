@@ -77,6 +77,18 @@ static const struct ks_field_info fields[] = {
 	F("process.working_directory", KS_F_NONE, KS_T_USER_STR, KS_P_PROCESS),
 	{ .name = "process.parent.args", .id = KS_F_NONE, .type = KS_T_USER_STR,
 	  .present = KS_P_PARENT, .array = true },
+	/*
+	 * Also userspace-enriched: process.parent.args_count, the number of
+	 * elements of /proc/PPID/cmdline (a number kload gives the
+	 * interpreter as decimal text); process.env_vars, Elastic Defend's
+	 * "NAME=value" array, every variable of /proc/PID/environ (Defend
+	 * captures those its policy lists; a test on one it lists sees the
+	 * same element here).
+	 */
+	{ .name = "process.parent.args_count", .id = KS_F_NONE, .type = KS_T_NUM,
+	  .present = KS_P_PARENT, .min = 0, .max = UINT32_MAX },
+	{ .name = "process.env_vars", .id = KS_F_NONE, .type = KS_T_USER_STR,
+	  .present = KS_P_PROCESS, .array = true },
 	F("user.name", KS_F_NONE, KS_T_USER_STR, KS_P_USER),
 	/*
 	 * kload derives it from the cgroup the kernel names (loader/

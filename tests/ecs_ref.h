@@ -189,6 +189,10 @@ static void ref_user(struct enc *e, json_t *o, const char *key, unsigned int fie
 			v = &e->ctx->uvals[i];
 	if (!v)
 		return;
+	if (f->type == KS_T_NUM) {	/* noted as decimal text */
+		put(e, o, key, json_integer(strtoll(v->s, NULL, 10)));
+		return;
+	}
 	if (!f->array) {
 		put(e, o, key, jbytes(v->s, v->len));
 		return;
@@ -224,6 +228,7 @@ static void enc_process(struct enc *e, json_t *root)
 		put_ref(e, p, "executable", KS_F_PROCESS_EXECUTABLE);
 		put_args(e, p);
 		ref_user(e, p, "working_directory", KS_ECS_U_CWD);
+		ref_user(e, p, "env_vars", KS_ECS_U_ENV_VARS);
 	}
 	if (ev->present & KS_P_EXIT_CODE)
 		put(e, p, "exit_code", json_integer(ev->exit_code));
@@ -235,6 +240,7 @@ static void enc_process(struct enc *e, json_t *root)
 		put_ref(e, pp, "name", KS_F_PARENT_NAME);
 		put_ref(e, pp, "executable", KS_F_PARENT_EXECUTABLE);
 		ref_user(e, pp, "args", KS_ECS_U_PARENT_ARGS);
+		ref_user(e, pp, "args_count", KS_ECS_U_PARENT_ARGC);
 		ref_user(e, pp, "command_line", KS_ECS_U_PARENT_CMDLINE);
 		if (ev->present & KS_P_PEUID)
 			put(e, child(e, pp, "user"), "id", json_integer(ev->peuid));

@@ -10,6 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -1184,6 +1188,152 @@ static void test_enriched_fields(void **state)
 	json_decref(j);
 }
 
+#define ENV_LINE(p) "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":" \
+	"\"process\",\"action\":\"exec\"},\"process\":{\"pid\":1,\"name\":\"sh\"" p "}}\n"
+
+/* Replay the JSONL text into h; returns the number of lines skipped. */
+static unsigned long read_text(struct fx *f, const char *text, struct hosts *h)
+{
+	FILE *in = fmemopen((void *)text, strlen(text), "r");
+	unsigned long skipped = 0;
+
+	assert_non_null(in);
+	h->n = 0;
+	assert_int_equal(ks_ecs_read_jsonl(in, "t.jsonl", hosts_cb, h, &f->ctx,
+					   &skipped, NULL), 0);
+	fclose(in);
+	return skipped;
+}
+
+/*
+ * process.parent.args_count (a number) and process.env_vars (an array)
+ * of replayed records: in, read back by the interpreter, out as Defend
+ * writes them; a wrong type or a value out of range is an error.
+ */
+static void test_enriched_argc_env(void **state)
+{
+	static const char *const bad[] = {
+		",\"parent\":{\"pid\":2,\"args_count\":\"3\"}",
+		",\"parent\":{\"pid\":2,\"args_count\":-1}",
+		",\"parent\":{\"pid\":2,\"args_count\":4294967296}",
+		",\"env_vars\":\"HISTFILE=/dev/null\"",
+		",\"env_vars\":[1]",
+	};
+	const struct ks_field_info *argc = ks_field_lookup("process.parent.args_count");
+	const struct ks_field_info *env = ks_field_lookup("process.env_vars");
+	struct fx *f = *state;
+	struct hosts h = {};
+	const char *s;
+	size_t len, i;
+	char *out;
+	json_t *j;
+
+	assert_int_equal(read_text(f, ENV_LINE(",\"env_vars\":[\"A=1\",\"HISTFILE=/dev/null\"],"
+					       "\"parent\":{\"pid\":2,\"args_count\":3}")
+				      ENV_LINE(",\"env_vars\":[]"), &h), 0);
+	assert_int_equal(h.n, 2);
+	assert_true(ks_ecs_user_str(&f->ctx, argc, &h.ev[0], &s, &len));
+	assert_int_equal(len, 1);
+	assert_memory_equal(s, "3", 1);
+	assert_true(ks_ecs_user_str(&f->ctx, env, &h.ev[0], &s, &len));
+	assert_int_equal(len, sizeof("A=1\0HISTFILE=/dev/null") - 1);
+	assert_memory_equal(s, "A=1\0HISTFILE=/dev/null", len);
+	assert_false(ks_ecs_user_str(&f->ctx, env, &h.ev[1], &s, &len));
+	assert_false(ks_ecs_user_str(&f->ctx, argc, &h.ev[1], &s, &len));
+	j = to_json(&f->ctx, &h.ev[0]);
+	out = dump(j);
+	assert_non_null(strstr(out, "\"env_vars\":[\"A=1\",\"HISTFILE=/dev/null\"],"));
+	assert_non_null(strstr(out, "\"parent\":{\"args_count\":3,"));
+	free(out);
+	json_decref(j);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char line[256];
+
+		snprintf(line, sizeof(line), ENV_LINE("%s"), bad[i]);
+		if (read_text(f, line, &h) != 1 || h.n)
+			fail_msg("accepted %s", line);
+	}
+}
+
+/*
+ * A child running `sleep 5` with environment envp, once it has exec'd
+ * (the pipe's write end closes on exec): its pid.
+ */
+static pid_t exec_sleep(char *const envp[])
+{
+	char *const argv[] = { "sleep", "5", NULL };
+	int fds[2];
+	char c;
+	pid_t pid;
+
+	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		execve("/bin/sleep", argv, envp);
+		_exit(127);
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &c, 1), 0);
+	close(fds[0]);
+	return pid;
+}
+
+static void reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/*
+ * Live events read process.env_vars from /proc/PID/environ (whole
+ * variables only, at most KS_ECS_ENVBUF bytes) and process.parent.args_count
+ * from /proc/PPID/cmdline; null once the process is gone.
+ */
+static void test_enriched_live(void **state)
+{
+	const struct ks_field_info *argc = ks_field_lookup("process.parent.args_count");
+	const struct ks_field_info *env = ks_field_lookup("process.env_vars");
+	char *const small[] = { "KS_T=1", "HISTFILE=/dev/null", NULL };
+	size_t big = KS_ECS_ENVBUF / 2 - 16, len;
+	char *vars[4], *envp[4];
+	struct ks_event ev = { .source = KS_SRC_EXEC,
+			       .present = KS_P_PROCESS | KS_P_PARENT };
+	struct fx *f = *state;
+	const char *s;
+	int i;
+
+	ev.pid = ev.ppid = (uint32_t)exec_sleep(small);
+	assert_true(ks_ecs_user_str(&f->ctx, env, &ev, &s, &len));
+	assert_int_equal(len, sizeof("KS_T=1\0HISTFILE=/dev/null") - 1);
+	assert_memory_equal(s, "KS_T=1\0HISTFILE=/dev/null", len);
+	assert_true(ks_ecs_user_str(&f->ctx, argc, &ev, &s, &len));
+	assert_int_equal(len, 1);
+	assert_memory_equal(s, "2", 1);	/* sleep 5 */
+	reap((pid_t)ev.pid);
+	assert_false(ks_ecs_user_str(&f->ctx, env, &ev, &s, &len));
+	assert_false(ks_ecs_user_str(&f->ctx, argc, &ev, &s, &len));
+	/* three variables of which two fit: the third is not cut, but left out */
+	for (i = 0; i < 3; i++) {
+		vars[i] = malloc(big);
+		assert_non_null(vars[i]);
+		memset(vars[i], 'x', big - 1);
+		vars[i][0] = (char)('A' + i);
+		vars[i][1] = '=';
+		vars[i][big - 1] = 0;
+		envp[i] = vars[i];
+	}
+	envp[3] = NULL;
+	ev.pid = (uint32_t)exec_sleep(envp);
+	assert_true(ks_ecs_user_str(&f->ctx, env, &ev, &s, &len));
+	reap((pid_t)ev.pid);
+	assert_int_equal(len, 2 * big - 1);
+	assert_memory_equal(s, vars[0], big);
+	assert_memory_equal(s + big, vars[1], big - 1);
+	for (i = 0; i < 3; i++)
+		free(vars[i]);
+}
+
 #define HOST_LINE(h) "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":" \
 	"\"process\",\"action\":\"exec\"},\"process\":{\"pid\":1}" h "}\n"
 
@@ -1345,6 +1495,8 @@ int main(void)
 		cmocka_unit_test(test_host),
 		cmocka_unit_test_setup_teardown(test_multi_host, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enriched_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enriched_argc_env, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enriched_live, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_time_out_of_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_container_ns, setup, teardown),
 	};

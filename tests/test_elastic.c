@@ -157,6 +157,31 @@ static void test_query_position(void **state)
 	free(text);
 }
 
+/*
+ * Elastic Defend's process.parent.args_count and process.env_vars, as
+ * the corpus writes them (userspace-enriched fields: no join on them).
+ */
+static void test_enriched_fields(void **state)
+{
+	char *text = elastic(HEAD_OK, "process where event.type == \"start\" and\n"
+			     "  process.parent.args_count <= 4 and\n"
+			     "  process.env_vars : \"*GLIBC_TUNABLES=glibc.*=glibc.*=*\"\n", "");
+	struct ks_ruleset *rs = load(text, "r.toml", 0, "");
+
+	assert_int_equal(rs->n_rules, 1);
+	assert_non_null(rs->rules[0].q);
+	ks_ruleset_free(rs);
+	free(text);
+	text = elastic(HEAD_OK, "sequence by process.env_vars\n"
+		       "  [process where true]\n  [process where true]\n", "");
+	rs = load(text, "r.toml", -1,
+		  "r.toml:18:13: error: cannot join on process.env_vars: only fields "
+		  "the kernel fills (and host.name, host.id) can be join keys");
+	assert_null(rs->rules[0].q);
+	ks_ruleset_free(rs);
+	free(text);
+}
+
 static void test_language(void **state)
 {
 	rejects("language = \"kuery\"\nname = \"n\"\nrule_id = \"x\"\ntype = \"query\"\n",
@@ -304,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_metadata),
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_query_position),
+		cmocka_unit_test(test_enriched_fields),
 		cmocka_unit_test(test_language),
 		cmocka_unit_test(test_rejections),
 		cmocka_unit_test(test_not_a_rule),

@@ -420,6 +420,12 @@ static bool user_str(void *arg, const struct ks_field_info *f,
 		return true;
 	} else if (!strcmp(f->name, "process.working_directory")) {
 		*s = "/tmp/w";
+	} else if (!strcmp(f->name, "process.parent.args_count")) {
+		*s = ev->ppid == 2 ? "x2" : "2";	/* not digits: null */
+	} else if (!strcmp(f->name, "process.env_vars")) {
+		*s = "HISTSIZE=0\0LANG=C";
+		*len = 17;
+		return true;
 	} else {
 		return false;
 	}
@@ -467,6 +473,25 @@ static void test_user_fields(void **state)
 	  "process.working_directory == null and user.name == null");
 	ev.present &= ~KS_P_PARENT;	/* no parent: null even with a value */
 	check_ctx(&ev, "process where process.parent.args == null", true, &ctx);
+	/* a number kload gives as decimal text; an array of NAME=value */
+	ev.present |= KS_P_PARENT;
+	check_ctx(&ev, "process where process.parent.args_count == 2 and "
+		  "process.parent.args_count >= 2 and "
+		  "process.parent.args_count in (1, 2)", true, &ctx);
+	check_ctx(&ev, "process where process.parent.args_count < 2 or "
+		  "process.parent.args_count == null", false, &ctx);
+	check_ctx(&ev, "process where modulo(process.parent.args_count, 2) == 0",
+		  true, &ctx);
+	check_ctx(&ev, "process where process.env_vars like~ \"histsize=0\" and "
+		  "process.env_vars == \"LANG=C\"", true, &ctx);
+	check_ctx(&ev, "process where process.env_vars : \"HISTSIZE=0*LANG*\"", false, &ctx);
+	T("process where process.parent.args_count == null and process.env_vars == null");
+	ev.ppid = 2;
+	check_ctx(&ev, "process where process.parent.args_count == null", true, &ctx);
+	ev.ppid = 1;
+	ev.present &= ~(KS_P_PARENT | KS_P_PROCESS);
+	check_ctx(&ev, "any where process.parent.args_count == null and "
+		  "process.env_vars == null", true, &ctx);
 	/* two of them in one test: the first outlives the second read */
 	ctx.user_str = shared_buf_str;
 	check_ctx(&ev, "any where startsWith(container.id, host.name)", false, &ctx);

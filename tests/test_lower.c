@@ -190,6 +190,10 @@ static const struct qcase qcases[] = {
 	{ "process where not process.parent.name == null", "P6", "", true,
 	  "cat1" },
 	{ "process where host.name == \"h1\"", "U", "", false, "cat1" },
+	/* userspace-enriched: process.parent.args_count, process.env_vars */
+	{ "process where process.parent.args_count <= 4", "U", "", false, "cat1" },
+	{ "process where process.env_vars : \"A=*\" and process.pid == 1",
+	  "U C16==1 &", "", false, "cat1" },
 	{ "process where process.entity_id == \"1-2\"", "U", "", false,
 	  "cat1" },
 	/* != on a nullable field: present and not equal */
@@ -543,6 +547,10 @@ static void test_block_needs_exact(void **state)
 		"  name: re\n"
 		"  action: kill\n"
 		"  query: process where process.name regex \"ba.h\"\n"
+		"- rule: ac\n"
+		"  name: ac\n"
+		"  action: block\n"
+		"  query: process where process.parent.args_count == 1\n"
 		"- rule: ok2\n"
 		"  name: ok2\n"
 		"  action: block\n"
@@ -554,7 +562,8 @@ static void test_block_needs_exact(void **state)
 	assert_non_null(strstr(d, "t.yml:1:3: error: action block needs a kernel-exact rule: wildcard \"*a*b*\" on process.command_line is decided in userspace"));
 	assert_non_null(strstr(d, "t.yml:6:3: error: action kill needs a process"));
 	assert_non_null(strstr(d, "t.yml:14:3: error: action kill needs a kernel-exact rule: regex \"ba.h\" on process.name is decided in userspace"));
-	assert_int_equal(ks_diags_errors(&rs->diags), 3);
+	assert_non_null(strstr(d, "t.yml:18:3: error: action block needs a kernel-exact rule: comparison on process.parent.args_count is decided in userspace"));
+	assert_int_equal(ks_diags_errors(&rs->diags), 4);
 	ks_ruleset_free(rs);
 }
 

@@ -456,6 +456,17 @@ static const struct reject_case rejects[] = {
 	  "q:1:26: error: null can only be compared with == or !=" },
 	{ "process where ? process.name == \"a\"",
 	  "q:1:15: error: unexpected character '?'" },
+	{ "sequence by process.parent.args_count [process where true] [file where true]",
+	  "q:1:13: error: cannot join on process.parent.args_count: only fields the "
+	  "kernel fills (and host.name, host.id) can be join keys" },
+	{ "sequence by process.env_vars [process where true] [file where true]",
+	  "q:1:13: error: cannot join on process.env_vars: only fields the "
+	  "kernel fills (and host.name, host.id) can be join keys" },
+	{ "process where process.parent.args_count == 4294967296",
+	  "q:1:44: error: 4294967296 is out of range for process.parent.args_count (0..4294967295)" },
+	{ "process where process.parent.args_count : \"x*\"",
+	  "q:1:43: error: cannot compare numeric field process.parent.args_count "
+	  "with a string" },
 	{ "sequence by ?no.such [process where true] [file where true]",
 	  "q:1:13: error: unknown field \"no.such\" cannot be a join key "
 	  "(optional or not)" },

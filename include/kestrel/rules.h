@@ -363,7 +363,9 @@ const struct ks_step_ast *ks_query_step(const struct ks_query *q,
 
 /*
  * Userspace-only string fields (KS_T_USER_STR: host.name, container.id,
- * process.parent.command_line, host.os.type) are not in struct ks_event:
+ * process.parent.command_line, host.os.type) and numbers (KS_T_NUM with
+ * id KS_F_NONE: process.parent.args_count, given as decimal text) are not
+ * in struct ks_event:
  * kload knows them (the replayed record, its cgroup table, its process
  * table). user_str returns true and the value, or false for null; the
  * value needs to last only until user_str's next call. Without a callback
