@@ -37,6 +37,7 @@
 	X(EV_CATEGORY, "event.category") \
 	X(EV_ACTION, "event.action") \
 	X(EV_TYPE, "event.type") \
+	X(DATASET, "data_stream.dataset") \
 	X(PROC_PID, "process.pid") \
 	X(PROC_EXE, "process.executable") \
 	X(PROC_NAME, "process.name") \
@@ -995,6 +996,27 @@ static int dec_event_type(struct dec *d, unsigned int act)
 	return 0;
 }
 
+/*
+ * data_stream.dataset: Kestrel derives it from the category as Elastic
+ * Defend sets it (endpoint.events.process, ...), so a record of another
+ * dataset (auditd_manager.auditd, ...) is an error rather than events a
+ * rule testing the dataset would read as Defend's.
+ */
+static int dec_dataset(struct dec *d, const char *cat)
+{
+	const char *s;
+	size_t len;
+	int r = get_str(d, P_DATASET, &s, &len);
+
+	if (r <= 0)
+		return r;
+	if (strncmp(s, "endpoint.events.", 16) || strcmp(s + 16, cat))
+		return fail(d, "data_stream.dataset: a %s event is in "
+			    "\"endpoint.events.%s\" (Elastic Defend's dataset "
+			    "of the category)", cat, cat);
+	return 0;
+}
+
 static int dec_event(struct dec *d)
 {
 	const char *s, *cs, *as;
@@ -1025,6 +1047,8 @@ static int dec_event(struct dec *d)
 			    cs);
 	d->ev->category = (__u8)c;
 	d->ev->action = (__u8)a;
+	if (dec_dataset(d, ks_ecs_category_name((unsigned int)c)))
+		return -1;
 	return dec_event_type(d, (unsigned int)a);
 }
 

@@ -57,6 +57,13 @@ static const struct ks_field_info fields[] = {
 	 * kernel decides. After event.action, so ks_field_by_id finds that.
 	 */
 	F("event.type", KS_F_ACTION, KS_T_ENUM, 0),
+	/*
+	 * Elastic Defend's data_stream.dataset is a function of the category
+	 * (datasets[] below): a test on it is a test on event.category, which
+	 * the compiler folds against the step's category, as it does a test
+	 * of event.category.
+	 */
+	F("data_stream.dataset", KS_F_CATEGORY, KS_T_ENUM, 0),
 	F("host.name", KS_F_NONE, KS_T_USER_STR, 0),
 	/*
 	 * "linux" on every host Kestrel runs on (a Linux detector): the
@@ -105,6 +112,30 @@ static const struct ks_enum_val categories[] = {
 };
 
 #define ALIAS(n, v)	{ .name = n, .value = v, .alias = true }
+
+/*
+ * data_stream.dataset as Elastic Defend sets it for its events of each
+ * category (Kestrel's XDP packets, category network, are in
+ * endpoint.events.network too), then the datasets of other sources
+ * Elastic's rules name beside Defend's (the agent's other integrations):
+ * no Kestrel event is in one of those.
+ */
+static const struct ks_enum_val datasets[] = {
+	{ "endpoint.events.process", KS_CAT_PROCESS },
+	{ "endpoint.events.file", KS_CAT_FILE },
+	{ "endpoint.events.network", KS_CAT_NETWORK },
+	ALIAS("endpoint.events.security", KS_ENUM_NEVER),
+	ALIAS("endpoint.events.library", KS_ENUM_NEVER),
+	ALIAS("endpoint.events.api", KS_ENUM_NEVER),
+	ALIAS("endpoint.alerts", KS_ENUM_NEVER),
+	ALIAS("auditd_manager.auditd", KS_ENUM_NEVER),
+	ALIAS("auditd.log", KS_ENUM_NEVER),
+	ALIAS("network_traffic.http", KS_ENUM_NEVER),
+	ALIAS("network_traffic.dns", KS_ENUM_NEVER),
+	ALIAS("network_traffic.flow", KS_ENUM_NEVER),
+	ALIAS("system.auth", KS_ENUM_NEVER),
+	ALIAS("system.syslog", KS_ENUM_NEVER),
+};
 
 /*
  * The names events carry first, Elastic Defend's (the printer and
@@ -297,6 +328,10 @@ const struct ks_enum_val *ks_field_enum(const struct ks_field_info *f, size_t *n
 		*n = ARRAY_SIZE(types);
 		return types;
 	}
+	if (f->id == KS_F_CATEGORY && !strcmp(f->name, "data_stream.dataset")) {
+		*n = ARRAY_SIZE(datasets);
+		return datasets;
+	}
 	return enum_table(f->id, n);
 }
 
@@ -351,6 +386,10 @@ const char *ks_field_enum_list(const struct ks_field_info *f)
 {
 	switch (f->id) {
 	case KS_F_CATEGORY:
+		if (!strcmp(f->name, "data_stream.dataset"))
+			return "endpoint.events.process, endpoint.events.file, "
+			       "endpoint.events.network, or a dataset of another "
+			       "source";
 		return "process, file, network";
 	case KS_F_ACTION:
 		if (!strcmp(f->name, "event.type"))

@@ -762,6 +762,10 @@ static void test_defend_shape(void **state)
 		  KS_ACT_CONNECT },
 		{ "\"category\":[\"network\"],\"action\":\"connection_accepted\",\"type\":[]", KS_ACT_ACCEPT },
 		{ "\"category\":\"file\",\"action\":\"rename\",\"type\":[\"change\"]", KS_ACT_RENAME },
+		{ "\"category\":\"file\",\"action\":\"deletion\"},\"data_stream\":{"
+		  "\"dataset\":\"endpoint.events.file\"", KS_ACT_DELETION },
+		{ "\"category\":[\"network\"],\"action\":\"connection_attempted\"},"
+		  "\"data_stream.dataset\":\"endpoint.events.network\",\"x\":{", KS_ACT_CONNECT },
 	};
 	struct fx *f = *state;
 	char text[512];
@@ -840,6 +844,10 @@ static void test_rejects(void **state)
 		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"process\":{\"parent\":{\"args\":\"bash\"}}}",
 		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"process\":{\"parent\":{\"args\":[\"a\",1]}}}",
 		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"user\":{\"name\":[\"root\"]}}",
+		/* data_stream.dataset is the category's as Defend names it */
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"data_stream\":{\"dataset\":\"endpoint.events.file\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"data_stream\":{\"dataset\":\"auditd_manager.auditd\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"data_stream\":{\"dataset\":[\"endpoint.events.process\"]}}",
 	};
 	struct fx *f = *state;
 	size_t i;

@@ -499,6 +499,25 @@ static void test_user_fields(void **state)
 	check_ctx(&ev, "any where stringContains(host.name, host.name)", true, &ctx);
 }
 
+/* data_stream.dataset: Elastic Defend's name of the event's category. */
+static void test_dataset(void **state)
+{
+	struct ks_event ev;
+
+	ev_file(&ev, KS_ACT_CREATION, "/tmp/a.sh");
+	T("any where data_stream.dataset == \"endpoint.events.file\"");
+	T("any where data_stream.dataset : \"ENDPOINT.events.f*\"");
+	T("any where data_stream.dataset in (\"auditd_manager.auditd\", "
+	  "\"endpoint.events.file\")");
+	T("any where data_stream.dataset != \"network_traffic.http\"");
+	F("any where data_stream.dataset == \"endpoint.events.process\"");
+	F("any where data_stream.dataset == null");
+	ev_exec(&ev, "/bin/sh", NULL);
+	T("process where data_stream.dataset == \"endpoint.events.process\"");
+	F("any where data_stream.dataset not in (\"endpoint.events.process\", "
+	  "\"system.auth\")");
+}
+
 /* Effective and real ids: a setuid-root exec by uid 1000 under a uid 1000 shell. */
 static void test_cred_fields(void **state)
 {
@@ -836,6 +855,7 @@ int main(void)
 		cmocka_unit_test(test_user_fields),
 		cmocka_unit_test(test_host_fields),
 		cmocka_unit_test(test_cred_fields),
+		cmocka_unit_test(test_dataset),
 		cmocka_unit_test(test_wildcard_matcher),
 		cmocka_unit_test(test_regex),
 		cmocka_unit_test(test_regex_newline),

@@ -185,6 +185,17 @@ static const struct accept_case accepts[] = {
 	{ "process where event.type in (\"info\", \"start\")",
 	  "process where event.action in (\"disconnect_received\", \"exec\", \"fork\", "
 	  "\"connection_attempted\", \"connection_accepted\")" },
+	/* data_stream.dataset is Defend's name of the category */
+	{ "any where data_stream.dataset == \"endpoint.events.file\"",
+	  "any where event.category == \"file\"" },
+	{ "any where data_stream.dataset : \"endpoint.events.*\"",
+	  "any where event.category in (\"process\", \"file\", \"network\")" },
+	{ "any where data_stream.dataset in (\"endpoint.events.process\", "
+	  "\"auditd_manager.auditd\")",
+	  "any where event.category == \"process\"" },
+	{ "any where data_stream.dataset != \"system.auth\" and "
+	  "data_stream.dataset not in (\"endpoint.events.file\", \"system.auth\")",
+	  "any where true and event.category != \"file\"" },
 	/* ECS ids are keywords: their decimal text is the number */
 	{ "process where user.id == \"0\" and group.id in (\"0\", \"4294967295\")",
 	  "process where user.id == 0 and group.id in (0, 4294967295)" },
@@ -358,6 +369,13 @@ static const struct reject_case rejects[] = {
 	{ "process where event.type in (\"info\", \"user\")",
 	  "q:1:15: error: no Kestrel event has event.type of any value listed "
 	  "(Kestrel does not emit it), so this test could never be true" },
+	{ "file where data_stream.dataset == \"network_traffic.http\"",
+	  "q:1:12: error: no Kestrel event has data_stream.dataset network_traffic.http "
+	  "(Kestrel does not emit it), so this test could never be true" },
+	{ "file where data_stream.dataset == \"endpoint.events\"",
+	  "q:1:35: error: unknown value \"endpoint.events\" for data_stream.dataset "
+	  "(expected one of: endpoint.events.process, endpoint.events.file, "
+	  "endpoint.events.network, or a dataset of another source)" },
 	{ "any where event.type == \"begin\"",
 	  "q:1:25: error: unknown value \"begin\" for event.type (expected one of: "
 	  "start, end, access, creation, deletion, change, connection, or another "
