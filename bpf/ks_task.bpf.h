@@ -304,6 +304,26 @@ static __always_inline void ks_fill_task_ns(struct ks_event *ev, struct task_str
 	ev->cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
 }
 
+/*
+ * process.thread.capabilities.*: the task's effective and permitted sets.
+ * kernel_cap_t is 8 bytes on every kernel Kestrel supports: a u64 since
+ * 6.3, two u32s (capabilities 0-31, then 32-63) before, which read as
+ * one little-endian u64 are the same bits. CO-RE relocates the members.
+ */
+static __always_inline void ks_fill_caps(struct ks_event *ev, struct task_struct *task)
+{
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+
+	_Static_assert(sizeof(kernel_cap_t) == sizeof(ev->cap_effective),
+		       "kernel_cap_t is one 64-bit set");
+	if (bpf_core_read(&ev->cap_effective, sizeof(ev->cap_effective),
+			  &cred->cap_effective))
+		ev->cap_effective = 0;
+	if (bpf_core_read(&ev->cap_permitted, sizeof(ev->cap_permitted),
+			  &cred->cap_permitted))
+		ev->cap_permitted = 0;
+}
+
 /* process.* and user.* of `task`; parent fields from its real parent. */
 static __always_inline void ks_fill_task(struct ks_scratch *sc, struct task_struct *task)
 {
@@ -325,6 +345,7 @@ static __always_inline void ks_fill_task(struct ks_scratch *sc, struct task_stru
 	ev->peuid = BPF_CORE_READ(parent, cred, euid.val);
 	ev->pegid = BPF_CORE_READ(parent, cred, egid.val);
 	ks_fill_task_ns(ev, task);
+	ks_fill_caps(ev, task);
 	ev->present |= KS_P_PROCESS | KS_P_PARENT | KS_P_USER | KS_P_EUID | KS_P_EGID |
 		       KS_P_PEUID | KS_P_PEGID;
 	bpf_probe_read_kernel_str(ev->comm, sizeof(ev->comm), BPF_CORE_READ(leader, comm));

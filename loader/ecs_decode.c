@@ -50,6 +50,8 @@
 	X(PROC_CMDLINE, "process.command_line") \
 	X(PROC_ARGS_COUNT, "process.args_count") \
 	X(PROC_EXIT_CODE, "process.exit_code") \
+	X(CAP_EFF, "process.thread.capabilities.effective") \
+	X(CAP_PRM, "process.thread.capabilities.permitted") \
 	X(PROC_EUID, "process.user.id") \
 	X(PROC_EGID, "process.group.id") \
 	X(PAR_EUID, "process.parent.user.id") \
@@ -654,6 +656,37 @@ static int dec_proc_ids(struct dec *d, const struct dec_proc *k)
 	return any | r;
 }
 
+/*
+ * A capability set as Elastic Defend writes it (an array of names,
+ * "CAP_SYS_ADMIN"): its bits in *set, 0 for [] or none. An unknown name
+ * is an error, not a capability the rules would silently never see.
+ */
+static int dec_cap_set(struct dec *d, enum dec_path p, __u64 *set)
+{
+	const struct ks_jn *a = jget(d, p), *v;
+	const char *path = dec_names[p];
+	int b;
+
+	if (!a)
+		return 0;
+	if (a->type != KS_JT_ARR)
+		return fail(d, "%s: expected an array of capability names", path);
+	for (v = ks_jr_first(d->r, a); v; v = ks_jr_next(d->r, v)) {
+		if (v->type != KS_JT_STR)
+			return fail(d, "%s: expected an array of capability names", path);
+		if (ks_jn_has_nul(v) || (b = ks_enum_parse(KS_F_CAP_EFFECTIVE, v->s, false)) < 0)
+			return fail(d, "%s: unknown capability \"%s\"", path, v->s);
+		*set |= 1ull << b;
+	}
+	return 0;
+}
+
+static int dec_caps(struct dec *d)
+{
+	return dec_cap_set(d, P_CAP_EFF, &d->ev->cap_effective) ||
+	       dec_cap_set(d, P_CAP_PRM, &d->ev->cap_permitted) ? -1 : 0;
+}
+
 static int dec_process(struct dec *d)
 {
 	struct ks_event *ev = d->ev;
@@ -678,7 +711,7 @@ static int dec_process(struct dec *d)
 		ev->exit_code = (int32_t)v;
 		ev->present |= KS_P_EXIT_CODE;
 	}
-	return 0;
+	return dec_caps(d);
 }
 
 static int dec_parent(struct dec *d)

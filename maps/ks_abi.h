@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define KS_ABI_VERSION		10
+#define KS_ABI_VERSION		11
 #define KS_TABLES_MAGIC		0x4b535442u	/* "KSTB" */
 
 /* ---- limits (the compiler enforces them and names the limit) ---- */
@@ -154,6 +154,9 @@ enum ks_field {
 	KS_F_EGID = 35,
 	KS_F_PARENT_EUID = 36,		/* process.parent.user.id */
 	KS_F_PARENT_EGID = 37,
+	/* capability sets, bit n = capability n: a test is "has any of" */
+	KS_F_CAP_EFFECTIVE = 38,	/* process.thread.capabilities.effective */
+	KS_F_CAP_PERMITTED = 39,
 	/* 64-bit entity keys, only for joins */
 	KS_F_ENTITY_ID = 40,
 	KS_F_PARENT_ENTITY_ID = 41,
@@ -209,7 +212,11 @@ enum ks_cmp {
 	KS_CMP_LE = 3,
 	KS_CMP_GT = 4,
 	KS_CMP_GE = 5,
+	/* bit sets (capabilities): any bit of imm set, none set */
+	KS_CMP_ANY = 6,
+	KS_CMP_NONE = 7,
 };
+#define KS_CMP_N		8
 
 /* Three-valued results of step evaluation. */
 enum ks_tv {

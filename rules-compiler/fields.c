@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <strings.h>
+#include <linux/capability.h>
 
 #include "ast.h"
 
@@ -17,7 +18,7 @@
 /* the kernel-filled fields, from their one list (maps/ks_fields.h) */
 #define NUM_FIELD(id_, name_, type_, member, pbit, nonzero, lo, hi)	\
 	{ .name = name_, .id = id_, .type = KS_T_##type_, .present = pbit, \
-	  .min = lo, .max = hi },
+	  .min = lo, .max = hi, .array = KS_FIELD_BITSET(id_) },
 /* another name of a 32-bit id the kernel fills */
 #define N(n, i, p)	{ .name = n, .id = i, .type = KS_T_NUM, .present = p, \
 			  .min = 0, .max = UINT32_MAX }
@@ -234,6 +235,28 @@ static const struct ks_enum_val types[] = {
 };
 
 /*
+ * The names Elastic Defend writes in process.thread.capabilities.*, with
+ * the kernel's numbers (<linux/capability.h>): bit n of the task's set.
+ */
+#define CAP(c)	{ #c, c }
+static const struct ks_enum_val capabilities[] = {
+	CAP(CAP_CHOWN), CAP(CAP_DAC_OVERRIDE), CAP(CAP_DAC_READ_SEARCH),
+	CAP(CAP_FOWNER), CAP(CAP_FSETID), CAP(CAP_KILL), CAP(CAP_SETGID),
+	CAP(CAP_SETUID), CAP(CAP_SETPCAP), CAP(CAP_LINUX_IMMUTABLE),
+	CAP(CAP_NET_BIND_SERVICE), CAP(CAP_NET_BROADCAST), CAP(CAP_NET_ADMIN),
+	CAP(CAP_NET_RAW), CAP(CAP_IPC_LOCK), CAP(CAP_IPC_OWNER),
+	CAP(CAP_SYS_MODULE), CAP(CAP_SYS_RAWIO), CAP(CAP_SYS_CHROOT),
+	CAP(CAP_SYS_PTRACE), CAP(CAP_SYS_PACCT), CAP(CAP_SYS_ADMIN),
+	CAP(CAP_SYS_BOOT), CAP(CAP_SYS_NICE), CAP(CAP_SYS_RESOURCE),
+	CAP(CAP_SYS_TIME), CAP(CAP_SYS_TTY_CONFIG), CAP(CAP_MKNOD),
+	CAP(CAP_LEASE), CAP(CAP_AUDIT_WRITE), CAP(CAP_AUDIT_CONTROL),
+	CAP(CAP_SETFCAP), CAP(CAP_MAC_OVERRIDE), CAP(CAP_MAC_ADMIN),
+	CAP(CAP_SYSLOG), CAP(CAP_WAKE_ALARM), CAP(CAP_BLOCK_SUSPEND),
+	CAP(CAP_AUDIT_READ), CAP(CAP_PERFMON), CAP(CAP_BPF),
+	CAP(CAP_CHECKPOINT_RESTORE),
+};
+
+/*
  * IANA's protocol keywords, which ECS uses, for the common IP protocols;
  * output (kload's codec too) names a number by its first entry.
  */
@@ -316,6 +339,10 @@ static const struct ks_enum_val *enum_table(enum ks_field id, size_t *n)
 	case KS_F_DIRECTION:
 		*n = ARRAY_SIZE(directions);
 		return directions;
+	case KS_F_CAP_EFFECTIVE:
+	case KS_F_CAP_PERMITTED:
+		*n = ARRAY_SIZE(capabilities);
+		return capabilities;
 	default:
 		*n = 0;
 		return NULL;
@@ -403,6 +430,9 @@ const char *ks_field_enum_list(const struct ks_field_info *f)
 		return "tcp, udp, icmp, ipv6-icmp, igmp, gre, sctp (icmpv6)";
 	case KS_F_DIRECTION:
 		return "ingress, egress (inbound, outbound)";
+	case KS_F_CAP_EFFECTIVE:
+	case KS_F_CAP_PERMITTED:
+		return "a capability name, CAP_CHOWN to CAP_CHECKPOINT_RESTORE";
 	default:
 		return "";
 	}

@@ -205,8 +205,16 @@ static bool cmp(int64_t a, enum ks_cmp c, int64_t b)
 	case KS_CMP_LE: return a <= b;
 	case KS_CMP_GT: return a > b;
 	case KS_CMP_GE: return a >= b;
+	case KS_CMP_ANY: return (a & b) != 0;
+	case KS_CMP_NONE: return (a & b) == 0;
 	}
 	return false;
+}
+
+/* Does bit set v hold value b? */
+static bool set_has(int64_t v, int64_t b)
+{
+	return b >= 0 && b < 64 && ((uint64_t)v >> b & 1);
 }
 
 static bool eval_num(const struct ks_node *n, const struct ks_event *ev,
@@ -218,9 +226,10 @@ static bool eval_num(const struct ks_node *n, const struct ks_event *ev,
 	if (!n->n_nums || !num_value(n->field, ev, ctx, &v))
 		return false;
 	if (n->cmp == KS_CMP_EQ || n->cmp == KS_CMP_NE) {
-		/* EQ over a list is IN; NE over a list is NOT IN */
+		/* EQ over a list is IN; NE over a list is NOT IN; a bit set
+		 * (capabilities) holds values, it does not equal one */
 		for (i = 0; i < n->n_nums; i++)
-			if (v == n->nums[i])
+			if (n->field->array ? set_has(v, n->nums[i]) : v == n->nums[i])
 				return n->cmp == KS_CMP_EQ;
 		return n->cmp == KS_CMP_NE;
 	}

@@ -208,15 +208,34 @@ static void ref_user(struct enc *e, json_t *o, const char *key, unsigned int fie
 	put(e, o, key, arr);
 }
 
+/* A capability set: the names of its bits, in bit order; none if empty. */
+static void ref_caps(struct enc *e, json_t *p, const char *key, uint64_t set)
+{
+	const char *name;
+	json_t *arr;
+	unsigned int b;
+
+	if (!set)
+		return;
+	arr = json_array();
+	for (b = 0; arr && b < 64; b++)
+		if ((set >> b & 1) && (name = ks_enum_name(KS_F_CAP_EFFECTIVE, b)) &&
+		    json_array_append_new(arr, json_string(name)))
+			e->oom = true;
+	put(e, child(e, child(e, p, "thread"), "capabilities"), key, arr);
+}
+
 static void enc_process(struct enc *e, json_t *root)
 {
 	const struct ks_event *ev = e->ev;
 	json_t *p, *pp;
 
 	if (!(ev->present & (KS_P_PROCESS | KS_P_PARENT | KS_P_EXIT_CODE | KS_P_EUID |
-			     KS_P_EGID)))
+			     KS_P_EGID)) && !ev->cap_effective && !ev->cap_permitted)
 		return;
 	p = child(e, root, "process");
+	ref_caps(e, p, "effective", ev->cap_effective);
+	ref_caps(e, p, "permitted", ev->cap_permitted);
 	if (ev->present & KS_P_EUID)
 		put(e, child(e, p, "user"), "id", json_integer(ev->euid));
 	if (ev->present & KS_P_EGID)

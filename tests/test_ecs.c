@@ -1264,6 +1264,53 @@ static void test_enriched_argc_env(void **state)
 }
 
 /*
+ * process.thread.capabilities.*: Defend's arrays of names in, the kernel's
+ * bit sets, the names out in bit order; [] is null, an unknown name or a
+ * string where an array belongs is an error.
+ */
+static void test_capabilities(void **state)
+{
+	static const char *const bad[] = {
+		",\"thread\":{\"capabilities\":{\"effective\":[\"CAP_NOPE\"]}}",
+		",\"thread\":{\"capabilities\":{\"effective\":\"CAP_CHOWN\"}}",
+		",\"thread\":{\"capabilities\":{\"permitted\":[21]}}",
+		",\"thread\":{\"capabilities\":{\"permitted\":[\"cap_chown\"]}}",
+	};
+	struct fx *f = *state;
+	struct hosts h = {};
+	char *out, line[256];
+	json_t *j;
+	size_t i;
+
+	assert_int_equal(read_text(f, ENV_LINE(",\"thread\":{\"capabilities\":{"
+					       "\"effective\":[\"CAP_SYS_PTRACE\",\"CAP_CHOWN\"],"
+					       "\"permitted\":[\"CAP_CHECKPOINT_RESTORE\"]}}")
+				      ENV_LINE(",\"thread\":{\"capabilities\":{\"effective\":[]}}"),
+			 &h), 0);
+	assert_int_equal(h.n, 2);
+	assert_int_equal(h.ev[0].cap_effective, 1ull << 19 | 1ull << 0);
+	assert_int_equal(h.ev[0].cap_permitted, 1ull << 40);
+	assert_int_equal(h.ev[1].cap_effective, 0);
+	j = to_json(&f->ctx, &h.ev[0]);
+	out = dump(j);
+	assert_non_null(strstr(out, "\"thread\":{\"capabilities\":{\"effective\":"
+			       "[\"CAP_CHOWN\",\"CAP_SYS_PTRACE\"],"
+			       "\"permitted\":[\"CAP_CHECKPOINT_RESTORE\"]}}"));
+	free(out);
+	json_decref(j);
+	j = to_json(&f->ctx, &h.ev[1]);
+	out = dump(j);
+	assert_null(strstr(out, "thread"));
+	free(out);
+	json_decref(j);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), ENV_LINE("%s"), bad[i]);
+		if (read_text(f, line, &h) != 1 || h.n)
+			fail_msg("accepted %s", line);
+	}
+}
+
+/*
  * A child running `sleep 5` with environment envp, once it has exec'd
  * (the pipe's write end closes on exec): its pid.
  */
@@ -1505,6 +1552,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_enriched_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enriched_argc_env, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enriched_live, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_capabilities, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_time_out_of_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_container_ns, setup, teardown),
 	};

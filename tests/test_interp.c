@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <linux/capability.h>
+
 #include <kestrel/rules.h>
 
 /* ---- event builder ---- */
@@ -499,6 +501,38 @@ static void test_user_fields(void **state)
 	check_ctx(&ev, "any where stringContains(host.name, host.name)", true, &ctx);
 }
 
+/*
+ * The capability sets: a test is true if the set holds any value tested,
+ * != and not in if it holds none; an empty set is null (Defend's []).
+ */
+static void test_capabilities(void **state)
+{
+	struct ks_event ev;
+
+	ev_exec(&ev, "/usr/bin/gdb", NULL);
+	ev.cap_effective = 1ull << CAP_SETUID | 1ull << CAP_SYS_PTRACE;
+	ev.cap_permitted = ev.cap_effective | 1ull << CAP_CHECKPOINT_RESTORE;
+	T("process where process.thread.capabilities.effective : \"CAP_SYS_PTRACE\"");
+	T("process where process.thread.capabilities.effective : \"cap_set?id\"");
+	T("process where process.thread.capabilities.effective in (\"CAP_CHOWN\", \"CAP_SETUID\")");
+	T("process where process.thread.capabilities.permitted == \"CAP_CHECKPOINT_RESTORE\"");
+	F("process where process.thread.capabilities.effective == \"CAP_CHECKPOINT_RESTORE\"");
+	F("process where process.thread.capabilities.effective : (\"CAP_CHOWN\", \"CAP_FOWNER\")");
+	/* != : holds none of them */
+	F("process where process.thread.capabilities.effective != \"CAP_SETUID\"");
+	T("process where process.thread.capabilities.effective != \"CAP_CHOWN\"");
+	F("process where process.thread.capabilities.effective not in (\"CAP_CHOWN\", \"CAP_SETUID\")");
+	T("process where process.thread.capabilities.effective not in (\"CAP_CHOWN\", \"CAP_BPF\")");
+	T("process where startsWith(process.thread.capabilities.effective, \"CAP_SYS_\")");
+	F("process where process.thread.capabilities.effective == null");
+	/* empty: null, so every test but == null is false */
+	ev.cap_effective = 0;
+	T("process where process.thread.capabilities.effective == null");
+	F("process where process.thread.capabilities.effective != \"CAP_CHOWN\"");
+	F("process where process.thread.capabilities.effective not in (\"CAP_CHOWN\", \"CAP_BPF\")");
+	F("process where process.thread.capabilities.effective : \"*\"");
+}
+
 /* data_stream.dataset: Elastic Defend's name of the event's category. */
 static void test_dataset(void **state)
 {
@@ -856,6 +890,7 @@ int main(void)
 		cmocka_unit_test(test_host_fields),
 		cmocka_unit_test(test_cred_fields),
 		cmocka_unit_test(test_dataset),
+		cmocka_unit_test(test_capabilities),
 		cmocka_unit_test(test_wildcard_matcher),
 		cmocka_unit_test(test_regex),
 		cmocka_unit_test(test_regex_newline),

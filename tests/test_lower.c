@@ -38,11 +38,12 @@ static int teardown(void **state)
 /* ---- compact renderings to compare with ---- */
 
 /* "A0 C26==1 & U &": ATOM, CMP, CIDR (N), PRESENT (P), STRLEN (L),
- * USER (U), TRUE/FALSE (T/F), AND (&), OR (|), NOT (!). */
+ * USER (U), TRUE/FALSE (T/F), AND (&), OR (|), NOT (!); a bit set test
+ * is C38&192 (any of the bits), C39!&9 (none of them). */
 static void prog_str(const struct ks_tables *t, uint32_t step, char *buf,
 		     size_t size)
 {
-	static const char *const cmp[] = { "==", "!=", "<", "<=", ">", ">=" };
+	static const char *const cmp[] = { "==", "!=", "<", "<=", ">", ">=", "&", "!&" };
 	const struct ks_step *s = &t->steps[step];
 	const struct ks_insn *in;
 	size_t n = 0;
@@ -190,6 +191,13 @@ static const struct qcase qcases[] = {
 	{ "process where not process.parent.name == null", "P6", "", true,
 	  "cat1" },
 	{ "process where host.name == \"h1\"", "U", "", false, "cat1" },
+	/* capability sets: one mask test, kernel-exact */
+	{ "process where process.thread.capabilities.effective : \"CAP_SET?ID\"",
+	  "C38&192", "", true, "cat1" },
+	{ "process where process.thread.capabilities.permitted != \"CAP_BPF\"",
+	  "C39!&549755813888", "", true, "cat1" },
+	{ "process where process.thread.capabilities.permitted not in (\"CAP_CHOWN\", \"CAP_BPF\")",
+	  "P39 C39&549755813889 ! &", "", true, "cat1" },
 	/* userspace-enriched: process.parent.args_count, process.env_vars */
 	{ "process where process.parent.args_count <= 4", "U", "", false, "cat1" },
 	{ "process where process.env_vars : \"A=*\" and process.pid == 1",

@@ -185,6 +185,12 @@ static const struct accept_case accepts[] = {
 	{ "process where event.type in (\"info\", \"start\")",
 	  "process where event.action in (\"disconnect_received\", \"exec\", \"fork\", "
 	  "\"connection_attempted\", \"connection_accepted\")" },
+	/* capability sets: the names a wildcard matches, "any of" */
+	{ "process where process.thread.capabilities.effective : \"CAP_SET?ID\"",
+	  "process where process.thread.capabilities.effective in (\"CAP_SETGID\", \"CAP_SETUID\")" },
+	{ "process where process.thread.capabilities.permitted != \"CAP_SYS_ADMIN\"", NULL },
+	{ "process where process.thread.capabilities.effective : (\"cap_chown\", \"CAP_FOWNER\")",
+	  "process where process.thread.capabilities.effective in (\"CAP_CHOWN\", \"CAP_FOWNER\")" },
 	/* data_stream.dataset is Defend's name of the category */
 	{ "any where data_stream.dataset == \"endpoint.events.file\"",
 	  "any where event.category == \"file\"" },
@@ -369,6 +375,19 @@ static const struct reject_case rejects[] = {
 	{ "process where event.type in (\"info\", \"user\")",
 	  "q:1:15: error: no Kestrel event has event.type of any value listed "
 	  "(Kestrel does not emit it), so this test could never be true" },
+	{ "sequence by process.thread.capabilities.effective [process where true] "
+	  "[process where true]",
+	  "q:1:13: error: cannot join on process.thread.capabilities.effective: a set "
+	  "of values is no join key" },
+	{ "process where process.thread.capabilities.effective == \"cap_bpf\"",
+	  "q:1:56: error: unknown value \"cap_bpf\" for process.thread.capabilities.effective "
+	  "(expected one of: a capability name, CAP_CHOWN to CAP_CHECKPOINT_RESTORE)" },
+	{ "process where process.thread.capabilities.permitted >= \"CAP_BPF\"",
+	  "q:1:15: error: operator >= is not supported on enum field "
+	  "process.thread.capabilities.permitted" },
+	{ "process where process.thread.capabilities.permitted == 21",
+	  "q:1:56: error: cannot compare process.thread.capabilities.permitted with a "
+	  "number (expected one of: a capability name, CAP_CHOWN to CAP_CHECKPOINT_RESTORE)" },
 	{ "file where data_stream.dataset == \"network_traffic.http\"",
 	  "q:1:12: error: no Kestrel event has data_stream.dataset network_traffic.http "
 	  "(Kestrel does not emit it), so this test could never be true" },

@@ -99,7 +99,9 @@ struct ks_field_info {
 	int64_t min, max;	/* numeric values the event can hold (KS_T_NUM,
 				 * and network.transport's protocol numbers) */
 	bool array;		/* KS_T_USER_STR: NUL-separated elements, a
-				 * test is true if any element matches */
+				 * test is true if any element matches;
+				 * KS_T_ENUM: a bit set (KS_FIELD_BITSET),
+				 * true if it holds any value tested */
 };
 
 /* Is v a value field f can hold? Comparing with any other number is an
