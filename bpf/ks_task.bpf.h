@@ -310,10 +310,8 @@ static __always_inline void ks_fill_task_ns(struct ks_event *ev, struct task_str
  * 6.3, two u32s (capabilities 0-31, then 32-63) before, which read as
  * one little-endian u64 are the same bits. CO-RE relocates the members.
  */
-static __always_inline void ks_fill_caps(struct ks_event *ev, struct task_struct *task)
+static __always_inline void ks_fill_caps(struct ks_event *ev, const struct cred *cred)
 {
-	const struct cred *cred = BPF_CORE_READ(task, cred);
-
 	_Static_assert(sizeof(kernel_cap_t) == sizeof(ev->cap_effective),
 		       "kernel_cap_t is one 64-bit set");
 	if (bpf_core_read(&ev->cap_effective, sizeof(ev->cap_effective),
@@ -345,7 +343,7 @@ static __always_inline void ks_fill_task(struct ks_scratch *sc, struct task_stru
 	ev->peuid = BPF_CORE_READ(parent, cred, euid.val);
 	ev->pegid = BPF_CORE_READ(parent, cred, egid.val);
 	ks_fill_task_ns(ev, task);
-	ks_fill_caps(ev, task);
+	ks_fill_caps(ev, BPF_CORE_READ(task, cred));
 	ev->present |= KS_P_PROCESS | KS_P_PARENT | KS_P_USER | KS_P_EUID | KS_P_EGID |
 		       KS_P_PEUID | KS_P_PEGID;
 	bpf_probe_read_kernel_str(ev->comm, sizeof(ev->comm), BPF_CORE_READ(leader, comm));
@@ -563,6 +561,20 @@ static __always_inline int ks_host_skip(__u32 src)
 		return 0;
 	ks_count_filtered(KS_CTX_TASK, src);
 	return 1;
+}
+
+/*
+ * The credentials a change installs (commit_creds' new): user.id,
+ * group.id, the effective ids and the capability sets are those the
+ * process has after the change, as Elastic Defend reports them.
+ */
+static __always_inline void ks_fill_new_cred(struct ks_event *ev, const struct cred *new)
+{
+	ev->uid = BPF_CORE_READ(new, uid.val);
+	ev->gid = BPF_CORE_READ(new, gid.val);
+	ev->euid = BPF_CORE_READ(new, euid.val);
+	ev->egid = BPF_CORE_READ(new, egid.val);
+	ks_fill_caps(ev, new);
 }
 
 /* process.*, user.* and process.parent.* of the current task. */

@@ -71,7 +71,11 @@ enum ks_action {
 	KS_ACT_CONNECT = 9,
 	KS_ACT_ACCEPT = 10,
 	KS_ACT_PACKET = 11,
-	KS_ACT_N = 12,
+	/* process credential changes (commit_creds, setsid) */
+	KS_ACT_UID_CHANGE = 12,		/* uid, euid, suid or fsuid changed */
+	KS_ACT_GID_CHANGE = 13,		/* gid, egid, sgid or fsgid changed */
+	KS_ACT_SESSION_ID_CHANGE = 14,	/* setsid() succeeded */
+	KS_ACT_N = 15,
 };
 
 /* ---- event sources (metrics label "source") ---- */
@@ -83,7 +87,8 @@ enum ks_source {
 	KS_SRC_NET = 4,
 	KS_SRC_XDP = 5,
 	KS_SRC_REPLAY = 6,
-	KS_SRC_N = 7,
+	KS_SRC_CRED = 7,		/* uid, gid and session id changes */
+	KS_SRC_N = 8,
 };
 
 /* ---- why an event was dropped (metrics label "reason") ---- */

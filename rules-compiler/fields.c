@@ -161,15 +161,15 @@ static const struct ks_enum_val actions[] = {
 	{ "connection_attempted", KS_ACT_CONNECT },
 	{ "connection_accepted", KS_ACT_ACCEPT },
 	{ "packet", KS_ACT_PACKET },
+	{ "uid_change", KS_ACT_UID_CHANGE },
+	{ "gid_change", KS_ACT_GID_CHANGE },
+	{ "session_id_change", KS_ACT_SESSION_ID_CHANGE },
 	/* Kestrel's first names of the same events */
 	ALIAS("exit", KS_ACT_EXIT),
 	ALIAS("connect", KS_ACT_CONNECT),
 	ALIAS("accept", KS_ACT_ACCEPT),
 	/* Elastic Defend's, not emitted by Kestrel */
 	ALIAS("disconnect_received", KS_ENUM_NEVER),
-	ALIAS("uid_change", KS_ENUM_NEVER),
-	ALIAS("gid_change", KS_ENUM_NEVER),
-	ALIAS("session_id_change", KS_ENUM_NEVER),
 	ALIAS("already_running", KS_ENUM_NEVER),
 	ALIAS("load_module", KS_ENUM_NEVER),
 	ALIAS("ptrace", KS_ENUM_NEVER),
@@ -207,7 +207,8 @@ static const struct ks_enum_val actions[] = {
  * emits (a one-element array: process exec/fork "start", end "end";
  * file creation "creation", deletion "deletion", rename and
  * modification "change"; network connection_attempted/accepted
- * "start"). Kestrel's own open is ECS "access", its XDP packet
+ * "start"; the process's uid_change, gid_change, session_id_change
+ * "change"). Kestrel's own open is ECS "access", its XDP packet
  * "connection". The other ECS event.type values are no Kestrel event's.
  */
 static const struct ks_enum_val types[] = {
@@ -221,6 +222,9 @@ static const struct ks_enum_val types[] = {
 	{ "deletion", KS_ACT_DELETION },
 	{ "change", KS_ACT_RENAME },
 	{ "change", KS_ACT_MODIFICATION },
+	{ "change", KS_ACT_UID_CHANGE },
+	{ "change", KS_ACT_GID_CHANGE },
+	{ "change", KS_ACT_SESSION_ID_CHANGE },
 	{ "connection", KS_ACT_PACKET },
 	{ "admin", KS_ENUM_NEVER },
 	{ "allowed", KS_ENUM_NEVER },
@@ -424,7 +428,8 @@ const char *ks_field_enum_list(const struct ks_field_info *f)
 			       "connection, or another ECS event.type";
 		return "exec, end, fork, open, creation, deletion, rename, "
 		       "modification, connection_attempted, connection_accepted, "
-		       "packet, the former exit, connect, accept, or a value "
+		       "packet, uid_change, gid_change, session_id_change, the "
+		       "former exit, connect, accept, or a value "
 		       "another ECS source emits";
 	case KS_F_TRANSPORT:
 		return "tcp, udp, icmp, ipv6-icmp, igmp, gre, sctp (icmpv6)";

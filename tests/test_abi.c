@@ -71,6 +71,10 @@ static void test_state_layout(void **state)
 	/* per-CPU values are limited to 32 KiB */
 	assert_true(sizeof(struct ks_stats) <= 32768);
 	assert_int_equal(sizeof(struct ks_rule_stats), 48);
+	assert_int_equal(sizeof(struct ks_cred_ids), 32);
+	/* ks_stats and the action bit masks are sized by these */
+	assert_int_equal(KS_SRC_N, 8);
+	assert_int_equal(KS_ACT_N, 15);
 	assert_int_equal(KS_HIST_BUCKETS, 128);	/* a power of two: the kernel masks */
 
 	assert_int_equal(sizeof(struct ks_rule_name), 16 + KS_RULE_ID_MAX);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <linux/capability.h>
 
 #include <jansson.h>
 
@@ -502,6 +503,11 @@ static void test_type_of_unknown_action(void **state)
 	json_t *j;
 
 	assert_null(ks_event_type_name(KS_ENUM_NEVER));
+	/* every action an event carries has Defend's type */
+	for (act = KS_ACT_EXEC; act < KS_ACT_N; act++)
+		assert_non_null(ks_event_type_name(act));
+	assert_string_equal(ks_event_type_name(KS_ACT_SESSION_ID_CHANGE), "change");
+	assert_string_equal(ks_ecs_action_name(KS_ACT_GID_CHANGE), "gid_change");
 	for (act = KS_ACT_N; act < 256; act++)
 		assert_null(ks_event_type_name(act));
 	decode_ok(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"}}",
@@ -537,7 +543,9 @@ static void test_enum_names(void **state)
 	}
 	assert_int_equal(ks_ecs_transport_parse("GRE"), 47);
 	assert_string_equal(ks_ecs_direction_name(2), "egress");
-	assert_int_equal(ks_ecs_action_parse("uid_change"), -1);	/* no event's */
+	assert_int_equal(ks_ecs_action_parse("uid_change"), KS_ACT_UID_CHANGE);
+	assert_int_equal(ks_ecs_action_parse("load_module"), -1);	/* no event's */
+	assert_string_equal(ks_enum_name(KS_F_CAP_EFFECTIVE, CAP_SYS_ADMIN), "CAP_SYS_ADMIN");
 	assert_null(ks_ecs_action_name(KS_ACT_NONE));
 	assert_null(ks_ecs_transport_name(250));
 }
@@ -762,6 +770,11 @@ static void test_defend_shape(void **state)
 		  KS_ACT_CONNECT },
 		{ "\"category\":[\"network\"],\"action\":\"connection_accepted\",\"type\":[]", KS_ACT_ACCEPT },
 		{ "\"category\":\"file\",\"action\":\"rename\",\"type\":[\"change\"]", KS_ACT_RENAME },
+		{ "\"category\":[\"process\"],\"action\":\"uid_change\",\"type\":[\"change\"]",
+		  KS_ACT_UID_CHANGE },
+		{ "\"category\":\"process\",\"action\":\"gid_change\",\"type\":\"change\"",
+		  KS_ACT_GID_CHANGE },
+		{ "\"category\":\"process\",\"action\":\"session_id_change\"", KS_ACT_SESSION_ID_CHANGE },
 		{ "\"category\":\"file\",\"action\":\"deletion\"},\"data_stream\":{"
 		  "\"dataset\":\"endpoint.events.file\"", KS_ACT_DELETION },
 		{ "\"category\":[\"network\"],\"action\":\"connection_attempted\"},"
@@ -844,6 +857,9 @@ static void test_rejects(void **state)
 		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"process\":{\"parent\":{\"args\":\"bash\"}}}",
 		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"process\":{\"parent\":{\"args\":[\"a\",1]}}}",
 		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"user\":{\"name\":[\"root\"]}}",
+		/* credential changes are process events whose type is "change" */
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"file\",\"action\":\"uid_change\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"uid_change\",\"type\":\"start\"}}",
 		/* data_stream.dataset is the category's as Defend names it */
 		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"data_stream\":{\"dataset\":\"endpoint.events.file\"}}",
 		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"data_stream\":{\"dataset\":\"auditd_manager.auditd\"}}",

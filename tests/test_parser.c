@@ -173,15 +173,23 @@ static const struct accept_case accepts[] = {
 	{ "any where event.type == \"start\"",
 	  "any where event.action in (\"exec\", \"fork\", \"connection_attempted\", "
 	  "\"connection_accepted\")" },
+	/* "change" is also the process's uid, gid and session id changes */
 	{ "file where event.type in (\"creation\", \"change\")",
-	  "file where event.action in (\"creation\", \"rename\", \"modification\")" },
+	  "file where event.action in (\"creation\", \"rename\", \"modification\", "
+	  "\"uid_change\", \"gid_change\", \"session_id_change\")" },
 	{ "file where event.type != \"deletion\"", "file where event.action != \"deletion\"" },
 	{ "process where event.type == \"end\"", "process where event.action == \"end\"" },
 	{ "process where event.action in (\"exec\", \"exec_event\", \"ProcessRollup2\", "
 	  "\"executed\")",
 	  "process where event.action in (\"exec\", \"disconnect_received\")" },
-	{ "process where event.action != \"uid_change\"",
+	{ "process where event.action != \"already_running\"",
 	  "process where event.action != \"disconnect_received\"" },
+	/* the process's credential changes, as Defend names them */
+	{ "process where event.action in (\"uid_change\", \"guid_change\") and "
+	  "event.type == \"change\"",
+	  "process where event.action in (\"uid_change\", \"disconnect_received\") and "
+	  "event.action in (\"rename\", \"modification\", \"uid_change\", \"gid_change\", "
+	  "\"session_id_change\")" },
 	{ "process where event.type in (\"info\", \"start\")",
 	  "process where event.action in (\"disconnect_received\", \"exec\", \"fork\", "
 	  "\"connection_attempted\", \"connection_accepted\")" },
@@ -359,7 +367,7 @@ static const struct reject_case rejects[] = {
 	{ "any where event.action == \"exce\"",
 	  "q:1:27: error: unknown value \"exce\" for event.action (expected one of: "
 	  "exec, end, fork, open, creation, deletion, rename, modification, "
-	  "connection_attempted, connection_accepted, packet, the former exit, "
+	  "connection_attempted, connection_accepted, packet, uid_change, gid_change, session_id_change, the former exit, "
 	  "connect, accept, or a value another ECS source emits)" },
 	{ "process where user.id == \"007\"",
 	  "q:1:26: error: \"007\" is not the decimal text of a user.id (0..4294967295)" },
@@ -369,8 +377,8 @@ static const struct reject_case rejects[] = {
 	  "q:1:27: error: operator >= on the keyword group.id orders text: compare with a number" },
 	{ "process where process.pid == \"5\"",
 	  "q:1:30: error: cannot compare numeric field process.pid with a string" },
-	{ "process where event.action == \"uid_change\"",
-	  "q:1:15: error: no Kestrel event has event.action uid_change (Kestrel does "
+	{ "process where event.action == \"load_module\"",
+	  "q:1:15: error: no Kestrel event has event.action load_module (Kestrel does "
 	  "not emit it), so this test could never be true" },
 	{ "process where event.type in (\"info\", \"user\")",
 	  "q:1:15: error: no Kestrel event has event.type of any value listed "
@@ -402,12 +410,12 @@ static const struct reject_case rejects[] = {
 	{ "any where event.action : \"exec_ev*\"",
 	  "q:1:26: error: unknown value \"exec_ev*\" for event.action (expected one of: "
 	  "exec, end, fork, open, creation, deletion, rename, modification, "
-	  "connection_attempted, connection_accepted, packet, the former exit, "
+	  "connection_attempted, connection_accepted, packet, uid_change, gid_change, session_id_change, the former exit, "
 	  "connect, accept, or a value another ECS source emits)" },
 	{ "any where event.action == \"EXEC\"",
 	  "q:1:27: error: unknown value \"EXEC\" for event.action (expected one of: "
 	  "exec, end, fork, open, creation, deletion, rename, modification, "
-	  "connection_attempted, connection_accepted, packet, the former exit, "
+	  "connection_attempted, connection_accepted, packet, uid_change, gid_change, session_id_change, the former exit, "
 	  "connect, accept, or a value another ECS source emits)" },
 	{ "network where network.transport == \"quic\"",
 	  "q:1:36: error: unknown value \"quic\" for network.transport (expected one of: "
