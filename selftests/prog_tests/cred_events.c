@@ -91,7 +91,7 @@ static void run_mode(int mode)
 {
 	struct ks_engine_opts o = { .mode = mode };
 	struct ks_tenv te = {};
-	char yaml[1024];
+	char yaml[1024], *alerts;
 	pid_t pid;
 	int status;
 
@@ -128,6 +128,16 @@ static void run_mode(int mode)
 		    "setsid, setgid, setuid and the set-user-ID exec ran");
 	ks_tenv_drain(&te, 100);
 	check_events(&te, pid);
+	/* the userspace half writes them as Defend's documents */
+	alerts = ks_tenv_alerts(&te, yaml);
+	if (ASSERT_OK_PTR(alerts, "alerts")) {
+		ASSERT_HAS_STR(alerts, "\"action\":\"uid_change\",\"category\":\"process\"",
+			       "event.action uid_change");
+		ASSERT_HAS_STR(alerts, "\"action\":\"session_id_change\"", "session_id_change");
+		ASSERT_HAS_STR(alerts, "\"type\":[\"change\"]", "event.type");
+		ASSERT_HAS_STR(alerts, "\"rule\":{\"id\":\"st_suid\"", "st_suid alert");
+		free(alerts);
+	}
 out:
 	ks_tenv_close(&te);
 }
