@@ -264,24 +264,27 @@ SEC("tracepoint")
 int ks_tall_creds(struct ks_sys_exit_args *ctx)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
+	const struct cred *now = BPF_CORE_READ(task, real_cred);
 	__u64 id = bpf_get_current_pid_tgid();
 	struct ks_cred_change c = {};
-	struct ks_cred_ids *saved, old, now;
+	struct ks_cred_ids *old;
 
-	saved = bpf_map_lookup_elem(&ks_credsave, &id);
-	if (!saved)
+	/* compared in place, read from the cred: no copy on the stack,
+	 * which the evaluator below needs (6.1 counts 512 bytes in all) */
+	old = bpf_map_lookup_elem(&ks_credsave, &id);
+	if (!old)
 		return 0;
-	old = *saved;
-	bpf_map_delete_elem(&ks_credsave, &id);
-	if (ctx->ret < 0)
-		return 0;
-	ks_cred_ids_of(&now, BPF_CORE_READ(task, real_cred));
-	if (now.uid != old.uid || now.euid != old.euid || now.suid != old.suid ||
-	    now.fsuid != old.fsuid)
+	if (ctx->ret >= 0 &&
+	    (BPF_CORE_READ(now, uid.val) != old->uid || BPF_CORE_READ(now, euid.val) != old->euid ||
+	     BPF_CORE_READ(now, suid.val) != old->suid ||
+	     BPF_CORE_READ(now, fsuid.val) != old->fsuid))
 		c.acts[0] = KS_ACT_UID_CHANGE;
-	if (now.gid != old.gid || now.egid != old.egid || now.sgid != old.sgid ||
-	    now.fsgid != old.fsgid)
+	if (ctx->ret >= 0 &&
+	    (BPF_CORE_READ(now, gid.val) != old->gid || BPF_CORE_READ(now, egid.val) != old->egid ||
+	     BPF_CORE_READ(now, sgid.val) != old->sgid ||
+	     BPF_CORE_READ(now, fsgid.val) != old->fsgid))
 		c.acts[1] = KS_ACT_GID_CHANGE;
+	bpf_map_delete_elem(&ks_credsave, &id);
 	if (c.acts[0] || c.acts[1])
 		bpf_loop(2, ks_cred_event, &c, 0);
 	return 0;
