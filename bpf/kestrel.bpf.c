@@ -162,6 +162,159 @@ int BPF_PROG(ks_all_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
+/* ---- process credential changes: uid_change, gid_change, session_id_change ---- */
+
+/*
+ * One change event of the current task: its process fields, its
+ * arguments, the credentials it has after the change (new; NULL: its
+ * own). A kill ends the task before it returns to user space with them.
+ */
+struct ks_cred_change {
+	__u64 new;	/* const struct cred *, 0: the task's */
+	__u32 acts[2];	/* the actions to report, KS_ACT_NONE: none */
+};
+
+static long ks_cred_event(__u32 i, struct ks_cred_change *c)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct ks_scratch *sc;
+	__u32 act = c->acts[i & 1];
+
+	if (i > 1 || act == KS_ACT_NONE)
+		return 0;
+	sc = ks_event_begin(KS_CAT_PROCESS, act, KS_SRC_CRED);
+	if (!sc)
+		return 0;
+	ks_fill_current(sc);
+	ks_fill_args_mm(sc, task);
+	if (c->new)
+		ks_fill_new_cred(&sc->ev, (const struct cred *)c->new);
+	ks_evaluate(sc, KS_CTX_TASK, KS_SRC_CRED, KS_CAN_SIGNAL);
+	ks_scratch_put(sc);
+	return 0;
+}
+
+/*
+ * Every credential change goes through commit_creds() (the set*id
+ * family, the exec of a set-user-ID file, capset, ...): Elastic Defend's
+ * uid_change when the real, effective, saved or filesystem uid differs
+ * from the task's current ones, gid_change likewise for the gids (both
+ * for one call that changes both). bpf_loop evaluates them with one copy
+ * of the evaluator for the verifier to walk. A kprobe (trampolines are
+ * not on every kernel Kestrel runs on); without kprobes these changes
+ * are not reported.
+ */
+SEC("kprobe/commit_creds")
+int BPF_KPROBE(ks_kall_creds, struct cred *new)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	const struct cred *old = BPF_CORE_READ(task, real_cred);
+	struct ks_cred_change c = { .new = (__u64)new };
+
+	if (BPF_CORE_READ(new, uid.val) != BPF_CORE_READ(old, uid.val) ||
+	    BPF_CORE_READ(new, euid.val) != BPF_CORE_READ(old, euid.val) ||
+	    BPF_CORE_READ(new, suid.val) != BPF_CORE_READ(old, suid.val) ||
+	    BPF_CORE_READ(new, fsuid.val) != BPF_CORE_READ(old, fsuid.val))
+		c.acts[0] = KS_ACT_UID_CHANGE;
+	if (BPF_CORE_READ(new, gid.val) != BPF_CORE_READ(old, gid.val) ||
+	    BPF_CORE_READ(new, egid.val) != BPF_CORE_READ(old, egid.val) ||
+	    BPF_CORE_READ(new, sgid.val) != BPF_CORE_READ(old, sgid.val) ||
+	    BPF_CORE_READ(new, fsgid.val) != BPF_CORE_READ(old, fsgid.val))
+		c.acts[1] = KS_ACT_GID_CHANGE;
+	if (c.acts[0] || c.acts[1])
+		bpf_loop(2, ks_cred_event, &c, 0);
+	return 0;
+}
+
+/* The ids of a cred that a change compares. */
+static __always_inline void ks_cred_ids_of(struct ks_cred_ids *ids, const struct cred *c)
+{
+	ids->uid = BPF_CORE_READ(c, uid.val);
+	ids->euid = BPF_CORE_READ(c, euid.val);
+	ids->suid = BPF_CORE_READ(c, suid.val);
+	ids->fsuid = BPF_CORE_READ(c, fsuid.val);
+	ids->gid = BPF_CORE_READ(c, gid.val);
+	ids->egid = BPF_CORE_READ(c, egid.val);
+	ids->sgid = BPF_CORE_READ(c, sgid.val);
+	ids->fsgid = BPF_CORE_READ(c, fsgid.val);
+}
+
+/*
+ * Kernels without kprobes: the set*id() calls and execve() (a
+ * set-user-ID file) are where a task's ids change. Their entry keeps the
+ * ids the thread has (ks_credsave); their exit compares, so a change is
+ * reported after the call, the new ids already the task's. Other paths
+ * (keyctl, a kernel thread's commit_creds) are not seen this way.
+ */
+SEC("tracepoint")
+int ks_tall_credsave(void *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ks_cred_ids ids;
+
+	if (!ks_action_wanted(KS_ACT_UID_CHANGE) && !ks_action_wanted(KS_ACT_GID_CHANGE))
+		return 0;
+	ks_cred_ids_of(&ids, BPF_CORE_READ(task, real_cred));
+	bpf_map_update_elem(&ks_credsave, &id, &ids, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint")
+int ks_tall_creds(struct ks_sys_exit_args *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	const struct cred *now = BPF_CORE_READ(task, real_cred);
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ks_cred_change c = {};
+	struct ks_cred_ids *old;
+
+	/* compared in place, read from the cred: no copy on the stack,
+	 * which the evaluator below needs (6.1 counts 512 bytes in all) */
+	old = bpf_map_lookup_elem(&ks_credsave, &id);
+	if (!old)
+		return 0;
+	if (ctx->ret >= 0 &&
+	    (BPF_CORE_READ(now, uid.val) != old->uid || BPF_CORE_READ(now, euid.val) != old->euid ||
+	     BPF_CORE_READ(now, suid.val) != old->suid ||
+	     BPF_CORE_READ(now, fsuid.val) != old->fsuid))
+		c.acts[0] = KS_ACT_UID_CHANGE;
+	if (ctx->ret >= 0 &&
+	    (BPF_CORE_READ(now, gid.val) != old->gid || BPF_CORE_READ(now, egid.val) != old->egid ||
+	     BPF_CORE_READ(now, sgid.val) != old->sgid ||
+	     BPF_CORE_READ(now, fsgid.val) != old->fsgid))
+		c.acts[1] = KS_ACT_GID_CHANGE;
+	bpf_map_delete_elem(&ks_credsave, &id);
+	if (c.acts[0] || c.acts[1])
+		bpf_loop(2, ks_cred_event, &c, 0);
+	return 0;
+}
+
+/* setsid() that made a new session: session_id_change (not kernel threads). */
+static __always_inline void ks_on_setsid(long ret)
+{
+	struct ks_cred_change c = { .acts = { KS_ACT_SESSION_ID_CHANGE } };
+
+	if (ret < 0 || ks_host_skip(KS_SRC_CRED))
+		return;
+	bpf_loop(1, ks_cred_event, &c, 0);
+}
+
+SEC("kretprobe/ksys_setsid")
+int BPF_KRETPROBE(ks_kall_setsid, int ret)
+{
+	ks_on_setsid(ret);
+	return 0;
+}
+
+/* the same at setsid()'s exit, on kernels without kprobes */
+SEC("tracepoint")
+int ks_tall_setsid(struct ks_sys_exit_args *ctx)
+{
+	ks_on_setsid(ctx->ret);
+	return 0;
+}
+
 /* ---- replay: recorded events through the same evaluator ---- */
 
 /*

@@ -178,6 +178,10 @@ static __always_inline int ks_cmp(__s64 a, __u32 op, __s64 b)
 		return a > b;
 	case KS_CMP_GE:
 		return a >= b;
+	case KS_CMP_ANY:
+		return (a & b) != 0;
+	case KS_CMP_NONE:
+		return (a & b) == 0;
 	}
 	return 0;
 }

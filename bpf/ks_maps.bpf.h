@@ -199,4 +199,11 @@ struct {
 	__type(value, struct ks_output_stat);
 } ks_outputs SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KS_CREDSAVE_MAX);
+	__type(key, __u64);
+	__type(value, struct ks_cred_ids);
+} ks_credsave SEC(".maps");
+
 #endif /* KS_MAPS_BPF_H */

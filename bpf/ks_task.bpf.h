@@ -334,10 +334,29 @@ static __always_inline __u64 ks_group_start(struct task_struct *t)
 }
 
 /*
+ * process.thread.capabilities.*: the task's effective and permitted sets.
+ * kernel_cap_t is 8 bytes on every kernel Kestrel supports: a u64 since
+ * 6.3, two u32s (capabilities 0-31, then 32-63) before, which read as
+ * one little-endian u64 are the same bits. CO-RE relocates the members.
+ */
+static __always_inline void ks_fill_caps(struct ks_event *ev, const struct cred *cred)
+{
+	_Static_assert(sizeof(kernel_cap_t) == sizeof(ev->cap_effective),
+		       "kernel_cap_t is one 64-bit set");
+	if (bpf_core_read(&ev->cap_effective, sizeof(ev->cap_effective),
+			  &cred->cap_effective))
+		ev->cap_effective = 0;
+	if (bpf_core_read(&ev->cap_permitted, sizeof(ev->cap_permitted),
+			  &cred->cap_permitted))
+		ev->cap_permitted = 0;
+}
+
+/*
  * process.*, user.* and the parent's ids of `task` (a BTF pointer);
  * parent fields from its real parent. Read fresh for every event: each
  * is a few loads, and none may be stale (uids after setuid, namespaces
- * after setns, the cgroup after a move, the comm after PR_SET_NAME).
+ * after setns, capabilities, the cgroup after a move, the comm after
+ * PR_SET_NAME).
  */
 static __always_inline void ks_fill_task(struct ks_scratch *sc, struct task_struct *task)
 {
@@ -365,6 +384,7 @@ static __always_inline void ks_fill_task(struct ks_scratch *sc, struct task_stru
 		ev->pegid = pcred->egid.val;
 	}
 	ks_fill_task_ns(ev, task);
+	ks_fill_caps(ev, cred);
 	ev->present |= KS_P_PROCESS | KS_P_PARENT | KS_P_USER | KS_P_EUID | KS_P_EGID |
 		       KS_P_PEUID | KS_P_PEGID;
 	if (leader)
@@ -711,6 +731,20 @@ static __always_inline void ks_exe_cached(struct ks_scratch *sc, struct task_str
 	ks_fill_task_exe(sc, task, who);
 	if (c->now.exe_file)
 		ks_exe_store(sc, e, &c->now, who);
+}
+
+/*
+ * The credentials a change installs (commit_creds' new): user.id,
+ * group.id, the effective ids and the capability sets are those the
+ * process has after the change, as Elastic Defend reports them.
+ */
+static __always_inline void ks_fill_new_cred(struct ks_event *ev, const struct cred *new)
+{
+	ev->uid = BPF_CORE_READ(new, uid.val);
+	ev->gid = BPF_CORE_READ(new, gid.val);
+	ev->euid = BPF_CORE_READ(new, euid.val);
+	ev->egid = BPF_CORE_READ(new, egid.val);
+	ks_fill_caps(ev, new);
 }
 
 /* process.*, user.* and process.parent.* of the current task. */

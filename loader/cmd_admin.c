@@ -180,7 +180,8 @@ static const char *const status_actions[KS_ACT_N] = {
 	[KS_ACT_OPEN] = "open", [KS_ACT_CREATION] = "creation",
 	[KS_ACT_DELETION] = "deletion", [KS_ACT_RENAME] = "rename",
 	[KS_ACT_MODIFICATION] = "modification", [KS_ACT_CONNECT] = "connect",
-	[KS_ACT_ACCEPT] = "accept",
+	[KS_ACT_ACCEPT] = "accept", [KS_ACT_UID_CHANGE] = "uid_change",
+	[KS_ACT_GID_CHANGE] = "gid_change", [KS_ACT_SESSION_ID_CHANGE] = "session_id_change",
 };
 
 /*

@@ -37,6 +37,7 @@
 	X(EV_CATEGORY, "event.category") \
 	X(EV_ACTION, "event.action") \
 	X(EV_TYPE, "event.type") \
+	X(DATASET, "data_stream.dataset") \
 	X(PROC_PID, "process.pid") \
 	X(PROC_EXE, "process.executable") \
 	X(PROC_NAME, "process.name") \
@@ -49,6 +50,8 @@
 	X(PROC_CMDLINE, "process.command_line") \
 	X(PROC_ARGS_COUNT, "process.args_count") \
 	X(PROC_EXIT_CODE, "process.exit_code") \
+	X(CAP_EFF, "process.thread.capabilities.effective") \
+	X(CAP_PRM, "process.thread.capabilities.permitted") \
 	X(PROC_EUID, "process.user.id") \
 	X(PROC_EGID, "process.group.id") \
 	X(PAR_EUID, "process.parent.user.id") \
@@ -653,6 +656,37 @@ static int dec_proc_ids(struct dec *d, const struct dec_proc *k)
 	return any | r;
 }
 
+/*
+ * A capability set as Elastic Defend writes it (an array of names,
+ * "CAP_SYS_ADMIN"): its bits in *set, 0 for [] or none. An unknown name
+ * is an error, not a capability the rules would silently never see.
+ */
+static int dec_cap_set(struct dec *d, enum dec_path p, __u64 *set)
+{
+	const struct ks_jn *a = jget(d, p), *v;
+	const char *path = dec_names[p];
+	int b;
+
+	if (!a)
+		return 0;
+	if (a->type != KS_JT_ARR)
+		return fail(d, "%s: expected an array of capability names", path);
+	for (v = ks_jr_first(d->r, a); v; v = ks_jr_next(d->r, v)) {
+		if (v->type != KS_JT_STR)
+			return fail(d, "%s: expected an array of capability names", path);
+		if (ks_jn_has_nul(v) || (b = ks_enum_parse(KS_F_CAP_EFFECTIVE, v->s, false)) < 0)
+			return fail(d, "%s: unknown capability \"%s\"", path, v->s);
+		*set |= 1ull << b;
+	}
+	return 0;
+}
+
+static int dec_caps(struct dec *d)
+{
+	return dec_cap_set(d, P_CAP_EFF, &d->ev->cap_effective) ||
+	       dec_cap_set(d, P_CAP_PRM, &d->ev->cap_permitted) ? -1 : 0;
+}
+
 static int dec_process(struct dec *d)
 {
 	struct ks_event *ev = d->ev;
@@ -677,7 +711,7 @@ static int dec_process(struct dec *d)
 		ev->exit_code = (int32_t)v;
 		ev->present |= KS_P_EXIT_CODE;
 	}
-	return 0;
+	return dec_caps(d);
 }
 
 static int dec_parent(struct dec *d)
@@ -995,6 +1029,27 @@ static int dec_event_type(struct dec *d, unsigned int act)
 	return 0;
 }
 
+/*
+ * data_stream.dataset: Kestrel derives it from the category as Elastic
+ * Defend sets it (endpoint.events.process, ...), so a record of another
+ * dataset (auditd_manager.auditd, ...) is an error rather than events a
+ * rule testing the dataset would read as Defend's.
+ */
+static int dec_dataset(struct dec *d, const char *cat)
+{
+	const char *s;
+	size_t len;
+	int r = get_str(d, P_DATASET, &s, &len);
+
+	if (r <= 0)
+		return r;
+	if (strncmp(s, "endpoint.events.", 16) || strcmp(s + 16, cat))
+		return fail(d, "data_stream.dataset: a %s event is in "
+			    "\"endpoint.events.%s\" (Elastic Defend's dataset "
+			    "of the category)", cat, cat);
+	return 0;
+}
+
 static int dec_event(struct dec *d)
 {
 	const char *s, *cs, *as;
@@ -1025,6 +1080,8 @@ static int dec_event(struct dec *d)
 			    cs);
 	d->ev->category = (__u8)c;
 	d->ev->action = (__u8)a;
+	if (dec_dataset(d, ks_ecs_category_name((unsigned int)c)))
+		return -1;
 	return dec_event_type(d, (unsigned int)a);
 }
 
@@ -1136,42 +1193,78 @@ static int dec_host(struct dec *d)
 	return r < 0 ? -1 : 0;
 }
 
-/* One enriched value of the record: a string, or an array's elements
- * NUL-separated (at most KS_ECS_UBUF bytes, as a live read). */
+/* An enriched array's elements NUL-separated (at most cap bytes, as a
+ * live read): 1 for [], 0 with *len set, or -1. */
+static int dec_user_array(struct dec *d, const char *path, const struct ks_jn *a,
+			  char *buf, size_t cap, size_t *len)
+{
+	const struct ks_jn *v;
+
+	*len = 0;
+	for (v = ks_jr_first(d->r, a); v; v = ks_jr_next(d->r, v)) {
+		if (v->type != KS_JT_STR || ks_jn_has_nul(v))
+			return fail(d, "%s: expected an array of strings", path);
+		if (*len + v->len + 1 > cap)
+			return fail(d, "%s: more than %zu bytes", path, cap);
+		memcpy(buf + *len, v->s, v->len);
+		*len += v->len;
+		buf[(*len)++] = 0;
+	}
+	if (!*len)
+		return 1;	/* [] is null, as in Elastic */
+	(*len)--;	/* the last element's NUL */
+	return 0;
+}
+
+/* One enriched number (process.parent.args_count), noted as decimal text. */
+static int dec_user_num(struct dec *d, unsigned int field, const struct ks_jn *a,
+			const struct ks_field_info *f)
+{
+	char buf[24];
+	int n;
+
+	if (a->type != KS_JT_INT || !ks_field_in_range(f, a->i))
+		return fail(d, "%s: expected an integer from %lld to %lld", f->name,
+			    (long long)f->min, (long long)f->max);
+	n = snprintf(buf, sizeof(buf), "%lld", (long long)a->i);
+	return d->seq ? ks_ecs_user_note(d->ctx, d->seq, field, buf, (size_t)n) : 0;
+}
+
+/* One enriched value of the record: a string, a number, or an array. */
 static int dec_user_one(struct dec *d, unsigned int field)
 {
 	const char *path = dec_names[P_USER + field];
-	const struct ks_jn *a = jget(d, (enum dec_path)(P_USER + field)), *v;
-	char buf[KS_ECS_UBUF];
-	size_t len = 0;
+	const struct ks_field_info *f = ks_ecs_user_info(field);
+	const struct ks_jn *a = jget(d, (enum dec_path)(P_USER + field));
+	size_t cap, len;
+	char *buf;
+	int r;
 
 	if (!a)
 		return 0;
-	if (a->type == KS_JT_STR && field != KS_ECS_U_PARENT_ARGS) {
+	if (f->type == KS_T_NUM)
+		return dec_user_num(d, field, a, f);
+	if (a->type == KS_JT_STR && !f->array) {
 		if (ks_jn_has_nul(a))
 			return fail(d, "%s: NUL byte in string", path);
 		return d->seq ? ks_ecs_user_note(d->ctx, d->seq, field, a->s, a->len) : 0;
 	}
-	if (a->type != KS_JT_ARR || field != KS_ECS_U_PARENT_ARGS)
-		return fail(d, "%s: expected %s", path, field == KS_ECS_U_PARENT_ARGS ?
+	if (a->type != KS_JT_ARR || !f->array)
+		return fail(d, "%s: expected %s", path, f->array ?
 			    "an array of strings" : "a string");
-	for (v = ks_jr_first(d->r, a); v; v = ks_jr_next(d->r, v)) {
-		if (v->type != KS_JT_STR || ks_jn_has_nul(v))
-			return fail(d, "%s: expected an array of strings", path);
-		if (len + v->len + 1 > sizeof(buf))
-			return fail(d, "%s: more than %u bytes", path, KS_ECS_UBUF);
-		memcpy(buf + len, v->s, v->len);
-		len += v->len;
-		buf[len++] = 0;
-	}
-	if (!len)
-		return 0;	/* [] is null, as in Elastic */
-	len--;		/* the last element's NUL */
-	return d->seq ? ks_ecs_user_note(d->ctx, d->seq, field, buf, len) : 0;
+	cap = field == KS_ECS_U_ENV_VARS ? KS_ECS_ENVBUF : KS_ECS_UBUF;
+	buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	r = dec_user_array(d, path, a, buf, cap, &len);
+	if (!r && d->seq)
+		r = ks_ecs_user_note(d->ctx, d->seq, field, buf, len);
+	free(buf);
+	return r < 0 ? r : 0;
 }
 
 /* host.id, process.working_directory, process.parent.args, user.name,
- * process.parent.command_line */
+ * process.parent.command_line, process.parent.args_count, process.env_vars */
 static int dec_user_fields(struct dec *d)
 {
 	unsigned int i;

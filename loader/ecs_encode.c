@@ -104,7 +104,7 @@ static void put_args(struct enc *e)
  */
 static void put_user(struct enc *e, const char *key, unsigned int field)
 {
-	const struct ks_field_info *f = ks_field_lookup(ks_ecs_user_name(field));
+	const struct ks_field_info *f = ks_ecs_user_info(field);
 	const char *s, *end, *z;
 	size_t len;
 
@@ -112,6 +112,10 @@ static void put_user(struct enc *e, const char *key, unsigned int field)
 		return;
 	if (!f || !ks_ecs_user_str(e->ctx, f, e->ev, &s, &len))
 		return;
+	if (f->type == KS_T_NUM) {	/* decimal text, as the decoder noted it */
+		ks_jw_int(e->w, key, strtoll(s, NULL, 10));
+		return;
+	}
 	if (!f->array) {
 		ks_jw_str(e->w, key, s, len);
 		return;
@@ -141,6 +145,7 @@ static void enc_parent(struct enc *e)
 
 	ks_jw_obj(e->w, "parent");
 	put_user(e, "args", KS_ECS_U_PARENT_ARGS);
+	put_user(e, "args_count", KS_ECS_U_PARENT_ARGC);
 	put_user(e, "command_line", KS_ECS_U_PARENT_CMDLINE);
 	put_entity(e, ev->parent_entity, ev->ppid, ev->parent_start_ns);
 	put_ref(e, "executable", KS_F_PARENT_EXECUTABLE);
@@ -151,18 +156,49 @@ static void enc_parent(struct enc *e)
 	ks_jw_end(e->w, '}');
 }
 
+/* One capability set as Elastic Defend writes it: the names of its bits. */
+static void put_caps(struct enc *e, const char *key, uint64_t set)
+{
+	const char *name;
+	unsigned int b;
+
+	if (!set)
+		return;	/* empty: null, as Defend's [] */
+	ks_jw_arr(e->w, key);
+	for (b = 0; b < 64; b++)
+		if (set >> b & 1 && (name = ks_enum_name(KS_F_CAP_EFFECTIVE, b)))
+			ks_jw_cstr(e->w, NULL, name);
+	ks_jw_end(e->w, ']');
+}
+
+/* process.thread.capabilities.{effective,permitted} */
+static void enc_thread(struct enc *e)
+{
+	const struct ks_event *ev = e->ev;
+
+	if (!ev->cap_effective && !ev->cap_permitted)
+		return;
+	ks_jw_obj(e->w, "thread");
+	ks_jw_obj(e->w, "capabilities");
+	put_caps(e, "effective", ev->cap_effective);
+	put_caps(e, "permitted", ev->cap_permitted);
+	ks_jw_end(e->w, '}');
+	ks_jw_end(e->w, '}');
+}
+
 static void enc_process(struct enc *e)
 {
 	const struct ks_event *ev = e->ev;
 	bool proc = ev->present & KS_P_PROCESS;
 
 	if (!(ev->present & (KS_P_PROCESS | KS_P_PARENT | KS_P_EXIT_CODE | KS_P_EUID |
-			     KS_P_EGID)))
+			     KS_P_EGID)) && !ev->cap_effective && !ev->cap_permitted)
 		return;
 	ks_jw_obj(e->w, "process");
 	if (proc) {
 		put_args(e);
 		put_entity(e, ev->entity, ev->pid, ev->start_ns);
+		put_user(e, "env_vars", KS_ECS_U_ENV_VARS);
 		put_ref(e, "executable", KS_F_PROCESS_EXECUTABLE);
 	}
 	if (ev->present & KS_P_EXIT_CODE)
@@ -174,6 +210,7 @@ static void enc_process(struct enc *e)
 		enc_parent(e);
 	if (proc)
 		ks_jw_int(e->w, "pid", ev->pid);
+	enc_thread(e);
 	put_cred(e, "user", KS_P_EUID, ev->euid);
 	if (proc)
 		put_user(e, "working_directory", KS_ECS_U_CWD);

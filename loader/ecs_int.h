@@ -21,6 +21,8 @@ const char *ks_ecs_cgroup_get(const struct ks_ecs_ctx *ctx, uint64_t key);
 int ks_ecs_cgroup_put(struct ks_ecs_ctx *ctx, uint64_t key, const char *id);
 /* KS_ECS_U_* of a userspace-enriched field, -1 if f is none; its name. */
 int ks_ecs_user_index(const struct ks_field_info *f);
+/* The catalogue's entry of enriched field i (KS_ECS_U_*), NULL past them. */
+const struct ks_field_info *ks_ecs_user_info(unsigned int i);
 const char *ks_ecs_user_name(unsigned int i);
 /* Replayed record seq (in record order) holds s for field: 0 or -ENOMEM. */
 int ks_ecs_user_note(struct ks_ecs_ctx *ctx, uint64_t seq, unsigned int field,

@@ -11,9 +11,15 @@
  *                    binary search finds them); null if it had none
  *  live events       read at that moment: /etc/machine-id (through the
  *                    compiler's default), /proc/PID/cwd, /proc/PPID/cmdline
- *                    (its NULs as spaces for the command line), the passwd
- *                    entry of user.id; null when the process has gone or
- *                    the entry is unknown
+ *                    (its NULs as spaces for the command line, its element
+ *                    count for process.parent.args_count), the passwd
+ *                    entry of user.id, /proc/PID/environ; null when the
+ *                    process has gone, the entry is unknown or the file
+ *                    unreadable (environ needs CAP_SYS_PTRACE and
+ *                    CAP_DAC_READ_SEARCH for another user's process)
+ *
+ * process.parent.args_count is a number: its value here is decimal text,
+ * which the interpreter reads back (rules-compiler/interp.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +39,8 @@ static const char *const user_fields[KS_ECS_USER_N] = {
 	[KS_ECS_U_PARENT_ARGS] = "process.parent.args",
 	[KS_ECS_U_USER_NAME] = "user.name",
 	[KS_ECS_U_PARENT_CMDLINE] = "process.parent.command_line",
+	[KS_ECS_U_PARENT_ARGC] = "process.parent.args_count",
+	[KS_ECS_U_ENV_VARS] = "process.env_vars",
 };
 
 /*
@@ -61,6 +69,12 @@ int ks_ecs_user_index(const struct ks_field_info *f)
 		if (user_info[i] == f)
 			return (int)i;
 	return -1;
+}
+
+const struct ks_field_info *ks_ecs_user_info(unsigned int i)
+{
+	pthread_once(&user_info_once, user_info_init);
+	return i < KS_ECS_USER_N ? user_info[i] : NULL;
 }
 
 const char *ks_ecs_user_name(unsigned int i)
@@ -138,38 +152,56 @@ static bool replayed_value(const struct ks_ecs_ctx *ctx, uint64_t seq,
 	return false;
 }
 
-/* /proc/PID/cmdline: the arguments, NUL-separated, the last NUL dropped. */
-static bool read_cmdline(uint32_t pid, char *buf, size_t cap, size_t *len)
+/*
+ * Up to cap bytes of /proc/PID/NAME (NUL-separated strings): false when
+ * the process is gone, the file unreadable or empty (a kernel thread).
+ * A file longer than cap keeps its whole strings that fit: a variable cut
+ * in two could equal a value the process does not hold.
+ */
+static bool read_strings(uint32_t pid, const char *name, char *buf, size_t cap,
+			 size_t *len)
 {
-	char path[32];
-	ssize_t n;
+	char path[40], more, *z;
+	size_t got = 0;
+	ssize_t n = 1;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
+	snprintf(path, sizeof(path), "/proc/%u/%s", pid, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
-	n = read(fd, buf, cap);
+	while (got < cap && n > 0) {
+		n = read(fd, buf + got, cap - got);
+		got += n > 0 ? (size_t)n : 0;
+	}
+	if (got == cap && read(fd, &more, 1) == 1) {
+		z = memrchr(buf, 0, got);	/* drop the cut string */
+		got = z ? (size_t)(z - buf) + 1 : 0;
+	}
 	close(fd);
-	if (n <= 0)
-		return false;	/* gone, or a kernel thread */
-	*len = (size_t)n - (buf[n - 1] == 0);
+	if (n < 0 || !got)
+		return false;
+	*len = got - (buf[got - 1] == 0);	/* the last NUL */
 	return true;
 }
 
-static bool live_value(struct ks_ecs_ctx *ctx, const struct ks_field_info *f,
-		       unsigned int field, const struct ks_event *ev,
-		       const char **s, size_t *len)
+/* The number of elements of a NUL-separated value, as decimal text. */
+static void count_elements(char *buf, size_t *len)
 {
-	char path[32], *buf;
-	struct passwd pw, *res = NULL;
+	unsigned long n = 1;
+	size_t i;
+
+	for (i = 0; i < *len; i++)
+		n += !buf[i];
+	*len = (size_t)snprintf(buf, 24, "%lu", n);
+}
+
+static bool live_proc(struct ks_ecs_ctx *ctx, unsigned int field,
+		      const struct ks_event *ev, size_t *len)
+{
+	char path[32], *buf = ctx->ubuf;
 	ssize_t n;
 
-	if (field == KS_ECS_U_HOST_ID)
-		return ks_interp_user_default(f, s, len);
-	if (!ctx->ubuf && !(ctx->ubuf = malloc(KS_ECS_UBUF)))
-		return false;
-	buf = ctx->ubuf;
 	switch (field) {
 	case KS_ECS_U_CWD:
 		snprintf(path, sizeof(path), "/proc/%u/cwd", ev->pid);
@@ -177,24 +209,42 @@ static bool live_value(struct ks_ecs_ctx *ctx, const struct ks_field_info *f,
 		if (n <= 0 || n >= KS_ECS_UBUF)
 			return false;
 		*len = (size_t)n;
-		break;
-	case KS_ECS_U_PARENT_ARGS:
-		if (!read_cmdline(ev->ppid, buf, KS_ECS_UBUF, len))
+		return true;
+	case KS_ECS_U_ENV_VARS:
+		return read_strings(ev->pid, "environ", buf, KS_ECS_ENVBUF, len);
+	default:	/* the parent's cmdline */
+		if (!read_strings(ev->ppid, "cmdline", buf, KS_ECS_UBUF, len))
 			return false;
-		break;
-	case KS_ECS_U_PARENT_CMDLINE:	/* the args joined by ' ', as the kernel's */
-		if (!read_cmdline(ev->ppid, buf, KS_ECS_UBUF, len))
+		if (field == KS_ECS_U_PARENT_ARGC)
+			count_elements(buf, len);
+		else if (field == KS_ECS_U_PARENT_CMDLINE)	/* as the kernel's */
+			for (n = 0; n < (ssize_t)*len; n++)
+				buf[n] = buf[n] ? buf[n] : ' ';
+		return true;
+	}
+}
+
+static bool live_value(struct ks_ecs_ctx *ctx, const struct ks_field_info *f,
+		       unsigned int field, const struct ks_event *ev,
+		       const char **s, size_t *len)
+{
+	struct passwd pw, *res = NULL;
+	char *buf;
+
+	if (field == KS_ECS_U_HOST_ID)
+		return ks_interp_user_default(f, s, len);
+	if (!ctx->ubuf && !(ctx->ubuf = malloc(KS_ECS_ENVBUF)))
+		return false;
+	buf = ctx->ubuf;
+	if (field != KS_ECS_U_USER_NAME) {
+		if (!live_proc(ctx, field, ev, len))
 			return false;
-		for (n = 0; n < (ssize_t)*len; n++)
-			buf[n] = buf[n] ? buf[n] : ' ';
-		break;
-	default:	/* KS_ECS_U_USER_NAME */
+	} else {
 		if (getpwuid_r(ev->uid, &pw, buf + PATH_MAX, KS_ECS_UBUF - PATH_MAX,
 			       &res) || !res)
 			return false;
 		*len = strlen(res->pw_name);
 		memmove(buf, res->pw_name, *len);
-		break;
 	}
 	*s = buf;
 	return true;

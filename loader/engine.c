@@ -198,6 +198,17 @@ static const struct {
 	{ "ks_all_exit", { "exit", "tp_btf", "all", "none: the process is exiting" } },
 	{ "ks_all_fork", { "fork", "tp_btf", "all",
 	  "none: the parent's and the child's later events are judged" } },
+	{ "ks_kall_creds", { "cred", "kprobe", "all (commit_creds); none without kprobes",
+	  "SIGKILL in commit_creds(): the task dies before it returns to user "
+	  "space with the new ids (a set-user-ID exec runs no instruction)" } },
+	{ "ks_kall_setsid", { "cred", "kretprobe", "all but kernel threads",
+	  "SIGKILL after setsid(), before it returns" } },
+	{ "ks_tall_setsid", { "cred", "tracepoint", "successful 64-bit syscalls",
+	  "SIGKILL at setsid()'s exit, before it returns" } },
+	{ "ks_tall_creds", { "cred", "tracepoint",
+	  "set*id() and execve() (64-bit syscalls), reported at their exit",
+	  "SIGKILL at the syscall's exit: the ids have changed (a set-user-ID "
+	  "exec has replaced the image), the caller dies before it returns" } },
 	{ "ks_lsm_connect", { "connect", "lsm", "all",
 	  "connect() fails with EPERM: nothing is sent" } },
 	{ "ks_sig_connect", { "connect", "tp_btf", "TCP",
@@ -233,7 +244,7 @@ static const struct {
 };
 
 static const char *const ks_kinds[KS_KIND_N] = {
-	"exec", "exit", "fork", "file", "connect", "accept",
+	"exec", "exit", "fork", "file", "connect", "accept", "cred",
 };
 
 const struct ks_hook_info *ks_hook_info(const char *prog)
@@ -520,13 +531,14 @@ static int ks_attach_prog(struct ks_engine *e, struct bpf_program *p)
 	char tp[64];
 	int i;
 
-	for (i = 0; !sys || (i < 6 && sys[i]); i++) {
+	for (i = 0; !sys || (i < KS_SYS_TP_MAX && sys[i]); i++) {
 		struct bpf_link *l;
 
 		if (e->n_links >= KS_ENGINE_MAX_LINKS)
 			return -E2BIG;
 		if (sys)
-			snprintf(tp, sizeof(tp), "sys_exit_%s", sys[i]);
+			snprintf(tp, sizeof(tp), "sys_%s_%s",
+				 ks_sys_tp_enter(name) ? "enter" : "exit", sys[i]);
 		l = sys ? bpf_program__attach_tracepoint(p, "syscalls", tp) : bpf_program__attach(p);
 		if (!l && ks_prog_optional(name)) {
 			pr_warn("kload: %s%s%s not attached (%s): its events are not reported\n",
@@ -777,6 +789,7 @@ void ks_engine_destroy(struct ks_engine *e)
 const char *const ks_pin_maps[KS_PIN_MAPS_N] = {
 	"ks_gen", "ks_tables", "ks_stats", "ks_rule_stats", "ks_entity", "ks_events",
 	"ks_ctl", "ks_rules", "ks_scratch", "ks_lost", "ks_outputs", "ks_rodata",
+	"ks_credsave",
 };
 
 int ks_pin_path(char *buf, size_t len, const char *dir, const char *name)

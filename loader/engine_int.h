@@ -12,8 +12,11 @@ bool ks_prog_wanted(const char *name, enum ks_enforce_mode mode,
 		    const struct ks_engine_opts *o);
 /* The actions (1 << enum ks_action) a program's events can have; 0: none. */
 __u32 ks_prog_actions(const char *name);
-/* The syscalls a syscall tracepoint program attaches to (NULL-ended), or NULL. */
+/* The syscalls a syscall tracepoint program attaches to (NULL-ended, at
+ * most KS_SYS_TP_MAX), or NULL; at their entry (sys_enter_*) or exit. */
+#define KS_SYS_TP_MAX	10
 const char *const *ks_sys_tp_names(const char *prog);
+bool ks_sys_tp_enter(const char *prog);
 /* Program `name` of object s, if s loads it. */
 struct bpf_program *ks_obj_prog(struct kestrel_bpf *s, const char *name);
 /* Load, one object each and in parallel, the programs serving `actions`. */

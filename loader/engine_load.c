@@ -54,6 +54,9 @@ static const struct {
 	{ "rename", ACT(RENAME) },
 	{ "connect", ACT(CONNECT) },
 	{ "accept", ACT(ACCEPT) },
+	{ "creds", ACT(UID_CHANGE) | ACT(GID_CHANGE) },
+	{ "setsid", ACT(SESSION_ID_CHANGE) },
+	{ "credsave", ACT(UID_CHANGE) | ACT(GID_CHANGE) },
 	{ "main", ACT(PACKET) },	/* ks_xdp_main */
 };
 
@@ -76,18 +79,25 @@ __u32 ks_prog_actions(const char *name)
 }
 
 /*
- * The syscalls whose exit each syscall tracepoint program serves
- * (bpf/ks_sys.bpf.h): one program, one link per syscall.
+ * The syscalls whose exit (or entry) each syscall tracepoint program
+ * serves (bpf/ks_sys.bpf.h, bpf/kestrel.bpf.c): one program, one link per
+ * syscall.
  */
+#define KS_CRED_SYSCALLS	"setuid", "setreuid", "setresuid", "setfsuid", "setgid", \
+				"setregid", "setresgid", "setfsgid", "execve", "execveat"
 static const struct {
 	const char *prog;
-	const char *const sys[6];
+	const char *const sys[KS_SYS_TP_MAX + 1];
+	bool enter;
 } ks_sys_tps[] = {
 	{ "ks_tsig_open", { "open", "openat", "openat2", "creat", "open_by_handle_at" } },
 	{ "ks_tsig_unlink", { "unlink", "unlinkat" } },
 	{ "ks_tsig_rename", { "rename", "renameat", "renameat2" } },
 	{ "ks_tsig_connect", { "connect" } },
 	{ "ks_tall_accept", { "accept", "accept4" } },
+	{ "ks_tall_setsid", { "setsid" } },
+	{ "ks_tall_credsave", { KS_CRED_SYSCALLS }, true },
+	{ "ks_tall_creds", { KS_CRED_SYSCALLS } },
 };
 
 const char *const *ks_sys_tp_names(const char *prog)
@@ -98,6 +108,16 @@ const char *const *ks_sys_tp_names(const char *prog)
 		if (!strcmp(prog, ks_sys_tps[i].prog))
 			return ks_sys_tps[i].sys;
 	return NULL;
+}
+
+bool ks_sys_tp_enter(const char *prog)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ks_sys_tps) / sizeof(ks_sys_tps[0]); i++)
+		if (!strcmp(prog, ks_sys_tps[i].prog))
+			return ks_sys_tps[i].enter;
+	return false;
 }
 
 static uint64_t ks_mono_us(void)

@@ -21,7 +21,7 @@
 #include "kestrel/stats.h"
 
 static const char *const src_names[KS_SRC_N] = {
-	"exec", "exit", "fork", "file", "network", "xdp", "replay",
+	"exec", "exit", "fork", "file", "network", "xdp", "replay", "cred",
 };
 
 static const char *const drop_names[KS_DROP_N] = {

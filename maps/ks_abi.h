@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define KS_ABI_VERSION		12
+#define KS_ABI_VERSION		13
 #define KS_TABLES_MAGIC		0x4b535442u	/* "KSTB" */
 
 /* ---- limits (the compiler enforces them and names the limit) ---- */
@@ -78,7 +78,11 @@ enum ks_action {
 	KS_ACT_CONNECT = 9,
 	KS_ACT_ACCEPT = 10,
 	KS_ACT_PACKET = 11,
-	KS_ACT_N = 12,
+	/* process credential changes (commit_creds, setsid) */
+	KS_ACT_UID_CHANGE = 12,		/* uid, euid, suid or fsuid changed */
+	KS_ACT_GID_CHANGE = 13,		/* gid, egid, sgid or fsgid changed */
+	KS_ACT_SESSION_ID_CHANGE = 14,	/* setsid() succeeded */
+	KS_ACT_N = 15,
 };
 
 /* ---- event sources (metrics label "source") ---- */
@@ -90,7 +94,8 @@ enum ks_source {
 	KS_SRC_NET = 4,
 	KS_SRC_XDP = 5,
 	KS_SRC_REPLAY = 6,
-	KS_SRC_N = 7,
+	KS_SRC_CRED = 7,		/* uid, gid and session id changes */
+	KS_SRC_N = 8,
 };
 
 /* ---- why an event was dropped (metrics label "reason") ---- */
@@ -161,6 +166,9 @@ enum ks_field {
 	KS_F_EGID = 35,
 	KS_F_PARENT_EUID = 36,		/* process.parent.user.id */
 	KS_F_PARENT_EGID = 37,
+	/* capability sets, bit n = capability n: a test is "has any of" */
+	KS_F_CAP_EFFECTIVE = 38,	/* process.thread.capabilities.effective */
+	KS_F_CAP_PERMITTED = 39,
 	/* 64-bit entity keys, only for joins */
 	KS_F_ENTITY_ID = 40,
 	KS_F_PARENT_ENTITY_ID = 41,
@@ -216,7 +224,11 @@ enum ks_cmp {
 	KS_CMP_LE = 3,
 	KS_CMP_GT = 4,
 	KS_CMP_GE = 5,
+	/* bit sets (capabilities): any bit of imm set, none set */
+	KS_CMP_ANY = 6,
+	KS_CMP_NONE = 7,
 };
+#define KS_CMP_N		8
 
 /* Three-valued results of step evaluation. */
 enum ks_tv {

@@ -138,6 +138,14 @@ struct ks_event {
 	__u32 peuid;
 	__u32 pegid;
 	__u64 cgroup_id;
+	/*
+	 * The task's effective and permitted capability sets (cred->
+	 * cap_effective, cap_permitted; bit n is capability n, as in
+	 * <linux/capability.h>): Elastic Defend's process.thread.
+	 * capabilities.*. 0 = none or unknown (packets, old recordings).
+	 */
+	__u64 cap_effective;
+	__u64 cap_permitted;
 	struct ks_verdict verdict;
 	/* string slots */
 	char exe[KS_PATH_MAX];
@@ -177,7 +185,7 @@ static inline __u32 ks_field_cut_bits(__u32 f)
 /*
  * BPF_PROG_TEST_RUN context of the replay program: a batch of events,
  * packed. Most of a struct ks_event is string slot space a value rarely
- * fills (3,120 of its 3,424 bytes), so each event is sent as a struct
+ * fills (3,120 of its 3,440 bytes), so each event is sent as a struct
  * ks_replay_rec, the event's bytes before its first slot
  * (KS_REPLAY_HEAD), then the used bytes of each slot in struct order
  * (slot_len[s] of them; the rest of a slot is never read: every reader
@@ -191,7 +199,7 @@ static inline __u32 ks_field_cut_bits(__u32 f)
 #define KS_REPLAY_SLOTS		9	/* exe .. payload */
 #define KS_REPLAY_BATCH		128
 #define KS_REPLAY_CTX_MAX	65535u	/* the kernel's limit (U16_MAX) */
-#define KS_REPLAY_HEAD		304u	/* offsetof(struct ks_event, exe) */
+#define KS_REPLAY_HEAD		320u	/* offsetof(struct ks_event, exe) */
 
 struct ks_replay_rec {
 	__u16 slot_len[KS_REPLAY_SLOTS];

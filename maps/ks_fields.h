@@ -13,8 +13,9 @@
  *   type      the compiler's enum ks_ftype, without its KS_T_ (NUM or ENUM)
  *   member    the struct ks_event member holding the value
  *   presence  the KS_P_* bit that makes it non-null; 0: never null
- *   nonzero   1: null exactly while the member is 0 (no value was known;
- *             presence is then not consulted)
+ *   nonzero   1: null exactly while the member is 0 (no value was known,
+ *             or an empty set; presence is then not consulted, and only
+ *             says the field can be null)
  *   min, max  the values the member can hold (what a literal may be)
  * KS_STR_FIELDS(X): X(id, ECS name, type, presence) for the DFA-scanned
  *   strings (ev->str[id]); type STR or STR_ARRAY.
@@ -69,7 +70,12 @@
 	X(KS_F_NET_NS, "kestrel.process.net_ns", NUM, net_ns, KS_P_PROCESS,   \
 	  0, 0, 0xffffffffll)						      \
 	X(KS_F_USER_NS, "kestrel.process.user_ns", NUM, user_ns,	      \
-	  KS_P_PROCESS, 0, 0, 0xffffffffll)
+	  KS_P_PROCESS, 0, 0, 0xffffffffll)				      \
+	/* capability sets: null while empty, as Defend's empty arrays */      \
+	X(KS_F_CAP_EFFECTIVE, "process.thread.capabilities.effective", ENUM,  \
+	  cap_effective, KS_P_PROCESS, 1, 0, 0)				      \
+	X(KS_F_CAP_PERMITTED, "process.thread.capabilities.permitted", ENUM,  \
+	  cap_permitted, KS_P_PROCESS, 1, 0, 0)
 
 #define KS_STR_FIELDS(X)						      \
 	X(KS_F_PROCESS_NAME, "process.name", STR, KS_P_PROCESS)		      \
@@ -87,6 +93,12 @@
 	X(KS_F_IFACE_NAME, "observer.ingress.interface.name", STR,	      \
 	  KS_P_IFACE)							      \
 	X(KS_F_PAYLOAD, "payload", STR, KS_P_PAYLOAD)
+
+/*
+ * A set of values, a bit each (the capability sets): a test of one is
+ * true if the set holds any of its values, as of Elastic Defend's arrays.
+ */
+#define KS_FIELD_BITSET(f)	((f) == KS_F_CAP_EFFECTIVE || (f) == KS_F_CAP_PERMITTED)
 
 /* Is f one of KS_NUM_FIELDS? */
 KS_FIELD_INLINE int ks_field_is_num(__u32 f)

@@ -82,6 +82,17 @@ static inline __attribute__((always_inline)) __u64 ks_hist_lo(__u32 b)
 	return (__u64)(KS_HIST_SUB + sub) << (e - KS_HIST_SUB_BITS);
 }
 
+/*
+ * ks_credsave (syscall tracepoints, kernels without kprobes): the ids a
+ * thread had when it entered set*id() or execve(), by pid_tgid, which its
+ * exit compares with the ids it has then (uid_change, gid_change).
+ */
+#define KS_CREDSAVE_MAX		4096
+struct ks_cred_ids {
+	__u32 uid, euid, suid, fsuid;
+	__u32 gid, egid, sgid, fsgid;
+};
+
 /* Per-CPU counters, one struct per CPU in ks_stats (summed by kload). */
 
 struct ks_stats {

@@ -274,6 +274,22 @@ static size_t enum_dedup(int64_t *v, size_t n)
 	return k;
 }
 
+/* Drop KS_ENUM_NEVER from v unless f has a name for it; the new count. */
+static size_t enum_drop_unnamed(const struct ks_field_info *f, int64_t *v, size_t n)
+{
+	const struct ks_enum_val *ev;
+	size_t i, k = 0, cnt;
+
+	ev = ks_field_enum(f, &cnt);
+	for (i = 0; i < cnt; i++)
+		if (ev[i].value == KS_ENUM_NEVER)
+			return n;
+	for (i = 0; i < n; i++)
+		if (v[i] != KS_ENUM_NEVER)
+			v[k++] = v[i];
+	return k;
+}
+
 static struct ks_node *cmp_enum(struct parser *p, const struct ks_token *ft,
 				const struct ks_field_info *f,
 				const struct cmp_op *op,
@@ -316,8 +332,18 @@ static struct ks_node *cmp_enum(struct parser *p, const struct ks_token *ft,
 			 n == 1 ? vals[0]->s : "of any value listed");
 		goto out;
 	}
-	/* event.type is a function of the action: the test is on that */
+	/*
+	 * event.type is a function of the action, data_stream.dataset of the
+	 * category: the test is on that. A value no event holds that the
+	 * field has no name for (event.category) is dropped: it never
+	 * matches, and its number would not print back.
+	 */
 	f = ks_field_by_id(f->id);
+	k = enum_drop_unnamed(f, nums, k);
+	if (!k) {	/* != a value no event holds */
+		node = ks_node_bool(p->rs, eql_tok_loc(p, ft), true);
+		goto out;
+	}
 	node = ks_node_num(p->rs, eql_tok_loc(p, ft), f, KS_CMP_EQ, nums, k);
 	if (op->negate)
 		node = negate(p->rs, f, node);

@@ -47,9 +47,10 @@ static const char *fname(uint8_t id)
 
 static const char *cmp_text(uint8_t c)
 {
-	static const char *const t[] = { "==", "!=", "<", "<=", ">", ">=" };
+	static const char *const t[] = { "==", "!=", "<", "<=", ">", ">=",
+					 "has any of", "has none of" };
 
-	return c < 6 ? t[c] : "?";
+	return c < KS_CMP_N ? t[c] : "?";
 }
 
 /* atom#3(process.name exact "\x01sh\x02" | "\x01bash\x02"), lists cut at 4. */
@@ -82,12 +83,32 @@ static char *atom_text(const struct ks_lowered *lw, uint32_t a)
 	return r;
 }
 
+/* process.thread.capabilities.effective has any of CAP_SETUID|CAP_SETGID */
+static char *bitset_text(const struct ks_field_info *f, const struct ks_insn *in)
+{
+	const struct ks_enum_val *ev;
+	char *r = fmt("%s %s ", f->name, cmp_text(in->cmp)), *o;
+	size_t n, i, k = 0;
+
+	ev = ks_field_enum(f, &n);
+	for (i = 0; i < n; i++) {
+		if (ev[i].value < 0 || ev[i].value > 63 || !(in->imm >> ev[i].value & 1))
+			continue;
+		o = r;
+		r = fmt("%s%s%s", o, k++ ? "|" : "", ev[i].name);
+		free(o);
+	}
+	return r;
+}
+
 static char *num_text(const struct ks_insn *in)
 {
 	const struct ks_field_info *f = ks_field_by_id(in->field);
 	const struct ks_enum_val *ev;
 	size_t n = 0, i;
 
+	if (f && f->array)
+		return bitset_text(f, in);
 	ev = f ? ks_field_enum(f, &n) : NULL;
 	if (ev && in->imm == KS_ENUM_NEVER)	/* several names, none emitted */
 		return fmt("%s %s (a value of another source)", fname(in->field),

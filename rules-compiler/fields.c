@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <strings.h>
+#include <linux/capability.h>
 
 #include "ast.h"
 
@@ -17,7 +18,7 @@
 /* the kernel-filled fields, from their one list (maps/ks_fields.h) */
 #define NUM_FIELD(id_, name_, type_, member, pbit, nonzero, lo, hi)	\
 	{ .name = name_, .id = id_, .type = KS_T_##type_, .present = pbit, \
-	  .min = lo, .max = hi },
+	  .min = lo, .max = hi, .array = KS_FIELD_BITSET(id_) },
 /* another name of a 32-bit id the kernel fills */
 #define N(n, i, p)	{ .name = n, .id = i, .type = KS_T_NUM, .present = p, \
 			  .min = 0, .max = UINT32_MAX }
@@ -57,6 +58,13 @@ static const struct ks_field_info fields[] = {
 	 * kernel decides. After event.action, so ks_field_by_id finds that.
 	 */
 	F("event.type", KS_F_ACTION, KS_T_ENUM, 0),
+	/*
+	 * Elastic Defend's data_stream.dataset is a function of the category
+	 * (datasets[] below): a test on it is a test on event.category, which
+	 * the compiler folds against the step's category, as it does a test
+	 * of event.category.
+	 */
+	F("data_stream.dataset", KS_F_CATEGORY, KS_T_ENUM, 0),
 	F("host.name", KS_F_NONE, KS_T_USER_STR, 0),
 	/*
 	 * "linux" on every host Kestrel runs on (a Linux detector): the
@@ -77,6 +85,18 @@ static const struct ks_field_info fields[] = {
 	F("process.working_directory", KS_F_NONE, KS_T_USER_STR, KS_P_PROCESS),
 	{ .name = "process.parent.args", .id = KS_F_NONE, .type = KS_T_USER_STR,
 	  .present = KS_P_PARENT, .array = true },
+	/*
+	 * Also userspace-enriched: process.parent.args_count, the number of
+	 * elements of /proc/PPID/cmdline (a number kload gives the
+	 * interpreter as decimal text); process.env_vars, Elastic Defend's
+	 * "NAME=value" array, every variable of /proc/PID/environ (Defend
+	 * captures those its policy lists; a test on one it lists sees the
+	 * same element here).
+	 */
+	{ .name = "process.parent.args_count", .id = KS_F_NONE, .type = KS_T_NUM,
+	  .present = KS_P_PARENT, .min = 0, .max = UINT32_MAX },
+	{ .name = "process.env_vars", .id = KS_F_NONE, .type = KS_T_USER_STR,
+	  .present = KS_P_PROCESS, .array = true },
 	F("user.name", KS_F_NONE, KS_T_USER_STR, KS_P_USER),
 	/*
 	 * kload derives it from the cgroup the kernel names (loader/
@@ -93,6 +113,30 @@ static const struct ks_enum_val categories[] = {
 };
 
 #define ALIAS(n, v)	{ .name = n, .value = v, .alias = true }
+
+/*
+ * data_stream.dataset as Elastic Defend sets it for its events of each
+ * category (Kestrel's XDP packets, category network, are in
+ * endpoint.events.network too), then the datasets of other sources
+ * Elastic's rules name beside Defend's (the agent's other integrations):
+ * no Kestrel event is in one of those.
+ */
+static const struct ks_enum_val datasets[] = {
+	{ "endpoint.events.process", KS_CAT_PROCESS },
+	{ "endpoint.events.file", KS_CAT_FILE },
+	{ "endpoint.events.network", KS_CAT_NETWORK },
+	ALIAS("endpoint.events.security", KS_ENUM_NEVER),
+	ALIAS("endpoint.events.library", KS_ENUM_NEVER),
+	ALIAS("endpoint.events.api", KS_ENUM_NEVER),
+	ALIAS("endpoint.alerts", KS_ENUM_NEVER),
+	ALIAS("auditd_manager.auditd", KS_ENUM_NEVER),
+	ALIAS("auditd.log", KS_ENUM_NEVER),
+	ALIAS("network_traffic.http", KS_ENUM_NEVER),
+	ALIAS("network_traffic.dns", KS_ENUM_NEVER),
+	ALIAS("network_traffic.flow", KS_ENUM_NEVER),
+	ALIAS("system.auth", KS_ENUM_NEVER),
+	ALIAS("system.syslog", KS_ENUM_NEVER),
+};
 
 /*
  * The names events carry first, Elastic Defend's (the printer and
@@ -117,15 +161,15 @@ static const struct ks_enum_val actions[] = {
 	{ "connection_attempted", KS_ACT_CONNECT },
 	{ "connection_accepted", KS_ACT_ACCEPT },
 	{ "packet", KS_ACT_PACKET },
+	{ "uid_change", KS_ACT_UID_CHANGE },
+	{ "gid_change", KS_ACT_GID_CHANGE },
+	{ "session_id_change", KS_ACT_SESSION_ID_CHANGE },
 	/* Kestrel's first names of the same events */
 	ALIAS("exit", KS_ACT_EXIT),
 	ALIAS("connect", KS_ACT_CONNECT),
 	ALIAS("accept", KS_ACT_ACCEPT),
 	/* Elastic Defend's, not emitted by Kestrel */
 	ALIAS("disconnect_received", KS_ENUM_NEVER),
-	ALIAS("uid_change", KS_ENUM_NEVER),
-	ALIAS("gid_change", KS_ENUM_NEVER),
-	ALIAS("session_id_change", KS_ENUM_NEVER),
 	ALIAS("already_running", KS_ENUM_NEVER),
 	ALIAS("load_module", KS_ENUM_NEVER),
 	ALIAS("ptrace", KS_ENUM_NEVER),
@@ -163,7 +207,8 @@ static const struct ks_enum_val actions[] = {
  * emits (a one-element array: process exec/fork "start", end "end";
  * file creation "creation", deletion "deletion", rename and
  * modification "change"; network connection_attempted/accepted
- * "start"). Kestrel's own open is ECS "access", its XDP packet
+ * "start"; the process's uid_change, gid_change, session_id_change
+ * "change"). Kestrel's own open is ECS "access", its XDP packet
  * "connection". The other ECS event.type values are no Kestrel event's.
  */
 static const struct ks_enum_val types[] = {
@@ -177,6 +222,9 @@ static const struct ks_enum_val types[] = {
 	{ "deletion", KS_ACT_DELETION },
 	{ "change", KS_ACT_RENAME },
 	{ "change", KS_ACT_MODIFICATION },
+	{ "change", KS_ACT_UID_CHANGE },
+	{ "change", KS_ACT_GID_CHANGE },
+	{ "change", KS_ACT_SESSION_ID_CHANGE },
 	{ "connection", KS_ACT_PACKET },
 	{ "admin", KS_ENUM_NEVER },
 	{ "allowed", KS_ENUM_NEVER },
@@ -188,6 +236,28 @@ static const struct ks_enum_val types[] = {
 	{ "installation", KS_ENUM_NEVER },
 	{ "protocol", KS_ENUM_NEVER },
 	{ "user", KS_ENUM_NEVER },
+};
+
+/*
+ * The names Elastic Defend writes in process.thread.capabilities.*, with
+ * the kernel's numbers (<linux/capability.h>): bit n of the task's set.
+ */
+#define CAP(c)	{ #c, c }
+static const struct ks_enum_val capabilities[] = {
+	CAP(CAP_CHOWN), CAP(CAP_DAC_OVERRIDE), CAP(CAP_DAC_READ_SEARCH),
+	CAP(CAP_FOWNER), CAP(CAP_FSETID), CAP(CAP_KILL), CAP(CAP_SETGID),
+	CAP(CAP_SETUID), CAP(CAP_SETPCAP), CAP(CAP_LINUX_IMMUTABLE),
+	CAP(CAP_NET_BIND_SERVICE), CAP(CAP_NET_BROADCAST), CAP(CAP_NET_ADMIN),
+	CAP(CAP_NET_RAW), CAP(CAP_IPC_LOCK), CAP(CAP_IPC_OWNER),
+	CAP(CAP_SYS_MODULE), CAP(CAP_SYS_RAWIO), CAP(CAP_SYS_CHROOT),
+	CAP(CAP_SYS_PTRACE), CAP(CAP_SYS_PACCT), CAP(CAP_SYS_ADMIN),
+	CAP(CAP_SYS_BOOT), CAP(CAP_SYS_NICE), CAP(CAP_SYS_RESOURCE),
+	CAP(CAP_SYS_TIME), CAP(CAP_SYS_TTY_CONFIG), CAP(CAP_MKNOD),
+	CAP(CAP_LEASE), CAP(CAP_AUDIT_WRITE), CAP(CAP_AUDIT_CONTROL),
+	CAP(CAP_SETFCAP), CAP(CAP_MAC_OVERRIDE), CAP(CAP_MAC_ADMIN),
+	CAP(CAP_SYSLOG), CAP(CAP_WAKE_ALARM), CAP(CAP_BLOCK_SUSPEND),
+	CAP(CAP_AUDIT_READ), CAP(CAP_PERFMON), CAP(CAP_BPF),
+	CAP(CAP_CHECKPOINT_RESTORE),
 };
 
 /*
@@ -273,6 +343,10 @@ static const struct ks_enum_val *enum_table(enum ks_field id, size_t *n)
 	case KS_F_DIRECTION:
 		*n = ARRAY_SIZE(directions);
 		return directions;
+	case KS_F_CAP_EFFECTIVE:
+	case KS_F_CAP_PERMITTED:
+		*n = ARRAY_SIZE(capabilities);
+		return capabilities;
 	default:
 		*n = 0;
 		return NULL;
@@ -284,6 +358,10 @@ const struct ks_enum_val *ks_field_enum(const struct ks_field_info *f, size_t *n
 	if (f->id == KS_F_ACTION && !strcmp(f->name, "event.type")) {
 		*n = ARRAY_SIZE(types);
 		return types;
+	}
+	if (f->id == KS_F_CATEGORY && !strcmp(f->name, "data_stream.dataset")) {
+		*n = ARRAY_SIZE(datasets);
+		return datasets;
 	}
 	return enum_table(f->id, n);
 }
@@ -339,6 +417,10 @@ const char *ks_field_enum_list(const struct ks_field_info *f)
 {
 	switch (f->id) {
 	case KS_F_CATEGORY:
+		if (!strcmp(f->name, "data_stream.dataset"))
+			return "endpoint.events.process, endpoint.events.file, "
+			       "endpoint.events.network, or a dataset of another "
+			       "source";
 		return "process, file, network";
 	case KS_F_ACTION:
 		if (!strcmp(f->name, "event.type"))
@@ -346,12 +428,16 @@ const char *ks_field_enum_list(const struct ks_field_info *f)
 			       "connection, or another ECS event.type";
 		return "exec, end, fork, open, creation, deletion, rename, "
 		       "modification, connection_attempted, connection_accepted, "
-		       "packet, the former exit, connect, accept, or a value "
+		       "packet, uid_change, gid_change, session_id_change, the "
+		       "former exit, connect, accept, or a value "
 		       "another ECS source emits";
 	case KS_F_TRANSPORT:
 		return "tcp, udp, icmp, ipv6-icmp, igmp, gre, sctp (icmpv6)";
 	case KS_F_DIRECTION:
 		return "ingress, egress (inbound, outbound)";
+	case KS_F_CAP_EFFECTIVE:
+	case KS_F_CAP_PERMITTED:
+		return "a capability name, CAP_CHOWN to CAP_CHECKPOINT_RESTORE";
 	default:
 		return "";
 	}

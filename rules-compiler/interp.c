@@ -159,11 +159,37 @@ static bool eval_str(const struct ks_node *n, const struct ks_event *ev,
 }
 
 /* The kernel's own reading of the field (maps/ks_fields.h). */
+/*
+ * A number kload enriches (process.parent.args_count) comes through the
+ * user_str callback as its decimal text: the record's value in replay,
+ * or what kload read from /proc. Anything but digits is null.
+ */
+static bool user_num_value(const struct ks_field_info *f, const struct ks_event *ev,
+			   const struct ks_interp_ctx *ctx, int64_t *v)
+{
+	const char *s;
+	size_t len, i;
+	int64_t x = 0;
+
+	if (!present(f, ev) || !ctx || !ctx->user_str ||
+	    !ctx->user_str(ctx->arg, f, ev, &s, &len) || !len || len > 18)
+		return false;	/* 18 digits: no overflow */
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		x = x * 10 + (s[i] - '0');
+	}
+	*v = x;
+	return true;
+}
+
 static bool num_value(const struct ks_field_info *f, const struct ks_event *ev,
-		      int64_t *v)
+		      const struct ks_interp_ctx *ctx, int64_t *v)
 {
 	__s64 x;
 
+	if (f->id == KS_F_NONE)
+		return user_num_value(f, ev, ctx, v);
 	if (!ks_event_num(ev, f->id, &x))
 		return false;
 	*v = x;
@@ -179,21 +205,31 @@ static bool cmp(int64_t a, enum ks_cmp c, int64_t b)
 	case KS_CMP_LE: return a <= b;
 	case KS_CMP_GT: return a > b;
 	case KS_CMP_GE: return a >= b;
+	case KS_CMP_ANY: return (a & b) != 0;
+	case KS_CMP_NONE: return (a & b) == 0;
 	}
 	return false;
 }
 
-static bool eval_num(const struct ks_node *n, const struct ks_event *ev)
+/* Does bit set v hold value b? */
+static bool set_has(int64_t v, int64_t b)
+{
+	return b >= 0 && b < 64 && ((uint64_t)v >> b & 1);
+}
+
+static bool eval_num(const struct ks_node *n, const struct ks_event *ev,
+		     const struct ks_interp_ctx *ctx)
 {
 	int64_t v;
 	size_t i;
 
-	if (!n->n_nums || !num_value(n->field, ev, &v))
+	if (!n->n_nums || !num_value(n->field, ev, ctx, &v))
 		return false;
 	if (n->cmp == KS_CMP_EQ || n->cmp == KS_CMP_NE) {
-		/* EQ over a list is IN; NE over a list is NOT IN */
+		/* EQ over a list is IN; NE over a list is NOT IN; a bit set
+		 * (capabilities) holds values, it does not equal one */
 		for (i = 0; i < n->n_nums; i++)
-			if (v == n->nums[i])
+			if (n->field->array ? set_has(v, n->nums[i]) : v == n->nums[i])
 				return n->cmp == KS_CMP_EQ;
 		return n->cmp == KS_CMP_NE;
 	}
@@ -372,11 +408,12 @@ static bool eval_len(const struct ks_node *n, const struct ks_event *ev,
 }
 
 /* modulo(f, d) cmp N: C's % truncates toward zero, like Java's */
-static bool eval_mod(const struct ks_node *n, const struct ks_event *ev)
+static bool eval_mod(const struct ks_node *n, const struct ks_event *ev,
+		     const struct ks_interp_ctx *ctx)
 {
 	int64_t v;
 
-	if (!n->n_nums || !n->num || !num_value(n->field, ev, &v))
+	if (!n->n_nums || !n->num || !num_value(n->field, ev, ctx, &v))
 		return false;
 	if (n->num == -1)
 		v = 0;	/* INT64_MIN % -1 traps; every remainder by -1 is 0 */
@@ -396,7 +433,7 @@ static bool is_null(const struct ks_field_info *f, const struct ks_event *ev,
 	switch (f->type) {
 	case KS_T_NUM:
 	case KS_T_ENUM:
-		return !num_value(f, ev, &v);
+		return !num_value(f, ev, ctx, &v);
 	case KS_T_IP:
 		return !ip_value(f, ev);
 	default:
@@ -429,7 +466,7 @@ bool ks_interp_node_ctx(const struct ks_node *n, const struct ks_event *ev,
 	case KS_N_STR:
 		return eval_str(n, ev, ctx);
 	case KS_N_NUM:
-		return eval_num(n, ev);
+		return eval_num(n, ev, ctx);
 	case KS_N_IP:
 		return eval_ip(n, ev);
 	case KS_N_NULL:
@@ -439,7 +476,7 @@ bool ks_interp_node_ctx(const struct ks_node *n, const struct ks_event *ev,
 	case KS_N_LEN:
 		return eval_len(n, ev, ctx);
 	case KS_N_MOD:
-		return eval_mod(n, ev);
+		return eval_mod(n, ev, ctx);
 	}
 	return false;
 }

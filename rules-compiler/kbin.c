@@ -759,7 +759,7 @@ static int tc_insns(const struct ks_tables *t, char *err, size_t errlen)
 	for (i = 0; i < h->n_insns; i++) {
 		in = &t->insns[i];
 		if (in->op >= KS_OP_N || in->field >= KS_F_N ||
-		    in->cmp > KS_CMP_GE ||
+		    in->cmp >= KS_CMP_N ||
 		    (in->op == KS_OP_ATOM && in->arg >= h->n_atoms) ||
 		    (in->op == KS_OP_CIDR && in->arg >= h->n_cidrs))
 			return TC_FAIL("instruction %u: op, field, comparison or "

@@ -81,7 +81,9 @@ static uint32_t category_actions(enum ks_category c)
 {
 	switch (c) {
 	case KS_CAT_PROCESS:
-		return ACT(KS_ACT_EXEC) | ACT(KS_ACT_EXIT) | ACT(KS_ACT_FORK);
+		return ACT(KS_ACT_EXEC) | ACT(KS_ACT_EXIT) | ACT(KS_ACT_FORK) |
+		       ACT(KS_ACT_UID_CHANGE) | ACT(KS_ACT_GID_CHANGE) |
+		       ACT(KS_ACT_SESSION_ID_CHANGE);
 	case KS_CAT_FILE:
 		return ACT(KS_ACT_OPEN) | ACT(KS_ACT_CREATION) | ACT(KS_ACT_DELETION) |
 		       ACT(KS_ACT_RENAME) | ACT(KS_ACT_MODIFICATION);

@@ -495,6 +495,23 @@ static bool kernel_num(const struct ks_field_info *f)
 	return f && ks_field_is_num(f->id);
 }
 
+/*
+ * A bit set (capabilities) holds any of the values (EQ, IN) or none of
+ * them (NE, NOT IN): one test of the mask, false on null as the others.
+ */
+static struct trig lower_bitset(struct prog *p, const struct ks_node *n)
+{
+	uint64_t mask = 0;
+	size_t i;
+
+	for (i = 0; i < n->n_nums; i++)
+		if (n->nums[i] >= 0 && n->nums[i] < 64)
+			mask |= 1ull << n->nums[i];
+	emit_field(p, KS_OP_CMP, n->field,
+		   n->cmp == KS_CMP_NE ? KS_CMP_NONE : KS_CMP_ANY, (int64_t)mask);
+	return trig_none();
+}
+
 static struct trig lower_num(struct lower *L, struct prog *p,
 			     const struct ks_node *n)
 {
@@ -509,6 +526,8 @@ static struct trig lower_num(struct lower *L, struct prog *p,
 		emit(p, KS_OP_FALSE);
 		return trig_empty();
 	}
+	if (n->field->array)
+		return lower_bitset(p, n);
 	/* EQ over a list is IN, NE over a list NOT IN; order: nums[0] */
 	if (n->cmp != KS_CMP_EQ && n->cmp != KS_CMP_NE)
 		n_nums = 1;

@@ -221,7 +221,11 @@ static bool parse_fields(struct parser *p, const struct ks_field_info **join,
 		if (!f && eql_field_absent(t))
 			eql_serr(p, t, "unknown field \"%s\" cannot be a join key "
 				 "(optional or not)", t->s);
-		if (f && f->type == KS_T_USER_STR && !ks_field_host_const(f)) {
+		if (f && f->array && f->id != KS_F_NONE) {
+			eql_serr(p, t, "cannot join on %s: a set of values is no "
+				 "join key", f->name);
+			f = NULL;
+		} else if (f && f->id == KS_F_NONE && !ks_field_host_const(f)) {
 			/* neither the kernel nor kload's NFA keys on its value */
 			eql_serr(p, t, "cannot join on %s: only fields the kernel "
 				 "fills (and host.name, host.id) can be join keys",

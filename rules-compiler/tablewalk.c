@@ -235,6 +235,12 @@ const uint8_t *ks_ev_ip(const struct ks_event *ev, enum ks_field f)
 
 bool ks_ev_null(const struct ks_event *ev, enum ks_field f, uint32_t pbit)
 {
+	__s64 v;
+
+	/* a number is null as the kernel reads it: a field null while 0
+	 * (network.direction, the capability sets) whatever its bit says */
+	if (ks_field_is_num(f))
+		return !ks_event_num(ev, f, &v);
 	if (!pbit || (ev->present & pbit))
 		return false;
 	return !KS_F_IS_STR(f) || ev->str[f].len == 0;
@@ -257,6 +263,10 @@ static bool cmp_s64(int64_t a, uint8_t cmp, int64_t b, bool *ok)
 		return a > b;
 	case KS_CMP_GE:
 		return a >= b;
+	case KS_CMP_ANY:
+		return (a & b) != 0;
+	case KS_CMP_NONE:
+		return (a & b) == 0;
 	}
 	*ok = false;
 	return false;

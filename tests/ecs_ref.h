@@ -189,6 +189,10 @@ static void ref_user(struct enc *e, json_t *o, const char *key, unsigned int fie
 			v = &e->ctx->uvals[i];
 	if (!v)
 		return;
+	if (f->type == KS_T_NUM) {	/* noted as decimal text */
+		put(e, o, key, json_integer(strtoll(v->s, NULL, 10)));
+		return;
+	}
 	if (!f->array) {
 		put(e, o, key, jbytes(v->s, v->len));
 		return;
@@ -204,15 +208,34 @@ static void ref_user(struct enc *e, json_t *o, const char *key, unsigned int fie
 	put(e, o, key, arr);
 }
 
+/* A capability set: the names of its bits, in bit order; none if empty. */
+static void ref_caps(struct enc *e, json_t *p, const char *key, uint64_t set)
+{
+	const char *name;
+	json_t *arr;
+	unsigned int b;
+
+	if (!set)
+		return;
+	arr = json_array();
+	for (b = 0; arr && b < 64; b++)
+		if ((set >> b & 1) && (name = ks_enum_name(KS_F_CAP_EFFECTIVE, b)) &&
+		    json_array_append_new(arr, json_string(name)))
+			e->oom = true;
+	put(e, child(e, child(e, p, "thread"), "capabilities"), key, arr);
+}
+
 static void enc_process(struct enc *e, json_t *root)
 {
 	const struct ks_event *ev = e->ev;
 	json_t *p, *pp;
 
 	if (!(ev->present & (KS_P_PROCESS | KS_P_PARENT | KS_P_EXIT_CODE | KS_P_EUID |
-			     KS_P_EGID)))
+			     KS_P_EGID)) && !ev->cap_effective && !ev->cap_permitted)
 		return;
 	p = child(e, root, "process");
+	ref_caps(e, p, "effective", ev->cap_effective);
+	ref_caps(e, p, "permitted", ev->cap_permitted);
 	if (ev->present & KS_P_EUID)
 		put(e, child(e, p, "user"), "id", json_integer(ev->euid));
 	if (ev->present & KS_P_EGID)
@@ -224,6 +247,7 @@ static void enc_process(struct enc *e, json_t *root)
 		put_ref(e, p, "executable", KS_F_PROCESS_EXECUTABLE);
 		put_args(e, p);
 		ref_user(e, p, "working_directory", KS_ECS_U_CWD);
+		ref_user(e, p, "env_vars", KS_ECS_U_ENV_VARS);
 	}
 	if (ev->present & KS_P_EXIT_CODE)
 		put(e, p, "exit_code", json_integer(ev->exit_code));
@@ -235,6 +259,7 @@ static void enc_process(struct enc *e, json_t *root)
 		put_ref(e, pp, "name", KS_F_PARENT_NAME);
 		put_ref(e, pp, "executable", KS_F_PARENT_EXECUTABLE);
 		ref_user(e, pp, "args", KS_ECS_U_PARENT_ARGS);
+		ref_user(e, pp, "args_count", KS_ECS_U_PARENT_ARGC);
 		ref_user(e, pp, "command_line", KS_ECS_U_PARENT_CMDLINE);
 		if (ev->present & KS_P_PEUID)
 			put(e, child(e, pp, "user"), "id", json_integer(ev->peuid));

@@ -19,12 +19,12 @@
 static void test_version(void **state)
 {
 	/* bump both together when a layout below changes */
-	assert_int_equal(KS_ABI_VERSION, 12);
+	assert_int_equal(KS_ABI_VERSION, 13);
 }
 
 static void test_event_layout(void **state)
 {
-	assert_int_equal(sizeof(struct ks_event), 3424);
+	assert_int_equal(sizeof(struct ks_event), 3440);
 	assert_int_equal(offsetof(struct ks_event, str), 124);
 	assert_int_equal(offsetof(struct ks_event, mnt_ns), 180);
 	assert_int_equal(offsetof(struct ks_event, cut_head), 184);
@@ -33,9 +33,11 @@ static void test_event_layout(void **state)
 	assert_int_equal(offsetof(struct ks_event, euid), 200);
 	assert_int_equal(offsetof(struct ks_event, pegid), 212);
 	assert_int_equal(offsetof(struct ks_event, cgroup_id), 216);
-	assert_int_equal(offsetof(struct ks_event, verdict), 224);
-	assert_int_equal(offsetof(struct ks_event, exe), 304);
-	assert_int_equal(offsetof(struct ks_event, payload), 1888);
+	assert_int_equal(offsetof(struct ks_event, cap_effective), 224);
+	assert_int_equal(offsetof(struct ks_event, cap_permitted), 232);
+	assert_int_equal(offsetof(struct ks_event, verdict), 240);
+	assert_int_equal(offsetof(struct ks_event, exe), 320);
+	assert_int_equal(offsetof(struct ks_event, payload), 1904);
 	assert_int_equal(sizeof(struct ks_verdict), 80);
 	assert_int_equal(sizeof(struct ks_replay_ctx), 65532);	/* test-run ctx limit: 65535 */
 	assert_int_equal(sizeof(struct ks_replay_rec), 20);
@@ -50,6 +52,7 @@ static void test_tables_layout(void **state)
 	assert_int_equal(offsetof(struct ks_tables_hdr, trig_fields), 56);
 	assert_int_equal(offsetof(struct ks_tables_hdr, cls_begin), 52);
 	assert_int_equal(sizeof(struct ks_insn), 16);
+	assert_int_equal(KS_CMP_NONE, 7);	/* ks_insn.cmp values */
 	assert_int_equal(sizeof(struct ks_step), 20);
 	assert_int_equal(sizeof(struct ks_rule), 24);
 	assert_int_equal(sizeof(struct ks_cidr), 20);
@@ -76,6 +79,10 @@ static void test_state_layout(void **state)
 	/* per-CPU values are limited to 32 KiB */
 	assert_true(sizeof(struct ks_stats) <= 32768);
 	assert_int_equal(sizeof(struct ks_rule_stats), 48);
+	assert_int_equal(sizeof(struct ks_cred_ids), 32);
+	/* ks_stats and the action bit masks are sized by these */
+	assert_int_equal(KS_SRC_N, 8);
+	assert_int_equal(KS_ACT_N, 15);
 	assert_int_equal(KS_HIST_BUCKETS, 128);	/* a power of two: the kernel masks */
 
 	assert_int_equal(sizeof(struct ks_rule_name), 16 + KS_RULE_ID_MAX);

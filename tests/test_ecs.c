@@ -10,8 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+#include <linux/capability.h>
 
 #include <jansson.h>
 
@@ -498,6 +503,11 @@ static void test_type_of_unknown_action(void **state)
 	json_t *j;
 
 	assert_null(ks_event_type_name(KS_ENUM_NEVER));
+	/* every action an event carries has Defend's type */
+	for (act = KS_ACT_EXEC; act < KS_ACT_N; act++)
+		assert_non_null(ks_event_type_name(act));
+	assert_string_equal(ks_event_type_name(KS_ACT_SESSION_ID_CHANGE), "change");
+	assert_string_equal(ks_ecs_action_name(KS_ACT_GID_CHANGE), "gid_change");
 	for (act = KS_ACT_N; act < 256; act++)
 		assert_null(ks_event_type_name(act));
 	decode_ok(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"}}",
@@ -533,7 +543,9 @@ static void test_enum_names(void **state)
 	}
 	assert_int_equal(ks_ecs_transport_parse("GRE"), 47);
 	assert_string_equal(ks_ecs_direction_name(2), "egress");
-	assert_int_equal(ks_ecs_action_parse("uid_change"), -1);	/* no event's */
+	assert_int_equal(ks_ecs_action_parse("uid_change"), KS_ACT_UID_CHANGE);
+	assert_int_equal(ks_ecs_action_parse("load_module"), -1);	/* no event's */
+	assert_string_equal(ks_enum_name(KS_F_CAP_EFFECTIVE, CAP_SYS_ADMIN), "CAP_SYS_ADMIN");
 	assert_null(ks_ecs_action_name(KS_ACT_NONE));
 	assert_null(ks_ecs_transport_name(250));
 }
@@ -758,6 +770,15 @@ static void test_defend_shape(void **state)
 		  KS_ACT_CONNECT },
 		{ "\"category\":[\"network\"],\"action\":\"connection_accepted\",\"type\":[]", KS_ACT_ACCEPT },
 		{ "\"category\":\"file\",\"action\":\"rename\",\"type\":[\"change\"]", KS_ACT_RENAME },
+		{ "\"category\":[\"process\"],\"action\":\"uid_change\",\"type\":[\"change\"]",
+		  KS_ACT_UID_CHANGE },
+		{ "\"category\":\"process\",\"action\":\"gid_change\",\"type\":\"change\"",
+		  KS_ACT_GID_CHANGE },
+		{ "\"category\":\"process\",\"action\":\"session_id_change\"", KS_ACT_SESSION_ID_CHANGE },
+		{ "\"category\":\"file\",\"action\":\"deletion\"},\"data_stream\":{"
+		  "\"dataset\":\"endpoint.events.file\"", KS_ACT_DELETION },
+		{ "\"category\":[\"network\"],\"action\":\"connection_attempted\"},"
+		  "\"data_stream.dataset\":\"endpoint.events.network\",\"x\":{", KS_ACT_CONNECT },
 	};
 	struct fx *f = *state;
 	char text[512];
@@ -836,6 +857,13 @@ static void test_rejects(void **state)
 		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"process\":{\"parent\":{\"args\":\"bash\"}}}",
 		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"process\":{\"parent\":{\"args\":[\"a\",1]}}}",
 		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"user\":{\"name\":[\"root\"]}}",
+		/* credential changes are process events whose type is "change" */
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"file\",\"action\":\"uid_change\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"uid_change\",\"type\":\"start\"}}",
+		/* data_stream.dataset is the category's as Defend names it */
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"data_stream\":{\"dataset\":\"endpoint.events.file\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"data_stream\":{\"dataset\":\"auditd_manager.auditd\"}}",
+		"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"data_stream\":{\"dataset\":[\"endpoint.events.process\"]}}",
 	};
 	struct fx *f = *state;
 	size_t i;
@@ -1184,6 +1212,199 @@ static void test_enriched_fields(void **state)
 	json_decref(j);
 }
 
+#define ENV_LINE(p) "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":" \
+	"\"process\",\"action\":\"exec\"},\"process\":{\"pid\":1,\"name\":\"sh\"" p "}}\n"
+
+/* Replay the JSONL text into h; returns the number of lines skipped. */
+static unsigned long read_text(struct fx *f, const char *text, struct hosts *h)
+{
+	FILE *in = fmemopen((void *)text, strlen(text), "r");
+	unsigned long skipped = 0;
+
+	assert_non_null(in);
+	h->n = 0;
+	assert_int_equal(ks_ecs_read_jsonl(in, "t.jsonl", hosts_cb, h, &f->ctx,
+					   &skipped, NULL), 0);
+	fclose(in);
+	return skipped;
+}
+
+/*
+ * process.parent.args_count (a number) and process.env_vars (an array)
+ * of replayed records: in, read back by the interpreter, out as Defend
+ * writes them; a wrong type or a value out of range is an error.
+ */
+static void test_enriched_argc_env(void **state)
+{
+	static const char *const bad[] = {
+		",\"parent\":{\"pid\":2,\"args_count\":\"3\"}",
+		",\"parent\":{\"pid\":2,\"args_count\":-1}",
+		",\"parent\":{\"pid\":2,\"args_count\":4294967296}",
+		",\"env_vars\":\"HISTFILE=/dev/null\"",
+		",\"env_vars\":[1]",
+	};
+	const struct ks_field_info *argc = ks_field_lookup("process.parent.args_count");
+	const struct ks_field_info *env = ks_field_lookup("process.env_vars");
+	struct fx *f = *state;
+	struct hosts h = {};
+	const char *s;
+	size_t len, i;
+	char *out;
+	json_t *j;
+
+	assert_int_equal(read_text(f, ENV_LINE(",\"env_vars\":[\"A=1\",\"HISTFILE=/dev/null\"],"
+					       "\"parent\":{\"pid\":2,\"args_count\":3}")
+				      ENV_LINE(",\"env_vars\":[]"), &h), 0);
+	assert_int_equal(h.n, 2);
+	assert_true(ks_ecs_user_str(&f->ctx, argc, &h.ev[0], &s, &len));
+	assert_int_equal(len, 1);
+	assert_memory_equal(s, "3", 1);
+	assert_true(ks_ecs_user_str(&f->ctx, env, &h.ev[0], &s, &len));
+	assert_int_equal(len, sizeof("A=1\0HISTFILE=/dev/null") - 1);
+	assert_memory_equal(s, "A=1\0HISTFILE=/dev/null", len);
+	assert_false(ks_ecs_user_str(&f->ctx, env, &h.ev[1], &s, &len));
+	assert_false(ks_ecs_user_str(&f->ctx, argc, &h.ev[1], &s, &len));
+	j = to_json(&f->ctx, &h.ev[0]);
+	out = dump(j);
+	assert_non_null(strstr(out, "\"env_vars\":[\"A=1\",\"HISTFILE=/dev/null\"],"));
+	assert_non_null(strstr(out, "\"parent\":{\"args_count\":3,"));
+	free(out);
+	json_decref(j);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char line[256];
+
+		snprintf(line, sizeof(line), ENV_LINE("%s"), bad[i]);
+		if (read_text(f, line, &h) != 1 || h.n)
+			fail_msg("accepted %s", line);
+	}
+}
+
+/*
+ * process.thread.capabilities.*: Defend's arrays of names in, the kernel's
+ * bit sets, the names out in bit order; [] is null, an unknown name or a
+ * string where an array belongs is an error.
+ */
+static void test_capabilities(void **state)
+{
+	static const char *const bad[] = {
+		",\"thread\":{\"capabilities\":{\"effective\":[\"CAP_NOPE\"]}}",
+		",\"thread\":{\"capabilities\":{\"effective\":\"CAP_CHOWN\"}}",
+		",\"thread\":{\"capabilities\":{\"permitted\":[21]}}",
+		",\"thread\":{\"capabilities\":{\"permitted\":[\"cap_chown\"]}}",
+	};
+	struct fx *f = *state;
+	struct hosts h = {};
+	char *out, line[256];
+	json_t *j;
+	size_t i;
+
+	assert_int_equal(read_text(f, ENV_LINE(",\"thread\":{\"capabilities\":{"
+					       "\"effective\":[\"CAP_SYS_PTRACE\",\"CAP_CHOWN\"],"
+					       "\"permitted\":[\"CAP_CHECKPOINT_RESTORE\"]}}")
+				      ENV_LINE(",\"thread\":{\"capabilities\":{\"effective\":[]}}"),
+			 &h), 0);
+	assert_int_equal(h.n, 2);
+	assert_int_equal(h.ev[0].cap_effective, 1ull << 19 | 1ull << 0);
+	assert_int_equal(h.ev[0].cap_permitted, 1ull << 40);
+	assert_int_equal(h.ev[1].cap_effective, 0);
+	j = to_json(&f->ctx, &h.ev[0]);
+	out = dump(j);
+	assert_non_null(strstr(out, "\"thread\":{\"capabilities\":{\"effective\":"
+			       "[\"CAP_CHOWN\",\"CAP_SYS_PTRACE\"],"
+			       "\"permitted\":[\"CAP_CHECKPOINT_RESTORE\"]}}"));
+	free(out);
+	json_decref(j);
+	j = to_json(&f->ctx, &h.ev[1]);
+	out = dump(j);
+	assert_null(strstr(out, "thread"));
+	free(out);
+	json_decref(j);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), ENV_LINE("%s"), bad[i]);
+		if (read_text(f, line, &h) != 1 || h.n)
+			fail_msg("accepted %s", line);
+	}
+}
+
+/*
+ * A child running `sleep 5` with environment envp, once it has exec'd
+ * (the pipe's write end closes on exec): its pid.
+ */
+static pid_t exec_sleep(char *const envp[])
+{
+	char *const argv[] = { "sleep", "5", NULL };
+	int fds[2];
+	char c;
+	pid_t pid;
+
+	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		execve("/bin/sleep", argv, envp);
+		_exit(127);
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &c, 1), 0);
+	close(fds[0]);
+	return pid;
+}
+
+static void reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/*
+ * Live events read process.env_vars from /proc/PID/environ (whole
+ * variables only, at most KS_ECS_ENVBUF bytes) and process.parent.args_count
+ * from /proc/PPID/cmdline; null once the process is gone.
+ */
+static void test_enriched_live(void **state)
+{
+	const struct ks_field_info *argc = ks_field_lookup("process.parent.args_count");
+	const struct ks_field_info *env = ks_field_lookup("process.env_vars");
+	char *const small[] = { "KS_T=1", "HISTFILE=/dev/null", NULL };
+	size_t big = KS_ECS_ENVBUF / 2 - 16, len;
+	char *vars[4], *envp[4];
+	struct ks_event ev = { .source = KS_SRC_EXEC,
+			       .present = KS_P_PROCESS | KS_P_PARENT };
+	struct fx *f = *state;
+	const char *s;
+	int i;
+
+	ev.pid = ev.ppid = (uint32_t)exec_sleep(small);
+	assert_true(ks_ecs_user_str(&f->ctx, env, &ev, &s, &len));
+	assert_int_equal(len, sizeof("KS_T=1\0HISTFILE=/dev/null") - 1);
+	assert_memory_equal(s, "KS_T=1\0HISTFILE=/dev/null", len);
+	assert_true(ks_ecs_user_str(&f->ctx, argc, &ev, &s, &len));
+	assert_int_equal(len, 1);
+	assert_memory_equal(s, "2", 1);	/* sleep 5 */
+	reap((pid_t)ev.pid);
+	assert_false(ks_ecs_user_str(&f->ctx, env, &ev, &s, &len));
+	assert_false(ks_ecs_user_str(&f->ctx, argc, &ev, &s, &len));
+	/* three variables of which two fit: the third is not cut, but left out */
+	for (i = 0; i < 3; i++) {
+		vars[i] = malloc(big);
+		assert_non_null(vars[i]);
+		memset(vars[i], 'x', big - 1);
+		vars[i][0] = (char)('A' + i);
+		vars[i][1] = '=';
+		vars[i][big - 1] = 0;
+		envp[i] = vars[i];
+	}
+	envp[3] = NULL;
+	ev.pid = (uint32_t)exec_sleep(envp);
+	assert_true(ks_ecs_user_str(&f->ctx, env, &ev, &s, &len));
+	reap((pid_t)ev.pid);
+	assert_int_equal(len, 2 * big - 1);
+	assert_memory_equal(s, vars[0], big);
+	assert_memory_equal(s + big, vars[1], big - 1);
+	for (i = 0; i < 3; i++)
+		free(vars[i]);
+}
+
 #define HOST_LINE(h) "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":" \
 	"\"process\",\"action\":\"exec\"},\"process\":{\"pid\":1}" h "}\n"
 
@@ -1345,6 +1566,9 @@ int main(void)
 		cmocka_unit_test(test_host),
 		cmocka_unit_test_setup_teardown(test_multi_host, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enriched_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enriched_argc_env, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enriched_live, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_capabilities, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_time_out_of_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_container_ns, setup, teardown),
 	};

@@ -141,20 +141,77 @@ static void test_ids(void **state)
 	ks_ruleset_free(rs);
 }
 
-/* A query error is reported where it is in the .toml file. */
-static void test_query_position(void **state)
+/* A rule whose query has an error: the rule is read, its query is not. */
+static void bad_query(const char *query, const char *want)
 {
-	char *text = elastic(HEAD_OK, "sequence by process.entity_id\n"
-			     "  [process where process.nam == \"x\"]\n"
-			     "  [process where true]\n", "");
-	struct ks_ruleset *rs = load(text, "r.toml", -1,
-		"r.toml:19:18: error: unknown field \"process.nam\" "
-		"(did you mean \"process.name\"?)");
+	char *text = elastic(HEAD_OK, query, "");
+	struct ks_ruleset *rs = load(text, "r.toml", -1, want);
 
 	assert_int_equal(rs->n_rules, 1);
 	assert_null(rs->rules[0].q);
 	ks_ruleset_free(rs);
 	free(text);
+}
+
+/* A rule whose query compiles: its condition as the printer writes it. */
+static char *good_query(const char *query)
+{
+	char *text = elastic(HEAD_OK, query, "");
+	struct ks_ruleset *rs = load(text, "r.toml", 0, "");
+	char *printed;
+
+	assert_int_equal(rs->n_rules, 1);
+	assert_non_null(rs->rules[0].q);
+	printed = ks_node_format(rs->rules[0].q->steps[0].cond);
+	ks_ruleset_free(rs);
+	free(text);
+	return printed;
+}
+
+/* A query error is reported where it is in the .toml file. */
+static void test_query_position(void **state)
+{
+	bad_query("sequence by process.entity_id\n"
+		  "  [process where process.nam == \"x\"]\n"
+		  "  [process where true]\n",
+		  "r.toml:19:18: error: unknown field \"process.nam\" "
+		  "(did you mean \"process.name\"?)");
+}
+
+/*
+ * Elastic Defend's process.parent.args_count and process.env_vars, as
+ * the corpus writes them (userspace-enriched fields: no join on them).
+ */
+static void test_enriched_fields(void **state)
+{
+	char *printed = good_query("process where event.type == \"start\" and\n"
+				   "  process.parent.args_count <= 4 and\n"
+				   "  process.env_vars : \"*GLIBC_TUNABLES=glibc.*=glibc.*=*\"\n");
+
+	assert_non_null(strstr(printed, "process.parent.args_count <= 4"));
+	free(printed);
+	bad_query("sequence by process.env_vars\n"
+		  "  [process where true]\n  [process where true]\n",
+		  "r.toml:18:13: error: cannot join on process.env_vars: only fields "
+		  "the kernel fills (and host.name, host.id) can be join keys");
+}
+
+/* The capability sets as the corpus tests them, kernel-decided. */
+static void test_capabilities(void **state)
+{
+	char *printed = good_query("process where process.name != null and\n"
+				   "  (process.thread.capabilities.effective : \"CAP_SET?ID\" or\n"
+				   "   process.thread.capabilities.permitted : (\"CAP_CHOWN\", "
+				   "\"CAP_FOWNER\"))\n");
+
+	assert_string_equal(printed, "process.name != null and "
+			    "(process.thread.capabilities.effective in (\"CAP_SETGID\", \"CAP_SETUID\") or "
+			    "process.thread.capabilities.permitted in (\"CAP_CHOWN\", \"CAP_FOWNER\"))");
+	free(printed);
+	bad_query("process where process.thread.capabilities.effective : \"CAP_SYS_ADMN\"\n",
+		  "r.toml:18:55: error: unknown value \"CAP_SYS_ADMN\" for "
+		  "process.thread.capabilities.effective (expected one of: a capability "
+		  "name, CAP_CHOWN to CAP_CHECKPOINT_RESTORE)");
 }
 
 static void test_language(void **state)
@@ -304,6 +361,8 @@ int main(void)
 		cmocka_unit_test(test_metadata),
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_query_position),
+		cmocka_unit_test(test_enriched_fields),
+		cmocka_unit_test(test_capabilities),
 		cmocka_unit_test(test_language),
 		cmocka_unit_test(test_rejections),
 		cmocka_unit_test(test_not_a_rule),

@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <linux/capability.h>
+
 #include <kestrel/rules.h>
 
 /* ---- event builder ---- */
@@ -420,6 +422,12 @@ static bool user_str(void *arg, const struct ks_field_info *f,
 		return true;
 	} else if (!strcmp(f->name, "process.working_directory")) {
 		*s = "/tmp/w";
+	} else if (!strcmp(f->name, "process.parent.args_count")) {
+		*s = ev->ppid == 2 ? "x2" : "2";	/* not digits: null */
+	} else if (!strcmp(f->name, "process.env_vars")) {
+		*s = "HISTSIZE=0\0LANG=C";
+		*len = 17;
+		return true;
 	} else {
 		return false;
 	}
@@ -467,11 +475,81 @@ static void test_user_fields(void **state)
 	  "process.working_directory == null and user.name == null");
 	ev.present &= ~KS_P_PARENT;	/* no parent: null even with a value */
 	check_ctx(&ev, "process where process.parent.args == null", true, &ctx);
+	/* a number kload gives as decimal text; an array of NAME=value */
+	ev.present |= KS_P_PARENT;
+	check_ctx(&ev, "process where process.parent.args_count == 2 and "
+		  "process.parent.args_count >= 2 and "
+		  "process.parent.args_count in (1, 2)", true, &ctx);
+	check_ctx(&ev, "process where process.parent.args_count < 2 or "
+		  "process.parent.args_count == null", false, &ctx);
+	check_ctx(&ev, "process where modulo(process.parent.args_count, 2) == 0",
+		  true, &ctx);
+	check_ctx(&ev, "process where process.env_vars like~ \"histsize=0\" and "
+		  "process.env_vars == \"LANG=C\"", true, &ctx);
+	check_ctx(&ev, "process where process.env_vars : \"HISTSIZE=0*LANG*\"", false, &ctx);
+	T("process where process.parent.args_count == null and process.env_vars == null");
+	ev.ppid = 2;
+	check_ctx(&ev, "process where process.parent.args_count == null", true, &ctx);
+	ev.ppid = 1;
+	ev.present &= ~(KS_P_PARENT | KS_P_PROCESS);
+	check_ctx(&ev, "any where process.parent.args_count == null and "
+		  "process.env_vars == null", true, &ctx);
 	/* two of them in one test: the first outlives the second read */
 	ctx.user_str = shared_buf_str;
 	check_ctx(&ev, "any where startsWith(container.id, host.name)", false, &ctx);
 	check_ctx(&ev, "any where endsWith(container.id, host.name)", false, &ctx);
 	check_ctx(&ev, "any where stringContains(host.name, host.name)", true, &ctx);
+}
+
+/*
+ * The capability sets: a test is true if the set holds any value tested,
+ * != and not in if it holds none; an empty set is null (Defend's []).
+ */
+static void test_capabilities(void **state)
+{
+	struct ks_event ev;
+
+	ev_exec(&ev, "/usr/bin/gdb", NULL);
+	ev.cap_effective = 1ull << CAP_SETUID | 1ull << CAP_SYS_PTRACE;
+	ev.cap_permitted = ev.cap_effective | 1ull << CAP_CHECKPOINT_RESTORE;
+	T("process where process.thread.capabilities.effective : \"CAP_SYS_PTRACE\"");
+	T("process where process.thread.capabilities.effective : \"cap_set?id\"");
+	T("process where process.thread.capabilities.effective in (\"CAP_CHOWN\", \"CAP_SETUID\")");
+	T("process where process.thread.capabilities.permitted == \"CAP_CHECKPOINT_RESTORE\"");
+	F("process where process.thread.capabilities.effective == \"CAP_CHECKPOINT_RESTORE\"");
+	F("process where process.thread.capabilities.effective : (\"CAP_CHOWN\", \"CAP_FOWNER\")");
+	/* != : holds none of them */
+	F("process where process.thread.capabilities.effective != \"CAP_SETUID\"");
+	T("process where process.thread.capabilities.effective != \"CAP_CHOWN\"");
+	F("process where process.thread.capabilities.effective not in (\"CAP_CHOWN\", \"CAP_SETUID\")");
+	T("process where process.thread.capabilities.effective not in (\"CAP_CHOWN\", \"CAP_BPF\")");
+	T("process where startsWith(process.thread.capabilities.effective, \"CAP_SYS_\")");
+	F("process where process.thread.capabilities.effective == null");
+	/* empty: null, so every test but == null is false */
+	ev.cap_effective = 0;
+	T("process where process.thread.capabilities.effective == null");
+	F("process where process.thread.capabilities.effective != \"CAP_CHOWN\"");
+	F("process where process.thread.capabilities.effective not in (\"CAP_CHOWN\", \"CAP_BPF\")");
+	F("process where process.thread.capabilities.effective : \"*\"");
+}
+
+/* data_stream.dataset: Elastic Defend's name of the event's category. */
+static void test_dataset(void **state)
+{
+	struct ks_event ev;
+
+	ev_file(&ev, KS_ACT_CREATION, "/tmp/a.sh");
+	T("any where data_stream.dataset == \"endpoint.events.file\"");
+	T("any where data_stream.dataset : \"ENDPOINT.events.f*\"");
+	T("any where data_stream.dataset in (\"auditd_manager.auditd\", "
+	  "\"endpoint.events.file\")");
+	T("any where data_stream.dataset != \"network_traffic.http\"");
+	F("any where data_stream.dataset == \"endpoint.events.process\"");
+	F("any where data_stream.dataset == null");
+	ev_exec(&ev, "/bin/sh", NULL);
+	T("process where data_stream.dataset == \"endpoint.events.process\"");
+	F("any where data_stream.dataset not in (\"endpoint.events.process\", "
+	  "\"system.auth\")");
 }
 
 /* Effective and real ids: a setuid-root exec by uid 1000 under a uid 1000 shell. */
@@ -811,6 +889,8 @@ int main(void)
 		cmocka_unit_test(test_user_fields),
 		cmocka_unit_test(test_host_fields),
 		cmocka_unit_test(test_cred_fields),
+		cmocka_unit_test(test_dataset),
+		cmocka_unit_test(test_capabilities),
 		cmocka_unit_test(test_wildcard_matcher),
 		cmocka_unit_test(test_regex),
 		cmocka_unit_test(test_regex_newline),

@@ -38,11 +38,12 @@ static int teardown(void **state)
 /* ---- compact renderings to compare with ---- */
 
 /* "A0 C26==1 & U &": ATOM, CMP, CIDR (N), PRESENT (P), STRLEN (L),
- * USER (U), TRUE/FALSE (T/F), AND (&), OR (|), NOT (!). */
+ * USER (U), TRUE/FALSE (T/F), AND (&), OR (|), NOT (!); a bit set test
+ * is C38&192 (any of the bits), C39!&9 (none of them). */
 static void prog_str(const struct ks_tables *t, uint32_t step, char *buf,
 		     size_t size)
 {
-	static const char *const cmp[] = { "==", "!=", "<", "<=", ">", ">=" };
+	static const char *const cmp[] = { "==", "!=", "<", "<=", ">", ">=", "&", "!&" };
 	const struct ks_step *s = &t->steps[step];
 	const struct ks_insn *in;
 	size_t n = 0;
@@ -190,6 +191,17 @@ static const struct qcase qcases[] = {
 	{ "process where not process.parent.name == null", "P6", "", true,
 	  "cat1" },
 	{ "process where host.name == \"h1\"", "U", "", false, "cat1" },
+	/* capability sets: one mask test, kernel-exact */
+	{ "process where process.thread.capabilities.effective : \"CAP_SET?ID\"",
+	  "C38&192", "", true, "cat1" },
+	{ "process where process.thread.capabilities.permitted != \"CAP_BPF\"",
+	  "C39!&549755813888", "", true, "cat1" },
+	{ "process where process.thread.capabilities.permitted not in (\"CAP_CHOWN\", \"CAP_BPF\")",
+	  "P39 C39&549755813889 ! &", "", true, "cat1" },
+	/* userspace-enriched: process.parent.args_count, process.env_vars */
+	{ "process where process.parent.args_count <= 4", "U", "", false, "cat1" },
+	{ "process where process.env_vars : \"A=*\" and process.pid == 1",
+	  "U C16==1 &", "", false, "cat1" },
 	{ "process where process.entity_id == \"1-2\"", "U", "", false,
 	  "cat1" },
 	/* != on a nullable field: present and not equal */
@@ -548,6 +560,10 @@ static void test_block_needs_exact(void **state)
 		"  name: re\n"
 		"  action: kill\n"
 		"  query: process where process.name regex \"ba.h\"\n"
+		"- rule: ac\n"
+		"  name: ac\n"
+		"  action: block\n"
+		"  query: process where process.parent.args_count == 1\n"
 		"- rule: ok2\n"
 		"  name: ok2\n"
 		"  action: block\n"
@@ -559,7 +575,8 @@ static void test_block_needs_exact(void **state)
 	assert_non_null(strstr(d, "t.yml:1:3: error: action block needs a kernel-exact rule: wildcard \"*a*b*\" on process.command_line is decided in userspace"));
 	assert_non_null(strstr(d, "t.yml:6:3: error: action kill needs a process"));
 	assert_non_null(strstr(d, "t.yml:14:3: error: action kill needs a kernel-exact rule: regex \"ba.h\" on process.name is decided in userspace"));
-	assert_int_equal(ks_diags_errors(&rs->diags), 3);
+	assert_non_null(strstr(d, "t.yml:18:3: error: action block needs a kernel-exact rule: comparison on process.parent.args_count is decided in userspace"));
+	assert_int_equal(ks_diags_errors(&rs->diags), 4);
 	ks_ruleset_free(rs);
 }
 

@@ -173,18 +173,43 @@ static const struct accept_case accepts[] = {
 	{ "any where event.type == \"start\"",
 	  "any where event.action in (\"exec\", \"fork\", \"connection_attempted\", "
 	  "\"connection_accepted\")" },
+	/* "change" is also the process's uid, gid and session id changes */
 	{ "file where event.type in (\"creation\", \"change\")",
-	  "file where event.action in (\"creation\", \"rename\", \"modification\")" },
+	  "file where event.action in (\"creation\", \"rename\", \"modification\", "
+	  "\"uid_change\", \"gid_change\", \"session_id_change\")" },
 	{ "file where event.type != \"deletion\"", "file where event.action != \"deletion\"" },
 	{ "process where event.type == \"end\"", "process where event.action == \"end\"" },
 	{ "process where event.action in (\"exec\", \"exec_event\", \"ProcessRollup2\", "
 	  "\"executed\")",
 	  "process where event.action in (\"exec\", \"disconnect_received\")" },
-	{ "process where event.action != \"uid_change\"",
+	{ "process where event.action != \"already_running\"",
 	  "process where event.action != \"disconnect_received\"" },
+	/* the process's credential changes, as Defend names them */
+	{ "process where event.action in (\"uid_change\", \"guid_change\") and "
+	  "event.type == \"change\"",
+	  "process where event.action in (\"uid_change\", \"disconnect_received\") and "
+	  "event.action in (\"rename\", \"modification\", \"uid_change\", \"gid_change\", "
+	  "\"session_id_change\")" },
 	{ "process where event.type in (\"info\", \"start\")",
 	  "process where event.action in (\"disconnect_received\", \"exec\", \"fork\", "
 	  "\"connection_attempted\", \"connection_accepted\")" },
+	/* capability sets: the names a wildcard matches, "any of" */
+	{ "process where process.thread.capabilities.effective : \"CAP_SET?ID\"",
+	  "process where process.thread.capabilities.effective in (\"CAP_SETGID\", \"CAP_SETUID\")" },
+	{ "process where process.thread.capabilities.permitted != \"CAP_SYS_ADMIN\"", NULL },
+	{ "process where process.thread.capabilities.effective : (\"cap_chown\", \"CAP_FOWNER\")",
+	  "process where process.thread.capabilities.effective in (\"CAP_CHOWN\", \"CAP_FOWNER\")" },
+	/* data_stream.dataset is Defend's name of the category */
+	{ "any where data_stream.dataset == \"endpoint.events.file\"",
+	  "any where event.category == \"file\"" },
+	{ "any where data_stream.dataset : \"endpoint.events.*\"",
+	  "any where event.category in (\"process\", \"file\", \"network\")" },
+	{ "any where data_stream.dataset in (\"endpoint.events.process\", "
+	  "\"auditd_manager.auditd\")",
+	  "any where event.category == \"process\"" },
+	{ "any where data_stream.dataset != \"system.auth\" and "
+	  "data_stream.dataset not in (\"endpoint.events.file\", \"system.auth\")",
+	  "any where true and event.category != \"file\"" },
 	/* ECS ids are keywords: their decimal text is the number */
 	{ "process where user.id == \"0\" and group.id in (\"0\", \"4294967295\")",
 	  "process where user.id == 0 and group.id in (0, 4294967295)" },
@@ -342,7 +367,7 @@ static const struct reject_case rejects[] = {
 	{ "any where event.action == \"exce\"",
 	  "q:1:27: error: unknown value \"exce\" for event.action (expected one of: "
 	  "exec, end, fork, open, creation, deletion, rename, modification, "
-	  "connection_attempted, connection_accepted, packet, the former exit, "
+	  "connection_attempted, connection_accepted, packet, uid_change, gid_change, session_id_change, the former exit, "
 	  "connect, accept, or a value another ECS source emits)" },
 	{ "process where user.id == \"007\"",
 	  "q:1:26: error: \"007\" is not the decimal text of a user.id (0..4294967295)" },
@@ -352,12 +377,32 @@ static const struct reject_case rejects[] = {
 	  "q:1:27: error: operator >= on the keyword group.id orders text: compare with a number" },
 	{ "process where process.pid == \"5\"",
 	  "q:1:30: error: cannot compare numeric field process.pid with a string" },
-	{ "process where event.action == \"uid_change\"",
-	  "q:1:15: error: no Kestrel event has event.action uid_change (Kestrel does "
+	{ "process where event.action == \"load_module\"",
+	  "q:1:15: error: no Kestrel event has event.action load_module (Kestrel does "
 	  "not emit it), so this test could never be true" },
 	{ "process where event.type in (\"info\", \"user\")",
 	  "q:1:15: error: no Kestrel event has event.type of any value listed "
 	  "(Kestrel does not emit it), so this test could never be true" },
+	{ "sequence by process.thread.capabilities.effective [process where true] "
+	  "[process where true]",
+	  "q:1:13: error: cannot join on process.thread.capabilities.effective: a set "
+	  "of values is no join key" },
+	{ "process where process.thread.capabilities.effective == \"cap_bpf\"",
+	  "q:1:56: error: unknown value \"cap_bpf\" for process.thread.capabilities.effective "
+	  "(expected one of: a capability name, CAP_CHOWN to CAP_CHECKPOINT_RESTORE)" },
+	{ "process where process.thread.capabilities.permitted >= \"CAP_BPF\"",
+	  "q:1:15: error: operator >= is not supported on enum field "
+	  "process.thread.capabilities.permitted" },
+	{ "process where process.thread.capabilities.permitted == 21",
+	  "q:1:56: error: cannot compare process.thread.capabilities.permitted with a "
+	  "number (expected one of: a capability name, CAP_CHOWN to CAP_CHECKPOINT_RESTORE)" },
+	{ "file where data_stream.dataset == \"network_traffic.http\"",
+	  "q:1:12: error: no Kestrel event has data_stream.dataset network_traffic.http "
+	  "(Kestrel does not emit it), so this test could never be true" },
+	{ "file where data_stream.dataset == \"endpoint.events\"",
+	  "q:1:35: error: unknown value \"endpoint.events\" for data_stream.dataset "
+	  "(expected one of: endpoint.events.process, endpoint.events.file, "
+	  "endpoint.events.network, or a dataset of another source)" },
 	{ "any where event.type == \"begin\"",
 	  "q:1:25: error: unknown value \"begin\" for event.type (expected one of: "
 	  "start, end, access, creation, deletion, change, connection, or another "
@@ -365,12 +410,12 @@ static const struct reject_case rejects[] = {
 	{ "any where event.action : \"exec_ev*\"",
 	  "q:1:26: error: unknown value \"exec_ev*\" for event.action (expected one of: "
 	  "exec, end, fork, open, creation, deletion, rename, modification, "
-	  "connection_attempted, connection_accepted, packet, the former exit, "
+	  "connection_attempted, connection_accepted, packet, uid_change, gid_change, session_id_change, the former exit, "
 	  "connect, accept, or a value another ECS source emits)" },
 	{ "any where event.action == \"EXEC\"",
 	  "q:1:27: error: unknown value \"EXEC\" for event.action (expected one of: "
 	  "exec, end, fork, open, creation, deletion, rename, modification, "
-	  "connection_attempted, connection_accepted, packet, the former exit, "
+	  "connection_attempted, connection_accepted, packet, uid_change, gid_change, session_id_change, the former exit, "
 	  "connect, accept, or a value another ECS source emits)" },
 	{ "network where network.transport == \"quic\"",
 	  "q:1:36: error: unknown value \"quic\" for network.transport (expected one of: "
@@ -456,6 +501,17 @@ static const struct reject_case rejects[] = {
 	  "q:1:26: error: null can only be compared with == or !=" },
 	{ "process where ? process.name == \"a\"",
 	  "q:1:15: error: unexpected character '?'" },
+	{ "sequence by process.parent.args_count [process where true] [file where true]",
+	  "q:1:13: error: cannot join on process.parent.args_count: only fields the "
+	  "kernel fills (and host.name, host.id) can be join keys" },
+	{ "sequence by process.env_vars [process where true] [file where true]",
+	  "q:1:13: error: cannot join on process.env_vars: only fields the "
+	  "kernel fills (and host.name, host.id) can be join keys" },
+	{ "process where process.parent.args_count == 4294967296",
+	  "q:1:44: error: 4294967296 is out of range for process.parent.args_count (0..4294967295)" },
+	{ "process where process.parent.args_count : \"x*\"",
+	  "q:1:43: error: cannot compare numeric field process.parent.args_count "
+	  "with a string" },
 	{ "sequence by ?no.such [process where true] [file where true]",
 	  "q:1:13: error: unknown field \"no.such\" cannot be a join key "
 	  "(optional or not)" },

@@ -78,6 +78,13 @@ static const char *const queries[] = {
 	"any where process.name == \"nc\" or file.name == \"nc\"",
 	"any where host.name == \"h1\" and process.name : \"bash\"",
 	"any where event.category == \"file\" and user.id != 0",
+	/* capability sets: "has any of", "has none of", null when empty */
+	"process where process.thread.capabilities.effective : (\"CAP_SET?ID\", \"CAP_SYS_ADMIN\") "
+	"and not process.thread.capabilities.permitted in (\"CAP_BPF\", \"CAP_CHOWN\")",
+	"any where process.thread.capabilities.permitted != \"CAP_SYS_PTRACE\" or "
+	"process.thread.capabilities.effective == null",
+	/* null while 0 whatever the presence bit says, as the kernel reads it */
+	"network where network.direction == null and source.port != 0",
 	"sequence by process.entity_id [process where process.name == \"curl\"] [file where file.path : \"/tmp/*\"] with runs=2 until [process where event.action == \"exit\"]",
 	"sequence with maxspan=1m [process where true] by process.pid [network where destination.port == 22] by process.pid",
 };
@@ -315,6 +322,21 @@ static void rand_ip(const struct corpus *c, uint8_t *a)
 		a[i] = rnd();
 }
 
+/* A capability set: some of the rules' capabilities, a random bit or none. */
+static uint64_t rand_caps(const struct corpus *c)
+{
+	uint64_t set = 0;
+	int64_t b;
+	unsigned int i, n = rnd() % 4;
+
+	for (i = 0; i < n; i++) {
+		b = rnd() % 4 ? rand_num(c) : rnd() % 64;
+		if (b >= 0 && b < 64)
+			set |= 1ull << b;
+	}
+	return set;
+}
+
 static void random_event(struct ks_event *ev, const struct corpus *c)
 {
 	memset(ev, 0, sizeof(*ev));
@@ -342,6 +364,8 @@ static void random_event(struct ks_event *ev, const struct corpus *c)
 	}
 	ev->uid = rand_num(c);
 	ev->gid = rand_num(c);
+	ev->cap_effective = rand_caps(c);
+	ev->cap_permitted = rand_caps(c);
 	ev->exit_code = (int32_t)rand_num(c) - (int32_t)(rnd() % 2);
 	if (rnd() % 2) {
 		ev->present |= KS_P_FILE;

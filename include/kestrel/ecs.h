@@ -86,9 +86,12 @@ enum {
 	KS_ECS_U_PARENT_ARGS,
 	KS_ECS_U_USER_NAME,
 	KS_ECS_U_PARENT_CMDLINE,	/* process.parent.command_line */
+	KS_ECS_U_PARENT_ARGC,		/* process.parent.args_count, decimal */
+	KS_ECS_U_ENV_VARS,		/* process.env_vars */
 	KS_ECS_USER_N,
 };
 #define KS_ECS_UBUF	8192	/* a live value read: a path, cmdline, passwd */
+#define KS_ECS_ENVBUF	65536	/* process.env_vars: whole variables that fit */
 
 struct ks_ecs_user_val {
 	uint64_t seq;		/* record number */

@@ -22,7 +22,7 @@
 /* --pin-dir length: every "<dir>/<object>" then fits KS_PIN_PATH_MAX */
 #define KS_PIN_DIR_MAX		256
 #define KS_PIN_PATH_MAX		512
-#define KS_ENGINE_MAX_LINKS	32
+#define KS_ENGINE_MAX_LINKS	64
 #define KS_ENGINE_MAX_OBJS	24	/* one per loaded host program */
 /* ks_engine_opts.need: the set is given (else every host program loads) */
 #define KS_NEED_SET		(1u << 31)
@@ -92,13 +92,13 @@ struct ks_engine {
  * `kill` mean there (`kload status` reads the pinned links' names).
  */
 struct ks_hook_info {
-	const char *kind;	/* exec, exit, fork, file, connect, accept */
+	const char *kind;	/* exec, exit, fork, file, connect, accept, cred */
 	const char *source;	/* lsm, tp_btf, kprobe, tracepoint */
 	const char *scope;	/* what of the kind it sees ("all", "TCP", ...) */
 	const char *block;	/* what block/kill do to such an event */
 };
 
-#define KS_KIND_N	6
+#define KS_KIND_N	7
 #define KS_KIND_HOOKS	2
 
 /* The hooks of one event kind whose links are pinned. */
@@ -179,7 +179,7 @@ void ks_engine_destroy(struct ks_engine *e);
 int ks_engine_adopt(struct ks_engine *e, const char *dir);
 
 /* The maps kload pins by name (ks_tables: the current generation's). */
-#define KS_PIN_MAPS_N	12
+#define KS_PIN_MAPS_N	13
 extern const char *const ks_pin_maps[KS_PIN_MAPS_N];
 
 /*

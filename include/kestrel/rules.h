@@ -99,7 +99,9 @@ struct ks_field_info {
 	int64_t min, max;	/* numeric values the event can hold (KS_T_NUM,
 				 * and network.transport's protocol numbers) */
 	bool array;		/* KS_T_USER_STR: NUL-separated elements, a
-				 * test is true if any element matches */
+				 * test is true if any element matches;
+				 * KS_T_ENUM: a bit set (KS_FIELD_BITSET),
+				 * true if it holds any value tested */
 };
 
 /* Is v a value field f can hold? Comparing with any other number is an
@@ -363,7 +365,9 @@ const struct ks_step_ast *ks_query_step(const struct ks_query *q,
 
 /*
  * Userspace-only string fields (KS_T_USER_STR: host.name, container.id,
- * process.parent.command_line, host.os.type) are not in struct ks_event:
+ * process.parent.command_line, host.os.type) and numbers (KS_T_NUM with
+ * id KS_F_NONE: process.parent.args_count, given as decimal text) are not
+ * in struct ks_event:
  * kload knows them (the replayed record, its cgroup table, its process
  * table). user_str returns true and the value, or false for null; the
  * value needs to last only until user_str's next call. Without a callback
