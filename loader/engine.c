@@ -749,8 +749,9 @@ void ks_engine_publish(struct ks_engine *e, const char *pin_dir,
 	}
 	/*
 	 * Both sides run this generation: the one before is no longer a
-	 * rollback target, and its tables (an 18 MB map value) are freed
-	 * once no running program holds them, not kept until the next reload.
+	 * rollback target, and its tables map (one struct ks_tables, the
+	 * largest map kload has) is freed once no running program holds it,
+	 * not kept until the next reload.
 	 */
 	if (e->prev_tables_fd >= 0) {
 		close(e->prev_tables_fd);
