@@ -404,7 +404,8 @@ static const char *ref_event_type(unsigned int act)
 		return "creation";
 	case KS_ACT_DELETION:
 		return "deletion";
-	case KS_ACT_RENAME: case KS_ACT_MODIFICATION:
+	case KS_ACT_RENAME: case KS_ACT_MODIFICATION: case KS_ACT_UID_CHANGE:
+	case KS_ACT_GID_CHANGE: case KS_ACT_SESSION_ID_CHANGE:
 		return "change";
 	case KS_ACT_PACKET:
 		return "connection";
