@@ -557,11 +557,27 @@ void ks_ecs_entity_text(const struct ks_ecs_ctx *ctx, uint64_t key, uint32_t pid
 			uint64_t start, char *buf, size_t len)
 {
 	const char *s = ks_ecs_intern_get(ctx, key);
+	char tmp[32], *p = tmp + sizeof(tmp);
+	size_t n;
 
-	if (s)
-		snprintf(buf, len, "%s", s);
-	else
-		snprintf(buf, len, "%" PRIu32 "-%" PRIu64, pid, start);
+	if (!len)
+		return;
+	if (!s) {	/* "%u-%llu" without printf's cost: one per alert event */
+		*--p = '\0';
+		do {
+			*--p = (char)('0' + start % 10);
+			start /= 10;
+		} while (start);
+		*--p = '-';
+		do {
+			*--p = (char)('0' + pid % 10);
+			pid /= 10;
+		} while (pid);
+		s = p;
+	}
+	n = strnlen(s, len - 1);	/* snprintf's truncation */
+	memcpy(buf, s, n);
+	buf[n] = '\0';
 }
 
 static bool ip_is_v4(const struct ks_event *ev, const uint8_t *a)

@@ -4,6 +4,7 @@
  * alert and event lines (see include/kestrel/json.h). No tree, no
  * allocation once the buffer has grown to the longest line.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,12 +151,57 @@ static __attribute__((noinline)) void put_repaired(struct ks_jw *w, const char *
 		free(buf);
 }
 
+/*
+ * Whether any of the 8 bytes of x is one plain copying cannot take: a
+ * control byte (< 0x20), '"', '\\' or a non-ASCII byte (UTF-8 to check).
+ * The usual SWAR zero-byte test (Hacker's Delight 6-1) on x ^ c for the
+ * two quotes, and on x's high bits for < 0x20 and >= 0x80.
+ */
+static inline uint64_t swar_special(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+
+	return ((q - ones) & ~q & highs) | ((b - ones) & ~b & highs) |
+	       ((x - ones * 0x20) & ~x & highs) | (x & highs);
+}
+
+/* Length of s's prefix that is copied into a JSON string unchanged. */
+static size_t plain_prefix(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+	uint64_t x;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&x, s + i, 8);
+		if (swar_special(x))
+			break;
+	}
+	for (; i < len; i++)
+		if (s[i] < 0x20 || s[i] >= 0x80 || s[i] == '"' || s[i] == '\\')
+			break;
+	return i;
+}
+
+/*
+ * Most strings (paths, names, command lines) are plain ASCII: they are
+ * found so 8 bytes at a time and copied whole; anything else goes the
+ * byte-wise way (UTF-8 check, escapes, repair), with the same output.
+ */
 void ks_jw_str(struct ks_jw *w, const char *key, const void *s, size_t len)
 {
-	if (ks_utf8_valid(s, len))
+	if (plain_prefix(s, len) == len) {
+		if (!member(w, key, len + 2))
+			return;
+		w->p[w->len++] = '"';
+		memcpy(w->p + w->len, s, len);
+		w->len += len;
+		w->p[w->len++] = '"';
+	} else if (ks_utf8_valid(s, len)) {
 		put_valid(w, key, s, len);
-	else
+	} else {
 		put_repaired(w, key, s, len);
+	}
 }
 
 void ks_jw_cstr(struct ks_jw *w, const char *key, const char *s)
