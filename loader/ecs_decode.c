@@ -72,6 +72,7 @@
 	X(IFACE_NAME, "observer.ingress.interface.name") \
 	X(IFACE_ID, "observer.ingress.interface.id") \
 	X(PID_NS, "kestrel.process.pid_ns") \
+	X(ENTRY_TYPE, "process.entry_leader.entry_meta.type") \
 	X(MNT_NS, "kestrel.process.mnt_ns") \
 	X(NET_NS, "kestrel.process.net_ns") \
 	X(USER_NS, "kestrel.process.user_ns") \
@@ -1122,6 +1123,37 @@ static int dec_ns(struct dec *d)
 }
 
 /*
+ * process.entry_leader.entry_meta.type, as Elastic Defend writes it: what
+ * Kestrel reads it from is the pid namespace (rules-compiler/compare.c),
+ * so "container" gives a record without kestrel.process.pid_ns one that is
+ * not the host's (KS_PID_NS_REPLAY), the host's kinds the host's; a
+ * record whose namespace says otherwise is refused.
+ */
+static int dec_entry_type(struct dec *d)
+{
+	static const char *const host[] = { "init", "sshd", "ssm", "kubelet",
+		"teleport", "terminal", "console", "unknown" };
+	const char *path = dec_names[P_ENTRY_TYPE], *s;
+	__u32 *ns = &d->ev->pid_ns, want;
+	size_t len, i;
+	int r = get_str(d, P_ENTRY_TYPE, &s, &len);
+
+	if (r <= 0)
+		return r;
+	want = strcmp(s, "container") ? KS_PID_NS_HOST : KS_PID_NS_REPLAY;
+	for (i = 0; want == KS_PID_NS_HOST && strcmp(s, host[i]); i++)
+		if (i + 1 == ARRAY_SIZE(host))
+			return fail(d, "%s: unknown value \"%s\"", path, s);
+	if (!*ns)
+		*ns = want;
+	else if ((*ns == KS_PID_NS_HOST) != (want == KS_PID_NS_HOST))
+		return fail(d, "%s: \"%s\", but kestrel.process.pid_ns %u is %s",
+			    path, s, *ns, *ns == KS_PID_NS_HOST ? "the host's" :
+			    "not the host's");
+	return 0;
+}
+
+/*
  * container.id: the event is given the id's key (KS_CGROUP_REPLAY set, a
  * hash of the id, probed past another id's), as a live event its cgroup.
  */
@@ -1159,7 +1191,7 @@ static int dec_kestrel(struct dec *d)
 	const struct ks_jn *a = jget(d, P_TRUNCATED), *v;
 	const struct ks_field_info *fi;
 
-	if (dec_ns(d) || dec_container(d))
+	if (dec_ns(d) || dec_entry_type(d) || dec_container(d))
 		return -1;
 	/* what the kernel cut stays marked (counted once, at the cut) */
 	for (v = a && a->type == KS_JT_ARR ? ks_jr_first(d->r, a) : NULL; v;

@@ -186,6 +186,24 @@ static void enc_thread(struct enc *e)
 	ks_jw_end(e->w, '}');
 }
 
+/*
+ * process.entry_leader.entry_meta.type "container" for a process in a pid
+ * namespace other than the host's; of a host process Kestrel cannot tell
+ * which of Defend's other kinds it is, so it writes none.
+ */
+static void enc_entry_type(struct enc *e)
+{
+	__u32 ns = e->ev->pid_ns;
+
+	if (!ns || ns == KS_PID_NS_HOST)
+		return;
+	ks_jw_obj(e->w, "entry_leader");
+	ks_jw_obj(e->w, "entry_meta");
+	ks_jw_cstr(e->w, "type", "container");
+	ks_jw_end(e->w, '}');
+	ks_jw_end(e->w, '}');
+}
+
 static void enc_process(struct enc *e)
 {
 	const struct ks_event *ev = e->ev;
@@ -198,6 +216,7 @@ static void enc_process(struct enc *e)
 	if (proc) {
 		put_args(e);
 		put_entity(e, ev->entity, ev->pid, ev->start_ns);
+		enc_entry_type(e);
 		put_user(e, "env_vars", KS_ECS_U_ENV_VARS);
 		put_ref(e, "executable", KS_F_PROCESS_EXECUTABLE);
 	}

@@ -5,7 +5,7 @@
  * numbers, enum values, addresses), and a mismatch is a semantic error
  * that names the field. The semantics are described in parser.c.
  *
- * About 950 lines: the functions (startsWith, cidrMatch, length, ...) type
+ * About 1,050 lines (entry_meta.type's fold too): the functions (startsWith, cidrMatch, length, ...) type
  * their arguments and what they are compared with through the
  * comparisons' own operator, value-list and regex code (struct cmp_op,
  * parse_values, regex_node), which would otherwise have to be exported
@@ -629,6 +629,89 @@ static struct ks_node *absent_cmp(struct parser *p, const struct ks_token *ft,
 	return ks_node_bool(p->rs, eql_tok_loc(p, ft), is_null && !op->negate);
 }
 
+/*
+ * process.entry_leader.entry_meta.type, Elastic Defend's kind of the
+ * session's entry leader: "container" when the process runs in a
+ * container (its entry leader is the container's init), else how the
+ * host session began (ECS lists init, sshd, ssm, kubelet, teleport,
+ * terminal, console; Defend also writes unknown). Kestrel tells the first
+ * apart from the others by the pid namespace the kernel fills: a process
+ * whose pid namespace is not the host's initial one (PROC_PID_INIT_INO,
+ * the same inode number on every kernel) is in a container. Which of the
+ * host kinds a session is, it cannot say, so a test must give every host
+ * kind the same answer; else it is an error naming the value.
+ */
+static const char *const entry_host_types[] = {
+	"init", "sshd", "ssm", "kubelet", "teleport", "terminal", "console",
+	"unknown",
+};
+
+static bool entry_value(void *arg, const struct ks_field_info *f,
+			const struct ks_event *ev, const char **s, size_t *len)
+{
+	(void)f;
+	(void)ev;
+	if (!arg)
+		return false;
+	*s = arg;
+	*len = strlen(arg);
+	return true;
+}
+
+/* n (a test of entry_meta.type) on an event whose type is v (NULL: null) */
+static bool entry_test(const struct ks_node *n, const char *v)
+{
+	static const struct ks_event ev = { .present = ~0u };
+	const struct ks_interp_ctx ctx = { .user_str = entry_value,
+					   .arg = (void *)v };
+
+	return ks_interp_node_ctx(n, &ev, &ctx);
+}
+
+/*
+ * The test n of entry_meta.type as the equal test of the pid namespace:
+ * true on a container's process if n("container"), on a host process if
+ * n holds for the host kinds, on a process whose namespace is unknown (0:
+ * old recordings; null) if n(null).
+ */
+static struct ks_node *entry_meta_fold(struct parser *p, const struct ks_token *ft,
+				       struct ks_node *n)
+{
+	const struct ks_field_info *ns = ks_field_lookup("kestrel.process.pid_ns");
+	static const int64_t host = KS_PID_NS_HOST, unknown[] = { 0, KS_PID_NS_HOST };
+	struct ks_nodevec vec = { 0 }, un = { 0 }, cont = { 0 };
+	bool on_host = entry_test(n, entry_host_types[0]);
+	size_t i;
+
+	for (i = 1; i < ARRAY_SIZE(entry_host_types); i++) {
+		if (entry_test(n, entry_host_types[i]) != on_host) {
+			eql_serr(p, ft, "%s: Kestrel tells \"container\" (a pid "
+				 "namespace other than the host's) from the host's "
+				 "sessions, not \"%s\" from \"%s\"", ft->s,
+				 entry_host_types[i], entry_host_types[0]);
+			return NULL;
+		}
+	}
+	if (entry_test(n, "container")) {	/* != is false on null */
+		ks_nodevec_push(&cont, ks_node_num(p->rs, n->loc, ns, KS_CMP_NE,
+						   &unknown[0], 1));
+		ks_nodevec_push(&cont, ks_node_num(p->rs, n->loc, ns, KS_CMP_NE,
+						   &host, 1));
+		ks_nodevec_push(&vec, ks_node_join(p->rs, KS_N_AND, n->loc, &cont));
+	}
+	if (on_host)
+		ks_nodevec_push(&vec, ks_node_num(p->rs, n->loc, ns, KS_CMP_EQ,
+						  &host, 1));
+	if (entry_test(n, NULL)) {
+		ks_nodevec_push(&un, ks_node_null(p->rs, n->loc, ns));
+		ks_nodevec_push(&un, ks_node_num(p->rs, n->loc, ns, KS_CMP_EQ,
+						 unknown, 1));
+		ks_nodevec_push(&vec, ks_node_join(p->rs, KS_N_OR, n->loc, &un));
+	}
+	p->entry_meta = true;
+	return ks_node_join(p->rs, KS_N_OR, n->loc, &vec);
+}
+
 struct ks_node *eql_parse_comparison(struct parser *p)
 {
 	struct ks_token *ft = advance(p), *t, **vals, *one;
@@ -659,6 +742,8 @@ struct ks_node *eql_parse_comparison(struct parser *p)
 	if (f)	/* host.os.type decided now; the query marked for --explain */
 		n = ks_node_fold_host(p->rs, build_cmp(p, ft, f, &op, vals, nv), f,
 				      &p->host_os);
+	if (f && n && !strcmp(f->name, "process.entry_leader.entry_meta.type"))
+		n = entry_meta_fold(p, ft, n);
 	else if (eql_field_absent(ft))
 		n = absent_cmp(p, ft, &op, vals, nv);
 	free(vals);

@@ -331,6 +331,10 @@ static void explain_rule(const struct ks_ruleset *rs, const struct ks_tables *t,
 	if (src->q->host_os)
 		fprintf(out, "  host.os.type is \"%s\" on every host Kestrel runs on: "
 			"its comparisons were decided when compiling\n", KS_HOST_OS_TYPE);
+	if (src->q->entry_meta)
+		fprintf(out, "  process.entry_leader.entry_meta.type is tested as the "
+			"kernel's kestrel.process.pid_ns: \"container\" is a pid "
+			"namespace other than the host's\n");
 	explain_exceptions(src, out);
 	for (s = kr->first_step; s < last && s < t->hdr.n_steps; s++)
 		explain_step(t, lw, s, out);

@@ -104,6 +104,14 @@ static const struct ks_field_info fields[] = {
 	 * kernel-exact. Null outside a container.
 	 */
 	F("container.id", KS_F_NONE, KS_T_USER_STR, 0),
+	/*
+	 * Elastic Defend's kind of the session's entry leader: the parser
+	 * turns every test of it into the equal test of the kernel's
+	 * kestrel.process.pid_ns ("container": not the host's pid namespace;
+	 * compare.c), so the kernel decides it. No event carries it as such.
+	 */
+	F("process.entry_leader.entry_meta.type", KS_F_NONE, KS_T_USER_STR,
+	  KS_P_PROCESS),
 };
 
 static const struct ks_enum_val categories[] = {

@@ -501,8 +501,10 @@ static bool parse_map(struct ks_ruleset *rs, const struct ks_posmap *pm,
 
 	ks_lex(pm->text, pm->len, &p.tk);
 	ok = q ? parse_toplevel(&p, q) : parse_bare(&p, n);
-	if (q)
+	if (q) {
 		q->host_os = p.host_os;
+		q->entry_meta = p.entry_meta;
+	}
 	if (ok && p.errors)
 		ok = false;
 	if (!ok && !p.errors) {

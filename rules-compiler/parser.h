@@ -30,6 +30,7 @@ struct parser {
 	size_t errors;
 	unsigned int depth;	/* of ( and not, at most KS_MAX_NESTING */
 	bool host_os;		/* a host.os.type comparison was decided */
+	bool entry_meta;	/* entry_meta.type tested as the pid namespace */
 };
 
 static inline struct ks_token *cur(struct parser *p)

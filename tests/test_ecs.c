@@ -1537,11 +1537,60 @@ static void test_container_ns(void **state)
 				    "\"kestrel\":{\"process\":{\"pid_ns\":-1}}}", &other), 0);
 }
 
+#define ENTRY_LINE(p) "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":" \
+	"\"process\",\"action\":\"exec\"},\"process\":{\"pid\":7" p "}\n"
+#define ENTRY_TYPE(t) ",\"entry_leader\":{\"entry_meta\":{\"type\":\"" t "\"}}}"
+#define PID_NS(n) ",\"kestrel\":{\"process\":{\"pid_ns\":" n "}}"
+
+/*
+ * process.entry_leader.entry_meta.type: read as the pid namespace it
+ * stands for (a record's own namespace must agree), written "container"
+ * for a namespace other than the host's and not at all on the host.
+ */
+static void test_entry_type(void **state)
+{
+	static const char *const bad[] = {
+		ENTRY_LINE(ENTRY_TYPE("vm")),
+		ENTRY_LINE(ENTRY_TYPE("Container")),
+		ENTRY_LINE(",\"entry_leader\":{\"entry_meta\":{\"type\":1}}}"),
+		ENTRY_LINE(ENTRY_TYPE("container") PID_NS("4026531836")),
+		ENTRY_LINE(ENTRY_TYPE("sshd") PID_NS("4026532201")),
+	};
+	struct fx *f = *state;
+	struct ks_event ev;
+	size_t i;
+	char *s;
+	json_t *j;
+
+	decode_ok(f, ENTRY_LINE(ENTRY_TYPE("container")), &ev);
+	assert_int_equal(ev.pid_ns, KS_PID_NS_REPLAY);
+	decode_ok(f, ENTRY_LINE(ENTRY_TYPE("container") PID_NS("4026532201")), &ev);
+	assert_int_equal(ev.pid_ns, 4026532201u);
+	j = to_json(&f->ctx, &ev);
+	s = dump(j);
+	json_decref(j);
+	assert_non_null(strstr(s, "\"entry_leader\":{\"entry_meta\":{\"type\":\"container\"}}"));
+	free(s);
+	decode_ok(f, ENTRY_LINE(ENTRY_TYPE("sshd")), &ev);
+	assert_int_equal(ev.pid_ns, KS_PID_NS_HOST);
+	decode_ok(f, ENTRY_LINE(ENTRY_TYPE("init") PID_NS("4026531836")), &ev);
+	assert_int_equal(ev.pid_ns, KS_PID_NS_HOST);
+	j = to_json(&f->ctx, &ev);
+	s = dump(j);
+	json_decref(j);
+	assert_null(strstr(s, "entry_leader"));
+	free(s);
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		if (!decode(f, bad[i], &ev))
+			fail_msg("accepted %s", bad[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_spec_example, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_name_not_basename, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_entry_type, setup, teardown),
 		cmocka_unit_test(test_timestamps),
 		cmocka_unit_test(test_format_time),
 		cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),

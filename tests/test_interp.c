@@ -552,6 +552,38 @@ static void test_dataset(void **state)
 	  "\"system.auth\")");
 }
 
+/*
+ * process.entry_leader.entry_meta.type: "container" in a pid namespace
+ * other than the host's, one of the host's kinds in the host's, null
+ * while the namespace is unknown (0) or there is no process.
+ */
+static void test_entry_meta(void **state)
+{
+	struct ks_event ev;
+
+	ev_exec(&ev, "/bin/mount", NULL);
+	ev.pid_ns = 0xf0000123;
+	T("process where process.entry_leader.entry_meta.type == \"container\"");
+	T("process where process.entry_leader.entry_meta.type : \"CONTAINER\"");
+	F("process where process.entry_leader.entry_meta.type != \"container\"");
+	F("process where process.entry_leader.entry_meta.type in (\"init\", \"sshd\", "
+	  "\"ssm\", \"kubelet\", \"teleport\", \"terminal\", \"console\", \"unknown\")");
+	F("process where process.entry_leader.entry_meta.type == null");
+	ev.pid_ns = KS_PID_NS_HOST;
+	F("process where process.entry_leader.entry_meta.type == \"container\"");
+	T("process where process.entry_leader.entry_meta.type != \"container\"");
+	T("process where process.entry_leader.entry_meta.type like \"*\"");
+	F("process where process.entry_leader.entry_meta.type == null");
+	ev.pid_ns = 0;
+	F("process where process.entry_leader.entry_meta.type == \"container\"");
+	F("process where process.entry_leader.entry_meta.type != \"container\"");
+	T("process where process.entry_leader.entry_meta.type == null");
+	ev.pid_ns = 0xf0000123;
+	ev.present &= ~KS_P_PROCESS;
+	T("process where process.entry_leader.entry_meta.type == null");
+	F("process where process.entry_leader.entry_meta.type : \"*\"");
+}
+
 /* Effective and real ids: a setuid-root exec by uid 1000 under a uid 1000 shell. */
 static void test_cred_fields(void **state)
 {
@@ -890,6 +922,7 @@ int main(void)
 		cmocka_unit_test(test_host_fields),
 		cmocka_unit_test(test_cred_fields),
 		cmocka_unit_test(test_dataset),
+		cmocka_unit_test(test_entry_meta),
 		cmocka_unit_test(test_capabilities),
 		cmocka_unit_test(test_wildcard_matcher),
 		cmocka_unit_test(test_regex),

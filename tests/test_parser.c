@@ -221,6 +221,21 @@ static const struct accept_case accepts[] = {
 	  "process where false or process.name == \"x\"" },
 	{ "process where host.os.type != \"linux\" or host.os.type in (\"macos\", \"linux\")",
 	  "process where false or true" },
+	/* entry_meta.type: the kernel's pid namespace ("container": not the host's) */
+	{ "process where process.entry_leader.entry_meta.type == \"container\"",
+	  "process where kestrel.process.pid_ns != 0 and kestrel.process.pid_ns != 4026531836" },
+	{ "process where process.entry_leader.entry_meta.type != \"container\"",
+	  "process where kestrel.process.pid_ns == 4026531836" },
+	{ "process where process.entry_leader.entry_meta.type in (\"init\", \"sshd\", "
+	  "\"ssm\", \"kubelet\", \"teleport\", \"terminal\", \"console\", \"unknown\")",
+	  "process where kestrel.process.pid_ns == 4026531836" },
+	{ "process where process.entry_leader.entry_meta.type : \"CONT*\" or "
+	  "process.entry_leader.entry_meta.type == null",
+	  "process where kestrel.process.pid_ns != 0 and kestrel.process.pid_ns != 4026531836 or "
+	  "kestrel.process.pid_ns == null or kestrel.process.pid_ns == 0" },
+	{ "process where process.entry_leader.entry_meta.type like \"*\"",
+	  "process where kestrel.process.pid_ns != 0 and kestrel.process.pid_ns != 4026531836 or "
+	  "kestrel.process.pid_ns == 4026531836" },
 	{ "any where host.name == \"h1\"", NULL },
 	{ "process where process.entity_id == \"42-100\"", NULL },
 	{ "process where process.parent.command_line : \"*java*\"", NULL },
@@ -564,6 +579,14 @@ static const struct reject_case rejects[] = {
 	{ "process where true | head 5",
 	  "q:1:20: error: pipes (| head, | tail, | unique, | filter, ...) are not "
 	  "supported" },
+	{ "process where process.entry_leader.entry_meta.type == \"sshd\"",
+	  "q:1:15: error: process.entry_leader.entry_meta.type: Kestrel tells "
+	  "\"container\" (a pid namespace other than the host's) from the host's "
+	  "sessions, not \"sshd\" from \"init\"" },
+	{ "process where process.entry_leader.entry_meta.type != \"terminal\"",
+	  "q:1:15: error: process.entry_leader.entry_meta.type: Kestrel tells "
+	  "\"container\" (a pid namespace other than the host's) from the host's "
+	  "sessions, not \"terminal\" from \"init\"" },
 	/* several semantic errors in one query are all reported */
 	{ "process where process.name == \"a\" and process.pid == \"b\" and "
 	  "process.nam == 1",

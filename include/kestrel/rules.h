@@ -81,6 +81,20 @@ void ks_diags_print(const struct ks_diags *d, FILE *out);
 void ks_diags_free(struct ks_diags *d);
 
 /* ---- field catalogue (ECS names -> enum ks_field and type) ---- */
+/*
+ * The nsfs inode number of the host's initial pid namespace
+ * (PROC_PID_INIT_INO, the same on every kernel): a process in any other is
+ * in a container, Elastic Defend's process.entry_leader.entry_meta.type
+ * "container" (the parser tests that type as kestrel.process.pid_ns).
+ */
+#define KS_PID_NS_HOST		0xEFFFFFFCu
+/*
+ * The pid namespace of a replayed record that says only "container": no
+ * nsfs inode is numbered 1 (the kernel numbers them from 0xF0000000, the
+ * initial ones just below).
+ */
+#define KS_PID_NS_REPLAY	1u
+
 enum ks_ftype {
 	KS_T_STR,	/* DFA-scanned string */
 	KS_T_STR_ARRAY,	/* process.args */
@@ -217,6 +231,8 @@ struct ks_query {
 	struct ks_step_ast *until;	/* NULL if none */
 	bool host_os;			/* compared host.os.type: decided when
 					 * compiling (KS_HOST_OS_TYPE) */
+	bool entry_meta;		/* tested process.entry_leader.entry_meta.type:
+					 * compiled as kestrel.process.pid_ns */
 };
 
 enum ks_severity { KS_SEV_LOW, KS_SEV_MEDIUM, KS_SEV_HIGH, KS_SEV_CRITICAL };
