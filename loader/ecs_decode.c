@@ -1276,6 +1276,13 @@ static int dec_user_one(struct dec *d, unsigned int field)
 		return 0;
 	if (f->type == KS_T_NUM)
 		return dec_user_num(d, field, a, f);
+	if (f->boolean) {	/* noted as the text the interpreter compares */
+		if (a->type != KS_JT_TRUE && a->type != KS_JT_FALSE)
+			return fail(d, "%s: expected true or false", path);
+		return d->seq ? ks_ecs_user_note(d->ctx, d->seq, field,
+						 a->type == KS_JT_TRUE ? "true" : "false",
+						 a->type == KS_JT_TRUE ? 4 : 5) : 0;
+	}
 	if (a->type == KS_JT_STR && !f->array) {
 		if (ks_jn_has_nul(a))
 			return fail(d, "%s: NUL byte in string", path);
@@ -1296,7 +1303,9 @@ static int dec_user_one(struct dec *d, unsigned int field)
 }
 
 /* host.id, process.working_directory, process.parent.args, user.name,
- * process.parent.command_line, process.parent.args_count, process.env_vars */
+ * process.parent.command_line, process.parent.args_count, process.env_vars,
+ * process.parent.working_directory, process.interactive and the parent's,
+ * process.session_leader.name, process.group_leader.name */
 static int dec_user_fields(struct dec *d)
 {
 	unsigned int i;

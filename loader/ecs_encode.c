@@ -116,6 +116,10 @@ static void put_user(struct enc *e, const char *key, unsigned int field)
 		ks_jw_int(e->w, key, strtoll(s, NULL, 10));
 		return;
 	}
+	if (f->boolean) {	/* "true" or "false" */
+		ks_jw_raw(e->w, key, len == 4 ? "true" : "false");
+		return;
+	}
 	if (!f->array) {
 		ks_jw_str(e->w, key, s, len);
 		return;
@@ -127,6 +131,20 @@ static void put_user(struct enc *e, const char *key, unsigned int field)
 		ks_jw_str(e->w, NULL, s, (size_t)(z - s));
 	}
 	ks_jw_end(e->w, ']');
+}
+
+/* process.{session,group}_leader: {"name": ...} when the record had one */
+static void put_leader(struct enc *e, const char *key, unsigned int field)
+{
+	const struct ks_field_info *f = ks_ecs_user_info(field);
+	const char *s;
+	size_t len;
+
+	if (e->ev->source != KS_SRC_REPLAY || !ks_ecs_user_str(e->ctx, f, e->ev, &s, &len))
+		return;
+	ks_jw_obj(e->w, key);
+	ks_jw_str(e->w, "name", s, len);
+	ks_jw_end(e->w, '}');
 }
 
 /* process.{user,group}.id and the parent's: {"id": N} if bit is present */
@@ -150,9 +168,11 @@ static void enc_parent(struct enc *e)
 	put_entity(e, ev->parent_entity, ev->ppid, ev->parent_start_ns);
 	put_ref(e, "executable", KS_F_PARENT_EXECUTABLE);
 	put_cred(e, "group", KS_P_PEGID, ev->pegid);
+	put_user(e, "interactive", KS_ECS_U_PARENT_INTERACTIVE);
 	put_ref(e, "name", KS_F_PARENT_NAME);
 	ks_jw_int(e->w, "pid", ev->ppid);
 	put_cred(e, "user", KS_P_PEUID, ev->peuid);
+	put_user(e, "working_directory", KS_ECS_U_PARENT_CWD);
 	ks_jw_end(e->w, '}');
 }
 
@@ -223,12 +243,17 @@ static void enc_process(struct enc *e)
 	if (ev->present & KS_P_EXIT_CODE)
 		ks_jw_int(e->w, "exit_code", ev->exit_code);
 	put_cred(e, "group", KS_P_EGID, ev->egid);
-	if (proc)
+	if (proc) {
+		put_leader(e, "group_leader", KS_ECS_U_GROUP_NAME);
+		put_user(e, "interactive", KS_ECS_U_INTERACTIVE);
 		put_ref(e, "name", KS_F_PROCESS_NAME);
+	}
 	if (ev->present & KS_P_PARENT)
 		enc_parent(e);
-	if (proc)
+	if (proc) {
 		ks_jw_int(e->w, "pid", ev->pid);
+		put_leader(e, "session_leader", KS_ECS_U_SESSION_NAME);
+	}
 	enc_thread(e);
 	put_cred(e, "user", KS_P_EUID, ev->euid);
 	if (proc)

@@ -30,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "ecs_int.h"
 
@@ -41,6 +43,11 @@ static const char *const user_fields[KS_ECS_USER_N] = {
 	[KS_ECS_U_PARENT_CMDLINE] = "process.parent.command_line",
 	[KS_ECS_U_PARENT_ARGC] = "process.parent.args_count",
 	[KS_ECS_U_ENV_VARS] = "process.env_vars",
+	[KS_ECS_U_PARENT_CWD] = "process.parent.working_directory",
+	[KS_ECS_U_INTERACTIVE] = "process.interactive",
+	[KS_ECS_U_PARENT_INTERACTIVE] = "process.parent.interactive",
+	[KS_ECS_U_SESSION_NAME] = "process.session_leader.name",
+	[KS_ECS_U_GROUP_NAME] = "process.group_leader.name",
 };
 
 /*
@@ -196,20 +203,115 @@ static void count_elements(char *buf, size_t *len)
 	*len = (size_t)snprintf(buf, 24, "%lu", n);
 }
 
+/* The target of the link /proc/PID/NAME (cwd, exe) into buf. */
+static bool read_link(uint32_t pid, const char *name, char *buf, size_t *len)
+{
+	char path[40];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%u/%s", pid, name);
+	n = readlink(path, buf, KS_ECS_UBUF);
+	if (n <= 0 || n >= KS_ECS_UBUF)
+		return false;
+	*len = (size_t)n;
+	return true;
+}
+
+/*
+ * The process group id, session id and controlling terminal (tty_nr, the
+ * kernel's new_encode_dev of it; 0: none) of /proc/PID/stat, whose fields
+ * after the name (in parentheses, which may hold any byte but a NUL) are
+ * "state ppid pgrp session tty_nr ...".
+ */
+static bool read_stat(uint32_t pid, int *pgrp, int *sid, unsigned int *tty)
+{
+	char path[40], buf[1024], *end;
+	ssize_t n;
+	int fd, ppid;
+	char state;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	end = strrchr(buf, ')');
+	return end && sscanf(end + 1, " %c %d %d %d %u", &state, &ppid, pgrp, sid,
+			     tty) == 5;
+}
+
+/* Is /proc/PID/fd/FD the character device tty_nr (new_encode_dev)? */
+static bool fd_is_tty(uint32_t pid, int fd, unsigned int tty)
+{
+	char path[48];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%u/fd/%d", pid, fd);
+	return !stat(path, &st) && S_ISCHR(st.st_mode) &&
+	       major(st.st_rdev) == ((tty >> 8) & 0xfff) &&
+	       minor(st.st_rdev) == ((tty & 0xff) | ((tty >> 12) & 0xfff00));
+}
+
+/*
+ * process.interactive as ECS defines it: the process has a controlling
+ * terminal and its stdin and stderr are that terminal. "true"/"false".
+ */
+static bool live_interactive(uint32_t pid, char *buf, size_t *len)
+{
+	unsigned int tty;
+	int pgrp, sid;
+	bool yes;
+
+	if (!read_stat(pid, &pgrp, &sid, &tty))
+		return false;
+	yes = tty && fd_is_tty(pid, 0, tty) && fd_is_tty(pid, 2, tty);
+	*len = (size_t)sprintf(buf, "%s", yes ? "true" : "false");
+	return true;
+}
+
+/* The name (executable's basename) of the leader of pid's session or group. */
+static bool live_leader(uint32_t pid, bool session, char *buf, size_t *len)
+{
+	unsigned int tty;
+	int pgrp, sid, leader;
+	char *slash;
+
+	if (!read_stat(pid, &pgrp, &sid, &tty))
+		return false;
+	leader = session ? sid : pgrp;
+	if (leader <= 0 || !read_link((uint32_t)leader, "exe", buf, len))
+		return false;
+	buf[*len] = 0;
+	slash = strrchr(buf, '/');
+	if (!slash || !slash[1])
+		return false;
+	*len = strlen(slash + 1);
+	memmove(buf, slash + 1, *len);
+	return true;
+}
+
 static bool live_proc(struct ks_ecs_ctx *ctx, unsigned int field,
 		      const struct ks_event *ev, size_t *len)
 {
-	char path[32], *buf = ctx->ubuf;
+	char *buf = ctx->ubuf;
 	ssize_t n;
 
 	switch (field) {
 	case KS_ECS_U_CWD:
-		snprintf(path, sizeof(path), "/proc/%u/cwd", ev->pid);
-		n = readlink(path, buf, KS_ECS_UBUF);
-		if (n <= 0 || n >= KS_ECS_UBUF)
-			return false;
-		*len = (size_t)n;
-		return true;
+		return read_link(ev->pid, "cwd", buf, len);
+	case KS_ECS_U_PARENT_CWD:
+		return read_link(ev->ppid, "cwd", buf, len);
+	case KS_ECS_U_INTERACTIVE:
+		return live_interactive(ev->pid, buf, len);
+	case KS_ECS_U_PARENT_INTERACTIVE:
+		return live_interactive(ev->ppid, buf, len);
+	case KS_ECS_U_SESSION_NAME:
+	case KS_ECS_U_GROUP_NAME:
+		return live_leader(ev->pid, field == KS_ECS_U_SESSION_NAME, buf, len);
 	case KS_ECS_U_ENV_VARS:
 		return read_strings(ev->pid, "environ", buf, KS_ECS_ENVBUF, len);
 	default:	/* the parent's cmdline */

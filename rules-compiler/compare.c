@@ -140,6 +140,43 @@ static struct ks_node *cmp_str(struct parser *p, const struct ks_token *ft,
 	return node;
 }
 
+/*
+ * An Elastic boolean (process.interactive): ==, != or (not) in with true
+ * and false. Its value is the text "true" or "false" (fields.c), so the
+ * test is string equality with those words; null is handled before.
+ */
+static struct ks_node *cmp_bool(struct parser *p, const struct ks_token *ft,
+				const struct ks_field_info *f,
+				const struct cmp_op *op,
+				struct ks_token **vals, size_t n)
+{
+	struct ks_pat_in pats[2];
+	bool seen[2] = { false, false }, t;
+	struct ks_node *node;
+	size_t i, np = 0;
+
+	if (op->kind != OP_EQ && op->kind != OP_IN && op->kind != OP_COLON) {
+		eql_serr(p, ft, "%s is a boolean: compare it with ==, !=, : or in",
+			 f->name);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		t = is_kw(vals[i], "true");
+		if (!t && !is_kw(vals[i], "false")) {
+			eql_serr(p, vals[i], "%s is a boolean: compare it with true "
+				 "or false", f->name);
+			return NULL;
+		}
+		if (!seen[t]) {
+			seen[t] = true;
+			pats[np++] = (struct ks_pat_in){ t ? "true" : "false", 5u - t };
+		}
+	}
+	node = ks_node_str(p->rs, eql_tok_loc(p, ft), f, KS_SO_EQ, false, false,
+			   pats, np);
+	return op->negate ? negate(p->rs, f, node) : node;
+}
+
 static enum ks_cmp op_cmp(enum op_kind k)
 {
 	switch (k) {
@@ -439,9 +476,10 @@ static struct ks_node *regex_node(struct parser *p, const struct ks_token *at,
 	char err[192];
 	size_t i;
 
-	if (f->type == KS_T_NUM || f->type == KS_T_IP || f->type == KS_T_ENUM) {
+	if (f->type == KS_T_NUM || f->type == KS_T_IP || f->type == KS_T_ENUM ||
+	    f->boolean) {
 		eql_serr(p, ft, "%s needs a string field; %s is a %s", what,
-			 f->name, ks_ftype_name(f->type));
+			 f->name, f->boolean ? "boolean" : ks_ftype_name(f->type));
 		return NULL;
 	}
 	if (!regex_check(p, what, so, ci, vals, n))
@@ -479,6 +517,8 @@ static struct ks_node *build_cmp(struct parser *p, const struct ks_token *ft,
 			return NULL;
 		}
 		if (is_kw(v, "true") || is_kw(v, "false")) {
+			if (f->boolean)
+				continue;
 			eql_serr(p, v, "cannot compare %s with a boolean", f->name);
 			return NULL;
 		}
@@ -488,6 +528,8 @@ static struct ks_node *build_cmp(struct parser *p, const struct ks_token *ft,
 			return NULL;
 		}
 	}
+	if (f->boolean)
+		return cmp_bool(p, ft, f, op, vals, n);
 	if (op->kind == OP_REGEX)
 		return regex_node(p, ft, ft, f, KS_SO_EQLRE, op->ci, vals, n);
 	switch (f->type) {
@@ -808,9 +850,9 @@ static struct ks_node *fn_string(struct parser *p, const struct ks_token *nt,
 	bool lead = so != KS_SO_PREFIX, trail = so != KS_SO_SUFFIX;
 	struct ks_node *n;
 
-	if (f->type == KS_T_NUM || f->type == KS_T_IP) {
+	if (f->type == KS_T_NUM || f->type == KS_T_IP || f->boolean) {
 		eql_serr(p, ft, "%s needs a string field; %s is a %s", nt->s,
-		     f->name, ks_ftype_name(f->type));
+		     f->name, f->boolean ? "boolean" : ks_ftype_name(f->type));
 		return NULL;
 	}
 	if (f->type != KS_T_ENUM)
@@ -862,12 +904,13 @@ static bool fn_one_string(struct parser *p, const struct ks_token *nt,
 			  const struct ks_token *ft, const struct ks_field_info *f)
 {
 	if ((f->type == KS_T_STR || f->type == KS_T_USER_STR ||
-	     f->type == KS_T_ENTITY) && !f->array)
+	     f->type == KS_T_ENTITY) && !f->array && !f->boolean)
 		return true;
 	/* a userspace array (process.parent.args) is a string array too */
 	eql_serr(p, ft, "%s needs a string field here; %s is a%s %s", nt->s,
 		 f->name, f->type == KS_T_IP ? "n" : "",
-		 f->array ? "string array" : ks_ftype_name(f->type));
+		 f->array ? "string array" : f->boolean ? "boolean" :
+		 ks_ftype_name(f->type));
 	return false;
 }
 

@@ -97,6 +97,24 @@ static const struct ks_field_info fields[] = {
 	  .present = KS_P_PARENT, .min = 0, .max = UINT32_MAX },
 	{ .name = "process.env_vars", .id = KS_F_NONE, .type = KS_T_USER_STR,
 	  .present = KS_P_PROCESS, .array = true },
+	/*
+	 * Userspace-enriched too, from /proc live: the parent's
+	 * working_directory (/proc/PPID/cwd); process.interactive and the
+	 * parent's, Elastic's boolean (ECS: the process's stdin and stderr are
+	 * its controlling terminal; /proc/PID/stat's tty_nr and the devices
+	 * of /proc/PID/fd/0 and 2), a value the interpreter reads as the text
+	 * "true" or "false"; process.session_leader.name and
+	 * process.group_leader.name, the name (executable's basename, as
+	 * process.name) of the process whose pid is the session id (the
+	 * process group id) in /proc/PID/stat, null once it has gone.
+	 */
+	F("process.parent.working_directory", KS_F_NONE, KS_T_USER_STR, KS_P_PARENT),
+	{ .name = "process.interactive", .id = KS_F_NONE, .type = KS_T_USER_STR,
+	  .present = KS_P_PROCESS, .boolean = true },
+	{ .name = "process.parent.interactive", .id = KS_F_NONE,
+	  .type = KS_T_USER_STR, .present = KS_P_PARENT, .boolean = true },
+	F("process.session_leader.name", KS_F_NONE, KS_T_USER_STR, KS_P_PROCESS),
+	F("process.group_leader.name", KS_F_NONE, KS_T_USER_STR, KS_P_PROCESS),
 	F("user.name", KS_F_NONE, KS_T_USER_STR, KS_P_USER),
 	/*
 	 * kload derives it from the cgroup the kernel names (loader/

@@ -143,7 +143,9 @@ static void fmt_str_node(FILE *o, const struct ks_node *n)
 		fputc('(', o);
 	for (i = 0; i < n->n_pats; i++) {
 		fputs(i ? ", " : "", o);
-		if ((n->strop == KS_SO_EQ && !ci) || n->strop == KS_SO_EQLRE)
+		if (n->field->boolean)	/* "true"/"false": the words */
+			fwrite(n->pats[i].s, 1, n->pats[i].len, o);
+		else if ((n->strop == KS_SO_EQ && !ci) || n->strop == KS_SO_EQLRE)
 			put_str(o, n->pats[i].s, n->pats[i].len, false);
 		else
 			put_pattern(o, n->strop, &n->pats[i]);

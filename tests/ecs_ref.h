@@ -193,6 +193,10 @@ static void ref_user(struct enc *e, json_t *o, const char *key, unsigned int fie
 		put(e, o, key, json_integer(strtoll(v->s, NULL, 10)));
 		return;
 	}
+	if (f->boolean) {	/* noted as "true" or "false" */
+		put(e, o, key, json_boolean(v->len == 4));
+		return;
+	}
 	if (!f->array) {
 		put(e, o, key, jbytes(v->s, v->len));
 		return;
@@ -206,6 +210,16 @@ static void ref_user(struct enc *e, json_t *o, const char *key, unsigned int fie
 		start = i + 1;
 	}
 	put(e, o, key, arr);
+}
+
+/* {"name": ...} under key when the record had the leader's name */
+static void ref_leader(struct enc *e, json_t *p, const char *key, unsigned int field)
+{
+	json_t *l = child(e, p, key);
+
+	ref_user(e, l, "name", field);
+	if (l && !json_object_size(l))
+		json_object_del(p, key);
 }
 
 /* A capability set: the names of its bits, in bit order; none if empty. */
@@ -248,6 +262,12 @@ static void enc_process(struct enc *e, json_t *root)
 		put_args(e, p);
 		ref_user(e, p, "working_directory", KS_ECS_U_CWD);
 		ref_user(e, p, "env_vars", KS_ECS_U_ENV_VARS);
+		ref_user(e, p, "interactive", KS_ECS_U_INTERACTIVE);
+		ref_leader(e, p, "session_leader", KS_ECS_U_SESSION_NAME);
+		ref_leader(e, p, "group_leader", KS_ECS_U_GROUP_NAME);
+		if (ev->pid_ns && ev->pid_ns != KS_PID_NS_HOST)
+			put(e, child(e, child(e, p, "entry_leader"), "entry_meta"), "type",
+			    json_string("container"));
 	}
 	if (ev->present & KS_P_EXIT_CODE)
 		put(e, p, "exit_code", json_integer(ev->exit_code));
@@ -261,6 +281,8 @@ static void enc_process(struct enc *e, json_t *root)
 		ref_user(e, pp, "args", KS_ECS_U_PARENT_ARGS);
 		ref_user(e, pp, "args_count", KS_ECS_U_PARENT_ARGC);
 		ref_user(e, pp, "command_line", KS_ECS_U_PARENT_CMDLINE);
+		ref_user(e, pp, "interactive", KS_ECS_U_PARENT_INTERACTIVE);
+		ref_user(e, pp, "working_directory", KS_ECS_U_PARENT_CWD);
 		if (ev->present & KS_P_PEUID)
 			put(e, child(e, pp, "user"), "id", json_integer(ev->peuid));
 		if (ev->present & KS_P_PEGID)

@@ -1327,6 +1327,70 @@ static void test_capabilities(void **state)
 }
 
 /*
+ * process.interactive (Elastic's boolean), the leaders' names and the
+ * parent's interactive and working_directory of replayed records: read
+ * back by the interpreter as text, written as Defend writes them; a
+ * string for a boolean or a number for a name is an error.
+ */
+static void test_enriched_session(void **state)
+{
+	static const char *const bad[] = {
+		",\"interactive\":\"true\"",
+		",\"interactive\":1",
+		",\"parent\":{\"pid\":2,\"interactive\":\"false\"}",
+		",\"session_leader\":{\"name\":7}",
+		",\"parent\":{\"pid\":2,\"working_directory\":[\"/\"]}",
+	};
+	const struct ks_field_info *inter = ks_field_lookup("process.interactive");
+	const struct ks_field_info *pinter = ks_field_lookup("process.parent.interactive");
+	const struct ks_field_info *sess = ks_field_lookup("process.session_leader.name");
+	struct fx *f = *state;
+	struct hosts h = {};
+	const char *s;
+	size_t len, i;
+	char *out;
+	json_t *j;
+
+	assert_int_equal(read_text(f, ENV_LINE(",\"interactive\":true,\"group_leader\":"
+					       "{\"name\":\"sh\"},\"session_leader\":{\"name\":"
+					       "\"sshd\"},\"parent\":{\"pid\":2,\"interactive\":"
+					       "false,\"working_directory\":\"/root\"}")
+				      ENV_LINE(""), &h), 0);
+	assert_int_equal(h.n, 2);
+	assert_true(ks_ecs_user_str(&f->ctx, inter, &h.ev[0], &s, &len));
+	assert_int_equal(len, 4);
+	assert_memory_equal(s, "true", 4);
+	assert_true(ks_ecs_user_str(&f->ctx, pinter, &h.ev[0], &s, &len));
+	assert_int_equal(len, 5);
+	assert_memory_equal(s, "false", 5);
+	assert_true(ks_ecs_user_str(&f->ctx, sess, &h.ev[0], &s, &len));
+	assert_int_equal(len, 4);
+	assert_false(ks_ecs_user_str(&f->ctx, inter, &h.ev[1], &s, &len));
+	assert_false(ks_ecs_user_str(&f->ctx, sess, &h.ev[1], &s, &len));
+	j = to_json(&f->ctx, &h.ev[0]);
+	out = dump(j);
+	json_decref(j);
+	assert_non_null(strstr(out, "\"group_leader\":{\"name\":\"sh\"},\"interactive\":true,"));
+	assert_non_null(strstr(out, "\"parent\":{\"interactive\":false,\"pid\":2,"
+				    "\"working_directory\":\"/root\"}"));
+	assert_non_null(strstr(out, "\"session_leader\":{\"name\":\"sshd\"}"));
+	free(out);
+	j = to_json(&f->ctx, &h.ev[1]);
+	out = dump(j);
+	json_decref(j);
+	assert_null(strstr(out, "leader"));
+	assert_null(strstr(out, "interactive"));
+	free(out);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		char line[256];
+
+		snprintf(line, sizeof(line), ENV_LINE("%s"), bad[i]);
+		if (read_text(f, line, &h) != 1 || h.n)
+			fail_msg("accepted %s", line);
+	}
+}
+
+/*
  * A child running `sleep 5` with environment envp, once it has exec'd
  * (the pipe's write end closes on exec): its pid.
  */
@@ -1403,6 +1467,84 @@ static void test_enriched_live(void **state)
 	assert_memory_equal(s + big, vars[1], big - 1);
 	for (i = 0; i < 3; i++)
 		free(vars[i]);
+}
+
+/*
+ * A child running `sleep 5` as the leader of a new session, in "/": with
+ * a pseudo-terminal as controlling terminal, stdin, stdout and stderr
+ * (tty; *master is its other end, which the caller closes after the child
+ * has gone: closing it hangs the terminal up), or with none and stdin,
+ * stdout and stderr /dev/null.
+ */
+static pid_t exec_session(bool tty, int *master)
+{
+	char *const argv[] = { "sleep", "5", NULL }, *envp[] = { NULL };
+	int fds[2], m = -1, s, fd;
+	char c;
+	pid_t pid;
+
+	if (tty) {
+		m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+		assert_true(m >= 0);
+		assert_int_equal(grantpt(m), 0);
+		assert_int_equal(unlockpt(m), 0);
+	}
+	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		/* opened by a session leader without one: its controlling tty */
+		s = setsid() < 0 || chdir("/") ? -1 :
+		    open(tty ? ptsname(m) : "/dev/null", O_RDWR);
+		for (fd = 0; s >= 0 && fd < 3; fd++)
+			dup2(s, fd);
+		execve("/bin/sleep", argv, envp);
+		_exit(127);
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &c, 1), 0);
+	close(fds[0]);
+	*master = m;
+	return pid;
+}
+
+/*
+ * Live: process.interactive (and the parent's) from the controlling
+ * terminal and fds 0 and 2, the leaders' names from the session and
+ * group ids, the parent's working directory; null once it has gone.
+ */
+static void test_enriched_live_session(void **state)
+{
+	static const char *const names[] = {
+		"process.interactive", "process.parent.interactive",
+		"process.session_leader.name", "process.group_leader.name",
+		"process.parent.working_directory",
+	};
+	static const char *const with_tty[] = { "true", "true", "sleep", "sleep", "/" };
+	static const char *const without[] = { "false", "false", "sleep", "sleep", "/" };
+	struct ks_event ev = { .source = KS_SRC_EXEC,
+			       .present = KS_P_PROCESS | KS_P_PARENT };
+	struct fx *f = *state;
+	const char *s;
+	size_t len, i;
+	int t, m;
+
+	for (t = 0; t < 2; t++) {
+		ev.pid = ev.ppid = (uint32_t)exec_session(!t, &m);
+		for (i = 0; i < ARRAY_SIZE(names); i++) {
+			const char *want = t ? without[i] : with_tty[i];
+
+			if (!ks_ecs_user_str(&f->ctx, ks_field_lookup(names[i]), &ev, &s, &len) ||
+			    len != strlen(want) || memcmp(s, want, len))
+				fail_msg("%s: want %s", names[i], want);
+		}
+		reap((pid_t)ev.pid);
+		if (m >= 0)
+			close(m);
+		for (i = 0; i < ARRAY_SIZE(names); i++)
+			assert_false(ks_ecs_user_str(&f->ctx, ks_field_lookup(names[i]),
+						     &ev, &s, &len));
+	}
 }
 
 #define HOST_LINE(h) "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":" \
@@ -1591,6 +1733,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_spec_example, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_name_not_basename, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_entry_type, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enriched_live_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enriched_session, setup, teardown),
 		cmocka_unit_test(test_timestamps),
 		cmocka_unit_test(test_format_time),
 		cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),

@@ -428,6 +428,14 @@ static bool user_str(void *arg, const struct ks_field_info *f,
 		*s = "HISTSIZE=0\0LANG=C";
 		*len = 17;
 		return true;
+	} else if (!strcmp(f->name, "process.interactive")) {
+		*s = "true";	/* booleans: the text "true" or "false" */
+	} else if (!strcmp(f->name, "process.parent.interactive")) {
+		*s = "false";
+	} else if (!strcmp(f->name, "process.session_leader.name")) {
+		*s = "sshd";
+	} else if (!strcmp(f->name, "process.parent.working_directory")) {
+		*s = "/root";
 	} else {
 		return false;
 	}
@@ -494,6 +502,24 @@ static void test_user_fields(void **state)
 	ev.present &= ~(KS_P_PARENT | KS_P_PROCESS);
 	check_ctx(&ev, "any where process.parent.args_count == null and "
 		  "process.env_vars == null", true, &ctx);
+	/* booleans, the leaders' names, the parent's directory */
+	ev.present |= KS_P_PARENT | KS_P_PROCESS;
+	check_ctx(&ev, "process where process.interactive == true and "
+		  "process.parent.interactive == false and "
+		  "process.parent.interactive != true and "
+		  "process.interactive in (true, false) and process.interactive : true",
+		  true, &ctx);
+	check_ctx(&ev, "process where process.interactive == false or "
+		  "process.parent.interactive == true or process.interactive == null",
+		  false, &ctx);
+	check_ctx(&ev, "process where process.session_leader.name == \"sshd\" and "
+		  "process.group_leader.name == null and "
+		  "process.parent.working_directory like \"/root*\"", true, &ctx);
+	ev.present &= ~KS_P_PARENT;	/* no parent: its fields are null */
+	check_ctx(&ev, "process where process.parent.interactive == null and "
+		  "process.parent.working_directory == null and "
+		  "not process.parent.interactive == false", true, &ctx);
+	ev.present |= KS_P_PARENT;
 	/* two of them in one test: the first outlives the second read */
 	ctx.user_str = shared_buf_str;
 	check_ctx(&ev, "any where startsWith(container.id, host.name)", false, &ctx);

@@ -237,6 +237,14 @@ static const struct accept_case accepts[] = {
 	  "process where kestrel.process.pid_ns != 0 and kestrel.process.pid_ns != 4026531836 or "
 	  "kestrel.process.pid_ns == 4026531836" },
 	{ "any where host.name == \"h1\"", NULL },
+	/* Elastic's booleans */
+	{ "process where process.interactive == true and process.parent.interactive == false",
+	  NULL },
+	{ "process where process.interactive != true",
+	  "process where process.interactive != null and not process.interactive == true" },
+	{ "process where process.interactive in (true, false, true)",
+	  "process where process.interactive in (true, false)" },
+	{ "process where process.interactive : false", "process where process.interactive == false" },
 	{ "process where process.entity_id == \"42-100\"", NULL },
 	{ "process where process.parent.command_line : \"*java*\"", NULL },
 	{ "process where `process.name` == \"x\"", "process where process.name == \"x\"" },
@@ -587,6 +595,19 @@ static const struct reject_case rejects[] = {
 	  "q:1:15: error: process.entry_leader.entry_meta.type: Kestrel tells "
 	  "\"container\" (a pid namespace other than the host's) from the host's "
 	  "sessions, not \"terminal\" from \"init\"" },
+	{ "process where process.interactive == \"true\"",
+	  "q:1:38: error: process.interactive is a boolean: compare it with true or false" },
+	{ "process where process.interactive like \"t*\"",
+	  "q:1:15: error: process.interactive is a boolean: compare it with ==, !=, : or in" },
+	{ "process where process.interactive > true",
+	  "q:1:15: error: process.interactive is a boolean: compare it with ==, !=, : or in" },
+	{ "process where endsWith(process.interactive, \"e\")",
+	  "q:1:24: error: endsWith needs a string field; process.interactive is a boolean" },
+	{ "process where process.name == false",
+	  "q:1:31: error: cannot compare process.name with a boolean" },
+	{ "sequence by process.parent.working_directory [process where true] [file where true]",
+	  "q:1:13: error: cannot join on process.parent.working_directory: only fields the "
+	  "kernel fills (and host.name, host.id) can be join keys" },
 	/* several semantic errors in one query are all reported */
 	{ "process where process.name == \"a\" and process.pid == \"b\" and "
 	  "process.nam == 1",

@@ -88,6 +88,11 @@ enum {
 	KS_ECS_U_PARENT_CMDLINE,	/* process.parent.command_line */
 	KS_ECS_U_PARENT_ARGC,		/* process.parent.args_count, decimal */
 	KS_ECS_U_ENV_VARS,		/* process.env_vars */
+	KS_ECS_U_PARENT_CWD,		/* process.parent.working_directory */
+	KS_ECS_U_INTERACTIVE,		/* process.interactive, "true"/"false" */
+	KS_ECS_U_PARENT_INTERACTIVE,	/* process.parent.interactive */
+	KS_ECS_U_SESSION_NAME,		/* process.session_leader.name */
+	KS_ECS_U_GROUP_NAME,		/* process.group_leader.name */
 	KS_ECS_USER_N,
 };
 #define KS_ECS_UBUF	8192	/* a live value read: a path, cmdline, passwd */

@@ -116,6 +116,9 @@ struct ks_field_info {
 				 * test is true if any element matches;
 				 * KS_T_ENUM: a bit set (KS_FIELD_BITSET),
 				 * true if it holds any value tested */
+	bool boolean;		/* KS_T_USER_STR: Elastic's boolean, compared
+				 * with true and false only; its value is the
+				 * text "true" or "false" */
 };
 
 /* Is v a value field f can hold? Comparing with any other number is an
