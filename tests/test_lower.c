@@ -885,6 +885,43 @@ static void test_explain(void **state)
 	ks_ruleset_free(rs);
 }
 
+/*
+ * --explain on Defend's session fields: entry_meta.type is the kernel's
+ * pid namespace (said once per rule, and the rule stays kernel-exact, so
+ * block may use it); process.interactive is finished in userspace.
+ */
+static void test_explain_session(void **state)
+{
+	const char *yaml =
+		"- rule: c\n"
+		"  name: c\n"
+		"  action: block\n"
+		"  query: process where process.entry_leader.entry_meta.type == \"container\"\n"
+		"- rule: i\n"
+		"  name: i\n"
+		"  query: process where process.interactive == true\n";
+	struct ks_compile_info info;
+	struct ks_ruleset *rs = load(yaml, 0, &info);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	ks_explain(rs, T, &info, f);
+	fclose(f);
+	print_message("%s", buf);
+	assert_true(T->rules[0].flags & KS_R_EXACT);
+	assert_false(T->rules[1].flags & KS_R_EXACT);
+	assert_non_null(strstr(buf, "process.entry_leader.entry_meta.type is tested as the "
+				    "kernel's kestrel.process.pid_ns"));
+	assert_non_null(strstr(buf, "kestrel.process.pid_ns != 0 and "
+				    "kestrel.process.pid_ns != 4026531836"));
+	assert_non_null(strstr(buf, "equality test on process.interactive is decided in "
+				    "userspace"));
+	free(buf);
+	ks_compile_info_free(&info);
+	ks_ruleset_free(rs);
+}
+
 /* Trigger lists past the first 256 entries: atom_trig is first << 16 |
  * count (explain read it as first << 8 | count). */
 static void test_explain_triggers(void **state)
@@ -932,6 +969,7 @@ int main(void)
 		cmocka_unit_test(test_rule_uid),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_explain),
+		cmocka_unit_test(test_explain_session),
 		cmocka_unit_test(test_explain_triggers),
 		cmocka_unit_test(test_trig_fields),
 	};

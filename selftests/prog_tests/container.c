@@ -4,7 +4,10 @@
  * pid namespaces execs; its exec event carries the nsfs inode numbers
  * its own /proc/self/ns/ symbolic links name (pid: the namespace its pid lives
  * in, not pid_for_children), and a rule on kestrel.process.pid_ns is
- * decided by the kernel. cgroup: a cgroup v2 directory named as docker
+ * decided by the kernel; so is Elastic Defend's
+ * process.entry_leader.entry_meta.type "container", which the compiler
+ * tests as that namespace, and the alert kload writes says "container".
+ * cgroup: a cgroup v2 directory named as docker
  * names its containers' (docker-<64 hex>.scope), a process moved into it
  * execs; the rule on container.id alerts with that id, while the same
  * exec outside it does not.
@@ -95,13 +98,33 @@ static void check_ns(struct ks_tenv *te, const __u32 want[4])
 		    "kestrel.process.pid_ns != ours, exact");
 	ASSERT_FALSE(ks_tenv_matched(te, ev, ks_tenv_rule(te, "st_ns_ours"), false),
 		     "kestrel.process.pid_ns == ours is false");
+	ASSERT_TRUE(ks_tenv_matched(te, ev, ks_tenv_rule(te, "st_entry_container"), false),
+		    "entry_meta.type == container, exact");
+	ASSERT_FALSE(ks_tenv_matched(te, ev, ks_tenv_rule(te, "st_entry_host"), false),
+		     "entry_meta.type != container is false");
+}
+
+/* The alerts kload writes: the container's process says so. */
+static void check_entry_alert(struct ks_tenv *te, const char *yaml)
+{
+	char *alerts = ks_tenv_alerts(te, yaml);
+	const char *a;
+
+	if (!ASSERT_OK_PTR(alerts, "alerts"))
+		return;
+	a = strstr(alerts, "\"id\":\"st_entry_container\"");
+	ASSERT_OK_PTR(a, "alert of the rule on entry_meta.type");
+	ASSERT_HAS_STR(alerts, "\"entry_leader\":{\"entry_meta\":{\"type\":\"container\"}}",
+		       "entry_meta.type in the alert");
+	ASSERT_FALSE(strstr(alerts, "\"id\":\"st_entry_host\"") != NULL, "no alert of the host rule");
+	free(alerts);
 }
 
 static void run_ns(void)
 {
 	struct ks_engine_opts o = { .mode = KS_MODE_SIGNAL };
 	struct ks_tenv te = {};
-	char yaml[1024];
+	char yaml[2048];
 	__u32 want[4] = {};
 	int fds[2], st;
 	pid_t pid;
@@ -112,11 +135,19 @@ static void run_ns(void)
 		 "kestrel.process.pid_ns != %u\n"
 		 "- rule: st_ns_ours\n  name: our pid ns\n"
 		 "  query: process where process.name == \"ks_st_ns\" and "
-		 "kestrel.process.pid_ns == %u\n", ns_ino("pid"), ns_ino("pid"));
+		 "kestrel.process.pid_ns == %u\n"
+		 "- rule: st_entry_container\n  name: in a container\n"
+		 "  query: process where process.name == \"ks_st_ns\" and "
+		 "process.entry_leader.entry_meta.type == \"container\"\n"
+		 "- rule: st_entry_host\n  name: on the host\n"
+		 "  query: process where process.name == \"ks_st_ns\" and "
+		 "process.entry_leader.entry_meta.type != \"container\"\n",
+		 ns_ino("pid"), ns_ino("pid"));
 	if (!ASSERT_OK(pipe(fds), "pipe") || !ASSERT_OK(ks_tenv_compile(&te, yaml), "compile") ||
 	    !ASSERT_OK(ks_tenv_load(&te, &o), "load") || !ASSERT_OK(ks_tenv_attach(&te), "attach"))
 		goto out;
 	ASSERT_TRUE(te.t->rules[0].flags & KS_R_EXACT, "a namespace test is kernel-exact");
+	ASSERT_TRUE(te.t->rules[2].flags & KS_R_EXACT, "entry_meta.type is kernel-exact");
 	pid = fork();
 	if (pid == 0)
 		ns_child(fds[1]);
@@ -129,6 +160,7 @@ static void run_ns(void)
 	ASSERT_EQ(read(fds[0], want, sizeof(want)), sizeof(want), "ids from the process");
 	ks_tenv_drain(&te, 100);
 	check_ns(&te, want);
+	check_entry_alert(&te, yaml);
 out:
 	close(fds[0]);
 	close(fds[1]);
