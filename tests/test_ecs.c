@@ -1229,12 +1229,39 @@ static unsigned long read_text(struct fx *f, const char *text, struct hosts *h)
 	return skipped;
 }
 
+/* The enriched field name of ev reads want (len bytes; NULL: null). */
+static void user_is(struct fx *f, const char *name, const struct ks_event *ev,
+		    const char *want, size_t len)
+{
+	const char *s;
+	size_t got;
+
+	if (!ks_ecs_user_str(&f->ctx, ks_field_lookup(name), ev, &s, &got)) {
+		if (want)
+			fail_msg("%s: null, want %s", name, want);
+		return;
+	}
+	if (!want || got != len || memcmp(s, want, len))
+		fail_msg("%s: got %.*s, want %s", name, (int)got, s, want ? want : "null");
+}
+
+/* ev as the codec writes it (malloc'd). */
+static char *event_text(struct fx *f, const struct ks_event *ev)
+{
+	json_t *j = to_json(&f->ctx, ev);
+	char *out = dump(j);
+
+	json_decref(j);
+	return out;
+}
+
 /*
- * process.parent.args_count (a number) and process.env_vars (an array)
- * of replayed records: in, read back by the interpreter, out as Defend
- * writes them; a wrong type or a value out of range is an error.
+ * Enriched values of the wrong type or out of range are errors: a string
+ * or a negative or too large number for args_count, a string or numbers
+ * for env_vars, a string or number for a boolean, a number for a name,
+ * an array for a directory.
  */
-static void test_enriched_argc_env(void **state)
+static void test_enriched_refused(void **state)
 {
 	static const char *const bad[] = {
 		",\"parent\":{\"pid\":2,\"args_count\":\"3\"}",
@@ -1242,41 +1269,85 @@ static void test_enriched_argc_env(void **state)
 		",\"parent\":{\"pid\":2,\"args_count\":4294967296}",
 		",\"env_vars\":\"HISTFILE=/dev/null\"",
 		",\"env_vars\":[1]",
+		",\"interactive\":\"true\"",
+		",\"interactive\":1",
+		",\"parent\":{\"pid\":2,\"interactive\":\"false\"}",
+		",\"session_leader\":{\"name\":7}",
+		",\"parent\":{\"pid\":2,\"working_directory\":[\"/\"]}",
 	};
-	const struct ks_field_info *argc = ks_field_lookup("process.parent.args_count");
-	const struct ks_field_info *env = ks_field_lookup("process.env_vars");
 	struct fx *f = *state;
 	struct hosts h = {};
-	const char *s;
-	size_t len, i;
+	char line[256];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(line, sizeof(line), ENV_LINE("%s"), bad[i]);
+		if (read_text(f, line, &h) != 1 || h.n)
+			fail_msg("accepted %s", line);
+	}
+}
+
+#define USER_IS(f, name, ev, lit)	user_is(f, name, ev, lit, sizeof(lit) - 1)
+
+/*
+ * process.parent.args_count (a number) and process.env_vars (an array)
+ * of replayed records: in, read back by the interpreter, out as Defend
+ * writes them.
+ */
+static void test_enriched_argc_env(void **state)
+{
+	struct fx *f = *state;
+	struct hosts h = {};
 	char *out;
-	json_t *j;
 
 	assert_int_equal(read_text(f, ENV_LINE(",\"env_vars\":[\"A=1\",\"HISTFILE=/dev/null\"],"
 					       "\"parent\":{\"pid\":2,\"args_count\":3}")
 				      ENV_LINE(",\"env_vars\":[]"), &h), 0);
 	assert_int_equal(h.n, 2);
-	assert_true(ks_ecs_user_str(&f->ctx, argc, &h.ev[0], &s, &len));
-	assert_int_equal(len, 1);
-	assert_memory_equal(s, "3", 1);
-	assert_true(ks_ecs_user_str(&f->ctx, env, &h.ev[0], &s, &len));
-	assert_int_equal(len, sizeof("A=1\0HISTFILE=/dev/null") - 1);
-	assert_memory_equal(s, "A=1\0HISTFILE=/dev/null", len);
-	assert_false(ks_ecs_user_str(&f->ctx, env, &h.ev[1], &s, &len));
-	assert_false(ks_ecs_user_str(&f->ctx, argc, &h.ev[1], &s, &len));
-	j = to_json(&f->ctx, &h.ev[0]);
-	out = dump(j);
+	USER_IS(f, "process.parent.args_count", &h.ev[0], "3");
+	USER_IS(f, "process.env_vars", &h.ev[0], "A=1\0HISTFILE=/dev/null");
+	user_is(f, "process.env_vars", &h.ev[1], NULL, 0);
+	user_is(f, "process.parent.args_count", &h.ev[1], NULL, 0);
+	out = event_text(f, &h.ev[0]);
 	assert_non_null(strstr(out, "\"env_vars\":[\"A=1\",\"HISTFILE=/dev/null\"],"));
 	assert_non_null(strstr(out, "\"parent\":{\"args_count\":3,"));
 	free(out);
-	json_decref(j);
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char line[256];
+}
 
-		snprintf(line, sizeof(line), ENV_LINE("%s"), bad[i]);
-		if (read_text(f, line, &h) != 1 || h.n)
-			fail_msg("accepted %s", line);
-	}
+/*
+ * process.interactive (Elastic's boolean), the leaders' names and the
+ * parent's interactive and working_directory of replayed records: read
+ * back by the interpreter as text, written as Defend writes them.
+ */
+static void test_enriched_session(void **state)
+{
+	struct fx *f = *state;
+	struct hosts h = {};
+	char *out;
+
+	assert_int_equal(read_text(f, ENV_LINE(",\"interactive\":true,\"group_leader\":"
+					       "{\"name\":\"sh\"},\"session_leader\":{\"name\":"
+					       "\"sshd\"},\"parent\":{\"pid\":2,\"interactive\":"
+					       "false,\"working_directory\":\"/root\"}")
+				      ENV_LINE(""), &h), 0);
+	assert_int_equal(h.n, 2);
+	USER_IS(f, "process.interactive", &h.ev[0], "true");
+	USER_IS(f, "process.parent.interactive", &h.ev[0], "false");
+	USER_IS(f, "process.session_leader.name", &h.ev[0], "sshd");
+	USER_IS(f, "process.group_leader.name", &h.ev[0], "sh");
+	USER_IS(f, "process.parent.working_directory", &h.ev[0], "/root");
+	user_is(f, "process.interactive", &h.ev[1], NULL, 0);
+	user_is(f, "process.session_leader.name", &h.ev[1], NULL, 0);
+	out = event_text(f, &h.ev[0]);
+	assert_non_null(strstr(out, "\"group_leader\":{\"name\":\"sh\"},\"interactive\":true,"));
+	assert_non_null(strstr(out, "\"parent\":{\"interactive\":false,\"pid\":2,"
+				    "\"working_directory\":\"/root\"}"));
+	assert_non_null(strstr(out, "\"session_leader\":{\"name\":\"sshd\"}"));
+	free(out);
+	out = event_text(f, &h.ev[1]);
+	assert_null(strstr(out, "leader"));
+	assert_null(strstr(out, "interactive"));
+	free(out);
 }
 
 /*
@@ -1327,77 +1398,15 @@ static void test_capabilities(void **state)
 }
 
 /*
- * process.interactive (Elastic's boolean), the leaders' names and the
- * parent's interactive and working_directory of replayed records: read
- * back by the interpreter as text, written as Defend writes them; a
- * string for a boolean or a number for a name is an error.
- */
-static void test_enriched_session(void **state)
-{
-	static const char *const bad[] = {
-		",\"interactive\":\"true\"",
-		",\"interactive\":1",
-		",\"parent\":{\"pid\":2,\"interactive\":\"false\"}",
-		",\"session_leader\":{\"name\":7}",
-		",\"parent\":{\"pid\":2,\"working_directory\":[\"/\"]}",
-	};
-	const struct ks_field_info *inter = ks_field_lookup("process.interactive");
-	const struct ks_field_info *pinter = ks_field_lookup("process.parent.interactive");
-	const struct ks_field_info *sess = ks_field_lookup("process.session_leader.name");
-	struct fx *f = *state;
-	struct hosts h = {};
-	const char *s;
-	size_t len, i;
-	char *out;
-	json_t *j;
-
-	assert_int_equal(read_text(f, ENV_LINE(",\"interactive\":true,\"group_leader\":"
-					       "{\"name\":\"sh\"},\"session_leader\":{\"name\":"
-					       "\"sshd\"},\"parent\":{\"pid\":2,\"interactive\":"
-					       "false,\"working_directory\":\"/root\"}")
-				      ENV_LINE(""), &h), 0);
-	assert_int_equal(h.n, 2);
-	assert_true(ks_ecs_user_str(&f->ctx, inter, &h.ev[0], &s, &len));
-	assert_int_equal(len, 4);
-	assert_memory_equal(s, "true", 4);
-	assert_true(ks_ecs_user_str(&f->ctx, pinter, &h.ev[0], &s, &len));
-	assert_int_equal(len, 5);
-	assert_memory_equal(s, "false", 5);
-	assert_true(ks_ecs_user_str(&f->ctx, sess, &h.ev[0], &s, &len));
-	assert_int_equal(len, 4);
-	assert_false(ks_ecs_user_str(&f->ctx, inter, &h.ev[1], &s, &len));
-	assert_false(ks_ecs_user_str(&f->ctx, sess, &h.ev[1], &s, &len));
-	j = to_json(&f->ctx, &h.ev[0]);
-	out = dump(j);
-	json_decref(j);
-	assert_non_null(strstr(out, "\"group_leader\":{\"name\":\"sh\"},\"interactive\":true,"));
-	assert_non_null(strstr(out, "\"parent\":{\"interactive\":false,\"pid\":2,"
-				    "\"working_directory\":\"/root\"}"));
-	assert_non_null(strstr(out, "\"session_leader\":{\"name\":\"sshd\"}"));
-	free(out);
-	j = to_json(&f->ctx, &h.ev[1]);
-	out = dump(j);
-	json_decref(j);
-	assert_null(strstr(out, "leader"));
-	assert_null(strstr(out, "interactive"));
-	free(out);
-	for (i = 0; i < ARRAY_SIZE(bad); i++) {
-		char line[256];
-
-		snprintf(line, sizeof(line), ENV_LINE("%s"), bad[i]);
-		if (read_text(f, line, &h) != 1 || h.n)
-			fail_msg("accepted %s", line);
-	}
-}
-
-/*
  * A child running `sleep 5` with environment envp, once it has exec'd
- * (the pipe's write end closes on exec): its pid.
+ * (the pipe's write end closes on exec): its pid. With stdio, the child
+ * first leads a new session in "/" with stdin, stdout and stderr that
+ * file (a terminal opened so becomes its controlling terminal).
  */
-static pid_t exec_sleep(char *const envp[])
+static pid_t spawn_sleep(char *const envp[], const char *stdio)
 {
 	char *const argv[] = { "sleep", "5", NULL };
-	int fds[2];
+	int fds[2], s, fd;
 	char c;
 	pid_t pid;
 
@@ -1405,13 +1414,23 @@ static pid_t exec_sleep(char *const envp[])
 	pid = fork();
 	assert_true(pid >= 0);
 	if (!pid) {
-		execve("/bin/sleep", argv, envp);
+		s = !stdio ? -1 : setsid() < 0 || chdir("/") ? -2 : open(stdio, O_RDWR);
+		for (fd = 0; s >= 0 && fd < 3; fd++)
+			dup2(s, fd);
+		if (s != -2)
+			execve("/bin/sleep", argv, envp);
 		_exit(127);
 	}
 	close(fds[1]);
 	assert_int_equal(read(fds[0], &c, 1), 0);
 	close(fds[0]);
 	return pid;
+}
+
+/* The same without a new session. */
+static pid_t exec_sleep(char *const envp[])
+{
+	return spawn_sleep(envp, NULL);
 }
 
 static void reap(pid_t pid)
@@ -1478,10 +1497,8 @@ static void test_enriched_live(void **state)
  */
 static pid_t exec_session(bool tty, int *master)
 {
-	char *const argv[] = { "sleep", "5", NULL }, *envp[] = { NULL };
-	int fds[2], m = -1, s, fd;
-	char c;
-	pid_t pid;
+	char *envp[] = { NULL };
+	int m = -1;
 
 	if (tty) {
 		m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -1489,23 +1506,8 @@ static pid_t exec_session(bool tty, int *master)
 		assert_int_equal(grantpt(m), 0);
 		assert_int_equal(unlockpt(m), 0);
 	}
-	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (!pid) {
-		/* opened by a session leader without one: its controlling tty */
-		s = setsid() < 0 || chdir("/") ? -1 :
-		    open(tty ? ptsname(m) : "/dev/null", O_RDWR);
-		for (fd = 0; s >= 0 && fd < 3; fd++)
-			dup2(s, fd);
-		execve("/bin/sleep", argv, envp);
-		_exit(127);
-	}
-	close(fds[1]);
-	assert_int_equal(read(fds[0], &c, 1), 0);
-	close(fds[0]);
 	*master = m;
-	return pid;
+	return spawn_sleep(envp, tty ? ptsname(m) : "/dev/null");
 }
 
 /*
@@ -1525,8 +1527,7 @@ static void test_enriched_live_session(void **state)
 	struct ks_event ev = { .source = KS_SRC_EXEC,
 			       .present = KS_P_PROCESS | KS_P_PARENT };
 	struct fx *f = *state;
-	const char *s;
-	size_t len, i;
+	size_t i;
 	int t, m;
 
 	for (t = 0; t < 2; t++) {
@@ -1534,16 +1535,13 @@ static void test_enriched_live_session(void **state)
 		for (i = 0; i < ARRAY_SIZE(names); i++) {
 			const char *want = t ? without[i] : with_tty[i];
 
-			if (!ks_ecs_user_str(&f->ctx, ks_field_lookup(names[i]), &ev, &s, &len) ||
-			    len != strlen(want) || memcmp(s, want, len))
-				fail_msg("%s: want %s", names[i], want);
+			user_is(f, names[i], &ev, want, strlen(want));
 		}
 		reap((pid_t)ev.pid);
 		if (m >= 0)
 			close(m);
 		for (i = 0; i < ARRAY_SIZE(names); i++)
-			assert_false(ks_ecs_user_str(&f->ctx, ks_field_lookup(names[i]),
-						     &ev, &s, &len));
+			user_is(f, names[i], &ev, NULL, 0);
 	}
 }
 
@@ -1735,6 +1733,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_entry_type, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enriched_live_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enriched_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enriched_refused, setup, teardown),
 		cmocka_unit_test(test_timestamps),
 		cmocka_unit_test(test_format_time),
 		cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),

@@ -857,6 +857,20 @@ static void test_limits(void **state)
 	free(q);
 }
 
+/* What --explain prints for the tables T compiled from rs (malloc'd). */
+static char *explain_text(struct ks_ruleset *rs, struct ks_compile_info *info)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	ks_explain(rs, T, info, f);
+	fclose(f);
+	print_message("%s", buf);
+	return buf;
+}
+
 static void test_explain(void **state)
 {
 	const char *yaml =
@@ -866,13 +880,8 @@ static void test_explain(void **state)
 		"    process where process.command_line : \"*a*b*\" and cidrMatch(source.ip, \"10.0.0.0/8\")\n";
 	struct ks_compile_info info;
 	struct ks_ruleset *rs = load(yaml, 0, &info);
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	char *buf = explain_text(rs, &info);
 
-	ks_explain(rs, T, &info, f);
-	fclose(f);
-	print_message("%s", buf);
 	assert_non_null(strstr(buf, "rule w"));
 	assert_non_null(strstr(buf, "not kernel-exact: wildcard \"*a*b*\""));
 	assert_non_null(strstr(buf, "atom#0(process.command_line folded \"a\")"));
@@ -902,13 +911,8 @@ static void test_explain_session(void **state)
 		"  query: process where process.interactive == true\n";
 	struct ks_compile_info info;
 	struct ks_ruleset *rs = load(yaml, 0, &info);
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	char *buf = explain_text(rs, &info);
 
-	ks_explain(rs, T, &info, f);
-	fclose(f);
-	print_message("%s", buf);
 	assert_true(T->rules[0].flags & KS_R_EXACT);
 	assert_false(T->rules[1].flags & KS_R_EXACT);
 	assert_non_null(strstr(buf, "process.entry_leader.entry_meta.type is tested as the "
