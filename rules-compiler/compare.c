@@ -727,10 +727,10 @@ static struct ks_node *entry_meta_fold(struct parser *p, const struct ks_token *
 
 	for (i = 1; i < ARRAY_SIZE(entry_host_types); i++) {
 		if (entry_test(n, entry_host_types[i]) != on_host) {
-			eql_serr(p, ft, "%s: Kestrel tells \"container\" (a pid "
-				 "namespace other than the host's) from the host's "
-				 "sessions, not \"%s\" from \"%s\"", ft->s,
-				 entry_host_types[i], entry_host_types[0]);
+			eql_serr(p, ft, "process.entry_leader.entry_meta.type: Kestrel "
+				 "tells \"container\" (a pid namespace other than the "
+				 "host's) from the host's sessions, not \"%s\" from "
+				 "\"%s\"", entry_host_types[i], entry_host_types[0]);
 			return NULL;
 		}
 	}
@@ -752,6 +752,27 @@ static struct ks_node *entry_meta_fold(struct parser *p, const struct ks_token *
 	}
 	p->entry_meta = true;
 	return ks_node_join(p->rs, KS_N_OR, n->loc, &vec);
+}
+
+static bool is_entry_meta(const struct ks_field_info *f)
+{
+	return f && !strcmp(f->name, "process.entry_leader.entry_meta.type");
+}
+
+/*
+ * A function of entry_meta.type (startsWith, length, ...) folds as a
+ * comparison does; compared with another field it cannot (the other
+ * field's value is not known when compiling).
+ */
+static struct ks_node *entry_meta_fn(struct parser *p, const struct ks_token *nt,
+				     struct ks_node *n)
+{
+	if (n->kind == KS_N_FIELDS && (is_entry_meta(n->field) || is_entry_meta(n->field2))) {
+		eql_serr(p, nt, "%s: process.entry_leader.entry_meta.type cannot be "
+			 "compared with another field", nt->s);
+		return NULL;
+	}
+	return is_entry_meta(n->field) ? entry_meta_fold(p, nt, n) : n;
 }
 
 struct ks_node *eql_parse_comparison(struct parser *p)
@@ -784,7 +805,7 @@ struct ks_node *eql_parse_comparison(struct parser *p)
 	if (f)	/* host.os.type decided now; the query marked for --explain */
 		n = ks_node_fold_host(p->rs, build_cmp(p, ft, f, &op, vals, nv), f,
 				      &p->host_os);
-	if (f && n && !strcmp(f->name, "process.entry_leader.entry_meta.type"))
+	if (n && is_entry_meta(f))
 		n = entry_meta_fold(p, ft, n);
 	else if (eql_field_absent(ft))
 		n = absent_cmp(p, ft, &op, vals, nv);
@@ -1105,5 +1126,7 @@ struct ks_node *eql_parse_function(struct parser *p)
 		n = fn_string(p, nt, args[0], f, functions[fi].op, ci, args);
 out:
 	free(args);
+	if (n)
+		n = entry_meta_fn(p, nt, n);
 	return n ? n : eql_placeholder(p, nt);
 }

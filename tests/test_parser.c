@@ -233,6 +233,11 @@ static const struct accept_case accepts[] = {
 	  "process.entry_leader.entry_meta.type == null",
 	  "process where kestrel.process.pid_ns != 0 and kestrel.process.pid_ns != 4026531836 or "
 	  "kestrel.process.pid_ns == null or kestrel.process.pid_ns == 0" },
+	/* its functions fold too */
+	{ "process where startsWith(process.entry_leader.entry_meta.type, \"cont\") and "
+	  "length(process.entry_leader.entry_meta.type) == 9",
+	  "process where kestrel.process.pid_ns != 0 and kestrel.process.pid_ns != 4026531836 "
+	  "and kestrel.process.pid_ns != 0 and kestrel.process.pid_ns != 4026531836" },
 	{ "process where process.entry_leader.entry_meta.type like \"*\"",
 	  "process where kestrel.process.pid_ns != 0 and kestrel.process.pid_ns != 4026531836 or "
 	  "kestrel.process.pid_ns == 4026531836" },
@@ -608,6 +613,13 @@ static const struct reject_case rejects[] = {
 	{ "sequence by process.parent.working_directory [process where true] [file where true]",
 	  "q:1:13: error: cannot join on process.parent.working_directory: only fields the "
 	  "kernel fills (and host.name, host.id) can be join keys" },
+	{ "process where length(process.entry_leader.entry_meta.type) > 3",
+	  "q:1:15: error: process.entry_leader.entry_meta.type: Kestrel tells "
+	  "\"container\" (a pid namespace other than the host's) from the host's "
+	  "sessions, not \"ssm\" from \"init\"" },
+	{ "process where stringContains(process.name, process.entry_leader.entry_meta.type)",
+	  "q:1:15: error: stringContains: process.entry_leader.entry_meta.type cannot "
+	  "be compared with another field" },
 	/* several semantic errors in one query are all reported */
 	{ "process where process.name == \"a\" and process.pid == \"b\" and "
 	  "process.nam == 1",
