@@ -6,6 +6,9 @@
 #             against its floor (corpus-rate.sh)
 #   san       the same unit tests built with ASan/UBSan (build/san/tests/),
 #             and every fuzz target over its seed corpus (tests/fuzz/corpus/)
+#   proofs    tests/corpus-proofs/run.sh: corpus rules against a positive
+#             and a near-miss event fixture each, through `kload test`
+#             (BPF_PROG_TEST_RUN, root)
 #   selftest  build/selftests/test_progs on this kernel (real BPF, root)
 #   e2e       selftests/e2e.sh: the kload binary end to end (root)
 #   outputs   selftests/outputs.sh: alert outputs against real rsyslogd,
@@ -14,7 +17,7 @@
 #             completion, the .deb in a bare Debian 12 root
 #   vm        the same selftests, statically linked, in Debian's 6.1 kernel
 #             under qemu with BPF LSM (selftests/vm/run-vm.sh)
-# Usage: run-tests.sh [--only unit|san|selftest|e2e|outputs|package|vm]
+# Usage: run-tests.sh [--only unit|san|proofs|selftest|e2e|outputs|package|vm]
 set -u
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
@@ -105,6 +108,8 @@ run_counted() { # name title command...
 
 want unit && run_counted corpus "rule corpus rates (scripts/corpus-rate.sh --check, tests/corpus-floors)" \
 	scripts/corpus-rate.sh --check
+want proofs && run_counted proofs "corpus rules proven on events (tests/corpus-proofs/run.sh, kload test)" \
+	tests/corpus-proofs/run.sh
 want selftest && run_counted selftest "selftests on this kernel ($(uname -r))" "$B"/selftests/test_progs
 want e2e && run_counted e2e "kload end to end on this kernel" selftests/e2e.sh
 want outputs && run_counted outputs "alert outputs against real servers" selftests/outputs.sh
