@@ -484,5 +484,97 @@ else
 	bad "attach with the shipped rules" "$W/attach.log"
 fi
 
+# ---- corpus rules, live (issue 13): rules of Elastic's corpus that
+# tests/corpus-proofs/ proves on fixtures, attached as they are from
+# ../shared/corpus, and triggered by doing what each one detects,
+# harmlessly: under $W (in /tmp), on loopback, with copies of /bin/true,
+# bash and perl named as the rule expects, processes that exit at once.
+# Every alert must carry the corpus rule's id and uuid (its rule_id) and
+# the events this test made. All of it works from tracepoints alone.
+corpus_dir() {
+	for d in ../shared/corpus/elastic-linux-eql /work/shared/corpus/elastic-linux-eql; do
+		[ -d "$d" ] && { echo "$d"; return; }
+	done
+}
+# The alert of corpus rule $1 whose events contain the fixed string $2.
+live_alert() { # rule marker what
+	local uuid
+	uuid=$(sed -n 's/^rule_id = "\(.*\)"$/\1/p' "$CORPUS/$1.toml")
+	wait_grep -F "\"id\":\"$1\"" "$W/alerts.jsonl"
+	if [ -n "$uuid" ] && grep -F "\"id\":\"$1\"" "$W/alerts.jsonl" | grep -F -- "$2" |
+	   grep -qF "\"uuid\":\"$uuid\""; then
+		ok "corpus $1: $3"
+	else
+		bad "corpus $1: $3" "$W/attach.log"
+	fi
+}
+# What the nine rules below detect, done for real. $P is under /tmp.
+corpus_attack() {
+	P=$W/proof
+	mkdir -p "$P/www" && cp /bin/true "$P/www/payload"
+	# telnet, then its connect to a private address (loopback)
+	cp /bin/bash "$P/telnet"
+	bash -c '"$0" -c "exec 3<>/dev/tcp/127.0.0.1/47021" 2>/dev/null; true' "$P/telnet"
+	# a binary in /tmp started by a shell connects out (not to 127.0.0.1),
+	# then becomes a shell: three steps in one process
+	cp /bin/bash "$P/agent"
+	bash -c '"$0" -c "{ exec 3<>/dev/tcp/127.0.0.2/47022; } 2>/dev/null; exec bash -c true"; true' "$P/agent"
+	# a program run from /tmp deletes its own file
+	cp /usr/bin/perl "$P/selfdel"
+	"$P/selfdel" -e 'unlink $^X or die "unlink: $!"'
+	# a hidden shared object; a file named for the pkexec GCONV_PATH trick
+	: >"$P/.libx.so"
+	: >"$P/GCONV_PATH=x"
+	# a python web server; curl downloads from it into /tmp, a shell runs
+	# the file, unlink (not rm) deletes it
+	python3 -m http.server 47014 --bind 127.0.0.1 --directory "$P/www" >/dev/null 2>&1 &
+	HPID=$!
+	for _ in $(seq 1 50); do
+		curl -sf -o "$P/payload" http://127.0.0.1:47014/payload && break
+		sleep 0.1
+	done
+	chmod +x "$P/payload"
+	bash -c '"$0"; true' "$P/payload"
+	unlink "$P/payload"
+	# tar --checkpoint-action runs a shell
+	(cd "$P" && tar cf /dev/null --checkpoint=1 --checkpoint-action=exec=true www)
+	# an sshd ends, then strace starts (both copies of /bin/true)
+	cp /bin/true "$P/sshd" && cp /bin/true "$P/strace"
+	"$P/sshd" && "$P/strace"
+}
+CORPUS=$(corpus_dir)
+if [ -z "$CORPUS" ]; then
+	skp "corpus rules live: ../shared/corpus/elastic-linux-eql not found"
+elif ! : >"$W/alerts.jsonl" || ! attach --detach-on-exit $(ls tests/corpus-proofs/elastic-linux-eql/*.pos.jsonl |
+		sed "s|.*/\(.*\)\.pos\.jsonl|$CORPUS/\1.toml|"); then
+	bad "attach the proven corpus rules" "$W/attach.log"
+else
+	ok "attach the proven corpus rules ($(sed -n 's/.*attached: mode \([a-z]*\), \([0-9]*\) rules.*/\2 rules, mode \1/p' "$W/attach.log"))"
+	corpus_attack
+	live_alert lateral_movement_telnet_network_activity_internal "$P/telnet" \
+		"telnet's connect to 127.0.0.1 (sequence by entity)"
+	live_alert execution_shell_via_suspicious_binary "\"ip\":\"127.0.0.2\"" \
+		"a /tmp binary connects, then becomes a shell (3-step sequence)"
+	live_alert defense_evasion_execution_followed_by_self_deletion "\"path\":\"$P/selfdel\"" \
+		"a program deletes its own file (sequence joined by path)"
+	live_alert defense_evasion_hidden_shared_object "\"path\":\"$P/.libx.so\"" \
+		"a hidden .so created"
+	live_alert privilege_escalation_pkexec_envar_hijack "\"path\":\"$P/GCONV_PATH=x\"" \
+		"a GCONV_PATH file created"
+	live_alert execution_python_webserver_spawned '"47014"' "python3 -m http.server"
+	live_alert execution_file_execution_followed_by_deletion "\"path\":\"$P/payload\"" \
+		"curl's download run, then unlinked (3-step sequence, file and process)"
+	live_alert privilege_escalation_potential_wildcard_shell_spawn "--checkpoint-action=exec=true" \
+		"tar --checkpoint-action runs a shell"
+	live_alert credential_access_ssh_password_grabbing_via_strace "$P/strace" \
+		"an sshd ends, then strace starts"
+	kill "$HPID" 2>/dev/null
+	HPID=
+	kill -TERM "$KPID"
+	wait "$KPID"
+	KPID=
+fi
+"$KLOAD" detach --pin-dir "$PIN" >/dev/null 2>&1
+
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
