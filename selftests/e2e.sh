@@ -424,6 +424,17 @@ else
 fi
 "$KLOAD" detach --pin-dir "$PIN" >/dev/null 2>&1
 
+# The end of a live section: the HTTP server and kload (SIGTERM) stopped,
+# what kload attached detached.
+stop_live() {
+	[ -n "$HPID" ] && kill "$HPID" 2>/dev/null
+	HPID=
+	kill -TERM "$KPID"
+	wait "$KPID"
+	KPID=
+	"$KLOAD" detach --pin-dir "$PIN" >/dev/null 2>&1
+}
+
 # ---- the shipped rules, live: file events in whatever mode this kernel has
 # (signal mode from syscall tracepoints where there is neither BPF LSM nor
 # kprobes). A credential file read, and a download to /tmp then run.
@@ -474,12 +485,7 @@ if attach rules/; then
 	"$KLOAD" stats --prometheus --pin-dir "$PIN" >"$W/prom.txt"
 	check "file events counted" "grep -Eq '^kestrel_events_total\{source=\"file\"\} [1-9]' $W/prom.txt" "$W/prom.txt"
 	check "prometheus: accounting identity per source, file included" "identity_ok $W/prom.txt" "$W/prom.txt"
-	kill "$HPID" 2>/dev/null
-	HPID=
-	kill -TERM "$KPID"
-	wait "$KPID"
-	KPID=
-	"$KLOAD" detach --pin-dir "$PIN" >/dev/null 2>&1
+	stop_live
 else
 	bad "attach with the shipped rules" "$W/attach.log"
 fi
@@ -568,13 +574,8 @@ else
 		"tar --checkpoint-action runs a shell"
 	live_alert credential_access_ssh_password_grabbing_via_strace "$P/strace" \
 		"an sshd ends, then strace starts"
-	kill "$HPID" 2>/dev/null
-	HPID=
-	kill -TERM "$KPID"
-	wait "$KPID"
-	KPID=
+	stop_live
 fi
-"$KLOAD" detach --pin-dir "$PIN" >/dev/null 2>&1
 
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

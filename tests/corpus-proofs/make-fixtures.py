@@ -227,24 +227,22 @@ def _():
 
 # ---- single events: process --------------------------------------------
 
-def one_exec(pid, exe, args, uid=1000, neg_args=None, neg=None, **extra):
-    """One exec; the near miss is the same exec with neg (dotted changes)."""
+def one_exec(pid, exe, args, uid=1000, neg_args=None, neg=None, neg_uid=None, **extra):
+    """One exec; its near miss is the same exec with neg_args as its
+    arguments, neg's dotted process fields changed, or run by neg_uid."""
     p = proc(pid, exe, args, pid - 1, **extra)
-    pos = exec_(0, p, uid)
+    bad = with_(p, **(neg or {}))
     if neg_args is not None:
-        neg = dict(neg or {}, args=neg_args)
-    bad = exec_(0, with_(p, **{k: v for k, v in (neg or {}).items() if k != "user.id"}),
-                (neg or {}).get("user.id", uid))
-    return [pos], [bad]
+        bad["args"] = neg_args
+    return [exec_(0, p, uid)], [exec_(0, bad, uid if neg_uid is None else neg_uid)]
 
 
 @proof("execution_python_webserver_spawned")
 def _():
     # Near miss: started by systemd (excluded parent).
-    pos, neg = one_exec(5401, "/usr/bin/python3.11", ["python3", "-m", "http.server", "8000"],
-                        neg={"parent.executable": "/usr/lib/systemd/systemd",
-                             "parent.name": "systemd"})
-    return pos, neg
+    return one_exec(5401, "/usr/bin/python3.11", ["python3", "-m", "http.server", "8000"],
+                    neg={"parent.executable": "/usr/lib/systemd/systemd",
+                         "parent.name": "systemd"})
 
 
 @proof("discovery_suspicious_memory_grep_activity")
@@ -271,8 +269,7 @@ def _():
 @proof("discovery_process_capabilities")
 def _():
     # Near miss: root runs it (the rule wants a non-root user).
-    return one_exec(5801, "/usr/sbin/getcap", ["getcap", "-r", "/"], 1000,
-                    neg={"user.id": 0})
+    return one_exec(5801, "/usr/sbin/getcap", ["getcap", "-r", "/"], 1000, neg_uid=0)
 
 
 @proof("defense_evasion_attempt_to_disable_auditd_service")
