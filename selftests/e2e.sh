@@ -2,7 +2,9 @@
 # End-to-end tests of the kload binary on this kernel (root): attach with
 # --alerts and --record, a scripted attack, status/stats/metrics, record ->
 # replay giving the same alerts, reload under load, kill -9 and adoption,
-# detach, and the exit codes. Ends with "N passed, N failed, N skipped".
+# detach, and the exit codes; the shipped rules and the corpus rules that
+# tests/corpus-proofs/ proves, triggered live. Ends with "N passed, N
+# failed, N skipped".
 set -u
 cd "$(dirname "$0")/.."
 KLOAD=${KLOAD:-build/kload}
