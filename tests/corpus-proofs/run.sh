@@ -1,10 +1,11 @@
 #!/bin/sh
 # Corpus rules proven on events, not only compiled (issue 13): for every
 # tests/corpus-proofs/CORPUS/NAME.pos.jsonl, the corpus rule
-# CORPUS/NAME.toml (or .yml) of ../shared/corpus is run through
+# CORPUS/NAME.toml (or NAME.yml in any directory of CORPUS) of
+# ../shared/corpus is run through
 # `kload test` (BPF_PROG_TEST_RUN and the userspace NFA, as `kload replay`):
 #   NAME.pos.jsonl must raise exactly the alert of NAME.pos.alerts.jsonl
-#   (one alert, of rule NAME), and NAME.neg.jsonl, its near miss, none.
+#   (one alert, of that rule), and NAME.neg.jsonl, its near miss, none.
 # Also checks there are at least 25 proofs, 8 of them sequences.
 # A corpus that is not there (the repository's sibling ../shared/corpus,
 # or /work/shared/corpus, as scripts/corpus-rate.sh finds it) is skipped;
@@ -34,15 +35,16 @@ corpus_dir() {
 	done
 }
 
+# The rule NAME of a corpus: NAME.toml, .yml or .yaml, in any of its
+# directories (Sigma's are by log source).
 rule_file() { # corpus-dir name
-	for ext in toml yml yaml; do
-		[ -f "$1/$2.$ext" ] && { echo "$1/$2.$ext"; return; }
-	done
+	find "$1" -type f \( -name "$2.toml" -o -name "$2.yml" -o -name "$2.yaml" \) | sort | head -n 1
 }
 
-# The one alert of rule $2 in file $1: exactly one line, of that rule.
+# The one alert of rule id $2 in file $1: exactly one line, of that rule.
 one_alert_of() {
-	[ "$(grep -c . "$1")" -eq 1 ] && grep -q "\"rule\":{.*\"id\":\"$2\"" "$1"
+	[ -f "$1" ] && [ "$(grep -c . "$1")" -eq 1 ] &&
+		grep -q "\"rule\":{.*\"id\":\"$2\"" "$1"
 }
 
 # kload test; exit 3 (no BPF here) is a skip. Prints why on failure.
@@ -59,7 +61,7 @@ ktest() { # label rule events expect
 	fi
 }
 
-regen_one() { # rule name pos expect
+regen_one() { # rule id pos expect
 	"$KLOAD" replay --events "$3" "$1" >"$out/alerts" 2>"$out/err"
 	if [ $? -eq 0 ] && one_alert_of "$out/alerts" "$2"; then
 		cp "$out/alerts" "$4"; pass=$((pass + 1)); echo "  wrote $4"
@@ -74,19 +76,21 @@ prove() { # corpus-dir pos-fixture
 	base=${2%.pos.jsonl}
 	rule=$(rule_file "$1" "$name")
 	if [ -z "$rule" ]; then
-		fail=$((fail + 2)); echo "  FAIL $name: no rule $1/$name.{toml,yml}"
+		fail=$((fail + 2)); echo "  FAIL $name: no rule $name.{toml,yml,yaml} under $1"
 		return
 	fi
 	rules=$((rules + 1))
-	"$KLOAD" compile --explain "$rule" 2>/dev/null | grep -q '^  sequence of' &&
-		sequences=$((sequences + 1))
+	# the rule's id in alerts (a Sigma rule's is sigma.ID) and its shape
+	"$KLOAD" compile --explain "$rule" >"$out/explain" 2>&1
+	id=$(sed -n '1s/^rule \([^ ]*\) (.*/\1/p' "$out/explain")
+	grep -q '^  sequence of' "$out/explain" && sequences=$((sequences + 1))
 	if [ $regen -eq 1 ]; then
-		regen_one "$rule" "$name" "$2" "$base.pos.alerts.jsonl"
+		regen_one "$rule" "$id" "$2" "$base.pos.alerts.jsonl"
 		return
 	fi
-	if [ ! -f "$base.neg.jsonl" ] || ! one_alert_of "$base.pos.alerts.jsonl" "$name"; then
+	if [ ! -f "$base.neg.jsonl" ] || ! one_alert_of "$base.pos.alerts.jsonl" "$id"; then
 		fail=$((fail + 2))
-		echo "  FAIL $name: needs $base.neg.jsonl and one alert of $name in $base.pos.alerts.jsonl"
+		echo "  FAIL $name: needs $base.neg.jsonl and one alert of rule ${id:-?} in $base.pos.alerts.jsonl"
 		return
 	fi
 	ktest "$name: alerts on its positive" "$rule" "$2" "$base.pos.alerts.jsonl"
