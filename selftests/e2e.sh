@@ -499,24 +499,45 @@ fi
 # bash and perl named as the rule expects, processes that exit at once.
 # Every alert must carry the corpus rule's id and uuid (its rule_id) and
 # the events this test made. All of it works from tracepoints alone.
-corpus_dir() {
-	for d in ../shared/corpus/elastic-linux-eql /work/shared/corpus/elastic-linux-eql; do
+corpus_dir() { # name
+	for d in "../shared/corpus/$1" "/work/shared/corpus/$1"; do
 		[ -d "$d" ] && { echo "$d"; return; }
 	done
 }
-# The alert of corpus rule $1 whose events contain the fixed string $2.
-live_alert() { # rule marker what
-	local uuid
-	uuid=$(sed -n 's/^rule_id = "\(.*\)"$/\1/p' "$CORPUS/$1.toml")
+# The rule files of tests/corpus-proofs/: NAME.toml of the Elastic corpus,
+# NAME.yml in a directory of the Sigma corpus.
+proven_rules() {
+	local f
+	for f in tests/corpus-proofs/elastic-linux-eql/*.pos.jsonl; do
+		echo "$CORPUS/$(basename "$f" .pos.jsonl).toml"
+	done
+	[ -n "$SIGMA" ] || return 0
+	for f in tests/corpus-proofs/sigma-linux/*.pos.jsonl; do
+		find "$SIGMA" -name "$(basename "$f" .pos.jsonl).yml"
+	done
+}
+# The alert of rule id $1 whose events contain the fixed string $2, and,
+# when $4 is given, rule.uuid $4 (a TOML rule's rule_id).
+live_alert() { # id marker what [uuid]
 	wait_grep -F "\"id\":\"$1\"" "$W/alerts.jsonl"
-	if [ -n "$uuid" ] && grep -F "\"id\":\"$1\"" "$W/alerts.jsonl" | grep -F -- "$2" |
-	   grep -qF "\"uuid\":\"$uuid\""; then
+	if grep -F "\"id\":\"$1\"" "$W/alerts.jsonl" | grep -F -- "$2" |
+	   grep -qF "${4:+\"uuid\":\"$4\"}"; then
 		ok "corpus $1: $3"
 	else
-		bad "corpus $1: $3" "$W/attach.log"
+		bad "corpus $1: $3" "$W/alerts.jsonl"
 	fi
 }
-# What the nine rules below detect, done for real. $P is under /tmp.
+# The same for an Elastic rule, by its file name, with its rule_id.
+live_elastic() { # rule marker what
+	local uuid
+	uuid=$(sed -n 's/^rule_id = "\(.*\)"$/\1/p' "$CORPUS/$1.toml")
+	if [ -n "$uuid" ]; then
+		live_alert "$1" "$2" "$3" "$uuid"
+	else
+		bad "corpus $1: no rule_id in $CORPUS/$1.toml"
+	fi
+}
+# What the rules below detect, done for real. $P is under /tmp.
 corpus_attack() {
 	P=$W/proof
 	mkdir -p "$P/www" && cp /bin/true "$P/www/payload"
@@ -549,33 +570,44 @@ corpus_attack() {
 	# an sshd ends, then strace starts (both copies of /bin/true)
 	cp /bin/true "$P/sshd" && cp /bin/true "$P/strace"
 	"$P/sshd" && "$P/strace"
+	# base64 decodes a file; bash connects out through /dev/tcp
+	echo aGk= >"$P/b64" && base64 -d "$P/b64" >/dev/null
+	bash -c 'exec 3<>/dev/tcp/127.0.0.2/47023' 2>/dev/null
 }
-CORPUS=$(corpus_dir)
+CORPUS=$(corpus_dir elastic-linux-eql)
+SIGMA=$(corpus_dir sigma-linux)
 if [ -z "$CORPUS" ]; then
 	skp "corpus rules live: ../shared/corpus/elastic-linux-eql not found"
-elif ! : >"$W/alerts.jsonl" || ! attach --detach-on-exit $(ls tests/corpus-proofs/elastic-linux-eql/*.pos.jsonl |
-		sed "s|.*/\(.*\)\.pos\.jsonl|$CORPUS/\1.toml|"); then
+elif ! : >"$W/alerts.jsonl" || ! attach --detach-on-exit $(proven_rules); then
 	bad "attach the proven corpus rules" "$W/attach.log"
 else
 	ok "attach the proven corpus rules ($(sed -n 's/.*attached: mode \([a-z]*\), \([0-9]*\) rules.*/\2 rules, mode \1/p' "$W/attach.log"))"
 	corpus_attack
-	live_alert lateral_movement_telnet_network_activity_internal "$P/telnet" \
+	live_elastic lateral_movement_telnet_network_activity_internal "$P/telnet" \
 		"telnet's connect to 127.0.0.1 (sequence by entity)"
-	live_alert execution_shell_via_suspicious_binary "\"ip\":\"127.0.0.2\"" \
+	live_elastic execution_shell_via_suspicious_binary "\"ip\":\"127.0.0.2\"" \
 		"a /tmp binary connects, then becomes a shell (3-step sequence)"
-	live_alert defense_evasion_execution_followed_by_self_deletion "\"path\":\"$P/selfdel\"" \
+	live_elastic defense_evasion_execution_followed_by_self_deletion "\"path\":\"$P/selfdel\"" \
 		"a program deletes its own file (sequence joined by path)"
-	live_alert defense_evasion_hidden_shared_object "\"path\":\"$P/.libx.so\"" \
+	live_elastic defense_evasion_hidden_shared_object "\"path\":\"$P/.libx.so\"" \
 		"a hidden .so created"
-	live_alert privilege_escalation_pkexec_envar_hijack "\"path\":\"$P/GCONV_PATH=x\"" \
+	live_elastic privilege_escalation_pkexec_envar_hijack "\"path\":\"$P/GCONV_PATH=x\"" \
 		"a GCONV_PATH file created"
-	live_alert execution_python_webserver_spawned '"47014"' "python3 -m http.server"
-	live_alert execution_file_execution_followed_by_deletion "\"path\":\"$P/payload\"" \
+	live_elastic execution_python_webserver_spawned '"47014"' "python3 -m http.server"
+	live_elastic execution_file_execution_followed_by_deletion "\"path\":\"$P/payload\"" \
 		"curl's download run, then unlinked (3-step sequence, file and process)"
-	live_alert privilege_escalation_potential_wildcard_shell_spawn "--checkpoint-action=exec=true" \
+	live_elastic privilege_escalation_potential_wildcard_shell_spawn "--checkpoint-action=exec=true" \
 		"tar --checkpoint-action runs a shell"
-	live_alert credential_access_ssh_password_grabbing_via_strace "$P/strace" \
+	live_elastic credential_access_ssh_password_grabbing_via_strace "$P/strace" \
 		"an sshd ends, then strace starts"
+	if [ -n "$SIGMA" ]; then
+		live_alert sigma.e2072cab-8c9a-459b-b63c-40ae79e27031 "$P/b64" \
+			"Sigma proc_creation_lnx_base64_decode: base64 -d"
+		live_alert sigma.83dcd9f6-9ca8-4af7-a16e-a1c7a6b51871 '"ip":"127.0.0.2","port":47023' \
+			"Sigma net_connection_lnx_back_connect_shell_dev: bash's /dev/tcp connect"
+	else
+		skp "Sigma rules live: ../shared/corpus/sigma-linux not found"
+	fi
 	stop_live
 fi
 
