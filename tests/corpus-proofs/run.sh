@@ -14,7 +14,7 @@
 #   run.sh            check every proof
 #   run.sh --regen    rewrite the NAME.pos.alerts.jsonl files from
 #                     `kload replay` (after a change to the alerts'
-#                     format), refusing any that is not one alert of NAME
+#                     format), refusing any that is not one alert of its rule
 # KLOAD overrides build/kload.
 set -u
 cd "$(dirname "$0")/../.."
@@ -119,7 +119,7 @@ if [ $regen -eq 0 ] && [ $rules -gt 0 ]; then
 	else
 		fail=$((fail + 1))
 	fi
-	echo "$rules rules proven, $sequences of them sequences (at least $MIN_RULES and $MIN_SEQUENCES)"
+	echo "$rules rules with proofs, $sequences of them sequences (at least $MIN_RULES and $MIN_SEQUENCES)"
 fi
 echo "$pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]
