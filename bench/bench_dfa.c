@@ -449,7 +449,7 @@ static unsigned long hs_once(struct hs *h, const uint8_t *p, size_t len)
  * it, the accept flag counted. What the hardware gives for this layout,
  * without the evaluator around it.
  */
-#define CELL(tab, s, c)	(*(const uint32_t *)((tab) + (((s) + (c)) & (KS_DFA_CELLS * 4 - 4))))
+#define CELL(tab, s, c)	(*(const uint32_t *)((tab) + (((s) + (c)) & mask)))
 #define CELL_NOMASK(tab, s, c)	(*(const uint32_t *)((tab) + (s) + (c)))
 
 static uint32_t cmin_scan(const struct ks_tables *t, const uint8_t *p, size_t len)
@@ -457,6 +457,8 @@ static uint32_t cmin_scan(const struct ks_tables *t, const uint8_t *p, size_t le
 	const uint8_t *tab = (const uint8_t *)t->dfa;
 	const uint16_t *col = t->dfa_hdr.col[KS_DFA_COL_FOLD];
 	uint32_t s = t->dfa_hdr.autos[KS_F_PAYLOAD][KS_CASE_FOLD].start, hits = 0;
+	/* the kernel's mask is the size class's; here the rule set's own */
+	const uint32_t mask = t->dfa_hdr.tab_bytes - 4;
 	size_t i;
 
 	if (!s || !len)
@@ -504,6 +506,7 @@ static uint32_t cpre2_scan(const struct ks_tables *t, const uint8_t *p, size_t l
 	const uint8_t *tab = (const uint8_t *)t->dfa;
 	const uint16_t *col = t->dfa_hdr.col[KS_DFA_COL_FOLD];
 	uint32_t a = t->dfa_hdr.autos[KS_F_PAYLOAD][KS_CASE_FOLD].start, b, hits = 0;
+	const uint32_t mask = t->dfa_hdr.tab_bytes - 4;
 	size_t mid = len / 2, ea = mid + pre_maxlen, i, j;
 
 	if (!a || !len)

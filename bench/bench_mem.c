@@ -359,7 +359,9 @@ int main(int argc, char **argv)
 			rss[n_att - 1]);
 	}
 
-	/* in process: compile and install */
+	/* in process: compile and install, at the size class attach loads */
+	size_t t_used = 0, t_value = 0;
+	__u32 t_class = 0;
 	{
 		struct ks_engine_opts eo = { .replay = true, .mode = KS_MODE_OBSERVE,
 					     .judge_self = true };
@@ -381,6 +383,11 @@ int main(int argc, char **argv)
 				n_comp = 0;
 				break;
 			}
+		}
+		if (!why_inst) {
+			eo.dfa_bytes = t_class = ks_dfa_size_auto(t);
+			t_used = KS_TABLES_USED(t);
+			t_value = KS_TABLES_VALUE_SIZE(t_class);
 		}
 		r = why_inst ? -EINVAL : ks_engine_load(&e, &eo);
 		if (!why_inst && r)
@@ -459,8 +466,9 @@ int main(int argc, char **argv)
 	emit_v("mem.install_ms", "ks_engine_install() of 1,000-rule tables (in process)", "ms",
 	       n_inst ? kb_median(inst, n_inst) : NAN, NULL,
 	       kb_cmd("build/bench/bench_mem", "--rules %lu", n_rules), n_inst ? NULL : why_inst,
-	       kb_fmt("sizeof(struct ks_tables) = %zu bytes copied per install",
-		      sizeof(struct ks_tables)));
+	       t_used ? kb_fmt("%zu bytes used by the tables, %zu copied per install (the "
+			       "tables map value: DFA size class %u)", t_used, t_value, t_class)
+		      : NULL);
 	emit_v("mem.compile_ms", "ks_compile() of 1,000 host rules (in process)", "ms",
 	       n_comp ? kb_median(comp, n_comp) : NAN, "<= 50",
 	       kb_cmd("build/bench/bench_mem", "--rules %lu", n_rules), n_comp ? NULL : why_inst,

@@ -45,10 +45,10 @@ const volatile struct ks_config ks_cfg = {
 	.enforce_mode = KS_MODE_OBSERVE,
 	.payload_depth = KS_PAYLOAD_DEFAULT,
 	.rb_wakeup_bytes = 256 << 10,
+	.dfa_mask = KS_DFA_MIN_TAB_BYTES - 4,
 };
 
 /* Map value ceilings the verifier needs as constants. */
-_Static_assert((KS_DFA_CELLS & (KS_DFA_CELLS - 1)) == 0, "cells pow2");
 _Static_assert((KS_MAX_ATOMS & (KS_MAX_ATOMS - 1)) == 0, "atoms pow2");
 _Static_assert((KS_MAX_STEPS & (KS_MAX_STEPS - 1)) == 0, "steps pow2");
 _Static_assert((KS_MAX_ACC_LIST & (KS_MAX_ACC_LIST - 1)) == 0, "acc pow2");
@@ -230,8 +230,11 @@ __noinline int ks_atom_hit(struct ks_tables *t, struct ks_scratch *sc, __u32 ato
 	return 0;
 }
 
-/* Cell offsets are masked with the table's size - 4 (maps/ks_abi.h). */
-#define KS_TAB_MASK	(KS_DFA_CELLS * 4 - 4)
+/*
+ * Cell offsets are masked with the loaded size class - 4 (maps/ks_tables.h):
+ * a rodata constant, so the verifier bounds the load by the map value.
+ */
+#define KS_TAB_MASK	(ks_cfg.dfa_mask)
 
 /* The cell at byte offset s + col of the table: the next state. */
 static __always_inline __u32 ks_next(struct ks_tables *t, __u32 s, __u32 col)

@@ -20,22 +20,27 @@
  * outer slot once and uses only that inner map, so a reload (kload creates
  * a new inner map, fills it, then replaces the slot) can never mix two
  * generations inside one evaluation.
+ *
+ * The inner maps' value is struct ks_tables cut after the DFA size class
+ * of the load (KS_TABLES_VALUE_SIZE, maps/ks_tables.h): a value size and
+ * no BTF value type, which would have to be the whole struct. kload gives
+ * ks_gen an inner map template of that size before load
+ * (bpf_map__set_inner_map_fd); no tables map exists until the first
+ * install, so the template's value is never kept.
  */
 struct ks_tables_map {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct ks_tables);
-} ks_tables SEC(".maps");
+	__uint(value_size, KS_TABLES_VALUE_SIZE(KS_DFA_MIN_TAB_BYTES));
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__array(values, struct ks_tables_map);
-} ks_gen SEC(".maps") = {
-	.values = { &ks_tables },
-};
+} ks_gen SEC(".maps");
 
 /*
  * Evaluation scratch: the event under construction, atom hit stamps and

@@ -68,6 +68,7 @@ struct attach_args {
 	__u32 payload_depth;
 	__u32 entities;
 	__u32 ringbuf_bytes;
+	__u32 dfa_bytes;	/* --dfa-size; 0 = auto */
 	__u64 nfa_entries;
 	__u64 nfa_memory;
 	struct ks_cli_select sel;
@@ -106,7 +107,13 @@ struct ks_attach {
 		     "kernel-to-kload ring buffer (default 4M): a power of\n"	\
 		     "two, a multiple of the page size, 4K..1G. Events it\n"	\
 		     "has no room for are counted as dropped; enforcements\n"	\
-		     "among them still get an \"enforced, event lost\" alert")
+		     "among them still get an \"enforced, event lost\" alert"), \
+	KS_OPT_SIZE_(struct attach_args, dfa_bytes, "dfa-size", KS_DFA_MIN_TAB_BYTES, \
+		     KS_DFA_MAX_CLASS, ks_dfa_size_check,				\
+		     "the largest string automaton (DFA) any reload may\n"	\
+		     "install: a power of two, 64K..16M (default: what the\n"	\
+		     "rules need, at least 1M). Kernel memory: the tables\n"	\
+		     "map holds it; a reload needing more is refused")
 
 static const struct ks_opt attach_opts[] = {
 	ATTACH_OPT_XDP,
@@ -235,12 +242,15 @@ static int adopt(struct ks_attach *a, struct ks_ruleset *rs, struct ks_tables *t
 	return ks_session_install(&a->s, &a->e, a->o.pin_dir, rs, t, false);
 }
 
-static void engine_opts(const struct ks_attach *a, struct ks_engine_opts *eo)
+/* The engine's options; t (NULL before the rules compile) sizes the DFA. */
+static void engine_opts(const struct ks_attach *a, const struct ks_tables *t,
+			struct ks_engine_opts *eo)
 {
 	*eo = (struct ks_engine_opts){
 		.mode = a->o.mode, .xdp = a->o.n_xdp > 0, .no_host = a->o.no_host,
 		.payload_depth = a->o.payload_depth, .entities = a->o.entities,
 		.ringbuf_bytes = a->o.ringbuf_bytes,
+		.dfa_bytes = a->o.dfa_bytes ?: t ? ks_dfa_size_auto(t) : 0,
 		.prog_stats = ks_log_level >= KS_LOG_INFO,
 	};
 }
@@ -250,20 +260,23 @@ static void *open_thread(void *arg)
 	struct ks_attach *a = arg;
 	struct ks_engine_opts eo;
 
-	engine_opts(a, &eo);
+	engine_opts(a, NULL, &eo);
 	a->open_err = ks_engine_open(&a->e, &eo);
 	return NULL;
 }
 
 /*
- * The mode and the maps do not depend on the rules: set them up on a
- * thread of their own while the rules compile. Not when there are pins
- * to adopt (setup_engine() takes those over).
+ * The mode and the maps do not depend on the rules once --dfa-size fixes
+ * the tables' size class: set them up on a thread of their own while the
+ * rules compile. Not when the class is the rules' (known after compile),
+ * nor when there are pins to adopt (setup_engine() takes those over).
  */
 static void open_early(struct ks_attach *a)
 {
 	char path[KS_PIN_PATH_MAX];
 
+	if (!a->o.dfa_bytes)
+		return;
 	if (a->o.pin_dir && (ks_pin_path(path, sizeof(path), a->o.pin_dir, "ks_ctl") ||
 			     !access(path, F_OK)))
 		return;
@@ -301,7 +314,7 @@ static int setup_engine(struct ks_attach *a, struct ks_ruleset *rs, struct ks_ta
 
 	if (adoptable(a, early))
 		return adopt(a, rs, t);
-	engine_opts(a, &eo);
+	engine_opts(a, t, &eo);
 	err = early == -EAGAIN ? ks_engine_open(&a->e, &eo) : early;
 	err = err ?: ks_engine_load_progs(&a->e, KS_NEED_SET | t->hdr.action_mask);
 	if (err) {
@@ -324,7 +337,7 @@ static int setup_engine(struct ks_attach *a, struct ks_ruleset *rs, struct ks_ta
 	ctl.enforce_mode = a->e.mode;
 	ctl.generation = a->e.generation;
 	ctl.n_rules = t->hdr.n_rules;
-	ctl.tables_bytes = sizeof(*t);
+	ctl.tables_bytes = KS_TABLES_VALUE_SIZE(a->e.dfa_bytes);
 	ctl.started_ns = time(NULL) * 1000000000ull;
 	return ks_ctl_write(a->e.ctl_fd, &ctl);
 }

@@ -113,6 +113,15 @@ static int reload_rules(const struct reload_args *ra, struct ks_ruleset *rs, str
 	int ret;
 
 	ret = open_attached(ra, &e);
+	if (!ret && t->dfa_hdr.tab_bytes > e.dfa_bytes) {
+		char why[200];
+
+		/* refused here rather than after the hand-over: nothing changes */
+		ks_dfa_size_refused(&e, t, why, sizeof(why));
+		fprintf(stderr, "kload: cannot reload: %s\n", why);
+		ks_engine_destroy(&e);
+		ret = KS_EXIT_FAIL;
+	}
 	if (ret) {
 		ks_ruleset_free(rs);
 		free(t);

@@ -338,14 +338,59 @@ static __u32 ks_first_actions(const struct ks_engine_opts *o)
 	return o->xdp ? a | 1u << KS_ACT_PACKET : a & ~(1u << KS_ACT_PACKET);
 }
 
+/*
+ * ks_gen's inner map template: a tables map of the size class, handed to
+ * libbpf (the kernel copies what it needs at ks_gen's creation; the caller
+ * closes it after load, so its value is never kept).
+ */
+static int ks_tables_template(struct kestrel_bpf *skel, __u32 dfa_bytes)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ks_tables", sizeof(__u32),
+				KS_TABLES_VALUE_SIZE(dfa_bytes), 1, NULL);
+
+	if (fd < 0)
+		return -errno;
+	if (bpf_map__set_inner_map_fd(skel->maps.ks_gen, fd)) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+/* The random hash key and the rodata configuration of the maps' object. */
+static int ks_open_config(struct ks_engine *e, struct kestrel_bpf *skel,
+			  const struct ks_engine_opts *o, enum ks_enforce_mode mode)
+{
+	/* a key nobody can predict, or no load: a known key lets anyone collide */
+	if (getrandom(e->hash_key, sizeof(e->hash_key), 0) != sizeof(e->hash_key)) {
+		int err = -errno;
+
+		pr_warn("kload: no random bytes for the join-key hash: %s\n", strerror(-err));
+		return err;
+	}
+	skel->rodata->ks_cfg.enforce_mode = mode;
+	skel->rodata->ks_cfg.payload_depth = o->payload_depth ?: KS_PAYLOAD_DEFAULT;
+	memcpy(skel->rodata->ks_cfg.hash_key, e->hash_key, sizeof(e->hash_key));
+	skel->rodata->ks_cfg.self_tgid = o->judge_self ? 0 : getpid();
+	skel->rodata->ks_cfg.rb_wakeup_bytes = (o->ringbuf_bytes ?: KS_RINGBUF_DEFAULT) / 16;
+	skel->rodata->ks_cfg.dfa_mask = e->dfa_bytes - 4;
+	return 0;
+}
+
 /* The maps' object for mode (and replay's programs): no host program yet. */
 static int ks_open_maps(struct ks_engine *e, const struct ks_engine_opts *o,
 			enum ks_enforce_mode mode)
 {
 	struct kestrel_bpf *skel;
 	int ncpu = libbpf_num_possible_cpus();
-	int err;
+	int err, tmpl;
+	char why[96];
 
+	e->dfa_bytes = o->dfa_bytes ?: KS_DFA_MAX_CLASS;
+	if (ks_dfa_size_check(e->dfa_bytes, why, sizeof(why))) {
+		pr_warn("kload: DFA size class %u %s\n", e->dfa_bytes, why);
+		return -EINVAL;
+	}
 	skel = kestrel_bpf__open();
 	if (!skel)
 		return -errno;
@@ -356,22 +401,16 @@ static int ks_open_maps(struct ks_engine *e, const struct ks_engine_opts *o,
 		bpf_map__set_max_entries(skel->maps.ks_events, o->ringbuf_bytes);
 	if (o->entities)
 		bpf_map__set_max_entries(skel->maps.ks_entity, o->entities);
-
-	/* a key nobody can predict, or no load: a known key lets anyone collide */
-	if (getrandom(e->hash_key, sizeof(e->hash_key), 0) != sizeof(e->hash_key)) {
-		err = -errno;
-		pr_warn("kload: no random bytes for the join-key hash: %s\n", strerror(-err));
+	err = ks_open_config(e, skel, o, mode);
+	tmpl = err ? err : ks_tables_template(skel, e->dfa_bytes);
+	if (tmpl < 0) {
 		kestrel_bpf__destroy(skel);
-		return err;
+		return tmpl;
 	}
-	skel->rodata->ks_cfg.enforce_mode = mode;
-	skel->rodata->ks_cfg.payload_depth = o->payload_depth ?: KS_PAYLOAD_DEFAULT;
-	memcpy(skel->rodata->ks_cfg.hash_key, e->hash_key, sizeof(e->hash_key));
-	skel->rodata->ks_cfg.self_tgid = o->judge_self ? 0 : getpid();
-	skel->rodata->ks_cfg.rb_wakeup_bytes = (o->ringbuf_bytes ?: KS_RINGBUF_DEFAULT) / 16;
 	ks_select_progs(skel, mode, o);
 
 	err = kestrel_bpf__load(skel);
+	close(tmpl);
 	if (err) {
 		kestrel_bpf__destroy(skel);
 		return err;
@@ -396,6 +435,21 @@ void ks_engine_init(struct ks_engine *e)
 	memset(e, 0, sizeof(*e));
 	e->tables_fd = e->prev_tables_fd = e->gen_fd = e->events_fd = e->stats_fd = -1;
 	e->ctl_fd = e->rule_stats_fd = e->entity_fd = e->rules_fd = e->lost_fd = e->outputs_fd = -1;
+}
+
+/*
+ * The size class of a pinned generation: its map's value size, else what
+ * ks_ctl recorded (maps/ks_tables.h).
+ */
+static __u32 ks_tables_class(int tables_fd, const struct ks_ctl *ctl)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	__u64 v = ctl->tables_bytes;
+
+	if (tables_fd >= 0 && !bpf_obj_get_info_by_fd(tables_fd, &info, &len))
+		v = info.value_size;
+	return v > KS_TABLES_VALUE_SIZE(0) ? (__u32)(v - KS_TABLES_VALUE_SIZE(0)) : 0;
 }
 
 int ks_engine_adopt(struct ks_engine *e, const char *dir)
@@ -429,6 +483,7 @@ int ks_engine_adopt(struct ks_engine *e, const char *dir)
 	}
 	if (!ks_pin_path(path, sizeof(path), dir, "ks_tables"))
 		e->tables_fd = bpf_obj_get(path);	/* template for the next generation */
+	e->dfa_bytes = ks_tables_class(e->tables_fd, &ctl);
 	/* what runs: programs added for later rules share the pinned maps */
 	snprintf(e->pin_dir, sizeof(e->pin_dir), "%s", dir);
 	e->attached = true;
@@ -603,42 +658,36 @@ struct bpf_program *ks_engine_prog(const struct ks_engine *e, const char *name)
 }
 
 /*
- * Create a generation's inner map with the BTF of an existing one (the
- * skeleton's template or the pinned current generation). The kernel only
- * accepts inner maps "equal" to the template, and on 6.1 that includes
- * the BTF-derived field offsets; the BTF also lets bpftool name fields.
+ * A generation's inner map: the size class of the load, no BTF value type
+ * (it would have to describe the whole struct; bpf/ks_maps.bpf.h), so the
+ * kernel finds it "equal" to ks_gen's template.
  */
 static int ks_tables_create(struct ks_engine *e)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts);
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	int tmpl = e->tables_fd, btf_fd = -1, fd;
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ks_tables", sizeof(__u32),
+				KS_TABLES_VALUE_SIZE(e->dfa_bytes), 1, NULL);
 
-	if (tmpl < 0 && e->skel)
-		tmpl = bpf_map__fd(e->skel->maps.ks_tables);
-	if (tmpl >= 0 && !bpf_obj_get_info_by_fd(tmpl, &info, &len) && info.btf_id) {
-		btf_fd = bpf_btf_get_fd_by_id(info.btf_id);
-		if (btf_fd >= 0) {
-			opts.btf_fd = btf_fd;
-			opts.btf_key_type_id = info.btf_key_type_id;
-			opts.btf_value_type_id = info.btf_value_type_id;
-		}
-	}
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ks_tables", sizeof(__u32),
-			    sizeof(struct ks_tables), 1, &opts);
-	if (fd < 0)
-		fd = -errno;
-	if (btf_fd >= 0)
-		close(btf_fd);
-	return fd;
+	return fd < 0 ? -errno : fd;
+}
+
+void ks_dfa_size_refused(const struct ks_engine *e, const struct ks_tables *t, char *why,
+			 size_t len)
+{
+	snprintf(why, len, "the rules' DFA needs %u bytes, the programs were loaded for %u "
+		 "(`kload detach`, then `kload attach --dfa-size %u`)", t->dfa_hdr.tab_bytes,
+		 e->dfa_bytes, t->dfa_hdr.tab_bytes);
 }
 
 int ks_engine_install(struct ks_engine *e, struct ks_tables *t)
 {
+	size_t used = KS_TABLES_USED(t), size = KS_TABLES_VALUE_SIZE(e->dfa_bytes);
 	__u32 zero = 0;
 	int fd, err;
 
+	if (t->dfa_hdr.tab_bytes > e->dfa_bytes || used > size)
+		return -E2BIG;
+	/* the cells past the rule set's: zeros in the kernel, whatever t held */
+	memset((__u8 *)t + used, 0, size - used);
 	fd = ks_tables_create(e);
 	if (fd < 0) {
 		pr_debug("ks_engine_install: map create: %s\n", strerror(-fd));
@@ -736,7 +785,7 @@ void ks_engine_publish(struct ks_engine *e, const char *pin_dir,
 	publish_rules(e->rules_fd, rs, t);
 	ctl.generation = e->generation;
 	ctl.n_rules = t->hdr.n_rules;
-	ctl.tables_bytes = sizeof(*t);
+	ctl.tables_bytes = KS_TABLES_VALUE_SIZE(e->dfa_bytes);
 	if (reload) {
 		ctl.reloads++;
 		ctl.last_reload_ns = now_realtime_ns();
@@ -749,8 +798,8 @@ void ks_engine_publish(struct ks_engine *e, const char *pin_dir,
 	}
 	/*
 	 * Both sides run this generation: the one before is no longer a
-	 * rollback target, and its tables map (one struct ks_tables, the
-	 * largest map kload has) is freed once no running program holds it,
+	 * rollback target, and its tables map (one struct ks_tables cut at
+	 * the size class, the largest map kload has) is freed once no running program holds it,
 	 * not kept until the next reload.
 	 */
 	if (e->prev_tables_fd >= 0) {
@@ -955,6 +1004,17 @@ int ks_rule_stats_sum(int fd, __u32 uid, struct ks_rule_stats *out)
 {
 	memset(out, 0, sizeof(*out));
 	return ks_percpu_add(fd, &uid, out, sizeof(*out));
+}
+
+int ks_dfa_size_check(unsigned long long bytes, char *why, size_t len)
+{
+	if (bytes < KS_DFA_MIN_TAB_BYTES || bytes > KS_DFA_MAX_CLASS)
+		snprintf(why, len, "must be %u..%u bytes", KS_DFA_MIN_TAB_BYTES, KS_DFA_MAX_CLASS);
+	else if (bytes & (bytes - 1))
+		snprintf(why, len, "must be a power of two (the kernel masks offsets with it)");
+	else
+		return 0;
+	return -1;
 }
 
 int ks_ringbuf_size_check(unsigned long long bytes, char *why, size_t len)

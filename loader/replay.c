@@ -123,7 +123,7 @@ struct ks_replay *ks_replay_open(struct ks_ruleset *rs, struct ks_tables *t,
 				 const struct ks_replay_opts *o)
 {
 	struct ks_engine_opts eo = { .replay = true, .xdp = !!o->pcap, .mode = o->mode,
-				     .judge_self = true };
+				     .judge_self = true, .dfa_bytes = ks_dfa_size_auto(t) };
 	struct ks_session_opts so = { .clock = KS_CLOCK_INPUT, .alerts = o->alerts };
 	struct ks_replay *r = calloc(1, sizeof(*r));
 	int err = -ENOMEM;

@@ -236,6 +236,13 @@ int ks_session_install(struct ks_session *s, struct ks_engine *e, const char *pi
 	int err, rb;
 
 	s->why[0] = 0;
+	if (t->dfa_hdr.tab_bytes > e->dfa_bytes) {
+		/* before any program loads: nothing changes */
+		ks_dfa_size_refused(e, t, s->why, sizeof(s->why));
+		pr_warn("kload: %s\n", s->why);
+		ks_ruleset_free(rs);
+		return -E2BIG;
+	}
 	/* hooks the new rules need are loaded and attached before the switch */
 	err = ks_engine_need(e, t->hdr.action_mask);
 	if (!err) {

@@ -14,16 +14,19 @@
 #include <linux/types.h>
 #endif
 
-#define KS_ABI_VERSION		13
+#define KS_ABI_VERSION		14
 #define KS_TABLES_MAGIC		0x4b535442u	/* "KSTB" */
 
 /* ---- limits (the compiler enforces them and names the limit) ---- */
 /*
- * The DFA is struct ks_tables.dfa: KS_DFA_CELLS __u32 cells of the image
- * of maps/ks_dfa.h (premultiplied 32-bit state cells, rows of classes + 1
- * cells): 16 MiB, room for 10,000 random literals of 4-16 bytes (81,044
- * states x 46 cells) or Debian's 5,303 sagan-rules content strings
- * (34,384 x 70). A row is at least 2 cells, hence the state limit.
+ * The DFA is struct ks_tables.dfa: at most KS_DFA_CELLS __u32 cells of the
+ * image of maps/ks_dfa.h (premultiplied 32-bit state cells, rows of
+ * classes + 1 cells): 16 MiB, room for 10,000 random literals of 4-16
+ * bytes (81,044 states x 46 cells) or Debian's 5,303 sagan-rules content
+ * strings (34,384 x 70). That is the ceiling, not what a map holds: the
+ * tables map value ends after the size class the rule set needs (a power
+ * of two, KS_DFA_MIN_TAB_BYTES .. KS_DFA_CELLS * 4; maps/ks_tables.h,
+ * KS_TABLES_VALUE_SIZE). A row is at least 2 cells, hence the state limit.
  */
 #define KS_DFA_CELLS		(1u << 22)	/* states * (classes + 1) */
 #define KS_MAX_STATES		(KS_DFA_CELLS / 2)

@@ -150,6 +150,14 @@ struct ks_config {
 	__u64 hash_key[2];	/* SipHash key of join keys, random per load */
 	__u32 self_tgid;	/* kload itself: never judged */
 	__u32 rb_wakeup_bytes;	/* force a wakeup when this much is queued */
+	/*
+	 * The DFA size class the tables map was created for, less 4: every
+	 * cell offset is masked with it, and the verifier, which reads
+	 * frozen rodata as constants, proves the load inside the value
+	 * (maps/ks_tables.h, KS_TABLES_VALUE_SIZE).
+	 */
+	__u32 dfa_mask;
+	__u32 pad;
 };
 
 /*
@@ -177,7 +185,7 @@ struct ks_ctl {
 	__u64 started_ns;	/* CLOCK_REALTIME of attach */
 	__u64 last_reload_ns;	/* CLOCK_REALTIME of the last table swap */
 	__u64 reloads;
-	__u64 tables_bytes;
+	__u64 tables_bytes;	/* the tables map's value size (DFA size class included) */
 	/* userspace NFA, refreshed by the attach process every second */
 	__u64 user_pending;
 	__u64 user_evictions;	/* pending sequences evicted: --nfa-entries */

@@ -5,6 +5,17 @@
  * fresh inner map of ks_gen and swaps the outer slot: every event reads the
  * outer slot once, so it is evaluated by one generation only.
  *
+ * Sizes. The struct is the ceiling: dfa[] holds KS_DFA_CELLS cells, but a
+ * rule set uses the first dfa_hdr.n_states * row_bytes bytes of it
+ * (KS_TABLES_USED) and its size class is dfa_hdr.tab_bytes. The tables
+ * map value is KS_TABLES_VALUE_SIZE(class) bytes, the class chosen when
+ * kload creates the maps (at least the rule set's tab_bytes) and its mask
+ * (class - 4) a rodata constant (struct ks_config.dfa_mask); every
+ * generation of one load has that class. Userspace allocates the whole
+ * struct (calloc: pages never touched cost nothing) and reads, writes,
+ * hashes and stores only its used bytes; the rest of dfa[] is unspecified
+ * until kload zeroes it up to the class on install.
+ *
  * DFA: one table of premultiplied 32-bit cells (the image of
  * maps/ks_dfa.h, in dfa[] with its header dfa_hdr) holding several
  * sub-automata, one per (string field, case mode) that rules test. Each
@@ -163,8 +174,17 @@ struct ks_tables {
 	struct ks_step steps[KS_MAX_STEPS];
 	struct ks_insn insns[KS_MAX_INSNS];
 	struct ks_cidr cidrs[KS_MAX_CIDRS];
-	/* the cells of maps/ks_dfa.h; dfa_hdr.tab_bytes <= sizeof(dfa) */
+	/*
+	 * The cells of maps/ks_dfa.h; dfa_hdr.tab_bytes <= sizeof(dfa). Last:
+	 * the map value ends with the size class in use.
+	 */
 	__u32 dfa[KS_DFA_CELLS];
 };
+
+/* The tables map's value for a DFA size class of dfa_bytes. */
+#define KS_TABLES_VALUE_SIZE(dfa_bytes)	(__builtin_offsetof(struct ks_tables, dfa) + (dfa_bytes))
+/* The bytes of t that hold the rule set: all but the unused cells. */
+#define KS_TABLES_USED(t)	KS_TABLES_VALUE_SIZE((__u64)(t)->dfa_hdr.n_states * \
+						     (t)->dfa_hdr.row_bytes)
 
 #endif /* KS_TABLES_H */

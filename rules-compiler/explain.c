@@ -352,13 +352,15 @@ static void explain_totals(const struct ks_tables *t, uint32_t n_exact,
 	fprintf(out, "totals: %u rules (%u kernel-exact), %u steps, %u program insns, %u atoms (%u patterns), %u networks\n",
 		t->hdr.n_rules, n_exact, t->hdr.n_steps, t->hdr.n_insns,
 		t->hdr.n_atoms, n_patterns, t->hdr.n_cidrs);
-	fprintf(out, "DFA: %u states, %u byte classes, %zu bytes (%.1f%% of KS_DFA_CELLS), %u accept-list ids, %u trigger-list ids\n",
-		t->hdr.n_states, t->hdr.n_classes, dfa,
-		100.0 * dfa / sizeof(t->dfa),
+	fprintf(out, "DFA: %u states, %u byte classes, %zu bytes (size class %u, %.1f%% used; ceiling %zu), %u accept-list ids, %u trigger-list ids\n",
+		t->hdr.n_states, t->hdr.n_classes, dfa, t->dfa_hdr.tab_bytes,
+		t->dfa_hdr.tab_bytes ? 100.0 * dfa / t->dfa_hdr.tab_bytes : 0.0, sizeof(t->dfa),
 		t->hdr.n_acc_list, t->hdr.n_trig_list);
-	fprintf(out, "tables: struct ks_tables %zu bytes\n", sizeof(*t));
-	fprintf(out, "maps: ks_tables value %zu bytes; ks_entity LRU %zu x (%zu + %zu) bytes = %zu bytes\n",
-		sizeof(*t), (size_t)KS_ENTITY_ENTRIES,
+	fprintf(out, "tables: %zu bytes used (struct ks_tables up to the DFA, and its cells)\n",
+		(size_t)KS_TABLES_USED(t));
+	fprintf(out, "maps: ks_tables value %zu bytes (`kload attach` default: size class %u); ks_entity LRU %zu x (%zu + %zu) bytes = %zu bytes\n",
+		(size_t)KS_TABLES_VALUE_SIZE(ks_dfa_size_auto(t)), ks_dfa_size_auto(t),
+		(size_t)KS_ENTITY_ENTRIES,
 		sizeof(struct ks_entity_key), sizeof(struct ks_entity_val),
 		(size_t)KS_ENTITY_ENTRIES * ent);
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * .kbin files: header, the nonzero extents of struct ks_tables, rule
- * metadata as YAML. The format is described in include/kestrel/kbin.h.
+ * .kbin files: header, the nonzero extents of the used bytes of struct
+ * ks_tables (KS_TABLES_USED: up to the last DFA cell), rule metadata as
+ * YAML. The format is described in include/kestrel/kbin.h.
  *
  * The metadata is emitted with libyaml (double-quoted scalars, so any
  * query text survives) in the rule file format, and read back with the
@@ -300,13 +301,13 @@ static void hdr_swap_le(struct ks_kbin_hdr *h)
 
 #define KB_CHUNK	64	/* extents start and end on these boundaries */
 #define KB_EXT_HDR	8	/* u32 offset, u32 length */
-#define KB_EXTENTS_MAX	(sizeof(struct ks_tables) + \
-			 KB_EXT_HDR * (sizeof(struct ks_tables) / KB_CHUNK + 1))
+#define KB_EXTENTS(n)	((n) + KB_EXT_HDR * ((n) / KB_CHUNK + 1))
+#define KB_EXTENTS_MAX	KB_EXTENTS(sizeof(struct ks_tables))
 
-static size_t chunk_len(size_t off)
+/* The chunk at off of tables whose used bytes end at end. */
+static size_t chunk_len(size_t off, size_t end)
 {
-	return sizeof(struct ks_tables) - off < KB_CHUNK ?
-	       sizeof(struct ks_tables) - off : KB_CHUNK;
+	return end - off < KB_CHUNK ? end - off : KB_CHUNK;
 }
 
 static bool chunk_zero(const uint8_t *p, size_t n)
@@ -317,22 +318,24 @@ static bool chunk_zero(const uint8_t *p, size_t n)
 }
 
 /*
- * The nonzero chunks of t, runs of them as one extent, into buf (at least
- * KB_EXTENTS_MAX bytes). The bytes written; *n the extents. A zero chunk
- * ends an extent: its 8-byte header costs less than 64 zeros.
+ * The nonzero chunks of t's first `used` bytes, runs of them as one
+ * extent, into buf (at least KB_EXTENTS(used) bytes). The bytes written;
+ * *n the extents. A zero chunk ends an extent: its 8-byte header costs
+ * less than 64 zeros.
  */
-static size_t tables_to_extents(const struct ks_tables *t, uint8_t *buf, uint32_t *n)
+static size_t tables_to_extents(const struct ks_tables *t, size_t used, uint8_t *buf,
+				uint32_t *n)
 {
 	const uint8_t *b = (const uint8_t *)t;
 	size_t off = 0, end, w = 0;
 	uint32_t x;
 
-	for (*n = 0; off < sizeof(*t); off = end) {
-		end = off + chunk_len(off);
+	for (*n = 0; off < used; off = end) {
+		end = off + chunk_len(off, used);
 		if (chunk_zero(b + off, end - off))
 			continue;
-		while (end < sizeof(*t) && !chunk_zero(b + end, chunk_len(end)))
-			end += chunk_len(end);
+		while (end < used && !chunk_zero(b + end, chunk_len(end, used)))
+			end += chunk_len(end, used);
 		x = htole32((uint32_t)off);
 		memcpy(buf + w, &x, sizeof(x));
 		x = htole32((uint32_t)(end - off));
@@ -345,13 +348,15 @@ static size_t tables_to_extents(const struct ks_tables *t, uint8_t *buf, uint32_
 }
 
 /*
- * size bytes of n extents at p into t, zeroed first; each must follow the
- * one before and lie inside the tables and the file. *hash is
- * ks_tables_hash(t), computed on the way: between extents the tables are
- * zeros, one multiplication per gap, so the cost is what the file holds.
+ * size bytes of n extents at p into the first `used` bytes of t (checked
+ * by check_hdr), zeroed first; each must follow the one before and lie
+ * inside those bytes and the file. *hash is ks_tables_hash(t) if t uses
+ * exactly `used` bytes (the caller checks), computed on the way: between
+ * extents the tables are zeros, one multiplication per gap, so the cost is
+ * what the file holds.
  */
 static int extents_to_tables(const char *name, const uint8_t *p, size_t size,
-			     uint32_t n, struct ks_tables *t, uint64_t *hash,
+			     uint32_t n, size_t used, struct ks_tables *t, uint64_t *hash,
 			     char *err, size_t errlen)
 {
 	uint64_t h = KS_FNV64_INIT, hpos = sizeof(t->hdr), end = 0, off, len, a;
@@ -359,7 +364,7 @@ static int extents_to_tables(const char *name, const uint8_t *p, size_t size,
 	size_t at = 0;
 	uint32_t i, x;
 
-	memset(t, 0, sizeof(*t));
+	memset(t, 0, used);
 	for (i = 0; i < n; i++, at += len) {
 		if (size - at < KB_EXT_HDR)
 			return kb_err(err, errlen, "%s: extent %u of %u is cut short", name, i, n);
@@ -368,8 +373,7 @@ static int extents_to_tables(const char *name, const uint8_t *p, size_t size,
 		memcpy(&x, p + at + 4, sizeof(x));
 		len = le32toh(x);
 		at += KB_EXT_HDR;
-		if (!len || off < end || off > sizeof(*t) || len > sizeof(*t) - off ||
-		    len > size - at)
+		if (!len || off < end || off > used || len > used - off || len > size - at)
 			return kb_err(err, errlen, "%s: extent %u (offset %llu, %llu bytes) is empty, overlaps the one before, or ends past the tables or the file",
 				      name, i, (unsigned long long)off, (unsigned long long)len);
 		memcpy(b + off, p + at, len);
@@ -382,7 +386,7 @@ static int extents_to_tables(const char *name, const uint8_t *p, size_t size,
 	}
 	if (at != size)
 		return kb_err(err, errlen, "%s: %zu bytes after the last extent", name, size - at);
-	*hash = ks_fnv1a64_zeros(h, sizeof(*t) - hpos);
+	*hash = ks_fnv1a64_zeros(h, used - hpos);
 	return 0;
 }
 
@@ -406,18 +410,20 @@ int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
 	if (t->hdr.magic != KS_TABLES_MAGIC || t->hdr.n_rules != rs->n_rules)
 		return kb_err(err, errlen, "%s: the tables are not compiled from these rules",
 			      path);
+	if (KS_TABLES_USED(t) > sizeof(*t))
+		return kb_err(err, errlen, "%s: the tables' DFA is larger than the tables", path);
 	meta = meta_yaml(rs, &meta_len, err, errlen);
-	ext = meta ? malloc(KB_EXTENTS_MAX) : NULL;
+	ext = meta ? malloc(KB_EXTENTS(KS_TABLES_USED(t))) : NULL;
 	if (!ext) {
 		free(meta);
 		return meta ? kb_err(err, errlen, "out of memory") : -1;
 	}
 	memset(&h, 0, sizeof(h));
-	h.extents_size = (uint32_t)tables_to_extents(t, ext, &h.n_extents);
+	h.extents_size = (uint32_t)tables_to_extents(t, KS_TABLES_USED(t), ext, &h.n_extents);
 	memcpy(h.magic, KS_KBIN_MAGIC, KS_KBIN_MAGIC_LEN);
 	h.abi_version = KS_ABI_VERSION;
 	h.hdr_size = sizeof(h);
-	h.tables_size = sizeof(*t);
+	h.tables_size = KS_TABLES_USED(t);
 	h.meta_size = meta_len;
 	h.tables_hash = t->hdr.content_hash;
 	h.file_hash = ks_fnv1a64(meta, meta_len,
@@ -480,20 +486,21 @@ bool ks_kbin_probe(const char *path)
 static int check_hdr(const char *path, const struct ks_kbin_hdr *h,
 		     uint64_t fsize, char *err, size_t errlen)
 {
-	if (!memcmp(h->magic, KS_KBIN_MAGIC_V1, KS_KBIN_MAGIC_LEN))
-		return kb_err(err, errlen, "%s: a .kbin of an older format (%s, whole tables): recompile the rules",
-			      path, KS_KBIN_MAGIC_V1);
+	if (!memcmp(h->magic, KS_KBIN_MAGIC_V1, KS_KBIN_MAGIC_LEN) ||
+	    !memcmp(h->magic, KS_KBIN_MAGIC_V2, KS_KBIN_MAGIC_LEN))
+		return kb_err(err, errlen, "%s: a .kbin of an older format (%.8s, tables of a fixed size): recompile the rules",
+			      path, h->magic);
 	if (memcmp(h->magic, KS_KBIN_MAGIC, KS_KBIN_MAGIC_LEN))
 		return kb_err(err, errlen, "%s: not a .kbin file (bad magic)", path);
 	if (h->abi_version != KS_ABI_VERSION)
 		return kb_err(err, errlen, "%s: compiled for ABI version %u, this kload uses %u: recompile the rules",
 			      path, h->abi_version, KS_ABI_VERSION);
-	if (h->hdr_size != sizeof(*h) ||
-	    h->tables_size != sizeof(struct ks_tables))
-		return kb_err(err, errlen, "%s: table layout differs (header %u, tables %llu bytes; expected %zu, %zu): recompile the rules",
+	if (h->hdr_size != sizeof(*h) || h->tables_size < KS_TABLES_VALUE_SIZE(0) ||
+	    h->tables_size > sizeof(struct ks_tables) || h->tables_size % 4)
+		return kb_err(err, errlen, "%s: table layout differs (header %u, tables %llu bytes; expected %zu, %zu..%zu): recompile the rules",
 			      path, h->hdr_size,
 			      (unsigned long long)h->tables_size, sizeof(*h),
-			      sizeof(struct ks_tables));
+			      (size_t)KS_TABLES_VALUE_SIZE(0), sizeof(struct ks_tables));
 	/* no sum of the sizes: a huge meta_size would wrap around */
 	if (fsize < sizeof(*h) || h->extents_size > fsize - sizeof(*h) ||
 	    h->meta_size != fsize - sizeof(*h) - h->extents_size)
@@ -635,8 +642,9 @@ static int tc_dfa_hdr(const struct ks_tables *t, char *err, size_t errlen)
 	const struct ks_dfa_hdr *d = &t->dfa_hdr;
 	uint32_t i, f, m;
 
-	/* tab_bytes: the C model masks with it, the kernel with sizeof(dfa);
-	 * both masks keep every row of a valid table whole */
+	/* tab_bytes: the C model masks with it, the kernel with its size
+	 * class (>= tab_bytes); both masks keep every row of a valid table
+	 * whole */
 	if (d->n_states != t->hdr.n_states || d->n_classes != t->hdr.n_classes ||
 	    d->n_acc_list != t->hdr.n_acc_list || d->row_bytes != (d->n_classes + 1) * 4 ||
 	    d->tab_bytes > sizeof(t->dfa) || (d->tab_bytes & (d->tab_bytes - 1)) ||
@@ -816,13 +824,14 @@ int ks_kbin_read_mem(const void *data, size_t size, const char *name,
 		goto out;
 	}
 	if (extents_to_tables(name, (const uint8_t *)body, h.extents_size, h.n_extents,
-			      t, &tables_hash, err, errlen))
+			      h.tables_size, t, &tables_hash, err, errlen))
 		goto out;
 	if (t->hdr.magic != KS_TABLES_MAGIC ||
 	    t->hdr.abi_version != KS_ABI_VERSION ||
 	    t->hdr.content_hash != h.tables_hash ||
-	    tables_hash != t->hdr.content_hash) {
-		kb_err(err, errlen, "%s: the tables are inconsistent (magic, version or hash)",
+	    tables_hash != t->hdr.content_hash ||
+	    KS_TABLES_USED(t) != h.tables_size) {
+		kb_err(err, errlen, "%s: the tables are inconsistent (magic, version, hash or size)",
 		       name);
 		goto out;
 	}

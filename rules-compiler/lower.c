@@ -554,8 +554,17 @@ static void fill_header(struct lower *L)
 
 uint64_t ks_tables_hash(const struct ks_tables *t)
 {
-	return ks_fnv1a64((const uint8_t *)t + sizeof(t->hdr),
-			  sizeof(*t) - sizeof(t->hdr), KS_FNV64_INIT);
+	uint64_t used = KS_TABLES_USED(t);
+
+	if (used > sizeof(*t))	/* unchecked tables: their check refuses them */
+		used = sizeof(*t);
+	return ks_fnv1a64((const uint8_t *)t + sizeof(t->hdr), used - sizeof(t->hdr),
+			  KS_FNV64_INIT);
+}
+
+uint32_t ks_dfa_size_auto(const struct ks_tables *t)
+{
+	return t->dfa_hdr.tab_bytes > KS_DFA_AUTO_FLOOR ? t->dfa_hdr.tab_bytes : KS_DFA_AUTO_FLOOR;
 }
 
 static void fill_info(struct lower *L)
@@ -570,7 +579,7 @@ static void fill_info(struct lower *L)
 	info->n_insns = t->hdr.n_insns;
 	info->n_patterns = L->n_patterns;
 	info->dfa_bytes = (size_t)t->hdr.n_states * t->dfa_hdr.row_bytes;
-	info->table_bytes = sizeof(*t);
+	info->table_bytes = KS_TABLES_USED(t);
 }
 
 static void atoms_free(struct ks_atom_desc *atoms, uint32_t n)
@@ -612,7 +621,8 @@ int ks_lower(const struct ks_ruleset *rs, struct ks_diags *diags,
 	};
 	uint32_t i;
 
-	memset(out, 0, sizeof(*out));
+	/* dfa[] is written as far as the rule set uses it (maps/ks_tables.h) */
+	memset(out, 0, offsetof(struct ks_tables, dfa));
 	if (info) {
 		memset(info, 0, sizeof(*info));
 		info->n_rules = rs->n_rules;

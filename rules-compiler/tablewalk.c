@@ -13,11 +13,22 @@
 #include "maps/ks_siphash.h"
 #include "maps/ks_state.h"
 
+/*
+ * The kernel masks cell offsets with its size class - 4 (maps/ks_tables.h);
+ * every class holding the rule set walks the same, so the model masks with
+ * the smallest, the rule set's tab_bytes (bounded by the array for tables
+ * that are not checked).
+ */
+static uint32_t dfa_mask(const struct ks_tables *t)
+{
+	return (t->dfa_hdr.tab_bytes - 4) & (KS_DFA_CELLS * 4 - 4);
+}
+
 /* The atoms of accepting cell s: its row's spare cell names them. */
 static void record_accept(const struct ks_tables *t, uint32_t s,
 			  struct ks_walk *w)
 {
-	uint32_t at = (s & ~KS_DFA_ACC) / 4 + t->dfa_hdr.n_classes, v, first, n, i;
+	uint32_t at = ((s & ~KS_DFA_ACC) & dfa_mask(t)) / 4 + t->dfa_hdr.n_classes, v, first, n, i;
 
 	if (at >= KS_DFA_CELLS)
 		return;
@@ -35,7 +46,7 @@ static void record_accept(const struct ks_tables *t, uint32_t s,
 static uint32_t dfa_step(const struct ks_tables *t, uint32_t s, uint32_t col,
 			 struct ks_walk *w)
 {
-	s = t->dfa[((s + col) & (KS_DFA_CELLS * 4 - 4)) / 4];
+	s = t->dfa[((s + col) & dfa_mask(t)) / 4];
 	w->bytes_scanned++;
 	if (s & KS_DFA_ACC)
 		record_accept(t, s, w);

@@ -19,7 +19,7 @@
 static void test_version(void **state)
 {
 	/* bump both together when a layout below changes */
-	assert_int_equal(KS_ABI_VERSION, 13);
+	assert_int_equal(KS_ABI_VERSION, 14);
 }
 
 static void test_event_layout(void **state)
@@ -59,13 +59,17 @@ static void test_tables_layout(void **state)
 	assert_int_equal(sizeof(struct ks_dfa_hdr), 2488);
 	assert_int_equal(offsetof(struct ks_tables, dfa_hdr), 96);
 	assert_int_equal(sizeof(struct ks_tables), 17955384);
-	/* the DFA is last and 8-aligned: the kernel reads its cells at
-	 * (s + col) & (sizeof(dfa) - 4) from its start */
+	/* the DFA is last and 8-aligned: the map value ends after the size
+	 * class, and the kernel reads cells at (s + col) & (class - 4) */
 	assert_int_equal(offsetof(struct ks_tables, dfa) % 8, 0);
 	assert_int_equal(offsetof(struct ks_tables, dfa) + sizeof(((struct ks_tables *)0)->dfa),
 			 sizeof(struct ks_tables));
-	/* the kernel masks cell offsets with size - 4 */
+	assert_int_equal(KS_TABLES_VALUE_SIZE(0), 1178168);
+	assert_int_equal(KS_TABLES_VALUE_SIZE(KS_DFA_CELLS * 4), sizeof(struct ks_tables));
+	/* size classes are powers of two up to the array */
 	assert_int_equal(KS_DFA_CELLS & (KS_DFA_CELLS - 1), 0);
+	assert_int_equal(KS_DFA_MIN_TAB_BYTES & (KS_DFA_MIN_TAB_BYTES - 1), 0);
+	assert_true(KS_DFA_MIN_TAB_BYTES <= KS_DFA_CELLS * 4);
 	/* every cell value (a row offset) keeps clear of KS_DFA_ACC */
 	assert_true((uint64_t)KS_DFA_CELLS * 4 <= KS_DFA_ACC);
 	assert_int_equal(KS_MAX_ATOMS & (KS_MAX_ATOMS - 1), 0);
@@ -86,7 +90,8 @@ static void test_state_layout(void **state)
 	assert_int_equal(KS_HIST_BUCKETS, 128);	/* a power of two: the kernel masks */
 
 	assert_int_equal(sizeof(struct ks_rule_name), 16 + KS_RULE_ID_MAX);
-	assert_int_equal(sizeof(struct ks_config), 32);
+	assert_int_equal(sizeof(struct ks_config), 40);
+	assert_int_equal(offsetof(struct ks_config, dfa_mask), 32);
 	assert_int_equal(offsetof(struct ks_config, hash_key), 8);
 	assert_int_equal(offsetof(struct ks_verdict, enforced_uid), 12);
 	assert_int_equal(offsetof(struct ks_stats, entity_insert_failures) % 8, 0);

@@ -40,6 +40,12 @@ struct ks_engine_opts {
 	__u32 payload_depth;	/* 0 = KS_PAYLOAD_DEFAULT */
 	__u32 ringbuf_bytes;	/* 0 = KS_RINGBUF_DEFAULT; see ks_ringbuf_size_check() */
 	__u32 entities;		/* ks_entity LRU size, 0 = 65536 */
+	/*
+	 * DFA size class of the tables maps (maps/ks_tables.h): the largest
+	 * dfa_hdr.tab_bytes any generation of this load may have; a power of
+	 * two, KS_DFA_MIN_TAB_BYTES..KS_DFA_MAX_CLASS. 0 = KS_DFA_MAX_CLASS.
+	 */
+	__u32 dfa_bytes;
 	bool judge_self;	/* evaluate kload's own events too (tests) */
 	bool sys_tracepoints;	/* syscall tracepoints even where kprobes work (tests) */
 	/*
@@ -76,6 +82,7 @@ struct ks_engine {
 	int outputs_fd;		/* ks_outputs: per alert output counters */
 	int tables_fd;		/* inner map of the current generation */
 	int prev_tables_fd;	/* the one before, for ks_engine_rollback() */
+	__u32 dfa_bytes;	/* the DFA size class loaded (opts.dfa_bytes, or the pins') */
 	__u32 generation;	/* the current one */
 	__u32 prev_generation;	/* of prev_tables_fd */
 	__u32 last_generation;	/* the highest installed: never used twice */
@@ -121,6 +128,9 @@ __u32 ks_pinned_actions(const char *dir);
 /* Per event kind (exec, exit, fork, file, connect, accept), the pinned hooks. */
 int ks_pinned_sources(const char *dir, struct ks_kind_sources out[KS_KIND_N]);
 
+/* DFA size classes `kload attach --dfa-size` accepts (maps/ks_tables.h). */
+#define KS_DFA_MAX_CLASS	(KS_DFA_CELLS * 4)
+
 /* Ring buffer sizes `kload attach --ringbuf-size` accepts. */
 #define KS_RINGBUF_DEFAULT	(4u << 20)
 #define KS_RINGBUF_MIN		4096u		/* one page: one event */
@@ -153,9 +163,17 @@ struct bpf_program *ks_engine_prog(const struct ks_engine *e, const char *name);
 /*
  * Install `t` as the next generation: a new inner map is filled completely,
  * then the single outer slot is switched, so an event sees either all of
- * the old tables or all of the new ones.
+ * the old tables or all of the new ones. Every generation has the size
+ * class of the load: tables whose DFA needs more are refused (-E2BIG,
+ * nothing changed); t's cells past its DFA are zeroed up to the class.
  */
 int ks_engine_install(struct ks_engine *e, struct ks_tables *t);
+/*
+ * ks_engine_install()'s -E2BIG: t's DFA is larger than the size class the
+ * programs were loaded for. Says so in why (naming --dfa-size).
+ */
+void ks_dfa_size_refused(const struct ks_engine *e, const struct ks_tables *t, char *why,
+			 size_t len);
 /*
  * Switch back to the generation before the last ks_engine_install(), when
  * userspace cannot follow it: both sides then run the same generation.
@@ -211,6 +229,8 @@ int ks_ctl_write(int ctl_fd, const struct ks_ctl *c);
  * page size, KS_RINGBUF_MIN..KS_RINGBUF_MAX. 0, or -1 with why set.
  */
 int ks_ringbuf_size_check(unsigned long long bytes, char *why, size_t len);
+/* A DFA size class: a power of two, KS_DFA_MIN_TAB_BYTES..KS_DFA_MAX_CLASS. */
+int ks_dfa_size_check(unsigned long long bytes, char *why, size_t len);
 
 /* Sum the per-CPU counters of a ks_stats map fd over CPUs and contexts. */
 int ks_stats_sum(int stats_fd, struct ks_stats *out);

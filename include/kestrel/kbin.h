@@ -5,14 +5,15 @@
  *
  *   struct ks_kbin_hdr       64 bytes, little-endian
  *   n_extents extents        extents_size bytes: the nonzero parts of
- *                            struct ks_tables (tables_size bytes, exactly
- *                            as the kernel reads them, host byte order:
+ *                            the first tables_size bytes of struct
+ *                            ks_tables (KS_TABLES_USED, maps/ks_tables.h:
+ *                            up to the DFA's last used cell; exactly as
+ *                            the kernel reads them, host byte order:
  *                            x86/arm64 little-endian), each a u32 offset,
  *                            a u32 length (little-endian) and the bytes;
- *                            in offset order, not overlapping. The tables
- *                            are 3.4 MiB and mostly zeros: a file of 1,000
- *                            rules is kilobytes, and reading it costs what
- *                            it holds, not the tables' size
+ *                            in offset order, not overlapping. Mostly
+ *                            zeros but the DFA: reading a file costs what
+ *                            it holds, not the struct's 17 MiB ceiling
  *   rule metadata            meta_size bytes of YAML: the rule file format
  *                            (rule, name, severity, action, tags, query) so
  *                            kload re-parses the ASTs for the userspace part
@@ -33,15 +34,18 @@
 
 #include "rules.h"
 
-#define KS_KBIN_MAGIC		"KSKBIN02"
-#define KS_KBIN_MAGIC_V1	"KSKBIN01"	/* whole tables: refused, named */
+#define KS_KBIN_MAGIC		"KSKBIN03"
+/* older formats, refused with "recompile": whole tables (01), the
+ * fixed-size tables of ABI 13 and before (02) */
+#define KS_KBIN_MAGIC_V1	"KSKBIN01"
+#define KS_KBIN_MAGIC_V2	"KSKBIN02"
 #define KS_KBIN_MAGIC_LEN	8
 
 struct ks_kbin_hdr {
 	char magic[KS_KBIN_MAGIC_LEN];	/* KS_KBIN_MAGIC, no NUL */
 	uint32_t abi_version;		/* KS_ABI_VERSION of the tables */
 	uint32_t hdr_size;		/* sizeof(struct ks_kbin_hdr) */
-	uint64_t tables_size;		/* sizeof(struct ks_tables) */
+	uint64_t tables_size;		/* KS_TABLES_USED of the tables */
 	uint64_t meta_size;		/* YAML bytes after the tables */
 	uint64_t tables_hash;		/* ks_tables.hdr.content_hash */
 	uint64_t file_hash;		/* FNV-1a 64 of all after the header */

@@ -429,7 +429,7 @@ struct ks_compile_info {
 	size_t n_rules;
 	uint32_t n_states, n_classes, n_atoms, n_steps, n_insns, n_patterns;
 	size_t dfa_bytes;		/* n_states * (n_classes + 1) * 4 */
-	size_t table_bytes;		/* sizeof(struct ks_tables) */
+	size_t table_bytes;		/* KS_TABLES_USED: the bytes the tables use */
 };
 
 /*
@@ -441,8 +441,19 @@ struct ks_compile_info {
 int ks_compile(struct ks_ruleset *rs, struct ks_tables *out,
 	       struct ks_compile_info *info);
 void ks_compile_info_free(struct ks_compile_info *info);
-/* The tables' content_hash: FNV-1a 64 of everything after the header. */
+/*
+ * The tables' content_hash: FNV-1a 64 of their used bytes after the header
+ * (KS_TABLES_USED, maps/ks_tables.h: the cells past the DFA are not part
+ * of them).
+ */
 uint64_t ks_tables_hash(const struct ks_tables *t);
+/*
+ * The DFA size class `kload attach` loads for tables t unless --dfa-size
+ * says otherwise: t's own (dfa_hdr.tab_bytes), at least KS_DFA_AUTO_FLOOR,
+ * so that a reload that grows a small rule set a little still fits.
+ */
+#define KS_DFA_AUTO_FLOOR	(1u << 20)
+uint32_t ks_dfa_size_auto(const struct ks_tables *t);
 void ks_explain(const struct ks_ruleset *rs, const struct ks_tables *t,
 		const struct ks_compile_info *info, FILE *out);
 
