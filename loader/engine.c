@@ -401,7 +401,7 @@ static int ks_open_maps(struct ks_engine *e, const struct ks_engine_opts *o,
 		bpf_map__set_max_entries(skel->maps.ks_events, o->ringbuf_bytes);
 	if (o->entities)
 		bpf_map__set_max_entries(skel->maps.ks_entity, o->entities);
-	err = ks_open_config(e, skel, o, mode);
+	err = ks_open_config(e, skel, o, mode) ?: ks_btf_size_tables(skel->obj, e->dfa_bytes);
 	tmpl = err ? err : ks_tables_template(skel, e->dfa_bytes);
 	if (tmpl < 0) {
 		kestrel_bpf__destroy(skel);

@@ -6,6 +6,7 @@
 #include "kestrel/engine.h"
 
 struct kestrel_bpf;
+struct bpf_object;
 
 /* Is program `name` one this mode and these options run? */
 bool ks_prog_wanted(const char *name, enum ks_enforce_mode mode,
@@ -19,6 +20,8 @@ const char *const *ks_sys_tp_names(const char *prog);
 bool ks_sys_tp_enter(const char *prog);
 /* Program `name` of object s, if s loads it. */
 struct bpf_program *ks_obj_prog(struct kestrel_bpf *s, const char *name);
+/* Give struct ks_tables in obj's BTF the size of the tables map's value. */
+int ks_btf_size_tables(struct bpf_object *obj, __u32 dfa_bytes);
 /* Load, one object each and in parallel, the programs serving `actions`. */
 int ks_load_progs(struct ks_engine *e, __u32 actions);
 /* Attach the host programs of e->objs[from...]. */

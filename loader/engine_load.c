@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "kestrel/engine.h"
@@ -153,6 +154,41 @@ static int ks_map_src_fd(const struct ks_engine *e, const struct bpf_map *m, boo
 	return fd < 0 ? -errno : fd;
 }
 
+/*
+ * Global functions take struct ks_tables *, and the verifier sizes such an
+ * argument by its BTF type, not by the map value behind it: the type must
+ * end where the value does. The object's BTF gets a dfa[] of dfa_bytes (a
+ * new array type, so no other user of the old one changes) and the struct
+ * the size of the tables map's value (maps/ks_tables.h).
+ */
+int ks_btf_size_tables(struct bpf_object *obj, __u32 dfa_bytes)
+{
+	struct btf *btf = bpf_object__btf(obj);
+	const struct btf_array *old;
+	struct btf_member *m;
+	struct btf_type *t;
+	int id, arr;
+
+	id = btf ? btf__find_by_name_kind(btf, "ks_tables", BTF_KIND_STRUCT) : -ENOENT;
+	if (id < 0)
+		return id;
+	t = (struct btf_type *)btf__type_by_id(btf, id);
+	m = btf_members(t) + btf_vlen(t) - 1;
+	if (strcmp(btf__name_by_offset(btf, m->name_off), "dfa") ||
+	    !btf_is_array(btf__type_by_id(btf, m->type)))
+		return -EINVAL;	/* dfa[] is last: ks_abi.h */
+	old = btf_array(btf__type_by_id(btf, m->type));
+	arr = btf__add_array(btf, old->index_type, old->type, dfa_bytes / 4);
+	if (arr < 0)
+		return arr;
+	/* the add moved the types: look the struct up again */
+	t = (struct btf_type *)btf__type_by_id(btf, id);
+	m = btf_members(t) + btf_vlen(t) - 1;
+	m->type = arr;
+	t->size = KS_TABLES_VALUE_SIZE(dfa_bytes);
+	return 0;
+}
+
 static int ks_reuse_maps(const struct ks_engine *e, struct kestrel_bpf *s)
 {
 	struct bpf_map *m;
@@ -223,7 +259,7 @@ static int ks_unit_open(const struct ks_engine *e, struct ks_unit *u, char *log,
 			bpf_program__set_log_buf(p, log, log_sz);
 		}
 	}
-	err = ks_reuse_maps(e, u->obj);
+	err = ks_reuse_maps(e, u->obj) ?: ks_btf_size_tables(u->obj->obj, e->dfa_bytes);
 	if (err) {
 		kestrel_bpf__destroy(u->obj);
 		u->obj = NULL;

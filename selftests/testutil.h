@@ -29,7 +29,10 @@ struct ks_tenv {
 
 /* Compile YAML rule text (NULL: no tables). 0 or -errno. */
 int ks_tenv_compile(struct ks_tenv *te, const char *yaml);
-/* Load (mode/replay/... from o, judge_self forced on), install tables. */
+/*
+ * Load (mode/replay/... from o, judge_self forced on), install tables; the
+ * DFA size class is o's, else the tables' as kload attach picks it.
+ */
 int ks_tenv_load(struct ks_tenv *te, const struct ks_engine_opts *o);
 int ks_tenv_attach(struct ks_tenv *te);
 /* Replace the rules of a loaded environment (a new table generation). */

@@ -9,10 +9,16 @@
  * matches in the kernel must be the C model's (tablewalk.c over the same
  * struct ks_tables), and every literal planted in an event must have made
  * its rule match.
+ *
+ * The tables map holds the size class the rules need, no more, and a
+ * rule set needing a larger class than the programs were loaded for is
+ * refused without a change (the maps and the mask are fixed at load).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <bpf/bpf.h>
 
 #include "kestrel/tablewalk.h"
 #include "testutil.h"
@@ -128,6 +134,43 @@ static int compare(struct ks_tenv *te, struct ks_walk *w, int i, const struct ks
 	return n;
 }
 
+/* The tables map's value: the struct up to the DFA, then the class. */
+static void check_value_size(struct ks_tenv *te, __u32 class)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	ASSERT_EQ(te->e.dfa_bytes, class, "size class loaded");
+	if (!ASSERT_OK(bpf_obj_get_info_by_fd(te->e.tables_fd, &info, &len), "map info"))
+		return;
+	ASSERT_EQ(info.value_size, KS_TABLES_VALUE_SIZE(class), "tables value size");
+}
+
+/*
+ * Programs loaded for a small rule set (the 1 MiB default floor): the
+ * 10,000 literals' tables (16 MiB) are refused, E2BIG, and the generation
+ * of the small set stays.
+ */
+static void size_refused(const struct ks_tables *big)
+{
+	struct ks_engine_opts o = { .replay = true, .mode = KS_MODE_SIGNAL };
+	struct ks_tenv te = {};
+	__u32 gen;
+
+	if (!ASSERT_OK(ks_tenv_compile(&te, "- rule: small\n  name: small\n  query: |\n"
+				       "    process where process.name == \"small\"\n"), "small") ||
+	    !ASSERT_OK(ks_tenv_load(&te, &o), "load small"))
+		goto out;
+	check_value_size(&te, KS_DFA_AUTO_FLOOR);
+	gen = te.e.generation;
+	ASSERT_EQ(ks_engine_install(&te.e, (struct ks_tables *)big), -E2BIG,
+		  "a larger class is refused");
+	ASSERT_EQ(te.e.generation, gen, "the generation stays");
+	check_value_size(&te, KS_DFA_AUTO_FLOOR);
+out:
+	ks_tenv_close(&te);
+}
+
 void test_dfa_scale(void)
 {
 	struct ks_engine_opts o = { .replay = true, .mode = KS_MODE_SIGNAL };
@@ -145,6 +188,11 @@ void test_dfa_scale(void)
 	ASSERT_GT(te.t->hdr.n_states, 65535, "more states than 16-bit ids hold");
 	if (!ASSERT_OK(ks_tenv_load(&te, &o), "load and install"))
 		goto out;
+	check_value_size(&te, te.t->dfa_hdr.tab_bytes);
+	test__log("DFA %u bytes used, size class %u, tables value %zu bytes\n",
+		  te.t->hdr.n_states * te.t->dfa_hdr.row_bytes, te.t->dfa_hdr.tab_bytes,
+		  (size_t)KS_TABLES_VALUE_SIZE(te.t->dfa_hdr.tab_bytes));
+	size_refused(te.t);
 	for (i = 0; i < N_EVENTS; i++)
 		if (!ASSERT_OK(pay_event(i, i % 4, planted[i], &ev[i]), "event"))
 			goto out;

@@ -10,11 +10,12 @@
  *                        patched (else set them right)
  *   u16 n         patches, little-endian
  *   n x { u24 offset, u8 len, len bytes }   written into zeroed tables
- *                                           (offset modulo their size)
+ *                                           (offset modulo the struct)
  *   ...           the rule metadata (YAML), to the end
  *
  * The file's extents are the tables' header and the patched ranges,
- * merged. An input starting with the .kbin magic is loaded as it is (the
+ * merged and cut at the bytes the tables use (KS_TABLES_USED of the
+ * patched header, maps/ks_tables.h, the file's tables_size). An input starting with the .kbin magic is loaded as it is (the
  * extent parser's own checks). The seeds are kload compile -o output
  * converted by tests/fuzz/kbin_seed.py. A load that succeeds must give
  * consistent tables the walker can run events through, and rules that
@@ -105,10 +106,40 @@ static void merge_dirty(void)
 }
 
 /*
- * FNV-1a of the tables after their header, knowing that only the merged
- * dirty ranges can be nonzero: the rest costs a multiplication per gap.
+ * The bytes the patched tables use (what a .kbin stores), at least the
+ * struct up to the DFA and at most all of it; the extents end there, and
+ * patches past it are zeroed now (only dirty ranges may be nonzero).
  */
-static uint64_t sparse_hash(void)
+static uint32_t cut_dirty(const struct ks_tables *t)
+{
+	uint64_t used = KS_TABLES_USED(t);
+	size_t i, k = 0;
+
+	if (used < KS_TABLES_VALUE_SIZE(0) || used > TAB)
+		used = used < KS_TABLES_VALUE_SIZE(0) ? KS_TABLES_VALUE_SIZE(0) : TAB;
+	for (i = 0; i < n_dirty; i++) {
+		uint64_t end = (uint64_t)dirty[i].off + dirty[i].len;
+
+		if (end > used)
+			memset(tab + (dirty[i].off > used ? dirty[i].off : used), 0,
+			       end - (dirty[i].off > used ? dirty[i].off : used));
+		if (dirty[i].off >= used)
+			continue;
+		dirty[k] = dirty[i];
+		if (end > used)
+			dirty[k].len = (uint32_t)(used - dirty[k].off);
+		k++;
+	}
+	n_dirty = k;
+	return (uint32_t)used;
+}
+
+/*
+ * FNV-1a of the first `used` bytes of the tables after their header,
+ * knowing that only the merged dirty ranges can be nonzero: the rest costs
+ * a multiplication per gap.
+ */
+static uint64_t sparse_hash(uint32_t used)
 {
 	uint64_t h = KS_FNV64_INIT;
 	uint32_t pos = THDR, i, a, b;
@@ -121,7 +152,7 @@ static uint64_t sparse_hash(void)
 		h = ks_fnv1a64(tab + a, b - a, ks_fnv1a64_zeros(h, a - pos));
 		pos = b;
 	}
-	return ks_fnv1a64_zeros(h, TAB - pos);
+	return ks_fnv1a64_zeros(h, used - pos);
 }
 
 /* The extents of the merged dirty ranges at file + HDR; their size. */
@@ -146,6 +177,7 @@ static size_t expand(const uint8_t *d, size_t n)
 	struct ks_tables *t;
 	struct ks_kbin_hdr h = { .abi_version = htole32(KS_ABI_VERSION) };
 	size_t p, meta, ext;
+	uint32_t used;
 
 	/* at most every patch's bytes plus one extent header each */
 	reserve(HDR + THDR + n + (MAX_PATCHES + 1) * EXT_HDR);
@@ -157,13 +189,14 @@ static size_t expand(const uint8_t *d, size_t n)
 		t->hdr.abi_version = KS_ABI_VERSION;
 	}
 	merge_dirty();
+	used = cut_dirty(t);
 	if (d[0] & 1)
-		t->hdr.content_hash = sparse_hash();
+		t->hdr.content_hash = sparse_hash(used);
 	ext = write_extents();
 	memcpy(file + HDR + ext, d + p, meta);
 	memcpy(h.magic, KS_KBIN_MAGIC, KS_KBIN_MAGIC_LEN);
 	h.hdr_size = htole32(HDR);
-	h.tables_size = htole64(TAB);
+	h.tables_size = htole64(used);
 	h.meta_size = htole64(meta);
 	h.n_rules = htole32(t->hdr.n_rules);
 	h.n_extents = htole32((uint32_t)n_dirty);
