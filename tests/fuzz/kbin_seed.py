@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """Convert a .kbin (kload compile -o) into the compact input of
 tests/fuzz/fuzz_kbin.c: flags, the nonzero runs of the tables as
-patches, then the rule metadata.
+patches, then the rule metadata. The tables are the bytes the .kbin
+stores (format KSKBIN03: its tables_size, the struct up to the last DFA
+cell); fuzz_kbin cuts them where the patched header says they end.
 
     kbin_seed.py IN.kbin OUT
 """
@@ -36,7 +38,8 @@ def runs(tab):
 
 
 def tables(data):
-    """The tables a .kbin's extents describe (zeros between them)."""
+    """The tables a .kbin's extents describe (zeros between them), as many
+    bytes as its header's tables_size."""
     tables_size, meta_size = struct.unpack_from('<QQ', data, 16)
     n_ext, ext_size = struct.unpack_from('<II', data, 52)
     tab = bytearray(tables_size)
