@@ -15,7 +15,9 @@
  *
  * The including file defines, before including this header:
  *   KS_DFA_TAB_MASK   the table mask (a const volatile rodata value, so
- *                     the verifier knows it and the map value size fits)
+ *                     the verifier knows it and the map value size fits;
+ *                     read once per chunk: volatile, it would be a load
+ *                     per byte and walk)
  *   KS_DFA_BUF_MASK   bytes are read as buf[pos & KS_DFA_BUF_MASK], buf a
  *                     map value of at least KS_DFA_BUF_MASK + 1 bytes
  *   ks_dfa_drain(cb)  a function that records the atoms of every cell
@@ -41,9 +43,14 @@ struct ks_dfa_cb {
 	void *h;
 };
 
+static __always_inline __u32 ks_dfa_cell(const __u8 *tab, __u32 s, __u32 col, __u32 mask)
+{
+	return *(const __u32 *)(tab + ((s + col) & mask));
+}
+
 static __always_inline __u32 ks_dfa_next(const __u8 *tab, __u32 s, __u32 col)
 {
-	return *(const __u32 *)(tab + ((s + col) & KS_DFA_TAB_MASK));
+	return ks_dfa_cell(tab, s, col, KS_DFA_TAB_MASK);
 }
 
 /*
@@ -69,7 +76,7 @@ static __always_inline void ks_dfa_push(struct ks_dfa_scan *sc, __u32 s)
 
 /* One step of every walk at lockstep index i of the chunk. */
 #define KS_DFA_STEP(k)							\
-	s##k = ks_dfa_next(tab, s##k, col[buf[(p##k + i) & KS_DFA_BUF_MASK]])
+	s##k = ks_dfa_cell(tab, s##k, col[buf[(p##k + i) & KS_DFA_BUF_MASK]], mask)
 
 /* Walk k's state and position back to the scan after i lockstep steps. */
 #define KS_DFA_SAVE(k)							\
@@ -98,6 +105,7 @@ static long ks_dfa_chunk1(__u32 idx, struct ks_dfa_cb *c)
 {
 	const __u8 *buf = c->buf, *tab = c->tab;
 	const __u16 *col = c->col;
+	const __u32 mask = KS_DFA_TAB_MASK;
 	struct ks_dfa_scan *sc = c->sc;
 	__u32 s0 = sc->s[0], p0 = sc->pos[0], n = sc->steps, i;
 
@@ -123,6 +131,7 @@ static long ks_dfa_chunk2(__u32 idx, struct ks_dfa_cb *c)
 {
 	const __u8 *buf = c->buf, *tab = c->tab;
 	const __u16 *col = c->col;
+	const __u32 mask = KS_DFA_TAB_MASK;
 	struct ks_dfa_scan *sc = c->sc;
 	__u32 s0 = sc->s[0], s1 = sc->s[1], p0 = sc->pos[0], p1 = sc->pos[1];
 	__u32 n = sc->steps, i;
@@ -147,6 +156,7 @@ static long ks_dfa_chunk4(__u32 idx, struct ks_dfa_cb *c)
 {
 	const __u8 *buf = c->buf, *tab = c->tab;
 	const __u16 *col = c->col;
+	const __u32 mask = KS_DFA_TAB_MASK;
 	struct ks_dfa_scan *sc = c->sc;
 	__u32 s0 = sc->s[0], s1 = sc->s[1], s2 = sc->s[2], s3 = sc->s[3];
 	__u32 p0 = sc->pos[0], p1 = sc->pos[1], p2 = sc->pos[2], p3 = sc->pos[3];
@@ -194,6 +204,7 @@ static __always_inline void ks_dfa_rest(struct ks_dfa_cb *cb, __u32 rest)
 	struct ks_dfa_scan *sc = cb->sc;
 	const __u8 *buf = cb->buf, *tab = cb->tab;
 	const __u16 *col = cb->col;
+	const __u32 mask = KS_DFA_TAB_MASK;
 	__u32 s0 = sc->s[0], p0 = sc->pos[0], i;
 
 	for (i = 0; i < KS_DFA_MAX_WALKS - 1; i++) {
