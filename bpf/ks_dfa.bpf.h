@@ -75,8 +75,9 @@ static __always_inline void ks_dfa_push(struct ks_dfa_scan *sc, __u32 s)
 }
 
 /* One step of every walk at lockstep index i of the chunk. */
-#define KS_DFA_STEP(k)							\
-	s##k = ks_dfa_cell(tab, s##k, col[buf[(p##k + i) & KS_DFA_BUF_MASK]], mask)
+#define KS_DFA_STEP_M(k, m)						\
+	s##k = ks_dfa_cell(tab, s##k, col[buf[(p##k + i) & KS_DFA_BUF_MASK]], m)
+#define KS_DFA_STEP(k)	KS_DFA_STEP_M(k, mask)
 
 /* Walk k's state and position back to the scan after i lockstep steps. */
 #define KS_DFA_SAVE(k)							\
@@ -156,19 +157,22 @@ static long ks_dfa_chunk4(__u32 idx, struct ks_dfa_cb *c)
 {
 	const __u8 *buf = c->buf, *tab = c->tab;
 	const __u16 *col = c->col;
-	const __u32 mask = KS_DFA_TAB_MASK;
 	struct ks_dfa_scan *sc = c->sc;
 	__u32 s0 = sc->s[0], s1 = sc->s[1], s2 = sc->s[2], s3 = sc->s[3];
 	__u32 p0 = sc->pos[0], p1 = sc->pos[1], p2 = sc->pos[2], p3 = sc->pos[3];
 	__u32 n = sc->steps, i;
 
+	/*
+	 * The mask is read per step here: as a local it would cost this
+	 * frame 32 bytes of stack, past the 512 that 6.1 allows the chain.
+	 */
 	for (i = 0; i < KS_DFA_CHUNK; i++) {
 		if (i >= n)
 			break;
-		KS_DFA_STEP(0);
-		KS_DFA_STEP(1);
-		KS_DFA_STEP(2);
-		KS_DFA_STEP(3);
+		KS_DFA_STEP_M(0, KS_DFA_TAB_MASK);
+		KS_DFA_STEP_M(1, KS_DFA_TAB_MASK);
+		KS_DFA_STEP_M(2, KS_DFA_TAB_MASK);
+		KS_DFA_STEP_M(3, KS_DFA_TAB_MASK);
 		if (ks_dfa_any_acc(s0 | s1 | s2 | s3)) {
 			ks_dfa_push(sc, s0);
 			ks_dfa_push(sc, s1);
