@@ -154,17 +154,44 @@ static int ks_map_src_fd(const struct ks_engine *e, const struct bpf_map *m, boo
 	return fd < 0 ? -errno : fd;
 }
 
+/* Does type t name type id (as member, element, target or parameter)? */
+static bool ks_btf_refers(const struct btf_type *t, __u32 id)
+{
+	const struct btf_member *m = btf_members(t);
+	const struct btf_param *p = btf_params(t);
+	int i;
+
+	if (btf_is_composite(t)) {
+		for (i = 0; i < btf_vlen(t); i++)
+			if (m[i].type == id)
+				return true;
+		return false;
+	}
+	if (btf_is_array(t))
+		return btf_array(t)->type == id || btf_array(t)->index_type == id;
+	if (btf_is_func_proto(t)) {
+		for (i = 0; i < btf_vlen(t); i++)
+			if (p[i].type == id)
+				return true;
+	}
+	/* ptr, typedef, modifiers, var, func, tags: the type field; else size */
+	return !btf_is_int(t) && !btf_is_enum(t) && !btf_is_enum64(t) && !btf_is_datasec(t) &&
+	       !btf_is_fwd(t) && !btf_is_float(t) && t->type == id;
+}
+
 /*
  * Global functions take struct ks_tables *, and the verifier sizes such an
  * argument by its BTF type, not by the map value behind it: the type must
- * end where the value does. The object's BTF gets a dfa[] of dfa_bytes (a
- * new array type, so no other user of the old one changes) and the struct
- * the size of the tables map's value (maps/ks_tables.h).
+ * end where the value does. The object's BTF gets a dfa[] of dfa_bytes and
+ * the struct the size of the tables map's value (maps/ks_tables.h). The
+ * array type is changed in place when dfa[] is its only user (no copy of
+ * the BTF per object), else a new one is added.
  */
 int ks_btf_size_tables(struct bpf_object *obj, __u32 dfa_bytes)
 {
 	struct btf *btf = bpf_object__btf(obj);
-	const struct btf_array *old;
+	__u32 n, i, users = 0;
+	struct btf_array *a;
 	struct btf_member *m;
 	struct btf_type *t;
 	int id, arr;
@@ -176,15 +203,22 @@ int ks_btf_size_tables(struct bpf_object *obj, __u32 dfa_bytes)
 	m = btf_members(t) + btf_vlen(t) - 1;
 	if (strcmp(btf__name_by_offset(btf, m->name_off), "dfa") ||
 	    !btf_is_array(btf__type_by_id(btf, m->type)))
-		return -EINVAL;	/* dfa[] is last: ks_abi.h */
-	old = btf_array(btf__type_by_id(btf, m->type));
-	arr = btf__add_array(btf, old->index_type, old->type, dfa_bytes / 4);
-	if (arr < 0)
-		return arr;
-	/* the add moved the types: look the struct up again */
-	t = (struct btf_type *)btf__type_by_id(btf, id);
-	m = btf_members(t) + btf_vlen(t) - 1;
-	m->type = arr;
+		return -EINVAL;	/* dfa[] is last: maps/ks_tables.h */
+	arr = m->type;
+	n = btf__type_cnt(btf);
+	for (i = 1; i < n; i++)
+		users += ks_btf_refers(btf__type_by_id(btf, i), arr);
+	if (users > 1) {
+		a = btf_array(btf__type_by_id(btf, arr));
+		arr = btf__add_array(btf, a->index_type, a->type, dfa_bytes / 4);
+		if (arr < 0)
+			return arr;
+		/* the add moved the types: look the struct up again */
+		t = (struct btf_type *)btf__type_by_id(btf, id);
+		m = btf_members(t) + btf_vlen(t) - 1;
+		m->type = arr;
+	}
+	btf_array((struct btf_type *)btf__type_by_id(btf, arr))->nelems = dfa_bytes / 4;
 	t->size = KS_TABLES_VALUE_SIZE(dfa_bytes);
 	return 0;
 }
