@@ -66,7 +66,12 @@ LOADER_SRCS := $(sort $(wildcard loader/*.c))
 LOADER_LIB_SRCS := $(filter-out loader/main.c,$(LOADER_SRCS))
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 SELFTEST_SRCS := $(sort $(wildcard selftests/*.c)) $(sort $(wildcard selftests/prog_tests/*.c))
-BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
+# kestrel.bpf.o is linked from kestrel.bpf.c (maps, process hooks) and
+# these parts: the evaluator's and the task fill's global subprograms, and
+# one object per hook family (bpftool gen object resolves their extern
+# maps and functions). Every other bpf/*.bpf.c is an object of its own.
+KS_BPF_PARTS := eval task hook_file hook_net hook_sys hook_xdp
+BPF_SRCS := $(filter-out $(KS_BPF_PARTS:%=bpf/%.bpf.c),$(sort $(wildcard bpf/*.bpf.c)))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 COMP_OBJS := $(call obj,$(COMP_SRCS))
@@ -101,7 +106,9 @@ $(BUILD)/bpf/%.tmp.o: bpf/%.bpf.c $(BUILD)/vmlinux.h | $(BUILD)/bpf
 
 $(BUILD)/bpf/%.bpf.o: $(BUILD)/bpf/%.tmp.o
 	$(call msg,BPFLINK,$@)
-	$(Q)$(BPFTOOL) gen object $@ $<
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(BUILD)/bpf/kestrel.bpf.o: $(KS_BPF_PARTS:%=$(BUILD)/bpf/%.tmp.o)
 
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)

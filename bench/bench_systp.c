@@ -2,7 +2,7 @@
 /*
  * What a syscall source costs every other syscall: getppid() (hooked by
  * nothing) timed with nothing attached, with an empty program on each of
- * the 13 syscalls:sys_exit_* tracepoints bpf/ks_sys.bpf.h uses, and with
+ * the 13 syscalls:sys_exit_* tracepoints bpf/hook_sys.bpf.c uses, and with
  * one empty program on raw_tp/sys_exit (Falco's modern probe's way). Any
  * syscall tracepoint sends every syscall through the traced slow path; the
  * raw sys_exit tracepoint also runs its program for every one of them.
@@ -148,7 +148,7 @@ int main(int argc, char **argv)
 	}
 	emit("host.systp.none.ns_per_call", "getppid(), nothing attached", none, 0, rounds, calls);
 	emit("host.systp.tracepoints.ns_per_call",
-	     "getppid() with the 13 syscalls:sys_exit_* tracepoints of ks_sys.bpf.h", tps, none,
+	     "getppid() with the 13 syscalls:sys_exit_* tracepoints of hook_sys.bpf.c", tps, none,
 	     rounds, calls);
 	emit("host.systp.raw_sys_exit.ns_per_call",
 	     "getppid() with one empty raw_tp/sys_exit program", raw, none, rounds, calls);

@@ -11,20 +11,33 @@
  * (SIGKILL before the new image runs); ks_all_* run in both, ks_xdp_* per
  * interface, ks_replay only for `kload replay`. Kprobe hooks (ks_ksig_*,
  * ks_kall_*) give way to syscall tracepoints (ks_tsig_*, ks_tall_*,
- * ks_sys.bpf.h) on kernels without kprobes (see loader/engine.c).
+ * hook_sys.bpf.c) on kernels without kprobes (see loader/engine.c).
  */
+#define KS_MAPS_DEFINE	/* the maps are defined here (ks_maps.bpf.h) */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 
 #include "ks_task.bpf.h"
-#include "ks_file.bpf.h"
-#include "ks_net.bpf.h"
 #include "ks_sys.bpf.h"
-#include "ks_xdp.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/*
+ * The value of a new ks_entity entry: 136 bytes the call chain's stack
+ * cannot spare on 6.1, which also wants a map value (not a function
+ * argument's memory) for bpf_map_update_elem().
+ */
+const volatile struct ks_entity_val ks_entity_zero;
+
+/* Written by kload between open and load; disabled code is removed. */
+const volatile struct ks_config ks_cfg = {
+	.enforce_mode = KS_MODE_OBSERVE,
+	.payload_depth = KS_PAYLOAD_DEFAULT,
+	.rb_wakeup_bytes = 256 << 10,
+	.dfa_mask = KS_DFA_MIN_TAB_BYTES - 4,
+};
 
 /* ---- process exec ---- */
 

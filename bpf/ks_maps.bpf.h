@@ -16,6 +16,18 @@
 #include "maps/ks_siphash.h"
 
 /*
+ * kestrel.bpf.o is linked from several objects (bpftool gen object; the
+ * Makefile's KS_BPF_PARTS). Each map is defined in the one object that
+ * defines KS_MAPS_DEFINE (kestrel.bpf.c); the others see it extern and
+ * the linker resolves them to that definition.
+ */
+#ifdef KS_MAPS_DEFINE
+#define KS_MAP
+#else
+#define KS_MAP	extern
+#endif
+
+/*
  * Rule tables, one generation per inner map. Every event looks up the
  * outer slot once and uses only that inner map, so a reload (kload creates
  * a new inner map, fills it, then replaces the slot) can never mix two
@@ -35,7 +47,7 @@ struct ks_tables_map {
 	__uint(value_size, KS_TABLES_VALUE_SIZE(KS_DFA_MIN_TAB_BYTES));
 };
 
-struct {
+KS_MAP struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, 1);
 	__type(key, __u32);
@@ -116,7 +128,7 @@ struct ks_task_cache {
 #define KS_CTX_SOFTIRQ	1
 #define KS_CTX_N	2
 
-struct {
+KS_MAP struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, KS_MAX_CPUS * KS_CTX_N);	/* resized at load */
 	__type(key, __u32);
@@ -124,14 +136,14 @@ struct {
 } ks_scratch SEC(".maps");
 
 /* Counters: per CPU, one struct per context (see ks_scratch). */
-struct {
+KS_MAP struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, KS_CTX_N);
 	__type(key, __u32);
 	__type(value, struct ks_stats);
 } ks_stats SEC(".maps");
 
-struct {
+KS_MAP struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, KS_MAX_RULES * 2);
 	__type(key, __u32);		/* ks_rule.uid */
@@ -139,7 +151,7 @@ struct {
 } ks_rule_stats SEC(".maps");
 
 /* Pending sequences per (rule, join key): EQL state, LRU-evicted. */
-struct {
+KS_MAP struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);	/* kload --entities */
 	__type(key, struct ks_entity_key);
@@ -152,7 +164,7 @@ struct {
  * with its task_struct and only that task, running, ever reads or writes
  * it. Not pinned: a program set loaded later has its own, equally valid.
  */
-struct {
+KS_MAP struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
@@ -160,7 +172,7 @@ struct {
 } ks_task_cache SEC(".maps");
 
 /* Events for kload: matched or candidate events only. */
-struct {
+KS_MAP struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20);	/* kload --ringbuf-size */
 } ks_events SEC(".maps");
@@ -172,12 +184,12 @@ struct {
  * sleepable replay program included. When it is full too,
  * ks_rule_stats.unqueued counts what did not fit.
  */
-struct {
+KS_MAP struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 << 10);
 } ks_lost SEC(".maps");
 
-struct {
+KS_MAP struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
@@ -189,7 +201,7 @@ struct {
  * in the object so it is created with BTF and `bpftool map dump` names
  * the rules; kload fills it at every table swap.
  */
-struct {
+KS_MAP struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, KS_MAX_RULES);
 	__type(key, __u32);
@@ -197,14 +209,14 @@ struct {
 } ks_rules SEC(".maps");
 
 /* Per alert output counters, written by kload (like ks_rules). */
-struct {
+KS_MAP struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, KS_MAX_OUTPUTS);
 	__type(key, __u32);
 	__type(value, struct ks_output_stat);
 } ks_outputs SEC(".maps");
 
-struct {
+KS_MAP struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, KS_CREDSAVE_MAX);
 	__type(key, __u64);

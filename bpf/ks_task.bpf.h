@@ -24,29 +24,7 @@ static __always_inline void ks_set_str(struct ks_event *ev, __u32 f, __u32 off, 
 	ev->str[f].len = len;
 }
 
-/*
- * Offset just past the last `ch` in a value (0 when there is none):
- * process.name and file.name follow the last '/', file.extension the
- * last '.' of the name.
- */
-__noinline int ks_after_last(struct ks_scratch *sc, __u32 off, __u32 len, __u32 ch)
-{
-	__u8 *base;
-	__u32 i, after = 0;
-
-	if (!sc)
-		return 0;
-	base = (__u8 *)&sc->ev;
-	for (i = 0; i < KS_PATH_MAX; i++) {
-		__u32 pos = off + i;
-
-		if (i >= len || pos >= sizeof(struct ks_event))
-			break;
-		if (base[ks_bound(pos, 0xfff)] == ch)
-			after = i + 1;
-	}
-	return after;
-}
+int ks_after_last(struct ks_scratch *sc, __u32 off, __u32 len, __u32 ch);
 
 /* Derive the name field `nf` (basename) from path field `pf`. */
 static __always_inline void ks_derive_name(struct ks_scratch *sc, __u32 pf, __u32 nf)
@@ -428,21 +406,7 @@ static __always_inline void ks_fill_task_exe(struct ks_scratch *sc, struct task_
 		   ks_strnlen_comm(parent ? sc->ev.pcomm : sc->ev.comm));
 }
 
-/* Count NUL-separated elements; the count also fixes a missing terminator. */
-__noinline int ks_count_args(struct ks_scratch *sc, __u32 len)
-{
-	__u32 i, n = 0;
-
-	if (!sc)
-		return 0;
-	for (i = 0; i < KS_ARGS_MAX; i++) {
-		if (i >= len)
-			break;
-		if (!sc->ev.args[i])
-			n++;
-	}
-	return n;
-}
+int ks_count_args(struct ks_scratch *sc, __u32 len);
 
 /* process.args from the new image's stack (valid from sched_process_exec on). */
 static __always_inline void ks_fill_args_mm(struct ks_scratch *sc, struct task_struct *task)

@@ -131,7 +131,7 @@ static bool ks_lsm_loads(char *why, size_t len)
  *   ks_ksig_*  like ks_sig_*, ks_kall_* like ks_all_*, but kprobes: only
  *              loaded when the kernel has kprobes (CONFIG_KPROBES)
  *   ks_tsig_*  like ks_ksig_*, ks_tall_* like ks_kall_*, but syscall
- *              tracepoints (bpf/ks_sys.bpf.h): loaded instead of the
+ *              tracepoints (bpf/hook_sys.bpf.c): loaded instead of the
  *              kprobes when the kernel has none, so every event kind
  *              exists on every kernel; ks_hook_info() says what each is
  *   ks_xdp_*   loaded when an interface is given, attached per interface

@@ -81,7 +81,7 @@ __u32 ks_prog_actions(const char *name)
 
 /*
  * The syscalls whose exit (or entry) each syscall tracepoint program
- * serves (bpf/ks_sys.bpf.h, bpf/kestrel.bpf.c): one program, one link per
+ * serves (bpf/hook_sys.bpf.c, bpf/kestrel.bpf.c): one program, one link per
  * syscall.
  */
 #define KS_CRED_SYSCALLS	"setuid", "setreuid", "setresuid", "setfsuid", "setgid", \

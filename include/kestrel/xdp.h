@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * XDP attachment of ks_xdp_main (bpf/ks_xdp.bpf.h), per interface.
+ * XDP attachment of ks_xdp_main (bpf/hook_xdp.bpf.c), per interface.
  *
  * ks_engine_load() with opts.xdp loads ks_xdp_main with the other programs
  * (same maps, same tables); ks_engine_attach() leaves it alone, and

@@ -10,7 +10,7 @@
  * killed for touching it.
  *
  * tracepoint_*: what `block` means with the syscall tracepoint source
- * (bpf/ks_sys.bpf.h; forced, so the VM runs it too): SIGKILL at the
+ * (bpf/hook_sys.bpf.c; forced, so the VM runs it too): SIGKILL at the
  * syscall's exit, after the operation. A blocked O_CREAT open leaves the
  * file created, a blocked unlink leaves it deleted, and the caller dies.
  */

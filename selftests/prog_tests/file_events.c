@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Live file events (bpf/ks_file.bpf.h). A forked child, running as
+ * Live file events (bpf/hook_file.bpf.c). A forked child, running as
  * uid 65534, creates, opens, modifies, renames and deletes a file under
  * /tmp/ks_st_file_<pid>.d/; a rule on that prefix makes the kernel forward
  * exactly those events, and each is checked field by field. A file
@@ -9,7 +9,7 @@
  * The rename and the deletion name their files relative to the cwd and to
  * an O_PATH directory descriptor, through "./", "//" and "..": every
  * source must report the same resolved paths (the syscall tracepoints
- * rebuild them from the arguments, bpf/ks_sys.bpf.h).
+ * rebuild them from the arguments, bpf/hook_sys.bpf.c).
  *
  * Subtests per source: signal (kprobes on security_*, or the syscall
  * tracepoints on kernels without kprobes) runs everywhere, tracepoint

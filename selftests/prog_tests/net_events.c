@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Live network events (bpf/ks_net.bpf.h). The test listens on loopback
+ * Live network events (bpf/hook_net.bpf.c). The test listens on loopback
  * (127.0.0.1 and, when the kernel has it, ::1), a forked child connects,
  * the test accepts. A rule on the listening ports makes the kernel forward
  * the connect (child) and accept (test process) events; their endpoints,
@@ -10,7 +10,7 @@
  * lsm_connect (BPF LSM socket_connect) where the kernel has BPF LSM, and
  * *_accept (kprobe on security_sock_graft in both modes, or the accept
  * syscall tracepoints where the kernel has no kprobes). The tracepoint_*
- * subtests force the syscall tracepoints (bpf/ks_sys.bpf.h) even where
+ * subtests force the syscall tracepoints (bpf/hook_sys.bpf.c) even where
  * kprobes work, so the VM runs them too: accept, and UDP connect (TCP
  * stays with inet_sock_set_state).
  */

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * ks_xdp_main: network/packet events from XDP.
  *
@@ -44,9 +44,6 @@
  *   loader) the name stays null here and kload fills it from ifindex in
  *   userspace (ks_xdp_fill_iface()).
  */
-#ifndef KS_XDP_BPF_H
-#define KS_XDP_BPF_H
-
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -480,5 +477,3 @@ int ks_xdp_main(struct xdp_md *ctx)
 	ks_xdp_count_verdict(drop);
 	return drop ? XDP_DROP : XDP_PASS;
 }
-
-#endif /* KS_XDP_BPF_H */

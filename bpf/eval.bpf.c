@@ -1,0 +1,521 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The evaluator's global subprograms, declared in ks_eval.bpf.h: the
+ * verifier checks each once, on its own, rather than inline in every
+ * program that calls it. bpftool gen object links this object with the
+ * hook objects into kestrel.bpf.o (Makefile, KS_BPF_PARTS).
+ */
+#include "ks_eval.bpf.h"
+
+/* Atom `atom` is true for this event: stamp it, queue its steps. */
+__noinline int ks_atom_hit(struct ks_tables *t, struct ks_scratch *sc, __u32 atom)
+{
+	__u32 tr, first, cnt, j;
+
+	if (!t || !sc)
+		return 0;
+	atom &= KS_MAX_ATOMS - 1;
+	if (sc->hits[atom] == sc->seq)
+		return 0;
+	sc->hits[atom] = sc->seq;
+	tr = t->atom_trig[atom];
+	first = tr >> 16;
+	cnt = tr & 0xffff;
+	if (cnt > KS_MAX_CANDS)		/* userspace judges every step */
+		sc->ev.verdict.flags |= KS_V_CAND_OVERFLOW;
+	for (j = 0; j < KS_MAX_CANDS; j++) {	/* more would overflow the list */
+		if (j >= cnt)
+			break;
+		ks_cand_add(sc, t->trig_list[(first + j) & (KS_MAX_TRIG_LIST - 1)]);
+	}
+	return 0;
+}
+
+/*
+ * Accepting cell: every atom in its output list is true. The list is
+ * named by the spare cell of the state's row (maps/ks_dfa.h).
+ */
+__noinline int ks_accept(struct ks_tables *t, struct ks_scratch *sc, __u32 cell)
+{
+	__u32 a, first, cnt, j;
+
+	if (!t || !sc)
+		return 0;
+	a = ks_next(t, cell & ~KS_DFA_ACC, t->dfa_hdr.row_bytes - 4);
+	first = a >> 8;
+	cnt = a & 0xff;
+	for (j = 0; j < KS_MAX_ACC_PER_STATE; j++) {
+		if (j >= cnt)
+			break;
+		ks_atom_hit(t, sc, t->acc_list[(first + j) & (KS_MAX_ACC_LIST - 1)]);
+	}
+	return 0;
+}
+
+/* Every accepting cell the walks queued in sc->dscan: verified once. */
+__noinline int ks_dfa_drain_q(struct ks_tables *t, struct ks_scratch *sc)
+{
+	__u32 i, n;
+
+	if (!t || !sc)
+		return 0;
+	n = sc->dscan.nq;
+	for (i = 0; i < KS_DFA_Q; i++) {
+		if (i >= n)
+			break;
+		ks_accept(t, sc, sc->dscan.q[i]);
+	}
+	sc->dscan.nq = 0;
+	return 0;
+}
+
+/*
+ * One frame of a plain field (not process.args) through the walk of
+ * ks_dfa.bpf.h. Global: verified once, and a frame of its own in the
+ * call chain, apart from ks_scan_elems' (6.1 allows 512 bytes of stack
+ * over the whole chain, each frame rounded up to 32).
+ */
+__noinline int ks_scan_frame(struct ks_tables *t, struct ks_scratch *sc, __u32 how, __u32 off,
+			     __u32 len)
+{
+	__u32 f = how & 0xff, fold = (how >> 8) & 0xff, frame = how >> 16;
+	struct ks_dfa_cb cb = {};
+
+	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N)
+		return 0;
+	cb.buf = (const __u8 *)&sc->ev;
+	cb.tab = (const __u8 *)t->dfa;
+	/* the command line reads NUL as ' ' through its own column map */
+	cb.col = t->dfa_hdr.col[ks_bound(fold + (f == KS_F_PROCESS_COMMAND_LINE ? 2 : 0), 3)];
+	cb.sc = &sc->dscan;
+	cb.h = t;
+	return ks_dfa_scan_value(&cb, &t->dfa_hdr, &t->dfa_hdr.autos[f][fold], off, len,
+				 KS_DFA_SCAN_WALKS, frame);
+}
+
+/*
+ * process.args: NUL-separated elements, each framed, in one walk with a
+ * test per byte. Global, so the verifier checks the chunk loop once.
+ */
+__noinline int ks_scan_elems(struct ks_tables *t, struct ks_scratch *sc, __u32 how, __u32 off,
+			     __u32 len)
+{
+	struct ks_scan_ctx c = {};
+	__u32 f = how & 0xff, fold = (how >> 8) & 0xff, frame = how >> 16;
+
+	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N)
+		return 0;
+	c.s = t->dfa_hdr.autos[f][fold].start;
+	if (!c.s)
+		return 0;
+	c.t = t;
+	c.sc = sc;
+	c.col = t->dfa_hdr.col[ks_bound(fold, 1)];
+	c.pos = off;
+	if (len > KS_SCAN_MAX)
+		len = KS_SCAN_MAX;
+	c.end = c.pos + len;
+
+	if (frame & KS_FR_BEGIN)
+		c.s = ks_feed(&c, c.s, t->dfa_hdr.col_begin);
+	bpf_loop((len + KS_SCAN_CHUNK - 1) / KS_SCAN_CHUNK, ks_scan_chunk, &c, 0);
+	if (c.s && (frame & KS_FR_END))
+		ks_feed(&c, c.s, t->dfa_hdr.col_end);
+	return len;
+}
+
+/*
+ * Scan field `f` as "\x01" value "\x02". A cut path (ks_task.bpf.h) is
+ * two walks that nothing joins: "\x01" head, then tail "\x02" (the
+ * tail is right-aligned in its slot, the head at the slot's start), so a
+ * hit is always true of the real path; ks_insn_tv() decides the misses.
+ */
+__noinline int ks_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u32 fold)
+{
+	__u32 off, len, slot;
+
+	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N ||
+	    !t->dfa_hdr.autos[f][fold].start)
+		return 0;
+	off = sc->ev.str[f].off;
+	len = sc->ev.str[f].len;
+	if (!(sc->ev.truncated & KS_F_PATH_MASK & (1u << f)))
+		return ks_scan_range(t, sc, KS_SCAN_HOW(f, fold, KS_FR_BEGIN | KS_FR_END), off,
+				     len);
+	slot = off + len - KS_PATH_MAX;
+	return ks_scan_range(t, sc, KS_SCAN_HOW(f, fold, KS_FR_END), off, len) +
+	       ks_scan_range(t, sc, KS_SCAN_HOW(f, fold, KS_FR_BEGIN), slot,
+			     sc->ev.cut_head[KS_PATH_IDX(f) & (KS_PATH_SLOTS - 1)]);
+}
+
+__noinline int ks_cidr_match(struct ks_tables *t, struct ks_scratch *sc, __u32 field,
+			     __u32 idx)
+{
+	const struct ks_cidr *c;
+	const __u8 *ip;
+	__u32 i, bits;
+
+	if (!t || !sc)
+		return 0;
+	c = &t->cidrs[idx & (KS_MAX_CIDRS - 1)];
+	ip = field == KS_F_SOURCE_IP ? sc->ev.saddr : sc->ev.daddr;
+	bits = c->prefix;
+
+	for (i = 0; i < 16; i++) {
+		__u8 mask;
+
+		if (bits >= 8)
+			mask = 0xff;
+		else if (bits)
+			mask = (__u8)(0xff << (8 - bits));
+		else
+			break;
+		if ((ip[i] ^ c->addr[i]) & mask)
+			return 0;
+		bits = bits >= 8 ? bits - 8 : 0;
+	}
+	return 1;
+}
+
+/* Value of one leaf instruction (not AND/OR/NOT). */
+__noinline int ks_insn_tv(struct ks_tables *t, struct ks_scratch *sc, __u32 idx)
+{
+	const struct ks_insn *in;
+	struct ks_event *ev;
+	__s64 v = 0;
+
+	if (!t || !sc)
+		return KS_TV_FALSE;
+	in = &t->insns[idx & (KS_MAX_INSNS - 1)];
+	ev = &sc->ev;
+
+	switch (in->op) {
+	case KS_OP_TRUE:
+		return KS_TV_TRUE;
+	case KS_OP_ATOM:
+		if (sc->hits[in->arg & (KS_MAX_ATOMS - 1)] == sc->seq)
+			return KS_TV_TRUE;
+		return ks_cut_undecided(ev, in) ? KS_TV_UNKNOWN : KS_TV_FALSE;
+	case KS_OP_CMP:
+		if (!ks_event_num(ev, in->field, &v))
+			return KS_TV_FALSE;
+		return ks_cmp(v, in->cmp, (__s64)in->imm);
+	case KS_OP_CIDR:
+		if (!(ev->present & KS_P_NET))
+			return KS_TV_FALSE;
+		return ks_cidr_match(t, sc, in->field, in->arg);
+	case KS_OP_PRESENT:
+		if (KS_F_IS_STR(in->field))
+			return !!(ev->present & ks_str_present_bit(in->field));
+		if (in->field == KS_F_SOURCE_IP || in->field == KS_F_DEST_IP)
+			return !!(ev->present & KS_P_NET);
+		return !!ks_event_num(ev, in->field, &v);
+	case KS_OP_STRLEN:
+		if (!KS_F_IS_STR(in->field) ||
+		    !(ev->present & ks_str_present_bit(in->field)))
+			return KS_TV_FALSE;
+		return ks_cmp(ev->str[in->field & 15].len, in->cmp, (__s64)in->imm);
+	case KS_OP_USER:
+		return KS_TV_UNKNOWN;
+	}
+	return KS_TV_FALSE;
+}
+
+/* Run the program of `step`: KS_TV_FALSE, KS_TV_TRUE or KS_TV_UNKNOWN. */
+__noinline int ks_eval_step(struct ks_tables *t, struct ks_scratch *sc, __u32 step)
+{
+	struct ks_prog_ctx c = {};
+	const struct ks_step *s;
+
+	if (!t || !sc)
+		return KS_TV_FALSE;
+	s = &t->steps[step & (KS_MAX_STEPS - 1)];
+	if (s->category != KS_CAT_ANY && s->category != sc->ev.category)
+		return KS_TV_FALSE;
+	if (!s->prog_len)	/* "where true" */
+		return KS_TV_TRUE;
+	c.t = t;
+	c.sc = sc;
+	c.pc = s->prog;
+	c.len = s->prog_len < KS_MAX_PROG_LEN ? s->prog_len : KS_MAX_PROG_LEN;
+	sc->stk_val = 0;
+	sc->stk_unk = 0;
+	bpf_loop(c.len, ks_prog_insn, &c, 0);
+	return ks_pop(sc);
+}
+
+/* One join field into sc->hash: its header word, then its value. */
+__noinline int ks_hash_field(struct ks_scratch *sc, __u32 f)
+{
+	struct ks_hash_ctx c = { .sc = sc };
+	struct ks_event *ev;
+	__u64 w0 = 0, w1 = 0;
+	__u32 present, len;
+	__s64 v = 0;
+
+	if (!sc)
+		return 0;
+	ev = &sc->ev;
+	if (KS_F_IS_STR(f)) {
+		struct ks_strref r = ev->str[ks_bound(f, 15)];
+
+		present = !!(ev->present & ks_str_present_bit(f));
+		/* a value reaching past the event (a malformed replay) reads as empty */
+		len = present && r.off + r.len <= sizeof(struct ks_event) ? r.len : 0;
+		ks_sip_word(&sc->hash, KS_JOIN_HDR(present, len));
+		sc->hash_pos = r.off;
+		sc->hash_end = r.off + len;
+		sc->hash_spaces = f == KS_F_PROCESS_COMMAND_LINE;
+		bpf_loop((len + 8 * KS_HASH_CHUNK - 1) / (8 * KS_HASH_CHUNK), ks_hash_chunk, &c, 0);
+		return 0;
+	}
+	len = 8;
+	if (f == KS_F_ENTITY_ID || f == KS_F_PARENT_ENTITY_ID) {
+		w0 = f == KS_F_ENTITY_ID ? ev->entity : ev->parent_entity;
+		present = w0 != 0;
+	} else if (f == KS_F_SOURCE_IP || f == KS_F_DEST_IP) {
+		__u64 *a = (__u64 *)(f == KS_F_SOURCE_IP ? ev->saddr : ev->daddr);
+
+		w0 = a[0];
+		w1 = a[1];
+		present = (w0 | w1) != 0;
+		len = 16;
+	} else {
+		present = !!ks_event_num(ev, f, &v);
+		w0 = v;
+	}
+	ks_sip_word(&sc->hash, KS_JOIN_HDR(present, len));
+	ks_sip_word(&sc->hash, w0);
+	if (len == 16)
+		ks_sip_word(&sc->hash, w1);
+	return 0;
+}
+
+/*
+ * Advance the kernel-kept sequence state of a rule for a true step.
+ * Returns KS_SEQ_*: an event that changes no state of a kernel-tracked
+ * sequence need not reach userspace, whose NFA sees the same stream.
+ *
+ * The state is found by a 64-bit keyed hash, not by the whole join value:
+ * two values share an entry only if SipHash collides under a key nobody
+ * outside the kernel and kload knows, about 2^-64 per pair of values. If
+ * it happened, one value's sequence could finish on the other's event.
+ */
+__noinline int ks_seq_step(struct ks_tables *t, struct ks_scratch *sc, __u32 step,
+			   struct ks_stats *st)
+{
+	struct ks_entity_key key = {};
+	struct ks_entity_val *v;
+	const struct ks_step *s;
+	const struct ks_rule *r;
+	__u64 now, start;
+	__u32 k, n;
+
+	if (!t || !sc || !st)
+		return 0;
+	s = &t->steps[step & (KS_MAX_STEPS - 1)];
+	r = &t->rules[s->rule & (KS_MAX_RULES - 1)];
+	n = r->n_steps;
+	now = sc->ev.ts_ns;
+	key.rule_uid = r->uid;
+	key.join_hash = ks_join_hash(sc, s);
+	v = bpf_map_lookup_elem(&ks_entity, &key);
+
+	if (s->flags & KS_S_UNTIL) {
+		if (!v)
+			return KS_SEQ_NOOP;
+		if (bpf_map_delete_elem(&ks_entity, &key) == 0)
+			ks_count(&st->entity_deletes);
+		return KS_SEQ_MOVED;
+	}
+	k = s->index;
+	if (k == 0) {
+		if (!v)
+			v = ks_entity_new(&key, st);
+		if (!v)
+			return KS_SEQ_FAIL;
+		v->start[1] = now;	/* newest overwrites */
+		v->updated_ns = now;
+		ks_count(&st->seq_started);
+		return KS_SEQ_MOVED;
+	}
+	if (!v || k >= KS_MAX_KSTEPS)
+		return KS_SEQ_NOOP;
+	start = v->start[k];
+	if (!start)
+		return KS_SEQ_NOOP;
+	v->start[k] = 0;
+	if (r->maxspan_ns && now - start > r->maxspan_ns) {
+		ks_count(&st->expired);
+		goto out;
+	}
+	if (k + 1 >= n) {
+		ks_count(&st->seq_completed);
+		/* consumed: the completed sequence leaves no state */
+		if (ks_entity_empty(v, n) && bpf_map_delete_elem(&ks_entity, &key) == 0)
+			ks_count(&st->entity_deletes);
+		return KS_SEQ_DONE;
+	}
+	v->start[(k + 1) & (KS_MAX_KSTEPS - 1)] = start;
+out:
+	v->updated_ns = now;
+	if (ks_entity_empty(v, n) && bpf_map_delete_elem(&ks_entity, &key) == 0)
+		ks_count(&st->entity_deletes);
+	return KS_SEQ_MOVED;
+}
+
+/* Keep matches sorted by descending step id: a rule's later steps first. */
+__noinline int ks_match_add(struct ks_scratch *sc, __u32 step, __u32 flags)
+{
+	struct ks_verdict *vd;
+	__u32 n, i;
+
+	if (!sc)
+		return 0;
+	vd = &sc->ev.verdict;
+	n = vd->n_match;
+	if (n >= KS_MAX_MATCH) {
+		vd->flags |= KS_V_MATCH_OVERFLOW;
+		return 0;
+	}
+	for (i = KS_MAX_MATCH - 1; i > 0; i--) {
+		if (i > n)
+			continue;
+		if (vd->match[i - 1].step >= step)
+			break;
+		vd->match[i] = vd->match[i - 1];
+	}
+	if (i >= KS_MAX_MATCH)
+		return 0;
+	vd->match[i].step = step;
+	vd->match[i].flags = flags;
+	vd->n_match = n + 1;
+	return 0;
+}
+
+__noinline int ks_rule_count(__u32 uid, __u32 completed)
+{
+	struct ks_rule_stats *rs = ks_rule_stats_get(uid);
+
+	if (!rs)
+		return 0;
+	rs->matches++;
+	if (completed)
+		rs->completions++;
+	return 0;
+}
+
+/*
+ * The verdict's rule blocked or killed. When its event could not be
+ * forwarded (lost), keep it in ks_lost for kload, or count it there too.
+ */
+__noinline int ks_rule_enforced(struct ks_tables *t, struct ks_scratch *sc, struct ks_stats *st,
+				__u32 lost)
+{
+	struct ks_verdict *vd;
+	struct ks_rule_stats *rs;
+	const struct ks_rule *r;
+
+	if (!t || !sc || !st)
+		return 0;
+	vd = &sc->ev.verdict;
+	r = &t->rules[vd->enforced_rule & (KS_MAX_RULES - 1)];
+	rs = ks_rule_stats_get(r->uid);
+	if (!rs)
+		return 0;
+	if (r->action == KS_RA_KILL)
+		rs->kills++;
+	else
+		rs->blocks++;
+	if (!lost)
+		return 0;
+	rs->unreported++;
+	ks_count(&st->enforce_lost);
+	vd->flags = (vd->flags & ~KS_V_FORWARD) | KS_V_LOST;
+	if (bpf_ringbuf_output(&ks_lost, &sc->ev, sizeof(sc->ev), BPF_RB_NO_WAKEUP)) {
+		rs->unqueued++;
+		ks_count(&st->enforce_unqueued);
+	}
+	return 0;
+}
+
+/*
+ * Act on match i: advance kernel-kept sequences, note completions and the
+ * strongest action, count. Results go to sc->relevant and sc->best in map
+ * memory, so the caller's loop carries no values the verifier must track
+ * per path (6.1's verifier cannot prune such loops within its budget).
+ */
+__noinline int ks_apply_match(struct ks_tables *t, struct ks_scratch *sc, struct ks_stats *st,
+			      __u32 i)
+{
+	const struct ks_step *s;
+	const struct ks_rule *r;
+	struct ks_match *m;
+	int done = 0;
+
+	if (!t || !sc || !st)
+		return 0;
+	m = &sc->ev.verdict.match[i & (KS_MAX_MATCH - 1)];
+	s = &t->steps[m->step & (KS_MAX_STEPS - 1)];
+	r = &t->rules[s->rule & (KS_MAX_RULES - 1)];
+	if (!(m->flags & KS_M_EXACT) || !(r->flags & KS_R_EXACT)) {
+		sc->relevant++;		/* userspace decides */
+		return 0;
+	}
+	if (!(r->flags & KS_R_SEQUENCE)) {
+		done = 1;
+	} else if ((r->flags & KS_R_KSTATE) && ks_join_cut(&sc->ev, s)) {
+		/* a cut value cannot be joined exactly: kload's NFA does it */
+		m->flags &= ~KS_M_EXACT;
+		ks_count(&st->join_cut);
+	} else if (r->flags & KS_R_KSTATE) {
+		int res = ks_seq_step(t, sc, m->step, st);
+
+		if (res == KS_SEQ_NOOP)
+			return 0;	/* changes nothing anywhere */
+		done = res == KS_SEQ_DONE;
+	}
+	sc->relevant++;
+	if (done) {
+		m->flags |= KS_M_COMPLETED;
+		if (r->action + 1 > sc->best) {
+			sc->best = r->action + 1;
+			sc->ev.verdict.enforced_rule = s->rule;
+			sc->ev.verdict.enforced_uid = r->uid;
+		}
+	}
+	ks_rule_count(r->uid, done);
+	return 0;
+}
+
+/*
+ * Evaluate all candidates; returns the strongest completed action + 1, or
+ * 0. Sets sc->relevant to the number of matches userspace must see.
+ */
+__noinline int ks_decide(struct ks_tables *t, struct ks_scratch *sc, struct ks_stats *st)
+{
+	__u32 i;
+
+	if (!t || !sc || !st)
+		return 0;
+	for (i = 0; i < KS_MAX_CANDS; i++) {
+		__u32 step, tv;
+
+		if (i >= sc->n_cand)
+			break;
+		step = sc->cand[i] & (KS_MAX_STEPS - 1);
+		tv = ks_eval_step(t, sc, step);
+		if (tv == KS_TV_FALSE)
+			continue;
+		ks_match_add(sc, step, ks_match_flags(t, step, tv));
+	}
+	sc->relevant = 0;
+	sc->best = 0;
+	/* descending step order: a sequence never advances twice on one event */
+	for (i = 0; i < KS_MAX_MATCH; i++) {
+		if (i >= sc->ev.verdict.n_match)
+			break;
+		ks_apply_match(t, sc, st, i);
+	}
+	return sc->best;
+}
