@@ -23,6 +23,7 @@
 #include "ks_net.bpf.h"
 #include "ks_sys.bpf.h"
 #include "ks_xdp.bpf.h"
+#include "ks_dns.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
