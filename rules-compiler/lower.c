@@ -167,6 +167,16 @@ static uint32_t step_needs(const struct ks_query *q, const struct ks_step_ast *s
 	return 0;
 }
 
+bool ks_query_needs_dns(const struct ks_query *q)
+{
+	size_t i;
+
+	for (i = 0; i < q->n_steps; i++)
+		if (step_needs(q, &q->steps[i]))
+			return true;
+	return q->until && step_needs(q, q->until);
+}
+
 static int add_step(struct lower *L, uint32_t rule, uint32_t index,
 		    uint8_t flags, const struct ks_query *q,
 		    const struct ks_step_ast *s, const struct step_out *o)

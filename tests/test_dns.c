@@ -387,7 +387,10 @@ static void test_cache_answer(void **state)
 	ks_dns_cache_free(c);
 }
 
-/* Rules reading destination.domain, and only those, need the DNS answers. */
+/*
+ * Rules reading destination.domain, and only those, need the DNS answers,
+ * and --explain says so.
+ */
 static void test_need_bit(void **state)
 {
 	static const char *const yaml[2] = {
@@ -396,6 +399,9 @@ static void test_need_bit(void **state)
 		"- rule: p\n  name: p\n  query: network where destination.port == 4444\n",
 	};
 	struct ks_tables *t = calloc(1, sizeof(*t));
+	char *explain;
+	size_t len;
+	FILE *f;
 	int i;
 
 	for (i = 0; i < 2; i++) {
@@ -405,6 +411,14 @@ static void test_need_bit(void **state)
 		assert_int_equal(ks_ruleset_load_string(rs, yaml[i], "t.yml"), 0);
 		assert_int_equal(ks_compile(rs, t, &info), 0);
 		assert_int_equal(!!(t->hdr.action_mask & KS_NEED_DNS), i == 0);
+		explain = NULL;
+		f = open_memstream(&explain, &len);
+		ks_explain(rs, t, &info, f);
+		fclose(f);
+		/* --explain names the program and says the field is alert-only */
+		assert_int_equal(strstr(explain, "the DNS program ks_all_dns for it); null when "
+				 "no answer named it; alert-only") != NULL, i == 0);
+		free(explain);
 		ks_compile_info_free(&info);
 		ks_ruleset_free(rs);
 	}
