@@ -18,6 +18,8 @@
 #include <cmocka.h>
 
 #include "kestrel/dns.h"
+#include "kestrel/ecs.h"
+#include "kestrel/json.h"
 #include "kestrel/rules.h"
 #include "maps/ks_dns.h"
 #include "maps/ks_tables.h"
@@ -387,6 +389,102 @@ static void test_cache_answer(void **state)
 	ks_dns_cache_free(c);
 }
 
+/* The JSON of ev as alerts print it; the caller frees it. */
+static char *event_json(struct ks_ecs_ctx *ctx, const struct ks_event *ev)
+{
+	struct ks_jw w = {};
+	char *s;
+
+	ks_ecs_event_json(ctx, &w, ev);
+	assert_false(w.oom);
+	s = strndup(w.p, w.len);
+	ks_jw_free(&w);
+	return s;
+}
+
+/*
+ * A live connect's destination.domain: the answer's name once it came,
+ * absent for an address no answer gave and for an event before the
+ * answer; printed in the event's destination object.
+ */
+static void test_ecs_live(void **state)
+{
+	struct ks_ecs_ctx ctx;
+	struct ks_event ev = { .source = KS_SRC_NET, .category = KS_CAT_NETWORK,
+			       .action = KS_ACT_CONNECT, .present = KS_P_NET,
+			       .dport = 443, .ts_ns = 10 * SEC };
+	const struct ks_field_info *dom = ks_field_lookup("destination.domain");
+	struct ks_dns_stats st;
+	const char *s;
+	struct msg m;
+	size_t len;
+	char *j;
+
+	assert_int_equal(ks_ecs_init(&ctx, "h"), 0);
+	mapped(ev.daddr, "198.51.100.5");
+	assert_false(ks_ecs_user_str(&ctx, dom, &ev, &s, &len));
+	response(&m, "pool.minexmr.com", 1);
+	rr_a(&m, "@", 300, "198.51.100.5");
+	assert_int_equal(ks_ecs_dns_answer(&ctx, m.b, m.n, 9 * SEC), 0);
+	assert_true(ks_ecs_user_str(&ctx, dom, &ev, &s, &len));
+	assert_memory_equal(s, "pool.minexmr.com", len);
+	j = event_json(&ctx, &ev);
+	assert_non_null(strstr(j, "\"destination\":{\"domain\":\"pool.minexmr.com\","
+				  "\"ip\":\"198.51.100.5\",\"port\":443}"));
+	free(j);
+	ev.ts_ns = 8 * SEC;	/* before the answer */
+	assert_false(ks_ecs_user_str(&ctx, dom, &ev, &s, &len));
+	ev.ts_ns = 10 * SEC;
+	mapped(ev.daddr, "198.51.100.6");
+	assert_false(ks_ecs_user_str(&ctx, dom, &ev, &s, &len));
+	j = event_json(&ctx, &ev);
+	assert_non_null(strstr(j, "\"destination\":{\"ip\":\"198.51.100.6\",\"port\":443}"));
+	free(j);
+	ks_ecs_dns_stats(&ctx, &st);
+	assert_int_equal(st.answers, 1);
+	assert_int_equal(st.names, 1);
+	ks_ecs_free(&ctx);
+}
+
+static int keep_event(void *arg, struct ks_event *ev, unsigned long line)
+{
+	struct ks_event *evs = arg;
+
+	evs[line - 1] = *ev;
+	return 0;
+}
+
+/* A replayed record keeps its own destination.domain, and one without has none. */
+static void test_ecs_replay(void **state)
+{
+	static const char jsonl[] =
+		"{\"@timestamp\":\"2026-11-26T10:51:27Z\",\"event\":{\"action\":"
+		"\"connection_attempted\",\"category\":\"network\"},\"destination\":"
+		"{\"domain\":\"tunnel.us.ngrok.com\",\"ip\":\"3.1.2.3\",\"port\":443}}\n"
+		"{\"@timestamp\":\"2026-11-26T10:51:28Z\",\"event\":{\"action\":"
+		"\"connection_attempted\",\"category\":\"network\"},\"destination\":"
+		"{\"ip\":\"3.1.2.3\",\"port\":443}}\n";
+	const struct ks_field_info *dom = ks_field_lookup("destination.domain");
+	FILE *in = fmemopen((void *)jsonl, sizeof(jsonl) - 1, "r");
+	struct ks_event evs[2];
+	struct ks_ecs_ctx ctx;
+	const char *s;
+	size_t len;
+	char *j;
+
+	assert_int_equal(ks_ecs_init(&ctx, "h"), 0);
+	assert_int_equal(ks_ecs_read_jsonl(in, "t.jsonl", keep_event, evs, &ctx, NULL, stderr),
+			 0);
+	fclose(in);
+	assert_true(ks_ecs_user_str(&ctx, dom, &evs[0], &s, &len));
+	assert_memory_equal(s, "tunnel.us.ngrok.com", len);
+	j = event_json(&ctx, &evs[0]);
+	assert_non_null(strstr(j, "\"domain\":\"tunnel.us.ngrok.com\""));
+	free(j);
+	assert_false(ks_ecs_user_str(&ctx, dom, &evs[1], &s, &len));
+	ks_ecs_free(&ctx);
+}
+
 /*
  * Rules reading destination.domain, and only those, need the DNS answers,
  * and --explain says so.
@@ -437,6 +535,8 @@ int main(void)
 		cmocka_unit_test(test_cache_ttl),
 		cmocka_unit_test(test_cache_eviction),
 		cmocka_unit_test(test_cache_answer),
+		cmocka_unit_test(test_ecs_live),
+		cmocka_unit_test(test_ecs_replay),
 		cmocka_unit_test(test_need_bit),
 	};
 
