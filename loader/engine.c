@@ -176,11 +176,17 @@ bool ks_prog_wanted(const char *name, enum ks_enforce_mode mode,
 	return false;
 }
 
-/* Kprobes and syscall tracepoints: a kernel may lack one; warn, go on. */
+/*
+ * Kprobes and syscall tracepoints: a kernel may lack one; the DNS program
+ * needs cgroup v2 mounted: warn, go on (the rules still run; a
+ * destination.domain test is false without names, as for an unnamed
+ * address).
+ */
 static bool ks_prog_optional(const char *name)
 {
 	return !strncmp(name, "ks_ksig_", 8) || !strncmp(name, "ks_kall_", 8) ||
-	       !strncmp(name, "ks_tsig_", 8) || !strncmp(name, "ks_tall_", 8);
+	       !strncmp(name, "ks_tsig_", 8) || !strncmp(name, "ks_tall_", 8) ||
+	       !strcmp(name, "ks_all_dns");
 }
 
 /*
@@ -577,8 +583,10 @@ static int ks_attach_prog(struct ks_engine *e, struct bpf_program *p)
 		else
 			l = bpf_program__attach(p);
 		if (!l && ks_prog_optional(name)) {
-			pr_warn("kload: %s%s%s not attached (%s): its events are not reported\n",
-				name, sys ? " to " : "", sys ? tp : "", strerror(errno));
+			pr_warn("kload: %s%s%s not attached (%s): %s\n", name, sys ? " to " : "",
+				sys ? tp : "", strerror(errno),
+				strcmp(name, "ks_all_dns") ? "its events are not reported" :
+				"no event has destination.domain");
 		} else if (!l) {
 			int err = -errno;
 
