@@ -556,6 +556,9 @@ static struct bpf_link *ks_attach_cgroup(struct bpf_program *p)
 	l = bpf_program__attach_cgroup(p, fd);
 	err = errno;
 	close(fd);
+	if (!l && err == EPERM)	/* the shipped unit grants CAP_BPF and CAP_PERFMON only */
+		pr_warn("kload: %s: attaching to a cgroup needs CAP_NET_ADMIN\n",
+			bpf_program__name(p));
 	errno = err;
 	return l;
 }
