@@ -132,7 +132,7 @@ static __always_inline void ks_dns_forward(struct __sk_buff *skb, int off, __u32
 	r->tcp = tcp;
 	r->cut = len > n;
 	r->ts_ns = bpf_ktime_get_boot_ns();
-	bpf_ringbuf_submit(r, 0);
+	bpf_ringbuf_submit(r, ks_rb_wakeup_flags());	/* batched, as events are */
 	ks_dns_count(1);
 }
 
