@@ -70,7 +70,7 @@ SELFTEST_SRCS := $(sort $(wildcard selftests/*.c)) $(sort $(wildcard selftests/p
 # these parts: the evaluator's and the task fill's global subprograms, and
 # one object per hook family (bpftool gen object resolves their extern
 # maps and functions). Every other bpf/*.bpf.c is an object of its own.
-KS_BPF_PARTS := eval task hook_file hook_net hook_sys hook_xdp
+KS_BPF_PARTS := eval task hook_file hook_net hook_sys hook_xdp hook_dns
 BPF_SRCS := $(filter-out $(KS_BPF_PARTS:%=bpf/%.bpf.c),$(sort $(wildcard bpf/*.bpf.c)))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))

@@ -49,20 +49,8 @@
 #include <bpf/bpf_endian.h>
 
 #include "ks_eval.bpf.h"
+#include "ks_proto.bpf.h"
 
-#define KS_ETH_P_IP		0x0800
-#define KS_ETH_P_IPV6		0x86DD
-#define KS_ETH_P_8021Q		0x8100
-#define KS_ETH_P_8021AD		0x88A8
-
-#define KS_IPPROTO_HOPOPTS	0
-#define KS_IPPROTO_TCP		6
-#define KS_IPPROTO_UDP		17
-#define KS_IPPROTO_ROUTING	43
-#define KS_IPPROTO_FRAGMENT	44
-#define KS_IPPROTO_AH		51
-#define KS_IPPROTO_NONE		59
-#define KS_IPPROTO_DSTOPTS	60
 
 #define KS_XDP_VLAN_MAX		2	/* 802.1Q, or 802.1AD + 802.1Q (QinQ) */
 #define KS_XDP_EXT_MAX		8	/* IPv6 extension headers followed */

@@ -688,14 +688,19 @@ static __always_inline void ks_count_truncations(struct ks_stats *st, __u32 bits
 			st->truncations[f]++;
 }
 
+/* Batch wakeups: kload polls with a timeout, so latency stays bounded. */
+static __always_inline __u64 ks_rb_wakeup_flags(void)
+{
+	if (bpf_ringbuf_query(&ks_events, BPF_RB_AVAIL_DATA) >= ks_cfg.rb_wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
 /* Returns 0, or 1 when the ring buffer had no room (counted as dropped). */
 static __always_inline int ks_forward(struct ks_scratch *sc, struct ks_stats *st, __u32 src)
 {
-	__u64 flags = BPF_RB_NO_WAKEUP;
+	__u64 flags = ks_rb_wakeup_flags();
 
-	/* Batch wakeups: kload polls with a timeout, so latency stays bounded. */
-	if (bpf_ringbuf_query(&ks_events, BPF_RB_AVAIL_DATA) >= ks_cfg.rb_wakeup_bytes)
-		flags = BPF_RB_FORCE_WAKEUP;
 	sc->ev.verdict.flags |= KS_V_FORWARD;
 	if (bpf_ringbuf_output(&ks_events, &sc->ev, sizeof(sc->ev), flags)) {
 		ks_count(&st->dropped[src][KS_DROP_RINGBUF_FULL]);

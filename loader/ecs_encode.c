@@ -99,8 +99,9 @@ static void put_args(struct enc *e)
 
 /*
  * An enriched field (loader/ecs_user.c) under key: a replayed record's
- * own value, and host.id (read once) for a live event. Other live values
- * are read from /proc when a rule tests them, not for every event printed.
+ * own value, and host.id (read once) and destination.domain (a lookup
+ * in memory) for a live event. Other live values are read from /proc
+ * when a rule tests them, not for every event printed.
  */
 static void put_user(struct enc *e, const char *key, unsigned int field)
 {
@@ -108,7 +109,8 @@ static void put_user(struct enc *e, const char *key, unsigned int field)
 	const char *s, *end, *z;
 	size_t len;
 
-	if (e->ev->source != KS_SRC_REPLAY && field != KS_ECS_U_HOST_ID)
+	if (e->ev->source != KS_SRC_REPLAY && field != KS_ECS_U_HOST_ID &&
+	    field != KS_ECS_U_DEST_DOMAIN)
 		return;
 	if (!f || !ks_ecs_user_str(e->ctx, f, e->ev, &s, &len))
 		return;
@@ -289,6 +291,8 @@ static void put_endpoint(struct enc *e, const char *key, const uint8_t *addr,
 	if (!(e->ev->present & KS_P_NET) || (zero && !port))
 		return;
 	ks_jw_obj(e->w, key);
+	if (addr == e->ev->daddr)	/* keys sorted: domain, ip, port */
+		put_user(e, "domain", KS_ECS_U_DEST_DOMAIN);
 	if (!zero) {
 		ks_ecs_ip_text(e->ev, addr, buf, sizeof(buf));
 		ks_jw_cstr(e->w, "ip", buf);

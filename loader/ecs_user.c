@@ -16,7 +16,10 @@
  *                    entry of user.id, /proc/PID/environ; null when the
  *                    process has gone, the entry is unknown or the file
  *                    unreadable (environ needs CAP_SYS_PTRACE and
- *                    CAP_DAC_READ_SEARCH for another user's process)
+ *                    CAP_DAC_READ_SEARCH for another user's process);
+ *                    destination.domain from the DNS answers the host
+ *                    received before the event (loader/dns.c), null when
+ *                    none named the address
  *
  * process.parent.args_count is a number: its value here is decimal text,
  * which the interpreter reads back (rules-compiler/interp.c).
@@ -48,6 +51,7 @@ static const char *const user_fields[KS_ECS_USER_N] = {
 	[KS_ECS_U_PARENT_INTERACTIVE] = "process.parent.interactive",
 	[KS_ECS_U_SESSION_NAME] = "process.session_leader.name",
 	[KS_ECS_U_GROUP_NAME] = "process.group_leader.name",
+	[KS_ECS_U_DEST_DOMAIN] = "destination.domain",
 };
 
 /*
@@ -127,8 +131,24 @@ void ks_ecs_user_reset(struct ks_ecs_ctx *ctx)
 		free(ctx->uvals[--ctx->n_uvals].s);
 }
 
+int ks_ecs_dns_answer(struct ks_ecs_ctx *ctx, const uint8_t *msg, size_t len, uint64_t ts_ns)
+{
+	if (!ctx->dns && !(ctx->dns = ks_dns_cache_new(0)))
+		return -ENOMEM;
+	return ks_dns_cache_answer(ctx->dns, msg, len, ts_ns);
+}
+
+void ks_ecs_dns_stats(const struct ks_ecs_ctx *ctx, struct ks_dns_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (ctx->dns)
+		ks_dns_cache_stats(ctx->dns, st);
+}
+
 void ks_ecs_user_free(struct ks_ecs_ctx *ctx)
 {
+	ks_dns_cache_free(ctx->dns);
+	ctx->dns = NULL;
 	ks_ecs_user_reset(ctx);
 	free(ctx->uvals);
 	free(ctx->ubuf);
@@ -335,6 +355,8 @@ static bool live_value(struct ks_ecs_ctx *ctx, const struct ks_field_info *f,
 
 	if (field == KS_ECS_U_HOST_ID)
 		return ks_interp_user_default(f, s, len);
+	if (field == KS_ECS_U_DEST_DOMAIN)	/* the name, not a reverse lookup */
+		return ctx->dns && ks_dns_cache_get(ctx->dns, ev->daddr, ev->ts_ns, s, len);
 	if (!ctx->ubuf && !(ctx->ubuf = malloc(KS_ECS_ENVBUF)))
 		return false;
 	buf = ctx->ubuf;

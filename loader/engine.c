@@ -26,6 +26,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "kestrel/container.h"
 #include "kestrel/engine.h"
 #include "kestrel/log.h"
 #include "kestrel.skel.h"
@@ -175,11 +176,17 @@ bool ks_prog_wanted(const char *name, enum ks_enforce_mode mode,
 	return false;
 }
 
-/* Kprobes and syscall tracepoints: a kernel may lack one; warn, go on. */
+/*
+ * Kprobes and syscall tracepoints: a kernel may lack one; the DNS program
+ * needs cgroup v2 mounted: warn, go on (the rules still run; a
+ * destination.domain test is false without names, as for an unnamed
+ * address).
+ */
 static bool ks_prog_optional(const char *name)
 {
 	return !strncmp(name, "ks_ksig_", 8) || !strncmp(name, "ks_kall_", 8) ||
-	       !strncmp(name, "ks_tsig_", 8) || !strncmp(name, "ks_tall_", 8);
+	       !strncmp(name, "ks_tsig_", 8) || !strncmp(name, "ks_tall_", 8) ||
+	       !strcmp(name, "ks_all_dns");
 }
 
 /*
@@ -228,6 +235,9 @@ static const struct {
 	  "successful 64-bit syscalls; not io_uring",
 	  "SIGKILL at accept()'s exit: the connection is accepted, the caller "
 	  "dies before it gets the descriptor" } },
+	{ "ks_all_dns", { "dns", "cgroup_skb", "answers from port 53 (UDP, and TCP "
+	  "segments that start one) to sockets of any cgroup and network namespace",
+	  "none: the names only enrich events (destination.domain is alert-only)" } },
 	/* file: open, creation, modification (one hook), deletion, rename */
 	{ "ks_lsm_", { "file", "lsm", "all",
 	  "EPERM from the LSM hook: the open, unlink or rename does not happen "
@@ -244,7 +254,7 @@ static const struct {
 };
 
 static const char *const ks_kinds[KS_KIND_N] = {
-	"exec", "exit", "fork", "file", "connect", "accept", "cred",
+	"exec", "exit", "fork", "file", "connect", "accept", "cred", "dns",
 };
 
 const struct ks_hook_info *ks_hook_info(const char *prog)
@@ -578,6 +588,36 @@ int ks_engine_load(struct ks_engine *e, const struct ks_engine_opts *o)
 	return ks_engine_load_progs(e, o->need);
 }
 
+/*
+ * The DNS program watches the sockets of every process: it attaches to
+ * the root of the cgroup v2 hierarchy (a link, so it is pinned and
+ * adopted as the others are, and adds to what others attached there).
+ */
+static struct bpf_link *ks_attach_cgroup(struct bpf_program *p)
+{
+	const char *root = ks_cgroup2_root();
+	struct bpf_link *l;
+	int fd, err;
+
+	if (!root) {
+		pr_warn("kload: %s: cgroup v2 is not mounted (/sys/fs/cgroup)\n",
+			bpf_program__name(p));
+		errno = ENOENT;
+		return NULL;
+	}
+	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	l = bpf_program__attach_cgroup(p, fd);
+	err = errno;
+	close(fd);
+	if (!l && err == EPERM)	/* the shipped unit grants CAP_BPF and CAP_PERFMON only */
+		pr_warn("kload: %s: attaching to a cgroup needs CAP_NET_ADMIN\n",
+			bpf_program__name(p));
+	errno = err;
+	return l;
+}
+
 /* Attach p, once per syscall for a syscall tracepoint program. */
 static int ks_attach_prog(struct ks_engine *e, struct bpf_program *p)
 {
@@ -594,10 +634,17 @@ static int ks_attach_prog(struct ks_engine *e, struct bpf_program *p)
 		if (sys)
 			snprintf(tp, sizeof(tp), "sys_%s_%s",
 				 ks_sys_tp_enter(name) ? "enter" : "exit", sys[i]);
-		l = sys ? bpf_program__attach_tracepoint(p, "syscalls", tp) : bpf_program__attach(p);
+		if (sys)
+			l = bpf_program__attach_tracepoint(p, "syscalls", tp);
+		else if (bpf_program__type(p) == BPF_PROG_TYPE_CGROUP_SKB)
+			l = ks_attach_cgroup(p);
+		else
+			l = bpf_program__attach(p);
 		if (!l && ks_prog_optional(name)) {
-			pr_warn("kload: %s%s%s not attached (%s): its events are not reported\n",
-				name, sys ? " to " : "", sys ? tp : "", strerror(errno));
+			pr_warn("kload: %s%s%s not attached (%s): %s\n", name, sys ? " to " : "",
+				sys ? tp : "", strerror(errno),
+				strcmp(name, "ks_all_dns") ? "its events are not reported" :
+				"no event has destination.domain");
 		} else if (!l) {
 			int err = -errno;
 

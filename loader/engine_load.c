@@ -38,6 +38,7 @@
 #include "kestrel/log.h"
 #include "kestrel.skel.h"
 #include "engine_int.h"
+#include "maps/ks_dns.h"
 
 #define ACT(a)	(1u << KS_ACT_##a)
 
@@ -59,6 +60,7 @@ static const struct {
 	{ "setsid", ACT(SESSION_ID_CHANGE) },
 	{ "credsave", ACT(UID_CHANGE) | ACT(GID_CHANGE) },
 	{ "main", ACT(PACKET) },	/* ks_xdp_main */
+	{ "dns", KS_NEED_DNS },		/* ks_all_dns: names for destination.domain */
 };
 
 __u32 ks_prog_actions(const char *name)

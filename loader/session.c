@@ -16,6 +16,7 @@
 #include "kestrel/log.h"
 #include "kestrel/session.h"
 #include "kestrel/xdp.h"
+#include "maps/ks_dns.h"
 
 _Static_assert(KS_LOST_N <= KS_CTL_LOST_N, "ks_ctl holds every alert loss reason");
 _Static_assert(KS_CGROUP_N == KS_CTL_CGROUP_N, "ks_ctl holds every cgroup lookup result");
@@ -95,6 +96,28 @@ int ks_session_event(struct ks_session *s, struct ks_event *ev)
 	return 0;
 }
 
+_Static_assert(sizeof(struct ks_dns_rec) != sizeof(struct ks_event),
+	       "DNS records and events are told apart by size");
+
+/*
+ * A DNS answer the DNS program forwarded (maps/ks_dns.h): its addresses
+ * name the destinations of the events after it (loader/dns.c). Its time
+ * is the kernel's boot clock, normalized as events' are, so a lookup
+ * compares it with theirs.
+ */
+static bool dns_record(struct ks_session *s, const void *data, size_t size)
+{
+	const struct ks_dns_rec *r = data;
+	uint64_t ts;
+
+	if (size != sizeof(*r) || r->magic != KS_DNS_MAGIC)
+		return false;
+	ts = r->ts_ns + (s->o.clock == KS_CLOCK_BOOT ? s->boot_off : 0);
+	ks_ecs_dns_answer(&s->ecs, r->msg, r->len < KS_DNS_MSG_MAX ? r->len : KS_DNS_MSG_MAX,
+			  ts);
+	return true;
+}
+
 /* A ring buffer record as a normalized event in s->ev; NULL if too short. */
 static struct ks_event *take_record(struct ks_session *s, const void *data, size_t size)
 {
@@ -110,8 +133,11 @@ static struct ks_event *take_record(struct ks_session *s, const void *data, size
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct ks_session *s = ctx;
-	struct ks_event *ev = take_record(s, data, size);
+	struct ks_event *ev;
 
+	if (dns_record(s, data, size))
+		return 0;
+	ev = take_record(s, data, size);
 	return ev ? ks_session_event(s, ev) : 0;
 }
 
@@ -307,6 +333,7 @@ void ks_session_publish_stats(struct ks_session *s, const struct ks_engine *e)
 {
 	struct ks_pipeline_stats ps = {};
 	struct ks_output_stats os = {};
+	struct ks_dns_stats ds;
 	struct ks_ctl ctl;
 	int r;
 
@@ -329,6 +356,11 @@ void ks_session_publish_stats(struct ks_session *s, const struct ks_engine *e)
 	ctl.user_nfa_nomem = ps.nomem;
 	for (r = 0; r < KS_CGROUP_N; r++)
 		ctl.user_cgroup_lookups[r] = s->ecs.cgroup_lookups[r];
+	ks_ecs_dns_stats(&s->ecs, &ds);
+	ctl.user_dns_answers = ds.answers;
+	ctl.user_dns_malformed = ds.malformed;
+	ctl.user_dns_names = ds.names;
+	ctl.user_dns_evictions = ds.evictions;
 	ks_ctl_write(e->ctl_fd, &ctl);
 	if (s->p)
 		publish_rule_alerts(s, e, ctl.n_rules);

@@ -336,6 +336,34 @@ static void prom_containers(const struct ks_snapshot *s, FILE *o)
 			cgroup_results[r], (unsigned long long)s->ctl.user_cgroup_lookups[r]);
 }
 
+static void prom_scalar(FILE *o, const char *name, const char *type, const char *help,
+			uint64_t v);
+
+/*
+ * DNS answers for destination.domain: forwarded by the kernel or lost
+ * there (ring buffer full), read by kload or not DNS answers at all; the
+ * addresses they named, and the names the bounded cache dropped.
+ */
+static void prom_dns(const struct ks_snapshot *s, FILE *o)
+{
+	const char *n = "kestrel_dns_answers_total";
+
+	prom_head(o, n, "counter",
+		  "DNS messages from port 53, by result (read: kload took its "
+		  "addresses; malformed: not a DNS answer; dropped: ring buffer full).");
+	fprintf(o, "%s{result=\"read\"} %llu\n", n,
+		(unsigned long long)s->ctl.user_dns_answers);
+	fprintf(o, "%s{result=\"malformed\"} %llu\n", n,
+		(unsigned long long)s->ctl.user_dns_malformed);
+	fprintf(o, "%s{result=\"dropped\"} %llu\n", n, (unsigned long long)s->k.dns_dropped);
+	prom_scalar(o, "kestrel_dns_names_total", "counter",
+		    "Addresses DNS answers named (destination.domain).", s->ctl.user_dns_names);
+	prom_scalar(o, "kestrel_dns_cache_evictions_total", "counter",
+		    "Named addresses dropped from the full DNS cache before their TTL "
+		    "(their connections then have no destination.domain).",
+		    s->ctl.user_dns_evictions);
+}
+
 /* What userspace lost: alerts it could not write, events it could not use. */
 /* One sample of a family labelled by reason. */
 static void prom_reason(FILE *o, const char *name, const char *reason, uint64_t v)
@@ -358,6 +386,7 @@ static void prom_userspace(const struct ks_snapshot *s, FILE *o)
 		    s->ctl.user_short_records);
 	prom_reason(o, "kestrel_userspace_events_lost_total", "nfa_memory", s->ctl.user_nfa_nomem);
 	prom_containers(s, o);
+	prom_dns(s, o);
 }
 
 /* A family of one sample without labels. */
@@ -531,6 +560,16 @@ static json_t *outputs_json(const struct ks_snapshot *s)
 	return a;
 }
 
+static json_t *dns_json(const struct ks_snapshot *s)
+{
+	return json_pack("{s:I,s:I,s:I,s:I,s:I}", "answers_read",
+			 (json_int_t)s->ctl.user_dns_answers, "answers_malformed",
+			 (json_int_t)s->ctl.user_dns_malformed, "answers_dropped",
+			 (json_int_t)s->k.dns_dropped, "names",
+			 (json_int_t)s->ctl.user_dns_names, "cache_evictions",
+			 (json_int_t)s->ctl.user_dns_evictions);
+}
+
 static json_t *containers_json(const struct ks_snapshot *s)
 {
 	json_t *o = json_object();
@@ -593,6 +632,7 @@ void ks_snapshot_json(const struct ks_snapshot *s, FILE *o)
 	json_object_set_new(root, "userspace_events_lost",
 			    json_integer(s->ctl.user_short_records + s->ctl.user_nfa_nomem));
 	json_object_set_new(root, "container_lookups", containers_json(s));
+	json_object_set_new(root, "dns", dns_json(s));
 	json_object_set_new(root, "table_generation", json_integer(s->ctl.generation));
 	json_object_set_new(root, "kernel_eval_ns_median",
 			    json_integer(ks_snapshot_eval_median_ns(s)));

@@ -126,6 +126,9 @@ struct ks_stats {
 	__u64 eval_ns_sum;
 	__u64 packets_pass;
 	__u64 packets_drop;
+	/* DNS answers for destination.domain (bpf/hook_dns.bpf.c): sent, ring buffer full */
+	__u64 dns_forwarded;
+	__u64 dns_dropped;
 };
 
 /* Per-rule counters, PERCPU_HASH keyed by ks_rule.uid. */
@@ -200,6 +203,11 @@ struct ks_ctl {
 	__u64 user_nfa_nomem;		/* sequence steps lost: NFA out of memory */
 	/* cgroups looked up for container.id: a container's, none, gone */
 	__u64 user_cgroup_lookups[KS_CTL_CGROUP_N];
+	/* DNS answers kload read (loader/dns.c): answers, not answers, addresses named, evictions */
+	__u64 user_dns_answers;
+	__u64 user_dns_malformed;
+	__u64 user_dns_names;
+	__u64 user_dns_evictions;
 };
 
 /*

@@ -335,6 +335,10 @@ static void explain_rule(const struct ks_ruleset *rs, const struct ks_tables *t,
 		fprintf(out, "  process.entry_leader.entry_meta.type is tested as the "
 			"kernel's kestrel.process.pid_ns: \"container\" is a pid "
 			"namespace other than the host's\n");
+	if (ks_query_needs_dns(src->q))
+		fprintf(out, "  destination.domain is the name the host's DNS answers gave the "
+			"address (kload loads\n  the DNS program ks_all_dns for it); null when "
+			"no answer named it; alert-only\n");
 	explain_exceptions(src, out);
 	for (s = kr->first_step; s < last && s < t->hdr.n_steps; s++)
 		explain_step(t, lw, s, out);

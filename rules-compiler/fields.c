@@ -130,6 +130,14 @@ static const struct ks_field_info fields[] = {
 	 */
 	F("process.entry_leader.entry_meta.type", KS_F_NONE, KS_T_USER_STR,
 	  KS_P_PROCESS),
+	/*
+	 * The name the host resolved to the destination address: kload
+	 * learns it from the DNS answers the host receives (loader/dns.c,
+	 * bpf/hook_dns.bpf.c ks_all_dns), never from a reverse lookup. A test
+	 * on it is finished in userspace (alert-only); null when no answer
+	 * named the address within its lifetime.
+	 */
+	F("destination.domain", KS_F_NONE, KS_T_USER_STR, KS_P_NET),
 };
 
 static const struct ks_enum_val categories[] = {

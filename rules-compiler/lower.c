@@ -30,6 +30,7 @@
 
 #include "dfa.h"
 #include "lower_priv.h"
+#include "maps/ks_dns.h"
 
 #define TRIG_PER_ATOM	65535u	/* atom_trig count is 16 bits */
 
@@ -128,6 +129,54 @@ static uint32_t node_actions(const struct ks_node *n)
 	}
 }
 
+/* Does n (or a node under it) read field f? */
+static bool node_reads(const struct ks_node *n, const struct ks_field_info *f)
+{
+	size_t i;
+
+	if (!n)
+		return false;
+	if (n->field == f || n->field2 == f)
+		return true;
+	for (i = 0; i < n->n_kids; i++)
+		if (node_reads(n->kids[i], f))
+			return true;
+	return false;
+}
+
+/*
+ * KS_NEED_DNS when the step reads a name the host's DNS answers give
+ * (destination.domain: in its condition, exceptions or join fields), so
+ * that kload loads the DNS program and it forwards answers.
+ */
+static uint32_t step_needs(const struct ks_query *q, const struct ks_step_ast *s)
+{
+	const struct ks_field_info *dom = ks_field_lookup("destination.domain");
+	size_t j;
+
+	if (!dom)
+		return 0;
+	if (node_reads(s->cond, dom) || node_reads(s->exc, dom))
+		return KS_NEED_DNS;
+	for (j = 0; j < q->n_join; j++)
+		if (q->join[j] == dom)
+			return KS_NEED_DNS;
+	for (j = 0; j < s->n_join; j++)
+		if (s->join[j] == dom)
+			return KS_NEED_DNS;
+	return 0;
+}
+
+bool ks_query_needs_dns(const struct ks_query *q)
+{
+	size_t i;
+
+	for (i = 0; i < q->n_steps; i++)
+		if (step_needs(q, &q->steps[i]))
+			return true;
+	return q->until && step_needs(q, q->until);
+}
+
 static int add_step(struct lower *L, uint32_t rule, uint32_t index,
 		    uint8_t flags, const struct ks_query *q,
 		    const struct ks_step_ast *s, const struct step_out *o)
@@ -148,7 +197,7 @@ static int add_step(struct lower *L, uint32_t rule, uint32_t index,
 	st->category = s->category;
 	ks_grow(&L->sact, &L->cap_sact, t->hdr.n_steps, sizeof(*L->sact));
 	L->sact[t->hdr.n_steps] = node_actions(s->cond) & category_actions(s->category);
-	t->hdr.action_mask |= L->sact[t->hdr.n_steps];
+	t->hdr.action_mask |= L->sact[t->hdr.n_steps] | step_needs(q, s);
 	st->prog = o->prog;
 	st->prog_len = o->len;
 	for (j = 0; j < q->n_join; j++)

@@ -56,6 +56,11 @@ int ks_lower(const struct ks_ruleset *rs, struct ks_diags *diags,
 	     struct ks_tables *out, struct ks_compile_info *info,
 	     struct ks_lowered *lw);
 void ks_lowered_free(struct ks_lowered *lw);
+/*
+ * Does a step of q (or its until) read a name the host's DNS answers
+ * give (destination.domain)? The tables then carry KS_NEED_DNS.
+ */
+bool ks_query_needs_dns(const struct ks_query *q);
 
 
 #endif /* KS_COMP_LOWER_H */

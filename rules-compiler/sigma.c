@@ -26,12 +26,14 @@
  *       the uid & 0xffff; decided in userspace)
  *   User -> user.name, CurrentDirectory -> process.working_directory
  *       (userspace-enriched), when the catalogue has them
+ *   DestinationHostname -> destination.domain (userspace-enriched: the
+ *       name the host's DNS answers gave the address, not Sysmon's
+ *       reverse lookup; absent when unknown, so a test on it is false)
  *   ECS names of the catalogue are accepted as they are.
- *   DestinationHostname, SourceHostname and the Windows PE/hash fields
- *   are not in the event schema (nor User and CurrentDirectory while the
- *   catalogue lacks their fields): the rule is rejected with a
- *   diagnostic naming the field (never silently dropped). Sysmon fills
- *   the host names by a reverse DNS lookup, which kload does not make.
+ *   SourceHostname and the Windows PE/hash fields are not in the event
+ *   schema (nor User and CurrentDirectory while the catalogue lacks
+ *   their fields): the rule is rejected with a diagnostic naming the
+ *   field (never silently dropped).
  *
  * Matching: case-insensitive for every string test (Sigma semantics) unless
  * |cased; '*' and '?' are wildcards, '\*' '\?' '\\' literal. Values of a list

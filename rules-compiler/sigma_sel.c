@@ -92,14 +92,17 @@ static const struct {
 	  "the working directory is not in the event schema" },
 	/* SysmonCommon's LogonIdToString prints the uid & 0xffff on Linux */
 	{ "LogonId", FM_LOGONID, "user.id" },
-	/* Sysmon fills both by a reverse DNS lookup of the address */
-	{ "DestinationHostname", FM_REJECT,
-	  "host names are not in the event schema (connect events carry IP "
-	  "addresses only; Sysmon's is a reverse DNS lookup, which kload does "
-	  "not make)" },
+	/*
+	 * Sysmon fills both by a reverse DNS lookup of the address. Kestrel
+	 * names a destination by the DNS answer the host received for it
+	 * (destination.domain: the name the process resolved, alert-only);
+	 * a source's name is nothing the host looked up.
+	 */
+	{ "DestinationHostname", FM_ECS, "destination.domain" },
 	{ "SourceHostname", FM_REJECT,
-	  "host names are not in the event schema (connect events carry IP "
-	  "addresses only; Sysmon's is a reverse DNS lookup, which kload does "
+	  "source host names are not in the event schema (kload names "
+	  "destinations from the host's DNS answers, destination.domain; "
+	  "Sysmon's SourceHostname is a reverse DNS lookup, which kload does "
 	  "not make)" },
 	{ "OriginalFileName", FM_REJECT, "PE metadata does not exist on Linux" },
 	{ "Product", FM_REJECT, "PE metadata does not exist on Linux" },

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "maps/ks_abi.h"
+#include "maps/ks_dns.h"
 #include "maps/ks_event.h"
 #include "maps/ks_state.h"
 #include "maps/ks_tables.h"
@@ -19,7 +20,7 @@
 static void test_version(void **state)
 {
 	/* bump both together when a layout below changes */
-	assert_int_equal(KS_ABI_VERSION, 14);
+	assert_int_equal(KS_ABI_VERSION, 15);
 }
 
 static void test_event_layout(void **state)
@@ -95,10 +96,15 @@ static void test_state_layout(void **state)
 	assert_int_equal(offsetof(struct ks_config, hash_key), 8);
 	assert_int_equal(offsetof(struct ks_verdict, enforced_uid), 12);
 	assert_int_equal(offsetof(struct ks_stats, entity_insert_failures) % 8, 0);
-	assert_int_equal(sizeof(struct ks_ctl), 224);
+	assert_int_equal(sizeof(struct ks_ctl), 256);
 	assert_int_equal(offsetof(struct ks_ctl, user_alerts_lost), 152);
 	assert_int_equal(sizeof(struct ks_output_stat), KS_OUTPUT_NAME_MAX + 8 * (3 + 4 + 4));
 	assert_int_equal(offsetof(struct ks_output_stat, lost), KS_OUTPUT_NAME_MAX + 24);
+	/* DNS answers: told from events by size, the copy masked by KS_DNS_MSG_MAX - 1 */
+	assert_int_equal(sizeof(struct ks_dns_rec), 16 + KS_DNS_MSG_MAX);
+	assert_int_equal(KS_DNS_MSG_MAX & (KS_DNS_MSG_MAX - 1), 0);
+	assert_true(sizeof(struct ks_dns_rec) != sizeof(struct ks_event));
+	assert_true(KS_NEED_DNS_BIT >= KS_ACT_N && KS_NEED_DNS_BIT < 16);	/* a __u16 mask */
 }
 
 int main(void)

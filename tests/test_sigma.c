@@ -211,6 +211,24 @@ static void test_user_cwd(void **state)
 }
 
 /*
+ * DestinationHostname is the name the host's DNS answers gave the
+ * destination (destination.domain, userspace-enriched), never a guess:
+ * the rule imports, and it cannot block (the kernel does not see names).
+ */
+static void test_destination_hostname(void **state)
+{
+	static const char det[] =
+		"    selection:\n"
+		"        DestinationHostname|endswith: '.ngrok.io'\n"
+		"    condition: selection\n";
+
+	imports("network_connection", det,
+		"network where event.action == \"connection_attempted\" and "
+		"destination.domain : \"*.ngrok.io\"");
+	assert_int_equal(ks_field_lookup("destination.domain")->type, KS_T_USER_STR);
+}
+
+/*
  * host.os.type is decided when compiling, in Sigma as in EQL, so the
  * imported query prints as EQL that parses back to itself (fuzz_sigma:
  * a Sigma endswith on it printed a test the EQL parser then folded).
@@ -485,11 +503,12 @@ static void test_rejections(void **state)
 {
 	rejects("network_connection",
 		"    selection:\n"
-		"        DestinationHostname|endswith: '.ngrok.io'\n"
+		"        SourceHostname|endswith: '.ngrok.io'\n"
 		"    condition: selection\n",
-		"s.yml:8:9: error: unsupported Sigma field \"DestinationHostname\": "
-		"host names are not in the event schema (connect events carry IP "
-		"addresses only; Sysmon's is a reverse DNS lookup, which kload does "
+		"s.yml:8:9: error: unsupported Sigma field \"SourceHostname\": "
+		"source host names are not in the event schema (kload names "
+		"destinations from the host's DNS answers, destination.domain; "
+		"Sysmon's SourceHostname is a reverse DNS lookup, which kload does "
 		"not make)");
 	rejects("process_creation",
 		"    selection:\n"
@@ -621,6 +640,7 @@ int main(void)
 		cmocka_unit_test(test_modifiers),
 		cmocka_unit_test(test_logon_id),
 		cmocka_unit_test(test_user_cwd),
+		cmocka_unit_test(test_destination_hostname),
 		cmocka_unit_test(test_host_os_decided),
 		cmocka_unit_test(test_selections),
 		cmocka_unit_test(test_metadata),

@@ -40,6 +40,7 @@
 
 #include "maps/ks_abi.h"
 #include "maps/ks_event.h"
+#include "dns.h"
 #include "rules.h"
 
 #define KS_ECS_HOST_MAX		256u
@@ -93,6 +94,7 @@ enum {
 	KS_ECS_U_PARENT_INTERACTIVE,	/* process.parent.interactive */
 	KS_ECS_U_SESSION_NAME,		/* process.session_leader.name */
 	KS_ECS_U_GROUP_NAME,		/* process.group_leader.name */
+	KS_ECS_U_DEST_DOMAIN,		/* destination.domain (loader/dns.c) */
 	KS_ECS_USER_N,
 };
 #define KS_ECS_UBUF	8192	/* a live value read: a path, cmdline, passwd */
@@ -131,6 +133,8 @@ struct ks_ecs_ctx {
 	char *ubuf;
 	/* private: the JSON reader's buffers, reused line after line */
 	struct ks_jr *jr;
+	/* private: address -> name from the host's DNS answers (made on the first) */
+	struct ks_dns_cache *dns;
 };
 
 /*
@@ -157,6 +161,15 @@ const char *ks_ecs_container(struct ks_ecs_ctx *ctx, const struct ks_event *ev);
  */
 bool ks_ecs_user_str(struct ks_ecs_ctx *ctx, const struct ks_field_info *f,
 		     const struct ks_event *ev, const char **s, size_t *len);
+
+/*
+ * A DNS message the host received at ts_ns (epoch, as events' times):
+ * its addresses name live events' destination.domain from then on
+ * (loader/dns.c). 0, -EINVAL for a message that is no answer, -ENOMEM.
+ */
+int ks_ecs_dns_answer(struct ks_ecs_ctx *ctx, const uint8_t *msg, size_t len, uint64_t ts_ns);
+/* The DNS cache's counters (all 0 before the first answer). */
+void ks_ecs_dns_stats(const struct ks_ecs_ctx *ctx, struct ks_dns_stats *st);
 
 /* Decode one ECS object, the JSON text line[0..len). 0, or -1 with a message in err. */
 int ks_ecs_decode_line(struct ks_ecs_ctx *ctx, const char *line, size_t len,

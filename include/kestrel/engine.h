@@ -99,13 +99,13 @@ struct ks_engine {
  * `kill` mean there (`kload status` reads the pinned links' names).
  */
 struct ks_hook_info {
-	const char *kind;	/* exec, exit, fork, file, connect, accept, cred */
+	const char *kind;	/* exec, exit, fork, file, connect, accept, cred, dns */
 	const char *source;	/* lsm, tp_btf, kprobe, tracepoint */
 	const char *scope;	/* what of the kind it sees ("all", "TCP", ...) */
 	const char *block;	/* what block/kill do to such an event */
 };
 
-#define KS_KIND_N	7
+#define KS_KIND_N	8
 #define KS_KIND_HOOKS	2
 
 /* The hooks of one event kind whose links are pinned. */
