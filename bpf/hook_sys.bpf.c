@@ -401,20 +401,24 @@ __noinline int ks_sys_open(long fd)
 	return 0;
 }
 
-/* deletion (newp == 0) or rename of the syscall's path arguments */
+/*
+ * Deletion (newp == 0) or rename of the syscall's path arguments. A
+ * rename's file.path is the new path, the old one file.Ext.original.path
+ * (ks_on_file()).
+ */
 __noinline int ks_sys_unlink_rename(int odfd, __u64 oldp, int ndfd, __u64 newp)
 {
 	struct ks_scratch *sc = ks_file_begin(newp ? KS_ACT_RENAME : KS_ACT_DELETION);
 
 	if (!sc)
 		return 0;
-	if (ks_sys_user_path(sc, KS_F_FILE_PATH, KS_SLOT_OFF(path), odfd, oldp))
-		goto unreadable;
 	if (newp) {
-		if (ks_sys_user_path(sc, KS_F_FILE_TARGET_PATH, KS_SLOT_OFF(target), ndfd,
-				     newp))
+		if (ks_sys_user_path(sc, KS_F_FILE_PATH, KS_SLOT_OFF(path), ndfd, newp) ||
+		    ks_sys_user_path(sc, KS_F_FILE_ORIG_PATH, KS_SLOT_OFF(orig), odfd, oldp))
 			goto unreadable;
-		sc->ev.present |= KS_P_TARGET;
+		sc->ev.present |= KS_P_ORIG;
+	} else if (ks_sys_user_path(sc, KS_F_FILE_PATH, KS_SLOT_OFF(path), odfd, oldp)) {
+		goto unreadable;
 	}
 	ks_file_finish(sc, KS_CAN_SIGNAL);
 	return 0;

@@ -31,8 +31,8 @@ static __always_inline struct ks_scratch *ks_file_begin(__u32 act)
 }
 
 /*
- * Finish a file event whose file.path (and file.target_path, when
- * KS_P_TARGET is set) is filled: derive name and extension, stop there
+ * Finish a file event whose file.path (and file.Ext.original.path, when
+ * KS_P_ORIG is set) is filled: derive names and extensions, stop there
  * when the file fields decide that no rule can match (ks_early_filtered:
  * no process field is read), else fill the process fields and evaluate;
  * release the slot. Returns -EPERM when the verdict denies, 0 otherwise.
@@ -41,7 +41,10 @@ static __always_inline int ks_file_finish(struct ks_scratch *sc, __u32 caps)
 {
 	int denied;
 
-	ks_derive_file_fields(sc);
+	ks_derive_file_fields(sc, KS_F_FILE_PATH, KS_F_FILE_NAME, KS_F_FILE_EXTENSION);
+	if (sc->ev.present & KS_P_ORIG)
+		ks_derive_file_fields(sc, KS_F_FILE_ORIG_PATH, KS_F_FILE_ORIG_NAME,
+				      KS_F_FILE_ORIG_EXT);
 	sc->ev.present |= KS_P_FILE;
 	if (ks_early_filtered(sc, KS_SRC_FILE)) {
 		ks_scratch_put(sc);
@@ -56,11 +59,12 @@ static __always_inline int ks_file_finish(struct ks_scratch *sc, __u32 caps)
 
 /*
  * Build, evaluate and account one file event. `path` is file.path,
- * `target` (may be NULL) file.target_path. Returns -EPERM when the
- * verdict denies, 0 otherwise.
+ * `orig` (may be NULL) file.Ext.original.path: as Elastic Defend, a
+ * rename's file.path is where the file goes, and its source the
+ * original. Returns -EPERM when the verdict denies, 0 otherwise.
  */
 static __always_inline int ks_on_file(__u32 act, const struct path *path,
-				      const struct path *target, __u32 caps)
+				      const struct path *orig, __u32 caps)
 {
 	struct ks_scratch *sc = ks_file_begin(act);
 
@@ -68,10 +72,10 @@ static __always_inline int ks_on_file(__u32 act, const struct path *path,
 		return 0;
 	/* file.path from the dentry, relative to the caller's root */
 	ks_fill_path(sc, KS_SLOT_OFF(path), KS_F_FILE_PATH, path, bpf_get_current_task_btf());
-	if (target) {
-		ks_fill_path(sc, KS_SLOT_OFF(target), KS_F_FILE_TARGET_PATH, target,
+	if (orig) {
+		ks_fill_path(sc, KS_SLOT_OFF(orig), KS_F_FILE_ORIG_PATH, orig,
 			     bpf_get_current_task_btf());
-		sc->ev.present |= KS_P_TARGET;
+		sc->ev.present |= KS_P_ORIG;
 	}
 	return ks_file_finish(sc, caps);
 }
@@ -121,7 +125,7 @@ static __always_inline int ks_path_rename(const struct path *old_dir, struct den
 
 	ks_child_path(&from, old_dir, old_dentry);
 	ks_child_path(&to, new_dir, new_dentry);
-	return ks_on_file(KS_ACT_RENAME, &from, &to, caps);
+	return ks_on_file(KS_ACT_RENAME, &to, &from, caps);
 }
 
 #endif /* KS_FILE_BPF_H */

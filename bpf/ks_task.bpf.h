@@ -42,19 +42,23 @@ static __always_inline void ks_derive_name(struct ks_scratch *sc, __u32 pf, __u3
 	ks_set_str(ev, nf, off + b, len - b);
 }
 
-static __always_inline void ks_derive_file_fields(struct ks_scratch *sc)
+/* Name `nf` and extension `xf` of path field `pf`. */
+static __always_inline void ks_derive_file_fields(struct ks_scratch *sc, __u32 pf, __u32 nf,
+						  __u32 xf)
 {
 	struct ks_event *ev = &sc->ev;
 	__u32 off, len, d;
 
-	ks_derive_name(sc, KS_F_FILE_PATH, KS_F_FILE_NAME);
-	off = ev->str[KS_F_FILE_NAME].off;
-	len = ev->str[KS_F_FILE_NAME].len;
+	if (nf >= KS_F_STR_N)
+		return;
+	ks_derive_name(sc, pf, nf);
+	off = ev->str[nf].off;
+	len = ev->str[nf].len;
 	d = ks_after_last(sc, off, len, '.');
 	if (d && d <= len)
-		ks_set_str(ev, KS_F_FILE_EXTENSION, off + d, len - d);
+		ks_set_str(ev, xf, off + d, len - d);
 	else
-		ks_set_str(ev, KS_F_FILE_EXTENSION, off + len, 0);
+		ks_set_str(ev, xf, off + len, 0);
 }
 
 /*

@@ -48,6 +48,11 @@
  *                    used when consistent with it (so "tar.gz" survives),
  *                    otherwise derived from it (basename; text after its
  *                    last '.', none for ".bashrc" or "a.").
+ *  file.Ext.original.path/.name/.extension  a rename's source (KS_P_ORIG),
+ *                    as Elastic Defend writes it; file.path is the new
+ *                    path. Read also from Kestrel's older records, whose
+ *                    file.path was the source and file.target_path the
+ *                    new path (never written).
  *  source/destination.ip  text v4 or v6 -> 16 bytes (v4 as ::ffff:a.b.c.d),
  *                    family 4 or 6 (both addresses must agree). Addresses
  *                    all zero and ports 0 are not printed.
@@ -57,7 +62,7 @@
  *  payload           JSON string (its UTF-8 bytes, \u0000 allowed) or
  *                    {"base64": "..."} for arbitrary bytes.
  *  paths             executable, parent executable, file.path and
- *                    file.target_path too long for their slot are cut on
+ *                    file.Ext.original.path too long for their slot are cut on
  *                    the left as the kernel does (maps/ks_abi.h): printed
  *                    as head "..." tail, kestrel.cut_head.<field> giving
  *                    the head's length; kestrel.truncated lists every cut

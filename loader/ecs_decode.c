@@ -29,8 +29,7 @@
  * Every ECS path the decoder reads, by id: a line is indexed once
  * (index_line) and each field is then one array read, instead of a walk
  * through the members per field. The enriched fields (ks_ecs_user_name)
- * follow as P_USER + KS_ECS_U_*; the kestrel.cut_head.* ones are in
- * KS_PATH_IDX order.
+ * follow as P_USER + KS_ECS_U_*.
  */
 #define DEC_PATHS(X)								\
 	X(TIMESTAMP, "@timestamp") \
@@ -61,6 +60,9 @@
 	X(FILE_PATH, "file.path") \
 	X(FILE_NAME, "file.name") \
 	X(FILE_EXT, "file.extension") \
+	X(FILE_ORIG, "file.Ext.original.path") \
+	X(FILE_ORIG_NAME, "file.Ext.original.name") \
+	X(FILE_ORIG_EXT, "file.Ext.original.extension") \
 	X(FILE_TARGET, "file.target_path") \
 	X(SRC_IP, "source.ip") \
 	X(DST_IP, "destination.ip") \
@@ -83,11 +85,23 @@
 	X(CUT_EXE, "kestrel.cut_head.process.executable") \
 	X(CUT_PEXE, "kestrel.cut_head.process.parent.executable") \
 	X(CUT_PATH, "kestrel.cut_head.file.path") \
+	X(CUT_ORIG, "kestrel.cut_head.file.Ext.original.path") \
 	X(CUT_TARGET, "kestrel.cut_head.file.target_path")
 
 #define DEC_ENUM(id, name) P_##id,
 enum dec_path { DEC_PATHS(DEC_ENUM) P_USER, P_N = P_USER + KS_ECS_USER_N };
-#define P_CUT(field)	((enum dec_path)(P_CUT_EXE + KS_PATH_IDX(field)))
+
+/* The kestrel.cut_head.* member of the path at p (a record's, not a slot's). */
+static enum dec_path p_cut(enum dec_path p)
+{
+	switch (p) {
+	case P_PROC_EXE: return P_CUT_EXE;
+	case P_PAR_EXE: return P_CUT_PEXE;
+	case P_FILE_PATH: return P_CUT_PATH;
+	case P_FILE_ORIG: return P_CUT_ORIG;
+	default: return P_CUT_TARGET;
+	}
+}
 
 /* The paths as a tree of member names: what index_line matches a line's members against. */
 struct dec_tnode {
@@ -367,14 +381,14 @@ static int dec_cut(struct dec *d, enum dec_path p, unsigned int field, char *slo
 {
 	const char *path = dec_names[p];
 	int64_t h;
-	int r = get_int(d, P_CUT(field), 0, KS_PATH_MAX - 1, &h);
+	int r = get_int(d, p_cut(p), 0, KS_PATH_MAX - 1, &h);
 
 	/* the kernel's head fills what the tail leaves: KS_PATH_HEAD or more */
 	if (r <= 0)
 		return r;
 	if ((size_t)h + 3 > len || memcmp(s + h, "...", 3))
 		return fail(d, "%s: a cut path is head \"...\" tail, with %s bytes of head",
-			    path, dec_names[P_CUT(field)]);
+			    path, dec_names[p_cut(p)]);
 	put_cut_path(d, field, slot, s, (size_t)h, s + h + 3, len - (size_t)h - 3);
 	return 1;
 }
@@ -770,55 +784,83 @@ static int dec_user(struct dec *d)
 	return dec_euids(d);
 }
 
-/* file.extension: the given one if name ends in "." ext, else derived. */
-static void file_ext(struct dec *d)
+/*
+ * The extension field `xf` of name field `nf`: the record's (at p) if the
+ * name ends in "." ext (so "tar.gz" survives), else the text after the
+ * name's last '.' (none for ".bashrc" or "a.").
+ */
+static void file_ext(struct dec *d, enum dec_path p, unsigned int nf, unsigned int xf)
 {
 	struct ks_event *ev = d->ev;
-	const char *name = (const char *)ev + ev->str[KS_F_FILE_NAME].off;
-	size_t nlen = ev->str[KS_F_FILE_NAME].len, i;
+	const char *name = (const char *)ev + ev->str[nf].off;
+	size_t nlen = ev->str[nf].len, i;
 	const char *s;
 	size_t len;
 
-	if (get_str(d, P_FILE_EXT, &s, &len) > 0 && len &&
+	if (get_str(d, p, &s, &len) > 0 && len &&
 	    len + 1 < nlen && name[nlen - len - 1] == '.' &&
 	    !memcmp(name + nlen - len, s, len)) {
-		set_ref(ev, KS_F_FILE_EXTENSION, name + nlen - len, len);
+		set_ref(ev, xf, name + nlen - len, len);
 		return;
 	}
 	for (i = nlen; i > 0 && name[i - 1] != '.'; i--)
 		;
 	if (i > 1 && i < nlen)
-		set_ref(ev, KS_F_FILE_EXTENSION, name + i, nlen - i);
+		set_ref(ev, xf, name + i, nlen - i);
 }
 
-static int dec_file(struct dec *d)
+/*
+ * One file's path from the record's path at p into slot `slot` of path
+ * field pf, its name nf and extension xf derived (the record's name, at
+ * pn, can only differ by being wrong; its extension, at px, is kept when
+ * it fits the name), presence bit `bit`: 1 if given, 0 if not, -1.
+ */
+static int dec_one_file(struct dec *d, enum dec_path p, enum dec_path pn, enum dec_path px,
+			const unsigned int f[3], char *slot, uint32_t bit)
 {
-	struct ks_event *ev = d->ev;
 	const char *s;
 	size_t len;
-	int r;
+	int r = dec_text_bit(d, p, f[0], slot, KS_PATH_MAX, bit);
 
-	r = dec_text(d, P_FILE_PATH, KS_F_FILE_PATH, ev->path,
-		     sizeof(ev->path));
-	if (r < 0)
-		return -1;
-	if (r) {
-		ev->present |= KS_P_FILE;
-		/* The JSON's file.name can only differ by being wrong. */
-		if (get_str(d, P_FILE_NAME, &s, &len) < 0)
-			return -1;
-		basename_ref(ev, KS_F_FILE_PATH, KS_F_FILE_NAME);
-		if (get_str(d, P_FILE_EXT, &s, &len) < 0)
-			return -1;
-		file_ext(d);
-	} else if (jget(d, P_FILE_NAME) || jget(d, P_FILE_EXT)) {
-		return fail(d, "file.name/file.extension without file.path");
+	if (r <= 0) {
+		if (!r && (jget(d, pn) || jget(d, px)))
+			return fail(d, "%s/%s without %s", dec_names[pn], dec_names[px],
+				    dec_names[p]);
+		return r;
 	}
-
-	if (dec_text_bit(d, P_FILE_TARGET, KS_F_FILE_TARGET_PATH, ev->target,
-			 sizeof(ev->target), KS_P_TARGET) < 0)
+	if (get_str(d, pn, &s, &len) < 0 || get_str(d, px, &s, &len) < 0)
 		return -1;
-	return 0;
+	basename_ref(d->ev, f[0], f[1]);
+	file_ext(d, px, f[1], f[2]);
+	return 1;
+}
+
+/*
+ * file.path, and a rename's source in file.Ext.original.*, as Elastic
+ * Defend writes them. A record of Kestrel before ABI 14 put the source
+ * in file.path and the new path in file.target_path: it is read into
+ * the same shape (its file.name and file.extension were the source's).
+ */
+static int dec_file(struct dec *d)
+{
+	static const unsigned int path[3] = { KS_F_FILE_PATH, KS_F_FILE_NAME,
+					      KS_F_FILE_EXTENSION };
+	static const unsigned int orig[3] = { KS_F_FILE_ORIG_PATH, KS_F_FILE_ORIG_NAME,
+					      KS_F_FILE_ORIG_EXT };
+	struct ks_event *ev = d->ev;
+
+	if (!jget(d, P_FILE_TARGET))
+		return dec_one_file(d, P_FILE_PATH, P_FILE_NAME, P_FILE_EXT, path,
+				    ev->path, KS_P_FILE) < 0 ||
+		       dec_one_file(d, P_FILE_ORIG, P_FILE_ORIG_NAME, P_FILE_ORIG_EXT, orig,
+				    ev->orig, KS_P_ORIG) < 0 ? -1 : 0;
+	if (jget(d, P_FILE_ORIG) || jget(d, P_FILE_ORIG_NAME) || jget(d, P_FILE_ORIG_EXT))
+		return fail(d, "file.target_path (a rename's new path before file.Ext."
+			    "original) and file.Ext.original.* in one record");
+	return dec_one_file(d, P_FILE_TARGET, P_FILE_ORIG_NAME, P_FILE_ORIG_EXT, path,
+			    ev->path, KS_P_FILE) < 0 ||
+	       dec_one_file(d, P_FILE_PATH, P_FILE_NAME, P_FILE_EXT, orig, ev->orig,
+			    KS_P_ORIG) < 0 ? -1 : 0;
 }
 
 /* Text address -> 16 bytes (v4 mapped); family 4 or 6. */

@@ -263,22 +263,36 @@ static void enc_process(struct enc *e)
 	ks_jw_end(e->w, '}');
 }
 
+/* path, name and extension (when there is one) of a file, keys in order */
+static void put_file_names(struct enc *e, unsigned int path, unsigned int name,
+			   unsigned int ext)
+{
+	if (e->ev->str[ext].len)
+		put_ref(e, "extension", ext);
+	put_ref(e, "name", name);
+	put_ref(e, "path", path);
+}
+
+/*
+ * file.*: a rename as Elastic Defend writes it, file.path the new path
+ * and file.Ext.original.* the old one ("Ext" sorts before the others).
+ */
 static void enc_file(struct enc *e)
 {
 	const struct ks_event *ev = e->ev;
-	bool file = ev->present & KS_P_FILE;
 
-	if (!(ev->present & (KS_P_FILE | KS_P_TARGET)))
+	if (!(ev->present & (KS_P_FILE | KS_P_ORIG)))
 		return;
 	ks_jw_obj(e->w, "file");
-	if (file && ev->str[KS_F_FILE_EXTENSION].len)
-		put_ref(e, "extension", KS_F_FILE_EXTENSION);
-	if (file) {
-		put_ref(e, "name", KS_F_FILE_NAME);
-		put_ref(e, "path", KS_F_FILE_PATH);
+	if (ev->present & KS_P_ORIG) {
+		ks_jw_obj(e->w, "Ext");
+		ks_jw_obj(e->w, "original");
+		put_file_names(e, KS_F_FILE_ORIG_PATH, KS_F_FILE_ORIG_NAME, KS_F_FILE_ORIG_EXT);
+		ks_jw_end(e->w, '}');
+		ks_jw_end(e->w, '}');
 	}
-	if (ev->present & KS_P_TARGET)
-		put_ref(e, "target_path", KS_F_FILE_TARGET_PATH);
+	if (ev->present & KS_P_FILE)
+		put_file_names(e, KS_F_FILE_PATH, KS_F_FILE_NAME, KS_F_FILE_EXTENSION);
 	ks_jw_end(e->w, '}');
 }
 

@@ -244,7 +244,7 @@ static const struct {
 	{ offsetof(struct ks_event, exe), KS_PATH_MAX },
 	{ offsetof(struct ks_event, pexe), KS_PATH_MAX },
 	{ offsetof(struct ks_event, path), KS_PATH_MAX },
-	{ offsetof(struct ks_event, target), KS_PATH_MAX },
+	{ offsetof(struct ks_event, orig), KS_PATH_MAX },
 	{ offsetof(struct ks_event, args), KS_ARGS_MAX },
 	{ offsetof(struct ks_event, comm), KS_COMM_MAX },
 	{ offsetof(struct ks_event, pcomm), KS_COMM_MAX },

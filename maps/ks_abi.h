@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define KS_ABI_VERSION		15
+#define KS_ABI_VERSION		16
 #define KS_TABLES_MAGIC		0x4b535442u	/* "KSTB" */
 
 /* ---- limits (the compiler enforces them and names the limit) ---- */
@@ -141,10 +141,12 @@ enum ks_field {
 	KS_F_FILE_PATH = 7,
 	KS_F_FILE_NAME = 8,
 	KS_F_FILE_EXTENSION = 9,
-	KS_F_FILE_TARGET_PATH = 10,
+	KS_F_FILE_ORIG_PATH = 10,	/* file.Ext.original.path: a rename's source */
 	KS_F_PAYLOAD = 11,
 	KS_F_IFACE_NAME = 12,		/* observer.ingress.interface.name */
-	KS_F_STR_N = 13,
+	KS_F_FILE_ORIG_NAME = 13,	/* file.Ext.original.name */
+	KS_F_FILE_ORIG_EXT = 14,	/* file.Ext.original.extension */
+	KS_F_STR_N = 15,
 	/* numbers */
 	KS_F_PROCESS_PID = 16,
 	KS_F_PARENT_PID = 17,
@@ -189,12 +191,12 @@ enum ks_field {
  * leaves undecided what neither can tell (see bpf/ks_eval.bpf.h).
  */
 #define KS_F_PATH_MASK	((1u << KS_F_PROCESS_EXECUTABLE) | (1u << KS_F_PARENT_EXECUTABLE) | \
-			 (1u << KS_F_FILE_PATH) | (1u << KS_F_FILE_TARGET_PATH))
+			 (1u << KS_F_FILE_PATH) | (1u << KS_F_FILE_ORIG_PATH))
 #define KS_PATH_SLOTS	4
 #define KS_PATH_IDX(f)	((f) == KS_F_PROCESS_EXECUTABLE ? 0 : (f) == KS_F_PARENT_EXECUTABLE ? 1 : \
 			 (f) == KS_F_FILE_PATH ? 2 : 3)
 #define KS_PATH_FIELD(k)	((k) == 0 ? KS_F_PROCESS_EXECUTABLE : (k) == 1 ? KS_F_PARENT_EXECUTABLE : \
-			 (k) == 2 ? KS_F_FILE_PATH : KS_F_FILE_TARGET_PATH)
+			 (k) == 2 ? KS_F_FILE_PATH : KS_F_FILE_ORIG_PATH)
 #define KS_PATH_HEAD	64u
 
 /* Case mode of a DFA sub-automaton. */

@@ -15,7 +15,7 @@
 #define KS_P_PARENT		(1u << 0)	/* process.parent.* */
 #define KS_P_EXIT_CODE		(1u << 1)
 #define KS_P_FILE		(1u << 2)	/* file.path and derived */
-#define KS_P_TARGET		(1u << 3)	/* file.target_path */
+#define KS_P_ORIG		(1u << 3)	/* file.Ext.original.*: a rename's source */
 #define KS_P_NET		(1u << 4)	/* source/destination */
 #define KS_P_PAYLOAD		(1u << 5)
 #define KS_P_PROCESS		(1u << 6)	/* process.* */
@@ -66,7 +66,8 @@ struct ks_verdict {
 /*
  * Where a string field's value is: off is the byte offset from the start
  * of struct ks_event (inside one of the slots below), len its length.
- * Derived fields (process.name, file.name, file.extension) are sub-ranges
+ * Derived fields (process.name, file.name, file.extension, file.Ext.
+ * original.name and .extension) are sub-ranges
  * of another field's slot; a field with len 0 and its KS_P_* bit clear is
  * null. Offsets are absolute so one scanner serves every field.
  */
@@ -151,7 +152,7 @@ struct ks_event {
 	char exe[KS_PATH_MAX];
 	char pexe[KS_PATH_MAX];
 	char path[KS_PATH_MAX];
-	char target[KS_PATH_MAX];
+	char orig[KS_PATH_MAX];		/* a rename's source (file.path: where it goes) */
 	char args[KS_ARGS_MAX];	/* NUL-separated elements */
 	char comm[KS_COMM_MAX];
 	char pcomm[KS_COMM_MAX];
@@ -173,6 +174,9 @@ static inline __u32 ks_field_cut_bits(__u32 f)
 	case KS_F_FILE_NAME:
 	case KS_F_FILE_EXTENSION:
 		return 1u << f | 1u << KS_F_FILE_PATH;
+	case KS_F_FILE_ORIG_NAME:
+	case KS_F_FILE_ORIG_EXT:
+		return 1u << f | 1u << KS_F_FILE_ORIG_PATH;
 	case KS_F_PROCESS_COMMAND_LINE:
 		return 1u << f | 1u << KS_F_PROCESS_ARGS;
 	}
@@ -185,7 +189,7 @@ static inline __u32 ks_field_cut_bits(__u32 f)
 /*
  * BPF_PROG_TEST_RUN context of the replay program: a batch of events,
  * packed. Most of a struct ks_event is string slot space a value rarely
- * fills (3,120 of its 3,440 bytes), so each event is sent as a struct
+ * fills (3,120 of its 3,448 bytes), so each event is sent as a struct
  * ks_replay_rec, the event's bytes before its first slot
  * (KS_REPLAY_HEAD), then the used bytes of each slot in struct order
  * (slot_len[s] of them; the rest of a slot is never read: every reader
@@ -199,7 +203,7 @@ static inline __u32 ks_field_cut_bits(__u32 f)
 #define KS_REPLAY_SLOTS		9	/* exe .. payload */
 #define KS_REPLAY_BATCH		128
 #define KS_REPLAY_CTX_MAX	65535u	/* the kernel's limit (U16_MAX) */
-#define KS_REPLAY_HEAD		320u	/* offsetof(struct ks_event, exe) */
+#define KS_REPLAY_HEAD		328u	/* offsetof(struct ks_event, exe) */
 
 struct ks_replay_rec {
 	__u16 slot_len[KS_REPLAY_SLOTS];

@@ -89,7 +89,11 @@
 	X(KS_F_FILE_PATH, "file.path", STR, KS_P_FILE)			      \
 	X(KS_F_FILE_NAME, "file.name", STR, KS_P_FILE)			      \
 	X(KS_F_FILE_EXTENSION, "file.extension", STR, KS_P_FILE)	      \
-	X(KS_F_FILE_TARGET_PATH, "file.target_path", STR, KS_P_TARGET)	      \
+	/* a rename's source, as Elastic Defend names it (file.path: its	      \
+	 * destination); null on other events */				      \
+	X(KS_F_FILE_ORIG_PATH, "file.Ext.original.path", STR, KS_P_ORIG)      \
+	X(KS_F_FILE_ORIG_NAME, "file.Ext.original.name", STR, KS_P_ORIG)      \
+	X(KS_F_FILE_ORIG_EXT, "file.Ext.original.extension", STR, KS_P_ORIG)  \
 	X(KS_F_IFACE_NAME, "observer.ingress.interface.name", STR,	      \
 	  KS_P_IFACE)							      \
 	X(KS_F_PAYLOAD, "payload", STR, KS_P_PAYLOAD)

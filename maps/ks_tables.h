@@ -152,7 +152,8 @@ struct ks_tables_hdr {
 
 /* The fields a file event has before its process is filled. */
 #define KS_EARLY_FIELDS	(1u << KS_F_FILE_PATH | 1u << KS_F_FILE_NAME | \
-			 1u << KS_F_FILE_EXTENSION | 1u << KS_F_FILE_TARGET_PATH)
+			 1u << KS_F_FILE_EXTENSION | 1u << KS_F_FILE_ORIG_PATH | \
+			 1u << KS_F_FILE_ORIG_NAME | 1u << KS_F_FILE_ORIG_EXT)
 
 struct ks_tables {
 	struct ks_tables_hdr hdr;

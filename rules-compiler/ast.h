@@ -27,6 +27,9 @@ const char *ks_field_enum_list(const struct ks_field_info *f);
 /* host.name, host.id, host.os.type: one value for all of a host's events,
  * so a join on them is a join within one host (what kload sees). */
 bool ks_field_host_const(const struct ks_field_info *f);
+/* file.target_path: a rename's file.path, which only the EQL parser's
+ * comparisons and functions take (compare.c folds them). */
+bool ks_field_target_alias(const struct ks_field_info *f);
 /* Closest known field name within edit distance 2, or NULL. */
 const char *ks_field_suggest(const char *name);
 const char *ks_category_name(enum ks_category c);

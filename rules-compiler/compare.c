@@ -775,6 +775,59 @@ static struct ks_node *entry_meta_fn(struct parser *p, const struct ks_token *nt
 	return is_entry_meta(n->field) ? entry_meta_fold(p, nt, n) : n;
 }
 
+/* Does n test file.target_path? */
+static bool tests_target(const struct ks_node *n)
+{
+	size_t i;
+
+	if (ks_field_target_alias(n->field) || ks_field_target_alias(n->field2))
+		return true;
+	for (i = 0; i < n->n_kids; i++)
+		if (tests_target(n->kids[i]))
+			return true;
+	return false;
+}
+
+/* Every test of file.target_path in n made a test of `path`. */
+static void retarget(struct ks_node *n, const struct ks_field_info *path)
+{
+	size_t i;
+
+	if (ks_field_target_alias(n->field))
+		n->field = path;
+	if (ks_field_target_alias(n->field2))
+		n->field2 = path;
+	for (i = 0; i < n->n_kids; i++)
+		retarget(n->kids[i], path);
+}
+
+/*
+ * A test n of file.target_path (fields.c), a rename's file.path and null
+ * on other events, as the test of file.path it is: true on a rename if
+ * n(file.path), on any other event if n(null), a constant found by
+ * evaluating n on an event whose file.path is null.
+ */
+static struct ks_node *target_path_fold(struct parser *p, struct ks_node *n)
+{
+	static const struct ks_event no_file;
+	static const int64_t rename = KS_ACT_RENAME;
+	const struct ks_field_info *act = ks_field_lookup("event.action");
+	struct ks_nodevec on = { 0 }, alt = { 0 };
+	struct ks_loc loc = n->loc;
+	bool on_null;
+
+	retarget(n, ks_field_lookup("file.path"));
+	on_null = ks_interp_node(n, &no_file);
+	ks_nodevec_push(&on, ks_node_num(p->rs, loc, act, KS_CMP_EQ, &rename, 1));
+	ks_nodevec_push(&on, n);
+	n = ks_node_join(p->rs, KS_N_AND, loc, &on);
+	if (!on_null)
+		return n;
+	ks_nodevec_push(&alt, n);
+	ks_nodevec_push(&alt, ks_node_num(p->rs, loc, act, KS_CMP_NE, &rename, 1));
+	return ks_node_join(p->rs, KS_N_OR, loc, &alt);
+}
+
 struct ks_node *eql_parse_comparison(struct parser *p)
 {
 	struct ks_token *ft = advance(p), *t, **vals, *one;
@@ -807,6 +860,8 @@ struct ks_node *eql_parse_comparison(struct parser *p)
 				      &p->host_os);
 	if (n && is_entry_meta(f))
 		n = entry_meta_fold(p, ft, n);
+	else if (n && ks_field_target_alias(f))
+		n = target_path_fold(p, n);
 	else if (eql_field_absent(ft))
 		n = absent_cmp(p, ft, &op, vals, nv);
 	free(vals);
@@ -1128,5 +1183,7 @@ out:
 	free(args);
 	if (n)
 		n = entry_meta_fn(p, nt, n);
+	if (n && tests_target(n))
+		n = target_path_fold(p, n);
 	return n ? n : eql_placeholder(p, nt);
 }

@@ -138,6 +138,14 @@ static const struct ks_field_info fields[] = {
 	 * named the address within its lifetime.
 	 */
 	F("destination.domain", KS_F_NONE, KS_T_USER_STR, KS_P_NET),
+	/*
+	 * Kestrel's name of a rename's new path before it took Elastic
+	 * Defend's model (file.path the new path, file.Ext.original.* the
+	 * old): file.path on a rename, null on every other event. The parser
+	 * turns every test of it into that (compare.c), so the kernel decides
+	 * it; no event carries it as such.
+	 */
+	F("file.target_path", KS_F_NONE, KS_T_USER_STR, KS_P_FILE),
 };
 
 static const struct ks_enum_val categories[] = {
@@ -330,6 +338,11 @@ const struct ks_field_info *ks_field_lookup(const char *name)
 bool ks_field_host_const(const struct ks_field_info *f)
 {
 	return f->id == KS_F_NONE && !strncmp(f->name, "host.", 5);
+}
+
+bool ks_field_target_alias(const struct ks_field_info *f)
+{
+	return f && f->id == KS_F_NONE && !strcmp(f->name, "file.target_path");
 }
 
 bool ks_field_in_range(const struct ks_field_info *f, int64_t v)

@@ -285,7 +285,7 @@ static bool excludes_packets(const struct ks_node *n)
 	case KS_N_IP:
 		return n->field && (n->field->present &
 				    (KS_P_PROCESS | KS_P_PARENT | KS_P_FILE |
-				     KS_P_TARGET | KS_P_EXIT_CODE | KS_P_USER));
+				     KS_P_ORIG | KS_P_EXIT_CODE | KS_P_USER));
 	default:
 		return false;
 	}

@@ -221,7 +221,11 @@ static bool parse_fields(struct parser *p, const struct ks_field_info **join,
 		if (!f && eql_field_absent(t))
 			eql_serr(p, t, "unknown field \"%s\" cannot be a join key "
 				 "(optional or not)", t->s);
-		if (f && f->array && f->id != KS_F_NONE) {
+		if (ks_field_target_alias(f)) {
+			eql_serr(p, t, "cannot join on file.target_path: it is a rename's "
+				 "file.path, null on other events; join on file.path");
+			f = NULL;
+		} else if (f && f->array && f->id != KS_F_NONE) {
 			eql_serr(p, t, "cannot join on %s: a set of values is no "
 				 "join key", f->name);
 			f = NULL;

@@ -287,6 +287,11 @@ static int map_field(struct sigma *sg, struct entry *e)
 		       "event schema", e->fname);
 		return -1;
 	}
+	if (ks_field_target_alias(e->f)) {	/* only EQL's tests fold it */
+		sg_err(sg, e->key, "unsupported Sigma field \"%s\": a rename's new "
+		       "path is file.path (TargetFilename)", e->fname);
+		return -1;
+	}
 	return 0;
 }
 

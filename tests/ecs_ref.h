@@ -295,7 +295,7 @@ static void enc_file(struct enc *e, json_t *root)
 	const struct ks_event *ev = e->ev;
 	json_t *f;
 
-	if (!(ev->present & (KS_P_FILE | KS_P_TARGET)))
+	if (!(ev->present & (KS_P_FILE | KS_P_ORIG)))
 		return;
 	f = child(e, root, "file");
 	if (ev->present & KS_P_FILE) {
@@ -304,8 +304,13 @@ static void enc_file(struct enc *e, json_t *root)
 		if (ev->str[KS_F_FILE_EXTENSION].len)
 			put_ref(e, f, "extension", KS_F_FILE_EXTENSION);
 	}
-	if (ev->present & KS_P_TARGET)
-		put_ref(e, f, "target_path", KS_F_FILE_TARGET_PATH);
+	if (ev->present & KS_P_ORIG) {	/* a rename's source, as Elastic Defend */
+		f = child(e, child(e, f, "Ext"), "original");
+		put_ref(e, f, "path", KS_F_FILE_ORIG_PATH);
+		put_ref(e, f, "name", KS_F_FILE_ORIG_NAME);
+		if (ev->str[KS_F_FILE_ORIG_EXT].len)
+			put_ref(e, f, "extension", KS_F_FILE_ORIG_EXT);
+	}
 }
 
 static void put_endpoint(struct enc *e, json_t *root, const char *key,

@@ -20,25 +20,25 @@
 static void test_version(void **state)
 {
 	/* bump both together when a layout below changes */
-	assert_int_equal(KS_ABI_VERSION, 15);
+	assert_int_equal(KS_ABI_VERSION, 16);
 }
 
 static void test_event_layout(void **state)
 {
-	assert_int_equal(sizeof(struct ks_event), 3440);
+	assert_int_equal(sizeof(struct ks_event), 3448);
 	assert_int_equal(offsetof(struct ks_event, str), 124);
-	assert_int_equal(offsetof(struct ks_event, mnt_ns), 180);
-	assert_int_equal(offsetof(struct ks_event, cut_head), 184);
-	assert_int_equal(offsetof(struct ks_event, pid_ns), 188);
-	assert_int_equal(offsetof(struct ks_event, user_ns), 196);
-	assert_int_equal(offsetof(struct ks_event, euid), 200);
-	assert_int_equal(offsetof(struct ks_event, pegid), 212);
-	assert_int_equal(offsetof(struct ks_event, cgroup_id), 216);
-	assert_int_equal(offsetof(struct ks_event, cap_effective), 224);
-	assert_int_equal(offsetof(struct ks_event, cap_permitted), 232);
-	assert_int_equal(offsetof(struct ks_event, verdict), 240);
-	assert_int_equal(offsetof(struct ks_event, exe), 320);
-	assert_int_equal(offsetof(struct ks_event, payload), 1904);
+	assert_int_equal(offsetof(struct ks_event, mnt_ns), 188);
+	assert_int_equal(offsetof(struct ks_event, cut_head), 192);
+	assert_int_equal(offsetof(struct ks_event, pid_ns), 196);
+	assert_int_equal(offsetof(struct ks_event, user_ns), 204);
+	assert_int_equal(offsetof(struct ks_event, euid), 208);
+	assert_int_equal(offsetof(struct ks_event, pegid), 220);
+	assert_int_equal(offsetof(struct ks_event, cgroup_id), 224);
+	assert_int_equal(offsetof(struct ks_event, cap_effective), 232);
+	assert_int_equal(offsetof(struct ks_event, cap_permitted), 240);
+	assert_int_equal(offsetof(struct ks_event, verdict), 248);
+	assert_int_equal(offsetof(struct ks_event, exe), 328);
+	assert_int_equal(offsetof(struct ks_event, payload), 1912);
 	assert_int_equal(sizeof(struct ks_verdict), 80);
 	assert_int_equal(sizeof(struct ks_replay_ctx), 65532);	/* test-run ctx limit: 65535 */
 	assert_int_equal(sizeof(struct ks_replay_rec), 20);
@@ -57,15 +57,15 @@ static void test_tables_layout(void **state)
 	assert_int_equal(sizeof(struct ks_step), 20);
 	assert_int_equal(sizeof(struct ks_rule), 24);
 	assert_int_equal(sizeof(struct ks_cidr), 20);
-	assert_int_equal(sizeof(struct ks_dfa_hdr), 2488);
+	assert_int_equal(sizeof(struct ks_dfa_hdr), 2552);
 	assert_int_equal(offsetof(struct ks_tables, dfa_hdr), 96);
-	assert_int_equal(sizeof(struct ks_tables), 17955384);
+	assert_int_equal(sizeof(struct ks_tables), 17955448);
 	/* the DFA is last and 8-aligned: the map value ends after the size
 	 * class, and the kernel reads cells at (s + col) & (class - 4) */
 	assert_int_equal(offsetof(struct ks_tables, dfa) % 8, 0);
 	assert_int_equal(offsetof(struct ks_tables, dfa) + sizeof(((struct ks_tables *)0)->dfa),
 			 sizeof(struct ks_tables));
-	assert_int_equal(KS_TABLES_VALUE_SIZE(0), 1178168);
+	assert_int_equal(KS_TABLES_VALUE_SIZE(0), 1178232);
 	assert_int_equal(KS_TABLES_VALUE_SIZE(KS_DFA_CELLS * 4), sizeof(struct ks_tables));
 	/* size classes are powers of two up to the array */
 	assert_int_equal(KS_DFA_CELLS & (KS_DFA_CELLS - 1), 0);

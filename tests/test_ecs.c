@@ -309,7 +309,7 @@ static void test_roundtrip(void **state)
 		"\"process\":{\"pid\":9,\"entity_id\":\"9-77\",\"name\":\"sleep\",\"executable\":\"/bin/sleep\",\"exit_code\":-9,"
 		"\"args\":[\"sleep\",\"\",\"1\"]},\"user\":{\"id\":\"1000\"},\"group\":{\"id\":100}}",
 		"{\"@timestamp\":\"2026-01-02T03:04:06Z\",\"event\":{\"category\":\"file\",\"action\":\"rename\"},"
-		"\"file\":{\"path\":\"/tmp/a.tar.gz\",\"name\":\"a.tar.gz\",\"extension\":\"tar.gz\",\"target_path\":\"/etc/cron.d/a\"},"
+		"\"file\":{\"path\":\"/etc/cron.d/a\",\"Ext\":{\"original\":{\"path\":\"/tmp/a.tar.gz\",\"extension\":\"tar.gz\"}}},"
 		"\"process\":{\"pid\":10,\"entity_id\":\"10-5\",\"name\":\"mv\",\"executable\":\"/usr/bin/mv\"}}",
 		"{\"@timestamp\":\"2026-01-02T03:04:06Z\",\"event\":{\"category\":\"file\",\"action\":\"open\"},"
 		"\"file\":{\"path\":\"/root/.bashrc\"},\"process\":{\"pid\":10,\"entity_id\":\"10-5\",\"name\":\"bash\"}}",
@@ -1725,12 +1725,64 @@ static void test_entry_type(void **state)
 			fail_msg("accepted %s", bad[i]);
 }
 
+#define RENAME_LINE(file)							\
+	"{\"@timestamp\":\"2026-01-02T03:04:06Z\",\"event\":{\"category\":\"file\","	\
+	"\"action\":\"rename\"},\"file\":{" file "}}"
+
+/*
+ * A rename as Elastic Defend writes it (file.path the new path, file.Ext.
+ * original.* the old one), and as Kestrel's records before ABI 14 did
+ * (file.path the old path, file.target_path the new): both decode to the
+ * same event, which encodes in Defend's shape; one record with both is
+ * refused.
+ */
+static void test_rename_shapes(void **state)
+{
+	static const char *const shapes[] = {
+		RENAME_LINE("\"path\":\"/etc/cron.d/b\",\"name\":\"b\",\"Ext\":{\"original\":{"
+			    "\"path\":\"/tmp/a.tar.gz\",\"name\":\"a.tar.gz\",\"extension\":\"tar.gz\"}}"),
+		RENAME_LINE("\"path\":\"/tmp/a.tar.gz\",\"name\":\"a.tar.gz\",\"extension\":\"tar.gz\","
+			    "\"target_path\":\"/etc/cron.d/b\""),
+	};
+	static const char want[] = "\"file\":{\"Ext\":{\"original\":{\"extension\":\"tar.gz\","
+				   "\"name\":\"a.tar.gz\",\"path\":\"/tmp/a.tar.gz\"}},\"name\":\"b\","
+				   "\"path\":\"/etc/cron.d/b\"}";
+	struct fx *f = *state;
+	struct ks_event ev;
+	size_t i;
+	char *s;
+	json_t *j;
+
+	for (i = 0; i < ARRAY_SIZE(shapes); i++) {
+		decode_ok(f, shapes[i], &ev);
+		assert_int_equal(ev.present & (KS_P_FILE | KS_P_ORIG), KS_P_FILE | KS_P_ORIG);
+		assert_ref(&ev, KS_F_FILE_PATH, "/etc/cron.d/b", 13);
+		assert_ref(&ev, KS_F_FILE_NAME, "b", 1);
+		assert_int_equal(ev.str[KS_F_FILE_EXTENSION].len, 0);
+		assert_ref(&ev, KS_F_FILE_ORIG_PATH, "/tmp/a.tar.gz", 13);
+		assert_ref(&ev, KS_F_FILE_ORIG_NAME, "a.tar.gz", 8);
+		assert_ref(&ev, KS_F_FILE_ORIG_EXT, "tar.gz", 6);
+		j = to_json(&f->ctx, &ev);
+		s = dump(j);
+		json_decref(j);
+		if (!strstr(s, want))
+			fail_msg("%s\n  encoded as %s", shapes[i], s);
+		free(s);
+	}
+	if (!decode(f, RENAME_LINE("\"path\":\"/a\",\"target_path\":\"/b\","
+				   "\"Ext\":{\"original\":{\"path\":\"/c\"}}"), &ev))
+		fail_msg("accepted file.target_path with file.Ext.original");
+	if (!decode(f, RENAME_LINE("\"path\":\"/a\",\"Ext\":{\"original\":{\"name\":\"c\"}}"), &ev))
+		fail_msg("accepted file.Ext.original.name without its path");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_spec_example, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_name_not_basename, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_entry_type, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename_shapes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enriched_live_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enriched_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enriched_refused, setup, teardown),

@@ -140,7 +140,22 @@ static const struct accept_case accepts[] = {
 	{ "file where file.path : \"/tmp/*\" and not file.name : \"*.log\"", NULL },
 	{ "file where file.extension in~ (\"SH\", \"py\")",
 	  "file where file.extension : (\"SH\", \"py\")" },
-	{ "file where file.target_path : \"/etc/*\"", NULL },
+	/* file.target_path: a rename's file.path, null on other events */
+	{ "file where file.target_path : \"/etc/*\"",
+	  "file where event.action == \"rename\" and file.path : \"/etc/*\"" },
+	{ "file where file.target_path == null",
+	  "file where event.action == \"rename\" and file.path == null or "
+	  "event.action != \"rename\"" },
+	{ "file where file.target_path != \"/a\"",
+	  "file where event.action == \"rename\" and file.path != null and "
+	  "not file.path == \"/a\"" },
+	{ "file where startsWith(file.target_path, \"/etc/\") or "
+	  "length(file.target_path) > 3",
+	  "file where event.action == \"rename\" and file.path like \"/etc/*\" or "
+	  "event.action == \"rename\" and length(file.path) > 3" },
+	{ "file where file.Ext.original.name == \"shadow+\" and "
+	  "file.Ext.original.extension : \"dpkg-new\" and file.Ext.original.path != null",
+	  NULL },
 	{ "network where destination.port in (22, 23) and "
 	  "network.transport == \"tcp\"", NULL },
 	{ "network where network.transport == 6", "network where network.transport == \"tcp\"" },
@@ -532,6 +547,9 @@ static const struct reject_case rejects[] = {
 	{ "sequence by process.parent.args_count [process where true] [file where true]",
 	  "q:1:13: error: cannot join on process.parent.args_count: only fields the "
 	  "kernel fills (and host.name, host.id) can be join keys" },
+	{ "sequence by file.target_path [file where true] [file where true]",
+	  "q:1:13: error: cannot join on file.target_path: it is a rename's file.path, "
+	  "null on other events; join on file.path" },
 	{ "sequence by process.env_vars [process where true] [file where true]",
 	  "q:1:13: error: cannot join on process.env_vars: only fields the "
 	  "kernel fills (and host.name, host.id) can be join keys" },

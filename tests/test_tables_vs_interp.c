@@ -264,30 +264,45 @@ static void fill_args(struct ks_event *ev, const struct corpus *c)
 	set_str(ev, KS_F_PROCESS_COMMAND_LINE, ev->args, n);
 }
 
-/* file.name and file.extension are sub-ranges of file.path. */
-static void fill_file(struct ks_event *ev, const struct corpus *c)
+/*
+ * A path into slot `buf` of field f[0], its name f[1] and extension f[2]
+ * sub-ranges of it, as the kernel derives them.
+ */
+static void fill_one_file(struct ks_event *ev, const struct corpus *c, char *buf,
+			  const unsigned int f[3])
 {
-	size_t n = rand_string(c, ev->path, 200), i, name = 0, ext;
+	size_t n = rand_string(c, buf, 200), i, name = 0, ext;
 
 	if (rnd() % 2) {
-		ev->path[n++] = '/';
-		n += rand_string(c, ev->path + n, 50);
+		buf[n++] = '/';
+		n += rand_string(c, buf + n, 50);
 	}
 	for (i = 0; i < n; i++)
-		if (ev->path[i] == '/')
+		if (buf[i] == '/')
 			name = i + 1;
-	set_str(ev, KS_F_FILE_PATH, ev->path, n);
-	set_str(ev, KS_F_FILE_NAME, ev->path + name, n - name);
+	set_str(ev, f[0], buf, n);
+	set_str(ev, f[1], buf + name, n - name);
 	ext = n;
 	for (i = n; i > name; i--)
-		if (ev->path[i - 1] == '.') {
+		if (buf[i - 1] == '.') {
 			ext = i;
 			break;
 		}
-	set_str(ev, KS_F_FILE_EXTENSION, ev->path + ext, ext == n ? 0 : n - ext);
+	set_str(ev, f[2], buf + ext, ext == n ? 0 : n - ext);
+}
+
+/* file.path and, on some events, a rename's file.Ext.original.path. */
+static void fill_file(struct ks_event *ev, const struct corpus *c)
+{
+	static const unsigned int path[3] = { KS_F_FILE_PATH, KS_F_FILE_NAME,
+					      KS_F_FILE_EXTENSION };
+	static const unsigned int orig[3] = { KS_F_FILE_ORIG_PATH, KS_F_FILE_ORIG_NAME,
+					      KS_F_FILE_ORIG_EXT };
+
+	fill_one_file(ev, c, ev->path, path);
 	if (rnd() % 2) {
-		ev->present |= KS_P_TARGET;
-		fill_plain(ev, c, KS_F_FILE_TARGET_PATH, ev->target, 200);
+		ev->present |= KS_P_ORIG;
+		fill_one_file(ev, c, ev->orig, orig);
 	}
 }
 

@@ -16,7 +16,7 @@
  * at the top of loader/ecs.c; the decoder is loader/ecs_decode.c, the
  * encoder loader/ecs_encode.c. In short:
  *
- *  - Text slots (exe, pexe, path, target, comm, pcomm, iface) hold at most
+ *  - Text slots (exe, pexe, path, orig, comm, pcomm, iface) hold at most
  *    slot size - 1 bytes and stay NUL-terminated; process.args holds at most
  *    KS_ARGS_MAX - 1 bytes of NUL-separated elements; payload holds up to
  *    KS_PAYLOAD_MAX raw bytes. Longer values are cut, the field's bit is set

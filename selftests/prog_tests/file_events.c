@@ -39,15 +39,17 @@ struct file_expect {
 	int action;
 	const char *name;	/* file.name (path = dir/name) */
 	const char *ext;
-	const char *target;	/* file.target_path name, rename only */
+	/* rename only: file.Ext.original.name (path = dir/name), .extension */
+	const char *orig, *orig_ext;
 };
 
+/* a rename's file.path is the new path, Elastic Defend's model */
 static const struct file_expect expects[] = {
-	{ KS_ACT_CREATION, "a.txt", "txt", NULL },
-	{ KS_ACT_OPEN, "a.txt", "txt", NULL },
-	{ KS_ACT_MODIFICATION, "a.txt", "txt", NULL },
-	{ KS_ACT_RENAME, "a.txt", "txt", "b.log" },
-	{ KS_ACT_DELETION, "b.log", "log", NULL },
+	{ KS_ACT_CREATION, "a.txt", "txt", NULL, NULL },
+	{ KS_ACT_OPEN, "a.txt", "txt", NULL, NULL },
+	{ KS_ACT_MODIFICATION, "a.txt", "txt", NULL, NULL },
+	{ KS_ACT_RENAME, "b.log", "log", "a.txt", "txt" },
+	{ KS_ACT_DELETION, "b.log", "log", NULL, NULL },
 };
 
 /* The child: one operation per expected event, then a file elsewhere. */
@@ -151,13 +153,17 @@ static void check_expect(struct ks_tenv *te, const struct file_expect *x, const 
 	ASSERT_STREQ(ks_tenv_str(ev, KS_F_FILE_NAME, buf, sizeof(buf)), x->name, "file.name");
 	ASSERT_STREQ(ks_tenv_str(ev, KS_F_FILE_EXTENSION, buf, sizeof(buf)), x->ext,
 		     "file.extension");
-	if (x->target) {
-		snprintf(want, sizeof(want), "%s/%s", dir, x->target);
-		ASSERT_TRUE(ev->present & KS_P_TARGET, "target present");
-		ASSERT_STREQ(ks_tenv_str(ev, KS_F_FILE_TARGET_PATH, buf, sizeof(buf)), want,
-			     "file.target_path");
+	if (x->orig) {
+		snprintf(want, sizeof(want), "%s/%s", dir, x->orig);
+		ASSERT_TRUE(ev->present & KS_P_ORIG, "original present");
+		ASSERT_STREQ(ks_tenv_str(ev, KS_F_FILE_ORIG_PATH, buf, sizeof(buf)), want,
+			     "file.Ext.original.path");
+		ASSERT_STREQ(ks_tenv_str(ev, KS_F_FILE_ORIG_NAME, buf, sizeof(buf)), x->orig,
+			     "file.Ext.original.name");
+		ASSERT_STREQ(ks_tenv_str(ev, KS_F_FILE_ORIG_EXT, buf, sizeof(buf)), x->orig_ext,
+			     "file.Ext.original.extension");
 	} else {
-		ASSERT_FALSE(ev->present & KS_P_TARGET, "no target");
+		ASSERT_FALSE(ev->present & KS_P_ORIG, "no original");
 	}
 	ASSERT_EQ(ev->source, KS_SRC_FILE, "source");
 	ASSERT_TRUE((ev->present & (KS_P_FILE | KS_P_PROCESS | KS_P_USER)) ==

@@ -239,7 +239,7 @@ static const struct attempt attempts[] = {
 	{ "unlink in chroot", K_UNLINK, D "/jail", "/etc", "../etc//ks_victim", "/etc/ks_victim",
 	  true },
 	{ "unlink hard link", K_UNLINK, NULL, NULL, D "/vhard", D "/vhard", false },
-	/* renames move D/data/src: the name is file.target_path */
+	/* renames move D/data/src: file.path is the new name (Elastic Defend's) */
 	{ "rename to ..", K_RENAME, NULL, NULL, D "/usr/../data/renamed", RENAMED, true },
 	{ "rename relative", K_RENAME, NULL, D "/data", "renamed", RENAMED, true },
 	{ "rename into a dir symlink", K_RENAME, NULL, NULL, D "/dlink/renamed", RENAMED, true,
@@ -393,11 +393,10 @@ static bool is_file(enum kind k)
 	return k == K_OPEN || k == K_UNLINK || k == K_RENAME;
 }
 
-/* The path field an attempt is judged on. */
+/* The path field an attempt is judged on (a rename's: its new path). */
 static int field_of(enum kind k)
 {
-	return k == K_RENAME ? KS_F_FILE_TARGET_PATH :
-	       is_file(k) ? KS_F_FILE_PATH : KS_F_PROCESS_EXECUTABLE;
+	return is_file(k) ? KS_F_FILE_PATH : KS_F_PROCESS_EXECUTABLE;
 }
 
 /* Blocked: lsm refuses with EPERM (nc reports a failed connect), signal kills. */
@@ -425,9 +424,15 @@ static void check_event(const struct ks_tenv *te, const struct attempt *a, const
 	} else {
 		ASSERT_STREQ(buf, a->expect, a->what);
 	}
-	snprintf(name, sizeof(name), "%s", f == KS_F_FILE_TARGET_PATH ? "src" : slash + 1);
+	snprintf(name, sizeof(name), "%s", slash + 1);
 	ASSERT_STREQ(ks_tenv_str(ev, is_file(a->kind) ? KS_F_FILE_NAME : KS_F_PROCESS_NAME,
 				 buf, sizeof(buf)), name, "name is the basename");
+	if (a->kind == K_RENAME) {
+		ASSERT_STREQ(ks_tenv_str(ev, KS_F_FILE_ORIG_PATH, buf, sizeof(buf)),
+			     D "/data/src", "file.Ext.original.path: where it was");
+		ASSERT_STREQ(ks_tenv_str(ev, KS_F_FILE_ORIG_NAME, buf, sizeof(buf)), "src",
+			     "file.Ext.original.name");
+	}
 	ASSERT_EQ(ev->mnt_ns, mnt_ns, "kestrel.process.mnt_ns");
 	if (a->kind == K_EXEC)
 		ASSERT_STREQ(ks_tenv_str(ev, KS_F_PROCESS_ARGS, buf, sizeof(buf)), a->path,
@@ -625,7 +630,7 @@ struct fcut {
 	const char *what;
 	const char *dir;	/* chdir() here first (NULL: no) */
 	const char *name;	/* the name deleted, or renamed to */
-	const char *real;	/* the real path: file.path, or file.target_path */
+	const char *real;	/* the real path: file.path (a rename's new one) */
 	const char *rule;	/* the rule that blocks it (NULL: none) */
 	bool rename;
 	bool tp_nohead;		/* the tracepoint source cannot know its head */
@@ -663,11 +668,15 @@ static void fcut_child(const struct fcut *fc)
 static void fcut_check(const struct ks_tenv *te, const struct fcut *fc, const struct ks_event *ev,
 		       bool tp)
 {
-	int f = fc->rename ? KS_F_FILE_TARGET_PATH : KS_F_FILE_PATH;
+	const int f = KS_F_FILE_PATH;
 	int rule = fc->rule ? ks_tenv_rule(te, fc->rule) : -1;
 	char buf[KS_PATH_MAX + 1];
 	size_t hd;
 
+	/* the source, FC_G "/src", is cut too, its head known from the root */
+	if (fc->rename)
+		ASSERT_GE(check_cut(ev, KS_F_FILE_ORIG_PATH, FC_G "/src"), strlen(C "/g/"),
+			  "file.Ext.original.path: head kept");
 	if (rule >= 0)
 		ASSERT_TRUE(ks_tenv_matched(te, ev, rule, true), "rule completed in the kernel");
 	else
@@ -722,8 +731,8 @@ static void run_file_cuts(struct ks_tenv *te, int mode, const char *fsrc)
 	ks_tenv_stats(te, &st1);
 	ASSERT_GE(st1.truncations[KS_F_FILE_PATH] - st0.truncations[KS_F_FILE_PATH], 5,
 		  "kestrel_field_truncations_total{field=file.path}");
-	ASSERT_GE(st1.truncations[KS_F_FILE_TARGET_PATH] - st0.truncations[KS_F_FILE_TARGET_PATH],
-		  2, "kestrel_field_truncations_total{field=file.target_path}");
+	ASSERT_GE(st1.truncations[KS_F_FILE_ORIG_PATH] - st0.truncations[KS_F_FILE_ORIG_PATH],
+		  2, "kestrel_field_truncations_total{field=file.Ext.original.path}");
 }
 
 static int mk_cut_tree(void)

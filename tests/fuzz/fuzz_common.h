@@ -129,7 +129,9 @@ static inline void fz_event(struct ks_event *ev, const uint8_t *d, size_t n, int
 	fz_put(ev, KS_F_FILE_PATH, ev->path, KS_PATH_MAX, d, n);
 	ev->str[KS_F_FILE_NAME] = ev->str[KS_F_FILE_PATH];
 	ev->str[KS_F_FILE_EXTENSION] = ev->str[KS_F_PARENT_NAME];
-	fz_put(ev, KS_F_FILE_TARGET_PATH, ev->target, KS_PATH_MAX, d, n);
+	fz_put(ev, KS_F_FILE_ORIG_PATH, ev->orig, KS_PATH_MAX, d, n);
+	ev->str[KS_F_FILE_ORIG_NAME] = ev->str[KS_F_FILE_ORIG_PATH];
+	ev->str[KS_F_FILE_ORIG_EXT] = ev->str[KS_F_PARENT_NAME];
 	fz_put(ev, KS_F_IFACE_NAME, ev->iface, KS_IFNAME_MAX, d, n);
 	fz_put(ev, KS_F_PAYLOAD, ev->payload, KS_PAYLOAD_MAX, d, n);
 	fz_absent(ev);
