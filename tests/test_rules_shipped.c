@@ -289,6 +289,74 @@ static void test_rule(void **state)
 	check_fixture(r, "neg", 0);
 }
 
+/*
+ * The rules that look at renames, on renames in Elastic Defend's shape
+ * (file.path the new path, file.Ext.original.path the source), by root's
+ * bash: each alerts as it did when a rename's file.path was its source and
+ * file.target_path its new path. A fixture's pos file holds one alerting
+ * event, so these are here.
+ */
+static const struct {
+	const char *rule, *path, *orig;
+	size_t alerts;
+} renames[] = {
+	{ "log_file_deleted", "/tmp/a", "/var/log/auth.log", 1 },
+	{ "log_file_deleted", "/var/log/auth.log", "/tmp/a", 0 },
+	{ "shell_history_file_removed", "/tmp/h", "/root/.bash_history", 1 },
+	{ "shell_history_file_removed", "/root/.bash_history", "/tmp/h", 0 },
+	{ "cron_job_written", "/etc/cron.d/job", "/tmp/job", 1 },
+	{ "cron_job_written", "/tmp/job", "/var/spool/cron/root", 1 },
+	{ "systemd_unit_created", "/etc/systemd/system/a.service", "/tmp/a", 1 },
+	{ "systemd_unit_created", "/tmp/a", "/lib/systemd/system/a.service", 1 },
+	{ "ld_so_preload_written", "/etc/ld.so.preload", "/tmp/p", 1 },
+	{ "ld_so_preload_written", "/tmp/p", "/etc/ld.so.preload", 1 },
+	{ "ssh_authorized_keys_written", "/root/.ssh/authorized_keys", "/tmp/k", 1 },
+	{ "ssh_authorized_keys_written", "/tmp/k", "/root/.ssh/authorized_keys2", 1 },
+	{ "ssh_authorized_keys_written", "/tmp/authorized_keys", "/tmp/k", 0 },
+	{ "rc_script_written", "/etc/init.d/a", "/tmp/a", 1 },
+	{ "rc_script_written", "/tmp/a", "/etc/rc.local", 1 },
+	{ "shell_profile_modified", "/home/a/.bashrc", "/tmp/b", 1 },
+	{ "shell_profile_modified", "/etc/profile.d/a.sh", "/tmp/a", 1 },
+	{ "shell_profile_modified", "/tmp/z", "/home/a/.zshenv", 1 },
+	{ "shell_profile_modified", "/home/a/.zshenv", "/tmp/z", 0 },
+	{ "sudoers_modified", "/etc/sudoers.d/a", "/tmp/a", 1 },
+	{ "sudoers_modified", "/tmp/a", "/etc/sudoers", 1 },
+	{ "account_database_written", "/etc/shadow", "/tmp/s", 1 },
+	{ "account_database_written", "/tmp/s", "/etc/passwd", 1 },
+};
+
+static const struct ks_rule_src *rule_by_id(const char *id, size_t len);
+
+static void test_renames(void **state)
+{
+	const struct ks_rule_src *r;
+	struct ks_ecs_ctx ctx;
+	struct ks_event ev;
+	struct evvec one = { .v = &ev, .n = 1 };
+	char line[512], err[256];
+	size_t i, got;
+
+	(void)state;
+	ks_ecs_init(&ctx, NULL);
+	for (i = 0; i < sizeof(renames) / sizeof(renames[0]); i++) {
+		snprintf(line, sizeof(line),
+			 "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":"
+			 "\"file\",\"action\":\"rename\"},\"file\":{\"path\":\"%s\",\"Ext\":"
+			 "{\"original\":{\"path\":\"%s\"}}},\"process\":{\"pid\":7,\"name\":"
+			 "\"bash\",\"executable\":\"/usr/bin/bash\"},\"user\":{\"id\":0}}",
+			 renames[i].path, renames[i].orig);
+		if (ks_ecs_decode_line(&ctx, line, strlen(line), &ev, err, sizeof(err)))
+			fail_msg("%s: %s", line, err);
+		r = rule_by_id(renames[i].rule, strlen(renames[i].rule));
+		assert_non_null(r);
+		got = count_alerts(&ctx, r, &one);
+		if (got != renames[i].alerts)
+			fail_msg("%s: rename %s -> %s: %zu alerts, want %zu", r->id,
+				 renames[i].orig, renames[i].path, got, renames[i].alerts);
+	}
+	ks_ecs_free(&ctx);
+}
+
 static bool has_technique(const struct ks_rule_src *r)
 {
 	size_t i;
@@ -374,15 +442,16 @@ int main(void)
 		return 1;
 	ks_ruleset_load_path(rs, rules_dir);
 
-	n = 1 + rs->n_rules;
+	n = 2 + rs->n_rules;
 	tests = calloc(n, sizeof(*tests));
 	if (!tests)
 		return 1;
 	tests[0] = (struct CMUnitTest)cmocka_unit_test(test_ruleset);
+	tests[1] = (struct CMUnitTest)cmocka_unit_test(test_renames);
 	for (i = 0; i < rs->n_rules; i++) {
-		tests[i + 1].name = rs->rules[i].id;
-		tests[i + 1].test_func = test_rule;
-		tests[i + 1].initial_state = &rs->rules[i];
+		tests[i + 2].name = rs->rules[i].id;
+		tests[i + 2].test_func = test_rule;
+		tests[i + 2].initial_state = &rs->rules[i];
 	}
 	ret = _cmocka_run_group_tests("rules_shipped", tests, n, NULL, NULL);
 	free(tests);
