@@ -1736,6 +1736,47 @@ static void test_entry_type(void **state)
  * same event, which encodes in Defend's shape; one record with both is
  * refused.
  */
+#define RENAME_CUT(file, cut)							\
+	"{\"@timestamp\":\"2026-01-02T03:04:06Z\",\"event\":{\"category\":\"file\","	\
+	"\"action\":\"rename\"},\"file\":{" file "},\"kestrel\":{\"cut_head\":{" cut "}}}"
+
+/*
+ * Both paths of a rename cut, heads of different lengths: Defend's shape
+ * (kestrel.cut_head per field) and the older one (file.path the source,
+ * file.target_path the new path, their heads under those names) decode to
+ * the same slots and heads.
+ */
+static void check_old_cut_rename(struct fx *f)
+{
+	struct ks_event ev, old;
+	char *line, deep[601];
+	const char *tail = deep + sizeof(deep) - 201;
+	size_t i;
+
+	for (i = 0; i < sizeof(deep) - 1; i++)
+		deep[i] = i % 2 ? 'd' : '/';
+	deep[sizeof(deep) - 1] = '\0';
+	assert_true(asprintf(&line, RENAME_CUT("\"path\":\"%.64s...%s/new\",\"Ext\":{\"original\":"
+					      "{\"path\":\"%.40s...%s/old\"}}",
+					      "\"file.path\":64,\"file.Ext.original.path\":40"),
+			     deep, tail, deep, tail) > 0);
+	decode_ok(f, line, &ev);
+	free(line);
+	assert_int_equal(ev.cut_head[KS_PATH_IDX(KS_F_FILE_PATH)], 64);
+	assert_int_equal(ev.cut_head[KS_PATH_IDX(KS_F_FILE_ORIG_PATH)], 40);
+	assert_true(asprintf(&line, RENAME_CUT("\"path\":\"%.40s...%s/old\","
+					      "\"target_path\":\"%.64s...%s/new\"",
+					      "\"file.path\":40,\"file.target_path\":64"),
+			     deep, tail, deep, tail) > 0);
+	decode_ok(f, line, &old);
+	free(line);
+	assert_int_equal(old.truncated, ev.truncated);
+	assert_memory_equal(old.cut_head, ev.cut_head, sizeof(ev.cut_head));
+	assert_memory_equal(old.str, ev.str, sizeof(ev.str));
+	assert_memory_equal(old.path, ev.path, KS_PATH_MAX);
+	assert_memory_equal(old.orig, ev.orig, KS_PATH_MAX);
+}
+
 static void test_rename_shapes(void **state)
 {
 	static const char *const shapes[] = {
@@ -1769,6 +1810,7 @@ static void test_rename_shapes(void **state)
 			fail_msg("%s\n  encoded as %s", shapes[i], s);
 		free(s);
 	}
+	check_old_cut_rename(f);
 	if (!decode(f, RENAME_LINE("\"path\":\"/a\",\"target_path\":\"/b\","
 				   "\"Ext\":{\"original\":{\"path\":\"/c\"}}"), &ev))
 		fail_msg("accepted file.target_path with file.Ext.original");
