@@ -65,6 +65,14 @@ def file_(sec, action, process, path, uid=1000):
     return ev(sec, "file", action, p, uid, file={"path": path})
 
 
+def rename_(sec, process, path, orig, uid=1000):
+    """A rename as Elastic Defend writes it: file.path the new path,
+    file.Ext.original.path the old one (names derived by the decoder)."""
+    e = file_(sec, "rename", process, path, uid)
+    e["file"]["Ext"] = {"original": {"path": orig}}
+    return e
+
+
 def with_(event, **changes):
     """A copy of event with dotted fields changed: with_(e, **{"process.name": "x"})."""
     e = copy.deepcopy(event)
@@ -362,6 +370,36 @@ def _():
     # Near miss: /etc/cron.daily/apt (the filter of legitimate files).
     return one_file(6901, "/usr/bin/cp", "creation", "/etc/cron.daily/update",
                     "/etc/cron.daily/apt", uid=0)
+
+
+# ---- renames: file.Ext.original.* -------------------------------------
+
+@proof("persistence_shadow_file_modification")
+def _():
+    # a script renames its own file over /etc/shadow. Near miss: the
+    # source is /etc/nshadow, the account tools' temporary file.
+    py = proc(6101, "/usr/bin/python3.11", ["python3", "/tmp/.u.py"], 6100)
+    e = rename_(0, py, "/etc/shadow", "/tmp/.shadow.new", uid=0)
+    return [e], [with_(e, **{"file.Ext.original.path": "/etc/nshadow"})]
+
+
+@proof("defense_evasion_rename_esxi_files")
+def _():
+    # a virtual disk renamed to another extension (ransomware's).
+    # Near miss: renamed to another .vmdk name.
+    enc = proc(6201, "/tmp/enc", ["/tmp/enc", "/vmfs/volumes/ds1"], 6200)
+    e = rename_(0, enc, "/vmfs/volumes/ds1/vm1/vm1.vmdk.lock1",
+                "/vmfs/volumes/ds1/vm1/vm1.vmdk", uid=0)
+    return [e], [with_(e, **{"file.path": "/vmfs/volumes/ds1/vm1/vm1-old.vmdk"})]
+
+
+@proof("persistence_cron_job_creation")
+def _():
+    # a file renamed into /etc/cron.d. Near miss: its source is a
+    # package's .dpkg-new file (file.Ext.original.extension).
+    mv = proc(6301, "/usr/bin/mv", ["mv", "/tmp/job", "/etc/cron.d/job"], 6300)
+    e = rename_(0, mv, "/etc/cron.d/job", "/tmp/job", uid=0)
+    return [e], [with_(e, **{"file.Ext.original.path": "/etc/cron.d/job.dpkg-new"})]
 
 
 @proof("net_connection_lnx_back_connect_shell_dev", "sigma-linux")
