@@ -5,7 +5,8 @@
  * numbers, enum values, addresses), and a mismatch is a semantic error
  * that names the field. The semantics are described in parser.c.
  *
- * About 1,050 lines (entry_meta.type's fold too): the functions (startsWith, cidrMatch, length, ...) type
+ * About 1,190 lines (the folds of entry_meta.type and file.target_path
+ * too): the functions (startsWith, cidrMatch, length, ...) type
  * their arguments and what they are compared with through the
  * comparisons' own operator, value-list and regex code (struct cmp_op,
  * parse_values, regex_node), which would otherwise have to be exported
