@@ -1748,7 +1748,16 @@ static void test_entry_type(void **state)
  */
 static void check_old_cut_rename(struct fx *f)
 {
-	struct ks_event ev, old;
+	/* each: the new path's head and tail, then the source's */
+	static const char *const shapes[2] = {
+		RENAME_CUT("\"path\":\"%.64s...%s/new\",\"Ext\":{\"original\":"
+			   "{\"path\":\"%.40s...%s/old\"}}",
+			   "\"file.path\":64,\"file.Ext.original.path\":40"),
+		RENAME_CUT("\"target_path\":\"%.64s...%s/new\","
+			   "\"path\":\"%.40s...%s/old\"",
+			   "\"file.path\":40,\"file.target_path\":64"),
+	};
+	struct ks_event ev[2];
 	char *line, deep[601];
 	const char *tail = deep + sizeof(deep) - 201;
 	size_t i;
@@ -1756,25 +1765,17 @@ static void check_old_cut_rename(struct fx *f)
 	for (i = 0; i < sizeof(deep) - 1; i++)
 		deep[i] = i % 2 ? 'd' : '/';
 	deep[sizeof(deep) - 1] = '\0';
-	assert_true(asprintf(&line, RENAME_CUT("\"path\":\"%.64s...%s/new\",\"Ext\":{\"original\":"
-					      "{\"path\":\"%.40s...%s/old\"}}",
-					      "\"file.path\":64,\"file.Ext.original.path\":40"),
-			     deep, tail, deep, tail) > 0);
-	decode_ok(f, line, &ev);
-	free(line);
-	assert_int_equal(ev.cut_head[KS_PATH_IDX(KS_F_FILE_PATH)], 64);
-	assert_int_equal(ev.cut_head[KS_PATH_IDX(KS_F_FILE_ORIG_PATH)], 40);
-	assert_true(asprintf(&line, RENAME_CUT("\"path\":\"%.40s...%s/old\","
-					      "\"target_path\":\"%.64s...%s/new\"",
-					      "\"file.path\":40,\"file.target_path\":64"),
-			     deep, tail, deep, tail) > 0);
-	decode_ok(f, line, &old);
-	free(line);
-	assert_int_equal(old.truncated, ev.truncated);
-	assert_memory_equal(old.cut_head, ev.cut_head, sizeof(ev.cut_head));
-	assert_memory_equal(old.str, ev.str, sizeof(ev.str));
-	assert_memory_equal(old.path, ev.path, KS_PATH_MAX);
-	assert_memory_equal(old.orig, ev.orig, KS_PATH_MAX);
+	for (i = 0; i < 2; i++) {
+		assert_true(asprintf(&line, shapes[i], deep, tail, deep, tail) > 0);
+		decode_ok(f, line, &ev[i]);
+		free(line);
+		assert_int_equal(ev[i].cut_head[KS_PATH_IDX(KS_F_FILE_PATH)], 64);
+		assert_int_equal(ev[i].cut_head[KS_PATH_IDX(KS_F_FILE_ORIG_PATH)], 40);
+	}
+	assert_int_equal(ev[1].truncated, ev[0].truncated);
+	assert_memory_equal(ev[1].str, ev[0].str, sizeof(ev[0].str));
+	assert_memory_equal(ev[1].path, ev[0].path, KS_PATH_MAX);
+	assert_memory_equal(ev[1].orig, ev[0].orig, KS_PATH_MAX);
 }
 
 static void test_rename_shapes(void **state)
