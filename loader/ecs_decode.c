@@ -837,7 +837,7 @@ static int dec_one_file(struct dec *d, enum dec_path p, enum dec_path pn, enum d
 
 /*
  * file.path, and a rename's source in file.Ext.original.*, as Elastic
- * Defend writes them. A record of Kestrel before ABI 14 put the source
+ * Defend writes them. A record of Kestrel before ABI 16 put the source
  * in file.path and the new path in file.target_path: it is read into
  * the same shape (its file.name and file.extension were the source's).
  */

@@ -1731,7 +1731,7 @@ static void test_entry_type(void **state)
 
 /*
  * A rename as Elastic Defend writes it (file.path the new path, file.Ext.
- * original.* the old one), and as Kestrel's records before ABI 14 did
+ * original.* the old one), and as Kestrel's records before ABI 16 did
  * (file.path the old path, file.target_path the new): both decode to the
  * same event, which encodes in Defend's shape; one record with both is
  * refused.
