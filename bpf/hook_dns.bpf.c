@@ -28,13 +28,9 @@
 /* Do the installed rules read names from DNS answers? No tables: no. */
 static __always_inline int ks_dns_wanted(void)
 {
-	__u32 zero = 0;
-	struct ks_tables *t;
-	void *inner;
+	struct ks_tables *t = ks_tables_current();
 
-	inner = bpf_map_lookup_elem(&ks_gen, &zero);
-	t = inner ? bpf_map_lookup_elem(inner, &zero) : NULL;
-	return t && t->hdr.magic == KS_TABLES_MAGIC && (t->hdr.action_mask & KS_NEED_DNS);
+	return t && (t->hdr.action_mask & KS_NEED_DNS);
 }
 
 /* The transport header's offset in skb (from its network header), or -1. */

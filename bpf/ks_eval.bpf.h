@@ -106,11 +106,10 @@ static __always_inline void ks_count(__u64 *c)
 }
 
 /*
- * Whether some rule step can match an event of this action. When none
- * can, the hook counts the event as filtered and builds nothing. (No
- * tables: evaluate, which counts the event as dropped for that reason.)
+ * The current generation's tables, or NULL when none is installed: every
+ * event looks the generation up once per stage and uses only that map.
  */
-static __always_inline int ks_action_wanted(__u32 act)
+static __always_inline struct ks_tables *ks_tables_current(void)
 {
 	__u32 zero = 0;
 	struct ks_tables *t;
@@ -118,7 +117,19 @@ static __always_inline int ks_action_wanted(__u32 act)
 
 	inner = bpf_map_lookup_elem(&ks_gen, &zero);
 	t = inner ? bpf_map_lookup_elem(inner, &zero) : NULL;
-	if (!t || t->hdr.magic != KS_TABLES_MAGIC)
+	return t && t->hdr.magic == KS_TABLES_MAGIC ? t : NULL;
+}
+
+/*
+ * Whether some rule step can match an event of this action. When none
+ * can, the hook counts the event as filtered and builds nothing. (No
+ * tables: evaluate, which counts the event as dropped for that reason.)
+ */
+static __always_inline int ks_action_wanted(__u32 act)
+{
+	struct ks_tables *t = ks_tables_current();
+
+	if (!t)
 		return 1;
 	return !!(t->hdr.action_mask & (1u << (act & 15)));
 }
@@ -359,16 +370,11 @@ static __always_inline __u64 ks_scan_fields(struct ks_tables *t, struct ks_scrat
  */
 static __always_inline int ks_early_filtered(struct ks_scratch *sc, __u32 src)
 {
+	struct ks_tables *t = ks_tables_current();
 	struct ks_event *ev = &sc->ev;
-	struct ks_tables *t;
 	struct ks_stats *st;
-	__u32 zero = 0;
-	void *inner;
 
-	inner = bpf_map_lookup_elem(&ks_gen, &zero);
-	t = inner ? bpf_map_lookup_elem(inner, &zero) : NULL;
-	if (!t || t->hdr.magic != KS_TABLES_MAGIC ||
-	    (t->hdr.trig_fields[ev->action & 15] & ~KS_EARLY_FIELDS) ||
+	if (!t || (t->hdr.trig_fields[ev->action & 15] & ~KS_EARLY_FIELDS) ||
 	    (ev->truncated & KS_F_PATH_MASK))
 		return 0;
 	st = ks_stats_get(KS_CTX_TASK);
@@ -730,7 +736,6 @@ static __always_inline __u32 ks_evaluate(struct ks_scratch *sc, __u32 ctx, __u32
 	__u32 zero = 0, action = KS_RA_ALERT;
 	__u64 t0 = bpf_ktime_get_ns(), dt;
 	struct ks_ctl *ctl;
-	void *inner;
 	int best, lost = 0;
 
 	st = ks_stats_get(ctx);
@@ -744,9 +749,8 @@ static __always_inline __u32 ks_evaluate(struct ks_scratch *sc, __u32 ctx, __u32
 		return KS_RA_ALERT;
 	}
 
-	inner = bpf_map_lookup_elem(&ks_gen, &zero);
-	t = inner ? bpf_map_lookup_elem(inner, &zero) : NULL;
-	if (!t || t->hdr.magic != KS_TABLES_MAGIC) {
+	t = ks_tables_current();
+	if (!t) {
 		ks_count(&st->dropped[src][KS_DROP_NO_TABLES]);
 		return KS_RA_ALERT;
 	}
