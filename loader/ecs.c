@@ -558,28 +558,35 @@ const char *ks_ecs_ref_bytes(const struct ks_event *ev, unsigned int field,
 	return (const char *)ev + r.off;
 }
 
+/* "PID-START", the entity id of a process no record named, into buf[32]. */
+const char *ks_ecs_entity_pid_start(uint32_t pid, uint64_t start, char *buf)
+{
+	char *p = buf + 32;
+
+	*--p = '\0';	/* "%u-%llu" without printf's cost: one per alert event */
+	do {
+		*--p = (char)('0' + start % 10);
+		start /= 10;
+	} while (start);
+	*--p = '-';
+	do {
+		*--p = (char)('0' + pid % 10);
+		pid /= 10;
+	} while (pid);
+	return p;
+}
+
 void ks_ecs_entity_text(const struct ks_ecs_ctx *ctx, uint64_t key, uint32_t pid,
 			uint64_t start, char *buf, size_t len)
 {
 	const char *s = ks_ecs_intern_get(ctx, key);
-	char tmp[32], *p = tmp + sizeof(tmp);
+	char tmp[32];
 	size_t n;
 
 	if (!len)
 		return;
-	if (!s) {	/* "%u-%llu" without printf's cost: one per alert event */
-		*--p = '\0';
-		do {
-			*--p = (char)('0' + start % 10);
-			start /= 10;
-		} while (start);
-		*--p = '-';
-		do {
-			*--p = (char)('0' + pid % 10);
-			pid /= 10;
-		} while (pid);
-		s = p;
-	}
+	if (!s)
+		s = ks_ecs_entity_pid_start(pid, start, tmp);
 	n = strnlen(s, len - 1);	/* snprintf's truncation */
 	memcpy(buf, s, n);
 	buf[n] = '\0';

@@ -53,15 +53,11 @@ static void put_ref(struct enc *e, const char *key, unsigned int field)
 static void put_entity(struct enc *e, uint64_t key, uint32_t pid, uint64_t start)
 {
 	const char *s = ks_ecs_intern_get(e->ctx, key);
-	char buf[64];
+	char buf[32];
 
 	if (!key)
 		return;
-	if (!s) {
-		ks_ecs_entity_text(e->ctx, key, pid, start, buf, sizeof(buf));
-		s = buf;
-	}
-	ks_jw_cstr(e->w, "entity_id", s);
+	ks_jw_cstr(e->w, "entity_id", s ?: ks_ecs_entity_pid_start(pid, start, buf));
 }
 
 /*

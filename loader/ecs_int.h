@@ -39,6 +39,7 @@ const char *ks_ecs_event_host(struct ks_ecs_ctx *ctx, const struct ks_event *ev)
 bool ks_ecs_is_path(unsigned int field);
 /* A string field's bytes, or NULL (with length 0) if out of the event. */
 const char *ks_ecs_ref_bytes(const struct ks_event *ev, unsigned int field, size_t *len);
+const char *ks_ecs_entity_pid_start(uint32_t pid, uint64_t start, char *buf);
 void ks_ecs_entity_text(const struct ks_ecs_ctx *ctx, uint64_t key, uint32_t pid,
 			uint64_t start, char *buf, size_t len);
 bool ks_ecs_ip_is_zero(const uint8_t *a);
