@@ -251,6 +251,16 @@ static natsStatus publish(struct ks_sink *s, const struct ks_line *l, jsErrCode 
 	return st;
 }
 
+/* The server's 503 answers: JetStream is starting, stopping or has no
+ * quorum (a restart answers JSNotEnabledErr for a moment before the
+ * stream is back). The alert waits in the queue and is sent again; the
+ * message id keeps a resend that did land from being stored twice. */
+static bool js_unavailable(jsErrCode e)
+{
+	return e == JSNotEnabledErr || e == JSNotEnabledForAccountErr ||
+	       e == JSClusterNotAvailErr || e == JSInsufficientResourcesErr;
+}
+
 static int nats_send(struct ks_sink *s, const struct ks_line *l, enum ks_sink_err *why)
 {
 	struct nats_sink *n = s->priv;
@@ -265,6 +275,12 @@ static int nats_send(struct ks_sink *s, const struct ks_line *l, enum ks_sink_er
 	st = publish(s, l, &jerr);
 	if (st == NATS_OK)
 		return 0;
+	if (jerr && js_unavailable(jerr)) {
+		snprintf(s->err_text, sizeof(s->err_text), "JetStream unavailable (error %d)",
+			 (int)jerr);
+		*why = KS_SERR_ACK;
+		return -EAGAIN;
+	}
 	if (jerr) {	/* the stream refused this alert: sending it again cannot help */
 		pr_warn("kload: output %s: JetStream refused an alert (error %d): lost\n",
 			s->name, (int)jerr);
