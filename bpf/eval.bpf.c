@@ -334,17 +334,18 @@ __noinline int ks_seq_step(struct ks_tables *t, struct ks_scratch *sc, __u32 ste
 			v = ks_entity_new(&key, st);
 		if (!v)
 			return KS_SEQ_FAIL;
-		v->start[1] = now;	/* newest overwrites */
+		v->start[0] = now;	/* state 1; the newest overwrites */
 		v->updated_ns = now;
 		ks_count(&st->seq_started);
 		return KS_SEQ_MOVED;
 	}
-	if (!v || k >= KS_MAX_KSTEPS)
+	/* start[k - 1] is state k's; k == 0 was handled above (wraps past) */
+	if (!v || k - 1 >= KS_MAX_KSTEPS - 1)
 		return KS_SEQ_NOOP;
-	start = v->start[k];
+	start = v->start[k - 1];
 	if (!start)
 		return KS_SEQ_NOOP;
-	v->start[k] = 0;
+	v->start[k - 1] = 0;
 	if (r->maxspan_ns && now - start > r->maxspan_ns) {
 		ks_count(&st->expired);
 		goto out;
@@ -356,7 +357,9 @@ __noinline int ks_seq_step(struct ks_tables *t, struct ks_scratch *sc, __u32 ste
 			ks_count(&st->entity_deletes);
 		return KS_SEQ_DONE;
 	}
-	v->start[(k + 1) & (KS_MAX_KSTEPS - 1)] = start;
+	/* state k + 1; the compiler keeps n <= KS_MAX_KSTEPS, so k fits */
+	if (k < KS_MAX_KSTEPS - 1)
+		v->start[k] = start;
 out:
 	v->updated_ns = now;
 	if (ks_entity_empty(v, n) && bpf_map_delete_elem(&ks_entity, &key) == 0)

@@ -611,8 +611,8 @@ static __always_inline int ks_entity_empty(const struct ks_entity_val *v, __u32 
 {
 	__u32 k;
 
-	for (k = 0; k < KS_MAX_KSTEPS; k++)
-		if (k < n && v->start[k])
+	for (k = 0; k < KS_MAX_KSTEPS - 1; k++)
+		if (k + 1 < n && v->start[k])
 			return 0;
 	return 1;
 }

@@ -61,7 +61,7 @@ static void count_entities(int fd, struct ks_snapshot *s)
 		if (bpf_map_lookup_elem(fd, &key, &val))
 			continue;
 		s->entities_live++;
-		for (k = 0; k < (int)KS_MAX_KSTEPS; k++)
+		for (k = 0; k < (int)KS_MAX_KSTEPS - 1; k++)
 			s->kernel_pending += val.start[k] != 0;
 	}
 }

@@ -11,9 +11,11 @@
 /*
  * ks_entity: one entry per (rule, join key value) with a pending sequence.
  * Following EQL, a sequence that has matched steps 0..k-1 waits in state k;
- * there is at most one per state (the newest overwrites) and start[k]
+ * there is at most one per state (the newest overwrites) and start[k - 1]
  * holds the time of its first event (maxspan is measured from it);
- * start[k] == 0 means state k is empty.
+ * start[k - 1] == 0 means state k is empty. State 0 (nothing matched yet)
+ * needs no slot. updated_ns is the time of the last change, for a reader
+ * of the pinned map.
  */
 struct ks_entity_key {
 	__u32 rule_uid;
@@ -33,7 +35,7 @@ struct ks_entity_key {
 #define KS_JOIN_HDR(present, bytes)	((__u64)!!(present) | (__u64)(bytes) << 8)
 
 struct ks_entity_val {
-	__u64 start[KS_MAX_KSTEPS];
+	__u64 start[KS_MAX_KSTEPS - 1];
 	__u64 updated_ns;
 };
 

@@ -503,7 +503,13 @@ static void test_sequence_limits(void **state)
 		"      [process where true] with runs=10\n"
 		"- rule: host\n"
 		"  name: host\n"
-		"  query: sequence by host.name [process where true] [file where true]\n";
+		"  query: sequence by host.name [process where true] [file where true]\n"
+		"- rule: eight\n"
+		"  name: eight\n"
+		"  query: |\n"
+		"    sequence by process.entity_id\n"
+		"      [process where true] with runs=4\n"
+		"      [file where true] with runs=4\n";
 	struct ks_compile_info info;
 	struct ks_ruleset *rs = load(yaml, 0, &info);
 
@@ -515,6 +521,9 @@ static void test_sequence_limits(void **state)
 	/* a join field the kernel cannot see */
 	assert_int_equal(T->rules[1].flags & KS_R_EXACT, 0);
 	assert_non_null(strstr(info.rules[1].why_not_exact, "join"));
+	/* KS_MAX_KSTEPS steps exactly: the kernel keeps the state */
+	assert_int_equal(T->rules[2].n_steps, KS_MAX_KSTEPS);
+	assert_int_equal(T->rules[2].flags & KS_R_KSTATE, KS_R_KSTATE);
 	ks_compile_info_free(&info);
 	ks_ruleset_free(rs);
 }
