@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -367,6 +368,27 @@ static void ks_pool_run(const struct ks_engine *e, struct ks_unit *u, int n)
 		pthread_join(tid[i], NULL);
 }
 
+/*
+ * The BPF object kload embeds (about 0.9 MiB of .rodata) is read while
+ * the programs load and not after: libbpf is done with the ELF once
+ * loaded. Its pages stay resident in kload's mapping of its own file;
+ * dropping them gives the memory back (a later load, at a reload that
+ * needs another hook, faults them in again from the page cache).
+ */
+static void ks_release_elf(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uintptr_t a, b;
+	const void *p;
+	size_t sz;
+
+	p = kestrel_bpf__elf_bytes(&sz);
+	a = ((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1);
+	b = ((uintptr_t)p + sz) & ~(uintptr_t)(page - 1);
+	if (b > a)
+		madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
 /* The host programs this mode runs for `actions`, not loaded yet. */
 static int ks_units_pick(const struct ks_engine *e, __u32 actions, struct ks_unit *u, int max)
 {
@@ -435,6 +457,7 @@ int ks_load_progs(struct ks_engine *e, __u32 actions)
 	 * malloc arena; give the freed pages back.
 	 */
 	malloc_trim(0);
+	ks_release_elf();
 	return err;
 }
 
