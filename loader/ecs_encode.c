@@ -131,8 +131,11 @@ static void put_user(struct enc *e, const char *key, unsigned int field)
 	ks_jw_end(e->w, ']');
 }
 
-/* process.{session,group}_leader: {"name": ...} when the record had one */
-static void put_leader(struct enc *e, const char *key, unsigned int field)
+/*
+ * key: {member: ...} when the replayed record had the enriched field:
+ * process.{session,group}_leader.name, agent.id
+ */
+static void put_sub(struct enc *e, const char *key, const char *member, unsigned int field)
 {
 	const struct ks_field_info *f = ks_ecs_user_info(field);
 	const char *s;
@@ -141,7 +144,7 @@ static void put_leader(struct enc *e, const char *key, unsigned int field)
 	if (e->ev->source != KS_SRC_REPLAY || !ks_ecs_user_str(e->ctx, f, e->ev, &s, &len))
 		return;
 	ks_jw_obj(e->w, key);
-	ks_jw_str(e->w, "name", s, len);
+	ks_jw_str(e->w, member, s, len);
 	ks_jw_end(e->w, '}');
 }
 
@@ -242,7 +245,7 @@ static void enc_process(struct enc *e)
 		ks_jw_int(e->w, "exit_code", ev->exit_code);
 	put_cred(e, "group", KS_P_EGID, ev->egid);
 	if (proc) {
-		put_leader(e, "group_leader", KS_ECS_U_GROUP_NAME);
+		put_sub(e, "group_leader", "name", KS_ECS_U_GROUP_NAME);
 		put_user(e, "interactive", KS_ECS_U_INTERACTIVE);
 		put_ref(e, "name", KS_F_PROCESS_NAME);
 	}
@@ -250,7 +253,7 @@ static void enc_process(struct enc *e)
 		enc_parent(e);
 	if (proc) {
 		ks_jw_int(e->w, "pid", ev->pid);
-		put_leader(e, "session_leader", KS_ECS_U_SESSION_NAME);
+		put_sub(e, "session_leader", "name", KS_ECS_U_SESSION_NAME);
 	}
 	enc_thread(e);
 	put_cred(e, "user", KS_P_EUID, ev->euid);
@@ -456,6 +459,7 @@ void ks_ecs_event_json(struct ks_ecs_ctx *ctx, struct ks_jw *w, const struct ks_
 
 	ks_jw_obj(w, NULL);
 	enc_head(&e, ev->ts_ns);
+	put_sub(&e, "agent", "id", KS_ECS_U_AGENT_ID);
 	enc_container(ctx, w, ev);
 	put_endpoint(&e, "destination", ev->daddr, ev->dport);
 	ks_jw_obj(w, "event");

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Userspace-enriched fields (rules-compiler/fields.c: host.id,
+ * Userspace-enriched fields (rules-compiler/fields.c: host.id, agent.id,
  * process.working_directory, process.parent.args, user.name,
  * process.parent.command_line): the kernel
  * does not fill them, so kload gives their value when a rule step
@@ -9,8 +9,9 @@
  *  replayed events   the record's own value, noted by the decoder under
  *                    the record number (entries in record order, so a
  *                    binary search finds them); null if it had none
- *  live events       read at that moment: /etc/machine-id (through the
- *                    compiler's default), /proc/PID/cwd, /proc/PPID/cmdline
+ *  live events       read at that moment: /etc/machine-id and agent.id
+ *                    (through the compiler's default: read or drawn once
+ *                    per process), /proc/PID/cwd, /proc/PPID/cmdline
  *                    (its NULs as spaces for the command line, its element
  *                    count for process.parent.args_count), the passwd
  *                    entry of user.id, /proc/PID/environ; null when the
@@ -52,6 +53,7 @@ static const char *const user_fields[KS_ECS_USER_N] = {
 	[KS_ECS_U_SESSION_NAME] = "process.session_leader.name",
 	[KS_ECS_U_GROUP_NAME] = "process.group_leader.name",
 	[KS_ECS_U_DEST_DOMAIN] = "destination.domain",
+	[KS_ECS_U_AGENT_ID] = "agent.id",
 };
 
 /*
@@ -353,7 +355,7 @@ static bool live_value(struct ks_ecs_ctx *ctx, const struct ks_field_info *f,
 	struct passwd pw, *res = NULL;
 	char *buf;
 
-	if (field == KS_ECS_U_HOST_ID)
+	if (field == KS_ECS_U_HOST_ID || field == KS_ECS_U_AGENT_ID)
 		return ks_interp_user_default(f, s, len);
 	if (field == KS_ECS_U_DEST_DOMAIN)	/* the name, not a reverse lookup */
 		return ctx->dns && ks_dns_cache_get(ctx->dns, ev->daddr, ev->ts_ns, s, len);

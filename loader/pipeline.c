@@ -47,10 +47,14 @@
 #define KS_GENS		2
 #define KS_JOIN_TEXT	512	/* a join value as kestrel.join prints it */
 /*
- * The longest join key: per field a presence byte, a length and every
- * byte a value can have (a string slot cannot reach past the event).
+ * The longest join value: every byte a kernel field can have (a string
+ * slot cannot reach past the event), or of a userspace field (user.name,
+ * process.working_directory) what kload reads live, KS_ECS_UBUF at most.
  */
-#define KS_JOIN_KEY_MAX	(KS_MAX_JOIN * (1 + 4 + sizeof(struct ks_event)))
+#define KS_JOIN_VAL_MAX	(sizeof(struct ks_event) > KS_ECS_UBUF ? sizeof(struct ks_event) : \
+			 KS_ECS_UBUF)
+/* The longest join key: per field a presence byte, a length and the value. */
+#define KS_JOIN_KEY_MAX	(KS_MAX_JOIN * (1 + 4 + KS_JOIN_VAL_MAX))
 /* What malloc adds to each allocation, counted against max_bytes. */
 #define KS_MALLOC_OVERHEAD	16
 /* Events of one alert: a sequence has at most 255 steps (ks_rule.n_steps). */
@@ -795,6 +799,51 @@ static int join_value(const struct ks_event *ev, uint32_t f, const uint8_t **v, 
 }
 
 /*
+ * The catalogue entry of join key j of step s: the query's `by` fields,
+ * then the step's (the order lower.c writes ks_step.join[] in). The table
+ * names a field only the kernel fills; a userspace one (KS_F_NONE) is
+ * found here, in the rule's AST.
+ */
+static const struct ks_field_info *join_info(const struct ks_gen *g, const struct ks_step *s,
+					     uint32_t j)
+{
+	const struct ks_step_ast *a = ast_step(g, s);
+	const struct ks_query *q;
+
+	if (!a)
+		return NULL;
+	q = g->rs->rules[s->rule].q;
+	if (j < q->n_join)
+		return q->join[j];
+	j -= q->n_join;
+	return j < a->n_join ? a->join[j] : NULL;
+}
+
+/*
+ * A userspace join value of ev (ks_field_info.join): what a test of f
+ * reads (the replayed record's value, or what kload reads live), so
+ * returns 1 with the value, 0 if it is null, as join_value() for a kernel
+ * field. host.* and agent.id have one value for every event kload sees:
+ * null here, as before such a key was read at all. A value longer than
+ * the key keeps (only a replayed record can hold one) is keyed on its
+ * first KS_ECS_UBUF bytes with the cut bit, as a kernel value the event
+ * holds in part.
+ */
+static int join_user(struct ks_pipeline *p, const struct ks_field_info *f,
+		     const struct ks_event *ev, const uint8_t **v, uint32_t *len)
+{
+	const char *s;
+	size_t n;
+
+	*len = 0;
+	if (!f || !f->join || !user_str(p, f, ev, &s, &n))
+		return 0;
+	*v = (const uint8_t *)s;
+	*len = n < KS_ECS_UBUF ? (uint32_t)n : KS_ECS_UBUF;
+	return n > KS_ECS_UBUF ? 3 : 1;
+}
+
+/*
  * The join key of ev for step s into p->join_key: per join field a
  * presence byte (bit 1: the event holds only part of the value), the
  * value's length and the value itself, whole: a string's bytes (NULs of
@@ -802,7 +851,7 @@ static int join_value(const struct ks_event *ev, uint32_t f, const uint8_t **v, 
  * keys and addresses in binary. Two keys are equal exactly when every
  * value is. Returns the key's length.
  */
-static uint32_t join_key(struct ks_pipeline *p, const struct ks_event *ev,
+static uint32_t join_key(struct ks_pipeline *p, const struct ks_gen *g, const struct ks_event *ev,
 			 const struct ks_step *s)
 {
 	uint8_t *b = p->join_key, num[16];
@@ -812,7 +861,10 @@ static uint32_t join_key(struct ks_pipeline *p, const struct ks_event *ev,
 		uint32_t f = s->join[j], len;
 		const uint8_t *v;
 
-		b[pos] = join_value(ev, f, &v, &len, num);
+		if (f == KS_F_NONE)
+			b[pos] = join_user(p, join_info(g, s, j), ev, &v, &len);
+		else
+			b[pos] = join_value(ev, f, &v, &len, num);
 		if (ev->truncated & ks_field_cut_bits(f))
 			b[pos] |= 2;
 		memcpy(b + pos + 1, &len, 4);
@@ -900,6 +952,29 @@ static bool unpack_chain(struct ks_pipeline *p, const struct ks_pend *pend,
 	return true;
 }
 
+/*
+ * Join key j of step s as kestrel.join prints it: its name and its value
+ * on ev in buf (KS_JOIN_TEXT bytes, cut to fit). Returns < 0 when the
+ * value is null or one for the whole host (host.*, agent.id: not printed).
+ */
+static int join_text(struct ks_pipeline *p, const struct ks_gen *g, const struct ks_step *s,
+		     uint32_t j, const struct ks_event *ev, const char **name, char *buf)
+{
+	const struct ks_field_info *fi = ks_field_by_id(s->join[j]);
+	const uint8_t *v;
+	uint32_t len;
+
+	if (fi) {
+		*name = fi->name;
+		return ks_field_text(p->ecs, ev, s->join[j], buf, KS_JOIN_TEXT);
+	}
+	fi = join_info(g, s, j);
+	if (!join_user(p, fi, ev, &v, &len))
+		return -1;
+	*name = fi->name;
+	return snprintf(buf, KS_JOIN_TEXT, "%.*s", (int)len, (const char *)v);
+}
+
 /* An alert for rule on last, after the events of prev (NULL: none). */
 static int emit(struct ks_pipeline *p, struct ks_gen *g, uint32_t rule,
 		const struct ks_step *s, const struct ks_pend *prev,
@@ -923,12 +998,8 @@ static int emit(struct ks_pipeline *p, struct ks_gen *g, uint32_t rule,
 	}
 	evs[prev->n] = last;
 	for (i = 0; i < s->n_join && i < KS_MAX_JOIN; i++) {
-		const struct ks_field_info *fi = ks_field_by_id(s->join[i]);
-
-		if (!fi || ks_field_text(p->ecs, last, s->join[i], vbuf[n_join],
-					 KS_JOIN_TEXT) < 0)
+		if (join_text(p, g, s, i, last, &names[n_join], vbuf[n_join]) < 0)
 			continue;
-		names[n_join] = fi->name;
 		values[n_join] = vbuf[n_join];
 		n_join++;
 	}
@@ -943,10 +1014,10 @@ static int emit(struct ks_pipeline *p, struct ks_gen *g, uint32_t rule,
  * ev's join key for step s into p, and its hash (never 0: 0 marks an
  * empty slot); the key's home slot is fetched into the cache meanwhile.
  */
-static void seq_key(struct ks_pipeline *p, const struct ks_rule *r, const struct ks_step *s,
-		    const struct ks_event *ev)
+static void seq_key(struct ks_pipeline *p, const struct ks_gen *g, const struct ks_rule *r,
+		    const struct ks_step *s, const struct ks_event *ev)
 {
-	p->join_len = join_key(p, ev, s);
+	p->join_len = join_key(p, g, ev, s);
 	p->join_hash = ks_siphash(p->sip_key[0] ^ r->uid, p->sip_key[1], p->join_key,
 				  p->join_len) ?: 1;
 	__builtin_prefetch(&p->slots[p->join_hash & (p->n_slots - 1)]);
@@ -1024,7 +1095,7 @@ static int seq_step(struct ks_pipeline *p, struct ks_gen *g, const struct ks_ste
 	struct ks_entry *e;
 	int ret = 0;
 
-	seq_key(p, r, s, ev);
+	seq_key(p, g, r, s, ev);
 	/* a first step packs its event while the slot is on its way */
 	if (k == 0 && !(s->flags & KS_S_UNTIL))
 		pk = ks_pack(&p->pool, ev);

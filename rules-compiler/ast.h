@@ -24,8 +24,9 @@ struct ks_enum_val {
 const struct ks_enum_val *ks_field_enum(const struct ks_field_info *f, size_t *n);
 /* "exec, exit, ..." for messages; static storage per field. */
 const char *ks_field_enum_list(const struct ks_field_info *f);
-/* host.name, host.id, host.os.type: one value for all of a host's events,
- * so a join on them is a join within one host (what kload sees). */
+/* host.name, host.id, host.os.type, agent.id: one value for all of a
+ * host's events, so a join on them is a join within one host (what kload
+ * sees). */
 bool ks_field_host_const(const struct ks_field_info *f);
 /* file.target_path: a rename's file.path, which only the EQL parser's
  * comparisons and functions take (compare.c folds them). */

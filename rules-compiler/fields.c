@@ -15,6 +15,9 @@
 #include "ast.h"
 
 #define F(n, i, t, p) { .name = n, .id = i, .type = t, .present = p }
+/* a userspace string kload's NFA can join on (ks_field_info.join) */
+#define FJ(n, p) { .name = n, .id = KS_F_NONE, .type = KS_T_USER_STR, .present = p, \
+		   .join = true }
 /* the kernel-filled fields, from their one list (maps/ks_fields.h) */
 #define NUM_FIELD(id_, name_, type_, member, pbit, nonzero, lo, hi)	\
 	{ .name = name_, .id = id_, .type = KS_T_##type_, .present = pbit, \
@@ -38,7 +41,7 @@ static const struct ks_field_info fields[] = {
 	 * live and takes the record's value in replay (loader/ecs_user.c);
 	 * null when the parent is gone. Sigma's ParentCommandLine maps here.
 	 */
-	F("process.parent.command_line", KS_F_NONE, KS_T_USER_STR, KS_P_PARENT),
+	FJ("process.parent.command_line", KS_P_PARENT),
 	/*
 	 * Other names of kernel-filled ids, after theirs (ks_field_by_id and
 	 * the printer use the first): user.id and group.id are the task's
@@ -82,7 +85,14 @@ static const struct ks_field_info fields[] = {
 	 * when the process is gone or the entry unknown.
 	 */
 	F("host.id", KS_F_NONE, KS_T_USER_STR, 0),
-	F("process.working_directory", KS_F_NONE, KS_T_USER_STR, KS_P_PROCESS),
+	/*
+	 * Kestrel's own identity as Elastic's agent.id is the Elastic Agent's:
+	 * a random UUID drawn once per kload process (rules-compiler/interp.c),
+	 * so one value for every event a kload sees, as host.id; a replayed
+	 * record's own value. Alert-only like host.id.
+	 */
+	F("agent.id", KS_F_NONE, KS_T_USER_STR, 0),
+	FJ("process.working_directory", KS_P_PROCESS),
 	{ .name = "process.parent.args", .id = KS_F_NONE, .type = KS_T_USER_STR,
 	  .present = KS_P_PARENT, .array = true },
 	/*
@@ -108,14 +118,14 @@ static const struct ks_field_info fields[] = {
 	 * process.name) of the process whose pid is the session id (the
 	 * process group id) in /proc/PID/stat, null once it has gone.
 	 */
-	F("process.parent.working_directory", KS_F_NONE, KS_T_USER_STR, KS_P_PARENT),
+	FJ("process.parent.working_directory", KS_P_PARENT),
 	{ .name = "process.interactive", .id = KS_F_NONE, .type = KS_T_USER_STR,
 	  .present = KS_P_PROCESS, .boolean = true },
 	{ .name = "process.parent.interactive", .id = KS_F_NONE,
 	  .type = KS_T_USER_STR, .present = KS_P_PARENT, .boolean = true },
-	F("process.session_leader.name", KS_F_NONE, KS_T_USER_STR, KS_P_PROCESS),
-	F("process.group_leader.name", KS_F_NONE, KS_T_USER_STR, KS_P_PROCESS),
-	F("user.name", KS_F_NONE, KS_T_USER_STR, KS_P_USER),
+	FJ("process.session_leader.name", KS_P_PROCESS),
+	FJ("process.group_leader.name", KS_P_PROCESS),
+	FJ("user.name", KS_P_USER),
 	/*
 	 * kload derives it from the cgroup the kernel names (loader/
 	 * container.c): a test on it is finished in userspace, never
@@ -337,7 +347,8 @@ const struct ks_field_info *ks_field_lookup(const char *name)
 
 bool ks_field_host_const(const struct ks_field_info *f)
 {
-	return f->id == KS_F_NONE && !strncmp(f->name, "host.", 5);
+	return f->id == KS_F_NONE &&
+	       (!strncmp(f->name, "host.", 5) || !strcmp(f->name, "agent.id"));
 }
 
 bool ks_field_target_alias(const struct ks_field_info *f)

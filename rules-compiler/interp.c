@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/random.h>
 
 #include <kestrel/text.h>
 
@@ -51,9 +52,37 @@ static void machine_id_init(void)
 	fclose(f);
 }
 
+static char agent_id[37];
+static pthread_once_t agent_id_once = PTHREAD_ONCE_INIT;
+
+/*
+ * agent.id: Kestrel's identity as an agent, a random (version 4) UUID
+ * drawn once per process, as Elastic's agents have one of their own
+ * beside the host's; "" (null) if the kernel gave no random bytes.
+ */
+static void agent_id_init(void)
+{
+	uint8_t u[16];
+
+	if (getrandom(u, sizeof(u), 0) != sizeof(u))
+		return;
+	u[6] = (u[6] & 0x0f) | 0x40;
+	u[8] = (u[8] & 0x3f) | 0x80;
+	snprintf(agent_id, sizeof(agent_id),
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
+		 u[12], u[13], u[14], u[15]);
+}
+
 bool ks_interp_user_default(const struct ks_field_info *f, const char **s,
 			    size_t *len)
 {
+	if (!strcmp(f->name, "agent.id")) {
+		pthread_once(&agent_id_once, agent_id_init);
+		*s = agent_id;
+		*len = strlen(agent_id);
+		return *len > 0;
+	}
 	if (!strcmp(f->name, "host.os.type")) {
 		*s = KS_HOST_OS_TYPE;
 		*len = strlen(KS_HOST_OS_TYPE);

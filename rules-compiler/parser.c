@@ -229,11 +229,14 @@ static bool parse_fields(struct parser *p, const struct ks_field_info **join,
 			eql_serr(p, t, "cannot join on %s: a set of values is no "
 				 "join key", f->name);
 			f = NULL;
-		} else if (f && f->id == KS_F_NONE && !ks_field_host_const(f)) {
+		} else if (f && f->id == KS_F_NONE && !ks_field_host_const(f) &&
+			   !f->join) {
 			/* neither the kernel nor kload's NFA keys on its value */
 			eql_serr(p, t, "cannot join on %s: only fields the kernel "
-				 "fills (and host.name, host.id) can be join keys",
-				 f->name);
+				 "fills, host.*, agent.id and the strings of one value "
+				 "kload reads (user.name, the working directories, "
+				 "process.parent.command_line, the leaders' names) "
+				 "can be join keys", f->name);
 			f = NULL;
 		}
 		if (*n >= KS_MAX_JOIN) {

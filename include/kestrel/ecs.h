@@ -95,6 +95,7 @@ enum {
 	KS_ECS_U_SESSION_NAME,		/* process.session_leader.name */
 	KS_ECS_U_GROUP_NAME,		/* process.group_leader.name */
 	KS_ECS_U_DEST_DOMAIN,		/* destination.domain (loader/dns.c) */
+	KS_ECS_U_AGENT_ID,		/* agent.id, as host.id one per kload */
 	KS_ECS_USER_N,
 };
 #define KS_ECS_UBUF	8192	/* a live value read: a path, cmdline, passwd */

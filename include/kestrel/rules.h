@@ -119,6 +119,8 @@ struct ks_field_info {
 	bool boolean;		/* KS_T_USER_STR: Elastic's boolean, compared
 				 * with true and false only; its value is the
 				 * text "true" or "false" */
+	bool join;		/* KS_T_USER_STR: a join key of kload's NFA,
+				 * keyed on the value a test reads */
 };
 
 /* Is v a value field f can hold? Comparing with any other number is an
@@ -391,7 +393,8 @@ const struct ks_step_ast *ks_query_step(const struct ks_query *q,
  * table). user_str returns true and the value, or false for null; the
  * value needs to last only until user_str's next call. Without a callback
  * host.name is gethostname(), host.os.type KS_HOST_OS_TYPE, host.id
- * /etc/machine-id, and the others are null.
+ * /etc/machine-id, agent.id a random UUID drawn once per process, and the
+ * others are null.
  */
 /* host.os.type: the same on every host Kestrel runs on */
 #define KS_HOST_OS_TYPE	"linux"
