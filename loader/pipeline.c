@@ -799,24 +799,16 @@ static int join_value(const struct ks_event *ev, uint32_t f, const uint8_t **v, 
 }
 
 /*
- * The catalogue entry of join key j of step s: the query's `by` fields,
- * then the step's (the order lower.c writes ks_step.join[] in). The table
- * names a field only the kernel fills; a userspace one (KS_F_NONE) is
- * found here, in the rule's AST.
+ * The catalogue entry of join key j of step s. The table names a field
+ * only the kernel fills; a userspace one (KS_F_NONE) is found in the
+ * rule's AST.
  */
 static const struct ks_field_info *join_info(const struct ks_gen *g, const struct ks_step *s,
 					     uint32_t j)
 {
-	const struct ks_step_ast *a = ast_step(g, s);
-	const struct ks_query *q;
+	const struct ks_query *q = s->rule < g->rs->n_rules ? g->rs->rules[s->rule].q : NULL;
 
-	if (!a)
-		return NULL;
-	q = g->rs->rules[s->rule].q;
-	if (j < q->n_join)
-		return q->join[j];
-	j -= q->n_join;
-	return j < a->n_join ? a->join[j] : NULL;
+	return q ? ks_query_join(q, s, j) : NULL;
 }
 
 /*

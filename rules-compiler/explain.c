@@ -253,10 +253,74 @@ static void explain_trigger(const struct ks_tables *t, uint32_t s, FILE *out)
 	fprintf(out, "      trigger: never (the condition cannot be true)\n");
 }
 
-static void explain_step(const struct ks_tables *t, const struct ks_lowered *lw,
-			 uint32_t s, FILE *out)
+/*
+ * What the value of a join key only userspace reads is, live (a replayed
+ * record's is its own, null if it has none): the NFA keys on it as a
+ * test of the field reads it.
+ */
+static const struct {
+	const char *name, *what;
+} user_joins[] = {
+	{ "user.name", "the passwd name of user.id, looked up when kload handles the "
+	  "event; null without an entry" },
+	{ "process.working_directory", "/proc/PID/cwd read when kload handles the event, "
+	  "not at exec: a process may have changed it, and it is null once the process "
+	  "has exited (so on every live `end` event)" },
+	{ "process.parent.working_directory", "/proc/PPID/cwd read when kload handles the "
+	  "event; null once the parent has exited" },
+	{ "process.parent.command_line", "/proc/PPID/cmdline read when kload handles the "
+	  "event; null once the parent has exited" },
+	{ "process.session_leader.name", "the session leader's executable name read from "
+	  "/proc when kload handles the event; null once either has exited" },
+	{ "process.group_leader.name", "the group leader's executable name read from "
+	  "/proc when kload handles the event; null once either has exited" },
+};
+
+static void explain_user_join(const struct ks_field_info *f, FILE *out)
+{
+	size_t i;
+
+	if (ks_field_host_const(f)) {
+		fprintf(out, "  join on %s%s: one value for all of a host's events: the "
+			"NFA does not key on it, what kload sees is one host's\n", f->name,
+			strcmp(f->name, "agent.id") ? "" :
+			" (Kestrel's own identity, a random UUID per kload process)");
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(user_joins); i++)
+		if (!strcmp(f->name, user_joins[i].name))
+			fprintf(out, "  join on %s (kload's NFA, alert-only): live, %s; replayed, "
+				"the record's value; a null value joins only another null, "
+				"as a kernel field's does\n",
+				f->name, user_joins[i].what);
+}
+
+/* The rule's join keys only userspace reads, each said once. */
+static void explain_user_joins(const struct ks_query *q, const struct ks_tables *t,
+			       const struct ks_rule *kr, FILE *out)
+{
+	const struct ks_field_info *seen[KS_MAX_JOIN * 2], *f;
+	uint32_t s, j, n = 0, k, last = kr->first_step + kr->n_steps +
+				   !!(kr->flags & KS_R_UNTIL);
+
+	for (s = kr->first_step; s < last && s < t->hdr.n_steps; s++) {
+		for (j = 0; j < t->steps[s].n_join && j < KS_MAX_JOIN; j++) {
+			f = t->steps[s].join[j] ? NULL : ks_query_join(q, &t->steps[s], j);
+			for (k = 0; f && k < n && seen[k] != f; k++)
+				;
+			if (!f || k < n || n == ARRAY_SIZE(seen))
+				continue;
+			seen[n++] = f;
+			explain_user_join(f, out);
+		}
+	}
+}
+
+static void explain_step(const struct ks_tables *t, const struct ks_query *q,
+			 const struct ks_lowered *lw, uint32_t s, FILE *out)
 {
 	const struct ks_step *st = &t->steps[s];
+	const struct ks_field_info *f;
 	unsigned int u = 0;
 	char *text;
 	uint32_t i;
@@ -268,8 +332,11 @@ static void explain_step(const struct ks_tables *t, const struct ks_lowered *lw,
 		st->flags & KS_S_EXACT ? " exact" : " partly userspace");
 	if (st->n_join) {
 		fprintf(out, "      join:");
-		for (i = 0; i < st->n_join; i++)
-			fprintf(out, " %s", st->join[i] ? fname(st->join[i]) : "(userspace field)");
+		for (i = 0; i < st->n_join; i++) {
+			f = st->join[i] ? NULL : ks_query_join(q, st, i);
+			fprintf(out, " %s", st->join[i] ? fname(st->join[i]) :
+					     f ? f->name : "(userspace field)");
+		}
 		fputc('\n', out);
 	}
 	text = prog_text(t, lw, st->prog, st->prog_len);
@@ -339,11 +406,12 @@ static void explain_rule(const struct ks_ruleset *rs, const struct ks_tables *t,
 		fprintf(out, "  destination.domain is the name the host's DNS answers gave the "
 			"address (kload loads\n  the DNS program ks_all_dns for it); null when "
 			"no answer named it; alert-only\n");
+	explain_user_joins(src->q, t, kr, out);
 	explain_exceptions(src, out);
 	for (s = kr->first_step; s < last && s < t->hdr.n_steps; s++)
-		explain_step(t, lw, s, out);
+		explain_step(t, src->q, lw, s, out);
 	if (kr->flags & KS_R_UNTIL)
-		explain_step(t, lw, kr->until_step, out);
+		explain_step(t, src->q, lw, kr->until_step, out);
 	fputc('\n', out);
 }
 

@@ -545,3 +545,16 @@ const struct ks_step_ast *ks_query_step(const struct ks_query *q,
 	}
 	return NULL;
 }
+
+const struct ks_field_info *ks_query_join(const struct ks_query *q, const struct ks_step *s,
+					  unsigned int j)
+{
+	const struct ks_step_ast *a = ks_query_step(q, s);
+
+	if (!a)
+		return NULL;
+	if (j < q->n_join)
+		return q->join[j];
+	j -= q->n_join;
+	return j < a->n_join ? a->join[j] : NULL;
+}

@@ -383,6 +383,11 @@ bool ks_interp_step(const struct ks_step_ast *s, const struct ks_event *ev);
  * `until` is flagged); NULL if q has no such step. */
 const struct ks_step_ast *ks_query_step(const struct ks_query *q,
 					const struct ks_step *s);
+/* The field of join key j of table step s: the query's `by` fields, then
+ * the step's (ks_step.join[]'s order; KS_F_NONE there for a field only
+ * userspace reads); NULL if there is none. */
+const struct ks_field_info *ks_query_join(const struct ks_query *q, const struct ks_step *s,
+					  unsigned int j);
 
 /*
  * Userspace-only string fields (KS_T_USER_STR: host.name, container.id,
