@@ -193,7 +193,9 @@ static void test_enriched_fields(void **state)
 	bad_query("sequence by process.env_vars\n"
 		  "  [process where true]\n  [process where true]\n",
 		  "r.toml:18:13: error: cannot join on process.env_vars: only fields "
-		  "the kernel fills (and host.name, host.id) can be join keys");
+		  "the kernel fills, host.*, agent.id and the strings of one value kload "
+		  "reads (user.name, the working directories, process.parent.command_line, "
+		  "the leaders' names) can be join keys");
 }
 
 /* The capability sets as the corpus tests them, kernel-decided. */

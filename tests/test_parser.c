@@ -291,6 +291,12 @@ static const struct accept_case accepts[] = {
 	  "  [network where true]", NULL },
 	{ "sequence [process where true] with runs=2",
 	  "sequence\n  [process where true] with runs=2" },
+	/* join keys kload's NFA reads in userspace (Elastic's corpus joins on them) */
+	{ "sequence by host.id, user.name, process.parent.entity_id with maxspan=5s\n"
+	  "  [process where true] with runs=10", NULL },
+	{ "sequence by process.working_directory, process.parent.working_directory\n"
+	  "  [process where true]\n  [process where true]", NULL },
+	{ "sequence by agent.id\n  [network where true]\n  [file where true]", NULL },
 };
 
 static void test_accept(void **state)
@@ -546,13 +552,17 @@ static const struct reject_case rejects[] = {
 	  "q:1:15: error: unexpected character '?'" },
 	{ "sequence by process.parent.args_count [process where true] [file where true]",
 	  "q:1:13: error: cannot join on process.parent.args_count: only fields the "
-	  "kernel fills (and host.name, host.id) can be join keys" },
+	  "kernel fills, host.*, agent.id and the strings of one value kload reads "
+	  "(user.name, the working directories, process.parent.command_line, the "
+	  "leaders' names) can be join keys" },
 	{ "sequence by file.target_path [file where true] [file where true]",
 	  "q:1:13: error: cannot join on file.target_path: it is a rename's file.path, "
 	  "null on other events; join on file.path" },
 	{ "sequence by process.env_vars [process where true] [file where true]",
 	  "q:1:13: error: cannot join on process.env_vars: only fields the "
-	  "kernel fills (and host.name, host.id) can be join keys" },
+	  "kernel fills, host.*, agent.id and the strings of one value kload reads "
+	  "(user.name, the working directories, process.parent.command_line, the "
+	  "leaders' names) can be join keys" },
 	{ "process where process.parent.args_count == 4294967296",
 	  "q:1:44: error: 4294967296 is out of range for process.parent.args_count (0..4294967295)" },
 	{ "process where process.parent.args_count : \"x*\"",
@@ -628,9 +638,11 @@ static const struct reject_case rejects[] = {
 	  "q:1:24: error: endsWith needs a string field; process.interactive is a boolean" },
 	{ "process where process.name == false",
 	  "q:1:31: error: cannot compare process.name with a boolean" },
-	{ "sequence by process.parent.working_directory [process where true] [file where true]",
-	  "q:1:13: error: cannot join on process.parent.working_directory: only fields the "
-	  "kernel fills (and host.name, host.id) can be join keys" },
+	{ "sequence by process.interactive [process where true] [file where true]",
+	  "q:1:13: error: cannot join on process.interactive: only fields the "
+	  "kernel fills, host.*, agent.id and the strings of one value kload reads "
+	  "(user.name, the working directories, process.parent.command_line, the "
+	  "leaders' names) can be join keys" },
 	{ "process where length(process.entry_leader.entry_meta.type) > 3",
 	  "q:1:15: error: process.entry_leader.entry_meta.type: Kestrel tells "
 	  "\"container\" (a pid namespace other than the host's) from the host's "
@@ -775,6 +787,18 @@ static void test_ast(void **state)
 	assert_int_equal(q->steps[1].n_join, 1);
 	assert_non_null(q->until);
 	assert_int_equal(q->until->n_join, 1);
+	assert_int_equal(ks_diags_errors(&rs->diags), 0);
+
+	/* a userspace join key is the catalogue's entry, marked for the NFA */
+	q = ks_parse_query(rs, "sequence by user.name [process where true] by process.pid "
+			   "[process where true] by process.working_directory", at);
+	assert_non_null(q);
+	assert_string_equal(q->join[0]->name, "user.name");
+	assert_int_equal(q->join[0]->id, KS_F_NONE);
+	assert_true(q->join[0]->join);
+	assert_int_equal(q->steps[0].join[0]->id, KS_F_PROCESS_PID);
+	assert_string_equal(q->steps[1].join[0]->name, "process.working_directory");
+	assert_true(q->steps[1].join[0]->join);
 	assert_int_equal(ks_diags_errors(&rs->diags), 0);
 	ks_ruleset_free(rs);
 }
