@@ -330,6 +330,103 @@ static void test_whole_join_keys(void **state)
 	nfa_close(&n);
 }
 
+/* Event JSONL through the decoder, which keeps the enriched values of each record. */
+struct jsonl_run {
+	struct nfa *n;
+	int alerts;
+};
+
+static int jsonl_event(void *arg, struct ks_event *ev, unsigned long line)
+{
+	struct jsonl_run *r = arg;
+
+	kernel_verdict(r->n, ev);
+	r->alerts += ks_pipeline_event(r->n->p, ev);
+	return 0;
+}
+
+/*
+ * One exec of name at second secs by user (a passwd name, NULL: none) in
+ * directory cwd (NULL: none), child of pid 1 ("/sbin/init" unless
+ * orphan). Returns the alerts it raised.
+ */
+static int feed_user(struct nfa *n, int secs, const char *name, const char *user,
+		     const char *cwd, bool orphan)
+{
+	struct jsonl_run r = { .n = n };
+	unsigned long skipped = 0;
+	char js[1024], u[64] = "", d[128] = "";
+	FILE *f;
+
+	if (user)
+		snprintf(u, sizeof(u), ",\"name\":\"%s\"", user);
+	if (cwd)
+		snprintf(d, sizeof(d), ",\"working_directory\":\"%s\"", cwd);
+	snprintf(js, sizeof(js),
+		 "{\"@timestamp\":\"2026-01-01T00:00:%02dZ\",\"event\":{\"category\":\"process\","
+		 "\"action\":\"exec\"},\"user\":{\"id\":1000%s},\"process\":{\"pid\":%d,"
+		 "\"entity_id\":\"%d-1\",\"name\":\"%s\",\"executable\":\"/usr/bin/%s\"%s%s}}\n",
+		 secs, u, 100 + secs, 100 + secs, name, name, d,
+		 orphan ? "" : ",\"parent\":{\"pid\":1,\"executable\":\"/sbin/init\"}");
+	f = fmemopen(js, strlen(js), "r");
+	assert_non_null(f);
+	assert_int_equal(ks_ecs_read_jsonl(f, "<nfa>", jsonl_event, &r, &n->ecs, &skipped,
+					   stderr), 0);
+	fclose(f);
+	assert_int_equal(skipped, 0);
+	return r.alerts;
+}
+
+#define BY_USER "sequence by user.name, process.working_directory with maxspan=10s " \
+	"[process where process.name == \"a\"] [process where process.name == \"b\"]"
+
+/*
+ * Fields only kload reads (user.name, process.working_directory) join as
+ * kernel fields do: on the value a test reads (here the record's), a null
+ * joining only another null, as a null process.parent.executable does.
+ */
+static void test_userspace_join_keys(void **state)
+{
+	struct nfa n = {};
+
+	nfa_open(&n, BY_USER);
+	assert_int_equal(feed_user(&n, 0, "a", "alice", "/x", false), 0);
+	assert_int_equal(feed_user(&n, 1, "b", "bob", "/x", false), 0);	/* another user */
+	assert_int_equal(feed_user(&n, 2, "b", "alice", "/y", false), 0);	/* another cwd */
+	assert_int_equal(feed_user(&n, 3, "b", "alice", "/x", false), 1);
+	assert_non_null(strstr(ks_output_text(n.out, NULL),
+			       "\"join\":{\"process.working_directory\":\"/x\","
+			       "\"user.name\":\"alice\"}"));
+	/* the state was consumed: a second b has nothing to complete */
+	assert_int_equal(feed_user(&n, 4, "b", "alice", "/x", false), 0);
+
+	/* null: joins a null, not a value */
+	assert_int_equal(feed_user(&n, 5, "a", "alice", NULL, false), 0);
+	assert_int_equal(feed_user(&n, 6, "b", "alice", "/x", false), 0);
+	assert_int_equal(feed_user(&n, 7, "b", "alice", NULL, false), 1);
+	assert_int_equal(feed_user(&n, 8, "a", NULL, "/x", false), 0);
+	assert_int_equal(feed_user(&n, 9, "b", "root", "/x", false), 0);
+	assert_int_equal(feed_user(&n, 10, "b", NULL, "/x", false), 1);
+	nfa_close(&n);
+
+	/* the same null as a kernel field's */
+	nfa_open(&n, "sequence by process.parent.executable with maxspan=10s "
+		 "[process where process.name == \"a\"] [process where process.name == \"b\"]");
+	assert_int_equal(feed_user(&n, 0, "a", "alice", "/x", true), 0);
+	assert_int_equal(feed_user(&n, 1, "b", "alice", "/x", false), 0);
+	assert_int_equal(feed_user(&n, 2, "b", "alice", "/x", true), 1);
+	nfa_close(&n);
+
+	/* per-step keys: the table's order, the query's `by` then the step's */
+	nfa_open(&n, "sequence by user.name with maxspan=10s "
+		 "[process where process.name == \"a\"] by process.working_directory "
+		 "[process where process.name == \"b\"] by process.working_directory");
+	assert_int_equal(feed_user(&n, 0, "a", "alice", "/x", false), 0);
+	assert_int_equal(feed_user(&n, 1, "b", "alice", "/y", false), 0);
+	assert_int_equal(feed_user(&n, 2, "b", "alice", "/x", false), 1);
+	nfa_close(&n);
+}
+
 /* --nfa-memory: the NFA stays within its bytes, evicting the oldest, counted. */
 static void test_memory_bound(void **state)
 {
@@ -425,6 +522,7 @@ int main(void)
 		cmocka_unit_test(test_bounded_evictions),
 		cmocka_unit_test(test_tick_expiry),
 		cmocka_unit_test(test_whole_join_keys),
+		cmocka_unit_test(test_userspace_join_keys),
 		cmocka_unit_test(test_memory_bound),
 		cmocka_unit_test(test_kernel_completed),
 		cmocka_unit_test(test_lost_enforcement),
