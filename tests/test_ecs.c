@@ -1351,6 +1351,39 @@ static void test_enriched_session(void **state)
 }
 
 /*
+ * agent.id: a replayed record's own value, read and written back as
+ * Defend writes it; a live event's is kload's own, one per process.
+ */
+static void test_agent_id(void **state)
+{
+	const struct ks_field_info *a = ks_field_lookup("agent.id");
+	struct ks_event live = { .source = KS_SRC_EXEC };
+	struct fx *f = *state;
+	struct hosts h = {};
+	const char *s1, *s2;
+	size_t l1, l2;
+	char *out;
+
+	/* the record's top-level "agent" object after its "process" */
+	assert_int_equal(read_text(f, ENV_LINE("},\"agent\":{\"id\":\"a-1\"")
+				      ENV_LINE(""), &h), 0);
+	assert_int_equal(h.n, 2);
+	USER_IS(f, "agent.id", &h.ev[0], "a-1");
+	user_is(f, "agent.id", &h.ev[1], NULL, 0);
+	out = event_text(f, &h.ev[0]);
+	assert_non_null(strstr(out, "\"agent\":{\"id\":\"a-1\"},"));
+	free(out);
+	out = event_text(f, &h.ev[1]);
+	assert_null(strstr(out, "agent"));
+	free(out);
+	assert_true(ks_ecs_user_str(&f->ctx, a, &live, &s1, &l1));
+	assert_int_equal(l1, 36);
+	assert_true(ks_ecs_user_str(&f->ctx, a, &live, &s2, &l2));
+	assert_int_equal(l2, l1);
+	assert_memory_equal(s1, s2, l1);
+}
+
+/*
  * process.thread.capabilities.*: Defend's arrays of names in, the kernel's
  * bit sets, the names out in bit order; [] is null, an unknown name or a
  * string where an array belongs is an error.
@@ -1828,6 +1861,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rename_shapes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enriched_live_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enriched_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_agent_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enriched_refused, setup, teardown),
 		cmocka_unit_test(test_timestamps),
 		cmocka_unit_test(test_format_time),

@@ -659,6 +659,28 @@ static void test_host_fields(void **state)
 	T("any where startsWith(host.os.type, \"lin\")");
 }
 
+/* agent.id without a callback: a version 4 UUID drawn once, the same at every read. */
+static void test_agent_id(void **state)
+{
+	const struct ks_field_info *a = ks_field_lookup("agent.id");
+	const char *s, *again;
+	size_t len, i;
+
+	assert_non_null(a);
+	assert_true(ks_interp_user_default(a, &s, &len));
+	assert_int_equal(len, 36);
+	for (i = 0; i < len; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23)
+			assert_int_equal(s[i], '-');
+		else
+			assert_non_null(strchr("0123456789abcdef", s[i]));
+	}
+	assert_int_equal(s[14], '4');
+	assert_non_null(strchr("89ab", s[19]));
+	assert_true(ks_interp_user_default(a, &again, &len));
+	assert_string_equal(again, s);
+}
+
 /* The matcher directly, on nodes built by hand: backtracking cases. */
 static bool wild(const char *pat, const char *val, bool ci)
 {
@@ -946,6 +968,7 @@ int main(void)
 		cmocka_unit_test(test_entity_host),
 		cmocka_unit_test(test_user_fields),
 		cmocka_unit_test(test_host_fields),
+		cmocka_unit_test(test_agent_id),
 		cmocka_unit_test(test_cred_fields),
 		cmocka_unit_test(test_dataset),
 		cmocka_unit_test(test_entry_meta),
