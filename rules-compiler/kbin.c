@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #include <kestrel/kbin.h>
@@ -397,6 +398,23 @@ static int write_all(FILE *f, const void *p, size_t n)
 	return fwrite(p, 1, n, f) == n ? 0 : -1;
 }
 
+/*
+ * Where the file is written: beside path, then renamed over it (a reader
+ * never sees half a file), unless path is a device or a FIFO (-o
+ * /dev/null, /dev/stdout), written in place: a rename would replace the
+ * node with a regular file. *direct says which.
+ */
+static char *out_path(const char *path, bool *direct)
+{
+	struct stat st;
+	char *tmp;
+
+	*direct = !stat(path, &st) && !S_ISREG(st.st_mode);
+	if (*direct)
+		return strdup(path);
+	return asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0 ? NULL : tmp;
+}
+
 int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
 		  const struct ks_tables *t, char *err, size_t errlen)
 {
@@ -405,6 +423,7 @@ int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
 	uint8_t *ext;
 	size_t meta_len;
 	FILE *f = NULL;
+	bool direct;
 	int ret = -1;
 
 	if (t->hdr.magic != KS_TABLES_MAGIC || t->hdr.n_rules != rs->n_rules)
@@ -430,8 +449,8 @@ int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
 				 ks_fnv1a64(ext, h.extents_size, KS_FNV64_INIT));
 	h.n_rules = rs->n_rules;
 	hdr_swap_le(&h);
-	if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0) {
-		tmp = NULL;
+	tmp = out_path(path, &direct);
+	if (!tmp) {
 		kb_err(err, errlen, "out of memory");
 		goto out;
 	}
@@ -441,7 +460,7 @@ int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
 		goto out;
 	}
 	if (write_all(f, &h, sizeof(h)) || write_all(f, ext, le32toh(h.extents_size)) ||
-	    write_all(f, meta, meta_len) || fflush(f) || fsync(fileno(f))) {
+	    write_all(f, meta, meta_len) || fflush(f) || (!direct && fsync(fileno(f)))) {
 		kb_err(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
@@ -451,7 +470,7 @@ int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
 		goto out;
 	}
 	f = NULL;
-	if (rename(tmp, path)) {
+	if (!direct && rename(tmp, path)) {
 		kb_err(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
@@ -459,7 +478,7 @@ int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
 out:
 	if (f)
 		fclose(f);
-	if (ret && tmp)
+	if (ret && tmp && !direct)
 		unlink(tmp);
 	free(tmp);
 	free(meta);

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <cmocka.h>
 
 #include <kestrel/hash.h>
@@ -509,6 +511,31 @@ static void test_alert_metadata(void **state)
 	ks_ruleset_free(rs);
 }
 
+/*
+ * -o /dev/null: a device is written in place, not replaced by a file
+ * renamed over it (as root that turned the host's /dev/null into a
+ * regular file). Checked on a null device made in the test's directory;
+ * skipped where it cannot be made (not root).
+ */
+static void test_device_in_place(void **state)
+{
+	struct ks_ruleset *rs = compile(rules_yaml, T);
+	char err[256], tmp[160];
+	struct stat st;
+
+	if (mknod(path("null"), S_IFCHR | 0600, makedev(1, 3))) {
+		ks_ruleset_free(rs);
+		skip();
+	}
+	assert_int_equal(ks_kbin_write(path("null"), rs, T, err, sizeof(err)), 0);
+	assert_int_equal(stat(path("null"), &st), 0);
+	assert_true(S_ISCHR(st.st_mode));
+	assert_int_equal(st.st_rdev, makedev(1, 3));
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path("null"), (int)getpid());
+	assert_int_equal(access(tmp, F_OK), -1);
+	ks_ruleset_free(rs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -519,6 +546,7 @@ int main(void)
 		cmocka_unit_test(test_bad_extents),
 		cmocka_unit_test(test_sigma_round_trip),
 		cmocka_unit_test(test_alert_metadata),
+		cmocka_unit_test(test_device_in_place),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
