@@ -1347,7 +1347,8 @@ static int dec_user_one(struct dec *d, unsigned int field)
 /* host.id, process.working_directory, process.parent.args, user.name,
  * process.parent.command_line, process.parent.args_count, process.env_vars,
  * process.parent.working_directory, process.interactive and the parent's,
- * process.session_leader.name, process.group_leader.name */
+ * process.session_leader.name, process.group_leader.name,
+ * destination.domain, agent.id */
 static int dec_user_fields(struct dec *d)
 {
 	unsigned int i;
