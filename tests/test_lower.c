@@ -912,6 +912,55 @@ static void test_explain(void **state)
 }
 
 /*
+ * Join keys only kload reads: the table keeps KS_F_NONE, the rule is the
+ * NFA's (no kernel state, so no block), and --explain names each key and
+ * says what its value is.
+ */
+static void test_explain_user_joins(void **state)
+{
+	const char *yaml =
+		"- rule: u\n"
+		"  name: u\n"
+		"  query: |\n"
+		"    sequence by host.id, user.name with maxspan=5s\n"
+		"      [process where process.name == \"a\"] by process.working_directory\n"
+		"      [process where process.name == \"b\"] by process.working_directory\n"
+		"- rule: a\n"
+		"  name: a\n"
+		"  query: sequence by agent.id [process where true] [file where true]\n";
+	struct ks_compile_info info;
+	struct ks_ruleset *rs = load(yaml, 0, &info);
+	char *buf = explain_text(rs, &info);
+
+	assert_int_equal(T->steps[0].n_join, 3);
+	assert_int_equal(T->steps[0].join[1], KS_F_NONE);
+	assert_int_equal(T->rules[0].flags & (KS_R_EXACT | KS_R_KSTATE), 0);
+	assert_int_equal(T->rules[1].flags & (KS_R_EXACT | KS_R_KSTATE), 0);
+	assert_non_null(strstr(buf, "join: host.id user.name process.working_directory\n"));
+	assert_non_null(strstr(buf, "join on user.name (kload's NFA, alert-only): live, the "
+				    "passwd name of user.id"));
+	assert_non_null(strstr(buf, "join on process.working_directory (kload's NFA, "
+				    "alert-only): live, /proc/PID/cwd read when kload handles "
+				    "the event, not at exec"));
+	assert_non_null(strstr(buf, "null once the process has exited (so on every live "
+				    "`end` event)"));
+	assert_non_null(strstr(buf, "a null value joins only another null"));
+	assert_non_null(strstr(buf, "join on host.id: one value for all of a host's events"));
+	assert_non_null(strstr(buf, "join on agent.id (Kestrel's own identity, a random UUID "
+				    "per kload process)"));
+	/* each key said once per rule, not per step */
+	assert_null(strstr(strstr(buf, "join on user.name") + 1, "join on user.name"));
+	free(buf);
+	ks_compile_info_free(&info);
+	ks_ruleset_free(rs);
+
+	rs = load("- rule: b\n  name: b\n  action: block\n  query: sequence by user.name "
+		  "[process where true] [file where true]\n", -1, NULL);
+	assert_non_null(strstr(diag_text(rs), "join field is not visible to the kernel"));
+	ks_ruleset_free(rs);
+}
+
+/*
  * --explain on Defend's session fields: entry_meta.type is the kernel's
  * pid namespace (said once per rule, and the rule stays kernel-exact, so
  * block may use it); process.interactive is finished in userspace.
@@ -991,6 +1040,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_explain),
 		cmocka_unit_test(test_explain_session),
+		cmocka_unit_test(test_explain_user_joins),
 		cmocka_unit_test(test_explain_triggers),
 		cmocka_unit_test(test_trig_fields),
 	};
