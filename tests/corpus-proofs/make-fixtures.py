@@ -262,6 +262,22 @@ def _():
             [exec_(0, curl), with_(end, **{"process.working_directory": "/tmp"})])
 
 
+@proof("execution_payload_downloaded_by_interpreter_and_piped_to_interpreter")
+def _():
+    # python connects out, then a sh reading its stdin (args "sh") starts
+    # within 1 s, same parent, same working directory (the join: host.id,
+    # the parent's entity, process.working_directory). Near miss: the sh
+    # runs in another directory.
+    py = proc(5601, "/usr/bin/python3.11", ["python3", "-c", "print(1)"], 5600,
+              working_directory="/tmp/w")
+    py["name"] = "python3"
+    sh = proc(5602, "/usr/bin/dash", ["sh"], 5600, working_directory="/tmp/w")
+    sh["name"] = "sh"
+    net = connect(0, py, PUBLIC, 80)
+    return ([net, exec_(0.5, sh)],
+            [net, exec_(0.5, with_(sh, working_directory="/root"))])
+
+
 # ---- single events: process --------------------------------------------
 
 def one_exec(pid, exe, args, uid=1000, neg_args=None, neg=None, neg_uid=None, **extra):
