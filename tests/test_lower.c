@@ -918,19 +918,16 @@ static void test_explain(void **state)
  */
 static void test_explain_user_joins(void **state)
 {
-	const char *yaml =
-		"- rule: u\n"
-		"  name: u\n"
-		"  query: |\n"
-		"    sequence by host.id, user.name with maxspan=5s\n"
-		"      [process where process.name == \"a\"] by process.working_directory\n"
-		"      [process where process.name == \"b\"] by process.working_directory\n"
-		"- rule: a\n"
-		"  name: a\n"
-		"  query: sequence by agent.id [process where true] [file where true]\n";
 	struct ks_compile_info info;
-	struct ks_ruleset *rs = load(yaml, 0, &info);
-	char *buf = explain_text(rs, &info);
+	struct ks_ruleset *rs;
+	char *buf;
+
+	rs = load("- {rule: u, name: u, query: 'sequence by host.id, user.name with maxspan=5s "
+		  "[process where process.name == \"a\"] by process.working_directory "
+		  "[process where process.name == \"b\"] by process.working_directory'}\n"
+		  "- {rule: a, name: a, query: 'sequence by agent.id [process where true] "
+		  "[file where true]'}\n", 0, &info);
+	buf = explain_text(rs, &info);
 
 	assert_int_equal(T->steps[0].n_join, 3);
 	assert_int_equal(T->steps[0].join[1], KS_F_NONE);
