@@ -815,11 +815,11 @@ static const struct ks_field_info *join_info(const struct ks_gen *g, const struc
  * A userspace join value of ev (ks_field_info.join): what a test of f
  * reads (the replayed record's value, or what kload reads live), so
  * returns 1 with the value, 0 if it is null, as join_value() for a kernel
- * field. host.* and agent.id have one value for every event kload sees:
- * null here, as before such a key was read at all. A value longer than
- * the key keeps (only a replayed record can hold one) is keyed on its
- * first KS_ECS_UBUF bytes with the cut bit, as a kernel value the event
- * holds in part.
+ * field. host.* and agent.id (not ks_field_info.join) read as null: one
+ * value for all of a host's events, the NFA does not key on them. A value
+ * longer than the key keeps (only a replayed record can hold one) is
+ * keyed on its first KS_ECS_UBUF bytes with the cut bit, as a kernel
+ * value the event holds in part.
  */
 static int join_user(struct ks_pipeline *p, const struct ks_field_info *f,
 		     const struct ks_event *ev, const uint8_t **v, uint32_t *len)
