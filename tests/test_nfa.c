@@ -355,7 +355,7 @@ static int feed_user(struct nfa *n, int secs, const char *name, const char *user
 {
 	struct jsonl_run r = { .n = n };
 	unsigned long skipped = 0;
-	char js[1024], u[64] = "", d[128] = "";
+	char js[16384], u[64] = "", d[10240] = "";
 	FILE *f;
 
 	if (user)
@@ -387,6 +387,7 @@ static int feed_user(struct nfa *n, int secs, const char *name, const char *user
  */
 static void test_userspace_join_keys(void **state)
 {
+	static char longdir[KS_ECS_UBUF + 1000];
 	struct nfa n = {};
 
 	nfa_open(&n, BY_USER);
@@ -415,6 +416,19 @@ static void test_userspace_join_keys(void **state)
 	assert_int_equal(feed_user(&n, 0, "a", "alice", "/x", true), 0);
 	assert_int_equal(feed_user(&n, 1, "b", "alice", "/x", false), 0);
 	assert_int_equal(feed_user(&n, 2, "b", "alice", "/x", true), 1);
+	nfa_close(&n);
+
+	/*
+	 * Values longer than kload reads live (a replayed record's): keyed on
+	 * their first KS_ECS_UBUF bytes, within the key's bounds (ASan checks).
+	 */
+	nfa_open(&n, BY_USER);
+	memset(longdir, 'd', sizeof(longdir) - 1);
+	longdir[0] = '/';
+	longdir[sizeof(longdir) - 1] = 0;
+	assert_int_equal(feed_user(&n, 0, "a", "alice", longdir, false), 0);
+	assert_int_equal(feed_user(&n, 1, "b", "alice", "/x", false), 0);
+	assert_int_equal(feed_user(&n, 2, "b", "alice", longdir, false), 1);
 	nfa_close(&n);
 
 	/* per-step keys: the table's order, the query's `by` then the step's */
