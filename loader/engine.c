@@ -353,13 +353,12 @@ static __u32 ks_first_actions(const struct ks_engine_opts *o)
  * libbpf (the kernel copies what it needs at ks_gen's creation; the caller
  * closes it after load, so its value is never kept).
  */
-static int ks_tables_template(struct kestrel_bpf *skel, __u32 dfa_bytes)
+static int ks_tables_template(struct ks_engine *e, struct kestrel_bpf *skel)
 {
-	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ks_tables", sizeof(__u32),
-				KS_TABLES_VALUE_SIZE(dfa_bytes), 1, NULL);
+	int fd = ks_tables_map_create(e->dfa_bytes, e->tables_flags);
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (bpf_map__set_inner_map_fd(skel->maps.ks_gen, fd)) {
 		close(fd);
 		return -EINVAL;
@@ -397,6 +396,7 @@ static int ks_open_maps(struct ks_engine *e, const struct ks_engine_opts *o,
 	char why[96];
 
 	e->dfa_bytes = o->dfa_bytes ?: KS_DFA_MAX_CLASS;
+	e->tables_flags = BPF_F_MMAPABLE;	/* filled in place (engine_swap.c) */
 	if (ks_dfa_size_check(e->dfa_bytes, why, sizeof(why))) {
 		pr_warn("kload: DFA size class %u %s\n", e->dfa_bytes, why);
 		return -EINVAL;
@@ -412,7 +412,7 @@ static int ks_open_maps(struct ks_engine *e, const struct ks_engine_opts *o,
 	if (o->entities)
 		bpf_map__set_max_entries(skel->maps.ks_entity, o->entities);
 	err = ks_open_config(e, skel, o, mode) ?: ks_btf_size_tables(skel->obj, e->dfa_bytes);
-	tmpl = err ? err : ks_tables_template(skel, e->dfa_bytes);
+	tmpl = err ? err : ks_tables_template(e, skel);
 	if (tmpl < 0) {
 		kestrel_bpf__destroy(skel);
 		return tmpl;
@@ -451,14 +451,18 @@ void ks_engine_init(struct ks_engine *e)
  * The size class of a pinned generation: its map's value size, else what
  * ks_ctl recorded (maps/ks_tables.h).
  */
-static __u32 ks_tables_class(int tables_fd, const struct ks_ctl *ctl)
+static __u32 ks_tables_class(int tables_fd, const struct ks_ctl *ctl, __u32 *flags)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
 	__u64 v = ctl->tables_bytes;
 
-	if (tables_fd >= 0 && !bpf_obj_get_info_by_fd(tables_fd, &info, &len))
+	/* the flags ks_gen's template was given: a new inner map must match */
+	*flags = BPF_F_MMAPABLE;
+	if (tables_fd >= 0 && !bpf_obj_get_info_by_fd(tables_fd, &info, &len)) {
 		v = info.value_size;
+		*flags = info.map_flags & BPF_F_MMAPABLE;
+	}
 	return v > KS_TABLES_VALUE_SIZE(0) ? (__u32)(v - KS_TABLES_VALUE_SIZE(0)) : 0;
 }
 
@@ -493,7 +497,7 @@ int ks_engine_adopt(struct ks_engine *e, const char *dir)
 	}
 	if (!ks_pin_path(path, sizeof(path), dir, "ks_tables"))
 		e->tables_fd = bpf_obj_get(path);	/* template for the next generation */
-	e->dfa_bytes = ks_tables_class(e->tables_fd, &ctl);
+	e->dfa_bytes = ks_tables_class(e->tables_fd, &ctl, &e->tables_flags);
 	/* what runs: programs added for later rules share the pinned maps */
 	snprintf(e->pin_dir, sizeof(e->pin_dir), "%s", dir);
 	e->attached = true;
@@ -704,19 +708,6 @@ struct bpf_program *ks_engine_prog(const struct ks_engine *e, const char *name)
 	return p;
 }
 
-/*
- * A generation's inner map: the size class of the load, no BTF value type
- * (it would have to describe the whole struct; bpf/ks_maps.bpf.h), so the
- * kernel finds it "equal" to ks_gen's template.
- */
-static int ks_tables_create(struct ks_engine *e)
-{
-	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ks_tables", sizeof(__u32),
-				KS_TABLES_VALUE_SIZE(e->dfa_bytes), 1, NULL);
-
-	return fd < 0 ? -errno : fd;
-}
-
 void ks_dfa_size_refused(const struct ks_engine *e, const struct ks_tables *t, char *why,
 			 size_t len)
 {
@@ -728,14 +719,15 @@ void ks_dfa_size_refused(const struct ks_engine *e, const struct ks_tables *t, c
 int ks_engine_install(struct ks_engine *e, struct ks_tables *t)
 {
 	size_t used = KS_TABLES_USED(t), size = KS_TABLES_VALUE_SIZE(e->dfa_bytes);
-	__u32 zero = 0;
 	int fd, err;
 
 	if (t->dfa_hdr.tab_bytes > e->dfa_bytes || used > size)
 		return -E2BIG;
-	/* the cells past the rule set's: zeros in the kernel, whatever t held */
-	memset((__u8 *)t + used, 0, size - used);
-	fd = ks_tables_create(e);
+	/*
+	 * No BTF value type (it would have to describe the whole struct;
+	 * bpf/ks_maps.bpf.h), so the kernel finds it "equal" to the template.
+	 */
+	fd = ks_tables_map_create(e->dfa_bytes, e->tables_flags);
 	if (fd < 0) {
 		pr_debug("ks_engine_install: map create: %s\n", strerror(-fd));
 		return fd;
@@ -744,17 +736,18 @@ int ks_engine_install(struct ks_engine *e, struct ks_tables *t)
 	if (e->last_generation < e->generation)
 		e->last_generation = e->generation;
 	t->hdr.generation = e->last_generation + 1;
-	if (bpf_map_update_elem(fd, &zero, t, 0)) {
-		err = -errno;
+	err = ks_tables_fill(e, fd, t);
+	if (err) {
 		pr_debug("ks_engine_install: filling the tables: %s\n", strerror(-err));
 		goto fail;
 	}
 	/* the switch: one pointer store in the outer map */
-	if (bpf_map_update_elem(e->gen_fd, &zero, &fd, 0)) {
-		err = -errno;
+	err = ks_gen_switch(e, fd);
+	if (err) {
 		pr_debug("ks_engine_install: switching ks_gen: %s\n", strerror(-err));
 		goto fail;
 	}
+	/* the switch before this one has settled: nothing reads that map */
 	if (e->prev_tables_fd >= 0)
 		close(e->prev_tables_fd);
 	e->prev_tables_fd = e->tables_fd;
@@ -773,6 +766,7 @@ int ks_engine_rollback(struct ks_engine *e)
 
 	if (e->prev_tables_fd < 0)
 		return -ENOENT;
+	ks_gen_settle(e);
 	if (bpf_map_update_elem(e->gen_fd, &zero, &e->prev_tables_fd, 0))
 		return -errno;
 	close(e->tables_fd);
@@ -849,16 +843,15 @@ void ks_engine_publish(struct ks_engine *e, const char *pin_dir,
 	 * the size class, the largest map kload has) is freed once no running program holds it,
 	 * not kept until the next reload.
 	 */
-	if (e->prev_tables_fd >= 0) {
-		close(e->prev_tables_fd);
-		e->prev_tables_fd = -1;
-	}
+	ks_gen_retire(e, e->prev_tables_fd);
+	e->prev_tables_fd = -1;
 }
 
 void ks_engine_destroy(struct ks_engine *e)
 {
 	int i;
 
+	ks_gen_settle(e);
 	for (i = 0; i < e->n_links; i++)
 		bpf_link__destroy(e->links[i]);
 	e->n_links = 0;

@@ -29,4 +29,19 @@ int ks_attach_from(struct ks_engine *e, int from);
 /* Pin e->links[from...] under e->pin_dir. */
 int ks_pin_links_from(struct ks_engine *e, int from);
 
+/* engine_swap.c: a generation's tables map and the switch to it. */
+/* A tables map of the size class; flags: BPF_F_MMAPABLE or 0. fd or -errno. */
+int ks_tables_map_create(__u32 dfa_bytes, __u32 flags);
+/* t (its used bytes, zeros after them up to the class) into the new map fd. */
+int ks_tables_fill(const struct ks_engine *e, int fd, struct ks_tables *t);
+/*
+ * ks_gen[0] = fd: returns once programs see fd's tables; the RCU wait of
+ * the update goes on on a thread until ks_gen_settle(). 0 or -errno.
+ */
+int ks_gen_switch(struct ks_engine *e, int fd);
+/* Wait for the pending switch's RCU wait (before touching ks_gen again). */
+void ks_gen_settle(struct ks_engine *e);
+/* Close the generation before the switch, once no program can read it. */
+void ks_gen_retire(struct ks_engine *e, int fd);
+
 #endif /* KS_ENGINE_INT_H */

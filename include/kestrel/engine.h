@@ -28,6 +28,7 @@
 #define KS_NEED_SET		(1u << 31)
 
 struct kestrel_bpf;
+struct ks_gen_swap;
 struct ring_buffer;
 struct bpf_link;
 struct bpf_program;
@@ -86,6 +87,8 @@ struct ks_engine {
 	__u32 generation;	/* the current one */
 	__u32 prev_generation;	/* of prev_tables_fd */
 	__u32 last_generation;	/* the highest installed: never used twice */
+	__u32 tables_flags;	/* of the inner maps: BPF_F_MMAPABLE (ks_gen's template) */
+	struct ks_gen_swap *swap;	/* a switch whose RCU wait still runs (engine_swap.c) */
 	struct bpf_link *links[KS_ENGINE_MAX_LINKS];
 	struct bpf_program *link_prog[KS_ENGINE_MAX_LINKS];
 	char link_name[KS_ENGINE_MAX_LINKS][64];	/* pin name: link_<prog>[_<syscall>] */

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * A generation's tables map, and the switch of ks_gen's slot to it.
+ *
+ * The map is BPF_F_MMAPABLE when ks_gen's inner template is (every load
+ * of this kload): the tables are written straight into the map's pages.
+ * bpf_map_update_elem() of a multi-MiB value first duplicates it into a
+ * temporary kernel buffer, then copies it again into the map
+ * (bench/profile/reload-kbin-before.txt: _copy_from_user, a third of a
+ * reload); a fresh map is zeros, so only the used bytes are written.
+ *
+ * The switch is one pointer store in ks_gen's slot, but the syscall that
+ * makes it then waits for an RCU grace period (maybe_wait_bpf_programs():
+ * programs that may still hold the old inner map have returned), 10-15 ms
+ * here. That wait runs on a thread of its own; the store itself is seen
+ * from the caller's thread (a lookup of ks_gen gives the id of the inner
+ * map in the slot), which goes on as soon as programs get the new tables.
+ *
+ * Why that is safe: the old generation's map stays referenced by kload's
+ * fd until that syscall has returned (ks_gen_retire() closes it only
+ * then), so it is neither freed nor reused while a program may read it,
+ * whatever the kernel version does with inner maps dropped from a slot;
+ * and nothing touches ks_gen again (install, rollback, destroy settle the
+ * pending switch first) before the grace period is over.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "kestrel/engine.h"
+#include "kestrel/log.h"
+#include "engine_int.h"
+
+struct ks_gen_swap {
+	pthread_t tid;
+	pthread_mutex_t mu;
+	int gen_fd, fd;		/* the switch: ks_gen[0] = fd */
+	int err;		/* of the update, once done */
+	bool done;		/* the update (and its RCU wait) returned */
+	int retire_fd;		/* closed once done: the generation before */
+};
+
+int ks_tables_map_create(__u32 dfa_bytes, __u32 flags)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ks_tables", sizeof(__u32),
+				KS_TABLES_VALUE_SIZE(dfa_bytes), 1,
+				&(struct bpf_map_create_opts){ .sz = sizeof(struct bpf_map_create_opts),
+							       .map_flags = flags });
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* Through a mapping of the map: a fresh map is zeros past `used`. */
+static int fill_mapped(int fd, const struct ks_tables *t, size_t used, size_t size)
+{
+	size_t len = (size + getpagesize() - 1) & ~((size_t)getpagesize() - 1);
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (m == MAP_FAILED)
+		return -errno;
+	memcpy(m, t, used);
+	munmap(m, len);
+	return 0;
+}
+
+int ks_tables_fill(const struct ks_engine *e, int fd, struct ks_tables *t)
+{
+	size_t used = KS_TABLES_USED(t), size = KS_TABLES_VALUE_SIZE(e->dfa_bytes);
+	__u32 zero = 0;
+
+	if (e->tables_flags & BPF_F_MMAPABLE)
+		return fill_mapped(fd, t, used, size);
+	/* the cells past the rule set's: zeros in the kernel, whatever t held */
+	memset((__u8 *)t + used, 0, size - used);
+	return bpf_map_update_elem(fd, &zero, t, 0) ? -errno : 0;
+}
+
+static void *swap_thread(void *arg)
+{
+	struct ks_gen_swap *s = arg;
+	__u32 zero = 0;
+	int err = bpf_map_update_elem(s->gen_fd, &zero, &s->fd, 0) ? -errno : 0;
+
+	pthread_mutex_lock(&s->mu);
+	s->err = err;
+	__atomic_store_n(&s->done, true, __ATOMIC_RELEASE);
+	if (s->retire_fd >= 0)
+		close(s->retire_fd);
+	s->retire_fd = -1;
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+static __u32 map_id(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+/* Until ks_gen's slot holds the map `id`, or the update returned. */
+static void wait_store(struct ks_gen_swap *s, __u32 id)
+{
+	__u32 zero = 0, cur;
+
+	while (!__atomic_load_n(&s->done, __ATOMIC_ACQUIRE)) {
+		if (!bpf_map_lookup_elem(s->gen_fd, &zero, &cur) && cur == id)
+			return;
+		sched_yield();
+	}
+}
+
+void ks_gen_settle(struct ks_engine *e)
+{
+	struct ks_gen_swap *s = e->swap;
+
+	if (!s)
+		return;
+	pthread_join(s->tid, NULL);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+	e->swap = NULL;
+}
+
+int ks_gen_switch(struct ks_engine *e, int fd)
+{
+	__u32 zero = 0, id = map_id(fd);
+	struct ks_gen_swap *s;
+	int err;
+
+	ks_gen_settle(e);
+	s = calloc(1, sizeof(*s));
+	if (!s || !id) {
+		/* no thread to wait on: the switch and its wait right here */
+		free(s);
+		return bpf_map_update_elem(e->gen_fd, &zero, &fd, 0) ? -errno : 0;
+	}
+	*s = (struct ks_gen_swap){ .gen_fd = e->gen_fd, .fd = fd, .retire_fd = -1 };
+	pthread_mutex_init(&s->mu, NULL);
+	if (pthread_create(&s->tid, NULL, swap_thread, s)) {
+		pthread_mutex_destroy(&s->mu);
+		free(s);
+		return bpf_map_update_elem(e->gen_fd, &zero, &fd, 0) ? -errno : 0;
+	}
+	e->swap = s;
+	wait_store(s, id);
+	if (!__atomic_load_n(&s->done, __ATOMIC_ACQUIRE))
+		return 0;
+	err = s->err;	/* done before the store was seen: failed, or just fast */
+	if (err)
+		ks_gen_settle(e);
+	return err;
+}
+
+void ks_gen_retire(struct ks_engine *e, int fd)
+{
+	struct ks_gen_swap *s = e->swap;
+
+	if (fd < 0)
+		return;
+	if (s) {
+		pthread_mutex_lock(&s->mu);
+		if (!s->done) {
+			s->retire_fd = fd;	/* the thread closes it after the wait */
+			fd = -1;
+		}
+		pthread_mutex_unlock(&s->mu);
+	}
+	if (fd >= 0)
+		close(fd);
+}
