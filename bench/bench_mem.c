@@ -457,8 +457,14 @@ int main(int argc, char **argv)
 		emit_v("mem.reload_kbin_ms",
 		       "kload reload of a 1,000-rule .kbin: command start to table swap", "ms",
 		       n_relk ? kb_median(relk, n_relk) : NAN, "<= 10", rcmd, n_relk ? NULL : w,
-		       "the .kbin handed over as it is; the attach process reads it (tables and "
-		       "rule metadata), installs, publishes (ks_ctl.last_reload_ns)");
+		       "from CLOCK_REALTIME just before system() forks the shell that runs "
+		       "`kload reload` to ks_ctl.last_reload_ns, which the attach process "
+		       "stamps in ks_engine_publish(): after the kernel's ks_gen slot holds the "
+		       "new tables (the store seen by a lookup; the update's RCU wait goes on "
+		       "on a thread, the old map held until it ends) and the userspace "
+		       "pipeline took the rules. In between: kload's start, the hand-over "
+		       "(copy, SIGHUP), the .kbin read (hash, tables rebuilt and checked while "
+		       "the metadata re-parses on a thread), the map filled through a mapping");
 		emit_v("mem.reload_kbin_cli_ms", "kload reload of a 1,000-rule .kbin: command wall time",
 		       "ms", n_relk ? kb_median(relkw, n_relk) : NAN, NULL, rcmd, n_relk ? NULL : w,
 		       NULL);
