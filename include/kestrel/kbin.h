@@ -21,9 +21,10 @@
  *
  * The same rules give the same bytes (no timestamps, no paths). Reading
  * checks the magic, the ABI version, the sizes, the hash of everything
- * after the header, the tables' own content hash, that the tables are
- * consistent (ks_tables_check), and that the metadata re-parses into
- * rules whose uids are those of the tables.
+ * after the header (once: the tables' content hash is compared with the
+ * header's, not computed again over the bytes that hash covers), that
+ * the tables are consistent (ks_tables_check), and that the metadata
+ * re-parses into rules whose uids are those of the tables.
  */
 #ifndef KESTREL_KBIN_H
 #define KESTREL_KBIN_H
