@@ -355,7 +355,7 @@ static size_t tables_to_extents(const struct ks_tables *t, size_t used, uint8_t 
  * inside those bytes and the file. No hash of the tables here: the file
  * hash, checked before, covers every byte they are rebuilt from, and a
  * second pass over the same bytes was a sixth of a .kbin reload
- * (bench/profile/reload-kbin-after.txt).
+ * (bench/profile/reload-kbin-parallel-parse.txt).
  */
 static int extents_to_tables(const char *name, const uint8_t *p, size_t size,
 			     uint32_t n, size_t used, struct ks_tables *t, char *err,
