@@ -15,7 +15,8 @@
  *                    has 9 digits and "Z".
  *  event.category/action  -> enums; both required, the pair one that
  *                    ks_ecs_action_valid() admits (process: exec, exit,
- *                    fork, uid_change, gid_change, session_id_change;
+ *                    fork, uid_change, gid_change, session_id_change,
+ *                    already_running;
  *                    file: open, creation, deletion, rename,
  *                    modification; network: connect, accept, packet).
  *  process.*         KS_P_PROCESS if pid, entity_id, name, executable,
@@ -126,7 +127,8 @@ bool ks_ecs_action_valid(unsigned int cat, unsigned int act)
 	switch (cat) {
 	case KS_CAT_PROCESS:
 		return (act >= KS_ACT_EXEC && act <= KS_ACT_FORK) ||
-		       (act >= KS_ACT_UID_CHANGE && act <= KS_ACT_SESSION_ID_CHANGE);
+		       (act >= KS_ACT_UID_CHANGE && act <= KS_ACT_SESSION_ID_CHANGE) ||
+		       act == KS_ACT_ALREADY_RUNNING;
 	case KS_CAT_FILE:
 		return act >= KS_ACT_OPEN && act <= KS_ACT_MODIFICATION;
 	case KS_CAT_NETWORK:

@@ -37,7 +37,15 @@
 #define KS_MAX_TRIG_LIST	(1u << 16)	/* step ids over all atoms */
 #define KS_MAX_STEPS		4096u
 #define KS_MAX_INSNS		32768u
-#define KS_MAX_PROG_LEN		256u		/* insns of one step program */
+/*
+ * Insns of one step program. The kernel runs a program one insn per
+ * bpf_loop() callback (bpf/ks_eval.bpf.h, ks_prog_insn), verified once
+ * whatever this is, so it bounds the work of one step, not the verifier's
+ * budget: a step costs its own length, the limit only caps it. 1024 holds
+ * Elastic's longest single-event conditions (a web server's children
+ * against some 90 command patterns: 386 insns).
+ */
+#define KS_MAX_PROG_LEN		1024u
 #define KS_MAX_STACK		64u		/* step program stack depth */
 #define KS_MAX_RULES		2048u
 #define KS_MAX_CIDRS		1024u
@@ -89,6 +97,13 @@ enum ks_action {
 	KS_ACT_GID_CHANGE = 13,		/* gid, egid, sgid or fsgid changed */
 	KS_ACT_SESSION_ID_CHANGE = 14,	/* setsid() succeeded */
 	KS_ACT_N = 15,
+	/*
+	 * Userspace-only: Elastic Defend's "already_running", one process
+	 * event per process running when kload attaches, read from /proc
+	 * (loader/running.c) and decided by kload alone. Past KS_ACT_N: no
+	 * hook emits it and no kernel mask (__u16, bit (act & 15)) has it.
+	 */
+	KS_ACT_ALREADY_RUNNING = 16,
 };
 
 /* ---- event sources (metrics label "source") ---- */

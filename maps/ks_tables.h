@@ -80,6 +80,13 @@ struct ks_cidr {
 #define KS_S_EXACT	(1u << 0)	/* program has no KS_OP_USER */
 #define KS_S_UNTIL	(1u << 1)	/* the rule's until step */
 #define KS_S_LAST	(1u << 2)	/* completes the rule */
+/*
+ * The step names already_running (event.action or event.type "info"):
+ * only such steps see those userspace-only events, so a rule that does
+ * not ask for them is not fed every process running at attach. The
+ * kernel never sees the events and ignores the bit.
+ */
+#define KS_S_RUNNING	(1u << 3)
 
 struct ks_step {
 	__u16 rule;		/* index into rules */

@@ -325,11 +325,12 @@ static void explain_step(const struct ks_tables *t, const struct ks_query *q,
 	char *text;
 	uint32_t i;
 
-	fprintf(out, "    step %u [%s]%s%s%s:\n", st->index + 1,
+	fprintf(out, "    step %u [%s]%s%s%s%s:\n", st->index + 1,
 		ks_category_name(st->category),
 		st->flags & KS_S_UNTIL ? " until" : "",
 		st->flags & KS_S_LAST ? " completes" : "",
-		st->flags & KS_S_EXACT ? " exact" : " partly userspace");
+		st->flags & KS_S_EXACT ? " exact" : " partly userspace",
+		st->flags & KS_S_RUNNING ? ", already_running events in userspace" : "");
 	if (st->n_join) {
 		fprintf(out, "      join:");
 		for (i = 0; i < st->n_join; i++) {

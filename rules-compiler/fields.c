@@ -216,13 +216,14 @@ static const struct ks_enum_val actions[] = {
 	{ "uid_change", KS_ACT_UID_CHANGE },
 	{ "gid_change", KS_ACT_GID_CHANGE },
 	{ "session_id_change", KS_ACT_SESSION_ID_CHANGE },
+	/* userspace-only: a process running when kload attached */
+	{ "already_running", KS_ACT_ALREADY_RUNNING },
 	/* Kestrel's first names of the same events */
 	ALIAS("exit", KS_ACT_EXIT),
 	ALIAS("connect", KS_ACT_CONNECT),
 	ALIAS("accept", KS_ACT_ACCEPT),
 	/* Elastic Defend's, not emitted by Kestrel */
 	ALIAS("disconnect_received", KS_ENUM_NEVER),
-	ALIAS("already_running", KS_ENUM_NEVER),
 	ALIAS("load_module", KS_ENUM_NEVER),
 	ALIAS("ptrace", KS_ENUM_NEVER),
 	ALIAS("memfd_create", KS_ENUM_NEVER),
@@ -261,7 +262,9 @@ static const struct ks_enum_val actions[] = {
  * modification "change"; network connection_attempted/accepted
  * "start"; the process's uid_change, gid_change, session_id_change
  * "change"). Kestrel's own open is ECS "access", its XDP packet
- * "connection". The other ECS event.type values are no Kestrel event's.
+ * "connection". already_running (Defend's, which kload reads from /proc
+ * at attach) is "info". The other ECS event.type values are no Kestrel
+ * event's.
  */
 static const struct ks_enum_val types[] = {
 	{ "start", KS_ACT_EXEC },
@@ -278,13 +281,13 @@ static const struct ks_enum_val types[] = {
 	{ "change", KS_ACT_GID_CHANGE },
 	{ "change", KS_ACT_SESSION_ID_CHANGE },
 	{ "connection", KS_ACT_PACKET },
+	{ "info", KS_ACT_ALREADY_RUNNING },
 	{ "admin", KS_ENUM_NEVER },
 	{ "allowed", KS_ENUM_NEVER },
 	{ "denied", KS_ENUM_NEVER },
 	{ "error", KS_ENUM_NEVER },
 	{ "group", KS_ENUM_NEVER },
 	{ "indicator", KS_ENUM_NEVER },
-	{ "info", KS_ENUM_NEVER },
 	{ "installation", KS_ENUM_NEVER },
 	{ "protocol", KS_ENUM_NEVER },
 	{ "user", KS_ENUM_NEVER },
@@ -483,11 +486,11 @@ const char *ks_field_enum_list(const struct ks_field_info *f)
 	case KS_F_ACTION:
 		if (!strcmp(f->name, "event.type"))
 			return "start, end, access, creation, deletion, change, "
-			       "connection, or another ECS event.type";
+			       "connection, info, or another ECS event.type";
 		return "exec, end, fork, open, creation, deletion, rename, "
 		       "modification, connection_attempted, connection_accepted, "
-		       "packet, uid_change, gid_change, session_id_change, the "
-		       "former exit, connect, accept, or a value "
+		       "packet, uid_change, gid_change, session_id_change, "
+		       "already_running, the former exit, connect, accept, or a value "
 		       "another ECS source emits";
 	case KS_F_TRANSPORT:
 		return "tcp, udp, icmp, ipv6-icmp, igmp, gre, sctp (icmpv6)";

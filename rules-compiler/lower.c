@@ -129,6 +129,56 @@ static uint32_t node_actions(const struct ks_node *n)
 	}
 }
 
+/*
+ * How a condition stands to already_running events (KS_S_RUNNING): it
+ * names them (a positive event.action / event.type test listing the
+ * action, not excluded by a conjunct), rules them out, or says nothing.
+ * Only a step that names them sees them: a rule written for live events
+ * is not run against every process found at attach.
+ */
+enum running { RUN_ADMITS, RUN_NAMES, RUN_EXCLUDES };
+
+static enum running node_running(const struct ks_node *n)
+{
+	enum running r, k;
+	size_t i;
+
+	if (!n)
+		return RUN_ADMITS;
+	switch (n->kind) {
+	case KS_N_AND:
+	case KS_N_OR:
+		r = n->kind == KS_N_AND ? RUN_ADMITS : RUN_EXCLUDES;
+		for (i = 0; i < n->n_kids; i++) {
+			k = node_running(n->kids[i]);
+			if (n->kind == KS_N_AND && (k == RUN_EXCLUDES || r == RUN_EXCLUDES))
+				r = RUN_EXCLUDES;
+			else if (k == RUN_NAMES || r == RUN_NAMES)
+				r = RUN_NAMES;
+			else if (k == RUN_ADMITS)
+				r = RUN_ADMITS;
+		}
+		return r;
+	case KS_N_BOOL:
+		return n->num ? RUN_ADMITS : RUN_EXCLUDES;
+	case KS_N_NUM:
+		if (!n->field || n->field->id != KS_F_ACTION || n->cmp != KS_CMP_EQ)
+			return RUN_ADMITS;
+		for (i = 0; i < n->n_nums; i++)
+			if (n->nums[i] == KS_ACT_ALREADY_RUNNING)
+				return RUN_NAMES;
+		return RUN_EXCLUDES;
+	default:
+		return RUN_ADMITS;
+	}
+}
+
+static bool step_running(const struct ks_step_ast *s)
+{
+	return (s->category == KS_CAT_ANY || s->category == KS_CAT_PROCESS) &&
+	       node_running(s->cond) == RUN_NAMES;
+}
+
 /* Does n (or a node under it) read field f? */
 static bool node_reads(const struct ks_node *n, const struct ks_field_info *f)
 {
@@ -193,11 +243,12 @@ static int add_step(struct lower *L, uint32_t rule, uint32_t index,
 	st = &t->steps[t->hdr.n_steps];
 	st->rule = rule;
 	st->index = index;
-	st->flags = flags | (o->exact ? KS_S_EXACT : 0);
+	st->flags = flags | (o->exact ? KS_S_EXACT : 0) | (step_running(s) ? KS_S_RUNNING : 0);
 	st->category = s->category;
 	ks_grow(&L->sact, &L->cap_sact, t->hdr.n_steps, sizeof(*L->sact));
 	L->sact[t->hdr.n_steps] = node_actions(s->cond) & category_actions(s->category);
-	t->hdr.action_mask |= L->sact[t->hdr.n_steps] | step_needs(q, s);
+	/* kernel actions only: already_running is past KS_ACT_N (ACT_ALL) */
+	t->hdr.action_mask |= (L->sact[t->hdr.n_steps] & ACT_ALL) | step_needs(q, s);
 	st->prog = o->prog;
 	st->prog_len = o->len;
 	for (j = 0; j < q->n_join; j++)
@@ -298,6 +349,25 @@ static bool may_be_packet(const struct ks_step_ast *s)
 	return !excludes_packets(s->cond);
 }
 
+/*
+ * A rule with a step on already_running events is decided by kload: the
+ * kernel never sees those events, so it can neither complete the rule
+ * nor block or kill anything on them. Says so in L->why.
+ */
+static bool running_why(struct lower *L, const struct ks_rule *kr)
+{
+	uint32_t i;
+
+	for (i = kr->first_step; i < L->t->hdr.n_steps; i++) {
+		if (!(L->t->steps[i].flags & KS_S_RUNNING))
+			continue;
+		snprintf(L->why, sizeof(L->why), "step %u matches already_running events (read from /proc at attach): kload decides them in userspace, nothing can be blocked or killed",
+			 L->t->steps[i].index + 1u);
+		return true;
+	}
+	return false;
+}
+
 static void check_action(struct lower *L, const struct ks_rule_src *r,
 			 const struct ks_query *q, bool exact)
 {
@@ -365,6 +435,8 @@ static int lower_query(struct lower *L, uint32_t ri, const struct ks_rule_src *r
 		snprintf(L->why, sizeof(L->why), "a join field is not visible to the kernel");
 		exact = false;
 	}
+	if (running_why(L, kr))	/* the reason that also refuses block and kill */
+		exact = false;
 	if (q->sequence)
 		kr->flags |= KS_R_SEQUENCE | (exact ? KS_R_KSTATE : 0);
 	kr->flags |= exact ? KS_R_EXACT : 0;

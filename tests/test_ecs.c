@@ -508,8 +508,12 @@ static void test_type_of_unknown_action(void **state)
 		assert_non_null(ks_event_type_name(act));
 	assert_string_equal(ks_event_type_name(KS_ACT_SESSION_ID_CHANGE), "change");
 	assert_string_equal(ks_ecs_action_name(KS_ACT_GID_CHANGE), "gid_change");
+	/* already_running, read from /proc at attach, is Defend's "info" */
+	assert_string_equal(ks_event_type_name(KS_ACT_ALREADY_RUNNING), "info");
+	assert_string_equal(ks_ecs_action_name(KS_ACT_ALREADY_RUNNING), "already_running");
 	for (act = KS_ACT_N; act < 256; act++)
-		assert_null(ks_event_type_name(act));
+		if (act != KS_ACT_ALREADY_RUNNING)
+			assert_null(ks_event_type_name(act));
 	decode_ok(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"}}",
 		  &f->ev);
 	f->ev.action = KS_ENUM_NEVER;

@@ -846,17 +846,31 @@ static void test_rule_uid(void **state)
 	assert_int_not_equal(ks_rule_uid(&r), h);
 }
 
+/* user.id in (0, ..., n - 1): n CMP and n - 1 OR insns */
+static void uid_list(char *q, size_t n)
+{
+	size_t i;
+
+	q += sprintf(q, "process where user.id in (");
+	for (i = 0; i < n; i++)
+		q += sprintf(q, "%s%zu", i ? ", " : "", i);
+	sprintf(q, ")");
+}
+
 static void test_limits(void **state)
 {
-	size_t n = 300, i, len = 64 + n * 12;
+	size_t n = KS_MAX_PROG_LEN / 2 + 1, i, len = 64 + n * 12;
 	char *q = malloc(len), *p = q;
 	struct ks_ruleset *rs;
 	struct ks_lowered lw;
 
-	p += sprintf(p, "process where user.id in (");
-	for (i = 0; i < n; i++)
-		p += sprintf(p, "%s%zu", i ? ", " : "", i);
-	sprintf(p, ")");
+	/* the longest program loads, one insn more is refused */
+	uid_list(q, KS_MAX_PROG_LEN / 2);
+	compile_one(q, &rs, &lw, 0);
+	assert_int_equal(T->steps[0].prog_len, KS_MAX_PROG_LEN - 1);
+	ks_lowered_free(&lw);
+	ks_ruleset_free(rs);
+	uid_list(q, n);
 	compile_one(q, &rs, &lw, -1);
 	assert_non_null(strstr(diag_text(rs), "KS_MAX_PROG_LEN"));
 	ks_lowered_free(&lw);
@@ -872,6 +886,57 @@ static void test_limits(void **state)
 	ks_lowered_free(&lw);
 	ks_ruleset_free(rs);
 	free(q);
+}
+
+/*
+ * already_running events (read from /proc at attach) are userspace-only:
+ * the steps that name them get KS_S_RUNNING and their rule is decided in
+ * userspace (so block is refused, naming why); a step that does not name
+ * them, or rules them out, does not see them; the kernel's action mask
+ * never gets their bit.
+ */
+static void test_already_running(void **state)
+{
+	static const struct {
+		const char *q;
+		bool running;
+	} c[] = {
+		{ "process where event.action == \"already_running\"", true },
+		{ "process where event.type == \"info\" and process.name == \"sh\"", true },
+		{ "any where event.action in (\"exec\", \"already_running\")", true },
+		{ "process where event.action == \"exec\" or event.type == \"info\"", true },
+		{ "process where process.name == \"sh\"", false },
+		{ "process where event.type == \"info\" and event.action == \"exec\"", false },
+		{ "process where not event.action == \"already_running\"", false },
+		{ "file where event.type == \"info\"", false },
+	};
+	const char *block =
+		"- rule: b\n"
+		"  name: b\n"
+		"  action: block\n"
+		"  query: process where event.type == \"info\" and process.name == \"sh\"\n";
+	struct ks_ruleset *rs;
+	struct ks_lowered lw;
+	size_t i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		compile_one(c[i].q, &rs, &lw, 0);
+		if (!!(T->steps[0].flags & KS_S_RUNNING) != c[i].running)
+			fail_msg("%s: KS_S_RUNNING %s", c[i].q, c[i].running ? "missing" : "set");
+		if (c[i].running)
+			assert_false(T->rules[0].flags & KS_R_EXACT);
+		assert_int_equal(T->hdr.action_mask & ~((1u << KS_ACT_N) - 1), 0);
+		ks_lowered_free(&lw);
+		ks_ruleset_free(rs);
+	}
+	/* exec alone stays kernel-exact */
+	compile_one("process where event.action == \"exec\" and process.name == \"sh\"", &rs, &lw, 0);
+	assert_true(T->rules[0].flags & KS_R_EXACT);
+	ks_lowered_free(&lw);
+	ks_ruleset_free(rs);
+	rs = load(block, -1, NULL);
+	assert_non_null(strstr(diag_text(rs), "t.yml:1:3: error: action block needs a kernel-exact rule: step 1 matches already_running events"));
+	ks_ruleset_free(rs);
 }
 
 /* What --explain prints for the tables T compiled from rs (malloc'd). */
@@ -1035,6 +1100,7 @@ int main(void)
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_rule_uid),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_already_running),
 		cmocka_unit_test(test_explain),
 		cmocka_unit_test(test_explain_session),
 		cmocka_unit_test(test_explain_user_joins),
