@@ -1188,6 +1188,39 @@ int ks_pipeline_event(struct ks_pipeline *p, const struct ks_event *ev)
 	return alerts;
 }
 
+int ks_pipeline_user_event(struct ks_pipeline *p, struct ks_event *ev)
+{
+	struct ks_gen *g = &p->gen[0];
+	struct ks_hit h = {};
+	uint32_t i;
+	int alerts = 0;
+
+	p->st.events++;
+	if (!g->t)
+		return 0;
+	memset(&ev->verdict, 0, sizeof(ev->verdict));
+	ev->verdict.generation = g->t->hdr.generation;
+	/* latest first, as all_steps(): one event advances a sequence once */
+	for (i = g->t->hdr.n_steps; i-- > 0;) {
+		if (!(g->t->steps[i].flags & KS_S_RUNNING))
+			continue;
+		h.step = (uint16_t)i;
+		alerts += on_step(p, g, &h, ev);
+	}
+	return alerts;
+}
+
+bool ks_pipeline_wants_running(const struct ks_pipeline *p)
+{
+	const struct ks_tables *t = p->gen[0].t;
+	uint32_t i;
+
+	for (i = 0; t && i < t->hdr.n_steps; i++)
+		if (t->steps[i].flags & KS_S_RUNNING)
+			return true;
+	return false;
+}
+
 /* Index of the rule with this uid in g, -1 if none. */
 static int rule_by_uid(const struct ks_gen *g, uint32_t uid)
 {

@@ -111,6 +111,15 @@ static int on_input(void *arg, struct ks_event *ev, unsigned long line)
 
 	int err;
 
+	/* the kernel never sees these live: kload decides them, in input order */
+	if (ev->action == KS_ACT_ALREADY_RUNNING) {
+		err = flush(r);
+		if (!err)
+			err = ks_session_user_event(&r->s, ev);
+		r->res->events++;
+		account(r);
+		return err;
+	}
 	if (ks_replay_pack(r->batch, ev, KS_REPLAY_BATCH))
 		return 0;
 	err = flush(r);

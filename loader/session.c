@@ -79,7 +79,7 @@ static void record(struct ks_session *s, const struct ks_event *ev)
 	ks_output_end(s->o.record, true, NULL);
 }
 
-int ks_session_event(struct ks_session *s, struct ks_event *ev)
+static int deliver(struct ks_session *s, struct ks_event *ev, bool user)
 {
 	int err;
 
@@ -92,8 +92,20 @@ int ks_session_event(struct ks_session *s, struct ks_event *ev)
 			return err;
 	}
 	if (s->p)
-		s->st.alerts += ks_pipeline_event(s->p, ev);
+		s->st.alerts += user ? ks_pipeline_user_event(s->p, ev) :
+				       ks_pipeline_event(s->p, ev);
 	return 0;
+}
+
+int ks_session_event(struct ks_session *s, struct ks_event *ev)
+{
+	return deliver(s, ev, false);
+}
+
+int ks_session_user_event(struct ks_session *s, struct ks_event *ev)
+{
+	ks_session_normalize(s, ev);
+	return deliver(s, ev, true);
 }
 
 _Static_assert(sizeof(struct ks_dns_rec) != sizeof(struct ks_event),

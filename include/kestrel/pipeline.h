@@ -70,6 +70,16 @@ int ks_pipeline_set_rules(struct ks_pipeline *p, struct ks_ruleset *rs,
  */
 int ks_pipeline_event(struct ks_pipeline *p, const struct ks_event *ev);
 /*
+ * An event the kernel never saw (already_running, from /proc at attach
+ * or an event file): the current rules' steps that name its action
+ * (KS_S_RUNNING) are decided here, by the interpreter, as a step the
+ * kernel left unknown; sets ev's verdict generation. Returns alerts
+ * written.
+ */
+int ks_pipeline_user_event(struct ks_pipeline *p, struct ks_event *ev);
+/* Does the current rule set have a step on already_running events? */
+bool ks_pipeline_wants_running(const struct ks_pipeline *p);
+/*
  * An event the kernel enforced on but could not forward (KS_V_LOST, from
  * ks_lost; ts_ns in epoch ns): write the enforcing rule's alert with
  * "message": "enforced, event lost", with the earlier steps' events when

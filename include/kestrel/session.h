@@ -100,6 +100,12 @@ int ks_session_consume(struct ks_session *s);
 void ks_session_normalize(struct ks_session *s, struct ks_event *ev);
 /* One normalized event through record, hook and pipeline. */
 int ks_session_event(struct ks_session *s, struct ks_event *ev);
+/*
+ * An event the kernel never saw (already_running: include/kestrel/
+ * running.h), normalized, through record, hook and the pipeline's
+ * userspace evaluation (ks_pipeline_user_event).
+ */
+int ks_session_user_event(struct ks_session *s, struct ks_event *ev);
 
 /*
  * Install (rs, t) as the next generation in e and in the pipeline, then

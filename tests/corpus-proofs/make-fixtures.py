@@ -460,6 +460,25 @@ def _():
                     neg_args=["base64", "-w0", "/tmp/blob"])
 
 
+@proof("persistence_rc_local_service_already_running")
+def _():
+    # A shell that rc-local.service started before the sensor ran, seen
+    # in the already_running event kload reads from /proc at attach
+    # (event.type info, decided in userspace). Near miss: the same process
+    # seen by its exec (event.type start), which the rule does not ask for.
+    p = proc(6401, "/usr/bin/sleep", ["sleep", "infinity"], 6400, pexe="/usr/bin/dash",
+             parent={"args": ["/bin/sh", "-e", "/etc/rc.local", "start"]})
+    e = ev(0, "process", "already_running", p, uid=0)
+    return [e], [with_(e, **{"event.action": "exec"})]
+
+
+@proof("persistence_webserver_suspicious_command_execution")
+def _():
+    # nginx runs a shell command that reads /etc/passwd (a 386-insn
+    # step program). Near miss: the command lists a directory.
+    return one_exec(6501, "/usr/bin/dash", ["sh", "-c", "cat /etc/passwd"], uid=33,
+                    pexe="/usr/sbin/nginx", neg_args=["sh", "-c", "ls -la /var/www"])
+
 def main():
     for name, (corpus, fn) in sorted(PROOFS.items()):
         out = os.path.join(HERE, corpus)
