@@ -520,6 +520,47 @@ static void test_lost_enforcement(void **state)
 	nfa_close(&n);
 }
 
+/*
+ * already_running events (ks_pipeline_user_event): decided in userspace,
+ * only by the steps that name them; a sequence begun on one finishes on
+ * the kernel's later event of the same entity.
+ */
+static void test_already_running(void **state)
+{
+	static const char running[] =
+		"{\"@timestamp\":\"2026-01-01T00:00:00Z\",\"event\":{\"category\":\"process\","
+		"\"action\":\"already_running\"},\"process\":{\"pid\":7,\"entity_id\":\"7-1\","
+		"\"name\":\"a\",\"executable\":\"/usr/bin/a\"}}";
+	struct nfa n = {};
+	struct ks_event ev;
+	char err[128];
+
+	nfa_open(&n, "sequence by process.entity_id [process where event.type == \"info\" and "
+		     "process.name == \"a\"] [process where process.name == \"b\"]");
+	assert_true(ks_pipeline_wants_running(n.p));
+	assert_int_equal(ks_ecs_decode_line(&n.ecs, running, strlen(running), &ev, err,
+					    sizeof(err)), 0);
+	ev.verdict.generation = 99;	/* the pipeline sets it: the kernel never saw it */
+	assert_int_equal(ks_pipeline_user_event(n.p, &ev), 0);
+	assert_int_equal(ev.verdict.generation, 1);
+	assert_int_equal(feed(&n, "b", 7, 1), 1);
+	nfa_close(&n);
+
+	/* a rule that does not name already_running does not see them */
+	nfa_open(&n, "process where process.name == \"a\"");
+	assert_false(ks_pipeline_wants_running(n.p));
+	assert_int_equal(ks_ecs_decode_line(&n.ecs, running, strlen(running), &ev, err,
+					    sizeof(err)), 0);
+	assert_int_equal(ks_pipeline_user_event(n.p, &ev), 0);
+	nfa_close(&n);
+	/* and one that does, alone, alerts on it */
+	nfa_open(&n, "process where event.action == \"already_running\" and process.name == \"a\"");
+	assert_int_equal(ks_ecs_decode_line(&n.ecs, running, strlen(running), &ev, err,
+					    sizeof(err)), 0);
+	assert_int_equal(ks_pipeline_user_event(n.p, &ev), 1);
+	nfa_close(&n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -540,6 +581,7 @@ int main(void)
 		cmocka_unit_test(test_memory_bound),
 		cmocka_unit_test(test_kernel_completed),
 		cmocka_unit_test(test_lost_enforcement),
+		cmocka_unit_test(test_already_running),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
