@@ -7,8 +7,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <unistd.h>
+
 #include "kestrel/engine.h"
+#include "kestrel/running.h"
 #include "kestrel.skel.h"
+#include "ks_tasks.skel.h"
 #include "test_progs.h"
 
 /*
@@ -60,8 +64,39 @@ static void check_mode(int mode, bool replay, bool sys_tp)
 	ks_engine_destroy(&e);
 }
 
+/*
+ * The task iterator of the already_running events (an object of its
+ * own): it verifies, and kload's list from it is exact and has this
+ * test's parent, with the start time /proc gives in ticks.
+ */
+static void check_tasks(void)
+{
+	struct ks_tasks_bpf *skel = ks_tasks_bpf__open_and_load();
+	struct ks_event *ev = calloc(1, sizeof(*ev));
+	struct ks_running *r;
+	bool found = false;
+
+	if (!ASSERT_OK_PTR(skel, "open_and_load") || !ev)
+		goto out;
+	check_prog(skel->progs.ks_iter_tasks);
+	r = ks_running_open("/proc", true);
+	if (!ASSERT_OK_PTR(r, "ks_running_open"))
+		goto out;
+	ASSERT_TRUE(ks_running_exact(r), "start times from the iterator");
+	while (!found && ks_running_next(r, ev) > 0)
+		found = ev->pid == (__u32)getppid() && ev->start_ns &&
+			ev->entity == KS_ENTITY_KEY(ev->pid, ev->start_ns);
+	ASSERT_TRUE(found, "the parent's already_running event");
+	ks_running_close(r);
+out:
+	free(ev);
+	ks_tasks_bpf__destroy(skel);
+}
+
 void test_verifier(void)
 {
+	if (test__start_subtest("tasks"))
+		check_tasks();
 	if (test__start_subtest("signal"))
 		check_mode(KS_MODE_SIGNAL, false, false);
 	/* the syscall tracepoints, which a kernel with kprobes does not pick */
