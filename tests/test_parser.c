@@ -197,8 +197,12 @@ static const struct accept_case accepts[] = {
 	{ "process where event.action in (\"exec\", \"exec_event\", \"ProcessRollup2\", "
 	  "\"executed\")",
 	  "process where event.action in (\"exec\", \"disconnect_received\")" },
-	{ "process where event.action != \"already_running\"",
+	{ "process where event.action != \"load_module\"",
 	  "process where event.action != \"disconnect_received\"" },
+	/* already_running is Kestrel's too (from /proc at attach), type info */
+	{ "process where event.action != \"already_running\"", NULL },
+	{ "process where event.type == \"info\"",
+	  "process where event.action == \"already_running\"" },
 	/* the process's credential changes, as Defend names them */
 	{ "process where event.action in (\"uid_change\", \"guid_change\") and "
 	  "event.type == \"change\"",
@@ -206,7 +210,7 @@ static const struct accept_case accepts[] = {
 	  "event.action in (\"rename\", \"modification\", \"uid_change\", \"gid_change\", "
 	  "\"session_id_change\")" },
 	{ "process where event.type in (\"info\", \"start\")",
-	  "process where event.action in (\"disconnect_received\", \"exec\", \"fork\", "
+	  "process where event.action in (\"already_running\", \"exec\", \"fork\", "
 	  "\"connection_attempted\", \"connection_accepted\")" },
 	/* capability sets: the names a wildcard matches, "any of" */
 	{ "process where process.thread.capabilities.effective : \"CAP_SET?ID\"",
@@ -416,7 +420,7 @@ static const struct reject_case rejects[] = {
 	{ "any where event.action == \"exce\"",
 	  "q:1:27: error: unknown value \"exce\" for event.action (expected one of: "
 	  "exec, end, fork, open, creation, deletion, rename, modification, "
-	  "connection_attempted, connection_accepted, packet, uid_change, gid_change, session_id_change, the former exit, "
+	  "connection_attempted, connection_accepted, packet, uid_change, gid_change, session_id_change, already_running, the former exit, "
 	  "connect, accept, or a value another ECS source emits)" },
 	{ "process where user.id == \"007\"",
 	  "q:1:26: error: \"007\" is not the decimal text of a user.id (0..4294967295)" },
@@ -429,7 +433,7 @@ static const struct reject_case rejects[] = {
 	{ "process where event.action == \"load_module\"",
 	  "q:1:15: error: no Kestrel event has event.action load_module (Kestrel does "
 	  "not emit it), so this test could never be true" },
-	{ "process where event.type in (\"info\", \"user\")",
+	{ "process where event.type in (\"admin\", \"user\")",
 	  "q:1:15: error: no Kestrel event has event.type of any value listed "
 	  "(Kestrel does not emit it), so this test could never be true" },
 	{ "sequence by process.thread.capabilities.effective [process where true] "
@@ -454,17 +458,17 @@ static const struct reject_case rejects[] = {
 	  "endpoint.events.network, or a dataset of another source)" },
 	{ "any where event.type == \"begin\"",
 	  "q:1:25: error: unknown value \"begin\" for event.type (expected one of: "
-	  "start, end, access, creation, deletion, change, connection, or another "
+	  "start, end, access, creation, deletion, change, connection, info, or another "
 	  "ECS event.type)" },
 	{ "any where event.action : \"exec_ev*\"",
 	  "q:1:26: error: unknown value \"exec_ev*\" for event.action (expected one of: "
 	  "exec, end, fork, open, creation, deletion, rename, modification, "
-	  "connection_attempted, connection_accepted, packet, uid_change, gid_change, session_id_change, the former exit, "
+	  "connection_attempted, connection_accepted, packet, uid_change, gid_change, session_id_change, already_running, the former exit, "
 	  "connect, accept, or a value another ECS source emits)" },
 	{ "any where event.action == \"EXEC\"",
 	  "q:1:27: error: unknown value \"EXEC\" for event.action (expected one of: "
 	  "exec, end, fork, open, creation, deletion, rename, modification, "
-	  "connection_attempted, connection_accepted, packet, uid_change, gid_change, session_id_change, the former exit, "
+	  "connection_attempted, connection_accepted, packet, uid_change, gid_change, session_id_change, already_running, the former exit, "
 	  "connect, accept, or a value another ECS source emits)" },
 	{ "network where network.transport == \"quic\"",
 	  "q:1:36: error: unknown value \"quic\" for network.transport (expected one of: "
