@@ -3,7 +3,8 @@
  * Conformance of the userspace NFA (loader/pipeline.c) with EQL sequence
  * semantics: ordering, maxspan boundaries, entity isolation, interleaving,
  * newest-overwrites, until between and outside steps, runs, consumption,
- * and many entities. Each event gets the verdict the kernel would give it
+ * and many entities; and with Elastic's sample semantics: filters in any
+ * order, one event per filter, shared join keys, the window, the bound. Each event gets the verdict the kernel would give it
  * from the userspace model of the kernel's table walk (tablewalk.c), so
  * these tests exercise exactly what kload sees.
  */
@@ -520,6 +521,153 @@ static void test_lost_enforcement(void **state)
 	nfa_close(&n);
 }
 
+#define SAB "sample by process.pid " \
+	"[process where process.name == \"a\"] [process where process.name == \"b\"]"
+
+/* A sample's filters match in any order; the events share the join key. */
+static void test_sample_any_order(void **state)
+{
+	assert_int_equal(run(SAB, "a 1 0; b 1 1"), 1);
+	assert_int_equal(run(SAB, "b 1 0; a 1 1"), 1);
+	assert_int_equal(run(SAB, "b 1 0; c 1 1; a 1 2"), 1);
+	assert_int_equal(run(SAB, "a 1 0; a 1 1"), 0);		/* one filter twice */
+	assert_int_equal(run(SAB, "a 1 0; a 2 1; b 2 2; b 1 3"), 2);
+}
+
+static void test_sample_key_mismatch(void **state)
+{
+	assert_int_equal(run(SAB, "a 1 0; b 2 1"), 0);
+	assert_int_equal(run(SAB, "b 2 0; a 1 1; a 3 2"), 0);
+	assert_int_equal(run(SAB, "a 1 0; b 2 1; b 1 2"), 1);
+}
+
+/* The events are listed in the order of the filters they match. */
+static void test_sample_filter_order(void **state)
+{
+	struct nfa n = {};
+	const char *text, *a, *b;
+
+	nfa_open(&n, SAB);
+	feed(&n, "b", 7, 0);
+	assert_int_equal(feed(&n, "a", 7, 1), 1);
+	text = ks_output_text(n.out, NULL);
+	a = strstr(text, "\"executable\":\"/usr/bin/a\"");
+	b = strstr(text, "\"executable\":\"/usr/bin/b\"");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_true(a < b);
+	nfa_close(&n);
+}
+
+/*
+ * One event per filter, however many it matches: "ab" matches both
+ * filters here, and the filters must get two events. "ab" then "ax" is a
+ * sample (ax for the first, ab for the second) that giving ab to the
+ * first filter, where it came first, would miss.
+ */
+#define SAB2 "sample by process.pid " \
+	"[process where process.name : \"a*\"] [process where process.name : \"*b\"]"
+
+static void test_sample_one_event_per_filter(void **state)
+{
+	assert_int_equal(run(SAB2, "ab 1 0"), 0);
+	assert_int_equal(run(SAB2, "ab 1 0; ab 1 1"), 1);
+	assert_int_equal(run(SAB2, "ab 1 0; ax 1 1"), 1);
+	assert_int_equal(run(SAB2, "ab 1 0; xb 1 1"), 1);
+	assert_int_equal(run(SAB2, "ax 1 0; ay 1 1; az 1 2"), 0);
+	/* three filters: the older "ab"s are dropped for the first two, c still finds two */
+	assert_int_equal(run("sample by process.pid [process where process.name : \"a*\"] "
+			     "[process where process.name : \"*b\"] "
+			     "[process where process.name == \"c\"]",
+			     "ab 1 0; ab 1 1; ab 1 2; ab 1 3; ab 1 4; c 1 5"), 1);
+}
+
+/* A completed sample frees its key: the next one needs new events. */
+static void test_sample_consumption(void **state)
+{
+	struct ks_pipeline_stats st;
+	struct nfa n = {};
+
+	assert_int_equal(run(SAB, "a 1 0; b 1 1; b 1 2"), 1);
+	assert_int_equal(run(SAB, "a 1 0; b 1 1; a 1 2; b 1 3"), 2);
+	assert_int_equal(run(SAB, "a 1 0; a 1 1; b 1 2; b 1 3"), 1);
+	nfa_open(&n, SAB);
+	feed(&n, "a", 1, 0);
+	feed(&n, "a", 1, 1);
+	feed(&n, "b", 1, 2);
+	ks_pipeline_stats(n.p, &st);
+	assert_int_equal(st.pending, 0);
+	assert_int_equal(st.bytes, 0);
+	nfa_close(&n);
+}
+
+/* The window: a sample's events lie within KS_SAMPLE_WINDOW_NS (9 min) of each other. */
+static void test_sample_window(void **state)
+{
+	struct ks_pipeline_stats st;
+	struct nfa n = {};
+
+	assert_int_equal(run(SAB, "a 1 0; b 1 540"), 1);
+	assert_int_equal(run(SAB, "b 1 0; a 1 540"), 1);
+	assert_int_equal(run(SAB, "a 1 0; b 1 540.001"), 0);
+	assert_int_equal(run(SAB, "b 1 0; a 1 540.001"), 0);
+	assert_int_equal(run(SAB, "a 1 0; a 1 300; b 1 600"), 1);	/* the newer a */
+	/* the timer frees a key once its newest candidate is past the window */
+	nfa_open(&n, SAB);
+	feed(&n, "a", 1, 0);
+	feed(&n, "a", 2, 0);
+	feed(&n, "a", 2, 500);
+	ks_pipeline_tick(n.p, 1767225600ull * 1000000000ull + 600000000000ull);
+	ks_pipeline_stats(n.p, &st);
+	assert_int_equal(st.expired, 1);
+	assert_int_equal(st.pending, 1);
+	/* key 2's a at 0 s goes with its next event; the one at 500 s completes */
+	assert_int_equal(feed(&n, "b", 2, 600), 1);
+	ks_pipeline_stats(n.p, &st);
+	assert_int_equal(st.expired, 2);
+	assert_int_equal(st.bytes, 0);
+	nfa_close(&n);
+}
+
+/*
+ * The bound: a key keeps at most n events per filter (n filters), and
+ * the keys are bounded like sequences, the least recently used evicted
+ * and counted.
+ */
+static void test_sample_bounds(void **state)
+{
+	struct ks_pipeline_stats st;
+	uint64_t bytes;
+	struct nfa n = {};
+	int i, alerts = 0;
+
+	nfa_open(&n, SAB);
+	feed(&n, "a", 1, 0);
+	feed(&n, "a", 1, 1);
+	ks_pipeline_stats(n.p, &st);
+	bytes = st.bytes;
+	for (i = 2; i < 50; i++)
+		feed(&n, "a", 1, i);
+	ks_pipeline_stats(n.p, &st);
+	assert_int_equal(st.bytes, bytes);	/* two a's kept, no more */
+	assert_int_equal(st.pending, 1);
+	nfa_close(&n);
+
+	nfa_max_entries = 100;
+	nfa_open(&n, SAB);
+	for (i = 1; i <= 150; i++)
+		feed(&n, "b", i, 0);
+	ks_pipeline_stats(n.p, &st);
+	assert_int_equal(st.pending, 100);
+	assert_int_equal(st.evictions, 50);
+	/* newest first: an a of an evicted key is a new key and would evict in turn */
+	for (i = 150; i >= 1; i--)
+		alerts += feed(&n, "a", i, 1);
+	assert_int_equal(alerts, 100);		/* the 50 oldest were evicted */
+	nfa_close(&n);
+	nfa_max_entries = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -540,6 +688,13 @@ int main(void)
 		cmocka_unit_test(test_memory_bound),
 		cmocka_unit_test(test_kernel_completed),
 		cmocka_unit_test(test_lost_enforcement),
+		cmocka_unit_test(test_sample_any_order),
+		cmocka_unit_test(test_sample_key_mismatch),
+		cmocka_unit_test(test_sample_filter_order),
+		cmocka_unit_test(test_sample_one_event_per_filter),
+		cmocka_unit_test(test_sample_consumption),
+		cmocka_unit_test(test_sample_window),
+		cmocka_unit_test(test_sample_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
