@@ -980,12 +980,12 @@ static int join_text(struct ks_pipeline *p, const struct ks_gen *g, const struct
 }
 
 /*
- * An alert for rule on the n events evs, with the join values of
- * evs[n - 1] by step s's join fields.
+ * An alert for rule on the n events evs, completed by done (one of them):
+ * the join values are done's, by step s's join fields.
  */
 static int emit_events(struct ks_pipeline *p, struct ks_gen *g, uint32_t rule,
 		       const struct ks_step *s, const struct ks_event *const *evs, size_t n,
-		       bool lost)
+		       const struct ks_event *done, bool lost)
 {
 	const char *names[KS_MAX_JOIN], *values[KS_MAX_JOIN];
 	char vbuf[KS_MAX_JOIN][KS_JOIN_TEXT];
@@ -995,8 +995,9 @@ static int emit_events(struct ks_pipeline *p, struct ks_gen *g, uint32_t rule,
 
 	rule_meta(g, rule, &meta);
 	meta.event_lost = lost;
+	meta.completing = done;
 	for (i = 0; i < s->n_join && i < KS_MAX_JOIN; i++) {
-		if (join_text(p, g, s, i, evs[n - 1], &names[n_join], vbuf[n_join]) < 0)
+		if (join_text(p, g, s, i, done, &names[n_join], vbuf[n_join]) < 0)
 			continue;
 		values[n_join] = vbuf[n_join];
 		n_join++;
@@ -1019,7 +1020,7 @@ static int emit(struct ks_pipeline *p, struct ks_gen *g, uint32_t rule,
 		return -ENOMEM;
 	}
 	evs[prev->n] = last;
-	return emit_events(p, g, rule, s, evs, prev->n + 1, lost);
+	return emit_events(p, g, rule, s, evs, prev->n + 1, last, lost);
 }
 
 /* seq_step() flags */
@@ -1273,7 +1274,7 @@ static int sample_emit(struct ks_pipeline *p, struct ks_gen *g, const struct ks_
 			evs[k] = &tmp[k];
 		}
 	}
-	return emit_events(p, g, s->rule, s, evs, n, false);
+	return emit_events(p, g, s->rule, s, evs, n, ev, false);
 }
 
 /*

@@ -518,6 +518,7 @@ static void check_sample_joins(struct parser *p, const struct ks_query *q)
  */
 static bool parse_sample(struct parser *p, struct ks_query *q)
 {
+	size_t errors = p->errors;	/* a join key refused is not a missing one */
 	struct ks_token *t;
 	size_t events;
 
@@ -545,7 +546,7 @@ static bool parse_sample(struct parser *p, struct ks_query *q)
 			    KS_MAX_SAMPLE_FILTERS, q->n_steps);
 		p->errors++;
 	}
-	if (q->n_join + q->steps[0].n_join == 0) {
+	if (q->n_join + q->steps[0].n_join == 0 && p->errors == errors) {
 		ks_diag_add(&p->rs->diags, KS_DIAG_ERROR, q->loc,
 			    "a sample needs a join key (sample by FIELD): its "
 			    "events share the values of the join keys");

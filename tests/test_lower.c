@@ -492,6 +492,50 @@ static void test_sequence(void **state)
 	ks_ruleset_free(rs);
 }
 
+/*
+ * A sample: never kernel-exact (the kernel forwards each filter's
+ * matches, kload joins them), any filter completes it, its window is
+ * KS_SAMPLE_WINDOW_NS, and a block action is refused with the reason.
+ */
+static void test_sample(void **state)
+{
+	const char *yaml =
+		"- rule: smp\n"
+		"  name: smp\n"
+		"  query: |\n"
+		"    sample by host.id, process.pid\n"
+		"      [process where process.name == \"a\"]\n"
+		"      [network where true]\n"
+		"      [file where file.path == \"/etc/passwd\"]\n";
+	struct ks_compile_info info;
+	struct ks_ruleset *rs = load(yaml, 0, &info);
+	const struct ks_rule *r = &T->rules[0];
+	uint32_t i;
+
+	assert_int_equal(r->n_steps, 3);
+	assert_int_equal(r->flags, KS_R_SAMPLE);
+	assert_int_equal(r->maxspan_ns, KS_SAMPLE_WINDOW_NS);
+	assert_int_equal(r->maxspan_ns, 540000000000ull);
+	assert_false(info.rules[0].exact);
+	assert_non_null(strstr(info.rules[0].why_not_exact, "sample"));
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(T->steps[i].index, i);
+		assert_int_equal(T->steps[i].flags, KS_S_EXACT | KS_S_LAST);
+		assert_int_equal(T->steps[i].n_join, 2);
+		assert_int_equal(T->steps[i].join[1], KS_F_PROCESS_PID);
+	}
+	ks_compile_info_free(&info);
+	ks_ruleset_free(rs);
+
+	rs = load("- rule: smp\n  name: smp\n  action: block\n  query: |\n"
+		  "    sample by process.pid [process where true] [file where true]\n",
+		  -1, &info);
+	assert_non_null(strstr(diag_text(rs), "t.yml:1:3: error: action block needs a "
+			       "kernel-exact rule: a sample's filters match in any order"));
+	ks_compile_info_free(&info);
+	ks_ruleset_free(rs);
+}
+
 static void test_sequence_limits(void **state)
 {
 	const char *yaml =
@@ -1027,6 +1071,7 @@ int main(void)
 		cmocka_unit_test(test_constants),
 		cmocka_unit_test(test_sequence),
 		cmocka_unit_test(test_sequence_limits),
+		cmocka_unit_test(test_sample),
 		cmocka_unit_test(test_join_mismatch),
 		cmocka_unit_test(test_block_needs_exact),
 		cmocka_unit_test(test_dedupe_and_index),

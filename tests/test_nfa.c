@@ -541,7 +541,10 @@ static void test_sample_key_mismatch(void **state)
 	assert_int_equal(run(SAB, "a 1 0; b 2 1; b 1 2"), 1);
 }
 
-/* The events are listed in the order of the filters they match. */
+/*
+ * The events are listed in the order of the filters they match; the
+ * alert's time is the completing event's.
+ */
 static void test_sample_filter_order(void **state)
 {
 	struct nfa n = {};
@@ -551,6 +554,8 @@ static void test_sample_filter_order(void **state)
 	feed(&n, "b", 7, 0);
 	assert_int_equal(feed(&n, "a", 7, 1), 1);
 	text = ks_output_text(n.out, NULL);
+	assert_non_null(strstr(text, "{\"@timestamp\":\"2026-01-01T00:00:01.000000000Z\""));
+	assert_true(strstr(text, "{\"@timestamp\":\"2026-01-01T00:00:01.000000000Z\"") == text);
 	a = strstr(text, "\"executable\":\"/usr/bin/a\"");
 	b = strstr(text, "\"executable\":\"/usr/bin/b\"");
 	assert_non_null(a);
