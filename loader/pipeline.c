@@ -1233,22 +1233,41 @@ static void sample_prune(struct ks_pipeline *p, struct ks_entry *e, uint32_t n, 
 }
 
 /*
- * Give filters k..n-1 a candidate each, none taken twice (bit c of used:
- * candidate c is taken); cand[c] is the filters candidate c matched.
- * Recursion at most KS_MAX_SAMPLE_FILTERS deep over KS_SAMPLE_CANDS.
+ * A search for a sample among the candidates: cand[c] the filters
+ * candidate c matched (0 is the event at hand), ts[c] its time.
  */
-static bool sample_assign(const uint32_t *cand, uint32_t n_cand, uint32_t k, uint32_t n,
-			  uint32_t used, uint8_t *pick)
+struct ks_sample_search {
+	uint32_t cand[KS_SAMPLE_CANDS];
+	uint64_t ts[KS_SAMPLE_CANDS];
+	uint32_t n_cand, n;	/* candidates, filters */
+	uint64_t window;
+	uint8_t pick[KS_MAX_SAMPLE_FILTERS];	/* filter k's candidate */
+};
+
+/*
+ * Give filters k..n-1 a candidate each, none taken twice (bit c of used)
+ * and all within the window of each other (lo..hi, the times taken so
+ * far), even when events came out of order. Recursion at most
+ * KS_MAX_SAMPLE_FILTERS deep over KS_SAMPLE_CANDS candidates.
+ */
+static bool sample_assign(struct ks_sample_search *ss, uint32_t k, uint32_t used,
+			  uint64_t lo, uint64_t hi)
 {
+	uint64_t t, nlo, nhi;
 	uint32_t c;
 
-	if (k == n)
+	if (k == ss->n)
 		return true;
-	for (c = 0; c < n_cand; c++) {
-		if ((used & 1u << c) || !(cand[c] & 1u << k))
+	for (c = 0; c < ss->n_cand; c++) {
+		if ((used & 1u << c) || !(ss->cand[c] & 1u << k))
 			continue;
-		pick[k] = c;
-		if (sample_assign(cand, n_cand, k + 1, n, used | 1u << c, pick))
+		t = ss->ts[c];
+		nlo = used && lo < t ? lo : t;
+		nhi = used && hi > t ? hi : t;
+		if (ss->window && nhi - nlo > ss->window)
+			continue;
+		ss->pick[k] = c;
+		if (sample_assign(ss, k + 1, used | 1u << c, nlo, nhi))
 			return true;
 	}
 	return false;
@@ -1286,26 +1305,28 @@ static int sample_event(struct ks_pipeline *p, struct ks_gen *g, const struct ks
 {
 	const struct ks_rule *r = &g->t->rules[s->rule];
 	struct ks_packed *nodes[KS_SAMPLE_CANDS] = { NULL }, *pk;
-	uint32_t cand[KS_SAMPLE_CANDS] = { mask }, n = r->n_steps, n_cand = 1, i;
-	uint8_t pick[KS_MAX_SAMPLE_FILTERS];
+	struct ks_sample_search ss = { .cand = { mask }, .ts = { ev->ts_ns }, .n_cand = 1,
+				       .n = r->n_steps, .window = r->maxspan_ns };
 	struct ks_entry *e;
+	uint32_t i;
 	int ret;
 
-	if (n > KS_MAX_SAMPLE_FILTERS)
+	if (ss.n > KS_MAX_SAMPLE_FILTERS)
 		return 0;	/* no compiler makes one */
 	seq_key(p, g, r, s, ev);
 	e = entry_find(p, r->uid, p->join_hash, p->join_key, p->join_len);
 	if (e) {
-		sample_prune(p, e, n, ev->ts_ns);
+		sample_prune(p, e, ss.n, ev->ts_ns);
 		pk = entry_states(e)->last;
-		for (i = 0; i < entry_states(e)->n && n_cand < KS_SAMPLE_CANDS; i++) {
-			nodes[n_cand] = pk;
-			cand[n_cand++] = pk->filters;
+		for (i = 0; i < entry_states(e)->n && ss.n_cand < KS_SAMPLE_CANDS; i++) {
+			nodes[ss.n_cand] = pk;
+			ss.ts[ss.n_cand] = packed_ts(pk);
+			ss.cand[ss.n_cand++] = pk->filters;
 			pk = pk->prev;
 		}
 	}
-	if (sample_assign(cand, n_cand, 0, n, 0, pick)) {
-		ret = sample_emit(p, g, s, ev, nodes, pick, n);
+	if (sample_assign(&ss, 0, 0, 0, 0)) {
+		ret = sample_emit(p, g, s, ev, nodes, ss.pick, ss.n);
 		if (e)
 			entry_free(p, e);	/* one sample per key */
 		return ret ? ret : 1;
@@ -1321,7 +1342,7 @@ static int sample_event(struct ks_pipeline *p, struct ks_gen *g, const struct ks
 	}
 	pk->filters = mask;
 	pend_push(p, entry_states(e), pk);
-	sample_prune(p, e, n, ev->ts_ns);
+	sample_prune(p, e, ss.n, ev->ts_ns);
 	lru_touch(p, e);
 	trim_memory(p);
 	return 0;

@@ -499,16 +499,11 @@ static void test_sequence(void **state)
  */
 static void test_sample(void **state)
 {
-	const char *yaml =
-		"- rule: smp\n"
-		"  name: smp\n"
-		"  query: |\n"
-		"    sample by host.id, process.pid\n"
-		"      [process where process.name == \"a\"]\n"
-		"      [network where true]\n"
-		"      [file where file.path == \"/etc/passwd\"]\n";
 	struct ks_compile_info info;
-	struct ks_ruleset *rs = load(yaml, 0, &info);
+	struct ks_ruleset *rs = load("- rule: smp\n  name: smp\n  query: |\n"
+				     "    sample by host.id, process.pid [process where process.name == \"a\"]\n"
+				     "      [network where true] [file where file.path == \"/etc/passwd\"]\n",
+				     0, &info);
 	const struct ks_rule *r = &T->rules[0];
 	uint32_t i;
 
