@@ -102,7 +102,7 @@ struct ks_step {
  * An EQL sample: its steps are filters matched in any order, joined in
  * kload's NFA (never KS_R_EXACT: the kernel forwards each filter's
  * matches); maxspan_ns is its window. A kload that does not know this
- * bit would alert on every filter, so it came with ABI version 17.
+ * bit would alert on every filter, so it came with ABI version 18.
  */
 #define KS_R_SAMPLE	(1u << 4)
 
