@@ -927,6 +927,30 @@ static char *explain_text(struct ks_ruleset *rs, struct ks_compile_info *info)
 	return buf;
 }
 
+/* --explain says a sample runs in userspace, with its window and bound. */
+static void test_sample_explain(void **state)
+{
+	struct ks_compile_info info;
+	struct ks_ruleset *rs = load("- rule: smp\n  name: smp\n  query: sample by process.pid "
+				     "[process where true] [file where true] [network where true]\n",
+				     0, &info);
+	static const char *const said[] = {
+		"  sample of 3 filters: one event per filter, in any order",
+		"runs in userspace (kload's NFA): window 540000 ms",
+		"one sample per join key", "bound: at most 9 events kept per key",
+		"not kernel-exact: a sample's filters match in any order",
+	};
+	char *text = explain_text(rs, &info);
+	size_t i;
+
+	for (i = 0; i < sizeof(said) / sizeof(said[0]); i++)
+		if (!strstr(text, said[i]))
+			fail_msg("--explain does not say \"%s\"", said[i]);
+	free(text);
+	ks_compile_info_free(&info);
+	ks_ruleset_free(rs);
+}
+
 static void test_explain(void **state)
 {
 	const char *yaml =
@@ -1067,6 +1091,7 @@ int main(void)
 		cmocka_unit_test(test_sequence),
 		cmocka_unit_test(test_sequence_limits),
 		cmocka_unit_test(test_sample),
+		cmocka_unit_test(test_sample_explain),
 		cmocka_unit_test(test_join_mismatch),
 		cmocka_unit_test(test_block_needs_exact),
 		cmocka_unit_test(test_dedupe_and_index),
