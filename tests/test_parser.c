@@ -644,8 +644,10 @@ static const struct reject_case rejects[] = {
 	  "q:1:55: error: inconsistent number of join keys: the first step has 1, "
 	  "this one 0" },
 	{ "sample by process.env_vars [process where true] [file where true]",
-	  "q:1:11: error: cannot join on process.env_vars: only fields the "
-	  "kernel fills (and host.name, host.id) can be join keys" },
+	  "q:1:11: error: cannot join on process.env_vars: only fields the kernel "
+	  "fills, host.*, agent.id and the strings of one value kload reads "
+	  "(user.name, the working directories, process.parent.command_line, the "
+	  "leaders' names) can be join keys" },
 	{ "process where process.name == \"sh\" and descendant of "
 	  "[process where process.name == \"sshd\"]",
 	  "q:1:40: error: descendant of (a test on the process's ancestry) is "
