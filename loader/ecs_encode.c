@@ -675,7 +675,8 @@ int ks_ecs_alert_json(struct ks_ecs_ctx *ctx, struct ks_jw *w,
 		      const char *join_field_names[], const char *join_values[],
 		      size_t n_join)
 {
-	const struct ks_event *last = n_events ? events[n_events - 1] : NULL;
+	const struct ks_event *last = meta->completing ? meta->completing :
+				      n_events ? events[n_events - 1] : NULL;
 	struct enc e = { ctx, w, NULL };
 	size_t i;
 

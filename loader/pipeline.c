@@ -71,6 +71,7 @@ struct ks_packed {
 	struct ks_packed *prev;	/* the sequence's event before this one */
 	uint32_t prev_len;	/* prev->len: freed without reading prev */
 	uint32_t len;		/* bytes of data */
+	uint32_t filters;	/* a sample's filters it is kept for (bit k: filter k) */
 	uint8_t data[];
 };
 
@@ -79,6 +80,15 @@ struct ks_pend {
 	struct ks_packed *last;	/* the newest of the k matched events of state k */
 	uint32_t last_len;	/* last->len */
 	uint32_t n;
+};
+
+/* Filters of sample rules that one event matched, gathered over its hits. */
+struct ks_sample_hits {
+	uint32_t n;
+	struct {
+		uint16_t step;	/* one of the rule's steps: its join fields */
+		uint16_t mask;	/* bit k: filter k */
+	} hit[KS_MAX_STEPS];
 };
 
 /* The fields a probe compares come first; then the key, then the states. */
@@ -159,6 +169,7 @@ struct ks_pipeline {
 	uint8_t join_key[KS_JOIN_KEY_MAX];
 	uint32_t join_len;
 	uint64_t join_hash;
+	struct ks_sample_hits samples;	/* ks_pipeline_event()'s, per event */
 };
 
 /* ---- free lists ---- */
@@ -308,6 +319,7 @@ static struct ks_packed *ks_pack(struct ks_pool *pl, const struct ks_event *ev)
 	p->prev = NULL;
 	p->prev_len = 0;
 	p->len = len;
+	p->filters = 0;
 	w = p->data;
 	memcpy(w, ev, KS_HDR_BYTES);
 	w += KS_HDR_BYTES;
@@ -967,6 +979,32 @@ static int join_text(struct ks_pipeline *p, const struct ks_gen *g, const struct
 	return snprintf(buf, KS_JOIN_TEXT, "%.*s", (int)len, (const char *)v);
 }
 
+/*
+ * An alert for rule on the n events evs, completed by done (one of them):
+ * the join values are done's, by step s's join fields.
+ */
+static int emit_events(struct ks_pipeline *p, struct ks_gen *g, uint32_t rule,
+		       const struct ks_step *s, const struct ks_event *const *evs, size_t n,
+		       const struct ks_event *done, bool lost)
+{
+	const char *names[KS_MAX_JOIN], *values[KS_MAX_JOIN];
+	char vbuf[KS_MAX_JOIN][KS_JOIN_TEXT];
+	struct ks_alert_meta meta;
+	size_t n_join = 0;
+	uint32_t i;
+
+	rule_meta(g, rule, &meta);
+	meta.event_lost = lost;
+	meta.completing = done;
+	for (i = 0; i < s->n_join && i < KS_MAX_JOIN; i++) {
+		if (join_text(p, g, s, i, done, &names[n_join], vbuf[n_join]) < 0)
+			continue;
+		values[n_join] = vbuf[n_join];
+		n_join++;
+	}
+	return write_alert(p, g, rule, &meta, evs, n, names, values, n_join);
+}
+
 /* An alert for rule on last, after the events of prev (NULL: none). */
 static int emit(struct ks_pipeline *p, struct ks_gen *g, uint32_t rule,
 		const struct ks_step *s, const struct ks_pend *prev,
@@ -974,28 +1012,15 @@ static int emit(struct ks_pipeline *p, struct ks_gen *g, uint32_t rule,
 {
 	static const struct ks_pend none;
 	const struct ks_event *evs[KS_MAX_SEQ_EVENTS];
-	const char *names[KS_MAX_JOIN], *values[KS_MAX_JOIN];
-	char vbuf[KS_MAX_JOIN][KS_JOIN_TEXT];
-	struct ks_alert_meta meta;
-	size_t n_join = 0;
-	uint32_t i;
 
 	if (!prev)
 		prev = &none;
-	rule_meta(g, rule, &meta);
-	meta.event_lost = lost;
 	if (prev->n >= KS_MAX_SEQ_EVENTS || !unpack_chain(p, prev, evs)) {
 		ks_output_lost(p->o.alerts, KS_LOST_ENCODE);
 		return -ENOMEM;
 	}
 	evs[prev->n] = last;
-	for (i = 0; i < s->n_join && i < KS_MAX_JOIN; i++) {
-		if (join_text(p, g, s, i, last, &names[n_join], vbuf[n_join]) < 0)
-			continue;
-		values[n_join] = vbuf[n_join];
-		n_join++;
-	}
-	return write_alert(p, g, rule, &meta, evs, prev->n + 1, names, values, n_join);
+	return emit_events(p, g, rule, s, evs, prev->n + 1, last, lost);
 }
 
 /* seq_step() flags */
@@ -1113,6 +1138,216 @@ static int seq_step(struct ks_pipeline *p, struct ks_gen *g, const struct ks_ste
 	return ret;
 }
 
+/* ---- samples ---- */
+
+/*
+ * A sample (EQL `sample by`, KS_R_SAMPLE) is kept per (rule, join key)
+ * in an entry like a sequence's, with one state: the chain of its
+ * candidate events, newest first, each marked with the filters it
+ * matched (ks_packed.filters). An event of the key completes the sample
+ * when the candidates and it can be given one to each filter, no event
+ * twice (Elastic: one event per filter, in any order); the alert lists
+ * them in the filters' order, as Elastic returns them.
+ *
+ * Exact with a bounded chain: each filter keeps only its n newest
+ * candidates (n filters), since an assignment that used an older one can
+ * swap it for one of those n, of which the other n - 1 filters take at
+ * most n - 1. So a key keeps at most n * n events. A candidate older than
+ * the window (the rule's maxspan_ns: KS_SAMPLE_WINDOW_NS) at the time of
+ * a newer event of the key is dropped and counted as expired; the
+ * state's start is its newest candidate's time, so ks_pipeline_tick()
+ * frees a key whose candidates are all past the window. A completed
+ * sample frees its key: one sample per key (Elastic's
+ * max_samples_per_key), the next one of new events.
+ */
+
+#define KS_SAMPLE_CANDS	(1 + KS_MAX_SAMPLE_FILTERS * KS_MAX_SAMPLE_FILTERS)
+
+static void sample_note(const struct ks_gen *g, struct ks_sample_hits *sh, uint32_t step)
+{
+	const struct ks_step *s = &g->t->steps[step];
+	uint32_t i;
+
+	if (s->index >= KS_MAX_SAMPLE_FILTERS)
+		return;
+	for (i = 0; i < sh->n; i++)
+		if (g->t->steps[sh->hit[i].step].rule == s->rule)
+			break;
+	if (i == sh->n) {
+		if (sh->n >= KS_MAX_STEPS)
+			return;
+		sh->hit[sh->n].step = step;
+		sh->hit[sh->n++].mask = 0;
+	}
+	sh->hit[i].mask |= 1u << s->index;
+}
+
+static uint64_t packed_ts(const struct ks_packed *pk)
+{
+	uint64_t ts;
+
+	memcpy(&ts, pk->data + offsetof(struct ks_event, ts_ns), sizeof(ts));
+	return ts;
+}
+
+/*
+ * Drop from e's chain what is past the window at now and what no filter
+ * keeps (each of the n keeps its n newest); start becomes the newest's time.
+ */
+static void sample_prune(struct ks_pipeline *p, struct ks_entry *e, uint32_t n, uint64_t now)
+{
+	struct ks_pend *pd = entry_states(e);
+	struct ks_packed **link = &pd->last, *pk;
+	uint32_t *link_len = &pd->last_len, kept[KS_MAX_SAMPLE_FILTERS] = { 0 };
+	uint32_t i, k, count = pd->n;
+	uint64_t ts, newest = 0;
+
+	for (i = 0; i < count; i++) {
+		pk = *link;
+		ts = packed_ts(pk);
+		if (e->maxspan && now > ts && now - ts > e->maxspan) {
+			pk->filters = 0;
+			p->st.expired++;
+		}
+		for (k = 0; k < n; k++) {
+			if (!(pk->filters & 1u << k))
+				continue;
+			if (kept[k] < n)
+				kept[k]++;
+			else
+				pk->filters &= ~(1u << k);
+		}
+		if (pk->filters) {
+			newest = ts > newest ? ts : newest;
+			link = &pk->prev;
+			link_len = &pk->prev_len;
+			continue;
+		}
+		*link = pk->prev;	/* the oldest's prev is NULL, prev_len 0 */
+		*link_len = pk->prev_len;
+		p->st.bytes -= cost(packed_size(pk->len));
+		pool_put(&p->pool, pk, packed_size(pk->len));
+		pd->n--;
+	}
+	pd->start = pd->n ? newest ?: 1 : 0;
+}
+
+/*
+ * A search for a sample among the candidates: cand[c] the filters
+ * candidate c matched (0 is the event at hand), ts[c] its time.
+ */
+struct ks_sample_search {
+	uint32_t cand[KS_SAMPLE_CANDS];
+	uint64_t ts[KS_SAMPLE_CANDS];
+	uint32_t n_cand, n;	/* candidates, filters */
+	uint64_t window;
+	uint8_t pick[KS_MAX_SAMPLE_FILTERS];	/* filter k's candidate */
+};
+
+/*
+ * Give filters k..n-1 a candidate each, none taken twice (bit c of used)
+ * and all within the window of each other (lo..hi, the times taken so
+ * far), even when events came out of order. Recursion at most
+ * KS_MAX_SAMPLE_FILTERS deep over KS_SAMPLE_CANDS candidates.
+ */
+static bool sample_assign(struct ks_sample_search *ss, uint32_t k, uint32_t used,
+			  uint64_t lo, uint64_t hi)
+{
+	uint64_t t, nlo, nhi;
+	uint32_t c;
+
+	if (k == ss->n)
+		return true;
+	for (c = 0; c < ss->n_cand; c++) {
+		if ((used & 1u << c) || !(ss->cand[c] & 1u << k))
+			continue;
+		t = ss->ts[c];
+		nlo = used && lo < t ? lo : t;
+		nhi = used && hi > t ? hi : t;
+		if (ss->window && nhi - nlo > ss->window)
+			continue;
+		ss->pick[k] = c;
+		if (sample_assign(ss, k + 1, used | 1u << c, nlo, nhi))
+			return true;
+	}
+	return false;
+}
+
+/* The alert: filter k's event is ev if pick[k] is 0, else nodes[pick[k]]. */
+static int sample_emit(struct ks_pipeline *p, struct ks_gen *g, const struct ks_step *s,
+		       const struct ks_event *ev, struct ks_packed *const *nodes,
+		       const uint8_t *pick, uint32_t n)
+{
+	const struct ks_event *evs[KS_MAX_SAMPLE_FILTERS];
+	struct ks_event *tmp = scratch(p, n);
+	uint32_t k;
+
+	if (!tmp) {
+		ks_output_lost(p->o.alerts, KS_LOST_ENCODE);
+		return -ENOMEM;
+	}
+	for (k = 0; k < n; k++) {
+		evs[k] = ev;
+		if (pick[k]) {
+			ks_unpack(nodes[pick[k]], &tmp[k]);
+			evs[k] = &tmp[k];
+		}
+	}
+	return emit_events(p, g, s->rule, s, evs, n, ev, false);
+}
+
+/*
+ * ev matched the filters in mask of the sample rule of step s (whose
+ * join fields every filter shares). Returns alerts written, or -ENOMEM.
+ */
+static int sample_event(struct ks_pipeline *p, struct ks_gen *g, const struct ks_step *s,
+			uint32_t mask, const struct ks_event *ev)
+{
+	const struct ks_rule *r = &g->t->rules[s->rule];
+	struct ks_packed *nodes[KS_SAMPLE_CANDS] = { NULL }, *pk;
+	struct ks_sample_search ss = { .cand = { mask }, .ts = { ev->ts_ns }, .n_cand = 1,
+				       .n = r->n_steps, .window = r->maxspan_ns };
+	struct ks_entry *e;
+	uint32_t i;
+	int ret;
+
+	if (ss.n > KS_MAX_SAMPLE_FILTERS)
+		return 0;	/* no compiler makes one */
+	seq_key(p, g, r, s, ev);
+	e = entry_find(p, r->uid, p->join_hash, p->join_key, p->join_len);
+	if (e) {
+		sample_prune(p, e, ss.n, ev->ts_ns);
+		pk = entry_states(e)->last;
+		for (i = 0; i < entry_states(e)->n && ss.n_cand < KS_SAMPLE_CANDS; i++) {
+			nodes[ss.n_cand] = pk;
+			ss.ts[ss.n_cand] = packed_ts(pk);
+			ss.cand[ss.n_cand++] = pk->filters;
+			pk = pk->prev;
+		}
+	}
+	if (sample_assign(&ss, 0, 0, 0, 0)) {
+		ret = sample_emit(p, g, s, ev, nodes, ss.pick, ss.n);
+		if (e)
+			entry_free(p, e);	/* one sample per key */
+		return ret ? ret : 1;
+	}
+	if (!e)
+		e = entry_new(p, r->uid, p->join_hash, p->join_key, p->join_len, 1,
+			      r->maxspan_ns);
+	pk = e ? ks_pack(&p->pool, ev) : NULL;
+	if (!pk) {
+		if (e && entry_empty(e))
+			entry_free(p, e);
+		return -ENOMEM;
+	}
+	pk->filters = mask;
+	pend_push(p, entry_states(e), pk);
+	sample_prune(p, e, ss.n, ev->ts_ns);
+	lru_touch(p, e);
+	trim_memory(p);
+	return 0;
+}
+
 struct ks_hit {
 	uint16_t step;
 	uint8_t exact;
@@ -1133,9 +1368,9 @@ static uint32_t all_steps(const struct ks_gen *g, struct ks_hit *hits, uint32_t 
 	return n;
 }
 
-/* One true step of ev; returns alerts written. */
+/* One true step of ev; returns alerts written (a sample's: noted in sh). */
 static int on_step(struct ks_pipeline *p, struct ks_gen *g, const struct ks_hit *h,
-		   const struct ks_event *ev)
+		   const struct ks_event *ev, struct ks_sample_hits *sh)
 {
 	const struct ks_step *s = &g->t->steps[h->step];
 	const struct ks_step_ast *ast;
@@ -1150,6 +1385,10 @@ static int on_step(struct ks_pipeline *p, struct ks_gen *g, const struct ks_hit 
 			return 0;
 	}
 	p->st.step_matches++;
+	if (g->t->rules[s->rule].flags & KS_R_SAMPLE) {
+		sample_note(g, sh, h->step);
+		return 0;
+	}
 	if (!(g->t->rules[s->rule].flags & KS_R_SEQUENCE))
 		return emit(p, g, s->rule, s, NULL, ev, false) == 0;
 	a = seq_step(p, g, s, ev, h->done ? KS_SEQ_KERNEL_DONE : 0);
@@ -1158,13 +1397,35 @@ static int on_step(struct ks_pipeline *p, struct ks_gen *g, const struct ks_hit 
 	return a > 0 ? a : 0;
 }
 
+/* The true steps hits[0..n) of ev; returns alerts written. */
+static int on_hits(struct ks_pipeline *p, struct ks_gen *g, const struct ks_hit *hits,
+		   uint32_t n, const struct ks_event *ev)
+{
+	struct ks_sample_hits *sh = &p->samples;
+	uint32_t i;
+	int alerts = 0;
+
+	sh->n = 0;
+	for (i = 0; i < n; i++)
+		if (hits[i].step < g->t->hdr.n_steps)
+			alerts += on_step(p, g, &hits[i], ev, sh);
+	/* a sample's filters after all of ev's hits: ev is one event for them */
+	for (i = 0; i < sh->n; i++) {
+		int a = sample_event(p, g, &g->t->steps[sh->hit[i].step], sh->hit[i].mask, ev);
+
+		if (a == -ENOMEM)
+			p->st.nomem++;
+		alerts += a > 0 ? a : 0;
+	}
+	return alerts;
+}
+
 int ks_pipeline_event(struct ks_pipeline *p, const struct ks_event *ev)
 {
 	const struct ks_verdict *vd = &ev->verdict;
 	struct ks_hit hits[KS_MAX_STEPS];
 	struct ks_gen *g;
 	uint32_t n = 0, i;
-	int alerts = 0;
 
 	p->st.events++;
 	g = gen_find(p, vd->generation);
@@ -1182,18 +1443,14 @@ int ks_pipeline_event(struct ks_pipeline *p, const struct ks_event *ev)
 			n++;
 		}
 	}
-	for (i = 0; i < n; i++)
-		if (hits[i].step < g->t->hdr.n_steps)
-			alerts += on_step(p, g, &hits[i], ev);
-	return alerts;
+	return on_hits(p, g, hits, n, ev);
 }
 
 int ks_pipeline_user_event(struct ks_pipeline *p, struct ks_event *ev)
 {
 	struct ks_gen *g = &p->gen[0];
-	struct ks_hit h = {};
-	uint32_t i;
-	int alerts = 0;
+	struct ks_hit hits[KS_MAX_STEPS];
+	uint32_t i, n = 0;
 
 	p->st.events++;
 	if (!g->t)
@@ -1201,13 +1458,13 @@ int ks_pipeline_user_event(struct ks_pipeline *p, struct ks_event *ev)
 	memset(&ev->verdict, 0, sizeof(ev->verdict));
 	ev->verdict.generation = g->t->hdr.generation;
 	/* latest first, as all_steps(): one event advances a sequence once */
-	for (i = g->t->hdr.n_steps; i-- > 0;) {
+	for (i = g->t->hdr.n_steps; i-- > 0 && n < KS_MAX_STEPS;) {
 		if (!(g->t->steps[i].flags & KS_S_RUNNING))
 			continue;
-		h.step = (uint16_t)i;
-		alerts += on_step(p, g, &h, ev);
+		hits[n] = (struct ks_hit){ .step = (uint16_t)i };
+		n++;
 	}
-	return alerts;
+	return on_hits(p, g, hits, n, ev);
 }
 
 bool ks_pipeline_wants_running(const struct ks_pipeline *p)

@@ -4,7 +4,8 @@
  * BPF programs (bpf/), the rules compiler and kload.
  *
  * Plain data only: __u8/__u16/__u32/__u64, explicit padding, no helpers.
- * Any change of a layout in maps/ bumps KS_ABI_VERSION; tests/test_abi.c
+ * Any change of a layout in maps/ bumps KS_ABI_VERSION, and so does a
+ * new meaning an older reader would misread (a ks_rule flag); tests/test_abi.c
  * pins sizes and offsets so an accidental change fails the build's tests.
  */
 #ifndef KS_ABI_H
@@ -14,7 +15,7 @@
 #include <linux/types.h>
 #endif
 
-#define KS_ABI_VERSION		18
+#define KS_ABI_VERSION		19
 #define KS_TABLES_MAGIC		0x4b535442u	/* "KSTB" */
 
 /* ---- limits (the compiler enforces them and names the limit) ---- */

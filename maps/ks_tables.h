@@ -105,6 +105,13 @@ struct ks_step {
 #define KS_R_SEQUENCE	(1u << 1)
 #define KS_R_UNTIL	(1u << 2)
 #define KS_R_KSTATE	(1u << 3)	/* sequence state kept in the kernel */
+/*
+ * An EQL sample: its steps are filters matched in any order, joined in
+ * kload's NFA (never KS_R_EXACT: the kernel forwards each filter's
+ * matches); maxspan_ns is its window. A kload that does not know this
+ * bit would alert on every filter, so it came with ABI version 18.
+ */
+#define KS_R_SAMPLE	(1u << 4)
 
 struct ks_rule {
 	__u32 uid;		/* stable id: hash of rule id and query */

@@ -368,6 +368,23 @@ static void explain_exceptions(const struct ks_rule_src *src, FILE *out)
 	}
 }
 
+/*
+ * A sample runs in userspace (pipeline.c): what it matches, its window
+ * (Elastic's samples have none: KS_SAMPLE_WINDOW_NS says why this one)
+ * and the bound on what it keeps.
+ */
+static void explain_sample(const struct ks_rule *kr, FILE *out)
+{
+	fprintf(out, "  sample of %u filters: one event per filter, in any order, all with "
+		"the same join key values\n", kr->n_steps);
+	fprintf(out, "  runs in userspace (kload's NFA): window %llu ms (its events lie within "
+		"it of each other;\n  Elastic's rule look-back, from = now-9m), one sample per "
+		"join key (a completed sample\n  frees its key); bound: at most %u events kept "
+		"per key, and the NFA's --nfa-entries and\n  --nfa-memory limits (evictions "
+		"counted)\n", (unsigned long long)(kr->maxspan_ns / 1000000),
+		kr->n_steps * kr->n_steps);
+}
+
 static void explain_rule(const struct ks_ruleset *rs, const struct ks_tables *t,
 			 const struct ks_compile_info *info,
 			 const struct ks_lowered *lw, uint32_t r, FILE *out)
@@ -382,14 +399,18 @@ static void explain_rule(const struct ks_ruleset *rs, const struct ks_tables *t,
 		fprintf(out, "  not compiled: the query has errors\n\n");
 		return;
 	}
-	fprintf(out, "  %s", kr->flags & KS_R_SEQUENCE ? "sequence" : "event query");
-	if (kr->flags & KS_R_SEQUENCE)
-		fprintf(out, " of %u steps%s", kr->n_steps,
-			kr->flags & KS_R_UNTIL ? " with until" : "");
-	if (kr->maxspan_ns)
-		fprintf(out, ", maxspan %llu ms",
-			(unsigned long long)(kr->maxspan_ns / 1000000));
-	fputc('\n', out);
+	if (kr->flags & KS_R_SAMPLE) {
+		explain_sample(kr, out);
+	} else {
+		fprintf(out, "  %s", kr->flags & KS_R_SEQUENCE ? "sequence" : "event query");
+		if (kr->flags & KS_R_SEQUENCE)
+			fprintf(out, " of %u steps%s", kr->n_steps,
+				kr->flags & KS_R_UNTIL ? " with until" : "");
+		if (kr->maxspan_ns)
+			fprintf(out, ", maxspan %llu ms",
+				(unsigned long long)(kr->maxspan_ns / 1000000));
+		fputc('\n', out);
+	}
 	if (kr->flags & KS_R_EXACT)
 		fprintf(out, "  kernel-exact: the kernel decides every step%s\n",
 			kr->flags & KS_R_KSTATE ? " and keeps the sequence state" : "");

@@ -410,8 +410,8 @@ static int lower_query(struct lower *L, uint32_t ri, const struct ks_rule_src *r
 		ret = lower_step_prog(L, s, &o);
 		exact &= o.exact;
 		for (run = 0; run < runs && !ret; run++, idx++)
-			ret = add_step(L, ri, idx, idx + 1 == total ? KS_S_LAST : 0,
-				       q, s, &o);
+			ret = add_step(L, ri, idx, q->sample || idx + 1 == total ?
+				       KS_S_LAST : 0, q, s, &o);
 		trig_free(&o.trig);
 	}
 	if (!ret && q->until) {
@@ -437,10 +437,15 @@ static int lower_query(struct lower *L, uint32_t ri, const struct ks_rule_src *r
 	}
 	if (running_why(L, kr))	/* the reason that also refuses block and kill */
 		exact = false;
+	if (q->sample) {
+		/* any filter may complete it (KS_S_LAST on each), in kload */
+		snprintf(L->why, sizeof(L->why), "a sample's filters match in any order, joined in kload's userspace NFA");
+		exact = false;
+	}
 	if (q->sequence)
 		kr->flags |= KS_R_SEQUENCE | (exact ? KS_R_KSTATE : 0);
-	kr->flags |= exact ? KS_R_EXACT : 0;
-	kr->maxspan_ns = q->maxspan_ns;
+	kr->flags |= (exact ? KS_R_EXACT : 0) | (q->sample ? KS_R_SAMPLE : 0);
+	kr->maxspan_ns = q->sample ? KS_SAMPLE_WINDOW_NS : q->maxspan_ns;
 	check_action(L, r, q, exact);
 	return 0;
 }

@@ -34,7 +34,15 @@
  *
  * Optional fields (?name, Elastic's): a field the schema knows is that
  * field; an unknown one is null, so its comparisons fold to constants.
- * Not supported, rejected by name: sample, descendant of, child of, pipes.
+ *
+ * `sample by` (Elastic's samples): two to five filters in brackets, each
+ * matched by one event, in any order; all of them share the values of
+ * the join keys (`sample by` fields and per-filter `by` fields, at least
+ * one in all). Elastic's samples take no `with maxspan`, `with runs` or
+ * `until`: each is an error. The window a live sample needs is the
+ * lowering's (lower.c).
+ *
+ * Not supported, rejected by name: descendant of, child of, pipes.
  *
  * Limits: ( and not nest at most KS_MAX_NESTING deep, a list holds at
  * most KS_MAX_LIST values, and a number must be one the field can hold.
@@ -305,7 +313,8 @@ static bool parse_maxspan(struct parser *p, struct ks_query *q)
 	return true;
 }
 
-static bool parse_runs(struct parser *p, struct ks_step_ast *s, bool until)
+/* no_runs: where runs is not allowed ("until", "a sample"), NULL: allowed */
+static bool parse_runs(struct parser *p, struct ks_step_ast *s, const char *no_runs)
 {
 	struct ks_token *t = cur(p);
 
@@ -322,8 +331,8 @@ static bool parse_runs(struct parser *p, struct ks_step_ast *s, bool until)
 		return false;
 	}
 	advance(p);
-	if (until)
-		eql_serr(p, t, "runs is not allowed on until");
+	if (no_runs)
+		eql_serr(p, t, "runs is not allowed on %s", no_runs);
 	else if (t->num < 1 || t->num > 100)
 		eql_serr(p, t, "runs must be between 1 and 100, got %lld",
 		     (long long)t->num);
@@ -345,7 +354,7 @@ static bool take_clause(struct parser *p, const char *kw, bool *seen)
 	return true;
 }
 
-static bool parse_step(struct parser *p, struct ks_step_ast *s, bool until)
+static bool parse_step(struct parser *p, struct ks_step_ast *s, const char *no_runs)
 {
 	struct ks_token *t = cur(p);
 	bool by = false, runs = false;
@@ -370,7 +379,7 @@ static bool parse_step(struct parser *p, struct ks_step_ast *s, bool until)
 			if (!parse_fields(p, s->join, &s->n_join))
 				return false;
 		} else if (take_clause(p, "with", &runs)) {
-			if (!parse_runs(p, s, until))
+			if (!parse_runs(p, s, no_runs))
 				return false;
 		} else {
 			return true;
@@ -403,12 +412,42 @@ static void check_joins(struct parser *p, struct ks_query *q)
 	}
 }
 
-static bool parse_sequence(struct parser *p, struct ks_query *q)
+/*
+ * The bracketed steps of a sequence or the filters of a sample, into
+ * q->steps; *events counts them with their runs. no_runs: as parse_step.
+ */
+static bool parse_steps(struct parser *p, struct ks_query *q, const char *no_runs,
+			size_t *events)
 {
 	struct ks_step_ast *steps = NULL, st;
+	size_t n = 0, cap = 0;
+	bool ok = true;
+
+	*events = 0;
+	do {
+		memset(&st, 0, sizeof(st));
+		if (!parse_step(p, &st, no_runs)) {
+			ok = false;
+			break;
+		}
+		ks_grow(&steps, &cap, n, sizeof(*steps));
+		steps[n++] = st;
+		*events += st.runs;
+	} while (cur(p)->kind == KS_TOK_LBRACK);
+	if (ok) {
+		q->steps = ks_alloc(p->rs, n * sizeof(*steps));
+		memcpy(q->steps, steps, n * sizeof(*steps));
+		q->n_steps = n;
+	}
+	free(steps);
+	return ok;
+}
+
+static bool parse_sequence(struct parser *p, struct ks_query *q)
+{
 	struct ks_token *t;
-	size_t n = 0, cap = 0, events = 0;
-	bool by = false, span = false, ok = false;
+	size_t events;
+	bool by = false, span = false;
 
 	advance(p);	/* sequence */
 	q->sequence = true;
@@ -427,22 +466,13 @@ static bool parse_sequence(struct parser *p, struct ks_query *q)
 			break;
 		}
 	}
-	do {
-		memset(&st, 0, sizeof(st));
-		if (!parse_step(p, &st, false))
-			goto out;
-		ks_grow(&steps, &cap, n, sizeof(*steps));
-		steps[n++] = st;
-		events += st.runs;
-	} while (cur(p)->kind == KS_TOK_LBRACK);
-	q->steps = ks_alloc(p->rs, n * sizeof(*steps));
-	memcpy(q->steps, steps, n * sizeof(*steps));
-	q->n_steps = n;
+	if (!parse_steps(p, q, NULL, &events))
+		return false;
 	if (is_kw(cur(p), "until")) {
 		advance(p);
 		q->until = ks_alloc(p->rs, sizeof(*q->until));
-		if (!parse_step(p, q->until, true))
-			goto out;
+		if (!parse_step(p, q->until, "until"))
+			return false;
 	}
 	if (events < 2) {
 		ks_diag_add(&p->rs->diags, KS_DIAG_ERROR, q->loc,
@@ -450,10 +480,81 @@ static bool parse_sequence(struct parser *p, struct ks_query *q)
 		p->errors++;
 	}
 	check_joins(p, q);
-	ok = true;
-out:
-	free(steps);
-	return ok;
+	return true;
+}
+
+/*
+ * Elastic lets a sample's filters join on different fields (by os in
+ * one, by op_sys in another); kload keys a pending sample by one list of
+ * fields, so a sample whose filters name different ones is refused
+ * rather than joined on something else.
+ */
+static void check_sample_joins(struct parser *p, const struct ks_query *q)
+{
+	const struct ks_step_ast *a = &q->steps[0], *b;
+	size_t i, j;
+
+	for (i = 1; i < q->n_steps; i++) {
+		b = &q->steps[i];
+		for (j = 0; j < b->n_join && j < a->n_join; j++) {
+			if (a->join[j] == b->join[j])
+				continue;
+			ks_diag_add(&p->rs->diags, KS_DIAG_ERROR, b->loc,
+				    "a sample's filters joining on different fields "
+				    "(%s here, %s in the first filter) are not "
+				    "supported: join every filter on the same fields",
+				    b->join[j]->name, a->join[j]->name);
+			p->errors++;
+			return;
+		}
+	}
+}
+
+/*
+ * sample [by FIELDS] [filter] [by FIELDS] ...: Elastic's documented
+ * form. Its filters have no order, so what orders a sequence (maxspan
+ * from the first event, runs, until) has no meaning there, and Elastic
+ * rejects it: so does Kestrel, by name.
+ */
+static bool parse_sample(struct parser *p, struct ks_query *q)
+{
+	size_t errors = p->errors;	/* a join key refused is not a missing one */
+	struct ks_token *t;
+	size_t events;
+
+	advance(p);	/* sample */
+	q->sample = true;
+	if (is_kw(cur(p), "by")) {
+		advance(p);
+		if (!parse_fields(p, q->join, &q->n_join))
+			return false;
+	}
+	t = cur(p);
+	if (is_kw(t, "with"))
+		return eql_syn(p, t, "a sample takes no \"with\" (maxspan): Elastic's "
+			       "samples match their filters regardless of time");
+	if (!parse_steps(p, q, "a sample's filter (Elastic's samples take no runs)",
+			 &events))
+		return false;
+	t = cur(p);
+	if (is_kw(t, "until"))
+		return eql_syn(p, t, "a sample takes no \"until\": Elastic's samples "
+			       "match their filters regardless of order");
+	if (q->n_steps < 2 || q->n_steps > KS_MAX_SAMPLE_FILTERS) {
+		ks_diag_add(&p->rs->diags, KS_DIAG_ERROR, q->loc,
+			    "a sample needs two to %u filters, this one has %zu",
+			    KS_MAX_SAMPLE_FILTERS, q->n_steps);
+		p->errors++;
+	}
+	if (q->n_join + q->steps[0].n_join == 0 && p->errors == errors) {
+		ks_diag_add(&p->rs->diags, KS_DIAG_ERROR, q->loc,
+			    "a sample needs a join key (sample by FIELD): its "
+			    "events share the values of the join keys");
+		p->errors++;
+	}
+	check_joins(p, q);
+	check_sample_joins(p, q);
+	return true;
 }
 
 /* Nothing may follow the query or the condition (`what`). */
@@ -472,14 +573,13 @@ static bool parse_toplevel(struct parser *p, struct ks_query *q)
 	struct ks_token *t = cur(p);
 
 	q->loc = eql_tok_loc(p, t);
-	if (is_kw(t, "sample") && is_kw(ahead(p, 1), "by")) {
-		eql_syn(p, t, "sample is not supported: Elastic's sample matches "
-			"its filters in any order, which Kestrel's sequences do "
-			"not track");
-		return false;
-	}
 	if (is_kw(t, "sequence")) {
 		if (!parse_sequence(p, q))
+			return false;
+	} else if (is_kw(t, "sample") && (is_kw(ahead(p, 1), "by") ||
+					  is_kw(ahead(p, 1), "with") ||
+					  ahead(p, 1)->kind == KS_TOK_LBRACK)) {
+		if (!parse_sample(p, q))
 			return false;
 	} else {
 		q->steps = ks_alloc(p->rs, sizeof(*q->steps));

@@ -385,11 +385,11 @@ char *ks_query_format(const struct ks_query *q)
 	size_t len, i;
 	FILE *o = mem_open(&buf, &len);
 
-	if (!q->sequence) {
+	if (!q->sequence && !q->sample) {
 		fmt_step(o, &q->steps[0], false);
 		goto out;
 	}
-	fputs("sequence", o);
+	fputs(q->sample ? "sample" : "sequence", o);
 	fmt_fields(o, q->join, q->n_join);
 	if (q->maxspan_ns)
 		fmt_span(o, q->maxspan_ns);

@@ -492,6 +492,45 @@ static void test_sequence(void **state)
 	ks_ruleset_free(rs);
 }
 
+/*
+ * A sample: never kernel-exact (the kernel forwards each filter's
+ * matches, kload joins them), any filter completes it, its window is
+ * KS_SAMPLE_WINDOW_NS, and a block action is refused with the reason.
+ */
+static void test_sample(void **state)
+{
+	struct ks_compile_info info;
+	struct ks_ruleset *rs = load("- rule: smp\n  name: smp\n  query: |\n"
+				     "    sample by host.id, process.pid [process where process.name == \"a\"]\n"
+				     "      [network where true] [file where file.path == \"/etc/passwd\"]\n",
+				     0, &info);
+	const struct ks_rule *r = &T->rules[0];
+	uint32_t i;
+
+	assert_int_equal(r->n_steps, 3);
+	assert_int_equal(r->flags, KS_R_SAMPLE);
+	assert_int_equal(r->maxspan_ns, KS_SAMPLE_WINDOW_NS);
+	assert_int_equal(r->maxspan_ns, 540000000000ull);
+	assert_false(info.rules[0].exact);
+	assert_non_null(strstr(info.rules[0].why_not_exact, "sample"));
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(T->steps[i].index, i);
+		assert_int_equal(T->steps[i].flags, KS_S_EXACT | KS_S_LAST);
+		assert_int_equal(T->steps[i].n_join, 2);
+		assert_int_equal(T->steps[i].join[1], KS_F_PROCESS_PID);
+	}
+	ks_compile_info_free(&info);
+	ks_ruleset_free(rs);
+
+	rs = load("- rule: smp\n  name: smp\n  action: block\n  query: |\n"
+		  "    sample by process.pid [process where true] [file where true]\n",
+		  -1, &info);
+	assert_non_null(strstr(diag_text(rs), "t.yml:1:3: error: action block needs a "
+			       "kernel-exact rule: a sample's filters match in any order"));
+	ks_compile_info_free(&info);
+	ks_ruleset_free(rs);
+}
+
 static void test_sequence_limits(void **state)
 {
 	const char *yaml =
@@ -953,6 +992,30 @@ static char *explain_text(struct ks_ruleset *rs, struct ks_compile_info *info)
 	return buf;
 }
 
+/* --explain says a sample runs in userspace, with its window and bound. */
+static void test_sample_explain(void **state)
+{
+	struct ks_compile_info info;
+	struct ks_ruleset *rs = load("- rule: smp\n  name: smp\n  query: sample by process.pid "
+				     "[process where true] [file where true] [network where true]\n",
+				     0, &info);
+	static const char *const said[] = {
+		"  sample of 3 filters: one event per filter, in any order",
+		"runs in userspace (kload's NFA): window 540000 ms",
+		"one sample per join key", "bound: at most 9 events kept per key",
+		"not kernel-exact: a sample's filters match in any order",
+	};
+	char *text = explain_text(rs, &info);
+	size_t i;
+
+	for (i = 0; i < sizeof(said) / sizeof(said[0]); i++)
+		if (!strstr(text, said[i]))
+			fail_msg("--explain does not say \"%s\"", said[i]);
+	free(text);
+	ks_compile_info_free(&info);
+	ks_ruleset_free(rs);
+}
+
 static void test_explain(void **state)
 {
 	const char *yaml =
@@ -1092,6 +1155,8 @@ int main(void)
 		cmocka_unit_test(test_constants),
 		cmocka_unit_test(test_sequence),
 		cmocka_unit_test(test_sequence_limits),
+		cmocka_unit_test(test_sample),
+		cmocka_unit_test(test_sample_explain),
 		cmocka_unit_test(test_join_mismatch),
 		cmocka_unit_test(test_block_needs_exact),
 		cmocka_unit_test(test_dedupe_and_index),

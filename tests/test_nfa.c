@@ -3,7 +3,8 @@
  * Conformance of the userspace NFA (loader/pipeline.c) with EQL sequence
  * semantics: ordering, maxspan boundaries, entity isolation, interleaving,
  * newest-overwrites, until between and outside steps, runs, consumption,
- * and many entities. Each event gets the verdict the kernel would give it
+ * and many entities; and with Elastic's sample semantics: filters in any
+ * order, one event per filter, shared join keys, the window, the bound. Each event gets the verdict the kernel would give it
  * from the userspace model of the kernel's table walk (tablewalk.c), so
  * these tests exercise exactly what kload sees.
  */
@@ -124,22 +125,30 @@ static int feed(struct nfa *n, const char *name, int pid, double secs)
 	return feed_json(n, js, secs);
 }
 
-static int run(const char *query, const char *script)
+/* Feed the events of script, "name pid secs; ...": the alerts they raised. */
+static int feed_script(struct nfa *n, const char *script)
 {
-	struct nfa n = {};
 	char name[32];
 	int pid, total = 0, k;
 	double t;
 	const char *p = script;
 
-	nfa_open(&n, query);
-	/* script: "name pid secs; ..." */
 	while (sscanf(p, " %31[^ ] %d %lf%n", name, &pid, &t, &k) == 3) {
-		total += feed(&n, name, pid, t);
+		total += feed(n, name, pid, t);
 		p += k;
 		while (*p == ' ' || *p == ';')
 			p++;
 	}
+	return total;
+}
+
+static int run(const char *query, const char *script)
+{
+	struct nfa n = {};
+	int total;
+
+	nfa_open(&n, query);
+	total = feed_script(&n, script);
 	nfa_close(&n);
 	return total;
 }
@@ -233,25 +242,36 @@ static void test_many_entities(void **state)
 	nfa_close(&n);
 }
 
-/* The NFA is bounded: the least recently used pending sequence goes, counted. */
-static void test_bounded_evictions(void **state)
+/*
+ * With room for 100 keys, the first events of 150 evict the 50 least
+ * recently used, counted; the second events complete the other 100.
+ * Those come newest first: in a sample, where any filter starts a key,
+ * an evicted key's event starts a new one and would evict in turn.
+ */
+static void check_evictions(const char *query, const char *first, const char *second)
 {
 	struct ks_pipeline_stats st;
 	struct nfa n = {};
 	int i, alerts = 0;
 
 	nfa_max_entries = 100;
-	nfa_open(&n, AB);
+	nfa_open(&n, query);
 	for (i = 1; i <= 150; i++)
-		feed(&n, "a", i, 0);
+		feed(&n, first, i, 0);
 	ks_pipeline_stats(n.p, &st);
 	assert_int_equal(st.pending, 100);
 	assert_int_equal(st.evictions, 50);
-	for (i = 1; i <= 150; i++)
-		alerts += feed(&n, "b", i, 1);
+	for (i = 150; i >= 1; i--)
+		alerts += feed(&n, second, i, 1);
 	assert_int_equal(alerts, 100);		/* the 50 oldest were evicted */
 	nfa_close(&n);
 	nfa_max_entries = 0;
+}
+
+/* The NFA is bounded: the least recently used pending sequence goes, counted. */
+static void test_bounded_evictions(void **state)
+{
+	check_evictions(AB, "a", "b");
 }
 
 /* Expiry runs on a timer: pending sequences past maxspan go without new events. */
@@ -561,6 +581,140 @@ static void test_already_running(void **state)
 	nfa_close(&n);
 }
 
+#define SAB "sample by process.pid " \
+	"[process where process.name == \"a\"] [process where process.name == \"b\"]"
+/* "ab" matches both filters: one event per filter, so it fills one */
+#define SAB2 "sample by process.pid " \
+	"[process where process.name : \"a*\"] [process where process.name : \"*b\"]"
+#define SABC "sample by process.pid [process where process.name : \"a*\"] " \
+	"[process where process.name : \"*b\"] [process where process.name == \"c\"]"
+
+/* Event scripts ("name pid secs; ...") and the alerts a sample rule raises on them. */
+static const struct {
+	const char *query, *script;
+	int alerts;
+} sample_scripts[] = {
+	/* the filters in any order, the events sharing the join key */
+	{ SAB, "a 1 0; b 1 1", 1 },
+	{ SAB, "b 1 0; a 1 1", 1 },
+	{ SAB, "b 1 0; c 1 1; a 1 2", 1 },
+	{ SAB, "a 1 0; a 1 1", 0 },		/* one filter twice */
+	{ SAB, "a 1 0; a 2 1; b 2 2; b 1 3", 2 },
+	/* key mismatch */
+	{ SAB, "a 1 0; b 2 1", 0 },
+	{ SAB, "b 2 0; a 1 1; a 3 2", 0 },
+	{ SAB, "a 1 0; b 2 1; b 1 2", 1 },
+	/*
+	 * One event per filter, however many it matches. "ab" then "ax" is a
+	 * sample (ax for the first filter, ab for the second) that giving ab
+	 * the first filter, where it came first, would miss.
+	 */
+	{ SAB2, "ab 1 0", 0 },
+	{ SAB2, "ab 1 0; ab 1 1", 1 },
+	{ SAB2, "ab 1 0; ax 1 1", 1 },
+	{ SAB2, "ab 1 0; xb 1 1", 1 },
+	{ SAB2, "ax 1 0; ay 1 1; az 1 2", 0 },
+	/* the older "ab"s are dropped (3 kept per filter): c still finds two */
+	{ SABC, "ab 1 0; ab 1 1; ab 1 2; ab 1 3; ab 1 4; c 1 5", 1 },
+	/* a completed sample frees its key: the next one needs new events */
+	{ SAB, "a 1 0; b 1 1; b 1 2", 1 },
+	{ SAB, "a 1 0; b 1 1; a 1 2; b 1 3", 2 },
+	{ SAB, "a 1 0; a 1 1; b 1 2; b 1 3", 1 },
+	/* the window: within KS_SAMPLE_WINDOW_NS (9 min) of each other */
+	{ SAB, "a 1 0; b 1 540", 1 },
+	{ SAB, "b 1 0; a 1 540", 1 },
+	{ SAB, "a 1 0; b 1 540.001", 0 },
+	{ SAB, "b 1 0; a 1 540.001", 0 },
+	{ SAB, "a 1 0; a 1 300; b 1 600", 1 },	/* the newer a */
+	{ SAB, "b 1 500; a 1 0", 1 },		/* out of order, within it */
+	{ SAB, "b 1 600; a 1 0", 0 },		/* out of order, beyond it */
+	{ SABC, "c 1 0; ab 1 300; ab 1 600", 0 },	/* 0 and 600 are 10 min apart */
+	{ SABC, "c 1 100; ab 1 300; ab 1 600", 1 },
+};
+
+static void test_sample_scripts(void **state)
+{
+	size_t i;
+	int got;
+
+	for (i = 0; i < sizeof(sample_scripts) / sizeof(sample_scripts[0]); i++) {
+		got = run(sample_scripts[i].query, sample_scripts[i].script);
+		if (got != sample_scripts[i].alerts)
+			fail_msg("%s\n  on \"%s\": %d alerts, want %d", sample_scripts[i].query,
+				 sample_scripts[i].script, got, sample_scripts[i].alerts);
+	}
+}
+
+/*
+ * The events are listed in the order of the filters they match; the
+ * alert's time is the completing event's.
+ */
+static void test_sample_filter_order(void **state)
+{
+	const char *head = "{\"@timestamp\":\"2026-01-01T00:00:01.000000000Z\"";
+	struct nfa n = {};
+	const char *text;
+
+	nfa_open(&n, SAB);
+	feed(&n, "b", 7, 0);
+	assert_int_equal(feed(&n, "a", 7, 1), 1);
+	text = ks_output_text(n.out, NULL);
+	assert_memory_equal(text, head, strlen(head));
+	assert_in_range(strstr(text, "\"executable\":\"/usr/bin/a\"") - text, 1,
+			strstr(text, "\"executable\":\"/usr/bin/b\"") - text - 1);
+	nfa_close(&n);
+}
+
+/* What a completed sample and an expired one leave: nothing, every byte counted out. */
+static void test_sample_state(void **state)
+{
+	struct ks_pipeline_stats st;
+	struct nfa n = {};
+
+	nfa_open(&n, SAB);
+	assert_int_equal(feed_script(&n, "a 1 0; a 1 1; b 1 2"), 1);
+	ks_pipeline_stats(n.p, &st);
+	assert_int_equal(st.pending, 0);
+	assert_int_equal(st.bytes, 0);
+	/* the timer frees a key once its newest candidate is past the window */
+	feed_script(&n, "a 1 0; a 2 0; a 2 500");
+	ks_pipeline_tick(n.p, 1767225600ull * 1000000000ull + 600000000000ull);
+	ks_pipeline_stats(n.p, &st);
+	assert_int_equal(st.expired, 1);
+	assert_int_equal(st.pending, 1);
+	/* key 2's a at 0 s goes with its next event; the one at 500 s completes */
+	assert_int_equal(feed(&n, "b", 2, 600), 1);
+	ks_pipeline_stats(n.p, &st);
+	assert_int_equal(st.expired, 2);
+	assert_int_equal(st.bytes, 0);
+	nfa_close(&n);
+}
+
+/*
+ * The bound: a key keeps at most n events per filter (n filters), and
+ * the keys are bounded like sequences, the least recently used evicted
+ * and counted.
+ */
+static void test_sample_bounds(void **state)
+{
+	struct ks_pipeline_stats st;
+	uint64_t bytes;
+	struct nfa n = {};
+	int i;
+
+	nfa_open(&n, SAB);
+	feed_script(&n, "a 1 0; a 1 1");
+	ks_pipeline_stats(n.p, &st);
+	bytes = st.bytes;
+	for (i = 2; i < 50; i++)
+		feed(&n, "a", 1, i);
+	ks_pipeline_stats(n.p, &st);
+	assert_int_equal(st.bytes, bytes);	/* two a's kept, no more */
+	assert_int_equal(st.pending, 1);
+	nfa_close(&n);
+	check_evictions(SAB, "b", "a");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -582,6 +736,10 @@ int main(void)
 		cmocka_unit_test(test_kernel_completed),
 		cmocka_unit_test(test_lost_enforcement),
 		cmocka_unit_test(test_already_running),
+		cmocka_unit_test(test_sample_scripts),
+		cmocka_unit_test(test_sample_filter_order),
+		cmocka_unit_test(test_sample_state),
+		cmocka_unit_test(test_sample_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

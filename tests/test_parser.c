@@ -301,6 +301,17 @@ static const struct accept_case accepts[] = {
 	{ "sequence by process.working_directory, process.parent.working_directory\n"
 	  "  [process where true]\n  [process where true]", NULL },
 	{ "sequence by agent.id\n  [network where true]\n  [file where true]", NULL },
+	/* Elastic's samples: `sample by` keys, per-filter keys, up to five filters */
+	{ "sample by host.id, process.pid\n  [process where process.name == \"a\"]\n"
+	  "  [network where true]", NULL },
+	{ "sample [process where true] by process.pid [file where true] by process.pid",
+	  "sample\n  [process where true] by process.pid\n  [file where true] by process.pid" },
+	{ "sample by host.id [process where true] by process.pid [file where true] by process.pid "
+	  "[network where true] by process.pid [process where true] by process.pid "
+	  "[file where true] by process.pid",
+	  "sample by host.id\n  [process where true] by process.pid\n"
+	  "  [file where true] by process.pid\n  [network where true] by process.pid\n"
+	  "  [process where true] by process.pid\n  [file where true] by process.pid" },
 };
 
 static void test_accept(void **state)
@@ -611,9 +622,36 @@ static const struct reject_case rejects[] = {
 	  "q:1:34: error: regex takes strings" },
 	{ "process where process.name == \"\"\"abc\"",
 	  "q:1:31: error: unterminated \"\"\"raw string\"\"\"" },
-	{ "sample by process.pid [process where true] [file where true]",
-	  "q:1:1: error: sample is not supported: Elastic's sample matches its "
-	  "filters in any order, which Kestrel's sequences do not track" },
+	{ "sample by process.pid with maxspan=1m [process where true] [file where true]",
+	  "q:1:23: error: a sample takes no \"with\" (maxspan): Elastic's samples "
+	  "match their filters regardless of time" },
+	{ "sample by process.pid [process where true] with runs=2 [file where true]",
+	  "q:1:54: error: runs is not allowed on a sample's filter (Elastic's samples "
+	  "take no runs)" },
+	{ "sample by process.pid [process where true] [file where true] "
+	  "until [process where true]",
+	  "q:1:62: error: a sample takes no \"until\": Elastic's samples match their "
+	  "filters regardless of order" },
+	{ "sample [process where true] [file where true]",
+	  "q:1:1: error: a sample needs a join key (sample by FIELD): its events share "
+	  "the values of the join keys" },
+	{ "sample by process.pid [process where true]",
+	  "q:1:1: error: a sample needs two to 5 filters, this one has 1" },
+	{ "sample by process.pid [process where true] [file where true] "
+	  "[network where true] [process where true] [file where true] [network where true]",
+	  "q:1:1: error: a sample needs two to 5 filters, this one has 6" },
+	{ "sample [process where true] by process.pid [file where true] by process.parent.pid",
+	  "q:1:44: error: a sample's filters joining on different fields "
+	  "(process.parent.pid here, process.pid in the first filter) are not "
+	  "supported: join every filter on the same fields" },
+	{ "sample by host.id [process where true] by process.pid [file where true]",
+	  "q:1:55: error: inconsistent number of join keys: the first step has 1, "
+	  "this one 0" },
+	{ "sample by process.env_vars [process where true] [file where true]",
+	  "q:1:11: error: cannot join on process.env_vars: only fields the kernel "
+	  "fills, host.*, agent.id and the strings of one value kload reads "
+	  "(user.name, the working directories, process.parent.command_line, the "
+	  "leaders' names) can be join keys" },
 	{ "process where process.name == \"sh\" and descendant of "
 	  "[process where process.name == \"sshd\"]",
 	  "q:1:40: error: descendant of (a test on the process's ancestry) is "

@@ -215,6 +215,12 @@ struct ks_alert_meta {
 	uint64_t lost_events;
 	uint64_t ts_ns;
 	const char *outcome;
+	/*
+	 * The event that completed the alert, one of its events: its time,
+	 * host and outcome are the alert's. NULL: the last of the events (a
+	 * sequence's); a sample lists its events in its filters' order.
+	 */
+	const struct ks_event *completing;
 	/* what a SIEM reads of the rule; NULL / 0 / < 0 leave a field out */
 	const char *uuid;		/* rule.uuid: an Elastic rule's rule_id */
 	const char *description;	/* rule.description */

@@ -225,8 +225,23 @@ struct ks_step_ast {
 	struct ks_node *exc;
 };
 
+/*
+ * Elastic's limit on a sample's filters ("up to five filters"); a
+ * sample's bit masks of filters (loader/pipeline.c) rely on it.
+ */
+#define KS_MAX_SAMPLE_FILTERS	5
+/*
+ * A sample's window: Elastic's samples are a search over stored events,
+ * without time bounds; a live detector must forget, so a sample's events
+ * lie within this span of each other: 9 minutes, the look-back of
+ * Elastic's rules (`from = "now-9m"` in nearly all of detection-rules),
+ * the span within which Elastic's own rule would have found them.
+ */
+#define KS_SAMPLE_WINDOW_NS	(9ull * 60 * 1000000000)
+
 struct ks_query {
 	bool sequence;
+	bool sample;			/* `sample by`: steps are filters, any order */
 	struct ks_loc loc;
 	const struct ks_field_info *join[KS_MAX_JOIN];	/* `sequence by` */
 	size_t n_join;
