@@ -130,8 +130,10 @@ static bool str_value(const struct ks_field_info *f, const struct ks_event *ev,
 		__u64 start;
 		__u32 pid;
 
-		if (!ks_event_entity(ev, f->id))
-			return false;	/* no key: null, as for a join */
+		/* a leader without a key is unknown: null, as for a join */
+		if ((f->id == KS_F_SESSION_ENTITY_ID || f->id == KS_F_ENTRY_ENTITY_ID) &&
+		    !ks_event_entity(ev, f->id))
+			return false;
 		ks_event_entity_parts(ev, f->id, &pid, &start);
 		*len = snprintf(buf, VALBUF, "%u-%llu", pid, (unsigned long long)start);
 		*s = buf;
