@@ -270,8 +270,8 @@ __noinline int ks_hash_field(struct ks_scratch *sc, __u32 f)
 		return 0;
 	}
 	len = 8;
-	if (f == KS_F_ENTITY_ID || f == KS_F_PARENT_ENTITY_ID) {
-		w0 = f == KS_F_ENTITY_ID ? ev->entity : ev->parent_entity;
+	if (ks_field_is_entity(f)) {
+		w0 = ks_event_entity(ev, f);
 		present = w0 != 0;
 	} else if (f == KS_F_SOURCE_IP || f == KS_F_DEST_IP) {
 		__u64 *a = (__u64 *)(f == KS_F_SOURCE_IP ? ev->saddr : ev->daddr);

@@ -333,6 +333,8 @@ static __always_inline void ks_fill_caps(struct ks_event *ev, const struct cred 
 		ev->cap_permitted = 0;
 }
 
+int ks_fill_leaders(struct ks_scratch *sc, __u64 task_addr);
+
 /*
  * process.*, user.* and the parent's ids of `task` (a BTF pointer);
  * parent fields from its real parent. Read fresh for every event: each
@@ -367,6 +369,8 @@ static __always_inline void ks_fill_task(struct ks_scratch *sc, struct task_stru
 	}
 	ks_fill_task_ns(ev, task);
 	ks_fill_caps(ev, cred);
+	/* its thread group's leader (same session and pid namespace) as a scalar */
+	ks_fill_leaders(sc, (__u64)BPF_CORE_READ(task, group_leader));
 	ev->present |= KS_P_PROCESS | KS_P_PARENT | KS_P_USER | KS_P_EUID | KS_P_EGID |
 		       KS_P_PEUID | KS_P_PEGID;
 	if (leader)

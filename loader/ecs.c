@@ -42,6 +42,9 @@
  *                    pid other than process.pid) is remembered too. A
  *                    missing process.pid is taken from the entity_id.
  *                    Key 0 ("0-0") means absent.
+ *  process.session_leader/entry_leader .entity_id and .pid  the same,
+ *                    into sl_* and el_* (the pid from the id when only
+ *                    the id is given); either sets KS_P_PROCESS.
  *  user.id/group.id  integers or decimal strings (ECS keeps ids as
  *                    keywords); either sets KS_P_USER and both print.
  *  file.path         KS_P_FILE. file.name / file.extension are always

@@ -75,6 +75,10 @@
 	X(IFACE_ID, "observer.ingress.interface.id") \
 	X(PID_NS, "kestrel.process.pid_ns") \
 	X(ENTRY_TYPE, "process.entry_leader.entry_meta.type") \
+	X(SL_PID, "process.session_leader.pid") \
+	X(SL_ENTITY, "process.session_leader.entity_id") \
+	X(EL_PID, "process.entry_leader.pid") \
+	X(EL_ENTITY, "process.entry_leader.entity_id") \
 	X(MNT_NS, "kestrel.process.mnt_ns") \
 	X(NET_NS, "kestrel.process.net_ns") \
 	X(USER_NS, "kestrel.process.user_ns") \
@@ -702,6 +706,38 @@ static int dec_caps(struct dec *d)
 	       dec_cap_set(d, P_CAP_PRM, &d->ev->cap_permitted) ? -1 : 0;
 }
 
+/*
+ * The session leader's or the entry leader's pid and entity_id (maps/
+ * ks_event.h): as a process's, a pid-start id gives the key the kernel
+ * makes, any other is interned. 1 if either is given, 0 if none, -1.
+ */
+static int dec_leader(struct dec *d, enum dec_path pid_path, enum dec_path ent_path,
+		      __u32 *pid, __u64 *key, __u64 *start)
+{
+	int64_t v;
+	int found = get_int(d, pid_path, 1, UINT32_MAX, &v), r;
+
+	if (found < 0)
+		return -1;
+	if (found)
+		*pid = (uint32_t)v;
+	r = dec_entity(d, ent_path, pid, found, key, start);
+	return r < 0 ? -1 : found | r;
+}
+
+static int dec_leaders(struct dec *d)
+{
+	struct ks_event *ev = d->ev;
+	int sl = dec_leader(d, P_SL_PID, P_SL_ENTITY, &ev->sl_pid, &ev->sl_entity,
+			    &ev->sl_start_ns), el;
+
+	if (sl < 0)
+		return -1;
+	el = dec_leader(d, P_EL_PID, P_EL_ENTITY, &ev->el_pid, &ev->el_entity,
+			&ev->el_start_ns);
+	return el < 0 ? -1 : sl | el;
+}
+
 static int dec_process(struct dec *d)
 {
 	struct ks_event *ev = d->ev;
@@ -711,6 +747,9 @@ static int dec_process(struct dec *d)
 	if ((any = dec_proc_ids(d, &dec_self)) < 0)
 		return -1;
 	if ((r = dec_args(d)) < 0)
+		return -1;
+	any |= r;
+	if ((r = dec_leaders(d)) < 0)
 		return -1;
 	any |= r;
 	if ((r = get_int(d, P_PROC_ARGS_COUNT, 0, UINT32_MAX, &v)) < 0)

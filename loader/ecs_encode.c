@@ -133,7 +133,7 @@ static void put_user(struct enc *e, const char *key, unsigned int field)
 
 /*
  * key: {member: ...} when the replayed record had the enriched field:
- * process.{session,group}_leader.name, agent.id
+ * process.group_leader.name, agent.id
  */
 static void put_sub(struct enc *e, const char *key, const char *member, unsigned int field)
 {
@@ -145,6 +145,31 @@ static void put_sub(struct enc *e, const char *key, const char *member, unsigned
 		return;
 	ks_jw_obj(e->w, key);
 	ks_jw_str(e->w, member, s, len);
+	ks_jw_end(e->w, '}');
+}
+
+/*
+ * process.session_leader: its entity_id and pid, which the kernel fills
+ * (maps/ks_event.h), and the name a replayed record had.
+ */
+static void put_session_leader(struct enc *e)
+{
+	const struct ks_field_info *f = ks_ecs_user_info(KS_ECS_U_SESSION_NAME);
+	const struct ks_event *ev = e->ev;
+	const char *s;
+	size_t len;
+	bool name;
+
+	name = ev->source == KS_SRC_REPLAY && ks_ecs_user_str(e->ctx, f, ev, &s, &len);
+	if (!name && !ev->sl_entity && !ev->sl_pid)
+		return;
+	ks_jw_obj(e->w, "session_leader");
+	if (ev->sl_entity)
+		put_entity(e, ev->sl_entity, ev->sl_pid, ev->sl_start_ns);
+	if (name)
+		ks_jw_str(e->w, "name", s, len);
+	if (ev->sl_pid)
+		ks_jw_int(e->w, "pid", ev->sl_pid);
 	ks_jw_end(e->w, '}');
 }
 
@@ -208,20 +233,28 @@ static void enc_thread(struct enc *e)
 }
 
 /*
- * process.entry_leader.entry_meta.type "container" for a process in a pid
+ * process.entry_leader: its entity_id and pid (the kernel's, maps/
+ * ks_event.h) and entry_meta.type "container" for a process in a pid
  * namespace other than the host's; of a host process Kestrel cannot tell
  * which of Defend's other kinds it is, so it writes none.
  */
-static void enc_entry_type(struct enc *e)
+static void enc_entry_leader(struct enc *e)
 {
-	__u32 ns = e->ev->pid_ns;
+	const struct ks_event *ev = e->ev;
+	bool container = ev->pid_ns && ev->pid_ns != KS_PID_NS_HOST;
 
-	if (!ns || ns == KS_PID_NS_HOST)
+	if (!container && !ev->el_entity && !ev->el_pid)
 		return;
 	ks_jw_obj(e->w, "entry_leader");
-	ks_jw_obj(e->w, "entry_meta");
-	ks_jw_cstr(e->w, "type", "container");
-	ks_jw_end(e->w, '}');
+	if (ev->el_entity)
+		put_entity(e, ev->el_entity, ev->el_pid, ev->el_start_ns);
+	if (container) {
+		ks_jw_obj(e->w, "entry_meta");
+		ks_jw_cstr(e->w, "type", "container");
+		ks_jw_end(e->w, '}');
+	}
+	if (ev->el_pid)
+		ks_jw_int(e->w, "pid", ev->el_pid);
 	ks_jw_end(e->w, '}');
 }
 
@@ -237,7 +270,7 @@ static void enc_process(struct enc *e)
 	if (proc) {
 		put_args(e);
 		put_entity(e, ev->entity, ev->pid, ev->start_ns);
-		enc_entry_type(e);
+		enc_entry_leader(e);
 		put_user(e, "env_vars", KS_ECS_U_ENV_VARS);
 		put_ref(e, "executable", KS_F_PROCESS_EXECUTABLE);
 	}
@@ -253,7 +286,7 @@ static void enc_process(struct enc *e)
 		enc_parent(e);
 	if (proc) {
 		ks_jw_int(e->w, "pid", ev->pid);
-		put_sub(e, "session_leader", "name", KS_ECS_U_SESSION_NAME);
+		put_session_leader(e);
 	}
 	enc_thread(e);
 	put_cred(e, "user", KS_P_EUID, ev->euid);

@@ -27,6 +27,21 @@ static int str_field_text(const struct ks_event *ev, unsigned int field,
 }
 
 /* snprintf-like: < 0 for null; the text may have been cut at buflen - 1. */
+/* An entity id field as the alert writes it; -1 for null. */
+static int entity_text(const struct ks_ecs_ctx *ctx, const struct ks_event *ev,
+		       unsigned int field, char *buf, size_t buflen)
+{
+	uint64_t key = ks_event_entity(ev, field);
+	__u64 start;
+	__u32 pid;
+
+	if (!key)
+		return -1;
+	ks_event_entity_parts(ev, field, &pid, &start);
+	ks_ecs_entity_text(ctx, key, pid, start, buf, buflen);
+	return 0;
+}
+
 static int field_text(const struct ks_ecs_ctx *ctx, const struct ks_event *ev,
 		      unsigned int field, char *buf, size_t buflen)
 {
@@ -43,19 +58,9 @@ static int field_text(const struct ks_ecs_ctx *ctx, const struct ks_event *ev,
 			return snprintf(buf, buflen, "%lld", v);
 	}
 
+	if (ks_field_is_entity(field))
+		return entity_text(ctx, ev, field, buf, buflen);
 	switch (field) {
-	case KS_F_ENTITY_ID:
-		if (!ev->entity)
-			return -1;
-		ks_ecs_entity_text(ctx, ev->entity, ev->pid, ev->start_ns, buf,
-			    buflen);
-		return 0;
-	case KS_F_PARENT_ENTITY_ID:
-		if (!ev->parent_entity)
-			return -1;
-		ks_ecs_entity_text(ctx, ev->parent_entity, ev->ppid,
-			    ev->parent_start_ns, buf, buflen);
-		return 0;
 	case KS_F_SOURCE_IP:
 	case KS_F_DEST_IP: {
 		const uint8_t *a = field == KS_F_SOURCE_IP ? ev->saddr

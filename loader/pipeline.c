@@ -795,8 +795,8 @@ static int join_value(const struct ks_event *ev, uint32_t f, const uint8_t **v, 
 		*len = 16;
 		return memcmp(ip, (const uint8_t[16]){ 0 }, 16) != 0;
 	}
-	if (f == KS_F_ENTITY_ID || f == KS_F_PARENT_ENTITY_ID) {
-		uint64_t key = f == KS_F_ENTITY_ID ? ev->entity : ev->parent_entity;
+	if (ks_field_is_entity(f)) {
+		uint64_t key = ks_event_entity(ev, f);
 
 		memcpy(num, &key, 8);
 		*len = 8;

@@ -15,7 +15,7 @@
 #include <linux/types.h>
 #endif
 
-#define KS_ABI_VERSION		19
+#define KS_ABI_VERSION		20
 #define KS_TABLES_MAGIC		0x4b535442u	/* "KSTB" */
 
 /* ---- limits (the compiler enforces them and names the limit) ---- */
@@ -196,7 +196,12 @@ enum ks_field {
 	/* 64-bit entity keys, only for joins */
 	KS_F_ENTITY_ID = 40,
 	KS_F_PARENT_ENTITY_ID = 41,
-	KS_F_N = 42,
+	/* the session's leader and its entry leader (ks_event.h, sl_*, el_*) */
+	KS_F_SESSION_PID = 42,		/* process.session_leader.pid */
+	KS_F_ENTRY_PID = 43,		/* process.entry_leader.pid */
+	KS_F_SESSION_ENTITY_ID = 44,	/* join key only, as KS_F_ENTITY_ID */
+	KS_F_ENTRY_ENTITY_ID = 45,
+	KS_F_N = 46,
 };
 
 #define KS_F_IS_STR(f)	((f) > KS_F_NONE && (f) < KS_F_STR_N)

@@ -147,6 +147,25 @@ struct ks_event {
 	 */
 	__u64 cap_effective;
 	__u64 cap_permitted;
+	/*
+	 * The leaders of the process's session (Elastic Defend's process.
+	 * session_leader.*: the process whose pid is its session id) and of
+	 * its entry (process.entry_leader.*: in a pid namespace other than
+	 * the host's, that namespace's init, the container's entry; on the
+	 * host, the session leader). Each as the leader's own events name it:
+	 * pid (tgid, in the initial namespace), start_ns (its thread group's
+	 * start) and entity = KS_ENTITY_KEY(pid, start_ns), so a join on a
+	 * leader's entity id meets the leader's process.entity_id. A leader
+	 * that has exited has start_ns 0 (its entity KS_ENTITY_KEY(pid, 0),
+	 * unique while its session lives; no entity_id is printed). 0 = no
+	 * leader known (packets, old recordings).
+	 */
+	__u64 sl_entity;
+	__u64 el_entity;
+	__u64 sl_start_ns;
+	__u64 el_start_ns;
+	__u32 sl_pid;
+	__u32 el_pid;
 	struct ks_verdict verdict;
 	/* string slots */
 	char exe[KS_PATH_MAX];
@@ -189,7 +208,7 @@ static inline __u32 ks_field_cut_bits(__u32 f)
 /*
  * BPF_PROG_TEST_RUN context of the replay program: a batch of events,
  * packed. Most of a struct ks_event is string slot space a value rarely
- * fills (3,120 of its 3,448 bytes), so each event is sent as a struct
+ * fills (3,120 of its 3,488 bytes), so each event is sent as a struct
  * ks_replay_rec, the event's bytes before its first slot
  * (KS_REPLAY_HEAD), then the used bytes of each slot in struct order
  * (slot_len[s] of them; the rest of a slot is never read: every reader
@@ -203,7 +222,7 @@ static inline __u32 ks_field_cut_bits(__u32 f)
 #define KS_REPLAY_SLOTS		9	/* exe .. payload */
 #define KS_REPLAY_BATCH		128
 #define KS_REPLAY_CTX_MAX	65535u	/* the kernel's limit (U16_MAX) */
-#define KS_REPLAY_HEAD		328u	/* offsetof(struct ks_event, exe) */
+#define KS_REPLAY_HEAD		368u	/* offsetof(struct ks_event, exe) */
 
 struct ks_replay_rec {
 	__u16 slot_len[KS_REPLAY_SLOTS];

@@ -75,7 +75,12 @@
 	X(KS_F_CAP_EFFECTIVE, "process.thread.capabilities.effective", ENUM,  \
 	  cap_effective, KS_P_PROCESS, 1, 0, 0)				      \
 	X(KS_F_CAP_PERMITTED, "process.thread.capabilities.permitted", ENUM,  \
-	  cap_permitted, KS_P_PROCESS, 1, 0, 0)
+	  cap_permitted, KS_P_PROCESS, 1, 0, 0)				      \
+	/* the leaders' pids (ks_event.h): null while no leader is known */    \
+	X(KS_F_SESSION_PID, "process.session_leader.pid", NUM, sl_pid,	      \
+	  KS_P_PROCESS, 1, 0, 0xffffffffll)				      \
+	X(KS_F_ENTRY_PID, "process.entry_leader.pid", NUM, el_pid,	      \
+	  KS_P_PROCESS, 1, 0, 0xffffffffll)
 
 #define KS_STR_FIELDS(X)						      \
 	X(KS_F_PROCESS_NAME, "process.name", STR, KS_P_PROCESS)		      \
@@ -136,6 +141,55 @@ KS_FIELD_INLINE __u32 ks_event_num(const struct ks_event *ev, __u32 f, __s64 *v)
 #undef KS_FIELD_CASE
 	}
 	return 0;
+}
+
+/* Is f one of the 64-bit entity keys (join keys only)? */
+KS_FIELD_INLINE int ks_field_is_entity(__u32 f)
+{
+	return f == KS_F_ENTITY_ID || f == KS_F_PARENT_ENTITY_ID ||
+	       f == KS_F_SESSION_ENTITY_ID || f == KS_F_ENTRY_ENTITY_ID;
+}
+
+/* The key of entity field f (0: null, or f is not an entity field). */
+KS_FIELD_INLINE __u64 ks_event_entity(const struct ks_event *ev, __u32 f)
+{
+	switch (f) {
+	case KS_F_ENTITY_ID:
+		return ev->entity;
+	case KS_F_PARENT_ENTITY_ID:
+		return ev->parent_entity;
+	case KS_F_SESSION_ENTITY_ID:
+		return ev->sl_entity;
+	case KS_F_ENTRY_ENTITY_ID:
+		return ev->el_entity;
+	}
+	return 0;
+}
+
+/*
+ * The pid and start time the key of entity field f was made of, which
+ * print as its entity_id "<pid>-<start_ns>" (process.entity_id for
+ * another field).
+ */
+KS_FIELD_INLINE void ks_event_entity_parts(const struct ks_event *ev, __u32 f,
+					   __u32 *pid, __u64 *start)
+{
+	switch (f) {
+	case KS_F_PARENT_ENTITY_ID:
+		*pid = ev->ppid;
+		*start = ev->parent_start_ns;
+		return;
+	case KS_F_SESSION_ENTITY_ID:
+		*pid = ev->sl_pid;
+		*start = ev->sl_start_ns;
+		return;
+	case KS_F_ENTRY_ENTITY_ID:
+		*pid = ev->el_pid;
+		*start = ev->el_start_ns;
+		return;
+	}
+	*pid = ev->pid;
+	*start = ev->start_ns;
 }
 
 /* The KS_P_* bit that makes string field f non-null (0: not a string). */

@@ -385,6 +385,27 @@ static void explain_sample(const struct ks_rule *kr, FILE *out)
 		kr->n_steps * kr->n_steps);
 }
 
+/* What the leaders' entity ids a rule joins on are (maps/ks_event.h). */
+static void explain_leaders(const struct ks_tables *t, const struct ks_rule *kr, FILE *out)
+{
+	uint32_t s, j, last = kr->first_step + kr->n_steps;
+	bool sl = false, el = false;
+
+	for (s = kr->first_step; s < last && s < t->hdr.n_steps; s++)
+		for (j = 0; j < t->steps[s].n_join && j < KS_MAX_JOIN; j++) {
+			sl |= t->steps[s].join[j] == KS_F_SESSION_ENTITY_ID;
+			el |= t->steps[s].join[j] == KS_F_ENTRY_ENTITY_ID;
+		}
+	if (sl)
+		fprintf(out, "  process.session_leader.entity_id is the kernel's: the session "
+			"leader's own process.entity_id,\n  or its pid alone (\"PID-0\") once "
+			"it has gone\n");
+	if (el)
+		fprintf(out, "  process.entry_leader.entity_id is the kernel's: the session "
+			"leader's on the host, the\n  init's of the process's pid namespace in a "
+			"container\n");
+}
+
 static void explain_rule(const struct ks_ruleset *rs, const struct ks_tables *t,
 			 const struct ks_compile_info *info,
 			 const struct ks_lowered *lw, uint32_t r, FILE *out)
@@ -429,6 +450,7 @@ static void explain_rule(const struct ks_ruleset *rs, const struct ks_tables *t,
 			"address (kload loads\n  the DNS program ks_all_dns for it); null when "
 			"no answer named it; alert-only\n");
 	explain_user_joins(src->q, t, kr, out);
+	explain_leaders(t, kr, out);
 	explain_exceptions(src, out);
 	for (s = kr->first_step; s < last && s < t->hdr.n_steps; s++)
 		explain_step(t, src->q, lw, s, out);

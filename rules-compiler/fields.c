@@ -34,6 +34,17 @@ static const struct ks_field_info fields[] = {
 	F("process.entity_id", KS_F_ENTITY_ID, KS_T_ENTITY, KS_P_PROCESS),
 	F("process.parent.entity_id", KS_F_PARENT_ENTITY_ID, KS_T_ENTITY,
 	  KS_P_PARENT),
+	/*
+	 * The entity ids of the session's leader and of the entry leader
+	 * (maps/ks_event.h: the host's session leader, or a container's
+	 * init), kernel-filled with the formula of the leader's own
+	 * process.entity_id, so events of different processes of one
+	 * session join on them.
+	 */
+	F("process.session_leader.entity_id", KS_F_SESSION_ENTITY_ID, KS_T_ENTITY,
+	  KS_P_PROCESS),
+	F("process.entry_leader.entity_id", KS_F_ENTRY_ENTITY_ID, KS_T_ENTITY,
+	  KS_P_PROCESS),
 	F("source.ip", KS_F_SOURCE_IP, KS_T_IP, KS_P_NET),
 	F("destination.ip", KS_F_DEST_IP, KS_T_IP, KS_P_NET),
 	/*

@@ -127,12 +127,15 @@ static bool str_value(const struct ks_field_info *f, const struct ks_event *ev,
 		return ctx && ctx->user_str ? ctx->user_str(ctx->arg, f, ev, s, len) :
 					      ks_interp_user_default(f, s, len);
 	if (f->type == KS_T_ENTITY) {
-		bool parent = f->id == KS_F_PARENT_ENTITY_ID;
+		__u64 start;
+		__u32 pid;
 
-		*len = snprintf(buf, VALBUF, "%u-%llu",
-				parent ? ev->ppid : ev->pid,
-				(unsigned long long)(parent ? ev->parent_start_ns
-							    : ev->start_ns));
+		/* a leader without a key is unknown: null, as for a join */
+		if ((f->id == KS_F_SESSION_ENTITY_ID || f->id == KS_F_ENTRY_ENTITY_ID) &&
+		    !ks_event_entity(ev, f->id))
+			return false;
+		ks_event_entity_parts(ev, f->id, &pid, &start);
+		*len = snprintf(buf, VALBUF, "%u-%llu", pid, (unsigned long long)start);
 		*s = buf;
 		return true;
 	}

@@ -504,8 +504,8 @@ static void join_field(struct ks_sip *h, const struct ks_event *ev, uint32_t f)
 		}
 		return;
 	}
-	if (f == KS_F_ENTITY_ID || f == KS_F_PARENT_ENTITY_ID) {
-		w[0] = f == KS_F_ENTITY_ID ? ev->entity : ev->parent_entity;
+	if (ks_field_is_entity(f)) {
+		w[0] = ks_event_entity(ev, f);
 		present = w[0] != 0;
 	} else if (ks_ev_ip(ev, f)) {
 		memcpy(w, ks_ev_ip(ev, f), 16);

@@ -212,12 +212,26 @@ static void ref_user(struct enc *e, json_t *o, const char *key, unsigned int fie
 	put(e, o, key, arr);
 }
 
-/* {"name": ...} under key when the record had the leader's name */
-static void ref_leader(struct enc *e, json_t *p, const char *key, unsigned int field)
+/*
+ * A leader under key: the name the record had (field: KS_ECS_USER_N
+ * for none), and (entity: not
+ * KS_F_NONE) the entity_id and pid the event holds.
+ */
+static void ref_leader(struct enc *e, json_t *p, const char *key, unsigned int field,
+		       unsigned int entity)
 {
 	json_t *l = child(e, p, key);
+	__u64 start;
+	__u32 pid;
 
-	ref_user(e, l, "name", field);
+	if (field < KS_ECS_USER_N)	/* the entry leader has no name */
+		ref_user(e, l, "name", field);
+	if (entity != KS_F_NONE) {
+		ks_event_entity_parts(e->ev, entity, &pid, &start);
+		put_entity(e, l, ks_event_entity(e->ev, entity), pid, start);
+		if (pid)
+			put(e, l, "pid", json_integer(pid));
+	}
 	if (l && !json_object_size(l))
 		json_object_del(p, key);
 }
@@ -263,8 +277,10 @@ static void enc_process(struct enc *e, json_t *root)
 		ref_user(e, p, "working_directory", KS_ECS_U_CWD);
 		ref_user(e, p, "env_vars", KS_ECS_U_ENV_VARS);
 		ref_user(e, p, "interactive", KS_ECS_U_INTERACTIVE);
-		ref_leader(e, p, "session_leader", KS_ECS_U_SESSION_NAME);
-		ref_leader(e, p, "group_leader", KS_ECS_U_GROUP_NAME);
+		ref_leader(e, p, "session_leader", KS_ECS_U_SESSION_NAME,
+			   KS_F_SESSION_ENTITY_ID);
+		ref_leader(e, p, "group_leader", KS_ECS_U_GROUP_NAME, KS_F_NONE);
+		ref_leader(e, p, "entry_leader", KS_ECS_USER_N, KS_F_ENTRY_ENTITY_ID);
 		if (ev->pid_ns && ev->pid_ns != KS_PID_NS_HOST)
 			put(e, child(e, child(e, p, "entry_leader"), "entry_meta"), "type",
 			    json_string("container"));

@@ -20,12 +20,12 @@
 static void test_version(void **state)
 {
 	/* bump both together when a layout below changes */
-	assert_int_equal(KS_ABI_VERSION, 19);
+	assert_int_equal(KS_ABI_VERSION, 20);
 }
 
 static void test_event_layout(void **state)
 {
-	assert_int_equal(sizeof(struct ks_event), 3448);
+	assert_int_equal(sizeof(struct ks_event), 3488);
 	assert_int_equal(offsetof(struct ks_event, str), 124);
 	assert_int_equal(offsetof(struct ks_event, mnt_ns), 188);
 	assert_int_equal(offsetof(struct ks_event, cut_head), 192);
@@ -36,9 +36,12 @@ static void test_event_layout(void **state)
 	assert_int_equal(offsetof(struct ks_event, cgroup_id), 224);
 	assert_int_equal(offsetof(struct ks_event, cap_effective), 232);
 	assert_int_equal(offsetof(struct ks_event, cap_permitted), 240);
-	assert_int_equal(offsetof(struct ks_event, verdict), 248);
-	assert_int_equal(offsetof(struct ks_event, exe), 328);
-	assert_int_equal(offsetof(struct ks_event, payload), 1912);
+	assert_int_equal(offsetof(struct ks_event, sl_entity), 248);
+	assert_int_equal(offsetof(struct ks_event, el_start_ns), 272);
+	assert_int_equal(offsetof(struct ks_event, el_pid), 284);
+	assert_int_equal(offsetof(struct ks_event, verdict), 288);
+	assert_int_equal(offsetof(struct ks_event, exe), 368);
+	assert_int_equal(offsetof(struct ks_event, payload), 1952);
 	assert_int_equal(sizeof(struct ks_verdict), 80);
 	assert_int_equal(sizeof(struct ks_replay_ctx), 65532);	/* test-run ctx limit: 65535 */
 	assert_int_equal(sizeof(struct ks_replay_rec), 20);

@@ -1762,6 +1762,49 @@ static void test_entry_type(void **state)
 			fail_msg("accepted %s", bad[i]);
 }
 
+/*
+ * process.session_leader / entry_leader entity_id and pid: a pid-start id
+ * is the key the kernel makes of the leader's pid and start (the
+ * leader's own process.entity_id), any other text is interned; the
+ * pid comes from the id when the record has none; both print back
+ * byte for byte beside the session leader's name and entry_meta.type.
+ */
+static void test_leaders(void **state)
+{
+	static const char *const lines[] = {
+		ENTRY_LINE(",\"session_leader\":{\"entity_id\":\"5-100\",\"name\":\"bash\","
+			   "\"pid\":5},\"entry_leader\":{\"entity_id\":\"5-100\",\"pid\":5}}"),
+		ENTRY_LINE(",\"session_leader\":{\"entity_id\":\"6-0\",\"pid\":6},"
+			   "\"entry_leader\":{\"entity_id\":\"1-90\",\"entry_meta\":"
+			   "{\"type\":\"container\"},\"pid\":1}}"),
+		ENTRY_LINE(",\"session_leader\":{\"entity_id\":\"MTIzNDU2Nzg5\"}}"),
+	};
+	static const char *const bad[] = {
+		ENTRY_LINE(",\"session_leader\":{\"pid\":0}}"),
+		ENTRY_LINE(",\"entry_leader\":{\"pid\":\"x\"}}"),
+		ENTRY_LINE(",\"session_leader\":{\"entity_id\":5}}"),
+	};
+	struct fx *f = *state;
+	struct ks_event ev;
+	size_t i;
+
+	decode_ok(f, lines[0], &ev);
+	assert_int_equal(ev.sl_entity, KS_ENTITY_KEY(5, 100));
+	assert_int_equal(ev.sl_start_ns, 100);
+	assert_int_equal(ev.el_entity, ev.sl_entity);
+	decode_ok(f, ENTRY_LINE(",\"session_leader\":{\"entity_id\":\"8-9\"}}"), &ev);
+	assert_int_equal(ev.sl_pid, 8);	/* from the id */
+	assert_int_equal(ev.el_entity, 0);
+	decode_ok(f, lines[2], &ev);
+	assert_int_equal(ev.sl_entity, ks_fnv1a64("MTIzNDU2Nzg5", 12, KS_FNV64_INIT));
+	assert_int_equal(ev.sl_pid, 0);
+	for (i = 0; i < ARRAY_SIZE(lines); i++)
+		roundtrip(f, lines[i]);
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		if (!decode(f, bad[i], &ev))
+			fail_msg("accepted %s", bad[i]);
+}
+
 #define RENAME_LINE(file)							\
 	"{\"@timestamp\":\"2026-01-02T03:04:06Z\",\"event\":{\"category\":\"file\","	\
 	"\"action\":\"rename\"},\"file\":{" file "}}"
@@ -1862,6 +1905,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_spec_example, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_name_not_basename, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_entry_type, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_leaders, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_shapes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enriched_live_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enriched_session, setup, teardown),

@@ -1099,13 +1099,32 @@ static void test_explain_session(void **state)
 		"  query: process where process.entry_leader.entry_meta.type == \"container\"\n"
 		"- rule: i\n"
 		"  name: i\n"
-		"  query: process where process.interactive == true\n";
+		"  query: process where process.interactive == true\n"
+		"- rule: s\n"
+		"  name: s\n"
+		"  query: |\n"
+		"    sequence by process.session_leader.entity_id\n"
+		"      [process where process.name == \"gdb\"] [process where process.name == \"sudo\"]\n"
+		"- rule: e\n"
+		"  name: e\n"
+		"  query: |\n"
+		"    sequence by process.entry_leader.entity_id\n"
+		"      [process where process.name == \"gdb\"] [process where user.id == 0]\n";
 	struct ks_compile_info info;
 	struct ks_ruleset *rs = load(yaml, 0, &info);
 	char *buf = explain_text(rs, &info);
 
 	assert_true(T->rules[0].flags & KS_R_EXACT);
 	assert_false(T->rules[1].flags & KS_R_EXACT);
+	/* the leaders' entity ids are the kernel's: it keeps those sequences */
+	assert_true(T->rules[2].flags & KS_R_KSTATE);
+	assert_true(T->rules[3].flags & KS_R_KSTATE);
+	assert_int_equal(T->steps[T->rules[2].first_step].join[0], KS_F_SESSION_ENTITY_ID);
+	assert_non_null(strstr(buf, "join: process.session_leader.entity_id"));
+	assert_non_null(strstr(buf, "process.session_leader.entity_id is the kernel's: the "
+				    "session leader's own process.entity_id"));
+	assert_non_null(strstr(buf, "process.entry_leader.entity_id is the kernel's: the "
+				    "session leader's on the host"));
 	assert_non_null(strstr(buf, "process.entry_leader.entry_meta.type is tested as the "
 				    "kernel's kestrel.process.pid_ns"));
 	assert_non_null(strstr(buf, "kestrel.process.pid_ns != 0 and "

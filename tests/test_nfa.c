@@ -461,6 +461,50 @@ static void test_userspace_join_keys(void **state)
 	nfa_close(&n);
 }
 
+/* An exec of name by pid in the session (and entry) whose leader is leader. */
+static int feed_session(struct nfa *n, const char *name, int pid, const char *leader,
+			double secs)
+{
+	char js[640];
+
+	snprintf(js, sizeof(js),
+		 "{\"@timestamp\":\"2026-01-01T00:00:00Z\",\"event\":{\"category\":\"process\","
+		 "\"action\":\"exec\"},\"process\":{\"pid\":%d,\"entity_id\":\"%d-1\","
+		 "\"name\":\"%s\",\"session_leader\":{\"entity_id\":\"%s\"},"
+		 "\"entry_leader\":{\"entity_id\":\"%s\"}}}", pid, pid, name, leader, leader);
+	return feed_json(n, js, secs);
+}
+
+/*
+ * Elastic's joins by a leader's entity id: two processes of one session
+ * (one leader, the kernel's pid-start key of it, or a record's opaque id)
+ * join; a process of another session does not, nor one whose session id
+ * was reused by a later leader (same pid, another start).
+ */
+static void test_leader_joins(void **state)
+{
+	static const char *const by[] = { "process.session_leader.entity_id",
+					  "process.entry_leader.entity_id" };
+	char q[512];
+	struct nfa n = {};
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(q, sizeof(q), "sequence by %s with maxspan=10s "
+			 "[process where process.name == \"gdb\"] "
+			 "[process where process.name == \"sudo\"]", by[i]);
+		nfa_open(&n, q);
+		feed_session(&n, "gdb", 20, "5-100", 0);
+		assert_int_equal(feed_session(&n, "sudo", 21, "6-100", 1), 0);
+		assert_int_equal(feed_session(&n, "sudo", 22, "5-200", 2), 0);
+		assert_int_equal(feed_session(&n, "sudo", 23, "5-100", 3), 1);
+		feed_session(&n, "gdb", 24, "c2Vzc2lvbg==", 4);
+		assert_int_equal(feed_session(&n, "sudo", 25, "c2Vzc2lvbh==", 5), 0);
+		assert_int_equal(feed_session(&n, "sudo", 26, "c2Vzc2lvbg==", 6), 1);
+		nfa_close(&n);
+	}
+}
+
 /* --nfa-memory: the NFA stays within its bytes, evicting the oldest, counted. */
 static void test_memory_bound(void **state)
 {
@@ -721,6 +765,7 @@ int main(void)
 		cmocka_unit_test(test_ordering),
 		cmocka_unit_test(test_maxspan_boundaries),
 		cmocka_unit_test(test_entity_isolation),
+		cmocka_unit_test(test_leader_joins),
 		cmocka_unit_test(test_interleaved),
 		cmocka_unit_test(test_newest_overwrites),
 		cmocka_unit_test(test_until),

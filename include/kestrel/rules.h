@@ -101,7 +101,7 @@ enum ks_ftype {
 	KS_T_NUM,
 	KS_T_IP,
 	KS_T_ENUM,	/* event.category, event.action, network.transport/direction */
-	KS_T_ENTITY,	/* process.entity_id, process.parent.entity_id */
+	KS_T_ENTITY,	/* process.entity_id, the parent's and the leaders' */
 	KS_T_USER_STR,	/* string known only in userspace (host.name) */
 };
 

@@ -114,8 +114,11 @@ static void check_entry_alert(struct ks_tenv *te, const char *yaml)
 		return;
 	a = strstr(alerts, "\"id\":\"st_entry_container\"");
 	ASSERT_OK_PTR(a, "alert of the rule on entry_meta.type");
-	ASSERT_HAS_STR(alerts, "\"entry_leader\":{\"entry_meta\":{\"type\":\"container\"}}",
+	/* beside the entry leader's entity_id and pid (the namespace's init) */
+	ASSERT_HAS_STR(alerts, "\"entry_meta\":{\"type\":\"container\"},\"pid\":",
 		       "entry_meta.type in the alert");
+	ASSERT_HAS_STR(alerts, "\"entry_leader\":{\"entity_id\":\"",
+		       "entry_leader.entity_id in the alert");
 	ASSERT_FALSE(strstr(alerts, "\"id\":\"st_entry_host\"") != NULL, "no alert of the host rule");
 	free(alerts);
 }

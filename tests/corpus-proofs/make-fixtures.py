@@ -278,6 +278,59 @@ def _():
             [net, exec_(0.5, with_(sh, working_directory="/root"))])
 
 
+def in_session(process, leader, entry=None):
+    """process in the session whose leader is the process `leader` (a pid,
+    entity id as proc() makes it) and the entry of `entry` (the session
+    leader when None), as the kernel fills process.*_leader."""
+    p = copy.deepcopy(process)
+    for key, pid in (("session_leader", leader), ("entry_leader", entry or leader)):
+        p[key] = {"entity_id": "%d-77%d" % (pid, pid), "pid": pid}
+    return p
+
+
+@proof("privilege_escalation_sudo_token_via_process_injection")
+def _():
+    # a user's gdb, then sudo of the same session turns root (uid_change).
+    # Near miss: the sudo runs in another session (session_leader.entity_id).
+    gdb = in_session(proc(6101, "/usr/bin/gdb", ["gdb", "-p", "6090"], 6100,
+                          user={"id": 1000}, group={"id": 1000}), 6100)
+    sudo = in_session(proc(6102, "/usr/bin/sudo", ["sudo", "-v"], 6100,
+                           user={"id": 0}, group={"id": 0}), 6100)
+    up = ev(2, "process", "uid_change", sudo, 1000)
+    other = with_(up, **{"process.session_leader": {"entity_id": "6200-776200", "pid": 6200}})
+    return [exec_(0, gdb), up], [exec_(0, gdb), other]
+
+
+def ptrace_gdb(pid, leader):
+    """gdb run by a user holding CAP_SYS_PTRACE, in the entry of leader."""
+    return in_session(proc(pid, "/usr/bin/gdb", ["gdb", "-p", "1"], leader,
+                           thread={"capabilities": {"effective": ["CAP_SYS_PTRACE"],
+                                                    "permitted": ["CAP_SYS_PTRACE"]}}),
+                      leader)
+
+
+@proof("privilege_escalation_gdb_sys_ptrace_netcon")
+def _():
+    # gdb with CAP_SYS_PTRACE, then a root process of the same entry
+    # connects out. Near miss: the root process is of another entry
+    # (entry_leader.entity_id; the session leader is the same).
+    gdb = ptrace_gdb(6301, 6300)
+    sh = in_session(proc(6302, "/usr/bin/bash", ["bash", "-i"], 1, "/usr/lib/systemd/systemd"),
+                    6300)
+    other = in_session(sh, 6300, 6400)
+    return ([exec_(0, gdb), connect(3, sh, PUBLIC, 4444, uid=0)],
+            [exec_(0, gdb), connect(3, other, PUBLIC, 4444, uid=0)])
+
+
+@proof("privilege_escalation_gdb_sys_ptrace_elevation")
+def _():
+    # gdb with CAP_SYS_PTRACE, then a root process starts in the same
+    # entry. Near miss: the root process starts 61 s later (maxspan=1m).
+    gdb = ptrace_gdb(6501, 6500)
+    sh = in_session(proc(6502, "/usr/bin/dash", ["sh"], 6500), 6500)
+    return ([exec_(0, gdb), exec_(5, sh, 0)], [exec_(0, gdb), exec_(61, sh, 0)])
+
+
 # ---- single events: process --------------------------------------------
 
 def one_exec(pid, exe, args, uid=1000, neg_args=None, neg=None, neg_uid=None, **extra):
