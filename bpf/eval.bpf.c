@@ -256,10 +256,10 @@ __noinline int ks_hash_field(struct ks_scratch *sc, __u32 f)
 	if (!sc)
 		return 0;
 	ev = &sc->ev;
+	present = ks_join_present(ev, f);
 	if (KS_F_IS_STR(f)) {
 		struct ks_strref r = ev->str[ks_bound(f, 15)];
 
-		present = !!(ev->present & ks_str_present_bit(f));
 		/* a value reaching past the event (a malformed replay) reads as empty */
 		len = present && r.off + r.len <= sizeof(struct ks_event) ? r.len : 0;
 		ks_sip_word(&sc->hash, KS_JOIN_HDR(present, len));
@@ -272,18 +272,18 @@ __noinline int ks_hash_field(struct ks_scratch *sc, __u32 f)
 	len = 8;
 	if (ks_field_is_entity(f)) {
 		w0 = ks_event_entity(ev, f);
-		present = w0 != 0;
 	} else if (f == KS_F_SOURCE_IP || f == KS_F_DEST_IP) {
 		__u64 *a = (__u64 *)(f == KS_F_SOURCE_IP ? ev->saddr : ev->daddr);
 
 		w0 = a[0];
 		w1 = a[1];
-		present = (w0 | w1) != 0;
 		len = 16;
 	} else {
-		present = !!ks_event_num(ev, f, &v);
+		ks_event_num(ev, f, &v);
 		w0 = v;
 	}
+	if (!present)	/* every null is one key: what a stale member holds is no value */
+		w0 = w1 = 0;
 	ks_sip_word(&sc->hash, KS_JOIN_HDR(present, len));
 	ks_sip_word(&sc->hash, w0);
 	if (len == 16)
@@ -461,6 +461,9 @@ __noinline int ks_apply_match(struct ks_tables *t, struct ks_scratch *sc, struct
 	m = &sc->ev.verdict.match[i & (KS_MAX_MATCH - 1)];
 	s = &t->steps[m->step & (KS_MAX_STEPS - 1)];
 	r = &t->rules[s->rule & (KS_MAX_RULES - 1)];
+	/* a null join key that is not ?optional: the event is not in the step */
+	if (ks_join_null(&sc->ev, s->join, s->n_join, s->join_opt))
+		return 0;
 	if (!(m->flags & KS_M_EXACT) || !(r->flags & KS_R_EXACT)) {
 		sc->relevant++;		/* userspace decides */
 		return 0;

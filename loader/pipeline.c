@@ -773,41 +773,39 @@ static const struct ks_step_ast *ast_step(const struct ks_gen *g, const struct k
 
 /*
  * One join value of ev: bytes at *v (or in num) and their length.
- * Returns 1 if the field has a value, 0 if it is null.
+ * Returns 1 if the field has a value, 0 if it is null (no bytes: every
+ * null is the same key).
  */
 static int join_value(const struct ks_event *ev, uint32_t f, const uint8_t **v, uint32_t *len,
 		      uint8_t num[16])
 {
 	const uint8_t *ip = ks_ev_ip(ev, f);
 	__s64 n = 0;	/* set by ks_event_num; gcc cannot see it through the switch */
-	int present;
 
 	*v = num;
 	*len = 0;
+	if (!ks_join_present(ev, f))
+		return 0;
 	if (KS_F_IS_STR(f)) {
-		if (!ev->str[f].off)
-			return 0;
 		ks_ev_str(ev, f, v, len);
 		return 1;
 	}
 	if (ip) {
 		*v = ip;
 		*len = 16;
-		return memcmp(ip, (const uint8_t[16]){ 0 }, 16) != 0;
+		return 1;
 	}
 	if (ks_field_is_entity(f)) {
 		uint64_t key = ks_event_entity(ev, f);
 
 		memcpy(num, &key, 8);
 		*len = 8;
-		return key != 0;
+		return 1;
 	}
-	if (!ks_field_is_num(f))
-		return 0;
-	present = !!ks_event_num(ev, f, &n);
+	ks_event_num(ev, f, &n);
 	memcpy(num, &n, 8);
 	*len = 8;
-	return present;
+	return 1;
 }
 
 /*
@@ -848,18 +846,37 @@ static int join_user(struct ks_pipeline *p, const struct ks_field_info *f,
 }
 
 /*
+ * May join key j of step s be null? An ?optional key may, and null then
+ * joins null; so may host.* and agent.id, which the NFA does not key on
+ * (one value for all of a host's events). Elastic leaves an event whose
+ * other key is null out of the step, as the kernel does (ks_join_null).
+ */
+static bool join_nullable(const struct ks_gen *g, const struct ks_step *s, uint32_t j)
+{
+	const struct ks_field_info *fi;
+
+	if (s->join_opt & (1u << j))
+		return true;
+	fi = s->join[j] == KS_F_NONE ? join_info(g, s, j) : NULL;
+	return fi && !fi->join;
+}
+
+/*
  * The join key of ev for step s into p->join_key: per join field a
  * presence byte (bit 1: the event holds only part of the value), the
  * value's length and the value itself, whole: a string's bytes (NULs of
  * process.command_line as spaces, as the field reads), numbers, entity
  * keys and addresses in binary. Two keys are equal exactly when every
- * value is. Returns the key's length.
+ * value is. Returns the key's length; *out is set when a key that may not
+ * be null is (the event takes no part in the step).
  */
 static uint32_t join_key(struct ks_pipeline *p, const struct ks_gen *g, const struct ks_event *ev,
-			 const struct ks_step *s)
+			 const struct ks_step *s, bool *out)
 {
 	uint8_t *b = p->join_key, num[16];
 	uint32_t pos = 0, j, i;
+
+	*out = false;
 
 	for (j = 0; j < s->n_join && j < KS_MAX_JOIN; j++) {
 		uint32_t f = s->join[j], len;
@@ -869,6 +886,8 @@ static uint32_t join_key(struct ks_pipeline *p, const struct ks_gen *g, const st
 			b[pos] = join_user(p, join_info(g, s, j), ev, &v, &len);
 		else
 			b[pos] = join_value(ev, f, &v, &len, num);
+		if (!b[pos] && !join_nullable(g, s, j))
+			*out = true;
 		if (ev->truncated & ks_field_cut_bits(f))
 			b[pos] |= 2;
 		memcpy(b + pos + 1, &len, 4);
@@ -1030,14 +1049,20 @@ static int emit(struct ks_pipeline *p, struct ks_gen *g, uint32_t rule,
 /*
  * ev's join key for step s into p, and its hash (never 0: 0 marks an
  * empty slot); the key's home slot is fetched into the cache meanwhile.
+ * False when a key that may not be null is: ev is out of the step.
  */
-static void seq_key(struct ks_pipeline *p, const struct ks_gen *g, const struct ks_rule *r,
+static bool seq_key(struct ks_pipeline *p, const struct ks_gen *g, const struct ks_rule *r,
 		    const struct ks_step *s, const struct ks_event *ev)
 {
-	p->join_len = join_key(p, g, ev, s);
+	bool out;
+
+	p->join_len = join_key(p, g, ev, s, &out);
+	if (out)
+		return false;
 	p->join_hash = ks_siphash(p->sip_key[0] ^ r->uid, p->sip_key[1], p->join_key,
 				  p->join_len) ?: 1;
 	__builtin_prefetch(&p->slots[p->join_hash & (p->n_slots - 1)]);
+	return true;
 }
 
 /* Step 0: ev, packed in pk, becomes the newest pending sequence of its key (state 1). */
@@ -1112,7 +1137,10 @@ static int seq_step(struct ks_pipeline *p, struct ks_gen *g, const struct ks_ste
 	struct ks_entry *e;
 	int ret = 0;
 
-	seq_key(p, g, r, s, ev);
+	if (!seq_key(p, g, r, s, ev)) {
+		p->st.join_null++;
+		return 0;
+	}
 	/* a first step packs its event while the slot is on its way */
 	if (k == 0 && !(s->flags & KS_S_UNTIL))
 		pk = ks_pack(&p->pool, ev);

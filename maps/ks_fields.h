@@ -205,4 +205,48 @@ KS_FIELD_INLINE __u32 ks_str_present_bit(__u32 f)
 	return 0;
 }
 
+/*
+ * Does ev hold a value of kernel join field f? One rule for the kernel's
+ * join hash and its null test (bpf/), their model (tablewalk.c) and
+ * kload's NFA key (loader/pipeline.c): a string by its KS_P_* bit, an
+ * entity key or an address by being non-zero, a number as ks_event_num()
+ * reads it.
+ */
+KS_FIELD_INLINE __u32 ks_join_present(const struct ks_event *ev, __u32 f)
+{
+	__u64 a[2];
+	__s64 v;
+
+	if (KS_F_IS_STR(f))
+		return !!(ev->present & ks_str_present_bit(f));
+	if (ks_field_is_entity(f))
+		return ks_event_entity(ev, f) != 0;
+	if (f == KS_F_SOURCE_IP || f == KS_F_DEST_IP) {
+		__builtin_memcpy(a, f == KS_F_SOURCE_IP ? ev->saddr : ev->daddr, 16);
+		return (a[0] | a[1]) != 0;
+	}
+	return !!ks_event_num(ev, f, &v);
+}
+
+/*
+ * Elastic EQL joins no event whose join key is null unless the key is an
+ * optional field (?name): does the step with these n join fields (bit j
+ * of opt: join[j] is optional) leave ev out? A field kload reads
+ * (KS_F_NONE here) is kload's to test.
+ */
+KS_FIELD_INLINE __u32 ks_join_null(const struct ks_event *ev, const __u8 *join, __u32 n,
+				   __u32 opt)
+{
+	__u32 j;
+
+	for (j = 0; j < KS_MAX_JOIN; j++) {
+		if (j >= n)
+			break;
+		if (join[j] != KS_F_NONE && !(opt & (1u << j)) &&
+		    !ks_join_present(ev, join[j]))
+			return 1;
+	}
+	return 0;
+}
+
 #endif /* KS_FIELDS_H */

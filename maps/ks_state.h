@@ -28,7 +28,9 @@ struct ks_entity_key {
  * 64-bit words, per join field in step order: KS_JOIN_HDR(present, bytes)
  * then the value: entity keys and numbers one word, addresses two, strings
  * their bytes zero-padded to whole words (process.command_line with each
- * NUL as ' ', as the field reads). No value is cut short: a field the
+ * NUL as ' ', as the field reads); a null value (ks_join_present(),
+ * maps/ks_fields.h: only an ?optional key can be null here) is its header
+ * and zero words. No value is cut short: a field the
  * event holds only in part (ks_event.truncated) makes the step not
  * kernel-exact for that event instead (see bpf/ks_eval.bpf.h).
  */

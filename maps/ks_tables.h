@@ -97,7 +97,14 @@ struct ks_step {
 	__u8 join[KS_MAX_JOIN];	/* enum ks_field of the join key */
 	__u16 prog_len;
 	__u32 prog;		/* first insn */
-	__u32 pad;
+	/*
+	 * Bit j: join[j] was written ?name (Elastic's optional field), so it
+	 * may be null and null joins null. An event whose other join key is
+	 * null takes no part in the step: it neither starts nor advances a
+	 * sequence, nor (until) ends one, in the kernel as in kload's NFA.
+	 */
+	__u8 join_opt;
+	__u8 pad[3];
 };
 
 /* Bits of ks_rule.flags */

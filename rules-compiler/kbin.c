@@ -795,7 +795,8 @@ static int tc_rules(const struct ks_tables *t, char *err, size_t errlen)
 	for (i = 0; i < h->n_steps; i++) {
 		s = &t->steps[i];
 		if (s->rule >= h->n_rules || s->category >= KS_CAT_N ||
-		    s->n_join > KS_MAX_JOIN || s->prog_len > KS_MAX_PROG_LEN ||
+		    s->n_join > KS_MAX_JOIN || (s->join_opt >> s->n_join) ||
+		    s->prog_len > KS_MAX_PROG_LEN ||
 		    s->prog > h->n_insns || s->prog_len > h->n_insns - s->prog)
 			return TC_FAIL("step %u: rule, category, joins or "
 				       "program out of range", i);

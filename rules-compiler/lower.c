@@ -255,6 +255,7 @@ static int add_step(struct lower *L, uint32_t rule, uint32_t index,
 		st->join[st->n_join++] = q->join[j] ? q->join[j]->id : 0;
 	for (j = 0; j < s->n_join; j++)
 		st->join[st->n_join++] = s->join[j] ? s->join[j]->id : 0;
+	st->join_opt = q->join_opt | (uint8_t)(s->join_opt << q->n_join);
 	ks_grow(&L->strig, &L->cap_strig, t->hdr.n_steps, sizeof(*L->strig));
 	L->strig[t->hdr.n_steps++] = trig_dup(&o->trig);
 	return 0;

@@ -207,8 +207,13 @@ static bool parse_event(struct parser *p, struct ks_step_ast *s)
 	return true;
 }
 
+/*
+ * A `by` list into join[*n..]; a field written ?name sets its bit in
+ * *opt: Elastic lets an optional key be null (and null then joins null),
+ * where an event whose other key is null takes no part in the step.
+ */
 static bool parse_fields(struct parser *p, const struct ks_field_info **join,
-			 size_t *n)
+			 size_t *n, uint8_t *opt)
 {
 	struct ks_token *t = cur(p);
 	const struct ks_field_info *f;
@@ -253,6 +258,7 @@ static bool parse_fields(struct parser *p, const struct ks_field_info **join,
 				     KS_MAX_JOIN);
 			over = true;
 		} else if (f) {
+			*opt |= t->optional ? 1u << *n : 0;
 			join[(*n)++] = f;
 		}
 		if (cur(p)->kind != KS_TOK_COMMA)
@@ -376,7 +382,7 @@ static bool parse_step(struct parser *p, struct ks_step_ast *s, const char *no_r
 	advance(p);
 	for (;;) {
 		if (take_clause(p, "by", &by)) {
-			if (!parse_fields(p, s->join, &s->n_join))
+			if (!parse_fields(p, s->join, &s->n_join, &s->join_opt))
 				return false;
 		} else if (take_clause(p, "with", &runs)) {
 			if (!parse_runs(p, s, no_runs))
@@ -453,7 +459,7 @@ static bool parse_sequence(struct parser *p, struct ks_query *q)
 	q->sequence = true;
 	for (;;) {
 		if (take_clause(p, "by", &by)) {
-			if (!parse_fields(p, q->join, &q->n_join))
+			if (!parse_fields(p, q->join, &q->n_join, &q->join_opt))
 				return false;
 		} else if (take_clause(p, "with", &span)) {
 			t = cur(p);

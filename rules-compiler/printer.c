@@ -339,7 +339,8 @@ char *ks_node_format(const struct ks_node *n)
 	return buf;
 }
 
-static void fmt_fields(FILE *o, const struct ks_field_info *const *f, size_t n)
+static void fmt_fields(FILE *o, const struct ks_field_info *const *f, size_t n,
+		       uint8_t opt)
 {
 	size_t i;
 
@@ -347,7 +348,7 @@ static void fmt_fields(FILE *o, const struct ks_field_info *const *f, size_t n)
 		return;
 	fputs(" by ", o);
 	for (i = 0; i < n; i++)
-		fprintf(o, "%s%s", i ? ", " : "", f[i]->name);
+		fprintf(o, "%s%s%s", i ? ", " : "", opt & (1u << i) ? "?" : "", f[i]->name);
 }
 
 static void fmt_step(FILE *o, const struct ks_step_ast *s, bool bracket)
@@ -359,7 +360,7 @@ static void fmt_step(FILE *o, const struct ks_step_ast *s, bool bracket)
 	free(c);
 	if (!bracket)
 		return;
-	fmt_fields(o, s->join, s->n_join);
+	fmt_fields(o, s->join, s->n_join, s->join_opt);
 	if (s->runs > 1)
 		fprintf(o, " with runs=%u", s->runs);
 }
@@ -390,7 +391,7 @@ char *ks_query_format(const struct ks_query *q)
 		goto out;
 	}
 	fputs(q->sample ? "sample" : "sequence", o);
-	fmt_fields(o, q->join, q->n_join);
+	fmt_fields(o, q->join, q->n_join, q->join_opt);
 	if (q->maxspan_ns)
 		fmt_span(o, q->maxspan_ns);
 	for (i = 0; i < q->n_steps; i++) {

@@ -484,13 +484,12 @@ enum ks_tv ks_walk_verdict(const struct ks_walk *w, uint32_t step)
 static void join_field(struct ks_sip *h, const struct ks_event *ev, uint32_t f)
 {
 	uint64_t w[2] = { 0, 0 };
-	uint32_t len = 8, i, present;
+	uint32_t len = 8, i, present = ks_join_present(ev, f);
 	__s64 v = 0;
 
 	if (KS_F_IS_STR(f)) {
 		const uint8_t *p = (const uint8_t *)ev + ev->str[f].off;
 
-		present = !!(ev->present & ks_str_present_bit(f));
 		len = present ? ev->str[f].len : 0;
 		if (ev->str[f].off + (size_t)len > sizeof(*ev))
 			len = 0;	/* past the event: empty, as in the kernel */
@@ -506,15 +505,15 @@ static void join_field(struct ks_sip *h, const struct ks_event *ev, uint32_t f)
 	}
 	if (ks_field_is_entity(f)) {
 		w[0] = ks_event_entity(ev, f);
-		present = w[0] != 0;
 	} else if (ks_ev_ip(ev, f)) {
 		memcpy(w, ks_ev_ip(ev, f), 16);
-		present = (w[0] | w[1]) != 0;
 		len = 16;
 	} else {
-		present = !!ks_event_num(ev, f, &v);
+		ks_event_num(ev, f, &v);
 		w[0] = v;
 	}
+	if (!present)
+		w[0] = w[1] = 0;
 	ks_sip_word(h, KS_JOIN_HDR(present, len));
 	ks_sip_word(h, w[0]);
 	if (len == 16)

@@ -58,6 +58,7 @@ static void test_tables_layout(void **state)
 	assert_int_equal(sizeof(struct ks_insn), 16);
 	assert_int_equal(KS_CMP_NONE, 7);	/* ks_insn.cmp values */
 	assert_int_equal(sizeof(struct ks_step), 20);
+	assert_int_equal(offsetof(struct ks_step, join_opt), 16);
 	assert_int_equal(sizeof(struct ks_rule), 24);
 	assert_int_equal(sizeof(struct ks_cidr), 20);
 	assert_int_equal(sizeof(struct ks_dfa_hdr), 2552);

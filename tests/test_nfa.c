@@ -402,8 +402,9 @@ static int feed_user(struct nfa *n, int secs, const char *name, const char *user
 
 /*
  * Fields only kload reads (user.name, process.working_directory) join as
- * kernel fields do: on the value a test reads (here the record's), a null
- * joining only another null, as a null process.parent.executable does.
+ * kernel fields do: on the value a test reads (here the record's); an
+ * event whose key is null takes no part in the step, as one whose
+ * process.parent.executable is null (test_null_join_keys).
  */
 static void test_userspace_join_keys(void **state)
 {
@@ -421,21 +422,13 @@ static void test_userspace_join_keys(void **state)
 	/* the state was consumed: a second b has nothing to complete */
 	assert_int_equal(feed_user(&n, 4, "b", "alice", "/x", false), 0);
 
-	/* null: joins a null, not a value */
+	/* null (was: joins a null; Elastic joins no null key that is not ?optional) */
 	assert_int_equal(feed_user(&n, 5, "a", "alice", NULL, false), 0);
 	assert_int_equal(feed_user(&n, 6, "b", "alice", "/x", false), 0);
-	assert_int_equal(feed_user(&n, 7, "b", "alice", NULL, false), 1);
+	assert_int_equal(feed_user(&n, 7, "b", "alice", NULL, false), 0);
 	assert_int_equal(feed_user(&n, 8, "a", NULL, "/x", false), 0);
 	assert_int_equal(feed_user(&n, 9, "b", "root", "/x", false), 0);
-	assert_int_equal(feed_user(&n, 10, "b", NULL, "/x", false), 1);
-	nfa_close(&n);
-
-	/* the same null as a kernel field's */
-	nfa_open(&n, "sequence by process.parent.executable with maxspan=10s "
-		 "[process where process.name == \"a\"] [process where process.name == \"b\"]");
-	assert_int_equal(feed_user(&n, 0, "a", "alice", "/x", true), 0);
-	assert_int_equal(feed_user(&n, 1, "b", "alice", "/x", false), 0);
-	assert_int_equal(feed_user(&n, 2, "b", "alice", "/x", true), 1);
+	assert_int_equal(feed_user(&n, 10, "b", NULL, "/x", false), 0);
 	nfa_close(&n);
 
 	/*
@@ -501,6 +494,99 @@ static void test_leader_joins(void **state)
 		feed_session(&n, "gdb", 24, "c2Vzc2lvbg==", 4);
 		assert_int_equal(feed_session(&n, "sudo", 25, "c2Vzc2lvbh==", 5), 0);
 		assert_int_equal(feed_session(&n, "sudo", 26, "c2Vzc2lvbg==", 6), 1);
+		nfa_close(&n);
+	}
+}
+
+/* Steps the NFA left out for a null join key. */
+static uint64_t null_steps(struct nfa *n)
+{
+	struct ks_pipeline_stats st;
+
+	ks_pipeline_stats(n->p, &st);
+	return st.join_null;
+}
+
+#define PARENT_AB(by) "sequence by " by " with maxspan=10s " \
+	"[process where process.name == \"a\"] [process where process.name == \"b\"]"
+
+/*
+ * Elastic EQL (elastic/elasticsearch#79677): an event whose join key is
+ * null takes no part in the step (it neither starts nor advances a
+ * sequence, nor cuts one as `until`) unless the key is written ?name,
+ * which may be null and then joins null. Orphans (feed_user's last
+ * argument) have a null process.parent.executable, a kernel field.
+ */
+static void test_null_join_keys(void **state)
+{
+	struct nfa n = {};
+
+	/* non-optional: null never joins null (it did before: a meaning change) */
+	nfa_open(&n, PARENT_AB("process.parent.executable"));
+	assert_int_equal(feed_user(&n, 0, "a", "alice", "/x", true), 0);
+	assert_int_equal(feed_user(&n, 1, "b", "alice", "/x", true), 0);
+	assert_int_equal(null_steps(&n), 2);
+	/* present keys as before; a null b between does not consume the a */
+	assert_int_equal(feed_user(&n, 2, "a", "alice", "/x", false), 0);
+	assert_int_equal(feed_user(&n, 3, "b", "alice", "/x", true), 0);
+	assert_int_equal(feed_user(&n, 4, "b", "alice", "/x", false), 1);
+	assert_int_equal(null_steps(&n), 3);
+	nfa_close(&n);
+
+	/* ?optional: null joins null, not a value */
+	nfa_open(&n, PARENT_AB("?process.parent.executable"));
+	assert_int_equal(feed_user(&n, 0, "a", "alice", "/x", true), 0);
+	assert_int_equal(feed_user(&n, 1, "b", "alice", "/x", false), 0);
+	assert_int_equal(feed_user(&n, 2, "b", "alice", "/x", true), 1);
+	assert_int_equal(feed_user(&n, 3, "a", "alice", "/x", false), 0);
+	assert_int_equal(feed_user(&n, 4, "b", "alice", "/x", false), 1);
+	assert_int_equal(null_steps(&n), 0);
+	nfa_close(&n);
+
+	/* per key: a null ?user.name joins, a null working directory does not */
+	nfa_open(&n, PARENT_AB("?user.name, process.working_directory"));
+	assert_int_equal(feed_user(&n, 0, "a", NULL, "/x", false), 0);
+	assert_int_equal(feed_user(&n, 1, "b", NULL, "/x", false), 1);
+	assert_int_equal(feed_user(&n, 2, "a", NULL, NULL, false), 0);
+	assert_int_equal(feed_user(&n, 3, "b", NULL, NULL, false), 0);
+	assert_int_equal(null_steps(&n), 2);
+	nfa_close(&n);
+
+	/* a step's own `by`: the bit of the step's key, after the query's */
+	nfa_open(&n, "sequence by user.name with maxspan=10s "
+		 "[process where process.name == \"a\"] by ?process.parent.executable "
+		 "[process where process.name == \"b\"] by ?process.parent.executable");
+	assert_int_equal(feed_user(&n, 0, "a", "alice", "/x", true), 0);
+	assert_int_equal(feed_user(&n, 1, "b", "alice", "/x", true), 1);
+	assert_int_equal(feed_user(&n, 2, "a", NULL, "/x", true), 0);
+	assert_int_equal(feed_user(&n, 3, "b", NULL, "/x", true), 0);
+	assert_int_equal(null_steps(&n), 2);
+	nfa_close(&n);
+}
+
+/* `until` whose key is null cuts nothing; with a ?optional key it cuts the null one. */
+static void test_null_join_until(void **state)
+{
+	static const char *const by[] = { "process.parent.executable",
+					  "?process.parent.executable" };
+	char q[512];
+	struct nfa n = {};
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(q, sizeof(q), "sequence by %s [process where process.name == \"a\"] "
+			 "[process where process.name == \"b\"] until "
+			 "[process where process.name == \"c\"]", by[i]);
+		nfa_open(&n, q);
+		assert_int_equal(feed_user(&n, 0, "a", "alice", "/x", false), 0);
+		assert_int_equal(feed_user(&n, 1, "a", "alice", "/x", true), 0);
+		assert_int_equal(feed_user(&n, 2, "c", "alice", "/x", true), 0);
+		assert_int_equal(null_steps(&n), i ? 0 : 2);
+		assert_int_equal(feed_user(&n, 3, "b", "alice", "/x", true), 0);
+		assert_int_equal(feed_user(&n, 4, "b", "alice", "/x", false), 1);
+		/* what c cut: a null ?key's sequence completes without it */
+		assert_int_equal(feed_user(&n, 5, "a", "alice", "/x", true), 0);
+		assert_int_equal(feed_user(&n, 6, "b", "alice", "/x", true), i);
 		nfa_close(&n);
 	}
 }
@@ -777,6 +863,8 @@ int main(void)
 		cmocka_unit_test(test_tick_expiry),
 		cmocka_unit_test(test_whole_join_keys),
 		cmocka_unit_test(test_userspace_join_keys),
+		cmocka_unit_test(test_null_join_keys),
+		cmocka_unit_test(test_null_join_until),
 		cmocka_unit_test(test_memory_bound),
 		cmocka_unit_test(test_kernel_completed),
 		cmocka_unit_test(test_lost_enforcement),

@@ -48,6 +48,8 @@ struct ks_pipeline_stats {
 	uint64_t bytes;		/* what they hold now (see max_bytes) */
 	uint64_t stale;		/* events of a generation no longer known */
 	uint64_t nomem;		/* steps lost to the NFA: out of memory */
+	uint64_t join_null;	/* sequence steps left out: a join key that
+				 * is not ?optional was null */
 	uint64_t lost_alerts;	/* "enforced, event lost" alerts written */
 };
 

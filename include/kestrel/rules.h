@@ -216,6 +216,7 @@ struct ks_step_ast {
 	struct ks_node *cond;		/* NULL = true ("process where true") */
 	const struct ks_field_info *join[KS_MAX_JOIN];	/* per-step `by` */
 	size_t n_join;
+	uint8_t join_opt;		/* bit i: join[i] written ?name, may be null */
 	unsigned int runs;		/* `with runs=N`, 1 if absent */
 	/*
 	 * The OR of the rule's exceptions that apply to this step, NULL if
@@ -245,6 +246,7 @@ struct ks_query {
 	struct ks_loc loc;
 	const struct ks_field_info *join[KS_MAX_JOIN];	/* `sequence by` */
 	size_t n_join;
+	uint8_t join_opt;		/* bit i: join[i] written ?name, may be null */
 	uint64_t maxspan_ns;		/* 0 = none */
 	struct ks_step_ast *steps;	/* 1 for an event query */
 	size_t n_steps;
