@@ -334,9 +334,11 @@ static void explain_step(const struct ks_tables *t, const struct ks_query *q,
 	if (st->n_join) {
 		fprintf(out, "      join:");
 		for (i = 0; i < st->n_join; i++) {
+			/* ?name: may be null (else a null key leaves the event out) */
 			f = st->join[i] ? NULL : ks_query_join(q, st, i);
-			fprintf(out, " %s", st->join[i] ? fname(st->join[i]) :
-					     f ? f->name : "(userspace field)");
+			fprintf(out, " %s%s", st->join_opt & (1u << i) ? "?" : "",
+				st->join[i] ? fname(st->join[i]) :
+				f ? f->name : "(userspace field)");
 		}
 		fputc('\n', out);
 	}

@@ -1040,6 +1040,35 @@ static void test_explain(void **state)
 }
 
 /*
+ * ?name join keys (Elastic's optional fields, which may be null): a bit
+ * per key in table order, the query's `by` then the step's, printed by
+ * --explain with their ?; the others' null leaves the event out.
+ */
+static void test_join_optional(void **state)
+{
+	struct ks_compile_info info;
+	struct ks_ruleset *rs;
+	char *buf;
+
+	rs = load("- {rule: o, name: o, query: 'sequence by process.pid, ?user.name "
+		  "[process where process.name == \"a\"] by ?process.parent.executable "
+		  "[process where process.name == \"b\"] by process.parent.executable "
+		  "until [process where process.name == \"c\"] by ?process.parent.executable'}\n",
+		  0, &info);
+	buf = explain_text(rs, &info);
+	assert_int_equal(T->hdr.n_steps, 3);
+	assert_int_equal(T->steps[0].join_opt, 0x6);
+	assert_int_equal(T->steps[1].join_opt, 0x2);
+	assert_int_equal(T->steps[2].join_opt, 0x6);
+	assert_int_equal(T->steps[2].flags & KS_S_UNTIL, KS_S_UNTIL);
+	assert_non_null(strstr(buf, "join: process.pid ?user.name ?process.parent.executable\n"));
+	assert_non_null(strstr(buf, "join: process.pid ?user.name process.parent.executable\n"));
+	free(buf);
+	ks_compile_info_free(&info);
+	ks_ruleset_free(rs);
+}
+
+/*
  * Join keys only kload reads: the table keeps KS_F_NONE, the rule is the
  * NFA's (no kernel state, so no block), and --explain names each key and
  * says what its value is.
@@ -1188,6 +1217,7 @@ int main(void)
 		cmocka_unit_test(test_explain),
 		cmocka_unit_test(test_explain_session),
 		cmocka_unit_test(test_explain_user_joins),
+		cmocka_unit_test(test_join_optional),
 		cmocka_unit_test(test_explain_triggers),
 		cmocka_unit_test(test_trig_fields),
 	};

@@ -783,6 +783,7 @@ static void test_ast(void **state)
 	struct ks_loc at = { "q", 1, 1 };
 	struct ks_query *q;
 	struct ks_node *n;
+	char *text;
 
 	q = ks_parse_query(rs, "network where source.ip == \"10.1.2.3\"", at);
 	n = q->steps[0].cond;
@@ -841,6 +842,19 @@ static void test_ast(void **state)
 	assert_int_equal(q->steps[0].join[0]->id, KS_F_PROCESS_PID);
 	assert_string_equal(q->steps[1].join[0]->name, "process.working_directory");
 	assert_true(q->steps[1].join[0]->join);
+	assert_int_equal(ks_diags_errors(&rs->diags), 0);
+
+	/* ?name keys: a bit each, printed back with their ? */
+	q = ks_parse_query(rs, "sequence by process.pid, ?user.name [process where true] "
+			   "by ?process.name [process where true] by process.name", at);
+	assert_non_null(q);
+	assert_int_equal(q->join_opt, 0x2);
+	assert_int_equal(q->steps[0].join_opt, 0x1);
+	assert_int_equal(q->steps[1].join_opt, 0);
+	text = ks_query_format(q);
+	assert_non_null(strstr(text, "sequence by process.pid, ?user.name\n"));
+	assert_non_null(strstr(text, "] by ?process.name\n"));
+	free(text);
 	assert_int_equal(ks_diags_errors(&rs->diags), 0);
 	ks_ruleset_free(rs);
 }
