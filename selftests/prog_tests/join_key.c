@@ -10,6 +10,10 @@
  *  cut     a join value the event holds only in part is not joined in the
  *          kernel: no state, no enforcement, the match goes to kload as
  *          not exact (counted), and kload's NFA still alerts
+ *  null    a null join key (here process.parent.executable of an event
+ *          without a parent) takes no part in the step: no state, no
+ *          enforcement, nothing forwarded; written ?name, it may be null
+ *          and null joins null (Elastic's optional field)
  */
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +46,23 @@ static const char jk_rules[] =
 	"  query: |\n"
 	"    sequence by file.path with maxspan=1h\n"
 	"      [file where event.action == \"open\" and user.id == 1]\n"
-	"      [file where event.action == \"open\" and user.id == 2]\n";
+	"      [file where event.action == \"open\" and user.id == 2]\n"
+	"- rule: jk_null\n"
+	"  name: by parent\n"
+	"  severity: high\n"
+	"  action: kill\n"
+	"  query: |\n"
+	"    sequence by process.parent.executable with maxspan=1h\n"
+	"      [process where event.action == \"exec\" and user.id == 3]\n"
+	"      [process where event.action == \"exec\" and user.id == 4]\n"
+	"- rule: jk_opt\n"
+	"  name: by parent, optional\n"
+	"  severity: high\n"
+	"  action: kill\n"
+	"  query: |\n"
+	"    sequence by ?process.parent.executable with maxspan=1h\n"
+	"      [process where event.action == \"exec\" and user.id == 5]\n"
+	"      [process where event.action == \"exec\" and user.id == 6]\n";
 
 #define HEAD "{\"@timestamp\":\"2026-01-01T00:00:01Z\","
 #define PROC(uid) "\"user\":{\"id\":" #uid "},\"process\":{\"pid\":10,\"entity_id\":\"10-1\"," \
@@ -218,10 +238,50 @@ out:
 	ks_tenv_close(&te);
 }
 
+/*
+ * Execs without a parent (process.parent.executable null): jk_null's
+ * steps leave them out in the kernel, jk_opt's ?key joins them.
+ */
+static void test_null(void)
+{
+	struct ks_event ev[4];
+	struct ks_tenv te = {};
+	struct ks_stats st;
+	int n, m, i;
+
+	if (load(&te))
+		goto out;
+	for (i = 0; i < 4; i++)
+		if (!ASSERT_OK(exec_event(3 + i, "\"x\"", &ev[i]), "event"))
+			goto out;
+	ASSERT_FALSE(ev[0].present & KS_P_PARENT, "no parent: the key is null");
+	/* the null steps alone: the kernel keeps no state and forwards nothing */
+	if (!ASSERT_OK(ks_tenv_replay(&te, ev, 2), "replay"))
+		goto out;
+	ks_tenv_stats(&te, &st);
+	ASSERT_EQ(te.n, 0, "null key: not forwarded");
+	ASSERT_EQ(st.seq_started, 0, "null key: no sequence started");
+	ASSERT_EQ(st.seq_completed, 0, "null key: none completed");
+	n = entries(&te, "jk_null", NULL, 0, &m);
+	ASSERT_EQ(n, 0, "null key: no kernel state");
+	/* ?key: null joins null, completed and enforced in the kernel */
+	if (!ASSERT_OK(ks_tenv_replay(&te, ev + 2, 2), "replay") || !ASSERT_EQ(te.n, 2, "forwarded"))
+		goto out;
+	ks_tenv_stats(&te, &st);
+	ASSERT_EQ(st.seq_started, 1, "?key: started");
+	ASSERT_EQ(st.seq_completed, 1, "?key: completed");
+	ASSERT_TRUE(te.evs[1].verdict.flags & KS_V_KILLED, "?key: enforced");
+	ASSERT_EQ(entries(&te, "jk_opt", NULL, 0, &m), 0, "?key: consumed");
+out:
+	ks_tenv_close(&te);
+}
+
 void test_join_key(void)
 {
 	if (test__start_subtest("model"))
 		test_model();
 	if (test__start_subtest("cut"))
 		test_cut();
+	if (test__start_subtest("null"))
+		test_null();
 }
