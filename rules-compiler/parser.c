@@ -34,6 +34,7 @@
  *
  * Optional fields (?name, Elastic's): a field the schema knows is that
  * field; an unknown one is null, so its comparisons fold to constants.
+ * In a `by` list ?name marks a join key that may be null (join_opt).
  *
  * `sample by` (Elastic's samples): two to five filters in brackets, each
  * matched by one event, in any order; all of them share the values of
