@@ -248,6 +248,7 @@ static void test_null(void)
 	struct ks_tenv te = {};
 	struct ks_stats st;
 	int n, m, i;
+	__u64 want;
 
 	if (load(&te))
 		goto out;
@@ -264,8 +265,14 @@ static void test_null(void)
 	ASSERT_EQ(st.seq_completed, 0, "null key: none completed");
 	n = entries(&te, "jk_null", NULL, 0, &m);
 	ASSERT_EQ(n, 0, "null key: no kernel state");
-	/* ?key: null joins null, completed and enforced in the kernel */
-	if (!ASSERT_OK(ks_tenv_replay(&te, ev + 2, 2), "replay") || !ASSERT_EQ(te.n, 2, "forwarded"))
+	/* ?key: null joins null (hashed as the model does), completed and enforced */
+	want = model(&te, "jk_opt", &ev[2]);
+	ASSERT_EQ(want, model(&te, "jk_opt", &ev[3]), "?key: one null key");
+	if (!ASSERT_OK(ks_tenv_replay(&te, ev + 2, 1), "replay"))
+		goto out;
+	ASSERT_EQ(entries(&te, "jk_opt", &want, 1, &m), 1, "?key: a kernel entry");
+	ASSERT_EQ(m, 1, "?key: the kernel's null hash is the model's");
+	if (!ASSERT_OK(ks_tenv_replay(&te, ev + 3, 1), "replay") || !ASSERT_EQ(te.n, 2, "forwarded"))
 		goto out;
 	ks_tenv_stats(&te, &st);
 	ASSERT_EQ(st.seq_started, 1, "?key: started");
