@@ -290,8 +290,9 @@ static void explain_user_join(const struct ks_field_info *f, FILE *out)
 	for (i = 0; i < ARRAY_SIZE(user_joins); i++)
 		if (!strcmp(f->name, user_joins[i].name))
 			fprintf(out, "  join on %s (kload's NFA, alert-only): live, %s; replayed, "
-				"the record's value; a null value joins only another null, "
-				"as a kernel field's does\n",
+				"the record's value; a null value leaves the event out of "
+				"the step (written ?name, it joins another null), as a "
+				"kernel field's does\n",
 				f->name, user_joins[i].what);
 }
 

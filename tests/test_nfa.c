@@ -510,6 +510,29 @@ static uint64_t null_steps(struct nfa *n)
 #define PARENT_AB(by) "sequence by " by " with maxspan=10s " \
 	"[process where process.name == \"a\"] [process where process.name == \"b\"]"
 
+/* One feed_user() event of a script and the alerts it must raise. */
+struct user_ev {
+	const char *name, *user, *cwd;
+	bool orphan;
+	int alerts;
+};
+
+/* The events of script (at seconds 0, 1, ...) under query; then the null steps. */
+static uint64_t run_user(const char *query, const struct user_ev *script, int n)
+{
+	struct nfa nf = {};
+	uint64_t nulls;
+	int i;
+
+	nfa_open(&nf, query);
+	for (i = 0; i < n; i++)
+		assert_int_equal(feed_user(&nf, i, script[i].name, script[i].user,
+					   script[i].cwd, script[i].orphan), script[i].alerts);
+	nulls = null_steps(&nf);
+	nfa_close(&nf);
+	return nulls;
+}
+
 /*
  * Elastic EQL (elastic/elasticsearch#79677): an event whose join key is
  * null takes no part in the step (it neither starts nor advances a
@@ -519,49 +542,38 @@ static uint64_t null_steps(struct nfa *n)
  */
 static void test_null_join_keys(void **state)
 {
-	struct nfa n = {};
-
-	/* non-optional: null never joins null (it did before: a meaning change) */
-	nfa_open(&n, PARENT_AB("process.parent.executable"));
-	assert_int_equal(feed_user(&n, 0, "a", "alice", "/x", true), 0);
-	assert_int_equal(feed_user(&n, 1, "b", "alice", "/x", true), 0);
-	assert_int_equal(null_steps(&n), 2);
-	/* present keys as before; a null b between does not consume the a */
-	assert_int_equal(feed_user(&n, 2, "a", "alice", "/x", false), 0);
-	assert_int_equal(feed_user(&n, 3, "b", "alice", "/x", true), 0);
-	assert_int_equal(feed_user(&n, 4, "b", "alice", "/x", false), 1);
-	assert_int_equal(null_steps(&n), 3);
-	nfa_close(&n);
-
+	/* non-optional: null never joins null (it did before: a meaning change);
+	 * present keys as before, and a null b between does not consume the a */
+	static const struct user_ev plain[] = {
+		{ "a", "alice", "/x", true, 0 }, { "b", "alice", "/x", true, 0 },
+		{ "a", "alice", "/x", false, 0 }, { "b", "alice", "/x", true, 0 },
+		{ "b", "alice", "/x", false, 1 },
+	};
 	/* ?optional: null joins null, not a value */
-	nfa_open(&n, PARENT_AB("?process.parent.executable"));
-	assert_int_equal(feed_user(&n, 0, "a", "alice", "/x", true), 0);
-	assert_int_equal(feed_user(&n, 1, "b", "alice", "/x", false), 0);
-	assert_int_equal(feed_user(&n, 2, "b", "alice", "/x", true), 1);
-	assert_int_equal(feed_user(&n, 3, "a", "alice", "/x", false), 0);
-	assert_int_equal(feed_user(&n, 4, "b", "alice", "/x", false), 1);
-	assert_int_equal(null_steps(&n), 0);
-	nfa_close(&n);
-
+	static const struct user_ev opt[] = {
+		{ "a", "alice", "/x", true, 0 }, { "b", "alice", "/x", false, 0 },
+		{ "b", "alice", "/x", true, 1 }, { "a", "alice", "/x", false, 0 },
+		{ "b", "alice", "/x", false, 1 },
+	};
 	/* per key: a null ?user.name joins, a null working directory does not */
-	nfa_open(&n, PARENT_AB("?user.name, process.working_directory"));
-	assert_int_equal(feed_user(&n, 0, "a", NULL, "/x", false), 0);
-	assert_int_equal(feed_user(&n, 1, "b", NULL, "/x", false), 1);
-	assert_int_equal(feed_user(&n, 2, "a", NULL, NULL, false), 0);
-	assert_int_equal(feed_user(&n, 3, "b", NULL, NULL, false), 0);
-	assert_int_equal(null_steps(&n), 2);
-	nfa_close(&n);
-
+	static const struct user_ev mixed[] = {
+		{ "a", NULL, "/x", false, 0 }, { "b", NULL, "/x", false, 1 },
+		{ "a", NULL, NULL, false, 0 }, { "b", NULL, NULL, false, 0 },
+	};
 	/* a step's own `by`: the bit of the step's key, after the query's */
-	nfa_open(&n, "sequence by user.name with maxspan=10s "
-		 "[process where process.name == \"a\"] by ?process.parent.executable "
-		 "[process where process.name == \"b\"] by ?process.parent.executable");
-	assert_int_equal(feed_user(&n, 0, "a", "alice", "/x", true), 0);
-	assert_int_equal(feed_user(&n, 1, "b", "alice", "/x", true), 1);
-	assert_int_equal(feed_user(&n, 2, "a", NULL, "/x", true), 0);
-	assert_int_equal(feed_user(&n, 3, "b", NULL, "/x", true), 0);
-	assert_int_equal(null_steps(&n), 2);
-	nfa_close(&n);
+	static const struct user_ev step[] = {
+		{ "a", "alice", "/x", true, 0 }, { "b", "alice", "/x", true, 1 },
+		{ "a", NULL, "/x", true, 0 }, { "b", NULL, "/x", true, 0 },
+	};
+
+	assert_int_equal(run_user(PARENT_AB("process.parent.executable"), plain, 5), 3);
+	assert_int_equal(run_user(PARENT_AB("?process.parent.executable"), opt, 5), 0);
+	assert_int_equal(run_user(PARENT_AB("?user.name, process.working_directory"),
+				  mixed, 4), 2);
+	assert_int_equal(run_user("sequence by user.name with maxspan=10s "
+				  "[process where process.name == \"a\"] by "
+				  "?process.parent.executable [process where process.name == "
+				  "\"b\"] by ?process.parent.executable", step, 4), 2);
 }
 
 /* `until` whose key is null cuts nothing; with a ?optional key it cuts the null one. */
