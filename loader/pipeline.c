@@ -1341,7 +1341,10 @@ static int sample_event(struct ks_pipeline *p, struct ks_gen *g, const struct ks
 
 	if (ss.n > KS_MAX_SAMPLE_FILTERS)
 		return 0;	/* no compiler makes one */
-	seq_key(p, g, r, s, ev);
+	if (!seq_key(p, g, r, s, ev)) {
+		p->st.join_null++;	/* as a sequence's step: no part in a sample */
+		return 0;
+	}
 	e = entry_find(p, r->uid, p->join_hash, p->join_key, p->join_len);
 	if (e) {
 		sample_prune(p, e, ss.n, ev->ts_ns);

@@ -533,7 +533,7 @@ static bool parse_sample(struct parser *p, struct ks_query *q)
 	q->sample = true;
 	if (is_kw(cur(p), "by")) {
 		advance(p);
-		if (!parse_fields(p, q->join, &q->n_join))
+		if (!parse_fields(p, q->join, &q->n_join, &q->join_opt))
 			return false;
 	}
 	t = cur(p);

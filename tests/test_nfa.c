@@ -560,6 +560,9 @@ static void test_null_join_keys(void **state)
 		{ "a", NULL, "/x", false, 0 }, { "b", NULL, "/x", false, 1 },
 		{ "a", NULL, NULL, false, 0 }, { "b", NULL, NULL, false, 0 },
 	};
+	static const struct user_ev orphans[] = {
+		{ "a", "alice", "/x", true, 0 }, { "b", "alice", "/x", true, 1 },
+	};
 	/* a step's own `by`: the bit of the step's key, after the query's */
 	static const struct user_ev step[] = {
 		{ "a", "alice", "/x", true, 0 }, { "b", "alice", "/x", true, 1 },
@@ -574,6 +577,13 @@ static void test_null_join_keys(void **state)
 				  "[process where process.name == \"a\"] by "
 				  "?process.parent.executable [process where process.name == "
 				  "\"b\"] by ?process.parent.executable", step, 4), 2);
+	/* samples alike: orphans' a and b fill one only by a ?key */
+	assert_int_equal(run_user("sample by process.parent.executable "
+				  "[process where process.name == \"a\"] "
+				  "[process where process.name == \"b\"]", plain, 2), 2);
+	assert_int_equal(run_user("sample by ?process.parent.executable "
+				  "[process where process.name == \"a\"] "
+				  "[process where process.name == \"b\"]", orphans, 2), 0);
 }
 
 /* `until` whose key is null cuts nothing; with a ?optional key it cuts the null one. */
