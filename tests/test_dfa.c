@@ -465,7 +465,9 @@ static int timed_build(const struct ks_dfa_pattern *pats, uint32_t n,
  * Build time and size for 10 .. 10,000 random literals of 4..16 bytes.
  * Random literals share few prefixes: 10,000 of them need more states
  * than u16 ids allow, so that size is also timed with 3..8 byte literals
- * and without the KS_DFA_CELLS limit, to show the builder's speed.
+ * and without the KS_DFA_CELLS limit, to show the builder's speed. The
+ * times are printed, not asserted: a unit test on a shared machine is no
+ * timer (make bench's dfa.compile.* figures are); every size must build.
  */
 static void test_scale(void **state)
 {
@@ -501,8 +503,6 @@ static void test_scale(void **state)
 			      (size_t)d.n_states * d.n_classes * 2, dt * 1e3,
 			      note);
 		ks_dfa_free(&d);
-		if (dt >= 1.0)
-			break;
 	}
 	free(pats);
 	free(buf);
