@@ -5,7 +5,8 @@
 # (cpu-clock, DWARF call graphs: the build has no frame pointers) of N
 # runs of `KLOAD compile -o /tmp/profile-compile.kbin RULES`, then the
 # time by symbol, children included (what each stage costs with what it
-# calls) and self, into bench/profile/NAME.txt. The rule set of the
+# calls) and self, then the page faults of one run by symbol, into
+# bench/profile/NAME.txt. The rule set of the
 # mem.compile_ms figure is bench_mem's (bench/run.sh --only mem writes it
 # as DIR/mem-rules-a-1000.yml).
 #
@@ -36,6 +37,14 @@ perf record -q -e cpu-clock -F 2999 --call-graph dwarf,16384 -o "$DATA" -- \
 	echo "## kload: self time by symbol (top 40)"
 	perf report -i "$DATA" --comm kload --no-children -g none --sort dso,sym --stdio \
 		2>/dev/null | grep -E '^ +[0-9]' | head -40
+	# one run again, every page fault a sample: where fresh memory is touched
+	perf record -q -e page-faults -c 1 --call-graph dwarf,8192 -o "$DATA" -- \
+		"$K" compile -q -o /tmp/profile-compile.kbin "$RULES" >/dev/null 2>&1
+	echo
+	perf report -i "$DATA" --stdio --sort comm 2>/dev/null | grep -E '^# (Samples|Event count)'
+	echo "## page faults of one run by symbol, children included (top 30)"
+	perf report -i "$DATA" --children -g none --sort sym --stdio 2>/dev/null |
+		grep -E '^ +[0-9]' | head -30
 } >"$OUT"
 rm -f "$DATA" "$DATA.old" /tmp/profile-compile.kbin
 echo "wrote $OUT"

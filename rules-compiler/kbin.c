@@ -378,6 +378,7 @@ static int extents_to_tables(const char *name, const uint8_t *p, size_t size,
 	size_t at = 0;
 	uint32_t i, x;
 
+	ks_hugepages(t, used, sizeof(*t));
 	memset(t, 0, used);
 	for (i = 0; i < n; i++, at += len) {
 		if (size - at < KB_EXT_HDR)

@@ -743,7 +743,9 @@ int ks_lower(const struct ks_ruleset *rs, struct ks_diags *diags,
 	};
 	uint32_t i;
 
-	/* dfa[] is written as far as the rule set uses it (maps/ks_tables.h) */
+	/* dfa[] is written as far as the rule set uses it (maps/ks_tables.h):
+	 * the huge pages it never reaches are never faulted in */
+	ks_hugepages(out, sizeof(*out), sizeof(*out));
 	memset(out, 0, offsetof(struct ks_tables, dfa));
 	if (info) {
 		memset(info, 0, sizeof(*info));
