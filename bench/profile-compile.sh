@@ -12,7 +12,7 @@
 #
 #   bench/profile-compile.sh NAME [N] [RULES] [KLOAD]
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit
 NAME=$1 N=${2:-10} RULES=${3:-build/bench/data/mem-rules-a-1000.yml} K=${4:-build/kload}
 OUT=bench/profile/$NAME.txt
 DATA=build/bench/perf-$NAME.data
