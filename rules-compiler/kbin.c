@@ -7,6 +7,10 @@
  * The metadata is emitted with libyaml (double-quoted scalars, so any
  * query text survives) in the rule file format, and read back with the
  * ordinary rule file loader: one parser for rules, whatever their origin.
+ *
+ * Over 900 lines because writer, reader and the tables' checks are one
+ * format: they share the extent layout and the header's byte order, and
+ * the checks are what makes a file from anywhere safe to load.
  */
 #include <endian.h>
 #include <stddef.h>
