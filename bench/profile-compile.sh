@@ -14,6 +14,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit
 NAME=$1 N=${2:-10} RULES=${3:-build/bench/data/mem-rules-a-1000.yml} K=${4:-build/kload}
+COMM=$(basename "$K" | cut -c1-15)	# the kernel's comm: 15 characters
 OUT=bench/profile/$NAME.txt
 DATA=build/bench/perf-$NAME.data
 mkdir -p build/bench
@@ -27,15 +28,15 @@ perf record -q -e cpu-clock -F 2999 --call-graph dwarf,16384 -o "$DATA" -- \
 	echo "# perf record -e cpu-clock --call-graph dwarf over $N \`$K compile -q -o /tmp/profile-compile.kbin $RULES\`,"
 	echo "# $(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo
-	perf report -i "$DATA" --stdio --comm kload --sort comm 2>/dev/null |
+	perf report -i "$DATA" --stdio --comm "$COMM" --sort comm 2>/dev/null |
 		grep -E '^# (Samples|Event count)'
 	echo
-	echo "## kload: time by symbol, children included (top 60)"
-	perf report -i "$DATA" --comm kload --children -g none --sort sym --stdio 2>/dev/null |
+	echo "## $COMM: time by symbol, children included (top 60)"
+	perf report -i "$DATA" --comm "$COMM" --children -g none --sort sym --stdio 2>/dev/null |
 		grep -E '^ +[0-9]' | head -60
 	echo
-	echo "## kload: self time by symbol (top 40)"
-	perf report -i "$DATA" --comm kload --no-children -g none --sort dso,sym --stdio \
+	echo "## $COMM: self time by symbol (top 40)"
+	perf report -i "$DATA" --comm "$COMM" --no-children -g none --sort dso,sym --stdio \
 		2>/dev/null | grep -E '^ +[0-9]' | head -40
 	# one run again, every page fault a sample: where fresh memory is touched
 	perf record -q -e page-faults -c 1 --call-graph dwarf,8192 -o "$DATA" -- \
