@@ -228,6 +228,10 @@ if [ $PROFILE = 1 ] && command -v perf >/dev/null 2>&1; then
 --alerts /dev/null --entities 65536 $DATA/mem-rules-a-1000.yml 2>$LOG/profile-attach.err & p=\$!; \
 for i in \$(seq 200); do grep -q attached $LOG/profile-attach.err && break; sleep 0.05; done; \
 sleep 0.5; kill -TERM \$p; wait \$p"
+	# kload compile of bench_mem's set A (mem.compile_ms's rules), with its page faults
+	want mem && [ -x build/kload ] && [ -f "$DATA/mem-rules-a-1000.yml" ] &&
+		bench/profile-compile.sh compile 10 "$DATA/mem-rules-a-1000.yml" >/dev/null \
+			2>>"$LOG/profile-compile.log"
 	# the attach process over ten .kbin reloads (bench_mem's files)
 	want mem && [ -x build/kload ] && [ -f "$DATA/mem-rules-b-1000.kbin" ] &&
 		bench/profile-reload.sh reload-kbin 10 "$DATA" >/dev/null 2>>"$LOG/profile-reload.log"

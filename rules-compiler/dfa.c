@@ -67,6 +67,16 @@ struct dfa_build {
 	uint32_t *order_end;	/* per automaton: end index in order */
 	uint32_t *id;		/* node -> state */
 
+	/*
+	 * Rows: d->next (stride n_classes, state ids), or when img is set the
+	 * image's rows in img (stride n_classes + 1, cells of maps/ks_dfa.h:
+	 * ks_dfa_build_image), so no state-id table is built and converted.
+	 */
+	uint32_t *img;
+	size_t img_cap;		/* bytes */
+	uint32_t *rows;
+	uint32_t stride;
+
 	/* output sets per node, in a pool of atom ids */
 	uint32_t *out_first, *out_count;
 	uint16_t *pool;
@@ -506,7 +516,21 @@ static int number_states(struct dfa_build *b)
 		return fail_msg(b, "DFA needs %llu cells (%u states x (%u byte classes + 1)), limit KS_DFA_CELLS is %u",
 				(unsigned long long)cells, next, d->n_classes,
 				b->lim.max_cells);
+	if (b->img && cells * 4 > b->img_cap)
+		return fail_msg(b, "DFA image needs %llu bytes, the table holds %zu",
+				(unsigned long long)cells * 4, b->img_cap);
 	return 0;
+}
+
+/* What a row holds for a transition to state s: s, or its image cell. */
+static uint32_t row_val(const struct dfa_build *b, uint32_t s)
+{
+	return b->img ? ks_dfa_cell(b->out->acc_base, b->stride * 4, s) : s;
+}
+
+static uint32_t *row_of(const struct dfa_build *b, uint32_t s, uint32_t *scratch)
+{
+	return s ? b->rows + (size_t)s * b->stride : scratch;
 }
 
 /* Step 5: rows in BFS order; a dead root's row lives in scratch. */
@@ -518,35 +542,50 @@ static void build_rows(struct dfa_build *b)
 	uint32_t *scratch, *row, *src;
 	size_t a;
 
-	d->next = xcalloc((size_t)d->n_states * nc, sizeof(*d->next));
-	scratch = xcalloc(nc, sizeof(*scratch));
+	b->stride = b->img ? nc + 1 : nc;
+	if (b->img) {
+		b->rows = b->img;
+		memset(b->rows, 0, b->stride * sizeof(*b->rows));	/* state 0 */
+	} else {
+		b->rows = d->next = xcalloc((size_t)d->n_states * nc, sizeof(*d->next));
+	}
+	scratch = xcalloc(b->stride, sizeof(*scratch));
 	for (a = 0; a < b->n_autos; a++) {
 		r = b->root[a];
 		for (i = lo; i < b->order_end[a]; i++) {
 			t = b->order[i];
-			row = b->id[t] ? d->next + (size_t)b->id[t] * nc : scratch;
+			row = row_of(b, b->id[t], scratch);
 			if (t == r) {
 				for (c = 0; c < nc; c++)
-					row[c] = b->id[r];
+					row[c] = row_val(b, b->id[r]);
 			} else {
-				src = b->id[b->fail[t]] ?
-					d->next + (size_t)b->id[b->fail[t]] * nc :
-					scratch;
+				src = row_of(b, b->id[b->fail[t]], scratch);
 				memcpy(row, src, nc * sizeof(*row));
 			}
 			for (k = b->child[t]; k; k = b->sib[k])
-				row[b->edge[k]] = b->id[k];
+				row[b->edge[k]] = row_val(b, b->id[k]);
 			if (t == r && b->sroot[a]) {
 				src = row;
-				row = d->next + (size_t)b->id[b->sroot[a]] * nc;
+				row = row_of(b, b->id[b->sroot[a]], scratch);
 				memcpy(row, src, nc * sizeof(*row));
 				/* mid-value 0x01 anchors nothing */
-				src[c01] = b->id[r];
+				src[c01] = row_val(b, b->id[r]);
 			}
 		}
 		lo = b->order_end[a];
 	}
 	free(scratch);
+}
+
+/* Image rows: each one's spare cell, its accept list (0: it accepts nothing). */
+static void fill_spare(struct dfa_build *b)
+{
+	struct ks_dfa *d = b->out;
+	uint32_t s;
+
+	for (s = 1; s < d->n_states; s++)
+		b->rows[(size_t)s * b->stride + d->n_classes] =
+			s >= d->acc_base ? d->acc[s - d->acc_base] : 0;
 }
 
 struct list_slot {
@@ -624,15 +663,16 @@ static void build_free(struct dfa_build *b)
 	free(b->pool);
 }
 
-int ks_dfa_build(const struct ks_dfa_pattern *pats, size_t n_pats,
-		 const struct ks_dfa_automaton *autos, size_t n_autos,
-		 const struct ks_dfa_limits *lim, struct ks_dfa *out,
-		 char *err, size_t errlen)
+static int build_all(const struct ks_dfa_pattern *pats, size_t n_pats,
+		     const struct ks_dfa_automaton *autos, size_t n_autos,
+		     const struct ks_dfa_limits *lim, struct ks_dfa *out,
+		     uint32_t *img, size_t img_cap, char *err, size_t errlen)
 {
 	struct dfa_build b = {
 		.pats = pats, .n_pats = n_pats,
 		.autos = autos, .n_autos = n_autos,
 		.out = out, .err = err, .errlen = errlen,
+		.img = img, .img_cap = img_cap,
 	};
 	size_t a;
 	int ret = -1;
@@ -658,6 +698,9 @@ int ks_dfa_build(const struct ks_dfa_pattern *pats, size_t n_pats,
 	if (!n_autos) {
 		out->n_states = out->acc_base = 1;
 		out->next = xcalloc(out->n_classes, sizeof(*out->next));
+		if (img)	/* state 0's row, if the table has room */
+			memset(img, 0, img_cap < (out->n_classes + 1) * 4 ? img_cap :
+				       (out->n_classes + 1) * 4);
 		ret = 0;
 		goto out;
 	}
@@ -670,6 +713,8 @@ int ks_dfa_build(const struct ks_dfa_pattern *pats, size_t n_pats,
 	build_rows(&b);
 	if (build_acc(&b))
 		goto out;
+	if (img)
+		fill_spare(&b);
 	for (a = 0; a < n_autos; a++) {
 		out->start[a] = b.sroot[a] ? b.id[b.sroot[a]] :
 			       b.root[a] ? b.id[b.root[a]] : 0;
@@ -682,6 +727,22 @@ out:
 	if (ret)
 		ks_dfa_free(out);
 	return ret;
+}
+
+int ks_dfa_build(const struct ks_dfa_pattern *pats, size_t n_pats,
+		 const struct ks_dfa_automaton *autos, size_t n_autos,
+		 const struct ks_dfa_limits *lim, struct ks_dfa *out,
+		 char *err, size_t errlen)
+{
+	return build_all(pats, n_pats, autos, n_autos, lim, out, NULL, 0, err, errlen);
+}
+
+int ks_dfa_build_image(const struct ks_dfa_pattern *pats, size_t n_pats,
+		       const struct ks_dfa_automaton *autos, size_t n_autos,
+		       const struct ks_dfa_limits *lim, struct ks_dfa *out,
+		       uint32_t *tab, size_t tab_cap, char *err, size_t errlen)
+{
+	return build_all(pats, n_pats, autos, n_autos, lim, out, tab, tab_cap, err, errlen);
 }
 
 void ks_dfa_free(struct ks_dfa *d)

@@ -81,6 +81,27 @@ int ks_dfa_build(const struct ks_dfa_pattern *pats, size_t n_pats,
 		 const struct ks_dfa_limits *lim, struct ks_dfa *out,
 		 char *err, size_t errlen);
 void ks_dfa_free(struct ks_dfa *d);
+/*
+ * ks_dfa_build, the rows written as the image's (maps/ks_dfa.h) straight
+ * into tab (tab_cap bytes; a DFA that needs more fails with a message):
+ * out->next stays NULL. The compiler builds into struct ks_tables.dfa so,
+ * with no state-id table to fill, convert and copy, a 1,000-rule set
+ * touches 2.7 MB of fresh memory instead of 8 (page faults were a third of
+ * a compile: bench/profile/compile-before.txt). ks_dfa_image_hdr(out)
+ * gives the header.
+ */
+int ks_dfa_build_image(const struct ks_dfa_pattern *pats, size_t n_pats,
+		       const struct ks_dfa_automaton *autos, size_t n_autos,
+		       const struct ks_dfa_limits *lim, struct ks_dfa *out,
+		       uint32_t *tab, size_t tab_cap, char *err, size_t errlen);
+
+/* The image cell naming state s (0: dead): its row's offset, flagged if it accepts. */
+static inline uint32_t ks_dfa_cell(uint32_t acc_base, uint32_t row_bytes, uint32_t s)
+{
+	if (!s)
+		return 0;
+	return s * row_bytes | (s >= acc_base ? KS_DFA_ACC : 0);
+}
 
 /* The DFA image of maps/ks_dfa.h (dfa_image.c); automaton a of d is
  * (field a / KS_CASE_N, case a % KS_CASE_N). */
@@ -92,6 +113,9 @@ struct ks_dfa_image {
 
 int ks_dfa_image_build(const struct ks_dfa *d, struct ks_dfa_image *img,
 		       char *err, size_t errlen);
+/* The header of d's image (0, or -1 with err when it fits no size class):
+ * with ks_dfa_build_image, the image's rows are already in place. */
+int ks_dfa_image_hdr(const struct ks_dfa *d, struct ks_dfa_hdr *h, char *err, size_t errlen);
 void ks_dfa_image_free(struct ks_dfa_image *img);
 int ks_dfa_image_literals(const uint8_t *const *lits, const uint32_t *lens, size_t n,
 			  uint32_t field, uint32_t mode, struct ks_dfa_image *img,

@@ -20,12 +20,9 @@ static uint32_t tab_size(uint64_t need)
 	return sz > KS_DFA_MAX_TAB_BYTES ? 0 : (uint32_t)sz;
 }
 
-/* The cell naming state s: its row's offset, flagged if it accepts. */
 static uint32_t cell_of(const struct ks_dfa *d, uint32_t row_bytes, uint32_t s)
 {
-	if (!s)
-		return 0;
-	return s * row_bytes | (s >= d->acc_base ? KS_DFA_ACC : 0);
+	return ks_dfa_cell(d->acc_base, row_bytes, s);
 }
 
 static void fill_cols(const struct ks_dfa *d, struct ks_dfa_hdr *h)
@@ -44,14 +41,12 @@ static void fill_cols(const struct ks_dfa *d, struct ks_dfa_hdr *h)
 	h->col_end = d->cls_end * 4;
 }
 
-int ks_dfa_image_build(const struct ks_dfa *d, struct ks_dfa_image *img,
-		       char *err, size_t errlen)
+int ks_dfa_image_hdr(const struct ks_dfa *d, struct ks_dfa_hdr *h, char *err, size_t errlen)
 {
-	struct ks_dfa_hdr *h = &img->hdr;
-	uint32_t nc = d->n_classes, rb = (nc + 1) * 4, s, c, a, *row;
+	uint32_t nc = d->n_classes, rb = (nc + 1) * 4, a;
 	uint64_t need = (uint64_t)d->n_states * rb;
 
-	memset(img, 0, sizeof(*img));
+	memset(h, 0, sizeof(*h));
 	h->tab_bytes = tab_size(need);
 	if (!h->tab_bytes) {
 		snprintf(err, errlen, "DFA image needs %llu bytes (%u states x %u byte classes), limit KS_DFA_MAX_TAB_BYTES is %u",
@@ -63,25 +58,11 @@ int ks_dfa_image_build(const struct ks_dfa *d, struct ks_dfa_image *img,
 			 KS_F_STR_N * KS_CASE_N);
 		return -1;
 	}
-	img->tab = calloc(h->tab_bytes / 4, sizeof(*img->tab));
-	img->acc_list = calloc(d->n_acc_list + 1, sizeof(*img->acc_list));
-	if (!img->tab || !img->acc_list) {
-		ks_dfa_image_free(img);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
 	h->n_states = d->n_states;
 	h->n_classes = nc;
 	h->row_bytes = rb;
 	h->n_acc_list = d->n_acc_list;
 	fill_cols(d, h);
-	for (s = 1; s < d->n_states; s++) {
-		row = img->tab + (size_t)s * (nc + 1);
-		for (c = 0; c < nc; c++)
-			row[c] = cell_of(d, rb, d->next[(size_t)s * nc + c]);
-		row[nc] = s >= d->acc_base ? d->acc[s - d->acc_base] : 0;
-	}
-	memcpy(img->acc_list, d->acc_list, d->n_acc_list * sizeof(*img->acc_list));
 	for (a = 0; a < d->n_automata; a++) {
 		struct ks_dfa_auto *au = &h->autos[a / KS_CASE_N][a % KS_CASE_N];
 
@@ -89,6 +70,39 @@ int ks_dfa_image_build(const struct ks_dfa *d, struct ks_dfa_image *img,
 		au->mid = cell_of(d, rb, d->mid[a]);
 		au->overlap = d->max_len[a] ? d->max_len[a] - 1 : 0;
 	}
+	return 0;
+}
+
+static void image_rows(const struct ks_dfa *d, const struct ks_dfa_hdr *h, uint32_t *tab)
+{
+	uint32_t nc = d->n_classes, rb = h->row_bytes, s, c, *row;
+	const uint32_t *next;
+
+	memset(tab, 0, rb);	/* state 0, dead: every cell 0 */
+	for (s = 1; s < d->n_states; s++) {
+		row = tab + (size_t)s * (nc + 1);
+		next = d->next + (size_t)s * nc;
+		for (c = 0; c < nc; c++)
+			row[c] = cell_of(d, rb, next[c]);
+		row[nc] = s >= d->acc_base ? d->acc[s - d->acc_base] : 0;
+	}
+}
+
+int ks_dfa_image_build(const struct ks_dfa *d, struct ks_dfa_image *img,
+		       char *err, size_t errlen)
+{
+	memset(img, 0, sizeof(*img));
+	if (ks_dfa_image_hdr(d, &img->hdr, err, errlen))
+		return -1;
+	img->tab = calloc(img->hdr.tab_bytes / 4, sizeof(*img->tab));
+	img->acc_list = calloc(d->n_acc_list + 1, sizeof(*img->acc_list));
+	if (!img->tab || !img->acc_list) {
+		ks_dfa_image_free(img);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	image_rows(d, &img->hdr, img->tab);
+	memcpy(img->acc_list, d->acc_list, d->n_acc_list * sizeof(*img->acc_list));
 	return 0;
 }
 

@@ -7,8 +7,10 @@
  * allocation helpers (abort on OOM) and bytes escaped for messages.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "source.h"
 
@@ -21,6 +23,19 @@ void *ks_xmalloc(size_t size)
 		abort();
 	}
 	return p;
+}
+
+#define KS_HUGE	(2u << 20)
+
+void ks_hugepages(void *p, size_t len, size_t cap)
+{
+	uintptr_t lo = (uintptr_t)p & ~(uintptr_t)4095, end = (uintptr_t)p + cap;
+	uintptr_t hi = ((uintptr_t)p + len + KS_HUGE - 1) & ~(uintptr_t)(KS_HUGE - 1);
+
+	if (hi > end)	/* past the end of the block: not ours to advise */
+		hi = end & ~(uintptr_t)4095;
+	if (hi > lo)
+		madvise((void *)lo, hi - lo, MADV_HUGEPAGE);	/* advice: errors change nothing */
 }
 
 void *ks_xrealloc(void *p, size_t size)

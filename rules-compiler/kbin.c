@@ -7,10 +7,16 @@
  * The metadata is emitted with libyaml (double-quoted scalars, so any
  * query text survives) in the rule file format, and read back with the
  * ordinary rule file loader: one parser for rules, whatever their origin.
+ *
+ * Over 900 lines because writer, reader and the tables' checks are one
+ * format: they share the extent layout and the header's byte order, and
+ * the checks are what makes a file from anywhere safe to load.
  */
 #include <endian.h>
 #include <stddef.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <yaml.h>
 
 #include <kestrel/kbin.h>
@@ -319,34 +326,43 @@ static bool chunk_zero(const uint8_t *p, size_t n)
 	return !memcmp(p, zero, n);
 }
 
+/* One extent: its header as in the file, and where its bytes are in t. */
+struct kb_ext {
+	uint32_t hdr[2];	/* offset, length; little-endian */
+	const uint8_t *p;
+};
+
 /*
  * The nonzero chunks of t's first `used` bytes, runs of them as one
- * extent, into buf (at least KB_EXTENTS(used) bytes). The bytes written;
- * *n the extents. A zero chunk ends an extent: its 8-byte header costs
- * less than 64 zeros.
+ * extent, into ext (at least used / KB_CHUNK + 1 entries): their count,
+ * *size their bytes in the file, *hash chained over those bytes (FNV-1a
+ * of a concatenation is the chain of its parts). A zero chunk ends an
+ * extent: its 8-byte header costs less than 64 zeros. The file is
+ * written from t itself: no buffer of the tables' size to fault in and
+ * fill (bench/profile/compile-dfa-in-place.txt).
  */
-static size_t tables_to_extents(const struct ks_tables *t, size_t used, uint8_t *buf,
-				uint32_t *n)
+static uint32_t tables_to_extents(const struct ks_tables *t, size_t used, struct kb_ext *ext,
+				  size_t *size, uint64_t *hash)
 {
 	const uint8_t *b = (const uint8_t *)t;
-	size_t off = 0, end, w = 0;
-	uint32_t x;
+	size_t off = 0, end;
+	uint32_t n = 0;
 
-	for (*n = 0; off < used; off = end) {
+	for (*size = 0; off < used; off = end) {
 		end = off + chunk_len(off, used);
 		if (chunk_zero(b + off, end - off))
 			continue;
 		while (end < used && !chunk_zero(b + end, chunk_len(end, used)))
 			end += chunk_len(end, used);
-		x = htole32((uint32_t)off);
-		memcpy(buf + w, &x, sizeof(x));
-		x = htole32((uint32_t)(end - off));
-		memcpy(buf + w + 4, &x, sizeof(x));
-		memcpy(buf + w + KB_EXT_HDR, b + off, end - off);
-		w += KB_EXT_HDR + end - off;
-		(*n)++;
+		ext[n].hdr[0] = htole32((uint32_t)off);
+		ext[n].hdr[1] = htole32((uint32_t)(end - off));
+		ext[n].p = b + off;
+		*hash = ks_fnv1a64(ext[n].hdr, KB_EXT_HDR, *hash);
+		*hash = ks_fnv1a64(ext[n].p, end - off, *hash);
+		*size += KB_EXT_HDR + end - off;
+		n++;
 	}
-	return w;
+	return n;
 }
 
 /*
@@ -366,6 +382,7 @@ static int extents_to_tables(const char *name, const uint8_t *p, size_t size,
 	size_t at = 0;
 	uint32_t i, x;
 
+	ks_hugepages(t, used, sizeof(*t));
 	memset(t, 0, used);
 	for (i = 0; i < n; i++, at += len) {
 		if (size - at < KB_EXT_HDR)
@@ -388,9 +405,49 @@ static int extents_to_tables(const char *name, const uint8_t *p, size_t size,
 
 /* ---- write ---- */
 
-static int write_all(FILE *f, const void *p, size_t n)
+/* iov[0..n) to fd, resumed after short writes; 0 or -1 (errno). */
+static int writev_all(int fd, struct iovec *iov, size_t n)
 {
-	return fwrite(p, 1, n, f) == n ? 0 : -1;
+	ssize_t w;
+
+	while (n) {
+		w = writev(fd, iov, n < IOV_MAX ? n : IOV_MAX);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			errno = w ? errno : EIO;
+			return -1;
+		}
+		for (; n && (size_t)w >= iov->iov_len; iov++, n--)
+			w -= iov->iov_len;
+		if (n) {
+			iov->iov_base = (uint8_t *)iov->iov_base + w;
+			iov->iov_len -= w;
+		}
+	}
+	return 0;
+}
+
+/* Header, extents (their headers, their bytes in the tables), metadata. */
+static int write_file(int fd, const struct ks_kbin_hdr *h, const struct kb_ext *ext,
+		      uint32_t n, const char *meta, size_t meta_len)
+{
+	struct iovec *iov = malloc((2 * (size_t)n + 2) * sizeof(*iov));
+	size_t k = 0;
+	uint32_t i;
+	int ret;
+
+	if (!iov)
+		return -1;
+	iov[k++] = (struct iovec){ (void *)h, sizeof(*h) };
+	for (i = 0; i < n; i++) {
+		iov[k++] = (struct iovec){ (void *)ext[i].hdr, KB_EXT_HDR };
+		iov[k++] = (struct iovec){ (void *)ext[i].p, le32toh(ext[i].hdr[1]) };
+	}
+	iov[k++] = (struct iovec){ (void *)meta, meta_len };
+	ret = writev_all(fd, iov, k);
+	free(iov);
+	return ret;
 }
 
 /*
@@ -413,13 +470,13 @@ static char *out_path(const char *path, bool *direct)
 int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
 		  const struct ks_tables *t, char *err, size_t errlen)
 {
+	uint64_t hash = KS_FNV64_INIT;
+	struct kb_ext *ext = NULL;
 	struct ks_kbin_hdr h;
 	char *meta, *tmp = NULL;
-	uint8_t *ext;
-	size_t meta_len;
-	FILE *f = NULL;
+	size_t meta_len, esz;
+	int fd = -1, ret = -1;
 	bool direct;
-	int ret = -1;
 
 	if (t->hdr.magic != KS_TABLES_MAGIC || t->hdr.n_rules != rs->n_rules)
 		return kb_err(err, errlen, "%s: the tables are not compiled from these rules",
@@ -427,21 +484,21 @@ int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
 	if (KS_TABLES_USED(t) > sizeof(*t))
 		return kb_err(err, errlen, "%s: the tables' DFA is larger than the tables", path);
 	meta = meta_yaml(rs, &meta_len, err, errlen);
-	ext = meta ? malloc(KB_EXTENTS(KS_TABLES_USED(t))) : NULL;
+	ext = meta ? malloc((KS_TABLES_USED(t) / KB_CHUNK + 1) * sizeof(*ext)) : NULL;
 	if (!ext) {
 		free(meta);
 		return meta ? kb_err(err, errlen, "out of memory") : -1;
 	}
 	memset(&h, 0, sizeof(h));
-	h.extents_size = (uint32_t)tables_to_extents(t, KS_TABLES_USED(t), ext, &h.n_extents);
+	h.n_extents = tables_to_extents(t, KS_TABLES_USED(t), ext, &esz, &hash);
+	h.extents_size = (uint32_t)esz;
 	memcpy(h.magic, KS_KBIN_MAGIC, KS_KBIN_MAGIC_LEN);
 	h.abi_version = KS_ABI_VERSION;
 	h.hdr_size = sizeof(h);
 	h.tables_size = KS_TABLES_USED(t);
 	h.meta_size = meta_len;
 	h.tables_hash = t->hdr.content_hash;
-	h.file_hash = ks_fnv1a64(meta, meta_len,
-				 ks_fnv1a64(ext, h.extents_size, KS_FNV64_INIT));
+	h.file_hash = ks_fnv1a64(meta, meta_len, hash);
 	h.n_rules = rs->n_rules;
 	hdr_swap_le(&h);
 	tmp = out_path(path, &direct);
@@ -449,30 +506,27 @@ int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
 		kb_err(err, errlen, "out of memory");
 		goto out;
 	}
-	f = fopen(tmp, "wb");
-	if (!f) {
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd < 0 || write_file(fd, &h, ext, le32toh(h.n_extents), meta, meta_len) ||
+	    (!direct && fsync(fd))) {
 		kb_err(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (write_all(f, &h, sizeof(h)) || write_all(f, ext, le32toh(h.extents_size)) ||
-	    write_all(f, meta, meta_len) || fflush(f) || (!direct && fsync(fileno(f)))) {
+	ret = close(fd);
+	fd = -1;
+	if (ret) {
 		kb_err(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (fclose(f)) {
-		f = NULL;
-		kb_err(err, errlen, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	f = NULL;
+	ret = -1;
 	if (!direct && rename(tmp, path)) {
 		kb_err(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	ret = 0;
 out:
-	if (f)
-		fclose(f);
+	if (fd >= 0)
+		close(fd);
 	if (ret && tmp && !direct)
 		unlink(tmp);
 	free(tmp);

@@ -494,7 +494,7 @@ static int build_dfa(struct lower *L)
 	struct ks_tables *t = L->t;
 	struct ks_dfa_pattern *pats;
 	struct ks_loc none = { 0 };
-	struct ks_dfa_image img;
+	struct ks_dfa_hdr hdr;
 	struct ks_dfa d;
 	char err[200];
 	uint32_t i, k, n, f, m;
@@ -516,28 +516,23 @@ static int build_dfa(struct lower *L)
 			pats[n].atom = i;
 		}
 	}
-	ret = ks_dfa_build(pats, n, au, KS_F_STR_N * KS_CASE_N, NULL,
-			   &d, err, sizeof(err));
+	/* rows straight into dfa[]: no state-id table to fill, convert and copy */
+	ret = ks_dfa_build_image(pats, n, au, KS_F_STR_N * KS_CASE_N, NULL,
+				 &d, t->dfa, sizeof(t->dfa), err, sizeof(err));
 	free(pats);
 	if (ret) {
 		lower_error(L, L->rs->n_rules ? L->rs->rules[0].loc : none,
 			    "rule set does not fit the kernel tables: %s", err);
 		return -1;
 	}
-	if (ks_dfa_image_build(&d, &img, err, sizeof(err)) ||
-	    img.hdr.n_states * img.hdr.row_bytes > sizeof(t->dfa)) {
-		if (!img.tab)	/* the build said why; else it fit no table */
-			snprintf(err, sizeof(err), "DFA image too large");
+	if (ks_dfa_image_hdr(&d, &hdr, err, sizeof(err))) {
 		lower_error(L, L->rs->n_rules ? L->rs->rules[0].loc : none,
 			    "rule set does not fit the kernel tables: %s", err);
-		ks_dfa_image_free(&img);
 		ks_dfa_free(&d);
 		return -1;
 	}
-	t->dfa_hdr = img.hdr;
-	memcpy(t->dfa, img.tab, (size_t)img.hdr.n_states * img.hdr.row_bytes);
+	t->dfa_hdr = hdr;
 	memcpy(t->acc_list, d.acc_list, d.n_acc_list * sizeof(*t->acc_list));
-	ks_dfa_image_free(&img);
 	t->hdr.n_states = d.n_states;
 	t->hdr.n_classes = d.n_classes;
 	t->hdr.acc_base = d.acc_base;
@@ -748,7 +743,9 @@ int ks_lower(const struct ks_ruleset *rs, struct ks_diags *diags,
 	};
 	uint32_t i;
 
-	/* dfa[] is written as far as the rule set uses it (maps/ks_tables.h) */
+	/* dfa[] is written as far as the rule set uses it (maps/ks_tables.h):
+	 * the huge pages it never reaches are never faulted in */
+	ks_hugepages(out, sizeof(*out), sizeof(*out));
 	memset(out, 0, offsetof(struct ks_tables, dfa));
 	if (info) {
 		memset(info, 0, sizeof(*info));

@@ -25,6 +25,15 @@
 void *ks_xmalloc(size_t size);
 void *ks_xrealloc(void *p, size_t size);
 char *ks_xstrdup(const char *s);
+/*
+ * Ask for transparent huge pages over the first len bytes of the block p
+ * (cap bytes, allocated by the caller): the compiler and the .kbin reader
+ * write megabytes of fresh struct ks_tables, and a 4 KiB page fault costs
+ * tens of microseconds in a VM (bench/profile/compile-writev.txt: faults
+ * were most of a compile's system time). Only the kernel's 2 MiB-aligned
+ * ranges inside the block can be huge; the rest stays as it was.
+ */
+void ks_hugepages(void *p, size_t len, size_t cap);
 /* Grow *v (of *cap elements of size sz) so it holds at least n + 1. */
 void ks_grow(void *v, size_t *cap, size_t n, size_t sz);
 char *ks_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -2,8 +2,9 @@
 /*
  * DFA builder: compared with a naive matcher on seeded random patterns and
  * inputs (both case modes, single-start and multi-frame automata), early
- * exit of anchored-only automata, limit errors, determinism, and build time
- * for 10 .. 10,000 literals.
+ * exit of anchored-only automata, limit errors, determinism, the image built
+ * in place (ks_dfa_build_image) equal to the one converted from the
+ * state-id table, and build time for 10 .. 10,000 literals.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -256,6 +257,50 @@ static void test_random_vs_naive(void **state)
 	}
 	print_message("dfa vs naive: %zu inputs over 400 random pattern sets\n",
 		      cases);
+}
+
+/*
+ * ks_dfa_build_image (the compiler's path: rows written as image cells into
+ * the tables) and ks_dfa_build + ks_dfa_image_build (state ids, converted)
+ * give the same header and the same bytes, whatever the table held before;
+ * a table too small for the DFA is refused.
+ */
+static void test_image_in_place(void **state)
+{
+	static uint32_t tab[1u << 16];
+	struct ks_dfa_image img;
+	struct ks_dfa_hdr hdr;
+	struct ks_dfa d, di;
+	struct rset r;
+	char err[256];
+	size_t used;
+	uint32_t t;
+
+	rng_state = 0x1a6e5eedull;
+	for (t = 0; t < 400; t++) {
+		random_set(&r);
+		assert_int_equal(ks_dfa_build(r.pats, r.n_pats, r.au, r.n_au, NULL, &d, err,
+					      sizeof(err)), 0);
+		assert_int_equal(ks_dfa_image_build(&d, &img, err, sizeof(err)), 0);
+		memset(tab, 0xab, sizeof(tab));	/* every cell must be written */
+		assert_int_equal(ks_dfa_build_image(r.pats, r.n_pats, r.au, r.n_au, NULL, &di,
+						    tab, sizeof(tab), err, sizeof(err)), 0);
+		assert_null(di.next);
+		assert_int_equal(ks_dfa_image_hdr(&di, &hdr, err, sizeof(err)), 0);
+		assert_memory_equal(&hdr, &img.hdr, sizeof(hdr));
+		used = (size_t)hdr.n_states * hdr.row_bytes;
+		assert_memory_equal(tab, img.tab, used);
+		if (used > 4) {
+			ks_dfa_free(&di);
+			assert_int_equal(ks_dfa_build_image(r.pats, r.n_pats, r.au, r.n_au, NULL,
+							    &di, tab, used - 4, err,
+							    sizeof(err)), -1);
+			assert_non_null(strstr(err, "the table holds"));
+		}
+		ks_dfa_image_free(&img);
+		ks_dfa_free(&d);
+		ks_dfa_free(&di);
+	}
 }
 
 #define PAT(a, s, at) { (const uint8_t *)(s), sizeof(s) - 1, (a), (at) }
@@ -548,6 +593,7 @@ int main(void)
 		cmocka_unit_test(test_empty_and_unused),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_deterministic),
+		cmocka_unit_test(test_image_in_place),
 		cmocka_unit_test(test_scale),
 	};
 
