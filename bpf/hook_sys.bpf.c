@@ -408,7 +408,8 @@ __noinline int ks_sys_open(long fd)
  */
 __noinline int ks_sys_unlink_rename(int odfd, __u64 oldp, int ndfd, __u64 newp)
 {
-	struct ks_scratch *sc = ks_file_begin(newp ? KS_ACT_RENAME : KS_ACT_DELETION);
+	struct ks_tables *t;
+	struct ks_scratch *sc = ks_file_begin(newp ? KS_ACT_RENAME : KS_ACT_DELETION, &t);
 
 	if (!sc)
 		return 0;
@@ -420,7 +421,7 @@ __noinline int ks_sys_unlink_rename(int odfd, __u64 oldp, int ndfd, __u64 newp)
 	} else if (ks_sys_user_path(sc, KS_F_FILE_PATH, KS_SLOT_OFF(path), odfd, oldp)) {
 		goto unreadable;
 	}
-	ks_file_finish(sc, KS_CAN_SIGNAL);
+	ks_file_finish(t, sc, KS_CAN_SIGNAL);
 	return 0;
 unreadable:
 	ks_scratch_put(sc);

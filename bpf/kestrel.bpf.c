@@ -61,9 +61,10 @@ static __always_inline int ks_on_exec(struct linux_binprm *bprm, __u32 caps, int
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct ks_scratch *sc;
+	struct ks_tables *t;
 	int denied;
 
-	sc = ks_event_begin(KS_CAT_PROCESS, KS_ACT_EXEC, KS_SRC_EXEC);
+	sc = ks_event_begin(KS_CAT_PROCESS, KS_ACT_EXEC, KS_SRC_EXEC, &t);
 	if (!sc)
 		return 0;
 	ks_fill_task(sc, task);
@@ -73,7 +74,7 @@ static __always_inline int ks_on_exec(struct linux_binprm *bprm, __u32 caps, int
 		ks_fill_args_regs(sc, bprm);
 	else
 		ks_fill_args_mm(sc, task);
-	ks_evaluate(sc, KS_CTX_TASK, KS_SRC_EXEC, caps);
+	ks_evaluate_in(t, sc, KS_CTX_TASK, KS_SRC_EXEC, caps);
 	denied = sc->ev.verdict.flags & KS_V_DENIED;
 	ks_scratch_put(sc);
 	return denied ? -EPERM : 0;
@@ -130,12 +131,13 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(ks_all_exit, struct task_struct *p)
 {
 	struct ks_scratch *sc;
+	struct ks_tables *t;
 	int code;
 
 	/* a process exits when its last thread does */
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
-	sc = ks_event_begin(KS_CAT_PROCESS, KS_ACT_EXIT, KS_SRC_EXIT);
+	sc = ks_event_begin(KS_CAT_PROCESS, KS_ACT_EXIT, KS_SRC_EXIT, &t);
 	if (!sc)
 		return 0;
 	ks_fill_task(sc, p);
@@ -150,7 +152,7 @@ int BPF_PROG(ks_all_exit, struct task_struct *p)
 	/* shell convention: status for a normal exit, 128 + signal otherwise */
 	sc->ev.exit_code = (code & 0x7f) ? 128 + (code & 0x7f) : (code >> 8) & 0xff;
 	sc->ev.present |= KS_P_EXIT_CODE;
-	ks_evaluate(sc, KS_CTX_TASK, KS_SRC_EXIT, KS_CAN_SIGNAL);
+	ks_evaluate_in(t, sc, KS_CTX_TASK, KS_SRC_EXIT, KS_CAN_SIGNAL);
 	ks_scratch_put(sc);
 	return 0;
 }
@@ -159,10 +161,11 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(ks_all_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct ks_scratch *sc;
+	struct ks_tables *t;
 
 	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
 		return 0;	/* a new thread, not a new process */
-	sc = ks_event_begin(KS_CAT_PROCESS, KS_ACT_FORK, KS_SRC_FORK);
+	sc = ks_event_begin(KS_CAT_PROCESS, KS_ACT_FORK, KS_SRC_FORK, &t);
 	if (!sc)
 		return 0;
 	ks_fill_task(sc, child);
@@ -170,7 +173,7 @@ int BPF_PROG(ks_all_fork, struct task_struct *parent, struct task_struct *child)
 	ks_fill_task_exe(sc, parent, 1);
 	ks_fill_args_mm(sc, parent);
 	/* the child has no signal of its own yet: kill it through the parent's rules later */
-	ks_evaluate(sc, KS_CTX_TASK, KS_SRC_FORK, 0);
+	ks_evaluate_in(t, sc, KS_CTX_TASK, KS_SRC_FORK, 0);
 	ks_scratch_put(sc);
 	return 0;
 }
@@ -191,18 +194,19 @@ static long ks_cred_event(__u32 i, struct ks_cred_change *c)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct ks_scratch *sc;
+	struct ks_tables *t;
 	__u32 act = c->acts[i & 1];
 
 	if (i > 1 || act == KS_ACT_NONE)
 		return 0;
-	sc = ks_event_begin(KS_CAT_PROCESS, act, KS_SRC_CRED);
+	sc = ks_event_begin(KS_CAT_PROCESS, act, KS_SRC_CRED, &t);
 	if (!sc)
 		return 0;
 	ks_fill_current(sc);
 	ks_fill_args_mm(sc, task);
 	if (c->new)
 		ks_fill_new_cred(&sc->ev, (const struct cred *)c->new);
-	ks_evaluate(sc, KS_CTX_TASK, KS_SRC_CRED, KS_CAN_SIGNAL);
+	ks_evaluate_in(t, sc, KS_CTX_TASK, KS_SRC_CRED, KS_CAN_SIGNAL);
 	ks_scratch_put(sc);
 	return 0;
 }

@@ -106,8 +106,11 @@ static __always_inline void ks_count(__u64 *c)
 }
 
 /*
- * The current generation's tables, or NULL when none is installed: every
- * event looks the generation up once per stage and uses only that map.
+ * The current generation's tables, or NULL when none is installed. A host
+ * event looks the generation up once, in ks_event_begin(), and hands that
+ * pointer to every later stage (ks_early_filtered, ks_evaluate_in): the
+ * action filter and the evaluation see one generation, and the outer and
+ * inner map lookups are paid once.
  */
 static __always_inline struct ks_tables *ks_tables_current(void)
 {
@@ -125,13 +128,14 @@ static __always_inline struct ks_tables *ks_tables_current(void)
  * can, the hook counts the event as filtered and builds nothing. (No
  * tables: evaluate, which counts the event as dropped for that reason.)
  */
+static __always_inline int ks_tables_want(const struct ks_tables *t, __u32 act)
+{
+	return !t || (t->hdr.action_mask & (1u << (act & 15)));
+}
+
 static __always_inline int ks_action_wanted(__u32 act)
 {
-	struct ks_tables *t = ks_tables_current();
-
-	if (!t)
-		return 1;
-	return !!(t->hdr.action_mask & (1u << (act & 15)));
+	return ks_tables_want(ks_tables_current(), act);
 }
 
 static __always_inline void ks_count_filtered(__u32 ctx, __u32 src)
@@ -368,9 +372,9 @@ static __always_inline __u64 ks_scan_fields(struct ks_tables *t, struct ks_scrat
  * stay for ks_evaluate(), which scans only the other fields. Returns 1
  * when the event was counted.
  */
-static __always_inline int ks_early_filtered(struct ks_scratch *sc, __u32 src)
+static __always_inline int ks_early_filtered(struct ks_tables *t, struct ks_scratch *sc,
+					     __u32 src)
 {
-	struct ks_tables *t = ks_tables_current();
 	struct ks_event *ev = &sc->ev;
 	struct ks_stats *st;
 
@@ -722,16 +726,16 @@ static __always_inline int ks_forward(struct ks_scratch *sc, struct ks_stats *st
 #define KS_SIMULATE	(1u << 2)	/* replay: record what live would do */
 
 /*
- * Evaluate the event in sc->ev (source `src`) and account for it exactly
- * once: filtered, forwarded or dropped. Returns KS_RA_* of the enforced
- * action, after setting KS_V_DENIED/KS_V_KILLED; the caller turns
- * KS_V_DENIED into -EPERM or XDP_DROP.
+ * Evaluate the event in sc->ev (source `src`) against tables t (the
+ * generation the caller looked up; NULL: none installed) and account for
+ * it exactly once: filtered, forwarded or dropped. Returns KS_RA_* of the
+ * enforced action, after setting KS_V_DENIED/KS_V_KILLED; the caller
+ * turns KS_V_DENIED into -EPERM or XDP_DROP.
  */
-static __always_inline __u32 ks_evaluate(struct ks_scratch *sc, __u32 ctx, __u32 src,
-					 __u32 caps)
+static __always_inline __u32 ks_evaluate_in(struct ks_tables *t, struct ks_scratch *sc,
+					    __u32 ctx, __u32 src, __u32 caps)
 {
 	struct ks_verdict *vd = &sc->ev.verdict;
-	struct ks_tables *t;
 	struct ks_stats *st;
 	__u32 zero = 0, action = KS_RA_ALERT;
 	__u64 t0 = bpf_ktime_get_ns(), dt;
@@ -749,7 +753,6 @@ static __always_inline __u32 ks_evaluate(struct ks_scratch *sc, __u32 ctx, __u32
 		return KS_RA_ALERT;
 	}
 
-	t = ks_tables_current();
 	if (!t) {
 		ks_count(&st->dropped[src][KS_DROP_NO_TABLES]);
 		return KS_RA_ALERT;
@@ -797,6 +800,13 @@ static __always_inline __u32 ks_evaluate(struct ks_scratch *sc, __u32 ctx, __u32
 	st->eval_ns_sum += dt;
 	st->eval_ns_hist[ks_hist_bucket(dt) & (KS_HIST_BUCKETS - 1)]++;
 	return action;
+}
+
+/* ks_evaluate_in() with the current generation, for events that filter nothing before. */
+static __always_inline __u32 ks_evaluate(struct ks_scratch *sc, __u32 ctx, __u32 src,
+					 __u32 caps)
+{
+	return ks_evaluate_in(ks_tables_current(), sc, ctx, src, caps);
 }
 
 #endif /* KS_EVAL_BPF_H */

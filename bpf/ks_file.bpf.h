@@ -20,14 +20,15 @@
 
 /*
  * Start a file event of action `act`: the early filters (counted), the
- * scratch slot. NULL when the event is not built. The process fields come
- * in ks_file_finish(), once the file fields are known.
+ * scratch slot, *tp the event's generation. NULL when the event is not
+ * built. The process fields come in ks_file_finish(), once the file
+ * fields are known.
  */
-static __always_inline struct ks_scratch *ks_file_begin(__u32 act)
+static __always_inline struct ks_scratch *ks_file_begin(__u32 act, struct ks_tables **tp)
 {
 	if (ks_host_skip(KS_SRC_FILE))
 		return NULL;
-	return ks_event_begin(KS_CAT_FILE, act, KS_SRC_FILE);
+	return ks_event_begin(KS_CAT_FILE, act, KS_SRC_FILE, tp);
 }
 
 /*
@@ -37,7 +38,7 @@ static __always_inline struct ks_scratch *ks_file_begin(__u32 act)
  * no process field is read), else fill the process fields and evaluate;
  * release the slot. Returns -EPERM when the verdict denies, 0 otherwise.
  */
-static __always_inline int ks_file_finish(struct ks_scratch *sc, __u32 caps)
+static __always_inline int ks_file_finish(struct ks_tables *t, struct ks_scratch *sc, __u32 caps)
 {
 	int denied;
 
@@ -46,12 +47,12 @@ static __always_inline int ks_file_finish(struct ks_scratch *sc, __u32 caps)
 		ks_derive_file_fields(sc, KS_F_FILE_ORIG_PATH, KS_F_FILE_ORIG_NAME,
 				      KS_F_FILE_ORIG_EXT);
 	sc->ev.present |= KS_P_FILE;
-	if (ks_early_filtered(sc, KS_SRC_FILE)) {
+	if (ks_early_filtered(t, sc, KS_SRC_FILE)) {
 		ks_scratch_put(sc);
 		return 0;
 	}
 	ks_fill_current(sc);
-	ks_evaluate(sc, KS_CTX_TASK, KS_SRC_FILE, caps);
+	ks_evaluate_in(t, sc, KS_CTX_TASK, KS_SRC_FILE, caps);
 	denied = sc->ev.verdict.flags & KS_V_DENIED;
 	ks_scratch_put(sc);
 	return denied ? -EPERM : 0;
@@ -66,7 +67,8 @@ static __always_inline int ks_file_finish(struct ks_scratch *sc, __u32 caps)
 static __always_inline int ks_on_file(__u32 act, const struct path *path,
 				      const struct path *orig, __u32 caps)
 {
-	struct ks_scratch *sc = ks_file_begin(act);
+	struct ks_tables *t;
+	struct ks_scratch *sc = ks_file_begin(act, &t);
 
 	if (!sc)
 		return 0;
@@ -77,7 +79,7 @@ static __always_inline int ks_on_file(__u32 act, const struct path *path,
 			     bpf_get_current_task_btf());
 		sc->ev.present |= KS_P_ORIG;
 	}
-	return ks_file_finish(sc, caps);
+	return ks_file_finish(t, sc, caps);
 }
 
 static __always_inline __u32 ks_open_action(struct file *file)

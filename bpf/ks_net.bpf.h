@@ -68,14 +68,16 @@ static __always_inline void ks_sk_remote(struct sock *sk, __u32 fam, __u8 *ip, _
 
 /*
  * Common part of connect and accept: the process and the socket's
- * transport. Returns the claimed scratch, or NULL (already counted).
+ * transport. Returns the claimed scratch, or NULL (already counted); *tp
+ * the event's generation (ks_event_begin).
  */
-static __always_inline struct ks_scratch *ks_net_begin(struct sock *sk, __u32 act)
+static __always_inline struct ks_scratch *ks_net_begin(struct sock *sk, __u32 act,
+						       struct ks_tables **tp)
 {
 	struct ks_scratch *sc;
 	__u16 proto = BPF_CORE_READ(sk, sk_protocol);
 
-	sc = ks_event_begin(KS_CAT_NETWORK, act, KS_SRC_NET);
+	sc = ks_event_begin(KS_CAT_NETWORK, act, KS_SRC_NET, tp);
 	if (!sc)
 		return NULL;
 	ks_fill_current(sc);
@@ -84,13 +86,14 @@ static __always_inline struct ks_scratch *ks_net_begin(struct sock *sk, __u32 ac
 	return sc;
 }
 
-static __always_inline int ks_net_finish(struct ks_scratch *sc, __u32 sfam, __u32 caps)
+static __always_inline int ks_net_finish(struct ks_tables *t, struct ks_scratch *sc, __u32 sfam,
+					 __u32 caps)
 {
 	int denied;
 
 	/* the peer decides: a dual-stack socket talking to ::ffff:a.b.c.d is IPv4 */
 	sc->ev.family = sfam == KS_AF_INET || ks_ip_mapped(sc->ev.daddr) ? 4 : 6;
-	ks_evaluate(sc, KS_CTX_TASK, KS_SRC_NET, caps);
+	ks_evaluate_in(t, sc, KS_CTX_TASK, KS_SRC_NET, caps);
 	denied = sc->ev.verdict.flags & KS_V_DENIED;
 	ks_scratch_put(sc);
 	return denied ? -EPERM : 0;
@@ -102,6 +105,7 @@ static __always_inline int ks_on_connect(struct socket *sock, struct sockaddr *a
 {
 	struct sock *sk;
 	struct ks_scratch *sc;
+	struct ks_tables *t;
 	__u16 sfam, afam = 0, dport;
 	__u8 dip[16];
 
@@ -131,14 +135,14 @@ static __always_inline int ks_on_connect(struct socket *sock, struct sockaddr *a
 		ks_count_filtered(KS_CTX_TASK, KS_SRC_NET);
 		return 0;
 	}
-	sc = ks_net_begin(sk, KS_ACT_CONNECT);
+	sc = ks_net_begin(sk, KS_ACT_CONNECT, &t);
 	if (!sc)
 		return 0;
 	__builtin_memcpy(sc->ev.daddr, dip, 16);
 	sc->ev.dport = dport;
 	ks_sk_local(sk, sfam, sc->ev.saddr, &sc->ev.sport);
 	sc->ev.direction = KS_DIR_EGRESS;
-	return ks_net_finish(sc, sfam, caps);
+	return ks_net_finish(t, sc, sfam, caps);
 }
 
 /*
@@ -148,6 +152,7 @@ static __always_inline int ks_on_connect(struct socket *sock, struct sockaddr *a
 static __always_inline void ks_on_sk_connect(struct sock *sk)
 {
 	struct ks_scratch *sc;
+	struct ks_tables *t;
 	__u16 fam;
 
 	if (ks_host_skip(KS_SRC_NET))
@@ -157,18 +162,19 @@ static __always_inline void ks_on_sk_connect(struct sock *sk)
 		ks_count_filtered(KS_CTX_TASK, KS_SRC_NET);
 		return;
 	}
-	sc = ks_net_begin(sk, KS_ACT_CONNECT);
+	sc = ks_net_begin(sk, KS_ACT_CONNECT, &t);
 	if (!sc)
 		return;
 	ks_sk_remote(sk, fam, sc->ev.daddr, &sc->ev.dport);
 	ks_sk_local(sk, fam, sc->ev.saddr, &sc->ev.sport);
 	sc->ev.direction = KS_DIR_EGRESS;
-	ks_net_finish(sc, fam, KS_CAN_SIGNAL);
+	ks_net_finish(t, sc, fam, KS_CAN_SIGNAL);
 }
 
 static __always_inline int ks_on_accept(struct sock *sk)
 {
 	struct ks_scratch *sc;
+	struct ks_tables *t;
 	__u16 fam;
 
 	if (ks_host_skip(KS_SRC_NET))
@@ -178,13 +184,13 @@ static __always_inline int ks_on_accept(struct sock *sk)
 		ks_count_filtered(KS_CTX_TASK, KS_SRC_NET);
 		return 0;
 	}
-	sc = ks_net_begin(sk, KS_ACT_ACCEPT);
+	sc = ks_net_begin(sk, KS_ACT_ACCEPT, &t);
 	if (!sc)
 		return 0;
 	ks_sk_remote(sk, fam, sc->ev.saddr, &sc->ev.sport);
 	ks_sk_local(sk, fam, sc->ev.daddr, &sc->ev.dport);
 	sc->ev.direction = KS_DIR_INGRESS;
-	return ks_net_finish(sc, fam, KS_CAN_SIGNAL);
+	return ks_net_finish(t, sc, fam, KS_CAN_SIGNAL);
 }
 
 #endif /* KS_NET_BPF_H */

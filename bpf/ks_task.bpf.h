@@ -536,15 +536,18 @@ static __always_inline void ks_event_init(struct ks_scratch *sc, __u32 cat, __u3
 }
 
 /*
- * Start a task-context event: count it filtered when no rule wants the
- * action, claim the scratch slot (counted dropped when busy), stamp it.
- * NULL when the event is not built (already counted).
+ * Start a task-context event: look the generation up (*tp, for every later
+ * stage of the event), count it filtered when no rule wants the action,
+ * claim the scratch slot (counted dropped when busy), stamp it. NULL when
+ * the event is not built (already counted).
  */
-static __always_inline struct ks_scratch *ks_event_begin(__u32 cat, __u32 act, __u32 src)
+static __always_inline struct ks_scratch *ks_event_begin(__u32 cat, __u32 act, __u32 src,
+							 struct ks_tables **tp)
 {
 	struct ks_scratch *sc;
 
-	if (!ks_action_wanted(act)) {
+	*tp = ks_tables_current();
+	if (!ks_tables_want(*tp, act)) {
 		ks_count_filtered(KS_CTX_TASK, src);
 		return NULL;
 	}
