@@ -15,8 +15,9 @@
 #   bench/run.sh [--quick] [--no-profile] [--only dfa,host,nfa,replay,mem,systp,hash]
 #                [--before DIR]
 #
-# --before DIR: DIR is an earlier source tree after `make all`; its
-# bench_nfa and bench_replay (with its kload) run right after this tree's,
+# --before DIR: DIR is an earlier source tree after `make all`, with the
+# Makefile's bench targets; its bench_nfa and bench_replay (built by its
+# Makefile, with its kload) run right after this tree's,
 # and every nfa.* / replay.* figure gets NAME.before and a ratio
 # (bench/before-after.py), measured in the same run.
 #
@@ -27,7 +28,6 @@
 set -u
 
 cd "$(dirname "$0")/.."
-ROOT=$PWD
 B=build/bench
 OUT=$B/out	# result lines, one file per benchmark
 DATA=$B/data	# generated inputs (rules, events)
@@ -84,19 +84,17 @@ build report || { log "cannot build bench/report.c: see $LOG/build-report.log"; 
 for n in bench_dfa bench_host bench_nfa bench_replay bench_mem bench_systp bench_hash; do
 	build "$n"
 done
-# the earlier tree's: its sources against its libraries, as bench_NAME-before
-# (a tree older than the Makefile's bench targets: the flags they had then)
+# the earlier tree's, built by its own Makefile (its flags), as
+# bench_NAME-before; a tree older than the Makefile's bench targets gives
+# no before figures rather than a build with flags of this script's
+if [ -n "$BEFORE" ] && ! grep -q '^bench-build:' "$BEFORE/Makefile"; then
+	log "$BEFORE's Makefile has no bench-build target: no before figures"
+	BEFORE=
+fi
 if [ -n "$BEFORE" ]; then
 	for n in bench_nfa bench_replay; do
-		if grep -q '^bench-build:' "$BEFORE/Makefile"; then
-			make --no-print-directory -C "$BEFORE" all "$B/$n" &&
-				cp "$BEFORE/$B/$n" "$B/$n-before"
-		else
-			(cd "$BEFORE" && ${CC:-gcc} -O2 -g -D_GNU_SOURCE -Iinclude -I. -Ibuild -Ibench \
-				-o "$ROOT/$B/$n-before" "bench/$n.c" bench/bench_common.c \
-				build/libkload.a build/libkscomp.a -lbpf -lelf -lz -lyaml -ljansson \
-				-lxdp -lpcap -lm)
-		fi >"$LOG/build-$n-before.log" 2>&1 ||
+		{ make --no-print-directory -C "$BEFORE" all "$B/$n" &&
+			cp "$BEFORE/$B/$n" "$B/$n-before"; } >"$LOG/build-$n-before.log" 2>&1 ||
 			log "build of $n from $BEFORE failed (see $LOG/build-$n-before.log)"
 	done
 fi

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The configuration file of `kload attach` (see config.h): a YAML mapping
+ * The configuration file of `kload attach` (see cfgfile.h): a YAML mapping
  * whose keys are the command's own long options, checked by the same
  * option table and the same code as the command line, plus `rules:`.
  */

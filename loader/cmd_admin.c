@@ -43,6 +43,12 @@ static const struct ks_opt stats_opts[] = {
 	{ NULL },
 };
 
+/*
+ * This file's rows of kload's command table (opts.h, struct ks_cmd): the
+ * same shape in every cmd_*.c by design, deliberate twins that duplicates
+ * pairs (cmd_attach.c, cmd_admin.c, cmd_compile.c, cmd_reload.c,
+ * cmd_replay.c).
+ */
 static int cmd_detach(int argc, char **argv);
 static int cmd_status(int argc, char **argv);
 static int cmd_stats(int argc, char **argv);

@@ -30,6 +30,12 @@ static const struct ks_opt compile_opts[] = {
 	{ NULL },
 };
 
+/*
+ * This file's rows of kload's command table (opts.h, struct ks_cmd): the
+ * same shape in every cmd_*.c by design, deliberate twins that duplicates
+ * pairs (cmd_attach.c, cmd_admin.c, cmd_compile.c, cmd_reload.c,
+ * cmd_replay.c).
+ */
 static int cmd_compile(int argc, char **argv);
 
 const struct ks_cmd ks_cmd_compile = {

@@ -12,7 +12,7 @@
 #include <sys/random.h>
 
 #include "kestrel/dns.h"
-#include "../maps/ks_siphash.h"
+#include "maps/ks_siphash.h"
 
 #define DNS_T_A		1
 #define DNS_T_CNAME	5

@@ -4,7 +4,7 @@
  * mapping at the top of loader/ecs.c says. A line is parsed into the
  * reader's flat node array (loader/json_read.c), not a jansson tree; a
  * line that is not JSON gets jansson's own message (the cold path).
- * About 1,490 lines: one short function per ECS field group, each with the
+ * About 1,540 lines: one short function per ECS field group, each with the
  * checks and messages of its fields; splitting by group would only
  * scatter struct dec and its helpers.
  */
@@ -29,59 +29,61 @@
  * Every ECS path the decoder reads, by id: a line is indexed once
  * (index_line) and each field is then one array read, instead of a walk
  * through the members per field. The enriched fields (ks_ecs_user_name)
- * follow as P_USER + KS_ECS_U_*.
+ * follow as P_USER + KS_ECS_U_*. F(id, KS_F_*): a field of the catalogue
+ * (rules-compiler/fields.c), its name read from there when the tree is
+ * built; X(id, name): a path the catalogue has no id of.
  */
-#define DEC_PATHS(X)								\
+#define DEC_PATHS(X, F)								\
 	X(TIMESTAMP, "@timestamp") \
-	X(EV_CATEGORY, "event.category") \
-	X(EV_ACTION, "event.action") \
+	F(EV_CATEGORY, KS_F_CATEGORY) \
+	F(EV_ACTION, KS_F_ACTION) \
 	X(EV_TYPE, "event.type") \
 	X(DATASET, "data_stream.dataset") \
-	X(PROC_PID, "process.pid") \
-	X(PROC_EXE, "process.executable") \
-	X(PROC_NAME, "process.name") \
-	X(PROC_ENTITY, "process.entity_id") \
-	X(PAR_PID, "process.parent.pid") \
-	X(PAR_EXE, "process.parent.executable") \
-	X(PAR_NAME, "process.parent.name") \
-	X(PAR_ENTITY, "process.parent.entity_id") \
-	X(PROC_ARGS, "process.args") \
-	X(PROC_CMDLINE, "process.command_line") \
-	X(PROC_ARGS_COUNT, "process.args_count") \
-	X(PROC_EXIT_CODE, "process.exit_code") \
-	X(CAP_EFF, "process.thread.capabilities.effective") \
-	X(CAP_PRM, "process.thread.capabilities.permitted") \
-	X(PROC_EUID, "process.user.id") \
-	X(PROC_EGID, "process.group.id") \
-	X(PAR_EUID, "process.parent.user.id") \
-	X(PAR_EGID, "process.parent.group.id") \
-	X(USER_ID, "user.id") \
-	X(GROUP_ID, "group.id") \
-	X(FILE_PATH, "file.path") \
-	X(FILE_NAME, "file.name") \
-	X(FILE_EXT, "file.extension") \
-	X(FILE_ORIG, "file.Ext.original.path") \
-	X(FILE_ORIG_NAME, "file.Ext.original.name") \
-	X(FILE_ORIG_EXT, "file.Ext.original.extension") \
+	F(PROC_PID, KS_F_PROCESS_PID) \
+	F(PROC_EXE, KS_F_PROCESS_EXECUTABLE) \
+	F(PROC_NAME, KS_F_PROCESS_NAME) \
+	F(PROC_ENTITY, KS_F_ENTITY_ID) \
+	F(PAR_PID, KS_F_PARENT_PID) \
+	F(PAR_EXE, KS_F_PARENT_EXECUTABLE) \
+	F(PAR_NAME, KS_F_PARENT_NAME) \
+	F(PAR_ENTITY, KS_F_PARENT_ENTITY_ID) \
+	F(PROC_ARGS, KS_F_PROCESS_ARGS) \
+	F(PROC_CMDLINE, KS_F_PROCESS_COMMAND_LINE) \
+	F(PROC_ARGS_COUNT, KS_F_ARGS_COUNT) \
+	F(PROC_EXIT_CODE, KS_F_EXIT_CODE) \
+	F(CAP_EFF, KS_F_CAP_EFFECTIVE) \
+	F(CAP_PRM, KS_F_CAP_PERMITTED) \
+	F(PROC_EUID, KS_F_EUID) \
+	F(PROC_EGID, KS_F_EGID) \
+	F(PAR_EUID, KS_F_PARENT_EUID) \
+	F(PAR_EGID, KS_F_PARENT_EGID) \
+	F(USER_ID, KS_F_USER_ID) \
+	F(GROUP_ID, KS_F_GROUP_ID) \
+	F(FILE_PATH, KS_F_FILE_PATH) \
+	F(FILE_NAME, KS_F_FILE_NAME) \
+	F(FILE_EXT, KS_F_FILE_EXTENSION) \
+	F(FILE_ORIG, KS_F_FILE_ORIG_PATH) \
+	F(FILE_ORIG_NAME, KS_F_FILE_ORIG_NAME) \
+	F(FILE_ORIG_EXT, KS_F_FILE_ORIG_EXT) \
 	X(FILE_TARGET, "file.target_path") \
-	X(SRC_IP, "source.ip") \
-	X(DST_IP, "destination.ip") \
-	X(SRC_PORT, "source.port") \
-	X(DST_PORT, "destination.port") \
-	X(TRANSPORT, "network.transport") \
-	X(DIRECTION, "network.direction") \
-	X(PAYLOAD, "payload") \
-	X(IFACE_NAME, "observer.ingress.interface.name") \
+	F(SRC_IP, KS_F_SOURCE_IP) \
+	F(DST_IP, KS_F_DEST_IP) \
+	F(SRC_PORT, KS_F_SOURCE_PORT) \
+	F(DST_PORT, KS_F_DEST_PORT) \
+	F(TRANSPORT, KS_F_TRANSPORT) \
+	F(DIRECTION, KS_F_DIRECTION) \
+	F(PAYLOAD, KS_F_PAYLOAD) \
+	F(IFACE_NAME, KS_F_IFACE_NAME) \
 	X(IFACE_ID, "observer.ingress.interface.id") \
-	X(PID_NS, "kestrel.process.pid_ns") \
+	F(PID_NS, KS_F_PID_NS) \
 	X(ENTRY_TYPE, "process.entry_leader.entry_meta.type") \
-	X(SL_PID, "process.session_leader.pid") \
-	X(SL_ENTITY, "process.session_leader.entity_id") \
-	X(EL_PID, "process.entry_leader.pid") \
-	X(EL_ENTITY, "process.entry_leader.entity_id") \
-	X(MNT_NS, "kestrel.process.mnt_ns") \
-	X(NET_NS, "kestrel.process.net_ns") \
-	X(USER_NS, "kestrel.process.user_ns") \
+	F(SL_PID, KS_F_SESSION_PID) \
+	F(SL_ENTITY, KS_F_SESSION_ENTITY_ID) \
+	F(EL_PID, KS_F_ENTRY_PID) \
+	F(EL_ENTITY, KS_F_ENTRY_ENTITY_ID) \
+	F(MNT_NS, KS_F_MNT_NS) \
+	F(NET_NS, KS_F_NET_NS) \
+	F(USER_NS, KS_F_USER_NS) \
 	X(CONTAINER_ID, "container.id") \
 	X(TRUNCATED, "kestrel.truncated") \
 	X(HOST_OS_TYPE, "host.os.type") \
@@ -93,7 +95,7 @@
 	X(CUT_TARGET, "kestrel.cut_head.file.target_path")
 
 #define DEC_ENUM(id, name) P_##id,
-enum dec_path { DEC_PATHS(DEC_ENUM) P_USER, P_N = P_USER + KS_ECS_USER_N };
+enum dec_path { DEC_PATHS(DEC_ENUM, DEC_ENUM) P_USER, P_N = P_USER + KS_ECS_USER_N };
 
 /* The kestrel.cut_head.* member of the path at p (a record's, not a slot's). */
 static enum dec_path p_cut(enum dec_path p)
@@ -162,7 +164,8 @@ static void tree_add(int id, const char *path)
 static void tree_build(void)
 {
 #define DEC_NAME(id, name) [P_##id] = name,
-	static const char *const names[P_USER] = { DEC_PATHS(DEC_NAME) };
+#define DEC_FIELD(id, f) [P_##id] = ks_field_by_id(f)->name,
+	const char *const names[P_USER] = { DEC_PATHS(DEC_NAME, DEC_FIELD) };
 	unsigned int i;
 
 	for (i = 0; i < P_N; i++) {

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "kestrel/json.h"
+#include "kestrel/names.h"
 #include "kestrel/rules.h"
 #include "ecs_int.h"
 
@@ -562,7 +563,7 @@ static void put_rule(struct ks_jw *w, const struct ks_alert_meta *meta)
 	ks_jw_cstr(w, "name", meta->name ? meta->name : "");
 	if (meta->n_references)
 		put_strings(w, "reference", meta->references, meta->n_references);
-	ks_jw_cstr(w, "severity", meta->severity ? meta->severity : "medium");
+	ks_jw_cstr(w, "severity", meta->severity ?: ks_severity_name(KS_SEV_MEDIUM));
 	put_strings(w, "tags", meta->tags, meta->n_tags);
 	if (meta->uuid)
 		ks_jw_cstr(w, "uuid", meta->uuid);
@@ -723,7 +724,7 @@ int ks_ecs_alert_json(struct ks_ecs_ctx *ctx, struct ks_jw *w,
 	ks_jw_cstr(w, "version", KS_ECS_VERSION);
 	ks_jw_end(w, '}');
 	ks_jw_obj(w, "event");
-	ks_jw_cstr(w, "action", meta->action ? meta->action : "alert");
+	ks_jw_cstr(w, "action", meta->action ?: ks_rule_action_name(KS_RA_ALERT));
 	ks_jw_cstr(w, "kind", "alert");
 	ks_jw_cstr(w, "outcome", last ? ks_ecs_outcome(last) : meta->outcome ?: "unknown");
 	if (meta->risk_score >= 0)

@@ -83,6 +83,20 @@ uint64_t ks_fnv1a64(const void *p, size_t n, uint64_t h)
 	return fnv_bytes(b, n, h);
 }
 
+/* The 32-bit FNV-1a, for rule uids (ks_rule_uid): the same loop, its own
+ * prime; rule uids are in .kbin files and alerts, so they stay as they are. */
+uint32_t ks_fnv1a32(const void *p, size_t n, uint32_t h)
+{
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x01000193u;
+	}
+	return h;
+}
+
 static size_t strmap_home(const struct ks_strmap *m, const char *key)
 {
 	return ks_fnv1a64(key, strlen(key), KS_FNV64_INIT) & (m->cap - 1);

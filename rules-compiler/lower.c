@@ -34,35 +34,23 @@
 
 #define TRIG_PER_ATOM	65535u	/* atom_trig count is 16 bits */
 
-static uint32_t fnv1a32(const void *p, size_t n, uint32_t h)
-{
-	const uint8_t *b = p;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x01000193u;
-	}
-	return h;
-}
-
 uint32_t ks_rule_uid(const struct ks_rule_src *r)
 {
-	uint32_t h = 0x811c9dc5u;
+	uint32_t h = KS_FNV32_INIT;
 	const char *id = r->id ? r->id : "";
 	const char *q = r->query_text ? r->query_text : "";
 	const struct ks_exception *e;
 	char step[16];
 	size_t i;
 
-	h = fnv1a32(id, strlen(id) + 1, h);	/* with its '\0' */
-	h = fnv1a32(q, strlen(q), h);
+	h = ks_fnv1a32(id, strlen(id) + 1, h);	/* with its '\0' */
+	h = ks_fnv1a32(q, strlen(q), h);
 	/* a rule with exceptions is another rule (none: the same uid) */
 	for (i = 0; i < r->n_exceptions; i++) {
 		e = &r->exceptions[i];
 		snprintf(step, sizeof(step), "\n%u\n", e->step);
-		h = fnv1a32(step, strlen(step), h);
-		h = fnv1a32(e->text, strlen(e->text), h);
+		h = ks_fnv1a32(step, strlen(step), h);
+		h = ks_fnv1a32(e->text, strlen(e->text), h);
 	}
 	return h;
 }

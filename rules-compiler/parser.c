@@ -126,6 +126,8 @@ static struct ks_node *parse_not(struct parser *p)
 	return n ? ks_node_not(p->rs, n) : NULL;
 }
 
+/* Deliberate twin of cbin in sigma.c: the same n-ary and/or over EQL's
+ * tokens here, over a Sigma condition's characters there. */
 static struct ks_node *parse_bin(struct parser *p, const char *kw,
 				 enum ks_node_kind kind,
 				 struct ks_node *(*sub)(struct parser *))

@@ -49,6 +49,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <kestrel/names.h>
+
 #include "sigma.h"
 
 /* ---- condition ---- */
@@ -281,6 +283,8 @@ static struct ks_node *cnot(struct cond *c)
 	return catom(c);
 }
 
+/* Deliberate twin of parse_bin in parser.c (EQL's and/or), over a Sigma
+ * condition's characters: two lexers, one way to build the n-ary node. */
 static struct ks_node *cbin(struct cond *c, const char *kw,
 			    enum ks_node_kind kind,
 			    struct ks_node *(*sub)(struct cond *))
@@ -510,27 +514,24 @@ static char *slug(const char *s)
 	return o;
 }
 
+/* Sigma's levels are Kestrel's severities plus "informational", as low. */
 static int severity(struct sigma *sg, yaml_node_t *lv, enum ks_severity *sev)
 {
-	static const struct { const char *n; enum ks_severity s; } levels[] = {
-		{ "informational", KS_SEV_LOW }, { "low", KS_SEV_LOW },
-		{ "medium", KS_SEV_MEDIUM }, { "high", KS_SEV_HIGH },
-		{ "critical", KS_SEV_CRITICAL },
-	};
 	const char *v = ks_yscalar(lv);
-	size_t i;
+	char list[64];
+	int s;
 
 	*sev = KS_SEV_MEDIUM;
 	if (!lv)
 		return 0;
-	for (i = 0; v && i < ARRAY_SIZE(levels); i++) {
-		if (!strcmp(v, levels[i].n)) {
-			*sev = levels[i].s;
-			return 0;
-		}
+	s = !v ? KS_NAME_UNKNOWN : !strcmp(v, "informational") ? KS_SEV_LOW :
+		ks_severity_parse(v);
+	if (s != KS_NAME_UNKNOWN) {
+		*sev = s;
+		return 0;
 	}
-	sg_err(sg, lv, "unknown Sigma level \"%s\" (expected informational, "
-	       "low, medium, high or critical)", v ? v : "");
+	sg_err(sg, lv, "unknown Sigma level \"%s\" (expected informational, %s)",
+	       v ? v : "", ks_names_list(&ks_severity_names, list, sizeof(list)));
 	return -1;
 }
 

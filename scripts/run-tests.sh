@@ -1,7 +1,8 @@
 #!/bin/sh
 # Run Kestrel's tests and print one closing line: "N passed, N failed, N skipped".
 #   unit      cmocka binaries in build/tests/, scripts/layers.py (the
-#             compiler's files call and include in layers, without circles)
+#             compiler's files call and include in layers, without circles),
+#             scripts/funclen.py (no C function over 80 lines)
 #             and the share of each public rule corpus that compiles
 #             against its floor (corpus-rate.sh)
 #   san       the same unit tests built with ASan/UBSan (build/san/tests/),
@@ -60,13 +61,16 @@ if want unit; then
 		fi
 		add "$p" "$f" "$s"
 	done
-	# the compiler's layers: no circle of calls or includes (issue 10)
-	if scripts/layers.py "$B" >"$log/layers" 2>&1; then
-		add 1 0 0
-	else
-		add 0 1 0
-	fi
-	sed 's/^/  /' "$log/layers"
+	# the compiler's layers: no circle of calls or includes; no function
+	# over 80 lines outside bench/ and tests/ (issue 10)
+	for c in "layers.py $B" funclen.py; do
+		if scripts/$c >"$log/check" 2>&1; then
+			add 1 0 0
+		else
+			add 0 1 0
+		fi
+		sed 's/^/  /' "$log/check"
+	done
 fi
 
 if want san; then

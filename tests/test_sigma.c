@@ -497,6 +497,20 @@ static void test_metadata(void **state)
 	assert_string_equal(rs->diags.v[0].msg,
 			    "duplicate rule id \"sigma.suspicious_thing_linux_--_v2\"");
 	ks_ruleset_free(rs);
+	/* the other levels are the severities' names (kestrel/names.h) */
+	rs = ks_ruleset_new();
+	assert_int_equal(ks_ruleset_load_string(rs,
+		"title: c\nlevel: critical\n"
+		"logsource: {product: linux, category: process_creation}\n"
+		"detection: {s: {Image: x}, condition: s}\n", "c.yml"), 0);
+	assert_int_equal(rs->rules[0].severity, KS_SEV_CRITICAL);
+	assert_int_equal(ks_ruleset_load_string(rs,
+		"title: d\nlevel: severe\n"
+		"logsource: {product: linux, category: process_creation}\n"
+		"detection: {s: {Image: x}, condition: s}\n", "d.yml"), -1);
+	assert_string_equal(rs->diags.v[0].msg, "unknown Sigma level \"severe\" "
+			    "(expected informational, low, medium, high or critical)");
+	ks_ruleset_free(rs);
 }
 
 static void test_rejections(void **state)

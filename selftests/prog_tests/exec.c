@@ -2,9 +2,10 @@
 /*
  * The first slice end to end: a rule on process.executable is compiled
  * into the DFA, the exec hook scans the path in the kernel, the match
- * crosses the ring buffer, and the pipeline writes the SPEC's alert. A
- * block rule denies the exec (lsm: execve fails with EPERM) or kills it
- * before the new image runs (signal: SIGKILL); other execs run normally.
+ * crosses the ring buffer, and the pipeline writes the ECS alert (README's
+ * "Alert outputs"). A block rule denies the exec (lsm: execve fails with
+ * EPERM) or kills it before the new image runs (signal: SIGKILL); other
+ * execs run normally.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
 /*
  * Overload: a burst of at least ten times what the ring buffer holds,
  * with nobody consuming, then kload's consumer (the production pipeline
- * and loader/lost.c) once there is room again:
+ * and loader/session.c's drain of ks_lost) once there is room again:
  *
  *  exec_signal, exec_lsm   live execs (tp_btf / BPF LSM) of programs
  *                          that rules kill, block, sequence-kill or

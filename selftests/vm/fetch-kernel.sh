@@ -122,7 +122,10 @@ for flavour in $flavours; do
         if apt-get update -qq >&2 && res=$(resolve_meta "$meta"); then
             :
         elif cache_complete; then
-            # Offline but a kernel is cached: better to use it than fail.
+            # Offline but a kernel is cached: better to use it than fail,
+            # if it still has every option of selftests/vm/config.
+            why=$(check_usable "$CACHE" "$cached_kver") ||
+                die "cached $cached_pkg $cached_ver is unusable for the VM: $why"
             log "warning: still cannot resolve $meta; using cached $cached_pkg $cached_ver"
             echo "$cached_kver"
             exit 0
