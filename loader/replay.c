@@ -209,20 +209,14 @@ FILE *ks_replay_input(const char *path, int *err)
 	if (!f) {
 		*err = -errno;
 		fprintf(stderr, "%s: error: %s\n", path, strerror(errno));
-		return NULL;
 	}
-	/*
-	 * Big reads: with st_blksize ones (4 KiB) a 75 MB event file took
-	 * 18,000 read()s, 5 % of a replay's time in a VM
-	 * (bench/profile/replay-cli-before.txt).
-	 */
-	setvbuf(f, NULL, _IOFBF, KS_REPLAY_READ_BUF);
 	return f;
 }
 
 int ks_replay_events(struct ks_replay *r, const char *path, struct ks_output *alerts,
 		     struct ks_replay_result *res)
 {
+	char *iobuf = NULL;
 	FILE *in;
 	int err = 0;
 
@@ -234,11 +228,20 @@ int ks_replay_events(struct ks_replay *r, const char *path, struct ks_output *al
 	in = ks_replay_input(path, &err);
 	if (!in)
 		return err;
+	/*
+	 * A file in big reads: in st_blksize ones (4 KiB) the bench's 75 MB
+	 * took 19,825 read()s, 5 % of the replay in a VM
+	 * (bench/profile/replay-cli-breakdown-before.txt). glibc takes the
+	 * size only with a buffer given. Not stdin: a pipe's lines as they come.
+	 */
+	if (in != stdin && (iobuf = malloc(KS_REPLAY_READ_BUF)))
+		setvbuf(in, iobuf, _IOFBF, KS_REPLAY_READ_BUF);
 	err = ks_ecs_read_jsonl(in, path, on_input, r, &r->s.ecs, &res->skipped, r->errout);
 	if (!err)
 		err = flush(r);
 	if (in != stdin)
 		fclose(in);
+	free(iobuf);
 	return err;
 }
 
