@@ -15,27 +15,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../maps/ks_siphash.h"
 #include "pipeline_int.h"
-
-/*
- * ev's join key for step s into p, and its hash (never 0: 0 marks an
- * empty slot); the key's home slot is fetched into the cache meanwhile.
- * False when a key that may not be null is: ev is out of the step.
- */
-static bool seq_key(struct ks_pipeline *p, const struct ks_gen *g, const struct ks_rule *r,
-		    const struct ks_step *s, const struct ks_event *ev)
-{
-	bool out;
-
-	p->join_len = ks_join_key(p, g, ev, s, &out);
-	if (out)
-		return false;
-	p->join_hash = ks_siphash(p->sip_key[0] ^ r->uid, p->sip_key[1], p->join_key,
-				  p->join_len) ?: 1;
-	__builtin_prefetch(&p->slots[p->join_hash & (p->n_slots - 1)]);
-	return true;
-}
 
 /* Step 0: ev, packed in pk, becomes the newest pending sequence of its key (state 1). */
 static int seq_start(struct ks_pipeline *p, const struct ks_rule *r, struct ks_entry *e,
@@ -109,7 +89,7 @@ int ks_nfa_seq_step(struct ks_pipeline *p, struct ks_gen *g, const struct ks_ste
 	struct ks_entry *e;
 	int ret = 0;
 
-	if (!seq_key(p, g, r, s, ev)) {
+	if (!ks_join_seq_key(p, g, r, s, ev)) {
 		p->st.join_null++;
 		return 0;
 	}
@@ -313,7 +293,7 @@ int ks_nfa_sample_event(struct ks_pipeline *p, struct ks_gen *g, const struct ks
 
 	if (ss.n > KS_MAX_SAMPLE_FILTERS)
 		return 0;	/* no compiler makes one */
-	if (!seq_key(p, g, r, s, ev)) {
+	if (!ks_join_seq_key(p, g, r, s, ev)) {
 		p->st.join_null++;	/* as a sequence's step: no part in a sample */
 		return 0;
 	}

@@ -6,11 +6,14 @@
  * (loader/alert.c). A kernel field's value comes from the event; a
  * userspace-enriched one (user.name, process.working_directory, ...)
  * from the replayed record or what kload reads live (loader/ecs_user.c).
+ * The key's slot in the store is its SipHash-2-4 under the pipeline's
+ * random key.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "kestrel/tablewalk.h"
+#include "../maps/ks_siphash.h"
 #include "pipeline_int.h"
 
 /*
@@ -129,8 +132,8 @@ static bool join_nullable(const struct ks_gen *g, const struct ks_step *s, uint3
  * value is. Returns the key's length; *out is set when a key that may not
  * be null is (the event takes no part in the step).
  */
-uint32_t ks_join_key(struct ks_pipeline *p, const struct ks_gen *g, const struct ks_event *ev,
-		     const struct ks_step *s, bool *out)
+static uint32_t join_key(struct ks_pipeline *p, const struct ks_gen *g, const struct ks_event *ev,
+			 const struct ks_step *s, bool *out)
 {
 	uint8_t *b = p->join_key, num[16];
 	uint32_t pos = 0, j, i;
@@ -156,6 +159,25 @@ uint32_t ks_join_key(struct ks_pipeline *p, const struct ks_gen *g, const struct
 		pos += len;
 	}
 	return pos;
+}
+
+/*
+ * ev's join key for step s into p, and its hash (never 0: 0 marks an
+ * empty slot); the key's home slot is fetched into the cache meanwhile.
+ * False when a key that may not be null is: ev is out of the step.
+ */
+bool ks_join_seq_key(struct ks_pipeline *p, const struct ks_gen *g, const struct ks_rule *r,
+		     const struct ks_step *s, const struct ks_event *ev)
+{
+	bool out;
+
+	p->join_len = join_key(p, g, ev, s, &out);
+	if (out)
+		return false;
+	p->join_hash = ks_siphash(p->sip_key[0] ^ r->uid, p->sip_key[1], p->join_key,
+				  p->join_len) ?: 1;
+	__builtin_prefetch(&p->slots[p->join_hash & (p->n_slots - 1)]);
+	return true;
 }
 
 /*

@@ -330,11 +330,12 @@ static inline struct ks_entry *entry_find(struct ks_pipeline *p, uint32_t uid, u
 bool ks_join_user_str(void *arg, const struct ks_field_info *f, const struct ks_event *ev,
 		      const char **s, size_t *len);
 /*
- * ev's join key for step s into p->join_key; its length. *out is set
- * when a key that may not be null is (ev takes no part in the step).
+ * ev's join key for step s of rule r into p->join_key, its hash into
+ * p->join_hash (never 0); false when a key that may not be null is (ev
+ * takes no part in the step).
  */
-uint32_t ks_join_key(struct ks_pipeline *p, const struct ks_gen *g, const struct ks_event *ev,
-		     const struct ks_step *s, bool *out);
+bool ks_join_seq_key(struct ks_pipeline *p, const struct ks_gen *g, const struct ks_rule *r,
+		     const struct ks_step *s, const struct ks_event *ev);
 /*
  * Join key j of step s as kestrel.join prints it: its name and its value
  * on ev in buf (KS_JOIN_TEXT bytes); < 0 when not printed.
