@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "kestrel/procfs.h"
+#include "fake_proc.h"
 
 /* pid (comm) state ppid pgrp session tty_nr tpgid ... starttime(22) vsize rss */
 #define STAT_FMT "%u (%s) S %u %d %d %u -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 %llu 1000 10\n"
@@ -106,50 +107,6 @@ static void test_parse_status(void **state)
 	assert_int_equal(ks_proc_parse_status("Uid:\t1\t1\n", &ids), -1);
 }
 
-struct fake {
-	char dir[64];
-	int fd;
-};
-
-static void put_file(struct fake *f, const char *name, const char *data, size_t len)
-{
-	char path[256];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/7", f->dir);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/7/%s", f->dir, name);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	assert_int_equal(fwrite(data, 1, len, fp), len);
-	fclose(fp);
-}
-
-static int setup(void **state)
-{
-	struct fake *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	strcpy(f->dir, "/tmp/ks_procfs_XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	f->fd = open(f->dir, O_RDONLY | O_DIRECTORY);
-	assert_true(f->fd >= 0);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fake *f = *state;
-	char cmd[128];
-
-	close(f->fd);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
-
 static void test_read_strings(void **state)
 {
 	static const char env[] = "A=1\0BB=22\0CCC=333";	/* and the final NUL */
@@ -157,7 +114,7 @@ static void test_read_strings(void **state)
 	char buf[64];
 	size_t len = 0;
 
-	put_file(f, "environ", env, sizeof(env));
+	put_file(f, 7, "environ", env, sizeof(env));
 	assert_true(ks_proc_read_strings(f->fd, 7, "environ", buf, sizeof(buf), &len));
 	assert_int_equal(len, sizeof(env) - 1);
 	assert_memory_equal(buf, env, len);
@@ -170,7 +127,7 @@ static void test_read_strings(void **state)
 	assert_int_equal(len, sizeof(env) - 1);
 	/* no whole string fits, an empty file (a kernel thread), no file */
 	assert_false(ks_proc_read_strings(f->fd, 7, "environ", buf, 2, &len));
-	put_file(f, "cmdline", "", 0);
+	put_file(f, 7, "cmdline", "", 0);
 	assert_false(ks_proc_read_strings(f->fd, 7, "cmdline", buf, sizeof(buf), &len));
 	assert_false(ks_proc_read_strings(f->fd, 8, "environ", buf, sizeof(buf), &len));
 }
@@ -181,7 +138,7 @@ static void test_read_text_and_link(void **state)
 	char buf[64], path[256], self[256];
 	ssize_t n;
 
-	put_file(f, "status", "Uid:\t1\t2\n", 9);
+	put_file(f, 7, "status", "Uid:\t1\t2\n", 9);
 	assert_int_equal(ks_proc_read(f->fd, 7, "status", buf, sizeof(buf)), 9);
 	assert_string_equal(buf, "Uid:\t1\t2\n");
 	assert_int_equal(ks_proc_read(f->fd, 7, "status", buf, 5), 4);	/* NUL-terminated */
@@ -206,8 +163,8 @@ int main(void)
 		cmocka_unit_test(test_stat_malformed),
 		cmocka_unit_test(test_stat_self),
 		cmocka_unit_test(test_parse_status),
-		cmocka_unit_test_setup_teardown(test_read_strings, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_read_text_and_link, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_strings, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_read_text_and_link, fake_setup, fake_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

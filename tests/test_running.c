@@ -19,28 +19,9 @@
 #include <cmocka.h>
 
 #include "kestrel/running.h"
+#include "fake_proc.h"
 
 #define STAT_FMT "%u (%s) S %u %u %u 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 %llu 1000 10"
-
-struct fake {
-	char dir[64];
-	int fd;
-};
-
-static void put_file(struct fake *f, unsigned int pid, const char *name, const char *data,
-		     size_t len)
-{
-	char path[256];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/%u", f->dir, pid);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/%u/%s", f->dir, pid, name);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	assert_int_equal(fwrite(data, 1, len, fp), len);
-	fclose(fp);
-}
 
 /* A process: stat (ppid, start ticks), status ids, exe link, cmdline. */
 static void put_proc(struct fake *f, unsigned int pid, unsigned int ppid,
@@ -60,31 +41,6 @@ static void put_proc(struct fake *f, unsigned int pid, unsigned int ppid,
 	snprintf(path, sizeof(path), "%s/%u/exe", f->dir, pid);
 	if (exe)
 		assert_int_equal(symlink(exe, path), 0);
-}
-
-static int setup(void **state)
-{
-	struct fake *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	strcpy(f->dir, "/tmp/ks_running_XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	f->fd = open(f->dir, O_RDONLY | O_DIRECTORY);
-	assert_true(f->fd >= 0);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fake *f = *state;
-	char cmd[128];
-
-	close(f->fd);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
 }
 
 static uint64_t tick_ns(void)
@@ -232,10 +188,10 @@ static void test_list_dir(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_event_from_stat, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_event_exact, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_event_cut, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_event_from_stat, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_event_exact, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_event_cut, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_list_dir, fake_setup, fake_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
