@@ -7,14 +7,17 @@
  *                into step hits, steps the kernel left undecided, lost
  *                events, expiry (ks_pipeline_tick)
  *   nfa.c        a true step of a sequence or sample rule: the NFA's moves
- *   nfa_join.c   an event's join key for a step, and its join values as text
+ *   nfa_join.c   an event's join key for a step and its hash, and the
+ *                join values as text
  *   nfa_store.c  the pending-sequence store: free lists, packed events,
  *                entries, the slot table, the LRU list
  *   alert.c      an alert from the matched events, out through the output
  *
- * The helpers every move of the NFA calls are static inline here (the
- * build has no LTO): split over files, they are still inlined into the
- * per-event path as when it was one translation unit.
+ * The small helpers every move of the NFA calls (free lists, entry
+ * states, LRU, the slot probe) are static inline here: the build has no
+ * LTO, and split over files they are still inlined into the per-event
+ * path, as when all of this was one translation unit; a join key is
+ * built and hashed in one call (ks_join_seq_key), as it was then.
  */
 #ifndef KS_PIPELINE_INT_H
 #define KS_PIPELINE_INT_H
