@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * bench_nfa: the userspace half (loader/pipeline.c) on forwarded events.
+ * bench_nfa: the userspace half (loader/pipeline.c, nfa*.c, alert.c) on
+ * forwarded events.
  *
  * 1,000 generated two-step sequences by process.entity_id
  *   [process where exec of /opt/W/bin/X] -> [file where open under /var/tmp/W/]

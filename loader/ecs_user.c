@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "kestrel/procfs.h"
 #include "ecs_int.h"
 
 static const char *const user_fields[KS_ECS_USER_N] = {
@@ -181,39 +182,6 @@ static bool replayed_value(const struct ks_ecs_ctx *ctx, uint64_t seq,
 	return false;
 }
 
-/*
- * Up to cap bytes of /proc/PID/NAME (NUL-separated strings): false when
- * the process is gone, the file unreadable or empty (a kernel thread).
- * A file longer than cap keeps its whole strings that fit: a variable cut
- * in two could equal a value the process does not hold.
- */
-static bool read_strings(uint32_t pid, const char *name, char *buf, size_t cap,
-			 size_t *len)
-{
-	char path[40], more, *z;
-	size_t got = 0;
-	ssize_t n = 1;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%u/%s", pid, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	while (got < cap && n > 0) {
-		n = read(fd, buf + got, cap - got);
-		got += n > 0 ? (size_t)n : 0;
-	}
-	if (got == cap && read(fd, &more, 1) == 1) {
-		z = memrchr(buf, 0, got);	/* drop the cut string */
-		got = z ? (size_t)(z - buf) + 1 : 0;
-	}
-	close(fd);
-	if (n < 0 || !got)
-		return false;
-	*len = got - (buf[got - 1] == 0);	/* the last NUL */
-	return true;
-}
-
 /* The number of elements of a NUL-separated value, as decimal text. */
 static void count_elements(char *buf, size_t *len)
 {
@@ -225,45 +193,15 @@ static void count_elements(char *buf, size_t *len)
 	*len = (size_t)snprintf(buf, 24, "%lu", n);
 }
 
-/* The target of the link /proc/PID/NAME (cwd, exe) into buf. */
+/* The target of the link /proc/PID/NAME (cwd, exe) into buf, whole. */
 static bool read_link(uint32_t pid, const char *name, char *buf, size_t *len)
 {
-	char path[40];
-	ssize_t n;
+	ssize_t n = ks_proc_readlink(KS_PROC_ROOT, pid, name, buf, KS_ECS_UBUF);
 
-	snprintf(path, sizeof(path), "/proc/%u/%s", pid, name);
-	n = readlink(path, buf, KS_ECS_UBUF);
 	if (n <= 0 || n >= KS_ECS_UBUF)
 		return false;
 	*len = (size_t)n;
 	return true;
-}
-
-/*
- * The process group id, session id and controlling terminal (tty_nr, the
- * kernel's new_encode_dev of it; 0: none) of /proc/PID/stat, whose fields
- * after the name (in parentheses, which may hold any byte but a NUL) are
- * "state ppid pgrp session tty_nr ...".
- */
-static bool read_stat(uint32_t pid, int *pgrp, int *sid, unsigned int *tty)
-{
-	char path[40], buf[1024], *end;
-	ssize_t n;
-	int fd, ppid;
-	char state;
-
-	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
-	end = strrchr(buf, ')');
-	return end && sscanf(end + 1, " %c %d %d %d %u", &state, &ppid, pgrp, sid,
-			     tty) == 5;
 }
 
 /* Is /proc/PID/fd/FD the character device tty_nr (new_encode_dev)? */
@@ -284,13 +222,12 @@ static bool fd_is_tty(uint32_t pid, int fd, unsigned int tty)
  */
 static bool live_interactive(uint32_t pid, char *buf, size_t *len)
 {
-	unsigned int tty;
-	int pgrp, sid;
+	struct ks_proc_stat st;
 	bool yes;
 
-	if (!read_stat(pid, &pgrp, &sid, &tty))
+	if (ks_proc_stat(KS_PROC_ROOT, pid, &st))
 		return false;
-	yes = tty && fd_is_tty(pid, 0, tty) && fd_is_tty(pid, 2, tty);
+	yes = st.tty_nr && fd_is_tty(pid, 0, st.tty_nr) && fd_is_tty(pid, 2, st.tty_nr);
 	*len = (size_t)sprintf(buf, "%s", yes ? "true" : "false");
 	return true;
 }
@@ -298,13 +235,13 @@ static bool live_interactive(uint32_t pid, char *buf, size_t *len)
 /* The name (executable's basename) of the leader of pid's session or group. */
 static bool live_leader(uint32_t pid, bool session, char *buf, size_t *len)
 {
-	unsigned int tty;
-	int pgrp, sid, leader;
+	struct ks_proc_stat st;
 	char *slash;
+	int leader;
 
-	if (!read_stat(pid, &pgrp, &sid, &tty))
+	if (ks_proc_stat(KS_PROC_ROOT, pid, &st))
 		return false;
-	leader = session ? sid : pgrp;
+	leader = session ? st.session : st.pgrp;
 	if (leader <= 0 || !read_link((uint32_t)leader, "exe", buf, len))
 		return false;
 	buf[*len] = 0;
@@ -335,9 +272,10 @@ static bool live_proc(struct ks_ecs_ctx *ctx, unsigned int field,
 	case KS_ECS_U_GROUP_NAME:
 		return live_leader(ev->pid, field == KS_ECS_U_SESSION_NAME, buf, len);
 	case KS_ECS_U_ENV_VARS:
-		return read_strings(ev->pid, "environ", buf, KS_ECS_ENVBUF, len);
+		return ks_proc_read_strings(KS_PROC_ROOT, ev->pid, "environ", buf, KS_ECS_ENVBUF,
+					    len);
 	default:	/* the parent's cmdline */
-		if (!read_strings(ev->ppid, "cmdline", buf, KS_ECS_UBUF, len))
+		if (!ks_proc_read_strings(KS_PROC_ROOT, ev->ppid, "cmdline", buf, KS_ECS_UBUF, len))
 			return false;
 		if (field == KS_ECS_U_PARENT_ARGC)
 			count_elements(buf, len);

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Between engine.c and engine_load.c: program selection, loading, links. */
+/*
+ * Between engine.c (open, attach, generations, pins), engine_hooks.c (the
+ * program catalogue), engine_load.c (loading) and engine_swap.c (a
+ * generation's tables map and the switch to it).
+ */
 #ifndef KS_ENGINE_INT_H
 #define KS_ENGINE_INT_H
 
@@ -11,6 +15,8 @@ struct bpf_object;
 /* Is program `name` one this mode and these options run? */
 bool ks_prog_wanted(const char *name, enum ks_enforce_mode mode,
 		    const struct ks_engine_opts *o);
+/* May program `name` fail to attach (kprobes, syscall tracepoints, DNS)? Warn, go on. */
+bool ks_prog_optional(const char *name);
 /* The actions (1 << enum ks_action) a program's events can have; 0: none. */
 __u32 ks_prog_actions(const char *name);
 /* The syscalls a syscall tracepoint program attaches to (NULL-ended, at

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Field values as text: what kestrel.join prints and what the NFA's join
- * keys are made of (loader/pipeline.c), apart from the JSON codec.
+ * keys are made of (loader/nfa_join.c), apart from the JSON codec.
  */
 #include <arpa/inet.h>
 #include <inttypes.h>

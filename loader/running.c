@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "kestrel/procfs.h"
 #include "kestrel/running.h"
 #include "ks_tasks.skel.h"
 
@@ -32,128 +33,7 @@ struct ks_running {
 	uint32_t self;		/* kload's pid: no event of its own */
 };
 
-/* ---- parsers ---- */
-
-int ks_proc_parse_stat(const char *buf, uint32_t *ppid, uint64_t *start_ticks)
-{
-	/* the comm is in parentheses and may hold anything: after the last ')' */
-	const char *p = strrchr(buf, ')');
-	unsigned long long v;
-	unsigned int field;
-	char *end;
-
-	if (!p || p[1] != ' ')
-		return -1;
-	p += 2;
-	/* fields 3 (state) .. 22 (starttime), space-separated */
-	for (field = 3; field <= 22; field++) {
-		if (field > 3) {
-			errno = 0;
-			v = strtoull(p, &end, 10);
-			if (end == p || errno || (*end != ' ' && *end != '\n' && *end))
-				return -1;
-			if (field == 4)
-				*ppid = (uint32_t)v;
-			if (field == 22)
-				*start_ticks = v;
-			p = end;
-		} else {
-			p = strchr(p, ' ');
-			if (!p)
-				return -1;
-		}
-		while (*p == ' ')
-			p++;
-	}
-	return 0;
-}
-
-/* The value of "Name:\t..." in a status file, NULL if absent. */
-static const char *status_line(const char *buf, const char *name)
-{
-	size_t n = strlen(name);
-	const char *p = buf;
-
-	for (; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-		if (!strncmp(p, name, n) && p[n] == ':')
-			return p + n + 1;
-	return NULL;
-}
-
-/* Two decimal ids (real, effective) after "Name:". */
-static int status_ids(const char *buf, const char *name, uint32_t *real, uint32_t *eff)
-{
-	const char *p = status_line(buf, name);
-	unsigned long a, b;
-	char *end;
-
-	if (!p)
-		return -1;
-	a = strtoul(p, &end, 10);
-	if (end == p)
-		return -1;
-	p = end;
-	b = strtoul(p, &end, 10);
-	if (end == p)
-		return -1;
-	*real = (uint32_t)a;
-	*eff = (uint32_t)b;
-	return 0;
-}
-
-static int status_caps(const char *buf, const char *name, uint64_t *set)
-{
-	const char *p = status_line(buf, name);
-	char *end;
-
-	if (!p)
-		return -1;
-	*set = strtoull(p, &end, 16);
-	return end == p ? -1 : 0;
-}
-
-int ks_proc_parse_status(const char *buf, struct ks_proc_ids *ids)
-{
-	if (status_ids(buf, "Uid", &ids->uid, &ids->euid) ||
-	    status_ids(buf, "Gid", &ids->gid, &ids->egid))
-		return -1;
-	/* capabilities are optional: 0, as for an event without them */
-	if (status_caps(buf, "CapEff", &ids->cap_eff))
-		ids->cap_eff = 0;
-	if (status_caps(buf, "CapPrm", &ids->cap_prm))
-		ids->cap_prm = 0;
-	return 0;
-}
-
 /* ---- one process ---- */
-
-/* /proc/PID/NAME into buf (NUL-terminated); bytes read or -1. */
-static ssize_t read_pid_file(int proc_fd, uint32_t pid, const char *name, char *buf,
-			     size_t size)
-{
-	char path[64];
-	ssize_t n, got = 0;
-	int fd;
-
-	snprintf(path, sizeof(path), "%u/%s", pid, name);
-	fd = openat(proc_fd, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	while ((size_t)got < size - 1 && (n = read(fd, buf + got, size - 1 - got)) > 0)
-		got += n;
-	close(fd);
-	buf[got] = 0;
-	return got;
-}
-
-static int read_pid_stat(int proc_fd, uint32_t pid, uint32_t *ppid, uint64_t *ticks)
-{
-	char buf[1024];
-
-	if (read_pid_file(proc_fd, pid, "stat", buf, sizeof(buf)) <= 0)
-		return -1;
-	return ks_proc_parse_stat(buf, ppid, ticks);
-}
 
 static uint64_t ticks_ns(uint64_t ticks)
 {
@@ -172,12 +52,11 @@ static int put_exe(int proc_fd, uint32_t pid, struct ks_event *ev, char *slot,
 		   enum ks_field f, enum ks_field name_f)
 {
 	static const char deleted[] = " (deleted)";
-	char path[64], buf[KS_PROC_BUF];
+	char buf[KS_PROC_BUF];
 	ssize_t n;
 	size_t b;
 
-	snprintf(path, sizeof(path), "%u/exe", pid);
-	n = readlinkat(proc_fd, path, buf, sizeof(buf) - 1);
+	n = ks_proc_readlink(proc_fd, pid, "exe", buf, sizeof(buf) - 1);
 	if (n <= 0)
 		return -ENOENT;
 	/* an unlinked file's link says so; the hooks' path does not */
@@ -207,7 +86,7 @@ static int put_exe(int proc_fd, uint32_t pid, struct ks_event *ev, char *slot,
 static void put_args(int proc_fd, uint32_t pid, struct ks_event *ev)
 {
 	char buf[KS_PROC_BUF];
-	ssize_t n = read_pid_file(proc_fd, pid, "cmdline", buf, sizeof(buf));
+	ssize_t n = ks_proc_read(proc_fd, pid, "cmdline", buf, sizeof(buf));
 	size_t i, len;
 
 	if (n <= 0)
@@ -228,15 +107,6 @@ static void put_args(int proc_fd, uint32_t pid, struct ks_event *ev)
 	ev->str[KS_F_PROCESS_COMMAND_LINE] = ev->str[KS_F_PROCESS_ARGS];
 }
 
-static int put_ids(int proc_fd, uint32_t pid, struct ks_proc_ids *ids)
-{
-	char buf[KS_PROC_BUF];
-
-	if (read_pid_file(proc_fd, pid, "status", buf, sizeof(buf)) <= 0)
-		return -ENOENT;
-	return ks_proc_parse_status(buf, ids) ? -ENOENT : 0;
-}
-
 /* The parent's executable, name and effective ids: what a hook fills. */
 static void put_parent(int proc_fd, const struct ks_task_rec *rec, struct ks_event *ev)
 {
@@ -249,7 +119,7 @@ static void put_parent(int proc_fd, const struct ks_task_rec *rec, struct ks_eve
 		return;		/* init's parent: none */
 	ev->present |= KS_P_PARENT;
 	put_exe(proc_fd, rec->ppid, ev, ev->pexe, KS_F_PARENT_EXECUTABLE, KS_F_PARENT_NAME);
-	if (!put_ids(proc_fd, rec->ppid, &ids)) {
+	if (!ks_proc_status(proc_fd, rec->ppid, &ids)) {
 		ev->peuid = ids.euid;
 		ev->pegid = ids.egid;
 		ev->present |= KS_P_PEUID | KS_P_PEGID;
@@ -259,18 +129,17 @@ static void put_parent(int proc_fd, const struct ks_task_rec *rec, struct ks_eve
 /* Start times the iterator did not give: from stat, in clock ticks. */
 static int fill_times(int proc_fd, struct ks_task_rec *rec)
 {
-	uint32_t ppid, pp;
-	uint64_t ticks, pticks;
+	struct ks_proc_stat st, pst;
 
-	if (read_pid_stat(proc_fd, rec->pid, &ppid, &ticks))
+	if (ks_proc_stat(proc_fd, rec->pid, &st))
 		return -ENOENT;
 	/* exact: still the process the iterator saw (stat floors the ns)? */
 	if (rec->start_ns)
-		return ticks == rec->start_ns / ticks_ns(1) ? 0 : -ENOENT;
-	rec->start_ns = ticks_ns(ticks);
-	rec->ppid = ppid;
-	if (ppid && !read_pid_stat(proc_fd, ppid, &pp, &pticks))
-		rec->parent_start_ns = ticks_ns(pticks);
+		return st.start_ticks == rec->start_ns / ticks_ns(1) ? 0 : -ENOENT;
+	rec->start_ns = ticks_ns(st.start_ticks);
+	rec->ppid = st.ppid;
+	if (st.ppid && !ks_proc_stat(proc_fd, st.ppid, &pst))
+		rec->parent_start_ns = ticks_ns(pst.start_ticks);
 	return 0;
 }
 
@@ -292,7 +161,7 @@ int ks_proc_event(int proc_fd, const struct ks_task_rec *rec_in, uint64_t now_ns
 	ev->entity = KS_ENTITY_KEY(ev->pid, ev->start_ns);
 	/* no executable: a kernel thread (or gone), which Defend does not report */
 	if (put_exe(proc_fd, rec.pid, ev, ev->exe, KS_F_PROCESS_EXECUTABLE, KS_F_PROCESS_NAME) ||
-	    put_ids(proc_fd, rec.pid, &ids))
+	    ks_proc_status(proc_fd, rec.pid, &ids))
 		return -ENOENT;
 	ev->present = KS_P_PROCESS | KS_P_USER | KS_P_EUID | KS_P_EGID;
 	ev->uid = ids.uid;

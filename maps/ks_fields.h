@@ -6,7 +6,7 @@
  * (rules-compiler/fields.c, which adds the names of the fields only kload
  * knows), the reference interpreter (interp.c), the table-walk model
  * (tablewalk.c) and kload's join keys and kestrel.join text (loader/
- * pipeline.c, loader/field.c). A new kernel-filled field is one line
+ * nfa_join.c, loader/field.c). A new kernel-filled field is one line
  * here, its enum ks_field id in ks_abi.h, and the code that fills it.
  *
  * KS_NUM_FIELDS(X): X(id, ECS name, type, member, presence, nonzero, min, max)
@@ -208,7 +208,7 @@ KS_FIELD_INLINE __u32 ks_str_present_bit(__u32 f)
 /*
  * Does ev hold a value of kernel join field f? One rule for the kernel's
  * join hash and its null test (bpf/), their model (tablewalk.c) and
- * kload's NFA key (loader/pipeline.c): a string by its KS_P_* bit, an
+ * kload's NFA key (loader/nfa_join.c): a string by its KS_P_* bit, an
  * entity key or an address by being non-zero, a number as ks_event_num()
  * reads it.
  */

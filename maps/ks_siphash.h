@@ -2,7 +2,7 @@
 /*
  * SipHash-2-4 (Aumasson and Bernstein, "SipHash: a fast short-input PRF",
  * 2012): the keyed hash of sequence join keys, in the kernel (ks_entity
- * keys, bpf/ks_eval.bpf.h) and in kload's NFA (loader/pipeline.c). Both
+ * keys, bpf/ks_eval.bpf.h) and in kload's NFA (loader/nfa_join.c). Both
  * draw a 128-bit key at random when they start, so whoever chooses paths
  * or command lines cannot choose values whose hashes collide.
  *

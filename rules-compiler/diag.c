@@ -79,6 +79,18 @@ char *ks_xasprintf(const char *fmt, ...)
 	return s;
 }
 
+int ks_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
 void ks_diag_vadd(struct ks_diags *d, enum ks_diag_level lvl,
 		  struct ks_loc loc, const char *fmt, va_list ap)
 {

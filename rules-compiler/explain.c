@@ -372,7 +372,7 @@ static void explain_exceptions(const struct ks_rule_src *src, FILE *out)
 }
 
 /*
- * A sample runs in userspace (pipeline.c): what it matches, its window
+ * A sample runs in userspace (loader/nfa.c): what it matches, its window
  * (Elastic's samples have none: KS_SAMPLE_WINDOW_NS says why this one)
  * and the bound on what it keeps.
  */

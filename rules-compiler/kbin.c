@@ -7,10 +7,8 @@
  * The metadata is emitted with libyaml (double-quoted scalars, so any
  * query text survives) in the rule file format, and read back with the
  * ordinary rule file loader: one parser for rules, whatever their origin.
- *
- * Over 900 lines because writer, reader and the tables' checks are one
- * format: they share the extent layout and the header's byte order, and
- * the checks are what makes a file from anywhere safe to load.
+ * The tables read back are checked by ks_tables_check() (tables_check.c)
+ * before anything walks them.
  */
 #include <endian.h>
 #include <stddef.h>
@@ -18,7 +16,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,21 +30,6 @@
 #include "source.h"
 
 #include "lower.h"
-
-static int kb_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int kb_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* ---- metadata: YAML in the rule file format ---- */
 
@@ -264,7 +246,7 @@ static char *meta_yaml(const struct ks_ruleset *rs, size_t *len, char *err,
 	*len = 0;
 	f = open_memstream(&buf, len);
 	if (!f) {
-		kb_err(err, errlen, "out of memory");
+		ks_err(err, errlen, "out of memory");
 		return NULL;
 	}
 	yaml_emitter_initialize(&em);
@@ -275,7 +257,7 @@ static char *meta_yaml(const struct ks_ruleset *rs, size_t *len, char *err,
 	if (!ret && !yaml_emitter_flush(&em))
 		ret = -1;
 	if (ret)
-		kb_err(err, errlen, "cannot write rule metadata: %s",
+		ks_err(err, errlen, "cannot write rule metadata: %s",
 		       em.problem ? em.problem : "YAML emitter error");
 	yaml_emitter_delete(&em);
 	fclose(f);
@@ -386,20 +368,20 @@ static int extents_to_tables(const char *name, const uint8_t *p, size_t size,
 	memset(t, 0, used);
 	for (i = 0; i < n; i++, at += len) {
 		if (size - at < KB_EXT_HDR)
-			return kb_err(err, errlen, "%s: extent %u of %u is cut short", name, i, n);
+			return ks_err(err, errlen, "%s: extent %u of %u is cut short", name, i, n);
 		memcpy(&x, p + at, sizeof(x));
 		off = le32toh(x);
 		memcpy(&x, p + at + 4, sizeof(x));
 		len = le32toh(x);
 		at += KB_EXT_HDR;
 		if (!len || off < end || off > used || len > used - off || len > size - at)
-			return kb_err(err, errlen, "%s: extent %u (offset %llu, %llu bytes) is empty, overlaps the one before, or ends past the tables or the file",
+			return ks_err(err, errlen, "%s: extent %u (offset %llu, %llu bytes) is empty, overlaps the one before, or ends past the tables or the file",
 				      name, i, (unsigned long long)off, (unsigned long long)len);
 		memcpy(b + off, p + at, len);
 		end = off + len;
 	}
 	if (at != size)
-		return kb_err(err, errlen, "%s: %zu bytes after the last extent", name, size - at);
+		return ks_err(err, errlen, "%s: %zu bytes after the last extent", name, size - at);
 	return 0;
 }
 
@@ -479,15 +461,15 @@ int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
 	bool direct;
 
 	if (t->hdr.magic != KS_TABLES_MAGIC || t->hdr.n_rules != rs->n_rules)
-		return kb_err(err, errlen, "%s: the tables are not compiled from these rules",
+		return ks_err(err, errlen, "%s: the tables are not compiled from these rules",
 			      path);
 	if (KS_TABLES_USED(t) > sizeof(*t))
-		return kb_err(err, errlen, "%s: the tables' DFA is larger than the tables", path);
+		return ks_err(err, errlen, "%s: the tables' DFA is larger than the tables", path);
 	meta = meta_yaml(rs, &meta_len, err, errlen);
 	ext = meta ? malloc((KS_TABLES_USED(t) / KB_CHUNK + 1) * sizeof(*ext)) : NULL;
 	if (!ext) {
 		free(meta);
-		return meta ? kb_err(err, errlen, "out of memory") : -1;
+		return meta ? ks_err(err, errlen, "out of memory") : -1;
 	}
 	memset(&h, 0, sizeof(h));
 	h.n_extents = tables_to_extents(t, KS_TABLES_USED(t), ext, &esz, &hash);
@@ -503,24 +485,24 @@ int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
 	hdr_swap_le(&h);
 	tmp = out_path(path, &direct);
 	if (!tmp) {
-		kb_err(err, errlen, "out of memory");
+		ks_err(err, errlen, "out of memory");
 		goto out;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	if (fd < 0 || write_file(fd, &h, ext, le32toh(h.n_extents), meta, meta_len) ||
 	    (!direct && fsync(fd))) {
-		kb_err(err, errlen, "%s: %s", tmp, strerror(errno));
+		ks_err(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	ret = close(fd);
 	fd = -1;
 	if (ret) {
-		kb_err(err, errlen, "%s: %s", tmp, strerror(errno));
+		ks_err(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	ret = -1;
 	if (!direct && rename(tmp, path)) {
-		kb_err(err, errlen, "%s: %s", path, strerror(errno));
+		ks_err(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	ret = 0;
@@ -556,23 +538,23 @@ static int check_hdr(const char *path, const struct ks_kbin_hdr *h,
 {
 	if (!memcmp(h->magic, KS_KBIN_MAGIC_V1, KS_KBIN_MAGIC_LEN) ||
 	    !memcmp(h->magic, KS_KBIN_MAGIC_V2, KS_KBIN_MAGIC_LEN))
-		return kb_err(err, errlen, "%s: a .kbin of an older format (%.8s, tables of a fixed size): recompile the rules",
+		return ks_err(err, errlen, "%s: a .kbin of an older format (%.8s, tables of a fixed size): recompile the rules",
 			      path, h->magic);
 	if (memcmp(h->magic, KS_KBIN_MAGIC, KS_KBIN_MAGIC_LEN))
-		return kb_err(err, errlen, "%s: not a .kbin file (bad magic)", path);
+		return ks_err(err, errlen, "%s: not a .kbin file (bad magic)", path);
 	if (h->abi_version != KS_ABI_VERSION)
-		return kb_err(err, errlen, "%s: compiled for ABI version %u, this kload uses %u: recompile the rules",
+		return ks_err(err, errlen, "%s: compiled for ABI version %u, this kload uses %u: recompile the rules",
 			      path, h->abi_version, KS_ABI_VERSION);
 	if (h->hdr_size != sizeof(*h) || h->tables_size < KS_TABLES_VALUE_SIZE(0) ||
 	    h->tables_size > sizeof(struct ks_tables) || h->tables_size % 4)
-		return kb_err(err, errlen, "%s: table layout differs (header %u, tables %llu bytes; expected %zu, %zu..%zu): recompile the rules",
+		return ks_err(err, errlen, "%s: table layout differs (header %u, tables %llu bytes; expected %zu, %zu..%zu): recompile the rules",
 			      path, h->hdr_size,
 			      (unsigned long long)h->tables_size, sizeof(*h),
 			      (size_t)KS_TABLES_VALUE_SIZE(0), sizeof(struct ks_tables));
 	/* no sum of the sizes: a huge meta_size would wrap around */
 	if (fsize < sizeof(*h) || h->extents_size > fsize - sizeof(*h) ||
 	    h->meta_size != fsize - sizeof(*h) - h->extents_size)
-		return kb_err(err, errlen, "%s: truncated or padded: %llu bytes, header says %u of table extents and %llu of metadata",
+		return ks_err(err, errlen, "%s: truncated or padded: %llu bytes, header says %u of table extents and %llu of metadata",
 			      path, (unsigned long long)fsize, h->extents_size,
 			      (unsigned long long)h->meta_size);
 	return 0;
@@ -588,27 +570,27 @@ static char *slurp(const char *path, uint64_t *size, char *err, size_t errlen)
 	long n;
 
 	if (!f) {
-		kb_err(err, errlen, "%s: %s", path, strerror(errno));
+		ks_err(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 ||
 	    fseek(f, 0, SEEK_SET)) {
-		kb_err(err, errlen, "%s: %s", path, strerror(errno));
+		ks_err(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if ((unsigned long)n > KBIN_MAX_BYTES) {
-		kb_err(err, errlen, "%s: larger than a .kbin can be (%ld bytes; "
+		ks_err(err, errlen, "%s: larger than a .kbin can be (%ld bytes; "
 		       "the metadata is a rule file, at most KS_MAX_FILE_BYTES)",
 		       path, n);
 		goto out;
 	}
 	buf = malloc(n + 1);
 	if (!buf) {
-		kb_err(err, errlen, "%s: out of memory", path);
+		ks_err(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
 	if (fread(buf, 1, n, f) != (size_t)n) {
-		kb_err(err, errlen, "%s: read error", path);
+		ks_err(err, errlen, "%s: read error", path);
 		free(buf);
 		buf = NULL;
 		goto out;
@@ -627,260 +609,17 @@ static int check_rules(const char *path, const struct ks_ruleset *rs,
 	size_t i;
 
 	if (ks_diags_errors(&rs->diags))
-		return kb_err(err, errlen, "%s: the rule metadata does not parse (see diagnostics)",
+		return ks_err(err, errlen, "%s: the rule metadata does not parse (see diagnostics)",
 			      path);
 	if (rs->n_rules - first != t->hdr.n_rules)
-		return kb_err(err, errlen, "%s: metadata has %zu rules, the tables %u",
+		return ks_err(err, errlen, "%s: metadata has %zu rules, the tables %u",
 			      path, rs->n_rules - first, t->hdr.n_rules);
 	for (i = 0; i < t->hdr.n_rules; i++)
 		if (ks_rule_uid(&rs->rules[first + i]) != t->rules[i].uid)
-			return kb_err(err, errlen, "%s: rule %s does not match the tables (uid %08x, tables %08x)",
+			return ks_err(err, errlen, "%s: rule %s does not match the tables (uid %08x, tables %08x)",
 				      path, rs->rules[first + i].id,
 				      ks_rule_uid(&rs->rules[first + i]),
 				      t->rules[i].uid);
-	return 0;
-}
-
-/* ---- tables from outside: every count within its limit, every index
- * within its count, before anything walks them ---- */
-
-#define TC_FAIL(...)	kb_err(err, errlen, "the tables are inconsistent: " \
-			       __VA_ARGS__)
-
-static int tc_counts(const struct ks_tables_hdr *h, char *err, size_t errlen)
-{
-	static const struct { size_t off; uint32_t max; const char *name; } c[] = {
-		{ offsetof(struct ks_tables_hdr, n_rules), KS_MAX_RULES, "n_rules" },
-		{ offsetof(struct ks_tables_hdr, n_steps), KS_MAX_STEPS, "n_steps" },
-		{ offsetof(struct ks_tables_hdr, n_insns), KS_MAX_INSNS, "n_insns" },
-		{ offsetof(struct ks_tables_hdr, n_atoms), KS_MAX_ATOMS, "n_atoms" },
-		{ offsetof(struct ks_tables_hdr, n_cidrs), KS_MAX_CIDRS, "n_cidrs" },
-		{ offsetof(struct ks_tables_hdr, n_states), KS_MAX_STATES, "n_states" },
-		{ offsetof(struct ks_tables_hdr, n_classes), KS_MAX_CLASSES, "n_classes" },
-		{ offsetof(struct ks_tables_hdr, n_acc_list), KS_MAX_ACC_LIST, "n_acc_list" },
-		{ offsetof(struct ks_tables_hdr, n_trig_list), KS_MAX_TRIG_LIST, "n_trig_list" },
-	};
-	uint32_t v;
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(c); i++) {
-		memcpy(&v, (const char *)h + c[i].off, sizeof(v));
-		if (v > c[i].max)
-			return TC_FAIL("%s is %u, at most %u", c[i].name, v,
-				       c[i].max);
-	}
-	if ((uint64_t)h->n_states * (h->n_classes + 1) > KS_DFA_CELLS)
-		return TC_FAIL("%u states x (%u classes + 1) exceed KS_DFA_CELLS",
-			       h->n_states, h->n_classes);
-	if (h->acc_base > h->n_states)
-		return TC_FAIL("acc_base %u past %u states", h->acc_base,
-			       h->n_states);
-	if (h->n_states && (h->cls_begin >= h->n_classes ||
-			    h->cls_end >= h->n_classes))
-		return TC_FAIL("a sentinel class is past %u classes",
-			       h->n_classes);
-	return 0;
-}
-
-/* A (first << shift) | count slice of a list of n entries. */
-static bool tc_slice(uint32_t v, unsigned int shift, uint32_t n)
-{
-	uint32_t first = v >> shift, cnt = v & ((1u << shift) - 1);
-
-	return first <= n && cnt <= n - first;
-}
-
-/* A cell names state 0 (dead) or the row of a state, flagged or not. */
-static bool tc_cell(const struct ks_dfa_hdr *d, uint32_t v)
-{
-	v &= ~KS_DFA_ACC;
-	return v % d->row_bytes == 0 && v / d->row_bytes < d->n_states;
-}
-
-/* The column offsets: in a row, on a cell boundary, not the spare cell. */
-static bool tc_col(const struct ks_dfa_hdr *d, uint32_t col)
-{
-	return col % 4 == 0 && col / 4 < d->n_classes;
-}
-
-/* The image's header: agrees with the tables' header, every map and
- * start in range. */
-static int tc_dfa_hdr(const struct ks_tables *t, char *err, size_t errlen)
-{
-	const struct ks_dfa_hdr *d = &t->dfa_hdr;
-	uint32_t i, f, m;
-
-	/* tab_bytes: the C model masks with it, the kernel with its size
-	 * class (>= tab_bytes); both masks keep every row of a valid table
-	 * whole */
-	if (d->n_states != t->hdr.n_states || d->n_classes != t->hdr.n_classes ||
-	    d->n_acc_list != t->hdr.n_acc_list || d->row_bytes != (d->n_classes + 1) * 4 ||
-	    d->tab_bytes > sizeof(t->dfa) || (d->tab_bytes & (d->tab_bytes - 1)) ||
-	    (uint64_t)d->n_states * d->row_bytes > d->tab_bytes)
-		return TC_FAIL("the DFA image header does not match the tables");
-	if (!d->n_states)
-		return 0;
-	for (i = 0; i < 256 * KS_DFA_COL_N; i++)
-		if (!tc_col(d, d->col[i / 256][i % 256]))
-			return TC_FAIL("byte %u maps past %u classes", i % 256, d->n_classes);
-	if (!tc_col(d, d->col_begin) || !tc_col(d, d->col_end))
-		return TC_FAIL("a sentinel class is past %u classes", d->n_classes);
-	for (f = 0; f < KS_F_STR_N; f++)
-		for (m = 0; m < KS_CASE_N; m++)
-			if (!tc_cell(d, d->autos[f][m].start) || !tc_cell(d, d->autos[f][m].mid))
-				return TC_FAIL("a start state is past %u states", d->n_states);
-	return 0;
-}
-
-/*
- * "A multiple of row_bytes below n_states rows" for every cell of the
- * image (a million at 1,000 rules) without a division each: row_bytes is
- * 2^k times an odd o, and y is a multiple of o exactly when y times o's
- * inverse modulo 2^32 is at most UINT32_MAX / o.
- */
-struct tc_rows {
-	uint32_t low_mask, shift, inv, lim, end;
-};
-
-static void tc_rows_init(struct tc_rows *r, const struct ks_dfa_hdr *d)
-{
-	uint32_t o = d->row_bytes, inv;
-	int i;
-
-	r->shift = __builtin_ctz(o);
-	r->low_mask = (1u << r->shift) - 1;
-	o >>= r->shift;
-	inv = o;	/* Newton's iteration: each step doubles the correct bits */
-	for (i = 0; i < 5; i++)
-		inv *= 2 - o * inv;
-	r->inv = inv;
-	r->lim = UINT32_MAX / o;
-	r->end = d->n_states * d->row_bytes;	/* <= tab_bytes: checked */
-}
-
-static bool tc_rows_cell(const struct tc_rows *r, uint32_t v)
-{
-	v &= ~KS_DFA_ACC;
-	return !(v & r->low_mask) && (v >> r->shift) * r->inv <= r->lim && v < r->end;
-}
-
-static int tc_dfa(const struct ks_tables *t, char *err, size_t errlen)
-{
-	const struct ks_tables_hdr *h = &t->hdr;
-	uint32_t s, c, nc = h->n_classes;
-	const uint32_t *row;
-	struct tc_rows r;
-
-	if (tc_dfa_hdr(t, err, errlen))
-		return -1;
-	if (!h->n_states)
-		return 0;
-	tc_rows_init(&r, &t->dfa_hdr);
-	for (s = 0, row = t->dfa; s < h->n_states; s++, row += nc + 1) {
-		for (c = 0; c < nc; c++)
-			if (s ? !tc_rows_cell(&r, row[c]) : row[c] != 0)
-				return TC_FAIL("DFA cell %u goes to %#x, not a state of %u",
-					       s * (nc + 1) + c, row[c], h->n_states);
-		/* the row's accept slice */
-		if (!tc_slice(row[nc], 8, h->n_acc_list))
-			return TC_FAIL("state %u accepts past the accept list", s);
-	}
-	for (s = 0; s < h->n_acc_list; s++)
-		if (t->acc_list[s] >= h->n_atoms)
-			return TC_FAIL("accept list entry %u names atom %u of %u",
-				       s, t->acc_list[s], h->n_atoms);
-	return 0;
-}
-
-/* Slices of a step list (category or cut path), each step < n_steps. */
-static int tc_step_lists(const uint32_t *firsts, uint32_t n, const uint16_t *list,
-			 uint32_t list_len, uint32_t n_steps, const char *what,
-			 char *err, size_t errlen)
-{
-	uint32_t c, i;
-
-	for (c = 0; c < n; c++) {
-		if (!tc_slice(firsts[c], 16, list_len))
-			return TC_FAIL("%s %u lists past its step list", what, c);
-		for (i = 0; i < (firsts[c] & 0xffff); i++)
-			if (list[(firsts[c] >> 16) + i] >= n_steps)
-				return TC_FAIL("%s %u names a step past %u",
-					       what, c, n_steps);
-	}
-	return 0;
-}
-
-static int tc_index(const struct ks_tables *t, char *err, size_t errlen)
-{
-	const struct ks_tables_hdr *h = &t->hdr;
-	uint32_t i;
-
-	for (i = 0; i < h->n_atoms; i++)
-		if (!tc_slice(t->atom_trig[i], 16, h->n_trig_list))
-			return TC_FAIL("atom %u triggers past the trigger list", i);
-	for (i = 0; i < h->n_trig_list; i++)
-		if (t->trig_list[i] >= h->n_steps)
-			return TC_FAIL("trigger list entry %u names step %u of %u",
-				       i, t->trig_list[i], h->n_steps);
-	if (tc_step_lists(t->cat_first, KS_CAT_N, t->cat_list,
-			  ARRAY_SIZE(t->cat_list), h->n_steps, "category",
-			  err, errlen))
-		return -1;
-	return tc_step_lists(t->cut_first, KS_PATH_SLOTS, t->cut_list,
-			     ARRAY_SIZE(t->cut_list), h->n_steps, "cut path slot",
-			     err, errlen);
-}
-
-static int tc_rules(const struct ks_tables *t, char *err, size_t errlen)
-{
-	const struct ks_tables_hdr *h = &t->hdr;
-	const struct ks_rule *r;
-	const struct ks_step *s;
-	uint32_t i, j;
-
-	for (i = 0; i < h->n_rules; i++) {
-		r = &t->rules[i];
-		if (r->first_step + r->n_steps > h->n_steps ||
-		    ((r->flags & KS_R_UNTIL) && r->until_step >= h->n_steps) ||
-		    r->action > KS_RA_KILL || r->severity > KS_SEV_CRITICAL)
-			return TC_FAIL("rule %u: steps, action or severity out of "
-				       "range", i);
-	}
-	for (i = 0; i < h->n_steps; i++) {
-		s = &t->steps[i];
-		if (s->rule >= h->n_rules || s->category >= KS_CAT_N ||
-		    s->n_join > KS_MAX_JOIN || (s->join_opt >> s->n_join) ||
-		    s->prog_len > KS_MAX_PROG_LEN ||
-		    s->prog > h->n_insns || s->prog_len > h->n_insns - s->prog)
-			return TC_FAIL("step %u: rule, category, joins or "
-				       "program out of range", i);
-		for (j = 0; j < s->n_join; j++)
-			if (s->join[j] >= KS_F_N)
-				return TC_FAIL("step %u joins on field %u", i,
-					       s->join[j]);
-	}
-	return 0;
-}
-
-static int tc_insns(const struct ks_tables *t, char *err, size_t errlen)
-{
-	const struct ks_tables_hdr *h = &t->hdr;
-	const struct ks_insn *in;
-	uint32_t i;
-
-	for (i = 0; i < h->n_insns; i++) {
-		in = &t->insns[i];
-		if (in->op >= KS_OP_N || in->field >= KS_F_N ||
-		    in->cmp >= KS_CMP_N ||
-		    (in->op == KS_OP_ATOM && in->arg >= h->n_atoms) ||
-		    (in->op == KS_OP_CIDR && in->arg >= h->n_cidrs))
-			return TC_FAIL("instruction %u: op, field, comparison or "
-				       "operand out of range", i);
-	}
-	for (i = 0; i < h->n_cidrs; i++)
-		if (t->cidrs[i].prefix > 128)
-			return TC_FAIL("network %u has prefix /%u", i,
-				       t->cidrs[i].prefix);
 	return 0;
 }
 
@@ -893,15 +632,6 @@ static void prefix_err(const char *name, char *err, size_t errlen)
 		return;
 	snprintf(err, errlen, "%s", msg);
 	free(msg);
-}
-
-int ks_tables_check(const struct ks_tables *t, char *err, size_t errlen)
-{
-	if (tc_counts(&t->hdr, err, errlen) || tc_dfa(t, err, errlen) ||
-	    tc_index(t, err, errlen) || tc_rules(t, err, errlen) ||
-	    tc_insns(t, err, errlen))
-		return -1;
-	return 0;
 }
 
 /*
@@ -933,7 +663,7 @@ static int meta_start(struct kb_meta_parse *mp, const char *meta, size_t len, ch
 	/* the rule file loader reads a C string */
 	mp->meta = malloc(len + 1);
 	if (!mp->meta)
-		return kb_err(err, errlen, "%s: out of memory", mp->name);
+		return ks_err(err, errlen, "%s: out of memory", mp->name);
 	memcpy(mp->meta, meta, len);
 	mp->meta[len] = 0;
 	mp->running = !pthread_create(&mp->tid, NULL, meta_parse, mp);
@@ -963,7 +693,7 @@ static int read_tables(const char *name, const char *body, const struct ks_kbin_
 	    t->hdr.abi_version != KS_ABI_VERSION ||
 	    t->hdr.content_hash != h->tables_hash ||
 	    KS_TABLES_USED(t) != h->tables_size)
-		return kb_err(err, errlen, "%s: the tables are inconsistent (magic, version, hash or size)",
+		return ks_err(err, errlen, "%s: the tables are inconsistent (magic, version, hash or size)",
 			      name);
 	if (ks_tables_check(t, err, errlen)) {
 		prefix_err(name, err, errlen);
@@ -983,7 +713,7 @@ int ks_kbin_read_mem(const void *data, size_t size, const char *name,
 	int ret = -1;
 
 	if (size < sizeof(h)) {
-		kb_err(err, errlen, "%s: not a .kbin file (%zu bytes)", name, size);
+		ks_err(err, errlen, "%s: not a .kbin file (%zu bytes)", name, size);
 		goto out;
 	}
 	memcpy(&h, buf, sizeof(h));
@@ -991,7 +721,7 @@ int ks_kbin_read_mem(const void *data, size_t size, const char *name,
 	if (check_hdr(name, &h, size, err, errlen))
 		goto out;
 	if (ks_fnv1a64(body, size - sizeof(h), KS_FNV64_INIT) != h.file_hash) {
-		kb_err(err, errlen, "%s: corrupted (content hash mismatch)", name);
+		ks_err(err, errlen, "%s: corrupted (content hash mismatch)", name);
 		goto out;
 	}
 	if (meta_start(&mp, body + h.extents_size, h.meta_size, err, errlen))

@@ -37,6 +37,8 @@ void ks_hugepages(void *p, size_t len, size_t cap);
 /* Grow *v (of *cap elements of size sz) so it holds at least n + 1. */
 void ks_grow(void *v, size_t *cap, size_t n, size_t sz);
 char *ks_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A message into err (errlen bytes; none if err is NULL); returns -1. */
+int ks_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* ---- hash.c: a hash map from strings to indexes (keys are not copied) ---- */
 struct ks_strmap_slot {

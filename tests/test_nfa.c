@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Conformance of the userspace NFA (loader/pipeline.c) with EQL sequence
+ * Conformance of the userspace NFA (loader/pipeline.c, nfa.c) with EQL sequence
  * semantics: ordering, maxspan boundaries, entity isolation, interleaving,
  * newest-overwrites, until between and outside steps, runs, consumption,
  * and many entities; and with Elastic's sample semantics: filters in any

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * already_running events from /proc (loader/running.c): the stat and
- * status parsers, and whole events read from a fake proc directory
+ * already_running events from /proc (loader/running.c; its parsers are
+ * tests/test_procfs.c's): whole events read from a fake proc directory
  * (files and exe links as the kernel lays them out), with start times
  * from stat or from the task iterator's record.
  */
@@ -19,28 +19,9 @@
 #include <cmocka.h>
 
 #include "kestrel/running.h"
+#include "fake_proc.h"
 
 #define STAT_FMT "%u (%s) S %u %u %u 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 %llu 1000 10"
-
-struct fake {
-	char dir[64];
-	int fd;
-};
-
-static void put_file(struct fake *f, unsigned int pid, const char *name, const char *data,
-		     size_t len)
-{
-	char path[256];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/%u", f->dir, pid);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/%u/%s", f->dir, pid, name);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	assert_int_equal(fwrite(data, 1, len, fp), len);
-	fclose(fp);
-}
 
 /* A process: stat (ppid, start ticks), status ids, exe link, cmdline. */
 static void put_proc(struct fake *f, unsigned int pid, unsigned int ppid,
@@ -62,31 +43,6 @@ static void put_proc(struct fake *f, unsigned int pid, unsigned int ppid,
 		assert_int_equal(symlink(exe, path), 0);
 }
 
-static int setup(void **state)
-{
-	struct fake *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	strcpy(f->dir, "/tmp/ks_running_XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	f->fd = open(f->dir, O_RDONLY | O_DIRECTORY);
-	assert_true(f->fd >= 0);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fake *f = *state;
-	char cmd[128];
-
-	close(f->fd);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
-
 static uint64_t tick_ns(void)
 {
 	return 1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK);
@@ -97,42 +53,6 @@ static const char *str(const struct ks_event *ev, enum ks_field f, char *buf)
 	memcpy(buf, (const char *)ev + ev->str[f].off, ev->str[f].len);
 	buf[ev->str[f].len] = 0;
 	return buf;
-}
-
-static void test_parse_stat(void **state)
-{
-	uint32_t ppid = 0;
-	uint64_t ticks = 0;
-	char buf[256];
-
-	/* a comm may hold ") " and digits: fields count from the last ')' */
-	snprintf(buf, sizeof(buf), STAT_FMT, 42u, "a) 7 (b", 17u, 42u, 42u, 123456ull);
-	assert_int_equal(ks_proc_parse_stat(buf, &ppid, &ticks), 0);
-	assert_int_equal(ppid, 17);
-	assert_int_equal(ticks, 123456);
-	assert_int_equal(ks_proc_parse_stat("42 (x) S 1 2", &ppid, &ticks), -1);
-	assert_int_equal(ks_proc_parse_stat("42 x S 1", &ppid, &ticks), -1);
-	snprintf(buf, sizeof(buf), STAT_FMT, 42u, "x", 17u, 42u, 42u, 5ull);
-	buf[strlen(buf) - 12] = 'z';	/* a letter in a number field */
-	assert_int_equal(ks_proc_parse_stat(buf, &ppid, &ticks), -1);
-}
-
-static void test_parse_status(void **state)
-{
-	struct ks_proc_ids ids;
-
-	assert_int_equal(ks_proc_parse_status("Name:\tx\nUid:\t1000\t0\t0\t0\n"
-					      "Gid:\t100\t5\t5\t5\nCapEff:\t00000000000000ff\n",
-					      &ids), 0);
-	assert_int_equal(ids.uid, 1000);
-	assert_int_equal(ids.euid, 0);
-	assert_int_equal(ids.gid, 100);
-	assert_int_equal(ids.egid, 5);
-	assert_int_equal(ids.cap_eff, 0xff);
-	assert_int_equal(ids.cap_prm, 0);	/* absent: none */
-	/* a "Uid" inside another name is not the Uid line */
-	assert_int_equal(ks_proc_parse_status("XUid:\t1\t1\nGid:\t1\t1\n", &ids), -1);
-	assert_int_equal(ks_proc_parse_status("Uid:\t1\t1\n", &ids), -1);
 }
 
 /* A process and its parent, start times from stat. */
@@ -268,12 +188,10 @@ static void test_list_dir(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_stat),
-		cmocka_unit_test(test_parse_status),
-		cmocka_unit_test_setup_teardown(test_event_from_stat, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_event_exact, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_event_cut, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_event_from_stat, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_event_exact, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_event_cut, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_list_dir, fake_setup, fake_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -228,7 +228,7 @@ struct ks_step_ast {
 
 /*
  * Elastic's limit on a sample's filters ("up to five filters"); a
- * sample's bit masks of filters (loader/pipeline.c) rely on it.
+ * sample's bit masks of filters (loader/nfa.c) rely on it.
  */
 #define KS_MAX_SAMPLE_FILTERS	5
 /*

@@ -46,19 +46,6 @@ size_t ks_running_listed(const struct ks_running *r);
 size_t ks_running_emitted(const struct ks_running *r);
 bool ks_running_exact(const struct ks_running *r);
 
-/* ---- the /proc parsers, for the unit tests ---- */
-
-/* /proc/PID/stat: ppid and start time (clock ticks since boot); -1 if malformed. */
-int ks_proc_parse_stat(const char *buf, uint32_t *ppid, uint64_t *start_ticks);
-
-struct ks_proc_ids {
-	uint32_t uid, euid, gid, egid;
-	uint64_t cap_eff, cap_prm;
-};
-
-/* /proc/PID/status: Uid, Gid (real, effective), CapEff, CapPrm; -1 if one is missing. */
-int ks_proc_parse_status(const char *buf, struct ks_proc_ids *ids);
-
 /*
  * The already_running event of rec->pid from the proc directory proc_fd
  * (start times from rec, or from stat when rec's are 0), its time now_ns

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Join keys of the userspace NFA: what of an event makes the key a
+ * sequence's or sample's pending state is found under (loader/nfa.c),
+ * and the same values as kestrel.join prints them in an alert
+ * (loader/alert.c). A kernel field's value comes from the event; a
+ * userspace-enriched one (user.name, process.working_directory, ...)
+ * from the replayed record or what kload reads live (loader/ecs_user.c).
+ * The key's slot in the store is its SipHash-2-4 under the pipeline's
+ * random key.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "kestrel/tablewalk.h"
+#include "maps/ks_siphash.h"
+#include "pipeline_int.h"
+
+/*
+ * The interpreter's userspace-only fields: container.id from the ECS
+ * context's cgroups, the enriched ones from its records or /proc.
+ */
+bool ks_join_user_str(void *arg, const struct ks_field_info *f, const struct ks_event *ev,
+		      const char **s, size_t *len)
+{
+	struct ks_pipeline *p = arg;
+
+	if (strcmp(f->name, "container.id"))
+		return p->ecs ? ks_ecs_user_str(p->ecs, f, ev, s, len) :
+				ks_interp_user_default(f, s, len);
+	*s = p->ecs ? ks_ecs_container(p->ecs, ev) : NULL;
+	*len = *s ? strlen(*s) : 0;
+	return *s != NULL;
+}
+
+/*
+ * One join value of ev: bytes at *v (or in num) and their length.
+ * Returns 1 if the field has a value, 0 if it is null (no bytes: every
+ * null is the same key).
+ */
+static int join_value(const struct ks_event *ev, uint32_t f, const uint8_t **v, uint32_t *len,
+		      uint8_t num[16])
+{
+	const uint8_t *ip = ks_ev_ip(ev, f);
+	__s64 n = 0;	/* set by ks_event_num; gcc cannot see it through the switch */
+
+	*v = num;
+	*len = 0;
+	if (!ks_join_present(ev, f))
+		return 0;
+	if (KS_F_IS_STR(f)) {
+		ks_ev_str(ev, f, v, len);
+		return 1;
+	}
+	if (ip) {
+		*v = ip;
+		*len = 16;
+		return 1;
+	}
+	if (ks_field_is_entity(f)) {
+		uint64_t key = ks_event_entity(ev, f);
+
+		memcpy(num, &key, 8);
+		*len = 8;
+		return 1;
+	}
+	ks_event_num(ev, f, &n);
+	memcpy(num, &n, 8);
+	*len = 8;
+	return 1;
+}
+
+/*
+ * The catalogue entry of join key j of step s. The table names a field
+ * only the kernel fills; a userspace one (KS_F_NONE) is found in the
+ * rule's AST.
+ */
+static const struct ks_field_info *join_info(const struct ks_gen *g, const struct ks_step *s,
+					     uint32_t j)
+{
+	const struct ks_query *q = s->rule < g->rs->n_rules ? g->rs->rules[s->rule].q : NULL;
+
+	return q ? ks_query_join(q, s, j) : NULL;
+}
+
+/*
+ * A userspace join value of ev (ks_field_info.join): what a test of f
+ * reads (the replayed record's value, or what kload reads live), so
+ * returns 1 with the value, 0 if it is null, as join_value() for a kernel
+ * field. host.* and agent.id (not ks_field_info.join) read as null: one
+ * value for all of a host's events, the NFA does not key on them. A value
+ * longer than the key keeps (only a replayed record can hold one) is
+ * keyed on its first KS_ECS_UBUF bytes with the cut bit, as a kernel
+ * value the event holds in part.
+ */
+static int join_user(struct ks_pipeline *p, const struct ks_field_info *f,
+		     const struct ks_event *ev, const uint8_t **v, uint32_t *len)
+{
+	const char *s;
+	size_t n;
+
+	*len = 0;
+	if (!f || !f->join || !ks_join_user_str(p, f, ev, &s, &n))
+		return 0;
+	*v = (const uint8_t *)s;
+	*len = n < KS_ECS_UBUF ? (uint32_t)n : KS_ECS_UBUF;
+	return n > KS_ECS_UBUF ? 3 : 1;
+}
+
+/*
+ * May join key j of step s be null? An ?optional key may, and null then
+ * joins null; so may host.* and agent.id, which the NFA does not key on
+ * (one value for all of a host's events). Elastic leaves an event whose
+ * other key is null out of the step, as the kernel does (ks_join_null).
+ */
+static bool join_nullable(const struct ks_gen *g, const struct ks_step *s, uint32_t j)
+{
+	const struct ks_field_info *fi;
+
+	if (s->join_opt & (1u << j))
+		return true;
+	fi = s->join[j] == KS_F_NONE ? join_info(g, s, j) : NULL;
+	return fi && !fi->join;
+}
+
+/*
+ * The join key of ev for step s into p->join_key: per join field a
+ * presence byte (bit 1: the event holds only part of the value), the
+ * value's length and the value itself, whole: a string's bytes (NULs of
+ * process.command_line as spaces, as the field reads), numbers, entity
+ * keys and addresses in binary. Two keys are equal exactly when every
+ * value is. Returns the key's length; *out is set when a key that may not
+ * be null is (the event takes no part in the step).
+ */
+static uint32_t join_key(struct ks_pipeline *p, const struct ks_gen *g, const struct ks_event *ev,
+			 const struct ks_step *s, bool *out)
+{
+	uint8_t *b = p->join_key, num[16];
+	uint32_t pos = 0, j, i;
+
+	*out = false;
+
+	for (j = 0; j < s->n_join && j < KS_MAX_JOIN; j++) {
+		uint32_t f = s->join[j], len;
+		const uint8_t *v;
+
+		if (f == KS_F_NONE)
+			b[pos] = join_user(p, join_info(g, s, j), ev, &v, &len);
+		else
+			b[pos] = join_value(ev, f, &v, &len, num);
+		if (!b[pos] && !join_nullable(g, s, j))
+			*out = true;
+		if (ev->truncated & ks_field_cut_bits(f))
+			b[pos] |= 2;
+		memcpy(b + pos + 1, &len, 4);
+		pos += 5;
+		for (i = 0; i < len; i++)
+			b[pos + i] = !v[i] && f == KS_F_PROCESS_COMMAND_LINE ? ' ' : v[i];
+		pos += len;
+	}
+	return pos;
+}
+
+/*
+ * ev's join key for step s into p, and its hash (never 0: 0 marks an
+ * empty slot); the key's home slot is fetched into the cache meanwhile.
+ * False when a key that may not be null is: ev is out of the step.
+ */
+bool ks_join_seq_key(struct ks_pipeline *p, const struct ks_gen *g, const struct ks_rule *r,
+		     const struct ks_step *s, const struct ks_event *ev)
+{
+	bool out;
+
+	p->join_len = join_key(p, g, ev, s, &out);
+	if (out)
+		return false;
+	p->join_hash = ks_siphash(p->sip_key[0] ^ r->uid, p->sip_key[1], p->join_key,
+				  p->join_len) ?: 1;
+	__builtin_prefetch(&p->slots[p->join_hash & (p->n_slots - 1)]);
+	return true;
+}
+
+/*
+ * Join key j of step s as kestrel.join prints it: its name and its value
+ * on ev in buf (KS_JOIN_TEXT bytes, cut to fit). Returns < 0 when the
+ * value is null or one for the whole host (host.*, agent.id: not printed).
+ */
+int ks_join_text(struct ks_pipeline *p, const struct ks_gen *g, const struct ks_step *s,
+		 uint32_t j, const struct ks_event *ev, const char **name, char *buf)
+{
+	const struct ks_field_info *fi = ks_field_by_id(s->join[j]);
+	const uint8_t *v;
+	uint32_t len;
+
+	if (fi) {
+		*name = fi->name;
+		return ks_field_text(p->ecs, ev, s->join[j], buf, KS_JOIN_TEXT);
+	}
+	fi = join_info(g, s, j);
+	if (!join_user(p, fi, ev, &v, &len))
+		return -1;
+	*name = fi->name;
+	return snprintf(buf, KS_JOIN_TEXT, "%.*s", (int)len, (const char *)v);
+}
+
