@@ -722,16 +722,16 @@ static __always_inline int ks_forward(struct ks_scratch *sc, struct ks_stats *st
 #define KS_SIMULATE	(1u << 2)	/* replay: record what live would do */
 
 /*
- * Evaluate the event in sc->ev (source `src`) and account for it exactly
- * once: filtered, forwarded or dropped. Returns KS_RA_* of the enforced
- * action, after setting KS_V_DENIED/KS_V_KILLED; the caller turns
- * KS_V_DENIED into -EPERM or XDP_DROP.
+ * Evaluate the event in sc->ev (source `src`) against the generation t
+ * (NULL: none installed; one lookup serves the whole event) and account
+ * for it exactly once: filtered, forwarded or dropped. Returns KS_RA_* of
+ * the enforced action, after setting KS_V_DENIED/KS_V_KILLED; the caller
+ * turns KS_V_DENIED into -EPERM or XDP_DROP.
  */
-static __always_inline __u32 ks_evaluate(struct ks_scratch *sc, __u32 ctx, __u32 src,
-					 __u32 caps)
+static __always_inline __u32 ks_evaluate_in(struct ks_tables *t, struct ks_scratch *sc,
+					    __u32 ctx, __u32 src, __u32 caps)
 {
 	struct ks_verdict *vd = &sc->ev.verdict;
-	struct ks_tables *t;
 	struct ks_stats *st;
 	__u32 zero = 0, action = KS_RA_ALERT;
 	__u64 t0 = bpf_ktime_get_ns(), dt;
@@ -749,7 +749,6 @@ static __always_inline __u32 ks_evaluate(struct ks_scratch *sc, __u32 ctx, __u32
 		return KS_RA_ALERT;
 	}
 
-	t = ks_tables_current();
 	if (!t) {
 		ks_count(&st->dropped[src][KS_DROP_NO_TABLES]);
 		return KS_RA_ALERT;
@@ -797,6 +796,12 @@ static __always_inline __u32 ks_evaluate(struct ks_scratch *sc, __u32 ctx, __u32
 	st->eval_ns_sum += dt;
 	st->eval_ns_hist[ks_hist_bucket(dt) & (KS_HIST_BUCKETS - 1)]++;
 	return action;
+}
+
+/* ks_evaluate_in() of the current generation (a caller that has none yet) */
+static __always_inline __u32 ks_evaluate(struct ks_scratch *sc, __u32 ctx, __u32 src, __u32 caps)
+{
+	return ks_evaluate_in(ks_tables_current(), sc, ctx, src, caps);
 }
 
 #endif /* KS_EVAL_BPF_H */
