@@ -454,7 +454,9 @@ static __always_inline int ks_xdp_fill(struct xdp_md *ctx, struct ks_scratch *sc
 
 /*
  * Whether no step can match the packet, decided from the tables and the
- * headers alone, before any scratch is claimed or payload copied. With no
+ * headers alone, before any scratch is claimed or payload copied: its
+ * protocol and ports are not admitted by the tables' packet filter
+ * (struct ks_net_filter, maps/ks_tables.h), or, with no
  * step in the category lists (steps without a string atom), a step is a
  * candidate only when an atom of a field the packet carries hits: the
  * payload or the interface name (ks_evaluate's candidate sources). Such a
@@ -465,6 +467,8 @@ static __always_inline int ks_xdp_no_match(struct ks_tables *t, const struct ks_
 	const struct ks_dfa_auto *pay = t->dfa_hdr.autos[KS_F_PAYLOAD];
 	const struct ks_dfa_auto *ifn = t->dfa_hdr.autos[KS_F_IFACE_NAME];
 
+	if (!ks_net_admits(&t->net, pk->l4proto, pk->sport, pk->dport))
+		return 1;
 	if ((t->cat_first[KS_CAT_ANY] & 0xffff) || (t->cat_first[KS_CAT_NETWORK] & 0xffff))
 		return 0;
 	if (ifn[0].start || ifn[1].start)
