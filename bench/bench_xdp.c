@@ -11,6 +11,10 @@
  *             whose rules all need TCP to port 80, 443 or 8080: no rule can
  *             match it by protocol/port, which must be decided before any
  *             payload is copied or scanned
+ *   b0.eval   b0 with one more rule, on the packet's ports and no string
+ *             (a candidate of every packet): the early decisions cannot
+ *             stop it, so this is the evaluator's own fixed cost
+ *             (informational)
  *   overhead  BPF_PROG_TEST_RUN's own cost on a two-instruction XDP_PASS
  *             program, measured in the same run
  *
@@ -111,7 +115,7 @@ static void emit(const struct opts *op, const struct fig *f, double ovh)
 		.name = kb_fmt("xdp.fixed.p%lu.%s.ns_per_packet", op->patterns, f->key),
 		.figure = kb_fmt("XDP fixed cost per packet (BPF_PROG_TEST_RUN, raw), %lu patterns: %s",
 				  op->patterns, f->label),
-		.unit = "ns/packet", .target = f->target, .group = "xdp", .headline = true,
+		.unit = "ns/packet", .target = f->target, .group = "xdp", .headline = !!f->target,
 		.command = kb_cmd(op->prog, "--patterns %lu", op->patterns),
 		.note = "raw: BPF_PROG_TEST_RUN's own cost included (xdp.test_run_overhead); "
 			"extra.net = raw - overhead",
@@ -131,16 +135,22 @@ static void emit(const struct opts *op, const struct fig *f, double ovh)
 	kb_emit(&r);
 }
 
-/* Install the rules' tables and time one frame through ks_xdp_main. */
+/* Install the rules' tables (and the rules `more`) and time one frame through ks_xdp_main. */
 static double run_set(const struct opts *op, struct ks_engine *e, int fd, const char *extra,
-		      const uint8_t *frame, size_t flen, const char **why)
+		      const char *more, const uint8_t *frame, size_t flen, const char **why)
 {
-	char err[512] = "", *yaml = gen_rules(op->patterns, op->seed, extra);
+	char err[512] = "", *yaml = gen_rules(op->patterns, op->seed, extra), *all;
 	struct ks_compile_info info;
-	struct ks_tables *t = kb_compile(yaml, NULL, &info, err, sizeof(err));
+	struct ks_tables *t;
 	double v = NAN;
 	int ierr;
 
+	if (more) {
+		all = kb_fmt("%s%s", yaml, more);
+		free(yaml);
+		yaml = strdup(all);
+	}
+	t = kb_compile(yaml, NULL, &info, err, sizeof(err));
 	free(yaml);
 	if (!t) {
 		*why = kb_fmt("compiler: %s", err);
@@ -162,6 +172,10 @@ static void run(const struct opts *op)
 		.payload_depth = 1500, .judge_self = true,
 	};
 	struct fig b0 = { "b0", "UDP, 0-byte payload", "<= 60" };
+	struct fig b0e = { "b0.eval", "UDP, 0-byte payload, evaluated (a port-only rule)" };
+	static const char eval_rule[] =
+		"- rule: xdp_ports\n  name: ports\n  query: |\n    network where "
+		"event.action == \"packet\" and source.port == 1234 and destination.port == 9\n";
 	struct fig miss = { "portmiss.b1500", "UDP 1500-byte payload, no rule's protocol/port",
 			    "<= 40" };
 	struct kb_result ro = {
@@ -190,24 +204,26 @@ static void run(const struct opts *op)
 	}
 	kb_emit(&ro);
 
-	b0.raw = miss.raw = NAN;
+	b0.raw = b0e.raw = miss.raw = NAN;
 	if (ks_engine_load(&e, &eo)) {
-		b0.why = miss.why = "cannot load the BPF engine";
+		b0.why = b0e.why = miss.why = "cannot load the BPF engine";
 	} else if (!(p = ks_engine_prog(&e, "ks_xdp_main")) || bpf_program__fd(p) < 0) {
-		b0.why = miss.why = "no ks_xdp_main in this build";
+		b0.why = b0e.why = miss.why = "no ks_xdp_main in this build";
 		ks_engine_destroy(&e);
 	} else {
 		fd = bpf_program__fd(p);
 		f0 = ks_dfa_lab_frame(frame, pay, 0);
-		b0.raw = run_set(op, &e, fd, "", frame, f0, &b0.why);
+		b0.raw = run_set(op, &e, fd, "", NULL, frame, f0, &b0.why);
+		b0e.raw = run_set(op, &e, fd, "", eval_rule, frame, f0, &b0e.why);
 		f1500 = ks_dfa_lab_frame(frame, pay, sizeof(pay));
 		miss.raw = run_set(op, &e, fd,
 				   " and network.transport == \"tcp\" and "
 				   "destination.port in (80, 443, 8080)",
-				   frame, f1500, &miss.why);
+				   NULL, frame, f1500, &miss.why);
 		ks_engine_destroy(&e);
 	}
 	emit(op, &b0, ovh);
+	emit(op, &b0e, ovh);
 	emit(op, &miss, ovh);
 	if (pass_fd >= 0)
 		close(pass_fd);
