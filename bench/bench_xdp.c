@@ -249,11 +249,11 @@ int main(int argc, char **argv)
 		case 'r':
 			op.reps = atoi(optarg) > 0 ? atoi(optarg) : 1;
 			break;
-		case 'w':
-			op.warm_ms = atof(optarg);
-			break;
 		case 's':
 			op.seed = strtoull(optarg, NULL, 0);
+			break;
+		case 'w':
+			op.warm_ms = atof(optarg);
 			break;
 		default:
 			fprintf(stderr, "usage: %s [--patterns N] [--reps N] [--warm-ms MS] "
