@@ -452,6 +452,8 @@ static const char *ref_event_type(unsigned int act)
 		return "change";
 	case KS_ACT_PACKET:
 		return "connection";
+	case KS_ACT_ALREADY_RUNNING:
+		return "info";
 	default:
 		return NULL;
 	}
