@@ -12,7 +12,7 @@
 #   bench/profile/*.txt    where the time goes, for the figures with targets
 # and print the Markdown. `make bench` runs it after `make all`.
 #
-#   bench/run.sh [--quick] [--no-profile] [--only dfa,host,nfa,replay,mem,systp,hash]
+#   bench/run.sh [--quick] [--no-profile] [--only dfa,xdp,host,nfa,replay,mem,systp,hash]
 #                [--before DIR]
 #
 # --before DIR: DIR is an earlier source tree after `make all`, with the
@@ -35,7 +35,7 @@ LOG=$B/logs
 PIN=/sys/fs/bpf/kestrel-bench
 QUICK=0
 PROFILE=1
-ONLY="dfa,host,nfa,replay,mem,systp,hash"
+ONLY="dfa,xdp,host,nfa,replay,mem,systp,hash"
 BEFORE=""
 
 while [ $# -gt 0 ]; do
@@ -81,7 +81,7 @@ build() { # name
 }
 
 build report || { log "cannot build bench/report.c: see $LOG/build-report.log"; exit 1; }
-for n in bench_dfa bench_host bench_nfa bench_replay bench_mem bench_systp bench_hash; do
+for n in bench_dfa bench_xdp bench_host bench_nfa bench_replay bench_mem bench_systp bench_hash; do
 	build "$n"
 done
 # the earlier tree's, built by its own Makefile (its flags), as
@@ -159,6 +159,8 @@ if want dfa; then
 		fail_line dfa.ids.patterns "IDS content strings" "$(tail -1 "$LOG/ids-patterns.log")" "$OUT/dfa-ids.results"
 	fi
 fi
+# the fixed cost per packet of ks_xdp_main, and BPF_PROG_TEST_RUN's own
+want xdp && run xdp 120 bench_xdp
 want host && run host 240 bench_host --kload build/kload --dir "$DATA" $HOST_ARGS
 # The earlier tree right after this one's, then the ratios.
 before() { # key timeout name args...

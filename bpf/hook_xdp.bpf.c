@@ -168,8 +168,23 @@ static __always_inline void ks_xdp_iface_from_map(struct ks_event *ev)
 }
 
 /*
- * Copy [off, off + len) of the frame (linear part and fragments) into the
- * payload slot, cut at the configured depth.
+ * What the network and transport layers say, parsed before any event is
+ * built: the early decisions (ks_xdp_no_match) need only this, and the
+ * event is filled from it (ks_xdp_fill) when they do not decide.
+ */
+struct ks_xdp_pkt {
+	__u8 saddr[16];		/* IPv4 as ::ffff:a.b.c.d */
+	__u8 daddr[16];
+	__u32 family;
+	__u32 l4proto;
+	__u32 sport, dport;	/* host byte order, 0 without ports */
+	__u32 pay_off;		/* the payload: [pay_off, ip_end) of the frame */
+	__u32 ip_end;
+};
+
+/*
+ * Copy the payload (linear part and fragments) into its slot, cut at the
+ * configured depth.
  */
 static __always_inline int ks_xdp_payload(struct xdp_md *ctx, struct ks_scratch *sc,
 					  __u32 off, __u32 len)
@@ -203,25 +218,24 @@ static __always_inline int ks_xdp_payload(struct xdp_md *ctx, struct ks_scratch 
 }
 
 /*
- * Transport header and payload, from offsets: a global function with scalar
+ * The transport header, from offsets: a global function with scalar
  * arguments, so the verifier checks it once whatever path the network
- * layer took (IPv4 options, IPv6 extension chains). The headers are read
+ * layer took (IPv4 options, IPv6 extension chains). The header is read
  * with bpf_xdp_load_bytes(), which also reaches multi-buffer fragments.
  */
-__noinline int ks_xdp_l4(struct xdp_md *ctx, struct ks_scratch *sc, __u32 l4_off,
-			 __u32 ip_end, __u32 has_l4)
+__noinline int ks_xdp_l4(struct xdp_md *ctx, struct ks_xdp_pkt *pk, __u32 l4_off,
+			 __u32 has_l4)
 {
-	struct ks_event *ev;
 	__u32 pay_off;
 
-	if (!sc)
+	if (!pk)
 		return KS_XDP_MALFORMED;
-	ev = &sc->ev;
-	if (l4_off > ip_end)
+	pk->pay_off = pk->ip_end;	/* no payload unless a first fragment has one */
+	if (l4_off > pk->ip_end)
 		return KS_XDP_MALFORMED;	/* extension headers beyond the IP length */
-	if (!has_l4 || ev->transport == KS_IPPROTO_NONE)
+	if (!has_l4 || pk->l4proto == KS_IPPROTO_NONE)
 		return KS_XDP_EVENT;
-	if (ev->transport == KS_IPPROTO_TCP) {
+	if (pk->l4proto == KS_IPPROTO_TCP) {
 		struct ks_tcphdr th;
 		__u32 doff;
 
@@ -230,27 +244,25 @@ __noinline int ks_xdp_l4(struct xdp_md *ctx, struct ks_scratch *sc, __u32 l4_off
 		doff = (th.res_doff >> 4) * 4;
 		if (doff < sizeof(th))
 			return KS_XDP_MALFORMED;
-		ev->sport = bpf_ntohs(th.source);
-		ev->dport = bpf_ntohs(th.dest);
+		pk->sport = bpf_ntohs(th.source);
+		pk->dport = bpf_ntohs(th.dest);
 		pay_off = l4_off + doff;
-	} else if (ev->transport == KS_IPPROTO_UDP) {
+	} else if (pk->l4proto == KS_IPPROTO_UDP) {
 		struct ks_udphdr uh;
 
 		if (bpf_xdp_load_bytes(ctx, l4_off, &uh, sizeof(uh)))
 			return KS_XDP_MALFORMED;
-		ev->sport = bpf_ntohs(uh.source);
-		ev->dport = bpf_ntohs(uh.dest);
+		pk->sport = bpf_ntohs(uh.source);
+		pk->dport = bpf_ntohs(uh.dest);
 		pay_off = l4_off + sizeof(uh);
 	} else {
 		pay_off = l4_off;
 	}
-	if (pay_off > ip_end)
+	if (pay_off > pk->ip_end)
 		return KS_XDP_MALFORMED;	/* headers beyond the IP length */
-	if (ks_xdp_payload(ctx, sc, pay_off, ip_end - pay_off))
-		return KS_XDP_MALFORMED;
+	pk->pay_off = pay_off;
 	return KS_XDP_EVENT;
 }
-
 static __always_inline int ks_ipv6_is_ext(__u32 nh)
 {
 	return nh == KS_IPPROTO_HOPOPTS || nh == KS_IPPROTO_ROUTING ||
@@ -295,9 +307,7 @@ static __always_inline int ks_ipv6_walk(struct xdp_md *ctx, __u32 nh, __u32 *off
 /* Where the network layer leaves the transport layer (offsets from data). */
 struct ks_xdp_l3 {
 	__u32 l4_off;		/* the transport header */
-	__u32 ip_end;		/* the end of the IP packet */
 	__u32 has_l4;		/* 0: a non-first fragment */
-	int l4proto;
 };
 
 /*
@@ -331,8 +341,8 @@ static __always_inline void *ks_xdp_l2(void *data, void *end, __be16 *proto)
 	return pos;
 }
 
-/* IPv4 header at pos: addresses into ev, the rest into l3. */
-static __always_inline int ks_xdp_ipv4(void *data, void *pos, void *end, struct ks_event *ev,
+/* IPv4 header at pos: addresses into pk, the rest into l3. */
+static __always_inline int ks_xdp_ipv4(void *data, void *pos, void *end, struct ks_xdp_pkt *pk,
 				       struct ks_xdp_l3 *l3)
 {
 	struct ks_ipv4hdr *ip = pos;
@@ -346,120 +356,180 @@ static __always_inline int ks_xdp_ipv4(void *data, void *pos, void *end, struct 
 		return KS_XDP_MALFORMED;
 	if (pos + hlen > end)
 		return KS_XDP_MALFORMED;	/* options cut */
-	ev->family = 4;
-	ks_xdp_v4mapped(ev->saddr, ip->saddr);
-	ks_xdp_v4mapped(ev->daddr, ip->daddr);
-	l3->l4proto = ip->protocol;
+	pk->family = 4;
+	ks_xdp_v4mapped(pk->saddr, ip->saddr);
+	ks_xdp_v4mapped(pk->daddr, ip->daddr);
+	pk->l4proto = ip->protocol;
 	if (ip->frag_off & bpf_htons(0x1fff))
 		l3->has_l4 = 0;	/* non-first fragment */
-	l3->ip_end = (pos - data) + tot;
+	pk->ip_end = (pos - data) + tot;
 	l3->l4_off = (pos - data) + hlen;
 	return KS_XDP_EVENT;
 }
 
-/* IPv6 header at pos and its extension headers: addresses into ev, the rest into l3. */
+/* IPv6 header at pos and its extension headers: addresses into pk, the rest into l3. */
 static __always_inline int ks_xdp_ipv6(struct xdp_md *ctx, void *data, void *pos, void *end,
-				       struct ks_event *ev, struct ks_xdp_l3 *l3, __u32 frame_len)
+				       struct ks_xdp_pkt *pk, struct ks_xdp_l3 *l3, __u32 frame_len)
 {
 	struct ks_ipv6hdr *ip6 = pos;
 	__u32 plen;
+	int nh;
 
 	if ((void *)(ip6 + 1) > end)
 		return KS_XDP_MALFORMED;
 	if ((bpf_ntohl(ip6->ver_tc_flow) >> 28) != 6)
 		return KS_XDP_MALFORMED;
-	ev->family = 6;
-	__builtin_memcpy(ev->saddr, ip6->saddr, 16);
-	__builtin_memcpy(ev->daddr, ip6->daddr, 16);
+	pk->family = 6;
+	__builtin_memcpy(pk->saddr, ip6->saddr, 16);
+	__builtin_memcpy(pk->daddr, ip6->daddr, 16);
 	plen = bpf_ntohs(ip6->payload_len);
-	l3->ip_end = (pos - data) + sizeof(*ip6) + plen;
+	pk->ip_end = (pos - data) + sizeof(*ip6) + plen;
 	if (!plen)	/* jumbogram: the frame is the limit */
-		l3->ip_end = frame_len;
+		pk->ip_end = frame_len;
 	l3->l4_off = (pos - data) + sizeof(*ip6);
-	l3->l4proto = ks_ipv6_walk(ctx, ip6->nexthdr, &l3->l4_off, &l3->has_l4);
-	if (l3->l4proto < 0)
+	nh = ks_ipv6_walk(ctx, ip6->nexthdr, &l3->l4_off, &l3->has_l4);
+	if (nh < 0)
 		return KS_XDP_MALFORMED;
+	pk->l4proto = nh;
 	return KS_XDP_EVENT;
 }
 
 /*
- * Parse the frame into sc->ev: link and network layers with a
- * bounds-checked cursor, then ks_xdp_l4(). A global function: verified
- * once, and the packet cursor's states stay out of the evaluator's.
+ * Parse the frame's headers into *pk: link and network layers with a
+ * bounds-checked cursor, then ks_xdp_l4(). No event yet: the early
+ * decisions need only these fields. A global function: verified once,
+ * and the packet cursor's states stay out of the evaluator's.
  */
-__noinline int ks_xdp_parse(struct xdp_md *ctx, struct ks_scratch *sc)
+__noinline int ks_xdp_parse(struct xdp_md *ctx, struct ks_xdp_pkt *pk)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
 	struct ks_xdp_l3 l3 = { .has_l4 = 1 };
 	__u32 frame_len;
-	struct ks_event *ev;
 	__be16 proto;
 	void *pos;
 	int ret;
 
-	if (!sc)
+	if (!pk)
 		return KS_XDP_MALFORMED;
-	ev = &sc->ev;
 	frame_len = bpf_xdp_get_buff_len(ctx);
 	pos = ks_xdp_l2(data, end, &proto);
 	if (!pos)
 		return KS_XDP_MALFORMED;
 	if (proto == bpf_htons(KS_ETH_P_IP))
-		ret = ks_xdp_ipv4(data, pos, end, ev, &l3);
+		ret = ks_xdp_ipv4(data, pos, end, pk, &l3);
 	else if (proto == bpf_htons(KS_ETH_P_IPV6))
-		ret = ks_xdp_ipv6(ctx, data, pos, end, ev, &l3, frame_len);
+		ret = ks_xdp_ipv6(ctx, data, pos, end, pk, &l3, frame_len);
 	else
 		return KS_XDP_NOT_IP;
 	if (ret != KS_XDP_EVENT)
 		return ret;
-	if (l3.ip_end > frame_len)
+	if (pk->ip_end > frame_len)
 		return KS_XDP_MALFORMED;	/* IP length beyond the frame */
+	return ks_xdp_l4(ctx, pk, l3.l4_off, l3.has_l4);
+}
+
+/* The event in sc->ev from the parsed headers, and the payload copied. */
+static __always_inline int ks_xdp_fill(struct xdp_md *ctx, struct ks_scratch *sc,
+				       const struct ks_xdp_pkt *pk)
+{
+	struct ks_event *ev = &sc->ev;
+
+	ev->ts_ns = bpf_ktime_get_boot_ns();
 	ev->category = KS_CAT_NETWORK;
 	ev->action = KS_ACT_PACKET;
 	ev->source = KS_SRC_XDP;
 	ev->direction = 1;
-	ev->transport = l3.l4proto;
+	ev->family = pk->family;
+	ev->transport = pk->l4proto;
+	ev->sport = pk->sport;
+	ev->dport = pk->dport;
+	__builtin_memcpy(ev->saddr, pk->saddr, 16);
+	__builtin_memcpy(ev->daddr, pk->daddr, 16);
 	ev->ifindex = ctx->ingress_ifindex;
 	ev->present |= KS_P_NET;
 	ks_xdp_iface_from_map(ev);
-	return ks_xdp_l4(ctx, sc, l3.l4_off, l3.ip_end, l3.has_l4);
+	return ks_xdp_payload(ctx, sc, pk->pay_off, pk->ip_end - pk->pay_off);
+}
+
+/*
+ * Whether no step can match the packet, decided from the tables and the
+ * headers alone, before any scratch is claimed or payload copied: its
+ * protocol and ports are not admitted by the tables' packet filter
+ * (struct ks_net_filter, maps/ks_tables.h), or, with no
+ * step in the category lists (steps without a string atom), a step is a
+ * candidate only when an atom of a field the packet carries hits: the
+ * payload or the interface name (ks_evaluate's candidate sources). Such a
+ * packet would be counted filtered by ks_evaluate; it is counted so here.
+ */
+static __always_inline int ks_xdp_no_match(struct ks_tables *t, const struct ks_xdp_pkt *pk)
+{
+	const struct ks_dfa_auto *pay = t->dfa_hdr.autos[KS_F_PAYLOAD];
+	const struct ks_dfa_auto *ifn = t->dfa_hdr.autos[KS_F_IFACE_NAME];
+
+	if (!ks_net_admits(&t->net, pk->l4proto, pk->sport, pk->dport))
+		return 1;
+	if ((t->cat_first[KS_CAT_ANY] & 0xffff) || (t->cat_first[KS_CAT_NETWORK] & 0xffff))
+		return 0;
+	if (ifn[0].start || ifn[1].start)
+		return 0;
+	return pk->pay_off >= pk->ip_end || (!pay[0].start && !pay[1].start);
+}
+
+/* events, filtered and packets_pass in one lookup of the counters */
+static __always_inline int ks_xdp_filtered(const struct ks_xdp_pkt *pk)
+{
+	struct ks_stats *st = ks_stats_get(KS_CTX_SOFTIRQ);
+	__u32 depth = ks_cfg.payload_depth;
+
+	if (!st)
+		return XDP_PASS;
+	ks_count(&st->events[KS_SRC_XDP]);
+	ks_count(&st->filtered[KS_SRC_XDP]);
+	ks_count(&st->packets_pass);
+	/* ks_evaluate counts the cut of every event it sees; so here */
+	if (pk && pk->ip_end - pk->pay_off > (depth < KS_PAYLOAD_MAX ? depth : KS_PAYLOAD_MAX))
+		st->truncations[KS_F_PAYLOAD]++;
+	return XDP_PASS;
 }
 
 SEC("xdp")
 int ks_xdp_main(struct xdp_md *ctx)
 {
+	struct ks_xdp_pkt pk = {};
+	struct ks_tables *t;
 	struct ks_scratch *sc;
 	int ret, drop;
 
+	/* one generation for the packet, from here to the verdict */
+	t = ks_tables_current();
 	/* no packet rules: count and pass without parsing */
-	if (!ks_action_wanted(KS_ACT_PACKET)) {
-		ks_count_filtered(KS_CTX_SOFTIRQ, KS_SRC_XDP);
+	if (t && !(t->hdr.action_mask & (1u << KS_ACT_PACKET)))
+		return ks_xdp_filtered(NULL);
+	ret = ks_xdp_parse(ctx, &pk);
+	if (ret == KS_XDP_NOT_IP)
+		return ks_xdp_filtered(NULL);
+	if (ret != KS_XDP_EVENT) {
+		ks_count_drop(KS_CTX_SOFTIRQ, KS_SRC_XDP, KS_DROP_PARSE);
 		ks_xdp_count_verdict(0);
 		return XDP_PASS;
 	}
+	if (t && ks_xdp_no_match(t, &pk))
+		return ks_xdp_filtered(&pk);
 	sc = ks_scratch_get(KS_CTX_SOFTIRQ);
 	if (!sc) {
 		ks_count_drop(KS_CTX_SOFTIRQ, KS_SRC_XDP, KS_DROP_REENTRANT);
 		ks_xdp_count_verdict(0);
 		return XDP_PASS;
 	}
-	sc->ev.ts_ns = bpf_ktime_get_boot_ns();
-	ret = ks_xdp_parse(ctx, sc);
-	if (ret == KS_XDP_NOT_IP) {
-		ks_scratch_put(sc);
-		ks_count_filtered(KS_CTX_SOFTIRQ, KS_SRC_XDP);
-		ks_xdp_count_verdict(0);
-		return XDP_PASS;
-	}
-	if (ret != KS_XDP_EVENT) {
+	if (ks_xdp_fill(ctx, sc, &pk)) {
 		ks_scratch_put(sc);
 		ks_count_drop(KS_CTX_SOFTIRQ, KS_SRC_XDP, KS_DROP_PARSE);
 		ks_xdp_count_verdict(0);
 		return XDP_PASS;
 	}
 	/* a payload cut at the depth is counted by ks_evaluate, like every field */
-	ks_evaluate(sc, KS_CTX_SOFTIRQ, KS_SRC_XDP, KS_CAN_DENY);
+	ks_evaluate_in(t, sc, KS_CTX_SOFTIRQ, KS_SRC_XDP, KS_CAN_DENY);
 	drop = !!(sc->ev.verdict.flags & KS_V_DENIED);
 	ks_scratch_put(sc);
 	ks_xdp_count_verdict(drop);

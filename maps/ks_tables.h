@@ -176,6 +176,37 @@ struct ks_tables_hdr {
 			 1u << KS_F_FILE_EXTENSION | 1u << KS_F_FILE_ORIG_PATH | \
 			 1u << KS_F_FILE_ORIG_NAME | 1u << KS_F_FILE_ORIG_EXT)
 
+/*
+ * Which packets (protocol, ports) some step that can match action packet
+ * may take: filled by the compiler (rules-compiler/lower.c) from the
+ * conjuncts network.transport == / in and source.port, destination.port
+ * == / in of each such step's condition. A packet this does not admit
+ * can match no step: ks_xdp_main counts it filtered before copying or
+ * scanning its payload (bpf/hook_xdp.bpf.c; modelled by ks_walk_early()).
+ * Conservative: the ports of every step share one bitmap, and a packet
+ * is admitted when its source or its destination port is in it.
+ */
+struct ks_net_filter {
+	__u64 proto_any[4];	/* bit p: some step admits IP protocol p, any ports */
+	__u64 proto_port[4];	/* bit p: ... with a port in port[] */
+	__u64 port[1024];	/* bit n: some step names port n */
+};
+
+/* Does the filter admit a packet of protocol proto from sport to dport? */
+static inline int ks_net_admits(const struct ks_net_filter *nf, __u32 proto, __u32 sport,
+				__u32 dport)
+{
+	proto &= 0xff;
+	sport &= 0xffff;
+	dport &= 0xffff;
+	if ((nf->proto_any[proto >> 6] >> (proto & 63)) & 1)
+		return 1;
+	if (!((nf->proto_port[proto >> 6] >> (proto & 63)) & 1))
+		return 0;
+	return ((nf->port[sport >> 6] >> (sport & 63)) & 1) ||
+	       ((nf->port[dport >> 6] >> (dport & 63)) & 1);
+}
+
 struct ks_tables {
 	struct ks_tables_hdr hdr;
 	struct ks_dfa_hdr dfa_hdr;	/* column maps, automata, sizes */
@@ -196,6 +227,7 @@ struct ks_tables {
 	struct ks_step steps[KS_MAX_STEPS];
 	struct ks_insn insns[KS_MAX_INSNS];
 	struct ks_cidr cidrs[KS_MAX_CIDRS];
+	struct ks_net_filter net;
 	/*
 	 * The cells of maps/ks_dfa.h; dfa_hdr.tab_bytes <= sizeof(dfa). Last:
 	 * the map value ends with the size class in use.

@@ -237,6 +237,8 @@ static int add_step(struct lower *L, uint32_t rule, uint32_t index,
 	L->sact[t->hdr.n_steps] = node_actions(s->cond) & category_actions(s->category);
 	/* kernel actions only: already_running is past KS_ACT_N (ACT_ALL) */
 	t->hdr.action_mask |= (L->sact[t->hdr.n_steps] & ACT_ALL) | step_needs(q, s);
+	if (L->sact[t->hdr.n_steps] & ACT(KS_ACT_PACKET))
+		ks_net_filter_add(&t->net, s->cond);
 	st->prog = o->prog;
 	st->prog_len = o->len;
 	for (j = 0; j < q->n_join; j++)

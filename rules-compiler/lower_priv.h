@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * What the three files of the lowering share: the lowering state, trigger
+ * What the files of the lowering share: the lowering state, trigger
  * sets, programs under construction and pattern sets, and the functions
  * one file provides to the next (atoms.c <- lower_cond.c <- lower.c).
  */
@@ -99,5 +99,8 @@ struct step_out {
 /* The program of one step, placed in the table; -1 on a limit. */
 int lower_step_prog(struct lower *L, const struct ks_step_ast *s,
 		    struct step_out *o);
+
+/* net_filter.c: a step that can match a packet, into the packet filter */
+void ks_net_filter_add(struct ks_net_filter *nf, const struct ks_node *cond);
 
 #endif /* KS_COMP_LOWER_PRIV_H */

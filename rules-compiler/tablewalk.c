@@ -439,6 +439,11 @@ bool ks_walk_early(const struct ks_tables *t, const struct ks_event *ev, struct 
 	uint32_t f, h;
 
 	ks_walk_begin(w);
+	/* ks_xdp_main's packet filter: no step admits the protocol and ports */
+	if (ev->category == KS_CAT_NETWORK && ev->action == KS_ACT_PACKET &&
+	    (ev->present & KS_P_NET) &&
+	    !ks_net_admits(&t->net, ev->transport, ev->sport, ev->dport))
+		return true;
 	if (ev->category != KS_CAT_FILE || ev->action >= 16 ||
 	    (t->hdr.trig_fields[ev->action] & ~KS_EARLY_FIELDS) ||
 	    (ev->truncated & KS_F_PATH_MASK))

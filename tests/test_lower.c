@@ -788,6 +788,64 @@ static void test_trig_fields(void **state)
 	ks_ruleset_free(rs);
 }
 
+static void packet_event(struct ks_event *ev, uint32_t proto, uint32_t sport, uint32_t dport)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->category = KS_CAT_NETWORK;
+	ev->action = KS_ACT_PACKET;
+	ev->source = KS_SRC_XDP;
+	ev->present = KS_P_NET;
+	ev->family = 4;
+	ev->transport = proto;
+	ev->sport = sport;
+	ev->dport = dport;
+}
+
+/*
+ * The packet filter (struct ks_net_filter): protocols and ports from the
+ * equality conjuncts of the steps that can match a packet, a conjunction
+ * of two port fields kept whole (4000 -> 22), an action other than
+ * packet adding nothing. A packet it refuses stops in ks_walk_early(),
+ * and the interpreter confirms that no step matches it.
+ */
+static void test_net_filter(void **state)
+{
+	static const char *q[] = {
+		"network.transport == \"tcp\" and destination.port in (80, 443) and payload : \"*GET*\"",
+		"(source.port == 53 or destination.port == 53) and network.transport == \"udp\"",
+		"destination.port == 22 and source.port == 4000",
+		"network.transport == \"icmp\"",
+	};
+	static const uint32_t pk[][4] = {	/* proto, sport, dport, admitted */
+		{ 6, 5555, 80, 1 }, { 6, 443, 5555, 1 }, { 6, 5555, 8080, 0 },
+		{ 17, 53, 1234, 1 }, { 17, 5555, 8080, 0 }, { 1, 0, 0, 1 },
+		{ 6, 4000, 22, 1 }, { 47, 0, 0, 0 }, { 6, 1234, 5678, 0 },
+	};
+	char y[2048] = "";
+	static struct ks_walk w;
+	struct ks_ruleset *rs;
+	struct ks_event ev;
+	size_t i, r;
+
+	for (i = 0; i < 4; i++)
+		snprintf(y + strlen(y), sizeof(y) - strlen(y),
+			 "- rule: n%zu\n  name: n\n  query: |\n    network where "
+			 "event.action == \"packet\" and %s\n", i, q[i]);
+	snprintf(y + strlen(y), sizeof(y) - strlen(y),
+		 "- rule: c\n  name: c\n  query: network where event.action == \"connect\" and "
+		 "destination.port == 9999\n");
+	rs = load(y, 0, NULL);
+	ks_walk_init(&w);
+	for (i = 0; i < sizeof(pk) / sizeof(pk[0]); i++) {
+		assert_int_equal(ks_net_admits(&T->net, pk[i][0], pk[i][1], pk[i][2]), pk[i][3]);
+		packet_event(&ev, pk[i][0], pk[i][1], pk[i][2]);
+		assert_int_equal(ks_walk_early(T, &ev, &w), !pk[i][3]);
+		for (r = 0; !pk[i][3] && r < rs->n_rules; r++)
+			assert_false(ks_interp_step(&rs->rules[r].q->steps[0], &ev));
+	}
+	ks_ruleset_free(rs);
+}
+
 /* The table walk on a cut path: hits true, misses decided where they can be. */
 static void test_cut_walk(void **state)
 {
@@ -1209,6 +1267,7 @@ int main(void)
 		cmocka_unit_test(test_explain_user_joins),
 		cmocka_unit_test(test_explain_triggers),
 		cmocka_unit_test(test_trig_fields),
+		cmocka_unit_test(test_net_filter),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -110,8 +110,10 @@ enum ks_tv ks_walk_step(const struct ks_tables *t, uint32_t step,
  * The file hooks' early decision (bpf/ks_file.bpf.h, ks_early_filtered):
  * a file event whose action's trigger fields (hdr.trig_fields) are all
  * file fields, whose path is whole, and whose file fields hit no atom
- * that indexes a step, is counted filtered before its process is filled.
- * Begins the walk; true when the event stops there.
+ * that indexes a step, is counted filtered before its process is filled;
+ * and ks_xdp_main's: a packet whose protocol and ports the tables' packet
+ * filter (struct ks_net_filter) does not admit is counted filtered before
+ * its payload is copied. Begins the walk; true when the event stops there.
  */
 bool ks_walk_early(const struct ks_tables *t, const struct ks_event *ev, struct ks_walk *w);
 /* Steps 1-3: begin, (the early decision,) scan, candidates, evaluate every candidate. */

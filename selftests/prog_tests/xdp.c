@@ -564,6 +564,55 @@ out:
 	ks_tenv_close(&te);
 }
 
+/*
+ * The packet filter (struct ks_net_filter): a packet whose protocol or
+ * port no rule takes is counted filtered before its payload is copied or
+ * scanned (dfa_bytes does not move), even one whose payload holds the
+ * rule's pattern; the rule's own protocol and port are scanned and match.
+ */
+static void test_port_filter(void)
+{
+	static const char *rules =
+		"- rule: web_beacon\n"
+		"  name: Beacon marker to a web port\n"
+		"  query: |\n    network where event.action == \"packet\" and "
+		"network.transport == \"tcp\" and destination.port in (80, 443) and "
+		"payload : \"*KSBEACON*\"\n";
+	static const struct {
+		struct frame f;
+		int forwarded;
+	} cases[] = {
+		{ { V4(TCP_TO(443)), .text = "xx KSBEACON yy" }, 1 },
+		{ { V4(UDP_TO(443)), .text = "xx KSBEACON yy" }, 0 },	/* protocol */
+		{ { V6(TCP_TO(8080)), .text = "xx KSBEACON yy" }, 0 },	/* port */
+		{ { V4(TCP_TO(80)), .text = "clean" }, 0 },		/* scanned, no hit */
+	};
+	struct ks_tenv te = {};
+	struct ks_stats a, b;
+	uint8_t frame[256];
+	__u32 ret = 0;
+	size_t i;
+
+	if (!xdp_env(&te, rules, DEPTH))
+		goto out;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (!ASSERT_OK(ks_tenv_stats(&te, &a), "stats") ||
+		    !ASSERT_OK(run_frame(ks_xdp_prog_fd(&te.e), frame,
+					 build(&cases[i].f, frame, sizeof(frame)), &ret), "run") ||
+		    !ASSERT_OK(ks_tenv_stats(&te, &b), "stats"))
+			break;
+		ASSERT_EQ(ret, XDP_PASS, "verdict");
+		ASSERT_EQ(b.forwarded[KS_SRC_XDP] - a.forwarded[KS_SRC_XDP], cases[i].forwarded,
+			  "forwarded");
+		ASSERT_EQ(b.filtered[KS_SRC_XDP] - a.filtered[KS_SRC_XDP], !cases[i].forwarded,
+			  "filtered");
+		/* the refused ones are never scanned; the web port's always */
+		ASSERT_EQ(b.dfa_bytes > a.dfa_bytes, i == 0 || i == 3, "payload scanned");
+	}
+out:
+	ks_tenv_close(&te);
+}
+
 void test_xdp(void)
 {
 	if (test__start_subtest("verify"))
@@ -574,4 +623,6 @@ void test_xdp(void)
 		test_depth();
 	if (test__start_subtest("no_tables"))
 		test_no_tables();
+	if (test__start_subtest("port_filter"))
+		test_port_filter();
 }
