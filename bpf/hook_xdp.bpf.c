@@ -504,7 +504,7 @@ int ks_xdp_main(struct xdp_md *ctx)
 	/* one generation for the packet, from here to the verdict */
 	t = ks_tables_current();
 	/* no packet rules: count and pass without parsing */
-	if (t && !(t->hdr.action_mask & (1u << KS_ACT_PACKET)))
+	if (!ks_tables_want(t, KS_ACT_PACKET))
 		return ks_xdp_filtered(NULL);
 	ret = ks_xdp_parse(ctx, &pk);
 	if (ret == KS_XDP_NOT_IP)
