@@ -7,6 +7,9 @@
  * Any change of a layout in maps/ bumps KS_ABI_VERSION, and so does a
  * new meaning an older reader would misread (a ks_rule flag); tests/test_abi.c
  * pins sizes and offsets so an accidental change fails the build's tests.
+ * A bump also recompiles the fuzz_kbin seeds (tests/fuzz/kbin_seed.py
+ * --refresh build/kload tests/fuzz/corpus/kbin/seed*), which the fuzz
+ * regression check loads.
  */
 #ifndef KS_ABI_H
 #define KS_ABI_H

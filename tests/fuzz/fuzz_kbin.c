@@ -15,11 +15,13 @@
  *
  * The file's extents are the tables' header and the patched ranges,
  * merged and cut at the bytes the tables use (KS_TABLES_USED of the
- * patched header, maps/ks_tables.h, the file's tables_size). An input starting with the .kbin magic is loaded as it is (the
- * extent parser's own checks). The seeds are kload compile -o output
- * converted by tests/fuzz/kbin_seed.py. A load that succeeds must give
- * consistent tables the walker can run events through, and rules that
- * print back to the same EQL.
+ * patched header, maps/ks_tables.h, the file's tables_size). An input
+ * starting with the .kbin magic is loaded as it is (the extent parser's
+ * own checks). The seeds are kload compile -o output converted by
+ * tests/fuzz/kbin_seed.py (--refresh recompiles them after a layout
+ * change; fuzz.sh --regress fails when one no longer loads). A load that
+ * succeeds must give consistent tables the walker can run events
+ * through, and rules that print back to the same EQL.
  */
 #include <endian.h>
 
@@ -226,8 +228,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	rs = ks_ruleset_new();
 	if (ks_kbin_read_mem(buf, len, "fuzz.kbin", rs, fz_t, err, sizeof(err))) {
-		if (getenv("KS_FUZZ_VERBOSE"))	/* why a seed does not load */
+		/* Why a seed does not load; with KS_FUZZ_MUST_LOAD (fuzz.sh
+		 * --regress on the seeds) a seed that stopped loading after
+		 * a layout change fails the run, or the fuzzer would explore
+		 * only the rejection of old tables. */
+		if (getenv("KS_FUZZ_VERBOSE") || getenv("KS_FUZZ_MUST_LOAD"))
 			fprintf(stderr, "%s\n", err);
+		if (getenv("KS_FUZZ_MUST_LOAD"))
+			abort();
 	} else {
 		for (i = 0; i < rs->n_rules; i++)
 			if (rs->rules[i].q)

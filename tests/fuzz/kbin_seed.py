@@ -7,9 +7,17 @@ stores (format KSKBIN03: its tables_size, the struct up to the last DFA
 cell); fuzz_kbin cuts them where the patched header says they end.
 
     kbin_seed.py IN.kbin OUT
+    kbin_seed.py --refresh KLOAD SEED...
+
+--refresh recompiles each seed's own rules (its metadata YAML) with the
+kload given and rewrites the seed: after a change to the tables' layout
+the old seeds no longer load (fuzz.sh --regress says so).
 """
+import os
 import struct
+import subprocess
 import sys
+import tempfile
 
 HDR = 64
 
@@ -51,8 +59,8 @@ def tables(data):
     return bytes(tab), data[HDR + ext_size:HDR + ext_size + meta_size]
 
 
-def main():
-    data = open(sys.argv[1], 'rb').read()
+def convert(kbin, out):
+    data = open(kbin, 'rb').read()
     tab, meta = tables(data)
     patches = []
     for off, run in runs(tab):
@@ -60,8 +68,35 @@ def main():
             chunk = run[k:k + 255]
             patches.append(struct.pack('<I', off + k)[:3] +
                            bytes([len(chunk)]) + chunk)
-    out = bytes([1]) + struct.pack('<H', len(patches)) + b''.join(patches) + meta
-    open(sys.argv[2], 'wb').write(out)
+    out_bytes = (bytes([1]) + struct.pack('<H', len(patches)) +
+                 b''.join(patches) + meta)
+    open(out, 'wb').write(out_bytes)
+
+
+def seed_meta(seed):
+    """The rule metadata of a seed: what follows its patches."""
+    data = open(seed, 'rb').read()
+    at = 3
+    for _ in range(data[1] | data[2] << 8):
+        at += 4 + data[at + 3]
+    return data[at:]
+
+
+def refresh(kload, seeds):
+    with tempfile.TemporaryDirectory() as tmp:
+        rules, kbin = os.path.join(tmp, 'rules.yml'), os.path.join(tmp, 'x.kbin')
+        for seed in seeds:
+            open(rules, 'wb').write(seed_meta(seed))
+            subprocess.run([kload, 'compile', rules, '-o', kbin], check=True,
+                           stdout=subprocess.DEVNULL)
+            convert(kbin, seed)
+
+
+def main():
+    if sys.argv[1] == '--refresh':
+        refresh(sys.argv[2], sys.argv[3:])
+    else:
+        convert(sys.argv[1], sys.argv[2])
 
 
 if __name__ == '__main__':
