@@ -103,7 +103,11 @@ struct ks_ecs_ent {
 /* ------------------------------------------------------------------ */
 /* names                                                              */
 
-/* The names are the compiler's (rules-compiler/fields.c), one table each. */
+/*
+ * The names are the compiler's (rules-compiler/fields.c), one table each.
+ * These four are ecs.h's API; inside the loader the other enum fields
+ * (network.transport, network.direction) call ks_enum_name/ks_enum_parse.
+ */
 const char *ks_ecs_category_name(unsigned int cat)
 {
 	return ks_enum_name(KS_F_CATEGORY, cat);
@@ -139,26 +143,6 @@ bool ks_ecs_action_valid(unsigned int cat, unsigned int act)
 	default:
 		return false;
 	}
-}
-
-const char *ks_ecs_transport_name(unsigned int proto)
-{
-	return ks_enum_name(KS_F_TRANSPORT, proto);
-}
-
-const char *ks_ecs_direction_name(unsigned int dir)
-{
-	return ks_enum_name(KS_F_DIRECTION, dir);
-}
-
-int ks_ecs_transport_parse(const char *s)
-{
-	return ks_enum_parse(KS_F_TRANSPORT, s, true);
-}
-
-int ks_ecs_direction_parse(const char *s)
-{
-	return ks_enum_parse(KS_F_DIRECTION, s, true);
 }
 
 /* ------------------------------------------------------------------ */
@@ -427,6 +411,8 @@ static int tab_put(struct ks_ecs_strtab *t, uint64_t key, const char *s)
 	return 0;
 }
 
+/* Deliberate twin of pset_free in rules-compiler/atoms.c: the same
+ * free-each-then-the-array shape over another element type and layer. */
 static void tab_free(struct ks_ecs_strtab *t)
 {
 	size_t i;

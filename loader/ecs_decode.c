@@ -951,7 +951,7 @@ static int dec_transport(struct dec *d)
 
 	if (!v)
 		return 0;
-	if (v->type == KS_JT_STR && (p = ks_ecs_transport_parse(v->s)) >= 0) {
+	if (v->type == KS_JT_STR && (p = ks_enum_parse(KS_F_TRANSPORT, v->s, true)) >= 0) {
 		d->ev->transport = (__u8)p;
 		return 1;
 	}
@@ -969,7 +969,7 @@ static int dec_direction(struct dec *d)
 
 	if (r <= 0)
 		return r;
-	r = ks_ecs_direction_parse(s);
+	r = ks_enum_parse(KS_F_DIRECTION, s, true);
 	if (r < 0)
 		return fail(d, "network.direction: unknown value \"%s\"", s);
 	d->ev->direction = (__u8)r;
@@ -1004,19 +1004,19 @@ static int dec_net(struct dec *d)
 	return 0;
 }
 
+/* The value of base64 digit c, standard or URL-safe (its - and _ are the
+ * standard + and /); -1 if c is none. The alphabet's order is the value. */
 static int b64val(int c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
+	static const char digits[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_";
+	const char *p = c ? strchr(digits, c) : NULL;
+	int v;
+
+	if (!p)
+		return -1;
+	v = (int)(p - digits);
+	return v < 64 ? v : v - 2;
 }
 
 /* Standard or URL-safe base64, padding optional; decoded bytes past cap

@@ -352,7 +352,7 @@ static void put_endpoint(struct enc *e, const char *key, const uint8_t *addr,
 static void enc_network(struct enc *e)
 {
 	const struct ks_event *ev = e->ev;
-	const char *dir = ks_ecs_direction_name(ev->direction), *t;
+	const char *dir = ks_enum_name(KS_F_DIRECTION, ev->direction), *t;
 	char buf[4];
 
 	if (!(ev->present & KS_P_NET) || (!ev->transport && !dir))
@@ -361,7 +361,7 @@ static void enc_network(struct enc *e)
 	if (dir)
 		ks_jw_cstr(e->w, "direction", dir);
 	if (ev->transport) {
-		t = ks_ecs_transport_name(ev->transport);
+		t = ks_enum_name(KS_F_TRANSPORT, ev->transport);
 		if (!t) {
 			snprintf(buf, sizeof(buf), "%u", ev->transport & 0xff);
 			t = buf;

@@ -48,10 +48,4 @@ void ks_ecs_ip_text(const struct ks_event *ev, const uint8_t *a, char *buf, size
 /* event.outcome of an alert completed by ev: killed, blocked or success. */
 const char *ks_ecs_outcome(const struct ks_event *ev);
 
-/* network.transport / network.direction names: NULL or -1 if unknown. */
-const char *ks_ecs_transport_name(unsigned int proto);
-const char *ks_ecs_direction_name(unsigned int dir);
-int ks_ecs_transport_parse(const char *s);
-int ks_ecs_direction_parse(const char *s);
-
 #endif /* KS_ECS_INT_H */

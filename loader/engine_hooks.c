@@ -167,7 +167,9 @@ bool ks_prog_optional(const char *name)
 /*
  * What each host hook sees and what block/kill do there; matched by
  * program name prefix, first match wins. The README's "Event sources"
- * table and docs/kload.8 say the same in more words.
+ * table and docs/kload.8 say the same in more words. Its rows are
+ * deliberate twins of each other (one shape of data, which duplicates
+ * pairs: the connect rows with the accept and file ones).
  */
 static const struct {
 	const char *prefix;

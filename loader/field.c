@@ -79,12 +79,12 @@ static int field_text(const struct ks_ecs_ctx *ctx, const struct ks_event *ev,
 		s = ks_ecs_action_name(ev->action);
 		break;
 	case KS_F_TRANSPORT:
-		s = ks_ecs_transport_name(ev->transport);
+		s = ks_enum_name(KS_F_TRANSPORT, ev->transport);
 		if (!s)
 			return snprintf(buf, buflen, "%u", ev->transport);
 		break;
 	case KS_F_DIRECTION:
-		s = ks_ecs_direction_name(ev->direction);
+		s = ks_enum_name(KS_F_DIRECTION, ev->direction);
 		break;
 	}
 	return s ? snprintf(buf, buflen, "%s", s) : -1;

@@ -156,6 +156,8 @@ void pset_add(struct pset *ps, bool ci, bool begin, const char *s,
 	pt->len = n;
 }
 
+/* Deliberate twin of tab_free in loader/ecs.c: the same
+ * free-each-then-the-array shape over another element type and layer. */
 static void pset_free(struct pset *ps)
 {
 	uint32_t i;

@@ -874,6 +874,8 @@ struct ks_node *eql_parse_comparison(struct parser *p)
 enum fn_kind { FN_STARTS, FN_ENDS, FN_CONTAINS, FN_CIDR, FN_REGEX, FN_LENGTH,
 	       FN_MODULO };
 
+/* EQL function names. Deliberate twin of logsource's cats[] in sigma.c:
+ * both name -> two enums tables, of different things; only the shape. */
 static const struct {
 	const char *name;
 	enum fn_kind kind;

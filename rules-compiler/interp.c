@@ -473,6 +473,12 @@ static bool is_null(const struct ks_field_info *f, const struct ks_event *ev,
 	}
 }
 
+/*
+ * Deliberate twin of lower_node in lower_cond.c (the same dispatch on the
+ * node's kind: this evaluates, that emits the table code this models) and,
+ * for the AND/OR walk, of excludes_packets in lower.c (a question about
+ * the condition, not its value): the AST's consumers, one each.
+ */
 bool ks_interp_node_ctx(const struct ks_node *n, const struct ks_event *ev,
 			const struct ks_interp_ctx *ctx)
 {

@@ -285,7 +285,9 @@ static int check_joins(struct lower *L, const struct ks_rule_src *r,
  * Can the step match an XDP packet (which has no process to kill)? Only
  * if its category admits network events and its condition does not rule
  * packets out: a positive test on event.action without "packet", or on a
- * field packets never carry (process, file and user fields).
+ * field packets never carry (process, file and user fields). The AND/OR
+ * walk is a deliberate twin of ks_interp_node_ctx's in interp.c, which
+ * evaluates the condition where this asks what it rules out.
  */
 static bool excludes_packets(const struct ks_node *n)
 {

@@ -614,6 +614,9 @@ static struct trig lower_fn(struct lower *L, struct prog *p,
 	return trig_none();
 }
 
+/* Deliberate twin of ks_interp_node_ctx in interp.c: the same dispatch on
+ * the node's kind, which emits table code here and evaluates there (the
+ * interpreter is the model the lowered code is checked against). */
 static struct trig lower_node(struct lower *L, struct prog *p,
 			      const struct ks_node *n)
 {

@@ -441,6 +441,8 @@ static struct ks_node *detection(struct sigma *sg, yaml_node_t *det,
 
 static int logsource(struct sigma *sg, yaml_node_t *ls)
 {
+	/* Deliberate twin of functions[] in compare.c: both name -> two
+	 * enums tables, of different things; only the shape. */
 	static const struct {
 		const char *name;
 		enum ks_category cat;

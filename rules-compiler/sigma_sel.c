@@ -62,6 +62,8 @@ int sg_check_dups(struct sigma *sg, yaml_node_t *map)
 
 enum fmap_kind { FM_ECS, FM_REJECT, FM_INITIATED, FM_LOGONID };
 
+/* Sigma (Sysmon) field -> ECS. Its rows are deliberate twins of each
+ * other: one shape of data, which duplicates pairs. */
 static const struct {
 	const char *sigma;
 	enum fmap_kind kind;

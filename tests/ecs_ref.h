@@ -348,7 +348,7 @@ static void put_endpoint(struct enc *e, json_t *root, const char *key,
 
 static json_t *transport_json(unsigned int proto)
 {
-	const char *s = ks_ecs_transport_name(proto);
+	const char *s = ks_enum_name(KS_F_TRANSPORT, proto);
 	char buf[4];
 
 	if (s)
@@ -367,7 +367,7 @@ static void enc_net(struct enc *e, json_t *root)
 		return;
 	put_endpoint(e, root, "source", ev->saddr, ev->sport);
 	put_endpoint(e, root, "destination", ev->daddr, ev->dport);
-	dir = ks_ecs_direction_name(ev->direction);
+	dir = ks_enum_name(KS_F_DIRECTION, ev->direction);
 	if (!ev->transport && !dir)
 		return;
 	n = child(e, root, "network");

@@ -545,13 +545,13 @@ static void test_enum_names(void **state)
 		assert_int_equal(ks_enum_parse(t[i].f, t[i].name, true), t[i].v);
 		assert_string_equal(ks_enum_name(t[i].f, (unsigned int)t[i].v), t[i].first);
 	}
-	assert_int_equal(ks_ecs_transport_parse("GRE"), 47);
-	assert_string_equal(ks_ecs_direction_name(2), "egress");
+	assert_int_equal(ks_enum_parse(KS_F_TRANSPORT, "GRE", true), 47);
+	assert_string_equal(ks_enum_name(KS_F_DIRECTION, 2), "egress");
 	assert_int_equal(ks_ecs_action_parse("uid_change"), KS_ACT_UID_CHANGE);
 	assert_int_equal(ks_ecs_action_parse("load_module"), -1);	/* no event's */
 	assert_string_equal(ks_enum_name(KS_F_CAP_EFFECTIVE, CAP_SYS_ADMIN), "CAP_SYS_ADMIN");
 	assert_null(ks_ecs_action_name(KS_ACT_NONE));
-	assert_null(ks_ecs_transport_name(250));
+	assert_null(ks_enum_name(KS_F_TRANSPORT, 250));
 }
 
 static void test_truncation(void **state)
