@@ -27,6 +27,20 @@ struct cmp_op {
 	const char *text;	/* as written, for messages */
 };
 
+/*
+ * A comparison being typed: the field as written (ft, where errors about
+ * it point), its catalogue entry, the operator and the right-hand values.
+ * build_cmp and the typing of each field type (cmp_str, cmp_num, ...)
+ * take it as one argument.
+ */
+struct cmp {
+	const struct ks_token *ft;
+	const struct ks_field_info *f;
+	const struct cmp_op *op;
+	struct ks_token **vals;
+	size_t n;
+};
+
 /* ---- comparisons ---- */
 
 static bool nullable(const struct ks_field_info *f)
@@ -75,12 +89,12 @@ static const char *op_name(const struct cmp_op *op)
 }
 
 /* An error at the operator unless ok: it does not apply to field f of `kind`. */
-static bool op_check(struct parser *p, const struct ks_token *ft, const struct ks_field_info *f,
-		     const struct cmp_op *op, bool ok, const char *kind, const char *hint)
+static bool op_check(struct parser *p, const struct cmp *c, bool ok, const char *kind,
+		     const char *hint)
 {
 	if (!ok)
-		eql_serr(p, ft, "operator %s is not supported on %s field %s%s", op_name(op), kind,
-			 f->name, hint);
+		eql_serr(p, c->ft, "operator %s is not supported on %s field %s%s",
+			 op_name(c->op), kind, c->f->name, hint);
 	return ok;
 }
 
@@ -89,53 +103,49 @@ static bool op_check(struct parser *p, const struct ks_token *ft, const struct k
  * "numeric", "IP"): the operator applies (op_ok) and every value is a
  * `want` token; else an error at the operator or the first bad value.
  */
-static bool cmp_operands(struct parser *p, const struct ks_token *ft,
-			 const struct ks_field_info *f, const struct cmp_op *op,
-			 bool op_ok, const char *kind, struct ks_token **vals,
-			 size_t n, enum ks_tok_kind want)
+static bool cmp_operands(struct parser *p, const struct cmp *c, bool op_ok,
+			 const char *kind, enum ks_tok_kind want)
 {
 	size_t i;
 
-	if (!op_check(p, ft, f, op, op_ok, kind, ""))
+	if (!op_check(p, c, op_ok, kind, ""))
 		return false;
-	for (i = 0; i < n; i++) {
-		if (vals[i]->kind != want) {
-			eql_serr(p, vals[i], "cannot compare %s field %s with a %s", kind,
-				 f->name, want == KS_TOK_STRING ? "number" : "string");
+	for (i = 0; i < c->n; i++) {
+		if (c->vals[i]->kind != want) {
+			eql_serr(p, c->vals[i], "cannot compare %s field %s with a %s", kind,
+				 c->f->name, want == KS_TOK_STRING ? "number" : "string");
 			return false;
 		}
 	}
 	return true;
 }
 
-static struct ks_node *cmp_str(struct parser *p, const struct ks_token *ft,
-			       const struct ks_field_info *f,
-			       const struct cmp_op *op,
-			       struct ks_token **vals, size_t n)
+static struct ks_node *cmp_str(struct parser *p, const struct cmp *c)
 {
-	bool wild = op->kind == OP_COLON || op->kind == OP_LIKE;
-	bool ci = op->kind == OP_COLON || op->ci;
+	bool wild = c->op->kind == OP_COLON || c->op->kind == OP_LIKE;
+	bool ci = c->op->kind == OP_COLON || c->op->ci;
 	struct ks_pat_in *pats;
 	struct ks_node *node;
 	size_t i, len;
 
-	if (!cmp_operands(p, ft, f, op, op->kind < OP_LT || op->kind > OP_GE, "string",
-			  vals, n, KS_TOK_STRING))
+	if (!cmp_operands(p, c, c->op->kind < OP_LT || c->op->kind > OP_GE, "string",
+			  KS_TOK_STRING))
 		return NULL;
-	pats = ks_xmalloc(n * sizeof(*pats));
-	for (i = 0; i < n; i++) {
+	pats = ks_xmalloc(c->n * sizeof(*pats));
+	for (i = 0; i < c->n; i++) {
 		if (wild) {
-			pats[i].s = tok_wild(vals[i], &len);
+			pats[i].s = tok_wild(c->vals[i], &len);
 			pats[i].len = len;
 		} else {
-			pats[i].s = vals[i]->s;
-			pats[i].len = vals[i]->len;
+			pats[i].s = c->vals[i]->s;
+			pats[i].len = c->vals[i]->len;
 		}
 	}
-	node = ks_node_str(p->rs, eql_tok_loc(p, ft), f, KS_SO_EQ, wild, ci, pats, n);
-	if (op->negate)
-		node = negate(p->rs, f, node);
-	for (i = 0; wild && i < n; i++)
+	node = ks_node_str(p->rs, eql_tok_loc(p, c->ft), c->f, KS_SO_EQ, wild, ci, pats,
+			   c->n);
+	if (c->op->negate)
+		node = negate(p->rs, c->f, node);
+	for (i = 0; wild && i < c->n; i++)
 		free((char *)pats[i].s);
 	free(pats);
 	return node;
@@ -146,26 +156,23 @@ static struct ks_node *cmp_str(struct parser *p, const struct ks_token *ft,
  * and false. Its value is the text "true" or "false" (fields.c), so the
  * test is string equality with those words; null is handled before.
  */
-static struct ks_node *cmp_bool(struct parser *p, const struct ks_token *ft,
-				const struct ks_field_info *f,
-				const struct cmp_op *op,
-				struct ks_token **vals, size_t n)
+static struct ks_node *cmp_bool(struct parser *p, const struct cmp *c)
 {
 	struct ks_pat_in pats[2];
 	bool seen[2] = { false, false }, t;
 	struct ks_node *node;
 	size_t i, np = 0;
 
-	if (op->kind != OP_EQ && op->kind != OP_IN && op->kind != OP_COLON) {
-		eql_serr(p, ft, "%s is a boolean: compare it with ==, !=, : or in",
-			 f->name);
+	if (c->op->kind != OP_EQ && c->op->kind != OP_IN && c->op->kind != OP_COLON) {
+		eql_serr(p, c->ft, "%s is a boolean: compare it with ==, !=, : or in",
+			 c->f->name);
 		return NULL;
 	}
-	for (i = 0; i < n; i++) {
-		t = is_kw(vals[i], "true");
-		if (!t && !is_kw(vals[i], "false")) {
-			eql_serr(p, vals[i], "%s is a boolean: compare it with true "
-				 "or false", f->name);
+	for (i = 0; i < c->n; i++) {
+		t = is_kw(c->vals[i], "true");
+		if (!t && !is_kw(c->vals[i], "false")) {
+			eql_serr(p, c->vals[i], "%s is a boolean: compare it with true "
+				 "or false", c->f->name);
 			return NULL;
 		}
 		if (!seen[t]) {
@@ -173,9 +180,9 @@ static struct ks_node *cmp_bool(struct parser *p, const struct ks_token *ft,
 			pats[np++] = (struct ks_pat_in){ t ? "true" : "false", 5u - t };
 		}
 	}
-	node = ks_node_str(p->rs, eql_tok_loc(p, ft), f, KS_SO_EQ, false, false,
+	node = ks_node_str(p->rs, eql_tok_loc(p, c->ft), c->f, KS_SO_EQ, false, false,
 			   pats, np);
-	return op->negate ? negate(p->rs, f, node) : node;
+	return c->op->negate ? negate(p->rs, c->f, node) : node;
 }
 
 static enum ks_cmp op_cmp(enum op_kind k)
@@ -234,33 +241,31 @@ static bool id_text(struct parser *p, const struct ks_field_info *f,
 	return true;
 }
 
-static struct ks_node *cmp_num(struct parser *p, const struct ks_token *ft,
-			       const struct ks_field_info *f,
-			       const struct cmp_op *op,
-			       struct ks_token **vals, size_t n)
+static struct ks_node *cmp_num(struct parser *p, const struct cmp *c)
 {
 	int64_t *nums;
 	struct ks_node *node;
 	size_t i;
 
 	/* the operands' kinds here: an ECS id takes its decimal text too */
-	if (!op_check(p, ft, f, op, op->kind != OP_LIKE, "numeric", ""))
+	if (!op_check(p, c, c->op->kind != OP_LIKE, "numeric", ""))
 		return NULL;
-	nums = ks_xmalloc(n * sizeof(*nums));
-	for (i = 0; i < n; i++) {
-		if (vals[i]->kind != KS_TOK_NUMBER) {
-			if (!id_text(p, f, op, vals[i], &nums[i]))
+	nums = ks_xmalloc(c->n * sizeof(*nums));
+	for (i = 0; i < c->n; i++) {
+		if (c->vals[i]->kind != KS_TOK_NUMBER) {
+			if (!id_text(p, c->f, c->op, c->vals[i], &nums[i]))
 				goto bad;
 			continue;
 		}
-		if (!num_in_range(p, f, vals[i]))
+		if (!num_in_range(p, c->f, c->vals[i]))
 			goto bad;
-		nums[i] = vals[i]->num;
+		nums[i] = c->vals[i]->num;
 	}
-	node = ks_node_num(p->rs, eql_tok_loc(p, ft), f, op_cmp(op->kind), nums, n);
+	node = ks_node_num(p->rs, eql_tok_loc(p, c->ft), c->f, op_cmp(c->op->kind), nums,
+			   c->n);
 	free(nums);
-	if (op->negate)
-		node = negate(p->rs, f, node);
+	if (c->op->negate)
+		node = negate(p->rs, c->f, node);
 	return node;
 bad:
 	free(nums);
@@ -328,46 +333,44 @@ static size_t enum_drop_unnamed(const struct ks_field_info *f, int64_t *v, size_
 	return k;
 }
 
-static struct ks_node *cmp_enum(struct parser *p, const struct ks_token *ft,
-				const struct ks_field_info *f,
-				const struct cmp_op *op,
-				struct ks_token **vals, size_t n)
+static struct ks_node *cmp_enum(struct parser *p, const struct cmp *c)
 {
+	const struct ks_field_info *f = c->f;
 	struct ks_node *node = NULL;
 	size_t i, k = 0, cnt, m;
 	int64_t *nums;
 
-	if (!op_check(p, ft, f, op, op->kind < OP_LT || op->kind > OP_GE, "enum", ""))
+	if (!op_check(p, c, c->op->kind < OP_LT || c->op->kind > OP_GE, "enum", ""))
 		return NULL;
 	ks_field_enum(f, &cnt);
-	nums = ks_xmalloc((n * cnt + n) * sizeof(*nums));
-	for (i = 0; i < n; i++) {
-		if (vals[i]->kind == KS_TOK_NUMBER && f->id == KS_F_TRANSPORT) {
-			if (!num_in_range(p, f, vals[i]))
+	nums = ks_xmalloc((c->n * cnt + c->n) * sizeof(*nums));
+	for (i = 0; i < c->n; i++) {
+		if (c->vals[i]->kind == KS_TOK_NUMBER && f->id == KS_F_TRANSPORT) {
+			if (!num_in_range(p, f, c->vals[i]))
 				goto out;
-			nums[k++] = vals[i]->num;	/* IP protocol number */
+			nums[k++] = c->vals[i]->num;	/* IP protocol number */
 			continue;
 		}
-		if (vals[i]->kind != KS_TOK_STRING) {
-			eql_serr(p, vals[i], "cannot compare %s with a number "
+		if (c->vals[i]->kind != KS_TOK_STRING) {
+			eql_serr(p, c->vals[i], "cannot compare %s with a number "
 			     "(expected one of: %s)", f->name,
 			     ks_field_enum_list(f));
 			goto out;
 		}
-		m = enum_matches(f, op, vals[i], nums + k);
+		m = enum_matches(f, c->op, c->vals[i], nums + k);
 		if (!m) {
-			eql_serr(p, vals[i], "unknown value \"%s\" for %s (expected "
-			     "one of: %s)", vals[i]->s, f->name,
+			eql_serr(p, c->vals[i], "unknown value \"%s\" for %s (expected "
+			     "one of: %s)", c->vals[i]->s, f->name,
 			     ks_field_enum_list(f));
 			goto out;
 		}
 		k += m;
 	}
 	k = enum_dedup(nums, k);
-	if (!op->negate && k == 1 && nums[0] == KS_ENUM_NEVER) {
-		eql_serr(p, ft, "no Kestrel event has %s %s (Kestrel does not "
+	if (!c->op->negate && k == 1 && nums[0] == KS_ENUM_NEVER) {
+		eql_serr(p, c->ft, "no Kestrel event has %s %s (Kestrel does not "
 			 "emit it), so this test could never be true", f->name,
-			 n == 1 ? vals[0]->s : "of any value listed");
+			 c->n == 1 ? c->vals[0]->s : "of any value listed");
 		goto out;
 	}
 	/*
@@ -379,41 +382,38 @@ static struct ks_node *cmp_enum(struct parser *p, const struct ks_token *ft,
 	f = ks_field_by_id(f->id);
 	k = enum_drop_unnamed(f, nums, k);
 	if (!k) {	/* != a value no event holds */
-		node = ks_node_bool(p->rs, eql_tok_loc(p, ft), true);
+		node = ks_node_bool(p->rs, eql_tok_loc(p, c->ft), true);
 		goto out;
 	}
-	node = ks_node_num(p->rs, eql_tok_loc(p, ft), f, KS_CMP_EQ, nums, k);
-	if (op->negate)
+	node = ks_node_num(p->rs, eql_tok_loc(p, c->ft), f, KS_CMP_EQ, nums, k);
+	if (c->op->negate)
 		node = negate(p->rs, f, node);
 out:
 	free(nums);
 	return node;
 }
 
-static struct ks_node *cmp_ip(struct parser *p, const struct ks_token *ft,
-			      const struct ks_field_info *f,
-			      const struct cmp_op *op,
-			      struct ks_token **vals, size_t n)
+static struct ks_node *cmp_ip(struct parser *p, const struct cmp *c)
 {
 	struct ks_ipnet *nets;
 	struct ks_node *node = NULL;
 	size_t i;
-	bool op_ok = op->kind == OP_EQ || op->kind == OP_NE || op->kind == OP_IN ||
-		     op->kind == OP_COLON;
+	bool op_ok = c->op->kind == OP_EQ || c->op->kind == OP_NE || c->op->kind == OP_IN ||
+		     c->op->kind == OP_COLON;
 
-	if (!op_check(p, ft, f, op, op_ok, "IP", " (use ==, in or cidrMatch)") ||
-	    !cmp_operands(p, ft, f, op, true, "IP", vals, n, KS_TOK_STRING))
+	if (!op_check(p, c, op_ok, "IP", " (use ==, in or cidrMatch)") ||
+	    !cmp_operands(p, c, true, "IP", KS_TOK_STRING))
 		return NULL;
-	nets = ks_xmalloc(n * sizeof(*nets));
-	for (i = 0; i < n; i++) {
-		if (ks_parse_ipnet(vals[i]->s, &nets[i], false)) {
-			eql_serr(p, vals[i], "invalid IP address \"%s\"", vals[i]->s);
+	nets = ks_xmalloc(c->n * sizeof(*nets));
+	for (i = 0; i < c->n; i++) {
+		if (ks_parse_ipnet(c->vals[i]->s, &nets[i], false)) {
+			eql_serr(p, c->vals[i], "invalid IP address \"%s\"", c->vals[i]->s);
 			goto out;
 		}
 	}
-	node = ks_node_ip(p->rs, eql_tok_loc(p, ft), f, nets, n);
-	if (op->negate)
-		node = negate(p->rs, f, node);
+	node = ks_node_ip(p->rs, eql_tok_loc(p, c->ft), c->f, nets, c->n);
+	if (c->op->negate)
+		node = negate(p->rs, c->f, node);
 out:
 	free(nets);
 	return node;
@@ -498,29 +498,27 @@ static struct ks_node *regex_node(struct parser *p, const struct ks_token *at,
 }
 
 /* Check the right-hand values, then dispatch on the field's type. */
-static struct ks_node *build_cmp(struct parser *p, const struct ks_token *ft,
-				 const struct ks_field_info *f,
-				 const struct cmp_op *op,
-				 struct ks_token **vals, size_t n)
+static struct ks_node *build_cmp(struct parser *p, const struct cmp *c)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		const struct ks_token *v = vals[i];
+	for (i = 0; i < c->n; i++) {
+		const struct ks_token *v = c->vals[i];
 
 		if (is_kw(v, "null")) {
-			if (n == 1 && (op->kind == OP_EQ || op->kind == OP_NE)) {
-				struct ks_node *nn = ks_node_null(p->rs, eql_tok_loc(p, ft), f);
+			if (c->n == 1 && (c->op->kind == OP_EQ || c->op->kind == OP_NE)) {
+				struct ks_node *nn = ks_node_null(p->rs, eql_tok_loc(p, c->ft),
+								  c->f);
 
-				return op->negate ? ks_node_not(p->rs, nn) : nn;
+				return c->op->negate ? ks_node_not(p->rs, nn) : nn;
 			}
 			eql_serr(p, v, "null can only be compared with == or !=");
 			return NULL;
 		}
 		if (is_kw(v, "true") || is_kw(v, "false")) {
-			if (f->boolean)
+			if (c->f->boolean)
 				continue;
-			eql_serr(p, v, "cannot compare %s with a boolean", f->name);
+			eql_serr(p, v, "cannot compare %s with a boolean", c->f->name);
 			return NULL;
 		}
 		if (v->kind == KS_TOK_IDENT) {
@@ -529,19 +527,20 @@ static struct ks_node *build_cmp(struct parser *p, const struct ks_token *ft,
 			return NULL;
 		}
 	}
-	if (f->boolean)
-		return cmp_bool(p, ft, f, op, vals, n);
-	if (op->kind == OP_REGEX)
-		return regex_node(p, ft, ft, f, KS_SO_EQLRE, op->ci, vals, n);
-	switch (f->type) {
+	if (c->f->boolean)
+		return cmp_bool(p, c);
+	if (c->op->kind == OP_REGEX)
+		return regex_node(p, c->ft, c->ft, c->f, KS_SO_EQLRE, c->op->ci, c->vals,
+				  c->n);
+	switch (c->f->type) {
 	case KS_T_NUM:
-		return cmp_num(p, ft, f, op, vals, n);
+		return cmp_num(p, c);
 	case KS_T_ENUM:
-		return cmp_enum(p, ft, f, op, vals, n);
+		return cmp_enum(p, c);
 	case KS_T_IP:
-		return cmp_ip(p, ft, f, op, vals, n);
+		return cmp_ip(p, c);
 	default:
-		return cmp_str(p, ft, f, op, vals, n);
+		return cmp_str(p, c);
 	}
 }
 
@@ -857,8 +856,8 @@ struct ks_node *eql_parse_comparison(struct parser *p)
 		vals[0] = one;
 	}
 	if (f)	/* host.os.type decided now; the query marked for --explain */
-		n = ks_node_fold_host(p->rs, build_cmp(p, ft, f, &op, vals, nv), f,
-				      &p->host_os);
+		n = ks_node_fold_host(p->rs, build_cmp(p, &(struct cmp){ ft, f, &op, vals, nv }),
+				      f, &p->host_os);
 	if (n && is_entry_meta(f))
 		n = entry_meta_fold(p, ft, n);
 	else if (n && ks_field_target_alias(f))
@@ -953,7 +952,7 @@ static struct ks_node *fn_string(struct parser *p, const struct ks_token *nt,
 		tmp.s[tmp.len - 1] = '*';
 		tmp.lit[tmp.len - 1] = 0;
 	}
-	n = cmp_enum(p, nt, f, &op, vals, 1);
+	n = cmp_enum(p, &(struct cmp){ nt, f, &op, vals, 1 });
 	free(tmp.s);
 	free(tmp.lit);
 	return n;
