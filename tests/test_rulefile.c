@@ -178,33 +178,28 @@ static void test_yaml_errors(void **state)
  */
 static void test_yaml_documents(void **state)
 {
-	static const char doc1[] = "- rule: a\n  name: a\n  query: process where true\n";
+	static const struct { const char *after; const char *diag; size_t n_rules; } c[] = {
+		{ "- [b\n", "r.yml:6:1: error: invalid YAML: did not find expected ',' or ']' "
+		  "while parsing a flow sequence at line 5", 1 },
+		{ "- [b\n---\n- *x\n", "r.yml:6:1: error: invalid YAML: did not find expected "
+		  "',' or ']' while parsing a flow sequence at line 5", 1 },
+		{ "- *x\n", "r.yml:5:3: error: YAML aliases (*x) are not supported in rule files", 0 },
+		{ "- &x\n  rule: b\n  name: &x b\n---\n- *y\n",
+		  "r.yml:9:3: error: YAML aliases (*y) are not supported in rule files", 0 },
+		{ "- &x\n  rule: b\n  name: &x b\n", "r.yml:7:9: error: invalid YAML: second "
+		  "occurrence found duplicate anchor; first occurrence at line 5", 1 },
+	};
 	char text[256];
 	struct ks_ruleset *rs;
+	size_t i;
 
-	snprintf(text, sizeof(text), "%s---\n- [b\n", doc1);
-	rs = load(text, -1, "r.yml:6:1: error: invalid YAML: did not find expected ',' or ']' "
-		  "while parsing a flow sequence at line 5");
-	assert_int_equal(rs->n_rules, 1);
-	ks_ruleset_free(rs);
-	snprintf(text, sizeof(text), "%s---\n- [b\n---\n- *x\n", doc1);
-	rs = load(text, -1, "r.yml:6:1: error: invalid YAML: did not find expected ',' or ']' "
-		  "while parsing a flow sequence at line 5");
-	assert_int_equal(rs->n_rules, 1);
-	ks_ruleset_free(rs);
-	snprintf(text, sizeof(text), "%s---\n- *x\n", doc1);
-	rs = load(text, -1, "r.yml:5:3: error: YAML aliases (*x) are not supported in rule files");
-	assert_int_equal(rs->n_rules, 0);
-	ks_ruleset_free(rs);
-	snprintf(text, sizeof(text), "%s---\n- &x\n  rule: b\n  name: &x b\n---\n- *y\n", doc1);
-	rs = load(text, -1, "r.yml:9:3: error: YAML aliases (*y) are not supported in rule files");
-	assert_int_equal(rs->n_rules, 0);
-	ks_ruleset_free(rs);
-	snprintf(text, sizeof(text), "%s---\n- &x\n  rule: b\n  name: &x b\n", doc1);
-	rs = load(text, -1, "r.yml:7:9: error: invalid YAML: second occurrence found duplicate "
-		  "anchor; first occurrence at line 5");
-	assert_int_equal(rs->n_rules, 1);
-	ks_ruleset_free(rs);
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		snprintf(text, sizeof(text), "- rule: a\n  name: a\n  query: process where true\n"
+			 "---\n%s", c[i].after);
+		rs = load(text, -1, c[i].diag);
+		assert_int_equal(rs->n_rules, c[i].n_rules);
+		ks_ruleset_free(rs);
+	}
 }
 
 /* Errors inside queries point into the YAML file, whatever the style. */
