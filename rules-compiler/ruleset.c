@@ -4,10 +4,7 @@
  * and the ks_ruleset_* API. The top of the front end: a document is a list
  * of EQL rules (parser.h) or a Sigma rule (sigma.h); a .toml file is an
  * Elastic detection rule (elastic.h).
- *
- * About 920 lines: rule entries, their YAML keys and the directory walk
- * (with its loop and size limits) all build the one struct ks_ruleset and
- * report through its diagnostics.
+ * The YAML documents themselves come from yaml_load.c.
  */
 #include <ctype.h>
 #include <dirent.h>

@@ -9,12 +9,12 @@
  * Why not yaml_parser_load(): a file over the limits must not reach the
  * loader (its scanner costs O(nesting) per token, and aliases make shared
  * nodes: a few bytes can name a million values), so the events were read
- * once to check and once more to load: 12% of compiling 1,000 rules
- * (bench/profile/compile2-hash.txt). What it reports is unchanged: a file
- * over a limit, up to its first syntax error, loads nothing and is
- * reported at the first event over the limit; otherwise each document
- * before the first syntax or composer error goes through fn, then that
- * error is reported.
+ * once to check and once more to load: the check was 12% of compiling
+ * 1,000 rules (bench/profile/compile2-inproc-before.txt). What it reports
+ * is unchanged: a file over a limit, up to its first syntax error, loads
+ * nothing and is reported at the first event over the limit; otherwise
+ * each document before the first syntax or composer error goes through
+ * fn, then that error is reported.
  */
 #include <stdio.h>
 #include <stdlib.h>
