@@ -4,10 +4,7 @@
  * and the ks_ruleset_* API. The top of the front end: a document is a list
  * of EQL rules (parser.h) or a Sigma rule (sigma.h); a .toml file is an
  * Elastic detection rule (elastic.h).
- *
- * About 920 lines: rule entries, their YAML keys and the directory walk
- * (with its loop and size limits) all build the one struct ks_ruleset and
- * report through its diagnostics.
+ * The YAML documents themselves come from yaml_load.c.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -22,6 +19,7 @@
 #include "exceptions.h"
 #include "parser.h"
 #include "sigma.h"
+#include "yaml_load.h"
 
 /* One rule entry being read: the YAML nodes of its keys. */
 struct rule_entry {
@@ -345,69 +343,6 @@ static void load_document(struct ks_ruleset *rs, const struct ks_src *src,
 	}
 }
 
-static void yaml_error(struct ks_ruleset *rs, const struct ks_src *src,
-		       yaml_parser_t *yp)
-{
-	struct ks_loc l = ks_yaml_loc(src, yp->problem_mark);
-
-	if (yp->context)
-		ks_diag_add(&rs->diags, KS_DIAG_ERROR, l,
-			    "invalid YAML: %s %s at line %zu",
-			    yp->problem ? yp->problem : "parse error",
-			    yp->context, yp->context_mark.line + 1);
-	else
-		ks_diag_add(&rs->diags, KS_DIAG_ERROR, l, "invalid YAML: %s",
-			    yp->problem ? yp->problem : "parse error");
-}
-
-/*
- * libyaml's scanner costs O(nesting) per token and its loader resolves
- * aliases into shared nodes (a few bytes can name a million values): so
- * the event stream is checked first, and a file that nests deeper than
- * KS_MAX_YAML_DEPTH or uses an alias is reported and not loaded. Syntax
- * errors are left to the loader, which reports them.
- */
-static int yaml_precheck(struct ks_ruleset *rs, const struct ks_src *src)
-{
-	unsigned int depth = 0;
-	yaml_parser_t yp;
-	yaml_event_t ev;
-	int ret = 0;
-	bool end = false;
-
-	if (!yaml_parser_initialize(&yp)) {
-		fputs("kestrel: out of memory\n", stderr);
-		abort();
-	}
-	yaml_parser_set_input_string(&yp, (const unsigned char *)src->text,
-				     src->len);
-	while (!end && !ret && yaml_parser_parse(&yp, &ev)) {
-		if (ev.type == YAML_SEQUENCE_START_EVENT ||
-		    ev.type == YAML_MAPPING_START_EVENT)
-			depth++;
-		else if (ev.type == YAML_SEQUENCE_END_EVENT ||
-			 ev.type == YAML_MAPPING_END_EVENT)
-			depth--;
-		end = ev.type == YAML_STREAM_END_EVENT;
-		if (depth > KS_MAX_YAML_DEPTH) {
-			ks_diag_add(&rs->diags, KS_DIAG_ERROR,
-				    ks_yaml_loc(src, ev.start_mark),
-				    "YAML nested more than %u levels deep "
-				    "(limit KS_MAX_YAML_DEPTH)", KS_MAX_YAML_DEPTH);
-			ret = -1;
-		} else if (ev.type == YAML_ALIAS_EVENT) {
-			ks_diag_add(&rs->diags, KS_DIAG_ERROR,
-				    ks_yaml_loc(src, ev.start_mark),
-				    "YAML aliases (*%s) are not supported in rule "
-				    "files", (const char *)ev.data.alias.anchor);
-			ret = -1;
-		}
-		yaml_event_delete(&ev);
-	}
-	yaml_parser_delete(&yp);
-	return ret;
-}
-
 static void too_big(struct ks_ruleset *rs, const char *file)
 {
 	struct ks_loc l = { .file = ks_intern(rs, file), .line = 1, .col = 1 };
@@ -440,40 +375,6 @@ static bool has_ext(const char *name, const char *ext)
 	return n > e && !strcmp(name + n - e, ext);
 }
 
-typedef void (*doc_fn)(struct ks_ruleset *rs, const struct ks_src *src,
-		       yaml_document_t *doc, yaml_node_t *root);
-
-/* Each document of a YAML source through fn. */
-static void load_yaml(struct ks_ruleset *rs, const struct ks_src *src, doc_fn fn)
-{
-	yaml_parser_t yp;
-	yaml_document_t doc;
-	yaml_node_t *root;
-
-	if (yaml_precheck(rs, src))
-		return;
-	if (!yaml_parser_initialize(&yp)) {
-		fputs("kestrel: out of memory\n", stderr);
-		abort();
-	}
-	yaml_parser_set_input_string(&yp, (const unsigned char *)src->text,
-				     src->len);
-	for (;;) {
-		if (!yaml_parser_load(&yp, &doc)) {
-			yaml_error(rs, src, &yp);
-			break;
-		}
-		root = yaml_document_get_root_node(&doc);
-		if (!root) {
-			yaml_document_delete(&doc);
-			break;
-		}
-		fn(rs, src, &doc, root);
-		yaml_document_delete(&doc);
-	}
-	yaml_parser_delete(&yp);
-}
-
 /* A source within the limits: an Elastic TOML rule by its name, or a
  * YAML rule file. */
 static void load_src(struct ks_ruleset *rs, const struct ks_src *src)
@@ -487,7 +388,7 @@ static void load_src(struct ks_ruleset *rs, const struct ks_src *src)
 	if (has_ext(src->file, ".toml"))
 		ks_elastic_import(rs, src);
 	else
-		load_yaml(rs, src, load_document);
+		ks_yaml_load(rs, src, load_document);
 }
 
 /* Drop the disabled rules among [from, n_rules) (see load_rule()). */
@@ -823,7 +724,7 @@ static int load_exc_src(struct ks_ruleset *rs, const struct ks_src *src)
 	size_t before = ks_diags_errors(&rs->diags), i;
 
 	if (ruleset_room(rs, src))
-		load_yaml(rs, src, load_exc_document);
+		ks_yaml_load(rs, src, load_exc_document);
 	for (i = 0; i < rs->n_rules; i++)
 		ks_rule_apply_exceptions(rs, &rs->rules[i]);
 	return ks_diags_errors(&rs->diags) > before ? -1 : 0;

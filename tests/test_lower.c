@@ -927,6 +927,49 @@ static void test_deterministic(void **state)
 	ks_ruleset_free(rs);
 }
 
+/* FNV-1a byte by byte, the definition ks_fnv1a64 must give. */
+static uint64_t fnv_ref(const uint8_t *b, size_t n, uint64_t h)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/*
+ * ks_fnv1a64 skips zeros (whole blocks, and the runs after each nonzero
+ * byte): against the byte loop over buffers of sparse bytes, zero runs
+ * across chunk and block edges, all-zero and all-nonzero stretches, at
+ * every start offset mod 8 and lengths on either side of the edges.
+ */
+static void test_fnv_reference(void **state)
+{
+	static const size_t lens[] = { 0, 1, 63, 64, 65, 4095, 4096, 4097, 8191, 20000 };
+	size_t n = 24576, i, k, off;
+	uint8_t *buf = malloc(n);
+	uint32_t x = 12345;
+
+	for (i = 0; i < n; i++) {
+		x = x * 1103515245u + 12345u;
+		/* regions: sparse, dense, zero, every byte set, single bytes */
+		switch ((i / 3000) % 5) {
+		case 0: buf[i] = (x >> 16) % 7 ? 0 : (uint8_t)(x >> 8); break;
+		case 1: buf[i] = (uint8_t)(x >> 16); break;
+		case 2: buf[i] = 0; break;
+		case 3: buf[i] = (uint8_t)((x >> 16) | 1); break;
+		default: buf[i] = i % 4096 == 4095 || i % 64 == 0 ? 0x80 : 0; break;
+		}
+	}
+	for (off = 0; off < 8; off++)
+		for (k = 0; k < sizeof(lens) / sizeof(lens[0]); k++)
+			assert_int_equal(ks_fnv1a64(buf + off, lens[k], KS_FNV64_INIT + off),
+					 fnv_ref(buf + off, lens[k], KS_FNV64_INIT + off));
+	for (off = 0; off + 9000 <= n; off += 1111)
+		assert_int_equal(ks_fnv1a64(buf + off, n - off, 7), fnv_ref(buf + off, n - off, 7));
+	free(buf);
+}
+
 static void test_rule_uid(void **state)
 {
 	struct ks_rule_src r = { .id = "x", .query_text = "q" };
@@ -1260,6 +1303,7 @@ int main(void)
 		cmocka_unit_test(test_cut_walk),
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_rule_uid),
+		cmocka_unit_test(test_fnv_reference),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_already_running),
 		cmocka_unit_test(test_explain),

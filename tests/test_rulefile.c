@@ -170,6 +170,38 @@ static void test_yaml_errors(void **state)
 	ks_ruleset_free(rs);
 }
 
+/*
+ * One pass over the events checks the limits and composes the documents
+ * (rules-compiler/yaml_load.c): the documents before a syntax or
+ * composer error load, a file over a limit loads nothing, whichever
+ * document the limit is in, and libyaml's composer error is kept.
+ */
+static void test_yaml_documents(void **state)
+{
+	static const struct { const char *after; const char *diag; size_t n_rules; } c[] = {
+		{ "- [b\n", "r.yml:6:1: error: invalid YAML: did not find expected ',' or ']' "
+		  "while parsing a flow sequence at line 5", 1 },
+		{ "- [b\n---\n- *x\n", "r.yml:6:1: error: invalid YAML: did not find expected "
+		  "',' or ']' while parsing a flow sequence at line 5", 1 },
+		{ "- *x\n", "r.yml:5:3: error: YAML aliases (*x) are not supported in rule files", 0 },
+		{ "- &x\n  rule: b\n  name: &x b\n---\n- *y\n",
+		  "r.yml:9:3: error: YAML aliases (*y) are not supported in rule files", 0 },
+		{ "- &x\n  rule: b\n  name: &x b\n", "r.yml:7:9: error: invalid YAML: second "
+		  "occurrence found duplicate anchor; first occurrence at line 5", 1 },
+	};
+	char text[256];
+	struct ks_ruleset *rs;
+	size_t i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		snprintf(text, sizeof(text), "- rule: a\n  name: a\n  query: process where true\n"
+			 "---\n%s", c[i].after);
+		rs = load(text, -1, c[i].diag);
+		assert_int_equal(rs->n_rules, c[i].n_rules);
+		ks_ruleset_free(rs);
+	}
+}
+
 /* Errors inside queries point into the YAML file, whatever the style. */
 static void test_query_positions(void **state)
 {
@@ -327,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_metadata_errors),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_yaml_errors),
+		cmocka_unit_test(test_yaml_documents),
 		cmocka_unit_test(test_query_positions),
 		cmocka_unit_test(test_print_source),
 		cmocka_unit_test(test_directory),
