@@ -13,6 +13,10 @@
  *            (or, when the ring buffer is full, dropped), and alerts
  *   nomatch  the generated host rules alone: nothing the storm does
  *            matches, every storm open is filtered in the kernel
+ *   stop     the match set, with kload stopped (SIGTERM) a second before
+ *            the storm would end, the storm going on until kload has
+ *            exited: what the hooks forward while kload shuts down must
+ *            still be consumed or counted (identity only)
  *
  * Figures per set: events/s the kernel saw (every source, every process
  * on the host: the storm is most of it), forwarded/s, the events dropped,
@@ -35,8 +39,8 @@
  * Also reported (match): the storm's opens and the kernel's match count
  * of the storm rule, which are equal when the kernel saw every open.
  *
- *   bench_sustain [--secs S] [--procs N] [--rules N] [--sets match,nomatch]
- *                 [--kload PATH]
+ *   bench_sustain [--secs S] [--procs N] [--rules N]
+ *                 [--sets match,nomatch,stop] [--kload PATH]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -63,14 +67,19 @@
 #define SAMPLE_US	20000	/* ks_ctl polled this often; kload publishes once a second */
 #define QUIET_NS	1500000000ull	/* no new consumption this long: kload caught up */
 #define TAIL_MAX_NS	20000000000ull
+#define STOP_EARLY_NS	1000000000ull	/* stop: kload stops this long before the storm */
 
 struct opts {
 	double secs;
 	int procs;
 	unsigned long rules;
-	bool match, nomatch;
+	bool want[3];		/* enum set */
 	const char *kload, *prog;
 };
+
+/* The rule sets, and how each run ends. */
+enum set { SET_MATCH, SET_NOMATCH, SET_STOP, SET_N };
+static const char *const set_name[SET_N] = { "match", "nomatch", "stop" };
 
 /* The pinned maps held open across kload's exit. */
 enum { M_STATS, M_CTL, M_OUTPUTS, M_RULES, M_RULE_STATS, M_N };
@@ -95,6 +104,8 @@ struct drain {
 
 struct set_run {
 	const char *set;
+	bool match;			/* the storm rule is in the set */
+	int stop_pid;			/* stop: kload, SIGTERMed before the storm ends */
 	char alerts_uri[KS_OUTPUT_NAME_MAX];
 	int fd[M_N];
 	struct acct a0, a1, fin;	/* storm start, storm end, after kload exited */
@@ -247,39 +258,69 @@ static void drain_sample(const struct set_run *r, struct drain *d)
 	d->u_last = c.user_events;
 }
 
-static void storm_child(const char *path, int cpu, volatile uint64_t *count, uint64_t end_ns)
+/* cnt[0]: stop flag; cnt[8 * (i + 1)]: process i's opens (a cache line each) */
+static void storm_child(const char *path, int cpu, volatile uint64_t *cnt, int i)
 {
 	cpu_set_t set;
 	uint64_t n = 0;
-	int i, fd;
+	int k, fd;
 
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	sched_setaffinity(0, sizeof(set), &set);	/* best effort */
-	while (kb_now_ns() < end_ns) {
-		for (i = 0; i < 256; i++) {
+	while (!cnt[0]) {
+		for (k = 0; k < 256; k++) {
 			fd = open(path, O_RDONLY);
 			if (fd < 0)
 				_exit(1);
 			close(fd);
 		}
 		n += 256;
-		*count = n;
+		cnt[8 * (i + 1)] = n;
 	}
 	_exit(0);
 }
 
+/* Has pid exited? (not reaped: kb_kload_stop does that) */
+static bool exited(int pid)
+{
+	siginfo_t si = {};
+
+	return !waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT) && si.si_pid == pid;
+}
+
 /*
- * One process per CPU for op->secs; the parent samples kload's
- * published consumption meanwhile. Returns the opens made, or 0 with
- * r->why set.
+ * Sample kload's consumption until the storm is to end: after op->secs,
+ * or (stop) once kload, SIGTERMed STOP_EARLY_NS before that, has exited.
+ */
+static void storm_watch(const struct opts *op, struct set_run *r)
+{
+	uint64_t end = kb_now_ns() + (uint64_t)(op->secs * 1e9);
+	int kpid = r->stop_pid;
+
+	for (;;) {
+		drain_sample(r, &r->d);
+		usleep(SAMPLE_US);
+		if (r->stop_pid > 0 && kb_now_ns() + STOP_EARLY_NS > end) {
+			kill(r->stop_pid, SIGTERM);
+			r->stop_pid = 0;
+		}
+		if (kb_now_ns() >= end && (kpid <= 0 || exited(kpid)))
+			return;
+	}
+}
+
+/*
+ * One process per CPU for op->secs (stop: through kload's exit); the
+ * parent samples kload's published consumption meanwhile. Returns the
+ * opens made, or 0 with r->why set.
  */
 static uint64_t storm(const struct opts *op, const char *tmp, struct set_run *r)
 {
-	/* one cache line per counter: the processes do not share lines */
-	volatile uint64_t *cnt = mmap(NULL, MAX_PROCS * 64, PROT_READ | PROT_WRITE,
+	size_t len = (MAX_PROCS + 1) * 64;
+	volatile uint64_t *cnt = mmap(NULL, len, PROT_READ | PROT_WRITE,
 				      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	uint64_t end, total = 0;
+	uint64_t total = 0;
 	pid_t pid[MAX_PROCS];
 	int i, st, n = 0, failed = 0;
 
@@ -287,27 +328,23 @@ static uint64_t storm(const struct opts *op, const char *tmp, struct set_run *r)
 		r->why = "mmap failed";
 		return 0;
 	}
-	end = kb_now_ns() + (uint64_t)(op->secs * 1e9);
 	for (i = 0; i < op->procs; i++) {
-		const char *path = kb_fmt("%s/storm.%d", tmp, i);
-
 		pid[n] = fork();
 		if (pid[n] == 0)
-			storm_child(path, i % sysconf(_SC_NPROCESSORS_ONLN), &cnt[i * 8], end);
+			storm_child(kb_fmt("%s/storm.%d", tmp, i),
+				    i % sysconf(_SC_NPROCESSORS_ONLN), cnt, i);
 		if (pid[n] > 0)
 			n++;
 	}
-	while (kb_now_ns() < end) {
-		drain_sample(r, &r->d);
-		usleep(SAMPLE_US);
-	}
+	storm_watch(op, r);
+	cnt[0] = 1;
 	for (i = 0; i < n; i++) {
 		waitpid(pid[i], &st, 0);
 		failed += !WIFEXITED(st) || WEXITSTATUS(st);
 	}
 	for (i = 0; i < op->procs; i++)
-		total += cnt[i * 8];
-	munmap((void *)cnt, MAX_PROCS * 64);
+		total += cnt[8 * (i + 1)];
+	munmap((void *)cnt, len);
 	if (n < op->procs || failed)
 		r->why = kb_fmt("%d of %d storm processes did not run through", op->procs - n + failed,
 				op->procs);
@@ -373,12 +410,12 @@ static bool check_identity(const struct acct *f, const char *set)
 }
 
 /* match: the kernel saw every storm open (the storm rule matched each). */
-static bool check_seen(const struct set_run *r, bool match)
+static bool check_seen(const struct set_run *r)
 {
 	uint64_t m = r->a1.storm.matches - r->a0.storm.matches;
 	int d;
 
-	if (!match || m == r->opens)
+	if (!r->match || r->stop_pid >= 0 || m == r->opens)
 		return true;
 	fprintf(stderr, "bench_sustain: %s: IDENTITY BROKEN: %llu storm opens, the storm rule "
 		"matched %llu; file events dropped over the storm, by reason:", r->set,
@@ -407,11 +444,11 @@ static char *set_rules(const struct opts *op, const char *tmp, bool match)
 }
 
 /* kload attached, the storm, kload drained and stopped: r filled. */
-static void measure(const struct opts *op, const char *tmp, struct set_run *r, bool match)
+static void measure(const struct opts *op, const char *tmp, struct set_run *r)
 {
 	const char *rules = kb_fmt("%s/rules-%s.yml", tmp, r->set);
 	const char *alerts = kb_fmt("%s/alerts-%s.jsonl", tmp, r->set);
-	char *yaml = set_rules(op, tmp, match);
+	char *yaml = set_rules(op, tmp, r->match);
 	struct kb_kload k;
 
 	snprintf(r->alerts_uri, sizeof(r->alerts_uri), "file:%s", alerts);
@@ -431,10 +468,13 @@ static void measure(const struct opts *op, const char *tmp, struct set_run *r, b
 		read_acct(r, &r->a0);
 		r->cpu0 = proc_cpu_s(k.pid);
 		r->d.u_last = r->a0.ctl.user_events;
+		if (r->stop_pid >= 0)
+			r->stop_pid = k.pid;
 		r->opens = storm(op, tmp, r);
 		read_acct(r, &r->a1);
 		r->storm_end_ns = kb_now_ns();
-		drain_tail(r, &r->d);
+		if (r->stop_pid < 0)
+			drain_tail(r, &r->d);
 		r->cpu1 = proc_cpu_s(k.pid);
 	}
 	kb_kload_stop(&k, op->kload, PIN_DIR);
@@ -531,20 +571,26 @@ static void report(const struct opts *op, struct set_run *r, bool ok)
 		fwd / secs, (unsigned long long)drop, drain, cpu, caught, ok ? "holds" : "BROKEN");
 }
 
-static bool run_set(const struct opts *op, const char *tmp, const char *set, bool match)
+static bool run_set(const struct opts *op, const char *tmp, enum set set)
 {
-	struct set_run r = { .set = set, .fd = { -1, -1, -1, -1, -1 } };
+	struct set_run r = {
+		.set = set_name[set], .match = set != SET_NOMATCH,
+		.stop_pid = set == SET_STOP ? 0 : -1, .fd = { -1, -1, -1, -1, -1 },
+	};
 	bool ok = false;
 
 	if (access(op->kload, X_OK))
 		r.why = kb_fmt("%s not built", op->kload);
 	else
-		measure(op, tmp, &r, match);
+		measure(op, tmp, &r);
 	if (!r.why)
-		ok = check_identity(&r.fin, set) & check_seen(&r, match);
+		ok = check_identity(&r.fin, r.set) & check_seen(&r);
 	else
-		fprintf(stderr, "bench_sustain: %s: %s\n", set, r.why);
-	report(op, &r, ok);
+		fprintf(stderr, "bench_sustain: %s: %s\n", r.set, r.why);
+	if (set == SET_STOP)
+		emit_identity(op, &r, ok);
+	else
+		report(op, &r, ok);
 	return ok || r.why;	/* not measured: recorded with its reason */
 }
 
@@ -553,9 +599,28 @@ static bool run_set(const struct opts *op, const char *tmp, const char *set, boo
 static void usage(const char *p)
 {
 	fprintf(stderr,
-		"usage: %s [--secs S] [--procs N] [--rules N] [--sets match,nomatch] [--kload PATH]\n"
+		"usage: %s [--secs S] [--procs N] [--rules N] [--sets match,nomatch,stop]\n"
+		"          [--kload PATH]\n"
 		"Prints one JSON result per line (see bench/bench_common.h); exit 1 when an\n"
 		"identity does not hold.\n", p);
+}
+
+static int parse_sets(const char *arg, struct opts *op)
+{
+	char *list = strdup(arg), *save = NULL, *t;
+	int i, bad = 0;
+
+	memset(op->want, 0, sizeof(op->want));
+	for (t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		for (i = 0; i < SET_N && strcmp(t, set_name[i]); i++)
+			;
+		if (i == SET_N)
+			bad = fprintf(stderr, "bench_sustain: no rule set %s\n", t);
+		else
+			op->want[i] = true;
+	}
+	free(list);
+	return bad;
 }
 
 static int parse(int argc, char **argv, struct opts *op)
@@ -578,8 +643,8 @@ static int parse(int argc, char **argv, struct opts *op)
 			op->rules = strtoul(optarg, NULL, 10);
 			break;
 		case 'S':
-			op->match = strstr(optarg, "match") == optarg || strstr(optarg, ",match");
-			op->nomatch = strstr(optarg, "nomatch");
+			if (parse_sets(optarg, op))
+				return 2;
 			break;
 		case 'k':
 			op->kload = optarg;
@@ -589,7 +654,7 @@ static int parse(int argc, char **argv, struct opts *op)
 			return c == 'h' ? 0 : 2;
 		}
 	}
-	if (op->secs <= 0 || op->procs < 1 || op->procs > MAX_PROCS || (!op->match && !op->nomatch)) {
+	if (op->secs * 1e9 <= STOP_EARLY_NS || op->procs < 1 || op->procs > MAX_PROCS) {
 		usage(argv[0]);
 		return 2;
 	}
@@ -600,7 +665,7 @@ int main(int argc, char **argv)
 {
 	struct opts op = {
 		.secs = 4, .procs = (int)sysconf(_SC_NPROCESSORS_ONLN), .rules = 100,
-		.match = true, .nomatch = true, .kload = "build/kload",
+		.want = { true, true, true }, .kload = "build/kload",
 		.prog = "build/bench/bench_sustain",
 	};
 	char tmp[] = "/tmp/kb-sustain.XXXXXX";
@@ -616,10 +681,9 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < op.procs; i++)
 		kb_write_file(kb_fmt("%s/storm.%d", tmp, i), "storm\n");
-	if (op.match)
-		ok &= run_set(&op, tmp, "match", true);
-	if (op.nomatch)
-		ok &= run_set(&op, tmp, "nomatch", false);
+	for (i = 0; i < SET_N; i++)
+		if (op.want[i])
+			ok &= run_set(&op, tmp, i);
 	for (i = 0; i < op.procs; i++)
 		unlink(kb_fmt("%s/storm.%d", tmp, i));
 	rmdir(tmp);
