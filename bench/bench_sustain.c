@@ -80,6 +80,9 @@ struct opts {
 /* The rule sets, and how each run ends. */
 enum set { SET_MATCH, SET_NOMATCH, SET_STOP, SET_N };
 static const char *const set_name[SET_N] = { "match", "nomatch", "stop" };
+static const char *const set_about[SET_N] = {
+	"match rule set", "nomatch rule set", "match rule set, kload stopped while it runs",
+};
 
 /* The pinned maps held open across kload's exit. */
 enum { M_STATS, M_CTL, M_OUTPUTS, M_RULES, M_RULE_STATS, M_N };
@@ -103,7 +106,7 @@ struct drain {
 };
 
 struct set_run {
-	const char *set;
+	const char *set, *about;
 	bool match;			/* the storm rule is in the set */
 	int stop_pid;			/* stop: kload, SIGTERMed before the storm ends */
 	char alerts_uri[KS_OUTPUT_NAME_MAX];
@@ -493,8 +496,8 @@ static void emit(const struct opts *op, const struct set_run *r, struct kb_resul
 		 const char *what, const char *figure, double v)
 {
 	res->name = kb_fmt("sustain.%s.%s", r->set, what);
-	res->figure = kb_fmt("%s, open/close storm on %d CPUs for %gs, %s rule set", figure,
-			     op->procs, op->secs, r->set);
+	res->figure = kb_fmt("%s, open/close storm on %d CPUs for %gs, %s", figure, op->procs,
+			     op->secs, r->about);
 	res->unit = res->unit ?: "events/s";
 	res->value = v;
 	res->has_value = !r->why;
@@ -574,7 +577,7 @@ static void report(const struct opts *op, struct set_run *r, bool ok)
 static bool run_set(const struct opts *op, const char *tmp, enum set set)
 {
 	struct set_run r = {
-		.set = set_name[set], .match = set != SET_NOMATCH,
+		.set = set_name[set], .about = set_about[set], .match = set != SET_NOMATCH,
 		.stop_pid = set == SET_STOP ? 0 : -1, .fd = { -1, -1, -1, -1, -1 },
 	};
 	bool ok = false;
@@ -587,9 +590,15 @@ static bool run_set(const struct opts *op, const char *tmp, enum set set)
 		ok = check_identity(&r.fin, r.set) & check_seen(&r);
 	else
 		fprintf(stderr, "bench_sustain: %s: %s\n", r.set, r.why);
-	if (set == SET_STOP)
+	if (set == SET_STOP) {
 		emit_identity(op, &r, ok);
-	else
+		fprintf(stderr, "bench_sustain: stop: %llu storm opens, the storm rule matched %llu "
+			"before the hooks went; %llu forwarded, %llu consumed by kload; identity %s\n",
+			(unsigned long long)r.opens,
+			(unsigned long long)(r.a1.storm.matches - r.a0.storm.matches),
+			(unsigned long long)sum_src(r.fin.k.forwarded),
+			(unsigned long long)r.fin.ctl.user_events, ok ? "holds" : "BROKEN");
+	} else
 		report(op, &r, ok);
 	return ok || r.why;	/* not measured: recorded with its reason */
 }
