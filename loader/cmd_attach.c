@@ -547,7 +547,7 @@ static void publish_stats(struct ks_attach *a)
 		ks_sinks_publish(a->sinks, a->e.outputs_fd);
 }
 
-/* ---- the hooks go before the last read (--detach-on-exit, record) ---- */
+/* ---- the hooks go before the last read (--detach-on-exit; record too) ---- */
 
 #define KS_STOP_LINKS	(KS_ENGINE_MAX_LINKS + 64)
 #define KS_STOP_WAIT_MS	2000
@@ -618,7 +618,7 @@ static void detach_before_last_read(struct ks_attach *a)
 	__u32 ids[KS_STOP_LINKS];
 	int i, n;
 
-	if (!a->o.detach_on_exit && !a->record_only)
+	if (!a->o.detach_on_exit)	/* (record sets it) */
 		return;
 	n = link_ids(a->o.pin_dir, &a->e, ids);
 	ks_xdp_set_free(a->xs, true);
