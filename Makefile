@@ -189,7 +189,8 @@ $(TEST_PROGS_STATIC): $(SELFTEST_OBJS) $(LIBS_KS)
 # ---- benchmarks ----
 # Built with the project's flags (-Werror included); `make bench` runs them
 # through bench/run.sh, which records every figure in bench/results.json.
-BENCH_NAMES := bench_dfa bench_xdp bench_host bench_nfa bench_replay bench_mem bench_systp bench_hash
+BENCH_NAMES := bench_dfa bench_xdp bench_host bench_nfa bench_replay bench_mem bench_systp bench_hash \
+	bench_sustain
 BENCH_BINS := $(patsubst %,$(BUILD)/bench/%,$(BENCH_NAMES)) $(BUILD)/bench/report
 BENCH_OBJS := $(call obj,$(patsubst %,bench/%.c,$(BENCH_NAMES) bench_common report))
 $(BENCH_OBJS): CPPFLAGS += -Ibench

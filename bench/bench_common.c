@@ -67,7 +67,7 @@ void kb_emit(const struct kb_result *r)
 		json_object_set_new(o, "reason", json_string(r->reason ? r->reason : "not measured"));
 	if (r->note)
 		json_object_set_new(o, "note", json_string(r->note));
-	for (i = 0; i < 6 && r->xk[i]; i++) {
+	for (i = 0; i < KB_EXTRA_N && r->xk[i]; i++) {
 		if (!x)
 			x = json_object();
 		json_object_set_new(x, r->xk[i], isfinite(r->xv[i]) ? json_real(r->xv[i]) : json_null());
@@ -269,8 +269,10 @@ int kb_kload_start(struct kb_kload *k, const char *kload, const char *pin_dir,
 	k->err_fd = -1;
 	if (pipe(pfd))
 		return -1;
-	snprintf(cmd, sizeof(cmd), "exec %s attach --pin-dir %s --detach-on-exit --alerts /dev/null %s %s",
-		 kload, pin_dir, extra_args ? extra_args : "", rules);
+	/* alerts nowhere, unless the caller names where */
+	snprintf(cmd, sizeof(cmd), "exec %s attach --pin-dir %s --detach-on-exit %s %s %s",
+		 kload, pin_dir, extra_args && strstr(extra_args, "--alerts") ? "" :
+		 "--alerts /dev/null", extra_args ? extra_args : "", rules);
 	t0 = kb_now_ns();
 	k->pid = fork();
 	if (k->pid < 0) {

@@ -44,8 +44,9 @@ struct kb_result {
 	const char *reason;	/* when !has_value */
 	const char *note;
 	/* extra numeric fields, printed as "extra": {k: v} */
-	const char *xk[6];
-	double xv[6];
+#define KB_EXTRA_N	8
+	const char *xk[KB_EXTRA_N];
+	double xv[KB_EXTRA_N];
 };
 
 void kb_emit(const struct kb_result *r);
@@ -92,7 +93,8 @@ const char *kb_cmd(const char *prog, const char *fmt, ...) __attribute__((format
 /*
  * A background `kload attach` (our own child). kb_kload_start returns 0
  * once kload printed its "attached" line (attach_ns: from fork to that
- * line) or -1 with why filled (its last stderr line).
+ * line) or -1 with why filled (its last stderr line). Alerts go to
+ * /dev/null unless extra_args has an --alerts of its own.
  */
 struct kb_kload {
 	int pid;

@@ -12,8 +12,8 @@
 #   bench/profile/*.txt    where the time goes, for the figures with targets
 # and print the Markdown. `make bench` runs it after `make all`.
 #
-#   bench/run.sh [--quick] [--no-profile] [--only dfa,xdp,host,nfa,replay,mem,systp,hash]
-#                [--before DIR]
+#   bench/run.sh [--quick] [--no-profile]
+#                [--only dfa,xdp,host,nfa,replay,mem,systp,hash,sustain] [--before DIR]
 #
 # --before DIR: DIR is an earlier source tree after `make all`, with the
 # Makefile's bench targets; its bench_nfa and bench_replay (built by its
@@ -35,7 +35,7 @@ LOG=$B/logs
 PIN=/sys/fs/bpf/kestrel-bench
 QUICK=0
 PROFILE=1
-ONLY="dfa,xdp,host,nfa,replay,mem,systp,hash"
+ONLY="dfa,xdp,host,nfa,replay,mem,systp,hash,sustain"
 BEFORE=""
 
 while [ $# -gt 0 ]; do
@@ -44,7 +44,7 @@ while [ $# -gt 0 ]; do
 	--no-profile) PROFILE=0 ;;
 	--only) shift; ONLY="$1" ;;
 	--before) shift; BEFORE=$(cd "$1" && pwd) || exit 2 ;;
-	-h|--help) sed -n '3,26p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,27p' "$0"; exit 0 ;;
 	*) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -81,7 +81,8 @@ build() { # name
 }
 
 build report || { log "cannot build bench/report.c: see $LOG/build-report.log"; exit 1; }
-for n in bench_dfa bench_xdp bench_host bench_nfa bench_replay bench_mem bench_systp bench_hash; do
+for n in bench_dfa bench_xdp bench_host bench_nfa bench_replay bench_mem bench_systp bench_hash \
+	bench_sustain; do
 	build "$n"
 done
 # the earlier tree's, built by its own Makefile (its flags), as
@@ -99,15 +100,18 @@ if [ -n "$BEFORE" ]; then
 	done
 fi
 
-# Leftovers of an interrupted run: our own pin directory and its kload.
+# Leftovers of an interrupted run: our own pin directories (bench_sustain
+# has its own) and their kload.
 cleanup() {
-	local p
+	local p d
 	for p in $(pgrep -f -- "--pin-dir $PIN" 2>/dev/null); do
 		[ "$p" != $$ ] && kill -TERM "$p" 2>/dev/null
 	done
 	sleep 0.2
-	[ -x build/kload ] && build/kload detach --pin-dir "$PIN" >/dev/null 2>&1
-	rm -rf "$PIN" 2>/dev/null
+	for d in "$PIN" "$PIN-sustain"; do
+		[ -x build/kload ] && build/kload detach --pin-dir "$d" >/dev/null 2>&1
+		rm -rf "$d" 2>/dev/null
+	done
 	return 0
 }
 cleanup
@@ -139,6 +143,7 @@ if [ $QUICK = 1 ]; then
 	REPLAY_ARGS="--events 50000 --reps 2"
 	MEM_ARGS="--reps 2"
 	HASH_ARGS="--reps 3 --repeat 5000"
+	SUSTAIN_ARGS="--secs 2"
 else
 	DFA_ARGS=""
 	DFA_IDS_ARGS=""
@@ -147,6 +152,7 @@ else
 	REPLAY_ARGS="--events 200000 --reps 3"
 	MEM_ARGS="--reps 3"
 	HASH_ARGS=""
+	SUSTAIN_ARGS=""
 fi
 
 want dfa && run dfa 400 bench_dfa $DFA_ARGS
@@ -179,6 +185,9 @@ want replay && before replay 150 bench_replay-before --kload "$BEFORE/build/kloa
 want mem && run mem 120 bench_mem --kload build/kload --dir "$DATA" $MEM_ARGS
 want systp && run systp 60 bench_systp
 want hash && run hash 90 bench_hash $HASH_ARGS
+# an open/close storm on every CPU under kload attach: rates, drops, and
+# every event accounted for (exit 1 when not)
+want sustain && run sustain 150 bench_sustain --kload build/kload $SUSTAIN_ARGS
 
 # ---- profiles: where the time goes for the figures with targets ----
 # No hardware PMU in these VMs: perf samples the cpu-clock software event;
