@@ -184,28 +184,34 @@ void ks_store_pend_clear(struct ks_pipeline *p, struct ks_pend *pd)
 }
 
 
-/* An entry, its key and its states are one block: one cache miss on a lookup. */
-static size_t entry_size(uint32_t key_len, uint32_t n_states)
+/* Bytes of an entry's key and states, in its slot or out of line. */
+static size_t entry_data_size(uint32_t key_len, uint32_t n_states)
 {
-	return sizeof(struct ks_entry) + key_room(key_len) + n_states * sizeof(struct ks_pend);
+	return key_room(key_len) + n_states * sizeof(struct ks_pend);
 }
 
+/* What an entry costs against max_bytes: as when the key and states were blocks of their own. */
 static uint64_t entry_cost(uint32_t key_len, uint32_t n_states)
 {
-	return cost(sizeof(struct ks_entry)) + cost(key_len) +
+	return cost(offsetof(struct ks_entry, data)) + cost(key_len) +
 	       cost(n_states * sizeof(struct ks_pend));
 }
 
-/* ---- the slot table (linear probing, no tombstones) ---- */
+/* ---- the table (linear probing, no tombstones) ---- */
 
-/* The slot holding e. */
-static size_t slot_of(const struct ks_pipeline *p, const struct ks_entry *e)
+/* Slot i now holds the entry that was elsewhere: its LRU neighbours follow it. */
+static void slot_relink(struct ks_pipeline *p, uint32_t i)
 {
-	size_t m = p->n_slots - 1, i = e->hash & m;
+	struct ks_entry *e = &p->slots[i];
 
-	while (p->slots[i].e != e)
-		i = (i + 1) & m;
-	return i;
+	if (e->prev != KS_NONE)
+		p->slots[e->prev].next = i;
+	else
+		p->lru_head = i;
+	if (e->next != KS_NONE)
+		p->slots[e->next].prev = i;
+	else
+		p->lru_tail = i;
 }
 
 /*
@@ -223,51 +229,64 @@ static void slot_remove(struct ks_pipeline *p, size_t i)
 			break;
 		if (((j - p->slots[j].hash) & m) >= ((j - i) & m)) {
 			p->slots[i] = p->slots[j];
+			slot_relink(p, i);
 			i = j;
 		}
 	}
-	p->slots[i] = (struct ks_slot){ 0 };
+	memset(&p->slots[i], 0, sizeof(p->slots[i]));
 }
 
 /* The first empty slot from h's home in s[n] (never full: at most 3/4 used). */
-static struct ks_slot *slot_empty(struct ks_slot *s, size_t n, uint64_t h)
+static uint32_t slot_empty(const struct ks_entry *s, size_t n, uint64_t h)
 {
 	size_t i = h & (n - 1);
 
 	while (s[i].hash)
 		i = (i + 1) & (n - 1);
-	return &s[i];
+	return i;
 }
 
 /* n zeroed slots; a table of 2 MiB or more on transparent huge pages (see ks_pool). */
-static struct ks_slot *slots_alloc(size_t n)
+static struct ks_entry *slots_alloc(size_t n)
 {
-	size_t bytes = n * sizeof(struct ks_slot);
+	size_t bytes = n * sizeof(struct ks_entry);
 	void *s;
 
-	if (bytes < KS_CHUNK_HUGE)
-		return calloc(n, sizeof(struct ks_slot));
-	s = aligned_alloc(KS_CHUNK_HUGE, bytes);	/* n is a power of two */
+	s = aligned_alloc(bytes < KS_CHUNK_HUGE ? KS_ENTRY_SIZE : KS_CHUNK_HUGE, bytes);
 	if (!s)
 		return NULL;
-	madvise(s, bytes, MADV_HUGEPAGE);
+	if (bytes >= KS_CHUNK_HUGE)
+		madvise(s, bytes, MADV_HUGEPAGE);	/* advice only: no error to handle */
 	return memset(s, 0, bytes);
 }
 
-/* Double the table (up to what max_entries needs). */
+/*
+ * Double the table (up to what max_entries needs): the entries go over
+ * in LRU order, so their new links are the order they are placed in.
+ */
 static int slots_grow(struct ks_pipeline *p)
 {
-	size_t n = p->n_slots * 2, i;
-	struct ks_slot *s;
+	size_t n = p->n_slots * 2;
+	uint32_t i, j, last = KS_NONE;
+	struct ks_entry *s;
 
 	if (p->n_slots >= p->max_slots)
 		return -ENOSPC;
 	s = slots_alloc(n);
 	if (!s)
 		return -ENOMEM;
-	for (i = 0; i < p->n_slots; i++)
-		if (p->slots[i].hash)
-			*slot_empty(s, n, p->slots[i].hash) = p->slots[i];
+	for (i = p->lru_head; i != KS_NONE; i = p->slots[i].next) {
+		j = slot_empty(s, n, p->slots[i].hash);
+		s[j] = p->slots[i];
+		s[j].prev = last;
+		s[j].next = KS_NONE;
+		if (last != KS_NONE)
+			s[last].next = j;
+		else
+			p->lru_head = j;
+		last = j;
+	}
+	p->lru_tail = last;
 	free(p->slots);
 	p->slots = s;
 	p->n_slots = n;
@@ -279,13 +298,30 @@ void ks_store_entry_free(struct ks_pipeline *p, struct ks_entry *e)
 	struct ks_pend *st = entry_states(e);
 	uint32_t k;
 
-	slot_remove(p, slot_of(p, e));
 	lru_unlink(p, e);
 	for (k = 0; k < e->n_states; k++)
 		ks_store_pend_clear(p, &st[k]);
 	p->st.bytes -= entry_cost(e->key_len, e->n_states);
-	pool_put(&p->pool, e, entry_size(e->key_len, e->n_states));
+	if (e->ext)
+		pool_put(&p->pool, e->ext, entry_data_size(e->key_len, e->n_states));
+	slot_remove(p, slot_index(p, e));
 	p->st.pending--;
+}
+
+/* Room for the key and states of a new entry at slot i: in it, or a block. */
+static int entry_place(struct ks_pipeline *p, struct ks_entry *e, uint32_t len,
+		       uint32_t n_states)
+{
+	size_t n = entry_data_size(len, n_states);
+
+	e->ext = NULL;
+	if (n <= sizeof(e->data))
+		return 0;
+	e->ext = pool_get(&p->pool, n);
+	if (!e->ext)
+		return -ENOMEM;
+	memset(e->ext, 0, n);
+	return 0;
 }
 
 struct ks_entry *ks_store_entry_new(struct ks_pipeline *p, uint32_t uid, uint64_t h,
@@ -294,28 +330,44 @@ struct ks_entry *ks_store_entry_new(struct ks_pipeline *p, uint32_t uid, uint64_
 {
 	struct ks_entry *e;
 
-	if (p->st.pending >= p->o.max_entries && p->lru_tail) {
-		ks_store_entry_free(p, p->lru_tail);	/* the least recently used */
+	if (p->st.pending >= p->o.max_entries && p->lru_tail != KS_NONE) {
+		ks_store_entry_free(p, &p->slots[p->lru_tail]);	/* the least recently used */
 		p->st.evictions++;
 	}
 	/* at most 3/4 of the slots used: probe runs stay short */
 	if ((p->st.pending + 1) * 4 > p->n_slots * 3 && slots_grow(p))
 		return NULL;
-	e = pool_get(&p->pool, entry_size(len, n_states));
-	if (!e)
+	e = &p->slots[slot_empty(p->slots, p->n_slots, h)];
+	if (entry_place(p, e, len, n_states))
 		return NULL;
-	memset(e, 0, entry_size(len, n_states));
-	memcpy(e->key, key, len);
+	memcpy(entry_data(e), key, len);
 	e->key_len = len;
 	e->rule_uid = uid;
 	e->hash = h;
 	e->n_states = n_states;
 	e->maxspan = maxspan;
-	*slot_empty(p->slots, p->n_slots, h) = (struct ks_slot){ .hash = h, .e = e };
 	lru_push(p, e);
 	p->st.pending++;
 	p->st.bytes += entry_cost(len, n_states);
 	return e;
+}
+
+/*
+ * In slot order: a slot whose entry is freed is looked at again, since
+ * the next entry of its run may have moved into it; one from the start
+ * of a run that wraps may move to the end and be seen twice.
+ */
+void ks_store_sweep(struct ks_pipeline *p,
+		    bool (*drop)(struct ks_pipeline *p, struct ks_entry *e, void *arg), void *arg)
+{
+	size_t i = 0;
+
+	while (i < p->n_slots) {
+		if (p->slots[i].hash && drop(p, &p->slots[i], arg))
+			ks_store_entry_free(p, &p->slots[i]);
+		else
+			i++;
+	}
 }
 
 /*
@@ -327,7 +379,8 @@ static void slots_limit(struct ks_pipeline *p)
 {
 	size_t n = KS_SLOTS_MIN;
 
-	while (n / 4 * 3 < p->o.max_entries && n < (SIZE_MAX >> 2) / sizeof(struct ks_slot))
+	while (n / 4 * 3 < p->o.max_entries && n < (SIZE_MAX >> 2) / sizeof(struct ks_entry) &&
+	       n < (size_t)1 << 31)
 		n <<= 1;
 	if (p->o.max_entries > n / 4 * 3)
 		p->o.max_entries = n / 4 * 3;
@@ -338,14 +391,15 @@ int ks_store_init(struct ks_pipeline *p)
 {
 	slots_limit(p);
 	p->n_slots = KS_SLOTS_MIN;
-	p->slots = calloc(p->n_slots, sizeof(*p->slots));
+	p->lru_head = p->lru_tail = KS_NONE;
+	p->slots = slots_alloc(p->n_slots);
 	return p->slots ? 0 : -ENOMEM;
 }
 
 void ks_store_fini(struct ks_pipeline *p)
 {
-	while (p->lru_head)
-		ks_store_entry_free(p, p->lru_head);
+	while (p->lru_head != KS_NONE)
+		ks_store_entry_free(p, &p->slots[p->lru_head]);
 	pool_drain(&p->pool);
 	free(p->slots);
 	p->slots = NULL;
