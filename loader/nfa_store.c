@@ -13,8 +13,9 @@
  * whose hash is equal (bench/profile/nfa-hotpath-before.txt: walking
  * chained buckets, a cache miss per entry, was a quarter of the time).
  * The table is bounded in entries and in bytes (evictions counted by
- * reason). Matched events are kept packed (header plus the used bytes of
- * each string slot) because a full struct ks_event is 3.4 KiB; a state's
+ * reason). Matched events are kept packed (the header's non-zero words
+ * plus the used bytes of each string slot) because a full struct ks_event
+ * is 3.4 KiB; a state's
  * events are a chain from the newest back, and each link knows the size
  * of the one it points to, so dropping a pending sequence of one event
  * reads nothing but its entry.
@@ -86,6 +87,30 @@ static const struct {
 };
 #define KS_N_SLOTS (sizeof(ks_slots) / sizeof(ks_slots[0]))
 #define KS_HDR_BYTES offsetof(struct ks_event, exe)
+/*
+ * The header (the fields before the string slots) is kept as its first
+ * word (ts_ns, where packed_ts() reads it), a mask of the other words that
+ * are not zero and those words: most of an event's header is zero (the
+ * addresses, leaders, capabilities of a process event, the matches after
+ * the first), and every byte kept is a byte written to a cold block.
+ */
+#define KS_HDR_WORDS (KS_HDR_BYTES / 8)
+_Static_assert(KS_HDR_BYTES % 8 == 0 && KS_HDR_WORDS <= 65, "the header's word mask");
+_Static_assert(offsetof(struct ks_event, ts_ns) == 0, "ts_ns is the first word");
+
+/* The mask of ev's non-zero header words after the first. */
+static uint64_t hdr_mask(const struct ks_event *ev)
+{
+	const uint8_t *b = (const uint8_t *)ev;
+	uint64_t mask = 0, w;
+	size_t i;
+
+	for (i = 1; i < KS_HDR_WORDS; i++) {
+		memcpy(&w, b + i * 8, 8);
+		mask |= (uint64_t)(w != 0) << (i - 1);
+	}
+	return mask;
+}
 
 /*
  * Bytes of each slot that some field refers to (small slots: all of
@@ -117,8 +142,10 @@ static void slots_used(const struct ks_event *ev, uint16_t used[KS_N_SLOTS])
 
 struct ks_packed *ks_store_pack(struct ks_pool *pl, const struct ks_event *ev)
 {
+	const uint8_t *b = (const uint8_t *)ev;
+	uint64_t mask = hdr_mask(ev), m;
 	uint16_t used[KS_N_SLOTS];
-	uint32_t len = KS_HDR_BYTES + sizeof(used);
+	uint32_t len = 16 + 8 * __builtin_popcountll(mask) + sizeof(used);
 	struct ks_packed *p;
 	uint8_t *w;
 	size_t i;
@@ -134,12 +161,15 @@ struct ks_packed *ks_store_pack(struct ks_pool *pl, const struct ks_event *ev)
 	p->len = len;
 	p->filters = 0;
 	w = p->data;
-	memcpy(w, ev, KS_HDR_BYTES);
-	w += KS_HDR_BYTES;
+	memcpy(w, b, 8);
+	memcpy(w + 8, &mask, 8);
+	w += 16;
+	for (m = mask; m; m &= m - 1, w += 8)
+		memcpy(w, b + 8 + 8 * __builtin_ctzll(m), 8);
 	memcpy(w, used, sizeof(used));
 	w += sizeof(used);
 	for (i = 0; i < KS_N_SLOTS; i++) {
-		memcpy(w, (const uint8_t *)ev + ks_slots[i].off, used[i]);
+		memcpy(w, b + ks_slots[i].off, used[i]);
 		w += used[i];
 	}
 	return p;
@@ -148,16 +178,21 @@ struct ks_packed *ks_store_pack(struct ks_pool *pl, const struct ks_event *ev)
 void ks_store_unpack(const struct ks_packed *p, struct ks_event *ev)
 {
 	const uint8_t *r = p->data;
+	uint8_t *b = (uint8_t *)ev;
 	uint16_t used[KS_N_SLOTS];
+	uint64_t m;
 	size_t i;
 
 	memset(ev, 0, sizeof(*ev));
-	memcpy(ev, r, KS_HDR_BYTES);
-	r += KS_HDR_BYTES;
+	memcpy(b, r, 8);
+	memcpy(&m, r + 8, 8);
+	r += 16;
+	for (; m; m &= m - 1, r += 8)
+		memcpy(b + 8 + 8 * __builtin_ctzll(m), r, 8);
 	memcpy(used, r, sizeof(used));
 	r += sizeof(used);
 	for (i = 0; i < KS_N_SLOTS; i++) {
-		memcpy((uint8_t *)ev + ks_slots[i].off, r, used[i]);
+		memcpy(b + ks_slots[i].off, r, used[i]);
 		r += used[i];
 	}
 }
