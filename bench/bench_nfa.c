@@ -19,6 +19,7 @@
  *            (newest overwrites); headline figure
  *   restart  first steps only, every one overwriting a pending sequence
  *   alerts   first and second steps alternating: an alert every 2 events
+ * --phase NAME runs fill and NAME only (a profile of one phase).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -146,7 +147,7 @@ int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "rules", 1, 0, 'r' }, { "entities", 1, 0, 'e' }, { "events", 1, 0, 'n' },
-		{ "seed", 1, 0, 's' }, { "help", 0, 0, 'h' }, { 0 },
+		{ "seed", 1, 0, 's' }, { "phase", 1, 0, 'p' }, { "help", 0, 0, 'h' }, { 0 },
 	};
 	unsigned long n_rules = 1000, n_ent = 100000, n_events = 400000;
 	uint64_t seed = 11;
@@ -163,7 +164,7 @@ int main(int argc, char **argv)
 		{ "restart", "NFA: first steps overwriting pending sequences (no alerts)" },
 		{ "alerts", "NFA: alternating first/second steps (an alert every 2 events)" },
 	};
-	const char *cmd, *wide_err = NULL;
+	const char *cmd, *wide_err = NULL, *only = NULL;
 	struct ks_tables *t;
 	struct kb_rng rng;
 	uint8_t *pending;
@@ -186,9 +187,12 @@ int main(int argc, char **argv)
 		case 's':
 			seed = strtoull(optarg, NULL, 0);
 			break;
+		case 'p':
+			only = optarg;
+			break;
 		default:
-			fprintf(stderr, "usage: %s [--rules N] [--entities N] [--events N] [--seed S]\n",
-				argv[0]);
+			fprintf(stderr, "usage: %s [--rules N] [--entities N] [--events N] [--seed S] "
+				"[--phase mixed|restart|alerts]\n", argv[0]);
 			return o == 'h' ? 0 : 2;
 		}
 	}
@@ -246,6 +250,8 @@ int main(int argc, char **argv)
 		uint64_t w0 = kb_now_ns();
 		unsigned long a0 = c.alerts;
 
+		if (i && only && strcmp(only, ph[i].key))
+			continue;	/* a profile of fill and one phase */
 		switch (i) {
 		case 0:
 			for (k = 0; k < n_ent; k++) {
@@ -295,10 +301,10 @@ int main(int argc, char **argv)
 		ks_pipeline_stats(c.p, &ps);
 		rss1 = kb_rss_kb(getpid());
 		fprintf(stderr, "bench_nfa: %-8s %8lu events %7lu alerts  %.0f events/s (cpu), "
-			"%.0f (wall), pending %llu, evictions %llu, RSS %ld kB\n", ph[i].key,
+			"%.0f (wall), pending %llu, evictions %llu + %llu (memory), RSS %ld kB\n", ph[i].key,
 			ph[i].events, ph[i].alerts, ph[i].events / (ph[i].cpu_ns / 1e9),
 			ph[i].events / (ph[i].wall_ns / 1e9), (unsigned long long)ps.pending,
-			(unsigned long long)ps.evictions, rss1);
+			(unsigned long long)ps.evictions, (unsigned long long)ps.evict_memory, rss1);
 		if (wide_err)
 			ph[i].note = kb_fmt("rules with 4-6 letter words; with 6-10 character words "
 					    "1,000 rules do not compile: %s", wide_err);

@@ -163,12 +163,14 @@ static uint32_t join_key(struct ks_pipeline *p, const struct ks_gen *g, const st
 
 /*
  * ev's join key for step s into p, and its hash (never 0: 0 marks an
- * empty slot); the key's home slot is fetched into the cache meanwhile.
+ * empty slot); the key's home slot, both its lines, is fetched into the
+ * cache meanwhile.
  * False when a key that may not be null is: ev is out of the step.
  */
 bool ks_join_seq_key(struct ks_pipeline *p, const struct ks_gen *g, const struct ks_rule *r,
 		     const struct ks_step *s, const struct ks_event *ev)
 {
+	const struct ks_entry *e;
 	bool out;
 
 	p->join_len = join_key(p, g, ev, s, &out);
@@ -176,7 +178,9 @@ bool ks_join_seq_key(struct ks_pipeline *p, const struct ks_gen *g, const struct
 		return false;
 	p->join_hash = ks_siphash(p->sip_key[0] ^ r->uid, p->sip_key[1], p->join_key,
 				  p->join_len) ?: 1;
-	__builtin_prefetch(&p->slots[p->join_hash & (p->n_slots - 1)]);
+	e = &p->slots[p->join_hash & (p->n_slots - 1)];
+	__builtin_prefetch(e);
+	__builtin_prefetch((const uint8_t *)e + 64);
 	return true;
 }
 

@@ -13,8 +13,9 @@
  * whose hash is equal (bench/profile/nfa-hotpath-before.txt: walking
  * chained buckets, a cache miss per entry, was a quarter of the time).
  * The table is bounded in entries and in bytes (evictions counted by
- * reason). Matched events are kept packed (header plus the used bytes of
- * each string slot) because a full struct ks_event is 3.4 KiB; a state's
+ * reason). Matched events are kept packed (the header's non-zero words
+ * plus the used bytes of each string slot) because a full struct ks_event
+ * is 3.4 KiB; a state's
  * events are a chain from the newest back, and each link knows the size
  * of the one it points to, so dropping a pending sequence of one event
  * reads nothing but its entry.
@@ -86,6 +87,30 @@ static const struct {
 };
 #define KS_N_SLOTS (sizeof(ks_slots) / sizeof(ks_slots[0]))
 #define KS_HDR_BYTES offsetof(struct ks_event, exe)
+/*
+ * The header (the fields before the string slots) is kept as its first
+ * word (ts_ns, where packed_ts() reads it), a mask of the other words that
+ * are not zero and those words: most of an event's header is zero (the
+ * addresses, leaders, capabilities of a process event, the matches after
+ * the first), and every byte kept is a byte written to a cold block.
+ */
+#define KS_HDR_WORDS (KS_HDR_BYTES / 8)
+_Static_assert(KS_HDR_BYTES % 8 == 0 && KS_HDR_WORDS <= 65, "the header's word mask");
+_Static_assert(offsetof(struct ks_event, ts_ns) == 0, "ts_ns is the first word");
+
+/* The mask of ev's non-zero header words after the first. */
+static uint64_t hdr_mask(const struct ks_event *ev)
+{
+	const uint8_t *b = (const uint8_t *)ev;
+	uint64_t mask = 0, w;
+	size_t i;
+
+	for (i = 1; i < KS_HDR_WORDS; i++) {
+		memcpy(&w, b + i * 8, 8);
+		mask |= (uint64_t)(w != 0) << (i - 1);
+	}
+	return mask;
+}
 
 /*
  * Bytes of each slot that some field refers to (small slots: all of
@@ -117,8 +142,10 @@ static void slots_used(const struct ks_event *ev, uint16_t used[KS_N_SLOTS])
 
 struct ks_packed *ks_store_pack(struct ks_pool *pl, const struct ks_event *ev)
 {
+	const uint8_t *b = (const uint8_t *)ev;
+	uint64_t mask = hdr_mask(ev), m;
 	uint16_t used[KS_N_SLOTS];
-	uint32_t len = KS_HDR_BYTES + sizeof(used);
+	uint32_t len = 16 + 8 * __builtin_popcountll(mask) + sizeof(used);
 	struct ks_packed *p;
 	uint8_t *w;
 	size_t i;
@@ -134,12 +161,15 @@ struct ks_packed *ks_store_pack(struct ks_pool *pl, const struct ks_event *ev)
 	p->len = len;
 	p->filters = 0;
 	w = p->data;
-	memcpy(w, ev, KS_HDR_BYTES);
-	w += KS_HDR_BYTES;
+	memcpy(w, b, 8);
+	memcpy(w + 8, &mask, 8);
+	w += 16;
+	for (m = mask; m; m &= m - 1, w += 8)
+		memcpy(w, b + 8 + 8 * __builtin_ctzll(m), 8);
 	memcpy(w, used, sizeof(used));
 	w += sizeof(used);
 	for (i = 0; i < KS_N_SLOTS; i++) {
-		memcpy(w, (const uint8_t *)ev + ks_slots[i].off, used[i]);
+		memcpy(w, b + ks_slots[i].off, used[i]);
 		w += used[i];
 	}
 	return p;
@@ -148,16 +178,21 @@ struct ks_packed *ks_store_pack(struct ks_pool *pl, const struct ks_event *ev)
 void ks_store_unpack(const struct ks_packed *p, struct ks_event *ev)
 {
 	const uint8_t *r = p->data;
+	uint8_t *b = (uint8_t *)ev;
 	uint16_t used[KS_N_SLOTS];
+	uint64_t m;
 	size_t i;
 
 	memset(ev, 0, sizeof(*ev));
-	memcpy(ev, r, KS_HDR_BYTES);
-	r += KS_HDR_BYTES;
+	memcpy(b, r, 8);
+	memcpy(&m, r + 8, 8);
+	r += 16;
+	for (; m; m &= m - 1, r += 8)
+		memcpy(b + 8 + 8 * __builtin_ctzll(m), r, 8);
 	memcpy(used, r, sizeof(used));
 	r += sizeof(used);
 	for (i = 0; i < KS_N_SLOTS; i++) {
-		memcpy((uint8_t *)ev + ks_slots[i].off, r, used[i]);
+		memcpy(b + ks_slots[i].off, r, used[i]);
 		r += used[i];
 	}
 }
@@ -184,28 +219,34 @@ void ks_store_pend_clear(struct ks_pipeline *p, struct ks_pend *pd)
 }
 
 
-/* An entry, its key and its states are one block: one cache miss on a lookup. */
-static size_t entry_size(uint32_t key_len, uint32_t n_states)
+/* Bytes of an entry's key and states, in its slot or out of line. */
+static size_t entry_data_size(uint32_t key_len, uint32_t n_states)
 {
-	return sizeof(struct ks_entry) + key_room(key_len) + n_states * sizeof(struct ks_pend);
+	return key_room(key_len) + n_states * sizeof(struct ks_pend);
 }
 
+/* What an entry costs against max_bytes: as when the key and states were blocks of their own. */
 static uint64_t entry_cost(uint32_t key_len, uint32_t n_states)
 {
-	return cost(sizeof(struct ks_entry)) + cost(key_len) +
+	return cost(offsetof(struct ks_entry, data)) + cost(key_len) +
 	       cost(n_states * sizeof(struct ks_pend));
 }
 
-/* ---- the slot table (linear probing, no tombstones) ---- */
+/* ---- the table (linear probing, no tombstones) ---- */
 
-/* The slot holding e. */
-static size_t slot_of(const struct ks_pipeline *p, const struct ks_entry *e)
+/* Slot i now holds the entry that was elsewhere: its LRU neighbours follow it. */
+static void slot_relink(struct ks_pipeline *p, uint32_t i)
 {
-	size_t m = p->n_slots - 1, i = e->hash & m;
+	struct ks_entry *e = &p->slots[i];
 
-	while (p->slots[i].e != e)
-		i = (i + 1) & m;
-	return i;
+	if (e->prev != KS_NONE)
+		p->slots[e->prev].next = i;
+	else
+		p->lru_head = i;
+	if (e->next != KS_NONE)
+		p->slots[e->next].prev = i;
+	else
+		p->lru_tail = i;
 }
 
 /*
@@ -223,51 +264,64 @@ static void slot_remove(struct ks_pipeline *p, size_t i)
 			break;
 		if (((j - p->slots[j].hash) & m) >= ((j - i) & m)) {
 			p->slots[i] = p->slots[j];
+			slot_relink(p, i);
 			i = j;
 		}
 	}
-	p->slots[i] = (struct ks_slot){ 0 };
+	memset(&p->slots[i], 0, sizeof(p->slots[i]));
 }
 
 /* The first empty slot from h's home in s[n] (never full: at most 3/4 used). */
-static struct ks_slot *slot_empty(struct ks_slot *s, size_t n, uint64_t h)
+static uint32_t slot_empty(const struct ks_entry *s, size_t n, uint64_t h)
 {
 	size_t i = h & (n - 1);
 
 	while (s[i].hash)
 		i = (i + 1) & (n - 1);
-	return &s[i];
+	return i;
 }
 
 /* n zeroed slots; a table of 2 MiB or more on transparent huge pages (see ks_pool). */
-static struct ks_slot *slots_alloc(size_t n)
+static struct ks_entry *slots_alloc(size_t n)
 {
-	size_t bytes = n * sizeof(struct ks_slot);
+	size_t bytes = n * sizeof(struct ks_entry);
 	void *s;
 
-	if (bytes < KS_CHUNK_HUGE)
-		return calloc(n, sizeof(struct ks_slot));
-	s = aligned_alloc(KS_CHUNK_HUGE, bytes);	/* n is a power of two */
+	s = aligned_alloc(bytes < KS_CHUNK_HUGE ? KS_ENTRY_SIZE : KS_CHUNK_HUGE, bytes);
 	if (!s)
 		return NULL;
-	madvise(s, bytes, MADV_HUGEPAGE);
+	if (bytes >= KS_CHUNK_HUGE)
+		madvise(s, bytes, MADV_HUGEPAGE);	/* advice only: no error to handle */
 	return memset(s, 0, bytes);
 }
 
-/* Double the table (up to what max_entries needs). */
+/*
+ * Double the table (up to what max_entries needs): the entries go over
+ * in LRU order, so their new links are the order they are placed in.
+ */
 static int slots_grow(struct ks_pipeline *p)
 {
-	size_t n = p->n_slots * 2, i;
-	struct ks_slot *s;
+	size_t n = p->n_slots * 2;
+	uint32_t i, j, last = KS_NONE;
+	struct ks_entry *s;
 
 	if (p->n_slots >= p->max_slots)
 		return -ENOSPC;
 	s = slots_alloc(n);
 	if (!s)
 		return -ENOMEM;
-	for (i = 0; i < p->n_slots; i++)
-		if (p->slots[i].hash)
-			*slot_empty(s, n, p->slots[i].hash) = p->slots[i];
+	for (i = p->lru_head; i != KS_NONE; i = p->slots[i].next) {
+		j = slot_empty(s, n, p->slots[i].hash);
+		s[j] = p->slots[i];
+		s[j].prev = last;
+		s[j].next = KS_NONE;
+		if (last != KS_NONE)
+			s[last].next = j;
+		else
+			p->lru_head = j;
+		last = j;
+	}
+	p->lru_tail = last;
 	free(p->slots);
 	p->slots = s;
 	p->n_slots = n;
@@ -279,13 +333,30 @@ void ks_store_entry_free(struct ks_pipeline *p, struct ks_entry *e)
 	struct ks_pend *st = entry_states(e);
 	uint32_t k;
 
-	slot_remove(p, slot_of(p, e));
 	lru_unlink(p, e);
 	for (k = 0; k < e->n_states; k++)
 		ks_store_pend_clear(p, &st[k]);
 	p->st.bytes -= entry_cost(e->key_len, e->n_states);
-	pool_put(&p->pool, e, entry_size(e->key_len, e->n_states));
+	if (e->ext)
+		pool_put(&p->pool, e->ext, entry_data_size(e->key_len, e->n_states));
+	slot_remove(p, slot_index(p, e));
 	p->st.pending--;
+}
+
+/* Room for the key and states of a new entry at slot i: in it, or a block. */
+static int entry_place(struct ks_pipeline *p, struct ks_entry *e, uint32_t len,
+		       uint32_t n_states)
+{
+	size_t n = entry_data_size(len, n_states);
+
+	e->ext = NULL;
+	if (n <= sizeof(e->data))
+		return 0;
+	e->ext = pool_get(&p->pool, n);
+	if (!e->ext)
+		return -ENOMEM;
+	memset(e->ext, 0, n);
+	return 0;
 }
 
 struct ks_entry *ks_store_entry_new(struct ks_pipeline *p, uint32_t uid, uint64_t h,
@@ -294,28 +365,44 @@ struct ks_entry *ks_store_entry_new(struct ks_pipeline *p, uint32_t uid, uint64_
 {
 	struct ks_entry *e;
 
-	if (p->st.pending >= p->o.max_entries && p->lru_tail) {
-		ks_store_entry_free(p, p->lru_tail);	/* the least recently used */
+	if (p->st.pending >= p->o.max_entries && p->lru_tail != KS_NONE) {
+		ks_store_entry_free(p, &p->slots[p->lru_tail]);	/* the least recently used */
 		p->st.evictions++;
 	}
 	/* at most 3/4 of the slots used: probe runs stay short */
 	if ((p->st.pending + 1) * 4 > p->n_slots * 3 && slots_grow(p))
 		return NULL;
-	e = pool_get(&p->pool, entry_size(len, n_states));
-	if (!e)
+	e = &p->slots[slot_empty(p->slots, p->n_slots, h)];
+	if (entry_place(p, e, len, n_states))
 		return NULL;
-	memset(e, 0, entry_size(len, n_states));
-	memcpy(e->key, key, len);
+	memcpy(entry_data(e), key, len);
 	e->key_len = len;
 	e->rule_uid = uid;
 	e->hash = h;
 	e->n_states = n_states;
 	e->maxspan = maxspan;
-	*slot_empty(p->slots, p->n_slots, h) = (struct ks_slot){ .hash = h, .e = e };
 	lru_push(p, e);
 	p->st.pending++;
 	p->st.bytes += entry_cost(len, n_states);
 	return e;
+}
+
+/*
+ * In slot order: a slot whose entry is freed is looked at again, since
+ * the next entry of its run may have moved into it; one from the start
+ * of a run that wraps may move to the end and be seen twice.
+ */
+void ks_store_sweep(struct ks_pipeline *p,
+		    bool (*drop)(struct ks_pipeline *p, struct ks_entry *e, void *arg), void *arg)
+{
+	size_t i = 0;
+
+	while (i < p->n_slots) {
+		if (p->slots[i].hash && drop(p, &p->slots[i], arg))
+			ks_store_entry_free(p, &p->slots[i]);
+		else
+			i++;
+	}
 }
 
 /*
@@ -327,7 +414,8 @@ static void slots_limit(struct ks_pipeline *p)
 {
 	size_t n = KS_SLOTS_MIN;
 
-	while (n / 4 * 3 < p->o.max_entries && n < (SIZE_MAX >> 2) / sizeof(struct ks_slot))
+	while (n / 4 * 3 < p->o.max_entries && n < (SIZE_MAX >> 2) / sizeof(struct ks_entry) &&
+	       n < (size_t)1 << 31)
 		n <<= 1;
 	if (p->o.max_entries > n / 4 * 3)
 		p->o.max_entries = n / 4 * 3;
@@ -338,14 +426,15 @@ int ks_store_init(struct ks_pipeline *p)
 {
 	slots_limit(p);
 	p->n_slots = KS_SLOTS_MIN;
-	p->slots = calloc(p->n_slots, sizeof(*p->slots));
+	p->lru_head = p->lru_tail = KS_NONE;
+	p->slots = slots_alloc(p->n_slots);
 	return p->slots ? 0 : -ENOMEM;
 }
 
 void ks_store_fini(struct ks_pipeline *p)
 {
-	while (p->lru_head)
-		ks_store_entry_free(p, p->lru_head);
+	while (p->lru_head != KS_NONE)
+		ks_store_entry_free(p, &p->slots[p->lru_head]);
 	pool_drain(&p->pool);
 	free(p->slots);
 	p->slots = NULL;

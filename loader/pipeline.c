@@ -85,12 +85,17 @@ static bool gen_has_uid(const struct ks_gen *g, uint32_t uid)
 	return false;
 }
 
+static bool rule_gone(struct ks_pipeline *p, struct ks_entry *e, void *arg)
+{
+	(void)arg;
+	return !gen_has_uid(&p->gen[0], e->rule_uid);
+}
+
 int ks_pipeline_set_rules(struct ks_pipeline *p, struct ks_ruleset *rs,
 			  const struct ks_tables *t)
 {
 	struct ks_tables *copy = calloc(1, sizeof(*copy));
 	uint64_t *alerts = calloc(t->hdr.n_rules ?: 1, sizeof(uint64_t));
-	struct ks_entry *e, *next;
 
 	/* nothing changes unless everything is in hand */
 	if (!copy || !alerts || t->hdr.n_rules > rs->n_rules) {
@@ -113,11 +118,7 @@ int ks_pipeline_set_rules(struct ks_pipeline *p, struct ks_ruleset *rs,
 	p->gen[0].t = copy;
 	p->gen[0].alerts = alerts;
 	/* a changed rule has a new uid: its old pending sequences go */
-	for (e = p->lru_head; e; e = next) {
-		next = e->next;
-		if (!gen_has_uid(&p->gen[0], e->rule_uid))
-			ks_store_entry_free(p, e);
-	}
+	ks_store_sweep(p, rule_gone, NULL);
 	return 0;
 }
 
@@ -346,37 +347,38 @@ int ks_pipeline_lost_count(struct ks_pipeline *p, uint32_t rule_uid, uint64_t n,
 	return ks_alert_write(p, g, rule, &meta, NULL, 0, NULL, NULL, 0) == 0;
 }
 
-void ks_pipeline_tick(struct ks_pipeline *p, uint64_t now_ns)
+/* Clear e's states past its maxspan at *now; true when none is left. */
+static bool expire(struct ks_pipeline *p, struct ks_entry *e, void *now)
 {
-	struct ks_entry *e, *next;
+	uint64_t now_ns = *(const uint64_t *)now;
+	struct ks_pend *st = entry_states(e);
+	bool live = false;
 	uint32_t k;
 
-	for (e = p->lru_head; e; e = next) {
-		struct ks_pend *st = entry_states(e);
-		bool live = false;
-
-		next = e->next;
-		if (!e->maxspan)
+	if (!e->maxspan)
+		return false;
+	for (k = 0; k < e->n_states; k++) {
+		if (!st[k].start)
 			continue;
-		for (k = 0; k < e->n_states; k++) {
-			if (!st[k].start)
-				continue;
-			if (now_ns > st[k].start && now_ns - st[k].start > e->maxspan) {
-				ks_store_pend_clear(p, &st[k]);
-				p->st.expired++;
-			} else {
-				live = true;
-			}
+		if (now_ns > st[k].start && now_ns - st[k].start > e->maxspan) {
+			ks_store_pend_clear(p, &st[k]);
+			p->st.expired++;
+		} else {
+			live = true;
 		}
-		if (!live)
-			ks_store_entry_free(p, e);
 	}
+	return !live;
+}
+
+void ks_pipeline_tick(struct ks_pipeline *p, uint64_t now_ns)
+{
+	ks_store_sweep(p, expire, &now_ns);
 }
 
 void ks_pipeline_reset(struct ks_pipeline *p)
 {
-	while (p->lru_head)
-		ks_store_entry_free(p, p->lru_head);
+	while (p->lru_head != KS_NONE)
+		ks_store_entry_free(p, &p->slots[p->lru_head]);
 }
 
 void ks_pipeline_set_output(struct ks_pipeline *p, struct ks_output *out)

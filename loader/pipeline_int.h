@@ -74,22 +74,32 @@ struct ks_sample_hits {
 	} hit[KS_MAX_STEPS];
 };
 
-/* The fields a probe compares come first; then the key, then the states. */
+/*
+ * A pending sequence of (rule, join key) is a slot of the table itself
+ * (open addressing, linear probing): 128 bytes aligned to 128, two cache
+ * lines whose addresses follow from the key's hash, so a lookup fetches
+ * both at once and follows no pointer. The key and the states are inline
+ * when they fit in data (a key of one or two values and two states: the
+ * sequences of two steps by an entity), else in a block of the pool (ext).
+ * The LRU list links slot indices; an entry moves when a removal closes
+ * the gap before it (slot_remove()), and its neighbours follow.
+ */
+#define KS_ENTRY_SIZE	128
+#define KS_NONE		UINT32_MAX	/* no slot: the LRU list's ends */
+
 struct ks_entry {
-	uint64_t hash;
+	uint64_t hash;		/* 0: an empty slot (entry hashes are never 0) */
 	uint32_t rule_uid;
 	uint32_t key_len;
 	uint32_t n_states;
+	uint32_t prev, next;	/* LRU: head = most recent; KS_NONE at the ends */
+	uint32_t pad;
 	uint64_t maxspan;
-	struct ks_entry *prev, *next;	/* LRU: head = most recent */
-	uint8_t key[];		/* key_len bytes, then the states (entry_states()) */
-};
+	uint8_t *ext;		/* key and states when they do not fit in data; NULL: inline */
+	uint8_t data[KS_ENTRY_SIZE - 48];	/* key_room(key_len) bytes, then the states */
+} __attribute__((aligned(KS_ENTRY_SIZE)));
 
-/* A table slot: hash 0 = empty (entry hashes are never 0, see slot_hash()). */
-struct ks_slot {
-	uint64_t hash;
-	struct ks_entry *e;
-};
+_Static_assert(sizeof(struct ks_entry) == KS_ENTRY_SIZE, "an entry is two cache lines");
 
 #define KS_SLOTS_MIN	1024
 
@@ -142,10 +152,10 @@ struct ks_pipeline {
 	struct ks_ecs_ctx *ecs;
 	struct ks_interp_ctx ictx;	/* container.id for the interpreter */
 	struct ks_gen gen[KS_GENS];	/* [0] current, [1] previous */
-	struct ks_slot *slots;	/* a power of two, at most 3/4 full */
+	struct ks_entry *slots;	/* a power of two, at most 3/4 full */
 	size_t n_slots;
 	size_t max_slots;	/* what max_entries needs: the table grows no further */
-	struct ks_entry *lru_head, *lru_tail;
+	uint32_t lru_head, lru_tail;	/* slot indices, KS_NONE: empty */
 	struct ks_pipeline_stats st;
 	uint64_t sip_key[2];	/* bucket hash key, random per pipeline */
 	/* the join key seq_find() built last */
@@ -172,8 +182,19 @@ void ks_store_pend_clear(struct ks_pipeline *p, struct ks_pend *pd);
 struct ks_entry *ks_store_entry_new(struct ks_pipeline *p, uint32_t uid, uint64_t h,
 				    const uint8_t *key, uint32_t len, uint32_t n_states,
 				    uint64_t maxspan);
-/* e, its key and its states freed; out of the table and the LRU list. */
+/*
+ * e's states and key freed, e out of the LRU list and the table: an
+ * entry after it in its probe run may move (pointers to entries are
+ * stale after this).
+ */
 void ks_store_entry_free(struct ks_pipeline *p, struct ks_entry *e);
+/*
+ * Every entry for which drop(p, e, arg) says true freed; drop sees each
+ * entry at least once (one moved into a freed slot is seen again: drop
+ * must give the same answer twice).
+ */
+void ks_store_sweep(struct ks_pipeline *p,
+		    bool (*drop)(struct ks_pipeline *p, struct ks_entry *e, void *arg), void *arg);
 
 /* ---- free lists (struct ks_pool): inline, every NFA move takes and gives ---- */
 
@@ -246,9 +267,15 @@ static inline size_t key_room(uint32_t key_len)
 	return (key_len + 7) & ~(size_t)7;
 }
 
+/* The bytes of e's key and states: in the slot or out of line. */
+static inline uint8_t *entry_data(const struct ks_entry *e)
+{
+	return e->ext ? e->ext : (uint8_t *)e->data;
+}
+
 static inline struct ks_pend *entry_states(const struct ks_entry *e)
 {
-	return (struct ks_pend *)(e->key + key_room(e->key_len));
+	return (struct ks_pend *)(entry_data(e) + key_room(e->key_len));
 }
 
 static inline bool entry_empty(const struct ks_entry *e)
@@ -262,34 +289,41 @@ static inline bool entry_empty(const struct ks_entry *e)
 	return true;
 }
 
+static inline uint32_t slot_index(const struct ks_pipeline *p, const struct ks_entry *e)
+{
+	return (uint32_t)(e - p->slots);
+}
+
 static inline void lru_unlink(struct ks_pipeline *p, struct ks_entry *e)
 {
-	if (e->prev)
-		e->prev->next = e->next;
+	if (e->prev != KS_NONE)
+		p->slots[e->prev].next = e->next;
 	else
 		p->lru_head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
+	if (e->next != KS_NONE)
+		p->slots[e->next].prev = e->prev;
 	else
 		p->lru_tail = e->prev;
-	e->prev = e->next = NULL;
+	e->prev = e->next = KS_NONE;
 }
 
 static inline void lru_push(struct ks_pipeline *p, struct ks_entry *e)
 {
-	e->prev = NULL;
+	uint32_t i = slot_index(p, e);
+
+	e->prev = KS_NONE;
 	e->next = p->lru_head;
-	if (p->lru_head)
-		p->lru_head->prev = e;
-	p->lru_head = e;
-	if (!p->lru_tail)
-		p->lru_tail = e;
+	if (p->lru_head != KS_NONE)
+		p->slots[p->lru_head].prev = i;
+	p->lru_head = i;
+	if (p->lru_tail == KS_NONE)
+		p->lru_tail = i;
 }
 
 /* e is the most recently used (already at the head: nothing to write). */
 static inline void lru_touch(struct ks_pipeline *p, struct ks_entry *e)
 {
-	if (p->lru_head == e)
+	if (p->lru_head == slot_index(p, e))
 		return;
 	lru_unlink(p, e);
 	lru_push(p, e);
@@ -298,10 +332,28 @@ static inline void lru_touch(struct ks_pipeline *p, struct ks_entry *e)
 /* Evict least recently used sequences until the NFA is within max_bytes. */
 static inline void trim_memory(struct ks_pipeline *p)
 {
-	while (p->st.bytes > p->o.max_bytes && p->lru_tail) {
-		ks_store_entry_free(p, p->lru_tail);
+	while (p->st.bytes > p->o.max_bytes && p->lru_tail != KS_NONE) {
+		ks_store_entry_free(p, &p->slots[p->lru_tail]);
 		p->st.evict_memory++;
 	}
+}
+
+/*
+ * Keys of n bytes equal? One of 8 to 16 bytes (a value of up to 11 bytes
+ * after its presence byte and length: an entity id, a pid) compares in
+ * two overlapping word loads per key, not a libc call.
+ */
+static inline bool key_eq(const uint8_t *a, const uint8_t *b, uint32_t n)
+{
+	uint64_t x0, x1, y0, y1;
+
+	if (n < 8 || n > 16)
+		return !memcmp(a, b, n);
+	memcpy(&x0, a, 8);
+	memcpy(&y0, b, 8);
+	memcpy(&x1, a + n - 8, 8);
+	memcpy(&y1, b + n - 8, 8);
+	return !((x0 ^ y0) | (x1 ^ y1));
 }
 
 /* h is never 0 (seq_key()): an empty slot ends the probe. */
@@ -309,17 +361,12 @@ static inline struct ks_entry *entry_find(struct ks_pipeline *p, uint32_t uid, u
 					  const uint8_t *key, uint32_t len)
 {
 	size_t m = p->n_slots - 1, i = h & m;
-	const struct ks_slot *s;
+	struct ks_entry *e;
 
-	for (s = &p->slots[i]; s->hash; i = (i + 1) & m, s = &p->slots[i]) {
-		const struct ks_entry *e = s->e;
-
-		if (s->hash != h)
-			continue;
-		/* the states start on the entry's next cache line: fetch both at once */
-		__builtin_prefetch((const uint8_t *)e + 64);
-		if (e->rule_uid == uid && e->key_len == len && !memcmp(e->key, key, len))
-			return s->e;
+	for (e = &p->slots[i]; e->hash; i = (i + 1) & m, e = &p->slots[i]) {
+		if (e->hash == h && e->rule_uid == uid && e->key_len == len &&
+		    key_eq(entry_data(e), key, len))
+			return e;
 	}
 	return NULL;
 }
