@@ -554,8 +554,13 @@ static int run_loop(struct ks_attach *a)
 	while (!ks_stop) {
 		if (a->running)
 			running_slice(a);
-		/* no wait while the walk has events to give */
-		err = ks_session_poll(&a->s, a->running ? 0 : 100);
+		/*
+		 * No wait while the walk has events to give, nor when a
+		 * SIGHUP came while the loop was busy (publish_stats): the
+		 * poll would not see it and sleep its 100 ms before the
+		 * reload (bench/profile/reload-kbin-handover.txt).
+		 */
+		err = ks_session_poll(&a->s, a->running || ks_reload ? 0 : 100);
 		if (err < 0 && err != -EINTR) {
 			pr_warn("kload: ring buffer: %s\n", strerror(-err));
 			return KS_EXIT_FAIL;
