@@ -366,6 +366,9 @@ static void do_reload(struct ks_attach *a)
 	struct ks_ruleset *rs;
 	struct ks_tables *t;
 
+	/* a SIGHUP again for a request already taken, or none from kload reload */
+	if (!ks_reload_pending())
+		return;
 	sd_notify(0, "RELOADING=1");
 	ans.err = ks_reload_take(&rs, &t, ans.why, sizeof(ans.why));
 	if (!ans.err) {
