@@ -463,8 +463,9 @@ int main(int argc, char **argv)
 		       "new tables (the store seen by a lookup; the update's RCU wait goes on "
 		       "on a thread, the old map held until it ends) and the userspace "
 		       "pipeline took the rules. In between: kload's start, the hand-over "
-		       "(copy, SIGHUP), the .kbin read (hash, tables rebuilt and checked while "
-		       "the metadata re-parses on a thread), the map filled through a mapping");
+		       "(sendfile copy, SIGHUP), the .kbin read (mapped; hash, tables rebuilt "
+		       "and checked while the metadata re-parses on a thread), the map filled "
+		       "through a mapping, the rule names in one batch update");
 		emit_v("mem.reload_kbin_cli_ms", "kload reload of a 1,000-rule .kbin: command wall time",
 		       "ms", n_relk ? kb_median(relkw, n_relk) : NAN, NULL, rcmd, n_relk ? NULL : w,
 		       NULL);

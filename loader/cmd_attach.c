@@ -370,6 +370,9 @@ static void do_reload(struct ks_attach *a)
 	struct ks_ruleset *rs;
 	struct ks_tables *t;
 
+	/* a SIGHUP again for a request already taken, or none from kload reload */
+	if (!ks_reload_pending())
+		return;
 	sd_notify(0, "RELOADING=1");
 	ans.err = ks_reload_take(&rs, &t, ans.why, sizeof(ans.why));
 	if (!ans.err) {
@@ -648,8 +651,13 @@ static int run_loop(struct ks_attach *a)
 	while (!ks_stop) {
 		if (a->running)
 			running_slice(a);
-		/* no wait while the walk has events to give */
-		err = ks_session_poll(&a->s, a->running ? 0 : 100);
+		/*
+		 * No wait while the walk has events to give, nor when a
+		 * SIGHUP came while the loop was busy (publish_stats): the
+		 * poll would not see it and sleep its 100 ms before the
+		 * reload (bench/profile/reload-kbin-handover.txt).
+		 */
+		err = ks_session_poll(&a->s, a->running || ks_reload ? 0 : 100);
 		if (err < 0 && err != -EINTR) {
 			pr_warn("kload: ring buffer: %s\n", strerror(-err));
 			return KS_EXIT_FAIL;

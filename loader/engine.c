@@ -599,20 +599,47 @@ static uint64_t now_realtime_ns(void)
 }
 
 /* ks_rules: index -> id, so stats and bpftool can name rules. */
+static void rule_name(struct ks_rule_name *nm, const struct ks_ruleset *rs,
+		      const struct ks_tables *t, __u32 i)
+{
+	memset(nm, 0, sizeof(*nm));
+	nm->uid = t->rules[i].uid;
+	nm->action = t->rules[i].action;
+	nm->severity = t->rules[i].severity;
+	nm->exact = !!(t->rules[i].flags & KS_R_EXACT);
+	snprintf(nm->id, sizeof(nm->id), "%s", rs->rules[i].id);
+}
+
+/*
+ * The rules' names, in one BPF_MAP_UPDATE_BATCH: one update per rule
+ * was a thousand syscalls between the switch and a reload's answer
+ * (bench/profile/reload-kbin-handover.txt). Element by element where
+ * the kernel has no batch for the map, or no memory for the batch.
+ */
 static void publish_rules(int rules_fd, const struct ks_ruleset *rs, const struct ks_tables *t)
 {
-	__u32 i;
+	__u32 n = t->hdr.n_rules, i, count;
+	struct ks_rule_name *nm, one;
+	__u32 *keys;
 
-	for (i = 0; i < t->hdr.n_rules && i < rs->n_rules && i < KS_MAX_RULES; i++) {
-		struct ks_rule_name nm = {};
-
-		nm.uid = t->rules[i].uid;
-		nm.action = t->rules[i].action;
-		nm.severity = t->rules[i].severity;
-		nm.exact = !!(t->rules[i].flags & KS_R_EXACT);
-		snprintf(nm.id, sizeof(nm.id), "%s", rs->rules[i].id);
-		bpf_map_update_elem(rules_fd, &i, &nm, 0);
+	if (n > rs->n_rules)
+		n = rs->n_rules;
+	if (n > KS_MAX_RULES)
+		n = KS_MAX_RULES;
+	nm = calloc(n ?: 1, sizeof(*nm));
+	keys = calloc(n ?: 1, sizeof(*keys));
+	for (i = 0; nm && keys && i < n; i++) {
+		keys[i] = i;
+		rule_name(&nm[i], rs, t, i);
 	}
+	count = n;
+	if (!nm || !keys || bpf_map_update_batch(rules_fd, keys, nm, &count, NULL))
+		for (i = 0; i < n; i++) {
+			rule_name(&one, rs, t, i);
+			bpf_map_update_elem(rules_fd, &i, &one, 0);
+		}
+	free(nm);
+	free(keys);
 }
 
 void ks_engine_publish(struct ks_engine *e, const char *pin_dir,

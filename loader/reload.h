@@ -10,11 +10,14 @@
  *   reload-<pid>.answer  the attach process's answer: "0 GEN N_RULES" or
  *                        "ERRNO REASON"
  *
- * <pid> is the attach process; SIGHUP tells it a request is there.
+ * <pid> is the attach process; SIGHUP tells it a request is there (sent
+ * again while the request is not taken; a SIGHUP with no request is
+ * ignored).
  */
 #ifndef KS_RELOAD_H
 #define KS_RELOAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -22,6 +25,8 @@
 
 #define KS_RUN_DIR		"/run/kestrel"
 #define KS_RELOAD_WAIT_MS	10000
+/* SIGHUP again while the request is not taken, this often */
+#define KS_RELOAD_RESEND_MS	20
 
 struct ks_reload_answer {
 	int err;			/* 0 or -errno */
@@ -36,6 +41,8 @@ struct ks_reload_answer {
  */
 int ks_reload_request(pid_t pid, const struct ks_ruleset *rs, const struct ks_tables *t,
 		      const char *kbin, struct ks_reload_answer *ans);
+/* Attach process: is there a request? (a SIGHUP without one is ignored) */
+bool ks_reload_pending(void);
 /* Attach process: the request (rs, t allocated) or -errno with why. */
 int ks_reload_take(struct ks_ruleset **rs, struct ks_tables **t, char *why, size_t len);
 void ks_reload_reply(const struct ks_reload_answer *ans);

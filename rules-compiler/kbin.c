@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <yaml.h>
@@ -635,16 +636,19 @@ static void prefix_err(const char *name, char *err, size_t errlen)
 }
 
 /*
- * The rule metadata re-parses (YAML, then every query) while the tables
- * are rebuilt and checked: the two share nothing until check_rules(), and
- * each is about half of a .kbin read (bench/profile/reload-kbin-*.txt).
- * The parse starts once the file hash vouches for the bytes, so that a
- * damaged file leaves no diagnostics of its own in rs.
+ * The rule metadata re-parses (YAML, then every query) while the file
+ * hash is checked and the tables are rebuilt and checked: the two share
+ * nothing until check_rules(), and the parse is the longer
+ * (bench/profile/reload-kbin-*.txt). Into a ruleset of its own, so that
+ * a damaged file leaves nothing of its bytes in rs: rs takes the parsed
+ * rules once the hash vouches for them (rs fresh, as every caller's is).
+ * Into a rs that holds something already, the parse starts after the
+ * hash, as before.
  */
 struct kb_meta_parse {
 	pthread_t tid;
 	bool running;
-	struct ks_ruleset *rs;
+	struct ks_ruleset *rs;		/* parsed into: rs, or one of its own */
 	char *meta;
 	const char *name;
 };
@@ -657,10 +661,17 @@ static void *meta_parse(void *arg)
 	return NULL;
 }
 
-static int meta_start(struct kb_meta_parse *mp, const char *meta, size_t len, char *err,
-		      size_t errlen)
+/* Nothing loaded: its contents can be those of another ruleset. */
+static bool ruleset_fresh(struct ks_ruleset *rs)
+{
+	return !rs->n_rules && !rs->n_skipped && !rs->diags.n && !ks_priv(rs)->srcs.head;
+}
+
+static int meta_start(struct kb_meta_parse *mp, struct ks_ruleset *into, const char *meta,
+		      size_t len, char *err, size_t errlen)
 {
 	/* the rule file loader reads a C string */
+	mp->rs = into;
 	mp->meta = malloc(len + 1);
 	if (!mp->meta)
 		return ks_err(err, errlen, "%s: out of memory", mp->name);
@@ -670,9 +681,15 @@ static int meta_start(struct kb_meta_parse *mp, const char *meta, size_t len, ch
 	return 0;
 }
 
-/* The parse done (here, if no thread could take it); the text freed. */
-static void meta_finish(struct kb_meta_parse *mp, bool wanted)
+/*
+ * The parse done (here, if no thread could take it) and, when wanted,
+ * its rules moved into rs (the structs exchanged: nothing points at a
+ * struct ks_ruleset itself); the text and a ruleset of its own freed.
+ */
+static void meta_finish(struct kb_meta_parse *mp, struct ks_ruleset *rs, bool wanted)
 {
+	struct ks_ruleset tmp;
+
 	if (mp->running)
 		pthread_join(mp->tid, NULL);
 	else if (mp->meta && wanted)
@@ -680,6 +697,15 @@ static void meta_finish(struct kb_meta_parse *mp, bool wanted)
 	mp->running = false;
 	free(mp->meta);
 	mp->meta = NULL;
+	if (mp->rs == rs || !mp->rs)
+		return;
+	if (wanted) {
+		tmp = *rs;
+		*rs = *mp->rs;
+		*mp->rs = tmp;
+	}
+	ks_ruleset_free(mp->rs);
+	mp->rs = NULL;
 }
 
 /* The tables from the extents, and everything about them checked. */
@@ -707,7 +733,7 @@ int ks_kbin_read_mem(const void *data, size_t size, const char *name,
 		     size_t errlen)
 {
 	const char *buf = data, *body = buf + sizeof(struct ks_kbin_hdr);
-	struct kb_meta_parse mp = { .rs = rs, .name = name };
+	struct kb_meta_parse mp = { .name = name };
 	struct ks_kbin_hdr h;
 	size_t first = rs->n_rules;
 	int ret = -1;
@@ -720,17 +746,24 @@ int ks_kbin_read_mem(const void *data, size_t size, const char *name,
 	hdr_swap_le(&h);
 	if (check_hdr(name, &h, size, err, errlen))
 		goto out;
+	/* rs fresh: the parse overlaps the hash, in a ruleset of its own */
+	if (ruleset_fresh(rs) &&
+	    meta_start(&mp, ks_ruleset_new(), body + h.extents_size, h.meta_size, err, errlen)) {
+		meta_finish(&mp, rs, false);
+		goto out;
+	}
 	if (ks_fnv1a64(body, size - sizeof(h), KS_FNV64_INIT) != h.file_hash) {
 		ks_err(err, errlen, "%s: corrupted (content hash mismatch)", name);
+		meta_finish(&mp, rs, false);
 		goto out;
 	}
-	if (meta_start(&mp, body + h.extents_size, h.meta_size, err, errlen))
+	if (!mp.rs && meta_start(&mp, rs, body + h.extents_size, h.meta_size, err, errlen))
 		goto out;
 	if (read_tables(name, body, &h, t, err, errlen)) {
-		meta_finish(&mp, false);
+		meta_finish(&mp, rs, false);
 		goto out;
 	}
-	meta_finish(&mp, true);
+	meta_finish(&mp, rs, true);
 	ret = check_rules(name, rs, first, t, err, errlen);
 out:
 	if (ret)
@@ -750,5 +783,28 @@ int ks_kbin_read(const char *path, struct ks_ruleset *rs, struct ks_tables *t,
 		return -1;
 	ret = ks_kbin_read_mem(buf, size, path, rs, t, err, errlen);
 	free(buf);
+	return ret;
+}
+
+int ks_kbin_read_private(const char *path, struct ks_ruleset *rs, struct ks_tables *t,
+			 char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
+	struct stat st;
+	void *m;
+
+	if (fd < 0 || fstat(fd, &st))
+		return ks_err(err, errlen, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode) || !st.st_size || (uint64_t)st.st_size > KBIN_MAX_BYTES) {
+		close(fd);
+		return ks_kbin_read(path, rs, t, err, errlen);
+	}
+	/* the page cache's pages mapped at once: no buffer to fault in and fill */
+	m = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return ks_kbin_read(path, rs, t, err, errlen);
+	ret = ks_kbin_read_mem(m, st.st_size, path, rs, t, err, errlen);
+	munmap(m, st.st_size);
 	return ret;
 }

@@ -301,6 +301,14 @@ rc1=$?
 check "two reloads at once: both exit 0, generation 4, three reloads" \
 	"[ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && grep -q '\"table_generation\": 4' $W/stats.json && grep -q '\"reloads\": 3' $W/stats.json" "$W/r1"
 
+# a SIGHUP with no request from kload reload changes nothing and says nothing
+# (kload reload sends SIGHUP again until its request is taken)
+kill -HUP "$KPID"
+sleep 0.3
+"$KLOAD" stats --json --pin-dir "$PIN" >"$W/stats.json"
+check "a bare SIGHUP: ignored, generation 4, no failed reload" \
+	"kill -0 $KPID && ! grep -q 'reload failed' $W/attach.log && grep -q '\"table_generation\": 4' $W/stats.json && grep -q '\"reloads\": 3' $W/stats.json" "$W/attach.log"
+
 # ---- kill -9, then a restart adopts the pinned programs
 kill -9 "$KPID"
 wait "$KPID" 2>/dev/null

@@ -124,6 +124,39 @@ static void test_round_trip(void **state)
 	ks_ruleset_free(rs);
 }
 
+/*
+ * The other ways in: through a mapping (the reload hand-over's), and
+ * into a ruleset that already holds a rule (the parse then waits for
+ * the hash and appends after it), both the same tables and rules.
+ */
+static void test_read_paths(void **state)
+{
+	struct ks_ruleset *rs = compile(rules_yaml, T), *back = ks_ruleset_new();
+	char err[256];
+	size_t i;
+
+	assert_int_equal(ks_kbin_write(path("p.kbin"), rs, T, err, sizeof(err)), 0);
+	memset(T2, 0xa5, KS_TABLES_USED(T));
+	assert_int_equal(ks_kbin_read_private(path("p.kbin"), back, T2, err, sizeof(err)), 0);
+	assert_memory_equal(T, T2, KS_TABLES_USED(T));
+	assert_int_equal(back->n_rules, rs->n_rules);
+	ks_ruleset_free(back);
+
+	back = ks_ruleset_new();
+	assert_int_equal(ks_ruleset_add_query(back, "process where process.name == \"x\"", NULL),
+			 0);
+	assert_int_equal(ks_kbin_read(path("p.kbin"), back, T2, err, sizeof(err)), 0);
+	assert_memory_equal(T, T2, KS_TABLES_USED(T));
+	assert_int_equal(back->n_rules, rs->n_rules + 1);
+	assert_string_equal(back->rules[0].id, "inline");
+	for (i = 0; i < rs->n_rules; i++) {
+		assert_string_equal(back->rules[i + 1].id, rs->rules[i].id);
+		assert_non_null(back->rules[i + 1].q);
+	}
+	ks_ruleset_free(back);
+	ks_ruleset_free(rs);
+}
+
 static char *read_file(const char *p, size_t *len)
 {
 	FILE *f = fopen(p, "rb");
@@ -185,6 +218,9 @@ static void expect_damage(const char *good, size_t len, size_t off,
 			 -1);
 	print_message("  %s\n", err);
 	assert_non_null(strstr(err, want));
+	/* the metadata parse overlaps the hash: nothing of it reaches rs */
+	assert_int_equal(rs->n_rules, 0);
+	assert_int_equal(rs->diags.n, 0);
 	free(buf);
 	ks_ruleset_free(rs);
 }
@@ -540,6 +576,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_read_paths),
 		cmocka_unit_test(test_identical_bytes),
 		cmocka_unit_test(test_damaged),
 		cmocka_unit_test(test_inconsistent),

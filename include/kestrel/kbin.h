@@ -66,6 +66,13 @@ int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
  */
 int ks_kbin_read(const char *path, struct ks_ruleset *rs, struct ks_tables *t,
 		 char *err, size_t errlen);
+/*
+ * The same through a mapping of the file instead of a copy of it, for a
+ * file only kload writes (the reload hand-over's, in a root-only
+ * directory): one truncated under the mapping would be SIGBUS.
+ */
+int ks_kbin_read_private(const char *path, struct ks_ruleset *rs, struct ks_tables *t,
+			 char *err, size_t errlen);
 /* The same from memory; name is for messages and diagnostics. */
 int ks_kbin_read_mem(const void *data, size_t size, const char *name,
 		     struct ks_ruleset *rs, struct ks_tables *t, char *err,
