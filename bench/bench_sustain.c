@@ -367,6 +367,23 @@ static void drain_tail(const struct set_run *r, struct drain *d)
 		 (now - start < QUIET_NS || (d->changes && now - d->t_last < QUIET_NS)));
 }
 
+/*
+ * The slope of the published consumption between its first and last
+ * change; a kload starved by the storm may publish only once in the
+ * window, and then the rate is counted from the storm's start (what it
+ * had consumed by then is in a0) to that one change.
+ */
+static double drain_rate(const struct set_run *r, uint64_t used)
+{
+	const struct drain *d = &r->d;
+
+	if (d->changes > 1 && d->t_last > d->t_first)
+		return (d->u_last - d->u_first) / ((d->t_last - d->t_first) / 1e9);
+	if (d->changes && d->t_last > r->a0.t_ns)
+		return used / ((d->t_last - r->a0.t_ns) / 1e9);
+	return 0;
+}
+
 /* ---- the identity ---- */
 
 static bool check_sources(const struct ks_stats *k, const char *set)
@@ -534,11 +551,10 @@ static void report(const struct opts *op, struct set_run *r, bool ok)
 	uint64_t fwd = sum_src(k1->forwarded) - sum_src(k0->forwarded);
 	uint64_t drop = dropped_all(k1) - dropped_all(k0);
 	const struct drain *d = &r->d;
-	double drain = d->changes > 1 && d->t_last > d->t_first ?
-		(d->u_last - d->u_first) / ((d->t_last - d->t_first) / 1e9) : 0;
+	uint64_t used = d->u_last - r->a0.ctl.user_events;
+	double drain = drain_rate(r, used);
 	double cpu = r->cpu1 - r->cpu0, caught = d->changes && d->t_last > r->storm_end_ns ?
 		(d->t_last - r->storm_end_ns) / 1e6 : 0;
-	uint64_t used = d->u_last - r->a0.ctl.user_events;
 	struct kb_result e = {
 		.note = "delta of ks_stats.events over the storm: every source, every process",
 		.xk = { "file_events_per_s", "storm_opens_per_s", "secs" },
@@ -550,7 +566,8 @@ static void report(const struct opts *op, struct set_run *r, bool ok)
 	}, u = {
 		.note = "slope of ks_ctl.user_events (kload publishes it once a second) from its "
 			"first to its last change between the storm's start and kload catching "
-			"up (0: nothing forwarded); extra: kload's CPU seconds over that time",
+			"up (one change only: from the storm's start; 0: nothing forwarded); "
+			"extra: kload's CPU seconds over that time",
 		.xk = { "kload_cpu_s", "drained_per_kload_cpu_s", "caught_up_ms_after_storm" },
 		.xv = { cpu, cpu > 0 ? used / cpu : 0, caught },
 	}, x = {
