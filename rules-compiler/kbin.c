@@ -672,7 +672,7 @@ static int meta_start(struct kb_meta_parse *mp, struct ks_ruleset *into, const c
 {
 	/* the rule file loader reads a C string */
 	mp->rs = into;
-	mp->meta = malloc(len + 1);
+	mp->meta = into ? malloc(len + 1) : NULL;	/* (into: ks_ruleset_new()'s) */
 	if (!mp->meta)
 		return ks_err(err, errlen, "%s: out of memory", mp->name);
 	memcpy(mp->meta, meta, len);
@@ -793,8 +793,13 @@ int ks_kbin_read_private(const char *path, struct ks_ruleset *rs, struct ks_tabl
 	struct stat st;
 	void *m;
 
-	if (fd < 0 || fstat(fd, &st))
+	if (fd < 0)
 		return ks_err(err, errlen, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st)) {
+		ret = ks_err(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return ret;
+	}
 	if (!S_ISREG(st.st_mode) || !st.st_size || (uint64_t)st.st_size > KBIN_MAX_BYTES) {
 		close(fd);
 		return ks_kbin_read(path, rs, t, err, errlen);
