@@ -40,6 +40,8 @@
 #define KS_JOIN_KEY_MAX	(KS_MAX_JOIN * (1 + 4 + KS_JOIN_VAL_MAX))
 /* What malloc adds to each allocation, counted against max_bytes. */
 #define KS_MALLOC_OVERHEAD	16
+/* The longest key ks_pipeline_prefetch() keeps the hash of (an entity id's is 13 bytes). */
+#define KS_PF_KEY_MAX	64
 /* Events of one alert: a sequence has at most 255 steps (ks_rule.n_steps). */
 #define KS_MAX_SEQ_EVENTS	256
 
@@ -144,6 +146,18 @@ struct ks_pool {
 	size_t next_chunk;	/* size of the next chunk, 0 = KS_CHUNK_MIN */
 };
 
+/*
+ * A key ks_pipeline_prefetch() hashed, with its rule uid and hash: the
+ * same key of the same rule has the same hash, so the event's own step
+ * takes it instead of hashing again.
+ */
+struct ks_pf_key {
+	uint8_t key[KS_PF_KEY_MAX];
+	uint32_t len;		/* 0: none */
+	uint32_t uid;
+	uint64_t hash;
+};
+
 struct ks_pipeline {
 	struct ks_pipeline_opts o;
 	struct ks_pool pool;
@@ -162,6 +176,8 @@ struct ks_pipeline {
 	uint8_t join_key[KS_JOIN_KEY_MAX];
 	uint32_t join_len;
 	uint64_t join_hash;
+	struct ks_pf_key pf[2];	/* ks_pipeline_prefetch()'s: [pf_next] is written next */
+	uint32_t pf_next;
 	struct ks_sample_hits samples;	/* ks_pipeline_event()'s, per event */
 };
 
