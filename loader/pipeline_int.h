@@ -95,7 +95,7 @@ struct ks_entry {
 	uint32_t key_len;
 	uint32_t n_states;
 	uint32_t prev, next;	/* LRU: head = most recent; KS_NONE at the ends */
-	uint32_t pad;
+	uint32_t was;		/* a doubling in place: the slot it held before */
 	uint64_t maxspan;
 	uint8_t *ext;		/* key and states when they do not fit in data; NULL: inline */
 	uint8_t data[KS_ENTRY_SIZE - 48];	/* key_room(key_len) bytes, then the states */
@@ -169,6 +169,7 @@ struct ks_pipeline {
 	struct ks_entry *slots;	/* a power of two, at most 3/4 full */
 	size_t n_slots;
 	size_t max_slots;	/* what max_entries needs: the table grows no further */
+	size_t slots_res;	/* bytes mapped for max_slots (slots at its start); 0: malloc'd */
 	uint32_t lru_head, lru_tail;	/* slot indices, KS_NONE: empty */
 	struct ks_pipeline_stats st;
 	uint64_t sip_key[2];	/* bucket hash key, random per pipeline */

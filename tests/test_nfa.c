@@ -363,6 +363,36 @@ static void test_bounded_evictions(void **state)
 	check_evictions(AB, "a", "b");
 }
 
+/*
+ * Evictions after the table doubled (in place, in the room mapped for
+ * it: the LRU links follow the entries): of 4,000 keys with room for
+ * 3,000, the 1,000 first are the ones evicted.
+ */
+static void test_grown_evictions(void **state)
+{
+	struct ks_pipeline_stats st;
+	struct nfa n = {};
+	int i, old = 0, kept = 0;
+
+	nfa_max_entries = 3000;
+	nfa_open(&n, AB);
+	for (i = 1; i <= 4000; i++)
+		feed(&n, "a", i, 0);
+	ks_pipeline_stats(n.p, &st);
+	assert_int_equal(st.pending, 3000);
+	assert_int_equal(st.evictions, 1000);
+	for (i = 1; i <= 4000; i++) {
+		if (i <= 1000)
+			old += feed(&n, "b", i, 1);
+		else
+			kept += feed(&n, "b", i, 1);
+	}
+	assert_int_equal(old, 0);
+	assert_int_equal(kept, 3000);
+	nfa_close(&n);
+	nfa_max_entries = 0;
+}
+
 /* Expiry runs on a timer: pending sequences past maxspan go without new events. */
 static void test_tick_expiry(void **state)
 {
@@ -966,6 +996,7 @@ int main(void)
 		cmocka_unit_test(test_prefetch_hint),
 		cmocka_unit_test(test_single_event_query),
 		cmocka_unit_test(test_bounded_evictions),
+		cmocka_unit_test(test_grown_evictions),
 		cmocka_unit_test(test_tick_expiry),
 		cmocka_unit_test(test_whole_join_keys),
 		cmocka_unit_test(test_userspace_join_keys),
