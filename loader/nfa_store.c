@@ -23,7 +23,8 @@
  * Nothing is allocated per event once the NFA has grown to its peak:
  * entries, keys and packed events come from free lists by size class
  * (struct ks_pool) and go back to them; the slot table doubles while the
- * entries grow.
+ * entries grow, in place in address space mapped once for the largest
+ * table max_entries allows (slots_double()).
  */
 #include <errno.h>
 #include <stdlib.h>
