@@ -3,7 +3,9 @@
  * A generation's tables map, and the switch of ks_gen's slot to it.
  *
  * The map is BPF_F_MMAPABLE when ks_gen's inner template is (every load
- * of this kload): the tables are written straight into the map's pages.
+ * of this kload): the tables are written straight into the map's pages,
+ * by the .kbin reader itself when a reload stages the map first
+ * (ks_tables_stage()), else copied in by ks_tables_fill().
  * bpf_map_update_elem() of a multi-MiB value first duplicates it into a
  * temporary kernel buffer, then copies it again into the map
  * (bench/profile/reload-kbin-before.txt: _copy_from_user, a third of a
