@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/statfs.h>
@@ -541,6 +542,9 @@ int ks_engine_install(struct ks_engine *e, struct ks_tables *t)
 	t->hdr.generation = e->last_generation + 1;
 	/* staged: t is the map's own pages, read in place (past used: zeros) */
 	err = staged ? 0 : ks_tables_fill(e, fd, t);
+	/* and from the switch on, nothing here can write what programs read */
+	if (staged)
+		mprotect(e->staged, e->staged_len, PROT_READ);
 	if (err) {
 		pr_debug("ks_engine_install: filling the tables: %s\n", strerror(-err));
 		goto fail;
