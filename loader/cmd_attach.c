@@ -53,15 +53,20 @@
 #define KS_DRAIN_MS	5000
 
 static volatile sig_atomic_t ks_stop, ks_reload, ks_reopen;
+static struct ks_reload_clock ks_reload_clock;
 
 static void on_signal(int sig)
 {
-	if (sig == SIGHUP)
+	if (sig == SIGHUP) {
+		/* the first of a request's SIGHUPs (clock_gettime: signal-safe) */
+		if (!ks_reload)
+			ks_reload_clock.sig = ks_reload_now_ns();
 		ks_reload = 1;
-	else if (sig == SIGUSR1)
+	} else if (sig == SIGUSR1) {
 		ks_reopen = 1;
-	else
+	} else {
 		ks_stop = 1;
+	}
 }
 
 struct attach_args {
@@ -366,6 +371,7 @@ static int setup_engine(struct ks_attach *a, struct ks_ruleset *rs, struct ks_ta
 
 static void do_reload(struct ks_attach *a)
 {
+	struct ks_reload_clock *c = &ks_reload_clock;
 	struct ks_reload_answer ans = {};
 	struct ks_ruleset *rs;
 	struct ks_tables *t;
@@ -373,21 +379,21 @@ static void do_reload(struct ks_attach *a)
 	/* a SIGHUP again for a request already taken, or none from kload reload */
 	if (!ks_reload_pending())
 		return;
+	c->start = ks_reload_now_ns();
 	sd_notify(0, "RELOADING=1");
-	ans.err = ks_reload_take(&rs, &t, ans.why, sizeof(ans.why));
+	ans.err = ks_reload_take(&a->e, &rs, &t, ans.why, sizeof(ans.why));
+	c->read = c->install = ks_reload_now_ns();
 	if (!ans.err) {
 		/* on failure the old generation stays, on both sides */
 		ans.err = ks_session_install(&a->s, &a->e, a->o.pin_dir, rs, t, true);
+		c->install = ks_reload_now_ns();
 		snprintf(ans.why, sizeof(ans.why), "%s", a->s.why);
 		ans.n_rules = t->hdr.n_rules;
-		free(t);	/* the pipeline keeps its own copy */
+		ks_reload_release(&a->e, t);	/* the pipeline keeps its own copy */
 	}
 	ans.generation = a->e.generation;
-	if (ans.err)
-		pr_warn("kload: reload failed: %s\n", ans.why);
-	else
-		pr_info("kload: reloaded %u rules, generation %u\n", ans.n_rules, ans.generation);
 	ks_reload_reply(&ans);
+	ks_reload_log(c, &ans);
 	sd_notifyf(0, "READY=1\nSTATUS=attached: mode %s, generation %u%s", ks_mode_name(a->e.mode),
 		   ans.generation, ans.err ? " (the last reload failed)" : "");
 }

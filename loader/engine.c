@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/statfs.h>
@@ -244,6 +245,7 @@ void ks_engine_init(struct ks_engine *e)
 	memset(e, 0, sizeof(*e));
 	e->tables_fd = e->prev_tables_fd = e->gen_fd = e->events_fd = e->stats_fd = -1;
 	e->ctl_fd = e->rule_stats_fd = e->entity_fd = e->rules_fd = e->lost_fd = e->outputs_fd = -1;
+	e->staged_fd = -1;
 }
 
 /*
@@ -518,6 +520,7 @@ void ks_dfa_size_refused(const struct ks_engine *e, const struct ks_tables *t, c
 int ks_engine_install(struct ks_engine *e, struct ks_tables *t)
 {
 	size_t used = KS_TABLES_USED(t), size = KS_TABLES_VALUE_SIZE(e->dfa_bytes);
+	bool staged;
 	int fd, err;
 
 	if (t->dfa_hdr.tab_bytes > e->dfa_bytes || used > size)
@@ -526,7 +529,9 @@ int ks_engine_install(struct ks_engine *e, struct ks_tables *t)
 	 * No BTF value type (it would have to describe the whole struct;
 	 * bpf/ks_maps.bpf.h), so the kernel finds it "equal" to the template.
 	 */
-	fd = ks_tables_map_create(e->dfa_bytes, e->tables_flags);
+	staged = (fd = ks_tables_staged_take(e, t)) >= 0;
+	if (!staged)
+		fd = ks_tables_map_create(e->dfa_bytes, e->tables_flags);
 	if (fd < 0) {
 		pr_debug("ks_engine_install: map create: %s\n", strerror(-fd));
 		return fd;
@@ -535,7 +540,11 @@ int ks_engine_install(struct ks_engine *e, struct ks_tables *t)
 	if (e->last_generation < e->generation)
 		e->last_generation = e->generation;
 	t->hdr.generation = e->last_generation + 1;
-	err = ks_tables_fill(e, fd, t);
+	/* staged: t is the map's own pages, read in place (past used: zeros) */
+	err = staged ? 0 : ks_tables_fill(e, fd, t);
+	/* and from the switch on, nothing here can write what programs read */
+	if (staged)
+		mprotect(e->staged, e->staged_len, PROT_READ);
 	if (err) {
 		pr_debug("ks_engine_install: filling the tables: %s\n", strerror(-err));
 		goto fail;
@@ -677,6 +686,7 @@ void ks_engine_destroy(struct ks_engine *e)
 {
 	int i;
 
+	ks_tables_unstage(e);
 	ks_gen_settle(e);
 	for (i = 0; i < e->n_links; i++)
 		bpf_link__destroy(e->links[i]);

@@ -38,6 +38,8 @@ int ks_pin_links_from(struct ks_engine *e, int from);
 /* engine_swap.c: a generation's tables map and the switch to it. */
 /* A tables map of the size class; flags: BPF_F_MMAPABLE or 0. fd or -errno. */
 int ks_tables_map_create(__u32 dfa_bytes, __u32 flags);
+/* The map ks_tables_stage() gave t in, now the caller's; or -1 (t is not staged). */
+int ks_tables_staged_take(struct ks_engine *e, const struct ks_tables *t);
 /* t (its used bytes, zeros after them up to the class) into the new map fd. */
 int ks_tables_fill(const struct ks_engine *e, int fd, struct ks_tables *t);
 /*
