@@ -27,12 +27,12 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <systemd/sd-daemon.h>
 
 #include "kestrel/engine.h"
 #include "kestrel/http.h"
 #include "kestrel/log.h"
 #include "kestrel/running.h"
+#include "kestrel/sd.h"
 #include "kestrel/session.h"
 #include "kestrel/sink.h"
 #include "kestrel/xdp.h"
@@ -380,7 +380,7 @@ static void do_reload(struct ks_attach *a)
 	if (!ks_reload_pending())
 		return;
 	c->start = ks_reload_now_ns();
-	sd_notify(0, "RELOADING=1");
+	ks_sd_notify("RELOADING=1");
 	ans.err = ks_reload_take(&a->e, &rs, &t, ans.why, sizeof(ans.why));
 	c->read = c->install = ks_reload_now_ns();
 	if (!ans.err) {
@@ -394,8 +394,8 @@ static void do_reload(struct ks_attach *a)
 	ans.generation = a->e.generation;
 	ks_reload_reply(&ans);
 	ks_reload_log(c, &ans);
-	sd_notifyf(0, "READY=1\nSTATUS=attached: mode %s, generation %u%s", ks_mode_name(a->e.mode),
-		   ans.generation, ans.err ? " (the last reload failed)" : "");
+	ks_sd_notify("READY=1\nSTATUS=attached: mode %s, generation %u%s", ks_mode_name(a->e.mode),
+		     ans.generation, ans.err ? " (the last reload failed)" : "");
 }
 
 static double ms_since(const struct timespec *t0)
@@ -458,7 +458,7 @@ static void teardown(struct ks_attach *a)
 	bool detach = a->o.detach_on_exit;
 
 	if (!a->record_only)
-		sd_notify(0, "STOPPING=1");
+		ks_sd_notify("STOPPING=1");
 
 	if (a->e.ctl_fd >= 0 && !ks_ctl_read(a->e.ctl_fd, &ctl)) {
 		ctl.kload_pid = 0;
@@ -545,8 +545,8 @@ static void announce(struct ks_attach *a)
 		ctl.generation, ctl.host_hooks ? ", host hooks" : "", a->o.n_xdp ? ", xdp" : "");
 	/* systemd (Type=notify): started once everything is attached */
 	if (!a->record_only)
-		sd_notifyf(0, "READY=1\nSTATUS=attached: mode %s, %u rules, generation %u",
-			   ks_mode_name(a->e.mode), ctl.n_rules, ctl.generation);
+		ks_sd_notify("READY=1\nSTATUS=attached: mode %s, %u rules, generation %u",
+			     ks_mode_name(a->e.mode), ctl.n_rules, ctl.generation);
 }
 
 static void publish_stats(struct ks_attach *a)
