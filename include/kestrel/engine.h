@@ -136,6 +136,8 @@ int ks_pinned_sources(const char *dir, struct ks_kind_sources out[KS_KIND_N]);
 
 /* Ring buffer sizes `kload attach --ringbuf-size` accepts. */
 #define KS_RINGBUF_DEFAULT	(4u << 20)
+/* kload's fixed mmap threshold (main()); loading raises it for a while */
+#define KS_MMAP_THRESHOLD	(256 * 1024)
 #define KS_RINGBUF_MIN		4096u		/* one page: one event */
 #define KS_RINGBUF_MAX		(1u << 30)
 
