@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,38 @@ static bool ks_lsm_loads(char *why, size_t len)
 	}
 	close(fd);
 	return true;
+}
+
+/*
+ * Whether BPF LSM programs run here does not change while kload runs: it
+ * is probed once, on a thread of its own while the rules compile when
+ * `kload attach` starts it early (ks_engine_probe_lsm()), else by the
+ * first ks_engine_open() that needs it; a second caller waits for the
+ * first's answer.
+ */
+static pthread_once_t ks_lsm_once = PTHREAD_ONCE_INIT;
+static bool ks_lsm_ok;
+static char ks_lsm_no[sizeof(((struct ks_engine *)0)->lsm_why)];
+
+static void ks_lsm_probe(void)
+{
+	/* the heap for ks_lsm_loads()'s BTF parse (ks_open_maps() has none) */
+	ks_heap_prime(KS_HEAP_ONE_PARSE);
+	ks_lsm_ok = ks_lsm_listed(ks_lsm_no, sizeof(ks_lsm_no)) &&
+		    ks_lsm_loads(ks_lsm_no, sizeof(ks_lsm_no));
+}
+
+void ks_engine_probe_lsm(void)
+{
+	pthread_once(&ks_lsm_once, ks_lsm_probe);
+}
+
+static bool ks_lsm_usable(char *why, size_t len)
+{
+	ks_engine_probe_lsm();
+	if (!ks_lsm_ok)
+		snprintf(why, len, "%s", ks_lsm_no);
+	return ks_lsm_ok;
 }
 
 /*
@@ -364,16 +397,13 @@ int ks_engine_open(struct ks_engine *e, const struct ks_engine_opts *o)
 {
 	ks_engine_init(e);
 	ks_mount_fs();
-	/* the heap for ks_lsm_loads()'s BTF parse (ks_open_maps() has none) */
-	ks_heap_prime(KS_HEAP_ONE_PARSE);
 
 	/* replay loads no hook: its mode only says which outcome to simulate */
 	if (o->replay)
 		return ks_open_maps(e, o, o->mode >= 0 ? o->mode : KS_MODE_SIGNAL);
 	if (o->mode == KS_MODE_SIGNAL || o->mode == KS_MODE_OBSERVE)
 		return ks_open_maps(e, o, o->mode);
-	if (ks_lsm_listed(e->lsm_why, sizeof(e->lsm_why)) &&
-	    ks_lsm_loads(e->lsm_why, sizeof(e->lsm_why)))
+	if (ks_lsm_usable(e->lsm_why, sizeof(e->lsm_why)))
 		return ks_open_maps(e, o, KS_MODE_LSM);
 	if (o->mode == KS_MODE_LSM) {
 		pr_warn("lsm mode requested but %s\n", e->lsm_why);

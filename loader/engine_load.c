@@ -399,8 +399,10 @@ int ks_load_progs(struct ks_engine *e, __u32 actions)
 	int n, i, err = 0;
 
 	n = ks_units_pick(e, actions, u, KS_ENGINE_MAX_OBJS - e->n_objs);
-	if (n <= 0)
+	if (n <= 0) {
+		ks_heap_release();	/* primed by the open, maybe */
 		return n;
+	}
 	/* a parse per thread at a time (ks_heap_prime() caps it) */
 	ks_heap_prime((size_t)KS_HEAP_ONE_PARSE * n);
 	ks_pool_run(e, u, n);

@@ -155,6 +155,12 @@ int ks_engine_load(struct ks_engine *e, const struct ks_engine_opts *o);
  */
 int ks_engine_open(struct ks_engine *e, const struct ks_engine_opts *o);
 int ks_engine_load_progs(struct ks_engine *e, __u32 need);
+/*
+ * Probe whether BPF LSM programs load here (once per process; the open of
+ * an lsm or auto mode engine waits for the answer): callable on a thread
+ * of its own before ks_engine_open().
+ */
+void ks_engine_probe_lsm(void);
 /* Attach every loaded host program. */
 int ks_engine_attach(struct ks_engine *e);
 /*
