@@ -20,6 +20,9 @@
  * loaded one that filters every event decide the same. A reload whose
  * rules want more loads, attaches and pins the missing programs before
  * the tables switch (ks_engine_need()).
+ *
+ * Each object's load parses the kernel's BTF (libbpf has no way to share
+ * one parse between objects): ks_heap_prime() makes those parses cheap.
  */
 #include <errno.h>
 #include <malloc.h>
