@@ -292,22 +292,34 @@ static void *open_thread(void *arg)
 	return NULL;
 }
 
+/* The lsm probe (a parse of the kernel's BTF, a program load), for ks_engine_open(). */
+static void *probe_thread(void *arg)
+{
+	(void)arg;
+	ks_engine_probe_lsm();
+	return NULL;
+}
+
 /*
  * The mode and the maps do not depend on the rules once --dfa-size fixes
  * the tables' size class: set them up on a thread of their own while the
- * rules compile. Not when the class is the rules' (known after compile),
- * nor when there are pins to adopt (setup_engine() takes those over).
+ * rules compile. When the class is the rules' (known after compile) only
+ * the lsm probe runs meanwhile (in auto and lsm mode). Neither when there
+ * are pins to adopt (setup_engine() takes those over).
  */
 static void open_early(struct ks_attach *a)
 {
 	char path[KS_PIN_PATH_MAX];
+	pthread_t tid;
 
-	if (!a->o.dfa_bytes)
-		return;
 	if (a->o.pin_dir && (ks_pin_path(path, sizeof(path), a->o.pin_dir, "ks_ctl") ||
 			     !access(path, F_OK)))
 		return;
-	a->opening = !pthread_create(&a->open_tid, NULL, open_thread, a);
+	if (a->o.dfa_bytes)
+		a->opening = !pthread_create(&a->open_tid, NULL, open_thread, a);
+	else if (a->o.mode != KS_MODE_SIGNAL && a->o.mode != KS_MODE_OBSERVE &&
+		 !pthread_create(&tid, NULL, probe_thread, NULL))
+		pthread_detach(tid);
 }
 
 /* The early open's outcome: 0 (a->e is open), -errno, -EAGAIN if none ran. */

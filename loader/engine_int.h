@@ -28,6 +28,10 @@ bool ks_sys_tp_enter(const char *prog);
 struct bpf_program *ks_obj_prog(struct kestrel_bpf *s, const char *name);
 /* Give struct ks_tables in obj's BTF the size of the tables map's value. */
 int ks_btf_size_tables(struct bpf_object *obj, __u32 dfa_bytes);
+/* The heap set up for libbpf's BTF parses (engine_load.c), and back. */
+#define KS_HEAP_ONE_PARSE	(14u << 20)	/* the kernel's BTF twice, and more */
+void ks_heap_prime(size_t bytes);
+void ks_heap_release(void);
 /* Load, one object each and in parallel, the programs serving `actions`. */
 int ks_load_progs(struct ks_engine *e, __u32 actions);
 /* Attach the host programs of e->objs[from...]. */

@@ -140,6 +140,8 @@ int ks_pinned_sources(const char *dir, struct ks_kind_sources out[KS_KIND_N]);
 
 /* Ring buffer sizes `kload attach --ringbuf-size` accepts. */
 #define KS_RINGBUF_DEFAULT	(4u << 20)
+/* kload's fixed mmap threshold (main()); loading raises it for a while */
+#define KS_MMAP_THRESHOLD	(256 * 1024)
 #define KS_RINGBUF_MIN		4096u		/* one page: one event */
 #define KS_RINGBUF_MAX		(1u << 30)
 
@@ -157,6 +159,12 @@ int ks_engine_load(struct ks_engine *e, const struct ks_engine_opts *o);
  */
 int ks_engine_open(struct ks_engine *e, const struct ks_engine_opts *o);
 int ks_engine_load_progs(struct ks_engine *e, __u32 need);
+/*
+ * Probe whether BPF LSM programs load here (once per process; the open of
+ * an lsm or auto mode engine waits for the answer): callable on a thread
+ * of its own before ks_engine_open().
+ */
+void ks_engine_probe_lsm(void);
 /* Attach every loaded host program. */
 int ks_engine_attach(struct ks_engine *e);
 /*
