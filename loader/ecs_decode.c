@@ -135,11 +135,12 @@ static pthread_once_t dec_tree_once = PTHREAD_ONCE_INIT;
 static uint16_t dec_hash[DEC_HASH_N];
 _Static_assert(DEC_HASH_N >= 2 * (2 * P_N + 1), "dec_hash stays at most half full");
 
-/* The project's one hash (issue 10), seeded with the parent's index. */
 static unsigned int tree_hash(unsigned int t, const char *seg, size_t len)
 {
-	uint32_t h = ks_fnv1a32(seg, len, KS_FNV32_INIT ^ t);
+	unsigned int h = t * 0x9e3779b1u ^ (unsigned int)len * 0x85ebca6bu;
 
+	if (len)
+		h ^= (unsigned char)seg[0] * 0xc2b2ae35u ^ (unsigned char)seg[len - 1] * 0x27d4eb2fu;
 	return (h ^ h >> 15) & (DEC_HASH_N - 1);
 }
 

@@ -20,8 +20,7 @@ uint64_t ks_fnv1a64_zeros(uint64_t h, size_t n);
 
 #define KS_FNV32_INIT	0x811c9dc5u
 
-/* The 32-bit FNV-1a (rule uids; the event decoder's table of member
- * names), continuing from h (KS_FNV32_INIT). */
+/* The 32-bit FNV-1a (rule uids), continuing from h (KS_FNV32_INIT). */
 uint32_t ks_fnv1a32(const void *p, size_t n, uint32_t h);
 
 #endif
