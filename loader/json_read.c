@@ -180,6 +180,8 @@ static const char *plain_run16(const char *q, const char *end, struct run *r)
 #else
 static const char *plain_run16(const char *q, const char *end, struct run *r)
 {
+	(void)end;
+	(void)r;
 	return q;
 }
 #endif
