@@ -244,7 +244,9 @@ int ks_reload_take_rules(struct ks_kbin_pending *kp, const struct ks_tables *t,
 			 struct ks_ruleset **rsp, char *why, size_t len)
 {
 	struct ks_ruleset *rs = ks_ruleset_new();
-	char err[200];
+	char err[200], path[128];
+	const char *msg = err;
+	size_t n;
 
 	if (!rs) {
 		ks_kbin_pending_free(kp);
@@ -252,7 +254,12 @@ int ks_reload_take_rules(struct ks_kbin_pending *kp, const struct ks_tables *t,
 		return -ENOMEM;
 	}
 	if (ks_kbin_read_rules(kp, rs, t, err, sizeof(err))) {
-		snprintf(why, len, "cannot read the rules: %s", err);
+		/* the hand-over file's name says nothing: the reloader names its own */
+		run_path(path, sizeof(path), getpid(), "kbin");
+		n = strlen(path);
+		if (!strncmp(err, path, n) && !strncmp(err + n, ": ", 2))
+			msg += n + 2;
+		snprintf(why, len, "%s", msg);
 		ks_ruleset_free(rs);
 		return -EINVAL;
 	}
