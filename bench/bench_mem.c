@@ -464,8 +464,8 @@ int main(int argc, char **argv)
 		       "until it ends). In between: kload's start (its libraries linked in), "
 		       "the hand-over (sendfile copy, SIGHUP), the .kbin read into huge pages "
 		       "(hash, the tables' nonzero extents written into the new map's pages, "
-		       "checked) while the rule metadata parses on a thread. The rules follow "
-		       "the switch (joined, checked against the tables, given to the pipeline "
+		       "checked). The rules follow the switch (the metadata parsed, checked "
+		       "against the tables, given to the pipeline "
 		       "before another event is read, the rule names in one batch update): "
 		       "mem.reload_kbin_cli_ms includes them and the answer");
 		emit_v("mem.reload_kbin_cli_ms", "kload reload of a 1,000-rule .kbin: command wall time",

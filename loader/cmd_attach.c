@@ -382,10 +382,10 @@ static int setup_engine(struct ks_attach *a, struct ks_ruleset *rs, struct ks_ta
 }
 
 /*
- * The tables first, the kernel switched to them, then the rules, which
- * parsed on meanwhile (their parse was most of a .kbin reload's
- * critical path: bench/profile/kbin4-before.txt); rules that are not
- * those of the tables switch the kernel back.
+ * The tables first, the kernel switched to them, then the rules parsed
+ * (their parse was most of a .kbin reload's critical path:
+ * bench/profile/kbin4-before.txt); rules that are not those of the
+ * tables switch the kernel back.
  */
 static int reload_install(struct ks_attach *a, struct ks_tables *t, struct ks_kbin_pending *kp,
 			  struct ks_reload_clock *c, char *why, size_t len)

@@ -219,8 +219,10 @@ bool ks_reload_pending(void)
  * The tables are read straight into a new generation's map when the
  * engine can stage one (ks_tables_stage()): no struct of their size to
  * fault in, fill and copy again. A fresh map, like calloc's memory, is
- * zeros: nothing to clear first. The rule metadata goes on parsing on a
- * thread (*kp) while the kernel switches to the tables.
+ * zeros: nothing to clear first. The rule metadata is parsed once the
+ * kernel has switched to the tables (ks_reload_take_rules()), not on a
+ * thread beside their read: on a loaded host that thread took the read's
+ * CPU (bench/profile/kbin4-final.txt).
  */
 int ks_reload_take(struct ks_engine *e, struct ks_tables **tp, struct ks_kbin_pending **kp,
 		   char *why, size_t len)
@@ -229,7 +231,8 @@ int ks_reload_take(struct ks_engine *e, struct ks_tables **tp, struct ks_kbin_pe
 	char path[128], err[200];
 
 	run_path(path, sizeof(path), getpid(), "kbin");
-	if (!t || ks_kbin_read_tables_private(path, t, KS_KBIN_ZEROED, kp, err, sizeof(err))) {
+	if (!t || ks_kbin_read_tables_private(path, t, KS_KBIN_ZEROED | KS_KBIN_RULES_LATER, kp,
+					      err, sizeof(err))) {
 		snprintf(why, len, "cannot read %s: %s", path, t ? err : "no memory");
 		unlink(path);
 		ks_reload_release(e, t);

@@ -652,6 +652,7 @@ static void prefix_err(const char *name, char *err, size_t errlen)
 struct kb_meta_parse {
 	pthread_t tid;
 	bool running;
+	bool later;			/* no thread: parsed in meta_finish() */
 	struct ks_ruleset *rs;		/* parsed into: rs, or one of its own */
 	char *meta;
 	const char *name;
@@ -681,7 +682,7 @@ static int meta_start(struct kb_meta_parse *mp, struct ks_ruleset *into, const c
 		return ks_err(err, errlen, "%s: out of memory", mp->name);
 	memcpy(mp->meta, meta, len);
 	mp->meta[len] = 0;
-	mp->running = !pthread_create(&mp->tid, NULL, meta_parse, mp);
+	mp->running = !mp->later && !pthread_create(&mp->tid, NULL, meta_parse, mp);
 	return 0;
 }
 
@@ -907,6 +908,7 @@ int ks_kbin_read_tables_private(const char *path, struct ks_tables *t, unsigned 
 	if (p) {
 		p->name = strdup(path);
 		p->mp.name = p->name;
+		p->mp.later = flags & KS_KBIN_RULES_LATER;
 	}
 	if (!p || !p->name) {
 		free(p);
