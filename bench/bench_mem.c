@@ -458,14 +458,16 @@ int main(int argc, char **argv)
 		       "kload reload of a 1,000-rule .kbin: command start to table swap", "ms",
 		       n_relk ? kb_median(relk, n_relk) : NAN, "<= 10", rcmd, n_relk ? NULL : w,
 		       "from CLOCK_REALTIME just before system() forks the shell that runs "
-		       "`kload reload` to ks_ctl.last_reload_ns, which the attach process "
-		       "stamps in ks_engine_publish(): after the kernel's ks_gen slot holds the "
-		       "new tables (the store seen by a lookup; the update's RCU wait goes on "
-		       "on a thread, the old map held until it ends) and the userspace "
-		       "pipeline took the rules. In between: kload's start, the hand-over "
-		       "(sendfile copy, SIGHUP), the .kbin read (mapped; hash, tables rebuilt "
-		       "and checked while the metadata re-parses on a thread), the map filled "
-		       "through a mapping, the rule names in one batch update");
+		       "`kload reload` to ks_ctl.last_reload_ns: the time the attach process "
+		       "saw the kernel's ks_gen slot hold the new tables (the store seen by a "
+		       "lookup; the update's RCU wait goes on on a thread, the old map held "
+		       "until it ends). In between: kload's start (its libraries linked in), "
+		       "the hand-over (sendfile copy, SIGHUP), the .kbin read into huge pages "
+		       "(hash, the tables' nonzero extents written into the new map's pages, "
+		       "checked). The rules follow the switch (the metadata parsed, checked "
+		       "against the tables, given to the pipeline "
+		       "before another event is read, the rule names in one batch update): "
+		       "mem.reload_kbin_cli_ms includes them and the answer");
 		emit_v("mem.reload_kbin_cli_ms", "kload reload of a 1,000-rule .kbin: command wall time",
 		       "ms", n_relk ? kb_median(relkw, n_relk) : NAN, NULL, rcmd, n_relk ? NULL : w,
 		       NULL);

@@ -16,9 +16,9 @@
 #                [--only dfa,xdp,host,nfa,replay,mem,systp,hash,sustain] [--before DIR]
 #
 # --before DIR: DIR is an earlier source tree after `make all`, with the
-# Makefile's bench targets; its bench_nfa and bench_replay (built by its
-# Makefile, with its kload) run right after this tree's,
-# and every nfa.* / replay.* figure gets NAME.before and a ratio
+# Makefile's bench targets; its bench_nfa, bench_replay and bench_mem
+# (built by its Makefile, with its kload) run right after this tree's,
+# and every nfa.* / replay.* / mem.* figure gets NAME.before and a ratio
 # (bench/before-after.py), measured in the same run.
 #
 # Needs root (BPF), libhyperscan-dev, sagan-rules (the IDS pattern set),
@@ -93,7 +93,7 @@ if [ -n "$BEFORE" ] && ! grep -q '^bench-build:' "$BEFORE/Makefile"; then
 	BEFORE=
 fi
 if [ -n "$BEFORE" ]; then
-	for n in bench_nfa bench_replay; do
+	for n in bench_nfa bench_replay bench_mem; do
 		{ make --no-print-directory -C "$BEFORE" all "$B/$n" &&
 			cp "$BEFORE/$B/$n" "$B/$n-before"; } >"$LOG/build-$n-before.log" 2>&1 ||
 			log "build of $n from $BEFORE failed (see $LOG/build-$n-before.log)"
@@ -183,6 +183,7 @@ want replay && run replay 150 bench_replay --kload build/kload --dir "$DATA" $RE
 want replay && before replay 150 bench_replay-before --kload "$BEFORE/build/kload" --dir "$DATA" \
 	$REPLAY_ARGS
 want mem && run mem 120 bench_mem --kload build/kload --dir "$DATA" $MEM_ARGS
+want mem && before mem 120 bench_mem-before --kload "$BEFORE/build/kload" --dir "$DATA" $MEM_ARGS
 want systp && run systp 60 bench_systp
 want hash && run hash 90 bench_hash $HASH_ARGS
 # an open/close storm on every CPU under kload attach: rates, drops, and

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "kestrel/engine.h"
 #include "kestrel/log.h"
 #include "kestrel/session.h"
@@ -146,6 +148,28 @@ static int reload_rules(const struct reload_args *ra, struct ks_ruleset *rs, str
 }
 
 /*
+ * The pid of the kload attach under ra->pin_dir, from its pinned ks_ctl
+ * alone: a .kbin reload needs nothing else here, and every map adopted
+ * was syscalls at the start of each reload. 0: none running (or nothing
+ * pinned: the full adoption says which).
+ */
+static unsigned int attach_pid(const struct reload_args *ra)
+{
+	char path[KS_PIN_PATH_MAX];
+	unsigned int pid;
+	int fd;
+
+	if (ks_pin_path(path, sizeof(path), ra->pin_dir, "ks_ctl"))
+		return 0;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	pid = ks_cli_attach_pid(fd);
+	close(fd);
+	return pid;
+}
+
+/*
  * A .kbin goes to the running attach as it is; with no kload running it
  * is read here and the pinned tables swapped.
  */
@@ -154,7 +178,6 @@ static int reload_kbin(const struct reload_args *ra, int n, char **paths)
 	struct ks_compile_info info = {};
 	struct ks_ruleset *rs = NULL;
 	struct ks_tables *t = NULL;
-	struct ks_engine e;
 	unsigned int pid;
 	int ret;
 
@@ -162,11 +185,10 @@ static int reload_kbin(const struct reload_args *ra, int n, char **paths)
 		fprintf(stderr, "%s: error: %s\n", paths[0], strerror(errno));
 		return KS_EXIT_USAGE;
 	}
-	ret = open_attached(ra, &e);
+	ret = ks_cli_env(ra->pin_dir);
 	if (ret)
 		return ret;
-	pid = ks_cli_attach_pid(e.ctl_fd);
-	ks_engine_destroy(&e);
+	pid = attach_pid(ra);
 	if (pid)
 		return via_attach(pid, NULL, NULL, paths[0]);
 	ret = ks_cli_load_rules(n, paths, &ra->sel, &rs, &t, &info);

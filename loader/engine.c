@@ -605,6 +605,14 @@ void ks_dfa_size_refused(const struct ks_engine *e, const struct ks_tables *t, c
 		 e->dfa_bytes, t->dfa_hdr.tab_bytes);
 }
 
+static uint64_t now_realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
 int ks_engine_install(struct ks_engine *e, struct ks_tables *t)
 {
 	size_t used = KS_TABLES_USED(t), size = KS_TABLES_VALUE_SIZE(e->dfa_bytes);
@@ -650,6 +658,7 @@ int ks_engine_install(struct ks_engine *e, struct ks_tables *t)
 	e->prev_generation = e->generation;
 	e->tables_fd = fd;
 	e->generation = e->last_generation = t->hdr.generation;
+	e->switched_ns = now_realtime_ns();
 	return 0;
 fail:
 	close(fd);
@@ -685,14 +694,6 @@ int ks_ctl_write(int fd, const struct ks_ctl *c)
 	__u32 zero = 0;
 
 	return bpf_map_update_elem(fd, &zero, c, 0) ? -errno : 0;
-}
-
-static uint64_t now_realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 /* ks_rules: index -> id, so stats and bpftool can name rules. */
@@ -751,8 +752,9 @@ void ks_engine_publish(struct ks_engine *e, const char *pin_dir,
 	ctl.n_rules = t->hdr.n_rules;
 	ctl.tables_bytes = KS_TABLES_VALUE_SIZE(e->dfa_bytes);
 	if (reload) {
+		/* the swap itself: a .kbin reload's rules follow it (ks_session_follow) */
 		ctl.reloads++;
-		ctl.last_reload_ns = now_realtime_ns();
+		ctl.last_reload_ns = e->switched_ns ?: now_realtime_ns();
 	}
 	ks_ctl_write(e->ctl_fd, &ctl);
 	if (pin_dir && !ks_pin_path(path, sizeof(path), pin_dir, "ks_tables")) {

@@ -23,6 +23,7 @@
 #include <sys/types.h>
 
 #include "kestrel/engine.h"
+#include "kestrel/kbin.h"
 #include "kestrel/rules.h"
 
 #define KS_RUN_DIR		"/run/kestrel"
@@ -46,20 +47,27 @@ int ks_reload_request(pid_t pid, const struct ks_ruleset *rs, const struct ks_ta
 /* Attach process: is there a request? (a SIGHUP without one is ignored) */
 bool ks_reload_pending(void);
 /*
- * Attach process: the request (rs allocated; t staged in e, or allocated)
- * or -errno with why. ks_reload_release(e, t) once t is installed or not.
+ * Attach process: the request's tables, read and checked (t staged in e,
+ * or allocated), its rule metadata still parsing (*kp), or -errno with
+ * why. ks_reload_take_rules() then gives the rules (rs allocated; kp
+ * consumed, also on failure; -EINVAL: they are not those of t), and
+ * ks_reload_release(e, t) follows once t is installed or not.
  */
-int ks_reload_take(struct ks_engine *e, struct ks_ruleset **rs, struct ks_tables **t,
+int ks_reload_take(struct ks_engine *e, struct ks_tables **t, struct ks_kbin_pending **kp,
 		   char *why, size_t len);
+int ks_reload_take_rules(struct ks_kbin_pending *kp, const struct ks_tables *t,
+			 struct ks_ruleset **rs, char *why, size_t len);
 void ks_reload_release(struct ks_engine *e, struct ks_tables *t);
 
 /*
  * One reload's phases (CLOCK_MONOTONIC ns), for -vv: SIGHUP received, the
- * request seen, read and checked, installed (ks_session_install: kernel
- * switch, pipeline, rule names); the answer follows.
+ * request seen, its tables read and checked, the kernel switched to them
+ * (install: ks_session_switch), the rules parsed, checked and taken by
+ * the pipeline, rule names published (ks_session_follow); the answer
+ * follows.
  */
 struct ks_reload_clock {
-	uint64_t sig, start, read, install;
+	uint64_t sig, start, read, install, rules;
 };
 uint64_t ks_reload_now_ns(void);
 /* The outcome (warning or -v line) and, with -vv, the phases up to now. */

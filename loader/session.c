@@ -302,18 +302,16 @@ int ks_session_consume(struct ks_session *s)
 	return n;
 }
 
-int ks_session_install(struct ks_session *s, struct ks_engine *e, const char *pin_dir,
-		       struct ks_ruleset *rs, struct ks_tables *t, bool reload)
+int ks_session_switch(struct ks_session *s, struct ks_engine *e, struct ks_tables *t)
 {
 	const char *what = "load the programs these rules need";
-	int err, rb;
+	int err;
 
 	s->why[0] = 0;
 	if (t->dfa_hdr.tab_bytes > e->dfa_bytes) {
 		/* before any program loads: nothing changes */
 		ks_dfa_size_refused(e, t, s->why, sizeof(s->why));
 		pr_warn("kload: %s\n", s->why);
-		ks_ruleset_free(rs);
 		return -E2BIG;
 	}
 	/* hooks the new rules need are loaded and attached before the switch */
@@ -325,23 +323,47 @@ int ks_session_install(struct ks_session *s, struct ks_engine *e, const char *pi
 	if (err) {
 		snprintf(s->why, sizeof(s->why), "cannot %s: %s", what, strerror(-err));
 		pr_warn("kload: %s\n", s->why);
-		ks_ruleset_free(rs);
-		return err;
 	}
-	err = s->p ? ks_pipeline_set_rules(s->p, rs, t) : 0;
+	return err;
+}
+
+int ks_session_unswitch(struct ks_session *s, struct ks_engine *e, const struct ks_tables *t,
+			int err, const char *cause)
+{
+	int rb = ks_engine_rollback(e);
+
+	snprintf(s->why, sizeof(s->why), "userspace cannot take generation %u (%s): the kernel %s",
+		 t->hdr.generation, cause,
+		 rb ? "could not be rolled back either" : "went back to the previous one");
+	pr_warn("kload: %s\n", s->why);
+	return err;
+}
+
+int ks_session_follow(struct ks_session *s, struct ks_engine *e, const char *pin_dir,
+		      struct ks_ruleset *rs, struct ks_tables *t, bool reload)
+{
+	int err = s->p ? ks_pipeline_set_rules(s->p, rs, t) : 0;
+
 	if (err) {
-		rb = ks_engine_rollback(e);
-		snprintf(s->why, sizeof(s->why), "userspace cannot take generation %u (%s): "
-			 "the kernel %s", t->hdr.generation, strerror(-err),
-			 rb ? "could not be rolled back either" : "went back to the previous one");
-		pr_warn("kload: %s\n", s->why);
 		ks_ruleset_free(rs);
-		return err;
+		return ks_session_unswitch(s, e, t, err, strerror(-err));
 	}
 	ks_engine_publish(e, pin_dir, rs, t, reload);
 	if (!s->p)
 		ks_ruleset_free(rs);
 	return 0;
+}
+
+int ks_session_install(struct ks_session *s, struct ks_engine *e, const char *pin_dir,
+		       struct ks_ruleset *rs, struct ks_tables *t, bool reload)
+{
+	int err = ks_session_switch(s, e, t);
+
+	if (err) {
+		ks_ruleset_free(rs);
+		return err;
+	}
+	return ks_session_follow(s, e, pin_dir, rs, t, reload);
 }
 
 void ks_session_flush(struct ks_session *s)

@@ -350,23 +350,27 @@ static uint32_t tables_to_extents(const struct ks_tables *t, size_t used, struct
 
 /*
  * size bytes of n extents at p into the first `used` bytes of t (checked
- * by check_hdr), zeroed first; each must follow the one before and lie
+ * by check_hdr), zeroed first unless `zeroed` says they are zeros already
+ * (a fresh map's pages: clearing them was a third of the attach process's
+ * reload, bench/profile/kbin4-before.txt); each must follow the one before and lie
  * inside those bytes and the file. No hash of the tables here: the file
  * hash, checked before, covers every byte they are rebuilt from, and a
  * second pass over the same bytes was a sixth of a .kbin reload
  * (bench/profile/reload-kbin-parallel-parse.txt).
  */
 static int extents_to_tables(const char *name, const uint8_t *p, size_t size,
-			     uint32_t n, size_t used, struct ks_tables *t, char *err,
-			     size_t errlen)
+			     uint32_t n, size_t used, struct ks_tables *t, bool zeroed,
+			     char *err, size_t errlen)
 {
 	uint64_t end = 0, off, len;
 	uint8_t *b = (uint8_t *)t;
 	size_t at = 0;
 	uint32_t i, x;
 
-	ks_hugepages(t, used, sizeof(*t));
-	memset(t, 0, used);
+	if (!zeroed) {
+		ks_hugepages(t, used, sizeof(*t));
+		memset(t, 0, used);
+	}
 	for (i = 0; i < n; i++, at += len) {
 		if (size - at < KB_EXT_HDR)
 			return ks_err(err, errlen, "%s: extent %u of %u is cut short", name, i, n);
@@ -648,6 +652,7 @@ static void prefix_err(const char *name, char *err, size_t errlen)
 struct kb_meta_parse {
 	pthread_t tid;
 	bool running;
+	bool later;			/* no thread: parsed in meta_finish() */
 	struct ks_ruleset *rs;		/* parsed into: rs, or one of its own */
 	char *meta;
 	const char *name;
@@ -677,7 +682,7 @@ static int meta_start(struct kb_meta_parse *mp, struct ks_ruleset *into, const c
 		return ks_err(err, errlen, "%s: out of memory", mp->name);
 	memcpy(mp->meta, meta, len);
 	mp->meta[len] = 0;
-	mp->running = !pthread_create(&mp->tid, NULL, meta_parse, mp);
+	mp->running = !mp->later && !pthread_create(&mp->tid, NULL, meta_parse, mp);
 	return 0;
 }
 
@@ -710,10 +715,10 @@ static void meta_finish(struct kb_meta_parse *mp, struct ks_ruleset *rs, bool wa
 
 /* The tables from the extents, and everything about them checked. */
 static int read_tables(const char *name, const char *body, const struct ks_kbin_hdr *h,
-		       struct ks_tables *t, char *err, size_t errlen)
+		       struct ks_tables *t, unsigned int flags, char *err, size_t errlen)
 {
 	if (extents_to_tables(name, (const uint8_t *)body, h->extents_size, h->n_extents,
-			      h->tables_size, t, err, errlen))
+			      h->tables_size, t, flags & KS_KBIN_ZEROED, err, errlen))
 		return -1;
 	if (t->hdr.magic != KS_TABLES_MAGIC ||
 	    t->hdr.abi_version != KS_ABI_VERSION ||
@@ -728,44 +733,48 @@ static int read_tables(const char *name, const char *body, const struct ks_kbin_
 	return 0;
 }
 
+/*
+ * Header, file hash and tables, with the metadata parse started in mp:
+ * on a thread from the start into a ruleset of its own (into NULL), or
+ * into `into` once the hash holds. 0, or -1 with err; either way
+ * meta_finish(mp) follows.
+ */
+static int read_body(const char *buf, size_t size, const char *name, struct ks_ruleset *into,
+		     struct kb_meta_parse *mp, struct ks_tables *t, unsigned int flags,
+		     char *err, size_t errlen)
+{
+	const char *body = buf + sizeof(struct ks_kbin_hdr);
+	struct ks_kbin_hdr h;
+
+	if (size < sizeof(h))
+		return ks_err(err, errlen, "%s: not a .kbin file (%zu bytes)", name, size);
+	memcpy(&h, buf, sizeof(h));
+	hdr_swap_le(&h);
+	if (check_hdr(name, &h, size, err, errlen))
+		return -1;
+	if (!into && meta_start(mp, ks_ruleset_new(), body + h.extents_size, h.meta_size,
+				err, errlen))
+		return -1;
+	if (ks_fnv1a64(body, size - sizeof(h), KS_FNV64_INIT) != h.file_hash)
+		return ks_err(err, errlen, "%s: corrupted (content hash mismatch)", name);
+	if (into && meta_start(mp, into, body + h.extents_size, h.meta_size, err, errlen))
+		return -1;
+	return read_tables(name, body, &h, t, flags, err, errlen);
+}
+
 int ks_kbin_read_mem(const void *data, size_t size, const char *name,
 		     struct ks_ruleset *rs, struct ks_tables *t, char *err,
 		     size_t errlen)
 {
-	const char *buf = data, *body = buf + sizeof(struct ks_kbin_hdr);
 	struct kb_meta_parse mp = { .name = name };
-	struct ks_kbin_hdr h;
 	size_t first = rs->n_rules;
-	int ret = -1;
+	int ret;
 
-	if (size < sizeof(h)) {
-		ks_err(err, errlen, "%s: not a .kbin file (%zu bytes)", name, size);
-		goto out;
-	}
-	memcpy(&h, buf, sizeof(h));
-	hdr_swap_le(&h);
-	if (check_hdr(name, &h, size, err, errlen))
-		goto out;
 	/* rs fresh: the parse overlaps the hash, in a ruleset of its own */
-	if (ruleset_fresh(rs) &&
-	    meta_start(&mp, ks_ruleset_new(), body + h.extents_size, h.meta_size, err, errlen)) {
-		meta_finish(&mp, rs, false);
-		goto out;
-	}
-	if (ks_fnv1a64(body, size - sizeof(h), KS_FNV64_INIT) != h.file_hash) {
-		ks_err(err, errlen, "%s: corrupted (content hash mismatch)", name);
-		meta_finish(&mp, rs, false);
-		goto out;
-	}
-	if (!mp.rs && meta_start(&mp, rs, body + h.extents_size, h.meta_size, err, errlen))
-		goto out;
-	if (read_tables(name, body, &h, t, err, errlen)) {
-		meta_finish(&mp, rs, false);
-		goto out;
-	}
-	meta_finish(&mp, rs, true);
-	ret = check_rules(name, rs, first, t, err, errlen);
-out:
+	ret = read_body(data, size, name, ruleset_fresh(rs) ? NULL : rs, &mp, t, 0, err, errlen);
+	meta_finish(&mp, rs, !ret);
+	if (!ret)
+		ret = check_rules(name, rs, first, t, err, errlen);
 	if (ret)
 		memset(&t->hdr, 0, sizeof(t->hdr));
 	return ret;
@@ -786,30 +795,159 @@ int ks_kbin_read(const char *path, struct ks_ruleset *rs, struct ks_tables *t,
 	return ret;
 }
 
+#define KB_HUGE		(2ul << 20)
+#define KB_HUGE_LEN(n)	(((n) + KB_HUGE - 1) & ~(KB_HUGE - 1))
+
+/*
+ * size bytes of fd into anonymous memory in huge pages (*len mapped). A
+ * mapping of the file itself is the page cache's 4 KiB pages, and on
+ * this kind of VM the first touch of each page of a new mapping costs
+ * tens of microseconds: the hash's pass over them was most of its time
+ * (bench/profile/kbin4-*.txt). NULL on failure (errno).
+ */
+static void *read_huge(int fd, size_t size, size_t *len)
+{
+	size_t want = KB_HUGE_LEN(size), got = 0, head;
+	uint8_t *m = mmap(NULL, want + KB_HUGE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint8_t *a;
+	ssize_t n;
+
+	if (m == MAP_FAILED)
+		return NULL;
+	/* aligned, the rest given back: huge pages need 2 MiB alignment */
+	a = (uint8_t *)KB_HUGE_LEN((uintptr_t)m);
+	head = a - m;
+	if (head)
+		munmap(m, head);
+	munmap(a + want, KB_HUGE - head);
+	madvise(a, want, MADV_HUGEPAGE);	/* advice: errors change nothing */
+	while (got < size && (n = pread(fd, a + got, size - got, got)) > 0)
+		got += n;
+	if (got < size) {
+		munmap(a, want);
+		errno = errno ?: EIO;
+		return NULL;
+	}
+	*len = want;
+	return a;
+}
+
+/*
+ * A file only kload writes (a root-only directory's), read into memory in
+ * huge pages (*mapped; else slurped). NULL with err on failure.
+ */
+static void *load_private(const char *path, uint64_t *size, bool *mapped, char *err,
+			  size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	size_t len;
+	void *m = NULL;
+
+	*mapped = false;
+	if (fd < 0) {
+		ks_err(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st)) {
+		ks_err(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (S_ISREG(st.st_mode) && st.st_size && (uint64_t)st.st_size <= KBIN_MAX_BYTES)
+		m = read_huge(fd, st.st_size, &len);
+	close(fd);
+	if (!m)
+		return slurp(path, size, err, errlen);
+	*mapped = true;
+	*size = st.st_size;
+	return m;
+}
+
+static void unload_private(void *buf, uint64_t size, bool mapped)
+{
+	if (mapped)
+		munmap(buf, KB_HUGE_LEN(size));
+	else
+		free(buf);
+}
+
 int ks_kbin_read_private(const char *path, struct ks_ruleset *rs, struct ks_tables *t,
 			 char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
-	struct stat st;
-	void *m;
+	uint64_t size = 0;
+	bool mapped;
+	void *m = load_private(path, &size, &mapped, err, errlen);
+	int ret;
 
-	if (fd < 0)
-		return ks_err(err, errlen, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st)) {
-		ret = ks_err(err, errlen, "%s: %s", path, strerror(errno));
-		close(fd);
-		return ret;
-	}
-	if (!S_ISREG(st.st_mode) || !st.st_size || (uint64_t)st.st_size > KBIN_MAX_BYTES) {
-		close(fd);
-		return ks_kbin_read(path, rs, t, err, errlen);
-	}
-	/* the page cache's pages mapped at once: no buffer to fault in and fill */
-	m = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-	close(fd);
-	if (m == MAP_FAILED)
-		return ks_kbin_read(path, rs, t, err, errlen);
-	ret = ks_kbin_read_mem(m, st.st_size, path, rs, t, err, errlen);
-	munmap(m, st.st_size);
+	if (!m)
+		return -1;
+	ret = ks_kbin_read_mem(m, size, path, rs, t, err, errlen);
+	unload_private(m, size, mapped);
 	return ret;
+}
+
+/* ---- read in two halves: tables, then (after their switch) the rules ---- */
+
+struct ks_kbin_pending {
+	struct kb_meta_parse mp;
+	char *name;
+};
+
+int ks_kbin_read_tables_private(const char *path, struct ks_tables *t, unsigned int flags,
+				struct ks_kbin_pending **pp, char *err, size_t errlen)
+{
+	struct ks_kbin_pending *p = calloc(1, sizeof(*p));
+	uint64_t size = 0;
+	bool mapped;
+	void *m;
+	int ret;
+
+	*pp = NULL;
+	if (p) {
+		p->name = strdup(path);
+		p->mp.name = p->name;
+		p->mp.later = flags & KS_KBIN_RULES_LATER;
+	}
+	if (!p || !p->name) {
+		free(p);
+		return ks_err(err, errlen, "%s: out of memory", path);
+	}
+	m = load_private(path, &size, &mapped, err, errlen);
+	ret = m ? read_body(m, size, p->name, NULL, &p->mp, t, flags, err, errlen) : -1;
+	if (m)
+		unload_private(m, size, mapped);
+	if (ret) {
+		ks_kbin_pending_free(p);
+		return -1;
+	}
+	*pp = p;
+	return 0;
+}
+
+int ks_kbin_read_rules(struct ks_kbin_pending *p, struct ks_ruleset *rs,
+		       const struct ks_tables *t, char *err, size_t errlen)
+{
+	size_t first = rs->n_rules;
+	int ret;
+
+	if (!ruleset_fresh(rs)) {
+		ks_kbin_pending_free(p);
+		return ks_err(err, errlen, "the rules of a .kbin read in two halves go into an empty rule set");
+	}
+	meta_finish(&p->mp, rs, true);
+	ret = check_rules(p->name, rs, first, t, err, errlen);
+	free(p->name);
+	free(p);
+	return ret;
+}
+
+void ks_kbin_pending_free(struct ks_kbin_pending *p)
+{
+	if (!p)
+		return;
+	meta_finish(&p->mp, NULL, false);
+	free(p->name);
+	free(p);
 }

@@ -309,6 +309,46 @@ sleep 0.3
 check "a bare SIGHUP: ignored, generation 4, no failed reload" \
 	"kill -0 $KPID && ! grep -q 'reload failed' $W/attach.log && grep -q '\"table_generation\": 4' $W/stats.json && grep -q '\"reloads\": 3' $W/stats.json" "$W/attach.log"
 
+# a .kbin goes to the attach process as it is: the kernel switches to its
+# tables while its rules still parse, then userspace takes them
+sed 's/e2e_connect/e2e_connect_v3/; s/47011/47031/' "$W/rules.yml" >"$W/rules3.yml"
+"$KLOAD" compile -o "$W/rules3.kbin" "$W/rules3.yml" >"$W/out" 2>&1
+"$KLOAD" reload --pin-dir "$PIN" "$W/rules3.kbin" >"$W/out" 2>&1
+rc=$?
+"$KLOAD" stats --json --pin-dir "$PIN" >"$W/stats.json"
+check ".kbin reload: exit 0, generation 5, four reloads" \
+	"[ $rc -eq 0 ] && grep -q '\"table_generation\": 5' $W/stats.json && grep -q '\"reloads\": 4' $W/stats.json" "$W/out"
+(exec 3<>/dev/tcp/127.0.0.1/47031) 2>/dev/null
+wait_for '"id":"e2e_connect_v3"' "$W/alerts.jsonl"
+check ".kbin reload: its rules alert" "grep -q '\"id\":\"e2e_connect_v3\"' $W/alerts.jsonl" "$W/attach.log"
+# The same tables with rule metadata that is not theirs (a rule renamed,
+# the file hash made right): the kernel has switched before the rules are
+# read, so it must switch back; the rules before keep alerting, on both sides
+python3 - "$W/rules3.kbin" "$W/forged.kbin" <<'PY'
+import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+meta = 64 + struct.unpack_from("<I", d, 56)[0]  # after the extents (include/kestrel/kbin.h)
+d[meta:] = d[meta:].replace(b"e2e_connect_v3", b"e2e_connect_v9")
+h = 0xcbf29ce484222325  # FNV-1a 64 of all after the header
+for b in d[64:]:
+    h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+struct.pack_into("<Q", d, 40, h)  # file_hash
+open(sys.argv[2], "wb").write(d)
+PY
+"$KLOAD" reload --pin-dir "$PIN" "$W/forged.kbin" >"$W/out" 2>&1
+rc=$?
+"$KLOAD" stats --json --pin-dir "$PIN" >"$W/stats.json"
+check "forged .kbin metadata: exit 2, the kernel switched back to generation 5" \
+	"[ $rc -eq 2 ] && grep -q 'does not match the tables.*the kernel went back' $W/out && grep -q 'the kernel went back' $W/attach.log && grep -q '\"table_generation\": 5' $W/stats.json && grep -q '\"reloads\": 4' $W/stats.json" "$W/out"
+n3=$(grep -c '"id":"e2e_connect_v3"' "$W/alerts.jsonl")
+(exec 3<>/dev/tcp/127.0.0.1/47031) 2>/dev/null
+for _ in $(seq 1 100); do
+	[ "$(grep -c '"id":"e2e_connect_v3"' "$W/alerts.jsonl")" -gt "$n3" ] && break
+	sleep 0.1
+done
+check "after the switch back: the rules of generation 5 alert" \
+	"[ $(grep -c '\"id\":\"e2e_connect_v3\"' $W/alerts.jsonl) -gt $n3 ]" "$W/attach.log"
+
 # ---- kill -9, then a restart adopts the pinned programs
 kill -9 "$KPID"
 wait "$KPID" 2>/dev/null

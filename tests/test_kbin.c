@@ -181,6 +181,57 @@ static void write_file(const char *p, const char *buf, size_t len)
 	fclose(f);
 }
 
+/*
+ * A reload's read in two halves: the tables into zeros (a fresh map's
+ * pages: KS_KBIN_ZEROED, nothing cleared), then the rules; metadata whose
+ * rule is not the tables' (renamed, the file hash made right) passes the
+ * first half, which a reload switches the kernel after, and fails the
+ * second, the kernel then switched back (loader/cmd_attach.c).
+ */
+static void test_two_halves(void **state)
+{
+	struct ks_ruleset *rs = compile(rules_yaml, T), *back = ks_ruleset_new();
+	struct ks_kbin_hdr h;
+	struct ks_kbin_pending *p;
+	char err[256], *buf, *at;
+	size_t len;
+
+	assert_int_equal(ks_kbin_write(path("h.kbin"), rs, T, err, sizeof(err)), 0);
+	memset(T2, 0, sizeof(*T2));
+	assert_int_equal(ks_kbin_read_tables_private(path("h.kbin"), T2, KS_KBIN_ZEROED, &p, err,
+						     sizeof(err)), 0);
+	assert_memory_equal(T, T2, KS_TABLES_USED(T));
+	assert_int_equal(ks_kbin_read_rules(p, back, T2, err, sizeof(err)), 0);
+	assert_int_equal(back->n_rules, rs->n_rules);
+	assert_string_equal(back->rules[1].id, "wild");
+	ks_ruleset_free(back);
+
+	/* the tables read, the rules never wanted: the parse is dropped */
+	assert_int_equal(ks_kbin_read_tables_private(path("h.kbin"), T2, 0, &p, err,
+						     sizeof(err)), 0);
+	ks_kbin_pending_free(p);
+
+	buf = read_file(path("h.kbin"), &len);
+	memcpy(&h, buf, sizeof(h));
+	at = memmem(buf + sizeof(h) + le32toh(h.extents_size), le64toh(h.meta_size),
+		    "tmp_payload_executed", 20);
+	assert_non_null(at);
+	at[0] = 'x';
+	h.file_hash = htole64(ks_fnv1a64(buf + sizeof(h), len - sizeof(h), KS_FNV64_INIT));
+	memcpy(buf, &h, sizeof(h));
+	write_file(path("forged.kbin"), buf, len);
+	back = ks_ruleset_new();
+	assert_int_equal(ks_kbin_read_tables_private(path("forged.kbin"), T2, 0, &p, err,
+						     sizeof(err)), 0);
+	assert_int_equal(ks_kbin_read_rules(p, back, T2, err, sizeof(err)), -1);
+	print_message("  %s\n", err);
+	assert_non_null(strstr(err, "does not match the tables"));
+	assert_memory_equal(T, T2, KS_TABLES_USED(T));	/* only read */
+	free(buf);
+	ks_ruleset_free(back);
+	ks_ruleset_free(rs);
+}
+
 static void test_identical_bytes(void **state)
 {
 	struct ks_ruleset *rs = compile(rules_yaml, T), *rs2;
@@ -577,6 +628,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_read_paths),
+		cmocka_unit_test(test_two_halves),
 		cmocka_unit_test(test_identical_bytes),
 		cmocka_unit_test(test_damaged),
 		cmocka_unit_test(test_inconsistent),

@@ -93,6 +93,7 @@ struct ks_engine {
 	size_t staged_len;	/* of that mapping */
 	int staged_fd;		/* its map, until installed */
 	struct ks_gen_swap *swap;	/* a switch whose RCU wait still runs (engine_swap.c) */
+	__u64 switched_ns;	/* CLOCK_REALTIME when programs got the current generation */
 	struct bpf_link *links[KS_ENGINE_MAX_LINKS];
 	struct bpf_program *link_prog[KS_ENGINE_MAX_LINKS];
 	char link_name[KS_ENGINE_MAX_LINKS][64];	/* pin name: link_<prog>[_<syscall>] */
@@ -206,7 +207,8 @@ void ks_dfa_size_refused(const struct ks_engine *e, const struct ks_tables *t, c
 int ks_engine_rollback(struct ks_engine *e);
 /*
  * After an install both sides took: rule names (ks_rules), ks_ctl's
- * generation fields (and reload count when reload), and the ks_tables
+ * generation fields (and when reload, the reload count and
+ * last_reload_ns: the switch's time, e->switched_ns), and the ks_tables
  * pin under pin_dir (NULL: not pinned). The generation before is released
  * (no rollback past this point).
  */

@@ -73,6 +73,33 @@ int ks_kbin_read(const char *path, struct ks_ruleset *rs, struct ks_tables *t,
  */
 int ks_kbin_read_private(const char *path, struct ks_ruleset *rs, struct ks_tables *t,
 			 char *err, size_t errlen);
+/*
+ * A private .kbin read in two halves, for a reload that switches the
+ * kernel's tables before the rule metadata has parsed (the parse, YAML
+ * then every query, is the longer half: bench/profile/kbin4-*.txt):
+ * ks_kbin_read_tables_private() checks the header and the file hash,
+ * rebuilds the tables into *t and checks them, and leaves the metadata
+ * parsing on a thread (*p; KS_KBIN_RULES_LATER: left to parse, no thread);
+ * ks_kbin_read_rules() waits for it (or parses it), moves the
+ * rules into rs (fresh: nothing loaded yet) and checks that they are
+ * those of t (t is only read: it may be installed, read-only, by then).
+ * Each consumes p (as ks_kbin_pending_free() does) but on success of the
+ * first. 0, or -1 with a message in err.
+ */
+struct ks_kbin_pending;
+/* t holds zeros already (a fresh map's pages): no clearing before the read */
+#define KS_KBIN_ZEROED		1u
+/*
+ * The metadata parsed in ks_kbin_read_rules(), not on a thread beside the
+ * tables' read: on a loaded host the thread took CPU from that read,
+ * which is a reload's path to the switch (bench/profile/kbin4-final.txt)
+ */
+#define KS_KBIN_RULES_LATER	2u
+int ks_kbin_read_tables_private(const char *path, struct ks_tables *t, unsigned int flags,
+				struct ks_kbin_pending **p, char *err, size_t errlen);
+int ks_kbin_read_rules(struct ks_kbin_pending *p, struct ks_ruleset *rs,
+		       const struct ks_tables *t, char *err, size_t errlen);
+void ks_kbin_pending_free(struct ks_kbin_pending *p);
 /* The same from memory; name is for messages and diagnostics. */
 int ks_kbin_read_mem(const void *data, size_t size, const char *name,
 		     struct ks_ruleset *rs, struct ks_tables *t, char *err,

@@ -123,6 +123,21 @@ int ks_session_user_event(struct ks_session *s, struct ks_event *ev);
  */
 int ks_session_install(struct ks_session *s, struct ks_engine *e, const char *pin_dir,
 		       struct ks_ruleset *rs, struct ks_tables *t, bool reload);
+/*
+ * The same in two halves, for a reload whose rules are still parsing
+ * when the tables are ready (a .kbin: loader/reload.h): the kernel's
+ * switch to t (hooks it needs loaded first), then the rules, which the
+ * pipeline takes before it reads another event (those of the new
+ * generation wait in the ring buffer meanwhile: no event is seen
+ * against a mix of generations). ks_session_unswitch() when the rules
+ * cannot come: the kernel goes back, s->why says why (cause), err is
+ * returned. ks_session_follow() takes rs as ks_session_install() does.
+ */
+int ks_session_switch(struct ks_session *s, struct ks_engine *e, struct ks_tables *t);
+int ks_session_follow(struct ks_session *s, struct ks_engine *e, const char *pin_dir,
+		      struct ks_ruleset *rs, struct ks_tables *t, bool reload);
+int ks_session_unswitch(struct ks_session *s, struct ks_engine *e, const struct ks_tables *t,
+			int err, const char *cause);
 /* Every second: expire sequences and flush the outputs. */
 void ks_session_tick(struct ks_session *s, uint64_t now_ns);
 void ks_session_flush(struct ks_session *s);
