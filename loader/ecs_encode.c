@@ -1,16 +1,31 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * ECS encoder: struct ks_event -> an Event JSON object, and the Alert
- * JSONL object, written straight into a reused buffer (struct ks_jw).
+ * ECS event encoder: struct ks_event -> an Event JSON object, written
+ * straight into a reused buffer (struct ks_jw); the Alert object around
+ * events is loader/ecs_alert.c's.
  *
  * The output is byte for byte what the jansson encoder before it printed
  * with JSON_COMPACT | JSON_SORT_KEYS (tests/test_ecs_golden.c compares
  * the two on every fixture, tests/fuzz/fuzz_alert.c on anything): so
- * every object's members are written here in strcmp order of their
- * names, and a member that was only created on the way (an empty
- * object) is still written.
+ * every object's members are written in strcmp order of their names,
+ * and a member that was only created on the way (an empty object) is
+ * still written.
+ *
+ * The members come from the field catalogue (maps/ks_fields.h,
+ * rules-compiler/fields.c, loader/ecs_user.c): at first use the dotted
+ * names are sorted into a plan, an object node before its members, each
+ * member with its writer (a number, an enum's name, a capability set, a
+ * string slot, an entity id, an address, an enriched field), and every
+ * event walks it. A plain kernel or enriched field added to the
+ * catalogue prints with no change here (tests/test_ecs_fields.c checks
+ * that every field prints). What is written here by name: the hooks
+ * (members that are no plain field, or several at once), the gates
+ * (objects printed otherwise than "when one of their members is") and
+ * the numbers and strings whose 0 or "" prints as nothing.
  */
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,79 +147,8 @@ static void put_user(struct enc *e, const char *key, unsigned int field)
 	ks_jw_end(e->w, ']');
 }
 
-/*
- * key: {member: ...} when the replayed record had the enriched field:
- * process.group_leader.name, agent.id
- */
-static void put_sub(struct enc *e, const char *key, const char *member, unsigned int field)
-{
-	const struct ks_field_info *f = ks_ecs_user_info(field);
-	const char *s;
-	size_t len;
-
-	if (e->ev->source != KS_SRC_REPLAY || !ks_ecs_user_str(e->ctx, f, e->ev, &s, &len))
-		return;
-	ks_jw_obj(e->w, key);
-	ks_jw_str(e->w, member, s, len);
-	ks_jw_end(e->w, '}');
-}
-
-/*
- * process.session_leader: its entity_id and pid, which the kernel fills
- * (maps/ks_event.h), and the name a replayed record had.
- */
-static void put_session_leader(struct enc *e)
-{
-	const struct ks_field_info *f = ks_ecs_user_info(KS_ECS_U_SESSION_NAME);
-	const struct ks_event *ev = e->ev;
-	const char *s;
-	size_t len;
-	bool name;
-
-	name = ev->source == KS_SRC_REPLAY && ks_ecs_user_str(e->ctx, f, ev, &s, &len);
-	if (!name && !ev->sl_entity && !ev->sl_pid)
-		return;
-	ks_jw_obj(e->w, "session_leader");
-	if (ev->sl_entity)
-		put_entity(e, ev->sl_entity, ev->sl_pid, ev->sl_start_ns);
-	if (name)
-		ks_jw_str(e->w, "name", s, len);
-	if (ev->sl_pid)
-		ks_jw_int(e->w, "pid", ev->sl_pid);
-	ks_jw_end(e->w, '}');
-}
-
-/* process.{user,group}.id and the parent's: {"id": N} if bit is present */
-static void put_cred(struct enc *e, const char *key, uint32_t bit, uint32_t id)
-{
-	if (!(e->ev->present & bit))
-		return;
-	ks_jw_obj(e->w, key);
-	ks_jw_int(e->w, "id", id);
-	ks_jw_end(e->w, '}');
-}
-
-static void enc_parent(struct enc *e)
-{
-	const struct ks_event *ev = e->ev;
-
-	ks_jw_obj(e->w, "parent");
-	put_user(e, "args", KS_ECS_U_PARENT_ARGS);
-	put_user(e, "args_count", KS_ECS_U_PARENT_ARGC);
-	put_user(e, "command_line", KS_ECS_U_PARENT_CMDLINE);
-	put_entity(e, ev->parent_entity, ev->ppid, ev->parent_start_ns);
-	put_ref(e, "executable", KS_F_PARENT_EXECUTABLE);
-	put_cred(e, "group", KS_P_PEGID, ev->pegid);
-	put_user(e, "interactive", KS_ECS_U_PARENT_INTERACTIVE);
-	put_ref(e, "name", KS_F_PARENT_NAME);
-	ks_jw_int(e->w, "pid", ev->ppid);
-	put_cred(e, "user", KS_P_PEUID, ev->peuid);
-	put_user(e, "working_directory", KS_ECS_U_PARENT_CWD);
-	ks_jw_end(e->w, '}');
-}
-
 /* One capability set as Elastic Defend writes it: the names of its bits. */
-static void put_caps(struct enc *e, const char *key, uint64_t set)
+static void put_caps(struct enc *e, const char *key, unsigned int field, uint64_t set)
 {
 	const char *name;
 	unsigned int b;
@@ -213,180 +157,9 @@ static void put_caps(struct enc *e, const char *key, uint64_t set)
 		return;	/* empty: null, as Defend's [] */
 	ks_jw_arr(e->w, key);
 	for (b = 0; b < 64; b++)
-		if (set >> b & 1 && (name = ks_enum_name(KS_F_CAP_EFFECTIVE, b)))
+		if (set >> b & 1 && (name = ks_enum_name(field, b)))
 			ks_jw_cstr(e->w, NULL, name);
 	ks_jw_end(e->w, ']');
-}
-
-/* process.thread.capabilities.{effective,permitted} */
-static void enc_thread(struct enc *e)
-{
-	const struct ks_event *ev = e->ev;
-
-	if (!ev->cap_effective && !ev->cap_permitted)
-		return;
-	ks_jw_obj(e->w, "thread");
-	ks_jw_obj(e->w, "capabilities");
-	put_caps(e, "effective", ev->cap_effective);
-	put_caps(e, "permitted", ev->cap_permitted);
-	ks_jw_end(e->w, '}');
-	ks_jw_end(e->w, '}');
-}
-
-/*
- * process.entry_leader: its entity_id and pid (the kernel's, maps/
- * ks_event.h) and entry_meta.type "container" for a process in a pid
- * namespace other than the host's; of a host process Kestrel cannot tell
- * which of Defend's other kinds it is, so it writes none.
- */
-static void enc_entry_leader(struct enc *e)
-{
-	const struct ks_event *ev = e->ev;
-	bool container = ev->pid_ns && ev->pid_ns != KS_PID_NS_HOST;
-
-	if (!container && !ev->el_entity && !ev->el_pid)
-		return;
-	ks_jw_obj(e->w, "entry_leader");
-	if (ev->el_entity)
-		put_entity(e, ev->el_entity, ev->el_pid, ev->el_start_ns);
-	if (container) {
-		ks_jw_obj(e->w, "entry_meta");
-		ks_jw_cstr(e->w, "type", "container");
-		ks_jw_end(e->w, '}');
-	}
-	if (ev->el_pid)
-		ks_jw_int(e->w, "pid", ev->el_pid);
-	ks_jw_end(e->w, '}');
-}
-
-static void enc_process(struct enc *e)
-{
-	const struct ks_event *ev = e->ev;
-	bool proc = ev->present & KS_P_PROCESS;
-
-	if (!(ev->present & (KS_P_PROCESS | KS_P_PARENT | KS_P_EXIT_CODE | KS_P_EUID |
-			     KS_P_EGID)) && !ev->cap_effective && !ev->cap_permitted)
-		return;
-	ks_jw_obj(e->w, "process");
-	if (proc) {
-		put_args(e);
-		put_entity(e, ev->entity, ev->pid, ev->start_ns);
-		enc_entry_leader(e);
-		put_user(e, "env_vars", KS_ECS_U_ENV_VARS);
-		put_ref(e, "executable", KS_F_PROCESS_EXECUTABLE);
-	}
-	if (ev->present & KS_P_EXIT_CODE)
-		ks_jw_int(e->w, "exit_code", ev->exit_code);
-	put_cred(e, "group", KS_P_EGID, ev->egid);
-	if (proc) {
-		put_sub(e, "group_leader", "name", KS_ECS_U_GROUP_NAME);
-		put_user(e, "interactive", KS_ECS_U_INTERACTIVE);
-		put_ref(e, "name", KS_F_PROCESS_NAME);
-	}
-	if (ev->present & KS_P_PARENT)
-		enc_parent(e);
-	if (proc) {
-		ks_jw_int(e->w, "pid", ev->pid);
-		put_session_leader(e);
-	}
-	enc_thread(e);
-	put_cred(e, "user", KS_P_EUID, ev->euid);
-	if (proc)
-		put_user(e, "working_directory", KS_ECS_U_CWD);
-	ks_jw_end(e->w, '}');
-}
-
-/* path, name and extension (when there is one) of a file, keys in order */
-static void put_file_names(struct enc *e, unsigned int path, unsigned int name,
-			   unsigned int ext)
-{
-	if (e->ev->str[ext].len)
-		put_ref(e, "extension", ext);
-	put_ref(e, "name", name);
-	put_ref(e, "path", path);
-}
-
-/*
- * file.*: a rename as Elastic Defend writes it, file.path the new path
- * and file.Ext.original.* the old one ("Ext" sorts before the others).
- */
-static void enc_file(struct enc *e)
-{
-	const struct ks_event *ev = e->ev;
-
-	if (!(ev->present & (KS_P_FILE | KS_P_ORIG)))
-		return;
-	ks_jw_obj(e->w, "file");
-	if (ev->present & KS_P_ORIG) {
-		ks_jw_obj(e->w, "Ext");
-		ks_jw_obj(e->w, "original");
-		put_file_names(e, KS_F_FILE_ORIG_PATH, KS_F_FILE_ORIG_NAME, KS_F_FILE_ORIG_EXT);
-		ks_jw_end(e->w, '}');
-		ks_jw_end(e->w, '}');
-	}
-	if (ev->present & KS_P_FILE)
-		put_file_names(e, KS_F_FILE_PATH, KS_F_FILE_NAME, KS_F_FILE_EXTENSION);
-	ks_jw_end(e->w, '}');
-}
-
-static void put_endpoint(struct enc *e, const char *key, const uint8_t *addr,
-			 unsigned int port)
-{
-	char buf[INET6_ADDRSTRLEN];
-	bool zero = ks_ecs_ip_is_zero(addr);
-
-	if (!(e->ev->present & KS_P_NET) || (zero && !port))
-		return;
-	ks_jw_obj(e->w, key);
-	if (addr == e->ev->daddr)	/* keys sorted: domain, ip, port */
-		put_user(e, "domain", KS_ECS_U_DEST_DOMAIN);
-	if (!zero) {
-		ks_ecs_ip_text(e->ev, addr, buf, sizeof(buf));
-		ks_jw_cstr(e->w, "ip", buf);
-	}
-	if (port)
-		ks_jw_int(e->w, "port", port);
-	ks_jw_end(e->w, '}');
-}
-
-static void enc_network(struct enc *e)
-{
-	const struct ks_event *ev = e->ev;
-	const char *dir = ks_enum_name(KS_F_DIRECTION, ev->direction), *t;
-	char buf[4];
-
-	if (!(ev->present & KS_P_NET) || (!ev->transport && !dir))
-		return;
-	ks_jw_obj(e->w, "network");
-	if (dir)
-		ks_jw_cstr(e->w, "direction", dir);
-	if (ev->transport) {
-		t = ks_enum_name(KS_F_TRANSPORT, ev->transport);
-		if (!t) {
-			snprintf(buf, sizeof(buf), "%u", ev->transport & 0xff);
-			t = buf;
-		}
-		ks_jw_cstr(e->w, "transport", t);
-	}
-	ks_jw_end(e->w, '}');
-}
-
-static void enc_observer(struct enc *e)
-{
-	const struct ks_event *ev = e->ev;
-
-	if (!(ev->present & KS_P_IFACE) && !ev->ifindex)
-		return;
-	ks_jw_obj(e->w, "observer");
-	ks_jw_obj(e->w, "ingress");
-	ks_jw_obj(e->w, "interface");
-	if (ev->ifindex)
-		ks_jw_int(e->w, "id", ev->ifindex);
-	if (ev->present & KS_P_IFACE)
-		put_ref(e, "name", KS_F_IFACE_NAME);
-	ks_jw_end(e->w, '}');
-	ks_jw_end(e->w, '}');
-	ks_jw_end(e->w, '}');
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -395,359 +168,576 @@ static int name_cmp(const void *a, const void *b)
 		      (*(const struct ks_field_info *const *)b)->name);
 }
 
-/* kestrel.process.*_ns: the namespaces the kernel read (0: unknown). */
-static void enc_ns(struct enc *e)
-{
-	static const char *const keys[] = { "mnt_ns", "net_ns", "pid_ns", "user_ns" };
-	const struct ks_event *ev = e->ev;
-	const __u32 v[] = { ev->mnt_ns, ev->net_ns, ev->pid_ns, ev->user_ns };
-	size_t i;
+/* ------------------------------------------------------------------ */
+/* hooks: the members that are no plain field of the catalogue       */
 
-	ks_jw_obj(e->w, "process");
-	for (i = 0; i < ARRAY_SIZE(keys); i++)
-		if (v[i])
-			ks_jw_int(e->w, keys[i], v[i]);
-	ks_jw_end(e->w, '}');
-}
-
-/* container.id, when the event's cgroup is a container's. */
-static void enc_container(struct ks_ecs_ctx *ctx, struct ks_jw *w, const struct ks_event *ev)
-{
-	const char *id = ks_ecs_container(ctx, ev);
-
-	if (!id)
-		return;
-	ks_jw_obj(w, "container");
-	ks_jw_cstr(w, "id", id);
-	ks_jw_end(w, '}');
-}
-
-/* What ECS has no field for, under kestrel.* (keys sorted). */
-static void enc_kestrel(struct enc *e)
-{
-	const struct ks_event *ev = e->ev;
-	const struct ks_field_info *fi, *trunc[KS_F_STR_N], *cut[KS_F_STR_N];
-	size_t n_trunc = 0, n_cut = 0, i;
-	unsigned int f;
-
-	if (!ev->pid_ns && !ev->mnt_ns && !ev->net_ns && !ev->user_ns && !ev->truncated)
-		return;
-	for (f = KS_F_NONE + 1; f < KS_F_STR_N; f++) {
-		if (!(ev->truncated & (1u << f)) || !(fi = ks_field_by_id(f)))
-			continue;
-		trunc[n_trunc++] = fi;
-		if (ks_ecs_is_path(f))
-			cut[n_cut++] = fi;
-	}
-	qsort(cut, n_cut, sizeof(cut[0]), name_cmp);
-	ks_jw_obj(e->w, "kestrel");
-	if (n_cut) {
-		ks_jw_obj(e->w, "cut_head");
-		for (i = 0; i < n_cut; i++)
-			ks_jw_int(e->w, cut[i]->name, ev->cut_head[KS_PATH_IDX(cut[i]->id)]);
-		ks_jw_end(e->w, '}');
-	}
-	if (ev->pid_ns || ev->mnt_ns || ev->net_ns || ev->user_ns)
-		enc_ns(e);
-	if (n_trunc) {
-		ks_jw_arr(e->w, "truncated");
-		for (i = 0; i < n_trunc; i++)
-			ks_jw_cstr(e->w, NULL, trunc[i]->name);
-		ks_jw_end(e->w, ']');
-	}
-	ks_jw_end(e->w, '}');
-}
-
-static void enc_head(struct enc *e, uint64_t ts_ns)
+static void hk_timestamp(struct enc *e, const char *key)
 {
 	char ts[KS_ECS_TIME_LEN];
 
-	ks_ecs_format_time(ts_ns, ts);
-	ks_jw_cstr(e->w, "@timestamp", ts);
+	ks_ecs_format_time(e->ev->ts_ns, ts);
+	ks_jw_cstr(e->w, key, ts);
 }
 
-static void enc_host(struct enc *e, const struct ks_event *ev)
+/* container.id: derived from the cgroup (loader/container.c), no member. */
+static void hk_container(struct enc *e, const char *key)
 {
-	ks_jw_obj(e->w, "host");
-	put_user(e, "id", KS_ECS_U_HOST_ID);
-	ks_jw_cstr(e->w, "name", ks_ecs_event_host(e->ctx, ev));
-	ks_jw_obj(e->w, "os");
-	ks_jw_cstr(e->w, "type", KS_HOST_OS_TYPE);
-	ks_jw_end(e->w, '}');
+	const char *id = ks_ecs_container(e->ctx, e->ev);
+
+	if (id)
+		ks_jw_cstr(e->w, key, id);
+}
+
+/* event.type: Elastic Defend's one-element array, a function of event.action. */
+static void hk_event_type(struct enc *e, const char *key)
+{
+	const char *t = ks_event_type_name(e->ev->action);
+
+	if (!t)
+		return;
+	ks_jw_arr(e->w, key);
+	ks_jw_cstr(e->w, NULL, t);
+	ks_jw_end(e->w, ']');
+}
+
+/* host.name: a replayed record's own, else this host's (no event member). */
+static void hk_host_name(struct enc *e, const char *key)
+{
+	ks_jw_cstr(e->w, key, ks_ecs_event_host(e->ctx, e->ev));
+}
+
+/* host.os.type: a constant (Kestrel runs on Linux). */
+static void hk_os_type(struct enc *e, const char *key)
+{
+	ks_jw_cstr(e->w, key, KS_HOST_OS_TYPE);
+}
+
+/* The catalogue's entries of the string fields cut in ev (all, or the paths). */
+static size_t cut_fields(const struct ks_event *ev, bool paths,
+			 const struct ks_field_info *out[KS_F_STR_N])
+{
+	const struct ks_field_info *fi;
+	unsigned int f;
+	size_t n = 0;
+
+	for (f = KS_F_NONE + 1; f < KS_F_STR_N; f++)
+		if (ev->truncated & (1u << f) && (fi = ks_field_by_id(f)) &&
+		    (!paths || ks_ecs_is_path(f)))
+			out[n++] = fi;
+	return n;
+}
+
+/* kestrel.cut_head: where the head of each cut path ends, by field name. */
+static void hk_cut_head(struct enc *e, const char *key)
+{
+	const struct ks_field_info *cut[KS_F_STR_N];
+	size_t n = e->ev->truncated ? cut_fields(e->ev, true, cut) : 0, i;
+
+	if (!n)
+		return;
+	qsort(cut, n, sizeof(cut[0]), name_cmp);
+	ks_jw_obj(e->w, key);
+	for (i = 0; i < n; i++)
+		ks_jw_int(e->w, cut[i]->name, e->ev->cut_head[KS_PATH_IDX(cut[i]->id)]);
 	ks_jw_end(e->w, '}');
 }
 
-static void put_id(struct ks_jw *w, const char *key, uint32_t id)
+/* kestrel.truncated: the names of the fields cut, in field order. */
+static void hk_truncated(struct enc *e, const char *key)
 {
-	ks_jw_obj(w, key);
-	ks_jw_int(w, "id", id);
+	const struct ks_field_info *cut[KS_F_STR_N];
+	size_t n = e->ev->truncated ? cut_fields(e->ev, false, cut) : 0, i;
+
+	if (!n)
+		return;
+	ks_jw_arr(e->w, key);
+	for (i = 0; i < n; i++)
+		ks_jw_cstr(e->w, NULL, cut[i]->name);
+	ks_jw_end(e->w, ']');
+}
+
+/* observer.ingress.interface.id: the ifindex, which no rule tests. */
+static void hk_ifindex(struct enc *e, const char *key)
+{
+	if (e->ev->ifindex)
+		ks_jw_int(e->w, key, e->ev->ifindex);
+}
+
+/* process.args with args_count and command_line: three members of one slot. */
+static void hk_args(struct enc *e, const char *key)
+{
+	(void)key;
+	if (e->ev->present & ks_str_present_bit(KS_F_PROCESS_ARGS))
+		put_args(e);
+}
+
+/*
+ * process.entry_leader.entry_meta.type: "container" for a process in a
+ * pid namespace other than the host's (the parser's rewrite of a test of
+ * it, compare.c); of a host process Kestrel cannot tell which of
+ * Defend's other kinds it is, so it writes none.
+ */
+static void hk_entry_meta(struct enc *e, const char *key)
+{
+	if (e->ev->pid_ns && e->ev->pid_ns != KS_PID_NS_HOST)
+		ks_jw_cstr(e->w, key, "container");
+}
+
+/*
+ * By full name; a NULL fn: the member is written by another hook. Names
+ * the catalogue does not have are members only the encoder writes.
+ */
+static const struct hook {
+	const char *name;
+	void (*fn)(struct enc *e, const char *key);
+} hooks[] = {
+	{ "@timestamp", hk_timestamp },
+	{ "container.id", hk_container },
+	{ "event.type", hk_event_type },
+	{ "host.name", hk_host_name },
+	{ "host.os.type", hk_os_type },
+	{ "kestrel.cut_head", hk_cut_head },
+	{ "kestrel.truncated", hk_truncated },
+	{ "observer.ingress.interface.id", hk_ifindex },
+	{ "process.args", hk_args },
+	{ "process.args_count", NULL },
+	{ "process.command_line", NULL },
+	{ "process.entry_leader.entry_meta.type", hk_entry_meta },
+};
+
+/* ------------------------------------------------------------------ */
+/* gates: objects written otherwise than "when a member is"           */
+
+/*
+ * An object's gate: G_SKIP leaves it and its members out, G_LAZY writes
+ * it when one of its members is written, G_FORCE writes it even empty
+ * (the jansson encoder before this one created it, then its members).
+ */
+enum gate { G_SKIP, G_LAZY, G_FORCE };
+
+static enum gate gate_if(bool cond, enum gate yes)
+{
+	return cond ? yes : G_SKIP;
+}
+
+/* event: always, even when the action and category have no name */
+static enum gate g_event(const struct enc *e)
+{
+	return G_FORCE;
+}
+
+/* file: the file's names, or a rename's source under file.Ext.original */
+static enum gate g_file(const struct enc *e)
+{
+	return gate_if(e->ev->present & (KS_P_FILE | KS_P_ORIG), G_FORCE);
+}
+
+static enum gate g_orig(const struct enc *e)
+{
+	return gate_if(e->ev->present & KS_P_ORIG, G_FORCE);
+}
+
+/* kestrel: an empty object when the truncation bits name no field */
+static enum gate g_kestrel(const struct enc *e)
+{
+	return e->ev->truncated ? G_FORCE : G_LAZY;
+}
+
+/* network.*: of a network event only */
+static enum gate g_network(const struct enc *e)
+{
+	return gate_if(e->ev->present & KS_P_NET, G_LAZY);
+}
+
+/*
+ * source and destination: of a network event with an address or a port;
+ * so no destination.domain of a DNS answer (a sinkhole's 0.0.0.0) is
+ * written for an endpoint that has neither.
+ */
+static enum gate g_source(const struct enc *e)
+{
+	return gate_if(e->ev->present & KS_P_NET &&
+		       (!ks_ecs_ip_is_zero(e->ev->saddr) || e->ev->sport), G_LAZY);
+}
+
+static enum gate g_dest(const struct enc *e)
+{
+	return gate_if(e->ev->present & KS_P_NET &&
+		       (!ks_ecs_ip_is_zero(e->ev->daddr) || e->ev->dport), G_LAZY);
+}
+
+static enum gate g_iface(const struct enc *e)
+{
+	return gate_if(e->ev->present & KS_P_IFACE || e->ev->ifindex, G_FORCE);
+}
+
+/* process.parent.*: the parent's ids only with the parent */
+static enum gate g_parent(const struct enc *e)
+{
+	return gate_if(e->ev->present & KS_P_PARENT, G_LAZY);
+}
+
+/* the leaders (their pids are null while 0, whatever present says): with the process */
+static enum gate g_leader(const struct enc *e)
+{
+	return gate_if(e->ev->present & KS_P_PROCESS, G_LAZY);
+}
+
+static const struct {
+	const char *path;
+	enum gate (*fn)(const struct enc *e);
+} gates[] = {
+	{ "destination", g_dest },
+	{ "event", g_event },
+	{ "file", g_file },
+	{ "file.Ext.original", g_orig },
+	{ "kestrel", g_kestrel },
+	{ "network", g_network },
+	{ "observer.ingress.interface", g_iface },
+	{ "process.entry_leader", g_leader },
+	{ "process.parent", g_parent },
+	{ "process.session_leader", g_leader },
+	{ "source", g_source },
+};
+
+/*
+ * Numbers whose 0 the encoder writes as no value, where the catalogue
+ * (maps/ks_fields.h) calls them present: a port 0 is no port, protocol 0
+ * no transport, a namespace id 0 one the kernel did not read (the last
+ * written whatever present says).
+ */
+static bool zero_none(unsigned int id)
+{
+	return id == KS_F_SOURCE_PORT || id == KS_F_DEST_PORT || id == KS_F_TRANSPORT ||
+	       id == KS_F_PID_NS || id == KS_F_MNT_NS || id == KS_F_NET_NS ||
+	       id == KS_F_USER_NS;
+}
+
+/* Strings whose "" is no value: a file without an extension has none. */
+static bool empty_none(unsigned int id)
+{
+	return id == KS_F_FILE_EXTENSION || id == KS_F_FILE_ORIG_EXT;
+}
+
+/* ------------------------------------------------------------------ */
+/* the plan: every member of an event, in the order they print         */
+
+enum wkind { W_OBJ, W_NUM, W_ENUM, W_BITSET, W_STR, W_ENTITY, W_IP, W_USER, W_HOOK };
+
+struct pnode {
+	const char *key;	/* the name's last component */
+	uint8_t kind;		/* enum wkind */
+	bool none;		/* W_NUM, W_ENUM: 0 is no value; W_STR: "" is none */
+	uint16_t end;		/* W_OBJ: the index past its members */
+	unsigned int id;	/* enum ks_field; W_USER: KS_ECS_U_* */
+	const struct ks_field_info *f;
+	union {
+		void (*hook)(struct enc *e, const char *key);
+		enum gate (*gate)(const struct enc *e);
+	};
+};
+
+#define PLAN_MAX	256
+#define PLAN_DEPTH	8
+
+static struct pnode plan[PLAN_MAX];
+static size_t n_plan;
+static char plan_keys[2048];	/* the objects' names, NUL-terminated */
+static pthread_once_t plan_once = PTHREAD_ONCE_INIT;
+
+/* One member to plan: its full name, writer, and hook or catalogue entry. */
+struct pentry {
+	const char *name;
+	const struct hook *h;
+	const struct ks_field_info *f;
+	int kind;
+	unsigned int id;
+};
+
+/* jansson's JSON_SORT_KEYS order of members: strcmp per component */
+static int path_cmp(const void *pa, const void *pb)
+{
+	const unsigned char *a = (const void *)((const struct pentry *)pa)->name;
+	const unsigned char *b = (const void *)((const struct pentry *)pb)->name;
+
+	for (; *a && *a == *b; a++, b++)
+		;
+	return (*a == '.' ? 1 : *a) - (*b == '.' ? 1 : *b);
+}
+
+/* How the catalogue's field f prints, or -1 if the encoder writes it not. */
+static int field_kind(const struct ks_field_info *f, unsigned int *id)
+{
+	int u = ks_ecs_user_index(f);
+
+	*id = f->id;
+	if (u >= 0) {
+		*id = (unsigned int)u;
+		return W_USER;
+	}
+	/* other names of a kernel field (the first prints), and names no event carries */
+	if (f->id == KS_F_NONE || ks_field_by_id(f->id) != f)
+		return -1;
+	switch (f->type) {
+	case KS_T_NUM:
+		return W_NUM;
+	case KS_T_ENUM:
+		return f->array ? W_BITSET : W_ENUM;
+	case KS_T_STR:
+		return W_STR;
+	case KS_T_ENTITY:
+		return W_ENTITY;
+	case KS_T_IP:
+		return W_IP;
+	default:
+		return -1;
+	}
+}
+
+static const struct hook *hook_of(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(hooks); i++)
+		if (!strcmp(hooks[i].name, name))
+			return &hooks[i];
+	return NULL;
+}
+
+/* The hooks, and the catalogue's fields without one. */
+static size_t plan_entries(struct pentry *v, size_t max)
+{
+	const struct ks_field_info *f;
+	size_t i, n = 0;
+
+	for (i = 0; i < ARRAY_SIZE(hooks) && n < max; i++)
+		if (hooks[i].fn)
+			v[n++] = (struct pentry){ hooks[i].name, &hooks[i], NULL, W_HOOK };
+	for (i = 0; (f = ks_field_at(i)) && n < max; i++) {
+		v[n] = (struct pentry){ f->name, NULL, f };
+		if (!hook_of(f->name) && (v[n].kind = field_kind(f, &v[n].id)) >= 0)
+			n++;
+	}
+	qsort(v, n, sizeof(*v), path_cmp);
+	return n;
+}
+
+static enum gate (*gate_of(const char *path, size_t len))(const struct enc *e)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(gates); i++)
+		if (!strncmp(gates[i].path, path, len) && !gates[i].path[len])
+			return gates[i].fn;
+	return NULL;
+}
+
+/* An object node for name[0..len), its key the last component. */
+static bool plan_obj(const char *name, size_t len, size_t *kused)
+{
+	size_t k = len, klen;
+
+	while (k && name[k - 1] != '.')
+		k--;
+	klen = len - k;
+
+	if (n_plan >= PLAN_MAX || *kused + klen + 1 > sizeof(plan_keys))
+		return false;
+	memcpy(plan_keys + *kused, name + k, klen);
+	plan_keys[*kused + klen] = 0;
+	plan[n_plan++] = (struct pnode){ .key = plan_keys + *kused, .kind = W_OBJ,
+					 .gate = gate_of(name, len) };
+	*kused += klen + 1;
+	return true;
+}
+
+static bool plan_leaf(const struct pentry *p)
+{
+	struct pnode *n = &plan[n_plan];
+	const char *dot = strrchr(p->name, '.');
+
+	if (n_plan >= PLAN_MAX)
+		return false;
+	*n = (struct pnode){ .key = dot ? dot + 1 : p->name, .kind = (uint8_t)p->kind,
+			     .id = p->id, .f = p->f };
+	if (p->h)
+		n->hook = p->h->fn;
+	else
+		n->none = p->kind == W_STR ? empty_none(p->id) : zero_none(p->id);
+	n_plan++;
+	return true;
+}
+
+/*
+ * The plan, built once from the sorted names: an object node before its
+ * members (end: past them) for each name component that is an object.
+ * A plan that does not fit stays empty (every event prints "{}"; the
+ * unit tests fail).
+ */
+static void plan_build(void)
+{
+	struct pentry v[PLAN_MAX];
+	size_t open[PLAN_DEPTH], plen[PLAN_DEPTH], depth = 0, kused = 0, n, i;
+	const char *prev = "", *name, *dot;
+
+	n = plan_entries(v, ARRAY_SIZE(v));
+	for (i = 0; i < n; i++) {
+		name = v[i].name;
+		while (depth && (strncmp(name, prev, plen[depth - 1]) ||
+				 name[plen[depth - 1]] != '.'))
+			plan[open[--depth]].end = (uint16_t)n_plan;
+		for (dot = name + (depth ? plen[depth - 1] + 1 : 0);
+		     (dot = strchr(dot, '.')); dot++) {
+			if (depth >= PLAN_DEPTH || !plan_obj(name, (size_t)(dot - name), &kused))
+				goto full;
+			open[depth] = n_plan - 1;
+			plen[depth++] = (size_t)(dot - name);
+		}
+		if (!plan_leaf(&v[i]))
+			goto full;
+		prev = name;
+	}
+	while (depth)
+		plan[open[--depth]].end = (uint16_t)n_plan;
+	return;
+full:
+	n_plan = 0;
+}
+
+static void walk(struct enc *e, size_t i, size_t end);
+
+/* An enum's name; a number without one (a protocol) as its decimal text. */
+static void put_enum(struct enc *e, const struct pnode *n, int64_t v)
+{
+	const char *name = ks_enum_name(n->id, (unsigned int)v);
+	char buf[24];
+
+	if (!name) {
+		if (n->f->max <= 0)	/* a value no name was given: none */
+			return;
+		snprintf(buf, sizeof(buf), "%u", (unsigned int)v);
+		name = buf;
+	}
+	ks_jw_cstr(e->w, n->key, name);
+}
+
+/* A kernel field's number, enum name or set of names; nothing if null. */
+static void put_num(struct enc *e, const struct pnode *n)
+{
+	__s64 v = 0;
+	__u32 has = ks_event_num(e->ev, n->id, &v);
+
+	if (n->none ? !v : !has)
+		return;
+	if (n->kind == W_NUM)
+		ks_jw_int(e->w, n->key, v);
+	else if (n->kind == W_ENUM)
+		put_enum(e, n, v);
+	else
+		put_caps(e, n->key, n->id, (uint64_t)v);
+}
+
+/* Strings, entity ids and addresses are null without their KS_P_* bit. */
+static bool has_bit(const struct ks_event *ev, const struct ks_field_info *f)
+{
+	return !f->present || ev->present & f->present;
+}
+
+/* An entity id, from the key and the pid and start time it was made of. */
+static void put_field_entity(struct enc *e, const struct pnode *n)
+{
+	__u64 start;
+	__u32 pid;
+
+	if (!has_bit(e->ev, n->f))
+		return;
+	ks_event_entity_parts(e->ev, n->id, &pid, &start);
+	put_entity(e, ks_event_entity(e->ev, n->id), pid, start);
+}
+
+/* source.ip, destination.ip: none while all 0 */
+static void put_ip(struct enc *e, const struct pnode *n)
+{
+	const uint8_t *a = n->id == KS_F_SOURCE_IP ? e->ev->saddr : e->ev->daddr;
+	char buf[INET6_ADDRSTRLEN];
+
+	if (!has_bit(e->ev, n->f) || ks_ecs_ip_is_zero(a))
+		return;
+	ks_ecs_ip_text(e->ev, a, buf, sizeof(buf));
+	ks_jw_cstr(e->w, n->key, buf);
+}
+
+static void put_str(struct enc *e, const struct pnode *n)
+{
+	if (has_bit(e->ev, n->f) && (!n->none || e->ev->str[n->id].len))
+		put_ref(e, n->key, n->id);
+}
+
+static void put_enriched(struct enc *e, const struct pnode *n)
+{
+	put_user(e, n->key, n->id);
+}
+
+static void put_hook(struct enc *e, const struct pnode *n)
+{
+	n->hook(e, n->key);
+}
+
+/* The writer of each kind of member but objects (numbers: the catalogue's own rule). */
+static void (*const writers[])(struct enc *e, const struct pnode *n) = {
+	[W_NUM] = put_num, [W_ENUM] = put_num, [W_BITSET] = put_num,
+	[W_STR] = put_str, [W_ENTITY] = put_field_entity, [W_IP] = put_ip,
+	[W_USER] = put_enriched, [W_HOOK] = put_hook,
+};
+
+/*
+ * An object as its gate says. A lazy one is opened, and the opening
+ * taken back if no member was written (ks_jw's position and comma state,
+ * the fields of struct ks_jw): cheaper than a test per member.
+ */
+static void put_obj(struct enc *e, const struct pnode *n)
+{
+	struct ks_jw *w = e->w;
+	enum gate g = n->gate ? n->gate(e) : G_LAZY;
+	unsigned int d = w->depth;
+	bool more = d && w->more[d - 1];
+	size_t len = w->len;
+
+	if (g == G_SKIP)
+		return;
+	ks_jw_obj(w, n->key);
+	if (w->depth != d + 1)
+		return;	/* out of room: w->oom says so */
+	walk(e, (size_t)(n - plan) + 1, n->end);
+	if (g == G_LAZY && !w->more[d] && w->depth == d + 1) {
+		w->len = len;
+		w->depth = d;
+		if (d)
+			w->more[d - 1] = more;
+		return;
+	}
 	ks_jw_end(w, '}');
+}
+
+static void walk(struct enc *e, size_t i, size_t end)
+{
+	while (i < end) {
+		if (plan[i].kind == W_OBJ) {
+			put_obj(e, &plan[i]);
+			i = plan[i].end;
+		} else {
+			writers[plan[i].kind](e, &plan[i]);
+			i++;
+		}
+	}
 }
 
 void ks_ecs_event_json(struct ks_ecs_ctx *ctx, struct ks_jw *w, const struct ks_event *ev)
 {
 	struct enc e = { ctx, w, ev };
-	const char *cat = ks_ecs_category_name(ev->category);
-	const char *act = ks_ecs_action_name(ev->action);
-	bool user = ev->present & KS_P_USER;
 
+	pthread_once(&plan_once, plan_build);
 	ks_jw_obj(w, NULL);
-	enc_head(&e, ev->ts_ns);
-	put_sub(&e, "agent", "id", KS_ECS_U_AGENT_ID);
-	enc_container(ctx, w, ev);
-	put_endpoint(&e, "destination", ev->daddr, ev->dport);
-	ks_jw_obj(w, "event");
-	if (act)
-		ks_jw_cstr(w, "action", act);
-	if (cat)
-		ks_jw_cstr(w, "category", cat);
-	if (ks_event_type_name(ev->action)) {	/* Elastic Defend's array */
-		ks_jw_arr(w, "type");
-		ks_jw_cstr(w, NULL, ks_event_type_name(ev->action));
-		ks_jw_end(w, ']');
-	}
+	walk(&e, 0, n_plan);
 	ks_jw_end(w, '}');
-	enc_file(&e);
-	if (user)
-		put_id(w, "group", ev->gid);
-	enc_host(&e, ev);
-	enc_kestrel(&e);
-	enc_network(&e);
-	enc_observer(&e);
-	if (ev->present & KS_P_PAYLOAD)
-		put_ref(&e, "payload", KS_F_PAYLOAD);
-	enc_process(&e);
-	put_endpoint(&e, "source", ev->saddr, ev->sport);
-	if (user) {
-		ks_jw_obj(w, "user");
-		ks_jw_int(w, "id", ev->uid);
-		put_user(&e, "name", KS_ECS_U_USER_NAME);
-		ks_jw_end(w, '}');
-	}
-	ks_jw_end(w, '}');
-}
-
-/* ------------------------------------------------------------------ */
-/* alerts                                                             */
-
-const char *ks_ecs_outcome(const struct ks_event *ev)
-{
-	/* A killed process may also have had its operation denied. */
-	if (ev->verdict.flags & KS_V_KILLED)
-		return "killed";
-	if (ev->verdict.flags & KS_V_DENIED)
-		return "blocked";
-	return "success";
-}
-
-static void put_strings(struct ks_jw *w, const char *key, const char *const *v, size_t n)
-{
-	size_t i;
-
-	ks_jw_arr(w, key);
-	for (i = 0; i < n; i++)
-		ks_jw_cstr(w, NULL, v[i]);
-	ks_jw_end(w, ']');
-}
-
-/*
- * rule.*: id, name, severity and tags always; description, reference
- * (an array) and uuid (an Elastic rule's rule_id) when the rule has them.
- */
-static void put_rule(struct ks_jw *w, const struct ks_alert_meta *meta)
-{
-	ks_jw_obj(w, "rule");
-	if (meta->description)
-		ks_jw_cstr(w, "description", meta->description);
-	ks_jw_cstr(w, "id", meta->id ? meta->id : "");
-	ks_jw_cstr(w, "name", meta->name ? meta->name : "");
-	if (meta->n_references)
-		put_strings(w, "reference", meta->references, meta->n_references);
-	ks_jw_cstr(w, "severity", meta->severity ?: ks_severity_name(KS_SEV_MEDIUM));
-	put_strings(w, "tags", meta->tags, meta->n_tags);
-	if (meta->uuid)
-		ks_jw_cstr(w, "uuid", meta->uuid);
-	ks_jw_end(w, '}');
-}
-
-/* The distinct (by id) tactics, techniques or subtechniques of a rule's threats. */
-struct refset {
-	const struct ks_attack_ref **v;
-	size_t n;
-};
-
-static void refset_add(struct refset *s, const struct ks_attack_ref *r)
-{
-	size_t i;
-
-	if (!r->id)
-		return;
-	for (i = 0; i < s->n; i++)
-		if (!strcmp(s->v[i]->id, r->id))
-			return;
-	s->v[s->n++] = r;
-}
-
-enum { REF_ID, REF_NAME, REF_URL };
-
-static const char *ref_part(const struct ks_attack_ref *r, int part)
-{
-	return part == REF_ID ? r->id : part == REF_NAME ? r->name : r->reference;
-}
-
-/* One part of every entry, as an array; none if an entry lacks it (they would not line up). */
-static void put_parts(struct ks_jw *w, const char *key, const struct refset *s, int part)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		if (!ref_part(s->v[i], part))
-			return;
-	ks_jw_arr(w, key);
-	for (i = 0; i < s->n; i++)
-		ks_jw_cstr(w, NULL, ref_part(s->v[i], part));
-	ks_jw_end(w, ']');
-}
-
-/* ECS puts the id, name and reference of the entries in parallel arrays. */
-static void put_refs(struct ks_jw *w, const char *key, const struct refset *s,
-		     const struct refset *subs)
-{
-	if (!s->n)
-		return;
-	ks_jw_obj(w, key);
-	put_parts(w, "id", s, REF_ID);
-	put_parts(w, "name", s, REF_NAME);
-	put_parts(w, "reference", s, REF_URL);
-	if (subs)
-		put_refs(w, "subtechnique", subs, NULL);
-	ks_jw_end(w, '}');
-}
-
-/* Every tactic (set[0]), technique (set[1]) and subtechnique (set[2]) once. */
-static void collect_refs(const struct ks_alert_meta *meta, struct refset set[3])
-{
-	const struct ks_threat *t;
-	size_t i, k, m;
-
-	for (i = 0; i < meta->n_threats; i++) {
-		t = &meta->threats[i];
-		refset_add(&set[0], &t->tactic);
-		for (k = 0; k < t->n_techniques; k++) {
-			refset_add(&set[1], &t->techniques[k].ref);
-			for (m = 0; m < t->techniques[k].n_subs; m++)
-				refset_add(&set[2], &t->techniques[k].subs[m]);
-		}
-	}
-}
-
-/*
- * threat.*: the first framework named, and the rule's ATT&CK entries
- * (subtechniques under threat.technique). The sets point into one array
- * with room for every entry: on the stack unless the rule has many.
- */
-static void put_threat(struct ks_jw *w, const struct ks_alert_meta *meta)
-{
-	const struct ks_attack_ref *stack[64], **v = stack;
-	const char *framework = NULL;
-	struct refset set[3] = {};
-	size_t n[3] = {}, i, k;
-
-	for (i = 0; i < meta->n_threats; i++) {
-		framework = framework ?: meta->threats[i].framework;
-		n[0]++;
-		n[1] += meta->threats[i].n_techniques;
-		for (k = 0; k < meta->threats[i].n_techniques; k++)
-			n[2] += meta->threats[i].techniques[k].n_subs;
-	}
-	if (n[0] + n[1] + n[2] > ARRAY_SIZE(stack) &&
-	    !(v = calloc(n[0] + n[1] + n[2], sizeof(*v)))) {
-		w->oom = true;
-		return;
-	}
-	set[0].v = v;
-	set[1].v = v + n[0];
-	set[2].v = v + n[0] + n[1];
-	collect_refs(meta, set);
-	if (framework || set[0].n || set[1].n) {
-		ks_jw_obj(w, "threat");
-		if (framework)
-			ks_jw_cstr(w, "framework", framework);
-		put_refs(w, "tactic", &set[0], NULL);
-		put_refs(w, "technique", &set[1], &set[2]);
-		ks_jw_end(w, '}');
-	}
-	if (v != stack)
-		free(v);
-}
-
-/* kestrel.join: names sorted; a name given twice keeps its last value. */
-static void put_join(struct ks_jw *w, const char *names[], const char *values[], size_t n)
-{
-	size_t order[KS_MAX_JOIN], i, j, k, m = 0;
-
-	for (i = 0; i < n && m < KS_MAX_JOIN; i++) {
-		for (j = 0; j < m && strcmp(names[order[j]], names[i]); j++)
-			;
-		if (j < m) {
-			order[j] = i;	/* the later value replaces */
-			continue;
-		}
-		for (k = m++; k > 0 && strcmp(names[order[k - 1]], names[i]) > 0; k--)
-			order[k] = order[k - 1];
-		order[k] = i;
-	}
-	ks_jw_obj(w, "join");
-	for (i = 0; i < m; i++)
-		ks_jw_cstr(w, names[order[i]], values[order[i]]);
-	ks_jw_end(w, '}');
-}
-
-int ks_ecs_alert_json(struct ks_ecs_ctx *ctx, struct ks_jw *w,
-		      const struct ks_alert_meta *meta,
-		      const struct ks_event *const *events, size_t n_events,
-		      const char *join_field_names[], const char *join_values[],
-		      size_t n_join)
-{
-	const struct ks_event *last = meta->completing ? meta->completing :
-				      n_events ? events[n_events - 1] : NULL;
-	struct enc e = { ctx, w, NULL };
-	size_t i;
-
-	if (!last && !meta->event_lost)
-		return -1;
-	ks_jw_obj(w, NULL);
-	enc_head(&e, last ? last->ts_ns : meta->ts_ns);
-	if (last)	/* the completing event's, as host.name */
-		enc_container(ctx, w, last);
-	ks_jw_obj(w, "ecs");
-	ks_jw_cstr(w, "version", KS_ECS_VERSION);
-	ks_jw_end(w, '}');
-	ks_jw_obj(w, "event");
-	ks_jw_cstr(w, "action", meta->action ?: ks_rule_action_name(KS_RA_ALERT));
-	ks_jw_cstr(w, "kind", "alert");
-	ks_jw_cstr(w, "outcome", last ? ks_ecs_outcome(last) : meta->outcome ?: "unknown");
-	if (meta->risk_score >= 0)
-		ks_jw_int(w, "risk_score", meta->risk_score);
-	ks_jw_end(w, '}');
-	ks_jw_obj(w, "host");
-	ks_jw_cstr(w, "name", last ? ks_ecs_event_host(ctx, last) : ks_ecs_host(ctx));
-	ks_jw_end(w, '}');
-	ks_jw_obj(w, "kestrel");
-	if (meta->event_lost)
-		ks_jw_raw(w, "event_lost", "true");
-	ks_jw_arr(w, "events");
-	for (i = 0; i < n_events; i++)
-		ks_ecs_event_json(ctx, w, events[i]);
-	ks_jw_end(w, ']');
-	put_join(w, join_field_names, join_values, n_join);
-	if (meta->lost_events)
-		ks_jw_int(w, "lost_events", (int64_t)meta->lost_events);
-	ks_jw_end(w, '}');
-	if (meta->event_lost)
-		ks_jw_cstr(w, "message", KS_ECS_LOST_MESSAGE);
-	put_rule(w, meta);
-	put_threat(w, meta);
-	ks_jw_end(w, '}');
-	return w->oom ? -1 : 0;
 }

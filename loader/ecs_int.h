@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * ECS codec internals shared by loader/ecs.c (names, time, context),
- * loader/ecs_decode.c (Event JSONL in), loader/ecs_encode.c (events and
- * alerts out) and loader/field.c (field values as text).
+ * loader/ecs_decode.c (Event JSONL in), loader/ecs_encode.c (events out),
+ * loader/ecs_alert.c (alerts out) and loader/field.c (field values as
+ * text).
  */
 #ifndef KS_ECS_INT_H
 #define KS_ECS_INT_H
