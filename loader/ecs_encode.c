@@ -34,11 +34,37 @@
 #include "kestrel/rules.h"
 #include "ecs_int.h"
 
+#define PLAN_DEPTH	8
+
 struct enc {
 	struct ks_ecs_ctx *ctx;
-	struct ks_jw *w;
+	struct ks_jw *jw;	/* through out() */
 	const struct ks_event *ev;
+	uint64_t has;	/* ev->present, and HAS_REPLAY (the plan's member tests) */
+	/* objects entered but not written yet: written with their first member */
+	const char *pend[PLAN_DEPTH];
+	unsigned int n_pend;
 };
+
+static void open_pending(struct enc *e)
+{
+	unsigned int i;
+
+	for (i = 0; i < e->n_pend; i++)
+		ks_jw_obj(e->jw, e->pend[i]);
+	e->n_pend = 0;
+}
+
+/* The writer, once the objects the member is in are open. */
+static inline struct ks_jw *out(struct enc *e)
+{
+	if (e->n_pend)
+		open_pending(e);
+	return e->jw;
+}
+
+/* A replayed event: enriched fields other than host.id and destination.domain print. */
+#define HAS_REPLAY	(1ull << 32)
 
 /* A string field, a cut path as head "..." tail; nothing if out of the event. */
 static void put_ref(struct enc *e, const char *key, unsigned int field)
@@ -51,7 +77,7 @@ static void put_ref(struct enc *e, const char *key, unsigned int field)
 	if (!p)
 		return;
 	if (!ks_ecs_is_path(field) || !(ev->truncated & (1u << field)) || len > KS_PATH_MAX) {
-		ks_jw_str(e->w, key, p, len);
+		ks_jw_str(out(e), key, p, len);
 		return;
 	}
 	/* the head starts the slot the tail ends (none if that is not in the event) */
@@ -63,7 +89,7 @@ static void put_ref(struct enc *e, const char *key, unsigned int field)
 	memcpy(buf, p + len - KS_PATH_MAX, h);
 	memcpy(buf + h, "...", 3);
 	memcpy(buf + h + 3, p, len);
-	ks_jw_str(e->w, key, buf, h + 3 + len);
+	ks_jw_str(out(e), key, buf, h + 3 + len);
 }
 
 static void put_entity(struct enc *e, uint64_t key, uint32_t pid, uint64_t start)
@@ -73,7 +99,7 @@ static void put_entity(struct enc *e, uint64_t key, uint32_t pid, uint64_t start
 
 	if (!key)
 		return;
-	ks_jw_cstr(e->w, "entity_id", s ?: ks_ecs_entity_pid_start(pid, start, buf));
+	ks_jw_cstr(out(e), "entity_id", s ?: ks_ecs_entity_pid_start(pid, start, buf));
 }
 
 /*
@@ -90,23 +116,23 @@ static void put_args(struct enc *e)
 
 	if (!a || (!len && !ev->args_count)) {
 		if (ev->args_count)
-			ks_jw_int(e->w, "args_count", ev->args_count);
+			ks_jw_int(out(e), "args_count", ev->args_count);
 		return;
 	}
-	ks_jw_arr(e->w, "args");
+	ks_jw_arr(out(e), "args");
 	for (i = 0; i <= len; i++) {
 		if (i < len && a[i])
 			continue;
-		ks_jw_str(e->w, NULL, a + start, i - start);
+		ks_jw_str(out(e), NULL, a + start, i - start);
 		start = i + 1;
 	}
-	ks_jw_end(e->w, ']');
-	ks_jw_int(e->w, "args_count", ev->args_count);
+	ks_jw_end(out(e), ']');
+	ks_jw_int(out(e), "args_count", ev->args_count);
 	if (len > sizeof(buf))
 		len = sizeof(buf);
 	for (i = 0; i < len; i++)
 		buf[i] = a[i] ? a[i] : ' ';
-	ks_jw_str(e->w, "command_line", buf, len);
+	ks_jw_str(out(e), "command_line", buf, len);
 }
 
 /*
@@ -127,24 +153,24 @@ static void put_user(struct enc *e, const char *key, unsigned int field)
 	if (!f || !ks_ecs_user_str(e->ctx, f, e->ev, &s, &len))
 		return;
 	if (f->type == KS_T_NUM) {	/* decimal text, as the decoder noted it */
-		ks_jw_int(e->w, key, strtoll(s, NULL, 10));
+		ks_jw_int(out(e), key, strtoll(s, NULL, 10));
 		return;
 	}
 	if (f->boolean) {	/* "true" or "false" */
-		ks_jw_raw(e->w, key, len == 4 ? "true" : "false");
+		ks_jw_raw(out(e), key, len == 4 ? "true" : "false");
 		return;
 	}
 	if (!f->array) {
-		ks_jw_str(e->w, key, s, len);
+		ks_jw_str(out(e), key, s, len);
 		return;
 	}
-	ks_jw_arr(e->w, key);	/* elements NUL-separated; none if empty */
+	ks_jw_arr(out(e), key);	/* elements NUL-separated; none if empty */
 	for (end = s + len; len && s <= end; s = z + 1) {
 		z = memchr(s, 0, (size_t)(end - s));
 		z = z ? z : end;
-		ks_jw_str(e->w, NULL, s, (size_t)(z - s));
+		ks_jw_str(out(e), NULL, s, (size_t)(z - s));
 	}
-	ks_jw_end(e->w, ']');
+	ks_jw_end(out(e), ']');
 }
 
 /* One capability set as Elastic Defend writes it: the names of its bits. */
@@ -155,11 +181,11 @@ static void put_caps(struct enc *e, const char *key, unsigned int field, uint64_
 
 	if (!set)
 		return;	/* empty: null, as Defend's [] */
-	ks_jw_arr(e->w, key);
+	ks_jw_arr(out(e), key);
 	for (b = 0; b < 64; b++)
 		if (set >> b & 1 && (name = ks_enum_name(field, b)))
-			ks_jw_cstr(e->w, NULL, name);
-	ks_jw_end(e->w, ']');
+			ks_jw_cstr(out(e), NULL, name);
+	ks_jw_end(out(e), ']');
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -176,7 +202,7 @@ static void hk_timestamp(struct enc *e, const char *key)
 	char ts[KS_ECS_TIME_LEN];
 
 	ks_ecs_format_time(e->ev->ts_ns, ts);
-	ks_jw_cstr(e->w, key, ts);
+	ks_jw_cstr(out(e), key, ts);
 }
 
 /* container.id: derived from the cgroup (loader/container.c), no member. */
@@ -185,7 +211,7 @@ static void hk_container(struct enc *e, const char *key)
 	const char *id = ks_ecs_container(e->ctx, e->ev);
 
 	if (id)
-		ks_jw_cstr(e->w, key, id);
+		ks_jw_cstr(out(e), key, id);
 }
 
 /* event.type: Elastic Defend's one-element array, a function of event.action. */
@@ -195,21 +221,21 @@ static void hk_event_type(struct enc *e, const char *key)
 
 	if (!t)
 		return;
-	ks_jw_arr(e->w, key);
-	ks_jw_cstr(e->w, NULL, t);
-	ks_jw_end(e->w, ']');
+	ks_jw_arr(out(e), key);
+	ks_jw_cstr(out(e), NULL, t);
+	ks_jw_end(out(e), ']');
 }
 
 /* host.name: a replayed record's own, else this host's (no event member). */
 static void hk_host_name(struct enc *e, const char *key)
 {
-	ks_jw_cstr(e->w, key, ks_ecs_event_host(e->ctx, e->ev));
+	ks_jw_cstr(out(e), key, ks_ecs_event_host(e->ctx, e->ev));
 }
 
 /* host.os.type: a constant (Kestrel runs on Linux). */
 static void hk_os_type(struct enc *e, const char *key)
 {
-	ks_jw_cstr(e->w, key, KS_HOST_OS_TYPE);
+	ks_jw_cstr(out(e), key, KS_HOST_OS_TYPE);
 }
 
 /* The catalogue's entries of the string fields cut in ev (all, or the paths). */
@@ -236,10 +262,10 @@ static void hk_cut_head(struct enc *e, const char *key)
 	if (!n)
 		return;
 	qsort(cut, n, sizeof(cut[0]), name_cmp);
-	ks_jw_obj(e->w, key);
+	ks_jw_obj(out(e), key);
 	for (i = 0; i < n; i++)
-		ks_jw_int(e->w, cut[i]->name, e->ev->cut_head[KS_PATH_IDX(cut[i]->id)]);
-	ks_jw_end(e->w, '}');
+		ks_jw_int(out(e), cut[i]->name, e->ev->cut_head[KS_PATH_IDX(cut[i]->id)]);
+	ks_jw_end(out(e), '}');
 }
 
 /* kestrel.truncated: the names of the fields cut, in field order. */
@@ -250,17 +276,17 @@ static void hk_truncated(struct enc *e, const char *key)
 
 	if (!n)
 		return;
-	ks_jw_arr(e->w, key);
+	ks_jw_arr(out(e), key);
 	for (i = 0; i < n; i++)
-		ks_jw_cstr(e->w, NULL, cut[i]->name);
-	ks_jw_end(e->w, ']');
+		ks_jw_cstr(out(e), NULL, cut[i]->name);
+	ks_jw_end(out(e), ']');
 }
 
 /* observer.ingress.interface.id: the ifindex, which no rule tests. */
 static void hk_ifindex(struct enc *e, const char *key)
 {
 	if (e->ev->ifindex)
-		ks_jw_int(e->w, key, e->ev->ifindex);
+		ks_jw_int(out(e), key, e->ev->ifindex);
 }
 
 /* process.args with args_count and command_line: three members of one slot. */
@@ -280,7 +306,7 @@ static void hk_args(struct enc *e, const char *key)
 static void hk_entry_meta(struct enc *e, const char *key)
 {
 	if (e->ev->pid_ns && e->ev->pid_ns != KS_PID_NS_HOST)
-		ks_jw_cstr(e->w, key, "container");
+		ks_jw_cstr(out(e), key, "container");
 }
 
 /*
@@ -426,6 +452,8 @@ enum wkind { W_OBJ, W_NUM, W_ENUM, W_BITSET, W_STR, W_ENTITY, W_IP, W_USER, W_HO
 
 struct pnode {
 	const char *key;	/* the name's last component */
+	uint64_t req;		/* enc.has bits without which it prints nothing
+				 * (an object: those of every member) */
 	uint8_t kind;		/* enum wkind */
 	bool none;		/* W_NUM, W_ENUM: 0 is no value; W_STR: "" is none */
 	uint16_t end;		/* W_OBJ: the index past its members */
@@ -438,7 +466,6 @@ struct pnode {
 };
 
 #define PLAN_MAX	256
-#define PLAN_DEPTH	8
 
 static struct pnode plan[PLAN_MAX];
 static size_t n_plan;
@@ -452,6 +479,7 @@ struct pentry {
 	const struct ks_field_info *f;
 	int kind;
 	unsigned int id;
+	uint64_t req;
 };
 
 /* jansson's JSON_SORT_KEYS order of members: strcmp per component */
@@ -504,6 +532,44 @@ static const struct hook *hook_of(const char *name)
 	return NULL;
 }
 
+/* Is kernel number id null while 0, whatever present says (maps/ks_fields.h)? */
+static bool null_while_zero(unsigned int id)
+{
+	switch (id) {
+#define KS_FIELD_CASE(id_, name, type, member, pbit, nonzero, lo, hi)	\
+	case id_:							\
+		return nonzero;
+	KS_NUM_FIELDS(KS_FIELD_CASE)
+#undef KS_FIELD_CASE
+	}
+	return false;
+}
+
+/*
+ * The enc.has bits member p needs to print anything: its KS_P_* bit (not
+ * for a number the catalogue or zero_none() calls null while 0), and
+ * HAS_REPLAY for the enriched fields put_user() prints of replayed
+ * events only. None for hooks: each tests what it needs.
+ */
+static uint64_t member_req(const struct pentry *p)
+{
+	switch (p->kind) {
+	case W_HOOK:
+		return 0;
+	case W_USER:
+		return p->f->present | (p->id == KS_ECS_U_HOST_ID ||
+					p->id == KS_ECS_U_DEST_DOMAIN ? 0 : HAS_REPLAY);
+	case W_NUM:
+	case W_ENUM:
+	case W_BITSET:
+		if (null_while_zero(p->id) || zero_none(p->id))
+			return 0;
+		/* fallthrough */
+	default:
+		return p->f->present;
+	}
+}
+
 /* The hooks, and the catalogue's fields without one. */
 static size_t plan_entries(struct pentry *v, size_t max)
 {
@@ -515,8 +581,10 @@ static size_t plan_entries(struct pentry *v, size_t max)
 			v[n++] = (struct pentry){ hooks[i].name, &hooks[i], NULL, W_HOOK };
 	for (i = 0; (f = ks_field_at(i)) && n < max; i++) {
 		v[n] = (struct pentry){ f->name, NULL, f };
-		if (!hook_of(f->name) && (v[n].kind = field_kind(f, &v[n].id)) >= 0)
-			n++;
+		if (hook_of(f->name) || (v[n].kind = field_kind(f, &v[n].id)) < 0)
+			continue;
+		v[n].req = member_req(&v[n]);
+		n++;
 	}
 	qsort(v, n, sizeof(*v), path_cmp);
 	return n;
@@ -559,13 +627,32 @@ static bool plan_leaf(const struct pentry *p)
 	if (n_plan >= PLAN_MAX)
 		return false;
 	*n = (struct pnode){ .key = dot ? dot + 1 : p->name, .kind = (uint8_t)p->kind,
-			     .id = p->id, .f = p->f };
+			     .id = p->id, .f = p->f, .req = p->req };
 	if (p->h)
 		n->hook = p->h->fn;
 	else
 		n->none = p->kind == W_STR ? empty_none(p->id) : zero_none(p->id);
 	n_plan++;
 	return true;
+}
+
+/*
+ * An object's req: the bits every member needs, so that without them
+ * none prints and the object is not even opened. A gated object decides
+ * for itself (it may be written empty), so it needs none, and neither do
+ * the objects around it.
+ */
+static void plan_reqs(void)
+{
+	size_t i, k;
+
+	for (i = n_plan; i-- > 0;) {
+		if (plan[i].kind != W_OBJ)
+			continue;
+		plan[i].req = plan[i].gate ? 0 : ~0ull;
+		for (k = i + 1; k < plan[i].end; k++)
+			plan[i].req &= plan[k].req;
+	}
 }
 
 /*
@@ -599,6 +686,7 @@ static void plan_build(void)
 	}
 	while (depth)
 		plan[open[--depth]].end = (uint16_t)n_plan;
+	plan_reqs();
 	return;
 full:
 	n_plan = 0;
@@ -618,7 +706,7 @@ static void put_enum(struct enc *e, const struct pnode *n, int64_t v)
 		snprintf(buf, sizeof(buf), "%u", (unsigned int)v);
 		name = buf;
 	}
-	ks_jw_cstr(e->w, n->key, name);
+	ks_jw_cstr(out(e), n->key, name);
 }
 
 /* A kernel field's number, enum name or set of names; nothing if null. */
@@ -630,7 +718,7 @@ static void put_num(struct enc *e, const struct pnode *n)
 	if (n->none ? !v : !has)
 		return;
 	if (n->kind == W_NUM)
-		ks_jw_int(e->w, n->key, v);
+		ks_jw_int(out(e), n->key, v);
 	else if (n->kind == W_ENUM)
 		put_enum(e, n, v);
 	else
@@ -664,7 +752,7 @@ static void put_ip(struct enc *e, const struct pnode *n)
 	if (!has_bit(e->ev, n->f) || ks_ecs_ip_is_zero(a))
 		return;
 	ks_ecs_ip_text(e->ev, a, buf, sizeof(buf));
-	ks_jw_cstr(e->w, n->key, buf);
+	ks_jw_cstr(out(e), n->key, buf);
 }
 
 static void put_str(struct enc *e, const struct pnode *n)
@@ -691,38 +779,35 @@ static void (*const writers[])(struct enc *e, const struct pnode *n) = {
 };
 
 /*
- * An object as its gate says. A lazy one is opened, and the opening
- * taken back if no member was written (ks_jw's position and comma state,
- * the fields of struct ks_jw): cheaper than a test per member.
+ * An object as its gate says: pending until its first member is written
+ * (out()), then closed; one written by none is left out, or written
+ * empty when forced.
  */
 static void put_obj(struct enc *e, const struct pnode *n)
 {
-	struct ks_jw *w = e->w;
 	enum gate g = n->gate ? n->gate(e) : G_LAZY;
-	unsigned int d = w->depth;
-	bool more = d && w->more[d - 1];
-	size_t len = w->len;
+	unsigned int mine = e->n_pend;
 
-	if (g == G_SKIP)
+	if (g == G_SKIP || mine >= PLAN_DEPTH)
 		return;
-	ks_jw_obj(w, n->key);
-	if (w->depth != d + 1)
-		return;	/* out of room: w->oom says so */
+	e->pend[e->n_pend++] = n->key;
 	walk(e, (size_t)(n - plan) + 1, n->end);
-	if (g == G_LAZY && !w->more[d] && w->depth == d + 1) {
-		w->len = len;
-		w->depth = d;
-		if (d)
-			w->more[d - 1] = more;
-		return;
+	if (e->n_pend > mine) {	/* nothing written */
+		if (g == G_LAZY) {
+			e->n_pend = mine;
+			return;
+		}
+		open_pending(e);
 	}
-	ks_jw_end(w, '}');
+	ks_jw_end(e->jw, '}');
 }
 
 static void walk(struct enc *e, size_t i, size_t end)
 {
 	while (i < end) {
-		if (plan[i].kind == W_OBJ) {
+		if ((e->has & plan[i].req) != plan[i].req) {
+			i = plan[i].kind == W_OBJ ? plan[i].end : i + 1;
+		} else if (plan[i].kind == W_OBJ) {
 			put_obj(e, &plan[i]);
 			i = plan[i].end;
 		} else {
@@ -734,8 +819,10 @@ static void walk(struct enc *e, size_t i, size_t end)
 
 void ks_ecs_event_json(struct ks_ecs_ctx *ctx, struct ks_jw *w, const struct ks_event *ev)
 {
-	struct enc e = { ctx, w, ev };
+	struct enc e = { ctx, w, ev, ev->present };
 
+	if (ev->source == KS_SRC_REPLAY)
+		e.has |= HAS_REPLAY;
 	pthread_once(&plan_once, plan_build);
 	ks_jw_obj(w, NULL);
 	walk(&e, 0, n_plan);
