@@ -41,7 +41,6 @@ $(call need_pkg,yaml-0.1,libyaml-dev)
 $(call need_pkg,jansson,libjansson-dev)
 $(call need_pkg,libpcre2-8,libpcre2-dev)
 $(call need_pkg,libnats,libnats-dev)
-$(call need_pkg,libsystemd,libsystemd-dev)
 endif
 
 # The kernel's name for this machine's architecture (bpf_tracing.h's
@@ -56,8 +55,7 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror 
 	-Wno-unused-function -I$(BUILD) -I. -Ibpf -MMD -MP
 
 LIBS_CORE := $(shell $(PKG_CONFIG) --libs libbpf yaml-0.1 jansson libpcre2-8 2>/dev/null)
-LIBS_KLOAD := $(LIBS_CORE) -lxdp -lm \
-	$(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null) -lpthread
+LIBS_KLOAD := $(LIBS_CORE) -lxdp -lm -lpthread
 LIBS_STATIC_FULL := -static -lxdp -lbpf -lelf -lz -lzstd -lyaml -ljansson -lpcre2-8 -lm
 
 # ---- sources ----

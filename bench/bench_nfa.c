@@ -8,8 +8,10 @@
  * compiled by the production compiler; 100,000 distinct entities. Events
  * are built as the kernel forwards them: the struct ks_event with
  * verdict.generation and verdict.match[] (step, KS_M_EXACT) filled, copied
- * out of a template as kload's ring-buffer callback copies it. Alerts go to
- * /dev/null through the real Alert JSONL writer.
+ * out of a template as kload's ring-buffer callback copies it, and fed as
+ * kload's consumer feeds a stream (loader/session.c): each event is
+ * prefetched (ks_pipeline_prefetch()) while the one before it is
+ * processed. Alerts go to /dev/null through the real Alert JSONL writer.
  *
  * Phases (one thread; events/s per core from the thread's CPU time, wall
  * time alongside):
@@ -37,7 +39,8 @@ struct ctx {
 	struct ks_pipeline *p;
 	const struct ks_tables *t;
 	struct ks_event tmpl[2];	/* exec, open */
-	struct ks_event ev;
+	struct ks_event ev[2];	/* the event built last, and the one before it */
+	int cur;		/* ev[cur]: built, not processed yet; -1: none */
 	uint64_t ts;
 	unsigned long alerts;
 	size_t n_rules;
@@ -97,10 +100,24 @@ static void templates(struct ctx *c)
 	o->str[KS_F_FILE_EXTENSION].len = 4;
 }
 
-/* One forwarded event: step k (0 or 1) of entity e's rule. */
+/* The event built last, if any, processed: the end of a phase's stream. */
+static void flush(struct ctx *c)
+{
+	if (c->cur >= 0)
+		c->alerts += ks_pipeline_event(c->p, &c->ev[c->cur]);
+	c->cur = -1;
+}
+
+/*
+ * One forwarded event: step k (0 or 1) of entity e's rule. A stream, as
+ * kload's consumer sees one: the event is built (copied as the ring
+ * buffer's callback copies it), its slots prefetched, and the one before
+ * it processed meanwhile.
+ */
 static void feed(struct ctx *c, uint32_t e, int k)
 {
-	struct ks_event *ev = &c->ev;
+	int nx = c->cur < 0 ? 0 : !c->cur;
+	struct ks_event *ev = &c->ev[nx];
 	const struct ks_rule *r = &c->t->rules[e % c->n_rules];
 
 	memcpy(ev, &c->tmpl[k], sizeof(*ev));
@@ -114,7 +131,9 @@ static void feed(struct ctx *c, uint32_t e, int k)
 	ev->verdict.n_match = 1;
 	ev->verdict.match[0].step = r->first_step + k;
 	ev->verdict.match[0].flags = KS_M_EXACT;
-	c->alerts += ks_pipeline_event(c->p, ev);
+	ks_pipeline_prefetch(c->p, ev);
+	flush(c);
+	c->cur = nx;
 }
 
 struct phase {
@@ -241,6 +260,7 @@ int main(int argc, char **argv)
 	c.t = t;
 	c.n_rules = t->hdr.n_rules;
 	c.ts = 1767323045000000000ull;
+	c.cur = -1;
 	templates(&c);
 	pending = calloc(n_ent, 1);
 	kb_rng_seed(&rng, seed);
@@ -295,6 +315,7 @@ int main(int argc, char **argv)
 			ph[i].events = n_events / 8 * 2;
 			break;
 		}
+		flush(&c);
 		ph[i].cpu_ns = thread_cpu_ns() - c0;
 		ph[i].wall_ns = kb_now_ns() - w0;
 		ph[i].alerts = c.alerts - a0;

@@ -27,12 +27,12 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <systemd/sd-daemon.h>
 
 #include "kestrel/engine.h"
 #include "kestrel/http.h"
 #include "kestrel/log.h"
 #include "kestrel/running.h"
+#include "kestrel/sd.h"
 #include "kestrel/session.h"
 #include "kestrel/sink.h"
 #include "kestrel/xdp.h"
@@ -53,15 +53,20 @@
 #define KS_DRAIN_MS	5000
 
 static volatile sig_atomic_t ks_stop, ks_reload, ks_reopen;
+static struct ks_reload_clock ks_reload_clock;
 
 static void on_signal(int sig)
 {
-	if (sig == SIGHUP)
+	if (sig == SIGHUP) {
+		/* the first of a request's SIGHUPs (clock_gettime: signal-safe) */
+		if (!ks_reload)
+			ks_reload_clock.sig = ks_reload_now_ns();
 		ks_reload = 1;
-	else if (sig == SIGUSR1)
+	} else if (sig == SIGUSR1) {
 		ks_reopen = 1;
-	else
+	} else {
 		ks_stop = 1;
+	}
 }
 
 struct attach_args {
@@ -287,22 +292,34 @@ static void *open_thread(void *arg)
 	return NULL;
 }
 
+/* The lsm probe (a parse of the kernel's BTF, a program load), for ks_engine_open(). */
+static void *probe_thread(void *arg)
+{
+	(void)arg;
+	ks_engine_probe_lsm();
+	return NULL;
+}
+
 /*
  * The mode and the maps do not depend on the rules once --dfa-size fixes
  * the tables' size class: set them up on a thread of their own while the
- * rules compile. Not when the class is the rules' (known after compile),
- * nor when there are pins to adopt (setup_engine() takes those over).
+ * rules compile. When the class is the rules' (known after compile) only
+ * the lsm probe runs meanwhile (in auto and lsm mode). Neither when there
+ * are pins to adopt (setup_engine() takes those over).
  */
 static void open_early(struct ks_attach *a)
 {
 	char path[KS_PIN_PATH_MAX];
+	pthread_t tid;
 
-	if (!a->o.dfa_bytes)
-		return;
 	if (a->o.pin_dir && (ks_pin_path(path, sizeof(path), a->o.pin_dir, "ks_ctl") ||
 			     !access(path, F_OK)))
 		return;
-	a->opening = !pthread_create(&a->open_tid, NULL, open_thread, a);
+	if (a->o.dfa_bytes)
+		a->opening = !pthread_create(&a->open_tid, NULL, open_thread, a);
+	else if (a->o.mode != KS_MODE_SIGNAL && a->o.mode != KS_MODE_OBSERVE &&
+		 !pthread_create(&tid, NULL, probe_thread, NULL))
+		pthread_detach(tid);
 }
 
 /* The early open's outcome: 0 (a->e is open), -errno, -EAGAIN if none ran. */
@@ -366,6 +383,7 @@ static int setup_engine(struct ks_attach *a, struct ks_ruleset *rs, struct ks_ta
 
 static void do_reload(struct ks_attach *a)
 {
+	struct ks_reload_clock *c = &ks_reload_clock;
 	struct ks_reload_answer ans = {};
 	struct ks_ruleset *rs;
 	struct ks_tables *t;
@@ -373,23 +391,23 @@ static void do_reload(struct ks_attach *a)
 	/* a SIGHUP again for a request already taken, or none from kload reload */
 	if (!ks_reload_pending())
 		return;
-	sd_notify(0, "RELOADING=1");
-	ans.err = ks_reload_take(&rs, &t, ans.why, sizeof(ans.why));
+	c->start = ks_reload_now_ns();
+	ks_sd_notify("RELOADING=1");
+	ans.err = ks_reload_take(&a->e, &rs, &t, ans.why, sizeof(ans.why));
+	c->read = c->install = ks_reload_now_ns();
 	if (!ans.err) {
 		/* on failure the old generation stays, on both sides */
 		ans.err = ks_session_install(&a->s, &a->e, a->o.pin_dir, rs, t, true);
+		c->install = ks_reload_now_ns();
 		snprintf(ans.why, sizeof(ans.why), "%s", a->s.why);
 		ans.n_rules = t->hdr.n_rules;
-		free(t);	/* the pipeline keeps its own copy */
+		ks_reload_release(&a->e, t);	/* the pipeline keeps its own copy */
 	}
 	ans.generation = a->e.generation;
-	if (ans.err)
-		pr_warn("kload: reload failed: %s\n", ans.why);
-	else
-		pr_info("kload: reloaded %u rules, generation %u\n", ans.n_rules, ans.generation);
 	ks_reload_reply(&ans);
-	sd_notifyf(0, "READY=1\nSTATUS=attached: mode %s, generation %u%s", ks_mode_name(a->e.mode),
-		   ans.generation, ans.err ? " (the last reload failed)" : "");
+	ks_reload_log(c, &ans);
+	ks_sd_notify("READY=1\nSTATUS=attached: mode %s, generation %u%s", ks_mode_name(a->e.mode),
+		     ans.generation, ans.err ? " (the last reload failed)" : "");
 }
 
 static double ms_since(const struct timespec *t0)
@@ -452,7 +470,7 @@ static void teardown(struct ks_attach *a)
 	bool detach = a->o.detach_on_exit;
 
 	if (!a->record_only)
-		sd_notify(0, "STOPPING=1");
+		ks_sd_notify("STOPPING=1");
 
 	if (a->e.ctl_fd >= 0 && !ks_ctl_read(a->e.ctl_fd, &ctl)) {
 		ctl.kload_pid = 0;
@@ -539,8 +557,8 @@ static void announce(struct ks_attach *a)
 		ctl.generation, ctl.host_hooks ? ", host hooks" : "", a->o.n_xdp ? ", xdp" : "");
 	/* systemd (Type=notify): started once everything is attached */
 	if (!a->record_only)
-		sd_notifyf(0, "READY=1\nSTATUS=attached: mode %s, %u rules, generation %u",
-			   ks_mode_name(a->e.mode), ctl.n_rules, ctl.generation);
+		ks_sd_notify("READY=1\nSTATUS=attached: mode %s, %u rules, generation %u",
+			     ks_mode_name(a->e.mode), ctl.n_rules, ctl.generation);
 }
 
 static void publish_stats(struct ks_attach *a)

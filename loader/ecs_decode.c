@@ -4,7 +4,7 @@
  * mapping at the top of loader/ecs.c says. A line is parsed into the
  * reader's flat node array (loader/json_read.c), not a jansson tree; a
  * line that is not JSON gets jansson's own message (the cold path).
- * About 1,540 lines: one short function per ECS field group, each with the
+ * About 1,570 lines: one short function per ECS field group, each with the
  * checks and messages of its fields; splitting by group would only
  * scatter struct dec and its helpers.
  */
@@ -116,6 +116,7 @@ struct dec_tnode {
 	int id;			/* enum dec_path, or -1: only a prefix of some */
 	uint16_t child, next;	/* indices in dec_tree; 0: none (0 is the root) */
 	uint16_t last;		/* the last child */
+	uint16_t parent;
 };
 
 static const char *dec_names[P_N];
@@ -123,15 +124,44 @@ static struct dec_tnode dec_tree[2 * P_N + 1];
 static unsigned int dec_tree_n = 1;
 static pthread_once_t dec_tree_once = PTHREAD_ONCE_INIT;
 
+/*
+ * Every node but the root by (parent, name) in an open-addressed table:
+ * a line's member is found in one probe or two, where walking the
+ * parent's children (16 at the root) with a memcmp call was 5 % of
+ * kload replay's time net of start-up (bench/profile/replay2-cli-before.txt).
+ * Filled once, then read only.
+ */
+#define DEC_HASH_N	1024u	/* a power of two, over twice the nodes (111 today) */
+static uint16_t dec_hash[DEC_HASH_N];
+_Static_assert(DEC_HASH_N >= 2 * (2 * P_N + 1), "dec_hash stays at most half full");
+
+static unsigned int tree_hash(unsigned int t, const char *seg, size_t len)
+{
+	unsigned int h = t * 0x9e3779b1u ^ (unsigned int)len * 0x85ebca6bu;
+
+	if (len)
+		h ^= (unsigned char)seg[0] * 0xc2b2ae35u ^ (unsigned char)seg[len - 1] * 0x27d4eb2fu;
+	return (h ^ h >> 15) & (DEC_HASH_N - 1);
+}
+
 static unsigned int tree_child(unsigned int t, const char *seg, size_t len)
 {
-	unsigned int c;
+	unsigned int h, c;
 
-	for (c = dec_tree[t].child; c; c = dec_tree[c].next)
-		if (dec_tree[c].len == len && dec_tree[c].seg[0] == seg[0] &&
+	for (h = tree_hash(t, seg, len); (c = dec_hash[h]); h = (h + 1) & (DEC_HASH_N - 1))
+		if (dec_tree[c].parent == t && dec_tree[c].len == len &&
 		    !memcmp(dec_tree[c].seg, seg, len))
 			return c;
 	return 0;
+}
+
+static void tree_hash_add(unsigned int c)
+{
+	unsigned int h = tree_hash(dec_tree[c].parent, dec_tree[c].seg, dec_tree[c].len);
+
+	while (dec_hash[h])
+		h = (h + 1) & (DEC_HASH_N - 1);
+	dec_hash[h] = (uint16_t)c;
 }
 
 static void tree_add(int id, const char *path)
@@ -146,7 +176,9 @@ static void tree_add(int id, const char *path)
 		c = tree_child(t, path, len);
 		if (!c) {	/* appended: children stay in enum order, the common first */
 			c = dec_tree_n++;
-			dec_tree[c] = (struct dec_tnode){ path, (uint32_t)len, -1, 0, 0 };
+			dec_tree[c] = (struct dec_tnode){ path, (uint32_t)len, -1, 0, 0, 0,
+							  (uint16_t)t };
+			tree_hash_add(c);
 			if (dec_tree[t].child)
 				dec_tree[dec_tree[t].last].next = (uint16_t)c;
 			else
@@ -1350,14 +1382,16 @@ static int dec_user_num(struct dec *d, unsigned int field, const struct ks_jn *a
 static int dec_user_one(struct dec *d, unsigned int field)
 {
 	const char *path = dec_names[P_USER + field];
-	const struct ks_field_info *f = ks_ecs_user_info(field);
 	const struct ks_jn *a = jget(d, (enum dec_path)(P_USER + field));
+	const struct ks_field_info *f;
 	size_t cap, len;
 	char *buf;
 	int r;
 
 	if (!a)
 		return 0;
+	/* after the test: its pthread_once per absent field was 3 % of replay's time */
+	f = ks_ecs_user_info(field);
 	if (f->type == KS_T_NUM)
 		return dec_user_num(d, field, a, f);
 	if (f->boolean) {	/* noted as the text the interpreter compares */

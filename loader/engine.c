@@ -10,9 +10,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/statfs.h>
@@ -123,6 +125,38 @@ static bool ks_lsm_loads(char *why, size_t len)
 }
 
 /*
+ * Whether BPF LSM programs run here does not change while kload runs: it
+ * is probed once, on a thread of its own while the rules compile when
+ * `kload attach` starts it early (ks_engine_probe_lsm()), else by the
+ * first ks_engine_open() that needs it; a second caller waits for the
+ * first's answer.
+ */
+static pthread_once_t ks_lsm_once = PTHREAD_ONCE_INIT;
+static bool ks_lsm_ok;
+static char ks_lsm_no[sizeof(((struct ks_engine *)0)->lsm_why)];
+
+static void ks_lsm_probe(void)
+{
+	/* the heap for ks_lsm_loads()'s BTF parse (ks_open_maps() has none) */
+	ks_heap_prime(KS_HEAP_ONE_PARSE);
+	ks_lsm_ok = ks_lsm_listed(ks_lsm_no, sizeof(ks_lsm_no)) &&
+		    ks_lsm_loads(ks_lsm_no, sizeof(ks_lsm_no));
+}
+
+void ks_engine_probe_lsm(void)
+{
+	pthread_once(&ks_lsm_once, ks_lsm_probe);
+}
+
+static bool ks_lsm_usable(char *why, size_t len)
+{
+	ks_engine_probe_lsm();
+	if (!ks_lsm_ok)
+		snprintf(why, len, "%s", ks_lsm_no);
+	return ks_lsm_ok;
+}
+
+/*
  * The maps' object: replay's programs (never attached: one object is
  * enough), otherwise none; the host and XDP programs load in objects of
  * their own (ks_load_progs()).
@@ -185,45 +219,51 @@ static int ks_open_config(struct ks_engine *e, struct kestrel_bpf *skel,
 	return 0;
 }
 
-/* The maps' object for mode (and replay's programs): no host program yet. */
-static int ks_open_maps(struct ks_engine *e, const struct ks_engine_opts *o,
-			enum ks_enforce_mode mode)
+/*
+ * An empty BTF in a memfd, as a target for CO-RE: the maps' object loads
+ * no program (but replay's), so it has nothing to relocate, yet libbpf
+ * parses the kernel's BTF (5.5 MB on 6.18) for every object with CO-RE
+ * relocations unless it is given a target of its own. -errno when there
+ * is none: the object then parses the kernel's as before.
+ */
+static int ks_empty_btf(char *path, size_t len)
 {
-	struct kestrel_bpf *skel;
-	int ncpu = libbpf_num_possible_cpus();
-	int err, tmpl;
-	char why[96];
+	struct btf *btf = btf__new_empty();
+	const void *raw;
+	__u32 sz = 0;
+	int fd;
 
-	e->dfa_bytes = o->dfa_bytes ?: KS_DFA_MAX_CLASS;
-	e->tables_flags = BPF_F_MMAPABLE;	/* filled in place (engine_swap.c) */
-	if (ks_dfa_size_check(e->dfa_bytes, why, sizeof(why))) {
-		pr_warn("kload: DFA size class %u %s\n", e->dfa_bytes, why);
-		return -EINVAL;
-	}
-	skel = kestrel_bpf__open();
-	if (!skel)
+	if (!btf)
 		return -errno;
-	if (ncpu <= 0)
-		ncpu = KS_MAX_CPUS;
-	bpf_map__set_max_entries(skel->maps.ks_scratch, ncpu * 2);
-	if (o->ringbuf_bytes)
-		bpf_map__set_max_entries(skel->maps.ks_events, o->ringbuf_bytes);
-	if (o->entities)
-		bpf_map__set_max_entries(skel->maps.ks_entity, o->entities);
-	err = ks_open_config(e, skel, o, mode) ?: ks_btf_size_tables(skel->obj, e->dfa_bytes);
-	tmpl = err ? err : ks_tables_template(e, skel);
-	if (tmpl < 0) {
-		kestrel_bpf__destroy(skel);
-		return tmpl;
+	raw = btf__raw_data(btf, &sz);
+	fd = raw ? memfd_create("ks_empty_btf", MFD_CLOEXEC) : -1;
+	if (fd >= 0 && write(fd, raw, sz) != (ssize_t)sz) {
+		close(fd);
+		fd = -1;
 	}
-	ks_select_progs(skel, mode, o);
+	btf__free(btf);
+	if (fd < 0)
+		return -EIO;
+	snprintf(path, len, "/proc/self/fd/%d", fd);
+	return fd;
+}
 
-	err = kestrel_bpf__load(skel);
-	close(tmpl);
-	if (err) {
-		kestrel_bpf__destroy(skel);
-		return err;
-	}
+/* The skeleton, with the empty BTF in *btf_fd (closed after the load) unless replay. */
+static struct kestrel_bpf *ks_open_skel(const struct ks_engine_opts *o, int *btf_fd)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
+	char path[64];
+
+	*btf_fd = o->replay ? -1 : ks_empty_btf(path, sizeof(path));
+	if (*btf_fd >= 0 && !access(path, R_OK))
+		oo.btf_custom_path = path;	/* copied; read at the load */
+	return kestrel_bpf__open_opts(&oo);
+}
+
+/* e takes the loaded maps' object */
+static void ks_engine_take(struct ks_engine *e, struct kestrel_bpf *skel,
+			   enum ks_enforce_mode mode, const struct ks_engine_opts *o)
+{
 	e->skel = skel;
 	e->mode = mode;
 	e->opts = *o;
@@ -236,7 +276,54 @@ static int ks_open_maps(struct ks_engine *e, const struct ks_engine_opts *o,
 	e->rules_fd = bpf_map__fd(skel->maps.ks_rules);
 	e->lost_fd = bpf_map__fd(skel->maps.ks_lost);
 	e->outputs_fd = bpf_map__fd(skel->maps.ks_outputs);
-	return 0;
+}
+
+/* The maps' object for mode (and replay's programs): no host program yet. */
+static int ks_open_maps(struct ks_engine *e, const struct ks_engine_opts *o,
+			enum ks_enforce_mode mode)
+{
+	struct kestrel_bpf *skel;
+	int ncpu = libbpf_num_possible_cpus();
+	int err, tmpl, btf_fd;
+	char why[96];
+
+	e->dfa_bytes = o->dfa_bytes ?: KS_DFA_MAX_CLASS;
+	e->tables_flags = BPF_F_MMAPABLE;	/* filled in place (engine_swap.c) */
+	if (ks_dfa_size_check(e->dfa_bytes, why, sizeof(why))) {
+		pr_warn("kload: DFA size class %u %s\n", e->dfa_bytes, why);
+		return -EINVAL;
+	}
+	skel = ks_open_skel(o, &btf_fd);
+	if (!skel) {
+		err = -errno;
+		goto out;
+	}
+	if (ncpu <= 0)
+		ncpu = KS_MAX_CPUS;
+	bpf_map__set_max_entries(skel->maps.ks_scratch, ncpu * 2);
+	if (o->ringbuf_bytes)
+		bpf_map__set_max_entries(skel->maps.ks_events, o->ringbuf_bytes);
+	if (o->entities)
+		bpf_map__set_max_entries(skel->maps.ks_entity, o->entities);
+	err = ks_open_config(e, skel, o, mode) ?: ks_btf_size_tables(skel->obj, e->dfa_bytes);
+	tmpl = err ? err : ks_tables_template(e, skel);
+	if (tmpl < 0) {
+		kestrel_bpf__destroy(skel);
+		err = tmpl;
+		goto out;
+	}
+	ks_select_progs(skel, mode, o);
+
+	err = kestrel_bpf__load(skel);
+	close(tmpl);
+	if (err)
+		kestrel_bpf__destroy(skel);
+	else
+		ks_engine_take(e, skel, mode, o);
+out:
+	if (btf_fd >= 0)
+		close(btf_fd);
+	return err;
 }
 
 void ks_engine_init(struct ks_engine *e)
@@ -244,6 +331,7 @@ void ks_engine_init(struct ks_engine *e)
 	memset(e, 0, sizeof(*e));
 	e->tables_fd = e->prev_tables_fd = e->gen_fd = e->events_fd = e->stats_fd = -1;
 	e->ctl_fd = e->rule_stats_fd = e->entity_fd = e->rules_fd = e->lost_fd = e->outputs_fd = -1;
+	e->staged_fd = -1;
 }
 
 /*
@@ -316,8 +404,7 @@ int ks_engine_open(struct ks_engine *e, const struct ks_engine_opts *o)
 		return ks_open_maps(e, o, o->mode >= 0 ? o->mode : KS_MODE_SIGNAL);
 	if (o->mode == KS_MODE_SIGNAL || o->mode == KS_MODE_OBSERVE)
 		return ks_open_maps(e, o, o->mode);
-	if (ks_lsm_listed(e->lsm_why, sizeof(e->lsm_why)) &&
-	    ks_lsm_loads(e->lsm_why, sizeof(e->lsm_why)))
+	if (ks_lsm_usable(e->lsm_why, sizeof(e->lsm_why)))
 		return ks_open_maps(e, o, KS_MODE_LSM);
 	if (o->mode == KS_MODE_LSM) {
 		pr_warn("lsm mode requested but %s\n", e->lsm_why);
@@ -358,8 +445,10 @@ int ks_engine_load_progs(struct ks_engine *e, __u32 need)
 	int err;
 
 	o.need = e->opts.need = need;
-	if (o.replay)
+	if (o.replay) {
+		ks_heap_release();
 		return 0;	/* its programs are in the maps' object */
+	}
 	err = ks_load_first(e, lsm && probe);
 	if (!err)
 		return 0;
@@ -385,6 +474,7 @@ int ks_engine_load(struct ks_engine *e, const struct ks_engine_opts *o)
 	int err = ks_engine_open(e, o);
 
 	if (err) {
+		ks_heap_release();
 		ks_engine_reset(e);
 		return err;
 	}
@@ -518,6 +608,7 @@ void ks_dfa_size_refused(const struct ks_engine *e, const struct ks_tables *t, c
 int ks_engine_install(struct ks_engine *e, struct ks_tables *t)
 {
 	size_t used = KS_TABLES_USED(t), size = KS_TABLES_VALUE_SIZE(e->dfa_bytes);
+	bool staged;
 	int fd, err;
 
 	if (t->dfa_hdr.tab_bytes > e->dfa_bytes || used > size)
@@ -526,7 +617,9 @@ int ks_engine_install(struct ks_engine *e, struct ks_tables *t)
 	 * No BTF value type (it would have to describe the whole struct;
 	 * bpf/ks_maps.bpf.h), so the kernel finds it "equal" to the template.
 	 */
-	fd = ks_tables_map_create(e->dfa_bytes, e->tables_flags);
+	staged = (fd = ks_tables_staged_take(e, t)) >= 0;
+	if (!staged)
+		fd = ks_tables_map_create(e->dfa_bytes, e->tables_flags);
 	if (fd < 0) {
 		pr_debug("ks_engine_install: map create: %s\n", strerror(-fd));
 		return fd;
@@ -535,7 +628,11 @@ int ks_engine_install(struct ks_engine *e, struct ks_tables *t)
 	if (e->last_generation < e->generation)
 		e->last_generation = e->generation;
 	t->hdr.generation = e->last_generation + 1;
-	err = ks_tables_fill(e, fd, t);
+	/* staged: t is the map's own pages, read in place (past used: zeros) */
+	err = staged ? 0 : ks_tables_fill(e, fd, t);
+	/* and from the switch on, nothing here can write what programs read */
+	if (staged)
+		mprotect(e->staged, e->staged_len, PROT_READ);
 	if (err) {
 		pr_debug("ks_engine_install: filling the tables: %s\n", strerror(-err));
 		goto fail;
@@ -677,6 +774,7 @@ void ks_engine_destroy(struct ks_engine *e)
 {
 	int i;
 
+	ks_tables_unstage(e);
 	ks_gen_settle(e);
 	for (i = 0; i < e->n_links; i++)
 		bpf_link__destroy(e->links[i]);

@@ -28,6 +28,10 @@ bool ks_sys_tp_enter(const char *prog);
 struct bpf_program *ks_obj_prog(struct kestrel_bpf *s, const char *name);
 /* Give struct ks_tables in obj's BTF the size of the tables map's value. */
 int ks_btf_size_tables(struct bpf_object *obj, __u32 dfa_bytes);
+/* The heap set up for libbpf's BTF parses (engine_load.c), and back. */
+#define KS_HEAP_ONE_PARSE	(14u << 20)	/* the kernel's BTF twice, and more */
+void ks_heap_prime(size_t bytes);
+void ks_heap_release(void);
 /* Load, one object each and in parallel, the programs serving `actions`. */
 int ks_load_progs(struct ks_engine *e, __u32 actions);
 /* Attach the host programs of e->objs[from...]. */
@@ -38,6 +42,8 @@ int ks_pin_links_from(struct ks_engine *e, int from);
 /* engine_swap.c: a generation's tables map and the switch to it. */
 /* A tables map of the size class; flags: BPF_F_MMAPABLE or 0. fd or -errno. */
 int ks_tables_map_create(__u32 dfa_bytes, __u32 flags);
+/* The map ks_tables_stage() gave t in, now the caller's; or -1 (t is not staged). */
+int ks_tables_staged_take(struct ks_engine *e, const struct ks_tables *t);
 /* t (its used bytes, zeros after them up to the class) into the new map fd. */
 int ks_tables_fill(const struct ks_engine *e, int fd, struct ks_tables *t);
 /*

@@ -20,6 +20,9 @@
  * loaded one that filters every event decide the same. A reload whose
  * rules want more loads, attaches and pins the missing programs before
  * the tables switch (ks_engine_need()).
+ *
+ * Each object's load parses the kernel's BTF (libbpf has no way to share
+ * one parse between objects): ks_heap_prime() makes those parses cheap.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -171,6 +174,55 @@ static int ks_reuse_maps(const struct ks_engine *e, struct kestrel_bpf *s)
 			return err;
 	}
 	return 0;
+}
+
+/*
+ * libbpf parses the kernel's BTF for every object it loads (the LSM probe
+ * once more): 5.5 MB on 6.18 read into a fresh buffer and copied into
+ * another, 11 MB of new pages per parse. Faulting those in a page at a
+ * time was most of a parse (about 60 ms each, 4 per attach, in a VM where
+ * a page fault costs microseconds); the parse itself takes a few. So
+ * while programs load, blocks that size come from the heap, not from
+ * mmap(), every thread uses the one main arena (which malloc_trim() can
+ * shrink, unlike a thread arena's top), and the heap is grown once in
+ * huge pages populated in one call: each parse reuses them. Afterwards
+ * the settings of main() come back and the heap is trimmed.
+ */
+#define KS_HEAP_PRIME_MAX	(32u << 20)
+#define KS_HUGE_PAGE		(2ul << 20)
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE	23	/* Linux 5.14 */
+#endif
+
+void ks_heap_prime(size_t bytes)
+{
+	uintptr_t a, b;
+	char *p;
+
+	mallopt(M_ARENA_MAX, 1);
+	mallopt(M_MMAP_THRESHOLD, KS_HEAP_PRIME_MAX);
+	mallopt(M_TRIM_THRESHOLD, 2 * KS_HEAP_PRIME_MAX);
+	if (bytes > KS_HEAP_PRIME_MAX)	/* glibc's largest mmap threshold */
+		bytes = KS_HEAP_PRIME_MAX;
+	p = malloc(bytes);
+	if (!p)
+		return;
+	a = ((uintptr_t)p + KS_HUGE_PAGE - 1) & ~(KS_HUGE_PAGE - 1);
+	b = ((uintptr_t)p + bytes) & ~(KS_HUGE_PAGE - 1);
+	/* no huge pages, or a kernel before 5.14: faults as before */
+	if (b > a) {
+		madvise((void *)a, b - a, MADV_HUGEPAGE);
+		madvise((void *)a, b - a, MADV_POPULATE_WRITE);
+	}
+	free(p);
+}
+
+void ks_heap_release(void)
+{
+	mallopt(M_ARENA_MAX, 0);	/* glibc's default: 8 per CPU */
+	mallopt(M_MMAP_THRESHOLD, KS_MMAP_THRESHOLD);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024);	/* glibc's default */
+	malloc_trim(0);
 }
 
 /* One program to load: its object, and what loading it cost. */
@@ -350,8 +402,12 @@ int ks_load_progs(struct ks_engine *e, __u32 actions)
 	int n, i, err = 0;
 
 	n = ks_units_pick(e, actions, u, KS_ENGINE_MAX_OBJS - e->n_objs);
-	if (n <= 0)
+	if (n <= 0) {
+		ks_heap_release();	/* primed by the open, maybe */
 		return n;
+	}
+	/* a parse per thread at a time (ks_heap_prime() caps it) */
+	ks_heap_prime((size_t)KS_HEAP_ONE_PARSE * n);
 	ks_pool_run(e, u, n);
 	for (i = 0; i < n; i++) {
 		if (u[i].err && !err) {
@@ -368,11 +424,8 @@ int ks_load_progs(struct ks_engine *e, __u32 actions)
 	}
 	pr_info("kload: %d program(s) loaded in %llu ms\n", n,
 		(unsigned long long)(ks_mono_us() - t0) / 1000);
-	/*
-	 * Each load parsed the kernel's BTF (megabytes) in its thread's
-	 * malloc arena; give the freed pages back.
-	 */
-	malloc_trim(0);
+	/* each load parsed the kernel's BTF (megabytes): give the heap back */
+	ks_heap_release();
 	ks_release_elf();
 	return err;
 }

@@ -3,7 +3,9 @@
  * A generation's tables map, and the switch of ks_gen's slot to it.
  *
  * The map is BPF_F_MMAPABLE when ks_gen's inner template is (every load
- * of this kload): the tables are written straight into the map's pages.
+ * of this kload): the tables are written straight into the map's pages,
+ * by the .kbin reader itself when a reload stages the map first
+ * (ks_tables_stage()), else copied in by ks_tables_fill().
  * bpf_map_update_elem() of a multi-MiB value first duplicates it into a
  * temporary kernel buffer, then copies it again into the map
  * (bench/profile/reload-kbin-before.txt: _copy_from_user, a third of a
@@ -79,6 +81,66 @@ int ks_tables_fill(const struct ks_engine *e, int fd, struct ks_tables *t)
 	/* the cells past the rule set's: zeros in the kernel, whatever t held */
 	memset((__u8 *)t + used, 0, size - used);
 	return bpf_map_update_elem(fd, &zero, t, 0) ? -errno : 0;
+}
+
+/*
+ * A new generation's map, mapped where a reader writes the tables in
+ * place: a reload read into a heap struct ks_tables, then copied it into
+ * the map, faulting in and writing its multi-MiB bytes twice
+ * (bench/profile/reload3-*.txt). The mapping is the map's pages followed
+ * by private zero pages up to sizeof(struct ks_tables), so a reader may
+ * write a struct of any class: what lies past the map's value is never
+ * installed (ks_engine_install() refuses tables larger than the class).
+ */
+struct ks_tables *ks_tables_stage(struct ks_engine *e)
+{
+	size_t page = getpagesize(), size = KS_TABLES_VALUE_SIZE(e->dfa_bytes);
+	size_t maplen = (size + page - 1) & ~(page - 1);
+	size_t len = sizeof(struct ks_tables) > maplen ? sizeof(struct ks_tables) : maplen;
+	void *m, *v;
+	int fd;
+
+	if (e->staged || !(e->tables_flags & BPF_F_MMAPABLE))
+		return NULL;
+	fd = ks_tables_map_create(e->dfa_bytes, e->tables_flags);
+	if (fd < 0)
+		return NULL;
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0);
+	v = m == MAP_FAILED ? m : mmap(m, maplen, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+				       fd, 0);
+	if (v == MAP_FAILED) {
+		if (m != MAP_FAILED)
+			munmap(m, len);
+		close(fd);
+		return NULL;
+	}
+	e->staged = v;
+	e->staged_len = len;
+	e->staged_fd = fd;
+	return e->staged;
+}
+
+void ks_tables_unstage(struct ks_engine *e)
+{
+	if (!e->staged)
+		return;
+	munmap(e->staged, e->staged_len);
+	if (e->staged_fd >= 0)	/* not installed */
+		close(e->staged_fd);
+	e->staged = NULL;
+	e->staged_fd = -1;
+}
+
+/* The map t was staged in (ks_tables_stage()), now the caller's; or -1. */
+int ks_tables_staged_take(struct ks_engine *e, const struct ks_tables *t)
+{
+	int fd = e->staged_fd;
+
+	if (!e->staged || t != e->staged)
+		return -1;
+	e->staged_fd = -1;
+	return fd;
 }
 
 static void *swap_thread(void *arg)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kestrel/engine.h"
 #include "kestrel/log.h"
 #include "cli.h"
 
@@ -82,7 +83,7 @@ int main(int argc, char **argv)
 	 * blocks that size stay in a heap or, in a loader thread's arena,
 	 * resident after their free (malloc_trim() does not shrink those).
 	 */
-	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+	mallopt(M_MMAP_THRESHOLD, KS_MMAP_THRESHOLD);
 	/* a closed reader is a write error to report and count, not a death */
 	signal(SIGPIPE, SIG_IGN);
 	ks_log_setup_libbpf();

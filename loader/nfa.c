@@ -84,7 +84,7 @@ int ks_nfa_seq_step(struct ks_pipeline *p, struct ks_gen *g, const struct ks_ste
 {
 	const struct ks_rule *r = &g->t->rules[s->rule];
 	uint32_t k = s->index, n = r->n_steps;
-	struct ks_packed *pk = NULL;
+	struct ks_packed *pk;
 	struct ks_pend pend = {};
 	struct ks_entry *e;
 	int ret = 0;
@@ -93,17 +93,19 @@ int ks_nfa_seq_step(struct ks_pipeline *p, struct ks_gen *g, const struct ks_ste
 		p->st.join_null++;
 		return 0;
 	}
-	/* a first step packs its event while the slot is on its way */
-	if (k == 0 && !(s->flags & KS_S_UNTIL))
-		pk = ks_store_pack(&p->pool, ev);
 	e = entry_find(p, r->uid, p->join_hash, p->join_key, p->join_len);
 	if (s->flags & KS_S_UNTIL) {
 		if (e)
 			ks_store_entry_free(p, e);
 		return 0;
 	}
-	if (k == 0)
+	if (k == 0) {
+		/* the event it replaces goes back to the pool: its line comes meanwhile */
+		if (e && e->n_states > 1 && entry_states(e)[1].last)
+			__builtin_prefetch(entry_states(e)[1].last, 1);
+		pk = ks_store_pack(&p->pool, ev);
 		return seq_start(p, r, e, pk, ev);
+	}
 	seq_take(p, e, k, ev, &pend);
 	if (k + 1 == n && (pend.start || (flags & KS_SEQ_KERNEL_DONE)))
 		ret = ks_alert_emit(p, g, s->rule, s, &pend, ev, flags & KS_SEQ_LOST) == 0;

@@ -161,6 +161,21 @@ static uint32_t join_key(struct ks_pipeline *p, const struct ks_gen *g, const st
 	return pos;
 }
 
+/* The hash of p->join_key of rule uid if ks_pipeline_prefetch() made it; else 0. */
+static uint64_t pf_hash(const struct ks_pipeline *p, uint32_t uid)
+{
+	const struct ks_pf_key *k;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		k = &p->pf[i];
+		if (k->len && k->len == p->join_len && k->uid == uid &&
+		    key_eq(k->key, p->join_key, k->len))
+			return k->hash;
+	}
+	return 0;
+}
+
 /*
  * ev's join key for step s into p, and its hash (never 0: 0 marks an
  * empty slot); the key's home slot, both its lines, is fetched into the
@@ -176,12 +191,94 @@ bool ks_join_seq_key(struct ks_pipeline *p, const struct ks_gen *g, const struct
 	p->join_len = join_key(p, g, ev, s, &out);
 	if (out)
 		return false;
-	p->join_hash = ks_siphash(p->sip_key[0] ^ r->uid, p->sip_key[1], p->join_key,
-				  p->join_len) ?: 1;
+	p->join_hash = pf_hash(p, r->uid);
+	if (!p->join_hash)
+		p->join_hash = ks_siphash(p->sip_key[0] ^ r->uid, p->sip_key[1],
+					  p->join_key, p->join_len) ?: 1;
 	e = &p->slots[p->join_hash & (p->n_slots - 1)];
 	__builtin_prefetch(e);
 	__builtin_prefetch((const uint8_t *)e + 64);
 	return true;
+}
+
+/*
+ * Whether ks_pipeline_prefetch() may build step s's key ahead: every join
+ * field a kernel one (a userspace one reads the ECS context, whose state
+ * the events before ev may still change).
+ */
+static bool join_kernel_only(const struct ks_step *s)
+{
+	uint32_t j;
+
+	for (j = 0; j < s->n_join && j < KS_MAX_JOIN; j++)
+		if (s->join[j] == KS_F_NONE)
+			return false;
+	return true;
+}
+
+/*
+ * The lines the move of an entry found under k will write or read: its
+ * LRU neighbours (unlinked when it becomes the newest) and its states'
+ * newest events (one replaced or unpacked into an alert). k's slot was
+ * fetched one event earlier, so finding the entry costs no wait.
+ */
+static void pf_warm(struct ks_pipeline *p, const struct ks_pf_key *k)
+{
+	const struct ks_entry *e;
+	const struct ks_pend *st;
+	uint32_t i;
+
+	if (!k->len)
+		return;
+	e = entry_find(p, k->uid, k->hash, k->key, k->len);
+	if (!e)
+		return;
+	if (e->prev != KS_NONE)
+		__builtin_prefetch(&p->slots[e->prev], 1);
+	if (e->next != KS_NONE)
+		__builtin_prefetch(&p->slots[e->next], 1);
+	st = entry_states(e);
+	for (i = 1; i < e->n_states && i < 4; i++)
+		if (st[i].last)
+			__builtin_prefetch(st[i].last, 1);
+}
+
+/*
+ * A stream's hint, in two stages: the home slot of each sequence step
+ * the kernel says ev made true is fetched into the cache, and for the
+ * event before ev (the one processed next, whose slot came meanwhile)
+ * what its move touches (pf_warm()). Nothing of the NFA changes; the key
+ * is built again when ev is processed (p->join_key is scratch).
+ */
+void ks_pipeline_prefetch(struct ks_pipeline *p, const struct ks_event *ev)
+{
+	const struct ks_verdict *vd = &ev->verdict;
+	const struct ks_gen *g = &p->gen[0];
+	struct ks_pf_key *k = &p->pf[p->pf_next];
+	uint32_t i;
+
+	pf_warm(p, &p->pf[p->pf_next ^ 1]);
+	p->pf_next ^= 1;
+	k->len = 0;
+	if (!g->t || g->t->hdr.generation != vd->generation ||
+	    (vd->flags & (KS_V_CAND_OVERFLOW | KS_V_MATCH_OVERFLOW)))
+		return;
+	for (i = 0; i < vd->n_match && i < KS_MAX_MATCH; i++) {
+		const struct ks_step *s;
+		const struct ks_rule *r;
+
+		if (vd->match[i].step >= g->t->hdr.n_steps || !(vd->match[i].flags & KS_M_EXACT))
+			continue;
+		s = &g->t->steps[vd->match[i].step];
+		r = &g->t->rules[s->rule];
+		if (!(r->flags & KS_R_SEQUENCE) || !join_kernel_only(s) ||
+		    !ks_join_seq_key(p, g, r, s, ev) || p->join_len > KS_PF_KEY_MAX)
+			continue;
+		memcpy(k->key, p->join_key, p->join_len);
+		k->len = p->join_len;
+		k->uid = r->uid;
+		k->hash = p->join_hash;
+	}
 }
 
 /*

@@ -23,7 +23,8 @@
  * Nothing is allocated per event once the NFA has grown to its peak:
  * entries, keys and packed events come from free lists by size class
  * (struct ks_pool) and go back to them; the slot table doubles while the
- * entries grow.
+ * entries grow, in place in address space mapped once for the largest
+ * table max_entries allows (slots_double()).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -296,8 +297,97 @@ static struct ks_entry *slots_alloc(size_t n)
 }
 
 /*
- * Double the table (up to what max_entries needs): the entries go over
- * in LRU order, so their new links are the order they are placed in.
+ * Room for max_slots mapped once (not touched: pages come as the table
+ * reaches them), the table moved to its start. A table that doubles in
+ * it takes no fresh pages for the half it had (bench/profile/
+ * fill-main.txt: clear_page was half of the time of the first 100,000
+ * sequences, two thirds of it for the doublings' new tables).
+ */
+static int slots_reserve(struct ks_pipeline *p)
+{
+	size_t bytes = p->max_slots * sizeof(struct ks_entry);
+	void *m;
+
+	bytes = (bytes + KS_CHUNK_HUGE - 1) & ~(size_t)(KS_CHUNK_HUGE - 1);
+	m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0);
+	if (m == MAP_FAILED)
+		return -ENOMEM;
+	memcpy(m, p->slots, p->n_slots * sizeof(struct ks_entry));
+	free(p->slots);
+	p->slots = m;
+	p->slots_res = bytes;
+	return 0;
+}
+
+/*
+ * The entries of the table of n slots, doubled in place, where their
+ * hashes put them: each is copied to the upper half too and keeps the
+ * copy as far from its new home as it was from its old one (less than
+ * n); the gaps the other copies leave are closed by moving each entry to
+ * the first free slot from its home, in slot order from after a slot
+ * that was empty, which no probe run crosses. was holds the old slot,
+ * for the LRU links (map: n entries).
+ */
+static void slots_double(struct ks_entry *s, size_t n, uint32_t *map)
+{
+	size_t m = 2 * n - 1, q = 0, c, e, k;
+
+	while (s[q].hash)	/* at most 3/4 full: there is one */
+		q++;
+	for (c = 0; c < n; c++)
+		s[c].was = c;
+	memcpy(s + n, s, n * sizeof(*s));
+	for (c = 0; c <= m; c++)
+		if (s[c].hash && ((c - s[c].hash) & m) >= n)
+			memset(&s[c], 0, sizeof(*s));
+	for (k = 1; k <= m + 1; k++) {
+		c = (q + k) & m;
+		if (!s[c].hash)
+			continue;
+		for (e = s[c].hash & m; s[e].hash && e != c; e = (e + 1) & m)
+			;
+		if (e != c) {
+			s[e] = s[c];
+			memset(&s[c], 0, sizeof(*s));
+		}
+	}
+	for (c = 0; c <= m; c++)
+		if (s[c].hash)
+			map[s[c].was] = c;
+	for (c = 0; c <= m; c++) {
+		if (!s[c].hash)
+			continue;
+		s[c].prev = s[c].prev == KS_NONE ? KS_NONE : map[s[c].prev];
+		s[c].next = s[c].next == KS_NONE ? KS_NONE : map[s[c].next];
+	}
+}
+
+/* Double the table in the room mapped for it; 0 or -ENOMEM. */
+static int slots_grow_mapped(struct ks_pipeline *p)
+{
+	size_t n = p->n_slots;
+	uint32_t *map;
+
+	map = malloc(n * sizeof(*map));
+	if (!map)
+		return -ENOMEM;
+	if (2 * n * sizeof(struct ks_entry) >= KS_CHUNK_HUGE)
+		madvise(p->slots, 2 * n * sizeof(struct ks_entry), MADV_HUGEPAGE);	/* advice */
+	slots_double(p->slots, n, map);
+	if (p->lru_head != KS_NONE) {
+		p->lru_head = map[p->lru_head];
+		p->lru_tail = map[p->lru_tail];
+	}
+	free(map);
+	p->n_slots = 2 * n;
+	return 0;
+}
+
+/*
+ * Double the table (up to what max_entries needs): in place in room
+ * mapped for max_slots, or (no such room) into a new table, the entries
+ * over in LRU order, so their new links are the order they are placed in.
  */
 static int slots_grow(struct ks_pipeline *p)
 {
@@ -307,6 +397,8 @@ static int slots_grow(struct ks_pipeline *p)
 
 	if (p->n_slots >= p->max_slots)
 		return -ENOSPC;
+	if (p->slots_res || !slots_reserve(p))
+		return slots_grow_mapped(p);
 	s = slots_alloc(n);
 	if (!s)
 		return -ENOMEM;
@@ -436,6 +528,9 @@ void ks_store_fini(struct ks_pipeline *p)
 	while (p->lru_head != KS_NONE)
 		ks_store_entry_free(p, &p->slots[p->lru_head]);
 	pool_drain(&p->pool);
-	free(p->slots);
+	if (p->slots_res)
+		munmap(p->slots, p->slots_res);
+	else
+		free(p->slots);
 	p->slots = NULL;
 }

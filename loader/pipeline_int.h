@@ -40,6 +40,8 @@
 #define KS_JOIN_KEY_MAX	(KS_MAX_JOIN * (1 + 4 + KS_JOIN_VAL_MAX))
 /* What malloc adds to each allocation, counted against max_bytes. */
 #define KS_MALLOC_OVERHEAD	16
+/* The longest key ks_pipeline_prefetch() keeps the hash of (an entity id's is 13 bytes). */
+#define KS_PF_KEY_MAX	64
 /* Events of one alert: a sequence has at most 255 steps (ks_rule.n_steps). */
 #define KS_MAX_SEQ_EVENTS	256
 
@@ -93,7 +95,7 @@ struct ks_entry {
 	uint32_t key_len;
 	uint32_t n_states;
 	uint32_t prev, next;	/* LRU: head = most recent; KS_NONE at the ends */
-	uint32_t pad;
+	uint32_t was;		/* a doubling in place: the slot it held before */
 	uint64_t maxspan;
 	uint8_t *ext;		/* key and states when they do not fit in data; NULL: inline */
 	uint8_t data[KS_ENTRY_SIZE - 48];	/* key_room(key_len) bytes, then the states */
@@ -144,6 +146,18 @@ struct ks_pool {
 	size_t next_chunk;	/* size of the next chunk, 0 = KS_CHUNK_MIN */
 };
 
+/*
+ * A key ks_pipeline_prefetch() hashed, with its rule uid and hash: the
+ * same key of the same rule has the same hash, so the event's own step
+ * takes it instead of hashing again.
+ */
+struct ks_pf_key {
+	uint8_t key[KS_PF_KEY_MAX];
+	uint32_t len;		/* 0: none */
+	uint32_t uid;
+	uint64_t hash;
+};
+
 struct ks_pipeline {
 	struct ks_pipeline_opts o;
 	struct ks_pool pool;
@@ -155,6 +169,7 @@ struct ks_pipeline {
 	struct ks_entry *slots;	/* a power of two, at most 3/4 full */
 	size_t n_slots;
 	size_t max_slots;	/* what max_entries needs: the table grows no further */
+	size_t slots_res;	/* bytes mapped for max_slots (slots at its start); 0: malloc'd */
 	uint32_t lru_head, lru_tail;	/* slot indices, KS_NONE: empty */
 	struct ks_pipeline_stats st;
 	uint64_t sip_key[2];	/* bucket hash key, random per pipeline */
@@ -162,6 +177,8 @@ struct ks_pipeline {
 	uint8_t join_key[KS_JOIN_KEY_MAX];
 	uint32_t join_len;
 	uint64_t join_hash;
+	struct ks_pf_key pf[2];	/* ks_pipeline_prefetch()'s: [pf_next] is written next */
+	uint32_t pf_next;
 	struct ks_sample_hits samples;	/* ks_pipeline_event()'s, per event */
 };
 

@@ -15,6 +15,7 @@
 
 #include "kestrel/engine.h"
 #include "kestrel/kbin.h"
+#include "kestrel/log.h"
 #include "reload.h"
 
 static void run_path(char *buf, size_t len, pid_t pid, const char *what)
@@ -214,10 +215,16 @@ bool ks_reload_pending(void)
 	return !access(path, F_OK);
 }
 
-int ks_reload_take(struct ks_ruleset **rsp, struct ks_tables **tp, char *why, size_t len)
+/*
+ * The tables are read straight into a new generation's map when the
+ * engine can stage one (ks_tables_stage()): no struct of their size to
+ * fault in, fill and copy again.
+ */
+int ks_reload_take(struct ks_engine *e, struct ks_ruleset **rsp, struct ks_tables **tp,
+		   char *why, size_t len)
 {
 	struct ks_ruleset *rs = ks_ruleset_new();
-	struct ks_tables *t = calloc(1, sizeof(*t));
+	struct ks_tables *t = ks_tables_stage(e) ?: calloc(1, sizeof(*t));
 	char path[128], err[200];
 
 	run_path(path, sizeof(path), getpid(), "kbin");
@@ -226,13 +233,44 @@ int ks_reload_take(struct ks_ruleset **rsp, struct ks_tables **tp, char *why, si
 		unlink(path);
 		if (rs)
 			ks_ruleset_free(rs);
-		free(t);
+		ks_reload_release(e, t);
 		return -EINVAL;
 	}
 	unlink(path);
 	*rsp = rs;
 	*tp = t;
 	return 0;
+}
+
+void ks_reload_release(struct ks_engine *e, struct ks_tables *t)
+{
+	if (t && t == e->staged)
+		ks_tables_unstage(e);
+	else
+		free(t);
+}
+
+uint64_t ks_reload_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+void ks_reload_log(const struct ks_reload_clock *c, const struct ks_reload_answer *ans)
+{
+	uint64_t now = ks_reload_now_ns(), sig = c->sig && c->sig <= c->start ? c->sig : c->start;
+
+	if (ans->err) {
+		pr_warn("kload: reload failed: %s\n", ans->why);
+		return;
+	}
+	pr_info("kload: reloaded %u rules, generation %u\n", ans->n_rules, ans->generation);
+	pr_debug("kload: reload phases: wake-up %.2f ms, read %.2f ms, install %.2f ms, "
+		 "answer %.2f ms (SIGHUP to answer %.2f ms)\n", (c->start - sig) / 1e6,
+		 (c->read - c->start) / 1e6, (c->install - c->read) / 1e6,
+		 (now - c->install) / 1e6, (now - sig) / 1e6);
 }
 
 void ks_reload_reply(const struct ks_reload_answer *ans)

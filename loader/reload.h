@@ -19,8 +19,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
+#include "kestrel/engine.h"
 #include "kestrel/rules.h"
 
 #define KS_RUN_DIR		"/run/kestrel"
@@ -43,8 +45,25 @@ int ks_reload_request(pid_t pid, const struct ks_ruleset *rs, const struct ks_ta
 		      const char *kbin, struct ks_reload_answer *ans);
 /* Attach process: is there a request? (a SIGHUP without one is ignored) */
 bool ks_reload_pending(void);
-/* Attach process: the request (rs, t allocated) or -errno with why. */
-int ks_reload_take(struct ks_ruleset **rs, struct ks_tables **t, char *why, size_t len);
+/*
+ * Attach process: the request (rs allocated; t staged in e, or allocated)
+ * or -errno with why. ks_reload_release(e, t) once t is installed or not.
+ */
+int ks_reload_take(struct ks_engine *e, struct ks_ruleset **rs, struct ks_tables **t,
+		   char *why, size_t len);
+void ks_reload_release(struct ks_engine *e, struct ks_tables *t);
+
+/*
+ * One reload's phases (CLOCK_MONOTONIC ns), for -vv: SIGHUP received, the
+ * request seen, read and checked, installed (ks_session_install: kernel
+ * switch, pipeline, rule names); the answer follows.
+ */
+struct ks_reload_clock {
+	uint64_t sig, start, read, install;
+};
+uint64_t ks_reload_now_ns(void);
+/* The outcome (warning or -v line) and, with -vv, the phases up to now. */
+void ks_reload_log(const struct ks_reload_clock *c, const struct ks_reload_answer *ans);
 void ks_reload_reply(const struct ks_reload_answer *ans);
 /* Attach process at start and exit: remove what a dead exchange left. */
 void ks_reload_cleanup(void);

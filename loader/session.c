@@ -97,15 +97,28 @@ static int deliver(struct ks_session *s, struct ks_event *ev, bool user)
 	return 0;
 }
 
+/* The held record delivered (every event in the order it came). */
+static int flush_held(struct ks_session *s)
+{
+	if (!s->has_held)
+		return 0;
+	s->has_held = false;
+	return deliver(s, &s->ev[s->held], false);
+}
+
 int ks_session_event(struct ks_session *s, struct ks_event *ev)
 {
-	return deliver(s, ev, false);
+	int err = flush_held(s);
+
+	return deliver(s, ev, false) ?: err;
 }
 
 int ks_session_user_event(struct ks_session *s, struct ks_event *ev)
 {
+	int err = flush_held(s);
+
 	ks_session_normalize(s, ev);
-	return deliver(s, ev, true);
+	return deliver(s, ev, true) ?: err;
 }
 
 _Static_assert(sizeof(struct ks_dns_rec) != sizeof(struct ks_event),
@@ -124,33 +137,50 @@ static bool dns_record(struct ks_session *s, const void *data, size_t size)
 
 	if (size != sizeof(*r) || r->magic != KS_DNS_MAGIC)
 		return false;
+	flush_held(s);	/* the answer names the destinations of events after it */
 	ts = r->ts_ns + (s->o.clock == KS_CLOCK_BOOT ? s->boot_off : 0);
 	ks_ecs_dns_answer(&s->ecs, r->msg, r->len < KS_DNS_MSG_MAX ? r->len : KS_DNS_MSG_MAX,
 			  ts);
 	return true;
 }
 
-/* A ring buffer record as a normalized event in s->ev; NULL if too short. */
+/*
+ * A ring buffer record as a normalized event in the s->ev that is not
+ * held; NULL if too short.
+ */
 static struct ks_event *take_record(struct ks_session *s, const void *data, size_t size)
 {
-	if (size < sizeof(s->ev)) {
+	struct ks_event *ev = &s->ev[s->has_held ? !s->held : 0];
+
+	if (size < sizeof(*ev)) {
 		s->st.short_records++;
 		return NULL;
 	}
-	memcpy(&s->ev, data, sizeof(s->ev));
-	ks_session_normalize(s, &s->ev);
-	return &s->ev;
+	memcpy(ev, data, sizeof(*ev));
+	ks_session_normalize(s, ev);
+	return ev;
 }
 
+/*
+ * An event record is held while the one before it is delivered, its
+ * slots prefetched meanwhile (struct ks_session's ev).
+ */
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct ks_session *s = ctx;
 	struct ks_event *ev;
+	int err;
 
 	if (dns_record(s, data, size))
 		return 0;
 	ev = take_record(s, data, size);
-	return ev ? ks_session_event(s, ev) : 0;
+	if (!ev || !s->p)
+		return ev ? ks_session_event(s, ev) : 0;
+	ks_pipeline_prefetch(s->p, ev);
+	err = flush_held(s);
+	s->held = (uint8_t)(ev - s->ev);
+	s->has_held = true;
+	return err;
 }
 
 int ks_session_open_rb(struct ks_session *s, int events_fd)
@@ -166,6 +196,7 @@ static int on_lost(void *ctx, void *data, size_t size)
 	struct ks_session *s = ctx;
 	struct ks_event *ev = take_record(s, data, size);
 
+	flush_held(s);
 	if (ev && s->p)
 		s->st.alerts += ks_pipeline_lost_event(s->p, ev);
 	return 0;
@@ -255,12 +286,16 @@ int ks_session_poll(struct ks_session *s, int timeout_ms)
 	 */
 	int err = ring_buffer__poll(s->rb, timeout_ms);
 
+	if (err < 0)
+		flush_held(s);
 	return err < 0 ? err : ks_session_consume(s);
 }
 
 int ks_session_consume(struct ks_session *s)
 {
 	int n = ring_buffer__consume(s->rb);
+
+	flush_held(s);
 
 	/* ks_events has room again: report what ks_lost could not keep */
 	check_unqueued(s, true);

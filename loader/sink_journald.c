@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * journald: through libsystemd's sd_journal_send(): MESSAGE is the alert
+ * journald: the native protocol (loader/sd.c): MESSAGE is the alert
  * JSON, PRIORITY the rule's severity as a syslog level, KESTREL_RULE_ID
  * the rule, SYSLOG_IDENTIFIER kestrel; so `journalctl -t kestrel
  * KESTREL_RULE_ID=exec_from_tmp -o cat` prints that rule's alerts.
@@ -9,11 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <systemd/sd-journal.h>
-
+#include "kestrel/sd.h"
 #include "sink_int.h"
-
-#define KS_JOURNAL_SOCKET	"/run/systemd/journal/socket"
 
 static int journald_parse(struct ks_sink *s, const char *rest, char *why, size_t len)
 {
@@ -32,11 +29,15 @@ static int journald_open(struct ks_sink *s)
 
 static int journald_send(struct ks_sink *s, const struct ks_line *l, enum ks_sink_err *why)
 {
-	int err;
+	char prio[2] = { (char)('0' + (l->level & 7)) };
+	struct ks_journal_field f[] = {
+		{ "MESSAGE", l->text, l->len - 1 },	/* without its newline */
+		{ "PRIORITY", prio, 1 },
+		{ "KESTREL_RULE_ID", l->rule, strlen(l->rule) },
+		{ "SYSLOG_IDENTIFIER", "kestrel", 7 },
+	};
+	int err = ks_journal_send(f, sizeof(f) / sizeof(f[0]));
 
-	err = sd_journal_send("MESSAGE=%.*s", (int)(l->len - 1), l->text,
-			      "PRIORITY=%d", l->level, "KESTREL_RULE_ID=%s", l->rule,
-			      "SYSLOG_IDENTIFIER=kestrel", NULL);
 	if (!err)
 		return 0;
 	*why = KS_SERR_WRITE;

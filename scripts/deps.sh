@@ -9,7 +9,7 @@ set -eu
 # build: compilers, BPF toolchain, libraries (pkg-config finds them)
 BUILD="make gcc clang llvm bpftool pkg-config libbpf-dev libxdp-dev libelf-dev
 zlib1g-dev libzstd-dev libyaml-dev libjansson-dev libpcre2-dev libpcap-dev
-libnats-dev libsystemd-dev"
+libnats-dev"
 # tests: cmocka; libFuzzer and the sanitizer runtimes of clang 14 (make
 # fuzz, make test's sanitized tree); the e2e's tools (jq, python3 for the
 # JSON checks, curl and python3 as the downloaders of the shipped

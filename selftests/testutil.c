@@ -90,6 +90,25 @@ int ks_tenv_load(struct ks_tenv *te, const struct ks_engine_opts *o)
 	return err;
 }
 
+/*
+ * As kload's reload takes a .kbin: the tables written into a staged map's
+ * own pages (ks_tables_stage()), installed with no copy; the copy where
+ * the maps cannot be mapped.
+ */
+static int install_staged(struct ks_tenv *te)
+{
+	struct ks_tables *s = ks_tables_stage(&te->e);
+	int err;
+
+	if (!s)
+		return ks_engine_install(&te->e, te->t);
+	memcpy(s, te->t, KS_TABLES_USED(te->t));
+	err = ks_engine_install(&te->e, s);
+	te->t->hdr.generation = s->hdr.generation;
+	ks_tables_unstage(&te->e);
+	return err;
+}
+
 int ks_tenv_swap(struct ks_tenv *te, const char *yaml)
 {
 	int err;
@@ -103,7 +122,7 @@ int ks_tenv_swap(struct ks_tenv *te, const char *yaml)
 	/* as kload's reload: hooks the new rules need first, then the switch */
 	if (!err)
 		err = ks_engine_need(&te->e, te->t->hdr.action_mask);
-	return err ? err : ks_engine_install(&te->e, te->t);
+	return err ? err : install_staged(te);
 }
 
 int ks_tenv_attach(struct ks_tenv *te)

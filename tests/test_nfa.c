@@ -113,15 +113,21 @@ static int feed_json(struct nfa *n, const char *js, double secs)
 	return alerts;
 }
 
+/* One process exec event as JSON: name, pid (entity "<pid>-1"). */
+static void exec_json(char js[512], const char *name, int pid)
+{
+	snprintf(js, 512,
+		 "{\"@timestamp\":\"2026-01-01T00:00:00Z\",\"event\":{\"category\":\"process\","
+		 "\"action\":\"exec\"},\"process\":{\"pid\":%d,\"entity_id\":\"%d-1\","
+		 "\"name\":\"%s\",\"executable\":\"/usr/bin/%s\"}}", pid, pid, name, name);
+}
+
 /* One process exec event: name, pid (entity "<pid>-1"), time in seconds. */
 static int feed(struct nfa *n, const char *name, int pid, double secs)
 {
 	char js[512];
 
-	snprintf(js, sizeof(js),
-		 "{\"@timestamp\":\"2026-01-01T00:00:00Z\",\"event\":{\"category\":\"process\","
-		 "\"action\":\"exec\"},\"process\":{\"pid\":%d,\"entity_id\":\"%d-1\","
-		 "\"name\":\"%s\",\"executable\":\"/usr/bin/%s\"}}", pid, pid, name, name);
+	exec_json(js, name, pid);
 	return feed_json(n, js, secs);
 }
 
@@ -242,6 +248,89 @@ static void test_many_entities(void **state)
 	nfa_close(&n);
 }
 
+#define STREAM_N	3000
+
+/*
+ * The events of a stream over 200 entities: a, b or c (until) of a random
+ * one, 0.25 s apart (maxspan 10 s: some pending sequences expire).
+ */
+static struct ks_event *stream_events(struct nfa *n)
+{
+	static const char *const names[] = { "a", "a", "b", "c" };
+	struct ks_event *evs = calloc(STREAM_N, sizeof(*evs));
+	uint32_t x = 12345, i;
+	char js[512];
+
+	assert_non_null(evs);
+	for (i = 0; i < STREAM_N; i++) {
+		x = x * 1103515245 + 12345;
+		exec_json(js, names[(x >> 8) % 4], 1 + (x >> 12) % 200);
+		decode(n, js, i * 0.25, &evs[i]);
+	}
+	return evs;
+}
+
+/*
+ * The stream through a fresh pipeline: hint_ahead 0 gives no hints, 1 the
+ * next event's (as kload's consumer does), more a misleading one. The
+ * alerts' text and the stats into *text and *st.
+ */
+static void run_stream(const char *query, uint32_t hint_ahead, char **text,
+		       struct ks_pipeline_stats *st)
+{
+	struct ks_event *evs;
+	struct nfa n = {};
+	const char *out;
+	size_t len;
+	uint32_t i;
+
+	nfa_open(&n, query);
+	evs = stream_events(&n);
+	for (i = 0; i < STREAM_N; i++) {
+		if (hint_ahead && i + hint_ahead < STREAM_N)
+			ks_pipeline_prefetch(n.p, &evs[i + hint_ahead]);
+		ks_pipeline_event(n.p, &evs[i]);
+	}
+	ks_pipeline_stats(n.p, st);
+	out = ks_output_text(n.out, &len);
+	*text = strndup(out, len);
+	nfa_close(&n);
+	free(evs);
+}
+
+/*
+ * ks_pipeline_prefetch() is a hint: with it (the next event's, or another
+ * one's) the alerts are byte for byte those without it, and so are the
+ * counts (it keeps a key's hash for the event's own step: never another
+ * key's).
+ */
+static void test_prefetch_hint(void **state)
+{
+	static const char *const queries[] = {
+		AB " until [process where process.name == \"c\"]",
+		"sequence with maxspan=10s [process where process.name == \"a\"] by process.pid "
+		"[process where process.name == \"b\"] by process.pid",
+	};
+	struct ks_pipeline_stats st0, st;
+	char *t0, *t;
+	uint32_t q, ahead;
+
+	for (q = 0; q < 2; q++) {
+		run_stream(queries[q], 0, &t0, &st0);
+		assert_true(st0.alerts > 20 && st0.expired > 0);
+		for (ahead = 1; ahead <= 7; ahead += 6) {
+			run_stream(queries[q], ahead, &t, &st);
+			assert_string_equal(t, t0);
+			assert_int_equal(st.alerts, st0.alerts);
+			assert_int_equal(st.pending, st0.pending);
+			assert_int_equal(st.expired, st0.expired);
+			assert_int_equal(st.step_matches, st0.step_matches);
+			free(t);
+		}
+		free(t0);
+	}
+}
+
 /*
  * With room for 100 keys, the first events of 150 evict the 50 least
  * recently used, counted; the second events complete the other 100.
@@ -272,6 +361,36 @@ static void check_evictions(const char *query, const char *first, const char *se
 static void test_bounded_evictions(void **state)
 {
 	check_evictions(AB, "a", "b");
+}
+
+/*
+ * Evictions after the table doubled (in place, in the room mapped for
+ * it: the LRU links follow the entries): of 4,000 keys with room for
+ * 3,000, the 1,000 first are the ones evicted.
+ */
+static void test_grown_evictions(void **state)
+{
+	struct ks_pipeline_stats st;
+	struct nfa n = {};
+	int i, old = 0, kept = 0;
+
+	nfa_max_entries = 3000;
+	nfa_open(&n, AB);
+	for (i = 1; i <= 4000; i++)
+		feed(&n, "a", i, 0);
+	ks_pipeline_stats(n.p, &st);
+	assert_int_equal(st.pending, 3000);
+	assert_int_equal(st.evictions, 1000);
+	for (i = 1; i <= 4000; i++) {
+		if (i <= 1000)
+			old += feed(&n, "b", i, 1);
+		else
+			kept += feed(&n, "b", i, 1);
+	}
+	assert_int_equal(old, 0);
+	assert_int_equal(kept, 3000);
+	nfa_close(&n);
+	nfa_max_entries = 0;
 }
 
 /* Expiry runs on a timer: pending sequences past maxspan go without new events. */
@@ -874,8 +993,10 @@ int main(void)
 		cmocka_unit_test(test_runs),
 		cmocka_unit_test(test_consumption),
 		cmocka_unit_test(test_many_entities),
+		cmocka_unit_test(test_prefetch_hint),
 		cmocka_unit_test(test_single_event_query),
 		cmocka_unit_test(test_bounded_evictions),
+		cmocka_unit_test(test_grown_evictions),
 		cmocka_unit_test(test_tick_expiry),
 		cmocka_unit_test(test_whole_join_keys),
 		cmocka_unit_test(test_userspace_join_keys),

@@ -9,6 +9,7 @@
 #define KESTREL_ENGINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <linux/types.h>
 
 #include "maps/ks_abi.h"
@@ -88,6 +89,9 @@ struct ks_engine {
 	__u32 prev_generation;	/* of prev_tables_fd */
 	__u32 last_generation;	/* the highest installed: never used twice */
 	__u32 tables_flags;	/* of the inner maps: BPF_F_MMAPABLE (ks_gen's template) */
+	struct ks_tables *staged;	/* a new map's pages to read tables into (ks_tables_stage) */
+	size_t staged_len;	/* of that mapping */
+	int staged_fd;		/* its map, until installed */
 	struct ks_gen_swap *swap;	/* a switch whose RCU wait still runs (engine_swap.c) */
 	struct bpf_link *links[KS_ENGINE_MAX_LINKS];
 	struct bpf_program *link_prog[KS_ENGINE_MAX_LINKS];
@@ -136,6 +140,8 @@ int ks_pinned_sources(const char *dir, struct ks_kind_sources out[KS_KIND_N]);
 
 /* Ring buffer sizes `kload attach --ringbuf-size` accepts. */
 #define KS_RINGBUF_DEFAULT	(4u << 20)
+/* kload's fixed mmap threshold (main()); loading raises it for a while */
+#define KS_MMAP_THRESHOLD	(256 * 1024)
 #define KS_RINGBUF_MIN		4096u		/* one page: one event */
 #define KS_RINGBUF_MAX		(1u << 30)
 
@@ -153,6 +159,12 @@ int ks_engine_load(struct ks_engine *e, const struct ks_engine_opts *o);
  */
 int ks_engine_open(struct ks_engine *e, const struct ks_engine_opts *o);
 int ks_engine_load_progs(struct ks_engine *e, __u32 need);
+/*
+ * Probe whether BPF LSM programs load here (once per process; the open of
+ * an lsm or auto mode engine waits for the answer): callable on a thread
+ * of its own before ks_engine_open().
+ */
+void ks_engine_probe_lsm(void);
 /* Attach every loaded host program. */
 int ks_engine_attach(struct ks_engine *e);
 /*
@@ -171,6 +183,16 @@ struct bpf_program *ks_engine_prog(const struct ks_engine *e, const char *name);
  * nothing changed); t's cells past its DFA are zeroed up to the class.
  */
 int ks_engine_install(struct ks_engine *e, struct ks_tables *t);
+/*
+ * The tables of a new generation, to be written in place: a new map's
+ * pages (then sizeof(struct ks_tables) bytes, zeros past what the map
+ * holds). ks_engine_install() of them switches to that map with no copy.
+ * NULL when the maps cannot be mapped: read into a struct of your own.
+ * ks_tables_unstage() after the install, or instead of it: the mapping
+ * goes, and the map too unless it was installed.
+ */
+struct ks_tables *ks_tables_stage(struct ks_engine *e);
+void ks_tables_unstage(struct ks_engine *e);
 /*
  * ks_engine_install()'s -E2BIG: t's DFA is larger than the size class the
  * programs were loaded for. Says so in why (naming --dfa-size).

@@ -72,6 +72,12 @@ int ks_pipeline_set_rules(struct ks_pipeline *p, struct ks_ruleset *rs,
  */
 int ks_pipeline_event(struct ks_pipeline *p, const struct ks_event *ev);
 /*
+ * A hint for a stream of events: ev is the one after the event about to
+ * be given to ks_pipeline_event(). The pending-sequence slots its steps
+ * name are fetched into the cache meanwhile; nothing else changes.
+ */
+void ks_pipeline_prefetch(struct ks_pipeline *p, const struct ks_event *ev);
+/*
  * An event the kernel never saw (already_running, from /proc at attach
  * or an event file): the current rules' steps that name its action
  * (KS_S_RUNNING) are decided here, by the interpreter, as a step the

@@ -73,7 +73,15 @@ struct ks_session {
 	bool pcap;			/* replaying a packet: pkt_ts is its time */
 	uint64_t pkt_ts;
 	char why[200];			/* why the last ks_session_install() failed */
-	struct ks_event ev;		/* the record being consumed */
+	/*
+	 * Records being consumed: with a pipeline, an event is held until
+	 * the next record is taken, whose pending-sequence slots are
+	 * prefetched while it is processed (ks_pipeline_prefetch()); a
+	 * poll or consume delivers the held one before it returns.
+	 */
+	struct ks_event ev[2];
+	uint8_t held;			/* ev[held] is taken, not delivered */
+	bool has_held;
 	/* enforcements whose events were lost (ks_session_open_lost) */
 	const struct ks_engine *lost_e;
 	uint64_t unqueued;		/* ks_stats.enforce_unqueued last seen */

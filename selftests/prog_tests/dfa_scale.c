@@ -147,6 +147,24 @@ static void check_value_size(struct ks_tenv *te, __u32 class)
 }
 
 /*
+ * The same tables read into a staged map (as a .kbin reload reads them):
+ * the bytes past the map's class land in the staging's zero pages, and
+ * the install refuses them all the same; the staged map goes.
+ */
+static void size_refused_staged(struct ks_tenv *te, const struct ks_tables *big)
+{
+	struct ks_tables *s = ks_tables_stage(&te->e);
+
+	if (!ASSERT_OK_PTR(s, "a staged tables map"))
+		return;
+	ASSERT_EQ(te->e.staged_len >= sizeof(*s), 1, "the staging holds any class");
+	memcpy(s, big, KS_TABLES_USED(big));
+	ASSERT_EQ(ks_engine_install(&te->e, s), -E2BIG, "staged: a larger class is refused");
+	ks_tables_unstage(&te->e);
+	ASSERT_EQ(te->e.staged_fd, -1, "the staged map closed");
+}
+
+/*
  * Programs loaded for a small rule set (the 1 MiB default floor): the
  * 10,000 literals' tables (16 MiB) are refused, E2BIG, and the generation
  * of the small set stays.
@@ -165,6 +183,7 @@ static void size_refused(const struct ks_tables *big)
 	gen = te.e.generation;
 	ASSERT_EQ(ks_engine_install(&te.e, (struct ks_tables *)big), -E2BIG,
 		  "a larger class is refused");
+	size_refused_staged(&te, big);
 	ASSERT_EQ(te.e.generation, gen, "the generation stays");
 	check_value_size(&te, KS_DFA_AUTO_FLOOR);
 out:
