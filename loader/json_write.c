@@ -38,10 +38,8 @@ void ks_jw_free(struct ks_jw *w)
 }
 
 /* The comma before a member, and its escaped name with ':'. */
-static bool member(struct ks_jw *w, const char *key, size_t need)
+static bool member(struct ks_jw *w, const char *key, size_t klen, size_t need)
 {
-	size_t klen = key ? strlen(key) : 0;
-
 	/* keys are ours (field and member names): no escaping needed */
 	if (!ks_jw_reserve(w, need + klen + 4))
 		return false;
@@ -59,26 +57,26 @@ static bool member(struct ks_jw *w, const char *key, size_t need)
 	return true;
 }
 
-static void open_(struct ks_jw *w, const char *key, char c)
+static void open_(struct ks_jw *w, const char *key, size_t klen, char c)
 {
 	if (w->depth >= KS_JW_DEPTH) {
 		w->oom = true;
 		return;
 	}
-	if (!member(w, key, 2))
+	if (!member(w, key, klen, 2))
 		return;
 	w->p[w->len++] = c;
 	w->more[w->depth++] = false;
 }
 
-void ks_jw_obj(struct ks_jw *w, const char *key)
+void ks_jw_obj_k(struct ks_jw *w, const char *key, size_t klen)
 {
-	open_(w, key, '{');
+	open_(w, key, klen, '{');
 }
 
-void ks_jw_arr(struct ks_jw *w, const char *key)
+void ks_jw_arr_k(struct ks_jw *w, const char *key, size_t klen)
 {
-	open_(w, key, '[');
+	open_(w, key, klen, '[');
 }
 
 void ks_jw_end(struct ks_jw *w, char close)
@@ -124,9 +122,10 @@ static size_t escape(char *out, const unsigned char *s, size_t len)
 	return (size_t)(o - out);
 }
 
-static void put_valid(struct ks_jw *w, const char *key, const void *s, size_t len)
+static void put_valid(struct ks_jw *w, const char *key, size_t klen, const void *s,
+		      size_t len)
 {
-	if (!member(w, key, len * 6 + 2))
+	if (!member(w, key, klen, len * 6 + 2))
 		return;
 	w->p[w->len++] = '"';
 	w->len += escape(w->p + w->len, s, len);
@@ -135,7 +134,7 @@ static void put_valid(struct ks_jw *w, const char *key, const void *s, size_t le
 
 /* Ill-formed UTF-8 repaired into a copy (the rare case, out of line). */
 static __attribute__((noinline)) void put_repaired(struct ks_jw *w, const char *key,
-						   const void *s, size_t len)
+						   size_t klen, const void *s, size_t len)
 {
 	char stackbuf[KS_UTF8_SANITIZED_MAX(KS_PAYLOAD_MAX)], *buf = stackbuf;
 
@@ -146,7 +145,7 @@ static __attribute__((noinline)) void put_repaired(struct ks_jw *w, const char *
 			return;
 		}
 	}
-	put_valid(w, key, buf, ks_utf8_sanitize(s, len, buf));
+	put_valid(w, key, klen, buf, ks_utf8_sanitize(s, len, buf));
 	if (buf != stackbuf)
 		free(buf);
 }
@@ -188,38 +187,33 @@ static size_t plain_prefix(const unsigned char *s, size_t len)
  * found so 8 bytes at a time and copied whole; anything else goes the
  * byte-wise way (UTF-8 check, escapes, repair), with the same output.
  */
-void ks_jw_str(struct ks_jw *w, const char *key, const void *s, size_t len)
+void ks_jw_str_k(struct ks_jw *w, const char *key, size_t klen, const void *s, size_t len)
 {
 	if (plain_prefix(s, len) == len) {
-		if (!member(w, key, len + 2))
+		if (!member(w, key, klen, len + 2))
 			return;
 		w->p[w->len++] = '"';
 		memcpy(w->p + w->len, s, len);
 		w->len += len;
 		w->p[w->len++] = '"';
 	} else if (ks_utf8_valid(s, len)) {
-		put_valid(w, key, s, len);
+		put_valid(w, key, klen, s, len);
 	} else {
-		put_repaired(w, key, s, len);
+		put_repaired(w, key, klen, s, len);
 	}
 }
 
-void ks_jw_cstr(struct ks_jw *w, const char *key, const char *s)
-{
-	ks_jw_str(w, key, s, strlen(s));
-}
-
-void ks_jw_raw(struct ks_jw *w, const char *key, const char *json)
+void ks_jw_raw_k(struct ks_jw *w, const char *key, size_t klen, const char *json)
 {
 	size_t n = strlen(json);
 
-	if (!member(w, key, n))
+	if (!member(w, key, klen, n))
 		return;
 	memcpy(w->p + w->len, json, n);
 	w->len += n;
 }
 
-void ks_jw_int(struct ks_jw *w, const char *key, int64_t v)
+void ks_jw_int_k(struct ks_jw *w, const char *key, size_t klen, int64_t v)
 {
 	char buf[24], *p = buf + sizeof(buf);
 	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
@@ -232,7 +226,7 @@ void ks_jw_int(struct ks_jw *w, const char *key, int64_t v)
 	if (v < 0)
 		*--p = '-';
 	n = (size_t)(buf + sizeof(buf) - p);
-	if (!member(w, key, n))
+	if (!member(w, key, klen, n))
 		return;
 	memcpy(w->p + w->len, p, n);
 	w->len += n;
