@@ -1181,6 +1181,9 @@ struct ks_node *eql_parse_function(struct parser *p)
 		n = regex_node(p, nt, args[0], f, KS_SO_REGEX, ci, args + 1, 1);
 	else
 		n = fn_string(p, nt, args[0], f, functions[fi].op, ci, args);
+	/* decided as the operators are (parse_cmp): a function of host.os.type
+	 * prints as an operator, which must parse back to the same query */
+	n = ks_node_fold_host(p->rs, n, f, &p->host_os);
 out:
 	free(args);
 	if (n)

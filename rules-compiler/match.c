@@ -156,41 +156,86 @@ void ks_regex_cache_free(void *cache)
  * REGEX_MAX_POSITIONS, bounds under RE_DUP_MAX, and a quantifier must not
  * follow another. The measure is structural, so it is the same before
  * and after translation from PCRE.
+ *
+ * Time is bounded too. regcomp's epsilon closures follow every way an
+ * expression can match the empty string, and a loop (*, +, {m,}) over
+ * m copies of X follows about e^(m+1) of them, e being X's count of
+ * empty matches: (a|||||){20,} has 5^21 and never finishes, (a||){20,}
+ * takes 0.5 s. So the empty ways of every group are counted (a branch
+ * multiplies its atoms', a group adds its branches') and a loop is
+ * refused above REGEX_MAX_EMPTY_WAYS, which regcomp walks in ~10 ms.
  */
 #define REGEX_MAX_POSITIONS	32768u
 #define REGEX_MAX_BOUND		255u
 #define REGEX_MAX_GROUPS	32u
+#define REGEX_MAX_EMPTY_WAYS	65536u
+#define EMPTY_WAYS_CAP		(1ull << 40)	/* saturates: no overflow */
 
 struct ere_group {
 	uint64_t size;		/* positions so far */
 	uint64_t last;		/* of the last atom, which a quantifier repeats */
+	uint64_t alts;		/* empty ways of the finished branches */
+	uint64_t pre;		/* ... of this branch before its last atom */
+	uint64_t last_e;	/* ... of the last atom */
 };
 
-/* "{m}", "{m,}" or "{m,n}" at p: the factor it repeats by, 0 if bad. */
-static uint64_t ere_bound(const char *p, size_t *used)
+struct ere_bound {
+	uint64_t factor;	/* positions multiply by it */
+	unsigned long m;	/* least count */
+	unsigned long n;	/* most count; for an open bound m + 1 */
+	bool open;		/* a loop: *, + or {m,} */
+};
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a + b > EMPTY_WAYS_CAP ? EMPTY_WAYS_CAP : a + b;
+}
+
+static uint64_t sat_mul(uint64_t a, uint64_t b)
+{
+	if (a && b > EMPTY_WAYS_CAP / a)
+		return EMPTY_WAYS_CAP;
+	return a * b;
+}
+
+/* e^k, saturating */
+static uint64_t sat_pow(uint64_t e, unsigned long k)
+{
+	uint64_t r = 1;
+
+	while (k-- && r < EMPTY_WAYS_CAP)
+		r = sat_mul(r, e);
+	return r;
+}
+
+/* "{m}", "{m,}" or "{m,n}" at p into b; false if bad. */
+static bool ere_bound(const char *p, size_t *used, struct ere_bound *b)
 {
 	const char *q = p + 1;
-	unsigned long m, n;
 	char *end;
 
-	m = strtoul(q, &end, 10);
+	b->m = strtoul(q, &end, 10);
 	if (end == q)
-		return 0;
+		return false;
 	q = end;
-	n = m;
+	b->n = b->m;
+	b->open = false;
 	if (*q == ',' && q[1] == '}') {
 		q++;
-		n = m + 1;	/* open: counted as one more */
+		b->n = b->m + 1;	/* open: counted as one more */
+		b->open = true;
 	} else if (*q == ',') {
-		n = strtoul(q + 1, &end, 10);
+		b->n = strtoul(q + 1, &end, 10);
 		if (end == q + 1)
-			return 0;
+			return false;
 		q = end;
 	}
-	if (*q != '}' || m > REGEX_MAX_BOUND || n > REGEX_MAX_BOUND + 1 || n < m)
-		return 0;
+	if (*q != '}' || b->m > REGEX_MAX_BOUND ||
+	    b->n > REGEX_MAX_BOUND + 1 || b->n < b->m)
+		return false;
 	*used = q + 1 - p;
-	return n ? n : 1;
+	b->factor = b->n ? b->n : 1;
+	return true;
 }
 
 /* Bytes of the bracket expression at p: "[...]", "[]...]", "[^]...]",
@@ -217,54 +262,93 @@ static size_t ere_bracket(const char *p, size_t len)
 	return i < len ? i + 1 : len;
 }
 
-static const char *ere_quantifier(struct ere_group *g, const char *p,
-				  size_t *used, bool *after_quant)
+/* The empty ways of X{m,n}: X^m, X^(m+1) ... X^n, each e^k. */
+static uint64_t empty_ways_repeated(uint64_t e, const struct ere_bound *b)
 {
-	uint64_t f = 2;
+	uint64_t r = 0;
+	unsigned long k;
+
+	for (k = b->m; k <= b->n && r < EMPTY_WAYS_CAP; k++)
+		r = sat_add(r, sat_pow(e, k));
+	return r;
+}
+
+static const char *ere_quantifier(struct ere_group *g, const char *p,
+				  size_t *used, bool after_quant)
+{
+	struct ere_bound b = { 2, 0, 1, *p != '?' };
 
 	*used = 1;
-	if (*after_quant)
+	if (after_quant)
 		return "stacked quantifiers (like a++ or a*{2})";
-	if (*p == '{' && !(f = ere_bound(p, used)))
+	if (*p == '+')
+		b.m = 1, b.n = 2;
+	if (*p == '{' && !ere_bound(p, used, &b))
 		return "a repetition bound above 255 (or malformed)";
-	g->size += g->last * (f - 1);
-	g->last *= f;
-	*after_quant = true;
+	if (b.open && sat_pow(g->last_e, b.m + 1) > REGEX_MAX_EMPTY_WAYS)
+		return "a repeated group matches the empty string in too many "
+		       "ways (like (a||){20,}: drop the empty alternatives)";
+	g->size += g->last * (b.factor - 1);
+	g->last *= b.factor;
+	g->last_e = empty_ways_repeated(g->last_e, &b);
 	return NULL;
+}
+
+/* An atom of `size` positions and `e` empty ways follows in g. */
+static void ere_atom(struct ere_group *g, uint64_t size, uint64_t e)
+{
+	g->pre = sat_mul(g->pre, g->last_e);
+	g->last_e = e;
+	g->last = size;
+	g->size += size;
+}
+
+static void ere_open(struct ere_group *g)
+{
+	g->size = g->last = g->alts = 0;
+	g->pre = g->last_e = 1;		/* the empty branch: one way */
 }
 
 static const char *ere_check(const char *p)
 {
-	struct ere_group g[REGEX_MAX_GROUPS + 1] = { { 0, 0 } };
+	struct ere_group g[REGEX_MAX_GROUPS + 1];
 	size_t len = strlen(p), i, k, d = 0;
 	bool after_quant = false;
 	const char *why;
+	uint64_t e;
 
+	ere_open(&g[0]);
 	for (i = 0; i < len; i += k) {
+		bool quant = strchr("*+?{", p[i]) != NULL;
+
 		k = 1;
-		if (strchr("*+?{", p[i])) {
-			why = ere_quantifier(&g[d], p + i, &k, &after_quant);
+		if (quant) {
+			why = ere_quantifier(&g[d], p + i, &k, after_quant);
 			if (why)
 				return why;
 		} else if (p[i] == '(') {
 			if (++d > REGEX_MAX_GROUPS)
 				return "groups nested more than 32 deep";
-			g[d].size = g[d].last = 0;
-			after_quant = false;
+			ere_open(&g[d]);
 		} else if (p[i] == ')' && d) {
-			g[d - 1].last = g[d].size ? g[d].size : 1;
-			g[d - 1].size += g[d - 1].last;
+			e = sat_add(g[d].alts, sat_mul(g[d].pre, g[d].last_e));
+			ere_atom(&g[d - 1], g[d].size ? g[d].size : 1, e);
 			d--;
-			after_quant = false;
+		} else if (p[i] == '|') {
+			g[d].alts = sat_add(g[d].alts,
+					    sat_mul(g[d].pre, g[d].last_e));
+			g[d].pre = g[d].last_e = 1;
+			g[d].last = 0;
+		} else if (p[i] == '^' || p[i] == '$') {
+			ere_atom(&g[d], 0, 1);
 		} else {
 			if (p[i] == '[')
 				k = ere_bracket(p + i, len - i);
 			else if (p[i] == '\\' && i + 1 < len)
 				k = 2;
-			g[d].last = p[i] == '|' || p[i] == '^' || p[i] == '$' ? 0 : 1;
-			g[d].size += g[d].last;
-			after_quant = false;
+			ere_atom(&g[d], 1, 0);
 		}
+		after_quant = quant;
 		if (g[d].size > REGEX_MAX_POSITIONS)
 			return "it expands to more than 32768 positions (nested "
 			       "repetitions)";

@@ -652,13 +652,21 @@ static void test_regex_blowup(void **state)
 		       "it expands to more than 32768 positions");
 	query_rejected("process where regex(process.name, \"a{1000}\")",
 		       "a repetition bound above 255");
+	/* regcomp's epsilon closures: 5^21 paths, it never returns */
+	sigma_rejected("    sel:\n        CommandLine|re|i: '(?:a|||||){20,}'\n"
+		       "    condition: sel\n", "matches the empty string in "
+		       "too many ways");
+	query_rejected("process where regex(process.name, \"((a||){14})+\")",
+		       "matches the empty string in too many ways");
+	query_rejected("process where regex(process.name, "
+		       "\"(((a||){10}){10})*\")", "too many ways");
 	/* what real rules write still compiles */
 	{
 		struct ks_ruleset *rs = ks_ruleset_new();
 
 		assert_int_equal(ks_ruleset_add_query(rs, "process where regex("
 			"process.command_line, \"(.){200,}|[[:alnum:]]{2,8}"
-			"(x|y)?[]a-]+\")", "q"), 0);
+			"(x|y)?[]a-]+|(a||){12,}|(a?b?|c*)+|(x|)*\")", "q"), 0);
 		ks_ruleset_free(rs);
 	}
 }

@@ -240,6 +240,11 @@ static const struct accept_case accepts[] = {
 	  "process where false or process.name == \"x\"" },
 	{ "process where host.os.type != \"linux\" or host.os.type in (\"macos\", \"linux\")",
 	  "process where false or true" },
+	/* its functions too: unfolded, endsWith printed as like folded only when reparsed */
+	{ "process where endsWith(host.os.type, \"sh\") and process.pid == 1",
+	  "process where false and process.pid == 1" },
+	{ "process where stringContains(host.os.type, \"x\") or startsWith~(host.os.type, \"LIN\")",
+	  "process where true or true" },
 	/* entry_meta.type: the kernel's pid namespace ("container": not the host's) */
 	{ "process where process.entry_leader.entry_meta.type == \"container\"",
 	  "process where kestrel.process.pid_ns != 0 and kestrel.process.pid_ns != 4026531836" },
