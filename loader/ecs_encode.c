@@ -15,16 +15,25 @@
  * rules-compiler/fields.c, loader/ecs_user.c): at first use the dotted
  * names are sorted into a plan, an object node before its members, each
  * member with its writer (a number, an enum's name, a capability set, a
- * string slot, an entity id, an address, an enriched field), and every
- * event walks it. A plain kernel or enriched field added to the
- * catalogue prints with no change here (tests/test_ecs_fields.c checks
- * that every field prints). What is written here by name: the hooks
- * (members that are no plain field, or several at once), the gates
- * (objects printed otherwise than "when one of their members is") and
- * the numbers and strings whose 0 or "" prints as nothing.
+ * string slot, an entity id, an address, an enriched field). A plain
+ * kernel or enriched field added to the catalogue prints with no change
+ * here (tests/test_ecs_fields.c checks that every field prints). What is
+ * written here by name: the hooks (members that are no plain field, or
+ * several at once), the gates (objects printed otherwise than "when one
+ * of their members is") and the numbers and strings whose 0 or "" prints
+ * as nothing.
+ *
+ * Events are printed from that plan narrowed to their presence mask
+ * (ev->present, and whether the event was replayed): what the mask
+ * decides (a member's KS_P_* bit, an object's gate, the writer's
+ * variant) is decided once per mask, and the event walks a flat list
+ * of steps, each a writer with its key and key length. The lists are
+ * cached (a few masks in practice); alerts are the NFA bench's hot path,
+ * and the hand-written encoder before this one was that fast.
  */
 #include <arpa/inet.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,13 +45,70 @@
 
 #define PLAN_DEPTH	8
 
+struct enc;
+struct step;
+
+/* A step: writes its member (or enters or leaves an object); returns the next step. */
+typedef const struct step *(*step_fn)(struct enc *e, const struct step *s);
+
+/*
+ * How an object is written: G_SKIP leaves it and its members out, G_LAZY
+ * writes it when one of its members is written, G_FORCE writes it even
+ * empty (the jansson encoder before this one created it, then its
+ * members), G_TEST asks the event (its values, not its presence mask).
+ */
+enum gate { G_SKIP, G_LAZY, G_FORCE, G_TEST };
+
+/*
+ * What a step does: call its writer, or an object's opening (lazy or
+ * forced) and end, which the walk does itself (a call each was a third
+ * of the steps of an event, and more than the hand-written encoder's
+ * branches they stand for).
+ */
+enum step_op { S_CALL, S_LAZY, S_FORCE, S_CLOSE, S_ZERO };
+
+/*
+ * Event bytes [off, off + len) which, all 0, make a member write nothing
+ * (a number null while 0, an entity key, a string's offset); an object
+ * whose members all have them, with its gate's, is passed over in one
+ * test of them (S_ZERO), as the hand-written encoder's tests did.
+ */
+struct guard {
+	uint16_t off;
+	uint8_t len;
+};
+
+/* A guard as the walk reads it: the 8 bytes at off, of which mask's count. */
+struct zword {
+	uint64_t mask;
+	uint16_t off;
+};
+
+#define GUARD(member)							\
+	{ offsetof(struct ks_event, member), sizeof(((struct ks_event *)0)->member) }
+
+struct step {
+	step_fn fn;		/* S_CALL */
+	const char *key;	/* the name's last component, klen bytes */
+	uint16_t klen;
+	uint16_t skip;		/* an object's opening: steps to past its end */
+	bool always;		/* a member written whenever its step is in the plan */
+	uint8_t op;		/* enum step_op */
+	unsigned int id;	/* enum ks_field; an enriched field: KS_ECS_U_* */
+	union {
+		const struct ks_field_info *f;			/* members */
+		enum gate (*test)(const struct ks_event *ev);	/* G_TEST objects */
+		struct { uint16_t first, n; } zero;		/* S_ZERO: guards[] */
+	};
+};
+
 struct enc {
 	struct ks_ecs_ctx *ctx;
 	struct ks_jw *jw;	/* through out() */
 	const struct ks_event *ev;
-	uint64_t has;	/* ev->present, and HAS_REPLAY (the plan's member tests) */
+	const struct zword *guards;	/* the plan's */
 	/* objects entered but not written yet: written with their first member */
-	const char *pend[PLAN_DEPTH];
+	const struct step *pend[PLAN_DEPTH];
 	unsigned int n_pend;
 };
 
@@ -51,7 +117,7 @@ static void open_pending(struct enc *e)
 	unsigned int i;
 
 	for (i = 0; i < e->n_pend; i++)
-		ks_jw_obj(e->jw, e->pend[i]);
+		ks_jw_obj_k(e->jw, e->pend[i]->key, e->pend[i]->klen);
 	e->n_pend = 0;
 }
 
@@ -66,22 +132,20 @@ static inline struct ks_jw *out(struct enc *e)
 /* A replayed event: enriched fields other than host.id and destination.domain print. */
 #define HAS_REPLAY	(1ull << 32)
 
-/* A string field, a cut path as head "..." tail; nothing if out of the event. */
-static void put_ref(struct enc *e, const char *key, unsigned int field)
+static void put_cstr(struct enc *e, const struct step *s, const char *v)
+{
+	ks_jw_str_k(out(e), s->key, s->klen, v, strlen(v));
+}
+
+/* A cut path p[0..len) as head "..." tail. */
+static __attribute__((noinline)) void put_cut(struct enc *e, const struct step *s,
+					      const char *p, size_t len)
 {
 	const struct ks_event *ev = e->ev;
 	char buf[KS_PATH_MAX + 4];
-	size_t len, h;
-	const char *p = ks_ecs_ref_bytes(ev, field, &len);
+	size_t h = ev->cut_head[KS_PATH_IDX(s->id)];
 
-	if (!p)
-		return;
-	if (!ks_ecs_is_path(field) || !(ev->truncated & (1u << field)) || len > KS_PATH_MAX) {
-		ks_jw_str(out(e), key, p, len);
-		return;
-	}
 	/* the head starts the slot the tail ends (none if that is not in the event) */
-	h = ev->cut_head[KS_PATH_IDX(field)];
 	if (h > KS_PATH_MAX - len)
 		h = KS_PATH_MAX - len;
 	if (p + len < (const char *)ev + KS_PATH_MAX)
@@ -89,17 +153,38 @@ static void put_ref(struct enc *e, const char *key, unsigned int field)
 	memcpy(buf, p + len - KS_PATH_MAX, h);
 	memcpy(buf + h, "...", 3);
 	memcpy(buf + h + 3, p, len);
-	ks_jw_str(out(e), key, buf, h + 3 + len);
+	ks_jw_str_k(out(e), s->key, s->klen, buf, h + 3 + len);
+}
+
+/* A string field (path: one that may be cut); nothing if out of the event. */
+static inline void put_ref(struct enc *e, const struct step *s, bool path)
+{
+	const struct ks_event *ev = e->ev;
+	size_t len;
+	const char *p = ks_ecs_ref_bytes(ev, s->id, &len);
+
+	if (!p)
+		return;
+	if (path && ev->truncated & (1u << s->id) && len <= KS_PATH_MAX)
+		put_cut(e, s, p, len);
+	else
+		ks_jw_str_k(out(e), s->key, s->klen, p, len);
 }
 
 static void put_entity(struct enc *e, uint64_t key, uint32_t pid, uint64_t start)
 {
-	const char *s = ks_ecs_intern_get(e->ctx, key);
+	const char *s;
 	char buf[32];
 
 	if (!key)
 		return;
-	ks_jw_cstr(out(e), "entity_id", s ?: ks_ecs_entity_pid_start(pid, start, buf));
+	s = ks_ecs_intern_get(e->ctx, key);
+	if (s) {
+		ks_jw_cstr(out(e), "entity_id", s);
+		return;
+	}
+	s = ks_ecs_entity_pid_start(pid, start, buf);	/* ends at buf[31] */
+	ks_jw_str(out(e), "entity_id", s, (size_t)(buf + sizeof(buf) - 1 - s));
 }
 
 /*
@@ -135,59 +220,6 @@ static void put_args(struct enc *e)
 	ks_jw_str(out(e), "command_line", buf, len);
 }
 
-/*
- * An enriched field (loader/ecs_user.c) under key: a replayed record's
- * own value, and host.id (read once) and destination.domain (a lookup
- * in memory) for a live event. Other live values are read from /proc
- * when a rule tests them, not for every event printed.
- */
-static void put_user(struct enc *e, const char *key, unsigned int field)
-{
-	const struct ks_field_info *f = ks_ecs_user_info(field);
-	const char *s, *end, *z;
-	size_t len;
-
-	if (e->ev->source != KS_SRC_REPLAY && field != KS_ECS_U_HOST_ID &&
-	    field != KS_ECS_U_DEST_DOMAIN)
-		return;
-	if (!f || !ks_ecs_user_str(e->ctx, f, e->ev, &s, &len))
-		return;
-	if (f->type == KS_T_NUM) {	/* decimal text, as the decoder noted it */
-		ks_jw_int(out(e), key, strtoll(s, NULL, 10));
-		return;
-	}
-	if (f->boolean) {	/* "true" or "false" */
-		ks_jw_raw(out(e), key, len == 4 ? "true" : "false");
-		return;
-	}
-	if (!f->array) {
-		ks_jw_str(out(e), key, s, len);
-		return;
-	}
-	ks_jw_arr(out(e), key);	/* elements NUL-separated; none if empty */
-	for (end = s + len; len && s <= end; s = z + 1) {
-		z = memchr(s, 0, (size_t)(end - s));
-		z = z ? z : end;
-		ks_jw_str(out(e), NULL, s, (size_t)(z - s));
-	}
-	ks_jw_end(out(e), ']');
-}
-
-/* One capability set as Elastic Defend writes it: the names of its bits. */
-static void put_caps(struct enc *e, const char *key, unsigned int field, uint64_t set)
-{
-	const char *name;
-	unsigned int b;
-
-	if (!set)
-		return;	/* empty: null, as Defend's [] */
-	ks_jw_arr(out(e), key);
-	for (b = 0; b < 64; b++)
-		if (set >> b & 1 && (name = ks_enum_name(field, b)))
-			ks_jw_cstr(out(e), NULL, name);
-	ks_jw_end(out(e), ']');
-}
-
 static int name_cmp(const void *a, const void *b)
 {
 	return strcmp((*(const struct ks_field_info *const *)a)->name,
@@ -195,47 +227,236 @@ static int name_cmp(const void *a, const void *b)
 }
 
 /* ------------------------------------------------------------------ */
+/* members' writers: the plan picks one per member, once               */
+
+/* A kernel field's number that the event's mask says is there. */
+static const struct step *w_num(struct enc *e, const struct step *s)
+{
+	__s64 v = 0;
+
+	ks_event_num(e->ev, s->id, &v);
+	ks_jw_int_k(out(e), s->key, s->klen, v);
+	return s + 1;
+}
+
+/* A number that is null while 0 (maps/ks_fields.h, or zero_none()). */
+static const struct step *w_num_nz(struct enc *e, const struct step *s)
+{
+	__s64 v = 0;
+
+	ks_event_num(e->ev, s->id, &v);
+	if (v)
+		ks_jw_int_k(out(e), s->key, s->klen, v);
+	return s + 1;
+}
+
+/* An enum's name; a number without one (a protocol) as its decimal text. */
+static void put_enum(struct enc *e, const struct step *s, __s64 v)
+{
+	const char *name = ks_enum_name(s->id, (unsigned int)v);
+	char buf[24];
+
+	if (!name) {
+		if (s->f->max <= 0)	/* a value no name was given: none */
+			return;
+		snprintf(buf, sizeof(buf), "%u", (unsigned int)v);
+		name = buf;
+	}
+	put_cstr(e, s, name);
+}
+
+static const struct step *w_enum(struct enc *e, const struct step *s)
+{
+	__s64 v = 0;
+
+	ks_event_num(e->ev, s->id, &v);
+	put_enum(e, s, v);
+	return s + 1;
+}
+
+static const struct step *w_enum_nz(struct enc *e, const struct step *s)
+{
+	__s64 v = 0;
+
+	ks_event_num(e->ev, s->id, &v);
+	if (v)
+		put_enum(e, s, v);
+	return s + 1;
+}
+
+/* A capability set as Elastic Defend writes it: the names of its bits; empty: null. */
+static const struct step *w_caps(struct enc *e, const struct step *s)
+{
+	const char *name;
+	__s64 v = 0;
+	uint64_t set;
+	unsigned int b;
+
+	ks_event_num(e->ev, s->id, &v);
+	set = (uint64_t)v;
+	if (!set)
+		return s + 1;
+	ks_jw_arr_k(out(e), s->key, s->klen);
+	for (b = 0; b < 64; b++)
+		if (set >> b & 1 && (name = ks_enum_name(s->id, b)))
+			ks_jw_cstr(out(e), NULL, name);
+	ks_jw_end(out(e), ']');
+	return s + 1;
+}
+
+static const struct step *w_str(struct enc *e, const struct step *s)
+{
+	put_ref(e, s, false);
+	return s + 1;
+}
+
+/* A path, which may have been cut. */
+static const struct step *w_path(struct enc *e, const struct step *s)
+{
+	put_ref(e, s, true);
+	return s + 1;
+}
+
+/* A string whose "" is no value (empty_none()). */
+static const struct step *w_str_opt(struct enc *e, const struct step *s)
+{
+	if (e->ev->str[s->id].len)
+		put_ref(e, s, ks_ecs_is_path(s->id));
+	return s + 1;
+}
+
+/* An entity id, from the key and the pid and start time it was made of. */
+static const struct step *w_entity(struct enc *e, const struct step *s)
+{
+	__u64 start;
+	__u32 pid;
+
+	ks_event_entity_parts(e->ev, s->id, &pid, &start);
+	put_entity(e, ks_event_entity(e->ev, s->id), pid, start);
+	return s + 1;
+}
+
+/* source.ip, destination.ip: none while all 0 */
+static const struct step *w_ip(struct enc *e, const struct step *s)
+{
+	const uint8_t *a = s->id == KS_F_SOURCE_IP ? e->ev->saddr : e->ev->daddr;
+	char buf[INET6_ADDRSTRLEN];
+
+	if (!ks_ecs_ip_is_zero(a)) {
+		ks_ecs_ip_text(e->ev, a, buf, sizeof(buf));
+		put_cstr(e, s, buf);
+	}
+	return s + 1;
+}
+
+/*
+ * An enriched field (loader/ecs_user.c): a replayed record's own value,
+ * and host.id (read once) and destination.domain (a lookup in memory)
+ * for a live event (the plan has no other for a live event: other live
+ * values are read from /proc when a rule tests them, not for every event
+ * printed). By kind: a number (decimal text, as the decoder noted it),
+ * a boolean ("true" or "false"), a string, an array (NUL-separated
+ * elements; none if empty).
+ */
+static inline bool user_val(struct enc *e, const struct step *s, const char **v, size_t *len)
+{
+	return ks_ecs_user_str_i(e->ctx, s->id, s->f, e->ev, v, len);
+}
+
+static const struct step *w_user_num(struct enc *e, const struct step *s)
+{
+	const char *v;
+	size_t len;
+
+	if (user_val(e, s, &v, &len))
+		ks_jw_int_k(out(e), s->key, s->klen, strtoll(v, NULL, 10));
+	return s + 1;
+}
+
+static const struct step *w_user_bool(struct enc *e, const struct step *s)
+{
+	const char *v;
+	size_t len;
+
+	if (user_val(e, s, &v, &len))
+		ks_jw_raw_k(out(e), s->key, s->klen, len == 4 ? "true" : "false");
+	return s + 1;
+}
+
+static const struct step *w_user_str(struct enc *e, const struct step *s)
+{
+	const char *v;
+	size_t len;
+
+	if (user_val(e, s, &v, &len))
+		ks_jw_str_k(out(e), s->key, s->klen, v, len);
+	return s + 1;
+}
+
+static const struct step *w_user_arr(struct enc *e, const struct step *s)
+{
+	const char *v, *end, *z;
+	size_t len;
+
+	if (!user_val(e, s, &v, &len))
+		return s + 1;
+	ks_jw_arr_k(out(e), s->key, s->klen);
+	for (end = v + len; len && v <= end; v = z + 1) {
+		z = memchr(v, 0, (size_t)(end - v));
+		z = z ? z : end;
+		ks_jw_str(out(e), NULL, v, (size_t)(z - v));
+	}
+	ks_jw_end(out(e), ']');
+	return s + 1;
+}
+
+/* ------------------------------------------------------------------ */
 /* hooks: the members that are no plain field of the catalogue       */
 
-static void hk_timestamp(struct enc *e, const char *key)
+static const struct step *hk_timestamp(struct enc *e, const struct step *s)
 {
 	char ts[KS_ECS_TIME_LEN];
 
-	ks_ecs_format_time(e->ev->ts_ns, ts);
-	ks_jw_cstr(out(e), key, ts);
+	ks_ecs_format_time(e->ev->ts_ns, ts);	/* always as long */
+	ks_jw_str_k(out(e), s->key, s->klen, ts, KS_ECS_TIME_LEN - 1);
+	return s + 1;
 }
 
 /* container.id: derived from the cgroup (loader/container.c), no member. */
-static void hk_container(struct enc *e, const char *key)
+static const struct step *hk_container(struct enc *e, const struct step *s)
 {
 	const char *id = ks_ecs_container(e->ctx, e->ev);
 
 	if (id)
-		ks_jw_cstr(out(e), key, id);
+		put_cstr(e, s, id);
+	return s + 1;
 }
 
 /* event.type: Elastic Defend's one-element array, a function of event.action. */
-static void hk_event_type(struct enc *e, const char *key)
+static const struct step *hk_event_type(struct enc *e, const struct step *s)
 {
 	const char *t = ks_event_type_name(e->ev->action);
 
 	if (!t)
-		return;
-	ks_jw_arr(out(e), key);
+		return s + 1;
+	ks_jw_arr_k(out(e), s->key, s->klen);
 	ks_jw_cstr(out(e), NULL, t);
 	ks_jw_end(out(e), ']');
+	return s + 1;
 }
 
 /* host.name: a replayed record's own, else this host's (no event member). */
-static void hk_host_name(struct enc *e, const char *key)
+static const struct step *hk_host_name(struct enc *e, const struct step *s)
 {
-	ks_jw_cstr(out(e), key, ks_ecs_event_host(e->ctx, e->ev));
+	put_cstr(e, s, ks_ecs_event_host(e->ctx, e->ev));
+	return s + 1;
 }
 
 /* host.os.type: a constant (Kestrel runs on Linux). */
-static void hk_os_type(struct enc *e, const char *key)
+static const struct step *hk_os_type(struct enc *e, const struct step *s)
 {
-	ks_jw_cstr(out(e), key, KS_HOST_OS_TYPE);
+	ks_jw_str_k(out(e), s->key, s->klen, KS_HOST_OS_TYPE, strlen(KS_HOST_OS_TYPE));
+	return s + 1;
 }
 
 /* The catalogue's entries of the string fields cut in ev (all, or the paths). */
@@ -254,47 +475,49 @@ static size_t cut_fields(const struct ks_event *ev, bool paths,
 }
 
 /* kestrel.cut_head: where the head of each cut path ends, by field name. */
-static void hk_cut_head(struct enc *e, const char *key)
+static const struct step *hk_cut_head(struct enc *e, const struct step *s)
 {
 	const struct ks_field_info *cut[KS_F_STR_N];
 	size_t n = e->ev->truncated ? cut_fields(e->ev, true, cut) : 0, i;
 
 	if (!n)
-		return;
+		return s + 1;
 	qsort(cut, n, sizeof(cut[0]), name_cmp);
-	ks_jw_obj(out(e), key);
+	ks_jw_obj_k(out(e), s->key, s->klen);
 	for (i = 0; i < n; i++)
 		ks_jw_int(out(e), cut[i]->name, e->ev->cut_head[KS_PATH_IDX(cut[i]->id)]);
 	ks_jw_end(out(e), '}');
+	return s + 1;
 }
 
 /* kestrel.truncated: the names of the fields cut, in field order. */
-static void hk_truncated(struct enc *e, const char *key)
+static const struct step *hk_truncated(struct enc *e, const struct step *s)
 {
 	const struct ks_field_info *cut[KS_F_STR_N];
 	size_t n = e->ev->truncated ? cut_fields(e->ev, false, cut) : 0, i;
 
 	if (!n)
-		return;
-	ks_jw_arr(out(e), key);
+		return s + 1;
+	ks_jw_arr_k(out(e), s->key, s->klen);
 	for (i = 0; i < n; i++)
 		ks_jw_cstr(out(e), NULL, cut[i]->name);
 	ks_jw_end(out(e), ']');
+	return s + 1;
 }
 
 /* observer.ingress.interface.id: the ifindex, which no rule tests. */
-static void hk_ifindex(struct enc *e, const char *key)
+static const struct step *hk_ifindex(struct enc *e, const struct step *s)
 {
 	if (e->ev->ifindex)
-		ks_jw_int(out(e), key, e->ev->ifindex);
+		ks_jw_int_k(out(e), s->key, s->klen, e->ev->ifindex);
+	return s + 1;
 }
 
 /* process.args with args_count and command_line: three members of one slot. */
-static void hk_args(struct enc *e, const char *key)
+static const struct step *hk_args(struct enc *e, const struct step *s)
 {
-	(void)key;
-	if (e->ev->present & ks_str_present_bit(KS_F_PROCESS_ARGS))
-		put_args(e);
+	put_args(e);
+	return s + 1;
 }
 
 /*
@@ -303,76 +526,47 @@ static void hk_args(struct enc *e, const char *key)
  * it, compare.c); of a host process Kestrel cannot tell which of
  * Defend's other kinds it is, so it writes none.
  */
-static void hk_entry_meta(struct enc *e, const char *key)
+static const struct step *hk_entry_meta(struct enc *e, const struct step *s)
 {
 	if (e->ev->pid_ns && e->ev->pid_ns != KS_PID_NS_HOST)
-		ks_jw_cstr(out(e), key, "container");
+		put_cstr(e, s, "container");
+	return s + 1;
 }
 
 /*
  * By full name; a NULL fn: the member is written by another hook. Names
- * the catalogue does not have are members only the encoder writes.
+ * the catalogue does not have are members only the encoder writes. slot:
+ * a string field whose KS_P_* bit the hook needs to write anything;
+ * always: it writes its member for every event; z: its guard, if any.
  */
 static const struct hook {
 	const char *name;
-	void (*fn)(struct enc *e, const char *key);
+	step_fn fn;
+	unsigned int slot;
+	bool always;
+	struct guard z;
 } hooks[] = {
-	{ "@timestamp", hk_timestamp },
+	{ "@timestamp", hk_timestamp, .always = true },
 	{ "container.id", hk_container },
 	{ "event.type", hk_event_type },
-	{ "host.name", hk_host_name },
-	{ "host.os.type", hk_os_type },
-	{ "kestrel.cut_head", hk_cut_head },
-	{ "kestrel.truncated", hk_truncated },
-	{ "observer.ingress.interface.id", hk_ifindex },
-	{ "process.args", hk_args },
+	{ "host.name", hk_host_name, .always = true },
+	{ "host.os.type", hk_os_type, .always = true },
+	{ "kestrel.cut_head", hk_cut_head, .z = GUARD(truncated) },
+	{ "kestrel.truncated", hk_truncated, .z = GUARD(truncated) },
+	{ "observer.ingress.interface.id", hk_ifindex, .z = GUARD(ifindex) },
+	{ "process.args", hk_args, KS_F_PROCESS_ARGS },
 	{ "process.args_count", NULL },
 	{ "process.command_line", NULL },
-	{ "process.entry_leader.entry_meta.type", hk_entry_meta },
+	{ "process.entry_leader.entry_meta.type", hk_entry_meta, .z = GUARD(pid_ns) },
 };
 
 /* ------------------------------------------------------------------ */
 /* gates: objects written otherwise than "when a member is"           */
 
-/*
- * An object's gate: G_SKIP leaves it and its members out, G_LAZY writes
- * it when one of its members is written, G_FORCE writes it even empty
- * (the jansson encoder before this one created it, then its members).
- */
-enum gate { G_SKIP, G_LAZY, G_FORCE };
-
-static enum gate gate_if(bool cond, enum gate yes)
-{
-	return cond ? yes : G_SKIP;
-}
-
-/* event: always, even when the action and category have no name */
-static enum gate g_event(const struct enc *e)
-{
-	return G_FORCE;
-}
-
-/* file: the file's names, or a rename's source under file.Ext.original */
-static enum gate g_file(const struct enc *e)
-{
-	return gate_if(e->ev->present & (KS_P_FILE | KS_P_ORIG), G_FORCE);
-}
-
-static enum gate g_orig(const struct enc *e)
-{
-	return gate_if(e->ev->present & KS_P_ORIG, G_FORCE);
-}
-
 /* kestrel: an empty object when the truncation bits name no field */
-static enum gate g_kestrel(const struct enc *e)
+static enum gate t_kestrel(const struct ks_event *ev)
 {
-	return e->ev->truncated ? G_FORCE : G_LAZY;
-}
-
-/* network.*: of a network event only */
-static enum gate g_network(const struct enc *e)
-{
-	return gate_if(e->ev->present & KS_P_NET, G_LAZY);
+	return ev->truncated ? G_FORCE : G_LAZY;
 }
 
 /*
@@ -380,51 +574,104 @@ static enum gate g_network(const struct enc *e)
  * so no destination.domain of a DNS answer (a sinkhole's 0.0.0.0) is
  * written for an endpoint that has neither.
  */
-static enum gate g_source(const struct enc *e)
+static enum gate t_source(const struct ks_event *ev)
 {
-	return gate_if(e->ev->present & KS_P_NET &&
-		       (!ks_ecs_ip_is_zero(e->ev->saddr) || e->ev->sport), G_LAZY);
+	return !ks_ecs_ip_is_zero(ev->saddr) || ev->sport ? G_LAZY : G_SKIP;
 }
 
-static enum gate g_dest(const struct enc *e)
+static enum gate t_dest(const struct ks_event *ev)
 {
-	return gate_if(e->ev->present & KS_P_NET &&
-		       (!ks_ecs_ip_is_zero(e->ev->daddr) || e->ev->dport), G_LAZY);
+	return !ks_ecs_ip_is_zero(ev->daddr) || ev->dport ? G_LAZY : G_SKIP;
 }
 
-static enum gate g_iface(const struct enc *e)
+/* observer.ingress.interface without its name: when there is an ifindex */
+static enum gate t_ifindex(const struct ks_event *ev)
 {
-	return gate_if(e->ev->present & KS_P_IFACE || e->ev->ifindex, G_FORCE);
+	return ev->ifindex ? G_FORCE : G_SKIP;
 }
 
-/* process.parent.*: the parent's ids only with the parent */
-static enum gate g_parent(const struct enc *e)
-{
-	return gate_if(e->ev->present & KS_P_PARENT, G_LAZY);
-}
-
-/* the leaders (their pids are null while 0, whatever present says): with the process */
-static enum gate g_leader(const struct enc *e)
-{
-	return gate_if(e->ev->present & KS_P_PROCESS, G_LAZY);
-}
-
-static const struct {
+/*
+ * An object's gate: with one of bits in the mask (or no bits), with;
+ * else without. event: always, even when the action and category have no
+ * name; file: the file's names, or a rename's source under
+ * file.Ext.original; network.*: of a network event only; the parent's
+ * ids only with the parent; the leaders (their pids are null while 0,
+ * whatever present says): with the process.
+ */
+static const struct gate_def {
 	const char *path;
-	enum gate (*fn)(const struct enc *e);
+	unsigned int bits;	/* KS_P_* */
+	unsigned char with, without;	/* enum gate */
+	enum gate (*test)(const struct ks_event *ev);	/* for G_TEST */
+	/* G_TEST: the bytes whose 0 keeps the test from forcing the
+	 * object (len 0: it never does) */
+	struct guard z;
 } gates[] = {
-	{ "destination", g_dest },
-	{ "event", g_event },
-	{ "file", g_file },
-	{ "file.Ext.original", g_orig },
-	{ "kestrel", g_kestrel },
-	{ "network", g_network },
-	{ "observer.ingress.interface", g_iface },
-	{ "process.entry_leader", g_leader },
-	{ "process.parent", g_parent },
-	{ "process.session_leader", g_leader },
-	{ "source", g_source },
+	{ "destination", KS_P_NET, G_TEST, G_SKIP, t_dest },
+	{ "event", 0, G_FORCE },
+	{ "file", KS_P_FILE | KS_P_ORIG, G_FORCE, G_SKIP },
+	{ "file.Ext.original", KS_P_ORIG, G_FORCE, G_SKIP },
+	{ "kestrel", 0, G_TEST, G_TEST, t_kestrel, GUARD(truncated) },
+	{ "network", KS_P_NET, G_LAZY, G_SKIP },
+	{ "observer.ingress.interface", KS_P_IFACE, G_FORCE, G_TEST, t_ifindex, GUARD(ifindex) },
+	{ "process.entry_leader", KS_P_PROCESS, G_LAZY, G_SKIP },
+	{ "process.parent", KS_P_PARENT, G_LAZY, G_SKIP },
+	{ "process.session_leader", KS_P_PROCESS, G_LAZY, G_SKIP },
+	{ "source", KS_P_NET, G_TEST, G_SKIP, t_source },
 };
+
+/* An object written even empty: now, after the objects it is in. */
+static inline const struct step *o_force(struct enc *e, const struct step *s)
+{
+	ks_jw_obj_k(out(e), s->key, s->klen);
+	return s + 1;
+}
+
+/* An object written with its first member (out()), if any. */
+static inline const struct step *o_lazy(struct enc *e, const struct step *s)
+{
+	e->pend[e->n_pend++] = s;
+	return s + 1;
+}
+
+/* An object the event's values decide: left out (past its end), lazy or forced. */
+static const struct step *o_test(struct enc *e, const struct step *s)
+{
+	switch (s->test(e->ev)) {
+	case G_FORCE:
+		return o_force(e, s);
+	case G_LAZY:
+		return o_lazy(e, s);
+	default:
+		return s + s->skip;
+	}
+}
+
+/*
+ * An object's end. Objects not written yet are the innermost ones
+ * entered: if there are any, this is one, with nothing in it.
+ */
+static inline const struct step *o_close(struct enc *e, const struct step *s)
+{
+	if (e->n_pend)
+		e->n_pend--;
+	else
+		ks_jw_end(e->jw, '}');
+	return s + 1;
+}
+
+/* An object whose guards are all 0 is passed over: it would write nothing. */
+static inline const struct step *o_zero(struct enc *e, const struct step *s)
+{
+	const struct zword *g = e->guards + s->zero.first, *end = g + s->zero.n;
+	uint64_t x = 0, y;
+
+	for (; g < end; g++) {
+		memcpy(&y, (const char *)e->ev + g->off, sizeof(y));
+		x |= y & g->mask;
+	}
+	return x ? s + 1 : s + s->skip;
+}
 
 /*
  * Numbers whose 0 the encoder writes as no value, where the catalogue
@@ -448,27 +695,22 @@ static bool empty_none(unsigned int id)
 /* ------------------------------------------------------------------ */
 /* the plan: every member of an event, in the order they print         */
 
-enum wkind { W_OBJ, W_NUM, W_ENUM, W_BITSET, W_STR, W_ENTITY, W_IP, W_USER, W_HOOK };
+enum wkind { W_NUM, W_ENUM, W_BITSET, W_STR, W_ENTITY, W_IP, W_USER, W_HOOK };
 
 struct pnode {
-	const char *key;	/* the name's last component */
-	uint64_t req;		/* enc.has bits without which it prints nothing
-				 * (an object: those of every member) */
-	uint8_t kind;		/* enum wkind */
-	bool none;		/* W_NUM, W_ENUM: 0 is no value; W_STR: "" is none */
-	uint16_t end;		/* W_OBJ: the index past its members */
-	unsigned int id;	/* enum ks_field; W_USER: KS_ECS_U_* */
-	const struct ks_field_info *f;
-	union {
-		void (*hook)(struct enc *e, const char *key);
-		enum gate (*gate)(const struct enc *e);
-	};
+	struct step s;		/* a member's step; an object's key */
+	struct guard z;		/* a member's guard (len 0: none) */
+	uint64_t req;		/* a member: the has bits without which it prints nothing */
+	const struct gate_def *gate;	/* an object's; NULL: G_LAZY */
+	uint16_t end;		/* an object: the index past its members */
+	bool obj;
 };
 
 #define PLAN_MAX	256
 
 static struct pnode plan[PLAN_MAX];
 static size_t n_plan;
+static uint64_t plan_bits;	/* the has bits any plan decision reads */
 static char plan_keys[2048];	/* the objects' names, NUL-terminated */
 static pthread_once_t plan_once = PTHREAD_ONCE_INIT;
 
@@ -548,14 +790,11 @@ static bool null_while_zero(unsigned int id)
 /*
  * The enc.has bits member p needs to print anything: its KS_P_* bit (not
  * for a number the catalogue or zero_none() calls null while 0), and
- * HAS_REPLAY for the enriched fields put_user() prints of replayed
- * events only. None for hooks: each tests what it needs.
+ * HAS_REPLAY for the enriched fields printed of replayed events only.
  */
 static uint64_t member_req(const struct pentry *p)
 {
 	switch (p->kind) {
-	case W_HOOK:
-		return 0;
 	case W_USER:
 		return p->f->present | (p->id == KS_ECS_U_HOST_ID ||
 					p->id == KS_ECS_U_DEST_DOMAIN ? 0 : HAS_REPLAY);
@@ -578,7 +817,8 @@ static size_t plan_entries(struct pentry *v, size_t max)
 
 	for (i = 0; i < ARRAY_SIZE(hooks) && n < max; i++)
 		if (hooks[i].fn)
-			v[n++] = (struct pentry){ hooks[i].name, &hooks[i], NULL, W_HOOK };
+			v[n++] = (struct pentry){ hooks[i].name, &hooks[i], NULL, W_HOOK, 0,
+						  ks_str_present_bit(hooks[i].slot) };
 	for (i = 0; (f = ks_field_at(i)) && n < max; i++) {
 		v[n] = (struct pentry){ f->name, NULL, f };
 		if (hook_of(f->name) || (v[n].kind = field_kind(f, &v[n].id)) < 0)
@@ -590,13 +830,13 @@ static size_t plan_entries(struct pentry *v, size_t max)
 	return n;
 }
 
-static enum gate (*gate_of(const char *path, size_t len))(const struct enc *e)
+static const struct gate_def *gate_of(const char *path, size_t len)
 {
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(gates); i++)
 		if (!strncmp(gates[i].path, path, len) && !gates[i].path[len])
-			return gates[i].fn;
+			return &gates[i];
 	return NULL;
 }
 
@@ -613,10 +853,86 @@ static bool plan_obj(const char *name, size_t len, size_t *kused)
 		return false;
 	memcpy(plan_keys + *kused, name + k, klen);
 	plan_keys[*kused + klen] = 0;
-	plan[n_plan++] = (struct pnode){ .key = plan_keys + *kused, .kind = W_OBJ,
-					 .gate = gate_of(name, len) };
+	plan[n_plan] = (struct pnode){ .obj = true, .gate = gate_of(name, len) };
+	plan[n_plan].s.key = plan_keys + *kused;
+	plan[n_plan++].s.klen = (uint16_t)klen;
 	*kused += klen + 1;
 	return true;
+}
+
+/* An enriched field's writer, by the kind of its values. */
+static step_fn user_writer(const struct ks_field_info *f)
+{
+	if (f->type == KS_T_NUM)
+		return w_user_num;
+	if (f->boolean)
+		return w_user_bool;
+	return f->array ? w_user_arr : w_user_str;
+}
+
+/* Member p's writer: its kind, and what its 0 or "" means. */
+static step_fn leaf_writer(const struct pentry *p)
+{
+	bool nz = p->kind <= W_BITSET && (null_while_zero(p->id) || zero_none(p->id));
+
+	switch (p->kind) {
+	case W_HOOK:
+		return p->h->fn;
+	case W_NUM:
+		return nz ? w_num_nz : w_num;
+	case W_ENUM:
+		return nz ? w_enum_nz : w_enum;
+	case W_BITSET:
+		return w_caps;
+	case W_STR:
+		return empty_none(p->id) ? w_str_opt : ks_ecs_is_path(p->id) ? w_path : w_str;
+	case W_ENTITY:
+		return w_entity;
+	case W_IP:
+		return w_ip;
+	default:
+		return user_writer(p->f);
+	}
+}
+
+/* Where kernel number or entity id is in struct ks_event (maps/ks_fields.h). */
+static struct guard field_bytes(unsigned int id)
+{
+	switch (id) {
+#define KS_FIELD_CASE(id_, name, type, member, ...)			\
+	case id_:							\
+		return (struct guard)GUARD(member);
+	KS_NUM_FIELDS(KS_FIELD_CASE)
+#undef KS_FIELD_CASE
+#define KS_FIELD_CASE(id_, key, pid, start)				\
+	case id_:							\
+		return (struct guard)GUARD(key);
+	KS_ENTITY_FIELDS(KS_FIELD_CASE)
+#undef KS_FIELD_CASE
+	}
+	return (struct guard){ 0 };
+}
+
+/* Member p's guard: the bytes whose 0 leaves it null. */
+static struct guard leaf_guard(const struct pentry *p, step_fn fn)
+{
+	switch (p->kind) {
+	case W_HOOK:
+		return p->h->z;
+	case W_STR:	/* ks_ecs_ref_bytes(): no bytes at offset 0 */
+		return (struct guard){ offsetof(struct ks_event, str) +
+				       p->id * sizeof(struct ks_strref) +
+				       offsetof(struct ks_strref, off), sizeof(__u16) };
+	case W_ENTITY:
+		return field_bytes(p->id);
+	case W_IP:
+		return p->id == KS_F_SOURCE_IP ? (struct guard)GUARD(saddr) :
+						 (struct guard)GUARD(daddr);
+	case W_USER:
+		return (struct guard){ 0 };
+	default:	/* numbers: those null while 0 */
+		return fn == w_num ? (struct guard){ 0 } : field_bytes(p->id);
+	}
 }
 
 static bool plan_leaf(const struct pentry *p)
@@ -626,33 +942,15 @@ static bool plan_leaf(const struct pentry *p)
 
 	if (n_plan >= PLAN_MAX)
 		return false;
-	*n = (struct pnode){ .key = dot ? dot + 1 : p->name, .kind = (uint8_t)p->kind,
-			     .id = p->id, .f = p->f, .req = p->req };
-	if (p->h)
-		n->hook = p->h->fn;
-	else
-		n->none = p->kind == W_STR ? empty_none(p->id) : zero_none(p->id);
+	*n = (struct pnode){ .req = p->req };
+	n->s = (struct step){ .fn = leaf_writer(p), .key = dot ? dot + 1 : p->name,
+			      .id = p->id, .f = p->f };
+	n->s.klen = (uint16_t)strlen(n->s.key);
+	n->s.always = p->h ? p->h->always : n->s.fn == w_num;
+	n->z = leaf_guard(p, n->s.fn);
+	plan_bits |= p->req;
 	n_plan++;
 	return true;
-}
-
-/*
- * An object's req: the bits every member needs, so that without them
- * none prints and the object is not even opened. A gated object decides
- * for itself (it may be written empty), so it needs none, and neither do
- * the objects around it.
- */
-static void plan_reqs(void)
-{
-	size_t i, k;
-
-	for (i = n_plan; i-- > 0;) {
-		if (plan[i].kind != W_OBJ)
-			continue;
-		plan[i].req = plan[i].gate ? 0 : ~0ull;
-		for (k = i + 1; k < plan[i].end; k++)
-			plan[i].req &= plan[k].req;
-	}
 }
 
 /*
@@ -667,6 +965,8 @@ static void plan_build(void)
 	size_t open[PLAN_DEPTH], plen[PLAN_DEPTH], depth = 0, kused = 0, n, i;
 	const char *prev = "", *name, *dot;
 
+	for (i = 0; i < ARRAY_SIZE(gates); i++)
+		plan_bits |= gates[i].bits;
 	n = plan_entries(v, ARRAY_SIZE(v));
 	for (i = 0; i < n; i++) {
 		name = v[i].name;
@@ -686,145 +986,224 @@ static void plan_build(void)
 	}
 	while (depth)
 		plan[open[--depth]].end = (uint16_t)n_plan;
-	plan_reqs();
 	return;
 full:
 	n_plan = 0;
 }
 
-static void walk(struct enc *e, size_t i, size_t end);
+/* ------------------------------------------------------------------ */
+/* the plan of one presence mask, cached                               */
 
-/* An enum's name; a number without one (a protocol) as its decimal text. */
-static void put_enum(struct enc *e, const struct pnode *n, int64_t v)
-{
-	const char *name = ks_enum_name(n->id, (unsigned int)v);
-	char buf[24];
-
-	if (!name) {
-		if (n->f->max <= 0)	/* a value no name was given: none */
-			return;
-		snprintf(buf, sizeof(buf), "%u", (unsigned int)v);
-		name = buf;
-	}
-	ks_jw_cstr(out(e), n->key, name);
-}
-
-/* A kernel field's number, enum name or set of names; nothing if null. */
-static void put_num(struct enc *e, const struct pnode *n)
-{
-	__s64 v = 0;
-	__u32 has = ks_event_num(e->ev, n->id, &v);
-
-	if (n->none ? !v : !has)
-		return;
-	if (n->kind == W_NUM)
-		ks_jw_int(out(e), n->key, v);
-	else if (n->kind == W_ENUM)
-		put_enum(e, n, v);
-	else
-		put_caps(e, n->key, n->id, (uint64_t)v);
-}
-
-/* Strings, entity ids and addresses are null without their KS_P_* bit. */
-static bool has_bit(const struct ks_event *ev, const struct ks_field_info *f)
-{
-	return !f->present || ev->present & f->present;
-}
-
-/* An entity id, from the key and the pid and start time it was made of. */
-static void put_field_entity(struct enc *e, const struct pnode *n)
-{
-	__u64 start;
-	__u32 pid;
-
-	if (!has_bit(e->ev, n->f))
-		return;
-	ks_event_entity_parts(e->ev, n->id, &pid, &start);
-	put_entity(e, ks_event_entity(e->ev, n->id), pid, start);
-}
-
-/* source.ip, destination.ip: none while all 0 */
-static void put_ip(struct enc *e, const struct pnode *n)
-{
-	const uint8_t *a = n->id == KS_F_SOURCE_IP ? e->ev->saddr : e->ev->daddr;
-	char buf[INET6_ADDRSTRLEN];
-
-	if (!has_bit(e->ev, n->f) || ks_ecs_ip_is_zero(a))
-		return;
-	ks_ecs_ip_text(e->ev, a, buf, sizeof(buf));
-	ks_jw_cstr(out(e), n->key, buf);
-}
-
-static void put_str(struct enc *e, const struct pnode *n)
-{
-	if (has_bit(e->ev, n->f) && (!n->none || e->ev->str[n->id].len))
-		put_ref(e, n->key, n->id);
-}
-
-static void put_enriched(struct enc *e, const struct pnode *n)
-{
-	put_user(e, n->key, n->id);
-}
-
-static void put_hook(struct enc *e, const struct pnode *n)
-{
-	n->hook(e, n->key);
-}
-
-/* The writer of each kind of member but objects (numbers: the catalogue's own rule). */
-static void (*const writers[])(struct enc *e, const struct pnode *n) = {
-	[W_NUM] = put_num, [W_ENUM] = put_num, [W_BITSET] = put_num,
-	[W_STR] = put_str, [W_ENTITY] = put_field_entity, [W_IP] = put_ip,
-	[W_USER] = put_enriched, [W_HOOK] = put_hook,
+struct mplan {
+	uint64_t has;
+	size_t n, n_guards;
+	struct zword *guards;	/* after the steps: at most two per plan node */
+	struct step steps[];	/* at most three per plan node */
 };
 
-/*
- * An object as its gate says: pending until its first member is written
- * (out()), then closed; one written by none is left out, or written
- * empty when forced.
- */
-static void put_obj(struct enc *e, const struct pnode *n)
+/* Guard z as words of 8 bytes in the event, masked (in either byte order). */
+static void add_guard(struct mplan *c, struct guard z)
 {
-	enum gate g = n->gate ? n->gate(e) : G_LAZY;
-	unsigned int mine = e->n_pend;
+	size_t off = z.off, len, base;
+	struct zword *w;
 
-	if (g == G_SKIP || mine >= PLAN_DEPTH)
-		return;
-	e->pend[e->n_pend++] = n->key;
-	walk(e, (size_t)(n - plan) + 1, n->end);
-	if (e->n_pend > mine) {	/* nothing written */
-		if (g == G_LAZY) {
-			e->n_pend = mine;
-			return;
-		}
-		open_pending(e);
+	for (; z.len; z.len -= (uint8_t)len, off += len) {
+		len = z.len < 8 ? z.len : 8;
+		base = off + 8 <= sizeof(struct ks_event) ? off : sizeof(struct ks_event) - 8;
+		w = &c->guards[c->n_guards++];
+		w->off = (uint16_t)base;
+		w->mask = 0;
+		memset((char *)&w->mask + (off - base), 0xff, len);
 	}
-	ks_jw_end(e->jw, '}');
 }
 
-static void walk(struct enc *e, size_t i, size_t end)
+/* An object's gate for the mask has. */
+static enum gate gate_at(const struct gate_def *g, uint64_t has)
 {
-	while (i < end) {
-		if ((e->has & plan[i].req) != plan[i].req) {
-			i = plan[i].kind == W_OBJ ? plan[i].end : i + 1;
-		} else if (plan[i].kind == W_OBJ) {
-			put_obj(e, &plan[i]);
-			i = plan[i].end;
-		} else {
-			writers[plan[i].kind](e, &plan[i]);
-			i++;
+	if (!g)
+		return G_LAZY;
+	return !g->bits || has & g->bits ? g->with : g->without;
+}
+
+/* What compile() says of the steps it wrote: */
+#define C_WRITES	1u	/* they always write something */
+#define C_GUARDED	2u	/* they write nothing while their guards are 0 */
+
+static unsigned int compile(struct mplan *c, uint64_t has, size_t i, size_t end);
+
+static unsigned int compile_leaf(struct mplan *c, const struct pnode *n)
+{
+	c->steps[c->n++] = n->s;
+	if (!n->z.len)
+		return n->s.always ? C_WRITES : 0;
+	add_guard(c, n->z);
+	return C_GUARDED;
+}
+
+/*
+ * Object plan[i] for has: its opening as its gate says (none if left
+ * out; forced if a member always writes), its members, its end; an
+ * object written only with a member, and none left, is left out. Before
+ * the opening, if the object can write nothing while its members' and
+ * gate's guards are 0 (they are its guards[], a run of the plan's), an
+ * S_ZERO step.
+ */
+static unsigned int compile_obj(struct mplan *c, uint64_t has, size_t i)
+{
+	const struct pnode *n = &plan[i];
+	enum gate g = gate_at(n->gate, has);
+	size_t at = c->n, g0 = c->n_guards, o;
+	unsigned int r;
+
+	if (g == G_SKIP)
+		return C_GUARDED;
+	if (g == G_TEST && n->gate->z.len)
+		add_guard(c, n->gate->z);
+	c->n += 2;	/* S_ZERO, the opening */
+	r = compile(c, has, i + 1, n->end);
+	if (g == G_LAZY && c->n == at + 2) {
+		c->n = at;
+		c->n_guards = g0;
+		return C_GUARDED;
+	}
+	if (g == G_TEST)
+		r &= C_GUARDED;	/* the test may leave it out */
+	else if (g == G_FORCE || r & C_WRITES)
+		r = C_WRITES;
+	c->steps[c->n++] = (struct step){ .op = S_CLOSE };
+	if (!(r & C_GUARDED)) {
+		memmove(&c->steps[at], &c->steps[at + 1], (c->n - at - 1) * sizeof(c->steps[0]));
+		c->n--;
+	} else {
+		c->steps[at] = (struct step){ .op = S_ZERO, .skip = (uint16_t)(c->n - at),
+					      .zero = { (uint16_t)g0, (uint16_t)(c->n_guards - g0) } };
+	}
+	o = r & C_GUARDED ? at + 1 : at;
+	c->steps[o] = n->s;
+	c->steps[o].op = r & C_WRITES ? S_FORCE : g == G_LAZY ? S_LAZY : S_CALL;
+	c->steps[o].skip = (uint16_t)(c->n - o);
+	if (g == G_TEST) {
+		c->steps[o].fn = o_test;
+		c->steps[o].test = n->gate->test;
+	}
+	return r;
+}
+
+/* The steps of plan[i..end) for has: objects, and the members it does not leave null. */
+static unsigned int compile(struct mplan *c, uint64_t has, size_t i, size_t end)
+{
+	unsigned int r = C_GUARDED, x;
+
+	for (; i < end; i = plan[i].obj ? plan[i].end : i + 1) {
+		if (plan[i].obj)
+			x = compile_obj(c, has, i);
+		else if ((has & plan[i].req) == plan[i].req)
+			x = compile_leaf(c, &plan[i]);
+		else
+			continue;
+		r = (r & x & C_GUARDED) | ((r | x) & C_WRITES);
+	}
+	return r;
+}
+
+static struct mplan *mplan_new(uint64_t has)
+{
+	size_t steps = 3 * n_plan * sizeof(struct step);
+	struct mplan *c = malloc(sizeof(*c) + steps + 2 * n_plan * sizeof(struct zword));
+
+	if (!c)
+		return NULL;
+	c->has = has;
+	c->n = c->n_guards = 0;
+	c->guards = (struct zword *)((char *)c->steps + steps);
+	compile(c, has, 0, n_plan);
+	return c;
+}
+
+/*
+ * The cache: open addressing by mask, entries written once under the
+ * lock and read without it. Kept to CACHE_MAX plans (events the ring
+ * buffer handed over with any bits could make thousands): past them an
+ * event's plan is made for it, and freed.
+ */
+#define CACHE_SLOTS	256
+#define CACHE_MAX	128
+
+static struct mplan *cache[CACHE_SLOTS];
+static size_t n_cached;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const struct mplan *cache_find(uint64_t has, size_t *slot)
+{
+	size_t i = (size_t)((has * 0x9e3779b97f4a7c15ull) >> 56), k;
+	const struct mplan *p;
+
+	*slot = i;
+	for (k = 0; k < CACHE_SLOTS; k++, i = (i + 1) % CACHE_SLOTS) {
+		p = __atomic_load_n(&cache[i], __ATOMIC_ACQUIRE);
+		if (!p || p->has == has) {
+			*slot = i;
+			return p;
 		}
 	}
+	return NULL;	/* not reached: the table is never full */
+}
+
+static const struct mplan *cache_add(uint64_t has)
+{
+	const struct mplan *p;
+	struct mplan *c = NULL;
+	size_t slot;
+
+	pthread_mutex_lock(&cache_lock);
+	p = cache_find(has, &slot);
+	if (!p && n_cached < CACHE_MAX && (c = mplan_new(has))) {
+		__atomic_store_n(&cache[slot], c, __ATOMIC_RELEASE);
+		n_cached++;
+		p = c;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	return p;
 }
 
 void ks_ecs_event_json(struct ks_ecs_ctx *ctx, struct ks_jw *w, const struct ks_event *ev)
 {
-	struct enc e = { ctx, w, ev, ev->present };
+	struct enc e = { ctx, w, ev };
+	const struct mplan *p;
+	const struct step *s, *end;
+	struct mplan *own = NULL;
+	uint64_t has = ev->present;
+	size_t slot;
 
-	if (ev->source == KS_SRC_REPLAY)
-		e.has |= HAS_REPLAY;
 	pthread_once(&plan_once, plan_build);
+	if (ev->source == KS_SRC_REPLAY)
+		has |= HAS_REPLAY;
+	has &= plan_bits;
+	p = cache_find(has, &slot);
+	if (!p && !(p = cache_add(has)) && !(p = own = mplan_new(has))) {
+		w->oom = true;
+		return;
+	}
+	e.guards = p->guards;
 	ks_jw_obj(w, NULL);
-	walk(&e, 0, n_plan);
+	for (s = p->steps, end = s + p->n; s < end;) {
+		switch (s->op) {
+		case S_ZERO:
+			s = o_zero(&e, s);
+			break;
+		case S_LAZY:
+			s = o_lazy(&e, s);
+			break;
+		case S_FORCE:
+			s = o_force(&e, s);
+			break;
+		case S_CLOSE:
+			s = o_close(&e, s);
+			break;
+		default:
+			s = s->fn(&e, s);
+		}
+	}
 	ks_jw_end(w, '}');
+	free(own);
 }

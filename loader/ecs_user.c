@@ -321,9 +321,15 @@ bool ks_ecs_user_str(struct ks_ecs_ctx *ctx, const struct ks_field_info *f,
 
 	if (i < 0)
 		return ks_interp_user_default(f, s, len);
+	return ks_ecs_user_str_i(ctx, (unsigned int)i, f, ev, s, len);
+}
+
+bool ks_ecs_user_str_i(struct ks_ecs_ctx *ctx, unsigned int i, const struct ks_field_info *f,
+		       const struct ks_event *ev, const char **s, size_t *len)
+{
 	if (f->present && !(ev->present & f->present))
 		return false;
 	if (ev->source == KS_SRC_REPLAY)
-		return ev->seq && replayed_value(ctx, ev->seq, (unsigned int)i, s, len);
-	return live_value(ctx, f, (unsigned int)i, ev, s, len);
+		return ev->seq && replayed_value(ctx, ev->seq, i, s, len);
+	return live_value(ctx, f, i, ev, s, len);
 }
