@@ -158,13 +158,9 @@ KS_FIELD_INLINE __u32 ks_event_num(const struct ks_event *ev, __u32 f, __s64 *v)
 /* Is f one of the 64-bit entity keys (join keys only)? */
 KS_FIELD_INLINE int ks_field_is_entity(__u32 f)
 {
-	switch (f) {
-#define KS_FIELD_CASE(id, ...) case id:
-	KS_ENTITY_FIELDS(KS_FIELD_CASE)
-#undef KS_FIELD_CASE
-		return 1;
-	}
-	return 0;
+#define KS_FIELD_IS(id, ...) f == id ||
+	return KS_ENTITY_FIELDS(KS_FIELD_IS) 0;
+#undef KS_FIELD_IS
 }
 
 /* The key of entity field f (0: null, or f is not an entity field). */
