@@ -696,6 +696,36 @@ static const char *set_cmd(const struct opts *op, unsigned long n, unsigned long
 		      (unsigned long long)op->seed);
 }
 
+/*
+ * The issue's bars are ratios to Hyperscan in the same run, not ns/byte:
+ * warm <= 1.0 at 1,000 random patterns and <= 1.5 at 10,000, cold <= 2.
+ * So the kernel's ratio is a figure of its own, and the target is on it.
+ */
+static void emit_vs_hs(const struct kb_result *byte, int cold, unsigned long n,
+		       unsigned long len)
+{
+	struct kb_result r = {
+		.name = kb_fmt("%.*s.vs_hs", (int)(strlen(byte->name) -
+						   strlen(".ns_per_byte")), byte->name),
+		.figure = kb_fmt("%s: ns/byte / Hyperscan's", byte->figure),
+		.unit = "x",
+		.value = byte->ratio,
+		.has_value = true,
+		.ratio = byte->ratio,
+		.has_ratio = true,
+		.baseline = byte->baseline,
+		.command = byte->command,
+		.group = byte->group,
+	};
+
+	if (len == 1500 && !set_tag[0] && cold)
+		r.target = n == 1000 ? "<= 2" : NULL;
+	else if (len == 1500 && !set_tag[0])
+		r.target = n == 1000 ? "<= 1.0" : n == 10000 ? "<= 1.5" : NULL;
+	r.headline = r.target != NULL;
+	kb_emit(&r);
+}
+
 static void emit_cells(const struct opts *op, unsigned long n, size_t si, unsigned long len,
 		       struct cell c[N_ENG][MAX_SIZES], size_t zero_idx, const char *compile_err,
 		       const struct kern *k)
@@ -750,11 +780,11 @@ static void emit_cells(const struct opts *op, unsigned long n, size_t si, unsign
 				r.ratio = byte / hbyte;
 				r.has_ratio = true;
 			}
-			if (n == 1000 && len == 1500 && m == 0 && e == ENG_KERNEL)
-				r.target = "<= 1.5";
 			r.headline = n == 1000 && len == 1500 &&
 				     (e == ENG_KERNEL || (m == 0 && e != ENG_CMIN));
 			kb_emit(&r);
+			if (e == ENG_KERNEL && r.has_ratio)
+				emit_vs_hs(&r, m, n, len);
 
 			/* ns per packet as its own figure */
 			r.name = kb_fmt("dfa.%s.%s.%sp%lu.b%lu.ns_per_packet", eng_name[e], mode,
@@ -807,7 +837,7 @@ static void emit_scale(const struct opts *op, struct cell (*cells)[N_ENG][MAX_SI
 			};
 
 			if (e == ENG_KERNEL && m == 0 && main_row)
-				r.target = "<= 2";
+				r.target = "<= 1.3";
 			if (!main_row)
 				r.note = "the largest set of this run that fits the kernel tables "
 					 "(the largest requested does not)";

@@ -96,12 +96,17 @@
 static __always_inline struct file *ks_fd_file(long fd)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct files_struct *files = task->files;
+	struct fdtable *fdt = files ? files->fdt : NULL;
 	struct file **fds, *f = NULL;
 
-	if (fd < 0 || !fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+	/*
+	 * Direct loads through BTF pointers (see ks_task.bpf.h) up to the
+	 * descriptor array; its slot, at a variable index, by helper.
+	 */
+	if (fd < 0 || !fdt || fd >= fdt->max_fds)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
+	fds = fdt->fd;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	return f;
 }
@@ -394,10 +399,14 @@ __noinline int ks_sys_user_path(struct ks_scratch *sc, __u32 field, __u32 out, i
 __noinline int ks_sys_open(long fd)
 {
 	struct file *f = ks_fd_file(fd);
+	__u32 mode;
 
+	if (!f)
+		return 0;
+	mode = BPF_CORE_READ(f, f_mode);
 	/* O_PATH descriptors are not opens of the file's contents */
-	if (f && !(BPF_CORE_READ(f, f_mode) & KS_FMODE_PATH))
-		ks_file_open(f, KS_CAN_SIGNAL);
+	if (!(mode & KS_FMODE_PATH))
+		ks_on_file(ks_open_action(mode), &f->f_path, NULL, KS_CAN_SIGNAL);
 	return 0;
 }
 

@@ -243,17 +243,20 @@ int BPF_KPROBE(ks_kall_creds, struct cred *new)
 	return 0;
 }
 
-/* The ids of a cred that a change compares. */
+/*
+ * The ids of a cred that a change compares: direct loads, c being a BTF
+ * pointer (the current task's real_cred; ks_task.bpf.h says why).
+ */
 static __always_inline void ks_cred_ids_of(struct ks_cred_ids *ids, const struct cred *c)
 {
-	ids->uid = BPF_CORE_READ(c, uid.val);
-	ids->euid = BPF_CORE_READ(c, euid.val);
-	ids->suid = BPF_CORE_READ(c, suid.val);
-	ids->fsuid = BPF_CORE_READ(c, fsuid.val);
-	ids->gid = BPF_CORE_READ(c, gid.val);
-	ids->egid = BPF_CORE_READ(c, egid.val);
-	ids->sgid = BPF_CORE_READ(c, sgid.val);
-	ids->fsgid = BPF_CORE_READ(c, fsgid.val);
+	ids->uid = c->uid.val;
+	ids->euid = c->euid.val;
+	ids->suid = c->suid.val;
+	ids->fsuid = c->fsuid.val;
+	ids->gid = c->gid.val;
+	ids->egid = c->egid.val;
+	ids->sgid = c->sgid.val;
+	ids->fsgid = c->fsgid.val;
 }
 
 /*
@@ -267,12 +270,17 @@ SEC("tracepoint")
 int ks_tall_credsave(void *ctx)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
+	struct ks_tables *t = ks_tables_current();	/* once for both actions */
 	__u64 id = bpf_get_current_pid_tgid();
+	const struct cred *cred;
 	struct ks_cred_ids ids;
 
-	if (!ks_action_wanted(KS_ACT_UID_CHANGE) && !ks_action_wanted(KS_ACT_GID_CHANGE))
+	if (!ks_tables_want(t, KS_ACT_UID_CHANGE) && !ks_tables_want(t, KS_ACT_GID_CHANGE))
 		return 0;
-	ks_cred_ids_of(&ids, BPF_CORE_READ(task, real_cred));
+	cred = task->real_cred;
+	if (!cred)
+		return 0;
+	ks_cred_ids_of(&ids, cred);
 	bpf_map_update_elem(&ks_credsave, &id, &ids, BPF_ANY);
 	return 0;
 }

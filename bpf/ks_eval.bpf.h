@@ -133,11 +133,6 @@ static __always_inline int ks_tables_want(const struct ks_tables *t, __u32 act)
 	return !t || (t->hdr.action_mask & (1u << (act & 15)));
 }
 
-static __always_inline int ks_action_wanted(__u32 act)
-{
-	return ks_tables_want(ks_tables_current(), act);
-}
-
 static __always_inline void ks_count_filtered(__u32 ctx, __u32 src)
 {
 	struct ks_stats *st = ks_stats_get(ctx);

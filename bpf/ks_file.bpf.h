@@ -51,6 +51,7 @@ static __always_inline int ks_file_finish(struct ks_tables *t, struct ks_scratch
 		ks_scratch_put(sc);
 		return 0;
 	}
+	sc->ev.ts_ns = bpf_ktime_get_boot_ns();	/* not before: ks_event_init() */
 	ks_fill_current(sc);
 	ks_evaluate_in(t, sc, KS_CTX_TASK, KS_SRC_FILE, caps);
 	denied = sc->ev.verdict.flags & KS_V_DENIED;
@@ -82,10 +83,9 @@ static __always_inline int ks_on_file(__u32 act, const struct path *path,
 	return ks_file_finish(t, sc, caps);
 }
 
-static __always_inline __u32 ks_open_action(struct file *file)
+/* The action of an open, from the file's f_mode. */
+static __always_inline __u32 ks_open_action(__u32 mode)
 {
-	__u32 mode = BPF_CORE_READ(file, f_mode);
-
 	if (mode & KS_FMODE_CREATED)
 		return KS_ACT_CREATION;
 	if (mode & KS_FMODE_WRITE)
@@ -95,7 +95,7 @@ static __always_inline __u32 ks_open_action(struct file *file)
 
 static __always_inline int ks_file_open(struct file *file, __u32 caps)
 {
-	return ks_on_file(ks_open_action(file), &file->f_path, NULL, caps);
+	return ks_on_file(ks_open_action(BPF_CORE_READ(file, f_mode)), &file->f_path, NULL, caps);
 }
 
 /*

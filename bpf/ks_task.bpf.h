@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Filling struct ks_event from kernel objects: the task (process.*,
- * user.*), paths (dentry walk), and exec arguments. CO-RE reads only.
+ * user.*), paths (dentry walk), and exec arguments: CO-RE reads, and
+ * direct loads through BTF pointers where the pointer is one (ks_fill_task).
  */
 #ifndef KS_TASK_BPF_H
 #define KS_TASK_BPF_H
@@ -96,22 +97,49 @@ static __always_inline __u64 ks_vfsmount(__u64 m)
 }
 
 /*
- * Write "/" + name of dentry d in front of the slot at `slot` (an event
- * offset), whose value starts at pos; returns the new start, or
+ * What a walk step reads of a dentry: its parent and its name. They are
+ * neighbours in struct dentry on every supported kernel (d_parent, then
+ * d_name), so one bpf_probe_read_kernel() reads both; the test on the
+ * relocated offsets is decided when the program is loaded (the verifier
+ * sees constants), the two-read fallback kept for a kernel that moves
+ * them apart. A read is a helper call and a copy_from_kernel_nofault()
+ * (bench/profile/host-open-walk.txt).
+ */
+struct ks_dent {
+	struct dentry *parent;
+	struct qstr name;
+};
+
+static __always_inline void ks_dent_read(struct dentry *d, struct ks_dent *out)
+{
+	__u32 po = bpf_core_field_offset(struct dentry, d_parent);
+	__u32 no = bpf_core_field_offset(struct dentry, d_name);
+
+	if (no == po + sizeof(out->parent) && bpf_core_field_size(struct dentry, d_name) ==
+						     sizeof(out->name)) {
+		bpf_probe_read_kernel(out, sizeof(*out), (__u8 *)d + po);
+		return;
+	}
+	out->parent = BPF_CORE_READ(d, d_parent);
+	out->name = BPF_CORE_READ(d, d_name);
+}
+
+/*
+ * Write "/" + name q (of a dentry) in front of the slot at `slot` (an
+ * event offset), whose value starts at pos; returns the new start, or
  * KS_PATH_MAX + 1 when it does not fit.
  */
 static __always_inline __u32 ks_path_prepend(struct ks_scratch *sc, __u32 slot, __u32 pos,
-					     struct dentry *d)
+					     const struct qstr *q)
 {
-	struct qstr q = BPF_CORE_READ(d, d_name);
 	__u8 *base = (__u8 *)&sc->ev;
-	__u32 len = q.len;
+	__u32 len = q->len;
 
 	if (len >= KS_PATH_MAX || len + 1 > pos || pos > KS_PATH_MAX)
 		return KS_PATH_MAX + 1;
 	pos -= len + 1;
 	bpf_probe_read_kernel(base + ks_bound(slot + pos + 1, 0xfff),
-			      ks_bound(len, KS_PATH_MAX - 1), q.name);
+			      ks_bound(len, KS_PATH_MAX - 1), q->name);
 	base[ks_bound(slot + pos, 0xfff)] = '/';
 	return pos;
 }
@@ -132,9 +160,10 @@ struct ks_walk {
 /* One step up: a mount crossing or one component. 1 ends the walk. */
 static long ks_walk_step(__u32 i, struct ks_walk *w)
 {
-	struct dentry *d = (void *)w->d, *parent;
+	struct dentry *d = (void *)w->d;
 	struct mount *mnt = (void *)w->mnt;
 	struct ks_scratch *sc = w->sc;
+	struct ks_dent de;
 	__u32 next;
 
 	if (!d || (w->d == w->root_d && w->vm == w->root_m)) {
@@ -156,8 +185,9 @@ static long ks_walk_step(__u32 i, struct ks_walk *w)
 	}
 	sc->walk_top[w->n & (KS_PATH_TOP - 1)] = w->d;
 	w->n++;
+	ks_dent_read(d, &de);
 	if (!w->cut) {
-		next = ks_path_prepend(sc, w->slot, w->pos, d);
+		next = ks_path_prepend(sc, w->slot, w->pos, &de.name);
 		if (next > KS_PATH_MAX) {
 			w->cut = 1;
 		} else {
@@ -166,12 +196,11 @@ static long ks_walk_step(__u32 i, struct ks_walk *w)
 				w->keep = next;
 		}
 	}
-	parent = BPF_CORE_READ(d, d_parent);
-	if (d == parent) {
+	if (d == de.parent) {
 		w->done = 1;	/* pseudo or disconnected: its name ends the walk */
 		return 1;
 	}
-	w->d = (__u64)parent;
+	w->d = (__u64)de.parent;
 	return 0;
 }
 
@@ -218,18 +247,25 @@ static __noinline __u32 ks_path_walk(struct ks_scratch *sc, __u32 field, __u32 s
 {
 	struct ks_walk w = {
 		.sc = sc,
-		.d = (__u64)BPF_CORE_READ(path, dentry),
-		.vm = (__u64)BPF_CORE_READ(path, mnt),
-		.root_d = (__u64)BPF_CORE_READ(task, fs, root.dentry),
-		.root_m = (__u64)BPF_CORE_READ(task, fs, root.mnt),
 		.slot = slot,
 		.pos = KS_PATH_MAX,
 		.keep = KS_PATH_MAX,
 	};
+	struct path p = {}, root = {};
+	struct fs_struct *fs;
 	__u32 pos;
 
+	/* a struct path ({ mnt, dentry }) is read whole: one read, not two */
+	bpf_core_read(&p, sizeof(p), path);
+	fs = BPF_CORE_READ(task, fs);
+	if (fs)
+		bpf_core_read(&root, sizeof(root), &fs->root);
+	w.d = (__u64)p.dentry;
+	w.vm = (__u64)p.mnt;
+	w.root_d = (__u64)root.dentry;
+	w.root_m = (__u64)root.mnt;
 	w.mnt = w.vm - bpf_core_field_offset(struct mount, mnt);
-	w.mroot = (__u64)BPF_CORE_READ(path, mnt, mnt_root);
+	w.mroot = (__u64)BPF_CORE_READ(p.mnt, mnt_root);
 	bpf_loop(KS_PATH_DEPTH, ks_walk_step, &w, 0);
 	pos = w.pos;
 	if (w.cut || !w.done) {
@@ -526,10 +562,16 @@ static __always_inline void ks_fill_args_regs(struct ks_scratch *sc, struct linu
 	ks_set_str(ev, KS_F_PROCESS_COMMAND_LINE, KS_SLOT_OFF(args), pos);
 }
 
+/*
+ * A file event takes its time in ks_file_finish(), once it is past the
+ * early decision: most opens stop there, and the clock read was 3-4 % of
+ * an open/close loop's samples (bench/profile/host-open-early.txt).
+ */
 static __always_inline void ks_event_init(struct ks_scratch *sc, __u32 cat, __u32 act,
 					  __u32 src)
 {
-	sc->ev.ts_ns = bpf_ktime_get_boot_ns();
+	if (cat != KS_CAT_FILE)
+		sc->ev.ts_ns = bpf_ktime_get_boot_ns();
 	sc->ev.category = cat;
 	sc->ev.action = act;
 	sc->ev.source = src;
@@ -575,7 +617,8 @@ static __always_inline int ks_host_skip(__u32 src)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 
-	if (!ks_is_self() && BPF_CORE_READ(task, mm))
+	/* a direct load: the task is a BTF pointer (ks_fill_task) */
+	if (!ks_is_self() && task->mm)
 		return 0;
 	ks_count_filtered(KS_CTX_TASK, src);
 	return 1;

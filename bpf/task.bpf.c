@@ -8,25 +8,24 @@
 /*
  * Offset just past the last `ch` in a value (0 when there is none):
  * process.name and file.name follow the last '/', file.extension the
- * last '.' of the name.
+ * last '.' of the name. Read from the end, so a path costs its last
+ * component, not its whole length.
  */
 __noinline int ks_after_last(struct ks_scratch *sc, __u32 off, __u32 len, __u32 ch)
 {
 	__u8 *base;
-	__u32 i, after = 0;
+	__u32 i;
 
-	if (!sc)
+	if (!sc || len > KS_PATH_MAX || off + len > sizeof(struct ks_event))
 		return 0;
 	base = (__u8 *)&sc->ev;
 	for (i = 0; i < KS_PATH_MAX; i++) {
-		__u32 pos = off + i;
-
-		if (i >= len || pos >= sizeof(struct ks_event))
+		if (i >= len)
 			break;
-		if (base[ks_bound(pos, 0xfff)] == ch)
-			after = i + 1;
+		if (base[ks_bound(off + len - 1 - i, 0xfff)] == ch)
+			return len - i;
 	}
-	return after;
+	return 0;
 }
 
 /* Count NUL-separated elements; the count also fixes a missing terminator. */

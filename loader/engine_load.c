@@ -16,7 +16,7 @@
  *
  * Which programs: those serving an action some rule step can match
  * (ks_tables_hdr.action_mask), which is exactly what each hook tests with
- * ks_action_wanted() before building an event; an unloaded hook and a
+ * ks_tables_want() before building an event; an unloaded hook and a
  * loaded one that filters every event decide the same. A reload whose
  * rules want more loads, attaches and pins the missing programs before
  * the tables switch (ks_engine_need()).

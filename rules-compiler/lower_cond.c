@@ -9,6 +9,7 @@
  */
 #include <stdarg.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 
 #include <kestrel/tablewalk.h>
@@ -300,6 +301,27 @@ static size_t bracket_end(const char *re, size_t len, size_t i, bool pcre)
 	return i < len ? i : len;
 }
 
+/*
+ * The index of the '}' closing the bound "{m}", "{m,}" or "{m,n}" opened
+ * at re[i]; i itself if it opens none. Such a '{' is a literal in PCRE
+ * (glibc refuses it, see match.c): skipping to the next '}' regardless
+ * once swallowed a top-level '|' ("a{1,3|.*", fuzz_eql) and took the
+ * literal before it for required.
+ */
+static size_t bound_end(const char *re, size_t len, size_t i)
+{
+	size_t j = i + 1, digits = 0;
+
+	while (j < len && isdigit((unsigned char)re[j]))
+		j++, digits++;
+	if (!digits)
+		return i;
+	if (j < len && re[j] == ',')
+		for (j++; j < len && isdigit((unsigned char)re[j]); j++)
+			;
+	return j < len && re[j] == '}' ? j : i;
+}
+
 static size_t regex_literal(const char *re, size_t len, bool pcre, char *out,
 			    struct frame *fr)
 {
@@ -319,8 +341,7 @@ static size_t regex_literal(const char *re, size_t len, bool pcre, char *out,
 		} else if (c == '[') {
 			i = bracket_end(re, len, i, pcre);	/* no literal */
 		} else if (c == '{') {
-			while (i < len && re[i] != '}')
-				i++;	/* a bound: "{0,2}" is no literal */
+			i = bound_end(re, len, i);	/* no literal */
 		} else if (c == '|' && !depth) {
 			return 0;	/* a top-level alternative */
 		} else if (c == '(') {

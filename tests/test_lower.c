@@ -343,6 +343,9 @@ static void check_regex_literals(struct ks_node *n)
 		{ KS_SO_REGEX, "(a|)[[:space:]]+x", "4:E:x" },
 		{ KS_SO_EQLRE, "[^[:alpha:][=e=][.-.]]+ab", "4:E:ab\\x02" },
 		{ KS_SO_REGEX, "[[:]x", "4:E:x" },
+		/* a bound is skipped whole */
+		{ KS_SO_EQLRE, "x{2,}yz", "4:E:yz\\x02" },
+		{ KS_SO_EQLRE, "ab{1,3}cd", "4:E:cd\\x02" },
 	};
 	size_t i;
 
@@ -373,6 +376,14 @@ static void test_regex_and_raw_wildcards(void **state)
 	pat.s = "curl|wget";
 	pat.len = strlen(pat.s);
 	check_hand(&n, "U", "");
+	/* a '{' that opens no bound is PCRE's literal, and the '|' after
+	 * it a top-level alternative (fuzz_eql: the rest was skipped as a
+	 * bound, and "xyz" required of values ".*" matches) */
+	n.strop = KS_SO_EQLRE;
+	pat.s = "xyz{1,3|.*";
+	pat.len = strlen(pat.s);
+	check_hand(&n, "U", "");
+	n.strop = KS_SO_REGEX;
 	/* optional characters are not required */
 	pat.s = "ab?c*d{0,2}e";
 	pat.len = strlen(pat.s);

@@ -48,8 +48,8 @@ static const struct file_expect expects[] = {
 	{ KS_ACT_CREATION, "a.txt", "txt", NULL, NULL },
 	{ KS_ACT_OPEN, "a.txt", "txt", NULL, NULL },
 	{ KS_ACT_MODIFICATION, "a.txt", "txt", NULL, NULL },
-	{ KS_ACT_RENAME, "b.log", "log", "a.txt", "txt" },
-	{ KS_ACT_DELETION, "b.log", "log", NULL, NULL },
+	{ KS_ACT_RENAME, "b.1.log", "log", "a.txt", "txt" },	/* the last dot */
+	{ KS_ACT_DELETION, "b.1.log", "log", NULL, NULL },
 };
 
 /* The child: one operation per expected event, then a file elsewhere. */
@@ -80,9 +80,9 @@ static int file_child(const char *dir, const char *other)
 	if (fd < 0 || write(fd, "x", 1) != 1)
 		return 13;
 	close(fd);
-	if (rename("./a.txt", ".//sub/../b.log"))			/* rename */
+	if (rename("./a.txt", ".//sub/../b.1.log"))			/* rename */
 		return 14;
-	if (unlinkat(dfd, "../sub/./../b.log", 0))			/* deletion */
+	if (unlinkat(dfd, "../sub/./../b.1.log", 0))			/* deletion */
 		return 15;
 	close(dfd);
 	if (rmdir(sub))
