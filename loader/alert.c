@@ -4,7 +4,7 @@
  * (a pending sequence's unpacked from the store, oldest first, into a
  * scratch array kept in the pipeline), the join values as kestrel.join
  * prints them (loader/nfa_join.c), encoded straight into the output's
- * buffer (loader/ecs_encode.c, loader/output.c).
+ * buffer (loader/ecs_alert.c, loader/output.c).
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -4,7 +4,8 @@
  * `kload record` writes and `kload replay --events` reads) <-> struct ks_event,
  * and the Alert JSONL object. This file: names, time, the context with
  * its entity_id and host.name tables; the decoder is ecs_decode.c, the
- * encoder ecs_encode.c, field values as text field.c.
+ * encoders ecs_encode.c (events) and ecs_alert.c (alerts), field values
+ * as text field.c.
  *
  * struct ks_event is the one event representation (kernel, replay,
  * interpreter, alerts), so decoding must produce exactly what the hooks

@@ -1,46 +1,82 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * ECS encoder: struct ks_event -> an Event JSON object, and the Alert
- * JSONL object, written straight into a reused buffer (struct ks_jw).
+ * ECS event encoder: struct ks_event -> an Event JSON object, written
+ * straight into a reused buffer (struct ks_jw); the Alert object around
+ * events is loader/ecs_alert.c's.
  *
  * The output is byte for byte what the jansson encoder before it printed
  * with JSON_COMPACT | JSON_SORT_KEYS (tests/test_ecs_golden.c compares
  * the two on every fixture, tests/fuzz/fuzz_alert.c on anything): so
- * every object's members are written here in strcmp order of their
- * names, and a member that was only created on the way (an empty
- * object) is still written.
+ * every object's members are written in strcmp order of their names,
+ * and a member that was only created on the way (an empty object) is
+ * still written.
+ *
+ * The members come from the field catalogue through a plan
+ * (loader/ecs_plan.c): per presence mask, a flat list of steps, each a
+ * writer of this file with its key and key length (the ks_jw_*_k
+ * writers: no strlen of keys), which an event walks. A plain kernel or
+ * enriched field added to the catalogue prints with no change here
+ * (tests/test_ecs_fields.c checks that every field prints). What is
+ * written here: the writers of each kind of member, the hooks (members
+ * that are no plain field, or several at once) and the gates (objects
+ * printed otherwise than "when one of their members is").
+ *
+ * Alerts are the NFA bench's hot path (nfa.alerts, nfa.mixed): the walk
+ * opens and closes objects itself, and an object whose guards are 0 is
+ * passed over in one test, so that an event costs what the hand-written
+ * encoder before the plan cost.
  */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kestrel/json.h"
 #include "kestrel/names.h"
 #include "kestrel/rules.h"
-#include "ecs_int.h"
+#include "ecs_plan.h"
 
 struct enc {
 	struct ks_ecs_ctx *ctx;
-	struct ks_jw *w;
+	struct ks_jw *jw;	/* through out() */
 	const struct ks_event *ev;
+	const struct ecs_zword *guards;	/* the plan's */
+	/* objects entered but not written yet: written with their first member */
+	const struct ecs_step *pend[ECS_PLAN_DEPTH];
+	unsigned int n_pend;
 };
 
-/* A string field, a cut path as head "..." tail; nothing if out of the event. */
-static void put_ref(struct enc *e, const char *key, unsigned int field)
+static void open_pending(struct enc *e)
+{
+	unsigned int i;
+
+	for (i = 0; i < e->n_pend; i++)
+		ks_jw_obj_k(e->jw, e->pend[i]->key, e->pend[i]->klen);
+	e->n_pend = 0;
+}
+
+/* The writer, once the objects the member is in are open. */
+static inline struct ks_jw *out(struct enc *e)
+{
+	if (e->n_pend)
+		open_pending(e);
+	return e->jw;
+}
+
+static void put_cstr(struct enc *e, const struct ecs_step *s, const char *v)
+{
+	ks_jw_str_k(out(e), s->key, s->klen, v, strlen(v));
+}
+
+/* A cut path p[0..len) as head "..." tail. */
+static __attribute__((noinline)) void put_cut(struct enc *e, const struct ecs_step *s,
+					      const char *p, size_t len)
 {
 	const struct ks_event *ev = e->ev;
 	char buf[KS_PATH_MAX + 4];
-	size_t len, h;
-	const char *p = ks_ecs_ref_bytes(ev, field, &len);
+	size_t h = ev->cut_head[KS_PATH_IDX(s->id)];
 
-	if (!p)
-		return;
-	if (!ks_ecs_is_path(field) || !(ev->truncated & (1u << field)) || len > KS_PATH_MAX) {
-		ks_jw_str(e->w, key, p, len);
-		return;
-	}
 	/* the head starts the slot the tail ends (none if that is not in the event) */
-	h = ev->cut_head[KS_PATH_IDX(field)];
 	if (h > KS_PATH_MAX - len)
 		h = KS_PATH_MAX - len;
 	if (p + len < (const char *)ev + KS_PATH_MAX)
@@ -48,17 +84,38 @@ static void put_ref(struct enc *e, const char *key, unsigned int field)
 	memcpy(buf, p + len - KS_PATH_MAX, h);
 	memcpy(buf + h, "...", 3);
 	memcpy(buf + h + 3, p, len);
-	ks_jw_str(e->w, key, buf, h + 3 + len);
+	ks_jw_str_k(out(e), s->key, s->klen, buf, h + 3 + len);
+}
+
+/* A string field (path: one that may be cut); nothing if out of the event. */
+static inline void put_ref(struct enc *e, const struct ecs_step *s, bool path)
+{
+	const struct ks_event *ev = e->ev;
+	size_t len;
+	const char *p = ks_ecs_ref_bytes(ev, s->id, &len);
+
+	if (!p)
+		return;
+	if (path && ev->truncated & (1u << s->id) && len <= KS_PATH_MAX)
+		put_cut(e, s, p, len);
+	else
+		ks_jw_str_k(out(e), s->key, s->klen, p, len);
 }
 
 static void put_entity(struct enc *e, uint64_t key, uint32_t pid, uint64_t start)
 {
-	const char *s = ks_ecs_intern_get(e->ctx, key);
+	const char *s;
 	char buf[32];
 
 	if (!key)
 		return;
-	ks_jw_cstr(e->w, "entity_id", s ?: ks_ecs_entity_pid_start(pid, start, buf));
+	s = ks_ecs_intern_get(e->ctx, key);
+	if (s) {
+		ks_jw_cstr(out(e), "entity_id", s);
+		return;
+	}
+	s = ks_ecs_entity_pid_start(pid, start, buf);	/* ends at buf[31] */
+	ks_jw_str(out(e), "entity_id", s, (size_t)(buf + sizeof(buf) - 1 - s));
 }
 
 /*
@@ -75,318 +132,23 @@ static void put_args(struct enc *e)
 
 	if (!a || (!len && !ev->args_count)) {
 		if (ev->args_count)
-			ks_jw_int(e->w, "args_count", ev->args_count);
+			ks_jw_int(out(e), "args_count", ev->args_count);
 		return;
 	}
-	ks_jw_arr(e->w, "args");
+	ks_jw_arr(out(e), "args");
 	for (i = 0; i <= len; i++) {
 		if (i < len && a[i])
 			continue;
-		ks_jw_str(e->w, NULL, a + start, i - start);
+		ks_jw_str(out(e), NULL, a + start, i - start);
 		start = i + 1;
 	}
-	ks_jw_end(e->w, ']');
-	ks_jw_int(e->w, "args_count", ev->args_count);
+	ks_jw_end(out(e), ']');
+	ks_jw_int(out(e), "args_count", ev->args_count);
 	if (len > sizeof(buf))
 		len = sizeof(buf);
 	for (i = 0; i < len; i++)
 		buf[i] = a[i] ? a[i] : ' ';
-	ks_jw_str(e->w, "command_line", buf, len);
-}
-
-/*
- * An enriched field (loader/ecs_user.c) under key: a replayed record's
- * own value, and host.id (read once) and destination.domain (a lookup
- * in memory) for a live event. Other live values are read from /proc
- * when a rule tests them, not for every event printed.
- */
-static void put_user(struct enc *e, const char *key, unsigned int field)
-{
-	const struct ks_field_info *f = ks_ecs_user_info(field);
-	const char *s, *end, *z;
-	size_t len;
-
-	if (e->ev->source != KS_SRC_REPLAY && field != KS_ECS_U_HOST_ID &&
-	    field != KS_ECS_U_DEST_DOMAIN)
-		return;
-	if (!f || !ks_ecs_user_str(e->ctx, f, e->ev, &s, &len))
-		return;
-	if (f->type == KS_T_NUM) {	/* decimal text, as the decoder noted it */
-		ks_jw_int(e->w, key, strtoll(s, NULL, 10));
-		return;
-	}
-	if (f->boolean) {	/* "true" or "false" */
-		ks_jw_raw(e->w, key, len == 4 ? "true" : "false");
-		return;
-	}
-	if (!f->array) {
-		ks_jw_str(e->w, key, s, len);
-		return;
-	}
-	ks_jw_arr(e->w, key);	/* elements NUL-separated; none if empty */
-	for (end = s + len; len && s <= end; s = z + 1) {
-		z = memchr(s, 0, (size_t)(end - s));
-		z = z ? z : end;
-		ks_jw_str(e->w, NULL, s, (size_t)(z - s));
-	}
-	ks_jw_end(e->w, ']');
-}
-
-/*
- * key: {member: ...} when the replayed record had the enriched field:
- * process.group_leader.name, agent.id
- */
-static void put_sub(struct enc *e, const char *key, const char *member, unsigned int field)
-{
-	const struct ks_field_info *f = ks_ecs_user_info(field);
-	const char *s;
-	size_t len;
-
-	if (e->ev->source != KS_SRC_REPLAY || !ks_ecs_user_str(e->ctx, f, e->ev, &s, &len))
-		return;
-	ks_jw_obj(e->w, key);
-	ks_jw_str(e->w, member, s, len);
-	ks_jw_end(e->w, '}');
-}
-
-/*
- * process.session_leader: its entity_id and pid, which the kernel fills
- * (maps/ks_event.h), and the name a replayed record had.
- */
-static void put_session_leader(struct enc *e)
-{
-	const struct ks_field_info *f = ks_ecs_user_info(KS_ECS_U_SESSION_NAME);
-	const struct ks_event *ev = e->ev;
-	const char *s;
-	size_t len;
-	bool name;
-
-	name = ev->source == KS_SRC_REPLAY && ks_ecs_user_str(e->ctx, f, ev, &s, &len);
-	if (!name && !ev->sl_entity && !ev->sl_pid)
-		return;
-	ks_jw_obj(e->w, "session_leader");
-	if (ev->sl_entity)
-		put_entity(e, ev->sl_entity, ev->sl_pid, ev->sl_start_ns);
-	if (name)
-		ks_jw_str(e->w, "name", s, len);
-	if (ev->sl_pid)
-		ks_jw_int(e->w, "pid", ev->sl_pid);
-	ks_jw_end(e->w, '}');
-}
-
-/* process.{user,group}.id and the parent's: {"id": N} if bit is present */
-static void put_cred(struct enc *e, const char *key, uint32_t bit, uint32_t id)
-{
-	if (!(e->ev->present & bit))
-		return;
-	ks_jw_obj(e->w, key);
-	ks_jw_int(e->w, "id", id);
-	ks_jw_end(e->w, '}');
-}
-
-static void enc_parent(struct enc *e)
-{
-	const struct ks_event *ev = e->ev;
-
-	ks_jw_obj(e->w, "parent");
-	put_user(e, "args", KS_ECS_U_PARENT_ARGS);
-	put_user(e, "args_count", KS_ECS_U_PARENT_ARGC);
-	put_user(e, "command_line", KS_ECS_U_PARENT_CMDLINE);
-	put_entity(e, ev->parent_entity, ev->ppid, ev->parent_start_ns);
-	put_ref(e, "executable", KS_F_PARENT_EXECUTABLE);
-	put_cred(e, "group", KS_P_PEGID, ev->pegid);
-	put_user(e, "interactive", KS_ECS_U_PARENT_INTERACTIVE);
-	put_ref(e, "name", KS_F_PARENT_NAME);
-	ks_jw_int(e->w, "pid", ev->ppid);
-	put_cred(e, "user", KS_P_PEUID, ev->peuid);
-	put_user(e, "working_directory", KS_ECS_U_PARENT_CWD);
-	ks_jw_end(e->w, '}');
-}
-
-/* One capability set as Elastic Defend writes it: the names of its bits. */
-static void put_caps(struct enc *e, const char *key, uint64_t set)
-{
-	const char *name;
-	unsigned int b;
-
-	if (!set)
-		return;	/* empty: null, as Defend's [] */
-	ks_jw_arr(e->w, key);
-	for (b = 0; b < 64; b++)
-		if (set >> b & 1 && (name = ks_enum_name(KS_F_CAP_EFFECTIVE, b)))
-			ks_jw_cstr(e->w, NULL, name);
-	ks_jw_end(e->w, ']');
-}
-
-/* process.thread.capabilities.{effective,permitted} */
-static void enc_thread(struct enc *e)
-{
-	const struct ks_event *ev = e->ev;
-
-	if (!ev->cap_effective && !ev->cap_permitted)
-		return;
-	ks_jw_obj(e->w, "thread");
-	ks_jw_obj(e->w, "capabilities");
-	put_caps(e, "effective", ev->cap_effective);
-	put_caps(e, "permitted", ev->cap_permitted);
-	ks_jw_end(e->w, '}');
-	ks_jw_end(e->w, '}');
-}
-
-/*
- * process.entry_leader: its entity_id and pid (the kernel's, maps/
- * ks_event.h) and entry_meta.type "container" for a process in a pid
- * namespace other than the host's; of a host process Kestrel cannot tell
- * which of Defend's other kinds it is, so it writes none.
- */
-static void enc_entry_leader(struct enc *e)
-{
-	const struct ks_event *ev = e->ev;
-	bool container = ev->pid_ns && ev->pid_ns != KS_PID_NS_HOST;
-
-	if (!container && !ev->el_entity && !ev->el_pid)
-		return;
-	ks_jw_obj(e->w, "entry_leader");
-	if (ev->el_entity)
-		put_entity(e, ev->el_entity, ev->el_pid, ev->el_start_ns);
-	if (container) {
-		ks_jw_obj(e->w, "entry_meta");
-		ks_jw_cstr(e->w, "type", "container");
-		ks_jw_end(e->w, '}');
-	}
-	if (ev->el_pid)
-		ks_jw_int(e->w, "pid", ev->el_pid);
-	ks_jw_end(e->w, '}');
-}
-
-static void enc_process(struct enc *e)
-{
-	const struct ks_event *ev = e->ev;
-	bool proc = ev->present & KS_P_PROCESS;
-
-	if (!(ev->present & (KS_P_PROCESS | KS_P_PARENT | KS_P_EXIT_CODE | KS_P_EUID |
-			     KS_P_EGID)) && !ev->cap_effective && !ev->cap_permitted)
-		return;
-	ks_jw_obj(e->w, "process");
-	if (proc) {
-		put_args(e);
-		put_entity(e, ev->entity, ev->pid, ev->start_ns);
-		enc_entry_leader(e);
-		put_user(e, "env_vars", KS_ECS_U_ENV_VARS);
-		put_ref(e, "executable", KS_F_PROCESS_EXECUTABLE);
-	}
-	if (ev->present & KS_P_EXIT_CODE)
-		ks_jw_int(e->w, "exit_code", ev->exit_code);
-	put_cred(e, "group", KS_P_EGID, ev->egid);
-	if (proc) {
-		put_sub(e, "group_leader", "name", KS_ECS_U_GROUP_NAME);
-		put_user(e, "interactive", KS_ECS_U_INTERACTIVE);
-		put_ref(e, "name", KS_F_PROCESS_NAME);
-	}
-	if (ev->present & KS_P_PARENT)
-		enc_parent(e);
-	if (proc) {
-		ks_jw_int(e->w, "pid", ev->pid);
-		put_session_leader(e);
-	}
-	enc_thread(e);
-	put_cred(e, "user", KS_P_EUID, ev->euid);
-	if (proc)
-		put_user(e, "working_directory", KS_ECS_U_CWD);
-	ks_jw_end(e->w, '}');
-}
-
-/* path, name and extension (when there is one) of a file, keys in order */
-static void put_file_names(struct enc *e, unsigned int path, unsigned int name,
-			   unsigned int ext)
-{
-	if (e->ev->str[ext].len)
-		put_ref(e, "extension", ext);
-	put_ref(e, "name", name);
-	put_ref(e, "path", path);
-}
-
-/*
- * file.*: a rename as Elastic Defend writes it, file.path the new path
- * and file.Ext.original.* the old one ("Ext" sorts before the others).
- */
-static void enc_file(struct enc *e)
-{
-	const struct ks_event *ev = e->ev;
-
-	if (!(ev->present & (KS_P_FILE | KS_P_ORIG)))
-		return;
-	ks_jw_obj(e->w, "file");
-	if (ev->present & KS_P_ORIG) {
-		ks_jw_obj(e->w, "Ext");
-		ks_jw_obj(e->w, "original");
-		put_file_names(e, KS_F_FILE_ORIG_PATH, KS_F_FILE_ORIG_NAME, KS_F_FILE_ORIG_EXT);
-		ks_jw_end(e->w, '}');
-		ks_jw_end(e->w, '}');
-	}
-	if (ev->present & KS_P_FILE)
-		put_file_names(e, KS_F_FILE_PATH, KS_F_FILE_NAME, KS_F_FILE_EXTENSION);
-	ks_jw_end(e->w, '}');
-}
-
-static void put_endpoint(struct enc *e, const char *key, const uint8_t *addr,
-			 unsigned int port)
-{
-	char buf[INET6_ADDRSTRLEN];
-	bool zero = ks_ecs_ip_is_zero(addr);
-
-	if (!(e->ev->present & KS_P_NET) || (zero && !port))
-		return;
-	ks_jw_obj(e->w, key);
-	if (addr == e->ev->daddr)	/* keys sorted: domain, ip, port */
-		put_user(e, "domain", KS_ECS_U_DEST_DOMAIN);
-	if (!zero) {
-		ks_ecs_ip_text(e->ev, addr, buf, sizeof(buf));
-		ks_jw_cstr(e->w, "ip", buf);
-	}
-	if (port)
-		ks_jw_int(e->w, "port", port);
-	ks_jw_end(e->w, '}');
-}
-
-static void enc_network(struct enc *e)
-{
-	const struct ks_event *ev = e->ev;
-	const char *dir = ks_enum_name(KS_F_DIRECTION, ev->direction), *t;
-	char buf[4];
-
-	if (!(ev->present & KS_P_NET) || (!ev->transport && !dir))
-		return;
-	ks_jw_obj(e->w, "network");
-	if (dir)
-		ks_jw_cstr(e->w, "direction", dir);
-	if (ev->transport) {
-		t = ks_enum_name(KS_F_TRANSPORT, ev->transport);
-		if (!t) {
-			snprintf(buf, sizeof(buf), "%u", ev->transport & 0xff);
-			t = buf;
-		}
-		ks_jw_cstr(e->w, "transport", t);
-	}
-	ks_jw_end(e->w, '}');
-}
-
-static void enc_observer(struct enc *e)
-{
-	const struct ks_event *ev = e->ev;
-
-	if (!(ev->present & KS_P_IFACE) && !ev->ifindex)
-		return;
-	ks_jw_obj(e->w, "observer");
-	ks_jw_obj(e->w, "ingress");
-	ks_jw_obj(e->w, "interface");
-	if (ev->ifindex)
-		ks_jw_int(e->w, "id", ev->ifindex);
-	if (ev->present & KS_P_IFACE)
-		put_ref(e, "name", KS_F_IFACE_NAME);
-	ks_jw_end(e->w, '}');
-	ks_jw_end(e->w, '}');
-	ks_jw_end(e->w, '}');
+	ks_jw_str(out(e), "command_line", buf, len);
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -395,359 +157,477 @@ static int name_cmp(const void *a, const void *b)
 		      (*(const struct ks_field_info *const *)b)->name);
 }
 
-/* kestrel.process.*_ns: the namespaces the kernel read (0: unknown). */
-static void enc_ns(struct enc *e)
-{
-	static const char *const keys[] = { "mnt_ns", "net_ns", "pid_ns", "user_ns" };
-	const struct ks_event *ev = e->ev;
-	const __u32 v[] = { ev->mnt_ns, ev->net_ns, ev->pid_ns, ev->user_ns };
-	size_t i;
+/* ------------------------------------------------------------------ */
+/* members' writers: the plan picks one per member, once               */
 
-	ks_jw_obj(e->w, "process");
-	for (i = 0; i < ARRAY_SIZE(keys); i++)
-		if (v[i])
-			ks_jw_int(e->w, keys[i], v[i]);
-	ks_jw_end(e->w, '}');
+/* A kernel field's number that the event's mask says is there. */
+static const struct ecs_step *w_num(struct enc *e, const struct ecs_step *s)
+{
+	__s64 v = 0;
+
+	ks_event_num(e->ev, s->id, &v);
+	ks_jw_int_k(out(e), s->key, s->klen, v);
+	return s + 1;
 }
 
-/* container.id, when the event's cgroup is a container's. */
-static void enc_container(struct ks_ecs_ctx *ctx, struct ks_jw *w, const struct ks_event *ev)
+/* A number that is null while 0 (maps/ks_fields.h, or zero_none()). */
+static const struct ecs_step *w_num_nz(struct enc *e, const struct ecs_step *s)
 {
-	const char *id = ks_ecs_container(ctx, ev);
+	__s64 v = 0;
 
-	if (!id)
-		return;
-	ks_jw_obj(w, "container");
-	ks_jw_cstr(w, "id", id);
-	ks_jw_end(w, '}');
+	ks_event_num(e->ev, s->id, &v);
+	if (v)
+		ks_jw_int_k(out(e), s->key, s->klen, v);
+	return s + 1;
 }
 
-/* What ECS has no field for, under kestrel.* (keys sorted). */
-static void enc_kestrel(struct enc *e)
+/* An enum's name; a number without one (a protocol) as its decimal text. */
+static void put_enum(struct enc *e, const struct ecs_step *s, __s64 v)
 {
-	const struct ks_event *ev = e->ev;
-	const struct ks_field_info *fi, *trunc[KS_F_STR_N], *cut[KS_F_STR_N];
-	size_t n_trunc = 0, n_cut = 0, i;
-	unsigned int f;
+	const char *name = ks_enum_name(s->id, (unsigned int)v);
+	char buf[24];
 
-	if (!ev->pid_ns && !ev->mnt_ns && !ev->net_ns && !ev->user_ns && !ev->truncated)
-		return;
-	for (f = KS_F_NONE + 1; f < KS_F_STR_N; f++) {
-		if (!(ev->truncated & (1u << f)) || !(fi = ks_field_by_id(f)))
-			continue;
-		trunc[n_trunc++] = fi;
-		if (ks_ecs_is_path(f))
-			cut[n_cut++] = fi;
+	if (!name) {
+		if (s->f->max <= 0)	/* a value no name was given: none */
+			return;
+		snprintf(buf, sizeof(buf), "%u", (unsigned int)v);
+		name = buf;
 	}
-	qsort(cut, n_cut, sizeof(cut[0]), name_cmp);
-	ks_jw_obj(e->w, "kestrel");
-	if (n_cut) {
-		ks_jw_obj(e->w, "cut_head");
-		for (i = 0; i < n_cut; i++)
-			ks_jw_int(e->w, cut[i]->name, ev->cut_head[KS_PATH_IDX(cut[i]->id)]);
-		ks_jw_end(e->w, '}');
-	}
-	if (ev->pid_ns || ev->mnt_ns || ev->net_ns || ev->user_ns)
-		enc_ns(e);
-	if (n_trunc) {
-		ks_jw_arr(e->w, "truncated");
-		for (i = 0; i < n_trunc; i++)
-			ks_jw_cstr(e->w, NULL, trunc[i]->name);
-		ks_jw_end(e->w, ']');
-	}
-	ks_jw_end(e->w, '}');
+	put_cstr(e, s, name);
 }
 
-static void enc_head(struct enc *e, uint64_t ts_ns)
+static const struct ecs_step *w_enum(struct enc *e, const struct ecs_step *s)
+{
+	__s64 v = 0;
+
+	ks_event_num(e->ev, s->id, &v);
+	put_enum(e, s, v);
+	return s + 1;
+}
+
+static const struct ecs_step *w_enum_nz(struct enc *e, const struct ecs_step *s)
+{
+	__s64 v = 0;
+
+	ks_event_num(e->ev, s->id, &v);
+	if (v)
+		put_enum(e, s, v);
+	return s + 1;
+}
+
+/* A capability set as Elastic Defend writes it: the names of its bits; empty: null. */
+static const struct ecs_step *w_caps(struct enc *e, const struct ecs_step *s)
+{
+	const char *name;
+	__s64 v = 0;
+	uint64_t set;
+	unsigned int b;
+
+	ks_event_num(e->ev, s->id, &v);
+	set = (uint64_t)v;
+	if (!set)
+		return s + 1;
+	ks_jw_arr_k(out(e), s->key, s->klen);
+	for (b = 0; b < 64; b++)
+		if (set >> b & 1 && (name = ks_enum_name(s->id, b)))
+			ks_jw_cstr(out(e), NULL, name);
+	ks_jw_end(out(e), ']');
+	return s + 1;
+}
+
+static const struct ecs_step *w_str(struct enc *e, const struct ecs_step *s)
+{
+	put_ref(e, s, false);
+	return s + 1;
+}
+
+/* A path, which may have been cut. */
+static const struct ecs_step *w_path(struct enc *e, const struct ecs_step *s)
+{
+	put_ref(e, s, true);
+	return s + 1;
+}
+
+/* A string whose "" is no value (empty_none()). */
+static const struct ecs_step *w_str_opt(struct enc *e, const struct ecs_step *s)
+{
+	if (e->ev->str[s->id].len)
+		put_ref(e, s, ks_ecs_is_path(s->id));
+	return s + 1;
+}
+
+/* An entity id, from the key and the pid and start time it was made of. */
+static const struct ecs_step *w_entity(struct enc *e, const struct ecs_step *s)
+{
+	__u64 start;
+	__u32 pid;
+
+	ks_event_entity_parts(e->ev, s->id, &pid, &start);
+	put_entity(e, ks_event_entity(e->ev, s->id), pid, start);
+	return s + 1;
+}
+
+/* source.ip, destination.ip: none while all 0 */
+static const struct ecs_step *w_ip(struct enc *e, const struct ecs_step *s)
+{
+	const uint8_t *a = s->id == KS_F_SOURCE_IP ? e->ev->saddr : e->ev->daddr;
+	char buf[INET6_ADDRSTRLEN];
+
+	if (!ks_ecs_ip_is_zero(a)) {
+		ks_ecs_ip_text(e->ev, a, buf, sizeof(buf));
+		put_cstr(e, s, buf);
+	}
+	return s + 1;
+}
+
+/*
+ * An enriched field (loader/ecs_user.c): a replayed record's own value,
+ * and host.id (read once) and destination.domain (a lookup in memory)
+ * for a live event (the plan has no other for a live event: other live
+ * values are read from /proc when a rule tests them, not for every event
+ * printed). By kind: a number (decimal text, as the decoder noted it),
+ * a boolean ("true" or "false"), a string, an array (NUL-separated
+ * elements; none if empty).
+ */
+static inline bool user_val(struct enc *e, const struct ecs_step *s, const char **v, size_t *len)
+{
+	return ks_ecs_user_str_i(e->ctx, s->id, s->f, e->ev, v, len);
+}
+
+static const struct ecs_step *w_user_num(struct enc *e, const struct ecs_step *s)
+{
+	const char *v;
+	size_t len;
+
+	if (user_val(e, s, &v, &len))
+		ks_jw_int_k(out(e), s->key, s->klen, strtoll(v, NULL, 10));
+	return s + 1;
+}
+
+static const struct ecs_step *w_user_bool(struct enc *e, const struct ecs_step *s)
+{
+	const char *v;
+	size_t len;
+
+	if (user_val(e, s, &v, &len))
+		ks_jw_raw_k(out(e), s->key, s->klen, len == 4 ? "true" : "false");
+	return s + 1;
+}
+
+static const struct ecs_step *w_user_str(struct enc *e, const struct ecs_step *s)
+{
+	const char *v;
+	size_t len;
+
+	if (user_val(e, s, &v, &len))
+		ks_jw_str_k(out(e), s->key, s->klen, v, len);
+	return s + 1;
+}
+
+static const struct ecs_step *w_user_arr(struct enc *e, const struct ecs_step *s)
+{
+	const char *v, *end, *z;
+	size_t len;
+
+	if (!user_val(e, s, &v, &len))
+		return s + 1;
+	ks_jw_arr_k(out(e), s->key, s->klen);
+	for (end = v + len; len && v <= end; v = z + 1) {
+		z = memchr(v, 0, (size_t)(end - v));
+		z = z ? z : end;
+		ks_jw_str(out(e), NULL, v, (size_t)(z - v));
+	}
+	ks_jw_end(out(e), ']');
+	return s + 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* hooks: the members that are no plain field of the catalogue       */
+
+static const struct ecs_step *hk_timestamp(struct enc *e, const struct ecs_step *s)
 {
 	char ts[KS_ECS_TIME_LEN];
 
-	ks_ecs_format_time(ts_ns, ts);
-	ks_jw_cstr(e->w, "@timestamp", ts);
+	ks_ecs_format_time(e->ev->ts_ns, ts);	/* always as long */
+	ks_jw_str_k(out(e), s->key, s->klen, ts, KS_ECS_TIME_LEN - 1);
+	return s + 1;
 }
 
-static void enc_host(struct enc *e, const struct ks_event *ev)
+/* container.id: derived from the cgroup (loader/container.c), no member. */
+static const struct ecs_step *hk_container(struct enc *e, const struct ecs_step *s)
 {
-	ks_jw_obj(e->w, "host");
-	put_user(e, "id", KS_ECS_U_HOST_ID);
-	ks_jw_cstr(e->w, "name", ks_ecs_event_host(e->ctx, ev));
-	ks_jw_obj(e->w, "os");
-	ks_jw_cstr(e->w, "type", KS_HOST_OS_TYPE);
-	ks_jw_end(e->w, '}');
-	ks_jw_end(e->w, '}');
+	const char *id = ks_ecs_container(e->ctx, e->ev);
+
+	if (id)
+		put_cstr(e, s, id);
+	return s + 1;
 }
 
-static void put_id(struct ks_jw *w, const char *key, uint32_t id)
+/* event.type: Elastic Defend's one-element array, a function of event.action. */
+static const struct ecs_step *hk_event_type(struct enc *e, const struct ecs_step *s)
 {
-	ks_jw_obj(w, key);
-	ks_jw_int(w, "id", id);
-	ks_jw_end(w, '}');
+	const char *t = ks_event_type_name(e->ev->action);
+
+	if (!t)
+		return s + 1;
+	ks_jw_arr_k(out(e), s->key, s->klen);
+	ks_jw_cstr(out(e), NULL, t);
+	ks_jw_end(out(e), ']');
+	return s + 1;
+}
+
+/* host.name: a replayed record's own, else this host's (no event member). */
+static const struct ecs_step *hk_host_name(struct enc *e, const struct ecs_step *s)
+{
+	put_cstr(e, s, ks_ecs_event_host(e->ctx, e->ev));
+	return s + 1;
+}
+
+/* host.os.type: a constant (Kestrel runs on Linux). */
+static const struct ecs_step *hk_os_type(struct enc *e, const struct ecs_step *s)
+{
+	ks_jw_str_k(out(e), s->key, s->klen, KS_HOST_OS_TYPE, strlen(KS_HOST_OS_TYPE));
+	return s + 1;
+}
+
+/* The catalogue's entries of the string fields cut in ev (all, or the paths). */
+static size_t cut_fields(const struct ks_event *ev, bool paths,
+			 const struct ks_field_info *out[KS_F_STR_N])
+{
+	const struct ks_field_info *fi;
+	unsigned int f;
+	size_t n = 0;
+
+	for (f = KS_F_NONE + 1; f < KS_F_STR_N; f++)
+		if (ev->truncated & (1u << f) && (fi = ks_field_by_id(f)) &&
+		    (!paths || ks_ecs_is_path(f)))
+			out[n++] = fi;
+	return n;
+}
+
+/* kestrel.cut_head: where the head of each cut path ends, by field name. */
+static const struct ecs_step *hk_cut_head(struct enc *e, const struct ecs_step *s)
+{
+	const struct ks_field_info *cut[KS_F_STR_N];
+	size_t n = e->ev->truncated ? cut_fields(e->ev, true, cut) : 0, i;
+
+	if (!n)
+		return s + 1;
+	qsort(cut, n, sizeof(cut[0]), name_cmp);
+	ks_jw_obj_k(out(e), s->key, s->klen);
+	for (i = 0; i < n; i++)
+		ks_jw_int(out(e), cut[i]->name, e->ev->cut_head[KS_PATH_IDX(cut[i]->id)]);
+	ks_jw_end(out(e), '}');
+	return s + 1;
+}
+
+/* kestrel.truncated: the names of the fields cut, in field order. */
+static const struct ecs_step *hk_truncated(struct enc *e, const struct ecs_step *s)
+{
+	const struct ks_field_info *cut[KS_F_STR_N];
+	size_t n = e->ev->truncated ? cut_fields(e->ev, false, cut) : 0, i;
+
+	if (!n)
+		return s + 1;
+	ks_jw_arr_k(out(e), s->key, s->klen);
+	for (i = 0; i < n; i++)
+		ks_jw_cstr(out(e), NULL, cut[i]->name);
+	ks_jw_end(out(e), ']');
+	return s + 1;
+}
+
+/* observer.ingress.interface.id: the ifindex, which no rule tests. */
+static const struct ecs_step *hk_ifindex(struct enc *e, const struct ecs_step *s)
+{
+	if (e->ev->ifindex)
+		ks_jw_int_k(out(e), s->key, s->klen, e->ev->ifindex);
+	return s + 1;
+}
+
+/* process.args with args_count and command_line: three members of one slot. */
+static const struct ecs_step *hk_args(struct enc *e, const struct ecs_step *s)
+{
+	put_args(e);
+	return s + 1;
+}
+
+/*
+ * process.entry_leader.entry_meta.type: "container" for a process in a
+ * pid namespace other than the host's (the parser's rewrite of a test of
+ * it, compare.c); of a host process Kestrel cannot tell which of
+ * Defend's other kinds it is, so it writes none.
+ */
+static const struct ecs_step *hk_entry_meta(struct enc *e, const struct ecs_step *s)
+{
+	if (e->ev->pid_ns && e->ev->pid_ns != KS_PID_NS_HOST)
+		put_cstr(e, s, "container");
+	return s + 1;
+}
+
+/*
+ * By full name; a NULL fn: the member is written by another hook. Names
+ * the catalogue does not have are members only the encoder writes. slot:
+ * a string field whose KS_P_* bit the hook needs to write anything;
+ * always: it writes its member for every event; z: its guard, if any.
+ */
+const struct ecs_hook ks_ecs_hooks[] = {
+	{ "@timestamp", hk_timestamp, .always = true },
+	{ "container.id", hk_container },
+	{ "event.type", hk_event_type },
+	{ "host.name", hk_host_name, .always = true },
+	{ "host.os.type", hk_os_type, .always = true },
+	{ "kestrel.cut_head", hk_cut_head, .z = ECS_GUARD(truncated) },
+	{ "kestrel.truncated", hk_truncated, .z = ECS_GUARD(truncated) },
+	{ "observer.ingress.interface.id", hk_ifindex, .z = ECS_GUARD(ifindex) },
+	{ "process.args", hk_args, KS_F_PROCESS_ARGS },
+	{ "process.args_count", NULL },
+	{ "process.command_line", NULL },
+	{ "process.entry_leader.entry_meta.type", hk_entry_meta, .z = ECS_GUARD(pid_ns) },
+};
+const size_t ks_ecs_n_hooks = ARRAY_SIZE(ks_ecs_hooks);
+
+/* ------------------------------------------------------------------ */
+/* gates: objects written otherwise than "when a member is"           */
+
+/* kestrel: an empty object when the truncation bits name no field */
+static enum ecs_gate t_kestrel(const struct ks_event *ev)
+{
+	return ev->truncated ? G_FORCE : G_LAZY;
+}
+
+/*
+ * source and destination: of a network event with an address or a port;
+ * so no destination.domain of a DNS answer (a sinkhole's 0.0.0.0) is
+ * written for an endpoint that has neither.
+ */
+static enum ecs_gate t_source(const struct ks_event *ev)
+{
+	return !ks_ecs_ip_is_zero(ev->saddr) || ev->sport ? G_LAZY : G_SKIP;
+}
+
+static enum ecs_gate t_dest(const struct ks_event *ev)
+{
+	return !ks_ecs_ip_is_zero(ev->daddr) || ev->dport ? G_LAZY : G_SKIP;
+}
+
+/* observer.ingress.interface without its name: when there is an ifindex */
+static enum ecs_gate t_ifindex(const struct ks_event *ev)
+{
+	return ev->ifindex ? G_FORCE : G_SKIP;
+}
+
+/*
+ * An object's gate: with one of bits in the mask (or no bits), with;
+ * else without. event: always, even when the action and category have no
+ * name; file: the file's names, or a rename's source under
+ * file.Ext.original; network.*: of a network event only; the parent's
+ * ids only with the parent; the leaders (their pids are null while 0,
+ * whatever present says): with the process.
+ */
+const struct ecs_gate_def ks_ecs_gates[] = {
+	{ "destination", KS_P_NET, G_TEST, G_SKIP, t_dest },
+	{ "event", 0, G_FORCE },
+	{ "file", KS_P_FILE | KS_P_ORIG, G_FORCE, G_SKIP },
+	{ "file.Ext.original", KS_P_ORIG, G_FORCE, G_SKIP },
+	{ "kestrel", 0, G_TEST, G_TEST, t_kestrel, ECS_GUARD(truncated) },
+	{ "network", KS_P_NET, G_LAZY, G_SKIP },
+	{ "observer.ingress.interface", KS_P_IFACE, G_FORCE, G_TEST, t_ifindex, ECS_GUARD(ifindex) },
+	{ "process.entry_leader", KS_P_PROCESS, G_LAZY, G_SKIP },
+	{ "process.parent", KS_P_PARENT, G_LAZY, G_SKIP },
+	{ "process.session_leader", KS_P_PROCESS, G_LAZY, G_SKIP },
+	{ "source", KS_P_NET, G_TEST, G_SKIP, t_source },
+};
+const size_t ks_ecs_n_gates = ARRAY_SIZE(ks_ecs_gates);
+
+/* An object written even empty: now, after the objects it is in. */
+static inline const struct ecs_step *o_force(struct enc *e, const struct ecs_step *s)
+{
+	ks_jw_obj_k(out(e), s->key, s->klen);
+	return s + 1;
+}
+
+/* An object written with its first member (out()), if any. */
+static inline const struct ecs_step *o_lazy(struct enc *e, const struct ecs_step *s)
+{
+	e->pend[e->n_pend++] = s;
+	return s + 1;
+}
+
+/* An object the event's values decide: left out (past its end), lazy or forced. */
+static const struct ecs_step *o_test(struct enc *e, const struct ecs_step *s)
+{
+	switch (s->test(e->ev)) {
+	case G_FORCE:
+		return o_force(e, s);
+	case G_LAZY:
+		return o_lazy(e, s);
+	default:
+		return s + s->skip;
+	}
+}
+
+/*
+ * An object's end. Objects not written yet are the innermost ones
+ * entered: if there are any, this is one, with nothing in it.
+ */
+static inline const struct ecs_step *o_close(struct enc *e, const struct ecs_step *s)
+{
+	if (e->n_pend)
+		e->n_pend--;
+	else
+		ks_jw_end(e->jw, '}');
+	return s + 1;
+}
+
+/* An object whose guards are all 0 is passed over: it would write nothing. */
+static inline const struct ecs_step *o_zero(struct enc *e, const struct ecs_step *s)
+{
+	const struct ecs_zword *g = e->guards + s->zero.first, *end = g + s->zero.n;
+	uint64_t x = 0, y;
+
+	for (; g < end; g++) {
+		memcpy(&y, (const char *)e->ev + g->off, sizeof(y));
+		x |= y & g->mask;
+	}
+	return x ? s + 1 : s + s->skip;
+}
+
+const ecs_step_fn ks_ecs_writers[EW_N] = {
+	[EW_NUM] = w_num, [EW_NUM_NZ] = w_num_nz, [EW_ENUM] = w_enum, [EW_ENUM_NZ] = w_enum_nz,
+	[EW_CAPS] = w_caps, [EW_STR] = w_str, [EW_PATH] = w_path, [EW_STR_OPT] = w_str_opt,
+	[EW_ENTITY] = w_entity, [EW_IP] = w_ip, [EW_USER_NUM] = w_user_num,
+	[EW_USER_BOOL] = w_user_bool, [EW_USER_STR] = w_user_str, [EW_USER_ARR] = w_user_arr,
+	[EW_TEST] = o_test,
+};
+
+/* One step, the objects' own done here (no call). */
+static inline const struct ecs_step *step(struct enc *e, const struct ecs_step *s)
+{
+	switch (s->op) {
+	case S_ZERO: return o_zero(e, s);
+	case S_LAZY: return o_lazy(e, s);
+	case S_FORCE: return o_force(e, s);
+	case S_CLOSE: return o_close(e, s);
+	default: return s->fn(e, s);
+	}
 }
 
 void ks_ecs_event_json(struct ks_ecs_ctx *ctx, struct ks_jw *w, const struct ks_event *ev)
 {
 	struct enc e = { ctx, w, ev };
-	const char *cat = ks_ecs_category_name(ev->category);
-	const char *act = ks_ecs_action_name(ev->action);
-	bool user = ev->present & KS_P_USER;
+	const struct ecs_step *s, *end;
+	const struct ecs_plan *p;
+	struct ecs_plan *own;
 
-	ks_jw_obj(w, NULL);
-	enc_head(&e, ev->ts_ns);
-	put_sub(&e, "agent", "id", KS_ECS_U_AGENT_ID);
-	enc_container(ctx, w, ev);
-	put_endpoint(&e, "destination", ev->daddr, ev->dport);
-	ks_jw_obj(w, "event");
-	if (act)
-		ks_jw_cstr(w, "action", act);
-	if (cat)
-		ks_jw_cstr(w, "category", cat);
-	if (ks_event_type_name(ev->action)) {	/* Elastic Defend's array */
-		ks_jw_arr(w, "type");
-		ks_jw_cstr(w, NULL, ks_event_type_name(ev->action));
-		ks_jw_end(w, ']');
-	}
-	ks_jw_end(w, '}');
-	enc_file(&e);
-	if (user)
-		put_id(w, "group", ev->gid);
-	enc_host(&e, ev);
-	enc_kestrel(&e);
-	enc_network(&e);
-	enc_observer(&e);
-	if (ev->present & KS_P_PAYLOAD)
-		put_ref(&e, "payload", KS_F_PAYLOAD);
-	enc_process(&e);
-	put_endpoint(&e, "source", ev->saddr, ev->sport);
-	if (user) {
-		ks_jw_obj(w, "user");
-		ks_jw_int(w, "id", ev->uid);
-		put_user(&e, "name", KS_ECS_U_USER_NAME);
-		ks_jw_end(w, '}');
-	}
-	ks_jw_end(w, '}');
-}
-
-/* ------------------------------------------------------------------ */
-/* alerts                                                             */
-
-const char *ks_ecs_outcome(const struct ks_event *ev)
-{
-	/* A killed process may also have had its operation denied. */
-	if (ev->verdict.flags & KS_V_KILLED)
-		return "killed";
-	if (ev->verdict.flags & KS_V_DENIED)
-		return "blocked";
-	return "success";
-}
-
-static void put_strings(struct ks_jw *w, const char *key, const char *const *v, size_t n)
-{
-	size_t i;
-
-	ks_jw_arr(w, key);
-	for (i = 0; i < n; i++)
-		ks_jw_cstr(w, NULL, v[i]);
-	ks_jw_end(w, ']');
-}
-
-/*
- * rule.*: id, name, severity and tags always; description, reference
- * (an array) and uuid (an Elastic rule's rule_id) when the rule has them.
- */
-static void put_rule(struct ks_jw *w, const struct ks_alert_meta *meta)
-{
-	ks_jw_obj(w, "rule");
-	if (meta->description)
-		ks_jw_cstr(w, "description", meta->description);
-	ks_jw_cstr(w, "id", meta->id ? meta->id : "");
-	ks_jw_cstr(w, "name", meta->name ? meta->name : "");
-	if (meta->n_references)
-		put_strings(w, "reference", meta->references, meta->n_references);
-	ks_jw_cstr(w, "severity", meta->severity ?: ks_severity_name(KS_SEV_MEDIUM));
-	put_strings(w, "tags", meta->tags, meta->n_tags);
-	if (meta->uuid)
-		ks_jw_cstr(w, "uuid", meta->uuid);
-	ks_jw_end(w, '}');
-}
-
-/* The distinct (by id) tactics, techniques or subtechniques of a rule's threats. */
-struct refset {
-	const struct ks_attack_ref **v;
-	size_t n;
-};
-
-static void refset_add(struct refset *s, const struct ks_attack_ref *r)
-{
-	size_t i;
-
-	if (!r->id)
-		return;
-	for (i = 0; i < s->n; i++)
-		if (!strcmp(s->v[i]->id, r->id))
-			return;
-	s->v[s->n++] = r;
-}
-
-enum { REF_ID, REF_NAME, REF_URL };
-
-static const char *ref_part(const struct ks_attack_ref *r, int part)
-{
-	return part == REF_ID ? r->id : part == REF_NAME ? r->name : r->reference;
-}
-
-/* One part of every entry, as an array; none if an entry lacks it (they would not line up). */
-static void put_parts(struct ks_jw *w, const char *key, const struct refset *s, int part)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		if (!ref_part(s->v[i], part))
-			return;
-	ks_jw_arr(w, key);
-	for (i = 0; i < s->n; i++)
-		ks_jw_cstr(w, NULL, ref_part(s->v[i], part));
-	ks_jw_end(w, ']');
-}
-
-/* ECS puts the id, name and reference of the entries in parallel arrays. */
-static void put_refs(struct ks_jw *w, const char *key, const struct refset *s,
-		     const struct refset *subs)
-{
-	if (!s->n)
-		return;
-	ks_jw_obj(w, key);
-	put_parts(w, "id", s, REF_ID);
-	put_parts(w, "name", s, REF_NAME);
-	put_parts(w, "reference", s, REF_URL);
-	if (subs)
-		put_refs(w, "subtechnique", subs, NULL);
-	ks_jw_end(w, '}');
-}
-
-/* Every tactic (set[0]), technique (set[1]) and subtechnique (set[2]) once. */
-static void collect_refs(const struct ks_alert_meta *meta, struct refset set[3])
-{
-	const struct ks_threat *t;
-	size_t i, k, m;
-
-	for (i = 0; i < meta->n_threats; i++) {
-		t = &meta->threats[i];
-		refset_add(&set[0], &t->tactic);
-		for (k = 0; k < t->n_techniques; k++) {
-			refset_add(&set[1], &t->techniques[k].ref);
-			for (m = 0; m < t->techniques[k].n_subs; m++)
-				refset_add(&set[2], &t->techniques[k].subs[m]);
-		}
-	}
-}
-
-/*
- * threat.*: the first framework named, and the rule's ATT&CK entries
- * (subtechniques under threat.technique). The sets point into one array
- * with room for every entry: on the stack unless the rule has many.
- */
-static void put_threat(struct ks_jw *w, const struct ks_alert_meta *meta)
-{
-	const struct ks_attack_ref *stack[64], **v = stack;
-	const char *framework = NULL;
-	struct refset set[3] = {};
-	size_t n[3] = {}, i, k;
-
-	for (i = 0; i < meta->n_threats; i++) {
-		framework = framework ?: meta->threats[i].framework;
-		n[0]++;
-		n[1] += meta->threats[i].n_techniques;
-		for (k = 0; k < meta->threats[i].n_techniques; k++)
-			n[2] += meta->threats[i].techniques[k].n_subs;
-	}
-	if (n[0] + n[1] + n[2] > ARRAY_SIZE(stack) &&
-	    !(v = calloc(n[0] + n[1] + n[2], sizeof(*v)))) {
+	p = ks_ecs_plan(ev, &own);
+	if (!p) {
 		w->oom = true;
 		return;
 	}
-	set[0].v = v;
-	set[1].v = v + n[0];
-	set[2].v = v + n[0] + n[1];
-	collect_refs(meta, set);
-	if (framework || set[0].n || set[1].n) {
-		ks_jw_obj(w, "threat");
-		if (framework)
-			ks_jw_cstr(w, "framework", framework);
-		put_refs(w, "tactic", &set[0], NULL);
-		put_refs(w, "technique", &set[1], &set[2]);
-		ks_jw_end(w, '}');
-	}
-	if (v != stack)
-		free(v);
-}
-
-/* kestrel.join: names sorted; a name given twice keeps its last value. */
-static void put_join(struct ks_jw *w, const char *names[], const char *values[], size_t n)
-{
-	size_t order[KS_MAX_JOIN], i, j, k, m = 0;
-
-	for (i = 0; i < n && m < KS_MAX_JOIN; i++) {
-		for (j = 0; j < m && strcmp(names[order[j]], names[i]); j++)
-			;
-		if (j < m) {
-			order[j] = i;	/* the later value replaces */
-			continue;
-		}
-		for (k = m++; k > 0 && strcmp(names[order[k - 1]], names[i]) > 0; k--)
-			order[k] = order[k - 1];
-		order[k] = i;
-	}
-	ks_jw_obj(w, "join");
-	for (i = 0; i < m; i++)
-		ks_jw_cstr(w, names[order[i]], values[order[i]]);
-	ks_jw_end(w, '}');
-}
-
-int ks_ecs_alert_json(struct ks_ecs_ctx *ctx, struct ks_jw *w,
-		      const struct ks_alert_meta *meta,
-		      const struct ks_event *const *events, size_t n_events,
-		      const char *join_field_names[], const char *join_values[],
-		      size_t n_join)
-{
-	const struct ks_event *last = meta->completing ? meta->completing :
-				      n_events ? events[n_events - 1] : NULL;
-	struct enc e = { ctx, w, NULL };
-	size_t i;
-
-	if (!last && !meta->event_lost)
-		return -1;
+	e.guards = p->guards;
 	ks_jw_obj(w, NULL);
-	enc_head(&e, last ? last->ts_ns : meta->ts_ns);
-	if (last)	/* the completing event's, as host.name */
-		enc_container(ctx, w, last);
-	ks_jw_obj(w, "ecs");
-	ks_jw_cstr(w, "version", KS_ECS_VERSION);
+	for (s = p->steps, end = s + p->n; s < end;)
+		s = step(&e, s);
 	ks_jw_end(w, '}');
-	ks_jw_obj(w, "event");
-	ks_jw_cstr(w, "action", meta->action ?: ks_rule_action_name(KS_RA_ALERT));
-	ks_jw_cstr(w, "kind", "alert");
-	ks_jw_cstr(w, "outcome", last ? ks_ecs_outcome(last) : meta->outcome ?: "unknown");
-	if (meta->risk_score >= 0)
-		ks_jw_int(w, "risk_score", meta->risk_score);
-	ks_jw_end(w, '}');
-	ks_jw_obj(w, "host");
-	ks_jw_cstr(w, "name", last ? ks_ecs_event_host(ctx, last) : ks_ecs_host(ctx));
-	ks_jw_end(w, '}');
-	ks_jw_obj(w, "kestrel");
-	if (meta->event_lost)
-		ks_jw_raw(w, "event_lost", "true");
-	ks_jw_arr(w, "events");
-	for (i = 0; i < n_events; i++)
-		ks_ecs_event_json(ctx, w, events[i]);
-	ks_jw_end(w, ']');
-	put_join(w, join_field_names, join_values, n_join);
-	if (meta->lost_events)
-		ks_jw_int(w, "lost_events", (int64_t)meta->lost_events);
-	ks_jw_end(w, '}');
-	if (meta->event_lost)
-		ks_jw_cstr(w, "message", KS_ECS_LOST_MESSAGE);
-	put_rule(w, meta);
-	put_threat(w, meta);
-	ks_jw_end(w, '}');
-	return w->oom ? -1 : 0;
+	free(own);
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * ECS codec internals shared by loader/ecs.c (names, time, context),
- * loader/ecs_decode.c (Event JSONL in), loader/ecs_encode.c (events and
- * alerts out) and loader/field.c (field values as text).
+ * loader/ecs_decode.c (Event JSONL in), loader/ecs_encode.c (events out),
+ * loader/ecs_alert.c (alerts out) and loader/field.c (field values as
+ * text).
  */
 #ifndef KS_ECS_INT_H
 #define KS_ECS_INT_H
@@ -24,6 +25,9 @@ int ks_ecs_user_index(const struct ks_field_info *f);
 /* The catalogue's entry of enriched field i (KS_ECS_U_*), NULL past them. */
 const struct ks_field_info *ks_ecs_user_info(unsigned int i);
 const char *ks_ecs_user_name(unsigned int i);
+/* ks_ecs_user_str() of enriched field i, f its entry (the encoder's plan knows i). */
+bool ks_ecs_user_str_i(struct ks_ecs_ctx *ctx, unsigned int i, const struct ks_field_info *f,
+		       const struct ks_event *ev, const char **s, size_t *len);
 /* Replayed record seq (in record order) holds s for field: 0 or -ENOMEM. */
 int ks_ecs_user_note(struct ks_ecs_ctx *ctx, uint64_t seq, unsigned int field,
 		     const char *s, size_t len);

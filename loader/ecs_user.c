@@ -286,6 +286,40 @@ static bool live_proc(struct ks_ecs_ctx *ctx, unsigned int field,
 	}
 }
 
+/*
+ * host.id and agent.id of a live event: this machine's, looked up once
+ * (ks_interp_user_default() finds a field by name: three strcmp() per
+ * event printed, every alert's events having host.id).
+ */
+static struct {
+	const char *s;
+	size_t len;
+	bool ok;
+} host_id, agent_id;
+static pthread_once_t this_host_once = PTHREAD_ONCE_INIT;
+
+static void this_host_init(void)
+{
+	const struct ks_field_info *h = ks_ecs_user_info(KS_ECS_U_HOST_ID);
+	const struct ks_field_info *a = ks_ecs_user_info(KS_ECS_U_AGENT_ID);
+
+	host_id.ok = h && ks_interp_user_default(h, &host_id.s, &host_id.len);
+	agent_id.ok = a && ks_interp_user_default(a, &agent_id.s, &agent_id.len);
+}
+
+static bool this_host(unsigned int field, const char **s, size_t *len)
+{
+	pthread_once(&this_host_once, this_host_init);
+	if (field == KS_ECS_U_HOST_ID) {
+		*s = host_id.s;
+		*len = host_id.len;
+		return host_id.ok;
+	}
+	*s = agent_id.s;
+	*len = agent_id.len;
+	return agent_id.ok;
+}
+
 static bool live_value(struct ks_ecs_ctx *ctx, const struct ks_field_info *f,
 		       unsigned int field, const struct ks_event *ev,
 		       const char **s, size_t *len)
@@ -294,7 +328,7 @@ static bool live_value(struct ks_ecs_ctx *ctx, const struct ks_field_info *f,
 	char *buf;
 
 	if (field == KS_ECS_U_HOST_ID || field == KS_ECS_U_AGENT_ID)
-		return ks_interp_user_default(f, s, len);
+		return this_host(field, s, len);
 	if (field == KS_ECS_U_DEST_DOMAIN)	/* the name, not a reverse lookup */
 		return ctx->dns && ks_dns_cache_get(ctx->dns, ev->daddr, ev->ts_ns, s, len);
 	if (!ctx->ubuf && !(ctx->ubuf = malloc(KS_ECS_ENVBUF)))
@@ -321,9 +355,15 @@ bool ks_ecs_user_str(struct ks_ecs_ctx *ctx, const struct ks_field_info *f,
 
 	if (i < 0)
 		return ks_interp_user_default(f, s, len);
+	return ks_ecs_user_str_i(ctx, (unsigned int)i, f, ev, s, len);
+}
+
+bool ks_ecs_user_str_i(struct ks_ecs_ctx *ctx, unsigned int i, const struct ks_field_info *f,
+		       const struct ks_event *ev, const char **s, size_t *len)
+{
 	if (f->present && !(ev->present & f->present))
 		return false;
 	if (ev->source == KS_SRC_REPLAY)
-		return ev->seq && replayed_value(ctx, ev->seq, (unsigned int)i, s, len);
-	return live_value(ctx, f, (unsigned int)i, ev, s, len);
+		return ev->seq && replayed_value(ctx, ev->seq, i, s, len);
+	return live_value(ctx, f, i, ev, s, len);
 }

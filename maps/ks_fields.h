@@ -104,6 +104,18 @@
 	X(KS_F_PAYLOAD, "payload", STR, KS_P_PAYLOAD)
 
 /*
+ * KS_ENTITY_FIELDS(X): X(id, key, pid, start) for the 64-bit entity keys:
+ *   key       the struct ks_event member holding the key (0: null)
+ *   pid, start  the members it was made of, which print as its entity_id
+ *             "<pid>-<start_ns>" when no record named it
+ */
+#define KS_ENTITY_FIELDS(X)						      \
+	X(KS_F_ENTITY_ID, entity, pid, start_ns)			      \
+	X(KS_F_PARENT_ENTITY_ID, parent_entity, ppid, parent_start_ns)	      \
+	X(KS_F_SESSION_ENTITY_ID, sl_entity, sl_pid, sl_start_ns)	      \
+	X(KS_F_ENTRY_ENTITY_ID, el_entity, el_pid, el_start_ns)
+
+/*
  * A set of values, a bit each (the capability sets): a test of one is
  * true if the set holds any of its values, as of Elastic Defend's arrays.
  */
@@ -146,22 +158,20 @@ KS_FIELD_INLINE __u32 ks_event_num(const struct ks_event *ev, __u32 f, __s64 *v)
 /* Is f one of the 64-bit entity keys (join keys only)? */
 KS_FIELD_INLINE int ks_field_is_entity(__u32 f)
 {
-	return f == KS_F_ENTITY_ID || f == KS_F_PARENT_ENTITY_ID ||
-	       f == KS_F_SESSION_ENTITY_ID || f == KS_F_ENTRY_ENTITY_ID;
+#define KS_FIELD_IS(id, ...) f == id ||
+	return KS_ENTITY_FIELDS(KS_FIELD_IS) 0;
+#undef KS_FIELD_IS
 }
 
 /* The key of entity field f (0: null, or f is not an entity field). */
 KS_FIELD_INLINE __u64 ks_event_entity(const struct ks_event *ev, __u32 f)
 {
 	switch (f) {
-	case KS_F_ENTITY_ID:
-		return ev->entity;
-	case KS_F_PARENT_ENTITY_ID:
-		return ev->parent_entity;
-	case KS_F_SESSION_ENTITY_ID:
-		return ev->sl_entity;
-	case KS_F_ENTRY_ENTITY_ID:
-		return ev->el_entity;
+#define KS_FIELD_CASE(id, key, pid, start)				      \
+	case id:							      \
+		return ev->key;
+	KS_ENTITY_FIELDS(KS_FIELD_CASE)
+#undef KS_FIELD_CASE
 	}
 	return 0;
 }
@@ -175,18 +185,13 @@ KS_FIELD_INLINE void ks_event_entity_parts(const struct ks_event *ev, __u32 f,
 					   __u32 *pid, __u64 *start)
 {
 	switch (f) {
-	case KS_F_PARENT_ENTITY_ID:
-		*pid = ev->ppid;
-		*start = ev->parent_start_ns;
+#define KS_FIELD_CASE(id, key, pid_, start_)				      \
+	case id:							      \
+		*pid = ev->pid_;					      \
+		*start = ev->start_;					      \
 		return;
-	case KS_F_SESSION_ENTITY_ID:
-		*pid = ev->sl_pid;
-		*start = ev->sl_start_ns;
-		return;
-	case KS_F_ENTRY_ENTITY_ID:
-		*pid = ev->el_pid;
-		*start = ev->el_start_ns;
-		return;
+	KS_ENTITY_FIELDS(KS_FIELD_CASE)
+#undef KS_FIELD_CASE
 	}
 	*pid = ev->pid;
 	*start = ev->start_ns;

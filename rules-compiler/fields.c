@@ -359,6 +359,11 @@ const struct ks_field_info *ks_field_lookup(const char *name)
 	return NULL;
 }
 
+const struct ks_field_info *ks_field_at(size_t i)
+{
+	return i < ARRAY_SIZE(fields) ? &fields[i] : NULL;
+}
+
 bool ks_field_host_const(const struct ks_field_info *f)
 {
 	return f->id == KS_F_NONE &&

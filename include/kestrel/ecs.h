@@ -14,7 +14,8 @@
  *
  * Mapping rules (what is stored where, and what is derived) are described
  * at the top of loader/ecs.c; the decoder is loader/ecs_decode.c, the
- * encoder loader/ecs_encode.c. In short:
+ * encoders loader/ecs_encode.c (events, their members from the field
+ * catalogue) and loader/ecs_alert.c (alerts). In short:
  *
  *  - Text slots (exe, pexe, path, orig, comm, pcomm, iface) hold at most
  *    slot size - 1 bytes and stay NUL-terminated; process.args holds at most

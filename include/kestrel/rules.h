@@ -142,6 +142,9 @@ const char *ks_event_type_name(unsigned int act);
 
 const struct ks_field_info *ks_field_lookup(const char *name);
 const struct ks_field_info *ks_field_by_id(enum ks_field id);
+/* The catalogue's entry i in its order (walks of every field: kload's
+ * ECS encoder builds its plan from them), NULL past the last. */
+const struct ks_field_info *ks_field_at(size_t i);
 
 /* ---- AST ---- */
 enum ks_node_kind {
