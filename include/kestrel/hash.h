@@ -3,7 +3,9 @@
  * The project's one FNV-1a (rules-compiler/hash.c): content hashes of
  * tables, rule uids, the compiler's string map, and the event decoder's
  * numeric stand-in for string entity ids. Not for keys an attacker chooses
- * to collide: those take the keyed SipHash (maps/ks_siphash.h).
+ * to collide: those take the keyed SipHash (maps/ks_siphash.h). Table
+ * slot indexes over a few known names (ecs_decode.c's tree_hash) are not
+ * content hashes and stay where they are used.
  */
 #ifndef KESTREL_HASH_H
 #define KESTREL_HASH_H
