@@ -140,7 +140,7 @@ _Static_assert(DEC_HASH_N >= 2 * (2 * P_N + 1), "dec_hash stays at most half ful
  * project's one): the parent, the length and the two end bytes tell the
  * decoder's names apart well enough for one probe or two, and the probe's
  * memcmp decides. ks_fnv1a32 over the whole name cost 503 instructions
- * more a line, 3.3 % of decoding (callgrind, h/replay4's 8b93cfc).
+ * more a line, 3.3 % of decoding (bench/profile/replay4-decoder.txt).
  */
 static unsigned int tree_hash(unsigned int t, const char *seg, size_t len)
 {
