@@ -10,6 +10,11 @@
  * cannot race it. record is attach without alerts, writing every
  * forwarded event: it pins nothing, adopts nothing, and removes what it
  * attached when it stops.
+ *
+ * About 920 lines, the steps of one process's life that attach and
+ * record share: start-up (load, adopt, pin), the run loop with its
+ * reload hand-over, and the teardown. The ring-buffer consumer is
+ * session.c, the admin commands cmd_admin.c.
  */
 #include <errno.h>
 #include <malloc.h>

@@ -9,6 +9,10 @@
  * ordinary rule file loader: one parser for rules, whatever their origin.
  * The tables read back are checked by ks_tables_check() (tables_check.c)
  * before anything walks them.
+ *
+ * About 950 lines, writer and readers in one file on purpose: the extent
+ * list, the header and the file hash are this file's private layout, and
+ * a split would publish them in a header for the other half alone.
  */
 #include <endian.h>
 #include <stddef.h>
