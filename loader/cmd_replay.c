@@ -215,6 +215,10 @@ static int cmd_replay(int argc, char **argv)
 		ks_sinks_free(ra.sinks);	/* out is the set's */
 	else
 		ks_output_close(out);
+	if (ks_regex_undecided())
+		fprintf(stderr, "kload: warning: %llu value(s) a regex gave up on (PCRE2's "
+			"match limit) were read as matches\n",
+			(unsigned long long)ks_regex_undecided());
 	if (ks_log_level >= KS_LOG_INFO)
 		fprintf(stderr, "kload: replayed %llu events and %llu packets in %llu test runs: "
 			"%llu forwarded, %llu alerts\n", (unsigned long long)res.events,
