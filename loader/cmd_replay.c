@@ -190,6 +190,15 @@ static int run(int argc, char **argv, int first, const struct replay_args *ra,
 	return ret ?: lost;
 }
 
+/* Values a regex gave up on were read as matches (interp.c): say so. */
+static void undecided_note(void)
+{
+	if (ks_regex_undecided())
+		fprintf(stderr, "kload: warning: %llu value(s) a regex gave up on (PCRE2's "
+			"match limit) were read as matches\n",
+			(unsigned long long)ks_regex_undecided());
+}
+
 static int cmd_replay(int argc, char **argv)
 {
 	struct ks_replay_result res;
@@ -215,6 +224,7 @@ static int cmd_replay(int argc, char **argv)
 		ks_sinks_free(ra.sinks);	/* out is the set's */
 	else
 		ks_output_close(out);
+	undecided_note();
 	if (ks_log_level >= KS_LOG_INFO)
 		fprintf(stderr, "kload: replayed %llu events and %llu packets in %llu test runs: "
 			"%llu forwarded, %llu alerts\n", (unsigned long long)res.events,
@@ -346,6 +356,7 @@ static int cmd_test(int argc, char **argv)
 		return KS_EXIT_FAIL;
 	}
 	ret = run(argc, argv, first, &ra, mem, &res);
+	undecided_note();
 	if (!ret) {
 		got = ks_output_text(mem, &got_len);
 		ret = diff_alerts(ra.expect, want ?: "", want ? want_len : 0, got, got_len,

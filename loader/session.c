@@ -423,6 +423,7 @@ void ks_session_publish_stats(struct ks_session *s, const struct ks_engine *e)
 		ctl.user_alerts_lost[r] = os.lost[r];
 	ctl.user_short_records = s->st.short_records;
 	ctl.user_nfa_nomem = ps.nomem;
+	ctl.user_regex_undecided = ks_regex_undecided();
 	for (r = 0; r < KS_CGROUP_N; r++)
 		ctl.user_cgroup_lookups[r] = s->ecs.cgroup_lookups[r];
 	ks_ecs_dns_stats(&s->ecs, &ds);

@@ -411,6 +411,9 @@ static void prom_sequences(const struct ks_snapshot *s, FILE *o)
 	prom_scalar(o, "kestrel_join_value_cuts_total", "counter",
 		    "Steps of kernel-tracked sequences left to the NFA: a join value was cut.",
 		    k->join_cut);
+	prom_scalar(o, "kestrel_regex_undecided_total", "counter",
+		    "Values a rule's regex gave up on (PCRE2's match limit); each read as a match.",
+		    s->ctl.user_regex_undecided);
 	prom_head(o, "kestrel_nfa_evictions_total", "counter",
 		  "Pending sequences the userspace NFA evicted, per bound reached.");
 	prom_reason(o, "kestrel_nfa_evictions_total", "entries", s->ctl.user_evictions);
@@ -620,6 +623,8 @@ void ks_snapshot_json(const struct ks_snapshot *s, FILE *o)
 	json_object_set_new(root, "entity_state_insert_failures",
 			    json_integer(k->entity_insert_failures));
 	json_object_set_new(root, "join_value_cuts", json_integer(k->join_cut));
+	json_object_set_new(root, "regex_undecided",
+			    json_integer(s->ctl.user_regex_undecided));
 	json_object_set_new(root, "nfa_evictions_entries", json_integer(s->ctl.user_evictions));
 	json_object_set_new(root, "nfa_evictions_memory", json_integer(s->ctl.user_evict_memory));
 	json_object_set_new(root, "nfa_memory_bytes", json_integer(s->ctl.user_bytes));
@@ -678,8 +683,10 @@ void ks_snapshot_table(const struct ks_snapshot *s, FILE *o)
 		(unsigned long long)ks_snapshot_evictions(s),
 		s->ctl.generation, (unsigned long long)s->ctl.reloads);
 	fprintf(o, "kernel state insert failures %llu, join values cut %llu; "
-		"NFA %llu bytes\n", (unsigned long long)k->entity_insert_failures,
-		(unsigned long long)k->join_cut, (unsigned long long)s->ctl.user_bytes);
+		"NFA %llu bytes; regex undecided %llu\n",
+		(unsigned long long)k->entity_insert_failures,
+		(unsigned long long)k->join_cut, (unsigned long long)s->ctl.user_bytes,
+		(unsigned long long)s->ctl.user_regex_undecided);
 	for (i = 0; i < s->n_outputs; i++)
 		fprintf(o, "output %s: sent %llu, delivered %llu, queued %llu, lost %llu\n",
 			s->outputs[i].name, (unsigned long long)s->outputs[i].sent,

@@ -212,6 +212,8 @@ struct ks_ctl {
 	__u64 user_dns_malformed;
 	__u64 user_dns_names;
 	__u64 user_dns_evictions;
+	/* values a regex gave up on (PCRE2's match limit), read as a match */
+	__u64 user_regex_undecided;
 };
 
 /*

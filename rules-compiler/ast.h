@@ -106,8 +106,18 @@ bool ks_wild_match(const char *pat, size_t plen, const char *v, size_t vlen,
 int ks_regex_compile(struct ks_ruleset *rs, struct ks_node *n, char *err,
 		     size_t errlen);
 void ks_regex_cache_free(void *cache);
-/* Does any pattern of a KS_SO_REGEX node match v[0, len)? */
-bool ks_regex_match(const struct ks_node *n, const char *v, size_t len);
+/*
+ * Does any pattern of a KS_SO_REGEX or KS_SO_EQLRE node match v[0, len)?
+ * KS_TRI_UNSURE: none matched and PCRE2 gave up on one (its match
+ * limit), counted in ks_regex_undecided() (kestrel/rules.h).
+ */
+enum ks_tri { KS_TRI_NO, KS_TRI_YES, KS_TRI_UNSURE };
+/* Bytes of the bound "{m}", "{m,}" or "{m,n}" at p (digits only), 0 if
+ * p opens none; *open for "{m,}" (then *n is *m). */
+size_t ks_regex_bound(const char *p, size_t len, unsigned long *m,
+		      unsigned long *n, bool *open);
+enum ks_tri ks_regex_match(const struct ks_node *n, const char *v,
+			  size_t len);
 
 /* Shared by EQL rule files and Sigma: append a rule, checking the id is
  * unique (error at the new one, note at the first). Returns the rule or

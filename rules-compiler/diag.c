@@ -14,14 +14,18 @@
 
 #include "source.h"
 
+void ks_oom(void)
+{
+	fputs("kestrel: out of memory\n", stderr);
+	abort();
+}
+
 void *ks_xmalloc(size_t size)
 {
 	void *p = calloc(1, size ? size : 1);
 
-	if (!p) {
-		fputs("kestrel: out of memory\n", stderr);
-		abort();
-	}
+	if (!p)
+		ks_oom();
 	return p;
 }
 

@@ -156,7 +156,8 @@ static bool str_value(const struct ks_field_info *f, const struct ks_event *ev,
 	return true;
 }
 
-static bool str_test(const struct ks_node *n, const char *v, size_t len)
+static enum ks_tri str_test(const struct ks_node *n, const char *v,
+			    size_t len)
 {
 	size_t i;
 
@@ -164,19 +165,21 @@ static bool str_test(const struct ks_node *n, const char *v, size_t len)
 		return ks_regex_match(n, v, len);
 	for (i = 0; i < n->n_pats; i++)
 		if (ks_str_match(n->strop, &n->pats[i], v, len))
-			return true;
-	return false;
+			return KS_TRI_YES;
+	return KS_TRI_NO;
 }
 
-static bool eval_str(const struct ks_node *n, const struct ks_event *ev,
-		     const struct ks_interp_ctx *ctx)
+static enum ks_tri eval_str(const struct ks_node *n,
+			    const struct ks_event *ev,
+			    const struct ks_interp_ctx *ctx)
 {
+	enum ks_tri m = KS_TRI_NO, r;
 	char buf[VALBUF];
 	const char *s, *e, *end;
 	size_t len;
 
 	if (!str_value(n->field, ev, ctx, buf, &s, &len))
-		return false;
+		return KS_TRI_NO;
 	if (n->field->type != KS_T_STR_ARRAY && !n->field->array)
 		return str_test(n, s, len);
 	/* any element; a trailing NUL ends the last one */
@@ -184,10 +187,13 @@ static bool eval_str(const struct ks_node *n, const struct ks_event *ev,
 		e = memchr(s, 0, end - s);
 		if (!e)
 			e = end;
-		if (str_test(n, s, e - s))
-			return true;
+		r = str_test(n, s, e - s);
+		if (r == KS_TRI_YES)
+			return r;
+		if (r == KS_TRI_UNSURE)
+			m = r;
 	}
-	return false;
+	return m;
 }
 
 /* The kernel's own reading of the field (maps/ks_fields.h). */
@@ -474,49 +480,86 @@ static bool is_null(const struct ks_field_info *f, const struct ks_event *ev,
 }
 
 /*
+ * Kleene's three values: KS_TRI_UNSURE is a regex PCRE2 gave up on
+ * (match.c) and what depends on it. and/or/not keep it unless the other
+ * side decides; a rule whose answer stays unsure fires, so a value built
+ * to exhaust the regex engine cannot hide an event from a rule, not even
+ * under "not".
+ */
+static enum ks_tri tri(bool b)
+{
+	return b ? KS_TRI_YES : KS_TRI_NO;
+}
+
+static enum ks_tri tri_not(enum ks_tri m)
+{
+	return m == KS_TRI_UNSURE ? m : tri(m == KS_TRI_NO);
+}
+
+static enum ks_tri node3(const struct ks_node *n, const struct ks_event *ev,
+			 const struct ks_interp_ctx *ctx);
+
+/* and (stop at NO) or or (stop at YES) over the kids */
+static enum ks_tri junction(const struct ks_node *n,
+			    const struct ks_event *ev,
+			    const struct ks_interp_ctx *ctx,
+			    enum ks_tri stop)
+{
+	enum ks_tri m = tri_not(stop), r;
+	size_t i;
+
+	for (i = 0; i < n->n_kids; i++) {
+		r = node3(n->kids[i], ev, ctx);
+		if (r == stop)
+			return r;
+		if (r == KS_TRI_UNSURE)
+			m = r;
+	}
+	return m;
+}
+
+/*
  * Deliberate twin of lower_node in lower_cond.c (the same dispatch on the
  * node's kind: this evaluates, that emits the table code this models) and,
  * for the AND/OR walk, of excludes_packets in lower.c (a question about
  * the condition, not its value): the AST's consumers, one each.
  */
-bool ks_interp_node_ctx(const struct ks_node *n, const struct ks_event *ev,
-			const struct ks_interp_ctx *ctx)
+static enum ks_tri node3(const struct ks_node *n, const struct ks_event *ev,
+			 const struct ks_interp_ctx *ctx)
 {
-	size_t i;
-
 	if (!n)
-		return true;
+		return KS_TRI_YES;
 	switch (n->kind) {
 	case KS_N_AND:
-		for (i = 0; i < n->n_kids; i++)
-			if (!ks_interp_node_ctx(n->kids[i], ev, ctx))
-				return false;
-		return true;
+		return junction(n, ev, ctx, KS_TRI_NO);
 	case KS_N_OR:
-		for (i = 0; i < n->n_kids; i++)
-			if (ks_interp_node_ctx(n->kids[i], ev, ctx))
-				return true;
-		return false;
+		return junction(n, ev, ctx, KS_TRI_YES);
 	case KS_N_NOT:
-		return !ks_interp_node_ctx(n->kids[0], ev, ctx);
+		return tri_not(node3(n->kids[0], ev, ctx));
 	case KS_N_BOOL:
-		return n->num != 0;
+		return tri(n->num != 0);
 	case KS_N_STR:
 		return eval_str(n, ev, ctx);
 	case KS_N_NUM:
-		return eval_num(n, ev, ctx);
+		return tri(eval_num(n, ev, ctx));
 	case KS_N_IP:
-		return eval_ip(n, ev);
+		return tri(eval_ip(n, ev));
 	case KS_N_NULL:
-		return is_null(n->field, ev, ctx);
+		return tri(is_null(n->field, ev, ctx));
 	case KS_N_FIELDS:
-		return eval_fields(n, ev, ctx);
+		return tri(eval_fields(n, ev, ctx));
 	case KS_N_LEN:
-		return eval_len(n, ev, ctx);
+		return tri(eval_len(n, ev, ctx));
 	case KS_N_MOD:
-		return eval_mod(n, ev, ctx);
+		return tri(eval_mod(n, ev, ctx));
 	}
-	return false;
+	return KS_TRI_NO;
+}
+
+bool ks_interp_node_ctx(const struct ks_node *n, const struct ks_event *ev,
+			const struct ks_interp_ctx *ctx)
+{
+	return node3(n, ev, ctx) != KS_TRI_NO;
 }
 
 bool ks_interp_node(const struct ks_node *n, const struct ks_event *ev)
@@ -530,8 +573,9 @@ bool ks_interp_step_ctx(const struct ks_step_ast *s, const struct ks_event *ev,
 	if (s->category != KS_CAT_ANY && s->category != ev->category)
 		return false;
 	/* the step's exceptions: cond and not exc, as lowered */
-	return ks_interp_node_ctx(s->cond, ev, ctx) &&
-	       !(s->exc && ks_interp_node_ctx(s->exc, ev, ctx));
+	if (node3(s->cond, ev, ctx) == KS_TRI_NO)
+		return false;
+	return !s->exc || node3(s->exc, ev, ctx) != KS_TRI_YES;
 }
 
 bool ks_interp_step(const struct ks_step_ast *s, const struct ks_event *ev)

@@ -310,16 +310,11 @@ static size_t bracket_end(const char *re, size_t len, size_t i, bool pcre)
  */
 static size_t bound_end(const char *re, size_t len, size_t i)
 {
-	size_t j = i + 1, digits = 0;
+	unsigned long m, n;
+	bool open;
+	size_t k = ks_regex_bound(re + i, len - i, &m, &n, &open);
 
-	while (j < len && isdigit((unsigned char)re[j]))
-		j++, digits++;
-	if (!digits)
-		return i;
-	if (j < len && re[j] == ',')
-		for (j++; j < len && isdigit((unsigned char)re[j]); j++)
-			;
-	return j < len && re[j] == '}' ? j : i;
+	return k ? i + k - 1 : i;
 }
 
 static size_t regex_literal(const char *re, size_t len, bool pcre, char *out,

@@ -9,6 +9,7 @@
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <ctype.h>
+#include <limits.h>
 #include <pcre2.h>
 #include <pthread.h>
 #include <regex.h>
@@ -208,32 +209,50 @@ static uint64_t sat_pow(uint64_t e, unsigned long k)
 	return r;
 }
 
+/* Digits at p[*i, len) as a number (saturating at ULONG_MAX); false if none. */
+static bool bound_number(const char *p, size_t len, size_t *i,
+			 unsigned long *v)
+{
+	size_t start = *i;
+
+	for (*v = 0; *i < len && isdigit((unsigned char)p[*i]); (*i)++)
+		*v = *v > (ULONG_MAX - 9) / 10 ? ULONG_MAX :
+		     *v * 10 + (p[*i] - '0');
+	return *i > start;
+}
+
+/*
+ * The one reader of a repetition bound, for the checks here and for the
+ * required-literal scan (lower_cond.c): digits only (no sign, no space,
+ * unlike strtoul), so both read the same '{' as a bound or a literal.
+ */
+size_t ks_regex_bound(const char *p, size_t len, unsigned long *m,
+		      unsigned long *n, bool *open)
+{
+	size_t i = 1;
+
+	if (!len || p[0] != '{' || !bound_number(p, len, &i, m))
+		return 0;
+	*n = *m;
+	*open = false;
+	if (i < len && p[i] == ',') {
+		i++;
+		*open = !bound_number(p, len, &i, n);
+		if (*open)
+			*n = *m;
+	}
+	return i < len && p[i] == '}' ? i + 1 : 0;
+}
+
 /* "{m}", "{m,}" or "{m,n}" at p into b; false if bad. */
 static bool ere_bound(const char *p, size_t *used, struct ere_bound *b)
 {
-	const char *q = p + 1;
-	char *end;
-
-	b->m = strtoul(q, &end, 10);
-	if (end == q)
+	*used = ks_regex_bound(p, strlen(p), &b->m, &b->n, &b->open);
+	if (!*used || b->m > REGEX_MAX_BOUND || b->n < b->m ||
+	    (!b->open && b->n > REGEX_MAX_BOUND))
 		return false;
-	q = end;
-	b->n = b->m;
-	b->open = false;
-	if (*q == ',' && q[1] == '}') {
-		q++;
+	if (b->open)
 		b->n = b->m + 1;	/* open: counted as one more */
-		b->open = true;
-	} else if (*q == ',') {
-		b->n = strtoul(q + 1, &end, 10);
-		if (end == q + 1)
-			return false;
-		q = end;
-	}
-	if (*q != '}' || b->m > REGEX_MAX_BOUND ||
-	    b->n > REGEX_MAX_BOUND + 1 || b->n < b->m)
-		return false;
-	*used = q + 1 - p;
 	b->factor = b->n ? b->n : 1;
 	return true;
 }
@@ -511,11 +530,25 @@ static const struct regex_cache *regex_get(const struct ks_node *n)
 /*
  * One match data per thread (the interpreter runs on several), freed when
  * the thread ends; one ovector pair is enough to learn whether the whole
- * value matched. A match that PCRE2 gives up on (its match limit) counts
- * as no match.
+ * value matched.
+ *
+ * A backtracking regex such as (.*a){20} over 4 KiB of attacker-chosen
+ * command line costs PCRE2 its whole default match limit (10 M steps,
+ * 10-75 ms per value) and then gives up. Kestrel's limit is 100,000 steps
+ * (0.1-0.4 ms): an event flood cannot stall kload for long. A value PCRE2
+ * gives up on is KS_TRI_UNSURE, never "no match": the interpreter then
+ * lets the rule fire (interp.c), so such a value cannot slip past a rule,
+ * and kestrel_regex_undecided_total counts it. pcre2_dfa_match, which
+ * does not backtrack, is no way out: in 10.42 it reports (.*a){2} as
+ * matching "aax" under PCRE2_ENDANCHORED.
  */
+#define PCRE_MATCH_LIMIT	100000
+#define PCRE_HEAP_LIMIT_KIB	4096
+
 static pthread_key_t md_key;
 static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+static pcre2_match_context *match_ctx;
+static uint64_t n_unsure;
 
 static void md_free(void *md)
 {
@@ -526,6 +559,12 @@ static void md_key_init(void)
 {
 	if (pthread_key_create(&md_key, md_free))
 		abort();
+	match_ctx = pcre2_match_context_create(NULL);
+	if (!match_ctx)
+		ks_oom();
+	pcre2_set_match_limit(match_ctx, PCRE_MATCH_LIMIT);
+	pcre2_set_depth_limit(match_ctx, PCRE_MATCH_LIMIT);
+	pcre2_set_heap_limit(match_ctx, PCRE_HEAP_LIMIT_KIB);
 }
 
 static pcre2_match_data *md_get(void)
@@ -537,40 +576,53 @@ static pcre2_match_data *md_get(void)
 	if (md)
 		return md;
 	md = pcre2_match_data_create(1, NULL);
-	if (!md || pthread_setspecific(md_key, md)) {
-		fputs("kestrel: out of memory\n", stderr);
-		abort();
-	}
+	if (!md || pthread_setspecific(md_key, md))
+		ks_oom();
 	return md;
 }
 
-static bool pcre_match(const struct regex_cache *c, const char *v, size_t len)
+static enum ks_tri pcre_match(const struct regex_cache *c, const char *v,
+			      size_t len)
 {
 	pcre2_match_data *md = md_get();
+	enum ks_tri m = KS_TRI_NO;
 	size_t i;
+	int rc;
 
-	for (i = 0; i < c->n; i++)
-		if (pcre2_match(c->pc[i], (PCRE2_SPTR)v, len, 0, 0, md,
-				NULL) >= 0)
-			return true;
-	return false;
+	for (i = 0; i < c->n; i++) {
+		rc = pcre2_match(c->pc[i], (PCRE2_SPTR)v, len, 0, 0, md,
+				 match_ctx);
+		if (rc >= 0)
+			return KS_TRI_YES;
+		if (rc != PCRE2_ERROR_NOMATCH)
+			m = KS_TRI_UNSURE;	/* a later pattern may match */
+	}
+	if (m == KS_TRI_UNSURE)
+		__atomic_add_fetch(&n_unsure, 1, __ATOMIC_RELAXED);
+	return m;
 }
 
-bool ks_regex_match(const struct ks_node *n, const char *v, size_t len)
+uint64_t ks_regex_undecided(void)
+{
+	return __atomic_load_n(&n_unsure, __ATOMIC_RELAXED);
+}
+
+enum ks_tri ks_regex_match(const struct ks_node *n, const char *v,
+			   size_t len)
 {
 	const struct regex_cache *c = regex_get(n);
 	regmatch_t m[1];
 	size_t i;
 
 	if (c->bad)
-		return false;
+		return KS_TRI_NO;
 	if (c->pcre)
 		return pcre_match(c, v, len);
 	for (i = 0; i < c->n; i++) {
 		m[0].rm_so = 0;
 		m[0].rm_eo = len;
 		if (!regexec(&c->re[i], v, 1, m, REG_STARTEND))
-			return true;
+			return KS_TRI_YES;
 	}
-	return false;
+	return KS_TRI_NO;
 }

@@ -22,6 +22,8 @@
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* ---- allocation: the library aborts on OOM (a compiler has no way on) ---- */
+/* "kestrel: out of memory" and abort */
+_Noreturn void ks_oom(void);
 void *ks_xmalloc(size_t size);
 void *ks_xrealloc(void *p, size_t size);
 char *ks_xstrdup(const char *s);

@@ -20,7 +20,7 @@
 static void test_version(void **state)
 {
 	/* bump both together when a layout below changes */
-	assert_int_equal(KS_ABI_VERSION, 22);
+	assert_int_equal(KS_ABI_VERSION, 23);
 }
 
 static void test_event_layout(void **state)
@@ -101,7 +101,8 @@ static void test_state_layout(void **state)
 	assert_int_equal(offsetof(struct ks_config, hash_key), 8);
 	assert_int_equal(offsetof(struct ks_verdict, enforced_uid), 12);
 	assert_int_equal(offsetof(struct ks_stats, entity_insert_failures) % 8, 0);
-	assert_int_equal(sizeof(struct ks_ctl), 256);
+	assert_int_equal(sizeof(struct ks_ctl), 264);
+	assert_int_equal(offsetof(struct ks_ctl, user_regex_undecided), 256);
 	assert_int_equal(offsetof(struct ks_ctl, user_alerts_lost), 152);
 	assert_int_equal(sizeof(struct ks_output_stat), KS_OUTPUT_NAME_MAX + 8 * (3 + 4 + 4));
 	assert_int_equal(offsetof(struct ks_output_stat, lost), KS_OUTPUT_NAME_MAX + 24);

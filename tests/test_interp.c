@@ -802,6 +802,46 @@ static void test_eql_regex(void **state)
 	T("process where process.parent.name regex \"ba.h\"");
 }
 
+/*
+ * A value built to exhaust PCRE2 ((.*a){20} over 500 a's and an x has
+ * ~10^30 ways to fail) is unsure, not "no match": the rule fires, under
+ * "not" too, unless the rest of the condition decides, and the count of
+ * undecided values grows. Before, PCRE2's give-up read as "no match" and
+ * such a command line slipped past the rule.
+ */
+static void test_eql_regex_unsure(void **state)
+{
+	static char tail[502];
+	static const char *const argv[] = { "sh", "-c", tail, NULL };
+	uint64_t before = ks_regex_undecided();
+	struct ks_event ev;
+
+	memset(tail, 'a', 500);
+	tail[500] = 'x';
+	ev_exec(&ev, "/bin/sh", argv);
+#define RE "process.command_line regex \"(.*a){20}\""
+	T("process where " RE);
+	T("process where not " RE);
+	T("process where " RE " or process.pid == 1");
+	F("process where " RE " and process.pid == 1");
+	T("process where process.pid == 4242 and not " RE);
+	T("process where process.command_line regex (\"(.*a){20}\", \"sh.*x\")");
+	assert_true(ks_regex_undecided() >= before + 5);
+	/* values PCRE2 decides: exact again */
+	before = ks_regex_undecided();
+	tail[30] = 0;	/* 30 a's */
+	ev_exec(&ev, "/bin/sh", argv);
+	T("process where process.command_line regex \"(.*a){2}\"");
+	F("process where not process.command_line regex \"(.*a){2}\"");
+	tail[5] = 'x';	/* 5 a's, x */
+	tail[6] = 0;
+	ev_exec(&ev, "/bin/sh", argv);
+	F("process where " RE);
+	T("process where not " RE);
+#undef RE
+	assert_true(ks_regex_undecided() == before);
+}
+
 /* An executable cut on the left: head "/very/long", tail "/bin/tool". */
 static void cut_exe(struct ks_event *ev)
 {
@@ -975,6 +1015,7 @@ int main(void)
 		cmocka_unit_test(test_capabilities),
 		cmocka_unit_test(test_wildcard_matcher),
 		cmocka_unit_test(test_regex),
+		cmocka_unit_test(test_eql_regex_unsure),
 		cmocka_unit_test(test_regex_newline),
 		cmocka_unit_test(test_eql_regex),
 		cmocka_unit_test(test_two_fields),

@@ -396,9 +396,15 @@ struct ks_query *ks_parse_query(struct ks_ruleset *rs, const char *text,
 				struct ks_loc at);
 
 /* ---- reference interpreter ---- */
-/* Three-valued only for unknown fields; otherwise true/false. */
+/*
+ * True or false, with one exception: a regex PCRE2 gives up on (its match
+ * limit, 100,000 steps) leaves the condition unsure, and an unsure
+ * condition reads true (interp.c: a rule fires rather than miss). Such
+ * values are counted: ks_regex_undecided() is the process-wide total.
+ */
 bool ks_interp_node(const struct ks_node *n, const struct ks_event *ev);
 bool ks_interp_step(const struct ks_step_ast *s, const struct ks_event *ev);
+uint64_t ks_regex_undecided(void);
 /* The query step behind table step s (a `runs=N` step is N table steps,
  * `until` is flagged); NULL if q has no such step. */
 const struct ks_step_ast *ks_query_step(const struct ks_query *q,
