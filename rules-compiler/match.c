@@ -607,22 +607,39 @@ uint64_t ks_regex_undecided(void)
 	return __atomic_load_n(&n_unsure, __ATOMIC_RELAXED);
 }
 
+/*
+ * glibc's regexec reads only [rm_so, rm_eo) under REG_STARTEND, but
+ * sanitizers' regexec interceptors (and other C libraries) strlen the
+ * string first: the value goes in NUL-terminated, as a copy, so no reader
+ * runs past it (fuzz_sigma under ASan read 2,097 bytes past a cut value).
+ */
+static enum ks_tri ere_match(const struct regex_cache *c, const char *v,
+			     size_t len)
+{
+	char small[512], *s = len < sizeof(small) ? small : ks_xmalloc(len + 1);
+	enum ks_tri r = KS_TRI_NO;
+	regmatch_t m[1];
+	size_t i;
+
+	memcpy(s, v, len);
+	s[len] = 0;
+	for (i = 0; i < c->n && r == KS_TRI_NO; i++) {
+		m[0].rm_so = 0;
+		m[0].rm_eo = len;
+		if (!regexec(&c->re[i], s, 1, m, REG_STARTEND))
+			r = KS_TRI_YES;
+	}
+	if (s != small)
+		free(s);
+	return r;
+}
+
 enum ks_tri ks_regex_match(const struct ks_node *n, const char *v,
 			   size_t len)
 {
 	const struct regex_cache *c = regex_get(n);
-	regmatch_t m[1];
-	size_t i;
 
 	if (c->bad)
 		return KS_TRI_NO;
-	if (c->pcre)
-		return pcre_match(c, v, len);
-	for (i = 0; i < c->n; i++) {
-		m[0].rm_so = 0;
-		m[0].rm_eo = len;
-		if (!regexec(&c->re[i], v, 1, m, REG_STARTEND))
-			return KS_TRI_YES;
-	}
-	return KS_TRI_NO;
+	return c->pcre ? pcre_match(c, v, len) : ere_match(c, v, len);
 }
