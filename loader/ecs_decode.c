@@ -1564,8 +1564,9 @@ int ks_ecs_decode_line(struct ks_ecs_ctx *ctx, const char *line, size_t len,
 /*
  * Lines of the input. A regular file is read in big chunks into one
  * buffer and each line decoded where it lies: getline() copied every
- * line out of stdio's buffer, scanning it twice (~4 % of kload replay's
- * time net of start-up, bench/profile/replay5-lines.txt). Anything else
+ * line out of stdio's buffer, scanning it twice (getline was 6.7 % of
+ * kload replay's time in ks_replay_events, half of it the read()s, which
+ * stay; bench/profile/replay5-lines.txt). Anything else
  * (a pipe, a terminal, a memory stream) goes by getline(), so that a
  * line is decoded as soon as it has come.
  */
