@@ -1593,9 +1593,11 @@ static int refill(struct lines *l)
 	size_t want, got;
 	char *b;
 
-	memmove(l->buf, l->buf + l->pos, l->have - l->pos);
-	l->have -= l->pos;
-	l->pos = 0;
+	if (l->pos) {	/* (none before the first read: no buffer yet) */
+		memmove(l->buf, l->buf + l->pos, l->have - l->pos);
+		l->have -= l->pos;
+		l->pos = 0;
+	}
 	if (l->have == l->cap) {	/* a line longer than the buffer */
 		b = realloc(l->buf, l->cap ? 2 * l->cap : KS_JSONL_CHUNK);
 		if (!b)
