@@ -4,7 +4,7 @@
  * mapping at the top of loader/ecs.c says. A line is parsed into the
  * reader's flat node array (loader/json_read.c), not a jansson tree; a
  * line that is not JSON gets jansson's own message (the cold path).
- * About 1,570 lines: one short function per ECS field group, each with the
+ * About 1,690 lines: one short function per ECS field group, each with the
  * checks and messages of its fields; splitting by group would only
  * scatter struct dec and its helpers.
  */
