@@ -4,7 +4,7 @@
  * mapping at the top of loader/ecs.c says. A line is parsed into the
  * reader's flat node array (loader/json_read.c), not a jansson tree; a
  * line that is not JSON gets jansson's own message (the cold path).
- * About 1,570 lines: one short function per ECS field group, each with the
+ * About 1,690 lines: one short function per ECS field group, each with the
  * checks and messages of its fields; splitting by group would only
  * scatter struct dec and its helpers.
  */
@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -151,13 +152,45 @@ static unsigned int tree_hash(unsigned int t, const char *seg, size_t len)
 	return (h ^ h >> 15) & (DEC_HASH_N - 1);
 }
 
-static unsigned int tree_child(unsigned int t, const char *seg, size_t len)
+/*
+ * a[0..len) == b[0..len) for a name: two loads from each end, which
+ * overlap when shorter than twice their size, never past either. Each of
+ * a line's ~19 probes that hit made a memcmp call.
+ */
+static inline bool name_eq(const char *a, const char *b, size_t len)
+{
+	uint64_t x, y, u, v;
+	uint32_t i, j, k, l;
+
+	if (len >= 8 && len <= 16) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		memcpy(&u, a + len - 8, 8);
+		memcpy(&v, b + len - 8, 8);
+		return !((x ^ y) | (u ^ v));
+	}
+	if (len >= 4 && len < 8) {
+		memcpy(&i, a, 4);
+		memcpy(&j, b, 4);
+		memcpy(&k, a + len - 4, 4);
+		memcpy(&l, b + len - 4, 4);
+		return !((i ^ j) | (k ^ l));
+	}
+	return !memcmp(a, b, len);
+}
+
+/*
+ * Inlined in index_obj, name_eq for memcmp: indexing a replay bench line
+ * took 2,380 instructions, now 1,860 (bench/profile/replay5-index.txt).
+ */
+static inline __attribute__((always_inline)) unsigned int
+tree_child(unsigned int t, const char *seg, size_t len)
 {
 	unsigned int h, c;
 
 	for (h = tree_hash(t, seg, len); (c = dec_hash[h]); h = (h + 1) & (DEC_HASH_N - 1))
 		if (dec_tree[c].parent == t && dec_tree[c].len == len &&
-		    !memcmp(dec_tree[c].seg, seg, len))
+		    name_eq(dec_tree[c].seg, seg, len))
 			return c;
 	return 0;
 }
@@ -608,7 +641,8 @@ static bool dec_u64(const char *s, char stop, uint64_t *v, const char **end)
 	unsigned int dig;
 
 	for (*end = s; (dig = (unsigned int)(**end - '0')) <= 9; (*end)++) {
-		if (x > (UINT64_MAX - dig) / 10)
+		/* the division only near the limit: an entity_id has ~14 digits */
+		if (x >= UINT64_MAX / 10 && x > (UINT64_MAX - dig) / 10)
 			return false;
 		x = x * 10 + dig;
 	}
@@ -1527,27 +1561,107 @@ int ks_ecs_decode_line(struct ks_ecs_ctx *ctx, const char *line, size_t len,
 	return read_line(ctx, line, len, ev, err, errlen, NULL, 0);
 }
 
+/*
+ * Lines of the input. A regular file is read in big chunks into one
+ * buffer and each line decoded where it lies: getline() copied every
+ * line out of stdio's buffer, scanning it twice (getline was 6.7 % of
+ * kload replay's time in ks_replay_events, half of it the read()s, which
+ * stay; bench/profile/replay5-lines.txt). Anything else
+ * (a pipe, a terminal, a memory stream) goes by getline(), so that a
+ * line is decoded as soon as it has come.
+ */
+#define KS_JSONL_CHUNK	(1u << 20)
+
+struct lines {
+	FILE *in;
+	char *buf;
+	size_t cap, have, pos;	/* bulk: bytes in buf, the next line's start */
+	bool bulk, eof;
+};
+
+static bool regular_file(FILE *in)
+{
+	struct stat st;
+	int fd = fileno(in);
+
+	return fd >= 0 && !fstat(fd, &st) && S_ISREG(st.st_mode);
+}
+
+/* The unread bytes to the front of the buffer, then as many more as fit. */
+static int refill(struct lines *l)
+{
+	size_t want, got;
+	char *b;
+
+	if (l->pos) {	/* (none before the first read: no buffer yet) */
+		memmove(l->buf, l->buf + l->pos, l->have - l->pos);
+		l->have -= l->pos;
+		l->pos = 0;
+	}
+	if (l->have == l->cap) {	/* a line longer than the buffer */
+		b = realloc(l->buf, l->cap ? 2 * l->cap : KS_JSONL_CHUNK);
+		if (!b)
+			return -ENOMEM;
+		l->buf = b;
+		l->cap = l->cap ? 2 * l->cap : KS_JSONL_CHUNK;
+	}
+	want = l->cap - l->have;
+	got = fread(l->buf + l->have, 1, want, l->in);
+	l->have += got;
+	l->eof = got < want;	/* a file's fread is short only at its end, or on an error */
+	return 0;
+}
+
+/* The next line, without its '\n': 1; 0 at the end; -errno. */
+static int next_line(struct lines *l, const char **line, size_t *len)
+{
+	const char *nl;
+	ssize_t n;
+	int err;
+
+	if (!l->bulk) {
+		n = getline(&l->buf, &l->cap, l->in);
+		if (n < 0)
+			return 0;
+		*line = l->buf;
+		*len = (size_t)n - (n && l->buf[n - 1] == '\n');
+		return 1;
+	}
+	for (;;) {
+		nl = l->pos < l->have ? memchr(l->buf + l->pos, '\n', l->have - l->pos) : NULL;
+		if (nl || (l->eof && l->pos < l->have)) {
+			*line = l->buf + l->pos;
+			*len = nl ? (size_t)(nl - *line) : l->have - l->pos;
+			l->pos += *len + (nl != NULL);
+			return 1;
+		}
+		if (l->eof)
+			return 0;
+		err = refill(l);
+		if (err)
+			return err;
+	}
+}
+
 int ks_ecs_read_jsonl(FILE *in, const char *name, ks_ecs_event_cb cb,
 		      void *arg, struct ks_ecs_ctx *ctx,
 		      unsigned long *skipped, FILE *errout)
 {
 	struct ks_event *ev = malloc(sizeof(*ev));
+	struct lines l = { .in = in, .bulk = regular_file(in) };
 	unsigned long lineno = 0, nskip = 0;
-	char *line = NULL, err[512];
-	size_t cap = 0, len;
-	ssize_t n;
+	const char *line;
+	char err[512];
+	size_t len;
 	uint32_t host;
-	int ret = 0;
+	int ret = 0, got;
 
 	if (!ev)
 		return -ENOMEM;
 	ctx->n_runs = 0;	/* record numbers start over */
 	ks_ecs_user_reset(ctx);
-	while ((n = getline(&line, &cap, in)) >= 0) {
+	while ((got = next_line(&l, &line, &len)) > 0) {
 		lineno++;
-		len = (size_t)n;
-		if (len && line[len - 1] == '\n')
-			len--;
 		if (blank(line, len))
 			continue;
 		if (read_line(ctx, line, len, ev, err, sizeof(err), &host, lineno)) {
@@ -1563,8 +1677,8 @@ int ks_ecs_read_jsonl(FILE *in, const char *name, ks_ecs_event_cb cb,
 		if (ret)
 			goto out;
 	}
-	if (ferror(in)) {
-		ret = -(errno ?: EIO);
+	if (got < 0 || ferror(in)) {
+		ret = got < 0 ? got : -(errno ?: EIO);
 		if (errout)
 			fprintf(errout, "%s:%lu: error: read failed: %s\n",
 				name, lineno + 1, strerror(-ret));
@@ -1572,7 +1686,7 @@ int ks_ecs_read_jsonl(FILE *in, const char *name, ks_ecs_event_cb cb,
 out:
 	if (skipped)
 		*skipped += nskip;
-	free(line);
+	free(l.buf);
 	free(ev);
 	return ret;
 }

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,8 +20,6 @@
 #include "replay_int.h"
 #include "kestrel.skel.h"
 
-#define KS_REPLAY_READ_BUF	(1u << 20)	/* stdio buffer of an input file */
-
 _Static_assert(sizeof(struct ks_replay_ctx) <= KS_REPLAY_CTX_MAX, "test-run ctx is at most 64 KiB");
 _Static_assert(KS_REPLAY_HEAD == offsetof(struct ks_event, exe) &&
 	       offsetof(struct ks_event, payload) + KS_PAYLOAD_MAX == sizeof(struct ks_event),
@@ -29,27 +28,47 @@ _Static_assert(KS_REPLAY_BATCH * (sizeof(struct ks_event) + 8) <= KS_RINGBUF_DEF
 	       "a batch's forwarded events fit replay's ring buffer");
 
 /*
+ * Where each string slot starts, in struct order, and the event's end:
+ * ks_replay_slot()'s offsets, as constants. Working them out per slot
+ * and per field was 1,200 instructions an event, 7 % of kload replay's
+ * own work (callgrind, bench/profile/replay5-pack.txt).
+ */
+#define SLOT_END(m) (offsetof(struct ks_event, m) + sizeof(((struct ks_event *)0)->m))
+static const __u32 slot_at[KS_REPLAY_SLOTS + 1] = {
+	offsetof(struct ks_event, exe), offsetof(struct ks_event, pexe),
+	offsetof(struct ks_event, path), offsetof(struct ks_event, orig),
+	offsetof(struct ks_event, args), offsetof(struct ks_event, comm),
+	offsetof(struct ks_event, pcomm), offsetof(struct ks_event, iface),
+	offsetof(struct ks_event, payload), sizeof(struct ks_event),
+};
+_Static_assert(SLOT_END(exe) == offsetof(struct ks_event, pexe) &&
+	       SLOT_END(pexe) == offsetof(struct ks_event, path) &&
+	       SLOT_END(path) == offsetof(struct ks_event, orig) &&
+	       SLOT_END(orig) == offsetof(struct ks_event, args) &&
+	       SLOT_END(args) == offsetof(struct ks_event, comm) &&
+	       SLOT_END(comm) == offsetof(struct ks_event, pcomm) &&
+	       SLOT_END(pcomm) == offsetof(struct ks_event, iface) &&
+	       SLOT_END(iface) == offsetof(struct ks_event, payload) &&
+	       SLOT_END(payload) == sizeof(struct ks_event) && KS_REPLAY_SLOTS == 9,
+	       "the slots are back to back in ks_replay_slot()'s order");
+
+/*
  * Used bytes of each string slot: up to the end of the last value in it
  * and the NUL after that (a cut path's tail ends the slot, so its head is
  * kept too).
  */
 static void slot_used(const struct ks_event *ev, __u16 used[KS_REPLAY_SLOTS])
 {
-	__u32 off[KS_REPLAY_SLOTS + 1], size, end;
 	unsigned int f, s;
+	__u32 end;
 
-	for (s = 0; s < KS_REPLAY_SLOTS; s++) {
-		off[s] = ks_replay_slot(s, &size);
-		used[s] = 0;
-	}
-	off[KS_REPLAY_SLOTS] = sizeof(*ev);
 	for (f = 0; f < KS_F_STR_N; f++) {
 		if (ev->str[f].off < KS_REPLAY_HEAD || ev->str[f].off >= sizeof(*ev))
 			continue;
-		for (s = 0; ev->str[f].off >= off[s + 1]; s++)
+		for (s = 0; ev->str[f].off >= slot_at[s + 1]; s++)
 			;
 		end = ev->str[f].off + ev->str[f].len + 1u;
-		end = (end < off[s + 1] ? end : off[s + 1]) - off[s];
+		end = (end < slot_at[s + 1] ? end : slot_at[s + 1]) - slot_at[s];
 		if (end > used[s])
 			used[s] = (__u16)end;
 	}
@@ -60,7 +79,6 @@ bool ks_replay_pack(struct ks_replay_ctx *ctx, const struct ks_event *ev, unsign
 	struct ks_replay_rec rec = {};
 	__u8 *w = ctx->data + ctx->len;
 	size_t need = sizeof(rec) + KS_REPLAY_HEAD;
-	__u32 size;
 	unsigned int s;
 
 	slot_used(ev, rec.slot_len);
@@ -72,7 +90,9 @@ bool ks_replay_pack(struct ks_replay_ctx *ctx, const struct ks_event *ev, unsign
 	memcpy(w + sizeof(rec), ev, KS_REPLAY_HEAD);
 	w += sizeof(rec) + KS_REPLAY_HEAD;
 	for (s = 0; s < KS_REPLAY_SLOTS; s++) {
-		memcpy(w, (const char *)ev + ks_replay_slot(s, &size), rec.slot_len[s]);
+		if (!rec.slot_len[s])
+			continue;
+		memcpy(w, (const char *)ev + slot_at[s], rec.slot_len[s]);
 		w += rec.slot_len[s];
 	}
 	ctx->n++;
@@ -216,7 +236,6 @@ FILE *ks_replay_input(const char *path, int *err)
 int ks_replay_events(struct ks_replay *r, const char *path, struct ks_output *alerts,
 		     struct ks_replay_result *res)
 {
-	char *iobuf = NULL;
 	FILE *in;
 	int err = 0;
 
@@ -229,19 +248,15 @@ int ks_replay_events(struct ks_replay *r, const char *path, struct ks_output *al
 	if (!in)
 		return err;
 	/*
-	 * A file in big reads: in st_blksize ones (4 KiB) the bench's 75 MB
-	 * took 19,825 read()s, 5 % of the replay in a VM
-	 * (bench/profile/replay-cli-breakdown-before.txt). glibc takes the
-	 * size only with a buffer given. Not stdin: a pipe's lines as they come.
+	 * No stdio buffer to size: ks_ecs_read_jsonl() reads a file 1 MiB at a
+	 * time into its own (4 KiB reads were 5 % of a replay in a VM,
+	 * bench/profile/replay-cli-breakdown-before.txt).
 	 */
-	if (in != stdin && (iobuf = malloc(KS_REPLAY_READ_BUF)))
-		setvbuf(in, iobuf, _IOFBF, KS_REPLAY_READ_BUF);
 	err = ks_ecs_read_jsonl(in, path, on_input, r, &r->s.ecs, &res->skipped, r->errout);
 	if (!err)
 		err = flush(r);
 	if (in != stdin)
 		fclose(in);
-	free(iobuf);
 	return err;
 }
 

@@ -356,6 +356,36 @@ static void entity_out(struct fx *f, const char *text, const char *want,
 	json_decref(j);
 }
 
+/*
+ * The start time's u64 limit, either side: dec_u64 only divides near it
+ * (UINT64_MAX / 10 and above), so digits there must still be checked.
+ */
+static void test_entity_id_u64_limit(void **state)
+{
+	struct fx *f = *state;
+
+	entity_out(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},"
+		   "\"process\":{\"pid\":5,\"entity_id\":\"5-18446744073709551615\"}}",
+		   "5-18446744073709551615", NULL);
+	assert_int_equal(f->ev.start_ns, UINT64_MAX);
+	assert_int_equal(f->ctx.ents.n, 0);
+	/* one more: not a u64, so an opaque id, interned */
+	entity_out(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},"
+		   "\"process\":{\"pid\":5,\"entity_id\":\"5-18446744073709551616\"}}",
+		   "5-18446744073709551616", NULL);
+	assert_int_equal(f->ev.start_ns, 0);
+	assert_int_equal(f->ctx.ents.n, 1);
+	entity_out(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},"
+		   "\"process\":{\"pid\":5,\"entity_id\":\"5-99999999999999999999\"}}",
+		   "5-99999999999999999999", NULL);
+	assert_int_equal(f->ctx.ents.n, 2);
+	entity_out(f, "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},"
+		   "\"process\":{\"pid\":5,\"entity_id\":\"5-1844674407370955161\"}}",
+		   "5-1844674407370955161", NULL);
+	assert_int_equal(f->ev.start_ns, 1844674407370955161ull);
+	assert_int_equal(f->ctx.ents.n, 2);
+}
+
 static void test_entity_ids(void **state)
 {
 	struct fx *f = *state;
@@ -898,6 +928,20 @@ static int collect_cb(void *arg, struct ks_event *ev, unsigned long line)
 	return c->n == c->stop_at ? 42 : 0;
 }
 
+/*
+ * text as a regular file (ks_ecs_read_jsonl reads those in 1 MiB chunks,
+ * a memory stream by getline()): both must give the same lines.
+ */
+static FILE *as_file(const char *text, size_t len)
+{
+	FILE *f = tmpfile();
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	rewind(f);
+	return f;
+}
+
 static void test_jsonl_errors(void **state)
 {
 	struct fx *f = *state;
@@ -907,6 +951,7 @@ static void test_jsonl_errors(void **state)
 	unsigned long skipped = 0;
 	struct collect c = { .stop_at = -1 };
 	FILE *fin, *ferr;
+	int i;
 
 	assert_true(asprintf(&in, "%s\n"
 		"{\"@timestamp\":\n"
@@ -917,23 +962,27 @@ static void test_jsonl_errors(void **state)
 		"{\"a\":1,\"a\":2}\n"
 		"   \n"
 		"%s", good, good, good) > 0);
-	fin = fmemopen(in, strlen(in), "r");
-	ferr = open_memstream(&errs, &errlen);
-	assert_int_equal(ks_ecs_read_jsonl(fin, "ev.jsonl", collect_cb, &c,
-					   &f->ctx, &skipped, ferr), 0);
-	fclose(ferr);
-	fclose(fin);
-	assert_int_equal(skipped, 4);
-	assert_int_equal(c.n, 3);
-	assert_int_equal(c.lines[0], 1);
-	assert_int_equal(c.lines[1], 5);
-	assert_int_equal(c.lines[2], 9);
-	assert_string_equal(errs,
-		"ev.jsonl:2: error: invalid JSON at column 14: unexpected token near end of file\n"
-		"ev.jsonl:4: error: expected a JSON object\n"
-		"ev.jsonl:6: error: event.action: \"exec\" is not a file action\n"
-		"ev.jsonl:7: error: invalid JSON at column 10: duplicate object key near '\"a\"'\n");
-	free(errs);
+	for (i = 0; i < 2; i++) {	/* a memory stream, then a file */
+		fin = i ? as_file(in, strlen(in)) : fmemopen(in, strlen(in), "r");
+		ferr = open_memstream(&errs, &errlen);
+		skipped = 0;
+		c.n = 0;
+		assert_int_equal(ks_ecs_read_jsonl(fin, "ev.jsonl", collect_cb, &c,
+						   &f->ctx, &skipped, ferr), 0);
+		fclose(ferr);
+		fclose(fin);
+		assert_int_equal(skipped, 4);
+		assert_int_equal(c.n, 3);
+		assert_int_equal(c.lines[0], 1);
+		assert_int_equal(c.lines[1], 5);
+		assert_int_equal(c.lines[2], 9);
+		assert_string_equal(errs,
+			"ev.jsonl:2: error: invalid JSON at column 14: unexpected token near end of file\n"
+			"ev.jsonl:4: error: expected a JSON object\n"
+			"ev.jsonl:6: error: event.action: \"exec\" is not a file action\n"
+			"ev.jsonl:7: error: invalid JSON at column 10: duplicate object key near '\"a\"'\n");
+		free(errs);
+	}
 
 	/* a non-zero callback return stops reading and is returned */
 	c.n = 0;
@@ -1025,8 +1074,25 @@ static void test_jsonl_long_line(void **state)
 	assert_int_equal(ks_ecs_read_jsonl(fin, "big", collect_cb, &c, &f->ctx,
 					   &skipped, stderr), 0);
 	fclose(fin);
-	free(in);
 	assert_int_equal(c.n, 1);
+	assert_int_equal(skipped, 0);
+
+	/*
+	 * From a file, with a line after it and no '\n' at the end: past the
+	 * reader's first 1 MiB chunk, so its buffer grows and the line is
+	 * whole; the last line still counts.
+	 */
+	strcpy(in + n + pad, "\"}\n\n{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":"
+	       "{\"category\":\"process\",\"action\":\"exec\"}}");
+	fin = as_file(in, strlen(in));
+	c.n = 0;
+	assert_int_equal(ks_ecs_read_jsonl(fin, "big", collect_cb, &c, &f->ctx,
+					   &skipped, stderr), 0);
+	fclose(fin);
+	free(in);
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.lines[0], 1);
+	assert_int_equal(c.lines[1], 3);
 	assert_int_equal(skipped, 0);
 }
 
@@ -1915,6 +1981,7 @@ int main(void)
 		cmocka_unit_test(test_format_time),
 		cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_entity_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_entity_id_u64_limit, setup, teardown),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test_setup_teardown(test_json_from_bad_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_type_of_unknown_action, setup, teardown),
