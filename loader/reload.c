@@ -274,7 +274,7 @@ void ks_reload_release(struct ks_engine *e, struct ks_tables *t)
 {
 	if (t && t == e->staged)
 		ks_tables_unstage(e);
-	else
+	else if (!ks_tables_mapped(e, t))	/* else the generation's own pages */
 		free(t);
 }
 
