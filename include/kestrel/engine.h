@@ -30,6 +30,9 @@
 
 struct kestrel_bpf;
 struct ks_gen_swap;
+struct ring_buffer;
+struct bpf_link;
+struct bpf_program;
 
 /*
  * A tables map's pages mapped here (engine_swap.c): the mapping outlives
@@ -41,9 +44,6 @@ struct ks_tables_view {
 	size_t len;		/* of the mapping: at least sizeof(struct ks_tables) */
 	size_t dirty;		/* bytes from m on that may not be zeros */
 };
-struct ring_buffer;
-struct bpf_link;
-struct bpf_program;
 
 struct ks_engine_opts {
 	int mode;		/* enum ks_enforce_mode, or KS_MODE_PROBE */
