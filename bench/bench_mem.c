@@ -463,9 +463,10 @@ int main(int argc, char **argv)
 		       "lookup; the update's RCU wait goes on on a thread, the old map held "
 		       "until it ends). In between: kload's start (its libraries linked in), "
 		       "the hand-over (sendfile copy, SIGHUP), the .kbin read into huge pages "
-		       "(hash, the tables' nonzero extents written into the new map's pages, "
-		       "checked). The rules follow the switch (the metadata parsed, checked "
-		       "against the tables, given to the pipeline "
+		       "(hash, the tables' nonzero extents written into the pages of the "
+		       "map a reload before retired, kept mapped, checked). The rules follow "
+		       "the switch (the metadata parsed, checked against the tables, given "
+		       "to the pipeline "
 		       "before another event is read, the rule names in one batch update): "
 		       "mem.reload_kbin_cli_ms includes them and the answer");
 		emit_v("mem.reload_kbin_cli_ms", "kload reload of a 1,000-rule .kbin: command wall time",

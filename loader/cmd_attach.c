@@ -399,6 +399,7 @@ static int reload_install(struct ks_attach *a, struct ks_tables *t, struct ks_kb
 	int err = ks_session_switch(&a->s, &a->e, t);
 
 	c->install = c->rules = ks_reload_now_ns();
+	ks_reload_taken();
 	if (err) {
 		ks_kbin_pending_free(kp);
 		snprintf(why, len, "%s", a->s.why);

@@ -331,7 +331,7 @@ void ks_engine_init(struct ks_engine *e)
 	memset(e, 0, sizeof(*e));
 	e->tables_fd = e->prev_tables_fd = e->gen_fd = e->events_fd = e->stats_fd = -1;
 	e->ctl_fd = e->rule_stats_fd = e->entity_fd = e->rules_fd = e->lost_fd = e->outputs_fd = -1;
-	e->staged_fd = -1;
+	e->staged_fd = e->spare_fd = -1;
 }
 
 /*
@@ -638,9 +638,6 @@ int ks_engine_install(struct ks_engine *e, struct ks_tables *t)
 	t->hdr.generation = e->last_generation + 1;
 	/* staged: t is the map's own pages, read in place (past used: zeros) */
 	err = staged ? 0 : ks_tables_fill(e, fd, t);
-	/* and from the switch on, nothing here can write what programs read */
-	if (staged)
-		mprotect(e->staged, e->staged_len, PROT_READ);
 	if (err) {
 		pr_debug("ks_engine_install: filling the tables: %s\n", strerror(-err));
 		goto fail;
@@ -652,11 +649,12 @@ int ks_engine_install(struct ks_engine *e, struct ks_tables *t)
 		goto fail;
 	}
 	/* the switch before this one has settled: nothing reads that map */
-	if (e->prev_tables_fd >= 0)
-		close(e->prev_tables_fd);
+	ks_tables_retire(e, e->prev_tables_fd, &e->prev_view);
 	e->prev_tables_fd = e->tables_fd;
+	e->prev_view = e->cur_view;
 	e->prev_generation = e->generation;
 	e->tables_fd = fd;
+	e->cur_view = staged ? ks_tables_staged_done(e) : (struct ks_tables_view){};
 	e->generation = e->last_generation = t->hdr.generation;
 	e->switched_ns = now_realtime_ns();
 	return 0;
@@ -674,8 +672,15 @@ int ks_engine_rollback(struct ks_engine *e)
 	ks_gen_settle(e);
 	if (bpf_map_update_elem(e->gen_fd, &zero, &e->prev_tables_fd, 0))
 		return -errno;
-	close(e->tables_fd);
+	/*
+	 * The update waited: no program reads the generation left. It is
+	 * the spare, so the tables a caller still holds stay mapped.
+	 */
+	ks_tables_spare_drop(e);
+	ks_tables_retire(e, e->tables_fd, &e->cur_view);
 	e->tables_fd = e->prev_tables_fd;
+	e->cur_view = e->prev_view;
+	e->prev_view = (struct ks_tables_view){};
 	e->prev_tables_fd = -1;
 	e->generation = e->prev_generation;
 	return 0;
@@ -764,11 +769,12 @@ void ks_engine_publish(struct ks_engine *e, const char *pin_dir,
 	}
 	/*
 	 * Both sides run this generation: the one before is no longer a
-	 * rollback target, and its tables map (one struct ks_tables cut at
-	 * the size class, the largest map kload has) is freed once no running program holds it,
-	 * not kept until the next reload.
+	 * rollback target. Its tables map (one struct ks_tables cut at the
+	 * size class, the largest map kload has) is the spare the next
+	 * reload writes into once no running program holds it (engine_swap.c:
+	 * a new map's pages cost most of a reload), else freed then.
 	 */
-	ks_gen_retire(e, e->prev_tables_fd);
+	ks_tables_retire(e, e->prev_tables_fd, &e->prev_view);
 	e->prev_tables_fd = -1;
 }
 
@@ -778,6 +784,7 @@ void ks_engine_destroy(struct ks_engine *e)
 
 	ks_tables_unstage(e);
 	ks_gen_settle(e);
+	ks_tables_views_drop(e);
 	for (i = 0; i < e->n_links; i++)
 		bpf_link__destroy(e->links[i]);
 	e->n_links = 0;

@@ -44,8 +44,23 @@ int ks_pin_links_from(struct ks_engine *e, int from);
 int ks_tables_map_create(__u32 dfa_bytes, __u32 flags);
 /* The map ks_tables_stage() gave t in, now the caller's; or -1 (t is not staged). */
 int ks_tables_staged_take(struct ks_engine *e, const struct ks_tables *t);
-/* t (its used bytes, zeros after them up to the class) into the new map fd. */
+/*
+ * t (its used bytes, zeros after them up to the class) into the new map
+ * fd. Not kept mapped: attach's RSS would count the map's pages
+ * (mem.kload_rss_mib); reloads' staged maps are.
+ */
 int ks_tables_fill(const struct ks_engine *e, int fd, struct ks_tables *t);
+/* The staged mapping, installed: now the generation's (e->staged none). */
+struct ks_tables_view ks_tables_staged_done(struct ks_engine *e);
+/*
+ * A generation no program reads once the pending switch settles: its map
+ * and mapping *v kept as the spare if there is none, else closed after
+ * that wait (*v unmapped). fd < 0: nothing.
+ */
+void ks_tables_retire(struct ks_engine *e, int fd, struct ks_tables_view *v);
+/* The spare and its map freed; and every mapping (ks_engine_destroy()). */
+void ks_tables_spare_drop(struct ks_engine *e);
+void ks_tables_views_drop(struct ks_engine *e);
 /*
  * ks_gen[0] = fd: returns once programs see fd's tables; the RCU wait of
  * the update goes on on a thread until ks_gen_settle(). 0 or -errno.

@@ -9,7 +9,18 @@
  * bpf_map_update_elem() of a multi-MiB value first duplicates it into a
  * temporary kernel buffer, then copies it again into the map
  * (bench/profile/reload-kbin-before.txt: _copy_from_user, a third of a
- * reload); a fresh map is zeros, so only the used bytes are written.
+ * reload).
+ *
+ * A generation's map stays mapped here, and once retired (no program
+ * reads it) it is the spare the next generation is written into: on this
+ * kind of VM a new map costs its creation (vmalloc, 10-17 ms for 1,000
+ * rules) and then a first touch of each 4 KiB page of its mapping (695
+ * pages, 10-15 ms), where the pages of a mapping kept take a memset and
+ * a copy (0.2-0.3 ms; bench/profile/kbin5-phases.txt). For that the
+ * installed mapping is not made read-only: an mprotect() there and back
+ * costs as much as the first touch again. The spare is the one map more
+ * that a reload held anyway while it ran (the new generation beside the
+ * old); between reloads it is kept instead of freed.
  *
  * The switch is one pointer store in ks_gen's slot, but the syscall that
  * makes it then waits for an RCU grace period (maybe_wait_bpf_programs():
@@ -58,6 +69,39 @@ int ks_tables_map_create(__u32 dfa_bytes, __u32 flags)
 	return fd < 0 ? -errno : fd;
 }
 
+static void view_drop(struct ks_tables_view *v)
+{
+	if (v->m)
+		munmap(v->m, v->len);
+	*v = (struct ks_tables_view){};
+}
+
+/*
+ * Map fd's pages, followed by private zero pages up to sizeof(struct
+ * ks_tables), so a reader may write a struct of any class: what lies
+ * past the map's value is never installed (ks_engine_install() refuses
+ * tables larger than the class). 0, or -errno.
+ */
+static int view_map(const struct ks_engine *e, int fd, struct ks_tables_view *v)
+{
+	size_t page = getpagesize(), size = KS_TABLES_VALUE_SIZE(e->dfa_bytes);
+	size_t maplen = (size + page - 1) & ~(page - 1);
+	size_t len = sizeof(struct ks_tables) > maplen ? sizeof(struct ks_tables) : maplen;
+	void *m, *p;
+
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0);
+	p = m == MAP_FAILED ? m : mmap(m, maplen, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+				       fd, 0);
+	if (p == MAP_FAILED) {
+		if (m != MAP_FAILED)
+			munmap(m, len);
+		return -errno;
+	}
+	*v = (struct ks_tables_view){ .m = p, .len = len };
+	return 0;
+}
+
 /* Through a mapping of the map: a fresh map is zeros past `used`. */
 static int fill_mapped(int fd, const struct ks_tables *t, size_t used, size_t size)
 {
@@ -83,40 +127,44 @@ int ks_tables_fill(const struct ks_engine *e, int fd, struct ks_tables *t)
 	return bpf_map_update_elem(fd, &zero, t, 0) ? -errno : 0;
 }
 
+/* The spare, its bytes cleared, staged. */
+static struct ks_tables *stage_spare(struct ks_engine *e)
+{
+	/* programs may read it until the switch that retired it has settled */
+	ks_gen_settle(e);
+	memset(e->spare.m, 0, e->spare.dirty);
+	e->staged = e->spare.m;
+	e->staged_len = e->spare.len;
+	e->staged_fd = e->spare_fd;
+	e->spare = (struct ks_tables_view){};
+	e->spare_fd = -1;
+	return e->staged;
+}
+
 /*
  * A new generation's map, mapped where a reader writes the tables in
  * place: a reload read into a heap struct ks_tables, then copied it into
  * the map, faulting in and writing its multi-MiB bytes twice
- * (bench/profile/reload3-*.txt). The mapping is the map's pages followed
- * by private zero pages up to sizeof(struct ks_tables), so a reader may
- * write a struct of any class: what lies past the map's value is never
- * installed (ks_engine_install() refuses tables larger than the class).
+ * (bench/profile/reload3-*.txt).
  */
 struct ks_tables *ks_tables_stage(struct ks_engine *e)
 {
-	size_t page = getpagesize(), size = KS_TABLES_VALUE_SIZE(e->dfa_bytes);
-	size_t maplen = (size + page - 1) & ~(page - 1);
-	size_t len = sizeof(struct ks_tables) > maplen ? sizeof(struct ks_tables) : maplen;
-	void *m, *v;
+	struct ks_tables_view v = {};
 	int fd;
 
 	if (e->staged || !(e->tables_flags & BPF_F_MMAPABLE))
 		return NULL;
+	if (e->spare.m)
+		return stage_spare(e);
 	fd = ks_tables_map_create(e->dfa_bytes, e->tables_flags);
 	if (fd < 0)
 		return NULL;
-	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		 -1, 0);
-	v = m == MAP_FAILED ? m : mmap(m, maplen, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-				       fd, 0);
-	if (v == MAP_FAILED) {
-		if (m != MAP_FAILED)
-			munmap(m, len);
+	if (view_map(e, fd, &v)) {
 		close(fd);
 		return NULL;
 	}
-	e->staged = v;
-	e->staged_len = len;
+	e->staged = v.m;
+	e->staged_len = v.len;
 	e->staged_fd = fd;
 	return e->staged;
 }
@@ -141,6 +189,49 @@ int ks_tables_staged_take(struct ks_engine *e, const struct ks_tables *t)
 		return -1;
 	e->staged_fd = -1;
 	return fd;
+}
+
+struct ks_tables_view ks_tables_staged_done(struct ks_engine *e)
+{
+	struct ks_tables_view v = { .m = e->staged, .len = e->staged_len };
+
+	if (v.m)
+		v.dirty = KS_TABLES_USED(v.m);
+	e->staged = NULL;
+	return v;
+}
+
+void ks_tables_retire(struct ks_engine *e, int fd, struct ks_tables_view *v)
+{
+	if (fd >= 0 && v->m && !e->spare.m) {
+		e->spare = *v;
+		e->spare_fd = fd;
+		*v = (struct ks_tables_view){};
+		return;
+	}
+	view_drop(v);	/* fd holds the map until the wait is over */
+	ks_gen_retire(e, fd);
+}
+
+void ks_tables_spare_drop(struct ks_engine *e)
+{
+	view_drop(&e->spare);
+	if (e->spare_fd >= 0)
+		close(e->spare_fd);
+	e->spare_fd = -1;
+}
+
+void ks_tables_views_drop(struct ks_engine *e)
+{
+	ks_tables_spare_drop(e);
+	view_drop(&e->cur_view);
+	view_drop(&e->prev_view);
+}
+
+bool ks_tables_mapped(const struct ks_engine *e, const struct ks_tables *t)
+{
+	return t && (t == e->cur_view.m || t == e->prev_view.m || t == e->spare.m ||
+		     t == e->staged);
 }
 
 static void *swap_thread(void *arg)

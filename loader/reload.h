@@ -55,6 +55,8 @@ bool ks_reload_pending(void);
  */
 int ks_reload_take(struct ks_engine *e, struct ks_tables **t, struct ks_kbin_pending **kp,
 		   char *why, size_t len);
+/* Attach process: the request read, its file removed (after the switch). */
+void ks_reload_taken(void);
 int ks_reload_take_rules(struct ks_kbin_pending *kp, const struct ks_tables *t,
 			 struct ks_ruleset **rs, char *why, size_t len);
 void ks_reload_release(struct ks_engine *e, struct ks_tables *t);

@@ -382,6 +382,52 @@ static void test_damaged(void **state)
 	ks_ruleset_free(rs);
 }
 
+/*
+ * A reload's read (KS_KBIN_RULES_LATER, into zeroed pages) of a file of
+ * hundreds of KiB: good, it reads; damaged in an extent's header, an
+ * extent's bytes or the metadata, it is refused as corrupted, nothing
+ * pending.
+ */
+static void test_large_reload_read(void **state)
+{
+	unsigned int fl = KS_KBIN_RULES_LATER | KS_KBIN_ZEROED;
+	size_t cap = 400 * 160, at = 0, len, hdr = sizeof(struct ks_kbin_hdr), i;
+	size_t offs[] = { hdr + 4, hdr + 600, 0 };
+	struct ks_kbin_pending *p;
+	char *yaml = malloc(cap), *good, err[256];
+	struct ks_ruleset *rs;
+
+	assert_non_null(yaml);
+	for (i = 0; i < 400; i++)
+		at += snprintf(yaml + at, cap - at, "- rule: r%zu\n  name: n\n  query: 'process "
+			       "where process.executable == \"/opt/%zu/x%zuy\"'\n", i, i, i * 7919);
+	rs = compile(yaml, T);
+	assert_int_equal(ks_kbin_write(path("big.kbin"), rs, T, err, sizeof(err)), 0);
+	good = read_file(path("big.kbin"), &len);
+	print_message("  %zu bytes\n", len);
+	assert_true(len >= (256u << 10));
+	memset(T2, 0, sizeof(*T2));
+	assert_int_equal(ks_kbin_read_tables_private(path("big.kbin"), T2, fl, &p, err,
+						     sizeof(err)), 0);
+	assert_memory_equal(T, T2, KS_TABLES_USED(T));
+	ks_kbin_pending_free(p);
+	offs[2] = len - 5;
+	for (i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		good[offs[i]] ^= 0x10;
+		write_file(path("bad.kbin"), good, len);
+		good[offs[i]] ^= 0x10;
+		memset(T2, 0, sizeof(*T2));
+		assert_int_equal(ks_kbin_read_tables_private(path("bad.kbin"), T2, fl, &p, err,
+							     sizeof(err)), -1);
+		print_message("  byte %zu: %s\n", offs[i], err);
+		assert_non_null(strstr(err, "corrupted (content hash mismatch)"));
+		assert_null(p);
+	}
+	free(good);
+	free(yaml);
+	ks_ruleset_free(rs);
+}
+
 /* Rewrite the header's file hash after an edit of the body. */
 static void rehash(char *buf, size_t len)
 {
@@ -631,6 +677,7 @@ int main(void)
 		cmocka_unit_test(test_two_halves),
 		cmocka_unit_test(test_identical_bytes),
 		cmocka_unit_test(test_damaged),
+		cmocka_unit_test(test_large_reload_read),
 		cmocka_unit_test(test_inconsistent),
 		cmocka_unit_test(test_bad_extents),
 		cmocka_unit_test(test_sigma_round_trip),

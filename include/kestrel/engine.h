@@ -34,6 +34,17 @@ struct ring_buffer;
 struct bpf_link;
 struct bpf_program;
 
+/*
+ * A tables map's pages mapped here (engine_swap.c): the mapping outlives
+ * the generation, so that a later one is written through pages already
+ * mapped (bench/profile/kbin5-*.txt).
+ */
+struct ks_tables_view {
+	struct ks_tables *m;	/* NULL: not mapped */
+	size_t len;		/* of the mapping: at least sizeof(struct ks_tables) */
+	size_t dirty;		/* bytes from m on that may not be zeros */
+};
+
 struct ks_engine_opts {
 	int mode;		/* enum ks_enforce_mode, or KS_MODE_PROBE */
 	bool replay;		/* load only the replay program */
@@ -92,6 +103,10 @@ struct ks_engine {
 	struct ks_tables *staged;	/* a new map's pages to read tables into (ks_tables_stage) */
 	size_t staged_len;	/* of that mapping */
 	int staged_fd;		/* its map, until installed */
+	struct ks_tables_view cur_view;		/* tables_fd's mapping, if any */
+	struct ks_tables_view prev_view;	/* prev_tables_fd's */
+	struct ks_tables_view spare;	/* a retired generation's, staged next */
+	int spare_fd;		/* its map */
 	struct ks_gen_swap *swap;	/* a switch whose RCU wait still runs (engine_swap.c) */
 	__u64 switched_ns;	/* CLOCK_REALTIME when programs got the current generation */
 	struct bpf_link *links[KS_ENGINE_MAX_LINKS];
@@ -189,11 +204,15 @@ int ks_engine_install(struct ks_engine *e, struct ks_tables *t);
  * pages (then sizeof(struct ks_tables) bytes, zeros past what the map
  * holds). ks_engine_install() of them switches to that map with no copy.
  * NULL when the maps cannot be mapped: read into a struct of your own.
- * ks_tables_unstage() after the install, or instead of it: the mapping
- * goes, and the map too unless it was installed.
+ * The map is a retired generation's when there is one (its mapping kept,
+ * its bytes cleared: no new map's pages to map and touch), else a new one.
+ * ks_tables_unstage() after the install (then nothing to do: the mapping
+ * stays with the generation), or instead of it: the mapping and the map go.
  */
 struct ks_tables *ks_tables_stage(struct ks_engine *e);
 void ks_tables_unstage(struct ks_engine *e);
+/* Whether t is one of e's tables maps' mappings (not to be freed). */
+bool ks_tables_mapped(const struct ks_engine *e, const struct ks_tables *t);
 /*
  * ks_engine_install()'s -E2BIG: t's DFA is larger than the size class the
  * programs were loaded for. Says so in why (naming --dfa-size).
