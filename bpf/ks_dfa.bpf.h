@@ -6,8 +6,9 @@
  * Per byte and walk: a byte load, a column load, an add, a mask and the
  * cell load; the accept flag of 1..4 walks is tested by one branch, and
  * accepting cells go to a queue in map memory that is drained once per
- * chunk. No multiply, no mode test, no dead-state test per byte (the dead
- * row maps to itself; walks check for it once per chunk).
+ * chunk. No multiply, no mode test; no dead-state test per byte when
+ * walks interleave (the dead row maps to itself; they check for it once
+ * per chunk), one when a walk is alone (ks_dfa_chunk1).
  *
  * 1, 2 or 4 walks step together over overlapping segments, so the CPU
  * runs independent load chains side by side (the walk is bound by the
