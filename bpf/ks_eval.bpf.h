@@ -358,6 +358,30 @@ static __always_inline __u64 ks_scan_fields(struct ks_tables *t, struct ks_scrat
 }
 
 /*
+ * The early fields of a file event, each scanned as one whole frame (the
+ * early decision runs only on paths that were not cut): only the fields
+ * the event holds and the case modes that have an automaton cost a call.
+ */
+static __always_inline __u64 ks_scan_early(struct ks_tables *t, struct ks_scratch *sc)
+{
+	struct ks_event *ev = &sc->ev;
+	const __u32 frame = KS_FR_BEGIN | KS_FR_END;
+	__u64 bytes = 0;
+	__u32 f, m;
+
+	/* constant bounds: unrolled, the mask and present bits fold */
+	for (f = KS_F_FILE_PATH; f <= KS_F_FILE_ORIG_EXT; f++) {
+		if (!(KS_EARLY_FIELDS & (1u << f)) || !(ev->present & ks_str_present_bit(f)))
+			continue;
+		for (m = 0; m < KS_CASE_N; m++)
+			if (t->dfa_hdr.autos[f][m].start)
+				bytes += ks_scan_range(t, sc, KS_SCAN_HOW(f, m, frame),
+						       ev->str[f].off, ev->str[f].len);
+	}
+	return bytes;
+}
+
+/*
  * The early decision of a file event whose process is not filled yet
  * (maps/ks_tables.h, hdr.trig_fields; modelled by ks_walk_early() in
  * rules-compiler/tablewalk.c). When every trigger of every step that can
@@ -380,7 +404,7 @@ static __always_inline int ks_early_filtered(struct ks_tables *t, struct ks_scra
 	if (!st || src >= KS_SRC_N)
 		return 0;
 	sc->scanned = KS_EARLY_FIELDS;
-	st->dfa_bytes += ks_scan_fields(t, sc, ~KS_EARLY_FIELDS);
+	st->dfa_bytes += ks_scan_early(t, sc);
 	if (sc->n_cand || (ev->verdict.flags & KS_V_CAND_OVERFLOW))
 		return 0;
 	ks_count(&st->events[src]);

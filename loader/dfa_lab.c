@@ -111,6 +111,23 @@ out:
 	return ret;
 }
 
+int ks_dfa_lab_end(const struct ks_dfa_lab_run *l, uint32_t *state, uint32_t *pos)
+{
+	struct ks_dfa_lab *lab = malloc(sizeof(*lab));
+	uint32_t zero = 0;
+	int ret = -ENOMEM;
+
+	if (!lab)
+		return ret;
+	ret = bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.ks_dfa_lab), &zero, lab) ? -errno : 0;
+	if (!ret) {
+		*state = lab->scan.s[0];
+		*pos = lab->scan.pos[0];
+	}
+	free(lab);
+	return ret;
+}
+
 size_t ks_dfa_lab_frame(uint8_t *f, const uint8_t *pay, size_t len)
 {
 	size_t ip_len = 20 + 8 + len;

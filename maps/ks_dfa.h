@@ -24,8 +24,10 @@
  * accepting state's atoms are found from its cell value alone.
  *
  * The dead state is row 0 (cell 0): every cell of it is 0, so a walk
- * that dies stays dead without a test per byte; walks check for 0 once
- * per chunk. States are in BFS order, the hot shallow ones first.
+ * that dies stays dead without a test per byte; interleaved walks check
+ * for 0 once per chunk, a walk alone (a short value, or an automaton
+ * whose patterns are all anchored) after every byte, so it stops where
+ * it dies. States are in BFS order, the hot shallow ones first.
  *
  * Walks restarted mid-value. A value can be cut into segments scanned by
  * interleaved walks (independent load chains): the walk of a later

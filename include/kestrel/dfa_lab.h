@@ -27,6 +27,8 @@ int ks_dfa_lab_open(struct ks_dfa_lab_run *l, const struct ks_dfa_view *v, uint3
 /* Atoms hit by the last packet, in hit order; returns how many (<= max kept). */
 int ks_dfa_lab_hits(const struct ks_dfa_lab_run *l, uint16_t *hits, uint32_t max,
 		    uint32_t *bytes);
+/* Walk 0's last state and the buffer offset it stopped at, after the last packet. */
+int ks_dfa_lab_end(const struct ks_dfa_lab_run *l, uint32_t *state, uint32_t *pos);
 void ks_dfa_lab_close(struct ks_dfa_lab_run *l);
 /* Ethernet + IPv4 + UDP (10.0.0.1:1234 -> 10.0.0.2:5678) + payload into f
  * (len + 42 bytes); returns the frame length. */

@@ -172,6 +172,50 @@ out:
 	free(fr);
 }
 
+/*
+ * One walk over patterns that are all anchored stops where it dies, not
+ * at the end of its 64-byte chunk: on "zz...z" the walk of "\x01ab" and
+ * "\x01cd" dies on the first byte, so it ends dead at buffer offset 1.
+ */
+static void check_dead_stop(void)
+{
+	static const uint8_t a[] = "\x01" "ab", b[] = "\x01" "cd";
+	const uint8_t *lits[] = { a, b };
+	const uint32_t lens[] = { 3, 3 };
+	uint8_t pay[300], fr[300 + 64];
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+	struct ks_dfa_lab_run lab;
+	struct ks_dfa_image img;
+	struct ks_dfa_view v;
+	uint32_t s = 1, pos = 0, bytes = 0;
+	uint16_t kh[2];
+	char err[256];
+
+	if (!ASSERT_OK(ks_dfa_image_literals(lits, lens, 2, KS_F_PAYLOAD, KS_CASE_EXACT, &img,
+					     err, sizeof(err)), err))
+		return;
+	v.hdr = &img.hdr;
+	v.tab = img.tab;
+	v.acc_list = img.acc_list;
+	if (!ASSERT_EQ(img.hdr.autos[KS_F_PAYLOAD][KS_CASE_EXACT].mid, 0, "root dead: anchored") ||
+	    !ASSERT_OK(ks_dfa_lab_open(&lab, &v, 1, KS_F_PAYLOAD, KS_CASE_EXACT, KS_CASE_EXACT,
+				       err, sizeof(err)), err))
+		goto img;
+	memset(pay, 'z', sizeof(pay));
+	o.data_in = fr;
+	o.data_size_in = ks_dfa_lab_frame(fr, pay, sizeof(pay));
+	if (ASSERT_OK(bpf_prog_test_run_opts(lab.prog_fd, &o), "test_run") &&
+	    ASSERT_EQ(ks_dfa_lab_hits(&lab, kh, 2, &bytes), 0, "no hit") &&
+	    ASSERT_EQ(bytes, sizeof(pay), "bytes of the value") &&
+	    ASSERT_OK(ks_dfa_lab_end(&lab, &s, &pos), "read the walk")) {
+		ASSERT_EQ(s, 0, "walk dead");
+		ASSERT_EQ(pos, 1, "stopped after the byte that killed it");
+	}
+	ks_dfa_lab_close(&lab);
+img:
+	ks_dfa_image_free(&img);
+}
+
 void test_dfa_walk(void)
 {
 	static const uint32_t walks[] = { 1, 2, 4 };
@@ -188,4 +232,6 @@ void test_dfa_walk(void)
 		}
 	for (i = 0; i < N_LITS; i++)
 		free(l.v[i]);
+	if (test__start_subtest("dead_stop"))
+		check_dead_stop();
 }
