@@ -442,6 +442,45 @@ static __always_inline void ks_cut_cands(struct ks_tables *t, struct ks_scratch 
 	bpf_loop(KS_MAX_CANDS + KS_PATH_SLOTS, ks_cut_cand, &c, 0);
 }
 
+/*
+ * The string fields an event of this action must have scanned before its
+ * candidates are known: those of hdr.trig_fields (the trigger atoms of
+ * every step that can match the action). Every field for an action past
+ * the table (kload's userspace-only ones): no step matches it anyway.
+ */
+static __always_inline __u32 ks_trig_fields(const struct ks_tables *t, __u32 act)
+{
+	return act < KS_ACT_N ? t->hdr.trig_fields[act & 15] : ~0u;
+}
+
+/*
+ * Scan, then collect the candidates: first the trigger fields of the
+ * event's action, then the category and cut-path lists. Only when some
+ * step is a candidate are the other fields scanned, for the atoms the
+ * candidates' programs test beside their trigger (a step can match the
+ * action only through a trigger in those fields or a category list, so
+ * with no candidate every step is false; hdr.trig_fields is exact about
+ * that: see build_trig_fields in rules-compiler/lower.c). An exec with
+ * no candidate skips e.g. process.name when no exec step triggers on it:
+ * each scan of a field is several cold table and column-map lines after
+ * fork/exec (bench/profile/exec5-*.txt). Modelled by ks_walk_event() in
+ * rules-compiler/tablewalk.c.
+ */
+static __always_inline void ks_scan_triggers(struct ks_tables *t, struct ks_scratch *sc,
+					     struct ks_stats *st)
+{
+	__u32 trig = ks_trig_fields(t, sc->ev.action);
+
+	st->dfa_bytes += ks_scan_fields(t, sc, sc->scanned | ~trig);
+	sc->scanned |= trig;
+	ks_cat_cands(t, sc, KS_CAT_ANY);
+	ks_cat_cands(t, sc, sc->ev.category);
+	if (sc->ev.truncated & KS_F_PATH_MASK)
+		ks_cut_cands(t, sc);
+	if (sc->n_cand || (sc->ev.verdict.flags & KS_V_CAND_OVERFLOW))
+		st->dfa_bytes += ks_scan_fields(t, sc, sc->scanned);
+}
+
 /* ---------------------------------------------------------------- */
 /* step programs: postfix, three-valued, stack as two bit vectors   */
 
@@ -762,11 +801,7 @@ static __always_inline __u32 ks_evaluate_in(struct ks_tables *t, struct ks_scrat
 	if (sc->ev.truncated)
 		ks_count_truncations(st, sc->ev.truncated);
 
-	st->dfa_bytes += ks_scan_fields(t, sc, sc->scanned);
-	ks_cat_cands(t, sc, KS_CAT_ANY);
-	ks_cat_cands(t, sc, sc->ev.category);
-	if (sc->ev.truncated & KS_F_PATH_MASK)
-		ks_cut_cands(t, sc);
+	ks_scan_triggers(t, sc, st);
 	best = ks_decide(t, sc, st);
 
 	if (best > KS_RA_ALERT + 1 && ks_cfg.enforce_mode != KS_MODE_OBSERVE &&
