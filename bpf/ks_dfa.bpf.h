@@ -271,7 +271,9 @@ static __always_inline __u32 ks_dfa_scan_value(struct ks_dfa_cb *cb, const struc
 	}
 	sc->nq = 0;
 	sc->s[0] = au->start;
-	if (frame & KS_DFA_FR_BEGIN)
+	if ((frame & KS_DFA_FR_BEGIN) && au->begun)
+		sc->s[0] = au->begun;	/* the sentinel's cell, read at compile time */
+	else if (frame & KS_DFA_FR_BEGIN)
 		ks_dfa_feed(cb, 0, hdr->col_begin);
 	lock = n - last * (seg - ov);
 	sc->steps = lock;

@@ -455,7 +455,9 @@ static __always_inline __u32 ks_trig_fields(const struct ks_tables *t, __u32 act
 
 /*
  * Scan, then collect the candidates: first the trigger fields of the
- * event's action, then the category and cut-path lists. Only when some
+ * event's action, then the category lists (when a step indexed by
+ * category can match the action: bit KS_F_NONE) and the cut-path
+ * lists. Only when some
  * step is a candidate are the other fields scanned, for the atoms the
  * candidates' programs test beside their trigger (a step can match the
  * action only through a trigger in those fields or a category list, so
@@ -473,8 +475,11 @@ static __always_inline void ks_scan_triggers(struct ks_tables *t, struct ks_scra
 
 	st->dfa_bytes += ks_scan_fields(t, sc, sc->scanned | ~trig);
 	sc->scanned |= trig;
-	ks_cat_cands(t, sc, KS_CAT_ANY);
-	ks_cat_cands(t, sc, sc->ev.category);
+	/* no step indexed by category can match the action: no list read */
+	if (trig & (1u << KS_F_NONE)) {
+		ks_cat_cands(t, sc, KS_CAT_ANY);
+		ks_cat_cands(t, sc, sc->ev.category);
+	}
 	if (sc->ev.truncated & KS_F_PATH_MASK)
 		ks_cut_cands(t, sc);
 	if (sc->n_cand || (sc->ev.verdict.flags & KS_V_CAND_OVERFLOW))
@@ -754,6 +759,18 @@ static __always_inline int ks_forward(struct ks_scratch *sc, struct ks_stats *st
 	return 0;
 }
 
+/*
+ * kload's switch to observe-only (struct ks_ctl), read only when a rule
+ * would enforce: the lookup is one more cold line for every other event.
+ */
+static __always_inline int ks_observe_only(void)
+{
+	__u32 zero = 0;
+	struct ks_ctl *ctl = bpf_map_lookup_elem(&ks_ctl, &zero);
+
+	return ctl && ctl->observe_only;
+}
+
 /* What the caller may do to enforce a block/kill verdict. */
 #define KS_CAN_DENY	(1u << 0)	/* LSM hook or XDP: refuse the operation */
 #define KS_CAN_SIGNAL	(1u << 1)	/* task context: bpf_send_signal() */
@@ -771,14 +788,13 @@ static __always_inline __u32 ks_evaluate_in(struct ks_tables *t, struct ks_scrat
 {
 	struct ks_verdict *vd = &sc->ev.verdict;
 	struct ks_stats *st;
-	__u32 zero = 0, action = KS_RA_ALERT;
+	__u32 action = KS_RA_ALERT;
 	/*
 	 * Replay is not timed: nothing reads its engine's histogram, and two
 	 * clock reads were 8 % of a replayed event's kernel time in a VM
 	 * (kvm-clock; bench/profile/replay-cli-before.txt).
 	 */
 	__u64 t0 = src == KS_SRC_REPLAY ? 0 : bpf_ktime_get_ns(), dt;
-	struct ks_ctl *ctl;
 	int best, lost = 0;
 
 	st = ks_stats_get(ctx);
@@ -796,7 +812,6 @@ static __always_inline __u32 ks_evaluate_in(struct ks_tables *t, struct ks_scrat
 		ks_count(&st->dropped[src][KS_DROP_NO_TABLES]);
 		return KS_RA_ALERT;
 	}
-	ctl = bpf_map_lookup_elem(&ks_ctl, &zero);
 	vd->generation = t->hdr.generation;
 	if (sc->ev.truncated)
 		ks_count_truncations(st, sc->ev.truncated);
@@ -805,7 +820,7 @@ static __always_inline __u32 ks_evaluate_in(struct ks_tables *t, struct ks_scrat
 	best = ks_decide(t, sc, st);
 
 	if (best > KS_RA_ALERT + 1 && ks_cfg.enforce_mode != KS_MODE_OBSERVE &&
-	    !(ctl && ctl->observe_only)) {
+	    !ks_observe_only()) {
 		action = best - 1;
 		vd->action = action;
 		if (caps & KS_SIMULATE) {

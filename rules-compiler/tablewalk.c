@@ -212,14 +212,23 @@ static void add_cat(const struct ks_tables *t, const struct ks_event *ev,
 		add_range(t, ev, t->cat_first[cat], t->cat_list, KS_MAX_STEPS, w);
 }
 
+/* ks_trig_fields() of bpf/ks_eval.bpf.h */
+static uint32_t walk_trig_fields(const struct ks_tables *t, const struct ks_event *ev)
+{
+	return ev->action < KS_ACT_N ? t->hdr.trig_fields[ev->action] : ~0u;
+}
+
 void ks_walk_candidates(const struct ks_tables *t, const struct ks_event *ev,
 			struct ks_walk *w)
 {
 	uint32_t h, a, i;
 
-	if (ev->category != KS_CAT_ANY)
-		add_cat(t, ev, ev->category, w);
-	add_cat(t, ev, KS_CAT_ANY, w);
+	/* as bpf/: the lists only when a step by category can match the action */
+	if (walk_trig_fields(t, ev) & (1u << KS_F_NONE)) {
+		if (ev->category != KS_CAT_ANY)
+			add_cat(t, ev, ev->category, w);
+		add_cat(t, ev, KS_CAT_ANY, w);
+	}
 	for (h = 0; h < w->n_hits; h++) {
 		a = w->hits[h];
 		if (a >= t->hdr.n_atoms)
@@ -474,13 +483,16 @@ bool ks_walk_early(const struct ks_tables *t, const struct ks_event *ev, struct 
 static bool walk_no_candidate(const struct ks_tables *t, const struct ks_event *ev,
 			      struct ks_walk *w)
 {
-	uint32_t trig = ev->action < KS_ACT_N ? t->hdr.trig_fields[ev->action] : ~0u, f, i;
+	uint32_t trig = walk_trig_fields(t, ev), f, i;
 
 	for (f = KS_F_NONE + 1; f < KS_F_STR_N; f++)
 		if (trig & (1u << f))
 			scan_field(t, ev, f, w);
-	if (hit_queues(t, w) || (t->cat_first[KS_CAT_ANY] & 0xffff) ||
-	    (ev->category < KS_CAT_N && (t->cat_first[ev->category] & 0xffff)))
+	if (hit_queues(t, w))
+		return false;
+	if ((trig & (1u << KS_F_NONE)) &&
+	    ((t->cat_first[KS_CAT_ANY] & 0xffff) ||
+	     (ev->category < KS_CAT_N && (t->cat_first[ev->category] & 0xffff))))
 		return false;
 	for (i = 0; i < KS_PATH_SLOTS; i++)
 		if ((ev->truncated & KS_F_PATH_MASK & (1u << KS_PATH_FIELD(i))) &&
