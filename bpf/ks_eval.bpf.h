@@ -471,12 +471,13 @@ static __always_inline __u32 ks_trig_fields(const struct ks_tables *t, __u32 act
 static __always_inline void ks_scan_triggers(struct ks_tables *t, struct ks_scratch *sc,
 					     struct ks_stats *st)
 {
-	__u32 trig = ks_trig_fields(t, sc->ev.action);
+	__u32 done = sc->scanned;
 
-	st->dfa_bytes += ks_scan_fields(t, sc, sc->scanned | ~trig);
-	sc->scanned |= trig;
+	/* through the scratch, not a register: 6.1's stack (see ks_scan_frame) */
+	sc->scanned = done | ks_trig_fields(t, sc->ev.action);
+	st->dfa_bytes += ks_scan_fields(t, sc, done | ~sc->scanned);
 	/* no step indexed by category can match the action: no list read */
-	if (trig & (1u << KS_F_NONE)) {
+	if (ks_trig_fields(t, sc->ev.action) & (1u << KS_F_NONE)) {
 		ks_cat_cands(t, sc, KS_CAT_ANY);
 		ks_cat_cands(t, sc, sc->ev.category);
 	}
