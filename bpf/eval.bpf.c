@@ -116,7 +116,9 @@ __noinline int ks_scan_elems(struct ks_tables *t, struct ks_scratch *sc, __u32 h
 		len = KS_SCAN_MAX;
 	c.end = c.pos + len;
 
-	if (frame & KS_FR_BEGIN)
+	if ((frame & KS_FR_BEGIN) && t->dfa_hdr.autos[f][fold].begun)
+		c.s = t->dfa_hdr.autos[f][fold].begun;	/* maps/ks_dfa.h */
+	else if (frame & KS_FR_BEGIN)
 		c.s = ks_feed(&c, c.s, t->dfa_hdr.col_begin);
 	bpf_loop((len + KS_SCAN_CHUNK - 1) / KS_SCAN_CHUNK, ks_scan_chunk, &c, 0);
 	if (c.s && (frame & KS_FR_END))

@@ -466,6 +466,51 @@ static __always_inline void ks_cut_cands(struct ks_tables *t, struct ks_scratch 
 	bpf_loop(KS_MAX_CANDS + KS_PATH_SLOTS, ks_cut_cand, &c, 0);
 }
 
+/*
+ * The string fields an event of this action must have scanned before its
+ * candidates are known: those of hdr.trig_fields (the trigger atoms of
+ * every step that can match the action). Every field for an action past
+ * the table (kload's userspace-only ones): no step matches it anyway.
+ */
+static __always_inline __u32 ks_trig_fields(const struct ks_tables *t, __u32 act)
+{
+	return act < KS_ACT_N ? t->hdr.trig_fields[act & 15] : ~0u;
+}
+
+/*
+ * Scan, then collect the candidates: first the trigger fields of the
+ * event's action, then the category lists (when a step indexed by
+ * category can match the action: bit KS_F_NONE) and the cut-path
+ * lists. Only when some
+ * step is a candidate are the other fields scanned, for the atoms the
+ * candidates' programs test beside their trigger (a step can match the
+ * action only through a trigger in those fields or a category list, so
+ * with no candidate every step is false; hdr.trig_fields is exact about
+ * that: see build_trig_fields in rules-compiler/lower.c). An exec with
+ * no candidate skips e.g. process.name when no exec step triggers on it:
+ * each scan of a field is several cold table and column-map lines after
+ * fork/exec (bench/profile/exec5-*.txt). Modelled by ks_walk_event() in
+ * rules-compiler/tablewalk.c.
+ */
+static __always_inline void ks_scan_triggers(struct ks_tables *t, struct ks_scratch *sc,
+					     struct ks_stats *st)
+{
+	__u32 done = sc->scanned;
+
+	/* through the scratch, not a register: 6.1's stack (see ks_scan_frame) */
+	sc->scanned = done | ks_trig_fields(t, sc->ev.action);
+	st->dfa_bytes += ks_scan_fields(t, sc, done | ~sc->scanned);
+	/* no step indexed by category can match the action: no list read */
+	if (ks_trig_fields(t, sc->ev.action) & (1u << KS_F_NONE)) {
+		ks_cat_cands(t, sc, KS_CAT_ANY);
+		ks_cat_cands(t, sc, sc->ev.category);
+	}
+	if (sc->ev.truncated & KS_F_PATH_MASK)
+		ks_cut_cands(t, sc);
+	if (sc->n_cand || (sc->ev.verdict.flags & KS_V_CAND_OVERFLOW))
+		st->dfa_bytes += ks_scan_fields(t, sc, sc->scanned);
+}
+
 /* ---------------------------------------------------------------- */
 /* step programs: postfix, three-valued, stack as two bit vectors   */
 
@@ -739,6 +784,18 @@ static __always_inline int ks_forward(struct ks_scratch *sc, struct ks_stats *st
 	return 0;
 }
 
+/*
+ * kload's switch to observe-only (struct ks_ctl), read only when a rule
+ * would enforce: the lookup is one more cold line for every other event.
+ */
+static __always_inline int ks_observe_only(void)
+{
+	__u32 zero = 0;
+	struct ks_ctl *ctl = bpf_map_lookup_elem(&ks_ctl, &zero);
+
+	return ctl && ctl->observe_only;
+}
+
 /* What the caller may do to enforce a block/kill verdict. */
 #define KS_CAN_DENY	(1u << 0)	/* LSM hook or XDP: refuse the operation */
 #define KS_CAN_SIGNAL	(1u << 1)	/* task context: bpf_send_signal() */
@@ -756,14 +813,13 @@ static __always_inline __u32 ks_evaluate_in(struct ks_tables *t, struct ks_scrat
 {
 	struct ks_verdict *vd = &sc->ev.verdict;
 	struct ks_stats *st;
-	__u32 zero = 0, action = KS_RA_ALERT;
+	__u32 action = KS_RA_ALERT;
 	/*
 	 * Replay is not timed: nothing reads its engine's histogram, and two
 	 * clock reads were 8 % of a replayed event's kernel time in a VM
 	 * (kvm-clock; bench/profile/replay-cli-before.txt).
 	 */
 	__u64 t0 = src == KS_SRC_REPLAY ? 0 : bpf_ktime_get_ns(), dt;
-	struct ks_ctl *ctl;
 	int best, lost = 0;
 
 	st = ks_stats_get(ctx);
@@ -781,20 +837,15 @@ static __always_inline __u32 ks_evaluate_in(struct ks_tables *t, struct ks_scrat
 		ks_count(&st->dropped[src][KS_DROP_NO_TABLES]);
 		return KS_RA_ALERT;
 	}
-	ctl = bpf_map_lookup_elem(&ks_ctl, &zero);
 	vd->generation = t->hdr.generation;
 	if (sc->ev.truncated)
 		ks_count_truncations(st, sc->ev.truncated);
 
-	st->dfa_bytes += ks_scan_fields(t, sc, sc->scanned);
-	ks_cat_cands(t, sc, KS_CAT_ANY);
-	ks_cat_cands(t, sc, sc->ev.category);
-	if (sc->ev.truncated & KS_F_PATH_MASK)
-		ks_cut_cands(t, sc);
+	ks_scan_triggers(t, sc, st);
 	best = ks_decide(t, sc, st);
 
 	if (best > KS_RA_ALERT + 1 && ks_cfg.enforce_mode != KS_MODE_OBSERVE &&
-	    !(ctl && ctl->observe_only)) {
+	    !ks_observe_only()) {
 		action = best - 1;
 		vd->action = action;
 		if (caps & KS_SIMULATE) {

@@ -83,7 +83,13 @@ struct ks_dfa_auto {
 	__u32 start;		/* cell before the begin sentinel; 0: no patterns */
 	__u32 mid;		/* cell of the root; 0: dead (all anchored) */
 	__u32 overlap;		/* longest pattern - 1 */
-	__u32 pad;
+	/*
+	 * The cell after the begin sentinel from start, when it does not
+	 * accept; 0: feed the sentinel. A walk that starts with a frame
+	 * starts here, one dependent load (a cold row after fork/exec) less
+	 * per scan. Was padding, 0 in older tables: they still walk the same.
+	 */
+	__u32 begun;
 };
 
 struct ks_dfa_hdr {

@@ -73,6 +73,26 @@ int ks_dfa_image_hdr(const struct ks_dfa *d, struct ks_dfa_hdr *h, char *err, si
 	return 0;
 }
 
+/*
+ * Every automaton's begun cell (maps/ks_dfa.h): start's cell in the begin
+ * sentinel's column, kept only when it does not accept (an accepting one
+ * must be fed, so its atoms are recorded). tab holds the rows.
+ */
+void ks_dfa_image_begun(struct ks_dfa_hdr *h, const uint32_t *tab)
+{
+	uint32_t f, m, c;
+
+	for (f = 0; f < KS_F_STR_N; f++)
+		for (m = 0; m < KS_CASE_N; m++) {
+			struct ks_dfa_auto *au = &h->autos[f][m];
+
+			if (!au->start)
+				continue;
+			c = tab[((au->start & ~KS_DFA_ACC) + h->col_begin) / 4];
+			au->begun = c & KS_DFA_ACC ? 0 : c;
+		}
+}
+
 static void image_rows(const struct ks_dfa *d, const struct ks_dfa_hdr *h, uint32_t *tab)
 {
 	uint32_t nc = d->n_classes, rb = h->row_bytes, s, c, *row;
@@ -102,6 +122,7 @@ int ks_dfa_image_build(const struct ks_dfa *d, struct ks_dfa_image *img,
 		return -1;
 	}
 	image_rows(d, &img->hdr, img->tab);
+	ks_dfa_image_begun(&img->hdr, img->tab);
 	memcpy(img->acc_list, d->acc_list, d->n_acc_list * sizeof(*img->acc_list));
 	return 0;
 }

@@ -524,6 +524,7 @@ static int build_dfa(struct lower *L)
 		return -1;
 	}
 	t->dfa_hdr = hdr;
+	ks_dfa_image_begun(&t->dfa_hdr, t->dfa);
 	memcpy(t->acc_list, d.acc_list, d.n_acc_list * sizeof(*t->acc_list));
 	t->hdr.n_states = d.n_states;
 	t->hdr.n_classes = d.n_classes;

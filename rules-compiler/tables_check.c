@@ -72,6 +72,23 @@ static bool tc_col(const struct ks_dfa_hdr *d, uint32_t col)
 	return col % 4 == 0 && col / 4 < d->n_classes;
 }
 
+/*
+ * A begun cell is 0 or start's cell in the begin sentinel's column, not
+ * accepting: the walks take it for that load (after tc_cell(start) and
+ * tc_col(col_begin), so the cell read is in the rows).
+ */
+static bool tc_begun(const struct ks_tables *t, const struct ks_dfa_auto *au)
+{
+	uint32_t c;
+
+	if (!au->begun)
+		return true;
+	if (!au->start)
+		return false;
+	c = t->dfa[((au->start & ~KS_DFA_ACC) + t->dfa_hdr.col_begin) / 4];
+	return !(c & KS_DFA_ACC) && c == au->begun;
+}
+
 /* The image's header: agrees with the tables' header, every map and
  * start in range. */
 static int tc_dfa_hdr(const struct ks_tables *t, char *err, size_t errlen)
@@ -95,9 +112,12 @@ static int tc_dfa_hdr(const struct ks_tables *t, char *err, size_t errlen)
 	if (!tc_col(d, d->col_begin) || !tc_col(d, d->col_end))
 		return TC_FAIL("a sentinel class is past %u classes", d->n_classes);
 	for (f = 0; f < KS_F_STR_N; f++)
-		for (m = 0; m < KS_CASE_N; m++)
+		for (m = 0; m < KS_CASE_N; m++) {
 			if (!tc_cell(d, d->autos[f][m].start) || !tc_cell(d, d->autos[f][m].mid))
 				return TC_FAIL("a start state is past %u states", d->n_states);
+			if (!tc_begun(t, &d->autos[f][m]))
+				return TC_FAIL("a begun cell is not start's begin-sentinel cell");
+		}
 	return 0;
 }
 

@@ -212,14 +212,23 @@ static void add_cat(const struct ks_tables *t, const struct ks_event *ev,
 		add_range(t, ev, t->cat_first[cat], t->cat_list, KS_MAX_STEPS, w);
 }
 
+/* ks_trig_fields() of bpf/ks_eval.bpf.h */
+static uint32_t walk_trig_fields(const struct ks_tables *t, const struct ks_event *ev)
+{
+	return ev->action < KS_ACT_N ? t->hdr.trig_fields[ev->action] : ~0u;
+}
+
 void ks_walk_candidates(const struct ks_tables *t, const struct ks_event *ev,
 			struct ks_walk *w)
 {
 	uint32_t h, a, i;
 
-	if (ev->category != KS_CAT_ANY)
-		add_cat(t, ev, ev->category, w);
-	add_cat(t, ev, KS_CAT_ANY, w);
+	/* as bpf/: the lists only when a step by category can match the action */
+	if (walk_trig_fields(t, ev) & (1u << KS_F_NONE)) {
+		if (ev->category != KS_CAT_ANY)
+			add_cat(t, ev, ev->category, w);
+		add_cat(t, ev, KS_CAT_ANY, w);
+	}
 	for (h = 0; h < w->n_hits; h++) {
 		a = w->hits[h];
 		if (a >= t->hdr.n_atoms)
@@ -434,9 +443,21 @@ enum ks_tv ks_walk_step(const struct ks_tables *t, uint32_t step,
 	return ks_walk_prog(t, &t->insns[s->prog], s->prog_len, ev, w);
 }
 
+/* Whether a hit atom so far queues a step: the kernel queues every step
+ * of a hit atom, whatever its category. */
+static bool hit_queues(const struct ks_tables *t, const struct ks_walk *w)
+{
+	uint32_t h;
+
+	for (h = 0; h < w->n_hits; h++)
+		if (w->hits[h] < t->hdr.n_atoms && (t->atom_trig[w->hits[h]] & 0xffff))
+			return true;
+	return false;
+}
+
 bool ks_walk_early(const struct ks_tables *t, const struct ks_event *ev, struct ks_walk *w)
 {
-	uint32_t f, h;
+	uint32_t f;
 
 	ks_walk_begin(w);
 	/* ks_xdp_main's packet filter: no step admits the protocol and ports */
@@ -451,9 +472,31 @@ bool ks_walk_early(const struct ks_tables *t, const struct ks_event *ev, struct 
 	for (f = KS_F_NONE + 1; f < KS_F_STR_N; f++)
 		if (KS_EARLY_FIELDS & (1u << f))
 			scan_field(t, ev, f, w);
-	/* the kernel queues every step of a hit atom, whatever its category */
-	for (h = 0; h < w->n_hits; h++)
-		if (w->hits[h] < t->hdr.n_atoms && (t->atom_trig[w->hits[h]] & 0xffff))
+	return !hit_queues(t, w);
+}
+
+/*
+ * ks_scan_triggers() of bpf/ks_eval.bpf.h: the fields of the action's
+ * trigger atoms scanned, no step queued by a hit, a category list or a
+ * cut path: every step is false and the other fields are not scanned.
+ */
+static bool walk_no_candidate(const struct ks_tables *t, const struct ks_event *ev,
+			      struct ks_walk *w)
+{
+	uint32_t trig = walk_trig_fields(t, ev), f, i;
+
+	for (f = KS_F_NONE + 1; f < KS_F_STR_N; f++)
+		if (trig & (1u << f))
+			scan_field(t, ev, f, w);
+	if (hit_queues(t, w))
+		return false;
+	if ((trig & (1u << KS_F_NONE)) &&
+	    ((t->cat_first[KS_CAT_ANY] & 0xffff) ||
+	     (ev->category < KS_CAT_N && (t->cat_first[ev->category] & 0xffff))))
+		return false;
+	for (i = 0; i < KS_PATH_SLOTS; i++)
+		if ((ev->truncated & KS_F_PATH_MASK & (1u << KS_PATH_FIELD(i))) &&
+		    (t->cut_first[i] & 0xffff))
 			return false;
 	return true;
 }
@@ -465,6 +508,10 @@ void ks_walk_event(const struct ks_tables *t, const struct ks_event *ev,
 
 	if (ks_walk_early(t, ev, w))
 		return;		/* no candidate: every step false */
+	ks_walk_begin(w);
+	if (walk_no_candidate(t, ev, w))
+		return;
+	/* the kernel scans the other fields after; the hits are the same */
 	ks_walk_begin(w);
 	ks_walk_scan(t, ev, w);
 	ks_walk_candidates(t, ev, w);

@@ -287,6 +287,7 @@ static void test_image_in_place(void **state)
 						    tab, sizeof(tab), err, sizeof(err)), 0);
 		assert_null(di.next);
 		assert_int_equal(ks_dfa_image_hdr(&di, &hdr, err, sizeof(err)), 0);
+		ks_dfa_image_begun(&hdr, tab);	/* as lower.c */
 		assert_memory_equal(&hdr, &img.hdr, sizeof(hdr));
 		used = (size_t)hdr.n_states * hdr.row_bytes;
 		assert_memory_equal(tab, img.tab, used);

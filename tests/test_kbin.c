@@ -296,6 +296,7 @@ static void expect_inconsistent(struct ks_ruleset *rs, const char *what,
 static void test_inconsistent(void **state)
 {
 	struct ks_ruleset *rs = compile(rules_yaml, T);
+	struct ks_dfa_auto *au;
 	struct ks_kbin_hdr h;
 	char err[256];
 	FILE *f;
@@ -337,6 +338,14 @@ static void test_inconsistent(void **state)
 	ks_ruleset_free(compile(rules_yaml, T));
 	T->cat_first[0] = (uint32_t)KS_MAX_STEPS << 16 | 1;
 	expect_inconsistent(rs, "category slice", "category 0 lists past");
+	/* begun (maps/ks_dfa.h): start's cell in the begin sentinel's column */
+	ks_ruleset_free(compile(rules_yaml, T));
+	au = &T->dfa_hdr.autos[KS_F_FILE_PATH][KS_CASE_FOLD];
+	assert_int_not_equal(au->begun, 0);
+	assert_int_equal(au->begun,
+			 T->dfa[((au->start & ~KS_DFA_ACC) + T->dfa_hdr.col_begin) / 4]);
+	au->begun = au->start;
+	expect_inconsistent(rs, "begun cell", "a begun cell is not");
 	/* a metadata size that wraps the file size around */
 	ks_ruleset_free(compile(rules_yaml, T));
 	assert_int_equal(ks_kbin_write(path("w.kbin"), rs, T, err, sizeof(err)), 0);

@@ -799,6 +799,66 @@ static void test_trig_fields(void **state)
 	ks_ruleset_free(rs);
 }
 
+/* An exec event with process.executable = exe, process.name = its last part. */
+static void exec_event(struct ks_event *ev, const char *exe)
+{
+	uint32_t off = offsetof(struct ks_event, exe), n = strlen(exe);
+	const char *name = strrchr(exe, '/') + 1;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->category = KS_CAT_PROCESS;
+	ev->action = KS_ACT_EXEC;
+	ev->present = KS_P_PROCESS;
+	memcpy(ev->exe, exe, n);
+	ev->str[KS_F_PROCESS_EXECUTABLE] = (struct ks_strref){ off, n };
+	ev->str[KS_F_PROCESS_NAME] = (struct ks_strref){ off + (name - exe), strlen(name) };
+}
+
+/*
+ * The evaluator scans an event's trigger fields (hdr.trig_fields of its
+ * action) first and the others only when a step is a candidate
+ * (ks_scan_triggers in bpf/ks_eval.bpf.h). 65 fork steps on one
+ * process.name atom overflow the candidate list of an exec named "sh"
+ * only when process.name is scanned: with no exec trigger hit, it is not,
+ * and the exec is decided (every step false, nothing forwarded); with
+ * one, it is, and the overflow sends the event to kload as before.
+ */
+static void test_trigger_fields_first(void **state)
+{
+	char *yaml = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&yaml, &len);
+	struct ks_ruleset *rs;
+	static struct ks_walk w;
+	struct ks_event ev;
+	uint32_t i;
+
+	fprintf(f, "- rule: x\n  name: x\n  query: process where event.action == \"exec\" "
+		"and process.executable == \"/bin/x\" and process.name == \"x\"\n");
+	for (i = 0; i < KS_MAX_CANDS + 1; i++)
+		fprintf(f, "- rule: f%u\n  name: f%u\n  query: process where event.action == "
+			"\"fork\" and process.name == \"sh\" and user.id == %u\n", i, i, i);
+	fclose(f);
+	rs = load(yaml, 0, NULL);
+	assert_int_equal(T->hdr.trig_fields[KS_ACT_EXEC], 1u << KS_F_PROCESS_EXECUTABLE);
+	ks_walk_init(&w);
+	exec_event(&ev, "/bin/sh");
+	ks_walk_event(T, &ev, &w);
+	assert_false(w.cand_overflow);
+	for (i = 0; i < T->hdr.n_steps; i++) {
+		assert_int_equal(ks_walk_verdict(&w, i), KS_TV_FALSE);
+		assert_false(ks_interp_step(&rs->rules[i].q->steps[0], &ev));
+	}
+	/* a trigger hit: every field is scanned, process.name's steps overflow */
+	exec_event(&ev, "/bin/x");
+	memcpy(ev.exe + 8, "sh", 2);
+	ev.str[KS_F_PROCESS_NAME] = (struct ks_strref){ offsetof(struct ks_event, exe) + 8, 2 };
+	ks_walk_event(T, &ev, &w);
+	assert_true(w.cand_overflow);
+	ks_ruleset_free(rs);
+	free(yaml);
+}
+
 static void packet_event(struct ks_event *ev, uint32_t proto, uint32_t sport, uint32_t dport)
 {
 	memset(ev, 0, sizeof(*ev));
@@ -1322,6 +1382,7 @@ int main(void)
 		cmocka_unit_test(test_explain_user_joins),
 		cmocka_unit_test(test_explain_triggers),
 		cmocka_unit_test(test_trig_fields),
+		cmocka_unit_test(test_trigger_fields_first),
 		cmocka_unit_test(test_net_filter),
 	};
 

@@ -116,7 +116,13 @@ enum ks_tv ks_walk_step(const struct ks_tables *t, uint32_t step,
  * its payload is copied. Begins the walk; true when the event stops there.
  */
 bool ks_walk_early(const struct ks_tables *t, const struct ks_event *ev, struct ks_walk *w);
-/* Steps 1-3: begin, (the early decision,) scan, candidates, evaluate every candidate. */
+/*
+ * Steps 1-3: begin, (the early decision,) scan, candidates, evaluate every
+ * candidate. As the evaluator, the fields of the action's trigger atoms
+ * (hdr.trig_fields) are scanned first: when they, the category lists and
+ * the cut-path lists queue no step, the walk stops there (no candidate,
+ * no overflow); otherwise every field is scanned.
+ */
 void ks_walk_event(const struct ks_tables *t, const struct ks_event *ev,
 		   struct ks_walk *w);
 /* After ks_walk_event: the step's verdict, FALSE if it was no candidate. */
