@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <kestrel/ecs.h>
 #include <kestrel/kbin.h>
 #include <kestrel/rules.h>
 #include <kestrel/tablewalk.h>
@@ -114,6 +115,13 @@ static inline void fz_event(struct ks_event *ev, const uint8_t *d, size_t n, int
 	}
 	ev->category = k == 2 ? KS_CAT_PROCESS : 1 + b % 3;
 	ev->action = k == 2 ? KS_ACT_EXEC : 1 + b % (KS_ACT_N - 1);
+	/*
+	 * Only the pairs the kernel and the decoder make (a file packet is
+	 * neither's: the compiler gives a category's steps its actions only,
+	 * so "file where true" is false there and true to the interpreter).
+	 */
+	while (!ks_ecs_action_valid(ev->category, ev->action))
+		ev->action = ev->action % (KS_ACT_N - 1) + 1;
 	ev->present = k == 1 ? b * 0x01010101u : ~0u;
 	ev->pid = n > 1 ? d[1] : 1;
 	ev->uid = n > 2 ? d[2] : 0;
