@@ -256,6 +256,21 @@ static __always_inline void ks_dfa_feed(struct ks_dfa_cb *cb, __u32 k, __u32 col
 }
 
 /*
+ * Walk 0 from start, past the begin sentinel: at begun when the compiler
+ * read that cell (maps/ks_dfa.h), one dependent load less.
+ */
+static __always_inline void ks_dfa_begin(struct ks_dfa_cb *cb, const struct ks_dfa_hdr *hdr,
+					 const struct ks_dfa_auto *au, __u32 frame)
+{
+	struct ks_dfa_scan *sc = cb->sc;
+
+	sc->nq = 0;
+	sc->s[0] = frame & KS_DFA_FR_BEGIN && au->begun ? au->begun : au->start;
+	if (frame & KS_DFA_FR_BEGIN && !au->begun)
+		ks_dfa_feed(cb, 0, hdr->col_begin);
+}
+
+/*
  * The plan with one walk (a short value, or an automaton whose patterns
  * are all anchored): the walk and its sentinels, without the lockstep
  * bookkeeping of the other walks. A file event's early decision scans
@@ -267,11 +282,8 @@ static __always_inline __u32 ks_dfa_scan_one(struct ks_dfa_cb *cb, const struct 
 {
 	struct ks_dfa_scan *sc = cb->sc;
 
-	sc->nq = 0;
-	sc->s[0] = au->start;
+	ks_dfa_begin(cb, hdr, au, frame);
 	sc->pos[0] = off;
-	if (frame & KS_DFA_FR_BEGIN)
-		ks_dfa_feed(cb, 0, hdr->col_begin);
 	sc->steps = n;
 	if (sc->s[0])	/* the begin sentinel can kill an anchored walk */
 		ks_dfa_run(cb, 1);
@@ -283,7 +295,11 @@ static __always_inline __u32 ks_dfa_scan_one(struct ks_dfa_cb *cb, const struct 
 /*
  * Walk "\x01" buf[off, off + n) "\x02" through automaton au with up to
  * `walks` walks, by the plan of maps/ks_dfa.h; `frame` (KS_DFA_FR_*) says
- * which sentinels are fed. Returns the bytes scanned.
+ * which sentinels are fed. Returns the bytes scanned. Walk 0's begin is
+ * in each plan's branch: before the branch, more stays live across its
+ * feed, and ks_scan_frame's frame grew from 120 to 184 bytes, taking the
+ * call chains of ks_ksig_open, ks_kall_creds and others past 6.1's 512
+ * bytes of stack (llvm-objdump -d build/bpf/kestrel.bpf.o, deepest r10).
  */
 static __always_inline __u32 ks_dfa_scan_value(struct ks_dfa_cb *cb, const struct ks_dfa_hdr *hdr,
 					       const struct ks_dfa_auto *au, __u32 off, __u32 n,
@@ -294,15 +310,6 @@ static __always_inline __u32 ks_dfa_scan_value(struct ks_dfa_cb *cb, const struc
 
 	if (!au->start || !n)
 		return 0;
-	/*
-	 * Walk 0 from start, past the begin sentinel: at begun when the
-	 * compiler read that cell (maps/ks_dfa.h), one dependent load less.
-	 * First, so that little is live across the feed (6.1's stack).
-	 */
-	sc->nq = 0;
-	sc->s[0] = frame & KS_DFA_FR_BEGIN && au->begun ? au->begun : au->start;
-	if (frame & KS_DFA_FR_BEGIN && !au->begun)
-		ks_dfa_feed(cb, 0, hdr->col_begin);
 	if (walks != 4 && walks != 2)
 		walks = 1;
 	if (!au->mid || n < walks * (ov + KS_DFA_MIN_SEG))
@@ -316,6 +323,7 @@ static __always_inline __u32 ks_dfa_scan_value(struct ks_dfa_cb *cb, const struc
 			sc->s[k] = k < walks ? au->mid : 0;
 		sc->pos[k] = off + k * (seg - ov);
 	}
+	ks_dfa_begin(cb, hdr, au, frame);
 	lock = n - last * (seg - ov);
 	sc->steps = lock;
 	ks_dfa_run(cb, walks);
