@@ -102,20 +102,16 @@ static void *xcalloc(size_t n, size_t sz)
 {
 	void *p = calloc(n ? n : 1, sz);
 
-	if (!p) {
-		fputs("kestrel: out of memory\n", stderr);
-		abort();
-	}
+	if (!p)
+		ks_oom();
 	return p;
 }
 
 static void *xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);
-	if (!p) {
-		fputs("kestrel: out of memory\n", stderr);
-		abort();
-	}
+	if (!p)
+		ks_oom();
 	return p;
 }
 

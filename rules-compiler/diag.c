@@ -45,10 +45,8 @@ void ks_hugepages(void *p, size_t len, size_t cap)
 void *ks_xrealloc(void *p, size_t size)
 {
 	p = realloc(p, size ? size : 1);
-	if (!p) {
-		fputs("kestrel: out of memory\n", stderr);
-		abort();
-	}
+	if (!p)
+		ks_oom();
 	return p;
 }
 
@@ -75,10 +73,8 @@ char *ks_xasprintf(const char *fmt, ...)
 	char *s;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0) {
-		fputs("kestrel: out of memory\n", stderr);
-		abort();
-	}
+	if (vasprintf(&s, fmt, ap) < 0)
+		ks_oom();
 	va_end(ap);
 	return s;
 }
@@ -105,10 +101,8 @@ void ks_diag_vadd(struct ks_diags *d, enum ks_diag_level lvl,
 	e->level = lvl;
 	d->n_errors += lvl == KS_DIAG_ERROR;
 	e->loc = loc;
-	if (vasprintf(&e->msg, fmt, ap) < 0) {
-		fputs("kestrel: out of memory\n", stderr);
-		abort();
-	}
+	if (vasprintf(&e->msg, fmt, ap) < 0)
+		ks_oom();
 }
 
 void ks_diag_add(struct ks_diags *d, enum ks_diag_level lvl, struct ks_loc loc,

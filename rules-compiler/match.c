@@ -229,6 +229,7 @@ static bool bound_number(const char *p, size_t len, size_t *i,
 size_t ks_regex_bound(const char *p, size_t len, unsigned long *m,
 		      unsigned long *n, bool *open)
 {
+	unsigned long hi;
 	size_t i = 1;
 
 	if (!len || p[0] != '{' || !bound_number(p, len, &i, m))
@@ -237,9 +238,10 @@ size_t ks_regex_bound(const char *p, size_t len, unsigned long *m,
 	*open = false;
 	if (i < len && p[i] == ',') {
 		i++;
-		*open = !bound_number(p, len, &i, n);
-		if (*open)
-			*n = *m;
+		if (bound_number(p, len, &i, &hi))
+			*n = hi;
+		else
+			*open = true;
 	}
 	return i < len && p[i] == '}' ? i + 1 : 0;
 }

@@ -461,10 +461,8 @@ static int read_file(struct ks_ruleset *rs, const char *path, char **bufp,
 		return -1;
 	}
 	mem = open_memstream(&buf, &len);
-	if (!mem) {
-		fputs("kestrel: out of memory\n", stderr);
-		abort();
-	}
+	if (!mem)
+		ks_oom();
 	/* never more than the limit in memory, whatever the file is */
 	while (len <= KS_MAX_FILE_BYTES &&
 	       (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {

@@ -21,10 +21,8 @@ void sg_err_loc(struct sigma *sg, struct ks_loc l, const char *fmt, ...)
 	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0) {
-		fputs("kestrel: out of memory\n", stderr);
-		abort();
-	}
+	if (vasprintf(&msg, fmt, ap) < 0)
+		ks_oom();
 	va_end(ap);
 	ks_diag_add(&sg->rs->diags, KS_DIAG_ERROR, l, "%s", msg);
 	free(msg);

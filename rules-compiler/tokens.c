@@ -27,10 +27,8 @@ static void verr(struct parser *p, struct ks_loc l, const char *fmt, va_list ap)
 {
 	char *msg;
 
-	if (vasprintf(&msg, fmt, ap) < 0) {
-		fputs("kestrel: out of memory\n", stderr);
-		abort();
-	}
+	if (vasprintf(&msg, fmt, ap) < 0)
+		ks_oom();
 	ks_diag_add(&p->rs->diags, KS_DIAG_ERROR, l, "%s", msg);
 	free(msg);
 	p->errors++;

@@ -309,10 +309,8 @@ void ks_yaml_load(struct ks_ruleset *rs, const struct ks_src *src, ks_ydoc_fn fn
 	yaml_node_t *root;
 	size_t i;
 
-	if (!yaml_parser_initialize(&c.yp)) {
-		fputs("kestrel: out of memory\n", stderr);
-		abort();
-	}
+	if (!yaml_parser_initialize(&c.yp))
+		ks_oom();
 	yaml_parser_set_input_string(&c.yp, (const unsigned char *)src->text, src->len);
 	ok = read_events(rs, src, &c);
 	for (i = 0; i < c.n_docs; i++) {
