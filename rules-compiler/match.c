@@ -536,8 +536,9 @@ static const struct regex_cache *regex_get(const struct ks_node *n)
  *
  * A backtracking regex such as (.*a){20} over 4 KiB of attacker-chosen
  * command line costs PCRE2 its whole default match limit (10 M steps,
- * 10-75 ms per value) and then gives up. Kestrel's limit is 100,000 steps
- * (0.1-0.4 ms): an event flood cannot stall kload for long. A value PCRE2
+ * 3-10 ms per value with JIT here) and then gives up. Kestrel's limit is
+ * 100,000 steps (0.09-0.12 ms): an event flood cannot stall kload for
+ * long. A value PCRE2
  * gives up on is KS_TRI_UNSURE, never "no match": the interpreter then
  * lets the rule fire (interp.c), so such a value cannot slip past a rule,
  * and kestrel_regex_undecided_total counts it. pcre2_dfa_match, which
