@@ -538,12 +538,11 @@ static const struct regex_cache *regex_get(const struct ks_node *n)
  * command line costs PCRE2 its whole default match limit (10 M steps,
  * 3-10 ms per value with JIT here) and then gives up. Kestrel's limit is
  * 100,000 steps (0.09-0.12 ms): an event flood cannot stall kload for
- * long. A value PCRE2
- * gives up on is KS_TRI_UNSURE, never "no match": the interpreter then
- * lets the rule fire (interp.c), so such a value cannot slip past a rule,
- * and kestrel_regex_undecided_total counts it. pcre2_dfa_match, which
- * does not backtrack, is no way out: in 10.42 it reports (.*a){2} as
- * matching "aax" under PCRE2_ENDANCHORED.
+ * long. A value PCRE2 gives up on is KS_TRI_UNSURE, never "no match": the
+ * interpreter then lets the rule fire (interp.c), so such a value cannot
+ * slip past a rule, and kestrel_regex_undecided_total counts it.
+ * pcre2_dfa_match, which does not backtrack, is no way out: in 10.42 it
+ * reports (.*a){2} as matching "aaaaaaaaaax" under PCRE2_ENDANCHORED.
  */
 #define PCRE_MATCH_LIMIT	100000
 #define PCRE_HEAP_LIMIT_KIB	4096
