@@ -322,14 +322,13 @@ struct kb_ext {
 /*
  * The nonzero chunks of t's first `used` bytes, runs of them as one
  * extent, into ext (at least used / KB_CHUNK + 1 entries): their count,
- * *size their bytes in the file, *hash chained over those bytes (FNV-1a
- * of a concatenation is the chain of its parts). A zero chunk ends an
+ * *size their bytes in the file, added to the file hash *hash. A zero chunk ends an
  * extent: its 8-byte header costs less than 64 zeros. The file is
  * written from t itself: no buffer of the tables' size to fault in and
  * fill (bench/profile/compile-dfa-in-place.txt).
  */
 static uint32_t tables_to_extents(const struct ks_tables *t, size_t used, struct kb_ext *ext,
-				  size_t *size, uint64_t *hash)
+				  size_t *size, struct ks_wide64 *hash)
 {
 	const uint8_t *b = (const uint8_t *)t;
 	size_t off = 0, end;
@@ -344,8 +343,8 @@ static uint32_t tables_to_extents(const struct ks_tables *t, size_t used, struct
 		ext[n].hdr[0] = htole32((uint32_t)off);
 		ext[n].hdr[1] = htole32((uint32_t)(end - off));
 		ext[n].p = b + off;
-		*hash = ks_fnv1a64(ext[n].hdr, KB_EXT_HDR, *hash);
-		*hash = ks_fnv1a64(ext[n].p, end - off, *hash);
+		ks_wide64_add(hash, ext[n].hdr, KB_EXT_HDR);
+		ks_wide64_add(hash, ext[n].p, end - off);
 		*size += KB_EXT_HDR + end - off;
 		n++;
 	}
@@ -461,8 +460,8 @@ static char *out_path(const char *path, bool *direct)
 int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
 		  const struct ks_tables *t, char *err, size_t errlen)
 {
-	uint64_t hash = KS_FNV64_INIT;
 	struct kb_ext *ext = NULL;
+	struct ks_wide64 hash;
 	struct ks_kbin_hdr h;
 	char *meta, *tmp = NULL;
 	size_t meta_len, esz;
@@ -481,6 +480,7 @@ int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
 		return meta ? ks_err(err, errlen, "out of memory") : -1;
 	}
 	memset(&h, 0, sizeof(h));
+	ks_wide64_init(&hash);
 	h.n_extents = tables_to_extents(t, KS_TABLES_USED(t), ext, &esz, &hash);
 	h.extents_size = (uint32_t)esz;
 	memcpy(h.magic, KS_KBIN_MAGIC, KS_KBIN_MAGIC_LEN);
@@ -489,7 +489,8 @@ int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
 	h.tables_size = KS_TABLES_USED(t);
 	h.meta_size = meta_len;
 	h.tables_hash = t->hdr.content_hash;
-	h.file_hash = ks_fnv1a64(meta, meta_len, hash);
+	ks_wide64_add(&hash, meta, meta_len);
+	h.file_hash = ks_wide64_end(&hash);
 	h.n_rules = rs->n_rules;
 	hdr_swap_le(&h);
 	tmp = out_path(path, &direct);
@@ -548,6 +549,9 @@ static int check_hdr(const char *path, const struct ks_kbin_hdr *h,
 	if (!memcmp(h->magic, KS_KBIN_MAGIC_V1, KS_KBIN_MAGIC_LEN) ||
 	    !memcmp(h->magic, KS_KBIN_MAGIC_V2, KS_KBIN_MAGIC_LEN))
 		return ks_err(err, errlen, "%s: a .kbin of an older format (%.8s, tables of a fixed size): recompile the rules",
+			      path, h->magic);
+	if (!memcmp(h->magic, KS_KBIN_MAGIC_V3, KS_KBIN_MAGIC_LEN))
+		return ks_err(err, errlen, "%s: a .kbin of an older format (%.8s, FNV-1a file hash): recompile the rules",
 			      path, h->magic);
 	if (memcmp(h->magic, KS_KBIN_MAGIC, KS_KBIN_MAGIC_LEN))
 		return ks_err(err, errlen, "%s: not a .kbin file (bad magic)", path);
@@ -759,7 +763,7 @@ static int read_body(const char *buf, size_t size, const char *name, struct ks_r
 	if (!into && meta_start(mp, ks_ruleset_new(), body + h.extents_size, h.meta_size,
 				err, errlen))
 		return -1;
-	if (ks_fnv1a64(body, size - sizeof(h), KS_FNV64_INIT) != h.file_hash)
+	if (ks_wide64(body, size - sizeof(h)) != h.file_hash)
 		return ks_err(err, errlen, "%s: corrupted (content hash mismatch)", name);
 	if (into && meta_start(mp, into, body + h.extents_size, h.meta_size, err, errlen))
 		return -1;

@@ -343,10 +343,22 @@ import struct, sys
 d = bytearray(open(sys.argv[1], "rb").read())
 meta = 64 + struct.unpack_from("<I", d, 56)[0]  # after the extents (include/kestrel/kbin.h)
 d[meta:] = d[meta:].replace(b"e2e_connect_v3", b"e2e_connect_v9")
-h = 0xcbf29ce484222325  # FNV-1a 64 of all after the header
-for b in d[64:]:
-    h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
-struct.pack_into("<Q", d, 40, h)  # file_hash
+def wide64(b):  # ks_wide64 (include/kestrel/hash.h) of all after the header
+    M = (1 << 64) - 1
+    K1, K2, K3 = 0x9e3779b97f4a7c15, 0xbf58476d1ce4e5b9, 0x94d049bb133111eb
+    rotl = lambda x, r: ((x << r) | (x >> (64 - r))) & M
+    v = [K3 * (i + 1) & M for i in range(4)]
+    p = bytes(b) + bytes(-len(b) % 32)
+    for at in range(0, len(p), 32):
+        w = struct.unpack_from("<4Q", p, at)
+        v = [rotl(v[i] ^ (w[i] * K1 & M), 31) * K2 & M for i in range(4)]
+    h = len(b) * K1 & M
+    for x in v:
+        h = rotl(h ^ x, 27) * K2 & M
+    h ^= h >> 31
+    h = h * K3 & M
+    return h ^ (h >> 29)
+struct.pack_into("<Q", d, 40, wide64(d[64:]))  # file_hash
 open(sys.argv[2], "wb").write(d)
 PY
 "$KLOAD" reload --pin-dir "$PIN" "$W/forged.kbin" >"$W/out" 2>&1

@@ -35,11 +35,12 @@
 
 #include "rules.h"
 
-#define KS_KBIN_MAGIC		"KSKBIN03"
+#define KS_KBIN_MAGIC		"KSKBIN04"
 /* older formats, refused with "recompile": whole tables (01), the
- * fixed-size tables of ABI 13 and before (02) */
+ * fixed-size tables of ABI 13 and before (02), the FNV-1a file hash (03) */
 #define KS_KBIN_MAGIC_V1	"KSKBIN01"
 #define KS_KBIN_MAGIC_V2	"KSKBIN02"
+#define KS_KBIN_MAGIC_V3	"KSKBIN03"
 #define KS_KBIN_MAGIC_LEN	8
 
 struct ks_kbin_hdr {
@@ -49,7 +50,7 @@ struct ks_kbin_hdr {
 	uint64_t tables_size;		/* KS_TABLES_USED of the tables */
 	uint64_t meta_size;		/* YAML bytes after the tables */
 	uint64_t tables_hash;		/* ks_tables.hdr.content_hash */
-	uint64_t file_hash;		/* FNV-1a 64 of all after the header */
+	uint64_t file_hash;		/* ks_wide64 (hash.h) of all after the header */
 	uint32_t n_rules;
 	uint32_t n_extents;
 	uint32_t extents_size;		/* bytes of extents after the header */
