@@ -842,6 +842,34 @@ static void *read_huge(int fd, size_t size, size_t *len)
 }
 
 /*
+ * A regular file open at fd, copied into memory in huge pages: what is
+ * checked is that copy, whatever happens to the file meanwhile. NULL
+ * with err on failure (not a regular file of a .kbin's size: a FIFO
+ * would hold the attach process up).
+ */
+static void *load_fd(int fd, const char *name, uint64_t *size, char *err, size_t errlen)
+{
+	struct stat st;
+	size_t len;
+	void *m;
+
+	if (fstat(fd, &st)) {
+		ks_err(err, errlen, "%s: %s", name, strerror(errno));
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) || !st.st_size || (uint64_t)st.st_size > KBIN_MAX_BYTES) {
+		ks_err(err, errlen, "%s: not a regular file of at most %zu bytes", name,
+		       KBIN_MAX_BYTES);
+		return NULL;
+	}
+	m = read_huge(fd, st.st_size, &len);
+	if (!m)
+		ks_err(err, errlen, "%s: %s", name, strerror(errno));
+	*size = st.st_size;
+	return m;
+}
+
+/*
  * A file only kload writes (a root-only directory's), read into memory in
  * huge pages (*mapped; else slurped). NULL with err on failure.
  */
@@ -849,27 +877,18 @@ static void *load_private(const char *path, uint64_t *size, bool *mapped, char *
 			  size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	size_t len;
-	void *m = NULL;
+	void *m;
 
 	*mapped = false;
 	if (fd < 0) {
 		ks_err(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (fstat(fd, &st)) {
-		ks_err(err, errlen, "%s: %s", path, strerror(errno));
-		close(fd);
-		return NULL;
-	}
-	if (S_ISREG(st.st_mode) && st.st_size && (uint64_t)st.st_size <= KBIN_MAX_BYTES)
-		m = read_huge(fd, st.st_size, &len);
+	m = load_fd(fd, path, size, err, errlen);
 	close(fd);
 	if (!m)
 		return slurp(path, size, err, errlen);
 	*mapped = true;
-	*size = st.st_size;
 	return m;
 }
 
@@ -903,12 +922,13 @@ struct ks_kbin_pending {
 	char *name;
 };
 
-int ks_kbin_read_tables_private(const char *path, struct ks_tables *t, unsigned int flags,
-				struct ks_kbin_pending **pp, char *err, size_t errlen)
+/* fd >= 0: the file open there (name its name in messages), else path's. */
+static int read_tables_half(int fd, const char *path, struct ks_tables *t, unsigned int flags,
+			    struct ks_kbin_pending **pp, char *err, size_t errlen)
 {
 	struct ks_kbin_pending *p = calloc(1, sizeof(*p));
 	uint64_t size = 0;
-	bool mapped;
+	bool mapped = true;
 	void *m;
 	int ret;
 
@@ -922,7 +942,10 @@ int ks_kbin_read_tables_private(const char *path, struct ks_tables *t, unsigned 
 		free(p);
 		return ks_err(err, errlen, "%s: out of memory", path);
 	}
-	m = load_private(path, &size, &mapped, err, errlen);
+	if (fd >= 0)
+		m = load_fd(fd, path, &size, err, errlen);
+	else
+		m = load_private(path, &size, &mapped, err, errlen);
 	ret = m ? read_body(m, size, p->name, NULL, &p->mp, t, flags, err, errlen) : -1;
 	if (m)
 		unload_private(m, size, mapped);
@@ -932,6 +955,18 @@ int ks_kbin_read_tables_private(const char *path, struct ks_tables *t, unsigned 
 	}
 	*pp = p;
 	return 0;
+}
+
+int ks_kbin_read_tables_private(const char *path, struct ks_tables *t, unsigned int flags,
+				struct ks_kbin_pending **pp, char *err, size_t errlen)
+{
+	return read_tables_half(-1, path, t, flags, pp, err, errlen);
+}
+
+int ks_kbin_read_tables_fd(int fd, const char *name, struct ks_tables *t, unsigned int flags,
+			   struct ks_kbin_pending **pp, char *err, size_t errlen)
+{
+	return read_tables_half(fd, name, t, flags, pp, err, errlen);
 }
 
 int ks_kbin_read_rules(struct ks_kbin_pending *p, struct ks_ruleset *rs,

@@ -375,6 +375,42 @@ done
 check "after the switch back: the rules of generation 5 alert" \
 	"[ $(grep -c '\"id\":\"e2e_connect_v3\"' $W/alerts.jsonl) -gt $n3 ]" "$W/attach.log"
 
+# A .kbin given as it is goes over as an open descriptor, not a copy: while
+# the attach process is stopped, the request waiting in /run/kestrel is the
+# reloader's pid and descriptor. The file is damaged (a byte of its tables
+# flipped): refused when the attach process reads it, nothing changed
+python3 - "$W/rules3.kbin" "$W/damaged.kbin" <<'PY'
+import sys
+d = bytearray(open(sys.argv[1], "rb").read())
+d[100] ^= 1  # in the first extent's bytes (the 64-byte header, then 8 of extent header)
+open(sys.argv[2], "wb").write(d)
+PY
+kill -STOP "$KPID"
+"$KLOAD" reload --pin-dir "$PIN" "$W/damaged.kbin" >"$W/out" 2>&1 &
+RPID=$!
+for _ in $(seq 1 100); do
+	[ -e "/run/kestrel/reload-$KPID.fd" ] && break
+	sleep 0.05
+done
+req=$(cat "/run/kestrel/reload-$KPID.fd" 2>/dev/null)
+copied=$(ls /run/kestrel/ | grep -c "^reload-$KPID\.kbin")
+kill -CONT "$KPID"
+wait "$RPID"
+rc=$?
+check ".kbin hand-over: the request is the reloader's pid and descriptor, no copy" \
+	"[ \"\${req%% *}\" = $RPID ] && [ $copied -eq 0 ]" "$W/out"
+"$KLOAD" stats --json --pin-dir "$PIN" >"$W/stats.json"
+check "damaged .kbin: exit 2 (hash mismatch), still generation 5, four reloads" \
+	"[ $rc -eq 2 ] && grep -q 'corrupted (content hash mismatch)' $W/out && grep -q '\"table_generation\": 5' $W/stats.json && grep -q '\"reloads\": 4' $W/stats.json" "$W/out"
+n3=$(grep -c '"id":"e2e_connect_v3"' "$W/alerts.jsonl")
+(exec 3<>/dev/tcp/127.0.0.1/47031) 2>/dev/null
+for _ in $(seq 1 100); do
+	[ "$(grep -c '"id":"e2e_connect_v3"' "$W/alerts.jsonl")" -gt "$n3" ] && break
+	sleep 0.1
+done
+check "after the damaged .kbin: the rules of generation 5 still alert" \
+	"[ $(grep -c '\"id\":\"e2e_connect_v3\"' $W/alerts.jsonl) -gt $n3 ]" "$W/attach.log"
+
 # ---- kill -9, then a restart adopts the pinned programs
 kill -9 "$KPID"
 wait "$KPID" 2>/dev/null

@@ -98,6 +98,13 @@ struct ks_kbin_pending;
 #define KS_KBIN_RULES_LATER	2u
 int ks_kbin_read_tables_private(const char *path, struct ks_tables *t, unsigned int flags,
 				struct ks_kbin_pending **p, char *err, size_t errlen);
+/*
+ * The same from a regular file open at fd (name: its name in messages),
+ * copied into memory before anything is checked: the reloader's own file,
+ * handed over as it is (loader/reload.c). Not a regular file: refused.
+ */
+int ks_kbin_read_tables_fd(int fd, const char *name, struct ks_tables *t, unsigned int flags,
+			   struct ks_kbin_pending **p, char *err, size_t errlen);
 int ks_kbin_read_rules(struct ks_kbin_pending *p, struct ks_ruleset *rs,
 		       const struct ks_tables *t, char *err, size_t errlen);
 void ks_kbin_pending_free(struct ks_kbin_pending *p);
