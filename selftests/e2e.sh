@@ -366,14 +366,18 @@ rc=$?
 "$KLOAD" stats --json --pin-dir "$PIN" >"$W/stats.json"
 check "forged .kbin metadata: exit 2, the kernel switched back to generation 5" \
 	"[ $rc -eq 2 ] && grep -q 'does not match the tables.*the kernel went back' $W/out && grep -q 'the kernel went back' $W/attach.log && grep -q '\"table_generation\": 5' $W/stats.json && grep -q '\"reloads\": 4' $W/stats.json" "$W/out"
-n3=$(grep -c '"id":"e2e_connect_v3"' "$W/alerts.jsonl")
-(exec 3<>/dev/tcp/127.0.0.1/47031) 2>/dev/null
-for _ in $(seq 1 100); do
-	[ "$(grep -c '"id":"e2e_connect_v3"' "$W/alerts.jsonl")" -gt "$n3" ] && break
-	sleep 0.1
-done
-check "after the switch back: the rules of generation 5 alert" \
-	"[ $(grep -c '\"id\":\"e2e_connect_v3\"' $W/alerts.jsonl) -gt $n3 ]" "$W/attach.log"
+# A connection to port 47031: e2e_connect_v3 (generation 5's) alerts once more.
+v3_alerts_again() { # check-name
+	local n3
+	n3=$(grep -c '"id":"e2e_connect_v3"' "$W/alerts.jsonl")
+	(exec 3<>/dev/tcp/127.0.0.1/47031) 2>/dev/null
+	for _ in $(seq 1 100); do
+		[ "$(grep -c '"id":"e2e_connect_v3"' "$W/alerts.jsonl")" -gt "$n3" ] && break
+		sleep 0.1
+	done
+	check "$1" "[ $(grep -c '\"id\":\"e2e_connect_v3\"' $W/alerts.jsonl) -gt $n3 ]" "$W/attach.log"
+}
+v3_alerts_again "after the switch back: the rules of generation 5 alert"
 
 # A .kbin given as it is goes over as an open descriptor, not a copy: while
 # the attach process is stopped, the request waiting in /run/kestrel is the
@@ -402,14 +406,7 @@ check ".kbin hand-over: the request is the reloader's pid and descriptor, no cop
 "$KLOAD" stats --json --pin-dir "$PIN" >"$W/stats.json"
 check "damaged .kbin: exit 2 (hash mismatch), still generation 5, four reloads" \
 	"[ $rc -eq 2 ] && grep -q 'corrupted (content hash mismatch)' $W/out && grep -q '\"table_generation\": 5' $W/stats.json && grep -q '\"reloads\": 4' $W/stats.json" "$W/out"
-n3=$(grep -c '"id":"e2e_connect_v3"' "$W/alerts.jsonl")
-(exec 3<>/dev/tcp/127.0.0.1/47031) 2>/dev/null
-for _ in $(seq 1 100); do
-	[ "$(grep -c '"id":"e2e_connect_v3"' "$W/alerts.jsonl")" -gt "$n3" ] && break
-	sleep 0.1
-done
-check "after the damaged .kbin: the rules of generation 5 still alert" \
-	"[ $(grep -c '\"id\":\"e2e_connect_v3\"' $W/alerts.jsonl) -gt $n3 ]" "$W/attach.log"
+v3_alerts_again "after the damaged .kbin: the rules of generation 5 still alert"
 
 # ---- kill -9, then a restart adopts the pinned programs
 kill -9 "$KPID"
