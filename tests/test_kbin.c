@@ -316,6 +316,10 @@ static void test_inconsistent(void **state)
 	T->dfa[T->hdr.n_classes + 1] = T->dfa_hdr.row_bytes + 4;	/* mid-row */
 	expect_inconsistent(rs, "DFA cell mid-row", "not a state of");
 	ks_ruleset_free(compile(rules_yaml, T));
+	/* the last row's last cell (rows are checked several cells at once) */
+	T->dfa[(T->hdr.n_states - 1) * (T->hdr.n_classes + 1) + T->hdr.n_classes - 1] = 3;
+	expect_inconsistent(rs, "the last DFA cell", "not a state of");
+	ks_ruleset_free(compile(rules_yaml, T));
 	T->dfa_hdr.col[KS_DFA_COL_FOLD]['a'] = T->hdr.n_classes * 4;	/* the spare cell */
 	expect_inconsistent(rs, "column", "byte 97 maps past");
 	ks_ruleset_free(compile(rules_yaml, T));
