@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -39,6 +40,9 @@ struct ks_ring {
 	size_t win_len;			/* bytes mapped at win */
 	size_t win_size;		/* the window's usual size */
 	unsigned long win_off;		/* data offset win starts at, < size */
+	size_t open_at;			/* backlog that maps the ring whole */
+	bool open;			/* behind: the whole ring mapped (ring_adapt) */
+	uint64_t behind_ns;		/* the last pass that started behind */
 };
 
 struct ks_rings {
@@ -47,7 +51,7 @@ struct ks_rings {
 	int n;
 	int epoll_fd;
 	size_t page;
-	uint64_t moves;
+	struct ks_rings_stats st;
 };
 
 struct ks_rings *ks_rings_new(void)
@@ -97,37 +101,43 @@ void ks_rings_free(struct ks_rings *rs)
 }
 
 /*
- * Map the window at the page of data offset off (< size), long enough
- * for len bytes from off. The usual size keeps its address: MAP_FIXED
- * replaces the old window in one call. A failed MAP_FIXED may have
- * unmapped the old one: it is dropped either way.
+ * Map [start, start + len) of the doubled data area as the window. The
+ * same length keeps its address: MAP_FIXED replaces the old window in
+ * one call. A failed MAP_FIXED may have unmapped the old one: it is
+ * dropped either way.
  */
-static int window_map(struct ks_rings *rs, struct ks_ring *r, unsigned long off, size_t len)
+static int window_set(struct ks_rings *rs, struct ks_ring *r, unsigned long start, size_t len)
 {
-	unsigned long start = off & ~(rs->page - 1);
-	size_t need = (off - start + len + rs->page - 1) & ~(rs->page - 1);
-	size_t want = need > r->win_size ? need : r->win_size;
 	int flags = MAP_SHARED;
 	void *at = NULL, *p;
 	int err;
 
-	if (r->win && want == r->win_len) {
+	if (r->win && len == r->win_len) {
 		at = (void *)r->win;
 		flags |= MAP_FIXED;
 	} else {
 		window_unmap(r);
 	}
-	p = mmap(at, want, PROT_READ, flags, r->map_fd, (off_t)(2 * rs->page + start));
+	p = mmap(at, len, PROT_READ, flags, r->map_fd, (off_t)(2 * rs->page + start));
 	if (p == MAP_FAILED) {
 		err = -errno;
 		window_unmap(r);
 		return err;
 	}
 	r->win = p;
-	r->win_len = want;
+	r->win_len = len;
 	r->win_off = start;
-	rs->moves++;
+	rs->st.moves++;
 	return 0;
+}
+
+/* The window at the page of data offset off (< size), len bytes from off in it. */
+static int window_map(struct ks_rings *rs, struct ks_ring *r, unsigned long off, size_t len)
+{
+	unsigned long start = off & ~(rs->page - 1);
+	size_t need = (off - start + len + rs->page - 1) & ~(rs->page - 1);
+
+	return window_set(rs, r, start, need > r->win_size ? need : r->win_size);
 }
 
 /*
@@ -150,6 +160,57 @@ static const void *ring_at(struct ks_rings *rs, struct ks_ring *r, unsigned long
 		return NULL;
 	}
 	return r->win + (off - r->win_off);
+}
+
+/*
+ * A ring more than a quarter full when a pass starts is read slower than
+ * it fills (the kernel wakes kload at a sixteenth: engine.c). Moving the
+ * window costs page table work for every page it maps again, and on
+ * shadow-paging VMs (the bench's) a fault at the first read of each,
+ * microseconds a page: a 3.5 KiB event's own processing is about ten.
+ * So a ring that is behind is mapped whole, as libbpf maps it, and stays
+ * so until no pass has started behind for KS_RING_CALM_NS; then the
+ * window again. The pages are the kernel's either way, allocated and
+ * charged with the map: mapping them all adds no memory, only their
+ * count to VmRSS (bench/profile/ringwin-*.txt).
+ */
+#define KS_RING_CALM_NS	(2ull * 1000000000)
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+	return t.tv_sec * 1000000000ull + t.tv_nsec;
+}
+
+/*
+ * Before a pass from cons with the producer at prod: the whole ring when
+ * behind, the window again when calm. A mapping that fails leaves no
+ * window: ring_at() maps the usual one.
+ */
+static void ring_adapt(struct ks_rings *rs, struct ks_ring *r, unsigned long cons,
+		       unsigned long prod)
+{
+	bool behind = prod - cons > r->open_at;
+	uint64_t now;
+
+	if (!behind && !r->open)
+		return;
+	now = now_ns();
+	if (behind) {
+		r->behind_ns = now;
+		if (!r->open) {
+			r->open = !window_set(rs, r, 0, 2 * (r->mask + 1));
+			rs->st.opens += r->open;
+		}
+		return;
+	}
+	if (now - r->behind_ns < KS_RING_CALM_NS)
+		return;
+	r->open = false;
+	rs->st.closes++;
+	window_map(rs, r, cons & r->mask, BPF_RINGBUF_HDR_SZ);
 }
 
 /* A record's room in the ring: header and data, 8-byte aligned. */
@@ -197,6 +258,7 @@ static int64_t ring_consume(struct ks_rings *rs, struct ks_ring *r)
 	uint32_t len;
 	int n;
 
+	ring_adapt(rs, r, cons, __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE));
 	do {
 		more = false;
 		prod = __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE);
@@ -257,9 +319,9 @@ int ks_rings_poll(struct ks_rings *rs, int timeout_ms)
 	return clamp_count(total);
 }
 
-uint64_t ks_rings_moves(const struct ks_rings *rs)
+void ks_rings_stats(const struct ks_rings *rs, struct ks_rings_stats *st)
 {
-	return rs->moves;
+	*st = rs->st;
 }
 
 /* The ring's size from the kernel: a ring buffer map's max_entries. */
@@ -310,7 +372,19 @@ static int rings_grow(struct ks_rings *rs)
 	return 0;
 }
 
-int ks_rings_add(struct ks_rings *rs, int map_fd, size_t window, ks_ring_fn fn, void *ctx)
+/* The window's and the whole mapping's sizes from o (NULL: defaults). */
+static void ring_sizes(struct ks_rings *rs, struct ks_ring *r, const struct ks_ring_opts *o,
+		       unsigned long size)
+{
+	size_t window = o && o->window ? o->window : KS_RING_WINDOW;
+
+	window = (window + rs->page - 1) & ~(rs->page - 1);
+	r->win_size = window < size ? window : size;
+	r->open_at = o && o->open_at ? o->open_at : size / 4;
+}
+
+int ks_rings_add(struct ks_rings *rs, int map_fd, const struct ks_ring_opts *o, ks_ring_fn fn,
+		 void *ctx)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = rs->n };
 	struct ks_ring *r;
@@ -325,9 +399,7 @@ int ks_rings_add(struct ks_rings *rs, int map_fd, size_t window, ks_ring_fn fn, 
 	r->ctx = ctx;
 	r->map_fd = map_fd;
 	r->mask = size - 1;
-	window = (window ? window : KS_RING_WINDOW) + rs->page - 1;
-	window &= ~(rs->page - 1);
-	r->win_size = window < size ? window : size;
+	ring_sizes(rs, r, o, size);
 	err = ring_map(rs, r);
 	if (!err && epoll_ctl(rs->epoll_fd, EPOLL_CTL_ADD, map_fd, &ev))
 		err = -errno;

@@ -183,20 +183,27 @@ static int on_record(void *ctx, const void *data, size_t size)
 	return err;
 }
 
-/* The consumer both rings share (loader/ringbuf.c: kload's RSS). */
-static int add_ring(struct ks_session *s, int fd, ks_ring_fn fn)
+/*
+ * One consumer for both rings, each mapped through a window of its data
+ * (loader/ringbuf.c: the ring is not resident in kload).
+ */
+static int add_ring(struct ks_session *s, int fd, size_t window, ks_ring_fn fn)
 {
+	struct ks_ring_opts o = { .window = window };
+
 	if (!s->rb && !(s->rb = ks_rings_new()))
 		return -errno;
-	return ks_rings_add(s->rb, fd, 0, fn, s);
+	return ks_rings_add(s->rb, fd, &o, fn, s);
 }
 
 int ks_session_open_rb(struct ks_session *s, int events_fd)
 {
-	return add_ring(s, events_fd, on_record);
+	return add_ring(s, events_fd, KS_RING_WINDOW, on_record);
 }
 
 /* ---- enforcements whose events were lost ---- */
+
+#define KS_LOST_WINDOW	(64u << 10)
 
 static int on_lost(void *ctx, const void *data, size_t size)
 {
@@ -272,7 +279,12 @@ static void check_unqueued(struct ks_session *s, bool alert)
 
 int ks_session_open_lost(struct ks_session *s, const struct ks_engine *e, bool adopted)
 {
-	int err = add_ring(s, e->lost_fd, on_lost);
+	/*
+	 * ks_lost fills only while ks_events is full, and holds 76 events:
+	 * 18 of them a window (its moves cost more a page than ks_events',
+	 * include/kestrel/ringbuf.h; a burst of more maps it whole).
+	 */
+	int err = add_ring(s, e->lost_fd, KS_LOST_WINDOW, on_lost);
 
 	if (err)
 		return err;

@@ -17,6 +17,15 @@
  * window may run past the data's end into its second mapping and a
  * wrapped record is contiguous in it as in libbpf's.
  *
+ * A ring that is behind (more than a quarter of it unread when a pass
+ * starts: kload is slower than the kernel fills it) is mapped whole
+ * instead, as libbpf maps it, until no pass has started behind for two
+ * seconds: moving the window costs page table work for every page it
+ * maps again (and, on shadow-paging VMs, a fault at the first read of
+ * each), which is what limits the drain rate then. Those pages are the
+ * kernel's either way, allocated and charged with the map: the whole
+ * mapping adds no memory, only its count to VmRSS.
+ *
  * Records as libbpf reads them: an 8-byte header whose length is read
  * with acquire semantics, a record still being written (BUSY bit) ends
  * the pass, a discarded one (DISCARD bit) is skipped, records are
@@ -31,12 +40,15 @@
 #include <stdint.h>
 
 /*
- * The data window's size: 64 pages. Each move of the window maps its
- * pages again (an mmap over the old window, a page table entry per page,
- * the old ones zapped); at 3.5 KiB an event, 256 KiB is 75 events a
- * move, which puts the move's fixed cost below the noise of the drain
- * rate (bench/profile/ringwin-*.txt) while the two rings kload reads
- * keep under 0.6 MiB of its RSS.
+ * The data window's size: 64 pages, the kernel's wake-up mark of the
+ * default ring (a sixteenth of 4 MiB: engine.c), 75 events of 3.5 KiB
+ * a move. Each move maps its pages again (an mmap over the old window:
+ * the old entries zapped, one entry a page inserted). Above 33 pages
+ * the TLB is flushed whole instead of a page at a time (x86's
+ * tlb_single_page_flush_ceiling): on the bench's VM a window of 32 pages
+ * or fewer costs 20 us a page, 64 pages 1.5 (bench/profile/
+ * ringwin-mmap.txt). Not an option: what it trades is kload's RSS
+ * against page table work, neither of which a user tunes.
  */
 #define KS_RING_WINDOW	(256u << 10)
 
@@ -47,14 +59,22 @@ typedef int (*ks_ring_fn)(void *ctx, const void *data, size_t size);
 
 struct ks_rings *ks_rings_new(void);
 void ks_rings_free(struct ks_rings *rs);
+struct ks_ring_opts {
+	size_t window;		/* data bytes mapped at a time; 0: KS_RING_WINDOW */
+	size_t open_at;		/* backlog that maps the ring whole; 0: a quarter
+				 * of the ring, SIZE_MAX: never */
+};
+
 /*
  * Read the ring buffer map_fd from its consumer position on, fn called
- * for each record. window: bytes of the data area mapped at a time (0:
- * KS_RING_WINDOW), rounded up to pages, at most the ring's size; a
- * record larger than it is read through a window of its size. 0 or
- * -errno.
+ * for each record. o (NULL: the defaults): the window, rounded up to
+ * pages, at most the ring's size (a record larger than it is read
+ * through a window of its size), and the backlog at which a pass maps
+ * the whole ring instead (back to the window when none has started
+ * behind for 2 s). 0 or -errno.
  */
-int ks_rings_add(struct ks_rings *rs, int map_fd, size_t window, ks_ring_fn fn, void *ctx);
+int ks_rings_add(struct ks_rings *rs, int map_fd, const struct ks_ring_opts *o, ks_ring_fn fn,
+		 void *ctx);
 /*
  * Wait up to timeout_ms for a ring to hold data, then consume the rings
  * that do: the records read (at most INT_MAX) or -errno (-EINTR
@@ -63,7 +83,12 @@ int ks_rings_add(struct ks_rings *rs, int map_fd, size_t window, ks_ring_fn fn, 
 int ks_rings_poll(struct ks_rings *rs, int timeout_ms);
 /* Consume every ring without waiting: as ring_buffer__consume(). */
 int ks_rings_consume(struct ks_rings *rs);
-/* Times a data window was mapped (tests, bench). */
-uint64_t ks_rings_moves(const struct ks_rings *rs);
+struct ks_rings_stats {
+	uint64_t moves;		/* data mappings made: windows and whole rings */
+	uint64_t opens;		/* a ring behind mapped whole */
+	uint64_t closes;	/* ... and back to its window */
+};
+
+void ks_rings_stats(const struct ks_rings *rs, struct ks_rings_stats *st);
 
 #endif /* KESTREL_RINGBUF_H */

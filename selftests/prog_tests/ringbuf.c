@@ -13,10 +13,14 @@
  *           window moved
  *  adopt    a second consumer on the same ring starts at the first's
  *           position (kload adopting pinned maps)
+ *  behind   a ring a quarter full at a pass is mapped whole (no more
+ *           window moves), and through its window again after 2 calm
+ *           seconds
  *  error    a callback's error stops the pass and is returned; its
  *           record is consumed (libbpf's semantics), the next pass
  *           starts after it
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -207,14 +211,15 @@ static void run_records(struct rb_env *t, struct ks_rings *rs, unsigned int n)
 
 static void windows_one(unsigned int ring, size_t window)
 {
+	struct ks_ring_opts o = { .window = window, .open_at = SIZE_MAX };
 	struct ks_rings *rs = NULL;
+	struct ks_rings_stats st;
 	struct rb_env t;
 
 	if (!ASSERT_OK(env_open(&t, ring), "ring, source, program"))
 		goto out;
 	rs = ks_rings_new();
-	if (!ASSERT_OK_PTR(rs, "rings") ||
-	    !ASSERT_OK(ks_rings_add(rs, t.rb_fd, window, on_rec, &t), "add"))
+	if (!ASSERT_OK_PTR(rs, "rings") || !ASSERT_OK(ks_rings_add(rs, t.rb_fd, &o, on_rec, &t), "add"))
 		goto out;
 	run_records(&t, rs, 3000);
 	ASSERT_GE(ks_rings_consume(rs), 0, "last consume");
@@ -225,8 +230,10 @@ static void windows_one(unsigned int ring, size_t window)
 	 * ~3 KB a record, 9 MB through the ring: it wrapped many times, and
 	 * the window moved at least once per window and largest record
 	 */
-	ASSERT_GT(ks_rings_moves(rs), 3000ull * 3000 / ((window ?: KS_RING_WINDOW) + 8192) / 2,
+	ks_rings_stats(rs, &st);
+	ASSERT_GT(st.moves, 3000ull * 3000 / ((window ?: KS_RING_WINDOW) + 8192) / 2,
 		  "the window moved");
+	ASSERT_EQ(st.opens, 0, "never mapped whole");
 out:
 	ks_rings_free(rs);
 	env_close(&t);
@@ -248,7 +255,7 @@ static void adopt(void)
 	if (!ASSERT_OK(env_open(&t, 32 << 10), "ring, source, program"))
 		goto out;
 	rs = ks_rings_new();
-	if (!ASSERT_OK_PTR(rs, "rings") || !ASSERT_OK(ks_rings_add(rs, t.rb_fd, 0, on_rec, &t), "add"))
+	if (!ASSERT_OK_PTR(rs, "rings") || !ASSERT_OK(ks_rings_add(rs, t.rb_fd, NULL, on_rec, &t), "add"))
 		goto out;
 	run_records(&t, rs, 20);
 	ks_rings_free(rs);
@@ -257,10 +264,67 @@ static void adopt(void)
 	ASSERT_OK(produce(&t, 4093, false), "produce");
 	rs = ks_rings_new();
 	if (!ASSERT_OK_PTR(rs, "rings") ||
-	    !ASSERT_OK(ks_rings_add(rs, t.rb_fd, 8192, on_rec, &t), "add again"))
+	    !ASSERT_OK(ks_rings_add(rs, t.rb_fd, &(struct ks_ring_opts){ .window = 8192 }, on_rec,
+				    &t), "add again"))
 		goto out;
 	ASSERT_EQ(ks_rings_consume(rs), 2, "the two records written meanwhile");
 	run_records(&t, rs, 200);
+	ASSERT_EQ(t.bad, 0, "records in order, their own size and bytes");
+	ASSERT_EQ(t.got, t.sent, "every record once");
+out:
+	ks_rings_free(rs);
+	env_close(&t);
+}
+
+/* n records of 3,000 bytes, then one pass: the records it delivered. */
+static int burst(struct rb_env *t, struct ks_rings *rs, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!ASSERT_OK(produce(t, 3000, false), "produce"))
+			return -1;
+	return ks_rings_consume(rs);
+}
+
+/*
+ * A pass that starts with more than a quarter of the ring unread maps it
+ * whole; two calm seconds later, the window again; records intact both
+ * ways and across the switches.
+ */
+static void behind(void)
+{
+	struct ks_ring_opts o = { .window = 8192 };
+	struct ks_rings_stats st;
+	struct ks_rings *rs = NULL;
+	struct rb_env t;
+	uint64_t moves;
+	int i;
+
+	if (!ASSERT_OK(env_open(&t, 64 << 10), "ring, source, program"))
+		goto out;
+	rs = ks_rings_new();
+	if (!ASSERT_OK_PTR(rs, "rings") || !ASSERT_OK(ks_rings_add(rs, t.rb_fd, &o, on_rec, &t), "add"))
+		goto out;
+	for (i = 0; i < 20; i++)	/* 3 KB behind: the window moves */
+		ASSERT_EQ(burst(&t, rs, 1), 1, "one record");
+	ks_rings_stats(rs, &st);
+	ASSERT_EQ(st.opens, 0, "not behind");
+	ASSERT_EQ(burst(&t, rs, 8), 8, "24 KB behind");
+	ks_rings_stats(rs, &st);
+	ASSERT_EQ(st.opens, 1, "mapped whole");
+	moves = st.moves;
+	for (i = 0; i < 40; i++)	/* around the ring, never moved */
+		ASSERT_EQ(burst(&t, rs, 1), 1, "one record");
+	ks_rings_stats(rs, &st);
+	ASSERT_EQ(st.moves, moves, "no move while whole");
+	ASSERT_EQ(st.closes, 0, "not calm yet");
+	usleep(2100 * 1000);
+	ASSERT_EQ(burst(&t, rs, 1), 1, "calm");
+	ASSERT_EQ(burst(&t, rs, 5), 5, "records after it");
+	ks_rings_stats(rs, &st);
+	ASSERT_EQ(st.closes, 1, "back to the window");
+	ASSERT_GT(st.moves, moves + 1, "the window moves again");
 	ASSERT_EQ(t.bad, 0, "records in order, their own size and bytes");
 	ASSERT_EQ(t.got, t.sent, "every record once");
 out:
@@ -277,7 +341,7 @@ static void error(void)
 	if (!ASSERT_OK(env_open(&t, 32 << 10), "ring, source, program"))
 		goto out;
 	rs = ks_rings_new();
-	if (!ASSERT_OK_PTR(rs, "rings") || !ASSERT_OK(ks_rings_add(rs, t.rb_fd, 0, on_rec, &t), "add"))
+	if (!ASSERT_OK_PTR(rs, "rings") || !ASSERT_OK(ks_rings_add(rs, t.rb_fd, NULL, on_rec, &t), "add"))
 		goto out;
 	t.fail_at = 2;
 	for (i = 0; i < 5; i++)
@@ -298,6 +362,8 @@ void test_ringbuf(void)
 		windows();
 	if (test__start_subtest("adopt"))
 		adopt();
+	if (test__start_subtest("behind"))
+		behind();
 	if (test__start_subtest("error"))
 		error();
 }
