@@ -27,6 +27,7 @@
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 
+#include "kestrel/log.h"
 #include "kestrel/ringbuf.h"
 
 struct ks_ring {
@@ -203,6 +204,8 @@ static void ring_adapt(struct ks_rings *rs, struct ks_ring *r, unsigned long con
 		if (!r->open) {
 			r->open = !window_set(rs, r, 0, 2 * (r->mask + 1));
 			rs->st.opens += r->open;
+			pr_debug("kload: ring buffer %d behind by %lu bytes: mapped whole\n",
+				 r->map_fd, prod - cons);
 		}
 		return;
 	}
@@ -210,6 +213,7 @@ static void ring_adapt(struct ks_rings *rs, struct ks_ring *r, unsigned long con
 		return;
 	r->open = false;
 	rs->st.closes++;
+	pr_debug("kload: ring buffer %d kept up: back to its window\n", r->map_fd);
 	window_map(rs, r, cons & r->mask, BPF_RINGBUF_HDR_SZ);
 }
 
