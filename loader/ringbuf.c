@@ -186,8 +186,9 @@ static uint64_t now_ns(void)
 }
 
 /*
- * Before a pass from cons with the producer at prod: the whole ring when
- * behind, the window again when calm. A mapping that fails leaves no
+ * Before a pass from cons to prod (each time the consumer reads the
+ * producer's position): the whole ring when behind, the window again
+ * when calm. A mapping that fails leaves no
  * window: ring_at() maps the usual one.
  */
 static void ring_adapt(struct ks_rings *rs, struct ks_ring *r, unsigned long cons,
@@ -262,10 +263,11 @@ static int64_t ring_consume(struct ks_rings *rs, struct ks_ring *r)
 	uint32_t len;
 	int n;
 
-	ring_adapt(rs, r, cons, __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE));
 	do {
 		more = false;
 		prod = __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE);
+		/* under a storm this loop never ends: each round looks again */
+		ring_adapt(rs, r, cons, prod);
 		while (cons < prod) {
 			hdr = ring_at(rs, r, cons, BPF_RINGBUF_HDR_SZ);
 			if (!hdr)

@@ -15,7 +15,8 @@
  *           position (kload adopting pinned maps)
  *  behind   a ring a quarter full at a pass is mapped whole (no more
  *           window moves), and through its window again after 2 calm
- *           seconds
+ *           seconds; so is one that falls behind during a pass (a
+ *           producer faster than the consumer: the pass never ends)
  *  error    a callback's error stops the pass and is returned; its
  *           record is consumed (libbpf's semantics), the next pass
  *           starts after it
@@ -107,8 +108,11 @@ struct rb_env {
 	unsigned int got;	/* records delivered */
 	unsigned int bad;	/* delivered out of order, with a wrong size or byte */
 	unsigned int fail_at;	/* the callback fails for this record (0: never) */
+	unsigned int feed;	/* records left for which the callback writes two more */
 	size_t sizes[4096];	/* size of record i (i < sent), modulo the array */
 };
+
+static int produce(struct rb_env *t, __u32 size, bool discard);
 
 static int on_rec(void *ctx, const void *data, size_t size)
 {
@@ -126,6 +130,11 @@ static int on_rec(void *ctx, const void *data, size_t size)
 			t->bad++;
 			break;
 		}
+	if (t->feed) {		/* a producer faster than the pass: it never catches up */
+		t->feed--;
+		produce(t, 3000, false);
+		produce(t, 3000, false);
+	}
 	return t->fail_at && seq == t->fail_at ? -ECANCELED : 0;
 }
 
@@ -325,6 +334,11 @@ static void behind(void)
 	ks_rings_stats(rs, &st);
 	ASSERT_EQ(st.closes, 1, "back to the window");
 	ASSERT_GT(st.moves, moves + 1, "the window moves again");
+	/* a pass that falls behind while it runs: mapped whole in it */
+	t.feed = 12;
+	ASSERT_EQ(burst(&t, rs, 1), 25, "one pass, fed as it reads");
+	ks_rings_stats(rs, &st);
+	ASSERT_EQ(st.opens, 2, "mapped whole during the pass");
 	ASSERT_EQ(t.bad, 0, "records in order, their own size and bytes");
 	ASSERT_EQ(t.got, t.sent, "every record once");
 out:
