@@ -43,7 +43,7 @@ struct ks_ring {
 	unsigned long win_off;		/* data offset win starts at, < size */
 	size_t open_at;			/* backlog that maps the ring whole */
 	bool open;			/* behind: the whole ring mapped (ring_adapt) */
-	uint64_t behind_ns;		/* the last pass that started behind */
+	uint64_t behind_ns;		/* when it was last found behind */
 };
 
 struct ks_rings {
@@ -164,14 +164,15 @@ static const void *ring_at(struct ks_rings *rs, struct ks_ring *r, unsigned long
 }
 
 /*
- * A ring more than a quarter full when a pass starts is read slower than
- * it fills (the kernel wakes kload at a sixteenth: engine.c). Moving the
+ * A ring more than open_at behind (a quarter of it by default) when the
+ * consumer reads the producer's position is read slower than it fills
+ * (the kernel wakes kload at a sixteenth: engine.c). Moving the
  * window costs page table work for every page it maps again, and on
  * shadow-paging VMs (the bench's) a fault at the first read of each,
  * microseconds a page: a 3.5 KiB event's own processing is about ten.
  * So a ring that is behind is mapped whole, as libbpf maps it, and stays
- * so until no pass has started behind for KS_RING_CALM_NS; then the
- * window again. The pages are the kernel's either way, allocated and
+ * so until it has not been behind for KS_RING_CALM_NS; then the window
+ * again. The pages are the kernel's either way, allocated and
  * charged with the map: mapping them all adds no memory, only their
  * count to VmRSS (bench/profile/ringwin-*.txt).
  */
@@ -188,8 +189,8 @@ static uint64_t now_ns(void)
 /*
  * Before a pass from cons to prod (each time the consumer reads the
  * producer's position): the whole ring when behind, the window again
- * when calm. A mapping that fails leaves no
- * window: ring_at() maps the usual one.
+ * when calm. A mapping that fails leaves no window: ring_at() maps the
+ * usual one (and the next read of a ring still behind tries again).
  */
 static void ring_adapt(struct ks_rings *rs, struct ks_ring *r, unsigned long cons,
 		       unsigned long prod)

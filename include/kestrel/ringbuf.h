@@ -17,10 +17,10 @@
  * window may run past the data's end into its second mapping and a
  * wrapped record is contiguous in it as in libbpf's.
  *
- * A ring that is behind (more than a quarter of it unread when a pass
- * starts: kload is slower than the kernel fills it) is mapped whole
- * instead, as libbpf maps it, until no pass has started behind for two
- * seconds: moving the window costs page table work for every page it
+ * A ring that is behind (more than a quarter of it unread when the
+ * consumer reads the producer's position: kload is slower than the
+ * kernel fills it) is mapped whole instead, as libbpf maps it, until it
+ * has not been behind for two seconds: moving the window costs page table work for every page it
  * maps again (and, on shadow-paging VMs, a fault at the first read of
  * each), which is what limits the drain rate then. Those pages are the
  * kernel's either way, allocated and charged with the map: the whole
@@ -69,8 +69,8 @@ struct ks_ring_opts {
  * Read the ring buffer map_fd from its consumer position on, fn called
  * for each record. o (NULL: the defaults): the window, rounded up to
  * pages, at most the ring's size (a record larger than it is read
- * through a window of its size), and the backlog at which a pass maps
- * the whole ring instead (back to the window when none has started
+ * through a window of its size), and the backlog at which the whole
+ * ring is mapped instead (back to the window once it has not been
  * behind for 2 s). 0 or -errno.
  */
 int ks_rings_add(struct ks_rings *rs, int map_fd, const struct ks_ring_opts *o, ks_ring_fn fn,
