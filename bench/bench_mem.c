@@ -415,9 +415,10 @@ int main(int argc, char **argv)
 			.unit = "MiB", .value = n_att ? kb_median(rss, n_att) / 1024 : NAN,
 			.has_value = n_att > 0, .target = "<= 10", .headline = true,
 			.command = attach_cmd, .reason = why ? why : "not measured",
-			.note = "VmRSS from /proc/PID/status; bpf_map_mappings: the ring buffer's "
-				"pages the kernel maps into kload (twice: its data area is mapped "
-				"double), kernel memory counted in mem.maps_mib too",
+			.note = "VmRSS from /proc/PID/status; bpf_map_mappings: the BPF map pages "
+				"the kernel maps into kload (kernel memory counted in mem.maps_mib "
+				"too): the ring buffers' position pages and data windows, 256 KiB "
+				"of ks_events and 64 KiB of ks_lost (loader/ringbuf.c)",
 			.xk = { "rss_anon_mib", "bpf_map_mappings_mib", "rss_less_map_mappings_mib" },
 			.xv = { anon_kb / 1024, bpfmap_kb / 1024,
 				n_att ? (kb_median(rss, n_att) - bpfmap_kb) / 1024 : 0 },
