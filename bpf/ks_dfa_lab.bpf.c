@@ -164,3 +164,184 @@ int ks_dfa_lab_xdp(struct xdp_md *ctx)
 				       0, n + 1, m->walks, KS_DFA_FR_BEGIN | KS_DFA_FR_END);
 	return XDP_PASS;
 }
+
+/*
+ * The FDR-style prefilter in front of the walk (maps/ks_fdr.h): a second
+ * program of this object, loaded instead of ks_dfa_lab_xdp when the
+ * loader is given a prefilter table.
+ */
+#include "maps/ks_fdr.h"
+
+#define KS_FDR_CHUNK	64
+/* the chunk's last pair read ends at q + KS_FDR_CHUNK, inside buf */
+#define KS_FDR_Q_MAX	(KS_DFA_LAB_BUF - KS_FDR_CHUNK - 2)
+_Static_assert(KS_FDR_PAD + KS_PAYLOAD_MAX + 2 <= KS_FDR_Q_MAX, "a payload fits the scan");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(key_size, 4);
+	__uint(value_size, KS_FDR_TAB_BYTES);
+} ks_fdr_tab SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ks_fdr_lab);
+} ks_fdr_lab SEC(".maps");
+
+struct ks_fdr_cb {
+	const __u8 *buf;
+	const __u8 *tab;
+	struct ks_fdr_lab *fl;
+};
+
+static __always_inline void ks_fdr_cand(struct ks_fdr_lab *fl, __u32 e)
+{
+	__u32 k = fl->n_cand;
+
+	fl->cand[k & (KS_FDR_CAND_MAX - 1)] = e;
+	fl->n_cand = k + 1;
+}
+
+/*
+ * 64 pairs of the shift-or: per byte a u16 load, the table load it
+ * indexes (neither depends on the state), a shift, an or and a compare.
+ * Candidates are queued; the confirm runs after the scan.
+ */
+static long ks_fdr_chunk(__u32 idx, struct ks_fdr_cb *c)
+{
+	const __u8 *tab = c->tab, *b;
+	struct ks_fdr_lab *fl = c->fl;
+	__u64 d = fl->d;
+	__u32 q = fl->q, n = fl->left, i, h;
+
+	if (q > KS_FDR_Q_MAX)
+		return 1;
+	b = c->buf + q;
+	for (i = 0; i < KS_FDR_CHUNK; i++) {
+		if (i >= n)
+			break;
+		h = *(const __u16 *)(b + i);
+		d = d << 8 | *(const __u64 *)(tab + ((__u64)h << 3));
+		if (d < KS_FDR_HI)
+			ks_fdr_cand(fl, q + i + 1);
+	}
+	fl->d = d;
+	fl->q = q + i;
+	fl->left = n - i;
+	return n <= KS_FDR_CHUNK;
+}
+
+struct ks_fdr_ccb {
+	struct ks_dfa_cb *cb;
+	const struct ks_dfa_hdr *hdr;
+	const struct ks_dfa_auto *au;
+	struct ks_fdr_lab *fl;
+};
+
+/*
+ * Candidate k: the DFA over the overlap + 1 bytes ending at it, from the
+ * root (from the start and the begin sentinel when the window reaches
+ * it), or on from where the last window's walk stopped when they overlap.
+ */
+static long ks_fdr_confirm(__u32 k, struct ks_fdr_ccb *c)
+{
+	struct ks_fdr_lab *fl = c->fl;
+	struct ks_dfa_cb *cb = c->cb;
+	struct ks_dfa_scan *sc = cb->sc;
+	__u32 e = fl->cand[k & (KS_FDR_CAND_MAX - 1)], ov = fl->overlap, end = fl->end;
+	__u32 lo = e > KS_FDR_PAD + ov ? e - ov : KS_FDR_PAD, to = e < end ? e : end - 1, from;
+
+	if (fl->walked && lo <= fl->walked) {
+		from = fl->walked;
+	} else if (lo == KS_FDR_PAD) {
+		ks_dfa_begin(cb, c->hdr, c->au, KS_DFA_FR_BEGIN);
+		from = KS_FDR_PAD + 1;
+	} else {
+		sc->s[0] = c->au->mid;
+		from = lo;
+	}
+	if (to >= from) {
+		sc->pos[0] = from;
+		sc->steps = to + 1 - from;
+		fl->confirm_bytes += to + 1 - from;
+		ks_dfa_run(cb, 1);
+	}
+	if (e == end && sc->s[0])
+		ks_dfa_feed(cb, 0, c->hdr->col_end);
+	fl->walked = to + 1;
+	return 0;
+}
+
+/* The prefilter over "\x01" payload "\x02" at buf[KS_FDR_PAD], then the confirms. */
+static __always_inline void ks_fdr_scan(struct ks_dfa_cb *cb, struct ks_fdr_ccb *ccb,
+					const __u8 *ftab, __u32 n)
+{
+	struct ks_fdr_lab *fl = ccb->fl;
+	struct ks_fdr_cb pcb = { .buf = cb->buf, .tab = ftab, .fl = fl };
+
+	fl->end = KS_FDR_PAD + n + 1;
+	fl->d = 0;	/* lanes before the stream: anything */
+	fl->q = KS_FDR_PAD - 1;
+	fl->left = n + 2;
+	fl->overlap = ccb->au->overlap;
+	bpf_loop((n + 2 + KS_FDR_CHUNK - 1) / KS_FDR_CHUNK, ks_fdr_chunk, &pcb, 0);
+	bpf_loop(fl->n_cand, ks_fdr_confirm, ccb, 0);
+}
+
+SEC("xdp")
+int ks_fdr_lab_xdp(struct xdp_md *ctx)
+{
+	struct ks_dfa_cb cb = {};
+	struct ks_fdr_ccb ccb = { .cb = &cb };
+	struct ks_dfa_lab *lab;
+	struct ks_dfa_meta *m;
+	__u32 zero = 0, off, len, n, f;
+	__u8 *tab, *ftab;
+
+	lab = bpf_map_lookup_elem(&ks_dfa_lab, &zero);
+	tab = bpf_map_lookup_elem(&ks_dfa_tab, &zero);
+	m = bpf_map_lookup_elem(&ks_dfa_meta, &zero);
+	ftab = bpf_map_lookup_elem(&ks_fdr_tab, &zero);
+	ccb.fl = bpf_map_lookup_elem(&ks_fdr_lab, &zero);
+	f = ks_dfa_field;
+	if (!lab || !tab || !m || !ftab || !ccb.fl || f >= KS_F_STR_N ||
+	    ks_dfa_lab_payload(ctx, &off, &len))
+		return XDP_PASS;
+	lab->seq++;
+	lab->n_hits = 0;
+	lab->bytes = 0;
+	lab->scan.nq = 0;
+	ccb.fl->n_cand = 0;
+	ccb.fl->confirm_bytes = 0;
+	ccb.fl->walked = 0;
+	if (!len)
+		return XDP_PASS;
+	n = len;
+	barrier_var(n);
+	if (n > KS_PAYLOAD_MAX)
+		n = KS_PAYLOAD_MAX;
+	lab->buf[KS_FDR_PAD - 1] = 0;
+	lab->buf[KS_FDR_PAD] = KS_SENT_BEGIN;
+	if (bpf_xdp_load_bytes(ctx, off, lab->buf + KS_FDR_PAD + 1, n))
+		return XDP_PASS;
+	lab->buf[(KS_FDR_PAD + n + 1) & KS_DFA_BUF_MASK] = KS_SENT_END;
+	cb.buf = lab->buf;
+	cb.tab = tab;
+	cb.col = m->hdr.col[ks_dfa_colmap & (KS_DFA_COL_N - 1)];
+	cb.sc = &lab->scan;
+	cb.h = lab;
+	ccb.hdr = &m->hdr;
+	ccb.au = &m->hdr.autos[f][ks_dfa_mode & 1];
+	if (!ccb.au->start)
+		return XDP_PASS;
+	if (ccb.au->mid)
+		ks_fdr_scan(&cb, &ccb, ftab, n);
+	else	/* all anchored: the walk from the start alone */
+		ks_dfa_scan_value(&cb, &m->hdr, ccb.au, KS_FDR_PAD + 1, n, 1,
+				  KS_DFA_FR_BEGIN | KS_DFA_FR_END);
+	lab->bytes = n;
+	return XDP_PASS;
+}

@@ -6,6 +6,9 @@
  * occurs in the payload, case-folded or exact, and no other), with 1, 2
  * and 4 interleaved walks, on payloads of 0..1500 bytes with literals
  * planted anywhere (across segment boundaries too) and binary bytes.
+ * The same for the FDR-style prefilter with the DFA as its confirm
+ * (maps/ks_fdr.h): kernel hits == its C model's (rules-compiler/fdr.c, in
+ * order) and, as a set, == the DFA walk's == the oracle's.
  * Prints the verifier's instruction count and the load time per program.
  */
 #include <stdlib.h>
@@ -15,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "kestrel/dfa_lab.h"
+#include "kestrel/fdr.h"
 #include "rules-compiler/dfa.h"
 #include "test_progs.h"
 
@@ -102,10 +106,33 @@ static int cmp_u16(const void *a, const void *b)
 	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
 }
 
+/* The model's hits of the packet: the walk's, or the prefilter's (fdr). */
+static void model_hits(const struct ks_dfa_view *v, const struct ks_fdr *fdr, uint32_t mode,
+		       uint32_t walks, const uint8_t *pay, uint32_t n, struct ks_walk *w)
+{
+	ks_walk_begin(w);
+	if (fdr)
+		ks_fdr_walk(fdr, v, KS_F_PAYLOAD, mode, mode, pay, n, w, NULL);
+	else
+		ks_dfa_walk_plain(v, KS_F_PAYLOAD, mode, mode, pay, n, walks, w);
+}
+
+/* The DFA walk's hits as a sorted set == kh[0..nk) sorted. */
+static bool same_set_as_dfa(const struct ks_dfa_view *v, uint32_t mode, const uint8_t *pay,
+			    uint32_t n, uint16_t *kh, int nk, struct ks_walk *w)
+{
+	ks_walk_begin(w);
+	ks_dfa_walk_plain(v, KS_F_PAYLOAD, mode, mode, pay, n, 1, w);
+	qsort(w->hits, w->n_hits, sizeof(w->hits[0]), cmp_u16);
+	if (!ASSERT_EQ(nk, w->n_hits, "prefilter hits == DFA hits"))
+		return false;
+	return ASSERT_OK(memcmp(kh, w->hits, nk * sizeof(kh[0])), "prefilter set == DFA set");
+}
+
 /* One packet: kernel hits == model hits (in order) == oracle set. */
 static bool check_packet(struct ks_dfa_lab_run *lab, const struct ks_dfa_view *v,
-			 const struct lits *l, uint32_t mode, uint32_t walks, struct ks_walk *w,
-			 uint8_t *pay, uint8_t *fr)
+			 const struct ks_fdr *fdr, const struct lits *l, uint32_t mode,
+			 uint32_t walks, struct ks_walk *w, uint8_t *pay, uint8_t *fr)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, o);
 	uint16_t kh[N_LITS], oracle[N_LITS];
@@ -119,8 +146,7 @@ static bool check_packet(struct ks_dfa_lab_run *lab, const struct ks_dfa_view *v
 	nk = ks_dfa_lab_hits(lab, kh, N_LITS, &bytes);
 	if (!ASSERT_GE(nk, 0, "read hits"))
 		return false;
-	ks_walk_begin(w);
-	ks_dfa_walk_plain(v, KS_F_PAYLOAD, mode, mode, pay, n, walks, w);
+	model_hits(v, fdr, mode, walks, pay, n, w);
 	if (!ASSERT_EQ(nk, w->n_hits, "kernel hits == model hits"))
 		return false;
 	if (!ASSERT_EQ(bytes, n, "bytes scanned"))
@@ -132,13 +158,17 @@ static bool check_packet(struct ks_dfa_lab_run *lab, const struct ks_dfa_view *v
 		if (n && occurs(pay, n, l->v[i], l->len[i], mode == KS_CASE_FOLD))
 			oracle[no++] = i;
 	qsort(kh, nk, sizeof(kh[0]), cmp_u16);
+	if (fdr && !same_set_as_dfa(v, mode, pay, n, kh, nk, w))
+		return false;
 	if (!ASSERT_EQ(nk, no, "hits == literals that occur"))
 		return false;
 	return ASSERT_OK(memcmp(kh, oracle, no * sizeof(kh[0])), "hit set == oracle set");
 }
 
+/* walks 0: the prefilter in front of one walk */
 static void check_walks(const struct lits *l, uint32_t mode, uint32_t walks)
 {
+	struct ks_fdr fdr = {}, *pf = walks ? NULL : &fdr;
 	struct ks_dfa_image img;
 	struct ks_dfa_lab_run lab;
 	struct ks_dfa_view v;
@@ -154,17 +184,24 @@ static void check_walks(const struct lits *l, uint32_t mode, uint32_t walks)
 	v.hdr = &img.hdr;
 	v.tab = img.tab;
 	v.acc_list = img.acc_list;
-	if (!ASSERT_OK(ks_dfa_lab_open(&lab, &v, walks, KS_F_PAYLOAD, mode, mode, err,
-				       sizeof(err)), err))
+	if (pf && !ASSERT_OK(ks_fdr_build((const uint8_t *const *)l->v, l->len, N_LITS, mode, pf,
+					  err, sizeof(err)), err))
 		goto img;
-	test__log("%u walk(s), %s: %u verified insns, loaded in %.1f ms (%u states, %u classes)\n",
-		  walks, mode == KS_CASE_FOLD ? "fold" : "exact", lab.verified_insns,
+	if (!ASSERT_OK(pf ? ks_dfa_lab_open_fdr(&lab, &v, pf, KS_F_PAYLOAD, mode, mode, err,
+						sizeof(err)) :
+			    ks_dfa_lab_open(&lab, &v, walks, KS_F_PAYLOAD, mode, mode, err,
+					    sizeof(err)), err))
+		goto img;
+	test__log("%u walk(s)%s, %s: %u verified insns, loaded in %.1f ms (%u states, %u classes)\n",
+		  walks ? walks : 1, pf ? " behind the prefilter" : "",
+		  mode == KS_CASE_FOLD ? "fold" : "exact", lab.verified_insns,
 		  lab.load_ms, img.hdr.n_states, img.hdr.n_classes);
 	for (k = 0; k < N_PACKETS; k++)
-		if (!check_packet(&lab, &v, l, mode, walks, w, pay, fr))
+		if (!check_packet(&lab, &v, pf, l, mode, walks, w, pay, fr))
 			break;
 	ks_dfa_lab_close(&lab);
 img:
+	ks_fdr_free(&fdr);
 	ks_dfa_image_free(&img);
 out:
 	free(w);
@@ -218,15 +255,19 @@ img:
 
 void test_dfa_walk(void)
 {
-	static const uint32_t walks[] = { 1, 2, 4 };
+	static const uint32_t walks[] = { 1, 2, 4, 0 };
 	struct lits l;
 	char name[32];
 	uint32_t i, m;
 
 	make_lits(&l);
 	for (m = 0; m < KS_CASE_N; m++)
-		for (i = 0; i < 3; i++) {
-			snprintf(name, sizeof(name), "%s_walks%u", m ? "fold" : "exact", walks[i]);
+		for (i = 0; i < 4; i++) {
+			if (walks[i])
+				snprintf(name, sizeof(name), "%s_walks%u", m ? "fold" : "exact",
+					 walks[i]);
+			else
+				snprintf(name, sizeof(name), "%s_fdr", m ? "fold" : "exact");
 			if (test__start_subtest(name))
 				check_walks(&l, m, walks[i]);
 		}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The FDR-style prefilter in front of the DFA (issue 11, lab only): a
+ * shift-or over pairs of input bytes whose table loads depend only on the
+ * input, so the CPU runs them ahead of each other, unlike the DFA's one
+ * dependent load per byte. Built by rules-compiler/fdr.c, walked by its C
+ * model there and by the lab program (bpf/ks_dfa_lab.bpf.c, ks_fdr_lab_xdp).
+ * kload does not use it.
+ *
+ * Stream. The value is scanned as the DFA sees it: "\x01" value "\x02",
+ * laid out in a buffer at KS_FDR_PAD (the begin sentinel) with a 0 byte
+ * before it. The pair ending at buffer offset e is the little-endian u16
+ * at e - 1: buf[e - 1] | buf[e] << 8, the table's index.
+ *
+ * Table. KS_FDR_DOMAIN 64-bit masks: 8 lanes of 8 buckets. Bit
+ * 8 * (7 - d) + b of tab[h] is 0 when pair h can be the pair that ends d
+ * bytes before the end of some pattern of bucket b (d = 0..7): the full
+ * pair for d <= len - 2, any first byte with the pattern's first byte for
+ * d = len - 1, anything for d >= len (so a bucket is as selective as its
+ * shortest pattern: buckets hold patterns of close lengths).
+ *
+ * Scan. d = 0 (pairs before the stream match anything); per pair:
+ * d = (d << 8) | tab[h]. The top lane of d is then the OR over the last
+ * 8 pairs, each at its distance: a 0 bit b means a pattern of bucket b may end here (d < KS_FDR_HI: one compare).
+ * Every such candidate is confirmed by the DFA walked over the window of
+ * overlap + 1 bytes ending there (from the root, or from the start with
+ * the begin sentinel when the window reaches it; windows that overlap
+ * continue one walk), so the hits are the DFA's, as a set.
+ */
+#ifndef KS_FDR_H
+#define KS_FDR_H
+
+#include "maps/ks_abi.h"
+
+#define KS_FDR_DOMAIN		65536u
+#define KS_FDR_TAB_BYTES	(KS_FDR_DOMAIN * 8)
+#define KS_FDR_BUCKETS		8
+#define KS_FDR_LANES		8
+#define KS_FDR_HI		0xff00000000000000ull
+#define KS_FDR_PAD		8
+#define KS_FDR_CAND_MAX		2048	/* > KS_FDR_PAD + KS_PAYLOAD_MAX + 2 */
+
+_Static_assert(KS_FDR_CAND_MAX > KS_FDR_PAD + KS_PAYLOAD_MAX + 2, "a candidate per byte fits");
+
+/* Lab state of the FDR program: candidates of the last packet and what
+ * the confirm walked. */
+struct ks_fdr_lab {
+	/* the scan's state in map memory, which the verifier does not
+	 * track (bpf/ks_dfa.bpf.h): a bpf_loop callback is verified once */
+	__u64 d;		/* the shift-or state */
+	__u32 q;		/* buffer offset of the next pair's first byte */
+	__u32 left;		/* pairs left */
+	__u32 end;		/* buffer offset of the end sentinel */
+	__u32 overlap;		/* the automaton's (maps/ks_dfa.h) */
+	__u32 walked;		/* next buffer offset of the confirm walk; 0: none */
+	__u32 n_cand;		/* positions where some bucket fired */
+	__u32 confirm_bytes;	/* bytes the DFA confirm walked */
+	__u32 pad;
+	__u16 cand[KS_FDR_CAND_MAX];	/* buffer offsets, ascending */
+};
+
+#endif /* KS_FDR_H */
