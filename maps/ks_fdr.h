@@ -21,7 +21,8 @@
  *
  * Scan. d = 0 (pairs before the stream match anything); per pair:
  * d = (d << 8) | tab[h]. The top lane of d is then the OR over the last
- * 8 pairs, each at its distance: a 0 bit b means a pattern of bucket b may end here (d < KS_FDR_HI: one compare).
+ * 8 pairs, each at its distance: a 0 bit b means a pattern of bucket b
+ * may end here (d < KS_FDR_HI: one compare).
  * Every such candidate is confirmed by the DFA walked over the window of
  * overlap + 1 bytes ending there (from the root, or from the start with
  * the begin sentinel when the window reaches it; windows that overlap
@@ -49,13 +50,12 @@ struct ks_fdr_lab {
 	 * track (bpf/ks_dfa.bpf.h): a bpf_loop callback is verified once */
 	__u64 d;		/* the shift-or state */
 	__u32 q;		/* buffer offset of the next pair's first byte */
-	__u32 left;		/* pairs left */
 	__u32 end;		/* buffer offset of the end sentinel */
 	__u32 overlap;		/* the automaton's (maps/ks_dfa.h) */
 	__u32 walked;		/* next buffer offset of the confirm walk; 0: none */
 	__u32 n_cand;		/* positions where some bucket fired */
 	__u32 confirm_bytes;	/* bytes the DFA confirm walked */
-	__u32 pad;
+	__u32 pad[2];
 	__u16 cand[KS_FDR_CAND_MAX];	/* buffer offsets, ascending */
 };
 
