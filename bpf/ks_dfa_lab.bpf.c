@@ -172,7 +172,8 @@ int ks_dfa_lab_xdp(struct xdp_md *ctx)
  */
 #include "maps/ks_fdr.h"
 
-#define KS_FDR_CHUNK	64
+_Static_assert(KS_FDR_CHUNK % KS_FDR_STRIDE == 0, "whole strides per chunk");
+_Static_assert(KS_FDR_ABORT_PAIRS % KS_FDR_CHUNK == 0, "the abort test ends a chunk");
 /* the chunk's last pair read ends at q + KS_FDR_CHUNK, inside buf */
 #define KS_FDR_Q_MAX	(KS_DFA_LAB_BUF - KS_FDR_CHUNK - 2)
 _Static_assert(KS_FDR_PAD + KS_PAYLOAD_MAX + 2 <= KS_FDR_Q_MAX, "a payload fits the scan");
@@ -199,42 +200,69 @@ struct ks_fdr_cb {
 
 /* A bucket fired at buffer offset e: queue it, unless past the end
  * sentinel (the last chunk scans whole, into stale bytes). */
-static __noinline void ks_fdr_cand(struct ks_fdr_lab *fl, __u32 e)
+static __always_inline void ks_fdr_cand(struct ks_fdr_lab *fl, __u32 e)
 {
 	__u32 k;
 
-	if (!fl || e > fl->end)
+	if (e > fl->end)
 		return;
 	k = fl->n_cand;
 	fl->cand[k & (KS_FDR_CAND_MAX - 1)] = e;
 	fl->n_cand = k + 1;
 }
 
+/* The pairs of the stride ending at e with a bucket fired, first to last. */
+static __noinline void ks_fdr_cands(struct ks_fdr_lab *fl, __u64 d, __u32 e)
+{
+	__u32 j;
+
+	if (!fl)
+		return;
+	for (j = KS_FDR_STRIDE; j-- > 0;)
+		if (((d >> (8 * (KS_FDR_LANES - 1 + j))) & 0xff) != 0xff)
+			ks_fdr_cand(fl, e - j);
+}
+
+#define KS_FDR_T(k)	(*(const __u64 *)(tab + ((__u64)*(const __u16 *)(b + i + (k)) << 3)))
+
 /*
- * 64 pairs of the shift-or, unrolled: per byte a u16 load, the table load
- * it indexes (neither depends on the state, so the CPU runs them ahead),
- * a shift, an or and a compare: 7 instructions. The chunk is scanned
- * whole (no test of the length per byte); candidates are queued out of
- * line and confirmed after the scan.
+ * 64 pairs of the shift-or, unrolled: per pair a u16 load and the table
+ * load it indexes (neither depends on the state, so the CPU runs them
+ * ahead), combined per stride beside the state's chain (one shift and
+ * one or per stride, one compare). The chunk is scanned whole (no test of
+ * the length per byte); candidates are queued out of line and confirmed
+ * after the scan.
  */
 static long ks_fdr_chunk(__u32 idx, struct ks_fdr_cb *c)
 {
 	const __u8 *tab = c->tab, *b;
 	struct ks_fdr_lab *fl = c->fl;
-	__u64 d = fl->d;
+	__u64 d = fl->d, x;
 	__u32 q = fl->q, i;
 
 	if (q > KS_FDR_Q_MAX)
 		return 1;
 	b = c->buf + q;
 #pragma unroll
-	for (i = 0; i < KS_FDR_CHUNK; i++) {
-		d = d << 8 | *(const __u64 *)(tab + ((__u64)*(const __u16 *)(b + i) << 3));
+	for (i = 0; i < KS_FDR_CHUNK; i += KS_FDR_STRIDE) {
+#if KS_FDR_STRIDE == 4
+		x = KS_FDR_T(0) << 24 | KS_FDR_T(1) << 16 | KS_FDR_T(2) << 8 | KS_FDR_T(3);
+#elif KS_FDR_STRIDE == 2
+		x = KS_FDR_T(0) << 8 | KS_FDR_T(1);
+#else
+		x = KS_FDR_T(0);
+#endif
+		barrier_var(x);	/* or clang puts the ors on the state's chain */
+		d = d << (8 * KS_FDR_STRIDE) | x;
 		if (__builtin_expect(d < KS_FDR_HI, 0))
-			ks_fdr_cand(fl, q + i + 1);
+			ks_fdr_cands(fl, d, q + i + KS_FDR_STRIDE);
 	}
 	fl->d = d;
 	fl->q = q + KS_FDR_CHUNK;
+	if (idx == KS_FDR_ABORT_PAIRS / KS_FDR_CHUNK - 1 && fl->n_cand > KS_FDR_ABORT_CANDS) {
+		fl->aborted = 1;
+		return 1;
+	}
 	return q + KS_FDR_CHUNK >= fl->end;
 }
 
@@ -291,7 +319,11 @@ static __always_inline void ks_fdr_scan(struct ks_dfa_cb *cb, struct ks_fdr_ccb 
 	fl->q = KS_FDR_PAD - 1;
 	fl->overlap = ccb->au->overlap;
 	bpf_loop((n + 2 + KS_FDR_CHUNK - 1) / KS_FDR_CHUNK, ks_fdr_chunk, &pcb, 0);
-	bpf_loop(fl->n_cand, ks_fdr_confirm, ccb, 0);
+	if (fl->aborted)
+		ks_dfa_scan_value(cb, ccb->hdr, ccb->au, KS_FDR_PAD + 1, n, KS_DFA_MAX_WALKS,
+				  KS_DFA_FR_BEGIN | KS_DFA_FR_END);
+	else
+		bpf_loop(fl->n_cand, ks_fdr_confirm, ccb, 0);
 }
 
 SEC("xdp")
@@ -320,6 +352,7 @@ int ks_fdr_lab_xdp(struct xdp_md *ctx)
 	ccb.fl->n_cand = 0;
 	ccb.fl->confirm_bytes = 0;
 	ccb.fl->walked = 0;
+	ccb.fl->aborted = 0;
 	if (!len)
 		return XDP_PASS;
 	n = len;

@@ -109,7 +109,8 @@ int ks_dfa_lab_open_fdr(struct ks_dfa_lab_run *l, const struct ks_dfa_view *v,
 	return lab_open(l, v, 1, fdr, field, mode, col, err, errlen);
 }
 
-int ks_dfa_lab_fdr_stats(const struct ks_dfa_lab_run *l, uint32_t *cands, uint32_t *confirm_bytes)
+int ks_dfa_lab_fdr_stats(const struct ks_dfa_lab_run *l, uint32_t *cands, uint32_t *confirm_bytes,
+			 uint32_t *aborted)
 {
 	struct ks_fdr_lab fl;
 	uint32_t zero = 0;
@@ -118,6 +119,7 @@ int ks_dfa_lab_fdr_stats(const struct ks_dfa_lab_run *l, uint32_t *cands, uint32
 		return -errno;
 	*cands = fl.n_cand;
 	*confirm_bytes = fl.confirm_bytes;
+	*aborted = fl.aborted;
 	return 0;
 }
 

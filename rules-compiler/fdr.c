@@ -71,7 +71,7 @@ static uint64_t lane_bit(uint32_t d, uint32_t b)
 	return 1ull << (8 * (KS_FDR_LANES - 1 - d) + b);
 }
 
-/* Pattern p of bucket b into the lanes d = 0 .. min(len, 8) - 1. */
+/* Pattern p of bucket b into the lanes d = 0 .. min(len, KS_FDR_LANES) - 1. */
 static void add_pattern(struct ks_fdr *f, const uint8_t *p, uint32_t len, uint32_t b,
 			uint32_t mode)
 {
@@ -106,7 +106,8 @@ int ks_fdr_build(const uint8_t *const *lits, const uint32_t *lens, size_t n, uin
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	memset(f->tab, 0xff, KS_FDR_TAB_BYTES);
+	for (x = 0; x < KS_FDR_DOMAIN; x++)
+		f->tab[x] = KS_FDR_LANE_MASK;
 	for (i = 0; i < n; i++) {
 		if (!lens[i]) {
 			free(o);
@@ -178,15 +179,39 @@ static void confirm_at(struct confirm *c, uint32_t e)
 	c->walked = to + 1;
 }
 
+/*
+ * The candidates of the stream in buf, in order, into cand; -1 when the
+ * scan gives up (KS_FDR_ABORT_CANDS in the first KS_FDR_ABORT_PAIRS pairs,
+ * tested where the lab program tests it: only when it scans that far).
+ */
+static int prefilter(const struct ks_fdr *f, const uint8_t *buf, uint32_t end, uint16_t *cand)
+{
+	uint32_t e, nc = 0, early = 0, last = KS_FDR_PAD - 1 + KS_FDR_ABORT_PAIRS;
+	uint64_t d = 0;	/* lanes before the stream: anything */
+
+	for (e = KS_FDR_PAD; e <= end; e++) {
+		d = d << 8 | f->tab[buf[e - 1] | buf[e] << 8];
+		if (((d >> 8 * (KS_FDR_LANES - 1)) & 0xff) != 0xff)
+			cand[nc++] = e;
+		if (e <= last)
+			early = nc;
+	}
+	/* the lab's 4th chunk (pairs ending up to last) runs when the 3rd
+	 * does not reach the end */
+	if (end > last - KS_FDR_CHUNK && early > KS_FDR_ABORT_CANDS)
+		return -1;
+	return nc;
+}
+
 uint32_t ks_fdr_walk(const struct ks_fdr *f, const struct ks_dfa_view *v, uint32_t field,
 		     uint32_t mode, uint32_t col, const uint8_t *p, uint32_t n, struct ks_walk *w,
 		     struct ks_fdr_stats *st)
 {
 	uint8_t buf[KS_FDR_PAD + KS_PAYLOAD_MAX + 2] = { 0 };
+	uint16_t cand[KS_FDR_CAND_MAX];
 	struct ks_fdr_stats dummy = {};
 	struct confirm c = { .v = v, .buf = buf, .w = w, .st = st ? st : &dummy };
-	uint64_t d = 0;	/* lanes before the stream: anything */
-	uint32_t e;
+	int nc, k;
 
 	if (field >= KS_F_STR_N || mode >= KS_CASE_N || col >= KS_DFA_COL_N || !n)
 		return 0;
@@ -203,12 +228,13 @@ uint32_t ks_fdr_walk(const struct ks_fdr *f, const struct ks_dfa_view *v, uint32
 	memcpy(buf + KS_FDR_PAD + 1, p, n);
 	buf[c.end] = KS_SENT_END;
 	c.st->bytes += n;
-	for (e = KS_FDR_PAD; e <= c.end; e++) {
-		d = d << 8 | f->tab[buf[e - 1] | buf[e] << 8];
-		if (d >= KS_FDR_HI)
-			continue;
-		c.st->cands++;
-		confirm_at(&c, e);
+	nc = prefilter(f, buf, c.end, cand);
+	if (nc < 0) {
+		c.st->aborts++;
+		return ks_dfa_walk_plain(v, field, mode, col, p, n, KS_DFA_MAX_WALKS, w);
 	}
+	c.st->cands += nc;
+	for (k = 0; k < nc; k++)
+		confirm_at(&c, cand[k]);
 	return n;
 }

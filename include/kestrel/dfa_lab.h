@@ -30,8 +30,10 @@ int ks_dfa_lab_open(struct ks_dfa_lab_run *l, const struct ks_dfa_view *v, uint3
 int ks_dfa_lab_open_fdr(struct ks_dfa_lab_run *l, const struct ks_dfa_view *v,
 			const struct ks_fdr *fdr, uint32_t field, uint32_t mode, uint32_t col,
 			char *err, size_t errlen);
-/* The prefilter's candidates and confirm bytes of the last packet. */
-int ks_dfa_lab_fdr_stats(const struct ks_dfa_lab_run *l, uint32_t *cands, uint32_t *confirm_bytes);
+/* The prefilter's candidates, confirm bytes and whether it gave up
+ * (maps/ks_fdr.h), for the last packet. */
+int ks_dfa_lab_fdr_stats(const struct ks_dfa_lab_run *l, uint32_t *cands, uint32_t *confirm_bytes,
+			 uint32_t *aborted);
 /* Atoms hit by the last packet, in hit order; returns how many (<= max kept). */
 int ks_dfa_lab_hits(const struct ks_dfa_lab_run *l, uint16_t *hits, uint32_t max,
 		    uint32_t *bytes);

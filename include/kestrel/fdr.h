@@ -21,9 +21,11 @@ struct ks_fdr {
 };
 
 /* What a scan did: positions some bucket fired at, confirm walks started
- * afresh (windows not continued), bytes the confirm walked. */
+ * afresh (windows not continued), bytes the confirm walked, scans given
+ * up for the DFA's walks alone (maps/ks_fdr.h). */
 struct ks_fdr_stats {
 	uint64_t cands;
+	uint64_t aborts;
 	uint64_t restarts;
 	uint64_t confirm_bytes;
 	uint64_t bytes;

@@ -89,8 +89,10 @@ static uint32_t make_payload(const struct lits *l, uint8_t *p)
 {
 	uint32_t n = rnd(4) ? rnd(MAX_PAY + 1) : MAX_PAY - rnd(8), i, k, at, li;
 
+	bool dense = !rnd(4);	/* the literals' bytes: the prefilter gives up */
+
 	for (i = 0; i < n; i++)
-		p[i] = "qrstuvwxyz0123456789"[rnd(20)];
+		p[i] = dense ? rbyte() : "qrstuvwxyz0123456789"[rnd(20)];
 	for (k = rnd(6); k && n; k--) {
 		li = rnd(N_LITS);
 		if (l->len[li] > n)
@@ -108,11 +110,12 @@ static int cmp_u16(const void *a, const void *b)
 
 /* The model's hits of the packet: the walk's, or the prefilter's (fdr). */
 static void model_hits(const struct ks_dfa_view *v, const struct ks_fdr *fdr, uint32_t mode,
-		       uint32_t walks, const uint8_t *pay, uint32_t n, struct ks_walk *w)
+		       uint32_t walks, const uint8_t *pay, uint32_t n, struct ks_walk *w,
+		       struct ks_fdr_stats *st)
 {
 	ks_walk_begin(w);
 	if (fdr)
-		ks_fdr_walk(fdr, v, KS_F_PAYLOAD, mode, mode, pay, n, w, NULL);
+		ks_fdr_walk(fdr, v, KS_F_PAYLOAD, mode, mode, pay, n, w, st);
 	else
 		ks_dfa_walk_plain(v, KS_F_PAYLOAD, mode, mode, pay, n, walks, w);
 }
@@ -129,12 +132,30 @@ static bool same_set_as_dfa(const struct ks_dfa_view *v, uint32_t mode, const ui
 	return ASSERT_OK(memcmp(kh, w->hits, nk * sizeof(kh[0])), "prefilter set == DFA set");
 }
 
+/* The kernel's prefilter took the model's candidates, confirm, give-up. */
+static bool same_prefilter(struct ks_dfa_lab_run *lab, const struct ks_fdr_stats *st,
+			   struct ks_fdr_stats *sum)
+{
+	uint32_t cands, confirm, aborted;
+
+	if (!ASSERT_OK(ks_dfa_lab_fdr_stats(lab, &cands, &confirm, &aborted), "prefilter stats") ||
+	    !ASSERT_EQ(aborted, st->aborts, "gave up as the model"))
+		return false;
+	sum->aborts += aborted;
+	sum->cands += st->cands;
+	sum->confirm_bytes += st->confirm_bytes;
+	return aborted || (ASSERT_EQ(cands, st->cands, "candidates as the model") &&
+			   ASSERT_EQ(confirm, st->confirm_bytes, "confirm bytes as the model"));
+}
+
 /* One packet: kernel hits == model hits (in order) == oracle set. */
 static bool check_packet(struct ks_dfa_lab_run *lab, const struct ks_dfa_view *v,
 			 const struct ks_fdr *fdr, const struct lits *l, uint32_t mode,
-			 uint32_t walks, struct ks_walk *w, uint8_t *pay, uint8_t *fr)
+			 uint32_t walks, struct ks_walk *w, uint8_t *pay, uint8_t *fr,
+			 struct ks_fdr_stats *sum)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, o);
+	struct ks_fdr_stats st = {};
 	uint16_t kh[N_LITS], oracle[N_LITS];
 	uint32_t n = make_payload(l, pay), i, no = 0, bytes = 0;
 	int nk;
@@ -146,7 +167,9 @@ static bool check_packet(struct ks_dfa_lab_run *lab, const struct ks_dfa_view *v
 	nk = ks_dfa_lab_hits(lab, kh, N_LITS, &bytes);
 	if (!ASSERT_GE(nk, 0, "read hits"))
 		return false;
-	model_hits(v, fdr, mode, walks, pay, n, w);
+	model_hits(v, fdr, mode, walks, pay, n, w, &st);
+	if (fdr && !same_prefilter(lab, &st, sum))
+		return false;
 	if (!ASSERT_EQ(nk, w->n_hits, "kernel hits == model hits"))
 		return false;
 	if (!ASSERT_EQ(bytes, n, "bytes scanned"))
@@ -169,6 +192,7 @@ static bool check_packet(struct ks_dfa_lab_run *lab, const struct ks_dfa_view *v
 static void check_walks(const struct lits *l, uint32_t mode, uint32_t walks)
 {
 	struct ks_fdr fdr = {}, *pf = walks ? NULL : &fdr;
+	struct ks_fdr_stats sum = {};
 	struct ks_dfa_image img;
 	struct ks_dfa_lab_run lab;
 	struct ks_dfa_view v;
@@ -197,8 +221,13 @@ static void check_walks(const struct lits *l, uint32_t mode, uint32_t walks)
 		  mode == KS_CASE_FOLD ? "fold" : "exact", lab.verified_insns,
 		  lab.load_ms, img.hdr.n_states, img.hdr.n_classes);
 	for (k = 0; k < N_PACKETS; k++)
-		if (!check_packet(&lab, &v, pf, l, mode, walks, w, pay, fr))
+		if (!check_packet(&lab, &v, pf, l, mode, walks, w, pay, fr, &sum))
 			break;
+	if (pf)
+		test__log("prefilter: %llu candidates, %llu confirm bytes, gave up on %llu of %u "
+			  "packets\n", (unsigned long long)sum.cands,
+			  (unsigned long long)sum.confirm_bytes, (unsigned long long)sum.aborts,
+			  N_PACKETS);
 	ks_dfa_lab_close(&lab);
 img:
 	ks_fdr_free(&fdr);
