@@ -355,14 +355,17 @@ int ks_fdr_lab_xdp(struct xdp_md *ctx)
 	ccb.fl->aborted = 0;
 	if (!len)
 		return XDP_PASS;
-	n = len;
+	/* n - 1 bounded, as in ks_dfa_lab_xdp: 6.1 does not learn n != 0
+	 * from the test above, and the helper's size must be > 0 */
+	n = len - 1;
 	barrier_var(n);
-	if (n > KS_PAYLOAD_MAX)
-		n = KS_PAYLOAD_MAX;
+	if (n >= KS_PAYLOAD_MAX)
+		n = KS_PAYLOAD_MAX - 1;
 	lab->buf[KS_FDR_PAD - 1] = 0;
 	lab->buf[KS_FDR_PAD] = KS_SENT_BEGIN;
-	if (bpf_xdp_load_bytes(ctx, off, lab->buf + KS_FDR_PAD + 1, n))
+	if (bpf_xdp_load_bytes(ctx, off, lab->buf + KS_FDR_PAD + 1, n + 1))
 		return XDP_PASS;
+	n++;
 	lab->buf[(KS_FDR_PAD + n + 1) & KS_DFA_BUF_MASK] = KS_SENT_END;
 	cb.buf = lab->buf;
 	cb.tab = tab;
