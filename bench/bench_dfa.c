@@ -656,15 +656,16 @@ static void lab_open(const struct opts *op, const struct litset *ls, const char 
 
 /*
  * How often the prefilter's confirm runs on these payloads (the C model;
- * the lab program takes the same candidates): candidates, confirm walks
- * started afresh and bytes they walked, per payload byte.
+ * the lab program takes the same candidates): candidates (up to where it
+ * gave up), confirm walks started afresh, bytes they walked, and scans
+ * given up for the DFA alone, per payload byte.
  */
 static void fdr_rates(const struct opts *op, const char *set, unsigned long n, size_t len,
 		      uint8_t **pays, size_t np, struct ks_walk *w)
 {
-	static const char *const key[3] = { "cands", "restarts", "confirm_bytes" };
+	static const char *const key[4] = { "cands", "restarts", "confirm_bytes", "gave_up" };
 	struct ks_fdr_stats st = {};
-	double v[3];
+	double v[4];
 	size_t i;
 	int k;
 
@@ -673,9 +674,11 @@ static void fdr_rates(const struct opts *op, const char *set, unsigned long n, s
 	v[0] = (double)st.cands / st.bytes;
 	v[1] = (double)st.restarts / st.bytes;
 	v[2] = (double)st.confirm_bytes / st.bytes;
+	v[3] = (double)st.aborts / st.bytes;
 	fprintf(stderr, "bench_dfa: fdr %s L=%zu: per byte %.5f candidates, %.5f confirm walks, "
-		"%.4f confirm bytes\n", set, len, v[0], v[1], v[2]);
-	for (k = 0; k < 3; k++) {
+		"%.4f confirm bytes; gave up on %llu of %zu payloads\n", set, len, v[0], v[1],
+		v[2], (unsigned long long)st.aborts, np);
+	for (k = 0; k < 4; k++) {
 		struct kb_result r = {
 			.name = kb_fmt("dfa.fdr.%s.%s.b%zu.per_byte", key[k], set, len),
 			.figure = kb_fmt("FDR prefilter, %s per payload byte, %s, %zu B payloads "

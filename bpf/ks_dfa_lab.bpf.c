@@ -200,7 +200,7 @@ struct ks_fdr_cb {
 
 /* A bucket fired at buffer offset e: queue it, unless past the end
  * sentinel (the last chunk scans whole, into stale bytes). */
-static __always_inline void ks_fdr_cand(struct ks_fdr_lab *fl, __u32 e)
+static __always_inline void ks_fdr_cand(struct ks_fdr_lab *fl, __u32 e, __u32 lane)
 {
 	__u32 k;
 
@@ -208,19 +208,22 @@ static __always_inline void ks_fdr_cand(struct ks_fdr_lab *fl, __u32 e)
 		return;
 	k = fl->n_cand;
 	fl->cand[k & (KS_FDR_CAND_MAX - 1)] = e;
+	fl->cmask[k & (KS_FDR_CAND_MAX - 1)] = ~lane;
 	fl->n_cand = k + 1;
 }
 
 /* The pairs of the stride ending at e with a bucket fired, first to last. */
 static __noinline void ks_fdr_cands(struct ks_fdr_lab *fl, __u64 d, __u32 e)
 {
-	__u32 j;
+	__u32 j, lane;
 
 	if (!fl)
 		return;
-	for (j = KS_FDR_STRIDE; j-- > 0;)
-		if (((d >> (8 * (KS_FDR_LANES - 1 + j))) & 0xff) != 0xff)
-			ks_fdr_cand(fl, e - j);
+	for (j = KS_FDR_STRIDE; j-- > 0;) {
+		lane = (d >> (8 * (KS_FDR_LANES - 1 + j))) & 0xff;
+		if (lane != 0xff)
+			ks_fdr_cand(fl, e - j, lane);
+	}
 }
 
 #define KS_FDR_T(k)	(*(const __u64 *)(tab + ((__u64)*(const __u16 *)(b + i + (k)) << 3)))
@@ -274,21 +277,25 @@ struct ks_fdr_ccb {
 };
 
 /*
- * Candidate k: the DFA over the overlap + 1 bytes ending at it, from the
+ * Candidate k: the DFA over the ov + 1 bytes ending at it (ov of the
+ * buckets that fired, maps/ks_fdr.h), from the
  * root (from the start and the begin sentinel when the window reaches
- * it), or on from where the last window's walk stopped when they overlap.
+ * it), or on from where the last window's walk stopped when the window
+ * starts inside that walk's span (windows differ in length: one that
+ * starts before the walk did needs a walk of its own).
  */
 static long ks_fdr_confirm(__u32 k, struct ks_fdr_ccb *c)
 {
 	struct ks_fdr_lab *fl = c->fl;
 	struct ks_dfa_cb *cb = c->cb;
 	struct ks_dfa_scan *sc = cb->sc;
-	__u32 e = fl->cand[k & (KS_FDR_CAND_MAX - 1)], ov = fl->overlap, end = fl->end;
+	__u32 e = fl->cand[k & (KS_FDR_CAND_MAX - 1)], end = fl->end;
+	__u32 ov = fl->ov[fl->cmask[k & (KS_FDR_CAND_MAX - 1)]];
 	__u32 lo = e > KS_FDR_PAD + ov ? e - ov : KS_FDR_PAD, to = e < end ? e : end - 1, from;
 
-	if (fl->walked && lo <= fl->walked) {
+	if (fl->walked && lo >= fl->wstart && lo <= fl->walked) {
 		from = fl->walked;
-	} else if (lo == KS_FDR_PAD) {
+	} else if ((fl->wstart = lo) == KS_FDR_PAD) {
 		ks_dfa_begin(cb, c->hdr, c->au, KS_DFA_FR_BEGIN);
 		from = KS_FDR_PAD + 1;
 	} else {
@@ -317,7 +324,6 @@ static __always_inline void ks_fdr_scan(struct ks_dfa_cb *cb, struct ks_fdr_ccb 
 	fl->end = KS_FDR_PAD + n + 1;
 	fl->d = 0;	/* lanes before the stream: anything */
 	fl->q = KS_FDR_PAD - 1;
-	fl->overlap = ccb->au->overlap;
 	bpf_loop((n + 2 + KS_FDR_CHUNK - 1) / KS_FDR_CHUNK, ks_fdr_chunk, &pcb, 0);
 	if (fl->aborted)
 		ks_dfa_scan_value(cb, ccb->hdr, ccb->au, KS_FDR_PAD + 1, n, KS_DFA_MAX_WALKS,

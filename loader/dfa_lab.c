@@ -21,6 +21,21 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* The prefilter's confirm windows per bucket mask into its state. */
+static int fill_fdr(struct ks_dfa_lab_run *l, const struct ks_fdr *fdr)
+{
+	struct ks_fdr_lab *fl = calloc(1, sizeof(*fl));
+	uint32_t zero = 0;
+	int err;
+
+	if (!fl)
+		return -ENOMEM;
+	memcpy(fl->ov, fdr->ov, sizeof(fl->ov));
+	err = bpf_map_update_elem(bpf_map__fd(l->skel->maps.ks_fdr_lab), &zero, fl, 0);
+	free(fl);
+	return err;
+}
+
 static int fill(struct ks_dfa_lab_run *l, const struct ks_dfa_view *v, uint32_t walks,
 		const struct ks_fdr *fdr)
 {
@@ -38,6 +53,8 @@ static int fill(struct ks_dfa_lab_run *l, const struct ks_dfa_view *v, uint32_t 
 		err = bpf_map_update_elem(bpf_map__fd(l->skel->maps.ks_dfa_tab), &zero, v->tab, 0);
 	if (!err && fdr)
 		err = bpf_map_update_elem(bpf_map__fd(l->skel->maps.ks_fdr_tab), &zero, fdr->tab, 0);
+	if (!err && fdr)
+		err = fill_fdr(l, fdr);
 	free(m);
 	return err ? -errno : 0;
 }
@@ -112,15 +129,20 @@ int ks_dfa_lab_open_fdr(struct ks_dfa_lab_run *l, const struct ks_dfa_view *v,
 int ks_dfa_lab_fdr_stats(const struct ks_dfa_lab_run *l, uint32_t *cands, uint32_t *confirm_bytes,
 			 uint32_t *aborted)
 {
-	struct ks_fdr_lab fl;
+	struct ks_fdr_lab *fl = malloc(sizeof(*fl));
 	uint32_t zero = 0;
+	int ret = -ENOMEM;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.ks_fdr_lab), &zero, &fl))
-		return -errno;
-	*cands = fl.n_cand;
-	*confirm_bytes = fl.confirm_bytes;
-	*aborted = fl.aborted;
-	return 0;
+	if (!fl)
+		return ret;
+	ret = bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.ks_fdr_lab), &zero, fl) ? -errno : 0;
+	if (!ret) {
+		*cands = fl->n_cand;
+		*confirm_bytes = fl->confirm_bytes;
+		*aborted = fl->aborted;
+	}
+	free(fl);
+	return ret;
 }
 
 int ks_dfa_lab_hits(const struct ks_dfa_lab_run *l, uint16_t *hits, uint32_t max,

@@ -26,9 +26,10 @@
  * may end here; lane L - 1 + j is that of the pair j before, so one
  * compare (d < KS_FDR_HI) tests the last KS_FDR_STRIDE pairs.
  * Every such candidate is confirmed by the DFA walked over the window of
- * overlap + 1 bytes ending there (from the root, or from the start with
- * the begin sentinel when the window reaches it; windows that overlap
- * continue one walk), so the hits are the DFA's, as a set.
+ * the longest pattern of the buckets that fired ending there (from the root, or from the start with
+ * the begin sentinel when the window reaches it; a window that starts
+ * inside the span of the last walk continues it), so the hits are the
+ * DFA's, as a set.
  */
 #ifndef KS_FDR_H
 #define KS_FDR_H
@@ -75,13 +76,20 @@ struct ks_fdr_lab {
 	__u64 d;		/* the shift-or state */
 	__u32 q;		/* buffer offset of the next pair's first byte */
 	__u32 end;		/* buffer offset of the end sentinel */
-	__u32 overlap;		/* the automaton's (maps/ks_dfa.h) */
+	__u32 wstart;		/* where the confirm walk started */
 	__u32 walked;		/* next buffer offset of the confirm walk; 0: none */
 	__u32 n_cand;		/* positions where some bucket fired */
 	__u32 confirm_bytes;	/* bytes the DFA confirm walked */
 	__u32 aborted;		/* KS_FDR_ABORT_*: the DFA walked alone */
 	__u32 pad;
 	__u16 cand[KS_FDR_CAND_MAX];	/* buffer offsets, ascending */
+	__u8 cmask[KS_FDR_CAND_MAX];	/* the buckets that fired there */
+	/*
+	 * Set at load: the confirm window of a candidate whose buckets are
+	 * mask is ov[mask] + 1 bytes, ov[mask] the longest pattern of those
+	 * buckets - 1 (a pattern of another bucket does not end there).
+	 */
+	__u16 ov[256];
 };
 
 #endif /* KS_FDR_H */

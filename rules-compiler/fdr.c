@@ -5,6 +5,7 @@
  * as the lab program walks: same candidates, same confirm windows, so the
  * same hits in the same order.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,12 +124,18 @@ int ks_fdr_build(const uint8_t *const *lits, const uint32_t *lens, size_t n, uin
 		b = i * KS_FDR_BUCKETS / n;
 		if (!f->bucket_n[b]++)
 			f->bucket_min[b] = o[i].len;
+		if (lens[o[i].idx] > f->bucket_max[b])
+			f->bucket_max[b] = lens[o[i].idx];
 		add_pattern(f, lits[o[i].idx], lens[o[i].idx], b, mode);
 	}
 	for (b = 0; b < KS_FDR_BUCKETS; b++)
 		for (d = f->bucket_min[b]; f->bucket_n[b] && d < KS_FDR_LANES; d++)
 			for (x = 0; x < KS_FDR_DOMAIN; x++)
 				f->tab[x] &= ~lane_bit(d, b);
+	for (x = 1; x < 256; x++)
+		for (b = 0; b < KS_FDR_BUCKETS; b++)
+			if ((x >> b & 1) && f->bucket_max[b] && f->bucket_max[b] - 1 > f->ov[x])
+				f->ov[x] = f->bucket_max[b] - 1;
 	f->n_pats = n;
 	free(o);
 	return 0;
@@ -149,19 +156,21 @@ struct confirm {
 	uint32_t end;		/* buffer offset of the end sentinel */
 	uint32_t s;
 	uint32_t walked;	/* next offset of the walk; 0: none yet */
+	uint32_t wstart;	/* where it started: it has seen every match since */
 	struct ks_walk *w;
 	struct ks_fdr_stats *st;
 };
 
-/* Every match ending at buffer offset e (and any other in its window). */
-static void confirm_at(struct confirm *c, uint32_t e)
+/* Every match ending at buffer offset e of a pattern ov + 1 bytes long
+ * at most (and any other in its window). */
+static void confirm_at(struct confirm *c, uint32_t e, uint32_t ov)
 {
-	uint32_t ov = c->au->overlap, lo = e > KS_FDR_PAD + ov ? e - ov : KS_FDR_PAD;
+	uint32_t lo = e > KS_FDR_PAD + ov ? e - ov : KS_FDR_PAD;
 	uint32_t from, to = e < c->end ? e : c->end - 1, o;
 
-	if (c->walked && lo <= c->walked) {
+	if (c->walked && lo >= c->wstart && lo <= c->walked) {
 		from = c->walked;
-	} else if (lo == KS_FDR_PAD) {
+	} else if ((c->wstart = lo) == KS_FDR_PAD) {
 		c->s = ks_dfa_step(c->v, c->au->start, c->v->hdr->col_begin, c->w);
 		from = KS_FDR_PAD + 1;
 		c->st->restarts++;
@@ -180,27 +189,31 @@ static void confirm_at(struct confirm *c, uint32_t e)
 }
 
 /*
- * The candidates of the stream in buf, in order, into cand; -1 when the
- * scan gives up (KS_FDR_ABORT_CANDS in the first KS_FDR_ABORT_PAIRS pairs,
- * tested where the lab program tests it: only when it scans that far).
+ * The candidates of the stream in buf, in order, into cand and the buckets
+ * that fired into mask; how many. *gave_up when the scan gives up
+ * (KS_FDR_ABORT_CANDS in the first KS_FDR_ABORT_PAIRS pairs, tested where
+ * the lab program tests it: only when it scans that far); then the count
+ * is of the candidates it had taken, as the lab's.
  */
-static int prefilter(const struct ks_fdr *f, const uint8_t *buf, uint32_t end, uint16_t *cand)
+static uint32_t prefilter(const struct ks_fdr *f, const uint8_t *buf, uint32_t end,
+			  uint16_t *cand, uint8_t *mask, bool *gave_up)
 {
 	uint32_t e, nc = 0, early = 0, last = KS_FDR_PAD - 1 + KS_FDR_ABORT_PAIRS;
 	uint64_t d = 0;	/* lanes before the stream: anything */
 
 	for (e = KS_FDR_PAD; e <= end; e++) {
 		d = d << 8 | f->tab[buf[e - 1] | buf[e] << 8];
-		if (((d >> 8 * (KS_FDR_LANES - 1)) & 0xff) != 0xff)
+		if (((d >> 8 * (KS_FDR_LANES - 1)) & 0xff) != 0xff) {
+			mask[nc] = ~(d >> 8 * (KS_FDR_LANES - 1)) & 0xff;
 			cand[nc++] = e;
+		}
 		if (e <= last)
 			early = nc;
 	}
 	/* the lab's 4th chunk (pairs ending up to last) runs when the 3rd
 	 * does not reach the end */
-	if (end > last - KS_FDR_CHUNK && early > KS_FDR_ABORT_CANDS)
-		return -1;
-	return nc;
+	*gave_up = end > last - KS_FDR_CHUNK && early > KS_FDR_ABORT_CANDS;
+	return *gave_up ? early : nc;
 }
 
 uint32_t ks_fdr_walk(const struct ks_fdr *f, const struct ks_dfa_view *v, uint32_t field,
@@ -209,9 +222,11 @@ uint32_t ks_fdr_walk(const struct ks_fdr *f, const struct ks_dfa_view *v, uint32
 {
 	uint8_t buf[KS_FDR_PAD + KS_PAYLOAD_MAX + 2] = { 0 };
 	uint16_t cand[KS_FDR_CAND_MAX];
+	uint8_t mask[KS_FDR_CAND_MAX];
 	struct ks_fdr_stats dummy = {};
 	struct confirm c = { .v = v, .buf = buf, .w = w, .st = st ? st : &dummy };
-	int nc, k;
+	uint32_t nc, k;
+	bool gave_up;
 
 	if (field >= KS_F_STR_N || mode >= KS_CASE_N || col >= KS_DFA_COL_N || !n)
 		return 0;
@@ -228,13 +243,13 @@ uint32_t ks_fdr_walk(const struct ks_fdr *f, const struct ks_dfa_view *v, uint32
 	memcpy(buf + KS_FDR_PAD + 1, p, n);
 	buf[c.end] = KS_SENT_END;
 	c.st->bytes += n;
-	nc = prefilter(f, buf, c.end, cand);
-	if (nc < 0) {
+	nc = prefilter(f, buf, c.end, cand, mask, &gave_up);
+	c.st->cands += nc;
+	if (gave_up) {
 		c.st->aborts++;
 		return ks_dfa_walk_plain(v, field, mode, col, p, n, KS_DFA_MAX_WALKS, w);
 	}
-	c.st->cands += nc;
 	for (k = 0; k < nc; k++)
-		confirm_at(&c, cand[k]);
+		confirm_at(&c, cand[k], f->ov[mask[k]]);
 	return n;
 }

@@ -18,11 +18,13 @@ struct ks_fdr {
 	uint32_t n_pats;
 	uint32_t bucket_n[KS_FDR_BUCKETS];	/* patterns per bucket */
 	uint32_t bucket_min[KS_FDR_BUCKETS];	/* shortest pattern per bucket */
+	uint32_t bucket_max[KS_FDR_BUCKETS];	/* longest */
+	uint16_t ov[256];			/* struct ks_fdr_lab's */
 };
 
-/* What a scan did: positions some bucket fired at, confirm walks started
- * afresh (windows not continued), bytes the confirm walked, scans given
- * up for the DFA's walks alone (maps/ks_fdr.h). */
+/* What a scan did: positions some bucket fired at (up to where it gave
+ * up), confirm walks started afresh (windows not continued), bytes the
+ * confirm walked, scans given up for the DFA's walks alone (maps/ks_fdr.h). */
 struct ks_fdr_stats {
 	uint64_t cands;
 	uint64_t aborts;

@@ -144,8 +144,8 @@ static bool same_prefilter(struct ks_dfa_lab_run *lab, const struct ks_fdr_stats
 	sum->aborts += aborted;
 	sum->cands += st->cands;
 	sum->confirm_bytes += st->confirm_bytes;
-	return aborted || (ASSERT_EQ(cands, st->cands, "candidates as the model") &&
-			   ASSERT_EQ(confirm, st->confirm_bytes, "confirm bytes as the model"));
+	return ASSERT_EQ(cands, st->cands, "candidates as the model") &&
+	       ASSERT_EQ(confirm, st->confirm_bytes, "confirm bytes as the model");
 }
 
 /* One packet: kernel hits == model hits (in order) == oracle set. */
