@@ -54,7 +54,7 @@ static void clear_second(uint64_t *tab, uint8_t b, uint32_t mode, uint64_t bit)
 }
 
 struct ord {
-	uint32_t len;	/* the lanes it can fill: at most KS_FDR_LANES + 1 bytes */
+	uint32_t len;
 	uint32_t idx;
 };
 
@@ -87,10 +87,15 @@ static void add_pattern(struct ks_fdr *f, const uint8_t *p, uint32_t len, uint32
 }
 
 /*
- * Buckets of equal counts over the patterns sorted by length: a bucket
- * fires as often as its shortest pattern lets it (lanes past it match
- * anything), so short patterns are kept together.
+ * Cumulative shares of the patterns, sorted by length, per bucket: a
+ * bucket fires as often as its shortest pattern lets it (lanes past it
+ * match anything) and as its patterns fill its lanes, so the short
+ * patterns go to small buckets; and its confirm window is its longest
+ * pattern, so lengths are kept together. Bucket b takes the patterns of
+ * rank [n * w[b] / w[8], n * w[b + 1] / w[8]).
  */
+static const uint64_t bucket_w[KS_FDR_BUCKETS + 1] = { 0, 1, 3, 7, 15, 23, 31, 39, 47 };
+
 int ks_fdr_build(const uint8_t *const *lits, const uint32_t *lens, size_t n, uint32_t mode,
 		 struct ks_fdr *f, char *err, size_t errlen)
 {
@@ -116,12 +121,13 @@ int ks_fdr_build(const uint8_t *const *lits, const uint32_t *lens, size_t n, uin
 			snprintf(err, errlen, "literal %zu is empty", i);
 			return -1;
 		}
-		o[i].len = lens[i] < KS_FDR_LANES + 1 ? lens[i] : KS_FDR_LANES + 1;
+		o[i].len = lens[i];
 		o[i].idx = i;
 	}
 	qsort(o, n, sizeof(*o), cmp_ord);
-	for (i = 0; i < n; i++) {
-		b = i * KS_FDR_BUCKETS / n;
+	for (i = 0, b = 0; i < n; i++) {
+		while (b < KS_FDR_BUCKETS - 1 && i * bucket_w[KS_FDR_BUCKETS] >= n * bucket_w[b + 1])
+			b++;
 		if (!f->bucket_n[b]++)
 			f->bucket_min[b] = o[i].len;
 		if (lens[o[i].idx] > f->bucket_max[b])
