@@ -127,6 +127,23 @@ static __always_inline int ks_dfa_lab_payload(struct xdp_md *ctx, __u32 *off, __
 	return 0;
 }
 
+/*
+ * The first KS_PAYLOAD_MAX bytes of the payload (len > 0) into dst; how
+ * many, 0 on failure. Bounded as len - 1: 6.1 does not learn len != 0
+ * from the caller's test, and the helper's size must be > 0.
+ */
+static __always_inline __u32 ks_dfa_lab_load(struct xdp_md *ctx, __u32 off, __u32 len, __u8 *dst)
+{
+	__u32 n = len - 1;
+
+	barrier_var(n);
+	if (n >= KS_PAYLOAD_MAX)
+		n = KS_PAYLOAD_MAX - 1;
+	if (bpf_xdp_load_bytes(ctx, off, dst, n + 1))
+		return 0;
+	return n + 1;
+}
+
 SEC("xdp")
 int ks_dfa_lab_xdp(struct xdp_md *ctx)
 {
@@ -146,12 +163,10 @@ int ks_dfa_lab_xdp(struct xdp_md *ctx)
 	lab->bytes = 0;
 	if (!len)
 		return XDP_PASS;
-	n = len - 1;
-	barrier_var(n);
-	if (n >= KS_PAYLOAD_MAX)
-		n = KS_PAYLOAD_MAX - 1;
-	if (bpf_xdp_load_bytes(ctx, off, lab->buf, n + 1))
+	n = ks_dfa_lab_load(ctx, off, len, lab->buf);
+	if (!n)
 		return XDP_PASS;
+	n--;
 	cb.buf = lab->buf;
 	cb.tab = tab;
 	cb.col = m->hdr.col[ks_dfa_colmap & (KS_DFA_COL_N - 1)];
@@ -361,17 +376,11 @@ int ks_fdr_lab_xdp(struct xdp_md *ctx)
 	ccb.fl->aborted = 0;
 	if (!len)
 		return XDP_PASS;
-	/* n - 1 bounded, as in ks_dfa_lab_xdp: 6.1 does not learn n != 0
-	 * from the test above, and the helper's size must be > 0 */
-	n = len - 1;
-	barrier_var(n);
-	if (n >= KS_PAYLOAD_MAX)
-		n = KS_PAYLOAD_MAX - 1;
 	lab->buf[KS_FDR_PAD - 1] = 0;
 	lab->buf[KS_FDR_PAD] = KS_SENT_BEGIN;
-	if (bpf_xdp_load_bytes(ctx, off, lab->buf + KS_FDR_PAD + 1, n + 1))
+	n = ks_dfa_lab_load(ctx, off, len, lab->buf + KS_FDR_PAD + 1);
+	if (!n)
 		return XDP_PASS;
-	n++;
 	lab->buf[(KS_FDR_PAD + n + 1) & KS_DFA_BUF_MASK] = KS_SENT_END;
 	cb.buf = lab->buf;
 	cb.tab = tab;

@@ -126,66 +126,69 @@ int ks_dfa_lab_open_fdr(struct ks_dfa_lab_run *l, const struct ks_dfa_view *v,
 	return lab_open(l, v, 1, fdr, field, mode, col, err, errlen);
 }
 
+/* A copy of the map's value (free it), or NULL with *ret set. */
+static void *read_value(const struct bpf_map *map, size_t size, int *ret)
+{
+	void *v = malloc(size);
+	uint32_t zero = 0;
+
+	*ret = -ENOMEM;
+	if (!v)
+		return NULL;
+	*ret = bpf_map_lookup_elem(bpf_map__fd(map), &zero, v) ? -errno : 0;
+	if (!*ret)
+		return v;
+	free(v);
+	return NULL;
+}
+
 int ks_dfa_lab_fdr_stats(const struct ks_dfa_lab_run *l, uint32_t *cands, uint32_t *confirm_bytes,
 			 uint32_t *aborted)
 {
-	struct ks_fdr_lab *fl = malloc(sizeof(*fl));
-	uint32_t zero = 0;
-	int ret = -ENOMEM;
+	struct ks_fdr_lab *fl;
+	int ret;
 
+	fl = read_value(l->skel->maps.ks_fdr_lab, sizeof(*fl), &ret);
 	if (!fl)
 		return ret;
-	ret = bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.ks_fdr_lab), &zero, fl) ? -errno : 0;
-	if (!ret) {
-		*cands = fl->n_cand;
-		*confirm_bytes = fl->confirm_bytes;
-		*aborted = fl->aborted;
-	}
+	*cands = fl->n_cand;
+	*confirm_bytes = fl->confirm_bytes;
+	*aborted = fl->aborted;
 	free(fl);
-	return ret;
+	return 0;
 }
 
 int ks_dfa_lab_hits(const struct ks_dfa_lab_run *l, uint16_t *hits, uint32_t max,
 		    uint32_t *bytes)
 {
 	struct ks_dfa_lab *lab;
-	uint32_t zero = 0, n, i;
+	uint32_t n, i;
 	int ret;
 
-	lab = malloc(sizeof(*lab));
+	lab = read_value(l->skel->maps.ks_dfa_lab, sizeof(*lab), &ret);
 	if (!lab)
-		return -ENOMEM;
-	ret = bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.ks_dfa_lab), &zero, lab);
-	if (ret) {
-		ret = -errno;
-		goto out;
-	}
+		return ret;
 	n = lab->n_hits;
 	for (i = 0; i < n && i < max && i < KS_MAX_ATOMS; i++)
 		hits[i] = lab->hits[i];
 	if (bytes)
 		*bytes = lab->bytes;
-	ret = (int)n;
-out:
 	free(lab);
-	return ret;
+	return (int)n;
 }
 
 int ks_dfa_lab_end(const struct ks_dfa_lab_run *l, uint32_t *state, uint32_t *pos)
 {
-	struct ks_dfa_lab *lab = malloc(sizeof(*lab));
-	uint32_t zero = 0;
-	int ret = -ENOMEM;
+	struct ks_dfa_lab *lab;
+	int ret;
 
+	lab = read_value(l->skel->maps.ks_dfa_lab, sizeof(*lab), &ret);
 	if (!lab)
 		return ret;
-	ret = bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.ks_dfa_lab), &zero, lab) ? -errno : 0;
-	if (!ret) {
-		*state = lab->scan.s[0];
-		*pos = lab->scan.pos[0];
-	}
+	*state = lab->scan.s[0];
+	*pos = lab->scan.pos[0];
 	free(lab);
-	return ret;
+	return 0;
 }
 
 size_t ks_dfa_lab_frame(uint8_t *f, const uint8_t *pay, size_t len)
