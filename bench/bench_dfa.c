@@ -44,6 +44,7 @@
 #include "kestrel/replay.h"
 #include "kestrel/tablewalk.h"
 #include "kestrel/dfa_lab.h"
+#include "kestrel/fdr.h"
 #include "rules-compiler/dfa.h"
 #include "kestrel.skel.h"
 
@@ -59,11 +60,15 @@
 #define ENG_LAB2	7
 #define ENG_LAB4	8
 #define ENG_IMG4	9
-#define N_ENG		10
-#define IS_LAB(e)	((e) >= ENG_LAB1 && (e) <= ENG_LAB4)
+#define ENG_FDR		10
+#define ENG_UFDR	11
+#define N_ENG		12
+#define IS_LAB(e)	(((e) >= ENG_LAB1 && (e) <= ENG_LAB4) || (e) == ENG_FDR)
+#define ON_IMAGE(e)	(IS_LAB(e) || (e) == ENG_IMG4 || (e) == ENG_UFDR)
 
 static const char *eng_name[N_ENG] = {
-	"kernel", "user", "cmin", "cpre", "cpre2", "hs", "lab1", "lab2", "lab4", "img4",
+	"kernel", "user", "cmin", "cpre", "cpre2", "hs", "lab1", "lab2", "lab4", "img4", "fdr",
+	"ufdr",
 };
 static const char *eng_label[N_ENG] = {
 	"kernel XDP (BPF_PROG_TEST_RUN)", "userspace C walk (tablewalk.c)",
@@ -72,6 +77,8 @@ static const char *eng_label[N_ENG] = {
 	"userspace C over the production image, two interleaved walks", "Hyperscan",
 	"kernel XDP, DFA image walk, 1 walk (lab)", "kernel XDP, DFA image walk, 2 walks (lab)",
 	"kernel XDP, DFA image walk, 4 walks (lab)", "userspace C model of the image walk, 4 walks",
+	"kernel XDP, FDR prefilter + DFA confirm (lab)",
+	"userspace C model of the FDR prefilter + DFA confirm",
 };
 static const uint32_t lab_walks[N_ENG] = { [ENG_LAB1] = 1, [ENG_LAB2] = 2, [ENG_LAB4] = 4 };
 
@@ -269,6 +276,7 @@ static struct {
 	struct ks_dfa_image img;
 	struct ks_dfa_view v;
 	struct ks_dfa_lab_run run[N_ENG];
+	struct ks_fdr fdr;
 	bool ok;
 	char why[300];
 } lab;
@@ -277,6 +285,14 @@ static uint32_t img_scan(const uint8_t *p, size_t len, uint32_t walks, struct ks
 {
 	ks_walk_begin(w);
 	ks_dfa_walk_plain(&lab.v, KS_F_PAYLOAD, KS_CASE_FOLD, KS_DFA_COL_FOLD, p, len, walks, w);
+	return w->n_hits;
+}
+
+static uint32_t fdr_scan(const uint8_t *p, size_t len, struct ks_walk *w,
+			 struct ks_fdr_stats *st)
+{
+	ks_walk_begin(w);
+	ks_fdr_walk(&lab.fdr, &lab.v, KS_F_PAYLOAD, KS_CASE_FOLD, KS_DFA_COL_FOLD, p, len, w, st);
 	return w->n_hits;
 }
 
@@ -549,6 +565,8 @@ static double user_run(int eng, const struct ks_tables *t, struct ks_walk *w, st
 			sink += cpre2_scan(t, p, len);
 		else if (eng == ENG_IMG4)
 			sink += img_scan(p, len, 4, w);
+		else if (eng == ENG_UFDR)
+			sink += fdr_scan(p, len, w, NULL);
 		else
 			sink += hs_once(h, p, len);
 	}
@@ -575,6 +593,7 @@ static void lab_close(void)
 		if (lab.run[e].skel)
 			ks_dfa_lab_close(&lab.run[e]);
 	ks_dfa_image_free(&lab.img);
+	ks_fdr_free(&lab.fdr);
 	lab.ok = false;
 }
 
@@ -597,7 +616,11 @@ static void lab_open(const struct opts *op, const struct litset *ls, const char 
 	lab.ok = true;
 	fprintf(stderr, "bench_dfa: %s: image %u states, %u classes, %u KiB\n", set,
 		lab.img.hdr.n_states, lab.img.hdr.n_classes, lab.img.hdr.tab_bytes >> 10);
-	for (e = ENG_LAB1; e <= ENG_LAB4; e++) {
+	if ((op->eng[ENG_FDR] || op->eng[ENG_UFDR]) &&
+	    ks_fdr_build((const uint8_t *const *)ls->v, ls->len, ls->n, KS_CASE_FOLD, &lab.fdr,
+			 err, sizeof(err)))
+		fprintf(stderr, "bench_dfa: %s: prefilter: %s\n", set, err);
+	for (e = ENG_LAB1; e <= ENG_FDR; e++) {
 		struct ks_dfa_lab_run *r = &lab.run[e];
 		struct kb_result res = {
 			.name = kb_fmt("dfa.%s.load.%s.ms", eng_name[e], set),
@@ -610,10 +633,13 @@ static void lab_open(const struct opts *op, const struct litset *ls, const char 
 			.xk = { "verified_insns", "states", "byte_classes", "table_bytes" },
 		};
 
-		if (!op->eng[e])
+		if (!op->eng[e] || !IS_LAB(e))
 			continue;
-		if (ks_dfa_lab_open(r, &lab.v, lab_walks[e], KS_F_PAYLOAD, KS_CASE_FOLD,
-				    KS_DFA_COL_FOLD, err, sizeof(err))) {
+		if (e == ENG_FDR ? !lab.fdr.tab ||
+				   ks_dfa_lab_open_fdr(r, &lab.v, &lab.fdr, KS_F_PAYLOAD, KS_CASE_FOLD,
+						       KS_DFA_COL_FOLD, err, sizeof(err)) :
+				   ks_dfa_lab_open(r, &lab.v, lab_walks[e], KS_F_PAYLOAD, KS_CASE_FOLD,
+						   KS_DFA_COL_FOLD, err, sizeof(err))) {
 			res.reason = kb_fmt("%s", err);
 			kb_emit(&res);
 			continue;
@@ -625,6 +651,46 @@ static void lab_open(const struct opts *op, const struct litset *ls, const char 
 		res.xv[2] = lab.img.hdr.n_classes;
 		res.xv[3] = lab.img.hdr.tab_bytes;
 		kb_emit(&res);
+	}
+}
+
+/*
+ * How often the prefilter's confirm runs on these payloads (the C model;
+ * the lab program takes the same candidates): candidates (up to where it
+ * gave up), confirm walks started afresh, bytes they walked, and scans
+ * given up for the DFA alone, per payload byte.
+ */
+static void fdr_rates(const struct opts *op, const char *set, unsigned long n, size_t len,
+		      uint8_t **pays, size_t np, struct ks_walk *w)
+{
+	static const char *const key[4] = { "cands", "restarts", "confirm_bytes", "gave_up" };
+	struct ks_fdr_stats st = {};
+	double v[4];
+	size_t i;
+	int k;
+
+	for (i = 0; i < np; i++)
+		fdr_scan(pays[i], len, w, &st);
+	v[0] = (double)st.cands / st.bytes;
+	v[1] = (double)st.restarts / st.bytes;
+	v[2] = (double)st.confirm_bytes / st.bytes;
+	v[3] = (double)st.aborts / st.bytes;
+	fprintf(stderr, "bench_dfa: fdr %s L=%zu: per byte %.5f candidates, %.5f confirm walks, "
+		"%.4f confirm bytes; gave up on %llu of %zu payloads\n", set, len, v[0], v[1],
+		v[2], (unsigned long long)st.aborts, np);
+	for (k = 0; k < 4; k++) {
+		struct kb_result r = {
+			.name = kb_fmt("dfa.fdr.%s.%s.b%zu.per_byte", key[k], set, len),
+			.figure = kb_fmt("FDR prefilter, %s per payload byte, %s, %zu B payloads "
+					 "matching nothing", key[k], set, len),
+			.unit = "per byte", .value = v[k], .has_value = true, .group = "dfa-info",
+			.command = kb_cmd(op->prog, "--engines ufdr %s --payloads 0,%zu",
+					  op->patterns_file ? kb_fmt("--patterns-file %s",
+								     op->patterns_file) :
+					  kb_fmt("--patterns %lu", n), len),
+		};
+
+		kb_emit(&r);
 	}
 }
 
@@ -757,7 +823,7 @@ static void emit_cells(const struct opts *op, unsigned long n, size_t si, unsign
 
 			if (!len)
 				continue;
-			bool needs_t = e != ENG_HS && !IS_LAB(e) && e != ENG_IMG4;
+			bool needs_t = e != ENG_HS && !ON_IMAGE(e);
 
 			if ((compile_err && needs_t) || !cc->ok || !c0->ok) {
 				r.reason = compile_err && needs_t ? compile_err :
@@ -876,7 +942,8 @@ static void usage(const char *p)
 {
 	fprintf(stderr,
 		"usage: %s [--patterns 10,100,1000,2000,10000 | --patterns-file FILE [--set-name NAME]]\n"
-		"          [--payloads 0,64,512,1500] [--engines kernel,user,cmin,cpre,cpre2,hs,lab1,lab2,lab4,img4]\n"
+		"          [--payloads 0,64,512,1500]\n"
+		"          [--engines kernel,user,cmin,cpre,cpre2,hs,lab1,lab2,lab4,img4,fdr,ufdr]\n"
 		"          [--reps N] [--cold N] [--warm-ms MS] [--seed S]\n"
 		"FILE: one literal a line, \\xHH for any byte, \\\\ for a backslash.\n"
 		"Prints one JSON result per line (see bench/bench_common.h).\n", p);
@@ -894,7 +961,7 @@ int main(int argc, char **argv)
 		.sets = { 10, 100, 1000, 2000, 10000 }, .n_sets = 5,
 		.sizes = { 0, 64, 512, 1500 }, .n_sizes = 4,
 		.reps = 9, .cold = 31, .warm_ms = 10, .seed = 42,
-		.eng = { true, true, true, true, true, true, true, true, true, true },
+		.eng = { true, true, true, true, true, true, true, true, true, true, true, true },
 		.prog = "build/bench/bench_dfa",
 	};
 	struct cell (*cells)[N_ENG][MAX_SIZES] = calloc(MAX_SETS, sizeof(*cells));
@@ -1037,7 +1104,8 @@ int main(int argc, char **argv)
 		for (si = 0; si < n; si++)
 			if (ls.len[si] > pre_maxlen)
 				pre_maxlen = ls.len[si];
-		if (op.eng[ENG_LAB1] || op.eng[ENG_LAB2] || op.eng[ENG_LAB4] || op.eng[ENG_IMG4])
+		if (op.eng[ENG_LAB1] || op.eng[ENG_LAB2] || op.eng[ENG_LAB4] || op.eng[ENG_IMG4] ||
+		    op.eng[ENG_FDR] || op.eng[ENG_UFDR])
 			lab_open(&op, &ls, kb_fmt("%sp%lu", set_tag, n));
 		if (t && k.loaded) {
 			int ierr = ks_engine_install(&k.e, t);
@@ -1063,6 +1131,8 @@ int main(int argc, char **argv)
 				if (h.db)
 					hs_hits += hs_once(&h, pays[i], len) != 0;
 			}
+			if (len && lab.fdr.tab)
+				fdr_rates(&op, kb_fmt("%sp%lu", set_tag, n), n, len, pays, np, w);
 			if (hs_hits)
 				fprintf(stderr, "bench_dfa: note: Hyperscan matched %lu of %zu payloads "
 					"the DFA did not\n", hs_hits, np);
@@ -1075,7 +1145,7 @@ int main(int argc, char **argv)
 					cc->why = kb_fmt("%s", h.why);
 					continue;
 				}
-				if ((IS_LAB(e) || e == ENG_IMG4) && !lab.ok) {
+				if (ON_IMAGE(e) && !lab.ok) {
 					cc->why = kb_fmt("%s", lab.why);
 					continue;
 				}
@@ -1083,7 +1153,11 @@ int main(int argc, char **argv)
 					cc->why = "the lab program did not load";
 					continue;
 				}
-				if (e != ENG_HS && !IS_LAB(e) && e != ENG_IMG4 && !t) {
+				if ((e == ENG_FDR || e == ENG_UFDR) && !lab.fdr.tab) {
+					cc->why = "no prefilter";
+					continue;
+				}
+				if (e != ENG_HS && !ON_IMAGE(e) && !t) {
 					cc->why = cerr;
 					continue;
 				}

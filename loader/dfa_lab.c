@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 
 #include "kestrel/dfa_lab.h"
+#include "kestrel/fdr.h"
 #include "ks_dfa_lab.skel.h"
 
 static double now_ms(void)
@@ -20,7 +21,23 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static int fill(struct ks_dfa_lab_run *l, const struct ks_dfa_view *v, uint32_t walks)
+/* The prefilter's confirm windows per bucket mask into its state. */
+static int fill_fdr(struct ks_dfa_lab_run *l, const struct ks_fdr *fdr)
+{
+	struct ks_fdr_lab *fl = calloc(1, sizeof(*fl));
+	uint32_t zero = 0;
+	int err;
+
+	if (!fl)
+		return -ENOMEM;
+	memcpy(fl->ov, fdr->ov, sizeof(fl->ov));
+	err = bpf_map_update_elem(bpf_map__fd(l->skel->maps.ks_fdr_lab), &zero, fl, 0);
+	free(fl);
+	return err;
+}
+
+static int fill(struct ks_dfa_lab_run *l, const struct ks_dfa_view *v, uint32_t walks,
+		const struct ks_fdr *fdr)
 {
 	struct ks_dfa_meta *m = calloc(1, sizeof(*m));
 	uint32_t zero = 0;
@@ -34,13 +51,20 @@ static int fill(struct ks_dfa_lab_run *l, const struct ks_dfa_view *v, uint32_t 
 	err = bpf_map_update_elem(bpf_map__fd(l->skel->maps.ks_dfa_meta), &zero, m, 0);
 	if (!err)
 		err = bpf_map_update_elem(bpf_map__fd(l->skel->maps.ks_dfa_tab), &zero, v->tab, 0);
+	if (!err && fdr)
+		err = bpf_map_update_elem(bpf_map__fd(l->skel->maps.ks_fdr_tab), &zero, fdr->tab, 0);
+	if (!err && fdr)
+		err = fill_fdr(l, fdr);
 	free(m);
 	return err ? -errno : 0;
 }
 
-int ks_dfa_lab_open(struct ks_dfa_lab_run *l, const struct ks_dfa_view *v, uint32_t walks,
-		    uint32_t field, uint32_t mode, uint32_t col, char *err, size_t errlen)
+/* The walk alone (fdr NULL) or behind the prefilter: one program of the object loaded. */
+static int lab_open(struct ks_dfa_lab_run *l, const struct ks_dfa_view *v, uint32_t walks,
+		    const struct ks_fdr *fdr, uint32_t field, uint32_t mode, uint32_t col,
+		    char *err, size_t errlen)
 {
+	struct bpf_program *prog;
 	struct bpf_prog_info info = {};
 	uint32_t len = sizeof(info);
 	double t0 = now_ms();
@@ -61,19 +85,23 @@ int ks_dfa_lab_open(struct ks_dfa_lab_run *l, const struct ks_dfa_view *v, uint3
 	l->skel->rodata->ks_dfa_field = field;
 	l->skel->rodata->ks_dfa_mode = mode;
 	l->skel->rodata->ks_dfa_colmap = col;
+	prog = fdr ? l->skel->progs.ks_fdr_lab_xdp : l->skel->progs.ks_dfa_lab_xdp;
+	bpf_program__set_autoload(l->skel->progs.ks_dfa_lab_xdp, !fdr);
+	bpf_program__set_autoload(l->skel->progs.ks_fdr_lab_xdp, !!fdr);
 	ret = bpf_map__set_value_size(l->skel->maps.ks_dfa_tab, v->hdr->tab_bytes);
 	if (!ret)
 		ret = ks_dfa_lab_bpf__load(l->skel);
 	if (ret) {
-		snprintf(err, errlen, "cannot load the DFA lab program (%u walks): %s", walks,
+		snprintf(err, errlen, "cannot load the DFA lab program (%s): %s",
+			 fdr ? "prefilter" : walks == 1 ? "1 walk" : walks == 2 ? "2 walks" : "4 walks",
 			 strerror(-ret));
 		goto fail;
 	}
 	l->load_ms = now_ms() - t0;
-	l->prog_fd = bpf_program__fd(l->skel->progs.ks_dfa_lab_xdp);
+	l->prog_fd = bpf_program__fd(prog);
 	if (!bpf_obj_get_info_by_fd(l->prog_fd, &info, &len))
 		l->verified_insns = info.verified_insns;
-	ret = fill(l, v, walks);
+	ret = fill(l, v, walks, fdr);
 	if (ret) {
 		snprintf(err, errlen, "cannot fill the DFA lab maps: %s", strerror(-ret));
 		goto fail;
@@ -85,47 +113,82 @@ fail:
 	return ret;
 }
 
+int ks_dfa_lab_open(struct ks_dfa_lab_run *l, const struct ks_dfa_view *v, uint32_t walks,
+		    uint32_t field, uint32_t mode, uint32_t col, char *err, size_t errlen)
+{
+	return lab_open(l, v, walks, NULL, field, mode, col, err, errlen);
+}
+
+int ks_dfa_lab_open_fdr(struct ks_dfa_lab_run *l, const struct ks_dfa_view *v,
+			const struct ks_fdr *fdr, uint32_t field, uint32_t mode, uint32_t col,
+			char *err, size_t errlen)
+{
+	return lab_open(l, v, 1, fdr, field, mode, col, err, errlen);
+}
+
+/* A copy of the map's value (free it), or NULL with *ret set. */
+static void *read_value(const struct bpf_map *map, size_t size, int *ret)
+{
+	void *v = malloc(size);
+	uint32_t zero = 0;
+
+	*ret = -ENOMEM;
+	if (!v)
+		return NULL;
+	*ret = bpf_map_lookup_elem(bpf_map__fd(map), &zero, v) ? -errno : 0;
+	if (!*ret)
+		return v;
+	free(v);
+	return NULL;
+}
+
+int ks_dfa_lab_fdr_stats(const struct ks_dfa_lab_run *l, uint32_t *cands, uint32_t *confirm_bytes,
+			 uint32_t *aborted)
+{
+	struct ks_fdr_lab *fl;
+	int ret;
+
+	fl = read_value(l->skel->maps.ks_fdr_lab, sizeof(*fl), &ret);
+	if (!fl)
+		return ret;
+	*cands = fl->n_cand;
+	*confirm_bytes = fl->confirm_bytes;
+	*aborted = fl->aborted;
+	free(fl);
+	return 0;
+}
+
 int ks_dfa_lab_hits(const struct ks_dfa_lab_run *l, uint16_t *hits, uint32_t max,
 		    uint32_t *bytes)
 {
 	struct ks_dfa_lab *lab;
-	uint32_t zero = 0, n, i;
+	uint32_t n, i;
 	int ret;
 
-	lab = malloc(sizeof(*lab));
+	lab = read_value(l->skel->maps.ks_dfa_lab, sizeof(*lab), &ret);
 	if (!lab)
-		return -ENOMEM;
-	ret = bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.ks_dfa_lab), &zero, lab);
-	if (ret) {
-		ret = -errno;
-		goto out;
-	}
+		return ret;
 	n = lab->n_hits;
 	for (i = 0; i < n && i < max && i < KS_MAX_ATOMS; i++)
 		hits[i] = lab->hits[i];
 	if (bytes)
 		*bytes = lab->bytes;
-	ret = (int)n;
-out:
 	free(lab);
-	return ret;
+	return (int)n;
 }
 
 int ks_dfa_lab_end(const struct ks_dfa_lab_run *l, uint32_t *state, uint32_t *pos)
 {
-	struct ks_dfa_lab *lab = malloc(sizeof(*lab));
-	uint32_t zero = 0;
-	int ret = -ENOMEM;
+	struct ks_dfa_lab *lab;
+	int ret;
 
+	lab = read_value(l->skel->maps.ks_dfa_lab, sizeof(*lab), &ret);
 	if (!lab)
 		return ret;
-	ret = bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.ks_dfa_lab), &zero, lab) ? -errno : 0;
-	if (!ret) {
-		*state = lab->scan.s[0];
-		*pos = lab->scan.pos[0];
-	}
+	*state = lab->scan.s[0];
+	*pos = lab->scan.pos[0];
 	free(lab);
-	return ret;
+	return 0;
 }
 
 size_t ks_dfa_lab_frame(uint8_t *f, const uint8_t *pay, size_t len)

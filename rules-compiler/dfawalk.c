@@ -55,8 +55,7 @@ void ks_dfa_plan(uint32_t n, uint32_t overlap, uint32_t mid, uint32_t walks,
 	pl->lock = n - pl->start[walks - 1];
 }
 
-static uint32_t step(const struct ks_dfa_view *v, uint32_t s, uint32_t col,
-		     struct ks_walk *w)
+uint32_t ks_dfa_step(const struct ks_dfa_view *v, uint32_t s, uint32_t col, struct ks_walk *w)
 {
 	uint32_t d, i;
 
@@ -86,17 +85,19 @@ uint32_t ks_dfa_walk_frame(const struct ks_dfa_view *v, uint32_t field, uint32_t
 		return 0;
 	cm = v->hdr->col[col];
 	ks_dfa_plan(n, au->overlap, au->mid, walks, &pl);
-	s[0] = frame & KS_DFA_FR_BEGIN ? step(v, au->start, v->hdr->col_begin, w) : au->start;
+	s[0] = au->start;
+	if (frame & KS_DFA_FR_BEGIN)
+		s[0] = ks_dfa_step(v, s[0], v->hdr->col_begin, w);
 	for (k = 1; k < pl.walks; k++)
 		s[k] = au->mid;
 	for (i = 0; i < pl.lock; i++)
 		for (k = 0; k < pl.walks; k++)
-			s[k] = step(v, s[k], cm[p[pl.start[k] + i]], w);
+			s[k] = ks_dfa_step(v, s[k], cm[p[pl.start[k] + i]], w);
 	for (k = 0; k + 1 < pl.walks; k++)
 		for (i = pl.lock; i < pl.seg; i++)
-			s[k] = step(v, s[k], cm[p[pl.start[k] + i]], w);
+			s[k] = ks_dfa_step(v, s[k], cm[p[pl.start[k] + i]], w);
 	if (s[pl.walks - 1] && (frame & KS_DFA_FR_END))
-		step(v, s[pl.walks - 1], v->hdr->col_end, w);
+		ks_dfa_step(v, s[pl.walks - 1], v->hdr->col_end, w);
 	return n;
 }
 

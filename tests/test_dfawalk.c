@@ -7,7 +7,8 @@
  * the interleaving plan itself covers every byte exactly once past the
  * overlaps; frames without a sentinel match no anchored pattern on that
  * side (cut paths); and a set too large for the image is refused with a
- * message.
+ * message. The FDR-style prefilter's model (fdr.c) with the DFA as its
+ * confirm hits the same literals, on payloads that give it up too.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,11 +19,13 @@
 #include <cmocka.h>
 
 #include "kestrel/dfawalk.h"
+#include "kestrel/fdr.h"
 #include "rules-compiler/dfa.h"
 #include "testlib.h"
 
 #define N_LITS	300
 #define MAX_IN	1600
+#define ROUNDS	1000
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
@@ -50,32 +53,53 @@ static bool occurs(const uint8_t *p, uint32_t n, const uint8_t *l, uint32_t len,
 	return false;
 }
 
+/* The prefilter's hits on the first KS_PAYLOAD_MAX bytes (what it scans). */
+static void check_fdr(const struct ks_fdr *f, const struct ks_dfa_view *v, uint32_t mode,
+		      uint8_t **lits, const uint32_t *lens, const uint8_t *in, uint32_t n,
+		      struct ks_walk *w, struct ks_fdr_stats *st)
+{
+	uint32_t i;
+
+	if (n > KS_PAYLOAD_MAX)
+		n = KS_PAYLOAD_MAX;
+	ks_walk_begin(w);
+	ks_fdr_walk(f, v, KS_F_PAYLOAD, mode, mode, in, n, w, st);
+	for (i = 0; i < N_LITS; i++)
+		assert_int_equal(ks_walk_is_hit(w, i), n && occurs(in, n, lits[i], lens[i], mode));
+}
+
 static void check_mode(uint32_t mode)
 {
 	static const uint8_t alpha[] = "abAB/.\x00\xfe\x7f ";
 	uint8_t *lits[N_LITS], in[MAX_IN];
 	uint32_t lens[N_LITS], i, j, k, r, n, walks;
 	struct ks_dfa_image img;
+	struct ks_fdr_stats st = {};
+	struct ks_fdr fdr;
 	struct ks_dfa_view v;
 	struct ks_walk *w = calloc(1, sizeof(*w));
 	char err[256];
 
 	for (i = 0; i < N_LITS; i++) {
-		lens[i] = 2 + rnd(i % 9 ? 7 : 50);
+		lens[i] = 1 + rnd(i % 9 ? 8 : 51);
 		lits[i] = malloc(lens[i]);
 		for (j = 0; j < lens[i]; j++)
 			lits[i][j] = alpha[rnd(sizeof(alpha) - 1)];
 	}
 	assert_int_equal(ks_dfa_image_literals((const uint8_t *const *)lits, lens, N_LITS,
 					       KS_F_PAYLOAD, mode, &img, err, sizeof(err)), 0);
+	assert_int_equal(ks_fdr_build((const uint8_t *const *)lits, lens, N_LITS, mode, &fdr, err,
+				      sizeof(err)), 0);
 	v.hdr = &img.hdr;
 	v.tab = img.tab;
 	v.acc_list = img.acc_list;
 	ks_walk_init(w);
-	for (r = 0; r < 200; r++) {
+	for (r = 0; r < ROUNDS; r++) {
+		bool dense = !rnd(4);	/* the literals' bytes: the prefilter gives up */
+
 		n = rnd(MAX_IN + 1);
 		for (j = 0; j < n; j++)
-			in[j] = "xyz0123"[rnd(7)];
+			in[j] = dense ? alpha[rnd(sizeof(alpha) - 1)] : "xyz0123"[rnd(7)];
 		for (k = rnd(8); k && n; k--) {
 			i = rnd(N_LITS);
 			if (lens[i] <= n)
@@ -88,7 +112,10 @@ static void check_mode(uint32_t mode)
 				assert_int_equal(ks_walk_is_hit(w, i),
 						 n && occurs(in, n, lits[i], lens[i], mode));
 		}
+		check_fdr(&fdr, &v, mode, lits, lens, in, n, w, &st);
 	}
+	assert_true(st.aborts > 0 && st.aborts < ROUNDS);	/* both ways taken */
+	ks_fdr_free(&fdr);
 	ks_dfa_image_free(&img);
 	for (i = 0; i < N_LITS; i++)
 		free(lits[i]);

@@ -2,7 +2,8 @@
 /*
  * The DFA image walk alone in the kernel (bpf/ks_dfa_lab.bpf.c): load it
  * with one image, run packets through it with BPF_PROG_TEST_RUN, read the
- * atoms the last packet hit. For bench_dfa and the dfa_walk selftest.
+ * atoms the last packet hit. For bench_dfa and the dfa_walk selftest; with
+ * the prefilter of maps/ks_fdr.h in front (ks_dfa_lab_open_fdr) too.
  */
 #ifndef KESTREL_DFA_LAB_H
 #define KESTREL_DFA_LAB_H
@@ -13,6 +14,7 @@
 #include "dfawalk.h"
 
 struct ks_dfa_lab_bpf;
+struct ks_fdr;
 
 struct ks_dfa_lab_run {
 	struct ks_dfa_lab_bpf *skel;
@@ -24,6 +26,14 @@ struct ks_dfa_lab_run {
 /* Load with `walks` walks over automaton (field, mode), column map col. */
 int ks_dfa_lab_open(struct ks_dfa_lab_run *l, const struct ks_dfa_view *v, uint32_t walks,
 		    uint32_t field, uint32_t mode, uint32_t col, char *err, size_t errlen);
+/* Load the prefilter (include/kestrel/fdr.h) in front of one walk of v instead. */
+int ks_dfa_lab_open_fdr(struct ks_dfa_lab_run *l, const struct ks_dfa_view *v,
+			const struct ks_fdr *fdr, uint32_t field, uint32_t mode, uint32_t col,
+			char *err, size_t errlen);
+/* The prefilter's candidates, confirm bytes and whether it gave up
+ * (maps/ks_fdr.h), for the last packet. */
+int ks_dfa_lab_fdr_stats(const struct ks_dfa_lab_run *l, uint32_t *cands, uint32_t *confirm_bytes,
+			 uint32_t *aborted);
 /* Atoms hit by the last packet, in hit order; returns how many (<= max kept). */
 int ks_dfa_lab_hits(const struct ks_dfa_lab_run *l, uint16_t *hits, uint32_t max,
 		    uint32_t *bytes);

@@ -42,4 +42,8 @@ uint32_t ks_dfa_walk_frame(const struct ks_dfa_view *v, uint32_t field, uint32_t
 			   uint32_t col, const uint8_t *p, uint32_t n, uint32_t walks,
 			   uint32_t frame, struct ks_walk *w);
 
+/* One step from cell s through column offset col, the hits of the cell
+ * reached recorded; returns it. */
+uint32_t ks_dfa_step(const struct ks_dfa_view *v, uint32_t s, uint32_t col, struct ks_walk *w);
+
 #endif /* KESTREL_DFAWALK_H */

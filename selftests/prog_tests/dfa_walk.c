@@ -6,6 +6,9 @@
  * occurs in the payload, case-folded or exact, and no other), with 1, 2
  * and 4 interleaved walks, on payloads of 0..1500 bytes with literals
  * planted anywhere (across segment boundaries too) and binary bytes.
+ * The same for the FDR-style prefilter with the DFA as its confirm
+ * (maps/ks_fdr.h): kernel hits == its C model's (rules-compiler/fdr.c, in
+ * order) and, as a set, == the DFA walk's == the oracle's.
  * Prints the verifier's instruction count and the load time per program.
  */
 #include <stdlib.h>
@@ -15,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "kestrel/dfa_lab.h"
+#include "kestrel/fdr.h"
 #include "rules-compiler/dfa.h"
 #include "test_progs.h"
 
@@ -85,8 +89,10 @@ static uint32_t make_payload(const struct lits *l, uint8_t *p)
 {
 	uint32_t n = rnd(4) ? rnd(MAX_PAY + 1) : MAX_PAY - rnd(8), i, k, at, li;
 
+	bool dense = !rnd(4);	/* the literals' bytes: the prefilter gives up */
+
 	for (i = 0; i < n; i++)
-		p[i] = "qrstuvwxyz0123456789"[rnd(20)];
+		p[i] = dense ? rbyte() : "qrstuvwxyz0123456789"[rnd(20)];
 	for (k = rnd(6); k && n; k--) {
 		li = rnd(N_LITS);
 		if (l->len[li] > n)
@@ -102,12 +108,54 @@ static int cmp_u16(const void *a, const void *b)
 	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
 }
 
+/* The model's hits of the packet: the walk's, or the prefilter's (fdr). */
+static void model_hits(const struct ks_dfa_view *v, const struct ks_fdr *fdr, uint32_t mode,
+		       uint32_t walks, const uint8_t *pay, uint32_t n, struct ks_walk *w,
+		       struct ks_fdr_stats *st)
+{
+	ks_walk_begin(w);
+	if (fdr)
+		ks_fdr_walk(fdr, v, KS_F_PAYLOAD, mode, mode, pay, n, w, st);
+	else
+		ks_dfa_walk_plain(v, KS_F_PAYLOAD, mode, mode, pay, n, walks, w);
+}
+
+/* The DFA walk's hits as a sorted set == kh[0..nk) sorted. */
+static bool same_set_as_dfa(const struct ks_dfa_view *v, uint32_t mode, const uint8_t *pay,
+			    uint32_t n, uint16_t *kh, int nk, struct ks_walk *w)
+{
+	ks_walk_begin(w);
+	ks_dfa_walk_plain(v, KS_F_PAYLOAD, mode, mode, pay, n, 1, w);
+	qsort(w->hits, w->n_hits, sizeof(w->hits[0]), cmp_u16);
+	if (!ASSERT_EQ(nk, w->n_hits, "prefilter hits == DFA hits"))
+		return false;
+	return ASSERT_OK(memcmp(kh, w->hits, nk * sizeof(kh[0])), "prefilter set == DFA set");
+}
+
+/* The kernel's prefilter took the model's candidates, confirm, give-up. */
+static bool same_prefilter(struct ks_dfa_lab_run *lab, const struct ks_fdr_stats *st,
+			   struct ks_fdr_stats *sum)
+{
+	uint32_t cands, confirm, aborted;
+
+	if (!ASSERT_OK(ks_dfa_lab_fdr_stats(lab, &cands, &confirm, &aborted), "prefilter stats") ||
+	    !ASSERT_EQ(aborted, st->aborts, "gave up as the model"))
+		return false;
+	sum->aborts += aborted;
+	sum->cands += st->cands;
+	sum->confirm_bytes += st->confirm_bytes;
+	return ASSERT_EQ(cands, st->cands, "candidates as the model") &&
+	       ASSERT_EQ(confirm, st->confirm_bytes, "confirm bytes as the model");
+}
+
 /* One packet: kernel hits == model hits (in order) == oracle set. */
 static bool check_packet(struct ks_dfa_lab_run *lab, const struct ks_dfa_view *v,
-			 const struct lits *l, uint32_t mode, uint32_t walks, struct ks_walk *w,
-			 uint8_t *pay, uint8_t *fr)
+			 const struct ks_fdr *fdr, const struct lits *l, uint32_t mode,
+			 uint32_t walks, struct ks_walk *w, uint8_t *pay, uint8_t *fr,
+			 struct ks_fdr_stats *sum)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, o);
+	struct ks_fdr_stats st = {};
 	uint16_t kh[N_LITS], oracle[N_LITS];
 	uint32_t n = make_payload(l, pay), i, no = 0, bytes = 0;
 	int nk;
@@ -119,8 +167,9 @@ static bool check_packet(struct ks_dfa_lab_run *lab, const struct ks_dfa_view *v
 	nk = ks_dfa_lab_hits(lab, kh, N_LITS, &bytes);
 	if (!ASSERT_GE(nk, 0, "read hits"))
 		return false;
-	ks_walk_begin(w);
-	ks_dfa_walk_plain(v, KS_F_PAYLOAD, mode, mode, pay, n, walks, w);
+	model_hits(v, fdr, mode, walks, pay, n, w, &st);
+	if (fdr && !same_prefilter(lab, &st, sum))
+		return false;
 	if (!ASSERT_EQ(nk, w->n_hits, "kernel hits == model hits"))
 		return false;
 	if (!ASSERT_EQ(bytes, n, "bytes scanned"))
@@ -132,13 +181,18 @@ static bool check_packet(struct ks_dfa_lab_run *lab, const struct ks_dfa_view *v
 		if (n && occurs(pay, n, l->v[i], l->len[i], mode == KS_CASE_FOLD))
 			oracle[no++] = i;
 	qsort(kh, nk, sizeof(kh[0]), cmp_u16);
+	if (fdr && !same_set_as_dfa(v, mode, pay, n, kh, nk, w))
+		return false;
 	if (!ASSERT_EQ(nk, no, "hits == literals that occur"))
 		return false;
 	return ASSERT_OK(memcmp(kh, oracle, no * sizeof(kh[0])), "hit set == oracle set");
 }
 
+/* walks 0: the prefilter in front of one walk */
 static void check_walks(const struct lits *l, uint32_t mode, uint32_t walks)
 {
+	struct ks_fdr fdr = {}, *pf = walks ? NULL : &fdr;
+	struct ks_fdr_stats sum = {};
 	struct ks_dfa_image img;
 	struct ks_dfa_lab_run lab;
 	struct ks_dfa_view v;
@@ -154,17 +208,29 @@ static void check_walks(const struct lits *l, uint32_t mode, uint32_t walks)
 	v.hdr = &img.hdr;
 	v.tab = img.tab;
 	v.acc_list = img.acc_list;
-	if (!ASSERT_OK(ks_dfa_lab_open(&lab, &v, walks, KS_F_PAYLOAD, mode, mode, err,
-				       sizeof(err)), err))
+	if (pf && !ASSERT_OK(ks_fdr_build((const uint8_t *const *)l->v, l->len, N_LITS, mode, pf,
+					  err, sizeof(err)), err))
 		goto img;
-	test__log("%u walk(s), %s: %u verified insns, loaded in %.1f ms (%u states, %u classes)\n",
-		  walks, mode == KS_CASE_FOLD ? "fold" : "exact", lab.verified_insns,
+	if (!ASSERT_OK(pf ? ks_dfa_lab_open_fdr(&lab, &v, pf, KS_F_PAYLOAD, mode, mode, err,
+						sizeof(err)) :
+			    ks_dfa_lab_open(&lab, &v, walks, KS_F_PAYLOAD, mode, mode, err,
+					    sizeof(err)), err))
+		goto img;
+	test__log("%u walk(s)%s, %s: %u verified insns, loaded in %.1f ms (%u states, %u classes)\n",
+		  walks ? walks : 1, pf ? " behind the prefilter" : "",
+		  mode == KS_CASE_FOLD ? "fold" : "exact", lab.verified_insns,
 		  lab.load_ms, img.hdr.n_states, img.hdr.n_classes);
 	for (k = 0; k < N_PACKETS; k++)
-		if (!check_packet(&lab, &v, l, mode, walks, w, pay, fr))
+		if (!check_packet(&lab, &v, pf, l, mode, walks, w, pay, fr, &sum))
 			break;
+	if (pf)
+		test__log("prefilter: %llu candidates, %llu confirm bytes, gave up on %llu of %u "
+			  "packets\n", (unsigned long long)sum.cands,
+			  (unsigned long long)sum.confirm_bytes, (unsigned long long)sum.aborts,
+			  N_PACKETS);
 	ks_dfa_lab_close(&lab);
 img:
+	ks_fdr_free(&fdr);
 	ks_dfa_image_free(&img);
 out:
 	free(w);
@@ -218,15 +284,19 @@ img:
 
 void test_dfa_walk(void)
 {
-	static const uint32_t walks[] = { 1, 2, 4 };
+	static const uint32_t walks[] = { 1, 2, 4, 0 };
 	struct lits l;
 	char name[32];
 	uint32_t i, m;
 
 	make_lits(&l);
 	for (m = 0; m < KS_CASE_N; m++)
-		for (i = 0; i < 3; i++) {
-			snprintf(name, sizeof(name), "%s_walks%u", m ? "fold" : "exact", walks[i]);
+		for (i = 0; i < 4; i++) {
+			if (walks[i])
+				snprintf(name, sizeof(name), "%s_walks%u", m ? "fold" : "exact",
+					 walks[i]);
+			else
+				snprintf(name, sizeof(name), "%s_fdr", m ? "fold" : "exact");
 			if (test__start_subtest(name))
 				check_walks(&l, m, walks[i]);
 		}

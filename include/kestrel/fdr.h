@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The FDR-style prefilter of maps/ks_fdr.h: its builder over literals and
+ * its C model (rules-compiler/fdr.c), the prefilter with the DFA image
+ * walk (dfawalk.h) as the exact confirm. Lab only (issue 11).
+ */
+#ifndef KESTREL_FDR_H
+#define KESTREL_FDR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dfawalk.h"
+#include "maps/ks_fdr.h"
+
+struct ks_fdr {
+	uint64_t *tab;				/* KS_FDR_DOMAIN masks */
+	uint32_t n_pats;
+	uint32_t bucket_n[KS_FDR_BUCKETS];	/* patterns per bucket */
+	uint32_t bucket_min[KS_FDR_BUCKETS];	/* shortest pattern per bucket */
+	uint32_t bucket_max[KS_FDR_BUCKETS];	/* longest */
+	uint16_t ov[256];			/* struct ks_fdr_lab's */
+};
+
+/* What a scan did: positions some bucket fired at (up to where it gave
+ * up), confirm walks started afresh (windows not continued), bytes the
+ * confirm walked, scans given up for the DFA's walks alone (maps/ks_fdr.h). */
+struct ks_fdr_stats {
+	uint64_t cands;
+	uint64_t aborts;
+	uint64_t restarts;
+	uint64_t confirm_bytes;
+	uint64_t bytes;
+};
+
+/* The prefilter of literals (case mode: enum ks_case); 0, or -1 with err. */
+int ks_fdr_build(const uint8_t *const *lits, const uint32_t *lens, size_t n, uint32_t mode,
+		 struct ks_fdr *f, char *err, size_t errlen);
+void ks_fdr_free(struct ks_fdr *f);
+
+/*
+ * Hits of "\x01" p[0..n) "\x02" in automaton (field, mode) of v, column
+ * map col, through the prefilter and the DFA confirm (at most
+ * KS_PAYLOAD_MAX bytes of p, as the lab program). The same set as
+ * ks_dfa_walk_plain's; the same hits in the same order as the lab's.
+ * Adds to *st when not NULL. Returns the bytes scanned.
+ */
+uint32_t ks_fdr_walk(const struct ks_fdr *f, const struct ks_dfa_view *v, uint32_t field,
+		     uint32_t mode, uint32_t col, const uint8_t *p, uint32_t n, struct ks_walk *w,
+		     struct ks_fdr_stats *st);
+
+#endif /* KESTREL_FDR_H */

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The FDR-style prefilter in front of the DFA (issue 11, lab only): a
+ * shift-or over pairs of input bytes whose table loads depend only on the
+ * input, so the CPU runs them ahead of each other, unlike the DFA's one
+ * dependent load per byte. Built by rules-compiler/fdr.c, walked by its C
+ * model there and by the lab program (bpf/ks_dfa_lab.bpf.c, ks_fdr_lab_xdp).
+ * kload does not use it.
+ *
+ * Stream. The value is scanned as the DFA sees it: "\x01" value "\x02",
+ * laid out in a buffer at KS_FDR_PAD (the begin sentinel) with a 0 byte
+ * before it. The pair ending at buffer offset e is the little-endian u16
+ * at e - 1: buf[e - 1] | buf[e] << 8, the table's index.
+ *
+ * Table. KS_FDR_DOMAIN 64-bit masks: 8 lanes of 8 buckets, L =
+ * KS_FDR_LANES of them used. Bit 8 * (L - 1 - d) + b of tab[h] is 0 when
+ * pair h can be the pair that ends d bytes before the end of some pattern
+ * of bucket b (d = 0 .. L - 1); lanes L .. 7 are 0. The full
+ * pair for d <= len - 2, any first byte with the pattern's first byte for
+ * d = len - 1, anything for d >= len (so a bucket is as selective as its
+ * shortest pattern: buckets hold patterns of close lengths).
+ *
+ * Scan. d = 0 (pairs before the stream match anything); per pair:
+ * d = (d << 8) | tab[h]. Lane L - 1 of d is then the OR over the last
+ * L pairs, each at its distance: a 0 bit b means a pattern of bucket b
+ * may end here; lane L - 1 + j is that of the pair j before, so one
+ * compare (d < KS_FDR_HI) tests the last KS_FDR_STRIDE pairs.
+ * Every such candidate is confirmed by the DFA walked over the window of
+ * the longest pattern of the buckets that fired ending there (from the root, or from the start with
+ * the begin sentinel when the window reaches it; a window that starts
+ * inside the span of the last walk continues it), so the hits are the
+ * DFA's, as a set.
+ */
+#ifndef KS_FDR_H
+#define KS_FDR_H
+
+#include "maps/ks_abi.h"
+
+#define KS_FDR_DOMAIN		65536u
+#define KS_FDR_TAB_BYTES	(KS_FDR_DOMAIN * 8)
+#define KS_FDR_BUCKETS		8
+/*
+ * Stride: the state is tested once per KS_FDR_STRIDE pairs, so the lanes
+ * above the patterns' carry the results of the pairs before; the chain
+ * of the state is one shift and one or per stride, the pairs of a stride
+ * combined beside it.
+ */
+#define KS_FDR_STRIDE		4
+#define KS_FDR_LANES		(9 - KS_FDR_STRIDE)
+/* the lanes of a table mask that patterns use (the rest is 0) */
+#define KS_FDR_LANE_MASK	(~0ull >> (64 - 8 * KS_FDR_LANES))
+/* d >= KS_FDR_HI: no candidate in the last KS_FDR_STRIDE pairs */
+#define KS_FDR_HI		(~0ull << (64 - 8 * KS_FDR_STRIDE))
+#define KS_FDR_PAD		8
+/*
+ * A value whose first KS_FDR_ABORT_PAIRS pairs give more than
+ * KS_FDR_ABORT_CANDS candidates is walked by the DFA alone
+ * (KS_DFA_MAX_WALKS interleaved walks) instead: the prefilter of a set
+ * that fires on most bytes (10,000 random literals of 4..16 bytes) would
+ * run one confirm walk, a load chain, over nearly every byte. The test is
+ * made once, at the end of the lab's 4th chunk of 64 pairs, when the
+ * value is long enough for the lab to scan that chunk.
+ */
+#define KS_FDR_CHUNK		64	/* pairs per bpf_loop step of the lab */
+#define KS_FDR_ABORT_PAIRS	256
+#define KS_FDR_ABORT_CANDS	16
+#define KS_FDR_CAND_MAX		2048	/* > KS_FDR_PAD + KS_PAYLOAD_MAX + 2 */
+
+_Static_assert(KS_FDR_CAND_MAX > KS_FDR_PAD + KS_PAYLOAD_MAX + 2, "a candidate per byte fits");
+
+/* Lab state of the FDR program: candidates of the last packet and what
+ * the confirm walked. */
+struct ks_fdr_lab {
+	/* the scan's state in map memory, which the verifier does not
+	 * track (bpf/ks_dfa.bpf.h): a bpf_loop callback is verified once */
+	__u64 d;		/* the shift-or state */
+	__u32 q;		/* buffer offset of the next pair's first byte */
+	__u32 end;		/* buffer offset of the end sentinel */
+	__u32 wstart;		/* where the confirm walk started */
+	__u32 walked;		/* next buffer offset of the confirm walk; 0: none */
+	__u32 n_cand;		/* positions where some bucket fired */
+	__u32 confirm_bytes;	/* bytes the DFA confirm walked */
+	__u32 aborted;		/* KS_FDR_ABORT_*: the DFA walked alone */
+	__u32 pad;
+	__u16 cand[KS_FDR_CAND_MAX];	/* buffer offsets, ascending */
+	__u8 cmask[KS_FDR_CAND_MAX];	/* the buckets that fired there */
+	/*
+	 * Set at load: the confirm window of a candidate whose buckets are
+	 * mask is ov[mask] + 1 bytes, ov[mask] the longest pattern of those
+	 * buckets - 1 (a pattern of another bucket does not end there).
+	 */
+	__u16 ov[256];
+};
+
+#endif /* KS_FDR_H */
