@@ -197,8 +197,10 @@ $(TEST_PROGS_STATIC): $(SELFTEST_OBJS) $(LIBS_KS)
 BENCH_NAMES := bench_dfa bench_xdp bench_host bench_nfa bench_replay bench_mem bench_systp bench_hash \
 	bench_sustain
 BENCH_BINS := $(patsubst %,$(BUILD)/bench/%,$(BENCH_NAMES)) $(BUILD)/bench/report
-BENCH_OBJS := $(call obj,$(patsubst %,bench/%.c,$(BENCH_NAMES) bench_common report))
+BENCH_DFA_PARTS := $(call obj,bench/dfa_sets.c bench/dfa_cloops.c)
+BENCH_OBJS := $(call obj,$(patsubst %,bench/%.c,$(BENCH_NAMES) bench_common report)) $(BENCH_DFA_PARTS)
 $(BENCH_OBJS): CPPFLAGS += -Ibench
+$(BUILD)/bench/bench_dfa: $(BENCH_DFA_PARTS)
 
 $(BUILD)/bench/bench_%: $(BUILD)/obj/bench/bench_%.o $(call obj,bench/bench_common.c) $(LIBS_KS)
 	$(call msg,LINK,$@)

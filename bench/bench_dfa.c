@@ -39,6 +39,8 @@
 #include <hs/hs.h>
 
 #include "bench_common.h"
+#include "dfa_cloops.h"
+#include "dfa_sets.h"
 #include "kestrel/engine.h"
 #include "kestrel/log.h"
 #include "kestrel/replay.h"
@@ -82,7 +84,6 @@ static const char *eng_label[N_ENG] = {
 };
 static const uint32_t lab_walks[N_ENG] = { [ENG_LAB1] = 1, [ENG_LAB2] = 2, [ENG_LAB4] = 4 };
 
-static const char pat_alpha[] = "abcdefghijklmnopqrstuvwxyz0123456789._/:=-";
 static const char pay_alpha[] =
 	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/:=- ";
 
@@ -101,149 +102,6 @@ struct opts {
 	const char *set_name;		/* names the file's set in figure names */
 };
 
-/* A pattern set: literal bytes (NUL allowed) and lengths. */
-struct litset {
-	uint8_t **v;
-	uint32_t *len;
-	size_t n;
-};
-
-/* ---- patterns and payloads ---- */
-
-static void litset_add(struct litset *ls, const uint8_t *p, uint32_t len)
-{
-	ls->v = realloc(ls->v, (ls->n + 1) * sizeof(*ls->v));
-	ls->len = realloc(ls->len, (ls->n + 1) * sizeof(*ls->len));
-	ls->v[ls->n] = malloc(len + 1);
-	memcpy(ls->v[ls->n], p, len);
-	ls->v[ls->n][len] = 0;
-	ls->len[ls->n++] = len;
-}
-
-static void litset_free(struct litset *ls)
-{
-	size_t i;
-
-	for (i = 0; i < ls->n; i++)
-		free(ls->v[i]);
-	free(ls->v);
-	free(ls->len);
-	memset(ls, 0, sizeof(*ls));
-}
-
-static void gen_literals(struct litset *ls, size_t n, uint64_t seed)
-{
-	struct kb_rng r;
-	uint8_t buf[16];
-	size_t i, j, k;
-
-	kb_rng_seed(&r, seed * 1000003 + n);
-	for (i = 0; i < n; i++) {
-		size_t len;
-again:
-		len = kb_rng_range(&r, 4, 16);
-		for (j = 0; j < len; j++)
-			buf[j] = pat_alpha[kb_rng_next(&r) % (sizeof(pat_alpha) - 1)];
-		for (k = 0; k < i; k++)
-			if (ls->len[k] == len && !memcmp(ls->v[k], buf, len))
-				goto again;
-		litset_add(ls, buf, len);
-	}
-}
-
-/*
- * --patterns-file: one literal a line, \xHH for any byte and \\ for a
- * backslash; empty lines and lines starting with '#' are skipped, and so
- * are repeats (case-folded: every set is matched caseless).
- */
-static int read_patterns(const char *path, struct litset *ls)
-{
-	FILE *f = fopen(path, "r");
-	char line[4096];
-	uint8_t buf[4096];
-	size_t i, k;
-	uint32_t n;
-
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		for (i = 0, n = 0; line[i] && line[i] != '\n'; i++) {
-			unsigned int x;
-
-			if (line[i] == '\\' && line[i + 1] == 'x' &&
-			    sscanf(line + i + 2, "%2x", &x) == 1 && isxdigit(line[i + 3])) {
-				buf[n++] = x;
-				i += 3;
-			} else if (line[i] == '\\' && line[i + 1] == '\\') {
-				buf[n++] = '\\';
-				i++;
-			} else {
-				buf[n++] = line[i];
-			}
-		}
-		if (!n || line[0] == '#')
-			continue;
-		for (k = 0; k < ls->n; k++)
-			if (ls->len[k] == n && !strncasecmp((char *)ls->v[k], (char *)buf, n))
-				break;
-		if (k == ls->n)
-			litset_add(ls, buf, n);
-	}
-	fclose(f);
-	return 0;
-}
-
-/* A literal the EQL string syntax and a `:` pattern can carry as is. */
-static bool eql_ok(const uint8_t *p, uint32_t len)
-{
-	uint32_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i] < 0x20 || p[i] >= 0x7f || p[i] == '*' || p[i] == '?')
-			return false;
-	return true;
-}
-
-static void eql_lit(struct kb_buf *b, const uint8_t *p, uint32_t len)
-{
-	uint32_t i;
-
-	kb_buf_printf(b, "\"*");
-	for (i = 0; i < len; i++)
-		kb_buf_printf(b, "%s%c", p[i] == '"' || p[i] == '\\' ? "\\" : "", p[i]);
-	kb_buf_printf(b, "*\"");
-}
-
-/*
- * Rules for the production compiler: `payload : "*LIT*"`, several literals
- * a rule above 1,000 (KS_MAX_RULES is 2048). Literals EQL cannot carry
- * (control or non-ASCII bytes, wildcards) are left out: *skipped counts them.
- */
-static char *gen_yaml(const struct litset *ls, size_t *skipped)
-{
-	size_t n = ls->n, per = (n + 999) / 1000, i, j, r = 0, in;
-	struct kb_buf b = {};
-
-	*skipped = 0;
-	for (i = 0; i < n; i += per) {
-		for (j = i, in = 0; j < i + per && j < n; j++)
-			in += eql_ok(ls->v[j], ls->len[j]);
-		*skipped += (j - i) - in;
-		if (!in)
-			continue;
-		kb_buf_printf(&b, "- rule: dfa_%zu\n  name: payload literal %zu\n  query: |\n"
-			      "    network where event.action == \"packet\" and payload : (", r, r);
-		for (j = i, in = 0; j < i + per && j < n; j++) {
-			if (!eql_ok(ls->v[j], ls->len[j]))
-				continue;
-			kb_buf_printf(&b, "%s", in++ ? ", " : "");
-			eql_lit(&b, ls->v[j], ls->len[j]);
-		}
-		kb_buf_printf(&b, ")\n");
-		r++;
-	}
-	return b.s ? b.s : strdup("");
-}
 
 /* The payload through the tables as the kernel scans it; atoms hit. */
 static uint32_t user_scan(const struct ks_tables *t, const uint8_t *p, size_t len,
@@ -263,9 +121,6 @@ static uint32_t user_scan(const struct ks_tables *t, const uint8_t *p, size_t le
 		ks_walk_bytes(t, s, true, &b, 1, w);
 	return w->n_hits;
 }
-
-struct hs;
-static unsigned long hs_once(struct hs *h, const uint8_t *p, size_t len);
 
 /*
  * The DFA image (maps/ks_dfa.h) of the set's literals, built by the
@@ -406,144 +261,8 @@ static double kern_run(struct kern *k, const uint8_t *frame, size_t flen, const 
 	return (double)o.duration;
 }
 
-/* ---- userspace walk and Hyperscan, timed the same way ---- */
-
-struct hs {
-	hs_database_t *db;
-	hs_scratch_t *scratch;
-	char why[256];
-};
-
-static int on_hs_match(unsigned int id, unsigned long long from, unsigned long long to,
-		       unsigned int flags, void *ctx)
-{
-	(*(unsigned long *)ctx)++;
-	return 0;
-}
-
-static int hs_build(struct hs *h, const struct litset *ls)
-{
-	size_t n = ls->n;
-	unsigned int *flags = calloc(n, sizeof(*flags)), *ids = calloc(n, sizeof(*ids));
-	size_t *lens = calloc(n, sizeof(*lens)), i;
-	hs_compile_error_t *cerr = NULL;
-	int ret = 0;
-
-	for (i = 0; i < n; i++) {
-		flags[i] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
-		ids[i] = i;
-		lens[i] = ls->len[i];
-	}
-	if (hs_compile_lit_multi((const char *const *)ls->v, flags, ids, lens, n, HS_MODE_BLOCK,
-				 NULL, &h->db, &cerr) != HS_SUCCESS) {
-		snprintf(h->why, sizeof(h->why), "hs_compile_lit_multi: %s",
-			 cerr ? cerr->message : "failed");
-		hs_free_compile_error(cerr);
-		ret = -1;
-	} else if (hs_alloc_scratch(h->db, &h->scratch) != HS_SUCCESS) {
-		snprintf(h->why, sizeof(h->why), "hs_alloc_scratch failed");
-		ret = -1;
-	}
-	free(flags);
-	free(ids);
-	free(lens);
-	return ret;
-}
-
-static unsigned long hs_once(struct hs *h, const uint8_t *p, size_t len)
-{
-	unsigned long m = 0;
-
-	hs_scan(h->db, (const char *)p, len, 0, h->scratch, on_hs_match, &m);
-	return m;
-}
-
-/*
- * The kernel's inner loop alone, in C, over the production table (the
- * premultiplied image of maps/ks_dfa.h in struct ks_tables): one
- * dependent load per byte at (s + col[byte]) masked as the kernel masks
- * it, the accept flag counted. What the hardware gives for this layout,
- * without the evaluator around it.
- */
-#define CELL(tab, s, c)	(*(const uint32_t *)((tab) + (((s) + (c)) & mask)))
-#define CELL_NOMASK(tab, s, c)	(*(const uint32_t *)((tab) + (s) + (c)))
-
-static uint32_t cmin_scan(const struct ks_tables *t, const uint8_t *p, size_t len)
-{
-	const uint8_t *tab = (const uint8_t *)t->dfa;
-	const uint16_t *col = t->dfa_hdr.col[KS_DFA_COL_FOLD];
-	uint32_t s = t->dfa_hdr.autos[KS_F_PAYLOAD][KS_CASE_FOLD].start, hits = 0;
-	/* the kernel's mask is the size class's; here the rule set's own */
-	const uint32_t mask = t->dfa_hdr.tab_bytes - 4;
-	size_t i;
-
-	if (!s || !len)
-		return 0;
-	s = CELL(tab, s, t->dfa_hdr.col_begin);
-	for (i = 0; i < len && s; i++) {
-		s = CELL(tab, s, col[p[i]]);
-		hits += s >> 31;
-	}
-	if (s)
-		hits += CELL(tab, s, t->dfa_hdr.col_end) >> 31;
-	return hits;
-}
-
-/* The same loop without the mask (what userspace may skip, the kernel
- * may not) and without the dead-state test. */
-static uint32_t cpre_scan(const struct ks_tables *t, const uint8_t *p, size_t len)
-{
-	const uint8_t *tab = (const uint8_t *)t->dfa;
-	const uint16_t *col = t->dfa_hdr.col[KS_DFA_COL_FOLD];
-	uint32_t s = t->dfa_hdr.autos[KS_F_PAYLOAD][KS_CASE_FOLD].start, hits = 0;
-	size_t i;
-
-	if (!s || !len)
-		return 0;
-	s = CELL_NOMASK(tab, s & ~KS_DFA_ACC, t->dfa_hdr.col_begin);
-	for (i = 0; i < len; i++) {
-		s = CELL_NOMASK(tab, s & ~KS_DFA_ACC, col[p[i]]);
-		hits += s >> 31;
-	}
-	return hits + (CELL_NOMASK(tab, s & ~KS_DFA_ACC, t->dfa_hdr.col_end) >> 31);
-}
-
-/*
- * Two independent walks in one loop (the halves of the payload, the first
- * running on for the longest pattern - 1 bytes past the middle), so the
- * CPU overlaps two load chains. Valid as is only for unanchored patterns
- * (the second walk starts from the state after the begin sentinel), which
- * is what this benchmark generates.
- */
+/* the set's longest literal - 1: how far cpre2's first walk runs on */
 static uint32_t pre_maxlen;
-
-static uint32_t cpre2_scan(const struct ks_tables *t, const uint8_t *p, size_t len)
-{
-	const uint8_t *tab = (const uint8_t *)t->dfa;
-	const uint16_t *col = t->dfa_hdr.col[KS_DFA_COL_FOLD];
-	uint32_t a = t->dfa_hdr.autos[KS_F_PAYLOAD][KS_CASE_FOLD].start, b, hits = 0;
-	const uint32_t mask = t->dfa_hdr.tab_bytes - 4;
-	size_t mid = len / 2, ea = mid + pre_maxlen, i, j;
-
-	if (!a || !len)
-		return 0;
-	if (len < 64)
-		return cpre_scan(t, p, len);
-	if (ea > len)
-		ea = len;
-	a = CELL(tab, a, t->dfa_hdr.col_begin);
-	b = a;
-	for (i = 0, j = mid; j < len; i++, j++) {
-		a = CELL(tab, a, col[p[i]]);
-		b = CELL(tab, b, col[p[j]]);
-		hits += (a >> 31) + (b >> 31);
-	}
-	for (; i < ea; i++) {
-		a = CELL(tab, a, col[p[i]]);
-		hits += a >> 31;
-	}
-	return hits + (CELL(tab, b, t->dfa_hdr.col_end) >> 31);
-}
 
 /* ns per packet over `repeat` back-to-back scans (userspace engines). */
 static double user_run(int eng, const struct ks_tables *t, struct ks_walk *w, struct hs *h,
@@ -562,7 +281,7 @@ static double user_run(int eng, const struct ks_tables *t, struct ks_walk *w, st
 		else if (eng == ENG_CPRE)
 			sink += cpre_scan(t, p, len);
 		else if (eng == ENG_CPRE2)
-			sink += cpre2_scan(t, p, len);
+			sink += cpre2_scan(t, p, len, pre_maxlen);
 		else if (eng == ENG_IMG4)
 			sink += img_scan(p, len, 4, w);
 		else if (eng == ENG_UFDR)
