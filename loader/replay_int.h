@@ -19,6 +19,7 @@ struct ks_replay_runner {
 	struct ks_replay_ctx *job;	/* the batch being run, NULL: idle */
 	int prog_fd;
 	int err;			/* of the last run: 0 or -errno */
+	unsigned int wait_budget;	/* the caller's spin, ns (replay_runner.c) */
 	bool stop, started;
 };
 
@@ -30,6 +31,13 @@ int ks_runner_wait(struct ks_replay_runner *w);
 /* One BPF_PROG_TEST_RUN of the replay program: 0 or -errno. */
 int ks_replay_test_run(int prog_fd, struct ks_replay_ctx *batch);
 
+/* Which way the batches go: replay.c, use_runner(). */
+struct ks_replay_pick {
+	unsigned long long n;		/* batches submitted */
+	unsigned long long t0, ev0;	/* the probe's start: time, events */
+	unsigned long long ns[2];	/* per event, last probes: in turn, handed over */
+};
+
 struct ks_replay {
 	struct ks_engine e;
 	struct ks_session s;
@@ -38,6 +46,7 @@ struct ks_replay {
 	struct ks_replay_runner run;
 	bool in_flight;			/* the runner has a batch not drained yet */
 	int prog_fd;			/* ks_replay's */
+	struct ks_replay_pick pick;
 	struct ks_replay_result *res;
 	FILE *errout;
 };

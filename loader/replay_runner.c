@@ -28,15 +28,22 @@
 
 /*
  * How long a side spins before it sleeps: a batch takes ~70 us to run and
- * ~120 us to decode, so the runner's wait for the next batch is a few tens
- * of us. A thread that slept is woken through the scheduler (and, in a VM,
- * an idle vCPU's wake-up through the hypervisor), often on its waker's
- * core when the other core is busy, and the two threads then take turns
- * on one core (bench/profile/replay4-threads-rejected.txt: 6,300 context
- * switches, 0.94 CPUs used by the replay of the bench file that slept on
- * every wait; replay6-threads.txt: spinning first).
+ * ~120 us to decode, so on a machine with a free CPU the runner's wait for
+ * the next batch is a few tens of us. A thread that slept is woken through
+ * the scheduler (and, in a VM, an idle vCPU's wake-up through the
+ * hypervisor), often on its waker's core when the other core is busy, and
+ * the two threads then take turns on one core
+ * (bench/profile/replay4-threads-rejected.txt: 6,300 context switches,
+ * 0.94 CPUs used by the replay of the bench file that slept on every wait).
+ * But when the other side is not on a CPU (a loaded machine), spinning
+ * only burns the time it waits for: each side halves its own budget after
+ * a spin that did not end the wait and doubles it after one that did, from
+ * KS_RUNNER_SPIN_MIN to KS_RUNNER_SPIN_MAX (bench/profile/replay6-threads.txt:
+ * with a fixed 200 us, 0.28x of one thread's rate with the host's two
+ * CPUs busy).
  */
-#define KS_RUNNER_SPIN_NS	200000ull
+#define KS_RUNNER_SPIN_MAX	200000u
+#define KS_RUNNER_SPIN_MIN	2000u
 
 static inline void cpu_relax(void)
 {
@@ -61,17 +68,24 @@ static bool ready(struct ks_replay_runner *w, bool want_job)
 	       __atomic_load_n(&w->stop, __ATOMIC_ACQUIRE);
 }
 
-/* Spin until the job is (want_job) or is not (!want_job) set, or stop. */
-static void spin(struct ks_replay_runner *w, bool want_job)
+/*
+ * Spin until the job is (want_job) or is not (!want_job) set, or stop, for
+ * up to *budget ns, which is then adapted; the caller sleeps if need be.
+ */
+static void spin(struct ks_replay_runner *w, bool want_job, unsigned int *budget)
 {
 	unsigned long long t0 = now_ns();
 	unsigned int i;
 
 	for (i = 1; !ready(w, want_job); i++) {
 		cpu_relax();
-		if (!(i & 63) && now_ns() - t0 > KS_RUNNER_SPIN_NS)
+		if (!(i & 63) && now_ns() - t0 > *budget) {
+			*budget = *budget / 2 > KS_RUNNER_SPIN_MIN ? *budget / 2 : KS_RUNNER_SPIN_MIN;
 			return;
+		}
 	}
+	if (i > 1)
+		*budget = *budget < KS_RUNNER_SPIN_MAX / 2 ? *budget * 2 : KS_RUNNER_SPIN_MAX;
 }
 
 int ks_replay_test_run(int prog_fd, struct ks_replay_ctx *batch)
@@ -87,11 +101,12 @@ int ks_replay_test_run(int prog_fd, struct ks_replay_ctx *batch)
 static void *runner_main(void *arg)
 {
 	struct ks_replay_runner *w = arg;
+	unsigned int budget = KS_RUNNER_SPIN_MAX;	/* this thread's own */
 	struct ks_replay_ctx *job;
 	int err;
 
 	for (;;) {
-		spin(w, true);
+		spin(w, true, &budget);
 		pthread_mutex_lock(&w->mu);
 		while (!w->job && !w->stop)
 			pthread_cond_wait(&w->cv, &w->mu);
@@ -128,6 +143,7 @@ int ks_runner_start(struct ks_replay_runner *w, int prog_fd)
 	int err;
 
 	w->prog_fd = prog_fd;
+	w->wait_budget = KS_RUNNER_SPIN_MAX;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	err = pthread_create(&w->tid, NULL, runner_main, w);
@@ -168,7 +184,7 @@ int ks_runner_wait(struct ks_replay_runner *w)
 {
 	int err;
 
-	spin(w, false);
+	spin(w, false, &w->wait_budget);
 	pthread_mutex_lock(&w->mu);
 	while (w->job)
 		pthread_cond_wait(&w->cv, &w->mu);

@@ -40,7 +40,8 @@ struct ks_replay_result {
 	uint64_t short_frames;	/* packets too short for Ethernet: skipped */
 	uint64_t other_links;	/* packets of non-Ethernet interfaces: skipped */
 	bool pcap_error;	/* the capture is cut or malformed (reported) */
-	bool runner;		/* a second thread made the test runs */
+	bool runner;		/* a second thread may make the test runs */
+	uint64_t inline_runs;	/* test runs the caller made (all with no runner) */
 };
 
 /*

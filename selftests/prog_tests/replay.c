@@ -238,6 +238,8 @@ static void threads(void)
 	if (ASSERT_OK_PTR(a1, "threads 1") && ASSERT_OK_PTR(a2, "threads 2")) {
 		ASSERT_FALSE(one.runner, "threads 1: no runner");
 		ASSERT_TRUE(two.runner, "threads 2: a runner thread");
+		ASSERT_EQ(one.inline_runs, one.test_runs, "threads 1: every run in turn");
+		ASSERT_LT(two.inline_runs, two.test_runs, "threads 2: runs handed over");
 		ASSERT_GT(strlen(a1), 1000, "alerts written");
 		ASSERT_STREQ(a1, a2, "byte-identical alerts");
 		ASSERT_STREQ(d1, d2, "the same diagnostics");
