@@ -40,7 +40,8 @@ struct replay_args {
 		     "enforcement outcome to simulate (default signal)"),	\
 	KS_OPT_UINT_(struct replay_args, threads, "threads", "N", 1, 2,		\
 		     "1: decode and run the events in turn; 2: the test\n"	\
-		     "runs on a second thread (default: 2 if 2 CPUs)"),		\
+		     "runs on a second thread while it is faster\n"		\
+		     "(default: 2 if 2 CPUs)"),					\
 	KS_OPTS_SELECT(struct replay_args, sel)
 
 static const struct ks_opt replay_opts[] = {

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -145,14 +144,6 @@ static int drain(struct ks_replay *r)
 #define KS_PICK_PROBE	8u
 #define KS_PICK_CYCLE	128u
 
-static unsigned long long mono_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (unsigned long long)t.tv_sec * 1000000000ull + (unsigned long long)t.tv_nsec;
-}
-
 static bool use_runner(struct ks_replay *r)
 {
 	struct ks_replay_pick *k = &r->pick;
@@ -162,7 +153,7 @@ static bool use_runner(struct ks_replay *r)
 	if (!r->run.started)
 		return false;
 	if (i == 0 || i == KS_PICK_PROBE || i == 2 * KS_PICK_PROBE) {
-		now = mono_ns();
+		now = ks_replay_now_ns();
 		if (i)	/* the probe just ended: its ns per event */
 			k->ns[i == KS_PICK_PROBE] = (now - k->t0) / (r->res->events - k->ev0 ?: 1);
 		k->t0 = now;
@@ -176,7 +167,7 @@ static bool use_runner(struct ks_replay *r)
 /*
  * Run the batch being filled: by the runner, once the batch before it is
  * drained, while the caller goes on decoding into the spare batch; or
- * here, when there is no runner.
+ * here (no runner, or use_runner() found the runs in turn faster).
  */
 static int submit(struct ks_replay *r)
 {
@@ -349,6 +340,7 @@ int ks_replay_events(struct ks_replay *r, const char *path, struct ks_output *al
 	 * bench/profile/replay-cli-breakdown-before.txt).
 	 */
 	res->runner = r->run.started;
+	memset(&r->pick, 0, sizeof(r->pick));	/* res->events starts over */
 	err = ks_ecs_read_jsonl(in, path, on_input, r, &r->s.ecs, &res->skipped, r->errout);
 	if (!err)
 		err = flush(r);

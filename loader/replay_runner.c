@@ -54,7 +54,7 @@ static inline void cpu_relax(void)
 #endif
 }
 
-static unsigned long long now_ns(void)
+unsigned long long ks_replay_now_ns(void)
 {
 	struct timespec t;
 
@@ -74,12 +74,12 @@ static bool ready(struct ks_replay_runner *w, bool want_job)
  */
 static void spin(struct ks_replay_runner *w, bool want_job, unsigned int *budget)
 {
-	unsigned long long t0 = now_ns();
+	unsigned long long t0 = ks_replay_now_ns();
 	unsigned int i;
 
 	for (i = 1; !ready(w, want_job); i++) {
 		cpu_relax();
-		if (!(i & 63) && now_ns() - t0 > *budget) {
+		if (!(i & 63) && ks_replay_now_ns() - t0 > *budget) {
 			*budget = *budget / 2 > KS_RUNNER_SPIN_MIN ? *budget / 2 : KS_RUNNER_SPIN_MIN;
 			return;
 		}
