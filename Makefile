@@ -62,7 +62,7 @@ LIBS_KLOAD := $(LIBS_CORE) -lxdp -lm -lpthread
 # VM each page a new process touches is costly (bench/profile/kbin4-cli.txt:
 # kload --version 8.2-8.8 ms of CPU with 11 objects, 4.1-4.5 ms with 3)
 LIBS_KLOAD_BIN := -Wl,-Bstatic -lxdp -lbpf -lelf -lz -lzstd -lyaml -ljansson -lpcre2-8 \
-	-Wl,-Bdynamic -lm -lpthread
+	-Wl,-Bdynamic -lpthread
 LIBS_STATIC_FULL := -static -lxdp -lbpf -lelf -lz -lzstd -lyaml -ljansson -lpcre2-8 -lm
 
 # ---- sources ----

@@ -415,9 +415,10 @@ int main(int argc, char **argv)
 			.unit = "MiB", .value = n_att ? kb_median(rss, n_att) / 1024 : NAN,
 			.has_value = n_att > 0, .target = "<= 10", .headline = true,
 			.command = attach_cmd, .reason = why ? why : "not measured",
-			.note = "VmRSS from /proc/PID/status; bpf_map_mappings: the ring buffer's "
-				"pages the kernel maps into kload (twice: its data area is mapped "
-				"double), kernel memory counted in mem.maps_mib too",
+			.note = "VmRSS from /proc/PID/status; bpf_map_mappings: the BPF map pages "
+				"the kernel maps into kload (kernel memory counted in mem.maps_mib "
+				"too): the ring buffers' position pages and data windows, 256 KiB "
+				"of ks_events and 64 KiB of ks_lost (loader/ringbuf.c)",
 			.xk = { "rss_anon_mib", "bpf_map_mappings_mib", "rss_less_map_mappings_mib" },
 			.xv = { anon_kb / 1024, bpfmap_kb / 1024,
 				n_att ? (kb_median(rss, n_att) - bpfmap_kb) / 1024 : 0 },
@@ -462,8 +463,8 @@ int main(int argc, char **argv)
 		       "saw the kernel's ks_gen slot hold the new tables (the store seen by a "
 		       "lookup; the update's RCU wait goes on on a thread, the old map held "
 		       "until it ends). In between: kload's start (its libraries linked in), "
-		       "the hand-over (sendfile copy, SIGHUP), the .kbin read into huge pages "
-		       "(hash, the tables' nonzero extents written into the pages of the "
+		       "the hand-over (the file's descriptor, SIGHUP), the .kbin read into huge "
+		       "pages (ks_wide64 hash, the tables' nonzero extents written into the pages of the "
 		       "map a reload before retired, kept mapped, checked). The rules follow "
 		       "the switch (the metadata parsed, checked against the tables, given "
 		       "to the pipeline "

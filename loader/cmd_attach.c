@@ -131,7 +131,8 @@ struct ks_attach {
 	KS_OPT_SIZE_(struct attach_args, ringbuf_bytes, "ringbuf-size", KS_RINGBUF_MIN, \
 		     KS_RINGBUF_MAX, ks_ringbuf_size_check,				\
 		     "kernel-to-kload ring buffer (default 4M): a power of\n"	\
-		     "two, a multiple of the page size, 4K..1G. Events it\n"	\
+		     "two, a multiple of the page size, 4K..1G; kernel memory\n" \
+		     "(kload maps 256K of it at a time). Events it\n"		\
 		     "has no room for are counted as dropped; enforcements\n"	\
 		     "among them still get an \"enforced, event lost\" alert"), \
 	KS_OPT_SIZE_(struct attach_args, dfa_bytes, "dfa-size", KS_DFA_MIN_TAB_BYTES, \

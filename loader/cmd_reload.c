@@ -51,7 +51,9 @@ const struct ks_cmd ks_cmd_reload = {
 		 "kernel and the attach process always run the same generation. A\n"
 		 "failed compile changes nothing (exit 2); when the attach process\n"
 		 "cannot take the rules, its reason is printed (exit 1). Reloads are\n"
-		 "taken one at a time.\n",
+		 "taken one at a time. A FILE.kbin is handed over as an open\n"
+		 "descriptor (not copied) and checked by the attach process; a bad\n"
+		 "one is refused (exit 2) with the tables unchanged.\n",
 	.opts = reload_opts,
 };
 

@@ -10,6 +10,7 @@
 #include <sys/file.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -77,27 +78,82 @@ static int copy_file(const char *src, const char *dst, char *why, size_t len)
 	return err;
 }
 
+/* The name a request is written under before its rename to req. */
+static void tmp_of(char *tmp, size_t len, const char *req)
+{
+	snprintf(tmp, len, "%s.%d", req, (int)getpid());
+}
+
+/* "PID FD": the attach process takes fd of this process (pidfd_getfd). */
+static int write_fd_request(const char *tmp, int fd, char *why, size_t len)
+{
+	int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600), err = 0;
+
+	if (out < 0 || dprintf(out, "%d %d\n", (int)getpid(), fd) < 0)
+		err = errno ? -errno : -EIO;
+	if (out >= 0 && close(out) && !err)
+		err = -errno;
+	if (err) {
+		snprintf(why, len, "%s: %s", tmp, strerror(-err));
+		if (out >= 0)
+			unlink(tmp);
+	}
+	return err;
+}
+
 /*
- * Write the request under a name of our own, then rename it into place:
- * (rs, t) as a .kbin, or the bytes of the .kbin file `kbin` as they are
- * (the attach process checks them as it would any .kbin).
+ * The .kbin file kbin, open at *fd until the answer: a regular file is
+ * handed over as it is (its descriptor; the attach process checks the
+ * copy it reads), anything else is copied into the request. That copy
+ * into KS_RUN_DIR was a sendfile of the whole file on every .kbin reload
+ * (bench/profile/kbin6-fd.txt).
+ */
+static int put_kbin(pid_t pid, const char *kbin, int *fd, char *req, size_t rlen,
+		    char *why, size_t len)
+{
+	char tmp[160];
+	struct stat st;
+
+	*fd = open(kbin, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0 || fstat(*fd, &st)) {
+		snprintf(why, len, "%s: %s", kbin, strerror(errno));
+		return -errno;
+	}
+	if (S_ISREG(st.st_mode)) {
+		run_path(req, rlen, pid, "fd");
+		tmp_of(tmp, sizeof(tmp), req);
+		return write_fd_request(tmp, *fd, why, len);
+	}
+	close(*fd);
+	*fd = -1;
+	run_path(req, rlen, pid, "kbin");
+	tmp_of(tmp, sizeof(tmp), req);
+	return copy_file(kbin, tmp, why, len);
+}
+
+/*
+ * Write the request (*req, its name) under a name of our own, then rename
+ * it into place: (rs, t) as a .kbin, or the .kbin file `kbin` as it is
+ * (the attach process checks it as it would any .kbin).
  */
 static int put_request(pid_t pid, const struct ks_ruleset *rs, const struct ks_tables *t,
-		       const char *kbin, char *why, size_t len)
+		       const char *kbin, int *fd, char *req, size_t rlen, char *why, size_t len)
 {
-	char tmp[128], path[128];
+	char tmp[160];
 	int err;
 
-	snprintf(tmp, sizeof(tmp), KS_RUN_DIR "/reload-%d.kbin.%d", (int)pid, (int)getpid());
-	run_path(path, sizeof(path), pid, "kbin");
-	if (kbin)
-		err = copy_file(kbin, tmp, why, len);
-	else
+	if (kbin) {
+		err = put_kbin(pid, kbin, fd, req, rlen, why, len);
+	} else {
+		run_path(req, rlen, pid, "kbin");
+		tmp_of(tmp, sizeof(tmp), req);
 		err = ks_kbin_write(tmp, rs, t, why, len) ? -EIO : 0;
+	}
 	if (err)
 		return err;
-	if (rename(tmp, path)) {
-		snprintf(why, len, "%s: %s", path, strerror(errno));
+	tmp_of(tmp, sizeof(tmp), req);
+	if (rename(tmp, req)) {
+		snprintf(why, len, "%s: %s", req, strerror(errno));
 		unlink(tmp);
 		return -errno;
 	}
@@ -146,13 +202,12 @@ static long mono_ms(void)
  * reload-kbin-handover.txt); one too many finds no request and is
  * ignored.
  */
-static int wait_answer(pid_t pid, struct ks_reload_answer *ans)
+static int wait_answer(pid_t pid, const char *req, struct ks_reload_answer *ans)
 {
 	long deadline = mono_ms() + KS_RELOAD_WAIT_MS, resend = mono_ms() + KS_RELOAD_RESEND_MS;
-	char path[128], req[128];
+	char path[128];
 
 	run_path(path, sizeof(path), pid, "answer");
-	run_path(req, sizeof(req), pid, "kbin");
 	while (mono_ms() < deadline) {
 		usleep(1000);
 		if (!read_answer(path, ans)) {
@@ -175,8 +230,8 @@ static int wait_answer(pid_t pid, struct ks_reload_answer *ans)
 int ks_reload_request(pid_t pid, const struct ks_ruleset *rs, const struct ks_tables *t,
 		      const char *kbin, struct ks_reload_answer *ans)
 {
-	char path[128];
-	int lock, err;
+	char path[128], req[128];
+	int lock, err, fd = -1;
 
 	memset(ans, 0, sizeof(*ans));
 	err = run_dir(ans->why, sizeof(ans->why));
@@ -191,7 +246,7 @@ int ks_reload_request(pid_t pid, const struct ks_ruleset *rs, const struct ks_ta
 	}
 	run_path(path, sizeof(path), pid, "answer");
 	unlink(path);	/* a stale one from a reloader that died */
-	err = put_request(pid, rs, t, kbin, ans->why, sizeof(ans->why));
+	err = put_request(pid, rs, t, kbin, &fd, req, sizeof(req), ans->why, sizeof(ans->why));
 	if (err)
 		goto out;
 	if (kill(pid, SIGHUP)) {
@@ -200,8 +255,10 @@ int ks_reload_request(pid_t pid, const struct ks_ruleset *rs, const struct ks_ta
 		err = -errno;
 		goto out;
 	}
-	err = wait_answer(pid, ans) ?: ans->err;
+	err = wait_answer(pid, req, ans) ?: ans->err;
 out:
+	if (fd >= 0)
+		close(fd);
 	if (lock >= 0)
 		close(lock);
 	return ans->err = err;
@@ -209,10 +266,69 @@ out:
 
 bool ks_reload_pending(void)
 {
-	char path[128];
+	char path[128], fd[128];
 
 	run_path(path, sizeof(path), getpid(), "kbin");
-	return !access(path, F_OK);
+	run_path(fd, sizeof(fd), getpid(), "fd");
+	return !access(fd, F_OK) || !access(path, F_OK);
+}
+
+/*
+ * The reloader's descriptor named in the request at req: pidfd_getfd()
+ * (Linux 5.6), else its /proc/PID/fd link opened again. -1 with why.
+ */
+static int take_fd(const char *req, char *why, size_t len)
+{
+	FILE *f = fopen(req, "r");
+	int pid = 0, fd = -1, pfd, got = -1;
+	char proc[64];
+
+	if (f) {
+		if (fscanf(f, "%d %d", &pid, &fd) != 2)
+			pid = 0;
+		fclose(f);
+	}
+	if (pid <= 0 || fd < 0) {
+		snprintf(why, len, "%s: %s", req, f ? "not a request" : strerror(errno));
+		return -1;
+	}
+	pfd = syscall(SYS_pidfd_open, pid, 0);
+	if (pfd >= 0) {
+		got = syscall(SYS_pidfd_getfd, pfd, fd, 0);
+		close(pfd);
+	}
+	if (got < 0) {
+		snprintf(proc, sizeof(proc), "/proc/%d/fd/%d", pid, fd);
+		got = open(proc, O_RDONLY | O_CLOEXEC);
+	}
+	if (got < 0)
+		snprintf(why, len, "cannot take the .kbin of kload reload pid %d: %s", pid,
+			 strerror(errno));
+	return got;
+}
+
+/*
+ * The request's tables: the reloader's file through its descriptor, or
+ * the .kbin the request is (rules it compiled, or a file that is not a
+ * regular one); named in messages as the .kbin request either way.
+ */
+static int take_tables(struct ks_tables *t, struct ks_kbin_pending **kp, char *err,
+		       size_t len)
+{
+	unsigned int flags = KS_KBIN_ZEROED | KS_KBIN_RULES_LATER;
+	char req[128], name[128];
+	int fd, ret;
+
+	run_path(name, sizeof(name), getpid(), "kbin");
+	run_path(req, sizeof(req), getpid(), "fd");
+	if (access(req, F_OK))
+		return ks_kbin_read_tables_private(name, t, flags, kp, err, len);
+	fd = take_fd(req, err, len);
+	if (fd < 0)
+		return -1;
+	ret = ks_kbin_read_tables_fd(fd, name, t, flags, kp, err, len);
+	close(fd);
+	return ret;
 }
 
 /*
@@ -231,10 +347,9 @@ int ks_reload_take(struct ks_engine *e, struct ks_tables **tp, struct ks_kbin_pe
 	char path[128], err[200];
 
 	run_path(path, sizeof(path), getpid(), "kbin");
-	if (!t || ks_kbin_read_tables_private(path, t, KS_KBIN_ZEROED | KS_KBIN_RULES_LATER, kp,
-					      err, sizeof(err))) {
+	if (!t || take_tables(t, kp, err, sizeof(err))) {
 		snprintf(why, len, "cannot read %s: %s", path, t ? err : "no memory");
-		unlink(path);
+		ks_reload_taken();
 		ks_reload_release(e, t);
 		return -EINVAL;
 	}
@@ -252,6 +367,8 @@ void ks_reload_taken(void)
 	char path[128];
 
 	run_path(path, sizeof(path), getpid(), "kbin");
+	unlink(path);
+	run_path(path, sizeof(path), getpid(), "fd");
 	unlink(path);
 }
 
@@ -334,7 +451,7 @@ void ks_reload_reply(const struct ks_reload_answer *ans)
 
 void ks_reload_cleanup(void)
 {
-	static const char *const what[] = { "kbin", "answer", "answer.tmp", "lock" };
+	static const char *const what[] = { "kbin", "fd", "answer", "answer.tmp", "lock" };
 	char path[128];
 	size_t i;
 

@@ -7,6 +7,11 @@
  *                        so two reloads at once are serialized
  *   reload-<pid>.kbin    the compiled rules (written to a name of the
  *                        reloader's own, then renamed into place)
+ *   reload-<pid>.fd      or, for a .kbin file given as it is, "PID FD":
+ *                        the reloader (PID) holds the file open at FD
+ *                        until the answer, and the attach process takes
+ *                        that descriptor (pidfd_getfd) and reads the file
+ *                        into memory of its own before it checks it
  *   reload-<pid>.answer  the attach process's answer: "0 GEN N_RULES" or
  *                        "ERRNO REASON"
  *

@@ -10,10 +10,10 @@
 #include <time.h>
 
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 
 #include "kestrel/json.h"
 #include "kestrel/log.h"
+#include "kestrel/ringbuf.h"
 #include "kestrel/session.h"
 #include "kestrel/xdp.h"
 #include "maps/ks_dns.h"
@@ -39,7 +39,7 @@ int ks_session_init(struct ks_session *s, const struct ks_session_opts *o)
 
 void ks_session_fini(struct ks_session *s)
 {
-	ring_buffer__free(s->rb);
+	ks_rings_free(s->rb);
 	free(s->uq);
 	ks_pipeline_free(s->p);
 	ks_ecs_free(&s->ecs);
@@ -165,7 +165,7 @@ static struct ks_event *take_record(struct ks_session *s, const void *data, size
  * An event record is held while the one before it is delivered, its
  * slots prefetched meanwhile (struct ks_session's ev).
  */
-static int on_record(void *ctx, void *data, size_t size)
+static int on_record(void *ctx, const void *data, size_t size)
 {
 	struct ks_session *s = ctx;
 	struct ks_event *ev;
@@ -183,15 +183,29 @@ static int on_record(void *ctx, void *data, size_t size)
 	return err;
 }
 
+/*
+ * One consumer for both rings, each mapped through a window of its data
+ * (loader/ringbuf.c: the ring is not resident in kload).
+ */
+static int add_ring(struct ks_session *s, int fd, size_t window, ks_ring_fn fn)
+{
+	struct ks_ring_opts o = { .window = window };
+
+	if (!s->rb && !(s->rb = ks_rings_new()))
+		return -errno;
+	return ks_rings_add(s->rb, fd, &o, fn, s);
+}
+
 int ks_session_open_rb(struct ks_session *s, int events_fd)
 {
-	s->rb = ring_buffer__new(events_fd, on_record, s, NULL);
-	return s->rb ? 0 : -errno;
+	return add_ring(s, events_fd, KS_RING_WINDOW, on_record);
 }
 
 /* ---- enforcements whose events were lost ---- */
 
-static int on_lost(void *ctx, void *data, size_t size)
+#define KS_LOST_WINDOW	(64u << 10)
+
+static int on_lost(void *ctx, const void *data, size_t size)
 {
 	struct ks_session *s = ctx;
 	struct ks_event *ev = take_record(s, data, size);
@@ -265,12 +279,13 @@ static void check_unqueued(struct ks_session *s, bool alert)
 
 int ks_session_open_lost(struct ks_session *s, const struct ks_engine *e, bool adopted)
 {
-	int err = 0;
+	/*
+	 * ks_lost fills only while ks_events is full, and holds 76 events:
+	 * 18 of them a window (its moves cost more a page than ks_events',
+	 * include/kestrel/ringbuf.h; a burst of more maps it whole).
+	 */
+	int err = add_ring(s, e->lost_fd, KS_LOST_WINDOW, on_lost);
 
-	if (s->rb)
-		err = ring_buffer__add(s->rb, e->lost_fd, on_lost, s);
-	else if (!(s->rb = ring_buffer__new(e->lost_fd, on_lost, s, NULL)))
-		err = -errno;
 	if (err)
 		return err;
 	s->lost_e = e;
@@ -284,7 +299,7 @@ int ks_session_poll(struct ks_session *s, int timeout_ms)
 	 * The kernel submits without wakeups until a batch is queued, so the
 	 * poll is only a timer: consume whatever is there.
 	 */
-	int err = ring_buffer__poll(s->rb, timeout_ms);
+	int err = ks_rings_poll(s->rb, timeout_ms);
 
 	if (err < 0)
 		flush_held(s);
@@ -293,7 +308,7 @@ int ks_session_poll(struct ks_session *s, int timeout_ms)
 
 int ks_session_consume(struct ks_session *s)
 {
-	int n = ring_buffer__consume(s->rb);
+	int n = ks_rings_consume(s->rb);
 
 	flush_held(s);
 

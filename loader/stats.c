@@ -204,7 +204,12 @@ static uint64_t eval_quantile_ns(const struct ks_snapshot *s, double q)
 {
 	double v = ks_hist_quantile(s->k.eval_ns_hist, q);
 
-	return isnan(v) ? 0 : (uint64_t)llround(v);
+	/*
+	 * v >= 0: half up by hand, as llround() would; llround was kload's
+	 * one libm symbol, and libm one more shared object mapped and
+	 * relocated at every start (bench/profile/kbin6-start.txt)
+	 */
+	return isnan(v) ? 0 : (uint64_t)(v + 0.5);
 }
 
 uint64_t ks_snapshot_eval_median_ns(const struct ks_snapshot *s)

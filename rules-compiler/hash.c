@@ -4,6 +4,7 @@
  * accept lists, the string map), and the string hash map the front ends
  * use to find selections, keys and duplicates in linear time.
  */
+#include <endian.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,93 @@ uint64_t ks_fnv1a64(const void *p, size_t n, uint64_t h)
 	for (; n >= FNV_BLOCK; b += FNV_BLOCK, n -= FNV_BLOCK)
 		h = memcmp(b, zero, FNV_BLOCK) ? fnv_block(b, h, pw) : h * zero_block;
 	return fnv_bytes(b, n, h);
+}
+
+/* ---- ks_wide64 (hash.h): words little-endian whatever the host ---- */
+
+#define W64_K1		0x9e3779b97f4a7c15ull
+#define W64_K2		0xbf58476d1ce4e5b9ull
+#define W64_K3		0x94d049bb133111ebull
+#define W64_STRIPE	32
+
+static uint64_t rotl64(uint64_t x, unsigned int r)
+{
+	return x << r | x >> (64 - r);
+}
+
+static uint64_t w64_round(uint64_t v, uint64_t w)
+{
+	return rotl64(v ^ (w * W64_K1), 31) * W64_K2;
+}
+
+/* Whole stripes of p into the lanes; the bytes taken. */
+static size_t w64_stripes(uint64_t *v, const uint8_t *p, size_t n)
+{
+	uint64_t w[4];
+	size_t at;
+	int i;
+
+	for (at = 0; n - at >= W64_STRIPE; at += W64_STRIPE) {
+		memcpy(w, p + at, sizeof(w));
+		for (i = 0; i < 4; i++)
+			v[i] = w64_round(v[i], le64toh(w[i]));
+	}
+	return at;
+}
+
+void ks_wide64_init(struct ks_wide64 *s)
+{
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < 4; i++)
+		s->v[i] = W64_K3 * (uint64_t)(i + 1);
+}
+
+void ks_wide64_add(struct ks_wide64 *s, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	size_t have = s->n % W64_STRIPE, k;
+
+	s->n += n;
+	if (have) {
+		k = n < W64_STRIPE - have ? n : W64_STRIPE - have;
+		memcpy(s->tail + have, b, k);
+		b += k;
+		n -= k;
+		if (have + k < W64_STRIPE)
+			return;
+		w64_stripes(s->v, s->tail, W64_STRIPE);
+	}
+	k = w64_stripes(s->v, b, n);
+	memcpy(s->tail, b + k, n - k);
+}
+
+/* The last stripe zero-padded (the length tells it apart), then the fold. */
+uint64_t ks_wide64_end(struct ks_wide64 *s)
+{
+	size_t have = s->n % W64_STRIPE;
+	uint64_t h = s->n * W64_K1;
+	int i;
+
+	if (have) {
+		memset(s->tail + have, 0, W64_STRIPE - have);
+		w64_stripes(s->v, s->tail, W64_STRIPE);
+	}
+	for (i = 0; i < 4; i++)
+		h = rotl64(h ^ s->v[i], 27) * W64_K2;
+	h ^= h >> 31;
+	h *= W64_K3;
+	return h ^ h >> 29;
+}
+
+uint64_t ks_wide64(const void *p, size_t n)
+{
+	struct ks_wide64 s;
+
+	ks_wide64_init(&s);
+	ks_wide64_add(&s, p, n);
+	return ks_wide64_end(&s);
 }
 
 /* The 32-bit FNV-1a, for rule uids (ks_rule_uid): the same loop, its own

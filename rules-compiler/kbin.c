@@ -322,14 +322,13 @@ struct kb_ext {
 /*
  * The nonzero chunks of t's first `used` bytes, runs of them as one
  * extent, into ext (at least used / KB_CHUNK + 1 entries): their count,
- * *size their bytes in the file, *hash chained over those bytes (FNV-1a
- * of a concatenation is the chain of its parts). A zero chunk ends an
+ * *size their bytes in the file, added to the file hash *hash. A zero chunk ends an
  * extent: its 8-byte header costs less than 64 zeros. The file is
  * written from t itself: no buffer of the tables' size to fault in and
  * fill (bench/profile/compile-dfa-in-place.txt).
  */
 static uint32_t tables_to_extents(const struct ks_tables *t, size_t used, struct kb_ext *ext,
-				  size_t *size, uint64_t *hash)
+				  size_t *size, struct ks_wide64 *hash)
 {
 	const uint8_t *b = (const uint8_t *)t;
 	size_t off = 0, end;
@@ -344,8 +343,8 @@ static uint32_t tables_to_extents(const struct ks_tables *t, size_t used, struct
 		ext[n].hdr[0] = htole32((uint32_t)off);
 		ext[n].hdr[1] = htole32((uint32_t)(end - off));
 		ext[n].p = b + off;
-		*hash = ks_fnv1a64(ext[n].hdr, KB_EXT_HDR, *hash);
-		*hash = ks_fnv1a64(ext[n].p, end - off, *hash);
+		ks_wide64_add(hash, ext[n].hdr, KB_EXT_HDR);
+		ks_wide64_add(hash, ext[n].p, end - off);
 		*size += KB_EXT_HDR + end - off;
 		n++;
 	}
@@ -461,8 +460,8 @@ static char *out_path(const char *path, bool *direct)
 int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
 		  const struct ks_tables *t, char *err, size_t errlen)
 {
-	uint64_t hash = KS_FNV64_INIT;
 	struct kb_ext *ext = NULL;
+	struct ks_wide64 hash;
 	struct ks_kbin_hdr h;
 	char *meta, *tmp = NULL;
 	size_t meta_len, esz;
@@ -481,6 +480,7 @@ int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
 		return meta ? ks_err(err, errlen, "out of memory") : -1;
 	}
 	memset(&h, 0, sizeof(h));
+	ks_wide64_init(&hash);
 	h.n_extents = tables_to_extents(t, KS_TABLES_USED(t), ext, &esz, &hash);
 	h.extents_size = (uint32_t)esz;
 	memcpy(h.magic, KS_KBIN_MAGIC, KS_KBIN_MAGIC_LEN);
@@ -489,7 +489,8 @@ int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
 	h.tables_size = KS_TABLES_USED(t);
 	h.meta_size = meta_len;
 	h.tables_hash = t->hdr.content_hash;
-	h.file_hash = ks_fnv1a64(meta, meta_len, hash);
+	ks_wide64_add(&hash, meta, meta_len);
+	h.file_hash = ks_wide64_end(&hash);
 	h.n_rules = rs->n_rules;
 	hdr_swap_le(&h);
 	tmp = out_path(path, &direct);
@@ -548,6 +549,9 @@ static int check_hdr(const char *path, const struct ks_kbin_hdr *h,
 	if (!memcmp(h->magic, KS_KBIN_MAGIC_V1, KS_KBIN_MAGIC_LEN) ||
 	    !memcmp(h->magic, KS_KBIN_MAGIC_V2, KS_KBIN_MAGIC_LEN))
 		return ks_err(err, errlen, "%s: a .kbin of an older format (%.8s, tables of a fixed size): recompile the rules",
+			      path, h->magic);
+	if (!memcmp(h->magic, KS_KBIN_MAGIC_V3, KS_KBIN_MAGIC_LEN))
+		return ks_err(err, errlen, "%s: a .kbin of an older format (%.8s, FNV-1a file hash): recompile the rules",
 			      path, h->magic);
 	if (memcmp(h->magic, KS_KBIN_MAGIC, KS_KBIN_MAGIC_LEN))
 		return ks_err(err, errlen, "%s: not a .kbin file (bad magic)", path);
@@ -759,7 +763,7 @@ static int read_body(const char *buf, size_t size, const char *name, struct ks_r
 	if (!into && meta_start(mp, ks_ruleset_new(), body + h.extents_size, h.meta_size,
 				err, errlen))
 		return -1;
-	if (ks_fnv1a64(body, size - sizeof(h), KS_FNV64_INIT) != h.file_hash)
+	if (ks_wide64(body, size - sizeof(h)) != h.file_hash)
 		return ks_err(err, errlen, "%s: corrupted (content hash mismatch)", name);
 	if (into && meta_start(mp, into, body + h.extents_size, h.meta_size, err, errlen))
 		return -1;
@@ -838,6 +842,34 @@ static void *read_huge(int fd, size_t size, size_t *len)
 }
 
 /*
+ * A regular file open at fd, copied into memory in huge pages: what is
+ * checked is that copy, whatever happens to the file meanwhile. NULL
+ * with err on failure (not a regular file of a .kbin's size: a FIFO
+ * would hold the attach process up).
+ */
+static void *load_fd(int fd, const char *name, uint64_t *size, char *err, size_t errlen)
+{
+	struct stat st;
+	size_t len;
+	void *m;
+
+	if (fstat(fd, &st)) {
+		ks_err(err, errlen, "%s: %s", name, strerror(errno));
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) || !st.st_size || (uint64_t)st.st_size > KBIN_MAX_BYTES) {
+		ks_err(err, errlen, "%s: not a regular file of at most %zu bytes", name,
+		       KBIN_MAX_BYTES);
+		return NULL;
+	}
+	m = read_huge(fd, st.st_size, &len);
+	if (!m)
+		ks_err(err, errlen, "%s: %s", name, strerror(errno));
+	*size = st.st_size;
+	return m;
+}
+
+/*
  * A file only kload writes (a root-only directory's), read into memory in
  * huge pages (*mapped; else slurped). NULL with err on failure.
  */
@@ -845,27 +877,18 @@ static void *load_private(const char *path, uint64_t *size, bool *mapped, char *
 			  size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	size_t len;
-	void *m = NULL;
+	void *m;
 
 	*mapped = false;
 	if (fd < 0) {
 		ks_err(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (fstat(fd, &st)) {
-		ks_err(err, errlen, "%s: %s", path, strerror(errno));
-		close(fd);
-		return NULL;
-	}
-	if (S_ISREG(st.st_mode) && st.st_size && (uint64_t)st.st_size <= KBIN_MAX_BYTES)
-		m = read_huge(fd, st.st_size, &len);
+	m = load_fd(fd, path, size, err, errlen);
 	close(fd);
 	if (!m)
 		return slurp(path, size, err, errlen);
 	*mapped = true;
-	*size = st.st_size;
 	return m;
 }
 
@@ -899,12 +922,13 @@ struct ks_kbin_pending {
 	char *name;
 };
 
-int ks_kbin_read_tables_private(const char *path, struct ks_tables *t, unsigned int flags,
-				struct ks_kbin_pending **pp, char *err, size_t errlen)
+/* fd >= 0: the file open there (name its name in messages), else path's. */
+static int read_tables_half(int fd, const char *path, struct ks_tables *t, unsigned int flags,
+			    struct ks_kbin_pending **pp, char *err, size_t errlen)
 {
 	struct ks_kbin_pending *p = calloc(1, sizeof(*p));
 	uint64_t size = 0;
-	bool mapped;
+	bool mapped = true;
 	void *m;
 	int ret;
 
@@ -918,7 +942,10 @@ int ks_kbin_read_tables_private(const char *path, struct ks_tables *t, unsigned 
 		free(p);
 		return ks_err(err, errlen, "%s: out of memory", path);
 	}
-	m = load_private(path, &size, &mapped, err, errlen);
+	if (fd >= 0)
+		m = load_fd(fd, path, &size, err, errlen);
+	else
+		m = load_private(path, &size, &mapped, err, errlen);
 	ret = m ? read_body(m, size, p->name, NULL, &p->mp, t, flags, err, errlen) : -1;
 	if (m)
 		unload_private(m, size, mapped);
@@ -928,6 +955,18 @@ int ks_kbin_read_tables_private(const char *path, struct ks_tables *t, unsigned 
 	}
 	*pp = p;
 	return 0;
+}
+
+int ks_kbin_read_tables_private(const char *path, struct ks_tables *t, unsigned int flags,
+				struct ks_kbin_pending **pp, char *err, size_t errlen)
+{
+	return read_tables_half(-1, path, t, flags, pp, err, errlen);
+}
+
+int ks_kbin_read_tables_fd(int fd, const char *name, struct ks_tables *t, unsigned int flags,
+			   struct ks_kbin_pending **pp, char *err, size_t errlen)
+{
+	return read_tables_half(fd, name, t, flags, pp, err, errlen);
 }
 
 int ks_kbin_read_rules(struct ks_kbin_pending *p, struct ks_ruleset *rs,

@@ -348,10 +348,22 @@ import struct, sys
 d = bytearray(open(sys.argv[1], "rb").read())
 meta = 64 + struct.unpack_from("<I", d, 56)[0]  # after the extents (include/kestrel/kbin.h)
 d[meta:] = d[meta:].replace(b"e2e_connect_v3", b"e2e_connect_v9")
-h = 0xcbf29ce484222325  # FNV-1a 64 of all after the header
-for b in d[64:]:
-    h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
-struct.pack_into("<Q", d, 40, h)  # file_hash
+def wide64(b):  # ks_wide64 (include/kestrel/hash.h) of all after the header
+    M = (1 << 64) - 1
+    K1, K2, K3 = 0x9e3779b97f4a7c15, 0xbf58476d1ce4e5b9, 0x94d049bb133111eb
+    rotl = lambda x, r: ((x << r) | (x >> (64 - r))) & M
+    v = [K3 * (i + 1) & M for i in range(4)]
+    p = bytes(b) + bytes(-len(b) % 32)
+    for at in range(0, len(p), 32):
+        w = struct.unpack_from("<4Q", p, at)
+        v = [rotl(v[i] ^ (w[i] * K1 & M), 31) * K2 & M for i in range(4)]
+    h = len(b) * K1 & M
+    for x in v:
+        h = rotl(h ^ x, 27) * K2 & M
+    h ^= h >> 31
+    h = h * K3 & M
+    return h ^ (h >> 29)
+struct.pack_into("<Q", d, 40, wide64(d[64:]))  # file_hash
 open(sys.argv[2], "wb").write(d)
 PY
 "$KLOAD" reload --pin-dir "$PIN" "$W/forged.kbin" >"$W/out" 2>&1
@@ -359,14 +371,47 @@ rc=$?
 "$KLOAD" stats --json --pin-dir "$PIN" >"$W/stats.json"
 check "forged .kbin metadata: exit 2, the kernel switched back to generation 5" \
 	"[ $rc -eq 2 ] && grep -q 'does not match the tables.*the kernel went back' $W/out && grep -q 'the kernel went back' $W/attach.log && grep -q '\"table_generation\": 5' $W/stats.json && grep -q '\"reloads\": 4' $W/stats.json" "$W/out"
-n3=$(grep -c '"id":"e2e_connect_v3"' "$W/alerts.jsonl")
-(exec 3<>/dev/tcp/127.0.0.1/47031) 2>/dev/null
+# A connection to port 47031: e2e_connect_v3 (generation 5's) alerts once more.
+v3_alerts_again() { # check-name
+	local n3
+	n3=$(grep -c '"id":"e2e_connect_v3"' "$W/alerts.jsonl")
+	(exec 3<>/dev/tcp/127.0.0.1/47031) 2>/dev/null
+	for _ in $(seq 1 100); do
+		[ "$(grep -c '"id":"e2e_connect_v3"' "$W/alerts.jsonl")" -gt "$n3" ] && break
+		sleep 0.1
+	done
+	check "$1" "[ $(grep -c '\"id\":\"e2e_connect_v3\"' $W/alerts.jsonl) -gt $n3 ]" "$W/attach.log"
+}
+v3_alerts_again "after the switch back: the rules of generation 5 alert"
+
+# A .kbin given as it is goes over as an open descriptor, not a copy: while
+# the attach process is stopped, the request waiting in /run/kestrel is the
+# reloader's pid and descriptor. The file is damaged (a byte of its tables
+# flipped): refused when the attach process reads it, nothing changed
+python3 - "$W/rules3.kbin" "$W/damaged.kbin" <<'PY'
+import sys
+d = bytearray(open(sys.argv[1], "rb").read())
+d[100] ^= 1  # in the first extent's bytes (the 64-byte header, then 8 of extent header)
+open(sys.argv[2], "wb").write(d)
+PY
+kill -STOP "$KPID"
+"$KLOAD" reload --pin-dir "$PIN" "$W/damaged.kbin" >"$W/out" 2>&1 &
+RPID=$!
 for _ in $(seq 1 100); do
-	[ "$(grep -c '"id":"e2e_connect_v3"' "$W/alerts.jsonl")" -gt "$n3" ] && break
-	sleep 0.1
+	[ -e "/run/kestrel/reload-$KPID.fd" ] && break
+	sleep 0.05
 done
-check "after the switch back: the rules of generation 5 alert" \
-	"[ $(grep -c '\"id\":\"e2e_connect_v3\"' $W/alerts.jsonl) -gt $n3 ]" "$W/attach.log"
+req=$(cat "/run/kestrel/reload-$KPID.fd" 2>/dev/null)
+copied=$(ls /run/kestrel/ | grep -c "^reload-$KPID\.kbin")
+kill -CONT "$KPID"
+wait "$RPID"
+rc=$?
+check ".kbin hand-over: the request is the reloader's pid and descriptor, no copy" \
+	"[ \"\${req%% *}\" = $RPID ] && [ $copied -eq 0 ]" "$W/out"
+"$KLOAD" stats --json --pin-dir "$PIN" >"$W/stats.json"
+check "damaged .kbin: exit 2 (hash mismatch), still generation 5, four reloads" \
+	"[ $rc -eq 2 ] && grep -q 'corrupted (content hash mismatch)' $W/out && grep -q '\"table_generation\": 5' $W/stats.json && grep -q '\"reloads\": 4' $W/stats.json" "$W/out"
+v3_alerts_again "after the damaged .kbin: the rules of generation 5 still alert"
 
 # ---- kill -9, then a restart adopts the pinned programs
 kill -9 "$KPID"

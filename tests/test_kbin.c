@@ -217,7 +217,7 @@ static void test_two_halves(void **state)
 		    "tmp_payload_executed", 20);
 	assert_non_null(at);
 	at[0] = 'x';
-	h.file_hash = htole64(ks_fnv1a64(buf + sizeof(h), len - sizeof(h), KS_FNV64_INIT));
+	h.file_hash = htole64(ks_wide64(buf + sizeof(h), len - sizeof(h)));
 	memcpy(buf, &h, sizeof(h));
 	write_file(path("forged.kbin"), buf, len);
 	back = ks_ruleset_new();
@@ -315,6 +315,10 @@ static void test_inconsistent(void **state)
 	ks_ruleset_free(compile(rules_yaml, T));
 	T->dfa[T->hdr.n_classes + 1] = T->dfa_hdr.row_bytes + 4;	/* mid-row */
 	expect_inconsistent(rs, "DFA cell mid-row", "not a state of");
+	ks_ruleset_free(compile(rules_yaml, T));
+	/* the last row's last cell (rows are checked several cells at once) */
+	T->dfa[(T->hdr.n_states - 1) * (T->hdr.n_classes + 1) + T->hdr.n_classes - 1] = 3;
+	expect_inconsistent(rs, "the last DFA cell", "not a state of");
 	ks_ruleset_free(compile(rules_yaml, T));
 	T->dfa_hdr.col[KS_DFA_COL_FOLD]['a'] = T->hdr.n_classes * 4;	/* the spare cell */
 	expect_inconsistent(rs, "column", "byte 97 maps past");
@@ -443,7 +447,7 @@ static void rehash(char *buf, size_t len)
 	struct ks_kbin_hdr h;
 
 	memcpy(&h, buf, sizeof(h));
-	h.file_hash = htole64(ks_fnv1a64(buf + sizeof(h), len - sizeof(h), KS_FNV64_INIT));
+	h.file_hash = htole64(ks_wide64(buf + sizeof(h), len - sizeof(h)));
 	memcpy(buf, &h, sizeof(h));
 }
 
@@ -490,15 +494,22 @@ static void test_bad_extents(void **state)
 	assert_int_equal(ks_kbin_read(path("bad.kbin"), back, T2, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "overlaps the one before"));
 	ks_ruleset_free(back);
-	/* the older formats' magics: whole tables, then tables of a fixed size */
-	for (i = 0; i < 2; i++) {
+	/* the older formats' magics: whole tables, tables of a fixed size, FNV-1a */
+	for (i = 0; i < 3; i++) {
+		static const char *const magic[] = { KS_KBIN_MAGIC_V1, KS_KBIN_MAGIC_V2,
+						     KS_KBIN_MAGIC_V3 };
+		static const char *const why[] = {
+			"older format (KSKBIN01, tables of a fixed size): recompile",
+			"older format (KSKBIN02, tables of a fixed size): recompile",
+			"older format (KSKBIN03, FNV-1a file hash): recompile",
+		};
+
 		memcpy(buf, good, len);
-		memcpy(buf, i ? KS_KBIN_MAGIC_V2 : KS_KBIN_MAGIC_V1, KS_KBIN_MAGIC_LEN);
+		memcpy(buf, magic[i], KS_KBIN_MAGIC_LEN);
 		write_file(path("bad.kbin"), buf, len);
 		back = ks_ruleset_new();
 		assert_int_equal(ks_kbin_read(path("bad.kbin"), back, T2, err, sizeof(err)), -1);
-		assert_non_null(strstr(err, i ? "older format (KSKBIN02, tables of a fixed size): recompile"
-					      : "older format (KSKBIN01, tables of a fixed size): recompile"));
+		assert_non_null(strstr(err, why[i]));
 		ks_ruleset_free(back);
 	}
 	free(buf);
@@ -678,9 +689,45 @@ static void test_device_in_place(void **state)
 	ks_ruleset_free(rs);
 }
 
+/*
+ * The file hash: the values pinned (the format's, and the e2e test's
+ * Python copy of it must give them too), pieces of any size the same as
+ * one call, and any one byte changed a different hash.
+ */
+static void test_file_hash(void **state)
+{
+	static const uint64_t want[] = {
+		0xb938bce81c11d917ull, 0x92028e9a68d0686aull, 0x34f3b6d376ff6eb3ull,
+		0x176999638a2a899aull, 0x091e17090a0f346eull, 0x3f4317ad8e14f2bcull,
+	};
+	static const size_t lens[] = { 0, 1, 31, 32, 33, 100 };
+	struct ks_wide64 s;
+	uint8_t b[100];
+	size_t i, at, step;
+	uint64_t all;
+
+	for (i = 0; i < sizeof(b); i++)
+		b[i] = (uint8_t)(i * 7 + 1);
+	for (i = 0; i < 6; i++)
+		assert_int_equal(ks_wide64(b, lens[i]), want[i]);
+	for (step = 1; step < 40; step++) {
+		ks_wide64_init(&s);
+		for (at = 0; at < sizeof(b); at += step)
+			ks_wide64_add(&s, b + at, at + step < sizeof(b) ? step : sizeof(b) - at);
+		assert_int_equal(ks_wide64_end(&s), want[5]);
+	}
+	all = ks_wide64(b, sizeof(b));
+	for (i = 0; i < sizeof(b); i++) {
+		b[i] ^= 0x10;
+		assert_int_not_equal(ks_wide64(b, sizeof(b)), all);
+		b[i] ^= 0x10;
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_file_hash),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_read_paths),
 		cmocka_unit_test(test_two_halves),

@@ -35,11 +35,12 @@
 
 #include "rules.h"
 
-#define KS_KBIN_MAGIC		"KSKBIN03"
+#define KS_KBIN_MAGIC		"KSKBIN04"
 /* older formats, refused with "recompile": whole tables (01), the
- * fixed-size tables of ABI 13 and before (02) */
+ * fixed-size tables of ABI 13 and before (02), the FNV-1a file hash (03) */
 #define KS_KBIN_MAGIC_V1	"KSKBIN01"
 #define KS_KBIN_MAGIC_V2	"KSKBIN02"
+#define KS_KBIN_MAGIC_V3	"KSKBIN03"
 #define KS_KBIN_MAGIC_LEN	8
 
 struct ks_kbin_hdr {
@@ -49,7 +50,7 @@ struct ks_kbin_hdr {
 	uint64_t tables_size;		/* KS_TABLES_USED of the tables */
 	uint64_t meta_size;		/* YAML bytes after the tables */
 	uint64_t tables_hash;		/* ks_tables.hdr.content_hash */
-	uint64_t file_hash;		/* FNV-1a 64 of all after the header */
+	uint64_t file_hash;		/* ks_wide64 (hash.h) of all after the header */
 	uint32_t n_rules;
 	uint32_t n_extents;
 	uint32_t extents_size;		/* bytes of extents after the header */
@@ -97,6 +98,13 @@ struct ks_kbin_pending;
 #define KS_KBIN_RULES_LATER	2u
 int ks_kbin_read_tables_private(const char *path, struct ks_tables *t, unsigned int flags,
 				struct ks_kbin_pending **p, char *err, size_t errlen);
+/*
+ * The same from a regular file open at fd (name: its name in messages),
+ * copied into memory before anything is checked: the reloader's own file,
+ * handed over as it is (loader/reload.c). Not a regular file: refused.
+ */
+int ks_kbin_read_tables_fd(int fd, const char *name, struct ks_tables *t, unsigned int flags,
+			   struct ks_kbin_pending **p, char *err, size_t errlen);
 int ks_kbin_read_rules(struct ks_kbin_pending *p, struct ks_ruleset *rs,
 		       const struct ks_tables *t, char *err, size_t errlen);
 void ks_kbin_pending_free(struct ks_kbin_pending *p);

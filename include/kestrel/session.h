@@ -32,7 +32,7 @@
 #include "kestrel/output.h"
 #include "kestrel/pipeline.h"
 
-struct ring_buffer;
+struct ks_rings;
 
 enum ks_session_clock {
 	KS_CLOCK_BOOT,		/* live: ts_ns is CLOCK_BOOTTIME */
@@ -67,7 +67,7 @@ struct ks_session {
 	struct ks_session_opts o;
 	struct ks_ecs_ctx ecs;
 	struct ks_pipeline *p;
-	struct ring_buffer *rb;
+	struct ks_rings *rb;		/* ks_events, ks_lost (kestrel/ringbuf.h) */
 	struct ks_session_stats st;
 	uint64_t boot_off;		/* epoch - boot clock, KS_CLOCK_BOOT */
 	bool pcap;			/* replaying a packet: pkt_ts is its time */

@@ -205,7 +205,7 @@ static size_t expand(const uint8_t *d, size_t n)
 	h.extents_size = htole32((uint32_t)ext);
 	if (d[0] & 1) {
 		h.tables_hash = htole64(t->hdr.content_hash);
-		h.file_hash = htole64(ks_fnv1a64(file + HDR, ext + meta, KS_FNV64_INIT));
+		h.file_hash = htole64(ks_wide64(file + HDR, ext + meta));
 	}
 	memcpy(file, &h, HDR);
 	return HDR + ext + meta;

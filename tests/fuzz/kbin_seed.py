@@ -3,7 +3,7 @@
 """Convert a .kbin (kload compile -o) into the compact input of
 tests/fuzz/fuzz_kbin.c: flags, the nonzero runs of the tables as
 patches, then the rule metadata. The tables are the bytes the .kbin
-stores (format KSKBIN03: its tables_size, the struct up to the last DFA
+stores (format KSKBIN04: its tables_size, the struct up to the last DFA
 cell); fuzz_kbin cuts them where the patched header says they end.
 
     kbin_seed.py IN.kbin OUT
