@@ -20,6 +20,7 @@ struct replay_args {
 	int n_outputs;
 	bool lenient;
 	int mode;
+	unsigned int threads;		/* 0: auto */
 	struct ks_sinks *sinks;		/* --output: where the alerts go */
 	struct ks_cli_select sel;
 };
@@ -37,6 +38,10 @@ struct replay_args {
 		     "and skipped (exit 0)"),					\
 	KS_OPT_ENUM_(struct replay_args, mode, "mode", "MODE", &ks_mode_names,	\
 		     "enforcement outcome to simulate (default signal)"),	\
+	KS_OPT_UINT_(struct replay_args, threads, "threads", "N", 1, 2,		\
+		     "1: decode and run the events in turn; 2: the test\n"	\
+		     "runs on a second thread while it is faster\n"		\
+		     "(default: 2 if 2 CPUs)"),					\
 	KS_OPTS_SELECT(struct replay_args, sel)
 
 static const struct ks_opt replay_opts[] = {
@@ -161,7 +166,7 @@ static int run(int argc, char **argv, int first, const struct replay_args *ra,
 	struct ks_compile_info info = {};
 	struct ks_replay_opts o = {
 		.events = ra->events, .pcap = ra->pcap, .mode = ra->mode,
-		.alerts = out, .errout = stderr,
+		.alerts = out, .errout = stderr, .threads = (int)ra->threads,
 	};
 	struct ks_ruleset *rs;
 	struct ks_tables *t;

@@ -106,25 +106,103 @@ static void account(struct ks_replay *r)
 	r->res->alerts = r->s.st.alerts;
 }
 
-static int flush(struct ks_replay *r)
+/* What a run forwarded: the pipeline, the alerts. */
+static void consume(struct ks_replay *r)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, topts,
-		.ctx_in = r->batch,
-		.ctx_size_in = ks_replay_ctx_size(r->batch),
-	);
-	int err;
-
-	if (!r->batch->n)
-		return 0;
-	err = bpf_prog_test_run_opts(bpf_program__fd(r->e.skel->progs.ks_replay), &topts);
-	r->res->test_runs++;
-	r->res->events += r->batch->n;
-	r->batch->n = r->batch->len = 0;
-	if (err)
-		return -errno;
 	ks_session_consume(&r->s);
 	account(r);
+}
+
+/*
+ * Take what the batch run last forwarded: with a runner, once its run
+ * ended. The ring buffer is read only between runs, as when the runs were
+ * the caller's own.
+ */
+static int drain(struct ks_replay *r)
+{
+	int err;
+
+	if (!r->in_flight)
+		return 0;
+	err = ks_runner_wait(&r->run);
+	r->in_flight = false;
+	if (!err)
+		consume(r);
+	return err;
+}
+
+/*
+ * Whether the runner makes this batch's run. The overlap wins with a free
+ * CPU and loses when the host's CPUs are busy (the two threads then wait
+ * for each other's turn: bench/profile/replay6-threads.txt), and which is
+ * the case changes while a replay runs. So every KS_PICK_CYCLE batches
+ * start with KS_PICK_PROBE batches handed over and as many made in turn,
+ * each probe timed (decoding included), and the rest of the cycle goes the
+ * faster way. Only who makes the runs changes: the order of every step and
+ * so the output stay the same.
+ */
+#define KS_PICK_PROBE	8u
+#define KS_PICK_CYCLE	128u
+
+static bool use_runner(struct ks_replay *r)
+{
+	struct ks_replay_pick *k = &r->pick;
+	unsigned int i = k->n++ % KS_PICK_CYCLE;
+	unsigned long long now;
+
+	if (!r->run.started)
+		return false;
+	if (i == 0 || i == KS_PICK_PROBE || i == 2 * KS_PICK_PROBE) {
+		now = ks_replay_now_ns();
+		if (i)	/* the probe just ended: its ns per event */
+			k->ns[i == KS_PICK_PROBE] = (now - k->t0) / (r->res->events - k->ev0 ?: 1);
+		k->t0 = now;
+		k->ev0 = r->res->events;
+	}
+	if (i < 2 * KS_PICK_PROBE)	/* handed over first: a short input still overlaps */
+		return i < KS_PICK_PROBE;
+	return k->ns[1] <= k->ns[0];
+}
+
+/*
+ * Run the batch being filled: by the runner, once the batch before it is
+ * drained, while the caller goes on decoding into the spare batch; or
+ * here (no runner, or use_runner() found the runs in turn faster).
+ */
+static int submit(struct ks_replay *r)
+{
+	struct ks_replay_ctx *b = r->batch;
+	bool runner;
+	int err;
+
+	if (!b->n)
+		return 0;
+	err = drain(r);
+	if (err)
+		return err;
+	runner = use_runner(r);
+	r->res->test_runs++;
+	r->res->events += b->n;
+	if (!runner) {
+		r->res->inline_runs++;
+		err = ks_replay_test_run(r->prog_fd, b);
+		b->n = b->len = 0;
+		if (!err)
+			consume(r);
+		return err;
+	}
+	ks_runner_give(&r->run, b);
+	r->in_flight = true;
+	r->batch = r->spare;
+	r->spare = b;
+	r->batch->n = r->batch->len = 0;
 	return 0;
+}
+
+/* Every event packed so far run and its alerts written. */
+static int flush(struct ks_replay *r)
+{
+	return submit(r) ?: drain(r);
 }
 
 static int on_input(void *arg, struct ks_event *ev, unsigned long line)
@@ -144,7 +222,7 @@ static int on_input(void *arg, struct ks_event *ev, unsigned long line)
 	}
 	if (ks_replay_pack(r->batch, ev, KS_REPLAY_BATCH))
 		return 0;
-	err = flush(r);
+	err = submit(r);
 	if (!err && !ks_replay_pack(r->batch, ev, KS_REPLAY_BATCH))
 		err = -E2BIG;	/* cannot be: one event always fits (test_abi) */
 	return err;
@@ -164,12 +242,19 @@ struct ks_replay *ks_replay_open(struct ks_ruleset *rs, struct ks_tables *t,
 	ks_engine_init(&r->e);
 	r->errout = o->errout;
 	r->batch = calloc(1, sizeof(*r->batch));
-	if (!r->batch || ks_session_init(&r->s, &so))
+	r->spare = calloc(1, sizeof(*r->spare));
+	if (!r->batch || !r->spare || ks_session_init(&r->s, &so))
 		goto fail;
 	err = ks_engine_load(&r->e, &eo);
 	if (err) {
 		pr_warn("kload: cannot load the replay program: %s\n", strerror(-err));
 		goto fail;
+	}
+	r->prog_fd = bpf_program__fd(r->e.skel->progs.ks_replay);
+	if (ks_runner_wanted(o->threads)) {
+		err = ks_runner_start(&r->run, r->prog_fd);
+		if (err)	/* not fatal: the caller makes the runs */
+			pr_warn("kload: no test-run thread: %s\n", strerror(-err));
 	}
 	err = ks_session_install(&r->s, &r->e, NULL, rs, t, false);
 	rs = NULL;	/* the pipeline's now, or freed */
@@ -195,9 +280,11 @@ void ks_replay_close(struct ks_replay *r)
 {
 	if (!r)
 		return;
+	ks_runner_stop(&r->run);
 	ks_session_fini(&r->s);
 	ks_engine_destroy(&r->e);
 	free(r->batch);
+	free(r->spare);
 	free(r);
 }
 
@@ -252,9 +339,13 @@ int ks_replay_events(struct ks_replay *r, const char *path, struct ks_output *al
 	 * time into its own (4 KiB reads were 5 % of a replay in a VM,
 	 * bench/profile/replay-cli-breakdown-before.txt).
 	 */
+	res->runner = r->run.started;
+	memset(&r->pick, 0, sizeof(r->pick));	/* res->events starts over */
 	err = ks_ecs_read_jsonl(in, path, on_input, r, &r->s.ecs, &res->skipped, r->errout);
 	if (!err)
 		err = flush(r);
+	else
+		drain(r);	/* nothing left running when this returns */
 	if (in != stdin)
 		fclose(in);
 	return err;

@@ -280,6 +280,11 @@ check "replay of the recording: exit 0" "[ $? -eq 0 ]" "$W/replay.err"
 grep -v '"e2e_connect"' "$W/alerts.jsonl" | sort >"$W/a.sorted"
 grep -v '"e2e_connect"' "$W/replayed.jsonl" | sort >"$W/b.sorted"
 check "replay reproduces the live process alerts byte for byte" "cmp -s $W/a.sorted $W/b.sorted && [ -s $W/a.sorted ]" "$W/replayed.jsonl"
+for t in 1 2; do	# the test runs made in turn, and by a second thread
+	"$KLOAD" replay --threads $t --events "$W/rec.jsonl" "$W/rules.yml" >"$W/replayed-t$t.jsonl" 2>&1
+	check "replay --threads $t: the same alerts, in the same order" \
+		"[ $? -eq 0 ] && cmp -s $W/replayed.jsonl $W/replayed-t$t.jsonl" "$W/replayed-t$t.jsonl"
+done
 "$KLOAD" test "$W/rules.yml" --events "$W/rec.jsonl" --expect "$W/replayed.jsonl" >"$W/out" 2>&1
 check "kload test against its own output: exit 0" "[ $? -eq 0 ]" "$W/out"
 echo '{}' >"$W/wrong.jsonl"

@@ -22,6 +22,12 @@ struct ks_replay_opts {
 	int mode;		/* outcome to simulate: enum ks_enforce_mode, -1 = signal */
 	struct ks_output *alerts;	/* Alert JSONL output */
 	FILE *errout;		/* malformed-input reports */
+	/*
+	 * Threads of an Event JSONL replay: 1, the caller's alone; 2, a second
+	 * one makes the test runs of batch k while the caller decodes batch
+	 * k + 1 (same output); 0, 2 when the process may use two CPUs or more.
+	 */
+	int threads;
 };
 
 struct ks_replay_result {
@@ -34,6 +40,8 @@ struct ks_replay_result {
 	uint64_t short_frames;	/* packets too short for Ethernet: skipped */
 	uint64_t other_links;	/* packets of non-Ethernet interfaces: skipped */
 	bool pcap_error;	/* the capture is cut or malformed (reported) */
+	bool runner;		/* a second thread may make the test runs */
+	uint64_t inline_runs;	/* test runs the caller made (all with no runner) */
 };
 
 /*

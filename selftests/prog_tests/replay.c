@@ -7,6 +7,11 @@
  *                 rule, its negative fixture does not
  *  deterministic  the same input gives byte-identical alerts twice
  *  malformed      bad lines are counted and skipped, good ones still run
+ *  threads        with a runner thread making the test runs (--threads 2)
+ *                 and without, the same alerts, the same diagnostics (same
+ *                 lines, same order) and the same counts, over every
+ *                 fixture three times with bad lines among them (batches
+ *                 of 128 and the 64 KiB context: many runs)
  *  elastic_toml   an Elastic detection-rules .toml rule alerts with what a
  *                 SIEM reads: rule.uuid, description, reference, threat.*,
  *                 event.risk_score, ecs.version
@@ -31,9 +36,10 @@ static const char *rules_dir(void)
 }
 
 /* A replayer over rs, which it takes over (freed here on failure). */
-static struct ks_replay *open_ruleset(struct ks_ruleset *rs)
+static struct ks_replay *open_ruleset_with(struct ks_ruleset *rs, int threads, FILE *errout)
 {
-	struct ks_replay_opts o = { .mode = KS_MODE_SIGNAL, .errout = stderr };
+	struct ks_replay_opts o = { .mode = KS_MODE_SIGNAL, .errout = errout,
+				    .threads = threads };
 	struct ks_compile_info info = {};
 	struct ks_tables *t = calloc(1, sizeof(*t));
 
@@ -47,12 +53,22 @@ static struct ks_replay *open_ruleset(struct ks_ruleset *rs)
 	return ks_replay_open(rs, t, &o);
 }
 
-static struct ks_replay *open_rules(void)
+static struct ks_replay *open_ruleset(struct ks_ruleset *rs)
+{
+	return open_ruleset_with(rs, 0, stderr);
+}
+
+static struct ks_replay *open_rules_with(int threads, FILE *errout)
 {
 	struct ks_ruleset *rs = ks_ruleset_new();
 
 	ks_ruleset_load_path(rs, rules_dir());
-	return open_ruleset(rs);
+	return open_ruleset_with(rs, threads, errout);
+}
+
+static struct ks_replay *open_rules(void)
+{
+	return open_rules_with(0, stderr);
 }
 
 /* Alerts of replaying path, as text (malloc'd). */
@@ -157,6 +173,91 @@ static void malformed(struct ks_replay *r)
 	unlink(path);
 }
 
+/* Every fixture's lines, three times, a bad line after every 40th: into f. */
+static int fixtures_file(FILE *f)
+{
+	char path[512], *line = NULL;
+	struct dirent **names;
+	size_t cap = 0;
+	int n, i, pass, lines = 0;
+	FILE *in;
+
+	snprintf(path, sizeof(path), "%s/tests", rules_dir());
+	n = scandir(path, &names, NULL, alphasort);
+	for (pass = 0; pass < 3; pass++) {
+		for (i = 0; i < n; i++) {
+			if (!strstr(names[i]->d_name, ".jsonl"))
+				continue;
+			snprintf(path, sizeof(path), "%s/tests/%s", rules_dir(), names[i]->d_name);
+			in = fopen(path, "r");
+			while (in && getline(&line, &cap, in) > 0) {
+				fputs(line, f);
+				if (!(++lines % 40))
+					fputs(lines % 80 ? "{not json\n" : "{\"event\":{}}\n", f);
+			}
+			if (in)
+				fclose(in);
+		}
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(line);
+	return lines;
+}
+
+/* Alerts and diagnostics of path replayed with threads (malloc'd, or NULL). */
+static char *replay_threads(const char *path, int threads, struct ks_replay_result *res,
+			    char **diags)
+{
+	size_t dlen = 0;
+	FILE *err = open_memstream(diags, &dlen);
+	struct ks_replay *r = open_rules_with(threads, err);
+	char *alerts = NULL;
+
+	if (r) {
+		alerts = replay(r, path, res);
+		ks_replay_close(r);
+	}
+	fclose(err);
+	return alerts;
+}
+
+static void threads(void)
+{
+	char path[] = "/tmp/ks_st_threadsXXXXXX";
+	struct ks_replay_result one = {}, two = {};
+	char *a1, *a2, *d1 = NULL, *d2 = NULL;
+	int fd = mkstemp(path), lines;
+	FILE *f = fdopen(fd, "w");
+
+	lines = fixtures_file(f);
+	fclose(f);
+	a1 = replay_threads(path, 1, &one, &d1);
+	a2 = replay_threads(path, 2, &two, &d2);
+	if (ASSERT_OK_PTR(a1, "threads 1") && ASSERT_OK_PTR(a2, "threads 2")) {
+		ASSERT_FALSE(one.runner, "threads 1: no runner");
+		ASSERT_TRUE(two.runner, "threads 2: a runner thread");
+		ASSERT_EQ(one.inline_runs, one.test_runs, "threads 1: every run in turn");
+		ASSERT_LT(two.inline_runs, two.test_runs, "threads 2: runs handed over");
+		ASSERT_GT(strlen(a1), 1000, "alerts written");
+		ASSERT_STREQ(a1, a2, "byte-identical alerts");
+		ASSERT_STREQ(d1, d2, "the same diagnostics");
+		ASSERT_HAS_STR(d1, ":82: error: @timestamp: missing\n", "a bad line by its number");
+		ASSERT_EQ(one.skipped, (unsigned long)(lines / 40), "bad lines skipped");
+		ASSERT_EQ(two.skipped, one.skipped, "same skipped");
+		ASSERT_EQ(two.events, one.events, "same events");
+		ASSERT_EQ(two.test_runs, one.test_runs, "same test runs");
+		ASSERT_GT(one.test_runs, 3, "several batches");
+		ASSERT_EQ(two.alerts, one.alerts, "same alert count");
+	}
+	free(a1);
+	free(a2);
+	free(d1);
+	free(d2);
+	unlink(path);
+}
+
 #define WEB_SHELL_TOML \
 	"[rule]\n" \
 	"description = \"A shell started by a web server.\"\n" \
@@ -228,6 +329,8 @@ void test_replay(void)
 	if (test__start_subtest("malformed"))
 		malformed(r);
 	ks_replay_close(r);
+	if (test__start_subtest("threads"))
+		threads();
 	if (test__start_subtest("elastic_toml"))
 		elastic_toml();
 }
