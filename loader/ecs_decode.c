@@ -1306,7 +1306,7 @@ static int read_line(struct ks_ecs_ctx *ctx, const char *line, size_t len,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (ks_dec_index_line(&x, ctx->jr, line, len)) {
+	if (!ks_dec_one_pass || ks_dec_index_line(&x, ctx->jr, line, len)) {
 		if (ks_jr_parse(ctx->jr, line, len)) {
 			json_message(line, len, err, errlen);
 			return -1;

@@ -19,6 +19,7 @@
  *                       messages and values cannot differ.
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -218,14 +219,19 @@ void ks_dec_index_tape(struct ks_dec_index *x, const struct ks_jr *r)
 
 /* ---- the one pass ---- */
 
+bool ks_dec_one_pass = true;
+
 #define IX_DEPTH	32	/* deeper: the reader's (its limit is 2048) */
 #define IX_NAMES	16	/* names off the tree in one object: more, the reader's */
+#define IX_WORDS	128	/* lines up to 8 KiB (longer: the reader's), 64 bytes a word */
 
 struct ipass {
 	struct ks_dec_index *x;
 	struct ks_jr *r;
 	const char *line, *p, *end;
 	char *copy;		/* r->str: the line's copy, a NUL after each string */
+	const uint64_t *quote;	/* bit i: line[i] is '"' */
+	size_t words;		/* of quote */
 	unsigned int depth;
 	uint64_t seen[(2 * P_N + 1 + 63) / 64];	/* tree nodes met (a second: a duplicate) */
 };
@@ -247,26 +253,27 @@ static inline bool ipunct(struct ipass *ps, char c)
 }
 
 /*
- * A string without escapes at ps->p (its quote), as the reader's string()
- * leaves it: its bytes in the copy, a NUL over the closing quote. -1 for
- * an escape, a control character or ill-formed UTF-8 (the reader decides).
+ * A string at ps->p (its quote), as the reader's string() leaves it: its
+ * bytes in the copy, a NUL over the closing quote. The line has no
+ * backslash (iscan), so the next quote ends it; its control characters
+ * and UTF-8 were checked for the whole line.
  */
 static inline __attribute__((always_inline)) int
-istring(struct ipass *ps, const char **s, uint32_t *len, bool *dot)
+istring(struct ipass *ps, const char **s, uint32_t *len)
 {
-	const char *b = ps->p + 1, *q;
-	struct run r = { 0, 0 };
+	size_t b = (size_t)(ps->p - ps->line) + 1, w = b / 64;
+	uint64_t m = ps->quote[w] & (~0ull << (b % 64));
 
-	q = plain_run(b, ps->end, &r);
-	if (q == ps->end || *q != '"')
-		return -1;
-	if (r.high && !ks_utf8_valid(b, (size_t)(q - b)))
-		return -1;
-	*s = ps->copy + (b - ps->line);
-	ps->copy[q - ps->line] = '\0';
-	*len = (uint32_t)(q - b);
-	*dot = r.dots != 0;
-	ps->p = q + 1;
+	while (!m) {
+		if (++w >= ps->words)
+			return -1;
+		m = ps->quote[w];
+	}
+	w = w * 64 + (size_t)__builtin_ctzll(m);	/* the closing quote */
+	*s = ps->copy + b;
+	ps->copy[w] = '\0';
+	*len = (uint32_t)(w - b);
+	ps->p = ps->line + w + 1;
 	return 0;
 }
 
@@ -320,11 +327,10 @@ static struct ks_jn *inode(struct ipass *ps, uint8_t type)
 static int iscalar(struct ipass *ps, struct ks_jn *n)
 {
 	char c = ps->p < ps->end ? *ps->p : '\0';
-	bool dot;
 
 	if (c == '"') {
 		n->type = KS_JT_STR;
-		return istring(ps, &n->s, &n->len, &dot);
+		return istring(ps, &n->s, &n->len);
 	}
 	if (c == '-' || (c >= '0' && c <= '9')) {
 		n->type = KS_JT_INT;
@@ -388,9 +394,9 @@ static bool inames_add(struct inames *k, const char *s, uint32_t len)
 }
 
 /* A member name, then its ':'. */
-static int iname(struct ipass *ps, const char **s, uint32_t *len, bool *dot)
+static int iname(struct ipass *ps, const char **s, uint32_t *len)
 {
-	if (ps->p == ps->end || *ps->p != '"' || istring(ps, s, len, dot))
+	if (ps->p == ps->end || *ps->p != '"' || istring(ps, s, len))
 		return -1;
 	return ipunct(ps, ':') ? 0 : -1;
 }
@@ -412,7 +418,6 @@ static int iskip_obj(struct ipass *ps)
 	struct inames names;
 	const char *k;
 	uint32_t klen;
-	bool dot;
 	int end;
 
 	names.n = 0;
@@ -422,7 +427,7 @@ static int iskip_obj(struct ipass *ps)
 		return 0;
 	}
 	do {
-		if (iname(ps, &k, &klen, &dot) || !inames_add(&names, k, klen) || iskip(ps))
+		if (iname(ps, &k, &klen) || !inames_add(&names, k, klen) || iskip(ps))
 			return -1;
 	} while (!(end = inext(ps, '}')));
 	return end < 0 ? -1 : 0;
@@ -510,7 +515,6 @@ static int iobj(struct ipass *ps, unsigned int t, unsigned int depth)
 	const char *k;
 	uint32_t klen;
 	unsigned int c;
-	bool dot;
 	int end;
 
 	names.n = 0;
@@ -520,9 +524,11 @@ static int iobj(struct ipass *ps, unsigned int t, unsigned int depth)
 		return 0;
 	}
 	do {
-		if (iname(ps, &k, &klen, &dot) || dot)
+		if (iname(ps, &k, &klen))
+			return -1;
+		c = tree_child(t, k, klen);	/* a name of the tree has no '.' */
+		if (!c && memchr(k, '.', klen))
 			return -1;	/* a dotted name: the reader's, which reads it as a path */
-		c = tree_child(t, k, klen);
 		if (c ? iseen(ps, c) : !inames_add(&names, k, klen))
 			return -1;	/* a duplicate, or too many names to compare */
 		if (c ? imember(ps, c, k, klen, depth) : iskip(ps))
@@ -554,16 +560,93 @@ static int ireserve(struct ks_jr *r, size_t len)
 	return 0;
 }
 
+#ifdef __SSE2__
+/* Bits of 16 bytes at p: quotes, control characters, backslashes, bytes >= 0x80. */
+static inline void iscan16(const char *p, unsigned int *q, unsigned int *ctl, unsigned int *bs,
+			   unsigned int *high)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)p);
+
+	*q = (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+	*ctl = (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v));
+	*bs = (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+	*high = (unsigned int)_mm_movemask_epi8(v);
+}
+#define IX_STEP	16u
+#else
+static inline void iscan16(const char *p, unsigned int *q, unsigned int *ctl, unsigned int *bs,
+			   unsigned int *high)
+{
+	unsigned char c = (unsigned char)*p;
+
+	*q = c == '"';
+	*ctl = c < 0x20;
+	*bs = c == '\\';
+	*high = c >> 7;
+}
+#define IX_STEP	1u
+#endif
+
+/*
+ * One scan of the whole line instead of one per string: where its quotes
+ * are, and whether it can be read without the reader's string checks (no
+ * backslash, no control character inside a string, well-formed UTF-8:
+ * a multi-byte sequence never spans an ASCII byte, so the whole line is
+ * well-formed exactly when each string is and no byte >= 0x80 is outside
+ * one, which the reader would refuse too). 0, or -1: the reader's line.
+ */
+static int iscan(const char *line, size_t len, uint64_t *quote, size_t words)
+{
+	uint64_t ctl[IX_WORDS], in, carry = 0;
+	unsigned int q, c, bs, h, any_bs = 0, any_high = 0;
+	size_t i, w;
+
+	memset(quote, 0, words * sizeof(*quote));
+	memset(ctl, 0, words * sizeof(*ctl));
+	for (i = 0; i + IX_STEP <= len; i += IX_STEP) {
+		iscan16(line + i, &q, &c, &bs, &h);
+		quote[i / 64] |= (uint64_t)q << (i % 64);
+		ctl[i / 64] |= (uint64_t)c << (i % 64);
+		any_bs |= bs;
+		any_high |= h;
+	}
+	for (; i < len; i++) {
+		quote[i / 64] |= (uint64_t)(line[i] == '"') << (i % 64);
+		ctl[i / 64] |= (uint64_t)((unsigned char)line[i] < 0x20) << (i % 64);
+		any_bs |= line[i] == '\\';
+		any_high |= (unsigned char)line[i] >> 7;
+	}
+	if (any_bs || (any_high && !ks_utf8_valid(line, len)))
+		return -1;
+	for (w = 0; w < words; w++) {	/* in: the bytes from an opening quote to its string's end */
+		in = quote[w];
+		in ^= in << 1;
+		in ^= in << 2;
+		in ^= in << 4;
+		in ^= in << 8;
+		in ^= in << 16;
+		in ^= in << 32;
+		in ^= carry;
+		if (in & ctl[w])
+			return -1;
+		carry = (uint64_t)((int64_t)in >> 63);
+	}
+	return 0;
+}
+
 int ks_dec_index_line(struct ks_dec_index *x, struct ks_jr *r, const char *line, size_t len)
 {
-	struct ipass ps = { x, r, line, line, line + len, NULL, 0, { 0 } };
+	struct ipass ps = { x, r, line, line, line + len, NULL, NULL, 0, 0, { 0 } };
+	uint64_t quote[IX_WORDS];
 
 	pthread_once(&dec_tree_once, tree_build);
 	memset(x->at, 0, sizeof(x->at));
 	r->n_nodes = 0;
 	r->dotted = false;
-	if (ireserve(r, len))
+	ps.words = (len + 63) / 64;
+	if (len > IX_WORDS * 64 || iscan(line, len, quote, ps.words) || ireserve(r, len))
 		return -1;
+	ps.quote = quote;
 	memcpy(r->str, line, len);
 	ps.copy = r->str;
 	iws(&ps);

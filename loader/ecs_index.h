@@ -7,6 +7,7 @@
 #ifndef KS_ECS_INDEX_H
 #define KS_ECS_INDEX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -101,6 +102,8 @@ struct ks_dec_index {
  * ks_dec_index_tape() decide it.
  */
 int ks_dec_index_line(struct ks_dec_index *x, struct ks_jr *r, const char *line, size_t len);
+/* false: every line by the reader (tests compare the two ways; default true) */
+extern bool ks_dec_one_pass;
 /* x of the line ks_jr_parse() left in r (its root an object or not). */
 void ks_dec_index_tape(struct ks_dec_index *x, const struct ks_jr *r);
 
