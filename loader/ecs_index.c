@@ -314,7 +314,8 @@ static int iliteral(struct ipass *ps, uint8_t *type)
 }
 
 /* A new node (the array was sized for the line: no growth, no move). */
-static struct ks_jn *inode(struct ipass *ps, uint8_t type)
+static inline __attribute__((always_inline)) struct ks_jn *
+inode(struct ipass *ps, uint8_t type)
 {
 	struct ks_jn *n = &ps->r->n[ps->r->n_nodes++];
 
@@ -324,7 +325,7 @@ static struct ks_jn *inode(struct ipass *ps, uint8_t type)
 }
 
 /* A string, an integer, true, false or null into node n. */
-static int iscalar(struct ipass *ps, struct ks_jn *n)
+static inline __attribute__((always_inline)) int iscalar(struct ipass *ps, struct ks_jn *n)
 {
 	char c = ps->p < ps->end ? *ps->p : '\0';
 
@@ -394,7 +395,7 @@ static bool inames_add(struct inames *k, const char *s, uint32_t len)
 }
 
 /* A member name, then its ':'. */
-static int iname(struct ipass *ps, const char **s, uint32_t *len)
+static inline __attribute__((always_inline)) int iname(struct ipass *ps, const char **s, uint32_t *len)
 {
 	if (ps->p == ps->end || *ps->p != '"' || istring(ps, s, len))
 		return -1;
@@ -402,7 +403,7 @@ static int iname(struct ipass *ps, const char **s, uint32_t *len)
 }
 
 /* After a member: 1 at the container's end (passed), 0 after a ',', -1. */
-static int inext(struct ipass *ps, char close)
+static inline __attribute__((always_inline)) int inext(struct ipass *ps, char close)
 {
 	iws(ps);
 	if (ps->p < ps->end && *ps->p == close) {
@@ -467,7 +468,7 @@ static int iskip(struct ipass *ps)
 	return err;
 }
 
-static bool iseen(struct ipass *ps, unsigned int c)
+static inline __attribute__((always_inline)) bool iseen(struct ipass *ps, unsigned int c)
 {
 	uint64_t bit = 1ull << (c % 64);
 	bool was = ps->seen[c / 64] & bit;
@@ -479,7 +480,7 @@ static bool iseen(struct ipass *ps, unsigned int c)
 /* The value of member `key` at tree node c (0: none) of an object at depth `depth`. */
 static int iobj(struct ipass *ps, unsigned int t, unsigned int depth);
 
-static int imember(struct ipass *ps, unsigned int c, const char *key, uint32_t klen,
+static inline __attribute__((always_inline)) int imember(struct ipass *ps, unsigned int c, const char *key, uint32_t klen,
 		   unsigned int depth)
 {
 	const struct dec_tnode *tn = &dec_tree[c];
