@@ -122,13 +122,21 @@ static inline const char *plain_run(const char *q, const char *end, struct run *
 	return q;
 }
 
-/* Decimal integer text that strtoll takes without ERANGE. */
+/*
+ * Decimal integer text that strtoll takes without ERANGE. Up to 18
+ * digits cannot overflow: the test (a division per digit) only past them.
+ */
 static inline int int_value(const char *p, const char *q, int64_t *out)
 {
 	bool neg = *p == '-';
 	uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	const char *safe;
 
-	for (p += neg; p < q; p++) {
+	p += neg;
+	safe = q - p > 18 ? p + 18 : q;
+	for (; p < safe; p++)
+		v = v * 10 + (unsigned int)(*p - '0');
+	for (; p < q; p++) {
 		unsigned int d = (unsigned int)(*p - '0');
 
 		if (v > (lim - d) / 10)
