@@ -324,8 +324,20 @@ inode(struct ipass *ps, uint8_t type)
 	return n;
 }
 
+/* Just past a '{' or '[': white space, then whether the container ends (stepped over). */
+static inline bool iempty(struct ipass *ps, char close)
+{
+	iws(ps);
+	if (ps->p < ps->end && *ps->p == close) {
+		ps->p++;
+		return true;
+	}
+	return false;
+}
+
 /* A string, an integer, true, false or null into node n. */
-static inline __attribute__((always_inline)) int iscalar(struct ipass *ps, struct ks_jn *n)
+static inline __attribute__((always_inline)) int
+iscalar(struct ipass *ps, struct ks_jn *n)
 {
 	char c = ps->p < ps->end ? *ps->p : '\0';
 
@@ -346,11 +358,8 @@ static int iarray(struct ipass *ps, struct ks_jn *a)
 	struct ks_jn *m, *prev = NULL;
 
 	ps->p++;
-	iws(ps);
-	if (ps->p < ps->end && *ps->p == ']') {
-		ps->p++;
+	if (iempty(ps, ']'))
 		return 0;
-	}
 	for (;;) {
 		m = inode(ps, KS_JT_INT);
 		if (iscalar(ps, m))
@@ -395,7 +404,8 @@ static bool inames_add(struct inames *k, const char *s, uint32_t len)
 }
 
 /* A member name, then its ':'. */
-static inline __attribute__((always_inline)) int iname(struct ipass *ps, const char **s, uint32_t *len)
+static inline __attribute__((always_inline)) int
+iname(struct ipass *ps, const char **s, uint32_t *len)
 {
 	if (ps->p == ps->end || *ps->p != '"' || istring(ps, s, len))
 		return -1;
@@ -403,7 +413,8 @@ static inline __attribute__((always_inline)) int iname(struct ipass *ps, const c
 }
 
 /* After a member: 1 at the container's end (passed), 0 after a ',', -1. */
-static inline __attribute__((always_inline)) int inext(struct ipass *ps, char close)
+static inline __attribute__((always_inline)) int
+inext(struct ipass *ps, char close)
 {
 	iws(ps);
 	if (ps->p < ps->end && *ps->p == close) {
@@ -422,11 +433,8 @@ static int iskip_obj(struct ipass *ps)
 	int end;
 
 	names.n = 0;
-	iws(ps);
-	if (ps->p < ps->end && *ps->p == '}') {
-		ps->p++;
+	if (iempty(ps, '}'))
 		return 0;
-	}
 	do {
 		if (iname(ps, &k, &klen) || !inames_add(&names, k, klen) || iskip(ps))
 			return -1;
@@ -438,11 +446,8 @@ static int iskip_arr(struct ipass *ps)
 {
 	int end;
 
-	iws(ps);
-	if (ps->p < ps->end && *ps->p == ']') {
-		ps->p++;
+	if (iempty(ps, ']'))
 		return 0;
-	}
 	do {
 		if (iskip(ps))
 			return -1;
@@ -468,7 +473,8 @@ static int iskip(struct ipass *ps)
 	return err;
 }
 
-static inline __attribute__((always_inline)) bool iseen(struct ipass *ps, unsigned int c)
+static inline __attribute__((always_inline)) bool
+iseen(struct ipass *ps, unsigned int c)
 {
 	uint64_t bit = 1ull << (c % 64);
 	bool was = ps->seen[c / 64] & bit;
@@ -477,11 +483,11 @@ static inline __attribute__((always_inline)) bool iseen(struct ipass *ps, unsign
 	return was;
 }
 
-/* The value of member `key` at tree node c (0: none) of an object at depth `depth`. */
 static int iobj(struct ipass *ps, unsigned int t, unsigned int depth);
 
-static inline __attribute__((always_inline)) int imember(struct ipass *ps, unsigned int c, const char *key, uint32_t klen,
-		   unsigned int depth)
+/* The value of member `key`, tree node c, of an object at depth `depth`. */
+static inline __attribute__((always_inline)) int
+imember(struct ipass *ps, unsigned int c, const char *key, uint32_t klen, unsigned int depth)
 {
 	const struct dec_tnode *tn = &dec_tree[c];
 	struct ks_jn *n;
@@ -519,11 +525,8 @@ static int iobj(struct ipass *ps, unsigned int t, unsigned int depth)
 	int end;
 
 	names.n = 0;
-	iws(ps);
-	if (ps->p < ps->end && *ps->p == '}') {
-		ps->p++;
+	if (iempty(ps, '}'))
 		return 0;
-	}
 	do {
 		if (iname(ps, &k, &klen))
 			return -1;
