@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * ECS decoder: Event JSONL -> struct ks_event, field by field as the
- * mapping at the top of loader/ecs.c says. A line is parsed into the
- * reader's flat node array (loader/json_read.c), not a jansson tree; a
- * line that is not JSON gets jansson's own message (the cold path).
- * About 1,690 lines: one short function per ECS field group, each with the
+ * mapping at the top of loader/ecs.c says. A line is read into the
+ * reader's flat node array (include/kestrel/json.h), not a jansson tree,
+ * with the node of each path indexed (loader/ecs_index.c: in one pass for
+ * the usual lines); a line that is not JSON gets jansson's own message
+ * (the cold path).
+ * About 1,460 lines: one short function per ECS field group, each with the
  * checks and messages of its fields; splitting by group would only
  * scatter struct dec and its helpers.
  */
