@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * ECS decoder: Event JSONL -> struct ks_event, field by field as the
- * mapping at the top of loader/ecs.c says. A line is parsed into the
- * reader's flat node array (loader/json_read.c), not a jansson tree; a
- * line that is not JSON gets jansson's own message (the cold path).
- * About 1,690 lines: one short function per ECS field group, each with the
+ * mapping at the top of loader/ecs.c says. A line is read into the
+ * reader's flat node array (include/kestrel/json.h), not a jansson tree,
+ * with the node of each path indexed (loader/ecs_index.c: in one pass for
+ * the usual lines); a line that is not JSON gets jansson's own message
+ * (the cold path).
+ * About 1,460 lines: one short function per ECS field group, each with the
  * checks and messages of its fields; splitting by group would only
  * scatter struct dec and its helpers.
  */
@@ -25,78 +27,8 @@
 #include "kestrel/json.h"
 #include "kestrel/rules.h"
 #include "ecs_int.h"
+#include "ecs_index.h"
 
-/*
- * Every ECS path the decoder reads, by id: a line is indexed once
- * (index_line) and each field is then one array read, instead of a walk
- * through the members per field. The enriched fields (ks_ecs_user_name)
- * follow as P_USER + KS_ECS_U_*. F(id, KS_F_*): a field of the catalogue
- * (rules-compiler/fields.c), its name read from there when the tree is
- * built; X(id, name): a path the catalogue has no id of.
- */
-#define DEC_PATHS(X, F)								\
-	X(TIMESTAMP, "@timestamp") \
-	F(EV_CATEGORY, KS_F_CATEGORY) \
-	F(EV_ACTION, KS_F_ACTION) \
-	X(EV_TYPE, "event.type") \
-	X(DATASET, "data_stream.dataset") \
-	F(PROC_PID, KS_F_PROCESS_PID) \
-	F(PROC_EXE, KS_F_PROCESS_EXECUTABLE) \
-	F(PROC_NAME, KS_F_PROCESS_NAME) \
-	F(PROC_ENTITY, KS_F_ENTITY_ID) \
-	F(PAR_PID, KS_F_PARENT_PID) \
-	F(PAR_EXE, KS_F_PARENT_EXECUTABLE) \
-	F(PAR_NAME, KS_F_PARENT_NAME) \
-	F(PAR_ENTITY, KS_F_PARENT_ENTITY_ID) \
-	F(PROC_ARGS, KS_F_PROCESS_ARGS) \
-	F(PROC_CMDLINE, KS_F_PROCESS_COMMAND_LINE) \
-	F(PROC_ARGS_COUNT, KS_F_ARGS_COUNT) \
-	F(PROC_EXIT_CODE, KS_F_EXIT_CODE) \
-	F(CAP_EFF, KS_F_CAP_EFFECTIVE) \
-	F(CAP_PRM, KS_F_CAP_PERMITTED) \
-	F(PROC_EUID, KS_F_EUID) \
-	F(PROC_EGID, KS_F_EGID) \
-	F(PAR_EUID, KS_F_PARENT_EUID) \
-	F(PAR_EGID, KS_F_PARENT_EGID) \
-	F(USER_ID, KS_F_USER_ID) \
-	F(GROUP_ID, KS_F_GROUP_ID) \
-	F(FILE_PATH, KS_F_FILE_PATH) \
-	F(FILE_NAME, KS_F_FILE_NAME) \
-	F(FILE_EXT, KS_F_FILE_EXTENSION) \
-	F(FILE_ORIG, KS_F_FILE_ORIG_PATH) \
-	F(FILE_ORIG_NAME, KS_F_FILE_ORIG_NAME) \
-	F(FILE_ORIG_EXT, KS_F_FILE_ORIG_EXT) \
-	X(FILE_TARGET, "file.target_path") \
-	F(SRC_IP, KS_F_SOURCE_IP) \
-	F(DST_IP, KS_F_DEST_IP) \
-	F(SRC_PORT, KS_F_SOURCE_PORT) \
-	F(DST_PORT, KS_F_DEST_PORT) \
-	F(TRANSPORT, KS_F_TRANSPORT) \
-	F(DIRECTION, KS_F_DIRECTION) \
-	F(PAYLOAD, KS_F_PAYLOAD) \
-	F(IFACE_NAME, KS_F_IFACE_NAME) \
-	X(IFACE_ID, "observer.ingress.interface.id") \
-	F(PID_NS, KS_F_PID_NS) \
-	X(ENTRY_TYPE, "process.entry_leader.entry_meta.type") \
-	F(SL_PID, KS_F_SESSION_PID) \
-	F(SL_ENTITY, KS_F_SESSION_ENTITY_ID) \
-	F(EL_PID, KS_F_ENTRY_PID) \
-	F(EL_ENTITY, KS_F_ENTRY_ENTITY_ID) \
-	F(MNT_NS, KS_F_MNT_NS) \
-	F(NET_NS, KS_F_NET_NS) \
-	F(USER_NS, KS_F_USER_NS) \
-	X(CONTAINER_ID, "container.id") \
-	X(TRUNCATED, "kestrel.truncated") \
-	X(HOST_OS_TYPE, "host.os.type") \
-	X(HOST_NAME, "host.name") \
-	X(CUT_EXE, "kestrel.cut_head.process.executable") \
-	X(CUT_PEXE, "kestrel.cut_head.process.parent.executable") \
-	X(CUT_PATH, "kestrel.cut_head.file.path") \
-	X(CUT_ORIG, "kestrel.cut_head.file.Ext.original.path") \
-	X(CUT_TARGET, "kestrel.cut_head.file.target_path")
-
-#define DEC_ENUM(id, name) P_##id,
-enum dec_path { DEC_PATHS(DEC_ENUM, DEC_ENUM) P_USER, P_N = P_USER + KS_ECS_USER_N };
 
 /* The kestrel.cut_head.* member of the path at p (a record's, not a slot's). */
 static enum dec_path p_cut(enum dec_path p)
@@ -110,141 +42,6 @@ static enum dec_path p_cut(enum dec_path p)
 	}
 }
 
-/* The paths as a tree of member names: what index_line matches a line's members against. */
-struct dec_tnode {
-	const char *seg;
-	uint32_t len;
-	int id;			/* enum dec_path, or -1: only a prefix of some */
-	uint16_t child, next;	/* indices in dec_tree; 0: none (0 is the root) */
-	uint16_t last;		/* the last child */
-	uint16_t parent;
-};
-
-static const char *dec_names[P_N];
-static struct dec_tnode dec_tree[2 * P_N + 1];
-static unsigned int dec_tree_n = 1;
-static pthread_once_t dec_tree_once = PTHREAD_ONCE_INIT;
-
-/*
- * Every node but the root by (parent, name) in an open-addressed table:
- * a line's member is found in one probe or two, where walking the
- * parent's children (16 at the root) with a memcmp call was 5 % of
- * kload replay's time net of start-up (bench/profile/replay2-cli-before.txt).
- * Filled once, then read only.
- */
-#define DEC_HASH_N	1024u	/* a power of two, over twice the nodes (111 today) */
-static uint16_t dec_hash[DEC_HASH_N];
-_Static_assert(DEC_HASH_N >= 2 * (2 * P_N + 1), "dec_hash stays at most half full");
-
-/*
- * A slot index, not a content hash (include/kestrel/hash.h has the
- * project's one): the parent, the length and the two end bytes tell the
- * decoder's names apart well enough for one probe or two, and the probe's
- * memcmp decides. ks_fnv1a32 over the whole name cost 503 instructions
- * more a line, 3.3 % of decoding (bench/profile/replay4-decoder.txt).
- */
-static unsigned int tree_hash(unsigned int t, const char *seg, size_t len)
-{
-	unsigned int h = t * 0x9e3779b1u ^ (unsigned int)len * 0x85ebca6bu;
-
-	if (len)
-		h ^= (unsigned char)seg[0] * 0xc2b2ae35u ^ (unsigned char)seg[len - 1] * 0x27d4eb2fu;
-	return (h ^ h >> 15) & (DEC_HASH_N - 1);
-}
-
-/*
- * a[0..len) == b[0..len) for a name: two loads from each end, which
- * overlap when shorter than twice their size, never past either. Each of
- * a line's ~19 probes that hit made a memcmp call.
- */
-static inline bool name_eq(const char *a, const char *b, size_t len)
-{
-	uint64_t x, y, u, v;
-	uint32_t i, j, k, l;
-
-	if (len >= 8 && len <= 16) {
-		memcpy(&x, a, 8);
-		memcpy(&y, b, 8);
-		memcpy(&u, a + len - 8, 8);
-		memcpy(&v, b + len - 8, 8);
-		return !((x ^ y) | (u ^ v));
-	}
-	if (len >= 4 && len < 8) {
-		memcpy(&i, a, 4);
-		memcpy(&j, b, 4);
-		memcpy(&k, a + len - 4, 4);
-		memcpy(&l, b + len - 4, 4);
-		return !((i ^ j) | (k ^ l));
-	}
-	return !memcmp(a, b, len);
-}
-
-/*
- * Inlined in index_obj, name_eq for memcmp: indexing a replay bench line
- * took 2,380 instructions, now 1,860 (bench/profile/replay5-index.txt).
- */
-static inline __attribute__((always_inline)) unsigned int
-tree_child(unsigned int t, const char *seg, size_t len)
-{
-	unsigned int h, c;
-
-	for (h = tree_hash(t, seg, len); (c = dec_hash[h]); h = (h + 1) & (DEC_HASH_N - 1))
-		if (dec_tree[c].parent == t && dec_tree[c].len == len &&
-		    name_eq(dec_tree[c].seg, seg, len))
-			return c;
-	return 0;
-}
-
-static void tree_hash_add(unsigned int c)
-{
-	unsigned int h = tree_hash(dec_tree[c].parent, dec_tree[c].seg, dec_tree[c].len);
-
-	while (dec_hash[h])
-		h = (h + 1) & (DEC_HASH_N - 1);
-	dec_hash[h] = (uint16_t)c;
-}
-
-static void tree_add(int id, const char *path)
-{
-	unsigned int t = 0, c;
-	const char *dot;
-	size_t len;
-
-	for (;;) {
-		dot = strchr(path, '.');
-		len = dot ? (size_t)(dot - path) : strlen(path);
-		c = tree_child(t, path, len);
-		if (!c) {	/* appended: children stay in enum order, the common first */
-			c = dec_tree_n++;
-			dec_tree[c] = (struct dec_tnode){ path, (uint32_t)len, -1, 0, 0, 0,
-							  (uint16_t)t };
-			tree_hash_add(c);
-			if (dec_tree[t].child)
-				dec_tree[dec_tree[t].last].next = (uint16_t)c;
-			else
-				dec_tree[t].child = (uint16_t)c;
-			dec_tree[t].last = (uint16_t)c;
-		}
-		t = c;
-		if (!dot)
-			break;
-		path = dot + 1;
-	}
-	dec_tree[t].id = id;
-}
-
-static void tree_build(void)
-{
-#define DEC_NAME(id, name) [P_##id] = name,
-#define DEC_FIELD(id, f) [P_##id] = ks_field_by_id(f)->name,
-	const char *const names[P_USER] = { DEC_PATHS(DEC_NAME, DEC_FIELD) };
-	unsigned int i;
-
-	for (i = 0; i < P_N; i++) {
-		dec_names[i] = i < P_USER ? names[i] : ks_ecs_user_name(i - P_USER);
-		tree_add((int)i, dec_names[i]);
-	}
-}
 
 struct dec {
 	struct ks_ecs_ctx *ctx;
@@ -255,8 +52,7 @@ struct dec {
 	size_t errlen;
 	uint32_t host;		/* ks_ecs_ctx.hosts index + 1 of host.name, 0 if none */
 	uint64_t seq;		/* record number, 0: note no enriched value */
-	const struct ks_jn *at[P_N];	/* the value of each path, NULL if absent */
-	uint8_t depth[P_N];		/* ... and the object depth it was found at */
+	const struct ks_dec_index *x;	/* the value of each path */
 };
 
 static int __attribute__((format(printf, 2, 3)))
@@ -272,54 +68,11 @@ fail(struct dec *d, const char *fmt, ...)
 	return -1;
 }
 
-static void index_set(struct dec *d, int id, const struct ks_jn *m, unsigned int depth)
-{
-	if (id >= 0 && (!d->at[id] || depth < d->depth[id])) {
-		d->at[id] = m;
-		d->depth[id] = (uint8_t)depth;
-	}
-}
-
-/*
- * The members of obj (tree node t, at object depth `depth`) that some
- * path names. A path is read through nested objects or a literal dotted
- * member name at any level (some shippers flatten); where both exist the
- * shallower wins, as a lookup trying the literal rest of the path before
- * descending would find it. Members with a dot are never descended into.
- */
-static void index_obj(struct dec *d, const struct ks_jn *obj, unsigned int t, unsigned int depth)
-{
-	const struct ks_jn *m;
-	const char *seg, *dot;
-	unsigned int c;
-	size_t rest;
-
-	for (m = ks_jr_first(d->r, obj); m; m = ks_jr_next(d->r, m)) {
-		if (!d->r->dotted || !memchr(m->key, '.', m->klen)) {
-			c = tree_child(t, m->key, m->klen);
-			if (!c)
-				continue;
-			index_set(d, dec_tree[c].id, m, depth);
-			if (m->type == KS_JT_OBJ && dec_tree[c].child)
-				index_obj(d, m, c, depth + 1);
-			continue;
-		}
-		for (c = t, seg = m->key;; seg = dot + 1) {	/* t may be the root, 0 */
-			rest = m->klen - (size_t)(seg - m->key);
-			dot = memchr(seg, '.', rest);
-			c = tree_child(c, seg, dot ? (size_t)(dot - seg) : rest);
-			if (!c || !dot)
-				break;
-		}
-		if (c)
-			index_set(d, dec_tree[c].id, m, depth);
-	}
-}
 
 /* The value at a path; JSON null counts as absent. */
 static const struct ks_jn *jget(struct dec *d, enum dec_path p)
 {
-	const struct ks_jn *v = d->at[p];
+	const struct ks_jn *v = d->x->at[p];
 
 	return v && v->type != KS_JT_NULL ? v : NULL;
 }
@@ -328,7 +81,7 @@ static const struct ks_jn *jget(struct dec *d, enum dec_path p)
 static int get_str(struct dec *d, enum dec_path p, const char **s,
 		   size_t *len)
 {
-	const char *path = dec_names[p];
+	const char *path = ks_dec_names[p];
 	const struct ks_jn *v = jget(d, p);
 
 	if (!v)
@@ -349,7 +102,7 @@ static int get_str(struct dec *d, enum dec_path p, const char **s,
 static int get_str1(struct dec *d, enum dec_path p, const char **s,
 		    size_t *len)
 {
-	const char *path = dec_names[p];
+	const char *path = ks_dec_names[p];
 	const struct ks_jn *v = jget(d, p);
 
 	if (!v || v->type != KS_JT_ARR)
@@ -383,7 +136,7 @@ static int parse_dec(const char *s, int64_t *out)
 static int get_int(struct dec *d, enum dec_path p, int64_t min, int64_t max,
 		   int64_t *out)
 {
-	const char *path = dec_names[p];
+	const char *path = ks_dec_names[p];
 	const struct ks_jn *v = jget(d, p);
 	int64_t x;
 
@@ -458,7 +211,7 @@ static void put_str(struct dec *d, unsigned int field, char *slot, size_t cap,
 static int dec_cut(struct dec *d, enum dec_path p, unsigned int field, char *slot,
 		   const char *s, size_t len)
 {
-	const char *path = dec_names[p];
+	const char *path = ks_dec_names[p];
 	int64_t h;
 	int r = get_int(d, p_cut(p), 0, KS_PATH_MAX - 1, &h);
 
@@ -467,7 +220,7 @@ static int dec_cut(struct dec *d, enum dec_path p, unsigned int field, char *slo
 		return r;
 	if ((size_t)h + 3 > len || memcmp(s + h, "...", 3))
 		return fail(d, "%s: a cut path is head \"...\" tail, with %s bytes of head",
-			    path, dec_names[p_cut(p)]);
+			    path, ks_dec_names[p_cut(p)]);
 	put_cut_path(d, field, slot, s, (size_t)h, s + h + 3, len - (size_t)h - 3);
 	return 1;
 }
@@ -674,7 +427,7 @@ static bool parse_pid_start(const char *s, uint32_t *pid, uint64_t *start, bool 
 static int dec_entity(struct dec *d, enum dec_path ep, uint32_t *pid,
 		      bool pid_found, __u64 *key, __u64 *start)
 {
-	const char *path = dec_names[ep];
+	const char *path = ks_dec_names[ep];
 	bool canon;
 	const char *s;
 	size_t len;
@@ -759,7 +512,7 @@ static int dec_proc_ids(struct dec *d, const struct dec_proc *k)
 static int dec_cap_set(struct dec *d, enum dec_path p, __u64 *set)
 {
 	const struct ks_jn *a = jget(d, p), *v;
-	const char *path = dec_names[p];
+	const char *path = ks_dec_names[p];
 	int b;
 
 	if (!a)
@@ -939,8 +692,8 @@ static int dec_one_file(struct dec *d, enum dec_path p, enum dec_path pn, enum d
 
 	if (r <= 0) {
 		if (!r && (jget(d, pn) || jget(d, px)))
-			return fail(d, "%s/%s without %s", dec_names[pn], dec_names[px],
-				    dec_names[p]);
+			return fail(d, "%s/%s without %s", ks_dec_names[pn], ks_dec_names[px],
+				    ks_dec_names[p]);
 		return r;
 	}
 	if (get_str(d, pn, &s, &len) < 0 || get_str(d, px, &s, &len) < 0)
@@ -981,7 +734,7 @@ static int dec_file(struct dec *d)
 /* Text address -> 16 bytes (v4 mapped); family 4 or 6. */
 static int dec_ip(struct dec *d, enum dec_path p, uint8_t *addr, int *fam)
 {
-	const char *path = dec_names[p];
+	const char *path = ks_dec_names[p];
 	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
 	const char *s;
 	size_t len;
@@ -1290,7 +1043,7 @@ static int dec_entry_type(struct dec *d)
 {
 	static const char *const host[] = { "init", "sshd", "ssm", "kubelet",
 		"teleport", "terminal", "console", "unknown" };
-	const char *path = dec_names[P_ENTRY_TYPE], *s;
+	const char *path = ks_dec_names[P_ENTRY_TYPE], *s;
 	__u32 *ns = &d->ev->pid_ns, want;
 	size_t len, i;
 	int r = get_str(d, P_ENTRY_TYPE, &s, &len);
@@ -1422,7 +1175,7 @@ static int dec_user_num(struct dec *d, unsigned int field, const struct ks_jn *a
 /* One enriched value of the record: a string, a number, or an array. */
 static int dec_user_one(struct dec *d, unsigned int field)
 {
-	const char *path = dec_names[P_USER + field];
+	const char *path = ks_dec_names[P_USER + field];
 	const struct ks_jn *a = jget(d, (enum dec_path)(P_USER + field));
 	const struct ks_field_info *f;
 	size_t cap, len;
@@ -1481,11 +1234,11 @@ static int dec_user_fields(struct dec *d)
 	return 0;
 }
 
-static int decode(struct ks_ecs_ctx *ctx, struct ks_event *ev, char *err, size_t errlen,
-		  uint32_t *host, uint64_t seq)
+static int decode(struct ks_ecs_ctx *ctx, const struct ks_dec_index *x, struct ks_event *ev,
+		  char *err, size_t errlen, uint32_t *host, uint64_t seq)
 {
 	struct dec d = { .ctx = ctx, .r = ctx->jr, .root = ks_jr_root(ctx->jr), .ev = ev,
-			 .err = err, .errlen = errlen, .seq = seq };
+			 .err = err, .errlen = errlen, .seq = seq, .x = x };
 
 	memset(ev, 0, sizeof(*ev));
 	ev->source = KS_SRC_REPLAY;
@@ -1493,8 +1246,6 @@ static int decode(struct ks_ecs_ctx *ctx, struct ks_event *ev, char *err, size_t
 		fail(&d, "expected a JSON object");
 		goto bad;
 	}
-	pthread_once(&dec_tree_once, tree_build);
-	index_obj(&d, d.root, 0, 0);
 	if (dec_event(&d) || dec_process(&d) || dec_parent(&d) ||
 	    dec_user(&d) || dec_file(&d) || dec_net(&d) ||
 	    dec_observer(&d) || dec_payload(&d) || dec_host(&d) || dec_kestrel(&d) ||
@@ -1540,19 +1291,31 @@ static __attribute__((noinline)) void json_message(const char *line, size_t len,
 	snprintf(err, errlen, "invalid JSON at column %d: %s", jerr.column, jerr.text);
 }
 
+/*
+ * A line the one-pass indexer takes (loader/ecs_index.c: the shape of
+ * every line Kestrel writes) is parsed and indexed at once; any other
+ * goes through the whole reader and its tape is indexed after, and a line
+ * the reader rejects gets jansson's message. Both give the same nodes at
+ * every path (fuzz_events checks), so decode() cannot tell them apart.
+ */
 static int read_line(struct ks_ecs_ctx *ctx, const char *line, size_t len,
 		     struct ks_event *ev, char *err, size_t errlen, uint32_t *host,
 		     uint64_t seq)
 {
+	struct ks_dec_index x;
+
 	if (!ctx->jr && !(ctx->jr = calloc(1, sizeof(*ctx->jr)))) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (ks_jr_parse(ctx->jr, line, len)) {
-		json_message(line, len, err, errlen);
-		return -1;
+	if (!ks_dec_one_pass || ks_dec_index_line(&x, ctx->jr, line, len)) {
+		if (ks_jr_parse(ctx->jr, line, len)) {
+			json_message(line, len, err, errlen);
+			return -1;
+		}
+		ks_dec_index_tape(&x, ctx->jr);
 	}
-	return decode(ctx, ev, err, errlen, host, seq);
+	return decode(ctx, &x, ev, err, errlen, host, seq);
 }
 
 int ks_ecs_decode_line(struct ks_ecs_ctx *ctx, const char *line, size_t len,

@@ -18,13 +18,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include "kestrel/ecs.h"
 #include "kestrel/json.h"
 #include "kestrel/text.h"
+#include "json_scan.h"
 
 #define KS_JR_MAX_DEPTH	2048	/* jansson's JSON_PARSER_MAX_DEPTH */
 #define KS_JR_LINEAR	16	/* members checked pairwise for duplicates */
@@ -37,17 +35,9 @@ struct pstate {
 	unsigned int depth;
 };
 
-/*
- * White space, which an Event JSONL line mostly has none of: the first
- * byte's one test (above ' ' is never white space) before the loop.
- */
 static inline void ws(struct pstate *ps)
 {
-	if (ps->p < ps->end && (unsigned char)*ps->p > ' ')
-		return;
-	while (ps->p < ps->end &&
-	       (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r'))
-		ps->p++;
+	ps->p = skip_ws(ps->p, ps->end);
 }
 
 static int node_new(struct pstate *ps, uint8_t type, uint32_t *idx)
@@ -133,101 +123,6 @@ static char *unescape(const char *p, const char *end, char *w)
 	return w;
 }
 
-#define ONES	0x0101010101010101ull
-#define LOWS	0x7f7f7f7f7f7f7f7full
-#define HIGHS	0x8080808080808080ull
-
-/* 0x80 in each byte of x that is zero, 0 elsewhere (exact, no borrow between bytes). */
-static inline uint64_t zero_bytes(uint64_t x)
-{
-	return ~(((x & LOWS) + LOWS) | x | LOWS);
-}
-
-/* 0x80 in each byte of w that ends a plain run: '"', '\\' or a control character. */
-static inline uint64_t special_bytes(uint64_t w)
-{
-	return zero_bytes(w ^ (ONES * '"')) | zero_bytes(w ^ (ONES * '\\')) |
-	       (~(((w & LOWS) + ONES * 0x60) | w) & HIGHS);
-}
-
-struct run {
-	uint64_t high, dots;	/* 0x80 bits: bytes >= 0x80, dots, seen */
-};
-
-#ifdef __SSE2__
-/*
- * Sixteen bytes at a time with SSE2 (every x86-64 has it): most of the 32
- * strings (names included) of a replay bench line are one round. string()
- * took 244 instructions a string with the eight-byte words alone, ~115
- * with this (callgrind, bench/profile/replay4-decoder.txt). The bits are
- * struct run's, one a byte: only whether any is set is read.
- */
-static const char *plain_run16(const char *q, const char *end, struct run *r)
-{
-	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
-	const __m128i dot = _mm_set1_epi8('.'), ctl = _mm_set1_epi8(0x1f);
-	unsigned int sp, keep;
-	__m128i v;
-
-	while (end - q >= 16) {
-		v = _mm_loadu_si128((const __m128i *)q);
-		sp = (unsigned int)_mm_movemask_epi8(_mm_or_si128(
-			_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-			_mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v)));	/* c <= 0x1f */
-		keep = sp ? (sp & (0 - sp)) - 1 : 0xffffu;	/* the bytes before the first */
-		r->high |= (unsigned int)_mm_movemask_epi8(v) & keep;
-		r->dots |= (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(v, dot)) & keep;
-		if (sp)
-			return q + __builtin_ctz(sp);
-		q += 16;
-	}
-	return q;
-}
-#else
-static const char *plain_run16(const char *q, const char *end, struct run *r)
-{
-	(void)end;
-	(void)r;
-	return q;
-}
-#endif
-
-/*
- * The plain bytes of a string body from q: sixteen at a time where SSE2
- * is, then eight at a time, then one by one near the end of the line.
- * Returns the first byte that is not plain (or end).
- */
-static const char *plain_run(const char *q, const char *end, struct run *r)
-{
-	uint64_t w, sp, keep;
-
-	q = plain_run16(q, end, r);
-	if (end - q >= 16)
-		return q;	/* on a byte that is not plain */
-	while (end - q >= 8) {
-		memcpy(&w, q, sizeof(w));
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-		w = __builtin_bswap64(w);	/* the first byte in the low bits */
-#endif
-		sp = special_bytes(w);
-		keep = sp ? (sp & (0 - sp)) - 1 : ~0ull;	/* the bytes before the first */
-		r->high |= w & keep & HIGHS;
-		r->dots |= zero_bytes(w ^ (ONES * '.')) & keep;
-		if (sp)
-			return q + __builtin_ctzll(sp) / 8;
-		q += 8;
-	}
-	for (; q < end; q++) {
-		unsigned char c = (unsigned char)*q;
-
-		if (c == '"' || c == '\\' || c < 0x20)
-			break;
-		r->high |= c & 0x80;
-		r->dots |= c == '.';
-	}
-	return q;
-}
-
 /*
  * A string at ps->p (on the opening quote): its unescaped text in the
  * line's copy, over the raw text (never longer), a NUL where the closing
@@ -274,23 +169,6 @@ string(struct pstate *ps, const char **s, uint32_t *len, bool *esc, bool *dot)
 static bool digit(const char *p, const char *end)
 {
 	return p < end && *p >= '0' && *p <= '9';
-}
-
-/* Decimal integer text that strtoll takes without ERANGE. */
-static int int_value(const char *p, const char *q, int64_t *out)
-{
-	bool neg = *p == '-';
-	uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-
-	for (p += neg; p < q; p++) {
-		unsigned int d = (unsigned int)(*p - '0');
-
-		if (v > (lim - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
-	return 0;
 }
 
 /* A real overflows jansson when strtod says ERANGE with a huge value. */

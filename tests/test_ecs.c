@@ -24,6 +24,7 @@
 #include "kestrel/json.h"
 #include "rules-compiler/ast.h"
 #include "loader/ecs_int.h"
+#include "loader/ecs_index.h"
 
 #define SPEC_LINE \
 	"{\"@timestamp\":\"2026-01-02T03:04:05.000000001Z\",\"event\":{\"category\":\"process\",\"action\":\"exec\"},\"process\":{\"pid\":4242,\"entity_id\":\"4242-1767323045\",\"name\":\"curl\",\"executable\":\"/usr/bin/curl\",\"args\":[\"curl\",\"-o\",\"/tmp/x\",\"http://203.0.113.9/x\"],\"parent\":{\"pid\":1,\"name\":\"bash\",\"executable\":\"/bin/bash\",\"entity_id\":\"1-1\"}},\"user\":{\"id\":0},\"host\":{\"name\":\"h1\"}}"
@@ -1040,6 +1041,140 @@ static void test_diagnostics(void **state)
 	free(want);
 }
 
+
+/*
+ * The one-pass indexer (loader/ecs_index.c) against the reader: lines it
+ * takes and lines it must leave to the reader, each decoded both ways in
+ * contexts of their own: the same result, event bytes and message.
+ */
+static const char *const one_pass_lines[] = {
+	SPEC_LINE,
+	"{ \"@timestamp\" : \"2026-01-02T03:04:05Z\" ,\t\"event\" : { \"category\" : \"process\" , "
+	"\"action\" : \"exec\" } , \"process\" : { \"pid\" : 7 , \"args\" : [ \"a\" , \"b\" ] } }\r",
+	"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":[\"process\"],\"action\":"
+	"\"exec\",\"type\":[\"start\"]},\"ecs\":{\"version\":\"8.11.0\",\"x\":[1,{\"b\":null},[]]},"
+	"\"process\":{\"pid\":-0,\"executable\":\"/tmp/\xc3\xa9t\xc3\xa9\",\"name\":\"x\"},\"\":1}",
+	"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":"
+	"\"exec\"},\"process\":{\"executable\":\"/usr/bin/a\\\"b\"}}",
+	"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event.category\":\"process\",\"event\":"
+	"{\"action\":\"exec\"}}",
+	"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":"
+	"\"exec\"},\"process\":{\"pid\":1,\"pid\":2}}",
+	"{\"x\":1,\"@timestamp\":\"2026-01-02T03:04:05Z\",\"x\":2}",
+	"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":"
+	"\"exec\"},\"process\":{\"pid\":1.5}}",
+	"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":"
+	"\"exec\"},\"x\":1e5,\"process\":{\"pid\":99999999999999999999}}",
+	"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":"
+	"\"exec\"},\"process\":{\"pid\":01}}",
+	"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":"
+	"\"exec\"},\"process\":{\"pid\":null,\"name\":true}}",
+	"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":"
+	"\"exec\"},\"process\":{\"pid\":truex}}",
+	"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"network\",\"action\":"
+	"\"connect\"},\"payload\":{\"base64\":\"aGk=\"}}",
+	"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":"
+	"\"exec\"},\"process\":{\"args\":[[\"a\"]]}}",
+	"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":"
+	"\"exec\"},\"process\":{\"args\":[\"a\",1],\"parent\":5}}",
+	"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":"
+	"\"exec\"},\"process\":{\"executable\":\"/tmp/\xff\"}}",
+	"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":"
+	"\"exec\"},\"process\":{\"executable\":\"/tmp/a\tb\"}}",
+	"[{\"@timestamp\":\"2026-01-02T03:04:05Z\"}]",
+	"{\"@timestamp\":\"2026-01-02T03:04:05Z\"}x",
+	"{}",
+	"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"process\",\"action\":"
+	"\"exec\"},\"process\":{\"executable\":\"/tmp/a}",
+	"{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,\"h\":1,\"i\":1,\"j\":1,\"k\":1,"
+	"\"l\":1,\"m\":1,\"n\":1,\"o\":1,\"p\":1,\"q\":1,\"@timestamp\":\"2026-01-02T03:04:05Z\"}",
+	"{\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+	"{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":{\"category\":\"file\",\"action\":"
+	"\"open\"},\"file\":{\"path\":\"/etc/passwd\",\"name\":\"passwd\"},\"host\":{\"name\":\"h\","
+	"\"os\":{\"type\":\"linux\"}},\"user\":{\"id\":\"0\"},\"kestrel\":{\"truncated\":[]}}",
+};
+
+/* Decode line both ways; which way the one pass went (0: it took the line). */
+static int one_pass_vs_reader(struct ks_ecs_ctx *a, struct ks_ecs_ctx *b, const char *line,
+			      size_t len)
+{
+	static struct ks_event ea, eb;
+	static struct ks_dec_index x;
+	struct ks_jr r = {};
+	char erra[256] = "", errb[256] = "";
+	int ra, rb, took = ks_dec_index_line(&x, &r, line, len);
+
+	ks_jr_free(&r);
+	ra = ks_ecs_decode_line(a, line, len, &ea, erra, sizeof(erra));
+	ks_dec_one_pass = false;
+	rb = ks_ecs_decode_line(b, line, len, &eb, errb, sizeof(errb));
+	ks_dec_one_pass = true;
+	assert_int_equal(ra, rb);
+	assert_string_equal(erra, errb);
+	if (!ra)
+		assert_memory_equal(&ea, &eb, sizeof(ea));
+	return took;
+}
+
+static void test_one_pass(void **state)
+{
+	static const int took[] = { 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, 0, -1, -1, -1, 0, -1,
+				    -1, -1, -1, 0, -1, -1, -1, 0 };
+	struct ks_ecs_ctx b;
+	char big[12000];
+	size_t i;
+
+	(void)state;
+	_Static_assert(ARRAY_SIZE(took) == ARRAY_SIZE(one_pass_lines), "one expectation a line");
+	ks_ecs_init(&b, NULL);
+	for (i = 0; i < ARRAY_SIZE(one_pass_lines); i++) {
+		struct fx *f = *state;
+		int r = one_pass_vs_reader(&f->ctx, &b, one_pass_lines[i], strlen(one_pass_lines[i]));
+
+		if (r != took[i])
+			fail_msg("line %zu: one pass %d, want %d", i, r, took[i]);
+	}
+	/* past 8 KiB: the reader's */
+	i = (size_t)snprintf(big, sizeof(big), "{\"@timestamp\":\"2026-01-02T03:04:05Z\",\"event\":"
+			     "{\"category\":\"process\",\"action\":\"exec\"},\"process\":{\"args\":[");
+	while (i < 9000)
+		i += (size_t)snprintf(big + i, sizeof(big) - i, "\"%s\",", "abcdefghijklmnop");
+	i += (size_t)snprintf(big + i, sizeof(big) - i, "\"z\"]}}");
+	assert_int_equal(one_pass_vs_reader(&((struct fx *)*state)->ctx, &b, big, i), -1);
+	assert_int_equal(one_pass_vs_reader(&((struct fx *)*state)->ctx, &b, big, 8000 - 4), -1);
+	ks_ecs_free(&b);
+}
+
+/* Every fixture line, both ways (the shipped rules' events, the bad lines, Defend's). */
+static void test_one_pass_fixtures(void **state)
+{
+	struct fx *f = *state;
+	struct ks_ecs_ctx b;
+	unsigned int taken = 0, lines = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *in;
+
+	ks_ecs_init(&b, NULL);
+	in = popen("find rules/tests tests/fixtures tests/corpus-proofs -name '*.jsonl' "
+		   "-exec cat {} +", "r");
+	assert_non_null(in);
+	while ((n = getline(&line, &cap, in)) > 0) {
+		n -= line[n - 1] == '\n';
+		if (!n)
+			continue;
+		lines++;
+		taken += !one_pass_vs_reader(&f->ctx, &b, line, (size_t)n);
+	}
+	assert_int_equal(pclose(in), 0);
+	free(line);
+	ks_ecs_free(&b);
+	print_message("%u fixture lines, %u of them by the one pass\n", lines, taken);
+	assert_true(lines > 300);
+	assert_true(taken > lines / 2);	/* the one pass is the usual way */
+}
+
 /* jansson skipped one NUL byte after a number or a word; lines decode as before. */
 static void test_nul_after_number(void **state)
 {
@@ -2007,6 +2142,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_capabilities, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_time_out_of_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_container_ns, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_pass, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_pass_fixtures, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("ecs", tests, NULL, NULL);

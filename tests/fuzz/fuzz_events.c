@@ -8,7 +8,9 @@
  * (loader/json_read.c) and through jansson with the flags the decoder
  * used to give it: both must accept or both reject, and what both accept
  * must be the same values (types, numbers, string bytes, member names
- * and order). A disagreement aborts.
+ * and order). A disagreement aborts. A line the one-pass indexer takes
+ * (loader/ecs_index.c) must be one the reader takes, with the same node
+ * at every path the decoder reads.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,6 +23,7 @@
 
 #include "kestrel/ecs.h"
 #include "kestrel/json.h"
+#include "loader/ecs_index.h"
 
 static bool same(const struct ks_jr *r, const struct ks_jn *n, const json_t *j)
 {
@@ -63,6 +66,46 @@ static unsigned int field_slot_end(unsigned int field)
 						  offsetof(struct ks_event, path) + KS_PATH_MAX;
 }
 
+/* Nodes a (of ra) and b (of rb): the same value, elements included. */
+static bool same_node(const struct ks_jr *ra, const struct ks_jn *a, const struct ks_jr *rb,
+		      const struct ks_jn *b)
+{
+	if (a->type != b->type || a->len != b->len || a->esc != b->esc || a->klen != b->klen ||
+	    (a->klen && memcmp(a->key, b->key, a->klen)))
+		return false;
+	switch (a->type) {
+	case KS_JT_INT: return a->i == b->i;
+	case KS_JT_STR: return !memcmp(a->s, b->s, a->len + 1);
+	case KS_JT_ARR:
+	case KS_JT_OBJ:
+		for (a = ks_jr_first(ra, a), b = ks_jr_first(rb, b); a && b;
+		     a = ks_jr_next(ra, a), b = ks_jr_next(rb, b))
+			if (!same_node(ra, a, rb, b))
+				return false;
+		return !a && !b;
+	default: return true;
+	}
+}
+
+/* The one-pass index of a line it takes is the tape's. */
+static void index_differential(const char *line, size_t len)
+{
+	static struct ks_dec_index x, y;
+	struct ks_jr ra = {}, rb = {};
+	unsigned int p;
+
+	if (!ks_dec_index_line(&x, &ra, line, len)) {
+		if (ks_jr_parse(&rb, line, len))
+			abort();
+		ks_dec_index_tape(&y, &rb);
+		for (p = 0; p < P_N; p++)
+			if (!x.at[p] != !y.at[p] || (x.at[p] && !same_node(&ra, x.at[p], &rb, y.at[p])))
+				abort();
+	}
+	ks_jr_free(&ra);
+	ks_jr_free(&rb);
+}
+
 static void differential(struct ks_jr *r, const char *line, size_t len)
 {
 	json_t *j = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
@@ -88,8 +131,10 @@ static void each_line(const uint8_t *data, size_t size)
 		len = (size_t)(nl - p);
 		for (i = 0; i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r'); i++)
 			;
-		if (i < len)	/* blank lines are skipped before parsing */
+		if (i < len) {	/* blank lines are skipped before parsing */
 			differential(&r, p, len);
+			index_differential(p, len);
+		}
 	}
 	ks_jr_free(&r);
 }
