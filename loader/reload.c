@@ -103,8 +103,9 @@ static int write_fd_request(const char *tmp, int fd, char *why, size_t len)
 
 /*
  * The .kbin file kbin, open at *fd until the answer: a regular file is
- * handed over as it is (its descriptor; the attach process checks the
- * copy it reads), anything else is copied into the request. That copy
+ * handed over as it is (its descriptor; the attach process hashes and
+ * checks the bytes as it reads them, never a mapping of the file), anything
+ * else is copied into the request. That copy
  * into KS_RUN_DIR was a sendfile of the whole file on every .kbin reload
  * (bench/profile/kbin6-fd.txt).
  */

@@ -10,7 +10,7 @@
  * The tables read back are checked by ks_tables_check() (tables_check.c)
  * before anything walks them.
  *
- * About 950 lines, writer and readers in one file on purpose: the extent
+ * About 1,000 lines, writer and readers in one file on purpose: the extent
  * list, the header and the file hash are this file's private layout, and
  * a split would publish them in a header for the other half alone.
  */
@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <yaml.h>
@@ -351,48 +350,6 @@ static uint32_t tables_to_extents(const struct ks_tables *t, size_t used, struct
 	return n;
 }
 
-/*
- * size bytes of n extents at p into the first `used` bytes of t (checked
- * by check_hdr), zeroed first unless `zeroed` says they are zeros already
- * (a fresh map's pages: clearing them was a third of the attach process's
- * reload, bench/profile/kbin4-before.txt); each must follow the one before and lie
- * inside those bytes and the file. No hash of the tables here: the file
- * hash, checked before, covers every byte they are rebuilt from, and a
- * second pass over the same bytes was a sixth of a .kbin reload
- * (bench/profile/reload-kbin-parallel-parse.txt).
- */
-static int extents_to_tables(const char *name, const uint8_t *p, size_t size,
-			     uint32_t n, size_t used, struct ks_tables *t, bool zeroed,
-			     char *err, size_t errlen)
-{
-	uint64_t end = 0, off, len;
-	uint8_t *b = (uint8_t *)t;
-	size_t at = 0;
-	uint32_t i, x;
-
-	if (!zeroed) {
-		ks_hugepages(t, used, sizeof(*t));
-		memset(t, 0, used);
-	}
-	for (i = 0; i < n; i++, at += len) {
-		if (size - at < KB_EXT_HDR)
-			return ks_err(err, errlen, "%s: extent %u of %u is cut short", name, i, n);
-		memcpy(&x, p + at, sizeof(x));
-		off = le32toh(x);
-		memcpy(&x, p + at + 4, sizeof(x));
-		len = le32toh(x);
-		at += KB_EXT_HDR;
-		if (!len || off < end || off > used || len > used - off || len > size - at)
-			return ks_err(err, errlen, "%s: extent %u (offset %llu, %llu bytes) is empty, overlaps the one before, or ends past the tables or the file",
-				      name, i, (unsigned long long)off, (unsigned long long)len);
-		memcpy(b + off, p + at, len);
-		end = off + len;
-	}
-	if (at != size)
-		return ks_err(err, errlen, "%s: %zu bytes after the last extent", name, size - at);
-	return 0;
-}
-
 /* ---- write ---- */
 
 /* iov[0..n) to fd, resumed after short writes; 0 or -1 (errno). */
@@ -573,46 +530,179 @@ static int check_hdr(const char *path, const struct ks_kbin_hdr *h,
 	return 0;
 }
 
+/* ---- reading: the body in file order, each byte hashed as it comes ---- */
+
 #define KBIN_MAX_BYTES	(sizeof(struct ks_kbin_hdr) + KB_EXTENTS_MAX + KS_MAX_FILE_BYTES)
+#define KB_READ_CHUNK	(128u << 10)
 
-/* Whole file into memory, NUL-terminated. */
-static char *slurp(const char *path, uint64_t *size, char *err, size_t errlen)
+/*
+ * A file is read (pread) a chunk at a time into one buffer kept for the
+ * process, and each chunk hashed there before anything uses its bytes:
+ * what the file hash vouches for is exactly what the tables and the
+ * metadata are built from, whatever happens to the file meanwhile (changed:
+ * a hash mismatch; cut short: a short read). No mapping of the file (one
+ * truncated under it is SIGBUS) and no buffer of its size: on this kind of
+ * VM each fresh page costs a fault of tens of microseconds, and the copy
+ * into fresh huge pages was the largest part of a .kbin reload's read
+ * (bench/profile/reload7-*.txt). The buffer's 128 KiB stay warm in the
+ * cache between the read, the hash and the copy out.
+ */
+static pthread_mutex_t kb_buf_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t *kb_buf;		/* KB_READ_CHUNK bytes, under kb_buf_lock; kept */
+
+struct kb_src {
+	const uint8_t *mem;	/* the whole file, or NULL: read from fd */
+	int fd;
+	uint64_t pos, end;	/* file offsets: of the next chunk, of the file's end */
+	const uint8_t *p;	/* the current chunk, hashed */
+	size_t have, at;	/* its length, the next byte's offset in it */
+	struct ks_wide64 hash;	/* of the body (all after the header) */
+	int rd_err;		/* the read failed: errno, or -1: the file ended early */
+	struct ks_kbin_hdr h;
+};
+
+/* The next chunk; 0, or -1 with s->rd_err. */
+static int src_fill(struct kb_src *s)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
+	size_t want = s->end - s->pos, got = 0;
+	ssize_t n;
 
-	if (!f) {
-		ks_err(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
+	if (s->mem) {
+		s->p = s->mem + s->pos;
+	} else {
+		want = want < KB_READ_CHUNK ? want : KB_READ_CHUNK;
+		while (got < want && (n = pread(s->fd, kb_buf + got, want - got, s->pos + got))) {
+			if (n < 0 && errno != EINTR) {
+				s->rd_err = errno;
+				return -1;
+			}
+			got += n > 0 ? n : 0;
+		}
+		if (got < want) {
+			s->rd_err = -1;
+			return -1;
+		}
+		s->p = kb_buf;
 	}
-	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET)) {
-		ks_err(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
+	ks_wide64_add(&s->hash, s->p, want);
+	s->pos += want;
+	s->have = want;
+	s->at = 0;
+	return 0;
+}
+
+/* The next n bytes of the body into dst (NULL: only hashed); 0, or -1. */
+static int src_read(struct kb_src *s, void *dst, size_t n)
+{
+	uint8_t *d = dst;
+	size_t k;
+
+	while (n) {
+		if (s->at == s->have && (s->pos == s->end || s->rd_err || src_fill(s)))
+			return -1;
+		k = n < s->have - s->at ? n : s->have - s->at;
+		if (d) {
+			memcpy(d, s->p + s->at, k);
+			d += k;
+		}
+		s->at += k;
+		n -= k;
 	}
-	if ((unsigned long)n > KBIN_MAX_BYTES) {
-		ks_err(err, errlen, "%s: larger than a .kbin can be (%ld bytes; "
-		       "the metadata is a rule file, at most KS_MAX_FILE_BYTES)",
-		       path, n);
-		goto out;
+	return 0;
+}
+
+/* The rest of the file through the hash; -1 if it could not be read. */
+static int src_drain(struct kb_src *s)
+{
+	while (!s->rd_err && s->pos < s->end)
+		src_fill(s);
+	s->at = s->have;
+	return s->rd_err ? -1 : 0;
+}
+
+static int src_header(struct kb_src *s, const char *name, char *err, size_t errlen)
+{
+	ks_wide64_init(&s->hash);
+	s->pos = sizeof(s->h);
+	if (s->end < sizeof(s->h))
+		return ks_err(err, errlen, "%s: not a .kbin file (%llu bytes)", name,
+			      (unsigned long long)s->end);
+	if (s->mem)
+		memcpy(&s->h, s->mem, sizeof(s->h));
+	else if (pread(s->fd, &s->h, sizeof(s->h), 0) != sizeof(s->h))
+		return ks_err(err, errlen, "%s: cut short while it was read", name);
+	hdr_swap_le(&s->h);
+	return check_hdr(name, &s->h, s->end, err, errlen);
+}
+
+/*
+ * A regular file open at fd, of a .kbin's size at most (a FIFO would hold
+ * the caller up), its header checked; src_close() follows either way.
+ */
+static int src_fd(struct kb_src *s, int fd, const char *name, char *err, size_t errlen)
+{
+	struct stat st;
+
+	*s = (struct kb_src){ .fd = -1 };
+	if (fstat(fd, &st))
+		return ks_err(err, errlen, "%s: %s", name, strerror(errno));
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > KBIN_MAX_BYTES)
+		return ks_err(err, errlen, "%s: not a regular file of at most %zu bytes", name,
+			      KBIN_MAX_BYTES);
+	pthread_mutex_lock(&kb_buf_lock);
+	s->fd = fd;
+	s->end = st.st_size;
+	if (!kb_buf)
+		kb_buf = malloc(KB_READ_CHUNK);
+	if (!kb_buf)
+		return ks_err(err, errlen, "%s: out of memory", name);
+	return src_header(s, name, err, errlen);
+}
+
+static void src_close(struct kb_src *s)
+{
+	if (s->fd >= 0)
+		pthread_mutex_unlock(&kb_buf_lock);
+	s->fd = -1;
+}
+
+/*
+ * size bytes of n extents from s into the first `used` bytes of t (checked
+ * by check_hdr), zeroed first unless `zeroed` says they are zeros already
+ * (a fresh map's pages: clearing them was a third of the attach process's
+ * reload, bench/profile/kbin4-before.txt); each must follow the one before and lie
+ * inside those bytes and the file. The file hash is taken of the same
+ * bytes on their way in (src_fill()).
+ */
+static int extents_to_tables(const char *name, struct kb_src *s, size_t size,
+			     uint32_t n, size_t used, struct ks_tables *t, bool zeroed,
+			     char *err, size_t errlen)
+{
+	uint64_t end = 0, off, len;
+	uint8_t *b = (uint8_t *)t;
+	uint32_t i, x[2];
+	size_t at = 0;
+
+	if (!zeroed) {
+		ks_hugepages(t, used, sizeof(*t));
+		memset(t, 0, used);
 	}
-	buf = malloc(n + 1);
-	if (!buf) {
-		ks_err(err, errlen, "%s: out of memory", path);
-		goto out;
+	for (i = 0; i < n; i++, at += len) {
+		if (size - at < KB_EXT_HDR || src_read(s, x, sizeof(x)))
+			return ks_err(err, errlen, "%s: extent %u of %u is cut short", name, i, n);
+		off = le32toh(x[0]);
+		len = le32toh(x[1]);
+		at += KB_EXT_HDR;
+		if (!len || off < end || off > used || len > used - off || len > size - at)
+			return ks_err(err, errlen, "%s: extent %u (offset %llu, %llu bytes) is empty, overlaps the one before, or ends past the tables or the file",
+				      name, i, (unsigned long long)off, (unsigned long long)len);
+		if (src_read(s, b + off, len))
+			return ks_err(err, errlen, "%s: extent %u of %u is cut short", name, i, n);
+		end = off + len;
 	}
-	if (fread(buf, 1, n, f) != (size_t)n) {
-		ks_err(err, errlen, "%s: read error", path);
-		free(buf);
-		buf = NULL;
-		goto out;
-	}
-	buf[n] = 0;
-	*size = n;
-out:
-	fclose(f);
-	return buf;
+	if (at != size)
+		return ks_err(err, errlen, "%s: %zu bytes after the last extent", name, size - at);
+	return 0;
 }
 
 static int check_rules(const char *path, const struct ks_ruleset *rs,
@@ -680,16 +770,23 @@ static bool ruleset_fresh(struct ks_ruleset *rs)
 	return !rs->n_rules && !rs->n_skipped && !rs->diags.n && !ks_priv(rs)->srcs.head;
 }
 
-static int meta_start(struct kb_meta_parse *mp, struct ks_ruleset *into, const char *meta,
-		      size_t len, char *err, size_t errlen)
+/* Room for the metadata, read into it (a C string: the rule file loader reads one). */
+static int meta_alloc(struct kb_meta_parse *mp, size_t len, char *err, size_t errlen)
 {
-	/* the rule file loader reads a C string */
-	mp->rs = into;
-	mp->meta = into ? malloc(len + 1) : NULL;	/* (into: ks_ruleset_new()'s) */
+	mp->meta = malloc(len + 1);
 	if (!mp->meta)
 		return ks_err(err, errlen, "%s: out of memory", mp->name);
-	memcpy(mp->meta, meta, len);
 	mp->meta[len] = 0;
+	return 0;
+}
+
+/* The parse of mp->meta into `into` (NULL: ks_ruleset_new() failed) started. */
+static int meta_start(struct kb_meta_parse *mp, struct ks_ruleset *into, char *err,
+		      size_t errlen)
+{
+	mp->rs = into;
+	if (!into)
+		return ks_err(err, errlen, "%s: out of memory", mp->name);
 	mp->running = !mp->later && !pthread_create(&mp->tid, NULL, meta_parse, mp);
 	return 0;
 }
@@ -721,13 +818,10 @@ static void meta_finish(struct kb_meta_parse *mp, struct ks_ruleset *rs, bool wa
 	mp->rs = NULL;
 }
 
-/* The tables from the extents, and everything about them checked. */
-static int read_tables(const char *name, const char *body, const struct ks_kbin_hdr *h,
-		       struct ks_tables *t, unsigned int flags, char *err, size_t errlen)
+/* What the tables' own header says of them, and everything about them checked. */
+static int check_tables(const char *name, const struct ks_kbin_hdr *h,
+			const struct ks_tables *t, char *err, size_t errlen)
 {
-	if (extents_to_tables(name, (const uint8_t *)body, h->extents_size, h->n_extents,
-			      h->tables_size, t, flags & KS_KBIN_ZEROED, err, errlen))
-		return -1;
 	if (t->hdr.magic != KS_TABLES_MAGIC ||
 	    t->hdr.abi_version != KS_ABI_VERSION ||
 	    t->hdr.content_hash != h->tables_hash ||
@@ -742,44 +836,64 @@ static int read_tables(const char *name, const char *body, const struct ks_kbin_
 }
 
 /*
- * Header, file hash and tables, with the metadata parse started in mp:
- * on a thread from the start into a ruleset of its own (into NULL), or
- * into `into` once the hash holds. 0, or -1 with err; either way
- * meta_finish(mp) follows.
+ * The whole file in memory and no rules to keep (into NULL): the parse
+ * starts now, on a thread into a ruleset of its own, beside the hash and
+ * the tables' rebuild.
  */
-static int read_body(const char *buf, size_t size, const char *name, struct ks_ruleset *into,
+static int meta_early(struct kb_src *s, struct ks_ruleset *into, struct kb_meta_parse *mp,
+		      char *err, size_t errlen)
+{
+	if (!s->mem || into)
+		return 0;
+	if (meta_alloc(mp, s->h.meta_size, err, errlen))
+		return -1;
+	memcpy(mp->meta, s->mem + sizeof(s->h) + s->h.extents_size, s->h.meta_size);
+	return meta_start(mp, ks_ruleset_new(), err, errlen);
+}
+
+/*
+ * Header, tables and metadata from s, the file hash taken on the way,
+ * with the metadata parse started in mp (into `into`, or NULL: a ruleset
+ * of its own) once the hash holds, or from the start (meta_early()). A
+ * damaged file is named as such whatever else its bytes break. 0, or -1
+ * with err; either way meta_finish(mp) follows.
+ */
+static int read_body(struct kb_src *s, const char *name, struct ks_ruleset *into,
 		     struct kb_meta_parse *mp, struct ks_tables *t, unsigned int flags,
 		     char *err, size_t errlen)
 {
-	const char *body = buf + sizeof(struct ks_kbin_hdr);
-	struct ks_kbin_hdr h;
+	const struct ks_kbin_hdr *h = &s->h;
+	int ret;
 
-	if (size < sizeof(h))
-		return ks_err(err, errlen, "%s: not a .kbin file (%zu bytes)", name, size);
-	memcpy(&h, buf, sizeof(h));
-	hdr_swap_le(&h);
-	if (check_hdr(name, &h, size, err, errlen))
+	if (src_header(s, name, err, errlen) || meta_early(s, into, mp, err, errlen))
 		return -1;
-	if (!into && meta_start(mp, ks_ruleset_new(), body + h.extents_size, h.meta_size,
-				err, errlen))
+	ret = extents_to_tables(name, s, h->extents_size, h->n_extents, h->tables_size, t,
+				flags & KS_KBIN_ZEROED, err, errlen);
+	if (!ret && !mp->meta && meta_alloc(mp, h->meta_size, err, errlen))
 		return -1;
-	if (ks_wide64(body, size - sizeof(h)) != h.file_hash)
+	if (!ret && !mp->rs)
+		src_read(s, mp->meta, h->meta_size);	/* a failed read: rd_err */
+	if (src_drain(s) && s->rd_err > 0)
+		return ks_err(err, errlen, "%s: %s", name, strerror(s->rd_err));
+	if (s->rd_err)
+		return ks_err(err, errlen, "%s: cut short while it was read", name);
+	if (ks_wide64_end(&s->hash) != h->file_hash)
 		return ks_err(err, errlen, "%s: corrupted (content hash mismatch)", name);
-	if (into && meta_start(mp, into, body + h.extents_size, h.meta_size, err, errlen))
+	if (ret || (!mp->rs && meta_start(mp, into ?: ks_ruleset_new(), err, errlen)))
 		return -1;
-	return read_tables(name, body, &h, t, flags, err, errlen);
+	return check_tables(name, h, t, err, errlen);
 }
 
-int ks_kbin_read_mem(const void *data, size_t size, const char *name,
-		     struct ks_ruleset *rs, struct ks_tables *t, char *err,
-		     size_t errlen)
+/* The whole file: tables into t, rules into rs. */
+static int read_whole(struct kb_src *s, const char *name, struct ks_ruleset *rs,
+		      struct ks_tables *t, char *err, size_t errlen)
 {
 	struct kb_meta_parse mp = { .name = name };
 	size_t first = rs->n_rules;
 	int ret;
 
-	/* rs fresh: the parse overlaps the hash, in a ruleset of its own */
-	ret = read_body(data, size, name, ruleset_fresh(rs) ? NULL : rs, &mp, t, 0, err, errlen);
+	/* rs fresh: the parse may start early, in a ruleset of its own */
+	ret = read_body(s, name, ruleset_fresh(rs) ? NULL : rs, &mp, t, 0, err, errlen);
 	meta_finish(&mp, rs, !ret);
 	if (!ret)
 		ret = check_rules(name, rs, first, t, err, errlen);
@@ -788,130 +902,26 @@ int ks_kbin_read_mem(const void *data, size_t size, const char *name,
 	return ret;
 }
 
+int ks_kbin_read_mem(const void *data, size_t size, const char *name,
+		     struct ks_ruleset *rs, struct ks_tables *t, char *err,
+		     size_t errlen)
+{
+	struct kb_src s = { .mem = data, .fd = -1, .end = size };
+
+	return read_whole(&s, name, rs, t, err, errlen);
+}
+
 int ks_kbin_read(const char *path, struct ks_ruleset *rs, struct ks_tables *t,
 		 char *err, size_t errlen)
 {
-	uint64_t size = 0;
-	char *buf;
-	int ret;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
+	struct kb_src s = { .fd = -1 };
 
-	buf = slurp(path, &size, err, errlen);
-	if (!buf)
-		return -1;
-	ret = ks_kbin_read_mem(buf, size, path, rs, t, err, errlen);
-	free(buf);
-	return ret;
-}
-
-#define KB_HUGE		(2ul << 20)
-#define KB_HUGE_LEN(n)	(((n) + KB_HUGE - 1) & ~(KB_HUGE - 1))
-
-/*
- * size bytes of fd into anonymous memory in huge pages (*len mapped). A
- * mapping of the file itself is the page cache's 4 KiB pages, and on
- * this kind of VM the first touch of each page of a new mapping costs
- * tens of microseconds: the hash's pass over them was most of its time
- * (bench/profile/kbin4-*.txt). NULL on failure (errno).
- */
-static void *read_huge(int fd, size_t size, size_t *len)
-{
-	size_t want = KB_HUGE_LEN(size), got = 0, head;
-	uint8_t *m = mmap(NULL, want + KB_HUGE, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	uint8_t *a;
-	ssize_t n;
-
-	if (m == MAP_FAILED)
-		return NULL;
-	/* aligned, the rest given back: huge pages need 2 MiB alignment */
-	a = (uint8_t *)KB_HUGE_LEN((uintptr_t)m);
-	head = a - m;
-	if (head)
-		munmap(m, head);
-	munmap(a + want, KB_HUGE - head);
-	madvise(a, want, MADV_HUGEPAGE);	/* advice: errors change nothing */
-	while (got < size && (n = pread(fd, a + got, size - got, got)) > 0)
-		got += n;
-	if (got < size) {
-		munmap(a, want);
-		errno = errno ?: EIO;
-		return NULL;
-	}
-	*len = want;
-	return a;
-}
-
-/*
- * A regular file open at fd, copied into memory in huge pages: what is
- * checked is that copy, whatever happens to the file meanwhile. NULL
- * with err on failure (not a regular file of a .kbin's size: a FIFO
- * would hold the attach process up).
- */
-static void *load_fd(int fd, const char *name, uint64_t *size, char *err, size_t errlen)
-{
-	struct stat st;
-	size_t len;
-	void *m;
-
-	if (fstat(fd, &st)) {
-		ks_err(err, errlen, "%s: %s", name, strerror(errno));
-		return NULL;
-	}
-	if (!S_ISREG(st.st_mode) || !st.st_size || (uint64_t)st.st_size > KBIN_MAX_BYTES) {
-		ks_err(err, errlen, "%s: not a regular file of at most %zu bytes", name,
-		       KBIN_MAX_BYTES);
-		return NULL;
-	}
-	m = read_huge(fd, st.st_size, &len);
-	if (!m)
-		ks_err(err, errlen, "%s: %s", name, strerror(errno));
-	*size = st.st_size;
-	return m;
-}
-
-/*
- * A file only kload writes (a root-only directory's), read into memory in
- * huge pages (*mapped; else slurped). NULL with err on failure.
- */
-static void *load_private(const char *path, uint64_t *size, bool *mapped, char *err,
-			  size_t errlen)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	void *m;
-
-	*mapped = false;
-	if (fd < 0) {
-		ks_err(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	m = load_fd(fd, path, size, err, errlen);
+	if (fd < 0)
+		return ks_err(err, errlen, "%s: %s", path, strerror(errno));
+	ret = src_fd(&s, fd, path, err, errlen) ?: read_whole(&s, path, rs, t, err, errlen);
+	src_close(&s);
 	close(fd);
-	if (!m)
-		return slurp(path, size, err, errlen);
-	*mapped = true;
-	return m;
-}
-
-static void unload_private(void *buf, uint64_t size, bool mapped)
-{
-	if (mapped)
-		munmap(buf, KB_HUGE_LEN(size));
-	else
-		free(buf);
-}
-
-int ks_kbin_read_private(const char *path, struct ks_ruleset *rs, struct ks_tables *t,
-			 char *err, size_t errlen)
-{
-	uint64_t size = 0;
-	bool mapped;
-	void *m = load_private(path, &size, &mapped, err, errlen);
-	int ret;
-
-	if (!m)
-		return -1;
-	ret = ks_kbin_read_mem(m, size, path, rs, t, err, errlen);
-	unload_private(m, size, mapped);
 	return ret;
 }
 
@@ -927,10 +937,8 @@ static int read_tables_half(int fd, const char *path, struct ks_tables *t, unsig
 			    struct ks_kbin_pending **pp, char *err, size_t errlen)
 {
 	struct ks_kbin_pending *p = calloc(1, sizeof(*p));
-	uint64_t size = 0;
-	bool mapped = true;
-	void *m;
-	int ret;
+	struct kb_src s = { .fd = -1 };
+	int own = -1, ret;
 
 	*pp = NULL;
 	if (p) {
@@ -942,13 +950,16 @@ static int read_tables_half(int fd, const char *path, struct ks_tables *t, unsig
 		free(p);
 		return ks_err(err, errlen, "%s: out of memory", path);
 	}
-	if (fd >= 0)
-		m = load_fd(fd, path, &size, err, errlen);
+	if (fd < 0)
+		fd = own = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		ret = ks_err(err, errlen, "%s: %s", path, strerror(errno));
 	else
-		m = load_private(path, &size, &mapped, err, errlen);
-	ret = m ? read_body(m, size, p->name, NULL, &p->mp, t, flags, err, errlen) : -1;
-	if (m)
-		unload_private(m, size, mapped);
+		ret = src_fd(&s, fd, path, err, errlen) ?:
+		      read_body(&s, p->name, NULL, &p->mp, t, flags, err, errlen);
+	src_close(&s);
+	if (own >= 0)
+		close(own);
 	if (ret) {
 		ks_kbin_pending_free(p);
 		return -1;

@@ -5,6 +5,9 @@
  * bytes for identical input, and clear errors for damaged files.
  */
 #include <endian.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -124,20 +127,37 @@ static void test_round_trip(void **state)
 	ks_ruleset_free(rs);
 }
 
+static char *read_file(const char *p, size_t *len)
+{
+	FILE *f = fopen(p, "rb");
+	char *buf;
+
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	*len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc(*len + 1);
+	assert_int_equal(fread(buf, 1, *len, f), *len);
+	fclose(f);
+	return buf;
+}
+
 /*
- * The other ways in: through a mapping (the reload hand-over's), and
- * into a ruleset that already holds a rule (the parse then waits for
- * the hash and appends after it), both the same tables and rules.
+ * The other ways in: from memory (the fuzzer's), and into a ruleset that
+ * already holds a rule (the parse then waits for the hash and appends
+ * after it), both the same tables and rules.
  */
 static void test_read_paths(void **state)
 {
 	struct ks_ruleset *rs = compile(rules_yaml, T), *back = ks_ruleset_new();
-	char err[256];
-	size_t i;
+	char err[256], *buf;
+	size_t i, len;
 
 	assert_int_equal(ks_kbin_write(path("p.kbin"), rs, T, err, sizeof(err)), 0);
 	memset(T2, 0xa5, KS_TABLES_USED(T));
-	assert_int_equal(ks_kbin_read_private(path("p.kbin"), back, T2, err, sizeof(err)), 0);
+	buf = read_file(path("p.kbin"), &len);
+	assert_int_equal(ks_kbin_read_mem(buf, len, "p.kbin", back, T2, err, sizeof(err)), 0);
+	free(buf);
 	assert_memory_equal(T, T2, KS_TABLES_USED(T));
 	assert_int_equal(back->n_rules, rs->n_rules);
 	ks_ruleset_free(back);
@@ -155,21 +175,6 @@ static void test_read_paths(void **state)
 	}
 	ks_ruleset_free(back);
 	ks_ruleset_free(rs);
-}
-
-static char *read_file(const char *p, size_t *len)
-{
-	FILE *f = fopen(p, "rb");
-	char *buf;
-
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	*len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc(*len + 1);
-	assert_int_equal(fread(buf, 1, *len, f), *len);
-	fclose(f);
-	return buf;
 }
 
 static void write_file(const char *p, const char *buf, size_t len)
@@ -401,13 +406,11 @@ static void test_damaged(void **state)
  * extent's bytes or the metadata, it is refused as corrupted, nothing
  * pending.
  */
-static void test_large_reload_read(void **state)
+/* 400 rules compiled into T and written to name: hundreds of KiB, many read chunks. */
+static struct ks_ruleset *write_big(const char *name)
 {
-	unsigned int fl = KS_KBIN_RULES_LATER | KS_KBIN_ZEROED;
-	size_t cap = 400 * 160, at = 0, len, hdr = sizeof(struct ks_kbin_hdr), i;
-	size_t offs[] = { hdr + 4, hdr + 600, 0 };
-	struct ks_kbin_pending *p;
-	char *yaml = malloc(cap), *good, err[256];
+	size_t cap = 400 * 160, at = 0, i;
+	char *yaml = malloc(cap), err[256];
 	struct ks_ruleset *rs;
 
 	assert_non_null(yaml);
@@ -415,7 +418,20 @@ static void test_large_reload_read(void **state)
 		at += snprintf(yaml + at, cap - at, "- rule: r%zu\n  name: n\n  query: 'process "
 			       "where process.executable == \"/opt/%zu/x%zuy\"'\n", i, i, i * 7919);
 	rs = compile(yaml, T);
-	assert_int_equal(ks_kbin_write(path("big.kbin"), rs, T, err, sizeof(err)), 0);
+	assert_int_equal(ks_kbin_write(path(name), rs, T, err, sizeof(err)), 0);
+	free(yaml);
+	return rs;
+}
+
+static void test_large_reload_read(void **state)
+{
+	unsigned int fl = KS_KBIN_RULES_LATER | KS_KBIN_ZEROED;
+	size_t len, hdr = sizeof(struct ks_kbin_hdr), i;
+	size_t offs[] = { hdr + 4, hdr + 600, 0 };
+	struct ks_kbin_pending *p;
+	struct ks_ruleset *rs = write_big("big.kbin");
+	char *good, err[256];
+
 	good = read_file(path("big.kbin"), &len);
 	print_message("  %zu bytes\n", len);
 	assert_true(len >= (256u << 10));
@@ -437,7 +453,81 @@ static void test_large_reload_read(void **state)
 		assert_null(p);
 	}
 	free(good);
-	free(yaml);
+	ks_ruleset_free(rs);
+}
+
+struct flipper {
+	const char *path;
+	const char *good;
+	size_t len;
+	volatile bool stop;
+	unsigned long rounds;
+};
+
+/* The file cut to half, a byte of its second half changed, then put back, over and over. */
+static void *flip(void *arg)
+{
+	struct flipper *f = arg;
+	size_t half = f->len / 2;
+	char c;
+
+	while (!f->stop) {
+		int fd = open(f->path, O_WRONLY | O_CLOEXEC);
+
+		assert_true(fd >= 0);
+		assert_int_equal(ftruncate(fd, half), 0);
+		c = f->good[half + 100] ^ 1;
+		assert_int_equal(pwrite(fd, f->good + half, f->len - half, half), f->len - half);
+		assert_int_equal(pwrite(fd, &c, 1, half + 100), 1);
+		assert_int_equal(pwrite(fd, f->good + half + 100, 1, half + 100), 1);
+		close(fd);
+		f->rounds++;
+	}
+	return NULL;
+}
+
+/*
+ * A reload's file cut short and changed under the read, again and again
+ * (the reloader's own file, handed over as it is, can be): each read
+ * gives the tables exactly, or refuses the file (cut short, a size the
+ * header does not match, a hash mismatch); it never crashes (a mapping
+ * of the file would be SIGBUS here) and never gives tables the hash did
+ * not cover.
+ */
+static void test_changed_while_read(void **state)
+{
+	unsigned int fl = KS_KBIN_RULES_LATER | KS_KBIN_ZEROED;
+	struct ks_ruleset *rs = write_big("moving.kbin");
+	struct flipper f = { .path = path("moving.kbin") };
+	unsigned int ok = 0, refused = 0, i;
+	struct ks_kbin_pending *p;
+	char err[256];
+	pthread_t tid;
+	int fd;
+
+	f.good = read_file(f.path, &f.len);
+	fd = open(f.path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(pthread_create(&tid, NULL, flip, &f), 0);
+	for (i = 0; i < 300; i++) {
+		memset(T2, 0, sizeof(*T2));
+		if (!ks_kbin_read_tables_fd(fd, "moving.kbin", T2, fl, &p, err, sizeof(err))) {
+			assert_memory_equal(T, T2, KS_TABLES_USED(T));
+			ks_kbin_pending_free(p);
+			ok++;
+			continue;
+		}
+		if (!strstr(err, "cut short") && !strstr(err, "truncated or padded") &&
+		    !strstr(err, "corrupted") && !strstr(err, "not a .kbin"))
+			fail_msg("unexpected refusal: %s", err);
+		refused++;
+	}
+	f.stop = true;
+	pthread_join(tid, NULL);
+	close(fd);
+	print_message("  %u read, %u refused, %lu changes\n", ok, refused, f.rounds);
+	assert_int_equal(ok + refused, 300);
+	free((char *)f.good);
 	ks_ruleset_free(rs);
 }
 
@@ -734,6 +824,7 @@ int main(void)
 		cmocka_unit_test(test_identical_bytes),
 		cmocka_unit_test(test_damaged),
 		cmocka_unit_test(test_large_reload_read),
+		cmocka_unit_test(test_changed_while_read),
 		cmocka_unit_test(test_inconsistent),
 		cmocka_unit_test(test_bad_extents),
 		cmocka_unit_test(test_sigma_round_trip),

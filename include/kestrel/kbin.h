@@ -64,16 +64,14 @@ int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
  * Read tables into *t and the rules into rs (a fresh ruleset: they are
  * added through ks_ruleset_load_string, so rs->diags tells why metadata
  * did not parse). 0, or -1 with a message in err.
+ *
+ * Every file is read (pread, 128 KiB at a time into a buffer the process
+ * keeps), never mapped, and hashed as it is read: what is checked is what
+ * is used, and a file changed or cut short meanwhile is refused, never a
+ * crash (a mapping of a file truncated under it is SIGBUS).
  */
 int ks_kbin_read(const char *path, struct ks_ruleset *rs, struct ks_tables *t,
 		 char *err, size_t errlen);
-/*
- * The same through a mapping of the file instead of a copy of it, for a
- * file only kload writes (the reload hand-over's, in a root-only
- * directory): one truncated under the mapping would be SIGBUS.
- */
-int ks_kbin_read_private(const char *path, struct ks_ruleset *rs, struct ks_tables *t,
-			 char *err, size_t errlen);
 /*
  * A private .kbin read in two halves, for a reload that switches the
  * kernel's tables before the rule metadata has parsed (the parse, YAML
@@ -100,8 +98,8 @@ int ks_kbin_read_tables_private(const char *path, struct ks_tables *t, unsigned 
 				struct ks_kbin_pending **p, char *err, size_t errlen);
 /*
  * The same from a regular file open at fd (name: its name in messages),
- * copied into memory before anything is checked: the reloader's own file,
- * handed over as it is (loader/reload.c). Not a regular file: refused.
+ * read as ks_kbin_read() reads: the reloader's own file, handed over as
+ * it is (loader/reload.c). Not a regular file: refused.
  */
 int ks_kbin_read_tables_fd(int fd, const char *name, struct ks_tables *t, unsigned int flags,
 			   struct ks_kbin_pending **p, char *err, size_t errlen);
