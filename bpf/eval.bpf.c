@@ -69,6 +69,18 @@ __noinline int ks_dfa_drain_q(struct ks_tables *t, struct ks_scratch *sc)
 	return 0;
 }
 
+/* The walk's callback context for field f in case mode fold. */
+static __always_inline void ks_scan_cb(struct ks_dfa_cb *cb, struct ks_tables *t,
+				       struct ks_scratch *sc, __u32 f, __u32 fold)
+{
+	cb->buf = (const __u8 *)&sc->ev;
+	cb->tab = (const __u8 *)t->dfa;
+	/* the command line reads NUL as ' ' through its own column map */
+	cb->col = t->dfa_hdr.col[ks_bound(fold + (f == KS_F_PROCESS_COMMAND_LINE ? 2 : 0), 3)];
+	cb->sc = &sc->dscan;
+	cb->h = t;
+}
+
 /*
  * One frame of a plain field (not process.args) through the walk of
  * ks_dfa.bpf.h. Global: verified once, and a frame of its own in the
@@ -83,14 +95,67 @@ __noinline int ks_scan_frame(struct ks_tables *t, struct ks_scratch *sc, __u32 h
 
 	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N)
 		return 0;
-	cb.buf = (const __u8 *)&sc->ev;
-	cb.tab = (const __u8 *)t->dfa;
-	/* the command line reads NUL as ' ' through its own column map */
-	cb.col = t->dfa_hdr.col[ks_bound(fold + (f == KS_F_PROCESS_COMMAND_LINE ? 2 : 0), 3)];
-	cb.sc = &sc->dscan;
-	cb.h = t;
+	ks_scan_cb(&cb, t, sc, f, fold);
 	return ks_dfa_scan_value(&cb, &t->dfa_hdr, &t->dfa_hdr.autos[f][fold], off, len,
 				 KS_DFA_SCAN_WALKS, frame);
+}
+
+/*
+ * The prefilter reads event bytes as pairs from the begin sentinel's
+ * offset - 1 on, whole chunks (ks_fdr.bpf.h): the payload's last chunk
+ * ends inside the scratch value, which runs on past the event.
+ */
+#define KS_FDR_Q_MAX	(KS_DFA_BUF_MASK - KS_FDR_CHUNK - 2)
+#include "ks_fdr.bpf.h"
+
+_Static_assert(__builtin_offsetof(struct ks_event, payload) + KS_PAYLOAD_MAX + 2 <= KS_FDR_Q_MAX,
+	       "the payload's pairs are all scanned");
+_Static_assert(sizeof(struct ks_scratch) - __builtin_offsetof(struct ks_scratch, ev) >
+	       KS_FDR_Q_MAX + KS_FDR_CHUNK + 2, "a chunk's pairs stay in the scratch value");
+
+/*
+ * The payload behind the prefilter of t->fdr (maps/ks_fdr.h): a whole
+ * frame of the automaton the compiler flagged KS_DFA_AU_FDR
+ * (ks_scan_range). The sentinels are written around the value in the
+ * event while the shift-or reads its pairs and the two bytes they cover
+ * put back before anything else reads the event; the confirm walks read
+ * the value alone. A value the prefilter cannot take (not where the
+ * payload slot is) is walked as ks_scan_frame walks it. Global, a sibling
+ * of ks_scan_frame in the call chain (6.1's 512 bytes of stack).
+ */
+__noinline int ks_scan_fdr(struct ks_tables *t, struct ks_scratch *sc, __u32 how, __u32 off,
+			   __u32 len)
+{
+	__u32 f = how & 0xff, fold = (how >> 8) & 0xff, lo, hi;
+	struct ks_dfa_cb cb = {};
+	struct ks_fdr_ccb ccb = { .cb = &cb };
+	__u8 *buf, b0, b1;
+
+	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N)
+		return 0;
+	ks_scan_cb(&cb, t, sc, f, fold);
+	ccb.hdr = &t->dfa_hdr;
+	ccb.au = &t->dfa_hdr.autos[f][fold];
+	if (!ccb.au->start || !len)
+		return 0;
+	if (!ccb.au->mid || !off || len > KS_PAYLOAD_MAX || off + len + 2 > KS_FDR_Q_MAX)
+		return ks_dfa_scan_value(&cb, ccb.hdr, ccb.au, off, len, KS_DFA_SCAN_WALKS,
+					 KS_FR_BEGIN | KS_FR_END);
+	ccb.fr = &sc->fdr;
+	ccb.ov = t->fdr.ov;
+	buf = (__u8 *)&sc->ev;
+	lo = (off - 1) & KS_DFA_BUF_MASK;
+	hi = (off + len) & KS_DFA_BUF_MASK;
+	b0 = buf[lo];
+	b1 = buf[hi];
+	buf[lo] = KS_SENT_BEGIN;
+	buf[hi] = KS_SENT_END;
+	ks_fdr_reset(ccb.fr);
+	ks_fdr_filter(&ccb, buf, (const __u8 *)t->fdr.tab, off - 1, len);
+	buf[lo] = b0;
+	buf[hi] = b1;
+	ks_fdr_confirm_all(&ccb, len);
+	return len;
 }
 
 /*

@@ -20,7 +20,7 @@
 static void test_version(void **state)
 {
 	/* bump both together when a layout below changes */
-	assert_int_equal(KS_ABI_VERSION, 23);
+	assert_int_equal(KS_ABI_VERSION, 24);
 }
 
 static void test_event_layout(void **state)
