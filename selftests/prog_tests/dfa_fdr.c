@@ -27,6 +27,7 @@
 #include "kestrel/engine.h"
 #include "kestrel/fdr.h"
 #include "kestrel/tablewalk.h"
+#include "kestrel/xdp.h"
 #include "testutil.h"
 #include "test_progs.h"
 
@@ -42,10 +43,7 @@ static uint64_t rng = 0x2545f4914f6cdd1dull;
 
 static uint32_t rnd(uint32_t n)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)(rng >> 33) % n;
+	return ks_tenv_rnd(&rng, n);
 }
 
 /*
@@ -275,21 +273,68 @@ static struct ks_tables *variant(const struct ks_tables *t, int how)
 	return v;
 }
 
-static int install_replay(struct ks_tenv *te, const struct ks_tables *t,
-			  const struct fdr_events *fe)
+/* Event i as an Ethernet/IPv4/UDP frame into f; returns its length. */
+static size_t frame_of(const struct fdr_events *fe, int i, uint8_t *f)
 {
-	struct ks_tables *v = t ? (struct ks_tables *)t : NULL;
-	int err = 0;
+	size_t n = fe->len[i], ip = 14, udp = ip + 20;
 
-	if (v)
-		err = ks_engine_install(&te->e, v);
-	if (!err)
-		err = ks_tenv_replay(te, fe->ev, N_EVENTS);
-	return err;
+	memset(f, 0, udp + 8);
+	f[12] = 0x08;			/* ETH_P_IP */
+	f[ip] = 0x45;
+	f[ip + 2] = (20 + 8 + n) >> 8;
+	f[ip + 3] = (20 + 8 + n) & 0xff;
+	f[ip + 6] = 0x40;		/* DF */
+	f[ip + 8] = 64;
+	f[ip + 9] = 17;			/* UDP */
+	memcpy(f + ip + 12, (uint8_t[]){ 10, 0, 0, 1, 10, 0, 0, 2 }, 8);
+	f[udp] = (PORT_BASE + i) >> 8;
+	f[udp + 1] = (PORT_BASE + i) & 0xff;
+	f[udp + 3] = 80;
+	f[udp + 4] = (8 + n) >> 8;
+	f[udp + 5] = (8 + n) & 0xff;
+	memcpy(f + udp + 8, fe->pay[i], n);
+	return udp + 8 + n;
 }
 
-static void run_replay(struct ks_tenv *te, const struct fdr_events *fe, struct ks_walk *w,
-		       uint8_t (*on)[N_RULES], uint8_t (*off)[N_RULES])
+/* Every event as a frame through ks_xdp_main (BPF_PROG_TEST_RUN). */
+static int run_frames(struct ks_tenv *te, const struct fdr_events *fe)
+{
+	uint8_t f[64 + PAY_MAX];
+	int fd = ks_xdp_prog_fd(&te->e), i, err;
+
+	for (i = 0; i < N_EVENTS; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f, .repeat = 1);
+
+		o.data_size_in = frame_of(fe, i, f);
+		err = bpf_prog_test_run_opts(fd, &o);
+		if (err)
+			return err;
+		ks_tenv_drain(te, 0);
+	}
+	return 0;
+}
+
+static int run_events(struct ks_tenv *te, const struct fdr_events *fe)
+{
+	return ks_tenv_replay(te, fe->ev, N_EVENTS);
+}
+
+typedef int (*runner)(struct ks_tenv *te, const struct fdr_events *fe);
+
+static int install_run(struct ks_tenv *te, struct ks_tables *t, const struct fdr_events *fe,
+		       runner run)
+{
+	int err = t ? ks_engine_install(&te->e, t) : 0;
+
+	return err ? err : run(te, fe);
+}
+
+/*
+ * The events through `run` with the compiled tables (prefilter on), the
+ * prefilter off, and a prefilter that drops candidates.
+ */
+static void run_all(struct ks_tenv *te, const struct fdr_events *fe, struct ks_walk *w,
+		    uint8_t (*on)[N_RULES], uint8_t (*off)[N_RULES], runner run)
 {
 	struct ks_tables *v_off = variant(te->t, FDR_OFF), *v_none = variant(te->t, FDR_NOTHING);
 	size_t from;
@@ -298,11 +343,11 @@ static void run_replay(struct ks_tenv *te, const struct fdr_events *fe, struct k
 	if (!ASSERT_OK_PTR(v_off, "tables") || !ASSERT_OK_PTR(v_none, "tables"))
 		goto out;
 	from = te->n;
-	if (!ASSERT_OK(install_replay(te, NULL, fe), "replay, prefilter on"))
+	if (!ASSERT_OK(install_run(te, NULL, fe, run), "prefilter on"))
 		goto out;
 	ASSERT_EQ(differences(te, from, fe, w, on), 0, "prefilter on: kernel == model, planted all hit");
 	from = te->n;
-	if (!ASSERT_OK(install_replay(te, v_off, fe), "replay, prefilter off"))
+	if (!ASSERT_OK(install_run(te, v_off, fe, run), "prefilter off"))
 		goto out;
 	ASSERT_EQ(differences(te, from, fe, w, off), 0, "prefilter off: kernel == model");
 	ASSERT_EQ(memcmp(on, off, N_EVENTS * N_RULES), 0, "matches with the prefilter == without");
@@ -311,41 +356,54 @@ static void run_replay(struct ks_tenv *te, const struct fdr_events *fe, struct k
 			matched += on[i][r];
 	test__log("%d events, %d rule matches\n", N_EVENTS, matched);
 	ASSERT_GT(matched, N_EVENTS, "planted literals matched");
-	model_gives_up(te->t, fe, w);
+	if (run == run_events)
+		model_gives_up(te->t, fe, w);
 	/* the check itself: a prefilter that drops candidates is caught */
 	from = te->n;
-	if (ASSERT_OK(install_replay(te, v_none, fe), "replay, prefilter dropping"))
+	if (ASSERT_OK(install_run(te, v_none, fe, run), "prefilter dropping"))
 		ASSERT_GT(differences(te, from, fe, w, off), 0, "a dropped match is seen");
 out:
 	free(v_off);
 	free(v_none);
 }
 
+/* The compiled tables loaded for replay or XDP (the production programs). */
+static bool fdr_env(struct ks_tenv *te, const char *rules, bool xdp)
+{
+	struct ks_engine_opts o = { .replay = !xdp, .xdp = xdp, .no_host = xdp,
+				    .payload_depth = xdp ? PAY_MAX : 0, .mode = KS_MODE_SIGNAL };
+
+	if (!ASSERT_OK(ks_tenv_compile(te, rules), "compile"))
+		return false;
+	ASSERT_EQ(te->t->dfa_hdr.autos[KS_F_PAYLOAD][KS_CASE_FOLD].flags, KS_DFA_AU_FDR,
+		  "the compiler put the prefilter on the folded payload automaton");
+	ASSERT_EQ(te->t->dfa_hdr.autos[KS_F_PAYLOAD][KS_CASE_EXACT].flags, 0,
+		  "one prefilter table");
+	if (!ASSERT_OK(ks_tenv_load(te, &o), "load and install"))
+		return false;
+	return !xdp || ASSERT_OK(ks_xdp_set_ifname(&te->e, if_nametoindex("lo"), "lo"), "ifname");
+}
+
 void test_dfa_fdr(void)
 {
-	struct ks_engine_opts o = { .replay = true, .mode = KS_MODE_SIGNAL };
 	struct fdr_events *fe = calloc(1, sizeof(*fe));
 	uint8_t (*on)[N_RULES] = calloc(N_EVENTS, N_RULES), (*off)[N_RULES] = calloc(N_EVENTS, N_RULES);
 	struct ks_walk *w = calloc(1, sizeof(*w));
-	struct ks_tenv te = {};
+	struct ks_tenv te = {}, tx = {};
 	char *rules = fdr_rules();
 
 	if (!ASSERT_OK_PTR(fe, "events") || !ASSERT_OK_PTR(w, "walk") || !on || !off)
 		goto out;
 	ks_walk_init(w);
-	if (!ASSERT_OK(make_events(fe), "events") ||
-	    !ASSERT_OK(ks_tenv_compile(&te, rules), "compile"))
+	if (!ASSERT_OK(make_events(fe), "events"))
 		goto out;
-	ASSERT_EQ(te.t->dfa_hdr.autos[KS_F_PAYLOAD][KS_CASE_FOLD].flags, KS_DFA_AU_FDR,
-		  "the compiler put the prefilter on the folded payload automaton");
-	ASSERT_EQ(te.t->dfa_hdr.autos[KS_F_PAYLOAD][KS_CASE_EXACT].flags, 0,
-		  "one prefilter table");
-	if (!ASSERT_OK(ks_tenv_load(&te, &o), "load and install"))
-		goto out;
-	if (test__start_subtest("replay"))
-		run_replay(&te, fe, w, on, off);
+	if (test__start_subtest("replay") && fdr_env(&te, rules, false))
+		run_all(&te, fe, w, on, off, run_events);
+	if (test__start_subtest("xdp") && fdr_env(&tx, rules, true))
+		run_all(&tx, fe, w, on, off, run_frames);
 out:
 	ks_tenv_close(&te);
+	ks_tenv_close(&tx);
 	free(rules);
 	free(fe);
 	free(on);
