@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The FDR-style prefilter in front of the DFA (issue 11, lab only): a
+ * The FDR-style prefilter in front of the DFA (issue 11): a
  * shift-or over pairs of input bytes whose table loads depend only on the
  * input, so the CPU runs them ahead of each other, unlike the DFA's one
  * dependent load per byte. Built by rules-compiler/fdr.c, walked by its C
