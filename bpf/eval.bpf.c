@@ -114,48 +114,51 @@ _Static_assert(sizeof(struct ks_scratch) - __builtin_offsetof(struct ks_scratch,
 	       KS_FDR_Q_MAX + KS_FDR_CHUNK + 2, "a chunk's pairs stay in the scratch value");
 
 /*
- * The payload behind the prefilter of t->fdr (maps/ks_fdr.h): a whole
- * frame of the automaton the compiler flagged KS_DFA_AU_FDR
- * (ks_scan_range). The sentinels are written around the value in the
- * event while the shift-or reads its pairs and the two bytes they cover
+ * The payload (a whole frame) behind the prefilter of t->fdr
+ * (maps/ks_fdr.h), case mode fold, whose automaton the compiler flagged
+ * KS_DFA_AU_FDR (ks_scan). The sentinels are written around the value in the
+ * event while the shift-or reads its pairs, and the two bytes they cover
  * put back before anything else reads the event; the confirm walks read
- * the value alone. A value the prefilter cannot take (not where the
- * payload slot is) is walked as ks_scan_frame walks it. Global, a sibling
- * of ks_scan_frame in the call chain (6.1's 512 bytes of stack).
+ * the value alone. Returns the bytes scanned, or -1: a value the
+ * prefilter cannot take (not where the payload slot is) or gave up on,
+ * which the caller walks with ks_scan_frame. Global, a sibling of
+ * ks_scan_frame in the call chain, its frame at most 128 bytes like
+ * that one's (6.1's 512 bytes of stack for the chain).
  */
-__noinline int ks_scan_fdr(struct ks_tables *t, struct ks_scratch *sc, __u32 how, __u32 off,
-			   __u32 len)
+__noinline int ks_scan_fdr(struct ks_tables *t, struct ks_scratch *sc, __u32 fold)
 {
-	__u32 f = how & 0xff, fold = (how >> 8) & 0xff, lo, hi;
+	const __u32 f = KS_F_PAYLOAD;
 	struct ks_dfa_cb cb = {};
 	struct ks_fdr_ccb ccb = { .cb = &cb };
-	__u8 *buf, b0, b1;
+	struct ks_fdr_run *fr;
+	__u32 off, len;
+	__u8 *buf;
 
-	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N)
-		return 0;
+	if (!t || !sc || fold >= KS_CASE_N)
+		return -1;
+	ccb.au = &t->dfa_hdr.autos[f][fold];
+	off = sc->ev.str[f].off;
+	len = sc->ev.str[f].len;
+	if (!ccb.au->start || !ccb.au->mid || !off || !len || len > KS_PAYLOAD_MAX ||
+	    off + len + 2 > KS_FDR_Q_MAX)
+		return -1;
 	ks_scan_cb(&cb, t, sc, f, fold);
 	ccb.hdr = &t->dfa_hdr;
-	ccb.au = &t->dfa_hdr.autos[f][fold];
-	if (!ccb.au->start || !len)
-		return 0;
-	if (!ccb.au->mid || !off || len > KS_PAYLOAD_MAX || off + len + 2 > KS_FDR_Q_MAX)
-		return ks_dfa_scan_value(&cb, ccb.hdr, ccb.au, off, len, KS_DFA_SCAN_WALKS,
-					 KS_FR_BEGIN | KS_FR_END);
-	ccb.fr = &sc->fdr;
+	ccb.fr = fr = &sc->fdr;
 	ccb.ov = t->fdr.ov;
+	ccb.tab = (const __u8 *)t->fdr.tab;
 	buf = (__u8 *)&sc->ev;
-	lo = (off - 1) & KS_DFA_BUF_MASK;
-	hi = (off + len) & KS_DFA_BUF_MASK;
-	b0 = buf[lo];
-	b1 = buf[hi];
-	buf[lo] = KS_SENT_BEGIN;
-	buf[hi] = KS_SENT_END;
-	ks_fdr_reset(ccb.fr);
-	ks_fdr_filter(&ccb, buf, (const __u8 *)t->fdr.tab, off - 1, len);
-	buf[lo] = b0;
-	buf[hi] = b1;
-	ks_fdr_confirm_all(&ccb, len);
-	return len;
+	/* the two bytes under the sentinels, in map memory: not live in
+	 * registers across the scan (this frame's size) */
+	fr->save[0] = buf[(off - 1) & KS_DFA_BUF_MASK];
+	fr->save[1] = buf[(off + len) & KS_DFA_BUF_MASK];
+	buf[(off - 1) & KS_DFA_BUF_MASK] = KS_SENT_BEGIN;
+	buf[(off + len) & KS_DFA_BUF_MASK] = KS_SENT_END;
+	ks_fdr_reset(fr);
+	ks_fdr_filter(&ccb, off - 1, len);
+	buf[(fr->base) & KS_DFA_BUF_MASK] = fr->save[0];
+	buf[(fr->end) & KS_DFA_BUF_MASK] = fr->save[1];
+	return ks_fdr_confirm_all(&ccb) ? -1 : (int)len;
 }
 
 /*
@@ -204,6 +207,13 @@ __noinline int ks_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u3
 	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N ||
 	    !t->dfa_hdr.autos[f][fold].start)
 		return 0;
+	/* the payload's prefilter; -1: the walk alone (not taken, gave up) */
+	if (f == KS_F_PAYLOAD && (t->dfa_hdr.autos[f][fold].flags & KS_DFA_AU_FDR)) {
+		int n = ks_scan_fdr(t, sc, fold);
+
+		if (n >= 0)
+			return n;
+	}
 	off = sc->ev.str[f].off;
 	len = sc->ev.str[f].len;
 	if (!(sc->ev.truncated & KS_F_PATH_MASK & (1u << f)))

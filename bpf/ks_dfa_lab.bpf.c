@@ -249,9 +249,12 @@ int ks_fdr_lab_xdp(struct xdp_md *ctx)
 	ccb.au = &m->hdr.autos[f][ks_dfa_mode & 1];
 	if (!ccb.au->start)
 		return XDP_PASS;
+	ccb.tab = ftab;
 	if (ccb.au->mid) {
-		ks_fdr_filter(&ccb, lab->buf, ftab, KS_FDR_PAD, n);
-		ks_fdr_confirm_all(&ccb, n);
+		ks_fdr_filter(&ccb, KS_FDR_PAD, n);
+		if (ks_fdr_confirm_all(&ccb))
+			ks_dfa_scan_value(&cb, ccb.hdr, ccb.au, KS_FDR_PAD + 1, n, KS_DFA_MAX_WALKS,
+					  KS_DFA_FR_BEGIN | KS_DFA_FR_END);
 	}
 	else	/* all anchored: the walk from the start alone */
 		ks_dfa_scan_value(&cb, &m->hdr, ccb.au, KS_FDR_PAD + 1, n, 1,

@@ -318,7 +318,7 @@ int ks_scan_frame(struct ks_tables *t, struct ks_scratch *sc, __u32 how, __u32 o
 
 int ks_scan_elems(struct ks_tables *t, struct ks_scratch *sc, __u32 how, __u32 off, __u32 len);
 
-int ks_scan_fdr(struct ks_tables *t, struct ks_scratch *sc, __u32 how, __u32 off, __u32 len);
+int ks_scan_fdr(struct ks_tables *t, struct ks_scratch *sc, __u32 fold);
 
 /*
  * Walk event bytes [off, off + len) of a field through its automaton,
@@ -335,9 +335,6 @@ static __always_inline int ks_scan_range(struct ks_tables *t, struct ks_scratch 
 	if ((how & 0xff) == KS_F_PROCESS_ARGS)
 		return ks_scan_elems(t, sc, how, off, len);
 	/* the payload's automaton with the prefilter in front (maps/ks_fdr.h) */
-	if ((how & 0xff) == KS_F_PAYLOAD && how >> 16 == (KS_FR_BEGIN | KS_FR_END) &&
-	    (t->dfa_hdr.autos[KS_F_PAYLOAD][(how >> 8) & 1].flags & KS_DFA_AU_FDR))
-		return ks_scan_fdr(t, sc, how, off, len);
 	return ks_scan_frame(t, sc, how, off, len);
 }
 

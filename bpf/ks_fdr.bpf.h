@@ -20,10 +20,17 @@
 _Static_assert(KS_FDR_CHUNK % KS_FDR_STRIDE == 0, "whole strides per chunk");
 _Static_assert(KS_FDR_ABORT_PAIRS % KS_FDR_CHUNK == 0, "the abort test ends a chunk");
 
-struct ks_fdr_cb {
-	const __u8 *buf;
-	const __u8 *tab;
+/*
+ * What the shift-or's and the confirm's callbacks need; on the caller's
+ * stack, one struct for both (6.1's 512 bytes of stack for the chain).
+ */
+struct ks_fdr_ccb {
+	struct ks_dfa_cb *cb;
+	const struct ks_dfa_hdr *hdr;
+	const struct ks_dfa_auto *au;
 	struct ks_fdr_run *fr;
+	const __u16 *ov;	/* confirm windows per bucket mask */
+	const __u8 *tab;	/* the shift-or's table */
 };
 
 /* A bucket fired at buffer offset e: queue it, unless past the end
@@ -64,7 +71,7 @@ static __noinline void ks_fdr_cands(struct ks_fdr_run *fr, __u64 d, __u32 e)
  * the length per byte); candidates are queued out of line and confirmed
  * after the scan.
  */
-static long ks_fdr_chunk(__u32 idx, struct ks_fdr_cb *c)
+static long ks_fdr_chunk(__u32 idx, struct ks_fdr_ccb *c)
 {
 	const __u8 *tab = c->tab, *b;
 	struct ks_fdr_run *fr = c->fr;
@@ -73,7 +80,7 @@ static long ks_fdr_chunk(__u32 idx, struct ks_fdr_cb *c)
 
 	if (q > KS_FDR_Q_MAX)
 		return 1;
-	b = c->buf + q;
+	b = c->cb->buf + q;
 #pragma unroll
 	for (i = 0; i < KS_FDR_CHUNK; i += KS_FDR_STRIDE) {
 #if KS_FDR_STRIDE == 4
@@ -96,14 +103,6 @@ static long ks_fdr_chunk(__u32 idx, struct ks_fdr_cb *c)
 	}
 	return q + KS_FDR_CHUNK >= fr->end;
 }
-
-struct ks_fdr_ccb {
-	struct ks_dfa_cb *cb;
-	const struct ks_dfa_hdr *hdr;
-	const struct ks_dfa_auto *au;
-	struct ks_fdr_run *fr;
-	const __u16 *ov;
-};
 
 /*
  * Candidate k's window: the DFA over the ov + 1 bytes ending at it (ov of
@@ -184,40 +183,39 @@ static __always_inline void ks_fdr_reset(struct ks_fdr_run *fr)
 }
 
 /*
- * The shift-or over the pairs of "\x01" value "\x02", the begin sentinel
- * at buf[base], value n bytes: the candidates into ccb->fr (reset
- * before). The sentinels must be in the buffer while this runs.
+ * The shift-or over the pairs of "\x01" value "\x02" in ccb->cb->buf,
+ * the begin sentinel at base, value n bytes: the candidates into
+ * ccb->fr (reset before). The sentinels must be in the buffer while this
+ * runs.
  */
-static __always_inline void ks_fdr_filter(struct ks_fdr_ccb *ccb, const __u8 *buf,
-					  const __u8 *ftab, __u32 base, __u32 n)
+static __always_inline void ks_fdr_filter(struct ks_fdr_ccb *ccb, __u32 base, __u32 n)
 {
 	struct ks_fdr_run *fr = ccb->fr;
-	struct ks_fdr_cb pcb = { .buf = buf, .tab = ftab, .fr = fr };
 
 	fr->base = base;
 	fr->end = base + n + 1;
 	fr->d = 0;	/* lanes before the stream: anything */
 	fr->q = base - 1;
-	bpf_loop((n + 2 + KS_FDR_CHUNK - 1) / KS_FDR_CHUNK, ks_fdr_chunk, &pcb, 0);
+	bpf_loop((n + 2 + KS_FDR_CHUNK - 1) / KS_FDR_CHUNK, ks_fdr_chunk, ccb, 0);
 }
 
 /*
- * After ks_fdr_filter: every candidate confirmed by the DFA or, when the
- * prefilter gave up, the value walked by KS_DFA_MAX_WALKS walks alone.
- * The sentinels need not be in the buffer any more: the walks read the
- * value's bytes only.
+ * After ks_fdr_filter: every candidate confirmed by the DFA. The
+ * sentinels need not be in the buffer any more: the walks read the
+ * value's bytes only. Returns 1 when the prefilter gave up: the caller
+ * walks the value with KS_DFA_MAX_WALKS walks instead.
  */
-static __always_inline void ks_fdr_confirm_all(struct ks_fdr_ccb *ccb, __u32 n)
+static __always_inline int ks_fdr_confirm_all(struct ks_fdr_ccb *ccb)
 {
 	struct ks_fdr_run *fr = ccb->fr;
 
 	if (fr->aborted)
-		ks_dfa_scan_value(ccb->cb, ccb->hdr, ccb->au, fr->base + 1, n, KS_DFA_MAX_WALKS,
-				  KS_DFA_FR_BEGIN | KS_DFA_FR_END);
-	else if (fr->n_cand) {
+		return 1;
+	if (fr->n_cand) {
 		ccb->cb->sc->steps = 0;
 		bpf_loop(KS_FDR_CONFIRM_LOOPS, ks_fdr_confirm, ccb, 0);
 	}
+	return 0;
 }
 
 #endif /* KS_FDR_BPF_H */

@@ -93,6 +93,8 @@ struct ks_fdr_run {
 	__u32 aborted;		/* KS_FDR_ABORT_*: the DFA walked alone */
 	__u32 k;		/* the confirm's next candidate */
 	__u32 feed_end;		/* the window being walked ends at the end sentinel */
+	__u8 save[2];		/* production: the bytes under the sentinels */
+	__u8 pad[6];
 	__u16 cand[KS_FDR_CAND_MAX];	/* buffer offsets, ascending */
 	__u8 cmask[KS_FDR_CAND_MAX];	/* the buckets that fired there */
 };
