@@ -69,6 +69,18 @@ __noinline int ks_dfa_drain_q(struct ks_tables *t, struct ks_scratch *sc)
 	return 0;
 }
 
+/* The walk's callback context for field f in case mode fold. */
+static __always_inline void ks_scan_cb(struct ks_dfa_cb *cb, struct ks_tables *t,
+				       struct ks_scratch *sc, __u32 f, __u32 fold)
+{
+	cb->buf = (const __u8 *)&sc->ev;
+	cb->tab = (const __u8 *)t->dfa;
+	/* the command line reads NUL as ' ' through its own column map */
+	cb->col = t->dfa_hdr.col[ks_bound(fold + (f == KS_F_PROCESS_COMMAND_LINE ? 2 : 0), 3)];
+	cb->sc = &sc->dscan;
+	cb->h = t;
+}
+
 /*
  * One frame of a plain field (not process.args) through the walk of
  * ks_dfa.bpf.h. Global: verified once, and a frame of its own in the
@@ -83,14 +95,70 @@ __noinline int ks_scan_frame(struct ks_tables *t, struct ks_scratch *sc, __u32 h
 
 	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N)
 		return 0;
-	cb.buf = (const __u8 *)&sc->ev;
-	cb.tab = (const __u8 *)t->dfa;
-	/* the command line reads NUL as ' ' through its own column map */
-	cb.col = t->dfa_hdr.col[ks_bound(fold + (f == KS_F_PROCESS_COMMAND_LINE ? 2 : 0), 3)];
-	cb.sc = &sc->dscan;
-	cb.h = t;
+	ks_scan_cb(&cb, t, sc, f, fold);
 	return ks_dfa_scan_value(&cb, &t->dfa_hdr, &t->dfa_hdr.autos[f][fold], off, len,
 				 KS_DFA_SCAN_WALKS, frame);
+}
+
+/*
+ * The prefilter reads event bytes as pairs from the begin sentinel's
+ * offset - 1 on, whole chunks (ks_fdr.bpf.h): the payload's last chunk
+ * ends inside the scratch value, which runs on past the event.
+ */
+#define KS_FDR_Q_MAX	(KS_DFA_BUF_MASK - KS_FDR_CHUNK - 2)
+#include "ks_fdr.bpf.h"
+
+_Static_assert(__builtin_offsetof(struct ks_event, payload) + KS_PAYLOAD_MAX + 2 <= KS_FDR_Q_MAX,
+	       "the payload's pairs are all scanned");
+_Static_assert(sizeof(struct ks_scratch) - __builtin_offsetof(struct ks_scratch, ev) >
+	       KS_FDR_Q_MAX + KS_FDR_CHUNK + 2, "a chunk's pairs stay in the scratch value");
+
+/*
+ * The payload (a whole frame) behind the prefilter of t->fdr
+ * (maps/ks_fdr.h), case mode fold, whose automaton the compiler flagged
+ * KS_DFA_AU_FDR (ks_scan). The sentinels are written around the value in the
+ * event while the shift-or reads its pairs, and the two bytes they cover
+ * put back before anything else reads the event; the confirm walks read
+ * the value alone. Returns the bytes scanned, or -1: a value the
+ * prefilter cannot take (not where the payload slot is) or gave up on,
+ * which the caller walks with ks_scan_frame. Global, a sibling of
+ * ks_scan_frame in the call chain, its frame at most 128 bytes like
+ * that one's (6.1's 512 bytes of stack for the chain).
+ */
+__noinline int ks_scan_fdr(struct ks_tables *t, struct ks_scratch *sc, __u32 fold)
+{
+	const __u32 f = KS_F_PAYLOAD;
+	struct ks_dfa_cb cb = {};
+	struct ks_fdr_ccb ccb = { .cb = &cb };
+	struct ks_fdr_run *fr;
+	__u32 off, len;
+	__u8 *buf;
+
+	if (!t || !sc || fold >= KS_CASE_N)
+		return -1;
+	ccb.au = &t->dfa_hdr.autos[f][fold];
+	off = sc->ev.str[f].off;
+	len = sc->ev.str[f].len;
+	if (!ccb.au->start || !ccb.au->mid || !off || !len || len > KS_PAYLOAD_MAX ||
+	    off + len + 2 > KS_FDR_Q_MAX)
+		return -1;
+	ks_scan_cb(&cb, t, sc, f, fold);
+	ccb.hdr = &t->dfa_hdr;
+	ccb.fr = fr = &sc->fdr;
+	ccb.ov = t->fdr.ov;
+	ccb.tab = (const __u8 *)t->fdr.tab;
+	buf = (__u8 *)&sc->ev;
+	/* the two bytes under the sentinels, in map memory: not live in
+	 * registers across the scan (this frame's size) */
+	fr->save[0] = buf[(off - 1) & KS_DFA_BUF_MASK];
+	fr->save[1] = buf[(off + len) & KS_DFA_BUF_MASK];
+	buf[(off - 1) & KS_DFA_BUF_MASK] = KS_SENT_BEGIN;
+	buf[(off + len) & KS_DFA_BUF_MASK] = KS_SENT_END;
+	ks_fdr_reset(fr);
+	ks_fdr_filter(&ccb, off - 1, len);
+	buf[(fr->base) & KS_DFA_BUF_MASK] = fr->save[0];
+	buf[(fr->end) & KS_DFA_BUF_MASK] = fr->save[1];
+	return ks_fdr_confirm_all(&ccb) ? -1 : (int)len;
 }
 
 /*
@@ -139,6 +207,13 @@ __noinline int ks_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u3
 	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N ||
 	    !t->dfa_hdr.autos[f][fold].start)
 		return 0;
+	/* the payload's prefilter; -1: the walk alone (not taken, gave up) */
+	if (f == KS_F_PAYLOAD && (t->dfa_hdr.autos[f][fold].flags & KS_DFA_AU_FDR)) {
+		int n = ks_scan_fdr(t, sc, fold);
+
+		if (n >= 0)
+			return n;
+	}
 	off = sc->ev.str[f].off;
 	len = sc->ev.str[f].len;
 	if (!(sc->ev.truncated & KS_F_PATH_MASK & (1u << f)))

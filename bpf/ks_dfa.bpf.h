@@ -102,8 +102,14 @@ static __always_inline long ks_dfa_chunk_end(struct ks_dfa_cb *c, __u32 n, __u32
 	return !live || n <= KS_DFA_CHUNK;
 }
 
-/* Twin of ks_dfa_chunk2 with one walk (see there why they are written out). */
-static long ks_dfa_chunk1(__u32 idx, struct ks_dfa_cb *c)
+/*
+ * Twin of ks_dfa_chunk2 with one walk (see there why they are written
+ * out); inline, so the prefilter's confirm (ks_fdr.bpf.h) walks its
+ * windows in its own callback, not in a bpf_loop nested in it (a call
+ * frame more: 8 is the verifier's limit, and the evaluator's chain
+ * from ks_replay to ks_atom_hit is 8 deep).
+ */
+static __always_inline long ks_dfa_walk1(struct ks_dfa_cb *c)
 {
 	const __u8 *buf = c->buf, *tab = c->tab;
 	const __u16 *col = c->col;
@@ -129,6 +135,11 @@ static long ks_dfa_chunk1(__u32 idx, struct ks_dfa_cb *c)
 	}
 	KS_DFA_SAVE(0);
 	return ks_dfa_chunk_end(c, n, i, s0);
+}
+
+static long ks_dfa_chunk1(__u32 idx, struct ks_dfa_cb *c)
+{
+	return ks_dfa_walk1(c);
 }
 
 /*

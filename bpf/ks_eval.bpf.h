@@ -318,6 +318,8 @@ int ks_scan_frame(struct ks_tables *t, struct ks_scratch *sc, __u32 how, __u32 o
 
 int ks_scan_elems(struct ks_tables *t, struct ks_scratch *sc, __u32 how, __u32 off, __u32 len);
 
+int ks_scan_fdr(struct ks_tables *t, struct ks_scratch *sc, __u32 fold);
+
 /*
  * Walk event bytes [off, off + len) of a field through its automaton,
  * `how` saying which field, case mode and frame sentinels. Returns the
@@ -332,6 +334,7 @@ static __always_inline int ks_scan_range(struct ks_tables *t, struct ks_scratch 
 		len = sizeof(struct ks_event) - off;
 	if ((how & 0xff) == KS_F_PROCESS_ARGS)
 		return ks_scan_elems(t, sc, how, off, len);
+	/* the payload's automaton with the prefilter in front (maps/ks_fdr.h) */
 	return ks_scan_frame(t, sc, how, off, len);
 }
 

@@ -93,6 +93,8 @@ struct ks_scratch {
 	__u32 cand_mark[KS_MAX_STEPS];
 	/* the interleaved DFA walks' state and accept queue (ks_dfa.bpf.h) */
 	struct ks_dfa_scan dscan;
+	/* the payload prefilter's scan and candidates (bpf/ks_fdr.bpf.h) */
+	struct ks_fdr_run fdr;
 };
 
 /*

@@ -151,9 +151,9 @@ int ks_dfa_lab_fdr_stats(const struct ks_dfa_lab_run *l, uint32_t *cands, uint32
 	fl = read_value(l->skel->maps.ks_fdr_lab, sizeof(*fl), &ret);
 	if (!fl)
 		return ret;
-	*cands = fl->n_cand;
-	*confirm_bytes = fl->confirm_bytes;
-	*aborted = fl->aborted;
+	*cands = fl->run.n_cand;
+	*confirm_bytes = fl->run.confirm_bytes;
+	*aborted = fl->run.aborted;
 	free(fl);
 	return 0;
 }

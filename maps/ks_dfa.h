@@ -90,7 +90,14 @@ struct ks_dfa_auto {
 	 * per scan. Was padding, 0 in older tables: they still walk the same.
 	 */
 	__u32 begun;
+	/*
+	 * KS_DFA_AU_FDR: the payload's automaton whose scan runs the
+	 * prefilter of struct ks_tables.fdr in front (maps/ks_fdr.h).
+	 */
+	__u32 flags;
 };
+
+#define KS_DFA_AU_FDR		1u
 
 struct ks_dfa_hdr {
 	__u32 n_states;

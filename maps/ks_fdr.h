@@ -1,16 +1,23 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The FDR-style prefilter in front of the DFA (issue 11, lab only): a
+ * The FDR-style prefilter in front of the DFA (issue 11): a
  * shift-or over pairs of input bytes whose table loads depend only on the
  * input, so the CPU runs them ahead of each other, unlike the DFA's one
  * dependent load per byte. Built by rules-compiler/fdr.c, walked by its C
- * model there and by the lab program (bpf/ks_dfa_lab.bpf.c, ks_fdr_lab_xdp).
- * kload does not use it.
+ * model there, by the lab program (bpf/ks_dfa_lab.bpf.c, ks_fdr_lab_xdp)
+ * and, in production, by the payload scan (bpf/ks_fdr.bpf.h): the
+ * compiler puts one table, for one case mode of the payload's automata,
+ * in struct ks_tables (fdr) and flags that automaton KS_DFA_AU_FDR
+ * (maps/ks_dfa.h), unless a sample scan says the prefilter would give up.
  *
  * Stream. The value is scanned as the DFA sees it: "\x01" value "\x02",
- * laid out in a buffer at KS_FDR_PAD (the begin sentinel) with a 0 byte
- * before it. The pair ending at buffer offset e is the little-endian u16
- * at e - 1: buf[e - 1] | buf[e] << 8, the table's index.
+ * laid out in a buffer at `base` (the begin sentinel: KS_FDR_PAD in the
+ * lab and the model; the byte before the payload in production, which
+ * holds the sentinels only while the shift-or runs). The byte before
+ * base is any byte: the pair ending at base is only ever a pattern's
+ * first pair (lane len - 1, any first byte). The pair ending at buffer
+ * offset e is the little-endian u16 at e - 1: buf[e - 1] | buf[e] << 8,
+ * the table's index.
  *
  * Table. KS_FDR_DOMAIN 64-bit masks: 8 lanes of 8 buckets, L =
  * KS_FDR_LANES of them used. Bit 8 * (L - 1 - d) + b of tab[h] is 0 when
@@ -68,28 +75,46 @@
 
 _Static_assert(KS_FDR_CAND_MAX > KS_FDR_PAD + KS_PAYLOAD_MAX + 2, "a candidate per byte fits");
 
-/* Lab state of the FDR program: candidates of the last packet and what
- * the confirm walked. */
-struct ks_fdr_lab {
-	/* the scan's state in map memory, which the verifier does not
-	 * track (bpf/ks_dfa.bpf.h): a bpf_loop callback is verified once */
+/*
+ * One scan: candidates of the last value and what the confirm walked, in
+ * map memory (the lab's map; production: the evaluation scratch), which
+ * the verifier does not track (bpf/ks_dfa.bpf.h): a bpf_loop callback is
+ * verified once.
+ */
+struct ks_fdr_run {
 	__u64 d;		/* the shift-or state */
 	__u32 q;		/* buffer offset of the next pair's first byte */
 	__u32 end;		/* buffer offset of the end sentinel */
+	__u32 base;		/* buffer offset of the begin sentinel */
 	__u32 wstart;		/* where the confirm walk started */
 	__u32 walked;		/* next buffer offset of the confirm walk; 0: none */
 	__u32 n_cand;		/* positions where some bucket fired */
 	__u32 confirm_bytes;	/* bytes the DFA confirm walked */
 	__u32 aborted;		/* KS_FDR_ABORT_*: the DFA walked alone */
-	__u32 pad;
+	__u32 k;		/* the confirm's next candidate */
+	__u32 feed_end;		/* the window being walked ends at the end sentinel */
+	__u8 save[2];		/* production: the bytes under the sentinels */
+	__u8 pad[6];
 	__u16 cand[KS_FDR_CAND_MAX];	/* buffer offsets, ascending */
 	__u8 cmask[KS_FDR_CAND_MAX];	/* the buckets that fired there */
-	/*
-	 * Set at load: the confirm window of a candidate whose buckets are
-	 * mask is ov[mask] + 1 bytes, ov[mask] the longest pattern of those
-	 * buckets - 1 (a pattern of another bucket does not end there).
-	 */
+};
+
+/*
+ * One prefilter: the table and, per mask of buckets that fired, the
+ * confirm window: ov[mask] + 1 bytes, ov[mask] the longest pattern of
+ * those buckets - 1 (a pattern of another bucket does not end there).
+ * In struct ks_tables (production; all 0 when no automaton is flagged
+ * KS_DFA_AU_FDR, so a .kbin without one stores none of it).
+ */
+struct ks_fdr_tab {
+	__u64 tab[KS_FDR_DOMAIN];
 	__u16 ov[256];
+};
+
+/* Lab state of the FDR program. */
+struct ks_fdr_lab {
+	struct ks_fdr_run run;
+	__u16 ov[256];		/* set at load */
 };
 
 #endif /* KS_FDR_H */

@@ -47,6 +47,7 @@
 
 #include "maps/ks_abi.h"
 #include "maps/ks_dfa.h"
+#include "maps/ks_fdr.h"
 
 /* One step program instruction (postfix, see enum ks_op). */
 struct ks_insn {
@@ -228,6 +229,11 @@ struct ks_tables {
 	struct ks_insn insns[KS_MAX_INSNS];
 	struct ks_cidr cidrs[KS_MAX_CIDRS];
 	struct ks_net_filter net;
+	/*
+	 * The prefilter of the automaton flagged KS_DFA_AU_FDR (at most one,
+	 * on the payload), maps/ks_fdr.h; all 0 when none is.
+	 */
+	struct ks_fdr_tab fdr;
 	/*
 	 * The cells of maps/ks_dfa.h; dfa_hdr.tab_bytes <= sizeof(dfa). Last:
 	 * the map value ends with the size class in use.

@@ -259,3 +259,67 @@ uint32_t ks_fdr_walk(const struct ks_fdr *f, const struct ks_dfa_view *v, uint32
 		confirm_at(&c, cand[k], f->ov[mask[k]]);
 	return n;
 }
+
+/* ---- the production prefilter: struct ks_tables.fdr ---- */
+
+/*
+ * The sample a rule set's prefilter is judged on: payloads of random
+ * bytes and of random printable text, KS_FDR_SAMPLE_LEN bytes each.
+ */
+#define KS_FDR_SAMPLES		16
+#define KS_FDR_SAMPLE_LEN	1500
+
+static uint32_t sample_rng(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return (uint32_t)(*s >> 32);
+}
+
+/* Whether the scan of the sample would give up on half its payloads or more. */
+static bool sample_gives_up(const struct ks_fdr *f)
+{
+	uint8_t buf[KS_FDR_PAD + KS_FDR_SAMPLE_LEN + 2] = { 0 };
+	uint16_t cand[KS_FDR_CAND_MAX];
+	uint8_t mask[KS_FDR_CAND_MAX];
+	uint32_t k, i, end = KS_FDR_PAD + KS_FDR_SAMPLE_LEN + 1, n = 0;
+	uint64_t s = 0x9e3779b97f4a7c15ull;
+	bool gave_up;
+
+	buf[KS_FDR_PAD] = KS_SENT_BEGIN;
+	buf[end] = KS_SENT_END;
+	for (k = 0; k < KS_FDR_SAMPLES; k++) {
+		for (i = 0; i < KS_FDR_SAMPLE_LEN; i++) {
+			uint32_t r = sample_rng(&s);
+
+			buf[KS_FDR_PAD + 1 + i] = k & 1 ? 0x20 + r % 95 : (uint8_t)r;
+		}
+		prefilter(f, buf, end, cand, mask, &gave_up);
+		n += gave_up;
+	}
+	return 2 * n >= KS_FDR_SAMPLES;
+}
+
+int ks_fdr_tables(struct ks_tables *t, uint32_t field, uint32_t mode,
+		  const uint8_t *const *lits, const uint32_t *lens, size_t n)
+{
+	struct ks_dfa_auto *au;
+	struct ks_fdr f;
+	char err[80];
+
+	if (field >= KS_F_STR_N || mode >= KS_CASE_N || !n)
+		return 0;
+	au = &t->dfa_hdr.autos[field][mode];
+	if (!au->start || !au->mid)
+		return 0;
+	if (ks_fdr_build(lits, lens, n, mode, &f, err, sizeof(err)))
+		return -1;
+	if (!sample_gives_up(&f)) {
+		memcpy(t->fdr.tab, f.tab, sizeof(t->fdr.tab));
+		memcpy(t->fdr.ov, f.ov, sizeof(t->fdr.ov));
+		au->flags |= KS_DFA_AU_FDR;
+	}
+	ks_fdr_free(&f);
+	return 0;
+}

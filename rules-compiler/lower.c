@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <kestrel/fdr.h>
 #include <kestrel/names.h>
 
 #include "dfa.h"
@@ -480,6 +481,41 @@ static int lower_rule(struct lower *L, uint32_t ri)
 
 /* ---- DFA and indexes ---- */
 
+/*
+ * The payload's prefilter (maps/ks_fdr.h, rules-compiler/fdr.c): one
+ * table, for the case mode with the most payload patterns that takes one
+ * (ks_fdr_tables leaves it out when a sample scan says it would give up).
+ */
+static int build_fdr(struct ks_tables *t, const struct ks_dfa_pattern *pats, uint32_t n)
+{
+	const uint32_t base = KS_F_PAYLOAD * KS_CASE_N;
+	uint32_t cnt[KS_CASE_N] = { 0 }, *lens, i, k, m, j;
+	const uint8_t **lits;
+	int ret = 0;
+
+	for (i = 0; i < n; i++)
+		if (pats[i].automaton - base < KS_CASE_N)
+			cnt[pats[i].automaton - base]++;
+	if (!cnt[0] && !cnt[1])
+		return 0;
+	lits = ks_xmalloc((n + 1) * sizeof(*lits));
+	lens = ks_xmalloc((n + 1) * sizeof(*lens));
+	for (j = 0; j < KS_CASE_N && !ret; j++) {
+		m = (cnt[1] > cnt[0]) ^ j;
+		for (i = 0, k = 0; i < n; i++)
+			if (pats[i].automaton == base + m) {
+				lits[k] = pats[i].bytes;
+				lens[k++] = pats[i].len;
+			}
+		ret = ks_fdr_tables(t, KS_F_PAYLOAD, m, lits, lens, k);
+		if (t->dfa_hdr.autos[KS_F_PAYLOAD][m].flags & KS_DFA_AU_FDR)
+			break;
+	}
+	free(lits);
+	free(lens);
+	return ret;
+}
+
 static int build_dfa(struct lower *L)
 {
 	struct ks_dfa_automaton au[KS_F_STR_N * KS_CASE_N];
@@ -511,19 +547,28 @@ static int build_dfa(struct lower *L)
 	/* rows straight into dfa[]: no state-id table to fill, convert and copy */
 	ret = ks_dfa_build_image(pats, n, au, KS_F_STR_N * KS_CASE_N, NULL,
 				 &d, t->dfa, sizeof(t->dfa), err, sizeof(err));
-	free(pats);
 	if (ret) {
+		free(pats);
 		lower_error(L, L->rs->n_rules ? L->rs->rules[0].loc : none,
 			    "rule set does not fit the kernel tables: %s", err);
 		return -1;
 	}
 	if (ks_dfa_image_hdr(&d, &hdr, err, sizeof(err))) {
+		free(pats);
 		lower_error(L, L->rs->n_rules ? L->rs->rules[0].loc : none,
 			    "rule set does not fit the kernel tables: %s", err);
 		ks_dfa_free(&d);
 		return -1;
 	}
 	t->dfa_hdr = hdr;
+	ret = build_fdr(t, pats, n);
+	free(pats);
+	if (ret) {
+		lower_error(L, L->rs->n_rules ? L->rs->rules[0].loc : none,
+			    "out of memory building the payload prefilter");
+		ks_dfa_free(&d);
+		return -1;
+	}
 	ks_dfa_image_begun(&t->dfa_hdr, t->dfa);
 	memcpy(t->acc_list, d.acc_list, d.n_acc_list * sizeof(*t->acc_list));
 	t->hdr.n_states = d.n_states;

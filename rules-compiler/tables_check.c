@@ -117,7 +117,12 @@ static int tc_dfa_hdr(const struct ks_tables *t, char *err, size_t errlen)
 				return TC_FAIL("a start state is past %u states", d->n_states);
 			if (!tc_begun(t, &d->autos[f][m]))
 				return TC_FAIL("a begun cell is not start's begin-sentinel cell");
+			/* the kernel runs the prefilter on the payload only */
+			if (d->autos[f][m].flags & ~(f == KS_F_PAYLOAD ? KS_DFA_AU_FDR : 0))
+				return TC_FAIL("automaton flags 0x%x on field %u", d->autos[f][m].flags, f);
 		}
+	if ((d->autos[KS_F_PAYLOAD][0].flags & d->autos[KS_F_PAYLOAD][1].flags) & KS_DFA_AU_FDR)
+		return TC_FAIL("both payload automata flagged for the one prefilter table");
 	return 0;
 }
 

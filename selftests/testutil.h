@@ -106,4 +106,13 @@ const char *ks_tenv_source(const struct ks_tenv *te, const char *kind);
 /* Copy a file (following symlinks) to dst with mode 0755. */
 int ks_copy_exe(const char *src, const char *dst);
 
+/* xorshift64 step: a number below n from the generator state *s. */
+static inline uint32_t ks_tenv_rnd(uint64_t *s, uint32_t n)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return (uint32_t)(*s >> 33) % n;
+}
+
 #endif /* KS_TESTUTIL_H */

@@ -2,7 +2,8 @@
 /*
  * The FDR-style prefilter of maps/ks_fdr.h: its builder over literals and
  * its C model (rules-compiler/fdr.c), the prefilter with the DFA image
- * walk (dfawalk.h) as the exact confirm. Lab only (issue 11).
+ * walk (dfawalk.h) as the exact confirm (issue 11); the compiler's
+ * production prefilter of the payload (ks_fdr_tables).
  */
 #ifndef KESTREL_FDR_H
 #define KESTREL_FDR_H
@@ -48,5 +49,19 @@ void ks_fdr_free(struct ks_fdr *f);
 uint32_t ks_fdr_walk(const struct ks_fdr *f, const struct ks_dfa_view *v, uint32_t field,
 		     uint32_t mode, uint32_t col, const uint8_t *p, uint32_t n, struct ks_walk *w,
 		     struct ks_fdr_stats *st);
+
+struct ks_tables;
+
+/*
+ * The production prefilter of automaton (field, mode) of t, built over
+ * its literals: into t->fdr, the automaton flagged KS_DFA_AU_FDR, unless
+ * it has no unanchored pattern or the scan of a sample of random and
+ * printable payloads gives up on half of them or more (maps/ks_fdr.h:
+ * then every payload would pay the shift-or and the DFA's walks after
+ * it). The DFA confirms every candidate, so the hits are the same with
+ * and without it. 0, or -1 when the builder fails (out of memory).
+ */
+int ks_fdr_tables(struct ks_tables *t, uint32_t field, uint32_t mode,
+		  const uint8_t *const *lits, const uint32_t *lens, size_t n);
 
 #endif /* KESTREL_FDR_H */

@@ -36,10 +36,7 @@ static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
 static uint32_t rnd(uint32_t n)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)(rng >> 33) % n;
+	return ks_tenv_rnd(&rng, n);
 }
 
 static void rand_text(char *p, size_t n)
@@ -205,6 +202,9 @@ void test_dfa_scale(void)
 	test__log("%u states, %u byte classes, %u rules\n", te.t->hdr.n_states,
 		  te.t->hdr.n_classes, te.t->hdr.n_rules);
 	ASSERT_GT(te.t->hdr.n_states, 65535, "more states than 16-bit ids hold");
+	test__log("payload prefilter %s\n",
+		  te.t->dfa_hdr.autos[KS_F_PAYLOAD][KS_CASE_FOLD].flags & KS_DFA_AU_FDR ?
+		  "kept by the compiler's sample scan" : "left out");
 	if (!ASSERT_OK(ks_tenv_load(&te, &o), "load and install"))
 		goto out;
 	check_value_size(&te, te.t->dfa_hdr.tab_bytes);
