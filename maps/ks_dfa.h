@@ -92,22 +92,21 @@ struct ks_dfa_auto {
 	__u32 begun;
 	/*
 	 * The need filter (rules-compiler/dfa_image.c, ks_dfa_image_need):
-	 * when flags has KS_DFA_AU_NEED, every pattern of the automaton has
-	 * a byte class that some raw byte b with bit b of need[] set maps to,
-	 * through the column map the kernel walks this field with. A range
-	 * holding no such byte cannot make the walk accept: the scan skips
-	 * it without loading a column map line or a row (issue 11: cold
-	 * lines after fork/exec; bench/profile/exec7-*.txt). One line per
-	 * automaton with start, mid and begun, read by every scan anyway.
+	 * the compiler picks one byte class of every pattern; a byte is
+	 * needed when the column map the kernel walks this field with sends
+	 * it to a picked class (bytes from 128 on always count as needed).
+	 * Bit b of skip[] (b < 128) set: byte b is not needed. A walk that
+	 * accepts a pattern was fed its picked class, so a range holding no
+	 * needed byte cannot make it accept: the scan skips that range
+	 * without loading a column map line or a row (issue 11: cold lines
+	 * after fork/exec; bench/profile/exec7-*.txt). All 0 (the lab's
+	 * images): every byte needed, no filter. A field's two case modes
+	 * share one cache line.
 	 */
-	__u32 flags;
-	__u32 spare[3];
-	__u8 need[32];
+	__u8 skip[16];
 };
 
-#define KS_DFA_AU_NEED		1u	/* need[] is valid */
-
-_Static_assert(sizeof(struct ks_dfa_auto) == 64, "one cache line per automaton");
+_Static_assert(sizeof(struct ks_dfa_auto) == 32, "a field's two case modes on one line");
 
 struct ks_dfa_hdr {
 	__u32 n_states;
@@ -117,15 +116,15 @@ struct ks_dfa_hdr {
 	__u32 n_acc_list;
 	__u16 col_begin;	/* the sentinels' column offsets */
 	__u16 col_end;
-	__u32 spare[2];		/* autos on lines of their own in ks_tables */
+	__u32 spare[2];		/* autos line-aligned in ks_tables */
 	struct ks_dfa_auto autos[KS_F_STR_N][KS_CASE_N];
 	__u16 col[KS_DFA_COL_N][256];
 };
 
-/* Is bit b of the need filter set? (one byte load: the BPF side too) */
-static inline __attribute__((always_inline)) int ks_dfa_need_bit(const __u8 *need, __u8 b)
+/* Does byte b count for the need filter skip[] (maps/ks_dfa.h)? One byte load. */
+static inline __attribute__((always_inline)) int ks_dfa_needed(const __u8 *skip, __u8 b)
 {
-	return (need[b >> 3] >> (b & 7)) & 1;
+	return b >= 128 || !((skip[(b >> 3) & 15] >> (b & 7)) & 1);
 }
 
 #define KS_DFA_Q	256	/* accept queue of a walk */
@@ -138,7 +137,7 @@ struct ks_dfa_scan {
 	__u32 steps;		/* lockstep steps left */
 	__u32 walks;
 	__u32 nq;		/* queued accepting cells */
-	__u32 found;		/* the need filter saw a needed byte */
+	__u32 pad;
 	__u32 fin[KS_DFA_MAX_WALKS];	/* states and positions after the lockstep */
 	__u32 fpos[KS_DFA_MAX_WALKS];
 	__u32 q[KS_DFA_Q];

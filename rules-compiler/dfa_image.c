@@ -143,9 +143,11 @@ static bool need_pattern(const struct ks_dfa_hdr *h, uint32_t m, const struct ks
 
 /*
  * Every automaton's need filter (maps/ks_dfa.h): a class of each pattern,
- * its rarest byte's, and then every raw byte that the kernel's column map
- * for the field sends to one of those classes. Exact whatever classes are
- * picked: a walk that accepts a pattern was fed each of its classes.
+ * its rarest byte's; the bytes below 128 that the kernel's column map for
+ * the field sends to none of those classes are marked in skip[]. Exact
+ * whatever classes are picked: a walk that accepts a pattern was fed each
+ * of its classes. An automaton with a pattern of sentinels only (every
+ * value matches it) keeps skip[] 0: no filter.
  */
 void ks_dfa_image_need(struct ks_dfa_hdr *h, const struct ks_dfa_pattern *pats, size_t n)
 {
@@ -168,14 +170,12 @@ void ks_dfa_image_need(struct ks_dfa_hdr *h, const struct ks_dfa_pattern *pats, 
 		m = a % KS_CASE_N;
 		/* the map ks_scan_frame walks the field with */
 		cm = m | (f == KS_F_PROCESS_COMMAND_LINE ? KS_DFA_COL_EXACT_JOIN : 0);
-		memset(au->need, 0, sizeof(au->need));
-		au->flags &= ~KS_DFA_AU_NEED;
+		memset(au->skip, 0, sizeof(au->skip));
 		if (!au->start || !ok[a])
 			continue;
-		for (b = 0; b < 256; b++)
-			if (cls_has(set[a], h->col[cm][b] / 4))
-				au->need[b >> 3] |= 1u << (b & 7);
-		au->flags |= KS_DFA_AU_NEED;
+		for (b = 0; b < 128; b++)
+			if (!cls_has(set[a], h->col[cm][b] / 4))
+				au->skip[b >> 3] |= 1u << (b & 7);
 	}
 }
 

@@ -73,10 +73,10 @@ bool ks_dfa_need_any(const struct ks_dfa_auto *au, const uint8_t *p, uint32_t n)
 {
 	uint32_t i;
 
-	if (!(au->flags & KS_DFA_AU_NEED))
+	if (!n)		/* an empty value is walked: its sentinels alone may match */
 		return true;
 	for (i = 0; i < n; i++)
-		if (ks_dfa_need_bit(au->need, p[i]))
+		if (ks_dfa_needed(au->skip, p[i]))
 			return true;
 	return false;
 }

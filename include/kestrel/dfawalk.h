@@ -38,8 +38,8 @@ uint32_t ks_dfa_walk_plain(const struct ks_dfa_view *v, uint32_t field, uint32_t
 			   uint32_t col, const uint8_t *p, uint32_t n, uint32_t walks,
 			   struct ks_walk *w);
 /*
- * The need filter of maps/ks_dfa.h: false when automaton au has one and
- * p[0 .. n) holds none of its needed bytes (no walk of it can accept).
+ * The need filter of maps/ks_dfa.h: false when p[0 .. n) holds none of
+ * automaton au's needed bytes (no walk of it can accept).
  */
 bool ks_dfa_need_any(const struct ks_dfa_auto *au, const uint8_t *p, uint32_t n);
 /* The same with only the sentinels of `frame` (KS_DFA_FR_*) fed; a range
