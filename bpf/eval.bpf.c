@@ -100,6 +100,54 @@ __noinline int ks_scan_frame(struct ks_tables *t, struct ks_scratch *sc, __u32 h
 				 KS_DFA_SCAN_WALKS, frame);
 }
 
+struct ks_need_ctx {
+	const __u8 *buf;	/* the event's bytes */
+	const __u8 *skip;	/* the automaton's skip[] */
+	__u32 pos, end;
+	__u32 found;
+};
+
+static long ks_need_chunk(__u32 idx, struct ks_need_ctx *c)
+{
+	__u32 i, p = c->pos;
+
+	for (i = 0; i < KS_SCAN_CHUNK; i++) {
+		if (p >= c->end)
+			return 1;
+		if (ks_dfa_needed(c->skip, c->buf[p & KS_DFA_BUF_MASK])) {
+			c->found = 1;
+			return 1;
+		}
+		p++;
+	}
+	c->pos = p;
+	return 0;
+}
+
+/*
+ * The need filter (maps/ks_dfa.h): 0 when event bytes [off, off + len)
+ * hold none of the needed bytes of the automaton of `how`, so no walk of
+ * them can accept. Reads the event (hot: just built) and the automaton's
+ * line; a scan it rules out loads no column map line and no row, the
+ * cold lines of an event after fork/exec.
+ */
+__noinline int ks_need_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 how, __u32 off,
+			    __u32 len)
+{
+	__u32 f = how & 0xff, fold = (how >> 8) & 0xff;
+	struct ks_need_ctx c = {};
+
+	/* an empty value is walked: its sentinels alone may match */
+	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N || !len)
+		return 1;
+	c.buf = (const __u8 *)&sc->ev;
+	c.skip = t->dfa_hdr.autos[f][fold].skip;
+	c.pos = off;
+	c.end = off + len;
+	bpf_loop((len + KS_SCAN_CHUNK - 1) / KS_SCAN_CHUNK, ks_need_chunk, &c, 0);
+	return c.found;
+}
+
 /*
  * The prefilter reads event bytes as pairs from the begin sentinel's
  * offset - 1 on, whole chunks (ks_fdr.bpf.h): the payload's last chunk

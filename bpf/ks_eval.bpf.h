@@ -319,11 +319,13 @@ int ks_scan_frame(struct ks_tables *t, struct ks_scratch *sc, __u32 how, __u32 o
 int ks_scan_elems(struct ks_tables *t, struct ks_scratch *sc, __u32 how, __u32 off, __u32 len);
 
 int ks_scan_fdr(struct ks_tables *t, struct ks_scratch *sc, __u32 fold);
+int ks_need_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 how, __u32 off, __u32 len);
 
 /*
  * Walk event bytes [off, off + len) of a field through its automaton,
- * `how` saying which field, case mode and frame sentinels. Returns the
- * bytes scanned.
+ * `how` saying which field, case mode and frame sentinels, unless the
+ * automaton's need filter rules the range out. Returns the bytes scanned
+ * (a range ruled out counts as scanned, as the C model counts it).
  */
 static __always_inline int ks_scan_range(struct ks_tables *t, struct ks_scratch *sc, __u32 how,
 					 __u32 off, __u32 len)
@@ -332,9 +334,15 @@ static __always_inline int ks_scan_range(struct ks_tables *t, struct ks_scratch 
 		return 0;
 	if (len > sizeof(struct ks_event) - off)
 		len = sizeof(struct ks_event) - off;
-	if ((how & 0xff) == KS_F_PROCESS_ARGS)
+	if ((how & 0xff) == KS_F_PROCESS_ARGS) {
+		if (len > KS_SCAN_MAX)	/* what ks_scan_elems walks */
+			len = KS_SCAN_MAX;
+		if (!ks_need_scan(t, sc, how, off, len))
+			return len;
 		return ks_scan_elems(t, sc, how, off, len);
-	/* the payload's automaton with the prefilter in front (maps/ks_fdr.h) */
+	}
+	if (!ks_need_scan(t, sc, how, off, len))
+		return len;
 	return ks_scan_frame(t, sc, how, off, len);
 }
 

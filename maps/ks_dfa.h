@@ -82,7 +82,8 @@ enum ks_dfa_col {
 struct ks_dfa_auto {
 	__u32 start;		/* cell before the begin sentinel; 0: no patterns */
 	__u32 mid;		/* cell of the root; 0: dead (all anchored) */
-	__u32 overlap;		/* longest pattern - 1 */
+	__u16 overlap;		/* longest pattern - 1 (KS_DFA_MAX_OVERLAP) */
+	__u16 flags;		/* KS_DFA_AU_*: the prefilter in front of the walk */
 	/*
 	 * The cell after the begin sentinel from start, when it does not
 	 * accept; 0: feed the sentinel. A walk that starts with a frame
@@ -91,13 +92,28 @@ struct ks_dfa_auto {
 	 */
 	__u32 begun;
 	/*
-	 * KS_DFA_AU_FDR: the payload's automaton whose scan runs the
-	 * prefilter of struct ks_tables.fdr in front (maps/ks_fdr.h).
+	 * The need filter (rules-compiler/dfa_image.c, ks_dfa_image_need):
+	 * the compiler picks one byte class of every pattern; a byte is
+	 * needed when the column map the kernel walks this field with sends
+	 * it to a picked class (bytes from 128 on always count as needed).
+	 * Bit b of skip[] (b < 128) set: byte b is not needed. A walk that
+	 * accepts a pattern was fed its picked class, so a range holding no
+	 * needed byte cannot make it accept: the scan skips that range
+	 * without loading a column map line or a row (issue 11: cold lines
+	 * after fork/exec; bench/profile/exec7-*.txt). All 0 (the lab's
+	 * images): every byte needed, no filter. A field's two case modes
+	 * share one cache line.
 	 */
-	__u32 flags;
+	__u8 skip[16];
 };
 
+/* flags: the payload's automaton whose scan runs the prefilter of
+ * struct ks_tables.fdr in front (maps/ks_fdr.h) */
 #define KS_DFA_AU_FDR		1u
+/* the longest pattern an automaton holds is at most this + 1 bytes */
+#define KS_DFA_MAX_OVERLAP	0xffffu
+
+_Static_assert(sizeof(struct ks_dfa_auto) == 32, "a field's two case modes on one line");
 
 struct ks_dfa_hdr {
 	__u32 n_states;
@@ -107,9 +123,16 @@ struct ks_dfa_hdr {
 	__u32 n_acc_list;
 	__u16 col_begin;	/* the sentinels' column offsets */
 	__u16 col_end;
+	__u32 spare[2];		/* autos line-aligned in ks_tables */
 	struct ks_dfa_auto autos[KS_F_STR_N][KS_CASE_N];
 	__u16 col[KS_DFA_COL_N][256];
 };
+
+/* Does byte b count for the need filter skip[] (maps/ks_dfa.h)? One byte load. */
+static inline __attribute__((always_inline)) int ks_dfa_needed(const __u8 *skip, __u8 b)
+{
+	return b >= 128 || !((skip[(b >> 3) & 15] >> (b & 7)) & 1);
+}
 
 #define KS_DFA_Q	256	/* accept queue of a walk */
 

@@ -241,6 +241,10 @@ struct ks_tables {
 	__u32 dfa[KS_DFA_CELLS];
 };
 
+/* one line per automaton (maps/ks_dfa.h): the map value is page-aligned */
+_Static_assert(__builtin_offsetof(struct ks_tables, dfa_hdr.autos) % 64 == 0,
+	       "automata line-aligned");
+
 /* The tables map's value for a DFA size class of dfa_bytes. */
 #define KS_TABLES_VALUE_SIZE(dfa_bytes)	(__builtin_offsetof(struct ks_tables, dfa) + (dfa_bytes))
 /* The bytes of t that hold the rule set: all but the unused cells. */

@@ -119,6 +119,8 @@ int ks_dfa_image_hdr(const struct ks_dfa *d, struct ks_dfa_hdr *h, char *err, si
 void ks_dfa_image_free(struct ks_dfa_image *img);
 /* Fill the header's begun cells from the rows in tab (maps/ks_dfa.h). */
 void ks_dfa_image_begun(struct ks_dfa_hdr *h, const uint32_t *tab);
+/* Every automaton's need filter from its patterns (maps/ks_dfa.h); after ks_dfa_image_hdr. */
+void ks_dfa_image_need(struct ks_dfa_hdr *h, const struct ks_dfa_pattern *pats, size_t n);
 int ks_dfa_image_literals(const uint8_t *const *lits, const uint32_t *lens, size_t n,
 			  uint32_t field, uint32_t mode, struct ks_dfa_image *img,
 			  char *err, size_t errlen);

@@ -66,6 +66,11 @@ int ks_dfa_image_hdr(const struct ks_dfa *d, struct ks_dfa_hdr *h, char *err, si
 	for (a = 0; a < d->n_automata; a++) {
 		struct ks_dfa_auto *au = &h->autos[a / KS_CASE_N][a % KS_CASE_N];
 
+		if (d->max_len[a] > KS_DFA_MAX_OVERLAP + 1) {
+			snprintf(err, errlen, "DFA image: a literal of %u bytes, at most %u",
+				 d->max_len[a], KS_DFA_MAX_OVERLAP + 1);
+			return -1;
+		}
 		au->start = cell_of(d, rb, d->start[a]);
 		au->mid = cell_of(d, rb, d->mid[a]);
 		au->overlap = d->max_len[a] ? d->max_len[a] - 1 : 0;
@@ -91,6 +96,92 @@ void ks_dfa_image_begun(struct ks_dfa_hdr *h, const uint32_t *tab)
 			c = tab[((au->start & ~KS_DFA_ACC) + h->col_begin) / 4];
 			au->begun = c & KS_DFA_ACC ? 0 : c;
 		}
+}
+
+/*
+ * How common a byte is in the values the host scans (paths, names,
+ * command lines): its rank in this list, most common first; bytes not in
+ * it are rarer than any that is. The need filter picks each pattern's
+ * rarest byte, so a value is least likely to hold one.
+ */
+static uint32_t byte_weight(uint8_t b)
+{
+	static const char common[] = "/etaoinsrlcudhpmbgfy.-_ 0123456789wkv=,:xjqz"
+				     "ETAOINSRLCUDHPMBGFYWKVXJQZ";
+	const char *q = b ? strchr(common, b) : NULL;
+
+	return q ? (uint32_t)(q - common) : 255;
+}
+
+static bool cls_has(const uint8_t *set, uint32_t c)
+{
+	return (set[c >> 3] >> (c & 7)) & 1;
+}
+
+/*
+ * Pattern p's needed class into set: none to add when a class the set
+ * holds is p's already; false when p has no byte a value feeds (only
+ * sentinels: every value can match it).
+ */
+static bool need_pattern(const struct ks_dfa_hdr *h, uint32_t m, const struct ks_dfa_pattern *p,
+			 uint8_t *set)
+{
+	uint32_t j, c, best = 0, w, best_w = ~0u;
+
+	for (j = 0; j < p->len; j++) {
+		if (p->bytes[j] == KS_SENT_BEGIN || p->bytes[j] == KS_SENT_END)
+			continue;	/* sentinel classes: fed by no value byte */
+		c = h->col[m][p->bytes[j]] / 4;
+		if (cls_has(set, c))
+			return true;
+		w = byte_weight(p->bytes[j]);
+		if (best_w == ~0u || w > best_w) {	/* the rarest byte */
+			best_w = w;
+			best = c;
+		}
+	}
+	if (best_w == ~0u)
+		return false;
+	set[best >> 3] |= 1u << (best & 7);
+	return true;
+}
+
+/*
+ * Every automaton's need filter (maps/ks_dfa.h): a class of each pattern,
+ * its rarest byte's; the bytes below 128 that the kernel's column map for
+ * the field sends to none of those classes are marked in skip[]. Exact
+ * whatever classes are picked: a walk that accepts a pattern was fed each
+ * of its classes. An automaton with a pattern of sentinels only (every
+ * value matches it) keeps skip[] 0: no filter.
+ */
+void ks_dfa_image_need(struct ks_dfa_hdr *h, const struct ks_dfa_pattern *pats, size_t n)
+{
+	uint8_t set[KS_F_STR_N * KS_CASE_N][32], ok[KS_F_STR_N * KS_CASE_N];
+	uint32_t a, f, m, b, cm;
+	size_t i;
+
+	memset(set, 0, sizeof(set));
+	memset(ok, 1, sizeof(ok));
+	for (i = 0; i < n; i++) {
+		a = pats[i].automaton;
+		if (a < KS_F_STR_N * KS_CASE_N && ok[a] &&
+		    !need_pattern(h, a % KS_CASE_N, &pats[i], set[a]))
+			ok[a] = 0;
+	}
+	for (a = 0; a < KS_F_STR_N * KS_CASE_N; a++) {
+		struct ks_dfa_auto *au = &h->autos[a / KS_CASE_N][a % KS_CASE_N];
+
+		f = a / KS_CASE_N;
+		m = a % KS_CASE_N;
+		/* the map ks_scan_frame walks the field with */
+		cm = m | (f == KS_F_PROCESS_COMMAND_LINE ? KS_DFA_COL_EXACT_JOIN : 0);
+		memset(au->skip, 0, sizeof(au->skip));
+		if (!au->start || !ok[a])
+			continue;
+		for (b = 0; b < 128; b++)
+			if (!cls_has(set[a], h->col[cm][b] / 4))
+				au->skip[b >> 3] |= 1u << (b & 7);
+	}
 }
 
 static void image_rows(const struct ks_dfa *d, const struct ks_dfa_hdr *h, uint32_t *tab)

@@ -69,6 +69,18 @@ uint32_t ks_dfa_step(const struct ks_dfa_view *v, uint32_t s, uint32_t col, stru
 	return s;
 }
 
+bool ks_dfa_need_any(const struct ks_dfa_auto *au, const uint8_t *p, uint32_t n)
+{
+	uint32_t i;
+
+	if (!n)		/* an empty value is walked: its sentinels alone may match */
+		return true;
+	for (i = 0; i < n; i++)
+		if (ks_dfa_needed(au->skip, p[i]))
+			return true;
+	return false;
+}
+
 uint32_t ks_dfa_walk_frame(const struct ks_dfa_view *v, uint32_t field, uint32_t mode,
 			   uint32_t col, const uint8_t *p, uint32_t n, uint32_t walks,
 			   uint32_t frame, struct ks_walk *w)
@@ -83,6 +95,8 @@ uint32_t ks_dfa_walk_frame(const struct ks_dfa_view *v, uint32_t field, uint32_t
 	au = &v->hdr->autos[field][mode];
 	if (!au->start)
 		return 0;
+	if (!ks_dfa_need_any(au, p, n))
+		return n;	/* as the kernel: counted, not walked */
 	cm = v->hdr->col[col];
 	ks_dfa_plan(n, au->overlap, au->mid, walks, &pl);
 	s[0] = au->start;

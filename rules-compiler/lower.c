@@ -547,17 +547,16 @@ static int build_dfa(struct lower *L)
 	/* rows straight into dfa[]: no state-id table to fill, convert and copy */
 	ret = ks_dfa_build_image(pats, n, au, KS_F_STR_N * KS_CASE_N, NULL,
 				 &d, t->dfa, sizeof(t->dfa), err, sizeof(err));
+	if (!ret && ks_dfa_image_hdr(&d, &hdr, err, sizeof(err))) {
+		ks_dfa_free(&d);
+		ret = -1;
+	}
+	if (!ret)
+		ks_dfa_image_need(&hdr, pats, n);
 	if (ret) {
 		free(pats);
 		lower_error(L, L->rs->n_rules ? L->rs->rules[0].loc : none,
 			    "rule set does not fit the kernel tables: %s", err);
-		return -1;
-	}
-	if (ks_dfa_image_hdr(&d, &hdr, err, sizeof(err))) {
-		free(pats);
-		lower_error(L, L->rs->n_rules ? L->rs->rules[0].loc : none,
-			    "rule set does not fit the kernel tables: %s", err);
-		ks_dfa_free(&d);
 		return -1;
 	}
 	t->dfa_hdr = hdr;

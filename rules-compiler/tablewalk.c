@@ -150,7 +150,8 @@ static void scan_field(const struct ks_tables *t, const struct ks_event *ev,
 		if (!s)
 			continue;
 		if (f == KS_F_PROCESS_ARGS) {
-			scan_args(t, s, m == KS_CASE_FOLD, p, n, w);
+			if (ks_dfa_need_any(&t->dfa_hdr.autos[f][m], p, n))
+				scan_args(t, s, m == KS_CASE_FOLD, p, n, w);
 		} else if (f == KS_F_PROCESS_COMMAND_LINE) {
 			/* the column maps with NUL read as ' ' */
 			scan_frame(t, f, m, m | KS_DFA_COL_EXACT_JOIN, p, cmdline_len(p, n), both,

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "rules-compiler/dfa.h"
+#include "kestrel/dfawalk.h"
 #include "testlib.h"
 
 static uint64_t rng_state;
@@ -357,6 +358,83 @@ static void test_single_start_early_exit(void **state)
 	ks_dfa_free(&d);
 }
 
+/*
+ * The need filter (maps/ks_dfa.h): a value it rules out makes no walk of
+ * its automaton accept, over random pattern sets (automaton f * 2 + mode,
+ * as lower.c numbers them); and on fixed sets it rules out what it must.
+ */
+static void test_need_filter(void **state)
+{
+	uint8_t in[128], val[128], got[64], zero[64] = { 0 };
+	struct ks_dfa_hdr hdr;
+	struct rset r;
+	struct ks_dfa d;
+	char err[256];
+	size_t n, nv, i, ruled = 0, cases = 0;
+	uint32_t t, a, k;
+
+	rng_state = 0x6eedf11e5eedull;
+	for (t = 0; t < 400; t++) {
+		random_set(&r);
+		for (a = 0; a < r.n_au; a++)
+			r.au[a].mode = a % KS_CASE_N ? KS_CASE_FOLD : KS_CASE_EXACT;
+		assert_int_equal(ks_dfa_build(r.pats, r.n_pats, r.au, r.n_au, NULL, &d, err,
+					      sizeof(err)), 0);
+		assert_int_equal(ks_dfa_image_hdr(&d, &hdr, err, sizeof(err)), 0);
+		ks_dfa_image_need(&hdr, r.pats, r.n_pats);
+		for (k = 0; k < 50; k++, cases++) {
+			a = rnd() % r.n_au;
+			n = random_input(&r.au[a], in);
+			for (i = 0, nv = 0; i < n; i++)
+				if (!sentinel[i])
+					val[nv++] = in[i];
+			if (ks_dfa_need_any(&hdr.autos[a / KS_CASE_N][a % KS_CASE_N], val, nv))
+				continue;
+			memset(got, 0, sizeof(got));
+			walk(&d, d.start[a], r.au[a].mode == KS_CASE_FOLD, in, n, got, NULL);
+			assert_memory_equal(got, zero, sizeof(got));
+			ruled++;
+		}
+		ks_dfa_free(&d);
+	}
+	print_message("need filter: %zu of %zu inputs ruled out, none a match\n", ruled, cases);
+	assert_true(ruled > cases / 50);	/* 824 of 20,000 at this seed */
+}
+
+static void test_need_filter_fixed(void **state)
+{
+	static const struct ks_dfa_pattern pats[] = {
+		PAT(2, "\x01/opt/qz/bin/x\x02", 0),	/* process.executable, exact */
+		PAT(3, "\x01/srv/", 1),			/* process.executable, folded */
+		PAT(5, "zz", 2),			/* process.name, folded ... */
+		PAT(5, "\x01\x02", 3),			/* ... and empty: no filter */
+	};
+	struct ks_dfa_automaton au[6];
+	const struct ks_dfa_auto *ex, *fo;
+	struct ks_dfa_hdr hdr;
+	struct ks_dfa d;
+	char err[256];
+	uint32_t a;
+
+	for (a = 0; a < 6; a++)
+		au[a] = (struct ks_dfa_automaton){ a % 2 ? KS_CASE_FOLD : KS_CASE_EXACT, true };
+	assert_int_equal(ks_dfa_build(pats, 4, au, 6, NULL, &d, err, sizeof(err)), 0);
+	assert_int_equal(ks_dfa_image_hdr(&d, &hdr, err, sizeof(err)), 0);
+	ks_dfa_image_need(&hdr, pats, 4);
+	ex = &hdr.autos[1][0];
+	fo = &hdr.autos[1][1];
+#define NEED(au, s) ks_dfa_need_any((au), (const uint8_t *)(s), strlen(s))
+	assert_false(NEED(ex, "/bin/true"));
+	assert_true(NEED(ex, "/opt/qz/bin/x"));
+	assert_false(NEED(fo, "/bin/true"));
+	assert_true(NEED(fo, "/SRV/a"));		/* folded: either case */
+	assert_true(NEED(fo, "/bin/\xc3\xa9"));	/* bytes from 128 on: needed */
+	assert_true(NEED(&hdr.autos[2][1], "/bin/true"));
+	assert_true(NEED(ex, ""));			/* an empty value is walked */
+#undef NEED
+	ks_dfa_free(&d);
+}
+
 static void test_fold(void **state)
 {
 	static const struct ks_dfa_pattern pats[] = {
@@ -591,6 +669,8 @@ int main(void)
 		cmocka_unit_test(test_random_vs_naive),
 		cmocka_unit_test(test_single_start_early_exit),
 		cmocka_unit_test(test_fold),
+		cmocka_unit_test(test_need_filter),
+		cmocka_unit_test(test_need_filter_fixed),
 		cmocka_unit_test(test_empty_and_unused),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_deterministic),

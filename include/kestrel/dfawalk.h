@@ -37,7 +37,13 @@ void ks_dfa_plan(uint32_t n, uint32_t overlap, uint32_t mid, uint32_t walks,
 uint32_t ks_dfa_walk_plain(const struct ks_dfa_view *v, uint32_t field, uint32_t mode,
 			   uint32_t col, const uint8_t *p, uint32_t n, uint32_t walks,
 			   struct ks_walk *w);
-/* The same with only the sentinels of `frame` (KS_DFA_FR_*) fed. */
+/*
+ * The need filter of maps/ks_dfa.h: false when p[0 .. n) holds none of
+ * automaton au's needed bytes (no walk of it can accept).
+ */
+bool ks_dfa_need_any(const struct ks_dfa_auto *au, const uint8_t *p, uint32_t n);
+/* The same with only the sentinels of `frame` (KS_DFA_FR_*) fed; a range
+ * the need filter rules out is not walked. */
 uint32_t ks_dfa_walk_frame(const struct ks_dfa_view *v, uint32_t field, uint32_t mode,
 			   uint32_t col, const uint8_t *p, uint32_t n, uint32_t walks,
 			   uint32_t frame, struct ks_walk *w);
