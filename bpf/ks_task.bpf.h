@@ -313,6 +313,16 @@ static __always_inline void ks_fill_path(struct ks_scratch *sc, __u32 slot_off, 
  */
 
 /*
+ * The task field fill is written in blocks, each loading its pointers,
+ * testing them and done with them before the next (barrier() keeps the
+ * compiler from hoisting a load across): a pointer that may be NULL and
+ * is still live where two paths meet keeps the verifier's states apart,
+ * and each state that reaches a pointer load through a trusted or RCU
+ * pointer costs the 6.18 verifier linear searches of the kernel's BTF by
+ * name (bench/profile/attach6-verifier.txt, attach7-verifier.txt).
+ */
+
+/*
  * The namespaces /proc/PID/ns/{pid,mnt,net,user} name (their nsfs inode
  * numbers) and the task's cgroup v2 id, the one bpf_get_current_cgroup_id()
  * returns for current (the task may be a new child here). pid is the
@@ -324,31 +334,31 @@ static __always_inline void ks_fill_path(struct ks_scratch *sc, __u32 slot_off, 
 static __always_inline void ks_fill_task_ns(struct ks_event *ev, struct task_struct *task)
 {
 	struct pid *pid = task->thread_pid;
-	struct nsproxy *nsp = task->nsproxy;
-	const struct cred *cred = task->cred;
-	struct css_set *cgs = task->cgroups;
+	struct nsproxy *nsp;
+	const struct cred *cred;
+	struct css_set *cgs;
+	struct cgroup *cg;
 	struct upid up = {};
 
 	if (pid) {
 		bpf_probe_read_kernel(&up, sizeof(up), &pid->numbers[pid->level & 31]);
 		ev->pid_ns = BPF_CORE_READ(up.ns, ns.inum);
 	}
+	barrier();
+	nsp = task->nsproxy;
 	if (nsp) {
 		ev->mnt_ns = nsp->mnt_ns ? nsp->mnt_ns->ns.inum : 0;
 		ev->net_ns = nsp->net_ns ? nsp->net_ns->ns.inum : 0;
 	}
+	barrier();
+	cred = task->cred;
 	if (cred && cred->user_ns)
 		ev->user_ns = cred->user_ns->ns.inum;
-	if (cgs && cgs->dfl_cgrp && cgs->dfl_cgrp->kn)
-		ev->cgroup_id = cgs->dfl_cgrp->kn->id;
-}
-
-/* start_boottime of the thread group of `t` (its leader's) */
-static __always_inline __u64 ks_group_start(struct task_struct *t)
-{
-	struct task_struct *leader = t ? t->group_leader : NULL;
-
-	return leader ? leader->start_boottime : 0;
+	barrier();
+	cgs = task->cgroups;
+	cg = cgs ? cgs->dfl_cgrp : NULL;
+	if (cg && cg->kn)
+		ev->cgroup_id = cg->kn->id;
 }
 
 /*
@@ -371,6 +381,62 @@ static __always_inline void ks_fill_caps(struct ks_event *ev, const struct cred 
 
 int ks_fill_leaders(struct ks_scratch *sc, __u64 task_addr);
 
+/* process.pid, its thread group's start and entity, the comm, user.* */
+static __always_inline void ks_fill_task_self(struct ks_event *ev, struct task_struct *task)
+{
+	struct task_struct *leader = task->group_leader;
+	const struct cred *cred;
+	__u64 start = 0;
+
+	ev->pid = task->tgid;
+	if (leader) {
+		start = leader->start_boottime;
+		bpf_probe_read_kernel_str(ev->comm, sizeof(ev->comm), leader->comm);
+	}
+	ev->start_ns = start;
+	ev->entity = KS_ENTITY_KEY(ev->pid, start);
+	barrier();
+	cred = task->cred;
+	if (cred) {
+		ev->uid = cred->uid.val;
+		ev->gid = cred->gid.val;
+		ev->euid = cred->euid.val;
+		ev->egid = cred->egid.val;
+		ks_fill_caps(ev, cred);
+	} else {
+		ev->cap_effective = 0;
+		ev->cap_permitted = 0;
+	}
+}
+
+/* process.parent.pid, its group's start and entity, comm, effective ids */
+static __always_inline void ks_fill_task_parent(struct ks_event *ev, struct task_struct *task)
+{
+	struct task_struct *parent = task->real_parent;
+	struct task_struct *pleader;
+	const struct cred *pcred;
+	__u32 ppid = 0;
+	__u64 start = 0;
+
+	if (parent) {
+		ppid = parent->tgid;
+		pleader = parent->group_leader;
+		if (pleader) {
+			start = pleader->start_boottime;
+			bpf_probe_read_kernel_str(ev->pcomm, sizeof(ev->pcomm), pleader->comm);
+		}
+	}
+	ev->ppid = ppid;
+	ev->parent_start_ns = start;
+	ev->parent_entity = KS_ENTITY_KEY(ppid, start);
+	barrier();
+	pcred = parent ? parent->cred : NULL;
+	if (pcred) {
+		ev->peuid = pcred->euid.val;
+		ev->pegid = pcred->egid.val;
+	}
+}
+
 /*
  * process.*, user.* and the parent's ids of `task` (a BTF pointer);
  * parent fields from its real parent. Read fresh for every event: each
@@ -381,38 +447,16 @@ int ks_fill_leaders(struct ks_scratch *sc, __u64 task_addr);
 static __always_inline void ks_fill_task(struct ks_scratch *sc, struct task_struct *task)
 {
 	struct ks_event *ev = &sc->ev;
-	struct task_struct *leader = task->group_leader;
-	struct task_struct *parent = task->real_parent;
-	struct task_struct *pleader = parent ? parent->group_leader : NULL;
-	const struct cred *cred = task->cred;
-	const struct cred *pcred = parent ? parent->cred : NULL;
 
-	ev->pid = task->tgid;
-	ev->start_ns = ks_group_start(task);
-	ev->entity = KS_ENTITY_KEY(ev->pid, ev->start_ns);
-	ev->ppid = parent ? parent->tgid : 0;
-	ev->parent_start_ns = ks_group_start(parent);
-	ev->parent_entity = KS_ENTITY_KEY(ev->ppid, ev->parent_start_ns);
-	if (cred) {
-		ev->uid = cred->uid.val;
-		ev->gid = cred->gid.val;
-		ev->euid = cred->euid.val;
-		ev->egid = cred->egid.val;
-	}
-	if (pcred) {
-		ev->peuid = pcred->euid.val;
-		ev->pegid = pcred->egid.val;
-	}
+	ks_fill_task_self(ev, task);
+	barrier();
+	ks_fill_task_parent(ev, task);
+	barrier();
 	ks_fill_task_ns(ev, task);
-	ks_fill_caps(ev, cred);
 	/* its thread group's leader (same session and pid namespace) as a scalar */
 	ks_fill_leaders(sc, (__u64)BPF_CORE_READ(task, group_leader));
 	ev->present |= KS_P_PROCESS | KS_P_PARENT | KS_P_USER | KS_P_EUID | KS_P_EGID |
 		       KS_P_PEUID | KS_P_PEGID;
-	if (leader)
-		bpf_probe_read_kernel_str(ev->comm, sizeof(ev->comm), leader->comm);
-	if (pleader)
-		bpf_probe_read_kernel_str(ev->pcomm, sizeof(ev->pcomm), pleader->comm);
 }
 
 static __always_inline __u32 ks_strnlen_comm(const char *comm)
@@ -577,11 +621,21 @@ static __always_inline void ks_event_init(struct ks_scratch *sc, __u32 cat, __u3
 	sc->ev.source = src;
 }
 
+/* Whether the current task is kload itself (its own file and socket work). */
+static __always_inline int ks_is_self(void)
+{
+	return ks_cfg.self_tgid && (bpf_get_current_pid_tgid() >> 32) == ks_cfg.self_tgid;
+}
+
 /*
  * Start a task-context event: look the generation up (*tp, for every later
  * stage of the event), count it filtered when no rule wants the action,
  * claim the scratch slot (counted dropped when busy), stamp it. NULL when
- * the event is not built (already counted).
+ * the event is not built (already counted). Without a generation the
+ * event is counted here as ks_evaluate_in() would count it (dropped
+ * no_tables; kload's own: filtered) and never built: *tp is not NULL past
+ * this, so the verifier walks the event's build once, for a generation,
+ * instead of once more for none (bench/profile/attach7-verifier.txt).
  */
 static __always_inline struct ks_scratch *ks_event_begin(__u32 cat, __u32 act, __u32 src,
 							 struct ks_tables **tp)
@@ -589,6 +643,13 @@ static __always_inline struct ks_scratch *ks_event_begin(__u32 cat, __u32 act, _
 	struct ks_scratch *sc;
 
 	*tp = ks_tables_current();
+	if (!*tp) {
+		if (ks_is_self())
+			ks_count_filtered(KS_CTX_TASK, src);
+		else
+			ks_count_drop(KS_CTX_TASK, src, KS_DROP_NO_TABLES);
+		return NULL;
+	}
 	if (!ks_tables_want(*tp, act)) {
 		ks_count_filtered(KS_CTX_TASK, src);
 		return NULL;
@@ -600,12 +661,6 @@ static __always_inline struct ks_scratch *ks_event_begin(__u32 cat, __u32 act, _
 	}
 	ks_event_init(sc, cat, act, src);
 	return sc;
-}
-
-/* Whether the current task is kload itself (its own file and socket work). */
-static __always_inline int ks_is_self(void)
-{
-	return ks_cfg.self_tgid && (bpf_get_current_pid_tgid() >> 32) == ks_cfg.self_tgid;
 }
 
 /*
