@@ -234,33 +234,18 @@ __noinline int ks_after_last(struct ks_scratch *sc, __u32 off, __u32 len, __u32 
 	return 0;
 }
 
-/*
- * Count NUL-separated elements; the count also fixes a missing terminator.
- * Eight bytes a step, the NULs of a word found without a branch (each
- * zero byte sets its top bit, the bits summed by a multiply): 64 steps
- * for the verifier to walk instead of 512 (11,442 instructions of each
- * exec program's verification, bench/profile/attach7-verifier.txt), and
- * an eighth of the loop at the event. Bytes past len read as non-NUL.
- */
+/* Count NUL-separated elements; the count also fixes a missing terminator. */
 __noinline int ks_count_args(struct ks_scratch *sc, __u32 len)
 {
-	const __u64 lo7 = 0x7f7f7f7f7f7f7f7fULL;
-	__u32 i, n = 0, left;
-	__u64 w, z;
+	__u32 i, n = 0;
 
 	if (!sc)
 		return 0;
-	_Static_assert(KS_ARGS_MAX % 8 == 0 && __builtin_offsetof(struct ks_event, args) % 8 == 0,
-		       "process.args is read in aligned words");
-	for (i = 0; i < KS_ARGS_MAX / 8; i++) {
-		if (i * 8 >= len)
+	for (i = 0; i < KS_ARGS_MAX; i++) {
+		if (i >= len)
 			break;
-		w = *(const __u64 *)&sc->ev.args[i * 8];
-		left = len - i * 8;
-		if (left < 8)
-			w |= ~0ULL << (left * 8);
-		z = ~(((w & lo7) + lo7) | w | lo7);
-		n += ((z >> 7) * 0x0101010101010101ULL) >> 56;
+		if (!sc->ev.args[i])
+			n++;
 	}
 	return n;
 }
