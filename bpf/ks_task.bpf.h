@@ -91,200 +91,19 @@ static __always_inline void ks_derive_file_fields(struct ks_scratch *sc, __u32 p
  */
 #define KS_PATH_DEPTH	(KS_PATH_MAX / 2 + 32)
 
-static __always_inline __u64 ks_vfsmount(__u64 m)
-{
-	return m + bpf_core_field_offset(struct mount, mnt);
-}
+int ks_path_walk(struct ks_scratch *sc, __u32 field, __u32 slot, __u64 path, __u64 task);
 
 /*
- * What a walk step reads of a dentry: its parent and its name. They are
- * neighbours in struct dentry on every supported kernel (d_parent, then
- * d_name), so one bpf_probe_read_kernel() reads both; the test on the
- * relocated offsets is decided when the program is loaded (the verifier
- * sees constants), the two-read fallback kept for a kernel that moves
- * them apart. A read is a helper call and a copy_from_kernel_nofault()
- * (bench/profile/host-open-walk.txt).
+ * A pointer as the plain number a global subprogram takes: stored in and
+ * read back from map memory (sc->walk_top, the walk's own scratch, which
+ * it overwrites only later), where the verifier tracks no pointer type.
  */
-struct ks_dent {
-	struct dentry *parent;
-	struct qstr name;
-};
-
-static __always_inline void ks_dent_read(struct dentry *d, struct ks_dent *out)
+static __always_inline __u64 ks_walk_arg(struct ks_scratch *sc, __u32 i, const void *p)
 {
-	__u32 po = bpf_core_field_offset(struct dentry, d_parent);
-	__u32 no = bpf_core_field_offset(struct dentry, d_name);
+	volatile __u64 *cell = &sc->walk_top[i & (KS_PATH_TOP - 1)];
 
-	if (no == po + sizeof(out->parent) && bpf_core_field_size(struct dentry, d_name) ==
-						     sizeof(out->name)) {
-		bpf_probe_read_kernel(out, sizeof(*out), (__u8 *)d + po);
-		return;
-	}
-	out->parent = BPF_CORE_READ(d, d_parent);
-	out->name = BPF_CORE_READ(d, d_name);
-}
-
-/*
- * Write "/" + name q (of a dentry) in front of the slot at `slot` (an
- * event offset), whose value starts at pos; returns the new start, or
- * KS_PATH_MAX + 1 when it does not fit.
- */
-static __always_inline __u32 ks_path_prepend(struct ks_scratch *sc, __u32 slot, __u32 pos,
-					     const struct qstr *q)
-{
-	__u8 *base = (__u8 *)&sc->ev;
-	__u32 len = q->len;
-
-	if (len >= KS_PATH_MAX || len + 1 > pos || pos > KS_PATH_MAX)
-		return KS_PATH_MAX + 1;
-	pos -= len + 1;
-	bpf_probe_read_kernel(base + ks_bound(slot + pos + 1, 0xfff),
-			      ks_bound(len, KS_PATH_MAX - 1), q->name);
-	base[ks_bound(slot + pos, 0xfff)] = '/';
-	return pos;
-}
-
-/* State of one path walk, carried across bpf_loop() steps. */
-struct ks_walk {
-	struct ks_scratch *sc;
-	__u64 d, mnt, vm;	/* the dentry and its mount (struct mount, vfsmount) */
-	__u64 mroot;		/* the mount's root dentry */
-	__u64 root_d, root_m;	/* the task's root */
-	__u32 slot;		/* event offset of the slot */
-	__u32 pos;		/* start of the value in the slot */
-	__u32 keep;		/* last component start >= KS_PATH_HEAD */
-	__u32 n;		/* components met (sc->walk_top ring) */
-	__u32 cut, done;
-};
-
-/* One step up: a mount crossing or one component. 1 ends the walk. */
-static long ks_walk_step(__u32 i, struct ks_walk *w)
-{
-	struct dentry *d = (void *)w->d;
-	struct mount *mnt = (void *)w->mnt;
-	struct ks_scratch *sc = w->sc;
-	struct ks_dent de;
-	__u32 next;
-
-	if (!d || (w->d == w->root_d && w->vm == w->root_m)) {
-		w->done = 1;
-		return 1;
-	}
-	if (w->d == w->mroot) {
-		struct mount *mp = BPF_CORE_READ(mnt, mnt_parent);
-
-		if (mp == mnt) {
-			w->done = 1;	/* top of the tree: outside the root */
-			return 1;
-		}
-		w->d = (__u64)BPF_CORE_READ(mnt, mnt_mountpoint);
-		w->mnt = (__u64)mp;
-		w->vm = ks_vfsmount((__u64)mp);
-		w->mroot = (__u64)BPF_CORE_READ(mp, mnt.mnt_root);
-		return 0;
-	}
-	sc->walk_top[w->n & (KS_PATH_TOP - 1)] = w->d;
-	w->n++;
-	ks_dent_read(d, &de);
-	if (!w->cut) {
-		next = ks_path_prepend(sc, w->slot, w->pos, &de.name);
-		if (next > KS_PATH_MAX) {
-			w->cut = 1;
-		} else {
-			w->pos = next;
-			if (next >= KS_PATH_HEAD)
-				w->keep = next;
-		}
-	}
-	if (d == de.parent) {
-		w->done = 1;	/* pseudo or disconnected: its name ends the walk */
-		return 1;
-	}
-	w->d = (__u64)de.parent;
-	return 0;
-}
-
-/*
- * The head of a cut path: "/" + name of each of the n top-most dentries
- * (sc->walk_top, a ring whose newest entry is nearest the root) into the
- * slot's first `end` bytes, the last one cut where the tail begins.
- * Returns the head's length.
- */
-static __always_inline __u32 ks_path_head(struct ks_scratch *sc, __u32 slot, __u32 end,
-					  __u32 n)
-{
-	__u8 *base = (__u8 *)&sc->ev;
-	__u32 hp = 0, j;
-
-	for (j = 0; j < KS_PATH_TOP; j++) {
-		struct dentry *d;
-		struct qstr q;
-		__u32 len;
-
-		if (j >= n || hp >= end || end > KS_PATH_MAX)
-			break;
-		d = (void *)sc->walk_top[(n - 1 - j) & (KS_PATH_TOP - 1)];
-		q = BPF_CORE_READ(d, d_name);
-		base[ks_bound(slot + hp, 0xfff)] = '/';
-		hp++;
-		len = q.len < end - hp ? q.len : end - hp;
-		bpf_probe_read_kernel(base + ks_bound(slot + hp, 0xfff),
-				      ks_bound(len, KS_PATH_MAX - 1), q.name);
-		hp += len;
-	}
-	return hp;
-}
-
-/*
- * The path of `path` relative to the root of `task`, written right-aligned
- * into the slot at event offset `slot` (KS_PATH_MAX bytes); returns its
- * start offset in the slot. One bpf_loop() step per component: verified
- * once, whatever the depth. Not inlined: its state stays off the stack of
- * the hook, whose deepest call chain (the evaluator) must fit 512 bytes.
- */
-static __noinline __u32 ks_path_walk(struct ks_scratch *sc, __u32 field, __u32 slot,
-				     const struct path *path, struct task_struct *task)
-{
-	struct ks_walk w = {
-		.sc = sc,
-		.slot = slot,
-		.pos = KS_PATH_MAX,
-		.keep = KS_PATH_MAX,
-	};
-	struct path p = {}, root = {};
-	struct fs_struct *fs;
-	__u32 pos;
-
-	/* a struct path ({ mnt, dentry }) is read whole: one read, not two */
-	bpf_core_read(&p, sizeof(p), path);
-	fs = BPF_CORE_READ(task, fs);
-	if (fs)
-		bpf_core_read(&root, sizeof(root), &fs->root);
-	w.d = (__u64)p.dentry;
-	w.vm = (__u64)p.mnt;
-	w.root_d = (__u64)root.dentry;
-	w.root_m = (__u64)root.mnt;
-	w.mnt = w.vm - bpf_core_field_offset(struct mount, mnt);
-	w.mroot = (__u64)BPF_CORE_READ(p.mnt, mnt_root);
-	bpf_loop(KS_PATH_DEPTH, ks_walk_step, &w, 0);
-	pos = w.pos;
-	if (w.cut || !w.done) {
-		__u32 hd = 0;
-
-		sc->ev.truncated |= 1u << field;
-		if (w.done) {
-			/* drop tail components that reach into the head's room */
-			if (pos < KS_PATH_HEAD && w.keep < KS_PATH_MAX)
-				pos = w.keep;
-			hd = ks_path_head(sc, slot, pos, w.n);
-		}
-		sc->ev.cut_head[KS_PATH_IDX(field) & (KS_PATH_SLOTS - 1)] = hd;
-	}
-	if (pos >= KS_PATH_MAX) {	/* the root itself */
-		pos = KS_PATH_MAX - 1;
-		((__u8 *)&sc->ev)[ks_bound(slot + pos, 0xfff)] = '/';
-	}
-	return pos;
+	*cell = (__u64)p;
+	return *cell;
 }
 
 /*
@@ -296,7 +115,8 @@ static __noinline __u32 ks_path_walk(struct ks_scratch *sc, __u32 field, __u32 s
 static __always_inline void ks_fill_path(struct ks_scratch *sc, __u32 slot_off, __u32 field,
 					 const struct path *path, struct task_struct *task)
 {
-	__u32 pos = ks_path_walk(sc, field, slot_off, path, task);
+	__u32 pos = ks_path_walk(sc, field, slot_off, ks_walk_arg(sc, 0, path),
+				 ks_walk_arg(sc, 1, task));
 
 	ks_set_str(&sc->ev, field, slot_off + pos, KS_PATH_MAX - pos);
 }
@@ -313,6 +133,16 @@ static __always_inline void ks_fill_path(struct ks_scratch *sc, __u32 slot_off, 
  */
 
 /*
+ * The task field fill is written in blocks, each loading its pointers,
+ * testing them and done with them before the next (barrier() keeps the
+ * compiler from hoisting a load across): a pointer that may be NULL and
+ * is still live where two paths meet keeps the verifier's states apart,
+ * and each state that reaches a pointer load through a trusted or RCU
+ * pointer costs the 6.18 verifier linear searches of the kernel's BTF by
+ * name (bench/profile/attach6-verifier.txt, attach7-verifier.txt).
+ */
+
+/*
  * The namespaces /proc/PID/ns/{pid,mnt,net,user} name (their nsfs inode
  * numbers) and the task's cgroup v2 id, the one bpf_get_current_cgroup_id()
  * returns for current (the task may be a new child here). pid is the
@@ -324,31 +154,31 @@ static __always_inline void ks_fill_path(struct ks_scratch *sc, __u32 slot_off, 
 static __always_inline void ks_fill_task_ns(struct ks_event *ev, struct task_struct *task)
 {
 	struct pid *pid = task->thread_pid;
-	struct nsproxy *nsp = task->nsproxy;
-	const struct cred *cred = task->cred;
-	struct css_set *cgs = task->cgroups;
+	struct nsproxy *nsp;
+	const struct cred *cred;
+	struct css_set *cgs;
+	struct cgroup *cg;
 	struct upid up = {};
 
 	if (pid) {
 		bpf_probe_read_kernel(&up, sizeof(up), &pid->numbers[pid->level & 31]);
 		ev->pid_ns = BPF_CORE_READ(up.ns, ns.inum);
 	}
+	barrier();
+	nsp = task->nsproxy;
 	if (nsp) {
 		ev->mnt_ns = nsp->mnt_ns ? nsp->mnt_ns->ns.inum : 0;
 		ev->net_ns = nsp->net_ns ? nsp->net_ns->ns.inum : 0;
 	}
+	barrier();
+	cred = task->cred;
 	if (cred && cred->user_ns)
 		ev->user_ns = cred->user_ns->ns.inum;
-	if (cgs && cgs->dfl_cgrp && cgs->dfl_cgrp->kn)
-		ev->cgroup_id = cgs->dfl_cgrp->kn->id;
-}
-
-/* start_boottime of the thread group of `t` (its leader's) */
-static __always_inline __u64 ks_group_start(struct task_struct *t)
-{
-	struct task_struct *leader = t ? t->group_leader : NULL;
-
-	return leader ? leader->start_boottime : 0;
+	barrier();
+	cgs = task->cgroups;
+	cg = cgs ? cgs->dfl_cgrp : NULL;
+	if (cg && cg->kn)
+		ev->cgroup_id = cg->kn->id;
 }
 
 /*
@@ -371,6 +201,62 @@ static __always_inline void ks_fill_caps(struct ks_event *ev, const struct cred 
 
 int ks_fill_leaders(struct ks_scratch *sc, __u64 task_addr);
 
+/* process.pid, its thread group's start and entity, the comm, user.* */
+static __always_inline void ks_fill_task_self(struct ks_event *ev, struct task_struct *task)
+{
+	struct task_struct *leader = task->group_leader;
+	const struct cred *cred;
+	__u64 start = 0;
+
+	ev->pid = task->tgid;
+	if (leader) {
+		start = leader->start_boottime;
+		bpf_probe_read_kernel_str(ev->comm, sizeof(ev->comm), leader->comm);
+	}
+	ev->start_ns = start;
+	ev->entity = KS_ENTITY_KEY(ev->pid, start);
+	barrier();
+	cred = task->cred;
+	if (cred) {
+		ev->uid = cred->uid.val;
+		ev->gid = cred->gid.val;
+		ev->euid = cred->euid.val;
+		ev->egid = cred->egid.val;
+		ks_fill_caps(ev, cred);
+	} else {
+		ev->cap_effective = 0;
+		ev->cap_permitted = 0;
+	}
+}
+
+/* process.parent.pid, its group's start and entity, comm, effective ids */
+static __always_inline void ks_fill_task_parent(struct ks_event *ev, struct task_struct *task)
+{
+	struct task_struct *parent = task->real_parent;
+	struct task_struct *pleader;
+	const struct cred *pcred;
+	__u32 ppid = 0;
+	__u64 start = 0;
+
+	if (parent) {
+		ppid = parent->tgid;
+		pleader = parent->group_leader;
+		if (pleader) {
+			start = pleader->start_boottime;
+			bpf_probe_read_kernel_str(ev->pcomm, sizeof(ev->pcomm), pleader->comm);
+		}
+	}
+	ev->ppid = ppid;
+	ev->parent_start_ns = start;
+	ev->parent_entity = KS_ENTITY_KEY(ppid, start);
+	barrier();
+	pcred = parent ? parent->cred : NULL;
+	if (pcred) {
+		ev->peuid = pcred->euid.val;
+		ev->pegid = pcred->egid.val;
+	}
+}
+
 /*
  * process.*, user.* and the parent's ids of `task` (a BTF pointer);
  * parent fields from its real parent. Read fresh for every event: each
@@ -381,38 +267,16 @@ int ks_fill_leaders(struct ks_scratch *sc, __u64 task_addr);
 static __always_inline void ks_fill_task(struct ks_scratch *sc, struct task_struct *task)
 {
 	struct ks_event *ev = &sc->ev;
-	struct task_struct *leader = task->group_leader;
-	struct task_struct *parent = task->real_parent;
-	struct task_struct *pleader = parent ? parent->group_leader : NULL;
-	const struct cred *cred = task->cred;
-	const struct cred *pcred = parent ? parent->cred : NULL;
 
-	ev->pid = task->tgid;
-	ev->start_ns = ks_group_start(task);
-	ev->entity = KS_ENTITY_KEY(ev->pid, ev->start_ns);
-	ev->ppid = parent ? parent->tgid : 0;
-	ev->parent_start_ns = ks_group_start(parent);
-	ev->parent_entity = KS_ENTITY_KEY(ev->ppid, ev->parent_start_ns);
-	if (cred) {
-		ev->uid = cred->uid.val;
-		ev->gid = cred->gid.val;
-		ev->euid = cred->euid.val;
-		ev->egid = cred->egid.val;
-	}
-	if (pcred) {
-		ev->peuid = pcred->euid.val;
-		ev->pegid = pcred->egid.val;
-	}
+	ks_fill_task_self(ev, task);
+	barrier();
+	ks_fill_task_parent(ev, task);
+	barrier();
 	ks_fill_task_ns(ev, task);
-	ks_fill_caps(ev, cred);
 	/* its thread group's leader (same session and pid namespace) as a scalar */
 	ks_fill_leaders(sc, (__u64)BPF_CORE_READ(task, group_leader));
 	ev->present |= KS_P_PROCESS | KS_P_PARENT | KS_P_USER | KS_P_EUID | KS_P_EGID |
 		       KS_P_PEUID | KS_P_PEGID;
-	if (leader)
-		bpf_probe_read_kernel_str(ev->comm, sizeof(ev->comm), leader->comm);
-	if (pleader)
-		bpf_probe_read_kernel_str(ev->pcomm, sizeof(ev->pcomm), pleader->comm);
 }
 
 static __always_inline __u32 ks_strnlen_comm(const char *comm)
@@ -577,11 +441,21 @@ static __always_inline void ks_event_init(struct ks_scratch *sc, __u32 cat, __u3
 	sc->ev.source = src;
 }
 
+/* Whether the current task is kload itself (its own file and socket work). */
+static __always_inline int ks_is_self(void)
+{
+	return ks_cfg.self_tgid && (bpf_get_current_pid_tgid() >> 32) == ks_cfg.self_tgid;
+}
+
 /*
  * Start a task-context event: look the generation up (*tp, for every later
  * stage of the event), count it filtered when no rule wants the action,
  * claim the scratch slot (counted dropped when busy), stamp it. NULL when
- * the event is not built (already counted).
+ * the event is not built (already counted). Without a generation the
+ * event is counted here as ks_evaluate_in() would count it (dropped
+ * no_tables; kload's own: filtered) and never built: *tp is not NULL past
+ * this, so the verifier walks the event's build once, for a generation,
+ * instead of once more for none (bench/profile/attach7-verifier.txt).
  */
 static __always_inline struct ks_scratch *ks_event_begin(__u32 cat, __u32 act, __u32 src,
 							 struct ks_tables **tp)
@@ -589,6 +463,13 @@ static __always_inline struct ks_scratch *ks_event_begin(__u32 cat, __u32 act, _
 	struct ks_scratch *sc;
 
 	*tp = ks_tables_current();
+	if (!*tp) {
+		if (ks_is_self())
+			ks_count_filtered(KS_CTX_TASK, src);
+		else
+			ks_count_drop(KS_CTX_TASK, src, KS_DROP_NO_TABLES);
+		return NULL;
+	}
 	if (!ks_tables_want(*tp, act)) {
 		ks_count_filtered(KS_CTX_TASK, src);
 		return NULL;
@@ -600,12 +481,6 @@ static __always_inline struct ks_scratch *ks_event_begin(__u32 cat, __u32 act, _
 	}
 	ks_event_init(sc, cat, act, src);
 	return sc;
-}
-
-/* Whether the current task is kload itself (its own file and socket work). */
-static __always_inline int ks_is_self(void)
-{
-	return ks_cfg.self_tgid && (bpf_get_current_pid_tgid() >> 32) == ks_cfg.self_tgid;
 }
 
 /*

@@ -13,7 +13,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define KS_PF_KTHREAD	0x00200000	/* include/linux/sched.h */
 
-/* start_boottime of the thread group of t, as ks_group_start() reads it */
+/* start_boottime of the thread group of t, as ks_fill_task_self() reads it */
 static __always_inline __u64 group_start(struct task_struct *t)
 {
 	struct task_struct *leader = t ? t->group_leader : NULL;

@@ -155,6 +155,37 @@ out:
 	ks_tenv_close(&te);
 }
 
+/*
+ * With no tables installed an exec is built into no event: it runs, is
+ * counted dropped{no_tables} when its hook starts (ks_event_begin), and
+ * nothing is forwarded.
+ */
+static void check_no_tables(void)
+{
+	struct ks_engine_opts o = { .mode = KS_MODE_SIGNAL,
+				    .need = KS_NEED_SET | 1u << KS_ACT_EXEC };
+	struct ks_tenv te = {};
+	struct ks_stats st0, st1;
+	pid_t pid;
+	int status;
+
+	if (!ASSERT_OK(ks_tenv_compile(&te, NULL), "compile") ||
+	    !ASSERT_OK(ks_tenv_load(&te, &o), "load") || !ASSERT_OK(ks_tenv_attach(&te), "attach"))
+		goto out;
+	ks_tenv_stats(&te, &st0);
+	status = ks_run_exe(P_OK, "true", &pid);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exec ran");
+	ks_tenv_drain(&te, 50);
+	ks_tenv_stats(&te, &st1);
+	ASSERT_TRUE(ks_tenv_find_exe(&te, P_OK) == NULL, "not forwarded");
+	ASSERT_GE(st1.dropped[KS_SRC_EXEC][KS_DROP_NO_TABLES] -
+		  st0.dropped[KS_SRC_EXEC][KS_DROP_NO_TABLES], 1, "dropped{no_tables}");
+	ASSERT_EQ(st1.forwarded[KS_SRC_EXEC], 0, "forwarded");
+	ASSERT_TRUE(ks_stats_identity(&st1, KS_SRC_EXEC), "total = filtered + forwarded + dropped");
+out:
+	ks_tenv_close(&te);
+}
+
 void test_exec(void)
 {
 	char buf[64];
@@ -168,6 +199,8 @@ void test_exec(void)
 		check_mode(KS_MODE_SIGNAL);
 	if (test__start_subtest("lsm"))
 		check_mode(KS_MODE_LSM);
+	if (test__start_subtest("no_tables"))
+		check_no_tables();
 	unlink(P_ALERT);
 	unlink(P_BLOCK);
 	unlink(P_OK);
