@@ -33,6 +33,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "kestrel/clock.h"
 #include "kestrel/engine.h"
 #include "kestrel/http.h"
 #include "kestrel/log.h"
@@ -65,7 +66,7 @@ static void on_signal(int sig)
 	if (sig == SIGHUP) {
 		/* the first of a request's SIGHUPs (clock_gettime: signal-safe) */
 		if (!ks_reload)
-			ks_reload_clock.sig = ks_reload_now_ns();
+			ks_reload_clock.sig = ks_mono_ns();
 		ks_reload = 1;
 	} else if (sig == SIGUSR1) {
 		ks_reopen = 1;
@@ -399,7 +400,7 @@ static int reload_install(struct ks_attach *a, struct ks_tables *t, struct ks_kb
 	struct ks_ruleset *rs = NULL;
 	int err = ks_session_switch(&a->s, &a->e, t);
 
-	c->install = c->rules = ks_reload_now_ns();
+	c->install = c->rules = ks_mono_ns();
 	ks_reload_taken();
 	if (err) {
 		ks_kbin_pending_free(kp);
@@ -411,7 +412,7 @@ static int reload_install(struct ks_attach *a, struct ks_tables *t, struct ks_kb
 		ks_session_unswitch(&a->s, &a->e, t, err, why);
 	else
 		err = ks_session_follow(&a->s, &a->e, a->o.pin_dir, rs, t, true);
-	c->rules = ks_reload_now_ns();
+	c->rules = ks_mono_ns();
 	if (err)
 		snprintf(why, len, "%s", a->s.why);
 	return err;
@@ -427,10 +428,10 @@ static void do_reload(struct ks_attach *a)
 	/* a SIGHUP again for a request already taken, or none from kload reload */
 	if (!ks_reload_pending())
 		return;
-	c->start = ks_reload_now_ns();
+	c->start = ks_mono_ns();
 	ks_sd_notify("RELOADING=1");
 	ans.err = ks_reload_take(&a->e, &t, &kp, ans.why, sizeof(ans.why));
-	c->read = c->install = c->rules = ks_reload_now_ns();
+	c->read = c->install = c->rules = ks_mono_ns();
 	if (!ans.err) {
 		/* on failure the old generation stays, on both sides */
 		ans.err = reload_install(a, t, kp, c, ans.why, sizeof(ans.why));

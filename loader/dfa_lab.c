@@ -9,17 +9,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "kestrel/clock.h"
 #include "kestrel/dfa_lab.h"
 #include "kestrel/fdr.h"
 #include "ks_dfa_lab.skel.h"
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 /* The prefilter's confirm windows per bucket mask into its state. */
 static int fill_fdr(struct ks_dfa_lab_run *l, const struct ks_fdr *fdr)
@@ -67,7 +60,7 @@ static int lab_open(struct ks_dfa_lab_run *l, const struct ks_dfa_view *v, uint3
 	struct bpf_program *prog;
 	struct bpf_prog_info info = {};
 	uint32_t len = sizeof(info);
-	double t0 = now_ms();
+	double t0 = ks_mono_ns() / 1e6;
 	int ret;
 
 	memset(l, 0, sizeof(*l));
@@ -97,7 +90,7 @@ static int lab_open(struct ks_dfa_lab_run *l, const struct ks_dfa_view *v, uint3
 			 strerror(-ret));
 		goto fail;
 	}
-	l->load_ms = now_ms() - t0;
+	l->load_ms = ks_mono_ns() / 1e6 - t0;
 	l->prog_fd = bpf_program__fd(prog);
 	if (!bpf_obj_get_info_by_fd(l->prog_fd, &info, &len))
 		l->verified_insns = info.verified_insns;

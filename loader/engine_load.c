@@ -38,18 +38,11 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "kestrel/clock.h"
 #include "kestrel/engine.h"
 #include "kestrel/log.h"
 #include "kestrel.skel.h"
 #include "engine_int.h"
-
-static uint64_t ks_mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000ull + ts.tv_nsec / 1000;
-}
 
 /*
  * The fd a new object reuses for map m: the first object's, or (adopted
@@ -277,7 +270,7 @@ static void ks_unit_load(const struct ks_engine *e, struct ks_unit *u)
 	char *log = e->opts.prog_stats ? calloc(1, KS_STATS_LOG) : NULL;
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
-	uint64_t t0 = ks_mono_us();
+	uint64_t t0 = ks_mono_ns() / 1000;
 
 	snprintf(u->st.name, sizeof(u->st.name), "%s", u->name);
 	u->err = ks_unit_open(e, u, log, KS_STATS_LOG);
@@ -291,7 +284,7 @@ static void ks_unit_load(const struct ks_engine *e, struct ks_unit *u)
 		if (!u->err)
 			u->err = kestrel_bpf__load(u->obj);
 	}
-	u->st.load_us = ks_mono_us() - t0;
+	u->st.load_us = ks_mono_ns() / 1000 - t0;
 	if (!u->err) {
 		u->st.verify_us = log ? ks_log_verify_us(log) : 0;
 		if (!bpf_obj_get_info_by_fd(bpf_program__fd(ks_obj_prog(u->obj, u->name)), &info,
@@ -398,7 +391,7 @@ static void ks_stat_report(struct ks_engine *e, const struct ks_unit *u)
 int ks_load_progs(struct ks_engine *e, __u32 actions)
 {
 	struct ks_unit u[KS_ENGINE_MAX_OBJS] = {};
-	uint64_t t0 = ks_mono_us();
+	uint64_t t0 = ks_mono_ns() / 1000;
 	int n, i, err = 0;
 
 	n = ks_units_pick(e, actions, u, KS_ENGINE_MAX_OBJS - e->n_objs);
@@ -423,7 +416,7 @@ int ks_load_progs(struct ks_engine *e, __u32 actions)
 		ks_stat_report(e, &u[i]);
 	}
 	pr_info("kload: %d program(s) loaded in %llu ms\n", n,
-		(unsigned long long)(ks_mono_us() - t0) / 1000);
+		(unsigned long long)(ks_mono_ns() / 1000 - t0) / 1000);
 	/* each load parsed the kernel's BTF (megabytes): give the heap back */
 	ks_heap_release();
 	ks_release_elf();

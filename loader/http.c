@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kestrel/clock.h"
 #include "kestrel/http.h"
 #include "kestrel/stats.h"
 
@@ -86,23 +87,15 @@ static void serve_metrics(struct ks_http *h, int fd, int head_only)
 	ks_snapshot_free(&s);
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The request head ("...\r\n\r\n") into buf; its length, or -1. */
 static int read_head(int fd, char *buf, size_t size)
 {
-	long deadline = now_ms() + KS_HTTP_TIMEOUT_MS;
+	long deadline = (long)(ks_mono_ns() / 1000000) + KS_HTTP_TIMEOUT_MS;
 	size_t len = 0;
 
 	while (len + 1 < size) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		long left = deadline - now_ms();
+		long left = deadline - (long)(ks_mono_ns() / 1000000);
 		ssize_t n;
 
 		if (left <= 0 || poll(&p, 1, left) <= 0)

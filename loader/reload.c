@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kestrel/clock.h"
 #include "kestrel/engine.h"
 #include "kestrel/kbin.h"
 #include "kestrel/log.h"
@@ -186,14 +187,6 @@ static int read_answer(const char *path, struct ks_reload_answer *ans)
 	return 0;
 }
 
-static long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Look for the answer every millisecond: a swap takes a few, and the
  * poll is what `kload reload` adds to it. While the request is still
@@ -205,11 +198,11 @@ static long mono_ms(void)
  */
 static int wait_answer(pid_t pid, const char *req, struct ks_reload_answer *ans)
 {
-	long deadline = mono_ms() + KS_RELOAD_WAIT_MS, resend = mono_ms() + KS_RELOAD_RESEND_MS;
+	long deadline = (long)(ks_mono_ns() / 1000000) + KS_RELOAD_WAIT_MS, resend = (long)(ks_mono_ns() / 1000000) + KS_RELOAD_RESEND_MS;
 	char path[128];
 
 	run_path(path, sizeof(path), pid, "answer");
-	while (mono_ms() < deadline) {
+	while ((long)(ks_mono_ns() / 1000000) < deadline) {
 		usleep(1000);
 		if (!read_answer(path, ans)) {
 			unlink(path);
@@ -217,9 +210,9 @@ static int wait_answer(pid_t pid, const char *req, struct ks_reload_answer *ans)
 		}
 		if (kill(pid, 0))
 			break;
-		if (mono_ms() >= resend && !access(req, F_OK)) {
+		if ((long)(ks_mono_ns() / 1000000) >= resend && !access(req, F_OK)) {
 			kill(pid, SIGHUP);
-			resend = mono_ms() + KS_RELOAD_RESEND_MS;
+			resend = (long)(ks_mono_ns() / 1000000) + KS_RELOAD_RESEND_MS;
 		}
 	}
 	snprintf(ans->why, sizeof(ans->why), "kload pid %d %s", (int)pid,
@@ -408,17 +401,9 @@ void ks_reload_release(struct ks_engine *e, struct ks_tables *t)
 		free(t);
 }
 
-uint64_t ks_reload_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 void ks_reload_log(const struct ks_reload_clock *c, const struct ks_reload_answer *ans)
 {
-	uint64_t now = ks_reload_now_ns(), sig = c->sig && c->sig <= c->start ? c->sig : c->start;
+	uint64_t now = ks_mono_ns(), sig = c->sig && c->sig <= c->start ? c->sig : c->start;
 
 	if (ans->err) {
 		pr_warn("kload: reload failed: %s\n", ans->why);

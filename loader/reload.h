@@ -76,7 +76,6 @@ void ks_reload_release(struct ks_engine *e, struct ks_tables *t);
 struct ks_reload_clock {
 	uint64_t sig, start, read, install, rules;
 };
-uint64_t ks_reload_now_ns(void);
 /* The outcome (warning or -v line) and, with -vv, the phases up to now. */
 void ks_reload_log(const struct ks_reload_clock *c, const struct ks_reload_answer *ans);
 void ks_reload_reply(const struct ks_reload_answer *ans);

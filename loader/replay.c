@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "kestrel/clock.h"
 #include "kestrel/log.h"
 #include "replay_int.h"
 #include "kestrel.skel.h"
@@ -153,7 +154,7 @@ static bool use_runner(struct ks_replay *r)
 	if (!r->run.started)
 		return false;
 	if (i == 0 || i == KS_PICK_PROBE || i == 2 * KS_PICK_PROBE) {
-		now = ks_replay_now_ns();
+		now = ks_mono_ns();
 		if (i)	/* the probe just ended: its ns per event */
 			k->ns[i == KS_PICK_PROBE] = (now - k->t0) / (r->res->events - k->ev0 ?: 1);
 		k->t0 = now;

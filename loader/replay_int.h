@@ -28,7 +28,6 @@ int ks_runner_start(struct ks_replay_runner *w, int prog_fd);
 void ks_runner_stop(struct ks_replay_runner *w);
 void ks_runner_give(struct ks_replay_runner *w, struct ks_replay_ctx *batch);
 int ks_runner_wait(struct ks_replay_runner *w);
-unsigned long long ks_replay_now_ns(void);	/* CLOCK_MONOTONIC */
 /* One BPF_PROG_TEST_RUN of the replay program: 0 or -errno. */
 int ks_replay_test_run(int prog_fd, struct ks_replay_ctx *batch);
 

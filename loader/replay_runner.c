@@ -24,6 +24,7 @@
 
 #include <bpf/bpf.h>
 
+#include "kestrel/clock.h"
 #include "replay_int.h"
 
 /*
@@ -54,14 +55,6 @@ static inline void cpu_relax(void)
 #endif
 }
 
-unsigned long long ks_replay_now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (unsigned long long)t.tv_sec * 1000000000ull + (unsigned long long)t.tv_nsec;
-}
-
 static bool ready(struct ks_replay_runner *w, bool want_job)
 {
 	return !!__atomic_load_n(&w->job, __ATOMIC_ACQUIRE) == want_job ||
@@ -74,12 +67,12 @@ static bool ready(struct ks_replay_runner *w, bool want_job)
  */
 static void spin(struct ks_replay_runner *w, bool want_job, unsigned int *budget)
 {
-	unsigned long long t0 = ks_replay_now_ns();
+	unsigned long long t0 = ks_mono_ns();
 	unsigned int i;
 
 	for (i = 1; !ready(w, want_job); i++) {
 		cpu_relax();
-		if (!(i & 63) && ks_replay_now_ns() - t0 > *budget) {
+		if (!(i & 63) && ks_mono_ns() - t0 > *budget) {
 			*budget = *budget / 2 > KS_RUNNER_SPIN_MIN ? *budget / 2 : KS_RUNNER_SPIN_MIN;
 			return;
 		}

@@ -14,6 +14,7 @@
 
 #include <bpf/bpf.h>
 
+#include "kestrel/clock.h"
 #include "kestrel/log.h"
 #include "kestrel/names.h"
 #include "kestrel/rules.h"
@@ -35,14 +36,6 @@ static const struct ks_sink_ops *const kinds[] = {
 	&ks_sink_syslog_tcp_ops, &ks_sink_syslog_ops, &ks_sink_journald_ops,
 	&ks_sink_nats_ops,
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static void line_put(struct ks_line *l)
 {
@@ -152,11 +145,11 @@ static void wait_until(struct ks_sink *s, uint64_t ns)
  */
 static void backoff_wait(struct ks_sink *s, unsigned int ms)
 {
-	uint64_t until = mono_ns() + ms * 1000000ull, end;
+	uint64_t until = ks_mono_ns() + ms * 1000000ull, end;
 
 	while (!s->reopen) {
 		end = s->stop && s->deadline_ns < until ? s->deadline_ns : until;
-		if (mono_ns() >= end)
+		if (ks_mono_ns() >= end)
 			break;
 		wait_until(s, end);
 	}
@@ -236,7 +229,7 @@ static void *worker(void *arg)
 	for (;;) {
 		while (!s->n && !s->stop && !s->reopen)
 			pthread_cond_wait(&s->cv, &s->mu);
-		if (s->stop && (!s->n || mono_ns() >= s->deadline_ns))
+		if (s->stop && (!s->n || ks_mono_ns() >= s->deadline_ns))
 			break;
 		if (s->reopen) {
 			s->reopen = false;
@@ -507,7 +500,7 @@ void ks_sinks_publish(struct ks_sinks *set, int outputs_fd)
 
 void ks_sinks_stop(struct ks_sinks *set, unsigned int drain_ms)
 {
-	uint64_t deadline = mono_ns() + drain_ms * 1000000ull;
+	uint64_t deadline = ks_mono_ns() + drain_ms * 1000000ull;
 	size_t i;
 
 	for (i = 0; set && i < set->n; i++) {
