@@ -295,13 +295,19 @@ static int clamp_count(int64_t n)
 	return n > INT_MAX ? INT_MAX : (int)n;
 }
 
-int ks_rings_consume(struct ks_rings *rs)
+/*
+ * Consume the first cnt rings: all of them in order (ev NULL), or the ones
+ * epoll named ready (ev). The first error ends the pass, as libbpf's
+ * ring_buffer__consume does, and the count is clamped to an int.
+ */
+static int consume_rings(struct ks_rings *rs, int cnt,
+			 const struct epoll_event *ev)
 {
 	int64_t n, total = 0;
 	int i;
 
-	for (i = 0; i < rs->n; i++) {
-		n = ring_consume(rs, &rs->r[i]);
+	for (i = 0; i < cnt; i++) {
+		n = ring_consume(rs, &rs->r[ev ? ev[i].data.u32 : (uint32_t)i]);
 		if (n < 0)
 			return (int)n;
 		total += n;
@@ -309,21 +315,18 @@ int ks_rings_consume(struct ks_rings *rs)
 	return clamp_count(total);
 }
 
+int ks_rings_consume(struct ks_rings *rs)
+{
+	return consume_rings(rs, rs->n, NULL);
+}
+
 int ks_rings_poll(struct ks_rings *rs, int timeout_ms)
 {
-	int64_t n, total = 0;
-	int i, cnt;
+	int cnt = epoll_wait(rs->epoll_fd, rs->ev, rs->n, timeout_ms);
 
-	cnt = epoll_wait(rs->epoll_fd, rs->ev, rs->n, timeout_ms);
 	if (cnt < 0)
 		return -errno;
-	for (i = 0; i < cnt; i++) {
-		n = ring_consume(rs, &rs->r[rs->ev[i].data.u32]);
-		if (n < 0)
-			return (int)n;
-		total += n;
-	}
-	return clamp_count(total);
+	return consume_rings(rs, cnt, rs->ev);
 }
 
 void ks_rings_stats(const struct ks_rings *rs, struct ks_rings_stats *st)
