@@ -262,8 +262,13 @@ static inline __attribute__((always_inline)) int
 istring(struct ipass *ps, const char **s, uint32_t *len)
 {
 	size_t b = (size_t)(ps->p - ps->line) + 1, w = b / 64;
-	uint64_t m = ps->quote[w] & (~0ull << (b % 64));
+	uint64_t m;
 
+	/* a quote that is the line's last byte, the line a multiple of 64
+	 * bytes long: b's word is past the scanned ones (found by fuzz_events) */
+	if (w >= ps->words)
+		return -1;
+	m = ps->quote[w] & (~0ull << (b % 64));
 	while (!m) {
 		if (++w >= ps->words)
 			return -1;

@@ -1145,6 +1145,34 @@ static void test_one_pass(void **state)
 	ks_ecs_free(&b);
 }
 
+/*
+ * A line of 64 bytes whose last byte opens a string: the string's search
+ * started in a word past the scanned ones, left over from a longer line
+ * (found by fuzz_events; under ASan, a read past the line).
+ */
+static void test_one_pass_quote_at_64(void **state)
+{
+	static const char head[] = "{\"event\":{\"category\":\"process\"},";
+	static struct ks_dec_index x;
+	struct ks_jr r = {};
+	char longer[256], *line;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i + 4 <= sizeof(longer); i += 4)	/* quotes in every word */
+		memcpy(longer + i, "\"\":1", 4);
+	longer[0] = '{';
+	(void)ks_dec_index_line(&x, &r, longer, sizeof(longer));
+	line = malloc(64);	/* exactly the line: ASan sees a read past it */
+	assert_non_null(line);
+	memset(line, ' ', 64);
+	memcpy(line, head, sizeof(head) - 1);
+	line[63] = '"';
+	assert_int_equal(ks_dec_index_line(&x, &r, line, 64), -1);
+	ks_jr_free(&r);
+	free(line);
+}
+
 /* Every fixture line, both ways (the shipped rules' events, the bad lines, Defend's). */
 static void test_one_pass_fixtures(void **state)
 {
@@ -2144,6 +2172,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_container_ns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_pass, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_pass_fixtures, setup, teardown),
+		cmocka_unit_test(test_one_pass_quote_at_64),
 	};
 
 	return cmocka_run_group_tests_name("ecs", tests, NULL, NULL);
