@@ -127,6 +127,7 @@ BPF_HDRS := $(sort $(wildcard bpf/*.bpf.h))
 BPF_HDR_CHECKS := $(patsubst bpf/%.bpf.h,$(BUILD)/bpf/hdr/%.ok,$(BPF_HDRS))
 HDR_DEFS_ks_dfa := -DKS_DFA_TAB_MASK=0xfffcu -DKS_DFA_BUF_MASK=0xffu \
 	'-Dks_dfa_drain(cb)=((void)(cb))'
+HDR_DEFS_ks_fdr := $(HDR_DEFS_ks_dfa) -DKS_FDR_Q_MAX=1024u
 
 $(BUILD)/bpf/hdr/%.ok: bpf/%.bpf.h $(BUILD)/vmlinux.h
 	$(call msg,HDRCHECK,$<)

@@ -15,6 +15,7 @@
 #ifndef KS_FDR_BPF_H
 #define KS_FDR_BPF_H
 
+#include "ks_dfa.bpf.h"
 #include "maps/ks_fdr.h"
 
 _Static_assert(KS_FDR_CHUNK % KS_FDR_STRIDE == 0, "whole strides per chunk");
