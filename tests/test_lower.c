@@ -1068,6 +1068,34 @@ static void uid_list(char *q, size_t n)
 	sprintf(q, ")");
 }
 
+/*
+ * The longest literal an automaton's overlap (a u16, maps/ks_dfa.h) can
+ * hold compiles (an equality's pattern is the value and its two frame
+ * sentinels); one byte more is refused by name, not cut.
+ */
+static void long_literal(void)
+{
+	size_t max = KS_DFA_MAX_OVERLAP + 1 - 2, head = sizeof("process where process.name == \"") - 1;
+	char *q = malloc(head + max + 3);
+	struct ks_ruleset *rs;
+	struct ks_lowered lw;
+
+	assert_non_null(q);
+	memcpy(q, "process where process.name == \"", head);
+	memset(q + head, 'a', max);
+	strcpy(q + head + max, "\"");
+	compile_one(q, &rs, &lw, 0);
+	ks_lowered_free(&lw);
+	ks_ruleset_free(rs);
+	memset(q + head, 'a', max + 1);
+	strcpy(q + head + max + 1, "\"");
+	compile_one(q, &rs, &lw, -1);
+	assert_non_null(strstr(diag_text(rs), "a literal of 65537 bytes, at most 65536"));
+	ks_lowered_free(&lw);
+	ks_ruleset_free(rs);
+	free(q);
+}
+
 static void test_limits(void **state)
 {
 	size_t n = KS_MAX_PROG_LEN / 2 + 1, i, len = 64 + n * 12;
@@ -1097,6 +1125,7 @@ static void test_limits(void **state)
 	ks_lowered_free(&lw);
 	ks_ruleset_free(rs);
 	free(q);
+	long_literal();
 }
 
 /*
