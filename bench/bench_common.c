@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "bench_common.h"
+#include "kestrel/clock.h"
 
 char *kb_fmt(const char *fmt, ...)
 {
@@ -82,10 +83,7 @@ void kb_emit(const struct kb_result *r)
 
 uint64_t kb_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	return ks_mono_ns();
 }
 
 static int cmp_d(const void *a, const void *b)
