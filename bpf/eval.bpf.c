@@ -162,13 +162,31 @@ _Static_assert(sizeof(struct ks_scratch) - __builtin_offsetof(struct ks_scratch,
 	       KS_FDR_Q_MAX + KS_FDR_CHUNK + 2, "a chunk's pairs stay in the scratch value");
 
 /*
- * The payload (a whole frame) behind the prefilter of t->fdr
- * (maps/ks_fdr.h), case mode fold, whose automaton the compiler flagged
- * KS_DFA_AU_FDR (ks_scan). The sentinels are written around the value in the
- * event while the shift-or reads its pairs, and the two bytes they cover
- * put back before anything else reads the event; the confirm walks read
- * the value alone. Returns the bytes scanned, or -1: a value the
- * prefilter cannot take (not where the payload slot is) or gave up on,
+ * The prefilter of t's generation: slot t->hdr.fdr_slot of ks_fdr_gen
+ * when kload wrote it for t (maps/ks_fdr.h), else NULL. The slot's
+ * generation is the tables' own, so an event never pairs the prefilter
+ * of one generation with the DFA of another.
+ */
+static __always_inline const struct ks_fdr_tab *ks_fdr_of(const struct ks_tables *t)
+{
+	__u32 slot = t->hdr.fdr_slot, zero = 0;
+	const struct ks_fdr_slot *v;
+	void *inner;
+
+	inner = bpf_map_lookup_elem(&ks_fdr_gen, &slot);
+	v = inner ? bpf_map_lookup_elem(inner, &zero) : NULL;
+	return v && v->generation == t->hdr.generation ? &v->fdr : NULL;
+}
+
+/*
+ * The payload (a whole frame) behind the prefilter of t's generation
+ * (maps/ks_fdr.h, ks_fdr_of), case mode fold, whose automaton the
+ * compiler flagged KS_DFA_AU_FDR (ks_scan). The sentinels are written
+ * around the value in the event while the shift-or reads its pairs, and
+ * the two bytes they cover put back before anything else reads the
+ * event; the confirm walks read the value alone. Returns the bytes
+ * scanned, or -1: a value the prefilter cannot take (not where the
+ * payload slot is) or gave up on, or no prefilter of this generation,
  * which the caller walks with ks_scan_frame. Global, a sibling of
  * ks_scan_frame in the call chain, its frame at most 128 bytes like
  * that one's (6.1's 512 bytes of stack for the chain).
@@ -178,6 +196,7 @@ __noinline int ks_scan_fdr(struct ks_tables *t, struct ks_scratch *sc, __u32 fol
 	const __u32 f = KS_F_PAYLOAD;
 	struct ks_dfa_cb cb = {};
 	struct ks_fdr_ccb ccb = { .cb = &cb };
+	const struct ks_fdr_tab *ft;
 	struct ks_fdr_run *fr;
 	__u32 off, len;
 	__u8 *buf;
@@ -190,11 +209,14 @@ __noinline int ks_scan_fdr(struct ks_tables *t, struct ks_scratch *sc, __u32 fol
 	if (!ccb.au->start || !ccb.au->mid || !off || !len || len > KS_PAYLOAD_MAX ||
 	    off + len + 2 > KS_FDR_Q_MAX)
 		return -1;
+	ft = ks_fdr_of(t);
+	if (!ft)
+		return -1;
 	ks_scan_cb(&cb, t, sc, f, fold);
 	ccb.hdr = &t->dfa_hdr;
 	ccb.fr = fr = &sc->fdr;
-	ccb.ov = t->fdr.ov;
-	ccb.tab = (const __u8 *)t->fdr.tab;
+	ccb.ov = ft->ov;
+	ccb.tab = (const __u8 *)ft->tab;
 	buf = (__u8 *)&sc->ev;
 	/* the two bytes under the sentinels, in map memory: not live in
 	 * registers across the scan (this frame's size) */

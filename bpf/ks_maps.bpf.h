@@ -55,6 +55,28 @@ KS_MAP struct {
 } ks_gen SEC(".maps");
 
 /*
+ * The payload prefilter's tables (maps/ks_fdr.h, struct ks_fdr_slot): a
+ * slot per live generation that has one, named by its tables
+ * (ks_tables_hdr.fdr_slot). Empty until kload installs a rule set with a
+ * flagged automaton: the others pay no memory for it.
+ */
+struct ks_fdr_map {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	/* a size, no BTF value type: the object link cannot size the inner one */
+	__uint(value_size, sizeof(struct ks_fdr_slot));
+};
+
+KS_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, KS_FDR_SLOTS);
+	__type(key, __u32);
+	__array(values, struct ks_fdr_map);
+} ks_fdr_gen SEC(".maps");
+
+/*
  * Evaluation scratch: the event under construction, atom hit stamps and
  * the candidate step list. Far larger than a per-CPU value may be (32 KiB),
  * so it is a plain array with one slot per (CPU, context): softirq (XDP)

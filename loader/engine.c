@@ -331,7 +331,8 @@ void ks_engine_init(struct ks_engine *e)
 	memset(e, 0, sizeof(*e));
 	e->tables_fd = e->prev_tables_fd = e->gen_fd = e->events_fd = e->stats_fd = -1;
 	e->ctl_fd = e->rule_stats_fd = e->entity_fd = e->rules_fd = e->lost_fd = e->outputs_fd = -1;
-	e->staged_fd = e->spare_fd = -1;
+	e->staged_fd = e->spare_fd = e->fdr_gen_fd = -1;
+	memset(e->fdr_fd, -1, sizeof(e->fdr_fd));
 }
 
 /*
@@ -636,8 +637,11 @@ int ks_engine_install(struct ks_engine *e, struct ks_tables *t)
 	if (e->last_generation < e->generation)
 		e->last_generation = e->generation;
 	t->hdr.generation = e->last_generation + 1;
+	/* its prefilter, if any, before the tables that name its slot */
+	err = ks_fdr_install(e, t, t->hdr.generation);
 	/* staged: t is the map's own pages, read in place (past used: zeros) */
-	err = staged ? 0 : ks_tables_fill(e, fd, t);
+	if (!err)
+		err = staged ? 0 : ks_tables_fill(e, fd, t);
 	if (err) {
 		pr_debug("ks_engine_install: filling the tables: %s\n", strerror(-err));
 		goto fail;
@@ -785,6 +789,7 @@ void ks_engine_destroy(struct ks_engine *e)
 	ks_tables_unstage(e);
 	ks_gen_settle(e);
 	ks_tables_views_drop(e);
+	ks_fdr_drop(e);
 	for (i = 0; i < e->n_links; i++)
 		bpf_link__destroy(e->links[i]);
 	e->n_links = 0;

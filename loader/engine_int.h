@@ -71,4 +71,13 @@ void ks_gen_settle(struct ks_engine *e);
 /* Close the generation before the switch, once no program can read it. */
 void ks_gen_retire(struct ks_engine *e, int fd);
 
+/*
+ * engine_fdr.c: t's prefilter table, when an automaton is flagged for
+ * it, into a free slot of ks_fdr_gen for `generation`, and
+ * t->hdr.fdr_slot set (0 when none is flagged). 0 or -errno.
+ */
+int ks_fdr_install(struct ks_engine *e, struct ks_tables *t, __u32 generation);
+/* The slots' maps and mappings let go (ks_engine_destroy()). */
+void ks_fdr_drop(struct ks_engine *e);
+
 #endif /* KS_ENGINE_INT_H */

@@ -24,7 +24,7 @@
 const char *const ks_pin_maps[KS_PIN_MAPS_N] = {
 	"ks_gen", "ks_tables", "ks_stats", "ks_rule_stats", "ks_entity", "ks_events",
 	"ks_ctl", "ks_rules", "ks_scratch", "ks_lost", "ks_outputs", "ks_rodata",
-	"ks_credsave",
+	"ks_credsave", "ks_fdr_gen",
 };
 
 int ks_pin_path(char *buf, size_t len, const char *dir, const char *name)

@@ -132,6 +132,9 @@ static struct ks_tables *stage_spare(struct ks_engine *e)
 {
 	/* programs may read it until the switch that retired it has settled */
 	ks_gen_settle(e);
+	/* a .kbin read writes the prefilter's table past the map (engine_fdr.c) */
+	if (e->spare.dirty && KS_TABLES_HAS_FDR(e->spare.m))
+		memset(&e->spare.m->fdr, 0, sizeof(e->spare.m->fdr));
 	memset(e->spare.m, 0, e->spare.dirty);
 	e->staged = e->spare.m;
 	e->staged_len = e->spare.len;

@@ -108,7 +108,8 @@ struct ks_dfa_auto {
 };
 
 /* flags: the payload's automaton whose scan runs the prefilter of
- * struct ks_tables.fdr in front (maps/ks_fdr.h) */
+ * struct ks_tables.fdr in front (maps/ks_fdr.h; in the kernel, slot
+ * ks_tables_hdr.fdr_slot of ks_fdr_gen) */
 #define KS_DFA_AU_FDR		1u
 /* the longest pattern an automaton holds is at most this + 1 bytes */
 #define KS_DFA_MAX_OVERLAP	0xffffu
@@ -123,7 +124,7 @@ struct ks_dfa_hdr {
 	__u32 n_acc_list;
 	__u16 col_begin;	/* the sentinels' column offsets */
 	__u16 col_end;
-	__u32 spare[2];		/* autos line-aligned in ks_tables */
+	/* autos line-aligned in ks_tables: 104 bytes of ks_tables_hdr, 24 here */
 	struct ks_dfa_auto autos[KS_F_STR_N][KS_CASE_N];
 	__u16 col[KS_DFA_COL_N][256];
 };

@@ -7,8 +7,10 @@
  * model there, by the lab program (bpf/ks_dfa_lab.bpf.c, ks_fdr_lab_xdp)
  * and, in production, by the payload scan (bpf/ks_fdr.bpf.h): the
  * compiler puts one table, for one case mode of the payload's automata,
- * in struct ks_tables (fdr) and flags that automaton KS_DFA_AU_FDR
- * (maps/ks_dfa.h), unless a sample scan says the prefilter would give up.
+ * in struct ks_tables (fdr, past what the tables map holds) and flags
+ * that automaton KS_DFA_AU_FDR (maps/ks_dfa.h), unless a sample scan says
+ * the prefilter would give up; kload installs the table into a slot of
+ * ks_fdr_gen (struct ks_fdr_slot below), not into the tables value.
  *
  * Stream. The value is scanned as the DFA sees it: "\x01" value "\x02",
  * laid out in a buffer at `base` (the begin sentinel: KS_FDR_PAD in the
@@ -103,12 +105,35 @@ struct ks_fdr_run {
  * One prefilter: the table and, per mask of buckets that fired, the
  * confirm window: ov[mask] + 1 bytes, ov[mask] the longest pattern of
  * those buckets - 1 (a pattern of another bucket does not end there).
- * In struct ks_tables (production; all 0 when no automaton is flagged
- * KS_DFA_AU_FDR, so a .kbin without one stores none of it).
+ * In struct ks_tables past the DFA (userspace and .kbin files only; all 0
+ * when no automaton is flagged KS_DFA_AU_FDR, and a .kbin stores it only
+ * when one is), and in the kernel in a struct ks_fdr_slot.
  */
 struct ks_fdr_tab {
 	__u64 tab[KS_FDR_DOMAIN];
 	__u16 ov[256];
+};
+
+/*
+ * The kernel's copies of the prefilter: ks_fdr_gen, an array of maps with
+ * KS_FDR_SLOTS slots, each (once kload has needed it) an array map of one
+ * struct ks_fdr_slot. Not in the tables value: a rule set without a
+ * flagged automaton copies, clears and holds none of its 513 KiB (issue
+ * 12). The tables of a flagged rule set name the slot (ks_tables_hdr.
+ * fdr_slot) and the slot names the generation it was written for: the
+ * payload scan uses it only when that is the generation of the tables
+ * the event looked up, else it walks the DFA alone (same hits). kload
+ * writes a slot only when no program can read it: never the slot of the
+ * current generation or of the one a rollback returns to, and only after
+ * the switch that retired its generation has settled (loader/engine_fdr.c).
+ * Three slots: the new generation, the current one, the rollback target.
+ */
+#define KS_FDR_SLOTS		3
+
+struct ks_fdr_slot {
+	__u32 generation;	/* of the tables it was written for; 0: none */
+	__u32 pad;
+	struct ks_fdr_tab fdr;
 };
 
 /* Lab state of the FDR program. */

@@ -13,8 +13,10 @@
  * (class - 4) a rodata constant (struct ks_config.dfa_mask); every
  * generation of one load has that class. Userspace allocates the whole
  * struct (calloc: pages never touched cost nothing) and reads, writes,
- * hashes and stores only its used bytes; the rest of dfa[] is unspecified
- * until kload zeroes it up to the class on install.
+ * hashes and stores only its used bytes (and fdr, past dfa[], when
+ * KS_TABLES_HAS_FDR); the rest of dfa[] is unspecified until kload zeroes
+ * it up to the class on install. The prefilter's table fdr is not part
+ * of the map value: kload installs it into ks_fdr_gen (maps/ks_fdr.h).
  *
  * DFA: one table of premultiplied 32-bit cells (the image of
  * maps/ks_dfa.h, in dfa[] with its header dfa_hdr) holding several
@@ -170,6 +172,13 @@ struct ks_tables_hdr {
 	 */
 	__u16 trig_fields[16];
 	__u64 content_hash;	/* FNV-1a of everything after the header */
+	/*
+	 * The slot of ks_fdr_gen holding the prefilter of the automaton
+	 * flagged KS_DFA_AU_FDR (maps/ks_fdr.h); set by kload at install,
+	 * like generation; < KS_FDR_SLOTS, 0 in files.
+	 */
+	__u32 fdr_slot;
+	__u32 pad;
 };
 
 /* The fields a file event has before its process is filled. */
@@ -230,15 +239,20 @@ struct ks_tables {
 	struct ks_cidr cidrs[KS_MAX_CIDRS];
 	struct ks_net_filter net;
 	/*
-	 * The prefilter of the automaton flagged KS_DFA_AU_FDR (at most one,
-	 * on the payload), maps/ks_fdr.h; all 0 when none is.
-	 */
-	struct ks_fdr_tab fdr;
-	/*
-	 * The cells of maps/ks_dfa.h; dfa_hdr.tab_bytes <= sizeof(dfa). Last:
-	 * the map value ends with the size class in use.
+	 * The cells of maps/ks_dfa.h; dfa_hdr.tab_bytes <= sizeof(dfa). Last
+	 * of the map value: it ends with the size class in use.
 	 */
 	__u32 dfa[KS_DFA_CELLS];
+#ifndef __bpf__
+	/*
+	 * Userspace and .kbin files only, never in the tables value: the
+	 * prefilter of the automaton flagged KS_DFA_AU_FDR (at most one, on
+	 * the payload), maps/ks_fdr.h; all 0 when none is. kload installs it
+	 * into a slot of its own map (struct ks_fdr_slot), so rule sets
+	 * without one copy, clear and hold none of it.
+	 */
+	struct ks_fdr_tab fdr;
+#endif
 };
 
 /* one line per automaton (maps/ks_dfa.h): the map value is page-aligned */
@@ -250,5 +264,8 @@ _Static_assert(__builtin_offsetof(struct ks_tables, dfa_hdr.autos) % 64 == 0,
 /* The bytes of t that hold the rule set: all but the unused cells. */
 #define KS_TABLES_USED(t)	KS_TABLES_VALUE_SIZE((__u64)(t)->dfa_hdr.n_states * \
 						     (t)->dfa_hdr.row_bytes)
+/* Does t have a prefilter (t->fdr, maps/ks_fdr.h) that the kernel uses? */
+#define KS_TABLES_HAS_FDR(t)	(((t)->dfa_hdr.autos[KS_F_PAYLOAD][0].flags | \
+				  (t)->dfa_hdr.autos[KS_F_PAYLOAD][1].flags) & KS_DFA_AU_FDR)
 
 #endif /* KS_TABLES_H */

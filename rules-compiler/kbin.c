@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * .kbin files: header, the nonzero extents of the used bytes of struct
- * ks_tables (KS_TABLES_USED: up to the last DFA cell), rule metadata as
+ * ks_tables (KS_TABLES_USED: up to the last DFA cell; then its prefilter
+ * table fdr, past dfa[], when an automaton is flagged), rule metadata as
  * YAML. The format is described in include/kestrel/kbin.h.
  *
  * The metadata is emitted with libyaml (double-quoted scalars, so any
@@ -318,22 +319,26 @@ struct kb_ext {
 	const uint8_t *p;
 };
 
+/* The prefilter's table in struct ks_tables: past dfa[], not in the tables value. */
+#define KB_FDR_OFF	offsetof(struct ks_tables, fdr)
+#define KB_FDR_END	(KB_FDR_OFF + sizeof(((struct ks_tables *)0)->fdr))
+
 /*
- * The nonzero chunks of t's first `used` bytes, runs of them as one
- * extent, into ext (at least used / KB_CHUNK + 1 entries): their count,
- * *size their bytes in the file, added to the file hash *hash. A zero chunk ends an
- * extent: its 8-byte header costs less than 64 zeros. The file is
- * written from t itself: no buffer of the tables' size to fault in and
- * fill (bench/profile/compile-dfa-in-place.txt).
+ * The nonzero chunks of t's bytes [off, used), runs of them as one
+ * extent, into ext (at least (used - off) / KB_CHUNK + 1 entries): their
+ * count, their bytes in the file added to *size and to the file hash
+ * *hash. A zero chunk ends an extent: its 8-byte header costs less than
+ * 64 zeros. The file is written from t itself: no buffer of the tables'
+ * size to fault in and fill (bench/profile/compile-dfa-in-place.txt).
  */
-static uint32_t tables_to_extents(const struct ks_tables *t, size_t used, struct kb_ext *ext,
-				  size_t *size, struct ks_wide64 *hash)
+static uint32_t tables_to_extents(const struct ks_tables *t, size_t off, size_t used,
+				  struct kb_ext *ext, size_t *size, struct ks_wide64 *hash)
 {
 	const uint8_t *b = (const uint8_t *)t;
-	size_t off = 0, end;
 	uint32_t n = 0;
+	size_t end;
 
-	for (*size = 0; off < used; off = end) {
+	for (; off < used; off = end) {
 		end = off + chunk_len(off, used);
 		if (chunk_zero(b + off, end - off))
 			continue;
@@ -431,14 +436,19 @@ int ks_kbin_write(const char *path, const struct ks_ruleset *rs,
 	if (KS_TABLES_USED(t) > sizeof(*t))
 		return ks_err(err, errlen, "%s: the tables' DFA is larger than the tables", path);
 	meta = meta_yaml(rs, &meta_len, err, errlen);
-	ext = meta ? malloc((KS_TABLES_USED(t) / KB_CHUNK + 1) * sizeof(*ext)) : NULL;
+	ext = meta ? malloc(((KS_TABLES_USED(t) + sizeof(t->fdr)) / KB_CHUNK + 2) * sizeof(*ext))
+		   : NULL;
 	if (!ext) {
 		free(meta);
 		return meta ? ks_err(err, errlen, "out of memory") : -1;
 	}
 	memset(&h, 0, sizeof(h));
 	ks_wide64_init(&hash);
-	h.n_extents = tables_to_extents(t, KS_TABLES_USED(t), ext, &esz, &hash);
+	esz = 0;
+	h.n_extents = tables_to_extents(t, 0, KS_TABLES_USED(t), ext, &esz, &hash);
+	if (KS_TABLES_HAS_FDR(t))
+		h.n_extents += tables_to_extents(t, KB_FDR_OFF, KB_FDR_END, ext + h.n_extents,
+						 &esz, &hash);
 	h.extents_size = (uint32_t)esz;
 	memcpy(h.magic, KS_KBIN_MAGIC, KS_KBIN_MAGIC_LEN);
 	h.abi_version = KS_ABI_VERSION;
@@ -516,11 +526,11 @@ static int check_hdr(const char *path, const struct ks_kbin_hdr *h,
 		return ks_err(err, errlen, "%s: compiled for ABI version %u, this kload uses %u: recompile the rules",
 			      path, h->abi_version, KS_ABI_VERSION);
 	if (h->hdr_size != sizeof(*h) || h->tables_size < KS_TABLES_VALUE_SIZE(0) ||
-	    h->tables_size > sizeof(struct ks_tables) || h->tables_size % 4)
+	    h->tables_size > KB_FDR_OFF || h->tables_size % 4)
 		return ks_err(err, errlen, "%s: table layout differs (header %u, tables %llu bytes; expected %zu, %zu..%zu): recompile the rules",
 			      path, h->hdr_size,
 			      (unsigned long long)h->tables_size, sizeof(*h),
-			      (size_t)KS_TABLES_VALUE_SIZE(0), sizeof(struct ks_tables));
+			      (size_t)KS_TABLES_VALUE_SIZE(0), KB_FDR_OFF);
 	/* no sum of the sizes: a huge meta_size would wrap around */
 	if (fsize < sizeof(*h) || h->extents_size > fsize - sizeof(*h) ||
 	    h->meta_size != fsize - sizeof(*h) - h->extents_size)
@@ -666,9 +676,18 @@ static void src_close(struct kb_src *s)
 	s->fd = -1;
 }
 
+/* Does the extent [off, off + len) lie in the first `used` bytes or in fdr? */
+static bool extent_inside(uint64_t off, uint64_t len, size_t used)
+{
+	if (off >= KB_FDR_OFF)
+		return off <= KB_FDR_END && len <= KB_FDR_END - off;
+	return off <= used && len <= used - off;
+}
+
 /*
  * size bytes of n extents from s into the first `used` bytes of t (checked
- * by check_hdr), zeroed first unless `zeroed` says they are zeros already
+ * by check_hdr) and into its prefilter table fdr (*fdr set when one is
+ * there), zeroed first unless `zeroed` says they are zeros already
  * (a fresh map's pages: clearing them was a third of the attach process's
  * reload, bench/profile/kbin4-before.txt); each must follow the one before and lie
  * inside those bytes and the file. The file hash is taken of the same
@@ -676,7 +695,7 @@ static void src_close(struct kb_src *s)
  */
 static int extents_to_tables(const char *name, struct kb_src *s, size_t size,
 			     uint32_t n, size_t used, struct ks_tables *t, bool zeroed,
-			     char *err, size_t errlen)
+			     bool *fdr, char *err, size_t errlen)
 {
 	uint64_t end = 0, off, len;
 	uint8_t *b = (uint8_t *)t;
@@ -687,15 +706,19 @@ static int extents_to_tables(const char *name, struct kb_src *s, size_t size,
 		ks_hugepages(t, used, sizeof(*t));
 		memset(t, 0, used);
 	}
-	for (i = 0; i < n; i++, at += len) {
+	for (*fdr = false, i = 0; i < n; i++, at += len) {
 		if (size - at < KB_EXT_HDR || src_read(s, x, sizeof(x)))
 			return ks_err(err, errlen, "%s: extent %u of %u is cut short", name, i, n);
 		off = le32toh(x[0]);
 		len = le32toh(x[1]);
 		at += KB_EXT_HDR;
-		if (!len || off < end || off > used || len > used - off || len > size - at)
+		if (!len || off < end || !extent_inside(off, len, used) || len > size - at)
 			return ks_err(err, errlen, "%s: extent %u (offset %llu, %llu bytes) is empty, overlaps the one before, or ends past the tables or the file",
 				      name, i, (unsigned long long)off, (unsigned long long)len);
+		/* the prefilter's first extent: its table zeros but what the file holds */
+		if (off >= KB_FDR_OFF && !*fdr && !zeroed)
+			memset(&t->fdr, 0, sizeof(t->fdr));
+		*fdr |= off >= KB_FDR_OFF;
 		if (src_read(s, b + off, len))
 			return ks_err(err, errlen, "%s: extent %u of %u is cut short", name, i, n);
 		end = off + len;
@@ -820,13 +843,17 @@ static void meta_finish(struct kb_meta_parse *mp, struct ks_ruleset *rs, bool wa
 
 /* What the tables' own header says of them, and everything about them checked. */
 static int check_tables(const char *name, const struct ks_kbin_hdr *h,
-			const struct ks_tables *t, char *err, size_t errlen)
+			const struct ks_tables *t, bool fdr, char *err, size_t errlen)
 {
 	if (t->hdr.magic != KS_TABLES_MAGIC ||
 	    t->hdr.abi_version != KS_ABI_VERSION ||
 	    t->hdr.content_hash != h->tables_hash ||
 	    KS_TABLES_USED(t) != h->tables_size)
 		return ks_err(err, errlen, "%s: the tables are inconsistent (magic, version, hash or size)",
+			      name);
+	/* the content hash covers the prefilter's table only when flagged */
+	if (fdr && !KS_TABLES_HAS_FDR(t))
+		return ks_err(err, errlen, "%s: a prefilter table and no automaton flagged for it",
 			      name);
 	if (ks_tables_check(t, err, errlen)) {
 		prefix_err(name, err, errlen);
@@ -863,12 +890,13 @@ static int read_body(struct kb_src *s, const char *name, struct ks_ruleset *into
 		     char *err, size_t errlen)
 {
 	const struct ks_kbin_hdr *h = &s->h;
+	bool fdr;
 	int ret;
 
 	if (src_header(s, name, err, errlen) || meta_early(s, into, mp, err, errlen))
 		return -1;
 	ret = extents_to_tables(name, s, h->extents_size, h->n_extents, h->tables_size, t,
-				flags & KS_KBIN_ZEROED, err, errlen);
+				flags & KS_KBIN_ZEROED, &fdr, err, errlen);
 	if (!ret && !mp->meta && meta_alloc(mp, h->meta_size, err, errlen))
 		return -1;
 	if (!ret && !mp->rs)
@@ -881,7 +909,7 @@ static int read_body(struct kb_src *s, const char *name, struct ks_ruleset *into
 		return ks_err(err, errlen, "%s: corrupted (content hash mismatch)", name);
 	if (ret || (!mp->rs && meta_start(mp, into ?: ks_ruleset_new(), err, errlen)))
 		return -1;
-	return check_tables(name, h, t, err, errlen);
+	return check_tables(name, h, t, fdr, err, errlen);
 }
 
 /* The whole file: tables into t, rules into rs. */

@@ -715,10 +715,13 @@ uint64_t ks_tables_hash(const struct ks_tables *t)
 {
 	uint64_t used = KS_TABLES_USED(t);
 
-	if (used > sizeof(*t))	/* unchecked tables: their check refuses them */
-		used = sizeof(*t);
-	return ks_fnv1a64((const uint8_t *)t + sizeof(t->hdr), used - sizeof(t->hdr),
-			  KS_FNV64_INIT);
+	uint64_t h;
+
+	if (used > offsetof(struct ks_tables, fdr))	/* unchecked: their check refuses them */
+		used = offsetof(struct ks_tables, fdr);
+	h = ks_fnv1a64((const uint8_t *)t + sizeof(t->hdr), used - sizeof(t->hdr), KS_FNV64_INIT);
+	/* the prefilter, past dfa[]: part of the rule set when flagged */
+	return KS_TABLES_HAS_FDR(t) ? ks_fnv1a64((const uint8_t *)&t->fdr, sizeof(t->fdr), h) : h;
 }
 
 uint32_t ks_dfa_size_auto(const struct ks_tables *t)

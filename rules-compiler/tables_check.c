@@ -38,6 +38,10 @@ static int tc_counts(const struct ks_tables_hdr *h, char *err, size_t errlen)
 			return TC_FAIL("%s is %u, at most %u", c[i].name, v,
 				       c[i].max);
 	}
+	/* kload's to set at install (maps/ks_fdr.h); the kernel looks the slot up */
+	if (h->fdr_slot >= KS_FDR_SLOTS || h->pad)
+		return TC_FAIL("prefilter slot %u (pad %u): at most %u", h->fdr_slot, h->pad,
+			       KS_FDR_SLOTS - 1);
 	if ((uint64_t)h->n_states * (h->n_classes + 1) > KS_DFA_CELLS)
 		return TC_FAIL("%u states x (%u classes + 1) exceed KS_DFA_CELLS",
 			       h->n_states, h->n_classes);

@@ -103,6 +103,8 @@ static int install_staged(struct ks_tenv *te)
 	if (!s)
 		return ks_engine_install(&te->e, te->t);
 	memcpy(s, te->t, KS_TABLES_USED(te->t));
+	if (KS_TABLES_HAS_FDR(te->t))	/* past the map, as a .kbin read puts it */
+		memcpy(&s->fdr, &te->t->fdr, sizeof(s->fdr));
 	err = ks_engine_install(&te->e, s);
 	te->t->hdr.generation = s->hdr.generation;
 	ks_tables_unstage(&te->e);

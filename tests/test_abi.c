@@ -20,7 +20,7 @@
 static void test_version(void **state)
 {
 	/* bump both together when a layout below changes */
-	assert_int_equal(KS_ABI_VERSION, 25);
+	assert_int_equal(KS_ABI_VERSION, 26);
 }
 
 static void test_event_layout(void **state)
@@ -52,7 +52,8 @@ static void test_event_layout(void **state)
 
 static void test_tables_layout(void **state)
 {
-	assert_int_equal(sizeof(struct ks_tables_hdr), 96);
+	assert_int_equal(sizeof(struct ks_tables_hdr), 104);
+	assert_int_equal(offsetof(struct ks_tables_hdr, fdr_slot), 96);
 	assert_int_equal(offsetof(struct ks_tables_hdr, trig_fields), 56);
 	assert_int_equal(offsetof(struct ks_tables_hdr, cls_begin), 52);
 	assert_int_equal(sizeof(struct ks_insn), 16);
@@ -61,23 +62,28 @@ static void test_tables_layout(void **state)
 	assert_int_equal(offsetof(struct ks_step, join_opt), 16);
 	assert_int_equal(sizeof(struct ks_rule), 24);
 	assert_int_equal(sizeof(struct ks_cidr), 20);
-	assert_int_equal(sizeof(struct ks_dfa_hdr), 3040);
-	assert_int_equal(offsetof(struct ks_tables, dfa_hdr), 96);
+	assert_int_equal(sizeof(struct ks_dfa_hdr), 3032);
+	assert_int_equal(offsetof(struct ks_tables, dfa_hdr), 104);
 	/* a field's two automata on one line (maps/ks_dfa.h: the need filter) */
 	assert_int_equal(sizeof(struct ks_dfa_auto), 32);
 	assert_int_equal(offsetof(struct ks_tables, dfa_hdr.autos) % 64, 0);
 	assert_int_equal(sizeof(struct ks_tables), 18488992);
 	assert_int_equal(offsetof(struct ks_tables, net), 1178720);
-	/* the prefilter's table (maps/ks_fdr.h): 8-aligned u64 masks */
-	assert_int_equal(offsetof(struct ks_tables, fdr), 1186976);
-	assert_int_equal(sizeof(struct ks_fdr_tab), 524800);
-	/* the DFA is last and 8-aligned: the map value ends after the size
-	 * class, and the kernel reads cells at (s + col) & (class - 4) */
+	/* the DFA is last of the map value and 8-aligned: the value ends
+	 * after the size class, and the kernel reads cells at
+	 * (s + col) & (class - 4) */
 	assert_int_equal(offsetof(struct ks_tables, dfa) % 8, 0);
-	assert_int_equal(offsetof(struct ks_tables, dfa) + sizeof(((struct ks_tables *)0)->dfa),
+	assert_int_equal(KS_TABLES_VALUE_SIZE(0), 1186976);
+	/* the prefilter's table (maps/ks_fdr.h): 8-aligned u64 masks, past
+	 * dfa[] (never in the map value), in a slot of its own in the kernel */
+	assert_int_equal(offsetof(struct ks_tables, fdr),
+			 KS_TABLES_VALUE_SIZE(KS_DFA_CELLS * 4));
+	assert_int_equal(offsetof(struct ks_tables, fdr) % 8, 0);
+	assert_int_equal(sizeof(struct ks_fdr_tab), 524800);
+	assert_int_equal(offsetof(struct ks_tables, fdr) + sizeof(struct ks_fdr_tab),
 			 sizeof(struct ks_tables));
-	assert_int_equal(KS_TABLES_VALUE_SIZE(0), 1711776);
-	assert_int_equal(KS_TABLES_VALUE_SIZE(KS_DFA_CELLS * 4), sizeof(struct ks_tables));
+	assert_int_equal(sizeof(struct ks_fdr_slot), 524808);
+	assert_int_equal(offsetof(struct ks_fdr_slot, fdr) % 8, 0);
 	/* size classes are powers of two up to the array */
 	assert_int_equal(KS_DFA_CELLS & (KS_DFA_CELLS - 1), 0);
 	assert_int_equal(KS_DFA_MIN_TAB_BYTES & (KS_DFA_MIN_TAB_BYTES - 1), 0);

@@ -108,6 +108,10 @@ struct ks_engine {
 	struct ks_tables_view spare;	/* a retired generation's, staged next */
 	int spare_fd;		/* its map */
 	struct ks_gen_swap *swap;	/* a switch whose RCU wait still runs (engine_swap.c) */
+	/* the payload prefilter's slots of ks_fdr_gen (engine_fdr.c, maps/ks_fdr.h) */
+	int fdr_gen_fd;		/* adopted engine: ks_fdr_gen opened from the pins */
+	int fdr_fd[KS_FDR_SLOTS];	/* slot s's map; -1: not opened */
+	struct ks_fdr_slot *fdr_map[KS_FDR_SLOTS];	/* its mapping */
 	__u64 switched_ns;	/* CLOCK_REALTIME when programs got the current generation */
 	struct bpf_link *links[KS_ENGINE_MAX_LINKS];
 	struct bpf_program *link_prog[KS_ENGINE_MAX_LINKS];
@@ -243,7 +247,7 @@ void ks_engine_destroy(struct ks_engine *e);
 int ks_engine_adopt(struct ks_engine *e, const char *dir);
 
 /* The maps kload pins by name (ks_tables: the current generation's). */
-#define KS_PIN_MAPS_N	13
+#define KS_PIN_MAPS_N	14
 extern const char *const ks_pin_maps[KS_PIN_MAPS_N];
 
 /*

@@ -9,7 +9,9 @@
  *                            ks_tables (KS_TABLES_USED, maps/ks_tables.h:
  *                            up to the DFA's last used cell; exactly as
  *                            the kernel reads them, host byte order:
- *                            x86/arm64 little-endian), each a u32 offset,
+ *                            x86/arm64 little-endian), then those of
+ *                            its prefilter table (fdr, past dfa[]) when
+ *                            an automaton is flagged for it; each a u32 offset,
  *                            a u32 length (little-endian) and the bytes;
  *                            in offset order, not overlapping. Mostly
  *                            zeros but the DFA: reading a file costs what

@@ -261,6 +261,7 @@ static struct ks_tables *variant(const struct ks_tables *t, int how)
 	if (!v)
 		return NULL;
 	memcpy(v, t, KS_TABLES_USED(t));
+	memcpy(&v->fdr, &t->fdr, sizeof(v->fdr));
 	for (m = 0; m < KS_CASE_N; m++) {
 		if (how == FDR_OFF)
 			v->dfa_hdr.autos[KS_F_PAYLOAD][m].flags = 0;
@@ -330,6 +331,28 @@ static int install_run(struct ks_tenv *te, struct ks_tables *t, const struct fdr
 }
 
 /*
+ * The installed tables t's prefilter slot (the dropping one) said to be
+ * another generation's (maps/ks_fdr.h): the kernel must not use it, and
+ * walks the DFA alone: every match again.
+ */
+static void other_generation(struct ks_tenv *te, const struct ks_tables *t,
+			     const struct fdr_events *fe, struct ks_walk *w,
+			     uint8_t (*off)[N_RULES], runner run)
+{
+	struct ks_fdr_slot *m = te->e.fdr_map[t->hdr.fdr_slot % KS_FDR_SLOTS];
+	size_t from = te->n;
+
+	if (!ASSERT_OK_PTR(m, "the slot mapped") ||
+	    !ASSERT_EQ(m->generation, t->hdr.generation, "the slot is the tables' generation"))
+		return;
+	m->generation = t->hdr.generation + 1;
+	if (ASSERT_OK(run(te, fe), "slot of another generation"))
+		ASSERT_EQ(differences(te, from, fe, w, off), 0,
+			  "another generation's prefilter is not used");
+	m->generation = t->hdr.generation;
+}
+
+/*
  * The events through `run` with the compiled tables (prefilter on), the
  * prefilter off, and a prefilter that drops candidates.
  */
@@ -362,6 +385,7 @@ static void run_all(struct ks_tenv *te, const struct fdr_events *fe, struct ks_w
 	from = te->n;
 	if (ASSERT_OK(install_run(te, v_none, fe, run), "prefilter dropping"))
 		ASSERT_GT(differences(te, from, fe, w, off), 0, "a dropped match is seen");
+	other_generation(te, v_none, fe, w, off, run);
 out:
 	free(v_off);
 	free(v_none);

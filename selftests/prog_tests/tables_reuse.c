@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 
 #include "testutil.h"
+#include "kestrel.skel.h"
 #include "test_progs.h"
 
 #define ST_RULES	200
@@ -57,6 +58,21 @@ static void check_value(struct ks_tenv *te)
 	free(v);
 }
 
+/*
+ * Rules without a payload literal: no prefilter table anywhere
+ * (maps/ks_fdr.h), neither a slot map in ks_fdr_gen nor one of kload's.
+ */
+static void check_no_fdr(struct ks_tenv *te)
+{
+	int fd = bpf_map__fd(te->e.skel->maps.ks_fdr_gen);
+	__u32 s, id;
+
+	for (s = 0; s < KS_FDR_SLOTS; s++) {
+		ASSERT_NEQ(bpf_map_lookup_elem(fd, &s, &id), 0, "no prefilter map in the slot");
+		ASSERT_EQ(te->e.fdr_fd[s], -1, "none kept by kload");
+	}
+}
+
 void test_tables_reuse(void)
 {
 	struct ks_engine_opts o = { .replay = true, .mode = KS_MODE_OBSERVE };
@@ -85,6 +101,7 @@ void test_tables_reuse(void)
 	ASSERT_TRUE(te.e.spare.m != NULL, "a retired generation kept as the spare");
 	ASSERT_EQ(map_id(te.e.tables_fd), first, "one rule in the first staged map");
 	check_value(&te);
+	check_no_fdr(&te);
 out:
 	ks_tenv_close(&te);
 	free(a);
