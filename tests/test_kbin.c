@@ -127,6 +127,44 @@ static void test_round_trip(void **state)
 	ks_ruleset_free(rs);
 }
 
+/*
+ * A rule set with a payload prefilter: its table, past dfa[] and not in
+ * the tables value (maps/ks_fdr.h), is stored and read back, over a
+ * struct full of other bytes.
+ */
+static void test_fdr_round_trip(void **state)
+{
+	size_t cap = 64 * 160, at = 0;
+	struct ks_ruleset *rs, *back = ks_ruleset_new();
+	char *y = malloc(cap), lit[16], err[256];
+	uint32_t x = 12345;
+	int r, k, n;
+
+	for (r = 0; y && r < 64; r++) {
+		n = 6 + r % 7;
+		for (k = 0; k < n; k++) {
+			x = x * 1103515245u + 12345u;
+			lit[k] = 'a' + (x >> 16) % 26;
+		}
+		lit[n] = 0;
+		at += snprintf(y + at, cap - at, "- rule: fdr%d\n  name: n\n  query: 'network where "
+			       "event.action == \"packet\" and payload : \"*%s*\"'\n", r, lit);
+	}
+	assert_non_null(y);
+	rs = compile(y, T);
+	assert_true(KS_TABLES_HAS_FDR(T));
+	assert_int_equal(ks_kbin_write(path("fdr.kbin"), rs, T, err, sizeof(err)), 0);
+	memset(T2, 0xa5, sizeof(*T2));
+	if (ks_kbin_read(path("fdr.kbin"), back, T2, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(KS_TABLES_USED(T), KS_TABLES_USED(T2));
+	assert_memory_equal(T, T2, KS_TABLES_USED(T));
+	assert_memory_equal(&T->fdr, &T2->fdr, sizeof(T->fdr));
+	ks_ruleset_free(back);
+	ks_ruleset_free(rs);
+	free(y);
+}
+
 static char *read_file(const char *p, size_t *len)
 {
 	FILE *f = fopen(p, "rb");
@@ -355,6 +393,13 @@ static void test_inconsistent(void **state)
 			 T->dfa[((au->start & ~KS_DFA_ACC) + T->dfa_hdr.col_begin) / 4]);
 	au->begun = au->start;
 	expect_inconsistent(rs, "begun cell", "a begun cell is not");
+	/* the prefilter's slot (maps/ks_fdr.h): kload sets it, the kernel looks it up */
+	ks_ruleset_free(compile(rules_yaml, T));
+	T->hdr.fdr_slot = KS_FDR_SLOTS;
+	expect_inconsistent(rs, "prefilter slot", "prefilter slot 3 (pad 0): at most 2");
+	ks_ruleset_free(compile(rules_yaml, T));
+	T->hdr.pad = 1;
+	expect_inconsistent(rs, "prefilter slot's pad", "prefilter slot 0 (pad 1)");
 	/* a metadata size that wraps the file size around */
 	ks_ruleset_free(compile(rules_yaml, T));
 	assert_int_equal(ks_kbin_write(path("w.kbin"), rs, T, err, sizeof(err)), 0);
@@ -819,6 +864,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_file_hash),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_fdr_round_trip),
 		cmocka_unit_test(test_read_paths),
 		cmocka_unit_test(test_two_halves),
 		cmocka_unit_test(test_identical_bytes),
