@@ -117,8 +117,10 @@ static uint32_t cut_dirty(const struct ks_tables *t)
 	uint64_t used = KS_TABLES_USED(t);
 	size_t i, k = 0;
 
-	if (used < KS_TABLES_VALUE_SIZE(0) || used > TAB)
-		used = used < KS_TABLES_VALUE_SIZE(0) ? KS_TABLES_VALUE_SIZE(0) : TAB;
+	/* up to dfa[]'s end: the prefilter's table past it is stored apart */
+	if (used < KS_TABLES_VALUE_SIZE(0) || used > offsetof(struct ks_tables, fdr))
+		used = used < KS_TABLES_VALUE_SIZE(0) ? KS_TABLES_VALUE_SIZE(0)
+						      : offsetof(struct ks_tables, fdr);
 	for (i = 0; i < n_dirty; i++) {
 		uint64_t end = (uint64_t)dirty[i].off + dirty[i].len;
 
