@@ -140,9 +140,31 @@ static unsigned long long map_memlock(int fd)
 }
 
 /*
+ * The maps in the slots of an array of maps: ks_fdr_gen's prefilter
+ * tables (maps/ks_fdr.h) are pinned only through it.
+ */
+static unsigned long long inner_map_bytes(int outer, __u32 slots)
+{
+	unsigned long long v = 0;
+	__u32 s, id;
+	int fd;
+
+	for (s = 0; s < slots; s++) {
+		if (bpf_map_lookup_elem(outer, &s, &id) || !id)
+			continue;
+		fd = bpf_map_get_fd_by_id(id);
+		if (fd < 0)
+			continue;
+		v += map_memlock(fd);
+		close(fd);
+	}
+	return v;
+}
+
+/*
  * Kernel memory of every pinned map (the kernel's memlock accounting:
  * elements with their overhead, per-CPU copies, ring pages), each into
- * each[] (ks_pin_maps order) and summed.
+ * each[] (ks_pin_maps order) and summed; ks_fdr_gen's with its slots'.
  */
 static unsigned long long pinned_map_bytes(const char *dir, int *n_links,
 					   unsigned long long each[KS_PIN_MAPS_N])
@@ -161,6 +183,8 @@ static unsigned long long pinned_map_bytes(const char *dir, int *n_links,
 		if (fd < 0)
 			continue;
 		each[i] = map_memlock(fd);
+		if (!strcmp(ks_pin_maps[i], "ks_fdr_gen"))
+			each[i] += inner_map_bytes(fd, KS_FDR_SLOTS);
 		total += each[i];
 		close(fd);
 	}
