@@ -121,6 +121,13 @@ void ks_dfa_image_free(struct ks_dfa_image *img);
 void ks_dfa_image_begun(struct ks_dfa_hdr *h, const uint32_t *tab);
 /* Every automaton's need filter from its patterns (maps/ks_dfa.h); after ks_dfa_image_hdr. */
 void ks_dfa_image_need(struct ks_dfa_hdr *h, const struct ks_dfa_pattern *pats, size_t n);
+/*
+ * Prove every automaton's need filter on the image rows in tab
+ * (dfa_need.c): 0 when no value it rules out can make a walk accept; 1
+ * with *bad the first automaton it fails for; -1 out of memory.
+ */
+int ks_dfa_need_prove(const struct ks_dfa_hdr *h, const uint32_t *tab,
+		      uint32_t *bad, char *err, size_t errlen);
 int ks_dfa_image_literals(const uint8_t *const *lits, const uint32_t *lens, size_t n,
 			  uint32_t field, uint32_t mode, struct ks_dfa_image *img,
 			  char *err, size_t errlen);

@@ -516,6 +516,28 @@ static int build_fdr(struct ks_tables *t, const struct ks_dfa_pattern *pats, uin
 	return ret;
 }
 
+/*
+ * The need filters (maps/ks_dfa.h), each proved on the rows before the
+ * kernel may skip a value by it (dfa_need.c). A filter the proof refutes
+ * is dropped, so its automaton walks every value: the filter only saves
+ * work and must never cost a match. A refutation is a compiler bug;
+ * test_dfa and fuzz_eql assert there is none.
+ */
+static uint32_t need_filters(struct ks_dfa_hdr *h, const uint32_t *tab,
+			     const struct ks_dfa_pattern *pats, uint32_t n)
+{
+	uint32_t bad, refuted = 0;
+	char err[200];
+
+	ks_dfa_image_need(h, pats, n);
+	while (ks_dfa_need_prove(h, tab, &bad, err, sizeof(err)) == 1) {
+		memset(h->autos[bad / KS_CASE_N][bad % KS_CASE_N].skip, 0,
+		       sizeof(h->autos[0][0].skip));
+		refuted++;
+	}
+	return refuted;
+}
+
 static int build_dfa(struct lower *L)
 {
 	struct ks_dfa_automaton au[KS_F_STR_N * KS_CASE_N];
@@ -552,7 +574,7 @@ static int build_dfa(struct lower *L)
 		ret = -1;
 	}
 	if (!ret)
-		ks_dfa_image_need(&hdr, pats, n);
+		L->need_refuted = need_filters(&hdr, t->dfa, pats, n);
 	if (ret) {
 		free(pats);
 		lower_error(L, L->rs->n_rules ? L->rs->rules[0].loc : none,
@@ -742,6 +764,7 @@ static void fill_info(struct lower *L)
 	info->n_patterns = L->n_patterns;
 	info->dfa_bytes = (size_t)t->hdr.n_states * t->dfa_hdr.row_bytes;
 	info->table_bytes = KS_TABLES_USED(t);
+	info->need_refuted = L->need_refuted;
 }
 
 static void atoms_free(struct ks_atom_desc *atoms, uint32_t n)

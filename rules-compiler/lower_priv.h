@@ -38,6 +38,7 @@ struct lower {
 	uint32_t *ahash;	/* atom id + 1, open addressing */
 	uint32_t ahash_cap;	/* a power of two, at least 2 * n_atoms */
 	uint32_t rule_atoms;	/* atoms of the current rule (info) */
+	uint32_t need_refuted;	/* need filters the proof dropped (info) */
 	uint8_t *atom_rule;	/* atom seen in the current rule */
 
 	struct trig *strig;	/* per table step */

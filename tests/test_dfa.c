@@ -366,12 +366,13 @@ static void test_single_start_early_exit(void **state)
 static void test_need_filter(void **state)
 {
 	uint8_t in[128], val[128], got[64], zero[64] = { 0 };
+	struct ks_dfa_image img;
 	struct ks_dfa_hdr hdr;
 	struct rset r;
 	struct ks_dfa d;
 	char err[256];
 	size_t n, nv, i, ruled = 0, cases = 0;
-	uint32_t t, a, k;
+	uint32_t t, a, k, bad;
 
 	rng_state = 0x6eedf11e5eedull;
 	for (t = 0; t < 400; t++) {
@@ -380,8 +381,12 @@ static void test_need_filter(void **state)
 			r.au[a].mode = a % KS_CASE_N ? KS_CASE_FOLD : KS_CASE_EXACT;
 		assert_int_equal(ks_dfa_build(r.pats, r.n_pats, r.au, r.n_au, NULL, &d, err,
 					      sizeof(err)), 0);
-		assert_int_equal(ks_dfa_image_hdr(&d, &hdr, err, sizeof(err)), 0);
+		assert_int_equal(ks_dfa_image_build(&d, &img, err, sizeof(err)), 0);
+		hdr = img.hdr;
 		ks_dfa_image_need(&hdr, r.pats, r.n_pats);
+		/* the proof over every value, not only these samples */
+		assert_int_equal(ks_dfa_need_prove(&hdr, img.tab, &bad, err, sizeof(err)), 0);
+		ks_dfa_image_free(&img);
 		for (k = 0; k < 50; k++, cases++) {
 			a = rnd() % r.n_au;
 			n = random_input(&r.au[a], in);
@@ -432,6 +437,39 @@ static void test_need_filter_fixed(void **state)
 	assert_true(NEED(&hdr.autos[2][1], "/bin/true"));
 	assert_true(NEED(ex, ""));			/* an empty value is walked */
 #undef NEED
+	ks_dfa_free(&d);
+}
+
+/*
+ * The proof (dfa_need.c) holds for the filters the compiler makes and
+ * refutes one that skips a byte a pattern needs: every byte below 128
+ * skipped for process.executable (exact) lets "/opt/qz/bin/x" through.
+ */
+static void test_need_proof(void **state)
+{
+	static const struct ks_dfa_pattern pats[] = {
+		PAT(2, "\x01/opt/qz/bin/x\x02", 0),
+		PAT(3, "\x01/srv/", 1),
+		PAT(5, "zz", 2),
+		PAT(2 * KS_F_PROCESS_COMMAND_LINE, "a b", 3),	/* NUL reads ' ' */
+	};
+	struct ks_dfa_automaton au[2 * KS_F_PROCESS_COMMAND_LINE + 2];
+	struct ks_dfa_image img;
+	struct ks_dfa d;
+	char err[256];
+	uint32_t a, bad = ~0u;
+
+	for (a = 0; a < sizeof(au) / sizeof(au[0]); a++)
+		au[a] = (struct ks_dfa_automaton){ a % 2 ? KS_CASE_FOLD : KS_CASE_EXACT, true };
+	assert_int_equal(ks_dfa_build(pats, 4, au, sizeof(au) / sizeof(au[0]), NULL, &d, err, sizeof(err)),
+			 0);
+	assert_int_equal(ks_dfa_image_build(&d, &img, err, sizeof(err)), 0);
+	ks_dfa_image_need(&img.hdr, pats, 4);
+	assert_int_equal(ks_dfa_need_prove(&img.hdr, img.tab, &bad, err, sizeof(err)), 0);
+	memset(img.hdr.autos[1][0].skip, 0xff, sizeof(img.hdr.autos[1][0].skip));
+	assert_int_equal(ks_dfa_need_prove(&img.hdr, img.tab, &bad, err, sizeof(err)), 1);
+	assert_int_equal(bad, 2);
+	ks_dfa_image_free(&img);
 	ks_dfa_free(&d);
 }
 
@@ -671,6 +709,7 @@ int main(void)
 		cmocka_unit_test(test_fold),
 		cmocka_unit_test(test_need_filter),
 		cmocka_unit_test(test_need_filter_fixed),
+		cmocka_unit_test(test_need_proof),
 		cmocka_unit_test(test_empty_and_unused),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_deterministic),

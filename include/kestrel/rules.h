@@ -464,6 +464,9 @@ struct ks_compile_info {
 	uint32_t n_states, n_classes, n_atoms, n_steps, n_insns, n_patterns;
 	size_t dfa_bytes;		/* n_states * (n_classes + 1) * 4 */
 	size_t table_bytes;		/* KS_TABLES_USED: the bytes the tables use */
+	/* need filters (maps/ks_dfa.h) the compiler's proof refuted and
+	 * dropped: a compiler bug, 0 always (fuzz_eql checks) */
+	uint32_t need_refuted;
 };
 
 /*
