@@ -75,18 +75,21 @@ static __noinline void ks_fdr_cands(struct ks_fdr_run *fr, __u64 d, __u32 e)
  * per stride beside the state's chain (one shift and one or per stride,
  * one compare). The chunk is scanned whole (no test of the length per
  * byte); candidates are queued out of line and confirmed after the scan.
- * b is the first byte of the chunk's first key, q - 1 for triples.
+ * b is the first byte of the chunk's first key: q, q - 1 for triples.
  */
 static __always_inline long ks_fdr_chunk(__u32 idx, struct ks_fdr_ccb *c, const int key)
 {
 	const __u8 *tab = c->tab, *b;
 	struct ks_fdr_run *fr = c->fr;
 	__u64 d = fr->d, x;
-	__u32 q = fr->q, i;
+	__u32 q = fr->q, i, s = q - (key == KS_FDR_KEY_TRIPLE);
 
-	if (q < 1 || q > KS_FDR_Q_MAX)
+	/* s on its own register: clang would fold the - 1 into the loads'
+	 * offset, below what 6.1's verifier knows of the buffer's start */
+	barrier_var(s);
+	if (s > KS_FDR_Q_MAX - (key == KS_FDR_KEY_TRIPLE))
 		return 1;
-	b = c->cb->buf + q - (key == KS_FDR_KEY_TRIPLE);
+	b = c->cb->buf + s;
 #pragma unroll
 	for (i = 0; i < KS_FDR_CHUNK; i += KS_FDR_STRIDE) {
 #if KS_FDR_STRIDE == 4
