@@ -217,10 +217,19 @@ static __always_inline void ks_fdr_filter(struct ks_fdr_ccb *ccb, __u32 base, __
 	fr->end = base + n + 1;
 	fr->d = 0;	/* lanes before the stream: anything */
 	fr->q = base - 1;
-	if (key == KS_FDR_KEY_TRIPLE)
+	/*
+	 * Two calls, each with its own callback: clang would make them one
+	 * call with the callback selected, which the verifier does not
+	 * inline (one callback per call site), and bpf_loop's indirect call
+	 * per chunk made the scan ~20% slower. The barrier after one of
+	 * them keeps them apart.
+	 */
+	if (key == KS_FDR_KEY_TRIPLE) {
 		bpf_loop(chunks, ks_fdr_chunk3, ccb, 0);
-	else
+		barrier();
+	} else {
 		bpf_loop(chunks, ks_fdr_chunk2, ccb, 0);
+	}
 }
 
 /*
