@@ -150,7 +150,7 @@ __noinline int ks_need_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 ho
 
 /*
  * The prefilter reads event bytes as pairs from the begin sentinel's
- * offset - 1 on, whole chunks (ks_fdr.bpf.h): the payload's last chunk
+ * offset - 1 on (triples: - 2), whole chunks (ks_fdr.bpf.h): the payload's last chunk
  * ends inside the scratch value, which runs on past the event.
  */
 #define KS_FDR_Q_MAX	(KS_DFA_BUF_MASK - KS_FDR_CHUNK - 2)
@@ -206,7 +206,8 @@ __noinline int ks_scan_fdr(struct ks_tables *t, struct ks_scratch *sc, __u32 fol
 	ccb.au = &t->dfa_hdr.autos[f][fold];
 	off = sc->ev.str[f].off;
 	len = sc->ev.str[f].len;
-	if (!ccb.au->start || !ccb.au->mid || !off || !len || len > KS_PAYLOAD_MAX ||
+	/* triples read from off - 3 on */
+	if (!ccb.au->start || !ccb.au->mid || off < 3 || !len || len > KS_PAYLOAD_MAX ||
 	    off + len + 2 > KS_FDR_Q_MAX)
 		return -1;
 	ft = ks_fdr_of(t);
@@ -225,7 +226,7 @@ __noinline int ks_scan_fdr(struct ks_tables *t, struct ks_scratch *sc, __u32 fol
 	buf[(off - 1) & KS_DFA_BUF_MASK] = KS_SENT_BEGIN;
 	buf[(off + len) & KS_DFA_BUF_MASK] = KS_SENT_END;
 	ks_fdr_reset(fr);
-	ks_fdr_filter(&ccb, off - 1, len);
+	ks_fdr_filter(&ccb, off - 1, len, ft->key);
 	buf[(fr->base) & KS_DFA_BUF_MASK] = fr->save[0];
 	buf[(fr->end) & KS_DFA_BUF_MASK] = fr->save[1];
 	return ks_fdr_confirm_all(&ccb) ? -1 : (int)len;

@@ -251,7 +251,7 @@ int ks_fdr_lab_xdp(struct xdp_md *ctx)
 		return XDP_PASS;
 	ccb.tab = ftab;
 	if (ccb.au->mid) {
-		ks_fdr_filter(&ccb, KS_FDR_PAD, n);
+		ks_fdr_filter(&ccb, KS_FDR_PAD, n, fl->key);
 		if (ks_fdr_confirm_all(&ccb))
 			ks_dfa_scan_value(&cb, ccb.hdr, ccb.au, KS_FDR_PAD + 1, n, KS_DFA_MAX_WALKS,
 					  KS_DFA_FR_BEGIN | KS_DFA_FR_END);

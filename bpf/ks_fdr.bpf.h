@@ -9,8 +9,9 @@
  *
  * The including file includes ks_dfa.bpf.h first and defines:
  *   KS_FDR_Q_MAX   the largest buffer offset a chunk starts at: the last
- *                  pair it reads ends at KS_FDR_Q_MAX + KS_FDR_CHUNK, still
- *                  inside the buffer's map value
+ *                  key it reads ends at KS_FDR_Q_MAX + KS_FDR_CHUNK (a
+ *                  triple's u32 one byte past it), still inside the
+ *                  buffer's map value
  */
 #ifndef KS_FDR_BPF_H
 #define KS_FDR_BPF_H
@@ -62,26 +63,33 @@ static __noinline void ks_fdr_cands(struct ks_fdr_run *fr, __u64 d, __u32 e)
 	}
 }
 
-#define KS_FDR_T(k)	(*(const __u64 *)(tab + ((__u64)*(const __u16 *)(b + i + (k)) << 3)))
+#define KS_FDR_T2(k)	(*(const __u64 *)(tab + ((__u64)*(const __u16 *)(b + i + (k)) << 3)))
+#define KS_FDR_T3(k)							\
+	(*(const __u64 *)(tab + ((__u64)KS_FDR_HASH3(*(const __u32 *)(b + i + (k))) << 3)))
+#define KS_FDR_T(k)	(key == KS_FDR_KEY_TRIPLE ? KS_FDR_T3(k) : KS_FDR_T2(k))
 
 /*
- * 64 pairs of the shift-or, unrolled: per pair a u16 load and the table
- * load it indexes (neither depends on the state, so the CPU runs them
- * ahead), combined per stride beside the state's chain (one shift and
- * one or per stride, one compare). The chunk is scanned whole (no test of
- * the length per byte); candidates are queued out of line and confirmed
- * after the scan.
+ * 64 keys of the shift-or, unrolled: per key a u16 load (pairs; triples:
+ * a u32 load, a multiply and a shift) and the table load it indexes
+ * (neither depends on the state, so the CPU runs them ahead), combined
+ * per stride beside the state's chain (one shift and one or per stride,
+ * one compare). The chunk is scanned whole (no test of the length per
+ * byte); candidates are queued out of line and confirmed after the scan.
+ * b is the first byte of the chunk's first key: q, q - 1 for triples.
  */
-static long ks_fdr_chunk(__u32 idx, struct ks_fdr_ccb *c)
+static __always_inline long ks_fdr_chunk(__u32 idx, struct ks_fdr_ccb *c, const int key)
 {
 	const __u8 *tab = c->tab, *b;
 	struct ks_fdr_run *fr = c->fr;
 	__u64 d = fr->d, x;
-	__u32 q = fr->q, i;
+	__u32 q = fr->q, i, s = q - (key == KS_FDR_KEY_TRIPLE);
 
-	if (q > KS_FDR_Q_MAX)
+	/* s on its own register: clang would fold the - 1 into the loads'
+	 * offset, below what 6.1's verifier knows of the buffer's start */
+	barrier_var(s);
+	if (s > KS_FDR_Q_MAX - (key == KS_FDR_KEY_TRIPLE))
 		return 1;
-	b = c->cb->buf + q;
+	b = c->cb->buf + s;
 #pragma unroll
 	for (i = 0; i < KS_FDR_CHUNK; i += KS_FDR_STRIDE) {
 #if KS_FDR_STRIDE == 4
@@ -103,6 +111,17 @@ static long ks_fdr_chunk(__u32 idx, struct ks_fdr_ccb *c)
 		return 1;
 	}
 	return q + KS_FDR_CHUNK >= fr->end;
+}
+
+/* The chunk callbacks of bpf_loop, one per key: the key folds in. */
+static long ks_fdr_chunk2(__u32 idx, struct ks_fdr_ccb *c)
+{
+	return ks_fdr_chunk(idx, c, KS_FDR_KEY_PAIR);
+}
+
+static long ks_fdr_chunk3(__u32 idx, struct ks_fdr_ccb *c)
+{
+	return ks_fdr_chunk(idx, c, KS_FDR_KEY_TRIPLE);
 }
 
 /*
@@ -184,20 +203,33 @@ static __always_inline void ks_fdr_reset(struct ks_fdr_run *fr)
 }
 
 /*
- * The shift-or over the pairs of "\x01" value "\x02" in ccb->cb->buf,
- * the begin sentinel at base, value n bytes: the candidates into
- * ccb->fr (reset before). The sentinels must be in the buffer while this
- * runs.
+ * The shift-or over the keys (KS_FDR_KEY_*) of "\x01" value "\x02" in
+ * ccb->cb->buf, the begin sentinel at base, value n bytes: the
+ * candidates into ccb->fr (reset before). The sentinels must be in the
+ * buffer while this runs; triples read the byte before base - 1.
  */
-static __always_inline void ks_fdr_filter(struct ks_fdr_ccb *ccb, __u32 base, __u32 n)
+static __always_inline void ks_fdr_filter(struct ks_fdr_ccb *ccb, __u32 base, __u32 n, __u32 key)
 {
 	struct ks_fdr_run *fr = ccb->fr;
+	__u32 chunks = (n + 2 + KS_FDR_CHUNK - 1) / KS_FDR_CHUNK;
 
 	fr->base = base;
 	fr->end = base + n + 1;
 	fr->d = 0;	/* lanes before the stream: anything */
 	fr->q = base - 1;
-	bpf_loop((n + 2 + KS_FDR_CHUNK - 1) / KS_FDR_CHUNK, ks_fdr_chunk, ccb, 0);
+	/*
+	 * Two calls, each with its own callback: clang would make them one
+	 * call with the callback selected, which the verifier does not
+	 * inline (one callback per call site), and bpf_loop's indirect call
+	 * per chunk made the scan ~20% slower. The barrier after one of
+	 * them keeps them apart.
+	 */
+	if (key == KS_FDR_KEY_TRIPLE) {
+		bpf_loop(chunks, ks_fdr_chunk3, ccb, 0);
+		barrier();
+	} else {
+		bpf_loop(chunks, ks_fdr_chunk2, ccb, 0);
+	}
 }
 
 /*

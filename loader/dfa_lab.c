@@ -14,7 +14,7 @@
 #include "kestrel/fdr.h"
 #include "ks_dfa_lab.skel.h"
 
-/* The prefilter's confirm windows per bucket mask into its state. */
+/* The prefilter's confirm windows per bucket mask and its key into its state. */
 static int fill_fdr(struct ks_dfa_lab_run *l, const struct ks_fdr *fdr)
 {
 	struct ks_fdr_lab *fl = calloc(1, sizeof(*fl));
@@ -24,6 +24,7 @@ static int fill_fdr(struct ks_dfa_lab_run *l, const struct ks_fdr *fdr)
 	if (!fl)
 		return -ENOMEM;
 	memcpy(fl->ov, fdr->ov, sizeof(fl->ov));
+	fl->key = fdr->key;
 	err = bpf_map_update_elem(bpf_map__fd(l->skel->maps.ks_fdr_lab), &zero, fl, 0);
 	free(fl);
 	return err;

@@ -18,7 +18,7 @@
 #include <linux/types.h>
 #endif
 
-#define KS_ABI_VERSION		26
+#define KS_ABI_VERSION		27
 #define KS_TABLES_MAGIC		0x4b535442u	/* "KSTB" */
 
 /* ---- limits (the compiler enforces them and names the limit) ---- */

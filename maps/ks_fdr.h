@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The FDR-style prefilter in front of the DFA (issue 11): a
- * shift-or over pairs of input bytes whose table loads depend only on the
- * input, so the CPU runs them ahead of each other, unlike the DFA's one
- * dependent load per byte. Built by rules-compiler/fdr.c, walked by its C
+ * The FDR-style prefilter in front of the DFA (issue 11): a shift-or over
+ * pairs (or hashed triples) of input bytes whose table loads depend only
+ * on the input, so the CPU runs them ahead of each other, unlike the
+ * DFA's one dependent load per byte. Built by rules-compiler/fdr.c, walked by its C
  * model there, by the lab program (bpf/ks_dfa_lab.bpf.c, ks_fdr_lab_xdp)
  * and, in production, by the payload scan (bpf/ks_fdr.bpf.h): the
  * compiler puts one table, for one case mode of the payload's automata,
@@ -15,21 +15,32 @@
  * Stream. The value is scanned as the DFA sees it: "\x01" value "\x02",
  * laid out in a buffer at `base` (the begin sentinel: KS_FDR_PAD in the
  * lab and the model; the byte before the payload in production, which
- * holds the sentinels only while the shift-or runs). The byte before
- * base is any byte: the pair ending at base is only ever a pattern's
- * first pair (lane len - 1, any first byte). The pair ending at buffer
- * offset e is the little-endian u16 at e - 1: buf[e - 1] | buf[e] << 8,
- * the table's index.
+ * holds the sentinels only while the shift-or runs). The bytes before
+ * base are any bytes: the key ending at base only ever stands for a
+ * pattern's first byte or two (the lanes with any byte before).
+ *
+ * Key. The table is indexed by a key of the bytes ending at offset e:
+ * KS_FDR_KEY_PAIR, the pair, h = buf[e - 1] | buf[e] << 8 (the
+ * little-endian u16 at e - 1); or KS_FDR_KEY_TRIPLE, the three bytes
+ * e - 2 .. e hashed to 16 bits, h = KS_FDR_HASH3(the little-endian u32
+ * at e - 2) (its fourth byte, buf[e + 1], drops out of the product).
+ * Pairs cost two BPF instructions a byte less; at 10,000 literals over
+ * a 41-byte alphabet every pair is some literal's, and the pair filter
+ * passes most bytes, while a triple of a bucket's 1,700 literals fills
+ * a few percent of the domain (rules-compiler/fdr.c picks the key on a
+ * sample).
  *
  * Table. KS_FDR_DOMAIN 64-bit masks: 8 lanes of 8 buckets, L =
  * KS_FDR_LANES of them used. Bit 8 * (L - 1 - d) + b of tab[h] is 0 when
- * pair h can be the pair that ends d bytes before the end of some pattern
- * of bucket b (d = 0 .. L - 1); lanes L .. 7 are 0. The full
+ * key h can be the key that ends d bytes before the end of some pattern
+ * of bucket b (d = 0 .. L - 1); lanes L .. 7 are 0. Pairs: the full
  * pair for d <= len - 2, any first byte with the pattern's first byte for
- * d = len - 1, anything for d >= len (so a bucket is as selective as its
- * shortest pattern: buckets hold patterns of close lengths).
+ * d = len - 1, anything for d >= len. Triples: the full triple for
+ * d <= len - 3, any first byte with the pattern's first two for
+ * d = len - 2, anything for d >= len - 1. So a bucket is as selective as
+ * its shortest pattern: buckets hold patterns of close lengths.
  *
- * Scan. d = 0 (pairs before the stream match anything); per pair:
+ * Scan. d = 0 (keys before the stream match anything); per key:
  * d = (d << 8) | tab[h]. Lane L - 1 of d is then the OR over the last
  * L pairs, each at its distance: a 0 bit b means a pattern of bucket b
  * may end here; lane L - 1 + j is that of the pair j before, so one
@@ -46,6 +57,18 @@
 #include "maps/ks_abi.h"
 
 #define KS_FDR_DOMAIN		65536u
+#define KS_FDR_KEY_PAIR		0
+#define KS_FDR_KEY_TRIPLE	1
+/*
+ * The triple's hash: the top 16 bits of the u32 product. The
+ * multiplier's low byte is 0, so the u32's top byte (buf[e + 1]) is
+ * shifted out of it; as uniform on the literals' triples as a 64-bit
+ * Fibonacci hash of the three bytes (measured: the share of random
+ * text's triples that hit a set of 200..5,000 literal triples is the
+ * same within 2%), one multiply and one shift.
+ */
+#define KS_FDR_HMUL		0x3779b100u
+#define KS_FDR_HASH3(x)		((__u32)((__u32)(x) * KS_FDR_HMUL) >> 16)
 #define KS_FDR_TAB_BYTES	(KS_FDR_DOMAIN * 8)
 #define KS_FDR_BUCKETS		8
 /*
@@ -112,6 +135,8 @@ struct ks_fdr_run {
 struct ks_fdr_tab {
 	__u64 tab[KS_FDR_DOMAIN];
 	__u16 ov[256];
+	__u32 key;		/* KS_FDR_KEY_* */
+	__u32 pad;
 };
 
 /*
@@ -140,6 +165,8 @@ struct ks_fdr_slot {
 struct ks_fdr_lab {
 	struct ks_fdr_run run;
 	__u16 ov[256];		/* set at load */
+	__u32 key;		/* KS_FDR_KEY_*, set at load */
+	__u32 pad;
 };
 
 #endif /* KS_FDR_H */

@@ -53,6 +53,33 @@ static void clear_second(uint64_t *tab, uint8_t b, uint32_t mode, uint64_t bit)
 			tab[x | vb[j] << 8] &= ~bit;
 }
 
+/* Triple (a, b, c), c last, may be at the lane of bit: its hashed key. */
+static void clear_triple(uint64_t *tab, uint8_t a, uint8_t b, uint8_t c, uint32_t mode,
+			 uint64_t bit)
+{
+	uint8_t va[2], vb[2], vc[2];
+	int na = variants(a, mode, va), nb = variants(b, mode, vb), nc = variants(c, mode, vc);
+	int i, j, k;
+
+	for (i = 0; i < na; i++)
+		for (j = 0; j < nb; j++)
+			for (k = 0; k < nc; k++)
+				tab[KS_FDR_HASH3(va[i] | vb[j] << 8 | vc[k] << 16)] &= ~bit;
+}
+
+/* Any triple ending in (b, c): a pattern's first two bytes. */
+static void clear_last2(uint64_t *tab, uint8_t b, uint8_t c, uint32_t mode, uint64_t bit)
+{
+	uint8_t vb[2], vc[2];
+	int nb = variants(b, mode, vb), nc = variants(c, mode, vc), j, k;
+	uint32_t x;
+
+	for (j = 0; j < nb; j++)
+		for (k = 0; k < nc; k++)
+			for (x = 0; x < 256; x++)
+				tab[KS_FDR_HASH3(x | vb[j] << 8 | vc[k] << 16)] &= ~bit;
+}
+
 struct ord {
 	uint32_t len;
 	uint32_t idx;
@@ -72,14 +99,24 @@ static uint64_t lane_bit(uint32_t d, uint32_t b)
 	return 1ull << (8 * (KS_FDR_LANES - 1 - d) + b);
 }
 
-/* Pattern p of bucket b into the lanes d = 0 .. min(len, KS_FDR_LANES) - 1. */
+/*
+ * Pattern p of bucket b into the lanes d = 0 .. min(len, KS_FDR_LANES) - 1
+ * (triples: the lanes from len - 1 on are the bucket's, any key).
+ */
 static void add_pattern(struct ks_fdr *f, const uint8_t *p, uint32_t len, uint32_t b,
 			uint32_t mode)
 {
 	uint32_t d;
 
 	for (d = 0; d < KS_FDR_LANES && d < len; d++) {
-		if (d + 2 <= len)
+		if (f->key == KS_FDR_KEY_TRIPLE && d + 3 <= len)
+			clear_triple(f->tab, p[len - 3 - d], p[len - 2 - d], p[len - 1 - d], mode,
+				     lane_bit(d, b));
+		else if (f->key == KS_FDR_KEY_TRIPLE && d + 2 == len)
+			clear_last2(f->tab, p[0], p[1], mode, lane_bit(d, b));
+		else if (f->key == KS_FDR_KEY_TRIPLE)
+			break;
+		else if (d + 2 <= len)
 			clear_pair(f->tab, p[len - 2 - d], p[len - 1 - d], mode, lane_bit(d, b));
 		else
 			clear_second(f->tab, p[0], mode, lane_bit(d, b));
@@ -96,14 +133,15 @@ static void add_pattern(struct ks_fdr *f, const uint8_t *p, uint32_t len, uint32
  */
 static const uint64_t bucket_w[KS_FDR_BUCKETS + 1] = { 0, 1, 3, 7, 15, 23, 31, 39, 47 };
 
-int ks_fdr_build(const uint8_t *const *lits, const uint32_t *lens, size_t n, uint32_t mode,
-		 struct ks_fdr *f, char *err, size_t errlen)
+int ks_fdr_build_key(const uint8_t *const *lits, const uint32_t *lens, size_t n, uint32_t mode,
+		     uint32_t key, struct ks_fdr *f, char *err, size_t errlen)
 {
 	struct ord *o;
 	uint32_t b, d, x;
 	size_t i;
 
 	memset(f, 0, sizeof(*f));
+	f->key = key;
 	o = calloc(n + 1, sizeof(*o));
 	f->tab = malloc(KS_FDR_TAB_BYTES);
 	if (!o || !f->tab) {
@@ -135,7 +173,8 @@ int ks_fdr_build(const uint8_t *const *lits, const uint32_t *lens, size_t n, uin
 		add_pattern(f, lits[o[i].idx], lens[o[i].idx], b, mode);
 	}
 	for (b = 0; b < KS_FDR_BUCKETS; b++)
-		for (d = f->bucket_min[b]; f->bucket_n[b] && d < KS_FDR_LANES; d++)
+		for (d = f->bucket_min[b] - (key == KS_FDR_KEY_TRIPLE);
+		     f->bucket_n[b] && d < KS_FDR_LANES; d++)
 			for (x = 0; x < KS_FDR_DOMAIN; x++)
 				f->tab[x] &= ~lane_bit(d, b);
 	for (x = 1; x < 256; x++)
@@ -194,24 +233,36 @@ static void confirm_at(struct confirm *c, uint32_t e, uint32_t ov)
 	c->walked = to + 1;
 }
 
+/* The table's index for the key ending at buffer offset e (e >= 2). */
+static uint32_t key_at(const struct ks_fdr *f, const uint8_t *buf, uint32_t e)
+{
+	if (f->key == KS_FDR_KEY_TRIPLE)
+		return KS_FDR_HASH3(buf[e - 2] | buf[e - 1] << 8 | (uint32_t)buf[e] << 16);
+	return buf[e - 1] | buf[e] << 8;
+}
+
 /*
  * The candidates of the stream in buf, in order, into cand and the buckets
- * that fired into mask; how many. *gave_up when the scan gives up
- * (KS_FDR_ABORT_CANDS in the first KS_FDR_ABORT_PAIRS pairs, tested where
- * the lab program tests it: only when it scans that far); then the count
- * is of the candidates it had taken, as the lab's.
+ * that fired into mask (when not NULL); how many. *gave_up when the scan
+ * gives up (KS_FDR_ABORT_CANDS in the first KS_FDR_ABORT_PAIRS keys,
+ * tested where the lab program tests it: only when it scans that far);
+ * then the count is of the candidates it had taken, as the lab's, and
+ * *all (when not NULL) of every candidate the whole stream has.
  */
 static uint32_t prefilter(const struct ks_fdr *f, const uint8_t *buf, uint32_t end,
-			  uint16_t *cand, uint8_t *mask, bool *gave_up)
+			  uint16_t *cand, uint8_t *mask, bool *gave_up, uint32_t *all)
 {
 	uint32_t e, nc = 0, early = 0, last = KS_FDR_PAD - 1 + KS_FDR_ABORT_PAIRS;
 	uint64_t d = 0;	/* lanes before the stream: anything */
 
 	for (e = KS_FDR_PAD; e <= end; e++) {
-		d = d << 8 | f->tab[buf[e - 1] | buf[e] << 8];
+		d = d << 8 | f->tab[key_at(f, buf, e)];
 		if (((d >> 8 * (KS_FDR_LANES - 1)) & 0xff) != 0xff) {
-			mask[nc] = ~(d >> 8 * (KS_FDR_LANES - 1)) & 0xff;
-			cand[nc++] = e;
+			if (cand) {
+				mask[nc] = ~(d >> 8 * (KS_FDR_LANES - 1)) & 0xff;
+				cand[nc] = e;
+			}
+			nc++;
 		}
 		if (e <= last)
 			early = nc;
@@ -219,6 +270,8 @@ static uint32_t prefilter(const struct ks_fdr *f, const uint8_t *buf, uint32_t e
 	/* the lab's 4th chunk (pairs ending up to last) runs when the 3rd
 	 * does not reach the end */
 	*gave_up = end > last - KS_FDR_CHUNK && early > KS_FDR_ABORT_CANDS;
+	if (all)
+		*all = nc;
 	return *gave_up ? early : nc;
 }
 
@@ -249,7 +302,7 @@ uint32_t ks_fdr_walk(const struct ks_fdr *f, const struct ks_dfa_view *v, uint32
 	memcpy(buf + KS_FDR_PAD + 1, p, n);
 	buf[c.end] = KS_SENT_END;
 	c.st->bytes += n;
-	nc = prefilter(f, buf, c.end, cand, mask, &gave_up);
+	nc = prefilter(f, buf, c.end, cand, mask, &gave_up, NULL);
 	c.st->cands += nc;
 	if (gave_up) {
 		c.st->aborts++;
@@ -277,28 +330,70 @@ static uint32_t sample_rng(uint64_t *s)
 	return (uint32_t)(*s >> 32);
 }
 
-/* Whether the scan of the sample would give up on half its payloads or more. */
-static bool sample_gives_up(const struct ks_fdr *f)
+/* What the scan of the sample does: payloads given up on, candidates. */
+struct sample_run {
+	uint32_t gave_up;
+	uint64_t cands;
+};
+
+static struct sample_run sample_scan(const struct ks_fdr *f)
 {
 	uint8_t buf[KS_FDR_PAD + KS_FDR_SAMPLE_LEN + 2] = { 0 };
-	uint16_t cand[KS_FDR_CAND_MAX];
-	uint8_t mask[KS_FDR_CAND_MAX];
-	uint32_t k, i, end = KS_FDR_PAD + KS_FDR_SAMPLE_LEN + 1, n = 0;
+	uint32_t k, i, end = KS_FDR_PAD + KS_FDR_SAMPLE_LEN + 1, all;
 	uint64_t s = 0x9e3779b97f4a7c15ull;
+	struct sample_run r = {};
 	bool gave_up;
 
 	buf[KS_FDR_PAD] = KS_SENT_BEGIN;
 	buf[end] = KS_SENT_END;
 	for (k = 0; k < KS_FDR_SAMPLES; k++) {
 		for (i = 0; i < KS_FDR_SAMPLE_LEN; i++) {
-			uint32_t r = sample_rng(&s);
+			uint32_t x = sample_rng(&s);
 
-			buf[KS_FDR_PAD + 1 + i] = k & 1 ? 0x20 + r % 95 : (uint8_t)r;
+			buf[KS_FDR_PAD + 1 + i] = k & 1 ? 0x20 + x % 95 : (uint8_t)x;
 		}
-		prefilter(f, buf, end, cand, mask, &gave_up);
-		n += gave_up;
+		prefilter(f, buf, end, NULL, NULL, &gave_up, &all);
+		r.gave_up += gave_up;
+		r.cands += all;
 	}
-	return 2 * n >= KS_FDR_SAMPLES;
+	return r;
+}
+
+/*
+ * Pairs are the cheaper key: triples cost a multiply and a shift more
+ * per byte (~0.1 ns), a candidate a confirm walk of its window (~20 ns:
+ * 10..16 bytes of the DFA and the set-up). So triples when pairs give
+ * up on more of the sample, or let more than one candidate per
+ * KS_FDR_TRIPLE_GAIN sample bytes more through.
+ */
+#define KS_FDR_TRIPLE_GAIN	128
+
+int ks_fdr_build(const uint8_t *const *lits, const uint32_t *lens, size_t n, uint32_t mode,
+		 struct ks_fdr *f, char *err, size_t errlen)
+{
+	struct sample_run r2, r3;
+	struct ks_fdr f3;
+
+	if (ks_fdr_build_key(lits, lens, n, mode, KS_FDR_KEY_PAIR, f, err, errlen))
+		return -1;
+	r2 = sample_scan(f);
+	if (!r2.gave_up && r2.cands * KS_FDR_TRIPLE_GAIN <= KS_FDR_SAMPLES * KS_FDR_SAMPLE_LEN)
+		return 0;
+	if (ks_fdr_build_key(lits, lens, n, mode, KS_FDR_KEY_TRIPLE, &f3, err, errlen)) {
+		ks_fdr_free(f);
+		return -1;
+	}
+	r3 = sample_scan(&f3);
+	if (r3.gave_up < r2.gave_up ||
+	    (r3.gave_up == r2.gave_up &&
+	     (r2.cands - (r3.cands < r2.cands ? r3.cands : r2.cands)) * KS_FDR_TRIPLE_GAIN >
+		     KS_FDR_SAMPLES * KS_FDR_SAMPLE_LEN)) {
+		ks_fdr_free(f);
+		*f = f3;
+	} else {
+		ks_fdr_free(&f3);
+	}
+	return 0;
 }
 
 int ks_fdr_tables(struct ks_tables *t, uint32_t field, uint32_t mode,
@@ -315,9 +410,10 @@ int ks_fdr_tables(struct ks_tables *t, uint32_t field, uint32_t mode,
 		return 0;
 	if (ks_fdr_build(lits, lens, n, mode, &f, err, sizeof(err)))
 		return -1;
-	if (!sample_gives_up(&f)) {
+	if (2 * sample_scan(&f).gave_up < KS_FDR_SAMPLES) {
 		memcpy(t->fdr.tab, f.tab, sizeof(t->fdr.tab));
 		memcpy(t->fdr.ov, f.ov, sizeof(t->fdr.ov));
+		t->fdr.key = f.key;
 		au->flags |= KS_DFA_AU_FDR;
 	}
 	ks_fdr_free(&f);

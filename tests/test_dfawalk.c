@@ -56,7 +56,7 @@ static bool occurs(const uint8_t *p, uint32_t n, const uint8_t *l, uint32_t len,
 /* The prefilter's hits on the first KS_PAYLOAD_MAX bytes (what it scans). */
 static void check_fdr(const struct ks_fdr *f, const struct ks_dfa_view *v, uint32_t mode,
 		      uint8_t **lits, const uint32_t *lens, const uint8_t *in, uint32_t n,
-		      struct ks_walk *w, struct ks_fdr_stats *st)
+		      struct ks_walk *w, struct ks_fdr_stats *st, uint32_t n_lits)
 {
 	uint32_t i;
 
@@ -64,7 +64,7 @@ static void check_fdr(const struct ks_fdr *f, const struct ks_dfa_view *v, uint3
 		n = KS_PAYLOAD_MAX;
 	ks_walk_begin(w);
 	ks_fdr_walk(f, v, KS_F_PAYLOAD, mode, mode, in, n, w, st);
-	for (i = 0; i < N_LITS; i++)
+	for (i = 0; i < n_lits; i++)
 		assert_int_equal(ks_walk_is_hit(w, i), n && occurs(in, n, lits[i], lens[i], mode));
 }
 
@@ -74,8 +74,8 @@ static void check_mode(uint32_t mode)
 	uint8_t *lits[N_LITS], in[MAX_IN];
 	uint32_t lens[N_LITS], i, j, k, r, n, walks;
 	struct ks_dfa_image img;
-	struct ks_fdr_stats st = {};
-	struct ks_fdr fdr;
+	struct ks_fdr_stats st[2] = {};
+	struct ks_fdr fdr[2];	/* by key: pairs, triples */
 	struct ks_dfa_view v;
 	struct ks_walk *w = calloc(1, sizeof(*w));
 	char err[256];
@@ -88,8 +88,11 @@ static void check_mode(uint32_t mode)
 	}
 	assert_int_equal(ks_dfa_image_literals((const uint8_t *const *)lits, lens, N_LITS,
 					       KS_F_PAYLOAD, mode, &img, err, sizeof(err)), 0);
-	assert_int_equal(ks_fdr_build((const uint8_t *const *)lits, lens, N_LITS, mode, &fdr, err,
-				      sizeof(err)), 0);
+	for (k = 0; k < 2; k++) {
+		assert_int_equal(ks_fdr_build_key((const uint8_t *const *)lits, lens, N_LITS, mode,
+						  k, &fdr[k], err, sizeof(err)), 0);
+		assert_int_equal(fdr[k].key, k);
+	}
 	v.hdr = &img.hdr;
 	v.tab = img.tab;
 	v.acc_list = img.acc_list;
@@ -112,10 +115,13 @@ static void check_mode(uint32_t mode)
 				assert_int_equal(ks_walk_is_hit(w, i),
 						 n && occurs(in, n, lits[i], lens[i], mode));
 		}
-		check_fdr(&fdr, &v, mode, lits, lens, in, n, w, &st);
+		for (k = 0; k < 2; k++)
+			check_fdr(&fdr[k], &v, mode, lits, lens, in, n, w, &st[k], N_LITS);
 	}
-	assert_true(st.aborts > 0 && st.aborts < ROUNDS);	/* both ways taken */
-	ks_fdr_free(&fdr);
+	for (k = 0; k < 2; k++) {
+		assert_true(st[k].aborts > 0 && st[k].aborts < ROUNDS);	/* both ways taken */
+		ks_fdr_free(&fdr[k]);
+	}
 	ks_dfa_image_free(&img);
 	for (i = 0; i < N_LITS; i++)
 		free(lits[i]);
@@ -130,6 +136,66 @@ static void test_exact(void **state)
 static void test_fold(void **state)
 {
 	check_mode(KS_CASE_FOLD);
+}
+
+/*
+ * A sparse set (few short literals over all byte values), so every lane
+ * of the prefilter decides: each literal of 2..7 bytes planted at the
+ * input's first byte, its last and in between, through both keys, both
+ * case modes; the hits must be the literals that occur.
+ */
+#define N_SPARSE	12
+
+static void check_sparse(uint32_t mode, uint32_t key)
+{
+	uint8_t *lits[N_SPARSE], in[200];
+	uint32_t lens[N_SPARSE], i, j, r, n, at;
+	struct ks_fdr_stats st = {};
+	struct ks_dfa_image img;
+	struct ks_fdr fdr;
+	struct ks_dfa_view v;
+	struct ks_walk *w = calloc(1, sizeof(*w));
+	char err[256];
+
+	for (i = 0; i < N_SPARSE; i++) {
+		lens[i] = 2 + i % 6;
+		lits[i] = malloc(lens[i]);
+		for (j = 0; j < lens[i]; j++)
+			lits[i][j] = 'a' + rnd(26);
+	}
+	assert_int_equal(ks_dfa_image_literals((const uint8_t *const *)lits, lens, N_SPARSE,
+					       KS_F_PAYLOAD, mode, &img, err, sizeof(err)), 0);
+	assert_int_equal(ks_fdr_build_key((const uint8_t *const *)lits, lens, N_SPARSE, mode, key,
+					  &fdr, err, sizeof(err)), 0);
+	v.hdr = &img.hdr;
+	v.tab = img.tab;
+	v.acc_list = img.acc_list;
+	ks_walk_init(w);
+	for (r = 0; r < 3000; r++) {
+		i = r % N_SPARSE;
+		n = lens[i] + rnd(sizeof(in) - lens[i] + 1);
+		for (j = 0; j < n; j++)
+			in[j] = '0' + rnd(10);
+		at = r % 3 == 0 ? 0 : r % 3 == 1 ? n - lens[i] : rnd(n - lens[i] + 1);
+		for (j = 0; j < lens[i]; j++)
+			in[at + j] = mode == KS_CASE_FOLD && rnd(2) ? lits[i][j] - 32 : lits[i][j];
+		check_fdr(&fdr, &v, mode, lits, lens, in, n, w, &st, N_SPARSE);
+	}
+	assert_true(st.cands > 0);
+	ks_fdr_free(&fdr);
+	ks_dfa_image_free(&img);
+	for (i = 0; i < N_SPARSE; i++)
+		free(lits[i]);
+	free(w);
+}
+
+static void test_sparse(void **state)
+{
+	uint32_t mode, key;
+
+	for (mode = 0; mode < KS_CASE_N; mode++)
+		for (key = KS_FDR_KEY_PAIR; key <= KS_FDR_KEY_TRIPLE; key++)
+			check_sparse(mode, key);
 }
 
 /* Walk k's segment ends where walk k + 1's own bytes begin, past its overlap. */
@@ -207,6 +273,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exact),
 		cmocka_unit_test(test_fold),
+		cmocka_unit_test(test_sparse),
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_frames),
 	};

@@ -21,6 +21,7 @@ struct ks_fdr {
 	uint32_t bucket_min[KS_FDR_BUCKETS];	/* shortest pattern per bucket */
 	uint32_t bucket_max[KS_FDR_BUCKETS];	/* longest */
 	uint16_t ov[256];			/* struct ks_fdr_lab's */
+	uint32_t key;				/* KS_FDR_KEY_* */
 };
 
 /* What a scan did: positions some bucket fired at (up to where it gave
@@ -34,7 +35,14 @@ struct ks_fdr_stats {
 	uint64_t bytes;
 };
 
-/* The prefilter of literals (case mode: enum ks_case); 0, or -1 with err. */
+/*
+ * The prefilter of literals (case mode: enum ks_case), its key
+ * (KS_FDR_KEY_*) picked on a sample of random and printable payloads
+ * (pairs unless triples let far fewer candidates through); 0, or -1 with
+ * err. ks_fdr_build_key: with the given key.
+ */
+int ks_fdr_build_key(const uint8_t *const *lits, const uint32_t *lens, size_t n, uint32_t mode,
+		     uint32_t key, struct ks_fdr *f, char *err, size_t errlen);
 int ks_fdr_build(const uint8_t *const *lits, const uint32_t *lens, size_t n, uint32_t mode,
 		 struct ks_fdr *f, char *err, size_t errlen);
 void ks_fdr_free(struct ks_fdr *f);

@@ -251,7 +251,43 @@ static void model_gives_up(const struct ks_tables *t, const struct fdr_events *f
 }
 
 /* A copy of the compiled tables with the prefilter changed by how. */
-enum { FDR_OFF, FDR_NOTHING };
+enum { FDR_OFF, FDR_NOTHING, FDR_TRIPLE };
+
+/*
+ * The prefilter rebuilt with the other key (hashed triples; the rules'
+ * few literals take pairs): over the folded rules' patterns as the
+ * compiler makes them (rules-compiler/atoms.c), anchored ones with
+ * their sentinel. 0, or -1.
+ */
+static int rebuild_triple(struct ks_tables *v)
+{
+	static uint8_t pat[N_RULES][18];
+	const uint8_t *lp[N_RULES];
+	uint32_t len[N_RULES], n = 0, r, k;
+	struct ks_fdr f;
+	char err[80];
+
+	for (r = 0; r < N_RULES; r++) {
+		if (r % 8 == 7)		/* `like`: the exact automaton */
+			continue;
+		k = 0;
+		if (r % 16 == 3)
+			pat[n][k++] = KS_SENT_BEGIN;
+		memcpy(pat[n] + k, lits[r], strlen(lits[r]));
+		k += strlen(lits[r]);
+		if (r % 16 == 5)
+			pat[n][k++] = KS_SENT_END;
+		lp[n] = pat[n];
+		len[n++] = k;
+	}
+	if (ks_fdr_build_key(lp, len, n, KS_CASE_FOLD, KS_FDR_KEY_TRIPLE, &f, err, sizeof(err)))
+		return -1;
+	memcpy(v->fdr.tab, f.tab, sizeof(v->fdr.tab));
+	memcpy(v->fdr.ov, f.ov, sizeof(v->fdr.ov));
+	v->fdr.key = f.key;
+	ks_fdr_free(&f);
+	return 0;
+}
 
 static struct ks_tables *variant(const struct ks_tables *t, int how)
 {
@@ -268,7 +304,10 @@ static struct ks_tables *variant(const struct ks_tables *t, int how)
 	}
 	if (how == FDR_OFF)
 		memset(&v->fdr, 0, sizeof(v->fdr));
-	else	/* no bucket fires past the stream's first pairs */
+	else if (how == FDR_TRIPLE && rebuild_triple(v)) {
+		free(v);
+		return NULL;
+	} else if (how == FDR_NOTHING)	/* no bucket fires past the stream's first pairs */
 		for (x = 0; x < KS_FDR_DOMAIN; x++)
 			v->fdr.tab[x] = KS_FDR_LANE_MASK;
 	return v;
@@ -360,11 +399,14 @@ static void run_all(struct ks_tenv *te, const struct fdr_events *fe, struct ks_w
 		    uint8_t (*on)[N_RULES], uint8_t (*off)[N_RULES], runner run)
 {
 	struct ks_tables *v_off = variant(te->t, FDR_OFF), *v_none = variant(te->t, FDR_NOTHING);
+	struct ks_tables *v_3 = variant(te->t, FDR_TRIPLE);
 	size_t from;
 	int matched = 0, i, r;
 
-	if (!ASSERT_OK_PTR(v_off, "tables") || !ASSERT_OK_PTR(v_none, "tables"))
+	if (!ASSERT_OK_PTR(v_off, "tables") || !ASSERT_OK_PTR(v_none, "tables") ||
+	    !ASSERT_OK_PTR(v_3, "tables"))
 		goto out;
+	ASSERT_EQ(te->t->fdr.key, KS_FDR_KEY_PAIR, "the compiler took pairs for 400 literals");
 	from = te->n;
 	if (!ASSERT_OK(install_run(te, NULL, fe, run), "prefilter on"))
 		goto out;
@@ -381,6 +423,10 @@ static void run_all(struct ks_tenv *te, const struct fdr_events *fe, struct ks_w
 	ASSERT_GT(matched, N_EVENTS, "planted literals matched");
 	if (run == run_events)
 		model_gives_up(te->t, fe, w);
+	from = te->n;
+	if (ASSERT_OK(install_run(te, v_3, fe, run), "prefilter of triples"))
+		ASSERT_EQ(differences(te, from, fe, w, on), 0, "triples: kernel == model, planted all hit");
+	ASSERT_EQ(memcmp(on, off, N_EVENTS * N_RULES), 0, "matches with triples == without");
 	/* the check itself: a prefilter that drops candidates is caught */
 	from = te->n;
 	if (ASSERT_OK(install_run(te, v_none, fe, run), "prefilter dropping"))
@@ -389,6 +435,7 @@ static void run_all(struct ks_tenv *te, const struct fdr_events *fe, struct ks_w
 out:
 	free(v_off);
 	free(v_none);
+	free(v_3);
 }
 
 /* The compiled tables loaded for replay or XDP (the production programs). */

@@ -189,7 +189,8 @@ static bool check_packet(struct ks_dfa_lab_run *lab, const struct ks_dfa_view *v
 }
 
 /* walks 0: the prefilter in front of one walk */
-static void check_walks(const struct lits *l, uint32_t mode, uint32_t walks)
+/* walks 0: the prefilter with key (KS_FDR_KEY_*) in front of one walk */
+static void check_walks(const struct lits *l, uint32_t mode, uint32_t walks, uint32_t key)
 {
 	struct ks_fdr fdr = {}, *pf = walks ? NULL : &fdr;
 	struct ks_fdr_stats sum = {};
@@ -208,8 +209,8 @@ static void check_walks(const struct lits *l, uint32_t mode, uint32_t walks)
 	v.hdr = &img.hdr;
 	v.tab = img.tab;
 	v.acc_list = img.acc_list;
-	if (pf && !ASSERT_OK(ks_fdr_build((const uint8_t *const *)l->v, l->len, N_LITS, mode, pf,
-					  err, sizeof(err)), err))
+	if (pf && !ASSERT_OK(ks_fdr_build_key((const uint8_t *const *)l->v, l->len, N_LITS, mode,
+					      key, pf, err, sizeof(err)), err))
 		goto img;
 	if (!ASSERT_OK(pf ? ks_dfa_lab_open_fdr(&lab, &v, pf, KS_F_PAYLOAD, mode, mode, err,
 						sizeof(err)) :
@@ -284,21 +285,23 @@ img:
 
 void test_dfa_walk(void)
 {
-	static const uint32_t walks[] = { 1, 2, 4, 0 };
+	static const uint32_t walks[] = { 1, 2, 4, 0, 0 };
 	struct lits l;
 	char name[32];
-	uint32_t i, m;
+	uint32_t i, m, key;
 
 	make_lits(&l);
 	for (m = 0; m < KS_CASE_N; m++)
-		for (i = 0; i < 4; i++) {
+		for (i = 0; i < 5; i++) {
+			key = i == 4 ? KS_FDR_KEY_TRIPLE : KS_FDR_KEY_PAIR;
 			if (walks[i])
 				snprintf(name, sizeof(name), "%s_walks%u", m ? "fold" : "exact",
 					 walks[i]);
 			else
-				snprintf(name, sizeof(name), "%s_fdr", m ? "fold" : "exact");
+				snprintf(name, sizeof(name), "%s_fdr%s", m ? "fold" : "exact",
+					 key == KS_FDR_KEY_TRIPLE ? "3" : "");
 			if (test__start_subtest(name))
-				check_walks(&l, m, walks[i]);
+				check_walks(&l, m, walks[i], key);
 		}
 	for (i = 0; i < N_LITS; i++)
 		free(l.v[i]);
