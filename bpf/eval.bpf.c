@@ -100,28 +100,60 @@ __noinline int ks_scan_frame(struct ks_tables *t, struct ks_scratch *sc, __u32 h
 				 KS_DFA_SCAN_WALKS, frame);
 }
 
+/* The need filter's pass: its pointers; its scalars are in sc->need_*. */
 struct ks_need_ctx {
 	const __u8 *buf;	/* the event's bytes */
-	const __u8 *skip;	/* the automaton's skip[] */
-	__u32 pos, end;
-	__u32 found;
+	const __u8 *skip[KS_CASE_N];	/* each case mode's automaton's skip[] */
+	struct ks_scratch *sc;
 };
+
+/*
+ * ks_dfa_needed() of both modes' skip[] for byte b as bits 0 and 1,
+ * without a branch: the chunk loop branches once per byte.
+ */
+static __always_inline __u32 ks_need_bits(const struct ks_need_ctx *c, __u8 b)
+{
+	__u32 hi = b >> 7, i = (b >> 3) & 15, s = b & 7;
+	__u32 n0 = ((c->skip[0][i] >> s) & 1) ^ 1, n1 = ((c->skip[1][i] >> s) & 1) ^ 1;
+
+	return (n0 | hi) | ((n1 | hi) << 1);
+}
 
 static long ks_need_chunk(__u32 idx, struct ks_need_ctx *c)
 {
-	__u32 i, p = c->pos;
+	struct ks_scratch *sc = c->sc;
+	__u32 i, p = sc->need_pos;
 
 	for (i = 0; i < KS_SCAN_CHUNK; i++) {
-		if (p >= c->end)
+		if (p >= sc->need_end)
 			return 1;
-		if (ks_dfa_needed(c->skip, c->buf[p & KS_DFA_BUF_MASK])) {
-			c->found = 1;
+		sc->need_found |= ks_need_bits(c, c->buf[p & KS_DFA_BUF_MASK]) & sc->need_want;
+		if (sc->need_found == sc->need_want)
 			return 1;
-		}
 		p++;
 	}
-	c->pos = p;
+	sc->need_pos = p;
 	return 0;
+}
+
+/*
+ * The needed bytes of the modes in sc->need_want over event bytes [off,
+ * off + len), len > 0: the modes a byte was needed in. The first chunk
+ * is called directly, the rest (values over KS_SCAN_CHUNK bytes) through
+ * bpf_loop(), whose call and indirect callback a short value (most names
+ * and paths) does without.
+ */
+static __always_inline __u32 ks_need_pass(struct ks_need_ctx *c, __u32 off, __u32 len)
+{
+	struct ks_scratch *sc = c->sc;
+
+	c->buf = (const __u8 *)&sc->ev;
+	sc->need_pos = off;
+	sc->need_end = off + len;
+	sc->need_found = 0;
+	if (!ks_need_chunk(0, c))
+		bpf_loop((len - 1) / KS_SCAN_CHUNK, ks_need_chunk, c, 0);
+	return sc->need_found;
 }
 
 /*
@@ -135,17 +167,57 @@ __noinline int ks_need_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 ho
 			    __u32 len)
 {
 	__u32 f = how & 0xff, fold = (how >> 8) & 0xff;
-	struct ks_need_ctx c = {};
+	struct ks_need_ctx c = { .sc = sc };
 
 	/* an empty value is walked: its sentinels alone may match */
 	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N || !len)
 		return 1;
-	c.buf = (const __u8 *)&sc->ev;
-	c.skip = t->dfa_hdr.autos[f][fold].skip;
-	c.pos = off;
-	c.end = off + len;
-	bpf_loop((len + KS_SCAN_CHUNK - 1) / KS_SCAN_CHUNK, ks_need_chunk, &c, 0);
-	return c.found;
+	c.skip[0] = c.skip[1] = t->dfa_hdr.autos[f][fold].skip;
+	sc->need_want = 1;
+	return ks_need_pass(&c, off, len);
+}
+
+/*
+ * The need filter of both case modes of field f over its whole value,
+ * in one pass (ks_scan_fields): KS_NEED_WALK << m for each mode m whose
+ * automaton a byte of the value may feed, and from bit KS_NEED_BYTES
+ * on, the bytes of the modes it cannot (counted as scanned), with
+ * KS_NEED_TESTED when the value was tested. A cut path (two ranges) and
+ * the payload behind its prefilter are left to ks_scan(), which tests
+ * each range it walks: every mode with an automaton is returned to walk,
+ * untested. The same decision per range as ks_need_scan(), so the C
+ * model (ks_dfa_need_any) holds for both.
+ */
+__noinline int ks_need_modes(struct ks_tables *t, struct ks_scratch *sc, __u32 f)
+{
+	const struct ks_dfa_auto *au;
+	struct ks_need_ctx c = { .sc = sc };
+	__u32 want = 0, found, off, len;
+
+	if (!t || !sc || f >= KS_F_STR_N)
+		return 0;
+	au = t->dfa_hdr.autos[f];
+	if (au[0].start)
+		want |= 1;
+	if (au[1].start)
+		want |= 2;
+	if (!want)
+		return 0;
+	if ((sc->ev.truncated & KS_F_PATH_MASK & (1u << f)) ||
+	    (f == KS_F_PAYLOAD && ((au[0].flags | au[1].flags) & KS_DFA_AU_FDR)))
+		return want * KS_NEED_WALK;
+	off = sc->ev.str[f].off;
+	if (off >= sizeof(struct ks_event))
+		return 0;	/* ks_scan() takes no byte either */
+	len = ks_scan_len(f, off, sc->ev.str[f].len);
+	if (!len)	/* an empty value is walked: its sentinels alone may match */
+		return want * KS_NEED_WALK | KS_NEED_TESTED;
+	c.skip[0] = au[0].skip;
+	c.skip[1] = au[1].skip;
+	sc->need_want = want;
+	found = ks_need_pass(&c, off, len) & want;
+	return found * KS_NEED_WALK | KS_NEED_TESTED |
+	       (__builtin_popcount(want & ~found) * len) << KS_NEED_BYTES;
 }
 
 /*
@@ -273,8 +345,9 @@ __noinline int ks_scan_elems(struct ks_tables *t, struct ks_scratch *sc, __u32 h
  */
 __noinline int ks_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u32 fold)
 {
-	__u32 off, len, slot;
+	__u32 off, len, slot, needed = fold & KS_SCAN_NEEDED;
 
+	fold &= ~KS_SCAN_NEEDED;
 	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N ||
 	    !t->dfa_hdr.autos[f][fold].start)
 		return 0;
@@ -289,11 +362,11 @@ __noinline int ks_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u3
 	len = sc->ev.str[f].len;
 	if (!(sc->ev.truncated & KS_F_PATH_MASK & (1u << f)))
 		return ks_scan_range(t, sc, KS_SCAN_HOW(f, fold, KS_FR_BEGIN | KS_FR_END), off,
-				     len);
+				     len, needed);
 	slot = off + len - KS_PATH_MAX;
-	return ks_scan_range(t, sc, KS_SCAN_HOW(f, fold, KS_FR_END), off, len) +
+	return ks_scan_range(t, sc, KS_SCAN_HOW(f, fold, KS_FR_END), off, len, 0) +
 	       ks_scan_range(t, sc, KS_SCAN_HOW(f, fold, KS_FR_BEGIN), slot,
-			     sc->ev.cut_head[KS_PATH_IDX(f) & (KS_PATH_SLOTS - 1)]);
+			     sc->ev.cut_head[KS_PATH_IDX(f) & (KS_PATH_SLOTS - 1)], 0);
 }
 
 __noinline int ks_cidr_match(struct ks_tables *t, struct ks_scratch *sc, __u32 field,

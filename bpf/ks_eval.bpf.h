@@ -322,50 +322,86 @@ int ks_scan_fdr(struct ks_tables *t, struct ks_scratch *sc, __u32 fold);
 int ks_need_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 how, __u32 off, __u32 len);
 
 /*
- * Walk event bytes [off, off + len) of a field through its automaton,
- * `how` saying which field, case mode and frame sentinels, unless the
- * automaton's need filter rules the range out. Returns the bytes scanned
- * (a range ruled out counts as scanned, as the C model counts it).
+ * ks_scan()'s fold argument: the need filter has passed the whole value
+ * in this case mode already (ks_need_modes), do not test it again.
  */
-static __always_inline int ks_scan_range(struct ks_tables *t, struct ks_scratch *sc, __u32 how,
-					 __u32 off, __u32 len)
+#define KS_SCAN_NEEDED	0x100u
+
+/*
+ * The bytes of [off, off + len) a scan takes: none past the event, and
+ * no more of process.args than ks_scan_elems walks. 0 for an off past
+ * the event, whatever len.
+ */
+static __always_inline __u32 ks_scan_len(__u32 f, __u32 off, __u32 len)
 {
 	if (off >= sizeof(struct ks_event))
 		return 0;
 	if (len > sizeof(struct ks_event) - off)
 		len = sizeof(struct ks_event) - off;
-	if ((how & 0xff) == KS_F_PROCESS_ARGS) {
-		if (len > KS_SCAN_MAX)	/* what ks_scan_elems walks */
-			len = KS_SCAN_MAX;
-		if (!ks_need_scan(t, sc, how, off, len))
-			return len;
-		return ks_scan_elems(t, sc, how, off, len);
-	}
-	if (!ks_need_scan(t, sc, how, off, len))
+	if (f == KS_F_PROCESS_ARGS && len > KS_SCAN_MAX)
+		len = KS_SCAN_MAX;
+	return len;
+}
+
+/*
+ * Walk event bytes [off, off + len) of a field through its automaton,
+ * `how` saying which field, case mode and frame sentinels, unless the
+ * automaton's need filter rules the range out (`needed`: the caller
+ * tested it). Returns the bytes scanned (a range ruled out counts as
+ * scanned, as the C model counts it).
+ */
+static __always_inline int ks_scan_range(struct ks_tables *t, struct ks_scratch *sc, __u32 how,
+					 __u32 off, __u32 len, __u32 needed)
+{
+	if (off >= sizeof(struct ks_event))
+		return 0;
+	len = ks_scan_len(how & 0xff, off, len);
+	if (!needed && !ks_need_scan(t, sc, how, off, len))
 		return len;
+	if ((how & 0xff) == KS_F_PROCESS_ARGS)
+		return ks_scan_elems(t, sc, how, off, len);
 	return ks_scan_frame(t, sc, how, off, len);
 }
 
 int ks_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u32 fold);
 
+/* ks_need_modes(): bits 0 and 1 as KS_NEED_WALK << m, per case mode m */
+#define KS_NEED_WALK	0x1u	/* walk the field in mode m */
+#define KS_NEED_TESTED	0x10u	/* the walk bits come from the test of the whole value */
+#define KS_NEED_BYTES	8	/* bits from 8 on: the bytes of the modes ruled out */
+
+_Static_assert(KS_NEED_TESTED << 4 == KS_SCAN_NEEDED, "ks_scan_fields() shifts one into the other");
+
+int ks_need_modes(struct ks_tables *t, struct ks_scratch *sc, __u32 f);
+
 /*
  * Scan every string field that has an automaton in either case mode,
- * but those in `skip` (scanned already).
+ * but those in `skip` (scanned already). ks_need_modes() tests both case
+ * modes of a field in one pass over its value: a field that no automaton
+ * of it can match (the usual exec: bench/profile/exec8-stages.txt) costs
+ * one call, no ks_scan() and no bpf_loop(). A mode it rules out counts
+ * its bytes as scanned, as ks_scan() would. The sum is kept in the
+ * scratch, not a register: the verifier then has one state per field
+ * whichever modes were walked.
  */
 static __always_inline __u64 ks_scan_fields(struct ks_tables *t, struct ks_scratch *sc,
 					    __u32 skip)
 {
 	struct ks_event *ev = &sc->ev;
-	__u64 bytes = 0;
 	__u32 f, m;
+	int need;
 
+	sc->scan_bytes = 0;
 	for (f = 1; f < KS_F_STR_N; f++) {
 		if (!(ev->present & ks_str_present_bit(f)) || (skip & (1u << f)))
 			continue;
+		need = ks_need_modes(t, sc, f);
+		sc->scan_bytes += (__u32)need >> KS_NEED_BYTES;
 		for (m = 0; m < KS_CASE_N; m++)
-			bytes += ks_scan(t, sc, f, m);
+			if (need & (KS_NEED_WALK << m))
+				sc->scan_bytes += ks_scan(t, sc, f, m | ((need & KS_NEED_TESTED) << 4));
 	}
-	return bytes;
+	return sc->scan_bytes;
 }
 
 /*
@@ -387,7 +423,7 @@ static __always_inline __u64 ks_scan_early(struct ks_tables *t, struct ks_scratc
 		for (m = 0; m < KS_CASE_N; m++)
 			if (t->dfa_hdr.autos[f][m].start)
 				bytes += ks_scan_range(t, sc, KS_SCAN_HOW(f, m, frame),
-						       ev->str[f].off, ev->str[f].len);
+						       ev->str[f].off, ev->str[f].len, 0);
 	}
 	return bytes;
 }
@@ -763,6 +799,21 @@ static __always_inline __u32 ks_match_flags(struct ks_tables *t, __u32 step, __u
 
 int ks_decide(struct ks_tables *t, struct ks_scratch *sc, struct ks_stats *st);
 
+/*
+ * ks_decide() unless no step is a candidate and nothing matched (most
+ * events): then it would only clear relevant and best, and its code is
+ * cold after fork/exec (bench/profile/exec8-stages.txt).
+ */
+static __always_inline int ks_decide_in(struct ks_tables *t, struct ks_scratch *sc,
+					struct ks_stats *st)
+{
+	if (sc->n_cand || sc->ev.verdict.n_match)
+		return ks_decide(t, sc, st);
+	sc->relevant = 0;
+	sc->best = 0;
+	return 0;
+}
+
 /* kestrel_field_truncations_total{field}: one count per cut string field. */
 static __always_inline void ks_count_truncations(struct ks_stats *st, __u32 bits)
 {
@@ -853,7 +904,7 @@ static __always_inline __u32 ks_evaluate_in(struct ks_tables *t, struct ks_scrat
 		ks_count_truncations(st, sc->ev.truncated);
 
 	ks_scan_triggers(t, sc, st);
-	best = ks_decide(t, sc, st);
+	best = ks_decide_in(t, sc, st);
 
 	if (best > KS_RA_ALERT + 1 && ks_cfg.enforce_mode != KS_MODE_OBSERVE &&
 	    !ks_observe_only()) {

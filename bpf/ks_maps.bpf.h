@@ -107,6 +107,16 @@ struct ks_scratch {
 	__u32 hash_end;
 	__u32 hash_spaces;	/* read NUL as ' ' (process.command_line) */
 	__u32 pad3;
+	/*
+	 * The need filter's pass (ks_need_chunk, eval.bpf.c): in map memory
+	 * for the same reason, so its byte loop is one state per byte
+	 * whatever the case modes it tests.
+	 */
+	__u32 need_pos, need_end;
+	__u32 need_want;	/* the case modes tested, bit m */
+	__u32 need_found;	/* the case modes a byte was needed in */
+	volatile __u32 scan_bytes;	/* ks_scan_fields()' sum, in memory for the same reason */
+	__u32 pad4;
 	struct ks_event ev;
 	/* the top-most dentries a path walk met (ks_task.bpf.h) */
 	__u64 walk_top[KS_PATH_TOP];
