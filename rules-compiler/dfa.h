@@ -119,6 +119,12 @@ int ks_dfa_image_hdr(const struct ks_dfa *d, struct ks_dfa_hdr *h, char *err, si
 void ks_dfa_image_free(struct ks_dfa_image *img);
 /* Fill the header's begun cells from the rows in tab (maps/ks_dfa.h). */
 void ks_dfa_image_begun(struct ks_dfa_hdr *h, const uint32_t *tab);
+/* The column map the kernel's ks_scan_frame walks field f in case mode m
+ * with: the command line's reads NUL as ' '. */
+static inline uint32_t ks_dfa_scan_col(uint32_t f, uint32_t m)
+{
+	return m | (f == KS_F_PROCESS_COMMAND_LINE ? KS_DFA_COL_EXACT_JOIN : 0);
+}
 /* Every automaton's need filter from its patterns (maps/ks_dfa.h); after ks_dfa_image_hdr. */
 void ks_dfa_image_need(struct ks_dfa_hdr *h, const struct ks_dfa_pattern *pats, size_t n);
 /*

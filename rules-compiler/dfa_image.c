@@ -173,8 +173,7 @@ void ks_dfa_image_need(struct ks_dfa_hdr *h, const struct ks_dfa_pattern *pats, 
 
 		f = a / KS_CASE_N;
 		m = a % KS_CASE_N;
-		/* the map ks_scan_frame walks the field with */
-		cm = m | (f == KS_F_PROCESS_COMMAND_LINE ? KS_DFA_COL_EXACT_JOIN : 0);
+		cm = ks_dfa_scan_col(f, m);
 		memset(au->skip, 0, sizeof(au->skip));
 		if (!au->start || !ok[a])
 			continue;

@@ -29,12 +29,6 @@ struct need_proof {
 	uint32_t n_cols;
 };
 
-/* The column map ks_scan_frame walks field f in case mode m with. */
-static uint32_t need_col_map(uint32_t f, uint32_t m)
-{
-	return m | (f == KS_F_PROCESS_COMMAND_LINE ? KS_DFA_COL_EXACT_JOIN : 0);
-}
-
 static void proof_add_col(struct need_proof *p, uint16_t col)
 {
 	uint32_t i;
@@ -78,7 +72,7 @@ static bool proof_closure(struct need_proof *p)
 static bool proof_auto(struct need_proof *p, uint32_t f, uint32_t m)
 {
 	const struct ks_dfa_auto *au = &p->h->autos[f][m];
-	const uint16_t *cm = p->h->col[need_col_map(f, m)];
+	const uint16_t *cm = p->h->col[ks_dfa_scan_col(f, m)];
 	uint32_t b;
 
 	p->n_cols = 0;

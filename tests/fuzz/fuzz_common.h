@@ -166,6 +166,7 @@ static inline void fz_agree(const struct ks_ruleset *rs, const struct ks_event *
 static inline void fz_rules(struct ks_ruleset *rs, const uint8_t *d, size_t n)
 {
 	struct ks_compile_info info = { 0 };
+	uint32_t refuted;
 	char err[256];
 	size_t i;
 	int k;
@@ -179,9 +180,9 @@ static inline void fz_rules(struct ks_ruleset *rs, const uint8_t *d, size_t n)
 		ks_compile_info_free(&info);
 		return;
 	}
-	i = info.need_refuted;
+	refuted = info.need_refuted;
 	ks_compile_info_free(&info);
-	if (i)	/* the need filter's proof refuted one (rules-compiler/dfa_need.c) */
+	if (refuted)	/* the need filter's proof refuted one (rules-compiler/dfa_need.c) */
 		fz_fail("the compiler made a need filter that skips a needed byte", NULL, NULL);
 	if (ks_tables_check(fz_t, err, sizeof(err)))
 		fz_fail("the compiled tables fail ks_tables_check", NULL, err);
