@@ -324,14 +324,15 @@ __noinline int ks_scan_elems(struct ks_tables *t, struct ks_scratch *sc, __u32 h
 	c.col = t->dfa_hdr.col[ks_bound(fold, 1)];
 	if (len > KS_SCAN_MAX)
 		len = KS_SCAN_MAX;
+	/* in memory before the begin sentinel's call: not spilled across it */
+	sc->elem_pos = off;
+	sc->elem_end = off + len;
 
 	if ((frame & KS_FR_BEGIN) && t->dfa_hdr.autos[f][fold].begun)
 		s = t->dfa_hdr.autos[f][fold].begun;	/* maps/ks_dfa.h */
 	else if (frame & KS_FR_BEGIN)
 		s = ks_feed(&c, s, t->dfa_hdr.col_begin);
 	sc->elem_s = s;
-	sc->elem_pos = off;
-	sc->elem_end = off + len;
 	bpf_loop((len + KS_SCAN_CHUNK - 1) / KS_SCAN_CHUNK, ks_scan_chunk, &c, 0);
 	s = sc->elem_s;
 	if (s && (frame & KS_FR_END))

@@ -179,14 +179,15 @@ static long ks_dfa_chunk4(__u32 idx, struct ks_dfa_cb *c)
 	struct ks_dfa_scan *sc = c->sc;
 	__u32 s0 = sc->s[0], s1 = sc->s[1], s2 = sc->s[2], s3 = sc->s[3];
 	__u32 p0 = sc->pos[0], p1 = sc->pos[1], p2 = sc->pos[2], p3 = sc->pos[3];
-	__u32 n = sc->steps, nq = sc->nq, i;
+	__u32 nq = sc->nq, i;
 
 	/*
-	 * The mask is read per step here: as a local it would cost this
-	 * frame 32 bytes of stack, past the 512 that 6.1 allows the chain.
+	 * The mask and the steps left are read per step here: as locals
+	 * they would cost this frame 32 bytes of stack, past the 512 that
+	 * 6.1 allows the chain (neither load is on the cells' chain).
 	 */
 	for (i = 0; i < KS_DFA_CHUNK; i++) {
-		if (i >= n)
+		if (i >= sc->steps)
 			break;
 		KS_DFA_STEP_M(0, KS_DFA_TAB_MASK);
 		KS_DFA_STEP_M(1, KS_DFA_TAB_MASK);
@@ -202,7 +203,7 @@ static long ks_dfa_chunk4(__u32 idx, struct ks_dfa_cb *c)
 	KS_DFA_SAVE(2);
 	KS_DFA_SAVE(3);
 	sc->nq = nq;
-	return ks_dfa_chunk_end(c, n, i, s0 | s1 | s2 | s3);
+	return ks_dfa_chunk_end(c, sc->steps, i, s0 | s1 | s2 | s3);
 }
 
 /* Run the lockstep part: one callback per chunk, accepts drained in it. */

@@ -64,8 +64,12 @@ struct ks_fdr_map {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	/* a size, no BTF value type: the object link cannot size the inner one */
+	/*
+	 * Sizes, no BTF types: the object link cannot size the inner value
+	 * type, and a BTF key without a BTF value is refused (libbpf then
+	 * retried without BTF, and said so on every attach).
+	 */
+	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(struct ks_fdr_slot));
 };
 
