@@ -253,7 +253,7 @@ static __always_inline const struct ks_fdr_tab *ks_fdr_of(const struct ks_tables
 /*
  * The payload (a whole frame) behind the prefilter of t's generation
  * (maps/ks_fdr.h, ks_fdr_of), case mode fold, whose automaton the
- * compiler flagged KS_DFA_AU_FDR (ks_scan). The sentinels are written
+ * compiler flagged KS_DFA_AU_FDR (ks_scan_value). The sentinels are written
  * around the value in the event while the shift-or reads its pairs, and
  * the two bytes they cover put back before anything else reads the
  * event; the confirm walks read the value alone. Returns the bytes
@@ -354,13 +354,6 @@ __noinline int ks_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u3
 	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N ||
 	    !t->dfa_hdr.autos[f][fold].start)
 		return 0;
-	/* the payload's prefilter; -1: the walk alone (not taken, gave up) */
-	if (f == KS_F_PAYLOAD && (t->dfa_hdr.autos[f][fold].flags & KS_DFA_AU_FDR)) {
-		int n = ks_scan_fdr(t, sc, fold);
-
-		if (n >= 0)
-			return n;
-	}
 	off = sc->ev.str[f].off;
 	len = sc->ev.str[f].len;
 	if (!(sc->ev.truncated & KS_F_PATH_MASK & (1u << f)))

@@ -385,6 +385,32 @@ static __always_inline int ks_scan_range(struct ks_tables *t, struct ks_scratch 
 
 int ks_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u32 fold);
 
+/* The programs that can see a payload (KS_F_PAYLOAD). */
+#define KS_SRC_PAYLOAD(src)	((src) == KS_SRC_XDP || (src) == KS_SRC_REPLAY)
+
+/*
+ * Field f in case mode fold (| KS_SCAN_NEEDED), the payload behind its
+ * prefilter when the compiler flagged the automaton (ks_scan_fdr; -1:
+ * not taken or gave up, the walk alone). `src` is a constant of the
+ * program: the others never call ks_scan_fdr, so the verifier does not
+ * check it and its callbacks for them (bench/profile/attach9-verifier.txt).
+ */
+static __always_inline __u32 ks_scan_value(struct ks_tables *t, struct ks_scratch *sc, __u32 f,
+					   __u32 fold, __u32 src)
+{
+	__u32 m = fold & 1;
+	int n;
+
+	if (KS_SRC_PAYLOAD(src) && f == KS_F_PAYLOAD &&
+	    (t->dfa_hdr.autos[KS_F_PAYLOAD][m].flags & KS_DFA_AU_FDR) &&
+	    t->dfa_hdr.autos[KS_F_PAYLOAD][m].start) {
+		n = ks_scan_fdr(t, sc, m);
+		if (n >= 0)
+			return n;
+	}
+	return ks_scan(t, sc, f, fold);
+}
+
 /* ks_need_modes(): bits 0 and 1 as KS_NEED_WALK << m, per case mode m */
 #define KS_NEED_WALK	0x1u	/* walk the field in mode m */
 #define KS_NEED_TESTED	0x10u	/* the walk bits come from the test of the whole value */
@@ -405,7 +431,7 @@ int ks_need_modes(struct ks_tables *t, struct ks_scratch *sc, __u32 f);
  * whichever modes were walked.
  */
 static __always_inline __u64 ks_scan_fields(struct ks_tables *t, struct ks_scratch *sc,
-					    __u32 skip)
+					    __u32 skip, __u32 src)
 {
 	struct ks_event *ev = &sc->ev;
 	__u32 f, m;
@@ -419,7 +445,8 @@ static __always_inline __u64 ks_scan_fields(struct ks_tables *t, struct ks_scrat
 		sc->scan_bytes += (__u32)need >> KS_NEED_BYTES;
 		for (m = 0; m < KS_CASE_N; m++)
 			if (need & (KS_NEED_WALK << m))
-				sc->scan_bytes += ks_scan(t, sc, f, m | ((need & KS_NEED_TESTED) << 4));
+				sc->scan_bytes += ks_scan_value(t, sc, f,
+								m | ((need & KS_NEED_TESTED) << 4), src);
 	}
 	return sc->scan_bytes;
 }
@@ -560,13 +587,13 @@ static __always_inline __u32 ks_trig_fields(const struct ks_tables *t, __u32 act
  * rules-compiler/tablewalk.c.
  */
 static __always_inline void ks_scan_triggers(struct ks_tables *t, struct ks_scratch *sc,
-					     struct ks_stats *st)
+					     struct ks_stats *st, __u32 src)
 {
 	__u32 done = sc->scanned;
 
 	/* through the scratch, not a register: 6.1's stack (see ks_scan_frame) */
 	sc->scanned = done | ks_trig_fields(t, sc->ev.action);
-	st->dfa_bytes += ks_scan_fields(t, sc, done | ~sc->scanned);
+	st->dfa_bytes += ks_scan_fields(t, sc, done | ~sc->scanned, src);
 	/* no step indexed by category can match the action: no list read */
 	if (ks_trig_fields(t, sc->ev.action) & (1u << KS_F_NONE)) {
 		ks_cat_cands(t, sc, KS_CAT_ANY);
@@ -575,7 +602,7 @@ static __always_inline void ks_scan_triggers(struct ks_tables *t, struct ks_scra
 	if (sc->ev.truncated & KS_F_PATH_MASK)
 		ks_cut_cands(t, sc);
 	if (sc->n_cand || (sc->ev.verdict.flags & KS_V_CAND_OVERFLOW))
-		st->dfa_bytes += ks_scan_fields(t, sc, sc->scanned);
+		st->dfa_bytes += ks_scan_fields(t, sc, sc->scanned, src);
 }
 
 /* ---------------------------------------------------------------- */
@@ -923,7 +950,7 @@ static __always_inline __u32 ks_evaluate_in(struct ks_tables *t, struct ks_scrat
 	if (sc->ev.truncated)
 		ks_count_truncations(st, sc->ev.truncated);
 
-	ks_scan_triggers(t, sc, st);
+	ks_scan_triggers(t, sc, st, src);
 	best = ks_decide_in(t, sc, st);
 
 	if (best > KS_RA_ALERT + 1 && ks_cfg.enforce_mode != KS_MODE_OBSERVE &&
