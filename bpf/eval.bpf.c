@@ -312,28 +312,31 @@ __noinline int ks_scan_elems(struct ks_tables *t, struct ks_scratch *sc, __u32 h
 			     __u32 len)
 {
 	struct ks_scan_ctx c = {};
-	__u32 f = how & 0xff, fold = (how >> 8) & 0xff, frame = how >> 16;
+	__u32 f = how & 0xff, fold = (how >> 8) & 0xff, frame = how >> 16, s;
 
 	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N)
 		return 0;
-	c.s = t->dfa_hdr.autos[f][fold].start;
-	if (!c.s)
+	s = t->dfa_hdr.autos[f][fold].start;
+	if (!s)
 		return 0;
 	c.t = t;
 	c.sc = sc;
 	c.col = t->dfa_hdr.col[ks_bound(fold, 1)];
-	c.pos = off;
 	if (len > KS_SCAN_MAX)
 		len = KS_SCAN_MAX;
-	c.end = c.pos + len;
+	/* in memory before the begin sentinel's call: not spilled across it */
+	sc->elem_pos = off;
+	sc->elem_end = off + len;
 
 	if ((frame & KS_FR_BEGIN) && t->dfa_hdr.autos[f][fold].begun)
-		c.s = t->dfa_hdr.autos[f][fold].begun;	/* maps/ks_dfa.h */
+		s = t->dfa_hdr.autos[f][fold].begun;	/* maps/ks_dfa.h */
 	else if (frame & KS_FR_BEGIN)
-		c.s = ks_feed(&c, c.s, t->dfa_hdr.col_begin);
+		s = ks_feed(&c, s, t->dfa_hdr.col_begin);
+	sc->elem_s = s;
 	bpf_loop((len + KS_SCAN_CHUNK - 1) / KS_SCAN_CHUNK, ks_scan_chunk, &c, 0);
-	if (c.s && (frame & KS_FR_END))
-		ks_feed(&c, c.s, t->dfa_hdr.col_end);
+	s = sc->elem_s;
+	if (s && (frame & KS_FR_END))
+		ks_feed(&c, s, t->dfa_hdr.col_end);
 	return len;
 }
 

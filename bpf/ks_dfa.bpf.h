@@ -4,9 +4,9 @@
  * rules-compiler/dfawalk.c: same plan, same order of hits.
  *
  * Per byte and walk: a byte load, a column load, an add, a mask and the
- * cell load; the accept flag of 1..4 walks is tested by one branch, and
- * accepting cells go to a queue in map memory that is drained once per
- * chunk. No multiply, no mode test; no dead-state test per byte when
+ * cell load; every cell is stored to a queue in map memory whose count
+ * moves only for accepting cells (no branch on the accept flag), drained
+ * once per chunk. No multiply, no mode test; no dead-state test per byte when
  * walks interleave (the dead row maps to itself; they check for it once
  * per chunk), one when a walk is alone (ks_dfa_chunk1).
  *
@@ -54,19 +54,6 @@ static __always_inline __u32 ks_dfa_next(const __u8 *tab, __u32 s, __u32 col)
 	return ks_dfa_cell(tab, s, col, KS_DFA_TAB_MASK);
 }
 
-/*
- * Whether any of the cells accepts, as a value the verifier does not link
- * to the cells: a branch on the cells themselves would split every step
- * into two states it cannot prune (the accept bit of each cell known 0 on
- * one path, 1 on the other).
- */
-static __always_inline __u32 ks_dfa_any_acc(__u32 any)
-{
-	any >>= 31;
-	barrier_var(any);
-	return any;
-}
-
 static __always_inline void ks_dfa_push(struct ks_dfa_scan *sc, __u32 s)
 {
 	__u32 n = sc->nq;
@@ -79,6 +66,18 @@ static __always_inline void ks_dfa_push(struct ks_dfa_scan *sc, __u32 s)
 #define KS_DFA_STEP_M(k, m)						\
 	s##k = ks_dfa_cell(tab, s##k, col[buf[(p##k + i) & KS_DFA_BUF_MASK]], m)
 #define KS_DFA_STEP(k)	KS_DFA_STEP_M(k, mask)
+
+/*
+ * Queue walk k's cell without a branch: the slot is written every step,
+ * the count moves only for an accepting cell. A branch on the accept bit
+ * would split every step into two verifier states that do not meet again
+ * before the end of the chunk (bench/profile/attach9-verifier.txt).
+ */
+#define KS_DFA_QPUT(k)							\
+	do {								\
+		sc->q[nq & (KS_DFA_Q - 1)] = s##k;			\
+		nq += s##k >> 31;					\
+	} while (0)
 
 /* Walk k's state and position back to the scan after i lockstep steps. */
 #define KS_DFA_SAVE(k)							\
@@ -115,14 +114,13 @@ static __always_inline long ks_dfa_walk1(struct ks_dfa_cb *c)
 	const __u16 *col = c->col;
 	const __u32 mask = KS_DFA_TAB_MASK;
 	struct ks_dfa_scan *sc = c->sc;
-	__u32 s0 = sc->s[0], p0 = sc->pos[0], n = sc->steps, i;
+	__u32 s0 = sc->s[0], p0 = sc->pos[0], n = sc->steps, nq = sc->nq, i;
 
 	for (i = 0; i < KS_DFA_CHUNK; i++) {
 		if (i >= n)
 			break;
 		KS_DFA_STEP(0);
-		if (ks_dfa_any_acc(s0))
-			ks_dfa_push(sc, s0);
+		KS_DFA_QPUT(0);
 		/*
 		 * One walk is a short value or an anchored automaton: it
 		 * stops where it dies, not at the end of the chunk (file
@@ -134,6 +132,7 @@ static __always_inline long ks_dfa_walk1(struct ks_dfa_cb *c)
 		}
 	}
 	KS_DFA_SAVE(0);
+	sc->nq = nq;
 	return ks_dfa_chunk_end(c, n, i, s0);
 }
 
@@ -156,20 +155,19 @@ static long ks_dfa_chunk2(__u32 idx, struct ks_dfa_cb *c)
 	const __u32 mask = KS_DFA_TAB_MASK;
 	struct ks_dfa_scan *sc = c->sc;
 	__u32 s0 = sc->s[0], s1 = sc->s[1], p0 = sc->pos[0], p1 = sc->pos[1];
-	__u32 n = sc->steps, i;
+	__u32 n = sc->steps, nq = sc->nq, i;
 
 	for (i = 0; i < KS_DFA_CHUNK; i++) {
 		if (i >= n)
 			break;
 		KS_DFA_STEP(0);
 		KS_DFA_STEP(1);
-		if (ks_dfa_any_acc(s0 | s1)) {
-			ks_dfa_push(sc, s0);
-			ks_dfa_push(sc, s1);
-		}
+		KS_DFA_QPUT(0);
+		KS_DFA_QPUT(1);
 	}
 	KS_DFA_SAVE(0);
 	KS_DFA_SAVE(1);
+	sc->nq = nq;
 	return ks_dfa_chunk_end(c, n, i, s0 | s1);
 }
 
@@ -181,31 +179,31 @@ static long ks_dfa_chunk4(__u32 idx, struct ks_dfa_cb *c)
 	struct ks_dfa_scan *sc = c->sc;
 	__u32 s0 = sc->s[0], s1 = sc->s[1], s2 = sc->s[2], s3 = sc->s[3];
 	__u32 p0 = sc->pos[0], p1 = sc->pos[1], p2 = sc->pos[2], p3 = sc->pos[3];
-	__u32 n = sc->steps, i;
+	__u32 nq = sc->nq, i;
 
 	/*
-	 * The mask is read per step here: as a local it would cost this
-	 * frame 32 bytes of stack, past the 512 that 6.1 allows the chain.
+	 * The mask and the steps left are read per step here: as locals
+	 * they would cost this frame 32 bytes of stack, past the 512 that
+	 * 6.1 allows the chain (neither load is on the cells' chain).
 	 */
 	for (i = 0; i < KS_DFA_CHUNK; i++) {
-		if (i >= n)
+		if (i >= sc->steps)
 			break;
 		KS_DFA_STEP_M(0, KS_DFA_TAB_MASK);
 		KS_DFA_STEP_M(1, KS_DFA_TAB_MASK);
 		KS_DFA_STEP_M(2, KS_DFA_TAB_MASK);
 		KS_DFA_STEP_M(3, KS_DFA_TAB_MASK);
-		if (ks_dfa_any_acc(s0 | s1 | s2 | s3)) {
-			ks_dfa_push(sc, s0);
-			ks_dfa_push(sc, s1);
-			ks_dfa_push(sc, s2);
-			ks_dfa_push(sc, s3);
-		}
+		KS_DFA_QPUT(0);
+		KS_DFA_QPUT(1);
+		KS_DFA_QPUT(2);
+		KS_DFA_QPUT(3);
 	}
 	KS_DFA_SAVE(0);
 	KS_DFA_SAVE(1);
 	KS_DFA_SAVE(2);
 	KS_DFA_SAVE(3);
-	return ks_dfa_chunk_end(c, n, i, s0 | s1 | s2 | s3);
+	sc->nq = nq;
+	return ks_dfa_chunk_end(c, sc->steps, i, s0 | s1 | s2 | s3);
 }
 
 /* Run the lockstep part: one callback per chunk, accepts drained in it. */

@@ -233,19 +233,17 @@ int ks_accept(struct ks_tables *t, struct ks_scratch *sc, __u32 cell);
  */
 #define KS_SCAN_CHUNK	64
 
+/* Its pointers; the walk's state, position and end are in sc->elem_*. */
 struct ks_scan_ctx {
 	struct ks_tables *t;
 	struct ks_scratch *sc;
 	const __u16 *col;	/* byte -> column offset */
-	__u32 s;
-	__u32 pos;
-	__u32 end;
 };
 
 /*
- * One step, the accept flag tested through a value the verifier does not
- * link to the cell (see ks_dfa_any_acc in ks_dfa.bpf.h): a branch on the
- * cell itself splits every step into states it cannot prune.
+ * One step outside the chunk loop (the sentinels), the accept flag tested
+ * through a value the verifier does not link to the cell: a branch on the
+ * cell itself would leave two states (its accept bit known 0 and 1).
  */
 static __always_inline __u32 ks_feed(struct ks_scan_ctx *c, __u32 s, __u32 col)
 {
@@ -259,38 +257,60 @@ static __always_inline __u32 ks_feed(struct ks_scan_ctx *c, __u32 s, __u32 col)
 	return s;
 }
 
+/*
+ * One step inside a chunk: the cell queued without a branch (the queue
+ * counter moves only for an accepting cell), drained once per chunk. A
+ * branch per step would split every step into two states the verifier
+ * keeps apart for the rest of the chunk (bench/profile/attach9-verifier.txt).
+ */
+static __always_inline __u32 ks_feed_q(struct ks_scan_ctx *c, __u32 s, __u32 col, __u32 *nq)
+{
+	s = ks_next(c->t, s, col);
+	c->sc->dscan.q[*nq & (KS_DFA_Q - 1)] = s;
+	*nq += s >> 31;
+	return s;
+}
+
+int ks_dfa_drain_q(struct ks_tables *t, struct ks_scratch *sc);
+
+_Static_assert(KS_DFA_Q >= 2 * KS_SCAN_CHUNK, "a chunk's accepts fit the queue");
+
 static long ks_scan_chunk(__u32 idx, struct ks_scan_ctx *c)
 {
 	struct ks_tables *t = c->t;
-	__u8 *base = (__u8 *)&c->sc->ev;
+	struct ks_scratch *sc = c->sc;
 	const __u16 *col = c->col;
-	__u32 s = c->s, pos = c->pos, i;
+	__u32 s = sc->elem_s, pos = sc->elem_pos, nq = 0, i;
 	long stop = 0;
 
+	/* the end is read per byte: as a local it would cost this frame 32
+	 * bytes of stack, past the 512 that 6.1 allows the chain */
 	for (i = 0; i < KS_SCAN_CHUNK; i++) {
 		__u8 ch;
 
-		if (pos >= c->end || !s || pos >= sizeof(struct ks_event)) {
+		if (pos >= sc->elem_end || !s || pos >= sizeof(struct ks_event)) {
 			stop = 1;
 			break;
 		}
 		/* the mask is a no-op after the check, but it survives the
-		 * compiler hoisting base + pos above it */
-		ch = base[ks_bound(pos, 0xfff)];
+		 * compiler hoisting the address above it */
+		ch = ((__u8 *)&sc->ev)[ks_bound(pos, 0xfff)];
 		pos++;
 		if (!ch) {	/* process.args: NUL ends an element */
-			s = ks_feed(c, s, t->dfa_hdr.col_end);
-			s = ks_feed(c, s, t->dfa_hdr.col_begin);
+			s = ks_feed_q(c, s, t->dfa_hdr.col_end, &nq);
+			s = ks_feed_q(c, s, t->dfa_hdr.col_begin, &nq);
 			continue;
 		}
-		s = ks_feed(c, s, col[ch]);
+		s = ks_feed_q(c, s, col[ch], &nq);
 	}
-	c->s = s;
-	c->pos = pos;
+	sc->elem_s = s;
+	sc->elem_pos = pos;
+	sc->dscan.nq = nq;
+	if (nq)
+		ks_dfa_drain_q(t, sc);
 	return stop;
 }
 
-int ks_dfa_drain_q(struct ks_tables *t, struct ks_scratch *sc);
 
 /*
  * Plain frames (every field but process.args) go through the walk of

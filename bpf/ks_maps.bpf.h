@@ -64,8 +64,12 @@ struct ks_fdr_map {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	/* a size, no BTF value type: the object link cannot size the inner one */
+	/*
+	 * Sizes, no BTF types: the object link cannot size the inner value
+	 * type, and a BTF key without a BTF value is refused (libbpf then
+	 * retried without BTF, and said so on every attach).
+	 */
+	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(struct ks_fdr_slot));
 };
 
@@ -117,6 +121,12 @@ struct ks_scratch {
 	__u32 need_found;	/* the case modes a byte was needed in */
 	volatile __u32 scan_bytes;	/* ks_scan_fields()' sum, in memory for the same reason */
 	__u32 pad4;
+	/*
+	 * The process.args walk (ks_scan_chunk): in map memory, so every
+	 * path of ks_scan_elems() into its bpf_loop() meets one callback
+	 * state, whatever it knew of the start state, position or end.
+	 */
+	__u32 elem_s, elem_pos, elem_end, pad5;
 	struct ks_event ev;
 	/* the top-most dentries a path walk met (ks_task.bpf.h) */
 	__u64 walk_top[KS_PATH_TOP];
