@@ -10,8 +10,8 @@
  * verdict.generation and verdict.match[] (step, KS_M_EXACT) filled, copied
  * out of a template as kload's ring-buffer callback copies it, and fed as
  * kload's consumer feeds a stream (loader/session.c): each event is
- * prefetched (ks_pipeline_prefetch()) while the one before it is
- * processed. Alerts go to /dev/null through the real Alert JSONL writer.
+ * prefetched (ks_pipeline_prefetch()) while the KS_PIPELINE_AHEAD before
+ * it are processed. Alerts go to /dev/null through the real Alert JSONL writer.
  *
  * Phases (one thread; events/s per core from the thread's CPU time, wall
  * time alongside):
@@ -39,8 +39,9 @@ struct ctx {
 	struct ks_pipeline *p;
 	const struct ks_tables *t;
 	struct ks_event tmpl[2];	/* exec, open */
-	struct ks_event ev[2];	/* the event built last, and the one before it */
-	int cur;		/* ev[cur]: built, not processed yet; -1: none */
+	/* a ring of the events built, not processed yet: ev[head] .. on */
+	struct ks_event ev[KS_PIPELINE_AHEAD + 1];
+	unsigned int head, n;
 	uint64_t ts;
 	unsigned long alerts;
 	size_t n_rules;
@@ -100,24 +101,30 @@ static void templates(struct ctx *c)
 	o->str[KS_F_FILE_EXTENSION].len = 4;
 }
 
-/* The event built last, if any, processed: the end of a phase's stream. */
+/* The oldest event built and not processed yet, processed. */
+static void process_oldest(struct ctx *c)
+{
+	c->alerts += ks_pipeline_event(c->p, &c->ev[c->head]);
+	c->head = (c->head + 1) % (KS_PIPELINE_AHEAD + 1);
+	c->n--;
+}
+
+/* The events built, if any, processed: the end of a phase's stream. */
 static void flush(struct ctx *c)
 {
-	if (c->cur >= 0)
-		c->alerts += ks_pipeline_event(c->p, &c->ev[c->cur]);
-	c->cur = -1;
+	while (c->n)
+		process_oldest(c);
 }
 
 /*
  * One forwarded event: step k (0 or 1) of entity e's rule. A stream, as
  * kload's consumer sees one: the event is built (copied as the ring
- * buffer's callback copies it), its slots prefetched, and the one before
- * it processed meanwhile.
+ * buffer's callback copies it), its slots prefetched, and the one
+ * KS_PIPELINE_AHEAD before it processed meanwhile.
  */
 static void feed(struct ctx *c, uint32_t e, int k)
 {
-	int nx = c->cur < 0 ? 0 : !c->cur;
-	struct ks_event *ev = &c->ev[nx];
+	struct ks_event *ev = &c->ev[(c->head + c->n) % (KS_PIPELINE_AHEAD + 1)];
 	const struct ks_rule *r = &c->t->rules[e % c->n_rules];
 
 	memcpy(ev, &c->tmpl[k], sizeof(*ev));
@@ -132,8 +139,8 @@ static void feed(struct ctx *c, uint32_t e, int k)
 	ev->verdict.match[0].step = r->first_step + k;
 	ev->verdict.match[0].flags = KS_M_EXACT;
 	ks_pipeline_prefetch(c->p, ev);
-	flush(c);
-	c->cur = nx;
+	if (++c->n > KS_PIPELINE_AHEAD)
+		process_oldest(c);
 }
 
 struct phase {
@@ -260,7 +267,6 @@ int main(int argc, char **argv)
 	c.t = t;
 	c.n_rules = t->hdr.n_rules;
 	c.ts = 1767323045000000000ull;
-	c.cur = -1;
 	templates(&c);
 	pending = calloc(n_ent, 1);
 	kb_rng_seed(&rng, seed);

@@ -167,7 +167,7 @@ static uint64_t pf_hash(const struct ks_pipeline *p, uint32_t uid)
 	const struct ks_pf_key *k;
 	int i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < KS_PF_KEYS; i++) {
 		k = &p->pf[i];
 		if (k->len && k->len == p->join_len && k->uid == uid &&
 		    key_eq(k->key, p->join_key, k->len))
@@ -246,9 +246,10 @@ static void pf_warm(struct ks_pipeline *p, const struct ks_pf_key *k)
 /*
  * A stream's hint, in two stages: the home slot of each sequence step
  * the kernel says ev made true is fetched into the cache, and for the
- * event before ev (the one processed next, whose slot came meanwhile)
- * what its move touches (pf_warm()). Nothing of the NFA changes; the key
- * is built again when ev is processed (p->join_key is scratch).
+ * event hinted KS_PIPELINE_AHEAD events before ev (the one processed
+ * next, whose slot came meanwhile) what its move touches (pf_warm()).
+ * Nothing of the NFA changes; the key is built again when ev is
+ * processed (p->join_key is scratch).
  */
 void ks_pipeline_prefetch(struct ks_pipeline *p, const struct ks_event *ev)
 {
@@ -257,8 +258,8 @@ void ks_pipeline_prefetch(struct ks_pipeline *p, const struct ks_event *ev)
 	struct ks_pf_key *k = &p->pf[p->pf_next];
 	uint32_t i;
 
-	pf_warm(p, &p->pf[p->pf_next ^ 1]);
-	p->pf_next ^= 1;
+	pf_warm(p, &p->pf[(p->pf_next - KS_PIPELINE_AHEAD) & (KS_PF_KEYS - 1)]);
+	p->pf_next = (p->pf_next + 1) & (KS_PF_KEYS - 1);
 	k->len = 0;
 	if (!g->t || g->t->hdr.generation != vd->generation ||
 	    (vd->flags & (KS_V_CAND_OVERFLOW | KS_V_MATCH_OVERFLOW)))

@@ -42,6 +42,9 @@
 #define KS_MALLOC_OVERHEAD	16
 /* The longest key ks_pipeline_prefetch() keeps the hash of (an entity id's is 13 bytes). */
 #define KS_PF_KEY_MAX	64
+/* Keys ks_pipeline_prefetch() keeps: the held events' and the new one's, a power of two. */
+#define KS_PF_KEYS	4
+_Static_assert(KS_PF_KEYS > KS_PIPELINE_AHEAD, "a key for every event hinted, not processed");
 /* Events of one alert: a sequence has at most 255 steps (ks_rule.n_steps). */
 #define KS_MAX_SEQ_EVENTS	256
 
@@ -177,7 +180,7 @@ struct ks_pipeline {
 	uint8_t join_key[KS_JOIN_KEY_MAX];
 	uint32_t join_len;
 	uint64_t join_hash;
-	struct ks_pf_key pf[2];	/* ks_pipeline_prefetch()'s: [pf_next] is written next */
+	struct ks_pf_key pf[KS_PF_KEYS];	/* ks_pipeline_prefetch()'s: [pf_next] is written next */
 	uint32_t pf_next;
 	struct ks_sample_hits samples;	/* ks_pipeline_event()'s, per event */
 };

@@ -97,13 +97,26 @@ static int deliver(struct ks_session *s, struct ks_event *ev, bool user)
 	return 0;
 }
 
-/* The held record delivered (every event in the order it came). */
+#define KS_SESSION_EVS	(KS_PIPELINE_AHEAD + 1)
+
+/* The oldest held record delivered. */
+static int deliver_oldest(struct ks_session *s)
+{
+	struct ks_event *ev = &s->ev[s->held];
+
+	s->held = (uint8_t)((s->held + 1) % KS_SESSION_EVS);
+	s->n_held--;
+	return deliver(s, ev, false);
+}
+
+/* The held records delivered (every event in the order it came). */
 static int flush_held(struct ks_session *s)
 {
-	if (!s->has_held)
-		return 0;
-	s->has_held = false;
-	return deliver(s, &s->ev[s->held], false);
+	int err = 0;
+
+	while (s->n_held)
+		err = deliver_oldest(s) ?: err;
+	return err;
 }
 
 int ks_session_event(struct ks_session *s, struct ks_event *ev)
@@ -145,12 +158,12 @@ static bool dns_record(struct ks_session *s, const void *data, size_t size)
 }
 
 /*
- * A ring buffer record as a normalized event in the s->ev that is not
- * held; NULL if too short.
+ * A ring buffer record as a normalized event in an s->ev that is not
+ * held (there is one: at most KS_PIPELINE_AHEAD are); NULL if too short.
  */
 static struct ks_event *take_record(struct ks_session *s, const void *data, size_t size)
 {
-	struct ks_event *ev = &s->ev[s->has_held ? !s->held : 0];
+	struct ks_event *ev = &s->ev[(s->held + s->n_held) % KS_SESSION_EVS];
 
 	if (size < sizeof(*ev)) {
 		s->st.short_records++;
@@ -162,14 +175,13 @@ static struct ks_event *take_record(struct ks_session *s, const void *data, size
 }
 
 /*
- * An event record is held while the one before it is delivered, its
- * slots prefetched meanwhile (struct ks_session's ev).
+ * An event record is held while the KS_PIPELINE_AHEAD before it are
+ * delivered, its slots prefetched meanwhile (struct ks_session's ev).
  */
 static int on_record(void *ctx, const void *data, size_t size)
 {
 	struct ks_session *s = ctx;
 	struct ks_event *ev;
-	int err;
 
 	if (dns_record(s, data, size))
 		return 0;
@@ -177,10 +189,8 @@ static int on_record(void *ctx, const void *data, size_t size)
 	if (!ev || !s->p)
 		return ev ? ks_session_event(s, ev) : 0;
 	ks_pipeline_prefetch(s->p, ev);
-	err = flush_held(s);
-	s->held = (uint8_t)(ev - s->ev);
-	s->has_held = true;
-	return err;
+	s->n_held++;
+	return s->n_held > KS_PIPELINE_AHEAD ? deliver_oldest(s) : 0;
 }
 
 /*

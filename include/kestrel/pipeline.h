@@ -72,11 +72,19 @@ int ks_pipeline_set_rules(struct ks_pipeline *p, struct ks_ruleset *rs,
  */
 int ks_pipeline_event(struct ks_pipeline *p, const struct ks_event *ev);
 /*
- * A hint for a stream of events: ev is the one after the event about to
- * be given to ks_pipeline_event(). The pending-sequence slots its steps
- * name are fetched into the cache meanwhile; nothing else changes.
+ * A hint for a stream of events: ev comes KS_PIPELINE_AHEAD events after
+ * the event about to be given to ks_pipeline_event() (a stream holds that
+ * many events hinted and not processed yet). The pending-sequence slots
+ * its steps name are fetched into the cache meanwhile, and what the move
+ * of the event processed next touches; nothing else changes.
  */
 void ks_pipeline_prefetch(struct ks_pipeline *p, const struct ks_event *ev);
+/*
+ * Events between a hint and its event: one event's time was not enough
+ * for the slot's lines to arrive before the hint of the next one looked
+ * the key up (bench/profile/nfa9-ahead.txt).
+ */
+#define KS_PIPELINE_AHEAD	2
 /*
  * An event the kernel never saw (already_running, from /proc at attach
  * or an event file): the current rules' steps that name its action

@@ -75,13 +75,14 @@ struct ks_session {
 	char why[200];			/* why the last ks_session_install() failed */
 	/*
 	 * Records being consumed: with a pipeline, an event is held until
-	 * the next record is taken, whose pending-sequence slots are
-	 * prefetched while it is processed (ks_pipeline_prefetch()); a
-	 * poll or consume delivers the held one before it returns.
+	 * KS_PIPELINE_AHEAD more records are taken, each one's
+	 * pending-sequence slots prefetched while the ones before it are
+	 * processed (ks_pipeline_prefetch()); a poll or consume delivers the
+	 * held ones before it returns.
 	 */
-	struct ks_event ev[2];
-	uint8_t held;			/* ev[held] is taken, not delivered */
-	bool has_held;
+	struct ks_event ev[KS_PIPELINE_AHEAD + 1];
+	uint8_t held;			/* ev[held]: the oldest taken, not delivered */
+	uint8_t n_held;			/* ev[held] .. on, in a ring */
 	/* enforcements whose events were lost (ks_session_open_lost) */
 	const struct ks_engine *lost_e;
 	uint64_t unqueued;		/* ks_stats.enforce_unqueued last seen */
