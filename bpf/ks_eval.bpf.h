@@ -257,21 +257,28 @@ static __always_inline __u32 ks_feed(struct ks_scan_ctx *c, __u32 s, __u32 col)
 	return s;
 }
 
+int ks_dfa_drain_q(struct ks_tables *t, struct ks_scratch *sc);
+
 /*
- * One step inside a chunk: the cell queued without a branch (the queue
- * counter moves only for an accepting cell), drained once per chunk. A
- * branch per step would split every step into two states the verifier
- * keeps apart for the rest of the chunk (bench/profile/attach9-verifier.txt).
+ * Plain frames (every field but process.args) go through the walk of
+ * ks_dfa.bpf.h: KS_DFA_SCAN_WALKS interleaved walks, no per-byte test but
+ * the accept flag. The bytes are read as event bytes [pos & 0xfff]: the
+ * scratch value runs on for more than 4 KiB after the event.
  */
+#define KS_DFA_TAB_MASK		KS_TAB_MASK
+#define KS_DFA_BUF_MASK		0xfff
+#define ks_dfa_drain(cb)						\
+	ks_dfa_drain_q((struct ks_tables *)(cb)->h,			\
+		       container_of((cb)->sc, struct ks_scratch, dscan))
+#include "ks_dfa.bpf.h"
+
+/* One step inside a chunk: the cell queued (ks_dfa_qput), drained once per chunk. */
 static __always_inline __u32 ks_feed_q(struct ks_scan_ctx *c, __u32 s, __u32 col, __u32 *nq)
 {
 	s = ks_next(c->t, s, col);
-	c->sc->dscan.q[*nq & (KS_DFA_Q - 1)] = s;
-	*nq += s >> 31;
+	*nq = ks_dfa_qput(&c->sc->dscan, *nq, s);
 	return s;
 }
-
-int ks_dfa_drain_q(struct ks_tables *t, struct ks_scratch *sc);
 
 _Static_assert(KS_DFA_Q >= 2 * KS_SCAN_CHUNK, "a chunk's accepts fit the queue");
 
@@ -311,19 +318,6 @@ static long ks_scan_chunk(__u32 idx, struct ks_scan_ctx *c)
 	return stop;
 }
 
-
-/*
- * Plain frames (every field but process.args) go through the walk of
- * ks_dfa.bpf.h: KS_DFA_SCAN_WALKS interleaved walks, no per-byte test but
- * the accept flag. The bytes are read as event bytes [pos & 0xfff]: the
- * scratch value runs on for more than 4 KiB after the event.
- */
-#define KS_DFA_TAB_MASK		KS_TAB_MASK
-#define KS_DFA_BUF_MASK		0xfff
-#define ks_dfa_drain(cb)						\
-	ks_dfa_drain_q((struct ks_tables *)(cb)->h,			\
-		       container_of((cb)->sc, struct ks_scratch, dscan))
-#include "ks_dfa.bpf.h"
 
 _Static_assert(sizeof(struct ks_scratch) - __builtin_offsetof(struct ks_scratch, ev) > KS_DFA_BUF_MASK,
 	       "event bytes read under the mask stay in the scratch value");
