@@ -382,26 +382,14 @@ int ks_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u32 fold);
 /* The programs that can see a payload (KS_F_PAYLOAD). */
 #define KS_SRC_PAYLOAD(src)	((src) == KS_SRC_XDP || (src) == KS_SRC_REPLAY)
 
-/*
- * Field f in case mode fold (| KS_SCAN_NEEDED), the payload behind its
- * prefilter when the compiler flagged the automaton (ks_scan_fdr; -1:
- * not taken or gave up, the walk alone). `src` is a constant of the
- * program: the others never call ks_scan_fdr, so the verifier does not
- * check it and its callbacks for them (bench/profile/attach9-verifier.txt).
- */
+int ks_scan_payload(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u32 fold);
+
+/* ks_scan(), or in the programs that can see a payload ks_scan_payload(). */
 static __always_inline __u32 ks_scan_value(struct ks_tables *t, struct ks_scratch *sc, __u32 f,
 					   __u32 fold, __u32 src)
 {
-	__u32 m = fold & 1;
-	int n;
-
-	if (KS_SRC_PAYLOAD(src) && f == KS_F_PAYLOAD &&
-	    (t->dfa_hdr.autos[KS_F_PAYLOAD][m].flags & KS_DFA_AU_FDR) &&
-	    t->dfa_hdr.autos[KS_F_PAYLOAD][m].start) {
-		n = ks_scan_fdr(t, sc, m);
-		if (n >= 0)
-			return n;
-	}
+	if (KS_SRC_PAYLOAD(src))
+		return ks_scan_payload(t, sc, f, fold);
 	return ks_scan(t, sc, f, fold);
 }
 
