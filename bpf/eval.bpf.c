@@ -253,7 +253,7 @@ static __always_inline const struct ks_fdr_tab *ks_fdr_of(const struct ks_tables
 /*
  * The payload (a whole frame) behind the prefilter of t's generation
  * (maps/ks_fdr.h, ks_fdr_of), case mode fold, whose automaton the
- * compiler flagged KS_DFA_AU_FDR (ks_scan). The sentinels are written
+ * compiler flagged KS_DFA_AU_FDR (ks_scan_value). The sentinels are written
  * around the value in the event while the shift-or reads its pairs, and
  * the two bytes they cover put back before anything else reads the
  * event; the confirm walks read the value alone. Returns the bytes
@@ -345,8 +345,11 @@ __noinline int ks_scan_elems(struct ks_tables *t, struct ks_scratch *sc, __u32 h
  * two walks that nothing joins: "\x01" head, then tail "\x02" (the
  * tail is right-aligned in its slot, the head at the slot's start), so a
  * hit is always true of the real path; ks_insn_tv() decides the misses.
+ * With `fdr`, the payload behind its prefilter when the compiler flagged
+ * the automaton (ks_scan_fdr; -1: not taken or gave up, the walk alone).
  */
-__noinline int ks_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u32 fold)
+static __always_inline int ks_scan_in(struct ks_tables *t, struct ks_scratch *sc, __u32 f,
+				      __u32 fold, bool fdr)
 {
 	__u32 off, len, slot, needed = fold & KS_SCAN_NEEDED;
 
@@ -354,8 +357,7 @@ __noinline int ks_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u3
 	if (!t || !sc || f >= KS_F_STR_N || fold >= KS_CASE_N ||
 	    !t->dfa_hdr.autos[f][fold].start)
 		return 0;
-	/* the payload's prefilter; -1: the walk alone (not taken, gave up) */
-	if (f == KS_F_PAYLOAD && (t->dfa_hdr.autos[f][fold].flags & KS_DFA_AU_FDR)) {
+	if (fdr && f == KS_F_PAYLOAD && (t->dfa_hdr.autos[f][fold].flags & KS_DFA_AU_FDR)) {
 		int n = ks_scan_fdr(t, sc, fold);
 
 		if (n >= 0)
@@ -366,10 +368,28 @@ __noinline int ks_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u3
 	if (!(sc->ev.truncated & KS_F_PATH_MASK & (1u << f)))
 		return ks_scan_range(t, sc, KS_SCAN_HOW(f, fold, KS_FR_BEGIN | KS_FR_END), off,
 				     len, needed);
-	slot = off + len - KS_PATH_MAX;
-	return ks_scan_range(t, sc, KS_SCAN_HOW(f, fold, KS_FR_END), off, len, 0) +
-	       ks_scan_range(t, sc, KS_SCAN_HOW(f, fold, KS_FR_BEGIN), slot,
-			     sc->ev.cut_head[KS_PATH_IDX(f) & (KS_PATH_SLOTS - 1)], 0);
+	/*
+	 * The tail's bytes kept in the scratch over the head's walk, and
+	 * the head's slot read from the event after the tail's: fewer
+	 * values live across the calls keep this frame within 6.1's
+	 * 512-byte chain (ks_scan_frame).
+	 */
+	sc->cut_n = ks_scan_range(t, sc, KS_SCAN_HOW(f, fold, KS_FR_END), off, len, 0);
+	/* no address of the event computed before the call kept over it */
+	barrier_var(sc);
+	slot = sc->ev.str[f].off + sc->ev.str[f].len - KS_PATH_MAX;
+	len = sc->ev.cut_head[KS_PATH_IDX(f) & (KS_PATH_SLOTS - 1)];
+	return sc->cut_n + ks_scan_range(t, sc, KS_SCAN_HOW(f, fold, KS_FR_BEGIN), slot, len, 0);
+}
+
+__noinline int ks_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u32 fold)
+{
+	return ks_scan_in(t, sc, f, fold, false);
+}
+
+__noinline int ks_scan_payload(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u32 fold)
+{
+	return ks_scan_in(t, sc, f, fold, true);
 }
 
 __noinline int ks_cidr_match(struct ks_tables *t, struct ks_scratch *sc, __u32 field,

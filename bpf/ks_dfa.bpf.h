@@ -54,30 +54,23 @@ static __always_inline __u32 ks_dfa_next(const __u8 *tab, __u32 s, __u32 col)
 	return ks_dfa_cell(tab, s, col, KS_DFA_TAB_MASK);
 }
 
-static __always_inline void ks_dfa_push(struct ks_dfa_scan *sc, __u32 s)
+/*
+ * Queue cell s after nq queued ones and return the new count, without a
+ * branch: the slot is written every step, the count moves only for an
+ * accepting cell. A branch on the accept bit would split every step into
+ * two verifier states that do not meet again before the end of the chunk
+ * (bench/profile/attach9-verifier.txt).
+ */
+static __always_inline __u32 ks_dfa_qput(struct ks_dfa_scan *sc, __u32 nq, __u32 s)
 {
-	__u32 n = sc->nq;
-
-	sc->q[n & (KS_DFA_Q - 1)] = s;
-	sc->nq = n + (s >> 31);
+	sc->q[nq & (KS_DFA_Q - 1)] = s;
+	return nq + (s >> 31);
 }
 
 /* One step of every walk at lockstep index i of the chunk. */
 #define KS_DFA_STEP_M(k, m)						\
 	s##k = ks_dfa_cell(tab, s##k, col[buf[(p##k + i) & KS_DFA_BUF_MASK]], m)
 #define KS_DFA_STEP(k)	KS_DFA_STEP_M(k, mask)
-
-/*
- * Queue walk k's cell without a branch: the slot is written every step,
- * the count moves only for an accepting cell. A branch on the accept bit
- * would split every step into two verifier states that do not meet again
- * before the end of the chunk (bench/profile/attach9-verifier.txt).
- */
-#define KS_DFA_QPUT(k)							\
-	do {								\
-		sc->q[nq & (KS_DFA_Q - 1)] = s##k;			\
-		nq += s##k >> 31;					\
-	} while (0)
 
 /* Walk k's state and position back to the scan after i lockstep steps. */
 #define KS_DFA_SAVE(k)							\
@@ -120,7 +113,7 @@ static __always_inline long ks_dfa_walk1(struct ks_dfa_cb *c)
 		if (i >= n)
 			break;
 		KS_DFA_STEP(0);
-		KS_DFA_QPUT(0);
+		nq = ks_dfa_qput(sc, nq, s0);
 		/*
 		 * One walk is a short value or an anchored automaton: it
 		 * stops where it dies, not at the end of the chunk (file
@@ -162,8 +155,8 @@ static long ks_dfa_chunk2(__u32 idx, struct ks_dfa_cb *c)
 			break;
 		KS_DFA_STEP(0);
 		KS_DFA_STEP(1);
-		KS_DFA_QPUT(0);
-		KS_DFA_QPUT(1);
+		nq = ks_dfa_qput(sc, nq, s0);
+		nq = ks_dfa_qput(sc, nq, s1);
 	}
 	KS_DFA_SAVE(0);
 	KS_DFA_SAVE(1);
@@ -193,10 +186,10 @@ static long ks_dfa_chunk4(__u32 idx, struct ks_dfa_cb *c)
 		KS_DFA_STEP_M(1, KS_DFA_TAB_MASK);
 		KS_DFA_STEP_M(2, KS_DFA_TAB_MASK);
 		KS_DFA_STEP_M(3, KS_DFA_TAB_MASK);
-		KS_DFA_QPUT(0);
-		KS_DFA_QPUT(1);
-		KS_DFA_QPUT(2);
-		KS_DFA_QPUT(3);
+		nq = ks_dfa_qput(sc, nq, s0);
+		nq = ks_dfa_qput(sc, nq, s1);
+		nq = ks_dfa_qput(sc, nq, s2);
+		nq = ks_dfa_qput(sc, nq, s3);
 	}
 	KS_DFA_SAVE(0);
 	KS_DFA_SAVE(1);
@@ -234,7 +227,7 @@ static __always_inline void ks_dfa_rest(struct ks_dfa_cb *cb, __u32 rest)
 		if (i >= rest)
 			break;
 		KS_DFA_STEP(0);
-		ks_dfa_push(sc, s0);
+		sc->nq = ks_dfa_qput(sc, sc->nq, s0);
 	}
 	sc->s[0] = s0;
 	if (sc->nq)
@@ -259,7 +252,7 @@ static __always_inline void ks_dfa_feed(struct ks_dfa_cb *cb, __u32 k, __u32 col
 	__u32 s = ks_dfa_next(cb->tab, sc->s[k & 3], col);
 
 	sc->s[k & 3] = s;
-	ks_dfa_push(sc, s);
+	sc->nq = ks_dfa_qput(sc, sc->nq, s);
 	if (sc->nq)
 		ks_dfa_drain(cb);
 }

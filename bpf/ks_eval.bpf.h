@@ -257,21 +257,28 @@ static __always_inline __u32 ks_feed(struct ks_scan_ctx *c, __u32 s, __u32 col)
 	return s;
 }
 
+int ks_dfa_drain_q(struct ks_tables *t, struct ks_scratch *sc);
+
 /*
- * One step inside a chunk: the cell queued without a branch (the queue
- * counter moves only for an accepting cell), drained once per chunk. A
- * branch per step would split every step into two states the verifier
- * keeps apart for the rest of the chunk (bench/profile/attach9-verifier.txt).
+ * Plain frames (every field but process.args) go through the walk of
+ * ks_dfa.bpf.h: KS_DFA_SCAN_WALKS interleaved walks, no per-byte test but
+ * the accept flag. The bytes are read as event bytes [pos & 0xfff]: the
+ * scratch value runs on for more than 4 KiB after the event.
  */
+#define KS_DFA_TAB_MASK		KS_TAB_MASK
+#define KS_DFA_BUF_MASK		0xfff
+#define ks_dfa_drain(cb)						\
+	ks_dfa_drain_q((struct ks_tables *)(cb)->h,			\
+		       container_of((cb)->sc, struct ks_scratch, dscan))
+#include "ks_dfa.bpf.h"
+
+/* One step inside a chunk: the cell queued (ks_dfa_qput), drained once per chunk. */
 static __always_inline __u32 ks_feed_q(struct ks_scan_ctx *c, __u32 s, __u32 col, __u32 *nq)
 {
 	s = ks_next(c->t, s, col);
-	c->sc->dscan.q[*nq & (KS_DFA_Q - 1)] = s;
-	*nq += s >> 31;
+	*nq = ks_dfa_qput(&c->sc->dscan, *nq, s);
 	return s;
 }
-
-int ks_dfa_drain_q(struct ks_tables *t, struct ks_scratch *sc);
 
 _Static_assert(KS_DFA_Q >= 2 * KS_SCAN_CHUNK, "a chunk's accepts fit the queue");
 
@@ -311,19 +318,6 @@ static long ks_scan_chunk(__u32 idx, struct ks_scan_ctx *c)
 	return stop;
 }
 
-
-/*
- * Plain frames (every field but process.args) go through the walk of
- * ks_dfa.bpf.h: KS_DFA_SCAN_WALKS interleaved walks, no per-byte test but
- * the accept flag. The bytes are read as event bytes [pos & 0xfff]: the
- * scratch value runs on for more than 4 KiB after the event.
- */
-#define KS_DFA_TAB_MASK		KS_TAB_MASK
-#define KS_DFA_BUF_MASK		0xfff
-#define ks_dfa_drain(cb)						\
-	ks_dfa_drain_q((struct ks_tables *)(cb)->h,			\
-		       container_of((cb)->sc, struct ks_scratch, dscan))
-#include "ks_dfa.bpf.h"
 
 _Static_assert(sizeof(struct ks_scratch) - __builtin_offsetof(struct ks_scratch, ev) > KS_DFA_BUF_MASK,
 	       "event bytes read under the mask stay in the scratch value");
@@ -385,6 +379,20 @@ static __always_inline int ks_scan_range(struct ks_tables *t, struct ks_scratch 
 
 int ks_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u32 fold);
 
+/* The programs that can see a payload (KS_F_PAYLOAD). */
+#define KS_SRC_PAYLOAD(src)	((src) == KS_SRC_XDP || (src) == KS_SRC_REPLAY)
+
+int ks_scan_payload(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u32 fold);
+
+/* ks_scan(), or in the programs that can see a payload ks_scan_payload(). */
+static __always_inline __u32 ks_scan_value(struct ks_tables *t, struct ks_scratch *sc, __u32 f,
+					   __u32 fold, __u32 src)
+{
+	if (KS_SRC_PAYLOAD(src))
+		return ks_scan_payload(t, sc, f, fold);
+	return ks_scan(t, sc, f, fold);
+}
+
 /* ks_need_modes(): bits 0 and 1 as KS_NEED_WALK << m, per case mode m */
 #define KS_NEED_WALK	0x1u	/* walk the field in mode m */
 #define KS_NEED_TESTED	0x10u	/* the walk bits come from the test of the whole value */
@@ -405,7 +413,7 @@ int ks_need_modes(struct ks_tables *t, struct ks_scratch *sc, __u32 f);
  * whichever modes were walked.
  */
 static __always_inline __u64 ks_scan_fields(struct ks_tables *t, struct ks_scratch *sc,
-					    __u32 skip)
+					    __u32 skip, __u32 src)
 {
 	struct ks_event *ev = &sc->ev;
 	__u32 f, m;
@@ -419,7 +427,8 @@ static __always_inline __u64 ks_scan_fields(struct ks_tables *t, struct ks_scrat
 		sc->scan_bytes += (__u32)need >> KS_NEED_BYTES;
 		for (m = 0; m < KS_CASE_N; m++)
 			if (need & (KS_NEED_WALK << m))
-				sc->scan_bytes += ks_scan(t, sc, f, m | ((need & KS_NEED_TESTED) << 4));
+				sc->scan_bytes += ks_scan_value(t, sc, f,
+								m | ((need & KS_NEED_TESTED) << 4), src);
 	}
 	return sc->scan_bytes;
 }
@@ -560,13 +569,13 @@ static __always_inline __u32 ks_trig_fields(const struct ks_tables *t, __u32 act
  * rules-compiler/tablewalk.c.
  */
 static __always_inline void ks_scan_triggers(struct ks_tables *t, struct ks_scratch *sc,
-					     struct ks_stats *st)
+					     struct ks_stats *st, __u32 src)
 {
 	__u32 done = sc->scanned;
 
 	/* through the scratch, not a register: 6.1's stack (see ks_scan_frame) */
 	sc->scanned = done | ks_trig_fields(t, sc->ev.action);
-	st->dfa_bytes += ks_scan_fields(t, sc, done | ~sc->scanned);
+	st->dfa_bytes += ks_scan_fields(t, sc, done | ~sc->scanned, src);
 	/* no step indexed by category can match the action: no list read */
 	if (ks_trig_fields(t, sc->ev.action) & (1u << KS_F_NONE)) {
 		ks_cat_cands(t, sc, KS_CAT_ANY);
@@ -575,7 +584,7 @@ static __always_inline void ks_scan_triggers(struct ks_tables *t, struct ks_scra
 	if (sc->ev.truncated & KS_F_PATH_MASK)
 		ks_cut_cands(t, sc);
 	if (sc->n_cand || (sc->ev.verdict.flags & KS_V_CAND_OVERFLOW))
-		st->dfa_bytes += ks_scan_fields(t, sc, sc->scanned);
+		st->dfa_bytes += ks_scan_fields(t, sc, sc->scanned, src);
 }
 
 /* ---------------------------------------------------------------- */
@@ -923,7 +932,7 @@ static __always_inline __u32 ks_evaluate_in(struct ks_tables *t, struct ks_scrat
 	if (sc->ev.truncated)
 		ks_count_truncations(st, sc->ev.truncated);
 
-	ks_scan_triggers(t, sc, st);
+	ks_scan_triggers(t, sc, st, src);
 	best = ks_decide_in(t, sc, st);
 
 	if (best > KS_RA_ALERT + 1 && ks_cfg.enforce_mode != KS_MODE_OBSERVE &&

@@ -120,7 +120,7 @@ struct ks_scratch {
 	__u32 need_want;	/* the case modes tested, bit m */
 	__u32 need_found;	/* the case modes a byte was needed in */
 	volatile __u32 scan_bytes;	/* ks_scan_fields()' sum, in memory for the same reason */
-	__u32 pad4;
+	__u32 cut_n;	/* ks_scan() of a cut path: the tail's bytes, over the head's walk */
 	/*
 	 * The process.args walk (ks_scan_chunk): in map memory, so every
 	 * path of ks_scan_elems() into its bpf_loop() meets one callback
