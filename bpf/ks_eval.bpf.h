@@ -410,7 +410,10 @@ int ks_need_modes(struct ks_tables *t, struct ks_scratch *sc, __u32 f);
  * one call, no ks_scan() and no bpf_loop(). A mode it rules out counts
  * its bytes as scanned, as ks_scan() would. The sum is kept in the
  * scratch, not a register: the verifier then has one state per field
- * whichever modes were walked.
+ * whichever modes were walked. Unrolled: ks_str_present_bit(f) folds to
+ * one constant test per field. As a loop it was a chain of compares per
+ * field, each field taking another path through it, mispredicted after
+ * fork/exec (bench/profile/exec9-stages.txt).
  */
 static __always_inline __u64 ks_scan_fields(struct ks_tables *t, struct ks_scratch *sc,
 					    __u32 skip, __u32 src)
@@ -420,6 +423,7 @@ static __always_inline __u64 ks_scan_fields(struct ks_tables *t, struct ks_scrat
 	int need;
 
 	sc->scan_bytes = 0;
+#pragma unroll
 	for (f = 1; f < KS_F_STR_N; f++) {
 		if (!(ev->present & ks_str_present_bit(f)) || (skip & (1u << f)))
 			continue;
