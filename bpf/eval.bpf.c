@@ -52,10 +52,14 @@ __noinline int ks_accept(struct ks_tables *t, struct ks_scratch *sc, __u32 cell)
 	return 0;
 }
 
-/* Every accepting cell the walks queued in sc->dscan: verified once. */
+/*
+ * Every accepting cell the walks queued in sc->dscan (the interleaved
+ * chunks queue every cell of a chunk with one: ks_dfa_step_cells):
+ * verified once.
+ */
 __noinline int ks_dfa_drain_q(struct ks_tables *t, struct ks_scratch *sc)
 {
-	__u32 i, n;
+	__u32 i, n, cell;
 
 	if (!t || !sc)
 		return 0;
@@ -63,7 +67,9 @@ __noinline int ks_dfa_drain_q(struct ks_tables *t, struct ks_scratch *sc)
 	for (i = 0; i < KS_DFA_Q; i++) {
 		if (i >= n)
 			break;
-		ks_accept(t, sc, sc->dscan.q[i]);
+		cell = sc->dscan.q[i];
+		if (cell & KS_DFA_ACC)
+			ks_accept(t, sc, cell);
 	}
 	sc->dscan.nq = 0;
 	return 0;

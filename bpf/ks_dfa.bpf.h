@@ -4,8 +4,8 @@
  * rules-compiler/dfawalk.c: same plan, same order of hits.
  *
  * Per byte and walk: a byte load, a column load, an add, a mask and the
- * cell load; every cell is stored to a queue in map memory whose count
- * moves only for accepting cells (no branch on the accept flag), drained
+ * cell load; every cell is stored to a queue in map memory without a
+ * branch on the accept flag (ks_dfa_qput, ks_dfa_step_cells), drained
  * once per chunk. No multiply, no mode test; no dead-state test per byte when
  * walks interleave (the dead row maps to itself; they check for it once
  * per chunk), one when a walk is alone (ks_dfa_chunk1).
@@ -71,6 +71,21 @@ static __always_inline __u32 ks_dfa_qput(struct ks_dfa_scan *sc, __u32 nq, __u32
 #define KS_DFA_STEP_M(k, m)						\
 	s##k = ks_dfa_cell(tab, s##k, col[buf[(p##k + i) & KS_DFA_BUF_MASK]], m)
 #define KS_DFA_STEP(k)	KS_DFA_STEP_M(k, mask)
+
+/*
+ * The interleaved chunks (2 and 4 walks) store every step's cells at the
+ * step's own slots, q[i * walks + k], and OR them into sc->any (memory,
+ * not a register: 6.1's stack, see ks_dfa_chunk4): no count to move per
+ * cell. At the chunk's end the queue is all of them if any
+ * accepted (the drain skips the cells that do not), else empty: 2
+ * stores and an OR per cell less than ks_dfa_qput, on a loop bound by
+ * its instructions (bench/profile/c4-step-slots.txt). The queue is
+ * empty when a chunk starts: every chunk, sentinel and rest drains it.
+ */
+static __always_inline __u32 ks_dfa_step_cells(__u32 cells, __u32 any)
+{
+	return cells & -(any >> 31);
+}
 
 /* Walk k's state and position back to the scan after i lockstep steps. */
 #define KS_DFA_SAVE(k)							\
@@ -148,19 +163,23 @@ static long ks_dfa_chunk2(__u32 idx, struct ks_dfa_cb *c)
 	const __u32 mask = KS_DFA_TAB_MASK;
 	struct ks_dfa_scan *sc = c->sc;
 	__u32 s0 = sc->s[0], s1 = sc->s[1], p0 = sc->pos[0], p1 = sc->pos[1];
-	__u32 n = sc->steps, nq = sc->nq, i;
+	__u32 n = sc->steps, i;
+	__u32 *q;
 
 	for (i = 0; i < KS_DFA_CHUNK; i++) {
 		if (i >= n)
 			break;
 		KS_DFA_STEP(0);
 		KS_DFA_STEP(1);
-		nq = ks_dfa_qput(sc, nq, s0);
-		nq = ks_dfa_qput(sc, nq, s1);
+		q = &sc->q[(i * 2) & (KS_DFA_Q - 2)];
+		q[0] = s0;
+		q[1] = s1;
+		sc->any |= s0 | s1;
 	}
 	KS_DFA_SAVE(0);
 	KS_DFA_SAVE(1);
-	sc->nq = nq;
+	sc->nq = ks_dfa_step_cells(i * 2, sc->any);
+	sc->any = 0;
 	return ks_dfa_chunk_end(c, n, i, s0 | s1);
 }
 
@@ -172,7 +191,8 @@ static long ks_dfa_chunk4(__u32 idx, struct ks_dfa_cb *c)
 	struct ks_dfa_scan *sc = c->sc;
 	__u32 s0 = sc->s[0], s1 = sc->s[1], s2 = sc->s[2], s3 = sc->s[3];
 	__u32 p0 = sc->pos[0], p1 = sc->pos[1], p2 = sc->pos[2], p3 = sc->pos[3];
-	__u32 nq = sc->nq, i;
+	__u32 i;
+	__u32 *q;
 
 	/*
 	 * The mask and the steps left are read per step here: as locals
@@ -186,16 +206,22 @@ static long ks_dfa_chunk4(__u32 idx, struct ks_dfa_cb *c)
 		KS_DFA_STEP_M(1, KS_DFA_TAB_MASK);
 		KS_DFA_STEP_M(2, KS_DFA_TAB_MASK);
 		KS_DFA_STEP_M(3, KS_DFA_TAB_MASK);
-		nq = ks_dfa_qput(sc, nq, s0);
-		nq = ks_dfa_qput(sc, nq, s1);
-		nq = ks_dfa_qput(sc, nq, s2);
-		nq = ks_dfa_qput(sc, nq, s3);
+		q = &sc->q[(i * 4) & (KS_DFA_Q - 4)];
+		/* from i, not a pointer carried over the loop: a register
+		 * less (the frame's 96 bytes) */
+		barrier_var(q);
+		q[0] = s0;
+		q[1] = s1;
+		q[2] = s2;
+		q[3] = s3;
+		sc->any |= s0 | s1 | s2 | s3;
 	}
 	KS_DFA_SAVE(0);
 	KS_DFA_SAVE(1);
 	KS_DFA_SAVE(2);
 	KS_DFA_SAVE(3);
-	sc->nq = nq;
+	sc->nq = ks_dfa_step_cells(i * 4, sc->any);
+	sc->any = 0;
 	return ks_dfa_chunk_end(c, sc->steps, i, s0 | s1 | s2 | s3);
 }
 
@@ -267,6 +293,7 @@ static __always_inline void ks_dfa_begin(struct ks_dfa_cb *cb, const struct ks_d
 	struct ks_dfa_scan *sc = cb->sc;
 
 	sc->nq = 0;
+	sc->any = 0;
 	sc->s[0] = frame & KS_DFA_FR_BEGIN && au->begun ? au->begun : au->start;
 	if (frame & KS_DFA_FR_BEGIN && !au->begun)
 		ks_dfa_feed(cb, 0, hdr->col_begin);

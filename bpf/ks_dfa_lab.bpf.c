@@ -80,10 +80,10 @@ __noinline int ks_dfa_lab_accept(struct ks_dfa_lab *lab, __u32 s)
 	return 0;
 }
 
-/* Every queued accepting cell: a global function, verified once. */
+/* Every queued accepting cell (ks_dfa_drain_q): a global function, verified once. */
 __noinline int ks_dfa_lab_drain(struct ks_dfa_lab *lab)
 {
-	__u32 i, n;
+	__u32 i, n, cell;
 
 	if (!lab)
 		return 0;
@@ -91,7 +91,9 @@ __noinline int ks_dfa_lab_drain(struct ks_dfa_lab *lab)
 	for (i = 0; i < KS_DFA_Q; i++) {
 		if (i >= n)
 			break;
-		ks_dfa_lab_accept(lab, lab->scan.q[i]);
+		cell = lab->scan.q[i];
+		if (cell & KS_DFA_ACC)
+			ks_dfa_lab_accept(lab, cell);
 	}
 	lab->scan.nq = 0;
 	return 0;
