@@ -259,7 +259,7 @@ static __always_inline const struct ks_fdr_tab *ks_fdr_of(const struct ks_tables
 /*
  * The payload (a whole frame) behind the prefilter of t's generation
  * (maps/ks_fdr.h, ks_fdr_of), case mode fold, whose automaton the
- * compiler flagged KS_DFA_AU_FDR (ks_scan_value). The sentinels are written
+ * compiler flagged KS_DFA_AU_FDR (ks_scan_payload). The sentinels are written
  * around the value in the event while the shift-or reads its pairs, and
  * the two bytes they cover put back before anything else reads the
  * event; the confirm walks read the value alone. Returns the bytes

@@ -76,11 +76,12 @@ static __always_inline __u32 ks_dfa_qput(struct ks_dfa_scan *sc, __u32 nq, __u32
  * The interleaved chunks (2 and 4 walks) store every step's cells at the
  * step's own slots, q[i * walks + k], and OR them into sc->any (memory,
  * not a register: 6.1's stack, see ks_dfa_chunk4): no count to move per
- * cell. At the chunk's end the queue is all of them if any
- * accepted (the drain skips the cells that do not), else empty: 2
- * stores and an OR per cell less than ks_dfa_qput, on a loop bound by
- * its instructions (bench/profile/c4-step-slots.txt). The queue is
- * empty when a chunk starts: every chunk, sentinel and rest drains it.
+ * cell. At the chunk's end the queue is all of them if any accepted (the
+ * drain skips the cells that do not), else empty. A store and an OR per
+ * cell, where ks_dfa_qput's count adds a shift, an add and a mask, on a
+ * loop bound by its instructions (bench/profile/c4-step-slots.txt). The
+ * queue is empty when a chunk starts: every chunk, sentinel and rest
+ * drains it.
  */
 static __always_inline __u32 ks_dfa_step_cells(__u32 cells, __u32 any)
 {

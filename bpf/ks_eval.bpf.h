@@ -318,7 +318,6 @@ static long ks_scan_chunk(__u32 idx, struct ks_scan_ctx *c)
 	return stop;
 }
 
-
 _Static_assert(sizeof(struct ks_scratch) - __builtin_offsetof(struct ks_scratch, ev) > KS_DFA_BUF_MASK,
 	       "event bytes read under the mask stay in the scratch value");
 
