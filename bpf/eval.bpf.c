@@ -54,7 +54,7 @@ __noinline int ks_accept(struct ks_tables *t, struct ks_scratch *sc, __u32 cell)
 
 /*
  * Every accepting cell the walks queued in sc->dscan (the interleaved
- * chunks queue every cell of a chunk with one: ks_dfa_step_cells):
+ * chunks queue every cell of a chunk with one: ks_dfa_queue_steps):
  * verified once.
  */
 __noinline int ks_dfa_drain_q(struct ks_tables *t, struct ks_scratch *sc)

@@ -5,7 +5,7 @@
  *
  * Per byte and walk: a byte load, a column load, an add, a mask and the
  * cell load; every cell is stored to a queue in map memory without a
- * branch on the accept flag (ks_dfa_qput, ks_dfa_step_cells), drained
+ * branch on the accept flag (ks_dfa_qput, ks_dfa_queue_steps), drained
  * once per chunk. No multiply, no mode test; no dead-state test per byte when
  * walks interleave (the dead row maps to itself; they check for it once
  * per chunk), one when a walk is alone (ks_dfa_chunk1).
@@ -83,9 +83,10 @@ static __always_inline __u32 ks_dfa_qput(struct ks_dfa_scan *sc, __u32 nq, __u32
  * queue is empty when a chunk starts: every chunk, sentinel and rest
  * drains it.
  */
-static __always_inline __u32 ks_dfa_step_cells(__u32 cells, __u32 any)
+static __always_inline void ks_dfa_queue_steps(struct ks_dfa_scan *sc, __u32 cells)
 {
-	return cells & -(any >> 31);
+	sc->nq = cells & -(sc->any >> 31);
+	sc->any = 0;
 }
 
 /* Walk k's state and position back to the scan after i lockstep steps. */
@@ -179,8 +180,7 @@ static long ks_dfa_chunk2(__u32 idx, struct ks_dfa_cb *c)
 	}
 	KS_DFA_SAVE(0);
 	KS_DFA_SAVE(1);
-	sc->nq = ks_dfa_step_cells(i * 2, sc->any);
-	sc->any = 0;
+	ks_dfa_queue_steps(sc, i * 2);
 	return ks_dfa_chunk_end(c, n, i, s0 | s1);
 }
 
@@ -221,8 +221,7 @@ static long ks_dfa_chunk4(__u32 idx, struct ks_dfa_cb *c)
 	KS_DFA_SAVE(1);
 	KS_DFA_SAVE(2);
 	KS_DFA_SAVE(3);
-	sc->nq = ks_dfa_step_cells(i * 4, sc->any);
-	sc->any = 0;
+	ks_dfa_queue_steps(sc, i * 4);
 	return ks_dfa_chunk_end(c, sc->steps, i, s0 | s1 | s2 | s3);
 }
 

@@ -144,7 +144,7 @@ struct ks_dfa_scan {
 	__u32 pos[KS_DFA_MAX_WALKS];
 	__u32 steps;		/* lockstep steps left */
 	__u32 walks;
-	__u32 nq;		/* queued accepting cells */
+	__u32 nq;		/* queued cells (the drain skips those that do not accept) */
 	__u32 any;		/* OR of a chunk's cells so far (bpf/ks_dfa.bpf.h) */
 	__u32 fin[KS_DFA_MAX_WALKS];	/* states and positions after the lockstep */
 	__u32 fpos[KS_DFA_MAX_WALKS];
