@@ -529,8 +529,8 @@ static __always_inline void ks_cat_cands(struct ks_tables *t, struct ks_scratch 
 struct ks_cut_ctx {
 	struct ks_tables *t;
 	struct ks_scratch *sc;
-	__u32 cut;	/* truncated path field bits */
-	__u32 k, j;	/* path slot, index in its cut_list range */
+	__u32 cut;	/* truncated bits of the cut slots (KS_CUT_MASK) */
+	__u32 k, j;	/* cut slot, index in its cut_list range */
 };
 
 /* One bpf_loop() step: the next cut_list entry, or on to the next slot. */
@@ -538,28 +538,29 @@ static long ks_cut_cand(__u32 i, struct ks_cut_ctx *c)
 {
 	__u32 k = c->k, j = c->j, v;
 
-	if (k >= KS_PATH_SLOTS)
+	if (k >= KS_CUT_SLOTS)
 		return 1;
 	v = c->t->cut_first[k];
-	if (!(c->cut & (1u << KS_PATH_FIELD(k))) || j >= (v & 0xffff)) {
+	if (!(c->cut & KS_CUT_BIT(k)) || j >= (v & 0xffff)) {
 		c->k = k + 1;
 		c->j = 0;
 		return 0;
 	}
-	ks_cand_add(c->sc, c->t->cut_list[((v >> 16) + j) & (KS_PATH_SLOTS * KS_MAX_STEPS - 1)]);
+	ks_cand_add(c->sc, c->t->cut_list[((v >> 16) + j) & (KS_CUT_LIST_MAX - 1)]);
 	c->j = j + 1;
 	return 0;
 }
 
 /*
- * A cut path may hide the trigger atom of a step (an undecided miss):
- * its cut_list steps are candidates too, block/kill rules first.
+ * A cut field (a path, the argument vector) may hide the trigger atom of
+ * a step (an undecided miss): its cut_list steps are candidates too,
+ * block/kill rules first.
  */
 static __always_inline void ks_cut_cands(struct ks_tables *t, struct ks_scratch *sc)
 {
-	struct ks_cut_ctx c = { .t = t, .sc = sc, .cut = sc->ev.truncated & KS_F_PATH_MASK };
+	struct ks_cut_ctx c = { .t = t, .sc = sc, .cut = sc->ev.truncated & KS_CUT_MASK };
 
-	bpf_loop(KS_MAX_CANDS + KS_PATH_SLOTS, ks_cut_cand, &c, 0);
+	bpf_loop(KS_MAX_CANDS + KS_CUT_SLOTS, ks_cut_cand, &c, 0);
 }
 
 /*
@@ -576,7 +577,7 @@ static __always_inline __u32 ks_trig_fields(const struct ks_tables *t, __u32 act
 /*
  * Scan, then collect the candidates: first the trigger fields of the
  * event's action, then the category lists (when a step indexed by
- * category can match the action: bit KS_F_NONE) and the cut-path
+ * category can match the action: bit KS_F_NONE) and the cut-field
  * lists. Only when some
  * step is a candidate are the other fields scanned, for the atoms the
  * candidates' programs test beside their trigger (a step can match the
@@ -601,7 +602,7 @@ static __always_inline void ks_scan_triggers(struct ks_tables *t, struct ks_scra
 		ks_cat_cands(t, sc, KS_CAT_ANY);
 		ks_cat_cands(t, sc, sc->ev.category);
 	}
-	if (sc->ev.truncated & KS_F_PATH_MASK)
+	if (sc->ev.truncated & KS_CUT_MASK)
 		ks_cut_cands(t, sc);
 	if (sc->n_cand || (sc->ev.verdict.flags & KS_V_CAND_OVERFLOW))
 		st->dfa_bytes += ks_scan_fields(t, sc, sc->scanned, src);
@@ -618,11 +619,21 @@ int ks_cidr_match(struct ks_tables *t, struct ks_scratch *sc, __u32 field, __u32
  * tail. An equality cannot hold (the real path is longer than any pattern
  * that fits a slot) unless the walk never reached the root (no head), and
  * a substring could lie in the cut middle (KS_ATOM_MIDDLE).
+ * A cut argument vector keeps its head only: in a block/kill rule
+ * (KS_ATOM_ARGS_CLOSED; an alert rule's miss is a miss) a miss on
+ * process.command_line is decided for prefixes and equalities within it
+ * (KS_ATOM_PREFIX), never on process.args, whose unseen elements could
+ * hold any pattern.
  */
 static __always_inline int ks_cut_undecided(const struct ks_event *ev, const struct ks_insn *in)
 {
 	__u32 f = in->field & 15, head;
 
+	if (KS_F_ARGS_MASK & (1u << f))
+		return (ev->truncated & (1u << KS_F_PROCESS_ARGS)) &&
+		       (in->imm & KS_ATOM_ARGS_CLOSED) &&
+		       (f == KS_F_PROCESS_ARGS || (in->imm & KS_ATOM_MIDDLE) ||
+			KS_ATOM_SUFFIX(in->imm) || KS_ATOM_PREFIX(in->imm) > ev->str[f].len);
 	if (!(ev->truncated & KS_F_PATH_MASK & (1u << f)))
 		return 0;
 	head = ev->cut_head[KS_PATH_IDX(f) & (KS_PATH_SLOTS - 1)];

@@ -18,7 +18,7 @@
 #include <linux/types.h>
 #endif
 
-#define KS_ABI_VERSION		27
+#define KS_ABI_VERSION		28
 #define KS_TABLES_MAGIC		0x4b535442u	/* "KSTB" */
 
 /* ---- limits (the compiler enforces them and names the limit) ---- */
@@ -225,6 +225,23 @@ enum ks_field {
 #define KS_PATH_FIELD(k)	((k) == 0 ? KS_F_PROCESS_EXECUTABLE : (k) == 1 ? KS_F_PARENT_EXECUTABLE : \
 			 (k) == 2 ? KS_F_FILE_PATH : KS_F_FILE_ORIG_PATH)
 #define KS_PATH_HEAD	64u
+
+/*
+ * Cut slots (cut_first/cut_list in maps/ks_tables.h): the fields an event
+ * may hold only in part, each with the steps a cut may hide the trigger
+ * of. Slots 0..3 are the path fields (KS_PATH_IDX). Slot KS_CUT_ARGS is
+ * the argument vector: process.args and process.command_line keep its
+ * first KS_ARGS_MAX bytes (fewer past the kernel's element limit), the
+ * rest is unseen, and the truncated bit KS_F_PROCESS_ARGS says so for
+ * both fields.
+ */
+#define KS_CUT_ARGS	KS_PATH_SLOTS
+#define KS_CUT_SLOTS	(KS_PATH_SLOTS + 1)
+#define KS_CUT_LIST_MAX	(KS_PATH_SLOTS * KS_MAX_STEPS)
+#define KS_F_ARGS_MASK	((1u << KS_F_PROCESS_ARGS) | (1u << KS_F_PROCESS_COMMAND_LINE))
+/* the truncated bits that make cut slot k's list candidates */
+#define KS_CUT_BIT(k)	((k) < KS_PATH_SLOTS ? 1u << KS_PATH_FIELD(k) : 1u << KS_F_PROCESS_ARGS)
+#define KS_CUT_MASK	(KS_F_PATH_MASK | (1u << KS_F_PROCESS_ARGS))
 
 /* Case mode of a DFA sub-automaton. */
 enum ks_case {

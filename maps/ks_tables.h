@@ -41,8 +41,9 @@
  * hdr.cls_end (columns col_begin, col_end), never through a column
  * map: see struct ks_tables_hdr.
  * Steps without any trigger atom are listed per category in cat_list.
- * Steps with a trigger atom on a path field are listed per path slot in
- * cut_list too (see maps/ks_abi.h, KS_F_PATH_MASK).
+ * Steps with a trigger atom on a field an event may hold only in part (a
+ * path, the argument vector) are listed per cut slot in cut_list too (see
+ * maps/ks_abi.h, KS_CUT_SLOTS).
  */
 #ifndef KS_TABLES_H
 #define KS_TABLES_H
@@ -67,11 +68,22 @@ struct ks_insn {
  * undecided: the longest prefix pattern (matched against the head), the
  * longest suffix pattern (against the tail), KS_ATOM_MIDDLE when some
  * pattern may lie anywhere (a substring, an equality longer than a slot).
- * Pattern lengths are counted without the frame sentinels.
+ * On process.command_line, whose cut keeps only a head, an equality
+ * counts as a prefix of its length: a miss decides it only when the head
+ * is at least that long (and only KS_ATOM_ARGS_CLOSED atoms are left
+ * undecided on a cut argument vector). Pattern lengths are counted
+ * without the frame sentinels.
  */
 #define KS_ATOM_PREFIX(imm)	((__u32)(imm) & 0xffffu)
 #define KS_ATOM_SUFFIX(imm)	((__u32)((imm) >> 16) & 0xffffu)
 #define KS_ATOM_MIDDLE		(1ull << 32)
+/*
+ * The atom is in a block/kill rule: on a cut argument vector a miss the
+ * head cannot decide is undecided, so the rule fails closed. Without it
+ * (alert rules) such a miss is a miss: a command line longer than 512
+ * bytes would otherwise fire every alert rule on it (see README).
+ */
+#define KS_ATOM_ARGS_CLOSED	(1ull << 33)
 
 struct ks_cidr {
 	__u8 addr[16];		/* network, IPv4 mapped */
@@ -223,13 +235,13 @@ struct ks_tables {
 	__u32 cat_first[KS_CAT_N];	/* (first << 16) | count in cat_list */
 	__u16 cat_list[KS_MAX_STEPS];
 	/*
-	 * Per path slot (KS_PATH_IDX): the steps with a trigger atom on that
-	 * field, block/kill rules first. An event whose path was cut adds
-	 * them as candidates: a trigger the cut left undecided must not keep
-	 * a step from being judged.
+	 * Per cut slot (KS_PATH_IDX, KS_CUT_ARGS): the steps with a trigger
+	 * atom on that slot's fields, block/kill rules first. An event whose
+	 * field was cut (KS_CUT_BIT) adds them as candidates: a trigger the
+	 * cut left undecided must not keep a step from being judged.
 	 */
-	__u32 cut_first[KS_PATH_SLOTS];	/* (first << 16) | count in cut_list */
-	__u16 cut_list[KS_PATH_SLOTS * KS_MAX_STEPS];
+	__u32 cut_first[KS_CUT_SLOTS];	/* (first << 16) | count in cut_list */
+	__u16 cut_list[KS_CUT_LIST_MAX];
 	__u16 acc_list[KS_MAX_ACC_LIST];
 	__u32 atom_trig[KS_MAX_ATOMS];
 	__u16 trig_list[KS_MAX_TRIG_LIST];

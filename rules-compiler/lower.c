@@ -619,22 +619,41 @@ static bool trig_on(const struct lower *L, uint32_t s, uint32_t field)
 	return false;
 }
 
+/* Does step s have a trigger atom on a field of cut slot k (KS_CUT_SLOTS)? */
+static bool trig_on_cut(const struct lower *L, uint32_t s, uint32_t k)
+{
+	if (k < KS_PATH_SLOTS)
+		return trig_on(L, s, KS_PATH_FIELD(k));
+	return trig_on(L, s, KS_F_PROCESS_ARGS) || trig_on(L, s, KS_F_PROCESS_COMMAND_LINE);
+}
+
 /*
- * cut_list: per path field, the steps indexed by a trigger atom on it
- * (not by category), block/kill rules first.
+ * cut_list: per cut slot, the steps indexed by a trigger atom on its
+ * fields (not by category), block/kill rules first; for the argument
+ * vector block/kill rules only (KS_ATOM_ARGS_CLOSED).
  */
 static void build_cut_index(struct lower *L, const bool *by_cat)
 {
 	struct ks_tables *t = L->t;
 	uint32_t k, s, n = 0, first, pass;
 
-	for (k = 0; k < KS_PATH_SLOTS; k++) {
+	for (k = 0; k < KS_CUT_SLOTS; k++) {
 		first = n;
 		for (pass = 0; pass < 2; pass++)
-			for (s = 0; s < t->hdr.n_steps; s++)
-				if (!by_cat[s] && step_enforces(t, s) == !pass &&
-				    trig_on(L, s, KS_PATH_FIELD(k)))
-					t->cut_list[n++] = s;
+			for (s = 0; s < t->hdr.n_steps; s++) {
+				if (by_cat[s] || step_enforces(t, s) != !pass || !trig_on_cut(L, s, k))
+					continue;
+				/* an alert rule's miss on the argument vector is decided */
+				if (k == KS_CUT_ARGS && pass)
+					continue;
+				if (n == KS_CUT_LIST_MAX) {
+					lower_error(L, L->rs->rules[t->steps[s].rule].loc,
+						    "rules need more than %u cut-list entries, limit KS_CUT_LIST_MAX is %u",
+						    KS_CUT_LIST_MAX, KS_CUT_LIST_MAX);
+					return;
+				}
+				t->cut_list[n++] = s;
+			}
 		t->cut_first[k] = first << 16 | (n - first);
 	}
 }

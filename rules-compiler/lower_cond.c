@@ -104,7 +104,10 @@ static void prog_free(struct prog *p)
 
 /*
  * ATOM a, with the atom's field and what a miss leaves undecided on a
- * path cut on the left (KS_ATOM_* in maps/ks_tables.h).
+ * cut field (KS_ATOM_* in maps/ks_tables.h): a path cut on the left, or
+ * a command line of which only the head is kept, where an equality is
+ * decided as a prefix of its length is; there, only for a block/kill
+ * rule (KS_ATOM_ARGS_CLOSED).
  */
 static void emit_atom(struct lower *L, struct prog *p, uint32_t a)
 {
@@ -121,7 +124,9 @@ static void emit_atom(struct lower *L, struct prog *p, uint32_t a)
 		bool e = pt->len && pt->bytes[pt->len - 1] == KS_SENT_END;
 		uint64_t core = pt->len - b - e;
 
-		if (b && e)
+		if (b && e && d->field == KS_F_PROCESS_COMMAND_LINE)
+			pre = core > pre ? core : pre;
+		else if (b && e)
 			mid |= core >= KS_PATH_MAX;
 		else if (b)
 			pre = core > pre ? core : pre;
@@ -133,6 +138,8 @@ static void emit_atom(struct lower *L, struct prog *p, uint32_t a)
 	if (pre > 0xffff || suf > 0xffff)
 		mid = 1;
 	in->imm = (pre & 0xffff) | (suf & 0xffff) << 16 | (mid ? KS_ATOM_MIDDLE : 0);
+	if ((KS_F_ARGS_MASK & (1u << d->field)) && L->rule && L->rule->action != KS_RA_ALERT)
+		in->imm |= KS_ATOM_ARGS_CLOSED;
 }
 
 /* Emit an ATOM per pattern set of the OR, as further OR operands. */

@@ -246,8 +246,8 @@ static int tc_index(const struct ks_tables *t, char *err, size_t errlen)
 			  ARRAY_SIZE(t->cat_list), h->n_steps, "category",
 			  err, errlen))
 		return -1;
-	return tc_step_lists(t->cut_first, KS_PATH_SLOTS, t->cut_list,
-			     ARRAY_SIZE(t->cut_list), h->n_steps, "cut path slot",
+	return tc_step_lists(t->cut_first, KS_CUT_SLOTS, t->cut_list,
+			     ARRAY_SIZE(t->cut_list), h->n_steps, "cut slot",
 			     err, errlen);
 }
 

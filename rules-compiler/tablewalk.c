@@ -236,12 +236,11 @@ void ks_walk_candidates(const struct ks_tables *t, const struct ks_event *ev,
 			continue;
 		add_range(t, ev, t->atom_trig[a], t->trig_list, KS_MAX_TRIG_LIST, w);
 	}
-	/* a cut path: the steps it may hide the trigger of (after the hits, as bpf/) */
-	for (i = 0; i < KS_PATH_SLOTS; i++) {
-		if (!(ev->truncated & KS_F_PATH_MASK & (1u << KS_PATH_FIELD(i))))
+	/* a cut field: the steps it may hide the trigger of (after the hits, as bpf/) */
+	for (i = 0; i < KS_CUT_SLOTS; i++) {
+		if (!(ev->truncated & KS_CUT_BIT(i)))
 			continue;
-		add_range(t, ev, t->cut_first[i], t->cut_list,
-			  KS_PATH_SLOTS * KS_MAX_STEPS, w);
+		add_range(t, ev, t->cut_first[i], t->cut_list, KS_CUT_LIST_MAX, w);
 	}
 }
 
@@ -308,13 +307,23 @@ static bool cidr_match(const uint8_t *ip, const struct ks_cidr *c)
 	return (ip[full] & mask) == (c->addr[full] & mask);
 }
 
-/* A miss of an atom on a cut path that the scanned parts cannot decide. */
+/*
+ * A miss of an atom on a cut field that the scanned parts cannot decide
+ * (ks_cut_undecided() in bpf/ks_eval.bpf.h).
+ */
 static bool cut_undecided(const struct ks_event *ev, const struct ks_insn *in)
 {
 	uint32_t head;
 
-	if (in->field >= KS_F_STR_N ||
-	    !(ev->truncated & KS_F_PATH_MASK & (1u << in->field)))
+	if (in->field >= KS_F_STR_N)
+		return false;
+	if (KS_F_ARGS_MASK & (1u << in->field))
+		return (ev->truncated & (1u << KS_F_PROCESS_ARGS)) &&
+		       (in->imm & KS_ATOM_ARGS_CLOSED) &&
+		       (in->field == KS_F_PROCESS_ARGS || (in->imm & KS_ATOM_MIDDLE) ||
+			KS_ATOM_SUFFIX(in->imm) ||
+			KS_ATOM_PREFIX(in->imm) > ev->str[in->field].len);
+	if (!(ev->truncated & KS_F_PATH_MASK & (1u << in->field)))
 		return false;
 	head = ev->cut_head[KS_PATH_IDX(in->field)];
 	return !head || (in->imm & KS_ATOM_MIDDLE) || KS_ATOM_PREFIX(in->imm) > head ||
@@ -495,9 +504,8 @@ static bool walk_no_candidate(const struct ks_tables *t, const struct ks_event *
 	    ((t->cat_first[KS_CAT_ANY] & 0xffff) ||
 	     (ev->category < KS_CAT_N && (t->cat_first[ev->category] & 0xffff))))
 		return false;
-	for (i = 0; i < KS_PATH_SLOTS; i++)
-		if ((ev->truncated & KS_F_PATH_MASK & (1u << KS_PATH_FIELD(i))) &&
-		    (t->cut_first[i] & 0xffff))
+	for (i = 0; i < KS_CUT_SLOTS; i++)
+		if ((ev->truncated & KS_CUT_BIT(i)) && (t->cut_first[i] & 0xffff))
 			return false;
 	return true;
 }

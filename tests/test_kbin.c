@@ -377,7 +377,7 @@ static void test_inconsistent(void **state)
 	/* the cut lists (ABI 5) are checked like the category lists */
 	ks_ruleset_free(compile(rules_yaml, T));
 	T->cut_first[0] = (uint32_t)(KS_PATH_SLOTS * KS_MAX_STEPS) << 16 | 1;
-	expect_inconsistent(rs, "cut slice", "cut path slot 0 lists past");
+	expect_inconsistent(rs, "cut slice", "cut slot 0 lists past");
 	ks_ruleset_free(compile(rules_yaml, T));
 	T->cut_first[1] = 0 << 16 | 1;
 	T->cut_list[0] = T->hdr.n_steps;

@@ -970,6 +970,72 @@ static void test_cut_walk(void **state)
 	ks_ruleset_free(rs);
 }
 
+/*
+ * The table walk on a cut argument vector (truncated bit of process.args):
+ * the head is kept, the rest unseen. In a kill rule a miss is decided on
+ * process.command_line only for a prefix or an equality the head holds,
+ * never on process.args; the cut slot KS_CUT_ARGS makes every kill step
+ * with a trigger there a candidate, so a literal past the cut cannot keep
+ * it from being judged (bpf/ks_eval.bpf.h, ks_cut_undecided). In an
+ * alert rule a miss is a miss.
+ */
+static void test_args_cut_walk(void **state)
+{
+	static const char *const q[] = {
+		"process.command_line : \"*zq9evil*\"",
+		"startsWith(process.command_line, \"curl -s\")",
+		"startsWith(process.command_line, \"wget \")",
+		"process.command_line == \"curl\"",
+		"process.command_line == \"curl -s http://a.example/x/y/zz\"",
+		"endsWith(process.command_line, \"--zq9\")",
+		"process.args == \"--zq9\"",
+		"process.args == \"-s\"",
+		"startsWith(process.command_line, \"curl -s http://a.example/x/y\")",
+		/* alert rules (the last two): a miss is a miss */
+		"process.command_line : \"*zq9evil*\"",
+		"process.args == \"--zq9\"",
+	};
+	static const enum ks_tv cut[] = { KS_TV_UNKNOWN, KS_TV_TRUE, KS_TV_FALSE, KS_TV_FALSE,
+					  KS_TV_UNKNOWN, KS_TV_UNKNOWN, KS_TV_UNKNOWN, KS_TV_TRUE,
+					  KS_TV_UNKNOWN, KS_TV_FALSE, KS_TV_FALSE };
+	const uint32_t n_kill = ARRAY_SIZE(q) - 2;
+	static const char args[] = "curl\0-s\0http://a.e";	/* 19 bytes kept */
+	static struct ks_walk w;
+	struct ks_event ev = { .category = KS_CAT_PROCESS, .action = KS_ACT_EXEC,
+			       .present = KS_P_PROCESS };
+	uint32_t off = offsetof(struct ks_event, args), n = sizeof(args) - 1, i, v;
+	char *yaml = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&yaml, &len);
+	struct ks_ruleset *rs;
+
+	for (i = 0; i < ARRAY_SIZE(q); i++)
+		fprintf(f, "- rule: r%u\n  name: r%u\n  action: %s\n  query: |\n    process where %s\n",
+			i, i, i < n_kill ? "kill" : "alert", q[i]);
+	fclose(f);
+	rs = load(yaml, 0, NULL);
+	/* one step per rule, each kill rule listed once under the argument vector */
+	v = T->cut_first[KS_CUT_ARGS];
+	assert_int_equal(v & 0xffff, n_kill);
+	for (i = 0; i < n_kill; i++)
+		assert_int_equal(T->cut_list[(v >> 16) + i], i);
+	memcpy(ev.args, args, n);
+	ev.str[KS_F_PROCESS_ARGS] = (struct ks_strref){ off, n };
+	ev.str[KS_F_PROCESS_COMMAND_LINE] = (struct ks_strref){ off, n };
+	ev.truncated = 1u << KS_F_PROCESS_ARGS;
+	ks_walk_init(&w);
+	ks_walk_event(T, &ev, &w);
+	for (i = 0; i < ARRAY_SIZE(q); i++)
+		assert_int_equal(ks_walk_verdict(&w, i), cut[i]);
+	/* whole: every miss is decided */
+	ev.truncated = 0;
+	ks_walk_event(T, &ev, &w);
+	for (i = 0; i < ARRAY_SIZE(q); i++)
+		assert_int_equal(ks_walk_verdict(&w, i), cut[i] == KS_TV_TRUE ? KS_TV_TRUE : KS_TV_FALSE);
+	ks_ruleset_free(rs);
+	free(yaml);
+}
+
 static void test_deterministic(void **state)
 {
 	const char *yaml =
@@ -1401,6 +1467,7 @@ int main(void)
 		cmocka_unit_test(test_dedupe_and_index),
 		cmocka_unit_test(test_cut_atoms),
 		cmocka_unit_test(test_cut_walk),
+		cmocka_unit_test(test_args_cut_walk),
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_rule_uid),
 		cmocka_unit_test(test_fnv_reference),

@@ -34,15 +34,19 @@
  *    frame of a plain field (equality with "" is KS_OP_STRLEN).
  * 2. Candidates. cat_list of the event's category, then cat_list of
  *    KS_CAT_ANY, then, per hit atom in hit order, its trig_list steps whose
- *    category is KS_CAT_ANY or the event's, then, per cut path field,
- *    its cut_list steps. Each step once; beyond
+ *    category is KS_CAT_ANY or the event's, then, per cut slot (a path
+ *    field, the argument vector: KS_CUT_BIT), its cut_list steps. Each
+ *    step once; beyond
  *    KS_MAX_CANDS the event is marked overflowed (the kernel forwards it).
  * 3. Programs. Each candidate's program runs on a stack of ks_tv values
  *    (Kleene logic: AND is F if any F, else U if any U; OR dually; NOT U
  *    is U). Operands:
  *      TRUE, FALSE, USER (unknown: userspace decides)
  *      ATOM    arg = atom id: hit or not; a miss on a cut path is U when
- *              the head/tail cannot decide it (KS_ATOM_* of imm)
+ *              the head/tail cannot decide it (KS_ATOM_* of imm); on a
+ *              cut argument vector in a block/kill rule (KS_ATOM_ARGS_CLOSED),
+ *              always on process.args, and on process.command_line unless
+ *              a prefix or equality fits the head
  *      CMP     field cmp imm: (s64)value <cmp> (s64)imm; F if null
  *      STRLEN  field cmp imm: value length <cmp> imm; F if null
  *      CIDR    field arg = index into cidrs: the address is in the network;
