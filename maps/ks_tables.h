@@ -78,10 +78,11 @@ struct ks_insn {
 #define KS_ATOM_SUFFIX(imm)	((__u32)((imm) >> 16) & 0xffffu)
 #define KS_ATOM_MIDDLE		(1ull << 32)
 /*
- * The atom is in a block/kill rule: on a cut argument vector a miss the
- * head cannot decide is undecided, so the rule fails closed. Without it
- * (alert rules) such a miss is a miss: a command line longer than 512
- * bytes would otherwise fire every alert rule on it (see README).
+ * The atom's rule fails closed on a cut argument vector (rule key
+ * args_cut; by default block/kill rules): a miss the head cannot decide
+ * is undecided. Without it (alert rules, args_cut: head) such a miss is
+ * a miss: a command line longer than 512 bytes would otherwise fire every
+ * rule on it (see README).
  */
 #define KS_ATOM_ARGS_CLOSED	(1ull << 33)
 

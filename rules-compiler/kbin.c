@@ -201,6 +201,7 @@ static int emit_rule(yaml_emitter_t *em, const struct ks_rule_src *r)
 	    emit_kv(em, "name", r->name ? r->name : r->id, false) ||
 	    emit_kv(em, "severity", ks_severity_name(r->severity), true) ||
 	    emit_kv(em, "action", ks_rule_action_name(r->action), true) ||
+	    (r->args_cut && emit_kv(em, "args_cut", ks_args_cut_name(r->args_cut), true)) ||
 	    emit_strs(em, "tags", r->tags, r->n_tags) || emit_meta(em, r) ||
 	    emit_kv(em, "query", r->query_text ? r->query_text : "", false) ||
 	    emit_exceptions(em, r))

@@ -453,6 +453,7 @@ static int lower_rule(struct lower *L, uint32_t ri)
 	int ret;
 
 	L->rule = r;
+	L->args_warned = false;
 	L->loc = r->loc;
 	L->why[0] = 0;
 	L->rule_atoms = 0;
@@ -630,7 +631,7 @@ static bool trig_on_cut(const struct lower *L, uint32_t s, uint32_t k)
 /*
  * cut_list: per cut slot, the steps indexed by a trigger atom on its
  * fields (not by category), block/kill rules first; for the argument
- * vector block/kill rules only (KS_ATOM_ARGS_CLOSED).
+ * vector only the rules that fail closed on it (rule_args_closed).
  */
 static void build_cut_index(struct lower *L, const bool *by_cat)
 {
@@ -643,8 +644,9 @@ static void build_cut_index(struct lower *L, const bool *by_cat)
 			for (s = 0; s < t->hdr.n_steps; s++) {
 				if (by_cat[s] || step_enforces(t, s) != !pass || !trig_on_cut(L, s, k))
 					continue;
-				/* an alert rule's miss on the argument vector is decided */
-				if (k == KS_CUT_ARGS && pass)
+				/* a miss on the argument vector decided by the head */
+				if (k == KS_CUT_ARGS &&
+				    !rule_args_closed(&L->rs->rules[t->steps[s].rule]))
 					continue;
 				if (n == KS_CUT_LIST_MAX) {
 					lower_error(L, L->rs->rules[t->steps[s].rule].loc,

@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <string.h>
 
+#include <kestrel/names.h>
 #include <kestrel/tablewalk.h>
 
 #include "lower_priv.h"
@@ -103,11 +104,33 @@ static void prog_free(struct prog *p)
 }
 
 /*
+ * A block/kill rule that fails closed by default on a cut argument vector
+ * through a test the kept head never decides (a substring, a suffix, an
+ * element of process.args) is killed or blocked for every long command
+ * line the rest of it matches: say so once per rule, with the way out.
+ */
+static void warn_args_cut(struct lower *L, bool never_decided)
+{
+	if (!never_decided || L->args_warned || L->rule->args_cut != KS_ARGS_CUT_DEFAULT ||
+	    !L->diags)
+		return;
+	L->args_warned = true;
+	ks_diag_add(L->diags, KS_DIAG_WARNING, L->rule->loc,
+		    "rule %s: action %s fails closed on a command line longer than the kernel "
+		    "keeps (%u bytes): its test on process.args or process.command_line is "
+		    "undecided there, so every such exec the rest of the rule matches is %s; "
+		    "add \"args_cut: head\" to decide on the kept bytes (a literal past them "
+		    "is then missed) or \"args_cut: fail-closed\" to keep this",
+		    L->rule->id, ks_rule_action_name(L->rule->action), KS_ARGS_MAX,
+		    L->rule->action == KS_RA_KILL ? "killed" : "blocked");
+}
+
+/*
  * ATOM a, with the atom's field and what a miss leaves undecided on a
  * cut field (KS_ATOM_* in maps/ks_tables.h): a path cut on the left, or
  * a command line of which only the head is kept, where an equality is
- * decided as a prefix of its length is; there, only for a block/kill
- * rule (KS_ATOM_ARGS_CLOSED).
+ * decided as a prefix of its length is; there, only in a rule that fails
+ * closed on it (rule_args_closed: KS_ATOM_ARGS_CLOSED).
  */
 static void emit_atom(struct lower *L, struct prog *p, uint32_t a)
 {
@@ -138,8 +161,10 @@ static void emit_atom(struct lower *L, struct prog *p, uint32_t a)
 	if (pre > 0xffff || suf > 0xffff)
 		mid = 1;
 	in->imm = (pre & 0xffff) | (suf & 0xffff) << 16 | (mid ? KS_ATOM_MIDDLE : 0);
-	if ((KS_F_ARGS_MASK & (1u << d->field)) && L->rule && L->rule->action != KS_RA_ALERT)
+	if ((KS_F_ARGS_MASK & (1u << d->field)) && L->rule && rule_args_closed(L->rule)) {
 		in->imm |= KS_ATOM_ARGS_CLOSED;
+		warn_args_cut(L, d->field == KS_F_PROCESS_ARGS || mid || suf);
+	}
 }
 
 /* Emit an ATOM per pattern set of the OR, as further OR operands. */

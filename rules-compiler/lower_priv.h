@@ -49,6 +49,7 @@ struct lower {
 	size_t cap_notes;
 
 	const struct ks_rule_src *rule;	/* being lowered */
+	bool args_warned;		/* its args_cut warning given */
 	bool in_exc;			/* lowering a step's exceptions */
 	struct ks_loc loc;		/* for limit errors */
 	char why[NOTE_MAX];		/* first reason it is not exact */
@@ -64,6 +65,17 @@ struct orset {
 	struct pset s[KS_F_STR_N * KS_CASE_N];
 };
 
+
+/*
+ * Does a miss the kept bytes of a cut argument vector cannot decide fail
+ * closed in rule r (args_cut, default by action)?
+ */
+static inline bool rule_args_closed(const struct ks_rule_src *r)
+{
+	if (r->args_cut != KS_ARGS_CUT_DEFAULT)
+		return r->args_cut == KS_ARGS_CUT_CLOSED;
+	return r->action != KS_RA_ALERT;
+}
 
 /* ---- atoms.c ---- */
 void lower_error(struct lower *L, struct ks_loc loc, const char *fmt, ...)

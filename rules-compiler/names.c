@@ -28,9 +28,16 @@ static const struct ks_name modes[] = {
 	{ "observe", KS_MODE_OBSERVE },
 };
 
+/* rule key args_cut (the default, KS_ARGS_CUT_DEFAULT, is not spelled) */
+static const struct ks_name args_cuts[] = {
+	{ "fail-closed", KS_ARGS_CUT_CLOSED },
+	{ "head", KS_ARGS_CUT_HEAD },
+};
+
 const struct ks_names ks_severity_names = NAMES(severities);
 const struct ks_names ks_rule_action_names = NAMES(rule_actions);
 const struct ks_names ks_mode_names = NAMES(modes);
+const struct ks_names ks_args_cut_names = NAMES(args_cuts);
 
 const char *ks_names_name(const struct ks_names *t, int val)
 {

@@ -28,8 +28,8 @@ struct rule_entry {
 	yaml_node_t *map;
 	yaml_node_t *id, *name, *severity, *action, *tags, *query;
 	yaml_node_t *uuid, *description, *risk_score, *references, *threat;
-	yaml_node_t *enabled, *exceptions;
-	int sev, act, risk;
+	yaml_node_t *enabled, *exceptions, *args_cut;
+	int sev, act, risk, cut;
 	bool disabled;
 	size_t errors;
 };
@@ -66,19 +66,19 @@ static const char *entry_string(struct ks_ruleset *rs, struct rule_entry *e,
 
 #define ENTRY_KEYS	"rule, name, severity, action, tags, query, uuid, " \
 			"description, risk_score, references, threat, " \
-			"enabled, exceptions"
+			"enabled, exceptions, args_cut"
 
 static yaml_node_t **entry_slot(struct rule_entry *e, const char *key)
 {
 	static const char *const keys[] = {
 		"rule", "name", "severity", "action", "tags", "query", "uuid",
 		"description", "risk_score", "references", "threat",
-		"enabled", "exceptions",
+		"enabled", "exceptions", "args_cut",
 	};
 	yaml_node_t **slots[] = {
 		&e->id, &e->name, &e->severity, &e->action, &e->tags, &e->query,
 		&e->uuid, &e->description, &e->risk_score, &e->references,
-		&e->threat, &e->enabled, &e->exceptions,
+		&e->threat, &e->enabled, &e->exceptions, &e->args_cut,
 	};
 	size_t i;
 
@@ -192,6 +192,11 @@ static void entry_check(struct ks_ruleset *rs, struct rule_entry *e)
 	    (e->act = ks_rule_action_parse(v)) < 0)
 		entry_error(rs, e, e->action, "unknown action \"%s\" "
 			    "(expected alert, block or kill)", v);
+	e->cut = KS_ARGS_CUT_DEFAULT;
+	if (e->args_cut && (v = entry_string(rs, e, e->args_cut, "args_cut")) &&
+	    (e->cut = ks_args_cut_parse(v)) < 0)
+		entry_error(rs, e, e->args_cut, "unknown args_cut \"%s\" "
+			    "(expected fail-closed or head)", v);
 	if (e->tags && e->tags->type != YAML_SEQUENCE_NODE)
 		entry_error(rs, e, e->tags, "%s", "\"tags\" must be a list of strings");
 	entry_check_meta(rs, e);
@@ -293,6 +298,7 @@ static void load_rule(struct ks_ruleset *rs, const struct ks_src *src,
 	r->name = ks_strdup(rs, ks_yscalar(e.name));
 	r->severity = e.sev;
 	r->action = e.act;
+	r->args_cut = e.cut;
 	r->disabled = e.disabled;
 	entry_meta(rs, &e, r);
 	if (r->disabled) {

@@ -972,52 +972,67 @@ static void test_cut_walk(void **state)
 
 /*
  * The table walk on a cut argument vector (truncated bit of process.args):
- * the head is kept, the rest unseen. In a kill rule a miss is decided on
- * process.command_line only for a prefix or an equality the head holds,
- * never on process.args; the cut slot KS_CUT_ARGS makes every kill step
- * with a trigger there a candidate, so a literal past the cut cannot keep
- * it from being judged (bpf/ks_eval.bpf.h, ks_cut_undecided). In an
- * alert rule a miss is a miss.
+ * the head is kept, the rest unseen. In a rule that fails closed (a kill
+ * rule by default, any rule with args_cut: fail-closed) a miss is decided
+ * on process.command_line only for a prefix or an equality the head
+ * holds, never on process.args; the cut slot KS_CUT_ARGS makes each such
+ * step a candidate, so a literal past the cut cannot keep it from being
+ * judged (bpf/ks_eval.bpf.h, ks_cut_undecided). In an alert rule or one
+ * saying args_cut: head a miss is a miss. A kill rule left at the default
+ * with a test the head never decides gets one warning.
  */
 static void test_args_cut_walk(void **state)
 {
-	static const char *const q[] = {
-		"process.command_line : \"*zq9evil*\"",
-		"startsWith(process.command_line, \"curl -s\")",
-		"startsWith(process.command_line, \"wget \")",
-		"process.command_line == \"curl\"",
-		"process.command_line == \"curl -s http://a.example/x/y/zz\"",
-		"endsWith(process.command_line, \"--zq9\")",
-		"process.args == \"--zq9\"",
-		"process.args == \"-s\"",
-		"startsWith(process.command_line, \"curl -s http://a.example/x/y\")",
-		/* alert rules (the last two): a miss is a miss */
-		"process.command_line : \"*zq9evil*\"",
-		"process.args == \"--zq9\"",
+	static const struct {
+		const char *q, *action, *cut_key;
+		enum ks_tv cut;
+	} r[] = {
+		{ "process.command_line : \"*zq9evil*\"", "kill", NULL, KS_TV_UNKNOWN },
+		{ "startsWith(process.command_line, \"curl -s\")", "kill", NULL, KS_TV_TRUE },
+		{ "startsWith(process.command_line, \"wget \")", "kill", NULL, KS_TV_FALSE },
+		{ "process.command_line == \"curl\"", "kill", NULL, KS_TV_FALSE },
+		{ "process.command_line == \"curl -s http://a.example/x/y/zz\"", "kill", NULL,
+		  KS_TV_UNKNOWN },
+		{ "endsWith(process.command_line, \"--zq9\")", "block", NULL, KS_TV_UNKNOWN },
+		{ "process.args == \"--zq9\"", "kill", NULL, KS_TV_UNKNOWN },
+		{ "process.args == \"-s\"", "kill", NULL, KS_TV_TRUE },
+		{ "startsWith(process.command_line, \"curl -s http://a.example/x/y\")", "kill",
+		  "fail-closed", KS_TV_UNKNOWN },
+		{ "process.command_line : \"*zq9evil*\"", "alert", "fail-closed", KS_TV_UNKNOWN },
+		/* a miss is a miss */
+		{ "process.command_line : \"*zq9evil*\"", "alert", NULL, KS_TV_FALSE },
+		{ "process.args == \"--zq9\"", "alert", NULL, KS_TV_FALSE },
+		{ "process.command_line : \"*zq9evil*\"", "kill", "head", KS_TV_FALSE },
 	};
-	static const enum ks_tv cut[] = { KS_TV_UNKNOWN, KS_TV_TRUE, KS_TV_FALSE, KS_TV_FALSE,
-					  KS_TV_UNKNOWN, KS_TV_UNKNOWN, KS_TV_UNKNOWN, KS_TV_TRUE,
-					  KS_TV_UNKNOWN, KS_TV_FALSE, KS_TV_FALSE };
-	const uint32_t n_kill = ARRAY_SIZE(q) - 2;
+	const uint32_t n_closed = 10;	/* the first ten, in the cut list in order */
 	static const char args[] = "curl\0-s\0http://a.e";	/* 19 bytes kept */
 	static struct ks_walk w;
 	struct ks_event ev = { .category = KS_CAT_PROCESS, .action = KS_ACT_EXEC,
 			       .present = KS_P_PROCESS };
 	uint32_t off = offsetof(struct ks_event, args), n = sizeof(args) - 1, i, v;
+	const char *d, *p;
 	char *yaml = NULL;
-	size_t len = 0;
+	size_t len = 0, warned = 0;
 	FILE *f = open_memstream(&yaml, &len);
 	struct ks_ruleset *rs;
 
-	for (i = 0; i < ARRAY_SIZE(q); i++)
-		fprintf(f, "- rule: r%u\n  name: r%u\n  action: %s\n  query: |\n    process where %s\n",
-			i, i, i < n_kill ? "kill" : "alert", q[i]);
+	for (i = 0; i < ARRAY_SIZE(r); i++)
+		fprintf(f, "- rule: r%u\n  name: r%u\n  action: %s\n%s%s%s  query: |\n"
+			"    process where %s\n", i, i, r[i].action,
+			r[i].cut_key ? "  args_cut: " : "", r[i].cut_key ? r[i].cut_key : "",
+			r[i].cut_key ? "\n" : "", r[i].q);
 	fclose(f);
 	rs = load(yaml, 0, NULL);
-	/* one step per rule, each kill rule listed once under the argument vector */
+	/* kill rules left at the default with a substring, suffix or args test */
+	d = diag_text(rs);
+	for (p = d; (p = strstr(p, "fails closed on a command line")); p++)
+		warned++;
+	assert_int_equal(warned, 4);
+	assert_non_null(strstr(d, "rule r0: action kill fails closed"));
+	assert_null(strstr(d, "rule r8:"));	/* said so: no warning */
 	v = T->cut_first[KS_CUT_ARGS];
-	assert_int_equal(v & 0xffff, n_kill);
-	for (i = 0; i < n_kill; i++)
+	assert_int_equal(v & 0xffff, n_closed);
+	for (i = 0; i < n_closed; i++)
 		assert_int_equal(T->cut_list[(v >> 16) + i], i);
 	memcpy(ev.args, args, n);
 	ev.str[KS_F_PROCESS_ARGS] = (struct ks_strref){ off, n };
@@ -1025,13 +1040,14 @@ static void test_args_cut_walk(void **state)
 	ev.truncated = 1u << KS_F_PROCESS_ARGS;
 	ks_walk_init(&w);
 	ks_walk_event(T, &ev, &w);
-	for (i = 0; i < ARRAY_SIZE(q); i++)
-		assert_int_equal(ks_walk_verdict(&w, i), cut[i]);
+	for (i = 0; i < ARRAY_SIZE(r); i++)
+		assert_int_equal(ks_walk_verdict(&w, i), r[i].cut);
 	/* whole: every miss is decided */
 	ev.truncated = 0;
 	ks_walk_event(T, &ev, &w);
-	for (i = 0; i < ARRAY_SIZE(q); i++)
-		assert_int_equal(ks_walk_verdict(&w, i), cut[i] == KS_TV_TRUE ? KS_TV_TRUE : KS_TV_FALSE);
+	for (i = 0; i < ARRAY_SIZE(r); i++)
+		assert_int_equal(ks_walk_verdict(&w, i),
+				 r[i].cut == KS_TV_TRUE ? KS_TV_TRUE : KS_TV_FALSE);
 	ks_ruleset_free(rs);
 	free(yaml);
 }

@@ -100,7 +100,11 @@ static void test_metadata_errors(void **state)
 		"  name: x\n"
 		"  name: y\n"
 		"  query: process where true\n"
-		"- just a string\n", -1,
+		"- just a string\n"
+		"- rule: cut\n"
+		"  name: x\n"
+		"  args_cut: open\n"
+		"  query: process where true\n", -1,
 		"r.yml:1:9: error: invalid rule id \"Bad Id\": use lowercase letters, "
 		"digits, '_', '.' and '-'\n"
 		"r.yml:6:13: error: unknown severity \"urgent\" (expected low, medium, "
@@ -110,11 +114,12 @@ static void test_metadata_errors(void **state)
 		"r.yml:11:3: error: rule is missing \"query\"\n"
 		"r.yml:15:3: error: unknown key \"colour\" in rule (expected rule, name, "
 		"severity, action, tags, query, uuid, description, risk_score, "
-		"references, threat, enabled, exceptions)\n"
+		"references, threat, enabled, exceptions, args_cut)\n"
 		"r.yml:19:9: error: \"tags\" must be a list of strings\n"
 		"r.yml:22:9: error: \"name\" must not be empty\n"
 		"r.yml:26:3: error: duplicate key \"name\"\n"
-		"r.yml:28:3: error: expected a rule (a mapping with rule:, name: and query:)");
+		"r.yml:28:3: error: expected a rule (a mapping with rule:, name: and query:)\n"
+		"r.yml:31:13: error: unknown args_cut \"open\" (expected fail-closed or head)");
 
 	assert_int_equal(rs->n_rules, 0);
 	ks_ruleset_free(rs);

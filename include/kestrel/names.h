@@ -7,6 +7,7 @@
  *   ks_severity_name(KS_SEV_HIGH)   "high"      ks_severity_parse("high")
  *   ks_rule_action_name(KS_RA_KILL) "kill"      ks_rule_action_parse("kill")
  *   ks_mode_name(KS_MODE_LSM)       "lsm"       ks_mode_parse("auto") == KS_MODE_PROBE
+ *   ks_args_cut_name(KS_ARGS_CUT_HEAD) "head"   ks_args_cut_parse("fail-closed")
  *
  * *_name() returns "?" for a value outside the table; *_parse() returns
  * KS_NAME_UNKNOWN for a name outside it. ks_names_list() prints the
@@ -34,6 +35,7 @@ struct ks_names {
 extern const struct ks_names ks_severity_names;
 extern const struct ks_names ks_rule_action_names;
 extern const struct ks_names ks_mode_names;
+extern const struct ks_names ks_args_cut_names;
 
 const char *ks_names_name(const struct ks_names *t, int val);
 int ks_names_parse(const struct ks_names *t, const char *s);
@@ -68,6 +70,16 @@ static inline const char *ks_mode_name(int m)
 static inline int ks_mode_parse(const char *s)
 {
 	return ks_names_parse(&ks_mode_names, s);
+}
+
+static inline const char *ks_args_cut_name(int c)
+{
+	return ks_names_name(&ks_args_cut_names, c);
+}
+
+static inline int ks_args_cut_parse(const char *s)
+{
+	return ks_names_parse(&ks_args_cut_names, s);
 }
 
 #endif /* KESTREL_NAMES_H */

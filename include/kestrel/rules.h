@@ -301,11 +301,24 @@ struct ks_exception {
 	bool from_file;			/* an exceptions file's, not the rule's own */
 };
 
+/*
+ * What a step decides on an event whose argument vector the kernel cut
+ * (512 bytes, README "A cut command line is not a bypass either") when a
+ * test on process.args or process.command_line is not decided by the
+ * kept bytes: rule key args_cut.
+ */
+enum ks_args_cut {
+	KS_ARGS_CUT_DEFAULT = 0,	/* fail-closed for block/kill, head for alert */
+	KS_ARGS_CUT_CLOSED,		/* "fail-closed": undecided, taken as matched */
+	KS_ARGS_CUT_HEAD,		/* "head": a miss in the kept bytes is a miss */
+};
+
 struct ks_rule_src {
 	char *id;			/* [a-z0-9_.-]+ */
 	char *name;
 	enum ks_severity severity;
 	enum ks_rule_action action;
+	enum ks_args_cut args_cut;
 	char **tags;
 	size_t n_tags;
 	char *query_text;

@@ -6,14 +6,16 @@
  * bit of process.args. A kill rule's literal past the cut is never hit:
  * its step must still be judged (cut slot KS_CUT_ARGS) and, undecided,
  * fail closed (KS_M_CUT), in every mode. A rule the kept head decides (a
- * prefix within it) is not failed closed, and an alert rule sees the
- * kept bytes only (a miss is a miss: README). Every cut is counted.
+ * prefix within it) is not failed closed, and an alert rule, or a kill
+ * rule saying args_cut: head, sees the kept bytes only (a miss is a miss:
+ * README). Every cut is counted.
  *
  * Copies of the static busybox under A = /tmp/ks_st_args (it exits 127,
  * finding no applet named like the copy, when nothing kills it):
  *   ks_atool   killed when its command line holds the marker anywhere
  *   ks_btool   killed when its command line starts with "ks_btool --deny"
  *   ks_ctool   alerted on (not killed) when its command line holds the marker
+ *   ks_dtool   killed when the first 512 bytes hold the marker (args_cut: head)
  */
 #include <errno.h>
 #include <signal.h>
@@ -51,6 +53,14 @@ static const char rules[] =
 	"  severity: high\n"
 	"  query: |\n"
 	"    process where event.action == \"exec\" and process.name == \"ks_ctool\" and\n"
+	"      process.command_line : \"*" MARK "*\"\n"
+	"- rule: st_acut_headonly\n"
+	"  name: a marker in the first 512 bytes of the command line\n"
+	"  severity: high\n"
+	"  action: kill\n"
+	"  args_cut: head\n"
+	"  query: |\n"
+	"    process where event.action == \"exec\" and process.name == \"ks_dtool\" and\n"
 	"      process.command_line : \"*" MARK "*\"\n";
 
 /* One exec: argv0, then `pad` filler bytes in `n_pad` arguments, then `last`. */
@@ -80,6 +90,9 @@ static const struct try tries[] = {
 	/* an alert rule: a hit in the head matches, a literal past it does not */
 	{ "alert: marker in the head", "ks_ctool", MARK, 600, 1, NULL, NULL, 0, "st_acut_alert" },
 	{ "alert: marker past 512 bytes", "ks_ctool", NULL, 600, 1, MARK, NULL, 0 },
+	/* args_cut: head on a kill rule: the same, and no fail-closed */
+	{ "head: marker in the head", "ks_dtool", MARK, 600, 1, NULL, "st_acut_headonly", 0 },
+	{ "head: marker past 512 bytes", "ks_dtool", NULL, 600, 1, MARK, NULL, 0 },
 };
 
 static void try_child(const struct try *t)
@@ -202,7 +215,7 @@ static int mk_tree(void)
 		return -errno;
 	ks_bin("busybox", bb, sizeof(bb));
 	if (ks_copy_exe(bb, A "/ks_atool") || ks_copy_exe(bb, A "/ks_btool") ||
-	    ks_copy_exe(bb, A "/ks_ctool"))
+	    ks_copy_exe(bb, A "/ks_ctool") || ks_copy_exe(bb, A "/ks_dtool"))
 		return -1;
 	return 0;
 }
