@@ -256,6 +256,16 @@ bool ks_tenv_matched(const struct ks_tenv *te, const struct ks_event *ev, int ru
 	return false;
 }
 
+int ks_tenv_cut_flag(const struct ks_tenv *te, const struct ks_event *ev, int rule)
+{
+	size_t i;
+
+	for (i = 0; i < ev->verdict.n_match && i < KS_MAX_MATCH; i++)
+		if (te->t->steps[ev->verdict.match[i].step % KS_MAX_STEPS].rule == rule)
+			return !!(ev->verdict.match[i].flags & KS_M_CUT);
+	return -1;
+}
+
 int ks_tenv_stats(const struct ks_tenv *te, struct ks_stats *st)
 {
 	return ks_stats_sum(ks_engine_stats_fd(&te->e), st);

@@ -57,6 +57,8 @@ int ks_tenv_rule(const struct ks_tenv *te, const char *id);
 /* Does ev carry a match for rule `rule` (exact, optionally completed)? */
 bool ks_tenv_matched(const struct ks_tenv *te, const struct ks_event *ev, int rule,
 		     bool completed);
+/* KS_M_CUT on the match of `rule` in ev (undecided by a cut): 0 or 1, -1 with no match. */
+int ks_tenv_cut_flag(const struct ks_tenv *te, const struct ks_event *ev, int rule);
 int ks_tenv_stats(const struct ks_tenv *te, struct ks_stats *st);
 /* A rule's counters (by id in te->rs) summed over CPUs. 0 or -errno. */
 int ks_tenv_rule_stats(const struct ks_tenv *te, const char *id, struct ks_rule_stats *rs);

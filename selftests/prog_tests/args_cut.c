@@ -133,17 +133,6 @@ static const struct ks_event *find_exec(const struct ks_tenv *te, pid_t pid)
 	return NULL;
 }
 
-/* KS_M_CUT on the match of `rule` in ev: -1 when it has none. */
-static int cut_flag(const struct ks_tenv *te, const struct ks_event *ev, int rule)
-{
-	size_t i;
-
-	for (i = 0; i < ev->verdict.n_match; i++)
-		if (te->t->steps[ev->verdict.match[i].step].rule == rule)
-			return !!(ev->verdict.match[i].flags & KS_M_CUT);
-	return -1;
-}
-
 static void run_try(struct ks_tenv *te, const struct try *t)
 {
 	int rule = t->rule ? ks_tenv_rule(te, t->rule) : -1;
@@ -173,7 +162,7 @@ static void run_try(struct ks_tenv *te, const struct try *t)
 		ASSERT_EQ(ev && ks_tenv_matched(te, ev, alert, true), t->alert != NULL,
 			  "alert rule matched in the kernel");
 		if (ev && t->alert)
-			ASSERT_EQ(cut_flag(te, ev, alert), 0, "decided on the head");
+			ASSERT_EQ(ks_tenv_cut_flag(te, ev, alert), 0, "decided on the head");
 		return;
 	}
 	ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "killed");
@@ -183,9 +172,9 @@ static void run_try(struct ks_tenv *te, const struct try *t)
 		ASSERT_TRUE(ev->truncated & (1u << KS_F_PROCESS_ARGS), "process.args cut");
 	ASSERT_TRUE(ks_tenv_matched(te, ev, rule, true), "rule completed in the kernel");
 	if (t->cut >= 0)
-		ASSERT_EQ(cut_flag(te, ev, rule), t->cut, "undecided by the cut (KS_M_CUT)");
+		ASSERT_EQ(ks_tenv_cut_flag(te, ev, rule), t->cut, "undecided by the cut (KS_M_CUT)");
 	else	/* whichever it was, it says so: cut iff process.args was cut */
-		ASSERT_EQ(cut_flag(te, ev, rule), !!(ev->truncated & (1u << KS_F_PROCESS_ARGS)),
+		ASSERT_EQ(ks_tenv_cut_flag(te, ev, rule), !!(ev->truncated & (1u << KS_F_PROCESS_ARGS)),
 			  "KS_M_CUT iff cut");
 }
 

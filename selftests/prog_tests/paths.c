@@ -547,17 +547,6 @@ static int mkdirs(const char *path)
 	return 0;
 }
 
-/* KS_M_CUT on the match of `rule` in ev: -1 when it has none. */
-static int cut_flag(const struct ks_tenv *te, const struct ks_event *ev, int rule)
-{
-	size_t i;
-
-	for (i = 0; i < ev->verdict.n_match; i++)
-		if (te->t->steps[ev->verdict.match[i].step].rule == rule)
-			return !!(ev->verdict.match[i].flags & KS_M_CUT);
-	return -1;
-}
-
 /*
  * Path field f of ev is `real` cut: its value (the tail) ends it, the
  * head (cut_head bytes at the slot's start) begins it. Returns the head's
@@ -607,7 +596,7 @@ static void cut_one(struct ks_tenv *te, const char *path, int mode, int rule, bo
 	ASSERT_GE(check_cut(ev, KS_F_PROCESS_EXECUTABLE, path), strlen(C "/p/"), "head kept");
 	ASSERT_STREQ(ks_tenv_str(ev, KS_F_PROCESS_NAME, buf, sizeof(buf)), strrchr(path, '/') + 1,
 		     "process.name whole");
-	ASSERT_EQ(cut_flag(te, ev, rule), undecided, "undecided by the cut (KS_M_CUT)");
+	ASSERT_EQ(ks_tenv_cut_flag(te, ev, rule), undecided, "undecided by the cut (KS_M_CUT)");
 	ASSERT_TRUE(ks_tenv_matched(te, ev, rule, true), "rule completed in the kernel");
 }
 
@@ -688,7 +677,7 @@ static void fcut_check(const struct ks_tenv *te, const struct fcut *fc, const st
 	hd = check_cut(ev, f, fc->real);
 	if (tp && fc->tp_nohead) {
 		ASSERT_EQ(hd, 0, "no head: the arguments do not give it");
-		ASSERT_EQ(cut_flag(te, ev, rule), 1, "undecided by the cut (KS_M_CUT)");
+		ASSERT_EQ(ks_tenv_cut_flag(te, ev, rule), 1, "undecided by the cut (KS_M_CUT)");
 	} else {
 		ASSERT_GE(hd, strlen(C "/f/"), "head kept");
 	}
