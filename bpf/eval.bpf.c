@@ -372,7 +372,7 @@ static __always_inline int ks_scan_in(struct ks_tables *t, struct ks_scratch *sc
 	off = sc->ev.str[f].off;
 	len = sc->ev.str[f].len;
 	if (!(sc->ev.truncated & KS_F_PATH_MASK & (1u << f)))
-		return ks_scan_range(t, sc, KS_SCAN_HOW(f, fold, KS_FR_BEGIN | KS_FR_END), off,
+		return ks_scan_range(t, sc, KS_SCAN_HOW(f, fold, ks_args_frame(sc, f)), off,
 				     len, needed);
 	/*
 	 * The tail's bytes kept in the scratch over the head's walk, and
@@ -386,6 +386,82 @@ static __always_inline int ks_scan_in(struct ks_tables *t, struct ks_scratch *sc
 	slot = sc->ev.str[f].off + sc->ev.str[f].len - KS_PATH_MAX;
 	len = sc->ev.cut_head[KS_PATH_IDX(f) & (KS_PATH_SLOTS - 1)];
 	return sc->cut_n + ks_scan_range(t, sc, KS_SCAN_HOW(f, fold, KS_FR_BEGIN), slot, len, 0);
+}
+
+/* Walk the window in the payload slot with automaton (f, m), if any. */
+static __always_inline void ks_args_walk(struct ks_tables *t, struct ks_scratch *sc, __u32 f,
+					 __u32 m)
+{
+	if (t->dfa_hdr.autos[f][m].start)
+		sc->scan_bytes += ks_scan_range(t, sc, KS_SCAN_HOW(f, m, sc->args_fr),
+						offsetof(struct ks_event, payload), sc->args_n, 0);
+}
+
+/*
+ * One window of ks_scan_args_rest(): 1 when there is no next one. What
+ * lives across the walks' calls is in the scratch, not in registers that
+ * would spill (6.1's call chain: this frame stays ks_scan()'s size).
+ */
+static __always_inline int ks_args_window(struct ks_tables *t, struct ks_scratch *sc)
+{
+	__u32 pos = sc->args_pos, n;
+
+	if (pos >= sc->args_total || sc->args_total > KS_REST_AREA_MAX)
+		return 1;
+	n = sc->args_total - pos;
+	sc->args_fr = n <= KS_PAYLOAD_MAX ? KS_FR_END : 0;
+	if (n > KS_PAYLOAD_MAX)
+		n = KS_PAYLOAD_MAX;
+	sc->args_n = n;
+	if (bpf_probe_read_user(sc->ev.payload, n, (void *)(sc->args_ua + pos)))
+		return 1;
+	ks_args_walk(t, sc, KS_F_PROCESS_ARGS, KS_CASE_EXACT);
+	ks_args_walk(t, sc, KS_F_PROCESS_ARGS, KS_CASE_FOLD);
+	ks_args_walk(t, sc, KS_F_PROCESS_COMMAND_LINE, KS_CASE_EXACT);
+	ks_args_walk(t, sc, KS_F_PROCESS_COMMAND_LINE, KS_CASE_FOLD);
+	if (sc->args_fr) {
+		sc->args_rest = KS_REST_WHOLE;
+		return 1;
+	}
+	sc->args_pos = sc->args_pos + sc->args_n - sc->args_ov;
+	return 0;
+}
+
+/*
+ * process.args and process.command_line past the KS_ARGS_MAX bytes the
+ * event keeps, when the argument area is in the current mm
+ * (ks_fill_args_mm: exec in signal mode, fork, credentials). Window by
+ * window into the event's payload slot (these events have no payload),
+ * each walked by the two fields' automata; a window starts the longest
+ * pattern's length before the last one ended, so every pattern lies
+ * whole in one window, and only the area's end gets the end sentinel.
+ * Only a walk of the whole area (KS_REST_WHOLE, at most KS_REST_AREA_MAX
+ * bytes) decides a miss (ks_cut_undecided); hits count whatever. A
+ * global, so it is verified once; its state is in the scratch (6.1's
+ * 512-byte call chain: as deep as ks_scan()'s). Returns the bytes walked.
+ */
+__noinline int ks_scan_args_rest(struct ks_tables *t, struct ks_scratch *sc)
+{
+	__u32 ov = 0, f, m, k;
+
+	if (!t || !sc)
+		return 0;
+	sc->args_rest = KS_REST_PART;
+	for (f = KS_F_PROCESS_ARGS; f <= KS_F_PROCESS_COMMAND_LINE; f++)
+		for (m = 0; m < KS_CASE_N; m++)
+			if (t->dfa_hdr.autos[f][m].start && t->dfa_hdr.autos[f][m].overlap > ov)
+				ov = t->dfa_hdr.autos[f][m].overlap;
+	/* and the sentinels a pattern may hold */
+	ov += 2;
+	if (ov > KS_REST_OV_MAX)
+		return 0;
+	sc->args_ov = ov;
+	sc->scan_bytes = 0;
+	sc->args_pos = KS_ARGS_MAX - ov;
+	for (k = 0; k < KS_REST_WINDOWS; k++)
+		if (ks_args_window(t, sc))
+			break;
+	return sc->scan_bytes;
 }
 
 __noinline int ks_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u32 fold)
@@ -445,7 +521,8 @@ __noinline int ks_insn_tv(struct ks_tables *t, struct ks_scratch *sc, __u32 idx)
 	case KS_OP_ATOM:
 		if (sc->hits[in->arg & (KS_MAX_ATOMS - 1)] == sc->seq)
 			return KS_TV_TRUE;
-		return ks_cut_undecided(ev, in) ? KS_TV_UNKNOWN : KS_TV_FALSE;
+		return ks_cut_undecided(ev, in, sc->args_rest == KS_REST_WHOLE) ? KS_TV_UNKNOWN :
+										  KS_TV_FALSE;
 	case KS_OP_CMP:
 		if (!ks_event_num(ev, in->field, &v))
 			return KS_TV_FALSE;

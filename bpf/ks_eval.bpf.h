@@ -90,6 +90,8 @@ static __always_inline struct ks_scratch *ks_scratch_get(__u32 ctx)
 	sc->n_cand = 0;
 	sc->relevant = 0;
 	sc->scanned = 0;
+	sc->args_total = 0;
+	sc->args_rest = 0;
 	__builtin_memset(&sc->ev, 0, offsetof(struct ks_event, exe));
 	return sc;
 }
@@ -378,6 +380,20 @@ static __always_inline int ks_scan_range(struct ks_tables *t, struct ks_scratch 
 
 int ks_scan(struct ks_tables *t, struct ks_scratch *sc, __u32 f, __u32 fold);
 
+int ks_scan_args_rest(struct ks_tables *t, struct ks_scratch *sc);
+
+/*
+ * The frame of a whole field's walk: both sentinels, but no end sentinel
+ * on a cut argument vector (its kept bytes do not end the value: a suffix
+ * or an equality there would be a false hit).
+ */
+static __always_inline __u32 ks_args_frame(const struct ks_scratch *sc, __u32 f)
+{
+	if ((KS_F_ARGS_MASK & (1u << f)) && (sc->ev.truncated & (1u << KS_F_PROCESS_ARGS)))
+		return KS_FR_BEGIN;
+	return KS_FR_BEGIN | KS_FR_END;
+}
+
 /* The programs that can see a payload (KS_F_PAYLOAD). */
 #define KS_SRC_PAYLOAD(src)	((src) == KS_SRC_XDP || (src) == KS_SRC_REPLAY)
 
@@ -597,6 +613,10 @@ static __always_inline void ks_scan_triggers(struct ks_tables *t, struct ks_scra
 	/* through the scratch, not a register: 6.1's stack (see ks_scan_frame) */
 	sc->scanned = done | ks_trig_fields(t, sc->ev.action);
 	st->dfa_bytes += ks_scan_fields(t, sc, done | ~sc->scanned, src);
+	/* the argument area past the kept bytes, once per event */
+	if ((src == KS_SRC_EXEC || src == KS_SRC_FORK || src == KS_SRC_CRED) && sc->args_total &&
+	    !sc->args_rest)
+		st->dfa_bytes += ks_scan_args_rest(t, sc);
 	/* no step indexed by category can match the action: no list read */
 	if (ks_trig_fields(t, sc->ev.action) & (1u << KS_F_NONE)) {
 		ks_cat_cands(t, sc, KS_CAT_ANY);
@@ -619,18 +639,20 @@ int ks_cidr_match(struct ks_tables *t, struct ks_scratch *sc, __u32 field, __u32
  * tail. An equality cannot hold (the real path is longer than any pattern
  * that fits a slot) unless the walk never reached the root (no head), and
  * a substring could lie in the cut middle (KS_ATOM_MIDDLE).
- * A cut argument vector keeps its head only: in a block/kill rule
+ * A cut argument vector keeps its head only, unless ks_scan_args_rest()
+ * walked the rest of it (args_whole: then a miss is a miss); in a block/kill rule
  * (KS_ATOM_ARGS_CLOSED; an alert rule's miss is a miss) a miss on
  * process.command_line is decided for prefixes and equalities within it
  * (KS_ATOM_PREFIX), never on process.args, whose unseen elements could
  * hold any pattern.
  */
-static __always_inline int ks_cut_undecided(const struct ks_event *ev, const struct ks_insn *in)
+static __always_inline int ks_cut_undecided(const struct ks_event *ev, const struct ks_insn *in,
+					    int args_whole)
 {
 	__u32 f = in->field & 15, head;
 
 	if (KS_F_ARGS_MASK & (1u << f))
-		return (ev->truncated & (1u << KS_F_PROCESS_ARGS)) &&
+		return !args_whole && (ev->truncated & (1u << KS_F_PROCESS_ARGS)) &&
 		       (in->imm & KS_ATOM_ARGS_CLOSED) &&
 		       (f == KS_F_PROCESS_ARGS || (in->imm & KS_ATOM_MIDDLE) ||
 			KS_ATOM_SUFFIX(in->imm) || KS_ATOM_PREFIX(in->imm) > ev->str[f].len);

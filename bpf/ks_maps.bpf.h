@@ -86,7 +86,19 @@ KS_MAP struct {
  * so it is a plain array with one slot per (CPU, context): softirq (XDP)
  * can interrupt a task-context hook on the same CPU, and each needs its own.
  */
-#define KS_PATH_TOP	8	/* top-most path components kept for a cut path's head */
+#define KS_PATH_TOP	8	/*
+ * The argument area past the event's KS_ARGS_MAX bytes (ks_scan_args_rest
+ * in eval.bpf.c): read up to KS_REST_AREA_MAX bytes of it, in windows of
+ * the payload slot's size that overlap by the longest pattern of the
+ * fields' automata, at most KS_REST_OV_MAX.
+ */
+#define KS_REST_AREA_MAX	32768u
+#define KS_REST_OV_MAX		512u
+#define KS_REST_WINDOWS		((KS_REST_AREA_MAX - KS_ARGS_MAX) / (KS_PAYLOAD_MAX - KS_REST_OV_MAX) + 1)
+#define KS_REST_WHOLE		1u	/* args_rest: every byte of the area was walked */
+#define KS_REST_PART		2u	/* ... not every one: misses stay undecided */
+
+/* top-most path components kept for a cut path's head */
 
 struct ks_scratch {
 	__u32 busy;		/* set while a program uses the slot */
@@ -126,7 +138,17 @@ struct ks_scratch {
 	 * path of ks_scan_elems() into its bpf_loop() meets one callback
 	 * state, whatever it knew of the start state, position or end.
 	 */
-	__u32 elem_s, elem_pos, elem_end, pad5;
+	__u32 elem_s, elem_pos, elem_end;
+	/*
+	 * The argument area past the KS_ARGS_MAX bytes the event keeps, when
+	 * it is in the current mm (ks_fill_args_mm; 0: whole, or not
+	 * readable here): its length and address, the next window of
+	 * ks_scan_args_rest() and how far that got (KS_REST_*).
+	 */
+	__u32 args_total;
+	__u64 args_ua;
+	__u32 args_pos, args_rest;
+	__u32 args_n, args_fr, args_ov, pad5;	/* the window: bytes, frame, overlap */
 	struct ks_event ev;
 	/* the top-most dentries a path walk met (ks_task.bpf.h) */
 	__u64 walk_top[KS_PATH_TOP];

@@ -325,6 +325,9 @@ static __always_inline void ks_fill_args_mm(struct ks_scratch *sc, struct task_s
 	__u32 len = end > start ? end - start : 0;
 
 	if (len > KS_ARGS_MAX) {
+		/* the rest is read and walked by ks_scan_args_rest() */
+		sc->args_ua = start;
+		sc->args_total = end - start > KS_REST_AREA_MAX ? KS_REST_AREA_MAX + 1 : end - start;
 		len = KS_ARGS_MAX;
 		ev->truncated |= 1u << KS_F_PROCESS_ARGS;
 	}

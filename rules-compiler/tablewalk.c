@@ -96,7 +96,7 @@ static uint32_t args_len(const uint8_t *p, uint32_t n)
 }
 
 static uint32_t scan_args(const struct ks_tables *t, uint32_t s, bool fold,
-			  const uint8_t *p, uint32_t n, struct ks_walk *w)
+			  const uint8_t *p, uint32_t n, uint32_t frame, struct ks_walk *w)
 {
 	uint32_t i, elem = 0;
 
@@ -111,7 +111,7 @@ static uint32_t scan_args(const struct ks_tables *t, uint32_t s, bool fold,
 		elem = i + 1;
 	}
 	s = ks_walk_bytes(t, s, fold, p + elem, n - elem, w);
-	return feed_class(t, s, t->dfa_hdr.col_end, w);
+	return frame & KS_DFA_FR_END ? feed_class(t, s, t->dfa_hdr.col_end, w) : s;
 }
 
 /* Without trailing NULs: the joined line has no trailing separators. */
@@ -139,6 +139,8 @@ static void scan_field(const struct ks_tables *t, const struct ks_event *ev,
 		       enum ks_field f, struct ks_walk *w)
 {
 	const uint32_t both = KS_DFA_FR_BEGIN | KS_DFA_FR_END;
+	/* a cut argument vector: its kept bytes do not end it (ks_args_frame) */
+	const uint32_t args = ev->truncated & (1u << KS_F_PROCESS_ARGS) ? KS_DFA_FR_BEGIN : both;
 	const uint8_t *p;
 	uint32_t n, s;
 	int m;
@@ -151,10 +153,10 @@ static void scan_field(const struct ks_tables *t, const struct ks_event *ev,
 			continue;
 		if (f == KS_F_PROCESS_ARGS) {
 			if (ks_dfa_need_any(&t->dfa_hdr.autos[f][m], p, n))
-				scan_args(t, s, m == KS_CASE_FOLD, p, n, w);
+				scan_args(t, s, m == KS_CASE_FOLD, p, n, args, w);
 		} else if (f == KS_F_PROCESS_COMMAND_LINE) {
 			/* the column maps with NUL read as ' ' */
-			scan_frame(t, f, m, m | KS_DFA_COL_EXACT_JOIN, p, cmdline_len(p, n), both,
+			scan_frame(t, f, m, m | KS_DFA_COL_EXACT_JOIN, p, cmdline_len(p, n), args,
 				   w);
 		} else if (ev->truncated & KS_F_PATH_MASK & (1u << f)) {
 			/* a cut path: tail "\x02", then "\x01" head, apart */

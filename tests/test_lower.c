@@ -1003,7 +1003,11 @@ static void test_args_cut_walk(void **state)
 		{ "process.command_line : \"*zq9evil*\"", "alert", NULL, KS_TV_FALSE },
 		{ "process.args == \"--zq9\"", "alert", NULL, KS_TV_FALSE },
 		{ "process.command_line : \"*zq9evil*\"", "kill", "head", KS_TV_FALSE },
+		/* the kept bytes end with it, the command line does not (no end sentinel) */
+		{ "endsWith(process.command_line, \"a.e\")", "alert", NULL, KS_TV_FALSE },
+		{ "process.args == \"http://a.e\"", "alert", NULL, KS_TV_FALSE },
 	};
+	const uint32_t n_end = 2;	/* the last two are true of the event whole */
 	const uint32_t n_closed = 10;	/* the first ten, in the cut list in order */
 	static const char args[] = "curl\0-s\0http://a.e";	/* 19 bytes kept */
 	static struct ks_walk w;
@@ -1047,7 +1051,8 @@ static void test_args_cut_walk(void **state)
 	ks_walk_event(T, &ev, &w);
 	for (i = 0; i < ARRAY_SIZE(r); i++)
 		assert_int_equal(ks_walk_verdict(&w, i),
-				 r[i].cut == KS_TV_TRUE ? KS_TV_TRUE : KS_TV_FALSE);
+				 r[i].cut == KS_TV_TRUE || i >= ARRAY_SIZE(r) - n_end ? KS_TV_TRUE :
+											KS_TV_FALSE);
 	ks_ruleset_free(rs);
 	free(yaml);
 }

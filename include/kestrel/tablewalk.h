@@ -30,6 +30,11 @@
  *    A path cut on the left (truncated bit in KS_F_PATH_MASK) is two
  *    walks: tail 0x02, then 0x01 head (ks_event.cut_head bytes at the
  *    start of the slot whose end the tail reaches).
+ *    A cut argument vector (truncated bit KS_F_PROCESS_ARGS) gets no
+ *    final 0x02 on either field: its kept bytes do not end it. (The kernel
+ *    may also walk the rest of the area from the process's memory,
+ *    ks_scan_args_rest; the event does not hold it, so this model sees
+ *    the kept bytes only, as replay does.)
  *    Empty and null values are not scanned: no pattern can match the empty
  *    frame of a plain field (equality with "" is KS_OP_STRLEN).
  * 2. Candidates. cat_list of the event's category, then cat_list of

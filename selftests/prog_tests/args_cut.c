@@ -3,12 +3,14 @@
  * A command line too long to see whole is not a bypass. The kernel keeps
  * the first KS_ARGS_MAX bytes of the argument vector (fewer when the
  * element limit of the LSM source cuts it first) and sets the truncated
- * bit of process.args. A kill rule's literal past the cut is never hit:
- * its step must still be judged (cut slot KS_CUT_ARGS) and, undecided,
- * fail closed (KS_M_CUT), in every mode. A rule the kept head decides (a
+ * bit of process.args. Where the argument area is in the current mm
+ * (signal mode) the kernel walks the rest too, up to 32 KiB, and decides;
+ * elsewhere, and past that, a kill rule's literal past the cut is never
+ * hit: its step must still be judged (cut slot KS_CUT_ARGS) and,
+ * undecided, fail closed (KS_M_CUT). A rule the kept head decides (a
  * prefix within it) is not failed closed, and an alert rule, or a kill
- * rule saying args_cut: head, sees the kept bytes only (a miss is a miss:
- * README). Every cut is counted.
+ * rule saying args_cut: head, takes a miss as a miss (README). Every cut
+ * is counted.
  *
  * Copies of the static busybox under A = /tmp/ks_st_args (it exits 127,
  * finding no applet named like the copy, when nothing kills it):
@@ -63,41 +65,69 @@ static const char rules[] =
 	"    process where event.action == \"exec\" and process.name == \"ks_dtool\" and\n"
 	"      process.command_line : \"*" MARK "*\"\n";
 
-/* One exec: argv0, then `pad` filler bytes in `n_pad` arguments, then `last`. */
+/* What one source makes of an exec. */
+struct outcome {
+	const char *rule;	/* the rule that kills it (NULL: none) */
+	int cut;		/* expected KS_M_CUT of that rule's match */
+	const char *alert;	/* the alert rule it matches (NULL: none) */
+};
+
+/*
+ * One exec: argv0, then `pad` filler bytes in `n_pad` arguments, then
+ * `last`. Signal mode reads the argument area from the new image: past
+ * the kept 512 bytes it walks the rest, up to 32 KiB (ks_scan_args_rest),
+ * and decides. LSM mode reads the caller's argv, 32 elements and 512
+ * bytes at most, and a block/kill rule fails closed on what they do not
+ * decide.
+ */
 struct try {
 	const char *what;
 	const char *exe;	/* under A */
 	const char *first;	/* argv[1] (NULL: none) */
 	unsigned int pad, n_pad;
 	const char *last;	/* NULL: none */
-	const char *rule;	/* the rule that kills it (NULL: none) */
-	int cut;		/* expected KS_M_CUT: 1, 0, or -1 when the source decides */
-	const char *alert;	/* the alert rule it matches (NULL: none) */
+	struct outcome sig, lsm;
 };
 
+#define KILL(r, c)	{ r, c, NULL }
+#define ALERT(r)	{ NULL, 0, r }
+#define NONE		{ NULL, 0, NULL }
+
 static const struct try tries[] = {
-	{ "marker in the head", "ks_atool", MARK, 600, 1, NULL, "st_acut_mark", 0 },
-	{ "marker past 512 bytes", "ks_atool", NULL, 600, 1, MARK, "st_acut_mark", 1 },
-	{ "marker past 3,000 bytes", "ks_atool", NULL, 3000, 1, MARK, "st_acut_mark", 1 },
-	/* the LSM source reads 32 elements, the signal one the whole area */
-	{ "marker after 40 short arguments", "ks_atool", NULL, 40, 40, MARK, "st_acut_mark", -1 },
-	/* undecided, so failed closed: the documented price of a cut */
-	{ "long, no marker", "ks_atool", NULL, 600, 1, NULL, "st_acut_mark", 1 },
-	{ "short, no marker", "ks_atool", "-x", 0, 0, NULL, NULL, 0 },
+	{ "marker in the head", "ks_atool", MARK, 600, 1, NULL,
+	  KILL("st_acut_mark", 0), KILL("st_acut_mark", 0) },
+	{ "marker past 512 bytes", "ks_atool", NULL, 600, 1, MARK,
+	  KILL("st_acut_mark", 0), KILL("st_acut_mark", 1) },
+	{ "marker past 3,000 bytes", "ks_atool", NULL, 3000, 1, MARK,
+	  KILL("st_acut_mark", 0), KILL("st_acut_mark", 1) },
+	{ "marker after 40 short arguments", "ks_atool", NULL, 40, 40, MARK,
+	  KILL("st_acut_mark", 0), KILL("st_acut_mark", 1) },
+	/* past what signal mode reads: undecided there too */
+	{ "marker past 40,000 bytes", "ks_atool", NULL, 40000, 1, MARK,
+	  KILL("st_acut_mark", 1), KILL("st_acut_mark", 1) },
+	/* undecided in LSM mode, so failed closed: the documented price of a cut */
+	{ "long, no marker", "ks_atool", NULL, 3000, 1, "zq9evilmarke",
+	  NONE, KILL("st_acut_mark", 1) },
+	{ "short, no marker", "ks_atool", "-x", 0, 0, NULL, NONE, NONE },
 	/* the head decides a prefix: no fail-closed either way */
-	{ "denied by the head", "ks_btool", "--deny", 600, 1, NULL, "st_acut_head", 0 },
-	{ "allowed by the head", "ks_btool", "--allow", 600, 1, MARK, NULL, 0 },
-	/* an alert rule: a hit in the head matches, a literal past it does not */
-	{ "alert: marker in the head", "ks_ctool", MARK, 600, 1, NULL, NULL, 0, "st_acut_alert" },
-	{ "alert: marker past 512 bytes", "ks_ctool", NULL, 600, 1, MARK, NULL, 0 },
+	{ "denied by the head", "ks_btool", "--deny", 600, 1, NULL,
+	  KILL("st_acut_head", 0), KILL("st_acut_head", 0) },
+	{ "allowed by the head", "ks_btool", "--allow", 600, 1, MARK, NONE, NONE },
+	/* an alert rule: a hit matches, a miss is a miss */
+	{ "alert: marker in the head", "ks_ctool", MARK, 600, 1, NULL,
+	  ALERT("st_acut_alert"), ALERT("st_acut_alert") },
+	{ "alert: marker past 512 bytes", "ks_ctool", NULL, 600, 1, MARK,
+	  ALERT("st_acut_alert"), NONE },
 	/* args_cut: head on a kill rule: the same, and no fail-closed */
-	{ "head: marker in the head", "ks_dtool", MARK, 600, 1, NULL, "st_acut_headonly", 0 },
-	{ "head: marker past 512 bytes", "ks_dtool", NULL, 600, 1, MARK, NULL, 0 },
+	{ "head: marker in the head", "ks_dtool", MARK, 600, 1, NULL,
+	  KILL("st_acut_headonly", 0), KILL("st_acut_headonly", 0) },
+	{ "head: marker past 512 bytes", "ks_dtool", NULL, 600, 1, MARK,
+	  KILL("st_acut_headonly", 0), NONE },
 };
 
 static void try_child(const struct try *t)
 {
-	static char pad[4096];
+	static char pad[65536];
 	char *argv[64], path[128];
 	char one[64][2];
 	unsigned int i, n = 0;
@@ -133,9 +163,10 @@ static const struct ks_event *find_exec(const struct ks_tenv *te, pid_t pid)
 	return NULL;
 }
 
-static void run_try(struct ks_tenv *te, const struct try *t)
+static void run_try(struct ks_tenv *te, const struct try *t, int mode)
 {
-	int rule = t->rule ? ks_tenv_rule(te, t->rule) : -1;
+	const struct outcome *o = mode == KS_MODE_LSM ? &t->lsm : &t->sig;
+	int rule = o->rule ? ks_tenv_rule(te, o->rule) : -1;
 	const struct ks_event *ev;
 	struct ks_stats st0, st1;
 	int status = -1;
@@ -154,14 +185,14 @@ static void run_try(struct ks_tenv *te, const struct try *t)
 		ASSERT_GE(st1.truncations[KS_F_PROCESS_ARGS] - st0.truncations[KS_F_PROCESS_ARGS],
 			  1, "kestrel_field_truncations_total{field=process.args}");
 	if (rule < 0) {
-		int alert = t->alert ? ks_tenv_rule(te, t->alert) : ks_tenv_rule(te, "st_acut_alert");
+		int alert = ks_tenv_rule(te, o->alert ? o->alert : "st_acut_alert");
 
 		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 127, "not killed");
 		ASSERT_TRUE(ev == NULL || !(ev->verdict.flags & (KS_V_DENIED | KS_V_KILLED)),
 			    "not enforced");
-		ASSERT_EQ(ev && ks_tenv_matched(te, ev, alert, true), t->alert != NULL,
+		ASSERT_EQ(ev && ks_tenv_matched(te, ev, alert, true), o->alert != NULL,
 			  "alert rule matched in the kernel");
-		if (ev && t->alert)
+		if (ev && o->alert)
 			ASSERT_EQ(ks_tenv_cut_flag(te, ev, alert), 0, "decided on the head");
 		return;
 	}
@@ -171,11 +202,7 @@ static void run_try(struct ks_tenv *te, const struct try *t)
 	if (t->pad >= KS_ARGS_MAX)
 		ASSERT_TRUE(ev->truncated & (1u << KS_F_PROCESS_ARGS), "process.args cut");
 	ASSERT_TRUE(ks_tenv_matched(te, ev, rule, true), "rule completed in the kernel");
-	if (t->cut >= 0)
-		ASSERT_EQ(ks_tenv_cut_flag(te, ev, rule), t->cut, "undecided by the cut (KS_M_CUT)");
-	else	/* whichever it was, it says so: cut iff process.args was cut */
-		ASSERT_EQ(ks_tenv_cut_flag(te, ev, rule), !!(ev->truncated & (1u << KS_F_PROCESS_ARGS)),
-			  "KS_M_CUT iff cut");
+	ASSERT_EQ(ks_tenv_cut_flag(te, ev, rule), o->cut, "undecided by the cut (KS_M_CUT)");
 }
 
 static void run_mode(int mode)
@@ -191,7 +218,7 @@ static void run_mode(int mode)
 	if (err > 0 || !ASSERT_OK(err, "load") || !ASSERT_OK(ks_tenv_attach(&te), "attach"))
 		goto out;
 	for (i = 0; i < sizeof(tries) / sizeof(tries[0]); i++)
-		run_try(&te, &tries[i]);
+		run_try(&te, &tries[i], mode);
 out:
 	ks_tenv_close(&te);
 }
