@@ -428,6 +428,114 @@ static __always_inline int ks_args_window(struct ks_tables *t, struct ks_scratch
 }
 
 /*
+ * One bpf_loop() step of ks_argv_window(): the next element of the
+ * caller's argv (from sc->args_off in it) appended to the window with its
+ * NUL. Stops when the window is full (the element goes on in the next
+ * one), at argv's end (args_fr = KS_FR_END) or on an unreadable element
+ * (args_stop).
+ */
+struct ks_argv_ctx {
+	struct ks_scratch *sc;	/* bpf_loop()'s context must be on the stack */
+};
+
+static long ks_argv_fill(__u32 idx, struct ks_argv_ctx *c)
+{
+	struct ks_scratch *sc = c->sc;
+	__u32 fill = sc->args_fill, i = sc->args_i, room;
+	const char *p = NULL;
+	long n;
+
+	if (fill > KS_PAYLOAD_MAX - 2)
+		return 1;
+	if (i >= sc->args_argc) {
+		sc->args_fr = KS_FR_END;
+		return 1;
+	}
+	if (bpf_probe_read_user(&p, sizeof(p), (void *)(sc->args_ua + (__u64)i * sizeof(p))) ||
+	    !p) {
+		sc->args_stop = 1;
+		return 1;
+	}
+	room = KS_PAYLOAD_MAX - fill;
+	n = bpf_probe_read_user_str(&sc->ev.payload[fill], room, p + sc->args_off);
+	if (n <= 0) {
+		sc->args_stop = 1;
+		return 1;
+	}
+	if (n >= room) {	/* full: the element goes on, over the NUL written */
+		sc->args_off += n - 1;
+		sc->args_fill = fill + n - 1;
+		return 1;
+	}
+	sc->args_fill = fill + n;
+	sc->args_i = i + 1;
+	sc->args_off = 0;
+	return 0;
+}
+
+/*
+ * One window of the caller's argv (LSM mode, ks_fill_args_regs): its
+ * first args_ov bytes are the last ones before it, the rest elements
+ * read by ks_argv_fill. 1 when there is no next one.
+ */
+static __always_inline int ks_argv_window(struct ks_tables *t, struct ks_scratch *sc)
+{
+	struct ks_argv_ctx c = { .sc = sc };
+	__u32 fill, ov = sc->args_ov;
+
+	sc->args_fr = 0;
+	bpf_loop(KS_REST_FILL_STEPS, ks_argv_fill, &c, 0);
+	fill = sc->args_fill;
+	if (sc->args_stop || fill > KS_PAYLOAD_MAX ||
+	    (!sc->args_fr && fill <= KS_PAYLOAD_MAX - 2))
+		return 1;	/* unreadable, or too many elements for one window */
+	/* argv's last NUL only ends the last element */
+	sc->args_n = sc->args_fr && fill ? fill - 1 : fill;
+	ks_args_walk(t, sc, KS_F_PROCESS_ARGS, KS_CASE_EXACT);
+	ks_args_walk(t, sc, KS_F_PROCESS_ARGS, KS_CASE_FOLD);
+	ks_args_walk(t, sc, KS_F_PROCESS_COMMAND_LINE, KS_CASE_EXACT);
+	ks_args_walk(t, sc, KS_F_PROCESS_COMMAND_LINE, KS_CASE_FOLD);
+	if (sc->args_fr) {
+		sc->args_rest = KS_REST_WHOLE;
+		return 1;
+	}
+	/* the bytes of argv read so far (args_pos): at most, as from the area */
+	sc->args_pos += sc->args_fill - sc->args_ov;
+	if (sc->args_pos > KS_REST_AREA_MAX)
+		return 1;
+	/* read again and masked: 6.1 forgets the bounds of a spilled u32 */
+	fill = sc->args_fill;
+	ov = sc->args_ov;
+	if (fill > KS_PAYLOAD_MAX || fill < ov || ov > KS_REST_OV_MAX ||
+	    bpf_probe_read_kernel(sc->ev.payload, ov & (2 * KS_REST_OV_MAX - 1),
+				  &sc->ev.payload[(fill - ov) & (2048 - 1)]))
+		return 1;
+	sc->args_fill = ov;
+	return 0;
+}
+
+/*
+ * The first window of the caller's argv starts with the event's last
+ * args_ov bytes (all of them when it kept fewer).
+ */
+static __always_inline int ks_argv_begin(struct ks_scratch *sc)
+{
+	__u32 end = sc->args_pos, c = sc->args_ov;
+
+	if (end > KS_ARGS_MAX || c > KS_REST_OV_MAX)
+		return -1;
+	if (c > end)
+		c = end;
+	sc->args_stop = 0;
+	sc->args_fill = c;
+	sc->args_pos = end;
+	if (!c)
+		return 0;
+	return bpf_probe_read_kernel(sc->ev.payload, c & (2 * KS_REST_OV_MAX - 1),
+				     &sc->ev.args[(end - c) & (KS_ARGS_MAX - 1)]) ? -1 : 0;
+}
+
+/*
  * process.args and process.command_line past the KS_ARGS_MAX bytes the
  * event keeps, when the argument area is in the current mm
  * (ks_fill_args_mm: exec in signal mode, fork, credentials). Window by
@@ -439,6 +547,9 @@ static __always_inline int ks_args_window(struct ks_tables *t, struct ks_scratch
  * bytes) decides a miss (ks_cut_undecided); hits count whatever. A
  * global, so it is verified once; its state is in the scratch (6.1's
  * 512-byte call chain: as deep as ks_scan()'s). Returns the bytes walked.
+ * In LSM mode the argument area is not in this mm yet: the windows are
+ * made of the caller's argv, element by element, from where the event's
+ * bytes stop (ks_argv_window), up to KS_REST_WINDOWS of them.
  */
 __noinline int ks_scan_args_rest(struct ks_tables *t, struct ks_scratch *sc)
 {
@@ -457,6 +568,14 @@ __noinline int ks_scan_args_rest(struct ks_tables *t, struct ks_scratch *sc)
 		return 0;
 	sc->args_ov = ov;
 	sc->scan_bytes = 0;
+	if (sc->args_argc) {	/* the caller's argv, element by element */
+		if (ks_argv_begin(sc))
+			return 0;
+		for (k = 0; k < KS_REST_WINDOWS; k++)
+			if (ks_argv_window(t, sc))
+				break;
+		return sc->scan_bytes;
+	}
 	sc->args_pos = KS_ARGS_MAX - ov;
 	for (k = 0; k < KS_REST_WINDOWS; k++)
 		if (ks_args_window(t, sc))

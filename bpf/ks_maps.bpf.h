@@ -97,6 +97,8 @@ KS_MAP struct {
 #define KS_REST_WINDOWS		((KS_REST_AREA_MAX - KS_ARGS_MAX) / (KS_PAYLOAD_MAX - KS_REST_OV_MAX) + 1)
 #define KS_REST_WHOLE		1u	/* args_rest: every byte of the area was walked */
 #define KS_REST_PART		2u	/* ... not every one: misses stay undecided */
+/* the caller's argv: elements read into one window (bpf_loop steps) */
+#define KS_REST_FILL_STEPS	1024u
 
 /* top-most path components kept for a cut path's head */
 
@@ -148,7 +150,10 @@ struct ks_scratch {
 	__u32 args_total;
 	__u64 args_ua;
 	__u32 args_pos, args_rest;
-	__u32 args_n, args_fr, args_ov, pad5;	/* the window: bytes, frame, overlap */
+	__u32 args_n, args_fr, args_ov;	/* the window: bytes, frame, overlap */
+	__u32 args_argc;	/* argv's length (caller's argv: args_ua is argv) */
+	/* the caller's argv (ks_fill_args_regs): the next element and offset */
+	__u32 args_i, args_off, args_fill, args_stop;
 	struct ks_event ev;
 	/* the top-most dentries a path walk met (ks_task.bpf.h) */
 	__u64 walk_top[KS_PATH_TOP];

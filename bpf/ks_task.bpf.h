@@ -326,6 +326,7 @@ static __always_inline void ks_fill_args_mm(struct ks_scratch *sc, struct task_s
 
 	if (len > KS_ARGS_MAX) {
 		/* the rest is read and walked by ks_scan_args_rest() */
+		sc->args_argc = 0;	/* an area, not argv */
 		sc->args_ua = start;
 		sc->args_total = end - start > KS_REST_AREA_MAX ? KS_REST_AREA_MAX + 1 : end - start;
 		len = KS_ARGS_MAX;
@@ -377,6 +378,21 @@ static __always_inline int ks_args_append(struct ks_event *ev, __u32 *pos, const
 }
 
 /*
+ * Where ks_scan_args_rest() goes on in the caller's argv: element i at
+ * sc->args_off (0 unless the cut was inside it), after the last bytes
+ * read, which end at `end` in ev->args (without a NUL the cut wrote).
+ */
+static __always_inline void ks_args_rest_from(struct ks_scratch *sc, const char *const *argv,
+					      __u32 argc, __u32 i, __u32 end)
+{
+	sc->args_ua = (__u64)argv;
+	sc->args_argc = argc;
+	sc->args_i = i;
+	sc->args_pos = sc->args_off && end ? end - 1 : end;
+	sc->args_total = KS_REST_AREA_MAX;	/* at most; the elements end it */
+}
+
+/*
  * process.args from the execve() arguments still in the caller's memory:
  * in bprm_check_security the old mm is current, the new stack is not
  * reachable yet. The argv pointer comes from the syscall's registers.
@@ -395,9 +411,10 @@ static __always_inline void ks_fill_args_regs(struct ks_scratch *sc, struct linu
 	const char *fn = BPF_CORE_READ(bprm, filename);
 	__u32 argc = BPF_CORE_READ(bprm, argc);
 	const char *const *argv;
-	__u32 pos = 0, i = 0;
+	__u32 pos = 0, i = 0, start, kcut;
 	long nr;
 
+	sc->args_off = 0;
 	nr = BPF_CORE_READ(regs, orig_ax);
 	if (nr == 59)		/* execve(filename, argv, envp) */
 		argv = (const char *const *)BPF_CORE_READ(regs, si);
@@ -411,6 +428,8 @@ static __always_inline void ks_fill_args_regs(struct ks_scratch *sc, struct linu
 		ks_args_append(ev, &pos, fn, 0);
 		i = 1;
 	}
+	/* a cut in the kernel's own strings: the rest cannot be joined to it */
+	kcut = ev->truncated & (1u << KS_F_PROCESS_ARGS);
 	for (; argv && i < KS_ARGV_MAX; i++) {
 		const char *p = NULL;
 
@@ -418,11 +437,19 @@ static __always_inline void ks_fill_args_regs(struct ks_scratch *sc, struct linu
 			break;
 		if (bpf_probe_read_user(&p, sizeof(p), &argv[i]) || !p)
 			break;
+		start = pos;
 		if (ks_args_append(ev, &pos, p, 1))
 			break;
+		if (!kcut && (ev->truncated & (1u << KS_F_PROCESS_ARGS))) {
+			/* element i cut: its bytes read, without the NUL written after them */
+			sc->args_off = pos - start - 1;
+			break;
+		}
 	}
 	if (i < argc && i == KS_ARGV_MAX)
 		ev->truncated |= 1u << KS_F_PROCESS_ARGS;
+	if ((ev->truncated & (1u << KS_F_PROCESS_ARGS)) && argv && !kcut)
+		ks_args_rest_from(sc, argv, argc, i, pos);
 	if (pos)
 		pos--;		/* drop the final terminator */
 	ks_set_str(ev, KS_F_PROCESS_ARGS, KS_SLOT_OFF(args), pos);

@@ -117,12 +117,11 @@ static void warn_args_cut(struct lower *L, bool never_decided)
 	L->args_warned = true;
 	ks_diag_add(L->diags, KS_DIAG_WARNING, L->rule->loc,
 		    "rule %s: action %s fails closed on a command line longer than the kernel "
-		    "reads (%u bytes or 32 arguments in LSM mode, 32 KiB in signal mode): its "
-		    "test on process.args or process.command_line is undecided there, so every "
-		    "such exec the rest of the rule matches is %s; add \"args_cut: head\" to "
-		    "decide on the bytes read (a literal past them is then missed) or "
-		    "\"args_cut: fail-closed\" to keep this",
-		    L->rule->id, ks_rule_action_name(L->rule->action), KS_ARGS_MAX,
+		    "reads (%u KiB): its test on process.args or process.command_line is "
+		    "undecided there, so every such exec the rest of the rule matches is %s; "
+		    "add \"args_cut: head\" to decide on the bytes read (a literal past them "
+		    "is then missed) or \"args_cut: fail-closed\" to keep this",
+		    L->rule->id, ks_rule_action_name(L->rule->action), 32,
 		    L->rule->action == KS_RA_KILL ? "killed" : "blocked");
 }
 

@@ -3,11 +3,11 @@
  * A command line too long to see whole is not a bypass. The kernel keeps
  * the first KS_ARGS_MAX bytes of the argument vector (fewer when the
  * element limit of the LSM source cuts it first) and sets the truncated
- * bit of process.args. Where the argument area is in the current mm
- * (signal mode) the kernel walks the rest too, up to 32 KiB, and decides;
- * elsewhere, and past that, a kill rule's literal past the cut is never
- * hit: its step must still be judged (cut slot KS_CUT_ARGS) and,
- * undecided, fail closed (KS_M_CUT). A rule the kept head decides (a
+ * bit of process.args. The kernel walks the rest too, up to 32 KiB, and
+ * decides: signal mode from the new image's argument area, LSM mode from
+ * the caller's argv. Past that, a kill rule's literal is never hit: its
+ * step must still be judged (cut slot KS_CUT_ARGS) and, undecided, fail
+ * closed (KS_M_CUT). A rule the kept head decides (a
  * prefix within it) is not failed closed, and an alert rule, or a kill
  * rule saying args_cut: head, takes a miss as a miss (README). Every cut
  * is counted.
@@ -73,12 +73,10 @@ struct outcome {
 };
 
 /*
- * One exec: argv0, then `pad` filler bytes in `n_pad` arguments, then
- * `last`. Signal mode reads the argument area from the new image: past
- * the kept 512 bytes it walks the rest, up to 32 KiB (ks_scan_args_rest),
- * and decides. LSM mode reads the caller's argv, 32 elements and 512
- * bytes at most, and a block/kill rule fails closed on what they do not
- * decide.
+ * One exec: argv0, then `pad` filler bytes in `n_pad` equal arguments, then
+ * `last`. Past the kept 512 bytes (32 elements in LSM mode) the kernel
+ * walks the rest, up to 32 KiB (ks_scan_args_rest): signal mode from the
+ * new image's argument area, LSM mode from the caller's argv.
  */
 struct try {
 	const char *what;
@@ -86,7 +84,7 @@ struct try {
 	const char *first;	/* argv[1] (NULL: none) */
 	unsigned int pad, n_pad;
 	const char *last;	/* NULL: none */
-	struct outcome sig, lsm;
+	struct outcome want;
 };
 
 #define KILL(r, c)	{ r, c, NULL }
@@ -94,58 +92,45 @@ struct try {
 #define NONE		{ NULL, 0, NULL }
 
 static const struct try tries[] = {
-	{ "marker in the head", "ks_atool", MARK, 600, 1, NULL,
-	  KILL("st_acut_mark", 0), KILL("st_acut_mark", 0) },
-	{ "marker past 512 bytes", "ks_atool", NULL, 600, 1, MARK,
-	  KILL("st_acut_mark", 0), KILL("st_acut_mark", 1) },
-	{ "marker past 3,000 bytes", "ks_atool", NULL, 3000, 1, MARK,
-	  KILL("st_acut_mark", 0), KILL("st_acut_mark", 1) },
+	{ "marker in the head", "ks_atool", MARK, 600, 1, NULL, KILL("st_acut_mark", 0) },
+	{ "marker past 512 bytes", "ks_atool", NULL, 600, 1, MARK, KILL("st_acut_mark", 0) },
+	{ "marker past 3,000 bytes", "ks_atool", NULL, 3000, 1, MARK, KILL("st_acut_mark", 0) },
+	/* the LSM source's head stops at 32 elements, the rest goes on from there */
 	{ "marker after 40 short arguments", "ks_atool", NULL, 40, 40, MARK,
-	  KILL("st_acut_mark", 0), KILL("st_acut_mark", 1) },
-	/* past what signal mode reads: undecided there too */
-	{ "marker past 40,000 bytes", "ks_atool", NULL, 40000, 1, MARK,
-	  KILL("st_acut_mark", 1), KILL("st_acut_mark", 1) },
-	/* undecided in LSM mode, so failed closed: the documented price of a cut */
-	{ "long, no marker", "ks_atool", NULL, 3000, 1, "zq9evilmarke",
-	  NONE, KILL("st_acut_mark", 1) },
-	{ "short, no marker", "ks_atool", "-x", 0, 0, NULL, NONE, NONE },
+	  KILL("st_acut_mark", 0) },
+	{ "marker after 50 arguments of 100 bytes", "ks_atool", NULL, 5000, 50, MARK,
+	  KILL("st_acut_mark", 0) },
+	/* past what the kernel reads (32 KiB): undecided, so failed closed */
+	{ "marker past 40,000 bytes", "ks_atool", NULL, 40000, 1, MARK, KILL("st_acut_mark", 1) },
+	{ "long, a near miss", "ks_atool", NULL, 3000, 1, "zq9evilmarke", NONE },
+	{ "short, no marker", "ks_atool", "-x", 0, 0, NULL, NONE },
 	/* the head decides a prefix: no fail-closed either way */
-	{ "denied by the head", "ks_btool", "--deny", 600, 1, NULL,
-	  KILL("st_acut_head", 0), KILL("st_acut_head", 0) },
-	{ "allowed by the head", "ks_btool", "--allow", 600, 1, MARK, NONE, NONE },
+	{ "denied by the head", "ks_btool", "--deny", 600, 1, NULL, KILL("st_acut_head", 0) },
+	{ "allowed by the head", "ks_btool", "--allow", 600, 1, MARK, NONE },
 	/* an alert rule: a hit matches, a miss is a miss */
-	{ "alert: marker in the head", "ks_ctool", MARK, 600, 1, NULL,
-	  ALERT("st_acut_alert"), ALERT("st_acut_alert") },
-	{ "alert: marker past 512 bytes", "ks_ctool", NULL, 600, 1, MARK,
-	  ALERT("st_acut_alert"), NONE },
-	/* args_cut: head on a kill rule: the same, and no fail-closed */
-	{ "head: marker in the head", "ks_dtool", MARK, 600, 1, NULL,
-	  KILL("st_acut_headonly", 0), KILL("st_acut_headonly", 0) },
+	{ "alert: marker in the head", "ks_ctool", MARK, 600, 1, NULL, ALERT("st_acut_alert") },
+	{ "alert: marker past 512 bytes", "ks_ctool", NULL, 600, 1, MARK, ALERT("st_acut_alert") },
+	{ "alert: marker past 40,000 bytes", "ks_ctool", NULL, 40000, 1, MARK, NONE },
+	/* args_cut: head on a kill rule: past what was read, a miss */
 	{ "head: marker past 512 bytes", "ks_dtool", NULL, 600, 1, MARK,
-	  KILL("st_acut_headonly", 0), NONE },
+	  KILL("st_acut_headonly", 0) },
+	{ "head: marker past 40,000 bytes", "ks_dtool", NULL, 40000, 1, MARK, NONE },
 };
 
 static void try_child(const struct try *t)
 {
 	static char pad[65536];
 	char *argv[64], path[128];
-	char one[64][2];
-	unsigned int i, n = 0;
+	unsigned int i, n = 0, each = t->n_pad ? t->pad / t->n_pad : 0;
 
 	snprintf(path, sizeof(path), A "/%s", t->exe);
 	argv[n++] = (char *)t->exe;
 	if (t->first)
 		argv[n++] = (char *)t->first;
-	if (t->n_pad == 1) {
-		memset(pad, 'a', t->pad < sizeof(pad) ? t->pad : sizeof(pad) - 1);
+	/* n_pad arguments of pad / n_pad bytes each (one buffer, aliased) */
+	memset(pad, 'a', each < sizeof(pad) ? each : sizeof(pad) - 1);
+	for (i = 0; i < t->n_pad && n < 60; i++)
 		argv[n++] = pad;
-	} else {
-		for (i = 0; i < t->n_pad && n < 60; i++) {
-			one[i][0] = 'x';
-			one[i][1] = 0;
-			argv[n++] = one[i];
-		}
-	}
 	if (t->last)
 		argv[n++] = (char *)t->last;
 	argv[n] = NULL;
@@ -163,9 +148,9 @@ static const struct ks_event *find_exec(const struct ks_tenv *te, pid_t pid)
 	return NULL;
 }
 
-static void run_try(struct ks_tenv *te, const struct try *t, int mode)
+static void run_try(struct ks_tenv *te, const struct try *t)
 {
-	const struct outcome *o = mode == KS_MODE_LSM ? &t->lsm : &t->sig;
+	const struct outcome *o = &t->want;
 	int rule = o->rule ? ks_tenv_rule(te, o->rule) : -1;
 	const struct ks_event *ev;
 	struct ks_stats st0, st1;
@@ -218,7 +203,7 @@ static void run_mode(int mode)
 	if (err > 0 || !ASSERT_OK(err, "load") || !ASSERT_OK(ks_tenv_attach(&te), "attach"))
 		goto out;
 	for (i = 0; i < sizeof(tries) / sizeof(tries[0]); i++)
-		run_try(&te, &tries[i], mode);
+		run_try(&te, &tries[i]);
 out:
 	ks_tenv_close(&te);
 }
