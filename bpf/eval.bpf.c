@@ -397,6 +397,19 @@ static __always_inline void ks_args_walk(struct ks_tables *t, struct ks_scratch 
 						offsetof(struct ks_event, payload), sc->args_n, 0);
 }
 
+/* Walk the window with the fields' four automata: 1 when it ends the area. */
+static __always_inline int ks_args_walk_window(struct ks_tables *t, struct ks_scratch *sc)
+{
+	ks_args_walk(t, sc, KS_F_PROCESS_ARGS, KS_CASE_EXACT);
+	ks_args_walk(t, sc, KS_F_PROCESS_ARGS, KS_CASE_FOLD);
+	ks_args_walk(t, sc, KS_F_PROCESS_COMMAND_LINE, KS_CASE_EXACT);
+	ks_args_walk(t, sc, KS_F_PROCESS_COMMAND_LINE, KS_CASE_FOLD);
+	if (!sc->args_fr)
+		return 0;
+	sc->args_rest = KS_REST_WHOLE;
+	return 1;
+}
+
 /*
  * One window of ks_scan_args_rest(): 1 when there is no next one. What
  * lives across the walks' calls is in the scratch, not in registers that
@@ -415,14 +428,8 @@ static __always_inline int ks_args_window(struct ks_tables *t, struct ks_scratch
 	sc->args_n = n;
 	if (bpf_probe_read_user(sc->ev.payload, n, (void *)(sc->args_ua + pos)))
 		return 1;
-	ks_args_walk(t, sc, KS_F_PROCESS_ARGS, KS_CASE_EXACT);
-	ks_args_walk(t, sc, KS_F_PROCESS_ARGS, KS_CASE_FOLD);
-	ks_args_walk(t, sc, KS_F_PROCESS_COMMAND_LINE, KS_CASE_EXACT);
-	ks_args_walk(t, sc, KS_F_PROCESS_COMMAND_LINE, KS_CASE_FOLD);
-	if (sc->args_fr) {
-		sc->args_rest = KS_REST_WHOLE;
+	if (ks_args_walk_window(t, sc))
 		return 1;
-	}
 	sc->args_pos = sc->args_pos + sc->args_n - sc->args_ov;
 	return 0;
 }
@@ -491,14 +498,8 @@ static __always_inline int ks_argv_window(struct ks_tables *t, struct ks_scratch
 		return 1;	/* unreadable, or too many elements for one window */
 	/* argv's last NUL only ends the last element */
 	sc->args_n = sc->args_fr && fill ? fill - 1 : fill;
-	ks_args_walk(t, sc, KS_F_PROCESS_ARGS, KS_CASE_EXACT);
-	ks_args_walk(t, sc, KS_F_PROCESS_ARGS, KS_CASE_FOLD);
-	ks_args_walk(t, sc, KS_F_PROCESS_COMMAND_LINE, KS_CASE_EXACT);
-	ks_args_walk(t, sc, KS_F_PROCESS_COMMAND_LINE, KS_CASE_FOLD);
-	if (sc->args_fr) {
-		sc->args_rest = KS_REST_WHOLE;
+	if (ks_args_walk_window(t, sc))
 		return 1;
-	}
 	/* the bytes of argv read so far (args_pos): at most, as from the area */
 	sc->args_pos += sc->args_fill - sc->args_ov;
 	if (sc->args_pos > KS_REST_AREA_MAX)
