@@ -32,7 +32,7 @@ struct ks_fdr_ccb {
 	const struct ks_dfa_auto *au;
 	struct ks_fdr_run *fr;
 	const __u16 *ov;	/* confirm windows per bucket mask */
-	const __u8 *tab;	/* the shift-or's table */
+	const __u8 *tab;	/* the shift-or's table, 0 bytes before it (maps/ks_fdr.h) */
 };
 
 /* A bucket fired at buffer offset e: queue it, unless past the end
@@ -63,14 +63,23 @@ static __noinline void ks_fdr_cands(struct ks_fdr_run *fr, __u64 d, __u32 e)
 	}
 }
 
-#define KS_FDR_T2(k)	(*(const __u64 *)(tab + ((__u64)*(const __u16 *)(b + i + (k)) << 3)))
-#define KS_FDR_T3(k)							\
-	(*(const __u64 *)(tab + ((__u64)KS_FDR_HASH3(*(const __u32 *)(b + i + (k))) << 3)))
-#define KS_FDR_T(k)	(key == KS_FDR_KEY_TRIPLE ? KS_FDR_T3(k) : KS_FDR_T2(k))
+/*
+ * Key k's mask shifted left by j lanes, the shift folded into the load:
+ * the u64 read j bytes before the mask holds the mask's low 8 - j bytes
+ * over the top j bytes of the mask before it, which are 0 (lanes
+ * KS_FDR_LANES .. 7 are unused, maps/ks_fdr.h; before the first mask,
+ * the table's map value has bytes of 0).
+ */
+#define KS_FDR_T2(k, j)	(*(const __u64 *)(tab - (j) + ((__u64)*(const __u16 *)(b + i + (k)) << 3)))
+#define KS_FDR_T3(k, j)							\
+	(*(const __u64 *)(tab - (j) +					\
+			  ((__u64)KS_FDR_HASH3(*(const __u32 *)(b + i + (k))) << 3)))
+#define KS_FDR_T(k, j)	(key == KS_FDR_KEY_TRIPLE ? KS_FDR_T3(k, j) : KS_FDR_T2(k, j))
 
 /*
  * 64 keys of the shift-or, unrolled: per key a u16 load (pairs; triples:
- * a u32 load, a multiply and a shift) and the table load it indexes
+ * a u32 load, a multiply and a shift) and the table load it indexes,
+ * its mask already shifted to the key's place in the stride
  * (neither depends on the state, so the CPU runs them ahead), combined
  * per stride beside the state's chain (one shift and one or per stride,
  * one compare). The chunk is scanned whole (no test of the length per
@@ -93,11 +102,11 @@ static __always_inline long ks_fdr_chunk(__u32 idx, struct ks_fdr_ccb *c, const 
 #pragma unroll
 	for (i = 0; i < KS_FDR_CHUNK; i += KS_FDR_STRIDE) {
 #if KS_FDR_STRIDE == 4
-		x = KS_FDR_T(0) << 24 | KS_FDR_T(1) << 16 | KS_FDR_T(2) << 8 | KS_FDR_T(3);
+		x = KS_FDR_T(0, 3) | KS_FDR_T(1, 2) | KS_FDR_T(2, 1) | KS_FDR_T(3, 0);
 #elif KS_FDR_STRIDE == 2
-		x = KS_FDR_T(0) << 8 | KS_FDR_T(1);
+		x = KS_FDR_T(0, 1) | KS_FDR_T(1, 0);
 #else
-		x = KS_FDR_T(0);
+		x = KS_FDR_T(0, 0);
 #endif
 		barrier_var(x);	/* or clang puts the ors on the state's chain */
 		d = d << (8 * KS_FDR_STRIDE) | x;

@@ -30,6 +30,21 @@ static int fill_fdr(struct ks_dfa_lab_run *l, const struct ks_fdr *fdr)
 	return err;
 }
 
+/* The lab's table: 8 bytes of 0, then the masks (ks_fdr.bpf.h's shifted loads). */
+static int fill_fdr_tab(struct ks_dfa_lab_run *l, const struct ks_fdr *fdr)
+{
+	uint8_t *v = calloc(1, 8 + KS_FDR_TAB_BYTES);
+	uint32_t zero = 0;
+	int err;
+
+	if (!v)
+		return -ENOMEM;
+	memcpy(v + 8, fdr->tab, KS_FDR_TAB_BYTES);
+	err = bpf_map_update_elem(bpf_map__fd(l->skel->maps.ks_fdr_tab), &zero, v, 0);
+	free(v);
+	return err;
+}
+
 static int fill(struct ks_dfa_lab_run *l, const struct ks_dfa_view *v, uint32_t walks,
 		const struct ks_fdr *fdr)
 {
@@ -46,7 +61,7 @@ static int fill(struct ks_dfa_lab_run *l, const struct ks_dfa_view *v, uint32_t 
 	if (!err)
 		err = bpf_map_update_elem(bpf_map__fd(l->skel->maps.ks_dfa_tab), &zero, v->tab, 0);
 	if (!err && fdr)
-		err = bpf_map_update_elem(bpf_map__fd(l->skel->maps.ks_fdr_tab), &zero, fdr->tab, 0);
+		err = fill_fdr_tab(l, fdr);
 	if (!err && fdr)
 		err = fill_fdr(l, fdr);
 	free(m);

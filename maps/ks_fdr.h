@@ -39,6 +39,10 @@
  * d <= len - 3, any first byte with the pattern's first two for
  * d = len - 2, anything for d >= len - 1. So a bucket is as selective as
  * its shortest pattern: buckets hold patterns of close lengths.
+ * Lanes L .. 7 must be 0 (tables_check.c refuses others): the scan
+ * reads a mask shifted left by j < KS_FDR_STRIDE lanes as the u64 that
+ * starts j bytes before it, whose low j bytes are then the top bytes of
+ * the mask before (of 8 bytes of 0 before the table for the first).
  *
  * Scan. d = 0 (keys before the stream match anything); per key:
  * d = (d << 8) | tab[h]. Lane L - 1 of d is then the OR over the last
@@ -84,6 +88,8 @@
 /* d >= KS_FDR_HI: no candidate in the last KS_FDR_STRIDE pairs */
 #define KS_FDR_HI		(~0ull << (64 - 8 * KS_FDR_STRIDE))
 #define KS_FDR_PAD		8
+
+_Static_assert(KS_FDR_LANES + KS_FDR_STRIDE - 1 <= 8, "a shifted load's low bytes are unused lanes");
 /*
  * A value whose first KS_FDR_ABORT_PAIRS pairs give more than
  * KS_FDR_ABORT_CANDS candidates is walked by the DFA alone
@@ -157,9 +163,12 @@ struct ks_fdr_tab {
 
 struct ks_fdr_slot {
 	__u32 generation;	/* of the tables it was written for; 0: none */
-	__u32 pad;
+	__u32 pad;		/* 0: the lanes before the first mask (Table, above) */
 	struct ks_fdr_tab fdr;
 };
+
+_Static_assert(__builtin_offsetof(struct ks_fdr_slot, fdr) - __builtin_offsetof(struct ks_fdr_slot, pad) >=
+	       KS_FDR_STRIDE - 1, "the first mask's shifted loads read pad");
 
 /* Lab state of the FDR program. */
 struct ks_fdr_lab {

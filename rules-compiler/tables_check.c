@@ -131,6 +131,27 @@ static int tc_dfa_hdr(const struct ks_tables *t, char *err, size_t errlen)
 }
 
 /*
+ * The prefilter's masks use lanes 0 .. KS_FDR_LANES - 1 only: the
+ * kernel reads a mask shifted by up to KS_FDR_STRIDE - 1 lanes as the
+ * u64 that many bytes before it, whose low bytes are the top bytes of
+ * the mask before (bpf/ks_fdr.bpf.h). A bit set there would hide a
+ * candidate.
+ */
+static int tc_fdr(const struct ks_tables *t, char *err, size_t errlen)
+{
+	uint32_t h;
+
+	if (!KS_TABLES_HAS_FDR(t))
+		return 0;
+	if (t->fdr.key != KS_FDR_KEY_PAIR && t->fdr.key != KS_FDR_KEY_TRIPLE)
+		return TC_FAIL("prefilter key %u", t->fdr.key);
+	for (h = 0; h < KS_FDR_DOMAIN; h++)
+		if (t->fdr.tab[h] & ~KS_FDR_LANE_MASK)
+			return TC_FAIL("prefilter mask %u sets lanes past %u", h, KS_FDR_LANES);
+	return 0;
+}
+
+/*
  * "A multiple of row_bytes below n_states rows" for every cell of the
  * image (a million at 1,000 rules) without a division each: row_bytes is
  * 2^k times an odd o, and y is a multiple of o exactly when y times o's
@@ -306,7 +327,7 @@ static int tc_insns(const struct ks_tables *t, char *err, size_t errlen)
 
 int ks_tables_check(const struct ks_tables *t, char *err, size_t errlen)
 {
-	if (tc_counts(&t->hdr, err, errlen) || tc_dfa(t, err, errlen) ||
+	if (tc_counts(&t->hdr, err, errlen) || tc_dfa(t, err, errlen) || tc_fdr(t, err, errlen) ||
 	    tc_index(t, err, errlen) || tc_rules(t, err, errlen) ||
 	    tc_insns(t, err, errlen))
 		return -1;

@@ -400,6 +400,15 @@ static void test_inconsistent(void **state)
 	ks_ruleset_free(compile(rules_yaml, T));
 	T->hdr.pad = 1;
 	expect_inconsistent(rs, "prefilter slot's pad", "prefilter slot 0 (pad 1)");
+	/* the prefilter's masks: lanes past KS_FDR_LANES are read as 0 (bpf/ks_fdr.bpf.h) */
+	ks_ruleset_free(compile(rules_yaml, T));
+	T->dfa_hdr.autos[KS_F_PAYLOAD][KS_CASE_FOLD].flags |= KS_DFA_AU_FDR;
+	T->fdr.tab[0x6162] = ~0ull;
+	expect_inconsistent(rs, "prefilter mask", "prefilter mask 24930 sets lanes past 5");
+	ks_ruleset_free(compile(rules_yaml, T));
+	T->dfa_hdr.autos[KS_F_PAYLOAD][KS_CASE_FOLD].flags |= KS_DFA_AU_FDR;
+	T->fdr.key = 2;
+	expect_inconsistent(rs, "prefilter key", "prefilter key 2");
 	/* a metadata size that wraps the file size around */
 	ks_ruleset_free(compile(rules_yaml, T));
 	assert_int_equal(ks_kbin_write(path("w.kbin"), rs, T, err, sizeof(err)), 0);
