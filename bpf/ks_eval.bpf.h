@@ -958,17 +958,24 @@ static __always_inline __u32 ks_evaluate_in(struct ks_tables *t, struct ks_scrat
 	struct ks_verdict *vd = &sc->ev.verdict;
 	struct ks_stats *st;
 	__u32 action = KS_RA_ALERT;
-	/*
-	 * Replay is not timed: nothing reads its engine's histogram, and two
-	 * clock reads were 8 % of a replayed event's kernel time in a VM
-	 * (kvm-clock; bench/profile/replay-cli-before.txt).
-	 */
-	__u64 t0 = src == KS_SRC_REPLAY ? 0 : bpf_ktime_get_ns(), dt;
+	__u64 t0 = 0, dt;
+	bool timed;
 	int best, lost = 0;
 
 	st = ks_stats_get(ctx);
 	if (!st || src >= KS_SRC_N)
 		return KS_RA_ALERT;
+	/*
+	 * One event in 2^time_shift is timed (maps/ks_state.h), and replay
+	 * never: nothing reads its engine's histogram, and two clock reads
+	 * were 8 % of a replayed event's kernel time in a VM (kvm-clock;
+	 * bench/profile/replay-cli-before.txt). The count is read racily:
+	 * it only picks the sample.
+	 */
+	timed = src != KS_SRC_REPLAY &&
+		!(st->events[src] & ((1ull << (ks_cfg.time_shift & 31)) - 1));
+	if (timed)
+		t0 = bpf_ktime_get_ns();
 	ks_count(&st->events[src]);
 	/* kload's own file and socket activity (alert files!) is never judged */
 	if (ks_cfg.self_tgid && ctx == KS_CTX_TASK && src != KS_SRC_REPLAY &&
@@ -1015,7 +1022,7 @@ static __always_inline __u32 ks_evaluate_in(struct ks_tables *t, struct ks_scrat
 	if (vd->flags & (KS_V_DENIED | KS_V_KILLED))
 		ks_rule_enforced(t, sc, st, lost);
 
-	if (src == KS_SRC_REPLAY)
+	if (!timed)
 		return action;
 	dt = bpf_ktime_get_ns() - t0;
 	st->eval_ns_sum += dt;

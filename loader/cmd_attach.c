@@ -89,6 +89,7 @@ struct attach_args {
 	bool no_host;
 	bool detach_on_exit;
 	__u32 payload_depth;
+	__u32 time_every;
 	__u32 entities;
 	__u32 ringbuf_bytes;
 	__u32 dfa_bytes;	/* --dfa-size; 0 = auto */
@@ -127,6 +128,12 @@ struct ks_attach {
 		     "auto (default), lsm, signal or observe"),			\
 	KS_OPT_UINT_(struct attach_args, payload_depth, "payload-depth", "N", 1,	\
 		     KS_PAYLOAD_MAX, "payload bytes scanned per packet (default 256)"), \
+	{ .name = "time-every", .type = KS_OPT_UINT,				\
+	  KS_OPT_AT(struct attach_args, time_every), .min = 1,			\
+	  .max = KS_TIME_EVERY_MAX, .check = ks_time_every_check, .metavar = "N", \
+	  .help = "time one event in N (a power of two; default 16)\n"	\
+	  "for kestrel_kernel_eval_seconds: two clock reads\n"		\
+	  "each, a tenth of a packet's kernel time in a VM" },		\
 	KS_OPT_UINT_(struct attach_args, entities, "entities", "N", 1, 1u << 24,	\
 		     "kernel sequence state entries (default 65536)"),		\
 	KS_OPT_SIZE_(struct attach_args, ringbuf_bytes, "ringbuf-size", KS_RINGBUF_MIN, \
@@ -270,9 +277,10 @@ static int adopt(struct ks_attach *a, struct ks_ruleset *rs, struct ks_tables *t
 	a->adopted = true;
 	pr_warn("kload: adopting the programs pinned in %s (mode %s)\n", a->o.pin_dir,
 		ks_mode_name(a->e.mode));
-	if (a->o.n_xdp || a->o.ringbuf_bytes)
-		pr_warn("kload: --xdp and --ringbuf-size ignored: adopted programs keep their "
-			"interfaces and maps; run `kload detach` first to change them\n");
+	if (a->o.n_xdp || a->o.ringbuf_bytes || a->o.payload_depth || a->o.time_every)
+		pr_warn("kload: --xdp, --ringbuf-size, --payload-depth and --time-every ignored: "
+			"adopted programs keep their interfaces, maps and settings; run `kload "
+			"detach` first to change them\n");
 	return ks_session_install(&a->s, &a->e, a->o.pin_dir, rs, t, false);
 }
 
@@ -282,7 +290,8 @@ static void engine_opts(const struct ks_attach *a, const struct ks_tables *t,
 {
 	*eo = (struct ks_engine_opts){
 		.mode = a->o.mode, .xdp = a->o.n_xdp > 0, .no_host = a->o.no_host,
-		.payload_depth = a->o.payload_depth, .entities = a->o.entities,
+		.payload_depth = a->o.payload_depth, .time_every = a->o.time_every,
+		.entities = a->o.entities,
 		.ringbuf_bytes = a->o.ringbuf_bytes,
 		.dfa_bytes = a->o.dfa_bytes ?: t ? ks_dfa_size_auto(t) : 0,
 		.prog_stats = ks_log_level >= KS_LOG_INFO,

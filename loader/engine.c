@@ -216,6 +216,7 @@ static int ks_open_config(struct ks_engine *e, struct kestrel_bpf *skel,
 	skel->rodata->ks_cfg.self_tgid = o->judge_self ? 0 : getpid();
 	skel->rodata->ks_cfg.rb_wakeup_bytes = (o->ringbuf_bytes ?: KS_RINGBUF_DEFAULT) / 16;
 	skel->rodata->ks_cfg.dfa_mask = e->dfa_bytes - 4;
+	skel->rodata->ks_cfg.time_shift = __builtin_ctz(o->time_every ?: KS_TIME_EVERY_DEFAULT);
 	return 0;
 }
 
@@ -866,6 +867,16 @@ int ks_dfa_size_check(unsigned long long bytes, char *why, size_t len)
 	else
 		return 0;
 	return -1;
+}
+
+int ks_time_every_check(unsigned long long n, char *why, size_t len)
+{
+	if (!n || n > KS_TIME_EVERY_MAX || (n & (n - 1))) {
+		snprintf(why, len, "must be a power of two, 1..%u (the kernel masks a count with it)",
+			 KS_TIME_EVERY_MAX);
+		return -1;
+	}
+	return 0;
 }
 
 int ks_ringbuf_size_check(unsigned long long bytes, char *why, size_t len)

@@ -102,10 +102,16 @@ static int store_uint(const struct ks_cmd *c, const struct ks_opt *o, const char
 		      void *field, const char *where)
 {
 	unsigned long long v;
+	char why[128];
 
 	if (ks_opts_uint(arg, o->min, o->max, &v))
 		return bad(c, o, where, "takes a whole number from %llu to %llu", arg, o->min,
 			   o->max);
+	if (o->check && o->check(v, why, sizeof(why))) {
+		bad_head(c, o, where);
+		fprintf(stderr, "%s: %s\n", arg, why);
+		return KS_OPTS_USAGE;
+	}
 	return store_bits(o, v, field);
 }
 

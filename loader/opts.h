@@ -47,7 +47,7 @@ struct ks_opt {
 	const char *help;		/* '\n' starts another help line */
 	bool required;			/* shown in the synopsis, checked */
 	/* KS_OPT_SIZE: 0, or -1 with why the value cannot be used */
-	int (*check)(unsigned long long v, char *why, size_t len);
+	int (*check)(unsigned long long v, char *why, size_t len);	/* SIZE, UINT */
 };
 
 #define KS_OPT_AT(st, f)	.off = offsetof(st, f), .size = sizeof(((st *)0)->f)

@@ -69,6 +69,8 @@
 #define KS_IFNAME_MAX		16u
 #define KS_PAYLOAD_MAX		1536u
 #define KS_PAYLOAD_DEFAULT	256u
+#define KS_TIME_EVERY_DEFAULT	16u	/* kload attach --time-every */
+#define KS_TIME_EVERY_MAX	65536u
 
 /* Sentinels framing every scanned string value: "\x01" value "\x02". */
 #define KS_SENT_BEGIN		0x01

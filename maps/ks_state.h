@@ -126,6 +126,7 @@ struct ks_stats {
 	/* enforcements whose event was lost, and of those not kept in ks_lost */
 	__u64 enforce_lost;
 	__u64 enforce_unqueued;
+	/* the events timed: one in 2^ks_config.time_shift (ks_evaluate_in) */
 	__u64 eval_ns_hist[KS_HIST_BUCKETS];
 	__u64 eval_ns_sum;
 	__u64 packets_pass;
@@ -164,7 +165,12 @@ struct ks_config {
 	 * (maps/ks_tables.h, KS_TABLES_VALUE_SIZE).
 	 */
 	__u32 dfa_mask;
-	__u32 pad;
+	/*
+	 * Time one event in 2^time_shift per CPU, context and source for
+	 * ks_stats.eval_ns_*: the two clock reads were ~80 ns of a 1,500-byte
+	 * packet's ~800 in a VM (kvm-clock; bench/profile/eval-timing.txt).
+	 */
+	__u32 time_shift;
 };
 
 /*

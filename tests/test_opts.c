@@ -143,6 +143,9 @@ static void test_commands(void **state)
 	char *v7[] = { "attach", "--ringbuf-size", "2G", "r.yml" };
 	char *v8[] = { "attach", "--nfa-memory", "1K", "r.yml" };
 	char *v9[] = { "attach", "--ringbuf-size", "64K", "--nfa-memory", "8M", "r.yml" };
+	char *v10[] = { "attach", "--time-every", "24", "r.yml" };	/* not 2^n */
+	char *v11[] = { "attach", "--time-every", "0", "r.yml" };
+	char *v12[] = { "attach", "--time-every", "1024", "r.yml" };
 	char *v5[] = { "status", "--pin-dir", "/sys/fs/bpf/" \
 		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -165,6 +168,11 @@ static void test_commands(void **state)
 	assert_int_equal(ks_opts_parse(&ks_cmd_attach, 4, v8, memset(buf, 0, sizeof(buf))),
 			 KS_OPTS_USAGE);
 	assert_int_equal(ks_opts_parse(&ks_cmd_attach, 6, v9, memset(buf, 0, sizeof(buf))), 5);
+	assert_int_equal(ks_opts_parse(&ks_cmd_attach, 4, v10, memset(buf, 0, sizeof(buf))),
+			 KS_OPTS_USAGE);
+	assert_int_equal(ks_opts_parse(&ks_cmd_attach, 4, v11, memset(buf, 0, sizeof(buf))),
+			 KS_OPTS_USAGE);
+	assert_int_equal(ks_opts_parse(&ks_cmd_attach, 4, v12, memset(buf, 0, sizeof(buf))), 3);
 }
 
 /* --help lists every option of the table, from the table. */

@@ -51,6 +51,7 @@ struct ks_engine_opts {
 	bool xdp;		/* load the ks_xdp_* programs too */
 	bool no_host;		/* --no-host: no host hooks */
 	__u32 payload_depth;	/* 0 = KS_PAYLOAD_DEFAULT */
+	__u32 time_every;	/* events per timed one, a power of two; 0 = KS_TIME_EVERY_DEFAULT */
 	__u32 ringbuf_bytes;	/* 0 = KS_RINGBUF_DEFAULT; see ks_ringbuf_size_check() */
 	__u32 entities;		/* ks_entity LRU size, 0 = 65536 */
 	/*
@@ -281,6 +282,8 @@ int ks_ctl_write(int ctl_fd, const struct ks_ctl *c);
 int ks_ringbuf_size_check(unsigned long long bytes, char *why, size_t len);
 /* A DFA size class: a power of two, KS_DFA_MIN_TAB_BYTES..KS_DFA_MAX_CLASS. */
 int ks_dfa_size_check(unsigned long long bytes, char *why, size_t len);
+/* Events per timed one (--time-every): a power of two, 1..KS_TIME_EVERY_MAX. */
+int ks_time_every_check(unsigned long long n, char *why, size_t len);
 
 /* Sum the per-CPU counters of a ks_stats map fd over CPUs and contexts. */
 int ks_stats_sum(int stats_fd, struct ks_stats *out);

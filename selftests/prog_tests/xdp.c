@@ -399,13 +399,14 @@ static int run_frame(int prog_fd, const uint8_t *frame, size_t len, __u32 *retva
 	return err;
 }
 
-static bool xdp_env(struct ks_tenv *te, const char *rules, __u32 depth)
+static bool xdp_env_timed(struct ks_tenv *te, const char *rules, __u32 depth, __u32 every)
 {
 	struct ks_engine_opts o = {
 		.mode = KS_MODE_SIGNAL,	/* enforcing: XDP block needs no LSM */
 		.xdp = true,
 		.no_host = true,
 		.payload_depth = depth,
+		.time_every = every,
 	};
 
 	if (!ASSERT_OK(ks_tenv_compile(te, rules), "compile"))
@@ -413,6 +414,11 @@ static bool xdp_env(struct ks_tenv *te, const char *rules, __u32 depth)
 	if (!ASSERT_OK(ks_tenv_load(te, &o), "load"))
 		return false;
 	return ASSERT_OK(ks_xdp_set_ifname(&te->e, if_nametoindex("lo"), "lo"), "ifname");
+}
+
+static bool xdp_env(struct ks_tenv *te, const char *rules, __u32 depth)
+{
+	return xdp_env_timed(te, rules, depth, 0);
 }
 
 static void test_table(void)
@@ -512,6 +518,41 @@ static void test_depth(void)
 		ks_tenv_drain(&te, 0);
 		if (cases[i].verdict == XDP_DROP && ASSERT_EQ(te.n, 1, "forwarded"))
 			ASSERT_EQ(te.evs[0].str[KS_F_PAYLOAD].len, cases[i].len, "payload len");
+next:
+		ks_tenv_close(&te);
+	}
+}
+
+/*
+ * --time-every: of 64 evaluated packets (one BPF_PROG_TEST_RUN, so one
+ * CPU, from a count of 0) the kernel times one in N, each in the
+ * histogram and the sum; 16 is kload's default (0).
+ */
+static void test_time_every(void)
+{
+	static const __u32 every[] = { 1, 4, 0 };
+	struct frame f = { V4(TCP), .text = "GET / HTTP/1.0" };
+	uint8_t frame[256];
+	size_t i, len = build(&f, frame, sizeof(frame));
+
+	for (i = 0; i < sizeof(every) / sizeof(every[0]); i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, topts, .data_in = frame, .data_size_in = len,
+			    .repeat = 64);
+		__u64 timed = 0, n = every[i] ?: KS_TIME_EVERY_DEFAULT;
+		struct ks_tenv te = {};
+		struct ks_stats st;
+		int b;
+
+		if (!xdp_env_timed(&te, xdp_rules, 0, every[i]))
+			goto next;
+		if (!ASSERT_OK(bpf_prog_test_run_opts(ks_xdp_prog_fd(&te.e), &topts), "run") ||
+		    !ASSERT_OK(ks_tenv_stats(&te, &st), "stats"))
+			goto next;
+		for (b = 0; b < KS_HIST_BUCKETS; b++)
+			timed += st.eval_ns_hist[b];
+		ASSERT_EQ(st.events[KS_SRC_XDP], 64, "events");
+		ASSERT_EQ(timed, 64 / n, "timed events");
+		ASSERT_EQ(st.eval_ns_sum > 0, 1, "time summed");
 next:
 		ks_tenv_close(&te);
 	}
@@ -625,4 +666,6 @@ void test_xdp(void)
 		test_no_tables();
 	if (test__start_subtest("port_filter"))
 		test_port_filter();
+	if (test__start_subtest("time_every"))
+		test_time_every();
 }
