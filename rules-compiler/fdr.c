@@ -129,13 +129,20 @@ static void add_pattern(struct ks_fdr *f, const uint8_t *p, uint32_t len, uint32
  * match anything) and as its patterns fill its lanes, so the short
  * patterns go to small buckets; and its confirm window is its longest
  * pattern, so lengths are kept together. Bucket b takes the patterns of
- * rank [n * w[b] / w[8], n * w[b + 1] / w[8]).
+ * rank [n * w[b] / w[8], n * w[b + 1] / w[8]). Which split fires least
+ * depends on how many patterns are how short: ks_fdr_build tries each
+ * on its sample (bench/profile/fdr11-buckets.txt).
  */
-static const uint64_t bucket_w[KS_FDR_BUCKETS + 1] = { 0, 1, 3, 7, 15, 23, 31, 39, 47 };
+static const uint64_t bucket_ws[KS_FDR_SPLITS][KS_FDR_BUCKETS + 1] = {
+	{ 0, 1, 3, 7, 15, 23, 31, 39, 47 },
+	{ 0, 2, 4, 8, 16, 24, 32, 40, 48 },	/* the shortest in two buckets */
+	{ 0, 1, 2, 4, 8, 16, 24, 32, 40 },
+};
 
-int ks_fdr_build_key(const uint8_t *const *lits, const uint32_t *lens, size_t n, uint32_t mode,
-		     uint32_t key, struct ks_fdr *f, char *err, size_t errlen)
+int ks_fdr_build_split(const uint8_t *const *lits, const uint32_t *lens, size_t n, uint32_t mode,
+		       uint32_t key, uint32_t split, struct ks_fdr *f, char *err, size_t errlen)
 {
+	const uint64_t *bucket_w = bucket_ws[split < KS_FDR_SPLITS ? split : 0];
 	struct ord *o;
 	uint32_t b, d, x;
 	size_t i;
@@ -184,6 +191,12 @@ int ks_fdr_build_key(const uint8_t *const *lits, const uint32_t *lens, size_t n,
 	f->n_pats = n;
 	free(o);
 	return 0;
+}
+
+int ks_fdr_build_key(const uint8_t *const *lits, const uint32_t *lens, size_t n, uint32_t mode,
+		     uint32_t key, struct ks_fdr *f, char *err, size_t errlen)
+{
+	return ks_fdr_build_split(lits, lens, n, mode, key, 0, f, err, errlen);
 }
 
 void ks_fdr_free(struct ks_fdr *f)
@@ -368,22 +381,54 @@ static struct sample_run sample_scan(const struct ks_fdr *f)
  */
 #define KS_FDR_TRIPLE_GAIN	128
 
+static bool sample_better(struct sample_run a, struct sample_run b)
+{
+	return a.gave_up < b.gave_up || (a.gave_up == b.gave_up && a.cands < b.cands);
+}
+
+/* The table of key whose bucket split lets the fewest sample candidates through. */
+static int build_best(const uint8_t *const *lits, const uint32_t *lens, size_t n, uint32_t mode,
+		      uint32_t key, struct ks_fdr *f, struct sample_run *run, char *err,
+		      size_t errlen)
+{
+	struct sample_run r;
+	struct ks_fdr g;
+	uint32_t i;
+
+	if (ks_fdr_build_split(lits, lens, n, mode, key, 0, f, err, errlen))
+		return -1;
+	*run = sample_scan(f);
+	for (i = 1; i < KS_FDR_SPLITS && (run->cands || run->gave_up); i++) {
+		if (ks_fdr_build_split(lits, lens, n, mode, key, i, &g, err, errlen)) {
+			ks_fdr_free(f);
+			return -1;
+		}
+		r = sample_scan(&g);
+		if (sample_better(r, *run)) {
+			ks_fdr_free(f);
+			*f = g;
+			*run = r;
+		} else {
+			ks_fdr_free(&g);
+		}
+	}
+	return 0;
+}
+
 int ks_fdr_build(const uint8_t *const *lits, const uint32_t *lens, size_t n, uint32_t mode,
 		 struct ks_fdr *f, char *err, size_t errlen)
 {
 	struct sample_run r2, r3;
 	struct ks_fdr f3;
 
-	if (ks_fdr_build_key(lits, lens, n, mode, KS_FDR_KEY_PAIR, f, err, errlen))
+	if (build_best(lits, lens, n, mode, KS_FDR_KEY_PAIR, f, &r2, err, errlen))
 		return -1;
-	r2 = sample_scan(f);
 	if (!r2.gave_up && r2.cands * KS_FDR_TRIPLE_GAIN <= KS_FDR_SAMPLES * KS_FDR_SAMPLE_LEN)
 		return 0;
-	if (ks_fdr_build_key(lits, lens, n, mode, KS_FDR_KEY_TRIPLE, &f3, err, errlen)) {
+	if (build_best(lits, lens, n, mode, KS_FDR_KEY_TRIPLE, &f3, &r3, err, errlen)) {
 		ks_fdr_free(f);
 		return -1;
 	}
-	r3 = sample_scan(&f3);
 	if (r3.gave_up < r2.gave_up ||
 	    (r3.gave_up == r2.gave_up &&
 	     (r2.cands - (r3.cands < r2.cands ? r3.cands : r2.cands)) * KS_FDR_TRIPLE_GAIN >

@@ -74,8 +74,8 @@ static void check_mode(uint32_t mode)
 	uint8_t *lits[N_LITS], in[MAX_IN];
 	uint32_t lens[N_LITS], i, j, k, r, n, walks;
 	struct ks_dfa_image img;
-	struct ks_fdr_stats st[2] = {};
-	struct ks_fdr fdr[2];	/* by key: pairs, triples */
+	struct ks_fdr_stats st[2 * KS_FDR_SPLITS] = {};
+	struct ks_fdr fdr[2 * KS_FDR_SPLITS];	/* by key (pairs, triples), then split */
 	struct ks_dfa_view v;
 	struct ks_walk *w = calloc(1, sizeof(*w));
 	char err[256];
@@ -88,10 +88,11 @@ static void check_mode(uint32_t mode)
 	}
 	assert_int_equal(ks_dfa_image_literals((const uint8_t *const *)lits, lens, N_LITS,
 					       KS_F_PAYLOAD, mode, &img, err, sizeof(err)), 0);
-	for (k = 0; k < 2; k++) {
-		assert_int_equal(ks_fdr_build_key((const uint8_t *const *)lits, lens, N_LITS, mode,
-						  k, &fdr[k], err, sizeof(err)), 0);
-		assert_int_equal(fdr[k].key, k);
+	for (k = 0; k < 2 * KS_FDR_SPLITS; k++) {
+		assert_int_equal(ks_fdr_build_split((const uint8_t *const *)lits, lens, N_LITS,
+						    mode, k / KS_FDR_SPLITS, k % KS_FDR_SPLITS,
+						    &fdr[k], err, sizeof(err)), 0);
+		assert_int_equal(fdr[k].key, k / KS_FDR_SPLITS);
 	}
 	v.hdr = &img.hdr;
 	v.tab = img.tab;
@@ -115,10 +116,10 @@ static void check_mode(uint32_t mode)
 				assert_int_equal(ks_walk_is_hit(w, i),
 						 n && occurs(in, n, lits[i], lens[i], mode));
 		}
-		for (k = 0; k < 2; k++)
+		for (k = 0; k < 2 * KS_FDR_SPLITS; k++)
 			check_fdr(&fdr[k], &v, mode, lits, lens, in, n, w, &st[k], N_LITS);
 	}
-	for (k = 0; k < 2; k++) {
+	for (k = 0; k < 2 * KS_FDR_SPLITS; k++) {
 		assert_true(st[k].aborts > 0 && st[k].aborts < ROUNDS);	/* both ways taken */
 		ks_fdr_free(&fdr[k]);
 	}

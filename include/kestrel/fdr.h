@@ -37,12 +37,17 @@ struct ks_fdr_stats {
 
 /*
  * The prefilter of literals (case mode: enum ks_case), its key
- * (KS_FDR_KEY_*) picked on a sample of random and printable payloads
- * (pairs unless triples let far fewer candidates through); 0, or -1 with
- * err. ks_fdr_build_key: with the given key.
+ * (KS_FDR_KEY_*) and its split of the literals into buckets picked on a
+ * sample of random and printable payloads (pairs unless triples let far
+ * fewer candidates through; the split that lets fewest through); 0, or
+ * -1 with err. ks_fdr_build_key: with the given key, split 0;
+ * ks_fdr_build_split: with the given key and split (< KS_FDR_SPLITS).
  */
+#define KS_FDR_SPLITS	3
 int ks_fdr_build_key(const uint8_t *const *lits, const uint32_t *lens, size_t n, uint32_t mode,
 		     uint32_t key, struct ks_fdr *f, char *err, size_t errlen);
+int ks_fdr_build_split(const uint8_t *const *lits, const uint32_t *lens, size_t n, uint32_t mode,
+		       uint32_t key, uint32_t split, struct ks_fdr *f, char *err, size_t errlen);
 int ks_fdr_build(const uint8_t *const *lits, const uint32_t *lens, size_t n, uint32_t mode,
 		 struct ks_fdr *f, char *err, size_t errlen);
 void ks_fdr_free(struct ks_fdr *f);
