@@ -763,7 +763,7 @@ __noinline int ks_seq_step(struct ks_tables *t, struct ks_scratch *sc, __u32 ste
 	s = &t->steps[step & (KS_MAX_STEPS - 1)];
 	r = &t->rules[s->rule & (KS_MAX_RULES - 1)];
 	n = r->n_steps;
-	now = sc->ev.ts_ns;
+	now = ks_event_time(sc);
 	key.rule_uid = r->uid;
 	key.join_hash = ks_join_hash(sc, s);
 	v = bpf_map_lookup_elem(&ks_entity, &key);
@@ -882,6 +882,7 @@ __noinline int ks_rule_enforced(struct ks_tables *t, struct ks_scratch *sc, stru
 	rs->unreported++;
 	ks_count(&st->enforce_lost);
 	vd->flags = (vd->flags & ~KS_V_FORWARD) | KS_V_LOST;
+	ks_event_time(sc);
 	if (bpf_ringbuf_output(&ks_lost, &sc->ev, sizeof(sc->ev), BPF_RB_NO_WAKEUP)) {
 		rs->unqueued++;
 		ks_count(&st->enforce_unqueued);

@@ -435,7 +435,7 @@ static __always_inline int ks_xdp_fill(struct xdp_md *ctx, struct ks_scratch *sc
 {
 	struct ks_event *ev = &sc->ev;
 
-	ev->ts_ns = bpf_ktime_get_boot_ns();
+	ks_event_due(sc);
 	ev->category = KS_CAT_NETWORK;
 	ev->action = KS_ACT_PACKET;
 	ev->source = KS_SRC_XDP;

@@ -90,6 +90,7 @@ static __always_inline struct ks_scratch *ks_scratch_get(__u32 ctx)
 	sc->n_cand = 0;
 	sc->relevant = 0;
 	sc->scanned = 0;
+	sc->stamp_due = 0;
 	sc->args_total = 0;
 	sc->args_rest = 0;
 	__builtin_memset(&sc->ev, 0, offsetof(struct ks_event, exe));
@@ -906,6 +907,28 @@ static __always_inline void ks_count_truncations(struct ks_stats *st, __u32 bits
 			st->truncations[f]++;
 }
 
+/*
+ * The event's @timestamp (boot ns), read from the clock the first time
+ * something needs it: the copy to kload and a kernel sequence's step. A
+ * live hook asks for it (ks_event_due) instead of reading the clock up
+ * front: most events are judged and dropped without it, and a clock read
+ * was ~40 ns of a 1,500-byte packet's ~750 in a VM (kvm-clock;
+ * bench/profile/lazy-stamp.txt). Replayed events bring theirs.
+ */
+static __always_inline __u64 ks_event_time(struct ks_scratch *sc)
+{
+	if (sc->stamp_due) {
+		sc->ev.ts_ns = bpf_ktime_get_boot_ns();
+		sc->stamp_due = 0;
+	}
+	return sc->ev.ts_ns;
+}
+
+static __always_inline void ks_event_due(struct ks_scratch *sc)
+{
+	sc->stamp_due = 1;
+}
+
 /* Batch wakeups: kload polls with a timeout, so latency stays bounded. */
 static __always_inline __u64 ks_rb_wakeup_flags(void)
 {
@@ -920,6 +943,7 @@ static __always_inline int ks_forward(struct ks_scratch *sc, struct ks_stats *st
 	__u64 flags = ks_rb_wakeup_flags();
 
 	sc->ev.verdict.flags |= KS_V_FORWARD;
+	ks_event_time(sc);
 	if (bpf_ringbuf_output(&ks_events, &sc->ev, sizeof(sc->ev), flags)) {
 		ks_count(&st->dropped[src][KS_DROP_RINGBUF_FULL]);
 		return 1;

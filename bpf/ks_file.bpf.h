@@ -51,7 +51,6 @@ static __always_inline int ks_file_finish(struct ks_tables *t, struct ks_scratch
 		ks_scratch_put(sc);
 		return 0;
 	}
-	sc->ev.ts_ns = bpf_ktime_get_boot_ns();	/* not before: ks_event_init() */
 	ks_fill_current(sc);
 	ks_evaluate_in(t, sc, KS_CTX_TASK, KS_SRC_FILE, caps);
 	denied = sc->ev.verdict.flags & KS_V_DENIED;

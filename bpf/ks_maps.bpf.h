@@ -124,7 +124,7 @@ struct ks_scratch {
 	__u32 hash_pos;		/* next byte of the string value being hashed */
 	__u32 hash_end;
 	__u32 hash_spaces;	/* read NUL as ' ' (process.command_line) */
-	__u32 pad3;
+	__u32 stamp_due;	/* 1: ev.ts_ns is read when first needed (ks_event_time) */
 	/*
 	 * The need filter's pass (ks_need_chunk, eval.bpf.c): in map memory
 	 * for the same reason, so its byte loop is one state per byte

@@ -456,16 +456,11 @@ static __always_inline void ks_fill_args_regs(struct ks_scratch *sc, struct linu
 	ks_set_str(ev, KS_F_PROCESS_COMMAND_LINE, KS_SLOT_OFF(args), pos);
 }
 
-/*
- * A file event takes its time in ks_file_finish(), once it is past the
- * early decision: most opens stop there, and the clock read was 3-4 % of
- * an open/close loop's samples (bench/profile/host-open-early.txt).
- */
+/* The event's time is read when first needed (ks_event_time). */
 static __always_inline void ks_event_init(struct ks_scratch *sc, __u32 cat, __u32 act,
 					  __u32 src)
 {
-	if (cat != KS_CAT_FILE)
-		sc->ev.ts_ns = bpf_ktime_get_boot_ns();
+	ks_event_due(sc);
 	sc->ev.category = cat;
 	sc->ev.action = act;
 	sc->ev.source = src;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -329,6 +330,20 @@ static void snap(struct ks_tenv *te, struct counts *c)
 	c->drop = st.packets_drop;
 }
 
+/*
+ * Wall-clock ns: the test session moves @timestamp (boot ns) to the
+ * epoch by an offset measured at load, so a stamp is compared with this
+ * clock, give or take KS_TS_SLACK_NS.
+ */
+#define KS_TS_SLACK_NS	50000000ll
+static __u64 wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
 static void mapped(const char *s, uint8_t out[16])
 {
 	memset(out, 0, 16);
@@ -438,12 +453,15 @@ static void test_table(void)
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		const struct row *r = &rows[i];
 		size_t len = build(&r->f, frame, sizeof(frame)), before = te.n;
+		__u64 t0, t1;
 		__u32 ret = 0;
 		bool bad = false;
 
 		snap(&te, &a);
+		t0 = wall_ns() - KS_TS_SLACK_NS;
 		if (!ASSERT_OK(run_frame(fd, frame, len, &ret), r->desc))
 			continue;
+		t1 = wall_ns() + KS_TS_SLACK_NS;
 		ks_tenv_drain(&te, 0);
 		snap(&te, &b);
 
@@ -459,6 +477,9 @@ static void test_table(void)
 			bool was = test__failed();
 
 			check_event(&te, r, &te.evs[before]);
+			/* read when the event is forwarded (ks_event_time), within the run */
+			ASSERT_GE(te.evs[before].ts_ns, t0, "@timestamp after the run began");
+			ASSERT_GE(t1, te.evs[before].ts_ns, "@timestamp before it ended");
 			bad |= !was && test__failed();
 		}
 		if (bad)
