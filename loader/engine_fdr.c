@@ -130,6 +130,7 @@ int ks_fdr_install(struct ks_engine *e, struct ks_tables *t, __u32 generation)
 	}
 	m = e->fdr_map[s];
 	m->generation = 0;
+	m->pad = 0;	/* read as the lanes before the first mask (maps/ks_fdr.h) */
 	memcpy(&m->fdr, &t->fdr, sizeof(m->fdr));
 	__atomic_store_n(&m->generation, generation, __ATOMIC_RELEASE);
 	t->hdr.fdr_slot = s;
