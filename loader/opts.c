@@ -98,15 +98,12 @@ static int store_bits(const struct ks_opt *o, unsigned long long v, void *field)
 	return 0;
 }
 
-static int store_uint(const struct ks_cmd *c, const struct ks_opt *o, const char *arg,
-		      void *field, const char *where)
+/* v, in range, into the field once the option's own check (if any) takes it. */
+static int store_checked(const struct ks_cmd *c, const struct ks_opt *o, const char *arg,
+			 unsigned long long v, void *field, const char *where)
 {
-	unsigned long long v;
 	char why[128];
 
-	if (ks_opts_uint(arg, o->min, o->max, &v))
-		return bad(c, o, where, "takes a whole number from %llu to %llu", arg, o->min,
-			   o->max);
 	if (o->check && o->check(v, why, sizeof(why))) {
 		bad_head(c, o, where);
 		fprintf(stderr, "%s: %s\n", arg, why);
@@ -115,21 +112,26 @@ static int store_uint(const struct ks_cmd *c, const struct ks_opt *o, const char
 	return store_bits(o, v, field);
 }
 
+static int store_uint(const struct ks_cmd *c, const struct ks_opt *o, const char *arg,
+		      void *field, const char *where)
+{
+	unsigned long long v;
+
+	if (ks_opts_uint(arg, o->min, o->max, &v))
+		return bad(c, o, where, "takes a whole number from %llu to %llu", arg, o->min,
+			   o->max);
+	return store_checked(c, o, arg, v, field, where);
+}
+
 static int store_size(const struct ks_cmd *c, const struct ks_opt *o, const char *arg,
 		      void *field, const char *where)
 {
 	unsigned long long v;
-	char why[128];
 
 	if (ks_opts_size(arg, o->min, o->max, &v))
 		return bad(c, o, where, "takes a size in bytes (K, M or G suffixes) from %llu to %llu",
 			   arg, o->min, o->max);
-	if (o->check && o->check(v, why, sizeof(why))) {
-		bad_head(c, o, where);
-		fprintf(stderr, "%s: %s\n", arg, why);
-		return KS_OPTS_USAGE;
-	}
-	return store_bits(o, v, field);
+	return store_checked(c, o, arg, v, field, where);
 }
 
 int ks_opts_store(const struct ks_cmd *c, const struct ks_opt *o, const char *arg, void *args,

@@ -46,8 +46,8 @@ struct ks_opt {
 	const char *metavar;		/* NULL for flags */
 	const char *help;		/* '\n' starts another help line */
 	bool required;			/* shown in the synopsis, checked */
-	/* KS_OPT_SIZE: 0, or -1 with why the value cannot be used */
-	int (*check)(unsigned long long v, char *why, size_t len);	/* SIZE, UINT */
+	/* KS_OPT_UINT, KS_OPT_SIZE: 0, or -1 with why the value cannot be used */
+	int (*check)(unsigned long long v, char *why, size_t len);
 };
 
 #define KS_OPT_AT(st, f)	.off = offsetof(st, f), .size = sizeof(((st *)0)->f)
