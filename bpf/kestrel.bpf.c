@@ -37,7 +37,7 @@ const volatile struct ks_config ks_cfg = {
 	.payload_depth = KS_PAYLOAD_DEFAULT,
 	.rb_wakeup_bytes = 256 << 10,
 	.dfa_mask = KS_DFA_MIN_TAB_BYTES - 4,
-	.time_shift = 4,	/* KS_TIME_EVERY_DEFAULT */
+	.time_shift = __builtin_ctz(KS_TIME_EVERY_DEFAULT),
 };
 
 /* ---- process exec ---- */

@@ -197,7 +197,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__uint(key_size, 4);
-	__uint(value_size, 8 + KS_FDR_TAB_BYTES);	/* 8 bytes of 0 before the masks */
+	__uint(value_size, KS_FDR_LAB_LEAD + KS_FDR_TAB_BYTES);
 } ks_fdr_tab SEC(".maps");
 
 struct {
@@ -251,7 +251,7 @@ int ks_fdr_lab_xdp(struct xdp_md *ctx)
 	ccb.au = &m->hdr.autos[f][ks_dfa_mode & 1];
 	if (!ccb.au->start)
 		return XDP_PASS;
-	ccb.tab = ftab + 8;
+	ccb.tab = ftab + KS_FDR_LAB_LEAD;
 	if (ccb.au->mid) {
 		ks_fdr_filter(&ccb, KS_FDR_PAD, n, fl->key);
 		if (ks_fdr_confirm_all(&ccb))

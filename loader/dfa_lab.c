@@ -30,16 +30,16 @@ static int fill_fdr(struct ks_dfa_lab_run *l, const struct ks_fdr *fdr)
 	return err;
 }
 
-/* The lab's table: 8 bytes of 0, then the masks (ks_fdr.bpf.h's shifted loads). */
+/* The lab's table: KS_FDR_LAB_LEAD bytes of 0, then the masks (maps/ks_fdr.h). */
 static int fill_fdr_tab(struct ks_dfa_lab_run *l, const struct ks_fdr *fdr)
 {
-	uint8_t *v = calloc(1, 8 + KS_FDR_TAB_BYTES);
+	uint8_t *v = calloc(1, KS_FDR_LAB_LEAD + KS_FDR_TAB_BYTES);
 	uint32_t zero = 0;
 	int err;
 
 	if (!v)
 		return -ENOMEM;
-	memcpy(v + 8, fdr->tab, KS_FDR_TAB_BYTES);
+	memcpy(v + KS_FDR_LAB_LEAD, fdr->tab, KS_FDR_TAB_BYTES);
 	err = bpf_map_update_elem(bpf_map__fd(l->skel->maps.ks_fdr_tab), &zero, v, 0);
 	free(v);
 	return err;

@@ -170,6 +170,14 @@ struct ks_fdr_slot {
 _Static_assert(__builtin_offsetof(struct ks_fdr_slot, fdr) - __builtin_offsetof(struct ks_fdr_slot, pad) >=
 	       KS_FDR_STRIDE - 1, "the first mask's shifted loads read pad");
 
+/*
+ * The lab program's table map value: this many bytes of 0, then the
+ * masks, the lanes before the first mask as a slot's pad is in
+ * production.
+ */
+#define KS_FDR_LAB_LEAD		8u
+_Static_assert(KS_FDR_LAB_LEAD >= KS_FDR_STRIDE - 1, "the first mask's shifted loads read the lead");
+
 /* Lab state of the FDR program. */
 struct ks_fdr_lab {
 	struct ks_fdr_run run;
